@@ -1,0 +1,23 @@
+//! Tourdesk's domain: every business rule lives here exactly once.
+//!
+//! Architecture invariant: this crate does no I/O and never reads the clock. Time, ids and
+//! the data a rule needs are passed in. That is what lets the desk (SQLite, optimistic), the
+//! sync-server (PostgreSQL, authoritative) and the Yew UI (wasm, live quotes) run the same code.
+
+pub mod availability;
+pub mod cancellation;
+pub mod capacity;
+pub mod entities;
+pub mod guides;
+pub mod money;
+pub mod mutation;
+pub mod pricing;
+pub mod protocol;
+pub mod reference;
+pub mod roles;
+pub mod status;
+pub mod validate;
+
+pub use entities::{Departure, PricingTier, Tour, TourVariant};
+pub use money::{Currency, Money};
+pub use status::{DepartureStatus, TourStatus};

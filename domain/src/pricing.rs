@@ -1,0 +1,1168 @@
+//! The pricing engine: one function, [`quote`], turns a tour's price list and a booking request
+//! into the pricing snapshot the booking stores. The desk, the server and the wasm UI call the
+//! same function, so the price a customer is shown offline is the price the server charges.
+//!
+//! # Order of application
+//!
+//! 1. **Tier unit price** — the base price of each requested tier, which must be offered for the
+//!    variant and valid on the departure's local date.
+//! 2. **Seasonal adjustment** — the one season covering the departure's local date with the
+//!    highest priority (ties: the shorter date range, then the smaller id) adjusts every unit
+//!    price, by a percentage or a fixed amount per participant. A unit price never goes below 0.
+//! 3. **Line totals and subtotal** — unit price × quantity; subtotal = sum of line totals.
+//! 4. **Discounts**, in this order: group (by total participants), early bird (by whole days
+//!    between the quote and the departure), promotional code, manual. Each percentage applies to
+//!    what remains after the discounts before it, and each fixed amount is capped at that
+//!    remainder, so no discount exceeds what it discounts and their sum never exceeds the
+//!    subtotal. A promotional code's minimum booking value is compared with the subtotal.
+//! 5. **Taxes** on the discounted amount ("net"), every tax on the same net (no tax on tax).
+//!    An *exclusive* tax adds `net × rate`. An *inclusive* tax is already inside the price: its
+//!    amount is `net × rate / (1 + sum of inclusive rates)`, reported but not added.
+//! 6. **Total** = subtotal − discounts + exclusive taxes, never negative.
+//!
+//! Every percentage is rounded to the currency's minor unit with [`PRICING_ROUNDING`]
+//! (half-up) at the moment it is computed, so snapshot lines always sum exactly.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::entities::PricingTier;
+use crate::money::{Currency, Money, MoneyError, PRICING_ROUNDING, Percent};
+
+/// A price that applies to one kind of participant ("Adult", "Child 5–12").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tier {
+    pub id: String,
+    /// `None`: offered for every variant of the tour.
+    pub variant_id: Option<String>,
+    pub name: String,
+    pub base_price: Money,
+    pub min_age: Option<u32>,
+    pub max_age: Option<u32>,
+    /// Inclusive local dates of the departures this price applies to.
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+    pub is_default: bool,
+    pub sort_order: i32,
+}
+
+impl Tier {
+    pub fn valid_on(&self, date: NaiveDate) -> bool {
+        self.valid_from.is_none_or(|f| f <= date) && self.valid_until.is_none_or(|u| date <= u)
+    }
+
+    pub fn accepts_age(&self, age: u32) -> bool {
+        self.min_age.is_none_or(|m| m <= age) && self.max_age.is_none_or(|m| age <= m)
+    }
+
+    fn age_span(&self) -> u32 {
+        match (self.min_age, self.max_age) {
+            (None, None) => u32::MAX,
+            (lo, hi) => hi.unwrap_or(u32::MAX).saturating_sub(lo.unwrap_or(0)),
+        }
+    }
+}
+
+impl From<&PricingTier> for Tier {
+    fn from(t: &PricingTier) -> Self {
+        Tier {
+            id: t.id.clone(),
+            variant_id: t.variant_id.clone(),
+            name: t.name.clone(),
+            base_price: t.base_price,
+            min_age: t.min_age,
+            max_age: t.max_age,
+            valid_from: None,
+            valid_until: None,
+            is_default: t.is_default,
+            sort_order: t.sort_order,
+        }
+    }
+}
+
+/// A change to a price: a percentage of it or a fixed amount. Seasons may use negative values
+/// (a low-season reduction); discounts may not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum Adjustment {
+    Percentage(Percent),
+    Fixed(Money),
+}
+
+impl Adjustment {
+    fn describe(&self) -> String {
+        match self {
+            Adjustment::Percentage(p) => p.to_string(),
+            Adjustment::Fixed(m) => format!("{} off", m.display_with_symbol()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeasonalAdjustment {
+    pub id: String,
+    pub name: String,
+    /// Inclusive local dates.
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    /// Applied to every unit price, per participant.
+    pub adjustment: Adjustment,
+    /// Higher wins.
+    pub priority: i32,
+}
+
+impl SeasonalAdjustment {
+    pub fn covers(&self, date: NaiveDate) -> bool {
+        self.start_date <= date && date <= self.end_date
+    }
+}
+
+/// The season that prices a departure on `date`: highest priority, then the shortest range
+/// (the more specific season, e.g. "Christmas week" inside "Winter"), then the smallest id —
+/// so the answer never depends on the order seasons were loaded in.
+pub fn select_season(seasons: &[SeasonalAdjustment], date: NaiveDate) -> Option<&SeasonalAdjustment> {
+    seasons.iter().filter(|s| s.covers(date)).min_by(|a, b| {
+        b.priority
+            .cmp(&a.priority)
+            .then_with(|| (a.end_date - a.start_date).cmp(&(b.end_date - b.start_date)))
+            .then_with(|| a.id.cmp(&b.id))
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromoStatus {
+    Active,
+    Inactive,
+    Expired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromoCode {
+    pub id: String,
+    pub code: String,
+    pub discount: Adjustment,
+    pub min_booking_value: Option<Money>,
+    pub max_uses: Option<u32>,
+    pub max_uses_per_customer: Option<u32>,
+    pub valid_from: DateTime<Utc>,
+    /// Exclusive: the code stops working at this instant.
+    pub valid_until: DateTime<Utc>,
+    /// Empty: every tour.
+    #[serde(default)]
+    pub applicable_tour_ids: Vec<String>,
+    /// Empty: every variant.
+    #[serde(default)]
+    pub applicable_variant_ids: Vec<String>,
+    pub current_uses: u32,
+    pub status: PromoStatus,
+}
+
+/// Why a promotional code was not applied. The `Display` text is written for the customer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum PromoRefusal {
+    #[error("We don't recognise this code")]
+    NotFound,
+    #[error("This code is not active")]
+    Inactive,
+    #[error("This code expired on {}", valid_until.format("%Y-%m-%d"))]
+    Expired { valid_until: DateTime<Utc> },
+    #[error("This code is valid from {}", valid_from.format("%Y-%m-%d"))]
+    NotYetValid { valid_from: DateTime<Utc> },
+    #[error("This code has reached its usage limit")]
+    UsageLimitReached { max_uses: u32 },
+    #[error("You have already used this code the maximum number of times")]
+    CustomerLimitReached { max_uses_per_customer: u32 },
+    #[error("This code needs a booking of at least {}", minimum.display_with_symbol())]
+    BelowMinimum { minimum: Money },
+    #[error("This code can't be used for this tour")]
+    NotForThisTour,
+    #[error("This code can't be used for this option of the tour")]
+    NotForThisVariant,
+    #[error("This code only works for prices in {code_currency}")]
+    CurrencyMismatch { code_currency: Currency, booking_currency: Currency },
+}
+
+/// What the code is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct PromoContext<'a> {
+    pub tour_id: &'a str,
+    pub variant_id: &'a str,
+    pub at: DateTime<Utc>,
+    /// Before discounts.
+    pub subtotal: Money,
+    /// How many bookings of this customer already used the code.
+    pub customer_uses: u32,
+}
+
+impl PromoCode {
+    /// Codes are typed by people: case and surrounding spaces do not matter.
+    pub fn matches(&self, typed: &str) -> bool {
+        self.code.trim().eq_ignore_ascii_case(typed.trim())
+    }
+
+    /// Whether the code may be used, checked in the order a customer can act on: the code
+    /// itself, then what is being booked, then the limits, then the amount.
+    pub fn check(&self, ctx: &PromoContext<'_>) -> Result<(), PromoRefusal> {
+        match self.status {
+            PromoStatus::Inactive => return Err(PromoRefusal::Inactive),
+            PromoStatus::Expired => {
+                return Err(PromoRefusal::Expired { valid_until: self.valid_until });
+            }
+            PromoStatus::Active => {}
+        }
+        if ctx.at < self.valid_from {
+            return Err(PromoRefusal::NotYetValid { valid_from: self.valid_from });
+        }
+        if ctx.at >= self.valid_until {
+            return Err(PromoRefusal::Expired { valid_until: self.valid_until });
+        }
+        if !self.applicable_tour_ids.is_empty() && !self.applicable_tour_ids.iter().any(|t| t == ctx.tour_id) {
+            return Err(PromoRefusal::NotForThisTour);
+        }
+        if !self.applicable_variant_ids.is_empty() && !self.applicable_variant_ids.iter().any(|v| v == ctx.variant_id) {
+            return Err(PromoRefusal::NotForThisVariant);
+        }
+        let booking_currency = ctx.subtotal.currency;
+        for m in [self.min_booking_value, fixed_money(&self.discount)].into_iter().flatten() {
+            if m.currency != booking_currency {
+                return Err(PromoRefusal::CurrencyMismatch { code_currency: m.currency, booking_currency });
+            }
+        }
+        if let Some(max) = self.max_uses
+            && self.current_uses >= max
+        {
+            return Err(PromoRefusal::UsageLimitReached { max_uses: max });
+        }
+        if let Some(max) = self.max_uses_per_customer
+            && ctx.customer_uses >= max
+        {
+            return Err(PromoRefusal::CustomerLimitReached { max_uses_per_customer: max });
+        }
+        if let Some(min) = self.min_booking_value
+            && ctx.subtotal.amount < min.amount
+        {
+            return Err(PromoRefusal::BelowMinimum { minimum: min });
+        }
+        Ok(())
+    }
+}
+
+fn fixed_money(a: &Adjustment) -> Option<Money> {
+    match a {
+        Adjustment::Fixed(m) => Some(*m),
+        Adjustment::Percentage(_) => None,
+    }
+}
+
+/// Applied automatically when the booking has at least `min_participants` participants; the
+/// rule with the highest threshold reached wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupDiscount {
+    pub min_participants: u32,
+    pub discount: Adjustment,
+}
+
+/// Applied automatically when the booking is made at least `min_days_before` whole days
+/// before the departure; the rule with the highest threshold reached wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarlyBirdDiscount {
+    pub min_days_before: u32,
+    pub discount: Adjustment,
+}
+
+/// A tax from the organization's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxRule {
+    pub name: String,
+    pub rate: Percent,
+    /// Prices already contain this tax (typical for VAT in Europe).
+    pub inclusive: bool,
+}
+
+/// A discount a staff member grants by hand; applied last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualDiscount {
+    pub description: String,
+    pub discount: Adjustment,
+}
+
+/// Everything that prices one tour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricingCatalog {
+    pub tour_id: String,
+    pub currency: Currency,
+    pub tiers: Vec<Tier>,
+    #[serde(default)]
+    pub seasons: Vec<SeasonalAdjustment>,
+    #[serde(default)]
+    pub group_discounts: Vec<GroupDiscount>,
+    #[serde(default)]
+    pub early_bird_discounts: Vec<EarlyBirdDiscount>,
+    #[serde(default)]
+    pub taxes: Vec<TaxRule>,
+}
+
+impl PricingCatalog {
+    /// The tiers a customer can choose for `variant_id` on `date`, in display order. A tier of
+    /// the variant hides a tour-wide tier of the same name, so a variant can re-price "Adult"
+    /// without the tour-wide "Adult" showing up beside it.
+    pub fn tiers_for(&self, variant_id: &str, date: NaiveDate) -> Vec<&Tier> {
+        let own: Vec<&Tier> =
+            self.tiers.iter().filter(|t| t.variant_id.as_deref() == Some(variant_id) && t.valid_on(date)).collect();
+        let mut out: Vec<&Tier> = self
+            .tiers
+            .iter()
+            .filter(|t| {
+                t.variant_id.is_none() && t.valid_on(date) && !own.iter().any(|o| o.name.eq_ignore_ascii_case(&t.name))
+            })
+            .chain(own.iter().copied())
+            .collect();
+        out.sort_by(|a, b| {
+            a.sort_order.cmp(&b.sort_order).then_with(|| a.name.cmp(&b.name)).then_with(|| a.id.cmp(&b.id))
+        });
+        out
+    }
+
+    /// The tier pre-selected in the booking form: the one marked default, else the first.
+    pub fn default_tier(&self, variant_id: &str, date: NaiveDate) -> Option<&Tier> {
+        let tiers = self.tiers_for(variant_id, date);
+        tiers.iter().find(|t| t.is_default).or_else(|| tiers.first()).copied()
+    }
+
+    /// The tier for a participant of `age`: the narrowest age range that contains it, so a
+    /// child lands on "Child 5–12" rather than an open-ended "Adult".
+    pub fn tier_for_age(&self, variant_id: &str, date: NaiveDate, age: u32) -> Option<&Tier> {
+        self.tiers_for(variant_id, date).into_iter().filter(|t| t.accepts_age(age)).min_by(|a, b| {
+            a.age_span().cmp(&b.age_span()).then_with(|| a.sort_order.cmp(&b.sort_order)).then_with(|| a.id.cmp(&b.id))
+        })
+    }
+}
+
+/// One requested line: a tier and how many participants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRequest {
+    pub tier_id: String,
+    pub quantity: u32,
+    /// Ages of the participants where known; each must fit the tier's age range.
+    #[serde(default)]
+    pub ages: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PromoApplication<'a> {
+    pub code: &'a PromoCode,
+    /// How many bookings of this customer already used the code.
+    pub customer_uses: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct QuoteRequest<'a> {
+    pub variant_id: &'a str,
+    /// The departure's local date, which decides tier validity and the season.
+    pub departure_date: NaiveDate,
+    pub departure_starts_at: DateTime<Utc>,
+    /// The instant the price is computed for; decides promo validity and early-bird days.
+    pub quoted_at: DateTime<Utc>,
+    pub lines: &'a [LineRequest],
+    pub promo: Option<PromoApplication<'a>>,
+    pub manual_discount: Option<&'a ManualDiscount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub pricing_tier_id: String,
+    pub tier_name: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+    pub total_price: Money,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscountKind {
+    PromotionalCode,
+    EarlyBird,
+    Group,
+    Manual,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedDiscount {
+    #[serde(rename = "type")]
+    pub kind: DiscountKind,
+    pub description: String,
+    pub amount: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedTax {
+    pub name: String,
+    pub rate: Percent,
+    pub inclusive: bool,
+    pub amount: Money,
+}
+
+/// The booking's pricing snapshot, exactly what is stored with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricingSnapshot {
+    pub line_items: Vec<LineItem>,
+    pub subtotal: Money,
+    pub discounts: Vec<AppliedDiscount>,
+    pub taxes: Vec<AppliedTax>,
+    pub total: Money,
+    pub promotional_code_id: Option<String>,
+}
+
+impl PricingSnapshot {
+    pub fn participants(&self) -> u32 {
+        self.line_items.iter().map(|l| l.quantity).sum()
+    }
+
+    pub fn discount_total(&self) -> Result<Money, MoneyError> {
+        Money::sum(self.subtotal.currency, self.discounts.iter().map(|d| &d.amount))
+    }
+
+    pub fn exclusive_tax_total(&self) -> Result<Money, MoneyError> {
+        Money::sum(self.subtotal.currency, self.taxes.iter().filter(|t| !t.inclusive).map(|t| &t.amount))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedSeason {
+    pub id: String,
+    pub name: String,
+    pub adjustment: Adjustment,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PromoOutcome {
+    NotRequested,
+    Applied {
+        code_id: String,
+    },
+    /// The quote is still valid, without the code; the UI shows the reason.
+    Refused {
+        refusal: PromoRefusal,
+    },
+}
+
+/// A priced request: the snapshot to store plus what the UI explains around it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub snapshot: PricingSnapshot,
+    pub season: Option<AppliedSeason>,
+    pub promo: PromoOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PricingError {
+    #[error("a quote needs at least one line")]
+    NoLines,
+    #[error("tier {tier_id}: quantity must be at least 1")]
+    ZeroQuantity { tier_id: String },
+    #[error("tier {tier_id} appears on more than one line")]
+    DuplicateTier { tier_id: String },
+    #[error("unknown pricing tier {tier_id}")]
+    UnknownTier { tier_id: String },
+    #[error("tier {tier_id} is not offered for variant {variant_id}")]
+    TierNotForVariant { tier_id: String, variant_id: String },
+    #[error("tier {tier_id} is not valid for departures on {date}")]
+    TierNotValidOn { tier_id: String, date: NaiveDate },
+    #[error("a participant aged {age} cannot book tier {tier_id}")]
+    AgeOutsideTier { tier_id: String, age: u32 },
+    #[error("tier {tier_id}: {ages} ages given for {quantity} participants")]
+    TooManyAges { tier_id: String, ages: usize, quantity: u32 },
+    #[error("{what} is in {found}, but the tour is priced in {expected}")]
+    CurrencyMismatch { what: String, expected: Currency, found: Currency },
+    #[error("{what} must not be negative")]
+    NegativeValue { what: String },
+    #[error("amount too large")]
+    Overflow,
+}
+
+impl From<MoneyError> for PricingError {
+    fn from(e: MoneyError) -> Self {
+        match e {
+            MoneyError::CurrencyMismatch(expected, found) => {
+                PricingError::CurrencyMismatch { what: "an amount".into(), expected, found }
+            }
+            _ => PricingError::Overflow,
+        }
+    }
+}
+
+fn expect_currency(what: &str, expected: Currency, m: Money) -> Result<(), PricingError> {
+    if m.currency == expected {
+        Ok(())
+    } else {
+        Err(PricingError::CurrencyMismatch { what: what.to_string(), expected, found: m.currency })
+    }
+}
+
+/// The amount `adj` takes off `remaining`, never more than `remaining` and never negative.
+fn discount_amount(adj: &Adjustment, remaining: Money, what: &str) -> Result<Money, PricingError> {
+    let raw = match adj {
+        Adjustment::Percentage(p) => {
+            if p.is_negative() {
+                return Err(PricingError::NegativeValue { what: what.into() });
+            }
+            remaining.percent((*p).min(Percent::HUNDRED), PRICING_ROUNDING)?
+        }
+        Adjustment::Fixed(m) => {
+            expect_currency(what, remaining.currency, *m)?;
+            if m.is_negative() {
+                return Err(PricingError::NegativeValue { what: what.into() });
+            }
+            *m
+        }
+    };
+    Ok(raw.checked_min(remaining)?.non_negative())
+}
+
+fn adjust_unit(unit: Money, season: &SeasonalAdjustment) -> Result<Money, PricingError> {
+    let delta = match season.adjustment {
+        Adjustment::Percentage(p) => unit.percent(p, PRICING_ROUNDING)?,
+        Adjustment::Fixed(m) => {
+            expect_currency(&format!("season {}", season.name), unit.currency, m)?;
+            m
+        }
+    };
+    Ok(unit.checked_add(delta)?.non_negative())
+}
+
+/// Whole days from `at` to `departure`, 0 once the departure is less than a day away or past.
+pub fn days_before(at: DateTime<Utc>, departure: DateTime<Utc>) -> u32 {
+    u32::try_from((departure - at).num_days().max(0)).unwrap_or(u32::MAX)
+}
+
+/// Prices a request against a tour's catalog. See the module documentation for the order of
+/// application. A refused promotional code does not fail the quote: it is reported in
+/// [`Quote::promo`] and the price is computed without it.
+pub fn quote(catalog: &PricingCatalog, req: &QuoteRequest<'_>) -> Result<Quote, PricingError> {
+    let currency = catalog.currency;
+    if req.lines.is_empty() {
+        return Err(PricingError::NoLines);
+    }
+    let season = select_season(&catalog.seasons, req.departure_date);
+    let offered = catalog.tiers_for(req.variant_id, req.departure_date);
+
+    let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
+    let mut line_items = Vec::with_capacity(req.lines.len());
+    for line in req.lines {
+        let tier_id = line.tier_id.as_str();
+        if seen.insert(tier_id, ()).is_some() {
+            return Err(PricingError::DuplicateTier { tier_id: tier_id.into() });
+        }
+        if line.quantity == 0 {
+            return Err(PricingError::ZeroQuantity { tier_id: tier_id.into() });
+        }
+        let tier = match offered.iter().find(|t| t.id == tier_id) {
+            Some(t) => *t,
+            None => {
+                return Err(match catalog.tiers.iter().find(|t| t.id == tier_id) {
+                    None => PricingError::UnknownTier { tier_id: tier_id.into() },
+                    Some(t) if !t.valid_on(req.departure_date) => {
+                        PricingError::TierNotValidOn { tier_id: tier_id.into(), date: req.departure_date }
+                    }
+                    Some(_) => {
+                        PricingError::TierNotForVariant { tier_id: tier_id.into(), variant_id: req.variant_id.into() }
+                    }
+                });
+            }
+        };
+        expect_currency(&format!("tier {}", tier.name), currency, tier.base_price)?;
+        if tier.base_price.is_negative() {
+            return Err(PricingError::NegativeValue { what: format!("the price of tier {}", tier.name) });
+        }
+        if line.ages.len() > line.quantity as usize {
+            return Err(PricingError::TooManyAges {
+                tier_id: tier_id.into(),
+                ages: line.ages.len(),
+                quantity: line.quantity,
+            });
+        }
+        if let Some(&age) = line.ages.iter().find(|&&a| !tier.accepts_age(a)) {
+            return Err(PricingError::AgeOutsideTier { tier_id: tier_id.into(), age });
+        }
+        let unit = match season {
+            Some(s) => adjust_unit(tier.base_price, s)?,
+            None => tier.base_price,
+        };
+        line_items.push(LineItem {
+            pricing_tier_id: tier.id.clone(),
+            tier_name: tier.name.clone(),
+            quantity: line.quantity,
+            unit_price: unit,
+            total_price: unit.checked_mul(line.quantity)?,
+        });
+    }
+    let subtotal = Money::sum(currency, line_items.iter().map(|l| &l.total_price))?;
+    let participants: u32 =
+        line_items.iter().try_fold(0u32, |acc, l| acc.checked_add(l.quantity)).ok_or(PricingError::Overflow)?;
+
+    let mut discounts = Vec::new();
+    let mut remaining = subtotal;
+    let mut push = |kind: DiscountKind,
+                    description: String,
+                    adj: &Adjustment,
+                    code_id: Option<String>,
+                    keep_zero: bool|
+     -> Result<(), PricingError> {
+        let amount = discount_amount(adj, remaining, &description)?;
+        if amount.is_zero() && !keep_zero {
+            return Ok(());
+        }
+        remaining = remaining.checked_sub(amount)?;
+        discounts.push(AppliedDiscount { kind, description, amount, code_id });
+        Ok(())
+    };
+
+    if let Some(g) =
+        catalog.group_discounts.iter().filter(|g| participants >= g.min_participants).max_by_key(|g| g.min_participants)
+    {
+        push(
+            DiscountKind::Group,
+            format!("Group discount ({}+ participants): {}", g.min_participants, g.discount.describe()),
+            &g.discount,
+            None,
+            false,
+        )?;
+    }
+
+    let days = days_before(req.quoted_at, req.departure_starts_at);
+    if let Some(e) =
+        catalog.early_bird_discounts.iter().filter(|e| days >= e.min_days_before).max_by_key(|e| e.min_days_before)
+    {
+        push(
+            DiscountKind::EarlyBird,
+            format!("Early bird ({}+ days ahead): {}", e.min_days_before, e.discount.describe()),
+            &e.discount,
+            None,
+            false,
+        )?;
+    }
+
+    let promo = match req.promo {
+        None => PromoOutcome::NotRequested,
+        Some(app) => {
+            let ctx = PromoContext {
+                tour_id: &catalog.tour_id,
+                variant_id: req.variant_id,
+                at: req.quoted_at,
+                subtotal,
+                customer_uses: app.customer_uses,
+            };
+            match app.code.check(&ctx) {
+                Err(refusal) => PromoOutcome::Refused { refusal },
+                Ok(()) => {
+                    push(
+                        DiscountKind::PromotionalCode,
+                        format!(
+                            "Promo code {}: {}",
+                            app.code.code.trim().to_ascii_uppercase(),
+                            app.code.discount.describe()
+                        ),
+                        &app.code.discount,
+                        Some(app.code.id.clone()),
+                        // Kept even at zero: the booking records that the code was used.
+                        true,
+                    )?;
+                    PromoOutcome::Applied { code_id: app.code.id.clone() }
+                }
+            }
+        }
+    };
+
+    if let Some(m) = req.manual_discount {
+        push(DiscountKind::Manual, m.description.clone(), &m.discount, None, false)?;
+    }
+
+    let net = remaining;
+    let inclusive_bp: i128 =
+        catalog.taxes.iter().filter(|t| t.inclusive).map(|t| i128::from(t.rate.basis_points())).sum();
+    let mut taxes = Vec::with_capacity(catalog.taxes.len());
+    let mut total = net;
+    for t in &catalog.taxes {
+        if t.rate.is_negative() {
+            return Err(PricingError::NegativeValue { what: format!("tax {}", t.name) });
+        }
+        let amount = if t.inclusive {
+            net.ratio(i128::from(t.rate.basis_points()), 10_000 + inclusive_bp, PRICING_ROUNDING)?
+        } else {
+            let a = net.percent(t.rate, PRICING_ROUNDING)?;
+            total = total.checked_add(a)?;
+            a
+        };
+        taxes.push(AppliedTax { name: t.name.clone(), rate: t.rate, inclusive: t.inclusive, amount });
+    }
+
+    let promotional_code_id = match &promo {
+        PromoOutcome::Applied { code_id } => Some(code_id.clone()),
+        _ => None,
+    };
+    Ok(Quote {
+        snapshot: PricingSnapshot { line_items, subtotal, discounts, taxes, total, promotional_code_id },
+        season: season.map(|s| AppliedSeason { id: s.id.clone(), name: s.name.clone(), adjustment: s.adjustment }),
+        promo,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use chrono::TimeZone;
+
+    const USD: Currency = Currency::USD;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn usd(a: i64) -> Money {
+        Money::new(a, USD)
+    }
+
+    fn tier(id: &str, name: &str, price: i64) -> Tier {
+        Tier {
+            id: id.into(),
+            variant_id: None,
+            name: name.into(),
+            base_price: usd(price),
+            min_age: None,
+            max_age: None,
+            valid_from: None,
+            valid_until: None,
+            is_default: false,
+            sort_order: 0,
+        }
+    }
+
+    fn catalog() -> PricingCatalog {
+        PricingCatalog {
+            tour_id: "tour".into(),
+            currency: USD,
+            tiers: vec![
+                Tier { is_default: true, min_age: Some(13), ..tier("adult", "Adult", 5000) },
+                Tier { min_age: Some(5), max_age: Some(12), sort_order: 1, ..tier("child", "Child", 2500) },
+                Tier { min_age: Some(65), sort_order: 2, ..tier("senior", "Senior", 4000) },
+            ],
+            seasons: vec![],
+            group_discounts: vec![],
+            early_bird_discounts: vec![],
+            taxes: vec![],
+        }
+    }
+
+    fn at(y: i32, m: u32, day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, day, 12, 0, 0).unwrap()
+    }
+
+    fn lines(spec: &[(&str, u32)]) -> Vec<LineRequest> {
+        spec.iter().map(|(t, q)| LineRequest { tier_id: (*t).into(), quantity: *q, ages: vec![] }).collect()
+    }
+
+    fn req<'a>(ls: &'a [LineRequest]) -> QuoteRequest<'a> {
+        QuoteRequest {
+            variant_id: "v1",
+            departure_date: d(2026, 7, 10),
+            departure_starts_at: at(2026, 7, 10),
+            quoted_at: at(2026, 7, 1),
+            lines: ls,
+            promo: None,
+            manual_discount: None,
+        }
+    }
+
+    fn promo(discount: Adjustment) -> PromoCode {
+        PromoCode {
+            id: "p1".into(),
+            code: "Summer25".into(),
+            discount,
+            min_booking_value: None,
+            max_uses: None,
+            max_uses_per_customer: None,
+            valid_from: at(2026, 1, 1),
+            valid_until: at(2027, 1, 1),
+            applicable_tour_ids: vec![],
+            applicable_variant_ids: vec![],
+            current_uses: 0,
+            status: PromoStatus::Active,
+        }
+    }
+
+    #[test]
+    fn lines_and_subtotal() {
+        let ls = lines(&[("adult", 2), ("child", 3)]);
+        let q = quote(&catalog(), &req(&ls)).unwrap();
+        let s = &q.snapshot;
+        assert_eq!(s.line_items[0].unit_price, usd(5000));
+        assert_eq!(s.line_items[0].total_price, usd(10000));
+        assert_eq!(s.line_items[1].tier_name, "Child");
+        assert_eq!(s.line_items[1].total_price, usd(7500));
+        assert_eq!(s.subtotal, usd(17500));
+        assert_eq!(s.total, usd(17500));
+        assert!(s.discounts.is_empty() && s.taxes.is_empty());
+        assert_eq!(q.promo, PromoOutcome::NotRequested);
+        assert_eq!(s.participants(), 5);
+    }
+
+    #[test]
+    fn request_errors_table() {
+        let mut cat = catalog();
+        cat.tiers.push(Tier { variant_id: Some("v2".into()), ..tier("v2only", "Private", 9000) });
+        cat.tiers.push(Tier { valid_until: Some(d(2026, 6, 30)), ..tier("old", "Old", 1000) });
+        cat.tiers.push(Tier { base_price: Money::new(100, Currency::EUR), ..tier("eur", "Euro", 0) });
+        let cases: Vec<(Vec<LineRequest>, PricingError)> = vec![
+            (vec![], PricingError::NoLines),
+            (lines(&[("adult", 0)]), PricingError::ZeroQuantity { tier_id: "adult".into() }),
+            (lines(&[("adult", 1), ("adult", 2)]), PricingError::DuplicateTier { tier_id: "adult".into() }),
+            (lines(&[("nope", 1)]), PricingError::UnknownTier { tier_id: "nope".into() }),
+            (
+                lines(&[("v2only", 1)]),
+                PricingError::TierNotForVariant { tier_id: "v2only".into(), variant_id: "v1".into() },
+            ),
+            (lines(&[("old", 1)]), PricingError::TierNotValidOn { tier_id: "old".into(), date: d(2026, 7, 10) }),
+            (
+                vec![LineRequest { tier_id: "child".into(), quantity: 2, ages: vec![7, 14] }],
+                PricingError::AgeOutsideTier { tier_id: "child".into(), age: 14 },
+            ),
+            (
+                vec![LineRequest { tier_id: "child".into(), quantity: 1, ages: vec![7, 8] }],
+                PricingError::TooManyAges { tier_id: "child".into(), ages: 2, quantity: 1 },
+            ),
+            (
+                lines(&[("eur", 1)]),
+                PricingError::CurrencyMismatch { what: "tier Euro".into(), expected: USD, found: Currency::EUR },
+            ),
+        ];
+        for (ls, want) in cases {
+            assert_eq!(quote(&cat, &req(&ls)), Err(want.clone()), "{want}");
+        }
+    }
+
+    #[test]
+    fn tier_selection() {
+        let mut cat = catalog();
+        cat.tiers.push(Tier {
+            variant_id: Some("private".into()),
+            is_default: false,
+            ..tier("private-adult", "adult", 12000)
+        });
+        let date = d(2026, 7, 10);
+        let ids = |v: &str| -> Vec<String> { cat.tiers_for(v, date).iter().map(|t| t.id.clone()).collect() };
+        assert_eq!(ids("v1"), vec!["adult", "child", "senior"]);
+        // The variant's own "adult" hides the tour-wide one.
+        assert_eq!(ids("private"), vec!["private-adult", "child", "senior"]);
+        assert_eq!(cat.default_tier("v1", date).map(|t| t.id.as_str()), Some("adult"));
+        assert_eq!(cat.default_tier("private", date).map(|t| t.id.as_str()), Some("private-adult"));
+        for (age, want) in [(8, Some("child")), (30, Some("adult")), (70, Some("senior")), (3, None)] {
+            assert_eq!(cat.tier_for_age("v1", date, age).map(|t| t.id.as_str()), want, "age {age}");
+        }
+        let ls = lines(&[("adult", 1)]);
+        let r = QuoteRequest { variant_id: "private", ..req(&ls) };
+        assert!(matches!(quote(&cat, &r), Err(PricingError::TierNotForVariant { .. })));
+    }
+
+    fn season(id: &str, from: NaiveDate, to: NaiveDate, adj: Adjustment, priority: i32) -> SeasonalAdjustment {
+        SeasonalAdjustment { id: id.into(), name: id.into(), start_date: from, end_date: to, adjustment: adj, priority }
+    }
+
+    #[test]
+    fn season_selection_table() {
+        let summer = season("summer", d(2026, 6, 1), d(2026, 8, 31), Adjustment::Percentage(Percent::whole(20)), 1);
+        let july4 = season("july4", d(2026, 7, 3), d(2026, 7, 5), Adjustment::Fixed(usd(1000)), 1);
+        let peak = season("peak", d(2026, 7, 1), d(2026, 7, 31), Adjustment::Percentage(Percent::whole(30)), 5);
+        let twin_a = season("a", d(2026, 9, 1), d(2026, 9, 30), Adjustment::Percentage(Percent::whole(1)), 0);
+        let twin_b = season("b", d(2026, 9, 1), d(2026, 9, 30), Adjustment::Percentage(Percent::whole(2)), 0);
+        let all = vec![summer, july4, peak, twin_b, twin_a];
+        let cases = [
+            (d(2026, 5, 31), None),
+            (d(2026, 6, 1), Some("summer")),  // inclusive start
+            (d(2026, 8, 31), Some("summer")), // inclusive end
+            (d(2026, 7, 4), Some("peak")),    // higher priority wins
+            (d(2026, 9, 15), Some("a")),      // full tie: smaller id
+        ];
+        for (date, want) in cases {
+            assert_eq!(select_season(&all, date).map(|s| s.id.as_str()), want, "{date}");
+            let mut rev = all.clone();
+            rev.reverse();
+            assert_eq!(select_season(&rev, date).map(|s| s.id.as_str()), want, "{date} reversed");
+        }
+        // Same priority: the shorter range is the more specific one.
+        let without_peak: Vec<_> = all.iter().filter(|s| s.id != "peak").cloned().collect();
+        assert_eq!(select_season(&without_peak, d(2026, 7, 4)).map(|s| s.id.as_str()), Some("july4"));
+    }
+
+    #[test]
+    fn seasonal_adjustment_of_unit_prices() {
+        // (adjustment, adult unit before → after)
+        let cases = [
+            (Adjustment::Percentage(Percent::whole(20)), 6000),
+            (Adjustment::Percentage(Percent::from_basis_points(-1250)), 4375),
+            (Adjustment::Percentage(Percent::from_basis_points(1)), 5001), // 0.5 cent rounds up
+            (Adjustment::Fixed(usd(750)), 5750),
+            (Adjustment::Fixed(usd(-9000)), 0), // never below zero
+            (Adjustment::Percentage(Percent::whole(-150)), 0),
+        ];
+        for (adj, want) in cases {
+            let mut cat = catalog();
+            cat.seasons = vec![season("s", d(2026, 7, 1), d(2026, 7, 31), adj, 0)];
+            let ls = lines(&[("adult", 3)]);
+            let q = quote(&cat, &req(&ls)).unwrap();
+            assert_eq!(q.snapshot.line_items[0].unit_price, usd(want), "{adj:?}");
+            assert_eq!(q.snapshot.subtotal, usd(want * 3));
+            assert_eq!(q.season.map(|s| s.id), Some("s".to_string()));
+        }
+        let mut cat = catalog();
+        cat.seasons =
+            vec![season("s", d(2026, 7, 1), d(2026, 7, 31), Adjustment::Fixed(Money::new(5, Currency::EUR)), 0)];
+        let ls = lines(&[("adult", 1)]);
+        assert!(matches!(quote(&cat, &req(&ls)), Err(PricingError::CurrencyMismatch { .. })));
+    }
+
+    type DiscountCase = (u32, DateTime<Utc>, Vec<(DiscountKind, i64)>);
+
+    #[test]
+    fn group_and_early_bird_thresholds() {
+        let mut cat = catalog();
+        cat.group_discounts = vec![
+            GroupDiscount { min_participants: 10, discount: Adjustment::Percentage(Percent::whole(10)) },
+            GroupDiscount { min_participants: 6, discount: Adjustment::Percentage(Percent::whole(5)) },
+        ];
+        cat.early_bird_discounts = vec![
+            EarlyBirdDiscount { min_days_before: 30, discount: Adjustment::Fixed(usd(2000)) },
+            EarlyBirdDiscount { min_days_before: 60, discount: Adjustment::Fixed(usd(5000)) },
+        ];
+        // (adults, quoted_at, expected discounts)
+        let cases: Vec<DiscountCase> = vec![
+            (5, at(2026, 7, 1), vec![]),
+            (6, at(2026, 7, 1), vec![(DiscountKind::Group, 1500)]),
+            (10, at(2026, 7, 1), vec![(DiscountKind::Group, 5000)]),
+            // Exactly 30 days ahead qualifies; 29 days 23 hours does not.
+            (1, at(2026, 6, 10), vec![(DiscountKind::EarlyBird, 2000)]),
+            (1, at(2026, 6, 10) + chrono::Duration::hours(1), vec![]),
+            (1, at(2026, 5, 1), vec![(DiscountKind::EarlyBird, 5000)]),
+            // Group first, then early bird on the remainder: 10×50 = 500, −10% = 450, −50.
+            (10, at(2026, 5, 1), vec![(DiscountKind::Group, 5000), (DiscountKind::EarlyBird, 5000)]),
+            // After the departure started there is no early bird.
+            (1, at(2026, 7, 11), vec![]),
+        ];
+        for (n, quoted_at, want) in cases {
+            let ls = lines(&[("adult", n)]);
+            let r = QuoteRequest { quoted_at, ..req(&ls) };
+            let q = quote(&cat, &r).unwrap();
+            let got: Vec<_> = q.snapshot.discounts.iter().map(|d| (d.kind, d.amount.amount)).collect();
+            assert_eq!(got, want, "{n} adults at {quoted_at}");
+        }
+        let ls = lines(&[("adult", 10)]);
+        let q = quote(&cat, &req(&ls)).unwrap();
+        assert_eq!(q.snapshot.discounts[0].description, "Group discount (10+ participants): 10%");
+    }
+
+    #[test]
+    fn discounts_never_exceed_what_they_discount() {
+        let mut cat = catalog();
+        cat.group_discounts =
+            vec![GroupDiscount { min_participants: 1, discount: Adjustment::Percentage(Percent::whole(60)) }];
+        let p = promo(Adjustment::Fixed(usd(100_000)));
+        let manual = ManualDiscount { description: "Goodwill".into(), discount: Adjustment::Fixed(usd(10)) };
+        let ls = lines(&[("adult", 1)]);
+        let r = QuoteRequest {
+            promo: Some(PromoApplication { code: &p, customer_uses: 0 }),
+            manual_discount: Some(&manual),
+            ..req(&ls)
+        };
+        let s = quote(&cat, &r).unwrap().snapshot;
+        let got: Vec<_> = s.discounts.iter().map(|d| (d.kind, d.amount.amount)).collect();
+        // 60% of 50.00, then the promo is capped at the 20.00 left; the manual discount has
+        // nothing left to take and is dropped.
+        assert_eq!(got, vec![(DiscountKind::Group, 3000), (DiscountKind::PromotionalCode, 2000)]);
+        assert_eq!(s.total, usd(0));
+        assert_eq!(s.promotional_code_id.as_deref(), Some("p1"));
+
+        let over = promo(Adjustment::Percentage(Percent::whole(250)));
+        let r = QuoteRequest { promo: Some(PromoApplication { code: &over, customer_uses: 0 }), ..req(&ls) };
+        assert_eq!(quote(&catalog(), &r).unwrap().snapshot.total, usd(0));
+
+        let negative = promo(Adjustment::Fixed(usd(-100)));
+        let r = QuoteRequest { promo: Some(PromoApplication { code: &negative, customer_uses: 0 }), ..req(&ls) };
+        assert!(matches!(quote(&catalog(), &r), Err(PricingError::NegativeValue { .. })));
+    }
+
+    #[test]
+    fn promo_refusals_table() {
+        let base = promo(Adjustment::Percentage(Percent::whole(10)));
+        let cases: Vec<(PromoCode, u32, Option<PromoRefusal>, &str)> = vec![
+            (base.clone(), 0, None, ""),
+            (
+                PromoCode { status: PromoStatus::Inactive, ..base.clone() },
+                0,
+                Some(PromoRefusal::Inactive),
+                "This code is not active",
+            ),
+            (
+                PromoCode { status: PromoStatus::Expired, ..base.clone() },
+                0,
+                Some(PromoRefusal::Expired { valid_until: at(2027, 1, 1) }),
+                "This code expired on 2027-01-01",
+            ),
+            (
+                PromoCode { valid_until: at(2026, 7, 1), ..base.clone() },
+                0,
+                Some(PromoRefusal::Expired { valid_until: at(2026, 7, 1) }),
+                "This code expired on 2026-07-01",
+            ),
+            (
+                PromoCode { valid_from: at(2026, 7, 2), ..base.clone() },
+                0,
+                Some(PromoRefusal::NotYetValid { valid_from: at(2026, 7, 2) }),
+                "This code is valid from 2026-07-02",
+            ),
+            (
+                PromoCode { applicable_tour_ids: vec!["other".into()], ..base.clone() },
+                0,
+                Some(PromoRefusal::NotForThisTour),
+                "This code can't be used for this tour",
+            ),
+            (PromoCode { applicable_tour_ids: vec!["other".into(), "tour".into()], ..base.clone() }, 0, None, ""),
+            (
+                PromoCode { applicable_variant_ids: vec!["v9".into()], ..base.clone() },
+                0,
+                Some(PromoRefusal::NotForThisVariant),
+                "This code can't be used for this option of the tour",
+            ),
+            (
+                PromoCode { max_uses: Some(100), current_uses: 100, ..base.clone() },
+                0,
+                Some(PromoRefusal::UsageLimitReached { max_uses: 100 }),
+                "This code has reached its usage limit",
+            ),
+            (PromoCode { max_uses: Some(100), current_uses: 99, ..base.clone() }, 0, None, ""),
+            (
+                PromoCode { max_uses_per_customer: Some(1), ..base.clone() },
+                1,
+                Some(PromoRefusal::CustomerLimitReached { max_uses_per_customer: 1 }),
+                "You have already used this code the maximum number of times",
+            ),
+            (
+                PromoCode { min_booking_value: Some(Money::new(15001, USD)), ..base.clone() },
+                0,
+                Some(PromoRefusal::BelowMinimum { minimum: usd(15001) }),
+                "This code needs a booking of at least $150.01",
+            ),
+            (PromoCode { min_booking_value: Some(usd(15000)), ..base.clone() }, 0, None, ""),
+            (
+                PromoCode { min_booking_value: Some(Money::new(5000, Currency::EUR)), ..base.clone() },
+                0,
+                Some(PromoRefusal::CurrencyMismatch { code_currency: Currency::EUR, booking_currency: USD }),
+                "This code only works for prices in EUR",
+            ),
+        ];
+        let ls = lines(&[("adult", 3)]);
+        for (code, uses, refusal, message) in cases {
+            let r = QuoteRequest { promo: Some(PromoApplication { code: &code, customer_uses: uses }), ..req(&ls) };
+            let q = quote(&catalog(), &r).unwrap();
+            match refusal {
+                None => {
+                    assert_eq!(q.promo, PromoOutcome::Applied { code_id: "p1".into() }, "{code:?}");
+                    assert_eq!(q.snapshot.total, usd(13500));
+                    assert_eq!(q.snapshot.discounts[0].description, "Promo code SUMMER25: 10%");
+                }
+                Some(want) => {
+                    assert_eq!(want.to_string(), message);
+                    assert_eq!(q.promo, PromoOutcome::Refused { refusal: want }, "{code:?}");
+                    assert_eq!(q.snapshot.total, usd(15000), "a refused code changes nothing");
+                    assert_eq!(q.snapshot.promotional_code_id, None);
+                }
+            }
+        }
+        assert!(base.matches("  summer25 "));
+        assert!(!base.matches("summer26"));
+        assert_eq!(PromoRefusal::NotFound.to_string(), "We don't recognise this code");
+    }
+
+    #[test]
+    fn taxes_inclusive_and_exclusive() {
+        let tax = |name: &str, bp: i64, inclusive: bool| TaxRule {
+            name: name.into(),
+            rate: Percent::from_basis_points(bp),
+            inclusive,
+        };
+        // (taxes, expected amounts, expected total) for a net of $100.00
+        let cases: Vec<(Vec<TaxRule>, Vec<i64>, i64)> = vec![
+            (vec![tax("Sales tax", 875, false)], vec![875], 10875),
+            (vec![tax("VAT", 2000, true)], vec![1667], 10000), // 100 × 20/120 = 16.666…
+            (vec![tax("VAT", 2000, true), tax("City", 500, true)], vec![1600, 400], 10000), // /125
+            (vec![tax("VAT", 2000, true), tax("Tourism", 300, false)], vec![1667, 300], 10300),
+            (vec![tax("State", 625, false), tax("County", 225, false)], vec![625, 225], 10850),
+        ];
+        for (taxes, amounts, total) in cases {
+            let mut cat = catalog();
+            cat.taxes = taxes;
+            let ls = lines(&[("adult", 2)]);
+            let s = quote(&cat, &req(&ls)).unwrap().snapshot;
+            let got: Vec<_> = s.taxes.iter().map(|t| t.amount.amount).collect();
+            assert_eq!(got, amounts);
+            assert_eq!(s.total, usd(total));
+        }
+        // Taxes apply after discounts.
+        let mut cat = catalog();
+        cat.taxes = vec![tax("Sales tax", 1000, false)];
+        cat.group_discounts = vec![GroupDiscount { min_participants: 2, discount: Adjustment::Fixed(usd(2000)) }];
+        let ls = lines(&[("adult", 2)]);
+        let s = quote(&cat, &req(&ls)).unwrap().snapshot;
+        assert_eq!((s.subtotal.amount, s.taxes[0].amount.amount, s.total.amount), (10000, 800, 8800));
+        cat.taxes = vec![tax("Negative", -100, false)];
+        assert!(matches!(quote(&cat, &req(&ls)), Err(PricingError::NegativeValue { .. })));
+    }
+
+    #[test]
+    fn snapshot_serde_shape() {
+        let mut cat = catalog();
+        cat.taxes = vec![TaxRule { name: "VAT".into(), rate: Percent::whole(20), inclusive: true }];
+        let p = promo(Adjustment::Percentage(Percent::whole(10)));
+        let ls = lines(&[("adult", 1)]);
+        let r = QuoteRequest { promo: Some(PromoApplication { code: &p, customer_uses: 0 }), ..req(&ls) };
+        let s = quote(&cat, &r).unwrap().snapshot;
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["discounts"][0]["type"], "promotional_code");
+        assert_eq!(json["discounts"][0]["code_id"], "p1");
+        assert_eq!(json["taxes"][0]["rate"], 2000);
+        assert_eq!(json["total"]["amount"], 4500);
+        assert_eq!(json["line_items"][0]["unit_price"]["currency"], "USD");
+        let back: PricingSnapshot = serde_json::from_value(json).unwrap();
+        assert_eq!(back, s);
+        let adj: Adjustment =
+            serde_json::from_str(r#"{"type":"fixed","value":{"amount":500,"currency":"USD"}}"#).unwrap();
+        assert_eq!(adj, Adjustment::Fixed(usd(500)));
+    }
+
+    #[test]
+    fn zero_decimal_currency() {
+        let mut cat = catalog();
+        cat.currency = Currency::JPY;
+        for t in &mut cat.tiers {
+            t.base_price = Money::new(t.base_price.amount / 10, Currency::JPY);
+        }
+        cat.taxes = vec![TaxRule { name: "Consumption tax".into(), rate: Percent::whole(10), inclusive: false }];
+        cat.group_discounts = vec![GroupDiscount {
+            min_participants: 1,
+            discount: Adjustment::Percentage(Percent::from_basis_points(333)),
+        }];
+        let ls = lines(&[("adult", 1)]);
+        let s = quote(&cat, &req(&ls)).unwrap().snapshot;
+        // ¥500 − 3.33 % (16.65 → 17) = 483; tax 48.3 → 48.
+        assert_eq!(s.discounts[0].amount, Money::new(17, Currency::JPY));
+        assert_eq!(s.taxes[0].amount, Money::new(48, Currency::JPY));
+        assert_eq!(s.total, Money::new(531, Currency::JPY));
+    }
+}

@@ -1,0 +1,194 @@
+//! The sync and API wire types. This module is the only definition of the protocol between
+//! desks and the sync-server; both sides and the tests use these types.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::roles::Role;
+
+/// Bumped when the shape of push/pull changes. The server refuses versions it no longer
+/// speaks with `CLIENT_TOO_OLD` instead of misreading them.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The bucket holding everything of one organization (owner/admin/manager desks).
+pub fn org_bucket(organization_id: &str) -> String {
+    format!("org:{organization_id}:all")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignInRequest {
+    pub organization: String,
+    pub email: String,
+    pub password: String,
+    /// A stable name for the device (shown to admins when they revoke sessions).
+    pub device: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignInResponse {
+    pub access_token: String,
+    pub expires_in_seconds: u64,
+    pub user: SessionUser,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub organization_id: String,
+    pub organization_name: String,
+}
+
+/// Every 4xx/5xx body: a stable machine code, a sentence for people, and the input field at
+/// fault when there is one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MutationEnvelope {
+    /// Grows by one per client; the server's dedupe key together with `client_id`.
+    pub id: u64,
+    pub name: String,
+    pub args: Value,
+    /// Hybrid logical clock of the edit, for last-writer-wins of scalar fields.
+    pub hlc: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub client_id: String,
+    pub schema_version: u32,
+    pub mutations: Vec<MutationEnvelope>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeStatus {
+    Applied,
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MutationResult {
+    pub id: u64,
+    pub status: OutcomeStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// The highest mutation id of this client the server has processed (applied or rejected).
+    pub last_mutation_id: u64,
+    /// Outcomes of the mutations processed by this request (duplicates are not repeated).
+    pub results: Vec<MutationResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullRequest {
+    pub client_id: String,
+    pub schema_version: u32,
+    /// Last applied change sequence per bucket; a missing bucket starts from 0.
+    #[serde(default)]
+    pub cursors: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// The oldest mutation id still in the client's outbox: the server returns the outcomes of
+    /// this client's mutations from there on, so a verdict is seen even if a push response was lost.
+    #[serde(default)]
+    pub pending_from: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    Tour,
+    TourVariant,
+    PricingTier,
+    Departure,
+}
+
+impl EntityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Tour => "tour",
+            EntityKind::TourVariant => "tour_variant",
+            EntityKind::PricingTier => "pricing_tier",
+            EntityKind::Departure => "departure",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [EntityKind::Tour, EntityKind::TourVariant, EntityKind::PricingTier, EntityKind::Departure]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Put,
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    pub seq: u64,
+    pub entity: EntityKind,
+    pub id: String,
+    pub op: Op,
+    /// The full row (the entity's serde form) for `put`; `null` for `delete`.
+    pub row: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketPage {
+    pub bucket: String,
+    pub changes: Vec<ChangeRecord>,
+    /// The cursor to store once this page is applied.
+    pub cursor: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub buckets: Vec<BucketPage>,
+    /// False when more changes wait; the client pulls again with the new cursors.
+    pub complete: bool,
+    /// The client's processed-mutation watermark as of this page: pending mutations up to it
+    /// are settled and leave the outbox in the same transaction as the page.
+    pub last_mutation_id: u64,
+    /// Outcomes of this client's mutations from `pending_from` on.
+    pub results: Vec<MutationResult>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn entity_kinds_round_trip() {
+        for k in [EntityKind::Tour, EntityKind::TourVariant, EntityKind::PricingTier, EntityKind::Departure] {
+            assert_eq!(EntityKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), Value::String(k.as_str().into()));
+        }
+    }
+
+    #[test]
+    fn push_request_rejects_wrong_types() {
+        let bad = r#"{"client_id":"c","schema_version":1,"mutations":[{"id":"one","name":"x","args":{},"hlc":"0"}]}"#;
+        assert!(serde_json::from_str::<PushRequest>(bad).is_err());
+    }
+}

@@ -1,0 +1,21 @@
+use tourdesk_domain::mutation::Rejection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("local database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("could not migrate the local database: {0}")]
+    Migration(#[from] refinery::Error),
+    #[error("{0}")]
+    Rejected(#[from] Rejection),
+    #[error("this desk has not signed in yet; connect to the server once so it knows your organization")]
+    NotSignedIn,
+    #[error("local data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}

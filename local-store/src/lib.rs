@@ -1,0 +1,14 @@
+//! The desk's local store: a SQLite replica of the organization's data, the outbox of intent
+//! mutations not yet accepted by the server, and the client that syncs both with the server.
+//!
+//! Architecture invariant: this crate knows SQLite and HTTP but not Tauri or the UI, so every
+//! behaviour of the desk can be tested headless against a real database file.
+
+mod error;
+mod rows;
+mod store;
+pub mod sync;
+
+pub use error::StoreError;
+pub use store::{DepartureView, Outcome, Session, Store, TourView};
+pub use sync::{Credentials, SyncClient, SyncError, SyncReport};

@@ -1,0 +1,401 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+use tourdesk_domain::mutation::{ApplyError, Change, Mutation, MutationCtx, ReadView, StoreFault};
+use tourdesk_domain::protocol::{EntityKind, MutationEnvelope, MutationResult, Op, OutcomeStatus, PullResponse};
+use tourdesk_domain::roles::Role;
+use tourdesk_domain::{Departure, Tour};
+
+use crate::StoreError;
+use crate::rows;
+
+mod embedded {
+    refinery::embed_migrations!("../migrations/sqlite");
+}
+
+/// Who this desk is signed in as. Kept in the database so the desk works offline after a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub user_id: String,
+    pub user_name: String,
+    pub role: Role,
+    pub organization_id: String,
+    pub organization_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TourView {
+    #[serde(flatten)]
+    pub tour: Tour,
+    /// Changed on this desk and not yet confirmed by the server.
+    pub pending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DepartureView {
+    #[serde(flatten)]
+    pub departure: Departure,
+    pub seats_left: u32,
+}
+
+/// The server's verdict on one of this desk's mutations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub mutation_id: u64,
+    pub name: String,
+    pub args: serde_json::Value,
+    pub status: OutcomeStatus,
+    pub code: Option<String>,
+    pub detail: Option<String>,
+}
+
+pub struct Store {
+    conn: Mutex<Connection>,
+    client_id: String,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the desk database at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // WAL lets the UI read while the sync loop writes; NORMAL is durable across app crashes
+        // in WAL mode, which is what a desk needs (power loss may lose the last transaction).
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Data of a guide's removed departures must really leave the disk.
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        embedded::migrations::runner().run(&mut conn)?;
+        // A new database gets a new client id: the server's dedupe of (client_id, mutation_id)
+        // must never match the mutations of a previous, deleted database.
+        let existing: Option<String> =
+            conn.query_row("SELECT value FROM meta WHERE key = 'client_id'", [], |r| r.get(0)).optional()?;
+        let client_id = match existing {
+            Some(id) => id,
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                conn.execute("INSERT INTO meta (key, value) VALUES ('client_id', ?1)", [&id])?;
+                id
+            }
+        };
+        Ok(Store { conn: Mutex::new(conn), client_id })
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
+        // back on drop), so a poisoned lock is safe to keep using.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn session(&self) -> Result<Option<Session>, StoreError> {
+        let raw: Option<String> =
+            self.conn().query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
+        raw.map(|s| serde_json::from_str(&s).map_err(StoreError::from)).transpose()
+    }
+
+    /// Records a sign-in. Signing in to another organization is refused while this desk still
+    /// holds unsent work of the first one, and otherwise starts from an empty replica.
+    pub fn save_session(&self, s: &Session) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let previous: Option<String> =
+            tx.query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
+        if let Some(prev) = previous {
+            let prev: Session = serde_json::from_str(&prev)?;
+            if prev.organization_id != s.organization_id {
+                let pending: i64 = tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
+                if pending > 0 {
+                    return Err(StoreError::Corrupt(format!(
+                        "this desk holds {pending} unsent changes of {}; sync them before switching organization",
+                        prev.organization_name
+                    )));
+                }
+                for t in ["tours", "tour_variants", "pricing_tiers", "schedules", "shadow", "sync_state"] {
+                    tx.execute(&format!("DELETE FROM {t}"), [])?;
+                }
+            }
+        }
+        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('session', ?1)", [serde_json::to_string(s)?])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn ctx(&self, tx: &Connection) -> Result<MutationCtx, StoreError> {
+        let raw: Option<String> =
+            tx.query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
+        let s: Session = serde_json::from_str(&raw.ok_or(StoreError::NotSignedIn)?)?;
+        Ok(MutationCtx { organization_id: s.organization_id, role: s.role, now: Utc::now() })
+    }
+
+    /// Runs a mutation optimistically: its changes and its outbox entry are written in one
+    /// transaction, so the local view and the queue of work to push can never disagree.
+    pub fn mutate(&self, m: &Mutation) -> Result<u64, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ctx = self.ctx(&tx)?;
+        let changes = m.apply(&View { c: &tx, org: &ctx.organization_id }, &ctx).map_err(|e| match e {
+            ApplyError::Rejected(r) => StoreError::Rejected(r),
+            ApplyError::Store(f) => StoreError::Corrupt(f.0),
+        })?;
+        write_optimistic(&tx, &ctx.organization_id, &changes)?;
+        let next: Option<String> =
+            tx.query_row("SELECT value FROM meta WHERE key = 'next_mutation_id'", [], |r| r.get(0)).optional()?;
+        let id: u64 = next.map(|s| s.parse::<u64>()).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?.unwrap_or(1);
+        let now = Utc::now();
+        // A first-cut HLC: wall clock, then mutation id, then client id as the tie-break.
+        let hlc = format!("{:013}-{:08}-{}", now.timestamp_millis(), id, self.client_id);
+        tx.execute(
+            "INSERT INTO outbox (mutation_id, name, args, hlc, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, m.name(), m.args().to_string(), hlc, now.to_rfc3339()],
+        )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_mutation_id', ?1)",
+            [(id + 1).to_string()],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn tours(&self) -> Result<Vec<TourView>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let sql = format!(
+            "SELECT {}, local_pending FROM tours WHERE organization_id = ?1 ORDER BY name COLLATE NOCASE, id",
+            rows::TOUR_COLS
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut out = Vec::new();
+        let mut q = stmt.query([&org])?;
+        while let Some(r) = q.next()? {
+            out.push(TourView { tour: rows::tour_from_row(r)?, pending: r.get(12)? });
+        }
+        Ok(out)
+    }
+
+    pub fn departures(&self, tour_id: &str) -> Result<Vec<DepartureView>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let sql = format!(
+            "SELECT {} FROM schedules WHERE organization_id = ?1 AND tour_id = ?2 ORDER BY starts_at, id",
+            rows::DEPARTURE_COLS
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut out = Vec::new();
+        let mut q = stmt.query(params![org, tour_id])?;
+        while let Some(r) = q.next()? {
+            let d = rows::departure_from_row(r)?;
+            out.push(DepartureView { seats_left: d.seats_left(), departure: d });
+        }
+        Ok(out)
+    }
+
+    pub fn departure(&self, id: &str) -> Result<Option<DepartureView>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(None) };
+        let Some(v) = rows::get(&conn, &org, EntityKind::Departure, id)? else { return Ok(None) };
+        let d: Departure = serde_json::from_value(v)?;
+        Ok(Some(DepartureView { seats_left: d.seats_left(), departure: d }))
+    }
+
+    pub fn pending_count(&self) -> Result<u64, StoreError> {
+        Ok(self.conn().query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)
+    }
+
+    /// The oldest `limit` queued mutations, in order.
+    pub fn outbox(&self, limit: u32) -> Result<Vec<MutationEnvelope>, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT mutation_id, name, args, hlc FROM outbox ORDER BY mutation_id LIMIT ?1")?;
+        let mut q = stmt.query([limit])?;
+        let mut out = Vec::new();
+        while let Some(r) = q.next()? {
+            let args: String = r.get(2)?;
+            out.push(MutationEnvelope { id: r.get(0)?, name: r.get(1)?, args: serde_json::from_str(&args)?, hlc: r.get(3)? });
+        }
+        Ok(out)
+    }
+
+    /// Stores the server's verdicts and drops settled mutations from the outbox. Their
+    /// optimistic rows stay (still marked pending) until the next pull brings the server's rows.
+    pub fn record_push(&self, last_mutation_id: u64, results: &[MutationResult]) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        record_results(&tx, last_mutation_id, results)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn cursors(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT bucket, cursor FROM sync_state")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn oldest_pending(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.conn().query_row("SELECT min(mutation_id) FROM outbox", [], |r| r.get(0))?)
+    }
+
+    /// Applies one page of server changes and rebases pending work on top, in one transaction:
+    /// put back the server version of every row a pending mutation touched, apply the server's
+    /// changes, settle what the server has processed, then replay what is still pending. The
+    /// cursors move in the same transaction, so a crash mid-pull loses nothing and applies
+    /// nothing twice.
+    pub fn apply_pull(&self, resp: &PullResponse) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ctx = self.ctx(&tx)?;
+        let org = ctx.organization_id.clone();
+
+        restore_shadows(&tx, &org)?;
+        for page in &resp.buckets {
+            for ch in &page.changes {
+                match ch.op {
+                    Op::Put => rows::put(&tx, &org, ch.entity, &ch.row, false)?,
+                    Op::Delete => rows::delete(&tx, &org, ch.entity, &ch.id)?,
+                }
+            }
+            tx.execute(
+                "INSERT INTO sync_state (bucket, cursor) VALUES (?1, ?2)
+                 ON CONFLICT (bucket) DO UPDATE SET cursor = excluded.cursor",
+                params![page.bucket, page.cursor],
+            )?;
+        }
+        record_results(&tx, resp.last_mutation_id, &resp.results)?;
+
+        // Replay what the server has not seen yet on top of its state. A mutation that no longer
+        // applies locally (say its slug is now taken) stays queued: the server decides, and its
+        // verdict will arrive like any other.
+        let pending: Vec<(u64, String, String)> = {
+            let mut stmt = tx.prepare_cached("SELECT mutation_id, name, args FROM outbox ORDER BY mutation_id")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?
+        };
+        for (id, name, args) in pending {
+            let args: serde_json::Value = serde_json::from_str(&args)?;
+            let Ok(m) = Mutation::decode(&name, &args) else { continue };
+            match m.apply(&View { c: &tx, org: &org }, &ctx) {
+                Ok(changes) => write_optimistic(&tx, &org, &changes)?,
+                Err(ApplyError::Rejected(e)) => {
+                    tracing::info!(mutation_id = id, "pending mutation no longer applies locally: {e}")
+                }
+                Err(ApplyError::Store(f)) => return Err(StoreError::Corrupt(f.0)),
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Rejections the user has not dismissed yet, oldest first.
+    pub fn rejections(&self) -> Result<Vec<Outcome>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT mutation_id, name, args, code, detail FROM mutation_outcome
+             WHERE status = 'rejected' AND acknowledged = 0 ORDER BY mutation_id",
+        )?;
+        let mut q = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = q.next()? {
+            let args: String = r.get(2)?;
+            out.push(Outcome {
+                mutation_id: r.get(0)?,
+                name: r.get(1)?,
+                args: serde_json::from_str(&args).unwrap_or(serde_json::Value::Null),
+                status: OutcomeStatus::Rejected,
+                code: r.get(3)?,
+                detail: r.get(4)?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn acknowledge(&self, mutation_id: u64) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute("UPDATE mutation_outcome SET acknowledged = 1 WHERE mutation_id = ?1", [mutation_id])?;
+        Ok(n == 1)
+    }
+}
+
+fn session_org(c: &Connection) -> Result<Option<String>, StoreError> {
+    let raw: Option<String> = c.query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
+    Ok(raw.map(|s| serde_json::from_str::<Session>(&s)).transpose()?.map(|s| s.organization_id))
+}
+
+fn record_results(tx: &Transaction<'_>, last_mutation_id: u64, results: &[MutationResult]) -> Result<(), StoreError> {
+    for r in results {
+        let status = match r.status {
+            OutcomeStatus::Applied => "applied",
+            OutcomeStatus::Rejected => "rejected",
+        };
+        // The name and arguments come from the outbox, so the inbox can show what was refused.
+        tx.execute(
+            "INSERT OR IGNORE INTO mutation_outcome (mutation_id, name, args, status, code, detail)
+             SELECT ?1, coalesce(o.name, ''), coalesce(o.args, 'null'), ?2, ?3, ?4
+             FROM (SELECT 1) LEFT JOIN outbox o ON o.mutation_id = ?1",
+            params![r.id, status, r.code, r.detail],
+        )?;
+    }
+    tx.execute("DELETE FROM outbox WHERE mutation_id <= ?1", [last_mutation_id])?;
+    Ok(())
+}
+
+/// Writes a mutation's changes as pending rows, first saving the server version of each row
+/// (or its absence) so a rebase can restore it.
+fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -> Result<(), StoreError> {
+    for ch in changes {
+        let (kind, id, row) = match ch {
+            Change::PutTour(t) => (EntityKind::Tour, &t.id, serde_json::to_value(t)?),
+        };
+        let shadowed: bool = tx
+            .prepare_cached("SELECT 1 FROM shadow WHERE entity = ?1 AND id = ?2")?
+            .exists(params![kind.as_str(), id])?;
+        if !shadowed {
+            let server_row = rows::get(tx, org, kind, id)?;
+            tx.execute(
+                "INSERT INTO shadow (entity, id, row) VALUES (?1, ?2, ?3)",
+                params![kind.as_str(), id, server_row.map(|v| v.to_string())],
+            )?;
+        }
+        rows::put(tx, org, kind, &row, true)?;
+    }
+    Ok(())
+}
+
+fn restore_shadows(tx: &Connection, org: &str) -> Result<(), StoreError> {
+    let shadows: Vec<(String, String, Option<String>)> = {
+        let mut stmt = tx.prepare_cached("SELECT entity, id, row FROM shadow")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?
+    };
+    for (entity, id, row) in shadows {
+        let kind = EntityKind::parse(&entity).ok_or_else(|| StoreError::Corrupt(format!("shadow of {entity}")))?;
+        match row {
+            Some(row) => rows::put(tx, org, kind, &serde_json::from_str(&row)?, false)?,
+            None => rows::delete(tx, org, kind, &id)?,
+        }
+    }
+    tx.execute("DELETE FROM shadow", [])?;
+    Ok(())
+}
+
+struct View<'a> {
+    c: &'a Connection,
+    org: &'a str,
+}
+
+impl ReadView for View<'_> {
+    fn tour(&self, id: &str) -> Result<Option<Tour>, StoreFault> {
+        rows::tour(self.c, self.org, id).map_err(|e| StoreFault(e.to_string()))
+    }
+    fn tour_by_slug(&self, slug: &str) -> Result<Option<Tour>, StoreFault> {
+        rows::tour_by_slug(self.c, self.org, slug).map_err(|e| StoreFault(e.to_string()))
+    }
+}

@@ -1,0 +1,208 @@
+//! The desk's sync client: sign in, push the outbox, pull and rebase. The order is fixed —
+//! push first, then pull — so the server has seen every local intent before the desk rebases.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+use tourdesk_domain::protocol::{
+    ApiError, OutcomeStatus, PullRequest, PullResponse, PushRequest, PushResponse, SCHEMA_VERSION, SignInRequest,
+    SignInResponse,
+};
+
+use crate::{Session, Store, StoreError};
+
+/// How many mutations one push carries. The server commits a batch once, so bigger batches
+/// drain a long offline queue faster; this keeps one request well under the body limit.
+const PUSH_BATCH: u32 = 500;
+
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub organization: String,
+    pub email: String,
+    pub password: String,
+    pub device: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("the server is unreachable ({0}); your changes are kept and will be sent when it is back")]
+    Offline(String),
+    #[error("sign-in refused: {0}")]
+    Unauthorized(String),
+    #[error("the server refused the request ({code}): {message}")]
+    Server { status: u16, code: String, message: String },
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    /// Worth retrying later without anyone changing anything.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::Offline(_) => true,
+            SyncError::Server { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub pushed: u64,
+    pub rejected: u64,
+    pub pulled: u64,
+}
+
+pub struct SyncClient {
+    http: reqwest::Client,
+    base: String,
+    credentials: Credentials,
+    token: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for SyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the password or the bearer token.
+        f.debug_struct("SyncClient").field("base", &self.base).field("email", &self.credentials.email).finish()
+    }
+}
+
+impl SyncClient {
+    pub fn new(base_url: &str, credentials: Credentials) -> Result<SyncClient, SyncError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        Ok(SyncClient { http, base: base_url.trim_end_matches('/').to_string(), credentials, token: Mutex::new(None) })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    async fn post<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Req,
+        token: Option<&str>,
+    ) -> Result<Resp, SyncError> {
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.map_err(|e| SyncError::Offline(without_url(&e)))?;
+        let status = resp.status();
+        if status.is_success() {
+            return resp.json::<Resp>().await.map_err(|e| SyncError::Protocol(without_url(&e)));
+        }
+        let api: Option<ApiError> = resp.json().await.ok();
+        let (code, message) = api.map(|a| (a.code, a.message)).unwrap_or_else(|| ("HTTP".into(), status.to_string()));
+        if status.as_u16() == 401 {
+            return Err(SyncError::Unauthorized(message));
+        }
+        Err(SyncError::Server { status: status.as_u16(), code, message })
+    }
+
+    /// Signs in and records who this desk is, so it can work offline after a restart.
+    pub async fn sign_in(&self, store: &Store) -> Result<Session, SyncError> {
+        let c = &self.credentials;
+        let req = SignInRequest {
+            organization: c.organization.clone(),
+            email: c.email.clone(),
+            password: c.password.clone(),
+            device: c.device.clone(),
+        };
+        let resp: SignInResponse = self.post("/api/v1/auth/sign-in", &req, None).await?;
+        let u = resp.user;
+        let session = Session {
+            user_id: u.id,
+            user_name: u.name,
+            role: u.role,
+            organization_id: u.organization_id,
+            organization_name: u.organization_name,
+        };
+        store.save_session(&session)?;
+        *self.token.lock().await = Some(resp.access_token);
+        Ok(session)
+    }
+
+    /// Posts with the current token, signing in first if there is none and once more if the
+    /// token was refused (expired or revoked).
+    async fn authed<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        store: &Store,
+        path: &str,
+        body: &Req,
+    ) -> Result<Resp, SyncError> {
+        let current = self.token.lock().await.clone();
+        let token = match current {
+            Some(t) => t,
+            None => {
+                self.sign_in(store).await?;
+                self.token.lock().await.clone().ok_or_else(|| SyncError::Protocol("no token after sign-in".into()))?
+            }
+        };
+        match self.post(path, body, Some(&token)).await {
+            Err(SyncError::Unauthorized(_)) => {
+                *self.token.lock().await = None;
+                self.sign_in(store).await?;
+                let token = self.token.lock().await.clone().unwrap_or_default();
+                self.post(path, body, Some(&token)).await
+            }
+            other => other,
+        }
+    }
+
+    /// One full round: push the whole outbox in order, then pull until up to date.
+    pub async fn sync_once(&self, store: &Store) -> Result<SyncReport, SyncError> {
+        let mut report = SyncReport::default();
+        loop {
+            let batch = store.outbox(PUSH_BATCH)?;
+            let Some(last) = batch.last().map(|m| m.id) else { break };
+            let req = PushRequest {
+                client_id: store.client_id().to_string(),
+                schema_version: SCHEMA_VERSION,
+                mutations: batch,
+            };
+            let resp: PushResponse = self.authed(store, "/sync/v1/push", &req).await?;
+            store.record_push(resp.last_mutation_id, &resp.results)?;
+            report.pushed += resp.results.len() as u64;
+            report.rejected += resp.results.iter().filter(|r| r.status == OutcomeStatus::Rejected).count() as u64;
+            if resp.last_mutation_id < last {
+                // The server stopped early (a transient failure on its side); what it did
+                // process is settled, the rest goes in the next round.
+                break;
+            }
+        }
+        loop {
+            let req = PullRequest {
+                client_id: store.client_id().to_string(),
+                schema_version: SCHEMA_VERSION,
+                cursors: store.cursors()?,
+                limit: None,
+                pending_from: store.oldest_pending()?,
+            };
+            let resp: PullResponse = self.authed(store, "/sync/v1/pull", &req).await?;
+            report.pulled += resp.buckets.iter().map(|b| b.changes.len() as u64).sum::<u64>();
+            store.apply_pull(&resp)?;
+            if resp.complete {
+                break;
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// reqwest errors print the URL; ours carry no secrets, but keep messages short for the UI.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    if let Some(url) = e.url() {
+        msg = msg.replace(&format!(" for url ({url})"), "");
+    }
+    if e.is_connect() { "connection refused".to_string() } else { msg }
+}

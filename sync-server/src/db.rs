@@ -1,0 +1,242 @@
+//! PostgreSQL: the pool, the migrations, and the named queries every other module uses.
+//! Every query on a tenant table filters on `organization_id`.
+
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use serde_json::Value;
+use tokio_postgres::NoTls;
+use tourdesk_domain::money::{Currency, Money};
+use tourdesk_domain::protocol::{EntityKind, Op, org_bucket};
+use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
+use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
+
+use crate::Config;
+
+mod embedded {
+    refinery::embed_migrations!("../migrations/postgres");
+}
+
+pub fn connect(config: &Config) -> anyhow::Result<Pool> {
+    let pg: tokio_postgres::Config = config.database_url.parse()?;
+    let mgr = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    Ok(Pool::builder(mgr).max_size(config.pool_size).build()?)
+}
+
+pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
+    let mut client = pool.get().await?;
+    let report = embedded::migrations::runner().run_async(&mut **client).await?;
+    for m in report.applied_migrations() {
+        tracing::info!("applied migration {}", m);
+    }
+    Ok(())
+}
+
+fn bad_row(what: &str, v: &str) -> anyhow::Error {
+    anyhow::anyhow!("stored {what} {v:?} is not valid")
+}
+
+pub const TOUR_COLS: &str = "id, organization_id, name, slug, short_description, duration_minutes, default_capacity, \
+     min_participants, category, timezone, meeting_point, status";
+
+pub fn tour_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Tour> {
+    let category: String = r.try_get(8)?;
+    let status: String = r.try_get(11)?;
+    Ok(Tour {
+        id: r.try_get(0)?,
+        organization_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        slug: r.try_get(3)?,
+        short_description: r.try_get(4)?,
+        duration_minutes: u32::try_from(r.try_get::<_, i32>(5)?)?,
+        default_capacity: u32::try_from(r.try_get::<_, i32>(6)?)?,
+        min_participants: u32::try_from(r.try_get::<_, i32>(7)?)?,
+        category: TourCategory::parse(&category).ok_or_else(|| bad_row("category", &category))?,
+        timezone: r.try_get(9)?,
+        meeting_point: r.try_get(10)?,
+        status: TourStatus::parse(&status).ok_or_else(|| bad_row("tour status", &status))?,
+    })
+}
+
+/// Bumps the organization's change counter. The counter row stays locked until commit, so
+/// change sequence numbers of one organization become visible strictly in order.
+async fn next_seq(c: &impl GenericClient, org: &str) -> Result<i64, tokio_postgres::Error> {
+    let row = c
+        .query_one(
+            "INSERT INTO org_sync (organization_id, seq) VALUES ($1, 1)
+             ON CONFLICT (organization_id) DO UPDATE SET seq = org_sync.seq + 1
+             RETURNING seq",
+            &[&org],
+        )
+        .await?;
+    row.try_get(0)
+}
+
+/// Appends a change to the organization's sync log, in the caller's transaction.
+pub async fn log_change(
+    c: &impl GenericClient,
+    org: &str,
+    entity: EntityKind,
+    id: &str,
+    op: Op,
+    row: Option<Value>,
+) -> Result<(), tokio_postgres::Error> {
+    let seq = next_seq(c, org).await?;
+    let op = match op {
+        Op::Put => "put",
+        Op::Delete => "delete",
+    };
+    c.execute(
+        "INSERT INTO sync_changes (organization_id, seq, bucket, entity, row_id, op, row)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[&org, &seq, &org_bucket(org), &entity.as_str(), &id, &op, &row],
+    )
+    .await?;
+    Ok(())
+}
+
+fn i32_of(v: u32) -> anyhow::Result<i32> {
+    Ok(i32::try_from(v)?)
+}
+
+pub async fn put_tour(c: &impl GenericClient, t: &Tour) -> anyhow::Result<()> {
+    c.execute(
+        "INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes, default_capacity,
+             min_participants, category, timezone, meeting_point, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, slug = excluded.slug,
+             short_description = excluded.short_description, duration_minutes = excluded.duration_minutes,
+             default_capacity = excluded.default_capacity, min_participants = excluded.min_participants,
+             category = excluded.category, timezone = excluded.timezone, meeting_point = excluded.meeting_point,
+             status = excluded.status, updated_at = now()
+         WHERE tours.organization_id = excluded.organization_id",
+        &[
+            &t.id,
+            &t.organization_id,
+            &t.name,
+            &t.slug,
+            &t.short_description,
+            &i32_of(t.duration_minutes)?,
+            &i32_of(t.default_capacity)?,
+            &i32_of(t.min_participants)?,
+            &t.category.as_str(),
+            &t.timezone,
+            &t.meeting_point,
+            &t.status.as_str(),
+        ],
+    )
+    .await?;
+    log_change(c, &t.organization_id, EntityKind::Tour, &t.id, Op::Put, Some(serde_json::to_value(t)?)).await?;
+    Ok(())
+}
+
+pub async fn put_variant(c: &impl GenericClient, v: &TourVariant) -> anyhow::Result<()> {
+    c.execute(
+        "INSERT INTO tour_variants (id, organization_id, tour_id, name, capacity, duration_minutes, active, sort_order)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, capacity = excluded.capacity,
+             duration_minutes = excluded.duration_minutes, active = excluded.active,
+             sort_order = excluded.sort_order, updated_at = now()
+         WHERE tour_variants.organization_id = excluded.organization_id",
+        &[
+            &v.id,
+            &v.organization_id,
+            &v.tour_id,
+            &v.name,
+            &v.capacity.map(i32_of).transpose()?,
+            &v.duration_minutes.map(i32_of).transpose()?,
+            &v.active,
+            &v.sort_order,
+        ],
+    )
+    .await?;
+    log_change(c, &v.organization_id, EntityKind::TourVariant, &v.id, Op::Put, Some(serde_json::to_value(v)?)).await?;
+    Ok(())
+}
+
+pub async fn put_tier(c: &impl GenericClient, t: &PricingTier) -> anyhow::Result<()> {
+    c.execute(
+        "INSERT INTO pricing_tiers (id, organization_id, tour_id, variant_id, name, base_price_minor, currency,
+             min_age, max_age, is_default, sort_order)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, base_price_minor = excluded.base_price_minor,
+             currency = excluded.currency, min_age = excluded.min_age, max_age = excluded.max_age,
+             is_default = excluded.is_default, sort_order = excluded.sort_order, updated_at = now()
+         WHERE pricing_tiers.organization_id = excluded.organization_id",
+        &[
+            &t.id,
+            &t.organization_id,
+            &t.tour_id,
+            &t.variant_id,
+            &t.name,
+            &t.base_price.amount,
+            &t.base_price.currency.as_str(),
+            &t.min_age.map(i32_of).transpose()?,
+            &t.max_age.map(i32_of).transpose()?,
+            &t.is_default,
+            &t.sort_order,
+        ],
+    )
+    .await?;
+    log_change(c, &t.organization_id, EntityKind::PricingTier, &t.id, Op::Put, Some(serde_json::to_value(t)?)).await?;
+    Ok(())
+}
+
+pub async fn put_departure(c: &impl GenericClient, d: &Departure) -> anyhow::Result<()> {
+    c.execute(
+        "INSERT INTO schedules (id, organization_id, tour_id, variant_id, local_date, local_time, timezone,
+             starts_at, ends_at, capacity, booked_count, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (id) DO UPDATE SET local_date = excluded.local_date, local_time = excluded.local_time,
+             timezone = excluded.timezone, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+             capacity = excluded.capacity, booked_count = excluded.booked_count, status = excluded.status,
+             updated_at = now()
+         WHERE schedules.organization_id = excluded.organization_id",
+        &[
+            &d.id,
+            &d.organization_id,
+            &d.tour_id,
+            &d.variant_id,
+            &d.local_date,
+            &d.local_time,
+            &d.timezone,
+            &d.starts_at,
+            &d.ends_at,
+            &i32_of(d.capacity)?,
+            &i32_of(d.booked_count)?,
+            &d.status.as_str(),
+        ],
+    )
+    .await?;
+    log_change(c, &d.organization_id, EntityKind::Departure, &d.id, Op::Put, Some(serde_json::to_value(d)?)).await?;
+    Ok(())
+}
+
+pub async fn departure(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Departure>> {
+    let row = c
+        .query_opt(
+            "SELECT id, organization_id, tour_id, variant_id, local_date, local_time, timezone, starts_at, ends_at,
+                 capacity, booked_count, status
+             FROM schedules WHERE organization_id = $1 AND id = $2",
+            &[&org, &id],
+        )
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    let status: String = r.try_get(11)?;
+    Ok(Some(Departure {
+        id: r.try_get(0)?,
+        organization_id: r.try_get(1)?,
+        tour_id: r.try_get(2)?,
+        variant_id: r.try_get(3)?,
+        local_date: r.try_get(4)?,
+        local_time: r.try_get(5)?,
+        timezone: r.try_get(6)?,
+        starts_at: r.try_get(7)?,
+        ends_at: r.try_get(8)?,
+        capacity: u32::try_from(r.try_get::<_, i32>(9)?)?,
+        booked_count: u32::try_from(r.try_get::<_, i32>(10)?)?,
+        status: DepartureStatus::parse(&status).ok_or_else(|| bad_row("departure status", &status))?,
+    }))
+}
+
+pub fn money(amount: i64, currency: &str) -> anyhow::Result<Money> {
+    Ok(Money::new(amount, Currency::parse(currency)?))
+}

@@ -1,0 +1,287 @@
+//! The authoritative side of sync: replay desks' intent mutations against PostgreSQL, and serve
+//! the change log back.
+
+use std::collections::HashMap;
+
+use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::IsolationLevel;
+use tokio_postgres::error::SqlState;
+use tourdesk_domain::Tour;
+use tourdesk_domain::mutation::{ApplyError, Change, Mutation, MutationCtx, ReadKey, ReadView, Rejection, StoreFault};
+use tourdesk_domain::protocol::{
+    BucketPage, ChangeRecord, EntityKind, MutationResult, Op, OutcomeStatus, PullRequest, PullResponse, PushRequest,
+    PushResponse, SCHEMA_VERSION, org_bucket,
+};
+use tourdesk_domain::roles::Role;
+use tourdesk_domain::validate;
+
+use crate::auth::Staff;
+use crate::{AppError, AppState, db};
+
+const DEFAULT_PAGE: u32 = 1000;
+const MAX_PAGE: u32 = 5000;
+const MAX_PUSH: usize = 1000;
+
+fn check_version(v: u32) -> Result<(), AppError> {
+    if v == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let (code, message) = if v < SCHEMA_VERSION {
+        ("CLIENT_TOO_OLD", format!("this desk speaks sync version {v}; the server needs {SCHEMA_VERSION}. Update the app."))
+    } else {
+        ("SERVER_TOO_OLD", format!("this desk speaks sync version {v}; the server only knows {SCHEMA_VERSION}."))
+    };
+    Err(AppError::BadRequest { status: axum::http::StatusCode::CONFLICT, code, message, field: Some("schema_version".into()) })
+}
+
+/// Locks (registering on first contact) the client's row and returns its watermark. A client id
+/// belongs to one user of one organization for life; anyone else presenting it is refused.
+async fn lock_client(tx: &Transaction<'_>, staff: &Staff, client_id: &str) -> Result<u64, AppError> {
+    tx.execute(
+        "INSERT INTO sync_clients (client_id, organization_id, user_id) VALUES ($1, $2, $3)
+         ON CONFLICT (client_id) DO NOTHING",
+        &[&client_id, &staff.organization_id, &staff.user_id],
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            "SELECT organization_id, user_id, last_mutation_id FROM sync_clients WHERE client_id = $1 FOR UPDATE",
+            &[&client_id],
+        )
+        .await?;
+    let (org, user): (String, String) = (row.try_get(0).map_err(anyhow::Error::from)?, row.try_get(1).map_err(anyhow::Error::from)?);
+    if org != staff.organization_id || user != staff.user_id {
+        return Err(AppError::Forbidden("this client id is registered to another user".into()));
+    }
+    let last: i64 = row.try_get(2).map_err(anyhow::Error::from)?;
+    Ok(u64::try_from(last).unwrap_or(0))
+}
+
+fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Runs a batch of mutations in order, in one transaction, each inside a savepoint: a business
+/// rejection rolls back that mutation only and is recorded; anything else stops the batch at
+/// that mutation so order is kept and the client retries. Replaying a batch is harmless: ids
+/// at or below the watermark are skipped.
+pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<PushResponse, AppError> {
+    check_version(req.schema_version)?;
+    let client_id = validate::id("client_id", &req.client_id).map_err(|e| AppError::invalid(e.field, e.message))?;
+    if req.mutations.len() > MAX_PUSH {
+        return Err(AppError::invalid("mutations", format!("at most {MAX_PUSH} mutations per push")));
+    }
+    let mut conn = state.pool.get().await?;
+    let tx = conn.transaction().await?;
+    let mut last = lock_client(&tx, staff, &client_id).await?;
+    let mut results = Vec::new();
+    for m in &req.mutations {
+        if m.id <= last {
+            continue;
+        }
+        if m.id != last + 1 {
+            tracing::warn!(client = %client_id, expected = last + 1, got = m.id, "out-of-order push stopped");
+            break;
+        }
+        let ctx = MutationCtx { organization_id: staff.organization_id.clone(), role: staff.role, now: chrono::Utc::now() };
+        tx.batch_execute("SAVEPOINT mutation").await?;
+        let outcome = match Mutation::decode(&m.name, &m.args) {
+            Err(r) => Err(ApplyError::Rejected(r)),
+            Ok(mutation) => run_mutation(&tx, &mutation, &ctx, &staff.user_id).await,
+        };
+        let result = match outcome {
+            Ok(()) => {
+                tx.batch_execute("RELEASE SAVEPOINT mutation").await?;
+                MutationResult { id: m.id, status: OutcomeStatus::Applied, code: None, detail: None }
+            }
+            Err(ApplyError::Rejected(r)) => {
+                tx.batch_execute("ROLLBACK TO SAVEPOINT mutation").await?;
+                MutationResult { id: m.id, status: OutcomeStatus::Rejected, code: Some(r.code().into()), detail: Some(r.to_string()) }
+            }
+            Err(ApplyError::Store(fault)) => {
+                tracing::warn!(client = %client_id, mutation = m.id, "push stopped on a store fault: {}", fault.0);
+                tx.batch_execute("ROLLBACK TO SAVEPOINT mutation").await?;
+                break;
+            }
+        };
+        let status = match result.status {
+            OutcomeStatus::Applied => "applied",
+            OutcomeStatus::Rejected => "rejected",
+        };
+        tx.execute(
+            "INSERT INTO sync_mutation_results (client_id, mutation_id, name, status, code, detail)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&client_id, &i64_of(m.id), &m.name, &status, &result.code, &result.detail],
+        )
+        .await?;
+        results.push(result);
+        last = m.id;
+    }
+    tx.execute(
+        "UPDATE sync_clients SET last_mutation_id = $2, last_seen_at = now() WHERE client_id = $1",
+        &[&client_id, &i64_of(last)],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(PushResponse { last_mutation_id: last, results })
+}
+
+/// Loads what the mutation declared it reads (locking those rows), decides with the domain
+/// code, and writes the changes with their sync-log entries and audit rows.
+async fn run_mutation(tx: &Transaction<'_>, m: &Mutation, ctx: &MutationCtx, actor: &str) -> Result<(), ApplyError> {
+    let fault = |e: &dyn std::fmt::Display| ApplyError::Store(StoreFault(e.to_string()));
+    let mut snap = Snapshot::default();
+    for key in m.reads() {
+        match &key {
+            ReadKey::Tour(id) => {
+                let sql = format!("SELECT {} FROM tours WHERE organization_id = $1 AND id = $2 FOR UPDATE", db::TOUR_COLS);
+                let row = tx.query_opt(&sql, &[&ctx.organization_id, id]).await.map_err(|e| fault(&e))?;
+                let tour = row.map(|r| db::tour_from_row(&r)).transpose().map_err(|e| fault(&e))?;
+                snap.tours.insert(key.clone(), tour);
+            }
+            ReadKey::TourSlug(slug) => {
+                let sql = format!("SELECT {} FROM tours WHERE organization_id = $1 AND slug = $2 FOR UPDATE", db::TOUR_COLS);
+                let row = tx.query_opt(&sql, &[&ctx.organization_id, slug]).await.map_err(|e| fault(&e))?;
+                let tour = row.map(|r| db::tour_from_row(&r)).transpose().map_err(|e| fault(&e))?;
+                snap.tours.insert(key.clone(), tour);
+            }
+        }
+    }
+    let changes = m.apply(&snap, ctx)?;
+    for change in &changes {
+        let written = match change {
+            Change::PutTour(t) => write_tour(tx, m, t, actor).await,
+        };
+        if let Err(e) = written {
+            // Two desks can race to the same unique slug: the loser is a business conflict.
+            if let Some(db) = e.downcast_ref::<tokio_postgres::Error>().and_then(|e| e.as_db_error())
+                && *db.code() == SqlState::UNIQUE_VIOLATION
+            {
+                return Err(Rejection::Conflict { field: "slug".into(), message: "that URL name is already taken".into() }.into());
+            }
+            return Err(fault(&e));
+        }
+    }
+    Ok(())
+}
+
+async fn write_tour(tx: &Transaction<'_>, m: &Mutation, t: &Tour, actor: &str) -> anyhow::Result<()> {
+    db::put_tour(tx, t).await?;
+    tx.execute(
+        "INSERT INTO audit_logs (organization_id, actor_user_id, action, entity, entity_id, before, after)
+         VALUES ($1, $2, $3, 'tour', $4, NULL, $5)",
+        &[&t.organization_id, &actor, &m.name(), &t.id, &serde_json::to_value(t)?],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The rows a mutation declared, loaded under lock. Reading anything else is a bug in the
+/// mutation's `reads()`, reported as a fault rather than silently answered.
+#[derive(Default)]
+struct Snapshot {
+    tours: HashMap<ReadKey, Option<Tour>>,
+}
+
+impl ReadView for Snapshot {
+    fn tour(&self, id: &str) -> Result<Option<Tour>, StoreFault> {
+        self.tours
+            .get(&ReadKey::Tour(id.to_string()))
+            .cloned()
+            .ok_or_else(|| StoreFault(format!("undeclared read of tour {id}")))
+    }
+    fn tour_by_slug(&self, slug: &str) -> Result<Option<Tour>, StoreFault> {
+        self.tours
+            .get(&ReadKey::TourSlug(slug.to_string()))
+            .cloned()
+            .ok_or_else(|| StoreFault(format!("undeclared read of tour slug {slug}")))
+    }
+}
+
+/// The buckets a staff member's devices receive.
+fn buckets_for(staff: &Staff) -> Vec<String> {
+    match staff.role {
+        Role::Owner | Role::Admin | Role::Manager => vec![org_bucket(&staff.organization_id)],
+        // Guides get only their own departures; that replication lands with the sync engine.
+        Role::Guide => Vec::new(),
+    }
+}
+
+/// One page of changes per bucket after the client's cursors, read in one snapshot together
+/// with the client's watermark, so that "processed up to N" and the rows it produced arrive together.
+pub async fn pull(state: &AppState, staff: &Staff, req: PullRequest) -> Result<PullResponse, AppError> {
+    check_version(req.schema_version)?;
+    let client_id = validate::id("client_id", &req.client_id).map_err(|e| AppError::invalid(e.field, e.message))?;
+    let limit = req.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let mut conn = state.pool.get().await?;
+    let tx = conn.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(false).start().await?;
+    let last = lock_client(&tx, staff, &client_id).await?;
+    let allowed = buckets_for(staff);
+    if let Some(unknown) = req.cursors.keys().find(|b| !allowed.contains(b)) {
+        return Err(AppError::Forbidden(format!("bucket {unknown} is not yours")));
+    }
+    let mut complete = true;
+    let mut pages = Vec::new();
+    for bucket in allowed {
+        let cursor = req.cursors.get(&bucket).copied().unwrap_or(0);
+        let rows = tx
+            .query(
+                "SELECT seq, entity, row_id, op, row FROM sync_changes
+                 WHERE organization_id = $1 AND bucket = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+                &[&staff.organization_id, &bucket, &i64_of(cursor), &(i64::from(limit) + 1)],
+            )
+            .await?;
+        if rows.len() > limit as usize {
+            complete = false;
+        }
+        let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
+        for r in rows.iter().take(limit as usize) {
+            changes.push(change_record(r).map_err(AppError::Internal)?);
+        }
+        let cursor = changes.last().map(|c| c.seq).unwrap_or(cursor);
+        pages.push(BucketPage { bucket, changes, cursor });
+    }
+    let results = match req.pending_from {
+        None => Vec::new(),
+        Some(from) => {
+            let rows = tx
+                .query(
+                    "SELECT mutation_id, status, code, detail FROM sync_mutation_results
+                     WHERE client_id = $1 AND mutation_id >= $2 ORDER BY mutation_id LIMIT 10000",
+                    &[&client_id, &i64_of(from)],
+                )
+                .await?;
+            rows.iter().map(result_record).collect::<anyhow::Result<_>>()?
+        }
+    };
+    tx.commit().await?;
+    Ok(PullResponse { buckets: pages, complete, last_mutation_id: last, results })
+}
+
+fn change_record(r: &tokio_postgres::Row) -> anyhow::Result<ChangeRecord> {
+    let entity: String = r.try_get(1)?;
+    let op: String = r.try_get(3)?;
+    Ok(ChangeRecord {
+        seq: u64::try_from(r.try_get::<_, i64>(0)?)?,
+        entity: EntityKind::parse(&entity).ok_or_else(|| anyhow::anyhow!("unknown entity {entity}"))?,
+        id: r.try_get(2)?,
+        op: if op == "delete" { Op::Delete } else { Op::Put },
+        row: r.try_get::<_, Option<serde_json::Value>>(4)?.unwrap_or(serde_json::Value::Null),
+    })
+}
+
+fn result_record(r: &tokio_postgres::Row) -> anyhow::Result<MutationResult> {
+    let status: String = r.try_get(1)?;
+    Ok(MutationResult {
+        id: u64::try_from(r.try_get::<_, i64>(0)?)?,
+        status: if status == "rejected" { OutcomeStatus::Rejected } else { OutcomeStatus::Applied },
+        code: r.try_get(2)?,
+        detail: r.try_get(3)?,
+    })
+}
+
+/// Used by tests and tools to read the authoritative copy of a tour.
+pub async fn tour_by_id(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Tour>> {
+    let sql = format!("SELECT {} FROM tours WHERE organization_id = $1 AND id = $2", db::TOUR_COLS);
+    c.query_opt(&sql, &[&org, &id]).await?.map(|r| db::tour_from_row(&r)).transpose()
+}

@@ -1,0 +1,88 @@
+//! Shared set-up for the cross-tier tests: a server with demo data on a fresh database of a
+//! throwaway cluster, and desks on their own SQLite files.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use tourdesk_local_store::{Credentials, Store, SyncClient};
+use tourdesk_sync_server::{Config, RunningServer, seed};
+use tourdesk_testkit::PgCluster;
+
+pub struct Env {
+    pub cluster: PgCluster,
+    pub db_url: String,
+    pub server: Option<RunningServer>,
+    pub addr: std::net::SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn config(db_url: &str, listen: &str) -> Config {
+    Config { database_url: db_url.into(), listen: listen.into(), seed_demo: true, pool_size: 8, ..Config::default() }
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        let cluster = PgCluster::start().unwrap();
+        let db_url = cluster.fresh_database().await.unwrap();
+        let server = tourdesk_sync_server::start(config(&db_url, "127.0.0.1:0")).await.unwrap();
+        let addr = server.addr;
+        Env { cluster, db_url, server: Some(server), addr, dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn stop_server(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await.unwrap();
+        }
+    }
+
+    /// Restarts on the same address, as a real server coming back would.
+    pub async fn restart_server(&mut self) {
+        self.stop_server().await;
+        let s = tourdesk_sync_server::start(config(&self.db_url, &self.addr.to_string())).await.unwrap();
+        self.server = Some(s);
+    }
+
+    pub fn desk_path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.sqlite3"))
+    }
+
+    pub fn desk(&self, name: &str) -> Store {
+        Store::open(&self.desk_path(name)).unwrap()
+    }
+
+    pub fn client(&self, email: &str) -> SyncClient {
+        SyncClient::new(
+            &self.base_url(),
+            Credentials {
+                organization: seed::DEMO_ORG_SLUG.into(),
+                email: email.into(),
+                password: seed::DEMO_PASSWORD.into(),
+                device: "test desk".into(),
+            },
+        )
+        .unwrap()
+    }
+
+    pub async fn pg(&self) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(&self.db_url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client
+    }
+}
+
+/// Arguments of a `create_tour.v1` mutation with a fresh id.
+pub fn new_tour(name: &str) -> tourdesk_domain::mutation::Mutation {
+    let args = serde_json::json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "name": name,
+        "duration_minutes": 120,
+        "default_capacity": 14,
+        "category": "walking",
+        "timezone": "Europe/London",
+    });
+    tourdesk_domain::mutation::Mutation::decode("create_tour.v1", &args).unwrap()
+}

@@ -1,0 +1,216 @@
+//! The walking skeleton's slice across every tier but the window: a desk pulls the demo
+//! organization, works offline while the server is down, survives a restart, and its work
+//! reaches PostgreSQL exactly once — even when a push is retried after a lost response.
+#![allow(clippy::unwrap_used)]
+
+use tourdesk_domain::mutation::Mutation;
+use tourdesk_domain::protocol::{MutationEnvelope, PushRequest, PushResponse, SCHEMA_VERSION};
+use tourdesk_local_store::{Store, SyncError};
+use tourdesk_sync_server::seed;
+use tourdesk_tests::{Env, new_tour};
+
+async fn count(env: &Env, sql: &str, id: &str) -> i64 {
+    env.pg().await.query_one(sql, &[&id]).await.unwrap().get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_create_survives_restart_and_reaches_postgres_once() {
+    let mut env = Env::start().await;
+    let desk = env.desk("office");
+    let client = env.client(seed::DEMO_OWNER_EMAIL);
+
+    // First contact: the whole demo catalogue arrives.
+    let report = client.sync_once(&desk).await.unwrap();
+    assert!(report.pulled > 0);
+    let tours = desk.tours().unwrap();
+    assert_eq!(tours.len(), 3, "{tours:?}");
+    assert!(tours.iter().all(|t| !t.pending));
+    let kyoto = tours.iter().find(|t| t.tour.slug == "kyoto-temples-at-dawn").unwrap();
+    let departures = desk.departures(&kyoto.tour.id).unwrap();
+    assert_eq!(departures.len(), 14);
+    let d = &departures[0];
+    assert_eq!(d.seats_left, d.departure.capacity - d.departure.booked_count);
+    assert_eq!(desk.departure(&d.departure.id).unwrap().unwrap(), *d);
+
+    // The server goes away; the desk keeps working.
+    env.stop_server().await;
+    let m = new_tour("Harbour Lights Walk");
+    let Mutation::CreateTourV1(args) = &m;
+    let tour_id = args.id.clone();
+    desk.mutate(&m).unwrap();
+    let shown = desk.tours().unwrap().into_iter().find(|t| t.tour.id == tour_id).unwrap();
+    assert!(shown.pending, "a tour made offline is marked pending sync");
+    let err = client.sync_once(&desk).await.unwrap_err();
+    assert!(matches!(err, SyncError::Offline(_)) && err.is_transient(), "{err:?}");
+    assert_eq!(desk.pending_count().unwrap(), 1, "a failed push loses nothing");
+
+    // The desk restarts: everything is still there.
+    let client_id = desk.client_id().to_string();
+    drop(desk);
+    let desk = env.desk("office");
+    assert_eq!(desk.client_id(), client_id);
+    assert_eq!(desk.pending_count().unwrap(), 1);
+    assert!(desk.tours().unwrap().iter().any(|t| t.tour.id == tour_id && t.pending));
+
+    // The server is back: the tour is pushed, lands in PostgreSQL, and comes back settled.
+    env.restart_server().await;
+    let report = client.sync_once(&desk).await.unwrap();
+    assert_eq!((report.pushed, report.rejected), (1, 0));
+    assert_eq!(desk.pending_count().unwrap(), 0);
+    let settled = desk.tours().unwrap().into_iter().find(|t| t.tour.id == tour_id).unwrap();
+    assert!(!settled.pending);
+    assert_eq!(settled.tour.slug, "harbour-lights-walk");
+    assert_eq!(count(&env, "SELECT count(*) FROM tours WHERE id = $1", &tour_id).await, 1);
+
+    // The same push again, as a desk would send it after losing the response: nothing changes.
+    let retry = PushRequest {
+        client_id: client_id.clone(),
+        schema_version: SCHEMA_VERSION,
+        mutations: vec![MutationEnvelope { id: 1, name: m.name().into(), args: m.args(), hlc: "0".into() }],
+    };
+    let token = sign_in_token(&env).await;
+    let http = reqwest::Client::new();
+    let resp: PushResponse = http
+        .post(format!("{}/sync/v1/push", env.base_url()))
+        .bearer_auth(&token)
+        .json(&retry)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // The client id is bound to the owner; this token is the owner's too.
+    assert_eq!(resp.last_mutation_id, 1);
+    assert!(resp.results.is_empty(), "a duplicate is skipped, not re-run: {resp:?}");
+    assert_eq!(count(&env, "SELECT count(*) FROM tours WHERE id = $1", &tour_id).await, 1);
+    assert_eq!(count(&env, "SELECT count(*) FROM audit_logs WHERE entity_id = $1", &tour_id).await, 1);
+    assert_eq!(count(&env, "SELECT count(*) FROM sync_mutation_results WHERE client_id = $1", &client_id).await, 1);
+}
+
+async fn sign_in_token(env: &Env) -> String {
+    let resp: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/sign-in", env.base_url()))
+        .json(&serde_json::json!({
+            "organization": seed::DEMO_ORG_SLUG,
+            "email": seed::DEMO_OWNER_EMAIL,
+            "password": seed::DEMO_PASSWORD,
+            "device": "retry test",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    resp["access_token"].as_str().unwrap().to_string()
+}
+
+/// A push whose response is lost: the server committed, the desk never heard. The desk pushes
+/// the same mutation again on its next round; it must be skipped and the desk must settle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_push_response_is_retried_without_duplication() {
+    let env = Env::start().await;
+    let desk = env.desk("office");
+    let client = env.client(seed::DEMO_OWNER_EMAIL);
+    client.sync_once(&desk).await.unwrap();
+
+    let m = new_tour("Night Market Crawl");
+    let Mutation::CreateTourV1(args) = &m;
+    let tour_id = args.id.clone();
+    desk.mutate(&m).unwrap();
+    // Deliver the outbox behind the desk's back, as if the response had been lost.
+    let token = sign_in_token(&env).await;
+    let req = PushRequest {
+        client_id: desk.client_id().into(),
+        schema_version: SCHEMA_VERSION,
+        mutations: desk.outbox(10).unwrap(),
+    };
+    let first: PushResponse = reqwest::Client::new()
+        .post(format!("{}/sync/v1/push", env.base_url()))
+        .bearer_auth(&token)
+        .json(&req)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first.results.len(), 1);
+    assert_eq!(desk.pending_count().unwrap(), 1, "the desk has not heard back");
+
+    let report = client.sync_once(&desk).await.unwrap();
+    assert_eq!(report.pushed, 0, "the server skipped the duplicate");
+    assert_eq!(desk.pending_count().unwrap(), 0, "the pull settled the mutation");
+    assert!(desk.tours().unwrap().iter().any(|t| t.tour.id == tour_id && !t.pending));
+    assert_eq!(count(&env, "SELECT count(*) FROM tours WHERE id = $1", &tour_id).await, 1);
+}
+
+/// Two desks create tours with the same URL name while apart; the server keeps the first and
+/// rejects the second, and the loser sees why while its optimistic row disappears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_mutation_is_shown_and_its_row_rolled_back() {
+    let env = Env::start().await;
+    let (a, b) = (env.desk("a"), env.desk("b"));
+    let client_a = env.client(seed::DEMO_OWNER_EMAIL);
+    let client_b = env.client(seed::DEMO_OWNER_EMAIL);
+    client_a.sync_once(&a).await.unwrap();
+    client_b.sync_once(&b).await.unwrap();
+
+    a.mutate(&new_tour("Sunset Kayak")).unwrap();
+    let loser = new_tour("Sunset Kayak");
+    let Mutation::CreateTourV1(args) = &loser;
+    let loser_id = args.id.clone();
+    b.mutate(&loser).unwrap();
+    assert!(b.tours().unwrap().iter().any(|t| t.tour.id == loser_id));
+
+    client_a.sync_once(&a).await.unwrap();
+    let report = client_b.sync_once(&b).await.unwrap();
+    assert_eq!(report.rejected, 1);
+    let rejected = b.rejections().unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].code.as_deref(), Some("CONFLICT"));
+    assert_eq!(rejected[0].name, "create_tour.v1");
+    assert_eq!(rejected[0].args["name"], "Sunset Kayak");
+    let tours = b.tours().unwrap();
+    assert!(!tours.iter().any(|t| t.tour.id == loser_id), "the rejected row is gone");
+    assert_eq!(tours.iter().filter(|t| t.tour.slug == "sunset-kayak").count(), 1, "desk b now has a's tour");
+    assert!(b.acknowledge(rejected[0].mutation_id).unwrap());
+    assert!(b.rejections().unwrap().is_empty());
+    assert_eq!(count(&env, "SELECT count(*) FROM tours WHERE id = $1", &loser_id).await, 0);
+}
+
+/// An expired token is replaced by signing in again, without losing the queued work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_signs_in_again() {
+    let env = Env::start().await;
+    let desk = env.desk("office");
+    let client = env.client(seed::DEMO_OWNER_EMAIL);
+    client.sync_once(&desk).await.unwrap();
+    env.pg().await.execute("UPDATE staff_sessions SET expires_at = now() - interval '1 second'", &[]).await.unwrap();
+    desk.mutate(&new_tour("Cliff Path Hike")).unwrap();
+    client.sync_once(&desk).await.unwrap();
+    assert_eq!(desk.pending_count().unwrap(), 0);
+}
+
+/// Bad credentials are a clear, permanent error and leave the queue intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_is_reported_and_loses_nothing() {
+    let env = Env::start().await;
+    let desk: Store = env.desk("office");
+    env.client(seed::DEMO_OWNER_EMAIL).sync_once(&desk).await.unwrap();
+    desk.mutate(&new_tour("Castle Ghost Walk")).unwrap();
+    let bad = tourdesk_local_store::SyncClient::new(
+        &env.base_url(),
+        tourdesk_local_store::Credentials {
+            organization: seed::DEMO_ORG_SLUG.into(),
+            email: seed::DEMO_OWNER_EMAIL.into(),
+            password: "not the password".into(),
+            device: "x".into(),
+        },
+    )
+    .unwrap();
+    let err = bad.sync_once(&desk).await.unwrap_err();
+    assert!(matches!(err, SyncError::Unauthorized(_)) && !err.is_transient(), "{err:?}");
+    assert_eq!(desk.pending_count().unwrap(), 1);
+}
