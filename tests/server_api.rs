@@ -19,10 +19,8 @@ async fn sign_in(env: &Env, email: &str) -> String {
 }
 
 async fn post(env: &Env, path: &str, token: Option<&str>, body: reqwest::Body, ctype: &str) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new()
-        .post(format!("{}{path}", env.base_url()))
-        .header("content-type", ctype)
-        .body(body);
+    let mut req =
+        reqwest::Client::new().post(format!("{}{path}", env.base_url())).header("content-type", ctype).body(body);
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -106,7 +104,14 @@ async fn roles_and_client_ownership_are_enforced() {
     assert_eq!(body["results"][0]["code"], "NOT_AUTHORIZED");
 
     // The owner's client id cannot be used by someone else.
-    let (status, _) = post(&env, "/sync/v1/pull", Some(&owner), json!({"client_id": owner_client, "schema_version": 1}).to_string().into(), j).await;
+    let (status, _) = post(
+        &env,
+        "/sync/v1/pull",
+        Some(&owner),
+        json!({"client_id": owner_client, "schema_version": 1}).to_string().into(),
+        j,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = post(&env, "/sync/v1/push", Some(&manager), push(&owner_client).into(), j).await;
     assert_eq!((status, body["code"].clone()), (StatusCode::FORBIDDEN, json!("FORBIDDEN")));

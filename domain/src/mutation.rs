@@ -153,8 +153,7 @@ impl Mutation {
     /// bad mutation is recorded and skipped instead of wedging the whole queue.
     pub fn decode(name: &str, args: &Value) -> Result<Mutation, Rejection> {
         fn parse<T: serde::de::DeserializeOwned>(args: &Value) -> Result<T, Rejection> {
-            serde_json::from_value(args.clone())
-                .map_err(|e| Rejection::Invalid(FieldError::new("args", e.to_string())))
+            serde_json::from_value(args.clone()).map_err(|e| Rejection::Invalid(FieldError::new("args", e.to_string())))
         }
         match name {
             "create_tour.v1" => Ok(Mutation::CreateTourV1(parse(args)?)),
@@ -284,12 +283,40 @@ mod tests {
             (args(), Role::Owner, "CONFLICT"),
             (args(), Role::Manager, "NOT_AUTHORIZED"),
             (serde_json::json!({"id": "x"}), Role::Owner, "INVALID"),
-            ({ let mut a = args(); a["timezone"] = "Mars/Base".into(); a["id"] = "00000000-0000-4000-8000-000000000001".into(); a["name"] = "Other".into(); a }, Role::Owner, "INVALID"),
-            ({ let mut a = args(); a["default_capacity"] = 0.into(); a }, Role::Owner, "INVALID"),
-            ({ let mut a = args(); a["id"] = "00000000-0000-4000-8000-000000000002".into(); a }, Role::Owner, "CONFLICT"),
+            (
+                {
+                    let mut a = args();
+                    a["timezone"] = "Mars/Base".into();
+                    a["id"] = "00000000-0000-4000-8000-000000000001".into();
+                    a["name"] = "Other".into();
+                    a
+                },
+                Role::Owner,
+                "INVALID",
+            ),
+            (
+                {
+                    let mut a = args();
+                    a["default_capacity"] = 0.into();
+                    a
+                },
+                Role::Owner,
+                "INVALID",
+            ),
+            (
+                {
+                    let mut a = args();
+                    a["id"] = "00000000-0000-4000-8000-000000000002".into();
+                    a
+                },
+                Role::Owner,
+                "CONFLICT",
+            ),
         ];
         for (a, role, code) in cases {
-            let got = Mutation::decode("create_tour.v1", &a).map_err(ApplyError::from).and_then(|m| m.apply(&view, &ctx(role)));
+            let got = Mutation::decode("create_tour.v1", &a)
+                .map_err(ApplyError::from)
+                .and_then(|m| m.apply(&view, &ctx(role)));
             let Err(ApplyError::Rejected(r)) = got else { panic!("{a}: expected a rejection, got {got:?}") };
             assert_eq!(r.code(), code, "{a}");
         }

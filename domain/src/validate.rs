@@ -90,15 +90,12 @@ pub fn id(field: &str, value: &str) -> Result<String, FieldError> {
             8 | 13 | 18 | 23 => *c == b'-',
             _ => c.is_ascii_hexdigit(),
         });
-    if ok {
-        Ok(v.to_ascii_lowercase())
-    } else {
-        Err(FieldError::new(field, "must be a UUID"))
-    }
+    if ok { Ok(v.to_ascii_lowercase()) } else { Err(FieldError::new(field, "must be a UUID")) }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -10,5 +10,6 @@ mod store;
 pub mod sync;
 
 pub use error::StoreError;
-pub use store::{DepartureView, Outcome, Session, Store, TourView};
+pub use store::{Session, Store};
 pub use sync::{Credentials, SyncClient, SyncError, SyncReport};
+pub use tourdesk_domain::ipc::{DepartureView, Outcome, TourView};

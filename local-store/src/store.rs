@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
+use tourdesk_domain::ipc::{DepartureView, Outcome, TourView};
 use tourdesk_domain::mutation::{ApplyError, Change, Mutation, MutationCtx, ReadView, StoreFault};
 use tourdesk_domain::protocol::{EntityKind, MutationEnvelope, MutationResult, Op, OutcomeStatus, PullResponse};
 use tourdesk_domain::roles::Role;
@@ -25,32 +26,6 @@ pub struct Session {
     pub role: Role,
     pub organization_id: String,
     pub organization_name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TourView {
-    #[serde(flatten)]
-    pub tour: Tour,
-    /// Changed on this desk and not yet confirmed by the server.
-    pub pending: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DepartureView {
-    #[serde(flatten)]
-    pub departure: Departure,
-    pub seats_left: u32,
-}
-
-/// The server's verdict on one of this desk's mutations.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub mutation_id: u64,
-    pub name: String,
-    pub args: serde_json::Value,
-    pub status: OutcomeStatus,
-    pub code: Option<String>,
-    pub detail: Option<String>,
 }
 
 pub struct Store {
@@ -149,7 +124,8 @@ impl Store {
         write_optimistic(&tx, &ctx.organization_id, &changes)?;
         let next: Option<String> =
             tx.query_row("SELECT value FROM meta WHERE key = 'next_mutation_id'", [], |r| r.get(0)).optional()?;
-        let id: u64 = next.map(|s| s.parse::<u64>()).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?.unwrap_or(1);
+        let id: u64 =
+            next.map(|s| s.parse::<u64>()).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?.unwrap_or(1);
         let now = Utc::now();
         // A first-cut HLC: wall clock, then mutation id, then client id as the tie-break.
         let hlc = format!("{:013}-{:08}-{}", now.timestamp_millis(), id, self.client_id);
@@ -157,10 +133,7 @@ impl Store {
             "INSERT INTO outbox (mutation_id, name, args, hlc, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, m.name(), m.args().to_string(), hlc, now.to_rfc3339()],
         )?;
-        tx.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_mutation_id', ?1)",
-            [(id + 1).to_string()],
-        )?;
+        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('next_mutation_id', ?1)", [(id + 1).to_string()])?;
         tx.commit()?;
         Ok(id)
     }
@@ -219,7 +192,12 @@ impl Store {
         let mut out = Vec::new();
         while let Some(r) = q.next()? {
             let args: String = r.get(2)?;
-            out.push(MutationEnvelope { id: r.get(0)?, name: r.get(1)?, args: serde_json::from_str(&args)?, hlc: r.get(3)? });
+            out.push(MutationEnvelope {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                args: serde_json::from_str(&args)?,
+                hlc: r.get(3)?,
+            });
         }
         Ok(out)
     }
@@ -326,7 +304,8 @@ impl Store {
 }
 
 fn session_org(c: &Connection) -> Result<Option<String>, StoreError> {
-    let raw: Option<String> = c.query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
+    let raw: Option<String> =
+        c.query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
     Ok(raw.map(|s| serde_json::from_str::<Session>(&s)).transpose()?.map(|s| s.organization_id))
 }
 

@@ -1,8 +1,8 @@
 //! Staff authentication: argon2id passwords, opaque bearer tokens stored as SHA-256 digests,
 //! and the `Staff` extractor that every staff route takes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
@@ -34,7 +34,8 @@ fn token_digest(token: &str) -> Vec<u8> {
 
 /// A throwaway hash so that signing in as an unknown user costs as much as a wrong password
 /// and response times do not reveal which emails exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2g4TqfXDLZaD9eMGrpxW0S5ckvkm3OWzP4VPu0t8e1k";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2g4TqfXDLZaD9eMGrpxW0S5ckvkm3OWzP4VPu0t8e1k";
 
 pub async fn sign_in(state: &AppState, req: SignInRequest) -> Result<SignInResponse, AppError> {
     let email = req.email.trim().to_ascii_lowercase();
@@ -59,9 +60,8 @@ pub async fn sign_in(state: &AppState, req: SignInRequest) -> Result<SignInRespo
     let hash: String = row.try_get(4).map_err(anyhow::Error::from)?;
     let password = req.password.clone();
     // argon2 is CPU-bound by design; keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(anyhow::Error::from)?;
+    let ok =
+        tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(anyhow::Error::from)?;
     if !ok {
         return Err(refused());
     }
@@ -118,7 +118,8 @@ impl FromRequestParts<AppState> for Staff {
                 &[&token_digest(token.trim())],
             )
             .await?;
-        let row = row.ok_or_else(|| AppError::Unauthorized("the session has expired or was revoked; sign in again".into()))?;
+        let row =
+            row.ok_or_else(|| AppError::Unauthorized("the session has expired or was revoked; sign in again".into()))?;
         let role: String = row.try_get(2).map_err(anyhow::Error::from)?;
         Ok(Staff {
             user_id: row.try_get(0).map_err(anyhow::Error::from)?,

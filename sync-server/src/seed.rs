@@ -151,12 +151,11 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
             for (h, m) in t.starts {
                 let time = NaiveTime::from_hms_opt(*h, *m, 0).ok_or_else(|| anyhow::anyhow!("bad demo time"))?;
                 // Demo start times are never inside a DST gap, so `earliest` always exists.
-                let start = t
-                    .tz
-                    .from_local_datetime(&date.and_time(time))
-                    .earliest()
-                    .ok_or_else(|| anyhow::anyhow!("demo time in a DST gap"))?
-                    .with_timezone(&Utc);
+                let start =
+                    t.tz.from_local_datetime(&date.and_time(time))
+                        .earliest()
+                        .ok_or_else(|| anyhow::anyhow!("demo time in a DST gap"))?
+                        .with_timezone(&Utc);
                 let booked = ((day as u32) * 3 + h) % (t.capacity + 1);
                 db::put_departure(
                     &tx,

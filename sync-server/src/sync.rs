@@ -27,11 +27,19 @@ fn check_version(v: u32) -> Result<(), AppError> {
         return Ok(());
     }
     let (code, message) = if v < SCHEMA_VERSION {
-        ("CLIENT_TOO_OLD", format!("this desk speaks sync version {v}; the server needs {SCHEMA_VERSION}. Update the app."))
+        (
+            "CLIENT_TOO_OLD",
+            format!("this desk speaks sync version {v}; the server needs {SCHEMA_VERSION}. Update the app."),
+        )
     } else {
         ("SERVER_TOO_OLD", format!("this desk speaks sync version {v}; the server only knows {SCHEMA_VERSION}."))
     };
-    Err(AppError::BadRequest { status: axum::http::StatusCode::CONFLICT, code, message, field: Some("schema_version".into()) })
+    Err(AppError::BadRequest {
+        status: axum::http::StatusCode::CONFLICT,
+        code,
+        message,
+        field: Some("schema_version".into()),
+    })
 }
 
 /// Locks (registering on first contact) the client's row and returns its watermark. A client id
@@ -49,7 +57,8 @@ async fn lock_client(tx: &Transaction<'_>, staff: &Staff, client_id: &str) -> Re
             &[&client_id],
         )
         .await?;
-    let (org, user): (String, String) = (row.try_get(0).map_err(anyhow::Error::from)?, row.try_get(1).map_err(anyhow::Error::from)?);
+    let (org, user): (String, String) =
+        (row.try_get(0).map_err(anyhow::Error::from)?, row.try_get(1).map_err(anyhow::Error::from)?);
     if org != staff.organization_id || user != staff.user_id {
         return Err(AppError::Forbidden("this client id is registered to another user".into()));
     }
@@ -83,7 +92,8 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
             tracing::warn!(client = %client_id, expected = last + 1, got = m.id, "out-of-order push stopped");
             break;
         }
-        let ctx = MutationCtx { organization_id: staff.organization_id.clone(), role: staff.role, now: chrono::Utc::now() };
+        let ctx =
+            MutationCtx { organization_id: staff.organization_id.clone(), role: staff.role, now: chrono::Utc::now() };
         tx.batch_execute("SAVEPOINT mutation").await?;
         let outcome = match Mutation::decode(&m.name, &m.args) {
             Err(r) => Err(ApplyError::Rejected(r)),
@@ -96,7 +106,12 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
             }
             Err(ApplyError::Rejected(r)) => {
                 tx.batch_execute("ROLLBACK TO SAVEPOINT mutation").await?;
-                MutationResult { id: m.id, status: OutcomeStatus::Rejected, code: Some(r.code().into()), detail: Some(r.to_string()) }
+                MutationResult {
+                    id: m.id,
+                    status: OutcomeStatus::Rejected,
+                    code: Some(r.code().into()),
+                    detail: Some(r.to_string()),
+                }
             }
             Err(ApplyError::Store(fault)) => {
                 tracing::warn!(client = %client_id, mutation = m.id, "push stopped on a store fault: {}", fault.0);
@@ -134,13 +149,15 @@ async fn run_mutation(tx: &Transaction<'_>, m: &Mutation, ctx: &MutationCtx, act
     for key in m.reads() {
         match &key {
             ReadKey::Tour(id) => {
-                let sql = format!("SELECT {} FROM tours WHERE organization_id = $1 AND id = $2 FOR UPDATE", db::TOUR_COLS);
+                let sql =
+                    format!("SELECT {} FROM tours WHERE organization_id = $1 AND id = $2 FOR UPDATE", db::TOUR_COLS);
                 let row = tx.query_opt(&sql, &[&ctx.organization_id, id]).await.map_err(|e| fault(&e))?;
                 let tour = row.map(|r| db::tour_from_row(&r)).transpose().map_err(|e| fault(&e))?;
                 snap.tours.insert(key.clone(), tour);
             }
             ReadKey::TourSlug(slug) => {
-                let sql = format!("SELECT {} FROM tours WHERE organization_id = $1 AND slug = $2 FOR UPDATE", db::TOUR_COLS);
+                let sql =
+                    format!("SELECT {} FROM tours WHERE organization_id = $1 AND slug = $2 FOR UPDATE", db::TOUR_COLS);
                 let row = tx.query_opt(&sql, &[&ctx.organization_id, slug]).await.map_err(|e| fault(&e))?;
                 let tour = row.map(|r| db::tour_from_row(&r)).transpose().map_err(|e| fault(&e))?;
                 snap.tours.insert(key.clone(), tour);
@@ -157,7 +174,11 @@ async fn run_mutation(tx: &Transaction<'_>, m: &Mutation, ctx: &MutationCtx, act
             if let Some(db) = e.downcast_ref::<tokio_postgres::Error>().and_then(|e| e.as_db_error())
                 && *db.code() == SqlState::UNIQUE_VIOLATION
             {
-                return Err(Rejection::Conflict { field: "slug".into(), message: "that URL name is already taken".into() }.into());
+                return Err(Rejection::Conflict {
+                    field: "slug".into(),
+                    message: "that URL name is already taken".into(),
+                }
+                .into());
             }
             return Err(fault(&e));
         }

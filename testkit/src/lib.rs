@@ -52,7 +52,11 @@ impl PgCluster {
         }
         let data = dir.path().join("data");
         let cluster = PgCluster { dir, bin, port: free_port()?, as_postgres, counter: AtomicU32::new(0) };
-        cluster.pg("initdb", &["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "-D"], Some(&data))?;
+        cluster.pg(
+            "initdb",
+            &["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "-D"],
+            Some(&data),
+        )?;
         let opts = format!(
             "-k {} -p {} -c listen_addresses=127.0.0.1 -F -c synchronous_commit=off -c max_connections=300",
             cluster.dir.path().display(),

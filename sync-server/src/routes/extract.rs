@@ -46,7 +46,9 @@ mod tests {
     #[test]
     fn field_paths_are_extracted() {
         assert_eq!(
-            field_of("Failed to deserialize the JSON body into the target type: mutations[0].id: invalid type: string \"x\", expected u64 at line 1 column 9"),
+            field_of(
+                "Failed to deserialize the JSON body into the target type: mutations[0].id: invalid type: string \"x\", expected u64 at line 1 column 9"
+            ),
             Some("mutations[0].id".into())
         );
         assert_eq!(field_of("Failed to parse the request body as JSON: EOF"), None);

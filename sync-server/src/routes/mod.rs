@@ -33,14 +33,25 @@ async fn not_found() -> AppError {
     AppError::NotFound("route".into())
 }
 
-async fn sign_in(State(state): State<AppState>, ApiJson(req): ApiJson<SignInRequest>) -> Result<Json<SignInResponse>, AppError> {
+async fn sign_in(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SignInRequest>,
+) -> Result<Json<SignInResponse>, AppError> {
     auth::sign_in(&state, req).await.map(Json)
 }
 
-async fn push(State(state): State<AppState>, staff: Staff, ApiJson(req): ApiJson<PushRequest>) -> Result<Json<PushResponse>, AppError> {
+async fn push(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, AppError> {
     sync::push(&state, &staff, req).await.map(Json)
 }
 
-async fn pull(State(state): State<AppState>, staff: Staff, ApiJson(req): ApiJson<PullRequest>) -> Result<Json<PullResponse>, AppError> {
+async fn pull(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiJson(req): ApiJson<PullRequest>,
+) -> Result<Json<PullResponse>, AppError> {
     sync::pull(&state, &staff, req).await.map(Json)
 }

@@ -1,0 +1,109 @@
+//! The background sync loop: a round on start, on every local change, and on a timer; with
+//! backoff while the server is unreachable, and never stalled by a failed round.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tourdesk_domain::ipc::{Connection, DeskStatus, SignedInAs};
+use tourdesk_local_store::{Store, SyncClient};
+
+pub struct SyncLoop {
+    wake: Notify,
+    state: Mutex<LoopState>,
+    server_url: String,
+}
+
+struct LoopState {
+    connection: Connection,
+    last_synced_at: Option<String>,
+    last_error: Option<String>,
+    data_version: u64,
+}
+
+impl SyncLoop {
+    pub fn start(store: Arc<Store>, client: SyncClient, interval: Duration) -> Arc<SyncLoop> {
+        let me = Arc::new(SyncLoop {
+            wake: Notify::new(),
+            state: Mutex::new(LoopState {
+                connection: Connection::Starting,
+                last_synced_at: None,
+                last_error: None,
+                data_version: 0,
+            }),
+            server_url: client.base_url().to_string(),
+        });
+        let this = me.clone();
+        tauri::async_runtime::spawn(async move { this.run(store, client, interval).await });
+        me
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, LoopState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Asks for a round now (after a local edit, or from the UI's "Sync now").
+    pub fn poke(&self) {
+        self.wake.notify_one();
+    }
+
+    /// A local change happened: the UI should reload.
+    pub fn touched(&self) {
+        self.state().data_version += 1;
+        self.poke();
+    }
+
+    async fn run(self: Arc<Self>, store: Arc<Store>, client: SyncClient, interval: Duration) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            self.state().connection = Connection::Syncing;
+            let wait = match client.sync_once(&store).await {
+                Ok(report) => {
+                    let mut s = self.state();
+                    s.connection = Connection::Online;
+                    s.last_error = None;
+                    s.last_synced_at = Some(chrono::Utc::now().to_rfc3339());
+                    if report.pulled > 0 || report.pushed > 0 {
+                        s.data_version += 1;
+                    }
+                    backoff = Duration::from_secs(1);
+                    interval
+                }
+                Err(e) => {
+                    tracing::warn!("sync failed: {e}");
+                    let mut s = self.state();
+                    s.connection = if e.is_transient() { Connection::Offline } else { Connection::Error };
+                    s.last_error = Some(e.to_string());
+                    // A pull may have applied some pages before failing.
+                    s.data_version += 1;
+                    let wait = backoff.min(interval);
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                    wait
+                }
+            };
+            // Whichever comes first: the timer, or a poke from a local change.
+            let _ = tokio::time::timeout(wait, self.wake.notified()).await;
+        }
+    }
+
+    pub fn status(&self, store: &Store) -> DeskStatus {
+        let session = store.session().ok().flatten();
+        let pending = store.pending_count().unwrap_or(0);
+        let rejections = store.rejections().map(|r| r.len() as u64).unwrap_or(0);
+        let s = self.state();
+        DeskStatus {
+            connection: s.connection,
+            server_url: self.server_url.clone(),
+            pending,
+            rejections,
+            last_synced_at: s.last_synced_at.clone(),
+            last_error: s.last_error.clone(),
+            signed_in_as: session.map(|u| SignedInAs {
+                name: u.user_name,
+                role: u.role,
+                organization_name: u.organization_name,
+            }),
+            data_version: s.data_version,
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Drives the real desk binary through tauri-driver. Needs a display (`xvfb-run`), the
+//! `tauri-driver` and `WebKitWebDriver` binaries, and `ui/dist` built before the desk (it is
+//! embedded at compile time) — `cargo xtask e2e` arranges all three.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// tauri-driver's WebDriver port is fixed, so E2E tests run one at a time.
+const DRIVER: &str = "127.0.0.1:4444";
+
+/// Cargo builds the package's binary for its integration tests, with the same features.
+pub fn desk_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tourdesk-desk"))
+}
+
+/// tauri-driver, stopped with SIGTERM on drop: SIGKILL would orphan WebKitWebDriver, which
+/// keeps the test's stdout open and hangs the run.
+pub struct Driver(Child);
+
+impl Driver {
+    pub fn start(env: &[(&str, String)]) -> Driver {
+        let mut cmd = Command::new("tauri-driver");
+        cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("tauri-driver is installed (cargo xtask setup)");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(DRIVER).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(20), "tauri-driver did not listen on {DRIVER}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver(child)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+pub async fn open_desk() -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert("tauri:options".into(), serde_json::json!({ "application": desk_binary().to_string_lossy() }));
+    ClientBuilder::native().capabilities(caps).connect(&format!("http://{DRIVER}")).await.unwrap()
+}
+
+/// Polls `check` until it returns `Some`, or fails the test with `what` after `limit`.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+pub async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(els) = c.find_all(Locator::Css(css)).await {
+        for e in els {
+            out.push(e.text().await.unwrap_or_default());
+        }
+    }
+    out
+}

@@ -1,0 +1,6 @@
+// Loads the wasm UI. Kept out of index.html because the CSP allows no inline scripts.
+import init from "./tourdesk_ui.js";
+
+init({ module_or_path: "./tourdesk_ui_bg.wasm" }).catch((e) => {
+  document.body.textContent = "Tourdesk could not start its interface: " + e;
+});

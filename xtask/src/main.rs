@@ -1,0 +1,348 @@
+//! `cargo xtask <command>`: the two commands a newcomer needs, and the steps they are made of.
+//!
+//! - `run`   — set up what is missing, start a project-local PostgreSQL (in `.dev/`), the
+//!   sync-server with demo data, and the desktop app pointed at it.
+//! - `test`  — set up what is missing, then fmt, clippy, unit and integration tests, the wasm
+//!   builds, and the end-to-end test of the real desktop window under Xvfb.
+//!
+//! Every step says what it is doing, and is idempotent: a warm machine skips installs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+const WASM_BINDGEN_VERSION: &str = "0.2.130";
+const TAURI_DRIVER_VERSION: &str = "2.1.0";
+const DEV_PG_PORT: u16 = 5433;
+const SERVER_ADDR: &str = "127.0.0.1:8787";
+
+const APT_PRODUCT: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "curl",
+    "file",
+    "libwebkit2gtk-4.1-dev",
+    "libssl-dev",
+    "librsvg2-dev",
+    "libsoup-3.0-dev",
+    "postgresql",
+];
+const APT_TEST: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver"];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup(true),
+        Some("ui") => build_ui(),
+        Some("run") => run_product(),
+        Some("test") => test_all(),
+        Some("e2e") => setup(true).and_then(|_| build_ui()).and_then(|_| e2e()),
+        _ => {
+            eprintln!("usage: cargo xtask <setup|ui|run|test|e2e>");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("\nxtask failed: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Honours CARGO_TARGET_DIR, which CI points at a cache that outlives the clone.
+fn target_dir() -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"))
+}
+
+fn say(msg: &str) {
+    println!("\n==> {msg}");
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let status = cmd.status().with_context(|| format!("could not start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn succeeds(cmd: &mut Command) -> bool {
+    cmd.stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
+}
+
+fn output(cmd: &mut Command) -> String {
+    cmd.output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+}
+
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u")) == "0"
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+/// Installs what is missing: Debian packages, the wasm target, the wasm-bindgen CLI matching the
+/// lockfile, and (for tests) tauri-driver.
+fn setup(for_tests: bool) -> anyhow::Result<()> {
+    let mut wanted: Vec<&str> = APT_PRODUCT.to_vec();
+    if for_tests {
+        wanted.extend_from_slice(APT_TEST);
+    }
+    let missing: Vec<&str> = wanted.into_iter().filter(|p| !succeeds(Command::new("dpkg").args(["-s", p]))).collect();
+    if missing.is_empty() {
+        say("system packages: all present");
+    } else {
+        say(&format!("installing system packages: {}", missing.join(" ")));
+        let sudo = if is_root() { vec![] } else { vec!["sudo"] };
+        let apt = |args: &[&str]| {
+            let mut c = Command::new(if sudo.is_empty() { "apt-get" } else { "sudo" });
+            if !sudo.is_empty() {
+                c.arg("apt-get");
+            }
+            c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+            c
+        };
+        run(&mut apt(&["update", "-q"]))?;
+        let mut install = apt(&["-o", "DPkg::Lock::Timeout=300", "install", "-y", "-q", "--no-install-recommends"]);
+        install.args(&missing);
+        run(&mut install)?;
+    }
+
+    let targets = output(Command::new("rustup").args(["target", "list", "--installed"]));
+    if targets.lines().any(|l| l == "wasm32-unknown-unknown") {
+        say("wasm32 target: present");
+    } else {
+        say("adding the wasm32-unknown-unknown target");
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+
+    let have = output(Command::new("wasm-bindgen").arg("--version"));
+    if have.ends_with(WASM_BINDGEN_VERSION) {
+        say(&format!("wasm-bindgen CLI {WASM_BINDGEN_VERSION}: present"));
+    } else {
+        say(&format!("installing wasm-bindgen CLI {WASM_BINDGEN_VERSION} (one-off, a few minutes)"));
+        // Not --locked: its lockfile names a crate version the registry mirror lacks.
+        run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION]))?;
+    }
+
+    if for_tests {
+        let have = output(Command::new("tauri-driver").arg("--version"));
+        if have.contains(TAURI_DRIVER_VERSION) || which("tauri-driver") {
+            say("tauri-driver: present");
+        } else {
+            say(&format!("installing tauri-driver {TAURI_DRIVER_VERSION}"));
+            run(Command::new("cargo").args([
+                "install",
+                "--locked",
+                "tauri-driver",
+                "--version",
+                TAURI_DRIVER_VERSION,
+            ]))?;
+        }
+    }
+    Ok(())
+}
+
+fn which(bin: &str) -> bool {
+    succeeds(Command::new("sh").args(["-c", &format!("command -v {bin}")]))
+}
+
+/// Builds the Yew UI to wasm and lays out `ui/dist`, which the desk embeds at compile time.
+fn build_ui() -> anyhow::Result<()> {
+    say("building the UI (Yew → wasm)");
+    run(cargo().args(["build", "-p", "tourdesk-ui", "--lib", "--target", "wasm32-unknown-unknown"]))?;
+    let root = root();
+    let wasm = target_dir().join("wasm32-unknown-unknown/debug/tourdesk_ui.wasm");
+    let dist = root.join("ui/dist");
+    std::fs::create_dir_all(&dist)?;
+    run(Command::new("wasm-bindgen").args(["--target", "web", "--no-typescript", "--out-dir"]).arg(&dist).arg(&wasm))?;
+    for f in ["index.html", "main.js", "style.css"] {
+        std::fs::copy(root.join("ui").join(f), dist.join(f))?;
+    }
+    Ok(())
+}
+
+struct DevPg {
+    data: PathBuf,
+    bin: PathBuf,
+}
+
+fn pg_bin() -> anyhow::Result<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .context("PostgreSQL is not installed")?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    v.sort();
+    v.pop().context("no PostgreSQL server binaries under /usr/lib/postgresql")
+}
+
+fn as_pg_user(root_user: bool, exe: PathBuf) -> Command {
+    if root_user {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    }
+}
+
+/// A project-local cluster under `.dev/pg` (ignored by git), on port 5433 so it never collides
+/// with a system PostgreSQL. Survives between runs; `rm -rf .dev` resets the demo.
+fn start_dev_pg() -> anyhow::Result<DevPg> {
+    let root_user = is_root();
+    let dev = root().join(".dev");
+    let data = dev.join("pg");
+    let bin = pg_bin()?;
+    std::fs::create_dir_all(&dev)?;
+    if root_user {
+        // initdb refuses root; the postgres user needs to reach (only) this directory.
+        run(Command::new("chown").arg("postgres:postgres").arg(&dev))?;
+        run(Command::new("chmod").arg("o+x").arg(root()))?;
+    }
+    if !data.join("PG_VERSION").exists() {
+        say("creating the project-local PostgreSQL cluster in .dev/pg");
+        run(as_pg_user(root_user, bin.join("initdb"))
+            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "-D"])
+            .arg(&data))?;
+    }
+    let running = succeeds(as_pg_user(root_user, bin.join("pg_ctl")).arg("status").arg("-D").arg(&data));
+    if !running {
+        say(&format!("starting PostgreSQL on 127.0.0.1:{DEV_PG_PORT}"));
+        let opts = format!("-k {} -p {DEV_PG_PORT} -c listen_addresses=127.0.0.1", dev.display());
+        run(as_pg_user(root_user, bin.join("pg_ctl"))
+            .args(["-w", "-l"])
+            .arg(dev.join("pg.log"))
+            .args(["-o", &opts, "start", "-D"])
+            .arg(&data))?;
+    }
+    let psql = |sql: &str| {
+        let mut c = Command::new(bin.join("psql"));
+        c.args(["-h", "127.0.0.1", "-p", &DEV_PG_PORT.to_string(), "-U", "postgres", "-tAc", sql]);
+        c
+    };
+    if output(&mut psql("SELECT 1 FROM pg_database WHERE datname = 'tourdesk'")) != "1" {
+        run(&mut psql("CREATE DATABASE tourdesk"))?;
+    }
+    Ok(DevPg { data, bin })
+}
+
+fn run_product() -> anyhow::Result<()> {
+    let t = Instant::now();
+    setup(false)?;
+    build_ui()?;
+    say("building the sync-server and the desktop app");
+    run(cargo().args(["build", "-p", "tourdesk-sync-server", "-p", "tourdesk-desk"]))?;
+    let pg = start_dev_pg()?;
+    say(&format!("starting the sync-server with demo data on http://{SERVER_ADDR}"));
+    let mut server = Command::new(target_dir().join("debug/tourdesk-sync-server"))
+        .env("TOURDESK_DATABASE_URL", format!("postgres://postgres@127.0.0.1:{DEV_PG_PORT}/tourdesk"))
+        .env("TOURDESK_LISTEN", SERVER_ADDR)
+        .env("TOURDESK_SEED_DEMO", "true")
+        .spawn()
+        .context("starting the sync-server")?;
+    let _guard = KillOnDrop(&mut server);
+    wait_for_port(SERVER_ADDR, Duration::from_secs(30))?;
+    println!(
+        "\nReady in {:.0?}. Demo sign-in: organization `demo`, owner@demo.tourdesk.test / tourdesk-demo.\n\
+         Stop the server to see the desk work offline; close the window to stop everything.",
+        t.elapsed()
+    );
+    say("launching the desktop app");
+    let db = root().join(".dev/desk.sqlite3");
+    let status = Command::new(target_dir().join("debug/tourdesk-desk"))
+        .env("TOURDESK_SERVER_URL", format!("http://{SERVER_ADDR}"))
+        .env("TOURDESK_DESK_DB", &db)
+        .status()
+        .context("launching the desktop app (it needs a display: run inside a desktop session or under xvfb-run)")?;
+    println!("desk exited with {status}; PostgreSQL keeps running (stop: pg_ctl -D {} stop)", pg.data.display());
+    let _ = pg.bin;
+    Ok(())
+}
+
+struct KillOnDrop<'a>(&'a mut Child);
+
+impl Drop for KillOnDrop<'_> {
+    fn drop(&mut self) {
+        // SIGTERM lets the server finish in-flight requests.
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for_port(addr: &str, limit: Duration) -> anyhow::Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bail!("nothing listened on {addr} within {limit:?}")
+}
+
+struct Stages(Vec<(String, Duration)>);
+
+impl Stages {
+    fn stage(&mut self, name: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+        say(name);
+        let t = Instant::now();
+        let r = f();
+        let took = t.elapsed();
+        println!("--- {name}: {:.1}s{}", took.as_secs_f64(), if r.is_err() { " (FAILED)" } else { "" });
+        self.0.push((name.to_string(), took));
+        r
+    }
+
+    fn report(&self) {
+        println!("\nStage timings:");
+        for (name, d) in &self.0 {
+            println!("  {:>7.1}s  {name}", d.as_secs_f64());
+        }
+    }
+}
+
+fn test_all() -> anyhow::Result<()> {
+    let mut s = Stages(Vec::new());
+    let r = (|| {
+        s.stage("setup (system packages, wasm target, tools)", || setup(true))?;
+        s.stage("cargo fmt --check", || run(cargo().args(["fmt", "--all", "--check"])))?;
+        s.stage("build the UI (wasm)", build_ui)?;
+        s.stage("cargo clippy (all targets, all features, warnings are errors)", || {
+            run(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))
+        })?;
+        s.stage("domain crate builds for wasm32", || {
+            run(cargo().args(["build", "-p", "tourdesk-domain", "--target", "wasm32-unknown-unknown"]))
+        })?;
+        // One cargo invocation for every test, the real-window one included (under Xvfb): the
+        // same package selection and features everywhere means every crate compiles once.
+        s.stage("all tests: unit, integration (real PostgreSQL, SQLite), end-to-end (real window)", || {
+            run(&mut xvfb(&["test", "--workspace", "--all-features", "--", "--test-threads=2"]))
+        })
+    })();
+    s.report();
+    r
+}
+
+/// `cargo <args>` under a virtual display.
+fn xvfb(args: &[&str]) -> Command {
+    let mut c = Command::new("xvfb-run");
+    c.args(["-a", "--server-args=-screen 0 1280x900x24"])
+        .arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(root());
+    c
+}
+
+/// Drives the desk's real window through tauri-driver (cargo builds the desk, embedding `ui/dist`).
+fn e2e() -> anyhow::Result<()> {
+    run(&mut xvfb(&["test", "--workspace", "--all-features", "--test", "desk_window"]))
+}
