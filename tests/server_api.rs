@@ -36,7 +36,9 @@ async fn bad_requests_get_clear_errors() {
     let client_id = uuid::Uuid::new_v4().to_string();
     let j = "application/json";
 
-    let cases: Vec<(&str, Option<&str>, String, &str, StatusCode, &str)> = vec![
+    // (path, bearer token, body, content type, expected status, expected code)
+    type Case<'a> = (&'a str, Option<&'a str>, String, &'a str, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
         ("/sync/v1/push", Some(&token), "{not json".into(), j, StatusCode::BAD_REQUEST, "MALFORMED_JSON"),
         (
             "/sync/v1/push",

@@ -378,3 +378,169 @@ impl ReadView for View<'_> {
         rows::tour_by_slug(self.c, self.org, slug).map_err(|e| StoreFault(e.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use tourdesk_domain::protocol::{BucketPage, ChangeRecord};
+
+    fn session(org: &str) -> Session {
+        Session {
+            user_id: "u1".into(),
+            user_name: "Olivia".into(),
+            role: Role::Owner,
+            organization_id: org.into(),
+            organization_name: format!("Org {org}"),
+        }
+    }
+
+    fn signed_in(dir: &tempfile::TempDir) -> Store {
+        let s = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
+        s.save_session(&session("org-1")).unwrap();
+        s
+    }
+
+    fn create(id: &str, name: &str) -> Mutation {
+        Mutation::decode(
+            "create_tour.v1",
+            &json!({"id": id, "name": name, "duration_minutes": 60, "default_capacity": 8,
+                    "category": "food", "timezone": "Asia/Tokyo"}),
+        )
+        .unwrap()
+    }
+
+    const T1: &str = "00000000-0000-4000-8000-000000000001";
+    const T2: &str = "00000000-0000-4000-8000-000000000002";
+
+    fn server_tour(id: &str, name: &str, org: &str) -> serde_json::Value {
+        json!({"id": id, "organization_id": org, "name": name, "slug": tourdesk_domain::validate::slugify(name),
+               "short_description": "", "duration_minutes": 60, "default_capacity": 8, "min_participants": 1,
+               "category": "food", "timezone": "Asia/Tokyo", "meeting_point": "", "status": "draft"})
+    }
+
+    fn page(seq: u64, rows: Vec<serde_json::Value>, last: u64, results: Vec<MutationResult>) -> PullResponse {
+        let changes = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| ChangeRecord {
+                seq: seq + i as u64,
+                entity: EntityKind::Tour,
+                id: row["id"].as_str().unwrap().into(),
+                op: Op::Put,
+                row,
+            })
+            .collect::<Vec<_>>();
+        let cursor = changes.last().map(|c| c.seq).unwrap_or(seq);
+        PullResponse {
+            buckets: vec![BucketPage { bucket: "org:org-1:all".into(), changes, cursor }],
+            complete: true,
+            last_mutation_id: last,
+            results,
+        }
+    }
+
+    #[test]
+    fn a_database_keeps_its_client_id_and_a_new_one_gets_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::open(&dir.path().join("a.sqlite3")).unwrap().client_id().to_string();
+        let again = Store::open(&dir.path().join("a.sqlite3")).unwrap().client_id().to_string();
+        let b = Store::open(&dir.path().join("b.sqlite3")).unwrap().client_id().to_string();
+        assert_eq!(a, again);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn mutations_need_a_session_and_a_refusal_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
+        assert!(matches!(s.mutate(&create(T1, "Ramen Walk")), Err(StoreError::NotSignedIn)));
+        s.save_session(&session("org-1")).unwrap();
+        assert_eq!(s.mutate(&create(T1, "Ramen Walk")).unwrap(), 1);
+        // Same slug: refused locally, and neither a row nor an outbox entry is left behind.
+        let err = s.mutate(&create(T2, "Ramen Walk")).unwrap_err();
+        assert!(matches!(err, StoreError::Rejected(ref r) if r.code() == "CONFLICT"), "{err:?}");
+        assert_eq!(s.pending_count().unwrap(), 1);
+        assert_eq!(s.tours().unwrap().len(), 1);
+        // Ids keep growing even after the outbox drains.
+        s.record_push(1, &[]).unwrap();
+        assert_eq!(s.mutate(&create(T2, "Sushi Walk")).unwrap(), 2);
+    }
+
+    #[test]
+    fn a_pull_settles_pending_work_and_moves_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = signed_in(&dir);
+        s.mutate(&create(T1, "Ramen Walk")).unwrap();
+        assert!(s.tours().unwrap()[0].pending);
+        let applied = MutationResult { id: 1, status: OutcomeStatus::Applied, code: None, detail: None };
+        s.apply_pull(&page(7, vec![server_tour(T1, "Ramen Walk", "org-1")], 1, vec![applied])).unwrap();
+        let tours = s.tours().unwrap();
+        assert_eq!(tours.len(), 1);
+        assert!(!tours[0].pending);
+        assert_eq!(s.pending_count().unwrap(), 0);
+        assert_eq!(s.cursors().unwrap().get("org:org-1:all"), Some(&7));
+        assert!(s.rejections().unwrap().is_empty());
+    }
+
+    #[test]
+    fn pending_work_is_replayed_on_top_of_a_pull() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = signed_in(&dir);
+        s.mutate(&create(T1, "Ramen Walk")).unwrap();
+        // The server has not seen mutation 1 yet, but sends someone else's tour.
+        s.apply_pull(&page(3, vec![server_tour(T2, "Sake Tasting", "org-1")], 0, vec![])).unwrap();
+        let tours = s.tours().unwrap();
+        assert_eq!(tours.len(), 2);
+        assert!(tours.iter().any(|t| t.tour.id == T1 && t.pending));
+        assert_eq!(s.pending_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_rejected_mutation_leaves_the_lists_and_waits_in_the_inbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = signed_in(&dir);
+        s.mutate(&create(T1, "Ramen Walk")).unwrap();
+        let rejected = MutationResult {
+            id: 1,
+            status: OutcomeStatus::Rejected,
+            code: Some("CONFLICT".into()),
+            detail: Some("that URL name is already taken".into()),
+        };
+        s.apply_pull(&page(1, vec![], 1, vec![rejected])).unwrap();
+        assert!(s.tours().unwrap().is_empty());
+        let inbox = s.rejections().unwrap();
+        assert_eq!(inbox.len(), 1);
+        assert_eq!(inbox[0].args["name"], "Ramen Walk");
+        assert!(s.acknowledge(1).unwrap());
+        assert!(s.rejections().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_bad_page_is_refused_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = signed_in(&dir);
+        s.mutate(&create(T1, "Ramen Walk")).unwrap();
+        let bad =
+            page(5, vec![server_tour(T2, "Sake Tasting", "org-1"), server_tour(T1, "Stolen", "org-2")], 1, vec![]);
+        assert!(s.apply_pull(&bad).is_err());
+        // Nothing of the page landed: no cursor, no settled outbox, the pending row intact.
+        assert!(s.cursors().unwrap().is_empty());
+        assert_eq!(s.pending_count().unwrap(), 1);
+        let tours = s.tours().unwrap();
+        assert_eq!(tours.len(), 1);
+        assert!(tours[0].pending && tours[0].tour.name == "Ramen Walk");
+    }
+
+    #[test]
+    fn switching_organization_with_unsent_work_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = signed_in(&dir);
+        s.mutate(&create(T1, "Ramen Walk")).unwrap();
+        assert!(s.save_session(&session("org-2")).is_err());
+        assert_eq!(s.session().unwrap().unwrap().organization_id, "org-1");
+        s.record_push(1, &[]).unwrap();
+        s.save_session(&session("org-2")).unwrap();
+        assert!(s.tours().unwrap().is_empty(), "another organization starts from an empty replica");
+    }
+}

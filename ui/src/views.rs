@@ -214,11 +214,10 @@ mod tests {
         DepartureView { seats_left: d.seats_left(), departure: d }
     }
 
-    async fn render<C: BaseComponent>(props: C::Properties) -> String
-    where
-        C::Properties: Send,
-    {
-        yew::ServerRenderer::<C>::with_props(move || props).render().await
+    /// First render of a component to HTML, on the host (props hold `Rc` callbacks, so the
+    /// thread-local renderer).
+    async fn render<C: BaseComponent>(props: C::Properties) -> String {
+        yew::LocalServerRenderer::<C>::with_props(props).render().await
     }
 
     #[tokio::test]

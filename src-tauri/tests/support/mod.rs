@@ -48,7 +48,11 @@ pub async fn open_desk() -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "wry".into());
     caps.insert("tauri:options".into(), serde_json::json!({ "application": desk_binary().to_string_lossy() }));
-    ClientBuilder::native().capabilities(caps).connect(&format!("http://{DRIVER}")).await.unwrap()
+    ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://{DRIVER}"))
+        .await
+        .expect("a WebDriver session with the desk through tauri-driver")
 }
 
 /// Polls `check` until it returns `Some`, or fails the test with `what` after `limit`.
