@@ -1,11 +1,19 @@
 //! The entities the desk replicates and the server owns. Field names are the wire format of
 //! sync change records, so they are also the column names on both stores.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::money::Money;
-use crate::status::{DepartureStatus, TourCategory, TourStatus};
+use crate::cancellation::{CancelledBy, RefundDecision};
+use crate::capacity::ManagerOverride;
+use crate::guides::{AssignmentStatus, GuideProfile, GuideStatus, WeeklyAvailability};
+use crate::hlc::Hlc;
+use crate::money::{Currency, Money};
+use crate::pricing::PricingSnapshot;
+use crate::reference::ReferenceNumber;
+use crate::status::{BookingStatus, DepartureStatus, PaymentStatus, TourCategory, TourStatus, string_enum};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tour {
@@ -76,6 +84,225 @@ impl Departure {
     pub fn seats_left(&self) -> u32 {
         self.capacity.saturating_sub(self.booked_count)
     }
+}
+
+string_enum!(
+    /// How a customer found the operator (the seed's `customer_source`).
+    CustomerSource {
+        Direct => "direct",
+        OrganicSearch => "organic_search",
+        PaidSearch => "paid_search",
+        Social => "social",
+        Referral => "referral",
+        Ota => "ota",
+        Repeat => "repeat",
+        WalkIn => "walk_in",
+        Phone => "phone",
+        Other => "other",
+    }
+);
+
+string_enum!(
+    /// Where a booking was made.
+    BookingSource { Website => "website", Admin => "admin", Phone => "phone", Partner => "partner", Ota => "ota" }
+);
+
+/// One tag's last add or remove. Removed tags keep their stamp (a tombstone) so that an older
+/// add arriving later cannot bring the tag back: that is what makes add and remove commute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagStamp {
+    pub present: bool,
+    pub hlc: Hlc,
+}
+
+/// An edit of the staff notes made against a version that had already moved on. Both texts
+/// are kept — the stored one in `notes`, this one here — until a person merges them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotesConflict {
+    pub base_version: u64,
+    pub text: String,
+    pub author_id: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: String,
+    pub organization_id: String,
+    /// Lowercased; unique within the organization.
+    pub email: String,
+    /// E.164.
+    pub phone: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub source: CustomerSource,
+    pub source_detail: Option<String>,
+    /// ISO 639-1, optionally with a region.
+    pub preferred_language: String,
+    pub preferred_currency: Currency,
+    pub marketing_consent: bool,
+    /// When consent was last given: the clock stamp of that edit, not the time it synced.
+    pub marketing_consent_date: Option<DateTime<Utc>>,
+    /// The stamp of the last write of each scalar field, by field name; per-field
+    /// last-writer-wins compares against it.
+    pub field_hlcs: BTreeMap<String, Hlc>,
+    /// The tags currently on the customer (derived from `tag_stamps`, kept for queries).
+    pub tags: BTreeSet<String>,
+    pub tag_stamps: BTreeMap<String, TagStamp>,
+    pub notes: String,
+    /// Bumped by every accepted notes edit; an edit names the version it started from.
+    pub notes_version: u64,
+    pub notes_conflicts: Vec<NotesConflict>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A named participant of a booking, for manifests and check-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub pricing_tier_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default)]
+    pub age: Option<u32>,
+}
+
+/// Why and how a booking was cancelled, with the refund the policy granted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancellationRecord {
+    pub by: CancelledBy,
+    pub reason: Option<String>,
+    pub decision: RefundDecision,
+}
+
+/// A booking. Its price is the pricing snapshot taken when it was made (or last modified); the
+/// line items live in `pricing.line_items`, named participants in `participants`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Booking {
+    pub id: String,
+    pub organization_id: String,
+    pub reference_number: ReferenceNumber,
+    pub customer_id: String,
+    pub departure_id: String,
+    pub tour_id: String,
+    pub variant_id: String,
+    pub pricing: PricingSnapshot,
+    pub participants: Vec<Participant>,
+    pub status: BookingStatus,
+    pub payment_status: PaymentStatus,
+    pub paid_amount: Money,
+    pub refunded_amount: Money,
+    pub source: BookingSource,
+    pub special_requests: Option<String>,
+    pub dietary_restrictions: Option<String>,
+    /// Set when this booking took the departure past its capacity: who allowed it and why.
+    pub overbook: Option<ManagerOverride>,
+    pub cancellation: Option<CancellationRecord>,
+    /// Attendance derived from the booking's check-ins (see `mutation::bookings::attendance`).
+    pub checked_in: u32,
+    pub no_shows: u32,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Booking {
+    pub fn participant_count(&self) -> u32 {
+        self.pricing.participants()
+    }
+
+    /// The seats this booking holds on its departure right now.
+    pub fn seats_held(&self) -> u32 {
+        if self.status.holds_seats() { self.participant_count() } else { 0 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckInKind {
+    CheckedIn,
+    NoShow,
+}
+
+/// One attendance fact recorded at the meeting point. Its id is the nonce the recording device
+/// made, so a replayed intent finds its own fact and counts once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckIn {
+    pub id: String,
+    pub organization_id: String,
+    pub booking_id: String,
+    pub departure_id: String,
+    /// 0-based, over the booking's participants in line order.
+    pub participant: u32,
+    pub kind: CheckInKind,
+    /// When the guide recorded it (their device's clock).
+    pub at: DateTime<Utc>,
+    pub recorded_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guide {
+    pub id: String,
+    pub organization_id: String,
+    /// The staff login of the guide, if they have one; this is how a guide's own departures
+    /// are recognised.
+    pub user_id: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: String,
+    pub languages: Vec<String>,
+    pub timezone: String,
+    pub weekly_availability: WeeklyAvailability,
+    pub status: GuideStatus,
+    /// Tours the guide may lead (the seed's `tour_guide_assignments`).
+    pub qualified_tour_ids: Vec<String>,
+}
+
+impl Guide {
+    pub fn profile(&self) -> GuideProfile {
+        GuideProfile {
+            id: self.id.clone(),
+            status: self.status,
+            languages: self.languages.clone(),
+            timezone: self.timezone.clone(),
+            weekly_availability: self.weekly_availability.clone(),
+            qualified_tour_ids: self.qualified_tour_ids.clone(),
+        }
+    }
+}
+
+/// A guide assigned to one departure (the seed's `schedule_guide_assignments`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuideAssignment {
+    pub id: String,
+    pub organization_id: String,
+    pub departure_id: String,
+    pub guide_id: String,
+    pub status: AssignmentStatus,
+    pub assigned_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub notes: Option<String>,
+}
+
+/// Who leads a departure, as a store answers it: the assignment joined with the guide's login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartureGuide {
+    pub guide_id: String,
+    pub user_id: Option<String>,
+    pub status: AssignmentStatus,
+}
+
+/// Money to send back through the payment processor. The store queues it; the processor call
+/// happens after commit, outside the domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRequest {
+    pub booking_id: String,
+    pub amount: Money,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

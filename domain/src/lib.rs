@@ -9,6 +9,7 @@ pub mod cancellation;
 pub mod capacity;
 pub mod entities;
 pub mod guides;
+pub mod hlc;
 pub mod ipc;
 pub mod money;
 pub mod mutation;

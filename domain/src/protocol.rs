@@ -17,7 +17,7 @@ pub fn org_bucket(organization_id: &str) -> String {
     format!("org:{organization_id}:all")
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignInRequest {
     pub organization: String,
     pub email: String,
@@ -26,11 +26,32 @@ pub struct SignInRequest {
     pub device: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl std::fmt::Debug for SignInRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInRequest")
+            .field("organization", &self.organization)
+            .field("email", &self.email)
+            .field("password", &"***")
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignInResponse {
     pub access_token: String,
     pub expires_in_seconds: u64,
     pub user: SessionUser,
+}
+
+impl std::fmt::Debug for SignInResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInResponse")
+            .field("access_token", &"***")
+            .field("expires_in_seconds", &self.expires_in_seconds)
+            .field("user", &self.user)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -126,6 +126,25 @@ pub trait StateMachine: Copy + Eq + std::fmt::Debug + 'static {
     }
 }
 
+impl StateMachine for TourStatus {
+    const ENTITY: &'static str = "tour";
+
+    fn successors(self) -> &'static [Self] {
+        use TourStatus::*;
+        match self {
+            // A draft can be discarded without ever being sold.
+            Draft => &[Active, Archived],
+            Active => &[Archived],
+            // Archived tours keep their bookings' history; reviving one is a new tour.
+            Archived => &[],
+        }
+    }
+
+    fn as_label(&self) -> &'static str {
+        self.as_str()
+    }
+}
+
 impl StateMachine for DepartureStatus {
     const ENTITY: &'static str = "departure";
 
@@ -270,6 +289,12 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn tour_transitions() {
+        use TourStatus::*;
+        table(&[(Draft, Active), (Draft, Archived), (Active, Archived)], TourStatus::ALL);
     }
 
     #[test]

@@ -93,6 +93,117 @@ pub fn id(field: &str, value: &str) -> Result<String, FieldError> {
     if ok { Ok(v.to_ascii_lowercase()) } else { Err(FieldError::new(field, "must be a UUID")) }
 }
 
+/// Any stored row's id as a reference: non-empty, short, printable. Rows made by generation
+/// (`v1@2026-03-08T09:00:00`) or imported from elsewhere are not UUIDs, so a reference to an
+/// existing row is checked less strictly than an id a client is minting.
+pub fn row_ref(field: &str, value: &str) -> Result<String, FieldError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(FieldError::new(field, "is required"));
+    }
+    if v.len() > 200 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(FieldError::new(field, "is not a valid id"));
+    }
+    Ok(v.to_string())
+}
+
+/// An optional free text: `None` or blank becomes `None`, otherwise [`text`] rules apply.
+pub fn opt_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => text(field, v, max).map(Some),
+    }
+}
+
+/// An e-mail address, lowercased: the seed keeps customers unique per organization by the
+/// lowercased address. Deliberately pragmatic — one `@`, a plausible local part, a dotted
+/// domain of letters, digits and inner dashes — because the only real check is a delivered mail.
+pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
+    let v = value.trim().to_lowercase();
+    let bad = || FieldError::new(field, format!("{value:?} is not an e-mail address (e.g. ana@example.com)"));
+    if v.len() > 254 {
+        return Err(bad());
+    }
+    let (local, domain) = v.split_once('@').ok_or_else(bad)?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+        && labels.last().is_some_and(|tld| tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic));
+    if local_ok && domain_ok { Ok(v) } else { Err(bad()) }
+}
+
+/// A phone number in E.164 (`+447911123456`). Spaces, dots, dashes and parentheses people type
+/// between digit groups are dropped; the country code must be given.
+pub fn phone_e164(field: &str, value: &str) -> Result<String, FieldError> {
+    let compact: String = value.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
+    let digits = compact.strip_prefix('+').unwrap_or("");
+    // E.164 allows at most 15 digits; no country code plus subscriber number is shorter than 7.
+    let ok = (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+    if ok {
+        Ok(compact)
+    } else {
+        Err(FieldError::new(field, format!("{value:?} is not an international phone number (e.g. +44 7911 123456)")))
+    }
+}
+
+/// ISO 639-1 two-letter language codes.
+const ISO_639_1: &[&str] = &[
+    "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg", "bh", "bi", "bm", "bn",
+    "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs", "cu", "cv", "cy", "da", "de", "dv", "dz", "ee", "el", "en",
+    "eo", "es", "et", "eu", "fa", "ff", "fi", "fj", "fo", "fr", "fy", "ga", "gd", "gl", "gn", "gu", "gv", "ha", "he",
+    "hi", "ho", "hr", "ht", "hu", "hy", "hz", "ia", "id", "ie", "ig", "ii", "ik", "io", "is", "it", "iu", "ja", "jv",
+    "ka", "kg", "ki", "kj", "kk", "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw", "ky", "la", "lb", "lg", "li",
+    "ln", "lo", "lt", "lu", "lv", "mg", "mh", "mi", "mk", "ml", "mn", "mr", "ms", "mt", "my", "na", "nb", "nd", "ne",
+    "ng", "nl", "nn", "no", "nr", "nv", "ny", "oc", "oj", "om", "or", "os", "pa", "pi", "pl", "ps", "pt", "qu", "rm",
+    "rn", "ro", "ru", "rw", "sa", "sc", "sd", "se", "sg", "si", "sk", "sl", "sm", "sn", "so", "sq", "sr", "ss", "st",
+    "su", "sv", "sw", "ta", "te", "tg", "th", "ti", "tk", "tl", "tn", "to", "tr", "ts", "tt", "tw", "ty", "ug", "uk",
+    "ur", "uz", "ve", "vi", "vo", "wa", "wo", "xh", "yi", "yo", "za", "zh", "zu",
+];
+
+/// An ISO 639-1 language, optionally with a region (`en`, `pt-BR`, `es-419`), normalised to
+/// `xx` / `xx-YY`. Guide matching compares the primary code only.
+pub fn language(field: &str, value: &str) -> Result<String, FieldError> {
+    let v = value.trim().replace('_', "-");
+    let bad = || FieldError::new(field, format!("{value:?} is not an ISO 639-1 language code (e.g. en, pt-BR)"));
+    let (primary, region) = match v.split_once('-') {
+        Some((p, r)) => (p.to_ascii_lowercase(), Some(r)),
+        None => (v.to_ascii_lowercase(), None),
+    };
+    if !ISO_639_1.contains(&primary.as_str()) {
+        return Err(bad());
+    }
+    match region {
+        None => Ok(primary),
+        Some(r) if r.len() == 2 && r.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Ok(format!("{primary}-{}", r.to_ascii_uppercase()))
+        }
+        Some(r) if r.len() == 3 && r.bytes().all(|b| b.is_ascii_digit()) => Ok(format!("{primary}-{r}")),
+        Some(_) => Err(bad()),
+    }
+}
+
+/// An ISO 4217 currency Tourdesk can price in (the table in [`crate::money`]).
+pub fn currency(field: &str, value: &str) -> Result<crate::money::Currency, FieldError> {
+    crate::money::Currency::parse(value).map_err(|e| FieldError::new(field, e.to_string()))
+}
+
+/// A customer tag: trimmed, lowercased so `VIP` and `vip` are one tag, at most 50 characters.
+pub fn tag(field: &str, value: &str) -> Result<String, FieldError> {
+    text(field, value, 50).map(|t| t.to_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -125,5 +236,61 @@ mod tests {
         assert_eq!(timezone("tz", "Mars/Olympus").unwrap_err().field, "tz");
         assert!(id("id", "7f0c1a52-1f7e-4c4b-9d1e-0c7a1b2c3d4e").is_ok());
         assert!(id("id", "not-a-uuid").is_err());
+    }
+
+    #[test]
+    fn email_table() {
+        for (input, want) in [
+            (" Ana.Silva@Example.COM ", Some("ana.silva@example.com")),
+            ("o'brien+tours@mail.co.uk", Some("o'brien+tours@mail.co.uk")),
+            ("ana@example", None),
+            ("ana@@example.com", None),
+            ("@example.com", None),
+            ("ana@-example.com", None),
+            ("ana@example.c0m", None),
+            ("a..b@example.com", None),
+            ("ana silva@example.com", None),
+        ] {
+            assert_eq!(email("email", input).ok().as_deref(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn phone_table() {
+        for (input, want) in [
+            ("+44 7911 123456", Some("+447911123456")),
+            ("+1 (212) 555-0100", Some("+12125550100")),
+            ("07911 123456", None),
+            ("+0 7911 123456", None),
+            ("+1234567890123456", None),
+            ("+12x4567890", None),
+            ("+123456", None),
+        ] {
+            assert_eq!(phone_e164("phone", input).ok().as_deref(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn language_and_currency_table() {
+        for (input, want) in [
+            ("en", Some("en")),
+            ("EN", Some("en")),
+            ("pt_br", Some("pt-BR")),
+            ("es-419", Some("es-419")),
+            ("xx", None),
+            ("eng", None),
+            ("en-GBR", None),
+            ("", None),
+        ] {
+            assert_eq!(language("lang", input).ok().as_deref(), want, "{input}");
+        }
+        assert_eq!(ISO_639_1.len(), 184);
+        assert!(ISO_639_1.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(currency("c", "eur").unwrap().as_str(), "EUR");
+        assert_eq!(currency("c", "XYZ").unwrap_err().field, "c");
+        assert_eq!(tag("t", " VIP ").unwrap(), "vip");
+        assert!(row_ref("r", "v1@2026-03-08T09:00:00").is_ok());
+        assert!(row_ref("r", "a b").is_err());
+        assert_eq!(opt_text("n", Some("  "), 5), Ok(None));
     }
 }

@@ -1,0 +1,620 @@
+//! Customers: the record several desks edit offline at once, so every edit here merges.
+//!
+//! * Scalar fields: per-field last-writer-wins by the edit's [`Hlc`] (whose last component is
+//!   the client id, the tie-break). An edit older than the field's stamp is a no-op, not a
+//!   rejection: it lost a race that is already decided.
+//! * Tags: each tag keeps the stamp of its last add or remove, removals included, so adds and
+//!   removes commute.
+//! * Notes: free text cannot be merged by a clock, so an edit names the version it started from;
+//!   if the notes moved on meanwhile, the edit is kept beside them as a conflict for a person.
+//!
+//! The stamp is carried in the arguments (the desk copies its outbox `hlc` into them) because
+//! `decode` sees only the arguments.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{ApplyError, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_id, norm_ref, require};
+use crate::entities::{Customer, CustomerSource, NotesConflict, TagStamp};
+use crate::hlc::Hlc;
+use crate::roles::Permission;
+use crate::validate::{self, FieldError};
+
+const NOTES_MAX: usize = 10_000;
+
+fn check_stamp(hlc: &Hlc, ctx: &MutationCtx) -> Result<(), Rejection> {
+    if hlc.is_too_far_ahead(ctx.now) {
+        return Err(Rejection::ClockSkew { field: "hlc".into(), stamp: hlc.to_string() });
+    }
+    Ok(())
+}
+
+fn email_key(email: &str) -> String {
+    validate::email("email", email).unwrap_or_else(|_| email.to_string())
+}
+
+fn email_free(view: &dyn ReadView, email: &str, customer_id: &str) -> Result<(), ApplyError> {
+    match view.customer_by_email(email)? {
+        Some(other) if other.id != customer_id => Err(Rejection::conflict(
+            "email",
+            format!("{email} already belongs to {} {}", other.first_name, other.last_name),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Arguments of `create_customer.v1`. The customer id is a UUID made by the client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomerV1 {
+    pub id: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default = "default_source")]
+    pub source: CustomerSource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_detail: Option<String>,
+    #[serde(default = "default_language")]
+    pub preferred_language: String,
+    #[serde(default = "default_currency")]
+    pub preferred_currency: String,
+    #[serde(default)]
+    pub marketing_consent: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+    pub hlc: Hlc,
+}
+
+fn default_source() -> CustomerSource {
+    CustomerSource::Direct
+}
+fn default_language() -> String {
+    "en".into()
+}
+fn default_currency() -> String {
+    "USD".into()
+}
+
+fn notes_text(v: &str) -> Result<String, FieldError> {
+    if v.chars().count() > NOTES_MAX {
+        return Err(FieldError::new("notes", format!("must be at most {NOTES_MAX} characters")));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(FieldError::new("notes", "must not contain control characters"));
+    }
+    Ok(v.trim_end().to_string())
+}
+
+impl Mutator for CreateCustomerV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        vec![ReadKey::Customer(norm_id(&self.id)), ReadKey::CustomerEmail(email_key(&self.email))]
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        // The seed's booking flow creates the customer it books for, so whoever may book may
+        // create one; editing customers afterwards needs `CustomersWrite`.
+        if !ctx.role.can(Permission::CustomersWrite) {
+            require(ctx, Permission::BookingsWrite, "create customers")?;
+        }
+        check_stamp(&self.hlc, ctx)?;
+        let id = validate::id("id", &self.id)?;
+        let email = validate::email("email", &self.email)?;
+        let phone = self.phone.as_deref().map(|p| validate::phone_e164("phone", p)).transpose()?;
+        let first_name = validate::text("first_name", &self.first_name, 100)?;
+        let last_name = validate::text("last_name", &self.last_name, 100)?;
+        let source_detail = validate::opt_text("source_detail", self.source_detail.as_deref(), 200)?;
+        let preferred_language = validate::language("preferred_language", &self.preferred_language)?;
+        let preferred_currency = validate::currency("preferred_currency", &self.preferred_currency)?;
+        let tags = self.tags.iter().map(|t| validate::tag("tags", t)).collect::<Result<BTreeSet<_>, _>>()?;
+        let notes = notes_text(&self.notes)?;
+
+        if view.customer(&id)?.is_some() {
+            return Err(Rejection::conflict("id", format!("customer {id} already exists")).into());
+        }
+        email_free(view, &email, &id)?;
+        let field_hlcs: BTreeMap<String, Hlc> =
+            CustomerField::NAMES.iter().map(|f| (f.to_string(), self.hlc.clone())).collect();
+        let tag_stamps = tags.iter().map(|t| (t.clone(), TagStamp { present: true, hlc: self.hlc.clone() })).collect();
+        Ok(vec![Change::PutCustomer(Customer {
+            id,
+            organization_id: ctx.organization_id.clone(),
+            email,
+            phone,
+            first_name,
+            last_name,
+            source: self.source,
+            source_detail,
+            preferred_language,
+            preferred_currency,
+            marketing_consent: self.marketing_consent,
+            marketing_consent_date: self.marketing_consent.then(|| self.hlc.wall_time()),
+            field_hlcs,
+            tags,
+            tag_stamps,
+            notes,
+            notes_version: 0,
+            notes_conflicts: vec![],
+            created_at: ctx.now,
+            updated_at: ctx.now,
+        })])
+    }
+}
+
+/// One scalar field of a customer and its new value. On the wire:
+/// `{"field": "phone", "value": "+447911123456"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "field", content = "value", rename_all = "snake_case")]
+pub enum CustomerField {
+    Email(String),
+    Phone(Option<String>),
+    FirstName(String),
+    LastName(String),
+    Source(CustomerSource),
+    SourceDetail(Option<String>),
+    PreferredLanguage(String),
+    PreferredCurrency(String),
+    MarketingConsent(bool),
+}
+
+impl CustomerField {
+    pub const NAMES: &'static [&'static str] = &[
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "source",
+        "source_detail",
+        "preferred_language",
+        "preferred_currency",
+        "marketing_consent",
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            CustomerField::Email(_) => "email",
+            CustomerField::Phone(_) => "phone",
+            CustomerField::FirstName(_) => "first_name",
+            CustomerField::LastName(_) => "last_name",
+            CustomerField::Source(_) => "source",
+            CustomerField::SourceDetail(_) => "source_detail",
+            CustomerField::PreferredLanguage(_) => "preferred_language",
+            CustomerField::PreferredCurrency(_) => "preferred_currency",
+            CustomerField::MarketingConsent(_) => "marketing_consent",
+        }
+    }
+
+    /// Validates the value and writes it into `c`. `hlc` dates a marketing consent.
+    fn write(&self, c: &mut Customer, hlc: &Hlc) -> Result<(), FieldError> {
+        match self {
+            CustomerField::Email(v) => c.email = validate::email("email", v)?,
+            CustomerField::Phone(v) => {
+                c.phone = v
+                    .as_deref()
+                    .filter(|p| !p.trim().is_empty())
+                    .map(|p| validate::phone_e164("phone", p))
+                    .transpose()?
+            }
+            CustomerField::FirstName(v) => c.first_name = validate::text("first_name", v, 100)?,
+            CustomerField::LastName(v) => c.last_name = validate::text("last_name", v, 100)?,
+            CustomerField::Source(v) => c.source = *v,
+            CustomerField::SourceDetail(v) => c.source_detail = validate::opt_text("source_detail", v.as_deref(), 200)?,
+            CustomerField::PreferredLanguage(v) => c.preferred_language = validate::language("preferred_language", v)?,
+            CustomerField::PreferredCurrency(v) => c.preferred_currency = validate::currency("preferred_currency", v)?,
+            CustomerField::MarketingConsent(v) => {
+                c.marketing_consent = *v;
+                // The consent's date is the edit's own stamp, so every replica records the same one.
+                c.marketing_consent_date = v.then(|| hlc.wall_time());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Arguments of `set_customer_field.v1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetCustomerFieldV1 {
+    pub customer_id: String,
+    pub set: CustomerField,
+    pub hlc: Hlc,
+}
+
+impl Mutator for SetCustomerFieldV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        let mut keys = vec![ReadKey::Customer(norm_ref(&self.customer_id))];
+        if let CustomerField::Email(e) = &self.set {
+            keys.push(ReadKey::CustomerEmail(email_key(e)));
+        }
+        keys
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        require(ctx, Permission::CustomersWrite, "edit customers")?;
+        check_stamp(&self.hlc, ctx)?;
+        let id = validate::row_ref("customer_id", &self.customer_id)?;
+        let old = view.customer(&id)?.ok_or_else(|| Rejection::not_found("customer", &id))?;
+        let mut c = old.clone();
+        self.set.write(&mut c, &self.hlc)?;
+        let field = self.set.name();
+        if old.field_hlcs.get(field).is_some_and(|stamp| *stamp >= self.hlc) {
+            return Ok(vec![]);
+        }
+        if let CustomerField::Email(_) = &self.set {
+            email_free(view, &c.email, &c.id)?;
+        }
+        c.field_hlcs.insert(field.to_string(), self.hlc.clone());
+        c.updated_at = ctx.now;
+        Ok(vec![Change::PutCustomer(c)])
+    }
+}
+
+/// Arguments of `add_customer_tag.v1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddCustomerTagV1 {
+    pub customer_id: String,
+    pub tag: String,
+    pub hlc: Hlc,
+}
+
+/// Arguments of `remove_customer_tag.v1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveCustomerTagV1 {
+    pub customer_id: String,
+    pub tag: String,
+    pub hlc: Hlc,
+}
+
+fn set_tag(
+    view: &dyn ReadView,
+    ctx: &MutationCtx,
+    customer_id: &str,
+    tag: &str,
+    hlc: &Hlc,
+    present: bool,
+) -> Result<Vec<Change>, ApplyError> {
+    require(ctx, Permission::CustomersWrite, "tag customers")?;
+    check_stamp(hlc, ctx)?;
+    let id = validate::row_ref("customer_id", customer_id)?;
+    let tag = validate::tag("tag", tag)?;
+    let mut c = view.customer(&id)?.ok_or_else(|| Rejection::not_found("customer", &id))?;
+    if c.tag_stamps.get(&tag).is_some_and(|s| s.hlc >= *hlc) {
+        return Ok(vec![]);
+    }
+    c.tag_stamps.insert(tag, TagStamp { present, hlc: hlc.clone() });
+    c.tags = c.tag_stamps.iter().filter(|(_, s)| s.present).map(|(t, _)| t.clone()).collect();
+    c.updated_at = ctx.now;
+    Ok(vec![Change::PutCustomer(c)])
+}
+
+impl Mutator for AddCustomerTagV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        vec![ReadKey::Customer(norm_ref(&self.customer_id))]
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        set_tag(view, ctx, &self.customer_id, &self.tag, &self.hlc, true)
+    }
+}
+
+impl Mutator for RemoveCustomerTagV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        vec![ReadKey::Customer(norm_ref(&self.customer_id))]
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        set_tag(view, ctx, &self.customer_id, &self.tag, &self.hlc, false)
+    }
+}
+
+/// Arguments of `edit_customer_notes.v1`: the whole new text and the version it was edited
+/// from. An edit from the current version also resolves any pending conflicts: the desk shows
+/// them beside the notes, so whoever saves has seen them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditCustomerNotesV1 {
+    pub customer_id: String,
+    pub base_version: u64,
+    pub text: String,
+}
+
+impl Mutator for EditCustomerNotesV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        vec![ReadKey::Customer(norm_ref(&self.customer_id))]
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        require(ctx, Permission::CustomersWrite, "edit customer notes")?;
+        let id = validate::row_ref("customer_id", &self.customer_id)?;
+        let text = notes_text(&self.text)?;
+        let mut c = view.customer(&id)?.ok_or_else(|| Rejection::not_found("customer", &id))?;
+        if self.base_version > c.notes_version {
+            return Err(FieldError::new(
+                "base_version",
+                format!("version {} is newer than the stored notes ({})", self.base_version, c.notes_version),
+            )
+            .into());
+        }
+        if self.base_version == c.notes_version {
+            if text == c.notes && c.notes_conflicts.is_empty() {
+                return Ok(vec![]);
+            }
+            c.notes = text;
+            c.notes_version += 1;
+            c.notes_conflicts.clear();
+        } else {
+            // Someone saved in between: keep both, overwrite neither. An edit that happens to
+            // agree with the stored text, or repeats a kept one, adds nothing.
+            if text == c.notes || c.notes_conflicts.iter().any(|k| k.text == text) {
+                return Ok(vec![]);
+            }
+            c.notes_conflicts.push(NotesConflict {
+                base_version: self.base_version,
+                text,
+                author_id: ctx.user_id.clone(),
+                at: ctx.now,
+            });
+        }
+        c.updated_at = ctx.now;
+        Ok(vec![Change::PutCustomer(c)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::super::testkit::*;
+    use super::*;
+    use crate::hlc::MAX_CLOCK_SKEW;
+    use crate::money::Currency;
+    use crate::roles::Role;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    const NEW: &str = "00000000-0000-4000-8000-0000000c0002";
+
+    fn create() -> Value {
+        json!({"id": NEW, "email": " Bo@Example.COM ", "phone": "+46 70 123 45 67", "first_name": "Bo",
+               "last_name": "Lind", "preferred_language": "SV", "preferred_currency": "sek",
+               "marketing_consent": true, "tags": ["VIP", "vip", "Repeat"], "hlc": hlc(0, "desk-a").to_string()})
+    }
+
+    #[test]
+    fn create_customer_normalises_and_stamps() {
+        let mem = world();
+        let ch = run_ok(&mem, "create_customer.v1", create(), Role::Manager);
+        let [Change::PutCustomer(c)] = ch.as_slice() else { panic!("{ch:?}") };
+        assert_eq!((c.email.as_str(), c.phone.as_deref()), ("bo@example.com", Some("+46701234567")));
+        assert_eq!((c.preferred_language.as_str(), c.preferred_currency), ("sv", Currency::parse("SEK").unwrap()));
+        assert_eq!(c.tags.iter().map(String::as_str).collect::<Vec<_>>(), ["repeat", "vip"]);
+        assert_eq!(c.marketing_consent_date, Some(now()));
+        assert_eq!(c.field_hlcs.len(), CustomerField::NAMES.len());
+
+        let taken = patch(create(), &[("email", "ANA@example.com".into())]);
+        let cases: Vec<(Value, Role, &str)> = vec![
+            (create(), Role::Guide, "NOT_AUTHORIZED"),
+            (patch(create(), &[("id", CUSTOMER.into())]), Role::Owner, "CONFLICT"),
+            (taken, Role::Owner, "CONFLICT"),
+            (patch(create(), &[("email", "bo@".into())]), Role::Owner, "INVALID"),
+            (patch(create(), &[("phone", "0701234567".into())]), Role::Owner, "INVALID"),
+            (patch(create(), &[("preferred_language", "swedish".into())]), Role::Owner, "INVALID"),
+            (patch(create(), &[("preferred_currency", "ABC".into())]), Role::Owner, "INVALID"),
+            (patch(create(), &[("first_name", " ".into())]), Role::Owner, "INVALID"),
+            (patch(create(), &[("source", "billboard".into())]), Role::Owner, "INVALID"),
+            (patch(create(), &[("hlc", "yesterday".into())]), Role::Owner, "INVALID"),
+            (
+                patch(create(), &[("hlc", hlc(MAX_CLOCK_SKEW.num_milliseconds() + 1, "desk-a").to_string().into())]),
+                Role::Owner,
+                "CLOCK_SKEW",
+            ),
+        ];
+        for (a, role, code) in cases {
+            assert_eq!(run_err(&mem, "create_customer.v1", a.clone(), role), code, "{a}");
+        }
+    }
+
+    fn set(field: &str, value: Value, at: i64, node: &str) -> Value {
+        json!({"customer_id": CUSTOMER, "set": {"field": field, "value": value}, "hlc": hlc(at, node).to_string()})
+    }
+
+    #[test]
+    fn set_customer_field_is_last_writer_wins() {
+        let mem = world();
+        run_write(&mem, "set_customer_field.v1", set("phone", "+44 7911 123456".into(), 0, "desk-b"), Role::Admin);
+        assert_eq!(mem.get_customer(CUSTOMER).phone.as_deref(), Some("+447911123456"));
+        // Older, or the same instant from a smaller client id: a no-op, not a rejection.
+        assert!(
+            run_ok(&mem, "set_customer_field.v1", set("phone", "+1 212 555 0100".into(), -1, "desk-z"), Role::Admin)
+                .is_empty()
+        );
+        assert!(
+            run_ok(&mem, "set_customer_field.v1", set("phone", "+1 212 555 0100".into(), 0, "desk-a"), Role::Admin)
+                .is_empty()
+        );
+        // Same instant, larger client id: wins.
+        run_write(&mem, "set_customer_field.v1", set("phone", "+1 212 555 0100".into(), 0, "desk-c"), Role::Admin);
+        assert_eq!(mem.get_customer(CUSTOMER).phone.as_deref(), Some("+12125550100"));
+        // Other fields keep their own stamps.
+        run_write(&mem, "set_customer_field.v1", set("first_name", "Anabela".into(), -5, "desk-a"), Role::Admin);
+        run_write(&mem, "set_customer_field.v1", set("phone", Value::Null, 10, "desk-a"), Role::Admin);
+        run_write(&mem, "set_customer_field.v1", set("marketing_consent", true.into(), 20, "desk-a"), Role::Admin);
+        let c = mem.get_customer(CUSTOMER);
+        assert_eq!((c.first_name.as_str(), c.phone.as_deref(), c.marketing_consent), ("Anabela", None, true));
+        assert_eq!(c.marketing_consent_date, Some(hlc(20, "x").wall_time()));
+
+        let mut other = customer();
+        other.id = "00000000-0000-4000-8000-0000000c0009".into();
+        other.email = "bo@example.com".into();
+        mem.put_customer(other);
+        let cases: Vec<(Value, Role, &str)> = vec![
+            (set("phone", "+44 7911 123456".into(), 30, "d"), Role::Manager, "NOT_AUTHORIZED"),
+            (set("email", "Bo@example.com".into(), 30, "d"), Role::Owner, "CONFLICT"),
+            (set("email", "nope".into(), 30, "d"), Role::Owner, "INVALID"),
+            (set("phone", "12".into(), 30, "d"), Role::Owner, "INVALID"),
+            (set("preferred_language", "xx".into(), 30, "d"), Role::Owner, "INVALID"),
+            (set("preferred_currency", "XXX".into(), 30, "d"), Role::Owner, "INVALID"),
+            (set("shoe_size", 42.into(), 30, "d"), Role::Owner, "INVALID"),
+            (
+                set("phone", "+44 7911 123456".into(), MAX_CLOCK_SKEW.num_milliseconds() + 1, "d"),
+                Role::Owner,
+                "CLOCK_SKEW",
+            ),
+            (patch(set("phone", Value::Null, 30, "d"), &[("customer_id", "c-404".into())]), Role::Owner, "NOT_FOUND"),
+        ];
+        for (a, role, code) in cases {
+            assert_eq!(run_err(&mem, "set_customer_field.v1", a.clone(), role), code, "{a}");
+        }
+    }
+
+    fn tag(add: bool, tag: &str, at: i64, node: &str) -> (&'static str, Value) {
+        let name = if add { "add_customer_tag.v1" } else { "remove_customer_tag.v1" };
+        (name, json!({"customer_id": CUSTOMER, "tag": tag, "hlc": hlc(at, node).to_string()}))
+    }
+
+    #[test]
+    fn tags_table() {
+        let mem = world();
+        for (name, args) in [tag(true, "VIP", 0, "a"), tag(false, "vip", -1, "b"), tag(true, "press", 1, "a")] {
+            run_write(&mem, name, args, Role::Admin);
+        }
+        let c = mem.get_customer(CUSTOMER);
+        assert_eq!(c.tags.iter().map(String::as_str).collect::<Vec<_>>(), ["press", "vip"], "the older remove loses");
+        let (name, args) = tag(false, "VIP", 2, "a");
+        run_write(&mem, name, args, Role::Admin);
+        assert_eq!(mem.get_customer(CUSTOMER).tags.len(), 1);
+        let (name, args) = tag(true, "vip", 0, "a");
+        assert!(run_ok(&mem, name, args, Role::Admin).is_empty(), "a stale add cannot revive a removed tag");
+        for (add, t, role, code) in [
+            (true, "vip", Role::Manager, "NOT_AUTHORIZED"),
+            (true, " ", Role::Owner, "INVALID"),
+            (false, &"x".repeat(51), Role::Owner, "INVALID"),
+        ] {
+            let (name, args) = tag(add, t, 5, "a");
+            assert_eq!(run_err(&mem, name, args, role), code, "{t}");
+        }
+        let (name, args) = tag(true, "vip", MAX_CLOCK_SKEW.num_milliseconds() + 1, "a");
+        assert_eq!(run_err(&mem, name, args, Role::Owner), "CLOCK_SKEW");
+        let (name, args) = tag(true, "vip", 5, "a");
+        assert_eq!(run_err(&mem, name, patch(args, &[("customer_id", "c-404".into())]), Role::Owner), "NOT_FOUND");
+    }
+
+    fn notes(base: u64, text: &str) -> Value {
+        json!({"customer_id": CUSTOMER, "base_version": base, "text": text})
+    }
+
+    #[test]
+    fn notes_keep_both_texts_on_conflict() {
+        let mem = world();
+        run_write(&mem, "edit_customer_notes.v1", notes(3, "Prefers mornings; vegetarian"), Role::Admin);
+        let c = mem.get_customer(CUSTOMER);
+        assert_eq!((c.notes.as_str(), c.notes_version), ("Prefers mornings; vegetarian", 4));
+        // Another desk edited version 3 offline: its text is kept beside, not over, the notes.
+        run_write(&mem, "edit_customer_notes.v1", notes(3, "Prefers mornings; uses a wheelchair"), Role::Admin);
+        let c = mem.get_customer(CUSTOMER);
+        assert_eq!((c.notes.as_str(), c.notes_version), ("Prefers mornings; vegetarian", 4));
+        assert_eq!(c.notes_conflicts.len(), 1);
+        assert_eq!(c.notes_conflicts[0].text, "Prefers mornings; uses a wheelchair");
+        assert_eq!((c.notes_conflicts[0].base_version, c.notes_conflicts[0].author_id.as_str()), (3, STAFF));
+        // The same stale edit again, or one agreeing with the notes, adds nothing.
+        assert!(
+            run_ok(&mem, "edit_customer_notes.v1", notes(3, "Prefers mornings; uses a wheelchair"), Role::Admin)
+                .is_empty()
+        );
+        assert!(
+            run_ok(&mem, "edit_customer_notes.v1", notes(2, "Prefers mornings; vegetarian"), Role::Admin).is_empty()
+        );
+        // A person merges at the current version: conflicts resolved.
+        run_write(&mem, "edit_customer_notes.v1", notes(4, "Prefers mornings; vegetarian; wheelchair"), Role::Admin);
+        let c = mem.get_customer(CUSTOMER);
+        assert_eq!((c.notes_version, c.notes_conflicts.len()), (5, 0));
+        assert!(
+            run_ok(&mem, "edit_customer_notes.v1", notes(5, "Prefers mornings; vegetarian; wheelchair"), Role::Admin)
+                .is_empty()
+        );
+
+        assert_eq!(run_err(&mem, "edit_customer_notes.v1", notes(9, "x"), Role::Admin), "INVALID");
+        assert_eq!(run_err(&mem, "edit_customer_notes.v1", notes(5, "bell\u{7}"), Role::Admin), "INVALID");
+        assert_eq!(run_err(&mem, "edit_customer_notes.v1", notes(5, "x"), Role::Manager), "NOT_AUTHORIZED");
+        let missing = patch(notes(5, "x"), &[("customer_id", "c-404".into())]);
+        assert_eq!(run_err(&mem, "edit_customer_notes.v1", missing, Role::Admin), "NOT_FOUND");
+    }
+
+    /// Applies `ops` in order to a fresh world and returns the customer.
+    fn replay(ops: &[(&'static str, Value)]) -> Customer {
+        let mem = world();
+        for (name, args) in ops {
+            run_write(&mem, name, args.clone(), Role::Owner);
+        }
+        mem.get_customer(CUSTOMER)
+    }
+
+    /// Ops with distinct stamps — few wall times, so equal instants are common and the client id
+    /// decides — and a permutation of them.
+    fn stamped<T: std::fmt::Debug + Clone>(
+        item: impl Strategy<Value = T>,
+    ) -> impl Strategy<Value = (Vec<(T, i64, String)>, Vec<usize>)> {
+        prop::collection::vec((item, -3i64..0, prop::sample::select(vec!["a", "b", "c"])), 1..10)
+            .prop_map(|v| {
+                let mut seen = std::collections::BTreeSet::new();
+                v.into_iter()
+                    .filter(|(_, ms, node)| seen.insert((*ms, *node)))
+                    .map(|(x, ms, node)| (x, ms, node.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .prop_flat_map(|ops| {
+                let n = ops.len();
+                (Just(ops), Just((0..n).collect::<Vec<_>>()).prop_shuffle())
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn tag_adds_and_removes_commute(
+            (ops, order) in stamped((any::<bool>(), prop::sample::select(vec!["vip", "press", "repeat"]))),
+        ) {
+            let as_ops = |idx: &mut dyn Iterator<Item = usize>| -> Vec<(&'static str, Value)> {
+                idx.map(|i| {
+                    let ((add, t), ms, node) = &ops[i];
+                    tag(*add, t, *ms, node)
+                })
+                .collect()
+            };
+            let forward = replay(&as_ops(&mut (0..ops.len())));
+            let shuffled = replay(&as_ops(&mut order.iter().copied()));
+            prop_assert_eq!(&forward.tags, &shuffled.tags);
+            prop_assert_eq!(forward.tag_stamps, shuffled.tag_stamps);
+        }
+
+        #[test]
+        fn per_field_lww_converges(
+            (ops, order) in stamped(prop_oneof![
+                prop::sample::select(vec!["+447911123456", "+12125550100"]).prop_map(|p| ("phone", json!(p))),
+                Just(("phone", Value::Null)),
+                prop::sample::select(vec!["Ana", "Anabela", "Annie"]).prop_map(|n| ("first_name", json!(n))),
+                any::<bool>().prop_map(|b| ("marketing_consent", json!(b))),
+                prop::sample::select(vec!["en", "pt-BR", "fr"]).prop_map(|l| ("preferred_language", json!(l))),
+            ]),
+        ) {
+            let as_ops = |idx: &mut dyn Iterator<Item = usize>| -> Vec<(&'static str, Value)> {
+                idx.map(|i| {
+                    let ((field, value), ms, node) = &ops[i];
+                    ("set_customer_field.v1", set(field, value.clone(), *ms, node))
+                })
+                .collect()
+            };
+            let forward = replay(&as_ops(&mut (0..ops.len())));
+            let shuffled = replay(&as_ops(&mut order.iter().copied()));
+            prop_assert_eq!(forward, shuffled);
+        }
+    }
+}

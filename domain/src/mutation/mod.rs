@@ -1,0 +1,519 @@
+//! Intent mutations: what a user meant, not the rows it touched.
+//!
+//! A mutation runs twice: optimistically on the desk (SQLite) and authoritatively on the
+//! server (PostgreSQL), through the same code. To keep that code pure it is split in two:
+//! [`Mutation::reads`] names every row the decision depends on, so the server can lock exactly
+//! those rows (in a stable order) and load them into a snapshot; [`Mutation::apply`] then
+//! decides from a [`ReadView`] and returns the [`Change`]s to write, or a typed [`Rejection`].
+//! Each store only knows how to load `ReadKey`s and write `Change`s.
+//!
+//! Because `reads` sees only the arguments, an intent names every row it depends on: a booking
+//! intent carries its departure's and tour's ids as well as its own, and `apply` refuses it if
+//! they do not belong together. That keeps the lock set known before anything is read.
+//!
+//! Conventions every mutator follows:
+//! * A replayed intent whose effect is already there produces no changes rather than a
+//!   rejection (same state, same tag stamp, same check-in nonce, an older field stamp), because
+//!   the desk replays its queue on every rebase.
+//! * Time comes from [`MutationCtx::now`]; randomness (a booking reference's entropy) and
+//!   every id come in the arguments, minted by the client, so desk and server produce the same
+//!   rows.
+//! * Rules live in the pure modules (`capacity`, `pricing`, `availability`, `cancellation`,
+//!   `guides`, `status`, `reference`, `validate`); a mutator only wires them to rows.
+
+mod bookings;
+mod customers;
+mod guides;
+mod schedules;
+mod tours;
+
+#[cfg(test)]
+mod testkit;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::cancellation::CancellationPolicy;
+use crate::capacity::CapacityError;
+use crate::entities::{
+    Booking, CheckIn, Customer, Departure, DepartureGuide, Guide, GuideAssignment, PricingTier, RefundRequest, Tour,
+    TourVariant,
+};
+use crate::guides::{ExistingAssignment, GuideConflicts};
+use crate::money::Money;
+use crate::pricing::{PricingCatalog, PricingError, PromoCode, PromoRefusal};
+use crate::roles::{Permission, Role};
+use crate::status::{DepartureStatus, ForbiddenTransition, StateMachine};
+use crate::validate::FieldError;
+
+pub use bookings::{
+    CancelBookingV1, CheckInV1, CreateBookingV1, LineArgs, MarkNoShowV1, ModifyBookingV1, OverbookArgs,
+    ParticipantArgs, REFERENCE_CANDIDATES, attendance, reference_candidates,
+};
+pub use customers::{
+    AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
+};
+pub use guides::{AssignGuideV1, UnassignGuideV1};
+pub use schedules::{GenerateDeparturesV1, SetDepartureCapacityV1, SetDepartureStatusV1};
+pub use tours::{CreateTourV1, CreateVariantV1, UpdateTourV1, UpdateVariantV1, UpsertPricingTierV1};
+
+/// Who is mutating, in which tenant, and when (the caller reads the clock, never this crate).
+#[derive(Debug, Clone)]
+pub struct MutationCtx {
+    pub organization_id: String,
+    pub role: Role,
+    pub now: DateTime<Utc>,
+    /// The signed-in staff member. Recorded as the actor of audited decisions (an overbooking
+    /// is attributed to whoever is signed in, never to a name in the arguments) and used to
+    /// recognise a guide's own departures.
+    pub user_id: String,
+}
+
+/// A row (or a set of rows) a mutation's decision depends on.
+///
+/// The derived order is the lock order: the server locks keys in `reads()` order, which is
+/// sorted, so two transactions never wait on each other in opposite orders.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReadKey {
+    Tour(String),
+    TourSlug(String),
+    Variant(String),
+    PricingTier(String),
+    /// Everything that prices a tour: tiers, seasons, group and early-bird rules, taxes.
+    PricingCatalog(String),
+    /// The tour's cancellation policy.
+    CancellationPolicy(String),
+    /// A promotional code by its normalised (trimmed, uppercase) text.
+    PromoCode(String),
+    /// How many bookings of a customer used a code (by its normalised text).
+    PromoUses {
+        code: String,
+        customer_id: String,
+    },
+    Departure(String),
+    /// The departures of a variant with a local date in `[from, until]`.
+    DeparturesInRange {
+        variant_id: String,
+        from: NaiveDate,
+        until: NaiveDate,
+    },
+    /// The guides assigned to a departure, with their logins.
+    DepartureGuides(String),
+    Booking(String),
+    /// Whether a booking reference is taken in the organization.
+    BookingReference(String),
+    BookingsOfDeparture(String),
+    CheckInsOfBooking(String),
+    Customer(String),
+    /// A customer by lowercased e-mail.
+    CustomerEmail(String),
+    Guide(String),
+    /// A guide's assignments with their departures' windows.
+    GuideSchedule(String),
+    GuideAssignment {
+        departure_id: String,
+        guide_id: String,
+    },
+}
+
+fn unsupported(what: &str) -> StoreFault {
+    StoreFault(format!("this store cannot read {what} yet"))
+}
+
+/// Read access to the rows named by [`Mutation::reads`], scoped to one organization.
+/// A read that fails is a [`StoreFault`], never "not found": a broken disk must not look like
+/// a free slug.
+///
+/// Every method past the first two has a default that reports the read as unsupported, so a
+/// store can be taught one entity at a time; a mutation needing a missing read fails as a
+/// transient fault (it stays queued) rather than as a wrong business answer.
+pub trait ReadView {
+    fn tour(&self, id: &str) -> Result<Option<Tour>, StoreFault>;
+    fn tour_by_slug(&self, slug: &str) -> Result<Option<Tour>, StoreFault>;
+
+    fn variant(&self, id: &str) -> Result<Option<TourVariant>, StoreFault> {
+        let _ = id;
+        Err(unsupported("tour variants"))
+    }
+    fn pricing_tier(&self, id: &str) -> Result<Option<PricingTier>, StoreFault> {
+        let _ = id;
+        Err(unsupported("pricing tiers"))
+    }
+    /// `None` when the tour has no price list at all.
+    fn pricing_catalog(&self, tour_id: &str) -> Result<Option<PricingCatalog>, StoreFault> {
+        let _ = tour_id;
+        Err(unsupported("pricing catalogs"))
+    }
+    /// `None` when the tour has no policy: customers then get no refund, operators a full one.
+    fn cancellation_policy(&self, tour_id: &str) -> Result<Option<CancellationPolicy>, StoreFault> {
+        let _ = tour_id;
+        Err(unsupported("cancellation policies"))
+    }
+    fn promo_code(&self, code: &str) -> Result<Option<PromoCode>, StoreFault> {
+        let _ = code;
+        Err(unsupported("promotional codes"))
+    }
+    fn promo_uses(&self, code: &str, customer_id: &str) -> Result<u32, StoreFault> {
+        let _ = (code, customer_id);
+        Err(unsupported("promotional code uses"))
+    }
+    fn departure(&self, id: &str) -> Result<Option<Departure>, StoreFault> {
+        let _ = id;
+        Err(unsupported("departures"))
+    }
+    fn departures_in_range(
+        &self,
+        variant_id: &str,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<Departure>, StoreFault> {
+        let _ = (variant_id, from, until);
+        Err(unsupported("departure ranges"))
+    }
+    fn departure_guides(&self, departure_id: &str) -> Result<Vec<DepartureGuide>, StoreFault> {
+        let _ = departure_id;
+        Err(unsupported("departure guides"))
+    }
+    fn booking(&self, id: &str) -> Result<Option<Booking>, StoreFault> {
+        let _ = id;
+        Err(unsupported("bookings"))
+    }
+    fn booking_reference_taken(&self, reference: &str) -> Result<bool, StoreFault> {
+        let _ = reference;
+        Err(unsupported("booking references"))
+    }
+    fn bookings_of_departure(&self, departure_id: &str) -> Result<Vec<Booking>, StoreFault> {
+        let _ = departure_id;
+        Err(unsupported("a departure's bookings"))
+    }
+    fn check_ins_of_booking(&self, booking_id: &str) -> Result<Vec<CheckIn>, StoreFault> {
+        let _ = booking_id;
+        Err(unsupported("check-ins"))
+    }
+    fn customer(&self, id: &str) -> Result<Option<Customer>, StoreFault> {
+        let _ = id;
+        Err(unsupported("customers"))
+    }
+    fn customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreFault> {
+        let _ = email;
+        Err(unsupported("customers by e-mail"))
+    }
+    fn guide(&self, id: &str) -> Result<Option<Guide>, StoreFault> {
+        let _ = id;
+        Err(unsupported("guides"))
+    }
+    fn guide_schedule(&self, guide_id: &str) -> Result<Vec<ExistingAssignment>, StoreFault> {
+        let _ = guide_id;
+        Err(unsupported("guide schedules"))
+    }
+    fn guide_assignment(&self, departure_id: &str, guide_id: &str) -> Result<Option<GuideAssignment>, StoreFault> {
+        let _ = (departure_id, guide_id);
+        Err(unsupported("guide assignments"))
+    }
+}
+
+/// The store behind a [`ReadView`] could not answer. Transient: the mutation is retried, not
+/// rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("store unavailable: {0}")]
+pub struct StoreFault(pub String);
+
+/// Why `apply` produced no changes.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error(transparent)]
+    Store(#[from] StoreFault),
+}
+
+impl From<FieldError> for ApplyError {
+    fn from(e: FieldError) -> Self {
+        ApplyError::Rejected(Rejection::Invalid(e))
+    }
+}
+
+/// A decision worth keeping beyond the row it changed: who, what, when and why. Stores write it
+/// to `audit_logs` in the same transaction as the rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// `booking.overbooked`, `departure.cancelled`, …
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub actor_id: String,
+    pub at: DateTime<Utc>,
+    pub detail: Value,
+}
+
+/// A write a mutation asks its store to perform.
+// A mutation returns a handful of changes that live only until they are written; boxing the
+// large rows would buy nothing and make every store's match noisier.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    PutTour(Tour),
+    PutVariant(TourVariant),
+    PutPricingTier(PricingTier),
+    PutDeparture(Departure),
+    PutBooking(Booking),
+    PutCustomer(Customer),
+    PutGuideAssignment(GuideAssignment),
+    DeleteGuideAssignment {
+        id: String,
+    },
+    PutCheckIn(CheckIn),
+    /// `current_uses = current_uses + 1`: an increment, so two desks' uses both count.
+    IncrementPromoUses {
+        promo_code_id: String,
+    },
+    RequestRefund(RefundRequest),
+    Audit(AuditEntry),
+}
+
+/// Why a mutation was refused. A rejection is a business outcome, recorded and shown to the
+/// user; it is never retried. `code()` is the stable string on the wire and equals the serde tag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Rejection {
+    #[error("{0}")]
+    Invalid(FieldError),
+    #[error("{message}")]
+    Conflict { field: String, message: String },
+    #[error("{entity} {id} not found")]
+    NotFound { entity: String, id: String },
+    #[error("your role may not {action}")]
+    NotAuthorized { action: String },
+    #[error("unknown mutation {name}")]
+    UnknownMutation { name: String },
+    /// The sync design's capacity refusal; `seats_left` is what the conflict inbox shows.
+    #[error("only {seats_left} seats left, {requested} requested")]
+    CapacityExceeded { requested: u32, seats_left: u32 },
+    #[error("this departure is {status} and not taking bookings")]
+    DepartureNotBookable { status: DepartureStatus },
+    #[error("capacity {capacity} is below the {booked} seats already booked")]
+    CapacityBelowBooked { capacity: u32, booked: u32 },
+    #[error("a {entity} cannot go from {from} to {to}")]
+    ForbiddenTransition { entity: String, from: String, to: String },
+    #[error("{error}")]
+    PricingError { error: PricingError },
+    /// The desk priced the booking with a code the server no longer accepts (used up,
+    /// expired meanwhile …); booking without it would charge more than the customer agreed to.
+    #[error("{refusal}")]
+    PromoRefused { refusal: PromoRefusal },
+    #[error("the price is now {}, not {}", actual.display(), expected.display())]
+    PriceChanged { expected: Money, actual: Money },
+    #[error("{conflicts}")]
+    GuideConflict { conflicts: GuideConflicts },
+    /// A clock stamp too far ahead of the deciding clock: a misconfigured device must not win
+    /// every last-writer-wins race.
+    #[error("{field} is stamped {stamp}, too far ahead of the server clock")]
+    ClockSkew { field: String, stamp: String },
+    /// A valid mutation this store cannot apply yet (its tables arrive in a later version).
+    /// Recorded like any rejection, so one such change never blocks the queue behind it.
+    #[error("this version cannot apply {what} yet")]
+    Unsupported { what: String },
+}
+
+impl Rejection {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::Invalid(_) => "INVALID",
+            Rejection::Conflict { .. } => "CONFLICT",
+            Rejection::NotFound { .. } => "NOT_FOUND",
+            Rejection::NotAuthorized { .. } => "NOT_AUTHORIZED",
+            Rejection::UnknownMutation { .. } => "UNKNOWN_MUTATION",
+            Rejection::CapacityExceeded { .. } => "CAPACITY_EXCEEDED",
+            Rejection::DepartureNotBookable { .. } => "DEPARTURE_NOT_BOOKABLE",
+            Rejection::CapacityBelowBooked { .. } => "CAPACITY_BELOW_BOOKED",
+            Rejection::ForbiddenTransition { .. } => "FORBIDDEN_TRANSITION",
+            Rejection::PricingError { .. } => "PRICING_ERROR",
+            Rejection::PromoRefused { .. } => "PROMO_REFUSED",
+            Rejection::PriceChanged { .. } => "PRICE_CHANGED",
+            Rejection::GuideConflict { .. } => "GUIDE_CONFLICT",
+            Rejection::ClockSkew { .. } => "CLOCK_SKEW",
+            Rejection::Unsupported { .. } => "UNSUPPORTED",
+        }
+    }
+
+    fn not_found(entity: &str, id: &str) -> Rejection {
+        Rejection::NotFound { entity: entity.into(), id: id.into() }
+    }
+
+    fn conflict(field: &str, message: impl Into<String>) -> Rejection {
+        Rejection::Conflict { field: field.into(), message: message.into() }
+    }
+}
+
+impl From<FieldError> for Rejection {
+    fn from(e: FieldError) -> Self {
+        Rejection::Invalid(e)
+    }
+}
+
+impl<S: StateMachine> From<ForbiddenTransition<S>> for Rejection {
+    fn from(e: ForbiddenTransition<S>) -> Self {
+        Rejection::ForbiddenTransition {
+            entity: S::ENTITY.into(),
+            from: e.from.as_label().into(),
+            to: e.to.as_label().into(),
+        }
+    }
+}
+
+impl<S: StateMachine> From<ForbiddenTransition<S>> for ApplyError {
+    fn from(e: ForbiddenTransition<S>) -> Self {
+        ApplyError::Rejected(e.into())
+    }
+}
+
+impl From<CapacityError> for Rejection {
+    fn from(e: CapacityError) -> Self {
+        match e {
+            CapacityError::CapacityExceeded { requested, seats_left, .. } => {
+                Rejection::CapacityExceeded { requested, seats_left }
+            }
+            CapacityError::CapacityBelowBooked { capacity, booked } => {
+                Rejection::CapacityBelowBooked { capacity, booked }
+            }
+            CapacityError::NotBookable { status } => Rejection::DepartureNotBookable { status },
+            CapacityError::OverrideIncomplete => FieldError::new("overbook.reason", e.to_string()).into(),
+            CapacityError::NoParticipants => FieldError::new("lines", e.to_string()).into(),
+        }
+    }
+}
+
+impl From<CapacityError> for ApplyError {
+    fn from(e: CapacityError) -> Self {
+        ApplyError::Rejected(e.into())
+    }
+}
+
+impl From<PricingError> for ApplyError {
+    fn from(error: PricingError) -> Self {
+        ApplyError::Rejected(Rejection::PricingError { error })
+    }
+}
+
+fn require(ctx: &MutationCtx, p: Permission, action: &str) -> Result<(), Rejection> {
+    if ctx.role.can(p) { Ok(()) } else { Err(Rejection::NotAuthorized { action: action.into() }) }
+}
+
+/// The decision half of one mutation; implemented by each argument type.
+trait Mutator {
+    /// Every key `apply` may read, in any order (the caller sorts). Computed from the raw
+    /// arguments with the same normalisation `apply` uses, so the keys match its reads.
+    fn reads(&self) -> Vec<ReadKey>;
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError>;
+}
+
+macro_rules! mutations {
+    ($($variant:ident => $name:literal),+ $(,)?) => {
+        /// One variant per versioned mutation name; the payload is the argument type of the
+        /// same name.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Mutation {
+            $($variant($variant)),+
+        }
+
+        impl Mutation {
+            /// Every mutation name this build understands. Old versions stay here so that a desk that
+            /// was offline across an upgrade can still drain its queue.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Mutation::$variant(_) => $name),+
+                }
+            }
+
+            pub fn args(&self) -> Value {
+                let r = match self {
+                    $(Mutation::$variant(a) => serde_json::to_value(a)),+
+                };
+                r.unwrap_or(Value::Null)
+            }
+
+            /// Parses a wire mutation. Unknown names and malformed arguments become rejections, so one
+            /// bad mutation is recorded and skipped instead of wedging the whole queue.
+            pub fn decode(name: &str, args: &Value) -> Result<Mutation, Rejection> {
+                fn parse<T: serde::de::DeserializeOwned>(args: &Value) -> Result<T, Rejection> {
+                    serde_json::from_value(args.clone())
+                        .map_err(|e| Rejection::Invalid(FieldError::new("args", e.to_string())))
+                }
+                match name {
+                    $($name => Ok(Mutation::$variant(parse(args)?)),)+
+                    other => Err(Rejection::UnknownMutation { name: other.to_string() }),
+                }
+            }
+
+            fn mutator(&self) -> &dyn Mutator {
+                match self {
+                    $(Mutation::$variant(a) => a),+
+                }
+            }
+        }
+    };
+}
+
+mutations! {
+    CreateTourV1 => "create_tour.v1",
+    UpdateTourV1 => "update_tour.v1",
+    CreateVariantV1 => "create_variant.v1",
+    UpdateVariantV1 => "update_variant.v1",
+    UpsertPricingTierV1 => "upsert_pricing_tier.v1",
+    GenerateDeparturesV1 => "generate_departures.v1",
+    SetDepartureStatusV1 => "set_departure_status.v1",
+    SetDepartureCapacityV1 => "set_departure_capacity.v1",
+    CreateBookingV1 => "create_booking.v1",
+    ModifyBookingV1 => "modify_booking.v1",
+    CancelBookingV1 => "cancel_booking.v1",
+    CheckInV1 => "check_in.v1",
+    MarkNoShowV1 => "mark_no_show.v1",
+    CreateCustomerV1 => "create_customer.v1",
+    SetCustomerFieldV1 => "set_customer_field.v1",
+    AddCustomerTagV1 => "add_customer_tag.v1",
+    RemoveCustomerTagV1 => "remove_customer_tag.v1",
+    EditCustomerNotesV1 => "edit_customer_notes.v1",
+    AssignGuideV1 => "assign_guide.v1",
+    UnassignGuideV1 => "unassign_guide.v1",
+}
+
+impl Mutation {
+    /// The rows `apply` will look at, sorted and without repeats so that lock order is the
+    /// same everywhere.
+    pub fn reads(&self) -> Vec<ReadKey> {
+        let mut keys = self.mutator().reads();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    pub fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        self.mutator().apply(view, ctx)
+    }
+}
+
+/// Deserializes a present field (even `null`) as `Some(..)`, so `Option<Option<T>>` tells
+/// "leave as is" (absent) from "clear" (`null`).
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The id as `validate::id` would normalise it, or as given when it is invalid (then `apply`
+/// rejects it before reading anything).
+fn norm_id(v: &str) -> String {
+    crate::validate::id("id", v).unwrap_or_else(|_| v.to_string())
+}
+
+fn norm_ref(v: &str) -> String {
+    v.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,535 @@
+//! A test double for [`ReadView`] that refuses every read the mutation did not declare in
+//! `reads()`, like the server's snapshot does, plus a small world of rows to decide against.
+#![allow(clippy::unwrap_used)]
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use serde_json::Value;
+
+use super::*;
+use crate::cancellation::CancellationRule;
+use crate::entities::{BookingSource, CustomerSource};
+use crate::guides::{AssignmentStatus, GuideStatus};
+use crate::hlc::Hlc;
+use crate::money::{Currency, Money};
+use crate::pricing::{Adjustment, LineItem, PricingSnapshot, PromoStatus, Tier};
+use crate::reference::ReferenceNumber;
+use crate::status::{BookingStatus, PaymentStatus, TourCategory, TourStatus};
+
+pub const ORG: &str = "org-1";
+pub const TOUR: &str = "t-1";
+pub const VARIANT: &str = "v-1";
+pub const ADULT: &str = "00000000-0000-4000-8000-00000000ad01";
+pub const CHILD: &str = "00000000-0000-4000-8000-00000000c001";
+pub const DEPARTURE: &str = "v-1@2026-07-10T09:00:00";
+pub const CUSTOMER: &str = "00000000-0000-4000-8000-0000000c0001";
+pub const GUIDE: &str = "g-1";
+pub const STAFF: &str = "u-staff";
+pub const GUIDE_USER: &str = "u-guide";
+
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+}
+
+pub fn ctx(role: Role) -> MutationCtx {
+    let user_id = if role == Role::Guide { GUIDE_USER } else { STAFF };
+    MutationCtx { organization_id: ORG.into(), role, now: now(), user_id: user_id.into() }
+}
+
+pub fn usd(a: i64) -> Money {
+    Money::new(a, Currency::USD)
+}
+
+#[derive(Default)]
+pub struct State {
+    pub tours: BTreeMap<String, Tour>,
+    pub variants: BTreeMap<String, TourVariant>,
+    pub tiers: BTreeMap<String, PricingTier>,
+    pub catalogs: BTreeMap<String, PricingCatalog>,
+    pub policies: BTreeMap<String, CancellationPolicy>,
+    pub promos: BTreeMap<String, PromoCode>,
+    pub promo_uses: BTreeMap<(String, String), u32>,
+    pub departures: BTreeMap<String, Departure>,
+    pub departure_guides: BTreeMap<String, Vec<DepartureGuide>>,
+    pub bookings: BTreeMap<String, Booking>,
+    pub check_ins: BTreeMap<String, CheckIn>,
+    pub customers: BTreeMap<String, Customer>,
+    pub guides: BTreeMap<String, Guide>,
+    pub guide_schedules: BTreeMap<String, Vec<ExistingAssignment>>,
+    pub assignments: BTreeMap<String, GuideAssignment>,
+    pub refunds: Vec<RefundRequest>,
+    pub audit: Vec<AuditEntry>,
+}
+
+#[derive(Default)]
+pub struct Mem {
+    pub state: RefCell<State>,
+    declared: RefCell<Option<BTreeSet<ReadKey>>>,
+}
+
+impl Mem {
+    fn check(&self, key: ReadKey) -> Result<(), StoreFault> {
+        match &*self.declared.borrow() {
+            Some(keys) if !keys.contains(&key) => Err(StoreFault(format!("undeclared read {key:?}"))),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn put_tour(&self, t: Tour) {
+        self.state.borrow_mut().tours.insert(t.id.clone(), t);
+    }
+    pub fn put_variant(&self, v: TourVariant) {
+        self.state.borrow_mut().variants.insert(v.id.clone(), v);
+    }
+    pub fn put_departure(&self, d: Departure) {
+        self.state.borrow_mut().departures.insert(d.id.clone(), d);
+    }
+    pub fn put_booking(&self, b: Booking) {
+        self.state.borrow_mut().bookings.insert(b.id.clone(), b);
+    }
+    pub fn put_customer(&self, c: Customer) {
+        self.state.borrow_mut().customers.insert(c.id.clone(), c);
+    }
+    pub fn get_customer(&self, id: &str) -> Customer {
+        self.state.borrow().customers[id].clone()
+    }
+    pub fn get_booking(&self, id: &str) -> Booking {
+        self.state.borrow().bookings[id].clone()
+    }
+
+    /// Writes a change as a store would.
+    pub fn write(&self, c: Change) {
+        let mut s = self.state.borrow_mut();
+        match c {
+            Change::PutTour(t) => {
+                s.tours.insert(t.id.clone(), t);
+            }
+            Change::PutVariant(v) => {
+                s.variants.insert(v.id.clone(), v);
+            }
+            Change::PutPricingTier(t) => {
+                s.tiers.insert(t.id.clone(), t);
+            }
+            Change::PutDeparture(d) => {
+                s.departures.insert(d.id.clone(), d);
+            }
+            Change::PutBooking(b) => {
+                s.bookings.insert(b.id.clone(), b);
+            }
+            Change::PutCustomer(c) => {
+                s.customers.insert(c.id.clone(), c);
+            }
+            Change::PutGuideAssignment(a) => {
+                s.assignments.insert(a.id.clone(), a);
+            }
+            Change::DeleteGuideAssignment { id } => {
+                s.assignments.remove(&id);
+            }
+            Change::PutCheckIn(c) => {
+                s.check_ins.insert(c.id.clone(), c);
+            }
+            Change::IncrementPromoUses { promo_code_id } => {
+                for p in s.promos.values_mut().filter(|p| p.id == promo_code_id) {
+                    p.current_uses += 1;
+                }
+            }
+            Change::RequestRefund(r) => s.refunds.push(r),
+            Change::Audit(a) => s.audit.push(a),
+        }
+    }
+}
+
+impl ReadView for Mem {
+    fn tour(&self, id: &str) -> Result<Option<Tour>, StoreFault> {
+        self.check(ReadKey::Tour(id.into()))?;
+        Ok(self.state.borrow().tours.get(id).cloned())
+    }
+    fn tour_by_slug(&self, slug: &str) -> Result<Option<Tour>, StoreFault> {
+        self.check(ReadKey::TourSlug(slug.into()))?;
+        Ok(self.state.borrow().tours.values().find(|t| t.slug == slug).cloned())
+    }
+    fn variant(&self, id: &str) -> Result<Option<TourVariant>, StoreFault> {
+        self.check(ReadKey::Variant(id.into()))?;
+        Ok(self.state.borrow().variants.get(id).cloned())
+    }
+    fn pricing_tier(&self, id: &str) -> Result<Option<PricingTier>, StoreFault> {
+        self.check(ReadKey::PricingTier(id.into()))?;
+        Ok(self.state.borrow().tiers.get(id).cloned())
+    }
+    fn pricing_catalog(&self, tour_id: &str) -> Result<Option<PricingCatalog>, StoreFault> {
+        self.check(ReadKey::PricingCatalog(tour_id.into()))?;
+        Ok(self.state.borrow().catalogs.get(tour_id).cloned())
+    }
+    fn cancellation_policy(&self, tour_id: &str) -> Result<Option<CancellationPolicy>, StoreFault> {
+        self.check(ReadKey::CancellationPolicy(tour_id.into()))?;
+        Ok(self.state.borrow().policies.get(tour_id).cloned())
+    }
+    fn promo_code(&self, code: &str) -> Result<Option<PromoCode>, StoreFault> {
+        self.check(ReadKey::PromoCode(code.into()))?;
+        Ok(self.state.borrow().promos.get(code).cloned())
+    }
+    fn promo_uses(&self, code: &str, customer_id: &str) -> Result<u32, StoreFault> {
+        self.check(ReadKey::PromoUses { code: code.into(), customer_id: customer_id.into() })?;
+        Ok(self.state.borrow().promo_uses.get(&(code.to_string(), customer_id.to_string())).copied().unwrap_or(0))
+    }
+    fn departure(&self, id: &str) -> Result<Option<Departure>, StoreFault> {
+        self.check(ReadKey::Departure(id.into()))?;
+        Ok(self.state.borrow().departures.get(id).cloned())
+    }
+    fn departures_in_range(
+        &self,
+        variant_id: &str,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<Departure>, StoreFault> {
+        self.check(ReadKey::DeparturesInRange { variant_id: variant_id.into(), from, until })?;
+        Ok(self
+            .state
+            .borrow()
+            .departures
+            .values()
+            .filter(|d| d.variant_id == variant_id && from <= d.local_date && d.local_date <= until)
+            .cloned()
+            .collect())
+    }
+    fn departure_guides(&self, departure_id: &str) -> Result<Vec<DepartureGuide>, StoreFault> {
+        self.check(ReadKey::DepartureGuides(departure_id.into()))?;
+        Ok(self.state.borrow().departure_guides.get(departure_id).cloned().unwrap_or_default())
+    }
+    fn booking(&self, id: &str) -> Result<Option<Booking>, StoreFault> {
+        self.check(ReadKey::Booking(id.into()))?;
+        Ok(self.state.borrow().bookings.get(id).cloned())
+    }
+    fn booking_reference_taken(&self, reference: &str) -> Result<bool, StoreFault> {
+        self.check(ReadKey::BookingReference(reference.into()))?;
+        Ok(self.state.borrow().bookings.values().any(|b| b.reference_number.as_str() == reference))
+    }
+    fn bookings_of_departure(&self, departure_id: &str) -> Result<Vec<Booking>, StoreFault> {
+        self.check(ReadKey::BookingsOfDeparture(departure_id.into()))?;
+        Ok(self.state.borrow().bookings.values().filter(|b| b.departure_id == departure_id).cloned().collect())
+    }
+    fn check_ins_of_booking(&self, booking_id: &str) -> Result<Vec<CheckIn>, StoreFault> {
+        self.check(ReadKey::CheckInsOfBooking(booking_id.into()))?;
+        Ok(self.state.borrow().check_ins.values().filter(|c| c.booking_id == booking_id).cloned().collect())
+    }
+    fn customer(&self, id: &str) -> Result<Option<Customer>, StoreFault> {
+        self.check(ReadKey::Customer(id.into()))?;
+        Ok(self.state.borrow().customers.get(id).cloned())
+    }
+    fn customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreFault> {
+        self.check(ReadKey::CustomerEmail(email.into()))?;
+        Ok(self.state.borrow().customers.values().find(|c| c.email == email).cloned())
+    }
+    fn guide(&self, id: &str) -> Result<Option<Guide>, StoreFault> {
+        self.check(ReadKey::Guide(id.into()))?;
+        Ok(self.state.borrow().guides.get(id).cloned())
+    }
+    fn guide_schedule(&self, guide_id: &str) -> Result<Vec<ExistingAssignment>, StoreFault> {
+        self.check(ReadKey::GuideSchedule(guide_id.into()))?;
+        Ok(self.state.borrow().guide_schedules.get(guide_id).cloned().unwrap_or_default())
+    }
+    fn guide_assignment(&self, departure_id: &str, guide_id: &str) -> Result<Option<GuideAssignment>, StoreFault> {
+        self.check(ReadKey::GuideAssignment { departure_id: departure_id.into(), guide_id: guide_id.into() })?;
+        Ok(self
+            .state
+            .borrow()
+            .assignments
+            .values()
+            .find(|a| a.departure_id == departure_id && a.guide_id == guide_id)
+            .cloned())
+    }
+}
+
+/// Decodes and applies a mutation the way the server does: only the keys of `reads()` are
+/// readable, and `reads()` must come sorted and without repeats.
+pub fn run_ctx(mem: &Mem, name: &str, args: Value, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+    let m = Mutation::decode(name, &args)?;
+    let keys = m.reads();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{name}: reads() not sorted/unique: {keys:?}");
+    *mem.declared.borrow_mut() = Some(keys.into_iter().collect());
+    let out = m.apply(mem, ctx);
+    *mem.declared.borrow_mut() = None;
+    if let Err(ApplyError::Store(f)) = &out {
+        panic!("{name}: {f}");
+    }
+    out
+}
+
+pub fn run(mem: &Mem, name: &str, args: Value, role: Role) -> Result<Vec<Change>, ApplyError> {
+    run_ctx(mem, name, args, &ctx(role))
+}
+
+pub fn run_ok(mem: &Mem, name: &str, args: Value, role: Role) -> Vec<Change> {
+    match run(mem, name, args.clone(), role) {
+        Ok(c) => c,
+        Err(e) => panic!("{name} {args}: expected success, got {e:?}"),
+    }
+}
+
+/// The rejection code; panics on success.
+pub fn run_err(mem: &Mem, name: &str, args: Value, role: Role) -> &'static str {
+    match run(mem, name, args.clone(), role) {
+        Err(ApplyError::Rejected(r)) => r.code(),
+        other => panic!("{name} {args}: expected a rejection, got {other:?}"),
+    }
+}
+
+/// Applies and writes the changes, like a store committing the mutation.
+pub fn run_write(mem: &Mem, name: &str, args: Value, role: Role) -> Vec<Change> {
+    let changes = run_ok(mem, name, args, role);
+    for c in &changes {
+        mem.write(c.clone());
+    }
+    changes
+}
+
+pub fn patch(mut v: Value, fields: &[(&str, Value)]) -> Value {
+    for (k, x) in fields {
+        v[*k] = x.clone();
+    }
+    v
+}
+
+pub fn tour() -> Tour {
+    Tour {
+        id: TOUR.into(),
+        organization_id: ORG.into(),
+        name: "Old Town Walk".into(),
+        slug: "old-town-walk".into(),
+        short_description: String::new(),
+        duration_minutes: 120,
+        default_capacity: 10,
+        min_participants: 1,
+        category: TourCategory::Walking,
+        timezone: "Europe/London".into(),
+        meeting_point: "Fountain".into(),
+        status: TourStatus::Active,
+    }
+}
+
+pub fn variant() -> TourVariant {
+    TourVariant {
+        id: VARIANT.into(),
+        organization_id: ORG.into(),
+        tour_id: TOUR.into(),
+        name: "Morning".into(),
+        capacity: None,
+        duration_minutes: None,
+        active: true,
+        sort_order: 0,
+    }
+}
+
+/// 2026-07-10 09:00 in London (08:00 UTC), two hours, 10 seats, empty.
+pub fn departure() -> Departure {
+    Departure {
+        id: DEPARTURE.into(),
+        organization_id: ORG.into(),
+        tour_id: TOUR.into(),
+        variant_id: VARIANT.into(),
+        local_date: NaiveDate::from_ymd_opt(2026, 7, 10).unwrap(),
+        local_time: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+        timezone: "Europe/London".into(),
+        starts_at: Utc.with_ymd_and_hms(2026, 7, 10, 8, 0, 0).unwrap(),
+        ends_at: Utc.with_ymd_and_hms(2026, 7, 10, 10, 0, 0).unwrap(),
+        capacity: 10,
+        booked_count: 0,
+        status: DepartureStatus::Open,
+    }
+}
+
+fn tier(id: &str, name: &str, price: i64, min_age: Option<u32>, max_age: Option<u32>) -> Tier {
+    Tier {
+        id: id.into(),
+        variant_id: None,
+        name: name.into(),
+        base_price: usd(price),
+        min_age,
+        max_age,
+        valid_from: None,
+        valid_until: None,
+        is_default: id == ADULT,
+        sort_order: 0,
+    }
+}
+
+/// Adult $50 (13+), child $25 (5–12).
+pub fn catalog() -> PricingCatalog {
+    PricingCatalog {
+        tour_id: TOUR.into(),
+        currency: Currency::USD,
+        tiers: vec![tier(ADULT, "Adult", 5000, Some(13), None), tier(CHILD, "Child", 2500, Some(5), Some(12))],
+        seasons: vec![],
+        group_discounts: vec![],
+        early_bird_discounts: vec![],
+        taxes: vec![],
+    }
+}
+
+/// 100 % a week ahead, 50 % two days ahead, nothing after.
+pub fn policy() -> CancellationPolicy {
+    CancellationPolicy {
+        id: "p-1".into(),
+        name: "Standard".into(),
+        rules: vec![
+            CancellationRule { hours_before_tour: 168, refund_percentage: 100 },
+            CancellationRule { hours_before_tour: 48, refund_percentage: 50 },
+        ],
+    }
+}
+
+/// 10 % off, active all of 2026, at most 5 uses.
+pub fn promo() -> PromoCode {
+    PromoCode {
+        id: "promo-1".into(),
+        code: "SUMMER10".into(),
+        discount: Adjustment::Percentage(crate::money::Percent::whole(10)),
+        min_booking_value: None,
+        max_uses: Some(5),
+        max_uses_per_customer: Some(1),
+        valid_from: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        valid_until: Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(),
+        applicable_tour_ids: vec![],
+        applicable_variant_ids: vec![],
+        current_uses: 0,
+        status: PromoStatus::Active,
+    }
+}
+
+pub fn hlc(ms_after_now: i64, node: &str) -> Hlc {
+    Hlc::new(u64::try_from(now().timestamp_millis() + ms_after_now).unwrap(), 0, node)
+}
+
+pub fn customer() -> Customer {
+    let stamp = hlc(-86_400_000, "seed");
+    Customer {
+        id: CUSTOMER.into(),
+        organization_id: ORG.into(),
+        email: "ana@example.com".into(),
+        phone: None,
+        first_name: "Ana".into(),
+        last_name: "Silva".into(),
+        source: CustomerSource::Direct,
+        source_detail: None,
+        preferred_language: "pt-BR".into(),
+        preferred_currency: Currency::EUR,
+        marketing_consent: false,
+        marketing_consent_date: None,
+        field_hlcs: customers::CustomerField::NAMES.iter().map(|f| (f.to_string(), stamp.clone())).collect(),
+        tags: BTreeSet::new(),
+        tag_stamps: BTreeMap::new(),
+        notes: "Prefers mornings".into(),
+        notes_version: 3,
+        notes_conflicts: vec![],
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+pub fn guide() -> Guide {
+    let all_day = r#"[{"start":"06:00","end":"22:00"}]"#;
+    let weekly = format!(
+        r#"{{"0":{all_day},"1":{all_day},"2":{all_day},"3":{all_day},"4":{all_day},"5":{all_day},"6":{all_day}}}"#
+    );
+    Guide {
+        id: GUIDE.into(),
+        organization_id: ORG.into(),
+        user_id: Some(GUIDE_USER.into()),
+        first_name: "Gil".into(),
+        last_name: "Moss".into(),
+        email: "gil@example.com".into(),
+        phone: "+447911123456".into(),
+        languages: vec!["en".into(), "fr".into()],
+        timezone: "Europe/London".into(),
+        weekly_availability: serde_json::from_str(&weekly).unwrap(),
+        status: GuideStatus::Active,
+        qualified_tour_ids: vec![TOUR.into()],
+    }
+}
+
+/// A booking of `pax` adults on [`DEPARTURE`].
+pub fn booking(id: &str, pax: u32, status: BookingStatus, payment: PaymentStatus, paid: i64) -> Booking {
+    let total = usd(5000 * i64::from(pax));
+    Booking {
+        id: id.into(),
+        organization_id: ORG.into(),
+        reference_number: ReferenceNumber::generate(2026, id.len() as u64 * 7919).unwrap(),
+        customer_id: CUSTOMER.into(),
+        departure_id: DEPARTURE.into(),
+        tour_id: TOUR.into(),
+        variant_id: VARIANT.into(),
+        pricing: PricingSnapshot {
+            line_items: vec![LineItem {
+                pricing_tier_id: ADULT.into(),
+                tier_name: "Adult".into(),
+                quantity: pax,
+                unit_price: usd(5000),
+                total_price: total,
+            }],
+            subtotal: total,
+            discounts: vec![],
+            taxes: vec![],
+            total,
+            promotional_code_id: None,
+        },
+        participants: vec![],
+        status,
+        payment_status: payment,
+        paid_amount: usd(paid),
+        refunded_amount: usd(0),
+        source: BookingSource::Admin,
+        special_requests: None,
+        dietary_restrictions: None,
+        overbook: None,
+        cancellation: None,
+        checked_in: 0,
+        no_shows: 0,
+        created_at: now(),
+        confirmed_at: None,
+        cancelled_at: None,
+        updated_at: now(),
+    }
+}
+
+/// One active tour with a variant, prices, a policy, a promo code, an open departure led by
+/// [`GUIDE`], a customer and the guide.
+pub fn world() -> Mem {
+    let mem = Mem::default();
+    mem.put_tour(tour());
+    mem.put_variant(variant());
+    mem.put_departure(departure());
+    mem.put_customer(customer());
+    {
+        let mut s = mem.state.borrow_mut();
+        s.catalogs.insert(TOUR.into(), catalog());
+        s.policies.insert(TOUR.into(), policy());
+        s.promos.insert("SUMMER10".into(), promo());
+        s.guides.insert(GUIDE.into(), guide());
+        s.departure_guides.insert(
+            DEPARTURE.into(),
+            vec![DepartureGuide {
+                guide_id: GUIDE.into(),
+                user_id: Some(GUIDE_USER.into()),
+                status: AssignmentStatus::Confirmed,
+            }],
+        );
+        s.tiers.insert(
+            ADULT.into(),
+            PricingTier {
+                id: ADULT.into(),
+                organization_id: ORG.into(),
+                tour_id: TOUR.into(),
+                variant_id: None,
+                name: "Adult".into(),
+                base_price: usd(5000),
+                min_age: Some(13),
+                max_age: None,
+                is_default: true,
+                sort_order: 0,
+            },
+        );
+    }
+    mem
+}

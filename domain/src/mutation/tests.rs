@@ -1,0 +1,195 @@
+//! Properties every mutation shares: names, wire round-trips, declared reads, rejection codes.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use super::testkit::*;
+use super::*;
+use crate::roles::Role;
+
+/// One valid argument set per mutation name, each accepted against [`world`].
+pub fn samples() -> Vec<(&'static str, Value)> {
+    let uuid = |n: u32| format!("00000000-0000-4000-8000-{n:012}");
+    let stamp = hlc(1_000, "desk-a").to_string();
+    vec![
+        (
+            "create_tour.v1",
+            json!({"id": uuid(1), "name": "Harbour Lights", "duration_minutes": 90, "default_capacity": 12,
+                   "category": "walking", "timezone": "Europe/London"}),
+        ),
+        ("update_tour.v1", json!({"id": TOUR, "name": "Old Town Evening", "status": "archived"})),
+        ("create_variant.v1", json!({"id": uuid(2), "tour_id": TOUR, "name": "Private", "capacity": 4})),
+        ("update_variant.v1", json!({"id": VARIANT, "capacity": null, "duration_minutes": 90})),
+        (
+            "upsert_pricing_tier.v1",
+            json!({"id": uuid(3), "tour_id": TOUR, "variant_id": VARIANT, "name": "Senior",
+                   "base_price": {"amount": 4000, "currency": "USD"}, "min_age": 65}),
+        ),
+        (
+            "generate_departures.v1",
+            json!({"tour_id": TOUR, "variant_id": VARIANT, "from": "2026-07-01", "until": "2026-07-31",
+                   "pattern": {"type": "recurring", "days_of_week": [1, 5], "start_times": ["09:00:00"]}}),
+        ),
+        ("set_departure_status.v1", json!({"departure_id": DEPARTURE, "status": "cancelled", "reason": "storm"})),
+        ("set_departure_capacity.v1", json!({"departure_id": DEPARTURE, "capacity": 14})),
+        (
+            "create_booking.v1",
+            json!({"id": uuid(4), "tour_id": TOUR, "departure_id": DEPARTURE, "customer_id": CUSTOMER,
+                   "lines": [{"tier_id": ADULT, "quantity": 2,
+                              "participants": [{"first_name": "Ana", "last_name": "Silva", "age": 34}]}],
+                   "promo_code": "summer10", "reference_year": 2026, "reference_entropy": 42,
+                   "expected_total": {"amount": 9000, "currency": "USD"}, "overbook": {"reason": "VIP"}}),
+        ),
+        (
+            "modify_booking.v1",
+            json!({"booking_id": "b-1", "tour_id": TOUR, "departure_id": DEPARTURE,
+                   "lines": [{"tier_id": ADULT, "quantity": 3}]}),
+        ),
+        (
+            "cancel_booking.v1",
+            json!({"booking_id": "b-1", "tour_id": TOUR, "departure_id": DEPARTURE, "reason": "ill"}),
+        ),
+        (
+            "check_in.v1",
+            json!({"nonce": uuid(5), "booking_id": "b-1", "departure_id": DEPARTURE, "participant": 0,
+                   "at": "2026-06-01T12:00:00Z"}),
+        ),
+        (
+            "mark_no_show.v1",
+            json!({"nonce": uuid(6), "booking_id": "b-1", "departure_id": DEPARTURE, "participant": 1,
+                   "at": "2026-06-01T12:00:00Z"}),
+        ),
+        (
+            "create_customer.v1",
+            json!({"id": uuid(7), "email": "Bo@Example.com", "phone": "+1 212 555 0100", "first_name": "Bo",
+                   "last_name": "Lind", "preferred_language": "sv", "preferred_currency": "SEK",
+                   "marketing_consent": true, "tags": ["VIP"], "notes": "Allergic to nuts", "hlc": stamp}),
+        ),
+        (
+            "set_customer_field.v1",
+            json!({"customer_id": CUSTOMER, "set": {"field": "email", "value": "ana.s@example.com"}, "hlc": stamp}),
+        ),
+        ("add_customer_tag.v1", json!({"customer_id": CUSTOMER, "tag": "vip", "hlc": stamp})),
+        ("remove_customer_tag.v1", json!({"customer_id": CUSTOMER, "tag": "vip", "hlc": stamp})),
+        ("edit_customer_notes.v1", json!({"customer_id": CUSTOMER, "base_version": 3, "text": "Mornings only"})),
+        (
+            "assign_guide.v1",
+            json!({"id": uuid(8), "departure_id": DEPARTURE, "guide_id": GUIDE, "required_language": "fr",
+                   "turnaround_minutes": 30}),
+        ),
+        ("unassign_guide.v1", json!({"departure_id": DEPARTURE, "guide_id": GUIDE})),
+    ]
+}
+
+fn sample_world() -> Mem {
+    let mem = world();
+    mem.put_booking(booking(
+        "b-1",
+        2,
+        crate::status::BookingStatus::Confirmed,
+        crate::status::PaymentStatus::Paid,
+        10_000,
+    ));
+    mem.put_departure(Departure { booked_count: 2, ..departure() });
+    let declined = GuideAssignment {
+        id: "a-1".into(),
+        organization_id: ORG.into(),
+        departure_id: DEPARTURE.into(),
+        guide_id: GUIDE.into(),
+        status: crate::guides::AssignmentStatus::Declined,
+        assigned_at: now(),
+        confirmed_at: None,
+        notes: None,
+    };
+    mem.write(Change::PutGuideAssignment(declined));
+    mem
+}
+
+#[test]
+fn every_name_has_a_sample_and_names_are_unique() {
+    let names: BTreeSet<&str> = Mutation::NAMES.iter().copied().collect();
+    assert_eq!(names.len(), Mutation::NAMES.len());
+    let sampled: BTreeSet<&str> = samples().iter().map(|(n, _)| *n).collect();
+    assert_eq!(sampled, names);
+    assert!(Mutation::NAMES.iter().all(|n| n.ends_with(".v1")));
+}
+
+#[test]
+fn decode_of_name_and_args_round_trips() {
+    for (name, args) in samples() {
+        let m = Mutation::decode(name, &args).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(m.name(), name);
+        assert_eq!(Mutation::decode(m.name(), &m.args()), Ok(m.clone()), "{name}");
+    }
+    assert_eq!(Mutation::decode("drop_tables.v1", &json!({})).unwrap_err().code(), "UNKNOWN_MUTATION");
+    assert_eq!(Mutation::decode("create_tour.v1", &json!({"id": 1})).unwrap_err().code(), "INVALID");
+}
+
+/// Every sample, as every role, only reads what it declared (the test double panics on an
+/// undeclared read) and `reads()` is sorted without repeats.
+#[test]
+fn reads_are_sorted_and_cover_every_read() {
+    for (name, args) in samples() {
+        for role in Role::ALL {
+            let mem = sample_world();
+            let _ = run(&mem, name, args.clone(), *role);
+        }
+    }
+}
+
+#[test]
+fn samples_are_accepted_and_change_something() {
+    for (name, args) in samples() {
+        let changes = run_ok(&sample_world(), name, args, Role::Owner);
+        assert!(!changes.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn rejection_codes_are_their_serde_tags() {
+    use crate::pricing::{PricingError, PromoRefusal};
+    let all = vec![
+        Rejection::Invalid(crate::validate::FieldError::new("f", "m")),
+        Rejection::conflict("f", "m"),
+        Rejection::not_found("tour", "t"),
+        Rejection::NotAuthorized { action: "a".into() },
+        Rejection::UnknownMutation { name: "x".into() },
+        Rejection::CapacityExceeded { requested: 3, seats_left: 1 },
+        Rejection::DepartureNotBookable { status: DepartureStatus::Closed },
+        Rejection::CapacityBelowBooked { capacity: 2, booked: 3 },
+        Rejection::ForbiddenTransition { entity: "tour".into(), from: "archived".into(), to: "active".into() },
+        Rejection::PricingError { error: PricingError::NoLines },
+        Rejection::PromoRefused { refusal: PromoRefusal::NotFound },
+        Rejection::PriceChanged { expected: usd(1), actual: usd(2) },
+        Rejection::GuideConflict {
+            conflicts: crate::guides::GuideConflicts(vec![crate::guides::GuideConflict::InvalidWindow]),
+        },
+        Rejection::ClockSkew { field: "hlc".into(), stamp: "x".into() },
+    ];
+    for r in all {
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["code"], r.code(), "{v}");
+        assert_eq!(serde_json::from_value::<Rejection>(v).unwrap(), r);
+        assert!(!r.to_string().is_empty());
+    }
+}
+
+/// A store that knows only tours — like the ones written before the other entities — reports
+/// the missing reads as faults (retried), never as business answers.
+#[test]
+fn unsupported_reads_are_faults() {
+    struct ToursOnly;
+    impl ReadView for ToursOnly {
+        fn tour(&self, _: &str) -> Result<Option<Tour>, StoreFault> {
+            Ok(Some(tour()))
+        }
+        fn tour_by_slug(&self, _: &str) -> Result<Option<Tour>, StoreFault> {
+            Ok(None)
+        }
+    }
+    let (name, args) = samples().into_iter().find(|(n, _)| *n == "create_booking.v1").unwrap();
+    let m = Mutation::decode(name, &args).unwrap();
+    assert!(matches!(m.apply(&ToursOnly, &ctx(Role::Owner)), Err(ApplyError::Store(_))));
+}
