@@ -74,6 +74,11 @@ impl Env {
     }
 }
 
+/// The id a `create_tour.v1` mutation creates.
+pub fn tour_id(m: &tourdesk_domain::mutation::Mutation) -> String {
+    m.args()["id"].as_str().unwrap().to_string()
+}
+
 /// Arguments of a `create_tour.v1` mutation with a fresh id.
 pub fn new_tour(name: &str) -> tourdesk_domain::mutation::Mutation {
     let args = serde_json::json!({

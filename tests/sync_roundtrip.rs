@@ -7,7 +7,7 @@ use tourdesk_domain::mutation::Mutation;
 use tourdesk_domain::protocol::{MutationEnvelope, PushRequest, PushResponse, SCHEMA_VERSION};
 use tourdesk_local_store::{Store, SyncError};
 use tourdesk_sync_server::seed;
-use tourdesk_tests::{Env, new_tour};
+use tourdesk_tests::{Env, new_tour, tour_id};
 
 async fn count(env: &Env, sql: &str, id: &str) -> i64 {
     env.pg().await.query_one(sql, &[&id]).await.unwrap().get(0)
@@ -35,8 +35,7 @@ async fn offline_create_survives_restart_and_reaches_postgres_once() {
     // The server goes away; the desk keeps working.
     env.stop_server().await;
     let m = new_tour("Harbour Lights Walk");
-    let Mutation::CreateTourV1(args) = &m;
-    let tour_id = args.id.clone();
+    let tour_id = tour_id(&m);
     desk.mutate(&m).unwrap();
     let shown = desk.tours().unwrap().into_iter().find(|t| t.tour.id == tour_id).unwrap();
     assert!(shown.pending, "a tour made offline is marked pending sync");
@@ -68,24 +67,29 @@ async fn offline_create_survives_restart_and_reaches_postgres_once() {
         schema_version: SCHEMA_VERSION,
         mutations: vec![MutationEnvelope { id: 1, name: m.name().into(), args: m.args(), hlc: "0".into() }],
     };
-    let token = sign_in_token(&env).await;
-    let http = reqwest::Client::new();
-    let resp: PushResponse = http
-        .post(format!("{}/sync/v1/push", env.base_url()))
-        .bearer_auth(&token)
-        .json(&retry)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     // The client id is bound to the owner; this token is the owner's too.
+    let resp = raw_push(&env, &retry).await;
     assert_eq!(resp.last_mutation_id, 1);
-    assert!(resp.results.is_empty(), "a duplicate is skipped, not re-run: {resp:?}");
+    // Skipped, not re-run: the answer is the stored verdict, and nothing new is written.
+    assert_eq!(resp.results.len(), 1, "{resp:?}");
+    assert_eq!((resp.results[0].id, resp.results[0].status), (1, tourdesk_domain::protocol::OutcomeStatus::Applied));
     assert_eq!(count(&env, "SELECT count(*) FROM tours WHERE id = $1", &tour_id).await, 1);
     assert_eq!(count(&env, "SELECT count(*) FROM audit_logs WHERE entity_id = $1", &tour_id).await, 1);
     assert_eq!(count(&env, "SELECT count(*) FROM sync_mutation_results WHERE client_id = $1", &client_id).await, 1);
+}
+
+/// Pushes behind the desk's back, signed in as the demo owner.
+async fn raw_push(env: &Env, req: &PushRequest) -> PushResponse {
+    let token = sign_in_token(env).await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/sync/v1/push", env.base_url()))
+        .bearer_auth(&token)
+        .json(req)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    resp.json().await.unwrap()
 }
 
 async fn sign_in_token(env: &Env) -> String {
@@ -116,34 +120,24 @@ async fn lost_push_response_is_retried_without_duplication() {
     client.sync_once(&desk).await.unwrap();
 
     let m = new_tour("Night Market Crawl");
-    let Mutation::CreateTourV1(args) = &m;
-    let tour_id = args.id.clone();
+    let tour_id = tour_id(&m);
     desk.mutate(&m).unwrap();
     // Deliver the outbox behind the desk's back, as if the response had been lost.
-    let token = sign_in_token(&env).await;
     let req = PushRequest {
-        client_id: desk.client_id().into(),
+        client_id: desk.client_id(),
         schema_version: SCHEMA_VERSION,
         mutations: desk.outbox(10).unwrap(),
     };
-    let first: PushResponse = reqwest::Client::new()
-        .post(format!("{}/sync/v1/push", env.base_url()))
-        .bearer_auth(&token)
-        .json(&req)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first = raw_push(&env, &req).await;
     assert_eq!(first.results.len(), 1);
     assert_eq!(desk.pending_count().unwrap(), 1, "the desk has not heard back");
 
     let report = client.sync_once(&desk).await.unwrap();
-    assert_eq!(report.pushed, 0, "the server skipped the duplicate");
+    assert_eq!((report.pushed, report.rejected), (1, 0), "the stored verdict, not a second run");
     assert_eq!(desk.pending_count().unwrap(), 0, "the pull settled the mutation");
     assert!(desk.tours().unwrap().iter().any(|t| t.tour.id == tour_id && !t.pending));
     assert_eq!(count(&env, "SELECT count(*) FROM tours WHERE id = $1", &tour_id).await, 1);
+    assert_eq!(count(&env, "SELECT count(*) FROM audit_logs WHERE entity_id = $1", &tour_id).await, 1);
 }
 
 /// Two desks create tours with the same URL name while apart; the server keeps the first and
@@ -159,8 +153,7 @@ async fn a_rejected_mutation_is_shown_and_its_row_rolled_back() {
 
     a.mutate(&new_tour("Sunset Kayak")).unwrap();
     let loser = new_tour("Sunset Kayak");
-    let Mutation::CreateTourV1(args) = &loser;
-    let loser_id = args.id.clone();
+    let loser_id = tour_id(&loser);
     b.mutate(&loser).unwrap();
     assert!(b.tours().unwrap().iter().any(|t| t.tour.id == loser_id));
 
@@ -213,4 +206,107 @@ async fn wrong_password_is_reported_and_loses_nothing() {
     let err = bad.sync_once(&desk).await.unwrap_err();
     assert!(matches!(err, SyncError::Unauthorized(_)) && !err.is_transient(), "{err:?}");
     assert_eq!(desk.pending_count().unwrap(), 1);
+}
+
+/// A rejection whose push response was lost still reaches the desk's inbox: the retried push is
+/// skipped as a duplicate, but its stored verdict comes back with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_rejection_still_reaches_the_inbox() {
+    let env = Env::start().await;
+    let (a, b) = (env.desk("a"), env.desk("b"));
+    let (client_a, client_b) = (env.client(seed::DEMO_OWNER_EMAIL), env.client(seed::DEMO_OWNER_EMAIL));
+    client_a.sync_once(&a).await.unwrap();
+    client_b.sync_once(&b).await.unwrap();
+    a.mutate(&new_tour("Sunset Kayak")).unwrap();
+    client_a.sync_once(&a).await.unwrap();
+    // B, not yet aware of A's tour, makes the same one; its push is refused but the answer is lost.
+    b.mutate(&new_tour("Sunset Kayak")).unwrap();
+    let req =
+        PushRequest { client_id: b.client_id(), schema_version: SCHEMA_VERSION, mutations: b.outbox(10).unwrap() };
+    assert_eq!(raw_push(&env, &req).await.results[0].code.as_deref(), Some("CONFLICT"));
+    assert_eq!(b.pending_count().unwrap(), 1);
+
+    let report = client_b.sync_once(&b).await.unwrap();
+    assert_eq!(report.rejected, 1, "the duplicate's stored verdict came back");
+    let inbox = b.rejections().unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!((inbox[0].code.as_deref(), inbox[0].args["name"].as_str()), (Some("CONFLICT"), Some("Sunset Kayak")));
+    assert_eq!(b.pending_count().unwrap(), 0);
+}
+
+/// Small pull pages: the first sync arrives in many pages and ends identical.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paged_initial_sync_brings_everything() {
+    let env = Env::start().await;
+    let desk = env.desk("office");
+    let client = env.client(seed::DEMO_OWNER_EMAIL).with_page_limit(5);
+    let report = client.sync_once(&desk).await.unwrap();
+    let total: i64 = env.pg().await.query_one("SELECT count(*) FROM sync_changes", &[]).await.unwrap().get(0);
+    assert_eq!(report.pulled, total as u64);
+    let tours = desk.tours().unwrap();
+    assert_eq!(tours.len(), 3);
+    for t in &tours {
+        assert_eq!(
+            desk.departures(&t.tour.id).unwrap().len(),
+            if t.tour.slug == "alfama-old-town-walk" { 28 } else { 14 }
+        );
+    }
+}
+
+/// Edits go through the same mutators: a tour made on the desk is published (draft → active)
+/// and a departure's capacity raised; both reach PostgreSQL, with an audit row each. A kind of
+/// change this server cannot store yet is refused visibly, and the queue moves on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_replay_on_the_server_and_unsupported_changes_are_refused_visibly() {
+    let env = Env::start().await;
+    let desk = env.desk("office");
+    let client = env.client(seed::DEMO_OWNER_EMAIL);
+    client.sync_once(&desk).await.unwrap();
+    let m = new_tour("Bay Lights Cruise");
+    let tour_id = tour_id(&m);
+    desk.mutate(&m).unwrap();
+    let publish = Mutation::decode("update_tour.v1", &serde_json::json!({"id": tour_id, "status": "active"})).unwrap();
+    desk.mutate(&publish).unwrap();
+    assert!(desk.tours().unwrap().iter().any(|t| t.tour.id == tour_id && t.tour.status.as_str() == "active"));
+
+    let kyoto = desk.tours().unwrap().into_iter().find(|t| t.tour.slug == "kyoto-temples-at-dawn").unwrap();
+    let dep = desk.departures(&kyoto.tour.id).unwrap().remove(0).departure;
+    let raise = Mutation::decode(
+        "set_departure_capacity.v1",
+        &serde_json::json!({"departure_id": dep.id, "capacity": dep.capacity + 4}),
+    )
+    .unwrap();
+    desk.mutate(&raise).unwrap();
+    assert_eq!(desk.departure(&dep.id).unwrap().unwrap().departure.capacity, dep.capacity + 4);
+
+    let report = client.sync_once(&desk).await.unwrap();
+    assert_eq!((report.pushed, report.rejected), (3, 0), "{:?}", desk.rejections().unwrap());
+    let pg = env.pg().await;
+    let status: String = pg.query_one("SELECT status FROM tours WHERE id = $1", &[&tour_id]).await.unwrap().get(0);
+    assert_eq!(status, "active");
+    let cap: i32 = pg.query_one("SELECT capacity FROM schedules WHERE id = $1", &[&dep.id]).await.unwrap().get(0);
+    assert_eq!(cap as u32, dep.capacity + 4);
+    assert_eq!(count(&env, "SELECT count(*) FROM audit_logs WHERE entity_id = $1", &tour_id).await, 2);
+    assert_eq!(count(&env, "SELECT count(*) FROM audit_logs WHERE entity_id = $1", &dep.id).await, 1);
+
+    // Bookings are not stored by this server version yet: refused with a clear code, and the
+    // change queued after it still applies.
+    let booking = serde_json::json!({"booking_id": uuid::Uuid::new_v4().to_string(), "tour_id": kyoto.tour.id,
+                                     "departure_id": dep.id});
+    let later = new_tour("After The Booking");
+    let later_id = tourdesk_tests::tour_id(&later);
+    let req = PushRequest {
+        client_id: uuid::Uuid::new_v4().to_string(),
+        schema_version: SCHEMA_VERSION,
+        mutations: vec![
+            MutationEnvelope { id: 1, name: "cancel_booking.v1".into(), args: booking, hlc: "0".into() },
+            MutationEnvelope { id: 2, name: later.name().into(), args: later.args(), hlc: "0".into() },
+        ],
+    };
+    let resp = raw_push(&env, &req).await;
+    assert_eq!(resp.last_mutation_id, 2, "{resp:?}");
+    assert_eq!(resp.results[0].status, tourdesk_domain::protocol::OutcomeStatus::Rejected);
+    assert_eq!(resp.results[0].code.as_deref(), Some("UNSUPPORTED"), "{resp:?}");
+    assert_eq!(resp.results[1].status, tourdesk_domain::protocol::OutcomeStatus::Applied);
+    assert_eq!(count(&env, "SELECT count(*) FROM tours WHERE id = $1", &later_id).await, 1);
 }

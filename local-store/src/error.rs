@@ -10,6 +10,14 @@ pub enum StoreError {
     Rejected(#[from] Rejection),
     #[error("this desk has not signed in yet; connect to the server once so it knows your organization")]
     NotSignedIn,
+    #[error("{0}")]
+    IdentityChange(String),
+    #[error(
+        "this desk's database is older than what the server has already received from it (server has \
+         change {server_last}, this desk would number its next one {local_next}); it was probably restored \
+         from a backup or copied. Nothing was discarded; ask an administrator to re-register this desk."
+    )]
+    Forked { server_last: u64, local_next: u64 },
     #[error("local data is corrupt: {0}")]
     Corrupt(String),
 }

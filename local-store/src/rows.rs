@@ -98,6 +98,26 @@ fn put_variant(c: &Connection, v: &TourVariant, pending: bool) -> Result<(), Sto
     Ok(())
 }
 
+pub const TIER_COLS: &str = "id, organization_id, tour_id, variant_id, name, base_price_minor, currency, min_age, \
+     max_age, is_default, sort_order";
+
+pub fn tier_from_row(r: &Row<'_>) -> Result<PricingTier, StoreError> {
+    let cur: String = r.get(6)?;
+    let currency = Currency::parse(&cur).map_err(|_| corrupt("currency", &cur))?;
+    Ok(PricingTier {
+        id: r.get(0)?,
+        organization_id: r.get(1)?,
+        tour_id: r.get(2)?,
+        variant_id: r.get(3)?,
+        name: r.get(4)?,
+        base_price: Money::new(r.get(5)?, currency),
+        min_age: r.get(7)?,
+        max_age: r.get(8)?,
+        is_default: r.get(9)?,
+        sort_order: r.get(10)?,
+    })
+}
+
 fn put_tier(c: &Connection, t: &PricingTier, pending: bool) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT OR REPLACE INTO pricing_tiers (id, organization_id, tour_id, variant_id, name, base_price_minor,
@@ -230,39 +250,9 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
             .map(serde_json::to_value)
             .transpose()?,
         EntityKind::PricingTier => {
-            let raw = c
-                .prepare_cached(
-                    "SELECT id, organization_id, tour_id, variant_id, name, base_price_minor, currency, min_age,
-                         max_age, is_default, sort_order
-                     FROM pricing_tiers WHERE organization_id = ?1 AND id = ?2",
-                )?
-                .query_row(params![org, id], |r| {
-                    Ok((
-                        (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
-                        (r.get::<_, Option<String>>(3)?, r.get::<_, String>(4)?, r.get::<_, i64>(5)?),
-                        (r.get::<_, String>(6)?, r.get::<_, Option<u32>>(7)?, r.get::<_, Option<u32>>(8)?),
-                        (r.get::<_, bool>(9)?, r.get::<_, i32>(10)?),
-                    ))
-                })
-                .optional()?;
-            match raw {
-                None => None,
-                Some(((id, organization_id, tour_id), (variant_id, name, amount), (cur, min_age, max_age), (d, s))) => {
-                    let currency = Currency::parse(&cur).map_err(|_| corrupt("currency", &cur))?;
-                    Some(serde_json::to_value(PricingTier {
-                        id,
-                        organization_id,
-                        tour_id,
-                        variant_id,
-                        name,
-                        base_price: Money::new(amount, currency),
-                        min_age,
-                        max_age,
-                        is_default: d,
-                        sort_order: s,
-                    })?)
-                }
-            }
+            let sql = format!("SELECT {TIER_COLS} FROM pricing_tiers WHERE organization_id = ?1 AND id = ?2");
+            let t = c.prepare_cached(&sql)?.query_row(params![org, id], |r| Ok(tier_from_row(r))).optional()?;
+            t.transpose()?.map(serde_json::to_value).transpose()?
         }
     };
     Ok(v)

@@ -6,10 +6,10 @@ use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use tourdesk_domain::ipc::{DepartureView, Outcome, TourView};
-use tourdesk_domain::mutation::{ApplyError, Change, Mutation, MutationCtx, ReadView, StoreFault};
+use tourdesk_domain::mutation::{ApplyError, Change, Mutation, MutationCtx, ReadView, Rejection, StoreFault};
 use tourdesk_domain::protocol::{EntityKind, MutationEnvelope, MutationResult, Op, OutcomeStatus, PullResponse};
 use tourdesk_domain::roles::Role;
-use tourdesk_domain::{Departure, Tour};
+use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
 use crate::StoreError;
 use crate::rows;
@@ -30,7 +30,7 @@ pub struct Session {
 
 pub struct Store {
     conn: Mutex<Connection>,
-    client_id: String,
+    client_id: Mutex<String>,
 }
 
 impl Store {
@@ -38,10 +38,12 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        // WAL lets the UI read while the sync loop writes; NORMAL is durable across app crashes
-        // in WAL mode, which is what a desk needs (power loss may lose the last transaction).
+        // WAL lets the UI read while the sync loop writes. FULL, not NORMAL: a commit that a power
+        // cut rolls back could already have been pushed, and the desk would then reuse its
+        // mutation id for new work, which the server would skip as a duplicate. Desk writes happen
+        // at human speed, so the extra fsync costs nothing noticeable.
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Data of a guide's removed departures must really leave the disk.
         conn.pragma_update(None, "secure_delete", "ON")?;
@@ -58,11 +60,12 @@ impl Store {
                 id
             }
         };
-        Ok(Store { conn: Mutex::new(conn), client_id })
+        Ok(Store { conn: Mutex::new(conn), client_id: Mutex::new(client_id) })
     }
 
-    pub fn client_id(&self) -> &str {
-        &self.client_id
+    /// This database's identity towards the server (changes when another user signs in).
+    pub fn client_id(&self) -> String {
+        self.client_id.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -77,30 +80,45 @@ impl Store {
         raw.map(|s| serde_json::from_str(&s).map_err(StoreError::from)).transpose()
     }
 
-    /// Records a sign-in. Signing in to another organization is refused while this desk still
-    /// holds unsent work of the first one, and otherwise starts from an empty replica.
+    /// Records a sign-in. The same user signing in again keeps everything. Anyone else — another
+    /// user, another organization, or the same user with another role (and so other buckets) —
+    /// starts afresh: a new client id (the server binds a client id to one user), an empty
+    /// replica, cursors and inbox. That is refused while unsent work of the previous identity
+    /// is queued, so nothing is lost.
     pub fn save_session(&self, s: &Session) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let previous: Option<String> =
             tx.query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
+        let mut new_client = None;
         if let Some(prev) = previous {
             let prev: Session = serde_json::from_str(&prev)?;
-            if prev.organization_id != s.organization_id {
+            let same = prev.user_id == s.user_id && prev.organization_id == s.organization_id && prev.role == s.role;
+            if !same {
                 let pending: i64 = tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
                 if pending > 0 {
-                    return Err(StoreError::Corrupt(format!(
-                        "this desk holds {pending} unsent changes of {}; sync them before switching organization",
-                        prev.organization_name
+                    return Err(StoreError::IdentityChange(format!(
+                        "this desk holds {pending} unsent changes made by {} ({}); sign in as them and sync \
+                         before another user or organization uses this desk",
+                        prev.user_name, prev.organization_name
                     )));
                 }
-                for t in ["tours", "tour_variants", "pricing_tiers", "schedules", "shadow", "sync_state"] {
+                for t in
+                    ["tours", "tour_variants", "pricing_tiers", "schedules", "shadow", "sync_state", "mutation_outcome"]
+                {
                     tx.execute(&format!("DELETE FROM {t}"), [])?;
                 }
+                let id = uuid::Uuid::new_v4().to_string();
+                tx.execute("UPDATE meta SET value = ?1 WHERE key = 'client_id'", [&id])?;
+                tx.execute("DELETE FROM meta WHERE key = 'next_mutation_id'", [])?;
+                new_client = Some(id);
             }
         }
         tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('session', ?1)", [serde_json::to_string(s)?])?;
         tx.commit()?;
+        if let Some(id) = new_client {
+            *self.client_id.lock().unwrap_or_else(|p| p.into_inner()) = id;
+        }
         Ok(())
     }
 
@@ -108,7 +126,7 @@ impl Store {
         let raw: Option<String> =
             tx.query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
         let s: Session = serde_json::from_str(&raw.ok_or(StoreError::NotSignedIn)?)?;
-        Ok(MutationCtx { organization_id: s.organization_id, role: s.role, now: Utc::now() })
+        Ok(MutationCtx { organization_id: s.organization_id, role: s.role, now: Utc::now(), user_id: s.user_id })
     }
 
     /// Runs a mutation optimistically: its changes and its outbox entry are written in one
@@ -128,7 +146,7 @@ impl Store {
             next.map(|s| s.parse::<u64>()).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?.unwrap_or(1);
         let now = Utc::now();
         // A first-cut HLC: wall clock, then mutation id, then client id as the tie-break.
-        let hlc = format!("{:013}-{:08}-{}", now.timestamp_millis(), id, self.client_id);
+        let hlc = format!("{:013}-{:08}-{}", now.timestamp_millis(), id, self.client_id());
         tx.execute(
             "INSERT INTO outbox (mutation_id, name, args, hlc, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, m.name(), m.args().to_string(), hlc, now.to_rfc3339()],
@@ -171,6 +189,24 @@ impl Store {
         Ok(out)
     }
 
+    /// The tour's price list, default tier first.
+    pub fn prices(&self, tour_id: &str) -> Result<Vec<PricingTier>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let sql = format!(
+            "SELECT {} FROM pricing_tiers WHERE organization_id = ?1 AND tour_id = ?2
+             ORDER BY is_default DESC, sort_order, name",
+            rows::TIER_COLS
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut q = stmt.query(params![org, tour_id])?;
+        let mut out = Vec::new();
+        while let Some(r) = q.next()? {
+            out.push(rows::tier_from_row(r)?);
+        }
+        Ok(out)
+    }
+
     pub fn departure(&self, id: &str) -> Result<Option<DepartureView>, StoreError> {
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(None) };
@@ -207,6 +243,15 @@ impl Store {
     pub fn record_push(&self, last_mutation_id: u64, results: &[MutationResult]) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let next: Option<String> =
+            tx.query_row("SELECT value FROM meta WHERE key = 'next_mutation_id'", [], |r| r.get(0)).optional()?;
+        let next = next.and_then(|n| n.parse::<u64>().ok()).unwrap_or(1);
+        if last_mutation_id >= next {
+            // The server has processed ids this database never issued: it is an older copy
+            // (restored from a backup, or copied to another machine). Settling would silently
+            // drop new work as "duplicates", so stop and say so.
+            return Err(StoreError::Forked { server_last: last_mutation_id, local_next: next });
+        }
         record_results(&tx, last_mutation_id, results)?;
         tx.commit()?;
         Ok(())
@@ -225,7 +270,8 @@ impl Store {
 
     /// Applies one page of server changes and rebases pending work on top, in one transaction:
     /// put back the server version of every row a pending mutation touched, apply the server's
-    /// changes, settle what the server has processed, then replay what is still pending. The
+    /// changes, settle what the server has processed (on the final page), then replay what is
+    /// still pending. The
     /// cursors move in the same transaction, so a crash mid-pull loses nothing and applies
     /// nothing twice.
     pub fn apply_pull(&self, resp: &PullResponse) -> Result<(), StoreError> {
@@ -248,7 +294,11 @@ impl Store {
                 params![page.bucket, page.cursor],
             )?;
         }
-        record_results(&tx, resp.last_mutation_id, &resp.results)?;
+        // Settle only on the last page: the rows that settled mutations produced may still be on
+        // a later page, and until they arrive the optimistic rows must stay.
+        if resp.complete {
+            record_results(&tx, resp.last_mutation_id, &resp.results)?;
+        }
 
         // Replay what the server has not seen yet on top of its state. A mutation that no longer
         // applies locally (say its slug is now taken) stays queued: the server decides, and its
@@ -261,7 +311,12 @@ impl Store {
             let args: serde_json::Value = serde_json::from_str(&args)?;
             let Ok(m) = Mutation::decode(&name, &args) else { continue };
             match m.apply(&View { c: &tx, org: &org }, &ctx) {
-                Ok(changes) => write_optimistic(&tx, &org, &changes)?,
+                Ok(changes) => match write_optimistic(&tx, &org, &changes) {
+                    Err(StoreError::Rejected(e)) => {
+                        tracing::info!(mutation_id = id, "pending mutation not shown locally: {e}")
+                    }
+                    other => other?,
+                },
                 Err(ApplyError::Rejected(e)) => {
                     tracing::info!(mutation_id = id, "pending mutation no longer applies locally: {e}")
                 }
@@ -330,10 +385,29 @@ fn record_results(tx: &Transaction<'_>, last_mutation_id: u64, results: &[Mutati
 /// Writes a mutation's changes as pending rows, first saving the server version of each row
 /// (or its absence) so a rebase can restore it.
 fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -> Result<(), StoreError> {
+    // Decide every row first, so a change this desk cannot store refuses the whole mutation
+    // before anything of it is written.
+    let mut rows_to_write = Vec::with_capacity(changes.len());
     for ch in changes {
         let (kind, id, row) = match ch {
             Change::PutTour(t) => (EntityKind::Tour, &t.id, serde_json::to_value(t)?),
+            Change::PutVariant(v) => (EntityKind::TourVariant, &v.id, serde_json::to_value(v)?),
+            Change::PutPricingTier(t) => (EntityKind::PricingTier, &t.id, serde_json::to_value(t)?),
+            Change::PutDeparture(d) => (EntityKind::Departure, &d.id, serde_json::to_value(d)?),
+            // The server's business: it keeps the audit trail, counts promo uses and talks to
+            // the payment provider. The desk shows their effects when they sync back.
+            Change::Audit(_) | Change::IncrementPromoUses { .. } | Change::RequestRefund(_) => continue,
+            Change::PutBooking(_)
+            | Change::PutCustomer(_)
+            | Change::PutGuideAssignment(_)
+            | Change::DeleteGuideAssignment { .. }
+            | Change::PutCheckIn(_) => {
+                return Err(StoreError::Rejected(Rejection::Unsupported { what: change_name(ch).into() }));
+            }
         };
+        rows_to_write.push((kind, id, row));
+    }
+    for (kind, id, row) in rows_to_write {
         let shadowed: bool = tx
             .prepare_cached("SELECT 1 FROM shadow WHERE entity = ?1 AND id = ?2")?
             .exists(params![kind.as_str(), id])?;
@@ -347,6 +421,16 @@ fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -> Result<()
         rows::put(tx, org, kind, &row, true)?;
     }
     Ok(())
+}
+
+fn change_name(ch: &Change) -> &'static str {
+    match ch {
+        Change::PutBooking(_) => "bookings on the desk",
+        Change::PutCustomer(_) => "customers on the desk",
+        Change::PutGuideAssignment(_) | Change::DeleteGuideAssignment { .. } => "guide assignments on the desk",
+        Change::PutCheckIn(_) => "check-ins on the desk",
+        _ => "this change on the desk",
+    }
 }
 
 fn restore_shadows(tx: &Connection, org: &str) -> Result<(), StoreError> {
@@ -370,12 +454,28 @@ struct View<'a> {
     org: &'a str,
 }
 
+impl View<'_> {
+    fn entity<T: serde::de::DeserializeOwned>(&self, kind: EntityKind, id: &str) -> Result<Option<T>, StoreFault> {
+        let v = rows::get(self.c, self.org, kind, id).map_err(|e| StoreFault(e.to_string()))?;
+        v.map(serde_json::from_value).transpose().map_err(|e| StoreFault(e.to_string()))
+    }
+}
+
 impl ReadView for View<'_> {
     fn tour(&self, id: &str) -> Result<Option<Tour>, StoreFault> {
         rows::tour(self.c, self.org, id).map_err(|e| StoreFault(e.to_string()))
     }
     fn tour_by_slug(&self, slug: &str) -> Result<Option<Tour>, StoreFault> {
         rows::tour_by_slug(self.c, self.org, slug).map_err(|e| StoreFault(e.to_string()))
+    }
+    fn variant(&self, id: &str) -> Result<Option<TourVariant>, StoreFault> {
+        self.entity(EntityKind::TourVariant, id)
+    }
+    fn pricing_tier(&self, id: &str) -> Result<Option<PricingTier>, StoreFault> {
+        self.entity(EntityKind::PricingTier, id)
+    }
+    fn departure(&self, id: &str) -> Result<Option<Departure>, StoreFault> {
+        self.entity(EntityKind::Departure, id)
     }
 }
 
@@ -540,7 +640,50 @@ mod tests {
         assert!(s.save_session(&session("org-2")).is_err());
         assert_eq!(s.session().unwrap().unwrap().organization_id, "org-1");
         s.record_push(1, &[]).unwrap();
+        let before = s.client_id();
         s.save_session(&session("org-2")).unwrap();
         assert!(s.tours().unwrap().is_empty(), "another organization starts from an empty replica");
+        assert_ne!(s.client_id(), before, "the server binds a client id to one user");
+        assert_eq!(s.mutate(&create(T2, "Sushi Walk")).unwrap(), 1, "numbering restarts for the new client id");
+    }
+
+    #[test]
+    fn the_same_user_signing_in_again_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = signed_in(&dir);
+        s.mutate(&create(T1, "Ramen Walk")).unwrap();
+        let id = s.client_id();
+        s.save_session(&session("org-1")).unwrap();
+        assert_eq!(s.client_id(), id);
+        assert_eq!(s.pending_count().unwrap(), 1);
+        let mut guide = session("org-1");
+        guide.role = Role::Guide;
+        assert!(matches!(s.save_session(&guide), Err(StoreError::IdentityChange(_))), "a new role means new buckets");
+    }
+
+    #[test]
+    fn an_incomplete_page_does_not_settle_the_outbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = signed_in(&dir);
+        s.mutate(&create(T1, "Ramen Walk")).unwrap();
+        let mut first = page(1, vec![server_tour(T2, "Sake Tasting", "org-1")], 1, vec![]);
+        first.complete = false;
+        s.apply_pull(&first).unwrap();
+        assert_eq!(s.pending_count().unwrap(), 1, "mutation 1's rows may be on the next page");
+        assert!(s.tours().unwrap().iter().any(|t| t.tour.id == T1 && t.pending));
+        let applied = MutationResult { id: 1, status: OutcomeStatus::Applied, code: None, detail: None };
+        s.apply_pull(&page(2, vec![server_tour(T1, "Ramen Walk", "org-1")], 1, vec![applied])).unwrap();
+        assert_eq!(s.pending_count().unwrap(), 0);
+        assert!(s.tours().unwrap().iter().all(|t| !t.pending));
+    }
+
+    #[test]
+    fn a_server_ahead_of_this_database_is_reported_not_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = signed_in(&dir);
+        s.mutate(&create(T1, "Ramen Walk")).unwrap();
+        let err = s.record_push(5, &[]).unwrap_err();
+        assert!(matches!(err, StoreError::Forked { server_last: 5, local_next: 2 }), "{err:?}");
+        assert_eq!(s.pending_count().unwrap(), 1, "nothing was dropped");
     }
 }

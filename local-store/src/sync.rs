@@ -17,12 +17,23 @@ use crate::{Session, Store, StoreError};
 /// drain a long offline queue faster; this keeps one request well under the body limit.
 const PUSH_BATCH: u32 = 500;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Credentials {
     pub organization: String,
     pub email: String,
     pub password: String,
     pub device: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("organization", &self.organization)
+            .field("email", &self.email)
+            .field("password", &"***")
+            .field("device", &self.device)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +46,8 @@ pub enum SyncError {
     Server { status: u16, code: String, message: String },
     #[error("unexpected answer from the server: {0}")]
     Protocol(String),
+    #[error("the server processed only part of the queued changes (up to #{processed}); the rest will be retried")]
+    PushIncomplete { processed: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -43,7 +56,7 @@ impl SyncError {
     /// Worth retrying later without anyone changing anything.
     pub fn is_transient(&self) -> bool {
         match self {
-            SyncError::Offline(_) => true,
+            SyncError::Offline(_) | SyncError::PushIncomplete { .. } => true,
             SyncError::Server { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }
@@ -62,6 +75,7 @@ pub struct SyncClient {
     base: String,
     credentials: Credentials,
     token: Mutex<Option<String>>,
+    page_limit: Option<u32>,
 }
 
 impl std::fmt::Debug for SyncClient {
@@ -78,7 +92,19 @@ impl SyncClient {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
-        Ok(SyncClient { http, base: base_url.trim_end_matches('/').to_string(), credentials, token: Mutex::new(None) })
+        Ok(SyncClient {
+            http,
+            base: base_url.trim_end_matches('/').to_string(),
+            credentials,
+            token: Mutex::new(None),
+            page_limit: None,
+        })
+    }
+
+    /// Asks for pull pages of at most `limit` changes (the server's default otherwise).
+    pub fn with_page_limit(mut self, limit: u32) -> SyncClient {
+        self.page_limit = Some(limit);
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -158,9 +184,11 @@ impl SyncClient {
         }
     }
 
-    /// One full round: push the whole outbox in order, then pull until up to date.
+    /// One full round: push the whole outbox in order, then pull until up to date. A push the
+    /// server stopped part-way still pulls (the desk stays current) and then reports the stop.
     pub async fn sync_once(&self, store: &Store) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
+        let mut incomplete = None;
         loop {
             let batch = store.outbox(PUSH_BATCH)?;
             let Some(last) = batch.last().map(|m| m.id) else { break };
@@ -176,6 +204,7 @@ impl SyncClient {
             if resp.last_mutation_id < last {
                 // The server stopped early (a transient failure on its side); what it did
                 // process is settled, the rest goes in the next round.
+                incomplete = Some(SyncError::PushIncomplete { processed: resp.last_mutation_id });
                 break;
             }
         }
@@ -184,7 +213,7 @@ impl SyncClient {
                 client_id: store.client_id().to_string(),
                 schema_version: SCHEMA_VERSION,
                 cursors: store.cursors()?,
-                limit: None,
+                limit: self.page_limit,
                 pending_from: store.oldest_pending()?,
             };
             let resp: PullResponse = self.authed(store, "/sync/v1/pull", &req).await?;
@@ -194,7 +223,10 @@ impl SyncClient {
                 break;
             }
         }
-        Ok(report)
+        match incomplete {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
     }
 }
 

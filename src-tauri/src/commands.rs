@@ -1,6 +1,7 @@
 //! Tauri commands: parse, call the store, map the error. Nothing else.
 
 use tauri::State;
+use tourdesk_domain::PricingTier;
 use tourdesk_domain::ipc::{CommandError, DepartureView, DeskStatus, NewTour, Outcome, TourView};
 use tourdesk_domain::mutation::{CreateTourV1, Mutation, Rejection};
 use tourdesk_local_store::StoreError;
@@ -38,6 +39,11 @@ pub async fn list_tours(desk: State<'_, Desk>) -> Result<Vec<TourView>, CommandE
 #[tauri::command]
 pub async fn list_departures(desk: State<'_, Desk>, tour_id: String) -> Result<Vec<DepartureView>, CommandError> {
     desk.store.departures(&tour_id).map_err(to_ui)
+}
+
+#[tauri::command]
+pub async fn list_prices(desk: State<'_, Desk>, tour_id: String) -> Result<Vec<PricingTier>, CommandError> {
+    desk.store.prices(&tour_id).map_err(to_ui)
 }
 
 #[tauri::command]

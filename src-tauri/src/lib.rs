@@ -30,6 +30,7 @@ pub fn run() {
             commands::desk_status,
             commands::list_tours,
             commands::list_departures,
+            commands::list_prices,
             commands::create_tour,
             commands::sync_now,
             commands::list_rejections,

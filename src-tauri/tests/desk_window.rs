@@ -3,6 +3,8 @@
 //! refuses bad input with a clear message, and a tour created in the window reaches PostgreSQL.
 //!
 //! Runs only with the `e2e` feature, under a display: `cargo xtask e2e` or `cargo xtask test`.
+// Helpers outside #[test] functions are test code too: a failed step should panic with its place.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 
@@ -43,8 +45,11 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     })
     .await;
     assert!(names.iter().any(|n| n == "Kyoto Temples at Dawn"), "{names:?}");
-    let status = c.find(Locator::Css("#status-connection")).await.unwrap().text().await.unwrap();
-    assert_eq!(status, "Online");
+    eventually("the desk to report it is online", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, "#status-connection").await.iter().any(|s| s == "Online").then_some(()) }
+    })
+    .await;
 
     // A departure view shows seats left in the departure's own zone.
     c.find(Locator::Css(".tour-row[data-slug='kyoto-temples-at-dawn']")).await.unwrap().click().await.unwrap();
@@ -58,6 +63,8 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     })
     .await;
     assert!(rows[0].contains("06:00 JST"), "{}", rows[0]);
+    let prices = texts(&c, "#price-list .price").await;
+    assert!(prices.iter().any(|p| p == "Adult ¥12,000"), "{prices:?}");
     assert!(!texts(&c, ".seats-left").await.is_empty());
 
     // Bad input is refused with the domain's message at the field, and nothing is created.
@@ -115,6 +122,67 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     })
     .await;
 
+    // The server goes away: the desk says so, keeps working, and marks new work as pending.
+    let addr = server.addr;
+    server.shutdown().await.unwrap();
+    c.find(Locator::Css("#sync-now")).await.unwrap().click().await.unwrap();
+    eventually("the desk to notice it is offline", Duration::from_secs(30), || {
+        let c = c.clone();
+        async move { texts(&c, "#status-connection").await.iter().any(|s| s.starts_with("Offline")).then_some(()) }
+    })
+    .await;
+    create_tour(&c, "Tidepool Ramble", "10").await;
+    eventually("the offline tour listed as pending", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move {
+            let row = c.find(Locator::Css(".tour-row[data-slug='tidepool-ramble']")).await.ok()?;
+            row.text().await.ok()?.contains("Pending sync").then_some(())
+        }
+    })
+    .await;
+    eventually("the status bar to count one pending change", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { texts(&c, "#status-pending").await.iter().any(|s| s == "1 pending").then_some(()) }
+    })
+    .await;
+
+    // It comes back on the same address: the queued tour is pushed and confirmed.
+    let server = tourdesk_sync_server::start(Config {
+        database_url: db_url.clone(),
+        listen: addr.to_string(),
+        seed_demo: true,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    eventually("the offline tour in PostgreSQL", Duration::from_secs(60), || {
+        let pg = &pg;
+        async move {
+            pg.query_opt("SELECT 1 FROM tours WHERE slug = 'tidepool-ramble'", &[]).await.unwrap().map(|_| ())
+        }
+    })
+    .await;
+    eventually("the desk to settle", Duration::from_secs(30), || {
+        let c = c.clone();
+        async move {
+            let pending = texts(&c, "#status-pending").await;
+            let row = c.find(Locator::Css(".tour-row[data-slug='tidepool-ramble']")).await.ok()?;
+            let text = row.text().await.ok()?;
+            (pending.first().map(String::as_str) == Some("0 pending") && !text.contains("Pending sync")).then_some(())
+        }
+    })
+    .await;
+
     c.close().await.unwrap();
     server.shutdown().await.unwrap();
+}
+
+/// Fills and submits the new-tour form.
+async fn create_tour(c: &fantoccini::Client, name: &str, capacity: &str) {
+    c.find(Locator::Css("#new-tour")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#new-tour-name")).await.unwrap().send_keys(name).await.unwrap();
+    let cap = c.find(Locator::Css("#new-tour-capacity")).await.unwrap();
+    cap.clear().await.unwrap();
+    cap.send_keys(capacity).await.unwrap();
+    c.find(Locator::Css("#new-tour-submit")).await.unwrap().click().await.unwrap();
 }

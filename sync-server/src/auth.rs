@@ -54,7 +54,11 @@ pub async fn sign_in(state: &AppState, req: SignInRequest) -> Result<SignInRespo
         .await?;
     let refused = || AppError::Unauthorized("wrong organization, email or password".into());
     let Some(row) = row else {
-        verify_password(&req.password, DUMMY_HASH);
+        let password = req.password.clone();
+        // Same cost, same thread pool as a real check.
+        tokio::task::spawn_blocking(move || verify_password(&password, DUMMY_HASH))
+            .await
+            .map_err(anyhow::Error::from)?;
         return Err(refused());
     };
     let hash: String = row.try_get(4).map_err(anyhow::Error::from)?;
@@ -113,8 +117,11 @@ impl FromRequestParts<AppState> for Staff {
         let row = client
             .query_opt(
                 "SELECT s.user_id, s.organization_id, u.role
-                 FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id AND u.organization_id = s.organization_id
-                 WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.active",
+                 FROM staff_sessions s
+                 JOIN staff_users u ON u.id = s.user_id AND u.organization_id = s.organization_id
+                 JOIN organizations o ON o.id = s.organization_id
+                 WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.active
+                   AND o.status = 'active'",
                 &[&token_digest(token.trim())],
             )
             .await?;

@@ -56,6 +56,24 @@ pub fn tour_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Tour> {
     })
 }
 
+/// Takes the organization's change-counter row lock (creating the row on first use), to be held
+/// until commit. Callers that will write take it before locking any other row.
+pub async fn lock_org_counter(c: &impl GenericClient, org: &str) -> Result<(), tokio_postgres::Error> {
+    c.execute("INSERT INTO org_sync (organization_id) VALUES ($1) ON CONFLICT DO NOTHING", &[&org]).await?;
+    c.query_one("SELECT seq FROM org_sync WHERE organization_id = $1 FOR UPDATE", &[&org]).await?;
+    Ok(())
+}
+
+/// An upsert hit an id that exists in another organization. Ids are client-made UUIDs, so this
+/// is a forged or colliding id: refused, never written, never logged as a change.
+#[derive(Debug, thiserror::Error)]
+#[error("id {0} is already in use")]
+pub struct IdTaken(pub String);
+
+fn written_once(n: u64, id: &str) -> anyhow::Result<()> {
+    if n == 1 { Ok(()) } else { Err(IdTaken(id.to_string()).into()) }
+}
+
 /// Bumps the organization's change counter. The counter row stays locked until commit, so
 /// change sequence numbers of one organization become visible strictly in order.
 async fn next_seq(c: &impl GenericClient, org: &str) -> Result<i64, tokio_postgres::Error> {
@@ -98,8 +116,9 @@ fn i32_of(v: u32) -> anyhow::Result<i32> {
 }
 
 pub async fn put_tour(c: &impl GenericClient, t: &Tour) -> anyhow::Result<()> {
-    c.execute(
-        "INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes, default_capacity,
+    let n = c
+        .execute(
+            "INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes, default_capacity,
              min_participants, category, timezone, meeting_point, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, slug = excluded.slug,
@@ -108,28 +127,30 @@ pub async fn put_tour(c: &impl GenericClient, t: &Tour) -> anyhow::Result<()> {
              category = excluded.category, timezone = excluded.timezone, meeting_point = excluded.meeting_point,
              status = excluded.status, updated_at = now()
          WHERE tours.organization_id = excluded.organization_id",
-        &[
-            &t.id,
-            &t.organization_id,
-            &t.name,
-            &t.slug,
-            &t.short_description,
-            &i32_of(t.duration_minutes)?,
-            &i32_of(t.default_capacity)?,
-            &i32_of(t.min_participants)?,
-            &t.category.as_str(),
-            &t.timezone,
-            &t.meeting_point,
-            &t.status.as_str(),
-        ],
-    )
-    .await?;
+            &[
+                &t.id,
+                &t.organization_id,
+                &t.name,
+                &t.slug,
+                &t.short_description,
+                &i32_of(t.duration_minutes)?,
+                &i32_of(t.default_capacity)?,
+                &i32_of(t.min_participants)?,
+                &t.category.as_str(),
+                &t.timezone,
+                &t.meeting_point,
+                &t.status.as_str(),
+            ],
+        )
+        .await?;
+    written_once(n, &t.id)?;
     log_change(c, &t.organization_id, EntityKind::Tour, &t.id, Op::Put, Some(serde_json::to_value(t)?)).await?;
     Ok(())
 }
 
 pub async fn put_variant(c: &impl GenericClient, v: &TourVariant) -> anyhow::Result<()> {
-    c.execute(
+    let n = c
+        .execute(
         "INSERT INTO tour_variants (id, organization_id, tour_id, name, capacity, duration_minutes, active, sort_order)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, capacity = excluded.capacity,
@@ -148,41 +169,45 @@ pub async fn put_variant(c: &impl GenericClient, v: &TourVariant) -> anyhow::Res
         ],
     )
     .await?;
+    written_once(n, &v.id)?;
     log_change(c, &v.organization_id, EntityKind::TourVariant, &v.id, Op::Put, Some(serde_json::to_value(v)?)).await?;
     Ok(())
 }
 
 pub async fn put_tier(c: &impl GenericClient, t: &PricingTier) -> anyhow::Result<()> {
-    c.execute(
-        "INSERT INTO pricing_tiers (id, organization_id, tour_id, variant_id, name, base_price_minor, currency,
+    let n = c
+        .execute(
+            "INSERT INTO pricing_tiers (id, organization_id, tour_id, variant_id, name, base_price_minor, currency,
              min_age, max_age, is_default, sort_order)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, base_price_minor = excluded.base_price_minor,
              currency = excluded.currency, min_age = excluded.min_age, max_age = excluded.max_age,
              is_default = excluded.is_default, sort_order = excluded.sort_order, updated_at = now()
          WHERE pricing_tiers.organization_id = excluded.organization_id",
-        &[
-            &t.id,
-            &t.organization_id,
-            &t.tour_id,
-            &t.variant_id,
-            &t.name,
-            &t.base_price.amount,
-            &t.base_price.currency.as_str(),
-            &t.min_age.map(i32_of).transpose()?,
-            &t.max_age.map(i32_of).transpose()?,
-            &t.is_default,
-            &t.sort_order,
-        ],
-    )
-    .await?;
+            &[
+                &t.id,
+                &t.organization_id,
+                &t.tour_id,
+                &t.variant_id,
+                &t.name,
+                &t.base_price.amount,
+                &t.base_price.currency.as_str(),
+                &t.min_age.map(i32_of).transpose()?,
+                &t.max_age.map(i32_of).transpose()?,
+                &t.is_default,
+                &t.sort_order,
+            ],
+        )
+        .await?;
+    written_once(n, &t.id)?;
     log_change(c, &t.organization_id, EntityKind::PricingTier, &t.id, Op::Put, Some(serde_json::to_value(t)?)).await?;
     Ok(())
 }
 
 pub async fn put_departure(c: &impl GenericClient, d: &Departure) -> anyhow::Result<()> {
-    c.execute(
-        "INSERT INTO schedules (id, organization_id, tour_id, variant_id, local_date, local_time, timezone,
+    let n = c
+        .execute(
+            "INSERT INTO schedules (id, organization_id, tour_id, variant_id, local_date, local_time, timezone,
              starts_at, ends_at, capacity, booked_count, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (id) DO UPDATE SET local_date = excluded.local_date, local_time = excluded.local_time,
@@ -190,38 +215,33 @@ pub async fn put_departure(c: &impl GenericClient, d: &Departure) -> anyhow::Res
              capacity = excluded.capacity, booked_count = excluded.booked_count, status = excluded.status,
              updated_at = now()
          WHERE schedules.organization_id = excluded.organization_id",
-        &[
-            &d.id,
-            &d.organization_id,
-            &d.tour_id,
-            &d.variant_id,
-            &d.local_date,
-            &d.local_time,
-            &d.timezone,
-            &d.starts_at,
-            &d.ends_at,
-            &i32_of(d.capacity)?,
-            &i32_of(d.booked_count)?,
-            &d.status.as_str(),
-        ],
-    )
-    .await?;
+            &[
+                &d.id,
+                &d.organization_id,
+                &d.tour_id,
+                &d.variant_id,
+                &d.local_date,
+                &d.local_time,
+                &d.timezone,
+                &d.starts_at,
+                &d.ends_at,
+                &i32_of(d.capacity)?,
+                &i32_of(d.booked_count)?,
+                &d.status.as_str(),
+            ],
+        )
+        .await?;
+    written_once(n, &d.id)?;
     log_change(c, &d.organization_id, EntityKind::Departure, &d.id, Op::Put, Some(serde_json::to_value(d)?)).await?;
     Ok(())
 }
 
-pub async fn departure(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Departure>> {
-    let row = c
-        .query_opt(
-            "SELECT id, organization_id, tour_id, variant_id, local_date, local_time, timezone, starts_at, ends_at,
-                 capacity, booked_count, status
-             FROM schedules WHERE organization_id = $1 AND id = $2",
-            &[&org, &id],
-        )
-        .await?;
-    let Some(r) = row else { return Ok(None) };
+pub const DEPARTURE_COLS: &str = "id, organization_id, tour_id, variant_id, local_date, local_time, timezone, \
+     starts_at, ends_at, capacity, booked_count, status";
+
+pub fn departure_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Departure> {
     let status: String = r.try_get(11)?;
-    Ok(Some(Departure {
+    Ok(Departure {
         id: r.try_get(0)?,
         organization_id: r.try_get(1)?,
         tour_id: r.try_get(2)?,
@@ -234,7 +254,64 @@ pub async fn departure(c: &impl GenericClient, org: &str, id: &str) -> anyhow::R
         capacity: u32::try_from(r.try_get::<_, i32>(9)?)?,
         booked_count: u32::try_from(r.try_get::<_, i32>(10)?)?,
         status: DepartureStatus::parse(&status).ok_or_else(|| bad_row("departure status", &status))?,
-    }))
+    })
+}
+
+pub const VARIANT_COLS: &str = "id, organization_id, tour_id, name, capacity, duration_minutes, active, sort_order";
+
+pub fn variant_from_row(r: &tokio_postgres::Row) -> anyhow::Result<TourVariant> {
+    Ok(TourVariant {
+        id: r.try_get(0)?,
+        organization_id: r.try_get(1)?,
+        tour_id: r.try_get(2)?,
+        name: r.try_get(3)?,
+        capacity: r.try_get::<_, Option<i32>>(4)?.map(u32::try_from).transpose()?,
+        duration_minutes: r.try_get::<_, Option<i32>>(5)?.map(u32::try_from).transpose()?,
+        active: r.try_get(6)?,
+        sort_order: r.try_get(7)?,
+    })
+}
+
+pub const TIER_COLS: &str = "id, organization_id, tour_id, variant_id, name, base_price_minor, currency, min_age, \
+     max_age, is_default, sort_order";
+
+pub fn tier_from_row(r: &tokio_postgres::Row) -> anyhow::Result<PricingTier> {
+    let currency: String = r.try_get(6)?;
+    Ok(PricingTier {
+        id: r.try_get(0)?,
+        organization_id: r.try_get(1)?,
+        tour_id: r.try_get(2)?,
+        variant_id: r.try_get(3)?,
+        name: r.try_get(4)?,
+        base_price: money(r.try_get(5)?, &currency)?,
+        min_age: r.try_get::<_, Option<i32>>(7)?.map(u32::try_from).transpose()?,
+        max_age: r.try_get::<_, Option<i32>>(8)?.map(u32::try_from).transpose()?,
+        is_default: r.try_get(9)?,
+        sort_order: r.try_get(10)?,
+    })
+}
+
+pub async fn departure(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Departure>> {
+    let sql = format!("SELECT {DEPARTURE_COLS} FROM schedules WHERE organization_id = $1 AND id = $2");
+    c.query_opt(&sql, &[&org, &id]).await?.map(|r| departure_from_row(&r)).transpose()
+}
+
+pub async fn audit(
+    c: &impl GenericClient,
+    org: &str,
+    actor: &str,
+    action: &str,
+    entity: &str,
+    entity_id: &str,
+    after: &Value,
+) -> anyhow::Result<()> {
+    c.execute(
+        "INSERT INTO audit_logs (organization_id, actor_user_id, action, entity, entity_id, before, after)
+         VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+        &[&org, &actor, &action, &entity, &entity_id, after],
+    )
+    .await?;
+    Ok(())
 }
 
 pub fn money(amount: i64, currency: &str) -> anyhow::Result<Money> {

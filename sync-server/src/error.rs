@@ -40,7 +40,12 @@ impl AppError {
 
 impl From<tokio_postgres::Error> for AppError {
     fn from(e: tokio_postgres::Error) -> Self {
-        if e.is_closed() || e.as_db_error().is_none() {
+        use tokio_postgres::error::SqlState;
+        let retryable = e
+            .code()
+            .is_some_and(|c| *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED);
+        if e.is_closed() || e.as_db_error().is_none() || retryable {
+            // 503: the client retries; nothing was committed.
             AppError::Unavailable(e.to_string())
         } else {
             AppError::Internal(e.into())

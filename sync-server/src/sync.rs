@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::IsolationLevel;
 use tokio_postgres::error::SqlState;
-use tourdesk_domain::Tour;
 use tourdesk_domain::mutation::{ApplyError, Change, Mutation, MutationCtx, ReadKey, ReadView, Rejection, StoreFault};
 use tourdesk_domain::protocol::{
     BucketPage, ChangeRecord, EntityKind, MutationResult, Op, OutcomeStatus, PullRequest, PullResponse, PushRequest,
@@ -14,6 +14,7 @@ use tourdesk_domain::protocol::{
 };
 use tourdesk_domain::roles::Role;
 use tourdesk_domain::validate;
+use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
 use crate::auth::Staff;
 use crate::{AppError, AppState, db};
@@ -83,7 +84,24 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
     let mut conn = state.pool.get().await?;
     let tx = conn.transaction().await?;
     let mut last = lock_client(&tx, staff, &client_id).await?;
+    // Take the organization's change counter now, before any row a mutation reads: every push
+    // then locks client → counter → rows in that order, so two pushes cannot deadlock.
+    db::lock_org_counter(&tx, &staff.organization_id).await?;
     let mut results = Vec::new();
+    // Duplicates get their stored verdict again: the response that carried it may have been lost.
+    let dup_ids: Vec<i64> = req.mutations.iter().filter(|m| m.id <= last).map(|m| i64_of(m.id)).collect();
+    if !dup_ids.is_empty() {
+        let rows = tx
+            .query(
+                "SELECT mutation_id, status, code, detail FROM sync_mutation_results
+                 WHERE client_id = $1 AND mutation_id = ANY($2) ORDER BY mutation_id",
+                &[&client_id, &dup_ids],
+            )
+            .await?;
+        for r in &rows {
+            results.push(result_record(r).map_err(AppError::Internal)?);
+        }
+    }
     for m in &req.mutations {
         if m.id <= last {
             continue;
@@ -92,11 +110,15 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
             tracing::warn!(client = %client_id, expected = last + 1, got = m.id, "out-of-order push stopped");
             break;
         }
-        let ctx =
-            MutationCtx { organization_id: staff.organization_id.clone(), role: staff.role, now: chrono::Utc::now() };
+        let ctx = MutationCtx {
+            organization_id: staff.organization_id.clone(),
+            role: staff.role,
+            now: chrono::Utc::now(),
+            user_id: staff.user_id.clone(),
+        };
         tx.batch_execute("SAVEPOINT mutation").await?;
         let outcome = match Mutation::decode(&m.name, &m.args) {
-            Err(r) => Err(ApplyError::Rejected(r)),
+            Err(r) => Err(Failure::Rejected(r)),
             Ok(mutation) => run_mutation(&tx, &mutation, &ctx, &staff.user_id).await,
         };
         let result = match outcome {
@@ -104,7 +126,7 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
                 tx.batch_execute("RELEASE SAVEPOINT mutation").await?;
                 MutationResult { id: m.id, status: OutcomeStatus::Applied, code: None, detail: None }
             }
-            Err(ApplyError::Rejected(r)) => {
+            Err(Failure::Rejected(r)) => {
                 tx.batch_execute("ROLLBACK TO SAVEPOINT mutation").await?;
                 MutationResult {
                     id: m.id,
@@ -113,8 +135,9 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
                     detail: Some(r.to_string()),
                 }
             }
-            Err(ApplyError::Store(fault)) => {
-                tracing::warn!(client = %client_id, mutation = m.id, "push stopped on a store fault: {}", fault.0);
+            Err(Failure::Transient(why)) => {
+                // Order is kept: this mutation and everything after it wait for the next push.
+                tracing::warn!(client = %client_id, mutation = m.id, "push stopped on a transient failure: {why}");
                 tx.batch_execute("ROLLBACK TO SAVEPOINT mutation").await?;
                 break;
             }
@@ -141,81 +164,214 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
     Ok(PushResponse { last_mutation_id: last, results })
 }
 
-/// Loads what the mutation declared it reads (locking those rows), decides with the domain
-/// code, and writes the changes with their sync-log entries and audit rows.
-async fn run_mutation(tx: &Transaction<'_>, m: &Mutation, ctx: &MutationCtx, actor: &str) -> Result<(), ApplyError> {
-    let fault = |e: &dyn std::fmt::Display| ApplyError::Store(StoreFault(e.to_string()));
-    let mut snap = Snapshot::default();
-    for key in m.reads() {
-        match &key {
-            ReadKey::Tour(id) => {
-                let sql =
-                    format!("SELECT {} FROM tours WHERE organization_id = $1 AND id = $2 FOR UPDATE", db::TOUR_COLS);
-                let row = tx.query_opt(&sql, &[&ctx.organization_id, id]).await.map_err(|e| fault(&e))?;
-                let tour = row.map(|r| db::tour_from_row(&r)).transpose().map_err(|e| fault(&e))?;
-                snap.tours.insert(key.clone(), tour);
+/// Why a mutation did not apply, as far as the push loop cares.
+enum Failure {
+    /// Recorded and shown to the user; the queue moves on.
+    Rejected(Rejection),
+    /// Worth retrying as is (lost connection, serialization failure, deadlock); stops the batch.
+    Transient(String),
+}
+
+/// Sorts an error from a mutation's reads or writes. Only failures that a retry can fix stop the
+/// queue; anything deterministic (bad data, a constraint, a bug) becomes a visible rejection,
+/// because retrying it forever would block every later change of that desk.
+fn classify(e: &anyhow::Error) -> Failure {
+    if let Some(taken) = e.downcast_ref::<db::IdTaken>() {
+        return Failure::Rejected(Rejection::Conflict { field: "id".into(), message: taken.to_string() });
+    }
+    if let Some(pg) = e.downcast_ref::<tokio_postgres::Error>() {
+        match pg.code() {
+            None => return Failure::Transient(pg.to_string()),
+            Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
+                return Failure::Rejected(Rejection::Conflict {
+                    field: "slug".into(),
+                    message: "that URL name is already taken".into(),
+                });
             }
-            ReadKey::TourSlug(slug) => {
-                let sql =
-                    format!("SELECT {} FROM tours WHERE organization_id = $1 AND slug = $2 FOR UPDATE", db::TOUR_COLS);
-                let row = tx.query_opt(&sql, &[&ctx.organization_id, slug]).await.map_err(|e| fault(&e))?;
-                let tour = row.map(|r| db::tour_from_row(&r)).transpose().map_err(|e| fault(&e))?;
-                snap.tours.insert(key.clone(), tour);
+            Some(code) => {
+                let class = &code.code()[..2];
+                if matches!(class, "40" | "08" | "53" | "57" | "58") {
+                    return Failure::Transient(pg.to_string());
+                }
             }
         }
     }
-    let changes = m.apply(&snap, ctx)?;
-    for change in &changes {
-        let written = match change {
-            Change::PutTour(t) => write_tour(tx, m, t, actor).await,
-        };
-        if let Err(e) = written {
-            // Two desks can race to the same unique slug: the loser is a business conflict.
-            if let Some(db) = e.downcast_ref::<tokio_postgres::Error>().and_then(|e| e.as_db_error())
-                && *db.code() == SqlState::UNIQUE_VIOLATION
-            {
-                return Err(Rejection::Conflict {
-                    field: "slug".into(),
-                    message: "that URL name is already taken".into(),
-                }
-                .into());
+    tracing::error!("mutation refused after an unexpected error: {e:#}");
+    Failure::Rejected(Rejection::Invalid(validate::FieldError::new(
+        "args",
+        "the server could not apply this change; it was not saved",
+    )))
+}
+
+/// Loads what the mutation declared it reads (locking those rows), decides with the domain
+/// code, and writes the changes with their sync-log entries and audit rows.
+async fn run_mutation(tx: &Transaction<'_>, m: &Mutation, ctx: &MutationCtx, actor: &str) -> Result<(), Failure> {
+    let mut snap = Snapshot::default();
+    for key in m.reads() {
+        let loaded = load(tx, &ctx.organization_id, &key).await.map_err(|e| classify(&e))?;
+        match loaded {
+            Some(v) => {
+                snap.0.insert(key, v);
             }
-            return Err(fault(&e));
+            None => {
+                let what = format!("{} (it reads data this server does not hold yet)", m.name());
+                return Err(Failure::Rejected(Rejection::Unsupported { what }));
+            }
         }
+    }
+    let changes = match m.apply(&snap, ctx) {
+        Ok(c) => c,
+        Err(ApplyError::Rejected(r)) => return Err(Failure::Rejected(r)),
+        // The snapshot only fails on a read the mutation did not declare: a bug, not a retry.
+        Err(ApplyError::Store(fault)) => return Err(classify(&anyhow::anyhow!(fault.0))),
+    };
+    // Refuse what this server cannot store before writing anything of the mutation.
+    if let Some(ch) = changes.iter().find(|c| !writable(c)) {
+        return Err(Failure::Rejected(Rejection::Unsupported { what: format!("{} ({ch:?})", m.name()) }));
+    }
+    for change in &changes {
+        write(tx, m, change, &ctx.organization_id, actor).await.map_err(|e| classify(&e))?;
     }
     Ok(())
 }
 
-async fn write_tour(tx: &Transaction<'_>, m: &Mutation, t: &Tour, actor: &str) -> anyhow::Result<()> {
-    db::put_tour(tx, t).await?;
-    tx.execute(
-        "INSERT INTO audit_logs (organization_id, actor_user_id, action, entity, entity_id, before, after)
-         VALUES ($1, $2, $3, 'tour', $4, NULL, $5)",
-        &[&t.organization_id, &actor, &m.name(), &t.id, &serde_json::to_value(t)?],
+/// Changes this server version stores. Bookings, customers, guides and payments arrive with the
+/// booking API's schema.
+fn writable(c: &Change) -> bool {
+    matches!(
+        c,
+        Change::PutTour(_)
+            | Change::PutVariant(_)
+            | Change::PutPricingTier(_)
+            | Change::PutDeparture(_)
+            | Change::Audit(_)
     )
-    .await?;
-    Ok(())
+}
+
+async fn write(tx: &Transaction<'_>, m: &Mutation, change: &Change, org: &str, actor: &str) -> anyhow::Result<()> {
+    let (entity, id, after) = match change {
+        Change::PutTour(t) => {
+            db::put_tour(tx, t).await?;
+            ("tour", &t.id, serde_json::to_value(t)?)
+        }
+        Change::PutVariant(v) => {
+            db::put_variant(tx, v).await?;
+            ("tour_variant", &v.id, serde_json::to_value(v)?)
+        }
+        Change::PutPricingTier(t) => {
+            db::put_tier(tx, t).await?;
+            ("pricing_tier", &t.id, serde_json::to_value(t)?)
+        }
+        Change::PutDeparture(d) => {
+            db::put_departure(tx, d).await?;
+            ("departure", &d.id, serde_json::to_value(d)?)
+        }
+        Change::Audit(a) => {
+            return db::audit(tx, org, &a.actor_id, &a.action, &a.entity, &a.entity_id, &a.detail).await;
+        }
+        other => anyhow::bail!("unwritable change {other:?}"),
+    };
+    db::audit(tx, org, actor, m.name(), entity, id, &after).await
+}
+
+/// What a mutation may load. `Ok(None)`: a kind of row this server does not hold yet.
+async fn load(tx: &Transaction<'_>, org: &str, key: &ReadKey) -> anyhow::Result<Option<Loaded>> {
+    let one = |table: &str, cols: &str, column: &str| {
+        format!("SELECT {cols} FROM {table} WHERE organization_id = $1 AND {column} = $2 FOR UPDATE")
+    };
+    Ok(Some(match key {
+        ReadKey::Tour(id) => {
+            let row = tx.query_opt(&one("tours", db::TOUR_COLS, "id"), &[&org, id]).await?;
+            Loaded::Tour(row.map(|r| db::tour_from_row(&r)).transpose()?)
+        }
+        ReadKey::TourSlug(slug) => {
+            let row = tx.query_opt(&one("tours", db::TOUR_COLS, "slug"), &[&org, slug]).await?;
+            Loaded::Tour(row.map(|r| db::tour_from_row(&r)).transpose()?)
+        }
+        ReadKey::Variant(id) => {
+            let row = tx.query_opt(&one("tour_variants", db::VARIANT_COLS, "id"), &[&org, id]).await?;
+            Loaded::Variant(row.map(|r| db::variant_from_row(&r)).transpose()?)
+        }
+        ReadKey::PricingTier(id) => {
+            let row = tx.query_opt(&one("pricing_tiers", db::TIER_COLS, "id"), &[&org, id]).await?;
+            Loaded::Tier(row.map(|r| db::tier_from_row(&r)).transpose()?)
+        }
+        ReadKey::Departure(id) => {
+            let row = tx.query_opt(&one("schedules", db::DEPARTURE_COLS, "id"), &[&org, id]).await?;
+            Loaded::Departure(row.map(|r| db::departure_from_row(&r)).transpose()?)
+        }
+        ReadKey::DeparturesInRange { variant_id, from, until } => {
+            let sql = format!(
+                "SELECT {} FROM schedules WHERE organization_id = $1 AND variant_id = $2
+                   AND local_date BETWEEN $3 AND $4 ORDER BY local_date, local_time FOR UPDATE",
+                db::DEPARTURE_COLS
+            );
+            let rows = tx.query(&sql, &[&org, variant_id, from, until]).await?;
+            Loaded::Departures(rows.iter().map(db::departure_from_row).collect::<anyhow::Result<_>>()?)
+        }
+        _ => return Ok(None),
+    }))
+}
+
+enum Loaded {
+    Tour(Option<Tour>),
+    Variant(Option<TourVariant>),
+    Tier(Option<PricingTier>),
+    Departure(Option<Departure>),
+    Departures(Vec<Departure>),
 }
 
 /// The rows a mutation declared, loaded under lock. Reading anything else is a bug in the
 /// mutation's `reads()`, reported as a fault rather than silently answered.
 #[derive(Default)]
-struct Snapshot {
-    tours: HashMap<ReadKey, Option<Tour>>,
+struct Snapshot(HashMap<ReadKey, Loaded>);
+
+fn undeclared(what: &str) -> StoreFault {
+    StoreFault(format!("undeclared read of {what}"))
 }
 
 impl ReadView for Snapshot {
     fn tour(&self, id: &str) -> Result<Option<Tour>, StoreFault> {
-        self.tours
-            .get(&ReadKey::Tour(id.to_string()))
-            .cloned()
-            .ok_or_else(|| StoreFault(format!("undeclared read of tour {id}")))
+        match self.0.get(&ReadKey::Tour(id.to_string())) {
+            Some(Loaded::Tour(t)) => Ok(t.clone()),
+            _ => Err(undeclared(&format!("tour {id}"))),
+        }
     }
     fn tour_by_slug(&self, slug: &str) -> Result<Option<Tour>, StoreFault> {
-        self.tours
-            .get(&ReadKey::TourSlug(slug.to_string()))
-            .cloned()
-            .ok_or_else(|| StoreFault(format!("undeclared read of tour slug {slug}")))
+        match self.0.get(&ReadKey::TourSlug(slug.to_string())) {
+            Some(Loaded::Tour(t)) => Ok(t.clone()),
+            _ => Err(undeclared(&format!("tour slug {slug}"))),
+        }
+    }
+    fn variant(&self, id: &str) -> Result<Option<TourVariant>, StoreFault> {
+        match self.0.get(&ReadKey::Variant(id.to_string())) {
+            Some(Loaded::Variant(v)) => Ok(v.clone()),
+            _ => Err(undeclared(&format!("variant {id}"))),
+        }
+    }
+    fn pricing_tier(&self, id: &str) -> Result<Option<PricingTier>, StoreFault> {
+        match self.0.get(&ReadKey::PricingTier(id.to_string())) {
+            Some(Loaded::Tier(t)) => Ok(t.clone()),
+            _ => Err(undeclared(&format!("pricing tier {id}"))),
+        }
+    }
+    fn departure(&self, id: &str) -> Result<Option<Departure>, StoreFault> {
+        match self.0.get(&ReadKey::Departure(id.to_string())) {
+            Some(Loaded::Departure(d)) => Ok(d.clone()),
+            _ => Err(undeclared(&format!("departure {id}"))),
+        }
+    }
+    fn departures_in_range(
+        &self,
+        variant_id: &str,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<Departure>, StoreFault> {
+        let key = ReadKey::DeparturesInRange { variant_id: variant_id.to_string(), from, until };
+        match self.0.get(&key) {
+            Some(Loaded::Departures(d)) => Ok(d.clone()),
+            _ => Err(undeclared(&format!("departures of {variant_id}"))),
+        }
     }
 }
 
@@ -299,10 +455,4 @@ fn result_record(r: &tokio_postgres::Row) -> anyhow::Result<MutationResult> {
         code: r.try_get(2)?,
         detail: r.try_get(3)?,
     })
-}
-
-/// Used by tests and tools to read the authoritative copy of a tour.
-pub async fn tour_by_id(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Tour>> {
-    let sql = format!("SELECT {} FROM tours WHERE organization_id = $1 AND id = $2", db::TOUR_COLS);
-    c.query_opt(&sql, &[&org, &id]).await?.map(|r| db::tour_from_row(&r)).transpose()
 }

@@ -51,21 +51,28 @@ impl PgCluster {
             run(Command::new("chown").arg("postgres:postgres").arg(dir.path()))?;
         }
         let data = dir.path().join("data");
-        let cluster = PgCluster { dir, bin, port: free_port()?, as_postgres, counter: AtomicU32::new(0) };
+        let mut cluster = PgCluster { dir, bin, port: 0, as_postgres, counter: AtomicU32::new(0) };
         cluster.pg(
             "initdb",
             &["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "-D"],
             Some(&data),
         )?;
-        let opts = format!(
-            "-k {} -p {} -c listen_addresses=127.0.0.1 -F -c synchronous_commit=off -c max_connections=300",
-            cluster.dir.path().display(),
-            cluster.port
-        );
-        let log = cluster.dir.path().join("server.log");
-        let log = log.to_string_lossy().to_string();
-        cluster.pg("pg_ctl", &["-w", "-l", &log, "-o", &opts, "start", "-D"], Some(&data))?;
-        Ok(cluster)
+        let log = cluster.dir.path().join("server.log").to_string_lossy().to_string();
+        // A free port can be taken by someone else between asking and binding: try a few.
+        let mut last_err = None;
+        for _ in 0..5 {
+            cluster.port = free_port()?;
+            let opts = format!(
+                "-k {} -p {} -c listen_addresses=127.0.0.1 -F -c synchronous_commit=off -c max_connections=300",
+                cluster.dir.path().display(),
+                cluster.port
+            );
+            match cluster.pg("pg_ctl", &["-w", "-l", &log, "-o", &opts, "start", "-D"], Some(&data)) {
+                Ok(()) => return Ok(cluster),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| anyhow::anyhow!("PostgreSQL did not start")))
     }
 
     fn pg(&self, tool: &str, args: &[&str], data: Option<&Path>) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use tourdesk_domain::PricingTier;
 use tourdesk_domain::ipc::{CommandError, DepartureView, DeskStatus, NewTour, Outcome, TourView};
 use tourdesk_domain::status::TourCategory;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -16,7 +17,8 @@ pub fn App() -> Html {
     let status = use_state(|| None::<DeskStatus>);
     let tours = use_state(Vec::<TourView>::new);
     let selected = use_state(|| None::<String>);
-    let departures = use_state(Vec::<DepartureView>::new);
+    // Keyed by tour id, so a newly selected tour never shows the previous tour's rows.
+    let detail = use_state(|| None::<(String, Vec<PricingTier>, Vec<DepartureView>)>);
     let rejections = use_state(Vec::<Outcome>::new);
     let error = use_state(|| None::<String>);
     let creating = use_state(|| false);
@@ -45,8 +47,8 @@ pub fn App() -> Html {
     }
 
     {
-        let (tours, departures, rejections, error, selected) =
-            (tours.clone(), departures.clone(), rejections.clone(), error.clone(), selected.clone());
+        let (tours, detail, rejections, error, selected) =
+            (tours.clone(), detail.clone(), rejections.clone(), error.clone(), selected.clone());
         use_effect_with((*reload, (*selected).clone()), move |(_, sel)| {
             let sel = sel.clone();
             spawn_local(async move {
@@ -65,9 +67,9 @@ pub fn App() -> Html {
                     rejections.set(r);
                 }
                 if let Some(id) = sel {
-                    match services::list_departures(&id).await {
-                        Ok(d) => departures.set(d),
-                        Err(e) => error.set(Some(e.message)),
+                    match (services::list_prices(&id).await, services::list_departures(&id).await) {
+                        (Ok(p), Ok(d)) => detail.set(Some((id, p, d))),
+                        (Err(e), _) | (_, Err(e)) => error.set(Some(e.message)),
                     }
                 }
             });
@@ -110,6 +112,10 @@ pub fn App() -> Html {
         Callback::from(move |_| creating.set(false))
     };
     let current = selected.as_ref().and_then(|id| tours.iter().find(|t| &t.tour.id == id).cloned());
+    let (prices, departures) = match (&*detail, &current) {
+        (Some((id, p, d)), Some(t)) if *id == t.tour.id => (p.clone(), d.clone()),
+        _ => (Vec::new(), Vec::new()),
+    };
 
     html! {
         <div class="app">
@@ -128,7 +134,7 @@ pub fn App() -> Html {
                     if *creating {
                         <NewTourForm on_created={on_created} on_cancel={close_form} />
                     } else if let Some(t) = current {
-                        <Departures tour={t} departures={(*departures).clone()} />
+                        <Departures tour={t} prices={prices} departures={departures} />
                     } else {
                         <p class="empty">{ "Select a tour." }</p>
                     }

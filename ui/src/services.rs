@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tourdesk_domain::PricingTier;
 use tourdesk_domain::ipc::{CommandError, DepartureView, DeskStatus, NewTour, Outcome, TourView};
 use wasm_bindgen::prelude::*;
 
@@ -56,6 +57,10 @@ pub async fn list_tours() -> Result<Vec<TourView>, CommandError> {
 
 pub async fn list_departures(tour_id: &str) -> Result<Vec<DepartureView>, CommandError> {
     call("list_departures", &TourArg { tour_id }).await
+}
+
+pub async fn list_prices(tour_id: &str) -> Result<Vec<PricingTier>, CommandError> {
+    call("list_prices", &TourArg { tour_id }).await
 }
 
 pub async fn create_tour(input: &NewTour) -> Result<TourView, CommandError> {

@@ -2,6 +2,7 @@
 //! is how their tests run without a browser.
 
 use chrono_tz::Tz;
+use tourdesk_domain::PricingTier;
 use tourdesk_domain::ipc::{Connection, DepartureView, DeskStatus, Outcome, TourView};
 use tourdesk_domain::money::Money;
 use yew::prelude::*;
@@ -87,6 +88,7 @@ pub fn TourList(props: &TourListProps) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct DeparturesProps {
     pub tour: TourView,
+    pub prices: Vec<PricingTier>,
     pub departures: Vec<DepartureView>,
 }
 
@@ -107,6 +109,13 @@ pub fn Departures(props: &DeparturesProps) -> Html {
             <h2 id="tour-title">{ &t.name }</h2>
             <p class="muted">{ format!("{} min · up to {} guests · {}", t.duration_minutes, t.default_capacity, t.timezone) }</p>
             if !t.short_description.is_empty() { <p>{ &t.short_description }</p> }
+            if !props.prices.is_empty() {
+                <p id="price-list" class="prices">
+                { for props.prices.iter().map(|p| html! {
+                    <span class="price">{ format!("{} {}", p.name, price(&p.base_price)) }</span>
+                }) }
+                </p>
+            }
             if props.departures.is_empty() {
                 <p class="empty">{ "No departures scheduled." }</p>
             } else {
@@ -165,7 +174,7 @@ pub fn Rejections(props: &RejectionsProps) -> Html {
 
 /// Prices are shown with the currency's own number of decimals (JPY 0, KWD 3).
 pub fn price(m: &Money) -> String {
-    m.display()
+    m.display_with_symbol()
 }
 
 #[cfg(test)]
@@ -192,6 +201,21 @@ mod tests {
                 status: TourStatus::Draft,
             },
             pending,
+        }
+    }
+
+    fn tier(name: &str, amount: i64, currency: &str) -> PricingTier {
+        PricingTier {
+            id: name.into(),
+            organization_id: "o".into(),
+            tour_id: "t1".into(),
+            variant_id: None,
+            name: name.into(),
+            base_price: Money::new(amount, tourdesk_domain::Currency::parse(currency).unwrap()),
+            min_age: None,
+            max_age: None,
+            is_default: false,
+            sort_order: 0,
         }
     }
 
@@ -239,12 +263,15 @@ mod tests {
         // 2026-03-08 is the US spring-forward day: 14:00 UTC is 10:00 EDT; the day before, 09:00 EST.
         let html = render::<Departures>(DeparturesProps {
             tour: tour(false),
+            prices: vec![tier("Adult", 8900, "USD"), tier("Child", 1200, "JPY")],
             departures: vec![departure("2026-03-07T14:00:00Z", 3), departure("2026-03-08T14:00:00Z", 10)],
         })
         .await;
         assert!(html.contains("Sat 07 Mar 2026, 09:00 EST"), "{html}");
         assert!(html.contains("Sun 08 Mar 2026, 10:00 EDT"), "{html}");
         assert!(html.contains("sold-out"), "a full departure is flagged: {html}");
+        assert!(html.contains("Adult $89.00"), "{html}");
+        assert!(html.contains("Child ¥1,200"), "a zero-decimal currency shows no decimals: {html}");
     }
 
     #[tokio::test]

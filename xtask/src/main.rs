@@ -195,18 +195,30 @@ fn as_pg_user(root_user: bool, exe: PathBuf) -> Command {
     }
 }
 
-/// A project-local cluster under `.dev/pg` (ignored by git), on port 5433 so it never collides
-/// with a system PostgreSQL. Survives between runs; `rm -rf .dev` resets the demo.
+/// The dev cluster's directory. Normally `.dev/pg` in the repo (ignored by git). As root it
+/// must be somewhere the `postgres` user can reach (initdb refuses root, and a clone under
+/// /root is not traversable), so it goes under /var/tmp, named after the repo's path.
+fn dev_pg_dir(root_user: bool) -> PathBuf {
+    if !root_user {
+        return root().join(".dev");
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in root().to_string_lossy().bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    PathBuf::from(format!("/var/tmp/tourdesk-dev-{:08x}", h as u32))
+}
+
+/// A project-local cluster on port 5433, so it never collides with a system PostgreSQL.
+/// It survives between runs; delete its directory (printed) to reset the demo.
 fn start_dev_pg() -> anyhow::Result<DevPg> {
     let root_user = is_root();
-    let dev = root().join(".dev");
+    let dev = dev_pg_dir(root_user);
     let data = dev.join("pg");
     let bin = pg_bin()?;
     std::fs::create_dir_all(&dev)?;
     if root_user {
-        // initdb refuses root; the postgres user needs to reach (only) this directory.
         run(Command::new("chown").arg("postgres:postgres").arg(&dev))?;
-        run(Command::new("chmod").arg("o+x").arg(root()))?;
     }
     if !data.join("PG_VERSION").exists() {
         say("creating the project-local PostgreSQL cluster in .dev/pg");
@@ -257,14 +269,18 @@ fn run_product() -> anyhow::Result<()> {
         t.elapsed()
     );
     say("launching the desktop app");
+    std::fs::create_dir_all(root().join(".dev"))?;
     let db = root().join(".dev/desk.sqlite3");
     let status = Command::new(target_dir().join("debug/tourdesk-desk"))
         .env("TOURDESK_SERVER_URL", format!("http://{SERVER_ADDR}"))
         .env("TOURDESK_DESK_DB", &db)
         .status()
         .context("launching the desktop app (it needs a display: run inside a desktop session or under xvfb-run)")?;
-    println!("desk exited with {status}; PostgreSQL keeps running (stop: pg_ctl -D {} stop)", pg.data.display());
-    let _ = pg.bin;
+    println!(
+        "desk exited with {status}; PostgreSQL keeps running (stop: {}/pg_ctl -D {} stop)",
+        pg.bin.display(),
+        pg.data.display()
+    );
     Ok(())
 }
 

@@ -22,14 +22,23 @@ pub struct Driver(Child);
 
 impl Driver {
     pub fn start(env: &[(&str, String)]) -> Driver {
+        // A tauri-driver left over from an aborted run would answer instead of ours, with the
+        // old run's environment: refuse to start rather than test the wrong desk.
+        assert!(
+            std::net::TcpStream::connect(DRIVER).is_err(),
+            "something already listens on {DRIVER}; stop the stale tauri-driver first"
+        );
         let mut cmd = Command::new("tauri-driver");
         cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().expect("tauri-driver is installed (cargo xtask setup)");
+        let mut child = cmd.spawn().expect("tauri-driver is installed (cargo xtask setup)");
         let start = Instant::now();
         while std::net::TcpStream::connect(DRIVER).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("tauri-driver exited with {status} before listening on {DRIVER}");
+            }
             assert!(start.elapsed() < Duration::from_secs(20), "tauri-driver did not listen on {DRIVER}");
             std::thread::sleep(Duration::from_millis(100));
         }
