@@ -31,6 +31,20 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, FieldError> 
     Ok(v.to_string())
 }
 
+/// Optional free text (descriptions, directions): may be empty and span lines, but holds no
+/// other control characters — PostgreSQL refuses NUL, and a refusal there must not be the
+/// first one a desk hears of.
+pub fn free_text(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+    let v = value.trim();
+    if v.chars().count() > max {
+        return Err(FieldError::new(field, format!("must be at most {max} characters")));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(FieldError::new(field, "must not contain control characters"));
+    }
+    Ok(v.to_string())
+}
+
 pub fn range_u32(field: &str, value: u32, min: u32, max: u32) -> Result<u32, FieldError> {
     if value < min || value > max {
         return Err(FieldError::new(field, format!("must be between {min} and {max}")));
@@ -220,6 +234,14 @@ mod tests {
             assert_eq!(slugify(name), want, "{name}");
             assert!(slug("s", &slugify(name)).is_ok());
         }
+    }
+
+    #[test]
+    fn free_text_rules() {
+        assert_eq!(free_text("d", "", 10), Ok(String::new()));
+        assert_eq!(free_text("d", " two\nlines ", 10), Ok("two\nlines".into()));
+        assert!(free_text("d", "nul\u{0}", 10).is_err());
+        assert!(free_text("d", "abcdefghijk", 10).is_err());
     }
 
     #[test]

@@ -14,11 +14,11 @@ const MAX_CAPACITY: u32 = 10_000;
 const MAX_AGE: u32 = 120;
 
 fn short_description(v: &str) -> Result<String, FieldError> {
-    let s = v.trim().to_string();
-    if s.chars().count() > 500 {
-        return Err(FieldError::new("short_description", "must be at most 500 characters"));
-    }
-    Ok(s)
+    validate::free_text("short_description", v, 500)
+}
+
+fn meeting_point(v: &str) -> Result<String, FieldError> {
+    validate::free_text("meeting_point", v, 500)
 }
 
 /// Arguments of `create_tour.v1`. The id is made by the client so the optimistic row and the
@@ -88,7 +88,7 @@ impl Mutator for CreateTourV1 {
             min_participants,
             category: a.category,
             timezone: tz.name().to_string(),
-            meeting_point: a.meeting_point.trim().to_string(),
+            meeting_point: meeting_point(&a.meeting_point)?,
             // A tour made on a desk starts as a draft: it is not sold until someone publishes it.
             status: TourStatus::Draft,
         })])
@@ -160,7 +160,7 @@ impl Mutator for UpdateTourV1 {
             t.timezone = validate::timezone("timezone", v)?.name().to_string();
         }
         if let Some(v) = &self.meeting_point {
-            t.meeting_point = v.trim().to_string();
+            t.meeting_point = meeting_point(v)?;
         }
         if let Some(to) = self.status {
             t.status = t.status.transition(to)?;
