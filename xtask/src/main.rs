@@ -221,7 +221,7 @@ fn start_dev_pg() -> anyhow::Result<DevPg> {
         run(Command::new("chown").arg("postgres:postgres").arg(&dev))?;
     }
     if !data.join("PG_VERSION").exists() {
-        say("creating the project-local PostgreSQL cluster in .dev/pg");
+        say(&format!("creating the project-local PostgreSQL cluster in {}", data.display()));
         run(as_pg_user(root_user, bin.join("initdb"))
             .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "-D"])
             .arg(&data))?;
@@ -276,8 +276,9 @@ fn run_product() -> anyhow::Result<()> {
         .env("TOURDESK_DESK_DB", &db)
         .status()
         .context("launching the desktop app (it needs a display: run inside a desktop session or under xvfb-run)")?;
+    let as_pg = if is_root() { "runuser -u postgres -- " } else { "" };
     println!(
-        "desk exited with {status}; PostgreSQL keeps running (stop: {}/pg_ctl -D {} stop)",
+        "desk exited with {status}; PostgreSQL keeps running (stop: {as_pg}{}/pg_ctl -D {} stop)",
         pg.bin.display(),
         pg.data.display()
     );
