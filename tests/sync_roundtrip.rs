@@ -310,3 +310,45 @@ async fn edits_replay_on_the_server_and_unsupported_changes_are_refused_visibly(
     assert_eq!(resp.results[1].status, tourdesk_domain::protocol::OutcomeStatus::Applied);
     assert_eq!(count(&env, "SELECT count(*) FROM tours WHERE id = $1", &later_id).await, 1);
 }
+
+/// Live updates: desk B follows the server's change stream; when desk A's edit is committed, B
+/// is poked within moments and its next pull shows the edit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_pokes_other_desks_live() {
+    let mut env = Env::start().await;
+    let (a, b) = (env.desk("a"), std::sync::Arc::new(env.desk("b")));
+    let (client_a, client_b) =
+        (env.client(seed::DEMO_OWNER_EMAIL), std::sync::Arc::new(env.client(seed::DEMO_OWNER_EMAIL)));
+    client_a.sync_once(&a).await.unwrap();
+    client_b.sync_once(&b).await.unwrap();
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (bw, cw) = (b.clone(), client_b.clone());
+    let watcher = tokio::spawn(async move {
+        cw.watch(&bw, |seq| {
+            let _ = tx.send(seq);
+        })
+        .await
+    });
+    // The server greets a new stream with the current sequence: from then on B is subscribed.
+    let greeting =
+        tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await.expect("a greeting").unwrap();
+
+    let m = new_tour("Lantern Festival Walk");
+    let id = tour_id(&m);
+    a.mutate(&m).unwrap();
+    let started = std::time::Instant::now();
+    client_a.sync_once(&a).await.unwrap();
+    let seq = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await.expect("a poke").unwrap();
+    assert!(seq > greeting, "{seq} after {greeting}");
+    client_b.sync_once(&b).await.unwrap();
+    assert!(b.tours().unwrap().iter().any(|t| t.tour.id == id));
+    eprintln!("edit on A visible on B after {:?}", started.elapsed());
+
+    // A graceful shutdown ends open streams instead of waiting for them forever.
+    tokio::time::timeout(std::time::Duration::from_secs(10), env.stop_server())
+        .await
+        .expect("shutdown with a live stream");
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), watcher).await.expect("the stream ended");
+    assert!(ended.unwrap().is_ok());
+}

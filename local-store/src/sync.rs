@@ -165,14 +165,7 @@ impl SyncClient {
         path: &str,
         body: &Req,
     ) -> Result<Resp, SyncError> {
-        let current = self.token.lock().await.clone();
-        let token = match current {
-            Some(t) => t,
-            None => {
-                self.sign_in(store).await?;
-                self.token.lock().await.clone().ok_or_else(|| SyncError::Protocol("no token after sign-in".into()))?
-            }
-        };
+        let token = self.token(store).await?;
         match self.post(path, body, Some(&token)).await {
             Err(SyncError::Unauthorized(_)) => {
                 *self.token.lock().await = None;
@@ -182,6 +175,56 @@ impl SyncClient {
             }
             other => other,
         }
+    }
+
+    /// The current token, signing in first if there is none.
+    async fn token(&self, store: &Store) -> Result<String, SyncError> {
+        if let Some(t) = self.token.lock().await.clone() {
+            return Ok(t);
+        }
+        self.sign_in(store).await?;
+        self.token.lock().await.clone().ok_or_else(|| SyncError::Protocol("no token after sign-in".into()))
+    }
+
+    /// Follows the server's live change notifications, calling `on_poke` with each new change
+    /// sequence, until the stream ends or fails (the caller reconnects). Pokes only say "pull
+    /// now"; they carry no data, so a missed one costs nothing but latency.
+    pub async fn watch(&self, store: &Store, mut on_poke: impl FnMut(i64)) -> Result<(), SyncError> {
+        let token = self.token(store).await?;
+        let mut resp = self
+            .http
+            .get(format!("{}/sync/v1/events", self.base))
+            .bearer_auth(&token)
+            // The client's default timeout would cut a stream that is meant to stay open; the
+            // server sends a keep-alive every 15 s, so a dead peer is still noticed by TCP.
+            .timeout(Duration::from_secs(24 * 3600))
+            .send()
+            .await
+            .map_err(|e| SyncError::Offline(without_url(&e)))?;
+        if resp.status().as_u16() == 401 {
+            *self.token.lock().await = None;
+            return Err(SyncError::Unauthorized("the session expired".into()));
+        }
+        if !resp.status().is_success() {
+            return Err(SyncError::Server {
+                status: resp.status().as_u16(),
+                code: "HTTP".into(),
+                message: resp.status().to_string(),
+            });
+        }
+        let mut buf = String::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| SyncError::Offline(without_url(&e)))? {
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find('\n') {
+                let line: String = buf.drain(..=end).collect();
+                if let Some(data) = line.trim_end().strip_prefix("data:")
+                    && let Ok(seq) = data.trim().parse::<i64>()
+                {
+                    on_poke(seq);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// One full round: push the whole outbox in order, then pull until up to date. A push the

@@ -33,8 +33,12 @@ impl SyncLoop {
             }),
             server_url: client.base_url().to_string(),
         });
+        let client = Arc::new(client);
         let this = me.clone();
-        tauri::async_runtime::spawn(async move { this.run(store, client, interval).await });
+        let (s, c) = (store.clone(), client.clone());
+        tauri::async_runtime::spawn(async move { this.run(s, c, interval).await });
+        let this = me.clone();
+        tauri::async_runtime::spawn(async move { this.follow(store, client).await });
         me
     }
 
@@ -53,7 +57,18 @@ impl SyncLoop {
         self.poke();
     }
 
-    async fn run(self: Arc<Self>, store: Arc<Store>, client: SyncClient, interval: Duration) {
+    /// Keeps the server's live stream open and turns each poke into a sync round, so an edit on
+    /// another desk shows here within moments, not at the next timer tick.
+    async fn follow(self: Arc<Self>, store: Arc<Store>, client: Arc<SyncClient>) {
+        loop {
+            if let Err(e) = client.watch(&store, |_| self.poke()).await {
+                tracing::debug!("live updates unavailable: {e}");
+            }
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+    }
+
+    async fn run(self: Arc<Self>, store: Arc<Store>, client: Arc<SyncClient>, interval: Duration) {
         let mut backoff = Duration::from_secs(1);
         loop {
             self.state().connection = Connection::Syncing;

@@ -108,6 +108,8 @@ pub async fn log_change(
         &[&org, &seq, &org_bucket(org), &entity.as_str(), &id, &op, &row],
     )
     .await?;
+    // Delivered to listeners only when (and if) this transaction commits.
+    c.execute("SELECT pg_notify($1, $2)", &[&crate::events::CHANNEL, &format!("{org}:{seq}")]).await?;
     Ok(())
 }
 

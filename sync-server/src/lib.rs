@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod routes;
 pub mod seed;
 pub mod sync;
@@ -22,19 +23,25 @@ pub use error::AppError;
 pub struct AppState {
     pub pool: deadpool_postgres::Pool,
     pub config: std::sync::Arc<Config>,
+    /// Change notifications of every organization, fed by PostgreSQL LISTEN (so a write through
+    /// any server instance reaches desks connected to this one).
+    pub events: events::Events,
+    /// Turns true when the server is shutting down: endless responses (the SSE stream) end then,
+    /// or a graceful shutdown would wait for them forever.
+    pub shutting_down: tokio::sync::watch::Receiver<bool>,
 }
 
 /// A server bound and serving in the background; dropping the handle does not stop it,
 /// `shutdown` does (gracefully, finishing requests in flight).
 pub struct RunningServer {
     pub addr: SocketAddr,
-    shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningServer {
     pub async fn shutdown(self) -> std::io::Result<()> {
-        let _ = self.shutdown.send(());
+        let _ = self.shutdown.send(true);
         self.task.await.map_err(std::io::Error::other)?
     }
 }
@@ -48,13 +55,15 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     }
     let listener = tokio::net::TcpListener::bind(&config.listen).await?;
     let addr = listener.local_addr()?;
-    let state = AppState { pool, config: std::sync::Arc::new(config) };
+    let events = events::Events::listen(&config.database_url).await?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let state = AppState { pool, config: std::sync::Arc::new(config), events, shutting_down: rx.clone() };
     let app = routes::router(state);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
+        let mut rx = rx;
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
+            .with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|down| *down).await;
             })
             .await
     });
