@@ -289,17 +289,16 @@ async fn edits_replay_on_the_server_and_unsupported_changes_are_refused_visibly(
     assert_eq!(count(&env, "SELECT count(*) FROM audit_logs WHERE entity_id = $1", &tour_id).await, 2);
     assert_eq!(count(&env, "SELECT count(*) FROM audit_logs WHERE entity_id = $1", &dep.id).await, 1);
 
-    // Bookings are not stored by this server version yet: refused with a clear code, and the
-    // change queued after it still applies.
-    let booking = serde_json::json!({"booking_id": uuid::Uuid::new_v4().to_string(), "tour_id": kyoto.tour.id,
-                                     "departure_id": dep.id});
+    // Guide assignments are not stored by this server version yet: refused with a clear code,
+    // and the change queued after it still applies.
+    let unassign = serde_json::json!({"departure_id": dep.id, "guide_id": uuid::Uuid::new_v4().to_string()});
     let later = new_tour("After The Booking");
     let later_id = tourdesk_tests::tour_id(&later);
     let req = PushRequest {
         client_id: uuid::Uuid::new_v4().to_string(),
         schema_version: SCHEMA_VERSION,
         mutations: vec![
-            MutationEnvelope { id: 1, name: "cancel_booking.v1".into(), args: booking, hlc: "0".into() },
+            MutationEnvelope { id: 1, name: "unassign_guide.v1".into(), args: unassign, hlc: "0".into() },
             MutationEnvelope { id: 2, name: later.name().into(), args: later.args(), hlc: "0".into() },
         ],
     };

@@ -103,13 +103,20 @@ pub fn check_booking(
     if participants == 0 {
         return Err(CapacityError::NoParticipants);
     }
-    let bookable = match departure.status {
-        DepartureStatus::Open => true,
-        DepartureStatus::Full => manager_override.is_some(),
-        _ => false,
-    };
-    if !bookable {
-        return Err(CapacityError::NotBookable { status: departure.status });
+    match departure.status {
+        DepartureStatus::Open => {}
+        // A sold-out departure is a capacity answer, not a "closed" one: the person who lost
+        // the last seat should read "no seats left", and may be offered the waitlist.
+        DepartureStatus::Full if manager_override.is_none() => {
+            return Err(CapacityError::CapacityExceeded {
+                capacity: departure.capacity,
+                booked: departure.booked_count,
+                requested: participants,
+                seats_left: 0,
+            });
+        }
+        DepartureStatus::Full => {}
+        status => return Err(CapacityError::NotBookable { status }),
     }
     reserve_seats(departure.capacity, departure.booked_count, participants, manager_override)
 }
@@ -207,7 +214,13 @@ mod tests {
         use DepartureStatus::*;
         let cases = [
             (Open, 3, 2, None, Ok(5)),
-            (Full, 10, 1, None, Err(CapacityError::NotBookable { status: Full })),
+            (
+                Full,
+                10,
+                1,
+                None,
+                Err(CapacityError::CapacityExceeded { capacity: 10, booked: 10, requested: 1, seats_left: 0 }),
+            ),
             (Full, 10, 1, Some(&m), Ok(11)),
             (Closed, 3, 1, Some(&m), Err(CapacityError::NotBookable { status: Closed })),
             (Cancelled, 0, 1, None, Err(CapacityError::NotBookable { status: Cancelled })),

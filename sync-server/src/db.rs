@@ -11,6 +11,9 @@ use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
 use crate::Config;
 
+mod bookings;
+pub use bookings::*;
+
 mod embedded {
     refinery::embed_migrations!("../migrations/postgres");
 }

@@ -7,7 +7,10 @@ use chrono::NaiveDate;
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::IsolationLevel;
 use tokio_postgres::error::SqlState;
+use tourdesk_domain::cancellation::CancellationPolicy;
+use tourdesk_domain::entities::{Booking, Customer};
 use tourdesk_domain::mutation::{ApplyError, Change, Mutation, MutationCtx, ReadKey, ReadView, Rejection, StoreFault};
+use tourdesk_domain::pricing::{PricingCatalog, PromoCode};
 use tourdesk_domain::protocol::{
     BucketPage, ChangeRecord, EntityKind, MutationResult, Op, OutcomeStatus, PullRequest, PullResponse, PushRequest,
     PushResponse, SCHEMA_VERSION, org_bucket,
@@ -183,10 +186,17 @@ fn classify(e: &anyhow::Error) -> Failure {
         match pg.code() {
             None => return Failure::Transient(pg.to_string()),
             Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
-                return Failure::Rejected(Rejection::Conflict {
-                    field: "slug".into(),
-                    message: "that URL name is already taken".into(),
-                });
+                let constraint = pg.as_db_error().and_then(|d| d.constraint()).unwrap_or("");
+                let (field, message) = if constraint.contains("email") {
+                    ("email", "that e-mail address belongs to another customer")
+                } else if constraint.contains("reference") {
+                    ("reference_entropy", "that booking reference was just taken; retry")
+                } else if constraint.contains("slug") {
+                    ("slug", "that URL name is already taken")
+                } else {
+                    ("id", "that id is already taken")
+                };
+                return Failure::Rejected(Rejection::Conflict { field: field.into(), message: message.into() });
             }
             Some(code) => {
                 let class = &code.code()[..2];
@@ -229,14 +239,18 @@ async fn run_mutation(tx: &Transaction<'_>, m: &Mutation, ctx: &MutationCtx, act
     if let Some(ch) = changes.iter().find(|c| !writable(c)) {
         return Err(Failure::Rejected(Rejection::Unsupported { what: format!("{} ({ch:?})", m.name()) }));
     }
+    // A promo code's use row names the booking it was spent on.
+    let booking = changes.iter().find_map(|c| match c {
+        Change::PutBooking(b) => Some(b),
+        _ => None,
+    });
     for change in &changes {
-        write(tx, m, change, &ctx.organization_id, actor).await.map_err(|e| classify(&e))?;
+        write(tx, m, change, booking, &ctx.organization_id, actor).await.map_err(|e| classify(&e))?;
     }
     Ok(())
 }
 
-/// Changes this server version stores. Bookings, customers, guides and payments arrive with the
-/// booking API's schema.
+/// Changes this server version stores. Guide assignments and check-ins are still refused.
 fn writable(c: &Change) -> bool {
     matches!(
         c,
@@ -244,11 +258,27 @@ fn writable(c: &Change) -> bool {
             | Change::PutVariant(_)
             | Change::PutPricingTier(_)
             | Change::PutDeparture(_)
+            | Change::PutBooking(_)
+            | Change::PutCustomer(_)
+            | Change::IncrementPromoUses { .. }
+            | Change::RequestRefund(_)
             | Change::Audit(_)
     )
 }
 
-async fn write(tx: &Transaction<'_>, m: &Mutation, change: &Change, org: &str, actor: &str) -> anyhow::Result<()> {
+/// Writes one change and its audit row. Bookings and customers are written but not appended to
+/// the sync change log: `protocol::EntityKind` has no kind for them and desks cannot store them
+/// yet (see `db::bookings`). A booking's seats still reach every desk, because the departure's
+/// `booked_count` arrives as a `PutDeparture` that `put_departure` logs — written under the
+/// departure's row lock taken by `load`.
+async fn write(
+    tx: &Transaction<'_>,
+    m: &Mutation,
+    change: &Change,
+    booking: Option<&Booking>,
+    org: &str,
+    actor: &str,
+) -> anyhow::Result<()> {
     let (entity, id, after) = match change {
         Change::PutTour(t) => {
             db::put_tour(tx, t).await?;
@@ -265,6 +295,24 @@ async fn write(tx: &Transaction<'_>, m: &Mutation, change: &Change, org: &str, a
         Change::PutDeparture(d) => {
             db::put_departure(tx, d).await?;
             ("departure", &d.id, serde_json::to_value(d)?)
+        }
+        Change::PutBooking(b) => {
+            db::put_booking(tx, b).await?;
+            ("booking", &b.id, serde_json::to_value(b)?)
+        }
+        Change::PutCustomer(c) => {
+            db::put_customer(tx, c).await?;
+            ("customer", &c.id, serde_json::to_value(c)?)
+        }
+        Change::IncrementPromoUses { promo_code_id } => {
+            let b = booking.ok_or_else(|| anyhow::anyhow!("a promo code use without a booking"))?;
+            db::use_promo_code(tx, org, promo_code_id, b).await?;
+            let detail = serde_json::json!({ "booking_id": b.id, "customer_id": b.customer_id });
+            ("promotional_code", promo_code_id, detail)
+        }
+        Change::RequestRefund(r) => {
+            let id = db::queue_refund(tx, org, r).await?;
+            return db::audit(tx, org, actor, m.name(), "refund", &id, &serde_json::to_value(r)?).await;
         }
         Change::Audit(a) => {
             return db::audit(tx, org, &a.actor_id, &a.action, &a.entity, &a.entity_id, &a.detail).await;
@@ -309,16 +357,42 @@ async fn load(tx: &Transaction<'_>, org: &str, key: &ReadKey) -> anyhow::Result<
             let rows = tx.query(&sql, &[&org, variant_id, from, until]).await?;
             Loaded::Departures(rows.iter().map(db::departure_from_row).collect::<anyhow::Result<_>>()?)
         }
+        ReadKey::PricingCatalog(tour_id) => Loaded::Catalog(db::pricing_catalog(tx, org, tour_id).await?),
+        ReadKey::CancellationPolicy(tour_id) => Loaded::Policy(db::cancellation_policy(tx, org, tour_id).await?),
+        ReadKey::PromoCode(code) => Loaded::Promo(db::promo_code(tx, org, code).await?),
+        ReadKey::PromoUses { code, customer_id } => Loaded::Count(db::promo_uses(tx, org, code, customer_id).await?),
+        ReadKey::Booking(id) => {
+            let row = tx.query_opt(&one("bookings", db::BOOKING_COLS, "id"), &[&org, id]).await?;
+            Loaded::Booking(row.map(|r| db::booking_from_row(&r)).transpose()?)
+        }
+        ReadKey::BookingReference(reference) => Loaded::Flag(db::booking_reference_taken(tx, org, reference).await?),
+        ReadKey::Customer(id) => {
+            let row = tx.query_opt(&one("customers", db::CUSTOMER_COLS, "id"), &[&org, id]).await?;
+            Loaded::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
+        }
+        ReadKey::CustomerEmail(email) => {
+            let row = tx.query_opt(&one("customers", db::CUSTOMER_COLS, "lower(email)"), &[&org, email]).await?;
+            Loaded::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
+        }
         _ => return Ok(None),
     }))
 }
 
+// A handful of these live for one mutation; boxing the large rows would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Loaded {
     Tour(Option<Tour>),
     Variant(Option<TourVariant>),
     Tier(Option<PricingTier>),
     Departure(Option<Departure>),
     Departures(Vec<Departure>),
+    Catalog(Option<PricingCatalog>),
+    Promo(Option<PromoCode>),
+    Count(u32),
+    Booking(Option<Booking>),
+    Customer(Option<Customer>),
+    Flag(bool),
+    Policy(Option<CancellationPolicy>),
 }
 
 /// The rows a mutation declared, loaded under lock. Reading anything else is a bug in the
@@ -371,6 +445,55 @@ impl ReadView for Snapshot {
         match self.0.get(&key) {
             Some(Loaded::Departures(d)) => Ok(d.clone()),
             _ => Err(undeclared(&format!("departures of {variant_id}"))),
+        }
+    }
+    fn pricing_catalog(&self, tour_id: &str) -> Result<Option<PricingCatalog>, StoreFault> {
+        match self.0.get(&ReadKey::PricingCatalog(tour_id.to_string())) {
+            Some(Loaded::Catalog(c)) => Ok(c.clone()),
+            _ => Err(undeclared(&format!("pricing catalog of {tour_id}"))),
+        }
+    }
+    fn cancellation_policy(&self, tour_id: &str) -> Result<Option<CancellationPolicy>, StoreFault> {
+        match self.0.get(&ReadKey::CancellationPolicy(tour_id.to_string())) {
+            Some(Loaded::Policy(p)) => Ok(p.clone()),
+            _ => Err(undeclared(&format!("cancellation policy of {tour_id}"))),
+        }
+    }
+    fn promo_code(&self, code: &str) -> Result<Option<PromoCode>, StoreFault> {
+        match self.0.get(&ReadKey::PromoCode(code.to_string())) {
+            Some(Loaded::Promo(p)) => Ok(p.clone()),
+            _ => Err(undeclared(&format!("promo code {code}"))),
+        }
+    }
+    fn promo_uses(&self, code: &str, customer_id: &str) -> Result<u32, StoreFault> {
+        let key = ReadKey::PromoUses { code: code.to_string(), customer_id: customer_id.to_string() };
+        match self.0.get(&key) {
+            Some(Loaded::Count(n)) => Ok(*n),
+            _ => Err(undeclared(&format!("uses of {code} by {customer_id}"))),
+        }
+    }
+    fn booking(&self, id: &str) -> Result<Option<Booking>, StoreFault> {
+        match self.0.get(&ReadKey::Booking(id.to_string())) {
+            Some(Loaded::Booking(b)) => Ok(b.clone()),
+            _ => Err(undeclared(&format!("booking {id}"))),
+        }
+    }
+    fn booking_reference_taken(&self, reference: &str) -> Result<bool, StoreFault> {
+        match self.0.get(&ReadKey::BookingReference(reference.to_string())) {
+            Some(Loaded::Flag(taken)) => Ok(*taken),
+            _ => Err(undeclared(&format!("booking reference {reference}"))),
+        }
+    }
+    fn customer(&self, id: &str) -> Result<Option<Customer>, StoreFault> {
+        match self.0.get(&ReadKey::Customer(id.to_string())) {
+            Some(Loaded::Customer(c)) => Ok(c.clone()),
+            _ => Err(undeclared(&format!("customer {id}"))),
+        }
+    }
+    fn customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreFault> {
+        match self.0.get(&ReadKey::CustomerEmail(email.to_string())) {
+            Some(Loaded::Customer(c)) => Ok(c.clone()),
+            _ => Err(undeclared(&format!("customer e-mail {email}"))),
         }
     }
 }

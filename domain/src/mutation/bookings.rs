@@ -812,7 +812,7 @@ mod tests {
 
         // A full departure still takes an explicit override; a closed one never.
         mem.put_departure(Departure { booked_count: 10, status: DepartureStatus::Full, ..departure() });
-        assert_eq!(run_err(&mem, "create_booking.v1", create(), Role::Owner), "DEPARTURE_NOT_BOOKABLE");
+        assert_eq!(run_err(&mem, "create_booking.v1", create(), Role::Owner), "CAPACITY_EXCEEDED");
         assert_eq!(run_ok(&mem, "create_booking.v1", over.clone(), Role::Owner).len(), 3);
         mem.put_departure(Departure { status: DepartureStatus::Closed, ..departure() });
         assert_eq!(run_err(&mem, "create_booking.v1", over, Role::Owner), "DEPARTURE_NOT_BOOKABLE");

@@ -1,0 +1,525 @@
+//! Named queries for bookings, customers and what prices a booking (V2's tables).
+//!
+//! Every query filters on `organization_id`. Upserts carry the tenant guard of V1's
+//! (`WHERE x.organization_id = excluded.organization_id`) and must touch exactly one row.
+//!
+//! Bookings and customers are NOT appended to the sync change log yet: `protocol::EntityKind`
+//! has no kind for them and the desk's replica has no table to put them in, so logging them
+//! would make every desk's pull fail on an unknown entity. The seats a booking takes reach the
+//! desks through the departure's own `put_departure` change, which is logged.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use deadpool_postgres::GenericClient;
+use tourdesk_domain::cancellation::CancellationPolicy;
+use tourdesk_domain::entities::{Booking, BookingSource, Customer, CustomerSource, RefundRequest};
+use tourdesk_domain::hlc::Hlc;
+use tourdesk_domain::money::{Currency, Percent};
+use tourdesk_domain::pricing::{
+    Adjustment, EarlyBirdDiscount, GroupDiscount, PricingCatalog, PromoCode, PromoStatus, SeasonalAdjustment, TaxRule,
+    Tier,
+};
+use tourdesk_domain::reference::ReferenceNumber;
+use tourdesk_domain::status::{BookingStatus, PaymentStatus};
+
+use super::{bad_row, i32_of, money, written_once};
+
+fn u32_of(v: i32) -> anyhow::Result<u32> {
+    Ok(u32::try_from(v)?)
+}
+
+fn opt_u32(v: Option<i32>) -> anyhow::Result<Option<u32>> {
+    v.map(u32_of).transpose()
+}
+
+/// `(type, value, currency)` as V2 stores adjustments: basis points or minor units.
+fn adjustment(kind: &str, value: i64, currency: Option<&str>) -> anyhow::Result<Adjustment> {
+    match (kind, currency) {
+        ("percentage", _) => Ok(Adjustment::Percentage(Percent::from_basis_points(value))),
+        ("fixed", Some(c)) => Ok(Adjustment::Fixed(money(value, c)?)),
+        _ => Err(bad_row("adjustment", kind)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Customers.
+
+pub const CUSTOMER_COLS: &str = "id, organization_id, email, phone, first_name, last_name, source, source_detail, \
+     preferred_language, preferred_currency, marketing_consent, marketing_consent_date, field_hlcs, tags, tag_stamps, \
+     notes, notes_version, notes_conflicts, created_at, updated_at";
+
+pub fn customer_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Customer> {
+    let source: String = r.try_get(6)?;
+    let currency: String = r.try_get(9)?;
+    let field_hlcs: BTreeMap<String, Hlc> = serde_json::from_value(r.try_get(12)?)?;
+    let tags: Vec<String> = r.try_get(13)?;
+    Ok(Customer {
+        id: r.try_get(0)?,
+        organization_id: r.try_get(1)?,
+        email: r.try_get(2)?,
+        phone: r.try_get(3)?,
+        first_name: r.try_get(4)?,
+        last_name: r.try_get(5)?,
+        source: CustomerSource::parse(&source).ok_or_else(|| bad_row("customer source", &source))?,
+        source_detail: r.try_get(7)?,
+        preferred_language: r.try_get(8)?,
+        preferred_currency: Currency::parse(&currency)?,
+        marketing_consent: r.try_get(10)?,
+        marketing_consent_date: r.try_get(11)?,
+        field_hlcs,
+        tags: tags.into_iter().collect::<BTreeSet<_>>(),
+        tag_stamps: serde_json::from_value(r.try_get(14)?)?,
+        notes: r.try_get(15)?,
+        notes_version: u64::try_from(r.try_get::<_, i64>(16)?)?,
+        notes_conflicts: serde_json::from_value(r.try_get(17)?)?,
+        created_at: r.try_get(18)?,
+        updated_at: r.try_get(19)?,
+    })
+}
+
+/// Not logged to the sync change log (see the module docs).
+pub async fn put_customer(c: &impl GenericClient, cu: &Customer) -> anyhow::Result<()> {
+    let tags: Vec<String> = cu.tags.iter().cloned().collect();
+    let n = c
+        .execute(
+            "INSERT INTO customers (id, organization_id, email, phone, first_name, last_name, source, source_detail,
+             preferred_language, preferred_currency, marketing_consent, marketing_consent_date, field_hlcs, tags,
+             tag_stamps, notes, notes_version, notes_conflicts, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+         ON CONFLICT (id) DO UPDATE SET email = excluded.email, phone = excluded.phone,
+             first_name = excluded.first_name, last_name = excluded.last_name, source = excluded.source,
+             source_detail = excluded.source_detail, preferred_language = excluded.preferred_language,
+             preferred_currency = excluded.preferred_currency, marketing_consent = excluded.marketing_consent,
+             marketing_consent_date = excluded.marketing_consent_date, field_hlcs = excluded.field_hlcs,
+             tags = excluded.tags, tag_stamps = excluded.tag_stamps, notes = excluded.notes,
+             notes_version = excluded.notes_version, notes_conflicts = excluded.notes_conflicts,
+             updated_at = excluded.updated_at
+         WHERE customers.organization_id = excluded.organization_id",
+            &[
+                &cu.id,
+                &cu.organization_id,
+                &cu.email,
+                &cu.phone,
+                &cu.first_name,
+                &cu.last_name,
+                &cu.source.as_str(),
+                &cu.source_detail,
+                &cu.preferred_language,
+                &cu.preferred_currency.as_str(),
+                &cu.marketing_consent,
+                &cu.marketing_consent_date,
+                &serde_json::to_value(&cu.field_hlcs)?,
+                &tags,
+                &serde_json::to_value(&cu.tag_stamps)?,
+                &cu.notes,
+                &i64::try_from(cu.notes_version)?,
+                &serde_json::to_value(&cu.notes_conflicts)?,
+                &cu.created_at,
+                &cu.updated_at,
+            ],
+        )
+        .await?;
+    written_once(n, &cu.id)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bookings.
+
+pub const BOOKING_COLS: &str = "id, organization_id, reference_number, customer_id, departure_id, tour_id, \
+     variant_id, pricing, currency, paid_amount_minor, refunded_amount_minor, participants, status, payment_status, \
+     source, special_requests, dietary_restrictions, overbook, cancellation, checked_in, no_shows, created_at, \
+     confirmed_at, cancelled_at, updated_at";
+
+pub fn booking_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Booking> {
+    let reference: String = r.try_get(2)?;
+    let currency: String = r.try_get(8)?;
+    let status: String = r.try_get(12)?;
+    let payment: String = r.try_get(13)?;
+    let source: String = r.try_get(14)?;
+    let json_opt = |i: usize| -> anyhow::Result<Option<serde_json::Value>> { Ok(r.try_get(i)?) };
+    Ok(Booking {
+        id: r.try_get(0)?,
+        organization_id: r.try_get(1)?,
+        reference_number: ReferenceNumber::parse(&reference)?,
+        customer_id: r.try_get(3)?,
+        departure_id: r.try_get(4)?,
+        tour_id: r.try_get(5)?,
+        variant_id: r.try_get(6)?,
+        pricing: serde_json::from_value(r.try_get(7)?)?,
+        paid_amount: money(r.try_get(9)?, &currency)?,
+        refunded_amount: money(r.try_get(10)?, &currency)?,
+        participants: serde_json::from_value(r.try_get(11)?)?,
+        status: BookingStatus::parse(&status).ok_or_else(|| bad_row("booking status", &status))?,
+        payment_status: PaymentStatus::parse(&payment).ok_or_else(|| bad_row("payment status", &payment))?,
+        source: BookingSource::parse(&source).ok_or_else(|| bad_row("booking source", &source))?,
+        special_requests: r.try_get(15)?,
+        dietary_restrictions: r.try_get(16)?,
+        overbook: json_opt(17)?.map(serde_json::from_value).transpose()?,
+        cancellation: json_opt(18)?.map(serde_json::from_value).transpose()?,
+        checked_in: u32_of(r.try_get(19)?)?,
+        no_shows: u32_of(r.try_get(20)?)?,
+        created_at: r.try_get(21)?,
+        confirmed_at: r.try_get(22)?,
+        cancelled_at: r.try_get(23)?,
+        updated_at: r.try_get(24)?,
+    })
+}
+
+/// The booking row and its relational line items (replaced wholesale: they are a copy of the
+/// pricing snapshot). Not logged to the sync change log (see the module docs).
+pub async fn put_booking(c: &impl GenericClient, b: &Booking) -> anyhow::Result<()> {
+    let p = &b.pricing;
+    let n = c
+        .execute(
+            "INSERT INTO bookings (id, organization_id, reference_number, customer_id, departure_id, tour_id,
+             variant_id, pricing, currency, subtotal_minor, total_minor, paid_amount_minor, refunded_amount_minor,
+             participant_count, participants, status, payment_status, source, promotional_code_id, special_requests,
+             dietary_restrictions, overbook, cancellation, checked_in, no_shows, created_at, confirmed_at,
+             cancelled_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+             $22, $23, $24, $25, $26, $27, $28, $29)
+         ON CONFLICT (id) DO UPDATE SET pricing = excluded.pricing, currency = excluded.currency,
+             subtotal_minor = excluded.subtotal_minor, total_minor = excluded.total_minor,
+             paid_amount_minor = excluded.paid_amount_minor, refunded_amount_minor = excluded.refunded_amount_minor,
+             participant_count = excluded.participant_count, participants = excluded.participants,
+             status = excluded.status, payment_status = excluded.payment_status,
+             promotional_code_id = excluded.promotional_code_id, special_requests = excluded.special_requests,
+             dietary_restrictions = excluded.dietary_restrictions, overbook = excluded.overbook,
+             cancellation = excluded.cancellation, checked_in = excluded.checked_in, no_shows = excluded.no_shows,
+             confirmed_at = excluded.confirmed_at, cancelled_at = excluded.cancelled_at,
+             updated_at = excluded.updated_at
+         WHERE bookings.organization_id = excluded.organization_id",
+            &[
+                &b.id,
+                &b.organization_id,
+                &b.reference_number.as_str(),
+                &b.customer_id,
+                &b.departure_id,
+                &b.tour_id,
+                &b.variant_id,
+                &serde_json::to_value(p)?,
+                &p.total.currency.as_str(),
+                &p.subtotal.amount,
+                &p.total.amount,
+                &b.paid_amount.amount,
+                &b.refunded_amount.amount,
+                &i32_of(b.participant_count())?,
+                &serde_json::to_value(&b.participants)?,
+                &b.status.as_str(),
+                &b.payment_status.as_str(),
+                &b.source.as_str(),
+                &p.promotional_code_id,
+                &b.special_requests,
+                &b.dietary_restrictions,
+                &b.overbook.as_ref().map(serde_json::to_value).transpose()?,
+                &b.cancellation.as_ref().map(serde_json::to_value).transpose()?,
+                &i32_of(b.checked_in)?,
+                &i32_of(b.no_shows)?,
+                &b.created_at,
+                &b.confirmed_at,
+                &b.cancelled_at,
+                &b.updated_at,
+            ],
+        )
+        .await?;
+    written_once(n, &b.id)?;
+    c.execute(
+        "DELETE FROM booking_line_items WHERE organization_id = $1 AND booking_id = $2",
+        &[&b.organization_id, &b.id],
+    )
+    .await?;
+    for (i, l) in p.line_items.iter().enumerate() {
+        let line_no = i32::try_from(i)?;
+        c.execute(
+            "INSERT INTO booking_line_items (id, organization_id, booking_id, line_no, pricing_tier_id, tier_name,
+             quantity, unit_price_minor, total_price_minor, currency)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &format!("{}#{line_no}", b.id),
+                &b.organization_id,
+                &b.id,
+                &line_no,
+                &l.pricing_tier_id,
+                &l.tier_name,
+                &i32_of(l.quantity)?,
+                &l.unit_price.amount,
+                &l.total_price.amount,
+                &l.total_price.currency.as_str(),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Whether a reference is taken in the organization. A concurrent insert of the same reference
+/// cannot slip past this: `bookings_reference_org_unique` refuses the second one.
+pub async fn booking_reference_taken(c: &impl GenericClient, org: &str, reference: &str) -> anyhow::Result<bool> {
+    let row = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM bookings WHERE organization_id = $1 AND reference_number = $2)",
+            &[&org, &reference],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pricing.
+
+/// Everything that prices a tour, read under share locks. `None` when the tour has no tiers
+/// (the currency comes from them).
+pub async fn pricing_catalog(
+    c: &impl GenericClient,
+    org: &str,
+    tour_id: &str,
+) -> anyhow::Result<Option<PricingCatalog>> {
+    let tiers = c
+        .query(
+            "SELECT id, variant_id, name, base_price_minor, currency, min_age, max_age, valid_from, valid_until,
+                    is_default, sort_order
+             FROM pricing_tiers WHERE organization_id = $1 AND tour_id = $2 ORDER BY sort_order, id FOR SHARE",
+            &[&org, &tour_id],
+        )
+        .await?;
+    let tiers = tiers
+        .iter()
+        .map(|r| {
+            let currency: String = r.try_get(4)?;
+            Ok(Tier {
+                id: r.try_get(0)?,
+                variant_id: r.try_get(1)?,
+                name: r.try_get(2)?,
+                base_price: money(r.try_get(3)?, &currency)?,
+                min_age: opt_u32(r.try_get(5)?)?,
+                max_age: opt_u32(r.try_get(6)?)?,
+                valid_from: r.try_get(7)?,
+                valid_until: r.try_get(8)?,
+                is_default: r.try_get(9)?,
+                sort_order: r.try_get(10)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // Mixed currencies are the domain's to refuse (a `CurrencyMismatch` when quoting).
+    let Some(currency) = tiers.first().map(|t| t.base_price.currency) else { return Ok(None) };
+
+    let seasons = c
+        .query(
+            "SELECT id, name, start_date, end_date, adjustment_type, adjustment_value, adjustment_currency, priority
+             FROM seasonal_pricing WHERE organization_id = $1 AND tour_id = $2 ORDER BY id FOR SHARE",
+            &[&org, &tour_id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let kind: String = r.try_get(4)?;
+            let cur: Option<String> = r.try_get(6)?;
+            Ok(SeasonalAdjustment {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                start_date: r.try_get(2)?,
+                end_date: r.try_get(3)?,
+                adjustment: adjustment(&kind, r.try_get(5)?, cur.as_deref())?,
+                priority: r.try_get(7)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let group_discounts = c
+        .query(
+            "SELECT min_participants, discount_type, discount_value, discount_currency
+             FROM group_discounts WHERE organization_id = $1 AND tour_id = $2 ORDER BY min_participants FOR SHARE",
+            &[&org, &tour_id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let kind: String = r.try_get(1)?;
+            let cur: Option<String> = r.try_get(3)?;
+            Ok(GroupDiscount {
+                min_participants: u32_of(r.try_get(0)?)?,
+                discount: adjustment(&kind, r.try_get(2)?, cur.as_deref())?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let early_bird_discounts = c
+        .query(
+            "SELECT min_days_before, discount_type, discount_value, discount_currency
+             FROM early_bird_discounts WHERE organization_id = $1 AND tour_id = $2 ORDER BY min_days_before FOR SHARE",
+            &[&org, &tour_id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let kind: String = r.try_get(1)?;
+            let cur: Option<String> = r.try_get(3)?;
+            Ok(EarlyBirdDiscount {
+                min_days_before: u32_of(r.try_get(0)?)?,
+                discount: adjustment(&kind, r.try_get(2)?, cur.as_deref())?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    // Organization-wide taxes (no tour) apply to every tour.
+    let taxes = c
+        .query(
+            "SELECT name, rate_basis_points, inclusive FROM tax_rules
+             WHERE organization_id = $1 AND (tour_id = $2 OR tour_id IS NULL) AND active
+             ORDER BY sort_order, name, id FOR SHARE",
+            &[&org, &tour_id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TaxRule {
+                name: r.try_get(0)?,
+                rate: Percent::from_basis_points(i64::from(r.try_get::<_, i32>(1)?)),
+                inclusive: r.try_get(2)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    Ok(Some(PricingCatalog {
+        tour_id: tour_id.to_string(),
+        currency,
+        tiers,
+        seasons,
+        group_discounts,
+        early_bird_discounts,
+        taxes,
+    }))
+}
+
+/// A promotional code by its normalised (uppercase) text, locked: its use counter is bumped in
+/// the same transaction.
+pub async fn promo_code(c: &impl GenericClient, org: &str, code: &str) -> anyhow::Result<Option<PromoCode>> {
+    let row = c
+        .query_opt(
+            "SELECT id, code, discount_type, discount_value, discount_currency, min_booking_minor,
+                    min_booking_currency, max_uses, max_uses_per_customer, valid_from, valid_until,
+                    applicable_tour_ids, applicable_variant_ids, current_uses, status
+             FROM promotional_codes WHERE organization_id = $1 AND upper(code) = $2 FOR UPDATE",
+            &[&org, &code],
+        )
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    let kind: String = r.try_get(2)?;
+    let cur: Option<String> = r.try_get(4)?;
+    let min_minor: Option<i64> = r.try_get(5)?;
+    let min_cur: Option<String> = r.try_get(6)?;
+    let status: String = r.try_get(14)?;
+    Ok(Some(PromoCode {
+        id: r.try_get(0)?,
+        code: r.try_get(1)?,
+        discount: adjustment(&kind, r.try_get(3)?, cur.as_deref())?,
+        min_booking_value: match (min_minor, min_cur) {
+            (Some(m), Some(c)) => Some(money(m, &c)?),
+            _ => None,
+        },
+        max_uses: opt_u32(r.try_get(7)?)?,
+        max_uses_per_customer: opt_u32(r.try_get(8)?)?,
+        valid_from: r.try_get(9)?,
+        valid_until: r.try_get(10)?,
+        applicable_tour_ids: r.try_get(11)?,
+        applicable_variant_ids: r.try_get(12)?,
+        current_uses: u32_of(r.try_get(13)?)?,
+        status: match status.as_str() {
+            "active" => PromoStatus::Active,
+            "inactive" => PromoStatus::Inactive,
+            "expired" => PromoStatus::Expired,
+            other => return Err(bad_row("promo status", other)),
+        },
+    }))
+}
+
+/// How many bookings of a customer used a code (by its normalised text).
+pub async fn promo_uses(c: &impl GenericClient, org: &str, code: &str, customer_id: &str) -> anyhow::Result<u32> {
+    let row = c
+        .query_one(
+            "SELECT count(*) FROM promo_code_uses u
+             JOIN promotional_codes p ON p.organization_id = u.organization_id AND p.id = u.promotional_code_id
+             WHERE u.organization_id = $1 AND upper(p.code) = $2 AND u.customer_id = $3",
+            &[&org, &code, &customer_id],
+        )
+        .await?;
+    Ok(u32::try_from(row.try_get::<_, i64>(0)?)?)
+}
+
+/// One more use of a code by a booking. The counter's CHECK is the backstop against spending a
+/// limited code past its limit; the domain's promo rules are the decision.
+pub async fn use_promo_code(
+    c: &impl GenericClient,
+    org: &str,
+    promo_code_id: &str,
+    booking: &Booking,
+) -> anyhow::Result<()> {
+    let n = c
+        .execute(
+            "UPDATE promotional_codes SET current_uses = current_uses + 1, updated_at = now()
+             WHERE organization_id = $1 AND id = $2",
+            &[&org, &promo_code_id],
+        )
+        .await?;
+    written_once(n, promo_code_id)?;
+    c.execute(
+        "INSERT INTO promo_code_uses (organization_id, promotional_code_id, booking_id, customer_id)
+         VALUES ($1, $2, $3, $4)",
+        &[&org, &promo_code_id, &booking.id, &booking.customer_id],
+    )
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cancellation.
+
+/// The tour's cancellation policy, else the organization's default (V2: "a tour without its own
+/// policy falls back to the default"); `None` when there is neither.
+pub async fn cancellation_policy(
+    c: &impl GenericClient,
+    org: &str,
+    tour_id: &str,
+) -> anyhow::Result<Option<CancellationPolicy>> {
+    let row = c
+        .query_opt(
+            "SELECT p.id, p.name, p.rules FROM cancellation_policies p
+             WHERE p.organization_id = $1
+               AND (p.id = (SELECT t.cancellation_policy_id FROM tours t WHERE t.organization_id = $1 AND t.id = $2)
+                    OR (p.is_default AND NOT EXISTS (
+                        SELECT 1 FROM tours t
+                        WHERE t.organization_id = $1 AND t.id = $2 AND t.cancellation_policy_id IS NOT NULL)))
+             FOR SHARE",
+            &[&org, &tour_id],
+        )
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(CancellationPolicy {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        rules: serde_json::from_value(r.try_get(2)?)?,
+    }))
+}
+
+/// Queues a refund for the payment side to send (Stripe is not wired yet). A booking is
+/// cancelled once, so its refund's id and idempotency key derive from the booking's id.
+pub async fn queue_refund(c: &impl GenericClient, org: &str, r: &RefundRequest) -> anyhow::Result<String> {
+    let id = format!("refund-{}", r.booking_id);
+    c.execute(
+        "INSERT INTO refunds (id, organization_id, booking_id, idempotency_key, amount_minor, currency, reason,
+         requested_by, requested_at)
+         VALUES ($1, $2, $3, $1, $4, $5, $6, $7, $8)",
+        &[
+            &id,
+            &org,
+            &r.booking_id,
+            &r.amount.amount,
+            &r.amount.currency.as_str(),
+            &r.reason,
+            &r.requested_by,
+            &r.requested_at,
+        ],
+    )
+    .await?;
+    Ok(id)
+}
