@@ -10,25 +10,7 @@ use serde_json::{Value, json};
 use tourdesk_domain::mutation::reference_candidates;
 use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, PushResponse, SCHEMA_VERSION};
 use tourdesk_sync_server::seed;
-use tourdesk_tests::Env;
-
-async fn sign_in(env: &Env, email: &str) -> String {
-    let resp: Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/sign-in", env.base_url()))
-        .json(&json!({
-            "organization": seed::DEMO_ORG_SLUG,
-            "email": email,
-            "password": seed::DEMO_PASSWORD,
-            "device": "booking test",
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    resp["access_token"].as_str().unwrap().to_string()
-}
+use tourdesk_tests::{Env, push_raw, sign_in};
 
 /// Pushes `(name, args)` as mutations 1, 2, … of `client_id`, behind any desk's back.
 async fn push(base_url: &str, token: &str, client_id: &str, mutations: &[(&str, Value)]) -> PushResponse {
@@ -41,15 +23,7 @@ async fn push(base_url: &str, token: &str, client_id: &str, mutations: &[(&str, 
             .map(|((name, args), id)| MutationEnvelope { id, name: (*name).into(), args: args.clone(), hlc: hlc() })
             .collect(),
     };
-    let resp = reqwest::Client::new()
-        .post(format!("{base_url}/sync/v1/push"))
-        .bearer_auth(token)
-        .json(&req)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.status());
-    resp.json().await.unwrap()
+    push_raw(base_url, token, &req).await
 }
 
 fn hlc() -> String {

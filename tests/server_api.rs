@@ -5,18 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tourdesk_sync_server::seed;
-use tourdesk_tests::Env;
-
-async fn sign_in(env: &Env, email: &str) -> String {
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/sign-in", env.base_url()))
-        .json(&json!({"organization": seed::DEMO_ORG_SLUG, "email": email, "password": seed::DEMO_PASSWORD, "device": "api test"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
-}
+use tourdesk_tests::{Env, sign_in};
 
 async fn post(env: &Env, path: &str, token: Option<&str>, body: reqwest::Body, ctype: &str) -> (StatusCode, Value) {
     let mut req =

@@ -91,3 +91,39 @@ pub fn new_tour(name: &str) -> tourdesk_domain::mutation::Mutation {
     });
     tourdesk_domain::mutation::Mutation::decode("create_tour.v1", &args).unwrap()
 }
+
+/// Signs in over HTTP as a demo staff member and returns the bearer token.
+pub async fn sign_in(env: &Env, email: &str) -> String {
+    let resp: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/sign-in", env.base_url()))
+        .json(&serde_json::json!({
+            "organization": seed::DEMO_ORG_SLUG,
+            "email": email,
+            "password": seed::DEMO_PASSWORD,
+            "device": "integration test",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    resp["access_token"].as_str().unwrap().to_string()
+}
+
+/// Sends a push request behind any desk's back and returns the server's answer.
+pub async fn push_raw(
+    base_url: &str,
+    token: &str,
+    req: &tourdesk_domain::protocol::PushRequest,
+) -> tourdesk_domain::protocol::PushResponse {
+    let resp = reqwest::Client::new()
+        .post(format!("{base_url}/sync/v1/push"))
+        .bearer_auth(token)
+        .json(req)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    resp.json().await.unwrap()
+}

@@ -7,7 +7,7 @@ use tourdesk_domain::mutation::Mutation;
 use tourdesk_domain::protocol::{MutationEnvelope, PushRequest, PushResponse, SCHEMA_VERSION};
 use tourdesk_local_store::{Store, SyncError};
 use tourdesk_sync_server::seed;
-use tourdesk_tests::{Env, new_tour, tour_id};
+use tourdesk_tests::{Env, new_tour, push_raw, sign_in, tour_id};
 
 async fn count(env: &Env, sql: &str, id: &str) -> i64 {
     env.pg().await.query_one(sql, &[&id]).await.unwrap().get(0)
@@ -80,34 +80,8 @@ async fn offline_create_survives_restart_and_reaches_postgres_once() {
 
 /// Pushes behind the desk's back, signed in as the demo owner.
 async fn raw_push(env: &Env, req: &PushRequest) -> PushResponse {
-    let token = sign_in_token(env).await;
-    let resp = reqwest::Client::new()
-        .post(format!("{}/sync/v1/push", env.base_url()))
-        .bearer_auth(&token)
-        .json(req)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.status());
-    resp.json().await.unwrap()
-}
-
-async fn sign_in_token(env: &Env) -> String {
-    let resp: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/sign-in", env.base_url()))
-        .json(&serde_json::json!({
-            "organization": seed::DEMO_ORG_SLUG,
-            "email": seed::DEMO_OWNER_EMAIL,
-            "password": seed::DEMO_PASSWORD,
-            "device": "retry test",
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    resp["access_token"].as_str().unwrap().to_string()
+    let token = sign_in(env, seed::DEMO_OWNER_EMAIL).await;
+    push_raw(&env.base_url(), &token, req).await
 }
 
 /// A push whose response is lost: the server committed, the desk never heard. The desk pushes

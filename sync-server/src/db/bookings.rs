@@ -325,41 +325,16 @@ pub async fn pricing_catalog(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    let group_discounts = c
-        .query(
-            "SELECT min_participants, discount_type, discount_value, discount_currency
-             FROM group_discounts WHERE organization_id = $1 AND tour_id = $2 ORDER BY min_participants FOR SHARE",
-            &[&org, &tour_id],
-        )
+    let group_discounts = threshold_discounts(c, org, tour_id, "group_discounts", "min_participants")
         .await?
-        .iter()
-        .map(|r| {
-            let kind: String = r.try_get(1)?;
-            let cur: Option<String> = r.try_get(3)?;
-            Ok(GroupDiscount {
-                min_participants: u32_of(r.try_get(0)?)?,
-                discount: adjustment(&kind, r.try_get(2)?, cur.as_deref())?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-
-    let early_bird_discounts = c
-        .query(
-            "SELECT min_days_before, discount_type, discount_value, discount_currency
-             FROM early_bird_discounts WHERE organization_id = $1 AND tour_id = $2 ORDER BY min_days_before FOR SHARE",
-            &[&org, &tour_id],
-        )
+        .into_iter()
+        .map(|(min_participants, discount)| GroupDiscount { min_participants, discount })
+        .collect();
+    let early_bird_discounts = threshold_discounts(c, org, tour_id, "early_bird_discounts", "min_days_before")
         .await?
-        .iter()
-        .map(|r| {
-            let kind: String = r.try_get(1)?;
-            let cur: Option<String> = r.try_get(3)?;
-            Ok(EarlyBirdDiscount {
-                min_days_before: u32_of(r.try_get(0)?)?,
-                discount: adjustment(&kind, r.try_get(2)?, cur.as_deref())?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .into_iter()
+        .map(|(min_days_before, discount)| EarlyBirdDiscount { min_days_before, discount })
+        .collect();
 
     // Organization-wide taxes (no tour) apply to every tour.
     let taxes = c
@@ -389,6 +364,30 @@ pub async fn pricing_catalog(
         early_bird_discounts,
         taxes,
     }))
+}
+
+/// Rows of a "from this threshold on, this discount" table (group size, days ahead). `table`
+/// and `threshold` are fixed names from this module, never input.
+async fn threshold_discounts(
+    c: &impl GenericClient,
+    org: &str,
+    tour_id: &str,
+    table: &str,
+    threshold: &str,
+) -> anyhow::Result<Vec<(u32, Adjustment)>> {
+    let sql = format!(
+        "SELECT {threshold}, discount_type, discount_value, discount_currency
+         FROM {table} WHERE organization_id = $1 AND tour_id = $2 ORDER BY {threshold} FOR SHARE"
+    );
+    c.query(&sql, &[&org, &tour_id])
+        .await?
+        .iter()
+        .map(|r| {
+            let kind: String = r.try_get(1)?;
+            let cur: Option<String> = r.try_get(3)?;
+            Ok((u32_of(r.try_get(0)?)?, adjustment(&kind, r.try_get(2)?, cur.as_deref())?))
+        })
+        .collect()
 }
 
 /// A promotional code by its normalised (uppercase) text, locked: its use counter is bumped in
