@@ -8,7 +8,7 @@ use serde::Deserialize;
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// libpq-style connection string or URL, e.g. `postgres://tourdesk@127.0.0.1:5433/tourdesk`.
+    /// libpq-style connection string or URL, e.g. `postgres://app:secret@db.internal:5432/tourdesk`.
     pub database_url: String,
     pub listen: String,
     /// Seed the demo organization on start (development and demos only).
@@ -23,7 +23,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            database_url: "postgres://tourdesk@127.0.0.1:5433/tourdesk".into(),
+            // The project-local dev cluster that `cargo xtask run` starts.
+            database_url: "postgres://postgres@127.0.0.1:5433/tourdesk".into(),
             listen: "127.0.0.1:8787".into(),
             seed_demo: false,
             token_ttl_seconds: 8 * 3600,
