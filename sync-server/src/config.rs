@@ -18,6 +18,63 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
     pub pool_size: usize,
+    /// The `[stripe]` table.
+    pub stripe: StripeConfig,
+}
+
+/// Stripe credentials and endpoint. The defaults are placeholders that no Stripe account accepts,
+/// so a development server never reaches a real account by accident.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StripeConfig {
+    /// `sk_test_…` / `sk_live_…` (or a restricted `rk_…` key).
+    pub secret_key: String,
+    /// The endpoint's signing secret, `whsec_…`. Several, separated by commas, while a secret is
+    /// being rolled: Stripe signs with the new one and events signed with the old one still arrive.
+    pub webhook_secret: String,
+    /// Where the API lives, e.g. `http://127.0.0.1:PORT` for the test fake; `None` = api.stripe.com.
+    pub api_base: Option<String>,
+    /// `pk_…`, handed to browsers; not a secret.
+    pub publishable_key: String,
+}
+
+impl Default for StripeConfig {
+    fn default() -> Self {
+        StripeConfig {
+            secret_key: "sk_test_tourdesk_dev".into(),
+            webhook_secret: "whsec_tourdesk_dev".into(),
+            api_base: None,
+            publishable_key: "pk_test_tourdesk_dev".into(),
+        }
+    }
+}
+
+impl fmt::Debug for StripeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StripeConfig")
+            .field("secret_key", &mask_secret(&self.secret_key))
+            .field("webhook_secret", &mask_secret(&self.webhook_secret))
+            .field("api_base", &self.api_base)
+            .field("publishable_key", &self.publishable_key)
+            .finish()
+    }
+}
+
+/// Keeps the kind and mode of a Stripe secret (`sk_live_***`, `whsec_***`), which is what one
+/// needs when reading logs, and hides the rest. Each comma-separated secret is masked on its own.
+pub fn mask_secret(secret: &str) -> String {
+    secret
+        .split(',')
+        .map(|one| {
+            let prefix: Vec<&str> = one
+                .trim()
+                .split('_')
+                .take_while(|part| matches!(*part, "sk" | "rk" | "whsec" | "test" | "live"))
+                .collect();
+            if prefix.is_empty() { "***".to_string() } else { format!("{}_***", prefix.join("_")) }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl Default for Config {
@@ -30,6 +87,7 @@ impl Default for Config {
             token_ttl_seconds: 8 * 3600,
             body_limit_bytes: 2 * 1024 * 1024,
             pool_size: 16,
+            stripe: StripeConfig::default(),
         }
     }
 }
@@ -43,6 +101,7 @@ impl fmt::Debug for Config {
             .field("token_ttl_seconds", &self.token_ttl_seconds)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("pool_size", &self.pool_size)
+            .field("stripe", &self.stripe)
             .finish()
     }
 }
@@ -104,15 +163,34 @@ impl Config {
         if let Some(v) = get("TOURDESK_POOL_SIZE") {
             self.pool_size = parse("TOURDESK_POOL_SIZE", v)?;
         }
+        if let Some(v) = get("TOURDESK_STRIPE_SECRET_KEY") {
+            self.stripe.secret_key = v;
+        }
+        if let Some(v) = get("TOURDESK_STRIPE_WEBHOOK_SECRET") {
+            self.stripe.webhook_secret = v;
+        }
+        if let Some(v) = get("TOURDESK_STRIPE_API_BASE") {
+            // Empty means "back to api.stripe.com", so an inherited value can be switched off.
+            self.stripe.api_base = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = get("TOURDESK_STRIPE_PUBLISHABLE_KEY") {
+            self.stripe.publishable_key = v;
+        }
         Ok(())
     }
 
-    /// Overlays the keys present in a TOML document.
+    /// Overlays the keys present in a TOML document. Tables (`[stripe]`) are overlaid key by
+    /// key too, so a file naming only `stripe.secret_key` keeps the webhook secret from the env.
     pub fn apply_file(&self, toml_text: &str) -> Result<Config, String> {
         let overlay: toml::Table = toml_text.parse().map_err(|e: toml::de::Error| e.to_string())?;
         let mut base = toml::Table::try_from(self.clone_plain()).map_err(|e| e.to_string())?;
         for (k, v) in overlay {
-            base.insert(k, v);
+            match (base.get_mut(&k), v) {
+                (Some(toml::Value::Table(inner)), toml::Value::Table(v)) => inner.extend(v),
+                (_, v) => {
+                    base.insert(k, v);
+                }
+            }
         }
         toml::Value::Table(base).try_into().map_err(|e: toml::de::Error| e.to_string())
     }
@@ -125,6 +203,12 @@ impl Config {
             token_ttl_seconds: self.token_ttl_seconds,
             body_limit_bytes: self.body_limit_bytes as u64,
             pool_size: self.pool_size as u64,
+            stripe: PlainStripeConfig {
+                secret_key: self.stripe.secret_key.clone(),
+                webhook_secret: self.stripe.webhook_secret.clone(),
+                api_base: self.stripe.api_base.clone(),
+                publishable_key: self.stripe.publishable_key.clone(),
+            },
         }
     }
 }
@@ -137,6 +221,17 @@ struct PlainConfig {
     token_ttl_seconds: u64,
     body_limit_bytes: u64,
     pool_size: u64,
+    stripe: PlainStripeConfig,
+}
+
+#[derive(serde::Serialize)]
+struct PlainStripeConfig {
+    secret_key: String,
+    webhook_secret: String,
+    // TOML has no null: an absent key deserialises back to `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_base: Option<String>,
+    publishable_key: String,
 }
 
 #[cfg(test)]
@@ -174,5 +269,53 @@ mod tests {
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("s3cret"), "{dbg}");
         assert_eq!(mask_url("host=db password=hunter2 user=x"), "host=db password=*** user=x");
+        let c = Config {
+            stripe: StripeConfig {
+                secret_key: "sk_live_51abcSECRET".into(),
+                webhook_secret: "whsec_NEWSECRET, whsec_OLDSECRET".into(),
+                api_base: None,
+                publishable_key: "pk_live_visible".into(),
+            },
+            ..Config::default()
+        };
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("SECRET"), "{dbg}");
+        assert!(dbg.contains("sk_live_***") && dbg.contains("whsec_***,whsec_***") && dbg.contains("pk_live_visible"));
+        assert_eq!(mask_secret("rk_test_abc"), "rk_test_***");
+        assert_eq!(mask_secret("hunter2"), "***");
+    }
+
+    #[test]
+    fn stripe_defaults_env_then_file() {
+        let mut c = Config::default();
+        assert_eq!(c.stripe.secret_key, "sk_test_tourdesk_dev");
+        assert_eq!(c.stripe.webhook_secret, "whsec_tourdesk_dev");
+        assert_eq!(c.stripe.publishable_key, "pk_test_tourdesk_dev");
+        assert_eq!(c.stripe.api_base, None);
+        c.apply_env(|k| match k {
+            "TOURDESK_STRIPE_SECRET_KEY" => Some("sk_test_env".into()),
+            "TOURDESK_STRIPE_WEBHOOK_SECRET" => Some("whsec_env".into()),
+            "TOURDESK_STRIPE_API_BASE" => Some("http://127.0.0.1:9999".into()),
+            "TOURDESK_STRIPE_PUBLISHABLE_KEY" => Some("pk_test_env".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.stripe.secret_key, "sk_test_env");
+        assert_eq!(c.stripe.webhook_secret, "whsec_env");
+        assert_eq!(c.stripe.api_base.as_deref(), Some("http://127.0.0.1:9999"));
+        assert_eq!(c.stripe.publishable_key, "pk_test_env");
+
+        let c = c.apply_file("[stripe]\nsecret_key = \"sk_test_file\"\n").unwrap();
+        assert_eq!(c.stripe.secret_key, "sk_test_file");
+        assert_eq!(c.stripe.webhook_secret, "whsec_env", "keys absent from [stripe] keep their earlier value");
+        assert_eq!(c.stripe.api_base.as_deref(), Some("http://127.0.0.1:9999"));
+
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "TOURDESK_STRIPE_API_BASE").then(String::new)).unwrap();
+        assert_eq!(c.stripe.api_base, None, "an empty API base means api.stripe.com");
+        let c = c.apply_file("[stripe]\napi_base = \"http://fake\"\n").unwrap();
+        assert_eq!(c.stripe.api_base.as_deref(), Some("http://fake"));
+        assert_eq!(c.stripe.secret_key, "sk_test_tourdesk_dev");
+        assert!(Config::default().apply_file("[stripe]\nsecret = \"x\"\n").is_err(), "unknown stripe keys are refused");
     }
 }

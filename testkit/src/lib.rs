@@ -1,6 +1,10 @@
 //! A real, throwaway PostgreSQL for tests: `initdb` into a temp dir, `pg_ctl start` on a free
 //! loopback port, one fresh database per test, `pg_ctl stop -m immediate` on drop.
 //! No system service and no Docker: this is what runs on a fresh CI machine.
+//!
+//! [`stripe`] is a fake Stripe API for the payment gateway's tests.
+
+pub mod stripe;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
