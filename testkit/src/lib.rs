@@ -1,6 +1,9 @@
 //! A real, throwaway PostgreSQL for tests: `initdb` into a temp dir, `pg_ctl start` on a free
 //! loopback port, one fresh database per test, `pg_ctl stop -m immediate` on drop.
-//! No system service and no Docker: this is what runs on a fresh CI machine.
+//! No system service and no Docker: this is what runs on a fresh CI machine. [`smtp`] is a real
+//! SMTP server for the same kind of test.
+
+pub mod smtp;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
