@@ -20,6 +20,8 @@ pub struct Config {
     pub pool_size: usize,
     /// The `[stripe]` table.
     pub stripe: StripeConfig,
+    /// Outgoing e-mail (`[mail]`).
+    pub mail: crate::mail::MailConfig,
 }
 
 /// Stripe credentials and endpoint. The defaults are placeholders that no Stripe account accepts,
@@ -88,6 +90,7 @@ impl Default for Config {
             body_limit_bytes: 2 * 1024 * 1024,
             pool_size: 16,
             stripe: StripeConfig::default(),
+            mail: crate::mail::MailConfig::default(),
         }
     }
 }
@@ -102,6 +105,7 @@ impl fmt::Debug for Config {
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("pool_size", &self.pool_size)
             .field("stripe", &self.stripe)
+            .field("mail", &self.mail)
             .finish()
     }
 }
@@ -176,6 +180,7 @@ impl Config {
         if let Some(v) = get("TOURDESK_STRIPE_PUBLISHABLE_KEY") {
             self.stripe.publishable_key = v;
         }
+        self.mail.apply_env(&get);
         Ok(())
     }
 
@@ -184,14 +189,7 @@ impl Config {
     pub fn apply_file(&self, toml_text: &str) -> Result<Config, String> {
         let overlay: toml::Table = toml_text.parse().map_err(|e: toml::de::Error| e.to_string())?;
         let mut base = toml::Table::try_from(self.clone_plain()).map_err(|e| e.to_string())?;
-        for (k, v) in overlay {
-            match (base.get_mut(&k), v) {
-                (Some(toml::Value::Table(inner)), toml::Value::Table(v)) => inner.extend(v),
-                (_, v) => {
-                    base.insert(k, v);
-                }
-            }
-        }
+        merge(&mut base, overlay);
         toml::Value::Table(base).try_into().map_err(|e: toml::de::Error| e.to_string())
     }
 
@@ -209,6 +207,20 @@ impl Config {
                 api_base: self.stripe.api_base.clone(),
                 publishable_key: self.stripe.publishable_key.clone(),
             },
+            mail: self.mail.clone(),
+        }
+    }
+}
+
+/// A section present in the file (`[mail]`) overlays the keys it names, rather than replacing the
+/// whole section: a file that sets only `from` must not drop an SMTP URL set in the environment.
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (k, v) in overlay {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
         }
     }
 }
@@ -222,6 +234,7 @@ struct PlainConfig {
     body_limit_bytes: u64,
     pool_size: u64,
     stripe: PlainStripeConfig,
+    mail: crate::mail::MailConfig,
 }
 
 #[derive(serde::Serialize)]
@@ -264,10 +277,37 @@ mod tests {
     }
 
     #[test]
+    fn mail_comes_from_env_then_the_mail_section() {
+        let c = Config::default();
+        assert_eq!(c.mail.smtp_url, None, "mail is off until an SMTP URL is configured");
+        assert_eq!(c.mail.public_base_url, "http://127.0.0.1:8787");
+        let mut c = c;
+        c.apply_env(|k| match k {
+            "TOURDESK_SMTP_URL" => Some("smtp://127.0.0.1:2525".into()),
+            "TOURDESK_MAIL_FROM" => Some("Desk <desk@example.test>".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.mail.smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"));
+        let c = c.apply_file("[mail]\npublic_base_url = \"https://book.example.test\"\n").unwrap();
+        assert_eq!(c.mail.public_base_url, "https://book.example.test");
+        assert_eq!(c.mail.smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"), "keys absent from [mail] are kept");
+        assert_eq!(c.mail.from, "Desk <desk@example.test>");
+        let mut off = c.clone();
+        off.apply_env(|k| (k == "TOURDESK_SMTP_URL").then(String::new)).unwrap();
+        assert_eq!(off.mail.smtp_url, None, "an empty URL turns mail off");
+        assert!(c.apply_file("[mail]\nsmtp = \"x\"\n").is_err(), "unknown mail keys are refused");
+    }
+
+    #[test]
     fn secrets_are_masked() {
         let c = Config { database_url: "postgres://app:s3cret@db:5432/x".into(), ..Config::default() };
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("s3cret"), "{dbg}");
+        let mut c = Config::default();
+        c.mail.smtp_url = Some("smtp://mailer:relaypw@relay.example.test:587?tls=required".into());
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("relaypw"), "{dbg}");
         assert_eq!(mask_url("host=db password=hunter2 user=x"), "host=db password=*** user=x");
         let c = Config {
             stripe: StripeConfig {

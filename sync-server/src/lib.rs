@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod payments;
+pub mod mail;
 pub mod routes;
 pub mod seed;
 pub mod sync;

@@ -2,8 +2,10 @@
 //! loopback port, one fresh database per test, `pg_ctl stop -m immediate` on drop.
 //! No system service and no Docker: this is what runs on a fresh CI machine.
 //!
-//! [`stripe`] is a fake Stripe API for the payment gateway's tests.
+//! [`smtp`] is a real SMTP server for tests that send mail; [`stripe`] is a fake Stripe API (what
+//! is across the internet is faked at the HTTP boundary, with real signatures).
 
+pub mod smtp;
 pub mod stripe;
 
 use std::net::TcpListener;

@@ -1,0 +1,475 @@
+//! Outgoing e-mail: a [`Mailer`] that speaks SMTP, and an outbox on the `communications` table.
+//!
+//! Mail that can wait (a booking confirmation) is [`queue`]d in the caller's transaction, so it
+//! exists exactly when the change it reports commits, and [`drain_outbox`] sends it later with
+//! retries. Mail that carries a secret (a customer's sign-in link) must never rest in the
+//! database in clear, so [`send_now`] sends it at once and records only a redacted copy.
+//!
+//! Delivery is at least once: a crash between the relay's acceptance and the commit that marks
+//! the row sent sends that one message again. Row locks make two drains never send one row twice.
+
+use std::fmt;
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Pool};
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A row that failed this many times in a row is given up on (about an hour of retries).
+pub const MAX_ATTEMPTS: i32 = 8;
+/// Delay before the first retry; each further retry waits twice as long.
+const FIRST_RETRY: Duration = Duration::from_secs(30);
+/// Per connect and per SMTP command: a relay that stalls must not hold a row lock for long.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// The whole conversation, as a backstop for a relay that answers each command slowly.
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Rows one worker pass takes per call of [`drain_outbox`].
+const WORKER_BATCH: i64 = 50;
+const WITHHELD: &str = "[link withheld]";
+
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// `smtp://host:port` (plain, for a relay on the same host or network), `smtp://…?tls=required`
+    /// (STARTTLS) or `smtps://…`, with optional `user:password@`. `None` (or empty) turns mail off.
+    pub smtp_url: Option<String>,
+    /// The From header, e.g. `Tourdesk <bookings@tourdesk.test>`.
+    pub from: String,
+    /// Where customers reach the public site; links in mail are built on it.
+    pub public_base_url: String,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            smtp_url: None,
+            from: "Tourdesk <bookings@tourdesk.test>".into(),
+            public_base_url: "http://127.0.0.1:8787".into(),
+        }
+    }
+}
+
+impl fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_url", &self.smtp_url.as_deref().map(crate::config::mask_url))
+            .field("from", &self.from)
+            .field("public_base_url", &self.public_base_url)
+            .finish()
+    }
+}
+
+impl MailConfig {
+    pub(crate) fn apply_env(&mut self, get: &impl Fn(&str) -> Option<String>) {
+        if let Some(v) = get("TOURDESK_SMTP_URL") {
+            self.smtp_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = get("TOURDESK_MAIL_FROM") {
+            self.from = v;
+        }
+        if let Some(v) = get("TOURDESK_PUBLIC_BASE_URL") {
+            self.public_base_url = v;
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    #[error("mail is disabled (no SMTP URL configured)")]
+    Disabled,
+    /// Worth retrying: the relay was unreachable, slow, or answered 4xx.
+    #[error("temporary mail failure: {0}")]
+    Transient(String),
+    /// Retrying cannot help: a 5xx answer or an address that is not one.
+    #[error("permanent mail failure: {0}")]
+    Permanent(String),
+}
+
+impl MailError {
+    fn from_smtp(e: &lettre::transport::smtp::Error) -> MailError {
+        // A client-side error is lettre refusing the message itself; the same message fails again.
+        if e.is_permanent() || e.is_client() {
+            MailError::Permanent(e.to_string())
+        } else {
+            MailError::Transient(e.to_string())
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("mail configuration: {0}")]
+pub struct MailConfigError(String);
+
+/// Sends one message per SMTP connection: mail is rare enough that a pool would mostly hold
+/// sockets the relay has long closed.
+#[derive(Clone)]
+pub struct Mailer {
+    inner: Option<Transport>,
+}
+
+#[derive(Clone)]
+struct Transport {
+    smtp: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mailer").field("enabled", &self.inner.is_some()).finish()
+    }
+}
+
+impl Mailer {
+    /// Checks the URL and the From address now, so a typo stops the server at start rather than
+    /// failing every message later.
+    pub fn new(config: &MailConfig) -> Result<Mailer, MailConfigError> {
+        let Some(url) = config.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(Mailer::disabled());
+        };
+        let from: Mailbox =
+            config.from.parse().map_err(|e| MailConfigError(format!("from address {:?}: {e}", config.from)))?;
+        let builder = match plain_smtp_host_port(url) {
+            // Plain SMTP without TLS: meant for a relay on the same host or a private network (a
+            // local MTA or a test sink), which has no certificate to check and is not reachable
+            // by whoever could read the traffic. The relay does the TLS to the outside world.
+            Some((host, port)) => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port),
+            // Credentials or TLS: let lettre read the URL, which knows STARTTLS, SMTPS and AUTH.
+            None => AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                .map_err(|e| MailConfigError(format!("SMTP URL {}: {e}", crate::config::mask_url(url))))?,
+        };
+        let smtp = builder.timeout(Some(SMTP_TIMEOUT)).build();
+        Ok(Mailer { inner: Some(Transport { smtp, from }) })
+    }
+
+    /// A mailer that refuses every message with [`MailError::Disabled`] at once.
+    pub fn disabled() -> Mailer {
+        Mailer { inner: None }
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    pub async fn send(&self, msg: &Email) -> Result<(), MailError> {
+        let Some(t) = &self.inner else {
+            return Err(MailError::Disabled);
+        };
+        let to: Mailbox =
+            msg.to.parse().map_err(|e| MailError::Permanent(format!("recipient address {:?}: {e}", msg.to)))?;
+        let message = Message::builder()
+            .from(t.from.clone())
+            .to(to)
+            .subject(msg.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .body(msg.text.clone())
+            .map_err(|e| MailError::Permanent(format!("building the message: {e}")))?;
+        match tokio::time::timeout(SEND_TIMEOUT, t.smtp.send(message)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(MailError::from_smtp(&e)),
+            Err(_) => Err(MailError::Transient(format!("no answer from the SMTP relay within {SEND_TIMEOUT:?}"))),
+        }
+    }
+}
+
+/// `smtp://host[:port]` with nothing else (no credentials, query or path), as host and port.
+fn plain_smtp_host_port(url: &str) -> Option<(String, u16)> {
+    let rest = url.strip_prefix("smtp://")?.trim_end_matches('/');
+    if rest.is_empty() || rest.contains(['@', '?', '/', '#']) {
+        return None;
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => (h, p.parse().ok()?),
+        _ => (rest, 25),
+    };
+    Some((host.trim_start_matches('[').trim_end_matches(']').to_string(), port))
+}
+
+/// Makes `org` the tenant of the current transaction for row-level security (V3). Local to the
+/// transaction, so it can never leak to the next user of a pooled connection.
+pub async fn set_tenant(c: &impl GenericClient, org: &str) -> anyhow::Result<()> {
+    c.query_one("SELECT set_config('app.organization_id', $1, true)", &[&org]).await?;
+    Ok(())
+}
+
+/// Queues `email` in the caller's transaction, which must be `org`'s (its tenant set), and
+/// returns the new communication's id. Nothing is sent until the transaction commits and a drain
+/// runs, and nothing is sent at all if it rolls back.
+pub async fn queue(
+    tx: &impl GenericClient,
+    org: &str,
+    customer_id: &str,
+    booking_id: Option<&str>,
+    kind: &str,
+    email: &Email,
+) -> anyhow::Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.execute(
+        "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
+             subject, content, status, recipient, attempts, next_attempt_at)
+         VALUES ($1, $2, $3, $4, 'email', 'outbound', $5, $6, $7, 'pending', $8, 0, now())",
+        &[&id, &org, &customer_id, &booking_id, &kind, &email.subject, &email.text, &email.to],
+    )
+    .await?;
+    Ok(id)
+}
+
+/// What [`send_now`] did: the id of the recorded communication and the verdict of the relay.
+#[derive(Debug)]
+pub struct Delivery {
+    pub id: String,
+    pub result: Result<(), MailError>,
+}
+
+/// Sends `email` at once and records it with every occurrence of `secret` (in subject, body and
+/// any echo in the failure reason) replaced by `[link withheld]`. The row is written after the
+/// attempt, with its final status, so the outbox never sees it and cannot resend a redacted copy.
+/// `Err` means the record could not be written; the mail may have gone out regardless.
+#[allow(clippy::too_many_arguments)] // queue's parameters plus pool, mailer and secret
+pub async fn send_now(
+    pool: &Pool,
+    mailer: &Mailer,
+    org: &str,
+    customer_id: &str,
+    booking_id: Option<&str>,
+    kind: &str,
+    email: &Email,
+    secret: &str,
+) -> anyhow::Result<Delivery> {
+    anyhow::ensure!(!secret.is_empty(), "send_now needs the secret to withhold");
+    let result = mailer.send(email).await;
+    let withhold = |s: &str| s.replace(secret, WITHHELD);
+    let (status, reason) = match &result {
+        Ok(()) => ("sent", None),
+        Err(e) => ("failed", Some(withhold(&e.to_string()))),
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    set_tenant(&tx, org).await?;
+    tx.execute(
+        "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
+             subject, content, status, sent_at, failure_reason, recipient, attempts)
+         VALUES ($1, $2, $3, $4, 'email', 'outbound', $5, $6, $7, $8,
+                 CASE WHEN $8 = 'sent' THEN now() END, $9, $10, 1)",
+        &[
+            &id,
+            &org,
+            &customer_id,
+            &booking_id,
+            &kind,
+            &withhold(&email.subject),
+            &withhold(&email.text),
+            &status,
+            &reason,
+            &email.to,
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Delivery { id, result })
+}
+
+/// Sends up to `batch` due outbox rows and returns how many it settled (sent, failed, or put
+/// back with a later retry time).
+///
+/// Each row is claimed `FOR UPDATE SKIP LOCKED` and marked in its own transaction, held while
+/// the relay is talking: a second drain (another server instance) skips the row instead of
+/// sending it again, and a crash loses at most the mark of the one message in flight.
+///
+/// Organizations are read from `organizations`, which is not FORCE'd, so this must run as its
+/// owner (as the server does) — the same exemption V3 makes for sign-in.
+pub async fn drain_outbox(pool: &Pool, mailer: &Mailer, batch: i64) -> anyhow::Result<usize> {
+    let mut client = pool.get().await?;
+    let orgs: Vec<String> = client
+        .query("SELECT id FROM organizations ORDER BY id", &[])
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let limit = usize::try_from(batch.max(0))?;
+    let mut settled = 0;
+    for org in &orgs {
+        while settled < limit {
+            let tx = client.transaction().await?;
+            set_tenant(&tx, org).await?;
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT id, recipient, subject, content, attempts FROM communications
+                     WHERE organization_id = $1 AND status = 'pending' AND channel = 'email'
+                       AND direction = 'outbound' AND recipient IS NOT NULL AND next_attempt_at <= now()
+                     ORDER BY next_attempt_at
+                     LIMIT 1
+                     FOR UPDATE SKIP LOCKED",
+                    &[org],
+                )
+                .await?
+            else {
+                break;
+            };
+            let id: String = row.try_get(0)?;
+            let email = Email {
+                to: row.try_get(1)?,
+                subject: row.try_get::<_, Option<String>>(2)?.unwrap_or_default(),
+                text: row.try_get(3)?,
+            };
+            let attempts = row.try_get::<_, i32>(4)? + 1;
+            let result = mailer.send(&email).await;
+            record_attempt(&tx, org, &id, attempts, result).await?;
+            tx.commit().await?;
+            settled += 1;
+        }
+    }
+    Ok(settled)
+}
+
+async fn record_attempt(
+    tx: &impl GenericClient,
+    org: &str,
+    id: &str,
+    attempts: i32,
+    result: Result<(), MailError>,
+) -> anyhow::Result<()> {
+    match result {
+        Ok(()) => {
+            tx.execute(
+                "UPDATE communications SET status = 'sent', sent_at = now(), attempts = $3, failure_reason = NULL
+                 WHERE organization_id = $1 AND id = $2",
+                &[&org, &id, &attempts],
+            )
+            .await?;
+        }
+        Err(MailError::Transient(reason)) if attempts < MAX_ATTEMPTS => {
+            tracing::warn!(%org, %id, attempts, "mail not sent, will retry: {reason}");
+            // The last reason stays on the pending row, so a stuck message says why.
+            tx.execute(
+                "UPDATE communications SET attempts = $3, failure_reason = $4,
+                     next_attempt_at = now() + make_interval(secs => $5)
+                 WHERE organization_id = $1 AND id = $2",
+                &[&org, &id, &attempts, &reason, &retry_delay(attempts).as_secs_f64()],
+            )
+            .await?;
+        }
+        Err(e) => {
+            let reason = match e {
+                MailError::Transient(r) => format!("gave up after {attempts} attempts: {r}"),
+                e => e.to_string(),
+            };
+            tracing::warn!(%org, %id, attempts, "mail failed: {reason}");
+            tx.execute(
+                "UPDATE communications SET status = 'failed', attempts = $3, failure_reason = $4
+                 WHERE organization_id = $1 AND id = $2",
+                &[&org, &id, &attempts, &reason],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Wait before retry number `attempts` (1-based): 30 s, 1 min, 2 min, … doubling.
+fn retry_delay(attempts: i32) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(16);
+    FIRST_RETRY.saturating_mul(1 << doublings)
+}
+
+/// Drains the outbox every `interval` until `shutdown` turns true (or its sender is gone).
+/// A pass that fills its batch is followed at once by another, so a backlog does not wait an
+/// interval per batch. Errors are logged and the next tick tries again.
+pub fn spawn_outbox_worker(
+    pool: Pool,
+    mailer: Mailer,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+            loop {
+                // Its own task, so even a panic in a pass is only a logged failed pass.
+                let pass = tokio::spawn({
+                    let (pool, mailer) = (pool.clone(), mailer.clone());
+                    async move { drain_outbox(&pool, &mailer, WORKER_BATCH).await }
+                });
+                match pass.await {
+                    Ok(Ok(n)) if i64::try_from(n).is_ok_and(|n| n >= WORKER_BATCH) && !*shutdown.borrow() => {}
+                    Ok(Ok(_)) => break,
+                    Ok(Err(e)) => {
+                        tracing::error!("mail outbox pass failed: {e:#}");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!("mail outbox pass panicked: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_urls_are_told_from_ones_lettre_must_read() {
+        assert_eq!(plain_smtp_host_port("smtp://127.0.0.1:2525"), Some(("127.0.0.1".into(), 2525)));
+        assert_eq!(plain_smtp_host_port("smtp://localhost"), Some(("localhost".into(), 25)));
+        assert_eq!(plain_smtp_host_port("smtp://[::1]:2525/"), Some(("::1".into(), 2525)));
+        assert_eq!(plain_smtp_host_port("smtp://u:p@relay:587"), None);
+        assert_eq!(plain_smtp_host_port("smtp://relay:587?tls=required"), None);
+        assert_eq!(plain_smtp_host_port("smtps://relay"), None);
+        assert_eq!(plain_smtp_host_port("smtp://relay:notaport"), None);
+    }
+
+    #[test]
+    fn retries_back_off_exponentially() {
+        let secs: Vec<u64> = (1..MAX_ATTEMPTS).map(|a| retry_delay(a).as_secs()).collect();
+        assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920]);
+        assert_eq!(retry_delay(0).as_secs(), 30);
+        assert_eq!(retry_delay(i32::MAX), retry_delay(17));
+    }
+
+    #[test]
+    fn bad_configuration_is_refused_early_and_no_url_means_disabled() {
+        let off = Mailer::new(&MailConfig::default()).unwrap();
+        assert!(!off.is_enabled());
+        let blank = MailConfig { smtp_url: Some("  ".into()), ..MailConfig::default() };
+        assert!(!Mailer::new(&blank).unwrap().is_enabled());
+        let bad_from =
+            MailConfig { smtp_url: Some("smtp://127.0.0.1:2525".into()), from: "not an address".into(), ..blank };
+        assert!(Mailer::new(&bad_from).is_err());
+        let bad_url = MailConfig { smtp_url: Some("gopher://x".into()), ..MailConfig::default() };
+        assert!(Mailer::new(&bad_url).is_err());
+    }
+
+    #[tokio::test]
+    async fn disabled_mail_answers_at_once() {
+        let m = Mailer::disabled();
+        let e = Email { to: "a@b.test".into(), subject: "s".into(), text: "t".into() };
+        assert_eq!(m.send(&e).await, Err(MailError::Disabled));
+    }
+}
