@@ -11,6 +11,8 @@ use tourdesk_testkit::PgCluster;
 pub struct Env {
     pub cluster: PgCluster,
     pub db_url: String,
+    /// What the server was started with (a restart reuses it, on the same address).
+    pub server_config: Config,
     pub server: Option<RunningServer>,
     pub addr: std::net::SocketAddr,
     pub dir: tempfile::TempDir,
@@ -22,11 +24,18 @@ pub fn config(db_url: &str, listen: &str) -> Config {
 
 impl Env {
     pub async fn start() -> Env {
+        Env::start_with(|_| {}).await
+    }
+
+    /// Starts with the test configuration changed by `tweak` (say, a one-second access token).
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Env {
         let cluster = PgCluster::start().unwrap();
         let db_url = cluster.fresh_database().await.unwrap();
-        let server = tourdesk_sync_server::start(config(&db_url, "127.0.0.1:0")).await.unwrap();
+        let mut server_config = config(&db_url, "127.0.0.1:0");
+        tweak(&mut server_config);
+        let server = tourdesk_sync_server::start(server_config.clone()).await.unwrap();
         let addr = server.addr;
-        Env { cluster, db_url, server: Some(server), addr, dir: tempfile::tempdir().unwrap() }
+        Env { cluster, db_url, server_config, server: Some(server), addr, dir: tempfile::tempdir().unwrap() }
     }
 
     pub fn base_url(&self) -> String {
@@ -42,7 +51,8 @@ impl Env {
     /// Restarts on the same address, as a real server coming back would.
     pub async fn restart_server(&mut self) {
         self.stop_server().await;
-        let s = tourdesk_sync_server::start(config(&self.db_url, &self.addr.to_string())).await.unwrap();
+        let c = Config { listen: self.addr.to_string(), ..self.server_config.clone() };
+        let s = tourdesk_sync_server::start(c).await.unwrap();
         self.server = Some(s);
     }
 

@@ -167,6 +167,9 @@ async fn wrong_password_is_reported_and_loses_nothing() {
     let desk: Store = env.desk("office");
     env.client(seed::DEMO_OWNER_EMAIL).sync_once(&desk).await.unwrap();
     desk.mutate(&new_tour("Castle Ghost Walk")).unwrap();
+    // The desk's stored refresh token would carry it without any password; revoked, the
+    // password is all that is left.
+    env.pg().await.execute("UPDATE staff_devices SET revoked_at = now()", &[]).await.unwrap();
     let bad = tourdesk_local_store::SyncClient::new(
         &env.base_url(),
         tourdesk_local_store::Credentials {

@@ -17,6 +17,29 @@ pub fn org_bucket(organization_id: &str) -> String {
     format!("org:{organization_id}:all")
 }
 
+/// What kind of device holds a session: an office desk or a guide's phone. Shown to admins
+/// deciding what to revoke.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    #[default]
+    Desk,
+    Guide,
+}
+
+impl DeviceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::Desk => "desk",
+            DeviceKind::Guide => "guide",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [DeviceKind::Desk, DeviceKind::Guide].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignInRequest {
     pub organization: String,
@@ -24,6 +47,13 @@ pub struct SignInRequest {
     pub password: String,
     /// A stable name for the device (shown to admins when they revoke sessions).
     pub device: String,
+    /// Defaults to `desk`, which is what every client spoke before devices had kinds.
+    #[serde(default)]
+    pub device_kind: DeviceKind,
+    /// The device id a previous sign-in returned. The server reuses it when it belongs to the
+    /// same user and is not revoked; otherwise it registers a new device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
 }
 
 impl std::fmt::Debug for SignInRequest {
@@ -33,14 +63,24 @@ impl std::fmt::Debug for SignInRequest {
             .field("email", &self.email)
             .field("password", &"***")
             .field("device", &self.device)
+            .field("device_kind", &self.device_kind)
+            .field("device_id", &self.device_id)
             .finish()
     }
 }
 
+/// The answer to a sign-in and to a refresh: a short-lived access token for `Authorization:
+/// Bearer`, and a long-lived refresh token that can be exchanged exactly once for a new pair.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignInResponse {
     pub access_token: String,
     pub expires_in_seconds: u64,
+    #[serde(default)]
+    pub refresh_token: String,
+    #[serde(default)]
+    pub refresh_expires_in_seconds: u64,
+    #[serde(default)]
+    pub device_id: String,
     pub user: SessionUser,
 }
 
@@ -49,9 +89,46 @@ impl std::fmt::Debug for SignInResponse {
         f.debug_struct("SignInResponse")
             .field("access_token", &"***")
             .field("expires_in_seconds", &self.expires_in_seconds)
+            .field("refresh_token", &"***")
+            .field("refresh_expires_in_seconds", &self.refresh_expires_in_seconds)
+            .field("device_id", &self.device_id)
             .field("user", &self.user)
             .finish()
     }
+}
+
+/// `POST /api/v1/auth/refresh`; answered with a [`SignInResponse`] for the same device.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRequest").field("refresh_token", &"***").finish()
+    }
+}
+
+/// One registered device, as listed to its user or to the organization's owners and admins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub id: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub kind: DeviceKind,
+    pub name: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_seen_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The device the request was made from.
+    #[serde(default)]
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceList {
+    pub devices: Vec<DeviceInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,6 +282,35 @@ mod tests {
             assert_eq!(EntityKind::parse(k.as_str()), Some(k));
             assert_eq!(serde_json::to_value(k).unwrap(), Value::String(k.as_str().into()));
         }
+    }
+
+    #[test]
+    fn secrets_are_masked_and_old_sign_ins_still_parse() {
+        let old = r#"{"organization":"demo","email":"a@b.c","password":"hunter2","device":"Front desk"}"#;
+        let req: SignInRequest = serde_json::from_str(old).unwrap();
+        assert_eq!((req.device_kind, req.device_id.as_deref()), (DeviceKind::Desk, None));
+        assert!(!format!("{req:?}").contains("hunter2"));
+        let refresh = RefreshRequest { refresh_token: "r3fresh".into() };
+        assert!(!format!("{refresh:?}").contains("r3fresh"));
+        let resp = SignInResponse {
+            access_token: "acc3ss".into(),
+            expires_in_seconds: 900,
+            refresh_token: "r3fresh".into(),
+            refresh_expires_in_seconds: 60,
+            device_id: "d1".into(),
+            user: SessionUser {
+                id: "u".into(),
+                name: "n".into(),
+                email: "e".into(),
+                role: Role::Owner,
+                organization_id: "o".into(),
+                organization_name: "O".into(),
+            },
+        };
+        let dbg = format!("{resp:?}");
+        assert!(!dbg.contains("acc3ss") && !dbg.contains("r3fresh"), "{dbg}");
+        assert_eq!(DeviceKind::parse("guide"), Some(DeviceKind::Guide));
+        assert_eq!(serde_json::to_value(DeviceKind::Desk).unwrap(), Value::String("desk".into()));
     }
 
     #[test]

@@ -122,6 +122,42 @@ impl Store {
         Ok(())
     }
 
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.conn().query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    /// The device id the server registered for this desk, sent back at sign-in so the desk
+    /// stays one device in the organization's list instead of a new one per password sign-in.
+    pub fn device_id(&self) -> Result<Option<String>, StoreError> {
+        self.meta("device_id")
+    }
+
+    /// The refresh token that renews this desk's access without the password. A secret: it
+    /// never leaves this crate except towards the server.
+    pub fn refresh_token(&self) -> Result<Option<String>, StoreError> {
+        self.meta("refresh_token")
+    }
+
+    /// Keeps what the server just issued. Kept apart from [`Store::save_session`] and saved
+    /// first, because the server has already spent the previous refresh token: losing the new
+    /// one (say, the session is refused as an identity change) would make the desk present the
+    /// spent one, which the server takes for theft.
+    pub fn save_device_auth(&self, device_id: &str, refresh_token: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('device_id', ?1)", [device_id])?;
+        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('refresh_token', ?1)", [refresh_token])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Drops a refresh token the server refused; the device id stays, so a password sign-in
+    /// can ask to keep the same device.
+    pub fn forget_refresh_token(&self) -> Result<(), StoreError> {
+        self.conn().execute("DELETE FROM meta WHERE key = 'refresh_token'", [])?;
+        Ok(())
+    }
+
     fn ctx(&self, tx: &Connection) -> Result<MutationCtx, StoreError> {
         let raw: Option<String> =
             tx.query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
@@ -659,6 +695,24 @@ mod tests {
         let mut guide = session("org-1");
         guide.role = Role::Guide;
         assert!(matches!(s.save_session(&guide), Err(StoreError::IdentityChange(_))), "a new role means new buckets");
+    }
+
+    #[test]
+    fn device_auth_is_kept_apart_from_the_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("desk.sqlite3");
+        let s = signed_in(&dir);
+        assert_eq!((s.device_id().unwrap(), s.refresh_token().unwrap()), (None, None));
+        s.mutate(&create(T1, "Ramen Walk")).unwrap();
+        // Another user's sign-in is refused while work is queued, but the tokens it was issued stay.
+        s.save_device_auth("dev-1", "rt-1").unwrap();
+        assert!(s.save_session(&session("org-2")).is_err());
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.device_id().unwrap().as_deref(), Some("dev-1"));
+        assert_eq!(s.refresh_token().unwrap().as_deref(), Some("rt-1"));
+        s.forget_refresh_token().unwrap();
+        assert_eq!((s.device_id().unwrap().as_deref(), s.refresh_token().unwrap()), (Some("dev-1"), None));
     }
 
     #[test]

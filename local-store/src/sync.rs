@@ -1,5 +1,8 @@
 //! The desk's sync client: sign in, push the outbox, pull and rebase. The order is fixed —
 //! push first, then pull — so the server has seen every local intent before the desk rebases.
+//!
+//! Access tokens are short-lived. When one is refused the desk renews it with its stored
+//! refresh token, and uses the configured password only if the server refuses that too.
 
 use std::time::Duration;
 
@@ -7,8 +10,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 use tourdesk_domain::protocol::{
-    ApiError, OutcomeStatus, PullRequest, PullResponse, PushRequest, PushResponse, SCHEMA_VERSION, SignInRequest,
-    SignInResponse,
+    ApiError, DeviceKind, OutcomeStatus, PullRequest, PullResponse, PushRequest, PushResponse, RefreshRequest,
+    SCHEMA_VERSION, SignInRequest, SignInResponse,
 };
 
 use crate::{Session, Store, StoreError};
@@ -74,6 +77,9 @@ pub struct SyncClient {
     http: reqwest::Client,
     base: String,
     credentials: Credentials,
+    /// The current access token. Its lock is held across a renewal, so the sync loop and the
+    /// live stream never present one refresh token twice: the server would take the second
+    /// presentation for theft and revoke this desk.
     token: Mutex<Option<String>>,
     page_limit: Option<u32>,
 }
@@ -134,30 +140,60 @@ impl SyncClient {
         Err(SyncError::Server { status: status.as_u16(), code, message })
     }
 
-    /// Signs in and records who this desk is, so it can work offline after a restart.
+    /// Signs in with the password and records who this desk is, so it can work offline after
+    /// a restart.
     pub async fn sign_in(&self, store: &Store) -> Result<Session, SyncError> {
+        let mut current = self.token.lock().await;
+        let (session, token) = self.password_sign_in(store).await?;
+        *current = Some(token);
+        Ok(session)
+    }
+
+    async fn password_sign_in(&self, store: &Store) -> Result<(Session, String), SyncError> {
         let c = &self.credentials;
         let req = SignInRequest {
             organization: c.organization.clone(),
             email: c.email.clone(),
             password: c.password.clone(),
             device: c.device.clone(),
+            device_kind: DeviceKind::Desk,
+            device_id: store.device_id()?,
         };
         let resp: SignInResponse = self.post("/api/v1/auth/sign-in", &req, None).await?;
-        let u = resp.user;
-        let session = Session {
-            user_id: u.id,
-            user_name: u.name,
-            role: u.role,
-            organization_id: u.organization_id,
-            organization_name: u.organization_name,
-        };
-        store.save_session(&session)?;
-        *self.token.lock().await = Some(resp.access_token);
-        Ok(session)
+        adopt(store, resp)
     }
 
-    /// Posts with the current token, signing in first if there is none and once more if the
+    /// A new access token: from the stored refresh token when there is one, from the password
+    /// only when the server refuses it (expired, revoked, reused). An unreachable server is not
+    /// a refusal, and the refresh token is kept for next time.
+    async fn renew(&self, store: &Store) -> Result<String, SyncError> {
+        if let Some(refresh_token) = store.refresh_token()? {
+            let req = RefreshRequest { refresh_token };
+            match self.post::<_, SignInResponse>("/api/v1/auth/refresh", &req, None).await {
+                Ok(resp) => return adopt(store, resp).map(|(_, token)| token),
+                Err(SyncError::Unauthorized(_)) => store.forget_refresh_token()?,
+                Err(e) => return Err(e),
+            }
+        }
+        self.password_sign_in(store).await.map(|(_, token)| token)
+    }
+
+    /// The access token to send: the current one, unless there is none or it is `refused`, in
+    /// which case it is renewed (once, even when several callers found it refused).
+    async fn access_token(&self, store: &Store, refused: Option<&str>) -> Result<String, SyncError> {
+        let mut current = self.token.lock().await;
+        if let Some(t) = current.as_deref()
+            && Some(t) != refused
+        {
+            return Ok(t.to_string());
+        }
+        *current = None;
+        let token = self.renew(store).await?;
+        *current = Some(token.clone());
+        Ok(token)
+    }
+
+    /// Posts with the current token, renewing it first if there is none and once more if the
     /// token was refused (expired or revoked).
     async fn authed<Req: Serialize, Resp: DeserializeOwned>(
         &self,
@@ -165,32 +201,21 @@ impl SyncClient {
         path: &str,
         body: &Req,
     ) -> Result<Resp, SyncError> {
-        let token = self.token(store).await?;
+        let token = self.access_token(store, None).await?;
         match self.post(path, body, Some(&token)).await {
             Err(SyncError::Unauthorized(_)) => {
-                *self.token.lock().await = None;
-                self.sign_in(store).await?;
-                let token = self.token.lock().await.clone().unwrap_or_default();
+                let token = self.access_token(store, Some(&token)).await?;
                 self.post(path, body, Some(&token)).await
             }
             other => other,
         }
     }
 
-    /// The current token, signing in first if there is none.
-    async fn token(&self, store: &Store) -> Result<String, SyncError> {
-        if let Some(t) = self.token.lock().await.clone() {
-            return Ok(t);
-        }
-        self.sign_in(store).await?;
-        self.token.lock().await.clone().ok_or_else(|| SyncError::Protocol("no token after sign-in".into()))
-    }
-
     /// Follows the server's live change notifications, calling `on_poke` with each new change
     /// sequence, until the stream ends or fails (the caller reconnects). Pokes only say "pull
     /// now"; they carry no data, so a missed one costs nothing but latency.
     pub async fn watch(&self, store: &Store, mut on_poke: impl FnMut(i64)) -> Result<(), SyncError> {
-        let token = self.token(store).await?;
+        let token = self.access_token(store, None).await?;
         let mut resp = self
             .http
             .get(format!("{}/sync/v1/events", self.base))
@@ -202,7 +227,11 @@ impl SyncClient {
             .await
             .map_err(|e| SyncError::Offline(without_url(&e)))?;
         if resp.status().as_u16() == 401 {
-            *self.token.lock().await = None;
+            // Renewed by the next caller; cleared only if nobody has renewed it meanwhile.
+            let mut current = self.token.lock().await;
+            if current.as_deref() == Some(token.as_str()) {
+                *current = None;
+            }
             return Err(SyncError::Unauthorized("the session expired".into()));
         }
         if !resp.status().is_success() {
@@ -271,6 +300,23 @@ impl SyncClient {
             None => Ok(report),
         }
     }
+}
+
+/// Records what the server issued and who this desk now is. The device and refresh token are
+/// saved before the session: the previous refresh token is already spent, even if the session
+/// is then refused as a change of identity.
+fn adopt(store: &Store, resp: SignInResponse) -> Result<(Session, String), SyncError> {
+    store.save_device_auth(&resp.device_id, &resp.refresh_token)?;
+    let u = resp.user;
+    let session = Session {
+        user_id: u.id,
+        user_name: u.name,
+        role: u.role,
+        organization_id: u.organization_id,
+        organization_name: u.organization_name,
+    };
+    store.save_session(&session)?;
+    Ok((session, resp.access_token))
 }
 
 /// reqwest errors print the URL; ours carry no secrets, but keep messages short for the UI.

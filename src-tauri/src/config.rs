@@ -57,7 +57,15 @@ impl DeskConfig {
                 .map_err(|_| ConfigError(format!("TOURDESK_SYNC_INTERVAL_SECS: {s:?} is not a number")))?,
             None => 15,
         };
-        let host = get("HOSTNAME").unwrap_or_else(|| "desk".into());
+        // The server lists devices by this name when an admin revokes one, so it must stay the
+        // same across restarts: the machine's name, not anything random. HOSTNAME is often not
+        // exported to GUI apps on Linux, and Windows calls it COMPUTERNAME.
+        let host = get("HOSTNAME")
+            .or_else(|| get("COMPUTERNAME"))
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "desk".into());
         Ok(DeskConfig {
             server_url: get("TOURDESK_SERVER_URL").unwrap_or_else(|| "http://127.0.0.1:8787".into()),
             organization: get("TOURDESK_ORG").unwrap_or_else(|| "demo".into()),
@@ -97,6 +105,8 @@ mod tests {
         assert!(!format!("{c:?}").contains("hunter2"));
         assert_eq!(c.credentials().password, "hunter2");
         assert!(DeskConfig::from_lookup(None, |_| None).is_err());
+        let named = DeskConfig::from_lookup(Some("/d".into()), |k| (k == "COMPUTERNAME").then(|| "FRONT-1\n".into()));
+        assert_eq!(named.unwrap().device, "Tourdesk desk on FRONT-1");
         assert!(
             DeskConfig::from_lookup(Some("/d".into()), |k| (k == "TOURDESK_SYNC_INTERVAL_SECS").then(|| "soon".into()))
                 .is_err()

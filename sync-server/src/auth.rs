@@ -1,5 +1,9 @@
-//! Staff authentication: argon2id passwords, opaque bearer tokens stored as SHA-256 digests,
-//! and the `Staff` extractor that every staff route takes.
+//! Staff authentication. A sign-in (argon2id password) registers or reuses a device and answers
+//! a short-lived access token plus a refresh token bound to that device. A refresh token buys
+//! exactly one new pair: it is rotated, and seeing a rotated one again means two parties hold
+//! it, so the device is revoked. Tokens are opaque (32 random bytes) and stored only as SHA-256
+//! digests. Every check goes through the device row, so revoking a device ends its tokens at
+//! once; the `Staff` extractor, which every staff route takes, enforces that.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -7,12 +11,16 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use deadpool_postgres::GenericClient;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use tourdesk_domain::protocol::{SessionUser, SignInRequest, SignInResponse};
+use tourdesk_domain::protocol::{
+    DeviceInfo, DeviceKind, DeviceList, RefreshRequest, SessionUser, SignInRequest, SignInResponse,
+};
 use tourdesk_domain::roles::Role;
 
-use crate::{AppError, AppState};
+use crate::db::staff::{self as q, DeviceRow, NewSession, UserRow};
+use crate::{AppError, AppState, Config};
 
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     let mut raw = [0u8; 16];
@@ -32,28 +40,49 @@ fn token_digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// A new opaque token and the digest that is all the database ever sees of it.
+fn new_token() -> (String, Vec<u8>) {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    let token = URL_SAFE_NO_PAD.encode(raw);
+    let digest = token_digest(&token);
+    (token, digest)
+}
+
 /// A throwaway hash so that signing in as an unknown user costs as much as a wrong password
 /// and response times do not reveal which emails exist.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2g4TqfXDLZaD9eMGrpxW0S5ckvkm3OWzP4VPu0t8e1k";
 
+fn parse_role(role: &str) -> Result<Role, AppError> {
+    Role::parse(role).ok_or_else(|| anyhow::anyhow!("stored role {role:?}").into())
+}
+
+fn session_user(u: UserRow) -> Result<SessionUser, AppError> {
+    Ok(SessionUser {
+        role: parse_role(&u.role)?,
+        id: u.id,
+        name: u.name,
+        email: u.email,
+        organization_id: u.organization_id,
+        organization_name: u.organization_name,
+    })
+}
+
 pub async fn sign_in(state: &AppState, req: SignInRequest) -> Result<SignInResponse, AppError> {
     let email = req.email.trim().to_ascii_lowercase();
-    let device = req.device.trim();
-    if device.is_empty() || device.chars().count() > 200 {
+    let device_name = req.device.trim();
+    if device_name.is_empty() || device_name.chars().count() > 200 {
         return Err(AppError::invalid("device", "device must be 1 to 200 characters"));
     }
-    let client = state.pool.get().await?;
-    let row = client
-        .query_opt(
-            "SELECT u.id, u.name, u.email, u.role, u.password_hash, o.id, o.name
-             FROM staff_users u JOIN organizations o ON o.id = u.organization_id
-             WHERE o.slug = $1 AND lower(u.email) = $2 AND u.active AND o.status = 'active'",
-            &[&req.organization.trim(), &email],
-        )
-        .await?;
+    let asked_device = req.device_id.as_deref().map(str::trim).filter(|id| !id.is_empty());
+    if asked_device.is_some_and(|id| id.len() > 100) {
+        return Err(AppError::invalid("device_id", "device_id must be at most 100 characters"));
+    }
+    let mut client = state.pool.get().await?;
+    let found = q::user_for_sign_in(&client, req.organization.trim(), &email).await?;
     let refused = || AppError::Unauthorized("wrong organization, email or password".into());
-    let Some(row) = row else {
+    let Some((user, hash)) = found else {
         let password = req.password.clone();
         // Same cost, same thread pool as a real check.
         tokio::task::spawn_blocking(move || verify_password(&password, DUMMY_HASH))
@@ -61,7 +90,6 @@ pub async fn sign_in(state: &AppState, req: SignInRequest) -> Result<SignInRespo
             .map_err(anyhow::Error::from)?;
         return Err(refused());
     };
-    let hash: String = row.try_get(4).map_err(anyhow::Error::from)?;
     let password = req.password.clone();
     // argon2 is CPU-bound by design; keep it off the async workers.
     let ok =
@@ -69,36 +97,164 @@ pub async fn sign_in(state: &AppState, req: SignInRequest) -> Result<SignInRespo
     if !ok {
         return Err(refused());
     }
-    let role: String = row.try_get(3).map_err(anyhow::Error::from)?;
-    let user = SessionUser {
-        id: row.try_get(0).map_err(anyhow::Error::from)?,
-        name: row.try_get(1).map_err(anyhow::Error::from)?,
-        email: row.try_get(2).map_err(anyhow::Error::from)?,
-        role: Role::parse(&role).ok_or_else(|| anyhow::anyhow!("stored role {role:?}"))?,
-        organization_id: row.try_get(5).map_err(anyhow::Error::from)?,
-        organization_name: row.try_get(6).map_err(anyhow::Error::from)?,
+    let user = session_user(user)?;
+    let org = user.organization_id.clone();
+    let kind = req.device_kind.as_str();
+    let tx = client.transaction().await?;
+    let reusable = match asked_device {
+        Some(id) => q::lock_live_device_of(&tx, &org, &user.id, id).await?,
+        None => false,
     };
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    let token = URL_SAFE_NO_PAD.encode(raw);
-    let ttl = state.config.token_ttl_seconds;
-    client
-        .execute(
-            "INSERT INTO staff_sessions (token_hash, organization_id, user_id, device, expires_at)
-             VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
-            &[&token_digest(&token), &user.organization_id, &user.id, &device, &(ttl as f64)],
-        )
-        .await?;
-    tracing::info!(user = %user.id, org = %user.organization_id, "staff signed in");
-    Ok(SignInResponse { access_token: token, expires_in_seconds: ttl, user })
+    let device_id = match asked_device {
+        Some(id) if reusable => {
+            // One live refresh chain per device: a password sign-in abandons whatever the device
+            // held before, so a copy of its old refresh token is worthless from now on.
+            q::revoke_refresh_tokens_of(&tx, &org, id).await?;
+            q::touch_device(&tx, &org, id, Some((kind, device_name))).await?;
+            id.to_string()
+        }
+        // Unknown, revoked, or someone else's: a password proves the person, not the device id,
+        // so it gets a device of its own.
+        _ => {
+            let id = uuid::Uuid::new_v4().to_string();
+            q::insert_device(&tx, &org, &user.id, &id, kind, device_name).await?;
+            id
+        }
+    };
+    let (resp, _) = issue(&tx, &state.config, user, &device_id, device_name).await?;
+    tx.commit().await?;
+    tracing::info!(user = %resp.user.id, org = %org, device = %device_id, "staff signed in");
+    Ok(resp)
 }
 
-/// An authenticated staff member. Taking it as an argument is what makes a route staff-only.
+/// Writes a new access session and refresh token for the device; returns them and the refresh
+/// token's digest.
+async fn issue(
+    tx: &impl GenericClient,
+    config: &Config,
+    user: SessionUser,
+    device_id: &str,
+    device_name: &str,
+) -> Result<(SignInResponse, Vec<u8>), AppError> {
+    let s = NewSession { organization_id: &user.organization_id, user_id: &user.id, device_id };
+    let (access_token, access_digest) = new_token();
+    let (refresh_token, refresh_digest) = new_token();
+    q::insert_session(tx, &s, device_name, &access_digest, config.access_token_ttl_seconds).await?;
+    q::insert_refresh_token(tx, &s, &refresh_digest, config.refresh_token_ttl_seconds).await?;
+    let resp = SignInResponse {
+        access_token,
+        expires_in_seconds: config.access_token_ttl_seconds,
+        refresh_token,
+        refresh_expires_in_seconds: config.refresh_token_ttl_seconds,
+        device_id: device_id.to_string(),
+        user,
+    };
+    Ok((resp, refresh_digest))
+}
+
+/// Exchanges a refresh token for a new pair on the same device. The token row stays locked
+/// until commit, so of two refreshes with one token exactly one rotates it.
+pub async fn refresh(state: &AppState, req: RefreshRequest) -> Result<SignInResponse, AppError> {
+    let digest = token_digest(req.refresh_token.trim());
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let Some(t) = q::lock_refresh_token(&tx, &digest).await? else {
+        return Err(AppError::unauthorized("UNAUTHORIZED", "unknown refresh token; sign in again"));
+    };
+    let org = t.organization_id.as_str();
+    if t.revoked {
+        return Err(AppError::unauthorized("TOKEN_REVOKED", "this device was signed out or revoked; sign in again"));
+    }
+    if t.rotated {
+        // A rotated token is only ever presented again by a second holder. Which of the two is
+        // the thief cannot be told, so both copies of the chain die with the device.
+        q::revoke_device(&tx, org, &t.device_id).await?;
+        tx.commit().await?;
+        tracing::warn!(org = %org, device = %t.device_id, user = %t.user_id, "refresh token reused; device revoked");
+        return Err(AppError::unauthorized(
+            "TOKEN_REUSED",
+            "this refresh token was already used, so the device has been signed out for safety; sign in again",
+        ));
+    }
+    if t.expired {
+        return Err(AppError::unauthorized("TOKEN_EXPIRED", "the refresh token has expired; sign in again"));
+    }
+    let Some(user) = q::active_user(&tx, org, &t.user_id).await? else {
+        return Err(AppError::unauthorized("UNAUTHORIZED", "the account or its organization is disabled"));
+    };
+    let (resp, new_digest) = issue(&tx, &state.config, session_user(user)?, &t.device_id, &t.device_name).await?;
+    q::mark_rotated(&tx, org, &digest, &new_digest).await?;
+    q::touch_device(&tx, org, &t.device_id, None).await?;
+    tx.commit().await?;
+    Ok(resp)
+}
+
+/// Revokes the device the request came from: its sessions and refresh tokens end with it.
+pub async fn sign_out(state: &AppState, staff: &Staff) -> Result<(), AppError> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    q::revoke_device(&tx, &staff.organization_id, &staff.device_id).await?;
+    tx.commit().await?;
+    tracing::info!(user = %staff.user_id, device = %staff.device_id, "staff signed out");
+    Ok(())
+}
+
+/// Owners and admins manage every device of their organization; everyone else their own.
+fn manages_all_devices(role: Role) -> bool {
+    matches!(role, Role::Owner | Role::Admin)
+}
+
+fn device_info(d: DeviceRow, staff: &Staff) -> Result<DeviceInfo, AppError> {
+    let kind = DeviceKind::parse(&d.kind).ok_or_else(|| anyhow::anyhow!("stored device kind {:?}", d.kind))?;
+    Ok(DeviceInfo {
+        current: d.id == staff.device_id,
+        id: d.id,
+        user_id: d.user_id,
+        user_name: d.user_name,
+        kind,
+        name: d.name,
+        created_at: d.created_at,
+        last_seen_at: d.last_seen_at,
+        revoked_at: d.revoked_at,
+    })
+}
+
+pub async fn devices(state: &AppState, staff: &Staff) -> Result<DeviceList, AppError> {
+    let client = state.pool.get().await?;
+    let only_user = (!manages_all_devices(staff.role)).then_some(staff.user_id.as_str());
+    let rows = q::list_devices(&client, &staff.organization_id, only_user).await?;
+    let devices = rows.into_iter().map(|d| device_info(d, staff)).collect::<Result<_, _>>()?;
+    Ok(DeviceList { devices })
+}
+
+/// Revokes one device. Another organization's device id answers exactly like an unknown one,
+/// so ids cannot be probed across tenants. Revoking twice is not an error.
+pub async fn revoke(state: &AppState, staff: &Staff, device_id: &str) -> Result<DeviceInfo, AppError> {
+    let org = staff.organization_id.as_str();
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let Some(device) = q::lock_device(&tx, org, device_id).await? else {
+        return Err(AppError::NotFound("device".into()));
+    };
+    if device.user_id != staff.user_id && !manages_all_devices(staff.role) {
+        return Err(AppError::Forbidden("only owners and admins may revoke another person's device".into()));
+    }
+    q::revoke_device(&tx, org, device_id).await?;
+    let device =
+        q::lock_device(&tx, org, device_id).await?.ok_or_else(|| anyhow::anyhow!("revoked device vanished"))?;
+    tx.commit().await?;
+    tracing::info!(org = %org, device = %device_id, by = %staff.user_id, "device revoked");
+    device_info(device, staff)
+}
+
+/// An authenticated staff member on a live device. Taking it as an argument is what makes a
+/// route staff-only.
 #[derive(Debug, Clone)]
 pub struct Staff {
     pub user_id: String,
     pub organization_id: String,
     pub role: Role,
+    pub device_id: String,
 }
 
 impl FromRequestParts<AppState> for Staff {
@@ -114,24 +270,26 @@ impl FromRequestParts<AppState> for Staff {
             .strip_prefix("Bearer ")
             .ok_or_else(|| AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
         let client = state.pool.get().await?;
-        let row = client
-            .query_opt(
-                "SELECT s.user_id, s.organization_id, u.role
-                 FROM staff_sessions s
-                 JOIN staff_users u ON u.id = s.user_id AND u.organization_id = s.organization_id
-                 JOIN organizations o ON o.id = s.organization_id
-                 WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.active
-                   AND o.status = 'active'",
-                &[&token_digest(token.trim())],
-            )
-            .await?;
-        let row =
-            row.ok_or_else(|| AppError::Unauthorized("the session has expired or was revoked; sign in again".into()))?;
-        let role: String = row.try_get(2).map_err(anyhow::Error::from)?;
+        let Some(s) = q::session_by_digest(&client, &token_digest(token.trim())).await? else {
+            return Err(AppError::Unauthorized("unknown access token; sign in again".into()));
+        };
+        if !s.allowed {
+            return Err(AppError::Unauthorized("the account or its organization is disabled".into()));
+        }
+        if s.revoked {
+            return Err(AppError::unauthorized(
+                "TOKEN_REVOKED",
+                "this device was signed out or revoked; sign in again",
+            ));
+        }
+        if s.expired {
+            return Err(AppError::unauthorized("TOKEN_EXPIRED", "the access token has expired; refresh it"));
+        }
         Ok(Staff {
-            user_id: row.try_get(0).map_err(anyhow::Error::from)?,
-            organization_id: row.try_get(1).map_err(anyhow::Error::from)?,
-            role: Role::parse(&role).ok_or_else(|| anyhow::anyhow!("stored role {role:?}"))?,
+            role: parse_role(&s.role)?,
+            user_id: s.user_id,
+            organization_id: s.organization_id,
+            device_id: s.device_id,
         })
     }
 }

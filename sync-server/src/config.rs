@@ -13,8 +13,12 @@ pub struct Config {
     pub listen: String,
     /// Seed the demo organization on start (development and demos only).
     pub seed_demo: bool,
-    /// Lifetime of a staff access token.
-    pub token_ttl_seconds: u64,
+    /// Lifetime of a staff access token. Short, because a stolen one is only cut off by
+    /// revoking its device; desks renew it silently with their refresh token.
+    pub access_token_ttl_seconds: u64,
+    /// Lifetime of a refresh token from its issue. Each refresh issues a new one, so a device
+    /// used at least this often never needs the password again.
+    pub refresh_token_ttl_seconds: u64,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
     pub pool_size: usize,
@@ -86,7 +90,8 @@ impl Default for Config {
             database_url: "postgres://postgres@127.0.0.1:5433/tourdesk".into(),
             listen: "127.0.0.1:8787".into(),
             seed_demo: false,
-            token_ttl_seconds: 8 * 3600,
+            access_token_ttl_seconds: 900,
+            refresh_token_ttl_seconds: 30 * 24 * 3600,
             body_limit_bytes: 2 * 1024 * 1024,
             pool_size: 16,
             stripe: StripeConfig::default(),
@@ -101,7 +106,8 @@ impl fmt::Debug for Config {
             .field("database_url", &mask_url(&self.database_url))
             .field("listen", &self.listen)
             .field("seed_demo", &self.seed_demo)
-            .field("token_ttl_seconds", &self.token_ttl_seconds)
+            .field("access_token_ttl_seconds", &self.access_token_ttl_seconds)
+            .field("refresh_token_ttl_seconds", &self.refresh_token_ttl_seconds)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("pool_size", &self.pool_size)
             .field("stripe", &self.stripe)
@@ -130,6 +136,8 @@ pub enum ConfigError {
     Env { name: String, message: String },
     #[error("config file {path}: {message}")]
     File { path: String, message: String },
+    #[error("{name}: {message}")]
+    Invalid { name: &'static str, message: String },
 }
 
 impl Config {
@@ -142,7 +150,22 @@ impl Config {
                 .map_err(|e| ConfigError::File { path: path.clone(), message: e.to_string() })?;
             c = c.apply_file(&text).map_err(|message| ConfigError::File { path, message })?;
         }
+        c.validate()?;
         Ok(c)
+    }
+
+    /// Refuses lifetimes that would make every token dead on arrival (the database refuses a
+    /// refresh token that expires when it is issued).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (name, v) in [
+            ("access_token_ttl_seconds", self.access_token_ttl_seconds),
+            ("refresh_token_ttl_seconds", self.refresh_token_ttl_seconds),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::Invalid { name, message: "must be at least 1".into() });
+            }
+        }
+        Ok(())
     }
 
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
@@ -158,8 +181,20 @@ impl Config {
         if let Some(v) = get("TOURDESK_SEED_DEMO") {
             self.seed_demo = parse("TOURDESK_SEED_DEMO", v)?;
         }
-        if let Some(v) = get("TOURDESK_TOKEN_TTL_SECONDS") {
-            self.token_ttl_seconds = parse("TOURDESK_TOKEN_TTL_SECONDS", v)?;
+        if get("TOURDESK_TOKEN_TTL_SECONDS").is_some() {
+            // It meant an 8-hour session; silently ignoring it would change what an operator
+            // configured, so name the replacement instead.
+            return Err(ConfigError::Env {
+                name: "TOURDESK_TOKEN_TTL_SECONDS".into(),
+                message: "renamed: set TOURDESK_ACCESS_TOKEN_TTL_SECONDS (and TOURDESK_REFRESH_TOKEN_TTL_SECONDS)"
+                    .into(),
+            });
+        }
+        if let Some(v) = get("TOURDESK_ACCESS_TOKEN_TTL_SECONDS") {
+            self.access_token_ttl_seconds = parse("TOURDESK_ACCESS_TOKEN_TTL_SECONDS", v)?;
+        }
+        if let Some(v) = get("TOURDESK_REFRESH_TOKEN_TTL_SECONDS") {
+            self.refresh_token_ttl_seconds = parse("TOURDESK_REFRESH_TOKEN_TTL_SECONDS", v)?;
         }
         if let Some(v) = get("TOURDESK_BODY_LIMIT_BYTES") {
             self.body_limit_bytes = parse("TOURDESK_BODY_LIMIT_BYTES", v)?;
@@ -198,7 +233,8 @@ impl Config {
             database_url: self.database_url.clone(),
             listen: self.listen.clone(),
             seed_demo: self.seed_demo,
-            token_ttl_seconds: self.token_ttl_seconds,
+            access_token_ttl_seconds: self.access_token_ttl_seconds,
+            refresh_token_ttl_seconds: self.refresh_token_ttl_seconds,
             body_limit_bytes: self.body_limit_bytes as u64,
             pool_size: self.pool_size as u64,
             stripe: PlainStripeConfig {
@@ -230,7 +266,8 @@ struct PlainConfig {
     database_url: String,
     listen: String,
     seed_demo: bool,
-    token_ttl_seconds: u64,
+    access_token_ttl_seconds: u64,
+    refresh_token_ttl_seconds: u64,
     body_limit_bytes: u64,
     pool_size: u64,
     stripe: PlainStripeConfig,
@@ -274,6 +311,22 @@ mod tests {
         let err = Config::default().apply_env(|k| (k == "TOURDESK_POOL_SIZE").then(|| "many".into())).unwrap_err();
         assert!(err.to_string().contains("TOURDESK_POOL_SIZE"));
         assert!(Config::default().apply_file("no_such_key = 1").is_err());
+        let err =
+            Config::default().apply_env(|k| (k == "TOURDESK_TOKEN_TTL_SECONDS").then(|| "60".into())).unwrap_err();
+        assert!(err.to_string().contains("TOURDESK_ACCESS_TOKEN_TTL_SECONDS"), "{err}");
+        let zero = Config::default().apply_file("refresh_token_ttl_seconds = 0").unwrap();
+        assert!(zero.validate().unwrap_err().to_string().contains("refresh_token_ttl_seconds"));
+    }
+
+    #[test]
+    fn token_lifetimes_come_from_env_and_file() {
+        let d = Config::default();
+        assert_eq!((d.access_token_ttl_seconds, d.refresh_token_ttl_seconds), (900, 30 * 24 * 3600));
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "TOURDESK_ACCESS_TOKEN_TTL_SECONDS").then(|| "60".into())).unwrap();
+        let c = c.apply_file("refresh_token_ttl_seconds = 3600").unwrap();
+        assert_eq!((c.access_token_ttl_seconds, c.refresh_token_ttl_seconds), (60, 3600));
+        assert!(c.validate().is_ok());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::Config;
 
 mod bookings;
 pub use bookings::*;
+pub mod staff;
 
 mod embedded {
     refinery::embed_migrations!("../migrations/postgres");

@@ -33,6 +33,12 @@ impl AppError {
         }
     }
 
+    /// A 401 whose code tells the client what to do next: refresh (`TOKEN_EXPIRED`), or sign in
+    /// with the password (`TOKEN_REVOKED`, `TOKEN_REUSED`, `UNAUTHORIZED`).
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::BadRequest { status: StatusCode::UNAUTHORIZED, code, message: message.into(), field: None }
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         AppError::BadRequest { status: StatusCode::CONFLICT, code, message: message.into(), field: None }
     }

@@ -3,13 +3,17 @@
 
 mod extract;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
-use tourdesk_domain::protocol::{PullRequest, PullResponse, PushRequest, PushResponse, SignInRequest, SignInResponse};
+use tourdesk_domain::protocol::{
+    DeviceInfo, DeviceList, PullRequest, PullResponse, PushRequest, PushResponse, RefreshRequest, SignInRequest,
+    SignInResponse,
+};
 
 use crate::auth::{self, Staff};
 use crate::{AppError, AppState, sync};
@@ -20,6 +24,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/api/v1/auth/sign-in", post(sign_in))
+        .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/auth/sign-out", post(sign_out))
+        .route("/api/v1/auth/devices", get(devices))
+        .route("/api/v1/auth/devices/{id}/revoke", post(revoke_device))
         .route("/sync/v1/push", post(push))
         .route("/sync/v1/pull", post(pull))
         .route("/sync/v1/events", get(events))
@@ -42,6 +50,29 @@ async fn sign_in(
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> Result<Json<SignInResponse>, AppError> {
     auth::sign_in(&state, req).await.map(Json)
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<Json<SignInResponse>, AppError> {
+    auth::refresh(&state, req).await.map(Json)
+}
+
+async fn sign_out(State(state): State<AppState>, staff: Staff) -> Result<StatusCode, AppError> {
+    auth::sign_out(&state, &staff).await.map(|()| StatusCode::NO_CONTENT)
+}
+
+async fn devices(State(state): State<AppState>, staff: Staff) -> Result<Json<DeviceList>, AppError> {
+    auth::devices(&state, &staff).await.map(Json)
+}
+
+async fn revoke_device(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<DeviceInfo>, AppError> {
+    auth::revoke(&state, &staff, &id).await.map(Json)
 }
 
 async fn push(
