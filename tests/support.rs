@@ -18,24 +18,79 @@ pub struct Env {
     pub dir: tempfile::TempDir,
 }
 
+/// The webhook signing secret the test servers are configured with.
+pub const WEBHOOK_SECRET: &str = "whsec_tourdesk_tests";
+
+/// What a test server talks to instead of the internet, and the knobs tests turn.
+#[derive(Default)]
+pub struct Fakes<'a> {
+    pub stripe: Option<&'a tourdesk_testkit::stripe::FakeStripe>,
+    pub smtp: Option<&'a tourdesk_testkit::smtp::SmtpSink>,
+    pub hold_seconds: Option<u64>,
+    /// `(per second, burst)`; tests run without a limit unless they ask for one.
+    pub rate_limit: Option<(u32, u32)>,
+}
+
 pub fn config(db_url: &str, listen: &str) -> Config {
-    Config { database_url: db_url.into(), listen: listen.into(), seed_demo: true, pool_size: 8, ..Config::default() }
+    configured(db_url, listen, &Fakes::default())
+}
+
+pub fn configured(db_url: &str, listen: &str, fakes: &Fakes<'_>) -> Config {
+    let mut c = Config {
+        database_url: db_url.into(),
+        listen: listen.into(),
+        seed_demo: true,
+        pool_size: 8,
+        ..Config::default()
+    };
+    c.stripe.webhook_secret = WEBHOOK_SECRET.into();
+    if let Some(s) = fakes.stripe {
+        c.stripe.api_base = Some(s.uri());
+    }
+    if let Some(m) = fakes.smtp {
+        c.mail.smtp_url = Some(m.url());
+    }
+    c.booking.jobs_interval_ms = 200;
+    if let Some(h) = fakes.hold_seconds {
+        c.booking.hold_seconds = h;
+    }
+    let (per_second, burst) = fakes.rate_limit.unwrap_or((0, 0));
+    c.booking.rate_limit_per_second = per_second;
+    c.booking.rate_limit_burst = burst;
+    c
 }
 
 impl Env {
     pub async fn start() -> Env {
-        Env::start_with(|_| {}).await
+        Env::start_faked(Fakes::default()).await
     }
 
     /// Starts with the test configuration changed by `tweak` (say, a one-second access token).
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Env {
+        Env::boot(|db_url| {
+            let mut c = config(db_url, "127.0.0.1:0");
+            tweak(&mut c);
+            c
+        })
+        .await
+    }
+
+    /// Starts talking to the given fakes (Stripe, SMTP) with the given knobs.
+    pub async fn start_faked(fakes: Fakes<'_>) -> Env {
+        Env::boot(|db_url| configured(db_url, "127.0.0.1:0", &fakes)).await
+    }
+
+    async fn boot(make: impl FnOnce(&str) -> Config) -> Env {
         let cluster = PgCluster::start().unwrap();
         let db_url = cluster.fresh_database().await.unwrap();
-        let mut server_config = config(&db_url, "127.0.0.1:0");
-        tweak(&mut server_config);
+        let server_config = make(&db_url);
         let server = tourdesk_sync_server::start(server_config.clone()).await.unwrap();
         let addr = server.addr;
         Env { cluster, db_url, server_config, server: Some(server), addr, dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn webhook_secret(&self) -> String {
+        WEBHOOK_SECRET.into()
     }
 
     pub fn base_url(&self) -> String {

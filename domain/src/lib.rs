@@ -13,6 +13,7 @@ pub mod hlc;
 pub mod ipc;
 pub mod money;
 pub mod mutation;
+pub mod payment;
 pub mod pricing;
 pub mod protocol;
 pub mod reference;

@@ -17,6 +17,17 @@ pub fn org_bucket(organization_id: &str) -> String {
     format!("org:{organization_id}:all")
 }
 
+/// The organization's reference data: tours, variants, tiers, departures (everyone in it).
+pub fn ref_bucket(organization_id: &str) -> String {
+    format!("org:{organization_id}:ref")
+}
+
+/// One departure's operational data: its bookings, their customers' contact details, check-ins,
+/// guide assignments (the departure's assigned guides).
+pub fn schedule_bucket(departure_id: &str) -> String {
+    format!("schedule:{departure_id}")
+}
+
 /// What kind of device holds a session: an office desk or a guide's phone. Shown to admins
 /// deciding what to revoke.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,22 +226,42 @@ pub enum EntityKind {
     TourVariant,
     PricingTier,
     Departure,
+    Booking,
+    Customer,
+    CheckIn,
+    Guide,
+    GuideAssignment,
 }
 
 impl EntityKind {
+    pub const ALL: [EntityKind; 9] = [
+        EntityKind::Tour,
+        EntityKind::TourVariant,
+        EntityKind::PricingTier,
+        EntityKind::Departure,
+        EntityKind::Booking,
+        EntityKind::Customer,
+        EntityKind::CheckIn,
+        EntityKind::Guide,
+        EntityKind::GuideAssignment,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EntityKind::Tour => "tour",
             EntityKind::TourVariant => "tour_variant",
             EntityKind::PricingTier => "pricing_tier",
             EntityKind::Departure => "departure",
+            EntityKind::Booking => "booking",
+            EntityKind::Customer => "customer",
+            EntityKind::CheckIn => "check_in",
+            EntityKind::Guide => "guide",
+            EntityKind::GuideAssignment => "guide_assignment",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [EntityKind::Tour, EntityKind::TourVariant, EntityKind::PricingTier, EntityKind::Departure]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        EntityKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -269,6 +300,10 @@ pub struct PullResponse {
     pub last_mutation_id: u64,
     /// Outcomes of this client's mutations from `pending_from` on.
     pub results: Vec<MutationResult>,
+    /// Buckets in the request's cursors this client no longer receives (a guide unassigned from a
+    /// departure): the client deletes their rows and forgets their cursors.
+    #[serde(default)]
+    pub removed_buckets: Vec<String>,
 }
 
 #[cfg(test)]
@@ -278,7 +313,7 @@ mod tests {
 
     #[test]
     fn entity_kinds_round_trip() {
-        for k in [EntityKind::Tour, EntityKind::TourVariant, EntityKind::PricingTier, EntityKind::Departure] {
+        for k in EntityKind::ALL {
             assert_eq!(EntityKind::parse(k.as_str()), Some(k));
             assert_eq!(serde_json::to_value(k).unwrap(), Value::String(k.as_str().into()));
         }

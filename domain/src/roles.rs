@@ -4,7 +4,9 @@
 use crate::status::string_enum;
 
 string_enum!(
-    Role { Owner => "owner", Admin => "admin", Manager => "manager", Guide => "guide" }
+    /// Who is acting. The first four are staff roles; `Customer` is the public booking site acting
+    /// for a customer, who has no account and never appears in `staff_users`.
+    Role { Owner => "owner", Admin => "admin", Manager => "manager", Guide => "guide", Customer => "customer" }
 );
 
 /// What an action touches. `Own` scopes (a guide's own departures) are decided by the caller,
@@ -45,6 +47,9 @@ impl Role {
             ),
             // Guides read reference data and their own departures; "own" is enforced by replication.
             Role::Guide => matches!(p, ToursRead | SchedulesRead | BookingsRead),
+            // Book and cancel their own booking; which booking is "own" is decided by the caller
+            // (reference + e-mail, or a magic link), and operator-side cancellations are refused.
+            Role::Customer => matches!(p, ToursRead | SchedulesRead | BookingsWrite),
         }
     }
 }
@@ -65,6 +70,10 @@ mod tests {
             (Role::Manager, Overbook, true),
             (Role::Guide, ToursRead, true),
             (Role::Guide, BookingsWrite, false),
+            (Role::Customer, BookingsWrite, true),
+            (Role::Customer, CustomersWrite, false),
+            (Role::Customer, BookingsRead, false),
+            (Role::Customer, Overbook, false),
         ];
         for (role, p, want) in cases {
             assert_eq!(role.can(p), want, "{role} {p:?}");

@@ -197,6 +197,19 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::TourVariant => "tour_variants",
         EntityKind::PricingTier => "pricing_tiers",
         EntityKind::Departure => "schedules",
+        EntityKind::Booking => "bookings",
+        EntityKind::Customer => "customers",
+        EntityKind::CheckIn => "check_ins",
+        EntityKind::Guide => "guides",
+        EntityKind::GuideAssignment => "guide_assignments",
+    }
+}
+
+/// Kinds this desk version replicates. A server that sends others is newer than this desk.
+fn stored(kind: EntityKind) -> Result<(), StoreError> {
+    match kind {
+        EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => Ok(()),
+        other => Err(StoreError::Corrupt(format!("this desk version cannot store {} rows; update it", other.as_str()))),
     }
 }
 
@@ -211,10 +224,12 @@ pub fn put(c: &Connection, org: &str, kind: EntityKind, row: &Value, pending: bo
         EntityKind::TourVariant => put_variant(c, &serde_json::from_value(row.clone())?, pending),
         EntityKind::PricingTier => put_tier(c, &serde_json::from_value(row.clone())?, pending),
         EntityKind::Departure => put_departure(c, &serde_json::from_value(row.clone())?, pending),
+        other => stored(other),
     }
 }
 
 pub fn delete(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<(), StoreError> {
+    stored(kind)?;
     let sql = format!("DELETE FROM {} WHERE organization_id = ?1 AND id = ?2", table(kind));
     c.prepare_cached(&sql)?.execute(params![org, id])?;
     Ok(())
@@ -253,6 +268,10 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
             let sql = format!("SELECT {TIER_COLS} FROM pricing_tiers WHERE organization_id = ?1 AND id = ?2");
             let t = c.prepare_cached(&sql)?.query_row(params![org, id], |r| Ok(tier_from_row(r))).optional()?;
             t.transpose()?.map(serde_json::to_value).transpose()?
+        }
+        other => {
+            stored(other)?;
+            None
         }
     };
     Ok(v)

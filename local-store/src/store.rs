@@ -573,6 +573,7 @@ mod tests {
             complete: true,
             last_mutation_id: last,
             results,
+            removed_buckets: vec![],
         }
     }
 

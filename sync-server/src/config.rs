@@ -26,6 +26,32 @@ pub struct Config {
     pub stripe: StripeConfig,
     /// Outgoing e-mail (`[mail]`).
     pub mail: crate::mail::MailConfig,
+    /// The `[booking]` table: the public booking path's holds, jobs and limits.
+    pub booking: BookingConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BookingConfig {
+    /// How long an unpaid website booking keeps its seats.
+    pub hold_seconds: u64,
+    /// How often the background jobs (hold expiry, refund sending) run.
+    pub jobs_interval_ms: u64,
+    /// Sustained requests per second per client address on the public API; 0 turns limiting off.
+    pub rate_limit_per_second: u32,
+    /// Requests a client address may make at once before the sustained rate applies.
+    pub rate_limit_burst: u32,
+}
+
+impl Default for BookingConfig {
+    fn default() -> Self {
+        BookingConfig {
+            hold_seconds: 15 * 60,
+            jobs_interval_ms: 10_000,
+            rate_limit_per_second: 10,
+            rate_limit_burst: 40,
+        }
+    }
 }
 
 /// Stripe credentials and endpoint. The defaults are placeholders that no Stripe account accepts,
@@ -96,6 +122,7 @@ impl Default for Config {
             pool_size: 16,
             stripe: StripeConfig::default(),
             mail: crate::mail::MailConfig::default(),
+            booking: BookingConfig::default(),
         }
     }
 }
@@ -112,6 +139,7 @@ impl fmt::Debug for Config {
             .field("pool_size", &self.pool_size)
             .field("stripe", &self.stripe)
             .field("mail", &self.mail)
+            .field("booking", &self.booking)
             .finish()
     }
 }
@@ -216,6 +244,18 @@ impl Config {
             self.stripe.publishable_key = v;
         }
         self.mail.apply_env(&get);
+        if let Some(v) = get("TOURDESK_HOLD_SECONDS") {
+            self.booking.hold_seconds = parse("TOURDESK_HOLD_SECONDS", v)?;
+        }
+        if let Some(v) = get("TOURDESK_JOBS_INTERVAL_MS") {
+            self.booking.jobs_interval_ms = parse("TOURDESK_JOBS_INTERVAL_MS", v)?;
+        }
+        if let Some(v) = get("TOURDESK_RATE_LIMIT_PER_SECOND") {
+            self.booking.rate_limit_per_second = parse("TOURDESK_RATE_LIMIT_PER_SECOND", v)?;
+        }
+        if let Some(v) = get("TOURDESK_RATE_LIMIT_BURST") {
+            self.booking.rate_limit_burst = parse("TOURDESK_RATE_LIMIT_BURST", v)?;
+        }
         Ok(())
     }
 
@@ -244,6 +284,7 @@ impl Config {
                 publishable_key: self.stripe.publishable_key.clone(),
             },
             mail: self.mail.clone(),
+            booking: self.booking.clone(),
         }
     }
 }
@@ -272,6 +313,7 @@ struct PlainConfig {
     pool_size: u64,
     stripe: PlainStripeConfig,
     mail: crate::mail::MailConfig,
+    booking: BookingConfig,
 }
 
 #[derive(serde::Serialize)]
@@ -376,6 +418,16 @@ mod tests {
         assert!(dbg.contains("sk_live_***") && dbg.contains("whsec_***,whsec_***") && dbg.contains("pk_live_visible"));
         assert_eq!(mask_secret("rk_test_abc"), "rk_test_***");
         assert_eq!(mask_secret("hunter2"), "***");
+    }
+
+    #[test]
+    fn booking_settings_env_then_file() {
+        let mut c = Config::default();
+        assert_eq!(c.booking, BookingConfig::default());
+        c.apply_env(|k| (k == "TOURDESK_HOLD_SECONDS").then(|| "60".into())).unwrap();
+        let c = c.apply_file("[booking]\nrate_limit_per_second = 0\n").unwrap();
+        assert_eq!((c.booking.hold_seconds, c.booking.rate_limit_per_second), (60, 0));
+        assert_eq!(c.booking.rate_limit_burst, BookingConfig::default().rate_limit_burst);
     }
 
     #[test]

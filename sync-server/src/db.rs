@@ -22,7 +22,13 @@ mod embedded {
 pub fn connect(config: &Config) -> anyhow::Result<Pool> {
     let pg: tokio_postgres::Config = config.database_url.parse()?;
     let mgr = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-    Ok(Pool::builder(mgr).max_size(config.pool_size).build()?)
+    // A bounded wait: when every connection is busy a request gets a 503 to retry, not a hang.
+    Ok(Pool::builder(mgr)
+        .max_size(config.pool_size)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .wait_timeout(Some(std::time::Duration::from_secs(10)))
+        .create_timeout(Some(std::time::Duration::from_secs(10)))
+        .build()?)
 }
 
 pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
@@ -58,6 +64,20 @@ pub fn tour_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Tour> {
         meeting_point: r.try_get(10)?,
         status: TourStatus::parse(&status).ok_or_else(|| bad_row("tour status", &status))?,
     })
+}
+
+/// Makes `org` the tenant of the current transaction for row-level security (V3). Local to the
+/// transaction, so a pooled connection never carries one request's tenant into the next.
+pub async fn set_tenant(c: &impl GenericClient, org: &str) -> Result<(), tokio_postgres::Error> {
+    c.execute("SELECT set_config('app.organization_id', $1, true)", &[&org]).await?;
+    Ok(())
+}
+
+/// An active organization's id by its public slug.
+pub async fn active_org_by_slug(c: &impl GenericClient, slug: &str) -> Result<Option<String>, tokio_postgres::Error> {
+    let row =
+        c.query_opt("SELECT id FROM organizations WHERE slug = $1 AND status = 'active'", &[&slug.trim()]).await?;
+    row.map(|r| r.try_get(0)).transpose()
 }
 
 /// Takes the organization's change-counter row lock (creating the row on first use), to be held
@@ -311,10 +331,26 @@ pub async fn audit(
     entity_id: &str,
     after: &Value,
 ) -> anyhow::Result<()> {
+    audit_change(c, org, actor, action, entity, entity_id, None, after).await
+}
+
+/// An audit row with the state before the change. `actor` is a staff user's id or a named
+/// non-staff actor (`website`, `stripe`, `system:…`); only the former fills the foreign key.
+#[allow(clippy::too_many_arguments)]
+pub async fn audit_change(
+    c: &impl GenericClient,
+    org: &str,
+    actor: &str,
+    action: &str,
+    entity: &str,
+    entity_id: &str,
+    before: Option<&Value>,
+    after: &Value,
+) -> anyhow::Result<()> {
     c.execute(
-        "INSERT INTO audit_logs (organization_id, actor_user_id, action, entity, entity_id, before, after)
-         VALUES ($1, $2, $3, $4, $5, NULL, $6)",
-        &[&org, &actor, &action, &entity, &entity_id, after],
+        "INSERT INTO audit_logs (organization_id, actor_user_id, actor, action, entity, entity_id, before, after)
+         VALUES ($1, (SELECT id FROM staff_users WHERE organization_id = $1 AND id = $2), $2, $3, $4, $5, $6, $7)",
+        &[&org, &actor, &action, &entity, &entity_id, &before, after],
     )
     .await?;
     Ok(())

@@ -44,6 +44,12 @@ impl AppError {
     }
 }
 
+impl From<tourdesk_domain::validate::FieldError> for AppError {
+    fn from(e: tourdesk_domain::validate::FieldError) -> Self {
+        AppError::invalid(e.field, e.message)
+    }
+}
+
 impl From<tokio_postgres::Error> for AppError {
     fn from(e: tokio_postgres::Error) -> Self {
         use tokio_postgres::error::SqlState;

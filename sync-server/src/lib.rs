@@ -4,13 +4,16 @@
 //! `sync` / `auth` (the server's use cases) → `db` (pool, migrations, named queries) →
 //! `tourdesk_domain` (the rules, shared with the desk). Only this crate knows PostgreSQL.
 
+pub mod apply;
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod events;
-pub mod payments;
+pub mod holds;
 pub mod mail;
+pub mod payments;
+pub mod public;
 pub mod routes;
 pub mod seed;
 pub mod sync;
@@ -31,6 +34,8 @@ pub struct AppState {
     /// Turns true when the server is shutting down: endless responses (the SSE stream) end then,
     /// or a graceful shutdown would wait for them forever.
     pub shutting_down: tokio::sync::watch::Receiver<bool>,
+    pub stripe: payments::gateway::StripeGateway,
+    pub mailer: mail::Mailer,
 }
 
 /// A server bound and serving in the background; dropping the handle does not stop it,
@@ -59,7 +64,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let events = events::Events::listen(&config.database_url).await?;
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let state = AppState { pool, config: std::sync::Arc::new(config), events, shutting_down: rx.clone() };
+    let stripe = payments::gateway::StripeGateway::new(&config.stripe)?;
+    let jobs_every = std::time::Duration::from_millis(config.booking.jobs_interval_ms.max(50));
+    let mailer = mail::Mailer::new(&config.mail)?;
+    mail::spawn_outbox_worker(pool.clone(), mailer.clone(), jobs_every, rx.clone());
+    let state =
+        AppState { pool, config: std::sync::Arc::new(config), events, shutting_down: rx.clone(), stripe, mailer };
+    holds::spawn_jobs(state.clone(), jobs_every);
     let app = routes::router(state);
     let task = tokio::spawn(async move {
         let mut rx = rx;

@@ -15,6 +15,8 @@ pub const DEMO_MANAGER_EMAIL: &str = "manager@demo.tourdesk.test";
 pub const DEMO_GUIDE_EMAIL: &str = "guide@demo.tourdesk.test";
 /// Demo-only password, printed in the README; real organizations set their own.
 pub const DEMO_PASSWORD: &str = "tourdesk-demo";
+/// 10 % off, once per customer.
+pub const DEMO_PROMO_CODE: &str = "WELCOME10";
 
 struct DemoTour {
     name: &'static str,
@@ -99,6 +101,27 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
         )
         .await?;
     }
+    // What a customer cancelling on the website gets back, and a code to try at checkout.
+    tx.execute(
+        "INSERT INTO cancellation_policies (id, organization_id, name, description, rules, is_default)
+         VALUES ($1, $2, 'Flexible', 'Full refund up to 48 hours before; half up to 24 hours before', $3, true)",
+        &[
+            &id(),
+            &org,
+            &serde_json::json!([
+                {"hours_before_tour": 48, "refund_percentage": 100},
+                {"hours_before_tour": 24, "refund_percentage": 50}
+            ]),
+        ],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO promotional_codes (id, organization_id, code, discount_type, discount_value, valid_from,
+                                        valid_until, max_uses_per_customer)
+         VALUES ($1, $2, $3, 'percentage', 1000, now() - interval '1 day', now() + interval '1 year', 1)",
+        &[&id(), &org, &DEMO_PROMO_CODE],
+    )
+    .await?;
     let today = Utc::now().date_naive();
     for t in TOURS {
         let currency = Currency::parse(t.currency)?;

@@ -553,6 +553,10 @@ impl Mutator for CancelBookingV1 {
         let tour_id = validate::row_ref("tour_id", &self.tour_id)?;
         let departure_id = validate::row_ref("departure_id", &self.departure_id)?;
         let reason = validate::opt_text("reason", self.reason.as_deref(), 500)?;
+        // An operator cancellation refunds everything whatever the policy says: staff only.
+        if self.by == CancelledBy::Operator && ctx.role == Role::Customer {
+            return Err(Rejection::NotAuthorized { action: "cancel as the operator".into() }.into());
+        }
         let b = view.booking(&booking_id)?.ok_or_else(|| Rejection::not_found("booking", &booking_id))?;
         if b.departure_id != departure_id || b.tour_id != tour_id {
             return Err(FieldError::new("departure_id", "is not the booking's departure").into());

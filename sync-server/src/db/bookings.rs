@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tourdesk_domain::cancellation::CancellationPolicy;
 use tourdesk_domain::entities::{Booking, BookingSource, Customer, CustomerSource, RefundRequest};
@@ -254,6 +255,14 @@ pub async fn put_booking(c: &impl GenericClient, b: &Booking) -> anyhow::Result<
 
 /// Whether a reference is taken in the organization. A concurrent insert of the same reference
 /// cannot slip past this: `bookings_reference_org_unique` refuses the second one.
+/// A customer's id by e-mail (case-insensitive), unlocked.
+pub async fn customer_id_by_email(c: &impl GenericClient, org: &str, email: &str) -> anyhow::Result<Option<String>> {
+    let row = c
+        .query_opt("SELECT id FROM customers WHERE organization_id = $1 AND lower(email) = lower($2)", &[&org, &email])
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
 pub async fn booking_reference_taken(c: &impl GenericClient, org: &str, reference: &str) -> anyhow::Result<bool> {
     let row = c
         .query_one(
@@ -274,11 +283,48 @@ pub async fn pricing_catalog(
     org: &str,
     tour_id: &str,
 ) -> anyhow::Result<Option<PricingCatalog>> {
+    load_catalog(c, org, tour_id, Lock::Share).await
+}
+
+/// The same catalog without locks, for quotes and availability: nothing is decided on it, and
+/// share-locking every price row on each page view would turn reads into writes.
+pub async fn pricing_catalog_unlocked(
+    c: &impl GenericClient,
+    org: &str,
+    tour_id: &str,
+) -> anyhow::Result<Option<PricingCatalog>> {
+    load_catalog(c, org, tour_id, Lock::None).await
+}
+
+#[derive(Clone, Copy)]
+enum Lock {
+    Share,
+    None,
+}
+
+impl Lock {
+    fn sql(self) -> &'static str {
+        match self {
+            Lock::Share => " FOR SHARE",
+            Lock::None => "",
+        }
+    }
+}
+
+async fn load_catalog(
+    c: &impl GenericClient,
+    org: &str,
+    tour_id: &str,
+    lock: Lock,
+) -> anyhow::Result<Option<PricingCatalog>> {
     let tiers = c
         .query(
-            "SELECT id, variant_id, name, base_price_minor, currency, min_age, max_age, valid_from, valid_until,
-                    is_default, sort_order
-             FROM pricing_tiers WHERE organization_id = $1 AND tour_id = $2 ORDER BY sort_order, id FOR SHARE",
+            &format!(
+                "SELECT id, variant_id, name, base_price_minor, currency, min_age, max_age, valid_from, valid_until,
+                        is_default, sort_order
+                 FROM pricing_tiers WHERE organization_id = $1 AND tour_id = $2 ORDER BY sort_order, id{}",
+                lock.sql()
+            ),
             &[&org, &tour_id],
         )
         .await?;
@@ -305,8 +351,12 @@ pub async fn pricing_catalog(
 
     let seasons = c
         .query(
-            "SELECT id, name, start_date, end_date, adjustment_type, adjustment_value, adjustment_currency, priority
-             FROM seasonal_pricing WHERE organization_id = $1 AND tour_id = $2 ORDER BY id FOR SHARE",
+            &format!(
+                "SELECT id, name, start_date, end_date, adjustment_type, adjustment_value, adjustment_currency,
+                        priority
+                 FROM seasonal_pricing WHERE organization_id = $1 AND tour_id = $2 ORDER BY id{}",
+                lock.sql()
+            ),
             &[&org, &tour_id],
         )
         .await?
@@ -325,12 +375,12 @@ pub async fn pricing_catalog(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    let group_discounts = threshold_discounts(c, org, tour_id, "group_discounts", "min_participants")
+    let group_discounts = threshold_discounts(c, org, tour_id, "group_discounts", "min_participants", lock)
         .await?
         .into_iter()
         .map(|(min_participants, discount)| GroupDiscount { min_participants, discount })
         .collect();
-    let early_bird_discounts = threshold_discounts(c, org, tour_id, "early_bird_discounts", "min_days_before")
+    let early_bird_discounts = threshold_discounts(c, org, tour_id, "early_bird_discounts", "min_days_before", lock)
         .await?
         .into_iter()
         .map(|(min_days_before, discount)| EarlyBirdDiscount { min_days_before, discount })
@@ -339,9 +389,12 @@ pub async fn pricing_catalog(
     // Organization-wide taxes (no tour) apply to every tour.
     let taxes = c
         .query(
-            "SELECT name, rate_basis_points, inclusive FROM tax_rules
-             WHERE organization_id = $1 AND (tour_id = $2 OR tour_id IS NULL) AND active
-             ORDER BY sort_order, name, id FOR SHARE",
+            &format!(
+                "SELECT name, rate_basis_points, inclusive FROM tax_rules
+                 WHERE organization_id = $1 AND (tour_id = $2 OR tour_id IS NULL) AND active
+                 ORDER BY sort_order, name, id{}",
+                lock.sql()
+            ),
             &[&org, &tour_id],
         )
         .await?
@@ -374,10 +427,12 @@ async fn threshold_discounts(
     tour_id: &str,
     table: &str,
     threshold: &str,
+    lock: Lock,
 ) -> anyhow::Result<Vec<(u32, Adjustment)>> {
     let sql = format!(
         "SELECT {threshold}, discount_type, discount_value, discount_currency
-         FROM {table} WHERE organization_id = $1 AND tour_id = $2 ORDER BY {threshold} FOR SHARE"
+         FROM {table} WHERE organization_id = $1 AND tour_id = $2 ORDER BY {threshold}{}",
+        lock.sql()
     );
     c.query(&sql, &[&org, &tour_id])
         .await?
@@ -393,12 +448,23 @@ async fn threshold_discounts(
 /// A promotional code by its normalised (uppercase) text, locked: its use counter is bumped in
 /// the same transaction.
 pub async fn promo_code(c: &impl GenericClient, org: &str, code: &str) -> anyhow::Result<Option<PromoCode>> {
+    load_promo(c, org, code, " FOR UPDATE").await
+}
+
+/// The same code unlocked, for a quote.
+pub async fn promo_code_unlocked(c: &impl GenericClient, org: &str, code: &str) -> anyhow::Result<Option<PromoCode>> {
+    load_promo(c, org, code, "").await
+}
+
+async fn load_promo(c: &impl GenericClient, org: &str, code: &str, lock: &str) -> anyhow::Result<Option<PromoCode>> {
     let row = c
         .query_opt(
-            "SELECT id, code, discount_type, discount_value, discount_currency, min_booking_minor,
-                    min_booking_currency, max_uses, max_uses_per_customer, valid_from, valid_until,
-                    applicable_tour_ids, applicable_variant_ids, current_uses, status
-             FROM promotional_codes WHERE organization_id = $1 AND upper(code) = $2 FOR UPDATE",
+            &format!(
+                "SELECT id, code, discount_type, discount_value, discount_currency, min_booking_minor,
+                        min_booking_currency, max_uses, max_uses_per_customer, valid_from, valid_until,
+                        applicable_tour_ids, applicable_variant_ids, current_uses, status
+                 FROM promotional_codes WHERE organization_id = $1 AND upper(code) = $2{lock}"
+            ),
             &[&org, &code],
         )
         .await?;
@@ -480,15 +546,35 @@ pub async fn cancellation_policy(
     org: &str,
     tour_id: &str,
 ) -> anyhow::Result<Option<CancellationPolicy>> {
+    load_policy(c, org, tour_id, Lock::Share).await
+}
+
+/// The same policy unlocked, to show it.
+pub async fn cancellation_policy_unlocked(
+    c: &impl GenericClient,
+    org: &str,
+    tour_id: &str,
+) -> anyhow::Result<Option<CancellationPolicy>> {
+    load_policy(c, org, tour_id, Lock::None).await
+}
+
+async fn load_policy(
+    c: &impl GenericClient,
+    org: &str,
+    tour_id: &str,
+    lock: Lock,
+) -> anyhow::Result<Option<CancellationPolicy>> {
     let row = c
         .query_opt(
-            "SELECT p.id, p.name, p.rules FROM cancellation_policies p
+            &format!(
+                "SELECT p.id, p.name, p.rules FROM cancellation_policies p
              WHERE p.organization_id = $1
                AND (p.id = (SELECT t.cancellation_policy_id FROM tours t WHERE t.organization_id = $1 AND t.id = $2)
                     OR (p.is_default AND NOT EXISTS (
                         SELECT 1 FROM tours t
-                        WHERE t.organization_id = $1 AND t.id = $2 AND t.cancellation_policy_id IS NOT NULL)))
-             FOR SHARE",
+                        WHERE t.organization_id = $1 AND t.id = $2 AND t.cancellation_policy_id IS NOT NULL))){}",
+                lock.sql()
+            ),
             &[&org, &tour_id],
         )
         .await?;
@@ -500,10 +586,16 @@ pub async fn cancellation_policy(
     }))
 }
 
-/// Queues a refund for the payment side to send (Stripe is not wired yet). A booking is
+/// Queues a refund for `payments::refunds` to send to Stripe after commit. A booking is
 /// cancelled once, so its refund's id and idempotency key derive from the booking's id.
 pub async fn queue_refund(c: &impl GenericClient, org: &str, r: &RefundRequest) -> anyhow::Result<String> {
-    let id = format!("refund-{}", r.booking_id);
+    queue_refund_as(c, org, &format!("refund-{}", r.booking_id), r).await
+}
+
+/// Queues a refund under a given id (also its idempotency key), for refunds other than the one
+/// a cancellation decides (money that arrived after a booking was cancelled).
+pub async fn queue_refund_as(c: &impl GenericClient, org: &str, id: &str, r: &RefundRequest) -> anyhow::Result<String> {
+    let id = id.to_string();
     c.execute(
         "INSERT INTO refunds (id, organization_id, booking_id, idempotency_key, amount_minor, currency, reason,
          requested_by, requested_at)
@@ -521,4 +613,93 @@ pub async fn queue_refund(c: &impl GenericClient, org: &str, r: &RefundRequest) 
     )
     .await?;
     Ok(id)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The public booking path.
+
+pub async fn booking_by_id(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Booking>> {
+    let sql = format!("SELECT {BOOKING_COLS} FROM bookings WHERE organization_id = $1 AND id = $2");
+    c.query_opt(&sql, &[&org, &id]).await?.map(|r| booking_from_row(&r)).transpose()
+}
+
+/// The same booking, row-locked for a state change outside the mutators (payments, holds).
+pub async fn booking_for_update(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Booking>> {
+    let sql = format!("SELECT {BOOKING_COLS} FROM bookings WHERE organization_id = $1 AND id = $2 FOR UPDATE");
+    c.query_opt(&sql, &[&org, &id]).await?.map(|r| booking_from_row(&r)).transpose()
+}
+
+pub async fn customer_email_is(
+    c: &impl GenericClient,
+    org: &str,
+    customer_id: &str,
+    email: &str,
+) -> anyhow::Result<bool> {
+    let row = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM customers
+                            WHERE organization_id = $1 AND id = $2 AND lower(email) = lower($3))",
+            &[&org, &customer_id, &email],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
+pub async fn customer_email(c: &impl GenericClient, org: &str, customer_id: &str) -> anyhow::Result<Option<String>> {
+    let row = c
+        .query_opt("SELECT email FROM customers WHERE organization_id = $1 AND id = $2", &[&org, &customer_id])
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+/// The currency a tour is priced in (its tiers'); `None` before it has prices.
+pub async fn tour_currency(c: &impl GenericClient, org: &str, tour_id: &str) -> anyhow::Result<Option<Currency>> {
+    let row = c
+        .query_opt(
+            "SELECT currency FROM pricing_tiers WHERE organization_id = $1 AND tour_id = $2 ORDER BY sort_order, id
+             LIMIT 1",
+            &[&org, &tour_id],
+        )
+        .await?;
+    row.map(|r| Ok(Currency::parse(&r.try_get::<_, String>(0)?)?)).transpose()
+}
+
+pub async fn tour_name(c: &impl GenericClient, org: &str, tour_id: &str) -> anyhow::Result<Option<String>> {
+    let row = c.query_opt("SELECT name FROM tours WHERE organization_id = $1 AND id = $2", &[&org, &tour_id]).await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+/// Starts an unpaid booking's seat hold; the expiry job releases the seats after `until`.
+pub async fn set_hold(c: &impl GenericClient, org: &str, booking_id: &str, until: DateTime<Utc>) -> anyhow::Result<()> {
+    let n = c
+        .execute(
+            "UPDATE bookings SET hold_expires_at = $3 WHERE organization_id = $1 AND id = $2",
+            &[&org, &booking_id, &until],
+        )
+        .await?;
+    written_once(n, booking_id)
+}
+
+pub async fn hold_of(c: &impl GenericClient, org: &str, booking_id: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let row = c
+        .query_opt("SELECT hold_expires_at FROM bookings WHERE organization_id = $1 AND id = $2", &[&org, &booking_id])
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?.flatten())
+}
+
+pub async fn booking_id_by_reference_and_email(
+    c: &impl GenericClient,
+    org: &str,
+    reference: &str,
+    email: &str,
+) -> anyhow::Result<Option<String>> {
+    let row = c
+        .query_opt(
+            "SELECT b.id FROM bookings b
+             JOIN customers cu ON cu.organization_id = b.organization_id AND cu.id = b.customer_id
+             WHERE b.organization_id = $1 AND b.reference_number = $2 AND lower(cu.email) = lower($3)",
+            &[&org, &reference, &email],
+        )
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
 }

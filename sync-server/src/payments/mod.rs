@@ -1,5 +1,27 @@
-//! Payments: the only code that talks to the payment processor (Stripe). Callers see Tourdesk's
-//! types ([`tourdesk_domain::money::Money`], booking and organization ids) and three kinds of
-//! failure (retry later, refused, misconfigured); Stripe's crates stay behind this module.
+//! Payments. `gateway` is the only code that talks to the payment processor (Stripe): callers
+//! see Tourdesk's types ([`tourdesk_domain::money::Money`], booking and organization ids) and
+//! three kinds of failure (retry later, refused, misconfigured). `intents`, `webhooks` and
+//! `refunds` decide with the domain's payment rules and write PostgreSQL.
 
 pub mod gateway;
+pub mod intents;
+pub mod refunds;
+pub mod webhooks;
+
+pub use intents::{ensure_intent, record_intent_row};
+pub use refunds::send_queued_refunds;
+
+use crate::AppState;
+
+/// Sends the due refunds of every active organization (the worker's tick).
+pub async fn send_all_refunds(state: &AppState) -> anyhow::Result<()> {
+    let orgs: Vec<String> = {
+        let conn = state.pool.get().await?;
+        let rows = conn.query("SELECT id FROM organizations WHERE status = 'active' ORDER BY id", &[]).await?;
+        rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?
+    };
+    for org in orgs {
+        send_queued_refunds(state, &org).await;
+    }
+    Ok(())
+}

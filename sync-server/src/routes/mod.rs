@@ -2,6 +2,7 @@
 //! map the outcome; no business rule lives here.
 
 mod extract;
+pub mod public;
 
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
@@ -21,7 +22,11 @@ pub use extract::ApiJson;
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
+    let customer_facing = rate_limited(public::routes(), &state.config.booking);
     Router::new()
+        .merge(customer_facing)
+        .merge(public::webhook_routes())
+        .route("/api/v1/openapi.json", get(public::openapi))
         .route("/health", get(health))
         .route("/api/v1/auth/sign-in", post(sign_in))
         .route("/api/v1/auth/refresh", post(refresh))
@@ -34,6 +39,44 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+}
+
+/// Per-address limits on the customer-facing routes (`per_second` sustained, `burst` at once).
+/// Keyed by the peer address: behind a reverse proxy that would be the proxy, so a deployment
+/// there limits at the proxy instead (forwarded headers are not trusted here; they are forgeable).
+fn rate_limited(routes: Router<AppState>, cfg: &crate::config::BookingConfig) -> Router<AppState> {
+    if cfg.rate_limit_per_second == 0 {
+        return routes;
+    }
+    let period = std::time::Duration::from_nanos(1_000_000_000 / u64::from(cfg.rate_limit_per_second));
+    let config = tower_governor::governor::GovernorConfigBuilder::default()
+        .period(period)
+        .burst_size(cfg.rate_limit_burst.max(1))
+        .finish();
+    let Some(config) = config else {
+        tracing::warn!("rate limit settings rejected; public routes are not rate-limited");
+        return routes;
+    };
+    let config = std::sync::Arc::new(config);
+    // Forget addresses that have been quiet, or the table grows with every client ever seen.
+    let limiter = config.limiter().clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.retain_recent();
+        }
+    });
+    routes.layer(tower_governor::GovernorLayer::new(config).error_handler(|e| {
+        let (status, message) = match e {
+            tower_governor::GovernorError::TooManyRequests { wait_time, .. } => {
+                (axum::http::StatusCode::TOO_MANY_REQUESTS, format!("too many requests; retry in {wait_time} s"))
+            }
+            other => (axum::http::StatusCode::BAD_REQUEST, other.to_string()),
+        };
+        let body = tourdesk_domain::protocol::ApiError { code: "RATE_LIMITED".into(), message, field: None };
+        axum::response::IntoResponse::into_response((status, Json(body)))
+    }))
 }
 
 async fn health(State(state): State<AppState>) -> Result<&'static str, AppError> {
@@ -93,16 +136,14 @@ async fn events(
     // Subscribe before reading the current sequence, so no commit falls in between.
     let rx = state.events.subscribe();
     let org = staff.organization_id;
-    let current: i64 = state
-        .pool
-        .get()
-        .await?
-        .query_opt("SELECT seq FROM org_sync WHERE organization_id = $1", &[&org])
-        .await?
-        .map(|r| r.try_get(0))
-        .transpose()
-        .map_err(anyhow::Error::from)?
-        .unwrap_or(0);
+    let current: i64 = {
+        let mut conn = state.pool.get().await?;
+        let tx = conn.build_transaction().read_only(true).start().await?;
+        crate::db::set_tenant(&tx, &org).await?;
+        let row = tx.query_opt("SELECT seq FROM org_sync WHERE organization_id = $1", &[&org]).await?;
+        tx.commit().await?;
+        row.map(|r| r.try_get(0)).transpose().map_err(anyhow::Error::from)?.unwrap_or(0)
+    };
     let first = futures_util::stream::once(async move { Ok(Event::default().event("poke").data(current.to_string())) });
     let updates = futures_util::stream::unfold((rx, org), |(mut rx, org)| async move {
         loop {

@@ -1,0 +1,354 @@
+//! Runs one domain mutation authoritatively against PostgreSQL: load exactly the rows it
+//! declared (locked, in `reads()` order), let the domain decide, write the changes with their
+//! audit rows and sync-log entries. The sync push loop and the public booking API both come
+//! through here, so a seat sold on a desk and one sold on the website obey the same code.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use deadpool_postgres::Transaction;
+use tokio_postgres::error::SqlState;
+use tourdesk_domain::cancellation::CancellationPolicy;
+use tourdesk_domain::entities::{Booking, Customer};
+use tourdesk_domain::mutation::{ApplyError, Change, Mutation, MutationCtx, ReadKey, ReadView, Rejection, StoreFault};
+use tourdesk_domain::pricing::{PricingCatalog, PromoCode};
+use tourdesk_domain::validate;
+use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
+
+use crate::db;
+
+/// Why a mutation did not apply, as far as the push loop cares.
+pub enum Failure {
+    /// Recorded and shown to the user; the queue moves on.
+    Rejected(Rejection),
+    /// Worth retrying as is (lost connection, serialization failure, deadlock); stops the batch.
+    Transient(String),
+}
+
+/// Sorts an error from a mutation's reads or writes. Only failures that a retry can fix stop the
+/// queue; anything deterministic (bad data, a constraint, a bug) becomes a visible rejection,
+/// because retrying it forever would block every later change of that desk.
+pub fn classify(e: &anyhow::Error) -> Failure {
+    if let Some(taken) = e.downcast_ref::<db::IdTaken>() {
+        return Failure::Rejected(Rejection::Conflict { field: "id".into(), message: taken.to_string() });
+    }
+    if let Some(pg) = e.downcast_ref::<tokio_postgres::Error>() {
+        match pg.code() {
+            None => return Failure::Transient(pg.to_string()),
+            Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
+                let constraint = pg.as_db_error().and_then(|d| d.constraint()).unwrap_or("");
+                let (field, message) = if constraint.contains("email") {
+                    ("email", "that e-mail address belongs to another customer")
+                } else if constraint.contains("reference") {
+                    ("reference_entropy", "that booking reference was just taken; retry")
+                } else if constraint.contains("slug") {
+                    ("slug", "that URL name is already taken")
+                } else {
+                    ("id", "that id is already taken")
+                };
+                return Failure::Rejected(Rejection::Conflict { field: field.into(), message: message.into() });
+            }
+            Some(code) => {
+                let class = &code.code()[..2];
+                if matches!(class, "40" | "08" | "53" | "57" | "58") {
+                    return Failure::Transient(pg.to_string());
+                }
+            }
+        }
+    }
+    tracing::error!("mutation refused after an unexpected error: {e:#}");
+    Failure::Rejected(Rejection::Invalid(validate::FieldError::new(
+        "args",
+        "the server could not apply this change; it was not saved",
+    )))
+}
+
+/// Loads what the mutation declared it reads (locking those rows), decides with the domain
+/// code, and writes the changes with their sync-log entries and audit rows.
+pub async fn run_mutation(
+    tx: &Transaction<'_>,
+    m: &Mutation,
+    ctx: &MutationCtx,
+    actor: &str,
+) -> Result<Vec<Change>, Failure> {
+    let mut snap = Snapshot::default();
+    for key in m.reads() {
+        let loaded = load(tx, &ctx.organization_id, &key).await.map_err(|e| classify(&e))?;
+        match loaded {
+            Some(v) => {
+                snap.0.insert(key, v);
+            }
+            None => {
+                let what = format!("{} (it reads data this server does not hold yet)", m.name());
+                return Err(Failure::Rejected(Rejection::Unsupported { what }));
+            }
+        }
+    }
+    let changes = match m.apply(&snap, ctx) {
+        Ok(c) => c,
+        Err(ApplyError::Rejected(r)) => return Err(Failure::Rejected(r)),
+        // The snapshot only fails on a read the mutation did not declare: a bug, not a retry.
+        Err(ApplyError::Store(fault)) => return Err(classify(&anyhow::anyhow!(fault.0))),
+    };
+    // Refuse what this server cannot store before writing anything of the mutation.
+    if let Some(ch) = changes.iter().find(|c| !writable(c)) {
+        return Err(Failure::Rejected(Rejection::Unsupported { what: format!("{} ({ch:?})", m.name()) }));
+    }
+    // A promo code's use row names the booking it was spent on.
+    let booking = changes.iter().find_map(|c| match c {
+        Change::PutBooking(b) => Some(b),
+        _ => None,
+    });
+    for change in &changes {
+        write(tx, m, change, booking, &ctx.organization_id, actor).await.map_err(|e| classify(&e))?;
+    }
+    Ok(changes)
+}
+
+/// Changes this server version stores. Guide assignments and check-ins are still refused.
+fn writable(c: &Change) -> bool {
+    matches!(
+        c,
+        Change::PutTour(_)
+            | Change::PutVariant(_)
+            | Change::PutPricingTier(_)
+            | Change::PutDeparture(_)
+            | Change::PutBooking(_)
+            | Change::PutCustomer(_)
+            | Change::IncrementPromoUses { .. }
+            | Change::RequestRefund(_)
+            | Change::Audit(_)
+    )
+}
+
+/// Writes one change and its audit row. Bookings and customers are written but not appended to
+/// the sync change log: `protocol::EntityKind` has no kind for them and desks cannot store them
+/// yet (see `db::bookings`). A booking's seats still reach every desk, because the departure's
+/// `booked_count` arrives as a `PutDeparture` that `put_departure` logs — written under the
+/// departure's row lock taken by `load`.
+async fn write(
+    tx: &Transaction<'_>,
+    m: &Mutation,
+    change: &Change,
+    booking: Option<&Booking>,
+    org: &str,
+    actor: &str,
+) -> anyhow::Result<()> {
+    let (entity, id, after) = match change {
+        Change::PutTour(t) => {
+            db::put_tour(tx, t).await?;
+            ("tour", &t.id, serde_json::to_value(t)?)
+        }
+        Change::PutVariant(v) => {
+            db::put_variant(tx, v).await?;
+            ("tour_variant", &v.id, serde_json::to_value(v)?)
+        }
+        Change::PutPricingTier(t) => {
+            db::put_tier(tx, t).await?;
+            ("pricing_tier", &t.id, serde_json::to_value(t)?)
+        }
+        Change::PutDeparture(d) => {
+            db::put_departure(tx, d).await?;
+            ("departure", &d.id, serde_json::to_value(d)?)
+        }
+        Change::PutBooking(b) => {
+            db::put_booking(tx, b).await?;
+            ("booking", &b.id, serde_json::to_value(b)?)
+        }
+        Change::PutCustomer(c) => {
+            db::put_customer(tx, c).await?;
+            ("customer", &c.id, serde_json::to_value(c)?)
+        }
+        Change::IncrementPromoUses { promo_code_id } => {
+            let b = booking.ok_or_else(|| anyhow::anyhow!("a promo code use without a booking"))?;
+            db::use_promo_code(tx, org, promo_code_id, b).await?;
+            let detail = serde_json::json!({ "booking_id": b.id, "customer_id": b.customer_id });
+            ("promotional_code", promo_code_id, detail)
+        }
+        Change::RequestRefund(r) => {
+            let id = db::queue_refund(tx, org, r).await?;
+            return db::audit(tx, org, actor, m.name(), "refund", &id, &serde_json::to_value(r)?).await;
+        }
+        Change::Audit(a) => {
+            return db::audit(tx, org, &a.actor_id, &a.action, &a.entity, &a.entity_id, &a.detail).await;
+        }
+        other => anyhow::bail!("unwritable change {other:?}"),
+    };
+    db::audit(tx, org, actor, m.name(), entity, id, &after).await
+}
+
+/// What a mutation may load. `Ok(None)`: a kind of row this server does not hold yet.
+async fn load(tx: &Transaction<'_>, org: &str, key: &ReadKey) -> anyhow::Result<Option<Loaded>> {
+    let one = |table: &str, cols: &str, column: &str| {
+        format!("SELECT {cols} FROM {table} WHERE organization_id = $1 AND {column} = $2 FOR UPDATE")
+    };
+    Ok(Some(match key {
+        ReadKey::Tour(id) => {
+            let row = tx.query_opt(&one("tours", db::TOUR_COLS, "id"), &[&org, id]).await?;
+            Loaded::Tour(row.map(|r| db::tour_from_row(&r)).transpose()?)
+        }
+        ReadKey::TourSlug(slug) => {
+            let row = tx.query_opt(&one("tours", db::TOUR_COLS, "slug"), &[&org, slug]).await?;
+            Loaded::Tour(row.map(|r| db::tour_from_row(&r)).transpose()?)
+        }
+        ReadKey::Variant(id) => {
+            let row = tx.query_opt(&one("tour_variants", db::VARIANT_COLS, "id"), &[&org, id]).await?;
+            Loaded::Variant(row.map(|r| db::variant_from_row(&r)).transpose()?)
+        }
+        ReadKey::PricingTier(id) => {
+            let row = tx.query_opt(&one("pricing_tiers", db::TIER_COLS, "id"), &[&org, id]).await?;
+            Loaded::Tier(row.map(|r| db::tier_from_row(&r)).transpose()?)
+        }
+        ReadKey::Departure(id) => {
+            let row = tx.query_opt(&one("schedules", db::DEPARTURE_COLS, "id"), &[&org, id]).await?;
+            Loaded::Departure(row.map(|r| db::departure_from_row(&r)).transpose()?)
+        }
+        ReadKey::DeparturesInRange { variant_id, from, until } => {
+            let sql = format!(
+                "SELECT {} FROM schedules WHERE organization_id = $1 AND variant_id = $2
+                   AND local_date BETWEEN $3 AND $4 ORDER BY local_date, local_time FOR UPDATE",
+                db::DEPARTURE_COLS
+            );
+            let rows = tx.query(&sql, &[&org, variant_id, from, until]).await?;
+            Loaded::Departures(rows.iter().map(db::departure_from_row).collect::<anyhow::Result<_>>()?)
+        }
+        ReadKey::PricingCatalog(tour_id) => Loaded::Catalog(db::pricing_catalog(tx, org, tour_id).await?),
+        ReadKey::CancellationPolicy(tour_id) => Loaded::Policy(db::cancellation_policy(tx, org, tour_id).await?),
+        ReadKey::PromoCode(code) => Loaded::Promo(db::promo_code(tx, org, code).await?),
+        ReadKey::PromoUses { code, customer_id } => Loaded::Count(db::promo_uses(tx, org, code, customer_id).await?),
+        ReadKey::Booking(id) => {
+            let row = tx.query_opt(&one("bookings", db::BOOKING_COLS, "id"), &[&org, id]).await?;
+            Loaded::Booking(row.map(|r| db::booking_from_row(&r)).transpose()?)
+        }
+        ReadKey::BookingReference(reference) => Loaded::Flag(db::booking_reference_taken(tx, org, reference).await?),
+        ReadKey::Customer(id) => {
+            let row = tx.query_opt(&one("customers", db::CUSTOMER_COLS, "id"), &[&org, id]).await?;
+            Loaded::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
+        }
+        ReadKey::CustomerEmail(email) => {
+            let row = tx.query_opt(&one("customers", db::CUSTOMER_COLS, "lower(email)"), &[&org, email]).await?;
+            Loaded::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
+        }
+        _ => return Ok(None),
+    }))
+}
+
+// A handful of these live for one mutation; boxing the large rows would buy nothing.
+#[allow(clippy::large_enum_variant)]
+enum Loaded {
+    Tour(Option<Tour>),
+    Variant(Option<TourVariant>),
+    Tier(Option<PricingTier>),
+    Departure(Option<Departure>),
+    Departures(Vec<Departure>),
+    Catalog(Option<PricingCatalog>),
+    Promo(Option<PromoCode>),
+    Count(u32),
+    Booking(Option<Booking>),
+    Customer(Option<Customer>),
+    Flag(bool),
+    Policy(Option<CancellationPolicy>),
+}
+
+/// The rows a mutation declared, loaded under lock. Reading anything else is a bug in the
+/// mutation's `reads()`, reported as a fault rather than silently answered.
+#[derive(Default)]
+struct Snapshot(HashMap<ReadKey, Loaded>);
+
+fn undeclared(what: &str) -> StoreFault {
+    StoreFault(format!("undeclared read of {what}"))
+}
+
+impl ReadView for Snapshot {
+    fn tour(&self, id: &str) -> Result<Option<Tour>, StoreFault> {
+        match self.0.get(&ReadKey::Tour(id.to_string())) {
+            Some(Loaded::Tour(t)) => Ok(t.clone()),
+            _ => Err(undeclared(&format!("tour {id}"))),
+        }
+    }
+    fn tour_by_slug(&self, slug: &str) -> Result<Option<Tour>, StoreFault> {
+        match self.0.get(&ReadKey::TourSlug(slug.to_string())) {
+            Some(Loaded::Tour(t)) => Ok(t.clone()),
+            _ => Err(undeclared(&format!("tour slug {slug}"))),
+        }
+    }
+    fn variant(&self, id: &str) -> Result<Option<TourVariant>, StoreFault> {
+        match self.0.get(&ReadKey::Variant(id.to_string())) {
+            Some(Loaded::Variant(v)) => Ok(v.clone()),
+            _ => Err(undeclared(&format!("variant {id}"))),
+        }
+    }
+    fn pricing_tier(&self, id: &str) -> Result<Option<PricingTier>, StoreFault> {
+        match self.0.get(&ReadKey::PricingTier(id.to_string())) {
+            Some(Loaded::Tier(t)) => Ok(t.clone()),
+            _ => Err(undeclared(&format!("pricing tier {id}"))),
+        }
+    }
+    fn departure(&self, id: &str) -> Result<Option<Departure>, StoreFault> {
+        match self.0.get(&ReadKey::Departure(id.to_string())) {
+            Some(Loaded::Departure(d)) => Ok(d.clone()),
+            _ => Err(undeclared(&format!("departure {id}"))),
+        }
+    }
+    fn departures_in_range(
+        &self,
+        variant_id: &str,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<Departure>, StoreFault> {
+        let key = ReadKey::DeparturesInRange { variant_id: variant_id.to_string(), from, until };
+        match self.0.get(&key) {
+            Some(Loaded::Departures(d)) => Ok(d.clone()),
+            _ => Err(undeclared(&format!("departures of {variant_id}"))),
+        }
+    }
+    fn pricing_catalog(&self, tour_id: &str) -> Result<Option<PricingCatalog>, StoreFault> {
+        match self.0.get(&ReadKey::PricingCatalog(tour_id.to_string())) {
+            Some(Loaded::Catalog(c)) => Ok(c.clone()),
+            _ => Err(undeclared(&format!("pricing catalog of {tour_id}"))),
+        }
+    }
+    fn cancellation_policy(&self, tour_id: &str) -> Result<Option<CancellationPolicy>, StoreFault> {
+        match self.0.get(&ReadKey::CancellationPolicy(tour_id.to_string())) {
+            Some(Loaded::Policy(p)) => Ok(p.clone()),
+            _ => Err(undeclared(&format!("cancellation policy of {tour_id}"))),
+        }
+    }
+    fn promo_code(&self, code: &str) -> Result<Option<PromoCode>, StoreFault> {
+        match self.0.get(&ReadKey::PromoCode(code.to_string())) {
+            Some(Loaded::Promo(p)) => Ok(p.clone()),
+            _ => Err(undeclared(&format!("promo code {code}"))),
+        }
+    }
+    fn promo_uses(&self, code: &str, customer_id: &str) -> Result<u32, StoreFault> {
+        let key = ReadKey::PromoUses { code: code.to_string(), customer_id: customer_id.to_string() };
+        match self.0.get(&key) {
+            Some(Loaded::Count(n)) => Ok(*n),
+            _ => Err(undeclared(&format!("uses of {code} by {customer_id}"))),
+        }
+    }
+    fn booking(&self, id: &str) -> Result<Option<Booking>, StoreFault> {
+        match self.0.get(&ReadKey::Booking(id.to_string())) {
+            Some(Loaded::Booking(b)) => Ok(b.clone()),
+            _ => Err(undeclared(&format!("booking {id}"))),
+        }
+    }
+    fn booking_reference_taken(&self, reference: &str) -> Result<bool, StoreFault> {
+        match self.0.get(&ReadKey::BookingReference(reference.to_string())) {
+            Some(Loaded::Flag(taken)) => Ok(*taken),
+            _ => Err(undeclared(&format!("booking reference {reference}"))),
+        }
+    }
+    fn customer(&self, id: &str) -> Result<Option<Customer>, StoreFault> {
+        match self.0.get(&ReadKey::Customer(id.to_string())) {
+            Some(Loaded::Customer(c)) => Ok(c.clone()),
+            _ => Err(undeclared(&format!("customer {id}"))),
+        }
+    }
+    fn customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreFault> {
+        match self.0.get(&ReadKey::CustomerEmail(email.to_string())) {
+            Some(Loaded::Customer(c)) => Ok(c.clone()),
+            _ => Err(undeclared(&format!("customer e-mail {email}"))),
+        }
+    }
+}

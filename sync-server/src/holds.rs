@@ -1,0 +1,148 @@
+//! Seat holds of unpaid bookings. A booking made on the public site takes its seats at once (so
+//! two customers cannot both pay for the last one) but keeps them only until its hold expires;
+//! this job then cancels it through `cancel_booking.v1` — the same rule and lock path as any
+//! cancellation — which gives the seats back, and cancels the PaymentIntent so a late payment
+//! cannot go through. Should one still arrive, the webhook refunds it (`payment::payment_received`).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tourdesk_domain::cancellation::CancelledBy;
+use tourdesk_domain::mutation::{CancelBookingV1, Mutation, MutationCtx};
+use tourdesk_domain::payment;
+use tourdesk_domain::roles::Role;
+
+use crate::apply::{self, Failure};
+use crate::payments::intents::intent_key;
+use crate::{AppState, db};
+
+pub const ACTOR: &str = "system:hold-expiry";
+
+/// Most holds released per organization per sweep; the rest wait for the next sweep.
+const BATCH: i64 = 200;
+
+/// Releases every expired hold of every active organization. Returns how many were released.
+pub async fn release_expired(state: &AppState) -> anyhow::Result<usize> {
+    let orgs: Vec<String> = {
+        let conn = state.pool.get().await?;
+        // organizations is readable without a tenant (V3): the sweep needs the list first.
+        let rows = conn.query("SELECT id FROM organizations WHERE status = 'active' ORDER BY id", &[]).await?;
+        rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?
+    };
+    let mut released = 0;
+    for org in orgs {
+        released += release_in(state, &org).await?;
+    }
+    Ok(released)
+}
+
+async fn release_in(state: &AppState, org: &str) -> anyhow::Result<usize> {
+    let cancelled = cancel_expired(state, org).await?;
+    for booking_id in &cancelled {
+        let intent: Option<String> = {
+            let c = state.pool.get().await?;
+            let row = c
+                .query_opt(
+                    "SELECT stripe_payment_intent_id FROM payments WHERE organization_id = $1 AND booking_id = $2",
+                    &[&org, booking_id],
+                )
+                .await?;
+            row.and_then(|r| r.try_get(0).ok()).flatten()
+        };
+        if let Some(intent) = intent {
+            let key = format!("cancel-{}", intent_key(booking_id));
+            if let Err(e) = state.stripe.cancel_payment_intent(&intent, &key).await {
+                tracing::warn!(org, booking = %booking_id, "could not cancel PaymentIntent {intent}: {e}");
+            }
+        }
+    }
+    if !cancelled.is_empty() {
+        tracing::info!(org, released = cancelled.len(), "expired seat holds released");
+    }
+    Ok(cancelled.len())
+}
+
+/// Cancels the organization's expired holds in one transaction; returns the bookings cancelled.
+async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<String>> {
+    let mut conn = state.pool.get().await?;
+    let tx = conn.transaction().await?;
+    db::set_tenant(&tx, org).await?;
+    // Cheap check first, so idle organizations never touch their change counter.
+    let any = tx
+        .query_opt(
+            "SELECT 1 FROM bookings WHERE organization_id = $1 AND status = 'pending' AND hold_expires_at <= now()
+             LIMIT 1",
+            &[&org],
+        )
+        .await?;
+    if any.is_none() {
+        return Ok(vec![]);
+    }
+    db::lock_org_counter(&tx, org).await?;
+    let rows = tx
+        .query(
+            "SELECT id, hold_expires_at FROM bookings
+             WHERE organization_id = $1 AND status = 'pending' AND hold_expires_at <= now()
+             ORDER BY hold_expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+            &[&org, &BATCH],
+        )
+        .await?;
+    let now = Utc::now();
+    let ctx = MutationCtx { organization_id: org.to_string(), role: Role::Owner, now, user_id: ACTOR.into() };
+    let mut cancelled = Vec::new();
+    for r in &rows {
+        let id: String = r.try_get(0)?;
+        let hold = r.try_get(1)?;
+        let Some(b) = db::booking_by_id(&tx, org, &id).await? else { continue };
+        // The SQL found candidates; the domain decides (a partly paid booking does not expire).
+        if !payment::hold_expired(&b, hold, now) {
+            continue;
+        }
+        let m = Mutation::CancelBookingV1(CancelBookingV1 {
+            booking_id: b.id.clone(),
+            tour_id: b.tour_id.clone(),
+            departure_id: b.departure_id.clone(),
+            by: CancelledBy::Operator,
+            reason: Some("payment was not received before the seat hold expired".into()),
+        });
+        tx.batch_execute("SAVEPOINT hold").await?;
+        match apply::run_mutation(&tx, &m, &ctx, ACTOR).await {
+            Ok(_) => {
+                tx.batch_execute("RELEASE SAVEPOINT hold").await?;
+                cancelled.push(b.id);
+            }
+            Err(Failure::Rejected(r)) => {
+                tx.batch_execute("ROLLBACK TO SAVEPOINT hold").await?;
+                tracing::warn!(org, booking = %b.id, "hold not released: {r}");
+            }
+            Err(Failure::Transient(why)) => {
+                tx.batch_execute("ROLLBACK TO SAVEPOINT hold").await?;
+                anyhow::bail!("hold expiry interrupted: {why}");
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(cancelled)
+}
+
+/// Runs [`release_expired`] and the refund sender every `every` until shutdown. Failures are
+/// logged and retried at the next tick; the loop itself never ends early.
+pub fn spawn_jobs(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut down = state.shutting_down.clone();
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = down.wait_for(|d| *d) => return,
+            }
+            if let Err(e) = release_expired(&state).await {
+                tracing::warn!("hold expiry failed, will retry: {e:#}");
+            }
+            if let Err(e) = crate::payments::send_all_refunds(&state).await {
+                tracing::warn!("refund sending failed, will retry: {e:#}");
+            }
+        }
+    })
+}

@@ -1,0 +1,141 @@
+//! PaymentIntents for bookings. The `payments` row is written in the booking's transaction; the
+//! intent is created after commit with an idempotency key derived from the booking, so any
+//! number of retries (a lost answer, a customer pressing "pay" twice) make one intent.
+
+use axum::http::StatusCode;
+use deadpool_postgres::GenericClient;
+use tourdesk_domain::entities::Booking;
+use tourdesk_domain::status::BookingStatus;
+
+use super::gateway::{IntentRequest, PaymentError};
+use crate::public::types::PaymentDto;
+use crate::{AppError, AppState, db};
+
+/// Stripe's PaymentIntent statuses that `payments.status` stores.
+const INTENT_STATUSES: &[&str] = &[
+    "requires_payment_method",
+    "requires_confirmation",
+    "requires_action",
+    "processing",
+    "requires_capture",
+    "canceled",
+    "succeeded",
+];
+
+fn payment_id(booking_id: &str) -> String {
+    format!("pay-{booking_id}")
+}
+
+pub fn intent_key(booking_id: &str) -> String {
+    format!("intent-{booking_id}")
+}
+
+/// Records the payment a booking expects, in the booking's transaction.
+pub async fn record_intent_row(c: &impl GenericClient, org: &str, b: &Booking) -> anyhow::Result<()> {
+    c.execute(
+        "INSERT INTO payments (id, organization_id, booking_id, idempotency_key, amount_minor, currency)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (organization_id, idempotency_key) DO NOTHING",
+        &[
+            &payment_id(&b.id),
+            &org,
+            &b.id,
+            &intent_key(&b.id),
+            &b.pricing.total.amount,
+            &b.pricing.total.currency.as_str(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub fn payment_error(e: PaymentError) -> AppError {
+    match e {
+        PaymentError::Transient(why) => {
+            tracing::warn!("payment provider unavailable: {why}");
+            AppError::BadRequest {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "PAYMENT_PROVIDER_UNAVAILABLE",
+                message: "the payment provider is unavailable; send the same request (same request_id) again shortly"
+                    .into(),
+                field: None,
+            }
+        }
+        PaymentError::Refused { code, message } => AppError::BadRequest {
+            status: StatusCode::BAD_GATEWAY,
+            code: "PAYMENT_REFUSED",
+            message: format!("the payment provider refused: {message} ({})", code.unwrap_or_default()),
+            field: None,
+        },
+        PaymentError::Config(why) => AppError::Internal(anyhow::anyhow!("payment configuration: {why}")),
+    }
+}
+
+/// The PaymentIntent of a booking, created now if it does not exist yet. `None` when the
+/// booking has nothing to pay.
+pub async fn ensure_intent(
+    state: &AppState,
+    org: &str,
+    booking_id: &str,
+    email: &str,
+) -> Result<Option<PaymentDto>, AppError> {
+    let (booking, tour_name) = {
+        let mut conn = state.pool.get().await?;
+        let tx = conn.build_transaction().read_only(true).start().await?;
+        db::set_tenant(&tx, org).await?;
+        let b = db::booking_by_id(&tx, org, booking_id).await?.ok_or_else(|| AppError::NotFound("booking".into()))?;
+        let has_row = tx
+            .query_opt(
+                "SELECT 1 FROM payments WHERE organization_id = $1 AND idempotency_key = $2",
+                &[&org, &intent_key(booking_id)],
+            )
+            .await?
+            .is_some();
+        let name = db::tour_name(&tx, org, &b.tour_id).await?.unwrap_or_default();
+        tx.commit().await?;
+        if !has_row {
+            return Ok(None);
+        }
+        (b, name)
+    };
+    if booking.status == BookingStatus::Cancelled {
+        return Err(AppError::conflict("BOOKING_CANCELLED", "this booking was cancelled (its hold may have expired)"));
+    }
+    let key = intent_key(booking_id);
+    let reference = booking.reference_number.to_string();
+    let description = format!("{tour_name} — {reference}");
+    let intent = state
+        .stripe
+        .create_payment_intent(&IntentRequest {
+            amount: booking.pricing.total,
+            idempotency_key: &key,
+            booking_id,
+            organization_id: org,
+            reference: &reference,
+            receipt_email: Some(email),
+            description: &description,
+        })
+        .await
+        .map_err(payment_error)?;
+    let status = INTENT_STATUSES.iter().find(|s| **s == intent.status).copied();
+    let mut conn = state.pool.get().await?;
+    let tx = conn.transaction().await?;
+    db::set_tenant(&tx, org).await?;
+    // The webhook may already have moved the status on; only fill in what is missing.
+    tx.execute(
+        "UPDATE payments SET stripe_payment_intent_id = $3,
+                status = CASE WHEN status = 'requires_payment_method' THEN coalesce($4, status) ELSE status END,
+                updated_at = now()
+         WHERE organization_id = $1 AND idempotency_key = $2
+           AND (stripe_payment_intent_id IS NULL OR stripe_payment_intent_id = $3)",
+        &[&org, &key, &intent.id, &status],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(PaymentDto {
+        provider: "stripe".into(),
+        payment_intent_id: intent.id,
+        client_secret: intent.client_secret,
+        publishable_key: state.config.stripe.publishable_key.clone(),
+    }))
+}

@@ -1,0 +1,404 @@
+//! A customer's booking: made on the public site, looked up by reference and e-mail, managed
+//! (viewed, cancelled) through a magic link.
+//!
+//! Creating a booking is two steps, because a payment processor cannot take part in our
+//! transaction: (1) one PostgreSQL transaction decides the booking through `create_booking.v1`
+//! (seats taken under the departure's row lock, customer created, hold set, payment row
+//! recorded); (2) after commit, a Stripe PaymentIntent is created with an idempotency key
+//! derived from the booking. If (2) fails the seats stay held until the hold expires, and the
+//! same request sent again (same `request_id`) resumes at (2) with the same key — Stripe then
+//! returns the same intent instead of a second one.
+
+use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono_tz::Tz;
+use deadpool_postgres::{GenericClient, Transaction};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use tourdesk_domain::cancellation::CancelledBy;
+use tourdesk_domain::entities::{Booking, BookingSource, CustomerSource};
+use tourdesk_domain::hlc::Hlc;
+use tourdesk_domain::money::Money;
+use tourdesk_domain::mutation::{
+    CancelBookingV1, Change, CreateBookingV1, CreateCustomerV1, LineArgs, Mutation, MutationCtx, ParticipantArgs,
+    Rejection,
+};
+use tourdesk_domain::roles::Role;
+use tourdesk_domain::validate;
+
+use super::catalog::line_requests;
+use super::types::*;
+use super::{price_dto, read_tx, write_tx};
+use crate::apply::{self, Failure};
+use crate::{AppError, AppState, db, mail, payments};
+
+/// Who the audit log names for what the public site does.
+pub const WEBSITE_ACTOR: &str = "website";
+
+/// How long a magic link works.
+const MAGIC_LINK_HOURS: i64 = 24;
+
+/// A refused mutation as the public API reports it: the domain's code, a sentence, and the
+/// request field at fault (prefixed where the domain's field lives inside a request object).
+pub fn rejection_error(r: Rejection, prefix: &str) -> AppError {
+    let code = r.code();
+    let message = r.to_string();
+    let (status, field) = match &r {
+        Rejection::Invalid(f) => (StatusCode::UNPROCESSABLE_ENTITY, Some(format!("{prefix}{}", f.field))),
+        Rejection::Conflict { field, .. } => (StatusCode::CONFLICT, Some(format!("{prefix}{field}"))),
+        Rejection::NotFound { entity, .. } => return AppError::NotFound(entity.clone()),
+        Rejection::NotAuthorized { .. } => return AppError::Forbidden(message),
+        Rejection::PromoRefused { .. } => (StatusCode::UNPROCESSABLE_ENTITY, Some("promo_code".into())),
+        Rejection::PricingError { .. } => (StatusCode::UNPROCESSABLE_ENTITY, Some("lines".into())),
+        Rejection::PriceChanged { .. } => (StatusCode::CONFLICT, Some("expected_total_minor".into())),
+        Rejection::CapacityExceeded { .. } | Rejection::DepartureNotBookable { .. } => {
+            (StatusCode::CONFLICT, Some("departure_id".into()))
+        }
+        _ => (StatusCode::CONFLICT, None),
+    };
+    AppError::BadRequest { status, code, message, field }
+}
+
+fn failure_error(f: Failure, prefix: &str) -> AppError {
+    match f {
+        Failure::Rejected(r) => rejection_error(r, prefix),
+        Failure::Transient(why) => AppError::Unavailable(why),
+    }
+}
+
+fn ctx(org: &str) -> MutationCtx {
+    MutationCtx {
+        organization_id: org.to_string(),
+        role: Role::Customer,
+        now: Utc::now(),
+        user_id: WEBSITE_ACTOR.into(),
+    }
+}
+
+pub async fn create(state: &AppState, org_slug: &str, req: CreateBookingRequest) -> Result<BookingCreated, AppError> {
+    validate::row_ref("departure_id", &req.departure_id)?;
+    let email = validate::email("customer.email", &req.customer.email)?;
+    let booking_id = match &req.request_id {
+        Some(r) => validate::id("request_id", r)?,
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    line_requests(&req.lines)?;
+
+    // The connection goes back to the pool before the payment step, which takes its own: holding
+    // one while waiting for another lets a burst of requests exhaust the pool.
+    let org = {
+        let mut conn = state.pool.get().await?;
+        let (tx, org) = write_tx(&mut conn, org_slug).await?;
+        decide(&tx, &org, state, &req, &booking_id, &email).await?;
+        tx.commit().await?;
+        org
+    };
+    finish(state, &org, &booking_id, &email).await
+}
+
+/// The booking's transaction: nothing if this request was already decided, else the customer
+/// and `create_booking.v1`, the hold and the payment row.
+async fn decide(
+    tx: &Transaction<'_>,
+    org: &str,
+    state: &AppState,
+    req: &CreateBookingRequest,
+    booking_id: &str,
+    email: &str,
+) -> Result<(), AppError> {
+    let departure_id = validate::row_ref("departure_id", &req.departure_id)?;
+    if let Some(existing) = db::booking_by_id(tx, org, &booking_id).await? {
+        // The same request again: answer with what it made, finishing the payment step.
+        if !db::customer_email_is(tx, org, &existing.customer_id, &email).await? {
+            return Err(AppError::conflict("REQUEST_ID_REUSED", "this request_id was used for another booking"));
+        }
+        return Ok(());
+    }
+    let dep = db::departure(tx, org, &departure_id).await?.ok_or_else(|| AppError::NotFound("departure".into()))?;
+    let currency = db::tour_currency(tx, org, &dep.tour_id)
+        .await?
+        .ok_or_else(|| AppError::conflict("NOT_BOOKABLE", "this tour has no prices yet"))?;
+    // Every writer of an organization takes its change counter before any row (see
+    // `sync::push`), so a website booking and a desk's push cannot deadlock.
+    db::lock_org_counter(tx, org).await?;
+    let ctx = ctx(org);
+
+    let customer_id = match db::customer_id_by_email(tx, org, email).await? {
+        Some(id) => id,
+        None => {
+            let id = uuid::Uuid::new_v4().to_string();
+            let wall = u64::try_from(ctx.now.timestamp_millis()).unwrap_or(0);
+            let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
+                id: id.clone(),
+                email: email.to_string(),
+                phone: req.customer.phone.clone().filter(|p| !p.trim().is_empty()),
+                first_name: req.customer.first_name.clone(),
+                last_name: req.customer.last_name.clone(),
+                source: CustomerSource::Direct,
+                source_detail: Some("website".into()),
+                preferred_language: "en".into(),
+                preferred_currency: currency.to_string(),
+                marketing_consent: false,
+                tags: vec![],
+                notes: String::new(),
+                hlc: Hlc::new(wall, 0, "server"),
+            });
+            apply::run_mutation(tx, &m, &ctx, WEBSITE_ACTOR).await.map_err(|f| failure_error(f, "customer."))?;
+            id
+        }
+    };
+
+    let mut entropy = [0u8; 8];
+    rand::rng().fill_bytes(&mut entropy);
+    let m = Mutation::CreateBookingV1(CreateBookingV1 {
+        id: booking_id.to_string(),
+        tour_id: dep.tour_id.clone(),
+        departure_id,
+        customer_id,
+        lines: req
+            .lines
+            .iter()
+            .map(|l| LineArgs {
+                tier_id: l.tier_id.clone(),
+                quantity: l.quantity,
+                participants: l
+                    .participants
+                    .iter()
+                    .map(|p| ParticipantArgs {
+                        first_name: p.first_name.clone(),
+                        last_name: p.last_name.clone(),
+                        age: p.age,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        promo_code: req.promo_code.clone().filter(|c| !c.trim().is_empty()),
+        manual_discount: None,
+        special_requests: req.special_requests.clone(),
+        dietary_restrictions: req.dietary_restrictions.clone(),
+        source: BookingSource::Website,
+        reference_year: ctx.now.year(),
+        reference_entropy: u64::from_le_bytes(entropy),
+        expected_total: req.expected_total_minor.map(|a| Money::new(a, currency)),
+        overbook: None,
+    });
+    let changes = apply::run_mutation(tx, &m, &ctx, WEBSITE_ACTOR).await.map_err(|f| failure_error(f, ""))?;
+    let booking = changes
+        .into_iter()
+        .find_map(|c| match c {
+            Change::PutBooking(b) => Some(b),
+            _ => None,
+        })
+        .ok_or_else(|| anyhow::anyhow!("create_booking.v1 made no booking"))?;
+    // A week at most: anything longer is a misconfiguration, not a hold.
+    let hold = state.config.booking.hold_seconds.min(7 * 86_400);
+    let hold_until = ctx.now + Duration::seconds(i64::try_from(hold).unwrap_or(86_400));
+    db::set_hold(tx, org, &booking.id, hold_until).await?;
+    if booking.pricing.total.amount > 0 {
+        payments::record_intent_row(tx, org, &booking).await?;
+    }
+    Ok(())
+}
+
+/// The payment step of a booking (idempotent) and the answer.
+async fn finish(state: &AppState, org: &str, booking_id: &str, email: &str) -> Result<BookingCreated, AppError> {
+    let payment = payments::ensure_intent(state, org, booking_id, email).await?;
+    let mut conn = state.pool.get().await?;
+    let tx = conn.build_transaction().read_only(true).start().await?;
+    db::set_tenant(&tx, org).await?;
+    let booking = view(&tx, org, booking_id).await?;
+    tx.commit().await?;
+    Ok(BookingCreated { booking, payment })
+}
+
+/// The customer's view of a booking.
+pub async fn view(c: &impl GenericClient, org: &str, booking_id: &str) -> Result<BookingDto, AppError> {
+    let b = db::booking_by_id(c, org, booking_id).await?.ok_or_else(|| AppError::NotFound("booking".into()))?;
+    let hold = db::hold_of(c, org, booking_id).await?;
+    let dep =
+        db::departure(c, org, &b.departure_id).await?.ok_or_else(|| anyhow::anyhow!("booking without departure"))?;
+    let tour_name = db::tour_name(c, org, &b.tour_id).await?.unwrap_or_default();
+    let tz: Tz = dep.timezone.parse().map_err(|_| anyhow::anyhow!("stored zone {:?}", dep.timezone))?;
+    Ok(booking_dto(
+        &b,
+        tour_name,
+        dep.local_date,
+        dep.starts_at.with_timezone(&tz).format("%H:%M").to_string(),
+        &dep.timezone,
+        dep.starts_at,
+        hold,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn booking_dto(
+    b: &Booking,
+    tour_name: String,
+    date: chrono::NaiveDate,
+    start_time: String,
+    timezone: &str,
+    starts_at: DateTime<Utc>,
+    hold: Option<DateTime<Utc>>,
+) -> BookingDto {
+    BookingDto {
+        id: b.id.clone(),
+        reference: b.reference_number.to_string(),
+        status: b.status.as_str().into(),
+        payment_status: b.payment_status.as_str().into(),
+        tour_id: b.tour_id.clone(),
+        tour_name,
+        departure_id: b.departure_id.clone(),
+        date,
+        start_time,
+        timezone: timezone.into(),
+        starts_at,
+        participants: b.participant_count(),
+        price: price_dto(&b.pricing),
+        paid: b.paid_amount.into(),
+        refunded: b.refunded_amount.into(),
+        hold_expires_at: if b.status.holds_seats() && b.paid_amount.is_zero() { hold } else { None },
+        cancellation: b.cancellation.as_ref().map(|c| CancellationDto {
+            cancelled_at: b.cancelled_at.unwrap_or(b.updated_at),
+            by: match c.by {
+                CancelledBy::Customer => "customer",
+                CancelledBy::Operator => "operator",
+            }
+            .into(),
+            reason: c.reason.clone(),
+            refund_percentage: c.decision.refund_percentage,
+            refund: c.decision.refund.into(),
+        }),
+    }
+}
+
+/// A booking by reference and e-mail. A wrong e-mail is the same 404 as an unknown reference.
+pub async fn lookup(state: &AppState, org_slug: &str, req: &LookupRequest) -> Result<BookingDto, AppError> {
+    let email = validate::email("email", &req.email)?;
+    let reference = req.reference.trim().to_ascii_uppercase();
+    let mut conn = state.pool.get().await?;
+    let (tx, org) = read_tx(&mut conn, org_slug).await?;
+    let id = db::booking_id_by_reference_and_email(&tx, &org, &reference, &email)
+        .await?
+        .ok_or_else(|| AppError::NotFound("booking".into()))?;
+    let dto = view(&tx, &org, &id).await?;
+    tx.commit().await?;
+    Ok(dto)
+}
+
+fn token_digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.trim().as_bytes()).to_vec()
+}
+
+/// Sends a magic link for managing the booking to the e-mail on it. The answer is the same
+/// whether or not the reference and e-mail match, so the endpoint cannot be used to find out.
+pub async fn request_magic_link(state: &AppState, org_slug: &str, req: &LookupRequest) -> Result<Accepted, AppError> {
+    let email = validate::email("email", &req.email)?;
+    let reference = req.reference.trim().to_ascii_uppercase();
+    let accepted = Accepted { message: "if the booking exists, a link to manage it is on its way".into() };
+    let mut conn = state.pool.get().await?;
+    let (tx, org) = write_tx(&mut conn, org_slug).await?;
+    let Some(booking_id) = db::booking_id_by_reference_and_email(&tx, &org, &reference, &email).await? else {
+        return Ok(accepted);
+    };
+    let b = db::booking_by_id(&tx, &org, &booking_id).await?.ok_or_else(|| anyhow::anyhow!("booking vanished"))?;
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    let token = URL_SAFE_NO_PAD.encode(raw);
+    tx.execute(
+        "INSERT INTO customer_magic_links (token_hash, organization_id, customer_id, booking_id, expires_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(hours => $5))",
+        &[&token_digest(&token), &org, &b.customer_id, &b.id, &(MAGIC_LINK_HOURS as i32)],
+    )
+    .await?;
+    tx.commit().await?;
+    send_magic_link(state, &org, &b, &email, &token).await;
+    Ok(accepted)
+}
+
+/// Mails the link now rather than through the outbox, so the token is never stored in clear;
+/// the communications row keeps the message with the link withheld. A failed send is logged and
+/// the customer can ask again: the answer to the request must not depend on it.
+async fn send_magic_link(state: &AppState, org: &str, b: &Booking, email: &str, token: &str) {
+    let base = state.config.mail.public_base_url.trim_end_matches('/');
+    let reference = b.reference_number.to_string();
+    let message = mail::Email {
+        to: email.to_string(),
+        subject: format!("Manage your booking {reference}"),
+        text: format!(
+            "Hello,\n\nUse this link to see or cancel booking {reference}. It expires in {MAGIC_LINK_HOURS} hours \
+             and can cancel the booking once.\n\n{base}/manage?token={token}\n\nIf you did not ask for it, you can \
+             ignore this e-mail.\n"
+        ),
+    };
+    match mail::send_now(&state.pool, &state.mailer, org, &b.customer_id, Some(&b.id), "magic_link", &message, token)
+        .await
+    {
+        Ok(d) => {
+            if let Err(e) = d.result {
+                tracing::warn!(org, booking = %b.id, "magic link not sent: {e}");
+            }
+        }
+        Err(e) => tracing::warn!(org, booking = %b.id, "magic link not recorded: {e:#}"),
+    }
+}
+
+/// The booking a magic link opens, while the link is unused and unexpired: `(org, booking id)`.
+async fn redeem(c: &impl GenericClient, token: &str, consume: bool) -> Result<(String, String), AppError> {
+    let sql = if consume {
+        "UPDATE customer_magic_links SET used_at = now()
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() AND booking_id IS NOT NULL
+         RETURNING organization_id, booking_id"
+    } else {
+        "SELECT organization_id, booking_id FROM customer_magic_links
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() AND booking_id IS NOT NULL"
+    };
+    let row = c
+        .query_opt(sql, &[&token_digest(token)])
+        .await?
+        .ok_or_else(|| AppError::Unauthorized("this link has expired or was already used; ask for a new one".into()))?;
+    Ok((row.try_get(0).map_err(anyhow::Error::from)?, row.try_get(1).map_err(anyhow::Error::from)?))
+}
+
+pub async fn managed(state: &AppState, token: &str) -> Result<BookingDto, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tx = conn.build_transaction().read_only(true).start().await?;
+    let (org, booking_id) = redeem(&tx, token, false).await?;
+    db::set_tenant(&tx, &org).await?;
+    let dto = view(&tx, &org, &booking_id).await?;
+    tx.commit().await?;
+    Ok(dto)
+}
+
+/// Cancels the booking a magic link opens, under the tour's cancellation policy, and spends the
+/// link in the same transaction: it cancels once. The refund the policy grants is queued with the
+/// cancellation and sent to Stripe after commit.
+pub async fn cancel(state: &AppState, token: &str, req: &CancelRequest) -> Result<BookingDto, AppError> {
+    let (org, dto) = {
+        let mut conn = state.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let (org, booking_id) = redeem(&tx, token, true).await?;
+        db::set_tenant(&tx, &org).await?;
+        cancel_in(&tx, &org, &booking_id, req.reason.clone()).await?;
+        let dto = view(&tx, &org, &booking_id).await?;
+        tx.commit().await?;
+        (org, dto)
+    };
+    payments::send_queued_refunds(state, &org).await;
+    Ok(dto)
+}
+
+async fn cancel_in(tx: &Transaction<'_>, org: &str, booking_id: &str, reason: Option<String>) -> Result<(), AppError> {
+    let b = db::booking_by_id(tx, org, booking_id).await?.ok_or_else(|| AppError::NotFound("booking".into()))?;
+    db::lock_org_counter(tx, org).await?;
+    let m = Mutation::CancelBookingV1(CancelBookingV1 {
+        booking_id: b.id,
+        tour_id: b.tour_id,
+        departure_id: b.departure_id,
+        by: CancelledBy::Customer,
+        reason,
+    });
+    apply::run_mutation(tx, &m, &ctx(org), WEBSITE_ACTOR).await.map_err(|f| failure_error(f, ""))?;
+    Ok(())
+}

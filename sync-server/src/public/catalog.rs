@@ -1,0 +1,300 @@
+//! What the public booking site reads: tours, their availability with prices, and quotes.
+//! Prices, seasons, discounts and time zones are the domain's (`pricing::quote`); this module
+//! only loads rows, asks, and shapes the answer. Nothing here locks a row.
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use deadpool_postgres::{GenericClient, Transaction};
+use tourdesk_domain::entities::Departure;
+use tourdesk_domain::pricing::{self, LineRequest, PricingCatalog, PromoApplication, PromoOutcome, QuoteRequest};
+use tourdesk_domain::status::{DepartureStatus, TourStatus};
+use tourdesk_domain::{Tour, validate};
+
+use super::types::*;
+use super::{price_dto, read_tx};
+use crate::{AppError, AppState, db};
+
+/// How many days one availability request may span: a quarter is what a calendar shows.
+pub const MAX_RANGE_DAYS: i64 = 92;
+
+pub async fn tours(state: &AppState, org_slug: &str) -> Result<Vec<TourSummary>, AppError> {
+    let mut conn = state.pool.get().await?;
+    let (tx, org) = read_tx(&mut conn, org_slug).await?;
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT {}, (SELECT min(base_price_minor) FROM pricing_tiers p
+                             WHERE p.organization_id = t.organization_id AND p.tour_id = t.id) AS from_minor,
+                            (SELECT min(currency) FROM pricing_tiers p
+                             WHERE p.organization_id = t.organization_id AND p.tour_id = t.id) AS from_currency
+                 FROM tours t WHERE t.organization_id = $1 AND t.status = 'active' ORDER BY t.name, t.id",
+                db::TOUR_COLS
+            ),
+            &[&org],
+        )
+        .await?;
+    let n = db::TOUR_COLS.split(',').count();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let tour = db::tour_from_row(r)?;
+        let from_minor: Option<i64> = r.try_get(n).map_err(anyhow::Error::from)?;
+        let from_currency: Option<String> = r.try_get(n + 1).map_err(anyhow::Error::from)?;
+        let from = match (from_minor, from_currency) {
+            (Some(a), Some(c)) => Some(db::money(a, &c)?.into()),
+            _ => None,
+        };
+        out.push(summary(&tour, from));
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+fn summary(t: &Tour, from_price: Option<MoneyDto>) -> TourSummary {
+    TourSummary {
+        id: t.id.clone(),
+        slug: t.slug.clone(),
+        name: t.name.clone(),
+        short_description: t.short_description.clone(),
+        category: t.category.as_str().to_string(),
+        duration_minutes: t.duration_minutes,
+        timezone: t.timezone.clone(),
+        meeting_point: t.meeting_point.clone(),
+        from_price,
+    }
+}
+
+/// An active tour by slug or id; drafts and archived tours are not public.
+async fn active_tour(c: &impl GenericClient, org: &str, key: &str) -> Result<Tour, AppError> {
+    let key = key.trim();
+    let sql = format!("SELECT {} FROM tours WHERE organization_id = $1 AND (slug = $2 OR id = $2)", db::TOUR_COLS);
+    let row = c.query_opt(&sql, &[&org, &key]).await?;
+    let tour = row.map(|r| db::tour_from_row(&r)).transpose()?;
+    match tour {
+        Some(t) if t.status == TourStatus::Active => Ok(t),
+        _ => Err(AppError::NotFound("tour".into())),
+    }
+}
+
+pub async fn tour(state: &AppState, org_slug: &str, key: &str) -> Result<TourDetail, AppError> {
+    let mut conn = state.pool.get().await?;
+    let (tx, org) = read_tx(&mut conn, org_slug).await?;
+    let tour = active_tour(&tx, &org, key).await?;
+    let variants = tx
+        .query(
+            &format!(
+                "SELECT {} FROM tour_variants WHERE organization_id = $1 AND tour_id = $2 AND active
+                 ORDER BY sort_order, name, id",
+                db::VARIANT_COLS
+            ),
+            &[&org, &tour.id],
+        )
+        .await?
+        .iter()
+        .map(db::variant_from_row)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let catalog = db::pricing_catalog_unlocked(&tx, &org, &tour.id).await?;
+    let policy = db::cancellation_policy_unlocked(&tx, &org, &tour.id).await?;
+    tx.commit().await?;
+    let tiers = catalog.map(|c| c.tiers).unwrap_or_default();
+    let from = tiers.iter().map(|t| t.base_price).min_by_key(|m| m.amount).map(MoneyDto::from);
+    Ok(TourDetail {
+        tour: summary(&tour, from),
+        min_participants: tour.min_participants,
+        variants: variants
+            .into_iter()
+            .map(|v| VariantDto {
+                capacity: v.capacity.unwrap_or(tour.default_capacity),
+                duration_minutes: v.duration_minutes.unwrap_or(tour.duration_minutes),
+                id: v.id,
+                name: v.name,
+            })
+            .collect(),
+        tiers: tiers
+            .into_iter()
+            .map(|t| TierDto {
+                id: t.id,
+                variant_id: t.variant_id,
+                name: t.name,
+                base_price: t.base_price.into(),
+                min_age: t.min_age,
+                max_age: t.max_age,
+            })
+            .collect(),
+        cancellation_policy: policy.map(|p| PolicyDto {
+            name: p.name,
+            rules: p
+                .rules
+                .into_iter()
+                .map(|r| PolicyRuleDto {
+                    hours_before_tour: r.hours_before_tour,
+                    refund_percentage: r.refund_percentage,
+                })
+                .collect(),
+        }),
+    })
+}
+
+pub async fn availability(
+    state: &AppState,
+    org_slug: &str,
+    key: &str,
+    q: &AvailabilityQuery,
+) -> Result<Availability, AppError> {
+    if q.to < q.from {
+        return Err(AppError::invalid("to", "must not be before `from`"));
+    }
+    if (q.to - q.from).num_days() >= MAX_RANGE_DAYS {
+        return Err(AppError::invalid("to", format!("a request spans at most {MAX_RANGE_DAYS} days")));
+    }
+    let variant = q.variant_id.as_deref().map(|v| validate::row_ref("variant_id", v)).transpose()?;
+    let mut conn = state.pool.get().await?;
+    let (tx, org) = read_tx(&mut conn, org_slug).await?;
+    let tour = active_tour(&tx, &org, key).await?;
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT {} FROM schedules s
+                 WHERE s.organization_id = $1 AND s.tour_id = $2 AND s.local_date BETWEEN $3 AND $4
+                   AND ($5::text IS NULL OR s.variant_id = $5) AND s.status IN ('open', 'full')
+                   AND s.starts_at > now()
+                   AND EXISTS (SELECT 1 FROM tour_variants v
+                               WHERE v.organization_id = s.organization_id AND v.id = s.variant_id AND v.active)
+                 ORDER BY s.starts_at, s.id",
+                db::DEPARTURE_COLS
+            ),
+            &[&org, &tour.id, &q.from, &q.to, &variant],
+        )
+        .await?;
+    let departures = rows.iter().map(db::departure_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+    let catalog = db::pricing_catalog_unlocked(&tx, &org, &tour.id).await?;
+    tx.commit().await?;
+    let out = departures.iter().map(|d| available(d, catalog.as_ref())).collect::<Result<Vec<_>, AppError>>()?;
+    Ok(Availability { tour_id: tour.id, timezone: tour.timezone, departures: out })
+}
+
+fn available(d: &Departure, catalog: Option<&PricingCatalog>) -> Result<AvailableDeparture, AppError> {
+    let tz: Tz = d.timezone.parse().map_err(|_| anyhow::anyhow!("stored zone {:?}", d.timezone))?;
+    let start = d.starts_at.with_timezone(&tz);
+    let end = d.ends_at.with_timezone(&tz);
+    let mut prices = Vec::new();
+    let mut season = None;
+    if let Some(catalog) = catalog {
+        for tier in catalog.tiers_for(&d.variant_id, d.local_date) {
+            let lines = [LineRequest { tier_id: tier.id.clone(), quantity: 1, ages: vec![] }];
+            let req = QuoteRequest {
+                variant_id: &d.variant_id,
+                departure_date: d.local_date,
+                departure_starts_at: d.starts_at,
+                quoted_at: Utc::now(),
+                lines: &lines,
+                promo: None,
+                manual_discount: None,
+            };
+            // A tier the domain will not price for this departure is simply not offered on it.
+            let Ok(q) = pricing::quote(catalog, &req) else { continue };
+            let Some(line) = q.snapshot.line_items.first() else { continue };
+            season = season.or(q.season.map(|s| s.name));
+            prices.push(TierPrice { tier_id: tier.id.clone(), name: tier.name.clone(), price: line.unit_price.into() });
+        }
+    }
+    Ok(AvailableDeparture {
+        id: d.id.clone(),
+        variant_id: d.variant_id.clone(),
+        date: d.local_date,
+        start_time: start.format("%H:%M").to_string(),
+        end_time: end.format("%H:%M").to_string(),
+        timezone: d.timezone.clone(),
+        utc_offset: start.format("%:z").to_string(),
+        starts_at: d.starts_at,
+        ends_at: d.ends_at,
+        seats_left: if d.status == DepartureStatus::Open { d.seats_left() } else { 0 },
+        status: d.status.as_str().to_string(),
+        season,
+        prices,
+    })
+}
+
+pub async fn quote(state: &AppState, org_slug: &str, req: &super::types::QuoteRequest) -> Result<QuoteDto, AppError> {
+    let departure_id = validate::row_ref("departure_id", &req.departure_id)?;
+    let email = req.email.as_deref().map(|e| validate::email("email", e)).transpose()?;
+    let lines = line_requests(&req.lines)?;
+    let mut conn = state.pool.get().await?;
+    let (tx, org) = read_tx(&mut conn, org_slug).await?;
+    let quote = quote_in(&tx, &org, &departure_id, &lines, req.promo_code.as_deref(), email.as_deref()).await?;
+    tx.commit().await?;
+    Ok(quote)
+}
+
+async fn quote_in(
+    tx: &Transaction<'_>,
+    org: &str,
+    departure_id: &str,
+    lines: &[LineRequest],
+    promo_code: Option<&str>,
+    email: Option<&str>,
+) -> Result<QuoteDto, AppError> {
+    let dep = db::departure(tx, org, departure_id).await?.ok_or_else(|| AppError::NotFound("departure".into()))?;
+    active_tour(tx, org, &dep.tour_id).await?;
+    let catalog = db::pricing_catalog_unlocked(tx, org, &dep.tour_id)
+        .await?
+        .ok_or_else(|| AppError::conflict("NOT_BOOKABLE", "this tour has no prices yet"))?;
+    let code = promo_code.map(|c| c.trim().to_ascii_uppercase()).filter(|c| !c.is_empty());
+    let promo = match &code {
+        None => None,
+        Some(c) => db::promo_code_unlocked(tx, org, c).await?,
+    };
+    let uses = match (&promo, &code, email) {
+        (Some(_), Some(code), Some(email)) => match db::customer_id_by_email(tx, org, email).await? {
+            Some(customer) => db::promo_uses(tx, org, code, &customer).await?,
+            None => 0,
+        },
+        _ => 0,
+    };
+    let q = pricing::quote(
+        &catalog,
+        &QuoteRequest {
+            variant_id: &dep.variant_id,
+            departure_date: dep.local_date,
+            departure_starts_at: dep.starts_at,
+            quoted_at: Utc::now(),
+            lines,
+            promo: promo.as_ref().map(|code| PromoApplication { code, customer_uses: uses }),
+            manual_discount: None,
+        },
+    )
+    .map_err(|e| AppError::invalid("lines", e.to_string()))?;
+    let promo = match (&code, &promo, &q.promo) {
+        (None, _, _) => PromoDto { status: "not_requested".into(), message: None },
+        (Some(_), None, _) => {
+            PromoDto { status: "refused".into(), message: Some(pricing::PromoRefusal::NotFound.to_string()) }
+        }
+        (Some(_), Some(_), PromoOutcome::Refused { refusal }) => {
+            PromoDto { status: "refused".into(), message: Some(refusal.to_string()) }
+        }
+        (Some(_), Some(_), _) => PromoDto { status: "applied".into(), message: None },
+    };
+    Ok(QuoteDto { price: price_dto(&q.snapshot), season: q.season.map(|s| s.name), promo })
+}
+
+/// The request's lines as the domain takes them; shape errors name the line.
+pub fn line_requests(lines: &[LineDto]) -> Result<Vec<LineRequest>, AppError> {
+    if lines.is_empty() {
+        return Err(AppError::invalid("lines", "at least one line is needed"));
+    }
+    if lines.len() > 20 {
+        return Err(AppError::invalid("lines", "at most 20 lines"));
+    }
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let tier_id = validate::row_ref(&format!("lines[{i}].tier_id"), &l.tier_id)?;
+            validate::range_u32(&format!("lines[{i}].quantity"), l.quantity, 1, 100)?;
+            Ok(LineRequest {
+                tier_id,
+                quantity: l.quantity,
+                ages: l.participants.iter().filter_map(|p| p.age).collect(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,294 @@
+//! The public API's wire types. They are a contract with other people's code (the booking site,
+//! partners), so they are kept apart from the domain's types: the domain may change shape
+//! without breaking a published field. Every type here is in the OpenAPI document.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use tourdesk_domain::money::Money;
+use utoipa::{IntoParams, ToSchema};
+
+/// An amount of money: integer minor units of its currency (cents, yen), never a float.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MoneyDto {
+    /// Minor units: 12050 EUR is €120.50; 12000 JPY is ¥12,000.
+    pub amount_minor: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// For display, e.g. "€120.50".
+    pub formatted: String,
+}
+
+impl From<Money> for MoneyDto {
+    fn from(m: Money) -> Self {
+        MoneyDto { amount_minor: m.amount, currency: m.currency.to_string(), formatted: m.display_with_symbol() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TourSummary {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub short_description: String,
+    pub category: String,
+    pub duration_minutes: u32,
+    /// IANA zone the tour runs in; departure times are given in it.
+    pub timezone: String,
+    pub meeting_point: String,
+    /// The lowest base price of any tier, before seasonal adjustments.
+    pub from_price: Option<MoneyDto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VariantDto {
+    pub id: String,
+    pub name: String,
+    pub capacity: u32,
+    pub duration_minutes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TierDto {
+    pub id: String,
+    /// `null`: offered for every variant.
+    pub variant_id: Option<String>,
+    pub name: String,
+    pub base_price: MoneyDto,
+    pub min_age: Option<u32>,
+    pub max_age: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyRuleDto {
+    /// Cancelling at least this many hours before the start refunds `refund_percentage`.
+    pub hours_before_tour: u32,
+    pub refund_percentage: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyDto {
+    pub name: String,
+    pub rules: Vec<PolicyRuleDto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TourDetail {
+    pub tour: TourSummary,
+    pub min_participants: u32,
+    pub variants: Vec<VariantDto>,
+    pub tiers: Vec<TierDto>,
+    pub cancellation_policy: Option<PolicyDto>,
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct AvailabilityQuery {
+    /// First local date (in the tour's zone), inclusive.
+    pub from: NaiveDate,
+    /// Last local date, inclusive; at most 92 days after `from`.
+    pub to: NaiveDate,
+    pub variant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TierPrice {
+    pub tier_id: String,
+    pub name: String,
+    /// The price of one participant on this departure, after seasonal pricing.
+    pub price: MoneyDto,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AvailableDeparture {
+    pub id: String,
+    pub variant_id: String,
+    /// Local date and times in `timezone`.
+    pub date: NaiveDate,
+    pub start_time: String,
+    pub end_time: String,
+    pub timezone: String,
+    /// The local UTC offset on that day, e.g. "+01:00" (it changes across DST).
+    pub utc_offset: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub seats_left: u32,
+    pub status: String,
+    pub season: Option<String>,
+    pub prices: Vec<TierPrice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Availability {
+    pub tour_id: String,
+    pub timezone: String,
+    pub departures: Vec<AvailableDeparture>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantDto {
+    pub first_name: String,
+    pub last_name: String,
+    pub age: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineDto {
+    pub tier_id: String,
+    pub quantity: u32,
+    #[serde(default)]
+    pub participants: Vec<ParticipantDto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteRequest {
+    pub departure_id: String,
+    pub lines: Vec<LineDto>,
+    pub promo_code: Option<String>,
+    /// Lets per-customer promo limits be checked before booking.
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QuoteLineDto {
+    pub tier_id: String,
+    pub tier_name: String,
+    pub quantity: u32,
+    pub unit_price: MoneyDto,
+    pub total: MoneyDto,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DiscountDto {
+    /// promotional_code, early_bird, group or manual.
+    pub kind: String,
+    pub description: String,
+    pub amount: MoneyDto,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TaxDto {
+    pub name: String,
+    /// Basis points: 2300 is 23%.
+    pub rate_bps: u32,
+    pub inclusive: bool,
+    pub amount: MoneyDto,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PriceDto {
+    pub lines: Vec<QuoteLineDto>,
+    pub subtotal: MoneyDto,
+    pub discounts: Vec<DiscountDto>,
+    pub taxes: Vec<TaxDto>,
+    pub total: MoneyDto,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PromoDto {
+    /// not_requested, applied or refused.
+    pub status: String,
+    /// Why a code was refused, for the customer.
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QuoteDto {
+    pub price: PriceDto,
+    pub season: Option<String>,
+    pub promo: PromoDto,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerDto {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// E.164, e.g. +351912345678.
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBookingRequest {
+    /// A UUID made by the caller. Sending the same request again with it (after a timeout, say)
+    /// returns the same booking instead of making a second one.
+    pub request_id: Option<String>,
+    pub departure_id: String,
+    pub customer: CustomerDto,
+    pub lines: Vec<LineDto>,
+    pub promo_code: Option<String>,
+    pub special_requests: Option<String>,
+    pub dietary_restrictions: Option<String>,
+    /// The total the customer was shown, in minor units; if the price changed meanwhile the
+    /// booking is refused with PRICE_CHANGED instead of charging a different amount.
+    pub expected_total_minor: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CancellationDto {
+    pub cancelled_at: DateTime<Utc>,
+    pub by: String,
+    pub reason: Option<String>,
+    pub refund_percentage: u8,
+    pub refund: MoneyDto,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BookingDto {
+    pub id: String,
+    pub reference: String,
+    pub status: String,
+    pub payment_status: String,
+    pub tour_id: String,
+    pub tour_name: String,
+    pub departure_id: String,
+    pub date: NaiveDate,
+    pub start_time: String,
+    pub timezone: String,
+    pub starts_at: DateTime<Utc>,
+    pub participants: u32,
+    pub price: PriceDto,
+    pub paid: MoneyDto,
+    pub refunded: MoneyDto,
+    /// An unpaid booking keeps its seats until then.
+    pub hold_expires_at: Option<DateTime<Utc>>,
+    pub cancellation: Option<CancellationDto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PaymentDto {
+    pub provider: String,
+    pub payment_intent_id: String,
+    /// For Stripe.js `confirmPayment`.
+    pub client_secret: String,
+    pub publishable_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BookingCreated {
+    pub booking: BookingDto,
+    /// `null` when nothing is to be paid.
+    pub payment: Option<PaymentDto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupRequest {
+    pub reference: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Accepted {
+    pub message: String,
+}

@@ -1,0 +1,239 @@
+//! The public booking API (`/api/v1`): shells over `crate::public` and the Stripe webhook.
+//! Each handler is annotated for the OpenAPI document served at `/api/v1/openapi.json`.
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+
+use super::ApiJson;
+use crate::public::types::*;
+use crate::public::{bookings, catalog};
+use crate::{AppError, AppState, payments};
+
+/// The routes customers and booking sites call; the caller adds rate limiting.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/orgs/{org}/tours", get(list_tours))
+        .route("/api/v1/orgs/{org}/tours/{tour}", get(tour_detail))
+        .route("/api/v1/orgs/{org}/tours/{tour}/availability", get(availability))
+        .route("/api/v1/orgs/{org}/quotes", post(quote))
+        .route("/api/v1/orgs/{org}/bookings", post(create_booking))
+        .route("/api/v1/orgs/{org}/bookings/lookup", post(lookup_booking))
+        .route("/api/v1/orgs/{org}/bookings/manage-link", post(manage_link))
+        .route("/api/v1/manage/booking", get(managed_booking))
+        .route("/api/v1/manage/booking/cancel", post(cancel_booking))
+}
+
+/// Stripe's webhook. Not rate-limited per address: Stripe sends from a few addresses in bursts,
+/// and forgeries cost one HMAC each.
+pub fn webhook_routes() -> Router<AppState> {
+    Router::new().route("/api/v1/stripe/webhook", post(stripe_webhook))
+}
+
+/// Query strings, with their errors mapped like bodies' (422 with the field at fault).
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => {
+                let text = e.body_text();
+                let field = text
+                    .split("missing field `")
+                    .nth(1)
+                    .or_else(|| text.split("unknown field `").nth(1))
+                    .and_then(|r| r.split('`').next())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| "query".into());
+                Err(AppError::BadRequest {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    code: "INVALID",
+                    message: text,
+                    field: Some(field),
+                })
+            }
+        }
+    }
+}
+
+/// The magic-link token, sent as `Authorization: Bearer <token>` (never in a URL, which ends up
+/// in logs and browser history).
+pub struct ManageToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ManageToken {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 100)
+            .ok_or_else(|| AppError::Unauthorized("send the link's token as `Authorization: Bearer <token>`".into()))?;
+        Ok(ManageToken(token.to_string()))
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/tours", tag = "catalog",
+    params(("org" = String, Path, description = "The organization's slug")),
+    responses((status = 200, body = [TourSummary]), (status = 404, body = ApiErrorDoc)))]
+pub async fn list_tours(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+) -> Result<Json<Vec<TourSummary>>, AppError> {
+    catalog::tours(&s, &org).await.map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/tours/{tour}", tag = "catalog",
+    params(("org" = String, Path), ("tour" = String, Path, description = "Slug or id")),
+    responses((status = 200, body = TourDetail), (status = 404, body = ApiErrorDoc)))]
+pub async fn tour_detail(
+    State(s): State<AppState>,
+    Path((org, tour)): Path<(String, String)>,
+) -> Result<Json<TourDetail>, AppError> {
+    catalog::tour(&s, &org, &tour).await.map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/tours/{tour}/availability", tag = "catalog",
+    params(("org" = String, Path), ("tour" = String, Path), AvailabilityQuery),
+    responses((status = 200, body = Availability), (status = 404, body = ApiErrorDoc),
+              (status = 422, body = ApiErrorDoc)))]
+pub async fn availability(
+    State(s): State<AppState>,
+    Path((org, tour)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<AvailabilityQuery>,
+) -> Result<Json<Availability>, AppError> {
+    catalog::availability(&s, &org, &tour, &q).await.map(Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/quotes", tag = "catalog",
+    params(("org" = String, Path)), request_body = QuoteRequest,
+    responses((status = 200, body = QuoteDto), (status = 404, body = ApiErrorDoc),
+              (status = 422, body = ApiErrorDoc)))]
+pub async fn quote(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<QuoteRequest>,
+) -> Result<Json<QuoteDto>, AppError> {
+    catalog::quote(&s, &org, &req).await.map(Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/bookings", tag = "bookings",
+    params(("org" = String, Path)), request_body = CreateBookingRequest,
+    responses((status = 201, body = BookingCreated, description = "Seats held; pay with the client secret"),
+              (status = 409, body = ApiErrorDoc, description = "CAPACITY_EXCEEDED, PRICE_CHANGED, …"),
+              (status = 422, body = ApiErrorDoc), (status = 503, body = ApiErrorDoc)))]
+pub async fn create_booking(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<CreateBookingRequest>,
+) -> Result<(StatusCode, Json<BookingCreated>), AppError> {
+    bookings::create(&s, &org, req).await.map(|b| (StatusCode::CREATED, Json(b)))
+}
+
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/bookings/lookup", tag = "bookings",
+    params(("org" = String, Path)), request_body = LookupRequest,
+    responses((status = 200, body = BookingDto), (status = 404, body = ApiErrorDoc)))]
+pub async fn lookup_booking(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<LookupRequest>,
+) -> Result<Json<BookingDto>, AppError> {
+    bookings::lookup(&s, &org, &req).await.map(Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/bookings/manage-link", tag = "bookings",
+    params(("org" = String, Path)), request_body = LookupRequest,
+    responses((status = 202, body = Accepted, description = "The same answer whether or not the booking exists")))]
+pub async fn manage_link(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<LookupRequest>,
+) -> Result<(StatusCode, Json<Accepted>), AppError> {
+    bookings::request_magic_link(&s, &org, &req).await.map(|a| (StatusCode::ACCEPTED, Json(a)))
+}
+
+#[utoipa::path(get, path = "/api/v1/manage/booking", tag = "bookings",
+    security(("magic_link" = [])),
+    responses((status = 200, body = BookingDto), (status = 401, body = ApiErrorDoc)))]
+pub async fn managed_booking(
+    State(s): State<AppState>,
+    ManageToken(t): ManageToken,
+) -> Result<Json<BookingDto>, AppError> {
+    bookings::managed(&s, &t).await.map(Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/manage/booking/cancel", tag = "bookings",
+    security(("magic_link" = [])), request_body = CancelRequest,
+    responses((status = 200, body = BookingDto, description = "Cancelled; `cancellation.refund` is what goes back"),
+              (status = 401, body = ApiErrorDoc)))]
+pub async fn cancel_booking(
+    State(s): State<AppState>,
+    ManageToken(t): ManageToken,
+    ApiJson(req): ApiJson<CancelRequest>,
+) -> Result<Json<BookingDto>, AppError> {
+    bookings::cancel(&s, &t, &req).await.map(Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/stripe/webhook", tag = "payments",
+    request_body(content = String, description = "The event exactly as Stripe sent it", content_type = "application/json"),
+    params(("Stripe-Signature" = String, Header)),
+    responses((status = 200, description = "Recorded (or already recorded)"), (status = 400, body = ApiErrorDoc)))]
+pub async fn stripe_webhook(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: String,
+) -> Result<StatusCode, AppError> {
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    payments::webhooks::handle(&s, &body, signature).await.map(|()| StatusCode::OK)
+}
+
+/// The error body every 4xx/5xx carries (`protocol::ApiError`), as documented.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ApiErrorDoc {
+    /// Stable machine code: INVALID, NOT_FOUND, CAPACITY_EXCEEDED, RATE_LIMITED, …
+    code: String,
+    message: String,
+    /// The request field at fault, e.g. `customer.email` or `lines[0].quantity`.
+    field: Option<String>,
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Tourdesk public API", version = "1", description = "Tours, availability, quotes and bookings of a tour operator. Money is integer minor units with its ISO 4217 currency; times are UTC instants plus the departure's local date, time and IANA zone."),
+    paths(list_tours, tour_detail, availability, quote, create_booking, lookup_booking, manage_link, managed_booking,
+          cancel_booking, stripe_webhook),
+    modifiers(&MagicLinkAuth),
+)]
+pub struct ApiDoc;
+
+struct MagicLinkAuth;
+
+impl utoipa::Modify for MagicLinkAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "magic_link",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The token of a manage-booking link"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(<ApiDoc as utoipa::OpenApi>::openapi())
+}

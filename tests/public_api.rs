@@ -1,0 +1,626 @@
+//! The public booking API against a real server, a real PostgreSQL, a fake Stripe at the HTTP
+//! boundary (the real async-stripe client and real webhook signatures) and a real SMTP sink.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tourdesk_sync_server::seed;
+use tourdesk_testkit::smtp::SmtpSink;
+use tourdesk_testkit::stripe::{FakeStripe, sign};
+use tourdesk_tests::{Env, Fakes};
+
+const ORG: &str = seed::DEMO_ORG_SLUG;
+
+fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn get(env: &Env, path: &str) -> (StatusCode, Value) {
+    let r = http().get(format!("{}{path}", env.base_url())).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(env: &Env, path: &str, body: &Value) -> (StatusCode, Value) {
+    let r = http().post(format!("{}{path}", env.base_url())).json(body).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Delivers a signed event as Stripe would; returns the status.
+async fn deliver(env: &Env, payload: &str, secret: &str, at: i64) -> StatusCode {
+    http()
+        .post(format!("{}/api/v1/stripe/webhook", env.base_url()))
+        .header("Stripe-Signature", sign(payload, secret, at))
+        .header("Content-Type", "application/json")
+        .body(payload.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// The first departure of the first tour with room for `seats`, and that tour's first tier.
+async fn bookable(env: &Env, seats: u64) -> (Value, Value) {
+    let (_, tours) = get(env, &format!("/api/v1/orgs/{ORG}/tours")).await;
+    for t in tours.as_array().unwrap() {
+        let from = Utc::now().date_naive();
+        let to = from + chrono::Duration::days(20);
+        let (s, a) = get(
+            env,
+            &format!("/api/v1/orgs/{ORG}/tours/{}/availability?from={from}&to={to}", t["slug"].as_str().unwrap()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{a}");
+        // Departures more than two days out, so the flexible policy refunds in full.
+        if let Some(d) = a["departures"].as_array().unwrap().iter().find(|d| {
+            d["seats_left"].as_u64().unwrap() >= seats
+                && d["starts_at"].as_str().unwrap().parse::<chrono::DateTime<Utc>>().unwrap()
+                    > Utc::now() + chrono::Duration::days(3)
+        }) {
+            return (d.clone(), d["prices"][0].clone());
+        }
+    }
+    panic!("no bookable departure in the demo data");
+}
+
+fn booking_request(departure: &Value, tier: &Value, email: &str, seats: u64) -> Value {
+    json!({
+        "request_id": uuid::Uuid::new_v4().to_string(),
+        "departure_id": departure["id"],
+        "customer": {"email": email, "first_name": "Grace", "last_name": "Hopper"},
+        "lines": [{"tier_id": tier["tier_id"], "quantity": seats}],
+    })
+}
+
+async fn scalar(env: &Env, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
+    env.pg().await.query_one(sql, params).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn catalog_shows_tours_prices_and_local_times() {
+    let env = Env::start().await;
+    let (s, tours) = get(&env, &format!("/api/v1/orgs/{ORG}/tours")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(tours.as_array().unwrap().len(), 3, "{tours}");
+    let tokyo = tours.as_array().unwrap().iter().find(|t| t["timezone"] == "Asia/Tokyo").unwrap();
+    assert_eq!(tokyo["from_price"]["currency"], "JPY");
+    assert!(tokyo["from_price"]["formatted"].as_str().unwrap().starts_with('¥'));
+
+    let slug = tokyo["slug"].as_str().unwrap();
+    let (s, detail) = get(&env, &format!("/api/v1/orgs/{ORG}/tours/{slug}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!detail["tiers"].as_array().unwrap().is_empty());
+    assert_eq!(detail["cancellation_policy"]["rules"][0]["refund_percentage"], 100);
+
+    let from = Utc::now().date_naive();
+    let to = from + chrono::Duration::days(6);
+    let (s, a) = get(&env, &format!("/api/v1/orgs/{ORG}/tours/{slug}/availability?from={from}&to={to}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let d = &a["departures"][0];
+    assert_eq!(d["timezone"], "Asia/Tokyo");
+    assert_eq!(d["utc_offset"], "+09:00");
+    let starts: chrono::DateTime<Utc> = d["starts_at"].as_str().unwrap().parse().unwrap();
+    let local = starts.with_timezone(&chrono_tz::Asia::Tokyo).format("%H:%M").to_string();
+    assert_eq!(d["start_time"], local, "local time is the UTC instant shown in the tour's zone");
+    assert!(d["prices"][0]["price"]["amount_minor"].as_i64().unwrap() > 0);
+
+    // Bad input: a clear 4xx naming the field, never a 500.
+    let (s, e) = get(&env, &format!("/api/v1/orgs/{ORG}/tours/{slug}/availability?from={to}&to={from}")).await;
+    assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("to")));
+    let (s, e) = get(&env, &format!("/api/v1/orgs/{ORG}/tours/{slug}/availability?to={to}")).await;
+    assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("from")));
+    let (s, e) = get(&env, &format!("/api/v1/orgs/{ORG}/tours/{slug}/availability?from=yesterday&to={to}")).await;
+    assert_eq!((s, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("INVALID")));
+    let (s, _) = get(&env, &format!("/api/v1/orgs/{ORG}/tours/no-such-tour")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, e) = get(&env, "/api/v1/orgs/no-such-org/tours").await;
+    assert_eq!((s, e["code"].as_str()), (StatusCode::NOT_FOUND, Some("NOT_FOUND")));
+}
+
+#[tokio::test]
+async fn quotes_apply_promo_codes_and_explain_refusals() {
+    let env = Env::start().await;
+    let (dep, tier) = bookable(&env, 2).await;
+    let line = json!([{"tier_id": tier["tier_id"], "quantity": 2}]);
+    let (s, plain) =
+        post(&env, &format!("/api/v1/orgs/{ORG}/quotes"), &json!({"departure_id": dep["id"], "lines": line})).await;
+    assert_eq!(s, StatusCode::OK, "{plain}");
+    let unit = tier["price"]["amount_minor"].as_i64().unwrap();
+    assert_eq!(plain["price"]["subtotal"]["amount_minor"].as_i64().unwrap(), 2 * unit);
+    let body = json!({"departure_id": dep["id"], "lines": line, "promo_code": "welcome10"});
+    let (s, promo) = post(&env, &format!("/api/v1/orgs/{ORG}/quotes"), &body).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(promo["promo"]["status"], "applied");
+    assert!(promo["price"]["total"]["amount_minor"].as_i64() < plain["price"]["total"]["amount_minor"].as_i64());
+    let body = json!({"departure_id": dep["id"], "lines": line, "promo_code": "NOPE"});
+    let (_, refused) = post(&env, &format!("/api/v1/orgs/{ORG}/quotes"), &body).await;
+    assert_eq!(refused["promo"]["status"], "refused");
+    assert!(refused["promo"]["message"].as_str().is_some());
+
+    let (s, e) = post(
+        &env,
+        &format!("/api/v1/orgs/{ORG}/quotes"),
+        &json!({"departure_id": dep["id"], "lines": [{"tier_id": tier["tier_id"], "quantity": 0}]}),
+    )
+    .await;
+    assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("lines[0].quantity")));
+    let (s, e) =
+        post(&env, &format!("/api/v1/orgs/{ORG}/quotes"), &json!({"departure_id": dep["id"], "lines": "two"})).await;
+    assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("lines")), "{e}");
+}
+
+#[tokio::test]
+async fn booking_flow_payment_webhooks_magic_link_and_refund() {
+    let stripe = FakeStripe::start().await;
+    let smtp = SmtpSink::start().await.unwrap();
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), smtp: Some(&smtp), ..Fakes::default() }).await;
+    let secret = env.webhook_secret();
+    let (dep, tier) = bookable(&env, 2).await;
+    let seats_before = dep["seats_left"].as_u64().unwrap();
+    let req = booking_request(&dep, &tier, "grace@example.com", 2);
+
+    let (s, created) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &req).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let b = &created["booking"];
+    assert_eq!((b["status"].as_str(), b["payment_status"].as_str()), (Some("pending"), Some("unpaid")));
+    assert!(b["hold_expires_at"].is_string());
+    assert!(b["reference"].as_str().unwrap().starts_with("BK-"));
+    let intent = created["payment"]["payment_intent_id"].as_str().unwrap().to_string();
+    assert!(created["payment"]["client_secret"].as_str().unwrap().starts_with(&intent));
+    let total = b["price"]["total"]["amount_minor"].as_i64().unwrap();
+    let fake = stripe.intent(&intent).unwrap();
+    assert_eq!(fake.amount, total);
+    let booking_id = b["id"].as_str().unwrap().to_string();
+    assert_eq!(fake.metadata.get("booking_id"), Some(&booking_id));
+
+    // The same request again (a lost answer): the same booking and the same intent, no new seats.
+    let (s, again) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &req).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(again["booking"]["id"], b["id"]);
+    assert_eq!(again["payment"]["payment_intent_id"].as_str(), Some(intent.as_str()));
+    let intents = stripe.requests().iter().filter(|r| r.path == "/v1/payment_intents" && r.method == "POST").count();
+    assert_eq!(intents, 2, "both sends reached Stripe ...");
+    assert!(
+        stripe.requests().iter().all(|r| r.path != "/v1/payment_intents"
+            || r.idempotency_key.as_deref() == Some(format!("intent-{booking_id}").as_str())),
+        "... with one idempotency key"
+    );
+    let booked: i32 = env
+        .pg()
+        .await
+        .query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&dep["id"].as_str().unwrap()])
+        .await
+        .unwrap()
+        .get(0);
+    let capacity: i32 = env
+        .pg()
+        .await
+        .query_one("SELECT capacity FROM schedules WHERE id = $1", &[&dep["id"].as_str().unwrap()])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!((capacity - booked) as u64, seats_before - 2);
+
+    // Payment succeeds: Stripe tells us, twice.
+    let event = stripe.succeed(&intent);
+    let now = Utc::now().timestamp();
+    assert_eq!(deliver(&env, &event, &secret, now).await, StatusCode::OK);
+    assert_eq!(deliver(&env, &event, &secret, now).await, StatusCode::OK);
+    let email = json!({"reference": b["reference"], "email": "GRACE@example.com"});
+    let (s, seen) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings/lookup"), &email).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!((seen["status"].as_str(), seen["payment_status"].as_str()), (Some("confirmed"), Some("paid")));
+    assert_eq!(seen["paid"]["amount_minor"].as_i64(), Some(total));
+    assert_eq!(seen["hold_expires_at"], Value::Null);
+    let audits = scalar(
+        &env,
+        "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND action = 'booking.payment_received'",
+        &[&booking_id],
+    )
+    .await;
+    assert_eq!(audits, 1, "the duplicate delivery changed nothing");
+    let (s, _) = post(
+        &env,
+        &format!("/api/v1/orgs/{ORG}/bookings/lookup"),
+        &json!({"reference": b["reference"], "email": "someone@else.com"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // A manage link by e-mail; the answer does not say whether the booking exists.
+    let (s, _) = post(
+        &env,
+        &format!("/api/v1/orgs/{ORG}/bookings/manage-link"),
+        &json!({"reference": "BK-2026-ZZZZZZ", "email": "x@y.com"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, _) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings/manage-link"), &email).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let mails = smtp.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(mails.len(), 2, "the confirmation, and a link for the real booking only: {mails:?}");
+    let confirmation = mails.iter().find(|m| m.subject.starts_with("Booking confirmed")).unwrap();
+    assert_eq!(confirmation.to, vec!["grace@example.com".to_string()]);
+    let link = mails.iter().find(|m| m.subject.starts_with("Manage your booking")).unwrap();
+    let token = link.text.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let stored =
+        scalar(&env, "SELECT count(*) FROM communications WHERE content LIKE '%' || $1 || '%'", &[&token]).await;
+    assert_eq!(stored, 0, "the link's token is not stored in clear");
+
+    let r = http().get(format!("{}/api/v1/manage/booking", env.base_url())).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = http()
+        .post(format!("{}/api/v1/manage/booking/cancel", env.base_url()))
+        .bearer_auth(&token)
+        .json(&json!({"reason": "plans changed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let cancelled: Value = r.json().await.unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["cancellation"]["refund_percentage"], 100);
+    assert_eq!(cancelled["cancellation"]["refund"]["amount_minor"].as_i64(), Some(total));
+    // The refund went to Stripe with its idempotency key, and the seats came back.
+    let refund = stripe.requests().into_iter().find(|r| r.path == "/v1/refunds").unwrap();
+    assert_eq!(refund.field("amount"), Some(total.to_string().as_str()));
+    assert_eq!(refund.idempotency_key.as_deref(), Some(format!("refund-{booking_id}").as_str()));
+    let booked_after: i32 = env
+        .pg()
+        .await
+        .query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&dep["id"].as_str().unwrap()])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(booked_after, booked - 2);
+    // The link cancels once.
+    let r = http()
+        .post(format!("{}/api/v1/manage/booking/cancel", env.base_url()))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Stripe confirms the refund on the charge.
+    assert_eq!(deliver(&env, &stripe.refund_event(&intent), &secret, Utc::now().timestamp()).await, StatusCode::OK);
+    let (_, after) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings/lookup"), &email).await;
+    assert_eq!(
+        (after["payment_status"].as_str(), after["refunded"]["amount_minor"].as_i64()),
+        (Some("refunded"), Some(total))
+    );
+    let status: String = env
+        .pg()
+        .await
+        .query_one("SELECT status FROM refunds WHERE booking_id = $1", &[&booking_id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(status, "succeeded");
+}
+
+#[tokio::test]
+async fn webhook_forgeries_and_stale_replays_are_refused_and_record_nothing() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let secret = env.webhook_secret();
+    let (dep, tier) = bookable(&env, 1).await;
+    let (_, created) =
+        post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &booking_request(&dep, &tier, "eve@example.com", 1)).await;
+    let intent = created["payment"]["payment_intent_id"].as_str().unwrap().to_string();
+    let event = stripe.succeed(&intent);
+    let now = Utc::now().timestamp();
+    assert_eq!(deliver(&env, &event, "whsec_not_ours", now).await, StatusCode::BAD_REQUEST);
+    let tampered = event.replace("\"livemode\":false", "\"livemode\":true ");
+    let r = http()
+        .post(format!("{}/api/v1/stripe/webhook", env.base_url()))
+        .header("Stripe-Signature", sign(&event, &secret, now))
+        .body(tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(deliver(&env, &event, &secret, now - 3600).await, StatusCode::BAD_REQUEST, "an hour-old signature");
+    let r = http().post(format!("{}/api/v1/stripe/webhook", env.base_url())).body(event.clone()).send().await.unwrap();
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["field"], "Stripe-Signature");
+    assert_eq!(scalar(&env, "SELECT count(*) FROM stripe_events", &[]).await, 0);
+    let (_, b) = post(
+        &env,
+        &format!("/api/v1/orgs/{ORG}/bookings/lookup"),
+        &json!({"reference": created["booking"]["reference"], "email": "eve@example.com"}),
+    )
+    .await;
+    assert_eq!(b["status"], "pending", "nothing forged got through");
+    // The genuine delivery still works afterwards.
+    assert_eq!(deliver(&env, &event, &secret, now).await, StatusCode::OK);
+    assert_eq!(scalar(&env, "SELECT count(*) FROM stripe_events", &[]).await, 1);
+}
+
+#[tokio::test]
+async fn two_hundred_parallel_requests_for_ten_seats_sell_exactly_ten() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let (dep, tier) = bookable(&env, 1).await;
+    let dep_id = dep["id"].as_str().unwrap().to_string();
+    // A departure with exactly ten free seats and nothing booked on it.
+    env.pg()
+        .await
+        .execute("UPDATE schedules SET capacity = 10, booked_count = 0, status = 'open' WHERE id = $1", &[&dep_id])
+        .await
+        .unwrap();
+    let url = format!("{}/api/v1/orgs/{ORG}/bookings", env.base_url());
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let body = booking_request(&dep, &tier, &format!("racer{i}@example.com"), 1);
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = http().post(url).json(&body).send().await.unwrap();
+            let status = r.status();
+            let v: Value = r.json().await.unwrap();
+            (status, v["code"].as_str().map(str::to_string))
+        }));
+    }
+    let mut created = 0;
+    let mut full = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (StatusCode::CREATED, _) => created += 1,
+            (StatusCode::CONFLICT, Some(code)) if code == "CAPACITY_EXCEEDED" || code == "DEPARTURE_NOT_BOOKABLE" => {
+                full += 1
+            }
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!((created, full), (10, 190));
+    let pg = env.pg().await;
+    let booked: i32 =
+        pg.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&dep_id]).await.unwrap().get(0);
+    let rows: i64 = pg
+        .query_one("SELECT count(*) FROM bookings WHERE departure_id = $1 AND status <> 'cancelled'", &[&dep_id])
+        .await
+        .unwrap()
+        .get(0);
+    let seats: i64 = pg.query_one("SELECT coalesce(sum(participant_count), 0)::bigint FROM bookings WHERE departure_id = $1 AND status <> 'cancelled'", &[&dep_id]).await.unwrap().get(0);
+    assert_eq!((booked, rows, seats), (10, 10, 10));
+    let customers: i64 =
+        pg.query_one("SELECT count(*) FROM customers WHERE email LIKE 'racer%'", &[]).await.unwrap().get(0);
+    assert_eq!(customers, 10, "a refused booking leaves no customer behind");
+}
+
+#[tokio::test]
+async fn unpaid_holds_expire_and_late_money_goes_back() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), hold_seconds: Some(1), ..Fakes::default() }).await;
+    let secret = env.webhook_secret();
+    let (dep, tier) = bookable(&env, 3).await;
+    let dep_id = dep["id"].as_str().unwrap().to_string();
+    let booked_before: i32 =
+        env.pg().await.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&dep_id]).await.unwrap().get(0);
+    let (s, created) =
+        post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &booking_request(&dep, &tier, "late@example.com", 3)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let booking_id = created["booking"]["id"].as_str().unwrap().to_string();
+    let intent = created["payment"]["payment_intent_id"].as_str().unwrap().to_string();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let status: String =
+            env.pg().await.query_one("SELECT status FROM bookings WHERE id = $1", &[&booking_id]).await.unwrap().get(0);
+        if status == "cancelled" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the hold never expired");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let booked: i32 =
+        env.pg().await.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&dep_id]).await.unwrap().get(0);
+    assert_eq!(booked, booked_before, "the seats came back");
+    let who = scalar(
+        &env,
+        "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND actor = 'system:hold-expiry'",
+        &[&booking_id],
+    )
+    .await;
+    assert!(who >= 1);
+    // The intent was cancelled so the customer cannot pay for seats they no longer hold ...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while stripe.intent(&intent).unwrap().status != "canceled" {
+        assert!(tokio::time::Instant::now() < deadline, "the intent was not cancelled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // ... and if money arrives anyway, it goes back in full.
+    let total = created["booking"]["price"]["total"]["amount_minor"].as_i64().unwrap();
+    assert_eq!(deliver(&env, &stripe.succeed(&intent), &secret, Utc::now().timestamp()).await, StatusCode::OK);
+    let refund = stripe.requests().into_iter().find(|r| r.path == "/v1/refunds").expect("a refund was sent");
+    assert_eq!(refund.field("amount"), Some(total.to_string().as_str()));
+    let status: String =
+        env.pg().await.query_one("SELECT status FROM bookings WHERE id = $1", &[&booking_id]).await.unwrap().get(0);
+    assert_eq!(status, "cancelled", "late money does not resurrect the booking");
+}
+
+#[tokio::test]
+async fn stripe_outage_keeps_the_hold_and_a_retry_resumes() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let (dep, tier) = bookable(&env, 1).await;
+    let req = booking_request(&dep, &tier, "patient@example.com", 1);
+    stripe.fail_next(3, 503);
+    let (s, e) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &req).await;
+    assert_eq!((s, e["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("PAYMENT_PROVIDER_UNAVAILABLE")), "{e}");
+    let id = req["request_id"].as_str().unwrap();
+    let held = scalar(&env, "SELECT count(*) FROM bookings WHERE id = $1 AND status = 'pending'", &[&id]).await;
+    assert_eq!(held, 1, "the seats stay held while Stripe is away");
+    stripe.fail_next(0, 503);
+    let (s, ok) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &req).await;
+    assert_eq!(s, StatusCode::CREATED, "{ok}");
+    assert_eq!(ok["booking"]["id"].as_str(), Some(id));
+    assert_eq!(scalar(&env, "SELECT count(*) FROM bookings WHERE id = $1", &[&id]).await, 1);
+    // Reusing the request id for someone else is refused.
+    let mut other = req.clone();
+    other["customer"]["email"] = json!("mallory@example.com");
+    let (s, e) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &other).await;
+    assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("REQUEST_ID_REUSED")));
+}
+
+#[tokio::test]
+async fn bad_booking_input_is_a_clear_4xx_and_writes_nothing() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let (dep, tier) = bookable(&env, 1).await;
+    let url = format!("/api/v1/orgs/{ORG}/bookings");
+    let base = booking_request(&dep, &tier, "ok@example.com", 1);
+    let cases: Vec<(Value, StatusCode, &str)> = vec![
+        (
+            {
+                let mut b = base.clone();
+                b["customer"]["email"] = json!("not-an-email");
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "customer.email",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["customer"]["first_name"] = json!("");
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "customer.first_name",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["customer"]["phone"] = json!("12");
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "customer.phone",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["lines"][0]["quantity"] = json!(-1);
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "lines[0].quantity",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["lines"] = json!([]);
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "lines",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["departure_id"] = json!(uuid::Uuid::new_v4().to_string());
+                b
+            },
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["promo_code"] = json!("NOPE");
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "promo_code",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["expected_total_minor"] = json!(1);
+                b
+            },
+            StatusCode::CONFLICT,
+            "expected_total_minor",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["surprise"] = json!(true);
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "surprise",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["request_id"] = json!("not a uuid");
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "request_id",
+        ),
+    ];
+    for (body, status, field) in cases {
+        let (s, e) = post(&env, &url, &body).await;
+        assert_eq!(s, status, "{body} → {e}");
+        if !field.is_empty() {
+            assert_eq!(e["field"].as_str(), Some(field), "{body} → {e}");
+        }
+    }
+    let r = http()
+        .post(format!("{}{url}", env.base_url()))
+        .header("Content-Type", "application/json")
+        .body("{\"departure_id\":")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(scalar(&env, "SELECT count(*) FROM bookings WHERE source = 'website'", &[]).await, 0);
+    assert_eq!(scalar(&env, "SELECT count(*) FROM customers", &[]).await, 0, "no half-made customer");
+    assert!(stripe.requests().is_empty());
+}
+
+#[tokio::test]
+async fn public_routes_are_rate_limited_per_address() {
+    let env = Env::start_faked(Fakes { rate_limit: Some((1, 3)), ..Fakes::default() }).await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(get(&env, &format!("/api/v1/orgs/{ORG}/tours")).await);
+    }
+    assert!(statuses[..3].iter().all(|(s, _)| *s == StatusCode::OK));
+    let (s, e) = &statuses[4];
+    assert_eq!((*s, e["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED")));
+    // Staff sync and health are not behind the public limit.
+    let r = http().get(format!("{}/health", env.base_url())).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_public_route() {
+    let env = Env::start().await;
+    let (s, doc) = get(&env, "/api/v1/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/orgs/{org}/tours",
+        "/api/v1/orgs/{org}/tours/{tour}",
+        "/api/v1/orgs/{org}/tours/{tour}/availability",
+        "/api/v1/orgs/{org}/quotes",
+        "/api/v1/orgs/{org}/bookings",
+        "/api/v1/orgs/{org}/bookings/lookup",
+        "/api/v1/orgs/{org}/bookings/manage-link",
+        "/api/v1/manage/booking",
+        "/api/v1/manage/booking/cancel",
+        "/api/v1/stripe/webhook",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
+    }
+    assert!(doc["components"]["schemas"].get("CreateBookingRequest").is_some());
+}
