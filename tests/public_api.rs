@@ -624,3 +624,77 @@ async fn the_openapi_document_lists_every_public_route() {
     }
     assert!(doc["components"]["schemas"].get("CreateBookingRequest").is_some());
 }
+
+#[tokio::test]
+async fn failed_payments_and_disputes_are_recorded_with_before_and_after() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let secret = env.webhook_secret();
+    let (dep, tier) = bookable(&env, 1).await;
+    let (_, created) =
+        post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &booking_request(&dep, &tier, "ivy@example.com", 1)).await;
+    let booking_id = created["booking"]["id"].as_str().unwrap().to_string();
+    let intent = created["payment"]["payment_intent_id"].as_str().unwrap().to_string();
+    let now = Utc::now().timestamp();
+
+    // A declined card: recorded, the booking keeps its hold so the customer can try again.
+    assert_eq!(deliver(&env, &stripe.fail(&intent, "Your card was declined."), &secret, now).await, StatusCode::OK);
+    let pg = env.pg().await;
+    let (status, error): (String, Option<String>) = {
+        let r = pg
+            .query_one(
+                "SELECT b.status, p.last_error FROM bookings b JOIN payments p ON p.booking_id = b.id WHERE b.id = $1",
+                &[&booking_id],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((status.as_str(), error.as_deref()), ("pending", Some("Your card was declined.")));
+    assert_eq!(
+        scalar(
+            &env,
+            "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND action = 'payment.failed'",
+            &[&booking_id]
+        )
+        .await,
+        1
+    );
+
+    // Paid, then disputed.
+    assert_eq!(deliver(&env, &stripe.succeed(&intent), &secret, now).await, StatusCode::OK);
+    assert_eq!(deliver(&env, &stripe.dispute(&intent), &secret, now).await, StatusCode::OK);
+    let r = pg
+        .query_one(
+            "SELECT b.payment_status, p.stripe_dispute_id FROM bookings b JOIN payments p ON p.booking_id = b.id
+             WHERE b.id = $1",
+            &[&booking_id],
+        )
+        .await
+        .unwrap();
+    let (payment_status, dispute): (String, Option<String>) = (r.get(0), r.get(1));
+    assert_eq!(payment_status, "disputed");
+    assert!(dispute.is_some());
+    // The audit row of the dispute holds the booking before and after.
+    let r = pg
+        .query_one(
+            "SELECT actor, before->>'payment_status', after->>'payment_status' FROM audit_logs
+             WHERE entity_id = $1 AND action = 'booking.disputed'",
+            &[&booking_id],
+        )
+        .await
+        .unwrap();
+    let (actor, before, after): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+    assert_eq!((actor.as_str(), before.as_str(), after.as_str()), ("stripe", "paid", "disputed"));
+    // The booking's creation was audited by the same path as a desk's, naming the website.
+    let r = pg
+        .query_one(
+            "SELECT actor, actor_user_id, before IS NULL FROM audit_logs
+             WHERE entity_id = $1 AND action = 'create_booking.v1'",
+            &[&booking_id],
+        )
+        .await
+        .unwrap();
+    let (actor, user, no_before): (String, Option<String>, bool) = (r.get(0), r.get(1), r.get(2));
+    assert_eq!((actor.as_str(), user, no_before), ("website", None, true));
+}

@@ -100,7 +100,8 @@ pub async fn run_mutation(
         _ => None,
     });
     for change in &changes {
-        write(tx, m, change, booking, &ctx.organization_id, actor).await.map_err(|e| classify(&e))?;
+        let before = snap.before(change).map_err(|e| classify(&e))?;
+        write(tx, m, change, booking, before.as_ref(), &ctx.organization_id, actor).await.map_err(|e| classify(&e))?;
     }
     Ok(changes)
 }
@@ -126,11 +127,13 @@ fn writable(c: &Change) -> bool {
 /// yet (see `db::bookings`). A booking's seats still reach every desk, because the departure's
 /// `booked_count` arrives as a `PutDeparture` that `put_departure` logs — written under the
 /// departure's row lock taken by `load`.
+#[allow(clippy::too_many_arguments)]
 async fn write(
     tx: &Transaction<'_>,
     m: &Mutation,
     change: &Change,
     booking: Option<&Booking>,
+    before: Option<&serde_json::Value>,
     org: &str,
     actor: &str,
 ) -> anyhow::Result<()> {
@@ -174,7 +177,7 @@ async fn write(
         }
         other => anyhow::bail!("unwritable change {other:?}"),
     };
-    db::audit(tx, org, actor, m.name(), entity, id, &after).await
+    db::audit_change(tx, org, actor, m.name(), entity, id, before, &after).await
 }
 
 /// What a mutation may load. `Ok(None)`: a kind of row this server does not hold yet.
@@ -248,6 +251,31 @@ enum Loaded {
     Customer(Option<Customer>),
     Flag(bool),
     Policy(Option<CancellationPolicy>),
+}
+
+impl Snapshot {
+    /// The row a change replaces, as it was loaded (under lock) before the mutation ran: the
+    /// audit log's "before". `None` for a new row or a kind the snapshot does not hold by id.
+    fn before(&self, change: &Change) -> anyhow::Result<Option<serde_json::Value>> {
+        let loaded = match change {
+            Change::PutTour(t) => self.0.get(&ReadKey::Tour(t.id.clone())),
+            Change::PutVariant(v) => self.0.get(&ReadKey::Variant(v.id.clone())),
+            Change::PutPricingTier(t) => self.0.get(&ReadKey::PricingTier(t.id.clone())),
+            Change::PutDeparture(d) => self.0.get(&ReadKey::Departure(d.id.clone())),
+            Change::PutBooking(b) => self.0.get(&ReadKey::Booking(b.id.clone())),
+            Change::PutCustomer(c) => self.0.get(&ReadKey::Customer(c.id.clone())),
+            _ => None,
+        };
+        Ok(match loaded {
+            Some(Loaded::Tour(Some(t))) => Some(serde_json::to_value(t)?),
+            Some(Loaded::Variant(Some(v))) => Some(serde_json::to_value(v)?),
+            Some(Loaded::Tier(Some(t))) => Some(serde_json::to_value(t)?),
+            Some(Loaded::Departure(Some(d))) => Some(serde_json::to_value(d)?),
+            Some(Loaded::Booking(Some(b))) => Some(serde_json::to_value(b)?),
+            Some(Loaded::Customer(Some(c))) => Some(serde_json::to_value(c)?),
+            _ => None,
+        })
+    }
 }
 
 /// The rows a mutation declared, loaded under lock. Reading anything else is a bug in the
