@@ -7,10 +7,10 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
-use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
 use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
 use crate::StoreError;
@@ -402,7 +402,8 @@ fn put_spec(
 }
 
 /// Rows of `spec` in `org` matching `filter` (SQL over the table's columns, with the
-/// organization as `?1` and `args` from `?2`), in the serde form.
+/// organization as `?1` and `args` from `?2`), in the serde form. `filter` is ANDed after the
+/// organization without parentheses so it can end in ORDER BY / LIMIT: it must not use OR.
 fn select_spec(
     c: &Connection,
     spec: &Spec,
@@ -411,7 +412,7 @@ fn select_spec(
     args: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<Value>, StoreError> {
     let cols: Vec<&str> = spec.cols.iter().map(|(n, _)| *n).collect();
-    let sql = format!("SELECT {} FROM {} WHERE organization_id = ?1 AND ({filter})", cols.join(", "), spec.table);
+    let sql = format!("SELECT {} FROM {} WHERE organization_id = ?1 AND {filter}", cols.join(", "), spec.table);
     let mut stmt = c.prepare_cached(&sql)?;
     let mut all: Vec<&dyn rusqlite::ToSql> = vec![&org];
     all.extend_from_slice(args);
@@ -580,10 +581,14 @@ pub fn own(c: &Connection, bucket: &str, kind: EntityKind, id: &str) -> Result<(
 /// Forgets that `bucket` holds a row, and deletes the row when no other bucket this desk holds
 /// has it: the server removed it from this bucket, not necessarily from the desk's view.
 pub fn disown(c: &Connection, org: &str, bucket: &str, kind: EntityKind, id: &str) -> Result<(), StoreError> {
-    c.prepare_cached("DELETE FROM replica_rows WHERE bucket = ?1 AND entity = ?2 AND id = ?3")?
-        .execute(params![bucket, kind.as_str(), id])?;
-    let elsewhere =
-        c.prepare_cached("SELECT 1 FROM replica_rows WHERE entity = ?1 AND id = ?2")?.exists(params![kind.as_str(), id])?;
+    c.prepare_cached("DELETE FROM replica_rows WHERE bucket = ?1 AND entity = ?2 AND id = ?3")?.execute(params![
+        bucket,
+        kind.as_str(),
+        id
+    ])?;
+    let elsewhere = c
+        .prepare_cached("SELECT 1 FROM replica_rows WHERE entity = ?1 AND id = ?2")?
+        .exists(params![kind.as_str(), id])?;
     if !elsewhere {
         delete(c, org, kind, id)?;
     }
@@ -602,8 +607,9 @@ pub fn remove_bucket(c: &Connection, org: &str, bucket: &str) -> Result<usize, S
         let kind = EntityKind::parse(&entity).ok_or_else(|| corrupt("replica row kind", &entity))?;
         c.prepare_cached("DELETE FROM replica_rows WHERE bucket = ?1 AND entity = ?2 AND id = ?3")?
             .execute(params![bucket, entity, id])?;
-        let elsewhere =
-            c.prepare_cached("SELECT 1 FROM replica_rows WHERE entity = ?1 AND id = ?2")?.exists(params![entity, id])?;
+        let elsewhere = c
+            .prepare_cached("SELECT 1 FROM replica_rows WHERE entity = ?1 AND id = ?2")?
+            .exists(params![entity, id])?;
         if !elsewhere {
             delete(c, org, kind, &id)?;
             deleted += 1;

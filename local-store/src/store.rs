@@ -5,7 +5,10 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
+use tourdesk_domain::cancellation::CancellationPolicy;
 use tourdesk_domain::entities::WaitlistLine;
+use tourdesk_domain::entities::{Booking, CheckIn, Customer, DepartureGuide, Guide, GuideAssignment};
+use tourdesk_domain::guides::ExistingAssignment;
 use tourdesk_domain::ipc::{
     BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, ManifestBooking, ManifestParticipant,
     Outcome, RejectedBooking, TourView,
@@ -14,13 +17,10 @@ use tourdesk_domain::mutation::{
     AddToWaitlistV1, ApplyError, Change, CreateBookingV1, Mutation, MutationCtx, OverbookArgs, ReadView, Rejection,
     StoreFault, attendance_by_participant,
 };
-use tourdesk_domain::status::BookingStatus;
+use tourdesk_domain::pricing::{PricingCatalog, PromoCode, Tier};
 use tourdesk_domain::protocol::{EntityKind, MutationEnvelope, MutationResult, Op, OutcomeStatus, PullResponse};
 use tourdesk_domain::roles::Role;
-use tourdesk_domain::cancellation::CancellationPolicy;
-use tourdesk_domain::entities::{Booking, CheckIn, Customer, DepartureGuide, Guide, GuideAssignment};
-use tourdesk_domain::guides::ExistingAssignment;
-use tourdesk_domain::pricing::{PricingCatalog, PromoCode, Tier};
+use tourdesk_domain::status::BookingStatus;
 use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
 use crate::StoreError;
@@ -633,10 +633,7 @@ impl Store {
             )
             .optional()?;
         let args = args.ok_or_else(|| {
-            StoreError::Rejected(Rejection::NotFound {
-                entity: "refused booking".into(),
-                id: mutation_id.to_string(),
-            })
+            StoreError::Rejected(Rejection::NotFound { entity: "refused booking".into(), id: mutation_id.to_string() })
         })?;
         let m = make(serde_json::from_str(&args)?);
         let id = self.enqueue(&tx, &m)?;
@@ -670,8 +667,8 @@ fn summary(c: &Connection, org: &str, b: &Booking) -> Result<BookingSummary, Sto
 /// as FTS syntax. A phone-like query (digits and `+ - ( ) .` and spaces only) becomes one digit
 /// run, matching the stored E.164 number's digits.
 fn fts_query(q: &str) -> Option<String> {
-    let phone_like = q.chars().any(|c| c.is_ascii_digit())
-        && q.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let phone_like =
+        q.chars().any(|c| c.is_ascii_digit()) && q.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
     let words: Vec<String> = if phone_like {
         vec![q.chars().filter(char::is_ascii_digit).collect()]
     } else {
@@ -953,6 +950,9 @@ fn tiers_of(c: &Connection, org: &str, tour_id: &str) -> Result<Vec<PricingTier>
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod booking_tests;
 
 #[cfg(test)]
 mod tests {
