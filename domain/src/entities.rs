@@ -294,6 +294,31 @@ pub struct DepartureGuide {
     pub status: AssignmentStatus,
 }
 
+/// Seats of one tier a waiting customer wants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitlistLine {
+    pub tier_id: String,
+    pub quantity: u32,
+}
+
+/// A customer waiting for seats on a departure (typically one that refused their booking as
+/// full). It holds no seats; staff turn it into a booking when seats free up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitlistEntry {
+    pub id: String,
+    pub organization_id: String,
+    pub tour_id: String,
+    pub departure_id: String,
+    pub customer_id: String,
+    pub lines: Vec<WaitlistLine>,
+    /// The sum of the lines' quantities.
+    pub party_size: u32,
+    pub notes: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// Money to send back through the payment processor. The store queues it; the processor call
 /// happens after commit, outside the domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,10 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::entities::{Departure, Tour};
+use crate::entities::{CheckInKind, Customer, Departure, Tour};
+use crate::money::Money;
 use crate::protocol::OutcomeStatus;
 use crate::roles::Role;
-use crate::status::TourCategory;
+use crate::status::{BookingStatus, PaymentStatus, TourCategory};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TourView {
@@ -32,6 +33,99 @@ pub struct Outcome {
     pub status: OutcomeStatus,
     pub code: Option<String>,
     pub detail: Option<String>,
+}
+
+/// One booking in a departure's list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookingSummary {
+    pub id: String,
+    pub reference_number: String,
+    pub departure_id: String,
+    pub customer_id: String,
+    /// "First Last", or the customer id when this desk does not hold the customer.
+    pub customer_name: String,
+    pub pax: u32,
+    pub status: BookingStatus,
+    pub payment_status: PaymentStatus,
+    pub total: Money,
+    /// Made or changed on this desk and not yet confirmed by the server.
+    pub pending: bool,
+}
+
+/// A customer found by a search, best match first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerHit {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub pending: bool,
+}
+
+/// A customer with their bookings. `customer.notes_conflicts` holds edits made against an older
+/// version of the notes, to be shown beside `customer.notes` until someone merges them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerDetail {
+    pub customer: Customer,
+    pub pending: bool,
+    pub bookings: Vec<BookingSummary>,
+}
+
+/// One seat on a manifest. Unnamed seats (a booking that gave only quantities) have empty names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestParticipant {
+    /// 0-based over the booking's participants; what `check_in.v1` names.
+    pub index: u32,
+    pub first_name: String,
+    pub last_name: String,
+    /// The standing attendance fact, if any.
+    pub attendance: Option<CheckInKind>,
+    /// A fact for this seat was recorded on this device and is not yet confirmed by the server.
+    pub attendance_pending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestBooking {
+    pub booking_id: String,
+    pub reference_number: String,
+    pub customer_name: String,
+    pub customer_phone: Option<String>,
+    pub pax: u32,
+    pub status: BookingStatus,
+    pub special_requests: Option<String>,
+    pub dietary_restrictions: Option<String>,
+    pub checked_in: u32,
+    pub no_shows: u32,
+    pub pending: bool,
+    pub participants: Vec<ManifestParticipant>,
+}
+
+/// What a guide takes to the meeting point: the departure and everyone booked on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub departure: DepartureView,
+    pub tour_name: String,
+    pub meeting_point: String,
+    /// Bookings holding seats (cancelled ones are left out), in booking order.
+    pub bookings: Vec<ManifestBooking>,
+}
+
+/// A `create_booking.v1` the server refused, with what the conflict inbox shows and what its
+/// actions need: retry on another departure, waitlist, or overbook (managers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectedBooking {
+    pub mutation_id: u64,
+    pub code: Option<String>,
+    pub detail: Option<String>,
+    pub customer_id: String,
+    pub customer_name: String,
+    pub pax: u32,
+    pub tour_id: String,
+    pub tour_name: Option<String>,
+    pub departure_id: String,
+    /// The departure as this desk knows it now (its seats left may have changed since).
+    pub departure: Option<DepartureView>,
 }
 
 /// What the UI sends to create a tour; the shell adds the id.

@@ -12,4 +12,6 @@ pub mod sync;
 pub use error::StoreError;
 pub use store::{Session, Store};
 pub use sync::{Credentials, SyncClient, SyncError, SyncReport};
-pub use tourdesk_domain::ipc::{DepartureView, Outcome, TourView};
+pub use tourdesk_domain::ipc::{
+    BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, Outcome, RejectedBooking, TourView,
+};

@@ -2,13 +2,25 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
-use tourdesk_domain::ipc::{DepartureView, Outcome, TourView};
-use tourdesk_domain::mutation::{ApplyError, Change, Mutation, MutationCtx, ReadView, Rejection, StoreFault};
+use tourdesk_domain::cancellation::CancellationPolicy;
+use tourdesk_domain::entities::WaitlistLine;
+use tourdesk_domain::entities::{Booking, CheckIn, Customer, DepartureGuide, Guide, GuideAssignment};
+use tourdesk_domain::guides::ExistingAssignment;
+use tourdesk_domain::ipc::{
+    BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, ManifestBooking, ManifestParticipant,
+    Outcome, RejectedBooking, TourView,
+};
+use tourdesk_domain::mutation::{
+    AddToWaitlistV1, ApplyError, Change, CreateBookingV1, Mutation, MutationCtx, OverbookArgs, ReadView, Rejection,
+    StoreFault, attendance_by_participant,
+};
+use tourdesk_domain::pricing::{PricingCatalog, PromoCode, Tier};
 use tourdesk_domain::protocol::{EntityKind, MutationEnvelope, MutationResult, Op, OutcomeStatus, PullResponse};
 use tourdesk_domain::roles::Role;
+use tourdesk_domain::status::BookingStatus;
 use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
 use crate::StoreError;
@@ -103,9 +115,21 @@ impl Store {
                         prev.user_name, prev.organization_name
                     )));
                 }
-                for t in
-                    ["tours", "tour_variants", "pricing_tiers", "schedules", "shadow", "sync_state", "mutation_outcome"]
-                {
+                for t in [
+                    "tours",
+                    "tour_variants",
+                    "pricing_tiers",
+                    "schedules",
+                    "bookings",
+                    "customers",
+                    "check_ins",
+                    "guides",
+                    "guide_assignments",
+                    "replica_rows",
+                    "shadow",
+                    "sync_state",
+                    "mutation_outcome",
+                ] {
                     tx.execute(&format!("DELETE FROM {t}"), [])?;
                 }
                 let id = uuid::Uuid::new_v4().to_string();
@@ -170,12 +194,20 @@ impl Store {
     pub fn mutate(&self, m: &Mutation) -> Result<u64, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let ctx = self.ctx(&tx)?;
-        let changes = m.apply(&View { c: &tx, org: &ctx.organization_id }, &ctx).map_err(|e| match e {
+        let id = self.enqueue(&tx, m)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Applies `m` to the local rows and appends it to the outbox, inside the caller's
+    /// transaction. Returns its mutation id.
+    fn enqueue(&self, tx: &Connection, m: &Mutation) -> Result<u64, StoreError> {
+        let ctx = self.ctx(tx)?;
+        let changes = m.apply(&View { c: tx, org: &ctx.organization_id }, &ctx).map_err(|e| match e {
             ApplyError::Rejected(r) => StoreError::Rejected(r),
             ApplyError::Store(f) => StoreError::Corrupt(f.0),
         })?;
-        write_optimistic(&tx, &ctx.organization_id, &changes)?;
+        write_optimistic(tx, &ctx.organization_id, &changes)?;
         let next: Option<String> =
             tx.query_row("SELECT value FROM meta WHERE key = 'next_mutation_id'", [], |r| r.get(0)).optional()?;
         let id: u64 =
@@ -188,7 +220,6 @@ impl Store {
             params![id, m.name(), m.args().to_string(), hlc, now.to_rfc3339()],
         )?;
         tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('next_mutation_id', ?1)", [(id + 1).to_string()])?;
-        tx.commit()?;
         Ok(id)
     }
 
@@ -229,18 +260,7 @@ impl Store {
     pub fn prices(&self, tour_id: &str) -> Result<Vec<PricingTier>, StoreError> {
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
-        let sql = format!(
-            "SELECT {} FROM pricing_tiers WHERE organization_id = ?1 AND tour_id = ?2
-             ORDER BY is_default DESC, sort_order, name",
-            rows::TIER_COLS
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut q = stmt.query(params![org, tour_id])?;
-        let mut out = Vec::new();
-        while let Some(r) = q.next()? {
-            out.push(rows::tier_from_row(r)?);
-        }
-        Ok(out)
+        tiers_of(&conn, &org, tour_id)
     }
 
     pub fn departure(&self, id: &str) -> Result<Option<DepartureView>, StoreError> {
@@ -320,8 +340,13 @@ impl Store {
         for page in &resp.buckets {
             for ch in &page.changes {
                 match ch.op {
-                    Op::Put => rows::put(&tx, &org, ch.entity, &ch.row, false)?,
-                    Op::Delete => rows::delete(&tx, &org, ch.entity, &ch.id)?,
+                    Op::Put => {
+                        rows::put(&tx, &org, ch.entity, &ch.row, false)?;
+                        rows::own(&tx, &page.bucket, ch.entity, &ch.id)?;
+                    }
+                    // A delete in one bucket can be a row moving to another (a booking moved to
+                    // another departure); the row goes only when no held bucket has it.
+                    Op::Delete => rows::disown(&tx, &org, &page.bucket, ch.entity, &ch.id)?,
                 }
             }
             tx.execute(
@@ -329,6 +354,12 @@ impl Store {
                  ON CONFLICT (bucket) DO UPDATE SET cursor = excluded.cursor",
                 params![page.bucket, page.cursor],
             )?;
+        }
+        // After the pages, so a row that moved into a held bucket in this very response stays, and
+        // a removed bucket's cursor is not written back by a page.
+        for bucket in &resp.removed_buckets {
+            let deleted = rows::remove_bucket(&tx, &org, bucket)?;
+            tracing::info!(bucket = %bucket, deleted, "bucket no longer replicated to this desk");
         }
         // Settle only on the last page: the rows that settled mutations produced may still be on
         // a later page, and until they arrive the optimistic rows must stay.
@@ -394,6 +425,261 @@ impl Store {
     }
 }
 
+/// Bookings, customers and manifests for the UI, and the conflict inbox's booking actions.
+impl Store {
+    /// A departure's bookings in the order they were made, cancelled ones included (the list
+    /// shows their status). A booking refused by the server is gone: the rebase removed it.
+    pub fn bookings_of_departure(&self, departure_id: &str) -> Result<Vec<BookingSummary>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        rows::bookings_of_departure(&conn, &org, departure_id)?.iter().map(|b| summary(&conn, &org, b)).collect()
+    }
+
+    /// Customers whose first or last name, e-mail or phone starts with the words typed, best
+    /// match first. Every word must match (as a prefix of some word of those fields); a query
+    /// that looks like a phone number is matched on its digits.
+    pub fn search_customers(&self, query: &str, limit: u32) -> Result<Vec<CustomerHit>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let Some(fts) = fts_query(query) else { return Ok(Vec::new()) };
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending
+             FROM customers_fts JOIN customers c ON c.rowid = customers_fts.rowid
+             WHERE customers_fts MATCH ?2 AND c.organization_id = ?1
+             ORDER BY rank, c.last_name, c.first_name, c.id LIMIT ?3",
+        )?;
+        let hits = stmt.query_map(params![org, fts, limit], |r| {
+            Ok(CustomerHit {
+                id: r.get(0)?,
+                first_name: r.get(1)?,
+                last_name: r.get(2)?,
+                email: r.get(3)?,
+                phone: r.get(4)?,
+                pending: r.get(5)?,
+            })
+        })?;
+        Ok(hits.collect::<Result<_, _>>()?)
+    }
+
+    /// A customer with their bookings, newest first. The notes' conflicting versions are in
+    /// `customer.notes_conflicts`.
+    pub fn customer_detail(&self, customer_id: &str) -> Result<Option<CustomerDetail>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(None) };
+        let Some(customer) = rows::customer(&conn, &org, customer_id)? else { return Ok(None) };
+        let bookings = rows::bookings_of_customer(&conn, &org, customer_id)?
+            .iter()
+            .map(|b| summary(&conn, &org, b))
+            .collect::<Result<_, _>>()?;
+        let pending = rows::pending(&conn, &org, EntityKind::Customer, customer_id)?;
+        Ok(Some(CustomerDetail { customer, pending, bookings }))
+    }
+
+    /// The guide's manifest: the departure, its bookings that hold seats, and each seat with its
+    /// attendance as recorded so far (on this device too, before the server has it).
+    pub fn manifest(&self, departure_id: &str) -> Result<Option<Manifest>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(None) };
+        let Some(v) = rows::get(&conn, &org, EntityKind::Departure, departure_id)? else { return Ok(None) };
+        let d: Departure = serde_json::from_value(v)?;
+        let tour = rows::tour(&conn, &org, &d.tour_id)?;
+        let mut bookings = Vec::new();
+        for b in rows::bookings_of_departure(&conn, &org, departure_id)? {
+            if b.status == BookingStatus::Cancelled {
+                continue;
+            }
+            let customer = rows::customer(&conn, &org, &b.customer_id)?;
+            let facts = rows::check_ins_of_booking(&conn, &org, &b.id)?;
+            let standing = attendance_by_participant(&facts);
+            let unconfirmed: Vec<u32> = {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT participant FROM check_ins
+                     WHERE organization_id = ?1 AND booking_id = ?2 AND local_pending = 1",
+                )?;
+                stmt.query_map(params![org, b.id], |r| r.get(0))?.collect::<Result<_, _>>()?
+            };
+            let pax = b.participant_count();
+            let participants = (0..pax)
+                .map(|i| {
+                    let named = b.participants.get(i as usize);
+                    ManifestParticipant {
+                        index: i,
+                        first_name: named.map(|p| p.first_name.clone()).unwrap_or_default(),
+                        last_name: named.map(|p| p.last_name.clone()).unwrap_or_default(),
+                        attendance: standing.get(&i).copied(),
+                        attendance_pending: unconfirmed.contains(&i),
+                    }
+                })
+                .collect();
+            bookings.push(ManifestBooking {
+                booking_id: b.id.clone(),
+                reference_number: b.reference_number.to_string(),
+                customer_name: customer
+                    .as_ref()
+                    .map_or_else(|| b.customer_id.clone(), |c| format!("{} {}", c.first_name, c.last_name)),
+                customer_phone: customer.and_then(|c| c.phone),
+                pax,
+                status: b.status,
+                special_requests: b.special_requests.clone(),
+                dietary_restrictions: b.dietary_restrictions.clone(),
+                checked_in: b.checked_in,
+                no_shows: b.no_shows,
+                pending: rows::pending(&conn, &org, EntityKind::Booking, &b.id)?,
+                participants,
+            });
+        }
+        Ok(Some(Manifest {
+            tour_name: tour.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+            meeting_point: tour.map(|t| t.meeting_point).unwrap_or_default(),
+            departure: DepartureView { seats_left: d.seats_left(), departure: d },
+            bookings,
+        }))
+    }
+
+    /// Bookings the server refused that nobody has dealt with yet, oldest first: who, how many,
+    /// where and why, from the intent's arguments and the rows this desk holds now.
+    pub fn rejected_bookings(&self) -> Result<Vec<RejectedBooking>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let refused: Vec<(u64, String, Option<String>, Option<String>)> = {
+            let mut stmt = conn.prepare_cached(
+                "SELECT mutation_id, args, code, detail FROM mutation_outcome
+                 WHERE status = 'rejected' AND acknowledged = 0 AND name = ?1 ORDER BY mutation_id",
+            )?;
+            stmt.query_map([CREATE_BOOKING], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(refused.len());
+        for (mutation_id, args, code, detail) in refused {
+            // The generic inbox still lists an entry whose arguments do not parse.
+            let Ok(a) = serde_json::from_str::<CreateBookingV1>(&args) else { continue };
+            let customer = rows::customer(&conn, &org, &a.customer_id)?;
+            let departure = match rows::get(&conn, &org, EntityKind::Departure, &a.departure_id)? {
+                Some(v) => {
+                    let d: Departure = serde_json::from_value(v)?;
+                    Some(DepartureView { seats_left: d.seats_left(), departure: d })
+                }
+                None => None,
+            };
+            out.push(RejectedBooking {
+                mutation_id,
+                code,
+                detail,
+                customer_name: customer
+                    .map_or_else(|| a.customer_id.clone(), |c| format!("{} {}", c.first_name, c.last_name)),
+                customer_id: a.customer_id,
+                pax: a.lines.iter().map(|l| l.quantity).sum(),
+                tour_name: rows::tour(&conn, &org, &a.tour_id)?.map(|t| t.name),
+                tour_id: a.tour_id,
+                departure_id: a.departure_id,
+                departure,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Books the refused booking again on another departure of the same tour, as a new booking
+    /// (a new id; the same reference, which the refused one never took), and dismisses the
+    /// refusal in the same transaction. An override of the original is not carried over.
+    pub fn retry_booking_on(&self, mutation_id: u64, departure_id: &str) -> Result<u64, StoreError> {
+        self.act_on_rejected_booking(mutation_id, |mut a| {
+            a.id = uuid::Uuid::new_v4().to_string();
+            a.departure_id = departure_id.to_string();
+            a.overbook = None;
+            Mutation::CreateBookingV1(a)
+        })
+    }
+
+    /// Books the refused booking on the same departure past its capacity. The domain refuses
+    /// this for roles without `Permission::Overbook`, here and on the server, which audits it.
+    pub fn overbook_booking(&self, mutation_id: u64, reason: &str) -> Result<u64, StoreError> {
+        self.act_on_rejected_booking(mutation_id, |mut a| {
+            a.id = uuid::Uuid::new_v4().to_string();
+            a.overbook = Some(OverbookArgs { reason: reason.to_string() });
+            Mutation::CreateBookingV1(a)
+        })
+    }
+
+    /// Puts the refused booking's customer and seats on the departure's waitlist.
+    pub fn waitlist_booking(&self, mutation_id: u64) -> Result<u64, StoreError> {
+        self.act_on_rejected_booking(mutation_id, |a| {
+            Mutation::AddToWaitlistV1(AddToWaitlistV1 {
+                id: uuid::Uuid::new_v4().to_string(),
+                tour_id: a.tour_id,
+                departure_id: a.departure_id,
+                customer_id: a.customer_id,
+                lines: a.lines.into_iter().map(|l| WaitlistLine { tier_id: l.tier_id, quantity: l.quantity }).collect(),
+                notes: a.special_requests,
+            })
+        })
+    }
+
+    /// Enqueues the mutation `make` builds from a refused `create_booking.v1` and acknowledges
+    /// the refusal, in one transaction: the follow-up is queued exactly when the refusal leaves
+    /// the inbox. A follow-up the domain refuses locally leaves both as they were.
+    fn act_on_rejected_booking(
+        &self,
+        mutation_id: u64,
+        make: impl FnOnce(CreateBookingV1) -> Mutation,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let args: Option<String> = tx
+            .query_row(
+                "SELECT args FROM mutation_outcome
+                 WHERE mutation_id = ?1 AND status = 'rejected' AND acknowledged = 0 AND name = ?2",
+                params![mutation_id, CREATE_BOOKING],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let args = args.ok_or_else(|| {
+            StoreError::Rejected(Rejection::NotFound { entity: "refused booking".into(), id: mutation_id.to_string() })
+        })?;
+        let m = make(serde_json::from_str(&args)?);
+        let id = self.enqueue(&tx, &m)?;
+        tx.execute("UPDATE mutation_outcome SET acknowledged = 1 WHERE mutation_id = ?1", [mutation_id])?;
+        tx.commit()?;
+        Ok(id)
+    }
+}
+
+const CREATE_BOOKING: &str = "create_booking.v1";
+
+fn summary(c: &Connection, org: &str, b: &Booking) -> Result<BookingSummary, StoreError> {
+    let name = rows::customer(c, org, &b.customer_id)?
+        .map_or_else(|| b.customer_id.clone(), |c| format!("{} {}", c.first_name, c.last_name));
+    Ok(BookingSummary {
+        id: b.id.clone(),
+        reference_number: b.reference_number.to_string(),
+        departure_id: b.departure_id.clone(),
+        customer_id: b.customer_id.clone(),
+        customer_name: name,
+        pax: b.participant_count(),
+        status: b.status,
+        payment_status: b.payment_status,
+        total: b.pricing.total,
+        pending: rows::pending(c, org, EntityKind::Booking, &b.id)?,
+    })
+}
+
+/// An FTS5 query matching every typed word as a prefix. Words are cut at anything that is not a
+/// letter or digit, as the index's tokenizer does, and each is quoted, so nothing typed is read
+/// as FTS syntax. A phone-like query (digits and `+ - ( ) .` and spaces only) becomes one digit
+/// run, matching the stored E.164 number's digits.
+fn fts_query(q: &str) -> Option<String> {
+    let phone_like =
+        q.chars().any(|c| c.is_ascii_digit()) && q.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let words: Vec<String> = if phone_like {
+        vec![q.chars().filter(char::is_ascii_digit).collect()]
+    } else {
+        q.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    };
+    if words.is_empty() {
+        return None;
+    }
+    Some(words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "))
+}
+
 fn session_org(c: &Connection) -> Result<Option<String>, StoreError> {
     let raw: Option<String> =
         c.query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
@@ -421,27 +707,27 @@ fn record_results(tx: &Transaction<'_>, last_mutation_id: u64, results: &[Mutati
 /// Writes a mutation's changes as pending rows, first saving the server version of each row
 /// (or its absence) so a rebase can restore it.
 fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -> Result<(), StoreError> {
-    // Decide every row first, so a change this desk cannot store refuses the whole mutation
-    // before anything of it is written.
-    let mut rows_to_write = Vec::with_capacity(changes.len());
+    // `None` deletes the row.
+    let mut rows_to_write: Vec<(EntityKind, &str, Option<serde_json::Value>)> = Vec::with_capacity(changes.len());
     for ch in changes {
         let (kind, id, row) = match ch {
-            Change::PutTour(t) => (EntityKind::Tour, &t.id, serde_json::to_value(t)?),
-            Change::PutVariant(v) => (EntityKind::TourVariant, &v.id, serde_json::to_value(v)?),
-            Change::PutPricingTier(t) => (EntityKind::PricingTier, &t.id, serde_json::to_value(t)?),
-            Change::PutDeparture(d) => (EntityKind::Departure, &d.id, serde_json::to_value(d)?),
+            Change::PutTour(t) => (EntityKind::Tour, &t.id, Some(serde_json::to_value(t)?)),
+            Change::PutVariant(v) => (EntityKind::TourVariant, &v.id, Some(serde_json::to_value(v)?)),
+            Change::PutPricingTier(t) => (EntityKind::PricingTier, &t.id, Some(serde_json::to_value(t)?)),
+            Change::PutDeparture(d) => (EntityKind::Departure, &d.id, Some(serde_json::to_value(d)?)),
+            Change::PutBooking(b) => (EntityKind::Booking, &b.id, Some(serde_json::to_value(b)?)),
+            Change::PutCustomer(c) => (EntityKind::Customer, &c.id, Some(serde_json::to_value(c)?)),
+            Change::PutCheckIn(c) => (EntityKind::CheckIn, &c.id, Some(serde_json::to_value(c)?)),
+            Change::PutGuideAssignment(a) => (EntityKind::GuideAssignment, &a.id, Some(serde_json::to_value(a)?)),
+            Change::DeleteGuideAssignment { id } => (EntityKind::GuideAssignment, id, None),
             // The server's business: it keeps the audit trail, counts promo uses and talks to
             // the payment provider. The desk shows their effects when they sync back.
             Change::Audit(_) | Change::IncrementPromoUses { .. } | Change::RequestRefund(_) => continue,
-            Change::PutBooking(_)
-            | Change::PutCustomer(_)
-            | Change::PutGuideAssignment(_)
-            | Change::DeleteGuideAssignment { .. }
-            | Change::PutCheckIn(_) => {
-                return Err(StoreError::Rejected(Rejection::Unsupported { what: change_name(ch).into() }));
-            }
+            // No replica kind carries waitlist entries yet; the queued intent is the desk's
+            // record of it until the server replicates the waitlist.
+            Change::PutWaitlistEntry(_) => continue,
         };
-        rows_to_write.push((kind, id, row));
+        rows_to_write.push((kind, id.as_str(), row));
     }
     for (kind, id, row) in rows_to_write {
         let shadowed: bool = tx
@@ -454,19 +740,12 @@ fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -> Result<()
                 params![kind.as_str(), id, server_row.map(|v| v.to_string())],
             )?;
         }
-        rows::put(tx, org, kind, &row, true)?;
+        match row {
+            Some(row) => rows::put(tx, org, kind, &row, true)?,
+            None => rows::delete(tx, org, kind, id)?,
+        }
     }
     Ok(())
-}
-
-fn change_name(ch: &Change) -> &'static str {
-    match ch {
-        Change::PutBooking(_) => "bookings on the desk",
-        Change::PutCustomer(_) => "customers on the desk",
-        Change::PutGuideAssignment(_) | Change::DeleteGuideAssignment { .. } => "guide assignments on the desk",
-        Change::PutCheckIn(_) => "check-ins on the desk",
-        _ => "this change on the desk",
-    }
 }
 
 fn restore_shadows(tx: &Connection, org: &str) -> Result<(), StoreError> {
@@ -497,12 +776,16 @@ impl View<'_> {
     }
 }
 
+fn fault(e: StoreError) -> StoreFault {
+    StoreFault(e.to_string())
+}
+
 impl ReadView for View<'_> {
     fn tour(&self, id: &str) -> Result<Option<Tour>, StoreFault> {
-        rows::tour(self.c, self.org, id).map_err(|e| StoreFault(e.to_string()))
+        rows::tour(self.c, self.org, id).map_err(fault)
     }
     fn tour_by_slug(&self, slug: &str) -> Result<Option<Tour>, StoreFault> {
-        rows::tour_by_slug(self.c, self.org, slug).map_err(|e| StoreFault(e.to_string()))
+        rows::tour_by_slug(self.c, self.org, slug).map_err(fault)
     }
     fn variant(&self, id: &str) -> Result<Option<TourVariant>, StoreFault> {
         self.entity(EntityKind::TourVariant, id)
@@ -510,10 +793,166 @@ impl ReadView for View<'_> {
     fn pricing_tier(&self, id: &str) -> Result<Option<PricingTier>, StoreFault> {
         self.entity(EntityKind::PricingTier, id)
     }
+    /// The desk replicates tiers only. Seasons, group and early-bird discounts and taxes are not
+    /// replicated yet, so a desk quote can differ from the server's; `expected_total` then turns
+    /// that into a visible PRICE_CHANGED rather than a silently different charge.
+    fn pricing_catalog(&self, tour_id: &str) -> Result<Option<PricingCatalog>, StoreFault> {
+        let tiers = tiers_of(self.c, self.org, tour_id).map_err(fault)?;
+        let Some(currency) = tiers.first().map(|t| t.base_price.currency) else { return Ok(None) };
+        Ok(Some(PricingCatalog {
+            tour_id: tour_id.to_string(),
+            currency,
+            tiers: tiers
+                .into_iter()
+                .map(|t| Tier {
+                    id: t.id,
+                    variant_id: t.variant_id,
+                    name: t.name,
+                    base_price: t.base_price,
+                    min_age: t.min_age,
+                    max_age: t.max_age,
+                    valid_from: None,
+                    valid_until: None,
+                    is_default: t.is_default,
+                    sort_order: t.sort_order,
+                })
+                .collect(),
+            seasons: vec![],
+            group_discounts: vec![],
+            early_bird_discounts: vec![],
+            taxes: vec![],
+        }))
+    }
+    /// Not replicated: a desk cancellation shows no refund until the server's decision syncs.
+    fn cancellation_policy(&self, _tour_id: &str) -> Result<Option<CancellationPolicy>, StoreFault> {
+        Ok(None)
+    }
+    /// Promotional codes are not replicated (their use counts only mean something on the
+    /// server), so a code is refused offline rather than guessed.
+    fn promo_code(&self, _code: &str) -> Result<Option<PromoCode>, StoreFault> {
+        Ok(None)
+    }
+    fn promo_uses(&self, _code: &str, _customer_id: &str) -> Result<u32, StoreFault> {
+        Ok(0)
+    }
     fn departure(&self, id: &str) -> Result<Option<Departure>, StoreFault> {
         self.entity(EntityKind::Departure, id)
     }
+    fn departures_in_range(
+        &self,
+        variant_id: &str,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<Departure>, StoreFault> {
+        let run = || -> Result<Vec<Departure>, StoreError> {
+            // local_date is ISO text, so text order is date order.
+            let sql = format!(
+                "SELECT {} FROM schedules WHERE organization_id = ?1 AND variant_id = ?2
+                 AND local_date >= ?3 AND local_date <= ?4 ORDER BY starts_at, id",
+                rows::DEPARTURE_COLS
+            );
+            let mut stmt = self.c.prepare_cached(&sql)?;
+            let mut q = stmt.query(params![self.org, variant_id, from.to_string(), until.to_string()])?;
+            let mut out = Vec::new();
+            while let Some(r) = q.next()? {
+                out.push(rows::departure_from_row(r)?);
+            }
+            Ok(out)
+        };
+        run().map_err(fault)
+    }
+    fn departure_guides(&self, departure_id: &str) -> Result<Vec<DepartureGuide>, StoreFault> {
+        let run = || -> Result<Vec<DepartureGuide>, StoreError> {
+            // A guide row the desk does not hold leaves the login unknown: the domain then treats
+            // the assignment as someone else's, which refuses rather than allows.
+            let mut stmt = self.c.prepare_cached(
+                "SELECT a.guide_id, g.user_id, a.status FROM guide_assignments a
+                 LEFT JOIN guides g ON g.organization_id = a.organization_id AND g.id = a.guide_id
+                 WHERE a.organization_id = ?1 AND a.departure_id = ?2 ORDER BY a.guide_id",
+            )?;
+            let mut q = stmt.query(params![self.org, departure_id])?;
+            let mut out = Vec::new();
+            while let Some(r) = q.next()? {
+                let status: String = r.get(2)?;
+                out.push(DepartureGuide {
+                    guide_id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    status: serde_json::from_value(serde_json::Value::String(status))?,
+                });
+            }
+            Ok(out)
+        };
+        run().map_err(fault)
+    }
+    fn booking(&self, id: &str) -> Result<Option<Booking>, StoreFault> {
+        rows::booking(self.c, self.org, id).map_err(fault)
+    }
+    fn booking_reference_taken(&self, reference: &str) -> Result<bool, StoreFault> {
+        rows::booking_reference_taken(self.c, self.org, reference).map_err(fault)
+    }
+    fn bookings_of_departure(&self, departure_id: &str) -> Result<Vec<Booking>, StoreFault> {
+        rows::bookings_of_departure(self.c, self.org, departure_id).map_err(fault)
+    }
+    fn check_ins_of_booking(&self, booking_id: &str) -> Result<Vec<CheckIn>, StoreFault> {
+        rows::check_ins_of_booking(self.c, self.org, booking_id).map_err(fault)
+    }
+    fn customer(&self, id: &str) -> Result<Option<Customer>, StoreFault> {
+        rows::customer(self.c, self.org, id).map_err(fault)
+    }
+    fn customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreFault> {
+        rows::customer_by_email(self.c, self.org, email).map_err(fault)
+    }
+    fn guide(&self, id: &str) -> Result<Option<Guide>, StoreFault> {
+        rows::guide(self.c, self.org, id).map_err(fault)
+    }
+    fn guide_schedule(&self, guide_id: &str) -> Result<Vec<ExistingAssignment>, StoreFault> {
+        let run = || -> Result<Vec<ExistingAssignment>, StoreError> {
+            let mut stmt = self.c.prepare_cached(
+                "SELECT a.departure_id, d.starts_at, d.ends_at, a.status FROM guide_assignments a
+                 JOIN schedules d ON d.organization_id = a.organization_id AND d.id = a.departure_id
+                 WHERE a.organization_id = ?1 AND a.guide_id = ?2 ORDER BY d.starts_at, a.departure_id",
+            )?;
+            let mut q = stmt.query(params![self.org, guide_id])?;
+            let mut out = Vec::new();
+            while let Some(r) = q.next()? {
+                let (starts, ends, status): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
+                let at = |s: &str| {
+                    s.parse::<chrono::DateTime<Utc>>().map_err(|_| StoreError::Corrupt(format!("departure time {s:?}")))
+                };
+                out.push(ExistingAssignment {
+                    departure_id: r.get(0)?,
+                    starts_at: at(&starts)?,
+                    ends_at: at(&ends)?,
+                    status: serde_json::from_value(serde_json::Value::String(status))?,
+                });
+            }
+            Ok(out)
+        };
+        run().map_err(fault)
+    }
+    fn guide_assignment(&self, departure_id: &str, guide_id: &str) -> Result<Option<GuideAssignment>, StoreFault> {
+        rows::guide_assignment(self.c, self.org, departure_id, guide_id).map_err(fault)
+    }
 }
+
+/// A tour's price tiers, default first.
+fn tiers_of(c: &Connection, org: &str, tour_id: &str) -> Result<Vec<PricingTier>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM pricing_tiers WHERE organization_id = ?1 AND tour_id = ?2
+         ORDER BY is_default DESC, sort_order, name",
+        rows::TIER_COLS
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut q = stmt.query(params![org, tour_id])?;
+    let mut out = Vec::new();
+    while let Some(r) = q.next()? {
+        out.push(rows::tier_from_row(r)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod booking_tests;
 
 #[cfg(test)]
 mod tests {

@@ -605,10 +605,10 @@ pub struct MarkNoShowV1 {
     pub at: DateTime<Utc>,
 }
 
-/// `(checked in, no-shows)` of a booking from its attendance facts: per participant the latest
+/// Each participant's standing attendance from a booking's facts: per participant the latest
 /// fact wins, a check-in beating a no-show at the same instant, then the larger id. A function
-/// of the set only, so the order facts arrive in does not matter.
-pub fn attendance(facts: &[CheckIn]) -> (u32, u32) {
+/// of the set only, so the order facts arrive in does not matter. Manifests show this.
+pub fn attendance_by_participant(facts: &[CheckIn]) -> BTreeMap<u32, CheckInKind> {
     let mut last: BTreeMap<u32, &CheckIn> = BTreeMap::new();
     let rank = |c: &CheckIn| (c.at, c.kind == CheckInKind::CheckedIn, c.id.clone());
     for f in facts {
@@ -619,7 +619,14 @@ pub fn attendance(facts: &[CheckIn]) -> (u32, u32) {
             }
         }
     }
-    let checked_in = last.values().filter(|c| c.kind == CheckInKind::CheckedIn).count();
+    last.into_iter().map(|(p, c)| (p, c.kind)).collect()
+}
+
+/// `(checked in, no-shows)` of a booking from its attendance facts; see
+/// [`attendance_by_participant`].
+pub fn attendance(facts: &[CheckIn]) -> (u32, u32) {
+    let last = attendance_by_participant(facts);
+    let checked_in = last.values().filter(|k| **k == CheckInKind::CheckedIn).count();
     let total = last.len();
     let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
     (n(checked_in), n(total - checked_in))

@@ -26,6 +26,7 @@ mod customers;
 mod guides;
 mod schedules;
 mod tours;
+mod waitlist;
 
 #[cfg(test)]
 mod testkit;
@@ -38,7 +39,7 @@ use crate::cancellation::CancellationPolicy;
 use crate::capacity::CapacityError;
 use crate::entities::{
     Booking, CheckIn, Customer, Departure, DepartureGuide, Guide, GuideAssignment, PricingTier, RefundRequest, Tour,
-    TourVariant,
+    TourVariant, WaitlistEntry,
 };
 use crate::guides::{ExistingAssignment, GuideConflicts};
 use crate::money::Money;
@@ -49,7 +50,7 @@ use crate::validate::FieldError;
 
 pub use bookings::{
     CancelBookingV1, CheckInV1, CreateBookingV1, LineArgs, MarkNoShowV1, ModifyBookingV1, OverbookArgs,
-    ParticipantArgs, REFERENCE_CANDIDATES, attendance, reference_candidates,
+    ParticipantArgs, REFERENCE_CANDIDATES, attendance, attendance_by_participant, reference_candidates,
 };
 pub use customers::{
     AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
@@ -57,6 +58,7 @@ pub use customers::{
 pub use guides::{AssignGuideV1, UnassignGuideV1};
 pub use schedules::{GenerateDeparturesV1, SetDepartureCapacityV1, SetDepartureStatusV1};
 pub use tours::{CreateTourV1, CreateVariantV1, UpdateTourV1, UpdateVariantV1, UpsertPricingTierV1};
+pub use waitlist::AddToWaitlistV1;
 
 /// Who is mutating, in which tenant, and when (the caller reads the clock, never this crate).
 #[derive(Debug, Clone)]
@@ -264,6 +266,8 @@ pub enum Change {
         id: String,
     },
     PutCheckIn(CheckIn),
+    /// A customer waiting for seats on a departure; takes no seats.
+    PutWaitlistEntry(WaitlistEntry),
     /// `current_uses = current_uses + 1`: an increment, so two desks' uses both count.
     IncrementPromoUses {
         promo_code_id: String,
@@ -478,6 +482,7 @@ mutations! {
     EditCustomerNotesV1 => "edit_customer_notes.v1",
     AssignGuideV1 => "assign_guide.v1",
     UnassignGuideV1 => "unassign_guide.v1",
+    AddToWaitlistV1 => "add_to_waitlist.v1",
 }
 
 impl Mutation {

@@ -60,6 +60,7 @@ pub struct State {
     pub guide_schedules: BTreeMap<String, Vec<ExistingAssignment>>,
     pub assignments: BTreeMap<String, GuideAssignment>,
     pub refunds: Vec<RefundRequest>,
+    pub waitlist: BTreeMap<String, WaitlistEntry>,
     pub audit: Vec<AuditEntry>,
 }
 
@@ -134,6 +135,9 @@ impl Mem {
                 for p in s.promos.values_mut().filter(|p| p.id == promo_code_id) {
                     p.current_uses += 1;
                 }
+            }
+            Change::PutWaitlistEntry(e) => {
+                s.waitlist.insert(e.id.clone(), e);
             }
             Change::RequestRefund(r) => s.refunds.push(r),
             Change::Audit(a) => s.audit.push(a),

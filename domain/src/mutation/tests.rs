@@ -80,6 +80,11 @@ pub fn samples() -> Vec<(&'static str, Value)> {
                    "turnaround_minutes": 30}),
         ),
         ("unassign_guide.v1", json!({"departure_id": DEPARTURE, "guide_id": GUIDE})),
+        (
+            "add_to_waitlist.v1",
+            json!({"id": uuid(9), "tour_id": TOUR, "departure_id": DEPARTURE, "customer_id": CUSTOMER,
+                   "lines": [{"tier_id": ADULT, "quantity": 2}]}),
+        ),
     ]
 }
 

@@ -1,0 +1,606 @@
+//! Bookings, customers, attendance and partial replication on a real SQLite file.
+
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use serde_json::{Value, json};
+use tourdesk_domain::entities::{CheckInKind, CustomerSource, Participant};
+use tourdesk_domain::guides::{AssignmentStatus, GuideStatus, WeeklyAvailability};
+use tourdesk_domain::money::{Currency, Money};
+use tourdesk_domain::pricing::{LineItem, PricingSnapshot};
+use tourdesk_domain::protocol::{BucketPage, ChangeRecord};
+use tourdesk_domain::reference::ReferenceNumber;
+use tourdesk_domain::status::{DepartureStatus, PaymentStatus, TourCategory, TourStatus};
+
+use super::*;
+
+const ORG: &str = "org-1";
+const ALL: &str = "org:org-1:all";
+const TOUR: &str = "t-1";
+const ADULT: &str = "tier-adult";
+const D1: &str = "d-1";
+const D2: &str = "d-2";
+const ANA: &str = "00000000-0000-4000-8000-0000000c0001";
+const BO: &str = "00000000-0000-4000-8000-0000000c0002";
+const B1: &str = "00000000-0000-4000-8000-0000000b0001";
+const B2: &str = "00000000-0000-4000-8000-0000000b0002";
+const NEW_BOOKING: &str = "00000000-0000-4000-8000-0000000b0009";
+
+fn usd(a: i64) -> Money {
+    Money::new(a, Currency::USD)
+}
+
+fn session(role: Role, user_id: &str) -> Session {
+    Session {
+        user_id: user_id.into(),
+        user_name: "Olivia".into(),
+        role,
+        organization_id: ORG.into(),
+        organization_name: "Org".into(),
+    }
+}
+
+fn store(dir: &tempfile::TempDir, role: Role) -> Store {
+    let s = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
+    s.save_session(&session(role, if role == Role::Guide { "u-guide" } else { "u-staff" })).unwrap();
+    s
+}
+
+fn tour() -> Tour {
+    Tour {
+        id: TOUR.into(),
+        organization_id: ORG.into(),
+        name: "Old Town Walk".into(),
+        slug: "old-town-walk".into(),
+        short_description: String::new(),
+        duration_minutes: 120,
+        default_capacity: 4,
+        min_participants: 1,
+        category: TourCategory::Walking,
+        timezone: "Europe/London".into(),
+        meeting_point: "Fountain".into(),
+        status: TourStatus::Active,
+    }
+}
+
+fn adult() -> PricingTier {
+    PricingTier {
+        id: ADULT.into(),
+        organization_id: ORG.into(),
+        tour_id: TOUR.into(),
+        variant_id: None,
+        name: "Adult".into(),
+        base_price: usd(5000),
+        min_age: None,
+        max_age: None,
+        is_default: true,
+        sort_order: 0,
+    }
+}
+
+/// Thirty days ahead (plus `days`), so the real clock the store runs mutations with is before it.
+fn departure(id: &str, days: i64, capacity: u32, booked: u32) -> Departure {
+    let starts: DateTime<Utc> = Utc::now() + Duration::days(30 + days);
+    let starts = starts.with_nanosecond(0).unwrap();
+    Departure {
+        id: id.into(),
+        organization_id: ORG.into(),
+        tour_id: TOUR.into(),
+        variant_id: "v-1".into(),
+        local_date: starts.date_naive(),
+        local_time: starts.time(),
+        timezone: "UTC".into(),
+        starts_at: starts,
+        ends_at: starts + Duration::hours(2),
+        capacity,
+        booked_count: booked,
+        status: if booked >= capacity { DepartureStatus::Full } else { DepartureStatus::Open },
+    }
+}
+
+fn customer(id: &str, first: &str, last: &str, email: &str, phone: &str) -> Customer {
+    let at = Utc::now().with_nanosecond(0).unwrap();
+    Customer {
+        id: id.into(),
+        organization_id: ORG.into(),
+        email: email.into(),
+        phone: Some(phone.into()),
+        first_name: first.into(),
+        last_name: last.into(),
+        source: CustomerSource::Direct,
+        source_detail: None,
+        preferred_language: "en".into(),
+        preferred_currency: Currency::USD,
+        marketing_consent: false,
+        marketing_consent_date: None,
+        field_hlcs: Default::default(),
+        tags: ["vip".to_string()].into(),
+        tag_stamps: Default::default(),
+        notes: "Prefers mornings".into(),
+        notes_version: 2,
+        notes_conflicts: vec![tourdesk_domain::entities::NotesConflict {
+            base_version: 1,
+            text: "Prefers evenings".into(),
+            author_id: "u-2".into(),
+            at,
+        }],
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn ana() -> Customer {
+    customer(ANA, "Ana", "Silva", "ana.silva@example.com", "+351912345678")
+}
+
+fn bo() -> Customer {
+    customer(BO, "Bo", "Lind", "bo@lind.se", "+46701234567")
+}
+
+fn booking(id: &str, departure_id: &str, customer_id: &str, pax: u32, entropy: u64) -> Booking {
+    let at = Utc::now().with_nanosecond(0).unwrap();
+    Booking {
+        id: id.into(),
+        organization_id: ORG.into(),
+        reference_number: ReferenceNumber::generate(at.year(), entropy).unwrap(),
+        customer_id: customer_id.into(),
+        departure_id: departure_id.into(),
+        tour_id: TOUR.into(),
+        variant_id: "v-1".into(),
+        pricing: PricingSnapshot {
+            line_items: vec![LineItem {
+                pricing_tier_id: ADULT.into(),
+                tier_name: "Adult".into(),
+                quantity: pax,
+                unit_price: usd(5000),
+                total_price: usd(5000 * i64::from(pax)),
+            }],
+            subtotal: usd(5000 * i64::from(pax)),
+            discounts: vec![],
+            taxes: vec![],
+            total: usd(5000 * i64::from(pax)),
+            promotional_code_id: None,
+        },
+        participants: vec![
+            Participant {
+                pricing_tier_id: ADULT.into(),
+                first_name: "Ana".into(),
+                last_name: "Silva".into(),
+                age: None,
+            },
+            Participant {
+                pricing_tier_id: ADULT.into(),
+                first_name: "Rui".into(),
+                last_name: "Silva".into(),
+                age: Some(40),
+            },
+        ]
+        .into_iter()
+        .take(pax as usize)
+        .collect(),
+        status: BookingStatus::Confirmed,
+        payment_status: PaymentStatus::Paid,
+        paid_amount: usd(5000 * i64::from(pax)),
+        refunded_amount: usd(0),
+        source: tourdesk_domain::entities::BookingSource::Admin,
+        special_requests: Some("Wheelchair".into()),
+        dietary_restrictions: None,
+        overbook: None,
+        cancellation: None,
+        checked_in: 0,
+        no_shows: 0,
+        created_at: at,
+        confirmed_at: Some(at),
+        cancelled_at: None,
+        updated_at: at,
+    }
+}
+
+fn check_in(id: &str, booking_id: &str, participant: u32) -> CheckIn {
+    CheckIn {
+        id: id.into(),
+        organization_id: ORG.into(),
+        booking_id: booking_id.into(),
+        departure_id: D1.into(),
+        participant,
+        kind: CheckInKind::CheckedIn,
+        at: Utc::now().with_nanosecond(0).unwrap(),
+        recorded_by: "u-guide".into(),
+    }
+}
+
+fn put<T: serde::Serialize>(kind: EntityKind, row: &T) -> (EntityKind, Op, Value) {
+    (kind, Op::Put, serde_json::to_value(row).unwrap())
+}
+
+fn bucket(name: &str, seq: u64, changes: Vec<(EntityKind, Op, Value)>) -> BucketPage {
+    let changes: Vec<ChangeRecord> = changes
+        .into_iter()
+        .enumerate()
+        .map(|(i, (entity, op, row))| ChangeRecord {
+            seq: seq + i as u64,
+            entity,
+            id: row["id"].as_str().unwrap().into(),
+            op,
+            row,
+        })
+        .collect();
+    let cursor = changes.last().map_or(seq, |c| c.seq);
+    BucketPage { bucket: name.into(), changes, cursor }
+}
+
+fn pull(buckets: Vec<BucketPage>, last: u64, results: Vec<MutationResult>) -> PullResponse {
+    PullResponse { buckets, complete: true, last_mutation_id: last, results, removed_buckets: vec![] }
+}
+
+/// Tour, tier, two departures (D1 with `seats` seats and none sold, D2 roomy) and two customers.
+fn seed(s: &Store, seats: u32) {
+    s.apply_pull(&pull(
+        vec![bucket(
+            ALL,
+            1,
+            vec![
+                put(EntityKind::Tour, &tour()),
+                put(EntityKind::PricingTier, &adult()),
+                put(EntityKind::Departure, &departure(D1, 0, seats, 0)),
+                put(EntityKind::Departure, &departure(D2, 1, 10, 0)),
+                put(EntityKind::Customer, &ana()),
+                put(EntityKind::Customer, &bo()),
+            ],
+        )],
+        0,
+        vec![],
+    ))
+    .unwrap();
+}
+
+fn create_booking(id: &str, departure_id: &str, pax: u32) -> Mutation {
+    Mutation::decode(
+        "create_booking.v1",
+        &json!({"id": id, "tour_id": TOUR, "departure_id": departure_id, "customer_id": ANA,
+                "lines": [{"tier_id": ADULT, "quantity": pax,
+                           "participants": [{"first_name": "Ana", "last_name": "Silva"}]}],
+                "reference_year": Utc::now().year(), "reference_entropy": 7,
+                "expected_total": {"amount": 5000 * i64::from(pax), "currency": "USD"}}),
+    )
+    .unwrap()
+}
+
+fn rejected(id: u64, code: &str, detail: &str) -> MutationResult {
+    MutationResult { id, status: OutcomeStatus::Rejected, code: Some(code.into()), detail: Some(detail.into()) }
+}
+
+#[test]
+fn a_pull_page_brings_bookings_customers_and_check_ins() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s, 8);
+    let b = booking(B1, D1, ANA, 2, 1);
+    s.apply_pull(&pull(
+        vec![bucket(ALL, 10, vec![put(EntityKind::Booking, &b), put(EntityKind::CheckIn, &check_in("ci-1", B1, 1))])],
+        0,
+        vec![],
+    ))
+    .unwrap();
+
+    // A row reads back exactly as the server sent it.
+    let conn = s.conn();
+    assert_eq!(rows::get(&conn, ORG, EntityKind::Booking, B1).unwrap(), Some(serde_json::to_value(&b).unwrap()));
+    assert_eq!(rows::customer(&conn, ORG, ANA).unwrap(), Some(ana()));
+    drop(conn);
+
+    let list = s.bookings_of_departure(D1).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!((list[0].customer_name.as_str(), list[0].pax, list[0].pending), ("Ana Silva", 2, false));
+    assert_eq!((list[0].status, list[0].total), (BookingStatus::Confirmed, usd(10_000)));
+
+    let m = s.manifest(D1).unwrap().unwrap();
+    assert_eq!((m.tour_name.as_str(), m.meeting_point.as_str()), ("Old Town Walk", "Fountain"));
+    let seats = &m.bookings[0].participants;
+    assert_eq!(seats.len(), 2);
+    assert_eq!((seats[0].attendance, seats[1].attendance), (None, Some(CheckInKind::CheckedIn)));
+    assert_eq!(seats[1].first_name, "Rui");
+
+    let detail = s.customer_detail(ANA).unwrap().unwrap();
+    assert_eq!(detail.bookings.len(), 1);
+    assert_eq!(detail.customer.notes_conflicts[0].text, "Prefers evenings", "both versions of the notes are shown");
+}
+
+#[test]
+fn a_removed_bucket_deletes_exactly_its_rows_and_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Guide);
+    let reference = bucket(
+        "org:org-1:ref",
+        1,
+        vec![
+            put(EntityKind::Tour, &tour()),
+            put(EntityKind::Departure, &departure(D1, 0, 8, 2)),
+            put(EntityKind::Departure, &departure(D2, 1, 8, 1)),
+        ],
+    );
+    // Ana is booked on both departures, so both schedule buckets carry her.
+    let d1 = bucket(
+        "schedule:d-1",
+        4,
+        vec![
+            put(EntityKind::Customer, &ana()),
+            put(EntityKind::Customer, &bo()),
+            put(EntityKind::Booking, &booking(B1, D1, ANA, 1, 1)),
+            put(EntityKind::Booking, &booking("b-bo", D1, BO, 1, 3)),
+            put(EntityKind::CheckIn, &check_in("ci-1", B1, 0)),
+        ],
+    );
+    let d2 = bucket(
+        "schedule:d-2",
+        9,
+        vec![put(EntityKind::Customer, &ana()), put(EntityKind::Booking, &booking(B2, D2, ANA, 1, 2))],
+    );
+    s.apply_pull(&pull(vec![reference, d1, d2], 0, vec![])).unwrap();
+    assert_eq!(s.cursors().unwrap().len(), 3);
+
+    let mut gone = pull(vec![], 0, vec![]);
+    gone.removed_buckets = vec!["schedule:d-1".into()];
+    s.apply_pull(&gone).unwrap();
+
+    assert!(s.bookings_of_departure(D1).unwrap().is_empty());
+    assert_eq!(s.bookings_of_departure(D2).unwrap().len(), 1);
+    assert!(s.customer_detail(ANA).unwrap().is_some(), "still held by schedule:d-2");
+    assert!(s.customer_detail(BO).unwrap().is_none());
+    assert!(s.search_customers("bo", 10).unwrap().is_empty(), "the search index forgets her too");
+    let conn = s.conn();
+    assert!(rows::check_ins_of_booking(&conn, ORG, B1).unwrap().is_empty());
+    drop(conn);
+    assert!(s.departure(D1).unwrap().is_some(), "reference data is another bucket's");
+    let cursors = s.cursors().unwrap();
+    assert_eq!(cursors.keys().map(String::as_str).collect::<Vec<_>>(), ["org:org-1:ref", "schedule:d-2"]);
+
+    let mut gone = pull(vec![], 0, vec![]);
+    gone.removed_buckets = vec!["schedule:d-2".into()];
+    s.apply_pull(&gone).unwrap();
+    assert!(s.customer_detail(ANA).unwrap().is_none());
+    assert!(s.search_customers("ana", 10).unwrap().is_empty());
+}
+
+#[test]
+fn an_offline_booking_is_pending_and_a_refusal_moves_it_to_the_inbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s, 3);
+    s.mutate(&create_booking(NEW_BOOKING, D1, 2)).unwrap();
+    let list = s.bookings_of_departure(D1).unwrap();
+    assert_eq!(list.len(), 1);
+    assert!(list[0].pending && list[0].pax == 2 && list[0].customer_name == "Ana Silva");
+    assert_eq!(s.departure(D1).unwrap().unwrap().seats_left, 1);
+
+    // Meanwhile another desk sold two seats; the server refuses this one.
+    s.apply_pull(&pull(
+        vec![bucket(ALL, 20, vec![put(EntityKind::Departure, &departure(D1, 0, 3, 2))])],
+        1,
+        vec![rejected(1, "CAPACITY_EXCEEDED", "only 1 seats left, 2 requested")],
+    ))
+    .unwrap();
+    assert!(s.bookings_of_departure(D1).unwrap().is_empty(), "the refused booking left the list");
+    assert_eq!(s.departure(D1).unwrap().unwrap().seats_left, 1, "the server's count, not ours on top");
+    assert_eq!(s.pending_count().unwrap(), 0);
+
+    let inbox = s.rejected_bookings().unwrap();
+    assert_eq!(inbox.len(), 1);
+    let r = &inbox[0];
+    assert_eq!((r.mutation_id, r.customer_name.as_str(), r.pax), (1, "Ana Silva", 2));
+    assert_eq!((r.code.as_deref(), r.departure_id.as_str()), (Some("CAPACITY_EXCEEDED"), D1));
+    assert_eq!(r.detail.as_deref(), Some("only 1 seats left, 2 requested"));
+    assert_eq!(r.departure.as_ref().map(|d| d.seats_left), Some(1));
+    assert_eq!(r.tour_name.as_deref(), Some("Old Town Walk"));
+}
+
+/// A desk whose three offline bookings on D1 were all refused as full.
+fn three_refusals(dir: &tempfile::TempDir, role: Role) -> Store {
+    let s = store(dir, role);
+    seed(&s, 6);
+    for (i, id) in [B1, B2, NEW_BOOKING].into_iter().enumerate() {
+        assert_eq!(s.mutate(&create_booking(id, D1, 2)).unwrap(), i as u64 + 1);
+    }
+    let refusals = (1..=3).map(|i| rejected(i, "CAPACITY_EXCEEDED", "full")).collect();
+    s.apply_pull(&pull(vec![bucket(ALL, 30, vec![put(EntityKind::Departure, &departure(D1, 0, 6, 6))])], 3, refusals))
+        .unwrap();
+    assert_eq!(s.rejected_bookings().unwrap().len(), 3);
+    s
+}
+
+#[test]
+fn inbox_actions_enqueue_the_right_mutations() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = three_refusals(&dir, Role::Owner);
+
+    assert_eq!(s.retry_booking_on(1, D2).unwrap(), 4);
+    assert_eq!(s.overbook_booking(2, "regulars, the guide agreed").unwrap(), 5);
+    assert_eq!(s.waitlist_booking(3).unwrap(), 6);
+
+    let out = s.outbox(10).unwrap();
+    assert_eq!(
+        out.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+        ["create_booking.v1", "create_booking.v1", "add_to_waitlist.v1"]
+    );
+    let (retry, over, wait) = (&out[0].args, &out[1].args, &out[2].args);
+    assert_eq!(retry["departure_id"], D2);
+    assert!(retry["id"] != B1 && retry.get("overbook").is_none());
+    assert_eq!(retry["reference_entropy"], 7, "the customer keeps the reference they were given");
+    assert_eq!(
+        (over["departure_id"].as_str(), over["overbook"]["reason"].as_str()),
+        (Some(D1), Some("regulars, the guide agreed"))
+    );
+    assert!(over["id"] != B2);
+    assert_eq!((wait["departure_id"].as_str(), wait["customer_id"].as_str()), (Some(D1), Some(ANA)));
+    assert_eq!(wait["lines"], json!([{"tier_id": ADULT, "quantity": 2}]));
+
+    assert!(s.rejected_bookings().unwrap().is_empty(), "each action dismissed its refusal");
+    // The retry and the overbooking show at once as pending bookings.
+    assert_eq!(s.bookings_of_departure(D2).unwrap().len(), 1);
+    assert!(s.bookings_of_departure(D1).unwrap().iter().all(|b| b.pending));
+    assert!(
+        matches!(s.waitlist_booking(3), Err(StoreError::Rejected(Rejection::NotFound { .. }))),
+        "already dealt with"
+    );
+}
+
+#[test]
+fn overbooking_from_the_inbox_needs_the_permission() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = three_refusals(&dir, Role::Admin);
+    let err = s.overbook_booking(1, "please").unwrap_err();
+    assert!(matches!(err, StoreError::Rejected(ref r) if r.code() == "NOT_AUTHORIZED"), "{err:?}");
+    assert_eq!(s.pending_count().unwrap(), 0, "nothing queued");
+    assert_eq!(s.rejected_bookings().unwrap().len(), 3, "the refusal stays in the inbox");
+}
+
+#[test]
+fn customer_search_matches_prefixes_and_follows_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s, 8);
+    let jose = customer("00000000-0000-4000-8000-0000000c0003", "José", "Álvarez", "jose@example.com", "+34600000000");
+    s.apply_pull(&pull(vec![bucket(ALL, 40, vec![put(EntityKind::Customer, &jose)])], 0, vec![])).unwrap();
+    let ids = |q: &str| s.search_customers(q, 10).unwrap().into_iter().map(|h| h.id).collect::<Vec<_>>();
+
+    assert_eq!(ids("an"), [ANA]);
+    assert_eq!(ids("SIL"), [ANA]);
+    assert_eq!(ids("ana silva"), [ANA]);
+    assert_eq!(ids("ana.s"), [ANA], "e-mail prefix");
+    assert_eq!(ids("bo@li"), [BO]);
+    assert_eq!(ids("+46 70 12"), [BO], "phone digits");
+    assert_eq!(ids("jose alv"), [jose.id.as_str()], "accents are ignored");
+    assert!(ids("example").len() == 2 && ids("").is_empty() && ids("\" OR *").is_empty());
+    assert_eq!(s.search_customers("e", 1).unwrap().len(), 1, "limit");
+
+    // An offline edit re-indexes at once.
+    let hlc = format!("{:013}-00000001-desk-a", Utc::now().timestamp_millis());
+    let edit = Mutation::decode(
+        "set_customer_field.v1",
+        &json!({"customer_id": ANA, "set": {"field": "last_name", "value": "Costa"}, "hlc": hlc}),
+    )
+    .unwrap();
+    s.mutate(&edit).unwrap();
+    assert_eq!(ids("ana cost"), [ANA]);
+    assert!(s.search_customers("cost", 10).unwrap()[0].pending);
+    // And a rebase that undoes it re-indexes back.
+    s.apply_pull(&pull(vec![], 1, vec![rejected(1, "CLOCK_SKEW", "too far ahead")])).unwrap();
+    assert!(ids("cost").is_empty());
+    assert_eq!(ids("ana silva"), [ANA]);
+}
+
+#[test]
+fn a_v1_database_with_queued_work_migrates_to_v2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.sqlite3");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        embedded::migrations::runner().set_target(refinery::Target::Version(1)).run(&mut conn).unwrap();
+        let session = serde_json::to_string(&session(Role::Owner, "u-staff")).unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO meta (key, value) VALUES ('client_id', 'c-v1'), ('next_mutation_id', '2'),
+                 ('session', '{session}');
+             INSERT INTO sync_state (bucket, cursor) VALUES ('{ALL}', 5);
+             INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes,
+                 default_capacity, min_participants, category, timezone, meeting_point, status, local_pending)
+             VALUES ('t-9', '{ORG}', 'Server Tour', 'server-tour', '', 60, 8, 1, 'food', 'Asia/Tokyo', '', 'draft', 0);"
+        ))
+        .unwrap();
+        let args = json!({"id": "00000000-0000-4000-8000-000000000001", "name": "Ramen Walk",
+                          "duration_minutes": 60, "default_capacity": 8, "category": "food",
+                          "timezone": "Asia/Tokyo"});
+        conn.execute(
+            "INSERT INTO outbox (mutation_id, name, args, hlc, created_at) VALUES (1, 'create_tour.v1', ?1, 'h', 'now')",
+            [args.to_string()],
+        )
+        .unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.client_id(), "c-v1");
+    let out = s.outbox(10).unwrap();
+    assert_eq!(
+        (out.len(), out[0].name.as_str(), out[0].args["name"].as_str()),
+        (1, "create_tour.v1", Some("Ramen Walk"))
+    );
+    assert_eq!(s.cursors().unwrap().get(ALL), Some(&5));
+    // The V1 rows are the organization bucket's: a delete in it removes them as before.
+    let del = bucket(ALL, 6, vec![(EntityKind::Tour, Op::Delete, json!({"id": "t-9"}))]);
+    s.apply_pull(&pull(vec![del], 0, vec![])).unwrap();
+    let tours = s.tours().unwrap();
+    assert_eq!(tours.len(), 1, "{tours:?}");
+    assert!(tours[0].pending && tours[0].tour.name == "Ramen Walk", "the queued tour was replayed");
+}
+
+#[test]
+fn a_guide_check_in_offline_shows_in_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Guide);
+    let guide = Guide {
+        id: "g-1".into(),
+        organization_id: ORG.into(),
+        user_id: Some("u-guide".into()),
+        first_name: "Gil".into(),
+        last_name: "Guide".into(),
+        email: "gil@example.com".into(),
+        phone: "+15550000000".into(),
+        languages: vec!["en".into()],
+        timezone: "UTC".into(),
+        weekly_availability: WeeklyAvailability::default(),
+        status: GuideStatus::Active,
+        qualified_tour_ids: vec![TOUR.into()],
+    };
+    let assignment = GuideAssignment {
+        id: "a-1".into(),
+        organization_id: ORG.into(),
+        departure_id: D1.into(),
+        guide_id: "g-1".into(),
+        status: AssignmentStatus::Confirmed,
+        assigned_at: Utc::now().with_nanosecond(0).unwrap(),
+        confirmed_at: None,
+        notes: None,
+    };
+    s.apply_pull(&pull(
+        vec![bucket(
+            "schedule:d-1",
+            1,
+            vec![
+                put(EntityKind::Tour, &tour()),
+                put(EntityKind::Departure, &departure(D1, 0, 8, 2)),
+                put(EntityKind::Guide, &guide),
+                put(EntityKind::GuideAssignment, &assignment),
+                put(EntityKind::Customer, &ana()),
+                put(EntityKind::Booking, &booking(B1, D1, ANA, 2, 1)),
+            ],
+        )],
+        0,
+        vec![],
+    ))
+    .unwrap();
+
+    let now = Utc::now().to_rfc3339();
+    let fact = |name: &str, nonce: &str, p: u32| {
+        Mutation::decode(
+            name,
+            &json!({"nonce": nonce, "booking_id": B1, "departure_id": D1, "participant": p, "at": now}),
+        )
+        .unwrap()
+    };
+    s.mutate(&fact("check_in.v1", "00000000-0000-4000-8000-00000000c101", 0)).unwrap();
+    s.mutate(&fact("mark_no_show.v1", "00000000-0000-4000-8000-00000000c102", 1)).unwrap();
+
+    let m = s.manifest(D1).unwrap().unwrap();
+    let b = &m.bookings[0];
+    assert_eq!((b.checked_in, b.no_shows, b.pending), (1, 1, true));
+    let seats: Vec<_> = b.participants.iter().map(|p| (p.attendance, p.attendance_pending)).collect();
+    assert_eq!(seats, [(Some(CheckInKind::CheckedIn), true), (Some(CheckInKind::NoShow), true)]);
+
+    // Someone else's departure: refused locally, nothing queued.
+    let other = departure(D2, 1, 8, 0);
+    s.apply_pull(&pull(vec![bucket("org:org-1:ref", 1, vec![put(EntityKind::Departure, &other)])], 0, vec![])).unwrap();
+    let wrong = Mutation::decode(
+        "check_in.v1",
+        &json!({"nonce": "00000000-0000-4000-8000-00000000c103", "booking_id": B1, "departure_id": D2,
+                "participant": 0, "at": now}),
+    )
+    .unwrap();
+    assert!(s.mutate(&wrong).is_err());
+    assert_eq!(s.pending_count().unwrap(), 2);
+}
