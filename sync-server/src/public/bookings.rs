@@ -109,9 +109,9 @@ async fn decide(
     email: &str,
 ) -> Result<(), AppError> {
     let departure_id = validate::row_ref("departure_id", &req.departure_id)?;
-    if let Some(existing) = db::booking_by_id(tx, org, &booking_id).await? {
+    if let Some(existing) = db::booking_by_id(tx, org, booking_id).await? {
         // The same request again: answer with what it made, finishing the payment step.
-        if !db::customer_email_is(tx, org, &existing.customer_id, &email).await? {
+        if !db::customer_email_is(tx, org, &existing.customer_id, email).await? {
             return Err(AppError::conflict("REQUEST_ID_REUSED", "this request_id was used for another booking"));
         }
         return Ok(());
