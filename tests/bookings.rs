@@ -146,15 +146,30 @@ async fn a_desk_booking_is_applied_with_the_domains_price_and_reference() {
         count(&env, "SELECT count(*) FROM audit_logs WHERE entity = 'customer' AND entity_id = $1", &customer_id).await,
         1
     );
-    // Only the departure's seats are logged for desks; bookings and customers are not (yet).
-    let logged: Vec<(String, String)> = pg
-        .query("SELECT entity, row_id FROM sync_changes WHERE seq > $1 ORDER BY seq", &[&seq_before])
+    // Each row is logged once to every bucket that should see it: the office's `org:all`; the
+    // departure's `schedule:D` for the booking and its guest; `org:ref` for the seats left.
+    let mut logged: Vec<(String, String, String)> = pg
+        .query("SELECT entity, row_id, bucket FROM sync_changes WHERE seq > $1", &[&seq_before])
         .await
         .unwrap()
         .iter()
-        .map(|r| (r.get(0), r.get(1)))
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
-    assert_eq!(logged, vec![("departure".to_string(), d.id.clone())]);
+    logged.sort();
+    let org: String =
+        pg.query_one("SELECT organization_id FROM schedules WHERE id = $1", &[&d.id]).await.unwrap().get(0);
+    let (all, reference, schedule) = (format!("org:{org}:all"), format!("org:{org}:ref"), format!("schedule:{}", d.id));
+    let row = |entity: &str, id: &str, bucket: &str| (entity.to_string(), id.to_string(), bucket.to_string());
+    let mut expected = vec![
+        row("booking", &booking_id, &all),
+        row("booking", &booking_id, &schedule),
+        row("customer", &customer_id, &all),
+        row("customer", &customer_id, &schedule),
+        row("departure", &d.id, &all),
+        row("departure", &d.id, &reference),
+    ];
+    expected.sort();
+    assert_eq!(logged, expected);
 
     // More seats than are left: the domain's capacity refusal, and nothing written.
     let (too_many, _) = create_booking(&d, &new_id(), &customer_id, 6);

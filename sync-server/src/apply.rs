@@ -9,7 +9,8 @@ use chrono::NaiveDate;
 use deadpool_postgres::Transaction;
 use tokio_postgres::error::SqlState;
 use tourdesk_domain::cancellation::CancellationPolicy;
-use tourdesk_domain::entities::{Booking, Customer};
+use tourdesk_domain::entities::{Booking, CheckIn, Customer, DepartureGuide, Guide, GuideAssignment};
+use tourdesk_domain::guides::ExistingAssignment;
 use tourdesk_domain::mutation::{ApplyError, Change, Mutation, MutationCtx, ReadKey, ReadView, Rejection, StoreFault};
 use tourdesk_domain::pricing::{PricingCatalog, PromoCode};
 use tourdesk_domain::validate;
@@ -106,7 +107,8 @@ pub async fn run_mutation(
     Ok(changes)
 }
 
-/// Changes this server version stores. Guide assignments and check-ins are still refused.
+/// Changes this server version stores (today: every kind; kept so a change kind added to the
+/// domain before the server learns it is refused as `UNSUPPORTED` instead of half-written).
 fn writable(c: &Change) -> bool {
     matches!(
         c,
@@ -116,17 +118,17 @@ fn writable(c: &Change) -> bool {
             | Change::PutDeparture(_)
             | Change::PutBooking(_)
             | Change::PutCustomer(_)
+            | Change::PutGuideAssignment(_)
+            | Change::DeleteGuideAssignment { .. }
+            | Change::PutCheckIn(_)
             | Change::IncrementPromoUses { .. }
             | Change::RequestRefund(_)
             | Change::Audit(_)
     )
 }
 
-/// Writes one change and its audit row. Bookings and customers are written but not appended to
-/// the sync change log: `protocol::EntityKind` has no kind for them and desks cannot store them
-/// yet (see `db::bookings`). A booking's seats still reach every desk, because the departure's
-/// `booked_count` arrives as a `PutDeparture` that `put_departure` logs — written under the
-/// departure's row lock taken by `load`.
+/// Writes one change and its audit row. Each `db::put_*` appends the row to the change log of
+/// every bucket that should see it (see `db` and `db::guides`), in this transaction.
 #[allow(clippy::too_many_arguments)]
 async fn write(
     tx: &Transaction<'_>,
@@ -162,6 +164,18 @@ async fn write(
             db::put_customer(tx, c).await?;
             ("customer", &c.id, serde_json::to_value(c)?)
         }
+        Change::PutGuideAssignment(a) => {
+            db::put_guide_assignment(tx, a).await?;
+            ("guide_assignment", &a.id, serde_json::to_value(a)?)
+        }
+        Change::DeleteGuideAssignment { id } => {
+            db::delete_guide_assignment(tx, org, id).await?;
+            ("guide_assignment", id, serde_json::json!({ "deleted": true }))
+        }
+        Change::PutCheckIn(ci) => {
+            db::put_check_in(tx, ci).await?;
+            ("check_in", &ci.id, serde_json::to_value(ci)?)
+        }
         Change::IncrementPromoUses { promo_code_id } => {
             let b = booking.ok_or_else(|| anyhow::anyhow!("a promo code use without a booking"))?;
             db::use_promo_code(tx, org, promo_code_id, b).await?;
@@ -175,12 +189,12 @@ async fn write(
         Change::Audit(a) => {
             return db::audit(tx, org, &a.actor_id, &a.action, &a.entity, &a.entity_id, &a.detail).await;
         }
-        other => anyhow::bail!("unwritable change {other:?}"),
     };
     db::audit_change(tx, org, actor, m.name(), entity, id, before, &after).await
 }
 
-/// What a mutation may load. `Ok(None)`: a kind of row this server does not hold yet.
+/// What a mutation may load. `Ok(None)` would be a kind of row this server does not hold yet;
+/// today it holds them all.
 async fn load(tx: &Transaction<'_>, org: &str, key: &ReadKey) -> anyhow::Result<Option<Loaded>> {
     let one = |table: &str, cols: &str, column: &str| {
         format!("SELECT {cols} FROM {table} WHERE organization_id = $1 AND {column} = $2 FOR UPDATE")
@@ -232,7 +246,16 @@ async fn load(tx: &Transaction<'_>, org: &str, key: &ReadKey) -> anyhow::Result<
             let row = tx.query_opt(&one("customers", db::CUSTOMER_COLS, "lower(email)"), &[&org, email]).await?;
             Loaded::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
         }
-        _ => return Ok(None),
+        ReadKey::DepartureGuides(id) => Loaded::DepartureGuides(db::departure_guides(tx, org, id).await?),
+        ReadKey::BookingsOfDeparture(id) => {
+            Loaded::Bookings(db::bookings_of_departure(tx, org, id, " FOR UPDATE").await?)
+        }
+        ReadKey::CheckInsOfBooking(id) => Loaded::CheckIns(db::check_ins_of_booking(tx, org, id).await?),
+        ReadKey::Guide(id) => Loaded::Guide(db::guide_for_update(tx, org, id).await?),
+        ReadKey::GuideSchedule(id) => Loaded::GuideSchedule(db::guide_schedule(tx, org, id).await?),
+        ReadKey::GuideAssignment { departure_id, guide_id } => {
+            Loaded::Assignment(db::assignment_for_update(tx, org, departure_id, guide_id).await?)
+        }
     }))
 }
 
@@ -251,6 +274,12 @@ enum Loaded {
     Customer(Option<Customer>),
     Flag(bool),
     Policy(Option<CancellationPolicy>),
+    DepartureGuides(Vec<DepartureGuide>),
+    Bookings(Vec<Booking>),
+    CheckIns(Vec<CheckIn>),
+    Guide(Option<Guide>),
+    GuideSchedule(Vec<ExistingAssignment>),
+    Assignment(Option<GuideAssignment>),
 }
 
 impl Snapshot {
@@ -377,6 +406,43 @@ impl ReadView for Snapshot {
         match self.0.get(&ReadKey::CustomerEmail(email.to_string())) {
             Some(Loaded::Customer(c)) => Ok(c.clone()),
             _ => Err(undeclared(&format!("customer e-mail {email}"))),
+        }
+    }
+    fn departure_guides(&self, departure_id: &str) -> Result<Vec<DepartureGuide>, StoreFault> {
+        match self.0.get(&ReadKey::DepartureGuides(departure_id.to_string())) {
+            Some(Loaded::DepartureGuides(g)) => Ok(g.clone()),
+            _ => Err(undeclared(&format!("guides of departure {departure_id}"))),
+        }
+    }
+    fn bookings_of_departure(&self, departure_id: &str) -> Result<Vec<Booking>, StoreFault> {
+        match self.0.get(&ReadKey::BookingsOfDeparture(departure_id.to_string())) {
+            Some(Loaded::Bookings(b)) => Ok(b.clone()),
+            _ => Err(undeclared(&format!("bookings of departure {departure_id}"))),
+        }
+    }
+    fn check_ins_of_booking(&self, booking_id: &str) -> Result<Vec<CheckIn>, StoreFault> {
+        match self.0.get(&ReadKey::CheckInsOfBooking(booking_id.to_string())) {
+            Some(Loaded::CheckIns(c)) => Ok(c.clone()),
+            _ => Err(undeclared(&format!("check-ins of booking {booking_id}"))),
+        }
+    }
+    fn guide(&self, id: &str) -> Result<Option<Guide>, StoreFault> {
+        match self.0.get(&ReadKey::Guide(id.to_string())) {
+            Some(Loaded::Guide(g)) => Ok(g.clone()),
+            _ => Err(undeclared(&format!("guide {id}"))),
+        }
+    }
+    fn guide_schedule(&self, guide_id: &str) -> Result<Vec<ExistingAssignment>, StoreFault> {
+        match self.0.get(&ReadKey::GuideSchedule(guide_id.to_string())) {
+            Some(Loaded::GuideSchedule(s)) => Ok(s.clone()),
+            _ => Err(undeclared(&format!("schedule of guide {guide_id}"))),
+        }
+    }
+    fn guide_assignment(&self, departure_id: &str, guide_id: &str) -> Result<Option<GuideAssignment>, StoreFault> {
+        let key = ReadKey::GuideAssignment { departure_id: departure_id.to_string(), guide_id: guide_id.to_string() };
+        match self.0.get(&key) {
+            Some(Loaded::Assignment(a)) => Ok(a.clone()),
+            _ => Err(undeclared(&format!("assignment of guide {guide_id} to {departure_id}"))),
         }
     }
 }

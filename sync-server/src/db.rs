@@ -5,7 +5,7 @@ use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMe
 use serde_json::Value;
 use tokio_postgres::NoTls;
 use tourdesk_domain::money::{Currency, Money};
-use tourdesk_domain::protocol::{EntityKind, Op, org_bucket};
+use tourdesk_domain::protocol::{EntityKind, Op, org_bucket, ref_bucket, schedule_bucket};
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
 use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
@@ -13,6 +13,8 @@ use crate::Config;
 
 mod bookings;
 pub use bookings::*;
+mod guides;
+pub use guides::*;
 pub mod staff;
 
 mod embedded {
@@ -98,43 +100,99 @@ fn written_once(n: u64, id: &str) -> anyhow::Result<()> {
     if n == 1 { Ok(()) } else { Err(IdTaken(id.to_string()).into()) }
 }
 
-/// Bumps the organization's change counter. The counter row stays locked until commit, so
-/// change sequence numbers of one organization become visible strictly in order.
-async fn next_seq(c: &impl GenericClient, org: &str) -> Result<i64, tokio_postgres::Error> {
+/// Takes `n` sequence numbers from the organization's change counter and returns the last one
+/// (the block is `last - n + 1 ..= last`). The counter row stays locked until commit, so change
+/// sequence numbers of one organization become visible strictly in order; taking a block in one
+/// statement keeps a fan-out to many buckets (or a departure snapshot) to one counter update.
+async fn next_seqs(c: &impl GenericClient, org: &str, n: i64) -> Result<i64, tokio_postgres::Error> {
     let row = c
         .query_one(
-            "INSERT INTO org_sync (organization_id, seq) VALUES ($1, 1)
-             ON CONFLICT (organization_id) DO UPDATE SET seq = org_sync.seq + 1
+            "INSERT INTO org_sync (organization_id, seq) VALUES ($1, $2)
+             ON CONFLICT (organization_id) DO UPDATE SET seq = org_sync.seq + $2
              RETURNING seq",
-            &[&org],
+            &[&org, &n],
         )
         .await?;
     row.try_get(0)
 }
 
-/// Appends a change to the organization's sync log, in the caller's transaction.
+/// One change-log row before it has a sequence number: which bucket sees which change.
+#[derive(Debug, Clone)]
+pub struct LogRow {
+    pub bucket: String,
+    pub entity: EntityKind,
+    pub id: String,
+    pub op: Op,
+    /// The entity's serde form for `put`; `None` for `delete`.
+    pub row: Option<Value>,
+}
+
+impl LogRow {
+    pub fn put(bucket: String, entity: EntityKind, id: &str, row: Value) -> LogRow {
+        LogRow { bucket, entity, id: id.to_string(), op: Op::Put, row: Some(row) }
+    }
+}
+
+/// The buckets of reference data (tours, variants, tiers, departures, guides): office desks
+/// see it in `org:all`, guides in `org:ref`.
+pub fn ref_buckets(org: &str) -> Vec<String> {
+    vec![org_bucket(org), ref_bucket(org)]
+}
+
+/// The buckets of one departure's operational rows (bookings, check-ins, assignments): office
+/// desks see them in `org:all`, the departure's guides in `schedule:D`.
+pub fn departure_buckets(org: &str, departure_id: &str) -> Vec<String> {
+    vec![org_bucket(org), schedule_bucket(departure_id)]
+}
+
+/// Appends rows to the organization's sync log, in the caller's transaction. Every row gets its
+/// own sequence number: `sync_changes`' key is `(organization, seq, entity, row_id)`, and a
+/// per-bucket cursor only needs seqs that grow within the bucket, which a shared counter gives.
+pub async fn log_rows(c: &impl GenericClient, org: &str, rows: &[LogRow]) -> Result<(), tokio_postgres::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    let last = next_seqs(c, org, n).await?;
+    let seqs: Vec<i64> = (last - n + 1..=last).collect();
+    let buckets: Vec<&str> = rows.iter().map(|r| r.bucket.as_str()).collect();
+    let entities: Vec<&str> = rows.iter().map(|r| r.entity.as_str()).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let ops: Vec<&str> = rows
+        .iter()
+        .map(|r| match r.op {
+            Op::Put => "put",
+            Op::Delete => "delete",
+        })
+        .collect();
+    let values: Vec<Option<Value>> = rows.iter().map(|r| r.row.clone()).collect();
+    c.execute(
+        "INSERT INTO sync_changes (organization_id, seq, bucket, entity, row_id, op, row)
+         SELECT $1, s, b, e, i, o, r
+         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS t(s, b, e, i, o, r)",
+        &[&org, &seqs, &buckets, &entities, &ids, &ops, &values],
+    )
+    .await?;
+    // Delivered to listeners only when (and if) this transaction commits.
+    c.execute("SELECT pg_notify($1, $2)", &[&crate::events::CHANNEL, &format!("{org}:{last}")]).await?;
+    Ok(())
+}
+
+/// Appends one change to each of `buckets`, in the caller's transaction.
 pub async fn log_change(
     c: &impl GenericClient,
     org: &str,
+    buckets: &[String],
     entity: EntityKind,
     id: &str,
     op: Op,
     row: Option<Value>,
 ) -> Result<(), tokio_postgres::Error> {
-    let seq = next_seq(c, org).await?;
-    let op = match op {
-        Op::Put => "put",
-        Op::Delete => "delete",
-    };
-    c.execute(
-        "INSERT INTO sync_changes (organization_id, seq, bucket, entity, row_id, op, row)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[&org, &seq, &org_bucket(org), &entity.as_str(), &id, &op, &row],
-    )
-    .await?;
-    // Delivered to listeners only when (and if) this transaction commits.
-    c.execute("SELECT pg_notify($1, $2)", &[&crate::events::CHANNEL, &format!("{org}:{seq}")]).await?;
-    Ok(())
+    let rows: Vec<LogRow> = buckets
+        .iter()
+        .map(|b| LogRow { bucket: b.clone(), entity, id: id.to_string(), op, row: row.clone() })
+        .collect();
+    log_rows(c, org, &rows).await
 }
 
 fn i32_of(v: u32) -> anyhow::Result<i32> {
@@ -170,7 +228,9 @@ pub async fn put_tour(c: &impl GenericClient, t: &Tour) -> anyhow::Result<()> {
         )
         .await?;
     written_once(n, &t.id)?;
-    log_change(c, &t.organization_id, EntityKind::Tour, &t.id, Op::Put, Some(serde_json::to_value(t)?)).await?;
+    let buckets = ref_buckets(&t.organization_id);
+    log_change(c, &t.organization_id, &buckets, EntityKind::Tour, &t.id, Op::Put, Some(serde_json::to_value(t)?))
+        .await?;
     Ok(())
 }
 
@@ -196,7 +256,17 @@ pub async fn put_variant(c: &impl GenericClient, v: &TourVariant) -> anyhow::Res
     )
     .await?;
     written_once(n, &v.id)?;
-    log_change(c, &v.organization_id, EntityKind::TourVariant, &v.id, Op::Put, Some(serde_json::to_value(v)?)).await?;
+    let buckets = ref_buckets(&v.organization_id);
+    log_change(
+        c,
+        &v.organization_id,
+        &buckets,
+        EntityKind::TourVariant,
+        &v.id,
+        Op::Put,
+        Some(serde_json::to_value(v)?),
+    )
+    .await?;
     Ok(())
 }
 
@@ -226,7 +296,17 @@ pub async fn put_tier(c: &impl GenericClient, t: &PricingTier) -> anyhow::Result
         )
         .await?;
     written_once(n, &t.id)?;
-    log_change(c, &t.organization_id, EntityKind::PricingTier, &t.id, Op::Put, Some(serde_json::to_value(t)?)).await?;
+    let buckets = ref_buckets(&t.organization_id);
+    log_change(
+        c,
+        &t.organization_id,
+        &buckets,
+        EntityKind::PricingTier,
+        &t.id,
+        Op::Put,
+        Some(serde_json::to_value(t)?),
+    )
+    .await?;
     Ok(())
 }
 
@@ -258,7 +338,9 @@ pub async fn put_departure(c: &impl GenericClient, d: &Departure) -> anyhow::Res
         )
         .await?;
     written_once(n, &d.id)?;
-    log_change(c, &d.organization_id, EntityKind::Departure, &d.id, Op::Put, Some(serde_json::to_value(d)?)).await?;
+    let buckets = ref_buckets(&d.organization_id);
+    log_change(c, &d.organization_id, &buckets, EntityKind::Departure, &d.id, Op::Put, Some(serde_json::to_value(d)?))
+        .await?;
     Ok(())
 }
 

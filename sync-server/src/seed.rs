@@ -1,13 +1,18 @@
 //! Demo data for development and demos: one organization, its staff and a small catalogue
-//! with two weeks of departures. Idempotent: does nothing if the demo organization exists.
+//! with two weeks of departures, a few customers and bookings, and the demo guide assigned to
+//! two departures. Idempotent: does nothing if the demo organization exists.
 
-use chrono::{Duration, NaiveTime, TimeZone, Utc};
-use deadpool_postgres::Pool;
+use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc};
+use deadpool_postgres::{Pool, Transaction};
+use tourdesk_domain::entities::{Guide, GuideAssignment};
+use tourdesk_domain::guides::{AssignmentStatus, DayTime, GuideStatus, TimeRange, WeeklyAvailability};
 use tourdesk_domain::money::Money;
+use tourdesk_domain::mutation::{Mutation, MutationCtx};
+use tourdesk_domain::roles::Role;
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
 use tourdesk_domain::{Currency, Departure, PricingTier, Tour, TourVariant};
 
-use crate::{auth, db};
+use crate::{apply, auth, db};
 
 pub const DEMO_ORG_SLUG: &str = "demo";
 pub const DEMO_OWNER_EMAIL: &str = "owner@demo.tourdesk.test";
@@ -88,18 +93,23 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
         &[&org, &DEMO_ORG_SLUG],
     )
     .await?;
+    // Bookings go through the mutators, which read under the tenant's row-level security.
+    db::set_tenant(&tx, &org).await?;
     let hash = auth::hash_password(DEMO_PASSWORD)?;
+    let mut staff = std::collections::HashMap::new();
     for (email, name, role) in [
         (DEMO_OWNER_EMAIL, "Olivia Owner", "owner"),
         (DEMO_MANAGER_EMAIL, "Manuel Manager", "manager"),
         (DEMO_GUIDE_EMAIL, "Gina Guide", "guide"),
     ] {
+        let user_id = id();
         tx.execute(
             "INSERT INTO staff_users (id, organization_id, email, name, role, password_hash)
              VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&id(), &org, &email, &name, &role, &hash],
+            &[&user_id, &org, &email, &name, &role, &hash],
         )
         .await?;
+        staff.insert(email, user_id);
     }
     // What a customer cancelling on the website gets back, and a code to try at checkout.
     tx.execute(
@@ -123,6 +133,7 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
     )
     .await?;
     let today = Utc::now().date_naive();
+    let mut catalogue = Vec::new();
     for t in TOURS {
         let currency = Currency::parse(t.currency)?;
         let tour = Tour {
@@ -151,23 +162,23 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
             sort_order: 0,
         };
         db::put_variant(&tx, &variant).await?;
+        let mut tiers = Vec::new();
+        let mut departures = Vec::new();
         for (i, (name, price)) in t.tiers.iter().enumerate() {
-            db::put_tier(
-                &tx,
-                &PricingTier {
-                    id: id(),
-                    organization_id: org.clone(),
-                    tour_id: tour.id.clone(),
-                    variant_id: None,
-                    name: (*name).into(),
-                    base_price: Money::new(*price, currency),
-                    min_age: None,
-                    max_age: None,
-                    is_default: i == 0,
-                    sort_order: i as i32,
-                },
-            )
-            .await?;
+            let tier = PricingTier {
+                id: id(),
+                organization_id: org.clone(),
+                tour_id: tour.id.clone(),
+                variant_id: None,
+                name: (*name).into(),
+                base_price: Money::new(*price, currency),
+                min_age: None,
+                max_age: None,
+                is_default: i == 0,
+                sort_order: i as i32,
+            };
+            db::put_tier(&tx, &tier).await?;
+            tiers.push(tier);
         }
         for day in 1..=14 {
             let date = today + Duration::days(day);
@@ -180,28 +191,134 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
                         .ok_or_else(|| anyhow::anyhow!("demo time in a DST gap"))?
                         .with_timezone(&Utc);
                 let booked = ((day as u32) * 3 + h) % (t.capacity + 1);
-                db::put_departure(
-                    &tx,
-                    &Departure {
-                        id: id(),
-                        organization_id: org.clone(),
-                        tour_id: tour.id.clone(),
-                        variant_id: variant.id.clone(),
-                        local_date: date,
-                        local_time: time,
-                        timezone: t.tz.name().into(),
-                        starts_at: start,
-                        ends_at: start + Duration::minutes(i64::from(t.minutes)),
-                        capacity: t.capacity,
-                        booked_count: booked,
-                        status: if booked == t.capacity { DepartureStatus::Full } else { DepartureStatus::Open },
-                    },
-                )
-                .await?;
+                let departure = Departure {
+                    id: id(),
+                    organization_id: org.clone(),
+                    tour_id: tour.id.clone(),
+                    variant_id: variant.id.clone(),
+                    local_date: date,
+                    local_time: time,
+                    timezone: t.tz.name().into(),
+                    starts_at: start,
+                    ends_at: start + Duration::minutes(i64::from(t.minutes)),
+                    capacity: t.capacity,
+                    booked_count: booked,
+                    status: if booked == t.capacity { DepartureStatus::Full } else { DepartureStatus::Open },
+                };
+                db::put_departure(&tx, &departure).await?;
+                departures.push(departure);
             }
         }
+        catalogue.push((tour, tiers, departures));
     }
+    let owner = staff.get(DEMO_OWNER_EMAIL).cloned().unwrap_or_default();
+    let guide_user = staff.get(DEMO_GUIDE_EMAIL).cloned();
+    operations(&tx, &org, &owner, guide_user, &catalogue).await?;
     tx.commit().await?;
     tracing::info!("seeded the demo organization");
     Ok(())
+}
+
+/// The demo guide, her two departures, and a handful of customers and bookings, so both an
+/// office desk and the guide's device show realistic data. The guide is qualified for every
+/// demo tour and available all week, so a manager can assign her more departures in a demo.
+async fn operations(
+    tx: &Transaction<'_>,
+    org: &str,
+    owner: &str,
+    guide_user: Option<String>,
+    catalogue: &[(Tour, Vec<PricingTier>, Vec<Departure>)],
+) -> anyhow::Result<()> {
+    let Some((alfama, tiers, departures)) = catalogue.first() else { return Ok(()) };
+    let all_day = || -> anyhow::Result<Vec<TimeRange>> {
+        let (start, end) = (DayTime::from_hm(0, 0), DayTime::from_hm(24, 0));
+        let (Some(start), Some(end)) = (start, end) else { anyhow::bail!("bad demo availability") };
+        Ok(vec![TimeRange { start, end }])
+    };
+    let guide = Guide {
+        id: id(),
+        organization_id: org.into(),
+        user_id: guide_user,
+        first_name: "Gina".into(),
+        last_name: "Guide".into(),
+        email: DEMO_GUIDE_EMAIL.into(),
+        phone: "+351 912 345 678".into(),
+        languages: vec!["en".into(), "pt".into()],
+        timezone: "Europe/Lisbon".into(),
+        weekly_availability: WeeklyAvailability((0..7).map(|d| Ok((d, all_day()?))).collect::<anyhow::Result<_>>()?),
+        status: GuideStatus::Active,
+        qualified_tour_ids: catalogue.iter().map(|(t, _, _)| t.id.clone()).collect(),
+    };
+    db::put_guide(tx, &guide).await?;
+
+    // Alfama's morning walks of days 6, 7 and 8 (two departures a day): the guide leads the first
+    // two; the third has a booking she must not see. A week out, so the departures that tests
+    // pick as "the next bookable one" stay empty of bookings.
+    let morning = |day: usize| departures.get((day - 1) * 2).ok_or_else(|| anyhow::anyhow!("no demo departure"));
+    let (led, other) = ([morning(6)?, morning(7)?], morning(8)?);
+    for d in led {
+        // Assigned before the bookings exist, so the bookings reach `schedule:D` as they are
+        // written and the assignment's snapshot stays small.
+        let assignment = GuideAssignment {
+            id: id(),
+            organization_id: org.into(),
+            departure_id: d.id.clone(),
+            guide_id: guide.id.clone(),
+            status: AssignmentStatus::Confirmed,
+            assigned_at: Utc::now(),
+            confirmed_at: Some(Utc::now()),
+            notes: None,
+        };
+        db::put_guide_assignment(tx, &assignment).await?;
+    }
+
+    let ctx = MutationCtx { organization_id: org.into(), role: Role::Owner, now: Utc::now(), user_id: owner.into() };
+    let hlc = format!("{:013}-{:08}-seed", Utc::now().timestamp_millis(), 0);
+    let people = [
+        ("ana.costa", "Ana", "Costa", "+351 913 000 111"),
+        ("liam.murphy", "Liam", "Murphy", "+353 85 000 2222"),
+        ("yuki.tanaka", "Yuki", "Tanaka", "+81 90 0000 3333"),
+        ("sofia.rossi", "Sofia", "Rossi", "+39 333 000 4444"),
+    ];
+    let mut customers = Vec::new();
+    for (handle, first, last, phone) in people {
+        let customer_id = id();
+        let args = serde_json::json!({
+            "id": customer_id, "email": format!("{handle}@example.com"), "first_name": first,
+            "last_name": last, "phone": phone, "hlc": hlc,
+        });
+        run(tx, &ctx, "create_customer.v1", args).await?;
+        customers.push(customer_id);
+    }
+    let Some(adult) = tiers.first().map(|t| &t.id) else { anyhow::bail!("the demo tour has no prices") };
+    let child = tiers.get(1).map_or(adult, |t| &t.id);
+    let bookings = [
+        (led[0], &customers[0], serde_json::json!([{"tier_id": adult, "quantity": 2}])),
+        (
+            led[0],
+            &customers[1],
+            serde_json::json!([{"tier_id": adult, "quantity": 1}, {"tier_id": child, "quantity": 1}]),
+        ),
+        (led[1], &customers[2], serde_json::json!([{"tier_id": adult, "quantity": 2}])),
+        (other, &customers[3], serde_json::json!([{"tier_id": adult, "quantity": 2}])),
+    ];
+    for (d, customer_id, lines) in bookings {
+        let args = serde_json::json!({
+            "id": id(), "tour_id": alfama.id, "departure_id": d.id, "customer_id": customer_id,
+            "lines": lines, "reference_year": Utc::now().year(),
+            "reference_entropy": uuid::Uuid::new_v4().as_u64_pair().0,
+        });
+        run(tx, &ctx, "create_booking.v1", args).await?;
+    }
+    Ok(())
+}
+
+/// Runs a mutation as the owner, through the same path as a desk's push.
+async fn run(tx: &Transaction<'_>, ctx: &MutationCtx, name: &str, args: serde_json::Value) -> anyhow::Result<()> {
+    let m = Mutation::decode(name, &args).map_err(|r| anyhow::anyhow!("demo {name}: {r}"))?;
+    match apply::run_mutation(tx, &m, ctx, &ctx.user_id).await {
+        Ok(_) => Ok(()),
+        Err(apply::Failure::Rejected(r)) => Err(anyhow::anyhow!("demo {name} refused: {r}")),
+        Err(apply::Failure::Transient(why)) => Err(anyhow::anyhow!("demo {name}: {why}")),
+    }
 }

@@ -6,7 +6,7 @@ use tokio_postgres::IsolationLevel;
 use tourdesk_domain::mutation::{Mutation, MutationCtx};
 use tourdesk_domain::protocol::{
     BucketPage, ChangeRecord, EntityKind, MutationResult, Op, OutcomeStatus, PullRequest, PullResponse, PushRequest,
-    PushResponse, SCHEMA_VERSION, org_bucket,
+    PushResponse, SCHEMA_VERSION, org_bucket, ref_bucket, schedule_bucket,
 };
 use tourdesk_domain::roles::Role;
 use tourdesk_domain::validate;
@@ -160,15 +160,38 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
     Ok(PushResponse { last_mutation_id: last, results })
 }
 
-/// The buckets a staff member's devices receive.
-fn buckets_for(staff: &Staff) -> Vec<String> {
-    match staff.role {
-        Role::Owner | Role::Admin | Role::Manager => vec![org_bucket(&staff.organization_id)],
-        // Guides get only their own departures; that replication lands with the sync engine.
-        Role::Guide => Vec::new(),
+/// The buckets a staff member's devices receive, read in the pull's snapshot so that the set
+/// and the changes served for it agree.
+async fn buckets_for(tx: &Transaction<'_>, staff: &Staff) -> Result<Vec<String>, AppError> {
+    let org = &staff.organization_id;
+    Ok(match staff.role {
+        Role::Owner | Role::Admin | Role::Manager => vec![org_bucket(org)],
+        // A guide's device holds reference data and the departures they lead, nothing else:
+        // other departures' guests are none of its business, and a lost phone leaks less.
+        Role::Guide => {
+            let mut buckets = vec![ref_bucket(org)];
+            for d in db::departures_led_by_user(tx, org, &staff.user_id).await? {
+                buckets.push(schedule_bucket(&d));
+            }
+            buckets
+        }
         // Customers never sync; the public API is their door.
         Role::Customer => Vec::new(),
+    })
+}
+
+/// Whether a bucket the client holds but no longer receives is one of this organization's
+/// (then it is answered in `removed_buckets`, and the client deletes its rows); anything else
+/// (another organization's bucket, a malformed name) is refused.
+async fn is_own_bucket(tx: &Transaction<'_>, org: &str, bucket: &str) -> Result<bool, AppError> {
+    if bucket == org_bucket(org) || bucket == ref_bucket(org) {
+        return Ok(true);
     }
+    let Some(departure_id) = bucket.strip_prefix("schedule:") else { return Ok(false) };
+    if validate::id("bucket", departure_id).is_err() {
+        return Ok(false);
+    }
+    Ok(db::departure_exists(tx, org, departure_id).await?)
 }
 
 /// One page of changes per bucket after the client's cursors, read in one snapshot together
@@ -181,9 +204,13 @@ pub async fn pull(state: &AppState, staff: &Staff, req: PullRequest) -> Result<P
     let tx = conn.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(false).start().await?;
     db::set_tenant(&tx, &staff.organization_id).await?;
     let last = lock_client(&tx, staff, &client_id).await?;
-    let allowed = buckets_for(staff);
-    if let Some(unknown) = req.cursors.keys().find(|b| !allowed.contains(b)) {
-        return Err(AppError::Forbidden(format!("bucket {unknown} is not yours")));
+    let allowed = buckets_for(&tx, staff).await?;
+    let mut removed_buckets = Vec::new();
+    for bucket in req.cursors.keys().filter(|b| !allowed.contains(b)) {
+        if !is_own_bucket(&tx, &staff.organization_id, bucket).await? {
+            return Err(AppError::Forbidden(format!("bucket {bucket} is not yours")));
+        }
+        removed_buckets.push(bucket.clone());
     }
     let mut complete = true;
     let mut pages = Vec::new();
@@ -220,7 +247,7 @@ pub async fn pull(state: &AppState, staff: &Staff, req: PullRequest) -> Result<P
         }
     };
     tx.commit().await?;
-    Ok(PullResponse { buckets: pages, complete, last_mutation_id: last, results, removed_buckets: vec![] })
+    Ok(PullResponse { buckets: pages, complete, last_mutation_id: last, results, removed_buckets })
 }
 
 fn change_record(r: &tokio_postgres::Row) -> anyhow::Result<ChangeRecord> {

@@ -3,10 +3,10 @@
 //! Every query filters on `organization_id`. Upserts carry the tenant guard of V1's
 //! (`WHERE x.organization_id = excluded.organization_id`) and must touch exactly one row.
 //!
-//! Bookings and customers are NOT appended to the sync change log yet: `protocol::EntityKind`
-//! has no kind for them and the desk's replica has no table to put them in, so logging them
-//! would make every desk's pull fail on an unknown entity. The seats a booking takes reach the
-//! desks through the departure's own `put_departure` change, which is logged.
+//! Bookings and customers are appended to the sync change log where they are written, so every
+//! writer (pushes, the public API, webhooks, hold expiry) logs them the same way: a booking to
+//! `org:all` and its departure's `schedule:D`; a customer to `org:all` and the `schedule:D` of
+//! every departure they have a booking on, so the guide of D has the guest's contact details.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,7 +23,9 @@ use tourdesk_domain::pricing::{
 use tourdesk_domain::reference::ReferenceNumber;
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 
-use super::{bad_row, i32_of, money, written_once};
+use tourdesk_domain::protocol::{EntityKind, Op, org_bucket, schedule_bucket};
+
+use super::{LogRow, bad_row, departure_buckets, i32_of, log_change, log_rows, money, written_once};
 
 fn u32_of(v: i32) -> anyhow::Result<u32> {
     Ok(u32::try_from(v)?)
@@ -78,7 +80,7 @@ pub fn customer_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Customer> {
     })
 }
 
-/// Not logged to the sync change log (see the module docs).
+/// Writes a customer and logs it to `org:all` and to each departure they have a booking on.
 pub async fn put_customer(c: &impl GenericClient, cu: &Customer) -> anyhow::Result<()> {
     let tags: Vec<String> = cu.tags.iter().cloned().collect();
     let n = c
@@ -120,7 +122,40 @@ pub async fn put_customer(c: &impl GenericClient, cu: &Customer) -> anyhow::Resu
             ],
         )
         .await?;
-    written_once(n, &cu.id)
+    written_once(n, &cu.id)?;
+    let mut buckets = vec![org_bucket(&cu.organization_id)];
+    for d in customer_departures(c, &cu.organization_id, &cu.id).await? {
+        buckets.push(schedule_bucket(&d));
+    }
+    log_change(
+        c,
+        &cu.organization_id,
+        &buckets,
+        EntityKind::Customer,
+        &cu.id,
+        Op::Put,
+        Some(serde_json::to_value(cu)?),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The departures a customer has a booking on (any status: the booking stays in the
+/// departure's bucket, so its customer must too).
+async fn customer_departures(c: &impl GenericClient, org: &str, customer_id: &str) -> anyhow::Result<Vec<String>> {
+    let rows = c
+        .query(
+            "SELECT DISTINCT departure_id FROM bookings WHERE organization_id = $1 AND customer_id = $2
+             ORDER BY departure_id",
+            &[&org, &customer_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
+}
+
+pub async fn customer_by_id(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Customer>> {
+    let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE organization_id = $1 AND id = $2");
+    c.query_opt(&sql, &[&org, &id]).await?.map(|r| customer_from_row(&r)).transpose()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,11 +202,14 @@ pub fn booking_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Booking> {
 }
 
 /// The booking row and its relational line items (replaced wholesale: they are a copy of the
-/// pricing snapshot). Not logged to the sync change log (see the module docs).
+/// pricing snapshot), logged to `org:all` and `schedule:D`. A new booking also brings its
+/// customer into `schedule:D` when it is the customer's first booking there: the guide of D
+/// must see the guest's contact details, and the customer row was logged before the booking
+/// existed (so not to D).
 pub async fn put_booking(c: &impl GenericClient, b: &Booking) -> anyhow::Result<()> {
     let p = &b.pricing;
-    let n = c
-        .execute(
+    let written = c
+        .query_opt(
             "INSERT INTO bookings (id, organization_id, reference_number, customer_id, departure_id, tour_id,
              variant_id, pricing, currency, subtotal_minor, total_minor, paid_amount_minor, refunded_amount_minor,
              participant_count, participants, status, payment_status, source, promotional_code_id, special_requests,
@@ -189,7 +227,8 @@ pub async fn put_booking(c: &impl GenericClient, b: &Booking) -> anyhow::Result<
              cancellation = excluded.cancellation, checked_in = excluded.checked_in, no_shows = excluded.no_shows,
              confirmed_at = excluded.confirmed_at, cancelled_at = excluded.cancelled_at,
              updated_at = excluded.updated_at
-         WHERE bookings.organization_id = excluded.organization_id",
+         WHERE bookings.organization_id = excluded.organization_id
+         RETURNING (xmax = 0)",
             &[
                 &b.id,
                 &b.organization_id,
@@ -223,7 +262,9 @@ pub async fn put_booking(c: &impl GenericClient, b: &Booking) -> anyhow::Result<
             ],
         )
         .await?;
-    written_once(n, &b.id)?;
+    // `xmax = 0` only on a freshly inserted row version: tells an insert from an update.
+    let Some(row) = written else { return Err(super::IdTaken(b.id.clone()).into()) };
+    let inserted: bool = row.try_get(0)?;
     c.execute(
         "DELETE FROM booking_line_items WHERE organization_id = $1 AND booking_id = $2",
         &[&b.organization_id, &b.id],
@@ -250,6 +291,29 @@ pub async fn put_booking(c: &impl GenericClient, b: &Booking) -> anyhow::Result<
         )
         .await?;
     }
+    let org = &b.organization_id;
+    // The customer goes first, so a replica never holds a booking whose guest it lacks.
+    let mut log = Vec::new();
+    if inserted {
+        let other = c
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM bookings WHERE organization_id = $1 AND departure_id = $2
+                                AND customer_id = $3 AND id <> $4)",
+                &[org, &b.departure_id, &b.customer_id, &b.id],
+            )
+            .await?;
+        if !other.try_get::<_, bool>(0)?
+            && let Some(cu) = customer_by_id(c, org, &b.customer_id).await?
+        {
+            let bucket = schedule_bucket(&b.departure_id);
+            log.push(LogRow::put(bucket, EntityKind::Customer, &cu.id, serde_json::to_value(&cu)?));
+        }
+    }
+    let row = serde_json::to_value(b)?;
+    for bucket in departure_buckets(org, &b.departure_id) {
+        log.push(LogRow::put(bucket, EntityKind::Booking, &b.id, row.clone()));
+    }
+    log_rows(c, org, &log).await?;
     Ok(())
 }
 

@@ -1,0 +1,393 @@
+//! Named queries for guides, their departure assignments and check-ins (V2's tables), and the
+//! departure snapshot a newly assigned guide starts from.
+//!
+//! Every query filters on `organization_id`. Guides are reference data (`org:all` + `org:ref`);
+//! assignments and check-ins belong to their departure (`org:all` + `schedule:D`).
+
+use deadpool_postgres::GenericClient;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tourdesk_domain::entities::{CheckIn, DepartureGuide, Guide, GuideAssignment};
+use tourdesk_domain::guides::{AssignmentStatus, ExistingAssignment};
+use tourdesk_domain::protocol::{EntityKind, Op, schedule_bucket};
+
+use super::{
+    BOOKING_COLS, CUSTOMER_COLS, LogRow, bad_row, booking_from_row, customer_from_row, departure_buckets, log_change,
+    log_rows, ref_buckets, written_once,
+};
+
+/// A unit enum's wire name (`on_leave`), which is also what V2's CHECK constraints list.
+fn wire<T: Serialize>(v: &T) -> anyhow::Result<String> {
+    match serde_json::to_value(v)? {
+        serde_json::Value::String(s) => Ok(s),
+        other => anyhow::bail!("{other} is not a unit enum"),
+    }
+}
+
+fn from_wire<T: DeserializeOwned>(what: &str, s: &str) -> anyhow::Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| bad_row(what, s))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guides.
+
+/// The guide's qualified tours come from `tour_guide_assignments`, folded into the row.
+pub const GUIDE_COLS: &str = "g.id, g.organization_id, g.user_id, g.first_name, g.last_name, g.email, g.phone, \
+     g.languages, g.timezone, g.weekly_availability, g.status, \
+     ARRAY(SELECT t.tour_id FROM tour_guide_assignments t \
+           WHERE t.organization_id = g.organization_id AND t.guide_id = g.id ORDER BY t.tour_id)";
+
+pub fn guide_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Guide> {
+    let status: String = r.try_get(10)?;
+    Ok(Guide {
+        id: r.try_get(0)?,
+        organization_id: r.try_get(1)?,
+        user_id: r.try_get(2)?,
+        first_name: r.try_get(3)?,
+        last_name: r.try_get(4)?,
+        email: r.try_get(5)?,
+        phone: r.try_get(6)?,
+        languages: r.try_get(7)?,
+        timezone: r.try_get(8)?,
+        weekly_availability: serde_json::from_value(r.try_get(9)?)?,
+        status: from_wire("guide status", &status)?,
+        qualified_tour_ids: r.try_get(11)?,
+    })
+}
+
+/// The guide row, locked (its status and qualifications decide an assignment).
+pub async fn guide_for_update(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Guide>> {
+    let sql = format!("SELECT {GUIDE_COLS} FROM guides g WHERE g.organization_id = $1 AND g.id = $2 FOR UPDATE OF g");
+    c.query_opt(&sql, &[&org, &id]).await?.map(|r| guide_from_row(&r)).transpose()
+}
+
+/// Writes a guide and their qualified tours (replaced wholesale), logged as reference data.
+pub async fn put_guide(c: &impl GenericClient, g: &Guide) -> anyhow::Result<()> {
+    let n = c
+        .execute(
+            "INSERT INTO guides (id, organization_id, user_id, first_name, last_name, email, phone, languages,
+             timezone, weekly_availability, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, first_name = excluded.first_name,
+             last_name = excluded.last_name, email = excluded.email, phone = excluded.phone,
+             languages = excluded.languages, timezone = excluded.timezone,
+             weekly_availability = excluded.weekly_availability, status = excluded.status, updated_at = now()
+         WHERE guides.organization_id = excluded.organization_id",
+            &[
+                &g.id,
+                &g.organization_id,
+                &g.user_id,
+                &g.first_name,
+                &g.last_name,
+                &g.email,
+                &g.phone,
+                &g.languages,
+                &g.timezone,
+                &serde_json::to_value(&g.weekly_availability)?,
+                &wire(&g.status)?,
+            ],
+        )
+        .await?;
+    written_once(n, &g.id)?;
+    c.execute(
+        "DELETE FROM tour_guide_assignments WHERE organization_id = $1 AND guide_id = $2",
+        &[&g.organization_id, &g.id],
+    )
+    .await?;
+    for tour_id in &g.qualified_tour_ids {
+        c.execute(
+            "INSERT INTO tour_guide_assignments (id, organization_id, tour_id, guide_id) VALUES ($1, $2, $3, $4)",
+            &[&format!("{}:{tour_id}", g.id), &g.organization_id, tour_id, &g.id],
+        )
+        .await?;
+    }
+    let buckets = ref_buckets(&g.organization_id);
+    log_change(c, &g.organization_id, &buckets, EntityKind::Guide, &g.id, Op::Put, Some(serde_json::to_value(g)?))
+        .await?;
+    Ok(())
+}
+
+/// A guide's assignments with their departures' windows (declined ones too: the domain skips
+/// them), locked so a concurrent assignment cannot slip into a window being checked.
+pub async fn guide_schedule(
+    c: &impl GenericClient,
+    org: &str,
+    guide_id: &str,
+) -> anyhow::Result<Vec<ExistingAssignment>> {
+    let rows = c
+        .query(
+            "SELECT a.departure_id, s.starts_at, s.ends_at, a.status
+             FROM schedule_guide_assignments a
+             JOIN schedules s ON s.organization_id = a.organization_id AND s.id = a.departure_id
+             WHERE a.organization_id = $1 AND a.guide_id = $2
+             ORDER BY s.starts_at, a.departure_id FOR UPDATE OF a",
+            &[&org, &guide_id],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let status: String = r.try_get(3)?;
+            Ok(ExistingAssignment {
+                departure_id: r.try_get(0)?,
+                starts_at: r.try_get(1)?,
+                ends_at: r.try_get(2)?,
+                status: from_wire::<AssignmentStatus>("assignment status", &status)?,
+            })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assignments.
+
+pub const ASSIGNMENT_COLS: &str =
+    "id, organization_id, departure_id, guide_id, status, assigned_at, confirmed_at, notes";
+
+pub fn assignment_from_row(r: &tokio_postgres::Row) -> anyhow::Result<GuideAssignment> {
+    let status: String = r.try_get(4)?;
+    Ok(GuideAssignment {
+        id: r.try_get(0)?,
+        organization_id: r.try_get(1)?,
+        departure_id: r.try_get(2)?,
+        guide_id: r.try_get(3)?,
+        status: from_wire("assignment status", &status)?,
+        assigned_at: r.try_get(5)?,
+        confirmed_at: r.try_get(6)?,
+        notes: r.try_get(7)?,
+    })
+}
+
+pub async fn assignment_for_update(
+    c: &impl GenericClient,
+    org: &str,
+    departure_id: &str,
+    guide_id: &str,
+) -> anyhow::Result<Option<GuideAssignment>> {
+    let sql = format!(
+        "SELECT {ASSIGNMENT_COLS} FROM schedule_guide_assignments
+         WHERE organization_id = $1 AND departure_id = $2 AND guide_id = $3 FOR UPDATE"
+    );
+    c.query_opt(&sql, &[&org, &departure_id, &guide_id]).await?.map(|r| assignment_from_row(&r)).transpose()
+}
+
+/// Who leads a departure: its assignments with the guides' logins, share-locked (an attendance
+/// decision depends on them; an unassignment waits for it).
+pub async fn departure_guides(
+    c: &impl GenericClient,
+    org: &str,
+    departure_id: &str,
+) -> anyhow::Result<Vec<DepartureGuide>> {
+    let rows = c
+        .query(
+            "SELECT a.guide_id, g.user_id, a.status FROM schedule_guide_assignments a
+             JOIN guides g ON g.organization_id = a.organization_id AND g.id = a.guide_id
+             WHERE a.organization_id = $1 AND a.departure_id = $2 ORDER BY a.guide_id FOR SHARE OF a",
+            &[&org, &departure_id],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let status: String = r.try_get(2)?;
+            Ok(DepartureGuide {
+                guide_id: r.try_get(0)?,
+                user_id: r.try_get(1)?,
+                status: from_wire("assignment status", &status)?,
+            })
+        })
+        .collect()
+}
+
+/// Writes an assignment, logged to `org:all` and `schedule:D`. When it gives a guide the
+/// departure (new, or a declined one asked again) the departure's current rows are appended to
+/// `schedule:D` as well: the guide's device pulls that bucket from 0, and the log only holds
+/// changes made since logging began (seeded and older rows never went to `schedule:D`).
+pub async fn put_guide_assignment(c: &impl GenericClient, a: &GuideAssignment) -> anyhow::Result<()> {
+    let org = &a.organization_id;
+    let before = c
+        .query_opt(
+            "SELECT status FROM schedule_guide_assignments WHERE organization_id = $1 AND id = $2 FOR UPDATE",
+            &[org, &a.id],
+        )
+        .await?
+        .map(|r| r.try_get::<_, String>(0))
+        .transpose()?;
+    let n = c
+        .execute(
+            "INSERT INTO schedule_guide_assignments (id, organization_id, departure_id, guide_id, status,
+             assigned_at, confirmed_at, notes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, assigned_at = excluded.assigned_at,
+             confirmed_at = excluded.confirmed_at, notes = excluded.notes
+         WHERE schedule_guide_assignments.organization_id = excluded.organization_id
+           AND schedule_guide_assignments.departure_id = excluded.departure_id
+           AND schedule_guide_assignments.guide_id = excluded.guide_id",
+            &[&a.id, org, &a.departure_id, &a.guide_id, &wire(&a.status)?, &a.assigned_at, &a.confirmed_at, &a.notes],
+        )
+        .await?;
+    written_once(n, &a.id)?;
+    let buckets = departure_buckets(org, &a.departure_id);
+    log_change(c, org, &buckets, EntityKind::GuideAssignment, &a.id, Op::Put, Some(serde_json::to_value(a)?)).await?;
+    let declined = wire(&AssignmentStatus::Declined)?;
+    let gains = a.status != AssignmentStatus::Declined && before.is_none_or(|s| s == declined);
+    if gains {
+        log_departure_snapshot(c, org, &a.departure_id).await?;
+    }
+    Ok(())
+}
+
+/// Deletes an assignment, logged as a delete to `org:all` and `schedule:D`. The guide who loses
+/// it never reads that delete: their next pull lists `schedule:D` in `removed_buckets` instead.
+pub async fn delete_guide_assignment(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<()> {
+    let row = c
+        .query_opt(
+            "DELETE FROM schedule_guide_assignments WHERE organization_id = $1 AND id = $2 RETURNING departure_id",
+            &[&org, &id],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(()) };
+    let departure_id: String = row.try_get(0)?;
+    let buckets = departure_buckets(org, &departure_id);
+    log_change(c, org, &buckets, EntityKind::GuideAssignment, id, Op::Delete, None).await?;
+    Ok(())
+}
+
+/// Appends the departure's current operational rows to `schedule:D`: customers first (a
+/// booking never arrives before its guest), then bookings, check-ins and assignments.
+pub async fn log_departure_snapshot(c: &impl GenericClient, org: &str, departure_id: &str) -> anyhow::Result<()> {
+    let bucket = schedule_bucket(departure_id);
+    let mut log = Vec::new();
+    let customers = c
+        .query(
+            &format!(
+                "SELECT {CUSTOMER_COLS} FROM customers WHERE organization_id = $1 AND id IN
+                 (SELECT customer_id FROM bookings WHERE organization_id = $1 AND departure_id = $2) ORDER BY id"
+            ),
+            &[&org, &departure_id],
+        )
+        .await?;
+    for r in &customers {
+        let cu = customer_from_row(r)?;
+        log.push(LogRow::put(bucket.clone(), EntityKind::Customer, &cu.id, serde_json::to_value(&cu)?));
+    }
+    for b in bookings_of_departure(c, org, departure_id, "").await? {
+        log.push(LogRow::put(bucket.clone(), EntityKind::Booking, &b.id, serde_json::to_value(&b)?));
+    }
+    let check_ins = c
+        .query(
+            &format!(
+                "SELECT {CHECK_IN_COLS} FROM check_ins WHERE organization_id = $1 AND departure_id = $2
+                 ORDER BY at, id"
+            ),
+            &[&org, &departure_id],
+        )
+        .await?;
+    for r in &check_ins {
+        let ci = check_in_from_row(r)?;
+        log.push(LogRow::put(bucket.clone(), EntityKind::CheckIn, &ci.id, serde_json::to_value(&ci)?));
+    }
+    let assignments = c
+        .query(
+            &format!(
+                "SELECT {ASSIGNMENT_COLS} FROM schedule_guide_assignments
+                 WHERE organization_id = $1 AND departure_id = $2 ORDER BY id"
+            ),
+            &[&org, &departure_id],
+        )
+        .await?;
+    for r in &assignments {
+        let a = assignment_from_row(r)?;
+        log.push(LogRow::put(bucket.clone(), EntityKind::GuideAssignment, &a.id, serde_json::to_value(&a)?));
+    }
+    log_rows(c, org, &log).await?;
+    Ok(())
+}
+
+/// The departures whose `schedule:D` bucket a staff login receives: those with an assignment
+/// of the guide linked to it that the guide has not declined.
+pub async fn departures_led_by_user(c: &impl GenericClient, org: &str, user_id: &str) -> anyhow::Result<Vec<String>> {
+    let rows = c
+        .query(
+            "SELECT DISTINCT a.departure_id FROM schedule_guide_assignments a
+             JOIN guides g ON g.organization_id = a.organization_id AND g.id = a.guide_id
+             WHERE a.organization_id = $1 AND g.user_id = $2 AND a.status <> 'declined'
+             ORDER BY a.departure_id",
+            &[&org, &user_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
+}
+
+/// Whether a departure of the organization exists (a `schedule:D` bucket can be ours).
+pub async fn departure_exists(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<bool> {
+    let row = c
+        .query_one("SELECT EXISTS (SELECT 1 FROM schedules WHERE organization_id = $1 AND id = $2)", &[&org, &id])
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bookings of a departure and check-ins.
+
+/// A departure's bookings (every status), in id order; `lock` is `""` or a locking clause.
+pub async fn bookings_of_departure(
+    c: &impl GenericClient,
+    org: &str,
+    departure_id: &str,
+    lock: &str,
+) -> anyhow::Result<Vec<tourdesk_domain::entities::Booking>> {
+    let sql = format!(
+        "SELECT {BOOKING_COLS} FROM bookings WHERE organization_id = $1 AND departure_id = $2 ORDER BY id{lock}"
+    );
+    c.query(&sql, &[&org, &departure_id]).await?.iter().map(booking_from_row).collect()
+}
+
+pub const CHECK_IN_COLS: &str = "id, organization_id, booking_id, departure_id, participant, kind, at, recorded_by";
+
+pub fn check_in_from_row(r: &tokio_postgres::Row) -> anyhow::Result<CheckIn> {
+    let kind: String = r.try_get(5)?;
+    Ok(CheckIn {
+        id: r.try_get(0)?,
+        organization_id: r.try_get(1)?,
+        booking_id: r.try_get(2)?,
+        departure_id: r.try_get(3)?,
+        participant: u32::try_from(r.try_get::<_, i32>(4)?)?,
+        kind: from_wire("check-in kind", &kind)?,
+        at: r.try_get(6)?,
+        recorded_by: r.try_get(7)?,
+    })
+}
+
+/// A booking's attendance facts, share-locked (the booking's own row lock already serialises
+/// writers; this keeps the read honest if that ever changes).
+pub async fn check_ins_of_booking(c: &impl GenericClient, org: &str, booking_id: &str) -> anyhow::Result<Vec<CheckIn>> {
+    let sql = format!(
+        "SELECT {CHECK_IN_COLS} FROM check_ins WHERE organization_id = $1 AND booking_id = $2
+         ORDER BY at, id FOR SHARE"
+    );
+    c.query(&sql, &[&org, &booking_id]).await?.iter().map(check_in_from_row).collect()
+}
+
+/// Records an attendance fact (facts are never updated: a later fact supersedes), logged to
+/// `org:all` and `schedule:D`.
+pub async fn put_check_in(c: &impl GenericClient, ci: &CheckIn) -> anyhow::Result<()> {
+    let participant = i32::try_from(ci.participant)?;
+    c.execute(
+        "INSERT INTO check_ins (id, organization_id, booking_id, departure_id, participant, kind, at, recorded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &ci.id,
+            &ci.organization_id,
+            &ci.booking_id,
+            &ci.departure_id,
+            &participant,
+            &wire(&ci.kind)?,
+            &ci.at,
+            &ci.recorded_by,
+        ],
+    )
+    .await?;
+    let buckets = departure_buckets(&ci.organization_id, &ci.departure_id);
+    let row = Some(serde_json::to_value(ci)?);
+    log_change(c, &ci.organization_id, &buckets, EntityKind::CheckIn, &ci.id, Op::Put, row).await?;
+    Ok(())
+}
