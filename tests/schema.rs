@@ -100,7 +100,7 @@ async fn migrations_apply_on_fresh_databases_and_rerun_as_no_ops() {
         .map(|r| r.get(0))
         .collect();
     // V4 belongs to a branch not merged here yet; it must land before V5 reaches a shared database.
-    assert_eq!(versions, [1, 2, 3, 5, 6]);
+    assert_eq!(versions, [1, 2, 3, 5, 6, 7]);
 
     let role = c
         .query_one("SELECT rolcanlogin, rolbypassrls, rolsuper FROM pg_roles WHERE rolname = 'tourdesk_app'", &[])

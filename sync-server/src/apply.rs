@@ -121,6 +121,7 @@ fn writable(c: &Change) -> bool {
             | Change::PutGuideAssignment(_)
             | Change::DeleteGuideAssignment { .. }
             | Change::PutCheckIn(_)
+            | Change::PutWaitlistEntry(_)
             | Change::IncrementPromoUses { .. }
             | Change::RequestRefund(_)
             | Change::Audit(_)
@@ -175,6 +176,10 @@ async fn write(
         Change::PutCheckIn(ci) => {
             db::put_check_in(tx, ci).await?;
             ("check_in", &ci.id, serde_json::to_value(ci)?)
+        }
+        Change::PutWaitlistEntry(w) => {
+            db::put_waitlist_entry(tx, w).await?;
+            ("waitlist_entry", &w.id, serde_json::to_value(w)?)
         }
         Change::IncrementPromoUses { promo_code_id } => {
             let b = booking.ok_or_else(|| anyhow::anyhow!("a promo code use without a booking"))?;

@@ -767,3 +767,31 @@ pub async fn booking_id_by_reference_and_email(
         .await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
+
+/// A waitlist entry from a desk's conflict inbox. Entries are facts made once (a new id each
+/// time), so a replayed mutation that finds its id is a conflict the savepoint turns into a
+/// recorded rejection, never a second entry.
+pub async fn put_waitlist_entry(
+    c: &impl GenericClient,
+    w: &tourdesk_domain::entities::WaitlistEntry,
+) -> anyhow::Result<()> {
+    c.execute(
+        "INSERT INTO waitlist_entries (id, organization_id, tour_id, departure_id, customer_id, lines, party_size,
+                                       notes, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &w.id,
+            &w.organization_id,
+            &w.tour_id,
+            &w.departure_id,
+            &w.customer_id,
+            &serde_json::to_value(&w.lines)?,
+            &i32_of(w.party_size)?,
+            &w.notes,
+            &w.created_by,
+            &w.created_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
