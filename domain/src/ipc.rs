@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::entities::{CheckInKind, Customer, Departure, Tour};
 use crate::money::Money;
+use crate::mutation::LineArgs;
 use crate::protocol::OutcomeStatus;
 use crate::roles::Role;
 use crate::status::{BookingStatus, PaymentStatus, TourCategory};
@@ -140,6 +141,33 @@ pub struct NewTour {
     pub timezone: String,
     #[serde(default)]
     pub meeting_point: String,
+}
+
+/// What the UI sends to create a customer; the shell adds the id and the clock stamp. The
+/// domain's `create_customer.v1` validates every field, so its errors come back per field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewCustomer {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// What the UI sends to book seats; the shell adds the booking id and the reference's year and
+/// entropy (the UI has no trustworthy randomness, and the reference must be made once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewBooking {
+    pub tour_id: String,
+    pub departure_id: String,
+    pub customer_id: String,
+    pub lines: Vec<LineArgs>,
+    #[serde(default)]
+    pub special_requests: Option<String>,
+    /// The total the form showed. The server refuses the booking (`PRICE_CHANGED`) rather than
+    /// charge a price the customer was not quoted, e.g. when a season the desk does not hold applies.
+    #[serde(default)]
+    pub expected_total: Option<Money>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

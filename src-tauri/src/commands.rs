@@ -1,9 +1,17 @@
 //! Tauri commands: parse, call the store, map the error. Nothing else.
 
+use chrono::{Datelike, Utc};
+use rand::TryRngCore;
 use tauri::State;
 use tourdesk_domain::PricingTier;
-use tourdesk_domain::ipc::{CommandError, DepartureView, DeskStatus, NewTour, Outcome, TourView};
-use tourdesk_domain::mutation::{CreateTourV1, Mutation, Rejection};
+use tourdesk_domain::hlc::Hlc;
+use tourdesk_domain::ipc::{
+    BookingSummary, CommandError, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest, NewBooking,
+    NewCustomer, NewTour, Outcome, RejectedBooking, TourView,
+};
+use tourdesk_domain::mutation::{
+    CheckInV1, CreateBookingV1, CreateCustomerV1, CreateTourV1, EditCustomerNotesV1, MarkNoShowV1, Mutation, Rejection,
+};
 use tourdesk_local_store::StoreError;
 
 use crate::Desk;
@@ -85,6 +93,202 @@ pub async fn list_rejections(desk: State<'_, Desk>) -> Result<Vec<Outcome>, Comm
 #[tauri::command]
 pub async fn dismiss_rejection(desk: State<'_, Desk>, mutation_id: u64) -> Result<(), CommandError> {
     desk.store.acknowledge(mutation_id).map_err(to_ui)?;
+    desk.sync.touched();
+    Ok(())
+}
+
+/// How many customers a search returns: enough to pick from, few enough to read.
+const SEARCH_LIMIT: u32 = 20;
+
+fn store_error(message: &str) -> CommandError {
+    CommandError { code: "STORE".into(), message: message.into(), field: None }
+}
+
+/// A clock stamp for a customer write, from this machine's clock and this desk's client id.
+/// The counter is 0: the store's own outbox stamps count from mutation 1, so any later edit made
+/// on this desk in the same millisecond still sorts after the create.
+fn stamp(desk: &Desk) -> Hlc {
+    let ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    Hlc::new(ms, 0, desk.store.client_id())
+}
+
+#[tauri::command]
+pub async fn list_bookings(desk: State<'_, Desk>, departure_id: String) -> Result<Vec<BookingSummary>, CommandError> {
+    desk.store.bookings_of_departure(&departure_id).map_err(to_ui)
+}
+
+#[tauri::command]
+pub async fn search_customers(desk: State<'_, Desk>, query: String) -> Result<Vec<CustomerHit>, CommandError> {
+    desk.store.search_customers(&query, SEARCH_LIMIT).map_err(to_ui)
+}
+
+#[tauri::command]
+pub async fn customer_detail(desk: State<'_, Desk>, customer_id: String) -> Result<CustomerDetail, CommandError> {
+    desk.store.customer_detail(&customer_id).map_err(to_ui)?.ok_or_else(|| CommandError {
+        code: "NOT_FOUND".into(),
+        message: "this desk does not hold that customer".into(),
+        field: None,
+    })
+}
+
+/// Returns the new customer as a search hit, so the booking form can pick it at once.
+#[tauri::command]
+pub async fn create_customer(desk: State<'_, Desk>, input: NewCustomer) -> Result<CustomerHit, CommandError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
+        id: id.clone(),
+        email: input.email,
+        phone: input.phone.filter(|p| !p.trim().is_empty()),
+        first_name: input.first_name,
+        last_name: input.last_name,
+        source: tourdesk_domain::entities::CustomerSource::Direct,
+        source_detail: None,
+        preferred_language: "en".into(),
+        preferred_currency: "USD".into(),
+        marketing_consent: false,
+        tags: vec![],
+        notes: String::new(),
+        hlc: stamp(&desk),
+    });
+    desk.store.mutate(&m).map_err(to_ui)?;
+    desk.sync.touched();
+    let c = desk
+        .store
+        .customer_detail(&id)
+        .map_err(to_ui)?
+        .ok_or_else(|| store_error("the new customer was saved but could not be read back"))?;
+    Ok(CustomerHit {
+        id: c.customer.id,
+        first_name: c.customer.first_name,
+        last_name: c.customer.last_name,
+        email: c.customer.email,
+        phone: c.customer.phone,
+        pending: c.pending,
+    })
+}
+
+#[tauri::command]
+pub async fn create_booking(desk: State<'_, Desk>, input: NewBooking) -> Result<BookingSummary, CommandError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    // The reference is derived from this entropy on the desk and again on the server, so the
+    // customer can be told it offline; it must be unguessable, hence the OS generator.
+    let entropy = rand::rngs::OsRng.try_next_u64().map_err(|e| {
+        tracing::error!("the OS random generator failed: {e}");
+        store_error("could not draw a booking reference; try again")
+    })?;
+    let m = Mutation::CreateBookingV1(CreateBookingV1 {
+        id: id.clone(),
+        tour_id: input.tour_id,
+        departure_id: input.departure_id.clone(),
+        customer_id: input.customer_id,
+        lines: input.lines,
+        promo_code: None,
+        manual_discount: None,
+        special_requests: input.special_requests.filter(|s| !s.trim().is_empty()),
+        dietary_restrictions: None,
+        source: tourdesk_domain::entities::BookingSource::Admin,
+        reference_year: Utc::now().year(),
+        reference_entropy: entropy,
+        expected_total: input.expected_total,
+        overbook: None,
+    });
+    desk.store.mutate(&m).map_err(to_ui)?;
+    desk.sync.touched();
+    let bookings = desk.store.bookings_of_departure(&input.departure_id).map_err(to_ui)?;
+    bookings
+        .into_iter()
+        .find(|b| b.id == id)
+        .ok_or_else(|| store_error("the new booking was saved but could not be read back"))
+}
+
+#[tauri::command]
+pub async fn manifest(desk: State<'_, Desk>, departure_id: String) -> Result<Manifest, CommandError> {
+    desk.store.manifest(&departure_id).map_err(to_ui)?.ok_or_else(|| CommandError {
+        code: "NOT_FOUND".into(),
+        message: "this desk does not hold that departure".into(),
+        field: None,
+    })
+}
+
+#[tauri::command]
+pub async fn check_in(
+    desk: State<'_, Desk>,
+    booking_id: String,
+    departure_id: String,
+    participant: u32,
+) -> Result<(), CommandError> {
+    let m = Mutation::CheckInV1(CheckInV1 {
+        nonce: uuid::Uuid::new_v4().to_string(),
+        booking_id,
+        departure_id,
+        participant,
+        at: Utc::now(),
+    });
+    desk.store.mutate(&m).map_err(to_ui)?;
+    desk.sync.touched();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn mark_no_show(
+    desk: State<'_, Desk>,
+    booking_id: String,
+    departure_id: String,
+    participant: u32,
+) -> Result<(), CommandError> {
+    let m = Mutation::MarkNoShowV1(MarkNoShowV1 {
+        nonce: uuid::Uuid::new_v4().to_string(),
+        booking_id,
+        departure_id,
+        participant,
+        at: Utc::now(),
+    });
+    desk.store.mutate(&m).map_err(to_ui)?;
+    desk.sync.touched();
+    Ok(())
+}
+
+/// Keeps one version of a customer's notes: saving it from the current version replaces the
+/// notes and clears the conflicting versions the person has just seen (the domain's rule).
+#[tauri::command]
+pub async fn edit_customer_notes(
+    desk: State<'_, Desk>,
+    customer_id: String,
+    base_version: u64,
+    text: String,
+) -> Result<(), CommandError> {
+    let m = Mutation::EditCustomerNotesV1(EditCustomerNotesV1 { customer_id, base_version, text });
+    desk.store.mutate(&m).map_err(to_ui)?;
+    desk.sync.touched();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn list_rejected_bookings(desk: State<'_, Desk>) -> Result<Vec<RejectedBooking>, CommandError> {
+    desk.store.rejected_bookings().map_err(to_ui)
+}
+
+#[tauri::command]
+pub async fn retry_booking_on(
+    desk: State<'_, Desk>,
+    mutation_id: u64,
+    departure_id: String,
+) -> Result<(), CommandError> {
+    desk.store.retry_booking_on(mutation_id, &departure_id).map_err(to_ui)?;
+    desk.sync.touched();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn overbook_booking(desk: State<'_, Desk>, mutation_id: u64, reason: String) -> Result<(), CommandError> {
+    desk.store.overbook_booking(mutation_id, &reason).map_err(to_ui)?;
+    desk.sync.touched();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn waitlist_booking(desk: State<'_, Desk>, mutation_id: u64) -> Result<(), CommandError> {
+    desk.store.waitlist_booking(mutation_id).map_err(to_ui)?;
     desk.sync.touched();
     Ok(())
 }

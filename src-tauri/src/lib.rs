@@ -35,6 +35,19 @@ pub fn run() {
             commands::sync_now,
             commands::list_rejections,
             commands::dismiss_rejection,
+            commands::list_bookings,
+            commands::search_customers,
+            commands::customer_detail,
+            commands::create_customer,
+            commands::create_booking,
+            commands::manifest,
+            commands::check_in,
+            commands::mark_no_show,
+            commands::edit_customer_notes,
+            commands::list_rejected_bookings,
+            commands::retry_booking_on,
+            commands::overbook_booking,
+            commands::waitlist_booking,
         ])
         .setup(|app| {
             let config = DeskConfig::load(app.path().app_data_dir().ok())?;

@@ -1,16 +1,26 @@
-//! The app: state, the polling loop that follows the shell's status, and the new-tour form.
+//! The app: state, the polling loop that follows the shell's status, navigation between tours
+//! and customers, the refused-bookings inbox's actions, and the new-tour form.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tourdesk_domain::PricingTier;
-use tourdesk_domain::ipc::{CommandError, DepartureView, DeskStatus, NewTour, Outcome, TourView};
+use tourdesk_domain::ipc::{CommandError, DepartureView, DeskStatus, NewTour, Outcome, RejectedBooking, TourView};
 use tourdesk_domain::status::TourCategory;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use crate::booking_views::RejectedBookings;
+use crate::screens::{CustomersScreen, DeparturePanel};
 use crate::services;
-use crate::views::{Departures, Rejections, StatusBar, TourList};
+use crate::views::{Departures, PanelKind, Rejections, StatusBar, TourList};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Screen {
+    Tours,
+    Customers,
+}
 
 #[component]
 pub fn App() -> Html {
@@ -20,6 +30,11 @@ pub fn App() -> Html {
     // Keyed by tour id, so a newly selected tour never shows the previous tour's rows.
     let detail = use_state(|| None::<(String, Vec<PricingTier>, Vec<DepartureView>)>);
     let rejections = use_state(Vec::<Outcome>::new);
+    let refused = use_state(Vec::<RejectedBooking>::new);
+    // The departures of each refused booking's tour, for "Move to…".
+    let refused_departures = use_state(BTreeMap::<String, Vec<DepartureView>>::new);
+    let screen = use_state(|| Screen::Tours);
+    let open_panel = use_state(|| None::<(String, PanelKind)>);
     let error = use_state(|| None::<String>);
     let creating = use_state(|| false);
     // Bumped to force a reload (after a local create or dismiss).
@@ -49,6 +64,7 @@ pub fn App() -> Html {
     {
         let (tours, detail, rejections, error, selected) =
             (tours.clone(), detail.clone(), rejections.clone(), error.clone(), selected.clone());
+        let (refused, refused_departures) = (refused.clone(), refused_departures.clone());
         use_effect_with((*reload, (*selected).clone()), move |(_, sel)| {
             let sel = sel.clone();
             spawn_local(async move {
@@ -66,6 +82,18 @@ pub fn App() -> Html {
                 if let Ok(r) = services::list_rejections().await {
                     rejections.set(r);
                 }
+                if let Ok(r) = services::list_rejected_bookings().await {
+                    let mut by_tour = BTreeMap::new();
+                    for b in &r {
+                        if !by_tour.contains_key(&b.tour_id)
+                            && let Ok(ds) = services::list_departures(&b.tour_id).await
+                        {
+                            by_tour.insert(b.tour_id.clone(), ds);
+                        }
+                    }
+                    refused_departures.set(by_tour);
+                    refused.set(r);
+                }
                 if let Some(id) = sel {
                     match (services::list_prices(&id).await, services::list_departures(&id).await) {
                         (Ok(p), Ok(d)) => detail.set(Some((id, p, d))),
@@ -77,8 +105,60 @@ pub fn App() -> Html {
     }
 
     let on_select = {
-        let selected = selected.clone();
-        Callback::from(move |id: String| selected.set(Some(id)))
+        let (selected, open_panel) = (selected.clone(), open_panel.clone());
+        Callback::from(move |id: String| {
+            open_panel.set(None);
+            selected.set(Some(id));
+        })
+    };
+    let on_open_panel = {
+        let open_panel = open_panel.clone();
+        Callback::from(move |(id, kind): (String, PanelKind)| {
+            // The same button again closes the panel.
+            if open_panel.as_ref() == Some(&(id.clone(), kind)) {
+                open_panel.set(None);
+            } else {
+                open_panel.set(Some((id, kind)));
+            }
+        })
+    };
+    // Every inbox action ends here: show a local refusal (say, the other departure is full
+    // too), and reload so the handled entry leaves the inbox.
+    let inbox_done = {
+        let (reload, error) = (reload.clone(), error.clone());
+        Callback::from(move |r: Result<(), CommandError>| {
+            error.set(r.err().map(|e| e.message));
+            reload.set(*reload + 1);
+        })
+    };
+    let on_move = {
+        let done = inbox_done.clone();
+        Callback::from(move |(id, dep): (u64, String)| {
+            let done = done.clone();
+            spawn_local(async move { done.emit(services::retry_booking_on(id, &dep).await) });
+        })
+    };
+    let on_waitlist = {
+        let done = inbox_done.clone();
+        Callback::from(move |id: u64| {
+            let done = done.clone();
+            spawn_local(async move { done.emit(services::waitlist_booking(id).await) });
+        })
+    };
+    let on_overbook = {
+        let done = inbox_done.clone();
+        Callback::from(move |(id, reason): (u64, String)| {
+            let done = done.clone();
+            spawn_local(async move { done.emit(services::overbook_booking(id, &reason).await) });
+        })
+    };
+    let show_tours = {
+        let screen = screen.clone();
+        Callback::from(move |_: MouseEvent| screen.set(Screen::Tours))
+    };
+    let show_customers = {
+        let screen = screen.clone();
+        Callback::from(move |_: MouseEvent| screen.set(Screen::Customers))
     };
     let on_sync = Callback::from(|_| {
         spawn_local(async {
@@ -116,30 +196,62 @@ pub fn App() -> Html {
         (Some((id, p, d)), Some(t)) if *id == t.tour.id => (p.clone(), d.clone()),
         _ => (Vec::new(), Vec::new()),
     };
+    let role = status.as_ref().and_then(|s| s.signed_in_as.as_ref()).map(|u| u.role);
+    // Refused bookings have their own inbox with actions; the generic one shows the rest.
+    let other_rejections: Vec<Outcome> =
+        rejections.iter().filter(|o| !refused.iter().any(|r| r.mutation_id == o.mutation_id)).cloned().collect();
+    let panel = match (&*open_panel, &current) {
+        (Some((id, kind)), Some(t)) => departures.iter().find(|d| d.departure.id == *id).map(|d| {
+            // Keyed by departure, so another departure's panel starts with a fresh form.
+            html! {
+                <DeparturePanel key={id.clone()} tour_id={t.tour.id.clone()} departure={d.clone()} prices={prices.clone()} kind={*kind} reload={*reload} />
+            }
+        }),
+        _ => None,
+    };
 
     html! {
         <div class="app">
             <StatusBar status={(*status).clone()} on_sync={on_sync} />
             if let Some(e) = &*error { <div class="banner error-text">{ e.clone() }</div> }
-            <Rejections items={(*rejections).clone()} on_dismiss={on_dismiss} />
-            <main>
-                <aside>
-                    <div class="aside-head">
-                        <h2>{ "Tours" }</h2>
-                        <button id="new-tour" onclick={open_form}>{ "New tour" }</button>
-                    </div>
-                    <TourList tours={(*tours).clone()} selected={(*selected).clone()} on_select={on_select} />
-                </aside>
-                <section class="detail">
-                    if *creating {
-                        <NewTourForm on_created={on_created} on_cancel={close_form} />
-                    } else if let Some(t) = current {
-                        <Departures tour={t} prices={prices} departures={departures} />
-                    } else {
-                        <p class="empty">{ "Select a tour." }</p>
-                    }
-                </section>
-            </main>
+            <nav class="tabs">
+                <button id="tab-tours" class={classes!((*screen == Screen::Tours).then_some("active"))} onclick={show_tours}>{ "Tours" }</button>
+                <button id="tab-customers" class={classes!((*screen == Screen::Customers).then_some("active"))} onclick={show_customers}>{ "Customers" }</button>
+            </nav>
+            <RejectedBookings
+                items={(*refused).clone()}
+                departures={(*refused_departures).clone()}
+                role={role}
+                on_move={on_move}
+                on_waitlist={on_waitlist}
+                on_overbook={on_overbook}
+                on_dismiss={on_dismiss.clone()}
+            />
+            <Rejections items={other_rejections} on_dismiss={on_dismiss} />
+            if *screen == Screen::Customers {
+                <main class="single"><CustomersScreen reload={*reload} /></main>
+            } else {
+                <main>
+                    <aside>
+                        <div class="aside-head">
+                            <h2>{ "Tours" }</h2>
+                            <button id="new-tour" onclick={open_form}>{ "New tour" }</button>
+                        </div>
+                        <TourList tours={(*tours).clone()} selected={(*selected).clone()} on_select={on_select} />
+                    </aside>
+                    <section class="detail">
+                        if *creating {
+                            <NewTourForm on_created={on_created} on_cancel={close_form} />
+                        } else if let Some(t) = current {
+                            <Departures tour={t} prices={prices.clone()} departures={departures.clone()} open={(*open_panel).clone()} on_open={on_open_panel}>
+                                { panel.unwrap_or_default() }
+                            </Departures>
+                        } else {
+                            <p class="empty">{ "Select a tour." }</p>
+                        }
+                    </section>
+                </main>
+            }
         </div>
     }
 }

@@ -4,7 +4,10 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tourdesk_domain::PricingTier;
-use tourdesk_domain::ipc::{CommandError, DepartureView, DeskStatus, NewTour, Outcome, TourView};
+use tourdesk_domain::ipc::{
+    BookingSummary, CommandError, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest, NewBooking,
+    NewCustomer, NewTour, Outcome, RejectedBooking, TourView,
+};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -37,8 +40,55 @@ struct TourArg<'a> {
 }
 
 #[derive(Serialize)]
-struct CreateArgs<'a> {
-    input: &'a NewTour,
+struct CreateArgs<'a, T> {
+    input: &'a T,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DepartureArg<'a> {
+    departure_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CustomerArg<'a> {
+    customer_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct QueryArg<'a> {
+    query: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AttendanceArgs<'a> {
+    booking_id: &'a str,
+    departure_id: &'a str,
+    participant: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NotesArgs<'a> {
+    customer_id: &'a str,
+    base_version: u64,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RetryArgs<'a> {
+    mutation_id: u64,
+    departure_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OverbookArgs<'a> {
+    mutation_id: u64,
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -77,4 +127,56 @@ pub async fn list_rejections() -> Result<Vec<Outcome>, CommandError> {
 
 pub async fn dismiss_rejection(mutation_id: u64) -> Result<(), CommandError> {
     call("dismiss_rejection", &MutationArg { mutation_id }).await
+}
+
+pub async fn list_bookings(departure_id: &str) -> Result<Vec<BookingSummary>, CommandError> {
+    call("list_bookings", &DepartureArg { departure_id }).await
+}
+
+pub async fn search_customers(query: &str) -> Result<Vec<CustomerHit>, CommandError> {
+    call("search_customers", &QueryArg { query }).await
+}
+
+pub async fn customer_detail(customer_id: &str) -> Result<CustomerDetail, CommandError> {
+    call("customer_detail", &CustomerArg { customer_id }).await
+}
+
+pub async fn create_customer(input: &NewCustomer) -> Result<CustomerHit, CommandError> {
+    call("create_customer", &CreateArgs { input }).await
+}
+
+pub async fn create_booking(input: &NewBooking) -> Result<BookingSummary, CommandError> {
+    call("create_booking", &CreateArgs { input }).await
+}
+
+pub async fn manifest(departure_id: &str) -> Result<Manifest, CommandError> {
+    call("manifest", &DepartureArg { departure_id }).await
+}
+
+pub async fn check_in(booking_id: &str, departure_id: &str, participant: u32) -> Result<(), CommandError> {
+    call("check_in", &AttendanceArgs { booking_id, departure_id, participant }).await
+}
+
+pub async fn mark_no_show(booking_id: &str, departure_id: &str, participant: u32) -> Result<(), CommandError> {
+    call("mark_no_show", &AttendanceArgs { booking_id, departure_id, participant }).await
+}
+
+pub async fn edit_customer_notes(customer_id: &str, base_version: u64, text: &str) -> Result<(), CommandError> {
+    call("edit_customer_notes", &NotesArgs { customer_id, base_version, text }).await
+}
+
+pub async fn list_rejected_bookings() -> Result<Vec<RejectedBooking>, CommandError> {
+    call("list_rejected_bookings", &NoArgs {}).await
+}
+
+pub async fn retry_booking_on(mutation_id: u64, departure_id: &str) -> Result<(), CommandError> {
+    call("retry_booking_on", &RetryArgs { mutation_id, departure_id }).await
+}
+
+pub async fn overbook_booking(mutation_id: u64, reason: &str) -> Result<(), CommandError> {
+    call("overbook_booking", &OverbookArgs { mutation_id, reason }).await
+}
+
+pub async fn waitlist_booking(mutation_id: u64) -> Result<(), CommandError> {
+    call("waitlist_booking", &MutationArg { mutation_id }).await
 }

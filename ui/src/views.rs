@@ -85,11 +85,26 @@ pub fn TourList(props: &TourListProps) -> Html {
     }
 }
 
+/// What opens under the departure table for one departure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelKind {
+    Bookings,
+    Manifest,
+}
+
 #[derive(Properties, PartialEq)]
 pub struct DeparturesProps {
     pub tour: TourView,
     pub prices: Vec<PricingTier>,
     pub departures: Vec<DepartureView>,
+    /// The departure whose panel is open, and which panel.
+    #[prop_or_default]
+    pub open: Option<(String, PanelKind)>,
+    #[prop_or_default]
+    pub on_open: Callback<(String, PanelKind)>,
+    /// The open panel, shown under the table.
+    #[prop_or_default]
+    pub children: Html,
 }
 
 /// The local wall-clock time of a departure, computed from its UTC instant in its own zone
@@ -120,20 +135,32 @@ pub fn Departures(props: &DeparturesProps) -> Html {
                 <p class="empty">{ "No departures scheduled." }</p>
             } else {
                 <table id="departure-table">
-                    <thead><tr><th>{ "Starts (local)" }</th><th>{ "Capacity" }</th><th>{ "Booked" }</th><th>{ "Seats left" }</th><th>{ "Status" }</th></tr></thead>
+                    <thead><tr><th>{ "Starts (local)" }</th><th>{ "Capacity" }</th><th>{ "Booked" }</th><th>{ "Seats left" }</th><th>{ "Status" }</th><th></th></tr></thead>
                     <tbody>
-                    { for props.departures.iter().map(|d| html! {
-                        <tr class="departure-row" data-id={d.departure.id.clone()}>
-                            <td>{ local_start(d) }</td>
-                            <td>{ d.departure.capacity }</td>
-                            <td>{ d.departure.booked_count }</td>
-                            <td class={classes!("seats-left", (d.seats_left == 0).then_some("sold-out"))}>{ d.seats_left }</td>
-                            <td>{ d.departure.status.as_str() }</td>
-                        </tr>
+                    { for props.departures.iter().map(|d| {
+                        let open = |kind: PanelKind| {
+                            let id = d.departure.id.clone();
+                            props.on_open.reform(move |_: MouseEvent| (id.clone(), kind))
+                        };
+                        let is_open = props.open.as_ref().is_some_and(|(id, _)| *id == d.departure.id);
+                        html! {
+                            <tr class={classes!("departure-row", is_open.then_some("selected"))} data-id={d.departure.id.clone()}>
+                                <td>{ local_start(d) }</td>
+                                <td>{ d.departure.capacity }</td>
+                                <td>{ d.departure.booked_count }</td>
+                                <td class={classes!("seats-left", (d.seats_left == 0).then_some("sold-out"))}>{ d.seats_left }</td>
+                                <td>{ d.departure.status.as_str() }</td>
+                                <td class="row-actions">
+                                    <button class="open-bookings" onclick={open(PanelKind::Bookings)}>{ "Bookings" }</button>
+                                    <button class="open-manifest" onclick={open(PanelKind::Manifest)}>{ "Manifest" }</button>
+                                </td>
+                            </tr>
+                        }
                     }) }
                     </tbody>
                 </table>
             }
+            { props.children.clone() }
         </section>
     }
 }
@@ -265,6 +292,9 @@ mod tests {
             tour: tour(false),
             prices: vec![tier("Adult", 8900, "USD"), tier("Child", 1200, "JPY")],
             departures: vec![departure("2026-03-07T14:00:00Z", 3), departure("2026-03-08T14:00:00Z", 10)],
+            open: None,
+            on_open: Callback::noop(),
+            children: Html::default(),
         })
         .await;
         assert!(html.contains("Sat 07 Mar 2026, 09:00 EST"), "{html}");
@@ -272,6 +302,8 @@ mod tests {
         assert!(html.contains("sold-out"), "a full departure is flagged: {html}");
         assert!(html.contains("Adult $89.00"), "{html}");
         assert!(html.contains("Child ¥1,200"), "a zero-decimal currency shows no decimals: {html}");
+        assert_eq!(html.matches("open-bookings").count(), 2, "each departure opens its bookings: {html}");
+        assert_eq!(html.matches("open-manifest").count(), 2, "and its manifest: {html}");
     }
 
     #[tokio::test]

@@ -1,0 +1,513 @@
+//! Stateful screens for bookings and customers: they load through `services`, keep form state,
+//! and render the components of `booking_views`. They render on the host too (effects and
+//! callbacks, the only places that `invoke`, do not run in SSR).
+
+use std::collections::BTreeMap;
+
+use tourdesk_domain::PricingTier;
+use tourdesk_domain::ipc::{BookingSummary, CommandError, CustomerDetail, CustomerHit, DepartureView, Manifest};
+use web_sys::HtmlInputElement;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use crate::booking_views::{BookingsPanel, CustomerHits, CustomerPane, ManifestView};
+use crate::forms::{self, BookingDraft, CustomerDraft, Debounce, SEARCH_DEBOUNCE_MS};
+use crate::services;
+use crate::views::{PanelKind, price};
+
+fn input_value(e: &InputEvent) -> String {
+    e.target_unchecked_into::<HtmlInputElement>().value()
+}
+
+/// A debounced customer search: `(typed text, hits, the query they answer, on input)`. A search
+/// goes out once typing pauses for [`SEARCH_DEBOUNCE_MS`]; late answers to older text are dropped.
+#[hook]
+fn use_customer_search()
+-> (UseStateHandle<String>, UseStateHandle<Vec<CustomerHit>>, Option<String>, Callback<InputEvent>) {
+    let typed = use_state(String::new);
+    let hits = use_state(Vec::<CustomerHit>::new);
+    let answered = use_state(|| None::<String>);
+    let debounce = use_mut_ref(Debounce::default);
+    let on_input = {
+        let (typed, hits, answered, debounce) = (typed.clone(), hits.clone(), answered.clone(), debounce.clone());
+        Callback::from(move |e: InputEvent| {
+            let text = input_value(&e);
+            typed.set(text.clone());
+            let ticket = debounce.borrow_mut().ticket();
+            let Some(query) = forms::search_query(&text) else {
+                hits.set(Vec::new());
+                answered.set(None);
+                return;
+            };
+            let (hits, answered, debounce) = (hits.clone(), answered.clone(), debounce.clone());
+            spawn_local(async move {
+                yew::platform::time::sleep(std::time::Duration::from_millis(u64::from(SEARCH_DEBOUNCE_MS))).await;
+                if !debounce.borrow().is_current(ticket) {
+                    return;
+                }
+                let result = services::search_customers(&query).await;
+                if debounce.borrow().is_current(ticket) {
+                    hits.set(result.unwrap_or_default());
+                    answered.set(Some(query));
+                }
+            });
+        })
+    };
+    let answered_now = (*answered).clone();
+    (typed, hits, answered_now, on_input)
+}
+
+fn field_error(error: &Option<CommandError>, field: &str) -> Html {
+    match error {
+        Some(e) if e.field.as_deref() == Some(field) => {
+            html! { <span class="field-error">{ e.message.clone() }</span> }
+        }
+        _ => html! {},
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct NewBookingFormProps {
+    pub tour_id: String,
+    pub departure: DepartureView,
+    /// The tour's price list; the form offers the tiers the domain sells on this departure.
+    pub prices: Vec<PricingTier>,
+    pub on_saved: Callback<BookingSummary>,
+    pub on_cancel: Callback<()>,
+}
+
+/// Booking works offline: the shell saves it locally (seats taken at once) and queues it; the
+/// server may still refuse it, which then shows in the refused-bookings inbox.
+#[component]
+pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
+    let tiers = forms::offered_tiers(&props.prices, &props.departure.departure);
+    let quantities = use_state(BTreeMap::<String, String>::new);
+    let picked = use_state(|| None::<CustomerHit>);
+    let creating_customer = use_state(|| false);
+    let customer = use_state(CustomerDraft::default);
+    let requests = use_state(String::new);
+    let error = use_state(|| None::<CommandError>);
+    let busy = use_state(|| false);
+    let (typed, hits, answered, on_search) = use_customer_search();
+
+    let draft = BookingDraft {
+        tour_id: props.tour_id.clone(),
+        departure_id: props.departure.departure.id.clone(),
+        customer_id: picked.as_ref().map(|c| c.id.clone()),
+        quantities: (*quantities).clone(),
+        special_requests: (*requests).clone(),
+    };
+    let total = draft
+        .lines()
+        .ok()
+        .and_then(|lines| forms::quote_total(&props.prices, &props.departure.departure, &lines, forms::now()));
+
+    let on_pick = {
+        let (picked, creating_customer) = (picked.clone(), creating_customer.clone());
+        Callback::from(move |h: CustomerHit| {
+            picked.set(Some(h));
+            creating_customer.set(false);
+        })
+    };
+    let toggle_new_customer = {
+        let (creating_customer, picked) = (creating_customer.clone(), picked.clone());
+        Callback::from(move |_: MouseEvent| {
+            picked.set(None);
+            creating_customer.set(!*creating_customer);
+        })
+    };
+    let bind_customer = |set: fn(&mut CustomerDraft, String)| {
+        let customer = customer.clone();
+        Callback::from(move |e: InputEvent| {
+            let mut c = (*customer).clone();
+            set(&mut c, input_value(&e));
+            customer.set(c);
+        })
+    };
+    let on_requests = {
+        let requests = requests.clone();
+        Callback::from(move |e: InputEvent| requests.set(input_value(&e)))
+    };
+    let on_submit = {
+        let (picked, creating_customer, customer, error, busy) =
+            (picked.clone(), creating_customer.clone(), customer.clone(), error.clone(), busy.clone());
+        let (draft, on_saved) = (draft.clone(), props.on_saved.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            // Check the seats before creating a customer, so a typo there leaves nothing behind.
+            if let Err(e) = draft.lines() {
+                error.set(Some(e));
+                return;
+            }
+            let new_customer = (*creating_customer).then(|| customer.to_input());
+            let (mut draft, picked, creating_customer, error, busy, on_saved) = (
+                draft.clone(),
+                picked.clone(),
+                creating_customer.clone(),
+                error.clone(),
+                busy.clone(),
+                on_saved.clone(),
+            );
+            busy.set(true);
+            spawn_local(async move {
+                if let Some(input) = new_customer {
+                    match services::create_customer(&input).await {
+                        Ok(hit) => {
+                            // Picked from now on: a retry after a booking error must not create
+                            // the customer twice.
+                            draft.customer_id = Some(hit.id.clone());
+                            picked.set(Some(hit));
+                            creating_customer.set(false);
+                        }
+                        Err(e) => {
+                            error.set(Some(e));
+                            busy.set(false);
+                            return;
+                        }
+                    }
+                }
+                // The total on screen is what the customer agreed to; the server refuses another.
+                match draft.to_input(total) {
+                    Ok(input) => match services::create_booking(&input).await {
+                        Ok(b) => on_saved.emit(b),
+                        Err(e) => error.set(Some(e)),
+                    },
+                    Err(e) => error.set(Some(e)),
+                }
+                busy.set(false);
+            });
+        })
+    };
+    let on_cancel = props.on_cancel.reform(|_: MouseEvent| ());
+    let general_error = match &*error {
+        Some(e) if !e.field.as_deref().is_some_and(|f| f.starts_with("qty:") || CUSTOMER_FIELDS.contains(&f)) => {
+            html! { <p class="error-text form-error">{ e.message.clone() }</p> }
+        }
+        _ => html! {},
+    };
+    html! {
+        <form id="new-booking-form" class="form wide" onsubmit={on_submit}>
+            <h4>{ "New booking" }</h4>
+            <fieldset>
+                <legend>{ "Customer" }</legend>
+                if let Some(c) = &*picked {
+                    <p id="picked-customer">{ format!("{} {} · {}", c.first_name, c.last_name, c.email) }</p>
+                }
+                if *creating_customer {
+                    <label>{ "First name" }
+                        <input id="new-customer-first" value={customer.first_name.clone()} oninput={bind_customer(|c, v| c.first_name = v)} />
+                        { field_error(&error, "first_name") }
+                    </label>
+                    <label>{ "Last name" }
+                        <input id="new-customer-last" value={customer.last_name.clone()} oninput={bind_customer(|c, v| c.last_name = v)} />
+                        { field_error(&error, "last_name") }
+                    </label>
+                    <label>{ "E-mail" }
+                        <input id="new-customer-email" value={customer.email.clone()} oninput={bind_customer(|c, v| c.email = v)} />
+                        { field_error(&error, "email") }
+                    </label>
+                    <label>{ "Phone (international)" }
+                        <input id="new-customer-phone" value={customer.phone.clone()} oninput={bind_customer(|c, v| c.phone = v)} />
+                        { field_error(&error, "phone") }
+                    </label>
+                } else {
+                    <label>{ "Find a customer" }<input id="customer-search" placeholder="Name, e-mail or phone" value={(*typed).clone()} oninput={on_search} /></label>
+                    <CustomerHits hits={(*hits).clone()} query={answered} selected={picked.as_ref().map(|c| c.id.clone())} on_pick={on_pick} />
+                    { field_error(&error, "customer_id") }
+                }
+                <button type="button" id="toggle-new-customer" onclick={toggle_new_customer}>
+                    { if *creating_customer { "Search existing customers" } else { "New customer" } }
+                </button>
+            </fieldset>
+            <fieldset>
+                <legend>{ "Seats" }</legend>
+                if tiers.is_empty() {
+                    <p class="empty">{ "This tour has no prices for this departure yet." }</p>
+                }
+                { for tiers.iter().map(|t| {
+                    let id = t.id.clone();
+                    let on_qty = {
+                        let quantities = quantities.clone();
+                        let id = id.clone();
+                        Callback::from(move |e: InputEvent| {
+                            let mut q = (*quantities).clone();
+                            q.insert(id.clone(), input_value(&e));
+                            quantities.set(q);
+                        })
+                    };
+                    html! {
+                        <label class="tier-qty">{ format!("{} ({})", t.name, price(&t.base_price)) }
+                            <input class="qty" data-tier={id.clone()} inputmode="numeric" value={quantities.get(&id).cloned().unwrap_or_default()} oninput={on_qty} />
+                            { field_error(&error, &forms::quantity_field(&id)) }
+                        </label>
+                    }
+                }) }
+                <p id="booking-total" class="total">{ format!("Total: {}", total.as_ref().map(price).unwrap_or_else(|| "—".into())) }</p>
+            </fieldset>
+            <label>{ "Special requests" }<input id="booking-requests" value={(*requests).clone()} oninput={on_requests} /></label>
+            { general_error }
+            <div class="actions">
+                <button id="new-booking-submit" type="submit" disabled={*busy}>{ "Book" }</button>
+                <button type="button" onclick={on_cancel}>{ "Cancel" }</button>
+            </div>
+        </form>
+    }
+}
+
+const CUSTOMER_FIELDS: &[&str] = &["first_name", "last_name", "email", "phone", "customer_id"];
+
+#[derive(Properties, PartialEq)]
+pub struct DeparturePanelProps {
+    pub tour_id: String,
+    pub departure: DepartureView,
+    pub prices: Vec<PricingTier>,
+    pub kind: PanelKind,
+    /// The shell's data version: a change (a pull, an edit elsewhere) reloads the panel.
+    pub reload: u64,
+}
+
+/// A departure's bookings (with the new-booking form) or its manifest, loaded from the shell.
+#[component]
+pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
+    let bookings = use_state(|| None::<(String, Vec<BookingSummary>)>);
+    let manifest = use_state(|| None::<Manifest>);
+    let error = use_state(|| None::<String>);
+    let booking_open = use_state(|| false);
+    let local_reload = use_state(|| 0u64);
+    let id = props.departure.departure.id.clone();
+    {
+        let (bookings, manifest, error) = (bookings.clone(), manifest.clone(), error.clone());
+        use_effect_with((id.clone(), props.kind, props.reload, *local_reload), move |(id, kind, _, _)| {
+            let (id, kind) = (id.clone(), *kind);
+            spawn_local(async move {
+                let result = match kind {
+                    PanelKind::Bookings => services::list_bookings(&id).await.map(|b| bookings.set(Some((id, b)))),
+                    PanelKind::Manifest => services::manifest(&id).await.map(|m| manifest.set(Some(m))),
+                };
+                match result {
+                    Ok(()) => error.set(None),
+                    Err(e) => error.set(Some(e.message)),
+                }
+            });
+        });
+    }
+    let reload_now = {
+        let local_reload = local_reload.clone();
+        move || local_reload.set(*local_reload + 1)
+    };
+    let attendance = |check_in: bool| {
+        let (error, reload_now, departure_id) = (error.clone(), reload_now.clone(), id.clone());
+        Callback::from(move |(booking, participant): (String, u32)| {
+            let (error, reload_now, departure_id) = (error.clone(), reload_now.clone(), departure_id.clone());
+            spawn_local(async move {
+                let r = if check_in {
+                    services::check_in(&booking, &departure_id, participant).await
+                } else {
+                    services::mark_no_show(&booking, &departure_id, participant).await
+                };
+                if let Err(e) = r {
+                    error.set(Some(e.message));
+                }
+                reload_now();
+            });
+        })
+    };
+    let banner = match &*error {
+        Some(e) => html! { <p class="error-text">{ e.clone() }</p> },
+        None => html! {},
+    };
+    match props.kind {
+        PanelKind::Manifest => match &*manifest {
+            Some(m) if m.departure.departure.id == id => html! {
+                <>
+                    { banner }
+                    <ManifestView manifest={m.clone()} on_check_in={attendance(true)} on_no_show={attendance(false)} />
+                </>
+            },
+            _ => html! { <>{ banner }<p class="empty">{ "Loading the manifest…" }</p></> },
+        },
+        PanelKind::Bookings => {
+            let list = match &*bookings {
+                Some((for_id, b)) if *for_id == id => b.clone(),
+                _ => Vec::new(),
+            };
+            let on_new = {
+                let booking_open = booking_open.clone();
+                Callback::from(move |_| booking_open.set(true))
+            };
+            let on_saved = {
+                let (booking_open, reload_now) = (booking_open.clone(), reload_now.clone());
+                Callback::from(move |_: BookingSummary| {
+                    booking_open.set(false);
+                    reload_now();
+                })
+            };
+            let on_cancel = {
+                let booking_open = booking_open.clone();
+                Callback::from(move |_| booking_open.set(false))
+            };
+            html! {
+                <>
+                    { banner }
+                    <BookingsPanel departure={props.departure.clone()} bookings={list} on_new={on_new}>
+                        if *booking_open {
+                            <NewBookingForm tour_id={props.tour_id.clone()} departure={props.departure.clone()} prices={props.prices.clone()} on_saved={on_saved} on_cancel={on_cancel} />
+                        }
+                    </BookingsPanel>
+                </>
+            }
+        }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct CustomersScreenProps {
+    /// The shell's data version: a change reloads the open customer.
+    pub reload: u64,
+}
+
+/// Search customers (debounced) and open one: contact, tags, notes and bookings.
+#[component]
+pub fn CustomersScreen(props: &CustomersScreenProps) -> Html {
+    let (typed, hits, answered, on_search) = use_customer_search();
+    let selected = use_state(|| None::<String>);
+    let detail = use_state(|| None::<CustomerDetail>);
+    let error = use_state(|| None::<String>);
+    let local_reload = use_state(|| 0u64);
+    {
+        let (detail, error) = (detail.clone(), error.clone());
+        use_effect_with(((*selected).clone(), props.reload, *local_reload), move |(sel, _, _)| {
+            if let Some(id) = sel.clone() {
+                spawn_local(async move {
+                    match services::customer_detail(&id).await {
+                        Ok(d) => {
+                            detail.set(Some(d));
+                            error.set(None);
+                        }
+                        Err(e) => error.set(Some(e.message)),
+                    }
+                });
+            }
+        });
+    }
+    let on_pick = {
+        let selected = selected.clone();
+        Callback::from(move |h: CustomerHit| selected.set(Some(h.id)))
+    };
+    let on_keep_notes = {
+        // Saved against the version on screen: if the notes moved on meanwhile, the domain keeps
+        // this choice as one more conflicting version instead of overwriting what it has not seen.
+        let (error, local_reload, shown) = (error.clone(), local_reload.clone(), (*detail).clone());
+        Callback::from(move |text: String| {
+            let Some(d) = shown.clone() else { return };
+            let (error, local_reload) = (error.clone(), local_reload.clone());
+            spawn_local(async move {
+                if let Err(e) = services::edit_customer_notes(&d.customer.id, d.customer.notes_version, &text).await {
+                    error.set(Some(e.message));
+                }
+                local_reload.set(*local_reload + 1);
+            });
+        })
+    };
+    let current = detail.as_ref().filter(|d| selected.as_deref() == Some(d.customer.id.as_str())).cloned();
+    html! {
+        <section id="customers" class="customers">
+            <div class="customer-search">
+                <h2>{ "Customers" }</h2>
+                <input id="customers-search" placeholder="Name, e-mail or phone" value={(*typed).clone()} oninput={on_search} />
+                <CustomerHits hits={(*hits).clone()} query={answered} selected={(*selected).clone()} on_pick={on_pick} />
+            </div>
+            <div class="customer-detail">
+                if let Some(e) = &*error { <p class="error-text">{ e.clone() }</p> }
+                if let Some(d) = current {
+                    <CustomerPane detail={d} on_keep_notes={on_keep_notes} />
+                } else {
+                    <p class="empty">{ "Search for a customer and pick one." }</p>
+                }
+            </div>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use chrono::{DateTime, Utc};
+    use tourdesk_domain::status::DepartureStatus;
+    use tourdesk_domain::{Currency, Departure, Money};
+
+    async fn render<C: BaseComponent>(props: C::Properties) -> String {
+        yew::LocalServerRenderer::<C>::with_props(props).render().await
+    }
+
+    fn tier(id: &str, amount: i64, variant: Option<&str>) -> PricingTier {
+        PricingTier {
+            id: id.into(),
+            organization_id: "o".into(),
+            tour_id: "t1".into(),
+            variant_id: variant.map(str::to_string),
+            name: id.into(),
+            base_price: Money::new(amount, Currency::parse("JPY").unwrap()),
+            min_age: None,
+            max_age: None,
+            is_default: false,
+            sort_order: 0,
+        }
+    }
+
+    fn departure() -> DepartureView {
+        let starts_at: DateTime<Utc> = "2026-04-02T21:00:00Z".parse().unwrap();
+        let d = Departure {
+            id: "d1".into(),
+            organization_id: "o".into(),
+            tour_id: "t1".into(),
+            variant_id: "v1".into(),
+            local_date: starts_at.date_naive(),
+            local_time: starts_at.time(),
+            timezone: "Asia/Tokyo".into(),
+            starts_at,
+            ends_at: starts_at,
+            capacity: 8,
+            booked_count: 0,
+            status: DepartureStatus::Open,
+        };
+        DepartureView { seats_left: d.seats_left(), departure: d }
+    }
+
+    #[tokio::test]
+    async fn new_booking_form_offers_the_departures_tiers_and_a_customer_search() {
+        let html = render::<NewBookingForm>(NewBookingFormProps {
+            tour_id: "t1".into(),
+            departure: departure(),
+            prices: vec![
+                tier("Adult", 6000, None),
+                tier("Child", 3000, Some("v1")),
+                tier("Private", 90000, Some("v9")),
+            ],
+            on_saved: Callback::noop(),
+            on_cancel: Callback::noop(),
+        })
+        .await;
+        assert!(html.contains("Adult (¥6,000)") && html.contains("Child (¥3,000)"), "{html}");
+        assert!(!html.contains("Private"), "another variant's tier is not sold here: {html}");
+        assert!(html.contains("Total: —"), "nothing requested yet, nothing priced: {html}");
+        assert!(html.contains("customer-search") && html.contains("New customer"), "{html}");
+        let html = render::<NewBookingForm>(NewBookingFormProps {
+            tour_id: "t1".into(),
+            departure: departure(),
+            prices: vec![],
+            on_saved: Callback::noop(),
+            on_cancel: Callback::noop(),
+        })
+        .await;
+        assert!(html.contains("This tour has no prices for this departure yet."), "{html}");
+    }
+
+    #[tokio::test]
+    async fn customers_screen_starts_with_an_invitation_to_search() {
+        let html = render::<CustomersScreen>(CustomersScreenProps { reload: 0 }).await;
+        assert!(html.contains("customers-search"), "{html}");
+        assert!(html.contains("Search for a customer and pick one."), "{html}");
+    }
+}
