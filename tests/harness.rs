@@ -196,10 +196,8 @@ pub async fn server_replica(pg: &tokio_postgres::Client, org: &str) -> Replica {
 pub fn desk_replica(desk: &Store) -> Replica {
     let mut tours: Vec<Tour> = desk.tours().unwrap().into_iter().map(|t| t.tour).collect();
     tours.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut departures: Vec<Departure> = tours
-        .iter()
-        .flat_map(|t| desk.departures(&t.id).unwrap().into_iter().map(|d| d.departure))
-        .collect();
+    let mut departures: Vec<Departure> =
+        tours.iter().flat_map(|t| desk.departures(&t.id).unwrap().into_iter().map(|d| d.departure)).collect();
     departures.sort_by(|a, b| a.id.cmp(&b.id));
     Replica { tours, departures }
 }

@@ -226,7 +226,10 @@ async fn a_week_offline_with_1000_queued_mutations_drains_in_order() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(names, ["Week Tour 000", "Week Tour 000 rev 0", "Week Tour 000 rev 1", "Week Tour 000 rev 2", "Week Tour 000 rev 3"]);
+    assert_eq!(
+        names,
+        ["Week Tour 000", "Week Tour 000 rev 0", "Week Tour 000 rev 1", "Week Tour 000 rev 2", "Week Tour 000 rev 3"]
+    );
     for (id, name) in &expected_names {
         let (got, status): (String, String) = {
             let r = pg.query_one("SELECT name, status FROM tours WHERE id = $1", &[id]).await.unwrap();
@@ -299,7 +302,10 @@ async fn a_desk_killed_mid_pull_resumes_without_loss() {
     loop {
         assert!(Instant::now() < deadline, "the pull made no progress: {seen:?}");
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("the desk process ended ({status}) before it was killed: {}", std::fs::read_to_string(&log).unwrap());
+            panic!(
+                "the desk process ended ({status}) before it was killed: {}",
+                std::fs::read_to_string(&log).unwrap()
+            );
         }
         if let Some(c) = peek_cursor(&path)
             && seen.last() != Some(&c)
@@ -346,11 +352,8 @@ async fn a_desk_killed_mid_pull_resumes_without_loss() {
     let resumed = client_at(&env.base_url()).with_page_limit(CHILD_PAGE);
     let report = resumed.sync_once(&desk).await.unwrap();
     assert_eq!((report.pushed, report.rejected), (1, 0));
-    let left: i64 = pg
-        .query_one("SELECT count(*) FROM sync_changes WHERE seq > $1", &[&(at_kill as i64)])
-        .await
-        .unwrap()
-        .get(0);
+    let left: i64 =
+        pg.query_one("SELECT count(*) FROM sync_changes WHERE seq > $1", &[&(at_kill as i64)]).await.unwrap().get(0);
     assert_eq!(report.pulled, left as u64, "resumed from the committed cursor, not from the start");
     let new_last: i64 = pg.query_one("SELECT max(seq) FROM sync_changes", &[]).await.unwrap().get(0);
     assert_eq!(desk.cursors().unwrap().values().copied().collect::<Vec<_>>(), [new_last as u64]);
@@ -428,7 +431,13 @@ fn queue_raw(path: &std::path::Path, first_id: u64, mutations: &[(&str, serde_js
         let id = first_id + i as u64;
         tx.execute(
             "INSERT INTO outbox (mutation_id, name, args, hlc, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            rusqlite::params![id, name, args.to_string(), format!("{:013}-{id:08}-x", now.timestamp_millis()), now.to_rfc3339()],
+            rusqlite::params![
+                id,
+                name,
+                args.to_string(),
+                format!("{:013}-{id:08}-x", now.timestamp_millis()),
+                now.to_rfc3339()
+            ],
         )
         .unwrap();
     }
@@ -521,10 +530,8 @@ async fn a_desk_database_of_the_first_schema_keeps_its_outbox() {
     let id = tour_id(&queued);
     {
         let mut conn = rusqlite::Connection::open(&path).unwrap();
-        let report = first_schema::migrations::runner()
-            .set_target(refinery::Target::Version(1))
-            .run(&mut conn)
-            .unwrap();
+        let report =
+            first_schema::migrations::runner().set_target(refinery::Target::Version(1)).run(&mut conn).unwrap();
         assert_eq!(report.applied_migrations().iter().map(|m| m.version()).collect::<Vec<_>>(), [1]);
         conn.execute("INSERT INTO meta (key, value) VALUES ('client_id', ?1)", [&client_id]).unwrap();
         conn.execute(
