@@ -230,6 +230,9 @@ async fn organization_load(env: &Env, departures: usize, tours: usize) {
     push_all(&env.base_url(), &token, &load).await;
 }
 
+/// One desk table's column names and rows, as read back from a desk file.
+type TableRows = (&'static str, Vec<String>, Vec<Vec<rusqlite::types::Value>>);
+
 /// A fresh desk's first full pull of the organization, against inserting the very rows it ended
 /// with into a fresh SQLite file of the same schema and settings, in transactions of the pull's
 /// page size (1,000).
@@ -246,7 +249,7 @@ async fn initial_sync(env: &Env, departures: usize, tours: usize) {
     let pull_time = started.elapsed();
 
     // The rows the desk ended with, read back whole, then written raw into a new file.
-    let mut rows: Vec<(&str, Vec<String>, Vec<Vec<rusqlite::types::Value>>)> = Vec::new();
+    let mut rows: Vec<TableRows> = Vec::new();
     {
         let conn = rusqlite::Connection::open(env.desk_path("initial")).unwrap();
         for table in REPLICATED_TABLES {
