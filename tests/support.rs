@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+pub mod harness;
+
 use tourdesk_local_store::{Credentials, Store, SyncClient};
 use tourdesk_sync_server::{Config, RunningServer, seed};
 use tourdesk_testkit::PgCluster;
