@@ -202,6 +202,23 @@ pub struct DeskStatus {
     pub signed_in_as: Option<SignedInAs>,
     /// Grows whenever local data changes (a local edit or a pull); the UI reloads on change.
     pub data_version: u64,
+    /// While a pull spans several pages (a first sync of a large organization): how far along.
+    #[serde(default)]
+    pub sync_progress: Option<SyncProgress>,
+}
+
+/// How far a multi-page pull has come, in change-sequence units summed over the buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    pub done: u64,
+    pub total: u64,
+}
+
+impl SyncProgress {
+    /// Whole percent, 0–100.
+    pub fn percent(&self) -> u64 {
+        if self.total == 0 { 100 } else { (self.done.min(self.total) * 100) / self.total }
+    }
 }
 
 /// Every command error, as the UI receives it.

@@ -288,6 +288,11 @@ pub struct BucketPage {
     pub changes: Vec<ChangeRecord>,
     /// The cursor to store once this page is applied.
     pub cursor: u64,
+    /// The bucket's newest sequence number in this page's snapshot. With the cursors it tells a
+    /// client how far a long initial sync has come (sequence numbers are shared between an
+    /// organization's buckets, so it measures progress; it does not count rows).
+    #[serde(default)]
+    pub head: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

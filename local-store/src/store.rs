@@ -1008,7 +1008,7 @@ mod tests {
             .collect::<Vec<_>>();
         let cursor = changes.last().map(|c| c.seq).unwrap_or(seq);
         PullResponse {
-            buckets: vec![BucketPage { bucket: "org:org-1:all".into(), changes, cursor }],
+            buckets: vec![BucketPage { bucket: "org:org-1:all".into(), changes, cursor, head: cursor }],
             complete: true,
             last_mutation_id: last,
             results,

@@ -82,6 +82,8 @@ pub struct SyncClient {
     /// presentation for theft and revoke this desk.
     token: Mutex<Option<String>>,
     page_limit: Option<u32>,
+    /// Set while a pull is more than one page long; read by the sync loop for the status bar.
+    progress: std::sync::Mutex<Option<tourdesk_domain::ipc::SyncProgress>>,
 }
 
 impl std::fmt::Debug for SyncClient {
@@ -104,10 +106,20 @@ impl SyncClient {
             credentials,
             token: Mutex::new(None),
             page_limit: None,
+            progress: std::sync::Mutex::new(None),
         })
     }
 
     /// Asks for pull pages of at most `limit` changes (the server's default otherwise).
+    /// How far the current multi-page pull has come; `None` when no long pull is under way.
+    pub fn progress(&self) -> Option<tourdesk_domain::ipc::SyncProgress> {
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_progress(&self, p: Option<tourdesk_domain::ipc::SyncProgress>) {
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = p;
+    }
+
     pub fn with_page_limit(mut self, limit: u32) -> SyncClient {
         self.page_limit = Some(limit);
         self
@@ -280,6 +292,24 @@ impl SyncClient {
                 break;
             }
         }
+        let start = store.cursors()?;
+        let result = self.pull_pages(store, &start, &mut report).await;
+        self.set_progress(None);
+        result?;
+        match incomplete {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    /// Pulls until the server says complete, publishing progress from the second page on (a
+    /// one-page pull is over before anyone could look).
+    async fn pull_pages(
+        &self,
+        store: &Store,
+        start: &std::collections::BTreeMap<String, u64>,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
         loop {
             let req = PullRequest {
                 client_id: store.client_id().to_string(),
@@ -292,14 +322,26 @@ impl SyncClient {
             report.pulled += resp.buckets.iter().map(|b| b.changes.len() as u64).sum::<u64>();
             store.apply_pull(&resp)?;
             if resp.complete {
-                break;
+                return Ok(());
             }
-        }
-        match incomplete {
-            Some(e) => Err(e),
-            None => Ok(report),
+            self.set_progress(Some(progress_of(&resp, start)));
         }
     }
+}
+
+/// Progress of a pull: for each bucket, how far its cursor moved from where this pull started,
+/// against how far its head is.
+fn progress_of(
+    resp: &PullResponse,
+    start: &std::collections::BTreeMap<String, u64>,
+) -> tourdesk_domain::ipc::SyncProgress {
+    let (mut done, mut total) = (0u64, 0u64);
+    for b in &resp.buckets {
+        let from = start.get(&b.bucket).copied().unwrap_or(0);
+        done += b.cursor.saturating_sub(from);
+        total += b.head.max(b.cursor).saturating_sub(from);
+    }
+    tourdesk_domain::ipc::SyncProgress { done, total }
 }
 
 /// Records what the server issued and who this desk now is. The device and refresh token are
@@ -326,4 +368,27 @@ fn without_url(e: &reqwest::Error) -> String {
         msg = msg.replace(&format!(" for url ({url})"), "");
     }
     if e.is_connect() { "connection refused".to_string() } else { msg }
+}
+
+#[cfg(test)]
+mod progress_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tourdesk_domain::protocol::BucketPage;
+
+    #[test]
+    fn progress_sums_buckets_from_where_the_pull_started() {
+        let page = |bucket: &str, cursor, head| BucketPage { bucket: bucket.into(), changes: vec![], cursor, head };
+        let resp = PullResponse {
+            buckets: vec![page("a", 60, 100), page("b", 10, 10)],
+            complete: false,
+            last_mutation_id: 0,
+            results: vec![],
+            removed_buckets: vec![],
+        };
+        let start = [("a".to_string(), 20u64)].into_iter().collect();
+        let p = progress_of(&resp, &start);
+        assert_eq!((p.done, p.total), (40 + 10, 80 + 10));
+        assert_eq!(p.percent(), 55);
+    }
 }

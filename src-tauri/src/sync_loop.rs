@@ -12,6 +12,7 @@ pub struct SyncLoop {
     wake: Notify,
     state: Mutex<LoopState>,
     server_url: String,
+    client: Arc<SyncClient>,
 }
 
 struct LoopState {
@@ -23,6 +24,7 @@ struct LoopState {
 
 impl SyncLoop {
     pub fn start(store: Arc<Store>, client: SyncClient, interval: Duration) -> Arc<SyncLoop> {
+        let client = Arc::new(client);
         let me = Arc::new(SyncLoop {
             wake: Notify::new(),
             state: Mutex::new(LoopState {
@@ -32,8 +34,8 @@ impl SyncLoop {
                 data_version: 0,
             }),
             server_url: client.base_url().to_string(),
+            client: client.clone(),
         });
-        let client = Arc::new(client);
         let this = me.clone();
         let (s, c) = (store.clone(), client.clone());
         tauri::async_runtime::spawn(async move { this.run(s, c, interval).await });
@@ -119,6 +121,7 @@ impl SyncLoop {
                 organization_name: u.organization_name,
             }),
             data_version: s.data_version,
+            sync_progress: self.client.progress(),
         }
     }
 }

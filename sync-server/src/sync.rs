@@ -231,7 +231,20 @@ pub async fn pull(state: &AppState, staff: &Staff, req: PullRequest) -> Result<P
             changes.push(change_record(r).map_err(AppError::Internal)?);
         }
         let cursor = changes.last().map(|c| c.seq).unwrap_or(cursor);
-        pages.push(BucketPage { bucket, changes, cursor });
+        // A bucket this page finished ends at its cursor; only a bucket with more to come costs a
+        // look at its newest row.
+        let head = if rows.len() <= limit as usize {
+            cursor
+        } else {
+            let row = tx
+                .query_one(
+                    "SELECT coalesce(max(seq), 0) FROM sync_changes WHERE organization_id = $1 AND bucket = $2",
+                    &[&staff.organization_id, &bucket],
+                )
+                .await?;
+            u64::try_from(row.try_get::<_, i64>(0).map_err(anyhow::Error::from)?).unwrap_or(0)
+        };
+        pages.push(BucketPage { bucket, changes, cursor, head });
     }
     let results = match req.pending_from {
         None => Vec::new(),

@@ -36,6 +36,9 @@ pub fn StatusBar(props: &StatusBarProps) -> Html {
             <strong class="brand">{ "Tourdesk" }</strong>
             <span class="who">{ who }</span>
             <span id="status-connection" class={class}>{ label }</span>
+            if let Some(p) = &s.sync_progress {
+                <span id="status-progress" class="muted">{ format!("receiving data… {} %", p.percent()) }</span>
+            }
             <span id="status-pending" class="muted">{ format!("{} pending", s.pending) }</span>
             if let Some(at) = &s.last_synced_at {
                 <span class="muted" title={at.clone()}>{ format!("last synced {}", short_time(at)) }</span>
@@ -317,8 +320,17 @@ mod tests {
             last_error: Some("the server is unreachable".into()),
             signed_in_as: None,
             data_version: 1,
+            sync_progress: None,
         };
-        let html = render::<StatusBar>(StatusBarProps { status: Some(status), on_sync: Callback::noop() }).await;
+        let html = render::<StatusBar>(StatusBarProps { status: Some(status.clone()), on_sync: Callback::noop() }).await;
+        assert!(!html.contains("receiving data"), "{html}");
+        let syncing = DeskStatus {
+            connection: Connection::Syncing,
+            sync_progress: Some(tourdesk_domain::ipc::SyncProgress { done: 420, total: 1000 }),
+            ..status.clone()
+        };
+        let busy = render::<StatusBar>(StatusBarProps { status: Some(syncing), on_sync: Callback::noop() }).await;
+        assert!(busy.contains("receiving data… 42 %"), "{busy}");
         assert!(html.contains("Offline"), "{html}");
         assert!(html.contains("2 pending"));
         assert!(html.contains("the server is unreachable"));

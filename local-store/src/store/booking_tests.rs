@@ -224,7 +224,7 @@ fn bucket(name: &str, seq: u64, changes: Vec<(EntityKind, Op, Value)>) -> Bucket
         })
         .collect();
     let cursor = changes.last().map_or(seq, |c| c.seq);
-    BucketPage { bucket: name.into(), changes, cursor }
+    BucketPage { bucket: name.into(), changes, cursor, head: cursor }
 }
 
 fn pull(buckets: Vec<BucketPage>, last: u64, results: Vec<MutationResult>) -> PullResponse {
