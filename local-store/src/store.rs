@@ -336,17 +336,36 @@ impl Store {
         let ctx = self.ctx(&tx)?;
         let org = ctx.organization_id.clone();
 
-        restore_shadows(&tx, &org)?;
+        // Rebase only on the last page of a pull. Before it, the optimistic rows stay as they are
+        // (work already pushed must not vanish while its rows are still pages away), and a page's
+        // row that a pending change covers updates that change's shadow — the base the rebase
+        // will restore — instead of the row the user sees.
+        let rebase = resp.complete;
+        if rebase {
+            restore_shadows(&tx, &org)?;
+        }
         for page in &resp.buckets {
             for ch in &page.changes {
+                let shadowed = !rebase && has_shadow(&tx, ch.entity, &ch.id)?;
                 match ch.op {
+                    Op::Put if shadowed => {
+                        tx.prepare_cached("UPDATE shadow SET row = ?3 WHERE entity = ?1 AND id = ?2")?
+                            .execute(params![ch.entity.as_str(), ch.id, serde_json::to_string(&ch.row)?])?;
+                        rows::own(&tx, &page.bucket, ch.entity, &ch.id)?;
+                    }
                     Op::Put => {
                         rows::put(&tx, &org, ch.entity, &ch.row, false)?;
                         rows::own(&tx, &page.bucket, ch.entity, &ch.id)?;
                     }
                     // A delete in one bucket can be a row moving to another (a booking moved to
                     // another departure); the row goes only when no held bucket has it.
-                    Op::Delete => rows::disown(&tx, &org, &page.bucket, ch.entity, &ch.id)?,
+                    Op::Delete => {
+                        rows::disown(&tx, &org, &page.bucket, ch.entity, &ch.id)?;
+                        if shadowed && rows::get(&tx, &org, ch.entity, &ch.id)?.is_none() {
+                            tx.prepare_cached("UPDATE shadow SET row = NULL WHERE entity = ?1 AND id = ?2")?
+                                .execute(params![ch.entity.as_str(), ch.id])?;
+                        }
+                    }
                 }
             }
             tx.execute(
@@ -367,6 +386,10 @@ impl Store {
             record_results(&tx, resp.last_mutation_id, &resp.results)?;
         }
 
+        if !rebase {
+            tx.commit()?;
+            return Ok(());
+        }
         // Replay what the server has not seen yet on top of its state. A mutation that no longer
         // applies locally (say its slug is now taken) stays queued: the server decides, and its
         // verdict will arrive like any other.
@@ -746,6 +769,14 @@ fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -> Result<()
         }
     }
     Ok(())
+}
+
+fn has_shadow(tx: &Connection, kind: EntityKind, id: &str) -> Result<bool, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM shadow WHERE entity = ?1 AND id = ?2")?
+        .query_row(params![kind.as_str(), id], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 fn restore_shadows(tx: &Connection, org: &str) -> Result<(), StoreError> {

@@ -322,7 +322,8 @@ mod tests {
             data_version: 1,
             sync_progress: None,
         };
-        let html = render::<StatusBar>(StatusBarProps { status: Some(status.clone()), on_sync: Callback::noop() }).await;
+        let html =
+            render::<StatusBar>(StatusBarProps { status: Some(status.clone()), on_sync: Callback::noop() }).await;
         assert!(!html.contains("receiving data"), "{html}");
         let syncing = DeskStatus {
             connection: Connection::Syncing,
