@@ -218,7 +218,14 @@ async fn a_paged_initial_sync_brings_everything() {
     let desk = env.desk("office");
     let client = env.client(seed::DEMO_OWNER_EMAIL).with_page_limit(5);
     let report = client.sync_once(&desk).await.unwrap();
-    let total: i64 = env.pg().await.query_one("SELECT count(*) FROM sync_changes", &[]).await.unwrap().get(0);
+    // An owner's desk receives the organization's `all` bucket; changes also fan out to others.
+    let total: i64 = env
+        .pg()
+        .await
+        .query_one("SELECT count(*) FROM sync_changes WHERE bucket LIKE 'org:%:all'", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(report.pulled, total as u64);
     let tours = desk.tours().unwrap();
     assert_eq!(tours.len(), 3);
@@ -234,7 +241,7 @@ async fn a_paged_initial_sync_brings_everything() {
 /// and a departure's capacity raised; both reach PostgreSQL, with an audit row each. A kind of
 /// change this server cannot store yet is refused visibly, and the queue moves on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn edits_replay_on_the_server_and_unsupported_changes_are_refused_visibly() {
+async fn edits_replay_on_the_server_and_unknown_mutations_are_refused_visibly() {
     let env = Env::start().await;
     let desk = env.desk("office");
     let client = env.client(seed::DEMO_OWNER_EMAIL);
@@ -266,23 +273,23 @@ async fn edits_replay_on_the_server_and_unsupported_changes_are_refused_visibly(
     assert_eq!(count(&env, "SELECT count(*) FROM audit_logs WHERE entity_id = $1", &tour_id).await, 2);
     assert_eq!(count(&env, "SELECT count(*) FROM audit_logs WHERE entity_id = $1", &dep.id).await, 1);
 
-    // Guide assignments are not stored by this server version yet: refused with a clear code,
+    // A mutation this server does not know (a newer desk's version): refused with a clear code,
     // and the change queued after it still applies.
-    let unassign = serde_json::json!({"departure_id": dep.id, "guide_id": uuid::Uuid::new_v4().to_string()});
+    let unknown = serde_json::json!({"departure_id": dep.id});
     let later = new_tour("After The Booking");
     let later_id = tourdesk_tests::tour_id(&later);
     let req = PushRequest {
         client_id: uuid::Uuid::new_v4().to_string(),
         schema_version: SCHEMA_VERSION,
         mutations: vec![
-            MutationEnvelope { id: 1, name: "unassign_guide.v1".into(), args: unassign, hlc: "0".into() },
+            MutationEnvelope { id: 1, name: "reassign_guide.v9".into(), args: unknown, hlc: "0".into() },
             MutationEnvelope { id: 2, name: later.name().into(), args: later.args(), hlc: "0".into() },
         ],
     };
     let resp = raw_push(&env, &req).await;
     assert_eq!(resp.last_mutation_id, 2, "{resp:?}");
     assert_eq!(resp.results[0].status, tourdesk_domain::protocol::OutcomeStatus::Rejected);
-    assert_eq!(resp.results[0].code.as_deref(), Some("UNSUPPORTED"), "{resp:?}");
+    assert_eq!(resp.results[0].code.as_deref(), Some("UNKNOWN_MUTATION"), "{resp:?}");
     assert_eq!(resp.results[1].status, tourdesk_domain::protocol::OutcomeStatus::Applied);
     assert_eq!(count(&env, "SELECT count(*) FROM tours WHERE id = $1", &later_id).await, 1);
 }

@@ -217,7 +217,7 @@ pub struct SyncProgress {
 impl SyncProgress {
     /// Whole percent, 0–100.
     pub fn percent(&self) -> u64 {
-        if self.total == 0 { 100 } else { (self.done.min(self.total) * 100) / self.total }
+        (self.done.min(self.total) * 100).checked_div(self.total).unwrap_or(100)
     }
 }
 
