@@ -4,6 +4,7 @@ use chrono::{Datelike, Utc};
 use rand::TryRngCore;
 use tauri::State;
 use tourdesk_domain::PricingTier;
+use tourdesk_domain::entities::CheckInKind;
 use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::ipc::{
     BookingSummary, CommandError, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest, NewBooking,
@@ -217,16 +218,7 @@ pub async fn check_in(
     departure_id: String,
     participant: u32,
 ) -> Result<(), CommandError> {
-    let m = Mutation::CheckInV1(CheckInV1 {
-        nonce: uuid::Uuid::new_v4().to_string(),
-        booking_id,
-        departure_id,
-        participant,
-        at: Utc::now(),
-    });
-    desk.store.mutate(&m).map_err(to_ui)?;
-    desk.sync.touched();
-    Ok(())
+    record_attendance(&desk, CheckInKind::CheckedIn, booking_id, departure_id, participant)
 }
 
 #[tauri::command]
@@ -236,13 +228,24 @@ pub async fn mark_no_show(
     departure_id: String,
     participant: u32,
 ) -> Result<(), CommandError> {
-    let m = Mutation::MarkNoShowV1(MarkNoShowV1 {
-        nonce: uuid::Uuid::new_v4().to_string(),
-        booking_id,
-        departure_id,
-        participant,
-        at: Utc::now(),
-    });
+    record_attendance(&desk, CheckInKind::NoShow, booking_id, departure_id, participant)
+}
+
+/// A check-in or no-show fact: the shell makes its nonce and its instant.
+fn record_attendance(
+    desk: &Desk,
+    kind: CheckInKind,
+    booking_id: String,
+    departure_id: String,
+    participant: u32,
+) -> Result<(), CommandError> {
+    let (nonce, at) = (uuid::Uuid::new_v4().to_string(), Utc::now());
+    let m = match kind {
+        CheckInKind::CheckedIn => Mutation::CheckInV1(CheckInV1 { nonce, booking_id, departure_id, participant, at }),
+        CheckInKind::NoShow => {
+            Mutation::MarkNoShowV1(MarkNoShowV1 { nonce, booking_id, departure_id, participant, at })
+        }
+    };
     desk.store.mutate(&m).map_err(to_ui)?;
     desk.sync.touched();
     Ok(())

@@ -23,22 +23,23 @@ pub async fn tours(state: &AppState, org_slug: &str) -> Result<Vec<TourSummary>,
     let rows = tx
         .query(
             &format!(
-                "SELECT {}, (SELECT min(base_price_minor) FROM pricing_tiers p
-                             WHERE p.organization_id = t.organization_id AND p.tour_id = t.id) AS from_minor,
-                            (SELECT min(currency) FROM pricing_tiers p
-                             WHERE p.organization_id = t.organization_id AND p.tour_id = t.id) AS from_currency
-                 FROM tours t WHERE t.organization_id = $1 AND t.status = 'active' ORDER BY t.name, t.id",
+                "SELECT {}, f.base_price_minor AS from_minor, f.currency AS from_currency
+                 FROM tours t
+                 LEFT JOIN LATERAL (SELECT p.base_price_minor, p.currency FROM pricing_tiers p
+                                    WHERE p.organization_id = t.organization_id AND p.tour_id = t.id
+                                    ORDER BY p.base_price_minor, p.id LIMIT 1) f ON true
+                 WHERE t.organization_id = $1 AND t.status = 'active' ORDER BY t.name, t.id",
                 db::TOUR_COLS
             ),
             &[&org],
         )
         .await?;
-    let n = db::TOUR_COLS.split(',').count();
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let tour = db::tour_from_row(r)?;
-        let from_minor: Option<i64> = r.try_get(n).map_err(anyhow::Error::from)?;
-        let from_currency: Option<String> = r.try_get(n + 1).map_err(anyhow::Error::from)?;
+        // One row, the cheapest tier: its amount and its currency belong together.
+        let from_minor: Option<i64> = r.try_get("from_minor").map_err(anyhow::Error::from)?;
+        let from_currency: Option<String> = r.try_get("from_currency").map_err(anyhow::Error::from)?;
         let from = match (from_minor, from_currency) {
             (Some(a), Some(c)) => Some(db::money(a, &c)?.into()),
             _ => None,

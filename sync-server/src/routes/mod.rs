@@ -22,7 +22,7 @@ pub use extract::ApiJson;
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
-    let customer_facing = rate_limited(public::routes(), &state.config.booking);
+    let customer_facing = rate_limited(public::routes(), &state.config.booking, state.shutting_down.clone());
     Router::new()
         .merge(customer_facing)
         .merge(public::webhook_routes())
@@ -44,7 +44,11 @@ pub fn router(state: AppState) -> Router {
 /// Per-address limits on the customer-facing routes (`per_second` sustained, `burst` at once).
 /// Keyed by the peer address: behind a reverse proxy that would be the proxy, so a deployment
 /// there limits at the proxy instead (forwarded headers are not trusted here; they are forgeable).
-fn rate_limited(routes: Router<AppState>, cfg: &crate::config::BookingConfig) -> Router<AppState> {
+fn rate_limited(
+    routes: Router<AppState>,
+    cfg: &crate::config::BookingConfig,
+    mut shutting_down: tokio::sync::watch::Receiver<bool>,
+) -> Router<AppState> {
     if cfg.rate_limit_per_second == 0 {
         return routes;
     }
@@ -58,13 +62,16 @@ fn rate_limited(routes: Router<AppState>, cfg: &crate::config::BookingConfig) ->
         return routes;
     };
     let config = std::sync::Arc::new(config);
-    // Forget addresses that have been quiet, or the table grows with every client ever seen.
+    // Forget addresses that have been quiet, or the table grows with every client ever seen;
+    // the sweeper ends with the server instead of outliving it.
     let limiter = config.limiter().clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
-            tick.tick().await;
-            limiter.retain_recent();
+            tokio::select! {
+                _ = tick.tick() => limiter.retain_recent(),
+                _ = shutting_down.wait_for(|d| *d) => return,
+            }
         }
     });
     routes.layer(tower_governor::GovernorLayer::new(config).error_handler(|e| {
