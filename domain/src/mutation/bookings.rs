@@ -284,6 +284,13 @@ impl Mutator for CreateBookingV1 {
         keys
     }
 
+    /// The departure (seats), the customer (whose guide buckets follow the booking) and the
+    /// promo code (its use counter) are locked; the tour and its prices are only consulted, and
+    /// a reference number is guarded by the unique index.
+    fn locks(&self, key: &ReadKey) -> bool {
+        !matches!(key, ReadKey::Tour(_) | ReadKey::PricingCatalog(_) | ReadKey::BookingReference(_))
+    }
+
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
         require(ctx, Permission::BookingsWrite, "make bookings")?;
         let id = validate::id("id", &self.id)?;
@@ -413,6 +420,10 @@ impl Mutator for ModifyBookingV1 {
             keys.push(ReadKey::PromoCode(norm_code(code)));
         }
         keys
+    }
+
+    fn locks(&self, key: &ReadKey) -> bool {
+        !matches!(key, ReadKey::PricingCatalog(_))
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
@@ -545,6 +556,10 @@ impl Mutator for CancelBookingV1 {
             ReadKey::Departure(norm_ref(&self.departure_id)),
             ReadKey::CancellationPolicy(norm_ref(&self.tour_id)),
         ]
+    }
+
+    fn locks(&self, key: &ReadKey) -> bool {
+        !matches!(key, ReadKey::CancellationPolicy(_))
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {

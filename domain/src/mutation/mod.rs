@@ -409,6 +409,16 @@ trait Mutator {
     /// Every key `apply` may read, in any order (the caller sorts). Computed from the raw
     /// arguments with the same normalisation `apply` uses, so the keys match its reads.
     fn reads(&self) -> Vec<ReadKey>;
+    /// Whether the authoritative store must hold `key`'s rows locked until commit. Every row a
+    /// mutation writes, and every row that keeps what it writes consistent, is locked (the
+    /// default). A mutation may read reference rows it never writes — a tour's price list, its
+    /// cancellation policy, whether a reference number is free — without a lock: the decision is
+    /// then the one it would have made just before a concurrent edit of them, and locking them
+    /// would queue every booking of a tour behind one row.
+    fn locks(&self, key: &ReadKey) -> bool {
+        let _ = key;
+        true
+    }
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError>;
 }
 
@@ -493,6 +503,12 @@ impl Mutation {
         keys.sort();
         keys.dedup();
         keys
+    }
+
+    /// Whether the server locks `key` (one of [`Mutation::reads`]) until commit; see
+    /// `Mutator::locks`. The desk's single-writer SQLite needs no locks and ignores this.
+    pub fn locks(&self, key: &ReadKey) -> bool {
+        self.mutator().locks(key)
     }
 
     pub fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {

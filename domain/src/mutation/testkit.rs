@@ -258,7 +258,40 @@ pub fn run_ctx(mem: &Mem, name: &str, args: Value, ctx: &MutationCtx) -> Result<
     if let Err(ApplyError::Store(f)) = &out {
         panic!("{name}: {f}");
     }
+    if let Ok(changes) = &out {
+        for key in m.reads().iter().filter(|k| !m.locks(k)) {
+            let written = changes.iter().find(|c| writes(c, key));
+            assert!(written.is_none(), "{name}: writes {written:?}, which it read without a lock ({key:?})");
+        }
+    }
     out
+}
+
+/// Whether `change` writes a row behind `key`: a mutation must lock what it writes. A booking
+/// reference is the exception by design: it is read unlocked and written, and the unique index
+/// on references refuses the loser of a race.
+fn writes(change: &Change, key: &ReadKey) -> bool {
+    match (change, key) {
+        (Change::PutTour(t), ReadKey::Tour(id)) => &t.id == id,
+        (Change::PutTour(t), ReadKey::TourSlug(slug)) => &t.slug == slug,
+        (Change::PutVariant(v), ReadKey::Variant(id)) => &v.id == id,
+        (Change::PutPricingTier(t), ReadKey::PricingTier(id)) => &t.id == id,
+        (Change::PutPricingTier(t), ReadKey::PricingCatalog(tour_id)) => &t.tour_id == tour_id,
+        (Change::PutDeparture(d), ReadKey::Departure(id)) => &d.id == id,
+        (Change::PutDeparture(d), ReadKey::DeparturesInRange { variant_id, .. }) => &d.variant_id == variant_id,
+        (Change::PutBooking(b), ReadKey::Booking(id)) => &b.id == id,
+        (Change::PutBooking(b), ReadKey::BookingsOfDeparture(id)) => &b.departure_id == id,
+        (Change::PutCustomer(c), ReadKey::Customer(id)) => &c.id == id,
+        (Change::PutCustomer(c), ReadKey::CustomerEmail(email)) => &c.email.to_lowercase() == email,
+        (Change::PutCheckIn(ci), ReadKey::CheckInsOfBooking(id)) => &ci.booking_id == id,
+        (Change::PutGuideAssignment(a), ReadKey::GuideAssignment { departure_id, guide_id }) => {
+            &a.departure_id == departure_id && &a.guide_id == guide_id
+        }
+        (Change::PutGuideAssignment(a), ReadKey::GuideSchedule(guide_id)) => &a.guide_id == guide_id,
+        (Change::PutGuideAssignment(a), ReadKey::DepartureGuides(id)) => &a.departure_id == id,
+        (Change::IncrementPromoUses { .. }, ReadKey::PromoCode(_) | ReadKey::PromoUses { .. }) => true,
+        _ => false,
+    }
 }
 
 pub fn run(mem: &Mem, name: &str, args: Value, role: Role) -> Result<Vec<Change>, ApplyError> {

@@ -198,3 +198,30 @@ fn unsupported_reads_are_faults() {
     let m = Mutation::decode(name, &args).unwrap();
     assert!(matches!(m.apply(&ToursOnly, &ctx(Role::Owner)), Err(ApplyError::Store(_))));
 }
+
+/// A website booking must not queue behind every other booking of its tour: the server locks
+/// its departure, customer and promo code, and only consults the tour and its prices. Every
+/// other mutation locks everything it reads (`run_ctx` checks none writes an unlocked row).
+#[test]
+fn bookings_lock_their_departure_and_only_consult_the_tour() {
+    for (name, args) in samples() {
+        let m = Mutation::decode(name, &args).unwrap();
+        let unlocked: Vec<ReadKey> = m.reads().into_iter().filter(|k| !m.locks(k)).collect();
+        match name {
+            "create_booking.v1" => {
+                assert!(unlocked.iter().any(|k| matches!(k, ReadKey::Tour(_))), "{unlocked:?}");
+                assert!(unlocked.iter().any(|k| matches!(k, ReadKey::PricingCatalog(_))), "{unlocked:?}");
+                for k in m.reads() {
+                    if matches!(k, ReadKey::Departure(_) | ReadKey::Customer(_) | ReadKey::Booking(_)) {
+                        assert!(m.locks(&k), "{k:?}");
+                    }
+                }
+            }
+            "modify_booking.v1" | "cancel_booking.v1" => {
+                assert_eq!(unlocked.len(), 1, "{name}: {unlocked:?}");
+                assert!(m.reads().iter().filter(|k| matches!(k, ReadKey::Departure(_))).all(|k| m.locks(k)));
+            }
+            _ => assert!(unlocked.is_empty(), "{name}: {unlocked:?}"),
+        }
+    }
+}
