@@ -68,10 +68,13 @@ impl PgCluster {
         let mut last_err = None;
         for _ in 0..5 {
             cluster.port = free_port()?;
+            // TOURDESK_PG_OPTS adds server options, e.g. `-c shared_preload_libraries=pg_stat_statements`
+            // to see where a benchmark's database time goes.
             let opts = format!(
-                "-k {} -p {} -c listen_addresses=127.0.0.1 -F -c synchronous_commit=off -c max_connections=300",
+                "-k {} -p {} -c listen_addresses=127.0.0.1 -F -c synchronous_commit=off -c max_connections=300 {}",
                 cluster.dir.path().display(),
-                cluster.port
+                cluster.port,
+                std::env::var("TOURDESK_PG_OPTS").unwrap_or_default()
             );
             match cluster.pg("pg_ctl", &["-w", "-l", &log, "-o", &opts, "start", "-D"], Some(&data)) {
                 Ok(()) => return Ok(cluster),

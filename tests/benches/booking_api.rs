@@ -58,6 +58,12 @@ async fn main() {
     .unwrap();
 
     println!("booking_api: {CLIENTS} concurrent clients, {seconds} s per phase, one process on this machine");
+    // With TOURDESK_PG_OPTS="-c shared_preload_libraries=pg_stat_statements", the booking phase's
+    // heaviest statements are printed after it.
+    let pg_stats = pg.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await.is_ok();
+    if pg_stats {
+        pg.batch_execute("SELECT pg_stat_statements_reset()").await.unwrap();
+    }
 
     // 1. Bookings through the public API: validation, customer, domain pricing and capacity under
     //    the departure's row lock, audit and sync-log rows, then a PaymentIntent from (fake) Stripe.
@@ -93,6 +99,23 @@ async fn main() {
     let booked: i32 =
         pg.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&api_dep]).await.unwrap().get(0);
     assert_eq!(i64::from(booked), sold.load(Ordering::Relaxed) as i64, "every 201 is exactly one seat");
+
+    if pg_stats {
+        let rows = pg
+            .query(
+                "SELECT calls, total_exec_time + total_plan_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 110)
+                 FROM pg_stat_statements ORDER BY 2 DESC LIMIT 15",
+                &[],
+            )
+            .await
+            .unwrap();
+        println!("heaviest statements of the booking phase (calls, ms per call, ms per booking):");
+        let sold = sold.load(Ordering::Relaxed).max(1) as f64;
+        for r in rows {
+            let (calls, ms, q): (i64, f64, String) = (r.get(0), r.get(1), r.get(2));
+            println!("  {calls:>7} {:>7.3} {:>7.3}  {q}", ms / calls.max(1) as f64, ms / sold);
+        }
+    }
 
     // 2. The bare conditional UPDATE, 64 connections on one hot row.
     let updates = Arc::new(AtomicU64::new(0));
