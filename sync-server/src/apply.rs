@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use deadpool_postgres::Transaction;
+use futures_util::future::join_all;
 use tokio_postgres::error::SqlState;
 use tourdesk_domain::cancellation::CancellationPolicy;
 use tourdesk_domain::entities::{Booking, CheckIn, Customer, DepartureGuide, Guide, GuideAssignment};
@@ -16,7 +17,7 @@ use tourdesk_domain::pricing::{PricingCatalog, PromoCode};
 use tourdesk_domain::validate;
 use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
-use crate::db;
+use crate::db::{self, Prepared, WriteTx};
 
 /// Why a mutation did not apply, as far as the push loop cares.
 pub enum Failure {
@@ -64,18 +65,27 @@ pub fn classify(e: &anyhow::Error) -> Failure {
     )))
 }
 
-/// Loads what the mutation declared it reads (locking those rows), decides with the domain
-/// code, and writes the changes with their sync-log entries and audit rows.
+/// Loads what the mutation declared it reads, decides with the domain code, and writes the
+/// changes; their sync-log entries and audit rows are written when `w` commits.
+///
+/// Rows the mutation only consults are read first, without locks; the rows it locks are read
+/// last, all at once (one pipelined round trip, still in `reads()` order), so a hot row such as a
+/// departure is held for the writes and the commit only.
 pub async fn run_mutation(
-    tx: &Transaction<'_>,
+    w: &WriteTx<'_>,
     m: &Mutation,
     ctx: &MutationCtx,
     actor: &str,
 ) -> Result<Vec<Change>, Failure> {
+    let org = ctx.organization_id.as_str();
+    let (locked, consulted): (Vec<ReadKey>, Vec<ReadKey>) = m.reads().into_iter().partition(|k| m.locks(k));
     let mut snap = Snapshot::default();
-    for key in m.reads() {
-        let loaded = load(tx, &ctx.organization_id, &key).await.map_err(|e| classify(&e))?;
-        match loaded {
+    let consulted_rows = join_all(consulted.iter().map(|k| load(w.tx(), org, k, false))).await;
+    let locked_rows = join_all(locked.iter().map(|k| load(w.tx(), org, k, true))).await;
+    // The first failure in statement order is the cause; later ones only report the aborted
+    // transaction.
+    for (key, loaded) in consulted.into_iter().zip(consulted_rows).chain(locked.into_iter().zip(locked_rows)) {
+        match loaded.map_err(|e| classify(&e))? {
             Some(v) => {
                 snap.0.insert(key, v);
             }
@@ -102,7 +112,7 @@ pub async fn run_mutation(
     });
     for change in &changes {
         let before = snap.before(change).map_err(|e| classify(&e))?;
-        write(tx, m, change, booking, before.as_ref(), &ctx.organization_id, actor).await.map_err(|e| classify(&e))?;
+        write(w, m, change, booking, before.as_ref(), org, actor).await.map_err(|e| classify(&e))?;
     }
     Ok(changes)
 }
@@ -128,11 +138,11 @@ fn writable(c: &Change) -> bool {
     )
 }
 
-/// Writes one change and its audit row. Each `db::put_*` appends the row to the change log of
-/// every bucket that should see it (see `db` and `db::guides`), in this transaction.
+/// Writes one change and queues its audit row. Each `db::put_*` queues the row for the change
+/// log of every bucket that should see it (see `db` and `db::guides`).
 #[allow(clippy::too_many_arguments)]
 async fn write(
-    tx: &Transaction<'_>,
+    w: &WriteTx<'_>,
     m: &Mutation,
     change: &Change,
     booking: Option<&Booking>,
@@ -142,120 +152,130 @@ async fn write(
 ) -> anyhow::Result<()> {
     let (entity, id, after) = match change {
         Change::PutTour(t) => {
-            db::put_tour(tx, t).await?;
+            db::put_tour(w, t).await?;
             ("tour", &t.id, serde_json::to_value(t)?)
         }
         Change::PutVariant(v) => {
-            db::put_variant(tx, v).await?;
+            db::put_variant(w, v).await?;
             ("tour_variant", &v.id, serde_json::to_value(v)?)
         }
         Change::PutPricingTier(t) => {
-            db::put_tier(tx, t).await?;
+            db::put_tier(w, t).await?;
             ("pricing_tier", &t.id, serde_json::to_value(t)?)
         }
         Change::PutDeparture(d) => {
-            db::put_departure(tx, d).await?;
+            db::put_departure(w, d).await?;
             ("departure", &d.id, serde_json::to_value(d)?)
         }
         Change::PutBooking(b) => {
-            db::put_booking(tx, b).await?;
+            db::put_booking(w, b).await?;
             ("booking", &b.id, serde_json::to_value(b)?)
         }
         Change::PutCustomer(c) => {
-            db::put_customer(tx, c).await?;
+            db::put_customer(w, c).await?;
             ("customer", &c.id, serde_json::to_value(c)?)
         }
         Change::PutGuideAssignment(a) => {
-            db::put_guide_assignment(tx, a).await?;
+            db::put_guide_assignment(w, a).await?;
             ("guide_assignment", &a.id, serde_json::to_value(a)?)
         }
         Change::DeleteGuideAssignment { id } => {
-            db::delete_guide_assignment(tx, org, id).await?;
+            db::delete_guide_assignment(w, org, id).await?;
             ("guide_assignment", id, serde_json::json!({ "deleted": true }))
         }
         Change::PutCheckIn(ci) => {
-            db::put_check_in(tx, ci).await?;
+            db::put_check_in(w, ci).await?;
             ("check_in", &ci.id, serde_json::to_value(ci)?)
         }
-        Change::PutWaitlistEntry(w) => {
-            db::put_waitlist_entry(tx, w).await?;
-            ("waitlist_entry", &w.id, serde_json::to_value(w)?)
+        Change::PutWaitlistEntry(entry) => {
+            db::put_waitlist_entry(w, entry).await?;
+            ("waitlist_entry", &entry.id, serde_json::to_value(entry)?)
         }
         Change::IncrementPromoUses { promo_code_id } => {
             let b = booking.ok_or_else(|| anyhow::anyhow!("a promo code use without a booking"))?;
-            db::use_promo_code(tx, org, promo_code_id, b).await?;
+            db::use_promo_code(w, org, promo_code_id, b).await?;
             let detail = serde_json::json!({ "booking_id": b.id, "customer_id": b.customer_id });
             ("promotional_code", promo_code_id, detail)
         }
         Change::RequestRefund(r) => {
-            let id = db::queue_refund(tx, org, r).await?;
-            return db::audit(tx, org, actor, m.name(), "refund", &id, &serde_json::to_value(r)?).await;
+            let id = db::queue_refund(w, org, r).await?;
+            db::audit(w, actor, m.name(), "refund", &id, &serde_json::to_value(r)?);
+            return Ok(());
         }
         Change::Audit(a) => {
-            return db::audit(tx, org, &a.actor_id, &a.action, &a.entity, &a.entity_id, &a.detail).await;
+            db::audit(w, &a.actor_id, &a.action, &a.entity, &a.entity_id, &a.detail);
+            return Ok(());
         }
     };
-    db::audit_change(tx, org, actor, m.name(), entity, id, before, &after).await
+    db::audit_change(w, actor, m.name(), entity, id, before, &after);
+    Ok(())
 }
 
-/// What a mutation may load. `Ok(None)` would be a kind of row this server does not hold yet;
-/// today it holds them all.
-async fn load(tx: &Transaction<'_>, org: &str, key: &ReadKey) -> anyhow::Result<Option<Loaded>> {
+/// What a mutation may load, with a row lock held to commit when `lock`. `Ok(None)` would be a
+/// kind of row this server does not hold yet; today it holds them all.
+async fn load(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -> anyhow::Result<Option<Loaded>> {
+    let for_update = if lock { " FOR UPDATE" } else { "" };
     let one = |table: &str, cols: &str, column: &str| {
-        format!("SELECT {cols} FROM {table} WHERE organization_id = $1 AND {column} = $2 FOR UPDATE")
+        format!("SELECT {cols} FROM {table} WHERE organization_id = $1 AND {column} = $2{for_update}")
     };
     Ok(Some(match key {
         ReadKey::Tour(id) => {
-            let row = tx.query_opt(&one("tours", db::TOUR_COLS, "id"), &[&org, id]).await?;
+            let row = tx.row_opt(&one("tours", db::TOUR_COLS, "id"), &[&org, id]).await?;
             Loaded::Tour(row.map(|r| db::tour_from_row(&r)).transpose()?)
         }
         ReadKey::TourSlug(slug) => {
-            let row = tx.query_opt(&one("tours", db::TOUR_COLS, "slug"), &[&org, slug]).await?;
+            let row = tx.row_opt(&one("tours", db::TOUR_COLS, "slug"), &[&org, slug]).await?;
             Loaded::Tour(row.map(|r| db::tour_from_row(&r)).transpose()?)
         }
         ReadKey::Variant(id) => {
-            let row = tx.query_opt(&one("tour_variants", db::VARIANT_COLS, "id"), &[&org, id]).await?;
+            let row = tx.row_opt(&one("tour_variants", db::VARIANT_COLS, "id"), &[&org, id]).await?;
             Loaded::Variant(row.map(|r| db::variant_from_row(&r)).transpose()?)
         }
         ReadKey::PricingTier(id) => {
-            let row = tx.query_opt(&one("pricing_tiers", db::TIER_COLS, "id"), &[&org, id]).await?;
+            let row = tx.row_opt(&one("pricing_tiers", db::TIER_COLS, "id"), &[&org, id]).await?;
             Loaded::Tier(row.map(|r| db::tier_from_row(&r)).transpose()?)
         }
         ReadKey::Departure(id) => {
-            let row = tx.query_opt(&one("schedules", db::DEPARTURE_COLS, "id"), &[&org, id]).await?;
+            let row = tx.row_opt(&one("schedules", db::DEPARTURE_COLS, "id"), &[&org, id]).await?;
             Loaded::Departure(row.map(|r| db::departure_from_row(&r)).transpose()?)
         }
         ReadKey::DeparturesInRange { variant_id, from, until } => {
             let sql = format!(
                 "SELECT {} FROM schedules WHERE organization_id = $1 AND variant_id = $2
-                   AND local_date BETWEEN $3 AND $4 ORDER BY local_date, local_time FOR UPDATE",
+                   AND local_date BETWEEN $3 AND $4 ORDER BY local_date, local_time{for_update}",
                 db::DEPARTURE_COLS
             );
-            let rows = tx.query(&sql, &[&org, variant_id, from, until]).await?;
+            let rows = tx.rows(&sql, &[&org, variant_id, from, until]).await?;
             Loaded::Departures(rows.iter().map(db::departure_from_row).collect::<anyhow::Result<_>>()?)
         }
-        ReadKey::PricingCatalog(tour_id) => Loaded::Catalog(db::pricing_catalog(tx, org, tour_id).await?),
-        ReadKey::CancellationPolicy(tour_id) => Loaded::Policy(db::cancellation_policy(tx, org, tour_id).await?),
-        ReadKey::PromoCode(code) => Loaded::Promo(db::promo_code(tx, org, code).await?),
+        ReadKey::PricingCatalog(tour_id) if lock => Loaded::Catalog(db::pricing_catalog(tx, org, tour_id).await?),
+        ReadKey::PricingCatalog(tour_id) => Loaded::Catalog(db::pricing_catalog_unlocked(tx, org, tour_id).await?),
+        ReadKey::CancellationPolicy(tour_id) if lock => {
+            Loaded::Policy(db::cancellation_policy(tx, org, tour_id).await?)
+        }
+        ReadKey::CancellationPolicy(tour_id) => {
+            Loaded::Policy(db::cancellation_policy_unlocked(tx, org, tour_id).await?)
+        }
+        ReadKey::PromoCode(code) if lock => Loaded::Promo(db::promo_code(tx, org, code).await?),
+        ReadKey::PromoCode(code) => Loaded::Promo(db::promo_code_unlocked(tx, org, code).await?),
         ReadKey::PromoUses { code, customer_id } => Loaded::Count(db::promo_uses(tx, org, code, customer_id).await?),
         ReadKey::Booking(id) => {
-            let row = tx.query_opt(&one("bookings", db::BOOKING_COLS, "id"), &[&org, id]).await?;
+            let row = tx.row_opt(&one("bookings", db::BOOKING_COLS, "id"), &[&org, id]).await?;
             Loaded::Booking(row.map(|r| db::booking_from_row(&r)).transpose()?)
         }
         ReadKey::BookingReference(reference) => Loaded::Flag(db::booking_reference_taken(tx, org, reference).await?),
         ReadKey::Customer(id) => {
-            let row = tx.query_opt(&one("customers", db::CUSTOMER_COLS, "id"), &[&org, id]).await?;
+            let row = tx.row_opt(&one("customers", db::CUSTOMER_COLS, "id"), &[&org, id]).await?;
             Loaded::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
         }
         ReadKey::CustomerEmail(email) => {
-            let row = tx.query_opt(&one("customers", db::CUSTOMER_COLS, "lower(email)"), &[&org, email]).await?;
+            let row = tx.row_opt(&one("customers", db::CUSTOMER_COLS, "lower(email)"), &[&org, email]).await?;
             Loaded::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
         }
         ReadKey::DepartureGuides(id) => Loaded::DepartureGuides(db::departure_guides(tx, org, id).await?),
-        ReadKey::BookingsOfDeparture(id) => {
-            Loaded::Bookings(db::bookings_of_departure(tx, org, id, " FOR UPDATE").await?)
-        }
+        ReadKey::BookingsOfDeparture(id) => Loaded::Bookings(db::bookings_of_departure(tx, org, id, for_update).await?),
         ReadKey::CheckInsOfBooking(id) => Loaded::CheckIns(db::check_ins_of_booking(tx, org, id).await?),
+        // Always locked: no mutation consults these without writing them.
         ReadKey::Guide(id) => Loaded::Guide(db::guide_for_update(tx, org, id).await?),
         ReadKey::GuideSchedule(id) => Loaded::GuideSchedule(db::guide_schedule(tx, org, id).await?),
         ReadKey::GuideAssignment { departure_id, guide_id } => {

@@ -3,7 +3,8 @@
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use serde_json::Value;
-use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Error as PgError, NoTls, Row};
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::protocol::{EntityKind, Op, org_bucket, ref_bucket, schedule_bucket};
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
@@ -13,6 +14,8 @@ use crate::Config;
 
 mod bookings;
 pub use bookings::*;
+mod write;
+pub use write::{AuditRow, Mark, WriteTx};
 mod guides;
 pub use guides::*;
 pub mod staff;
@@ -20,6 +23,34 @@ pub mod staff;
 mod embedded {
     refinery::embed_migrations!("../migrations/postgres");
 }
+
+/// Named queries run as statements prepared once per connection and cached by their text, so a
+/// query costs one round trip instead of two (parse, then execute). Every hot path uses these;
+/// `GenericClient`'s own methods stay for one-off statements.
+pub trait Prepared: GenericClient {
+    fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> impl Future<Output = Result<u64, PgError>> + Send {
+        async move { GenericClient::execute(self, &self.prepare_cached(sql).await?, params).await }
+    }
+    fn rows(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Vec<Row>, PgError>> + Send {
+        async move { GenericClient::query(self, &self.prepare_cached(sql).await?, params).await }
+    }
+    fn row_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Option<Row>, PgError>> + Send {
+        async move { GenericClient::query_opt(self, &self.prepare_cached(sql).await?, params).await }
+    }
+    fn row(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> impl Future<Output = Result<Row, PgError>> + Send {
+        async move { GenericClient::query_one(self, &self.prepare_cached(sql).await?, params).await }
+    }
+}
+
+impl<C: GenericClient> Prepared for C {}
 
 pub fn connect(config: &Config) -> anyhow::Result<Pool> {
     let pg: tokio_postgres::Config = config.database_url.parse()?;
@@ -71,23 +102,14 @@ pub fn tour_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Tour> {
 /// Makes `org` the tenant of the current transaction for row-level security (V3). Local to the
 /// transaction, so a pooled connection never carries one request's tenant into the next.
 pub async fn set_tenant(c: &impl GenericClient, org: &str) -> Result<(), tokio_postgres::Error> {
-    c.execute("SELECT set_config('app.organization_id', $1, true)", &[&org]).await?;
+    c.exec("SELECT set_config('app.organization_id', $1, true)", &[&org]).await?;
     Ok(())
 }
 
 /// An active organization's id by its public slug.
 pub async fn active_org_by_slug(c: &impl GenericClient, slug: &str) -> Result<Option<String>, tokio_postgres::Error> {
-    let row =
-        c.query_opt("SELECT id FROM organizations WHERE slug = $1 AND status = 'active'", &[&slug.trim()]).await?;
+    let row = c.row_opt("SELECT id FROM organizations WHERE slug = $1 AND status = 'active'", &[&slug.trim()]).await?;
     row.map(|r| r.try_get(0)).transpose()
-}
-
-/// Takes the organization's change-counter row lock (creating the row on first use), to be held
-/// until commit. Callers that will write take it before locking any other row.
-pub async fn lock_org_counter(c: &impl GenericClient, org: &str) -> Result<(), tokio_postgres::Error> {
-    c.execute("INSERT INTO org_sync (organization_id) VALUES ($1) ON CONFLICT DO NOTHING", &[&org]).await?;
-    c.query_one("SELECT seq FROM org_sync WHERE organization_id = $1 FOR UPDATE", &[&org]).await?;
-    Ok(())
 }
 
 /// An upsert hit an id that exists in another organization. Ids are client-made UUIDs, so this
@@ -98,22 +120,6 @@ pub struct IdTaken(pub String);
 
 fn written_once(n: u64, id: &str) -> anyhow::Result<()> {
     if n == 1 { Ok(()) } else { Err(IdTaken(id.to_string()).into()) }
-}
-
-/// Takes `n` sequence numbers from the organization's change counter and returns the last one
-/// (the block is `last - n + 1 ..= last`). The counter row stays locked until commit, so change
-/// sequence numbers of one organization become visible strictly in order; taking a block in one
-/// statement keeps a fan-out to many buckets (or a departure snapshot) to one counter update.
-async fn next_seqs(c: &impl GenericClient, org: &str, n: i64) -> Result<i64, tokio_postgres::Error> {
-    let row = c
-        .query_one(
-            "INSERT INTO org_sync (organization_id, seq) VALUES ($1, $2)
-             ON CONFLICT (organization_id) DO UPDATE SET seq = org_sync.seq + $2
-             RETURNING seq",
-            &[&org, &n],
-        )
-        .await?;
-    row.try_get(0)
 }
 
 /// One change-log row before it has a sequence number: which bucket sees which change.
@@ -145,63 +151,13 @@ pub fn departure_buckets(org: &str, departure_id: &str) -> Vec<String> {
     vec![org_bucket(org), schedule_bucket(departure_id)]
 }
 
-/// Appends rows to the organization's sync log, in the caller's transaction. Every row gets its
-/// own sequence number: `sync_changes`' key is `(organization, seq, entity, row_id)`, and a
-/// per-bucket cursor only needs seqs that grow within the bucket, which a shared counter gives.
-pub async fn log_rows(c: &impl GenericClient, org: &str, rows: &[LogRow]) -> Result<(), tokio_postgres::Error> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-    let last = next_seqs(c, org, n).await?;
-    let seqs: Vec<i64> = (last - n + 1..=last).collect();
-    let buckets: Vec<&str> = rows.iter().map(|r| r.bucket.as_str()).collect();
-    let entities: Vec<&str> = rows.iter().map(|r| r.entity.as_str()).collect();
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let ops: Vec<&str> = rows
-        .iter()
-        .map(|r| match r.op {
-            Op::Put => "put",
-            Op::Delete => "delete",
-        })
-        .collect();
-    let values: Vec<Option<Value>> = rows.iter().map(|r| r.row.clone()).collect();
-    c.execute(
-        "INSERT INTO sync_changes (organization_id, seq, bucket, entity, row_id, op, row)
-         SELECT $1, s, b, e, i, o, r
-         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS t(s, b, e, i, o, r)",
-        &[&org, &seqs, &buckets, &entities, &ids, &ops, &values],
-    )
-    .await?;
-    // Delivered to listeners only when (and if) this transaction commits.
-    c.execute("SELECT pg_notify($1, $2)", &[&crate::events::CHANNEL, &format!("{org}:{last}")]).await?;
-    Ok(())
-}
-
-/// Appends one change to each of `buckets`, in the caller's transaction.
-pub async fn log_change(
-    c: &impl GenericClient,
-    org: &str,
-    buckets: &[String],
-    entity: EntityKind,
-    id: &str,
-    op: Op,
-    row: Option<Value>,
-) -> Result<(), tokio_postgres::Error> {
-    let rows: Vec<LogRow> = buckets
-        .iter()
-        .map(|b| LogRow { bucket: b.clone(), entity, id: id.to_string(), op, row: row.clone() })
-        .collect();
-    log_rows(c, org, &rows).await
-}
-
 fn i32_of(v: u32) -> anyhow::Result<i32> {
     Ok(i32::try_from(v)?)
 }
 
-pub async fn put_tour(c: &impl GenericClient, t: &Tour) -> anyhow::Result<()> {
-    let n = c
-        .execute(
+pub async fn put_tour(w: &WriteTx<'_>, t: &Tour) -> anyhow::Result<()> {
+    let n = w
+        .exec(
             "INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes, default_capacity,
              min_participants, category, timezone, meeting_point, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -229,14 +185,13 @@ pub async fn put_tour(c: &impl GenericClient, t: &Tour) -> anyhow::Result<()> {
         .await?;
     written_once(n, &t.id)?;
     let buckets = ref_buckets(&t.organization_id);
-    log_change(c, &t.organization_id, &buckets, EntityKind::Tour, &t.id, Op::Put, Some(serde_json::to_value(t)?))
-        .await?;
+    w.log_change(&buckets, EntityKind::Tour, &t.id, Op::Put, Some(serde_json::to_value(t)?));
     Ok(())
 }
 
-pub async fn put_variant(c: &impl GenericClient, v: &TourVariant) -> anyhow::Result<()> {
-    let n = c
-        .execute(
+pub async fn put_variant(w: &WriteTx<'_>, v: &TourVariant) -> anyhow::Result<()> {
+    let n = w
+        .exec(
         "INSERT INTO tour_variants (id, organization_id, tour_id, name, capacity, duration_minutes, active, sort_order)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, capacity = excluded.capacity,
@@ -257,22 +212,13 @@ pub async fn put_variant(c: &impl GenericClient, v: &TourVariant) -> anyhow::Res
     .await?;
     written_once(n, &v.id)?;
     let buckets = ref_buckets(&v.organization_id);
-    log_change(
-        c,
-        &v.organization_id,
-        &buckets,
-        EntityKind::TourVariant,
-        &v.id,
-        Op::Put,
-        Some(serde_json::to_value(v)?),
-    )
-    .await?;
+    w.log_change(&buckets, EntityKind::TourVariant, &v.id, Op::Put, Some(serde_json::to_value(v)?));
     Ok(())
 }
 
-pub async fn put_tier(c: &impl GenericClient, t: &PricingTier) -> anyhow::Result<()> {
-    let n = c
-        .execute(
+pub async fn put_tier(w: &WriteTx<'_>, t: &PricingTier) -> anyhow::Result<()> {
+    let n = w
+        .exec(
             "INSERT INTO pricing_tiers (id, organization_id, tour_id, variant_id, name, base_price_minor, currency,
              min_age, max_age, is_default, sort_order)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -297,22 +243,13 @@ pub async fn put_tier(c: &impl GenericClient, t: &PricingTier) -> anyhow::Result
         .await?;
     written_once(n, &t.id)?;
     let buckets = ref_buckets(&t.organization_id);
-    log_change(
-        c,
-        &t.organization_id,
-        &buckets,
-        EntityKind::PricingTier,
-        &t.id,
-        Op::Put,
-        Some(serde_json::to_value(t)?),
-    )
-    .await?;
+    w.log_change(&buckets, EntityKind::PricingTier, &t.id, Op::Put, Some(serde_json::to_value(t)?));
     Ok(())
 }
 
-pub async fn put_departure(c: &impl GenericClient, d: &Departure) -> anyhow::Result<()> {
-    let n = c
-        .execute(
+pub async fn put_departure(w: &WriteTx<'_>, d: &Departure) -> anyhow::Result<()> {
+    let n = w
+        .exec(
             "INSERT INTO schedules (id, organization_id, tour_id, variant_id, local_date, local_time, timezone,
              starts_at, ends_at, capacity, booked_count, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -339,8 +276,7 @@ pub async fn put_departure(c: &impl GenericClient, d: &Departure) -> anyhow::Res
         .await?;
     written_once(n, &d.id)?;
     let buckets = ref_buckets(&d.organization_id);
-    log_change(c, &d.organization_id, &buckets, EntityKind::Departure, &d.id, Op::Put, Some(serde_json::to_value(d)?))
-        .await?;
+    w.log_change(&buckets, EntityKind::Departure, &d.id, Op::Put, Some(serde_json::to_value(d)?));
     Ok(())
 }
 
@@ -401,41 +337,33 @@ pub fn tier_from_row(r: &tokio_postgres::Row) -> anyhow::Result<PricingTier> {
 
 pub async fn departure(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Departure>> {
     let sql = format!("SELECT {DEPARTURE_COLS} FROM schedules WHERE organization_id = $1 AND id = $2");
-    c.query_opt(&sql, &[&org, &id]).await?.map(|r| departure_from_row(&r)).transpose()
+    c.row_opt(&sql, &[&org, &id]).await?.map(|r| departure_from_row(&r)).transpose()
 }
 
-pub async fn audit(
-    c: &impl GenericClient,
-    org: &str,
-    actor: &str,
-    action: &str,
-    entity: &str,
-    entity_id: &str,
-    after: &Value,
-) -> anyhow::Result<()> {
-    audit_change(c, org, actor, action, entity, entity_id, None, after).await
-}
-
-/// An audit row with the state before the change. `actor` is a staff user's id or a named
-/// non-staff actor (`website`, `stripe`, `system:…`); only the former fills the foreign key.
+/// Queues an audit row with the state before the change, written at commit.
 #[allow(clippy::too_many_arguments)]
-pub async fn audit_change(
-    c: &impl GenericClient,
-    org: &str,
+pub fn audit_change(
+    w: &WriteTx<'_>,
     actor: &str,
     action: &str,
     entity: &str,
     entity_id: &str,
     before: Option<&Value>,
     after: &Value,
-) -> anyhow::Result<()> {
-    c.execute(
-        "INSERT INTO audit_logs (organization_id, actor_user_id, actor, action, entity, entity_id, before, after)
-         VALUES ($1, (SELECT id FROM staff_users WHERE organization_id = $1 AND id = $2), $2, $3, $4, $5, $6, $7)",
-        &[&org, &actor, &action, &entity, &entity_id, &before, after],
-    )
-    .await?;
-    Ok(())
+) {
+    w.audit(AuditRow {
+        actor: actor.into(),
+        action: action.into(),
+        entity: entity.into(),
+        entity_id: entity_id.into(),
+        before: before.cloned(),
+        after: after.clone(),
+    });
+}
+
+/// An audit row for a decision that replaced no row (a refund sent, a payment failed).
+pub fn audit(w: &WriteTx<'_>, actor: &str, action: &str, entity: &str, entity_id: &str, after: &Value) {
+    audit_change(w, actor, action, entity, entity_id, None, after);
 }
 
 pub fn money(amount: i64, currency: &str) -> anyhow::Result<Money> {

@@ -13,6 +13,7 @@ use tourdesk_domain::payment;
 use tourdesk_domain::roles::Role;
 
 use crate::apply::{self, Failure};
+use crate::db::WriteTx;
 use crate::payments::intents::intent_key;
 use crate::{AppState, db};
 
@@ -65,9 +66,8 @@ async fn release_in(state: &AppState, org: &str) -> anyhow::Result<usize> {
 /// Cancels the organization's expired holds in one transaction; returns the bookings cancelled.
 async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<String>> {
     let mut conn = state.pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, org).await?;
-    // Cheap check first, so idle organizations never touch their change counter.
+    let tx = WriteTx::new(conn.transaction().await?, org).await?;
+    // Cheap check first: most ticks find nothing.
     let any = tx
         .query_opt(
             "SELECT 1 FROM bookings WHERE organization_id = $1 AND status = 'pending' AND hold_expires_at <= now()
@@ -78,7 +78,6 @@ async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<Strin
     if any.is_none() {
         return Ok(vec![]);
     }
-    db::lock_org_counter(&tx, org).await?;
     let rows = tx
         .query(
             "SELECT id, hold_expires_at FROM bookings
@@ -93,7 +92,7 @@ async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<Strin
     for r in &rows {
         let id: String = r.try_get(0)?;
         let hold = r.try_get(1)?;
-        let Some(b) = db::booking_by_id(&tx, org, &id).await? else { continue };
+        let Some(b) = db::booking_by_id(tx.tx(), org, &id).await? else { continue };
         // The SQL found candidates; the domain decides (a partly paid booking does not expire).
         if !payment::hold_expired(&b, hold, now) {
             continue;
@@ -105,18 +104,18 @@ async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<Strin
             by: CancelledBy::Operator,
             reason: Some("payment was not received before the seat hold expired".into()),
         });
-        tx.batch_execute("SAVEPOINT hold").await?;
+        let mark = tx.savepoint().await?;
         match apply::run_mutation(&tx, &m, &ctx, ACTOR).await {
             Ok(_) => {
-                tx.batch_execute("RELEASE SAVEPOINT hold").await?;
+                tx.release(mark).await?;
                 cancelled.push(b.id);
             }
             Err(Failure::Rejected(r)) => {
-                tx.batch_execute("ROLLBACK TO SAVEPOINT hold").await?;
+                tx.rollback_to(mark).await?;
                 tracing::warn!(org, booking = %b.id, "hold not released: {r}");
             }
             Err(Failure::Transient(why)) => {
-                tx.batch_execute("ROLLBACK TO SAVEPOINT hold").await?;
+                tx.rollback_to(mark).await?;
                 anyhow::bail!("hold expiry interrupted: {why}");
             }
         }

@@ -3,7 +3,7 @@
 //! two departures. Idempotent: does nothing if the demo organization exists.
 
 use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc};
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::Pool;
 use tourdesk_domain::entities::{Guide, GuideAssignment};
 use tourdesk_domain::guides::{AssignmentStatus, DayTime, GuideStatus, TimeRange, WeeklyAvailability};
 use tourdesk_domain::money::Money;
@@ -12,6 +12,7 @@ use tourdesk_domain::roles::Role;
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
 use tourdesk_domain::{Currency, Departure, PricingTier, Tour, TourVariant};
 
+use crate::db::WriteTx;
 use crate::{apply, auth, db};
 
 pub const DEMO_ORG_SLUG: &str = "demo";
@@ -94,7 +95,7 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
     )
     .await?;
     // Bookings go through the mutators, which read under the tenant's row-level security.
-    db::set_tenant(&tx, &org).await?;
+    let tx = WriteTx::new(tx, &org).await?;
     let hash = auth::hash_password(DEMO_PASSWORD)?;
     let mut staff = std::collections::HashMap::new();
     for (email, name, role) in [
@@ -223,7 +224,7 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
 /// office desk and the guide's device show realistic data. The guide is qualified for every
 /// demo tour and available all week, so a manager can assign her more departures in a demo.
 async fn operations(
-    tx: &Transaction<'_>,
+    tx: &WriteTx<'_>,
     org: &str,
     owner: &str,
     guide_user: Option<String>,
@@ -314,7 +315,7 @@ async fn operations(
 }
 
 /// Runs a mutation as the owner, through the same path as a desk's push.
-async fn run(tx: &Transaction<'_>, ctx: &MutationCtx, name: &str, args: serde_json::Value) -> anyhow::Result<()> {
+async fn run(tx: &WriteTx<'_>, ctx: &MutationCtx, name: &str, args: serde_json::Value) -> anyhow::Result<()> {
     let m = Mutation::decode(name, &args).map_err(|r| anyhow::anyhow!("demo {name}: {r}"))?;
     match apply::run_mutation(tx, &m, ctx, &ctx.user_id).await {
         Ok(_) => Ok(()),

@@ -5,13 +5,14 @@ use deadpool_postgres::Transaction;
 use tokio_postgres::IsolationLevel;
 use tourdesk_domain::mutation::{Mutation, MutationCtx};
 use tourdesk_domain::protocol::{
-    BucketPage, ChangeRecord, EntityKind, MutationResult, Op, OutcomeStatus, PullRequest, PullResponse, PushRequest,
-    PushResponse, SCHEMA_VERSION, org_bucket, ref_bucket, schedule_bucket,
+    BucketPage, ChangeRecord, EntityKind, MutationEnvelope, MutationResult, Op, OutcomeStatus, PullRequest,
+    PullResponse, PushRequest, PushResponse, SCHEMA_VERSION, org_bucket, ref_bucket, schedule_bucket,
 };
 use tourdesk_domain::roles::Role;
 use tourdesk_domain::validate;
 
 use crate::auth::Staff;
+use crate::db::{Prepared, WriteTx};
 use crate::{AppError, AppState, apply, db};
 
 const DEFAULT_PAGE: u32 = 1000;
@@ -77,18 +78,14 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
         return Err(AppError::invalid("mutations", format!("at most {MAX_PUSH} mutations per push")));
     }
     let mut conn = state.pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
-    let mut last = lock_client(&tx, staff, &client_id).await?;
-    // Take the organization's change counter now, before any row a mutation reads: every push
-    // then locks client → counter → rows in that order, so two pushes cannot deadlock.
-    db::lock_org_counter(&tx, &staff.organization_id).await?;
+    let w = WriteTx::new(conn.transaction().await?, &staff.organization_id).await?;
+    let mut last = lock_client(&w, staff, &client_id).await?;
     let mut results = Vec::new();
     // Duplicates get their stored verdict again: the response that carried it may have been lost.
     let dup_ids: Vec<i64> = req.mutations.iter().filter(|m| m.id <= last).map(|m| i64_of(m.id)).collect();
     if !dup_ids.is_empty() {
-        let rows = tx
-            .query(
+        let rows = w
+            .rows(
                 "SELECT mutation_id, status, code, detail FROM sync_mutation_results
                  WHERE client_id = $1 AND mutation_id = ANY($2) ORDER BY mutation_id",
                 &[&client_id, &dup_ids],
@@ -98,6 +95,7 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
             results.push(result_record(r).map_err(AppError::Internal)?);
         }
     }
+    let mut recorded = Recorded::default();
     for m in &req.mutations {
         if m.id <= last {
             continue;
@@ -112,18 +110,18 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
             now: chrono::Utc::now(),
             user_id: staff.user_id.clone(),
         };
-        tx.batch_execute("SAVEPOINT mutation").await?;
+        let mark = w.savepoint().await?;
         let outcome = match Mutation::decode(&m.name, &m.args) {
             Err(r) => Err(apply::Failure::Rejected(r)),
-            Ok(mutation) => apply::run_mutation(&tx, &mutation, &ctx, &staff.user_id).await.map(|_| ()),
+            Ok(mutation) => apply::run_mutation(&w, &mutation, &ctx, &staff.user_id).await.map(|_| ()),
         };
         let result = match outcome {
             Ok(()) => {
-                tx.batch_execute("RELEASE SAVEPOINT mutation").await?;
+                w.release(mark).await?;
                 MutationResult { id: m.id, status: OutcomeStatus::Applied, code: None, detail: None }
             }
             Err(apply::Failure::Rejected(r)) => {
-                tx.batch_execute("ROLLBACK TO SAVEPOINT mutation").await?;
+                w.rollback_to(mark).await?;
                 MutationResult {
                     id: m.id,
                     status: OutcomeStatus::Rejected,
@@ -134,30 +132,62 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
             Err(apply::Failure::Transient(why)) => {
                 // Order is kept: this mutation and everything after it wait for the next push.
                 tracing::warn!(client = %client_id, mutation = m.id, "push stopped on a transient failure: {why}");
-                tx.batch_execute("ROLLBACK TO SAVEPOINT mutation").await?;
+                w.rollback_to(mark).await?;
                 break;
             }
         };
-        let status = match result.status {
-            OutcomeStatus::Applied => "applied",
-            OutcomeStatus::Rejected => "rejected",
-        };
-        tx.execute(
-            "INSERT INTO sync_mutation_results (client_id, mutation_id, name, status, code, detail)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&client_id, &i64_of(m.id), &m.name, &status, &result.code, &result.detail],
-        )
-        .await?;
+        recorded.push(m, &result);
         results.push(result);
         last = m.id;
     }
-    tx.execute(
-        "UPDATE sync_clients SET last_mutation_id = $2, last_seen_at = now() WHERE client_id = $1",
-        &[&client_id, &i64_of(last)],
-    )
-    .await?;
-    tx.commit().await?;
+    // One round trip for both: the verdicts and the watermark commit together.
+    let last_id = i64_of(last);
+    let watermark: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&client_id, &last_id];
+    let (a, b) = tokio::join!(
+        recorded.insert(w.tx(), &client_id),
+        w.exec("UPDATE sync_clients SET last_mutation_id = $2, last_seen_at = now() WHERE client_id = $1", &watermark)
+    );
+    a?;
+    b?;
+    w.commit().await?;
     Ok(PushResponse { last_mutation_id: last, results })
+}
+
+/// The verdicts of one push, stored in one statement at its end.
+#[derive(Default)]
+struct Recorded {
+    ids: Vec<i64>,
+    names: Vec<String>,
+    statuses: Vec<&'static str>,
+    codes: Vec<Option<String>>,
+    details: Vec<Option<String>>,
+}
+
+impl Recorded {
+    fn push(&mut self, m: &MutationEnvelope, r: &MutationResult) {
+        self.ids.push(i64_of(m.id));
+        self.names.push(m.name.clone());
+        self.statuses.push(match r.status {
+            OutcomeStatus::Applied => "applied",
+            OutcomeStatus::Rejected => "rejected",
+        });
+        self.codes.push(r.code.clone());
+        self.details.push(r.detail.clone());
+    }
+
+    async fn insert(&self, c: &impl Prepared, client_id: &str) -> Result<(), tokio_postgres::Error> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        c.exec(
+            "INSERT INTO sync_mutation_results (client_id, mutation_id, name, status, code, detail)
+             SELECT $1, t.id, t.name, t.status, t.code, t.detail
+             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(id, name, status, code, detail)",
+            &[&client_id, &self.ids, &self.names, &self.statuses, &self.codes, &self.details],
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 /// The buckets a staff member's devices receive, read in the pull's snapshot so that the set

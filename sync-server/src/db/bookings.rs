@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 use tourdesk_domain::cancellation::CancellationPolicy;
 use tourdesk_domain::entities::{Booking, BookingSource, Customer, CustomerSource, RefundRequest};
 use tourdesk_domain::hlc::Hlc;
@@ -25,7 +26,7 @@ use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 
 use tourdesk_domain::protocol::{EntityKind, Op, org_bucket, schedule_bucket};
 
-use super::{LogRow, bad_row, departure_buckets, i32_of, log_change, log_rows, money, written_once};
+use super::{LogRow, Prepared, WriteTx, bad_row, departure_buckets, i32_of, money, written_once};
 
 fn u32_of(v: i32) -> anyhow::Result<u32> {
     Ok(u32::try_from(v)?)
@@ -81,10 +82,10 @@ pub fn customer_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Customer> {
 }
 
 /// Writes a customer and logs it to `org:all` and to each departure they have a booking on.
-pub async fn put_customer(c: &impl GenericClient, cu: &Customer) -> anyhow::Result<()> {
+pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer) -> anyhow::Result<()> {
     let tags: Vec<String> = cu.tags.iter().cloned().collect();
-    let n = c
-        .execute(
+    let n = w
+        .exec(
             "INSERT INTO customers (id, organization_id, email, phone, first_name, last_name, source, source_detail,
              preferred_language, preferred_currency, marketing_consent, marketing_consent_date, field_hlcs, tags,
              tag_stamps, notes, notes_version, notes_conflicts, created_at, updated_at)
@@ -124,19 +125,10 @@ pub async fn put_customer(c: &impl GenericClient, cu: &Customer) -> anyhow::Resu
         .await?;
     written_once(n, &cu.id)?;
     let mut buckets = vec![org_bucket(&cu.organization_id)];
-    for d in customer_departures(c, &cu.organization_id, &cu.id).await? {
+    for d in customer_departures(w.tx(), &cu.organization_id, &cu.id).await? {
         buckets.push(schedule_bucket(&d));
     }
-    log_change(
-        c,
-        &cu.organization_id,
-        &buckets,
-        EntityKind::Customer,
-        &cu.id,
-        Op::Put,
-        Some(serde_json::to_value(cu)?),
-    )
-    .await?;
+    w.log_change(&buckets, EntityKind::Customer, &cu.id, Op::Put, Some(serde_json::to_value(cu)?));
     Ok(())
 }
 
@@ -144,7 +136,7 @@ pub async fn put_customer(c: &impl GenericClient, cu: &Customer) -> anyhow::Resu
 /// departure's bucket, so its customer must too).
 async fn customer_departures(c: &impl GenericClient, org: &str, customer_id: &str) -> anyhow::Result<Vec<String>> {
     let rows = c
-        .query(
+        .rows(
             "SELECT DISTINCT departure_id FROM bookings WHERE organization_id = $1 AND customer_id = $2
              ORDER BY departure_id",
             &[&org, &customer_id],
@@ -155,7 +147,7 @@ async fn customer_departures(c: &impl GenericClient, org: &str, customer_id: &st
 
 pub async fn customer_by_id(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Customer>> {
     let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE organization_id = $1 AND id = $2");
-    c.query_opt(&sql, &[&org, &id]).await?.map(|r| customer_from_row(&r)).transpose()
+    c.row_opt(&sql, &[&org, &id]).await?.map(|r| customer_from_row(&r)).transpose()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -206,11 +198,95 @@ pub fn booking_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Booking> {
 /// customer into `schedule:D` when it is the customer's first booking there: the guide of D
 /// must see the guest's contact details, and the customer row was logged before the booking
 /// existed (so not to D).
-pub async fn put_booking(c: &impl GenericClient, b: &Booking) -> anyhow::Result<()> {
+pub async fn put_booking(w: &WriteTx<'_>, b: &Booking) -> anyhow::Result<()> {
     let p = &b.pricing;
-    let written = c
-        .query_opt(
-            "INSERT INTO bookings (id, organization_id, reference_number, customer_id, departure_id, tour_id,
+    let org = &b.organization_id;
+    let (pricing, participants) = (serde_json::to_value(p)?, serde_json::to_value(&b.participants)?);
+    let overbook = b.overbook.as_ref().map(serde_json::to_value).transpose()?;
+    let cancellation = b.cancellation.as_ref().map(serde_json::to_value).transpose()?;
+    let (count, checked_in, no_shows) = (i32_of(b.participant_count())?, i32_of(b.checked_in)?, i32_of(b.no_shows)?);
+    let upsert: [&(dyn ToSql + Sync); 29] = [
+        &b.id,
+        org,
+        &b.reference_number.as_str(),
+        &b.customer_id,
+        &b.departure_id,
+        &b.tour_id,
+        &b.variant_id,
+        &pricing,
+        &p.total.currency.as_str(),
+        &p.subtotal.amount,
+        &p.total.amount,
+        &b.paid_amount.amount,
+        &b.refunded_amount.amount,
+        &count,
+        &participants,
+        &b.status.as_str(),
+        &b.payment_status.as_str(),
+        &b.source.as_str(),
+        &p.promotional_code_id,
+        &b.special_requests,
+        &b.dietary_restrictions,
+        &overbook,
+        &cancellation,
+        &checked_in,
+        &no_shows,
+        &b.created_at,
+        &b.confirmed_at,
+        &b.cancelled_at,
+        &b.updated_at,
+    ];
+    let tiers: Vec<&str> = p.line_items.iter().map(|l| l.pricing_tier_id.as_str()).collect();
+    let names: Vec<&str> = p.line_items.iter().map(|l| l.tier_name.as_str()).collect();
+    let quantities = p.line_items.iter().map(|l| i32_of(l.quantity)).collect::<anyhow::Result<Vec<i32>>>()?;
+    let units: Vec<i64> = p.line_items.iter().map(|l| l.unit_price.amount).collect();
+    let totals: Vec<i64> = p.line_items.iter().map(|l| l.total_price.amount).collect();
+    let currencies: Vec<&str> = p.line_items.iter().map(|l| l.total_price.currency.as_str()).collect();
+    let booking_key: [&(dyn ToSql + Sync); 2] = [org, &b.id];
+    let lines: [&(dyn ToSql + Sync); 8] = [org, &b.id, &tiers, &names, &quantities, &units, &totals, &currencies];
+    let guest: [&(dyn ToSql + Sync); 4] = [org, &b.customer_id, &b.departure_id, &b.id];
+    // Four statements, pipelined in this order: one round trip.
+    let (written, deleted, inserted_lines, guest) = tokio::join!(
+        w.row_opt(UPSERT_BOOKING, &upsert,),
+        w.exec("DELETE FROM booking_line_items WHERE organization_id = $1 AND booking_id = $2", &booking_key),
+        w.exec(
+            "INSERT INTO booking_line_items (id, organization_id, booking_id, line_no, pricing_tier_id, tier_name,
+             quantity, unit_price_minor, total_price_minor, currency)
+             SELECT $2 || '#' || (l.n - 1), $1, $2, l.n - 1, l.tier, l.name, l.quantity, l.unit, l.total, l.currency
+             FROM unnest($3::text[], $4::text[], $5::int[], $6::bigint[], $7::bigint[], $8::text[]) WITH ORDINALITY
+                  AS l(tier, name, quantity, unit, total, currency, n)",
+            &lines,
+        ),
+        w.row_opt(&GUEST_FIRST_ON_DEPARTURE, &guest),
+    );
+    // In statement order: a failed statement aborts the ones after it.
+    // `xmax = 0` only on a freshly inserted row version: tells an insert from an update.
+    let Some(row) = written? else { return Err(super::IdTaken(b.id.clone()).into()) };
+    let inserted: bool = row.try_get(0)?;
+    deleted?;
+    inserted_lines?;
+    let guest = guest?;
+    // The customer goes first, so a replica never holds a booking whose guest it lacks.
+    let mut log = Vec::new();
+    if inserted && let Some(r) = guest {
+        let cu = customer_from_row(&r)?;
+        log.push(LogRow::put(
+            schedule_bucket(&b.departure_id),
+            EntityKind::Customer,
+            &cu.id,
+            serde_json::to_value(&cu)?,
+        ));
+    }
+    let row = serde_json::to_value(b)?;
+    for bucket in departure_buckets(org, &b.departure_id) {
+        log.push(LogRow::put(bucket, EntityKind::Booking, &b.id, row.clone()));
+    }
+    w.log(log);
+    Ok(())
+}
+
+const UPSERT_BOOKING: &str =
+    "INSERT INTO bookings (id, organization_id, reference_number, customer_id, departure_id, tour_id,
              variant_id, pricing, currency, subtotal_minor, total_minor, paid_amount_minor, refunded_amount_minor,
              participant_count, participants, status, payment_status, source, promotional_code_id, special_requests,
              dietary_restrictions, overbook, cancellation, checked_in, no_shows, created_at, confirmed_at,
@@ -228,108 +304,30 @@ pub async fn put_booking(c: &impl GenericClient, b: &Booking) -> anyhow::Result<
              confirmed_at = excluded.confirmed_at, cancelled_at = excluded.cancelled_at,
              updated_at = excluded.updated_at
          WHERE bookings.organization_id = excluded.organization_id
-         RETURNING (xmax = 0)",
-            &[
-                &b.id,
-                &b.organization_id,
-                &b.reference_number.as_str(),
-                &b.customer_id,
-                &b.departure_id,
-                &b.tour_id,
-                &b.variant_id,
-                &serde_json::to_value(p)?,
-                &p.total.currency.as_str(),
-                &p.subtotal.amount,
-                &p.total.amount,
-                &b.paid_amount.amount,
-                &b.refunded_amount.amount,
-                &i32_of(b.participant_count())?,
-                &serde_json::to_value(&b.participants)?,
-                &b.status.as_str(),
-                &b.payment_status.as_str(),
-                &b.source.as_str(),
-                &p.promotional_code_id,
-                &b.special_requests,
-                &b.dietary_restrictions,
-                &b.overbook.as_ref().map(serde_json::to_value).transpose()?,
-                &b.cancellation.as_ref().map(serde_json::to_value).transpose()?,
-                &i32_of(b.checked_in)?,
-                &i32_of(b.no_shows)?,
-                &b.created_at,
-                &b.confirmed_at,
-                &b.cancelled_at,
-                &b.updated_at,
-            ],
-        )
-        .await?;
-    // `xmax = 0` only on a freshly inserted row version: tells an insert from an update.
-    let Some(row) = written else { return Err(super::IdTaken(b.id.clone()).into()) };
-    let inserted: bool = row.try_get(0)?;
-    c.execute(
-        "DELETE FROM booking_line_items WHERE organization_id = $1 AND booking_id = $2",
-        &[&b.organization_id, &b.id],
+         RETURNING (xmax = 0)";
+
+/// The booking's customer, unless they have another booking on the departure.
+static GUEST_FIRST_ON_DEPARTURE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {CUSTOMER_COLS} FROM customers WHERE organization_id = $1 AND id = $2
+           AND NOT EXISTS (SELECT 1 FROM bookings WHERE organization_id = $1 AND customer_id = $2
+                           AND departure_id = $3 AND id <> $4)"
     )
-    .await?;
-    for (i, l) in p.line_items.iter().enumerate() {
-        let line_no = i32::try_from(i)?;
-        c.execute(
-            "INSERT INTO booking_line_items (id, organization_id, booking_id, line_no, pricing_tier_id, tier_name,
-             quantity, unit_price_minor, total_price_minor, currency)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &format!("{}#{line_no}", b.id),
-                &b.organization_id,
-                &b.id,
-                &line_no,
-                &l.pricing_tier_id,
-                &l.tier_name,
-                &i32_of(l.quantity)?,
-                &l.unit_price.amount,
-                &l.total_price.amount,
-                &l.total_price.currency.as_str(),
-            ],
-        )
-        .await?;
-    }
-    let org = &b.organization_id;
-    // The customer goes first, so a replica never holds a booking whose guest it lacks.
-    let mut log = Vec::new();
-    if inserted {
-        let other = c
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM bookings WHERE organization_id = $1 AND departure_id = $2
-                                AND customer_id = $3 AND id <> $4)",
-                &[org, &b.departure_id, &b.customer_id, &b.id],
-            )
-            .await?;
-        if !other.try_get::<_, bool>(0)?
-            && let Some(cu) = customer_by_id(c, org, &b.customer_id).await?
-        {
-            let bucket = schedule_bucket(&b.departure_id);
-            log.push(LogRow::put(bucket, EntityKind::Customer, &cu.id, serde_json::to_value(&cu)?));
-        }
-    }
-    let row = serde_json::to_value(b)?;
-    for bucket in departure_buckets(org, &b.departure_id) {
-        log.push(LogRow::put(bucket, EntityKind::Booking, &b.id, row.clone()));
-    }
-    log_rows(c, org, &log).await?;
-    Ok(())
-}
+});
 
 /// Whether a reference is taken in the organization. A concurrent insert of the same reference
 /// cannot slip past this: `bookings_reference_org_unique` refuses the second one.
 /// A customer's id by e-mail (case-insensitive), unlocked.
 pub async fn customer_id_by_email(c: &impl GenericClient, org: &str, email: &str) -> anyhow::Result<Option<String>> {
     let row = c
-        .query_opt("SELECT id FROM customers WHERE organization_id = $1 AND lower(email) = lower($2)", &[&org, &email])
+        .row_opt("SELECT id FROM customers WHERE organization_id = $1 AND lower(email) = lower($2)", &[&org, &email])
         .await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
 pub async fn booking_reference_taken(c: &impl GenericClient, org: &str, reference: &str) -> anyhow::Result<bool> {
     let row = c
-        .query_one(
+        .row(
             "SELECT EXISTS (SELECT 1 FROM bookings WHERE organization_id = $1 AND reference_number = $2)",
             &[&org, &reference],
         )
@@ -381,17 +379,33 @@ async fn load_catalog(
     tour_id: &str,
     lock: Lock,
 ) -> anyhow::Result<Option<PricingCatalog>> {
-    let tiers = c
-        .query(
-            &format!(
-                "SELECT id, variant_id, name, base_price_minor, currency, min_age, max_age, valid_from, valid_until,
-                        is_default, sort_order
-                 FROM pricing_tiers WHERE organization_id = $1 AND tour_id = $2 ORDER BY sort_order, id{}",
-                lock.sql()
-            ),
-            &[&org, &tour_id],
-        )
-        .await?;
+    let lock = lock.sql();
+    let tiers_sql = format!(
+        "SELECT id, variant_id, name, base_price_minor, currency, min_age, max_age, valid_from, valid_until,
+                is_default, sort_order
+         FROM pricing_tiers WHERE organization_id = $1 AND tour_id = $2 ORDER BY sort_order, id{lock}"
+    );
+    let seasons_sql = format!(
+        "SELECT id, name, start_date, end_date, adjustment_type, adjustment_value, adjustment_currency, priority
+         FROM seasonal_pricing WHERE organization_id = $1 AND tour_id = $2 ORDER BY id{lock}"
+    );
+    let group_sql = threshold_sql("group_discounts", "min_participants", lock);
+    let early_sql = threshold_sql("early_bird_discounts", "min_days_before", lock);
+    // Organization-wide taxes (no tour) apply to every tour.
+    let taxes_sql = format!(
+        "SELECT name, rate_basis_points, inclusive FROM tax_rules
+         WHERE organization_id = $1 AND (tour_id = $2 OR tour_id IS NULL) AND active
+         ORDER BY sort_order, name, id{lock}"
+    );
+    let params: [&(dyn ToSql + Sync); 2] = [&org, &tour_id];
+    // Five independent reads, pipelined: one round trip.
+    let (tiers, seasons, groups, early, taxes) = tokio::try_join!(
+        c.rows(&tiers_sql, &params),
+        c.rows(&seasons_sql, &params),
+        c.rows(&group_sql, &params),
+        c.rows(&early_sql, &params),
+        c.rows(&taxes_sql, &params),
+    )?;
     let tiers = tiers
         .iter()
         .map(|r| {
@@ -412,18 +426,7 @@ async fn load_catalog(
         .collect::<anyhow::Result<Vec<_>>>()?;
     // Mixed currencies are the domain's to refuse (a `CurrencyMismatch` when quoting).
     let Some(currency) = tiers.first().map(|t| t.base_price.currency) else { return Ok(None) };
-
-    let seasons = c
-        .query(
-            &format!(
-                "SELECT id, name, start_date, end_date, adjustment_type, adjustment_value, adjustment_currency,
-                        priority
-                 FROM seasonal_pricing WHERE organization_id = $1 AND tour_id = $2 ORDER BY id{}",
-                lock.sql()
-            ),
-            &[&org, &tour_id],
-        )
-        .await?
+    let seasons = seasons
         .iter()
         .map(|r| {
             let kind: String = r.try_get(4)?;
@@ -438,30 +441,15 @@ async fn load_catalog(
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-
-    let group_discounts = threshold_discounts(c, org, tour_id, "group_discounts", "min_participants", lock)
-        .await?
+    let group_discounts = thresholds(&groups)?
         .into_iter()
         .map(|(min_participants, discount)| GroupDiscount { min_participants, discount })
         .collect();
-    let early_bird_discounts = threshold_discounts(c, org, tour_id, "early_bird_discounts", "min_days_before", lock)
-        .await?
+    let early_bird_discounts = thresholds(&early)?
         .into_iter()
         .map(|(min_days_before, discount)| EarlyBirdDiscount { min_days_before, discount })
         .collect();
-
-    // Organization-wide taxes (no tour) apply to every tour.
-    let taxes = c
-        .query(
-            &format!(
-                "SELECT name, rate_basis_points, inclusive FROM tax_rules
-                 WHERE organization_id = $1 AND (tour_id = $2 OR tour_id IS NULL) AND active
-                 ORDER BY sort_order, name, id{}",
-                lock.sql()
-            ),
-            &[&org, &tour_id],
-        )
-        .await?
+    let taxes = taxes
         .iter()
         .map(|r| {
             Ok(TaxRule {
@@ -483,24 +471,17 @@ async fn load_catalog(
     }))
 }
 
-/// Rows of a "from this threshold on, this discount" table (group size, days ahead). `table`
-/// and `threshold` are fixed names from this module, never input.
-async fn threshold_discounts(
-    c: &impl GenericClient,
-    org: &str,
-    tour_id: &str,
-    table: &str,
-    threshold: &str,
-    lock: Lock,
-) -> anyhow::Result<Vec<(u32, Adjustment)>> {
-    let sql = format!(
+/// The query of a "from this threshold on, this discount" table (group size, days ahead).
+/// `table` and `threshold` are fixed names from this module, never input.
+fn threshold_sql(table: &str, threshold: &str, lock: &str) -> String {
+    format!(
         "SELECT {threshold}, discount_type, discount_value, discount_currency
-         FROM {table} WHERE organization_id = $1 AND tour_id = $2 ORDER BY {threshold}{}",
-        lock.sql()
-    );
-    c.query(&sql, &[&org, &tour_id])
-        .await?
-        .iter()
+         FROM {table} WHERE organization_id = $1 AND tour_id = $2 ORDER BY {threshold}{lock}"
+    )
+}
+
+fn thresholds(rows: &[tokio_postgres::Row]) -> anyhow::Result<Vec<(u32, Adjustment)>> {
+    rows.iter()
         .map(|r| {
             let kind: String = r.try_get(1)?;
             let cur: Option<String> = r.try_get(3)?;
@@ -522,7 +503,7 @@ pub async fn promo_code_unlocked(c: &impl GenericClient, org: &str, code: &str) 
 
 async fn load_promo(c: &impl GenericClient, org: &str, code: &str, lock: &str) -> anyhow::Result<Option<PromoCode>> {
     let row = c
-        .query_opt(
+        .row_opt(
             &format!(
                 "SELECT id, code, discount_type, discount_value, discount_currency, min_booking_minor,
                         min_booking_currency, max_uses, max_uses_per_customer, valid_from, valid_until,
@@ -565,7 +546,7 @@ async fn load_promo(c: &impl GenericClient, org: &str, code: &str, lock: &str) -
 /// How many bookings of a customer used a code (by its normalised text).
 pub async fn promo_uses(c: &impl GenericClient, org: &str, code: &str, customer_id: &str) -> anyhow::Result<u32> {
     let row = c
-        .query_one(
+        .row(
             "SELECT count(*) FROM promo_code_uses u
              JOIN promotional_codes p ON p.organization_id = u.organization_id AND p.id = u.promotional_code_id
              WHERE u.organization_id = $1 AND upper(p.code) = $2 AND u.customer_id = $3",
@@ -577,21 +558,16 @@ pub async fn promo_uses(c: &impl GenericClient, org: &str, code: &str, customer_
 
 /// One more use of a code by a booking. The counter's CHECK is the backstop against spending a
 /// limited code past its limit; the domain's promo rules are the decision.
-pub async fn use_promo_code(
-    c: &impl GenericClient,
-    org: &str,
-    promo_code_id: &str,
-    booking: &Booking,
-) -> anyhow::Result<()> {
-    let n = c
-        .execute(
+pub async fn use_promo_code(w: &WriteTx<'_>, org: &str, promo_code_id: &str, booking: &Booking) -> anyhow::Result<()> {
+    let n = w
+        .exec(
             "UPDATE promotional_codes SET current_uses = current_uses + 1, updated_at = now()
              WHERE organization_id = $1 AND id = $2",
             &[&org, &promo_code_id],
         )
         .await?;
     written_once(n, promo_code_id)?;
-    c.execute(
+    w.exec(
         "INSERT INTO promo_code_uses (organization_id, promotional_code_id, booking_id, customer_id)
          VALUES ($1, $2, $3, $4)",
         &[&org, &promo_code_id, &booking.id, &booking.customer_id],
@@ -629,7 +605,7 @@ async fn load_policy(
     lock: Lock,
 ) -> anyhow::Result<Option<CancellationPolicy>> {
     let row = c
-        .query_opt(
+        .row_opt(
             &format!(
                 "SELECT p.id, p.name, p.rules FROM cancellation_policies p
              WHERE p.organization_id = $1
@@ -652,15 +628,15 @@ async fn load_policy(
 
 /// Queues a refund for `payments::refunds` to send to Stripe after commit. A booking is
 /// cancelled once, so its refund's id and idempotency key derive from the booking's id.
-pub async fn queue_refund(c: &impl GenericClient, org: &str, r: &RefundRequest) -> anyhow::Result<String> {
-    queue_refund_as(c, org, &format!("refund-{}", r.booking_id), r).await
+pub async fn queue_refund(w: &WriteTx<'_>, org: &str, r: &RefundRequest) -> anyhow::Result<String> {
+    queue_refund_as(w, org, &format!("refund-{}", r.booking_id), r).await
 }
 
 /// Queues a refund under a given id (also its idempotency key), for refunds other than the one
 /// a cancellation decides (money that arrived after a booking was cancelled).
-pub async fn queue_refund_as(c: &impl GenericClient, org: &str, id: &str, r: &RefundRequest) -> anyhow::Result<String> {
+pub async fn queue_refund_as(w: &WriteTx<'_>, org: &str, id: &str, r: &RefundRequest) -> anyhow::Result<String> {
     let id = id.to_string();
-    c.execute(
+    w.exec(
         "INSERT INTO refunds (id, organization_id, booking_id, idempotency_key, amount_minor, currency, reason,
          requested_by, requested_at)
          VALUES ($1, $2, $3, $1, $4, $5, $6, $7, $8)",
@@ -684,13 +660,13 @@ pub async fn queue_refund_as(c: &impl GenericClient, org: &str, id: &str, r: &Re
 
 pub async fn booking_by_id(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Booking>> {
     let sql = format!("SELECT {BOOKING_COLS} FROM bookings WHERE organization_id = $1 AND id = $2");
-    c.query_opt(&sql, &[&org, &id]).await?.map(|r| booking_from_row(&r)).transpose()
+    c.row_opt(&sql, &[&org, &id]).await?.map(|r| booking_from_row(&r)).transpose()
 }
 
 /// The same booking, row-locked for a state change outside the mutators (payments, holds).
 pub async fn booking_for_update(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Booking>> {
     let sql = format!("SELECT {BOOKING_COLS} FROM bookings WHERE organization_id = $1 AND id = $2 FOR UPDATE");
-    c.query_opt(&sql, &[&org, &id]).await?.map(|r| booking_from_row(&r)).transpose()
+    c.row_opt(&sql, &[&org, &id]).await?.map(|r| booking_from_row(&r)).transpose()
 }
 
 pub async fn customer_email_is(
@@ -700,7 +676,7 @@ pub async fn customer_email_is(
     email: &str,
 ) -> anyhow::Result<bool> {
     let row = c
-        .query_one(
+        .row(
             "SELECT EXISTS (SELECT 1 FROM customers
                             WHERE organization_id = $1 AND id = $2 AND lower(email) = lower($3))",
             &[&org, &customer_id, &email],
@@ -710,16 +686,15 @@ pub async fn customer_email_is(
 }
 
 pub async fn customer_email(c: &impl GenericClient, org: &str, customer_id: &str) -> anyhow::Result<Option<String>> {
-    let row = c
-        .query_opt("SELECT email FROM customers WHERE organization_id = $1 AND id = $2", &[&org, &customer_id])
-        .await?;
+    let row =
+        c.row_opt("SELECT email FROM customers WHERE organization_id = $1 AND id = $2", &[&org, &customer_id]).await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
 /// The currency a tour is priced in (its tiers'); `None` before it has prices.
 pub async fn tour_currency(c: &impl GenericClient, org: &str, tour_id: &str) -> anyhow::Result<Option<Currency>> {
     let row = c
-        .query_opt(
+        .row_opt(
             "SELECT currency FROM pricing_tiers WHERE organization_id = $1 AND tour_id = $2 ORDER BY sort_order, id
              LIMIT 1",
             &[&org, &tour_id],
@@ -729,14 +704,14 @@ pub async fn tour_currency(c: &impl GenericClient, org: &str, tour_id: &str) -> 
 }
 
 pub async fn tour_name(c: &impl GenericClient, org: &str, tour_id: &str) -> anyhow::Result<Option<String>> {
-    let row = c.query_opt("SELECT name FROM tours WHERE organization_id = $1 AND id = $2", &[&org, &tour_id]).await?;
+    let row = c.row_opt("SELECT name FROM tours WHERE organization_id = $1 AND id = $2", &[&org, &tour_id]).await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
 /// Starts an unpaid booking's seat hold; the expiry job releases the seats after `until`.
 pub async fn set_hold(c: &impl GenericClient, org: &str, booking_id: &str, until: DateTime<Utc>) -> anyhow::Result<()> {
     let n = c
-        .execute(
+        .exec(
             "UPDATE bookings SET hold_expires_at = $3 WHERE organization_id = $1 AND id = $2",
             &[&org, &booking_id, &until],
         )
@@ -746,7 +721,7 @@ pub async fn set_hold(c: &impl GenericClient, org: &str, booking_id: &str, until
 
 pub async fn hold_of(c: &impl GenericClient, org: &str, booking_id: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
     let row = c
-        .query_opt("SELECT hold_expires_at FROM bookings WHERE organization_id = $1 AND id = $2", &[&org, &booking_id])
+        .row_opt("SELECT hold_expires_at FROM bookings WHERE organization_id = $1 AND id = $2", &[&org, &booking_id])
         .await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?.flatten())
 }
@@ -758,7 +733,7 @@ pub async fn booking_id_by_reference_and_email(
     email: &str,
 ) -> anyhow::Result<Option<String>> {
     let row = c
-        .query_opt(
+        .row_opt(
             "SELECT b.id FROM bookings b
              JOIN customers cu ON cu.organization_id = b.organization_id AND cu.id = b.customer_id
              WHERE b.organization_id = $1 AND b.reference_number = $2 AND lower(cu.email) = lower($3)",
@@ -771,25 +746,22 @@ pub async fn booking_id_by_reference_and_email(
 /// A waitlist entry from a desk's conflict inbox. Entries are facts made once (a new id each
 /// time), so a replayed mutation that finds its id is a conflict the savepoint turns into a
 /// recorded rejection, never a second entry.
-pub async fn put_waitlist_entry(
-    c: &impl GenericClient,
-    w: &tourdesk_domain::entities::WaitlistEntry,
-) -> anyhow::Result<()> {
-    c.execute(
+pub async fn put_waitlist_entry(w: &WriteTx<'_>, e: &tourdesk_domain::entities::WaitlistEntry) -> anyhow::Result<()> {
+    w.exec(
         "INSERT INTO waitlist_entries (id, organization_id, tour_id, departure_id, customer_id, lines, party_size,
                                        notes, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
-            &w.id,
-            &w.organization_id,
-            &w.tour_id,
-            &w.departure_id,
-            &w.customer_id,
-            &serde_json::to_value(&w.lines)?,
-            &i32_of(w.party_size)?,
-            &w.notes,
-            &w.created_by,
-            &w.created_at,
+            &e.id,
+            &e.organization_id,
+            &e.tour_id,
+            &e.departure_id,
+            &e.customer_id,
+            &serde_json::to_value(&e.lines)?,
+            &i32_of(e.party_size)?,
+            &e.notes,
+            &e.created_by,
+            &e.created_at,
         ],
     )
     .await?;

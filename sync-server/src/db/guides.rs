@@ -12,8 +12,8 @@ use tourdesk_domain::guides::{AssignmentStatus, ExistingAssignment};
 use tourdesk_domain::protocol::{EntityKind, Op, schedule_bucket};
 
 use super::{
-    BOOKING_COLS, CUSTOMER_COLS, LogRow, bad_row, booking_from_row, customer_from_row, departure_buckets, log_change,
-    log_rows, ref_buckets, written_once,
+    BOOKING_COLS, CUSTOMER_COLS, LogRow, Prepared, WriteTx, bad_row, booking_from_row, customer_from_row,
+    departure_buckets, ref_buckets, written_once,
 };
 
 /// A unit enum's wire name (`on_leave`), which is also what V2's CHECK constraints list.
@@ -58,13 +58,13 @@ pub fn guide_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Guide> {
 /// The guide row, locked (its status and qualifications decide an assignment).
 pub async fn guide_for_update(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Guide>> {
     let sql = format!("SELECT {GUIDE_COLS} FROM guides g WHERE g.organization_id = $1 AND g.id = $2 FOR UPDATE OF g");
-    c.query_opt(&sql, &[&org, &id]).await?.map(|r| guide_from_row(&r)).transpose()
+    c.row_opt(&sql, &[&org, &id]).await?.map(|r| guide_from_row(&r)).transpose()
 }
 
 /// Writes a guide and their qualified tours (replaced wholesale), logged as reference data.
-pub async fn put_guide(c: &impl GenericClient, g: &Guide) -> anyhow::Result<()> {
-    let n = c
-        .execute(
+pub async fn put_guide(w: &WriteTx<'_>, g: &Guide) -> anyhow::Result<()> {
+    let n = w
+        .exec(
             "INSERT INTO guides (id, organization_id, user_id, first_name, last_name, email, phone, languages,
              timezone, weekly_availability, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -89,21 +89,20 @@ pub async fn put_guide(c: &impl GenericClient, g: &Guide) -> anyhow::Result<()> 
         )
         .await?;
     written_once(n, &g.id)?;
-    c.execute(
+    w.exec(
         "DELETE FROM tour_guide_assignments WHERE organization_id = $1 AND guide_id = $2",
         &[&g.organization_id, &g.id],
     )
     .await?;
     for tour_id in &g.qualified_tour_ids {
-        c.execute(
+        w.exec(
             "INSERT INTO tour_guide_assignments (id, organization_id, tour_id, guide_id) VALUES ($1, $2, $3, $4)",
             &[&format!("{}:{tour_id}", g.id), &g.organization_id, tour_id, &g.id],
         )
         .await?;
     }
     let buckets = ref_buckets(&g.organization_id);
-    log_change(c, &g.organization_id, &buckets, EntityKind::Guide, &g.id, Op::Put, Some(serde_json::to_value(g)?))
-        .await?;
+    w.log_change(&buckets, EntityKind::Guide, &g.id, Op::Put, Some(serde_json::to_value(g)?));
     Ok(())
 }
 
@@ -115,7 +114,7 @@ pub async fn guide_schedule(
     guide_id: &str,
 ) -> anyhow::Result<Vec<ExistingAssignment>> {
     let rows = c
-        .query(
+        .rows(
             "SELECT a.departure_id, s.starts_at, s.ends_at, a.status
              FROM schedule_guide_assignments a
              JOIN schedules s ON s.organization_id = a.organization_id AND s.id = a.departure_id
@@ -167,7 +166,7 @@ pub async fn assignment_for_update(
         "SELECT {ASSIGNMENT_COLS} FROM schedule_guide_assignments
          WHERE organization_id = $1 AND departure_id = $2 AND guide_id = $3 FOR UPDATE"
     );
-    c.query_opt(&sql, &[&org, &departure_id, &guide_id]).await?.map(|r| assignment_from_row(&r)).transpose()
+    c.row_opt(&sql, &[&org, &departure_id, &guide_id]).await?.map(|r| assignment_from_row(&r)).transpose()
 }
 
 /// Who leads a departure: its assignments with the guides' logins, share-locked (an attendance
@@ -178,7 +177,7 @@ pub async fn departure_guides(
     departure_id: &str,
 ) -> anyhow::Result<Vec<DepartureGuide>> {
     let rows = c
-        .query(
+        .rows(
             "SELECT a.guide_id, g.user_id, a.status FROM schedule_guide_assignments a
              JOIN guides g ON g.organization_id = a.organization_id AND g.id = a.guide_id
              WHERE a.organization_id = $1 AND a.departure_id = $2 ORDER BY a.guide_id FOR SHARE OF a",
@@ -201,18 +200,18 @@ pub async fn departure_guides(
 /// departure (new, or a declined one asked again) the departure's current rows are appended to
 /// `schedule:D` as well: the guide's device pulls that bucket from 0, and the log only holds
 /// changes made since logging began (seeded and older rows never went to `schedule:D`).
-pub async fn put_guide_assignment(c: &impl GenericClient, a: &GuideAssignment) -> anyhow::Result<()> {
+pub async fn put_guide_assignment(w: &WriteTx<'_>, a: &GuideAssignment) -> anyhow::Result<()> {
     let org = &a.organization_id;
-    let before = c
-        .query_opt(
+    let before = w
+        .row_opt(
             "SELECT status FROM schedule_guide_assignments WHERE organization_id = $1 AND id = $2 FOR UPDATE",
             &[org, &a.id],
         )
         .await?
         .map(|r| r.try_get::<_, String>(0))
         .transpose()?;
-    let n = c
-        .execute(
+    let n = w
+        .exec(
             "INSERT INTO schedule_guide_assignments (id, organization_id, departure_id, guide_id, status,
              assigned_at, confirmed_at, notes)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -226,20 +225,20 @@ pub async fn put_guide_assignment(c: &impl GenericClient, a: &GuideAssignment) -
         .await?;
     written_once(n, &a.id)?;
     let buckets = departure_buckets(org, &a.departure_id);
-    log_change(c, org, &buckets, EntityKind::GuideAssignment, &a.id, Op::Put, Some(serde_json::to_value(a)?)).await?;
+    w.log_change(&buckets, EntityKind::GuideAssignment, &a.id, Op::Put, Some(serde_json::to_value(a)?));
     let declined = wire(&AssignmentStatus::Declined)?;
     let gains = a.status != AssignmentStatus::Declined && before.is_none_or(|s| s == declined);
     if gains {
-        log_departure_snapshot(c, org, &a.departure_id).await?;
+        log_departure_snapshot(w, org, &a.departure_id).await?;
     }
     Ok(())
 }
 
 /// Deletes an assignment, logged as a delete to `org:all` and `schedule:D`. The guide who loses
 /// it never reads that delete: their next pull lists `schedule:D` in `removed_buckets` instead.
-pub async fn delete_guide_assignment(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<()> {
-    let row = c
-        .query_opt(
+pub async fn delete_guide_assignment(w: &WriteTx<'_>, org: &str, id: &str) -> anyhow::Result<()> {
+    let row = w
+        .row_opt(
             "DELETE FROM schedule_guide_assignments WHERE organization_id = $1 AND id = $2 RETURNING departure_id",
             &[&org, &id],
         )
@@ -247,17 +246,17 @@ pub async fn delete_guide_assignment(c: &impl GenericClient, org: &str, id: &str
     let Some(row) = row else { return Ok(()) };
     let departure_id: String = row.try_get(0)?;
     let buckets = departure_buckets(org, &departure_id);
-    log_change(c, org, &buckets, EntityKind::GuideAssignment, id, Op::Delete, None).await?;
+    w.log_change(&buckets, EntityKind::GuideAssignment, id, Op::Delete, None);
     Ok(())
 }
 
 /// Appends the departure's current operational rows to `schedule:D`: customers first (a
 /// booking never arrives before its guest), then bookings, check-ins and assignments.
-pub async fn log_departure_snapshot(c: &impl GenericClient, org: &str, departure_id: &str) -> anyhow::Result<()> {
+pub async fn log_departure_snapshot(w: &WriteTx<'_>, org: &str, departure_id: &str) -> anyhow::Result<()> {
     let bucket = schedule_bucket(departure_id);
     let mut log = Vec::new();
-    let customers = c
-        .query(
+    let customers = w
+        .rows(
             &format!(
                 "SELECT {CUSTOMER_COLS} FROM customers WHERE organization_id = $1 AND id IN
                  (SELECT customer_id FROM bookings WHERE organization_id = $1 AND departure_id = $2) ORDER BY id"
@@ -269,11 +268,11 @@ pub async fn log_departure_snapshot(c: &impl GenericClient, org: &str, departure
         let cu = customer_from_row(r)?;
         log.push(LogRow::put(bucket.clone(), EntityKind::Customer, &cu.id, serde_json::to_value(&cu)?));
     }
-    for b in bookings_of_departure(c, org, departure_id, "").await? {
+    for b in bookings_of_departure(w.tx(), org, departure_id, "").await? {
         log.push(LogRow::put(bucket.clone(), EntityKind::Booking, &b.id, serde_json::to_value(&b)?));
     }
-    let check_ins = c
-        .query(
+    let check_ins = w
+        .rows(
             &format!(
                 "SELECT {CHECK_IN_COLS} FROM check_ins WHERE organization_id = $1 AND departure_id = $2
                  ORDER BY at, id"
@@ -285,8 +284,8 @@ pub async fn log_departure_snapshot(c: &impl GenericClient, org: &str, departure
         let ci = check_in_from_row(r)?;
         log.push(LogRow::put(bucket.clone(), EntityKind::CheckIn, &ci.id, serde_json::to_value(&ci)?));
     }
-    let assignments = c
-        .query(
+    let assignments = w
+        .rows(
             &format!(
                 "SELECT {ASSIGNMENT_COLS} FROM schedule_guide_assignments
                  WHERE organization_id = $1 AND departure_id = $2 ORDER BY id"
@@ -298,7 +297,7 @@ pub async fn log_departure_snapshot(c: &impl GenericClient, org: &str, departure
         let a = assignment_from_row(r)?;
         log.push(LogRow::put(bucket.clone(), EntityKind::GuideAssignment, &a.id, serde_json::to_value(&a)?));
     }
-    log_rows(c, org, &log).await?;
+    w.log(log);
     Ok(())
 }
 
@@ -306,7 +305,7 @@ pub async fn log_departure_snapshot(c: &impl GenericClient, org: &str, departure
 /// of the guide linked to it that the guide has not declined.
 pub async fn departures_led_by_user(c: &impl GenericClient, org: &str, user_id: &str) -> anyhow::Result<Vec<String>> {
     let rows = c
-        .query(
+        .rows(
             "SELECT DISTINCT a.departure_id FROM schedule_guide_assignments a
              JOIN guides g ON g.organization_id = a.organization_id AND g.id = a.guide_id
              WHERE a.organization_id = $1 AND g.user_id = $2 AND a.status <> 'declined'
@@ -319,9 +318,8 @@ pub async fn departures_led_by_user(c: &impl GenericClient, org: &str, user_id: 
 
 /// Whether a departure of the organization exists (a `schedule:D` bucket can be ours).
 pub async fn departure_exists(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<bool> {
-    let row = c
-        .query_one("SELECT EXISTS (SELECT 1 FROM schedules WHERE organization_id = $1 AND id = $2)", &[&org, &id])
-        .await?;
+    let row =
+        c.row("SELECT EXISTS (SELECT 1 FROM schedules WHERE organization_id = $1 AND id = $2)", &[&org, &id]).await?;
     Ok(row.try_get(0)?)
 }
 
@@ -338,7 +336,7 @@ pub async fn bookings_of_departure(
     let sql = format!(
         "SELECT {BOOKING_COLS} FROM bookings WHERE organization_id = $1 AND departure_id = $2 ORDER BY id{lock}"
     );
-    c.query(&sql, &[&org, &departure_id]).await?.iter().map(booking_from_row).collect()
+    c.rows(&sql, &[&org, &departure_id]).await?.iter().map(booking_from_row).collect()
 }
 
 pub const CHECK_IN_COLS: &str = "id, organization_id, booking_id, departure_id, participant, kind, at, recorded_by";
@@ -364,14 +362,14 @@ pub async fn check_ins_of_booking(c: &impl GenericClient, org: &str, booking_id:
         "SELECT {CHECK_IN_COLS} FROM check_ins WHERE organization_id = $1 AND booking_id = $2
          ORDER BY at, id FOR SHARE"
     );
-    c.query(&sql, &[&org, &booking_id]).await?.iter().map(check_in_from_row).collect()
+    c.rows(&sql, &[&org, &booking_id]).await?.iter().map(check_in_from_row).collect()
 }
 
 /// Records an attendance fact (facts are never updated: a later fact supersedes), logged to
 /// `org:all` and `schedule:D`.
-pub async fn put_check_in(c: &impl GenericClient, ci: &CheckIn) -> anyhow::Result<()> {
+pub async fn put_check_in(w: &WriteTx<'_>, ci: &CheckIn) -> anyhow::Result<()> {
     let participant = i32::try_from(ci.participant)?;
-    c.execute(
+    w.exec(
         "INSERT INTO check_ins (id, organization_id, booking_id, departure_id, participant, kind, at, recorded_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
@@ -388,6 +386,6 @@ pub async fn put_check_in(c: &impl GenericClient, ci: &CheckIn) -> anyhow::Resul
     .await?;
     let buckets = departure_buckets(&ci.organization_id, &ci.departure_id);
     let row = Some(serde_json::to_value(ci)?);
-    log_change(c, &ci.organization_id, &buckets, EntityKind::CheckIn, &ci.id, Op::Put, row).await?;
+    w.log_change(&buckets, EntityKind::CheckIn, &ci.id, Op::Put, row);
     Ok(())
 }

@@ -7,6 +7,7 @@ use chrono::{Duration, Utc};
 use tourdesk_domain::money::Currency;
 
 use super::gateway::{PaymentError, RefundRequest};
+use crate::db::WriteTx;
 use crate::{AppState, db};
 
 /// After this many transient failures a refund is marked failed instead of retried.
@@ -34,8 +35,7 @@ async fn send_due(state: &AppState, org: &str) -> anyhow::Result<usize> {
     let mut sent = 0;
     loop {
         let mut conn = state.pool.get().await?;
-        let tx = conn.transaction().await?;
-        db::set_tenant(&tx, org).await?;
+        let tx = WriteTx::new(conn.transaction().await?, org).await?;
         // One at a time, locked and skipped by other senders, so two server instances never send
         // the same refund concurrently (Stripe's idempotency would catch it, but not its log).
         let row = tx
@@ -114,7 +114,7 @@ async fn send_due(state: &AppState, org: &str) -> anyhow::Result<usize> {
 }
 
 async fn mark(
-    tx: &deadpool_postgres::Transaction<'_>,
+    tx: &WriteTx<'_>,
     org: &str,
     due: &Due,
     status: &str,
@@ -129,5 +129,6 @@ async fn mark(
     )
     .await?;
     let detail = serde_json::json!({ "status": status, "stripe_refund_id": stripe_id, "failure": failure });
-    db::audit(tx, org, "stripe", "refund.sent", "refund", &due.id, &detail).await
+    db::audit(tx, "stripe", "refund.sent", "refund", &due.id, &detail);
+    Ok(())
 }

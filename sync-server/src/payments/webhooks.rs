@@ -14,6 +14,7 @@ use tourdesk_domain::entities::Booking;
 use tourdesk_domain::payment::{self, PaymentEffect};
 
 use super::gateway::{EventKind, WebhookError, WebhookEvent};
+use crate::db::WriteTx;
 use crate::{AppError, AppState, db};
 
 const ACTOR: &str = "stripe";
@@ -88,14 +89,20 @@ async fn record_and_apply(state: &AppState, event: &WebhookEvent) -> Result<Opti
         tx.commit().await?;
         return Ok(None);
     }
-    let refunds_for = apply(&tx, event).await?;
-    tx.execute("UPDATE stripe_events SET processed_at = now() WHERE id = $1", &[&event.id]).await?;
-    tx.commit().await?;
+    let Some(t) = target_of(&tx, event).await? else {
+        tx.execute("UPDATE stripe_events SET processed_at = now() WHERE id = $1", &[&event.id]).await?;
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let w = WriteTx::new(tx, &t.org).await?;
+    let refunds_for = apply(&w, event, t).await?;
+    w.execute("UPDATE stripe_events SET processed_at = now() WHERE id = $1", &[&event.id]).await?;
+    w.commit().await?;
     Ok(refunds_for)
 }
 
-/// Applies the event; returns the organization with a refund to send, if one was queued.
-async fn apply(tx: &Transaction<'_>, event: &WebhookEvent) -> Result<Option<String>, AppError> {
+/// The booking an event is about, when it is one of ours.
+async fn target_of(tx: &Transaction<'_>, event: &WebhookEvent) -> anyhow::Result<Option<Target>> {
     let (intent, metadata) = match &event.kind {
         EventKind::PaymentSucceeded { intent_id, metadata, .. }
         | EventKind::PaymentFailed { intent_id, metadata, .. } => (Some(intent_id.as_str()), Some(metadata)),
@@ -104,15 +111,18 @@ async fn apply(tx: &Transaction<'_>, event: &WebhookEvent) -> Result<Option<Stri
         }
         EventKind::Other => return Ok(None),
     };
-    let Some(t) = target(tx, intent, metadata).await? else {
+    let found = target(tx, intent, metadata).await?;
+    if found.is_none() {
         // Not ours (another integration on the same account) or not yet known: recorded, done.
         tracing::warn!(event = %event.id, kind = %event.event_type, "Stripe event for no known booking");
-        return Ok(None);
-    };
-    db::set_tenant(tx, &t.org).await?;
-    // The same lock order as every other writer: counter, then rows.
-    db::lock_org_counter(tx, &t.org).await?;
-    let b = db::booking_for_update(tx, &t.org, &t.booking_id)
+    }
+    Ok(found)
+}
+
+/// Applies the event to its booking; returns the organization with a refund to send, if one
+/// was queued.
+async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: Target) -> Result<Option<String>, AppError> {
+    let b = db::booking_for_update(tx.tx(), &t.org, &t.booking_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("payment row without booking {}", t.booking_id))?;
     let now = Utc::now();
@@ -131,13 +141,13 @@ async fn apply(tx: &Transaction<'_>, event: &WebhookEvent) -> Result<Option<Stri
             match payment::payment_received(&b, received, now, ACTOR).map_err(|e| anyhow::anyhow!(e))? {
                 PaymentEffect::Unchanged => {}
                 PaymentEffect::Updated(next) => {
-                    save(tx, &t.org, "booking.payment_received", &b, &next).await?;
+                    save(tx, "booking.payment_received", &b, &next).await?;
                     if next.confirmed_at.is_some() && b.confirmed_at.is_none() {
                         queue_confirmation(tx, &t.org, &next).await?;
                     }
                 }
                 PaymentEffect::RefundLateCapture { booking, refund } => {
-                    save(tx, &t.org, "booking.late_payment_refunded", &b, &booking).await?;
+                    save(tx, "booking.late_payment_refunded", &b, &booking).await?;
                     db::queue_refund_as(tx, &t.org, &format!("late-{}", booking.id), &refund).await?;
                     refund_queued = true;
                 }
@@ -150,7 +160,7 @@ async fn apply(tx: &Transaction<'_>, event: &WebhookEvent) -> Result<Option<Stri
             )
             .await?;
             let detail = serde_json::json!({ "event": event.id, "message": message });
-            db::audit(tx, &t.org, ACTOR, "payment.failed", "booking", &t.booking_id, &detail).await?;
+            db::audit(tx, ACTOR, "payment.failed", "booking", &t.booking_id, &detail);
         }
         EventKind::ChargeRefunded { charge_id, amount_refunded, currency, refunds, .. } => {
             for r in refunds {
@@ -185,7 +195,7 @@ async fn apply(tx: &Transaction<'_>, event: &WebhookEvent) -> Result<Option<Stri
             .await?;
             let total = db::money(*amount_refunded, currency)?;
             if let Some(next) = payment::refund_recorded(&b, total, now).map_err(|e| anyhow::anyhow!(e))? {
-                save(tx, &t.org, "booking.refunded", &b, &next).await?;
+                save(tx, "booking.refunded", &b, &next).await?;
             }
         }
         EventKind::DisputeCreated { dispute_id, status, reason, .. } => {
@@ -196,10 +206,10 @@ async fn apply(tx: &Transaction<'_>, event: &WebhookEvent) -> Result<Option<Stri
             )
             .await?;
             if let Some(next) = payment::dispute_opened(&b, now) {
-                save(tx, &t.org, "booking.disputed", &b, &next).await?;
+                save(tx, "booking.disputed", &b, &next).await?;
             }
             let detail = serde_json::json!({ "dispute": dispute_id, "status": status, "reason": reason });
-            db::audit(tx, &t.org, ACTOR, "payment.disputed", "booking", &t.booking_id, &detail).await?;
+            db::audit(tx, ACTOR, "payment.disputed", "booking", &t.booking_id, &detail);
         }
         EventKind::Other => {}
     }
@@ -207,7 +217,8 @@ async fn apply(tx: &Transaction<'_>, event: &WebhookEvent) -> Result<Option<Stri
 }
 
 /// The confirmation e-mail, queued in the transaction that confirms: sent iff the booking is.
-async fn queue_confirmation(tx: &Transaction<'_>, org: &str, b: &Booking) -> anyhow::Result<()> {
+async fn queue_confirmation(tx: &WriteTx<'_>, org: &str, b: &Booking) -> anyhow::Result<()> {
+    let tx = tx.tx();
     let Some(to) = db::customer_email(tx, org, &b.customer_id).await? else { return Ok(()) };
     let dep = db::departure(tx, org, &b.departure_id).await?;
     let tour = db::tour_name(tx, org, &b.tour_id).await?.unwrap_or_default();
@@ -227,19 +238,11 @@ async fn queue_confirmation(tx: &Transaction<'_>, org: &str, b: &Booking) -> any
     Ok(())
 }
 
-async fn save(tx: &Transaction<'_>, org: &str, action: &str, before: &Booking, after: &Booking) -> anyhow::Result<()> {
-    db::put_booking(tx, after).await?;
-    db::audit_change(
-        tx,
-        org,
-        ACTOR,
-        action,
-        "booking",
-        &after.id,
-        Some(&serde_json::to_value(before)?),
-        &serde_json::to_value(after)?,
-    )
-    .await
+async fn save(w: &WriteTx<'_>, action: &str, before: &Booking, after: &Booking) -> anyhow::Result<()> {
+    db::put_booking(w, after).await?;
+    let (before, after_row) = (serde_json::to_value(before)?, serde_json::to_value(after)?);
+    db::audit_change(w, ACTOR, action, "booking", &after.id, Some(&before), &after_row);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use chrono_tz::Tz;
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::GenericClient;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use tourdesk_domain::cancellation::CancelledBy;
@@ -32,6 +32,7 @@ use super::catalog::line_requests;
 use super::types::*;
 use super::{price_dto, read_tx, write_tx};
 use crate::apply::{self, Failure};
+use crate::db::WriteTx;
 use crate::{AppError, AppState, db, mail, payments};
 
 /// Who the audit log names for what the public site does.
@@ -90,9 +91,10 @@ pub async fn create(state: &AppState, org_slug: &str, req: CreateBookingRequest)
     // one while waiting for another lets a burst of requests exhaust the pool.
     let org = {
         let mut conn = state.pool.get().await?;
-        let (tx, org) = write_tx(&mut conn, org_slug).await?;
-        decide(&tx, &org, state, &req, &booking_id, &email).await?;
-        tx.commit().await?;
+        let w = write_tx(&mut conn, org_slug).await?;
+        decide(&w, state, &req, &booking_id, &email).await?;
+        let org = w.org().to_string();
+        w.commit().await?;
         org
     };
     finish(state, &org, &booking_id, &email).await
@@ -101,13 +103,14 @@ pub async fn create(state: &AppState, org_slug: &str, req: CreateBookingRequest)
 /// The booking's transaction: nothing if this request was already decided, else the customer
 /// and `create_booking.v1`, the hold and the payment row.
 async fn decide(
-    tx: &Transaction<'_>,
-    org: &str,
+    w: &WriteTx<'_>,
     state: &AppState,
     req: &CreateBookingRequest,
     booking_id: &str,
     email: &str,
 ) -> Result<(), AppError> {
+    let org = w.org();
+    let tx = w.tx();
     let departure_id = validate::row_ref("departure_id", &req.departure_id)?;
     if let Some(existing) = db::booking_by_id(tx, org, booking_id).await? {
         // The same request again: answer with what it made, finishing the payment step.
@@ -120,9 +123,6 @@ async fn decide(
     let currency = db::tour_currency(tx, org, &dep.tour_id)
         .await?
         .ok_or_else(|| AppError::conflict("NOT_BOOKABLE", "this tour has no prices yet"))?;
-    // Every writer of an organization takes its change counter before any row (see
-    // `sync::push`), so a website booking and a desk's push cannot deadlock.
-    db::lock_org_counter(tx, org).await?;
     let ctx = ctx(org);
 
     let customer_id = match db::customer_id_by_email(tx, org, email).await? {
@@ -145,7 +145,7 @@ async fn decide(
                 notes: String::new(),
                 hlc: Hlc::new(wall, 0, "server"),
             });
-            apply::run_mutation(tx, &m, &ctx, WEBSITE_ACTOR).await.map_err(|f| failure_error(f, "customer."))?;
+            apply::run_mutation(w, &m, &ctx, WEBSITE_ACTOR).await.map_err(|f| failure_error(f, "customer."))?;
             id
         }
     };
@@ -184,7 +184,7 @@ async fn decide(
         expected_total: req.expected_total_minor.map(|a| Money::new(a, currency)),
         overbook: None,
     });
-    let changes = apply::run_mutation(tx, &m, &ctx, WEBSITE_ACTOR).await.map_err(|f| failure_error(f, ""))?;
+    let changes = apply::run_mutation(w, &m, &ctx, WEBSITE_ACTOR).await.map_err(|f| failure_error(f, ""))?;
     let booking = changes
         .into_iter()
         .find_map(|c| match c {
@@ -298,11 +298,12 @@ pub async fn request_magic_link(state: &AppState, org_slug: &str, req: &LookupRe
     let reference = req.reference.trim().to_ascii_uppercase();
     let accepted = Accepted { message: "if the booking exists, a link to manage it is on its way".into() };
     let mut conn = state.pool.get().await?;
-    let (tx, org) = write_tx(&mut conn, org_slug).await?;
-    let Some(booking_id) = db::booking_id_by_reference_and_email(&tx, &org, &reference, &email).await? else {
+    let tx = write_tx(&mut conn, org_slug).await?;
+    let org = tx.org().to_string();
+    let Some(booking_id) = db::booking_id_by_reference_and_email(&*tx, &org, &reference, &email).await? else {
         return Ok(accepted);
     };
-    let b = db::booking_by_id(&tx, &org, &booking_id).await?.ok_or_else(|| anyhow::anyhow!("booking vanished"))?;
+    let b = db::booking_by_id(&*tx, &org, &booking_id).await?.ok_or_else(|| anyhow::anyhow!("booking vanished"))?;
     let mut raw = [0u8; 32];
     rand::rng().fill_bytes(&mut raw);
     let token = URL_SAFE_NO_PAD.encode(raw);
@@ -379,19 +380,18 @@ pub async fn cancel(state: &AppState, token: &str, req: &CancelRequest) -> Resul
         let mut conn = state.pool.get().await?;
         let tx = conn.transaction().await?;
         let (org, booking_id) = redeem(&tx, token, true).await?;
-        db::set_tenant(&tx, &org).await?;
-        cancel_in(&tx, &org, &booking_id, req.reason.clone()).await?;
-        let dto = view(&tx, &org, &booking_id).await?;
-        tx.commit().await?;
+        let w = WriteTx::new(tx, &org).await?;
+        cancel_in(&w, &org, &booking_id, req.reason.clone()).await?;
+        let dto = view(w.tx(), &org, &booking_id).await?;
+        w.commit().await?;
         (org, dto)
     };
     payments::send_queued_refunds(state, &org).await;
     Ok(dto)
 }
 
-async fn cancel_in(tx: &Transaction<'_>, org: &str, booking_id: &str, reason: Option<String>) -> Result<(), AppError> {
-    let b = db::booking_by_id(tx, org, booking_id).await?.ok_or_else(|| AppError::NotFound("booking".into()))?;
-    db::lock_org_counter(tx, org).await?;
+async fn cancel_in(w: &WriteTx<'_>, org: &str, booking_id: &str, reason: Option<String>) -> Result<(), AppError> {
+    let b = db::booking_by_id(w.tx(), org, booking_id).await?.ok_or_else(|| AppError::NotFound("booking".into()))?;
     let m = Mutation::CancelBookingV1(CancelBookingV1 {
         booking_id: b.id,
         tour_id: b.tour_id,
@@ -399,6 +399,6 @@ async fn cancel_in(tx: &Transaction<'_>, org: &str, booking_id: &str, reason: Op
         by: CancelledBy::Customer,
         reason,
     });
-    apply::run_mutation(tx, &m, &ctx(org), WEBSITE_ACTOR).await.map_err(|f| failure_error(f, ""))?;
+    apply::run_mutation(w, &m, &ctx(org), WEBSITE_ACTOR).await.map_err(|f| failure_error(f, ""))?;
     Ok(())
 }

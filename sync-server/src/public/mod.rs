@@ -10,6 +10,7 @@ pub mod types;
 use deadpool_postgres::{Object, Transaction};
 use tourdesk_domain::pricing::{DiscountKind, PricingSnapshot};
 
+use crate::db::WriteTx;
 use crate::{AppError, db};
 use types::{DiscountDto, PriceDto, QuoteLineDto, TaxDto};
 
@@ -22,12 +23,11 @@ pub(crate) async fn read_tx<'a>(conn: &'a mut Object, org_slug: &str) -> Result<
     Ok((tx, org))
 }
 
-/// A read-write transaction in `org_slug`'s tenant.
-pub(crate) async fn write_tx<'a>(conn: &'a mut Object, org_slug: &str) -> Result<(Transaction<'a>, String), AppError> {
+/// A writer's transaction in `org_slug`'s tenant.
+pub(crate) async fn write_tx<'a>(conn: &'a mut Object, org_slug: &str) -> Result<WriteTx<'a>, AppError> {
     let tx = conn.transaction().await?;
     let org = db::active_org_by_slug(&tx, org_slug).await?.ok_or_else(|| AppError::NotFound("organization".into()))?;
-    db::set_tenant(&tx, &org).await?;
-    Ok((tx, org))
+    Ok(WriteTx::new(tx, &org).await?)
 }
 
 pub(crate) fn price_dto(s: &PricingSnapshot) -> PriceDto {

@@ -1,0 +1,197 @@
+//! A writer's transaction. Every change to replicated rows goes through a [`WriteTx`]: the
+//! `put_*` queries write their rows at once and leave what the change log and the audit log
+//! must say about them here; [`WriteTx::commit`] appends both just before COMMIT.
+//!
+//! Why at the end: change sequence numbers come from the organization's counter row, whose lock
+//! is held to commit so that seq order is commit order (a pull can then never skip a row that
+//! commits late). Taken at the start, that lock would queue every writer of an organization for
+//! its whole transaction; taken last, it is held for one statement and the commit. Lock order is
+//! therefore: the client row (pushes), the rows a mutation declared (sorted), the counter — the
+//! counter always last, so it is never part of a wait cycle.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use deadpool_postgres::{GenericClient, Transaction};
+use serde_json::Value;
+use tourdesk_domain::protocol::Op;
+
+use super::LogRow;
+
+/// One audit row waiting for commit. `actor` is a staff user's id or a named non-staff actor
+/// (`website`, `stripe`, `system:…`); only the former fills the foreign key.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub before: Option<Value>,
+    pub after: Value,
+}
+
+#[derive(Default)]
+struct Pending {
+    log: Vec<LogRow>,
+    audit: Vec<AuditRow>,
+}
+
+/// Where a savepoint started, so rolling back to it also forgets what was logged since.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    log: usize,
+    audit: usize,
+}
+
+pub struct WriteTx<'a> {
+    tx: Transaction<'a>,
+    org: String,
+    // Touched only between awaits, never held across one; a Mutex keeps the futures Send.
+    pending: Mutex<Pending>,
+}
+
+impl<'a> WriteTx<'a> {
+    /// Makes `tx` a writer in `org`'s tenant (row-level security follows the setting).
+    pub async fn new(tx: Transaction<'a>, org: &str) -> Result<WriteTx<'a>, tokio_postgres::Error> {
+        super::set_tenant(&tx, org).await?;
+        Ok(WriteTx { tx, org: org.to_string(), pending: Mutex::new(Pending::default()) })
+    }
+
+    pub fn org(&self) -> &str {
+        &self.org
+    }
+
+    /// The transaction, for reads and for writes that are not replicated.
+    pub fn tx(&self) -> &Transaction<'a> {
+        &self.tx
+    }
+
+    fn pending(&self) -> MutexGuard<'_, Pending> {
+        // A panic elsewhere cannot leave these vectors half-updated: each change is one push.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues rows for the change log of this organization.
+    pub fn log(&self, rows: impl IntoIterator<Item = LogRow>) {
+        self.pending().log.extend(rows);
+    }
+
+    /// Queues one change for each of `buckets`.
+    pub fn log_change(
+        &self,
+        buckets: &[String],
+        entity: tourdesk_domain::protocol::EntityKind,
+        id: &str,
+        op: Op,
+        row: Option<Value>,
+    ) {
+        self.log(buckets.iter().map(|b| LogRow {
+            bucket: b.clone(),
+            entity,
+            id: id.to_string(),
+            op,
+            row: row.clone(),
+        }));
+    }
+
+    pub fn audit(&self, row: AuditRow) {
+        self.pending().audit.push(row);
+    }
+
+    pub async fn savepoint(&self) -> Result<Mark, tokio_postgres::Error> {
+        self.tx.batch_execute("SAVEPOINT w").await?;
+        let p = self.pending();
+        Ok(Mark { log: p.log.len(), audit: p.audit.len() })
+    }
+
+    pub async fn release(&self, _mark: Mark) -> Result<(), tokio_postgres::Error> {
+        self.tx.batch_execute("RELEASE SAVEPOINT w").await
+    }
+
+    /// Undoes everything since `mark`, in the database and in what waits for commit.
+    pub async fn rollback_to(&self, mark: Mark) -> Result<(), tokio_postgres::Error> {
+        self.tx.batch_execute("ROLLBACK TO SAVEPOINT w").await?;
+        let mut p = self.pending();
+        p.log.truncate(mark.log);
+        p.audit.truncate(mark.audit);
+        Ok(())
+    }
+
+    /// Appends the audit rows and the change log (numbered from the counter, which stays locked
+    /// to commit, and announced to listeners on commit), then commits.
+    pub async fn commit(self) -> Result<(), tokio_postgres::Error> {
+        let Pending { log, audit } = std::mem::take(&mut *self.pending());
+        let (a, l) = tokio::join!(insert_audit(&self.tx, &self.org, &audit), insert_log(&self.tx, &self.org, &log));
+        a?;
+        l?;
+        self.tx.commit().await
+    }
+}
+
+impl<'a> std::ops::Deref for WriteTx<'a> {
+    type Target = Transaction<'a>;
+    fn deref(&self) -> &Transaction<'a> {
+        &self.tx
+    }
+}
+
+async fn insert_audit(c: &impl GenericClient, org: &str, rows: &[AuditRow]) -> Result<(), tokio_postgres::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&AuditRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+    let (actors, actions, entities, ids) =
+        (col(|r| &r.actor), col(|r| &r.action), col(|r| &r.entity), col(|r| &r.entity_id));
+    let befores: Vec<Option<&Value>> = rows.iter().map(|r| r.before.as_ref()).collect();
+    let afters: Vec<&Value> = rows.iter().map(|r| &r.after).collect();
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO audit_logs (organization_id, actor_user_id, actor, action, entity, entity_id, before, after)
+             SELECT $1, s.id, a.actor, a.action, a.entity, a.entity_id, a.before, a.after
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[]) WITH ORDINALITY
+                  AS a(actor, action, entity, entity_id, before, after, n)
+             LEFT JOIN staff_users s ON s.organization_id = $1 AND s.id = a.actor
+             ORDER BY a.n",
+        )
+        .await?;
+    c.execute(&stmt, &[&org, &actors, &actions, &entities, &ids, &befores, &afters]).await?;
+    Ok(())
+}
+
+/// One statement: take `n` numbers from the organization's counter (locking it to commit),
+/// insert the rows under them in queue order, and NOTIFY (delivered only if this commits).
+async fn insert_log(c: &impl GenericClient, org: &str, rows: &[LogRow]) -> Result<(), tokio_postgres::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    let buckets: Vec<&str> = rows.iter().map(|r| r.bucket.as_str()).collect();
+    let entities: Vec<&str> = rows.iter().map(|r| r.entity.as_str()).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let ops: Vec<&str> = rows
+        .iter()
+        .map(|r| match r.op {
+            Op::Put => "put",
+            Op::Delete => "delete",
+        })
+        .collect();
+    let values: Vec<Option<&Value>> = rows.iter().map(|r| r.row.as_ref()).collect();
+    let stmt = c
+        .prepare_cached(
+            "WITH counter AS (
+                 INSERT INTO org_sync (organization_id, seq) VALUES ($1, $2)
+                 ON CONFLICT (organization_id) DO UPDATE SET seq = org_sync.seq + $2
+                 RETURNING seq
+             ), logged AS (
+                 INSERT INTO sync_changes (organization_id, seq, bucket, entity, row_id, op, row)
+                 SELECT $1, counter.seq - $2 + t.n, t.b, t.e, t.i, t.o, t.r
+                 FROM counter,
+                      unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) WITH ORDINALITY
+                          AS t(b, e, i, o, r, n)
+                 RETURNING seq
+             )
+             SELECT pg_notify($8, $1 || ':' || (SELECT seq FROM counter)) WHERE EXISTS (SELECT 1 FROM logged)",
+        )
+        .await?;
+    c.execute(&stmt, &[&org, &n, &buckets, &entities, &ids, &ops, &values, &crate::events::CHANNEL]).await?;
+    Ok(())
+}
