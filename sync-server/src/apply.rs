@@ -59,6 +59,7 @@ pub fn classify(e: &anyhow::Error) -> Failure {
         }
     }
     tracing::error!("mutation refused after an unexpected error: {e:#}");
+
     Failure::Rejected(Rejection::Invalid(validate::FieldError::new(
         "args",
         "the server could not apply this change; it was not saved",
@@ -80,12 +81,12 @@ pub async fn run_mutation(
     let org = ctx.organization_id.as_str();
     let (locked, consulted): (Vec<ReadKey>, Vec<ReadKey>) = m.reads().into_iter().partition(|k| m.locks(k));
     let mut snap = Snapshot::default();
-    let consulted_rows = join_all(consulted.iter().map(|k| load(w.tx(), org, k, false))).await;
-    let locked_rows = join_all(locked.iter().map(|k| load(w.tx(), org, k, true))).await;
-    // The first failure in statement order is the cause; later ones only report the aborted
-    // transaction.
+    let consulted_rows = db::all(join_all(consulted.iter().map(|k| load(w.tx(), org, k, false))).await);
+    let consulted_rows = consulted_rows.map_err(|e| classify(&e))?;
+    let locked_rows = db::all(join_all(locked.iter().map(|k| load(w.tx(), org, k, true))).await);
+    let locked_rows = locked_rows.map_err(|e| classify(&e))?;
     for (key, loaded) in consulted.into_iter().zip(consulted_rows).chain(locked.into_iter().zip(locked_rows)) {
-        match loaded.map_err(|e| classify(&e))? {
+        match loaded {
             Some(v) => {
                 snap.0.insert(key, v);
             }

@@ -3,6 +3,7 @@
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use serde_json::Value;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Error as PgError, NoTls, Row};
 use tourdesk_domain::money::{Currency, Money};
@@ -51,6 +52,74 @@ pub trait Prepared: GenericClient {
 }
 
 impl<C: GenericClient> Prepared for C {}
+
+/// Statements sent together (pipelined) fail together: after the first failure PostgreSQL
+/// answers every later one with "current transaction is aborted". Which was sent first can
+/// differ from the order they were written in (a statement-cache miss sends its parse first), so
+/// the cause is the first error that is not that answer. Classifying the cause matters: a
+/// deadlock is retried, a constraint is a rejection.
+pub fn first_cause(errors: impl IntoIterator<Item = anyhow::Error>) -> Option<anyhow::Error> {
+    let mut first = None;
+    for e in errors {
+        let aborted = e.downcast_ref::<PgError>().and_then(PgError::code) == Some(&SqlState::IN_FAILED_SQL_TRANSACTION);
+        if !aborted {
+            return Some(e);
+        }
+        first.get_or_insert(e);
+    }
+    first
+}
+
+fn cause_of(errors: impl IntoIterator<Item = Option<anyhow::Error>>) -> anyhow::Error {
+    first_cause(errors.into_iter().flatten()).unwrap_or_else(|| anyhow::anyhow!("a pipelined statement failed"))
+}
+
+/// The values of two pipelined statements, or the failure that caused the others.
+pub fn all2<A, B>(
+    a: Result<A, impl Into<anyhow::Error>>,
+    b: Result<B, impl Into<anyhow::Error>>,
+) -> anyhow::Result<(A, B)> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err(cause_of([a.err().map(Into::into), b.err().map(Into::into)])),
+    }
+}
+
+pub fn all3<A, B, C>(
+    a: Result<A, impl Into<anyhow::Error>>,
+    b: Result<B, impl Into<anyhow::Error>>,
+    c: Result<C, impl Into<anyhow::Error>>,
+) -> anyhow::Result<(A, B, C)> {
+    match (a, b, c) {
+        (Ok(a), Ok(b), Ok(c)) => Ok((a, b, c)),
+        (a, b, c) => Err(cause_of([a.err().map(Into::into), b.err().map(Into::into), c.err().map(Into::into)])),
+    }
+}
+
+pub fn all4<A, B, C, D>(
+    a: Result<A, impl Into<anyhow::Error>>,
+    b: Result<B, impl Into<anyhow::Error>>,
+    c: Result<C, impl Into<anyhow::Error>>,
+    d: Result<D, impl Into<anyhow::Error>>,
+) -> anyhow::Result<(A, B, C, D)> {
+    match (a, b, c, d) {
+        (Ok(a), Ok(b), Ok(c), Ok(d)) => Ok((a, b, c, d)),
+        (a, b, c, d) => Err(cause_of([
+            a.err().map(Into::into),
+            b.err().map(Into::into),
+            c.err().map(Into::into),
+            d.err().map(Into::into),
+        ])),
+    }
+}
+
+/// The values of pipelined statements of one kind, or the failure that caused the others.
+pub fn all<T>(results: Vec<Result<T, impl Into<anyhow::Error>>>) -> anyhow::Result<Vec<T>> {
+    if results.iter().all(Result::is_ok) {
+        return Ok(results.into_iter().filter_map(Result::ok).collect());
+    }
+    Err(cause_of(results.into_iter().map(|r| r.err().map(Into::into))))
+}
 
 pub fn connect(config: &Config) -> anyhow::Result<Pool> {
     let pg: tokio_postgres::Config = config.database_url.parse()?;

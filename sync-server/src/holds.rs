@@ -107,7 +107,7 @@ async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<Strin
         let mark = tx.savepoint().await?;
         match apply::run_mutation(&tx, &m, &ctx, ACTOR).await {
             Ok(_) => {
-                tx.release(mark).await?;
+                tx.release(mark);
                 cancelled.push(b.id);
             }
             Err(Failure::Rejected(r)) => {

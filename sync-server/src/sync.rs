@@ -117,7 +117,7 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
         };
         let result = match outcome {
             Ok(()) => {
-                w.release(mark).await?;
+                w.release(mark);
                 MutationResult { id: m.id, status: OutcomeStatus::Applied, code: None, detail: None }
             }
             Err(apply::Failure::Rejected(r)) => {
@@ -147,8 +147,7 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
         recorded.insert(w.tx(), &client_id),
         w.exec("UPDATE sync_clients SET last_mutation_id = $2, last_seen_at = now() WHERE client_id = $1", &watermark)
     );
-    a?;
-    b?;
+    db::all2(a, b)?;
     w.commit().await?;
     Ok(PushResponse { last_mutation_id: last, results })
 }

@@ -60,10 +60,10 @@ async fn main() {
     println!("booking_api: {CLIENTS} concurrent clients, {seconds} s per phase, one process on this machine");
     // With TOURDESK_PG_OPTS="-c shared_preload_libraries=pg_stat_statements", the booking phase's
     // heaviest statements are printed after it.
-    let pg_stats = pg.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await.is_ok();
-    if pg_stats {
-        pg.batch_execute("SELECT pg_stat_statements_reset()").await.unwrap();
-    }
+    let pg_stats = pg
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()")
+        .await
+        .is_ok();
 
     // 1. Bookings through the public API: validation, customer, domain pricing and capacity under
     //    the departure's row lock, audit and sync-log rows, then a PaymentIntent from (fake) Stripe.
@@ -85,9 +85,19 @@ async fn main() {
                     "lines": [{"tier_id": tier, "quantity": 1}],
                 });
                 match http.post(&url).json(&body).send().await {
-                    Ok(r) if r.status().as_u16() == 201 => sold.fetch_add(1, Ordering::Relaxed),
-                    _ => refused.fetch_add(1, Ordering::Relaxed),
-                };
+                    Ok(r) if r.status().as_u16() == 201 => {
+                        sold.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => {
+                        // A refusal on a departure with room is a bug or an overload: say which.
+                        if refused.fetch_add(1, Ordering::Relaxed) < 3 {
+                            match other {
+                                Ok(r) => eprintln!("refused: {} {}", r.status(), r.text().await.unwrap_or_default()),
+                                Err(e) => eprintln!("refused: {e}"),
+                            }
+                        }
+                    }
+                }
             }
         }));
     }

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
+use futures_util::future::join_all;
 use tokio_postgres::types::ToSql;
 use tourdesk_domain::cancellation::CancellationPolicy;
 use tourdesk_domain::entities::{Booking, BookingSource, Customer, CustomerSource, RefundRequest};
@@ -26,7 +27,11 @@ use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 
 use tourdesk_domain::protocol::{EntityKind, Op, org_bucket, schedule_bucket};
 
-use super::{LogRow, Prepared, WriteTx, bad_row, departure_buckets, i32_of, money, written_once};
+use super::{
+    DEPARTURE_COLS, LogRow, Prepared, WriteTx, bad_row, departure_buckets, departure_from_row, i32_of, money,
+    written_once,
+};
+use tourdesk_domain::Departure;
 
 fn u32_of(v: i32) -> anyhow::Result<u32> {
     Ok(u32::try_from(v)?)
@@ -84,8 +89,33 @@ pub fn customer_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Customer> {
 /// Writes a customer and logs it to `org:all` and to each departure they have a booking on.
 pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer) -> anyhow::Result<()> {
     let tags: Vec<String> = cu.tags.iter().cloned().collect();
-    let n = w
-        .exec(
+    let (hlcs, stamps) = (serde_json::to_value(&cu.field_hlcs)?, serde_json::to_value(&cu.tag_stamps)?);
+    let (conflicts, notes_version) = (serde_json::to_value(&cu.notes_conflicts)?, i64::try_from(cu.notes_version)?);
+    let params: [&(dyn ToSql + Sync); 20] = [
+        &cu.id,
+        &cu.organization_id,
+        &cu.email,
+        &cu.phone,
+        &cu.first_name,
+        &cu.last_name,
+        &cu.source.as_str(),
+        &cu.source_detail,
+        &cu.preferred_language,
+        &cu.preferred_currency.as_str(),
+        &cu.marketing_consent,
+        &cu.marketing_consent_date,
+        &hlcs,
+        &tags,
+        &stamps,
+        &cu.notes,
+        &notes_version,
+        &conflicts,
+        &cu.created_at,
+        &cu.updated_at,
+    ];
+    // Pipelined: the departures do not depend on the upsert.
+    let (n, departures) = tokio::join!(
+        w.exec(
             "INSERT INTO customers (id, organization_id, email, phone, first_name, last_name, source, source_detail,
              preferred_language, preferred_currency, marketing_consent, marketing_consent_date, field_hlcs, tags,
              tag_stamps, notes, notes_version, notes_conflicts, created_at, updated_at)
@@ -99,35 +129,14 @@ pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer) -> anyhow::Result<()> 
              notes_version = excluded.notes_version, notes_conflicts = excluded.notes_conflicts,
              updated_at = excluded.updated_at
          WHERE customers.organization_id = excluded.organization_id",
-            &[
-                &cu.id,
-                &cu.organization_id,
-                &cu.email,
-                &cu.phone,
-                &cu.first_name,
-                &cu.last_name,
-                &cu.source.as_str(),
-                &cu.source_detail,
-                &cu.preferred_language,
-                &cu.preferred_currency.as_str(),
-                &cu.marketing_consent,
-                &cu.marketing_consent_date,
-                &serde_json::to_value(&cu.field_hlcs)?,
-                &tags,
-                &serde_json::to_value(&cu.tag_stamps)?,
-                &cu.notes,
-                &i64::try_from(cu.notes_version)?,
-                &serde_json::to_value(&cu.notes_conflicts)?,
-                &cu.created_at,
-                &cu.updated_at,
-            ],
-        )
-        .await?;
+            &params,
+        ),
+        customer_departures(w.tx(), &cu.organization_id, &cu.id)
+    );
+    let (n, departures) = super::all2(n, departures)?;
     written_once(n, &cu.id)?;
     let mut buckets = vec![org_bucket(&cu.organization_id)];
-    for d in customer_departures(w.tx(), &cu.organization_id, &cu.id).await? {
-        buckets.push(schedule_bucket(&d));
-    }
+    buckets.extend(departures.iter().map(|d| schedule_bucket(d)));
     w.log_change(&buckets, EntityKind::Customer, &cu.id, Op::Put, Some(serde_json::to_value(cu)?));
     Ok(())
 }
@@ -205,7 +214,8 @@ pub async fn put_booking(w: &WriteTx<'_>, b: &Booking) -> anyhow::Result<()> {
     let overbook = b.overbook.as_ref().map(serde_json::to_value).transpose()?;
     let cancellation = b.cancellation.as_ref().map(serde_json::to_value).transpose()?;
     let (count, checked_in, no_shows) = (i32_of(b.participant_count())?, i32_of(b.checked_in)?, i32_of(b.no_shows)?);
-    let upsert: [&(dyn ToSql + Sync); 29] = [
+    let hold = w.new_booking_hold();
+    let upsert: [&(dyn ToSql + Sync); 30] = [
         &b.id,
         org,
         &b.reference_number.as_str(),
@@ -235,6 +245,7 @@ pub async fn put_booking(w: &WriteTx<'_>, b: &Booking) -> anyhow::Result<()> {
         &b.confirmed_at,
         &b.cancelled_at,
         &b.updated_at,
+        &hold,
     ];
     let tiers: Vec<&str> = p.line_items.iter().map(|l| l.pricing_tier_id.as_str()).collect();
     let names: Vec<&str> = p.line_items.iter().map(|l| l.tier_name.as_str()).collect();
@@ -245,27 +256,34 @@ pub async fn put_booking(w: &WriteTx<'_>, b: &Booking) -> anyhow::Result<()> {
     let booking_key: [&(dyn ToSql + Sync); 2] = [org, &b.id];
     let lines: [&(dyn ToSql + Sync); 8] = [org, &b.id, &tiers, &names, &quantities, &units, &totals, &currencies];
     let guest: [&(dyn ToSql + Sync); 4] = [org, &b.customer_id, &b.departure_id, &b.id];
-    // Four statements, pipelined in this order: one round trip.
-    let (written, deleted, inserted_lines, guest) = tokio::join!(
-        w.row_opt(UPSERT_BOOKING, &upsert,),
-        w.exec("DELETE FROM booking_line_items WHERE organization_id = $1 AND booking_id = $2", &booking_key),
-        w.exec(
+    // Four statements that must run in this order (line items need their booking), pipelined:
+    // all prepared first, so none waits on its parse while a later one overtakes it.
+    let (upsert_stmt, delete_stmt, lines_stmt, guest_stmt) = super::all4(
+        w.prepare_cached(UPSERT_BOOKING).await,
+        w.prepare_cached("DELETE FROM booking_line_items WHERE organization_id = $1 AND booking_id = $2").await,
+        w.prepare_cached(
             "INSERT INTO booking_line_items (id, organization_id, booking_id, line_no, pricing_tier_id, tier_name,
              quantity, unit_price_minor, total_price_minor, currency)
              SELECT $2 || '#' || (l.n - 1), $1, $2, l.n - 1, l.tier, l.name, l.quantity, l.unit, l.total, l.currency
              FROM unnest($3::text[], $4::text[], $5::int[], $6::bigint[], $7::bigint[], $8::text[]) WITH ORDINALITY
                   AS l(tier, name, quantity, unit, total, currency, n)",
-            &lines,
-        ),
-        w.row_opt(&GUEST_FIRST_ON_DEPARTURE, &guest),
-    );
-    // In statement order: a failed statement aborts the ones after it.
+        )
+        .await,
+        w.prepare_cached(&GUEST_FIRST_ON_DEPARTURE).await,
+    )?;
+    let (written, _, _, guest) = {
+        let (a, b, c, d) = tokio::join!(
+            biased;
+            w.query_opt(&upsert_stmt, &upsert),
+            w.execute(&delete_stmt, &booking_key),
+            w.execute(&lines_stmt, &lines),
+            w.query_opt(&guest_stmt, &guest),
+        );
+        super::all4(a, b, c, d)?
+    };
     // `xmax = 0` only on a freshly inserted row version: tells an insert from an update.
-    let Some(row) = written? else { return Err(super::IdTaken(b.id.clone()).into()) };
+    let Some(row) = written else { return Err(super::IdTaken(b.id.clone()).into()) };
     let inserted: bool = row.try_get(0)?;
-    deleted?;
-    inserted_lines?;
-    let guest = guest?;
     // The customer goes first, so a replica never holds a booking whose guest it lacks.
     let mut log = Vec::new();
     if inserted && let Some(r) = guest {
@@ -290,9 +308,9 @@ const UPSERT_BOOKING: &str =
              variant_id, pricing, currency, subtotal_minor, total_minor, paid_amount_minor, refunded_amount_minor,
              participant_count, participants, status, payment_status, source, promotional_code_id, special_requests,
              dietary_restrictions, overbook, cancellation, checked_in, no_shows, created_at, confirmed_at,
-             cancelled_at, updated_at)
+             cancelled_at, updated_at, hold_expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-             $22, $23, $24, $25, $26, $27, $28, $29)
+             $22, $23, $24, $25, $26, $27, $28, $29, $30)
          ON CONFLICT (id) DO UPDATE SET pricing = excluded.pricing, currency = excluded.currency,
              subtotal_minor = excluded.subtotal_minor, total_minor = excluded.total_minor,
              paid_amount_minor = excluded.paid_amount_minor, refunded_amount_minor = excluded.refunded_amount_minor,
@@ -399,13 +417,10 @@ async fn load_catalog(
     );
     let params: [&(dyn ToSql + Sync); 2] = [&org, &tour_id];
     // Five independent reads, pipelined: one round trip.
-    let (tiers, seasons, groups, early, taxes) = tokio::try_join!(
-        c.rows(&tiers_sql, &params),
-        c.rows(&seasons_sql, &params),
-        c.rows(&group_sql, &params),
-        c.rows(&early_sql, &params),
-        c.rows(&taxes_sql, &params),
-    )?;
+    let sqls = [&tiers_sql, &seasons_sql, &group_sql, &early_sql, &taxes_sql];
+    let mut results = super::all(join_all(sqls.map(|sql| c.rows(sql, &params))).await)?.into_iter();
+    let mut next = || results.next().unwrap_or_default();
+    let (tiers, seasons, groups, early, taxes) = (next(), next(), next(), next(), next());
     let tiers = tiers
         .iter()
         .map(|r| {
@@ -691,32 +706,31 @@ pub async fn customer_email(c: &impl GenericClient, org: &str, customer_id: &str
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
-/// The currency a tour is priced in (its tiers'); `None` before it has prices.
-pub async fn tour_currency(c: &impl GenericClient, org: &str, tour_id: &str) -> anyhow::Result<Option<Currency>> {
-    let row = c
-        .row_opt(
-            "SELECT currency FROM pricing_tiers WHERE organization_id = $1 AND tour_id = $2 ORDER BY sort_order, id
-             LIMIT 1",
-            &[&org, &tour_id],
+/// A departure with its tour's name and the currency the tour is priced in (`None` before it has
+/// prices), for a website booking: one round trip.
+pub async fn departure_for_booking(
+    c: &impl GenericClient,
+    org: &str,
+    id: &str,
+) -> anyhow::Result<Option<(Departure, String, Option<Currency>)>> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {DEPARTURE_COLS}, tour_name, tour_currency FROM (
+                 SELECT s.*, t.name AS tour_name,
+                        (SELECT p.currency FROM pricing_tiers p WHERE p.organization_id = s.organization_id
+                            AND p.tour_id = s.tour_id ORDER BY p.sort_order, p.id LIMIT 1) AS tour_currency
+                 FROM schedules s JOIN tours t ON t.organization_id = s.organization_id AND t.id = s.tour_id
+                 WHERE s.organization_id = $1 AND s.id = $2) d"
         )
-        .await?;
-    row.map(|r| Ok(Currency::parse(&r.try_get::<_, String>(0)?)?)).transpose()
+    });
+    let Some(r) = c.row_opt(&SQL, &[&org, &id]).await? else { return Ok(None) };
+    let currency = r.try_get::<_, Option<String>>(13)?.map(|c| Currency::parse(&c)).transpose()?;
+    Ok(Some((departure_from_row(&r)?, r.try_get(12)?, currency)))
 }
 
 pub async fn tour_name(c: &impl GenericClient, org: &str, tour_id: &str) -> anyhow::Result<Option<String>> {
     let row = c.row_opt("SELECT name FROM tours WHERE organization_id = $1 AND id = $2", &[&org, &tour_id]).await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
-}
-
-/// Starts an unpaid booking's seat hold; the expiry job releases the seats after `until`.
-pub async fn set_hold(c: &impl GenericClient, org: &str, booking_id: &str, until: DateTime<Utc>) -> anyhow::Result<()> {
-    let n = c
-        .exec(
-            "UPDATE bookings SET hold_expires_at = $3 WHERE organization_id = $1 AND id = $2",
-            &[&org, &booking_id, &until],
-        )
-        .await?;
-    written_once(n, booking_id)
 }
 
 pub async fn hold_of(c: &impl GenericClient, org: &str, booking_id: &str) -> anyhow::Result<Option<DateTime<Utc>>> {

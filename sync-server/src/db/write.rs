@@ -11,11 +11,12 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 use serde_json::Value;
 use tourdesk_domain::protocol::Op;
 
-use super::LogRow;
+use super::{LogRow, Prepared};
 
 /// One audit row waiting for commit. `actor` is a staff user's id or a named non-staff actor
 /// (`website`, `stripe`, `system:…`); only the former fills the foreign key.
@@ -33,6 +34,10 @@ pub struct AuditRow {
 struct Pending {
     log: Vec<LogRow>,
     audit: Vec<AuditRow>,
+    /// Until when bookings this transaction creates hold their seats unpaid (website sales).
+    hold: Option<DateTime<Utc>>,
+    /// A savepoint is open (kept or rolled back to), to be released by the next one.
+    open_savepoint: bool,
 }
 
 /// Where a savepoint started, so rolling back to it also forgets what was logged since.
@@ -54,6 +59,21 @@ impl<'a> WriteTx<'a> {
     pub async fn new(tx: Transaction<'a>, org: &str) -> Result<WriteTx<'a>, tokio_postgres::Error> {
         super::set_tenant(&tx, org).await?;
         Ok(WriteTx { tx, org: org.to_string(), pending: Mutex::new(Pending::default()) })
+    }
+
+    /// Makes `tx` a writer in the active organization with public `slug`, looked up and made
+    /// the tenant in one statement; `None` when there is none.
+    pub async fn by_slug(tx: Transaction<'a>, slug: &str) -> Result<Option<WriteTx<'a>>, tokio_postgres::Error> {
+        let row = tx
+            .row_opt(
+                "SELECT id, set_config('app.organization_id', id, true) FROM organizations
+                 WHERE slug = $1 AND status = 'active'",
+                &[&slug.trim()],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let org: String = row.try_get(0)?;
+        Ok(Some(WriteTx { tx, org, pending: Mutex::new(Pending::default()) }))
     }
 
     pub fn org(&self) -> &str {
@@ -93,19 +113,32 @@ impl<'a> WriteTx<'a> {
         }));
     }
 
+    /// Bookings this transaction creates hold their seats, unpaid, until `until`; the expiry job
+    /// then releases them. Written with the booking row, not as a second update of it.
+    pub fn hold_new_bookings_until(&self, until: DateTime<Utc>) {
+        self.pending().hold = Some(until);
+    }
+
+    pub fn new_booking_hold(&self) -> Option<DateTime<Utc>> {
+        self.pending().hold
+    }
+
     pub fn audit(&self, row: AuditRow) {
         self.pending().audit.push(row);
     }
 
+    /// Starts a savepoint. The one before it, if any, is released in the same round trip: a
+    /// push runs one savepoint per mutation, and a separate RELEASE would cost a round trip each.
     pub async fn savepoint(&self) -> Result<Mark, tokio_postgres::Error> {
-        self.tx.batch_execute("SAVEPOINT w").await?;
+        let open = std::mem::replace(&mut self.pending().open_savepoint, true);
+        self.tx.batch_execute(if open { "RELEASE SAVEPOINT w; SAVEPOINT w" } else { "SAVEPOINT w" }).await?;
         let p = self.pending();
         Ok(Mark { log: p.log.len(), audit: p.audit.len() })
     }
 
-    pub async fn release(&self, _mark: Mark) -> Result<(), tokio_postgres::Error> {
-        self.tx.batch_execute("RELEASE SAVEPOINT w").await
-    }
+    /// Keeps what was done since `mark`. The savepoint itself is released by the next one, or by
+    /// COMMIT.
+    pub fn release(&self, _mark: Mark) {}
 
     /// Undoes everything since `mark`, in the database and in what waits for commit.
     pub async fn rollback_to(&self, mark: Mark) -> Result<(), tokio_postgres::Error> {
@@ -116,14 +149,24 @@ impl<'a> WriteTx<'a> {
         Ok(())
     }
 
+    /// Runs `last`, the transaction's final statements, with the audit rows and the change log
+    /// pipelined behind them: one round trip for all. Commit right after: the change log's
+    /// counter is now locked.
+    pub async fn finish<T>(&self, last: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+        let (log, audit) = {
+            let mut p = self.pending();
+            (std::mem::take(&mut p.log), std::mem::take(&mut p.audit))
+        };
+        let (out, a, l) =
+            tokio::join!(last, insert_audit(&self.tx, &self.org, &audit), insert_log(&self.tx, &self.org, &log));
+        Ok(super::all3(out, a, l)?.0)
+    }
+
     /// Appends the audit rows and the change log (numbered from the counter, which stays locked
     /// to commit, and announced to listeners on commit), then commits.
-    pub async fn commit(self) -> Result<(), tokio_postgres::Error> {
-        let Pending { log, audit } = std::mem::take(&mut *self.pending());
-        let (a, l) = tokio::join!(insert_audit(&self.tx, &self.org, &audit), insert_log(&self.tx, &self.org, &log));
-        a?;
-        l?;
-        self.tx.commit().await
+    pub async fn commit(self) -> anyhow::Result<()> {
+        self.finish(async { Ok(()) }).await?;
+        Ok(self.tx.commit().await?)
     }
 }
 

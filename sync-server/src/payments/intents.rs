@@ -4,10 +4,12 @@
 
 use axum::http::StatusCode;
 use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 use tourdesk_domain::entities::Booking;
 use tourdesk_domain::status::BookingStatus;
 
 use super::gateway::{IntentRequest, PaymentError};
+use crate::db::Prepared;
 use crate::public::types::PaymentDto;
 use crate::{AppError, AppState, db};
 
@@ -32,7 +34,7 @@ pub fn intent_key(booking_id: &str) -> String {
 
 /// Records the payment a booking expects, in the booking's transaction.
 pub async fn record_intent_row(c: &impl GenericClient, org: &str, b: &Booking) -> anyhow::Result<()> {
-    c.execute(
+    c.exec(
         "INSERT INTO payments (id, organization_id, booking_id, idempotency_key, amount_minor, currency)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (organization_id, idempotency_key) DO NOTHING",
@@ -85,7 +87,7 @@ pub async fn ensure_intent(
         db::set_tenant(&tx, org).await?;
         let b = db::booking_by_id(&tx, org, booking_id).await?.ok_or_else(|| AppError::NotFound("booking".into()))?;
         let has_row = tx
-            .query_opt(
+            .row_opt(
                 "SELECT 1 FROM payments WHERE organization_id = $1 AND idempotency_key = $2",
                 &[&org, &intent_key(booking_id)],
             )
@@ -98,6 +100,19 @@ pub async fn ensure_intent(
         }
         (b, name)
     };
+    create_intent(state, org, &booking, &tour_name, email).await.map(Some)
+}
+
+/// Creates (or, under the same idempotency key, finds again) the booking's PaymentIntent and
+/// records its id on the payment row the booking's transaction wrote.
+pub async fn create_intent(
+    state: &AppState,
+    org: &str,
+    booking: &Booking,
+    tour_name: &str,
+    email: &str,
+) -> Result<PaymentDto, AppError> {
+    let booking_id = booking.id.as_str();
     if booking.status == BookingStatus::Cancelled {
         return Err(AppError::conflict("BOOKING_CANCELLED", "this booking was cancelled (its hold may have expired)"));
     }
@@ -120,22 +135,25 @@ pub async fn ensure_intent(
     let status = INTENT_STATUSES.iter().find(|s| **s == intent.status).copied();
     let mut conn = state.pool.get().await?;
     let tx = conn.transaction().await?;
-    db::set_tenant(&tx, org).await?;
+    let params: [&(dyn ToSql + Sync); 4] = [&org, &key, &intent.id, &status];
     // The webhook may already have moved the status on; only fill in what is missing.
-    tx.execute(
-        "UPDATE payments SET stripe_payment_intent_id = $3,
-                status = CASE WHEN status = 'requires_payment_method' THEN coalesce($4, status) ELSE status END,
-                updated_at = now()
-         WHERE organization_id = $1 AND idempotency_key = $2
-           AND (stripe_payment_intent_id IS NULL OR stripe_payment_intent_id = $3)",
-        &[&org, &key, &intent.id, &status],
-    )
-    .await?;
+    let (tenant, updated) = tokio::join!(
+        db::set_tenant(&tx, org),
+        tx.exec(
+            "UPDATE payments SET stripe_payment_intent_id = $3,
+                    status = CASE WHEN status = 'requires_payment_method' THEN coalesce($4, status) ELSE status END,
+                    updated_at = now()
+             WHERE organization_id = $1 AND idempotency_key = $2
+               AND (stripe_payment_intent_id IS NULL OR stripe_payment_intent_id = $3)",
+            &params,
+        )
+    );
+    db::all2(tenant, updated)?;
     tx.commit().await?;
-    Ok(Some(PaymentDto {
+    Ok(PaymentDto {
         provider: "stripe".into(),
         payment_intent_id: intent.id,
         client_secret: intent.client_secret,
         publishable_key: state.config.stripe.publishable_key.clone(),
-    }))
+    })
 }

@@ -8,7 +8,7 @@ pub mod intents;
 pub mod refunds;
 pub mod webhooks;
 
-pub use intents::{ensure_intent, record_intent_row};
+pub use intents::{create_intent, ensure_intent, record_intent_row};
 pub use refunds::send_queued_refunds;
 
 use crate::AppState;

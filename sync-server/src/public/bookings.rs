@@ -17,6 +17,7 @@ use chrono_tz::Tz;
 use deadpool_postgres::GenericClient;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use tourdesk_domain::Departure;
 use tourdesk_domain::cancellation::CancelledBy;
 use tourdesk_domain::entities::{Booking, BookingSource, CustomerSource};
 use tourdesk_domain::hlc::Hlc;
@@ -89,43 +90,64 @@ pub async fn create(state: &AppState, org_slug: &str, req: CreateBookingRequest)
 
     // The connection goes back to the pool before the payment step, which takes its own: holding
     // one while waiting for another lets a burst of requests exhaust the pool.
-    let org = {
+    let (org, decided) = {
         let mut conn = state.pool.get().await?;
         let w = write_tx(&mut conn, org_slug).await?;
-        decide(&w, state, &req, &booking_id, &email).await?;
+        let decided = decide(&w, state, &req, &booking_id, &email).await?;
         let org = w.org().to_string();
         w.commit().await?;
-        org
+        (org, decided)
     };
-    finish(state, &org, &booking_id, &email).await
+    let Some(d) = decided else { return finish(state, &org, &booking_id, &email).await };
+    // A new booking: everything the answer shows was decided in its transaction.
+    let payment = if d.payable {
+        Some(payments::create_intent(state, &org, &d.booking, &d.tour_name, &email).await?)
+    } else {
+        None
+    };
+    let booking = dto(&d.booking, &d.departure, d.tour_name, Some(d.hold_until))?;
+    Ok(BookingCreated { booking, payment })
 }
 
-/// The booking's transaction: nothing if this request was already decided, else the customer
-/// and `create_booking.v1`, the hold and the payment row.
+/// What a new booking's transaction decided.
+struct Decided {
+    booking: Booking,
+    departure: Departure,
+    tour_name: String,
+    hold_until: DateTime<Utc>,
+    payable: bool,
+}
+
+/// The booking's transaction: nothing if this request was already decided (`None`), else the
+/// customer and `create_booking.v1`, the hold and the payment row.
 async fn decide(
     w: &WriteTx<'_>,
     state: &AppState,
     req: &CreateBookingRequest,
     booking_id: &str,
     email: &str,
-) -> Result<(), AppError> {
+) -> Result<Option<Decided>, AppError> {
     let org = w.org();
     let tx = w.tx();
     let departure_id = validate::row_ref("departure_id", &req.departure_id)?;
-    if let Some(existing) = db::booking_by_id(tx, org, booking_id).await? {
+    let (existing, context, known_customer) = tokio::join!(
+        db::booking_by_id(tx, org, booking_id),
+        db::departure_for_booking(tx, org, &departure_id),
+        db::customer_id_by_email(tx, org, email),
+    );
+    let (existing, context, known_customer) = db::all3(existing, context, known_customer)?;
+    if let Some(existing) = existing {
         // The same request again: answer with what it made, finishing the payment step.
         if !db::customer_email_is(tx, org, &existing.customer_id, email).await? {
             return Err(AppError::conflict("REQUEST_ID_REUSED", "this request_id was used for another booking"));
         }
-        return Ok(());
+        return Ok(None);
     }
-    let dep = db::departure(tx, org, &departure_id).await?.ok_or_else(|| AppError::NotFound("departure".into()))?;
-    let currency = db::tour_currency(tx, org, &dep.tour_id)
-        .await?
-        .ok_or_else(|| AppError::conflict("NOT_BOOKABLE", "this tour has no prices yet"))?;
+    let (dep, tour_name, currency) = context.ok_or_else(|| AppError::NotFound("departure".into()))?;
+    let currency = currency.ok_or_else(|| AppError::conflict("NOT_BOOKABLE", "this tour has no prices yet"))?;
     let ctx = ctx(org);
 
-    let customer_id = match db::customer_id_by_email(tx, org, email).await? {
+    let customer_id = match known_customer {
         Some(id) => id,
         None => {
             let id = uuid::Uuid::new_v4().to_string();
@@ -152,6 +174,10 @@ async fn decide(
 
     let mut entropy = [0u8; 8];
     rand::rng().fill_bytes(&mut entropy);
+    // A week at most: anything longer is a misconfiguration, not a hold.
+    let hold = state.config.booking.hold_seconds.min(7 * 86_400);
+    let hold_until = ctx.now + Duration::seconds(i64::try_from(hold).unwrap_or(86_400));
+    w.hold_new_bookings_until(hold_until);
     let m = Mutation::CreateBookingV1(CreateBookingV1 {
         id: booking_id.to_string(),
         tour_id: dep.tour_id.clone(),
@@ -192,14 +218,11 @@ async fn decide(
             _ => None,
         })
         .ok_or_else(|| anyhow::anyhow!("create_booking.v1 made no booking"))?;
-    // A week at most: anything longer is a misconfiguration, not a hold.
-    let hold = state.config.booking.hold_seconds.min(7 * 86_400);
-    let hold_until = ctx.now + Duration::seconds(i64::try_from(hold).unwrap_or(86_400));
-    db::set_hold(tx, org, &booking.id, hold_until).await?;
-    if booking.pricing.total.amount > 0 {
-        payments::record_intent_row(tx, org, &booking).await?;
-    }
-    Ok(())
+    let payable = booking.pricing.total.amount > 0;
+    // The last statement, sent with the audit and change-log rows: the departure's row lock is
+    // held from its read to commit, so every round trip saved here is throughput on a busy one.
+    w.finish(async { if payable { payments::record_intent_row(tx, org, &booking).await } else { Ok(()) } }).await?;
+    Ok(Some(Decided { booking, departure: dep, tour_name, hold_until, payable }))
 }
 
 /// The payment step of a booking (idempotent) and the answer.
@@ -220,9 +243,13 @@ pub async fn view(c: &impl GenericClient, org: &str, booking_id: &str) -> Result
     let dep =
         db::departure(c, org, &b.departure_id).await?.ok_or_else(|| anyhow::anyhow!("booking without departure"))?;
     let tour_name = db::tour_name(c, org, &b.tour_id).await?.unwrap_or_default();
+    dto(&b, &dep, tour_name, hold)
+}
+
+fn dto(b: &Booking, dep: &Departure, tour_name: String, hold: Option<DateTime<Utc>>) -> Result<BookingDto, AppError> {
     let tz: Tz = dep.timezone.parse().map_err(|_| anyhow::anyhow!("stored zone {:?}", dep.timezone))?;
     Ok(booking_dto(
-        &b,
+        b,
         tour_name,
         dep.local_date,
         dep.starts_at.with_timezone(&tz).format("%H:%M").to_string(),

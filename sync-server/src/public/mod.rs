@@ -25,9 +25,9 @@ pub(crate) async fn read_tx<'a>(conn: &'a mut Object, org_slug: &str) -> Result<
 
 /// A writer's transaction in `org_slug`'s tenant.
 pub(crate) async fn write_tx<'a>(conn: &'a mut Object, org_slug: &str) -> Result<WriteTx<'a>, AppError> {
-    let tx = conn.transaction().await?;
-    let org = db::active_org_by_slug(&tx, org_slug).await?.ok_or_else(|| AppError::NotFound("organization".into()))?;
-    Ok(WriteTx::new(tx, &org).await?)
+    WriteTx::by_slug(conn.transaction().await?, org_slug)
+        .await?
+        .ok_or_else(|| AppError::NotFound("organization".into()))
 }
 
 pub(crate) fn price_dto(s: &PricingSnapshot) -> PriceDto {
