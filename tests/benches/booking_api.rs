@@ -2,23 +2,37 @@
 //! raw PostgreSQL rate for the bare conditional UPDATE that any seat sale must do; and
 //! availability requests per second with latency percentiles.
 //!
+//! Two more figures say what the ratio is made of: the same bookings spread over one departure
+//! per client (what the hot row's lock costs: nothing when the two rates match), and the
+//! cheapest request this server answers with a database round trip (`GET /health`), which
+//! bounds what any HTTP endpoint can reach on this machine.
+//!
 //! `cargo bench -p tourdesk-tests --bench booking_api` (release). Everything runs in this one
 //! process on this one machine — the throwaway PostgreSQL, the server, a fake Stripe on
 //! loopback, and the 64 clients — so the figures are comparable with each other (ratios), not
-//! with a production deployment. `BENCH_SECONDS` sets each phase's length (default 10).
+//! with a production deployment. `BENCH_SECONDS` sets each phase's length (default 10). With
+//! `TOURDESK_PG_OPTS="-c shared_preload_libraries=pg_stat_statements"` the hot phase's heaviest
+//! statements are printed after it.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tourdesk_sync_server::seed;
 use tourdesk_testkit::PgCluster;
 use tourdesk_testkit::stripe::FakeStripe;
 use tourdesk_tests::{Fakes, configured};
 
 const CLIENTS: usize = 64;
+
+/// A departure to sell and the tier to sell it with.
+#[derive(Clone)]
+struct Target {
+    departure: String,
+    tier: String,
+}
 
 #[tokio::main]
 async fn main() {
@@ -36,98 +50,65 @@ async fn main() {
 
     let (pg, conn) = tokio_postgres::connect(&db_url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
-    // Two departures of one tour, each with room for everything the phase can sell.
+    // The demo has a couple of weeks of departures; the spread phase wants one per client, so
+    // the first one is copied onto later days (bench data only: nothing here is synced).
+    pg.execute(
+        "INSERT INTO schedules (id, organization_id, tour_id, variant_id, local_date, local_time, timezone,
+                                starts_at, ends_at, capacity, booked_count, status)
+         SELECT gen_random_uuid()::text, organization_id, tour_id, variant_id, local_date + g, local_time, timezone,
+                starts_at + g * interval '1 day', ends_at + g * interval '1 day', capacity, 0, 'open'
+         FROM (SELECT * FROM schedules WHERE starts_at > now() ORDER BY starts_at LIMIT 1) s,
+              generate_series(100, 100 + $1) g",
+        &[&(CLIENTS as i32)],
+    )
+    .await
+    .unwrap();
+    // Future departures, each with its tour's first tier and room for everything a phase sells:
+    // one hot one, one for the raw UPDATE, one per client for the spread phase.
     let rows = pg
         .query(
-            "SELECT s.id, s.organization_id, t.slug, p.id FROM schedules s
+            "SELECT DISTINCT ON (s.starts_at, s.id) s.id, s.organization_id, t.slug, p.id FROM schedules s
              JOIN tours t ON t.id = s.tour_id
              JOIN pricing_tiers p ON p.tour_id = t.id
-             WHERE s.starts_at > now() + interval '3 days' ORDER BY s.starts_at, p.sort_order LIMIT 2",
+             WHERE s.starts_at > now() + interval '1 hour' ORDER BY s.starts_at, s.id, p.sort_order, p.id",
             &[],
         )
         .await
         .unwrap();
-    let (api_dep, org, slug, tier): (String, String, String, String) =
-        (rows[0].get(0), rows[0].get(1), rows[0].get(2), rows[0].get(3));
-    let raw_dep: String = rows[1].get(0);
-    pg.execute(
-        "UPDATE schedules SET capacity = 100000000, booked_count = 0, status = 'open' WHERE id = ANY($1)",
-        &[&vec![api_dep.clone(), raw_dep.clone()]],
-    )
-    .await
-    .unwrap();
+    assert!(rows.len() >= CLIENTS + 2, "the demo data has {} future departures", rows.len());
+    let target = |i: usize| Target { departure: rows[i].get(0), tier: rows[i].get(3) };
+    let (org, slug): (String, String) = (rows[0].get(1), rows[0].get(2));
+    let (hot, raw_dep) = (target(0), target(1).departure);
+    let spread: Vec<Target> = (2..CLIENTS + 2).map(target).collect();
+    let ids: Vec<String> = rows.iter().take(CLIENTS + 2).map(|r| r.get(0)).collect();
+    pg.execute("UPDATE schedules SET capacity = 100000000, status = 'open' WHERE id = ANY($1)", &[&ids]).await.unwrap();
+    let seats = || async {
+        let r = pg.query_one("SELECT sum(booked_count)::bigint FROM schedules", &[]).await.unwrap();
+        r.get::<_, i64>(0)
+    };
 
     println!("booking_api: {CLIENTS} concurrent clients, {seconds} s per phase, one process on this machine");
-    // With TOURDESK_PG_OPTS="-c shared_preload_libraries=pg_stat_statements", the booking phase's
-    // heaviest statements are printed after it.
     let pg_stats = pg
         .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()")
         .await
         .is_ok();
 
-    // 1. Bookings through the public API: validation, customer, domain pricing and capacity under
-    //    the departure's row lock, audit and sync-log rows, then a PaymentIntent from (fake) Stripe.
-    let url = format!("{base}/api/v1/orgs/{}/bookings", seed::DEMO_ORG_SLUG);
-    let sold = Arc::new(AtomicU64::new(0));
-    let refused = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..CLIENTS {
-        let (http, url, dep, tier, sold, refused) =
-            (http.clone(), url.clone(), api_dep.clone(), tier.clone(), sold.clone(), refused.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut i = 0u64;
-            while start.elapsed() < phase {
-                i += 1;
-                let body = json!({
-                    "departure_id": dep,
-                    "customer": {"email": format!("bench-{c}-{i}@example.com"), "first_name": "Bench", "last_name": "Client"},
-                    "lines": [{"tier_id": tier, "quantity": 1}],
-                });
-                match http.post(&url).json(&body).send().await {
-                    Ok(r) if r.status().as_u16() == 201 => {
-                        sold.fetch_add(1, Ordering::Relaxed);
-                    }
-                    other => {
-                        // A refusal on a departure with room is a bug or an overload: say which.
-                        if refused.fetch_add(1, Ordering::Relaxed) < 3 {
-                            match other {
-                                Ok(r) => eprintln!("refused: {} {}", r.status(), r.text().await.unwrap_or_default()),
-                                Err(e) => eprintln!("refused: {e}"),
-                            }
-                        }
-                    }
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let api_secs = start.elapsed().as_secs_f64();
-    let api_rate = sold.load(Ordering::Relaxed) as f64 / api_secs;
-    let booked: i32 =
-        pg.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&api_dep]).await.unwrap().get(0);
-    assert_eq!(i64::from(booked), sold.load(Ordering::Relaxed) as i64, "every 201 is exactly one seat");
-
+    // 1. Bookings through the public API, all on one departure: validation, customer, domain
+    //    pricing and capacity under the departure's row lock, audit and sync-log rows, then a
+    //    PaymentIntent from (fake) Stripe.
+    let before = seats().await;
+    let hot_run = book(&http, &base, vec![hot.clone(); CLIENTS], phase, "hot").await;
+    assert_eq!(seats().await - before, hot_run.sold as i64, "every 201 is exactly one seat");
     if pg_stats {
-        let rows = pg
-            .query(
-                "SELECT calls, total_exec_time + total_plan_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 110)
-                 FROM pg_stat_statements ORDER BY 2 DESC LIMIT 15",
-                &[],
-            )
-            .await
-            .unwrap();
-        println!("heaviest statements of the booking phase (calls, ms per call, ms per booking):");
-        let sold = sold.load(Ordering::Relaxed).max(1) as f64;
-        for r in rows {
-            let (calls, ms, q): (i64, f64, String) = (r.get(0), r.get(1), r.get(2));
-            println!("  {calls:>7} {:>7.3} {:>7.3}  {q}", ms / calls.max(1) as f64, ms / sold);
-        }
+        heaviest_statements(&pg, hot_run.sold).await;
     }
 
-    // 2. The bare conditional UPDATE, 64 connections on one hot row.
+    // 2. The same, one departure per client: no row is shared, so only the machine limits it.
+    let before = seats().await;
+    let spread_run = book(&http, &base, spread, phase, "spread").await;
+    assert_eq!(seats().await - before, spread_run.sold as i64, "every 201 is exactly one seat");
+
+    // 3. The bare conditional UPDATE, 64 connections on one hot row.
     let updates = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -155,32 +136,111 @@ async fn main() {
     }
     let raw_rate = updates.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
 
-    println!(
-        "bookings via HTTP API:         {api_rate:>10.1} /s  ({} sold, {} refused)",
-        sold.load(Ordering::Relaxed),
-        refused.load(Ordering::Relaxed)
-    );
-    println!("raw conditional UPDATE:        {raw_rate:>10.1} /s");
-    println!("ratio API / raw:               {:>10.3}  (goal >= 0.5)", api_rate / raw_rate);
+    // 4. The floor of any HTTP request here: `GET /health`, one pooled `SELECT 1`.
+    let health = format!("{base}/health");
+    let (health_rate, _) = requests(&http, &health, phase).await;
 
-    // 3. Availability: 14 days of one tour, 64 clients.
+    println!(
+        "bookings via HTTP API, one departure:    {:>9.1} /s  ({} sold, {} refused)",
+        hot_run.rate, hot_run.sold, hot_run.refused
+    );
+    println!(
+        "bookings via HTTP API, {CLIENTS} departures:    {:>9.1} /s  ({} sold, {} refused)",
+        spread_run.rate, spread_run.sold, spread_run.refused
+    );
+    println!("raw conditional UPDATE, one row:         {raw_rate:>9.1} /s");
+    println!("GET /health (one SELECT 1 per request):  {health_rate:>9.1} /s");
+    println!("ratio hot bookings / raw UPDATE:         {:>9.3}  (goal >= 0.5)", hot_run.rate / raw_rate);
+    println!(
+        "ratio hot / spread bookings:             {:>9.3}  (1.0 = the hot row costs nothing)",
+        hot_run.rate / spread_run.rate
+    );
+    println!(
+        "ratio GET /health / raw UPDATE:          {:>9.3}  (no HTTP endpoint exceeds this here)",
+        health_rate / raw_rate
+    );
+
+    // 5. Availability: 14 days of one tour.
     let url = format!(
         "{base}/api/v1/orgs/{}/tours/{slug}/availability?from={}&to={}",
         seed::DEMO_ORG_SLUG,
         chrono::Utc::now().date_naive(),
         chrono::Utc::now().date_naive() + chrono::Duration::days(13)
     );
+    let (rate, mut all) = requests(&http, &url, phase).await;
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    println!(
+        "availability (14 days):                  {rate:>9.1} req/s  p50 {:.1} ms  p99 {:.1} ms",
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3
+    );
+    server.shutdown().await.unwrap();
+}
+
+struct Run {
+    sold: u64,
+    refused: u64,
+    rate: f64,
+}
+
+/// Client `c` books `targets[c]` one seat at a time, a new customer each time, for `phase`.
+async fn book(http: &reqwest::Client, base: &str, targets: Vec<Target>, phase: Duration, label: &str) -> Run {
+    let url = format!("{base}/api/v1/orgs/{}/bookings", seed::DEMO_ORG_SLUG);
+    let sold = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (c, t) in targets.into_iter().enumerate() {
+        let (http, url, sold, refused, label) =
+            (http.clone(), url.clone(), sold.clone(), refused.clone(), label.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0u64;
+            while start.elapsed() < phase {
+                i += 1;
+                let body = json!({
+                    "departure_id": t.departure,
+                    "customer": {"email": format!("{label}-{c}-{i}@example.com"), "first_name": "Bench", "last_name": "Client"},
+                    "lines": [{"tier_id": t.tier, "quantity": 1}],
+                });
+                match http.post(&url).json(&body).send().await {
+                    Ok(r) if r.status().as_u16() == 201 => {
+                        sold.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => {
+                        // A refusal on a departure with room is a bug or an overload: say which.
+                        if refused.fetch_add(1, Ordering::Relaxed) < 3 {
+                            match other {
+                                Ok(r) => eprintln!("refused: {} {}", r.status(), r.text().await.unwrap_or_default()),
+                                Err(e) => eprintln!("refused: {e}"),
+                            }
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let sold = sold.load(Ordering::Relaxed);
+    Run { sold, refused: refused.load(Ordering::Relaxed), rate: sold as f64 / secs }
+}
+
+/// GETs `url` from every client for `phase`: requests per second and every latency.
+async fn requests(http: &reqwest::Client, url: &str, phase: Duration) -> (f64, Vec<Duration>) {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..CLIENTS {
-        let (http, url) = (http.clone(), url.clone());
+        let (http, url) = (http.clone(), url.to_string());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             while start.elapsed() < phase {
                 let t = Instant::now();
                 let r = http.get(&url).send().await.unwrap();
                 assert_eq!(r.status().as_u16(), 200);
-                let _: Value = r.json().await.unwrap();
+                let _ = r.bytes().await.unwrap();
                 lat.push(t.elapsed());
             }
             lat
@@ -190,14 +250,21 @@ async fn main() {
     for t in tasks {
         all.extend(t.await.unwrap());
     }
-    let secs = start.elapsed().as_secs_f64();
-    all.sort();
-    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
-    println!(
-        "availability (14 days):        {:>10.1} req/s  p50 {:.1} ms  p99 {:.1} ms",
-        all.len() as f64 / secs,
-        pct(0.50).as_secs_f64() * 1e3,
-        pct(0.99).as_secs_f64() * 1e3
-    );
-    server.shutdown().await.unwrap();
+    (all.len() as f64 / start.elapsed().as_secs_f64(), all)
+}
+
+async fn heaviest_statements(pg: &tokio_postgres::Client, sold: u64) {
+    let rows = pg
+        .query(
+            "SELECT calls, total_exec_time + total_plan_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 110)
+             FROM pg_stat_statements ORDER BY 2 DESC LIMIT 15",
+            &[],
+        )
+        .await
+        .unwrap();
+    println!("heaviest statements of the hot phase (calls, ms per call, ms per booking):");
+    for r in rows {
+        let (calls, ms, q): (i64, f64, String) = (r.get(0), r.get(1), r.get(2));
+        println!("  {calls:>7} {:>7.3} {:>7.3}  {q}", ms / calls.max(1) as f64, ms / sold.max(1) as f64);
+    }
 }
