@@ -99,8 +99,8 @@ async fn migrations_apply_on_fresh_databases_and_rerun_as_no_ops() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    // V4 belongs to a branch not merged here yet; it must land before V5 reaches a shared database.
-    assert_eq!(versions, [1, 2, 3, 5, 6, 7]);
+    // V4 never landed; its number stays unused, since a late V4 would arrive below applied versions.
+    assert_eq!(versions, [1, 2, 3, 5, 6, 7, 8]);
 
     let role = c
         .query_one("SELECT rolcanlogin, rolbypassrls, rolsuper FROM pg_roles WHERE rolname = 'tourdesk_app'", &[])
@@ -350,6 +350,18 @@ async fn key_constraints_refuse_bad_rows() {
         sqlstate(&c, &booking_sql(ORG_B, "bk-x", "BK-2026-DDDDDD", "pending", 100, "org-a-cust")).await,
         Some(SqlState::FOREIGN_KEY_VIOLATION)
     );
+    // A booking's tour and variant are its departure's.
+    let other_tour = booking_sql(ORG_A, "bk-t", "BK-2026-EEEEEE", "pending", 100, "org-a-cust").replace(
+        "'org-a-tour', 'org-a-variant'",
+        "'org-a-tour2', 'org-a-variant'",
+    );
+    c.batch_execute(
+        "INSERT INTO tours (id, organization_id, name, slug, duration_minutes, default_capacity, category, timezone)
+         VALUES ('org-a-tour2', 'org-a', 'New Town', 'new-town', 60, 8, 'walking', 'Europe/London')",
+    )
+    .await
+    .unwrap();
+    assert_eq!(sqlstate(&c, &other_tour).await, Some(SqlState::FOREIGN_KEY_VIOLATION));
     // Refunds never exceed what was paid.
     assert_eq!(
         sqlstate(&c, "UPDATE bookings SET paid_amount_minor = 100, refunded_amount_minor = 101 WHERE id = 'bk-ok'")
