@@ -700,3 +700,70 @@ async fn failed_payments_and_disputes_are_recorded_with_before_and_after() {
     let (actor, user, no_before): (String, Option<String>, bool) = (r.get(0), r.get(1), r.get(2));
     assert_eq!((actor.as_str(), user, no_before), ("website", None, true));
 }
+
+/// A confirmed booking is reminded once, a day before its departure and in the departure's own
+/// time; an unpaid booking and a customer who turned reminders off are not reminded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmed_bookings_are_reminded_once_before_their_departure() {
+    let stripe = FakeStripe::start().await;
+    let smtp = SmtpSink::start().await.unwrap();
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), smtp: Some(&smtp), ..Fakes::default() }).await;
+    let secret = env.webhook_secret();
+    let (dep, tier) = bookable(&env, 3).await;
+    let mut bookings = Vec::new();
+    for email in ["grace@example.com", "ada@example.com", "alan@example.com"] {
+        let (s, created) =
+            post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &booking_request(&dep, &tier, email, 1)).await;
+        assert_eq!(s, StatusCode::CREATED, "{created}");
+        bookings.push(created);
+    }
+    let id = |i: usize| bookings[i]["booking"]["id"].as_str().unwrap().to_string();
+    // Grace and Alan pay; Ada does not. Alan has turned reminders off.
+    for i in [0, 2] {
+        let intent = bookings[i]["payment"]["payment_intent_id"].as_str().unwrap();
+        assert_eq!(deliver(&env, &stripe.succeed(intent), &secret, Utc::now().timestamp()).await, StatusCode::OK);
+    }
+    let pg = env.pg().await;
+    pg.execute(
+        "INSERT INTO notification_preferences (id, organization_id, customer_id, reminder_emails)
+         SELECT 'np-alan', organization_id, customer_id, false FROM bookings WHERE id = $1",
+        &[&id(2)],
+    )
+    .await
+    .unwrap();
+    let confirmations = smtp.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(confirmations.len(), 2, "{confirmations:?}");
+    let reminders = || smtp.messages().into_iter().filter(|m| m.subject.starts_with("Reminder:")).collect::<Vec<_>>();
+
+    // Days ahead: several sweeps (every 200 ms here) remind nobody.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(reminders().is_empty(), "{:?}", reminders());
+
+    // The departure is now tomorrow, 20 hours away: Grace is reminded, in the departure's zone.
+    let starts: chrono::DateTime<Utc> = pg
+        .query_one(
+            "UPDATE schedules SET starts_at = now() + interval '20 hours', ends_at = now() + interval '22 hours'
+             WHERE id = $1 RETURNING starts_at",
+            &[&dep["id"].as_str().unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let zone: chrono_tz::Tz = dep["timezone"].as_str().unwrap().parse().unwrap();
+    smtp.wait_for(3, Duration::from_secs(10)).await;
+    // More sweeps change nothing: one reminder, to Grace only.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let sent = reminders();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].to, vec!["grace@example.com".to_string()]);
+    let local = starts.with_timezone(&zone).format("%H:%M").to_string();
+    assert!(sent[0].subject.contains(&local), "{} shows the local start {local}", sent[0].subject);
+    assert!(sent[0].text.contains(bookings[0]["booking"]["reference"].as_str().unwrap()), "{}", sent[0].text);
+    let recorded = scalar(
+        &env,
+        "SELECT count(*) FROM communications WHERE type = 'booking_reminder' AND booking_id = ANY($1)",
+        &[&vec![id(0), id(1), id(2)]],
+    )
+    .await;
+    assert_eq!(recorded, 1);
+}

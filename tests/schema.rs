@@ -100,7 +100,7 @@ async fn migrations_apply_on_fresh_databases_and_rerun_as_no_ops() {
         .map(|r| r.get(0))
         .collect();
     // V4 never landed; its number stays unused, since a late V4 would arrive below applied versions.
-    assert_eq!(versions, [1, 2, 3, 5, 6, 7, 8]);
+    assert_eq!(versions, [1, 2, 3, 5, 6, 7, 8, 9]);
 
     let role = c
         .query_one("SELECT rolcanlogin, rolbypassrls, rolsuper FROM pg_roles WHERE rolname = 'tourdesk_app'", &[])
@@ -351,10 +351,8 @@ async fn key_constraints_refuse_bad_rows() {
         Some(SqlState::FOREIGN_KEY_VIOLATION)
     );
     // A booking's tour and variant are its departure's.
-    let other_tour = booking_sql(ORG_A, "bk-t", "BK-2026-EEEEEE", "pending", 100, "org-a-cust").replace(
-        "'org-a-tour', 'org-a-variant'",
-        "'org-a-tour2', 'org-a-variant'",
-    );
+    let other_tour = booking_sql(ORG_A, "bk-t", "BK-2026-EEEEEE", "pending", 100, "org-a-cust")
+        .replace("'org-a-tour', 'org-a-variant'", "'org-a-tour2', 'org-a-variant'");
     c.batch_execute(
         "INSERT INTO tours (id, organization_id, name, slug, duration_minutes, default_capacity, category, timezone)
          VALUES ('org-a-tour2', 'org-a', 'New Town', 'new-town', 60, 8, 'walking', 'Europe/London')",

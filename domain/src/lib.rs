@@ -17,6 +17,7 @@ pub mod payment;
 pub mod pricing;
 pub mod protocol;
 pub mod reference;
+pub mod reminders;
 pub mod roles;
 pub mod status;
 pub mod validate;

@@ -35,8 +35,11 @@ pub struct Config {
 pub struct BookingConfig {
     /// How long an unpaid website booking keeps its seats.
     pub hold_seconds: u64,
-    /// How often the background jobs (hold expiry, refund sending) run.
+    /// How often the background jobs (hold expiry, refund sending, reminders) run.
     pub jobs_interval_ms: u64,
+    /// How long before a departure its confirmed bookings are reminded by e-mail; 0 turns
+    /// reminders off.
+    pub reminder_hours: u32,
     /// Sustained requests per second per client address on the public API; 0 turns limiting off.
     pub rate_limit_per_second: u32,
     /// Requests a client address may make at once before the sustained rate applies.
@@ -48,6 +51,7 @@ impl Default for BookingConfig {
         BookingConfig {
             hold_seconds: 15 * 60,
             jobs_interval_ms: 10_000,
+            reminder_hours: 24,
             rate_limit_per_second: 10,
             rate_limit_burst: 40,
         }
@@ -250,6 +254,9 @@ impl Config {
         if let Some(v) = get("TOURDESK_JOBS_INTERVAL_MS") {
             self.booking.jobs_interval_ms = parse("TOURDESK_JOBS_INTERVAL_MS", v)?;
         }
+        if let Some(v) = get("TOURDESK_REMINDER_HOURS") {
+            self.booking.reminder_hours = parse("TOURDESK_REMINDER_HOURS", v)?;
+        }
         if let Some(v) = get("TOURDESK_RATE_LIMIT_PER_SECOND") {
             self.booking.rate_limit_per_second = parse("TOURDESK_RATE_LIMIT_PER_SECOND", v)?;
         }
@@ -428,6 +435,12 @@ mod tests {
         let c = c.apply_file("[booking]\nrate_limit_per_second = 0\n").unwrap();
         assert_eq!((c.booking.hold_seconds, c.booking.rate_limit_per_second), (60, 0));
         assert_eq!(c.booking.rate_limit_burst, BookingConfig::default().rate_limit_burst);
+        assert_eq!(c.booking.reminder_hours, 24);
+        let mut c = c.apply_file("[booking]\nreminder_hours = 48\n").unwrap();
+        assert_eq!(c.booking.reminder_hours, 48);
+        c.apply_env(|k| (k == "TOURDESK_REMINDER_HOURS").then(|| "0".into())).unwrap();
+        assert_eq!(c.booking.reminder_hours, 0);
+        assert!(c.apply_env(|k| (k == "TOURDESK_REMINDER_HOURS").then(|| "soon".into())).is_err());
     }
 
     #[test]

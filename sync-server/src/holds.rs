@@ -124,8 +124,8 @@ async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<Strin
     Ok(cancelled)
 }
 
-/// Runs [`release_expired`] and the refund sender every `every` until shutdown. Failures are
-/// logged and retried at the next tick; the loop itself never ends early.
+/// Runs [`release_expired`], the refund sender and the reminder sweep every `every` until
+/// shutdown. Failures are logged and retried at the next tick; the loop itself never ends early.
 pub fn spawn_jobs(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut down = state.shutting_down.clone();
@@ -141,6 +141,9 @@ pub fn spawn_jobs(state: AppState, every: Duration) -> tokio::task::JoinHandle<(
             }
             if let Err(e) = crate::payments::send_all_refunds(&state).await {
                 tracing::warn!("refund sending failed, will retry: {e:#}");
+            }
+            if let Err(e) = crate::reminders::queue_due(&state).await {
+                tracing::warn!("queueing reminders failed, will retry: {e:#}");
             }
         }
     })

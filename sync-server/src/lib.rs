@@ -14,6 +14,7 @@ pub mod holds;
 pub mod mail;
 pub mod payments;
 pub mod public;
+pub mod reminders;
 pub mod routes;
 pub mod seed;
 pub mod sync;

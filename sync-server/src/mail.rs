@@ -224,6 +224,28 @@ pub async fn queue(
     Ok(id)
 }
 
+/// Queues a booking's reminder like [`queue`], unless one was queued for it already (V9's
+/// index): `true` when this call queued it.
+pub async fn queue_reminder(
+    tx: &impl GenericClient,
+    org: &str,
+    customer_id: &str,
+    booking_id: &str,
+    email: &Email,
+) -> anyhow::Result<bool> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let n = tx
+        .execute(
+            "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
+                 subject, content, status, recipient, attempts, next_attempt_at)
+             VALUES ($1, $2, $3, $4, 'email', 'outbound', 'booking_reminder', $5, $6, 'pending', $7, 0, now())
+             ON CONFLICT (organization_id, booking_id) WHERE type = 'booking_reminder' DO NOTHING",
+            &[&id, &org, &customer_id, &booking_id, &email.subject, &email.text, &email.to],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
 /// What [`send_now`] did: the id of the recorded communication and the verdict of the relay.
 #[derive(Debug)]
 pub struct Delivery {

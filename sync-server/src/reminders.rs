@@ -1,0 +1,105 @@
+//! Reminder e-mails before a departure. A sweep finds the confirmed bookings whose departure is
+//! within the configured lead (`booking.reminder_hours`), asks the domain whether each is due
+//! (`reminders::reminder_due`), and queues the reminder in the mail outbox; the outbox worker
+//! sends it. A booking is reminded once, whatever the number of sweeps or server instances: the
+//! outbox row is the record, and V9's unique index turns a second one into a no-op.
+
+use chrono::{Duration, Utc};
+use chrono_tz::Tz;
+use tourdesk_domain::reminders::reminder_due;
+use tourdesk_domain::status::BookingStatus;
+
+use crate::db::Prepared;
+use crate::mail::{self, Email};
+use crate::{AppState, db};
+
+/// Most reminders queued per organization per sweep; the rest wait for the next one.
+const BATCH: i64 = 500;
+
+/// Queues the due reminders of every active organization; returns how many were queued.
+pub async fn queue_due(state: &AppState) -> anyhow::Result<usize> {
+    let hours = state.config.booking.reminder_hours;
+    if hours == 0 {
+        return Ok(0);
+    }
+    let orgs: Vec<String> = {
+        let conn = state.pool.get().await?;
+        // organizations is readable without a tenant (V3): the sweep needs the list first.
+        let rows = conn.query("SELECT id FROM organizations WHERE status = 'active' ORDER BY id", &[]).await?;
+        rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?
+    };
+    let lead = Duration::hours(i64::from(hours));
+    let mut queued = 0;
+    for org in orgs {
+        queued += queue_in(state, &org, lead).await?;
+    }
+    Ok(queued)
+}
+
+async fn queue_in(state: &AppState, org: &str, lead: Duration) -> anyhow::Result<usize> {
+    let mut conn = state.pool.get().await?;
+    let tx = conn.transaction().await?;
+    db::set_tenant(&tx, org).await?;
+    let now = Utc::now();
+    let until = now + lead;
+    // Candidates: the SQL narrows to bookings not yet reminded whose departure is in the window;
+    // the domain decides. Customers who turned reminders off are left out here too, so they
+    // cannot fill every batch.
+    let rows = tx
+        .rows(
+            "SELECT b.id, b.customer_id, b.status, b.reference_number, s.starts_at, s.timezone, t.name,
+                    t.meeting_point, c.email, c.first_name, b.participant_count,
+                    coalesce(np.email_enabled AND np.reminder_emails, true)
+             FROM bookings b
+             JOIN schedules s ON s.organization_id = b.organization_id AND s.id = b.departure_id
+             JOIN tours t ON t.organization_id = b.organization_id AND t.id = b.tour_id
+             JOIN customers c ON c.organization_id = b.organization_id AND c.id = b.customer_id
+             LEFT JOIN notification_preferences np
+                    ON np.organization_id = b.organization_id AND np.customer_id = b.customer_id
+             WHERE b.organization_id = $1 AND b.status IN ('confirmed', 'modified')
+               AND s.starts_at > $2 AND s.starts_at <= $3
+               AND coalesce(np.email_enabled AND np.reminder_emails, true)
+               AND NOT EXISTS (SELECT 1 FROM communications m WHERE m.organization_id = b.organization_id
+                               AND m.booking_id = b.id AND m.type = 'booking_reminder')
+             ORDER BY s.starts_at, b.id
+             LIMIT $4",
+            &[&org, &now, &until, &BATCH],
+        )
+        .await?;
+    let mut queued = 0;
+    for r in &rows {
+        let status: String = r.try_get(2)?;
+        let status =
+            BookingStatus::parse(&status).ok_or_else(|| anyhow::anyhow!("stored booking status {status:?}"))?;
+        let starts_at = r.try_get(4)?;
+        if !reminder_due(status, starts_at, now, lead, r.try_get(11)?) {
+            continue;
+        }
+        let (booking_id, customer_id): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+        let zone: String = r.try_get(5)?;
+        let tz: Tz = zone.parse().map_err(|_| anyhow::anyhow!("stored zone {zone:?}"))?;
+        let local = starts_at.with_timezone(&tz);
+        let (tour, meeting_point): (String, String) = (r.try_get(6)?, r.try_get(7)?);
+        let (first_name, participants): (String, i32) = (r.try_get(9)?, r.try_get(10)?);
+        let reference: String = r.try_get(3)?;
+        let meet =
+            if meeting_point.trim().is_empty() { String::new() } else { format!("Meeting point: {meeting_point}\n") };
+        let email = Email {
+            to: r.try_get(8)?,
+            subject: format!("Reminder: {tour} on {}", local.format("%A %-d %B at %H:%M")),
+            text: format!(
+                "Hello {first_name},\n\nA reminder of your booking {reference}: {tour}, {} ({zone}), for {participants} \
+                 participant(s).\n{meet}\nSee you there!\n",
+                local.format("%A %-d %B %Y at %H:%M"),
+            ),
+        };
+        if mail::queue_reminder(&tx, org, &customer_id, &booking_id, &email).await? {
+            queued += 1;
+        }
+    }
+    tx.commit().await?;
+    if queued > 0 {
+        tracing::info!(org, queued, "departure reminders queued");
+    }
+    Ok(queued)
+}
