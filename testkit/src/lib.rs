@@ -104,6 +104,26 @@ impl PgCluster {
         self.port
     }
 
+    /// CPU time (user + system) that the cluster's processes have used so far: the postmaster's
+    /// children, read from /proc. Benchmarks use it to say how much of a figure is the
+    /// database's work. Processes that have exited are not counted; Linux only (else zero).
+    pub fn cpu_seconds(&self) -> f64 {
+        let pid_file = self.dir.path().join("data").join("postmaster.pid");
+        let Some(postmaster) = std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<u32>().ok()))
+        else {
+            return 0.0;
+        };
+        let Ok(procs) = std::fs::read_dir("/proc") else { return 0.0 };
+        procs
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter_map(proc_stat)
+            .filter(|s| s.pid == postmaster || s.ppid == postmaster)
+            .map(|s| s.cpu_seconds)
+            .sum()
+    }
+
     /// A connection URL for database `db` as the superuser.
     pub fn url(&self, db: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
@@ -135,4 +155,22 @@ fn run(cmd: &mut Command) -> anyhow::Result<()> {
         bail!("{cmd:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     }
     Ok(())
+}
+
+/// What a benchmark needs from `/proc/<pid>/stat`.
+pub struct ProcStat {
+    pub pid: u32,
+    pub ppid: u32,
+    pub cpu_seconds: f64,
+}
+
+/// `/proc/<pid>/stat`: the parent and the CPU time used (user + system), in seconds.
+pub fn proc_stat(pid: u32) -> Option<ProcStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is parenthesised and may hold spaces: fields start after the last ')'.
+    let fields: Vec<&str> = text.get(text.rfind(')')? + 2..)?.split_whitespace().collect();
+    let ppid = fields.get(1)?.parse().ok()?;
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // Linux reports in clock ticks of 1/100 s (USER_HZ) on every platform it runs on.
+    Some(ProcStat { pid, ppid, cpu_seconds: ticks / 100.0 })
 }
