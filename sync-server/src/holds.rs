@@ -13,6 +13,7 @@ use tourdesk_domain::payment;
 use tourdesk_domain::roles::Role;
 
 use crate::apply::{self, Failure};
+use crate::db::Prepared;
 use crate::db::WriteTx;
 use crate::payments::intents::intent_key;
 use crate::{AppState, db};
@@ -27,7 +28,7 @@ pub async fn release_expired(state: &AppState) -> anyhow::Result<usize> {
     let orgs: Vec<String> = {
         let conn = state.pool.get().await?;
         // organizations is readable without a tenant (V3): the sweep needs the list first.
-        let rows = conn.query("SELECT id FROM organizations WHERE status = 'active' ORDER BY id", &[]).await?;
+        let rows = conn.rows("SELECT id FROM organizations WHERE status = 'active' ORDER BY id", &[]).await?;
         rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?
     };
     let mut released = 0;
@@ -43,7 +44,7 @@ async fn release_in(state: &AppState, org: &str) -> anyhow::Result<usize> {
         let intent: Option<String> = {
             let c = state.pool.get().await?;
             let row = c
-                .query_opt(
+                .row_opt(
                     "SELECT stripe_payment_intent_id FROM payments WHERE organization_id = $1 AND booking_id = $2",
                     &[&org, booking_id],
                 )
@@ -69,7 +70,7 @@ async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<Strin
     let tx = WriteTx::new(conn.transaction().await?, org).await?;
     // Cheap check first: most ticks find nothing.
     let any = tx
-        .query_opt(
+        .row_opt(
             "SELECT 1 FROM bookings WHERE organization_id = $1 AND status = 'pending' AND hold_expires_at <= now()
              LIMIT 1",
             &[&org],
@@ -79,7 +80,7 @@ async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<Strin
         return Ok(vec![]);
     }
     let rows = tx
-        .query(
+        .rows(
             "SELECT id, hold_expires_at FROM bookings
              WHERE organization_id = $1 AND status = 'pending' AND hold_expires_at <= now()
              ORDER BY hold_expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",

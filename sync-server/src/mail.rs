@@ -8,6 +8,7 @@
 //! Delivery is at least once: a crash between the relay's acceptance and the commit that marks
 //! the row sent sends that one message again. Row locks make two drains never send one row twice.
 
+use crate::db::Prepared;
 use std::fmt;
 use std::time::Duration;
 
@@ -198,7 +199,7 @@ fn plain_smtp_host_port(url: &str) -> Option<(String, u16)> {
 /// Makes `org` the tenant of the current transaction for row-level security (V3). Local to the
 /// transaction, so it can never leak to the next user of a pooled connection.
 pub async fn set_tenant(c: &impl GenericClient, org: &str) -> anyhow::Result<()> {
-    c.query_one("SELECT set_config('app.organization_id', $1, true)", &[&org]).await?;
+    c.row("SELECT set_config('app.organization_id', $1, true)", &[&org]).await?;
     Ok(())
 }
 
@@ -214,7 +215,7 @@ pub async fn queue(
     email: &Email,
 ) -> anyhow::Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
-    tx.execute(
+    tx.exec(
         "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
              subject, content, status, recipient, attempts, next_attempt_at)
          VALUES ($1, $2, $3, $4, 'email', 'outbound', $5, $6, $7, 'pending', $8, 0, now())",
@@ -235,7 +236,7 @@ pub async fn queue_reminder(
 ) -> anyhow::Result<bool> {
     let id = uuid::Uuid::new_v4().to_string();
     let n = tx
-        .execute(
+        .exec(
             "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
                  subject, content, status, recipient, attempts, next_attempt_at)
              VALUES ($1, $2, $3, $4, 'email', 'outbound', 'booking_reminder', $5, $6, 'pending', $7, 0, now())
@@ -279,7 +280,7 @@ pub async fn send_now(
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     set_tenant(&tx, org).await?;
-    tx.execute(
+    tx.exec(
         "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
              subject, content, status, sent_at, failure_reason, recipient, attempts)
          VALUES ($1, $2, $3, $4, 'email', 'outbound', $5, $6, $7, $8,
@@ -314,7 +315,7 @@ pub async fn send_now(
 pub async fn drain_outbox(pool: &Pool, mailer: &Mailer, batch: i64) -> anyhow::Result<usize> {
     let mut client = pool.get().await?;
     let orgs: Vec<String> = client
-        .query("SELECT id FROM organizations ORDER BY id", &[])
+        .rows("SELECT id FROM organizations ORDER BY id", &[])
         .await?
         .iter()
         .map(|r| r.try_get(0))
@@ -326,7 +327,7 @@ pub async fn drain_outbox(pool: &Pool, mailer: &Mailer, batch: i64) -> anyhow::R
             let tx = client.transaction().await?;
             set_tenant(&tx, org).await?;
             let Some(row) = tx
-                .query_opt(
+                .row_opt(
                     "SELECT id, recipient, subject, content, attempts FROM communications
                      WHERE organization_id = $1 AND status = 'pending' AND channel = 'email'
                        AND direction = 'outbound' AND recipient IS NOT NULL AND next_attempt_at <= now()
@@ -364,7 +365,7 @@ async fn record_attempt(
 ) -> anyhow::Result<()> {
     match result {
         Ok(()) => {
-            tx.execute(
+            tx.exec(
                 "UPDATE communications SET status = 'sent', sent_at = now(), attempts = $3, failure_reason = NULL
                  WHERE organization_id = $1 AND id = $2",
                 &[&org, &id, &attempts],
@@ -374,7 +375,7 @@ async fn record_attempt(
         Err(MailError::Transient(reason)) if attempts < MAX_ATTEMPTS => {
             tracing::warn!(%org, %id, attempts, "mail not sent, will retry: {reason}");
             // The last reason stays on the pending row, so a stuck message says why.
-            tx.execute(
+            tx.exec(
                 "UPDATE communications SET attempts = $3, failure_reason = $4,
                      next_attempt_at = now() + make_interval(secs => $5)
                  WHERE organization_id = $1 AND id = $2",
@@ -388,7 +389,7 @@ async fn record_attempt(
                 e => e.to_string(),
             };
             tracing::warn!(%org, %id, attempts, "mail failed: {reason}");
-            tx.execute(
+            tx.exec(
                 "UPDATE communications SET status = 'failed', attempts = $3, failure_reason = $4
                  WHERE organization_id = $1 AND id = $2",
                 &[&org, &id, &attempts, &reason],

@@ -25,7 +25,7 @@ pub async fn queue_due(state: &AppState) -> anyhow::Result<usize> {
     let orgs: Vec<String> = {
         let conn = state.pool.get().await?;
         // organizations is readable without a tenant (V3): the sweep needs the list first.
-        let rows = conn.query("SELECT id FROM organizations WHERE status = 'active' ORDER BY id", &[]).await?;
+        let rows = conn.rows("SELECT id FROM organizations WHERE status = 'active' ORDER BY id", &[]).await?;
         rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?
     };
     let lead = Duration::hours(i64::from(hours));

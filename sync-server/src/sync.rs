@@ -42,14 +42,14 @@ fn check_version(v: u32) -> Result<(), AppError> {
 /// Locks (registering on first contact) the client's row and returns its watermark. A client id
 /// belongs to one user of one organization for life; anyone else presenting it is refused.
 async fn lock_client(tx: &Transaction<'_>, staff: &Staff, client_id: &str) -> Result<u64, AppError> {
-    tx.execute(
+    tx.exec(
         "INSERT INTO sync_clients (client_id, organization_id, user_id) VALUES ($1, $2, $3)
          ON CONFLICT (client_id) DO NOTHING",
         &[&client_id, &staff.organization_id, &staff.user_id],
     )
     .await?;
     let row = tx
-        .query_one(
+        .row(
             "SELECT organization_id, user_id, last_mutation_id FROM sync_clients WHERE client_id = $1 FOR UPDATE",
             &[&client_id],
         )
@@ -246,7 +246,7 @@ pub async fn pull(state: &AppState, staff: &Staff, req: PullRequest) -> Result<P
     for bucket in allowed {
         let cursor = req.cursors.get(&bucket).copied().unwrap_or(0);
         let rows = tx
-            .query(
+            .rows(
                 "SELECT seq, entity, row_id, op, row FROM sync_changes
                  WHERE organization_id = $1 AND bucket = $2 AND seq > $3 ORDER BY seq LIMIT $4",
                 &[&staff.organization_id, &bucket, &i64_of(cursor), &(i64::from(limit) + 1)],
@@ -266,7 +266,7 @@ pub async fn pull(state: &AppState, staff: &Staff, req: PullRequest) -> Result<P
             cursor
         } else {
             let row = tx
-                .query_one(
+                .row(
                     "SELECT coalesce(max(seq), 0) FROM sync_changes WHERE organization_id = $1 AND bucket = $2",
                     &[&staff.organization_id, &bucket],
                 )
@@ -279,7 +279,7 @@ pub async fn pull(state: &AppState, staff: &Staff, req: PullRequest) -> Result<P
         None => Vec::new(),
         Some(from) => {
             let rows = tx
-                .query(
+                .rows(
                     "SELECT mutation_id, status, code, detail FROM sync_mutation_results
                      WHERE client_id = $1 AND mutation_id >= $2 ORDER BY mutation_id LIMIT 10000",
                     &[&client_id, &i64_of(from)],

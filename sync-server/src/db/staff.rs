@@ -13,6 +13,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use crate::AppError;
+use crate::db::Prepared;
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T, AppError> {
     // A decoding failure is our bug, not a lost connection: keep it out of the 503 path.
@@ -57,7 +58,7 @@ pub async fn user_for_sign_in(
          FROM staff_users u JOIN organizations o ON o.id = u.organization_id
          WHERE o.slug = $1 AND lower(u.email) = $2 AND u.active AND o.status = 'active'"
     );
-    let Some(r) = c.query_opt(&sql, &[&org_slug, &email]).await? else { return Ok(None) };
+    let Some(r) = c.row_opt(&sql, &[&org_slug, &email]).await? else { return Ok(None) };
     Ok(Some((user_from_row(&r)?, get(&r, 6)?)))
 }
 
@@ -68,7 +69,7 @@ pub async fn active_user(c: &impl GenericClient, org: &str, user_id: &str) -> Re
          FROM staff_users u JOIN organizations o ON o.id = u.organization_id
          WHERE u.organization_id = $1 AND u.id = $2 AND u.active AND o.status = 'active'"
     );
-    c.query_opt(&sql, &[&org, &user_id]).await?.as_ref().map(user_from_row).transpose()
+    c.row_opt(&sql, &[&org, &user_id]).await?.as_ref().map(user_from_row).transpose()
 }
 
 /// Locks and returns `device_id` if it is a live device of this user; sign-in then reuses it.
@@ -79,7 +80,7 @@ pub async fn lock_live_device_of(
     device_id: &str,
 ) -> Result<bool, AppError> {
     let row = c
-        .query_opt(
+        .row_opt(
             "SELECT 1 FROM staff_devices
              WHERE organization_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL FOR UPDATE",
             &[&org, &device_id, &user_id],
@@ -96,7 +97,7 @@ pub async fn insert_device(
     kind: &str,
     name: &str,
 ) -> Result<(), AppError> {
-    c.execute(
+    c.exec(
         "INSERT INTO staff_devices (id, organization_id, user_id, kind, name) VALUES ($1, $2, $3, $4, $5)",
         &[&device_id, &org, &user_id, &kind, &name],
     )
@@ -112,7 +113,7 @@ pub async fn touch_device(
     renamed: Option<(&str, &str)>,
 ) -> Result<(), AppError> {
     let (kind, name) = renamed.unzip();
-    c.execute(
+    c.exec(
         "UPDATE staff_devices SET last_seen_at = now(), kind = coalesce($3, kind), name = coalesce($4, name)
          WHERE organization_id = $1 AND id = $2",
         &[&org, &device_id, &kind, &name],
@@ -123,7 +124,7 @@ pub async fn touch_device(
 
 /// Ends the device's live refresh tokens (not its sessions or the device itself).
 pub async fn revoke_refresh_tokens_of(c: &impl GenericClient, org: &str, device_id: &str) -> Result<(), AppError> {
-    c.execute(
+    c.exec(
         "UPDATE staff_refresh_tokens SET revoked_at = now()
          WHERE organization_id = $1 AND device_id = $2 AND revoked_at IS NULL AND replaced_by IS NULL",
         &[&org, &device_id],
@@ -134,18 +135,18 @@ pub async fn revoke_refresh_tokens_of(c: &impl GenericClient, org: &str, device_
 
 /// Revokes the device, every session and every refresh token bound to it.
 pub async fn revoke_device(c: &impl GenericClient, org: &str, device_id: &str) -> Result<(), AppError> {
-    c.execute(
+    c.exec(
         "UPDATE staff_devices SET revoked_at = now() WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL",
         &[&org, &device_id],
     )
     .await?;
-    c.execute(
+    c.exec(
         "UPDATE staff_sessions SET revoked_at = now()
          WHERE organization_id = $1 AND device_id = $2 AND revoked_at IS NULL",
         &[&org, &device_id],
     )
     .await?;
-    c.execute(
+    c.exec(
         "UPDATE staff_refresh_tokens SET revoked_at = now()
          WHERE organization_id = $1 AND device_id = $2 AND revoked_at IS NULL",
         &[&org, &device_id],
@@ -168,7 +169,7 @@ pub async fn insert_session(
     digest: &[u8],
     ttl_seconds: u64,
 ) -> Result<(), AppError> {
-    c.execute(
+    c.exec(
         "INSERT INTO staff_sessions (token_hash, organization_id, user_id, device, device_id, expires_at)
          VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
         &[&digest, &s.organization_id, &s.user_id, &device_name, &s.device_id, &secs(ttl_seconds)],
@@ -183,7 +184,7 @@ pub async fn insert_refresh_token(
     digest: &[u8],
     ttl_seconds: u64,
 ) -> Result<(), AppError> {
-    c.execute(
+    c.exec(
         "INSERT INTO staff_refresh_tokens (token_hash, organization_id, user_id, device_id, expires_at)
          VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
         &[&digest, &s.organization_id, &s.user_id, &s.device_id, &secs(ttl_seconds)],
@@ -208,7 +209,7 @@ pub struct RefreshRow {
 /// one token the second waits and then sees it already rotated.
 pub async fn lock_refresh_token(c: &impl GenericClient, digest: &[u8]) -> Result<Option<RefreshRow>, AppError> {
     let row = c
-        .query_opt(
+        .row_opt(
             "SELECT t.organization_id, t.user_id, t.device_id, d.name, t.expires_at <= now(),
                     t.replaced_by IS NOT NULL, t.revoked_at IS NOT NULL OR d.revoked_at IS NOT NULL
              FROM staff_refresh_tokens t
@@ -231,7 +232,7 @@ pub async fn lock_refresh_token(c: &impl GenericClient, digest: &[u8]) -> Result
 }
 
 pub async fn mark_rotated(c: &impl GenericClient, org: &str, old: &[u8], new: &[u8]) -> Result<(), AppError> {
-    c.execute(
+    c.exec(
         "UPDATE staff_refresh_tokens SET replaced_by = $3, last_used_at = now()
          WHERE organization_id = $1 AND token_hash = $2",
         &[&org, &old, &new],
@@ -256,7 +257,7 @@ pub struct SessionRow {
 /// Sessions from before devices existed (no `device_id`) are not found: they sign in again once.
 pub async fn session_by_digest(c: &impl GenericClient, digest: &[u8]) -> Result<Option<SessionRow>, AppError> {
     let row = c
-        .query_opt(
+        .row_opt(
             "SELECT s.user_id, s.organization_id, u.role, s.device_id, s.expires_at <= now(),
                     s.revoked_at IS NOT NULL OR d.revoked_at IS NOT NULL, u.active AND o.status = 'active'
              FROM staff_sessions s
@@ -317,11 +318,11 @@ pub async fn list_devices(
          WHERE d.organization_id = $1 AND ($2::text IS NULL OR d.user_id = $2)
          ORDER BY d.revoked_at IS NOT NULL, d.last_seen_at DESC, d.id"
     );
-    c.query(&sql, &[&org, &only_user]).await?.iter().map(device_from_row).collect()
+    c.rows(&sql, &[&org, &only_user]).await?.iter().map(device_from_row).collect()
 }
 
 /// Locks a device of this organization; another organization's id is simply not found.
 pub async fn lock_device(c: &impl GenericClient, org: &str, device_id: &str) -> Result<Option<DeviceRow>, AppError> {
     let sql = format!("SELECT {DEVICE_COLS} WHERE d.organization_id = $1 AND d.id = $2 FOR UPDATE OF d");
-    c.query_opt(&sql, &[&org, &device_id]).await?.as_ref().map(device_from_row).transpose()
+    c.row_opt(&sql, &[&org, &device_id]).await?.as_ref().map(device_from_row).transpose()
 }

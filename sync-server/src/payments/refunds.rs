@@ -7,6 +7,7 @@ use chrono::{Duration, Utc};
 use tourdesk_domain::money::Currency;
 
 use super::gateway::{PaymentError, RefundRequest};
+use crate::db::Prepared;
 use crate::db::WriteTx;
 use crate::{AppState, db};
 
@@ -39,7 +40,7 @@ async fn send_due(state: &AppState, org: &str) -> anyhow::Result<usize> {
         // One at a time, locked and skipped by other senders, so two server instances never send
         // the same refund concurrently (Stripe's idempotency would catch it, but not its log).
         let row = tx
-            .query_opt(
+            .row_opt(
                 "SELECT r.id, r.booking_id, r.idempotency_key, r.amount_minor, r.currency,
                         p.stripe_payment_intent_id, r.attempts
                  FROM refunds r
@@ -95,7 +96,7 @@ async fn send_due(state: &AppState, org: &str) -> anyhow::Result<usize> {
             }
             Err(PaymentError::Transient(why)) if due.attempts + 1 < MAX_ATTEMPTS => {
                 let backoff = Duration::seconds(15 * 2i64.pow(u32::try_from(due.attempts.clamp(0, 10)).unwrap_or(0)));
-                tx.execute(
+                tx.exec(
                     "UPDATE refunds SET attempts = attempts + 1, next_attempt_at = $3, failure_reason = $4,
                             updated_at = now()
                      WHERE organization_id = $1 AND id = $2",
@@ -121,7 +122,7 @@ async fn mark(
     stripe_id: Option<&str>,
     failure: Option<&str>,
 ) -> anyhow::Result<()> {
-    tx.execute(
+    tx.exec(
         "UPDATE refunds SET status = $3, stripe_refund_id = coalesce($4, stripe_refund_id), failure_reason = $5,
                 attempts = attempts + 1, processed_at = now(), updated_at = now()
          WHERE organization_id = $1 AND id = $2",

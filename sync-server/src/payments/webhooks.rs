@@ -14,6 +14,7 @@ use tourdesk_domain::entities::Booking;
 use tourdesk_domain::payment::{self, PaymentEffect};
 
 use super::gateway::{EventKind, WebhookError, WebhookEvent};
+use crate::db::Prepared;
 use crate::db::WriteTx;
 use crate::{AppError, AppState, db};
 
@@ -42,10 +43,7 @@ async fn target(
 ) -> anyhow::Result<Option<Target>> {
     if let Some(intent) = intent_id {
         let row = tx
-            .query_opt(
-                "SELECT organization_id, booking_id FROM payments WHERE stripe_payment_intent_id = $1",
-                &[&intent],
-            )
+            .row_opt("SELECT organization_id, booking_id FROM payments WHERE stripe_payment_intent_id = $1", &[&intent])
             .await?;
         if let Some(r) = row {
             return Ok(Some(Target { org: r.try_get(0)?, booking_id: r.try_get(1)? }));
@@ -54,7 +52,7 @@ async fn target(
     let Some(md) = metadata else { return Ok(None) };
     let (Some(org), Some(booking_id)) = (md.get("organization_id"), md.get("booking_id")) else { return Ok(None) };
     let known = tx
-        .query_opt(
+        .row_opt(
             "SELECT 1 FROM payments WHERE organization_id = $1 AND booking_id = $2",
             &[&org.as_str(), &booking_id.as_str()],
         )
@@ -78,7 +76,7 @@ async fn record_and_apply(state: &AppState, event: &WebhookEvent) -> Result<Opti
     let mut conn = state.pool.get().await?;
     let tx = conn.transaction().await?;
     let fresh = tx
-        .execute(
+        .exec(
             "INSERT INTO stripe_events (id, type, livemode, stripe_created_at, payload) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO NOTHING",
             &[&event.id, &event.event_type, &event.livemode, &event.created, &event.payload],
@@ -90,13 +88,13 @@ async fn record_and_apply(state: &AppState, event: &WebhookEvent) -> Result<Opti
         return Ok(None);
     }
     let Some(t) = target_of(&tx, event).await? else {
-        tx.execute("UPDATE stripe_events SET processed_at = now() WHERE id = $1", &[&event.id]).await?;
+        tx.exec("UPDATE stripe_events SET processed_at = now() WHERE id = $1", &[&event.id]).await?;
         tx.commit().await?;
         return Ok(None);
     };
     let w = WriteTx::new(tx, &t.org).await?;
     let refunds_for = apply(&w, event, t).await?;
-    w.execute("UPDATE stripe_events SET processed_at = now() WHERE id = $1", &[&event.id]).await?;
+    w.exec("UPDATE stripe_events SET processed_at = now() WHERE id = $1", &[&event.id]).await?;
     w.commit().await?;
     Ok(refunds_for)
 }
@@ -129,7 +127,7 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: Target) -> Result<Opti
     let mut refund_queued = false;
     match &event.kind {
         EventKind::PaymentSucceeded { intent_id, amount_received, currency, latest_charge, .. } => {
-            tx.execute(
+            tx.exec(
                 "UPDATE payments SET status = 'succeeded', amount_received_minor = greatest(amount_received_minor, $3),
                         stripe_charge_id = coalesce($4, stripe_charge_id), succeeded_at = coalesce(succeeded_at, now()),
                         stripe_payment_intent_id = coalesce(stripe_payment_intent_id, $5), updated_at = now()
@@ -154,7 +152,7 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: Target) -> Result<Opti
             }
         }
         EventKind::PaymentFailed { message, .. } => {
-            tx.execute(
+            tx.exec(
                 "UPDATE payments SET last_error = $3, updated_at = now() WHERE organization_id = $1 AND booking_id = $2",
                 &[&t.org, &t.booking_id, message],
             )
@@ -169,7 +167,7 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: Target) -> Result<Opti
                     _ => "pending",
                 };
                 let updated = tx
-                    .execute(
+                    .exec(
                         "UPDATE refunds SET stripe_refund_id = $2, status = $3, updated_at = now()
                          WHERE organization_id = $1 AND (stripe_refund_id = $2 OR id = $4)",
                         &[&t.org, &r.id, &status, &r.metadata.get("refund_id").cloned().unwrap_or_default()],
@@ -177,7 +175,7 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: Target) -> Result<Opti
                     .await?;
                 if updated == 0 && r.amount > 0 {
                     // Made in Stripe's dashboard: recorded so the booking's refunds add up.
-                    tx.execute(
+                    tx.exec(
                         "INSERT INTO refunds (id, organization_id, booking_id, stripe_refund_id, amount_minor, currency,
                                               reason, requested_by, status, processed_at)
                          VALUES ($1, $2, $3, $4, $5, $6, 'refunded in Stripe', 'stripe', $7, now())
@@ -187,7 +185,7 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: Target) -> Result<Opti
                     .await?;
                 }
             }
-            tx.execute(
+            tx.exec(
                 "UPDATE payments SET stripe_charge_id = coalesce(stripe_charge_id, $3), updated_at = now()
                  WHERE organization_id = $1 AND booking_id = $2",
                 &[&t.org, &t.booking_id, charge_id],
@@ -199,7 +197,7 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: Target) -> Result<Opti
             }
         }
         EventKind::DisputeCreated { dispute_id, status, reason, .. } => {
-            tx.execute(
+            tx.exec(
                 "UPDATE payments SET stripe_dispute_id = $3, dispute_status = $4, disputed_at = now(), updated_at = now()
                  WHERE organization_id = $1 AND booking_id = $2",
                 &[&t.org, &t.booking_id, dispute_id, status],

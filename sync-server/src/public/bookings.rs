@@ -33,6 +33,7 @@ use super::catalog::line_requests;
 use super::types::*;
 use super::{price_dto, read_tx, write_tx};
 use crate::apply::{self, Failure};
+use crate::db::Prepared;
 use crate::db::WriteTx;
 use crate::{AppError, AppState, db, mail, payments};
 
@@ -334,7 +335,7 @@ pub async fn request_magic_link(state: &AppState, org_slug: &str, req: &LookupRe
     let mut raw = [0u8; 32];
     rand::rng().fill_bytes(&mut raw);
     let token = URL_SAFE_NO_PAD.encode(raw);
-    tx.execute(
+    tx.exec(
         "INSERT INTO customer_magic_links (token_hash, organization_id, customer_id, booking_id, expires_at)
          VALUES ($1, $2, $3, $4, now() + make_interval(hours => $5))",
         &[&token_digest(&token), &org, &b.customer_id, &b.id, &(MAGIC_LINK_HOURS as i32)],
@@ -383,7 +384,7 @@ async fn redeem(c: &impl GenericClient, token: &str, consume: bool) -> Result<(S
          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() AND booking_id IS NOT NULL"
     };
     let row = c
-        .query_opt(sql, &[&token_digest(token)])
+        .row_opt(sql, &[&token_digest(token)])
         .await?
         .ok_or_else(|| AppError::Unauthorized("this link has expired or was already used; ask for a new one".into()))?;
     Ok((row.try_get(0).map_err(anyhow::Error::from)?, row.try_get(1).map_err(anyhow::Error::from)?))

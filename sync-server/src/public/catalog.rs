@@ -12,6 +12,7 @@ use tourdesk_domain::{Tour, validate};
 
 use super::types::*;
 use super::{price_dto, read_tx};
+use crate::db::Prepared;
 use crate::{AppError, AppState, db};
 
 /// How many days one availability request may span: a quarter is what a calendar shows.
@@ -21,7 +22,7 @@ pub async fn tours(state: &AppState, org_slug: &str) -> Result<Vec<TourSummary>,
     let mut conn = state.pool.get().await?;
     let (tx, org) = read_tx(&mut conn, org_slug).await?;
     let rows = tx
-        .query(
+        .rows(
             &format!(
                 "SELECT {}, f.base_price_minor AS from_minor, f.currency AS from_currency
                  FROM tours t
@@ -68,7 +69,7 @@ fn summary(t: &Tour, from_price: Option<MoneyDto>) -> TourSummary {
 async fn active_tour(c: &impl GenericClient, org: &str, key: &str) -> Result<Tour, AppError> {
     let key = key.trim();
     let sql = format!("SELECT {} FROM tours WHERE organization_id = $1 AND (slug = $2 OR id = $2)", db::TOUR_COLS);
-    let row = c.query_opt(&sql, &[&org, &key]).await?;
+    let row = c.row_opt(&sql, &[&org, &key]).await?;
     let tour = row.map(|r| db::tour_from_row(&r)).transpose()?;
     match tour {
         Some(t) if t.status == TourStatus::Active => Ok(t),
@@ -81,7 +82,7 @@ pub async fn tour(state: &AppState, org_slug: &str, key: &str) -> Result<TourDet
     let (tx, org) = read_tx(&mut conn, org_slug).await?;
     let tour = active_tour(&tx, &org, key).await?;
     let variants = tx
-        .query(
+        .rows(
             &format!(
                 "SELECT {} FROM tour_variants WHERE organization_id = $1 AND tour_id = $2 AND active
                  ORDER BY sort_order, name, id",
@@ -152,7 +153,7 @@ pub async fn availability(
     let (tx, org) = read_tx(&mut conn, org_slug).await?;
     let tour = active_tour(&tx, &org, key).await?;
     let rows = tx
-        .query(
+        .rows(
             &format!(
                 "SELECT {} FROM schedules s
                  WHERE s.organization_id = $1 AND s.tour_id = $2 AND s.local_date BETWEEN $3 AND $4

@@ -17,6 +17,7 @@ use tourdesk_domain::protocol::{
 };
 
 use crate::auth::{self, Staff};
+use crate::db::Prepared;
 use crate::{AppError, AppState, sync};
 pub use extract::ApiJson;
 
@@ -87,7 +88,7 @@ fn rate_limited(
 }
 
 async fn health(State(state): State<AppState>) -> Result<&'static str, AppError> {
-    state.pool.get().await?.query_one("SELECT 1", &[]).await?;
+    state.pool.get().await?.row("SELECT 1", &[]).await?;
     Ok("ok")
 }
 
@@ -147,7 +148,7 @@ async fn events(
         let mut conn = state.pool.get().await?;
         let tx = conn.build_transaction().read_only(true).start().await?;
         crate::db::set_tenant(&tx, &org).await?;
-        let row = tx.query_opt("SELECT seq FROM org_sync WHERE organization_id = $1", &[&org]).await?;
+        let row = tx.row_opt("SELECT seq FROM org_sync WHERE organization_id = $1", &[&org]).await?;
         tx.commit().await?;
         row.map(|r| r.try_get(0)).transpose().map_err(anyhow::Error::from)?.unwrap_or(0)
     };
