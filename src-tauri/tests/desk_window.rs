@@ -32,7 +32,8 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
         ("TOURDESK_SERVER_URL", format!("http://{}", server.addr)),
         ("TOURDESK_DESK_DB", dir.path().join("desk.sqlite3").to_string_lossy().into_owned()),
         ("TOURDESK_SYNC_INTERVAL_SECS", "2".into()),
-    ]);
+    ])
+    .await;
     let c = open_desk().await;
 
     // The three demo tours arrive from the server and are listed.
