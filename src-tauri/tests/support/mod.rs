@@ -92,6 +92,16 @@ where
     }
 }
 
+/// Clicks the first element matching `css`.
+pub async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+}
+
+/// Types into the first element matching `css`.
+pub async fn type_into(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).send_keys(text).await.unwrap();
+}
+
 pub async fn texts(c: &Client, css: &str) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(els) = c.find_all(Locator::Css(css)).await {
