@@ -1,8 +1,13 @@
-//! The real desktop window, end to end: the desk starts on an empty SQLite file, signs in to a
-//! real sync-server on a throwaway PostgreSQL, lists the synced tours and a departure's seats,
-//! refuses bad input with a clear message, and a tour created in the window reaches PostgreSQL.
+//! The real desktop window, end to end, each test on an empty SQLite file signed in to a real
+//! sync-server on a throwaway PostgreSQL:
+//! - the desk lists the synced tours and a departure's seats, refuses bad input with a clear
+//!   message, and a tour created in the window (online, then offline) reaches PostgreSQL;
+//! - the last seats of a departure, sold offline in the window and meanwhile on the website,
+//!   are sold once: the server refuses the desk's booking, the window moves it from the
+//!   departure's list to the refused-bookings inbox, and from there to another departure.
 //!
 //! Runs only with the `e2e` feature, under a display: `cargo xtask e2e` or `cargo xtask test`.
+//! The tests take turns with the one WebDriver port (`support::Driver`).
 // Helpers outside #[test] functions are test code too: a failed step should panic with its place.
 #![allow(clippy::unwrap_used)]
 
@@ -10,10 +15,14 @@ mod support;
 
 use std::time::Duration;
 
-use fantoccini::Locator;
-use support::{Driver, eventually, open_desk, texts};
-use tourdesk_sync_server::Config;
+use fantoccini::{Client, Locator};
+use serde_json::{Value, json};
+use support::{Driver, click, eventually, open_desk, texts, type_into};
+use tourdesk_domain::mutation::Mutation;
+use tourdesk_local_store::{Credentials, Store, SyncClient};
+use tourdesk_sync_server::{Config, seed};
 use tourdesk_testkit::PgCluster;
+use tourdesk_testkit::stripe::{FakeStripe, sign};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
@@ -32,7 +41,8 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
         ("TOURDESK_SERVER_URL", format!("http://{}", server.addr)),
         ("TOURDESK_DESK_DB", dir.path().join("desk.sqlite3").to_string_lossy().into_owned()),
         ("TOURDESK_SYNC_INTERVAL_SECS", "2".into()),
-    ]);
+    ])
+    .await;
     let c = open_desk().await;
 
     // The three demo tours arrive from the server and are listed.
@@ -185,4 +195,354 @@ async fn create_tour(c: &fantoccini::Client, name: &str, capacity: &str) {
     cap.clear().await.unwrap();
     cap.send_keys(capacity).await.unwrap();
     c.find(Locator::Css("#new-tour-submit")).await.unwrap().click().await.unwrap();
+}
+
+/// The Stripe webhook secret the booking test's server checks signatures with.
+const WEBHOOK_SECRET: &str = "whsec_tourdesk_e2e";
+
+/// Issue 5 in the real window: two sellers, offline from each other, can never sell the same
+/// last seat, and the one refused sees who, how many and why, and moves the booking on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_booking_moves() {
+    let cluster = PgCluster::start().unwrap();
+    let db_url = cluster.fresh_database().await.unwrap();
+    let stripe = FakeStripe::start().await;
+    let mut config =
+        Config { database_url: db_url.clone(), listen: "127.0.0.1:0".into(), seed_demo: true, ..Config::default() };
+    config.stripe.api_base = Some(stripe.uri());
+    config.stripe.webhook_secret = WEBHOOK_SECRET.into();
+    let server = tourdesk_sync_server::start(config.clone()).await.unwrap();
+    let addr = server.addr;
+    let (pg, conn) = tokio_postgres::connect(&db_url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+
+    // A Kyoto departure a few days out with more than two seats left, another one with room for
+    // two more, and the tour's adult price.
+    let row = pg
+        .query_one(
+            "SELECT s.id, s.tour_id, s.booked_count, s.capacity FROM schedules s JOIN tours t ON t.id = s.tour_id
+             WHERE t.slug = 'kyoto-temples-at-dawn' AND s.status = 'open'
+               AND s.starts_at > now() + interval '3 days' AND s.booked_count + 2 < s.capacity
+             ORDER BY s.starts_at LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (dep, tour, booked, seeded_capacity): (String, String, i32, i32) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    let row = pg
+        .query_one(
+            "SELECT id, booked_count, capacity FROM schedules
+             WHERE tour_id = $1 AND id <> $2 AND status = 'open'
+               AND starts_at > now() + interval '3 days' AND booked_count + 2 <= capacity
+             ORDER BY starts_at LIMIT 1",
+            &[&tour, &dep],
+        )
+        .await
+        .unwrap();
+    let (other, other_booked, other_capacity): (String, i32, i32) = (row.get(0), row.get(1), row.get(2));
+    let adult: String = pg
+        .query_one("SELECT id FROM pricing_tiers WHERE tour_id = $1 AND name = 'Adult'", &[&tour])
+        .await
+        .unwrap()
+        .get(0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let _driver = Driver::start(&[
+        ("TOURDESK_SERVER_URL", format!("http://{addr}")),
+        ("TOURDESK_DESK_DB", dir.path().join("desk.sqlite3").to_string_lossy().into_owned()),
+        ("TOURDESK_SYNC_INTERVAL_SECS", "2".into()),
+    ])
+    .await;
+    let c = open_desk().await;
+    eventually("the desk to sign in and sync", Duration::from_secs(60), || {
+        let c = c.clone();
+        async move {
+            let online = texts(&c, "#status-connection").await.iter().any(|s| s == "Online");
+            (online && texts(&c, ".tour-row").await.len() == 3).then_some(())
+        }
+    })
+    .await;
+    click(&c, ".tour-row[data-slug='kyoto-temples-at-dawn']").await;
+    let seeded_left = (seeded_capacity - booked).to_string();
+    seats_shown(&c, &dep, &seeded_left, "the departure's seats as seeded").await;
+
+    // Another office desk (the manager's, headless) leaves exactly two seats, through the server;
+    // the window follows.
+    let capacity = booked + 2;
+    let back_office = Store::open(&dir.path().join("back-office.sqlite3")).unwrap();
+    let back_client = SyncClient::new(
+        &format!("http://{addr}"),
+        Credentials {
+            organization: seed::DEMO_ORG_SLUG.into(),
+            email: seed::DEMO_MANAGER_EMAIL.into(),
+            password: seed::DEMO_PASSWORD.into(),
+            device: "back office".into(),
+        },
+    )
+    .unwrap();
+    back_client.sync_once(&back_office).await.unwrap();
+    let set = json!({"departure_id": dep, "capacity": capacity});
+    back_office.mutate(&Mutation::decode("set_departure_capacity.v1", &set).unwrap()).unwrap();
+    back_client.sync_once(&back_office).await.unwrap();
+    assert!(back_office.rejections().unwrap().is_empty(), "{:?}", back_office.rejections().unwrap());
+    seats_shown(&c, &dep, "2", "the window to show two seats left").await;
+
+    // The network goes. In the window: the departure's bookings, a new booking for a customer
+    // found by name, two adults.
+    server.shutdown().await.unwrap();
+    click(&c, "#sync-now").await;
+    eventually("the desk to notice it is offline", Duration::from_secs(30), || {
+        let c = c.clone();
+        async move { texts(&c, "#status-connection").await.iter().any(|s| s.starts_with("Offline")).then_some(()) }
+    })
+    .await;
+    click(&c, &format!(".departure-row[data-id='{dep}'] .open-bookings")).await;
+    let panel = format!("#bookings-panel[data-departure='{dep}']");
+    eventually("the departure's bookings panel", Duration::from_secs(10), || {
+        let c = c.clone();
+        let css = format!("{panel} #new-booking");
+        async move { (!texts(&c, &css).await.is_empty()).then_some(()) }
+    })
+    .await;
+    click(&c, &format!("{panel} #new-booking")).await;
+    type_into(&c, "#new-booking-form #customer-search", "Yuki").await;
+    let yuki = eventually("the demo customer found by name", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move {
+            for hit in c.find_all(Locator::Css("#new-booking-form .customer-hit")).await.ok()? {
+                if hit.text().await.ok()?.contains("Yuki Tanaka") {
+                    return hit.attr("data-id").await.ok()?;
+                }
+            }
+            None
+        }
+    })
+    .await;
+    click(&c, &format!("#new-booking-form .customer-hit[data-id='{yuki}']")).await;
+    eventually("the customer picked", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { texts(&c, "#picked-customer").await.iter().any(|t| t.starts_with("Yuki Tanaka")).then_some(()) }
+    })
+    .await;
+    type_into(&c, &format!("#new-booking-form .qty[data-tier='{adult}']"), "2").await;
+    eventually("the live total", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { texts(&c, "#booking-total").await.iter().any(|t| t == "Total: ¥24,000").then_some(()) }
+    })
+    .await;
+    click(&c, "#new-booking-submit").await;
+
+    // Listed at once as pending sync, and the seats are taken locally.
+    let reference = eventually("the offline booking listed as pending", Duration::from_secs(10), || {
+        let (c, dep) = (c.clone(), dep.clone());
+        async move {
+            let rows = booking_rows(&c, &dep).await?;
+            rows.into_iter().find(|r| r.customer == "Yuki Tanaka" && r.pax == "2" && r.pending).map(|r| r.reference)
+        }
+    })
+    .await;
+    seats_shown(&c, &dep, "0", "the seats taken locally").await;
+    eventually("the form to close after booking", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { texts(&c, "#new-booking-form").await.is_empty().then_some(()) }
+    })
+    .await;
+    eventually("the status bar to count the queued booking", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { texts(&c, "#status-pending").await.iter().any(|s| s == "1 pending").then_some(()) }
+    })
+    .await;
+
+    // Meanwhile the website, which still reaches the server (its own instance on the same
+    // database), sells the same two seats and they are paid. The desk's address stays dark, so
+    // this happens before the desk can push, every run.
+    let website = tourdesk_sync_server::start(config.clone()).await.unwrap();
+    let http = reqwest::Client::new();
+    let request = json!({
+        "request_id": uuid::Uuid::new_v4().to_string(),
+        "departure_id": dep,
+        "customer": {"email": "grace@example.com", "first_name": "Grace", "last_name": "Hopper"},
+        "lines": [{"tier_id": adult, "quantity": 2}],
+    });
+    let answer = http
+        .post(format!("http://{}/api/v1/orgs/{}/bookings", website.addr, seed::DEMO_ORG_SLUG))
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    let sold: Value = answer.json().await.unwrap();
+    assert_eq!(status, 201, "{sold}");
+    let web_reference = sold["booking"]["reference"].as_str().unwrap().to_string();
+    let event = stripe.succeed(sold["payment"]["payment_intent_id"].as_str().unwrap());
+    let paid = http
+        .post(format!("http://{}/api/v1/stripe/webhook", website.addr))
+        .header("Stripe-Signature", sign(&event, WEBHOOK_SECRET, chrono::Utc::now().timestamp()))
+        .header("Content-Type", "application/json")
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status().as_u16(), 200);
+    let row = pg
+        .query_one(
+            "SELECT b.status, s.booked_count FROM bookings b JOIN schedules s ON s.id = b.departure_id
+             WHERE b.reference_number = $1",
+            &[&web_reference],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, String>(0).as_str(), row.get::<_, i32>(1)), ("confirmed", capacity));
+    website.shutdown().await.unwrap();
+    eventually("the booking still only on the desk, pending", Duration::from_secs(10), || {
+        let (c, dep, reference) = (c.clone(), dep.clone(), reference.clone());
+        async move { booking_rows(&c, &dep).await?.iter().any(|r| r.reference == reference && r.pending).then_some(()) }
+    })
+    .await;
+
+    // The server comes back; the desk pushes and is refused. The booking leaves the departure's
+    // list (which now shows the website's) and waits in the inbox: who, how many, why.
+    let server = tourdesk_sync_server::start(Config { listen: addr.to_string(), ..config.clone() }).await.unwrap();
+    click(&c, "#sync-now").await;
+    let refused = format!("#rejected-bookings .rejected-booking[data-departure='{dep}']");
+    let (customer, pax, code, reason) = eventually("the refused booking in the inbox", Duration::from_secs(60), || {
+        let c = c.clone();
+        let refused = refused.clone();
+        async move {
+            let one = |part: &str| {
+                let (c, css) = (c.clone(), format!("{refused} {part}"));
+                async move { texts(&c, &css).await.into_iter().next() }
+            };
+            Some((one(".customer").await?, one(".pax").await?, one(".code").await?, one(".reason").await?))
+        }
+    })
+    .await;
+    assert_eq!(
+        (customer.as_str(), pax.as_str(), code.as_str(), reason.as_str()),
+        ("Yuki Tanaka", "2 pax", "CAPACITY_EXCEEDED", "only 0 seats left, 2 requested")
+    );
+    for action in [".move-target", ".move", ".waitlist", ".overbook"] {
+        assert_eq!(texts(&c, &format!("{refused} {action}")).await.len(), 1, "the inbox offers {action}");
+    }
+    eventually("the refused booking off the departure's list", Duration::from_secs(20), || {
+        let c = c.clone();
+        let (dep, reference, web_reference) = (dep.clone(), reference.clone(), web_reference.clone());
+        async move {
+            let rows = booking_rows(&c, &dep).await?;
+            let refs: Vec<&str> = rows.iter().map(|r| r.reference.as_str()).collect();
+            (!refs.contains(&reference.as_str()) && refs.contains(&web_reference.as_str())).then_some(())
+        }
+    })
+    .await;
+    seats_shown(&c, &dep, "0", "the departure full, as the server says").await;
+    assert!(texts(&c, "#rejections .rejection").await.is_empty(), "a refused booking shows only in its own inbox");
+
+    // Moved, in one action, to another departure with room: listed there, confirmed by the server.
+    c.find(Locator::Css(&format!("{refused} .move-target option[value='{other}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let move_button = c.find(Locator::Css(&format!("{refused} .move"))).await.unwrap();
+    eventually("the move button to arm", Duration::from_secs(10), || {
+        let b = move_button.clone();
+        async move { b.is_enabled().await.ok()?.then_some(()) }
+    })
+    .await;
+    move_button.click().await.unwrap();
+    eventually("the inbox to let go of the moved booking", Duration::from_secs(20), || {
+        let c = c.clone();
+        let refused = refused.clone();
+        async move { texts(&c, &refused).await.is_empty().then_some(()) }
+    })
+    .await;
+    click(&c, &format!(".departure-row[data-id='{other}'] .open-bookings")).await;
+    eventually("the moved booking on the other departure, confirmed", Duration::from_secs(60), || {
+        let c = c.clone();
+        let (other, reference) = (other.clone(), reference.clone());
+        async move {
+            let rows = booking_rows(&c, &other).await?;
+            rows.iter()
+                .any(|r| r.reference == reference && r.customer == "Yuki Tanaka" && r.pax == "2" && !r.pending)
+                .then_some(())
+        }
+    })
+    .await;
+    let other_left = (other_capacity - other_booked - 2).to_string();
+    seats_shown(&c, &other, &other_left, "the other departure's seats, two fewer").await;
+    eventually("the desk to settle", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, "#status-pending").await.iter().any(|s| s == "0 pending").then_some(()) }
+    })
+    .await;
+
+    // PostgreSQL has the booking once, on the new departure; the first one is full, not over.
+    let rows = pg
+        .query(
+            "SELECT departure_id, customer_id, participant_count, source FROM bookings WHERE reference_number = $1",
+            &[&reference],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "the booking is stored once");
+    let r = &rows[0];
+    assert_eq!(
+        (r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, i32>(2), r.get::<_, String>(3)),
+        (other.clone(), yuki.clone(), 2, "admin".to_string())
+    );
+    let counts = |id: &str| {
+        let (pg, id) = (&pg, id.to_string());
+        async move {
+            let row = pg.query_one("SELECT booked_count, capacity FROM schedules WHERE id = $1", &[&id]).await.unwrap();
+            (row.get::<_, i32>(0), row.get::<_, i32>(1))
+        }
+    };
+    assert_eq!(counts(&other).await, (other_booked + 2, other_capacity), "the new departure, two seats more");
+    assert_eq!(counts(&dep).await, (capacity, capacity), "the first departure at capacity, not over it");
+    let on_first: i64 = pg
+        .query_one("SELECT count(*) FROM bookings WHERE departure_id = $1 AND customer_id = $2", &[&dep, &yuki])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(on_first, 0, "nothing of the refused booking reached the full departure");
+
+    c.close().await.unwrap();
+    server.shutdown().await.unwrap();
+}
+
+/// A row of a departure's bookings panel as the window shows it.
+#[derive(Debug, Clone, Default)]
+struct BookingRow {
+    reference: String,
+    customer: String,
+    pax: String,
+    pending: bool,
+}
+
+/// The rows of the open bookings panel of `departure`; `None` while that panel is not shown or
+/// the window re-renders under the driver.
+async fn booking_rows(c: &Client, departure: &str) -> Option<Vec<BookingRow>> {
+    let panel = c.find(Locator::Css(&format!("#bookings-panel[data-departure='{departure}']"))).await.ok()?;
+    let mut out = Vec::new();
+    for row in panel.find_all(Locator::Css(".booking-row")).await.ok()? {
+        out.push(BookingRow {
+            reference: row.find(Locator::Css(".reference")).await.ok()?.text().await.ok()?,
+            customer: row.find(Locator::Css(".customer")).await.ok()?.text().await.ok()?,
+            pax: row.find(Locator::Css(".pax")).await.ok()?.text().await.ok()?,
+            pending: row.attr("data-pending").await.ok()?.as_deref() == Some("true"),
+        });
+    }
+    Some(out)
+}
+
+/// Waits until the departure table shows `seats` left on `departure`.
+async fn seats_shown(c: &Client, departure: &str, seats: &str, what: &str) {
+    let css = format!(".departure-row[data-id='{departure}'] .seats-left");
+    eventually(what, Duration::from_secs(30), || {
+        let (c, css) = (c.clone(), css.clone());
+        async move { texts(&c, &css).await.iter().any(|s| s == seats).then_some(()) }
+    })
+    .await;
 }

@@ -27,9 +27,9 @@ fn booking_rows(bookings: &[BookingSummary]) -> Html {
             <thead><tr><th>{ "Reference" }</th><th>{ "Customer" }</th><th>{ "Pax" }</th><th>{ "Status" }</th><th>{ "Payment" }</th><th>{ "Total" }</th><th></th></tr></thead>
             <tbody>
             { for bookings.iter().map(|b| html! {
-                <tr class="booking-row" data-id={b.id.clone()}>
+                <tr class="booking-row" data-id={b.id.clone()} data-pending={b.pending.to_string()}>
                     <td class="reference">{ &b.reference_number }</td>
-                    <td>{ &b.customer_name }</td>
+                    <td class="customer">{ &b.customer_name }</td>
                     <td class="pax">{ b.pax }</td>
                     <td>{ b.status.as_str() }</td>
                     <td>{ b.payment_status.as_str() }</td>
@@ -58,10 +58,10 @@ pub fn BookingsPanel(props: &BookingsPanelProps) -> Html {
     let on_new = props.on_new.reform(|_: MouseEvent| ());
     let d = &props.departure;
     html! {
-        <section id="bookings-panel" class="panel">
+        <section id="bookings-panel" class="panel" data-departure={d.departure.id.clone()}>
             <div class="panel-head">
                 <h3>{ format!("Bookings · {}", local_start(d)) }</h3>
-                <span class="muted">{ format!("{} of {} seats booked, {} left", d.departure.booked_count, d.departure.capacity, d.seats_left) }</span>
+                <span class="muted seats-summary">{ format!("{} of {} seats booked, {} left", d.departure.booked_count, d.departure.capacity, d.seats_left) }</span>
                 <button id="new-booking" onclick={on_new}>{ "New booking" }</button>
             </div>
             { props.children.clone() }
@@ -344,10 +344,12 @@ pub fn RejectedBookingRow(props: &RejectedBookingRowProps) -> Html {
     };
     let reason_blank = reason.as_ref().is_none_or(|t| t.trim().is_empty());
     html! {
-        <li class="rejected-booking" data-mutation={id.to_string()}>
+        <li class="rejected-booking" data-mutation={id.to_string()} data-departure={r.departure_id.clone()}>
             <div>
-                <strong>{ &r.customer_name }</strong>
-                <span>{ format!(" · {} pax · {} · {when}{seats}", r.pax, r.tour_name.clone().unwrap_or_else(|| r.tour_id.clone())) }</span>
+                <strong class="customer">{ &r.customer_name }</strong>
+                <span>{ " · " }</span>
+                <span class="pax">{ format!("{} pax", r.pax) }</span>
+                <span>{ format!(" · {} · {when}{seats}", r.tour_name.clone().unwrap_or_else(|| r.tour_id.clone())) }</span>
             </div>
             <div>
                 <span class="code">{ r.code.clone().unwrap_or_default() }</span>
@@ -448,6 +450,9 @@ mod tests {
         .await;
         assert!(html.contains("Ana Silva") && html.contains("Bo Lind"), "{html}");
         assert_eq!(html.matches("Pending sync").count(), 1, "only the unsynced booking: {html}");
+        // The end-to-end test finds rows and their state by these.
+        assert!(html.contains(r#"data-pending="true""#) && html.contains(r#"data-pending="false""#), "{html}");
+        assert!(html.contains(r#"data-departure="d1""#), "the panel says whose bookings it lists: {html}");
         assert!(html.contains("$178.00"), "{html}");
         assert!(html.contains("Sun 01 Nov 2026, 01:30 EDT"), "{html}");
         assert!(html.contains("New booking"));
@@ -650,6 +655,8 @@ mod tests {
         let html = inbox(Some(Role::Manager)).await;
         assert!(html.contains("Ana Silva") && html.contains("3 pax") && html.contains("Harbour Lights"), "{html}");
         assert!(html.contains("CAPACITY_EXCEEDED") && html.contains("only 1 seats left, 3 requested"), "{html}");
+        assert!(html.contains(r#"class="customer">Ana Silva<"#) && html.contains(r#"class="pax">3 pax<"#), "{html}");
+        assert!(html.contains(r#"data-departure="d1""#), "{html}");
         assert!(html.contains("Sun 01 Nov 2026, 01:30 EDT"), "the refused departure, local: {html}");
         assert!(html.contains("01:30 EST (8 left)"), "the other departure is offered: {html}");
         assert!(!html.contains("01:30 EDT (1 left)"), "the refused departure is not a move target: {html}");

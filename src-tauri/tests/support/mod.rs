@@ -7,9 +7,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use tokio::sync::{Mutex, MutexGuard};
 
 /// tauri-driver's WebDriver port is fixed, so E2E tests run one at a time.
 const DRIVER: &str = "127.0.0.1:4444";
+
+/// The tests of one binary run on parallel threads (`cargo xtask test` runs two at a time), but
+/// there is one WebDriver port: a test holds this from starting its driver until the driver has
+/// stopped. A tokio mutex, so a test that panicked does not poison it for the next one.
+static ONE_DRIVER: Mutex<()> = Mutex::const_new(());
 
 /// Cargo builds the package's binary for its integration tests, with the same features.
 pub fn desk_binary() -> PathBuf {
@@ -17,11 +23,16 @@ pub fn desk_binary() -> PathBuf {
 }
 
 /// tauri-driver, stopped with SIGTERM on drop: SIGKILL would orphan WebKitWebDriver, which
-/// keeps the test's stdout open and hangs the run.
-pub struct Driver(Child);
+/// keeps the test's stdout open and hangs the run. Holds the driver port's turn until then.
+pub struct Driver {
+    child: Child,
+    _turn: MutexGuard<'static, ()>,
+}
 
 impl Driver {
-    pub fn start(env: &[(&str, String)]) -> Driver {
+    /// Waits for any other test's driver to stop first.
+    pub async fn start(env: &[(&str, String)]) -> Driver {
+        let turn = ONE_DRIVER.lock().await;
         // A tauri-driver left over from an aborted run would answer instead of ours, with the
         // old run's environment: refuse to start rather than test the wrong desk.
         assert!(
@@ -42,14 +53,15 @@ impl Driver {
             assert!(start.elapsed() < Duration::from_secs(20), "tauri-driver did not listen on {DRIVER}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        Driver(child)
+        Driver { child, _turn: turn }
     }
 }
 
 impl Drop for Driver {
+    // The turn is a field, so it is released after this has stopped the driver.
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
-        let _ = self.0.wait();
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
     }
 }
 
@@ -78,6 +90,16 @@ where
         assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Clicks the first element matching `css`.
+pub async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+}
+
+/// Types into the first element matching `css`.
+pub async fn type_into(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).send_keys(text).await.unwrap();
 }
 
 pub async fn texts(c: &Client, css: &str) -> Vec<String> {
