@@ -74,6 +74,7 @@ impl SyncLoop {
         let mut backoff = Duration::from_secs(1);
         loop {
             self.state().connection = Connection::Syncing;
+            let cursors = store.cursors().ok();
             let wait = match client.sync_once(&store).await {
                 Ok(report) => {
                     let mut s = self.state();
@@ -88,11 +89,15 @@ impl SyncLoop {
                 }
                 Err(e) => {
                     tracing::warn!("sync failed: {e}");
+                    let applied_pages = store.cursors().ok() != cursors;
                     let mut s = self.state();
                     s.connection = if e.is_transient() { Connection::Offline } else { Connection::Error };
                     s.last_error = Some(e.to_string());
-                    // A pull may have applied some pages before failing.
-                    s.data_version += 1;
+                    // A pull may have applied some pages before failing; an offline round that
+                    // changed nothing must not make the window reload every list.
+                    if applied_pages {
+                        s.data_version += 1;
+                    }
                     let wait = backoff.min(interval);
                     backoff = (backoff * 2).min(Duration::from_secs(60));
                     wait
