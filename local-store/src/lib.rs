@@ -4,10 +4,12 @@
 //! Architecture invariant: this crate knows SQLite and HTTP but not Tauri or the UI, so every
 //! behaviour of the desk can be tested headless against a real database file.
 
+mod columns;
 mod error;
 mod rows;
 mod store;
 pub mod sync;
+mod wire;
 
 pub use error::StoreError;
 pub use store::{Session, Store};

@@ -10,11 +10,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 use tourdesk_domain::protocol::{
-    ApiError, DeviceKind, OutcomeStatus, PullRequest, PullResponse, PushRequest, PushResponse, RefreshRequest,
-    SCHEMA_VERSION, SignInRequest, SignInResponse,
+    ApiError, DeviceKind, OutcomeStatus, PullRequest, PushRequest, PushResponse, RefreshRequest, SCHEMA_VERSION,
+    SignInRequest, SignInResponse,
 };
 
-use crate::{Session, Store, StoreError};
+use crate::{Session, Store, StoreError, wire};
 
 /// How many mutations one push carries. The server commits a batch once, so bigger batches
 /// drain a long offline queue faster; this keeps one request well under the body limit.
@@ -318,9 +318,10 @@ impl SyncClient {
                 limit: self.page_limit,
                 pending_from: store.oldest_pending()?,
             };
-            let resp: PullResponse = self.authed(store, "/sync/v1/pull", &req).await?;
-            report.pulled += resp.buckets.iter().map(|b| b.changes.len() as u64).sum::<u64>();
-            store.apply_pull(&resp)?;
+            // Each row is read straight into its entity, with no JSON tree in between.
+            let resp: wire::Pull = self.authed(store, "/sync/v1/pull", &req).await?;
+            report.pulled += resp.changes() as u64;
+            store.apply_page(&resp)?;
             if resp.complete {
                 return Ok(());
             }
@@ -332,7 +333,7 @@ impl SyncClient {
 /// Progress of a pull: for each bucket, how far its cursor moved from where this pull started,
 /// against how far its head is.
 fn progress_of(
-    resp: &PullResponse,
+    resp: &wire::Pull,
     start: &std::collections::BTreeMap<String, u64>,
 ) -> tourdesk_domain::ipc::SyncProgress {
     let (mut done, mut total) = (0u64, 0u64);
@@ -374,12 +375,12 @@ fn without_url(e: &reqwest::Error) -> String {
 mod progress_tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use tourdesk_domain::protocol::BucketPage;
+    use crate::wire::{Bucket, Pull};
 
     #[test]
     fn progress_sums_buckets_from_where_the_pull_started() {
-        let page = |bucket: &str, cursor, head| BucketPage { bucket: bucket.into(), changes: vec![], cursor, head };
-        let resp = PullResponse {
+        let page = |bucket: &str, cursor, head| Bucket { bucket: bucket.into(), changes: vec![], cursor, head };
+        let resp = Pull {
             buckets: vec![page("a", 60, 100), page("b", 10, 10)],
             complete: false,
             last_mutation_id: 0,
