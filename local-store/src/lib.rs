@@ -12,7 +12,7 @@ pub mod sync;
 mod wire;
 
 pub use error::StoreError;
-pub use store::{Session, Store};
+pub use store::{Session, Store, configure};
 pub use sync::{Credentials, SyncClient, SyncError, SyncReport};
 pub use tourdesk_domain::ipc::{
     BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, Outcome, RejectedBooking, TourView,
