@@ -13,7 +13,7 @@ mod wire;
 
 pub use error::StoreError;
 pub use store::{Session, Store, configure};
-pub use sync::{Credentials, SyncClient, SyncError, SyncReport};
+pub use sync::{Credentials, PULL_PAGE, SyncClient, SyncError, SyncReport};
 pub use tourdesk_domain::ipc::{
     BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, Outcome, RejectedBooking, TourView,
 };

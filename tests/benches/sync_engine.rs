@@ -329,7 +329,7 @@ type TableRows = (&'static str, Vec<String>, Vec<Vec<rusqlite::types::Value>>);
 
 /// A fresh desk's first full pull of the organization, against inserting the very rows it ended
 /// with into a fresh SQLite file of the same schema and settings, in transactions of the pull's
-/// page size (1,000). Only the desk's `sync_once` is timed.
+/// page size. Only the desk's `sync_once` is timed.
 async fn initial_sync(env: &Env, departures: usize, tours: usize, customers: usize, bookings: usize) {
     let started = Instant::now();
     let mutations = organization_load(env, departures, tours, customers, bookings).await;
@@ -374,7 +374,7 @@ async fn initial_sync(env: &Env, departures: usize, tours: usize, customers: usi
         for row in data {
             tx.prepare_cached(&sql).unwrap().execute(rusqlite::params_from_iter(row)).unwrap();
             in_tx += 1;
-            if in_tx == 1000 {
+            if in_tx == tourdesk_local_store::PULL_PAGE as usize {
                 tx.commit().unwrap();
                 tx = raw.transaction().unwrap();
                 in_tx = 0;
@@ -399,8 +399,9 @@ async fn initial_sync(env: &Env, departures: usize, tours: usize, customers: usi
         report.pulled as f64 / pull_time.as_secs_f64()
     );
     println!(
-        "  raw SQLite insert of the same {total_rows} rows (desk schema and connection settings, 1,000 per transaction): {:.3} s = {:.0} \
+        "  raw SQLite insert of the same {total_rows} rows (desk schema and connection settings, {} per transaction): {:.3} s = {:.0} \
          rows/s",
+        tourdesk_local_store::PULL_PAGE,
         raw_time.as_secs_f64(),
         total_rows as f64 / raw_time.as_secs_f64()
     );
