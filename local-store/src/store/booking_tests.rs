@@ -753,3 +753,44 @@ fn a_later_put_of_a_row_in_the_same_page_wins_and_ownership_follows_every_op() {
     assert!(s.departure(D2).unwrap().is_none());
     assert_eq!(s.cursors().unwrap().get(ALL), Some(&8));
 }
+
+#[test]
+fn a_v2_database_keeps_which_bucket_holds_each_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.sqlite3");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        embedded::migrations::runner().set_target(refinery::Target::Version(2)).run(&mut conn).unwrap();
+        let session = serde_json::to_string(&session(Role::Guide, "u-guide")).unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO meta (key, value) VALUES ('client_id', 'c-v2'), ('session', '{session}');
+             INSERT INTO sync_state (bucket, cursor) VALUES ('org:org-1:ref', 3), ('schedule:d-1', 5), ('schedule:d-2', 7);
+             INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes,
+                 default_capacity, min_participants, category, timezone, meeting_point, status, local_pending)
+             VALUES ('{TOUR}', '{ORG}', 'Old Town Walk', 'old-town-walk', '', 120, 4, 1, 'walking', 'Europe/London',
+                 'Fountain', 'active', 0);
+             INSERT INTO replica_rows (bucket, entity, id) VALUES
+                 ('org:org-1:ref', 'tour', '{TOUR}'), ('schedule:d-1', 'customer', '{ANA}'),
+                 ('schedule:d-2', 'customer', '{ANA}'), ('schedule:d-1', 'customer', '{BO}');"
+        ))
+        .unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    s.apply_pull(&pull(
+        vec![bucket("schedule:d-1", 6, vec![put(EntityKind::Customer, &ana()), put(EntityKind::Customer, &bo())])],
+        0,
+        vec![],
+    ))
+    .unwrap();
+    // Ana is held by both schedule buckets (one recorded before the migration), Bo by one.
+    let mut gone = pull(vec![], 0, vec![]);
+    gone.removed_buckets = vec!["schedule:d-1".into()];
+    s.apply_pull(&gone).unwrap();
+    assert!(s.customer_detail(ANA).unwrap().is_some(), "still held by schedule:d-2");
+    assert!(s.customer_detail(BO).unwrap().is_none());
+    assert_eq!(s.tours().unwrap().len(), 1, "the reference bucket's tour stays");
+    let del = bucket("schedule:d-2", 8, vec![(EntityKind::Customer, Op::Delete, json!({"id": ANA}))]);
+    s.apply_pull(&pull(vec![del], 0, vec![])).unwrap();
+    assert!(s.customer_detail(ANA).unwrap().is_none());
+    assert_eq!(count(&s, "SELECT count(*) FROM replica_rows"), 1);
+}
