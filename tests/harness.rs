@@ -221,10 +221,14 @@ pub fn mutation(name: &str, args: serde_json::Value) -> Mutation {
     Mutation::decode(name, &args).unwrap()
 }
 
+/// Mutations per push in [`push_all`]: the server's maximum, so a large load costs as few
+/// round trips and commits as the server allows.
+pub const PUSH_ALL_BATCH: usize = 1000;
+
 /// Pushes `mutations` as a fresh client of the token's user and asserts that all applied.
 pub async fn push_all(base_url: &str, token: &str, mutations: &[Mutation]) {
     let client_id = uuid::Uuid::new_v4().to_string();
-    for (n, chunk) in mutations.chunks(500).enumerate() {
+    for (n, chunk) in mutations.chunks(PUSH_ALL_BATCH).enumerate() {
         let req = PushRequest {
             client_id: client_id.clone(),
             schema_version: SCHEMA_VERSION,
@@ -232,7 +236,7 @@ pub async fn push_all(base_url: &str, token: &str, mutations: &[Mutation]) {
                 .iter()
                 .enumerate()
                 .map(|(i, m)| MutationEnvelope {
-                    id: (n * 500 + i + 1) as u64,
+                    id: (n * PUSH_ALL_BATCH + i + 1) as u64,
                     name: m.name().into(),
                     args: m.args(),
                     hlc: "0".into(),
@@ -250,6 +254,11 @@ pub async fn push_all(base_url: &str, token: &str, mutations: &[Mutation]) {
 /// `times` on every day of `days` days from 2030-01-01: `tours * days * times.len()` departures.
 /// Returns the mutations and the number of departures they make.
 pub fn departure_load(tours: usize, days: u32, times: &[&str]) -> (Vec<Mutation>, usize) {
+    departure_load_with_capacity(tours, days, times, 20)
+}
+
+/// [`departure_load`] with `capacity` seats on every departure (the tours' default capacity).
+pub fn departure_load_with_capacity(tours: usize, days: u32, times: &[&str], capacity: u32) -> (Vec<Mutation>, usize) {
     let mut out = Vec::new();
     let from = chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap();
     let until = from + chrono::Days::new(u64::from(days) - 1);
@@ -259,7 +268,7 @@ pub fn departure_load(tours: usize, days: u32, times: &[&str]) -> (Vec<Mutation>
         out.push(mutation(
             "create_tour.v1",
             serde_json::json!({"id": tour, "name": format!("Load Tour {t} {}", &tour[..8]), "duration_minutes": 90,
-                "default_capacity": 20, "category": "walking", "timezone": "Europe/Lisbon"}),
+                "default_capacity": capacity, "category": "walking", "timezone": "Europe/Lisbon"}),
         ));
         out.push(mutation(
             "create_variant.v1",

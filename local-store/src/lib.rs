@@ -4,14 +4,16 @@
 //! Architecture invariant: this crate knows SQLite and HTTP but not Tauri or the UI, so every
 //! behaviour of the desk can be tested headless against a real database file.
 
+mod columns;
 mod error;
 mod rows;
 mod store;
 pub mod sync;
+mod wire;
 
 pub use error::StoreError;
-pub use store::{Session, Store};
-pub use sync::{Credentials, SyncClient, SyncError, SyncReport};
+pub use store::{Session, Store, configure};
+pub use sync::{Credentials, PULL_PAGE, SyncClient, SyncError, SyncReport};
 pub use tourdesk_domain::ipc::{
     BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, Outcome, RejectedBooking, TourView,
 };

@@ -2,6 +2,8 @@
 //! entity's serde form, so `put`/`get` convert through the typed entity: a malformed row from
 //! the wire is refused here instead of landing half-parsed in a table.
 
+use std::sync::OnceLock;
+
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -14,6 +16,7 @@ use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
 use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
 use crate::StoreError;
+use crate::columns::{Col, columns};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
@@ -83,9 +86,12 @@ pub fn tour_by_slug(c: &Connection, org: &str, slug: &str) -> Result<Option<Tour
 
 fn put_variant(c: &Connection, v: &TourVariant, pending: bool) -> Result<(), StoreError> {
     c.prepare_cached(
-        "INSERT OR REPLACE INTO tour_variants (id, organization_id, tour_id, name, capacity, duration_minutes,
+        "INSERT INTO tour_variants (id, organization_id, tour_id, name, capacity, duration_minutes,
              active, sort_order, local_pending)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, tour_id = excluded.tour_id,
+             name = excluded.name, capacity = excluded.capacity, duration_minutes = excluded.duration_minutes,
+             active = excluded.active, sort_order = excluded.sort_order, local_pending = excluded.local_pending",
     )?
     .execute(params![
         v.id,
@@ -123,9 +129,14 @@ pub fn tier_from_row(r: &Row<'_>) -> Result<PricingTier, StoreError> {
 
 fn put_tier(c: &Connection, t: &PricingTier, pending: bool) -> Result<(), StoreError> {
     c.prepare_cached(
-        "INSERT OR REPLACE INTO pricing_tiers (id, organization_id, tour_id, variant_id, name, base_price_minor,
+        "INSERT INTO pricing_tiers (id, organization_id, tour_id, variant_id, name, base_price_minor,
              currency, min_age, max_age, is_default, sort_order, local_pending)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, tour_id = excluded.tour_id,
+             variant_id = excluded.variant_id, name = excluded.name, base_price_minor = excluded.base_price_minor,
+             currency = excluded.currency, min_age = excluded.min_age, max_age = excluded.max_age,
+             is_default = excluded.is_default, sort_order = excluded.sort_order,
+             local_pending = excluded.local_pending",
     )?
     .execute(params![
         t.id,
@@ -172,9 +183,14 @@ pub fn departure_from_row(r: &Row<'_>) -> Result<Departure, StoreError> {
 
 fn put_departure(c: &Connection, d: &Departure, pending: bool) -> Result<(), StoreError> {
     c.prepare_cached(
-        "INSERT OR REPLACE INTO schedules (id, organization_id, tour_id, variant_id, local_date, local_time, timezone,
+        "INSERT INTO schedules (id, organization_id, tour_id, variant_id, local_date, local_time, timezone,
              starts_at, ends_at, capacity, booked_count, status, local_pending)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, tour_id = excluded.tour_id,
+             variant_id = excluded.variant_id, local_date = excluded.local_date, local_time = excluded.local_time,
+             timezone = excluded.timezone, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+             capacity = excluded.capacity, booked_count = excluded.booked_count, status = excluded.status,
+             local_pending = excluded.local_pending",
     )?
     .execute(params![
         d.id,
@@ -208,27 +224,42 @@ fn table(kind: EntityKind) -> &'static str {
     }
 }
 
-/// How a column holds one field of an entity's serde form.
-#[derive(Clone, Copy)]
-enum Col {
-    Text,
-    Int,
-    Bool,
-    /// A nested part, kept as its JSON text.
-    Json,
-}
-
 /// The columns of a replica table whose columns are exactly the entity's fields. Rows of these
 /// tables are written from and read back into the entity's serde form generically, so a row
 /// reads back exactly as it arrived.
 struct Spec {
     table: &'static str,
     cols: &'static [(&'static str, Col)],
+    /// Columns computed from the entity (for queries), written after `cols`.
+    derived: &'static [&'static str],
+    /// The upsert statement, built once.
+    upsert: OnceLock<String>,
+}
+
+impl Spec {
+    /// An upsert, not `INSERT OR REPLACE`: REPLACE would delete the row without firing delete
+    /// triggers, and the customers' search index would keep the old text.
+    fn upsert_sql(&self) -> &str {
+        self.upsert.get_or_init(|| {
+            let mut names: Vec<&str> = self.cols.iter().map(|(n, _)| *n).collect();
+            names.extend(self.derived);
+            names.push("local_pending");
+            let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+            let updates: Vec<String> = names.iter().skip(1).map(|n| format!("{n} = excluded.{n}")).collect();
+            format!(
+                "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
+                self.table,
+                names.join(", "),
+                placeholders.join(", "),
+                updates.join(", ")
+            )
+        })
+    }
 }
 
 use Col::{Bool, Int, Json, Text};
 
-const BOOKINGS: Spec = Spec {
+static BOOKINGS: Spec = Spec {
     table: "bookings",
     cols: &[
         ("id", Text),
@@ -256,9 +287,11 @@ const BOOKINGS: Spec = Spec {
         ("cancelled_at", Text),
         ("updated_at", Text),
     ],
+    derived: &["participant_count", "total_minor", "currency"],
+    upsert: OnceLock::new(),
 };
 
-const CUSTOMERS: Spec = Spec {
+static CUSTOMERS: Spec = Spec {
     table: "customers",
     cols: &[
         ("id", Text),
@@ -282,9 +315,11 @@ const CUSTOMERS: Spec = Spec {
         ("created_at", Text),
         ("updated_at", Text),
     ],
+    derived: &[],
+    upsert: OnceLock::new(),
 };
 
-const CHECK_INS: Spec = Spec {
+static CHECK_INS: Spec = Spec {
     table: "check_ins",
     cols: &[
         ("id", Text),
@@ -296,9 +331,11 @@ const CHECK_INS: Spec = Spec {
         ("at", Text),
         ("recorded_by", Text),
     ],
+    derived: &[],
+    upsert: OnceLock::new(),
 };
 
-const GUIDES: Spec = Spec {
+static GUIDES: Spec = Spec {
     table: "guides",
     cols: &[
         ("id", Text),
@@ -314,9 +351,11 @@ const GUIDES: Spec = Spec {
         ("status", Text),
         ("qualified_tour_ids", Json),
     ],
+    derived: &[],
+    upsert: OnceLock::new(),
 };
 
-const GUIDE_ASSIGNMENTS: Spec = Spec {
+static GUIDE_ASSIGNMENTS: Spec = Spec {
     table: "guide_assignments",
     cols: &[
         ("id", Text),
@@ -328,6 +367,8 @@ const GUIDE_ASSIGNMENTS: Spec = Spec {
         ("confirmed_at", Text),
         ("notes", Text),
     ],
+    derived: &[],
+    upsert: OnceLock::new(),
 };
 
 fn spec(kind: EntityKind) -> Option<&'static Spec> {
@@ -339,18 +380,6 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::GuideAssignment => Some(&GUIDE_ASSIGNMENTS),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
-}
-
-fn to_sql(spec: &Spec, name: &str, col: Col, v: &Value) -> Result<SqlValue, StoreError> {
-    let bad = || StoreError::Corrupt(format!("{}.{name}: unexpected {v}", spec.table));
-    Ok(match (col, v) {
-        (_, Value::Null) => SqlValue::Null,
-        (Text, Value::String(s)) => SqlValue::Text(s.clone()),
-        (Int, Value::Number(n)) => SqlValue::Integer(n.as_i64().ok_or_else(bad)?),
-        (Bool, Value::Bool(b)) => SqlValue::Integer(i64::from(*b)),
-        (Json, v) => SqlValue::Text(v.to_string()),
-        _ => return Err(bad()),
-    })
 }
 
 fn from_sql(spec: &Spec, r: &Row<'_>) -> Result<Value, StoreError> {
@@ -369,35 +398,20 @@ fn from_sql(spec: &Spec, r: &Row<'_>) -> Result<Value, StoreError> {
     Ok(Value::Object(obj))
 }
 
-/// Upserts the serde form `v` of an entity (already checked by parsing it into its type), plus
-/// derived columns. An upsert, not `INSERT OR REPLACE`: REPLACE would delete the row without
-/// firing delete triggers, and the customers' search index would keep the old text.
-fn put_spec(
+/// Upserts entity `v` into the table of `spec` (its serde form, column by column), plus
+/// derived columns.
+fn put_spec<T: serde::Serialize>(
     c: &Connection,
     spec: &Spec,
-    v: &Value,
-    derived: &[(&str, SqlValue)],
+    v: &T,
+    derived: &[SqlValue],
     pending: bool,
 ) -> Result<(), StoreError> {
-    let mut names: Vec<&str> = spec.cols.iter().map(|(n, _)| *n).collect();
-    names.extend(derived.iter().map(|(n, _)| *n));
-    names.push("local_pending");
-    let mut values = Vec::with_capacity(names.len());
-    for (name, col) in spec.cols {
-        values.push(to_sql(spec, name, *col, v.get(*name).unwrap_or(&Value::Null))?);
-    }
-    values.extend(derived.iter().map(|(_, v)| v.clone()));
+    debug_assert_eq!(derived.len(), spec.derived.len());
+    let mut values = columns(spec.table, spec.cols, v)?;
+    values.extend_from_slice(derived);
     values.push(SqlValue::Integer(i64::from(pending)));
-    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = names.iter().skip(1).map(|n| format!("{n} = excluded.{n}")).collect();
-    let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
-        spec.table,
-        names.join(", "),
-        placeholders.join(", "),
-        updates.join(", ")
-    );
-    c.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
+    c.prepare_cached(spec.upsert_sql())?.execute(rusqlite::params_from_iter(values))?;
     Ok(())
 }
 
@@ -478,44 +492,123 @@ pub fn pending(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<
     Ok(c.prepare_cached(&sql)?.query_row(params![org, id], |r| r.get(0)).optional()?.unwrap_or(false))
 }
 
+/// A replica row in its typed form: what a change record's `row` parses into. Parsing refuses a
+/// malformed row before anything is written; writing the entity's own serde form back keeps the
+/// stored text canonical.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Tour(Tour),
+    TourVariant(TourVariant),
+    PricingTier(PricingTier),
+    Departure(Departure),
+    // Boxed: the two big entities would otherwise size every record.
+    Booking(Box<Booking>),
+    Customer(Box<Customer>),
+    CheckIn(CheckIn),
+    Guide(Guide),
+    GuideAssignment(GuideAssignment),
+}
+
+impl Record {
+    /// Parses the serde form of an entity of `kind` from any deserializer (a `Value`, or the
+    /// pull's JSON text as it is read).
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(kind: EntityKind, d: D) -> Result<Record, D::Error> {
+        use serde::Deserialize;
+        Ok(match kind {
+            EntityKind::Tour => Record::Tour(Tour::deserialize(d)?),
+            EntityKind::TourVariant => Record::TourVariant(TourVariant::deserialize(d)?),
+            EntityKind::PricingTier => Record::PricingTier(PricingTier::deserialize(d)?),
+            EntityKind::Departure => Record::Departure(Departure::deserialize(d)?),
+            EntityKind::Booking => Record::Booking(Box::new(Booking::deserialize(d)?)),
+            EntityKind::Customer => Record::Customer(Box::new(Customer::deserialize(d)?)),
+            EntityKind::CheckIn => Record::CheckIn(CheckIn::deserialize(d)?),
+            EntityKind::Guide => Record::Guide(Guide::deserialize(d)?),
+            EntityKind::GuideAssignment => Record::GuideAssignment(GuideAssignment::deserialize(d)?),
+        })
+    }
+
+    pub fn from_value(kind: EntityKind, v: &Value) -> Result<Record, StoreError> {
+        Ok(Record::deserialize(kind, v)?)
+    }
+
+    pub fn kind(&self) -> EntityKind {
+        match self {
+            Record::Tour(_) => EntityKind::Tour,
+            Record::TourVariant(_) => EntityKind::TourVariant,
+            Record::PricingTier(_) => EntityKind::PricingTier,
+            Record::Departure(_) => EntityKind::Departure,
+            Record::Booking(_) => EntityKind::Booking,
+            Record::Customer(_) => EntityKind::Customer,
+            Record::CheckIn(_) => EntityKind::CheckIn,
+            Record::Guide(_) => EntityKind::Guide,
+            Record::GuideAssignment(_) => EntityKind::GuideAssignment,
+        }
+    }
+
+    pub fn organization_id(&self) -> &str {
+        match self {
+            Record::Tour(t) => &t.organization_id,
+            Record::TourVariant(v) => &v.organization_id,
+            Record::PricingTier(t) => &t.organization_id,
+            Record::Departure(d) => &d.organization_id,
+            Record::Booking(b) => &b.organization_id,
+            Record::Customer(c) => &c.organization_id,
+            Record::CheckIn(c) => &c.organization_id,
+            Record::Guide(g) => &g.organization_id,
+            Record::GuideAssignment(a) => &a.organization_id,
+        }
+    }
+
+    /// The serde form as JSON text (what a shadow keeps).
+    pub fn to_json(&self) -> Result<String, StoreError> {
+        Ok(match self {
+            Record::Tour(t) => serde_json::to_string(t)?,
+            Record::TourVariant(v) => serde_json::to_string(v)?,
+            Record::PricingTier(t) => serde_json::to_string(t)?,
+            Record::Departure(d) => serde_json::to_string(d)?,
+            Record::Booking(b) => serde_json::to_string(b)?,
+            Record::Customer(c) => serde_json::to_string(c)?,
+            Record::CheckIn(c) => serde_json::to_string(c)?,
+            Record::Guide(g) => serde_json::to_string(g)?,
+            Record::GuideAssignment(a) => serde_json::to_string(a)?,
+        })
+    }
+}
+
+fn foreign(kind: EntityKind) -> StoreError {
+    StoreError::Corrupt(format!("{} row for another organization", kind.as_str()))
+}
+
 /// Writes an entity given in its wire form, checking that it belongs to `org`.
 pub fn put(c: &Connection, org: &str, kind: EntityKind, row: &Value, pending: bool) -> Result<(), StoreError> {
-    let owner = row.get("organization_id").and_then(Value::as_str);
-    if owner != Some(org) {
-        return Err(StoreError::Corrupt(format!("{} row for another organization", kind.as_str())));
+    if row.get("organization_id").and_then(Value::as_str) != Some(org) {
+        return Err(foreign(kind));
     }
-    // Parsing into the entity refuses a malformed row; writing its own serde form back keeps
-    // the stored text canonical.
-    match kind {
-        EntityKind::Tour => put_tour(c, &serde_json::from_value(row.clone())?, pending),
-        EntityKind::TourVariant => put_variant(c, &serde_json::from_value(row.clone())?, pending),
-        EntityKind::PricingTier => put_tier(c, &serde_json::from_value(row.clone())?, pending),
-        EntityKind::Departure => put_departure(c, &serde_json::from_value(row.clone())?, pending),
-        EntityKind::Booking => {
-            let b: Booking = serde_json::from_value(row.clone())?;
+    put_record(c, org, &Record::from_value(kind, row)?, pending)
+}
+
+/// Writes a typed row, checking that it belongs to `org`.
+pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Result<(), StoreError> {
+    if r.organization_id() != org {
+        return Err(foreign(r.kind()));
+    }
+    match r {
+        Record::Tour(t) => put_tour(c, t, pending),
+        Record::TourVariant(v) => put_variant(c, v, pending),
+        Record::PricingTier(t) => put_tier(c, t, pending),
+        Record::Departure(d) => put_departure(c, d, pending),
+        Record::Booking(b) => {
             let derived = [
-                ("participant_count", SqlValue::Integer(i64::from(b.participant_count()))),
-                ("total_minor", SqlValue::Integer(b.pricing.total.amount)),
-                ("currency", SqlValue::Text(b.pricing.total.currency.as_str().to_string())),
+                SqlValue::Integer(i64::from(b.participant_count())),
+                SqlValue::Integer(b.pricing.total.amount),
+                SqlValue::Text(b.pricing.total.currency.as_str().to_string()),
             ];
-            put_spec(c, &BOOKINGS, &serde_json::to_value(&b)?, &derived, pending)
+            put_spec(c, &BOOKINGS, b.as_ref(), &derived, pending)
         }
-        EntityKind::Customer => {
-            let v = serde_json::to_value(serde_json::from_value::<Customer>(row.clone())?)?;
-            put_spec(c, &CUSTOMERS, &v, &[], pending)
-        }
-        EntityKind::CheckIn => {
-            let v = serde_json::to_value(serde_json::from_value::<CheckIn>(row.clone())?)?;
-            put_spec(c, &CHECK_INS, &v, &[], pending)
-        }
-        EntityKind::Guide => {
-            let v = serde_json::to_value(serde_json::from_value::<Guide>(row.clone())?)?;
-            put_spec(c, &GUIDES, &v, &[], pending)
-        }
-        EntityKind::GuideAssignment => {
-            let v = serde_json::to_value(serde_json::from_value::<GuideAssignment>(row.clone())?)?;
-            put_spec(c, &GUIDE_ASSIGNMENTS, &v, &[], pending)
-        }
+        Record::Customer(v) => put_spec(c, &CUSTOMERS, v.as_ref(), &[], pending),
+        Record::CheckIn(v) => put_spec(c, &CHECK_INS, v, &[], pending),
+        Record::Guide(v) => put_spec(c, &GUIDES, v, &[], pending),
+        Record::GuideAssignment(v) => put_spec(c, &GUIDE_ASSIGNMENTS, v, &[], pending),
     }
 }
 
@@ -573,18 +666,18 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
 
 /// Records that a server row arrived in `bucket`.
 pub fn own(c: &Connection, bucket: &str, kind: EntityKind, id: &str) -> Result<(), StoreError> {
-    c.prepare_cached("INSERT OR IGNORE INTO replica_rows (bucket, entity, id) VALUES (?1, ?2, ?3)")?
-        .execute(params![bucket, kind.as_str(), id])?;
+    c.prepare_cached("INSERT OR IGNORE INTO replica_rows (entity, id, bucket) VALUES (?1, ?2, ?3)")?
+        .execute(params![kind.as_str(), id, bucket])?;
     Ok(())
 }
 
 /// Forgets that `bucket` holds a row, and deletes the row when no other bucket this desk holds
 /// has it: the server removed it from this bucket, not necessarily from the desk's view.
 pub fn disown(c: &Connection, org: &str, bucket: &str, kind: EntityKind, id: &str) -> Result<(), StoreError> {
-    c.prepare_cached("DELETE FROM replica_rows WHERE bucket = ?1 AND entity = ?2 AND id = ?3")?.execute(params![
-        bucket,
+    c.prepare_cached("DELETE FROM replica_rows WHERE entity = ?1 AND id = ?2 AND bucket = ?3")?.execute(params![
         kind.as_str(),
-        id
+        id,
+        bucket
     ])?;
     let elsewhere = c
         .prepare_cached("SELECT 1 FROM replica_rows WHERE entity = ?1 AND id = ?2")?
@@ -605,8 +698,8 @@ pub fn remove_bucket(c: &Connection, org: &str, bucket: &str) -> Result<usize, S
     let mut deleted = 0;
     for (entity, id) in held {
         let kind = EntityKind::parse(&entity).ok_or_else(|| corrupt("replica row kind", &entity))?;
-        c.prepare_cached("DELETE FROM replica_rows WHERE bucket = ?1 AND entity = ?2 AND id = ?3")?
-            .execute(params![bucket, entity, id])?;
+        c.prepare_cached("DELETE FROM replica_rows WHERE entity = ?1 AND id = ?2 AND bucket = ?3")?
+            .execute(params![entity, id, bucket])?;
         let elsewhere = c
             .prepare_cached("SELECT 1 FROM replica_rows WHERE entity = ?1 AND id = ?2")?
             .exists(params![entity, id])?;
@@ -617,4 +710,45 @@ pub fn remove_bucket(c: &Connection, org: &str, bucket: &str) -> Result<usize, S
     }
     c.prepare_cached("DELETE FROM sync_state WHERE bucket = ?1")?.execute([bucket])?;
     Ok(deleted)
+}
+
+/// The columns a typed row writes, next to what reading its `serde_json::to_value` form column
+/// by column gives (the mapping `from_sql` reverses); JSON text is compared as JSON, since a
+/// struct serializes its fields in declaration order and a `Value` in key order.
+#[cfg(test)]
+pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue>) {
+    fn both<T: serde::Serialize>(spec: &Spec, v: &T) -> (Vec<SqlValue>, Vec<SqlValue>) {
+        let typed = columns(spec.table, spec.cols, v).unwrap();
+        let value = serde_json::to_value(v).unwrap();
+        let by_value = spec
+            .cols
+            .iter()
+            .map(|(name, col)| match (col, value.get(*name).unwrap_or(&Value::Null)) {
+                (_, Value::Null) => SqlValue::Null,
+                (Text, Value::String(s)) => SqlValue::Text(s.clone()),
+                (Int, Value::Number(n)) => SqlValue::Integer(n.as_i64().unwrap()),
+                (Bool, Value::Bool(b)) => SqlValue::Integer(i64::from(*b)),
+                (Json, v) => SqlValue::Text(v.to_string()),
+                (col, v) => panic!("{name}: {v} in a {col:?} column"),
+            })
+            .collect();
+        let as_json = |vals: Vec<SqlValue>| -> Vec<SqlValue> {
+            vals.into_iter()
+                .zip(spec.cols)
+                .map(|(v, (_, col))| match (col, v) {
+                    (Json, SqlValue::Text(t)) => SqlValue::Text(serde_json::from_str::<Value>(&t).unwrap().to_string()),
+                    (_, v) => v,
+                })
+                .collect()
+        };
+        (as_json(typed), as_json(by_value))
+    }
+    match r {
+        Record::Booking(b) => both(&BOOKINGS, b.as_ref()),
+        Record::Customer(c) => both(&CUSTOMERS, c.as_ref()),
+        Record::CheckIn(c) => both(&CHECK_INS, c),
+        Record::Guide(g) => both(&GUIDES, g),
+        Record::GuideAssignment(a) => both(&GUIDE_ASSIGNMENTS, a),
+        other => panic!("{:?} has typed columns, not a spec", other.kind()),
+    }
 }

@@ -10,15 +10,21 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 use tourdesk_domain::protocol::{
-    ApiError, DeviceKind, OutcomeStatus, PullRequest, PullResponse, PushRequest, PushResponse, RefreshRequest,
-    SCHEMA_VERSION, SignInRequest, SignInResponse,
+    ApiError, DeviceKind, OutcomeStatus, PullRequest, PushRequest, PushResponse, RefreshRequest, SCHEMA_VERSION,
+    SignInRequest, SignInResponse,
 };
 
-use crate::{Session, Store, StoreError};
+use crate::{Session, Store, StoreError, wire};
 
 /// How many mutations one push carries. The server commits a batch once, so bigger batches
 /// drain a long offline queue faster; this keeps one request well under the body limit.
 const PUSH_BATCH: u32 = 500;
+
+/// How many changes a pull page asks for (per bucket) unless [`SyncClient::with_page_limit`]
+/// says otherwise: the server's maximum. Each page is applied, with its cursors, in one SQLite
+/// transaction, so a long first sync costs a fifth of the requests and commits it would at the
+/// server's default of 1,000; a page of a live edit is a few changes whatever the limit.
+pub const PULL_PAGE: u32 = 5000;
 
 #[derive(Clone)]
 pub struct Credentials {
@@ -110,7 +116,6 @@ impl SyncClient {
         })
     }
 
-    /// Asks for pull pages of at most `limit` changes (the server's default otherwise).
     /// How far the current multi-page pull has come; `None` when no long pull is under way.
     pub fn progress(&self) -> Option<tourdesk_domain::ipc::SyncProgress> {
         *self.progress.lock().unwrap_or_else(|p| p.into_inner())
@@ -120,6 +125,7 @@ impl SyncClient {
         *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = p;
     }
 
+    /// Asks for pull pages of at most `limit` changes ([`PULL_PAGE`] otherwise).
     pub fn with_page_limit(mut self, limit: u32) -> SyncClient {
         self.page_limit = Some(limit);
         self
@@ -135,21 +141,7 @@ impl SyncClient {
         body: &Req,
         token: Option<&str>,
     ) -> Result<Resp, SyncError> {
-        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.map_err(|e| SyncError::Offline(without_url(&e)))?;
-        let status = resp.status();
-        if status.is_success() {
-            return resp.json::<Resp>().await.map_err(|e| SyncError::Protocol(without_url(&e)));
-        }
-        let api: Option<ApiError> = resp.json().await.ok();
-        let (code, message) = api.map(|a| (a.code, a.message)).unwrap_or_else(|| ("HTTP".into(), status.to_string()));
-        if status.as_u16() == 401 {
-            return Err(SyncError::Unauthorized(message));
-        }
-        Err(SyncError::Server { status: status.as_u16(), code, message })
+        post(&self.http, &format!("{}{path}", self.base), body, token).await
     }
 
     /// Signs in with the password and records who this desk is, so it can work offline after
@@ -304,35 +296,135 @@ impl SyncClient {
 
     /// Pulls until the server says complete, publishing progress from the second page on (a
     /// one-page pull is over before anyone could look).
+    ///
+    /// While one page is applied, the next is already asked for, with the cursors that page
+    /// leaves behind: the server reads and sends it, and this desk reads its JSON, while SQLite
+    /// writes the page before it. Pages are still applied one at a time, in order, each in its own
+    /// transaction. The request sent ahead is used only if it is exactly the one this loop would
+    /// send after the page is applied (same cursors, same oldest pending mutation); anything else
+    /// — a failed or refused early request, cursors some other writer moved — drops it and asks
+    /// again the ordinary way.
     async fn pull_pages(
         &self,
         store: &Store,
         start: &std::collections::BTreeMap<String, u64>,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
+        let mut req = self.pull_request(store)?;
+        let mut ahead: Option<(PullRequest, Ahead)> = None;
         loop {
-            let req = PullRequest {
-                client_id: store.client_id().to_string(),
-                schema_version: SCHEMA_VERSION,
-                cursors: store.cursors()?,
-                limit: self.page_limit,
-                pending_from: store.oldest_pending()?,
+            let resp: wire::Pull = match ahead.take() {
+                Some((asked, early)) if asked == req => match early.answer().await {
+                    Some(resp) => resp,
+                    None => self.authed(store, PULL_PATH, &req).await?,
+                },
+                _ => self.authed(store, PULL_PATH, &req).await?,
             };
-            let resp: PullResponse = self.authed(store, "/sync/v1/pull", &req).await?;
-            report.pulled += resp.buckets.iter().map(|b| b.changes.len() as u64).sum::<u64>();
-            store.apply_pull(&resp)?;
+            report.pulled += resp.changes() as u64;
+            if !resp.complete {
+                let next = after(&req, &resp);
+                let token = self.access_token(store, None).await?;
+                let early = Ahead::send(&self.http, format!("{}{PULL_PATH}", self.base), token, next.clone());
+                ahead = Some((next, early));
+            }
+            // An error here drops (and so cancels) the request sent ahead.
+            store.apply_page(&resp)?;
             if resp.complete {
                 return Ok(());
             }
             self.set_progress(Some(progress_of(&resp, start)));
+            req = self.pull_request(store)?;
         }
     }
+
+    fn pull_request(&self, store: &Store) -> Result<PullRequest, SyncError> {
+        Ok(PullRequest {
+            client_id: store.client_id().to_string(),
+            schema_version: SCHEMA_VERSION,
+            cursors: store.cursors()?,
+            limit: Some(self.page_limit.unwrap_or(PULL_PAGE)),
+            pending_from: store.oldest_pending()?,
+        })
+    }
+}
+
+const PULL_PATH: &str = "/sync/v1/pull";
+
+/// The request that follows `req` once `resp` is applied: each bucket's cursor where the page
+/// leaves it, removed buckets gone (as `Store::apply_page` records them).
+fn after(req: &PullRequest, resp: &wire::Pull) -> PullRequest {
+    let mut next = req.clone();
+    for b in &resp.buckets {
+        next.cursors.insert(b.bucket.clone(), b.cursor);
+    }
+    for b in &resp.removed_buckets {
+        next.cursors.remove(b);
+    }
+    next
+}
+
+/// A pull request sent ahead, running on the runtime while the caller applies the page before
+/// it. Dropped unanswered, it is cancelled. A pull changes nothing on the server beyond
+/// registering the client id (which this desk's earlier requests already did), so an early
+/// request that is never used leaves nothing behind.
+struct Ahead(Option<tokio::task::JoinHandle<Result<wire::Pull, SyncError>>>);
+
+impl Ahead {
+    fn send(http: &reqwest::Client, url: String, token: String, req: PullRequest) -> Ahead {
+        let http = http.clone();
+        Ahead(Some(tokio::spawn(async move { post(&http, &url, &req, Some(&token)).await })))
+    }
+
+    /// The page, or `None` if the early request failed in any way (say its token expired
+    /// meanwhile); the caller then asks again with its usual renewal and error reporting.
+    async fn answer(mut self) -> Option<wire::Pull> {
+        let task = self.0.take()?;
+        match task.await {
+            Ok(Ok(resp)) => Some(resp),
+            Ok(Err(e)) => {
+                tracing::debug!("pull sent ahead failed, asking again: {e}");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+}
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
+async fn post<Req: Serialize, Resp: DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    body: &Req,
+    token: Option<&str>,
+) -> Result<Resp, SyncError> {
+    let mut req = http.post(url).json(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.map_err(|e| SyncError::Offline(without_url(&e)))?;
+    let status = resp.status();
+    if status.is_success() {
+        return resp.json::<Resp>().await.map_err(|e| SyncError::Protocol(without_url(&e)));
+    }
+    let api: Option<ApiError> = resp.json().await.ok();
+    let (code, message) = api.map(|a| (a.code, a.message)).unwrap_or_else(|| ("HTTP".into(), status.to_string()));
+    if status.as_u16() == 401 {
+        return Err(SyncError::Unauthorized(message));
+    }
+    Err(SyncError::Server { status: status.as_u16(), code, message })
 }
 
 /// Progress of a pull: for each bucket, how far its cursor moved from where this pull started,
 /// against how far its head is.
 fn progress_of(
-    resp: &PullResponse,
+    resp: &wire::Pull,
     start: &std::collections::BTreeMap<String, u64>,
 ) -> tourdesk_domain::ipc::SyncProgress {
     let (mut done, mut total) = (0u64, 0u64);
@@ -374,12 +466,12 @@ fn without_url(e: &reqwest::Error) -> String {
 mod progress_tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use tourdesk_domain::protocol::BucketPage;
+    use crate::wire::{Bucket, Pull};
 
     #[test]
     fn progress_sums_buckets_from_where_the_pull_started() {
-        let page = |bucket: &str, cursor, head| BucketPage { bucket: bucket.into(), changes: vec![], cursor, head };
-        let resp = PullResponse {
+        let page = |bucket: &str, cursor, head| Bucket { bucket: bucket.into(), changes: vec![], cursor, head };
+        let resp = Pull {
             buckets: vec![page("a", 60, 100), page("b", 10, 10)],
             complete: false,
             last_mutation_id: 0,
@@ -390,5 +482,28 @@ mod progress_tests {
         let p = progress_of(&resp, &start);
         assert_eq!((p.done, p.total), (40 + 10, 80 + 10));
         assert_eq!(p.percent(), 55);
+    }
+
+    #[test]
+    fn the_request_sent_ahead_carries_the_cursors_the_page_leaves() {
+        let page = |bucket: &str, cursor| Bucket { bucket: bucket.into(), changes: vec![], cursor, head: 99 };
+        let resp = Pull {
+            buckets: vec![page("a", 60), page("new", 7)],
+            complete: false,
+            last_mutation_id: 0,
+            results: vec![],
+            removed_buckets: vec!["gone".into()],
+        };
+        let req = PullRequest {
+            client_id: "c".into(),
+            schema_version: SCHEMA_VERSION,
+            cursors: [("a", 20u64), ("b", 5), ("gone", 3)].into_iter().map(|(b, c)| (b.to_string(), c)).collect(),
+            limit: Some(PULL_PAGE),
+            pending_from: Some(4),
+        };
+        let next = after(&req, &resp);
+        let cursors: Vec<(&str, u64)> = next.cursors.iter().map(|(b, c)| (b.as_str(), *c)).collect();
+        assert_eq!(cursors, [("a", 60), ("b", 5), ("new", 7)]);
+        assert_eq!((next.client_id.as_str(), next.limit, next.pending_from), ("c", Some(PULL_PAGE), Some(4)));
     }
 }

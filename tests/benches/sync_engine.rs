@@ -20,12 +20,21 @@ use tourdesk_domain::protocol::{PushRequest, SCHEMA_VERSION};
 use tourdesk_domain::status::StateMachine;
 use tourdesk_local_store::Store;
 use tourdesk_sync_server::seed;
-use tourdesk_tests::harness::{departure_load, mutation, push_all};
+use tourdesk_tests::harness::{departure_load_with_capacity, mutation, push_all};
 use tourdesk_tests::{Env, new_tour, push_raw, sign_in, tour_id};
 
-/// The desk tables a full sync fills. Bookings and customers replicate later: add their tables
-/// here and their rows to `organization_load`, and the initial-sync figure covers them.
-const REPLICATED_TABLES: &[&str] = &["tours", "tour_variants", "pricing_tiers", "schedules"];
+/// Every desk replica table a full sync fills; the raw baseline inserts all of their rows.
+const REPLICATED_TABLES: &[&str] = &[
+    "tours",
+    "tour_variants",
+    "pricing_tiers",
+    "schedules",
+    "customers",
+    "bookings",
+    "check_ins",
+    "guides",
+    "guide_assignments",
+];
 
 mod desk_schema {
     refinery::embed_migrations!("../migrations/sqlite");
@@ -54,7 +63,7 @@ async fn main() {
     println!("sync_engine: BENCH_SCALE={}, one process on this machine (PostgreSQL, server, desks)", scale());
     // First, while the change log holds about one change per row (the other phases add
     // thousands of updates that a fresh desk would pull too).
-    initial_sync(&env, scaled(5_000), scaled(500)).await;
+    initial_sync(&env, scaled(5_000), scaled(500), scaled(50_000), scaled(100_000)).await;
     drain(&env, scaled(10_000)).await;
     live_edits(&env, scaled(200)).await;
 }
@@ -207,13 +216,25 @@ async fn live_edits(env: &Env, n: usize) {
     );
 }
 
-/// Gives the organization `departures` more departures (on a few tours) and `tours` more tours
-/// with a variant and a price tier each, through the server's own push path.
-async fn organization_load(env: &Env, departures: usize, tours: usize) {
+/// Seats on every loaded departure: room for the bookings spread over them (1–3 seats each,
+/// about 40 seats a departure on average at the full scale).
+const LOAD_CAPACITY: u32 = 150;
+
+/// The organization a fresh desk pulls: `departures` more departures (on a few active tours, one
+/// price tier each), `tours` more catalogue tours with a variant and a tier each, `customers`
+/// customers and `bookings` bookings of theirs spread over those departures — all through the
+/// server's own push path, in the order an office would make them (a customer, then their
+/// bookings). Returns the load's mutation count.
+async fn organization_load(env: &Env, departures: usize, tours: usize, customers: usize, bookings: usize) -> usize {
     let times = ["08:00:00", "11:00:00", "14:00:00", "17:00:00"];
     let tours_with_departures = departures.div_ceil(365 * times.len()).max(1);
     let days = departures.div_ceil(tours_with_departures * times.len()).max(1) as u32;
-    let (mut load, _) = departure_load(tours_with_departures, days, &times);
+    let (mut load, _) = departure_load_with_capacity(tours_with_departures, days, &times, LOAD_CAPACITY);
+    // Only an active tour sells seats.
+    let loaded_tours: Vec<String> = load.iter().filter(|m| m.name() == "create_tour.v1").map(tour_id).collect();
+    for id in &loaded_tours {
+        load.push(mutation("update_tour.v1", json!({"id": id, "status": "active"})));
+    }
     for i in 0..tours {
         let t = new_tour(&format!("Catalogue Tour {i}"));
         let id = tour_id(&t);
@@ -228,8 +249,79 @@ async fn organization_load(env: &Env, departures: usize, tours: usize) {
                    "base_price": {"amount": 4500 + i, "currency": "EUR"}, "is_default": true}),
         ));
     }
-    let token = sign_in(env, seed::DEMO_OWNER_EMAIL).await;
-    push_all(&env.base_url(), &token, &load).await;
+    push_load(env, &load).await;
+    let mut pushed = load.len();
+
+    // The departures the server generated, each with its tour's tier.
+    let pg = env.pg().await;
+    let sellable: Vec<(String, String, String)> = pg
+        .query(
+            "SELECT s.id, s.tour_id, p.id FROM schedules s JOIN pricing_tiers p ON p.tour_id = s.tour_id
+             WHERE s.tour_id = ANY($1) ORDER BY s.starts_at, s.id",
+            &[&loaded_tours],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert!(sellable.len() >= departures, "{} departures generated, {departures} asked for", sellable.len());
+
+    let first = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Tony"];
+    let last = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton"];
+    let year = chrono::Datelike::year(&chrono::Utc::now());
+    let mut load = Vec::with_capacity(customers + bookings);
+    let mut customer_ids: Vec<String> = Vec::with_capacity(customers);
+    let add_customer = |load: &mut Vec<Mutation>, ids: &mut Vec<String>| {
+        let i = ids.len();
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut args = json!({"id": id, "email": format!("guest{i}.{}@example.com", &id[..8]),
+                              "first_name": first[i % first.len()], "last_name": last[(i / 7) % last.len()],
+                              "hlc": format!("{:013}-{:08}-bench", chrono::Utc::now().timestamp_millis(), i)});
+        if !i.is_multiple_of(3) {
+            args["phone"] = json!(format!("+4479{:08}", i));
+        }
+        load.push(mutation("create_customer.v1", args));
+        ids.push(id);
+    };
+    for j in 0..bookings {
+        // Booking j is made by customer j·C/B (created just before its first booking), on a
+        // departure picked pseudo-randomly, as bookings arrive over a season.
+        while customer_ids.len() <= j * customers / bookings {
+            add_customer(&mut load, &mut customer_ids);
+        }
+        let (dep, tour, tier) = &sellable[(mix(j as u64) % sellable.len() as u64) as usize];
+        load.push(mutation(
+            "create_booking.v1",
+            json!({"id": uuid::Uuid::new_v4().to_string(), "tour_id": tour, "departure_id": dep,
+                   "customer_id": customer_ids[j * customers / bookings],
+                   "lines": [{"tier_id": tier, "quantity": 1 + j % 3}],
+                   "reference_year": year, "reference_entropy": mix(!(j as u64))}),
+        ));
+    }
+    while customer_ids.len() < customers {
+        add_customer(&mut load, &mut customer_ids);
+    }
+    push_load(env, &load).await;
+    pushed += load.len();
+    pushed
+}
+
+/// Pushes a load through `push_all`, signing in afresh for every slice: at a few hundred
+/// mutations a second, the full load outlasts one access token.
+async fn push_load(env: &Env, load: &[Mutation]) {
+    for slice in load.chunks(50_000) {
+        let token = sign_in(env, seed::DEMO_OWNER_EMAIL).await;
+        push_all(&env.base_url(), &token, slice).await;
+    }
+}
+
+/// splitmix64: spreads the load's choices deterministically.
+fn mix(i: u64) -> u64 {
+    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// One desk table's column names and rows, as read back from a desk file.
@@ -237,10 +329,10 @@ type TableRows = (&'static str, Vec<String>, Vec<Vec<rusqlite::types::Value>>);
 
 /// A fresh desk's first full pull of the organization, against inserting the very rows it ended
 /// with into a fresh SQLite file of the same schema and settings, in transactions of the pull's
-/// page size (1,000).
-async fn initial_sync(env: &Env, departures: usize, tours: usize) {
+/// page size. Only the desk's `sync_once` is timed.
+async fn initial_sync(env: &Env, departures: usize, tours: usize, customers: usize, bookings: usize) {
     let started = Instant::now();
-    organization_load(env, departures, tours).await;
+    let mutations = organization_load(env, departures, tours, customers, bookings).await;
     let load_time = started.elapsed();
 
     let desk = env.desk("initial");
@@ -268,8 +360,7 @@ async fn initial_sync(env: &Env, departures: usize, tours: usize) {
     let total_rows: usize = rows.iter().map(|(_, _, d)| d.len()).sum();
     let raw_path = env.dir.path().join("raw.sqlite3");
     let mut raw = rusqlite::Connection::open(&raw_path).unwrap();
-    raw.pragma_update(None, "journal_mode", "WAL").unwrap();
-    raw.pragma_update(None, "synchronous", "FULL").unwrap();
+    tourdesk_local_store::configure(&raw).unwrap();
     desk_schema::migrations::runner().run(&mut raw).unwrap();
     let started = Instant::now();
     let mut in_tx = 0;
@@ -283,7 +374,7 @@ async fn initial_sync(env: &Env, departures: usize, tours: usize) {
         for row in data {
             tx.prepare_cached(&sql).unwrap().execute(rusqlite::params_from_iter(row)).unwrap();
             in_tx += 1;
-            if in_tx == 1000 {
+            if in_tx == tourdesk_local_store::PULL_PAGE as usize {
                 tx.commit().unwrap();
                 tx = raw.transaction().unwrap();
                 in_tx = 0;
@@ -295,19 +386,22 @@ async fn initial_sync(env: &Env, departures: usize, tours: usize) {
 
     let counts: Vec<String> = rows.iter().map(|(t, _, d)| format!("{t} {}", d.len())).collect();
     println!(
-        "\n[initial sync] organization loaded through push in {:.1} s: {}",
+        "\n[initial sync] organization loaded through push: {mutations} mutations in {:.1} s ({:.0}/s)",
         load_time.as_secs_f64(),
-        counts.join(", ")
+        mutations as f64 / load_time.as_secs_f64()
     );
+    println!("  the desk ended with {total_rows} rows: {}", counts.join(", "));
     println!(
-        "  fresh desk full pull: {} changes in {:.2} s = {:.0} rows/s",
-        report.pulled,
+        "  fresh desk full pull (sync_once): {:.2} s = {:.0} rows/s ({} changes pulled, {:.0} changes/s)",
         pull_time.as_secs_f64(),
+        total_rows as f64 / pull_time.as_secs_f64(),
+        report.pulled,
         report.pulled as f64 / pull_time.as_secs_f64()
     );
     println!(
-        "  raw SQLite insert of the same {total_rows} rows (WAL, synchronous=FULL, 1,000 per transaction): {:.3} s = {:.0} \
+        "  raw SQLite insert of the same {total_rows} rows (desk schema and connection settings, {} per transaction): {:.3} s = {:.0} \
          rows/s",
+        tourdesk_local_store::PULL_PAGE,
         raw_time.as_secs_f64(),
         total_rows as f64 / raw_time.as_secs_f64()
     );

@@ -604,3 +604,193 @@ fn a_guide_check_in_offline_shows_in_the_manifest() {
     assert!(s.mutate(&wrong).is_err());
     assert_eq!(s.pending_count().unwrap(), 2);
 }
+
+#[test]
+fn typed_rows_fill_the_same_columns_as_their_serde_form() {
+    let mut b = booking(B1, D1, ANA, 2, 1);
+    let mut c = ana();
+    let records = |b: &Booking, c: &Customer| {
+        vec![
+            rows::Record::Booking(Box::new(b.clone())),
+            rows::Record::Customer(Box::new(c.clone())),
+            rows::Record::CheckIn(check_in("ci-1", B1, 1)),
+        ]
+    };
+    let mut all = records(&b, &c);
+    // And with every optional part the other way round.
+    b.special_requests = None;
+    b.dietary_restrictions = Some("Vegan".into());
+    b.confirmed_at = None;
+    b.cancelled_at = Some(b.created_at);
+    c.phone = None;
+    c.marketing_consent = true;
+    c.marketing_consent_date = Some(c.created_at);
+    c.notes_conflicts.clear();
+    all.extend(records(&b, &c));
+    for r in &all {
+        let (typed, by_value) = rows::columns_and_value_form(r);
+        assert_eq!(typed, by_value, "{:?}", r.kind());
+    }
+}
+
+fn shadow_row(s: &Store, kind: EntityKind, id: &str) -> Option<Option<Value>> {
+    let conn = s.conn();
+    let row: Option<Option<String>> = conn
+        .query_row("SELECT row FROM shadow WHERE entity = ?1 AND id = ?2", params![kind.as_str(), id], |r| r.get(0))
+        .optional()
+        .unwrap();
+    row.map(|r| r.map(|t| serde_json::from_str(&t).unwrap()))
+}
+
+fn count(s: &Store, sql: &str) -> i64 {
+    s.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_page_with_nothing_pending_writes_its_rows_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    let mut first = pull(
+        vec![bucket(
+            ALL,
+            1,
+            vec![
+                put(EntityKind::Tour, &tour()),
+                put(EntityKind::Departure, &departure(D1, 0, 8, 3)),
+                put(EntityKind::Customer, &ana()),
+            ],
+        )],
+        0,
+        vec![],
+    );
+    first.complete = false;
+    s.apply_pull(&first).unwrap();
+    // Not the last page, but nothing is pending: the rows show at once, as the server's.
+    let tours = s.tours().unwrap();
+    assert_eq!((tours.len(), tours[0].pending), (1, false));
+    assert_eq!(s.departure(D1).unwrap().unwrap().seats_left, 5);
+    assert_eq!(s.search_customers("ana", 10).unwrap().len(), 1);
+    assert_eq!(count(&s, "SELECT count(*) FROM shadow"), 0);
+    assert_eq!(count(&s, &format!("SELECT count(*) FROM replica_rows WHERE bucket = '{ALL}'")), 3);
+    assert_eq!(s.cursors().unwrap().get(ALL), Some(&3));
+}
+
+#[test]
+fn a_page_applied_while_work_is_pending_updates_the_shadow_not_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s, 4);
+    s.mutate(&create_booking(NEW_BOOKING, D1, 2)).unwrap();
+    assert_eq!(s.departure(D1).unwrap().unwrap().seats_left, 2);
+    let seats_in_shadow = |s: &Store| {
+        let row = shadow_row(s, EntityKind::Departure, D1).expect("a shadow").expect("the server's row");
+        serde_json::from_value::<Departure>(row).unwrap().booked_count
+    };
+    assert_eq!(seats_in_shadow(&s), 0);
+
+    // Another desk sold a seat; the server's new count arrives on a page that is not the last.
+    let mut page = pull(vec![bucket(ALL, 10, vec![put(EntityKind::Departure, &departure(D1, 0, 4, 1))])], 0, vec![]);
+    page.complete = false;
+    s.apply_pull(&page).unwrap();
+    assert_eq!(s.departure(D1).unwrap().unwrap().seats_left, 2, "the optimistic row stays until the rebase");
+    assert_eq!(seats_in_shadow(&s), 1, "the base the rebase restores is the server's new row");
+    assert_eq!(count(&s, &format!("SELECT count(*) FROM replica_rows WHERE bucket = '{ALL}' AND id = '{D1}'")), 1);
+
+    // The last page rebases: the server's row, with the booking still pending on top of it.
+    s.apply_pull(&pull(vec![bucket(ALL, 11, vec![])], 0, vec![])).unwrap();
+    let d = s.departure(D1).unwrap().unwrap();
+    assert_eq!((d.departure.booked_count, d.seats_left), (3, 1));
+    assert_eq!(s.pending_count().unwrap(), 1);
+    assert_eq!(seats_in_shadow(&s), 1);
+}
+
+#[test]
+fn a_later_put_of_a_row_in_the_same_page_wins_and_ownership_follows_every_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    let mut renamed = tour();
+    renamed.name = "Old Town at Night".into();
+    s.apply_pull(&pull(
+        vec![bucket(
+            ALL,
+            1,
+            vec![
+                put(EntityKind::Tour, &tour()),
+                put(EntityKind::Departure, &departure(D1, 0, 8, 1)),
+                put(EntityKind::Departure, &departure(D2, 1, 8, 0)),
+                put(EntityKind::Departure, &departure(D1, 0, 8, 2)),
+                put(EntityKind::Tour, &renamed),
+                // Put, delete, put: the row stays with its last version; put then delete: gone.
+                (EntityKind::Departure, Op::Delete, json!({"id": D1})),
+                put(EntityKind::Departure, &departure(D1, 0, 8, 3)),
+                (EntityKind::Departure, Op::Delete, json!({"id": D2})),
+            ],
+        )],
+        0,
+        vec![],
+    ))
+    .unwrap();
+    assert_eq!(s.tours().unwrap()[0].tour.name, "Old Town at Night");
+    assert_eq!(s.departure(D1).unwrap().unwrap().departure.booked_count, 3);
+    assert!(s.departure(D2).unwrap().is_none());
+    let owned = |id: &str| count(&s, &format!("SELECT count(*) FROM replica_rows WHERE id = '{id}'"));
+    assert_eq!((owned(TOUR), owned(D1), owned(D2)), (1, 1, 0));
+
+    // A put that a later one supersedes is still checked: another organization's row refuses
+    // the page.
+    let mut foreign = departure(D2, 1, 8, 0);
+    foreign.organization_id = "org-2".into();
+    let bad = pull(
+        vec![bucket(
+            ALL,
+            20,
+            vec![put(EntityKind::Departure, &foreign), put(EntityKind::Departure, &departure(D2, 1, 8, 0))],
+        )],
+        0,
+        vec![],
+    );
+    assert!(s.apply_pull(&bad).is_err());
+    assert!(s.departure(D2).unwrap().is_none());
+    assert_eq!(s.cursors().unwrap().get(ALL), Some(&8));
+}
+
+#[test]
+fn a_v2_database_keeps_which_bucket_holds_each_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.sqlite3");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        embedded::migrations::runner().set_target(refinery::Target::Version(2)).run(&mut conn).unwrap();
+        let session = serde_json::to_string(&session(Role::Guide, "u-guide")).unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO meta (key, value) VALUES ('client_id', 'c-v2'), ('session', '{session}');
+             INSERT INTO sync_state (bucket, cursor) VALUES ('org:org-1:ref', 3), ('schedule:d-1', 5), ('schedule:d-2', 7);
+             INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes,
+                 default_capacity, min_participants, category, timezone, meeting_point, status, local_pending)
+             VALUES ('{TOUR}', '{ORG}', 'Old Town Walk', 'old-town-walk', '', 120, 4, 1, 'walking', 'Europe/London',
+                 'Fountain', 'active', 0);
+             INSERT INTO replica_rows (bucket, entity, id) VALUES
+                 ('org:org-1:ref', 'tour', '{TOUR}'), ('schedule:d-1', 'customer', '{ANA}'),
+                 ('schedule:d-2', 'customer', '{ANA}'), ('schedule:d-1', 'customer', '{BO}');"
+        ))
+        .unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    s.apply_pull(&pull(
+        vec![bucket("schedule:d-1", 6, vec![put(EntityKind::Customer, &ana()), put(EntityKind::Customer, &bo())])],
+        0,
+        vec![],
+    ))
+    .unwrap();
+    // Ana is held by both schedule buckets (one recorded before the migration), Bo by one.
+    let mut gone = pull(vec![], 0, vec![]);
+    gone.removed_buckets = vec!["schedule:d-1".into()];
+    s.apply_pull(&gone).unwrap();
+    assert!(s.customer_detail(ANA).unwrap().is_some(), "still held by schedule:d-2");
+    assert!(s.customer_detail(BO).unwrap().is_none());
+    assert_eq!(s.tours().unwrap().len(), 1, "the reference bucket's tour stays");
+    let del = bucket("schedule:d-2", 8, vec![(EntityKind::Customer, Op::Delete, json!({"id": ANA}))]);
+    s.apply_pull(&pull(vec![del], 0, vec![])).unwrap();
+    assert!(s.customer_detail(ANA).unwrap().is_none());
+    assert_eq!(count(&s, "SELECT count(*) FROM replica_rows"), 1);
+}
