@@ -81,10 +81,15 @@ pub async fn run_mutation(
     let org = ctx.organization_id.as_str();
     let (locked, consulted): (Vec<ReadKey>, Vec<ReadKey>) = m.reads().into_iter().partition(|k| m.locks(k));
     let mut snap = Snapshot::default();
-    let consulted_rows = db::all(join_all(consulted.iter().map(|k| load(w.tx(), org, k, false))).await);
-    let consulted_rows = consulted_rows.map_err(|e| classify(&e))?;
-    let locked_rows = db::all(join_all(locked.iter().map(|k| load(w.tx(), org, k, true))).await);
-    let locked_rows = locked_rows.map_err(|e| classify(&e))?;
+    // One round trip for every read: the consulted rows, then the locked ones in their sorted
+    // order (pipelining keeps the order in which the server takes the locks).
+    let (consulted_rows, locked_rows) = tokio::join!(
+        join_all(consulted.iter().map(|k| load(w.tx(), org, k, false))),
+        join_all(locked.iter().map(|k| load(w.tx(), org, k, true)))
+    );
+    let mut consulted_rows =
+        db::all(consulted_rows.into_iter().chain(locked_rows).collect()).map_err(|e| classify(&e))?;
+    let locked_rows = consulted_rows.split_off(consulted.len());
     for (key, loaded) in consulted.into_iter().zip(consulted_rows).chain(locked.into_iter().zip(locked_rows)) {
         match loaded {
             Some(v) => {

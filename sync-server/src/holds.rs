@@ -105,8 +105,8 @@ async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<Strin
             by: CancelledBy::Operator,
             reason: Some("payment was not received before the seat hold expired".into()),
         });
-        let mark = tx.savepoint().await?;
-        match apply::run_mutation(&tx, &m, &ctx, ACTOR).await {
+        let (mark, outcome) = tx.in_savepoint(apply::run_mutation(&tx, &m, &ctx, ACTOR)).await?;
+        match outcome {
             Ok(_) => {
                 tx.release(mark);
                 cancelled.push(b.id);

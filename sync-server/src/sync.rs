@@ -110,11 +110,14 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
             now: chrono::Utc::now(),
             user_id: staff.user_id.clone(),
         };
-        let mark = w.savepoint().await?;
-        let outcome = match Mutation::decode(&m.name, &m.args) {
-            Err(r) => Err(apply::Failure::Rejected(r)),
-            Ok(mutation) => apply::run_mutation(&w, &mutation, &ctx, &staff.user_id).await.map(|_| ()),
-        };
+        let (mark, outcome) = w
+            .in_savepoint(async {
+                match Mutation::decode(&m.name, &m.args) {
+                    Err(r) => Err(apply::Failure::Rejected(r)),
+                    Ok(mutation) => apply::run_mutation(&w, &mutation, &ctx, &staff.user_id).await.map(|_| ()),
+                }
+            })
+            .await?;
         let result = match outcome {
             Ok(()) => {
                 w.release(mark);

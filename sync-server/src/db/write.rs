@@ -130,10 +130,23 @@ impl<'a> WriteTx<'a> {
     /// Starts a savepoint. The one before it, if any, is released in the same round trip: a
     /// push runs one savepoint per mutation, and a separate RELEASE would cost a round trip each.
     pub async fn savepoint(&self) -> Result<Mark, tokio_postgres::Error> {
-        let open = std::mem::replace(&mut self.pending().open_savepoint, true);
+        // The mark is taken before the first await, so that a body pipelined behind this
+        // statement (see `in_savepoint`) can only queue rows after it.
+        let (open, mark) = {
+            let mut p = self.pending();
+            (std::mem::replace(&mut p.open_savepoint, true), Mark { log: p.log.len(), audit: p.audit.len() })
+        };
         self.tx.batch_execute(if open { "RELEASE SAVEPOINT w; SAVEPOINT w" } else { "SAVEPOINT w" }).await?;
-        let p = self.pending();
-        Ok(Mark { log: p.log.len(), audit: p.audit.len() })
+        Ok(mark)
+    }
+
+    /// Runs `body` inside a new savepoint whose statements travel in the same round trip as the
+    /// body's first queries. Should the savepoint fail, the body's queries fail behind it as
+    /// "transaction aborted" and the savepoint's own error is returned.
+    pub async fn in_savepoint<T>(&self, body: impl Future<Output = T>) -> Result<(Mark, T), tokio_postgres::Error> {
+        // join! polls in order: the savepoint is sent before anything of the body.
+        let (mark, out) = tokio::join!(self.savepoint(), body);
+        Ok((mark?, out))
     }
 
     /// Keeps what was done since `mark`. The savepoint itself is released by the next one, or by
