@@ -39,6 +39,9 @@ pub fn App() -> Html {
     let creating = use_state(|| false);
     // Bumped to force a reload (after a local create or dismiss).
     let reload = use_state(|| 0u64);
+    // Which run of the loading effect is the latest: an older one (say, for the tour selected
+    // before a click) may finish last and must not overwrite what the newer one shows.
+    let loads = use_mut_ref(|| 0u64);
 
     // Follow the shell: poll its status; reload lists whenever its data version moves.
     {
@@ -65,10 +68,21 @@ pub fn App() -> Html {
         let (tours, detail, rejections, error, selected) =
             (tours.clone(), detail.clone(), rejections.clone(), error.clone(), selected.clone());
         let (refused, refused_departures) = (refused.clone(), refused_departures.clone());
+        let loads = loads.clone();
         use_effect_with((*reload, (*selected).clone()), move |(_, sel)| {
             let sel = sel.clone();
+            let run = {
+                let mut n = loads.borrow_mut();
+                *n += 1;
+                *n
+            };
+            let current = move || *loads.borrow() == run;
             spawn_local(async move {
-                match services::list_tours().await {
+                let tour_list = services::list_tours().await;
+                if !current() {
+                    return;
+                }
+                match tour_list {
                     Ok(t) => {
                         if sel.is_none()
                             && let Some(first) = t.first()
@@ -79,7 +93,9 @@ pub fn App() -> Html {
                     }
                     Err(e) => error.set(Some(e.message)),
                 }
-                if let Ok(r) = services::list_rejections().await {
+                if let Ok(r) = services::list_rejections().await
+                    && current()
+                {
                     rejections.set(r);
                 }
                 if let Ok(r) = services::list_rejected_bookings().await {
@@ -91,11 +107,18 @@ pub fn App() -> Html {
                             by_tour.insert(b.tour_id.clone(), ds);
                         }
                     }
+                    if !current() {
+                        return;
+                    }
                     refused_departures.set(by_tour);
                     refused.set(r);
                 }
                 if let Some(id) = sel {
-                    match (services::list_prices(&id).await, services::list_departures(&id).await) {
+                    let loaded = (services::list_prices(&id).await, services::list_departures(&id).await);
+                    if !current() {
+                        return;
+                    }
+                    match loaded {
                         (Ok(p), Ok(d)) => detail.set(Some((id, p, d))),
                         (Err(e), _) | (_, Err(e)) => error.set(Some(e.message)),
                     }
