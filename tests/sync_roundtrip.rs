@@ -335,3 +335,67 @@ async fn a_commit_pokes_other_desks_live() {
     let ended = tokio::time::timeout(std::time::Duration::from_secs(10), watcher).await.expect("the stream ended");
     assert!(ended.unwrap().is_ok());
 }
+
+/// A push overlaps each mutation's write with the next one's reads. When such a write fails
+/// after the next mutation has started (here: a tour id another organization already holds,
+/// which the upsert refuses to take over), the push is replayed one write at a time: the
+/// failed mutation alone is refused, the ones around it apply, and nothing of the refused one
+/// reaches the tables, the audit log or the change log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_fails_behind_the_next_mutation_is_refused_alone() {
+    let env = Env::start().await;
+    let pg = env.pg().await;
+    let (other, taken) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    pg.execute(
+        "INSERT INTO organizations (id, name, slug, business_email) VALUES ($1, 'Other Tours', 'other', 'ops@other.test')",
+        &[&other],
+    )
+    .await
+    .unwrap();
+    pg.execute(
+        "INSERT INTO tours (id, organization_id, name, slug, duration_minutes, default_capacity, category, timezone)
+         VALUES ($1, $2, 'Theirs', 'theirs', 60, 10, 'walking', 'UTC')",
+        &[&taken, &other],
+    )
+    .await
+    .unwrap();
+
+    let first = new_tour("Harbour Walk");
+    let first_id = tour_id(&first);
+    let mut grab = new_tour("Not Yours").args();
+    grab["id"] = serde_json::json!(taken);
+    let rename = serde_json::json!({"id": first_id, "name": "Harbour Walk at Dusk"});
+    let envelope = |id, name: &str, args| MutationEnvelope { id, name: name.into(), args, hlc: "0".into() };
+    let req = PushRequest {
+        client_id: uuid::Uuid::new_v4().to_string(),
+        schema_version: SCHEMA_VERSION,
+        mutations: vec![
+            envelope(1, first.name(), first.args()),
+            envelope(2, "create_tour.v1", grab),
+            envelope(3, "update_tour.v1", rename),
+        ],
+    };
+    let resp = raw_push(&env, &req).await;
+    assert_eq!(resp.last_mutation_id, 3, "{resp:?}");
+    let codes: Vec<Option<&str>> = resp.results.iter().map(|r| r.code.as_deref()).collect();
+    assert_eq!(codes, [None, Some("CONFLICT"), None], "{resp:?}");
+
+    let name: String = pg.query_one("SELECT name FROM tours WHERE id = $1", &[&first_id]).await.unwrap().get(0);
+    assert_eq!(name, "Harbour Walk at Dusk");
+    let theirs: (String, String) = pg
+        .query_one("SELECT name, organization_id FROM tours WHERE id = $1", &[&taken])
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!(theirs, ("Theirs".to_string(), other));
+    // Two changes, each logged for the office bucket and the guides' reference bucket.
+    assert_eq!(count(&env, "SELECT count(*) FROM sync_changes WHERE row_id = $1", &first_id).await, 4);
+    assert_eq!(count(&env, "SELECT count(*) FROM audit_logs WHERE entity_id = $1", &first_id).await, 2);
+    assert_eq!(count(&env, "SELECT count(*) FROM sync_changes WHERE row_id = $1", &taken).await, 0);
+    assert_eq!(count(&env, "SELECT count(*) FROM audit_logs WHERE entity_id = $1", &taken).await, 0);
+
+    // The same push again changes nothing and repeats the verdicts.
+    let again = raw_push(&env, &req).await;
+    assert_eq!(again.results, resp.results);
+    assert_eq!(count(&env, "SELECT count(*) FROM sync_changes WHERE row_id = $1", &first_id).await, 4);
+}

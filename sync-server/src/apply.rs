@@ -68,21 +68,62 @@ pub fn classify(e: &anyhow::Error) -> Failure {
 
 /// Loads what the mutation declared it reads, decides with the domain code, and writes the
 /// changes; their sync-log entries and audit rows are written when `w` commits.
-///
-/// Rows the mutation only consults are read first, without locks; the rows it locks are read
-/// last, all at once (one pipelined round trip, still in `reads()` order), so a hot row such as a
-/// departure is held for the writes and the commit only.
 pub async fn run_mutation(
     w: &WriteTx<'_>,
     m: &Mutation,
     ctx: &MutationCtx,
     actor: &str,
 ) -> Result<Vec<Change>, Failure> {
+    let decided = decide(w, m, ctx).await?;
+    write_all(w, m, &decided, &ctx.organization_id, actor).await?;
+    Ok(decided.changes)
+}
+
+/// What the domain decided, with the rows it decided on (the audit log's "before").
+pub struct Decided {
+    snap: Snapshot,
+    pub changes: Vec<Change>,
+}
+
+impl Decided {
+    /// The statements of these changes when [`write_all`] sends every one of them before it first
+    /// waits; `None` when some change needs a statement after a reply. Only single-statement
+    /// upserts qualify: a write that reads and then writes again would send its second
+    /// statement behind whatever was sent after it.
+    fn statements_in_one_go(&self) -> Option<Vec<&'static str>> {
+        self.changes
+            .iter()
+            .filter(|c| !matches!(c, Change::Audit(_)))
+            .map(|c| match c {
+                Change::PutTour(_) => Some(db::UPSERT_TOUR),
+                Change::PutVariant(_) => Some(db::UPSERT_VARIANT),
+                Change::PutPricingTier(_) => Some(db::UPSERT_TIER),
+                Change::PutDeparture(_) => Some(db::UPSERT_DEPARTURE),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether [`write_all`] will send all of its statements at its first poll, so that they can
+    /// share a round trip with what is sent after them and still run first. Prepares them if
+    /// need be (a statement-cache miss would send a parse, then wait for it): after this, a
+    /// first poll finds them cached.
+    pub async fn ready_in_one_go(&self, w: &WriteTx<'_>) -> Result<bool, Failure> {
+        let Some(statements) = self.statements_in_one_go() else { return Ok(false) };
+        for sql in statements {
+            w.prepare_cached(sql).await.map_err(|e| classify(&e.into()))?;
+        }
+        Ok(true)
+    }
+}
+
+/// Reads what the mutation declared (in one round trip: the consulted rows unlocked, then the
+/// locked ones `FOR UPDATE` in `reads()` order, an order pipelining keeps) and lets the domain
+/// decide. Nothing is written.
+pub async fn decide(w: &WriteTx<'_>, m: &Mutation, ctx: &MutationCtx) -> Result<Decided, Failure> {
     let org = ctx.organization_id.as_str();
     let (locked, consulted): (Vec<ReadKey>, Vec<ReadKey>) = m.reads().into_iter().partition(|k| m.locks(k));
     let mut snap = Snapshot::default();
-    // One round trip for every read: the consulted rows, then the locked ones in their sorted
-    // order (pipelining keeps the order in which the server takes the locks).
     let (consulted_rows, locked_rows) = tokio::join!(
         join_all(consulted.iter().map(|k| load(w.tx(), org, k, false))),
         join_all(locked.iter().map(|k| load(w.tx(), org, k, true)))
@@ -111,16 +152,29 @@ pub async fn run_mutation(
     if let Some(ch) = changes.iter().find(|c| !writable(c)) {
         return Err(Failure::Rejected(Rejection::Unsupported { what: format!("{} ({ch:?})", m.name()) }));
     }
+    Ok(Decided { snap, changes })
+}
+
+/// Writes what [`decide`] decided: all at once when every change is a single statement (see
+/// [`Decided::ready_in_one_go`]), otherwise one change after another.
+pub async fn write_all(w: &WriteTx<'_>, m: &Mutation, d: &Decided, org: &str, actor: &str) -> Result<(), Failure> {
     // A promo code's use row names the booking it was spent on.
-    let booking = changes.iter().find_map(|c| match c {
+    let booking = d.changes.iter().find_map(|c| match c {
         Change::PutBooking(b) => Some(b),
         _ => None,
     });
-    for change in &changes {
-        let before = snap.before(change).map_err(|e| classify(&e))?;
-        write(w, m, change, booking, before.as_ref(), org, actor).await.map_err(|e| classify(&e))?;
+    let one = |change| async move {
+        let before = d.snap.before(change)?;
+        write(w, m, change, booking, before.as_ref(), org, actor).await
+    };
+    if d.statements_in_one_go().is_some() {
+        db::all(join_all(d.changes.iter().map(one)).await).map_err(|e| classify(&e))?;
+    } else {
+        for change in &d.changes {
+            one(change).await.map_err(|e| classify(&e))?;
+        }
     }
-    Ok(changes)
+    Ok(())
 }
 
 /// Changes this server version stores (today: every kind; kept so a change kind added to the
@@ -157,21 +211,24 @@ async fn write(
     actor: &str,
 ) -> anyhow::Result<()> {
     let (entity, id, after) = match change {
+        // The kinds a push may send in one go (`Decided::ready_in_one_go`): their audit row is
+        // queued before the statement is sent, as the upserts queue their change-log rows, so a
+        // savepoint marked right after the send already counts them as this mutation's.
         Change::PutTour(t) => {
-            db::put_tour(w, t).await?;
-            ("tour", &t.id, serde_json::to_value(t)?)
+            db::audit_change(w, actor, m.name(), "tour", &t.id, before, &serde_json::to_value(t)?);
+            return db::put_tour(w, t).await;
         }
         Change::PutVariant(v) => {
-            db::put_variant(w, v).await?;
-            ("tour_variant", &v.id, serde_json::to_value(v)?)
+            db::audit_change(w, actor, m.name(), "tour_variant", &v.id, before, &serde_json::to_value(v)?);
+            return db::put_variant(w, v).await;
         }
         Change::PutPricingTier(t) => {
-            db::put_tier(w, t).await?;
-            ("pricing_tier", &t.id, serde_json::to_value(t)?)
+            db::audit_change(w, actor, m.name(), "pricing_tier", &t.id, before, &serde_json::to_value(t)?);
+            return db::put_tier(w, t).await;
         }
         Change::PutDeparture(d) => {
-            db::put_departure(w, d).await?;
-            ("departure", &d.id, serde_json::to_value(d)?)
+            db::audit_change(w, actor, m.name(), "departure", &d.id, before, &serde_json::to_value(d)?);
+            return db::put_departure(w, d).await;
         }
         Change::PutBooking(b) => {
             db::put_booking(w, b).await?;

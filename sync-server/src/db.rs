@@ -224,18 +224,55 @@ fn i32_of(v: u32) -> anyhow::Result<i32> {
     Ok(i32::try_from(v)?)
 }
 
+/// The statement of [`put_tour`], named so a caller can prepare it ahead of a pipelined send.
+pub const UPSERT_TOUR: &str =
+    "INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes, default_capacity,
+     min_participants, category, timezone, meeting_point, status)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, slug = excluded.slug,
+     short_description = excluded.short_description, duration_minutes = excluded.duration_minutes,
+     default_capacity = excluded.default_capacity, min_participants = excluded.min_participants,
+     category = excluded.category, timezone = excluded.timezone, meeting_point = excluded.meeting_point,
+     status = excluded.status, updated_at = now()
+     WHERE tours.organization_id = excluded.organization_id";
+
+/// The statement of [`put_variant`], named so a caller can prepare it ahead of a pipelined send.
+pub const UPSERT_VARIANT: &str =
+    "INSERT INTO tour_variants (id, organization_id, tour_id, name, capacity, duration_minutes, active, sort_order)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, capacity = excluded.capacity,
+     duration_minutes = excluded.duration_minutes, active = excluded.active,
+     sort_order = excluded.sort_order, updated_at = now()
+     WHERE tour_variants.organization_id = excluded.organization_id";
+
+/// The statement of [`put_tier`], named so a caller can prepare it ahead of a pipelined send.
+pub const UPSERT_TIER: &str =
+    "INSERT INTO pricing_tiers (id, organization_id, tour_id, variant_id, name, base_price_minor, currency,
+     min_age, max_age, is_default, sort_order)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, base_price_minor = excluded.base_price_minor,
+     currency = excluded.currency, min_age = excluded.min_age, max_age = excluded.max_age,
+     is_default = excluded.is_default, sort_order = excluded.sort_order, updated_at = now()
+     WHERE pricing_tiers.organization_id = excluded.organization_id";
+
+/// The statement of [`put_departure`], named so a caller can prepare it ahead of a pipelined send.
+pub const UPSERT_DEPARTURE: &str =
+    "INSERT INTO schedules (id, organization_id, tour_id, variant_id, local_date, local_time, timezone,
+     starts_at, ends_at, capacity, booked_count, status)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     ON CONFLICT (id) DO UPDATE SET local_date = excluded.local_date, local_time = excluded.local_time,
+     timezone = excluded.timezone, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+     capacity = excluded.capacity, booked_count = excluded.booked_count, status = excluded.status,
+     updated_at = now()
+     WHERE schedules.organization_id = excluded.organization_id";
+
 pub async fn put_tour(w: &WriteTx<'_>, t: &Tour) -> anyhow::Result<()> {
+    // Queued before the statement is sent (see `apply::Decided::ready_in_one_go`); a failed
+    // write is rolled back with its savepoint, and this with it.
+    w.log_change(&ref_buckets(&t.organization_id), EntityKind::Tour, &t.id, Op::Put, Some(serde_json::to_value(t)?));
     let n = w
         .exec(
-            "INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes, default_capacity,
-             min_participants, category, timezone, meeting_point, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, slug = excluded.slug,
-             short_description = excluded.short_description, duration_minutes = excluded.duration_minutes,
-             default_capacity = excluded.default_capacity, min_participants = excluded.min_participants,
-             category = excluded.category, timezone = excluded.timezone, meeting_point = excluded.meeting_point,
-             status = excluded.status, updated_at = now()
-         WHERE tours.organization_id = excluded.organization_id",
+            UPSERT_TOUR,
             &[
                 &t.id,
                 &t.organization_id,
@@ -252,49 +289,50 @@ pub async fn put_tour(w: &WriteTx<'_>, t: &Tour) -> anyhow::Result<()> {
             ],
         )
         .await?;
-    written_once(n, &t.id)?;
-    let buckets = ref_buckets(&t.organization_id);
-    w.log_change(&buckets, EntityKind::Tour, &t.id, Op::Put, Some(serde_json::to_value(t)?));
-    Ok(())
+    written_once(n, &t.id)
 }
 
 pub async fn put_variant(w: &WriteTx<'_>, v: &TourVariant) -> anyhow::Result<()> {
+    // Queued before the statement is sent (see `apply::Decided::ready_in_one_go`); a failed
+    // write is rolled back with its savepoint, and this with it.
+    w.log_change(
+        &ref_buckets(&v.organization_id),
+        EntityKind::TourVariant,
+        &v.id,
+        Op::Put,
+        Some(serde_json::to_value(v)?),
+    );
     let n = w
         .exec(
-        "INSERT INTO tour_variants (id, organization_id, tour_id, name, capacity, duration_minutes, active, sort_order)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, capacity = excluded.capacity,
-             duration_minutes = excluded.duration_minutes, active = excluded.active,
-             sort_order = excluded.sort_order, updated_at = now()
-         WHERE tour_variants.organization_id = excluded.organization_id",
-        &[
-            &v.id,
-            &v.organization_id,
-            &v.tour_id,
-            &v.name,
-            &v.capacity.map(i32_of).transpose()?,
-            &v.duration_minutes.map(i32_of).transpose()?,
-            &v.active,
-            &v.sort_order,
-        ],
-    )
-    .await?;
-    written_once(n, &v.id)?;
-    let buckets = ref_buckets(&v.organization_id);
-    w.log_change(&buckets, EntityKind::TourVariant, &v.id, Op::Put, Some(serde_json::to_value(v)?));
-    Ok(())
+            UPSERT_VARIANT,
+            &[
+                &v.id,
+                &v.organization_id,
+                &v.tour_id,
+                &v.name,
+                &v.capacity.map(i32_of).transpose()?,
+                &v.duration_minutes.map(i32_of).transpose()?,
+                &v.active,
+                &v.sort_order,
+            ],
+        )
+        .await?;
+    written_once(n, &v.id)
 }
 
 pub async fn put_tier(w: &WriteTx<'_>, t: &PricingTier) -> anyhow::Result<()> {
+    // Queued before the statement is sent (see `apply::Decided::ready_in_one_go`); a failed
+    // write is rolled back with its savepoint, and this with it.
+    w.log_change(
+        &ref_buckets(&t.organization_id),
+        EntityKind::PricingTier,
+        &t.id,
+        Op::Put,
+        Some(serde_json::to_value(t)?),
+    );
     let n = w
         .exec(
-            "INSERT INTO pricing_tiers (id, organization_id, tour_id, variant_id, name, base_price_minor, currency,
-             min_age, max_age, is_default, sort_order)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, base_price_minor = excluded.base_price_minor,
-             currency = excluded.currency, min_age = excluded.min_age, max_age = excluded.max_age,
-             is_default = excluded.is_default, sort_order = excluded.sort_order, updated_at = now()
-         WHERE pricing_tiers.organization_id = excluded.organization_id",
+            UPSERT_TIER,
             &[
                 &t.id,
                 &t.organization_id,
@@ -310,23 +348,22 @@ pub async fn put_tier(w: &WriteTx<'_>, t: &PricingTier) -> anyhow::Result<()> {
             ],
         )
         .await?;
-    written_once(n, &t.id)?;
-    let buckets = ref_buckets(&t.organization_id);
-    w.log_change(&buckets, EntityKind::PricingTier, &t.id, Op::Put, Some(serde_json::to_value(t)?));
-    Ok(())
+    written_once(n, &t.id)
 }
 
 pub async fn put_departure(w: &WriteTx<'_>, d: &Departure) -> anyhow::Result<()> {
+    // Queued before the statement is sent (see `apply::Decided::ready_in_one_go`); a failed
+    // write is rolled back with its savepoint, and this with it.
+    w.log_change(
+        &ref_buckets(&d.organization_id),
+        EntityKind::Departure,
+        &d.id,
+        Op::Put,
+        Some(serde_json::to_value(d)?),
+    );
     let n = w
         .exec(
-            "INSERT INTO schedules (id, organization_id, tour_id, variant_id, local_date, local_time, timezone,
-             starts_at, ends_at, capacity, booked_count, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (id) DO UPDATE SET local_date = excluded.local_date, local_time = excluded.local_time,
-             timezone = excluded.timezone, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-             capacity = excluded.capacity, booked_count = excluded.booked_count, status = excluded.status,
-             updated_at = now()
-         WHERE schedules.organization_id = excluded.organization_id",
+            UPSERT_DEPARTURE,
             &[
                 &d.id,
                 &d.organization_id,
@@ -343,10 +380,7 @@ pub async fn put_departure(w: &WriteTx<'_>, d: &Departure) -> anyhow::Result<()>
             ],
         )
         .await?;
-    written_once(n, &d.id)?;
-    let buckets = ref_buckets(&d.organization_id);
-    w.log_change(&buckets, EntityKind::Departure, &d.id, Op::Put, Some(serde_json::to_value(d)?));
-    Ok(())
+    written_once(n, &d.id)
 }
 
 pub const DEPARTURE_COLS: &str = "id, organization_id, tour_id, variant_id, local_date, local_time, timezone, \

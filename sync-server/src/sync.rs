@@ -71,6 +71,12 @@ fn i64_of(v: u64) -> i64 {
 /// rejection rolls back that mutation only and is recorded; anything else stops the batch at
 /// that mutation so order is kept and the client retries. Replaying a batch is harmless: ids
 /// at or below the watermark are skipped.
+///
+/// A long queue drains one mutation after another, so round trips are the cost: a mutation's
+/// write travels with the next one's savepoint and reads (`Pace::Overlapped`). Should such a
+/// write fail, the next mutation has already started on top of it, so the whole batch is rolled
+/// back and replayed one write at a time (`Pace::OneByOne`), where a failed write is rolled
+/// back on its own and recorded like any rejection.
 pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<PushResponse, AppError> {
     check_version(req.schema_version)?;
     let client_id = validate::id("client_id", &req.client_id).map_err(|e| AppError::invalid(e.field, e.message))?;
@@ -78,11 +84,37 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
         return Err(AppError::invalid("mutations", format!("at most {MAX_PUSH} mutations per push")));
     }
     let mut conn = state.pool.get().await?;
+    if let Some(done) = push_batch(&mut conn, staff, &client_id, &req.mutations, Pace::Overlapped).await? {
+        return Ok(done);
+    }
+    tracing::debug!(client = %client_id, "an overlapped write failed; replaying the push one write at a time");
+    push_batch(&mut conn, staff, &client_id, &req.mutations, Pace::OneByOne)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a push replayed one by one gave up")))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    Overlapped,
+    OneByOne,
+}
+
+type WriteBehind<'w> = std::pin::Pin<Box<dyn Future<Output = Result<(), apply::Failure>> + Send + 'w>>;
+
+/// One attempt at a push in its own transaction. `None` (only when overlapped): a write failed,
+/// nothing was committed, replay one by one.
+async fn push_batch(
+    conn: &mut deadpool_postgres::Object,
+    staff: &Staff,
+    client_id: &str,
+    mutations: &[MutationEnvelope],
+    pace: Pace,
+) -> Result<Option<PushResponse>, AppError> {
     let w = WriteTx::new(conn.transaction().await?, &staff.organization_id).await?;
-    let mut last = lock_client(&w, staff, &client_id).await?;
+    let last = lock_client(&w, staff, client_id).await?;
     let mut results = Vec::new();
     // Duplicates get their stored verdict again: the response that carried it may have been lost.
-    let dup_ids: Vec<i64> = req.mutations.iter().filter(|m| m.id <= last).map(|m| i64_of(m.id)).collect();
+    let dup_ids: Vec<i64> = mutations.iter().filter(|m| m.id <= last).map(|m| i64_of(m.id)).collect();
     if !dup_ids.is_empty() {
         let rows = w
             .rows(
@@ -95,8 +127,37 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
             results.push(result_record(r).map_err(AppError::Internal)?);
         }
     }
+    let Some((last, recorded)) = run_in_order(&w, staff, client_id, mutations, pace, last, &mut results).await? else {
+        w.rollback().await?;
+        return Ok(None);
+    };
+    // One round trip for both: the verdicts and the watermark commit together.
+    let last_id = i64_of(last);
+    let watermark: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&client_id, &last_id];
+    let (a, b) = tokio::join!(
+        recorded.insert(w.tx(), client_id),
+        w.exec("UPDATE sync_clients SET last_mutation_id = $2, last_seen_at = now() WHERE client_id = $1", &watermark)
+    );
+    db::all2(a, b)?;
+    w.commit().await?;
+    Ok(Some(PushResponse { last_mutation_id: last, results }))
+}
+
+/// Runs the mutations after the watermark `last`, in order, adding their verdicts to `results`.
+/// Returns the new watermark and the verdicts to store; `None` when an overlapped write failed.
+async fn run_in_order(
+    w: &WriteTx<'_>,
+    staff: &Staff,
+    client_id: &str,
+    mutations: &[MutationEnvelope],
+    pace: Pace,
+    mut last: u64,
+    results: &mut Vec<MutationResult>,
+) -> Result<Option<(u64, Recorded)>, AppError> {
     let mut recorded = Recorded::default();
-    for m in &req.mutations {
+    // The previous mutation's write, sent with (ahead of) this one's savepoint and reads.
+    let mut behind: Option<WriteBehind<'_>> = None;
+    for m in mutations {
         if m.id <= last {
             continue;
         }
@@ -110,14 +171,44 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
             now: chrono::Utc::now(),
             user_id: staff.user_id.clone(),
         };
-        let (mark, outcome) = w
-            .in_savepoint(async {
-                match Mutation::decode(&m.name, &m.args) {
-                    Err(r) => Err(apply::Failure::Rejected(r)),
-                    Ok(mutation) => apply::run_mutation(&w, &mutation, &ctx, &staff.user_id).await.map(|_| ()),
+        let decide = async {
+            let mutation = Mutation::decode(&m.name, &m.args).map_err(apply::Failure::Rejected)?;
+            let decided = apply::decide(w, &mutation, &ctx).await?;
+            Ok((mutation, decided))
+        };
+        // join! polls in order: the write behind is sent first, then the savepoint and reads.
+        let write_before = behind.take();
+        let (written, started) = tokio::join!(
+            async {
+                match write_before {
+                    Some(write) => write.await,
+                    None => Ok(()),
                 }
-            })
-            .await?;
+            },
+            w.in_savepoint(decide)
+        );
+        if written.is_err() {
+            return Ok(None);
+        }
+        let (mark, decided) = started?;
+        let outcome = match decided {
+            Ok((mutation, decided)) => {
+                if pace == Pace::Overlapped && decided.ready_in_one_go(w).await.is_ok_and(|ready| ready) {
+                    let (w, org, actor) = (w, staff.organization_id.clone(), staff.user_id.clone());
+                    behind =
+                        Some(Box::pin(async move { apply::write_all(w, &mutation, &decided, &org, &actor).await }));
+                    Ok(())
+                } else {
+                    let written =
+                        apply::write_all(w, &mutation, &decided, &staff.organization_id, &staff.user_id).await;
+                    if written.is_err() && pace == Pace::Overlapped {
+                        return Ok(None);
+                    }
+                    written
+                }
+            }
+            Err(failure) => Err(failure),
+        };
         let result = match outcome {
             Ok(()) => {
                 w.release(mark);
@@ -143,16 +234,11 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
         results.push(result);
         last = m.id;
     }
-    // One round trip for both: the verdicts and the watermark commit together.
-    let last_id = i64_of(last);
-    let watermark: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&client_id, &last_id];
-    let (a, b) = tokio::join!(
-        recorded.insert(w.tx(), &client_id),
-        w.exec("UPDATE sync_clients SET last_mutation_id = $2, last_seen_at = now() WHERE client_id = $1", &watermark)
-    );
-    db::all2(a, b)?;
-    w.commit().await?;
-    Ok(PushResponse { last_mutation_id: last, results })
+    let last_write = match behind {
+        Some(write) => write.await,
+        None => Ok(()),
+    };
+    Ok(last_write.is_ok().then_some((last, recorded)))
 }
 
 /// The verdicts of one push, stored in one statement at its end.

@@ -175,6 +175,11 @@ impl<'a> WriteTx<'a> {
         Ok(super::all3(out, a, l)?.0)
     }
 
+    /// Undoes the whole transaction (nothing of it was logged or announced).
+    pub async fn rollback(self) -> Result<(), tokio_postgres::Error> {
+        self.tx.rollback().await
+    }
+
     /// Appends the audit rows and the change log (numbered from the counter, which stays locked
     /// to commit, and announced to listeners on commit), then commits.
     pub async fn commit(self) -> anyhow::Result<()> {
