@@ -199,12 +199,9 @@ async fn run_in_order(
                         Some(Box::pin(async move { apply::write_all(w, &mutation, &decided, &org, &actor).await }));
                     Ok(())
                 } else {
-                    let written =
-                        apply::write_all(w, &mutation, &decided, &staff.organization_id, &staff.user_id).await;
-                    if written.is_err() && pace == Pace::Overlapped {
-                        return Ok(None);
-                    }
-                    written
+                    // Waited for before anything else is sent: a failure rolls back to this
+                    // mutation's own savepoint below, whatever the pace.
+                    apply::write_all(w, &mutation, &decided, &staff.organization_id, &staff.user_id).await
                 }
             }
             Err(failure) => Err(failure),
