@@ -224,6 +224,24 @@ fn i32_of(v: u32) -> anyhow::Result<i32> {
     Ok(i32::try_from(v)?)
 }
 
+/// Upserts one reference row (tour, variant, tier, departure: what every device of the
+/// organization holds) in one statement. Its change-log rows are queued before the statement is
+/// sent, so that a write sent ahead of the next mutation (see `apply::Decided::ready_in_one_go`)
+/// has queued everything by the time that mutation's savepoint marks the queues; a failed write
+/// is rolled back with its savepoint, and these rows with it.
+async fn upsert_reference<T: serde::Serialize>(
+    w: &WriteTx<'_>,
+    kind: EntityKind,
+    row: &T,
+    id: &str,
+    org: &str,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> anyhow::Result<()> {
+    w.log_change(&ref_buckets(org), kind, id, Op::Put, Some(serde_json::to_value(row)?));
+    written_once(w.exec(sql, params).await?, id)
+}
+
 /// The statement of [`put_tour`], named so a caller can prepare it ahead of a pipelined send.
 pub const UPSERT_TOUR: &str =
     "INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes, default_capacity,
@@ -267,120 +285,102 @@ pub const UPSERT_DEPARTURE: &str =
      WHERE schedules.organization_id = excluded.organization_id";
 
 pub async fn put_tour(w: &WriteTx<'_>, t: &Tour) -> anyhow::Result<()> {
-    // Queued before the statement is sent (see `apply::Decided::ready_in_one_go`); a failed
-    // write is rolled back with its savepoint, and this with it.
-    w.log_change(&ref_buckets(&t.organization_id), EntityKind::Tour, &t.id, Op::Put, Some(serde_json::to_value(t)?));
-    let n = w
-        .exec(
-            UPSERT_TOUR,
-            &[
-                &t.id,
-                &t.organization_id,
-                &t.name,
-                &t.slug,
-                &t.short_description,
-                &i32_of(t.duration_minutes)?,
-                &i32_of(t.default_capacity)?,
-                &i32_of(t.min_participants)?,
-                &t.category.as_str(),
-                &t.timezone,
-                &t.meeting_point,
-                &t.status.as_str(),
-            ],
-        )
-        .await?;
-    written_once(n, &t.id)
+    upsert_reference(
+        w,
+        EntityKind::Tour,
+        t,
+        &t.id,
+        &t.organization_id,
+        UPSERT_TOUR,
+        &[
+            &t.id,
+            &t.organization_id,
+            &t.name,
+            &t.slug,
+            &t.short_description,
+            &i32_of(t.duration_minutes)?,
+            &i32_of(t.default_capacity)?,
+            &i32_of(t.min_participants)?,
+            &t.category.as_str(),
+            &t.timezone,
+            &t.meeting_point,
+            &t.status.as_str(),
+        ],
+    )
+    .await
 }
 
 pub async fn put_variant(w: &WriteTx<'_>, v: &TourVariant) -> anyhow::Result<()> {
-    // Queued before the statement is sent (see `apply::Decided::ready_in_one_go`); a failed
-    // write is rolled back with its savepoint, and this with it.
-    w.log_change(
-        &ref_buckets(&v.organization_id),
+    upsert_reference(
+        w,
         EntityKind::TourVariant,
+        v,
         &v.id,
-        Op::Put,
-        Some(serde_json::to_value(v)?),
-    );
-    let n = w
-        .exec(
-            UPSERT_VARIANT,
-            &[
-                &v.id,
-                &v.organization_id,
-                &v.tour_id,
-                &v.name,
-                &v.capacity.map(i32_of).transpose()?,
-                &v.duration_minutes.map(i32_of).transpose()?,
-                &v.active,
-                &v.sort_order,
-            ],
-        )
-        .await?;
-    written_once(n, &v.id)
+        &v.organization_id,
+        UPSERT_VARIANT,
+        &[
+            &v.id,
+            &v.organization_id,
+            &v.tour_id,
+            &v.name,
+            &v.capacity.map(i32_of).transpose()?,
+            &v.duration_minutes.map(i32_of).transpose()?,
+            &v.active,
+            &v.sort_order,
+        ],
+    )
+    .await
 }
 
 pub async fn put_tier(w: &WriteTx<'_>, t: &PricingTier) -> anyhow::Result<()> {
-    // Queued before the statement is sent (see `apply::Decided::ready_in_one_go`); a failed
-    // write is rolled back with its savepoint, and this with it.
-    w.log_change(
-        &ref_buckets(&t.organization_id),
+    upsert_reference(
+        w,
         EntityKind::PricingTier,
+        t,
         &t.id,
-        Op::Put,
-        Some(serde_json::to_value(t)?),
-    );
-    let n = w
-        .exec(
-            UPSERT_TIER,
-            &[
-                &t.id,
-                &t.organization_id,
-                &t.tour_id,
-                &t.variant_id,
-                &t.name,
-                &t.base_price.amount,
-                &t.base_price.currency.as_str(),
-                &t.min_age.map(i32_of).transpose()?,
-                &t.max_age.map(i32_of).transpose()?,
-                &t.is_default,
-                &t.sort_order,
-            ],
-        )
-        .await?;
-    written_once(n, &t.id)
+        &t.organization_id,
+        UPSERT_TIER,
+        &[
+            &t.id,
+            &t.organization_id,
+            &t.tour_id,
+            &t.variant_id,
+            &t.name,
+            &t.base_price.amount,
+            &t.base_price.currency.as_str(),
+            &t.min_age.map(i32_of).transpose()?,
+            &t.max_age.map(i32_of).transpose()?,
+            &t.is_default,
+            &t.sort_order,
+        ],
+    )
+    .await
 }
 
 pub async fn put_departure(w: &WriteTx<'_>, d: &Departure) -> anyhow::Result<()> {
-    // Queued before the statement is sent (see `apply::Decided::ready_in_one_go`); a failed
-    // write is rolled back with its savepoint, and this with it.
-    w.log_change(
-        &ref_buckets(&d.organization_id),
+    upsert_reference(
+        w,
         EntityKind::Departure,
+        d,
         &d.id,
-        Op::Put,
-        Some(serde_json::to_value(d)?),
-    );
-    let n = w
-        .exec(
-            UPSERT_DEPARTURE,
-            &[
-                &d.id,
-                &d.organization_id,
-                &d.tour_id,
-                &d.variant_id,
-                &d.local_date,
-                &d.local_time,
-                &d.timezone,
-                &d.starts_at,
-                &d.ends_at,
-                &i32_of(d.capacity)?,
-                &i32_of(d.booked_count)?,
-                &d.status.as_str(),
-            ],
-        )
-        .await?;
-    written_once(n, &d.id)
+        &d.organization_id,
+        UPSERT_DEPARTURE,
+        &[
+            &d.id,
+            &d.organization_id,
+            &d.tour_id,
+            &d.variant_id,
+            &d.local_date,
+            &d.local_time,
+            &d.timezone,
+            &d.starts_at,
+            &d.ends_at,
+            &i32_of(d.capacity)?,
+            &i32_of(d.booked_count)?,
+            &d.status.as_str(),
+        ],
+    )
+    .await
 }
 
 pub const DEPARTURE_COLS: &str = "id, organization_id, tour_id, variant_id, local_date, local_time, timezone, \
