@@ -215,13 +215,7 @@ pub async fn queue(
     email: &Email,
 ) -> anyhow::Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
-    tx.exec(
-        "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
-             subject, content, status, recipient, attempts, next_attempt_at)
-         VALUES ($1, $2, $3, $4, 'email', 'outbound', $5, $6, $7, 'pending', $8, 0, now())",
-        &[&id, &org, &customer_id, &booking_id, &kind, &email.subject, &email.text, &email.to],
-    )
-    .await?;
+    insert_outbound(tx, &id, org, customer_id, booking_id, kind, email).await?;
     Ok(id)
 }
 
@@ -235,16 +229,28 @@ pub async fn queue_reminder(
     email: &Email,
 ) -> anyhow::Result<bool> {
     let id = uuid::Uuid::new_v4().to_string();
-    let n = tx
-        .exec(
-            "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
-                 subject, content, status, recipient, attempts, next_attempt_at)
-             VALUES ($1, $2, $3, $4, 'email', 'outbound', 'booking_reminder', $5, $6, 'pending', $7, 0, now())
-             ON CONFLICT (organization_id, booking_id) WHERE type = 'booking_reminder' DO NOTHING",
-            &[&id, &org, &customer_id, &booking_id, &email.subject, &email.text, &email.to],
-        )
-        .await?;
-    Ok(n == 1)
+    Ok(insert_outbound(tx, &id, org, customer_id, Some(booking_id), "booking_reminder", email).await? == 1)
+}
+
+/// The outbox row of one e-mail; 0 rows when it is a booking's second reminder. V9's partial
+/// index covers reminder rows only, so for every other kind the conflict clause never applies.
+async fn insert_outbound(
+    tx: &impl GenericClient,
+    id: &str,
+    org: &str,
+    customer_id: &str,
+    booking_id: Option<&str>,
+    kind: &str,
+    email: &Email,
+) -> Result<u64, tokio_postgres::Error> {
+    tx.exec(
+        "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
+             subject, content, status, recipient, attempts, next_attempt_at)
+         VALUES ($1, $2, $3, $4, 'email', 'outbound', $5, $6, $7, 'pending', $8, 0, now())
+         ON CONFLICT (organization_id, booking_id) WHERE type = 'booking_reminder' DO NOTHING",
+        &[&id, &org, &customer_id, &booking_id, &kind, &email.subject, &email.text, &email.to],
+    )
+    .await
 }
 
 /// What [`send_now`] did: the id of the recorded communication and the verdict of the relay.
