@@ -12,6 +12,7 @@ use tourdesk_testkit::PgCluster;
 
 pub struct Env {
     pub cluster: PgCluster,
+    /// The database as its owner (a superuser): for tests that look at or arrange rows directly.
     pub db_url: String,
     /// What the server was started with (a restart reuses it, on the same address).
     pub server_config: Config,
@@ -37,9 +38,12 @@ pub fn config(db_url: &str, listen: &str) -> Config {
     configured(db_url, listen, &Fakes::default())
 }
 
+/// `db_url` is the owner's (the superuser's): migrations and the demo seed use it, the server
+/// itself runs as the testkit's application role, bound by row-level security as in production.
 pub fn configured(db_url: &str, listen: &str, fakes: &Fakes<'_>) -> Config {
     let mut c = Config {
-        database_url: db_url.into(),
+        database_url: tourdesk_testkit::as_app(db_url),
+        migrate_database_url: Some(db_url.into()),
         listen: listen.into(),
         seed_demo: true,
         pool_size: 8,

@@ -29,7 +29,8 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     let cluster = PgCluster::start().unwrap();
     let db_url = cluster.fresh_database().await.unwrap();
     let server = tourdesk_sync_server::start(Config {
-        database_url: db_url.clone(),
+        database_url: tourdesk_testkit::as_app(&db_url),
+        migrate_database_url: Some(db_url.clone()),
         listen: "127.0.0.1:0".into(),
         seed_demo: true,
         ..Config::default()
@@ -158,7 +159,8 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
 
     // It comes back on the same address: the queued tour is pushed and confirmed.
     let server = tourdesk_sync_server::start(Config {
-        database_url: db_url.clone(),
+        database_url: tourdesk_testkit::as_app(&db_url),
+        migrate_database_url: Some(db_url.clone()),
         listen: addr.to_string(),
         seed_demo: true,
         ..Config::default()
@@ -208,7 +210,13 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     let db_url = cluster.fresh_database().await.unwrap();
     let stripe = FakeStripe::start().await;
     let mut config =
-        Config { database_url: db_url.clone(), listen: "127.0.0.1:0".into(), seed_demo: true, ..Config::default() };
+        Config {
+            database_url: tourdesk_testkit::as_app(&db_url),
+            migrate_database_url: Some(db_url.clone()),
+            listen: "127.0.0.1:0".into(),
+            seed_demo: true,
+            ..Config::default()
+        };
     config.stripe.api_base = Some(stripe.uri());
     config.stripe.webhook_secret = WEBHOOK_SECRET.into();
     let server = tourdesk_sync_server::start(config.clone()).await.unwrap();

@@ -101,6 +101,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest) -> Result<SignInRespo
     let org = user.organization_id.clone();
     let kind = req.device_kind.as_str();
     let tx = client.transaction().await?;
+    crate::db::set_tenant(&tx, &org).await?;
     let reusable = match asked_device {
         Some(id) => q::lock_live_device_of(&tx, &org, &user.id, id).await?,
         None => false,
@@ -158,9 +159,9 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> Result<SignInResp
     let digest = token_digest(req.refresh_token.trim());
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let Some(t) = q::lock_refresh_token(&tx, &digest).await? else {
-        return Err(AppError::unauthorized("UNAUTHORIZED", "unknown refresh token; sign in again"));
-    };
+    let unknown = || AppError::unauthorized("UNAUTHORIZED", "unknown refresh token; sign in again");
+    let Some(org) = crate::db::enter_org_of_refresh_token(&tx, &digest).await? else { return Err(unknown()) };
+    let Some(t) = q::lock_refresh_token(&tx, &org, &digest).await? else { return Err(unknown()) };
     let org = t.organization_id.as_str();
     if t.revoked {
         return Err(AppError::unauthorized("TOKEN_REVOKED", "this device was signed out or revoked; sign in again"));
@@ -193,6 +194,7 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> Result<SignInResp
 pub async fn sign_out(state: &AppState, staff: &Staff) -> Result<(), AppError> {
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
+    crate::db::set_tenant(&tx, &staff.organization_id).await?;
     q::revoke_device(&tx, &staff.organization_id, &staff.device_id).await?;
     tx.commit().await?;
     tracing::info!(user = %staff.user_id, device = %staff.device_id, "staff signed out");
@@ -220,9 +222,12 @@ fn device_info(d: DeviceRow, staff: &Staff) -> Result<DeviceInfo, AppError> {
 }
 
 pub async fn devices(state: &AppState, staff: &Staff) -> Result<DeviceList, AppError> {
-    let client = state.pool.get().await?;
+    let mut client = state.pool.get().await?;
+    let tx = client.build_transaction().read_only(true).start().await?;
+    crate::db::set_tenant(&tx, &staff.organization_id).await?;
     let only_user = (!manages_all_devices(staff.role)).then_some(staff.user_id.as_str());
-    let rows = q::list_devices(&client, &staff.organization_id, only_user).await?;
+    let rows = q::list_devices(&tx, &staff.organization_id, only_user).await?;
+    tx.commit().await?;
     let devices = rows.into_iter().map(|d| device_info(d, staff)).collect::<Result<_, _>>()?;
     Ok(DeviceList { devices })
 }
@@ -233,6 +238,7 @@ pub async fn revoke(state: &AppState, staff: &Staff, device_id: &str) -> Result<
     let org = staff.organization_id.as_str();
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
+    crate::db::set_tenant(&tx, org).await?;
     let Some(device) = q::lock_device(&tx, org, device_id).await? else {
         return Err(AppError::NotFound("device".into()));
     };

@@ -8,8 +8,15 @@ use serde::Deserialize;
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// libpq-style connection string or URL, e.g. `postgres://app:secret@db.internal:5432/tourdesk`.
+    /// libpq-style connection string or URL of the role the server runs as, e.g.
+    /// `postgres://tourdesk_server:secret@db.internal:5432/tourdesk`: a member of `tourdesk_app`
+    /// that is no superuser, has no BYPASSRLS and owns no table (the server refuses to start
+    /// otherwise), so row-level security binds every query.
     pub database_url: String,
+    /// The schema owner, for migrations and the demo seed only. Set, the server migrates (and
+    /// seeds) through it before serving, on a connection of its own; unset, the schema is left
+    /// to `tourdesk-sync-server migrate` run with it.
+    pub migrate_database_url: Option<String>,
     pub listen: String,
     /// Seed the demo organization on start (development and demos only).
     pub seed_demo: bool,
@@ -117,7 +124,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             // The project-local dev cluster that `cargo xtask run` starts.
-            database_url: "postgres://postgres@127.0.0.1:5433/tourdesk".into(),
+            database_url: "postgres://tourdesk_server@127.0.0.1:5433/tourdesk".into(),
+            migrate_database_url: None,
             listen: "127.0.0.1:8787".into(),
             seed_demo: false,
             access_token_ttl_seconds: 900,
@@ -135,6 +143,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("database_url", &mask_url(&self.database_url))
+            .field("migrate_database_url", &self.migrate_database_url.as_deref().map(mask_url))
             .field("listen", &self.listen)
             .field("seed_demo", &self.seed_demo)
             .field("access_token_ttl_seconds", &self.access_token_ttl_seconds)
@@ -207,6 +216,10 @@ impl Config {
         if let Some(v) = get("TOURDESK_DATABASE_URL") {
             self.database_url = v;
         }
+        if let Some(v) = get("TOURDESK_MIGRATE_DATABASE_URL") {
+            // Empty means "do not migrate", so an inherited value can be switched off.
+            self.migrate_database_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
         if let Some(v) = get("TOURDESK_LISTEN") {
             self.listen = v;
         }
@@ -278,6 +291,7 @@ impl Config {
     fn clone_plain(&self) -> PlainConfig {
         PlainConfig {
             database_url: self.database_url.clone(),
+            migrate_database_url: self.migrate_database_url.clone(),
             listen: self.listen.clone(),
             seed_demo: self.seed_demo,
             access_token_ttl_seconds: self.access_token_ttl_seconds,
@@ -312,6 +326,9 @@ fn merge(base: &mut toml::Table, overlay: toml::Table) {
 #[derive(serde::Serialize)]
 struct PlainConfig {
     database_url: String,
+    // TOML has no null: an absent key deserialises back to `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    migrate_database_url: Option<String>,
     listen: String,
     seed_demo: bool,
     access_token_ttl_seconds: u64,
@@ -402,10 +419,28 @@ mod tests {
     }
 
     #[test]
+    fn the_migration_url_comes_from_env_then_file() {
+        let mut c = Config::default();
+        assert_eq!(c.migrate_database_url, None, "the server does not migrate unless told how");
+        c.apply_env(|k| (k == "TOURDESK_MIGRATE_DATABASE_URL").then(|| "postgres://owner@db/x".into())).unwrap();
+        assert_eq!(c.migrate_database_url.as_deref(), Some("postgres://owner@db/x"));
+        let c = c.apply_file("pool_size = 3\n").unwrap();
+        assert_eq!(c.migrate_database_url.as_deref(), Some("postgres://owner@db/x"), "kept by a file without it");
+        let mut c = c.apply_file("migrate_database_url = \"postgres://o2@db/x\"\n").unwrap();
+        assert_eq!(c.migrate_database_url.as_deref(), Some("postgres://o2@db/x"));
+        c.apply_env(|k| (k == "TOURDESK_MIGRATE_DATABASE_URL").then(String::new)).unwrap();
+        assert_eq!(c.migrate_database_url, None, "an empty URL turns migrating off");
+    }
+
+    #[test]
     fn secrets_are_masked() {
-        let c = Config { database_url: "postgres://app:s3cret@db:5432/x".into(), ..Config::default() };
+        let c = Config {
+            database_url: "postgres://app:s3cret@db:5432/x".into(),
+            migrate_database_url: Some("postgres://owner:0wnerpw@db:5432/x".into()),
+            ..Config::default()
+        };
         let dbg = format!("{c:?}");
-        assert!(!dbg.contains("s3cret"), "{dbg}");
+        assert!(!dbg.contains("s3cret") && !dbg.contains("0wnerpw"), "{dbg}");
         let mut c = Config::default();
         c.mail.smtp_url = Some("smtp://mailer:relaypw@relay.example.test:587?tls=required".into());
         let dbg = format!("{c:?}");

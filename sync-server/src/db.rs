@@ -1,5 +1,8 @@
 //! PostgreSQL: the pool, the migrations, and the named queries every other module uses.
-//! Every query on a tenant table filters on `organization_id`.
+//! Every query on a tenant table filters on `organization_id` and runs after [`set_tenant`]: the
+//! server's role is bound by row-level security (V3, V10), so a statement without its tenant sees
+//! and writes nothing. What must be found before the tenant is known goes through V10's narrow
+//! lookup functions (`tourdesk_*`), each answering an organization id to set next.
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use serde_json::Value;
@@ -121,12 +124,25 @@ pub fn all<T>(results: Vec<Result<T, impl Into<anyhow::Error>>>) -> anyhow::Resu
     Err(cause_of(results.into_iter().map(|r| r.err().map(Into::into))))
 }
 
+/// The server's pool, as its runtime role (`database_url`).
 pub fn connect(config: &Config) -> anyhow::Result<Pool> {
-    let pg: tokio_postgres::Config = config.database_url.parse()?;
+    pool(&config.database_url, config.pool_size)
+}
+
+/// A small pool as the schema owner (`migrate_database_url`), for migrations and the demo seed.
+pub fn connect_owner(config: &Config) -> anyhow::Result<Pool> {
+    let url = config.migrate_database_url.as_deref().ok_or_else(|| {
+        anyhow::anyhow!("migrate_database_url (TOURDESK_MIGRATE_DATABASE_URL) is not set: it names the schema owner")
+    })?;
+    pool(url, 2)
+}
+
+fn pool(url: &str, size: usize) -> anyhow::Result<Pool> {
+    let pg: tokio_postgres::Config = url.parse()?;
     let mgr = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     // A bounded wait: when every connection is busy a request gets a 503 to retry, not a hang.
     Ok(Pool::builder(mgr)
-        .max_size(config.pool_size)
+        .max_size(size)
         .runtime(deadpool_postgres::Runtime::Tokio1)
         .wait_timeout(Some(std::time::Duration::from_secs(10)))
         .create_timeout(Some(std::time::Duration::from_secs(10)))
@@ -140,6 +156,93 @@ pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
         tracing::info!("applied migration {}", m);
     }
     Ok(())
+}
+
+/// Refuses a runtime role that row-level security would not bind: a superuser, a role with
+/// BYPASSRLS, a member of either (it could `SET ROLE`), or the owner of a table (FORCE'd tables
+/// bind owners too, but an owner can drop the policies). The server runs as a member of
+/// `tourdesk_app` that is none of these.
+pub async fn check_runtime_role(pool: &Pool) -> anyhow::Result<()> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one(
+            "SELECT current_user::text,
+                    coalesce(bool_or(r.rolsuper), false), coalesce(bool_or(r.rolbypassrls), false),
+                    (SELECT string_agg(c.relname, ', ' ORDER BY c.relname) FROM pg_catalog.pg_class c
+                     WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema())
+                       AND c.relkind IN ('r', 'p')
+                       AND pg_has_role(current_user, c.relowner, 'MEMBER'))
+             FROM pg_catalog.pg_roles r WHERE pg_has_role(current_user, r.oid, 'MEMBER')",
+            &[],
+        )
+        .await?;
+    let (user, superuser, bypass, owned): (String, bool, bool, Option<String>) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+    let why = if superuser {
+        "is a superuser (or a member of one)".to_string()
+    } else if bypass {
+        "has BYPASSRLS (or is a member of a role that has it)".to_string()
+    } else if let Some(tables) = owned {
+        format!("owns tables ({tables})")
+    } else {
+        return Ok(());
+    };
+    anyhow::bail!(
+        "refusing to run as database role {user:?}, which {why}: row-level security would not bind it. \
+         Connect database_url as a member of tourdesk_app, and give the owner to migrate_database_url"
+    )
+}
+
+/// Runs a V10 lookup function that answers one organization id and, in the same statement,
+/// makes that organization the transaction's tenant. `None` (and no tenant) when it finds none.
+async fn enter_tenant_of(
+    c: &impl GenericClient,
+    lookup: &str,
+    arg: &(dyn ToSql + Sync),
+) -> Result<Option<String>, tokio_postgres::Error> {
+    let sql = format!("SELECT o, set_config('app.organization_id', o, true) FROM {lookup}($1) AS o WHERE o IS NOT NULL");
+    c.row_opt(&sql, &[arg]).await?.map(|r| r.try_get(0)).transpose()
+}
+
+/// Makes the active organization with public `slug` the tenant; its id, or `None`.
+pub async fn enter_org_by_slug(c: &impl GenericClient, slug: &str) -> Result<Option<String>, tokio_postgres::Error> {
+    enter_tenant_of(c, "tourdesk_org_by_slug", &slug.trim()).await
+}
+
+/// Makes the organization of a refresh token the tenant; its id, or `None` for an unknown token.
+pub async fn enter_org_of_refresh_token(
+    c: &impl GenericClient,
+    digest: &[u8],
+) -> Result<Option<String>, tokio_postgres::Error> {
+    enter_tenant_of(c, "tourdesk_refresh_token_org", &digest).await
+}
+
+/// Makes the organization of a customer's magic link the tenant; its id, or `None`.
+pub async fn enter_org_of_magic_link(
+    c: &impl GenericClient,
+    digest: &[u8],
+) -> Result<Option<String>, tokio_postgres::Error> {
+    enter_tenant_of(c, "tourdesk_magic_link_org", &digest).await
+}
+
+/// The organization and booking a Stripe PaymentIntent pays for, found before any tenant is set.
+pub async fn payment_of_intent(
+    c: &impl GenericClient,
+    intent_id: &str,
+) -> Result<Option<(String, String)>, tokio_postgres::Error> {
+    let row = c.row_opt("SELECT organization_id, booking_id FROM tourdesk_payment_of_intent($1)", &[&intent_id]).await?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+/// Organizations with due work of one background job (a V10 `tourdesk_orgs_with_*` function),
+/// ids only: the job then works in each one's tenant.
+pub async fn orgs_with(
+    c: &impl GenericClient,
+    lookup: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<String>, tokio_postgres::Error> {
+    let args = (1..=params.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    c.rows(&format!("SELECT o FROM {lookup}({args}) AS o"), params).await?.iter().map(|r| r.try_get(0)).collect()
 }
 
 fn bad_row(what: &str, v: &str) -> anyhow::Error {
@@ -173,12 +276,6 @@ pub fn tour_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Tour> {
 pub async fn set_tenant(c: &impl GenericClient, org: &str) -> Result<(), tokio_postgres::Error> {
     c.exec("SELECT set_config('app.organization_id', $1, true)", &[&org]).await?;
     Ok(())
-}
-
-/// An active organization's id by its public slug.
-pub async fn active_org_by_slug(c: &impl GenericClient, slug: &str) -> Result<Option<String>, tokio_postgres::Error> {
-    let row = c.row_opt("SELECT id FROM organizations WHERE slug = $1 AND status = 'active'", &[&slug.trim()]).await?;
-    row.map(|r| r.try_get(0)).transpose()
 }
 
 /// An upsert hit an id that exists in another organization. Ids are client-made UUIDs, so this

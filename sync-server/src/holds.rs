@@ -25,12 +25,8 @@ const BATCH: i64 = 200;
 
 /// Releases every expired hold of every active organization. Returns how many were released.
 pub async fn release_expired(state: &AppState) -> anyhow::Result<usize> {
-    let orgs: Vec<String> = {
-        let conn = state.pool.get().await?;
-        // organizations is readable without a tenant (V3): the sweep needs the list first.
-        let rows = conn.rows("SELECT id FROM organizations WHERE status = 'active' ORDER BY id", &[]).await?;
-        rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?
-    };
+    // Which organizations have expired holds (V10's lookup, ids only); each is then worked in its tenant.
+    let orgs = db::orgs_with(&state.pool.get().await?, "tourdesk_orgs_with_expired_holds", &[]).await?;
     let mut released = 0;
     for org in orgs {
         released += release_in(state, &org).await?;
@@ -42,13 +38,16 @@ async fn release_in(state: &AppState, org: &str) -> anyhow::Result<usize> {
     let cancelled = cancel_expired(state, org).await?;
     for booking_id in &cancelled {
         let intent: Option<String> = {
-            let c = state.pool.get().await?;
-            let row = c
+            let mut c = state.pool.get().await?;
+            let tx = c.build_transaction().read_only(true).start().await?;
+            db::set_tenant(&tx, org).await?;
+            let row = tx
                 .row_opt(
                     "SELECT stripe_payment_intent_id FROM payments WHERE organization_id = $1 AND booking_id = $2",
                     &[&org, booking_id],
                 )
                 .await?;
+            tx.commit().await?;
             row.and_then(|r| r.try_get(0).ok()).flatten()
         };
         if let Some(intent) = intent {

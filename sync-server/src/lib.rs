@@ -54,13 +54,29 @@ impl RunningServer {
     }
 }
 
-/// Connects, migrates, seeds the demo data when configured, and starts serving.
-pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
-    let pool = db::connect(&config)?;
-    db::migrate(&pool).await?;
+/// Migrates and, when configured, seeds the demo data, as the schema owner
+/// (`migrate_database_url`) on connections of its own: `tourdesk-sync-server migrate`, and the
+/// server's start when that URL is set.
+pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
+    let owner = db::connect_owner(config)?;
+    db::migrate(&owner).await?;
     if config.seed_demo {
-        seed::demo(&pool).await?;
+        seed::demo(&owner).await?;
     }
+    owner.close();
+    Ok(())
+}
+
+/// Migrates and seeds when given the owner's URL, checks that row-level security binds the
+/// runtime role, and starts serving as that role.
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    if config.migrate_database_url.is_some() {
+        prepare_database(&config).await?;
+    } else if config.seed_demo {
+        anyhow::bail!("seed_demo needs migrate_database_url: the demo is seeded as the schema owner");
+    }
+    let pool = db::connect(&config)?;
+    db::check_runtime_role(&pool).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen).await?;
     let addr = listener.local_addr()?;
     let events = events::Events::listen(&config.database_url).await?;

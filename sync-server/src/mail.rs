@@ -316,16 +316,11 @@ pub async fn send_now(
 /// the relay is talking: a second drain (another server instance) skips the row instead of
 /// sending it again, and a crash loses at most the mark of the one message in flight.
 ///
-/// Organizations are read from `organizations`, which is not FORCE'd, so this must run as its
-/// owner (as the server does) — the same exemption V3 makes for sign-in.
+/// Which organizations have mail due comes from V10's lookup (ids only); each organization's
+/// rows are then claimed in its tenant.
 pub async fn drain_outbox(pool: &Pool, mailer: &Mailer, batch: i64) -> anyhow::Result<usize> {
     let mut client = pool.get().await?;
-    let orgs: Vec<String> = client
-        .rows("SELECT id FROM organizations ORDER BY id", &[])
-        .await?
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()?;
+    let orgs = crate::db::orgs_with(&client, "tourdesk_orgs_with_due_mail", &[]).await?;
     let limit = usize::try_from(batch.max(0))?;
     let mut settled = 0;
     for org in &orgs {

@@ -22,13 +22,12 @@ pub async fn queue_due(state: &AppState) -> anyhow::Result<usize> {
     if hours == 0 {
         return Ok(0);
     }
-    let orgs: Vec<String> = {
-        let conn = state.pool.get().await?;
-        // organizations is readable without a tenant (V3): the sweep needs the list first.
-        let rows = conn.rows("SELECT id FROM organizations WHERE status = 'active' ORDER BY id", &[]).await?;
-        rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?
-    };
     let lead = Duration::hours(i64::from(hours));
+    let now = Utc::now();
+    // Which organizations have bookings to remind (V10's lookup, ids only); each is then worked
+    // in its tenant, where the domain decides.
+    let orgs =
+        db::orgs_with(&state.pool.get().await?, "tourdesk_orgs_with_due_reminders", &[&now, &(now + lead)]).await?;
     let mut queued = 0;
     for org in orgs {
         queued += queue_in(state, &org, lead).await?;

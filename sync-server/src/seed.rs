@@ -80,22 +80,25 @@ fn id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// Seeds through `pool`, which may be the owner's (migrations) or the server's: every statement
+/// runs in the new organization's tenant, so row-level security binds either the same way.
 pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
     let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    let exists = tx.query_opt("SELECT 1 FROM organizations WHERE slug = $1", &[&DEMO_ORG_SLUG]).await?.is_some();
-    if exists {
+    let org = id();
+    // Bookings go through the mutators, which read under the tenant's row-level security.
+    let tx = WriteTx::new(client.transaction().await?, &org).await?;
+    // Another organization's row is invisible here, but the unique slug still sees it.
+    let created = tx
+        .execute(
+            "INSERT INTO organizations (id, name, slug, business_email, timezone, default_currency)
+             VALUES ($1, 'Demo Tours', $2, 'hello@demo.tourdesk.test', 'Europe/Lisbon', 'EUR')
+             ON CONFLICT (slug) DO NOTHING",
+            &[&org, &DEMO_ORG_SLUG],
+        )
+        .await?;
+    if created == 0 {
         return Ok(());
     }
-    let org = id();
-    tx.execute(
-        "INSERT INTO organizations (id, name, slug, business_email, timezone, default_currency)
-         VALUES ($1, 'Demo Tours', $2, 'hello@demo.tourdesk.test', 'Europe/Lisbon', 'EUR')",
-        &[&org, &DEMO_ORG_SLUG],
-    )
-    .await?;
-    // Bookings go through the mutators, which read under the tenant's row-level security.
-    let tx = WriteTx::new(tx, &org).await?;
     let hash = auth::hash_password(DEMO_PASSWORD)?;
     let mut staff = std::collections::HashMap::new();
     for (email, name, role) in [

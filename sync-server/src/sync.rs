@@ -48,16 +48,21 @@ async fn lock_client(tx: &Transaction<'_>, staff: &Staff, client_id: &str) -> Re
         &[&client_id, &staff.organization_id, &staff.user_id],
     )
     .await?;
+    // Client ids are global but the row of another organization's client is invisible in this
+    // tenant: the insert above did nothing and nothing is found, which is the same refusal.
+    let registered_elsewhere = || AppError::Forbidden("this client id is registered to another user".into());
     let row = tx
-        .row(
-            "SELECT organization_id, user_id, last_mutation_id FROM sync_clients WHERE client_id = $1 FOR UPDATE",
-            &[&client_id],
+        .row_opt(
+            "SELECT organization_id, user_id, last_mutation_id FROM sync_clients
+             WHERE organization_id = $1 AND client_id = $2 FOR UPDATE",
+            &[&staff.organization_id, &client_id],
         )
-        .await?;
+        .await?
+        .ok_or_else(registered_elsewhere)?;
     let (org, user): (String, String) =
         (row.try_get(0).map_err(anyhow::Error::from)?, row.try_get(1).map_err(anyhow::Error::from)?);
     if org != staff.organization_id || user != staff.user_id {
-        return Err(AppError::Forbidden("this client id is registered to another user".into()));
+        return Err(registered_elsewhere());
     }
     let last: i64 = row.try_get(2).map_err(anyhow::Error::from)?;
     Ok(u64::try_from(last).unwrap_or(0))

@@ -7,15 +7,17 @@ use std::time::Duration;
 use deadpool_postgres::Pool;
 use tourdesk_sync_server::mail::{self, Email, MailConfig, MailError, Mailer};
 use tourdesk_sync_server::{Config, db, seed};
-use tourdesk_testkit::PgCluster;
+use tourdesk_testkit::{PgCluster, as_app};
 use tourdesk_testkit::smtp::SmtpSink;
 
 const WAIT: Duration = Duration::from_secs(10);
 
 struct Env {
     _cluster: PgCluster,
-    url: String,
+    /// As the server runs: the testkit's application role, bound by row-level security.
     pool: Pool,
+    /// As the schema owner (a superuser): to arrange and inspect rows behind the mail code's back.
+    owner: Pool,
     org: String,
     customer: String,
 }
@@ -23,15 +25,17 @@ struct Env {
 async fn env() -> Env {
     let cluster = PgCluster::start().unwrap();
     let url = cluster.fresh_database().await.unwrap();
-    let pool = db::connect(&Config { database_url: url.clone(), pool_size: 6, ..Config::default() }).unwrap();
-    db::migrate(&pool).await.unwrap();
-    seed::demo(&pool).await.unwrap();
-    let c = pool.get().await.unwrap();
+    let owner = db::connect(&Config { database_url: url.clone(), pool_size: 4, ..Config::default() }).unwrap();
+    db::migrate(&owner).await.unwrap();
+    seed::demo(&owner).await.unwrap();
+    let pool = db::connect(&Config { database_url: as_app(&url), pool_size: 6, ..Config::default() }).unwrap();
+    db::check_runtime_role(&pool).await.unwrap();
+    let c = owner.get().await.unwrap();
     let org: String =
         c.query_one("SELECT id FROM organizations WHERE slug = $1", &[&seed::DEMO_ORG_SLUG]).await.unwrap().get(0);
     let customer = insert_customer(&c, &org, "ana@example.test").await;
     drop(c);
-    Env { _cluster: cluster, url, pool, org, customer }
+    Env { _cluster: cluster, pool, owner, org, customer }
 }
 
 async fn insert_customer(c: &deadpool_postgres::Client, org: &str, email: &str) -> String {
@@ -69,7 +73,7 @@ impl Env {
 
     /// status, attempts, failure_reason, whether next_attempt_at is in the future, sent_at is set.
     async fn row(&self, id: &str) -> (String, i32, Option<String>, bool, bool) {
-        let c = self.pool.get().await.unwrap();
+        let c = self.owner.get().await.unwrap();
         let r = c
             .query_one(
                 "SELECT status, attempts, failure_reason, next_attempt_at > now(), sent_at IS NOT NULL
@@ -83,7 +87,7 @@ impl Env {
 
     /// Stands in for the backoff elapsing.
     async fn make_due(&self, id: &str) {
-        let c = self.pool.get().await.unwrap();
+        let c = self.owner.get().await.unwrap();
         c.execute(
             "UPDATE communications SET next_attempt_at = now() WHERE organization_id = $1 AND id = $2",
             &[&self.org, &id],
@@ -134,7 +138,11 @@ async fn a_queued_message_exists_only_if_its_transaction_commits() {
         .await
         .unwrap();
     tx.rollback().await.unwrap();
-    let n: i64 = c
+    let n: i64 = env
+        .owner
+        .get()
+        .await
+        .unwrap()
         .query_one("SELECT count(*) FROM communications WHERE organization_id = $1", &[&env.org])
         .await
         .unwrap()
@@ -200,7 +208,7 @@ async fn a_bounce_or_too_many_deferrals_mark_the_message_failed() {
     assert!(reason.unwrap().contains("550"));
 
     let tired = env.queue(&confirmation("slow@example.test")).await;
-    let c = env.pool.get().await.unwrap();
+    let c = env.owner.get().await.unwrap();
     c.execute(
         "UPDATE communications SET attempts = $3 WHERE organization_id = $1 AND id = $2",
         &[&env.org, &tired, &(mail::MAX_ATTEMPTS - 1)],
@@ -230,7 +238,7 @@ async fn with_mail_disabled_queued_messages_fail_with_a_reason() {
 async fn the_drain_visits_every_organization() {
     let env = env().await;
     let other = uuid::Uuid::new_v4().to_string();
-    let c = env.pool.get().await.unwrap();
+    let c = env.owner.get().await.unwrap();
     c.execute(
         "INSERT INTO organizations (id, name, slug, business_email) VALUES ($1, 'Other', 'other', 'x@other.test')",
         &[&other],
@@ -277,7 +285,7 @@ async fn send_now_records_the_message_without_its_secret() {
         .unwrap();
     assert!(matches!(failed.result, Err(MailError::Permanent(_))));
 
-    let c = env.pool.get().await.unwrap();
+    let c = env.owner.get().await.unwrap();
     let rows = c
         .query(
             "SELECT id, status, content, coalesce(subject, ''), coalesce(failure_reason, ''), recipient
@@ -312,26 +320,26 @@ async fn the_worker_sends_queued_mail_and_stops_on_shutdown() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn send_now_and_queue_work_for_a_role_bound_by_row_level_security() {
+async fn the_mail_code_runs_as_a_role_bound_by_row_level_security() {
     let env = env().await;
     let sink = SmtpSink::start().await.unwrap();
-    // What production connects as: no superuser, no BYPASSRLS, so every insert needs its tenant.
-    let as_app = format!("{}?options=-c%20role%3Dtourdesk_app", env.url);
-    let app = db::connect(&Config { database_url: as_app, pool_size: 2, ..Config::default() }).unwrap();
-    let mut c = app.get().await.unwrap();
+    // Every test here runs the mail code as the application role; this one shows that it binds.
+    let mut c = env.pool.get().await.unwrap();
     let who: String = c.query_one("SELECT current_user::text", &[]).await.unwrap().get(0);
-    assert_eq!(who, "tourdesk_app");
+    assert_eq!(who, tourdesk_testkit::APP_ROLE);
+    let tx = c.transaction().await.unwrap();
+    let refused = mail::queue(&tx, &env.org, &env.customer, None, "booking_confirmation", &confirmation("a@b.test"))
+        .await
+        .expect_err("no tenant set: the insert is refused");
+    assert!(format!("{refused:#}").contains("row-level security"), "{refused:#}");
+    tx.rollback().await.unwrap();
+
     let email = Email { to: "ana@example.test".into(), subject: "Link".into(), text: "go to s3cr3t".into() };
-    let d = mail::send_now(&app, &mailer(&sink), &env.org, &env.customer, None, "magic_link", &email, "s3cr3t")
+    let d = mail::send_now(&env.pool, &mailer(&sink), &env.org, &env.customer, None, "magic_link", &email, "s3cr3t")
         .await
         .unwrap();
     assert_eq!(d.result, Ok(()));
-    let tx = c.transaction().await.unwrap();
-    mail::set_tenant(&tx, &env.org).await.unwrap();
-    mail::queue(&tx, &env.org, &env.customer, None, "booking_confirmation", &confirmation("ana@example.test"))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    env.queue(&confirmation("ana@example.test")).await;
     assert_eq!(mail::drain_outbox(&env.pool, &mailer(&sink), 10).await.unwrap(), 1);
     assert_eq!(sink.wait_for(2, WAIT).await.len(), 2);
 }

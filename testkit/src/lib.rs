@@ -124,22 +124,51 @@ impl PgCluster {
             .sum()
     }
 
-    /// A connection URL for database `db` as the superuser.
+    /// A connection URL for database `db` as the superuser, which owns the schema and migrates.
     pub fn url(&self, db: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 
-    /// Creates a fresh, empty database and returns its URL.
+    /// Creates a fresh, empty database and returns its URL as the superuser (the owner). The
+    /// server under test connects to it as [`APP_ROLE`] instead: see [`as_app`].
     pub async fn fresh_database(&self) -> anyhow::Result<String> {
         let n = self.counter.fetch_add(1, Ordering::SeqCst);
         let name = format!("t_{}_{n}", std::process::id());
         let (client, conn) = tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls).await?;
         let task = tokio::spawn(conn);
+        // Roles belong to the cluster; databases made at once race to create them, and the
+        // loser's error is success. V3 would create tourdesk_app too; the login role needs it first.
+        client
+            .batch_execute(&format!(
+                "DO $$ BEGIN
+                     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tourdesk_app') THEN
+                         CREATE ROLE tourdesk_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+                     END IF;
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                 END $$;
+                 DO $$ BEGIN
+                     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+                         CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE
+                             IN ROLE tourdesk_app;
+                     END IF;
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                 END $$;"
+            ))
+            .await?;
         client.batch_execute(&format!("CREATE DATABASE {name}")).await?;
         drop(client);
         let _ = task.await;
         Ok(self.url(&name))
     }
+}
+
+/// The login role a server under test runs as: a member of `tourdesk_app` (V3), no superuser,
+/// no BYPASSRLS, owning nothing, so row-level security binds it as it binds production.
+pub const APP_ROLE: &str = "tourdesk_server";
+
+/// The same database as `url` (one of [`PgCluster::fresh_database`]'s), as [`APP_ROLE`].
+pub fn as_app(url: &str) -> String {
+    url.replacen("postgres://postgres@", &format!("postgres://{APP_ROLE}@"), 1)
 }
 
 impl Drop for PgCluster {

@@ -17,6 +17,8 @@ const WASM_BINDGEN_VERSION: &str = "0.2.130";
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
 const DEV_PG_PORT: u16 = 5433;
 const SERVER_ADDR: &str = "127.0.0.1:8787";
+/// The dev cluster's login role for the server (a member of tourdesk_app).
+const DEV_APP_ROLE: &str = "tourdesk_server";
 
 const APT_PRODUCT: &[&str] = &[
     "build-essential",
@@ -244,6 +246,16 @@ fn start_dev_pg() -> anyhow::Result<DevPg> {
     if output(&mut psql("SELECT 1 FROM pg_database WHERE datname = 'tourdesk'")) != "1" {
         run(&mut psql("CREATE DATABASE tourdesk"))?;
     }
+    // The server runs as DEV_APP_ROLE, which row-level security binds as in production; the
+    // superuser `postgres` owns the schema and migrates. tourdesk_app is V3's; it is made here
+    // first because the login role is a member of it.
+    for (role, attrs) in [("tourdesk_app", "NOLOGIN"), (DEV_APP_ROLE, "LOGIN IN ROLE tourdesk_app")] {
+        if output(&mut psql(&format!("SELECT 1 FROM pg_roles WHERE rolname = '{role}'"))) != "1" {
+            run(&mut psql(&format!(
+                "CREATE ROLE {role} {attrs} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+            )))?;
+        }
+    }
     Ok(DevPg { data, bin })
 }
 
@@ -256,7 +268,8 @@ fn run_product() -> anyhow::Result<()> {
     let pg = start_dev_pg()?;
     say(&format!("starting the sync-server with demo data on http://{SERVER_ADDR}"));
     let mut server = Command::new(target_dir().join("debug/tourdesk-sync-server"))
-        .env("TOURDESK_DATABASE_URL", format!("postgres://postgres@127.0.0.1:{DEV_PG_PORT}/tourdesk"))
+        .env("TOURDESK_DATABASE_URL", format!("postgres://{DEV_APP_ROLE}@127.0.0.1:{DEV_PG_PORT}/tourdesk"))
+        .env("TOURDESK_MIGRATE_DATABASE_URL", format!("postgres://postgres@127.0.0.1:{DEV_PG_PORT}/tourdesk"))
         .env("TOURDESK_LISTEN", SERVER_ADDR)
         .env("TOURDESK_SEED_DEMO", "true")
         .spawn()

@@ -1,8 +1,9 @@
-//! `tourdesk-sync-server`: reads its configuration, migrates, optionally seeds demo data, serves
-//! until Ctrl-C or SIGTERM.
+//! `tourdesk-sync-server`: reads its configuration, migrates and optionally seeds demo data when
+//! given the owner's URL, serves until Ctrl-C or SIGTERM.
+//! `tourdesk-sync-server migrate` only migrates (and seeds, if configured) as the owner, then exits.
 
 use anyhow::Context;
-use tourdesk_sync_server::{Config, start};
+use tourdesk_sync_server::{Config, prepare_database, start};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,6 +14,16 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = Config::load().context("loading configuration")?;
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("migrate") => {
+            tracing::info!(?config, "migrating");
+            prepare_database(&config).await.context("migrating")?;
+            println!("tourdesk database migrated");
+            return Ok(());
+        }
+        Some(other) => anyhow::bail!("unknown command {other:?}; usage: tourdesk-sync-server [migrate]"),
+    }
     tracing::info!(?config, "starting");
     let server = start(config).await.context("starting the server")?;
     println!("tourdesk sync-server listening on http://{}", server.addr);

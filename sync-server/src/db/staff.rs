@@ -1,8 +1,9 @@
 //! Named queries for staff authentication: users, devices, access sessions and refresh tokens
 //! (V1's `staff_sessions`, V2's `staff_devices` and `staff_refresh_tokens`).
 //!
-//! Lookups by token digest run before the tenant is known, so they are the only queries here
-//! without an `organization_id` filter; everything after them filters on the tenant they found.
+//! Lookups by token digest and the sign-in's lookup run before the tenant is known, through V10's
+//! narrow functions; everything after them runs in the tenant they found, set with
+//! [`crate::db::set_tenant`], and filters on it.
 //!
 //! The device row is the authority: a session or refresh token is only good while its device
 //! is not revoked, so a revocation racing a refresh can at worst mint tokens that are already
@@ -47,18 +48,15 @@ fn user_from_row(r: &Row) -> Result<UserRow, AppError> {
     })
 }
 
-/// The active user behind a sign-in, with their password hash.
+/// The active user behind a sign-in, with their password hash; found before the tenant is known.
 pub async fn user_for_sign_in(
     c: &impl GenericClient,
     org_slug: &str,
     email: &str,
 ) -> Result<Option<(UserRow, String)>, AppError> {
-    let sql = format!(
-        "SELECT {USER_COLS}, u.password_hash
-         FROM staff_users u JOIN organizations o ON o.id = u.organization_id
-         WHERE o.slug = $1 AND lower(u.email) = $2 AND u.active AND o.status = 'active'"
-    );
-    let Some(r) = c.row_opt(&sql, &[&org_slug, &email]).await? else { return Ok(None) };
+    let sql = "SELECT id, name, email, role, organization_id, organization_name, password_hash
+               FROM tourdesk_sign_in_user($1, $2)";
+    let Some(r) = c.row_opt(sql, &[&org_slug, &email]).await? else { return Ok(None) };
     Ok(Some((user_from_row(&r)?, get(&r, 6)?)))
 }
 
@@ -205,18 +203,22 @@ pub struct RefreshRow {
     pub revoked: bool,
 }
 
-/// Finds a refresh token by digest and locks its row until commit, so of two refreshes with
-/// one token the second waits and then sees it already rotated.
-pub async fn lock_refresh_token(c: &impl GenericClient, digest: &[u8]) -> Result<Option<RefreshRow>, AppError> {
+/// Finds a refresh token of `org` by digest and locks its row until commit, so of two refreshes
+/// with one token the second waits and then sees it already rotated.
+pub async fn lock_refresh_token(
+    c: &impl GenericClient,
+    org: &str,
+    digest: &[u8],
+) -> Result<Option<RefreshRow>, AppError> {
     let row = c
         .row_opt(
             "SELECT t.organization_id, t.user_id, t.device_id, d.name, t.expires_at <= now(),
                     t.replaced_by IS NOT NULL, t.revoked_at IS NOT NULL OR d.revoked_at IS NOT NULL
              FROM staff_refresh_tokens t
              JOIN staff_devices d ON d.organization_id = t.organization_id AND d.id = t.device_id
-             WHERE t.token_hash = $1
+             WHERE t.organization_id = $1 AND t.token_hash = $2
              FOR UPDATE OF t",
-            &[&digest],
+            &[&org, &digest],
         )
         .await?;
     let Some(r) = row else { return Ok(None) };
@@ -255,16 +257,11 @@ pub struct SessionRow {
 }
 
 /// Sessions from before devices existed (no `device_id`) are not found: they sign in again once.
+/// Runs before the tenant is known (V10's `tourdesk_session`), in one round trip.
 pub async fn session_by_digest(c: &impl GenericClient, digest: &[u8]) -> Result<Option<SessionRow>, AppError> {
     let row = c
         .row_opt(
-            "SELECT s.user_id, s.organization_id, u.role, s.device_id, s.expires_at <= now(),
-                    s.revoked_at IS NOT NULL OR d.revoked_at IS NOT NULL, u.active AND o.status = 'active'
-             FROM staff_sessions s
-             JOIN staff_devices d ON d.organization_id = s.organization_id AND d.id = s.device_id
-             JOIN staff_users u ON u.organization_id = s.organization_id AND u.id = s.user_id
-             JOIN organizations o ON o.id = s.organization_id
-             WHERE s.token_hash = $1",
+            "SELECT user_id, organization_id, role, device_id, expired, revoked, allowed FROM tourdesk_session($1)",
             &[&digest],
         )
         .await?;

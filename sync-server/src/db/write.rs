@@ -16,7 +16,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use serde_json::Value;
 use tourdesk_domain::protocol::Op;
 
-use super::{LogRow, Prepared};
+use super::LogRow;
 
 /// One audit row waiting for commit. `actor` is a staff user's id or a named non-staff actor
 /// (`website`, `stripe`, `system:…`); only the former fills the foreign key.
@@ -64,15 +64,7 @@ impl<'a> WriteTx<'a> {
     /// Makes `tx` a writer in the active organization with public `slug`, looked up and made
     /// the tenant in one statement; `None` when there is none.
     pub async fn by_slug(tx: Transaction<'a>, slug: &str) -> Result<Option<WriteTx<'a>>, tokio_postgres::Error> {
-        let row = tx
-            .row_opt(
-                "SELECT id, set_config('app.organization_id', id, true) FROM organizations
-                 WHERE slug = $1 AND status = 'active'",
-                &[&slug.trim()],
-            )
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let org: String = row.try_get(0)?;
+        let Some(org) = super::enter_org_by_slug(&tx, slug).await? else { return Ok(None) };
         Ok(Some(WriteTx { tx, org, pending: Mutex::new(Pending::default()) }))
     }
 

@@ -136,19 +136,19 @@ pub async fn create_intent(
     let mut conn = state.pool.get().await?;
     let tx = conn.transaction().await?;
     let params: [&(dyn ToSql + Sync); 4] = [&org, &key, &intent.id, &status];
+    // Not pipelined with the update: a statement-cache miss could send the update first, and
+    // without its tenant it would silently match no row.
+    db::set_tenant(&tx, org).await?;
     // The webhook may already have moved the status on; only fill in what is missing.
-    let (tenant, updated) = tokio::join!(
-        db::set_tenant(&tx, org),
-        tx.exec(
-            "UPDATE payments SET stripe_payment_intent_id = $3,
-                    status = CASE WHEN status = 'requires_payment_method' THEN coalesce($4, status) ELSE status END,
-                    updated_at = now()
-             WHERE organization_id = $1 AND idempotency_key = $2
-               AND (stripe_payment_intent_id IS NULL OR stripe_payment_intent_id = $3)",
-            &params,
-        )
-    );
-    db::all2(tenant, updated)?;
+    tx.exec(
+        "UPDATE payments SET stripe_payment_intent_id = $3,
+                status = CASE WHEN status = 'requires_payment_method' THEN coalesce($4, status) ELSE status END,
+                updated_at = now()
+         WHERE organization_id = $1 AND idempotency_key = $2
+           AND (stripe_payment_intent_id IS NULL OR stripe_payment_intent_id = $3)",
+        &params,
+    )
+    .await?;
     tx.commit().await?;
     Ok(PaymentDto {
         provider: "stripe".into(),

@@ -11,15 +11,12 @@ pub mod webhooks;
 pub use intents::{create_intent, ensure_intent, record_intent_row};
 pub use refunds::send_queued_refunds;
 
-use crate::AppState;
+use crate::{AppState, db};
 
 /// Sends the due refunds of every active organization (the worker's tick).
 pub async fn send_all_refunds(state: &AppState) -> anyhow::Result<()> {
-    let orgs: Vec<String> = {
-        let conn = state.pool.get().await?;
-        let rows = conn.query("SELECT id FROM organizations WHERE status = 'active' ORDER BY id", &[]).await?;
-        rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?
-    };
+    // Which organizations have refunds due (V10's lookup, ids only); each is sent in its tenant.
+    let orgs = db::orgs_with(&state.pool.get().await?, "tourdesk_orgs_with_due_refunds", &[]).await?;
     for org in orgs {
         send_queued_refunds(state, &org).await;
     }

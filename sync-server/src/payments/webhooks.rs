@@ -41,16 +41,16 @@ async fn target(
     intent_id: Option<&str>,
     metadata: Option<&std::collections::HashMap<String, String>>,
 ) -> anyhow::Result<Option<Target>> {
-    if let Some(intent) = intent_id {
-        let row = tx
-            .row_opt("SELECT organization_id, booking_id FROM payments WHERE stripe_payment_intent_id = $1", &[&intent])
-            .await?;
-        if let Some(r) = row {
-            return Ok(Some(Target { org: r.try_get(0)?, booking_id: r.try_get(1)? }));
-        }
+    // No tenant yet: the intent's organization is found through V10's narrow lookup.
+    if let Some(intent) = intent_id
+        && let Some((org, booking_id)) = db::payment_of_intent(tx, intent).await?
+    {
+        return Ok(Some(Target { org, booking_id }));
     }
     let Some(md) = metadata else { return Ok(None) };
     let (Some(org), Some(booking_id)) = (md.get("organization_id"), md.get("booking_id")) else { return Ok(None) };
+    // The metadata names the tenant; its payment row must be there to be believed.
+    db::set_tenant(tx, org).await?;
     let known = tx
         .row_opt(
             "SELECT 1 FROM payments WHERE organization_id = $1 AND booking_id = $2",

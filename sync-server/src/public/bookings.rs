@@ -374,19 +374,22 @@ async fn send_magic_link(state: &AppState, org: &str, b: &Booking, email: &str, 
 }
 
 /// The booking a magic link opens, while the link is unused and unexpired: `(org, booking id)`.
+/// The link's organization becomes the transaction's tenant.
 async fn redeem(c: &impl GenericClient, token: &str, consume: bool) -> Result<(String, String), AppError> {
+    let refused = || AppError::Unauthorized("this link has expired or was already used; ask for a new one".into());
+    let digest = token_digest(token);
+    let org = db::enter_org_of_magic_link(c, &digest).await?.ok_or_else(refused)?;
     let sql = if consume {
         "UPDATE customer_magic_links SET used_at = now()
-         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() AND booking_id IS NOT NULL
+         WHERE organization_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > now()
+           AND booking_id IS NOT NULL
          RETURNING organization_id, booking_id"
     } else {
         "SELECT organization_id, booking_id FROM customer_magic_links
-         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() AND booking_id IS NOT NULL"
+         WHERE organization_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > now()
+           AND booking_id IS NOT NULL"
     };
-    let row = c
-        .row_opt(sql, &[&token_digest(token)])
-        .await?
-        .ok_or_else(|| AppError::Unauthorized("this link has expired or was already used; ask for a new one".into()))?;
+    let row = c.row_opt(sql, &[&org, &digest]).await?.ok_or_else(refused)?;
     Ok((row.try_get(0).map_err(anyhow::Error::from)?, row.try_get(1).map_err(anyhow::Error::from)?))
 }
 
@@ -394,7 +397,6 @@ pub async fn managed(state: &AppState, token: &str) -> Result<BookingDto, AppErr
     let mut conn = state.pool.get().await?;
     let tx = conn.build_transaction().read_only(true).start().await?;
     let (org, booking_id) = redeem(&tx, token, false).await?;
-    db::set_tenant(&tx, &org).await?;
     let dto = view(&tx, &org, &booking_id).await?;
     tx.commit().await?;
     Ok(dto)

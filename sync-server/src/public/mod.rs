@@ -18,8 +18,7 @@ use types::{DiscountDto, PriceDto, QuoteLineDto, TaxDto};
 /// the same answer for both so slugs cannot be probed for suspended customers.
 pub(crate) async fn read_tx<'a>(conn: &'a mut Object, org_slug: &str) -> Result<(Transaction<'a>, String), AppError> {
     let tx = conn.build_transaction().read_only(true).start().await?;
-    let org = db::active_org_by_slug(&tx, org_slug).await?.ok_or_else(|| AppError::NotFound("organization".into()))?;
-    db::set_tenant(&tx, &org).await?;
+    let org = db::enter_org_by_slug(&tx, org_slug).await?.ok_or_else(|| AppError::NotFound("organization".into()))?;
     Ok((tx, org))
 }
 
