@@ -13,9 +13,6 @@ use tourdesk_testkit::PgCluster;
 const ORG_A: &str = "org-a";
 const ORG_B: &str = "org-b";
 
-/// Tables read before the tenant is known: policies on, but not forced on the owner.
-const NOT_FORCED: [&str; 4] = ["staff_refresh_tokens", "staff_sessions", "staff_users", "sync_clients"];
-
 async fn connect(url: &str) -> Client {
     let (client, conn) = tokio_postgres::connect(url, NoTls).await.unwrap();
     tokio::spawn(conn);
@@ -100,7 +97,7 @@ async fn migrations_apply_on_fresh_databases_and_rerun_as_no_ops() {
         .map(|r| r.get(0))
         .collect();
     // V4 never landed; its number stays unused, since a late V4 would arrive below applied versions.
-    assert_eq!(versions, [1, 2, 3, 5, 6, 7, 8, 9]);
+    assert_eq!(versions, [1, 2, 3, 5, 6, 7, 8, 9, 10]);
 
     let role = c
         .query_one("SELECT rolcanlogin, rolbypassrls, rolsuper FROM pg_roles WHERE rolname = 'tourdesk_app'", &[])
@@ -189,14 +186,18 @@ async fn every_tenant_table_has_row_level_security_and_an_organization_index() {
             not_forced.push(table);
         }
     }
-    assert_eq!(not_forced, NOT_FORCED, "tables exempt from FORCE");
+    // Since V10 nothing reads a tenant table before its tenant is set, so the owner is bound too.
+    assert!(not_forced.is_empty(), "tables exempt from FORCE: {not_forced:?}");
 
-    // Every tenant policy reads the per-transaction setting, for every command.
+    // Every tenant policy reads the per-transaction setting, for every command; the only other
+    // policies let V10's lookup functions (running as tourdesk_lookup) read, and only read.
     let loose = c
         .query(
             "SELECT tablename::text FROM pg_policies
-             WHERE schemaname = 'public' AND (cmd <> 'ALL' OR qual NOT LIKE '%app.organization_id%'
-                                              OR with_check NOT LIKE '%app.organization_id%')",
+             WHERE schemaname = 'public' AND NOT (policyname = 'lookup' AND cmd = 'SELECT'
+                                                  AND roles = '{tourdesk_lookup}' AND with_check IS NULL)
+               AND (cmd <> 'ALL' OR qual NOT LIKE '%app.organization_id%'
+                    OR with_check NOT LIKE '%app.organization_id%')",
             &[],
         )
         .await
@@ -222,6 +223,47 @@ async fn every_tenant_table_has_row_level_security_and_an_organization_index() {
         extra,
         [("organizations".into(), true), ("stripe_events".into(), false), ("sync_mutation_results".into(), true)]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pre_tenant_lookups_are_narrow_and_only_the_application_calls_them() {
+    let cluster = PgCluster::start().unwrap();
+    let (_, c) = migrated(&cluster).await;
+    let rows = c
+        .query(
+            "SELECT p.proname::text, p.prosecdef, pg_get_userbyid(p.proowner)::text, coalesce(p.proconfig, '{}'),
+                    has_function_privilege('tourdesk_app', p.oid, 'EXECUTE'),
+                    coalesce(p.proacl::text[], '{}')
+             FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'tourdesk\\_%'
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(rows.len() >= 10, "only {} lookup functions", rows.len());
+    for r in &rows {
+        let (name, definer, owner, config, app, acl): (String, bool, String, Vec<String>, bool, Vec<String>) =
+            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5));
+        assert!(definer, "{name}: not SECURITY DEFINER");
+        assert_eq!(owner, "tourdesk_lookup", "{name}");
+        assert_eq!(config, ["search_path=public, pg_temp"], "{name}: search_path not fixed");
+        assert!(app, "{name}: tourdesk_app cannot call it");
+        assert!(acl.iter().all(|a| !a.starts_with('=')), "{name}: PUBLIC may call it: {acl:?}");
+    }
+    // The functions' role reads and nothing more, and nobody signs in as it.
+    let role = c
+        .query_one(
+            "SELECT rolcanlogin, rolbypassrls, rolsuper, rolinherit,
+                    (SELECT count(*) FROM information_schema.role_table_grants
+                     WHERE grantee = 'tourdesk_lookup' AND privilege_type <> 'SELECT')
+             FROM pg_roles WHERE rolname = 'tourdesk_lookup'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (login, bypass, superuser, inherit, writes): (bool, bool, bool, bool, i64) =
+        (role.get(0), role.get(1), role.get(2), role.get(3), role.get(4));
+    assert_eq!((login, bypass, superuser, inherit, writes), (false, false, false, false, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,191 @@
+//! Row-level security binds the server. Every other suite runs the server as the testkit's
+//! application role (a `tourdesk_app` member: no superuser, no BYPASSRLS, no table of its own), so
+//! a statement that forgets its tenant fails there; this one shows that the role is bound (no
+//! tenant: no row, no write), that the server refuses a role that would not be, and that a
+//! schema owner who is no superuser can migrate and seed for it.
+#![allow(clippy::unwrap_used)]
+
+use tokio_postgres::error::SqlState;
+use tourdesk_sync_server::{Config, seed};
+use tourdesk_testkit::{APP_ROLE, PgCluster, as_app};
+use tourdesk_tests::{Env, config, new_tour, push_raw, sign_in};
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+/// `url` (a testkit URL as `postgres`) as another role of the cluster.
+fn as_role(url: &str, role: &str) -> String {
+    url.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1)
+}
+
+/// Every table that carries tenant rows: those with `organization_id`, the organizations
+/// themselves, and the mutation outcomes keyed by client.
+async fn tenant_tables(pg: &tokio_postgres::Client) -> Vec<String> {
+    let rows = pg
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = current_schema() AND c.relkind = 'r'
+               AND (c.relname IN ('organizations', 'sync_mutation_results')
+                    OR EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organization_id'
+                               AND NOT a.attisdropped))
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+async fn count(pg: &impl tokio_postgres::GenericClient, table: &str) -> i64 {
+    pg.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.unwrap().get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_its_tenant_the_server_role_sees_no_row_and_writes_none() {
+    let env = Env::start().await;
+    // Rows in the sign-in, device and sync tables too, not only the seed's.
+    let token = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
+    let req = tourdesk_domain::protocol::PushRequest {
+        client_id: uuid::Uuid::new_v4().to_string(),
+        schema_version: tourdesk_domain::protocol::SCHEMA_VERSION,
+        mutations: vec![tourdesk_domain::protocol::MutationEnvelope {
+            id: 1,
+            name: "create_tour.v1".into(),
+            args: new_tour("Row-level tour").args(),
+            hlc: format!("{:013}-{:08}-test", chrono::Utc::now().timestamp_millis(), 0),
+        }],
+    };
+    push_raw(&env.base_url(), &token, &req).await;
+
+    let owner = env.pg().await;
+    let mut app = connect(&as_app(&env.db_url)).await;
+    let who: String = app.query_one("SELECT current_user::text", &[]).await.unwrap().get(0);
+    assert_eq!(who, APP_ROLE);
+    let tables = tenant_tables(&owner).await;
+    assert!(tables.len() >= 30, "{tables:?}");
+    let mut filled = Vec::new();
+    for t in &tables {
+        let (all, seen) = (count(&owner, t).await, count(&app, t).await);
+        assert_eq!(seen, 0, "{t}: {seen} of {all} rows visible without a tenant");
+        if all > 0 {
+            filled.push(t.as_str());
+        }
+    }
+    for t in ["organizations", "staff_users", "staff_devices", "staff_sessions", "staff_refresh_tokens", "tours",
+        "schedules", "bookings", "sync_clients", "sync_mutation_results", "sync_changes", "audit_logs"]
+    {
+        assert!(filled.contains(&t), "{t} has rows for the owner, so seeing none proves something: {filled:?}");
+    }
+
+    // The same role with its tenant set sees that organization's rows: it is the policy, not a grant.
+    let org: String = owner
+        .query_one("SELECT id FROM organizations WHERE slug = $1", &[&seed::DEMO_ORG_SLUG])
+        .await
+        .unwrap()
+        .get(0);
+    let tx = app.transaction().await.unwrap();
+    tx.execute("SELECT set_config('app.organization_id', $1, true)", &[&org]).await.unwrap();
+    assert_eq!(count(&tx, "tours").await, count(&owner, "tours").await);
+    tx.commit().await.unwrap();
+
+    // Writing without a tenant is refused, not silently dropped.
+    let e = app
+        .execute(
+            "INSERT INTO tours (id, organization_id, name, slug, duration_minutes, default_capacity, category, timezone)
+             VALUES ('t-x', $1, 'Stray', 'stray', 60, 10, 'walking', 'UTC')",
+            &[&org],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{e}");
+    let n = app.execute("UPDATE tours SET name = 'x' WHERE organization_id = $1", &[&org]).await.unwrap();
+    assert_eq!(n, 0, "an update without a tenant touches nothing");
+    // Neither the migration history nor the lookups' owner's rights are the application's.
+    assert!(app.query("SELECT * FROM refinery_schema_history", &[]).await.is_err());
+    assert!(app.batch_execute("SET ROLE tourdesk_lookup").await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_refuses_a_role_that_row_level_security_does_not_bind() {
+    let cluster = PgCluster::start().unwrap();
+    let db_url = cluster.fresh_database().await.unwrap();
+    let owner = connect(&db_url).await;
+    let start_as = |url: String| {
+        let mut c = config(&db_url, "127.0.0.1:0");
+        c.database_url = url;
+        c
+    };
+
+    // The owner migrates and seeds before the check; the runtime role is what is refused.
+    let e = tourdesk_sync_server::start(start_as(db_url.clone())).await.err().expect("a superuser is refused");
+    assert!(format!("{e:#}").contains("is a superuser"), "{e:#}");
+
+    owner.batch_execute("CREATE ROLE rls_bypasser LOGIN BYPASSRLS IN ROLE tourdesk_app").await.unwrap();
+    let e = tourdesk_sync_server::start(start_as(as_role(&db_url, "rls_bypasser"))).await.err().expect("BYPASSRLS");
+    assert!(format!("{e:#}").contains("has BYPASSRLS"), "{e:#}");
+
+    owner.batch_execute("CREATE ROLE rls_owner LOGIN IN ROLE tourdesk_app; ALTER TABLE tours OWNER TO rls_owner").await.unwrap();
+    let e = tourdesk_sync_server::start(start_as(as_role(&db_url, "rls_owner"))).await.err().expect("an owner");
+    assert!(format!("{e:#}").contains("owns tables (tours)"), "{e:#}");
+    owner.batch_execute("ALTER TABLE tours OWNER TO postgres").await.unwrap();
+
+    // A member of a superuser role could SET ROLE to it.
+    owner.batch_execute("CREATE ROLE rls_climber LOGIN IN ROLE tourdesk_app, postgres").await.unwrap();
+    let e = tourdesk_sync_server::start(start_as(as_role(&db_url, "rls_climber"))).await.err().expect("a member");
+    assert!(format!("{e:#}").contains("is a superuser"), "{e:#}");
+
+    let server = tourdesk_sync_server::start(start_as(as_app(&db_url))).await.unwrap();
+    server.shutdown().await.unwrap();
+
+    // Seeding is the owner's: without its URL the server says so instead of seeding as itself.
+    let mut c = start_as(as_app(&db_url));
+    c.migrate_database_url = None;
+    let e = tourdesk_sync_server::start(c).await.err().expect("seed_demo without the owner");
+    assert!(format!("{e:#}").contains("migrate_database_url"), "{e:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_owner_that_is_no_superuser_migrates_and_seeds_for_the_server() {
+    let cluster = PgCluster::start().unwrap();
+    let db_url = cluster.fresh_database().await.unwrap();
+    let db = db_url.rsplit('/').next().unwrap().to_string();
+    let root = connect(&db_url).await;
+    root.batch_execute(&format!(
+        "CREATE ROLE td_owner LOGIN CREATEROLE; ALTER DATABASE {db} OWNER TO td_owner;
+         ALTER SCHEMA public OWNER TO td_owner"
+    ))
+    .await
+    .unwrap();
+    let owner_url = as_role(&db_url, "td_owner");
+    let c = Config { migrate_database_url: Some(owner_url.clone()), ..config(&db_url, "127.0.0.1:0") };
+    let server = tourdesk_sync_server::start(c).await.unwrap();
+    let env_like = format!("http://{}", server.addr);
+    let resp = reqwest::Client::new()
+        .post(format!("{env_like}/api/v1/auth/sign-in"))
+        .json(&serde_json::json!({
+            "organization": seed::DEMO_ORG_SLUG,
+            "email": seed::DEMO_OWNER_EMAIL,
+            "password": seed::DEMO_PASSWORD,
+            "device": "owner test",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::OK, "{}", resp.text().await.unwrap());
+    server.shutdown().await.unwrap();
+
+    // FORCE'd tables bind the owner as well: without a tenant it sees none of what it seeded.
+    let owner = connect(&owner_url).await;
+    assert_eq!(count(&owner, "organizations").await, 0);
+    assert_eq!(count(&root, "organizations").await, 1);
+    // The lookups' role was lent to the owner only while it handed over the functions.
+    let member: bool = owner
+        .query_one("SELECT pg_has_role(current_user, 'tourdesk_lookup', 'MEMBER')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!member);
+}
