@@ -74,18 +74,26 @@ async fn without_its_tenant_the_server_role_sees_no_row_and_writes_none() {
             filled.push(t.as_str());
         }
     }
-    for t in ["organizations", "staff_users", "staff_devices", "staff_sessions", "staff_refresh_tokens", "tours",
-        "schedules", "bookings", "sync_clients", "sync_mutation_results", "sync_changes", "audit_logs"]
-    {
+    for t in [
+        "organizations",
+        "staff_users",
+        "staff_devices",
+        "staff_sessions",
+        "staff_refresh_tokens",
+        "tours",
+        "schedules",
+        "bookings",
+        "sync_clients",
+        "sync_mutation_results",
+        "sync_changes",
+        "audit_logs",
+    ] {
         assert!(filled.contains(&t), "{t} has rows for the owner, so seeing none proves something: {filled:?}");
     }
 
     // The same role with its tenant set sees that organization's rows: it is the policy, not a grant.
-    let org: String = owner
-        .query_one("SELECT id FROM organizations WHERE slug = $1", &[&seed::DEMO_ORG_SLUG])
-        .await
-        .unwrap()
-        .get(0);
+    let org: String =
+        owner.query_one("SELECT id FROM organizations WHERE slug = $1", &[&seed::DEMO_ORG_SLUG]).await.unwrap().get(0);
     let tx = app.transaction().await.unwrap();
     tx.execute("SELECT set_config('app.organization_id', $1, true)", &[&org]).await.unwrap();
     assert_eq!(count(&tx, "tours").await, count(&owner, "tours").await);
@@ -127,7 +135,10 @@ async fn the_server_refuses_a_role_that_row_level_security_does_not_bind() {
     let e = tourdesk_sync_server::start(start_as(as_role(&db_url, "rls_bypasser"))).await.err().expect("BYPASSRLS");
     assert!(format!("{e:#}").contains("has BYPASSRLS"), "{e:#}");
 
-    owner.batch_execute("CREATE ROLE rls_owner LOGIN IN ROLE tourdesk_app; ALTER TABLE tours OWNER TO rls_owner").await.unwrap();
+    owner
+        .batch_execute("CREATE ROLE rls_owner LOGIN IN ROLE tourdesk_app; ALTER TABLE tours OWNER TO rls_owner")
+        .await
+        .unwrap();
     let e = tourdesk_sync_server::start(start_as(as_role(&db_url, "rls_owner"))).await.err().expect("an owner");
     assert!(format!("{e:#}").contains("owns tables (tours)"), "{e:#}");
     owner.batch_execute("ALTER TABLE tours OWNER TO postgres").await.unwrap();
@@ -182,10 +193,7 @@ async fn a_schema_owner_that_is_no_superuser_migrates_and_seeds_for_the_server()
     assert_eq!(count(&owner, "organizations").await, 0);
     assert_eq!(count(&root, "organizations").await, 1);
     // The lookups' role was lent to the owner only while it handed over the functions.
-    let member: bool = owner
-        .query_one("SELECT pg_has_role(current_user, 'tourdesk_lookup', 'MEMBER')", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let member: bool =
+        owner.query_one("SELECT pg_has_role(current_user, 'tourdesk_lookup', 'MEMBER')", &[]).await.unwrap().get(0);
     assert!(!member);
 }

@@ -209,14 +209,13 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     let cluster = PgCluster::start().unwrap();
     let db_url = cluster.fresh_database().await.unwrap();
     let stripe = FakeStripe::start().await;
-    let mut config =
-        Config {
-            database_url: tourdesk_testkit::as_app(&db_url),
-            migrate_database_url: Some(db_url.clone()),
-            listen: "127.0.0.1:0".into(),
-            seed_demo: true,
-            ..Config::default()
-        };
+    let mut config = Config {
+        database_url: tourdesk_testkit::as_app(&db_url),
+        migrate_database_url: Some(db_url.clone()),
+        listen: "127.0.0.1:0".into(),
+        seed_demo: true,
+        ..Config::default()
+    };
     config.stripe.api_base = Some(stripe.uri());
     config.stripe.webhook_secret = WEBHOOK_SECRET.into();
     let server = tourdesk_sync_server::start(config.clone()).await.unwrap();

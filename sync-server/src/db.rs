@@ -200,7 +200,8 @@ async fn enter_tenant_of(
     lookup: &str,
     arg: &(dyn ToSql + Sync),
 ) -> Result<Option<String>, tokio_postgres::Error> {
-    let sql = format!("SELECT o, set_config('app.organization_id', o, true) FROM {lookup}($1) AS o WHERE o IS NOT NULL");
+    let sql =
+        format!("SELECT o, set_config('app.organization_id', o, true) FROM {lookup}($1) AS o WHERE o IS NOT NULL");
     c.row_opt(&sql, &[arg]).await?.map(|r| r.try_get(0)).transpose()
 }
 
@@ -230,7 +231,8 @@ pub async fn payment_of_intent(
     c: &impl GenericClient,
     intent_id: &str,
 ) -> Result<Option<(String, String)>, tokio_postgres::Error> {
-    let row = c.row_opt("SELECT organization_id, booking_id FROM tourdesk_payment_of_intent($1)", &[&intent_id]).await?;
+    let row =
+        c.row_opt("SELECT organization_id, booking_id FROM tourdesk_payment_of_intent($1)", &[&intent_id]).await?;
     row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
 }
 

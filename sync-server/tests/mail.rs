@@ -7,8 +7,8 @@ use std::time::Duration;
 use deadpool_postgres::Pool;
 use tourdesk_sync_server::mail::{self, Email, MailConfig, MailError, Mailer};
 use tourdesk_sync_server::{Config, db, seed};
-use tourdesk_testkit::{PgCluster, as_app};
 use tourdesk_testkit::smtp::SmtpSink;
+use tourdesk_testkit::{PgCluster, as_app};
 
 const WAIT: Duration = Duration::from_secs(10);
 

@@ -251,9 +251,7 @@ fn start_dev_pg() -> anyhow::Result<DevPg> {
     // first because the login role is a member of it.
     for (role, attrs) in [("tourdesk_app", "NOLOGIN"), (DEV_APP_ROLE, "LOGIN IN ROLE tourdesk_app")] {
         if output(&mut psql(&format!("SELECT 1 FROM pg_roles WHERE rolname = '{role}'"))) != "1" {
-            run(&mut psql(&format!(
-                "CREATE ROLE {role} {attrs} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
-            )))?;
+            run(&mut psql(&format!("CREATE ROLE {role} {attrs} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")))?;
         }
     }
     Ok(DevPg { data, bin })
