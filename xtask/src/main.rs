@@ -3,7 +3,8 @@
 //! - `run`   — set up what is missing, start a project-local PostgreSQL (in `.dev/`), the
 //!   sync-server with demo data, and the desktop app pointed at it.
 //! - `test`  — set up what is missing, then fmt, clippy, unit and integration tests, the wasm
-//!   builds, and the end-to-end test of the real desktop window under Xvfb.
+//!   builds, the end-to-end test of the real desktop window under Xvfb, and schemathesis
+//!   against the public API (`api-fuzz` runs only that).
 //!
 //! Every step says what it is doing, and is idempotent: a warm machine skips installs.
 
@@ -43,8 +44,9 @@ fn main() {
         Some("run") => run_product(),
         Some("test") => test_all(),
         Some("e2e") => setup(true).and_then(|_| build_ui()).and_then(|_| e2e()),
+        Some("api-fuzz") => api_fuzz(),
         _ => {
-            eprintln!("usage: cargo xtask <setup|ui|run|test|e2e>");
+            eprintln!("usage: cargo xtask <setup|ui|run|test|e2e|api-fuzz>");
             std::process::exit(2);
         }
     };
