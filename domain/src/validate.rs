@@ -121,7 +121,7 @@ pub fn row_ref(field: &str, value: &str) -> Result<String, FieldError> {
     if v.is_empty() {
         return Err(FieldError::new(field, "is required"));
     }
-    if v.len() > 200 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if v.chars().count() > 200 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(FieldError::new(field, "is not a valid id"));
     }
     Ok(v.to_string())

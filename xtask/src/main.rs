@@ -411,6 +411,8 @@ fn api_fuzz() -> anyhow::Result<()> {
     let guard = KillOnDrop(&mut server);
     wait_for_port(&addr, Duration::from_secs(60))?;
     let result = run(Command::new(&st)
+        .arg("--config-file")
+        .arg(root().join("xtask/schemathesis.toml"))
         .arg("run")
         .arg(format!("http://{addr}/api/v1/openapi.json"))
         .args(["--url", &format!("http://{addr}")])

@@ -149,7 +149,13 @@ pub async fn availability(
     if (q.to - q.from).num_days() >= MAX_RANGE_DAYS {
         return Err(AppError::invalid("to", format!("a request spans at most {MAX_RANGE_DAYS} days")));
     }
-    let variant = q.variant_id.as_deref().map(|v| validate::row_ref("variant_id", v)).transpose()?;
+    // `variant_id=` (blank) is no filter, as if it were not sent.
+    let variant = q
+        .variant_id
+        .as_deref()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| validate::row_ref("variant_id", v))
+        .transpose()?;
     let mut conn = state.pool.get().await?;
     let (tx, org) = read_tx(&mut conn, org_slug).await?;
     let tour = active_tour(&tx, &org, key).await?;
