@@ -19,7 +19,7 @@ const TAURI_DRIVER_VERSION: &str = "2.1.0";
 /// Installs with Python 3.11, the oldest Python CI machines here have.
 const SCHEMATHESIS_VERSION: &str = "4.32.5";
 /// Test cases per operation and phase: enough to find a hole, small enough for ~3 minutes.
-const SCHEMATHESIS_MAX_EXAMPLES: &str = "40";
+const SCHEMATHESIS_MAX_EXAMPLES: &str = "150";
 const DEV_PG_PORT: u16 = 5433;
 const SERVER_ADDR: &str = "127.0.0.1:8787";
 
