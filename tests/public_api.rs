@@ -767,3 +767,221 @@ async fn confirmed_bookings_are_reminded_once_before_their_departure() {
     .await;
     assert_eq!(recorded, 1);
 }
+
+/// A raw request: `(status, content type, JSON body or Null, Allow header)`.
+async fn raw(env: &Env, method: &str, path: &str, ctype: Option<&str>, body: Vec<u8>) -> (StatusCode, String, Value) {
+    let mut req =
+        http().request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", env.base_url()));
+    if let Some(c) = ctype {
+        req = req.header("Content-Type", c);
+    }
+    let r = req.body(body).send().await.unwrap();
+    let status = r.status();
+    let ctype = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    (status, ctype, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn bad_bytes_get_json_4xx_naming_the_field_and_never_reach_postgres() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let j = Some("application/json");
+    let lookup = format!("/api/v1/orgs/{ORG}/bookings/lookup");
+    let manage = format!("/api/v1/orgs/{ORG}/bookings/manage-link");
+    let (dep, tier) = bookable(&env, 1).await;
+    let with = |mut b: Value, key: &str, v: Value| {
+        b[key] = v;
+        b.to_string().into_bytes()
+    };
+    let booking = booking_request(&dep, &tier, "nul@example.com", 1);
+    let quote = json!({"departure_id": dep["id"], "lines": [{"tier_id": tier["tier_id"], "quantity": 1}]});
+    let from = Utc::now().date_naive();
+    let availability = format!("/api/v1/orgs/{ORG}/tours/alfama-old-town-walk/availability");
+
+    // (method, path, content type, body, status, code, field)
+    type Case = (&'static str, String, Option<&'static str>, Vec<u8>, StatusCode, &'static str, Option<&'static str>);
+    let cases: Vec<Case> = vec![
+        // A NUL in a booking reference, in either request that takes one.
+        (
+            "POST",
+            lookup.clone(),
+            j,
+            br#"{"reference":"BK\u0000","email":"ana@example.com"}"#.to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID",
+            Some("reference"),
+        ),
+        (
+            "POST",
+            manage.clone(),
+            j,
+            br#"{"reference":"BK\u0000","email":"ana@example.com"}"#.to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID",
+            Some("reference"),
+        ),
+        // …and in the e-mail of the manage-link request.
+        (
+            "POST",
+            manage.clone(),
+            j,
+            br#"{"reference":"BK-2026-222222","email":"ana\u0000@example.com"}"#.to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID",
+            Some("email"),
+        ),
+        // A NUL in the organization's slug, or in a tour's: nothing by that name.
+        ("GET", format!("/api/v1/orgs/{ORG}%00/tours"), None, vec![], StatusCode::NOT_FOUND, "NOT_FOUND", None),
+        (
+            "POST",
+            format!("/api/v1/orgs/{ORG}%00/bookings/lookup"),
+            j,
+            br#"{"reference":"BK-2026-222222","email":"ana@example.com"}"#.to_vec(),
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            None,
+        ),
+        ("GET", format!("/api/v1/orgs/{ORG}/tours/x%00"), None, vec![], StatusCode::NOT_FOUND, "NOT_FOUND", None),
+        // A path segment that does not decode to text.
+        ("GET", "/api/v1/orgs/%FF/tours".into(), None, vec![], StatusCode::NOT_FOUND, "NOT_FOUND", Some("org")),
+        // A NUL in a promo code is refused as the promo code, when quoting and when booking.
+        (
+            "POST",
+            format!("/api/v1/orgs/{ORG}/quotes"),
+            j,
+            with(quote.clone(), "promo_code", json!("WELCOME\u{0}")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID",
+            Some("promo_code"),
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{ORG}/bookings"),
+            j,
+            with(booking.clone(), "promo_code", json!("WELCOME\u{0}")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID",
+            Some("promo_code"),
+        ),
+        // Missing, duplicate and unknown fields are named, with the path of their object.
+        (
+            "POST",
+            lookup.clone(),
+            j,
+            br#"{"email":"ana@example.com"}"#.to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID",
+            Some("reference"),
+        ),
+        (
+            "POST",
+            lookup.clone(),
+            j,
+            br#"{"reference":"BK-2026-222222","reference":"x","email":"ana@example.com"}"#.to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID",
+            Some("reference"),
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{ORG}/bookings"),
+            j,
+            with(booking.clone(), "customer", json!({"first_name": "A", "last_name": "B"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID",
+            Some("customer.email"),
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{ORG}/bookings"),
+            j,
+            with(booking.clone(), "lines", json!([{"quantity": 1}])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID",
+            Some("lines[0].tier_id"),
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{ORG}/quotes"),
+            j,
+            with(quote.clone(), "lines", json!([{"tier_id": "t", "quantity": 1, "colour": 1}])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID",
+            Some("lines[0].colour"),
+        ),
+        // Query parameters: missing, and not a date.
+        (
+            "GET",
+            format!("{availability}?to={from}"),
+            None,
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID",
+            Some("from"),
+        ),
+        (
+            "GET",
+            format!("{availability}?from={from}%00&to={from}"),
+            None,
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID",
+            Some("from"),
+        ),
+        // Bodies that are not UTF-8: a JSON route and the webhook (which reads text).
+        ("POST", lookup.clone(), j, vec![b'{', 0xff, 0xfe, b'}'], StatusCode::BAD_REQUEST, "MALFORMED_JSON", None),
+        (
+            "POST",
+            "/api/v1/stripe/webhook".into(),
+            j,
+            vec![0xff, 0xfe, 0xfd],
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_BODY",
+            None,
+        ),
+        // No content type, a method the path does not take, a path nobody serves.
+        (
+            "POST",
+            lookup.clone(),
+            None,
+            br#"{"reference":"BK-2026-222222","email":"ana@example.com"}"#.to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            None,
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{ORG}/tours"),
+            None,
+            vec![],
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            None,
+        ),
+        ("GET", "/api/v1/nothing/here".into(), None, vec![], StatusCode::NOT_FOUND, "NOT_FOUND", None),
+    ];
+    for (method, path, ctype, body, status, code, field) in cases {
+        let shown = String::from_utf8_lossy(&body).to_string();
+        let (s, got_type, e) = raw(&env, method, &path, ctype, body).await;
+        assert_eq!(s, status, "{method} {path} {shown} → {e}");
+        assert_eq!(got_type, "application/json", "{method} {path} {shown}");
+        assert_eq!(e["code"].as_str(), Some(code), "{method} {path} {shown} → {e}");
+        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{e}");
+        assert!(e.as_object().unwrap().contains_key("field"), "{e}");
+        if let Some(f) = field {
+            assert_eq!(e["field"].as_str(), Some(f), "{method} {path} {shown} → {e}");
+        }
+    }
+    let r = http().delete(format!("{}/api/v1/orgs/{ORG}/tours", env.base_url())).send().await.unwrap();
+    assert_eq!(r.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET,HEAD"));
+    assert_eq!(scalar(&env, "SELECT count(*) FROM bookings WHERE source = 'website'", &[]).await, 0);
+
+    // A lookup accepts a reference as the domain reads it: any case, spaces, prefix optional.
+    let (s, made) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &booking).await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    let reference = made["booking"]["reference"].as_str().unwrap().to_string();
+    for typed in [reference.to_lowercase(), format!("  {} ", &reference[3..]), reference.clone()] {
+        let (s, seen) = post(&env, &lookup, &json!({"reference": typed, "email": "NUL@example.com"})).await;
+        assert_eq!((s, seen["reference"].as_str()), (StatusCode::OK, Some(reference.as_str())), "{typed:?}");
+    }
+}

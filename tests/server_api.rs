@@ -45,6 +45,11 @@ async fn bad_requests_get_clear_errors() {
         ("/sync/v1/pull", Some(&token), json!({"client_id": client_id, "schema_version": 1, "cursors": {"org:other:all": 0}}).to_string(), j, StatusCode::FORBIDDEN, "FORBIDDEN"),
         ("/api/v1/auth/sign-in", None, json!({"organization": "demo", "email": seed::DEMO_OWNER_EMAIL, "password": "nope", "device": "d"}).to_string(), j, StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
         ("/api/v1/auth/sign-in", None, json!({"organization": "nope", "email": "a@b.c", "password": "x", "device": "d"}).to_string(), j, StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+        // NUL bytes in what sign-in looks up: refused before a query, never a 500.
+        ("/api/v1/auth/sign-in", None, json!({"organization": "demo\u{0}", "email": seed::DEMO_OWNER_EMAIL, "password": "x", "device": "d"}).to_string(), j, StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+        ("/api/v1/auth/sign-in", None, json!({"organization": "demo", "email": "owner\u{0}@demo.tourdesk.test", "password": "x", "device": "d"}).to_string(), j, StatusCode::UNPROCESSABLE_ENTITY, "INVALID"),
+        ("/api/v1/auth/sign-in", None, json!({"organization": "demo", "email": seed::DEMO_OWNER_EMAIL, "password": seed::DEMO_PASSWORD, "device": "d\u{0}"}).to_string(), j, StatusCode::UNPROCESSABLE_ENTITY, "INVALID"),
+        ("/api/v1/auth/devices/x%00/revoke", Some(&token), "{}".into(), j, StatusCode::NOT_FOUND, "NOT_FOUND"),
         ("/no/such/route", None, "{}".into(), j, StatusCode::NOT_FOUND, "NOT_FOUND"),
         ("/sync/v1/push", Some(&token), "x".repeat(3 * 1024 * 1024), j, StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE"),
     ];

@@ -160,6 +160,20 @@ pub struct PromoCode {
     pub status: PromoStatus,
 }
 
+/// Promotional codes are stored with at most this many characters.
+pub const MAX_PROMO_CODE_LEN: usize = 64;
+
+/// A promotional code as people type it: surrounding spaces dropped and letters uppercased, so
+/// ` summer10` finds `SUMMER10`; every lookup of a code goes through this. `None` for a blank
+/// code; an error (naming `field`) for text no code can be: longer than a stored code, or with
+/// control characters, which PostgreSQL text cannot even hold.
+pub fn normalize_promo_code(field: &str, value: &str) -> Result<Option<String>, crate::validate::FieldError> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    crate::validate::text(field, value, MAX_PROMO_CODE_LEN).map(|c| Some(c.to_ascii_uppercase()))
+}
+
 /// Why a promotional code was not applied. The `Display` text is written for the customer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -996,6 +1010,15 @@ mod tests {
         let negative = promo(Adjustment::Fixed(usd(-100)));
         let r = QuoteRequest { promo: Some(PromoApplication { code: &negative, customer_uses: 0 }), ..req(&ls) };
         assert!(matches!(quote(&catalog(), &r), Err(PricingError::NegativeValue { .. })));
+    }
+
+    #[test]
+    fn promo_codes_are_normalised_or_refused() {
+        assert_eq!(normalize_promo_code("promo_code", " summer10 "), Ok(Some("SUMMER10".into())));
+        assert_eq!(normalize_promo_code("promo_code", "  "), Ok(None));
+        for bad in ["BK\u{0}", "a\u{7}b", &"X".repeat(MAX_PROMO_CODE_LEN + 1)] {
+            assert_eq!(normalize_promo_code("promo_code", bad).unwrap_err().field, "promo_code", "{bad:?}");
+        }
     }
 
     #[test]

@@ -153,12 +153,12 @@ pub struct SessionUser {
 }
 
 /// Every 4xx/5xx body: a stable machine code, a sentence for people, and the input field at
-/// fault when there is one.
+/// fault when there is one (`null` when there is none: the three keys are always there).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiError {
     pub code: String,
     pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub field: Option<String>,
 }
 

@@ -75,6 +75,12 @@ pub fn slug(field: &str, value: &str) -> Result<String, FieldError> {
     }
 }
 
+/// An organization's public slug as a URL names it (`demo`): what [`slug`] accepts, surrounding
+/// spaces dropped. Text that fails here names no organization, so it never reaches a query.
+pub fn org_slug(field: &str, value: &str) -> Result<String, FieldError> {
+    slug(field, value.trim())
+}
+
 /// Derives a slug from a display name: `"Old Town — Walk!"` → `old-town-walk`.
 pub fn slugify(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -115,7 +121,7 @@ pub fn row_ref(field: &str, value: &str) -> Result<String, FieldError> {
     if v.is_empty() {
         return Err(FieldError::new(field, "is required"));
     }
-    if v.len() > 200 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if v.chars().count() > 200 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(FieldError::new(field, "is not a valid id"));
     }
     Ok(v.to_string())
@@ -233,6 +239,14 @@ mod tests {
         ] {
             assert_eq!(slugify(name), want, "{name}");
             assert!(slug("s", &slugify(name)).is_ok());
+        }
+    }
+
+    #[test]
+    fn org_slugs() {
+        assert_eq!(org_slug("org", " demo "), Ok("demo".into()));
+        for bad in ["demo\u{0}", "", "De mo", "demo/x", "-demo"] {
+            assert_eq!(org_slug("org", bad).unwrap_err().field, "org", "{bad:?}");
         }
     }
 

@@ -34,29 +34,23 @@ pub fn classify(e: &anyhow::Error) -> Failure {
     if let Some(taken) = e.downcast_ref::<db::IdTaken>() {
         return Failure::Rejected(Rejection::Conflict { field: "id".into(), message: taken.to_string() });
     }
-    if let Some(pg) = e.downcast_ref::<tokio_postgres::Error>() {
-        match pg.code() {
-            None => return Failure::Transient(pg.to_string()),
-            Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
-                let constraint = pg.as_db_error().and_then(|d| d.constraint()).unwrap_or("");
-                let (field, message) = if constraint.contains("email") {
-                    ("email", "that e-mail address belongs to another customer")
-                } else if constraint.contains("reference") {
-                    ("reference_entropy", "that booking reference was just taken; retry")
-                } else if constraint.contains("slug") {
-                    ("slug", "that URL name is already taken")
-                } else {
-                    ("id", "that id is already taken")
-                };
-                return Failure::Rejected(Rejection::Conflict { field: field.into(), message: message.into() });
-            }
-            Some(code) => {
-                let class = &code.code()[..2];
-                if matches!(class, "40" | "08" | "53" | "57" | "58") {
-                    return Failure::Transient(pg.to_string());
-                }
-            }
-        }
+    if crate::error::is_transient(e) {
+        return Failure::Transient(format!("{e:#}"));
+    }
+    if let Some(pg) = e.downcast_ref::<tokio_postgres::Error>()
+        && pg.code() == Some(&SqlState::UNIQUE_VIOLATION)
+    {
+        let constraint = pg.as_db_error().and_then(|d| d.constraint()).unwrap_or("");
+        let (field, message) = if constraint.contains("email") {
+            ("email", "that e-mail address belongs to another customer")
+        } else if constraint.contains("reference") {
+            ("reference_entropy", "that booking reference was just taken; retry")
+        } else if constraint.contains("slug") {
+            ("slug", "that URL name is already taken")
+        } else {
+            ("id", "that id is already taken")
+        };
+        return Failure::Rejected(Rejection::Conflict { field: field.into(), message: message.into() });
     }
     tracing::error!("mutation refused after an unexpected error: {e:#}");
 

@@ -20,7 +20,47 @@ pub enum AppError {
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// How long a client is told to wait before retrying a 503 (`Retry-After`, seconds): a lost
+/// connection is replaced, a deadlock resolved or a restarted database back within about that.
+pub const RETRY_AFTER_SECONDS: u32 = 2;
+
+/// Whether a failure is one a retry can fix: a lost or refused connection (SQLSTATE class 08, a
+/// closed client, an I/O error underneath), operator intervention (57: a terminated backend, a
+/// shutting-down server), a rolled-back transaction (40: serialization failure, deadlock),
+/// insufficient resources (53), a system error (58), or a pool that could not hand out a
+/// connection. The one rule for both edges: the push loop (`apply::classify`) stops a batch on
+/// these instead of rejecting a mutation, and HTTP answers 503 with `Retry-After`.
+pub fn is_transient(e: &anyhow::Error) -> bool {
+    e.chain().any(transient_cause)
+}
+
+/// [`is_transient`] for one error of the chain.
+fn transient_cause(e: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(pg) = e.downcast_ref::<tokio_postgres::Error>() {
+        return pg_is_transient(pg);
+    }
+    e.is::<deadpool_postgres::PoolError>() || e.is::<std::io::Error>()
+}
+
+/// [`is_transient`] for a PostgreSQL client error.
+pub fn pg_is_transient(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(code) => matches!(code.code().get(..2), Some("08" | "40" | "53" | "57" | "58")),
+        // No SQLSTATE: the socket failed (transient), or a value did not convert (a bug).
+        None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        if is_transient(&e) { AppError::Unavailable(format!("{e:#}")) } else { AppError::Internal(e) }
+    }
 }
 
 impl AppError {
@@ -52,16 +92,8 @@ impl From<tourdesk_domain::validate::FieldError> for AppError {
 
 impl From<tokio_postgres::Error> for AppError {
     fn from(e: tokio_postgres::Error) -> Self {
-        use tokio_postgres::error::SqlState;
-        let retryable = e
-            .code()
-            .is_some_and(|c| *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED);
-        if e.is_closed() || e.as_db_error().is_none() || retryable {
-            // 503: the client retries; nothing was committed.
-            AppError::Unavailable(e.to_string())
-        } else {
-            AppError::Internal(e.into())
-        }
+        // 503 when a retry can succeed: nothing was committed.
+        if pg_is_transient(&e) { AppError::Unavailable(e.to_string()) } else { AppError::Internal(e.into()) }
     }
 }
 
@@ -106,6 +138,10 @@ impl IntoResponse for AppError {
                 )
             }
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
+        }
+        response
     }
 }

@@ -3,7 +3,8 @@
 //! - `run`   — set up what is missing, start a project-local PostgreSQL (in `.dev/`), the
 //!   sync-server with demo data, and the desktop app pointed at it.
 //! - `test`  — set up what is missing, then fmt, clippy, unit and integration tests, the wasm
-//!   builds, and the end-to-end test of the real desktop window under Xvfb.
+//!   builds, the end-to-end test of the real desktop window under Xvfb, and schemathesis
+//!   against the public API (`api-fuzz` runs only that).
 //!
 //! Every step says what it is doing, and is idempotent: a warm machine skips installs.
 
@@ -15,6 +16,10 @@ use anyhow::{Context, bail};
 
 const WASM_BINDGEN_VERSION: &str = "0.2.130";
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
+/// Installs with Python 3.11, the oldest Python CI machines here have.
+const SCHEMATHESIS_VERSION: &str = "4.32.5";
+/// Test cases per operation and phase: enough to find a hole, small enough for ~3 minutes.
+const SCHEMATHESIS_MAX_EXAMPLES: &str = "150";
 const DEV_PG_PORT: u16 = 5433;
 const SERVER_ADDR: &str = "127.0.0.1:8787";
 /// The dev cluster's login role for the server (a member of tourdesk_app).
@@ -41,8 +46,9 @@ fn main() {
         Some("run") => run_product(),
         Some("test") => test_all(),
         Some("e2e") => setup(true).and_then(|_| build_ui()).and_then(|_| e2e()),
+        Some("api-fuzz") => api_fuzz(),
         _ => {
-            eprintln!("usage: cargo xtask <setup|ui|run|test|e2e>");
+            eprintln!("usage: cargo xtask <setup|ui|run|test|e2e|api-fuzz>");
             std::process::exit(2);
         }
     };
@@ -354,7 +360,8 @@ fn test_all() -> anyhow::Result<()> {
         // same package selection and features everywhere means every crate compiles once.
         s.stage("all tests: unit, integration (real PostgreSQL, SQLite), end-to-end (real window)", || {
             run(&mut xvfb(&["test", "--workspace", "--all-features", "--", "--test-threads=2"]))
-        })
+        })?;
+        s.stage("schemathesis against the public API's OpenAPI document", api_fuzz)
     })();
     s.report();
     r
@@ -373,4 +380,101 @@ fn xvfb(args: &[&str]) -> Command {
 /// Drives the desk's real window through tauri-driver (cargo builds the desk, embedding `ui/dist`).
 fn e2e() -> anyhow::Result<()> {
     run(&mut xvfb(&["test", "--workspace", "--all-features", "--test", "desk_window"]))
+}
+
+/// Schemathesis (from PyPI, in a venv under the target dir) against the real sync-server, a debug
+/// build with demo data on a throwaway PostgreSQL (`tourdesk-scratch` from testkit, which also
+/// runs the fake Stripe) on a free loopback port, with every check: any 5xx, an undocumented
+/// status, header or content type, or a body off its schema fails the step. The Stripe webhook
+/// is left out: schemathesis cannot sign its bodies, so all it would see is the 400 for a bad
+/// signature (tested in `tests/public_api.rs`).
+fn api_fuzz() -> anyhow::Result<()> {
+    let venv = target_dir().join("schemathesis-venv");
+    let st = venv.join("bin/schemathesis");
+    if output(Command::new(&st).arg("--version")).ends_with(SCHEMATHESIS_VERSION) {
+        say(&format!("schemathesis {SCHEMATHESIS_VERSION}: present"));
+    } else {
+        say(&format!("installing schemathesis {SCHEMATHESIS_VERSION} into {}", venv.display()));
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new(venv.join("bin/pip")).args([
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            &format!("schemathesis=={SCHEMATHESIS_VERSION}"),
+        ]))?;
+    }
+    run(cargo().args(["build", "-p", "tourdesk-sync-server", "-p", "tourdesk-testkit", "--bins"]))?;
+    let scratch = Scratch::start()?;
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?.to_string()
+    };
+    say(&format!("starting the sync-server with demo data on http://{addr}"));
+    let mut server = Command::new(target_dir().join("debug/tourdesk-sync-server"))
+        .envs(scratch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("TOURDESK_LISTEN", &addr)
+        .env("TOURDESK_SEED_DEMO", "true")
+        // The fuzzer is one address sending as fast as it can: limiting it is not what is tested.
+        .env("TOURDESK_RATE_LIMIT_PER_SECOND", "0")
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .context("starting the sync-server")?;
+    let guard = KillOnDrop(&mut server);
+    wait_for_port(&addr, Duration::from_secs(60))?;
+    let result = run(Command::new(&st)
+        .arg("--config-file")
+        .arg(root().join("xtask/schemathesis.toml"))
+        .arg("run")
+        .arg(format!("http://{addr}/api/v1/openapi.json"))
+        .args(["--url", &format!("http://{addr}")])
+        .args(["--checks", "all"])
+        .args(["--max-examples", SCHEMATHESIS_MAX_EXAMPLES])
+        .args(["--exclude-path", "/api/v1/stripe/webhook"])
+        .args(["--seed", "18"])
+        .args(["--workers", "2"])
+        .args(["--request-timeout", "30"])
+        .arg("--report-dir")
+        .arg(target_dir().join("schemathesis-report"))
+        // Its cache (`.schemathesis/`) goes there too, not into the repository.
+        .current_dir(target_dir()));
+    drop(guard);
+    drop(scratch);
+    result
+}
+
+/// A running `tourdesk-scratch`: the environment it printed; it stops when dropped.
+struct Scratch {
+    child: Child,
+    env: Vec<(String, String)>,
+}
+
+impl Scratch {
+    fn start() -> anyhow::Result<Scratch> {
+        use std::io::BufRead;
+        say("starting a throwaway PostgreSQL and the fake Stripe (tourdesk-scratch)");
+        let mut child = Command::new(target_dir().join("debug/tourdesk-scratch"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting tourdesk-scratch")?;
+        let stdout = child.stdout.take().context("tourdesk-scratch has no stdout")?;
+        let mut scratch = Scratch { child, env: Vec::new() };
+        for line in std::io::BufReader::new(stdout).lines().take(2) {
+            let line = line?;
+            let (k, v) = line.split_once('=').with_context(|| format!("tourdesk-scratch printed {line:?}"))?;
+            scratch.env.push((k.to_string(), v.to_string()));
+        }
+        if scratch.env.len() != 2 {
+            bail!("tourdesk-scratch stopped before printing its database and Stripe addresses");
+        }
+        Ok(scratch)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // Closing its stdin is the signal to stop the cluster and exit.
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
 }

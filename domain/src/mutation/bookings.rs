@@ -111,8 +111,11 @@ pub struct CreateBookingV1 {
     pub overbook: Option<OverbookArgs>,
 }
 
-fn norm_code(code: &str) -> String {
-    code.trim().to_ascii_uppercase()
+/// The request's promotional code, normalised; `None` when none (or a blank one) was given.
+/// `reads()` declares a lookup only for a code this accepts, so text no code can be (a NUL, say)
+/// is refused by `apply` with the field named instead of reaching a store.
+fn promo_code_of(code: Option<&str>) -> Result<Option<String>, FieldError> {
+    Ok(code.map(|c| crate::pricing::normalize_promo_code("promo_code", c)).transpose()?.flatten())
 }
 
 /// splitmix64: spreads one seed into independent-looking values, so candidate references do
@@ -276,8 +279,7 @@ impl Mutator for CreateBookingV1 {
                 .into_iter()
                 .map(|r| ReadKey::BookingReference(r.to_string())),
         );
-        if let Some(code) = &self.promo_code {
-            let code = norm_code(code);
+        if let Ok(Some(code)) = promo_code_of(self.promo_code.as_deref()) {
             keys.push(ReadKey::PromoCode(code.clone()));
             keys.push(ReadKey::PromoUses { code, customer_id });
         }
@@ -318,10 +320,9 @@ impl Mutator for CreateBookingV1 {
         }
         let mut dep = departure_of(view, &departure_id, &tour_id)?;
         view.customer(&customer_id)?.ok_or_else(|| Rejection::not_found("customer", &customer_id))?;
-        let promo = match &self.promo_code {
+        let promo = match promo_code_of(self.promo_code.as_deref())? {
             None => None,
             Some(code) => {
-                let code = norm_code(code);
                 let found =
                     view.promo_code(&code)?.ok_or(Rejection::PromoRefused { refusal: PromoRefusal::NotFound })?;
                 Some(Promo { code: found, customer_uses: view.promo_uses(&code, &customer_id)? })
@@ -416,8 +417,8 @@ impl Mutator for ModifyBookingV1 {
             ReadKey::Departure(norm_ref(&self.departure_id)),
             ReadKey::PricingCatalog(tour_id),
         ];
-        if let Some(code) = &self.promo_code {
-            keys.push(ReadKey::PromoCode(norm_code(code)));
+        if let Ok(Some(code)) = promo_code_of(self.promo_code.as_deref()) {
+            keys.push(ReadKey::PromoCode(code));
         }
         keys
     }
@@ -444,12 +445,11 @@ impl Mutator for ModifyBookingV1 {
             s => s.transition(BookingStatus::Modified)?,
         };
         let mut dep = departure_of(view, &departure_id, &tour_id)?;
-        let promo = match &self.promo_code {
+        let promo = match promo_code_of(self.promo_code.as_deref())? {
             None => None,
             Some(code) => {
-                let mut found = view
-                    .promo_code(&norm_code(code))?
-                    .ok_or(Rejection::PromoRefused { refusal: PromoRefusal::NotFound })?;
+                let mut found =
+                    view.promo_code(&code)?.ok_or(Rejection::PromoRefused { refusal: PromoRefusal::NotFound })?;
                 if old.pricing.promotional_code_id.as_deref() != Some(found.id.as_str()) {
                     return Err(FieldError::new("promo_code", "a code can only be added when booking").into());
                 }
@@ -890,6 +890,8 @@ mod tests {
             (with(&[("lines", json!([{"tier_id": ADULT, "quantity": 11}]))]), Role::Owner, "CAPACITY_EXCEEDED"),
             (with(&[("promo_code", "NOPE".into())]), Role::Owner, "PROMO_REFUSED"),
             (with(&[("promo_code", "usedup".into())]), Role::Owner, "PROMO_REFUSED"),
+            // No code can hold a NUL: refused before any lookup is declared or made.
+            (with(&[("promo_code", "SUMMER\u{0}".into())]), Role::Owner, "INVALID"),
             (with(&[("expected_total", json!({"amount": 12000, "currency": "USD"}))]), Role::Owner, "PRICE_CHANGED"),
             (with(&[("reference_year", 2020.into())]), Role::Owner, "INVALID"),
             (with(&[("reference_entropy", (-1).into())]), Role::Owner, "INVALID"),

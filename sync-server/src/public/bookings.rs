@@ -26,6 +26,7 @@ use tourdesk_domain::mutation::{
     CancelBookingV1, Change, CreateBookingV1, CreateCustomerV1, LineArgs, Mutation, MutationCtx, ParticipantArgs,
     Rejection,
 };
+use tourdesk_domain::reference::ReferenceNumber;
 use tourdesk_domain::roles::Role;
 use tourdesk_domain::validate;
 
@@ -88,6 +89,7 @@ pub async fn create(state: &AppState, org_slug: &str, req: CreateBookingRequest)
         None => uuid::Uuid::new_v4().to_string(),
     };
     line_requests(&req.lines)?;
+    tourdesk_domain::pricing::normalize_promo_code("promo_code", req.promo_code.as_deref().unwrap_or_default())?;
 
     // The connection goes back to the pool before the payment step, which takes its own: holding
     // one while waiting for another lets a burst of requests exhaust the pool.
@@ -303,8 +305,7 @@ fn booking_dto(
 
 /// A booking by reference and e-mail. A wrong e-mail is the same 404 as an unknown reference.
 pub async fn lookup(state: &AppState, org_slug: &str, req: &LookupRequest) -> Result<BookingDto, AppError> {
-    let email = validate::email("email", &req.email)?;
-    let reference = req.reference.trim().to_ascii_uppercase();
+    let (reference, email) = lookup_key(req)?;
     let mut conn = state.pool.get().await?;
     let (tx, org) = read_tx(&mut conn, org_slug).await?;
     let id = db::booking_id_by_reference_and_email(&tx, &org, &reference, &email)
@@ -315,6 +316,16 @@ pub async fn lookup(state: &AppState, org_slug: &str, req: &LookupRequest) -> Re
     Ok(dto)
 }
 
+/// A lookup's reference and e-mail as the domain reads them: a reference in any case, with or
+/// without its `BK-` prefix, as `ReferenceNumber::parse` accepts it; anything else is refused
+/// with the field named before a query is made.
+fn lookup_key(req: &LookupRequest) -> Result<(String, String), AppError> {
+    let reference =
+        ReferenceNumber::parse(&req.reference).map_err(|e| AppError::invalid("reference", e.to_string()))?;
+    let email = validate::email("email", &req.email)?;
+    Ok((reference.to_string(), email))
+}
+
 fn token_digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.trim().as_bytes()).to_vec()
 }
@@ -322,8 +333,7 @@ fn token_digest(token: &str) -> Vec<u8> {
 /// Sends a magic link for managing the booking to the e-mail on it. The answer is the same
 /// whether or not the reference and e-mail match, so the endpoint cannot be used to find out.
 pub async fn request_magic_link(state: &AppState, org_slug: &str, req: &LookupRequest) -> Result<Accepted, AppError> {
-    let email = validate::email("email", &req.email)?;
-    let reference = req.reference.trim().to_ascii_uppercase();
+    let (reference, email) = lookup_key(req)?;
     let accepted = Accepted { message: "if the booking exists, a link to manage it is on its way".into() };
     let mut conn = state.pool.get().await?;
     let tx = write_tx(&mut conn, org_slug).await?;

@@ -67,7 +67,8 @@ fn summary(t: &Tour, from_price: Option<MoneyDto>) -> TourSummary {
 
 /// An active tour by slug or id; drafts and archived tours are not public.
 async fn active_tour(c: &impl GenericClient, org: &str, key: &str) -> Result<Tour, AppError> {
-    let key = key.trim();
+    // Text no slug or id can be (a NUL, a space) is the 404 it would be, without a query.
+    let key = validate::row_ref("tour", key).map_err(|_| AppError::NotFound("tour".into()))?;
     let sql = format!("SELECT {} FROM tours WHERE organization_id = $1 AND (slug = $2 OR id = $2)", db::TOUR_COLS);
     let row = c.row_opt(&sql, &[&org, &key]).await?;
     let tour = row.map(|r| db::tour_from_row(&r)).transpose()?;
@@ -148,7 +149,13 @@ pub async fn availability(
     if (q.to - q.from).num_days() >= MAX_RANGE_DAYS {
         return Err(AppError::invalid("to", format!("a request spans at most {MAX_RANGE_DAYS} days")));
     }
-    let variant = q.variant_id.as_deref().map(|v| validate::row_ref("variant_id", v)).transpose()?;
+    // `variant_id=` (blank) is no filter, as if it were not sent.
+    let variant = q
+        .variant_id
+        .as_deref()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| validate::row_ref("variant_id", v))
+        .transpose()?;
     let mut conn = state.pool.get().await?;
     let (tx, org) = read_tx(&mut conn, org_slug).await?;
     let tour = active_tour(&tx, &org, key).await?;
@@ -220,9 +227,10 @@ pub async fn quote(state: &AppState, org_slug: &str, req: &super::types::QuoteRe
     let departure_id = validate::row_ref("departure_id", &req.departure_id)?;
     let email = req.email.as_deref().map(|e| validate::email("email", e)).transpose()?;
     let lines = line_requests(&req.lines)?;
+    let code = req.promo_code.as_deref().map(|c| pricing::normalize_promo_code("promo_code", c)).transpose()?.flatten();
     let mut conn = state.pool.get().await?;
     let (tx, org) = read_tx(&mut conn, org_slug).await?;
-    let quote = quote_in(&tx, &org, &departure_id, &lines, req.promo_code.as_deref(), email.as_deref()).await?;
+    let quote = quote_in(&tx, &org, &departure_id, &lines, code, email.as_deref()).await?;
     tx.commit().await?;
     Ok(quote)
 }
@@ -232,7 +240,7 @@ async fn quote_in(
     org: &str,
     departure_id: &str,
     lines: &[LineRequest],
-    promo_code: Option<&str>,
+    code: Option<String>,
     email: Option<&str>,
 ) -> Result<QuoteDto, AppError> {
     let dep = db::departure(tx, org, departure_id).await?.ok_or_else(|| AppError::NotFound("departure".into()))?;
@@ -240,7 +248,6 @@ async fn quote_in(
     let catalog = db::pricing_catalog_unlocked(tx, org, &dep.tour_id)
         .await?
         .ok_or_else(|| AppError::conflict("NOT_BOOKABLE", "this tour has no prices yet"))?;
-    let code = promo_code.map(|c| c.trim().to_ascii_uppercase()).filter(|c| !c.is_empty());
     let promo = match &code {
         None => None,
         Some(c) => db::promo_code_unlocked(tx, org, c).await?,

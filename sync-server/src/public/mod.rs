@@ -9,6 +9,7 @@ pub mod types;
 
 use deadpool_postgres::{Object, Transaction};
 use tourdesk_domain::pricing::{DiscountKind, PricingSnapshot};
+use tourdesk_domain::validate;
 
 use crate::db::WriteTx;
 use crate::{AppError, db};
@@ -17,16 +18,21 @@ use types::{DiscountDto, PriceDto, QuoteLineDto, TaxDto};
 /// A read-only transaction in `org_slug`'s tenant. Unknown and inactive organizations are a 404,
 /// the same answer for both so slugs cannot be probed for suspended customers.
 pub(crate) async fn read_tx<'a>(conn: &'a mut Object, org_slug: &str) -> Result<(Transaction<'a>, String), AppError> {
+    let slug = parse_slug(org_slug)?;
     let tx = conn.build_transaction().read_only(true).start().await?;
-    let org = db::enter_org_by_slug(&tx, org_slug).await?.ok_or_else(|| AppError::NotFound("organization".into()))?;
+    let org = db::enter_org_by_slug(&tx, &slug).await?.ok_or_else(|| AppError::NotFound("organization".into()))?;
     Ok((tx, org))
 }
 
 /// A writer's transaction in `org_slug`'s tenant.
 pub(crate) async fn write_tx<'a>(conn: &'a mut Object, org_slug: &str) -> Result<WriteTx<'a>, AppError> {
-    WriteTx::by_slug(conn.transaction().await?, org_slug)
-        .await?
-        .ok_or_else(|| AppError::NotFound("organization".into()))
+    let slug = parse_slug(org_slug)?;
+    WriteTx::by_slug(conn.transaction().await?, &slug).await?.ok_or_else(|| AppError::NotFound("organization".into()))
+}
+
+/// A slug no organization can have (a NUL, a space, a capital) is the same 404 as an unknown one.
+fn parse_slug(org_slug: &str) -> Result<String, AppError> {
+    validate::org_slug("org", org_slug).map_err(|_| AppError::NotFound("organization".into()))
 }
 
 pub(crate) fn price_dto(s: &PricingSnapshot) -> PriceDto {

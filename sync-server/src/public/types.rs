@@ -136,6 +136,7 @@ pub struct ParticipantDto {
 #[serde(deny_unknown_fields)]
 pub struct LineDto {
     pub tier_id: String,
+    #[schema(minimum = 1, maximum = 100)]
     pub quantity: u32,
     #[serde(default)]
     pub participants: Vec<ParticipantDto>,
@@ -145,6 +146,7 @@ pub struct LineDto {
 #[serde(deny_unknown_fields)]
 pub struct QuoteRequest {
     pub departure_id: String,
+    #[schema(min_items = 1, max_items = 20)]
     pub lines: Vec<LineDto>,
     pub promo_code: Option<String>,
     /// Lets per-customer promo limits be checked before booking.
@@ -216,9 +218,11 @@ pub struct CustomerDto {
 pub struct CreateBookingRequest {
     /// A UUID made by the caller. Sending the same request again with it (after a timeout, say)
     /// returns the same booking instead of making a second one.
+    #[schema(pattern = r"^\s*[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\s*$")]
     pub request_id: Option<String>,
     pub departure_id: String,
     pub customer: CustomerDto,
+    #[schema(min_items = 1, max_items = 20)]
     pub lines: Vec<LineDto>,
     pub promo_code: Option<String>,
     pub special_requests: Option<String>,
@@ -278,6 +282,8 @@ pub struct BookingCreated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupRequest {
+    /// As on the confirmation: any case, surrounding spaces and the `BK-` prefix optional.
+    #[schema(example = "BK-2026-7KQ2MX", pattern = r"^\s*([Bb][Kk]-)?[0-9]{4}-[2-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{6}\s*$")]
     pub reference: String,
     pub email: String,
 }

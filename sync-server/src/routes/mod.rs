@@ -4,7 +4,7 @@
 mod extract;
 pub mod public;
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
@@ -15,11 +15,12 @@ use tourdesk_domain::protocol::{
     DeviceInfo, DeviceList, PullRequest, PullResponse, PushRequest, PushResponse, RefreshRequest, SignInRequest,
     SignInResponse,
 };
+use tourdesk_domain::validate;
 
 use crate::auth::{self, Staff};
 use crate::db::Prepared;
 use crate::{AppError, AppState, sync};
-pub use extract::ApiJson;
+pub use extract::{ApiJson, ApiPath, ApiQuery, ApiText};
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
@@ -37,8 +38,10 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/v1/push", post(push))
         .route("/sync/v1/pull", post(pull))
         .route("/sync/v1/events", get(events))
-        .fallback(not_found)
+        .fallback(extract::no_route)
+        .method_not_allowed_fallback(extract::no_method)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::map_response(extract::json_errors))
         .with_state(state)
 }
 
@@ -92,14 +95,19 @@ async fn health(State(state): State<AppState>) -> Result<&'static str, AppError>
     Ok("ok")
 }
 
-async fn not_found() -> AppError {
-    AppError::NotFound("route".into())
-}
-
 async fn sign_in(
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<SignInRequest>,
+    ApiJson(mut req): ApiJson<SignInRequest>,
 ) -> Result<Json<SignInResponse>, AppError> {
+    // What reaches a query is text the domain accepts; the rest of the checks are auth's.
+    // A slug no organization can have is refused like an unknown one.
+    req.organization = validate::org_slug("organization", &req.organization)
+        .map_err(|_| AppError::Unauthorized("wrong organization, email or password".into()))?;
+    req.email = validate::text("email", &req.email, 254)?;
+    validate::text("device", &req.device, 200)?;
+    if let Some(id) = req.device_id.as_deref().filter(|id| !id.trim().is_empty()) {
+        validate::row_ref("device_id", id)?;
+    }
     auth::sign_in(&state, req).await.map(Json)
 }
 
@@ -121,8 +129,10 @@ async fn devices(State(state): State<AppState>, staff: Staff) -> Result<Json<Dev
 async fn revoke_device(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DeviceInfo>, AppError> {
+    // Text no device id can be is the 404 an unknown id is, without a query.
+    let id = validate::row_ref("id", &id).map_err(|_| AppError::NotFound("device".into()))?;
     auth::revoke(&state, &staff, &id).await.map(Json)
 }
 

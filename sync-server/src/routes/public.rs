@@ -1,14 +1,13 @@
 //! The public booking API (`/api/v1`): shells over `crate::public` and the Stripe webhook.
 //! Each handler is annotated for the OpenAPI document served at `/api/v1/openapi.json`.
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::de::DeserializeOwned;
 
-use super::ApiJson;
+use super::{ApiJson, ApiPath, ApiQuery, ApiText};
 use crate::public::types::*;
 use crate::public::{bookings, catalog};
 use crate::{AppError, AppState, payments};
@@ -33,35 +32,6 @@ pub fn webhook_routes() -> Router<AppState> {
     Router::new().route("/api/v1/stripe/webhook", post(stripe_webhook))
 }
 
-/// Query strings, with their errors mapped like bodies' (422 with the field at fault).
-pub struct ApiQuery<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(v)) => Ok(ApiQuery(v)),
-            Err(e) => {
-                let text = e.body_text();
-                let field = text
-                    .split("missing field `")
-                    .nth(1)
-                    .or_else(|| text.split("unknown field `").nth(1))
-                    .and_then(|r| r.split('`').next())
-                    .map(str::to_string)
-                    .unwrap_or_else(|| "query".into());
-                Err(AppError::BadRequest {
-                    status: StatusCode::UNPROCESSABLE_ENTITY,
-                    code: "INVALID",
-                    message: text,
-                    field: Some(field),
-                })
-            }
-        }
-    }
-}
-
 /// The magic-link token, sent as `Authorization: Bearer <token>` (never in a URL, which ends up
 /// in logs and browser history).
 pub struct ManageToken(pub String);
@@ -83,79 +53,81 @@ impl<S: Send + Sync> FromRequestParts<S> for ManageToken {
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/tours", tag = "catalog",
-    params(("org" = String, Path, description = "The organization's slug")),
-    responses((status = 200, body = [TourSummary]), (status = 404, body = ApiErrorDoc)))]
+    params(("org" = String, Path, description = "The organization's slug", example = "demo")),
+    responses((status = 200, body = [TourSummary])))]
 pub async fn list_tours(
     State(s): State<AppState>,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
 ) -> Result<Json<Vec<TourSummary>>, AppError> {
     catalog::tours(&s, &org).await.map(Json)
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/tours/{tour}", tag = "catalog",
-    params(("org" = String, Path), ("tour" = String, Path, description = "Slug or id")),
-    responses((status = 200, body = TourDetail), (status = 404, body = ApiErrorDoc)))]
+    params(("org" = String, Path, example = "demo"), ("tour" = String, Path, description = "Slug or id")),
+    responses((status = 200, body = TourDetail)))]
 pub async fn tour_detail(
     State(s): State<AppState>,
-    Path((org, tour)): Path<(String, String)>,
+    ApiPath((org, tour)): ApiPath<(String, String)>,
 ) -> Result<Json<TourDetail>, AppError> {
     catalog::tour(&s, &org, &tour).await.map(Json)
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/tours/{tour}/availability", tag = "catalog",
-    params(("org" = String, Path), ("tour" = String, Path), AvailabilityQuery),
-    responses((status = 200, body = Availability), (status = 404, body = ApiErrorDoc),
-              (status = 422, body = ApiErrorDoc)))]
+    params(("org" = String, Path, example = "demo"), ("tour" = String, Path), AvailabilityQuery),
+    responses((status = 200, body = Availability)))]
 pub async fn availability(
     State(s): State<AppState>,
-    Path((org, tour)): Path<(String, String)>,
+    ApiPath((org, tour)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<AvailabilityQuery>,
 ) -> Result<Json<Availability>, AppError> {
     catalog::availability(&s, &org, &tour, &q).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/quotes", tag = "catalog",
-    params(("org" = String, Path)), request_body = QuoteRequest,
-    responses((status = 200, body = QuoteDto), (status = 404, body = ApiErrorDoc),
-              (status = 422, body = ApiErrorDoc)))]
+    params(("org" = String, Path, example = "demo")), request_body = QuoteRequest,
+    responses((status = 200, body = QuoteDto),
+              (status = 409, body = ApiErrorDoc, description = "NOT_BOOKABLE: the tour has no prices yet")))]
 pub async fn quote(
     State(s): State<AppState>,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<QuoteRequest>,
 ) -> Result<Json<QuoteDto>, AppError> {
     catalog::quote(&s, &org, &req).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/bookings", tag = "bookings",
-    params(("org" = String, Path)), request_body = CreateBookingRequest,
+    params(("org" = String, Path, example = "demo")), request_body = CreateBookingRequest,
     responses((status = 201, body = BookingCreated, description = "Seats held; pay with the client secret"),
-              (status = 409, body = ApiErrorDoc, description = "CAPACITY_EXCEEDED, PRICE_CHANGED, …"),
-              (status = 422, body = ApiErrorDoc), (status = 503, body = ApiErrorDoc)))]
+              (status = 403, body = ApiErrorDoc, description = "FORBIDDEN: the website may not book this"),
+              (status = 409, body = ApiErrorDoc, description = "CAPACITY_EXCEEDED, PRICE_CHANGED, NOT_BOOKABLE, REQUEST_ID_REUSED, …"),
+              (status = 502, body = ApiErrorDoc, description = "PAYMENT_REFUSED: the payment provider refused the payment"),
+              (status = 503, body = ApiErrorDoc, description = "UNAVAILABLE or PAYMENT_PROVIDER_UNAVAILABLE: send the same request (same `request_id`) again",
+               headers(("Retry-After" = u32, description = "Seconds to wait before retrying")))))]
 pub async fn create_booking(
     State(s): State<AppState>,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<CreateBookingRequest>,
 ) -> Result<(StatusCode, Json<BookingCreated>), AppError> {
     bookings::create(&s, &org, req).await.map(|b| (StatusCode::CREATED, Json(b)))
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/bookings/lookup", tag = "bookings",
-    params(("org" = String, Path)), request_body = LookupRequest,
-    responses((status = 200, body = BookingDto), (status = 404, body = ApiErrorDoc)))]
+    params(("org" = String, Path, example = "demo")), request_body = LookupRequest,
+    responses((status = 200, body = BookingDto)))]
 pub async fn lookup_booking(
     State(s): State<AppState>,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<LookupRequest>,
 ) -> Result<Json<BookingDto>, AppError> {
     bookings::lookup(&s, &org, &req).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/bookings/manage-link", tag = "bookings",
-    params(("org" = String, Path)), request_body = LookupRequest,
+    params(("org" = String, Path, example = "demo")), request_body = LookupRequest,
     responses((status = 202, body = Accepted, description = "The same answer whether or not the booking exists")))]
 pub async fn manage_link(
     State(s): State<AppState>,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<LookupRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), AppError> {
     bookings::request_magic_link(&s, &org, &req).await.map(|a| (StatusCode::ACCEPTED, Json(a)))
@@ -163,7 +135,8 @@ pub async fn manage_link(
 
 #[utoipa::path(get, path = "/api/v1/manage/booking", tag = "bookings",
     security(("magic_link" = [])),
-    responses((status = 200, body = BookingDto), (status = 401, body = ApiErrorDoc)))]
+    responses((status = 200, body = BookingDto),
+              (status = 401, body = ApiErrorDoc, description = "The link's token is missing, expired or used")))]
 pub async fn managed_booking(
     State(s): State<AppState>,
     ManageToken(t): ManageToken,
@@ -174,7 +147,8 @@ pub async fn managed_booking(
 #[utoipa::path(post, path = "/api/v1/manage/booking/cancel", tag = "bookings",
     security(("magic_link" = [])), request_body = CancelRequest,
     responses((status = 200, body = BookingDto, description = "Cancelled; `cancellation.refund` is what goes back"),
-              (status = 401, body = ApiErrorDoc)))]
+              (status = 401, body = ApiErrorDoc, description = "The link's token is missing, expired or used"),
+              (status = 409, body = ApiErrorDoc, description = "The booking can no longer be cancelled")))]
 pub async fn cancel_booking(
     State(s): State<AppState>,
     ManageToken(t): ManageToken,
@@ -186,11 +160,12 @@ pub async fn cancel_booking(
 #[utoipa::path(post, path = "/api/v1/stripe/webhook", tag = "payments",
     request_body(content = String, description = "The event exactly as Stripe sent it", content_type = "application/json"),
     params(("Stripe-Signature" = String, Header)),
-    responses((status = 200, description = "Recorded (or already recorded)"), (status = 400, body = ApiErrorDoc)))]
+    responses((status = 200, description = "Recorded (or already recorded)"),
+              (status = 400, body = ApiErrorDoc, description = "A missing or wrong signature, or a body that is not an event")))]
 pub async fn stripe_webhook(
     State(s): State<AppState>,
     headers: HeaderMap,
-    body: String,
+    ApiText(body): ApiText,
 ) -> Result<StatusCode, AppError> {
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
     payments::webhooks::handle(&s, &body, signature).await.map(|()| StatusCode::OK)
@@ -212,9 +187,77 @@ pub struct ApiErrorDoc {
     info(title = "Tourdesk public API", version = "1", description = "Tours, availability, quotes and bookings of a tour operator. Money is integer minor units with its ISO 4217 currency; times are UTC instants plus the departure's local date, time and IANA zone."),
     paths(list_tours, tour_detail, availability, quote, create_booking, lookup_booking, manage_link, managed_booking,
           cancel_booking, stripe_webhook),
-    modifiers(&MagicLinkAuth),
+    components(schemas(ApiErrorDoc)),
+    modifiers(&MagicLinkAuth, &ErrorAnswers),
 )]
 pub struct ApiDoc;
+
+/// Adds to every operation the error answers its kind of route can give, so the document lists
+/// each status a client (or a schema-driven fuzzer) can see: a body can be malformed (400), too
+/// large (413), of another media type (415) or invalid (422); a query can be invalid (422); a
+/// customer-facing route can name no organization or thing (404) and be rate-limited (429);
+/// any route can find the database away (503, with `Retry-After`). Statuses a route's own rules
+/// give (401, 409, …) are in its annotation.
+struct ErrorAnswers;
+
+impl utoipa::Modify for ErrorAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new().description(description).content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name("ApiErrorDoc")))
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let webhook = path.as_str() == "/api/v1/stripe/webhook";
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let body = op.request_body.is_some();
+                let query = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
+                let mut answers: Vec<(&str, &str)> = Vec::new();
+                if body {
+                    answers.push(("400", "MALFORMED_JSON: the body is not JSON (or not UTF-8)"));
+                    answers.push(("413", "BODY_TOO_LARGE"));
+                    if !webhook {
+                        answers.push(("415", "UNSUPPORTED_MEDIA_TYPE: send `Content-Type: application/json`"));
+                        answers.push(("422", "INVALID: `field` names the request field at fault"));
+                    }
+                }
+                if query {
+                    answers.push(("422", "INVALID: `field` names the query parameter at fault"));
+                }
+                if !webhook {
+                    answers.push(("404", "NOT_FOUND: no such organization, or no such thing in it"));
+                    answers.push(("429", "RATE_LIMITED: too many requests from this address"));
+                }
+                for (status, description) in answers {
+                    op.responses.responses.entry(status.into()).or_insert_with(|| error(description).build().into());
+                }
+                op.responses.responses.entry("503".into()).or_insert_with(|| {
+                    let retry_after = utoipa::openapi::HeaderBuilder::new()
+                        .schema(Some(
+                            utoipa::openapi::ObjectBuilder::new()
+                                .schema_type(utoipa::openapi::schema::Type::Integer)
+                                .minimum(Some(0)),
+                        ))
+                        .description(Some("Seconds to wait before retrying"))
+                        .build();
+                    error("UNAVAILABLE: the database is away for a moment; retry after `Retry-After` seconds")
+                        .header("Retry-After", retry_after)
+                        .build()
+                        .into()
+                });
+            }
+        }
+    }
+}
 
 struct MagicLinkAuth;
 
