@@ -132,7 +132,7 @@ async fn record_and_apply(state: &AppState, event: &WebhookEvent) -> Result<Opti
     };
     let issue = match &refused {
         Some((booking, why)) => {
-            super::issues::record(&w, event, booking.as_ref(), why).await.map_err(transient_or_internal)?;
+            super::issues::record(&w, event, booking.as_deref(), why).await.map_err(transient_or_internal)?;
             Some(why.code())
         }
         None => None,
@@ -182,7 +182,7 @@ enum Applied {
     /// Applied (or already reflected); a refund was queued and is to be sent after commit.
     Done { refund_queued: bool },
     /// Not applicable: nothing of it is to be kept but the reason.
-    Refused { booking: Option<Booking>, why: CannotApply },
+    Refused { booking: Option<Box<Booking>>, why: CannotApply },
 }
 
 /// What the processor reported, as the domain's payment fold takes it.
@@ -234,11 +234,11 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
         return Ok(Applied::Refused { booking: None, why: CannotApply::BookingMissing });
     };
     let Some(before) = processor_state(tx, t).await? else {
-        return Ok(Applied::Refused { booking: Some(b), why: CannotApply::UnknownPayment });
+        return Ok(Applied::Refused { booking: Some(Box::new(b)), why: CannotApply::UnknownPayment });
     };
     let after = match before.record(b.pricing.total.currency, &pe) {
         Ok(s) => s,
-        Err(why) => return Ok(Applied::Refused { booking: Some(b), why }),
+        Err(why) => return Ok(Applied::Refused { booking: Some(Box::new(b)), why }),
     };
     let currency = b.pricing.total.currency.as_str().to_string();
     let mut failure: Option<&str> = None;
