@@ -618,7 +618,7 @@ fn payment_issues_arrive_with_the_organization_bucket_and_read_back_newest_first
     assert!(s.payment_issues().unwrap().is_empty());
     let b = booking(B1, D1, ANA, 2, 1);
     let mut older = payment_issue(None);
-    older.created_at = older.created_at - Duration::hours(1);
+    older.created_at -= Duration::hours(1);
     let newer = payment_issue(Some(&b));
     s.apply_pull(&pull(
         vec![bucket(ALL, 1, vec![put(EntityKind::PaymentIssue, &older), put(EntityKind::PaymentIssue, &newer)])],
