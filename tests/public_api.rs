@@ -445,21 +445,33 @@ async fn unpaid_holds_expire_and_late_money_goes_back() {
 }
 
 #[tokio::test]
-async fn stripe_outage_keeps_the_hold_and_a_retry_resumes() {
+async fn stripe_outage_answers_the_booking_with_a_retry_and_a_retry_resumes() {
     let stripe = FakeStripe::start().await;
     let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
     let (dep, tier) = bookable(&env, 1).await;
     let req = booking_request(&dep, &tier, "patient@example.com", 1);
     stripe.fail_next(3, 503);
-    let (s, e) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &req).await;
-    assert_eq!((s, e["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("PAYMENT_PROVIDER_UNAVAILABLE")), "{e}");
+    let (s, first) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &req).await;
+    // The booking is made and the site can tell the customer so: its reference, its hold, and
+    // that the payment is to be tried again; no client secret.
+    assert_eq!(s, StatusCode::CREATED, "{first}");
     let id = req["request_id"].as_str().unwrap();
+    assert_eq!(first["booking"]["id"].as_str(), Some(id));
+    assert!(first["booking"]["reference"].as_str().unwrap().starts_with("BK-"), "{first}");
+    assert!(first["booking"]["hold_expires_at"].is_string(), "{first}");
+    assert_eq!(first["payment"]["status"].as_str(), Some("retry"), "{first}");
+    assert!(first["payment"]["retry_after_seconds"].as_u64().unwrap() > 0);
+    assert!(first["payment"].get("client_secret").is_none(), "{first}");
     let held = scalar(&env, "SELECT count(*) FROM bookings WHERE id = $1 AND status = 'pending'", &[&id]).await;
     assert_eq!(held, 1, "the seats stay held while Stripe is away");
     stripe.fail_next(0, 503);
     let (s, ok) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &req).await;
     assert_eq!(s, StatusCode::CREATED, "{ok}");
     assert_eq!(ok["booking"]["id"].as_str(), Some(id));
+    assert_eq!(ok["booking"]["reference"], first["booking"]["reference"]);
+    assert_eq!(ok["payment"]["status"].as_str(), Some("ready"), "{ok}");
+    let intent = ok["payment"]["payment_intent_id"].as_str().unwrap();
+    assert!(ok["payment"]["client_secret"].as_str().unwrap().starts_with(intent));
     assert_eq!(scalar(&env, "SELECT count(*) FROM bookings WHERE id = $1", &[&id]).await, 1);
     // Reusing the request id for someone else is refused.
     let mut other = req.clone();
@@ -984,4 +996,195 @@ async fn bad_bytes_get_json_4xx_naming_the_field_and_never_reach_postgres() {
         let (s, seen) = post(&env, &lookup, &json!({"reference": typed, "email": "NUL@example.com"})).await;
         assert_eq!((s, seen["reference"].as_str()), (StatusCode::OK, Some(reference.as_str())), "{typed:?}");
     }
+
+/// A booking made on the site, with its id, PaymentIntent and total.
+async fn paid_for_later(env: &Env, dep: &Value, tier: &Value, email: &str) -> (String, String, i64) {
+    let (s, created) = post(env, &format!("/api/v1/orgs/{ORG}/bookings"), &booking_request(dep, tier, email, 1)).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    (
+        created["booking"]["id"].as_str().unwrap().to_string(),
+        created["payment"]["payment_intent_id"].as_str().unwrap().to_string(),
+        created["booking"]["price"]["total"]["amount_minor"].as_i64().unwrap(),
+    )
+}
+
+/// What a booking and its payment row say about the money, for comparing outcomes.
+async fn money_state(env: &Env, booking_id: &str) -> Vec<String> {
+    let r = env
+        .pg()
+        .await
+        .query_one(
+            "SELECT b.status, b.payment_status, b.paid_amount_minor, b.refunded_amount_minor, p.status,
+                    p.amount_received_minor, p.amount_refunded_minor, p.stripe_dispute_id IS NOT NULL, p.last_error
+             FROM bookings b JOIN payments p ON p.organization_id = b.organization_id AND p.booking_id = b.id
+             WHERE b.id = $1",
+            &[&booking_id],
+        )
+        .await
+        .unwrap();
+    vec![
+        r.get::<_, String>(0),
+        r.get::<_, String>(1),
+        r.get::<_, i64>(2).to_string(),
+        r.get::<_, i64>(3).to_string(),
+        r.get::<_, String>(4),
+        r.get::<_, i64>(5).to_string(),
+        r.get::<_, i64>(6).to_string(),
+        r.get::<_, bool>(7).to_string(),
+        format!("{:?}", r.get::<_, Option<String>>(8)),
+    ]
+}
+
+/// The same event signed again with one field of its object changed (Stripe would never send
+/// it; it is what a misconfigured account or another integration could).
+fn with_object_field(event: &str, field: &str, value: Value) -> String {
+    let mut v: Value = serde_json::from_str(event).unwrap();
+    v["data"]["object"][field] = value;
+    v["id"] = json!(format!("evt_changed_{}", uuid::Uuid::new_v4().simple()));
+    v.to_string()
+}
+
+#[tokio::test]
+async fn a_refund_that_arrives_before_the_payment_is_not_lost() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let secret = env.webhook_secret();
+    let (dep, tier) = bookable(&env, 2).await;
+    let now = Utc::now().timestamp();
+
+    // Refunded in full in Stripe's dashboard; the refund's event overtakes the success's.
+    let (full, intent, total) = paid_for_later(&env, &dep, &tier, "early-full@example.com").await;
+    let succeeded = stripe.succeed(&intent);
+    let refunded = stripe.refund_in_dashboard(&intent, total);
+    assert_eq!(deliver(&env, &refunded, &secret, now).await, StatusCode::OK);
+    assert_eq!(deliver(&env, &succeeded, &secret, now).await, StatusCode::OK);
+    let state = money_state(&env, &full).await;
+    assert_eq!(state[1..4], ["refunded".to_string(), total.to_string(), total.to_string()], "{state:?}");
+
+    // Refunded in part: the part stays refunded once the success arrives.
+    let (part, intent, total) = paid_for_later(&env, &dep, &tier, "early-part@example.com").await;
+    let succeeded = stripe.succeed(&intent);
+    let refunded = stripe.refund_in_dashboard(&intent, total / 4);
+    assert_eq!(deliver(&env, &refunded, &secret, now).await, StatusCode::OK);
+    assert_eq!(deliver(&env, &succeeded, &secret, now).await, StatusCode::OK);
+    let state = money_state(&env, &part).await;
+    assert_eq!(
+        state[0..4],
+        ["confirmed".to_string(), "partially_refunded".into(), total.to_string(), (total / 4).to_string()],
+        "{state:?}"
+    );
+}
+
+#[tokio::test]
+async fn payment_events_reordered_and_repeated_end_as_delivered_in_order() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let secret = env.webhook_secret();
+    let (dep, tier) = bookable(&env, 3).await;
+    let now = Utc::now().timestamp();
+
+    // Three bookings with the same story: a declined card, the payment, a partial refund, the
+    // rest refunded, a dispute. Each gets the story's events in another order.
+    let mut stories = Vec::new();
+    for who in ["in-order", "reversed", "shuffled"] {
+        let (booking, intent, total) = paid_for_later(&env, &dep, &tier, &format!("{who}@example.com")).await;
+        let events = vec![
+            stripe.fail(&intent, "Your card was declined."),
+            stripe.succeed(&intent),
+            stripe.refund_in_dashboard(&intent, total / 3),
+            stripe.refund_in_dashboard(&intent, total - total / 3),
+            stripe.dispute(&intent),
+        ];
+        stories.push((booking, events));
+    }
+    let orders: [&[usize]; 3] = [&[0, 1, 2, 3, 4], &[4, 4, 3, 2, 2, 1, 0, 1], &[2, 0, 4, 1, 3, 0, 2]];
+    for ((_, events), order) in stories.iter().zip(orders) {
+        for &i in order {
+            assert_eq!(deliver(&env, &events[i], &secret, now).await, StatusCode::OK);
+        }
+    }
+    let in_order = money_state(&env, &stories[0].0).await;
+    assert_eq!(in_order[..2], ["confirmed".to_string(), "disputed".into()], "{in_order:?}");
+    assert_eq!(in_order[8], "None", "a success after a declined card clears the error");
+    for (booking, _) in &stories[1..] {
+        assert_eq!(money_state(&env, booking).await, in_order, "{booking}");
+    }
+    assert_eq!(scalar(&env, "SELECT count(*) FROM payment_issues", &[]).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_in_another_currency_is_kept_for_people_and_answered_ok() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let secret = env.webhook_secret();
+    let (dep, tier) = bookable(&env, 1).await;
+    let (booking, intent, _) = paid_for_later(&env, &dep, &tier, "abroad@example.com").await;
+    let before = money_state(&env, &booking).await;
+    let real = stripe.succeed(&intent);
+    let currency = serde_json::from_str::<Value>(&real).unwrap()["data"]["object"]["currency"].clone();
+    let other = if currency == "jpy" { "usd" } else { "jpy" };
+    let wrong = with_object_field(&real, "currency", json!(other));
+
+    let now = Utc::now().timestamp();
+    assert_eq!(deliver(&env, &wrong, &secret, now).await, StatusCode::OK, "Stripe is told to stop sending it");
+    assert_eq!(deliver(&env, &wrong, &secret, now).await, StatusCode::OK);
+    assert_eq!(money_state(&env, &booking).await, before, "the booking is unchanged");
+    let pg = env.pg().await;
+    let r = pg
+        .query_one(
+            "SELECT booking_id, reason, message FROM payment_issues WHERE stripe_event_id = $1",
+            &[&serde_json::from_str::<Value>(&wrong).unwrap()["id"].as_str().unwrap()],
+        )
+        .await
+        .unwrap();
+    let (issue_booking, reason, message): (Option<String>, String, String) = (r.get(0), r.get(1), r.get(2));
+    assert_eq!((issue_booking.as_deref(), reason.as_str()), (Some(booking.as_str()), "currency_mismatch"));
+    assert!(message.contains(&other.to_uppercase()), "{message}");
+    assert_eq!(scalar(&env, "SELECT count(*) FROM payment_issues", &[]).await, 1, "recorded once");
+    assert_eq!(scalar(&env, "SELECT count(*) FROM stripe_events WHERE issue = 'currency_mismatch'", &[]).await, 1);
+
+    // Office desks see it in their inbox's data; a guide's phone does not get it.
+    let manager = env.desk("office");
+    env.client(seed::DEMO_MANAGER_EMAIL).sync_once(&manager).await.unwrap();
+    let issues = manager.payment_issues().unwrap();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(
+        (issues[0].booking_id.as_deref(), issues[0].reason.as_str()),
+        (Some(booking.as_str()), "currency_mismatch")
+    );
+    assert!(issues[0].booking_reference.as_deref().unwrap().starts_with("BK-"));
+    let guide = env.desk("guide");
+    env.client(seed::DEMO_GUIDE_EMAIL).sync_once(&guide).await.unwrap();
+    assert!(guide.payment_issues().unwrap().is_empty());
+
+    // The real event still applies.
+    assert_eq!(deliver(&env, &real, &secret, now).await, StatusCode::OK);
+    assert_eq!(money_state(&env, &booking).await[..2], ["confirmed".to_string(), "paid".into()]);
+}
+
+#[tokio::test]
+async fn an_event_for_no_payment_of_ours_is_recorded_and_answered_ok() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let secret = env.webhook_secret();
+    let (dep, tier) = bookable(&env, 1).await;
+    let (booking, intent, _) = paid_for_later(&env, &dep, &tier, "stranger@example.com").await;
+    let before = money_state(&env, &booking).await;
+    let mut event: Value =
+        serde_json::from_str(&with_object_field(&stripe.succeed(&intent), "id", json!("pi_not_ours_000000000000")))
+            .unwrap();
+    event["data"]["object"]["metadata"] = json!({});
+    let event = event.to_string();
+    assert_eq!(deliver(&env, &event, &secret, Utc::now().timestamp()).await, StatusCode::OK);
+    assert_eq!(
+        scalar(
+            &env,
+            "SELECT count(*) FROM stripe_events WHERE issue = 'unknown_payment' AND processed_at IS NOT NULL",
+            &[]
+        )
+        .await,
+        1
+    );
+    assert_eq!(scalar(&env, "SELECT count(*) FROM payment_issues", &[]).await, 0, "no organization to show it to");
+    assert_eq!(money_state(&env, &booking).await, before);
 }

@@ -1,132 +1,251 @@
 //! What money moving at the payment processor does to a booking.
 //!
-//! Processor events arrive late, twice and out of order, so every rule here takes the
-//! processor's *cumulative* figure (amount received so far, amount refunded so far) and never
-//! adds a delta: applying the same event twice, or an older one after a newer one, changes
-//! nothing. Amounts only ever grow; a figure below what the booking already records is stale.
+//! Processor events arrive late, twice and out of order. So a payment's state is a fold over
+//! its events that does not care about either: [`ProcessorState`] keeps, per payment, the
+//! largest figure each kind of event has reported (captured so far, refunded so far — the
+//! processor's figures are cumulative), whether a dispute was opened and whether an attempt
+//! failed. Recording an event is a join (maximum, or): commutative, associative and idempotent,
+//! so any order and any repetition of the same events ends in the same state, and a refund seen
+//! before the payment's success is kept, not lost. The booking's amounts and statuses are then
+//! *derived* from that state by [`reconcile`] (which only ever moves a booking forward), never
+//! adjusted by deltas.
+//!
+//! An event the fold cannot take (another currency than the booking's, a negative amount) is a
+//! typed [`CannotApply`]: the caller records it for a person ([`PaymentIssue`]) and applies
+//! nothing.
 //!
 //! Holds: a booking made on the public site takes its seats at once but keeps them only while it
 //! is unpaid and its hold has not expired ([`hold_expired`]). Money that arrives for a booking
-//! whose hold already ended is not kept: [`payment_received`] asks for it to go back.
+//! whose hold already ended is not kept: [`reconcile`] asks for it to go back.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::entities::{Booking, RefundRequest};
-use crate::money::{Money, MoneyError};
+use crate::money::{Currency, Money};
 use crate::status::{BookingStatus, PaymentStatus, StateMachine};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum PaymentRuleError {
-    #[error("the payment is in {got} but the booking is priced in {want}")]
-    CurrencyMismatch { want: String, got: String },
-    #[error("amounts must not be negative")]
-    Negative,
+/// One thing the payment processor reported about a payment, as it reported it: amounts in
+/// minor units of `currency` (the processor's code, not yet checked against the booking's).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ProcessorEvent {
+    /// The payment succeeded; `received` is the amount captured so far.
+    Succeeded { received: i64, currency: String },
+    /// A payment attempt failed (the customer may try again).
+    Failed,
+    /// The charge was refunded; `refunded` is the amount refunded so far, `captured` the
+    /// charge's captured amount when the event carries it.
+    Refunded { refunded: i64, captured: Option<i64>, currency: String },
+    /// A chargeback was opened over `amount`.
+    Disputed { amount: i64, currency: String },
 }
 
-impl From<MoneyError> for PaymentRuleError {
-    fn from(_: MoneyError) -> Self {
-        PaymentRuleError::Negative
+/// Why an event (or a webhook delivery) could not be applied to a booking. Stored with the
+/// event for a person to look at; the processor is told it was received, since sending it again
+/// would not change the answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CannotApply {
+    #[error("the payment is in {got} but the booking is priced in {want}; nothing was applied")]
+    CurrencyMismatch { want: String, got: String },
+    #[error("the processor reported a negative amount; nothing was applied")]
+    NegativeAmount,
+    #[error("the event is about a payment that no booking here knows")]
+    UnknownPayment,
+    #[error("the payment's booking no longer exists")]
+    BookingMissing,
+    #[error("the event could not be applied: {detail}")]
+    Unprocessable { detail: String },
+}
+
+impl CannotApply {
+    /// A stable code for the reason (stored, and shown next to the sentence).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CannotApply::CurrencyMismatch { .. } => "currency_mismatch",
+            CannotApply::NegativeAmount => "negative_amount",
+            CannotApply::UnknownPayment => "unknown_payment",
+            CannotApply::BookingMissing => "booking_missing",
+            CannotApply::Unprocessable { .. } => "unprocessable",
+        }
     }
 }
 
-/// The outcome of recording money received for a booking.
+/// What the processor has reported about one payment so far: the join of its events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProcessorState {
+    /// The largest captured amount reported (by a success, or by a refunded charge).
+    pub captured: i64,
+    /// The largest cumulative refunded amount reported.
+    pub refunded: i64,
+    /// The largest disputed amount reported; a dispute is evidence of a capture.
+    pub disputed: i64,
+    pub dispute_opened: bool,
+    /// An attempt failed. It counts only while nothing was captured ([`Self::failure_stands`]).
+    pub failed: bool,
+}
+
+fn checked(amount: i64, got: &str, want: Currency) -> Result<i64, CannotApply> {
+    if !got.trim().eq_ignore_ascii_case(want.as_str()) {
+        return Err(CannotApply::CurrencyMismatch { want: want.to_string(), got: got.trim().to_ascii_uppercase() });
+    }
+    if amount < 0 {
+        return Err(CannotApply::NegativeAmount);
+    }
+    Ok(amount)
+}
+
+impl ProcessorState {
+    /// Joins `event` into the state of a payment in `currency` (the booking's). A refused event
+    /// leaves the state as it was.
+    pub fn record(self, currency: Currency, event: &ProcessorEvent) -> Result<ProcessorState, CannotApply> {
+        let mut s = self;
+        match event {
+            ProcessorEvent::Succeeded { received, currency: got } => {
+                s.captured = s.captured.max(checked(*received, got, currency)?);
+            }
+            ProcessorEvent::Failed => s.failed = true,
+            ProcessorEvent::Refunded { refunded, captured, currency: got } => {
+                let refunded = checked(*refunded, got, currency)?;
+                let captured = checked(captured.unwrap_or(0), got, currency)?;
+                s.refunded = s.refunded.max(refunded);
+                s.captured = s.captured.max(captured);
+            }
+            ProcessorEvent::Disputed { amount, currency: got } => {
+                s.disputed = s.disputed.max(checked(*amount, got, currency)?);
+                s.dispute_opened = true;
+            }
+        }
+        Ok(s)
+    }
+
+    /// Money the processor took for the payment, at least: a refund or a dispute proves a
+    /// capture of that much even before the success event arrives.
+    pub fn paid(&self) -> i64 {
+        self.captured.max(self.refunded).max(self.disputed)
+    }
+
+    /// Refunded so far; never more than was paid.
+    pub fn refunded(&self) -> i64 {
+        self.refunded.min(self.paid())
+    }
+
+    /// Whether a failed attempt is still the news: a later (or earlier-arriving) success wins.
+    pub fn failure_stands(&self) -> bool {
+        self.failed && self.paid() == 0
+    }
+
+    /// The booking's payment status for a price of `total`. A dispute is not visible in
+    /// amounts; it stands until a person settles it.
+    pub fn payment_status(&self, total: i64) -> PaymentStatus {
+        if self.dispute_opened {
+            PaymentStatus::Disputed
+        } else {
+            PaymentStatus::from_amounts(total, self.paid(), self.refunded())
+        }
+    }
+}
+
+/// What the processor's state does to a booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentEffect {
-    /// Already recorded (a duplicate or stale event): write nothing.
+    /// Already reflected (a duplicate or stale event): write nothing.
     Unchanged,
     /// The booking with its new amounts and statuses.
     Updated(Booking),
     /// The booking no longer holds seats (its hold expired, or it was cancelled) when the money
-    /// arrived: the amount is recorded and must be refunded in full.
+    /// arrived: the amount not yet refunded is recorded and must go back.
     RefundLateCapture { booking: Booking, refund: RefundRequest },
 }
 
-fn same_currency(b: &Booking, m: Money) -> Result<(), PaymentRuleError> {
-    if m.currency != b.pricing.total.currency {
-        return Err(PaymentRuleError::CurrencyMismatch {
-            want: b.pricing.total.currency.to_string(),
-            got: m.currency.to_string(),
-        });
-    }
-    if m.amount < 0 {
-        return Err(PaymentRuleError::Negative);
-    }
-    Ok(())
-}
-
-/// Money received so far for the booking (`received_total`, cumulative). A pending booking paid
-/// in full is confirmed; a partial payment is recorded and leaves it pending.
-pub fn payment_received(
-    b: &Booking,
-    received_total: Money,
-    at: DateTime<Utc>,
-    actor: &str,
-) -> Result<PaymentEffect, PaymentRuleError> {
-    same_currency(b, received_total)?;
-    if received_total.amount <= b.paid_amount.amount {
-        return Ok(PaymentEffect::Unchanged);
-    }
+/// The booking as the processor's state `s` says it stands. Amounts only grow (the booking's
+/// own figures are a floor, so nothing recorded earlier is lost); a pending booking whose price
+/// was captured in full is confirmed, whatever happened to the money since (the same booking the
+/// events would have made in the order they happened); a cancelled one gets its new money back.
+///
+/// `reconcile(reconcile(b, s1), s2) == reconcile(b, s2)` for `s1 ≤ s2`, which is what makes the
+/// final booking independent of the order the events arrived in.
+pub fn reconcile(b: &Booking, s: &ProcessorState, at: DateTime<Utc>, actor: &str) -> PaymentEffect {
+    let currency = b.pricing.total.currency;
+    let total = b.pricing.total.amount;
+    let paid = b.paid_amount.amount.max(s.paid());
+    let refunded = b.refunded_amount.amount.max(s.refunded()).min(paid);
     let mut next = b.clone();
-    next.paid_amount = received_total;
-    let amounts =
-        PaymentStatus::from_amounts(next.pricing.total.amount, next.paid_amount.amount, next.refunded_amount.amount);
-    // A disputed payment stays disputed until the dispute is decided.
-    if next.payment_status != PaymentStatus::Disputed {
-        next.payment_status = amounts;
+    next.paid_amount = Money::new(paid, currency);
+    next.refunded_amount = Money::new(refunded, currency);
+    next.payment_status = if s.dispute_opened || b.payment_status == PaymentStatus::Disputed {
+        PaymentStatus::Disputed
+    } else {
+        PaymentStatus::from_amounts(total, paid, refunded)
+    };
+    if b.status == BookingStatus::Pending && paid > 0 && paid >= total {
+        // The transition table allows it; the rule that payment is captured first holds, since
+        // the full price was.
+        if let Ok(st) = b.status.transition(BookingStatus::Confirmed) {
+            next.status = st;
+            next.confirmed_at = Some(at);
+        }
+    }
+    if next == *b {
+        return PaymentEffect::Unchanged;
     }
     next.updated_at = at;
-    if b.status == BookingStatus::Cancelled {
-        let owed = Money::new(next.paid_amount.amount - next.refunded_amount.amount, next.paid_amount.currency);
+    if b.status == BookingStatus::Cancelled && paid > b.paid_amount.amount && paid > refunded {
         let refund = RefundRequest {
             booking_id: b.id.clone(),
-            amount: owed,
+            amount: Money::new(paid - refunded, currency),
             reason: "payment arrived after the booking was cancelled or its hold expired".into(),
             requested_by: actor.to_string(),
             requested_at: at,
         };
-        return Ok(PaymentEffect::RefundLateCapture { booking: next, refund });
+        return PaymentEffect::RefundLateCapture { booking: next, refund };
     }
-    if b.status == BookingStatus::Pending && next.payment_status == PaymentStatus::Paid {
-        // The transition table allows it; `transition_booking`'s payment rule holds by construction.
-        if let Ok(s) = b.status.transition(BookingStatus::Confirmed) {
-            next.status = s;
-            next.confirmed_at = Some(at);
+    PaymentEffect::Updated(next)
+}
+
+/// A processor event that could not be applied, kept for the organization's office staff (it
+/// replicates to owner, admin and manager desks and shows in their inbox).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentIssue {
+    pub id: String,
+    pub organization_id: String,
+    /// The booking the event was about, when it is known.
+    pub booking_id: Option<String>,
+    /// Its reference, for people.
+    pub booking_reference: Option<String>,
+    /// The processor's event id and type.
+    pub event_id: String,
+    pub event_type: String,
+    /// [`CannotApply::code`].
+    pub reason: String,
+    /// A sentence for people.
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl PaymentIssue {
+    /// The issue an event leaves; its id is derived from the event's, so a redelivery (which is
+    /// not applied again anyway) cannot record it twice.
+    pub fn new(
+        organization_id: &str,
+        booking: Option<&Booking>,
+        event_id: &str,
+        event_type: &str,
+        why: &CannotApply,
+        at: DateTime<Utc>,
+    ) -> PaymentIssue {
+        PaymentIssue {
+            id: format!("issue-{event_id}"),
+            organization_id: organization_id.to_string(),
+            booking_id: booking.map(|b| b.id.clone()),
+            booking_reference: booking.map(|b| b.reference_number.to_string()),
+            event_id: event_id.to_string(),
+            event_type: event_type.to_string(),
+            reason: why.code().to_string(),
+            message: why.to_string(),
+            created_at: at,
         }
     }
-    Ok(PaymentEffect::Updated(next))
-}
-
-/// Refunded so far for the booking (`refunded_total`, cumulative, as the processor reports it on
-/// the charge). Never more than was paid. `None`: nothing new.
-pub fn refund_recorded(
-    b: &Booking,
-    refunded_total: Money,
-    at: DateTime<Utc>,
-) -> Result<Option<Booking>, PaymentRuleError> {
-    same_currency(b, refunded_total)?;
-    let refunded = refunded_total.amount.min(b.paid_amount.amount);
-    if refunded <= b.refunded_amount.amount {
-        return Ok(None);
-    }
-    let mut next = b.clone();
-    next.refunded_amount = Money::new(refunded, refunded_total.currency);
-    next.payment_status = PaymentStatus::from_amounts(next.pricing.total.amount, next.paid_amount.amount, refunded);
-    next.updated_at = at;
-    Ok(Some(next))
-}
-
-/// A chargeback was opened. `None` when the booking is already marked or there is no money to
-/// dispute.
-pub fn dispute_opened(b: &Booking, at: DateTime<Utc>) -> Option<Booking> {
-    if b.payment_status == PaymentStatus::Disputed || !b.payment_status.can_transition_to(PaymentStatus::Disputed) {
-        return None;
-    }
-    let mut next = b.clone();
-    next.payment_status = PaymentStatus::Disputed;
-    next.updated_at = at;
-    Some(next)
 }
 
 /// Whether an unpaid booking's seat hold has run out at `now`. Only pending bookings with no
@@ -141,9 +260,10 @@ pub fn hold_expired(b: &Booking, hold_expires_at: Option<DateTime<Utc>>, now: Da
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use proptest::prelude::*;
+
     use super::*;
     use crate::entities::BookingSource;
-    use crate::money::Currency;
     use crate::pricing::{LineItem, PricingSnapshot};
     use crate::reference::ReferenceNumber;
 
@@ -191,79 +311,163 @@ mod tests {
     }
 
     fn eur(a: i64) -> Money {
-        Money::new(a, Currency::parse("EUR").unwrap())
+        Money::new(a, Currency::EUR)
     }
 
     fn now() -> DateTime<Utc> {
         "2026-06-01T10:00:00Z".parse().unwrap()
     }
 
+    fn succeeded(received: i64) -> ProcessorEvent {
+        ProcessorEvent::Succeeded { received, currency: "eur".into() }
+    }
+
+    fn refunded(refunded: i64) -> ProcessorEvent {
+        ProcessorEvent::Refunded { refunded, captured: None, currency: "eur".into() }
+    }
+
+    fn disputed(amount: i64) -> ProcessorEvent {
+        ProcessorEvent::Disputed { amount, currency: "eur".into() }
+    }
+
+    /// The booking and payment state after `events`, applied one at a time as the webhook does
+    /// (each event joined into the stored state, the booking reconciled with it), and the
+    /// refunds asked for on the way.
+    fn replay(b: &Booking, events: &[ProcessorEvent]) -> (Booking, ProcessorState, Vec<i64>) {
+        let mut booking = b.clone();
+        let mut state = ProcessorState::default();
+        let mut refunds = vec![];
+        for e in events {
+            state = state.record(Currency::EUR, e).unwrap();
+            match reconcile(&booking, &state, now(), "stripe") {
+                PaymentEffect::Unchanged => {}
+                PaymentEffect::Updated(next) => booking = next,
+                PaymentEffect::RefundLateCapture { booking: next, refund } => {
+                    refunds.push(refund.amount.amount);
+                    booking = next;
+                }
+            }
+        }
+        (booking, state, refunds)
+    }
+
     #[test]
     fn full_payment_confirms_once() {
         let b = sample_booking(eur(10_000));
-        let PaymentEffect::Updated(paid) = payment_received(&b, eur(10_000), now(), "stripe").unwrap() else {
-            panic!("expected an update")
-        };
+        let (paid, _, _) = replay(&b, &[succeeded(10_000)]);
         assert_eq!(paid.status, BookingStatus::Confirmed);
         assert_eq!(paid.payment_status, PaymentStatus::Paid);
         assert_eq!(paid.confirmed_at, Some(now()));
         // The same event again, or an older smaller figure, changes nothing.
-        assert_eq!(payment_received(&paid, eur(10_000), now(), "stripe").unwrap(), PaymentEffect::Unchanged);
-        assert_eq!(payment_received(&paid, eur(4_000), now(), "stripe").unwrap(), PaymentEffect::Unchanged);
+        let s = ProcessorState { captured: 10_000, ..ProcessorState::default() };
+        for e in [succeeded(10_000), succeeded(4_000)] {
+            let again = s.record(Currency::EUR, &e).unwrap();
+            assert_eq!(again, s);
+            assert_eq!(reconcile(&paid, &again, now(), "stripe"), PaymentEffect::Unchanged);
+        }
     }
 
     #[test]
     fn partial_payment_stays_pending() {
-        let b = sample_booking(eur(10_000));
-        let PaymentEffect::Updated(p) = payment_received(&b, eur(3_000), now(), "stripe").unwrap() else {
-            panic!("expected an update")
-        };
+        let (p, _, _) = replay(&sample_booking(eur(10_000)), &[succeeded(3_000)]);
         assert_eq!((p.status, p.payment_status), (BookingStatus::Pending, PaymentStatus::Partial));
     }
 
     #[test]
-    fn wrong_currency_is_refused() {
-        let b = sample_booking(eur(10_000));
-        let usd = Money::new(10_000, Currency::parse("USD").unwrap());
-        assert!(matches!(payment_received(&b, usd, now(), "stripe"), Err(PaymentRuleError::CurrencyMismatch { .. })));
+    fn another_currency_cannot_be_applied() {
+        let s = ProcessorState::default();
+        let usd = ProcessorEvent::Succeeded { received: 10_000, currency: "usd".into() };
+        assert_eq!(
+            s.record(Currency::EUR, &usd),
+            Err(CannotApply::CurrencyMismatch { want: "EUR".into(), got: "USD".into() })
+        );
+        let refund = ProcessorEvent::Refunded { refunded: 1, captured: Some(1), currency: "USD".into() };
+        assert!(matches!(s.record(Currency::EUR, &refund), Err(CannotApply::CurrencyMismatch { .. })));
+        let dispute = ProcessorEvent::Disputed { amount: 1, currency: "xyz".into() };
+        assert!(matches!(s.record(Currency::EUR, &dispute), Err(CannotApply::CurrencyMismatch { .. })));
+        let err = s.record(Currency::EUR, &usd).unwrap_err();
+        assert_eq!(err.code(), "currency_mismatch");
+        assert_eq!(err.to_string(), "the payment is in USD but the booking is priced in EUR; nothing was applied");
+        // Stripe's lowercase code of the same currency is the same currency.
+        assert!(s.record(Currency::EUR, &succeeded(1)).is_ok());
     }
 
     #[test]
-    fn money_for_a_cancelled_booking_goes_back() {
+    fn negative_amounts_cannot_be_applied() {
+        let s = ProcessorState::default();
+        assert_eq!(s.record(Currency::EUR, &succeeded(-1)), Err(CannotApply::NegativeAmount));
+        assert_eq!(s.record(Currency::EUR, &refunded(-5)), Err(CannotApply::NegativeAmount));
+    }
+
+    #[test]
+    fn a_refund_seen_before_the_success_is_kept() {
+        let b = sample_booking(eur(10_000));
+        let (early, _, _) = replay(&b, &[refunded(10_000), succeeded(10_000)]);
+        let (in_order, _, _) = replay(&b, &[succeeded(10_000), refunded(10_000)]);
+        assert_eq!(early, in_order);
+        assert_eq!((early.payment_status, early.refunded_amount), (PaymentStatus::Refunded, eur(10_000)));
+        let (part, _, _) = replay(&b, &[refunded(2_500), succeeded(10_000)]);
+        assert_eq!((part.payment_status, part.refunded_amount), (PaymentStatus::PartiallyRefunded, eur(2_500)));
+    }
+
+    #[test]
+    fn a_failure_counts_only_while_nothing_was_captured() {
+        let s = ProcessorState::default().record(Currency::EUR, &ProcessorEvent::Failed).unwrap();
+        assert!(s.failure_stands());
+        let paid = s.record(Currency::EUR, &succeeded(10_000)).unwrap();
+        assert!(!paid.failure_stands());
+        let b = sample_booking(eur(10_000));
+        let (failed, _, _) = replay(&b, &[ProcessorEvent::Failed]);
+        assert_eq!(failed, b, "a failed attempt keeps the booking and its hold as they were");
+    }
+
+    #[test]
+    fn money_for_a_cancelled_booking_goes_back_once() {
         let mut b = sample_booking(eur(10_000));
         b.status = BookingStatus::Cancelled;
-        let PaymentEffect::RefundLateCapture { booking, refund } =
-            payment_received(&b, eur(10_000), now(), "stripe").unwrap()
-        else {
-            panic!("expected a refund")
-        };
-        assert_eq!(booking.status, BookingStatus::Cancelled);
-        assert_eq!(booking.paid_amount, eur(10_000));
-        assert_eq!(refund.amount, eur(10_000));
+        let (after, _, refunds) = replay(&b, &[succeeded(10_000), succeeded(10_000)]);
+        assert_eq!(after.status, BookingStatus::Cancelled);
+        assert_eq!(after.paid_amount, eur(10_000));
+        assert_eq!(refunds, vec![10_000]);
+        // Money already on its way back is not asked for twice.
+        let (_, _, refunds) = replay(&b, &[refunded(2_500), succeeded(10_000)]);
+        assert_eq!(refunds, vec![7_500]);
     }
 
     #[test]
     fn refunds_are_cumulative_and_capped() {
-        let mut b = sample_booking(eur(10_000));
-        b.paid_amount = eur(10_000);
-        b.payment_status = PaymentStatus::Paid;
-        let part = refund_recorded(&b, eur(2_500), now()).unwrap().unwrap();
+        let b = sample_booking(eur(10_000));
+        let (part, s, _) = replay(&b, &[succeeded(10_000), refunded(2_500)]);
         assert_eq!((part.refunded_amount, part.payment_status), (eur(2_500), PaymentStatus::PartiallyRefunded));
-        assert_eq!(refund_recorded(&part, eur(2_500), now()).unwrap(), None, "a replayed event");
-        assert_eq!(refund_recorded(&part, eur(1_000), now()).unwrap(), None, "a stale event");
-        let all = refund_recorded(&part, eur(99_999), now()).unwrap().unwrap();
+        for stale in [refunded(2_500), refunded(1_000)] {
+            assert_eq!(
+                reconcile(&part, &s.record(Currency::EUR, &stale).unwrap(), now(), "x"),
+                PaymentEffect::Unchanged
+            );
+        }
+        let (all, _, _) = replay(&part, &[succeeded(10_000), refunded(2_500), refunded(10_000)]);
         assert_eq!((all.refunded_amount, all.payment_status), (eur(10_000), PaymentStatus::Refunded));
     }
 
     #[test]
-    fn disputes_mark_paid_bookings_once() {
-        let mut b = sample_booking(eur(10_000));
-        assert_eq!(dispute_opened(&b, now()), None, "nothing paid, nothing to dispute");
-        b.paid_amount = eur(10_000);
-        b.payment_status = PaymentStatus::Paid;
-        let d = dispute_opened(&b, now()).unwrap();
-        assert_eq!(d.payment_status, PaymentStatus::Disputed);
-        assert_eq!(dispute_opened(&d, now()), None);
+    fn disputes_mark_the_booking_and_stand() {
+        let b = sample_booking(eur(10_000));
+        let (d, _, _) = replay(&b, &[succeeded(10_000), disputed(10_000)]);
+        assert_eq!((d.status, d.payment_status), (BookingStatus::Confirmed, PaymentStatus::Disputed));
+        let (d2, _, _) = replay(&b, &[succeeded(10_000), disputed(10_000), refunded(4_000)]);
+        assert_eq!((d2.payment_status, d2.refunded_amount), (PaymentStatus::Disputed, eur(4_000)));
+    }
+
+    #[test]
+    fn issues_name_the_event_and_say_why() {
+        let b = sample_booking(eur(10_000));
+        let why = CannotApply::CurrencyMismatch { want: "EUR".into(), got: "USD".into() };
+        let i = PaymentIssue::new("org", Some(&b), "evt_1", "payment_intent.succeeded", &why, now());
+        assert_eq!((i.id.as_str(), i.reason.as_str()), ("issue-evt_1", "currency_mismatch"));
+        assert_eq!(i.booking_reference, Some(b.reference_number.to_string()));
+        assert!(i.message.contains("USD"), "{}", i.message);
+        let back: PaymentIssue = serde_json::from_value(serde_json::to_value(&i).unwrap()).unwrap();
+        assert_eq!(back, i);
     }
 
     #[test]
@@ -274,9 +478,78 @@ mod tests {
         assert!(hold_expired(&b, Some(before), now()));
         assert!(!hold_expired(&b, Some(after), now()));
         assert!(!hold_expired(&b, None, now()), "desk bookings have no hold");
-        let PaymentEffect::Updated(partly) = payment_received(&b, eur(1), now(), "stripe").unwrap() else {
-            panic!("expected an update")
-        };
+        let (partly, _, _) = replay(&b, &[succeeded(1)]);
         assert!(!hold_expired(&partly, Some(before), now()));
+    }
+
+    /// A payment's history as it happened: failed attempts, the success, refunds growing to at
+    /// most what was captured, maybe a dispute — in that order.
+    fn history() -> impl Strategy<Value = (i64, bool, Vec<ProcessorEvent>)> {
+        let shape = (0u8..3, any::<bool>(), prop::collection::vec(1i64..100, 0..3), any::<bool>(), any::<bool>());
+        (1i64..50_000, shape, any::<bool>()).prop_map(
+            |(total, (failures, partial, refund_steps, full_refund, dispute), cancelled)| {
+                let received = if partial { (total / 2).max(1) } else { total };
+                let mut events = vec![ProcessorEvent::Failed; usize::from(failures)];
+                events.push(succeeded(received));
+                let mut so_far = 0;
+                for pct in refund_steps {
+                    so_far = (so_far + received * pct / 100).min(received);
+                    events.push(refunded(so_far));
+                }
+                if full_refund {
+                    events.push(refunded(received));
+                }
+                if dispute {
+                    events.push(disputed(received - so_far.min(received)));
+                }
+                (total, cancelled, events)
+            },
+        )
+    }
+
+    /// Every event at least once, some twice or more, in any order.
+    fn deliveries() -> impl Strategy<Value = (i64, bool, Vec<ProcessorEvent>, Vec<ProcessorEvent>)> {
+        history()
+            .prop_flat_map(|(total, cancelled, events)| {
+                let n = events.len();
+                (Just(total), Just(cancelled), Just(events), prop::collection::vec(0..n, 0..n * 2))
+            })
+            .prop_flat_map(|(total, cancelled, events, extra)| {
+                let mut order: Vec<usize> = (0..events.len()).collect();
+                order.extend(extra);
+                (Just(total), Just(cancelled), Just(events), Just(order).prop_shuffle())
+            })
+            .prop_map(|(total, cancelled, events, order)| {
+                let delivered = order.iter().map(|&i| events[i].clone()).collect();
+                (total, cancelled, events, delivered)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_order_and_repetition_ends_as_the_events_in_order((total, cancelled, events, delivered) in deliveries()) {
+            let mut b = sample_booking(eur(total));
+            if cancelled {
+                // A booking whose hold ran out before its money arrived.
+                b.status = BookingStatus::Cancelled;
+            }
+            let (in_order, in_order_state, _) = replay(&b, &events);
+            let (shuffled, shuffled_state, _) = replay(&b, &delivered);
+            prop_assert_eq!(in_order_state, shuffled_state);
+            prop_assert_eq!(&in_order, &shuffled);
+            // The in-order result is the truth: what was captured and refunded, and a pending
+            // booking confirmed once its price was paid.
+            let captured = events.iter().find_map(|e| match e {
+                ProcessorEvent::Succeeded { received, .. } => Some(*received),
+                _ => None,
+            }).unwrap();
+            prop_assert_eq!(in_order.paid_amount.amount, captured);
+            prop_assert!(in_order.refunded_amount.amount <= captured);
+            if !cancelled {
+                prop_assert_eq!(in_order.status == BookingStatus::Confirmed, captured >= total);
+            }
+        }
     }
 }

@@ -231,10 +231,12 @@ pub enum EntityKind {
     CheckIn,
     Guide,
     GuideAssignment,
+    /// A payment event the server could not apply (`payment::PaymentIssue`), for office desks.
+    PaymentIssue,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 9] = [
+    pub const ALL: [EntityKind; 10] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -244,6 +246,7 @@ impl EntityKind {
         EntityKind::CheckIn,
         EntityKind::Guide,
         EntityKind::GuideAssignment,
+        EntityKind::PaymentIssue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -257,6 +260,7 @@ impl EntityKind {
             EntityKind::CheckIn => "check_in",
             EntityKind::Guide => "guide",
             EntityKind::GuideAssignment => "guide_assignment",
+            EntityKind::PaymentIssue => "payment_issue",
         }
     }
 

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
 use tourdesk_domain::money::{Currency, Money};
+use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
 use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
@@ -221,6 +222,7 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::CheckIn => "check_ins",
         EntityKind::Guide => "guides",
         EntityKind::GuideAssignment => "guide_assignments",
+        EntityKind::PaymentIssue => "payment_issues",
     }
 }
 
@@ -355,6 +357,23 @@ static GUIDES: Spec = Spec {
     upsert: OnceLock::new(),
 };
 
+static PAYMENT_ISSUES: Spec = Spec {
+    table: "payment_issues",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("booking_id", Text),
+        ("booking_reference", Text),
+        ("event_id", Text),
+        ("event_type", Text),
+        ("reason", Text),
+        ("message", Text),
+        ("created_at", Text),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
 static GUIDE_ASSIGNMENTS: Spec = Spec {
     table: "guide_assignments",
     cols: &[
@@ -378,6 +397,7 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::CheckIn => Some(&CHECK_INS),
         EntityKind::Guide => Some(&GUIDES),
         EntityKind::GuideAssignment => Some(&GUIDE_ASSIGNMENTS),
+        EntityKind::PaymentIssue => Some(&PAYMENT_ISSUES),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
 }
@@ -472,6 +492,11 @@ pub fn customer_by_email(c: &Connection, org: &str, email: &str) -> Result<Optio
     Ok(typed(select_spec(c, &CUSTOMERS, org, "email = ?2 ORDER BY id LIMIT 1", &[&email])?)?.pop())
 }
 
+/// The organization's payment events the server could not apply, newest first.
+pub fn payment_issues(c: &Connection, org: &str) -> Result<Vec<PaymentIssue>, StoreError> {
+    typed(select_spec(c, &PAYMENT_ISSUES, org, "1 = 1 ORDER BY created_at DESC, id", &[])?)
+}
+
 pub fn guide(c: &Connection, org: &str, id: &str) -> Result<Option<Guide>, StoreError> {
     Ok(typed(select_spec(c, &GUIDES, org, "id = ?2", &[&id])?)?.pop())
 }
@@ -507,6 +532,7 @@ pub enum Record {
     CheckIn(CheckIn),
     Guide(Guide),
     GuideAssignment(GuideAssignment),
+    PaymentIssue(PaymentIssue),
 }
 
 impl Record {
@@ -524,6 +550,7 @@ impl Record {
             EntityKind::CheckIn => Record::CheckIn(CheckIn::deserialize(d)?),
             EntityKind::Guide => Record::Guide(Guide::deserialize(d)?),
             EntityKind::GuideAssignment => Record::GuideAssignment(GuideAssignment::deserialize(d)?),
+            EntityKind::PaymentIssue => Record::PaymentIssue(PaymentIssue::deserialize(d)?),
         })
     }
 
@@ -542,6 +569,7 @@ impl Record {
             Record::CheckIn(_) => EntityKind::CheckIn,
             Record::Guide(_) => EntityKind::Guide,
             Record::GuideAssignment(_) => EntityKind::GuideAssignment,
+            Record::PaymentIssue(_) => EntityKind::PaymentIssue,
         }
     }
 
@@ -556,6 +584,7 @@ impl Record {
             Record::CheckIn(c) => &c.organization_id,
             Record::Guide(g) => &g.organization_id,
             Record::GuideAssignment(a) => &a.organization_id,
+            Record::PaymentIssue(i) => &i.organization_id,
         }
     }
 
@@ -571,6 +600,7 @@ impl Record {
             Record::CheckIn(c) => serde_json::to_string(c)?,
             Record::Guide(g) => serde_json::to_string(g)?,
             Record::GuideAssignment(a) => serde_json::to_string(a)?,
+            Record::PaymentIssue(i) => serde_json::to_string(i)?,
         })
     }
 }
@@ -609,6 +639,7 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::CheckIn(v) => put_spec(c, &CHECK_INS, v, &[], pending),
         Record::Guide(v) => put_spec(c, &GUIDES, v, &[], pending),
         Record::GuideAssignment(v) => put_spec(c, &GUIDE_ASSIGNMENTS, v, &[], pending),
+        Record::PaymentIssue(v) => put_spec(c, &PAYMENT_ISSUES, v, &[], pending),
     }
 }
 
@@ -659,7 +690,8 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::Customer
         | EntityKind::CheckIn
         | EntityKind::Guide
-        | EntityKind::GuideAssignment => None,
+        | EntityKind::GuideAssignment
+        | EntityKind::PaymentIssue => None,
     };
     Ok(v)
 }
@@ -749,6 +781,7 @@ pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue
         Record::CheckIn(c) => both(&CHECK_INS, c),
         Record::Guide(g) => both(&GUIDES, g),
         Record::GuideAssignment(a) => both(&GUIDE_ASSIGNMENTS, a),
+        Record::PaymentIssue(i) => both(&PAYMENT_ISSUES, i),
         other => panic!("{:?} has typed columns, not a spec", other.kind()),
     }
 }

@@ -17,6 +17,7 @@ use tourdesk_domain::mutation::{
     AddToWaitlistV1, ApplyError, Change, CreateBookingV1, Mutation, MutationCtx, OverbookArgs, ReadView, Rejection,
     StoreFault, attendance_by_participant,
 };
+use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::pricing::{PricingCatalog, PromoCode, Tier};
 use tourdesk_domain::protocol::{EntityKind, MutationEnvelope, MutationResult, Op, OutcomeStatus, PullResponse};
 use tourdesk_domain::roles::Role;
@@ -492,6 +493,15 @@ impl Store {
 
 /// Bookings, customers and manifests for the UI, and the conflict inbox's booking actions.
 impl Store {
+    /// Payment events the server could not apply (another currency than the booking's, a
+    /// booking gone, ...), newest first: the inbox shows them with their reason. Only office
+    /// desks receive them (the organization's bucket).
+    pub fn payment_issues(&self) -> Result<Vec<PaymentIssue>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        rows::payment_issues(&conn, &org)
+    }
+
     /// A departure's bookings in the order they were made, cancelled ones included (the list
     /// shows their status). A booking refused by the server is gone: the rebase removed it.
     pub fn bookings_of_departure(&self, departure_id: &str) -> Result<Vec<BookingSummary>, StoreError> {

@@ -13,6 +13,7 @@ use tourdesk_domain::ipc::{
 use tourdesk_domain::mutation::{
     CheckInV1, CreateBookingV1, CreateCustomerV1, CreateTourV1, EditCustomerNotesV1, MarkNoShowV1, Mutation, Rejection,
 };
+use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_local_store::StoreError;
 
 use crate::Desk;
@@ -89,6 +90,12 @@ pub async fn sync_now(desk: State<'_, Desk>) -> Result<(), CommandError> {
 #[tauri::command]
 pub async fn list_rejections(desk: State<'_, Desk>) -> Result<Vec<Outcome>, CommandError> {
     desk.store.rejections().map_err(to_ui)
+}
+
+/// Payment events the server could not apply, for the inbox (office desks receive them).
+#[tauri::command]
+pub async fn list_payment_issues(desk: State<'_, Desk>) -> Result<Vec<PaymentIssue>, CommandError> {
+    desk.store.payment_issues().map_err(to_ui)
 }
 
 #[tauri::command]

@@ -35,6 +35,7 @@ pub fn run() {
             commands::sync_now,
             commands::list_rejections,
             commands::dismiss_rejection,
+            commands::list_payment_issues,
             commands::list_bookings,
             commands::search_customers,
             commands::customer_detail,

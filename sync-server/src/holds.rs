@@ -2,7 +2,7 @@
 //! two customers cannot both pay for the last one) but keeps them only until its hold expires;
 //! this job then cancels it through `cancel_booking.v1` — the same rule and lock path as any
 //! cancellation — which gives the seats back, and cancels the PaymentIntent so a late payment
-//! cannot go through. Should one still arrive, the webhook refunds it (`payment::payment_received`).
+//! cannot go through. Should one still arrive, the webhook refunds it (`payment::reconcile`).
 
 use std::time::Duration;
 

@@ -246,6 +246,23 @@ impl FakeStripe {
         event(&event_id, "charge.refunded", charge)
     }
 
+    /// A refund of `amount` (Stripe's units) made outside Tourdesk, in Stripe's dashboard.
+    /// Returns the `charge.refunded` event as the charge then stands.
+    pub fn refund_in_dashboard(&self, intent_id: &str, amount: i64) -> String {
+        let mut s = self.lock();
+        let refund_id = s.new_id("re");
+        let event_id = s.new_id("evt");
+        let intent = intent_mut(&mut s, intent_id);
+        let charge = intent
+            .charge
+            .as_mut()
+            .unwrap_or_else(|| panic!("fake Stripe: {intent_id} has no charge to refund (call succeed first)"));
+        charge.amount_refunded += amount;
+        charge.refunds.push(RefundRecord { id: refund_id, amount, created: now(), metadata: BTreeMap::new() });
+        let charge = charge_json(intent).unwrap_or_else(|| panic!("fake Stripe: {intent_id} lost its charge"));
+        event(&event_id, "charge.refunded", charge)
+    }
+
     /// The customer's bank disputes the charge (`needs_response`, reason `fraudulent`).
     /// Returns the `charge.dispute.created` event.
     pub fn dispute(&self, intent_id: &str) -> String {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tourdesk_domain::PricingTier;
 use tourdesk_domain::ipc::{CommandError, DepartureView, DeskStatus, NewTour, Outcome, RejectedBooking, TourView};
+use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::status::TourCategory;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::platform::spawn_local;
@@ -14,7 +15,7 @@ use yew::prelude::*;
 use crate::booking_views::RejectedBookings;
 use crate::screens::{CustomersScreen, DeparturePanel};
 use crate::services;
-use crate::views::{Departures, PanelKind, Rejections, StatusBar, TourList};
+use crate::views::{Departures, PanelKind, PaymentIssues, Rejections, StatusBar, TourList};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Screen {
@@ -30,6 +31,7 @@ pub fn App() -> Html {
     // Keyed by tour id, so a newly selected tour never shows the previous tour's rows.
     let detail = use_state(|| None::<(String, Vec<PricingTier>, Vec<DepartureView>)>);
     let rejections = use_state(Vec::<Outcome>::new);
+    let payment_issues = use_state(Vec::<PaymentIssue>::new);
     let refused = use_state(Vec::<RejectedBooking>::new);
     // The departures of each refused booking's tour, for "Move to…".
     let refused_departures = use_state(BTreeMap::<String, Vec<DepartureView>>::new);
@@ -68,6 +70,7 @@ pub fn App() -> Html {
         let (tours, detail, rejections, error, selected) =
             (tours.clone(), detail.clone(), rejections.clone(), error.clone(), selected.clone());
         let (refused, refused_departures) = (refused.clone(), refused_departures.clone());
+        let payment_issues = payment_issues.clone();
         let loads = loads.clone();
         use_effect_with((*reload, (*selected).clone()), move |(_, sel)| {
             let sel = sel.clone();
@@ -97,6 +100,11 @@ pub fn App() -> Html {
                     && current()
                 {
                     rejections.set(r);
+                }
+                if let Ok(r) = services::list_payment_issues().await
+                    && current()
+                {
+                    payment_issues.set(r);
                 }
                 if let Ok(r) = services::list_rejected_bookings().await {
                     let mut by_tour = BTreeMap::new();
@@ -251,6 +259,7 @@ pub fn App() -> Html {
                 on_dismiss={on_dismiss.clone()}
             />
             <Rejections items={other_rejections} on_dismiss={on_dismiss} />
+            <PaymentIssues items={(*payment_issues).clone()} />
             if *screen == Screen::Customers {
                 <main class="single"><CustomersScreen reload={*reload} /></main>
             } else {

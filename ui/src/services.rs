@@ -8,6 +8,7 @@ use tourdesk_domain::ipc::{
     BookingSummary, CommandError, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest, NewBooking,
     NewCustomer, NewTour, Outcome, RejectedBooking, TourView,
 };
+use tourdesk_domain::payment::PaymentIssue;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -123,6 +124,10 @@ pub async fn sync_now() -> Result<(), CommandError> {
 
 pub async fn list_rejections() -> Result<Vec<Outcome>, CommandError> {
     call("list_rejections", &NoArgs {}).await
+}
+
+pub async fn list_payment_issues() -> Result<Vec<PaymentIssue>, CommandError> {
+    call("list_payment_issues", &NoArgs {}).await
 }
 
 pub async fn dismiss_rejection(mutation_id: u64) -> Result<(), CommandError> {

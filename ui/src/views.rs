@@ -5,6 +5,7 @@ use chrono_tz::Tz;
 use tourdesk_domain::PricingTier;
 use tourdesk_domain::ipc::{Connection, DepartureView, DeskStatus, Outcome, TourView};
 use tourdesk_domain::money::Money;
+use tourdesk_domain::payment::PaymentIssue;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -202,6 +203,45 @@ pub fn Rejections(props: &RejectionsProps) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq)]
+pub struct PaymentIssuesProps {
+    pub items: Vec<PaymentIssue>,
+}
+
+/// Payment events the server received but could not apply (another currency than the
+/// booking's, a booking gone, ...). The money side of them is for a person to sort out in
+/// Stripe; nothing was changed on the booking.
+#[component]
+pub fn PaymentIssues(props: &PaymentIssuesProps) -> Html {
+    if props.items.is_empty() {
+        return html! {};
+    }
+    html! {
+        <section id="payment-issues" class="rejections">
+            <h3>{ format!("Payments that need a look ({})", props.items.len()) }</h3>
+            <ul>
+            { for props.items.iter().map(|i| {
+                let booking = i.booking_reference.clone().map(|r| format!("Booking {r}")).unwrap_or_else(|| "No booking".into());
+                html! {
+                    <li class="rejection payment-issue">
+                        <strong>{ booking }</strong>
+                        <span class="code">{ i.reason.clone() }</span>
+                        <span>{ format!("{} — {}", sentence(&i.message), i.event_type) }</span>
+                        <span class="muted">{ i.created_at.format("%d %b %Y, %H:%M UTC").to_string() }</span>
+                    </li>
+                }
+            }) }
+            </ul>
+        </section>
+    }
+}
+
+/// The first letter up: reasons are stored as lower-case clauses.
+fn sentence(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
 /// Prices are shown with the currency's own number of decimals (JPY 0, KWD 3).
 pub fn price(m: &Money) -> String {
     m.display_with_symbol()
@@ -307,6 +347,27 @@ mod tests {
         assert!(html.contains("Child ¥1,200"), "a zero-decimal currency shows no decimals: {html}");
         assert_eq!(html.matches("open-bookings").count(), 2, "each departure opens its bookings: {html}");
         assert_eq!(html.matches("open-manifest").count(), 2, "and its manifest: {html}");
+    }
+
+    #[tokio::test]
+    async fn payment_issues_show_the_booking_and_a_readable_reason() {
+        let html = render::<PaymentIssues>(PaymentIssuesProps { items: vec![] }).await;
+        assert!(!html.contains("payment-issues"), "nothing to show, nothing shown: {html}");
+        let issue = PaymentIssue {
+            id: "issue-evt_1".into(),
+            organization_id: "o".into(),
+            booking_id: Some("b1".into()),
+            booking_reference: Some("BK-2026-ABC123".into()),
+            event_id: "evt_1".into(),
+            event_type: "payment_intent.succeeded".into(),
+            reason: "currency_mismatch".into(),
+            message: "the payment is in USD but the booking is priced in EUR; nothing was applied".into(),
+            created_at: "2026-06-01T10:00:00Z".parse().unwrap(),
+        };
+        let html = render::<PaymentIssues>(PaymentIssuesProps { items: vec![issue] }).await;
+        assert!(html.contains("Payments that need a look (1)"), "{html}");
+        assert!(html.contains("Booking BK-2026-ABC123"), "{html}");
+        assert!(html.contains("The payment is in USD but the booking is priced in EUR"), "{html}");
     }
 
     #[tokio::test]

@@ -605,6 +605,30 @@ fn a_guide_check_in_offline_shows_in_the_manifest() {
     assert_eq!(s.pending_count().unwrap(), 2);
 }
 
+fn payment_issue(b: Option<&Booking>) -> PaymentIssue {
+    let why = tourdesk_domain::payment::CannotApply::CurrencyMismatch { want: "USD".into(), got: "JPY".into() };
+    let id = if b.is_some() { "evt_1" } else { "evt_2" };
+    PaymentIssue::new("org-1", b, id, "payment_intent.succeeded", &why, "2026-06-01T10:00:00Z".parse().unwrap())
+}
+
+#[test]
+fn payment_issues_arrive_with_the_organization_bucket_and_read_back_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Manager);
+    assert!(s.payment_issues().unwrap().is_empty());
+    let b = booking(B1, D1, ANA, 2, 1);
+    let mut older = payment_issue(None);
+    older.created_at -= Duration::hours(1);
+    let newer = payment_issue(Some(&b));
+    s.apply_pull(&pull(
+        vec![bucket(ALL, 1, vec![put(EntityKind::PaymentIssue, &older), put(EntityKind::PaymentIssue, &newer)])],
+        0,
+        vec![],
+    ))
+    .unwrap();
+    assert_eq!(s.payment_issues().unwrap(), vec![newer, older]);
+}
+
 #[test]
 fn typed_rows_fill_the_same_columns_as_their_serde_form() {
     let mut b = booking(B1, D1, ANA, 2, 1);
@@ -614,6 +638,8 @@ fn typed_rows_fill_the_same_columns_as_their_serde_form() {
             rows::Record::Booking(Box::new(b.clone())),
             rows::Record::Customer(Box::new(c.clone())),
             rows::Record::CheckIn(check_in("ci-1", B1, 1)),
+            rows::Record::PaymentIssue(payment_issue(Some(b))),
+            rows::Record::PaymentIssue(payment_issue(None)),
         ]
     };
     let mut all = records(&b, &c);

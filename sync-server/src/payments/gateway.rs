@@ -141,6 +141,9 @@ pub enum EventKind {
         intent_id: Option<String>,
         /// Cumulative over all refunds of the charge.
         amount_refunded: i64,
+        /// What the charge captured (a refund reported before the payment's success still says
+        /// how much was paid).
+        amount_captured: Option<i64>,
         currency: String,
         /// The charge's refunds, as far as the event carries them. Stripe leaves this list out of
         /// events since API version 2022-11-15 unless expanded; `amount_refunded` is always there.
@@ -428,6 +431,10 @@ fn parse_event(payload: &str) -> Result<WebhookEvent, WebhookError> {
                 charge_id: obj_str("id")?,
                 intent_id: id_of(obj.get("payment_intent")),
                 amount_refunded: from_stripe_amount(obj_i64("amount_refunded")?, &currency),
+                amount_captured: obj
+                    .get("amount_captured")
+                    .and_then(Value::as_i64)
+                    .map(|a| from_stripe_amount(a, &currency)),
                 currency,
                 refunds,
             }
@@ -564,10 +571,11 @@ mod tests {
         let payload = fake.refund_event(&pi);
         assert!(matches!(assert_typed_parse(&payload), stripe_webhook::EventObject::ChargeRefunded(_)));
         match gw.verify_event(&payload, &signed(&payload, SECRET)).unwrap().kind {
-            EventKind::ChargeRefunded { charge_id, intent_id, amount_refunded, currency, refunds } => {
+            EventKind::ChargeRefunded { charge_id, intent_id, amount_refunded, amount_captured, currency, refunds } => {
                 assert_eq!(charge_id, charge);
                 assert_eq!(intent_id.as_deref(), Some(pi.as_str()));
                 assert_eq!(amount_refunded, 3_500, "cumulative");
+                assert_eq!(amount_captured, Some(12_500));
                 assert_eq!(currency, "USD");
                 let mut seen: Vec<_> = refunds.iter().map(|r| (r.metadata["refund_id"].as_str(), r.amount)).collect();
                 seen.sort();
@@ -662,6 +670,7 @@ mod tests {
                 charge_id: "ch_1".into(),
                 intent_id: Some("pi_1".into()),
                 amount_refunded: 700,
+                amount_captured: None,
                 currency: "JPY".into(),
                 refunds: vec![],
             }

@@ -24,6 +24,9 @@ const INTENT_STATUSES: &[&str] = &[
     "succeeded",
 ];
 
+/// How long a website booking is told to wait before asking for its payment again.
+const RETRY_AFTER_SECONDS: u32 = 5;
+
 fn payment_id(booking_id: &str) -> String {
     format!("pay-{booking_id}")
 }
@@ -104,7 +107,8 @@ pub async fn ensure_intent(
 }
 
 /// Creates (or, under the same idempotency key, finds again) the booking's PaymentIntent and
-/// records its id on the payment row the booking's transaction wrote.
+/// records its id on the payment row the booking's transaction wrote. Stripe being unreachable
+/// is not an error here: the booking exists, so the answer is [`PaymentDto::Retry`].
 pub async fn create_intent(
     state: &AppState,
     org: &str,
@@ -130,8 +134,23 @@ pub async fn create_intent(
             receipt_email: Some(email),
             description: &description,
         })
-        .await
-        .map_err(payment_error)?;
+        .await;
+    let intent = match intent {
+        Ok(intent) => intent,
+        // The booking is made and holds its seats: the customer is told so, and to try the
+        // payment again (the same request resumes here, with the same idempotency key).
+        Err(PaymentError::Transient(why)) => {
+            tracing::warn!(booking = booking_id, "payment provider unavailable: {why}");
+            return Ok(PaymentDto::Retry {
+                provider: "stripe".into(),
+                retry_after_seconds: RETRY_AFTER_SECONDS,
+                message: "the payment provider is unavailable; the seats are held: send the same request \
+                          (same request_id) again shortly to pay"
+                    .into(),
+            });
+        }
+        Err(e) => return Err(payment_error(e)),
+    };
     let status = INTENT_STATUSES.iter().find(|s| **s == intent.status).copied();
     let mut conn = state.pool.get().await?;
     let tx = conn.transaction().await?;
@@ -150,7 +169,7 @@ pub async fn create_intent(
     )
     .await?;
     tx.commit().await?;
-    Ok(PaymentDto {
+    Ok(PaymentDto::Ready {
         provider: "stripe".into(),
         payment_intent_id: intent.id,
         client_secret: intent.client_secret,

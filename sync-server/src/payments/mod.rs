@@ -5,6 +5,7 @@
 
 pub mod gateway;
 pub mod intents;
+pub mod issues;
 pub mod refunds;
 pub mod webhooks;
 

@@ -4,14 +4,16 @@
 //! `stripe_events` in the same transaction that applies it, so a second delivery (even a
 //! concurrent one, which waits on the primary key) finds it and does nothing; a failure rolls
 //! the insert back with everything else and Stripe's retry applies it later. What an event does
-//! to a booking is the domain's (`tourdesk_domain::payment`), fed cumulative amounts, so stale
-//! or reordered events change nothing.
+//! to a booking is the domain's (`tourdesk_domain::payment`): the event is joined into its
+//! payment's stored processor state (cumulative maxima and flags) and the booking is derived
+//! from the result, so stale, repeated or reordered events end in the same booking. An event
+//! that cannot be applied is kept with its reason (`issues`) and still answered 2xx.
 
 use axum::http::StatusCode;
 use chrono::Utc;
 use deadpool_postgres::Transaction;
 use tourdesk_domain::entities::Booking;
-use tourdesk_domain::payment::{self, PaymentEffect};
+use tourdesk_domain::payment::{self, CannotApply, PaymentEffect, ProcessorEvent, ProcessorState};
 
 use super::gateway::{EventKind, WebhookError, WebhookEvent};
 use crate::db::Prepared;
@@ -72,6 +74,11 @@ pub async fn handle(state: &AppState, payload: &str, signature: &str) -> Result<
 
 /// One transaction: the event's id and its effects commit together or not at all. The
 /// connection is released before any refund is sent.
+///
+/// An event that cannot be applied (about no payment of ours, another currency than the
+/// booking's, a booking gone, or anything else a redelivery would fail on again) is recorded
+/// with its reason and answered 2xx, so Stripe stops sending it; only a transient database
+/// failure is an error (503, and Stripe's retry applies it later).
 async fn record_and_apply(state: &AppState, event: &WebhookEvent) -> Result<Option<String>, AppError> {
     let mut conn = state.pool.get().await?;
     let tx = conn.transaction().await?;
@@ -87,16 +94,69 @@ async fn record_and_apply(state: &AppState, event: &WebhookEvent) -> Result<Opti
         tx.commit().await?;
         return Ok(None);
     }
-    let Some(t) = target_of(&tx, event).await? else {
-        tx.exec("UPDATE stripe_events SET processed_at = now() WHERE id = $1", &[&event.id]).await?;
-        tx.commit().await?;
-        return Ok(None);
+    let found = if matches!(event.kind, EventKind::Other) {
+        Ok(None)
+    } else {
+        target_of(&tx, event).await.map_err(AppError::from)
+    };
+    let t = match found {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            // No organization: an operator's row, not a tenant's (see V11).
+            let issue = (!matches!(event.kind, EventKind::Other)).then(|| CannotApply::UnknownPayment.code());
+            mark_processed(&tx, &event.id, issue).await?;
+            tx.commit().await?;
+            return Ok(None);
+        }
+        Err(e) => return Err(transient_or_internal(e)),
     };
     let w = WriteTx::new(tx, &t.org).await?;
-    let refunds_for = apply(&w, event, t).await?;
-    w.exec("UPDATE stripe_events SET processed_at = now() WHERE id = $1", &[&event.id]).await?;
-    w.commit().await?;
+    let mark = w.savepoint().await?;
+    let (refunds_for, refused) = match apply(&w, event, &t).await {
+        Ok(Applied::Done { refund_queued }) => (refund_queued.then(|| t.org.clone()), None),
+        Ok(Applied::Refused { booking, why }) => {
+            w.rollback_to(mark).await?;
+            (None, Some((booking, why)))
+        }
+        Err(e) => match transient_or_internal(e) {
+            AppError::Unavailable(why) => return Err(AppError::Unavailable(why)),
+            other => {
+                // Deterministic: a redelivery would fail the same way. Kept for a person; the
+                // full error goes to the log only.
+                tracing::error!(event = %event.id, kind = %event.event_type, "Stripe event not applied: {other:?}");
+                w.rollback_to(mark).await?;
+                let why = CannotApply::Unprocessable { detail: "the server could not apply it (see its log)".into() };
+                (None, Some((None, why)))
+            }
+        },
+    };
+    let issue = match &refused {
+        Some((booking, why)) => {
+            super::issues::record(&w, event, booking.as_deref(), why).await.map_err(transient_or_internal)?;
+            Some(why.code())
+        }
+        None => None,
+    };
+    mark_processed(w.tx(), &event.id, issue).await?;
+    w.commit().await.map_err(transient_or_internal)?;
     Ok(refunds_for)
+}
+
+async fn mark_processed(tx: &Transaction<'_>, event_id: &str, issue: Option<&str>) -> Result<(), AppError> {
+    tx.exec("UPDATE stripe_events SET processed_at = now(), issue = $2 WHERE id = $1", &[&event_id, &issue]).await?;
+    Ok(())
+}
+
+/// A failure a retry can fix (a lost connection, a serialization failure or deadlock) is a 503
+/// whatever wrapped it; anything else is internal.
+fn transient_or_internal(e: impl Into<AppError>) -> AppError {
+    match e.into() {
+        AppError::Internal(any) => match any.downcast::<tokio_postgres::Error>() {
+            Ok(pg) => AppError::from(pg),
+            Err(any) => AppError::Internal(any),
+        },
+        other => other,
+    }
 }
 
 /// The booking an event is about, when it is one of ours.
@@ -117,50 +177,87 @@ async fn target_of(tx: &Transaction<'_>, event: &WebhookEvent) -> anyhow::Result
     Ok(found)
 }
 
-/// Applies the event to its booking; returns the organization with a refund to send, if one
-/// was queued.
-async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: Target) -> Result<Option<String>, AppError> {
-    let b = db::booking_for_update(tx.tx(), &t.org, &t.booking_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("payment row without booking {}", t.booking_id))?;
-    let now = Utc::now();
-    let mut refund_queued = false;
+/// What applying an event came to.
+enum Applied {
+    /// Applied (or already reflected); a refund was queued and is to be sent after commit.
+    Done { refund_queued: bool },
+    /// Not applicable: nothing of it is to be kept but the reason.
+    Refused { booking: Option<Box<Booking>>, why: CannotApply },
+}
+
+/// What the processor reported, as the domain's payment fold takes it.
+fn processor_event(kind: &EventKind) -> Option<ProcessorEvent> {
+    Some(match kind {
+        EventKind::PaymentSucceeded { amount_received, currency, .. } => {
+            ProcessorEvent::Succeeded { received: *amount_received, currency: currency.clone() }
+        }
+        EventKind::PaymentFailed { .. } => ProcessorEvent::Failed,
+        EventKind::ChargeRefunded { amount_refunded, amount_captured, currency, .. } => ProcessorEvent::Refunded {
+            refunded: *amount_refunded,
+            captured: *amount_captured,
+            currency: currency.clone(),
+        },
+        EventKind::DisputeCreated { amount, currency, .. } => {
+            ProcessorEvent::Disputed { amount: *amount, currency: currency.clone() }
+        }
+        EventKind::Other => return None,
+    })
+}
+
+/// The payment's processor state as stored (V11), locked for this event.
+async fn processor_state(tx: &WriteTx<'_>, t: &Target) -> Result<Option<ProcessorState>, AppError> {
+    let row = tx
+        .row_opt(
+            "SELECT amount_received_minor, amount_refunded_minor, amount_disputed_minor,
+                    stripe_dispute_id IS NOT NULL, last_error IS NOT NULL
+             FROM payments WHERE organization_id = $1 AND booking_id = $2
+             ORDER BY id LIMIT 1 FOR UPDATE",
+            &[&t.org, &t.booking_id],
+        )
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(ProcessorState {
+        captured: r.try_get(0)?,
+        refunded: r.try_get(1)?,
+        disputed: r.try_get(2)?,
+        dispute_opened: r.try_get(3)?,
+        failed: r.try_get(4)?,
+    }))
+}
+
+/// Joins the event into its payment's state and brings the booking in line with the result
+/// (`payment::reconcile`): the same booking whatever order the payment's events arrive in.
+async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<Applied, AppError> {
+    let Some(pe) = processor_event(&event.kind) else { return Ok(Applied::Done { refund_queued: false }) };
+    // Lock order: the booking, then its payment, then (at commit) the change counter.
+    let Some(b) = db::booking_for_update(tx.tx(), &t.org, &t.booking_id).await? else {
+        return Ok(Applied::Refused { booking: None, why: CannotApply::BookingMissing });
+    };
+    let Some(before) = processor_state(tx, t).await? else {
+        return Ok(Applied::Refused { booking: Some(Box::new(b)), why: CannotApply::UnknownPayment });
+    };
+    let after = match before.record(b.pricing.total.currency, &pe) {
+        Ok(s) => s,
+        Err(why) => return Ok(Applied::Refused { booking: Some(Box::new(b)), why }),
+    };
+    let currency = b.pricing.total.currency.as_str().to_string();
+    let mut failure: Option<&str> = None;
     match &event.kind {
-        EventKind::PaymentSucceeded { intent_id, amount_received, currency, latest_charge, .. } => {
+        EventKind::PaymentSucceeded { intent_id, latest_charge, .. } => {
             tx.exec(
-                "UPDATE payments SET status = 'succeeded', amount_received_minor = greatest(amount_received_minor, $3),
-                        stripe_charge_id = coalesce($4, stripe_charge_id), succeeded_at = coalesce(succeeded_at, now()),
-                        stripe_payment_intent_id = coalesce(stripe_payment_intent_id, $5), updated_at = now()
+                "UPDATE payments SET stripe_charge_id = coalesce(stripe_charge_id, $3),
+                        stripe_payment_intent_id = coalesce(stripe_payment_intent_id, $4)
                  WHERE organization_id = $1 AND booking_id = $2",
-                &[&t.org, &t.booking_id, amount_received, latest_charge, intent_id],
+                &[&t.org, &t.booking_id, latest_charge, intent_id],
             )
             .await?;
-            let received = db::money(*amount_received, currency)?;
-            match payment::payment_received(&b, received, now, ACTOR).map_err(|e| anyhow::anyhow!(e))? {
-                PaymentEffect::Unchanged => {}
-                PaymentEffect::Updated(next) => {
-                    save(tx, "booking.payment_received", &b, &next).await?;
-                    if next.confirmed_at.is_some() && b.confirmed_at.is_none() {
-                        queue_confirmation(tx, &t.org, &next).await?;
-                    }
-                }
-                PaymentEffect::RefundLateCapture { booking, refund } => {
-                    save(tx, "booking.late_payment_refunded", &b, &booking).await?;
-                    db::queue_refund_as(tx, &t.org, &format!("late-{}", booking.id), &refund).await?;
-                    refund_queued = true;
-                }
-            }
         }
         EventKind::PaymentFailed { message, .. } => {
-            tx.exec(
-                "UPDATE payments SET last_error = $3, updated_at = now() WHERE organization_id = $1 AND booking_id = $2",
-                &[&t.org, &t.booking_id, message],
-            )
-            .await?;
+            failure = message.as_deref().or(Some("the payment attempt failed"));
             let detail = serde_json::json!({ "event": event.id, "message": message });
             db::audit(tx, ACTOR, "payment.failed", "booking", &t.booking_id, &detail);
         }
-        EventKind::ChargeRefunded { charge_id, amount_refunded, currency, refunds, .. } => {
+        EventKind::ChargeRefunded { charge_id, refunds, .. } => {
             for r in refunds {
                 let status = match r.status.as_str() {
                     "succeeded" | "pending" | "failed" | "canceled" | "requires_action" => r.status.as_str(),
@@ -180,38 +277,72 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: Target) -> Result<Opti
                                               reason, requested_by, status, processed_at)
                          VALUES ($1, $2, $3, $4, $5, $6, 'refunded in Stripe', 'stripe', $7, now())
                          ON CONFLICT (id) DO NOTHING",
-                        &[&format!("stripe-{}", r.id), &t.org, &t.booking_id, &r.id, &r.amount, currency, &status],
+                        &[&format!("stripe-{}", r.id), &t.org, &t.booking_id, &r.id, &r.amount, &currency, &status],
                     )
                     .await?;
                 }
             }
             tx.exec(
-                "UPDATE payments SET stripe_charge_id = coalesce(stripe_charge_id, $3), updated_at = now()
+                "UPDATE payments SET stripe_charge_id = coalesce(stripe_charge_id, $3)
                  WHERE organization_id = $1 AND booking_id = $2",
                 &[&t.org, &t.booking_id, charge_id],
             )
             .await?;
-            let total = db::money(*amount_refunded, currency)?;
-            if let Some(next) = payment::refund_recorded(&b, total, now).map_err(|e| anyhow::anyhow!(e))? {
-                save(tx, "booking.refunded", &b, &next).await?;
-            }
         }
         EventKind::DisputeCreated { dispute_id, status, reason, .. } => {
             tx.exec(
-                "UPDATE payments SET stripe_dispute_id = $3, dispute_status = $4, disputed_at = now(), updated_at = now()
+                "UPDATE payments SET stripe_dispute_id = $3, dispute_status = $4, disputed_at = coalesce(disputed_at, now())
                  WHERE organization_id = $1 AND booking_id = $2",
                 &[&t.org, &t.booking_id, dispute_id, status],
             )
             .await?;
-            if let Some(next) = payment::dispute_opened(&b, now) {
-                save(tx, "booking.disputed", &b, &next).await?;
-            }
             let detail = serde_json::json!({ "dispute": dispute_id, "status": status, "reason": reason });
             db::audit(tx, ACTOR, "payment.disputed", "booking", &t.booking_id, &detail);
         }
         EventKind::Other => {}
     }
-    Ok(refund_queued.then_some(t.org))
+    if after != before || failure.is_some() {
+        tx.exec(
+            "UPDATE payments SET amount_received_minor = $3, amount_refunded_minor = $4, amount_disputed_minor = $5,
+                    status = CASE WHEN $6 THEN 'succeeded' ELSE status END,
+                    succeeded_at = CASE WHEN $6 THEN coalesce(succeeded_at, now()) ELSE succeeded_at END,
+                    last_error = CASE WHEN $7 THEN coalesce($8, last_error) ELSE NULL END,
+                    updated_at = now()
+             WHERE organization_id = $1 AND booking_id = $2",
+            &[
+                &t.org,
+                &t.booking_id,
+                &after.captured,
+                &after.refunded,
+                &after.disputed,
+                &(after.paid() > 0),
+                &after.failure_stands(),
+                &failure,
+            ],
+        )
+        .await?;
+    }
+    let action = match &event.kind {
+        EventKind::ChargeRefunded { .. } => "booking.refunded",
+        EventKind::DisputeCreated { .. } => "booking.disputed",
+        _ => "booking.payment_received",
+    };
+    let mut refund_queued = false;
+    match payment::reconcile(&b, &after, Utc::now(), ACTOR) {
+        PaymentEffect::Unchanged => {}
+        PaymentEffect::Updated(next) => {
+            save(tx, action, &b, &next).await?;
+            if next.confirmed_at.is_some() && b.confirmed_at.is_none() {
+                queue_confirmation(tx, &t.org, &next).await?;
+            }
+        }
+        PaymentEffect::RefundLateCapture { booking, refund } => {
+            save(tx, "booking.late_payment_refunded", &b, &booking).await?;
+            db::queue_refund_as(tx, &t.org, &format!("late-{}", booking.id), &refund).await?;
+            refund_queued = true;
+        }
+    }
+    Ok(Applied::Done { refund_queued })
 }
 
 /// The confirmation e-mail, queued in the transaction that confirms: sent iff the booking is.

@@ -5,9 +5,10 @@
 //! transaction: (1) one PostgreSQL transaction decides the booking through `create_booking.v1`
 //! (seats taken under the departure's row lock, customer created, hold set, payment row
 //! recorded); (2) after commit, a Stripe PaymentIntent is created with an idempotency key
-//! derived from the booking. If (2) fails the seats stay held until the hold expires, and the
-//! same request sent again (same `request_id`) resumes at (2) with the same key — Stripe then
-//! returns the same intent instead of a second one.
+//! derived from the booking. If Stripe cannot be reached in (2), the answer is still the booking
+//! (its reference and hold) with a `retry` payment state, the seats stay held until the hold
+//! expires, and the same request sent again (same `request_id`) resumes at (2) with the same key
+//! — Stripe then returns the same intent instead of a second one.
 
 use axum::http::StatusCode;
 use base64::Engine;

@@ -263,19 +263,29 @@ pub struct BookingDto {
     pub cancellation: Option<CancellationDto>,
 }
 
+/// The payment step of a booking, by `status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct PaymentDto {
-    pub provider: String,
-    pub payment_intent_id: String,
-    /// For Stripe.js `confirmPayment`.
-    pub client_secret: String,
-    pub publishable_key: String,
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PaymentDto {
+    /// Pay now: Stripe.js `confirmPayment` with the client secret.
+    Ready {
+        provider: String,
+        payment_intent_id: String,
+        /// For Stripe.js `confirmPayment`.
+        client_secret: String,
+        publishable_key: String,
+    },
+    /// The payment provider could not be reached. The booking is made and its seats are held
+    /// until `booking.hold_expires_at`; send the same request (same `request_id`) again after
+    /// `retry_after_seconds` to get the client secret. No second booking is made.
+    Retry { provider: String, retry_after_seconds: u32, message: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct BookingCreated {
     pub booking: BookingDto,
-    /// `null` when nothing is to be paid.
+    /// `null` when nothing is to be paid; `status` says whether it can be paid now (`ready`) or
+    /// the request is to be sent again shortly (`retry`).
     pub payment: Option<PaymentDto>,
 }
 

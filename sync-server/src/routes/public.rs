@@ -96,13 +96,10 @@ pub async fn quote(
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/bookings", tag = "bookings",
-    params(("org" = String, Path, example = "demo")), request_body = CreateBookingRequest,
-    responses((status = 201, body = BookingCreated, description = "Seats held; pay with the client secret"),
-              (status = 403, body = ApiErrorDoc, description = "FORBIDDEN: the website may not book this"),
-              (status = 409, body = ApiErrorDoc, description = "CAPACITY_EXCEEDED, PRICE_CHANGED, NOT_BOOKABLE, REQUEST_ID_REUSED, …"),
-              (status = 502, body = ApiErrorDoc, description = "PAYMENT_REFUSED: the payment provider refused the payment"),
-              (status = 503, body = ApiErrorDoc, description = "UNAVAILABLE or PAYMENT_PROVIDER_UNAVAILABLE: send the same request (same `request_id`) again",
-               headers(("Retry-After" = u32, description = "Seconds to wait before retrying")))))]
+    params(("org" = String, Path)), request_body = CreateBookingRequest,
+    responses((status = 201, body = BookingCreated, description = "Seats held. `payment.status` `ready`: pay with the client secret; `retry`: the payment provider is away, send the same request (same `request_id`) again after `retry_after_seconds`"),
+              (status = 409, body = ApiErrorDoc, description = "CAPACITY_EXCEEDED, PRICE_CHANGED, …"),
+              (status = 422, body = ApiErrorDoc), (status = 503, body = ApiErrorDoc)))]
 pub async fn create_booking(
     State(s): State<AppState>,
     ApiPath(org): ApiPath<String>,
@@ -160,8 +157,9 @@ pub async fn cancel_booking(
 #[utoipa::path(post, path = "/api/v1/stripe/webhook", tag = "payments",
     request_body(content = String, description = "The event exactly as Stripe sent it", content_type = "application/json"),
     params(("Stripe-Signature" = String, Header)),
-    responses((status = 200, description = "Recorded (or already recorded)"),
-              (status = 400, body = ApiErrorDoc, description = "A missing or wrong signature, or a body that is not an event")))]
+    responses((status = 200, description = "Recorded (or already recorded): applied, or kept with the reason it could not be (another currency, an unknown payment) for people to see"),
+              (status = 400, body = ApiErrorDoc, description = "Not signed by Stripe"),
+              (status = 503, body = ApiErrorDoc, description = "The database is away; nothing was recorded, Stripe's retry applies it")))]
 pub async fn stripe_webhook(
     State(s): State<AppState>,
     headers: HeaderMap,
