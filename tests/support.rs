@@ -41,6 +41,8 @@ pub fn configured(db_url: &str, listen: &str, fakes: &Fakes<'_>) -> Config {
     let mut c = Config {
         database_url: db_url.into(),
         listen: listen.into(),
+        // Demo seeding and the fakes' keys are development settings.
+        dev_mode: true,
         seed_demo: true,
         pool_size: 8,
         ..Config::default()

@@ -32,6 +32,7 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
         database_url: db_url.clone(),
         listen: "127.0.0.1:0".into(),
         seed_demo: true,
+        dev_mode: true,
         ..Config::default()
     })
     .await
@@ -161,6 +162,7 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
         database_url: db_url.clone(),
         listen: addr.to_string(),
         seed_demo: true,
+        dev_mode: true,
         ..Config::default()
     })
     .await
@@ -207,8 +209,13 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     let cluster = PgCluster::start().unwrap();
     let db_url = cluster.fresh_database().await.unwrap();
     let stripe = FakeStripe::start().await;
-    let mut config =
-        Config { database_url: db_url.clone(), listen: "127.0.0.1:0".into(), seed_demo: true, ..Config::default() };
+    let mut config = Config {
+        database_url: db_url.clone(),
+        listen: "127.0.0.1:0".into(),
+        seed_demo: true,
+        dev_mode: true,
+        ..Config::default()
+    };
     config.stripe.api_base = Some(stripe.uri());
     config.stripe.webhook_secret = WEBHOOK_SECRET.into();
     let server = tourdesk_sync_server::start(config.clone()).await.unwrap();
