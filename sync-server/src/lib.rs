@@ -18,8 +18,11 @@ pub mod reminders;
 pub mod routes;
 pub mod seed;
 pub mod sync;
+pub mod throttle;
 
 use std::net::SocketAddr;
+
+use anyhow::Context;
 
 pub use config::Config;
 pub use error::AppError;
@@ -37,6 +40,8 @@ pub struct AppState {
     pub shutting_down: tokio::sync::watch::Receiver<bool>,
     pub stripe: payments::gateway::StripeGateway,
     pub mailer: mail::Mailer,
+    /// Failed sign-ins per account and address (in memory, per instance).
+    pub sign_in_throttle: std::sync::Arc<throttle::SignInThrottle>,
 }
 
 /// A server bound and serving in the background; dropping the handle does not stop it,
@@ -55,22 +60,38 @@ impl RunningServer {
 }
 
 /// Connects, migrates, seeds the demo data when configured, and starts serving.
+/// Outside development mode, settings that are unsafe in production refuse the start
+/// ([`Config::check_safe`]); in development mode each is logged as a warning.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    for what in config.check_safe()? {
+        tracing::warn!("DEVELOPMENT MODE, unsafe for production: {what}");
+    }
+    let database = db::describe_target(&config.database_url);
     let pool = db::connect(&config)?;
-    db::migrate(&pool).await?;
+    db::migrate(&pool).await.with_context(|| format!("PostgreSQL at {database}"))?;
     if config.seed_demo {
         seed::demo(&pool).await?;
     }
-    let listener = tokio::net::TcpListener::bind(&config.listen).await?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let events = events::Events::listen(&config.database_url).await?;
+    let events =
+        events::Events::listen(&config.database_url).await.with_context(|| format!("PostgreSQL at {database}"))?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     let stripe = payments::gateway::StripeGateway::new(&config.stripe)?;
     let jobs_every = std::time::Duration::from_millis(config.booking.jobs_interval_ms.max(50));
     let mailer = mail::Mailer::new(&config.mail)?;
     mail::spawn_outbox_worker(pool.clone(), mailer.clone(), jobs_every, rx.clone());
-    let state =
-        AppState { pool, config: std::sync::Arc::new(config), events, shutting_down: rx.clone(), stripe, mailer };
+    let state = AppState {
+        pool,
+        config: std::sync::Arc::new(config),
+        events,
+        shutting_down: rx.clone(),
+        stripe,
+        mailer,
+        sign_in_throttle: Default::default(),
+    };
     holds::spawn_jobs(state.clone(), jobs_every);
     let app = routes::router(state);
     let task = tokio::spawn(async move {

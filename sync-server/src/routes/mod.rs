@@ -4,7 +4,7 @@
 mod extract;
 pub mod public;
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
@@ -98,9 +98,10 @@ async fn not_found() -> AppError {
 
 async fn sign_in(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     ApiJson(req): ApiJson<SignInRequest>,
-) -> Result<Json<SignInResponse>, AppError> {
-    auth::sign_in(&state, req).await.map(Json)
+) -> Result<Json<SignInResponse>, crate::throttle::Refused> {
+    crate::throttle::sign_in(&state, peer.ip(), req).await.map(Json)
 }
 
 async fn refresh(
