@@ -43,6 +43,17 @@ const APT_SERVER: &[&str] = &["build-essential", "pkg-config", "curl", "libssl-d
 /// nothing in the desk's code.)
 const WORKSPACE_BUILD: &[&str] = &["--workspace", "--all-features"];
 
+/// How `run` builds: exactly `test`'s build without running it. Even `cargo build` with the same
+/// selection recompiles dozens of crates (syn, serde, tokio, the GTK bindings…), because a test
+/// build also unifies the dev-dependencies' features; this way a `run` after a `test` compiles
+/// nothing, and a `test` after a `run` only runs. The binaries land in the target directory's
+/// `debug/` as with `cargo build`.
+fn build_like_test() -> Command {
+    let mut c = cargo();
+    c.arg("test").args(WORKSPACE_BUILD).arg("--no-run");
+    c
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -305,8 +316,8 @@ fn run_product() -> anyhow::Result<()> {
     let t = Instant::now();
     setup(false)?;
     build_ui()?;
-    say("building the sync-server and the desktop app");
-    run(cargo().arg("build").args(WORKSPACE_BUILD).arg("--bins"))?;
+    say("building the sync-server and the desktop app (the same build as `cargo xtask test`'s)");
+    run(&mut build_like_test())?;
     let interrupted = on_interrupt()?;
     let pg = start_dev_pg()?;
     let _pg = StopOnDrop(&pg);
