@@ -362,8 +362,16 @@ fn run_server_only() -> anyhow::Result<()> {
     let _pg = StopOnDrop(&pg);
     let mut server = start_dev_server()?;
     println!("\nServing http://{SERVER_ADDR} with demo data; press Ctrl+C to stop.");
-    if let Some(status) = wait_until_exit_or_interrupt(&mut server.0, &interrupted)? {
-        bail!("the sync-server exited with {status}");
+    match wait_until_exit_or_interrupt(&mut server.0, &interrupted)? {
+        // The terminal's Ctrl+C reaches the server too; it may end before this notices.
+        Some(status) if !status.success() && !interrupted.load(Ordering::SeqCst) => {
+            bail!("the sync-server exited with {status}")
+        }
+        Some(_) => println!("the sync-server has stopped"),
+        None => {}
+    }
+    if !pg.started_here {
+        println!("PostgreSQL was running before; it keeps running (stop: {})", pg.stop_command());
     }
     Ok(())
 }
