@@ -101,12 +101,6 @@ impl Mutator for UnassignGuideV1 {
         ]
     }
 
-    /// The departure and the guide are only looked up (do they exist in this organization?);
-    /// locking the departure would queue an unassignment behind its bookings.
-    fn locks(&self, key: &ReadKey) -> bool {
-        matches!(key, ReadKey::GuideAssignment { .. })
-    }
-
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
         require(ctx, Permission::SchedulesWrite, "unassign guides")?;
         let departure_id = validate::row_ref("departure_id", &self.departure_id)?;
