@@ -373,3 +373,83 @@ async fn a_desk_renews_an_expired_access_token_without_the_password() {
     assert_eq!(desk.pending_count().unwrap(), 0);
     assert_ne!(desk.device_id().unwrap().unwrap(), device);
 }
+
+/// A sign-in with `password`, keeping `device_id` when given: the status, the body and the
+/// Retry-After header.
+async fn attempt(env: &Env, email: &str, password: &str, device_id: Option<&str>) -> (StatusCode, Value, Option<u64>) {
+    let mut body = json!({"organization": seed::DEMO_ORG_SLUG, "email": email, "password": password, "device": "t"});
+    if let Some(id) = device_id {
+        body["device_id"] = json!(id);
+    }
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/sign-in", env.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap());
+    (status, r.json().await.unwrap_or(Value::Null), retry)
+}
+
+/// Retries a correct sign-in until the throttle lets it through (within a generous deadline: the
+/// block being waited out is one second).
+async fn sign_in_once_allowed(env: &Env, email: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body, retry) = attempt(env, email, seed::DEMO_PASSWORD, None).await;
+        if status == StatusCode::OK {
+            return body;
+        }
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(std::time::Instant::now() < deadline, "still throttled");
+        tokio::time::sleep(Duration::from_secs(retry.unwrap())).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_are_throttled_per_account_and_a_known_desk_is_not_locked_out() {
+    let env = Env::start().await;
+    let owner = seed::DEMO_OWNER_EMAIL;
+    let desk = sign_in(&env, owner, "office desk").await;
+    let desk_id = s(&desk, "device_id");
+    for _ in 0..5 {
+        let (status, body, _) = attempt(&env, owner, "guess", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    // The account is held, whatever the password: no answer tells a guess right from wrong.
+    for password in ["guess", seed::DEMO_PASSWORD] {
+        let (status, body, retry) = attempt(&env, owner, password, None).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert_eq!(body["code"], "RATE_LIMITED");
+        assert_eq!(retry, Some(1));
+    }
+    // The desk that signed in before is not held by the account's limit.
+    let (status, body, _) = attempt(&env, owner, seed::DEMO_PASSWORD, Some(&desk_id)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Other accounts are not held either.
+    sign_in(&env, seed::DEMO_MANAGER_EMAIL, "other desk").await;
+    // The block is short, and a success clears the account's failures.
+    sign_in_once_allowed(&env, owner).await;
+    let (status, _, _) = attempt(&env, owner, "guess", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "one failure after a success is a first one");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_guessing_many_accounts_is_throttled_unless_addresses_are_not_trusted() {
+    let env = Env::start().await;
+    for i in 0..10 {
+        let (status, body, _) = attempt(&env, &format!("nobody{i}@demo.tourdesk.test"), "guess", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    let (status, body, retry) = attempt(&env, seed::DEMO_OWNER_EMAIL, seed::DEMO_PASSWORD, None).await;
+    assert_eq!((status, body["code"].as_str(), retry), (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED"), Some(1)));
+
+    // Behind a proxy every client shares one address: the operator turns the address limit off.
+    let env = Env::start_with(|c| c.sign_in_address_limit = false).await;
+    for i in 0..12 {
+        let (status, body, _) = attempt(&env, &format!("nobody{i}@demo.tourdesk.test"), "guess", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    sign_in(&env, seed::DEMO_OWNER_EMAIL, "desk").await;
+}

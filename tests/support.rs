@@ -45,6 +45,8 @@ pub fn configured(db_url: &str, listen: &str, fakes: &Fakes<'_>) -> Config {
         database_url: tourdesk_testkit::as_app(db_url),
         migrate_database_url: Some(db_url.into()),
         listen: listen.into(),
+        // Demo seeding and the fakes' keys are development settings.
+        dev_mode: true,
         seed_demo: true,
         pool_size: 8,
         ..Config::default()

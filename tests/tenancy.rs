@@ -158,7 +158,25 @@ async fn another_organizations_token_reaches_nothing() {
         let code = push_one(&env, &b, name, args).await;
         assert_eq!(code.as_deref(), Some("NOT_FOUND"), "{name}");
     }
+    // Unassigning A's guide from A's departure (the seed's assignment): refused like the rest,
+    // not "applied" with nothing changed.
     let pg = env.pg().await;
+    let assignment = "SELECT departure_id, guide_id FROM schedule_guide_assignments ORDER BY id LIMIT 1";
+    let (dep, guide): (String, String) = {
+        let r = pg.query_one(assignment, &[]).await.unwrap();
+        (r.get(0), r.get(1))
+    };
+    let code = push_one(&env, &b, "unassign_guide.v1", json!({"departure_id": dep, "guide_id": guide})).await;
+    assert_eq!(code.as_deref(), Some("NOT_FOUND"), "unassign_guide.v1");
+    let still: i64 = pg
+        .query_one(
+            "SELECT count(*) FROM schedule_guide_assignments WHERE departure_id = $1 AND guide_id = $2",
+            &[&dep, &guide],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(still, 1, "A's assignment is untouched");
     let (name, capacity, status): (String, i32, String) = {
         let r = pg
             .query_one(

@@ -33,6 +33,7 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
         migrate_database_url: Some(db_url.clone()),
         listen: "127.0.0.1:0".into(),
         seed_demo: true,
+        dev_mode: true,
         ..Config::default()
     })
     .await
@@ -163,6 +164,7 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
         migrate_database_url: Some(db_url.clone()),
         listen: addr.to_string(),
         seed_demo: true,
+        dev_mode: true,
         ..Config::default()
     })
     .await
@@ -214,6 +216,7 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
         migrate_database_url: Some(db_url.clone()),
         listen: "127.0.0.1:0".into(),
         seed_demo: true,
+        dev_mode: true,
         ..Config::default()
     };
     config.stripe.api_base = Some(stripe.uri());

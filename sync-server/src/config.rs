@@ -8,6 +8,10 @@ use serde::Deserialize;
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// Development mode: the server then starts with the settings that are unsafe anywhere else
+    /// (placeholder Stripe keys, the public development webhook secret, demo seeding) and warns
+    /// about each. Off by default, so a production server refuses them.
+    pub dev_mode: bool,
     /// libpq-style connection string or URL of the role the server runs as, e.g.
     /// `postgres://tourdesk_server:secret@db.internal:5432/tourdesk`: a member of `tourdesk_app`
     /// that is no superuser, has no BYPASSRLS and owns no table (the server refuses to start
@@ -26,6 +30,9 @@ pub struct Config {
     /// Lifetime of a refresh token from its issue. Each refresh issues a new one, so a device
     /// used at least this often never needs the password again.
     pub refresh_token_ttl_seconds: u64,
+    /// Throttle failed sign-ins per client address too (always per account). Behind a reverse
+    /// proxy every client has the proxy's address: turn this off there and limit at the proxy.
+    pub sign_in_address_limit: bool,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
     pub pool_size: usize,
@@ -81,13 +88,19 @@ pub struct StripeConfig {
     pub publishable_key: String,
 }
 
+/// The development placeholders. The webhook secret is public (it is in this source), so anyone
+/// can sign a "payment succeeded" with it: a server outside development mode refuses all three.
+pub const DEV_STRIPE_SECRET_KEY: &str = "sk_test_tourdesk_dev";
+pub const DEV_STRIPE_WEBHOOK_SECRET: &str = "whsec_tourdesk_dev";
+pub const DEV_STRIPE_PUBLISHABLE_KEY: &str = "pk_test_tourdesk_dev";
+
 impl Default for StripeConfig {
     fn default() -> Self {
         StripeConfig {
-            secret_key: "sk_test_tourdesk_dev".into(),
-            webhook_secret: "whsec_tourdesk_dev".into(),
+            secret_key: DEV_STRIPE_SECRET_KEY.into(),
+            webhook_secret: DEV_STRIPE_WEBHOOK_SECRET.into(),
             api_base: None,
-            publishable_key: "pk_test_tourdesk_dev".into(),
+            publishable_key: DEV_STRIPE_PUBLISHABLE_KEY.into(),
         }
     }
 }
@@ -127,9 +140,11 @@ impl Default for Config {
             database_url: "postgres://tourdesk_server@127.0.0.1:5433/tourdesk".into(),
             migrate_database_url: None,
             listen: "127.0.0.1:8787".into(),
+            dev_mode: false,
             seed_demo: false,
             access_token_ttl_seconds: 900,
             refresh_token_ttl_seconds: 30 * 24 * 3600,
+            sign_in_address_limit: true,
             body_limit_bytes: 2 * 1024 * 1024,
             pool_size: 16,
             stripe: StripeConfig::default(),
@@ -145,9 +160,11 @@ impl fmt::Debug for Config {
             .field("database_url", &mask_url(&self.database_url))
             .field("migrate_database_url", &self.migrate_database_url.as_deref().map(mask_url))
             .field("listen", &self.listen)
+            .field("dev_mode", &self.dev_mode)
             .field("seed_demo", &self.seed_demo)
             .field("access_token_ttl_seconds", &self.access_token_ttl_seconds)
             .field("refresh_token_ttl_seconds", &self.refresh_token_ttl_seconds)
+            .field("sign_in_address_limit", &self.sign_in_address_limit)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("pool_size", &self.pool_size)
             .field("stripe", &self.stripe)
@@ -179,6 +196,12 @@ pub enum ConfigError {
     File { path: String, message: String },
     #[error("{name}: {message}")]
     Invalid { name: &'static str, message: String },
+    #[error(
+        "refusing to start with settings that are unsafe outside development: {}; configure them, or set \
+         TOURDESK_DEV_MODE=true on a development machine",
+        .0.join("; ")
+    )]
+    Unsafe(Vec<String>),
 }
 
 impl Config {
@@ -193,6 +216,79 @@ impl Config {
         }
         c.validate()?;
         Ok(c)
+    }
+
+    /// The settings that are only acceptable on a development machine, one phrase each (secrets
+    /// are never quoted). Online payments are part of the product, so there is no "payments off":
+    /// a production server needs real Stripe keys.
+    pub fn unsafe_settings(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        let key = self.stripe.secret_key.trim();
+        if key.is_empty() || key == DEV_STRIPE_SECRET_KEY || !(key.starts_with("sk_") || key.starts_with("rk_")) {
+            found.push("the Stripe secret key (TOURDESK_STRIPE_SECRET_KEY) is a placeholder or missing".to_string());
+        }
+        let pk = self.stripe.publishable_key.trim();
+        if pk.is_empty() || pk == DEV_STRIPE_PUBLISHABLE_KEY || !pk.starts_with("pk_") {
+            found.push(
+                "the Stripe publishable key (TOURDESK_STRIPE_PUBLISHABLE_KEY) is a placeholder or missing".to_string(),
+            );
+        }
+        let secrets: Vec<&str> =
+            self.stripe.webhook_secret.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        if secrets.is_empty() || secrets.contains(&DEV_STRIPE_WEBHOOK_SECRET) {
+            found.push(
+                "the Stripe webhook secret (TOURDESK_STRIPE_WEBHOOK_SECRET) is unset or the public development one, \
+                 so anyone could forge a payment"
+                    .to_string(),
+            );
+        } else if secrets.iter().any(|s| !s.starts_with("whsec_")) {
+            found.push(
+                "a Stripe webhook secret (TOURDESK_STRIPE_WEBHOOK_SECRET) is not a whsec_… signing secret".into(),
+            );
+        }
+        if self.seed_demo {
+            found.push("demo seeding (TOURDESK_SEED_DEMO) creates accounts with a published password".to_string());
+        }
+        found
+    }
+
+    /// Outside development mode, refuses every [`Config::unsafe_settings`] at once (one line,
+    /// naming each). In development mode they are allowed, and returned for the caller to shout.
+    pub fn check_safe(&self) -> Result<Vec<String>, ConfigError> {
+        let found = self.unsafe_settings();
+        if self.dev_mode || found.is_empty() { Ok(found) } else { Err(ConfigError::Unsafe(found)) }
+    }
+
+    /// Every `TOURDESK_*` name this server reads from its environment.
+    pub fn server_env_names() -> Vec<String> {
+        let names = std::cell::RefCell::new(vec!["TOURDESK_CONFIG".to_string()]);
+        // Reading the environment through a recorder lists exactly the names `apply_env` asks
+        // for, so a new setting cannot be forgotten here.
+        let _ = Config::default().apply_env(|k| {
+            names.borrow_mut().push(k.to_string());
+            None
+        });
+        names.into_inner()
+    }
+
+    /// The `TOURDESK_*` variables among `vars` that nothing of Tourdesk reads, each with the
+    /// known name it most likely misspells. The desk's and the tools' names are known too (one
+    /// shell often configures both), so only a real typo or a stale name is reported.
+    pub fn unknown_env(vars: impl IntoIterator<Item = String>) -> Vec<(String, Option<String>)> {
+        let mut known = Config::server_env_names();
+        known.extend(OTHER_ENV_NAMES.iter().map(|s| s.to_string()));
+        vars.into_iter()
+            .filter(|v| v.starts_with("TOURDESK_") && !known.contains(v))
+            .map(|v| {
+                let guess = known
+                    .iter()
+                    .map(|k| (edit_distance(&v, k), k))
+                    .filter(|(d, _)| *d <= 3)
+                    .min()
+                    .map(|(_, k)| k.clone());
+                (v, guess)
+            })
+            .collect()
     }
 
     /// Refuses lifetimes that would make every token dead on arrival (the database refuses a
@@ -223,6 +319,9 @@ impl Config {
         if let Some(v) = get("TOURDESK_LISTEN") {
             self.listen = v;
         }
+        if let Some(v) = get("TOURDESK_DEV_MODE") {
+            self.dev_mode = parse("TOURDESK_DEV_MODE", v)?;
+        }
         if let Some(v) = get("TOURDESK_SEED_DEMO") {
             self.seed_demo = parse("TOURDESK_SEED_DEMO", v)?;
         }
@@ -240,6 +339,9 @@ impl Config {
         }
         if let Some(v) = get("TOURDESK_REFRESH_TOKEN_TTL_SECONDS") {
             self.refresh_token_ttl_seconds = parse("TOURDESK_REFRESH_TOKEN_TTL_SECONDS", v)?;
+        }
+        if let Some(v) = get("TOURDESK_SIGN_IN_ADDRESS_LIMIT") {
+            self.sign_in_address_limit = parse("TOURDESK_SIGN_IN_ADDRESS_LIMIT", v)?;
         }
         if let Some(v) = get("TOURDESK_BODY_LIMIT_BYTES") {
             self.body_limit_bytes = parse("TOURDESK_BODY_LIMIT_BYTES", v)?;
@@ -293,9 +395,11 @@ impl Config {
             database_url: self.database_url.clone(),
             migrate_database_url: self.migrate_database_url.clone(),
             listen: self.listen.clone(),
+            dev_mode: self.dev_mode,
             seed_demo: self.seed_demo,
             access_token_ttl_seconds: self.access_token_ttl_seconds,
             refresh_token_ttl_seconds: self.refresh_token_ttl_seconds,
+            sign_in_address_limit: self.sign_in_address_limit,
             body_limit_bytes: self.body_limit_bytes as u64,
             pool_size: self.pool_size as u64,
             stripe: PlainStripeConfig {
@@ -308,6 +412,38 @@ impl Config {
             booking: self.booking.clone(),
         }
     }
+}
+
+/// `TOURDESK_*` names read by the desk (`src-tauri/src/config.rs`) and by the test and dev
+/// tooling, which may share the server's environment.
+const OTHER_ENV_NAMES: &[&str] = &[
+    "TOURDESK_SERVER_URL",
+    "TOURDESK_ORG",
+    "TOURDESK_EMAIL",
+    "TOURDESK_PASSWORD",
+    "TOURDESK_DEVICE",
+    "TOURDESK_DESK_DB",
+    "TOURDESK_SYNC_INTERVAL_SECS",
+    "TOURDESK_PG_BIN",
+    "TOURDESK_PG_OPTS",
+    "TOURDESK_TEST_CHILD_URL",
+    "TOURDESK_TEST_CHILD_DESK",
+];
+
+/// Levenshtein distance, to suggest the name a misspelt variable meant.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// A section present in the file (`[mail]`) overlays the keys it names, rather than replacing the
@@ -330,9 +466,11 @@ struct PlainConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     migrate_database_url: Option<String>,
     listen: String,
+    dev_mode: bool,
     seed_demo: bool,
     access_token_ttl_seconds: u64,
     refresh_token_ttl_seconds: u64,
+    sign_in_address_limit: bool,
     body_limit_bytes: u64,
     pool_size: u64,
     stripe: PlainStripeConfig,
@@ -510,5 +648,78 @@ mod tests {
         assert_eq!(c.stripe.api_base.as_deref(), Some("http://fake"));
         assert_eq!(c.stripe.secret_key, "sk_test_tourdesk_dev");
         assert!(Config::default().apply_file("[stripe]\nsecret = \"x\"\n").is_err(), "unknown stripe keys are refused");
+    }
+
+    fn production_like() -> Config {
+        let mut c = Config::default();
+        c.stripe.secret_key = "sk_live_51realkey".into();
+        c.stripe.publishable_key = "pk_live_51realkey".into();
+        c.stripe.webhook_secret = "whsec_realsecret".into();
+        c
+    }
+
+    #[test]
+    fn outside_dev_mode_unsafe_settings_refuse_the_start_in_one_line() {
+        let err = Config::default().check_safe().unwrap_err();
+        let line = err.to_string();
+        assert!(!line.contains('\n'), "{line}");
+        for name in ["TOURDESK_STRIPE_SECRET_KEY", "TOURDESK_STRIPE_PUBLISHABLE_KEY", "TOURDESK_STRIPE_WEBHOOK_SECRET"]
+        {
+            assert!(line.contains(name), "{name} missing from {line}");
+        }
+        assert!(!line.contains(DEV_STRIPE_WEBHOOK_SECRET), "secrets are named, not quoted: {line}");
+        assert!(line.contains("TOURDESK_DEV_MODE"), "the way out is named: {line}");
+
+        assert_eq!(production_like().check_safe().unwrap(), Vec::<String>::new());
+        let seeded = Config { seed_demo: true, ..production_like() };
+        assert!(seeded.check_safe().unwrap_err().to_string().contains("TOURDESK_SEED_DEMO"));
+        let mut forged = production_like();
+        forged.stripe.webhook_secret = format!("whsec_realsecret,{DEV_STRIPE_WEBHOOK_SECRET}");
+        assert!(forged.check_safe().is_err(), "the development secret is refused even beside a real one");
+        forged.stripe.webhook_secret = " , ".into();
+        assert!(forged.check_safe().is_err(), "no webhook secret at all");
+        let mut placeholder = production_like();
+        placeholder.stripe.secret_key = "changeme".into();
+        assert!(placeholder.check_safe().is_err());
+    }
+
+    #[test]
+    fn dev_mode_allows_the_unsafe_settings_and_lists_each() {
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "TOURDESK_DEV_MODE" => Some("true".into()),
+            "TOURDESK_SEED_DEMO" => Some("true".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(c.dev_mode);
+        assert_eq!(c.check_safe().unwrap().len(), 4, "secret key, publishable key, webhook secret, seeding");
+        let c = Config::default().apply_file("dev_mode = true\n").unwrap();
+        assert!(c.dev_mode && c.check_safe().is_ok());
+        assert!(Config::default().apply_env(|k| (k == "TOURDESK_DEV_MODE").then(|| "yes".into())).is_err());
+    }
+
+    #[test]
+    fn unknown_tourdesk_variables_are_reported_with_a_guess() {
+        let vars = [
+            "TOURDESK_HOLD_SECOND",
+            "TOURDESK_HOLD_SECONDS",
+            "TOURDESK_SERVER_URL",
+            "TOURDESK_DEV_MODE",
+            "TOURDESK_CONFIG",
+            "TOURDESK_SMTP_URL",
+            "TOURDESK_WHATEVER_ELSE_ENTIRELY",
+            "PATH",
+        ]
+        .map(String::from);
+        assert_eq!(
+            Config::unknown_env(vars),
+            [
+                ("TOURDESK_HOLD_SECOND".to_string(), Some("TOURDESK_HOLD_SECONDS".to_string())),
+                ("TOURDESK_WHATEVER_ELSE_ENTIRELY".to_string(), None),
+            ]
+        );
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 }

@@ -124,6 +124,31 @@ pub fn all<T>(results: Vec<Result<T, impl Into<anyhow::Error>>>) -> anyhow::Resu
     Err(cause_of(results.into_iter().map(|r| r.err().map(Into::into))))
 }
 
+/// Where a connection string points, `host:port/dbname` (never the user or password), to name in
+/// connection errors.
+pub fn describe_target(database_url: &str) -> String {
+    let Ok(pg) = database_url.parse::<tokio_postgres::Config>() else {
+        return "(unparsable database URL)".into();
+    };
+    let ports = pg.get_ports();
+    let hosts: Vec<String> = pg
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let host = match h {
+                tokio_postgres::config::Host::Tcp(h) => h.clone(),
+                #[cfg(unix)]
+                tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+            };
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            format!("{host}:{port}")
+        })
+        .collect();
+    let hosts = if hosts.is_empty() { "localhost:5432".to_string() } else { hosts.join(",") };
+    format!("{hosts}/{}", pg.get_dbname().unwrap_or("(default database)"))
+}
+
 /// The server's pool, as its runtime role (`database_url`).
 pub fn connect(config: &Config) -> anyhow::Result<Pool> {
     pool(&config.database_url, config.pool_size)
@@ -138,7 +163,8 @@ pub fn connect_owner(config: &Config) -> anyhow::Result<Pool> {
 }
 
 fn pool(url: &str, size: usize) -> anyhow::Result<Pool> {
-    let pg: tokio_postgres::Config = url.parse()?;
+    let pg: tokio_postgres::Config =
+        url.parse().map_err(|e| anyhow::anyhow!("database URL ({}): {e}", crate::config::mask_url(url)))?;
     let mgr = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     // A bounded wait: when every connection is busy a request gets a 503 to retry, not a hang.
     Ok(Pool::builder(mgr)
@@ -570,4 +596,16 @@ pub fn audit(w: &WriteTx<'_>, actor: &str, action: &str, entity: &str, entity_id
 
 pub fn money(amount: i64, currency: &str) -> anyhow::Result<Money> {
     Ok(Money::new(amount, Currency::parse(currency)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_targets_name_host_port_and_database_never_the_password() {
+        assert_eq!(describe_target("postgres://app:s3cret@db.internal:6543/tourdesk"), "db.internal:6543/tourdesk");
+        assert_eq!(describe_target("host=a,b port=5433 dbname=x password=s3cret"), "a:5433,b:5433/x");
+        assert!(!describe_target("postgres://app:s3cret@db/x").contains("s3cret"));
+    }
 }

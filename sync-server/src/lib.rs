@@ -18,8 +18,11 @@ pub mod reminders;
 pub mod routes;
 pub mod seed;
 pub mod sync;
+pub mod throttle;
 
 use std::net::SocketAddr;
+
+use anyhow::Context;
 
 pub use config::Config;
 pub use error::AppError;
@@ -37,6 +40,8 @@ pub struct AppState {
     pub shutting_down: tokio::sync::watch::Receiver<bool>,
     pub stripe: payments::gateway::StripeGateway,
     pub mailer: mail::Mailer,
+    /// Failed sign-ins per account and address (in memory, per instance).
+    pub sign_in_throttle: std::sync::Arc<throttle::SignInThrottle>,
 }
 
 /// A server bound and serving in the background; dropping the handle does not stop it,
@@ -59,7 +64,8 @@ impl RunningServer {
 /// server's start when that URL is set.
 pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
     let owner = db::connect_owner(config)?;
-    db::migrate(&owner).await?;
+    let database = config.migrate_database_url.as_deref().map(db::describe_target).unwrap_or_default();
+    db::migrate(&owner).await.with_context(|| format!("PostgreSQL at {database}"))?;
     if config.seed_demo {
         seed::demo(&owner).await?;
     }
@@ -68,25 +74,41 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
 }
 
 /// Migrates and seeds when given the owner's URL, checks that row-level security binds the
-/// runtime role, and starts serving as that role.
+/// runtime role, and starts serving as that role. Outside development mode, settings that are
+/// unsafe in production refuse the start ([`Config::check_safe`]); in development mode each is
+/// logged as a warning.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    for what in config.check_safe()? {
+        tracing::warn!("DEVELOPMENT MODE, unsafe for production: {what}");
+    }
     if config.migrate_database_url.is_some() {
         prepare_database(&config).await?;
     } else if config.seed_demo {
         anyhow::bail!("seed_demo needs migrate_database_url: the demo is seeded as the schema owner");
     }
+    let database = db::describe_target(&config.database_url);
     let pool = db::connect(&config)?;
-    db::check_runtime_role(&pool).await?;
-    let listener = tokio::net::TcpListener::bind(&config.listen).await?;
+    db::check_runtime_role(&pool).await.with_context(|| format!("PostgreSQL at {database}"))?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let events = events::Events::listen(&config.database_url).await?;
+    let events =
+        events::Events::listen(&config.database_url).await.with_context(|| format!("PostgreSQL at {database}"))?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     let stripe = payments::gateway::StripeGateway::new(&config.stripe)?;
     let jobs_every = std::time::Duration::from_millis(config.booking.jobs_interval_ms.max(50));
     let mailer = mail::Mailer::new(&config.mail)?;
     mail::spawn_outbox_worker(pool.clone(), mailer.clone(), jobs_every, rx.clone());
-    let state =
-        AppState { pool, config: std::sync::Arc::new(config), events, shutting_down: rx.clone(), stripe, mailer };
+    let state = AppState {
+        pool,
+        config: std::sync::Arc::new(config),
+        events,
+        shutting_down: rx.clone(),
+        stripe,
+        mailer,
+        sign_in_throttle: Default::default(),
+    };
     holds::spawn_jobs(state.clone(), jobs_every);
     let app = routes::router(state);
     let task = tokio::spawn(async move {

@@ -1,7 +1,9 @@
 //! `cargo xtask <command>`: the two commands a newcomer needs, and the steps they are made of.
 //!
 //! - `run`   — set up what is missing, start a project-local PostgreSQL (in `.dev/`), the
-//!   sync-server with demo data, and the desktop app pointed at it.
+//!   sync-server with demo data, and the desktop app pointed at it; closing the window (or
+//!   Ctrl+C) stops the server and the PostgreSQL it started.
+//! - `server` — the same PostgreSQL and sync-server with demo data, without the desk or a display.
 //! - `test`  — set up what is missing, then fmt, clippy, unit and integration tests, the wasm
 //!   builds, the end-to-end test of the real desktop window under Xvfb, and schemathesis
 //!   against the public API (`api-fuzz` runs only that).
@@ -9,7 +11,9 @@
 //! Every step says what it is doing, and is idempotent: a warm machine skips installs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -37,6 +41,25 @@ const APT_PRODUCT: &[&str] = &[
     "postgresql",
 ];
 const APT_TEST: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver"];
+/// What the sync-server alone needs (no WebKit, no display).
+const APT_SERVER: &[&str] = &["build-essential", "pkg-config", "curl", "libssl-dev", "postgresql"];
+
+/// The one cargo selection every build of the product uses, `run`'s and `test`'s alike: a
+/// different package or feature selection unifies dependency features differently and
+/// recompiles about 150 crates. (`e2e` only enables the real-window test target; it changes
+/// nothing in the desk's code.)
+const WORKSPACE_BUILD: &[&str] = &["--workspace", "--all-features"];
+
+/// How `run` builds: exactly `test`'s build without running it. Even `cargo build` with the same
+/// selection recompiles dozens of crates (syn, serde, tokio, the GTK bindings…), because a test
+/// build also unifies the dev-dependencies' features; this way a `run` after a `test` compiles
+/// nothing, and a `test` after a `run` only runs. The binaries land in the target directory's
+/// `debug/` as with `cargo build`.
+fn build_like_test() -> Command {
+    let mut c = cargo();
+    c.arg("test").args(WORKSPACE_BUILD).arg("--no-run");
+    c
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,11 +67,12 @@ fn main() {
         Some("setup") => setup(true),
         Some("ui") => build_ui(),
         Some("run") => run_product(),
+        Some("server") => run_server_only(),
         Some("test") => test_all(),
         Some("e2e") => setup(true).and_then(|_| build_ui()).and_then(|_| e2e()),
         Some("api-fuzz") => api_fuzz(),
         _ => {
-            eprintln!("usage: cargo xtask <setup|ui|run|test|e2e|api-fuzz>");
+            eprintln!("usage: cargo xtask <setup|ui|run|server|test|e2e|api-fuzz>");
             std::process::exit(2);
         }
     };
@@ -104,6 +128,11 @@ fn setup(for_tests: bool) -> anyhow::Result<()> {
     if for_tests {
         wanted.extend_from_slice(APT_TEST);
     }
+    install_packages(wanted)?;
+    setup_tools(for_tests)
+}
+
+fn install_packages(wanted: Vec<&str>) -> anyhow::Result<()> {
     let missing: Vec<&str> = wanted.into_iter().filter(|p| !succeeds(Command::new("dpkg").args(["-s", p]))).collect();
     if missing.is_empty() {
         say("system packages: all present");
@@ -123,7 +152,10 @@ fn setup(for_tests: bool) -> anyhow::Result<()> {
         install.args(&missing);
         run(&mut install)?;
     }
+    Ok(())
+}
 
+fn setup_tools(for_tests: bool) -> anyhow::Result<()> {
     let targets = output(Command::new("rustup").args(["target", "list", "--installed"]));
     if targets.lines().any(|l| l == "wasm32-unknown-unknown") {
         say("wasm32 target: present");
@@ -181,6 +213,32 @@ fn build_ui() -> anyhow::Result<()> {
 struct DevPg {
     data: PathBuf,
     bin: PathBuf,
+    /// Whether this run started it (then it stops it too); a cluster found running is left be.
+    started_here: bool,
+}
+
+impl DevPg {
+    /// The postmaster's PID, from the first line of `postmaster.pid`.
+    fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.data.join("postmaster.pid")).ok()?.lines().next()?.trim().parse().ok()
+    }
+
+    fn stop_command(&self) -> String {
+        let as_pg = if is_root() { "runuser -u postgres -- " } else { "" };
+        format!("{as_pg}{}/pg_ctl -D {} stop", self.bin.display(), self.data.display())
+    }
+
+    fn stop(&self) {
+        say(&format!("stopping the PostgreSQL this run started (pid {})", self.pid().unwrap_or_default()));
+        let stopped = as_pg_user(is_root(), self.bin.join("pg_ctl"))
+            .args(["-w", "-m", "fast", "stop", "-D"])
+            .arg(&self.data)
+            .stdout(Stdio::null())
+            .status();
+        if !stopped.is_ok_and(|s| s.success()) {
+            eprintln!("could not stop PostgreSQL; stop it with: {}", self.stop_command());
+        }
+    }
 }
 
 fn pg_bin() -> anyhow::Result<PathBuf> {
@@ -235,7 +293,13 @@ fn start_dev_pg() -> anyhow::Result<DevPg> {
             .arg(&data))?;
     }
     let running = succeeds(as_pg_user(root_user, bin.join("pg_ctl")).arg("status").arg("-D").arg(&data));
-    if !running {
+    let pg = DevPg { data: data.clone(), bin: bin.clone(), started_here: !running };
+    if running {
+        say(&format!(
+            "PostgreSQL already running on 127.0.0.1:{DEV_PG_PORT} (pid {}); leaving it be",
+            pg.pid().unwrap_or_default()
+        ));
+    } else {
         say(&format!("starting PostgreSQL on 127.0.0.1:{DEV_PG_PORT}"));
         let opts = format!("-k {} -p {DEV_PG_PORT} -c listen_addresses=127.0.0.1", dev.display());
         run(as_pg_user(root_user, bin.join("pg_ctl"))
@@ -243,6 +307,7 @@ fn start_dev_pg() -> anyhow::Result<DevPg> {
             .arg(dev.join("pg.log"))
             .args(["-o", &opts, "start", "-D"])
             .arg(&data))?;
+        println!("PostgreSQL pid {} (this run stops it on the way out)", pg.pid().unwrap_or_default());
     }
     let psql = |sql: &str| {
         let mut c = Command::new(bin.join("psql"));
@@ -260,63 +325,148 @@ fn start_dev_pg() -> anyhow::Result<DevPg> {
             run(&mut psql(&format!("CREATE ROLE {role} {attrs} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")))?;
         }
     }
-    Ok(DevPg { data, bin })
+    Ok(pg)
 }
 
 fn run_product() -> anyhow::Result<()> {
     let t = Instant::now();
     setup(false)?;
     build_ui()?;
-    say("building the sync-server and the desktop app");
-    run(cargo().args(["build", "-p", "tourdesk-sync-server", "-p", "tourdesk-desk"]))?;
+    say("building the sync-server and the desktop app (the same build as `cargo xtask test`'s)");
+    run(&mut build_like_test())?;
+    let interrupted = on_interrupt()?;
     let pg = start_dev_pg()?;
-    say(&format!("starting the sync-server with demo data on http://{SERVER_ADDR}"));
-    let mut server = Command::new(target_dir().join("debug/tourdesk-sync-server"))
-        .env("TOURDESK_DATABASE_URL", format!("postgres://{DEV_APP_ROLE}@127.0.0.1:{DEV_PG_PORT}/tourdesk"))
-        .env("TOURDESK_MIGRATE_DATABASE_URL", format!("postgres://postgres@127.0.0.1:{DEV_PG_PORT}/tourdesk"))
-        .env("TOURDESK_LISTEN", SERVER_ADDR)
-        .env("TOURDESK_SEED_DEMO", "true")
-        .spawn()
-        .context("starting the sync-server")?;
-    let _guard = KillOnDrop(&mut server);
-    wait_for_port(SERVER_ADDR, Duration::from_secs(30))?;
+    let _pg = StopOnDrop(&pg);
+    let server = start_dev_server()?;
     println!(
         "\nReady in {:.0?}. Demo sign-in: organization `demo`, owner@demo.tourdesk.test / tourdesk-demo.\n\
-         Stop the server to see the desk work offline; close the window to stop everything.",
-        t.elapsed()
+         Stop the server (`kill {}`) to see the desk work offline; close the window or press Ctrl+C to stop everything.",
+        t.elapsed(),
+        server.0.id()
     );
     say("launching the desktop app");
     std::fs::create_dir_all(root().join(".dev"))?;
     let db = root().join(".dev/desk.sqlite3");
-    let status = Command::new(target_dir().join("debug/tourdesk-desk"))
+    let mut desk = Command::new(target_dir().join("debug/tourdesk-desk"))
         .env("TOURDESK_SERVER_URL", format!("http://{SERVER_ADDR}"))
         .env("TOURDESK_DESK_DB", &db)
-        .status()
+        .spawn()
         .context("launching the desktop app (it needs a display: run inside a desktop session or under xvfb-run)")?;
-    let as_pg = if is_root() { "runuser -u postgres -- " } else { "" };
-    println!(
-        "desk exited with {status}; PostgreSQL keeps running (stop: {as_pg}{}/pg_ctl -D {} stop)",
-        pg.bin.display(),
-        pg.data.display()
-    );
+    let status = wait_until_exit_or_interrupt(&mut desk, &interrupted)?;
+    match status {
+        Some(status) => println!("desk exited with {status}"),
+        None => {
+            println!("interrupted; closing the desk");
+            let _ = desk.kill();
+            let _ = desk.wait();
+        }
+    }
+    if !pg.started_here {
+        println!("PostgreSQL was running before; it keeps running (stop: {})", pg.stop_command());
+    }
     Ok(())
 }
 
-struct KillOnDrop<'a>(&'a mut Child);
+/// PostgreSQL and the sync-server with demo data, for a machine without a display or a desk.
+/// Ctrl+C stops both (PostgreSQL only if this started it).
+fn run_server_only() -> anyhow::Result<()> {
+    install_packages(APT_SERVER.to_vec())?;
+    say("building the sync-server");
+    run(cargo().args(["build", "-p", "tourdesk-sync-server", "--bins"]))?;
+    let interrupted = on_interrupt()?;
+    let pg = start_dev_pg()?;
+    let _pg = StopOnDrop(&pg);
+    let mut server = start_dev_server()?;
+    println!("\nServing http://{SERVER_ADDR} with demo data; press Ctrl+C to stop.");
+    match wait_until_exit_or_interrupt(&mut server.0, &interrupted)? {
+        // The terminal's Ctrl+C reaches the server too; it may end before this notices.
+        Some(status) if !status.success() && !interrupted.load(Ordering::SeqCst) => {
+            bail!("the sync-server exited with {status}")
+        }
+        Some(_) => println!("the sync-server has stopped"),
+        None => {}
+    }
+    if !pg.started_here {
+        println!("PostgreSQL was running before; it keeps running (stop: {})", pg.stop_command());
+    }
+    Ok(())
+}
 
-impl Drop for KillOnDrop<'_> {
+/// Starts the dev server on the dev cluster, in development mode (placeholder Stripe keys, demo
+/// data), and waits until it listens. Dropping the handle stops it.
+fn start_dev_server() -> anyhow::Result<KillOnDrop> {
+    say(&format!("starting the sync-server with demo data on http://{SERVER_ADDR}"));
+    let server = Command::new(target_dir().join("debug/tourdesk-sync-server"))
+        .env("TOURDESK_DATABASE_URL", format!("postgres://{DEV_APP_ROLE}@127.0.0.1:{DEV_PG_PORT}/tourdesk"))
+        .env("TOURDESK_MIGRATE_DATABASE_URL", format!("postgres://postgres@127.0.0.1:{DEV_PG_PORT}/tourdesk"))
+        .env("TOURDESK_LISTEN", SERVER_ADDR)
+        .env("TOURDESK_SEED_DEMO", "true")
+        .env("TOURDESK_DEV_MODE", "true")
+        .spawn()
+        .context("starting the sync-server")?;
+    let mut server = KillOnDrop(server);
+    println!("sync-server pid {} (stop it alone with `kill {}`)", server.0.id(), server.0.id());
+    wait_for_port(SERVER_ADDR, Duration::from_secs(60), &mut server.0)?;
+    Ok(server)
+}
+
+/// A flag that Ctrl+C (SIGINT) or SIGTERM sets instead of killing this process, so it can stop
+/// what it started. The children get the terminal's SIGINT too, and end on their own.
+fn on_interrupt() -> anyhow::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, flag.clone()).context("installing the Ctrl+C handler")?;
+    }
+    Ok(flag)
+}
+
+/// Waits for `child` to exit (its status) or for an interrupt (`None`).
+fn wait_until_exit_or_interrupt(child: &mut Child, interrupted: &AtomicBool) -> anyhow::Result<Option<ExitStatus>> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if interrupted.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Stops the dev cluster on the way out, if this run started it.
+struct StopOnDrop<'a>(&'a DevPg);
+
+impl Drop for StopOnDrop<'_> {
     fn drop(&mut self) {
+        if self.0.started_here {
+            self.0.stop();
+        }
+    }
+}
+
+/// A child stopped (by its PID) when the handle is dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(Some(_)) = self.0.try_wait() {
+            return;
+        }
         // SIGTERM lets the server finish in-flight requests.
+        say(&format!("stopping the sync-server (pid {})", self.0.id()));
         let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
         let _ = self.0.wait();
     }
 }
 
-fn wait_for_port(addr: &str, limit: Duration) -> anyhow::Result<()> {
+fn wait_for_port(addr: &str, limit: Duration, child: &mut Child) -> anyhow::Result<()> {
     let start = Instant::now();
     while start.elapsed() < limit {
         if std::net::TcpStream::connect(addr).is_ok() {
             return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("the sync-server exited with {status} before listening on {addr}");
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -359,7 +509,7 @@ fn test_all() -> anyhow::Result<()> {
         // One cargo invocation for every test, the real-window one included (under Xvfb): the
         // same package selection and features everywhere means every crate compiles once.
         s.stage("all tests: unit, integration (real PostgreSQL, SQLite), end-to-end (real window)", || {
-            run(&mut xvfb(&["test", "--workspace", "--all-features", "--", "--test-threads=2"]))
+            run(&mut xvfb(&[&["test"], WORKSPACE_BUILD, &["--", "--test-threads=2"]].concat()))
         })?;
         s.stage("schemathesis against the public API's OpenAPI document", api_fuzz)
     })();
@@ -379,7 +529,7 @@ fn xvfb(args: &[&str]) -> Command {
 
 /// Drives the desk's real window through tauri-driver (cargo builds the desk, embedding `ui/dist`).
 fn e2e() -> anyhow::Result<()> {
-    run(&mut xvfb(&["test", "--workspace", "--all-features", "--test", "desk_window"]))
+    run(&mut xvfb(&[&["test"], WORKSPACE_BUILD, &["--test", "desk_window"]].concat()))
 }
 
 /// Schemathesis (from PyPI, in a venv under the target dir) against the real sync-server, a debug
@@ -414,6 +564,7 @@ fn api_fuzz() -> anyhow::Result<()> {
         .envs(scratch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("TOURDESK_LISTEN", &addr)
         .env("TOURDESK_SEED_DEMO", "true")
+        .env("TOURDESK_DEV_MODE", "true")
         // The fuzzer is one address sending as fast as it can: limiting it is not what is tested.
         .env("TOURDESK_RATE_LIMIT_PER_SECOND", "0")
         .env("RUST_LOG", "warn")
@@ -459,12 +610,12 @@ impl Scratch {
             .context("starting tourdesk-scratch")?;
         let stdout = child.stdout.take().context("tourdesk-scratch has no stdout")?;
         let mut scratch = Scratch { child, env: Vec::new() };
-        for line in std::io::BufReader::new(stdout).lines().take(2) {
+        for line in std::io::BufReader::new(stdout).lines().take(3) {
             let line = line?;
             let (k, v) = line.split_once('=').with_context(|| format!("tourdesk-scratch printed {line:?}"))?;
             scratch.env.push((k.to_string(), v.to_string()));
         }
-        if scratch.env.len() != 2 {
+        if scratch.env.len() != 3 {
             bail!("tourdesk-scratch stopped before printing its database and Stripe addresses");
         }
         Ok(scratch)

@@ -82,7 +82,8 @@ impl Mutator for AssignGuideV1 {
     }
 }
 
-/// Arguments of `unassign_guide.v1`. Unassigning a guide who is not assigned changes nothing.
+/// Arguments of `unassign_guide.v1`. Unassigning a guide who is not assigned changes nothing;
+/// a departure or guide the organization does not have is refused like any unknown id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnassignGuideV1 {
@@ -92,16 +93,26 @@ pub struct UnassignGuideV1 {
 
 impl Mutator for UnassignGuideV1 {
     fn reads(&self) -> Vec<ReadKey> {
-        vec![ReadKey::GuideAssignment {
-            departure_id: norm_ref(&self.departure_id),
-            guide_id: norm_ref(&self.guide_id),
-        }]
+        let (departure_id, guide_id) = (norm_ref(&self.departure_id), norm_ref(&self.guide_id));
+        vec![
+            ReadKey::Departure(departure_id.clone()),
+            ReadKey::Guide(guide_id.clone()),
+            ReadKey::GuideAssignment { departure_id, guide_id },
+        ]
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
         require(ctx, Permission::SchedulesWrite, "unassign guides")?;
         let departure_id = validate::row_ref("departure_id", &self.departure_id)?;
         let guide_id = validate::row_ref("guide_id", &self.guide_id)?;
+        // Another organization's ids read as absent: "applied, nothing changed" would confirm
+        // nothing and hide a desk's mistake, so they are refused.
+        if view.departure(&departure_id)?.is_none() {
+            return Err(Rejection::not_found("departure", &departure_id).into());
+        }
+        if view.guide(&guide_id)?.is_none() {
+            return Err(Rejection::not_found("guide", &guide_id).into());
+        }
         Ok(match view.guide_assignment(&departure_id, &guide_id)? {
             Some(a) => vec![Change::DeleteGuideAssignment { id: a.id }],
             None => vec![],
@@ -141,6 +152,10 @@ mod tests {
         );
         assert!(run_ok(&mem, "unassign_guide.v1", un.clone(), Role::Manager).is_empty(), "not assigned");
         assert_eq!(run_err(&mem, "unassign_guide.v1", un, Role::Guide), "NOT_AUTHORIZED");
+        let elsewhere = json!({"departure_id": "d-of-another-org", "guide_id": GUIDE});
+        assert_eq!(run_err(&mem, "unassign_guide.v1", elsewhere, Role::Manager), "NOT_FOUND");
+        let stranger = json!({"departure_id": DEPARTURE, "guide_id": "g-of-another-org"});
+        assert_eq!(run_err(&mem, "unassign_guide.v1", stranger, Role::Manager), "NOT_FOUND");
     }
 
     #[test]

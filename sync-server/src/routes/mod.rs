@@ -4,7 +4,7 @@
 mod extract;
 pub mod public;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
@@ -97,8 +97,9 @@ async fn health(State(state): State<AppState>) -> Result<&'static str, AppError>
 
 async fn sign_in(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     ApiJson(mut req): ApiJson<SignInRequest>,
-) -> Result<Json<SignInResponse>, AppError> {
+) -> Result<Json<SignInResponse>, crate::throttle::Refused> {
     // What reaches a query is text the domain accepts; the rest of the checks are auth's.
     // A slug no organization can have is refused like an unknown one.
     req.organization = validate::org_slug("organization", &req.organization)
@@ -108,7 +109,7 @@ async fn sign_in(
     if let Some(id) = req.device_id.as_deref().filter(|id| !id.trim().is_empty()) {
         validate::row_ref("device_id", id)?;
     }
-    auth::sign_in(&state, req).await.map(Json)
+    crate::throttle::sign_in(&state, peer.ip(), req).await.map(Json)
 }
 
 async fn refresh(

@@ -1,0 +1,263 @@
+//! Two sync-server instances on one PostgreSQL, as behind a load balancer: a desk connected to
+//! one is poked by a booking made through the other; the last seats sold through both go once;
+//! the background jobs of both run, yet each expired hold is released once and each e-mail sent
+//! once.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tourdesk_sync_server::{Config, RunningServer, seed};
+use tourdesk_testkit::smtp::SmtpSink;
+use tourdesk_testkit::stripe::{FakeStripe, sign};
+use tourdesk_tests::{Env, Fakes};
+
+const ORG: &str = seed::DEMO_ORG_SLUG;
+
+/// A second instance beside `env`'s: same database, same settings, its own address.
+async fn second_instance(env: &Env) -> (RunningServer, String) {
+    let b = tourdesk_sync_server::start(Config { listen: "127.0.0.1:0".into(), ..env.server_config.clone() })
+        .await
+        .unwrap();
+    let url = format!("http://{}", b.addr);
+    (b, url)
+}
+
+async fn post(base: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+    let r = reqwest::Client::new().post(format!("{base}{path}")).json(body).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A departure more than three days out with `seats` free, set to exactly that many, and the
+/// first tier of its tour.
+async fn departure_with(env: &Env, seats: i32) -> (String, String) {
+    let pg = env.pg().await;
+    let r = pg
+        .query_one(
+            "SELECT s.id, p.id FROM schedules s JOIN pricing_tiers p ON p.tour_id = s.tour_id
+             WHERE s.status = 'open' AND s.starts_at > now() + interval '3 days'
+             ORDER BY s.starts_at, s.id, p.id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (dep, tier): (String, String) = (r.get(0), r.get(1));
+    let booked: i32 = pg.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&dep]).await.unwrap().get(0);
+    pg.execute("UPDATE schedules SET capacity = $2 WHERE id = $1", &[&dep, &(booked + seats)]).await.unwrap();
+    (dep, tier)
+}
+
+fn booking(dep: &str, tier: &str, email: &str) -> Value {
+    json!({
+        "request_id": uuid::Uuid::new_v4().to_string(),
+        "departure_id": dep,
+        "customer": {"email": email, "first_name": "Ada", "last_name": "Lovelace"},
+        "lines": [{"tier_id": tier, "quantity": 1}],
+    })
+}
+
+async fn book(base: &str, dep: &str, tier: &str, email: &str) -> Value {
+    let (s, b) = post(base, &format!("/api/v1/orgs/{ORG}/bookings"), &booking(dep, tier, email)).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    b
+}
+
+async fn scalar(env: &Env, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
+    env.pg().await.query_one(sql, params).await.unwrap().get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_on_one_instance_sees_a_website_booking_made_through_the_other() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let (b, b_url) = second_instance(&env).await;
+    let (dep, tier) = departure_with(&env, 5).await;
+
+    // The desk talks to A only, and follows A's live pokes.
+    let desk = std::sync::Arc::new(env.desk("office"));
+    let client = std::sync::Arc::new(env.client(seed::DEMO_OWNER_EMAIL));
+    client.sync_once(&desk).await.unwrap();
+    let before = desk.departure(&dep).unwrap().unwrap().departure.booked_count;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (d, c) = (desk.clone(), client.clone());
+    let watcher = tokio::spawn(async move {
+        c.watch(&d, |seq| {
+            let _ = tx.send(seq);
+        })
+        .await
+    });
+    let greeting = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("a greeting").unwrap();
+
+    // A customer books through B.
+    book(&b_url, &dep, &tier, "web@example.com").await;
+    let started = std::time::Instant::now();
+
+    // B's commit reaches A through PostgreSQL's NOTIFY; A pokes the desk, which pulls.
+    let seq = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("a poke through A").unwrap();
+    assert!(seq > greeting, "{seq} after {greeting}");
+    client.sync_once(&desk).await.unwrap();
+    let seen = desk.departure(&dep).unwrap().unwrap().departure.booked_count;
+    assert_eq!(seen, before + 1, "the desk shows the seat sold through the other instance");
+    eprintln!("booking through B visible on a desk of A after {:?}", started.elapsed());
+
+    watcher.abort();
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_seats_sold_through_two_instances_go_exactly_once() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let (b, b_url) = second_instance(&env).await;
+    let seats = 6;
+    let (dep, tier) = departure_with(&env, seats).await;
+    let booked_before = scalar(&env, "SELECT booked_count::bigint FROM schedules WHERE id = $1", &[&dep]).await;
+
+    let urls = [env.base_url(), b_url];
+    let mut tasks = Vec::new();
+    for i in 0..80 {
+        let (base, dep, tier) = (urls[i % 2].clone(), dep.clone(), tier.clone());
+        tasks.push(tokio::spawn(async move {
+            let (s, v) = post(
+                &base,
+                &format!("/api/v1/orgs/{ORG}/bookings"),
+                &booking(&dep, &tier, &format!("racer{i}@example.com")),
+            )
+            .await;
+            (s, v["code"].as_str().map(str::to_string))
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (StatusCode::CREATED, _) => created += 1,
+            (StatusCode::CONFLICT, Some(code)) if code == "CAPACITY_EXCEEDED" || code == "DEPARTURE_NOT_BOOKABLE" => {}
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!(created, seats, "exactly the free seats were sold");
+    let booked = scalar(&env, "SELECT booked_count::bigint FROM schedules WHERE id = $1", &[&dep]).await;
+    let rows = scalar(
+        &env,
+        "SELECT count(*) FROM bookings b JOIN customers c ON c.id = b.customer_id
+         WHERE b.departure_id = $1 AND b.status <> 'cancelled' AND c.email LIKE 'racer%'",
+        &[&dep],
+    )
+    .await;
+    assert_eq!((booked - booked_before, rows), (i64::from(seats), i64::from(seats)));
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_instances_each_expired_hold_is_released_once() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), hold_seconds: Some(1), ..Fakes::default() }).await;
+    let (b, b_url) = second_instance(&env).await;
+    let n = 16;
+    let (dep, tier) = departure_with(&env, n).await;
+    let urls = [env.base_url(), b_url];
+    let mut holds = Vec::new();
+    for i in 0..n as usize {
+        let created = book(&urls[i % 2], &dep, &tier, &format!("late{i}@example.com")).await;
+        let id = created["booking"]["id"].as_str().unwrap().to_string();
+        let intent = created["payment"]["payment_intent_id"].as_str().unwrap().to_string();
+        holds.push((id, intent));
+    }
+
+    // Both instances' job loops sweep every 200 ms; wait until every hold is released and its
+    // intent cancelled.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let open =
+            scalar(&env, "SELECT count(*) FROM bookings WHERE departure_id = $1 AND status = 'pending'", &[&dep]).await;
+        let cancelled = holds.iter().filter(|(_, i)| stripe.intent(i).unwrap().status == "canceled").count();
+        if open == 0 && cancelled == holds.len() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{open} holds still open, {cancelled} intents cancelled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (id, intent) in &holds {
+        let released = scalar(
+            &env,
+            "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND actor = 'system:hold-expiry'
+               AND entity = 'booking'",
+            &[id],
+        )
+        .await;
+        assert_eq!(released, 1, "booking {id} released once");
+        let cancels = stripe
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == format!("/v1/payment_intents/{intent}/cancel"))
+            .count();
+        assert_eq!(cancels, 1, "intent {intent} cancelled once");
+    }
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_instances_each_queued_email_is_sent_once() {
+    let stripe = FakeStripe::start().await;
+    let smtp = SmtpSink::start().await.unwrap();
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), smtp: Some(&smtp), ..Fakes::default() }).await;
+    let (b, b_url) = second_instance(&env).await;
+    let n = 12;
+    let (dep, tier) = departure_with(&env, n).await;
+    let urls = [env.base_url(), b_url];
+    let mut bookings = Vec::new();
+    for i in 0..n as usize {
+        let email = format!("paid{i}@example.com");
+        let created = book(&urls[i % 2], &dep, &tier, &email).await;
+        bookings.push((created["booking"]["id"].as_str().unwrap().to_string(), email));
+        // Paid: Stripe's webhook reaches the other instance, which queues the confirmation.
+        let event = stripe.succeed(created["payment"]["payment_intent_id"].as_str().unwrap());
+        let status = reqwest::Client::new()
+            .post(format!("{}/api/v1/stripe/webhook", urls[(i + 1) % 2]))
+            .header("Stripe-Signature", sign(&event, &env.webhook_secret(), Utc::now().timestamp()))
+            .header("Content-Type", "application/json")
+            .body(event)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    // Both outbox workers drain every 200 ms. Once every row is marked sent no drain can send it
+    // again, so the sink's count is then final.
+    let ids: Vec<String> = bookings.iter().map(|(id, _)| id.clone()).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let unsent = scalar(
+            &env,
+            "SELECT count(*) FROM communications WHERE booking_id = ANY($1) AND status <> 'sent'",
+            &[&ids],
+        )
+        .await;
+        let queued = scalar(&env, "SELECT count(*) FROM communications WHERE booking_id = ANY($1)", &[&ids]).await;
+        if queued >= i64::from(n) && unsent == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{unsent} of {queued} e-mails unsent");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut received: HashMap<String, usize> = HashMap::new();
+    for m in smtp.messages() {
+        for to in m.to {
+            *received.entry(to).or_default() += 1;
+        }
+    }
+    for (id, email) in &bookings {
+        let rows =
+            scalar(&env, "SELECT count(*) FROM communications WHERE booking_id = $1 AND attempts = 1", &[id]).await;
+        let sent = received.get(email).copied().unwrap_or(0);
+        assert_eq!(sent as i64, rows, "{email}: one message per queued e-mail");
+        assert!(rows >= 1, "{email}: its confirmation was queued");
+    }
+    b.shutdown().await.unwrap();
+}
