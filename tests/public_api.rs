@@ -996,6 +996,7 @@ async fn bad_bytes_get_json_4xx_naming_the_field_and_never_reach_postgres() {
         let (s, seen) = post(&env, &lookup, &json!({"reference": typed, "email": "NUL@example.com"})).await;
         assert_eq!((s, seen["reference"].as_str()), (StatusCode::OK, Some(reference.as_str())), "{typed:?}");
     }
+}
 
 /// A booking made on the site, with its id, PaymentIntent and total.
 async fn paid_for_later(env: &Env, dep: &Value, tier: &Value, email: &str) -> (String, String, i64) {
