@@ -19,6 +19,9 @@ pub enum AppError {
     NotFound(String),
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// Too many attempts (failed sign-ins): 429 with `Retry-After` in whole seconds.
+    #[error("{message}")]
+    RateLimited { retry_after: std::time::Duration, message: String },
     #[error(transparent)]
     Internal(anyhow::Error),
 }
@@ -103,6 +106,11 @@ impl From<deadpool_postgres::PoolError> for AppError {
     }
 }
 
+/// A wait in whole seconds, rounded up, as `Retry-After` and messages state it.
+pub fn whole_seconds(d: std::time::Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, body) = match self {
@@ -129,6 +137,16 @@ impl IntoResponse for AppError {
                         field: None,
                     },
                 )
+            }
+            AppError::RateLimited { retry_after, message } => {
+                let secs = whole_seconds(retry_after);
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(ApiError { code: "RATE_LIMITED".into(), message, field: None }),
+                )
+                    .into_response();
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+                return response;
             }
             AppError::Internal(e) => {
                 tracing::error!("internal error: {e:#}");

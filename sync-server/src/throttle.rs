@@ -21,10 +21,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use tourdesk_domain::protocol::{ApiError, SignInRequest, SignInResponse};
+use tourdesk_domain::protocol::{SignInRequest, SignInResponse};
 
 use crate::{AppError, AppState, auth};
 
@@ -208,35 +205,9 @@ impl Drop for Attempt {
     }
 }
 
-/// Why a sign-in was not answered with a session.
-pub enum Refused {
-    /// Too many failures: retry after this long.
-    Limited(Duration),
-    Error(AppError),
-}
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        match self {
-            Refused::Error(e) => e.into_response(),
-            Refused::Limited(wait) => {
-                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                let body = ApiError {
-                    code: "RATE_LIMITED".into(),
-                    message: format!("too many failed sign-in attempts; retry in {secs} s"),
-                    field: None,
-                };
-                let mut resp = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
-                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-                resp
-            }
-        }
-    }
-}
-
 /// [`auth::sign_in`] behind the throttle. `peer` is the client's address, counted only when
 /// the per-address limit is on.
-pub async fn sign_in(state: &AppState, peer: IpAddr, req: SignInRequest) -> Result<SignInResponse, Refused> {
+pub async fn sign_in(state: &AppState, peer: IpAddr, req: SignInRequest) -> Result<SignInResponse, AppError> {
     let address = state.config.sign_in_address_limit.then_some(peer);
     let account = account_key(&req.organization, &req.email);
     let attempt = state
@@ -244,7 +215,11 @@ pub async fn sign_in(state: &AppState, peer: IpAddr, req: SignInRequest) -> Resu
         .begin(address, &account, req.device_id.as_deref().map(str::trim), Instant::now())
         .map_err(|wait| {
             tracing::warn!(%peer, "sign-in refused for {} s: too many failures", wait.as_secs());
-            Refused::Limited(wait)
+            let secs = crate::error::whole_seconds(wait);
+            AppError::RateLimited {
+                retry_after: wait,
+                message: format!("too many failed sign-in attempts; retry in {secs} s"),
+            }
         })?;
     match auth::sign_in(state, req).await {
         Ok(resp) => {
@@ -253,9 +228,9 @@ pub async fn sign_in(state: &AppState, peer: IpAddr, req: SignInRequest) -> Resu
         }
         Err(e @ AppError::Unauthorized(_)) => {
             attempt.failed(Instant::now());
-            Err(Refused::Error(e))
+            Err(e)
         }
-        Err(e) => Err(Refused::Error(e)),
+        Err(e) => Err(e),
     }
 }
 

@@ -99,7 +99,7 @@ async fn sign_in(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     ApiJson(mut req): ApiJson<SignInRequest>,
-) -> Result<Json<SignInResponse>, crate::throttle::Refused> {
+) -> Result<Json<SignInResponse>, AppError> {
     // What reaches a query is text the domain accepts; the rest of the checks are auth's.
     // A slug no organization can have is refused like an unknown one.
     req.organization = validate::org_slug("organization", &req.organization)
