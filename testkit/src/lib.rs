@@ -47,8 +47,19 @@ fn is_root() -> bool {
 }
 
 impl PgCluster {
-    /// Starts a new cluster. About a second on a 2-core machine.
+    /// Starts a new cluster for tests: fsync and synchronous_commit off, since a test's data
+    /// need not survive a power cut. About a second on a 2-core machine.
     pub fn start() -> anyhow::Result<PgCluster> {
+        Self::start_with(false)
+    }
+
+    /// Starts a new cluster that commits durably (fsync and synchronous_commit on, as in
+    /// production): what benchmarks measure, so their figures hold for a real deployment.
+    pub fn start_durable() -> anyhow::Result<PgCluster> {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> anyhow::Result<PgCluster> {
         let bin = pg_bin()?;
         let as_postgres = is_root();
         // initdb refuses to run as root, and the postgres user must reach the data dir.
@@ -71,9 +82,10 @@ impl PgCluster {
             // TOURDESK_PG_OPTS adds server options, e.g. `-c shared_preload_libraries=pg_stat_statements`
             // to see where a benchmark's database time goes.
             let opts = format!(
-                "-k {} -p {} -c listen_addresses=127.0.0.1 -F -c synchronous_commit=off -c max_connections=300 {}",
+                "-k {} -p {} -c listen_addresses=127.0.0.1 {} -c max_connections=300 {}",
                 cluster.dir.path().display(),
                 cluster.port,
+                if durable { "-c fsync=on -c synchronous_commit=on" } else { "-F -c synchronous_commit=off" },
                 std::env::var("TOURDESK_PG_OPTS").unwrap_or_default()
             );
             match cluster.pg("pg_ctl", &["-w", "-l", &log, "-o", &opts, "start", "-D"], Some(&data)) {

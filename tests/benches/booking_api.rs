@@ -38,7 +38,7 @@ struct Target {
 async fn main() {
     let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
     let phase = Duration::from_secs(seconds);
-    let cluster = PgCluster::start().unwrap();
+    let cluster = bench_cluster();
     let db_url = cluster.fresh_database().await.unwrap();
     let stripe = FakeStripe::start().await;
     let fakes = Fakes { stripe: Some(&stripe), ..Fakes::default() };
@@ -309,4 +309,12 @@ async fn heaviest_statements(pg: &tokio_postgres::Client, sold: u64) {
         let (calls, ms, q): (i64, f64, String) = (r.get(0), r.get(1), r.get(2));
         println!("  {calls:>7} {:>7.3} {:>7.3}  {q}", ms / calls.max(1) as f64, ms / sold.max(1) as f64);
     }
+}
+
+/// PostgreSQL as a deployment runs it (fsync and synchronous_commit on), unless
+/// `BENCH_NON_DURABLE=1` asks for the tests' settings (to compare with older figures).
+fn bench_cluster() -> PgCluster {
+    let durable = std::env::var("BENCH_NON_DURABLE").map(|v| v != "1").unwrap_or(true);
+    println!("PostgreSQL commits: {}", if durable { "durable (fsync, synchronous_commit on)" } else { "non-durable" });
+    if durable { PgCluster::start_durable() } else { PgCluster::start() }.unwrap()
 }
