@@ -321,6 +321,24 @@ pub struct PricingCatalog {
 }
 
 impl PricingCatalog {
+    /// The catalog of a tour whose only prices are its tiers, as the desk holds them: no
+    /// seasons, discounts or taxes (those are not replicated), in the currency of the first tier
+    /// (the quote refuses a tier in another one). `None` when the tour has no tier at all. The
+    /// desk's store and its booking form both build it here, so the total the form shows is the
+    /// total the store's `create_booking.v1` computes.
+    pub fn from_tiers(tour_id: &str, tiers: &[PricingTier]) -> Option<PricingCatalog> {
+        let currency = tiers.first()?.base_price.currency;
+        Some(PricingCatalog {
+            tour_id: tour_id.to_string(),
+            currency,
+            tiers: tiers.iter().map(Tier::from).collect(),
+            seasons: vec![],
+            group_discounts: vec![],
+            early_bird_discounts: vec![],
+            taxes: vec![],
+        })
+    }
+
     /// The tiers a customer can choose for `variant_id` on `date`, in display order. A tier of
     /// the variant hides a tour-wide tier of the same name, so a variant can re-price "Adult"
     /// without the tour-wide "Adult" showing up beside it.
@@ -1187,5 +1205,61 @@ mod tests {
         assert_eq!(s.discounts[0].amount, Money::new(17, Currency::JPY));
         assert_eq!(s.taxes[0].amount, Money::new(48, Currency::JPY));
         assert_eq!(s.total, Money::new(531, Currency::JPY));
+    }
+
+    /// The desk's catalog is its tiers and nothing else: no season, discount or tax reaches a
+    /// desk quote, a tier's fields carry over, and a tour without tiers has no catalog.
+    #[test]
+    fn a_tiers_only_catalog() {
+        let row = |id: &str, price: Money, variant: Option<&str>| PricingTier {
+            id: id.into(),
+            organization_id: "org".into(),
+            tour_id: "tour".into(),
+            variant_id: variant.map(Into::into),
+            name: id.to_uppercase(),
+            base_price: price,
+            min_age: Some(13),
+            max_age: None,
+            is_default: id == "adult",
+            sort_order: 2,
+        };
+        assert_eq!(PricingCatalog::from_tiers("tour", &[]), None);
+        let eur = Money::new(4500, Currency::EUR);
+        let cat =
+            PricingCatalog::from_tiers("tour", &[row("adult", eur, None), row("vip", usd(9000), Some("v1"))]).unwrap();
+        assert_eq!((cat.tour_id.as_str(), cat.currency), ("tour", Currency::EUR), "the first tier's currency");
+        assert!(cat.seasons.is_empty() && cat.group_discounts.is_empty());
+        assert!(cat.early_bird_discounts.is_empty() && cat.taxes.is_empty());
+        assert_eq!(
+            cat.tiers[0],
+            Tier {
+                id: "adult".into(),
+                variant_id: None,
+                name: "ADULT".into(),
+                base_price: eur,
+                min_age: Some(13),
+                max_age: None,
+                valid_from: None,
+                valid_until: None,
+                is_default: true,
+                sort_order: 2,
+            }
+        );
+        assert_eq!(cat.tiers[1].variant_id.as_deref(), Some("v1"));
+        // A tier in another currency than the first is refused by the quote, not converted.
+        let req = LineRequest { tier_id: "vip".into(), quantity: 1, ages: vec![] };
+        let quoted = quote(
+            &cat,
+            &QuoteRequest {
+                variant_id: "v1",
+                departure_date: d(2026, 7, 1),
+                departure_starts_at: at(2026, 7, 1),
+                quoted_at: at(2026, 6, 1),
+                lines: std::slice::from_ref(&req),
+                promo: None,
+                manual_discount: None,
+            },
+        );
+        assert!(quoted.is_err(), "{quoted:?}");
     }
 }

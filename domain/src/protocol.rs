@@ -186,6 +186,20 @@ pub enum OutcomeStatus {
     Rejected,
 }
 
+impl OutcomeStatus {
+    /// The wire name, which stores also keep in their outcome tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeStatus::Applied => "applied",
+            OutcomeStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OutcomeStatus> {
+        [OutcomeStatus::Applied, OutcomeStatus::Rejected].into_iter().find(|o| o.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MutationResult {
     pub id: u64,
@@ -319,6 +333,17 @@ pub struct PullResponse {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The name a store keeps an outcome under is its wire name, and reads back as the same.
+    #[test]
+    fn outcome_statuses_round_trip() {
+        for o in [OutcomeStatus::Applied, OutcomeStatus::Rejected] {
+            assert_eq!(OutcomeStatus::parse(o.as_str()), Some(o));
+            assert_eq!(serde_json::to_value(o).unwrap(), Value::String(o.as_str().into()));
+        }
+        assert_eq!(OutcomeStatus::Rejected.as_str(), "rejected");
+        assert_eq!(OutcomeStatus::parse("Rejected"), None);
+    }
 
     #[test]
     fn entity_kinds_round_trip() {

@@ -3,19 +3,14 @@
 //! audit rows and sync-log entries. The sync push loop and the public booking API both come
 //! through here, so a seat sold on a desk and one sold on the website obey the same code.
 
-use std::collections::HashMap;
-
-use chrono::NaiveDate;
 use deadpool_postgres::Transaction;
 use futures_util::future::join_all;
 use tokio_postgres::error::SqlState;
-use tourdesk_domain::cancellation::CancellationPolicy;
-use tourdesk_domain::entities::{Booking, CheckIn, Customer, DepartureGuide, Guide, GuideAssignment};
-use tourdesk_domain::guides::ExistingAssignment;
-use tourdesk_domain::mutation::{ApplyError, Change, Mutation, MutationCtx, ReadKey, ReadView, Rejection, StoreFault};
-use tourdesk_domain::pricing::{PricingCatalog, PromoCode};
+use tourdesk_domain::entities::Booking;
+use tourdesk_domain::mutation::{
+    ApplyError, Change, Fetched, Mutation, MutationCtx, Read, ReadKey, Rejection, Snapshot,
+};
 use tourdesk_domain::validate;
-use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
 use crate::db::{self, Prepared, WriteTx};
 
@@ -112,30 +107,13 @@ impl Decided {
 }
 
 /// Reads what the mutation declared (in one round trip: the consulted rows unlocked, then the
-/// locked ones `FOR UPDATE` in `reads()` order, an order pipelining keeps) and lets the domain
-/// decide. Nothing is written.
+/// locked ones `FOR UPDATE` in `reads()` order, an order pipelining keeps; see
+/// `Mutation::read_plan`) and lets the domain decide. Nothing is written.
 pub async fn decide(w: &WriteTx<'_>, m: &Mutation, ctx: &MutationCtx) -> Result<Decided, Failure> {
-    let org = ctx.organization_id.as_str();
-    let (locked, consulted): (Vec<ReadKey>, Vec<ReadKey>) = m.reads().into_iter().partition(|k| m.locks(k));
-    let mut snap = Snapshot::default();
-    let (consulted_rows, locked_rows) = tokio::join!(
-        join_all(consulted.iter().map(|k| load(w.tx(), org, k, false))),
-        join_all(locked.iter().map(|k| load(w.tx(), org, k, true)))
-    );
-    let mut consulted_rows =
-        db::all(consulted_rows.into_iter().chain(locked_rows).collect()).map_err(|e| classify(&e))?;
-    let locked_rows = consulted_rows.split_off(consulted.len());
-    for (key, loaded) in consulted.into_iter().zip(consulted_rows).chain(locked.into_iter().zip(locked_rows)) {
-        match loaded {
-            Some(v) => {
-                snap.0.insert(key, v);
-            }
-            None => {
-                let what = format!("{} (it reads data this server does not hold yet)", m.name());
-                return Err(Failure::Rejected(Rejection::Unsupported { what }));
-            }
-        }
-    }
+    let reads = m.read_plan();
+    let rows = fetch(w.tx(), &ctx.organization_id, &reads).await.map_err(|e| classify(&e))?;
+    // A row of the wrong kind is a bug of `fetch`, not a retry.
+    let snap = Snapshot::assemble(reads, rows).map_err(|fault| classify(&anyhow::anyhow!(fault.0)))?;
     let changes = match m.apply(&snap, ctx) {
         Ok(c) => c,
         Err(ApplyError::Rejected(r)) => return Err(Failure::Rejected(r)),
@@ -268,33 +246,39 @@ async fn write(
     Ok(())
 }
 
-/// What a mutation may load, with a row lock held to commit when `lock`. `Ok(None)` would be a
-/// kind of row this server does not hold yet; today it holds them all.
-async fn load(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -> anyhow::Result<Option<Loaded>> {
+/// The server's half of the domain's read contract: answers every read of a plan, in its order.
+/// All of them are sent before the first reply is awaited, so they share one round trip, and
+/// the connection runs them in the order sent, which keeps the plan's lock order.
+async fn fetch(tx: &Transaction<'_>, org: &str, reads: &[Read]) -> anyhow::Result<Vec<Fetched>> {
+    db::all(join_all(reads.iter().map(|r| fetch_one(tx, org, &r.key, r.lock))).await)
+}
+
+/// One read, with a row lock held to commit when `lock`.
+async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -> anyhow::Result<Fetched> {
     let for_update = if lock { " FOR UPDATE" } else { "" };
     let one = |table: &str, cols: &str, column: &str| {
         format!("SELECT {cols} FROM {table} WHERE organization_id = $1 AND {column} = $2{for_update}")
     };
-    Ok(Some(match key {
+    Ok(match key {
         ReadKey::Tour(id) => {
             let row = tx.row_opt(&one("tours", db::TOUR_COLS, "id"), &[&org, id]).await?;
-            Loaded::Tour(row.map(|r| db::tour_from_row(&r)).transpose()?)
+            Fetched::Tour(row.map(|r| db::tour_from_row(&r)).transpose()?)
         }
         ReadKey::TourSlug(slug) => {
             let row = tx.row_opt(&one("tours", db::TOUR_COLS, "slug"), &[&org, slug]).await?;
-            Loaded::Tour(row.map(|r| db::tour_from_row(&r)).transpose()?)
+            Fetched::Tour(row.map(|r| db::tour_from_row(&r)).transpose()?)
         }
         ReadKey::Variant(id) => {
             let row = tx.row_opt(&one("tour_variants", db::VARIANT_COLS, "id"), &[&org, id]).await?;
-            Loaded::Variant(row.map(|r| db::variant_from_row(&r)).transpose()?)
+            Fetched::Variant(row.map(|r| db::variant_from_row(&r)).transpose()?)
         }
         ReadKey::PricingTier(id) => {
             let row = tx.row_opt(&one("pricing_tiers", db::TIER_COLS, "id"), &[&org, id]).await?;
-            Loaded::Tier(row.map(|r| db::tier_from_row(&r)).transpose()?)
+            Fetched::Tier(row.map(|r| db::tier_from_row(&r)).transpose()?)
         }
         ReadKey::Departure(id) => {
             let row = tx.row_opt(&one("schedules", db::DEPARTURE_COLS, "id"), &[&org, id]).await?;
-            Loaded::Departure(row.map(|r| db::departure_from_row(&r)).transpose()?)
+            Fetched::Departure(row.map(|r| db::departure_from_row(&r)).transpose()?)
         }
         ReadKey::DeparturesInRange { variant_id, from, until } => {
             let sql = format!(
@@ -303,228 +287,42 @@ async fn load(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -> any
                 db::DEPARTURE_COLS
             );
             let rows = tx.rows(&sql, &[&org, variant_id, from, until]).await?;
-            Loaded::Departures(rows.iter().map(db::departure_from_row).collect::<anyhow::Result<_>>()?)
+            Fetched::Departures(rows.iter().map(db::departure_from_row).collect::<anyhow::Result<_>>()?)
         }
-        ReadKey::PricingCatalog(tour_id) if lock => Loaded::Catalog(db::pricing_catalog(tx, org, tour_id).await?),
-        ReadKey::PricingCatalog(tour_id) => Loaded::Catalog(db::pricing_catalog_unlocked(tx, org, tour_id).await?),
+        ReadKey::PricingCatalog(tour_id) if lock => Fetched::Catalog(db::pricing_catalog(tx, org, tour_id).await?),
+        ReadKey::PricingCatalog(tour_id) => Fetched::Catalog(db::pricing_catalog_unlocked(tx, org, tour_id).await?),
         ReadKey::CancellationPolicy(tour_id) if lock => {
-            Loaded::Policy(db::cancellation_policy(tx, org, tour_id).await?)
+            Fetched::Policy(db::cancellation_policy(tx, org, tour_id).await?)
         }
         ReadKey::CancellationPolicy(tour_id) => {
-            Loaded::Policy(db::cancellation_policy_unlocked(tx, org, tour_id).await?)
+            Fetched::Policy(db::cancellation_policy_unlocked(tx, org, tour_id).await?)
         }
-        ReadKey::PromoCode(code) if lock => Loaded::Promo(db::promo_code(tx, org, code).await?),
-        ReadKey::PromoCode(code) => Loaded::Promo(db::promo_code_unlocked(tx, org, code).await?),
-        ReadKey::PromoUses { code, customer_id } => Loaded::Count(db::promo_uses(tx, org, code, customer_id).await?),
+        ReadKey::PromoCode(code) if lock => Fetched::Promo(db::promo_code(tx, org, code).await?),
+        ReadKey::PromoCode(code) => Fetched::Promo(db::promo_code_unlocked(tx, org, code).await?),
+        ReadKey::PromoUses { code, customer_id } => Fetched::Count(db::promo_uses(tx, org, code, customer_id).await?),
         ReadKey::Booking(id) => {
             let row = tx.row_opt(&one("bookings", db::BOOKING_COLS, "id"), &[&org, id]).await?;
-            Loaded::Booking(row.map(|r| db::booking_from_row(&r)).transpose()?)
+            Fetched::Booking(row.map(|r| db::booking_from_row(&r)).transpose()?)
         }
-        ReadKey::BookingReference(reference) => Loaded::Flag(db::booking_reference_taken(tx, org, reference).await?),
+        ReadKey::BookingReference(reference) => Fetched::Taken(db::booking_reference_taken(tx, org, reference).await?),
         ReadKey::Customer(id) => {
             let row = tx.row_opt(&one("customers", db::CUSTOMER_COLS, "id"), &[&org, id]).await?;
-            Loaded::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
+            Fetched::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
         }
         ReadKey::CustomerEmail(email) => {
             let row = tx.row_opt(&one("customers", db::CUSTOMER_COLS, "lower(email)"), &[&org, email]).await?;
-            Loaded::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
+            Fetched::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
         }
-        ReadKey::DepartureGuides(id) => Loaded::DepartureGuides(db::departure_guides(tx, org, id).await?),
-        ReadKey::BookingsOfDeparture(id) => Loaded::Bookings(db::bookings_of_departure(tx, org, id, for_update).await?),
-        ReadKey::CheckInsOfBooking(id) => Loaded::CheckIns(db::check_ins_of_booking(tx, org, id).await?),
+        ReadKey::DepartureGuides(id) => Fetched::DepartureGuides(db::departure_guides(tx, org, id).await?),
+        ReadKey::BookingsOfDeparture(id) => {
+            Fetched::Bookings(db::bookings_of_departure(tx, org, id, for_update).await?)
+        }
+        ReadKey::CheckInsOfBooking(id) => Fetched::CheckIns(db::check_ins_of_booking(tx, org, id).await?),
         // Always locked: no mutation consults these without writing them.
-        ReadKey::Guide(id) => Loaded::Guide(db::guide_for_update(tx, org, id).await?),
-        ReadKey::GuideSchedule(id) => Loaded::GuideSchedule(db::guide_schedule(tx, org, id).await?),
+        ReadKey::Guide(id) => Fetched::Guide(db::guide_for_update(tx, org, id).await?),
+        ReadKey::GuideSchedule(id) => Fetched::GuideSchedule(db::guide_schedule(tx, org, id).await?),
         ReadKey::GuideAssignment { departure_id, guide_id } => {
-            Loaded::Assignment(db::assignment_for_update(tx, org, departure_id, guide_id).await?)
+            Fetched::Assignment(db::assignment_for_update(tx, org, departure_id, guide_id).await?)
         }
-    }))
-}
-
-// A handful of these live for one mutation; boxing the large rows would buy nothing.
-#[allow(clippy::large_enum_variant)]
-enum Loaded {
-    Tour(Option<Tour>),
-    Variant(Option<TourVariant>),
-    Tier(Option<PricingTier>),
-    Departure(Option<Departure>),
-    Departures(Vec<Departure>),
-    Catalog(Option<PricingCatalog>),
-    Promo(Option<PromoCode>),
-    Count(u32),
-    Booking(Option<Booking>),
-    Customer(Option<Customer>),
-    Flag(bool),
-    Policy(Option<CancellationPolicy>),
-    DepartureGuides(Vec<DepartureGuide>),
-    Bookings(Vec<Booking>),
-    CheckIns(Vec<CheckIn>),
-    Guide(Option<Guide>),
-    GuideSchedule(Vec<ExistingAssignment>),
-    Assignment(Option<GuideAssignment>),
-}
-
-impl Snapshot {
-    /// The row a change replaces, as it was loaded (under lock) before the mutation ran: the
-    /// audit log's "before". `None` for a new row or a kind the snapshot does not hold by id.
-    fn before(&self, change: &Change) -> anyhow::Result<Option<serde_json::Value>> {
-        let loaded = match change {
-            Change::PutTour(t) => self.0.get(&ReadKey::Tour(t.id.clone())),
-            Change::PutVariant(v) => self.0.get(&ReadKey::Variant(v.id.clone())),
-            Change::PutPricingTier(t) => self.0.get(&ReadKey::PricingTier(t.id.clone())),
-            Change::PutDeparture(d) => self.0.get(&ReadKey::Departure(d.id.clone())),
-            Change::PutBooking(b) => self.0.get(&ReadKey::Booking(b.id.clone())),
-            Change::PutCustomer(c) => self.0.get(&ReadKey::Customer(c.id.clone())),
-            _ => None,
-        };
-        Ok(match loaded {
-            Some(Loaded::Tour(Some(t))) => Some(serde_json::to_value(t)?),
-            Some(Loaded::Variant(Some(v))) => Some(serde_json::to_value(v)?),
-            Some(Loaded::Tier(Some(t))) => Some(serde_json::to_value(t)?),
-            Some(Loaded::Departure(Some(d))) => Some(serde_json::to_value(d)?),
-            Some(Loaded::Booking(Some(b))) => Some(serde_json::to_value(b)?),
-            Some(Loaded::Customer(Some(c))) => Some(serde_json::to_value(c)?),
-            _ => None,
-        })
-    }
-}
-
-/// The rows a mutation declared, loaded under lock. Reading anything else is a bug in the
-/// mutation's `reads()`, reported as a fault rather than silently answered.
-#[derive(Default)]
-struct Snapshot(HashMap<ReadKey, Loaded>);
-
-fn undeclared(what: &str) -> StoreFault {
-    StoreFault(format!("undeclared read of {what}"))
-}
-
-impl ReadView for Snapshot {
-    fn tour(&self, id: &str) -> Result<Option<Tour>, StoreFault> {
-        match self.0.get(&ReadKey::Tour(id.to_string())) {
-            Some(Loaded::Tour(t)) => Ok(t.clone()),
-            _ => Err(undeclared(&format!("tour {id}"))),
-        }
-    }
-    fn tour_by_slug(&self, slug: &str) -> Result<Option<Tour>, StoreFault> {
-        match self.0.get(&ReadKey::TourSlug(slug.to_string())) {
-            Some(Loaded::Tour(t)) => Ok(t.clone()),
-            _ => Err(undeclared(&format!("tour slug {slug}"))),
-        }
-    }
-    fn variant(&self, id: &str) -> Result<Option<TourVariant>, StoreFault> {
-        match self.0.get(&ReadKey::Variant(id.to_string())) {
-            Some(Loaded::Variant(v)) => Ok(v.clone()),
-            _ => Err(undeclared(&format!("variant {id}"))),
-        }
-    }
-    fn pricing_tier(&self, id: &str) -> Result<Option<PricingTier>, StoreFault> {
-        match self.0.get(&ReadKey::PricingTier(id.to_string())) {
-            Some(Loaded::Tier(t)) => Ok(t.clone()),
-            _ => Err(undeclared(&format!("pricing tier {id}"))),
-        }
-    }
-    fn departure(&self, id: &str) -> Result<Option<Departure>, StoreFault> {
-        match self.0.get(&ReadKey::Departure(id.to_string())) {
-            Some(Loaded::Departure(d)) => Ok(d.clone()),
-            _ => Err(undeclared(&format!("departure {id}"))),
-        }
-    }
-    fn departures_in_range(
-        &self,
-        variant_id: &str,
-        from: NaiveDate,
-        until: NaiveDate,
-    ) -> Result<Vec<Departure>, StoreFault> {
-        let key = ReadKey::DeparturesInRange { variant_id: variant_id.to_string(), from, until };
-        match self.0.get(&key) {
-            Some(Loaded::Departures(d)) => Ok(d.clone()),
-            _ => Err(undeclared(&format!("departures of {variant_id}"))),
-        }
-    }
-    fn pricing_catalog(&self, tour_id: &str) -> Result<Option<PricingCatalog>, StoreFault> {
-        match self.0.get(&ReadKey::PricingCatalog(tour_id.to_string())) {
-            Some(Loaded::Catalog(c)) => Ok(c.clone()),
-            _ => Err(undeclared(&format!("pricing catalog of {tour_id}"))),
-        }
-    }
-    fn cancellation_policy(&self, tour_id: &str) -> Result<Option<CancellationPolicy>, StoreFault> {
-        match self.0.get(&ReadKey::CancellationPolicy(tour_id.to_string())) {
-            Some(Loaded::Policy(p)) => Ok(p.clone()),
-            _ => Err(undeclared(&format!("cancellation policy of {tour_id}"))),
-        }
-    }
-    fn promo_code(&self, code: &str) -> Result<Option<PromoCode>, StoreFault> {
-        match self.0.get(&ReadKey::PromoCode(code.to_string())) {
-            Some(Loaded::Promo(p)) => Ok(p.clone()),
-            _ => Err(undeclared(&format!("promo code {code}"))),
-        }
-    }
-    fn promo_uses(&self, code: &str, customer_id: &str) -> Result<u32, StoreFault> {
-        let key = ReadKey::PromoUses { code: code.to_string(), customer_id: customer_id.to_string() };
-        match self.0.get(&key) {
-            Some(Loaded::Count(n)) => Ok(*n),
-            _ => Err(undeclared(&format!("uses of {code} by {customer_id}"))),
-        }
-    }
-    fn booking(&self, id: &str) -> Result<Option<Booking>, StoreFault> {
-        match self.0.get(&ReadKey::Booking(id.to_string())) {
-            Some(Loaded::Booking(b)) => Ok(b.clone()),
-            _ => Err(undeclared(&format!("booking {id}"))),
-        }
-    }
-    fn booking_reference_taken(&self, reference: &str) -> Result<bool, StoreFault> {
-        match self.0.get(&ReadKey::BookingReference(reference.to_string())) {
-            Some(Loaded::Flag(taken)) => Ok(*taken),
-            _ => Err(undeclared(&format!("booking reference {reference}"))),
-        }
-    }
-    fn customer(&self, id: &str) -> Result<Option<Customer>, StoreFault> {
-        match self.0.get(&ReadKey::Customer(id.to_string())) {
-            Some(Loaded::Customer(c)) => Ok(c.clone()),
-            _ => Err(undeclared(&format!("customer {id}"))),
-        }
-    }
-    fn customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreFault> {
-        match self.0.get(&ReadKey::CustomerEmail(email.to_string())) {
-            Some(Loaded::Customer(c)) => Ok(c.clone()),
-            _ => Err(undeclared(&format!("customer e-mail {email}"))),
-        }
-    }
-    fn departure_guides(&self, departure_id: &str) -> Result<Vec<DepartureGuide>, StoreFault> {
-        match self.0.get(&ReadKey::DepartureGuides(departure_id.to_string())) {
-            Some(Loaded::DepartureGuides(g)) => Ok(g.clone()),
-            _ => Err(undeclared(&format!("guides of departure {departure_id}"))),
-        }
-    }
-    fn bookings_of_departure(&self, departure_id: &str) -> Result<Vec<Booking>, StoreFault> {
-        match self.0.get(&ReadKey::BookingsOfDeparture(departure_id.to_string())) {
-            Some(Loaded::Bookings(b)) => Ok(b.clone()),
-            _ => Err(undeclared(&format!("bookings of departure {departure_id}"))),
-        }
-    }
-    fn check_ins_of_booking(&self, booking_id: &str) -> Result<Vec<CheckIn>, StoreFault> {
-        match self.0.get(&ReadKey::CheckInsOfBooking(booking_id.to_string())) {
-            Some(Loaded::CheckIns(c)) => Ok(c.clone()),
-            _ => Err(undeclared(&format!("check-ins of booking {booking_id}"))),
-        }
-    }
-    fn guide(&self, id: &str) -> Result<Option<Guide>, StoreFault> {
-        match self.0.get(&ReadKey::Guide(id.to_string())) {
-            Some(Loaded::Guide(g)) => Ok(g.clone()),
-            _ => Err(undeclared(&format!("guide {id}"))),
-        }
-    }
-    fn guide_schedule(&self, guide_id: &str) -> Result<Vec<ExistingAssignment>, StoreFault> {
-        match self.0.get(&ReadKey::GuideSchedule(guide_id.to_string())) {
-            Some(Loaded::GuideSchedule(s)) => Ok(s.clone()),
-            _ => Err(undeclared(&format!("schedule of guide {guide_id}"))),
-        }
-    }
-    fn guide_assignment(&self, departure_id: &str, guide_id: &str) -> Result<Option<GuideAssignment>, StoreFault> {
-        let key = ReadKey::GuideAssignment { departure_id: departure_id.to_string(), guide_id: guide_id.to_string() };
-        match self.0.get(&key) {
-            Some(Loaded::Assignment(a)) => Ok(a.clone()),
-            _ => Err(undeclared(&format!("assignment of guide {guide_id} to {departure_id}"))),
-        }
-    }
+    })
 }

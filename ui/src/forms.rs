@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tourdesk_domain::ipc::{CommandError, NewBooking, NewCustomer};
 use tourdesk_domain::money::Money;
 use tourdesk_domain::mutation::LineArgs;
-use tourdesk_domain::pricing::{self, LineRequest, PricingCatalog, QuoteRequest, Tier};
+use tourdesk_domain::pricing::{self, LineRequest, PricingCatalog, QuoteRequest};
 use tourdesk_domain::{Departure, PricingTier};
 
 /// How long typing must pause before a search goes to the shell: every keystroke would be a
@@ -118,24 +118,9 @@ impl BookingDraft {
     }
 }
 
-/// The tour's price list as a catalog, exactly as the desk store builds it (tiers only), so the
-/// total shown is the total the store's `create_booking.v1` computes.
-fn catalog(tour_id: &str, prices: &[PricingTier]) -> Option<PricingCatalog> {
-    let currency = prices.first()?.base_price.currency;
-    Some(PricingCatalog {
-        tour_id: tour_id.to_string(),
-        currency,
-        tiers: prices.iter().map(Tier::from).collect(),
-        seasons: vec![],
-        group_discounts: vec![],
-        early_bird_discounts: vec![],
-        taxes: vec![],
-    })
-}
-
 /// The tiers a departure sells, in display order: the domain's choice for its variant and date.
 pub fn offered_tiers(prices: &[PricingTier], dep: &Departure) -> Vec<PricingTier> {
-    let Some(c) = catalog(&dep.tour_id, prices) else { return Vec::new() };
+    let Some(c) = PricingCatalog::from_tiers(&dep.tour_id, prices) else { return Vec::new() };
     let ids: Vec<&str> = c.tiers_for(&dep.variant_id, dep.local_date).iter().map(|t| t.id.as_str()).collect();
     ids.iter().filter_map(|id| prices.iter().find(|p| p.id == *id).cloned()).collect()
 }
@@ -143,7 +128,8 @@ pub fn offered_tiers(prices: &[PricingTier], dep: &Departure) -> Vec<PricingTier
 /// The request's total by the domain's `pricing::quote`, or `None` when it cannot be priced
 /// (nothing requested, a tier not sold on this departure): the form then shows no total.
 pub fn quote_total(prices: &[PricingTier], dep: &Departure, lines: &[LineArgs], now: DateTime<Utc>) -> Option<Money> {
-    let c = catalog(&dep.tour_id, prices)?;
+    // The catalog the desk store builds too, so this total is the one its `create_booking.v1` computes.
+    let c = PricingCatalog::from_tiers(&dep.tour_id, prices)?;
     let reqs: Vec<LineRequest> =
         lines.iter().map(|l| LineRequest { tier_id: l.tier_id.clone(), quantity: l.quantity, ages: vec![] }).collect();
     let q = pricing::quote(

@@ -5,7 +5,8 @@
 //! [`Mutation::reads`] names every row the decision depends on, so the server can lock exactly
 //! those rows (in a stable order) and load them into a snapshot; [`Mutation::apply`] then
 //! decides from a [`ReadView`] and returns the [`Change`]s to write, or a typed [`Rejection`].
-//! Each store only knows how to load `ReadKey`s and write `Change`s.
+//! Each store only knows how to fetch `ReadKey`s and write `Change`s: the rows it fetches become
+//! one [`Snapshot`] (see `snapshot`), the only `ReadView` the mutators are given.
 //!
 //! Because `reads` sees only the arguments, an intent names every row it depends on: a booking
 //! intent carries its departure's and tour's ids as well as its own, and `apply` refuses it if
@@ -25,6 +26,7 @@ mod bookings;
 mod customers;
 mod guides;
 mod schedules;
+mod snapshot;
 mod tours;
 mod waitlist;
 
@@ -57,6 +59,7 @@ pub use customers::{
 };
 pub use guides::{AssignGuideV1, UnassignGuideV1};
 pub use schedules::{GenerateDeparturesV1, SetDepartureCapacityV1, SetDepartureStatusV1};
+pub use snapshot::{FetchReads, Fetched, Read, Snapshot};
 pub use tours::{CreateTourV1, CreateVariantV1, UpdateTourV1, UpdateVariantV1, UpsertPricingTierV1};
 pub use waitlist::AddToWaitlistV1;
 

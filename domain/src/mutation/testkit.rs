@@ -1,5 +1,6 @@
-//! A test double for [`ReadView`] that refuses every read the mutation did not declare in
-//! `reads()`, like the server's snapshot does, plus a small world of rows to decide against.
+//! A test double store: fetches the keys a mutation declares from a small world of rows, and
+//! runs mutations through the same [`Snapshot`] as the desk and the server, so a read the
+//! mutation did not declare in `reads()` fails here as it fails there.
 #![allow(clippy::unwrap_used)]
 
 use std::cell::RefCell;
@@ -67,17 +68,9 @@ pub struct State {
 #[derive(Default)]
 pub struct Mem {
     pub state: RefCell<State>,
-    declared: RefCell<Option<BTreeSet<ReadKey>>>,
 }
 
 impl Mem {
-    fn check(&self, key: ReadKey) -> Result<(), StoreFault> {
-        match &*self.declared.borrow() {
-            Some(keys) if !keys.contains(&key) => Err(StoreFault(format!("undeclared read {key:?}"))),
-            _ => Ok(()),
-        }
-    }
-
     pub fn put_tour(&self, t: Tour) {
         self.state.borrow_mut().tours.insert(t.id.clone(), t);
     }
@@ -145,104 +138,60 @@ impl Mem {
     }
 }
 
-impl ReadView for Mem {
-    fn tour(&self, id: &str) -> Result<Option<Tour>, StoreFault> {
-        self.check(ReadKey::Tour(id.into()))?;
-        Ok(self.state.borrow().tours.get(id).cloned())
+impl Mem {
+    fn fetch_one(&self, key: &ReadKey) -> Fetched {
+        let s = self.state.borrow();
+        match key {
+            ReadKey::Tour(id) => Fetched::Tour(s.tours.get(id).cloned()),
+            ReadKey::TourSlug(slug) => Fetched::Tour(s.tours.values().find(|t| &t.slug == slug).cloned()),
+            ReadKey::Variant(id) => Fetched::Variant(s.variants.get(id).cloned()),
+            ReadKey::PricingTier(id) => Fetched::Tier(s.tiers.get(id).cloned()),
+            ReadKey::PricingCatalog(tour_id) => Fetched::Catalog(s.catalogs.get(tour_id).cloned()),
+            ReadKey::CancellationPolicy(tour_id) => Fetched::Policy(s.policies.get(tour_id).cloned()),
+            ReadKey::PromoCode(code) => Fetched::Promo(s.promos.get(code).cloned()),
+            ReadKey::PromoUses { code, customer_id } => {
+                Fetched::Count(s.promo_uses.get(&(code.clone(), customer_id.clone())).copied().unwrap_or(0))
+            }
+            ReadKey::Departure(id) => Fetched::Departure(s.departures.get(id).cloned()),
+            ReadKey::DeparturesInRange { variant_id, from, until } => Fetched::Departures(
+                s.departures
+                    .values()
+                    .filter(|d| &d.variant_id == variant_id && *from <= d.local_date && d.local_date <= *until)
+                    .cloned()
+                    .collect(),
+            ),
+            ReadKey::DepartureGuides(id) => {
+                Fetched::DepartureGuides(s.departure_guides.get(id).cloned().unwrap_or_default())
+            }
+            ReadKey::Booking(id) => Fetched::Booking(s.bookings.get(id).cloned()),
+            ReadKey::BookingReference(reference) => {
+                Fetched::Taken(s.bookings.values().any(|b| b.reference_number.as_str() == reference))
+            }
+            ReadKey::BookingsOfDeparture(id) => {
+                Fetched::Bookings(s.bookings.values().filter(|b| &b.departure_id == id).cloned().collect())
+            }
+            ReadKey::CheckInsOfBooking(id) => {
+                Fetched::CheckIns(s.check_ins.values().filter(|c| &c.booking_id == id).cloned().collect())
+            }
+            ReadKey::Customer(id) => Fetched::Customer(s.customers.get(id).cloned()),
+            ReadKey::CustomerEmail(email) => {
+                Fetched::Customer(s.customers.values().find(|c| &c.email == email).cloned())
+            }
+            ReadKey::Guide(id) => Fetched::Guide(s.guides.get(id).cloned()),
+            ReadKey::GuideSchedule(id) => {
+                Fetched::GuideSchedule(s.guide_schedules.get(id).cloned().unwrap_or_default())
+            }
+            ReadKey::GuideAssignment { departure_id, guide_id } => Fetched::Assignment(
+                s.assignments.values().find(|a| &a.departure_id == departure_id && &a.guide_id == guide_id).cloned(),
+            ),
+        }
     }
-    fn tour_by_slug(&self, slug: &str) -> Result<Option<Tour>, StoreFault> {
-        self.check(ReadKey::TourSlug(slug.into()))?;
-        Ok(self.state.borrow().tours.values().find(|t| t.slug == slug).cloned())
-    }
-    fn variant(&self, id: &str) -> Result<Option<TourVariant>, StoreFault> {
-        self.check(ReadKey::Variant(id.into()))?;
-        Ok(self.state.borrow().variants.get(id).cloned())
-    }
-    fn pricing_tier(&self, id: &str) -> Result<Option<PricingTier>, StoreFault> {
-        self.check(ReadKey::PricingTier(id.into()))?;
-        Ok(self.state.borrow().tiers.get(id).cloned())
-    }
-    fn pricing_catalog(&self, tour_id: &str) -> Result<Option<PricingCatalog>, StoreFault> {
-        self.check(ReadKey::PricingCatalog(tour_id.into()))?;
-        Ok(self.state.borrow().catalogs.get(tour_id).cloned())
-    }
-    fn cancellation_policy(&self, tour_id: &str) -> Result<Option<CancellationPolicy>, StoreFault> {
-        self.check(ReadKey::CancellationPolicy(tour_id.into()))?;
-        Ok(self.state.borrow().policies.get(tour_id).cloned())
-    }
-    fn promo_code(&self, code: &str) -> Result<Option<PromoCode>, StoreFault> {
-        self.check(ReadKey::PromoCode(code.into()))?;
-        Ok(self.state.borrow().promos.get(code).cloned())
-    }
-    fn promo_uses(&self, code: &str, customer_id: &str) -> Result<u32, StoreFault> {
-        self.check(ReadKey::PromoUses { code: code.into(), customer_id: customer_id.into() })?;
-        Ok(self.state.borrow().promo_uses.get(&(code.to_string(), customer_id.to_string())).copied().unwrap_or(0))
-    }
-    fn departure(&self, id: &str) -> Result<Option<Departure>, StoreFault> {
-        self.check(ReadKey::Departure(id.into()))?;
-        Ok(self.state.borrow().departures.get(id).cloned())
-    }
-    fn departures_in_range(
-        &self,
-        variant_id: &str,
-        from: NaiveDate,
-        until: NaiveDate,
-    ) -> Result<Vec<Departure>, StoreFault> {
-        self.check(ReadKey::DeparturesInRange { variant_id: variant_id.into(), from, until })?;
-        Ok(self
-            .state
-            .borrow()
-            .departures
-            .values()
-            .filter(|d| d.variant_id == variant_id && from <= d.local_date && d.local_date <= until)
-            .cloned()
-            .collect())
-    }
-    fn departure_guides(&self, departure_id: &str) -> Result<Vec<DepartureGuide>, StoreFault> {
-        self.check(ReadKey::DepartureGuides(departure_id.into()))?;
-        Ok(self.state.borrow().departure_guides.get(departure_id).cloned().unwrap_or_default())
-    }
-    fn booking(&self, id: &str) -> Result<Option<Booking>, StoreFault> {
-        self.check(ReadKey::Booking(id.into()))?;
-        Ok(self.state.borrow().bookings.get(id).cloned())
-    }
-    fn booking_reference_taken(&self, reference: &str) -> Result<bool, StoreFault> {
-        self.check(ReadKey::BookingReference(reference.into()))?;
-        Ok(self.state.borrow().bookings.values().any(|b| b.reference_number.as_str() == reference))
-    }
-    fn bookings_of_departure(&self, departure_id: &str) -> Result<Vec<Booking>, StoreFault> {
-        self.check(ReadKey::BookingsOfDeparture(departure_id.into()))?;
-        Ok(self.state.borrow().bookings.values().filter(|b| b.departure_id == departure_id).cloned().collect())
-    }
-    fn check_ins_of_booking(&self, booking_id: &str) -> Result<Vec<CheckIn>, StoreFault> {
-        self.check(ReadKey::CheckInsOfBooking(booking_id.into()))?;
-        Ok(self.state.borrow().check_ins.values().filter(|c| c.booking_id == booking_id).cloned().collect())
-    }
-    fn customer(&self, id: &str) -> Result<Option<Customer>, StoreFault> {
-        self.check(ReadKey::Customer(id.into()))?;
-        Ok(self.state.borrow().customers.get(id).cloned())
-    }
-    fn customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreFault> {
-        self.check(ReadKey::CustomerEmail(email.into()))?;
-        Ok(self.state.borrow().customers.values().find(|c| c.email == email).cloned())
-    }
-    fn guide(&self, id: &str) -> Result<Option<Guide>, StoreFault> {
-        self.check(ReadKey::Guide(id.into()))?;
-        Ok(self.state.borrow().guides.get(id).cloned())
-    }
-    fn guide_schedule(&self, guide_id: &str) -> Result<Vec<ExistingAssignment>, StoreFault> {
-        self.check(ReadKey::GuideSchedule(guide_id.into()))?;
-        Ok(self.state.borrow().guide_schedules.get(guide_id).cloned().unwrap_or_default())
-    }
-    fn guide_assignment(&self, departure_id: &str, guide_id: &str) -> Result<Option<GuideAssignment>, StoreFault> {
-        self.check(ReadKey::GuideAssignment { departure_id: departure_id.into(), guide_id: guide_id.into() })?;
-        Ok(self
-            .state
-            .borrow()
-            .assignments
-            .values()
-            .find(|a| a.departure_id == departure_id && a.guide_id == guide_id)
-            .cloned())
+}
+
+/// The test double fetches like any store; the [`Snapshot`] refuses what was not declared.
+impl FetchReads for Mem {
+    fn fetch(&self, reads: &[Read]) -> Result<Vec<Fetched>, StoreFault> {
+        Ok(reads.iter().map(|r| self.fetch_one(&r.key)).collect())
     }
 }
 
@@ -252,9 +201,7 @@ pub fn run_ctx(mem: &Mem, name: &str, args: Value, ctx: &MutationCtx) -> Result<
     let m = Mutation::decode(name, &args)?;
     let keys = m.reads();
     assert!(keys.windows(2).all(|w| w[0] < w[1]), "{name}: reads() not sorted/unique: {keys:?}");
-    *mem.declared.borrow_mut() = Some(keys.into_iter().collect());
-    let out = m.apply(mem, ctx);
-    *mem.declared.borrow_mut() = None;
+    let out = m.run(mem, ctx);
     if let Err(ApplyError::Store(f)) = &out {
         panic!("{name}: {f}");
     }

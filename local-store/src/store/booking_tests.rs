@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use serde_json::{Value, json};
-use tourdesk_domain::entities::{CheckInKind, CustomerSource, Participant};
+use tourdesk_domain::Tour;
+use tourdesk_domain::entities::{CheckIn, CheckInKind, Customer, CustomerSource, Guide, GuideAssignment, Participant};
 use tourdesk_domain::guides::{AssignmentStatus, GuideStatus, WeeklyAvailability};
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::pricing::{LineItem, PricingSnapshot};
