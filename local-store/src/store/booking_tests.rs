@@ -1,17 +1,25 @@
 //! Bookings, customers, attendance and partial replication on a real SQLite file.
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use rusqlite::params;
 use serde_json::{Value, json};
-use tourdesk_domain::Tour;
-use tourdesk_domain::entities::{CheckIn, CheckInKind, Customer, CustomerSource, Guide, GuideAssignment, Participant};
+use tourdesk_domain::entities::{
+    Booking, CheckIn, CheckInKind, Customer, CustomerSource, Guide, GuideAssignment, Participant,
+};
 use tourdesk_domain::guides::{AssignmentStatus, GuideStatus, WeeklyAvailability};
 use tourdesk_domain::money::{Currency, Money};
+use tourdesk_domain::mutation::{Mutation, Rejection};
+use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::pricing::{LineItem, PricingSnapshot};
-use tourdesk_domain::protocol::{BucketPage, ChangeRecord};
+use tourdesk_domain::protocol::{
+    BucketPage, ChangeRecord, EntityKind, MutationResult, Op, OutcomeStatus, PullResponse,
+};
 use tourdesk_domain::reference::ReferenceNumber;
-use tourdesk_domain::status::{DepartureStatus, PaymentStatus, TourCategory, TourStatus};
+use tourdesk_domain::status::{BookingStatus, DepartureStatus, PaymentStatus, TourCategory, TourStatus};
+use tourdesk_domain::{Departure, PricingTier, Tour};
 
 use super::*;
+use crate::rows;
 
 const ORG: &str = "org-1";
 const ALL: &str = "org:org-1:all";

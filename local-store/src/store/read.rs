@@ -1,0 +1,306 @@
+//! Read models for the UI: tours, departures and prices, bookings, customers, manifests, and
+//! the conflict inbox.
+
+use rusqlite::{Connection, params};
+use tourdesk_domain::entities::Booking;
+use tourdesk_domain::ipc::{
+    BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, ManifestBooking, ManifestParticipant,
+    Outcome, RejectedBooking, TourView,
+};
+use tourdesk_domain::mutation::{CreateBookingV1, attendance_by_participant};
+use tourdesk_domain::payment::PaymentIssue;
+use tourdesk_domain::protocol::{EntityKind, OutcomeStatus};
+use tourdesk_domain::status::BookingStatus;
+use tourdesk_domain::{Departure, PricingTier};
+
+use super::{CREATE_BOOKING, Store, session_org};
+use crate::{StoreError, rows};
+
+impl Store {
+    pub fn tours(&self) -> Result<Vec<TourView>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let sql = format!(
+            "SELECT {}, local_pending FROM tours WHERE organization_id = ?1 ORDER BY name COLLATE NOCASE, id",
+            rows::TOUR_COLS
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut out = Vec::new();
+        let mut q = stmt.query([&org])?;
+        while let Some(r) = q.next()? {
+            out.push(TourView { tour: rows::tour_from_row(r)?, pending: r.get(12)? });
+        }
+        Ok(out)
+    }
+
+    pub fn departures(&self, tour_id: &str) -> Result<Vec<DepartureView>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let sql = format!(
+            "SELECT {} FROM schedules WHERE organization_id = ?1 AND tour_id = ?2 ORDER BY starts_at, id",
+            rows::DEPARTURE_COLS
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut out = Vec::new();
+        let mut q = stmt.query(params![org, tour_id])?;
+        while let Some(r) = q.next()? {
+            let d = rows::departure_from_row(r)?;
+            out.push(DepartureView { seats_left: d.seats_left(), departure: d });
+        }
+        Ok(out)
+    }
+
+    /// The tour's price list, default tier first.
+    pub fn prices(&self, tour_id: &str) -> Result<Vec<PricingTier>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        tiers_of(&conn, &org, tour_id)
+    }
+
+    pub fn departure(&self, id: &str) -> Result<Option<DepartureView>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(None) };
+        let Some(v) = rows::get(&conn, &org, EntityKind::Departure, id)? else { return Ok(None) };
+        let d: Departure = serde_json::from_value(v)?;
+        Ok(Some(DepartureView { seats_left: d.seats_left(), departure: d }))
+    }
+
+    /// Rejections the user has not dismissed yet, oldest first.
+    pub fn rejections(&self) -> Result<Vec<Outcome>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT mutation_id, name, args, code, detail FROM mutation_outcome
+             WHERE status = ?1 AND acknowledged = 0 ORDER BY mutation_id",
+        )?;
+        let mut q = stmt.query([OutcomeStatus::Rejected.as_str()])?;
+        let mut out = Vec::new();
+        while let Some(r) = q.next()? {
+            let args: String = r.get(2)?;
+            out.push(Outcome {
+                mutation_id: r.get(0)?,
+                name: r.get(1)?,
+                args: serde_json::from_str(&args).unwrap_or(serde_json::Value::Null),
+                status: OutcomeStatus::Rejected,
+                code: r.get(3)?,
+                detail: r.get(4)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Bookings, customers and manifests for the UI, and the conflict inbox's refused bookings.
+impl Store {
+    /// Payment events the server could not apply (another currency than the booking's, a
+    /// booking gone, ...), newest first: the inbox shows them with their reason. Only office
+    /// desks receive them (the organization's bucket).
+    pub fn payment_issues(&self) -> Result<Vec<PaymentIssue>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        rows::payment_issues(&conn, &org)
+    }
+
+    /// A departure's bookings in the order they were made, cancelled ones included (the list
+    /// shows their status). A booking refused by the server is gone: the rebase removed it.
+    pub fn bookings_of_departure(&self, departure_id: &str) -> Result<Vec<BookingSummary>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        rows::bookings_of_departure(&conn, &org, departure_id)?.iter().map(|b| summary(&conn, &org, b)).collect()
+    }
+
+    /// Customers whose first or last name, e-mail or phone starts with the words typed, best
+    /// match first. Every word must match (as a prefix of some word of those fields); a query
+    /// that looks like a phone number is matched on its digits.
+    pub fn search_customers(&self, query: &str, limit: u32) -> Result<Vec<CustomerHit>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let Some(fts) = fts_query(query) else { return Ok(Vec::new()) };
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending
+             FROM customers_fts JOIN customers c ON c.rowid = customers_fts.rowid
+             WHERE customers_fts MATCH ?2 AND c.organization_id = ?1
+             ORDER BY rank, c.last_name, c.first_name, c.id LIMIT ?3",
+        )?;
+        let hits = stmt.query_map(params![org, fts, limit], |r| {
+            Ok(CustomerHit {
+                id: r.get(0)?,
+                first_name: r.get(1)?,
+                last_name: r.get(2)?,
+                email: r.get(3)?,
+                phone: r.get(4)?,
+                pending: r.get(5)?,
+            })
+        })?;
+        Ok(hits.collect::<Result<_, _>>()?)
+    }
+
+    /// A customer with their bookings, newest first. The notes' conflicting versions are in
+    /// `customer.notes_conflicts`.
+    pub fn customer_detail(&self, customer_id: &str) -> Result<Option<CustomerDetail>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(None) };
+        let Some(customer) = rows::customer(&conn, &org, customer_id)? else { return Ok(None) };
+        let bookings = rows::bookings_of_customer(&conn, &org, customer_id)?
+            .iter()
+            .map(|b| summary(&conn, &org, b))
+            .collect::<Result<_, _>>()?;
+        let pending = rows::pending(&conn, &org, EntityKind::Customer, customer_id)?;
+        Ok(Some(CustomerDetail { customer, pending, bookings }))
+    }
+
+    /// The guide's manifest: the departure, its bookings that hold seats, and each seat with its
+    /// attendance as recorded so far (on this device too, before the server has it).
+    pub fn manifest(&self, departure_id: &str) -> Result<Option<Manifest>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(None) };
+        let Some(v) = rows::get(&conn, &org, EntityKind::Departure, departure_id)? else { return Ok(None) };
+        let d: Departure = serde_json::from_value(v)?;
+        let tour = rows::tour(&conn, &org, &d.tour_id)?;
+        let mut bookings = Vec::new();
+        for b in rows::bookings_of_departure(&conn, &org, departure_id)? {
+            if b.status == BookingStatus::Cancelled {
+                continue;
+            }
+            let customer = rows::customer(&conn, &org, &b.customer_id)?;
+            let facts = rows::check_ins_of_booking(&conn, &org, &b.id)?;
+            let standing = attendance_by_participant(&facts);
+            let unconfirmed: Vec<u32> = {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT participant FROM check_ins
+                     WHERE organization_id = ?1 AND booking_id = ?2 AND local_pending = 1",
+                )?;
+                stmt.query_map(params![org, b.id], |r| r.get(0))?.collect::<Result<_, _>>()?
+            };
+            let pax = b.participant_count();
+            let participants = (0..pax)
+                .map(|i| {
+                    let named = b.participants.get(i as usize);
+                    ManifestParticipant {
+                        index: i,
+                        first_name: named.map(|p| p.first_name.clone()).unwrap_or_default(),
+                        last_name: named.map(|p| p.last_name.clone()).unwrap_or_default(),
+                        attendance: standing.get(&i).copied(),
+                        attendance_pending: unconfirmed.contains(&i),
+                    }
+                })
+                .collect();
+            bookings.push(ManifestBooking {
+                booking_id: b.id.clone(),
+                reference_number: b.reference_number.to_string(),
+                customer_name: customer
+                    .as_ref()
+                    .map_or_else(|| b.customer_id.clone(), |c| format!("{} {}", c.first_name, c.last_name)),
+                customer_phone: customer.and_then(|c| c.phone),
+                pax,
+                status: b.status,
+                special_requests: b.special_requests.clone(),
+                dietary_restrictions: b.dietary_restrictions.clone(),
+                checked_in: b.checked_in,
+                no_shows: b.no_shows,
+                pending: rows::pending(&conn, &org, EntityKind::Booking, &b.id)?,
+                participants,
+            });
+        }
+        Ok(Some(Manifest {
+            tour_name: tour.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+            meeting_point: tour.map(|t| t.meeting_point).unwrap_or_default(),
+            departure: DepartureView { seats_left: d.seats_left(), departure: d },
+            bookings,
+        }))
+    }
+
+    /// Bookings the server refused that nobody has dealt with yet, oldest first: who, how many,
+    /// where and why, from the intent's arguments and the rows this desk holds now.
+    pub fn rejected_bookings(&self) -> Result<Vec<RejectedBooking>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let refused: Vec<(u64, String, Option<String>, Option<String>)> = {
+            let mut stmt = conn.prepare_cached(
+                "SELECT mutation_id, args, code, detail FROM mutation_outcome
+                 WHERE status = ?2 AND acknowledged = 0 AND name = ?1 ORDER BY mutation_id",
+            )?;
+            stmt.query_map([CREATE_BOOKING, OutcomeStatus::Rejected.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(refused.len());
+        for (mutation_id, args, code, detail) in refused {
+            // The generic inbox still lists an entry whose arguments do not parse.
+            let Ok(a) = serde_json::from_str::<CreateBookingV1>(&args) else { continue };
+            let customer = rows::customer(&conn, &org, &a.customer_id)?;
+            let departure = match rows::get(&conn, &org, EntityKind::Departure, &a.departure_id)? {
+                Some(v) => {
+                    let d: Departure = serde_json::from_value(v)?;
+                    Some(DepartureView { seats_left: d.seats_left(), departure: d })
+                }
+                None => None,
+            };
+            out.push(RejectedBooking {
+                mutation_id,
+                code,
+                detail,
+                customer_name: customer
+                    .map_or_else(|| a.customer_id.clone(), |c| format!("{} {}", c.first_name, c.last_name)),
+                customer_id: a.customer_id,
+                pax: a.lines.iter().map(|l| l.quantity).sum(),
+                tour_name: rows::tour(&conn, &org, &a.tour_id)?.map(|t| t.name),
+                tour_id: a.tour_id,
+                departure_id: a.departure_id,
+                departure,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn summary(c: &Connection, org: &str, b: &Booking) -> Result<BookingSummary, StoreError> {
+    let name = rows::customer(c, org, &b.customer_id)?
+        .map_or_else(|| b.customer_id.clone(), |c| format!("{} {}", c.first_name, c.last_name));
+    Ok(BookingSummary {
+        id: b.id.clone(),
+        reference_number: b.reference_number.to_string(),
+        departure_id: b.departure_id.clone(),
+        customer_id: b.customer_id.clone(),
+        customer_name: name,
+        pax: b.participant_count(),
+        status: b.status,
+        payment_status: b.payment_status,
+        total: b.pricing.total,
+        pending: rows::pending(c, org, EntityKind::Booking, &b.id)?,
+    })
+}
+
+/// An FTS5 query matching every typed word as a prefix. Words are cut at anything that is not a
+/// letter or digit, as the index's tokenizer does, and each is quoted, so nothing typed is read
+/// as FTS syntax. A phone-like query (digits and `+ - ( ) .` and spaces only) becomes one digit
+/// run, matching the stored E.164 number's digits.
+fn fts_query(q: &str) -> Option<String> {
+    let phone_like =
+        q.chars().any(|c| c.is_ascii_digit()) && q.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let words: Vec<String> = if phone_like {
+        vec![q.chars().filter(char::is_ascii_digit).collect()]
+    } else {
+        q.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    };
+    if words.is_empty() {
+        return None;
+    }
+    Some(words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "))
+}
+
+/// A tour's price tiers, default first.
+pub(super) fn tiers_of(c: &Connection, org: &str, tour_id: &str) -> Result<Vec<PricingTier>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM pricing_tiers WHERE organization_id = ?1 AND tour_id = ?2
+         ORDER BY is_default DESC, sort_order, name",
+        rows::TIER_COLS
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut q = stmt.query(params![org, tour_id])?;
+    let mut out = Vec::new();
+    while let Some(r) = q.next()? {
+        out.push(rows::tier_from_row(r)?);
+    }
+    Ok(out)
+}
