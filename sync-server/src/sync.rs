@@ -257,10 +257,7 @@ impl Recorded {
     fn push(&mut self, m: &MutationEnvelope, r: &MutationResult) {
         self.ids.push(i64_of(m.id));
         self.names.push(m.name.clone());
-        self.statuses.push(match r.status {
-            OutcomeStatus::Applied => "applied",
-            OutcomeStatus::Rejected => "rejected",
-        });
+        self.statuses.push(r.status.as_str());
         self.codes.push(r.code.clone());
         self.details.push(r.detail.clone());
     }
@@ -399,7 +396,7 @@ fn result_record(r: &tokio_postgres::Row) -> anyhow::Result<MutationResult> {
     let status: String = r.try_get(1)?;
     Ok(MutationResult {
         id: u64::try_from(r.try_get::<_, i64>(0)?)?,
-        status: if status == "rejected" { OutcomeStatus::Rejected } else { OutcomeStatus::Applied },
+        status: OutcomeStatus::parse(&status).unwrap_or(OutcomeStatus::Applied),
         code: r.try_get(2)?,
         detail: r.try_get(3)?,
     })
