@@ -126,13 +126,14 @@ fn unsupported(what: &str) -> StoreFault {
     StoreFault(format!("this store cannot read {what} yet"))
 }
 
-/// Read access to the rows named by [`Mutation::reads`], scoped to one organization.
+/// Read access to the rows named by [`Mutation::reads`], scoped to one organization: what the
+/// mutators read. Stores do not implement it; they fetch keys into a [`Snapshot`], which does.
 /// A read that fails is a [`StoreFault`], never "not found": a broken disk must not look like
 /// a free slug.
 ///
 /// Every method past the first two has a default that reports the read as unsupported, so a
-/// store can be taught one entity at a time; a mutation needing a missing read fails as a
-/// transient fault (it stays queued) rather than as a wrong business answer.
+/// partial view fails safe: a mutation needing a missing read fails as a transient fault (it
+/// stays queued) rather than as a wrong business answer.
 pub trait ReadView {
     fn tour(&self, id: &str) -> Result<Option<Tour>, StoreFault>;
     fn tour_by_slug(&self, slug: &str) -> Result<Option<Tour>, StoreFault>;
