@@ -268,7 +268,7 @@ impl Store {
         let mut q = stmt.query(params![org, tour_id])?;
         while let Some(r) = q.next()? {
             let d = rows::departure_from_row(r)?;
-            out.push(DepartureView { seats_left: d.seats_left(), departure: d });
+            out.push(DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(&d), departure: d });
         }
         Ok(out)
     }
@@ -285,7 +285,7 @@ impl Store {
         let Some(org) = session_org(&conn)? else { return Ok(None) };
         let Some(v) = rows::get(&conn, &org, EntityKind::Departure, id)? else { return Ok(None) };
         let d: Departure = serde_json::from_value(v)?;
-        Ok(Some(DepartureView { seats_left: d.seats_left(), departure: d }))
+        Ok(Some(DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(&d), departure: d }))
     }
 
     pub fn pending_count(&self) -> Result<u64, StoreError> {
@@ -606,7 +606,7 @@ impl Store {
         Ok(Some(Manifest {
             tour_name: tour.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
             meeting_point: tour.map(|t| t.meeting_point).unwrap_or_default(),
-            departure: DepartureView { seats_left: d.seats_left(), departure: d },
+            departure: DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(&d), departure: d },
             bookings,
         }))
     }
@@ -632,7 +632,7 @@ impl Store {
             let departure = match rows::get(&conn, &org, EntityKind::Departure, &a.departure_id)? {
                 Some(v) => {
                     let d: Departure = serde_json::from_value(v)?;
-                    Some(DepartureView { seats_left: d.seats_left(), departure: d })
+                    Some(DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(&d), departure: d })
                 }
                 None => None,
             };
@@ -797,7 +797,10 @@ fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -> Result<()
             Change::DeleteGuideAssignment { id } => (EntityKind::GuideAssignment, id, None),
             // The server's business: it keeps the audit trail, counts promo uses and talks to
             // the payment provider. The desk shows their effects when they sync back.
-            Change::Audit(_) | Change::IncrementPromoUses { .. } | Change::RequestRefund(_) => continue,
+            Change::Audit(_)
+            | Change::IncrementPromoUses { .. }
+            | Change::RequestRefund(_)
+            | Change::HoldSeats { .. } => continue,
             // No replica kind carries waitlist entries yet; the queued intent is the desk's
             // record of it until the server replicates the waitlist.
             Change::PutWaitlistEntry(_) => continue,

@@ -109,6 +109,10 @@ pub struct CreateBookingV1 {
     pub expected_total: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overbook: Option<OverbookArgs>,
+    /// Hold the seats unpaid for this long (clamped by `payment::hold_until`), after which the
+    /// hold-expiry job releases them: a website sale waiting for its payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_seconds: Option<u64>,
 }
 
 /// The request's promotional code, normalised; `None` when none (or a blank one) was given.
@@ -136,6 +140,7 @@ pub fn reference_candidates(year: i32, entropy: u64) -> Vec<ReferenceNumber> {
 }
 
 fn participants(lines: &[LineArgs]) -> Result<Vec<Participant>, FieldError> {
+    validate::booking_lines(&lines.iter().map(|l| l.quantity).collect::<Vec<_>>())?;
     let mut out = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         if l.participants.len() > l.quantity as usize {
@@ -313,7 +318,7 @@ impl Mutator for CreateBookingV1 {
             return Err(Rejection::conflict("id", format!("booking {id} already exists")).into());
         }
         let tour = view.tour(&tour_id)?.ok_or_else(|| Rejection::not_found("tour", &tour_id))?;
-        if tour.status != crate::status::TourStatus::Active {
+        if !crate::offer::tour_on_sale(&tour) {
             return Err(
                 Rejection::conflict("tour_id", format!("{} is {} and not on sale", tour.name, tour.status)).into()
             );
@@ -383,6 +388,12 @@ impl Mutator for CreateBookingV1 {
             changes.push(Change::IncrementPromoUses { promo_code_id: code_id.clone() });
         }
         changes.extend(overbook_audit(ctx, &dep, &id, &outcome));
+        if let Some(seconds) = self.hold_seconds {
+            changes.push(Change::HoldSeats {
+                booking_id: id.clone(),
+                until: crate::payment::hold_until(ctx.now, seconds),
+            });
+        }
         changes.insert(0, Change::PutDeparture(dep));
         changes.insert(0, Change::PutBooking(booking));
         Ok(changes)
@@ -868,7 +879,11 @@ mod tests {
             (with(&[("tour_id", "t-draft".into())]), Role::Owner, "CONFLICT"),
             (with(&[("tour_id", "t-noprice".into())]), Role::Owner, "INVALID"),
             (with(&[("tour_id", "t-noprice".into()), ("departure_id", "d-noprice".into())]), Role::Owner, "CONFLICT"),
-            (with(&[("lines", json!([]))]), Role::Owner, "PRICING_ERROR"),
+            // Request limits hold for every source, not only the website: 1–20 lines of 1–100.
+            (with(&[("lines", json!([]))]), Role::Owner, "INVALID"),
+            (with(&[("lines", json!(vec![json!({"tier_id": ADULT, "quantity": 1}); 21]))]), Role::Owner, "INVALID"),
+            (with(&[("lines", json!([{"tier_id": ADULT, "quantity": 101}]))]), Role::Owner, "INVALID"),
+            (with(&[("lines", json!([{"tier_id": ADULT, "quantity": 0}]))]), Role::Owner, "INVALID"),
             (with(&[("lines", json!([{"tier_id": "nope", "quantity": 1}]))]), Role::Owner, "PRICING_ERROR"),
             (
                 with(&[(

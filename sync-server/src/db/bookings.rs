@@ -14,22 +14,24 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use futures_util::future::join_all;
 use tokio_postgres::types::ToSql;
-use tourdesk_domain::cancellation::CancellationPolicy;
+use tourdesk_domain::cancellation::{CancellationPolicy, StoredPolicy, policy_for_tour};
 use tourdesk_domain::entities::{Booking, BookingSource, Customer, CustomerSource, RefundRequest};
 use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::money::{Currency, Percent};
+use tourdesk_domain::offer::{self, ScopedTax};
 use tourdesk_domain::pricing::{
     Adjustment, EarlyBirdDiscount, GroupDiscount, PricingCatalog, PromoCode, PromoStatus, SeasonalAdjustment, TaxRule,
-    Tier,
+    Tier, normalize_promo_code,
 };
 use tourdesk_domain::reference::ReferenceNumber;
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 
-use tourdesk_domain::protocol::{EntityKind, Op, org_bucket, schedule_bucket};
+use tourdesk_domain::protocol::{EntityKind, Op, schedule_bucket};
+use tourdesk_domain::replication::RowScope;
 
 use super::{
-    DEPARTURE_COLS, LogRow, Prepared, WriteTx, bad_row, departure_buckets, departure_from_row, i32_of, money,
-    written_once,
+    DEPARTURE_COLS, LogRow, Prepared, TIER_COLS, WriteTx, bad_row, departure_buckets, departure_from_row, i32_of,
+    money, tier_from_row, written_once,
 };
 use tourdesk_domain::Departure;
 
@@ -135,8 +137,7 @@ pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer) -> anyhow::Result<()> 
     );
     let (n, departures) = super::all2(n, departures)?;
     written_once(n, &cu.id)?;
-    let mut buckets = vec![org_bucket(&cu.organization_id)];
-    buckets.extend(departures.iter().map(|d| schedule_bucket(d)));
+    let buckets = RowScope::Customer(&departures).buckets(&cu.organization_id);
     w.log_change(&buckets, EntityKind::Customer, &cu.id, Op::Put, Some(serde_json::to_value(cu)?));
     Ok(())
 }
@@ -206,15 +207,15 @@ pub fn booking_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Booking> {
 /// pricing snapshot), logged to `org:all` and `schedule:D`. A new booking also brings its
 /// customer into `schedule:D` when it is the customer's first booking there: the guide of D
 /// must see the guest's contact details, and the customer row was logged before the booking
-/// existed (so not to D).
-pub async fn put_booking(w: &WriteTx<'_>, b: &Booking) -> anyhow::Result<()> {
+/// existed (so not to D). `hold` is a new booking's seat hold (`Change::HoldSeats`); an update
+/// keeps the stored one.
+pub async fn put_booking(w: &WriteTx<'_>, b: &Booking, hold: Option<DateTime<Utc>>) -> anyhow::Result<()> {
     let p = &b.pricing;
     let org = &b.organization_id;
     let (pricing, participants) = (serde_json::to_value(p)?, serde_json::to_value(&b.participants)?);
     let overbook = b.overbook.as_ref().map(serde_json::to_value).transpose()?;
     let cancellation = b.cancellation.as_ref().map(serde_json::to_value).transpose()?;
     let (count, checked_in, no_shows) = (i32_of(b.participant_count())?, i32_of(b.checked_in)?, i32_of(b.no_shows)?);
-    let hold = w.new_booking_hold();
     let upsert: [&(dyn ToSql + Sync); 30] = [
         &b.id,
         org,
@@ -344,6 +345,9 @@ pub async fn customer_id_by_email(c: &impl GenericClient, org: &str, email: &str
 }
 
 pub async fn booking_reference_taken(c: &impl GenericClient, org: &str, reference: &str) -> anyhow::Result<bool> {
+    // Stored references are canonical: compare what the domain reads the text as.
+    let Ok(reference) = ReferenceNumber::parse(reference) else { return Ok(false) };
+    let reference = reference.as_str();
     let row = c
         .row(
             "SELECT EXISTS (SELECT 1 FROM bookings WHERE organization_id = $1 AND reference_number = $2)",
@@ -409,10 +413,10 @@ async fn load_catalog(
     );
     let group_sql = threshold_sql("group_discounts", "min_participants", lock);
     let early_sql = threshold_sql("early_bird_discounts", "min_days_before", lock);
-    // Organization-wide taxes (no tour) apply to every tour.
+    // Candidates: the tour's and the organization-wide rules; `offer::taxes_for_tour` decides.
     let taxes_sql = format!(
-        "SELECT name, rate_basis_points, inclusive FROM tax_rules
-         WHERE organization_id = $1 AND (tour_id = $2 OR tour_id IS NULL) AND active
+        "SELECT name, rate_basis_points, inclusive, tour_id, active FROM tax_rules
+         WHERE organization_id = $1 AND (tour_id = $2 OR tour_id IS NULL)
          ORDER BY sort_order, name, id{lock}"
     );
     let params: [&(dyn ToSql + Sync); 2] = [&org, &tour_id];
@@ -440,7 +444,7 @@ async fn load_catalog(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     // Mixed currencies are the domain's to refuse (a `CurrencyMismatch` when quoting).
-    let Some(currency) = tiers.first().map(|t| t.base_price.currency) else { return Ok(None) };
+    let Some(currency) = offer::tour_currency(&tiers) else { return Ok(None) };
     let seasons = seasons
         .iter()
         .map(|r| {
@@ -467,13 +471,18 @@ async fn load_catalog(
     let taxes = taxes
         .iter()
         .map(|r| {
-            Ok(TaxRule {
-                name: r.try_get(0)?,
-                rate: Percent::from_basis_points(i64::from(r.try_get::<_, i32>(1)?)),
-                inclusive: r.try_get(2)?,
+            Ok(ScopedTax {
+                tour_id: r.try_get(3)?,
+                active: r.try_get(4)?,
+                rule: TaxRule {
+                    name: r.try_get(0)?,
+                    rate: Percent::from_basis_points(i64::from(r.try_get::<_, i32>(1)?)),
+                    inclusive: r.try_get(2)?,
+                },
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let taxes = offer::taxes_for_tour(taxes, tour_id);
 
     Ok(Some(PricingCatalog {
         tour_id: tour_id.to_string(),
@@ -505,8 +514,8 @@ fn thresholds(rows: &[tokio_postgres::Row]) -> anyhow::Result<Vec<(u32, Adjustme
         .collect()
 }
 
-/// A promotional code by its normalised (uppercase) text, locked: its use counter is bumped in
-/// the same transaction.
+/// A promotional code by its normalised text (`pricing::normalize_promo_code`), locked: its use
+/// counter is bumped in the same transaction.
 pub async fn promo_code(c: &impl GenericClient, org: &str, code: &str) -> anyhow::Result<Option<PromoCode>> {
     load_promo(c, org, code, " FOR UPDATE").await
 }
@@ -516,19 +525,36 @@ pub async fn promo_code_unlocked(c: &impl GenericClient, org: &str, code: &str) 
     load_promo(c, org, code, "").await
 }
 
+/// Whether a stored code is the one asked for (`code`, already normalised): the domain's
+/// normaliser decides, on both sides, so a code stored with spaces or in any case matches.
+fn is_code(stored: &str, code: &str) -> bool {
+    normalize_promo_code("code", stored).ok().flatten().is_some_and(|s| s == code)
+}
+
+/// Candidate codes for a normalised `code`: those equal to it ignoring case and surrounding
+/// space, a superset of what the domain's normaliser matches, filtered by [`is_code`].
+const PROMO_CANDIDATE: &str = "upper(btrim(code, E' \\t\\r\\n')) = upper($2)";
+
 async fn load_promo(c: &impl GenericClient, org: &str, code: &str, lock: &str) -> anyhow::Result<Option<PromoCode>> {
-    let row = c
-        .row_opt(
+    let rows = c
+        .rows(
             &format!(
                 "SELECT id, code, discount_type, discount_value, discount_currency, min_booking_minor,
                         min_booking_currency, max_uses, max_uses_per_customer, valid_from, valid_until,
                         applicable_tour_ids, applicable_variant_ids, current_uses, status
-                 FROM promotional_codes WHERE organization_id = $1 AND upper(code) = $2{lock}"
+                 FROM promotional_codes WHERE organization_id = $1 AND {PROMO_CANDIDATE} ORDER BY id{lock}"
             ),
             &[&org, &code],
         )
         .await?;
-    let Some(r) = row else { return Ok(None) };
+    let mut found = None;
+    for r in rows {
+        if is_code(&r.try_get::<_, String>(1)?, code) {
+            found = Some(r);
+            break;
+        }
+    }
+    let Some(r) = found else { return Ok(None) };
     let kind: String = r.try_get(2)?;
     let cur: Option<String> = r.try_get(4)?;
     let min_minor: Option<i64> = r.try_get(5)?;
@@ -560,15 +586,24 @@ async fn load_promo(c: &impl GenericClient, org: &str, code: &str, lock: &str) -
 
 /// How many bookings of a customer used a code (by its normalised text).
 pub async fn promo_uses(c: &impl GenericClient, org: &str, code: &str, customer_id: &str) -> anyhow::Result<u32> {
-    let row = c
-        .row(
-            "SELECT count(*) FROM promo_code_uses u
-             JOIN promotional_codes p ON p.organization_id = u.organization_id AND p.id = u.promotional_code_id
-             WHERE u.organization_id = $1 AND upper(p.code) = $2 AND u.customer_id = $3",
+    let rows = c
+        .rows(
+            &format!(
+                "SELECT p.code, count(*) FROM promo_code_uses u
+                 JOIN promotional_codes p ON p.organization_id = u.organization_id AND p.id = u.promotional_code_id
+                 WHERE u.organization_id = $1 AND {} AND u.customer_id = $3 GROUP BY p.code",
+                PROMO_CANDIDATE.replace("code", "p.code")
+            ),
             &[&org, &code, &customer_id],
         )
         .await?;
-    Ok(u32::try_from(row.try_get::<_, i64>(0)?)?)
+    let mut uses = 0;
+    for r in &rows {
+        if is_code(&r.try_get::<_, String>(0)?, code) {
+            uses += u32::try_from(r.try_get::<_, i64>(1)?)?;
+        }
+    }
+    Ok(uses)
 }
 
 /// One more use of a code by a booking. The counter's CHECK is the backstop against spending a
@@ -613,32 +648,43 @@ pub async fn cancellation_policy_unlocked(
     load_policy(c, org, tour_id, Lock::None).await
 }
 
+/// Loads the candidates (the tour's own policy id; its policy and the defaults, locked as asked)
+/// and lets `cancellation::policy_for_tour` choose.
 async fn load_policy(
     c: &impl GenericClient,
     org: &str,
     tour_id: &str,
     lock: Lock,
 ) -> anyhow::Result<Option<CancellationPolicy>> {
-    let row = c
-        .row_opt(
-            &format!(
-                "SELECT p.id, p.name, p.rules FROM cancellation_policies p
-             WHERE p.organization_id = $1
-               AND (p.id = (SELECT t.cancellation_policy_id FROM tours t WHERE t.organization_id = $1 AND t.id = $2)
-                    OR (p.is_default AND NOT EXISTS (
-                        SELECT 1 FROM tours t
-                        WHERE t.organization_id = $1 AND t.id = $2 AND t.cancellation_policy_id IS NOT NULL))){}",
-                lock.sql()
-            ),
-            &[&org, &tour_id],
-        )
-        .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(CancellationPolicy {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        rules: serde_json::from_value(r.try_get(2)?)?,
-    }))
+    let candidates_sql = format!(
+        "SELECT id, name, rules, is_default FROM cancellation_policies
+         WHERE organization_id = $1
+           AND (is_default OR id = (SELECT t.cancellation_policy_id FROM tours t
+                                    WHERE t.organization_id = $1 AND t.id = $2))
+         ORDER BY id{}",
+        lock.sql()
+    );
+    let params: [&(dyn ToSql + Sync); 2] = [&org, &tour_id];
+    let (tour, candidates) = tokio::join!(
+        c.row_opt("SELECT cancellation_policy_id FROM tours WHERE organization_id = $1 AND id = $2", &params),
+        c.rows(&candidates_sql, &params),
+    );
+    let (tour, candidates) = super::all2(tour, candidates)?;
+    let own: Option<String> = tour.map(|r| r.try_get(0)).transpose()?.flatten();
+    let candidates = candidates
+        .iter()
+        .map(|r| {
+            Ok(StoredPolicy {
+                policy: CancellationPolicy {
+                    id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    rules: serde_json::from_value(r.try_get(2)?)?,
+                },
+                is_default: r.try_get(3)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(policy_for_tour(own.as_deref(), candidates))
 }
 
 /// Queues a refund for `payments::refunds` to send to Stripe after commit. A booking is
@@ -707,7 +753,8 @@ pub async fn customer_email(c: &impl GenericClient, org: &str, customer_id: &str
 }
 
 /// A departure with its tour's name and the currency the tour is priced in (`None` before it has
-/// prices), for a website booking: one round trip.
+/// prices; `offer::tour_currency` decides from the tour's tiers), for a website booking: one
+/// round trip.
 pub async fn departure_for_booking(
     c: &impl GenericClient,
     org: &str,
@@ -715,17 +762,24 @@ pub async fn departure_for_booking(
 ) -> anyhow::Result<Option<(Departure, String, Option<Currency>)>> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
-            "SELECT {DEPARTURE_COLS}, tour_name, tour_currency FROM (
-                 SELECT s.*, t.name AS tour_name,
-                        (SELECT p.currency FROM pricing_tiers p WHERE p.organization_id = s.organization_id
-                            AND p.tour_id = s.tour_id ORDER BY p.sort_order, p.id LIMIT 1) AS tour_currency
+            "SELECT {DEPARTURE_COLS}, tour_name FROM (
+                 SELECT s.*, t.name AS tour_name
                  FROM schedules s JOIN tours t ON t.organization_id = s.organization_id AND t.id = s.tour_id
                  WHERE s.organization_id = $1 AND s.id = $2) d"
         )
     });
-    let Some(r) = c.row_opt(&SQL, &[&org, &id]).await? else { return Ok(None) };
-    let currency = r.try_get::<_, Option<String>>(13)?.map(|c| Currency::parse(&c)).transpose()?;
-    Ok(Some((departure_from_row(&r)?, r.try_get(12)?, currency)))
+    static TIERS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {TIER_COLS} FROM pricing_tiers WHERE organization_id = $1
+             AND tour_id = (SELECT tour_id FROM schedules WHERE organization_id = $1 AND id = $2)"
+        )
+    });
+    let params: [&(dyn ToSql + Sync); 2] = [&org, &id];
+    let (row, tiers) = tokio::join!(c.row_opt(&SQL, &params), c.rows(&TIERS, &params));
+    let (row, tiers) = super::all2(row, tiers)?;
+    let Some(r) = row else { return Ok(None) };
+    let tiers = tiers.iter().map(tier_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Some((departure_from_row(&r)?, r.try_get(12)?, offer::tour_currency(&tiers))))
 }
 
 pub async fn tour_name(c: &impl GenericClient, org: &str, tour_id: &str) -> anyhow::Result<Option<String>> {
@@ -746,6 +800,9 @@ pub async fn booking_id_by_reference_and_email(
     reference: &str,
     email: &str,
 ) -> anyhow::Result<Option<String>> {
+    // A reference as a person typed it (any case, the prefix optional) is the one the domain reads.
+    let Ok(reference) = ReferenceNumber::parse(reference) else { return Ok(None) };
+    let reference = reference.as_str();
     let row = c
         .row_opt(
             "SELECT b.id FROM bookings b
