@@ -822,6 +822,24 @@ mod tests {
     }
 
     #[test]
+    fn a_held_booking_holds_its_seats_for_the_clamped_time_and_a_desk_booking_holds_none() {
+        let mem = world();
+        let held = |seconds: u64| {
+            let changes =
+                run_ok(&mem, "create_booking.v1", patch(create(), &[("hold_seconds", seconds.into())]), Role::Manager);
+            changes.iter().find_map(|c| match c {
+                Change::HoldSeats { booking_id, until } if booking_id == NEW => Some(*until),
+                _ => None,
+            })
+        };
+        let now = ctx(Role::Manager).now;
+        assert_eq!(held(900), Some(now + Duration::seconds(900)));
+        assert_eq!(held(30 * 86_400), Some(now + Duration::days(7)), "a week at most");
+        let desk = run_ok(&mem, "create_booking.v1", create(), Role::Manager);
+        assert!(!desk.iter().any(|c| matches!(c, Change::HoldSeats { .. })));
+    }
+
+    #[test]
     fn overbooking_needs_permission_and_an_explicit_reason_and_is_audited() {
         let mem = world();
         mem.put_departure(Departure { booked_count: 9, ..departure() });
