@@ -19,6 +19,12 @@ use crate::Config;
 
 mod bookings;
 pub use bookings::*;
+mod cancellation;
+pub use cancellation::*;
+mod customers;
+pub use customers::*;
+mod pricing;
+pub use pricing::*;
 mod write;
 pub use write::{AuditRow, Mark, WriteTx};
 mod guides;
