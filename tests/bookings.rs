@@ -9,7 +9,7 @@ use chrono::{Datelike, Utc};
 use serde_json::{Value, json};
 use tourdesk_domain::mutation::reference_candidates;
 use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, PushResponse, SCHEMA_VERSION};
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::{db, seed};
 use tourdesk_tests::{Env, push_raw, sign_in};
 
 /// Pushes `(name, args)` as mutations 1, 2, … of `client_id`, behind any desk's back.
@@ -349,4 +349,38 @@ async fn a_promo_code_stored_as_typed_is_found_by_the_domains_normaliser() {
     again.1["promo_code"] = json!("AUTUMN5");
     let resp = push(&env.base_url(), &token, &new_id(), &[again]).await;
     assert_eq!(resp.results[0].code.as_deref(), Some("PROMO_REFUSED"), "{resp:?}");
+}
+
+/// Every lookup by reference reads the text as `ReferenceNumber::parse` does (any case,
+/// surrounding space, the `BK-` prefix optional): the stored reference is canonical, so a
+/// lookup that compared the raw text missed a reference the domain accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_by_reference_accept_what_the_domain_accepts() {
+    let env = Env::start().await;
+    let d = departure(&env, 10, 0).await;
+    let token = sign_in(&env, seed::DEMO_MANAGER_EMAIL).await;
+    let (customer_id, booking_id) = (new_id(), new_id());
+    let (booking, _) = create_booking(&d, &booking_id, &customer_id, 1);
+    let resp = push(&env.base_url(), &token, &new_id(), &[create_customer(&customer_id), booking]).await;
+    assert!(resp.results.iter().all(|r| r.status == OutcomeStatus::Applied), "{resp:?}");
+    let row = env
+        .pg()
+        .await
+        .query_one("SELECT organization_id, reference_number FROM bookings WHERE id = $1", &[&booking_id])
+        .await
+        .unwrap();
+    let (org, reference): (String, String) = (row.get(0), row.get(1));
+    let typed = format!(" {} ", reference.to_ascii_lowercase().trim_start_matches("bk-"));
+    // As the server runs them: its runtime role, in the organization's tenant.
+    let pool = db::connect(&env.server_config).unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let tx = conn.transaction().await.unwrap();
+    db::set_tenant(&tx, &org).await.unwrap();
+    let email = format!("{customer_id}@example.com");
+    for text in [reference.as_str(), typed.as_str()] {
+        assert!(db::booking_reference_taken(&tx, &org, text).await.unwrap(), "{text:?}");
+        let found = db::booking_id_by_reference_and_email(&tx, &org, text, &email).await.unwrap();
+        assert_eq!(found.as_deref(), Some(booking_id.as_str()), "{text:?}");
+    }
+    assert!(!db::booking_reference_taken(&tx, &org, "not a reference").await.unwrap());
 }
