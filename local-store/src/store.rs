@@ -915,7 +915,7 @@ impl ReadView for View<'_> {
     /// that into a visible PRICE_CHANGED rather than a silently different charge.
     fn pricing_catalog(&self, tour_id: &str) -> Result<Option<PricingCatalog>, StoreFault> {
         let tiers = tiers_of(self.c, self.org, tour_id).map_err(fault)?;
-        let Some(currency) = tiers.first().map(|t| t.base_price.currency) else { return Ok(None) };
+        let Some(currency) = tourdesk_domain::offer::tour_currency(&tiers) else { return Ok(None) };
         Ok(Some(PricingCatalog {
             tour_id: tour_id.to_string(),
             currency,
