@@ -51,6 +51,14 @@ pub fn departures_led_by<'a>(user_id: &str, assignments: impl IntoIterator<Item 
     led
 }
 
+/// Whether writing a booking must also log its customer to the departure's `schedule:D`: a new
+/// booking of a customer with no other booking there. The customer row was logged before the
+/// booking existed (so not to D), and the guide of D must have the guest's contact details; a
+/// customer already booked on D is there already.
+pub fn booking_brings_guest(new_booking: bool, guest_already_on_departure: bool) -> bool {
+    new_booking && !guest_already_on_departure
+}
+
 /// Whether a role's devices receive `schedule:D` buckets at all (so the server knows whether to
 /// load assignments for it).
 pub fn role_leads_departures(role: Role) -> bool {
@@ -167,6 +175,13 @@ mod tests {
         assert!(!assignment_gains_departure(Some(Pending), Confirmed), "already held");
         assert!(!assignment_gains_departure(None, Declined));
         assert!(!assignment_gains_departure(Some(Confirmed), Declined));
+    }
+
+    #[test]
+    fn only_a_guests_first_new_booking_on_a_departure_brings_them_into_its_bucket() {
+        assert!(booking_brings_guest(true, false));
+        assert!(!booking_brings_guest(true, true), "already there");
+        assert!(!booking_brings_guest(false, false), "an update: the guest came with the booking");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use tourdesk_domain::money::Currency;
 use tourdesk_domain::offer;
 use tourdesk_domain::protocol::{EntityKind, schedule_bucket};
 use tourdesk_domain::reference::ReferenceNumber;
+use tourdesk_domain::replication;
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 
 use super::{
@@ -135,7 +136,7 @@ pub async fn put_booking(w: &WriteTx<'_>, b: &Booking, hold: Option<DateTime<Utc
                   AS l(tier, name, quantity, unit, total, currency, n)",
         )
         .await,
-        w.prepare_cached(&GUEST_FIRST_ON_DEPARTURE).await,
+        w.prepare_cached(&GUEST_OF_BOOKING).await,
     )?;
     let (written, _, _, guest) = {
         let (a, b, c, d) = tokio::join!(
@@ -152,7 +153,11 @@ pub async fn put_booking(w: &WriteTx<'_>, b: &Booking, hold: Option<DateTime<Utc
     let inserted: bool = row.try_get(0)?;
     // The customer goes first, so a replica never holds a booking whose guest it lacks.
     let mut log = Vec::new();
-    if inserted && let Some(r) = guest {
+    // The column after the customer's: whether they have another booking on the departure.
+    let already_there = |r: &tokio_postgres::Row| r.try_get::<_, bool>(CUSTOMER_COLS.split(',').count());
+    if let Some(r) = guest
+        && replication::booking_brings_guest(inserted, already_there(&r)?)
+    {
         let cu = customer_from_row(&r)?;
         log.push(LogRow::put(
             schedule_bucket(&b.departure_id),
@@ -190,12 +195,14 @@ const UPSERT_BOOKING: &str =
          WHERE bookings.organization_id = excluded.organization_id
          RETURNING (xmax = 0)";
 
-/// The booking's customer, unless they have another booking on the departure.
-static GUEST_FIRST_ON_DEPARTURE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// The booking's customer, and whether they have another booking on the departure (the column
+/// after the customer's; `replication::booking_brings_guest` decides).
+static GUEST_OF_BOOKING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT {CUSTOMER_COLS} FROM customers WHERE organization_id = $1 AND id = $2
-           AND NOT EXISTS (SELECT 1 FROM bookings WHERE organization_id = $1 AND customer_id = $2
-                           AND departure_id = $3 AND id <> $4)"
+        "SELECT {CUSTOMER_COLS},
+                EXISTS (SELECT 1 FROM bookings WHERE organization_id = $1 AND customer_id = $2
+                        AND departure_id = $3 AND id <> $4)
+         FROM customers WHERE organization_id = $1 AND id = $2"
     )
 });
 
