@@ -9,7 +9,7 @@ use chrono::{Datelike, Utc};
 use serde_json::{Value, json};
 use tourdesk_domain::mutation::reference_candidates;
 use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, PushResponse, SCHEMA_VERSION};
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::{db, seed};
 use tourdesk_tests::{Env, push_raw, sign_in};
 
 /// Pushes `(name, args)` as mutations 1, 2, … of `client_id`, behind any desk's back.
@@ -316,4 +316,71 @@ async fn a_promo_code_is_priced_by_the_domain_and_its_use_counted_once() {
     assert_eq!(resp.results[1].code.as_deref(), Some("PROMO_REFUSED"), "{resp:?}");
     assert_eq!(count(&env, "SELECT current_uses::bigint FROM promotional_codes WHERE id = $1", &code_id).await, 1);
     assert_eq!(booked_count(&env, &d.id).await, 2);
+}
+
+/// A code is found by the domain's normaliser on both sides: one stored with surrounding space
+/// (typed in by hand) is the code a customer types, and its uses per customer are counted too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promo_code_stored_as_typed_is_found_by_the_domains_normaliser() {
+    let env = Env::start().await;
+    let d = departure(&env, 10, 0).await;
+    let pg = env.pg().await;
+    let code_id = new_id();
+    pg.execute(
+        "INSERT INTO promotional_codes (id, organization_id, code, discount_type, discount_value,
+                                        max_uses_per_customer, valid_from, valid_until)
+         SELECT $1, organization_id, ' Autumn5 ', 'percentage', 500, 1, now() - interval '1 day',
+                now() + interval '30 days'
+         FROM schedules WHERE id = $2",
+        &[&code_id, &d.id],
+    )
+    .await
+    .unwrap();
+    let token = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
+    let (customer_id, booking_id) = (new_id(), new_id());
+    let (mut booking, _) = create_booking(&d, &booking_id, &customer_id, 1);
+    booking.1["promo_code"] = json!("autumn5");
+    let resp = push(&env.base_url(), &token, &new_id(), &[create_customer(&customer_id), booking]).await;
+    assert!(resp.results.iter().all(|r| r.status == OutcomeStatus::Applied), "{resp:?}");
+    assert_eq!(count(&env, "SELECT count(*) FROM promo_code_uses WHERE booking_id = $1", &booking_id).await, 1);
+
+    // Once per customer: the same customer's second use is counted through the same rule.
+    let (mut again, _) = create_booking(&d, &new_id(), &customer_id, 1);
+    again.1["promo_code"] = json!("AUTUMN5");
+    let resp = push(&env.base_url(), &token, &new_id(), &[again]).await;
+    assert_eq!(resp.results[0].code.as_deref(), Some("PROMO_REFUSED"), "{resp:?}");
+}
+
+/// Every lookup by reference reads the text as `ReferenceNumber::parse` does (any case,
+/// surrounding space, the `BK-` prefix optional): the stored reference is canonical, so a
+/// lookup that compared the raw text missed a reference the domain accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_by_reference_accept_what_the_domain_accepts() {
+    let env = Env::start().await;
+    let d = departure(&env, 10, 0).await;
+    let token = sign_in(&env, seed::DEMO_MANAGER_EMAIL).await;
+    let (customer_id, booking_id) = (new_id(), new_id());
+    let (booking, _) = create_booking(&d, &booking_id, &customer_id, 1);
+    let resp = push(&env.base_url(), &token, &new_id(), &[create_customer(&customer_id), booking]).await;
+    assert!(resp.results.iter().all(|r| r.status == OutcomeStatus::Applied), "{resp:?}");
+    let row = env
+        .pg()
+        .await
+        .query_one("SELECT organization_id, reference_number FROM bookings WHERE id = $1", &[&booking_id])
+        .await
+        .unwrap();
+    let (org, reference): (String, String) = (row.get(0), row.get(1));
+    let typed = format!(" {} ", reference.to_ascii_lowercase().trim_start_matches("bk-"));
+    // As the server runs them: its runtime role, in the organization's tenant.
+    let pool = db::connect(&env.server_config).unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let tx = conn.transaction().await.unwrap();
+    db::set_tenant(&tx, &org).await.unwrap();
+    let email = format!("{customer_id}@example.com");
+    for text in [reference.as_str(), typed.as_str()] {
+        assert!(db::booking_reference_taken(&tx, &org, text).await.unwrap(), "{text:?}");
+        let found = db::booking_id_by_reference_and_email(&tx, &org, text, &email).await.unwrap();
+        assert_eq!(found.as_deref(), Some(booking_id.as_str()), "{text:?}");
+    }
+    assert!(!db::booking_reference_taken(&tx, &org, "not a reference").await.unwrap());
 }

@@ -516,3 +516,35 @@ async fn a_change_is_logged_once_per_bucket_that_should_see_it() {
         .get(0);
     assert_eq!(dupes, 0);
 }
+
+/// A generated departure's id is no UUID (`v1@2030-01-01T09:00:00`); a guide's device that held
+/// its bucket and no longer receives it is told to drop it, not refused (which would stop every
+/// pull of that device for good).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_departures_bucket_is_removed_not_refused() {
+    let env = Env::start().await;
+    let d = demo(&env).await;
+    let generated: String = env
+        .pg()
+        .await
+        .query_one(
+            "INSERT INTO schedules (id, organization_id, tour_id, variant_id, local_date, local_time, timezone,
+                                    starts_at, ends_at, capacity, booked_count, status)
+             SELECT variant_id || '@2030-01-01T09:00:00', organization_id, tour_id, variant_id, DATE '2030-01-01',
+                    TIME '09:00', timezone, TIMESTAMPTZ '2030-01-01 09:00Z', TIMESTAMPTZ '2030-01-01 11:00Z', 10, 0,
+                    'open'
+             FROM schedules WHERE id = $1 RETURNING id",
+            &[&d.other],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let mut guide = Device::new(&env, seed::DEMO_GUIDE_EMAIL).await;
+    guide.sync(5000).await;
+    let mut cursors = guide.cursors.clone();
+    cursors.insert(schedule_bucket(&generated), 7);
+    let (status, body) = guide.pull_raw(&cursors, 100).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let page: PullResponse = serde_json::from_value(body).unwrap();
+    assert_eq!(page.removed_buckets, [schedule_bucket(&generated)]);
+}

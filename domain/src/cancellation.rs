@@ -29,6 +29,30 @@ pub struct CancellationPolicy {
     pub rules: Vec<CancellationRule>,
 }
 
+/// A stored policy, a candidate for [`policy_for_tour`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPolicy {
+    pub policy: CancellationPolicy,
+    /// The organization's default, for tours without a policy of their own.
+    pub is_default: bool,
+}
+
+/// The policy a tour's bookings are cancelled under: the tour's own (`tour_policy_id`), else the
+/// organization's default (the seed: "a tour without its own policy falls back to the default").
+/// `None` when there is neither; a tour's own policy that is missing does not fall back (its
+/// bookings were sold under it, not under the default). Should several be marked default, the
+/// smallest id wins, so every store picks the same one.
+pub fn policy_for_tour(
+    tour_policy_id: Option<&str>,
+    candidates: impl IntoIterator<Item = StoredPolicy>,
+) -> Option<CancellationPolicy> {
+    let mut candidates = candidates.into_iter();
+    match tour_policy_id {
+        Some(id) => candidates.find(|c| c.policy.id == id).map(|c| c.policy),
+        None => candidates.filter(|c| c.is_default).map(|c| c.policy).min_by(|a, b| a.id.cmp(&b.id)),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CancelledBy {
@@ -121,6 +145,19 @@ mod tests {
 
     fn usd(a: i64) -> Money {
         Money::new(a, Currency::USD)
+    }
+
+    fn stored(id: &str, is_default: bool) -> StoredPolicy {
+        StoredPolicy { policy: CancellationPolicy { id: id.into(), name: id.into(), rules: vec![] }, is_default }
+    }
+
+    #[test]
+    fn a_tour_uses_its_own_policy_else_the_organizations_default() {
+        let all = || vec![stored("own", false), stored("z-default", true), stored("a-default", true)];
+        assert_eq!(policy_for_tour(Some("own"), all()).unwrap().id, "own");
+        assert_eq!(policy_for_tour(None, all()).unwrap().id, "a-default", "one default, the same everywhere");
+        assert_eq!(policy_for_tour(Some("gone"), all()), None, "its own policy, not the default");
+        assert_eq!(policy_for_tour(None, vec![stored("own", false)]), None);
     }
 
     fn policy() -> CancellationPolicy {

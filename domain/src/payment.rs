@@ -248,6 +248,28 @@ impl PaymentIssue {
     }
 }
 
+/// The longest a website booking holds its seats unpaid: anything longer is a misconfiguration,
+/// not a hold.
+pub const MAX_HOLD_SECONDS: u64 = 7 * 86_400;
+
+/// Until when a booking made at `now` holds its seats unpaid, for a configured hold of
+/// `seconds` (clamped to [`MAX_HOLD_SECONDS`]).
+pub fn hold_until(now: DateTime<Utc>, seconds: u64) -> DateTime<Utc> {
+    let seconds = i64::try_from(seconds.min(MAX_HOLD_SECONDS)).unwrap_or(0);
+    now + chrono::Duration::seconds(seconds)
+}
+
+/// Whether a booking asks for a payment at all: a free booking (a full discount, a zero price)
+/// has nothing to pay and no intent is made.
+pub fn payable(b: &Booking) -> bool {
+    b.pricing.total.amount > 0
+}
+
+/// The seat hold a customer is shown: only while the booking holds seats and no money came in.
+pub fn hold_in_force(b: &Booking, hold_expires_at: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    (b.status.holds_seats() && b.paid_amount.is_zero()).then_some(hold_expires_at).flatten()
+}
+
 /// Whether an unpaid booking's seat hold has run out at `now`. Only pending bookings with no
 /// money received expire; anything paid, even in part, is for a person to sort out.
 pub fn hold_expired(b: &Booking, hold_expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
@@ -316,6 +338,27 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         "2026-06-01T10:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn a_hold_lasts_the_configured_time_but_never_past_a_week() {
+        assert_eq!(hold_until(now(), 900), now() + chrono::Duration::minutes(15));
+        assert_eq!(hold_until(now(), u64::MAX), now() + chrono::Duration::days(7));
+    }
+
+    #[test]
+    fn only_a_booking_with_something_to_pay_is_payable() {
+        assert!(payable(&sample_booking(eur(100))));
+        assert!(!payable(&sample_booking(eur(0))));
+    }
+
+    #[test]
+    fn a_hold_is_shown_while_the_booking_holds_seats_unpaid() {
+        let at = Some(now());
+        let b = sample_booking(eur(100));
+        assert_eq!(hold_in_force(&b, at), at);
+        assert_eq!(hold_in_force(&Booking { paid_amount: eur(10), ..b.clone() }, at), None, "money came in");
+        assert_eq!(hold_in_force(&Booking { status: BookingStatus::Cancelled, ..b }, at), None);
     }
 
     fn succeeded(received: i64) -> ProcessorEvent {

@@ -329,7 +329,7 @@ impl PricingCatalog {
     /// desk's store and its booking form both build it here, so the total the form shows is the
     /// total the store's `create_booking.v1` computes.
     pub fn from_tiers(tour_id: &str, tiers: &[PricingTier]) -> Option<PricingCatalog> {
-        let currency = tiers.first()?.base_price.currency;
+        let currency = crate::offer::tour_currency(tiers)?;
         Some(PricingCatalog {
             tour_id: tour_id.to_string(),
             currency,
@@ -1018,7 +1018,7 @@ mod tests {
         let eur = Money::new(4500, Currency::EUR);
         let cat =
             PricingCatalog::from_tiers("tour", &[row("adult", eur, None), row("vip", usd(9000), Some("v1"))]).unwrap();
-        assert_eq!((cat.tour_id.as_str(), cat.currency), ("tour", Currency::EUR), "the first tier's currency");
+        assert_eq!((cat.tour_id.as_str(), cat.currency), ("tour", Currency::EUR), "the tour's currency");
         assert!(cat.seasons.is_empty() && cat.group_discounts.is_empty());
         assert!(cat.early_bird_discounts.is_empty() && cat.taxes.is_empty());
         assert_eq!(

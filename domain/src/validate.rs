@@ -52,6 +52,26 @@ pub fn range_u32(field: &str, value: u32, min: u32, max: u32) -> Result<u32, Fie
     Ok(value)
 }
 
+/// The most lines one booking request may have, from any source (desk, website, partner).
+pub const MAX_BOOKING_LINES: usize = 20;
+/// The most participants one line of a booking request may ask for.
+pub const MAX_LINE_QUANTITY: u32 = 100;
+
+/// A booking request's size, given each line's quantity: 1 to [`MAX_BOOKING_LINES`] lines of 1 to
+/// [`MAX_LINE_QUANTITY`] participants. Bounds the work one request can cause wherever it comes from.
+pub fn booking_lines(quantities: &[u32]) -> Result<(), FieldError> {
+    if quantities.is_empty() {
+        return Err(FieldError::new("lines", "at least one line is needed"));
+    }
+    if quantities.len() > MAX_BOOKING_LINES {
+        return Err(FieldError::new("lines", format!("at most {MAX_BOOKING_LINES} lines")));
+    }
+    for (i, q) in quantities.iter().enumerate() {
+        range_u32(&format!("lines[{i}].quantity"), *q, 1, MAX_LINE_QUANTITY)?;
+    }
+    Ok(())
+}
+
 /// An IANA zone name chrono-tz knows, e.g. `Europe/London`.
 pub fn timezone(field: &str, value: &str) -> Result<chrono_tz::Tz, FieldError> {
     value

@@ -466,9 +466,12 @@ pub fn booking(c: &Connection, org: &str, id: &str) -> Result<Option<Booking>, S
     Ok(typed(select_spec(c, &BOOKINGS, org, "id = ?2", &[&id])?)?.pop())
 }
 
+/// Whether a reference is taken, read as the domain reads it (any case, the prefix optional):
+/// stored references are canonical.
 pub fn booking_reference_taken(c: &Connection, org: &str, reference: &str) -> Result<bool, StoreError> {
+    let Ok(reference) = tourdesk_domain::reference::ReferenceNumber::parse(reference) else { return Ok(false) };
     Ok(c.prepare_cached("SELECT 1 FROM bookings WHERE organization_id = ?1 AND reference_number = ?2")?
-        .exists(params![org, reference])?)
+        .exists(params![org, reference.as_str()])?)
 }
 
 /// A departure's bookings in the order they were made.

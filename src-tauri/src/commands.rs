@@ -143,6 +143,7 @@ pub async fn customer_detail(desk: State<'_, Desk>, customer_id: String) -> Resu
 #[tauri::command]
 pub async fn create_customer(desk: State<'_, Desk>, input: NewCustomer) -> Result<CustomerHit, CommandError> {
     let id = uuid::Uuid::new_v4().to_string();
+    let defaults = tourdesk_domain::offer::CustomerDefaults::for_organization(None, None);
     let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
         id: id.clone(),
         email: input.email,
@@ -151,8 +152,9 @@ pub async fn create_customer(desk: State<'_, Desk>, input: NewCustomer) -> Resul
         last_name: input.last_name,
         source: tourdesk_domain::entities::CustomerSource::Direct,
         source_detail: None,
-        preferred_language: "en".into(),
-        preferred_currency: "USD".into(),
+        // The desk replica holds no organization settings yet, so the domain's fallbacks apply.
+        preferred_language: defaults.language,
+        preferred_currency: defaults.currency.to_string(),
         marketing_consent: false,
         tags: vec![],
         notes: String::new(),
@@ -198,6 +200,7 @@ pub async fn create_booking(desk: State<'_, Desk>, input: NewBooking) -> Result<
         reference_year: Utc::now().year(),
         reference_entropy: entropy,
         expected_total: input.expected_total,
+        hold_seconds: None,
         overbook: None,
     });
     desk.store.mutate(&m).map_err(to_ui)?;

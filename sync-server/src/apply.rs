@@ -135,9 +135,14 @@ pub async fn write_all(w: &WriteTx<'_>, m: &Mutation, d: &Decided, org: &str, ac
         Change::PutBooking(b) => Some(b),
         _ => None,
     });
+    // A seat hold is written with its booking's row, not as a second update of it.
+    let hold = d.changes.iter().find_map(|c| match c {
+        Change::HoldSeats { booking_id, until } if booking.is_some_and(|b| &b.id == booking_id) => Some(*until),
+        _ => None,
+    });
     let one = |change| async move {
         let before = d.snap.before(change)?;
-        write(w, m, change, booking, before.as_ref(), org, actor).await
+        write(w, m, change, booking.map(|b| (b, hold)), before.as_ref(), org, actor).await
     };
     if d.statements_in_one_go().is_some() {
         db::all(join_all(d.changes.iter().map(one)).await).map_err(|e| classify(&e))?;
@@ -166,6 +171,7 @@ fn writable(c: &Change) -> bool {
             | Change::PutWaitlistEntry(_)
             | Change::IncrementPromoUses { .. }
             | Change::RequestRefund(_)
+            | Change::HoldSeats { .. }
             | Change::Audit(_)
     )
 }
@@ -177,7 +183,7 @@ async fn write(
     w: &WriteTx<'_>,
     m: &Mutation,
     change: &Change,
-    booking: Option<&Booking>,
+    booking: Option<(&Booking, Option<chrono::DateTime<chrono::Utc>>)>,
     before: Option<&serde_json::Value>,
     org: &str,
     actor: &str,
@@ -203,7 +209,8 @@ async fn write(
             return db::put_departure(w, d).await;
         }
         Change::PutBooking(b) => {
-            db::put_booking(w, b).await?;
+            let hold = booking.filter(|(made, _)| made.id == b.id).and_then(|(_, hold)| hold);
+            db::put_booking(w, b, hold).await?;
             ("booking", &b.id, serde_json::to_value(b)?)
         }
         Change::PutCustomer(c) => {
@@ -227,7 +234,7 @@ async fn write(
             ("waitlist_entry", &entry.id, serde_json::to_value(entry)?)
         }
         Change::IncrementPromoUses { promo_code_id } => {
-            let b = booking.ok_or_else(|| anyhow::anyhow!("a promo code use without a booking"))?;
+            let (b, _) = booking.ok_or_else(|| anyhow::anyhow!("a promo code use without a booking"))?;
             db::use_promo_code(w, org, promo_code_id, b).await?;
             let detail = serde_json::json!({ "booking_id": b.id, "customer_id": b.customer_id });
             ("promotional_code", promo_code_id, detail)
@@ -237,6 +244,8 @@ async fn write(
             db::audit(w, actor, m.name(), "refund", &id, &serde_json::to_value(r)?);
             return Ok(());
         }
+        // Written with the booking row above.
+        Change::HoldSeats { .. } => return Ok(()),
         Change::Audit(a) => {
             db::audit(w, &a.actor_id, &a.action, &a.entity, &a.entity_id, &a.detail);
             return Ok(());

@@ -10,7 +10,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Error as PgError, NoTls, Row};
 use tourdesk_domain::money::{Currency, Money};
-use tourdesk_domain::protocol::{EntityKind, Op, org_bucket, ref_bucket, schedule_bucket};
+use tourdesk_domain::protocol::{EntityKind, Op};
+use tourdesk_domain::replication::RowScope;
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
 use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
@@ -18,6 +19,12 @@ use crate::Config;
 
 mod bookings;
 pub use bookings::*;
+mod cancellation;
+pub use cancellation::*;
+mod customers;
+pub use customers::*;
+mod pricing;
+pub use pricing::*;
 mod write;
 pub use write::{AuditRow, Mark, WriteTx};
 mod guides;
@@ -333,16 +340,14 @@ impl LogRow {
     }
 }
 
-/// The buckets of reference data (tours, variants, tiers, departures, guides): office desks
-/// see it in `org:all`, guides in `org:ref`.
+/// The buckets of reference data (the domain's `replication::RowScope::Reference`).
 pub fn ref_buckets(org: &str) -> Vec<String> {
-    vec![org_bucket(org), ref_bucket(org)]
+    RowScope::Reference.buckets(org)
 }
 
-/// The buckets of one departure's operational rows (bookings, check-ins, assignments): office
-/// desks see them in `org:all`, the departure's guides in `schedule:D`.
+/// The buckets of one departure's operational rows (`replication::RowScope::Departure`).
 pub fn departure_buckets(org: &str, departure_id: &str) -> Vec<String> {
-    vec![org_bucket(org), schedule_bucket(departure_id)]
+    RowScope::Departure(departure_id).buckets(org)
 }
 
 fn i32_of(v: u32) -> anyhow::Result<i32> {

@@ -6,9 +6,9 @@ use tokio_postgres::IsolationLevel;
 use tourdesk_domain::mutation::{Mutation, MutationCtx};
 use tourdesk_domain::protocol::{
     BucketPage, ChangeRecord, EntityKind, MutationEnvelope, MutationResult, Op, OutcomeStatus, PullRequest,
-    PullResponse, PushRequest, PushResponse, SCHEMA_VERSION, org_bucket, ref_bucket, schedule_bucket,
+    PullResponse, PushRequest, PushResponse, SCHEMA_VERSION,
 };
-use tourdesk_domain::roles::Role;
+use tourdesk_domain::replication::{self, Bucket};
 use tourdesk_domain::validate;
 
 use crate::auth::Staff;
@@ -277,38 +277,27 @@ impl Recorded {
     }
 }
 
-/// The buckets a staff member's devices receive, read in the pull's snapshot so that the set
-/// and the changes served for it agree.
+/// The buckets a staff member's devices receive (the domain's `replication` rules), read in the
+/// pull's snapshot so that the set and the changes served for it agree.
 async fn buckets_for(tx: &Transaction<'_>, staff: &Staff) -> Result<Vec<String>, AppError> {
-    let org = &staff.organization_id;
-    Ok(match staff.role {
-        Role::Owner | Role::Admin | Role::Manager => vec![org_bucket(org)],
-        // A guide's device holds reference data and the departures they lead, nothing else:
-        // other departures' guests are none of its business, and a lost phone leaks less.
-        Role::Guide => {
-            let mut buckets = vec![ref_bucket(org)];
-            for d in db::departures_led_by_user(tx, org, &staff.user_id).await? {
-                buckets.push(schedule_bucket(&d));
-            }
-            buckets
-        }
-        // Customers never sync; the public API is their door.
-        Role::Customer => Vec::new(),
-    })
+    let led = if replication::role_leads_departures(staff.role) {
+        let candidates = db::assignments_of_user(tx, &staff.organization_id, &staff.user_id).await?;
+        replication::departures_led_by(&staff.user_id, candidates.iter().map(db::UserAssignment::as_led))
+    } else {
+        Vec::new()
+    };
+    Ok(replication::buckets_for(&staff.organization_id, staff.role, &led))
 }
 
 /// Whether a bucket the client holds but no longer receives is one of this organization's
 /// (then it is answered in `removed_buckets`, and the client deletes its rows); anything else
 /// (another organization's bucket, a malformed name) is refused.
 async fn is_own_bucket(tx: &Transaction<'_>, org: &str, bucket: &str) -> Result<bool, AppError> {
-    if bucket == org_bucket(org) || bucket == ref_bucket(org) {
-        return Ok(true);
-    }
-    let Some(departure_id) = bucket.strip_prefix("schedule:") else { return Ok(false) };
-    if validate::id("bucket", departure_id).is_err() {
-        return Ok(false);
-    }
-    Ok(db::departure_exists(tx, org, departure_id).await?)
+    Ok(match replication::parse_bucket(org, bucket) {
+        None => false,
+        Some(Bucket::Organization) => true,
+        Some(Bucket::Schedule(departure_id)) => db::departure_exists(tx, org, &departure_id).await?,
+    })
 }
 
 /// One page of changes per bucket after the client's cursors, read in one snapshot together

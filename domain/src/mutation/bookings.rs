@@ -96,6 +96,7 @@ fn promo_code_of(code: Option<&str>) -> Result<Option<String>, FieldError> {
 }
 
 fn participants(lines: &[LineArgs]) -> Result<Vec<Participant>, FieldError> {
+    validate::booking_lines(&lines.iter().map(|l| l.quantity).collect::<Vec<_>>())?;
     let mut out = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         if l.participants.len() > l.quantity as usize {

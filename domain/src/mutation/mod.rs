@@ -277,6 +277,12 @@ pub enum Change {
         promo_code_id: String,
     },
     RequestRefund(RefundRequest),
+    /// A new booking holds its seats unpaid until `until`; stored with the booking row (the
+    /// server's hold-expiry job releases it), not replicated.
+    HoldSeats {
+        booking_id: String,
+        until: DateTime<Utc>,
+    },
     Audit(AuditEntry),
 }
 

@@ -133,6 +133,7 @@ impl Mem {
                 s.waitlist.insert(e.id.clone(), e);
             }
             Change::RequestRefund(r) => s.refunds.push(r),
+            Change::HoldSeats { .. } => {}
             Change::Audit(a) => s.audit.push(a),
         }
     }

@@ -829,3 +829,19 @@ fn a_v2_database_keeps_which_bucket_holds_each_row() {
     assert!(s.customer_detail(ANA).unwrap().is_none());
     assert_eq!(count(&s, "SELECT count(*) FROM replica_rows"), 1);
 }
+
+#[test]
+fn a_taken_reference_is_found_however_a_person_types_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s, 4);
+    let b = booking(B1, D1, ANA, 1, 77);
+    s.apply_pull(&pull(vec![bucket(ALL, 100, vec![put(EntityKind::Booking, &b)])], 0, vec![])).unwrap();
+    let canonical = b.reference_number.as_str();
+    // What `ReferenceNumber::parse` accepts: any case, surrounding space, the prefix optional.
+    let typed = format!(" {} ", canonical.to_ascii_lowercase().trim_start_matches("bk-"));
+    let conn = s.conn();
+    assert!(rows::booking_reference_taken(&conn, ORG, canonical).unwrap());
+    assert!(rows::booking_reference_taken(&conn, ORG, &typed).unwrap(), "{typed:?} is {canonical}");
+    assert!(!rows::booking_reference_taken(&conn, ORG, "not a reference").unwrap());
+}

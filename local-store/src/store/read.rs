@@ -45,7 +45,7 @@ impl Store {
         let mut q = stmt.query(params![org, tour_id])?;
         while let Some(r) = q.next()? {
             let d = rows::departure_from_row(r)?;
-            out.push(DepartureView { seats_left: d.seats_left(), departure: d });
+            out.push(DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(&d), departure: d });
         }
         Ok(out)
     }
@@ -62,7 +62,7 @@ impl Store {
         let Some(org) = session_org(&conn)? else { return Ok(None) };
         let Some(v) = rows::get(&conn, &org, EntityKind::Departure, id)? else { return Ok(None) };
         let d: Departure = serde_json::from_value(v)?;
-        Ok(Some(DepartureView { seats_left: d.seats_left(), departure: d }))
+        Ok(Some(DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(&d), departure: d }))
     }
 
     /// Rejections the user has not dismissed yet, oldest first.
@@ -204,7 +204,7 @@ impl Store {
         Ok(Some(Manifest {
             tour_name: tour.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
             meeting_point: tour.map(|t| t.meeting_point).unwrap_or_default(),
-            departure: DepartureView { seats_left: d.seats_left(), departure: d },
+            departure: DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(&d), departure: d },
             bookings,
         }))
     }
@@ -232,7 +232,7 @@ impl Store {
             let departure = match rows::get(&conn, &org, EntityKind::Departure, &a.departure_id)? {
                 Some(v) => {
                     let d: Departure = serde_json::from_value(v)?;
-                    Some(DepartureView { seats_left: d.seats_left(), departure: d })
+                    Some(DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(&d), departure: d })
                 }
                 None => None,
             };

@@ -144,7 +144,10 @@ pub(super) fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -
             Change::DeleteGuideAssignment { id } => (EntityKind::GuideAssignment, id, None),
             // The server's business: it keeps the audit trail, counts promo uses and talks to
             // the payment provider. The desk shows their effects when they sync back.
-            Change::Audit(_) | Change::IncrementPromoUses { .. } | Change::RequestRefund(_) => continue,
+            Change::Audit(_)
+            | Change::IncrementPromoUses { .. }
+            | Change::RequestRefund(_)
+            | Change::HoldSeats { .. } => continue,
             // No replica kind carries waitlist entries yet; the queued intent is the desk's
             // record of it until the server replicates the waitlist.
             Change::PutWaitlistEntry(_) => continue,

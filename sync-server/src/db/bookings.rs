@@ -1,166 +1,33 @@
-//! Named queries for bookings, customers and what prices a booking (V2's tables).
+//! Named queries for bookings and waitlist entries (V2's and V7's tables), and what the public
+//! booking path reads about a booking.
 //!
 //! Every query filters on `organization_id`. Upserts carry the tenant guard of V1's
 //! (`WHERE x.organization_id = excluded.organization_id`) and must touch exactly one row.
 //!
-//! Bookings and customers are appended to the sync change log where they are written, so every
-//! writer (pushes, the public API, webhooks, hold expiry) logs them the same way: a booking to
-//! `org:all` and its departure's `schedule:D`; a customer to `org:all` and the `schedule:D` of
-//! every departure they have a booking on, so the guide of D has the guest's contact details.
-
-use std::collections::{BTreeMap, BTreeSet};
+//! Bookings are appended to the sync change log where they are written, so every writer
+//! (pushes, the public API, webhooks, hold expiry) logs them the same way: to `org:all` and
+//! their departure's `schedule:D` (`replication::RowScope::Departure`).
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
-use futures_util::future::join_all;
 use tokio_postgres::types::ToSql;
-use tourdesk_domain::cancellation::CancellationPolicy;
-use tourdesk_domain::entities::{Booking, BookingSource, Customer, CustomerSource, RefundRequest};
-use tourdesk_domain::hlc::Hlc;
-use tourdesk_domain::money::{Currency, Percent};
-use tourdesk_domain::pricing::{
-    Adjustment, EarlyBirdDiscount, GroupDiscount, PricingCatalog, PromoCode, PromoStatus, SeasonalAdjustment, TaxRule,
-    Tier,
-};
+use tourdesk_domain::Departure;
+use tourdesk_domain::entities::{Booking, BookingSource};
+use tourdesk_domain::money::Currency;
+use tourdesk_domain::offer;
+use tourdesk_domain::protocol::{EntityKind, schedule_bucket};
 use tourdesk_domain::reference::ReferenceNumber;
+use tourdesk_domain::replication;
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 
-use tourdesk_domain::protocol::{EntityKind, Op, org_bucket, schedule_bucket};
-
 use super::{
-    DEPARTURE_COLS, LogRow, Prepared, WriteTx, bad_row, departure_buckets, departure_from_row, i32_of, money,
-    written_once,
+    CUSTOMER_COLS, DEPARTURE_COLS, LogRow, Prepared, TIER_COLS, WriteTx, bad_row, customer_from_row, departure_buckets,
+    departure_from_row, i32_of, money, tier_from_row,
 };
-use tourdesk_domain::Departure;
 
-fn u32_of(v: i32) -> anyhow::Result<u32> {
+pub(super) fn u32_of(v: i32) -> anyhow::Result<u32> {
     Ok(u32::try_from(v)?)
 }
-
-fn opt_u32(v: Option<i32>) -> anyhow::Result<Option<u32>> {
-    v.map(u32_of).transpose()
-}
-
-/// `(type, value, currency)` as V2 stores adjustments: basis points or minor units.
-fn adjustment(kind: &str, value: i64, currency: Option<&str>) -> anyhow::Result<Adjustment> {
-    match (kind, currency) {
-        ("percentage", _) => Ok(Adjustment::Percentage(Percent::from_basis_points(value))),
-        ("fixed", Some(c)) => Ok(Adjustment::Fixed(money(value, c)?)),
-        _ => Err(bad_row("adjustment", kind)),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Customers.
-
-pub const CUSTOMER_COLS: &str = "id, organization_id, email, phone, first_name, last_name, source, source_detail, \
-     preferred_language, preferred_currency, marketing_consent, marketing_consent_date, field_hlcs, tags, tag_stamps, \
-     notes, notes_version, notes_conflicts, created_at, updated_at";
-
-pub fn customer_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Customer> {
-    let source: String = r.try_get(6)?;
-    let currency: String = r.try_get(9)?;
-    let field_hlcs: BTreeMap<String, Hlc> = serde_json::from_value(r.try_get(12)?)?;
-    let tags: Vec<String> = r.try_get(13)?;
-    Ok(Customer {
-        id: r.try_get(0)?,
-        organization_id: r.try_get(1)?,
-        email: r.try_get(2)?,
-        phone: r.try_get(3)?,
-        first_name: r.try_get(4)?,
-        last_name: r.try_get(5)?,
-        source: CustomerSource::parse(&source).ok_or_else(|| bad_row("customer source", &source))?,
-        source_detail: r.try_get(7)?,
-        preferred_language: r.try_get(8)?,
-        preferred_currency: Currency::parse(&currency)?,
-        marketing_consent: r.try_get(10)?,
-        marketing_consent_date: r.try_get(11)?,
-        field_hlcs,
-        tags: tags.into_iter().collect::<BTreeSet<_>>(),
-        tag_stamps: serde_json::from_value(r.try_get(14)?)?,
-        notes: r.try_get(15)?,
-        notes_version: u64::try_from(r.try_get::<_, i64>(16)?)?,
-        notes_conflicts: serde_json::from_value(r.try_get(17)?)?,
-        created_at: r.try_get(18)?,
-        updated_at: r.try_get(19)?,
-    })
-}
-
-/// Writes a customer and logs it to `org:all` and to each departure they have a booking on.
-pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer) -> anyhow::Result<()> {
-    let tags: Vec<String> = cu.tags.iter().cloned().collect();
-    let (hlcs, stamps) = (serde_json::to_value(&cu.field_hlcs)?, serde_json::to_value(&cu.tag_stamps)?);
-    let (conflicts, notes_version) = (serde_json::to_value(&cu.notes_conflicts)?, i64::try_from(cu.notes_version)?);
-    let params: [&(dyn ToSql + Sync); 20] = [
-        &cu.id,
-        &cu.organization_id,
-        &cu.email,
-        &cu.phone,
-        &cu.first_name,
-        &cu.last_name,
-        &cu.source.as_str(),
-        &cu.source_detail,
-        &cu.preferred_language,
-        &cu.preferred_currency.as_str(),
-        &cu.marketing_consent,
-        &cu.marketing_consent_date,
-        &hlcs,
-        &tags,
-        &stamps,
-        &cu.notes,
-        &notes_version,
-        &conflicts,
-        &cu.created_at,
-        &cu.updated_at,
-    ];
-    // Pipelined: the departures do not depend on the upsert.
-    let (n, departures) = tokio::join!(
-        w.exec(
-            "INSERT INTO customers (id, organization_id, email, phone, first_name, last_name, source, source_detail,
-             preferred_language, preferred_currency, marketing_consent, marketing_consent_date, field_hlcs, tags,
-             tag_stamps, notes, notes_version, notes_conflicts, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-         ON CONFLICT (id) DO UPDATE SET email = excluded.email, phone = excluded.phone,
-             first_name = excluded.first_name, last_name = excluded.last_name, source = excluded.source,
-             source_detail = excluded.source_detail, preferred_language = excluded.preferred_language,
-             preferred_currency = excluded.preferred_currency, marketing_consent = excluded.marketing_consent,
-             marketing_consent_date = excluded.marketing_consent_date, field_hlcs = excluded.field_hlcs,
-             tags = excluded.tags, tag_stamps = excluded.tag_stamps, notes = excluded.notes,
-             notes_version = excluded.notes_version, notes_conflicts = excluded.notes_conflicts,
-             updated_at = excluded.updated_at
-         WHERE customers.organization_id = excluded.organization_id",
-            &params,
-        ),
-        customer_departures(w.tx(), &cu.organization_id, &cu.id)
-    );
-    let (n, departures) = super::all2(n, departures)?;
-    written_once(n, &cu.id)?;
-    let mut buckets = vec![org_bucket(&cu.organization_id)];
-    buckets.extend(departures.iter().map(|d| schedule_bucket(d)));
-    w.log_change(&buckets, EntityKind::Customer, &cu.id, Op::Put, Some(serde_json::to_value(cu)?));
-    Ok(())
-}
-
-/// The departures a customer has a booking on (any status: the booking stays in the
-/// departure's bucket, so its customer must too).
-async fn customer_departures(c: &impl GenericClient, org: &str, customer_id: &str) -> anyhow::Result<Vec<String>> {
-    let rows = c
-        .rows(
-            "SELECT DISTINCT departure_id FROM bookings WHERE organization_id = $1 AND customer_id = $2
-             ORDER BY departure_id",
-            &[&org, &customer_id],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
-}
-
-pub async fn customer_by_id(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Customer>> {
-    let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE organization_id = $1 AND id = $2");
-    c.row_opt(&sql, &[&org, &id]).await?.map(|r| customer_from_row(&r)).transpose()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Bookings.
 
 pub const BOOKING_COLS: &str = "id, organization_id, reference_number, customer_id, departure_id, tour_id, \
      variant_id, pricing, currency, paid_amount_minor, refunded_amount_minor, participants, status, payment_status, \
@@ -206,15 +73,15 @@ pub fn booking_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Booking> {
 /// pricing snapshot), logged to `org:all` and `schedule:D`. A new booking also brings its
 /// customer into `schedule:D` when it is the customer's first booking there: the guide of D
 /// must see the guest's contact details, and the customer row was logged before the booking
-/// existed (so not to D).
-pub async fn put_booking(w: &WriteTx<'_>, b: &Booking) -> anyhow::Result<()> {
+/// existed (so not to D). `hold` is a new booking's seat hold (`Change::HoldSeats`); an update
+/// keeps the stored one.
+pub async fn put_booking(w: &WriteTx<'_>, b: &Booking, hold: Option<DateTime<Utc>>) -> anyhow::Result<()> {
     let p = &b.pricing;
     let org = &b.organization_id;
     let (pricing, participants) = (serde_json::to_value(p)?, serde_json::to_value(&b.participants)?);
     let overbook = b.overbook.as_ref().map(serde_json::to_value).transpose()?;
     let cancellation = b.cancellation.as_ref().map(serde_json::to_value).transpose()?;
     let (count, checked_in, no_shows) = (i32_of(b.participant_count())?, i32_of(b.checked_in)?, i32_of(b.no_shows)?);
-    let hold = w.new_booking_hold();
     let upsert: [&(dyn ToSql + Sync); 30] = [
         &b.id,
         org,
@@ -269,7 +136,7 @@ pub async fn put_booking(w: &WriteTx<'_>, b: &Booking) -> anyhow::Result<()> {
                   AS l(tier, name, quantity, unit, total, currency, n)",
         )
         .await,
-        w.prepare_cached(&GUEST_FIRST_ON_DEPARTURE).await,
+        w.prepare_cached(&GUEST_OF_BOOKING).await,
     )?;
     let (written, _, _, guest) = {
         let (a, b, c, d) = tokio::join!(
@@ -286,7 +153,11 @@ pub async fn put_booking(w: &WriteTx<'_>, b: &Booking) -> anyhow::Result<()> {
     let inserted: bool = row.try_get(0)?;
     // The customer goes first, so a replica never holds a booking whose guest it lacks.
     let mut log = Vec::new();
-    if inserted && let Some(r) = guest {
+    // The column after the customer's: whether they have another booking on the departure.
+    let already_there = |r: &tokio_postgres::Row| r.try_get::<_, bool>(CUSTOMER_COLS.split(',').count());
+    if let Some(r) = guest
+        && replication::booking_brings_guest(inserted, already_there(&r)?)
+    {
         let cu = customer_from_row(&r)?;
         log.push(LogRow::put(
             schedule_bucket(&b.departure_id),
@@ -324,26 +195,23 @@ const UPSERT_BOOKING: &str =
          WHERE bookings.organization_id = excluded.organization_id
          RETURNING (xmax = 0)";
 
-/// The booking's customer, unless they have another booking on the departure.
-static GUEST_FIRST_ON_DEPARTURE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// The booking's customer, and whether they have another booking on the departure (the column
+/// after the customer's; `replication::booking_brings_guest` decides).
+static GUEST_OF_BOOKING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT {CUSTOMER_COLS} FROM customers WHERE organization_id = $1 AND id = $2
-           AND NOT EXISTS (SELECT 1 FROM bookings WHERE organization_id = $1 AND customer_id = $2
-                           AND departure_id = $3 AND id <> $4)"
+        "SELECT {CUSTOMER_COLS},
+                EXISTS (SELECT 1 FROM bookings WHERE organization_id = $1 AND customer_id = $2
+                        AND departure_id = $3 AND id <> $4)
+         FROM customers WHERE organization_id = $1 AND id = $2"
     )
 });
 
 /// Whether a reference is taken in the organization. A concurrent insert of the same reference
 /// cannot slip past this: `bookings_reference_org_unique` refuses the second one.
-/// A customer's id by e-mail (case-insensitive), unlocked.
-pub async fn customer_id_by_email(c: &impl GenericClient, org: &str, email: &str) -> anyhow::Result<Option<String>> {
-    let row = c
-        .row_opt("SELECT id FROM customers WHERE organization_id = $1 AND lower(email) = lower($2)", &[&org, &email])
-        .await?;
-    Ok(row.map(|r| r.try_get(0)).transpose()?)
-}
-
 pub async fn booking_reference_taken(c: &impl GenericClient, org: &str, reference: &str) -> anyhow::Result<bool> {
+    // Stored references are canonical: compare what the domain reads the text as.
+    let Ok(reference) = ReferenceNumber::parse(reference) else { return Ok(false) };
+    let reference = reference.as_str();
     let row = c
         .row(
             "SELECT EXISTS (SELECT 1 FROM bookings WHERE organization_id = $1 AND reference_number = $2)",
@@ -352,326 +220,6 @@ pub async fn booking_reference_taken(c: &impl GenericClient, org: &str, referenc
         .await?;
     Ok(row.try_get(0)?)
 }
-
-// ---------------------------------------------------------------------------------------------
-// Pricing.
-
-/// Everything that prices a tour, read under share locks. `None` when the tour has no tiers
-/// (the currency comes from them).
-pub async fn pricing_catalog(
-    c: &impl GenericClient,
-    org: &str,
-    tour_id: &str,
-) -> anyhow::Result<Option<PricingCatalog>> {
-    load_catalog(c, org, tour_id, Lock::Share).await
-}
-
-/// The same catalog without locks, for quotes and availability: nothing is decided on it, and
-/// share-locking every price row on each page view would turn reads into writes.
-pub async fn pricing_catalog_unlocked(
-    c: &impl GenericClient,
-    org: &str,
-    tour_id: &str,
-) -> anyhow::Result<Option<PricingCatalog>> {
-    load_catalog(c, org, tour_id, Lock::None).await
-}
-
-#[derive(Clone, Copy)]
-enum Lock {
-    Share,
-    None,
-}
-
-impl Lock {
-    fn sql(self) -> &'static str {
-        match self {
-            Lock::Share => " FOR SHARE",
-            Lock::None => "",
-        }
-    }
-}
-
-async fn load_catalog(
-    c: &impl GenericClient,
-    org: &str,
-    tour_id: &str,
-    lock: Lock,
-) -> anyhow::Result<Option<PricingCatalog>> {
-    let lock = lock.sql();
-    let tiers_sql = format!(
-        "SELECT id, variant_id, name, base_price_minor, currency, min_age, max_age, valid_from, valid_until,
-                is_default, sort_order
-         FROM pricing_tiers WHERE organization_id = $1 AND tour_id = $2 ORDER BY sort_order, id{lock}"
-    );
-    let seasons_sql = format!(
-        "SELECT id, name, start_date, end_date, adjustment_type, adjustment_value, adjustment_currency, priority
-         FROM seasonal_pricing WHERE organization_id = $1 AND tour_id = $2 ORDER BY id{lock}"
-    );
-    let group_sql = threshold_sql("group_discounts", "min_participants", lock);
-    let early_sql = threshold_sql("early_bird_discounts", "min_days_before", lock);
-    // Organization-wide taxes (no tour) apply to every tour.
-    let taxes_sql = format!(
-        "SELECT name, rate_basis_points, inclusive FROM tax_rules
-         WHERE organization_id = $1 AND (tour_id = $2 OR tour_id IS NULL) AND active
-         ORDER BY sort_order, name, id{lock}"
-    );
-    let params: [&(dyn ToSql + Sync); 2] = [&org, &tour_id];
-    // Five independent reads, pipelined: one round trip.
-    let sqls = [&tiers_sql, &seasons_sql, &group_sql, &early_sql, &taxes_sql];
-    let mut results = super::all(join_all(sqls.map(|sql| c.rows(sql, &params))).await)?.into_iter();
-    let mut next = || results.next().unwrap_or_default();
-    let (tiers, seasons, groups, early, taxes) = (next(), next(), next(), next(), next());
-    let tiers = tiers
-        .iter()
-        .map(|r| {
-            let currency: String = r.try_get(4)?;
-            Ok(Tier {
-                id: r.try_get(0)?,
-                variant_id: r.try_get(1)?,
-                name: r.try_get(2)?,
-                base_price: money(r.try_get(3)?, &currency)?,
-                min_age: opt_u32(r.try_get(5)?)?,
-                max_age: opt_u32(r.try_get(6)?)?,
-                valid_from: r.try_get(7)?,
-                valid_until: r.try_get(8)?,
-                is_default: r.try_get(9)?,
-                sort_order: r.try_get(10)?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    // Mixed currencies are the domain's to refuse (a `CurrencyMismatch` when quoting).
-    let Some(currency) = tiers.first().map(|t| t.base_price.currency) else { return Ok(None) };
-    let seasons = seasons
-        .iter()
-        .map(|r| {
-            let kind: String = r.try_get(4)?;
-            let cur: Option<String> = r.try_get(6)?;
-            Ok(SeasonalAdjustment {
-                id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                start_date: r.try_get(2)?,
-                end_date: r.try_get(3)?,
-                adjustment: adjustment(&kind, r.try_get(5)?, cur.as_deref())?,
-                priority: r.try_get(7)?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let group_discounts = thresholds(&groups)?
-        .into_iter()
-        .map(|(min_participants, discount)| GroupDiscount { min_participants, discount })
-        .collect();
-    let early_bird_discounts = thresholds(&early)?
-        .into_iter()
-        .map(|(min_days_before, discount)| EarlyBirdDiscount { min_days_before, discount })
-        .collect();
-    let taxes = taxes
-        .iter()
-        .map(|r| {
-            Ok(TaxRule {
-                name: r.try_get(0)?,
-                rate: Percent::from_basis_points(i64::from(r.try_get::<_, i32>(1)?)),
-                inclusive: r.try_get(2)?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-
-    Ok(Some(PricingCatalog {
-        tour_id: tour_id.to_string(),
-        currency,
-        tiers,
-        seasons,
-        group_discounts,
-        early_bird_discounts,
-        taxes,
-    }))
-}
-
-/// The query of a "from this threshold on, this discount" table (group size, days ahead).
-/// `table` and `threshold` are fixed names from this module, never input.
-fn threshold_sql(table: &str, threshold: &str, lock: &str) -> String {
-    format!(
-        "SELECT {threshold}, discount_type, discount_value, discount_currency
-         FROM {table} WHERE organization_id = $1 AND tour_id = $2 ORDER BY {threshold}{lock}"
-    )
-}
-
-fn thresholds(rows: &[tokio_postgres::Row]) -> anyhow::Result<Vec<(u32, Adjustment)>> {
-    rows.iter()
-        .map(|r| {
-            let kind: String = r.try_get(1)?;
-            let cur: Option<String> = r.try_get(3)?;
-            Ok((u32_of(r.try_get(0)?)?, adjustment(&kind, r.try_get(2)?, cur.as_deref())?))
-        })
-        .collect()
-}
-
-/// A promotional code by its normalised (uppercase) text, locked: its use counter is bumped in
-/// the same transaction.
-pub async fn promo_code(c: &impl GenericClient, org: &str, code: &str) -> anyhow::Result<Option<PromoCode>> {
-    load_promo(c, org, code, " FOR UPDATE").await
-}
-
-/// The same code unlocked, for a quote.
-pub async fn promo_code_unlocked(c: &impl GenericClient, org: &str, code: &str) -> anyhow::Result<Option<PromoCode>> {
-    load_promo(c, org, code, "").await
-}
-
-async fn load_promo(c: &impl GenericClient, org: &str, code: &str, lock: &str) -> anyhow::Result<Option<PromoCode>> {
-    let row = c
-        .row_opt(
-            &format!(
-                "SELECT id, code, discount_type, discount_value, discount_currency, min_booking_minor,
-                        min_booking_currency, max_uses, max_uses_per_customer, valid_from, valid_until,
-                        applicable_tour_ids, applicable_variant_ids, current_uses, status
-                 FROM promotional_codes WHERE organization_id = $1 AND upper(code) = $2{lock}"
-            ),
-            &[&org, &code],
-        )
-        .await?;
-    let Some(r) = row else { return Ok(None) };
-    let kind: String = r.try_get(2)?;
-    let cur: Option<String> = r.try_get(4)?;
-    let min_minor: Option<i64> = r.try_get(5)?;
-    let min_cur: Option<String> = r.try_get(6)?;
-    let status: String = r.try_get(14)?;
-    Ok(Some(PromoCode {
-        id: r.try_get(0)?,
-        code: r.try_get(1)?,
-        discount: adjustment(&kind, r.try_get(3)?, cur.as_deref())?,
-        min_booking_value: match (min_minor, min_cur) {
-            (Some(m), Some(c)) => Some(money(m, &c)?),
-            _ => None,
-        },
-        max_uses: opt_u32(r.try_get(7)?)?,
-        max_uses_per_customer: opt_u32(r.try_get(8)?)?,
-        valid_from: r.try_get(9)?,
-        valid_until: r.try_get(10)?,
-        applicable_tour_ids: r.try_get(11)?,
-        applicable_variant_ids: r.try_get(12)?,
-        current_uses: u32_of(r.try_get(13)?)?,
-        status: match status.as_str() {
-            "active" => PromoStatus::Active,
-            "inactive" => PromoStatus::Inactive,
-            "expired" => PromoStatus::Expired,
-            other => return Err(bad_row("promo status", other)),
-        },
-    }))
-}
-
-/// How many bookings of a customer used a code (by its normalised text).
-pub async fn promo_uses(c: &impl GenericClient, org: &str, code: &str, customer_id: &str) -> anyhow::Result<u32> {
-    let row = c
-        .row(
-            "SELECT count(*) FROM promo_code_uses u
-             JOIN promotional_codes p ON p.organization_id = u.organization_id AND p.id = u.promotional_code_id
-             WHERE u.organization_id = $1 AND upper(p.code) = $2 AND u.customer_id = $3",
-            &[&org, &code, &customer_id],
-        )
-        .await?;
-    Ok(u32::try_from(row.try_get::<_, i64>(0)?)?)
-}
-
-/// One more use of a code by a booking. The counter's CHECK is the backstop against spending a
-/// limited code past its limit; the domain's promo rules are the decision.
-pub async fn use_promo_code(w: &WriteTx<'_>, org: &str, promo_code_id: &str, booking: &Booking) -> anyhow::Result<()> {
-    let n = w
-        .exec(
-            "UPDATE promotional_codes SET current_uses = current_uses + 1, updated_at = now()
-             WHERE organization_id = $1 AND id = $2",
-            &[&org, &promo_code_id],
-        )
-        .await?;
-    written_once(n, promo_code_id)?;
-    w.exec(
-        "INSERT INTO promo_code_uses (organization_id, promotional_code_id, booking_id, customer_id)
-         VALUES ($1, $2, $3, $4)",
-        &[&org, &promo_code_id, &booking.id, &booking.customer_id],
-    )
-    .await?;
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Cancellation.
-
-/// The tour's cancellation policy, else the organization's default (V2: "a tour without its own
-/// policy falls back to the default"); `None` when there is neither.
-pub async fn cancellation_policy(
-    c: &impl GenericClient,
-    org: &str,
-    tour_id: &str,
-) -> anyhow::Result<Option<CancellationPolicy>> {
-    load_policy(c, org, tour_id, Lock::Share).await
-}
-
-/// The same policy unlocked, to show it.
-pub async fn cancellation_policy_unlocked(
-    c: &impl GenericClient,
-    org: &str,
-    tour_id: &str,
-) -> anyhow::Result<Option<CancellationPolicy>> {
-    load_policy(c, org, tour_id, Lock::None).await
-}
-
-async fn load_policy(
-    c: &impl GenericClient,
-    org: &str,
-    tour_id: &str,
-    lock: Lock,
-) -> anyhow::Result<Option<CancellationPolicy>> {
-    let row = c
-        .row_opt(
-            &format!(
-                "SELECT p.id, p.name, p.rules FROM cancellation_policies p
-             WHERE p.organization_id = $1
-               AND (p.id = (SELECT t.cancellation_policy_id FROM tours t WHERE t.organization_id = $1 AND t.id = $2)
-                    OR (p.is_default AND NOT EXISTS (
-                        SELECT 1 FROM tours t
-                        WHERE t.organization_id = $1 AND t.id = $2 AND t.cancellation_policy_id IS NOT NULL))){}",
-                lock.sql()
-            ),
-            &[&org, &tour_id],
-        )
-        .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(CancellationPolicy {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        rules: serde_json::from_value(r.try_get(2)?)?,
-    }))
-}
-
-/// Queues a refund for `payments::refunds` to send to Stripe after commit. A booking is
-/// cancelled once, so its refund's id and idempotency key derive from the booking's id.
-pub async fn queue_refund(w: &WriteTx<'_>, org: &str, r: &RefundRequest) -> anyhow::Result<String> {
-    queue_refund_as(w, org, &format!("refund-{}", r.booking_id), r).await
-}
-
-/// Queues a refund under a given id (also its idempotency key), for refunds other than the one
-/// a cancellation decides (money that arrived after a booking was cancelled).
-pub async fn queue_refund_as(w: &WriteTx<'_>, org: &str, id: &str, r: &RefundRequest) -> anyhow::Result<String> {
-    let id = id.to_string();
-    w.exec(
-        "INSERT INTO refunds (id, organization_id, booking_id, idempotency_key, amount_minor, currency, reason,
-         requested_by, requested_at)
-         VALUES ($1, $2, $3, $1, $4, $5, $6, $7, $8)",
-        &[
-            &id,
-            &org,
-            &r.booking_id,
-            &r.amount.amount,
-            &r.amount.currency.as_str(),
-            &r.reason,
-            &r.requested_by,
-            &r.requested_at,
-        ],
-    )
-    .await?;
-    Ok(id)
-}
-
-// ---------------------------------------------------------------------------------------------
-// The public booking path.
 
 pub async fn booking_by_id(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Booking>> {
     let sql = format!("SELECT {BOOKING_COLS} FROM bookings WHERE organization_id = $1 AND id = $2");
@@ -684,30 +232,9 @@ pub async fn booking_for_update(c: &impl GenericClient, org: &str, id: &str) -> 
     c.row_opt(&sql, &[&org, &id]).await?.map(|r| booking_from_row(&r)).transpose()
 }
 
-pub async fn customer_email_is(
-    c: &impl GenericClient,
-    org: &str,
-    customer_id: &str,
-    email: &str,
-) -> anyhow::Result<bool> {
-    let row = c
-        .row(
-            "SELECT EXISTS (SELECT 1 FROM customers
-                            WHERE organization_id = $1 AND id = $2 AND lower(email) = lower($3))",
-            &[&org, &customer_id, &email],
-        )
-        .await?;
-    Ok(row.try_get(0)?)
-}
-
-pub async fn customer_email(c: &impl GenericClient, org: &str, customer_id: &str) -> anyhow::Result<Option<String>> {
-    let row =
-        c.row_opt("SELECT email FROM customers WHERE organization_id = $1 AND id = $2", &[&org, &customer_id]).await?;
-    Ok(row.map(|r| r.try_get(0)).transpose()?)
-}
-
 /// A departure with its tour's name and the currency the tour is priced in (`None` before it has
-/// prices), for a website booking: one round trip.
+/// prices; `offer::tour_currency` decides from the tour's tiers), for a website booking: one
+/// round trip.
 pub async fn departure_for_booking(
     c: &impl GenericClient,
     org: &str,
@@ -715,17 +242,24 @@ pub async fn departure_for_booking(
 ) -> anyhow::Result<Option<(Departure, String, Option<Currency>)>> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
-            "SELECT {DEPARTURE_COLS}, tour_name, tour_currency FROM (
-                 SELECT s.*, t.name AS tour_name,
-                        (SELECT p.currency FROM pricing_tiers p WHERE p.organization_id = s.organization_id
-                            AND p.tour_id = s.tour_id ORDER BY p.sort_order, p.id LIMIT 1) AS tour_currency
+            "SELECT {DEPARTURE_COLS}, tour_name FROM (
+                 SELECT s.*, t.name AS tour_name
                  FROM schedules s JOIN tours t ON t.organization_id = s.organization_id AND t.id = s.tour_id
                  WHERE s.organization_id = $1 AND s.id = $2) d"
         )
     });
-    let Some(r) = c.row_opt(&SQL, &[&org, &id]).await? else { return Ok(None) };
-    let currency = r.try_get::<_, Option<String>>(13)?.map(|c| Currency::parse(&c)).transpose()?;
-    Ok(Some((departure_from_row(&r)?, r.try_get(12)?, currency)))
+    static TIERS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {TIER_COLS} FROM pricing_tiers WHERE organization_id = $1
+             AND tour_id = (SELECT tour_id FROM schedules WHERE organization_id = $1 AND id = $2)"
+        )
+    });
+    let params: [&(dyn ToSql + Sync); 2] = [&org, &id];
+    let (row, tiers) = tokio::join!(c.row_opt(&SQL, &params), c.rows(&TIERS, &params));
+    let (row, tiers) = super::all2(row, tiers)?;
+    let Some(r) = row else { return Ok(None) };
+    let tiers = tiers.iter().map(tier_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Some((departure_from_row(&r)?, r.try_get(12)?, offer::tour_currency(&tiers))))
 }
 
 pub async fn tour_name(c: &impl GenericClient, org: &str, tour_id: &str) -> anyhow::Result<Option<String>> {
@@ -746,6 +280,9 @@ pub async fn booking_id_by_reference_and_email(
     reference: &str,
     email: &str,
 ) -> anyhow::Result<Option<String>> {
+    // A reference as a person typed it (any case, the prefix optional) is the one the domain reads.
+    let Ok(reference) = ReferenceNumber::parse(reference) else { return Ok(None) };
+    let reference = reference.as_str();
     let row = c
         .row_opt(
             "SELECT b.id FROM bookings b

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use tourdesk_domain::entities::{CheckIn, DepartureGuide, Guide, GuideAssignment};
 use tourdesk_domain::guides::{AssignmentStatus, ExistingAssignment};
 use tourdesk_domain::protocol::{EntityKind, Op, schedule_bucket};
+use tourdesk_domain::replication::{self, LedAssignment};
 
 use super::{
     BOOKING_COLS, CUSTOMER_COLS, LogRow, Prepared, WriteTx, bad_row, booking_from_row, customer_from_row,
@@ -226,9 +227,8 @@ pub async fn put_guide_assignment(w: &WriteTx<'_>, a: &GuideAssignment) -> anyho
     written_once(n, &a.id)?;
     let buckets = departure_buckets(org, &a.departure_id);
     w.log_change(&buckets, EntityKind::GuideAssignment, &a.id, Op::Put, Some(serde_json::to_value(a)?));
-    let declined = wire(&AssignmentStatus::Declined)?;
-    let gains = a.status != AssignmentStatus::Declined && before.is_none_or(|s| s == declined);
-    if gains {
+    let before = before.map(|s| from_wire::<AssignmentStatus>("assignment status", &s)).transpose()?;
+    if replication::assignment_gains_departure(before, a.status) {
         log_departure_snapshot(w, org, &a.departure_id).await?;
     }
     Ok(())
@@ -301,19 +301,49 @@ pub async fn log_departure_snapshot(w: &WriteTx<'_>, org: &str, departure_id: &s
     Ok(())
 }
 
-/// The departures whose `schedule:D` bucket a staff login receives: those with an assignment
-/// of the guide linked to it that the guide has not declined.
-pub async fn departures_led_by_user(c: &impl GenericClient, org: &str, user_id: &str) -> anyhow::Result<Vec<String>> {
+/// One assignment of a guide linked to a login, a candidate for the login's `schedule:D`
+/// buckets (the domain's `replication::departures_led_by` decides which count).
+pub struct UserAssignment {
+    pub departure_id: String,
+    pub guide_user_id: Option<String>,
+    pub status: AssignmentStatus,
+}
+
+impl UserAssignment {
+    pub fn as_led(&self) -> LedAssignment<'_> {
+        LedAssignment {
+            departure_id: &self.departure_id,
+            guide_user_id: self.guide_user_id.as_deref(),
+            status: self.status,
+        }
+    }
+}
+
+/// The assignments of the guides linked to a staff login, every status.
+pub async fn assignments_of_user(
+    c: &impl GenericClient,
+    org: &str,
+    user_id: &str,
+) -> anyhow::Result<Vec<UserAssignment>> {
     let rows = c
         .rows(
-            "SELECT DISTINCT a.departure_id FROM schedule_guide_assignments a
+            "SELECT a.departure_id, g.user_id, a.status FROM schedule_guide_assignments a
              JOIN guides g ON g.organization_id = a.organization_id AND g.id = a.guide_id
-             WHERE a.organization_id = $1 AND g.user_id = $2 AND a.status <> 'declined'
+             WHERE a.organization_id = $1 AND g.user_id = $2
              ORDER BY a.departure_id",
             &[&org, &user_id],
         )
         .await?;
-    Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
+    rows.iter()
+        .map(|r| {
+            let status: String = r.try_get(2)?;
+            Ok(UserAssignment {
+                departure_id: r.try_get(0)?,
+                guide_user_id: r.try_get(1)?,
+                status: from_wire("assignment status", &status)?,
+            })
+        })
+        .collect()
 }
 
 /// Whether a departure of the organization exists (a `schedule:D` bucket can be ours).

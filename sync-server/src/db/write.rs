@@ -11,7 +11,6 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 use serde_json::Value;
 use tourdesk_domain::protocol::Op;
@@ -34,8 +33,6 @@ pub struct AuditRow {
 struct Pending {
     log: Vec<LogRow>,
     audit: Vec<AuditRow>,
-    /// Until when bookings this transaction creates hold their seats unpaid (website sales).
-    hold: Option<DateTime<Utc>>,
     /// A savepoint is open (kept or rolled back to), to be released by the next one.
     open_savepoint: bool,
 }
@@ -103,16 +100,6 @@ impl<'a> WriteTx<'a> {
             op,
             row: row.clone(),
         }));
-    }
-
-    /// Bookings this transaction creates hold their seats, unpaid, until `until`; the expiry job
-    /// then releases them. Written with the booking row, not as a second update of it.
-    pub fn hold_new_bookings_until(&self, until: DateTime<Utc>) {
-        self.pending().hold = Some(until);
-    }
-
-    pub fn new_booking_hold(&self) -> Option<DateTime<Utc>> {
-        self.pending().hold
     }
 
     pub fn audit(&self, row: AuditRow) {

@@ -368,7 +368,7 @@ async fn queue_confirmation(tx: &WriteTx<'_>, org: &str, b: &Booking) -> anyhow:
 }
 
 async fn save(w: &WriteTx<'_>, action: &str, before: &Booking, after: &Booking) -> anyhow::Result<()> {
-    db::put_booking(w, after).await?;
+    db::put_booking(w, after, None).await?;
     let (before, after_row) = (serde_json::to_value(before)?, serde_json::to_value(after)?);
     db::audit_change(w, ACTOR, action, "booking", &after.id, Some(&before), &after_row);
     Ok(())

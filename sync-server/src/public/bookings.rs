@@ -13,7 +13,7 @@
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use deadpool_postgres::GenericClient;
 use rand::RngCore;
@@ -27,6 +27,9 @@ use tourdesk_domain::mutation::{
     CancelBookingV1, Change, CreateBookingV1, CreateCustomerV1, LineArgs, Mutation, MutationCtx, ParticipantArgs,
     Rejection,
 };
+use tourdesk_domain::offer::CustomerDefaults;
+use tourdesk_domain::payment;
+use tourdesk_domain::pricing::normalize_promo_code;
 use tourdesk_domain::reference::ReferenceNumber;
 use tourdesk_domain::roles::Role;
 use tourdesk_domain::validate;
@@ -90,14 +93,14 @@ pub async fn create(state: &AppState, org_slug: &str, req: CreateBookingRequest)
         None => uuid::Uuid::new_v4().to_string(),
     };
     line_requests(&req.lines)?;
-    tourdesk_domain::pricing::normalize_promo_code("promo_code", req.promo_code.as_deref().unwrap_or_default())?;
+    let promo_code = normalize_promo_code("promo_code", req.promo_code.as_deref().unwrap_or_default())?;
 
     // The connection goes back to the pool before the payment step, which takes its own: holding
     // one while waiting for another lets a burst of requests exhaust the pool.
     let (org, decided) = {
         let mut conn = state.pool.get().await?;
         let w = write_tx(&mut conn, org_slug).await?;
-        let decided = decide(&w, state, &req, &booking_id, &email).await?;
+        let decided = decide(&w, state, &req, &booking_id, &email, promo_code).await?;
         let org = w.org().to_string();
         w.commit().await?;
         (org, decided)
@@ -130,6 +133,7 @@ async fn decide(
     req: &CreateBookingRequest,
     booking_id: &str,
     email: &str,
+    promo_code: Option<String>,
 ) -> Result<Option<Decided>, AppError> {
     let org = w.org();
     let tx = w.tx();
@@ -155,6 +159,7 @@ async fn decide(
         Some(id) => id,
         None => {
             let id = uuid::Uuid::new_v4().to_string();
+            let defaults = CustomerDefaults::for_booking(currency, None);
             let wall = u64::try_from(ctx.now.timestamp_millis()).unwrap_or(0);
             let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
                 id: id.clone(),
@@ -164,8 +169,8 @@ async fn decide(
                 last_name: req.customer.last_name.clone(),
                 source: CustomerSource::Direct,
                 source_detail: Some("website".into()),
-                preferred_language: "en".into(),
-                preferred_currency: currency.to_string(),
+                preferred_language: defaults.language,
+                preferred_currency: defaults.currency.to_string(),
                 marketing_consent: false,
                 tags: vec![],
                 notes: String::new(),
@@ -178,10 +183,6 @@ async fn decide(
 
     let mut entropy = [0u8; 8];
     rand::rng().fill_bytes(&mut entropy);
-    // A week at most: anything longer is a misconfiguration, not a hold.
-    let hold = state.config.booking.hold_seconds.min(7 * 86_400);
-    let hold_until = ctx.now + Duration::seconds(i64::try_from(hold).unwrap_or(86_400));
-    w.hold_new_bookings_until(hold_until);
     let m = Mutation::CreateBookingV1(CreateBookingV1 {
         id: booking_id.to_string(),
         tour_id: dep.tour_id.clone(),
@@ -204,7 +205,7 @@ async fn decide(
                     .collect(),
             })
             .collect(),
-        promo_code: req.promo_code.clone().filter(|c| !c.trim().is_empty()),
+        promo_code,
         manual_discount: None,
         special_requests: req.special_requests.clone(),
         dietary_restrictions: req.dietary_restrictions.clone(),
@@ -213,16 +214,20 @@ async fn decide(
         reference_entropy: u64::from_le_bytes(entropy),
         expected_total: req.expected_total_minor.map(|a| Money::new(a, currency)),
         overbook: None,
+        hold_seconds: Some(state.config.booking.hold_seconds),
     });
     let changes = apply::run_mutation(w, &m, &ctx, WEBSITE_ACTOR).await.map_err(|f| failure_error(f, ""))?;
-    let booking = changes
-        .into_iter()
-        .find_map(|c| match c {
-            Change::PutBooking(b) => Some(b),
-            _ => None,
-        })
-        .ok_or_else(|| anyhow::anyhow!("create_booking.v1 made no booking"))?;
-    let payable = booking.pricing.total.amount > 0;
+    let (mut booking, mut hold_until) = (None, None);
+    for c in changes {
+        match c {
+            Change::PutBooking(b) => booking = Some(b),
+            Change::HoldSeats { until, .. } => hold_until = Some(until),
+            _ => {}
+        }
+    }
+    let booking = booking.ok_or_else(|| anyhow::anyhow!("create_booking.v1 made no booking"))?;
+    let hold_until = hold_until.ok_or_else(|| anyhow::anyhow!("create_booking.v1 held no seats"))?;
+    let payable = payment::payable(&booking);
     // The last statement, sent with the audit and change-log rows: the departure's row lock is
     // held from its read to commit, so every round trip saved here is throughput on a busy one.
     w.finish(async { if payable { payments::record_intent_row(tx, org, &booking).await } else { Ok(()) } }).await?;
@@ -289,7 +294,7 @@ fn booking_dto(
         price: price_dto(&b.pricing),
         paid: b.paid_amount.into(),
         refunded: b.refunded_amount.into(),
-        hold_expires_at: if b.status.holds_seats() && b.paid_amount.is_zero() { hold } else { None },
+        hold_expires_at: payment::hold_in_force(b, hold),
         cancellation: b.cancellation.as_ref().map(|c| CancellationDto {
             cancelled_at: b.cancelled_at.unwrap_or(b.updated_at),
             by: match c.by {

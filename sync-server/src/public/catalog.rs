@@ -5,9 +5,12 @@
 use chrono::Utc;
 use chrono_tz::Tz;
 use deadpool_postgres::{GenericClient, Transaction};
-use tourdesk_domain::entities::Departure;
+use std::collections::HashMap;
+
+use tokio_postgres::types::ToSql;
+use tourdesk_domain::entities::{Departure, PricingTier, TourVariant};
+use tourdesk_domain::offer;
 use tourdesk_domain::pricing::{self, LineRequest, PricingCatalog, PromoApplication, PromoOutcome, QuoteRequest};
-use tourdesk_domain::status::{DepartureStatus, TourStatus};
 use tourdesk_domain::{Tour, validate};
 
 use super::types::*;
@@ -21,30 +24,24 @@ pub const MAX_RANGE_DAYS: i64 = 92;
 pub async fn tours(state: &AppState, org_slug: &str) -> Result<Vec<TourSummary>, AppError> {
     let mut conn = state.pool.get().await?;
     let (tx, org) = read_tx(&mut conn, org_slug).await?;
-    let rows = tx
-        .rows(
-            &format!(
-                "SELECT {}, f.base_price_minor AS from_minor, f.currency AS from_currency
-                 FROM tours t
-                 LEFT JOIN LATERAL (SELECT p.base_price_minor, p.currency FROM pricing_tiers p
-                                    WHERE p.organization_id = t.organization_id AND p.tour_id = t.id
-                                    ORDER BY p.base_price_minor, p.id LIMIT 1) f ON true
-                 WHERE t.organization_id = $1 AND t.status = 'active' ORDER BY t.name, t.id",
-                db::TOUR_COLS
-            ),
-            &[&org],
-        )
-        .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
+    // Candidates: every tour and every tier; the domain says which tours are on sale and from what.
+    let tours_sql = format!("SELECT {} FROM tours WHERE organization_id = $1 ORDER BY name, id", db::TOUR_COLS);
+    let tiers_sql = format!("SELECT {} FROM pricing_tiers WHERE organization_id = $1", db::TIER_COLS);
+    let params: [&(dyn ToSql + Sync); 1] = [&org];
+    let (tours, tiers) = tokio::join!(tx.rows(&tours_sql, &params), tx.rows(&tiers_sql, &params));
+    let (tours, tiers) = db::all2(tours, tiers)?;
+    let mut tiers_of: HashMap<String, Vec<PricingTier>> = HashMap::new();
+    for r in &tiers {
+        let t = db::tier_from_row(r)?;
+        tiers_of.entry(t.tour_id.clone()).or_default().push(t);
+    }
+    let mut out = Vec::with_capacity(tours.len());
+    for r in &tours {
         let tour = db::tour_from_row(r)?;
-        // One row, the cheapest tier: its amount and its currency belong together.
-        let from_minor: Option<i64> = r.try_get("from_minor").map_err(anyhow::Error::from)?;
-        let from_currency: Option<String> = r.try_get("from_currency").map_err(anyhow::Error::from)?;
-        let from = match (from_minor, from_currency) {
-            (Some(a), Some(c)) => Some(db::money(a, &c)?.into()),
-            _ => None,
-        };
+        if !offer::tour_on_sale(&tour) {
+            continue;
+        }
+        let from = tiers_of.get(&tour.id).and_then(|t| offer::from_price(t)).map(MoneyDto::from);
         out.push(summary(&tour, from));
     }
     tx.commit().await?;
@@ -73,7 +70,7 @@ async fn active_tour(c: &impl GenericClient, org: &str, key: &str) -> Result<Tou
     let row = c.row_opt(&sql, &[&org, &key]).await?;
     let tour = row.map(|r| db::tour_from_row(&r)).transpose()?;
     match tour {
-        Some(t) if t.status == TourStatus::Active => Ok(t),
+        Some(t) if offer::tour_on_sale(&t) => Ok(t),
         _ => Err(AppError::NotFound("tour".into())),
     }
 }
@@ -99,7 +96,7 @@ pub async fn tour(state: &AppState, org_slug: &str, key: &str) -> Result<TourDet
     let policy = db::cancellation_policy_unlocked(&tx, &org, &tour.id).await?;
     tx.commit().await?;
     let tiers = catalog.map(|c| c.tiers).unwrap_or_default();
-    let from = tiers.iter().map(|t| t.base_price).min_by_key(|m| m.amount).map(MoneyDto::from);
+    let from = offer::from_price(&tiers).map(MoneyDto::from);
     Ok(TourDetail {
         tour: summary(&tour, from),
         min_participants: tour.min_participants,
@@ -159,22 +156,31 @@ pub async fn availability(
     let mut conn = state.pool.get().await?;
     let (tx, org) = read_tx(&mut conn, org_slug).await?;
     let tour = active_tour(&tx, &org, key).await?;
-    let rows = tx
-        .rows(
-            &format!(
-                "SELECT {} FROM schedules s
-                 WHERE s.organization_id = $1 AND s.tour_id = $2 AND s.local_date BETWEEN $3 AND $4
-                   AND ($5::text IS NULL OR s.variant_id = $5) AND s.status IN ('open', 'full')
-                   AND s.starts_at > now()
-                   AND EXISTS (SELECT 1 FROM tour_variants v
-                               WHERE v.organization_id = s.organization_id AND v.id = s.variant_id AND v.active)
-                 ORDER BY s.starts_at, s.id",
-                db::DEPARTURE_COLS
-            ),
-            &[&org, &tour.id, &q.from, &q.to, &variant],
-        )
-        .await?;
-    let departures = rows.iter().map(db::departure_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+    // Candidates: the tour's departures in the range and its variants; `offer::departure_listed`
+    // says which the public sees.
+    let departures_sql = format!(
+        "SELECT {} FROM schedules s
+         WHERE s.organization_id = $1 AND s.tour_id = $2 AND s.local_date BETWEEN $3 AND $4
+           AND ($5::text IS NULL OR s.variant_id = $5)
+         ORDER BY s.starts_at, s.id",
+        db::DEPARTURE_COLS
+    );
+    let variants_sql =
+        format!("SELECT {} FROM tour_variants WHERE organization_id = $1 AND tour_id = $2", db::VARIANT_COLS);
+    let departure_params: [&(dyn ToSql + Sync); 5] = [&org, &tour.id, &q.from, &q.to, &variant];
+    let variant_params: [&(dyn ToSql + Sync); 2] = [&org, &tour.id];
+    let (rows, variants) =
+        tokio::join!(tx.rows(&departures_sql, &departure_params), tx.rows(&variants_sql, &variant_params));
+    let (rows, variants) = db::all2(rows, variants)?;
+    let variants = variants.iter().map(db::variant_from_row).collect::<anyhow::Result<Vec<TourVariant>>>()?;
+    let now = Utc::now();
+    let mut departures = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let d = db::departure_from_row(r)?;
+        if variants.iter().any(|v| offer::departure_listed(&d, v, now)) {
+            departures.push(d);
+        }
+    }
     let catalog = db::pricing_catalog_unlocked(&tx, &org, &tour.id).await?;
     tx.commit().await?;
     let out = departures.iter().map(|d| available(d, catalog.as_ref())).collect::<Result<Vec<_>, AppError>>()?;
@@ -216,7 +222,7 @@ fn available(d: &Departure, catalog: Option<&PricingCatalog>) -> Result<Availabl
         utc_offset: start.format("%:z").to_string(),
         starts_at: d.starts_at,
         ends_at: d.ends_at,
-        seats_left: if d.status == DepartureStatus::Open { d.seats_left() } else { 0 },
+        seats_left: offer::seats_for_sale(d),
         status: d.status.as_str().to_string(),
         season,
         prices,
@@ -287,18 +293,13 @@ async fn quote_in(
 
 /// The request's lines as the domain takes them; shape errors name the line.
 pub fn line_requests(lines: &[LineDto]) -> Result<Vec<LineRequest>, AppError> {
-    if lines.is_empty() {
-        return Err(AppError::invalid("lines", "at least one line is needed"));
-    }
-    if lines.len() > 20 {
-        return Err(AppError::invalid("lines", "at most 20 lines"));
-    }
+    // The same limits as every other source's, from the domain.
+    validate::booking_lines(&lines.iter().map(|l| l.quantity).collect::<Vec<_>>())?;
     lines
         .iter()
         .enumerate()
         .map(|(i, l)| {
             let tier_id = validate::row_ref(&format!("lines[{i}].tier_id"), &l.tier_id)?;
-            validate::range_u32(&format!("lines[{i}].quantity"), l.quantity, 1, 100)?;
             Ok(LineRequest {
                 tier_id,
                 quantity: l.quantity,

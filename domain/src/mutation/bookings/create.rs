@@ -38,6 +38,10 @@ pub struct CreateBookingV1 {
     pub expected_total: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overbook: Option<OverbookArgs>,
+    /// Hold the seats unpaid for this long (clamped by `payment::hold_until`), after which the
+    /// hold-expiry job releases them: a website sale waiting for its payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_seconds: Option<u64>,
 }
 
 /// splitmix64: spreads one seed into independent-looking values, so candidate references do
@@ -107,7 +111,7 @@ impl Mutator for CreateBookingV1 {
             return Err(Rejection::conflict("id", format!("booking {id} already exists")).into());
         }
         let tour = view.tour(&tour_id)?.ok_or_else(|| Rejection::not_found("tour", &tour_id))?;
-        if tour.status != crate::status::TourStatus::Active {
+        if !crate::offer::tour_on_sale(&tour) {
             return Err(
                 Rejection::conflict("tour_id", format!("{} is {} and not on sale", tour.name, tour.status)).into()
             );
@@ -177,6 +181,12 @@ impl Mutator for CreateBookingV1 {
             changes.push(Change::IncrementPromoUses { promo_code_id: code_id.clone() });
         }
         changes.extend(overbook_audit(ctx, &dep, &id, &outcome));
+        if let Some(seconds) = self.hold_seconds {
+            changes.push(Change::HoldSeats {
+                booking_id: id.clone(),
+                until: crate::payment::hold_until(ctx.now, seconds),
+            });
+        }
         changes.insert(0, Change::PutDeparture(dep));
         changes.insert(0, Change::PutBooking(booking));
         Ok(changes)

@@ -53,6 +53,24 @@ fn create_booking_prices_reserves_and_references() {
 }
 
 #[test]
+fn a_held_booking_holds_its_seats_for_the_clamped_time_and_a_desk_booking_holds_none() {
+    let mem = world();
+    let held = |seconds: u64| {
+        let changes =
+            run_ok(&mem, "create_booking.v1", patch(create(), &[("hold_seconds", seconds.into())]), Role::Manager);
+        changes.iter().find_map(|c| match c {
+            Change::HoldSeats { booking_id, until } if booking_id == NEW => Some(*until),
+            _ => None,
+        })
+    };
+    let now = ctx(Role::Manager).now;
+    assert_eq!(held(900), Some(now + Duration::seconds(900)));
+    assert_eq!(held(30 * 86_400), Some(now + Duration::days(7)), "a week at most");
+    let desk = run_ok(&mem, "create_booking.v1", create(), Role::Manager);
+    assert!(!desk.iter().any(|c| matches!(c, Change::HoldSeats { .. })));
+}
+
+#[test]
 fn overbooking_needs_permission_and_an_explicit_reason_and_is_audited() {
     let mem = world();
     mem.put_departure(Departure { booked_count: 9, ..departure() });
@@ -110,7 +128,11 @@ fn create_booking_rejections() {
         (with(&[("tour_id", "t-draft".into())]), Role::Owner, "CONFLICT"),
         (with(&[("tour_id", "t-noprice".into())]), Role::Owner, "INVALID"),
         (with(&[("tour_id", "t-noprice".into()), ("departure_id", "d-noprice".into())]), Role::Owner, "CONFLICT"),
-        (with(&[("lines", json!([]))]), Role::Owner, "PRICING_ERROR"),
+        // Request limits hold for every source, not only the website: 1–20 lines of 1–100.
+        (with(&[("lines", json!([]))]), Role::Owner, "INVALID"),
+        (with(&[("lines", json!(vec![json!({"tier_id": ADULT, "quantity": 1}); 21]))]), Role::Owner, "INVALID"),
+        (with(&[("lines", json!([{"tier_id": ADULT, "quantity": 101}]))]), Role::Owner, "INVALID"),
+        (with(&[("lines", json!([{"tier_id": ADULT, "quantity": 0}]))]), Role::Owner, "INVALID"),
         (with(&[("lines", json!([{"tier_id": "nope", "quantity": 1}]))]), Role::Owner, "PRICING_ERROR"),
         (
             with(&[(

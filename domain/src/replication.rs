@@ -1,0 +1,212 @@
+//! Replication scope: which buckets a device of a role receives, and which buckets a row is
+//! logged to. The server loads candidate rows (a login's assignments, a customer's departures)
+//! and asks here; it never decides scope in SQL.
+//!
+//! * Owner, admin and manager desks receive `org:{id}:all`: everything of the organization.
+//! * A guide's device receives `org:{id}:ref` (reference data) and `schedule:{D}` for each
+//!   departure D they lead — an assignment of a guide linked to the login that is not declined.
+//!   Other departures' guests are none of its business, and a lost phone leaks less.
+//! * Customers receive nothing: the public API is their door.
+//!
+//! Rows follow their scope: reference rows (tours, variants, tiers, departures, guides) go to
+//! `org:all` and `org:ref`; a departure's operational rows (bookings, check-ins, assignments) to
+//! `org:all` and `schedule:D`; a customer to `org:all` and the `schedule:D` of every departure
+//! they have a booking on, so the guide of D has the guest's contact details.
+
+use crate::guides::AssignmentStatus;
+use crate::protocol::{EntityKind, org_bucket, ref_bucket, schedule_bucket};
+use crate::roles::Role;
+
+/// One guide assignment as a candidate for a login's scope: the departure, the user linked to
+/// the assigned guide (if any) and the assignment's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedAssignment<'a> {
+    pub departure_id: &'a str,
+    pub guide_user_id: Option<&'a str>,
+    pub status: AssignmentStatus,
+}
+
+/// Whether an assignment gives its guide the departure's bucket: every status but declined.
+pub fn assignment_counts(status: AssignmentStatus) -> bool {
+    status != AssignmentStatus::Declined
+}
+
+/// Whether writing an assignment (whose stored status was `before`, `None` when new) gives the
+/// guide the departure: then the departure's current rows must be appended to `schedule:D`,
+/// because rows written before the bucket was the guide's were never logged there.
+pub fn assignment_gains_departure(before: Option<AssignmentStatus>, after: AssignmentStatus) -> bool {
+    assignment_counts(after) && !before.is_some_and(assignment_counts)
+}
+
+/// The departures whose `schedule:D` a login receives, sorted and without repeats, from the
+/// organization's assignments (any may be passed; others' and declined ones are skipped).
+pub fn departures_led_by<'a>(user_id: &str, assignments: impl IntoIterator<Item = LedAssignment<'a>>) -> Vec<String> {
+    let mut led: Vec<String> = assignments
+        .into_iter()
+        .filter(|a| a.guide_user_id == Some(user_id) && assignment_counts(a.status))
+        .map(|a| a.departure_id.to_string())
+        .collect();
+    led.sort();
+    led.dedup();
+    led
+}
+
+/// Whether writing a booking must also log its customer to the departure's `schedule:D`: a new
+/// booking of a customer with no other booking there. The customer row was logged before the
+/// booking existed (so not to D), and the guide of D must have the guest's contact details; a
+/// customer already booked on D is there already.
+pub fn booking_brings_guest(new_booking: bool, guest_already_on_departure: bool) -> bool {
+    new_booking && !guest_already_on_departure
+}
+
+/// Whether a role's devices receive `schedule:D` buckets at all (so the server knows whether to
+/// load assignments for it).
+pub fn role_leads_departures(role: Role) -> bool {
+    role == Role::Guide
+}
+
+/// The buckets a device of `role` in `org` receives; `led` are the departures the login leads
+/// ([`departures_led_by`]), used only for guides.
+pub fn buckets_for(org: &str, role: Role, led: &[String]) -> Vec<String> {
+    match role {
+        Role::Owner | Role::Admin | Role::Manager => vec![org_bucket(org)],
+        Role::Guide => std::iter::once(ref_bucket(org)).chain(led.iter().map(|d| schedule_bucket(d))).collect(),
+        Role::Customer => Vec::new(),
+    }
+}
+
+/// A bucket name read back from a client, relative to one organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bucket {
+    /// `org:{org}:all` or `org:{org}:ref`: certainly this organization's.
+    Organization,
+    /// `schedule:{D}`: this organization's when D is one of its departures (the caller looks).
+    Schedule(String),
+}
+
+/// Reads a bucket name a client presents; `None` for anything that cannot be one of `org`'s
+/// buckets (another organization's, a malformed name, a departure id no row can have).
+pub fn parse_bucket(org: &str, bucket: &str) -> Option<Bucket> {
+    if bucket == org_bucket(org) || bucket == ref_bucket(org) {
+        return Some(Bucket::Organization);
+    }
+    let departure_id = bucket.strip_prefix("schedule:")?;
+    // Any stored departure id: generated departures' ids (`v1@2026-03-08T09:00`) are no UUIDs.
+    crate::validate::row_ref("bucket", departure_id).ok().map(Bucket::Schedule)
+}
+
+/// Where a replicated row belongs, which decides the buckets it is logged to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowScope<'a> {
+    /// Tours, variants, tiers, departures, guides: every device of the organization.
+    Reference,
+    /// A departure's bookings, check-ins and guide assignments.
+    Departure(&'a str),
+    /// A customer, with the departures they have a booking on (any status: the booking stays in
+    /// the departure's bucket, so its customer must too).
+    Customer(&'a [String]),
+}
+
+impl RowScope<'_> {
+    /// The scope of a reference entity; `None` for kinds whose scope depends on their row.
+    pub fn of_reference(kind: EntityKind) -> Option<RowScope<'static>> {
+        matches!(
+            kind,
+            EntityKind::Tour
+                | EntityKind::TourVariant
+                | EntityKind::PricingTier
+                | EntityKind::Departure
+                | EntityKind::Guide
+        )
+        .then_some(RowScope::Reference)
+    }
+
+    /// The buckets a change of such a row is logged to, `org:all` first.
+    pub fn buckets(&self, org: &str) -> Vec<String> {
+        match self {
+            RowScope::Reference => vec![org_bucket(org), ref_bucket(org)],
+            RowScope::Departure(d) => vec![org_bucket(org), schedule_bucket(d)],
+            RowScope::Customer(departures) => {
+                std::iter::once(org_bucket(org)).chain(departures.iter().map(|d| schedule_bucket(d))).collect()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn led<'a>(departure_id: &'a str, user: Option<&'a str>, status: AssignmentStatus) -> LedAssignment<'a> {
+        LedAssignment { departure_id, guide_user_id: user, status }
+    }
+
+    #[test]
+    fn office_roles_get_everything_guides_reference_and_their_departures_customers_nothing() {
+        let led = vec!["d1".to_string(), "d2".to_string()];
+        for role in [Role::Owner, Role::Admin, Role::Manager] {
+            assert_eq!(buckets_for("o", role, &led), vec!["org:o:all"]);
+        }
+        assert_eq!(buckets_for("o", Role::Guide, &led), vec!["org:o:ref", "schedule:d1", "schedule:d2"]);
+        assert_eq!(buckets_for("o", Role::Guide, &[]), vec!["org:o:ref"]);
+        assert!(buckets_for("o", Role::Customer, &led).is_empty());
+        assert!(role_leads_departures(Role::Guide) && !role_leads_departures(Role::Manager));
+    }
+
+    #[test]
+    fn a_login_leads_the_departures_of_its_undeclined_assignments_once_each() {
+        let rows = [
+            led("d2", Some("u1"), AssignmentStatus::Confirmed),
+            led("d1", Some("u1"), AssignmentStatus::Pending),
+            led("d1", Some("u1"), AssignmentStatus::Confirmed),
+            led("d3", Some("u1"), AssignmentStatus::Declined),
+            led("d4", Some("u2"), AssignmentStatus::Confirmed),
+            led("d5", None, AssignmentStatus::Confirmed),
+        ];
+        assert_eq!(departures_led_by("u1", rows.clone()), vec!["d1", "d2"]);
+        assert_eq!(departures_led_by("u2", rows), vec!["d4"]);
+    }
+
+    #[test]
+    fn an_assignment_gains_its_departure_when_new_or_no_longer_declined() {
+        use AssignmentStatus::*;
+        assert!(assignment_gains_departure(None, Pending));
+        assert!(assignment_gains_departure(Some(Declined), Confirmed));
+        assert!(!assignment_gains_departure(Some(Pending), Confirmed), "already held");
+        assert!(!assignment_gains_departure(None, Declined));
+        assert!(!assignment_gains_departure(Some(Confirmed), Declined));
+    }
+
+    #[test]
+    fn only_a_guests_first_new_booking_on_a_departure_brings_them_into_its_bucket() {
+        assert!(booking_brings_guest(true, false));
+        assert!(!booking_brings_guest(true, true), "already there");
+        assert!(!booking_brings_guest(false, false), "an update: the guest came with the booking");
+    }
+
+    #[test]
+    fn buckets_a_client_presents_are_read_relative_to_its_organization() {
+        assert_eq!(parse_bucket("o", "org:o:all"), Some(Bucket::Organization));
+        assert_eq!(parse_bucket("o", "org:o:ref"), Some(Bucket::Organization));
+        assert_eq!(parse_bucket("o", "schedule:d-1"), Some(Bucket::Schedule("d-1".into())));
+        assert_eq!(
+            parse_bucket("o", "schedule:v1@2026-03-08T09:00:00"),
+            Some(Bucket::Schedule("v1@2026-03-08T09:00:00".into())),
+            "a generated departure's bucket is one a guide can lose"
+        );
+        assert_eq!(parse_bucket("o", "org:p:all"), None);
+        assert_eq!(parse_bucket("o", "schedule:"), None);
+        assert_eq!(parse_bucket("o", "nonsense"), None);
+    }
+
+    #[test]
+    fn rows_are_logged_to_the_buckets_of_their_scope() {
+        assert_eq!(RowScope::Reference.buckets("o"), vec!["org:o:all", "org:o:ref"]);
+        assert_eq!(RowScope::Departure("d").buckets("o"), vec!["org:o:all", "schedule:d"]);
+        let deps = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(RowScope::Customer(&deps).buckets("o"), vec!["org:o:all", "schedule:a", "schedule:b"]);
+        assert_eq!(RowScope::Customer(&[]).buckets("o"), vec!["org:o:all"]);
+        assert_eq!(RowScope::of_reference(EntityKind::Guide), Some(RowScope::Reference));
+        assert_eq!(RowScope::of_reference(EntityKind::Booking), None);
+    }
+}

@@ -1,0 +1,154 @@
+//! Named queries for customers (V2's table).
+//!
+//! Every query filters on `organization_id`; the upsert carries the tenant guard of V1's
+//! (`WHERE x.organization_id = excluded.organization_id`) and must touch exactly one row. A
+//! customer is logged where it is written, to the buckets of `replication::RowScope::Customer`:
+//! `org:all` and the `schedule:D` of every departure they have a booking on, so the guide of D
+//! has the guest's contact details.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
+use tourdesk_domain::entities::{Customer, CustomerSource};
+use tourdesk_domain::hlc::Hlc;
+use tourdesk_domain::money::Currency;
+use tourdesk_domain::protocol::{EntityKind, Op};
+use tourdesk_domain::replication::RowScope;
+
+use super::{Prepared, WriteTx, bad_row, written_once};
+
+pub const CUSTOMER_COLS: &str = "id, organization_id, email, phone, first_name, last_name, source, source_detail, \
+     preferred_language, preferred_currency, marketing_consent, marketing_consent_date, field_hlcs, tags, tag_stamps, \
+     notes, notes_version, notes_conflicts, created_at, updated_at";
+
+pub fn customer_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Customer> {
+    let source: String = r.try_get(6)?;
+    let currency: String = r.try_get(9)?;
+    let field_hlcs: BTreeMap<String, Hlc> = serde_json::from_value(r.try_get(12)?)?;
+    let tags: Vec<String> = r.try_get(13)?;
+    Ok(Customer {
+        id: r.try_get(0)?,
+        organization_id: r.try_get(1)?,
+        email: r.try_get(2)?,
+        phone: r.try_get(3)?,
+        first_name: r.try_get(4)?,
+        last_name: r.try_get(5)?,
+        source: CustomerSource::parse(&source).ok_or_else(|| bad_row("customer source", &source))?,
+        source_detail: r.try_get(7)?,
+        preferred_language: r.try_get(8)?,
+        preferred_currency: Currency::parse(&currency)?,
+        marketing_consent: r.try_get(10)?,
+        marketing_consent_date: r.try_get(11)?,
+        field_hlcs,
+        tags: tags.into_iter().collect::<BTreeSet<_>>(),
+        tag_stamps: serde_json::from_value(r.try_get(14)?)?,
+        notes: r.try_get(15)?,
+        notes_version: u64::try_from(r.try_get::<_, i64>(16)?)?,
+        notes_conflicts: serde_json::from_value(r.try_get(17)?)?,
+        created_at: r.try_get(18)?,
+        updated_at: r.try_get(19)?,
+    })
+}
+
+/// Writes a customer and logs it to `org:all` and to each departure they have a booking on.
+pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer) -> anyhow::Result<()> {
+    let tags: Vec<String> = cu.tags.iter().cloned().collect();
+    let (hlcs, stamps) = (serde_json::to_value(&cu.field_hlcs)?, serde_json::to_value(&cu.tag_stamps)?);
+    let (conflicts, notes_version) = (serde_json::to_value(&cu.notes_conflicts)?, i64::try_from(cu.notes_version)?);
+    let params: [&(dyn ToSql + Sync); 20] = [
+        &cu.id,
+        &cu.organization_id,
+        &cu.email,
+        &cu.phone,
+        &cu.first_name,
+        &cu.last_name,
+        &cu.source.as_str(),
+        &cu.source_detail,
+        &cu.preferred_language,
+        &cu.preferred_currency.as_str(),
+        &cu.marketing_consent,
+        &cu.marketing_consent_date,
+        &hlcs,
+        &tags,
+        &stamps,
+        &cu.notes,
+        &notes_version,
+        &conflicts,
+        &cu.created_at,
+        &cu.updated_at,
+    ];
+    // Pipelined: the departures do not depend on the upsert.
+    let (n, departures) = tokio::join!(
+        w.exec(
+            "INSERT INTO customers (id, organization_id, email, phone, first_name, last_name, source, source_detail,
+             preferred_language, preferred_currency, marketing_consent, marketing_consent_date, field_hlcs, tags,
+             tag_stamps, notes, notes_version, notes_conflicts, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+         ON CONFLICT (id) DO UPDATE SET email = excluded.email, phone = excluded.phone,
+             first_name = excluded.first_name, last_name = excluded.last_name, source = excluded.source,
+             source_detail = excluded.source_detail, preferred_language = excluded.preferred_language,
+             preferred_currency = excluded.preferred_currency, marketing_consent = excluded.marketing_consent,
+             marketing_consent_date = excluded.marketing_consent_date, field_hlcs = excluded.field_hlcs,
+             tags = excluded.tags, tag_stamps = excluded.tag_stamps, notes = excluded.notes,
+             notes_version = excluded.notes_version, notes_conflicts = excluded.notes_conflicts,
+             updated_at = excluded.updated_at
+         WHERE customers.organization_id = excluded.organization_id",
+            &params,
+        ),
+        customer_departures(w.tx(), &cu.organization_id, &cu.id)
+    );
+    let (n, departures) = super::all2(n, departures)?;
+    written_once(n, &cu.id)?;
+    let buckets = RowScope::Customer(&departures).buckets(&cu.organization_id);
+    w.log_change(&buckets, EntityKind::Customer, &cu.id, Op::Put, Some(serde_json::to_value(cu)?));
+    Ok(())
+}
+
+/// The departures a customer has a booking on (any status: the booking stays in the
+/// departure's bucket, so its customer must too).
+async fn customer_departures(c: &impl GenericClient, org: &str, customer_id: &str) -> anyhow::Result<Vec<String>> {
+    let rows = c
+        .rows(
+            "SELECT DISTINCT departure_id FROM bookings WHERE organization_id = $1 AND customer_id = $2
+             ORDER BY departure_id",
+            &[&org, &customer_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
+}
+
+pub async fn customer_by_id(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Customer>> {
+    let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE organization_id = $1 AND id = $2");
+    c.row_opt(&sql, &[&org, &id]).await?.map(|r| customer_from_row(&r)).transpose()
+}
+
+/// A customer's id by e-mail (case-insensitive), unlocked.
+pub async fn customer_id_by_email(c: &impl GenericClient, org: &str, email: &str) -> anyhow::Result<Option<String>> {
+    let row = c
+        .row_opt("SELECT id FROM customers WHERE organization_id = $1 AND lower(email) = lower($2)", &[&org, &email])
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+pub async fn customer_email_is(
+    c: &impl GenericClient,
+    org: &str,
+    customer_id: &str,
+    email: &str,
+) -> anyhow::Result<bool> {
+    let row = c
+        .row(
+            "SELECT EXISTS (SELECT 1 FROM customers
+                            WHERE organization_id = $1 AND id = $2 AND lower(email) = lower($3))",
+            &[&org, &customer_id, &email],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
+pub async fn customer_email(c: &impl GenericClient, org: &str, customer_id: &str) -> anyhow::Result<Option<String>> {
+    let row =
+        c.row_opt("SELECT email FROM customers WHERE organization_id = $1 AND id = $2", &[&org, &customer_id]).await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
