@@ -10,12 +10,12 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tourdesk_sync_server::{Config, RunningServer, seed};
+use tourdesk_sync_server::{Config, RunningServer, demo_data};
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::stripe::{FakeStripe, sign};
 use tourdesk_tests::{Env, Fakes};
 
-const ORG: &str = seed::DEMO_ORG_SLUG;
+const ORG: &str = demo_data::DEMO_ORG_SLUG;
 
 /// A second instance beside `env`'s: same database, same settings, its own address.
 async fn second_instance(env: &Env) -> (RunningServer, String) {
@@ -79,7 +79,7 @@ async fn a_desk_on_one_instance_sees_a_website_booking_made_through_the_other() 
 
     // The desk talks to A only, and follows A's live pokes.
     let desk = std::sync::Arc::new(env.desk("office"));
-    let client = std::sync::Arc::new(env.client(seed::DEMO_OWNER_EMAIL));
+    let client = std::sync::Arc::new(env.client(demo_data::DEMO_OWNER_EMAIL));
     client.sync_once(&desk).await.unwrap();
     let before = desk.departure(&dep).unwrap().unwrap().departure.booked_count;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

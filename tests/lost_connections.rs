@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::stripe::FakeStripe;
 use tourdesk_tests::{Env, Fakes, sign_in};
 
-const ORG: &str = seed::DEMO_ORG_SLUG;
+const ORG: &str = demo_data::DEMO_ORG_SLUG;
 const TASKS: usize = 8;
 const REQUESTS_PER_TASK: usize = 40;
 
@@ -52,7 +52,7 @@ async fn terminated_backends_under_load_answer_503_with_retry_after_then_recover
     let stripe = FakeStripe::start().await;
     let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
     let base = env.base_url();
-    let token = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
+    let token = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
     let client = reqwest::Client::new();
     let tours: Value =
         client.get(format!("{base}/api/v1/orgs/{ORG}/tours")).send().await.unwrap().json().await.unwrap();

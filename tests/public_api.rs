@@ -7,12 +7,12 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::stripe::{FakeStripe, sign};
 use tourdesk_tests::{Env, Fakes};
 
-const ORG: &str = seed::DEMO_ORG_SLUG;
+const ORG: &str = demo_data::DEMO_ORG_SLUG;
 
 fn http() -> reqwest::Client {
     reqwest::Client::new()
@@ -1146,7 +1146,7 @@ async fn a_payment_in_another_currency_is_kept_for_people_and_answered_ok() {
 
     // Office desks see it in their inbox's data; a guide's phone does not get it.
     let manager = env.desk("office");
-    env.client(seed::DEMO_MANAGER_EMAIL).sync_once(&manager).await.unwrap();
+    env.client(demo_data::DEMO_MANAGER_EMAIL).sync_once(&manager).await.unwrap();
     let issues = manager.payment_issues().unwrap();
     assert_eq!(issues.len(), 1, "{issues:?}");
     assert_eq!(
@@ -1155,7 +1155,7 @@ async fn a_payment_in_another_currency_is_kept_for_people_and_answered_ok() {
     );
     assert!(issues[0].booking_reference.as_deref().unwrap().starts_with("BK-"));
     let guide = env.desk("guide");
-    env.client(seed::DEMO_GUIDE_EMAIL).sync_once(&guide).await.unwrap();
+    env.client(demo_data::DEMO_GUIDE_EMAIL).sync_once(&guide).await.unwrap();
     assert!(guide.payment_issues().unwrap().is_empty());
 
     // The real event still applies.

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use tokio_postgres::error::SqlState;
-use tourdesk_sync_server::{Config, seed};
+use tourdesk_sync_server::{Config, demo_data};
 use tourdesk_testkit::{APP_ROLE, PgCluster, as_app};
 use tourdesk_tests::{Env, config, new_tour, push_raw, sign_in};
 
@@ -47,7 +47,7 @@ async fn count(pg: &impl tokio_postgres::GenericClient, table: &str) -> i64 {
 async fn without_its_tenant_the_server_role_sees_no_row_and_writes_none() {
     let env = Env::start().await;
     // Rows in the sign-in, device and sync tables too, not only the seed's.
-    let token = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
+    let token = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
     let req = tourdesk_domain::protocol::PushRequest {
         client_id: uuid::Uuid::new_v4().to_string(),
         schema_version: tourdesk_domain::protocol::SCHEMA_VERSION,
@@ -93,7 +93,7 @@ async fn without_its_tenant_the_server_role_sees_no_row_and_writes_none() {
 
     // The same role with its tenant set sees that organization's rows: it is the policy, not a grant.
     let org: String =
-        owner.query_one("SELECT id FROM organizations WHERE slug = $1", &[&seed::DEMO_ORG_SLUG]).await.unwrap().get(0);
+        owner.query_one("SELECT id FROM organizations WHERE slug = $1", &[&demo_data::DEMO_ORG_SLUG]).await.unwrap().get(0);
     let tx = app.transaction().await.unwrap();
     tx.execute("SELECT set_config('app.organization_id', $1, true)", &[&org]).await.unwrap();
     assert_eq!(count(&tx, "tours").await, count(&owner, "tours").await);
@@ -177,9 +177,9 @@ async fn a_schema_owner_that_is_no_superuser_migrates_and_seeds_for_the_server()
     let resp = reqwest::Client::new()
         .post(format!("{env_like}/api/v1/auth/sign-in"))
         .json(&serde_json::json!({
-            "organization": seed::DEMO_ORG_SLUG,
-            "email": seed::DEMO_OWNER_EMAIL,
-            "password": seed::DEMO_PASSWORD,
+            "organization": demo_data::DEMO_ORG_SLUG,
+            "email": demo_data::DEMO_OWNER_EMAIL,
+            "password": demo_data::DEMO_PASSWORD,
             "device": "owner test",
         }))
         .send()

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub mod harness;
 
 use tourdesk_local_store::{Credentials, Store, SyncClient};
-use tourdesk_sync_server::{Config, RunningServer, seed};
+use tourdesk_sync_server::{Config, RunningServer, demo_data};
 use tourdesk_testkit::PgCluster;
 
 pub struct Env {
@@ -131,9 +131,9 @@ impl Env {
         SyncClient::new(
             &self.base_url(),
             Credentials {
-                organization: seed::DEMO_ORG_SLUG.into(),
+                organization: demo_data::DEMO_ORG_SLUG.into(),
                 email: email.into(),
-                password: seed::DEMO_PASSWORD.into(),
+                password: demo_data::DEMO_PASSWORD.into(),
                 device: "test desk".into(),
             },
         )
@@ -170,9 +170,9 @@ pub async fn sign_in(env: &Env, email: &str) -> String {
     let resp: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/api/v1/auth/sign-in", env.base_url()))
         .json(&serde_json::json!({
-            "organization": seed::DEMO_ORG_SLUG,
+            "organization": demo_data::DEMO_ORG_SLUG,
             "email": email,
-            "password": seed::DEMO_PASSWORD,
+            "password": demo_data::DEMO_PASSWORD,
             "device": "integration test",
         }))
         .send()

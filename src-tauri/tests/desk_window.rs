@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use support::{Driver, click, eventually, open_desk, texts, type_into};
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_local_store::{Credentials, Store, SyncClient};
-use tourdesk_sync_server::{Config, seed};
+use tourdesk_sync_server::{Config, demo_data};
 use tourdesk_testkit::PgCluster;
 use tourdesk_testkit::stripe::{FakeStripe, sign};
 
@@ -284,9 +284,9 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     let back_client = SyncClient::new(
         &format!("http://{addr}"),
         Credentials {
-            organization: seed::DEMO_ORG_SLUG.into(),
-            email: seed::DEMO_MANAGER_EMAIL.into(),
-            password: seed::DEMO_PASSWORD.into(),
+            organization: demo_data::DEMO_ORG_SLUG.into(),
+            email: demo_data::DEMO_MANAGER_EMAIL.into(),
+            password: demo_data::DEMO_PASSWORD.into(),
             device: "back office".into(),
         },
     )
@@ -376,7 +376,7 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
         "lines": [{"tier_id": adult, "quantity": 2}],
     });
     let answer = http
-        .post(format!("http://{}/api/v1/orgs/{}/bookings", website.addr, seed::DEMO_ORG_SLUG))
+        .post(format!("http://{}/api/v1/orgs/{}/bookings", website.addr, demo_data::DEMO_ORG_SLUG))
         .json(&request)
         .send()
         .await

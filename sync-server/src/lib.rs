@@ -16,7 +16,7 @@ pub mod payments;
 pub mod public;
 pub mod reminders;
 pub mod routes;
-pub mod seed;
+pub mod demo_data;
 pub mod sync;
 pub mod throttle;
 
@@ -67,7 +67,7 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
     let database = config.migrate_database_url.as_deref().map(db::describe_target).unwrap_or_default();
     db::migrate(&owner).await.with_context(|| format!("PostgreSQL at {database}"))?;
     if config.seed_demo {
-        seed::demo(&owner).await?;
+        demo_data::demo(&owner).await?;
     }
     owner.close();
     Ok(())

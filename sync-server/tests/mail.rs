@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use tourdesk_sync_server::mail::{self, Email, MailConfig, MailError, Mailer};
-use tourdesk_sync_server::{Config, db, seed};
+use tourdesk_sync_server::{Config, db, demo_data};
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::{PgCluster, as_app};
 
@@ -27,12 +27,12 @@ async fn env() -> Env {
     let url = cluster.fresh_database().await.unwrap();
     let owner = db::connect(&Config { database_url: url.clone(), pool_size: 4, ..Config::default() }).unwrap();
     db::migrate(&owner).await.unwrap();
-    seed::demo(&owner).await.unwrap();
+    demo_data::demo(&owner).await.unwrap();
     let pool = db::connect(&Config { database_url: as_app(&url), pool_size: 6, ..Config::default() }).unwrap();
     db::check_runtime_role(&pool).await.unwrap();
     let c = owner.get().await.unwrap();
     let org: String =
-        c.query_one("SELECT id FROM organizations WHERE slug = $1", &[&seed::DEMO_ORG_SLUG]).await.unwrap().get(0);
+        c.query_one("SELECT id FROM organizations WHERE slug = $1", &[&demo_data::DEMO_ORG_SLUG]).await.unwrap().get(0);
     let customer = insert_customer(&c, &org, "ana@example.test").await;
     drop(c);
     Env { _cluster: cluster, pool, owner, org, customer }
