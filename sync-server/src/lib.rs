@@ -13,7 +13,7 @@ pub mod events;
 pub mod holds;
 pub mod mail;
 pub mod payments;
-pub mod public;
+pub mod website;
 pub mod reminders;
 pub mod routes;
 pub mod demo_data;

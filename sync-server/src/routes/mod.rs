@@ -2,7 +2,7 @@
 //! map the outcome; no business rule lives here.
 
 mod extract;
-pub mod public;
+pub mod website_api;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -24,11 +24,11 @@ pub use extract::{ApiJson, ApiPath, ApiQuery, ApiText};
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
-    let customer_facing = rate_limited(public::routes(), &state.config.booking, state.shutting_down.clone());
+    let customer_facing = rate_limited(website_api::routes(), &state.config.booking, state.shutting_down.clone());
     Router::new()
         .merge(customer_facing)
-        .merge(public::webhook_routes())
-        .route("/api/v1/openapi.json", get(public::openapi))
+        .merge(website_api::webhook_routes())
+        .route("/api/v1/openapi.json", get(website_api::openapi))
         .route("/health", get(health))
         .route("/api/v1/auth/sign-in", post(sign_in))
         .route("/api/v1/auth/refresh", post(refresh))
