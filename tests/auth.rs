@@ -110,14 +110,16 @@ async fn sign_in_registers_a_device_and_stores_tokens_only_hashed() {
 
     // Naming the device again keeps it, and abandons its earlier refresh token.
     let again =
-        sign_in_at(&env, demo_data::DEMO_ORG_SLUG, demo_data::DEMO_OWNER_EMAIL, "Front desk (renamed)", Some(&device)).await;
+        sign_in_at(&env, demo_data::DEMO_ORG_SLUG, demo_data::DEMO_OWNER_EMAIL, "Front desk (renamed)", Some(&device))
+            .await;
     assert_eq!(s(&again, "device_id"), device);
     assert_eq!(refresh(&env, &refresh_token).await.1["code"], "TOKEN_REVOKED");
     assert_eq!(refresh(&env, &s(&again, "refresh_token")).await.0, StatusCode::OK);
     let n = count(&env, "SELECT count(*) FROM staff_devices WHERE name = 'Front desk (renamed)'", &[]).await;
     assert_eq!(n, 1);
     // Someone else's device id is not theirs to take: the manager gets a device of their own.
-    let manager = sign_in_at(&env, demo_data::DEMO_ORG_SLUG, demo_data::DEMO_MANAGER_EMAIL, "Phone", Some(&device)).await;
+    let manager =
+        sign_in_at(&env, demo_data::DEMO_ORG_SLUG, demo_data::DEMO_MANAGER_EMAIL, "Phone", Some(&device)).await;
     assert_ne!(s(&manager, "device_id"), device);
     assert_eq!(count(&env, "SELECT count(*) FROM staff_devices", &[]).await, 2);
 }
@@ -219,7 +221,9 @@ async fn revoking_a_device_cuts_its_access_token_at_once_and_spares_the_others()
     assert_eq!(refresh(&env, &s(&office, "refresh_token")).await.0, StatusCode::UNAUTHORIZED);
     // A revoked device id is not reused by a password sign-in.
     let office_device = s(&office, "device_id");
-    let back = sign_in_at(&env, demo_data::DEMO_ORG_SLUG, demo_data::DEMO_OWNER_EMAIL, "Office desk", Some(&office_device)).await;
+    let back =
+        sign_in_at(&env, demo_data::DEMO_ORG_SLUG, demo_data::DEMO_OWNER_EMAIL, "Office desk", Some(&office_device))
+            .await;
     assert_ne!(s(&back, "device_id"), office_device);
 }
 
@@ -335,7 +339,10 @@ async fn a_desk_renews_an_expired_access_token_without_the_password() {
     let new_hash = tourdesk_sync_server::auth::hash_password("a new password").unwrap();
     env.pg()
         .await
-        .execute("UPDATE staff_users SET password_hash = $1 WHERE email = $2", &[&new_hash, &demo_data::DEMO_OWNER_EMAIL])
+        .execute(
+            "UPDATE staff_users SET password_hash = $1 WHERE email = $2",
+            &[&new_hash, &demo_data::DEMO_OWNER_EMAIL],
+        )
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -377,7 +384,8 @@ async fn a_desk_renews_an_expired_access_token_without_the_password() {
 /// A sign-in with `password`, keeping `device_id` when given: the status, the body and the
 /// Retry-After header.
 async fn attempt(env: &Env, email: &str, password: &str, device_id: Option<&str>) -> (StatusCode, Value, Option<u64>) {
-    let mut body = json!({"organization": demo_data::DEMO_ORG_SLUG, "email": email, "password": password, "device": "t"});
+    let mut body =
+        json!({"organization": demo_data::DEMO_ORG_SLUG, "email": email, "password": password, "device": "t"});
     if let Some(id) = device_id {
         body["device_id"] = json!(id);
     }

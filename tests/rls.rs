@@ -92,8 +92,11 @@ async fn without_its_tenant_the_server_role_sees_no_row_and_writes_none() {
     }
 
     // The same role with its tenant set sees that organization's rows: it is the policy, not a grant.
-    let org: String =
-        owner.query_one("SELECT id FROM organizations WHERE slug = $1", &[&demo_data::DEMO_ORG_SLUG]).await.unwrap().get(0);
+    let org: String = owner
+        .query_one("SELECT id FROM organizations WHERE slug = $1", &[&demo_data::DEMO_ORG_SLUG])
+        .await
+        .unwrap()
+        .get(0);
     let tx = app.transaction().await.unwrap();
     tx.execute("SELECT set_config('app.organization_id', $1, true)", &[&org]).await.unwrap();
     assert_eq!(count(&tx, "tours").await, count(&owner, "tours").await);

@@ -8,17 +8,16 @@ pub mod apply;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod demo_data;
 pub mod error;
 pub mod events;
-pub mod holds;
+pub mod jobs;
 pub mod mail;
 pub mod payments;
-pub mod website;
-pub mod reminders;
 pub mod routes;
-pub mod demo_data;
 pub mod sync;
 pub mod throttle;
+pub mod website;
 
 use std::net::SocketAddr;
 
@@ -109,7 +108,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         mailer,
         sign_in_throttle: Default::default(),
     };
-    holds::spawn_jobs(state.clone(), jobs_every);
+    jobs::holds::spawn_jobs(state.clone(), jobs_every);
     let app = routes::router(state);
     let task = tokio::spawn(async move {
         let mut rx = rx;

@@ -6,11 +6,10 @@
 pub mod gateway;
 pub mod intents;
 pub mod issues;
-pub mod refunds;
 pub mod webhooks;
 
+pub use crate::jobs::refunds::send_queued_refunds;
 pub use intents::{create_intent, ensure_intent, record_intent_row};
-pub use refunds::send_queued_refunds;
 
 use crate::{AppState, db};
 

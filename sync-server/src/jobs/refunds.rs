@@ -6,9 +6,9 @@
 use chrono::{Duration, Utc};
 use tourdesk_domain::money::Currency;
 
-use super::gateway::{PaymentError, RefundRequest};
 use crate::db::Prepared;
 use crate::db::WriteTx;
+use crate::payments::gateway::{PaymentError, RefundRequest};
 use crate::{AppState, db};
 
 /// After this many transient failures a refund is marked failed instead of retried.

@@ -142,7 +142,7 @@ pub fn spawn_jobs(state: AppState, every: Duration) -> tokio::task::JoinHandle<(
             if let Err(e) = crate::payments::send_all_refunds(&state).await {
                 tracing::warn!("refund sending failed, will retry: {e:#}");
             }
-            if let Err(e) = crate::reminders::queue_due(&state).await {
+            if let Err(e) = crate::jobs::reminders::queue_due(&state).await {
                 tracing::warn!("queueing reminders failed, will retry: {e:#}");
             }
         }
