@@ -228,7 +228,7 @@ async fn with_two_instances_each_queued_email_is_sent_once() {
         assert_eq!(status, StatusCode::OK);
     }
 
-    // Both outbox workers drain every 200 ms. Once every row is marked sent no drain can send it
+    // Both job runners drain the outbox every 200 ms. Once every row is marked sent no drain can send it
     // again, so the sink's count is then final.
     let ids: Vec<String> = bookings.iter().map(|(id, _)| id.clone()).collect();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

@@ -714,7 +714,8 @@ async fn failed_payments_and_disputes_are_recorded_with_before_and_after() {
 }
 
 /// A confirmed booking is reminded once, a day before its departure and in the departure's own
-/// time; an unpaid booking and a customer who turned reminders off are not reminded.
+/// time; an unpaid booking and a customer who turned reminders off are not reminded. The sweep
+/// is run directly, at the moments the test names: what it queues is its answer, no waiting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confirmed_bookings_are_reminded_once_before_their_departure() {
     let stripe = FakeStripe::start().await;
@@ -745,39 +746,49 @@ async fn confirmed_bookings_are_reminded_once_before_their_departure() {
     .unwrap();
     let confirmations = smtp.wait_for(2, Duration::from_secs(10)).await;
     assert_eq!(confirmations.len(), 2, "{confirmations:?}");
-    let reminders = || smtp.messages().into_iter().filter(|m| m.subject.starts_with("Reminder:")).collect::<Vec<_>>();
-
-    // Days ahead: several sweeps (every 200 ms here) remind nobody.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert!(reminders().is_empty(), "{:?}", reminders());
-
-    // The departure is now tomorrow, 20 hours away: Grace is reminded, in the departure's zone.
     let starts: chrono::DateTime<Utc> = pg
-        .query_one(
-            "UPDATE schedules SET starts_at = now() + interval '20 hours', ends_at = now() + interval '22 hours'
-             WHERE id = $1 RETURNING starts_at",
-            &[&dep["id"].as_str().unwrap()],
-        )
+        .query_one("SELECT starts_at FROM schedules WHERE id = $1", &[&dep["id"].as_str().unwrap()])
         .await
         .unwrap()
         .get(0);
+    let pool = tourdesk_sync_server::db::connect(&env.server_config).unwrap();
+    let lead = chrono::Duration::hours(24);
+    let queued = |now| {
+        let pool = pool.clone();
+        async move { tourdesk_sync_server::jobs::reminders::queue_due(&pool, lead, now).await.unwrap() }
+    };
+    let recorded = || async {
+        scalar(
+            &env,
+            "SELECT count(*) FROM communications WHERE type = 'booking_reminder' AND booking_id = ANY($1)",
+            &[&vec![id(0), id(1), id(2)]],
+        )
+        .await
+    };
+
+    // Two days ahead, just over a day ahead, and once the departure has begun: nobody is reminded.
+    assert_eq!(queued(starts - chrono::Duration::hours(48)).await, 0);
+    assert_eq!(queued(starts - lead - chrono::Duration::minutes(1)).await, 0);
+    assert_eq!(queued(starts + chrono::Duration::minutes(1)).await, 0);
+    assert_eq!(recorded().await, 0);
+    // 20 hours ahead: Grace is reminded (not unpaid Ada, not Alan); a later sweep adds nothing.
+    assert_eq!(queued(starts - chrono::Duration::hours(20)).await, 1, "Grace only");
+    assert_eq!(queued(starts - chrono::Duration::hours(19)).await, 0, "reminded once");
+    assert_eq!(recorded().await, 1);
+
+    // The outbox sends it, in the departure's own time.
     let zone: chrono_tz::Tz = dep["timezone"].as_str().unwrap().parse().unwrap();
-    smtp.wait_for(3, Duration::from_secs(10)).await;
-    // More sweeps change nothing: one reminder, to Grace only.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let sent = reminders();
+    let sent: Vec<_> = smtp
+        .wait_for(3, Duration::from_secs(10))
+        .await
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Reminder:"))
+        .collect();
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].to, vec!["grace@example.com".to_string()]);
     let local = starts.with_timezone(&zone).format("%H:%M").to_string();
     assert!(sent[0].subject.contains(&local), "{} shows the local start {local}", sent[0].subject);
     assert!(sent[0].text.contains(bookings[0]["booking"]["reference"].as_str().unwrap()), "{}", sent[0].text);
-    let recorded = scalar(
-        &env,
-        "SELECT count(*) FROM communications WHERE type = 'booking_reminder' AND booking_id = ANY($1)",
-        &[&vec![id(0), id(1), id(2)]],
-    )
-    .await;
-    assert_eq!(recorded, 1);
 }
 
 /// A raw request: `(status, content type, JSON body or Null, Allow header)`.

@@ -98,7 +98,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let stripe = payments::gateway::StripeGateway::new(&config.stripe)?;
     let jobs_every = std::time::Duration::from_millis(config.booking.jobs_interval_ms.max(50));
     let mailer = mail::Mailer::new(&config.mail)?;
-    mail::spawn_outbox_worker(pool.clone(), mailer.clone(), jobs_every, rx.clone());
     let state = AppState {
         pool,
         config: std::sync::Arc::new(config),
@@ -108,7 +107,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         mailer,
         sign_in_throttle: Default::default(),
     };
-    jobs::holds::spawn_jobs(state.clone(), jobs_every);
+    jobs::spawn(state.clone(), jobs_every);
     let app = routes::router(state);
     let task = tokio::spawn(async move {
         let mut rx = rx;

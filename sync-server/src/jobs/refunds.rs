@@ -24,6 +24,16 @@ struct Due {
     attempts: i32,
 }
 
+/// Sends the due refunds of every active organization (the runner's pass).
+pub async fn send_all(state: &AppState) -> anyhow::Result<()> {
+    // Which organizations have refunds due (V10's lookup, ids only); each is sent in its tenant.
+    let orgs = db::orgs_with(&state.pool.get().await?, "tourdesk_orgs_with_due_refunds", &[]).await?;
+    for org in orgs {
+        send_queued_refunds(state, &org).await;
+    }
+    Ok(())
+}
+
 /// Sends an organization's due refunds; errors are logged, never returned: the caller has
 /// already committed what the customer asked for, and the worker will try again.
 pub async fn send_queued_refunds(state: &AppState, org: &str) {
