@@ -59,10 +59,6 @@ async fn revoke(env: &Env, access_token: &str, device_id: &str) -> (StatusCode, 
     call(env, "POST", &format!("/api/v1/auth/devices/{device_id}/revoke"), Some(access_token), None).await
 }
 
-async fn count(env: &Env, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
-    env.pg().await.query_one(sql, params).await.unwrap().get(0)
-}
-
 fn sha256(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
@@ -104,7 +100,7 @@ async fn sign_in_registers_a_device_and_stores_tokens_only_hashed() {
             let sql =
                 format!("SELECT count(*) FROM {table} t WHERE strpos(t::text, $1) > 0 OR strpos(t::text, $2) > 0");
             let hex = token.as_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>();
-            assert_eq!(count(&env, &sql, &[token, &hex]).await, 0, "{table} holds a raw token");
+            assert_eq!(env.scalar(&sql, &[token, &hex]).await, 0, "{table} holds a raw token");
         }
     }
 
@@ -115,13 +111,13 @@ async fn sign_in_registers_a_device_and_stores_tokens_only_hashed() {
     assert_eq!(s(&again, "device_id"), device);
     assert_eq!(refresh(&env, &refresh_token).await.1["code"], "TOKEN_REVOKED");
     assert_eq!(refresh(&env, &s(&again, "refresh_token")).await.0, StatusCode::OK);
-    let n = count(&env, "SELECT count(*) FROM staff_devices WHERE name = 'Front desk (renamed)'", &[]).await;
+    let n = env.scalar("SELECT count(*) FROM staff_devices WHERE name = 'Front desk (renamed)'", &[]).await;
     assert_eq!(n, 1);
     // Someone else's device id is not theirs to take: the manager gets a device of their own.
     let manager =
         sign_in_at(&env, demo_data::DEMO_ORG_SLUG, demo_data::DEMO_MANAGER_EMAIL, "Phone", Some(&device)).await;
     assert_ne!(s(&manager, "device_id"), device);
-    assert_eq!(count(&env, "SELECT count(*) FROM staff_devices", &[]).await, 2);
+    assert_eq!(env.scalar("SELECT count(*) FROM staff_devices", &[]).await, 2);
 }
 
 const URL_SAFE_LEN: usize = 43;
@@ -152,7 +148,7 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_device() {
     let (status, body) = refresh(&env, &r1).await;
     assert_eq!((status, body["code"].clone()), (StatusCode::UNAUTHORIZED, json!("TOKEN_REUSED")), "{body}");
     let sql = "SELECT count(*) FROM staff_devices WHERE id = $1 AND revoked_at IS NOT NULL";
-    assert_eq!(count(&env, sql, &[&device]).await, 1);
+    assert_eq!(env.scalar(sql, &[&device]).await, 1);
     let (status, body) = devices(&env, &a2).await;
     assert_eq!((status, body["code"].clone()), (StatusCode::UNAUTHORIZED, json!("TOKEN_REVOKED")));
     assert_eq!(devices(&env, &s(&first, "access_token")).await.0, StatusCode::UNAUTHORIZED);
@@ -186,8 +182,8 @@ async fn concurrent_refreshes_with_one_token_let_exactly_one_through() {
         assert!(["TOKEN_REUSED", "TOKEN_REVOKED"].contains(&body["code"].as_str().unwrap()), "{body}");
     }
     let sql = "SELECT count(*) FROM staff_refresh_tokens WHERE token_hash = $1 AND replaced_by IS NOT NULL";
-    assert_eq!(count(&env, sql, &[&sha256(&r1)]).await, 1);
-    assert_eq!(count(&env, "SELECT count(*) FROM staff_refresh_tokens", &[]).await, 2, "one rotation, no more");
+    assert_eq!(env.scalar(sql, &[&sha256(&r1)]).await, 1);
+    assert_eq!(env.scalar("SELECT count(*) FROM staff_refresh_tokens", &[]).await, 2, "one rotation, no more");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -360,10 +356,10 @@ async fn a_desk_renews_an_expired_access_token_without_the_password() {
     client.sync_once(&desk).await.unwrap();
     assert_eq!(desk.pending_count().unwrap(), 0);
     assert_eq!(desk.device_id().unwrap().as_deref(), Some(device.as_str()), "still one device");
-    assert_eq!(count(&env, "SELECT count(*) FROM staff_devices", &[]).await, 1);
-    let rotations = count(&env, "SELECT count(*) FROM staff_refresh_tokens WHERE replaced_by IS NOT NULL", &[]);
+    assert_eq!(env.scalar("SELECT count(*) FROM staff_devices", &[]).await, 1);
+    let rotations = env.scalar("SELECT count(*) FROM staff_refresh_tokens WHERE replaced_by IS NOT NULL", &[]);
     assert!(rotations.await >= 2);
-    let n = count(&env, "SELECT count(*) FROM tours WHERE name IN ('Harbour Lights Walk', 'Old Docks Walk')", &[]);
+    let n = env.scalar("SELECT count(*) FROM tours WHERE name IN ('Harbour Lights Walk', 'Old Docks Walk')", &[]);
     assert_eq!(n.await, 2);
 
     // Revoked: the refresh is refused, so the desk tries the password; the wrong one is a clear,

@@ -27,7 +27,7 @@ async fn push(base_url: &str, token: &str, client_id: &str, mutations: &[(&str, 
 }
 
 fn hlc() -> String {
-    format!("{:013}-{:08}-{}", Utc::now().timestamp_millis(), 0, "test")
+    tourdesk_testkit::hlc_now("test")
 }
 
 fn new_id() -> String {
@@ -94,7 +94,7 @@ async fn departure(env: &Env, capacity: i32, booked: i32) -> Departure {
 }
 
 async fn count(env: &Env, sql: &str, id: &str) -> i64 {
-    env.pg().await.query_one(sql, &[&id]).await.unwrap().get(0)
+    env.scalar(sql, &[&id]).await
 }
 
 async fn booked_count(env: &Env, departure_id: &str) -> i32 {

@@ -76,10 +76,6 @@ fn booking_request(departure: &Value, tier: &Value, email: &str, seats: u64) -> 
     })
 }
 
-async fn scalar(env: &Env, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
-    env.pg().await.query_one(sql, params).await.unwrap().get(0)
-}
-
 #[tokio::test]
 async fn catalog_shows_tours_prices_and_local_times() {
     let env = Env::start().await;
@@ -216,12 +212,12 @@ async fn booking_flow_payment_webhooks_magic_link_and_refund() {
     assert_eq!((seen["status"].as_str(), seen["payment_status"].as_str()), (Some("confirmed"), Some("paid")));
     assert_eq!(seen["paid"]["amount_minor"].as_i64(), Some(total));
     assert_eq!(seen["hold_expires_at"], Value::Null);
-    let audits = scalar(
-        &env,
-        "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND action = 'booking.payment_received'",
-        &[&booking_id],
-    )
-    .await;
+    let audits = env
+        .scalar(
+            "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND action = 'booking.payment_received'",
+            &[&booking_id],
+        )
+        .await;
     assert_eq!(audits, 1, "the duplicate delivery changed nothing");
     let (s, _) = post(
         &env,
@@ -247,8 +243,7 @@ async fn booking_flow_payment_webhooks_magic_link_and_refund() {
     assert_eq!(confirmation.to, vec!["grace@example.com".to_string()]);
     let link = mails.iter().find(|m| m.subject.starts_with("Manage your booking")).unwrap();
     let token = link.text.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
-    let stored =
-        scalar(&env, "SELECT count(*) FROM communications WHERE content LIKE '%' || $1 || '%'", &[&token]).await;
+    let stored = env.scalar("SELECT count(*) FROM communications WHERE content LIKE '%' || $1 || '%'", &[&token]).await;
     assert_eq!(stored, 0, "the link's token is not stored in clear");
 
     let r = http().get(format!("{}/api/v1/manage/booking", env.base_url())).bearer_auth(&token).send().await.unwrap();
@@ -329,7 +324,7 @@ async fn webhook_forgeries_and_stale_replays_are_refused_and_record_nothing() {
     let r = http().post(format!("{}/api/v1/stripe/webhook", env.base_url())).body(event.clone()).send().await.unwrap();
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["field"], "Stripe-Signature");
-    assert_eq!(scalar(&env, "SELECT count(*) FROM stripe_events", &[]).await, 0);
+    assert_eq!(env.scalar("SELECT count(*) FROM stripe_events", &[]).await, 0);
     let (_, b) = post(
         &env,
         &format!("/api/v1/orgs/{ORG}/bookings/lookup"),
@@ -339,7 +334,7 @@ async fn webhook_forgeries_and_stale_replays_are_refused_and_record_nothing() {
     assert_eq!(b["status"], "pending", "nothing forged got through");
     // The genuine delivery still works afterwards.
     assert_eq!(deliver(&env, &event, &secret, now).await, StatusCode::OK);
-    assert_eq!(scalar(&env, "SELECT count(*) FROM stripe_events", &[]).await, 1);
+    assert_eq!(env.scalar("SELECT count(*) FROM stripe_events", &[]).await, 1);
 }
 
 #[tokio::test]
@@ -421,12 +416,9 @@ async fn unpaid_holds_expire_and_late_money_goes_back() {
     let booked: i32 =
         env.pg().await.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&dep_id]).await.unwrap().get(0);
     assert_eq!(booked, booked_before, "the seats came back");
-    let who = scalar(
-        &env,
-        "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND actor = 'system:hold-expiry'",
-        &[&booking_id],
-    )
-    .await;
+    let who = env
+        .scalar("SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND actor = 'system:hold-expiry'", &[&booking_id])
+        .await;
     assert!(who >= 1);
     // The intent was cancelled so the customer cannot pay for seats they no longer hold ...
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -462,7 +454,7 @@ async fn stripe_outage_answers_the_booking_with_a_retry_and_a_retry_resumes() {
     assert_eq!(first["payment"]["status"].as_str(), Some("retry"), "{first}");
     assert!(first["payment"]["retry_after_seconds"].as_u64().unwrap() > 0);
     assert!(first["payment"].get("client_secret").is_none(), "{first}");
-    let held = scalar(&env, "SELECT count(*) FROM bookings WHERE id = $1 AND status = 'pending'", &[&id]).await;
+    let held = env.scalar("SELECT count(*) FROM bookings WHERE id = $1 AND status = 'pending'", &[&id]).await;
     assert_eq!(held, 1, "the seats stay held while Stripe is away");
     stripe.fail_next(0, 503);
     let (s, ok) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &req).await;
@@ -472,7 +464,7 @@ async fn stripe_outage_answers_the_booking_with_a_retry_and_a_retry_resumes() {
     assert_eq!(ok["payment"]["status"].as_str(), Some("ready"), "{ok}");
     let intent = ok["payment"]["payment_intent_id"].as_str().unwrap();
     assert!(ok["payment"]["client_secret"].as_str().unwrap().starts_with(intent));
-    assert_eq!(scalar(&env, "SELECT count(*) FROM bookings WHERE id = $1", &[&id]).await, 1);
+    assert_eq!(env.scalar("SELECT count(*) FROM bookings WHERE id = $1", &[&id]).await, 1);
     // Reusing the request id for someone else is refused.
     let mut other = req.clone();
     other["customer"]["email"] = json!("mallory@example.com");
@@ -485,8 +477,8 @@ async fn bad_booking_input_is_a_clear_4xx_and_writes_nothing() {
     let stripe = FakeStripe::start().await;
     let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
     let (dep, tier) = bookable(&env, 1).await;
-    // The demo seed has customers of its own; none may be added.
-    let customers_before = scalar(&env, "SELECT count(*) FROM customers", &[]).await;
+    // The demo data has customers of its own; none may be added.
+    let customers_before = env.scalar("SELECT count(*) FROM customers", &[]).await;
     let url = format!("/api/v1/orgs/{ORG}/bookings");
     let base = booking_request(&dep, &tier, "ok@example.com", 1);
     let cases: Vec<(Value, StatusCode, &str)> = vec![
@@ -596,8 +588,8 @@ async fn bad_booking_input_is_a_clear_4xx_and_writes_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(scalar(&env, "SELECT count(*) FROM bookings WHERE source = 'website'", &[]).await, 0);
-    assert_eq!(scalar(&env, "SELECT count(*) FROM customers", &[]).await, customers_before, "no half-made customer");
+    assert_eq!(env.scalar("SELECT count(*) FROM bookings WHERE source = 'website'", &[]).await, 0);
+    assert_eq!(env.scalar("SELECT count(*) FROM customers", &[]).await, customers_before, "no half-made customer");
     assert!(stripe.requests().is_empty());
 }
 
@@ -666,8 +658,7 @@ async fn failed_payments_and_disputes_are_recorded_with_before_and_after() {
     };
     assert_eq!((status.as_str(), error.as_deref()), ("pending", Some("Your card was declined.")));
     assert_eq!(
-        scalar(
-            &env,
+        env.scalar(
             "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND action = 'payment.failed'",
             &[&booking_id]
         )
@@ -758,8 +749,7 @@ async fn confirmed_bookings_are_reminded_once_before_their_departure() {
         async move { tourdesk_sync_server::jobs::reminders::queue_due(&pool, lead, now).await.unwrap() }
     };
     let recorded = || async {
-        scalar(
-            &env,
+        env.scalar(
             "SELECT count(*) FROM communications WHERE type = 'booking_reminder' AND booking_id = ANY($1)",
             &[&vec![id(0), id(1), id(2)]],
         )
@@ -997,7 +987,7 @@ async fn bad_bytes_get_json_4xx_naming_the_field_and_never_reach_postgres() {
     }
     let r = http().delete(format!("{}/api/v1/orgs/{ORG}/tours", env.base_url())).send().await.unwrap();
     assert_eq!(r.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET,HEAD"));
-    assert_eq!(scalar(&env, "SELECT count(*) FROM bookings WHERE source = 'website'", &[]).await, 0);
+    assert_eq!(env.scalar("SELECT count(*) FROM bookings WHERE source = 'website'", &[]).await, 0);
 
     // A lookup accepts a reference as the domain reads it: any case, spaces, prefix optional.
     let (s, made) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &booking).await;
@@ -1121,7 +1111,7 @@ async fn payment_events_reordered_and_repeated_end_as_delivered_in_order() {
     for (booking, _) in &stories[1..] {
         assert_eq!(money_state(&env, booking).await, in_order, "{booking}");
     }
-    assert_eq!(scalar(&env, "SELECT count(*) FROM payment_issues", &[]).await, 0);
+    assert_eq!(env.scalar("SELECT count(*) FROM payment_issues", &[]).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1152,8 +1142,8 @@ async fn a_payment_in_another_currency_is_kept_for_people_and_answered_ok() {
     let (issue_booking, reason, message): (Option<String>, String, String) = (r.get(0), r.get(1), r.get(2));
     assert_eq!((issue_booking.as_deref(), reason.as_str()), (Some(booking.as_str()), "currency_mismatch"));
     assert!(message.contains(&other.to_uppercase()), "{message}");
-    assert_eq!(scalar(&env, "SELECT count(*) FROM payment_issues", &[]).await, 1, "recorded once");
-    assert_eq!(scalar(&env, "SELECT count(*) FROM stripe_events WHERE issue = 'currency_mismatch'", &[]).await, 1);
+    assert_eq!(env.scalar("SELECT count(*) FROM payment_issues", &[]).await, 1, "recorded once");
+    assert_eq!(env.scalar("SELECT count(*) FROM stripe_events WHERE issue = 'currency_mismatch'", &[]).await, 1);
 
     // Office desks see it in their inbox's data; a guide's phone does not get it.
     let manager = env.desk("office");
@@ -1189,14 +1179,13 @@ async fn an_event_for_no_payment_of_ours_is_recorded_and_answered_ok() {
     let event = event.to_string();
     assert_eq!(deliver(&env, &event, &secret, Utc::now().timestamp()).await, StatusCode::OK);
     assert_eq!(
-        scalar(
-            &env,
+        env.scalar(
             "SELECT count(*) FROM stripe_events WHERE issue = 'unknown_payment' AND processed_at IS NOT NULL",
             &[]
         )
         .await,
         1
     );
-    assert_eq!(scalar(&env, "SELECT count(*) FROM payment_issues", &[]).await, 0, "no organization to show it to");
+    assert_eq!(env.scalar("SELECT count(*) FROM payment_issues", &[]).await, 0, "no organization to show it to");
     assert_eq!(money_state(&env, &booking).await, before);
 }

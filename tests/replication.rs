@@ -118,7 +118,7 @@ async fn demo(env: &Env) -> Demo {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(led.len(), 2, "the seed assigns the guide to two departures");
+    assert_eq!(led.len(), 2, "the demo data assigns the guide to two departures");
     let other: String = pg
         .query_one(
             "SELECT DISTINCT departure_id FROM bookings
@@ -183,7 +183,7 @@ async fn a_manager_pull_holds_the_whole_organization() {
     assert_eq!(got.keys().cloned().collect::<Vec<_>>(), [org_bucket(&d.org)], "office desks get org:all only");
     let all = &got[&org_bucket(&d.org)];
     let bookings: Vec<Booking> = rows(all, EntityKind::Booking);
-    assert_eq!(bookings.len(), 4, "the seed's bookings");
+    assert_eq!(bookings.len(), 4, "the demo data's bookings");
     let customers = latest::<Customer>(all, EntityKind::Customer);
     assert_eq!(customers.len(), 4);
     assert!(bookings.iter().all(|b| customers.contains_key(&b.customer_id)), "every guest's contact is there");

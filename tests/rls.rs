@@ -7,19 +7,8 @@
 
 use tokio_postgres::error::SqlState;
 use tourdesk_sync_server::{Config, demo_data};
-use tourdesk_testkit::{APP_ROLE, PgCluster, as_app};
+use tourdesk_testkit::{APP_ROLE, PgCluster, as_app, as_role, connect};
 use tourdesk_tests::{Env, config, new_tour, push_raw, sign_in};
-
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
-    client
-}
-
-/// `url` (a testkit URL as `postgres`) as another role of the cluster.
-fn as_role(url: &str, role: &str) -> String {
-    url.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1)
-}
 
 /// Every table that carries tenant rows: those with `organization_id`, the organizations
 /// themselves, and the mutation outcomes keyed by client.
@@ -46,7 +35,7 @@ async fn count(pg: &impl tokio_postgres::GenericClient, table: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_its_tenant_the_server_role_sees_no_row_and_writes_none() {
     let env = Env::start().await;
-    // Rows in the sign-in, device and sync tables too, not only the seed's.
+    // Rows in the sign-in, device and sync tables too, not only the demo data's.
     let token = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
     let req = tourdesk_domain::protocol::PushRequest {
         client_id: uuid::Uuid::new_v4().to_string(),
@@ -61,7 +50,7 @@ async fn without_its_tenant_the_server_role_sees_no_row_and_writes_none() {
     push_raw(&env.base_url(), &token, &req).await;
 
     let owner = env.pg().await;
-    let mut app = connect(&as_app(&env.db_url)).await;
+    let mut app = connect(&as_app(&env.db_url)).await.unwrap();
     let who: String = app.query_one("SELECT current_user::text", &[]).await.unwrap().get(0);
     assert_eq!(who, APP_ROLE);
     let tables = tenant_tables(&owner).await;
@@ -123,7 +112,7 @@ async fn without_its_tenant_the_server_role_sees_no_row_and_writes_none() {
 async fn the_server_refuses_a_role_that_row_level_security_does_not_bind() {
     let cluster = PgCluster::start().unwrap();
     let db_url = cluster.fresh_database().await.unwrap();
-    let owner = connect(&db_url).await;
+    let owner = connect(&db_url).await.unwrap();
     let start_as = |url: String| {
         let mut c = config(&db_url, "127.0.0.1:0");
         c.database_url = url;
@@ -157,7 +146,7 @@ async fn the_server_refuses_a_role_that_row_level_security_does_not_bind() {
     // Seeding is the owner's: without its URL the server says so instead of seeding as itself.
     let mut c = start_as(as_app(&db_url));
     c.migrate_database_url = None;
-    let e = tourdesk_sync_server::start(c).await.err().expect("seed_demo without the owner");
+    let e = tourdesk_sync_server::start(c).await.err().expect("demo_data without the owner");
     assert!(format!("{e:#}").contains("migrate_database_url"), "{e:#}");
 }
 
@@ -166,7 +155,7 @@ async fn a_schema_owner_that_is_no_superuser_migrates_and_seeds_for_the_server()
     let cluster = PgCluster::start().unwrap();
     let db_url = cluster.fresh_database().await.unwrap();
     let db = db_url.rsplit('/').next().unwrap().to_string();
-    let root = connect(&db_url).await;
+    let root = connect(&db_url).await.unwrap();
     root.batch_execute(&format!(
         "CREATE ROLE td_owner LOGIN CREATEROLE; ALTER DATABASE {db} OWNER TO td_owner;
          ALTER SCHEMA public OWNER TO td_owner"
@@ -192,7 +181,7 @@ async fn a_schema_owner_that_is_no_superuser_migrates_and_seeds_for_the_server()
     server.shutdown().await.unwrap();
 
     // FORCE'd tables bind the owner as well: without a tenant it sees none of what it seeded.
-    let owner = connect(&owner_url).await;
+    let owner = connect(&owner_url).await.unwrap();
     assert_eq!(count(&owner, "organizations").await, 0);
     assert_eq!(count(&root, "organizations").await, 1);
     // The lookups' role was lent to the owner only while it handed over the functions.

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 use tourdesk_sync_server::{Config, db};
 use tourdesk_testkit::PgCluster;
 
@@ -14,9 +14,7 @@ const ORG_A: &str = "org-a";
 const ORG_B: &str = "org-b";
 
 async fn connect(url: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.unwrap();
-    tokio::spawn(conn);
-    client
+    tourdesk_testkit::connect(url).await.unwrap()
 }
 
 async fn migrate(url: &str) -> anyhow::Result<()> {

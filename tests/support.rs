@@ -38,7 +38,7 @@ pub fn config(db_url: &str, listen: &str) -> Config {
     configured(db_url, listen, &Fakes::default())
 }
 
-/// `db_url` is the owner's (the superuser's): migrations and the demo seed use it, the server
+/// `db_url` is the owner's (the superuser's): migrations and the demo data use it, the server
 /// itself runs as the testkit's application role, bound by row-level security as in production.
 pub fn configured(db_url: &str, listen: &str, fakes: &Fakes<'_>) -> Config {
     let mut c = Config {
@@ -47,7 +47,7 @@ pub fn configured(db_url: &str, listen: &str, fakes: &Fakes<'_>) -> Config {
         listen: listen.into(),
         // Demo seeding and the fakes' keys are development settings.
         dev_mode: true,
-        seed_demo: true,
+        demo_data: true,
         pool_size: 8,
         ..Config::default()
     };
@@ -141,9 +141,12 @@ impl Env {
     }
 
     pub async fn pg(&self) -> tokio_postgres::Client {
-        let (client, conn) = tokio_postgres::connect(&self.db_url, tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(conn);
-        client
+        tourdesk_testkit::connect(&self.db_url).await.unwrap()
+    }
+
+    /// The one integer `sql` selects, as the owner (a count, say).
+    pub async fn scalar(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
+        tourdesk_testkit::scalar(&self.pg().await, sql, params).await.unwrap()
     }
 }
 

@@ -80,7 +80,7 @@ async fn a_push_committed_but_never_answered_is_not_applied_twice() {
     let dep = editable_departures(&desk).remove(0);
     desk.mutate(&set_capacity(&dep.id, dep.capacity + 3)).unwrap();
     let log_sql = "SELECT count(*) FROM sync_changes WHERE row_id = $1 AND bucket LIKE 'org:%:all'";
-    // The seed logged the departure's creation already.
+    // The demo data logged the departure's creation already.
     let dep_log = count(&pg, log_sql, &dep.id).await;
 
     proxy.set_mode(ProxyMode::LoseNextPushResponse);

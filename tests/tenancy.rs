@@ -1,6 +1,6 @@
 //! Tenant isolation and roles across every door of the server: a signed-in member of
 //! organization B reaches nothing of organization A (sync push and pull, devices, the public
-//! API under B's name), and each role does only what the seed's permission table allows.
+//! API under B's name), and each role does only what the spec's permission table allows.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Datelike, Utc};
@@ -63,7 +63,7 @@ async fn push_one(env: &Env, token: &str, name: &str, args: Value) -> Option<Str
 }
 
 fn hlc() -> String {
-    format!("{:013}-{:08}-test", Utc::now().timestamp_millis(), 0)
+    tourdesk_testkit::hlc_now("test")
 }
 
 /// An org-A tour, one of its departures and tiers, and a website booking on it.
@@ -158,7 +158,7 @@ async fn another_organizations_token_reaches_nothing() {
         let code = push_one(&env, &b, name, args).await;
         assert_eq!(code.as_deref(), Some("NOT_FOUND"), "{name}");
     }
-    // Unassigning A's guide from A's departure (the seed's assignment): refused like the rest,
+    // Unassigning A's guide from A's departure (the demo data's assignment): refused like the rest,
     // not "applied" with nothing changed.
     let pg = env.pg().await;
     let assignment = "SELECT departure_id, guide_id FROM schedule_guide_assignments ORDER BY id LIMIT 1";

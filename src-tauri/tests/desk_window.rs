@@ -32,7 +32,7 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
         database_url: tourdesk_testkit::as_app(&db_url),
         migrate_database_url: Some(db_url.clone()),
         listen: "127.0.0.1:0".into(),
-        seed_demo: true,
+        demo_data: true,
         dev_mode: true,
         ..Config::default()
     })
@@ -104,8 +104,7 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     })
     .await;
 
-    let (pg, conn) = tokio_postgres::connect(&db_url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
+    let pg = tourdesk_testkit::connect(&db_url).await.unwrap();
     let (slug, capacity, status): (String, i32, String) =
         eventually("the tour in PostgreSQL", Duration::from_secs(30), || {
             let pg = &pg;
@@ -163,7 +162,7 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
         database_url: tourdesk_testkit::as_app(&db_url),
         migrate_database_url: Some(db_url.clone()),
         listen: addr.to_string(),
-        seed_demo: true,
+        demo_data: true,
         dev_mode: true,
         ..Config::default()
     })
@@ -215,7 +214,7 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
         database_url: tourdesk_testkit::as_app(&db_url),
         migrate_database_url: Some(db_url.clone()),
         listen: "127.0.0.1:0".into(),
-        seed_demo: true,
+        demo_data: true,
         dev_mode: true,
         ..Config::default()
     };
@@ -223,8 +222,7 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     config.stripe.webhook_secret = WEBHOOK_SECRET.into();
     let server = tourdesk_sync_server::start(config.clone()).await.unwrap();
     let addr = server.addr;
-    let (pg, conn) = tokio_postgres::connect(&db_url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
+    let pg = tourdesk_testkit::connect(&db_url).await.unwrap();
 
     // A Kyoto departure a few days out with more than two seats left, another one with room for
     // two more, and the tour's adult price.

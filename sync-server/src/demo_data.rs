@@ -322,7 +322,7 @@ async fn run(tx: &WriteTx<'_>, ctx: &MutationCtx, name: &str, args: serde_json::
     let m = Mutation::decode(name, &args).map_err(|r| anyhow::anyhow!("demo {name}: {r}"))?;
     match apply::run_mutation(tx, &m, ctx, &ctx.user_id).await {
         Ok(_) => Ok(()),
-        Err(apply::Failure::Rejected(r)) => Err(anyhow::anyhow!("demo {name} refused: {r}")),
+        Err(apply::Failure::Rejected(r)) => Err(anyhow::anyhow!("demo {name} rejected: {r}")),
         Err(apply::Failure::Transient(why)) => Err(anyhow::anyhow!("demo {name}: {why}")),
     }
 }

@@ -65,7 +65,7 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
     let owner = db::connect_owner(config)?;
     let database = config.migrate_database_url.as_deref().map(db::describe_target).unwrap_or_default();
     db::migrate(&owner).await.with_context(|| format!("PostgreSQL at {database}"))?;
-    if config.seed_demo {
+    if config.demo_data {
         demo_data::demo(&owner).await?;
     }
     owner.close();
@@ -82,8 +82,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     }
     if config.migrate_database_url.is_some() {
         prepare_database(&config).await?;
-    } else if config.seed_demo {
-        anyhow::bail!("seed_demo needs migrate_database_url: the demo is seeded as the schema owner");
+    } else if config.demo_data {
+        anyhow::bail!("demo_data needs migrate_database_url: the demo data is loaded as the schema owner");
     }
     let database = db::describe_target(&config.database_url);
     let pool = db::connect(&config)?;
