@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
 use tourdesk_sync_server::{Config, db};
 use tourdesk_testkit::PgCluster;
 

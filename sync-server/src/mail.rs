@@ -189,12 +189,8 @@ fn plain_smtp_host_port(url: &str) -> Option<(String, u16)> {
     Some((host.trim_start_matches('[').trim_end_matches(']').to_string(), port))
 }
 
-/// Makes `org` the tenant of the current transaction for row-level security (V3). Local to the
-/// transaction, so it can never leak to the next user of a pooled connection.
-pub async fn set_tenant(c: &impl GenericClient, org: &str) -> anyhow::Result<()> {
-    c.row("SELECT set_config('app.organization_id', $1, true)", &[&org]).await?;
-    Ok(())
-}
+/// The tenant of the mail code's transactions, set as every other module sets it.
+pub use crate::db::set_tenant;
 
 /// Queues `email` in the caller's transaction, which must be `org`'s (its tenant set), and
 /// returns the new communication's id. Nothing is sent until the transaction commits and a drain

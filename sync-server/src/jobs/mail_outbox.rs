@@ -9,7 +9,8 @@ use std::time::Duration;
 use deadpool_postgres::{GenericClient, Pool};
 
 use crate::db::Prepared;
-use crate::mail::{Email, MailError, Mailer, set_tenant};
+use crate::db::set_tenant;
+use crate::mail::{Email, MailError, Mailer};
 
 /// A row that failed this many times in a row is given up on (about an hour of retries).
 pub const MAX_ATTEMPTS: i32 = 8;
