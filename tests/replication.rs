@@ -101,7 +101,7 @@ impl Device {
 struct Demo {
     org: String,
     guide_id: String,
-    /// The two departures the demo guide leads (seeded with bookings).
+    /// The two departures the demo guide leads (with bookings in the demo data).
     led: Vec<String>,
     /// A departure with a booking the guide does not lead.
     other: String,

@@ -2,7 +2,7 @@
 //! application role (a `tourdesk_app` member: no superuser, no BYPASSRLS, no table of its own), so
 //! a statement that forgets its tenant fails there; this one shows that the role is bound (no
 //! tenant: no row, no write), that the server refuses a role that would not be, and that a
-//! schema owner who is no superuser can migrate and seed for it.
+//! schema owner who is no superuser can migrate and load the demo data for it.
 #![allow(clippy::unwrap_used)]
 
 use tokio_postgres::error::SqlState;
@@ -119,7 +119,7 @@ async fn the_server_refuses_a_role_that_row_level_security_does_not_bind() {
         c
     };
 
-    // The owner migrates and seeds before the check; the runtime role is what is refused.
+    // The owner migrates and loads the demo data before the check; the runtime role is what is refused.
     let e = tourdesk_sync_server::start(start_as(db_url.clone())).await.err().expect("a superuser is refused");
     assert!(format!("{e:#}").contains("is a superuser"), "{e:#}");
 
@@ -143,7 +143,7 @@ async fn the_server_refuses_a_role_that_row_level_security_does_not_bind() {
     let server = tourdesk_sync_server::start(start_as(as_app(&db_url))).await.unwrap();
     server.shutdown().await.unwrap();
 
-    // Seeding is the owner's: without its URL the server says so instead of seeding as itself.
+    // Loading the demo data is the owner's: without its URL the server says so instead of loading it as itself.
     let mut c = start_as(as_app(&db_url));
     c.migrate_database_url = None;
     let e = tourdesk_sync_server::start(c).await.err().expect("demo_data without the owner");
@@ -151,7 +151,7 @@ async fn the_server_refuses_a_role_that_row_level_security_does_not_bind() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_schema_owner_that_is_no_superuser_migrates_and_seeds_for_the_server() {
+async fn a_schema_owner_that_is_no_superuser_migrates_and_loads_demo_data_for_the_server() {
     let cluster = PgCluster::start().unwrap();
     let db_url = cluster.fresh_database().await.unwrap();
     let db = db_url.rsplit('/').next().unwrap().to_string();
@@ -180,7 +180,7 @@ async fn a_schema_owner_that_is_no_superuser_migrates_and_seeds_for_the_server()
     assert_eq!(resp.status(), reqwest::StatusCode::OK, "{}", resp.text().await.unwrap());
     server.shutdown().await.unwrap();
 
-    // FORCE'd tables bind the owner as well: without a tenant it sees none of what it seeded.
+    // FORCE'd tables bind the owner as well: without a tenant it sees none of what it loaded.
     let owner = connect(&owner_url).await.unwrap();
     assert_eq!(count(&owner, "organizations").await, 0);
     assert_eq!(count(&root, "organizations").await, 1);

@@ -45,7 +45,7 @@ pub fn configured(db_url: &str, listen: &str, fakes: &Fakes<'_>) -> Config {
         database_url: tourdesk_testkit::as_app(db_url),
         migrate_database_url: Some(db_url.into()),
         listen: listen.into(),
-        // Demo seeding and the fakes' keys are development settings.
+        // Demo data and the fakes' keys are development settings.
         dev_mode: true,
         demo_data: true,
         pool_size: 8,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Development mode: the server then starts with the settings that are unsafe anywhere else
-    /// (placeholder Stripe keys, the public development webhook secret, demo seeding) and warns
+    /// (placeholder Stripe keys, the public development webhook secret, demo data) and warns
     /// about each. Off by default, so a production server refuses them.
     pub dev_mode: bool,
     /// libpq-style connection string or URL of the role the server runs as, e.g.
@@ -17,8 +17,8 @@ pub struct Config {
     /// that is no superuser, has no BYPASSRLS and owns no table (the server refuses to start
     /// otherwise), so row-level security binds every query.
     pub database_url: String,
-    /// The schema owner, for migrations and the demo seed only. Set, the server migrates (and
-    /// seeds) through it before serving, on a connection of its own; unset, the schema is left
+    /// The schema owner, for migrations and the demo data only. Set, the server migrates (and
+    /// loads the demo data) through it before serving, on a connection of its own; unset, the schema is left
     /// to `tourdesk-sync-server migrate` run with it.
     pub migrate_database_url: Option<String>,
     pub listen: String,

@@ -58,7 +58,7 @@ impl RunningServer {
     }
 }
 
-/// Migrates and, when configured, seeds the demo data, as the schema owner
+/// Migrates and, when configured, loads the demo data, as the schema owner
 /// (`migrate_database_url`) on connections of its own: `tourdesk-sync-server migrate`, and the
 /// server's start when that URL is set.
 pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
@@ -72,7 +72,7 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Migrates and seeds when given the owner's URL, checks that row-level security binds the
+/// Migrates (and loads the demo data) when given the owner's URL, checks that row-level security binds the
 /// runtime role, and starts serving as that role. Outside development mode, settings that are
 /// unsafe in production refuse the start ([`Config::check_safe`]); in development mode each is
 /// logged as a warning.

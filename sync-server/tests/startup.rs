@@ -26,7 +26,7 @@ fn one_line_error(out: &Output) -> String {
 }
 
 #[test]
-fn placeholder_stripe_settings_and_demo_seeding_refuse_the_start_outside_dev_mode() {
+fn placeholder_stripe_settings_and_demo_data_refuse_the_start_outside_dev_mode() {
     let out = run_server(&[("TOURDESK_DEMO_DATA", "true"), ("TOURDESK_HOLD_SECOND", "60")]);
     let line = one_line_error(&out);
     assert!(line.starts_with("tourdesk-sync-server: configuration: refusing to start"), "{line}");
