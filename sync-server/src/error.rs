@@ -212,3 +212,54 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tourdesk_domain::validate::FieldError;
+
+    fn status(e: AppError) -> StatusCode {
+        e.into_response().status()
+    }
+
+    #[test]
+    fn a_fault_is_503_when_a_retry_can_fix_it_whatever_wrapped_it_else_500() {
+        let pool = deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait);
+        assert!(matches!(AppError::from(pool), AppError::Unavailable(_)));
+        let io = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset)).context("a db helper");
+        assert!(matches!(AppError::from(io), AppError::Unavailable(_)));
+        let bug = anyhow::anyhow!("stored status \"teleported\" is not valid");
+        assert!(matches!(AppError::from(bug), AppError::Internal(_)));
+        let unavailable =
+            AppError::fault(anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe))).into_response();
+        assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(unavailable.headers().contains_key(axum::http::header::RETRY_AFTER));
+    }
+
+    #[test]
+    fn rejections_map_to_a_status_and_the_request_field_at_fault() {
+        let invalid = Rejection::Invalid(FieldError::new("email", "not an e-mail address"));
+        match AppError::from_rejection(invalid, "customer.") {
+            AppError::BadRequest { status, code, field, .. } => {
+                assert_eq!(
+                    (status, code, field.as_deref()),
+                    (StatusCode::UNPROCESSABLE_ENTITY, "INVALID", Some("customer.email"))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let full = Rejection::CapacityExceeded { requested: 3, seats_left: 1 };
+        match AppError::from_failure(Failure::Rejected(full), "") {
+            AppError::BadRequest { status, field, .. } => {
+                assert_eq!((status, field.as_deref()), (StatusCode::CONFLICT, Some("departure_id")));
+            }
+            other => panic!("{other:?}"),
+        }
+        let gone = Rejection::NotFound { entity: "booking".into(), id: "b-1".into() };
+        assert_eq!(status(AppError::from_rejection(gone, "")), StatusCode::NOT_FOUND);
+        assert_eq!(
+            status(AppError::from_failure(Failure::Transient("deadlock".into()), "")),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}
