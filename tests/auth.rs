@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tourdesk_local_store::{Credentials, SyncClient, SyncError};
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_tests::{Env, new_tour};
 
 async fn call(env: &Env, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
@@ -29,7 +29,7 @@ async fn call(env: &Env, method: &str, path: &str, token: Option<&str>, body: Op
 
 /// Signs in (optionally asking to keep `device_id`) and returns the whole answer.
 async fn sign_in_at(env: &Env, org: &str, email: &str, device: &str, device_id: Option<&str>) -> Value {
-    let mut body = json!({"organization": org, "email": email, "password": seed::DEMO_PASSWORD, "device": device});
+    let mut body = json!({"organization": org, "email": email, "password": demo_data::DEMO_PASSWORD, "device": device});
     if let Some(id) = device_id {
         body["device_id"] = json!(id);
     }
@@ -39,7 +39,7 @@ async fn sign_in_at(env: &Env, org: &str, email: &str, device: &str, device_id: 
 }
 
 async fn sign_in(env: &Env, email: &str, device: &str) -> Value {
-    sign_in_at(env, seed::DEMO_ORG_SLUG, email, device, None).await
+    sign_in_at(env, demo_data::DEMO_ORG_SLUG, email, device, None).await
 }
 
 fn s(v: &Value, key: &str) -> String {
@@ -59,10 +59,6 @@ async fn revoke(env: &Env, access_token: &str, device_id: &str) -> (StatusCode, 
     call(env, "POST", &format!("/api/v1/auth/devices/{device_id}/revoke"), Some(access_token), None).await
 }
 
-async fn count(env: &Env, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
-    env.pg().await.query_one(sql, params).await.unwrap().get(0)
-}
-
 fn sha256(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
@@ -70,7 +66,7 @@ fn sha256(token: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_registers_a_device_and_stores_tokens_only_hashed() {
     let env = Env::start().await;
-    let first = sign_in(&env, seed::DEMO_OWNER_EMAIL, "Front desk").await;
+    let first = sign_in(&env, demo_data::DEMO_OWNER_EMAIL, "Front desk").await;
     assert_eq!(first["expires_in_seconds"], 900);
     assert_eq!(first["refresh_expires_in_seconds"], 30 * 24 * 3600);
     let (access, refresh_token, device) =
@@ -104,22 +100,24 @@ async fn sign_in_registers_a_device_and_stores_tokens_only_hashed() {
             let sql =
                 format!("SELECT count(*) FROM {table} t WHERE strpos(t::text, $1) > 0 OR strpos(t::text, $2) > 0");
             let hex = token.as_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>();
-            assert_eq!(count(&env, &sql, &[token, &hex]).await, 0, "{table} holds a raw token");
+            assert_eq!(env.scalar(&sql, &[token, &hex]).await, 0, "{table} holds a raw token");
         }
     }
 
     // Naming the device again keeps it, and abandons its earlier refresh token.
     let again =
-        sign_in_at(&env, seed::DEMO_ORG_SLUG, seed::DEMO_OWNER_EMAIL, "Front desk (renamed)", Some(&device)).await;
+        sign_in_at(&env, demo_data::DEMO_ORG_SLUG, demo_data::DEMO_OWNER_EMAIL, "Front desk (renamed)", Some(&device))
+            .await;
     assert_eq!(s(&again, "device_id"), device);
     assert_eq!(refresh(&env, &refresh_token).await.1["code"], "TOKEN_REVOKED");
     assert_eq!(refresh(&env, &s(&again, "refresh_token")).await.0, StatusCode::OK);
-    let n = count(&env, "SELECT count(*) FROM staff_devices WHERE name = 'Front desk (renamed)'", &[]).await;
+    let n = env.scalar("SELECT count(*) FROM staff_devices WHERE name = 'Front desk (renamed)'", &[]).await;
     assert_eq!(n, 1);
     // Someone else's device id is not theirs to take: the manager gets a device of their own.
-    let manager = sign_in_at(&env, seed::DEMO_ORG_SLUG, seed::DEMO_MANAGER_EMAIL, "Phone", Some(&device)).await;
+    let manager =
+        sign_in_at(&env, demo_data::DEMO_ORG_SLUG, demo_data::DEMO_MANAGER_EMAIL, "Phone", Some(&device)).await;
     assert_ne!(s(&manager, "device_id"), device);
-    assert_eq!(count(&env, "SELECT count(*) FROM staff_devices", &[]).await, 2);
+    assert_eq!(env.scalar("SELECT count(*) FROM staff_devices", &[]).await, 2);
 }
 
 const URL_SAFE_LEN: usize = 43;
@@ -127,13 +125,13 @@ const URL_SAFE_LEN: usize = 43;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_rotates_and_a_reused_token_revokes_the_device() {
     let env = Env::start().await;
-    let first = sign_in(&env, seed::DEMO_OWNER_EMAIL, "Front desk").await;
+    let first = sign_in(&env, demo_data::DEMO_OWNER_EMAIL, "Front desk").await;
     let (r1, device) = (s(&first, "refresh_token"), s(&first, "device_id"));
 
     let (status, second) = refresh(&env, &r1).await;
     assert_eq!(status, StatusCode::OK, "{second}");
     assert_eq!(s(&second, "device_id"), device);
-    assert_eq!(second["user"]["email"], seed::DEMO_OWNER_EMAIL);
+    assert_eq!(second["user"]["email"], demo_data::DEMO_OWNER_EMAIL);
     let (a2, r2) = (s(&second, "access_token"), s(&second, "refresh_token"));
     assert_ne!(r2, r1);
     assert_eq!(devices(&env, &a2).await.0, StatusCode::OK);
@@ -150,7 +148,7 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_device() {
     let (status, body) = refresh(&env, &r1).await;
     assert_eq!((status, body["code"].clone()), (StatusCode::UNAUTHORIZED, json!("TOKEN_REUSED")), "{body}");
     let sql = "SELECT count(*) FROM staff_devices WHERE id = $1 AND revoked_at IS NOT NULL";
-    assert_eq!(count(&env, sql, &[&device]).await, 1);
+    assert_eq!(env.scalar(sql, &[&device]).await, 1);
     let (status, body) = devices(&env, &a2).await;
     assert_eq!((status, body["code"].clone()), (StatusCode::UNAUTHORIZED, json!("TOKEN_REVOKED")));
     assert_eq!(devices(&env, &s(&first, "access_token")).await.0, StatusCode::UNAUTHORIZED);
@@ -164,7 +162,7 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_device() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refreshes_with_one_token_let_exactly_one_through() {
     let env = Env::start().await;
-    let first = sign_in(&env, seed::DEMO_OWNER_EMAIL, "Front desk").await;
+    let first = sign_in(&env, demo_data::DEMO_OWNER_EMAIL, "Front desk").await;
     let r1 = s(&first, "refresh_token");
     let url = format!("{}/api/v1/auth/refresh", env.base_url());
     let mut racers = tokio::task::JoinSet::new();
@@ -184,15 +182,15 @@ async fn concurrent_refreshes_with_one_token_let_exactly_one_through() {
         assert!(["TOKEN_REUSED", "TOKEN_REVOKED"].contains(&body["code"].as_str().unwrap()), "{body}");
     }
     let sql = "SELECT count(*) FROM staff_refresh_tokens WHERE token_hash = $1 AND replaced_by IS NOT NULL";
-    assert_eq!(count(&env, sql, &[&sha256(&r1)]).await, 1);
-    assert_eq!(count(&env, "SELECT count(*) FROM staff_refresh_tokens", &[]).await, 2, "one rotation, no more");
+    assert_eq!(env.scalar(sql, &[&sha256(&r1)]).await, 1);
+    assert_eq!(env.scalar("SELECT count(*) FROM staff_refresh_tokens", &[]).await, 2, "one rotation, no more");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_a_device_cuts_its_access_token_at_once_and_spares_the_others() {
     let env = Env::start().await;
-    let laptop = sign_in(&env, seed::DEMO_OWNER_EMAIL, "Laptop").await;
-    let office = sign_in(&env, seed::DEMO_OWNER_EMAIL, "Office desk").await;
+    let laptop = sign_in(&env, demo_data::DEMO_OWNER_EMAIL, "Laptop").await;
+    let office = sign_in(&env, demo_data::DEMO_OWNER_EMAIL, "Office desk").await;
     let (laptop_token, office_token) = (s(&laptop, "access_token"), s(&office, "access_token"));
 
     let (status, list) = devices(&env, &office_token).await;
@@ -219,16 +217,18 @@ async fn revoking_a_device_cuts_its_access_token_at_once_and_spares_the_others()
     assert_eq!(refresh(&env, &s(&office, "refresh_token")).await.0, StatusCode::UNAUTHORIZED);
     // A revoked device id is not reused by a password sign-in.
     let office_device = s(&office, "device_id");
-    let back = sign_in_at(&env, seed::DEMO_ORG_SLUG, seed::DEMO_OWNER_EMAIL, "Office desk", Some(&office_device)).await;
+    let back =
+        sign_in_at(&env, demo_data::DEMO_ORG_SLUG, demo_data::DEMO_OWNER_EMAIL, "Office desk", Some(&office_device))
+            .await;
     assert_ne!(s(&back, "device_id"), office_device);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_owners_and_admins_revoke_other_peoples_devices() {
     let env = Env::start().await;
-    let owner = sign_in(&env, seed::DEMO_OWNER_EMAIL, "Owner desk").await;
-    let manager = sign_in(&env, seed::DEMO_MANAGER_EMAIL, "Manager desk").await;
-    let manager_phone = sign_in(&env, seed::DEMO_MANAGER_EMAIL, "Manager phone").await;
+    let owner = sign_in(&env, demo_data::DEMO_OWNER_EMAIL, "Owner desk").await;
+    let manager = sign_in(&env, demo_data::DEMO_MANAGER_EMAIL, "Manager desk").await;
+    let manager_phone = sign_in(&env, demo_data::DEMO_MANAGER_EMAIL, "Manager phone").await;
     let (owner_token, manager_token) = (s(&owner, "access_token"), s(&manager, "access_token"));
 
     let (status, body) = revoke(&env, &manager_token, &s(&owner, "device_id")).await;
@@ -258,7 +258,7 @@ async fn another_organizations_device_is_not_found() {
     )
     .await
     .unwrap();
-    let hash = tourdesk_sync_server::auth::hash_password(seed::DEMO_PASSWORD).unwrap();
+    let hash = tourdesk_sync_server::auth::hash_password(demo_data::DEMO_PASSWORD).unwrap();
     pg.execute(
         "INSERT INTO staff_users (id, organization_id, email, name, role, password_hash)
          VALUES ($1, $2, 'owner@other.test', 'Otto Other', 'owner', $3)",
@@ -266,7 +266,7 @@ async fn another_organizations_device_is_not_found() {
     )
     .await
     .unwrap();
-    let a = sign_in(&env, seed::DEMO_OWNER_EMAIL, "A's desk").await;
+    let a = sign_in(&env, demo_data::DEMO_OWNER_EMAIL, "A's desk").await;
     let b = sign_in_at(&env, "other", "owner@other.test", "B's desk", Some(&s(&a, "device_id"))).await;
     assert_ne!(s(&b, "device_id"), s(&a, "device_id"), "a device id never crosses organizations");
     let b_token = s(&b, "access_token");
@@ -283,7 +283,7 @@ async fn another_organizations_device_is_not_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_access_token_is_refused_and_a_refresh_restores_access() {
     let env = Env::start_with(|c| c.access_token_ttl_seconds = 1).await;
-    let first = sign_in(&env, seed::DEMO_OWNER_EMAIL, "Front desk").await;
+    let first = sign_in(&env, demo_data::DEMO_OWNER_EMAIL, "Front desk").await;
     assert_eq!(first["expires_in_seconds"], 1);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (status, body) = devices(&env, &s(&first, "access_token")).await;
@@ -296,7 +296,7 @@ async fn an_expired_access_token_is_refused_and_a_refresh_restores_access() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_refresh_token_is_refused_with_its_own_code() {
     let env = Env::start().await;
-    let first = sign_in(&env, seed::DEMO_OWNER_EMAIL, "Front desk").await;
+    let first = sign_in(&env, demo_data::DEMO_OWNER_EMAIL, "Front desk").await;
     env.pg()
         .await
         .execute("UPDATE staff_refresh_tokens SET issued_at = now() - interval '2 days', expires_at = now() - interval '1 day'", &[])
@@ -310,8 +310,8 @@ fn desk_client(env: &Env, password: &str) -> SyncClient {
     SyncClient::new(
         &env.base_url(),
         Credentials {
-            organization: seed::DEMO_ORG_SLUG.into(),
-            email: seed::DEMO_OWNER_EMAIL.into(),
+            organization: demo_data::DEMO_ORG_SLUG.into(),
+            email: demo_data::DEMO_OWNER_EMAIL.into(),
             password: password.into(),
             device: "Front desk".into(),
         },
@@ -326,7 +326,7 @@ fn desk_client(env: &Env, password: &str) -> SyncClient {
 async fn a_desk_renews_an_expired_access_token_without_the_password() {
     let env = Env::start_with(|c| c.access_token_ttl_seconds = 1).await;
     let desk = env.desk("office");
-    let client = desk_client(&env, seed::DEMO_PASSWORD);
+    let client = desk_client(&env, demo_data::DEMO_PASSWORD);
     client.sync_once(&desk).await.unwrap();
     let device = desk.device_id().unwrap().unwrap();
     assert!(desk.refresh_token().unwrap().is_some());
@@ -335,7 +335,10 @@ async fn a_desk_renews_an_expired_access_token_without_the_password() {
     let new_hash = tourdesk_sync_server::auth::hash_password("a new password").unwrap();
     env.pg()
         .await
-        .execute("UPDATE staff_users SET password_hash = $1 WHERE email = $2", &[&new_hash, &seed::DEMO_OWNER_EMAIL])
+        .execute(
+            "UPDATE staff_users SET password_hash = $1 WHERE email = $2",
+            &[&new_hash, &demo_data::DEMO_OWNER_EMAIL],
+        )
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -353,10 +356,10 @@ async fn a_desk_renews_an_expired_access_token_without_the_password() {
     client.sync_once(&desk).await.unwrap();
     assert_eq!(desk.pending_count().unwrap(), 0);
     assert_eq!(desk.device_id().unwrap().as_deref(), Some(device.as_str()), "still one device");
-    assert_eq!(count(&env, "SELECT count(*) FROM staff_devices", &[]).await, 1);
-    let rotations = count(&env, "SELECT count(*) FROM staff_refresh_tokens WHERE replaced_by IS NOT NULL", &[]);
+    assert_eq!(env.scalar("SELECT count(*) FROM staff_devices", &[]).await, 1);
+    let rotations = env.scalar("SELECT count(*) FROM staff_refresh_tokens WHERE replaced_by IS NOT NULL", &[]);
     assert!(rotations.await >= 2);
-    let n = count(&env, "SELECT count(*) FROM tours WHERE name IN ('Harbour Lights Walk', 'Old Docks Walk')", &[]);
+    let n = env.scalar("SELECT count(*) FROM tours WHERE name IN ('Harbour Lights Walk', 'Old Docks Walk')", &[]);
     assert_eq!(n.await, 2);
 
     // Revoked: the refresh is refused, so the desk tries the password; the wrong one is a clear,
@@ -377,7 +380,8 @@ async fn a_desk_renews_an_expired_access_token_without_the_password() {
 /// A sign-in with `password`, keeping `device_id` when given: the status, the body and the
 /// Retry-After header.
 async fn attempt(env: &Env, email: &str, password: &str, device_id: Option<&str>) -> (StatusCode, Value, Option<u64>) {
-    let mut body = json!({"organization": seed::DEMO_ORG_SLUG, "email": email, "password": password, "device": "t"});
+    let mut body =
+        json!({"organization": demo_data::DEMO_ORG_SLUG, "email": email, "password": password, "device": "t"});
     if let Some(id) = device_id {
         body["device_id"] = json!(id);
     }
@@ -397,7 +401,7 @@ async fn attempt(env: &Env, email: &str, password: &str, device_id: Option<&str>
 async fn sign_in_once_allowed(env: &Env, email: &str) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, body, retry) = attempt(env, email, seed::DEMO_PASSWORD, None).await;
+        let (status, body, retry) = attempt(env, email, demo_data::DEMO_PASSWORD, None).await;
         if status == StatusCode::OK {
             return body;
         }
@@ -410,7 +414,7 @@ async fn sign_in_once_allowed(env: &Env, email: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_sign_ins_are_throttled_per_account_and_a_known_desk_is_not_locked_out() {
     let env = Env::start().await;
-    let owner = seed::DEMO_OWNER_EMAIL;
+    let owner = demo_data::DEMO_OWNER_EMAIL;
     let desk = sign_in(&env, owner, "office desk").await;
     let desk_id = s(&desk, "device_id");
     for _ in 0..5 {
@@ -418,17 +422,17 @@ async fn failed_sign_ins_are_throttled_per_account_and_a_known_desk_is_not_locke
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     }
     // The account is held, whatever the password: no answer tells a guess right from wrong.
-    for password in ["guess", seed::DEMO_PASSWORD] {
+    for password in ["guess", demo_data::DEMO_PASSWORD] {
         let (status, body, retry) = attempt(&env, owner, password, None).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
         assert_eq!(body["code"], "RATE_LIMITED");
         assert_eq!(retry, Some(1));
     }
     // The desk that signed in before is not held by the account's limit.
-    let (status, body, _) = attempt(&env, owner, seed::DEMO_PASSWORD, Some(&desk_id)).await;
+    let (status, body, _) = attempt(&env, owner, demo_data::DEMO_PASSWORD, Some(&desk_id)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // Other accounts are not held either.
-    sign_in(&env, seed::DEMO_MANAGER_EMAIL, "other desk").await;
+    sign_in(&env, demo_data::DEMO_MANAGER_EMAIL, "other desk").await;
     // The block is short, and a success clears the account's failures.
     sign_in_once_allowed(&env, owner).await;
     let (status, _, _) = attempt(&env, owner, "guess", None).await;
@@ -442,7 +446,7 @@ async fn an_address_guessing_many_accounts_is_throttled_unless_addresses_are_not
         let (status, body, _) = attempt(&env, &format!("nobody{i}@demo.tourdesk.test"), "guess", None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     }
-    let (status, body, retry) = attempt(&env, seed::DEMO_OWNER_EMAIL, seed::DEMO_PASSWORD, None).await;
+    let (status, body, retry) = attempt(&env, demo_data::DEMO_OWNER_EMAIL, demo_data::DEMO_PASSWORD, None).await;
     assert_eq!((status, body["code"].as_str(), retry), (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED"), Some(1)));
 
     // Behind a proxy every client shares one address: the operator turns the address limit off.
@@ -451,5 +455,5 @@ async fn an_address_guessing_many_accounts_is_throttled_unless_addresses_are_not
         let (status, body, _) = attempt(&env, &format!("nobody{i}@demo.tourdesk.test"), "guess", None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     }
-    sign_in(&env, seed::DEMO_OWNER_EMAIL, "desk").await;
+    sign_in(&env, demo_data::DEMO_OWNER_EMAIL, "desk").await;
 }

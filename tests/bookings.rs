@@ -9,7 +9,7 @@ use chrono::{Datelike, Utc};
 use serde_json::{Value, json};
 use tourdesk_domain::mutation::reference_candidates;
 use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, PushResponse, SCHEMA_VERSION};
-use tourdesk_sync_server::{db, seed};
+use tourdesk_sync_server::{db, demo_data};
 use tourdesk_tests::{Env, push_raw, sign_in};
 
 /// Pushes `(name, args)` as mutations 1, 2, … of `client_id`, behind any desk's back.
@@ -27,7 +27,7 @@ async fn push(base_url: &str, token: &str, client_id: &str, mutations: &[(&str, 
 }
 
 fn hlc() -> String {
-    format!("{:013}-{:08}-{}", Utc::now().timestamp_millis(), 0, "test")
+    tourdesk_testkit::hlc_now("test")
 }
 
 fn new_id() -> String {
@@ -94,7 +94,7 @@ async fn departure(env: &Env, capacity: i32, booked: i32) -> Departure {
 }
 
 async fn count(env: &Env, sql: &str, id: &str) -> i64 {
-    env.pg().await.query_one(sql, &[&id]).await.unwrap().get(0)
+    env.scalar(sql, &[&id]).await
 }
 
 async fn booked_count(env: &Env, departure_id: &str) -> i32 {
@@ -105,7 +105,7 @@ async fn booked_count(env: &Env, departure_id: &str) -> i32 {
 async fn a_desk_booking_is_applied_with_the_domains_price_and_reference() {
     let env = Env::start().await;
     let d = departure(&env, 10, 3).await;
-    let token = sign_in(&env, seed::DEMO_MANAGER_EMAIL).await;
+    let token = sign_in(&env, demo_data::DEMO_MANAGER_EMAIL).await;
     let (customer_id, booking_id, client_id) = (new_id(), new_id(), new_id());
     let (booking, entropy) = create_booking(&d, &booking_id, &customer_id, 2);
     let seq_before = count(&env, "SELECT coalesce(max(seq), 0) FROM sync_changes WHERE $1 <> ''", "x").await;
@@ -181,14 +181,14 @@ async fn a_desk_booking_is_applied_with_the_domains_price_and_reference() {
 
     // A desk still syncs cleanly and sees the seats taken.
     let desk = env.desk("office");
-    env.client(seed::DEMO_MANAGER_EMAIL).sync_once(&desk).await.unwrap();
+    env.client(demo_data::DEMO_MANAGER_EMAIL).sync_once(&desk).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forty_desks_racing_for_ten_seats_sell_exactly_ten() {
     let env = Env::start().await;
     let d = Arc::new(departure(&env, 10, 0).await);
-    let tokens = [sign_in(&env, seed::DEMO_OWNER_EMAIL).await, sign_in(&env, seed::DEMO_MANAGER_EMAIL).await];
+    let tokens = [sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await, sign_in(&env, demo_data::DEMO_MANAGER_EMAIL).await];
     let start = Arc::new(tokio::sync::Barrier::new(40));
     let mut tasks = Vec::new();
     for i in 0..40 {
@@ -229,7 +229,7 @@ async fn forty_desks_racing_for_ten_seats_sell_exactly_ten() {
 async fn a_retried_booking_push_changes_nothing() {
     let env = Env::start().await;
     let d = departure(&env, 10, 0).await;
-    let token = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
+    let token = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
     let (customer_id, booking_id, client_id) = (new_id(), new_id(), new_id());
     let (booking, _) = create_booking(&d, &booking_id, &customer_id, 3);
     let batch = [create_customer(&customer_id), booking];
@@ -259,7 +259,7 @@ async fn a_retried_booking_push_changes_nothing() {
 async fn a_cancelled_desk_booking_gives_its_seats_back() {
     let env = Env::start().await;
     let d = departure(&env, 10, 0).await;
-    let token = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
+    let token = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
     let (customer_id, booking_id, client_id) = (new_id(), new_id(), new_id());
     let (booking, _) = create_booking(&d, &booking_id, &customer_id, 4);
     let cancel = (
@@ -293,7 +293,7 @@ async fn a_promo_code_is_priced_by_the_domain_and_its_use_counted_once() {
     )
     .await
     .unwrap();
-    let token = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
+    let token = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
     let (customer_id, booking_id) = (new_id(), new_id());
     let (mut booking, _) = create_booking(&d, &booking_id, &customer_id, 2);
     booking.1["promo_code"] = json!(" summer10 ");
@@ -336,7 +336,7 @@ async fn a_promo_code_stored_as_typed_is_found_by_the_domains_normaliser() {
     )
     .await
     .unwrap();
-    let token = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
+    let token = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
     let (customer_id, booking_id) = (new_id(), new_id());
     let (mut booking, _) = create_booking(&d, &booking_id, &customer_id, 1);
     booking.1["promo_code"] = json!("autumn5");
@@ -358,7 +358,7 @@ async fn a_promo_code_stored_as_typed_is_found_by_the_domains_normaliser() {
 async fn lookups_by_reference_accept_what_the_domain_accepts() {
     let env = Env::start().await;
     let d = departure(&env, 10, 0).await;
-    let token = sign_in(&env, seed::DEMO_MANAGER_EMAIL).await;
+    let token = sign_in(&env, demo_data::DEMO_MANAGER_EMAIL).await;
     let (customer_id, booking_id) = (new_id(), new_id());
     let (booking, _) = create_booking(&d, &booking_id, &customer_id, 1);
     let resp = push(&env.base_url(), &token, &new_id(), &[create_customer(&customer_id), booking]).await;

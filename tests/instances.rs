@@ -10,12 +10,12 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tourdesk_sync_server::{Config, RunningServer, seed};
+use tourdesk_sync_server::{Config, RunningServer, demo_data};
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::stripe::{FakeStripe, sign};
 use tourdesk_tests::{Env, Fakes};
 
-const ORG: &str = seed::DEMO_ORG_SLUG;
+const ORG: &str = demo_data::DEMO_ORG_SLUG;
 
 /// A second instance beside `env`'s: same database, same settings, its own address.
 async fn second_instance(env: &Env) -> (RunningServer, String) {
@@ -66,10 +66,6 @@ async fn book(base: &str, dep: &str, tier: &str, email: &str) -> Value {
     b
 }
 
-async fn scalar(env: &Env, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
-    env.pg().await.query_one(sql, params).await.unwrap().get(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_desk_on_one_instance_sees_a_website_booking_made_through_the_other() {
     let stripe = FakeStripe::start().await;
@@ -79,7 +75,7 @@ async fn a_desk_on_one_instance_sees_a_website_booking_made_through_the_other() 
 
     // The desk talks to A only, and follows A's live pokes.
     let desk = std::sync::Arc::new(env.desk("office"));
-    let client = std::sync::Arc::new(env.client(seed::DEMO_OWNER_EMAIL));
+    let client = std::sync::Arc::new(env.client(demo_data::DEMO_OWNER_EMAIL));
     client.sync_once(&desk).await.unwrap();
     let before = desk.departure(&dep).unwrap().unwrap().departure.booked_count;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -115,7 +111,7 @@ async fn the_last_seats_sold_through_two_instances_go_exactly_once() {
     let (b, b_url) = second_instance(&env).await;
     let seats = 6;
     let (dep, tier) = departure_with(&env, seats).await;
-    let booked_before = scalar(&env, "SELECT booked_count::bigint FROM schedules WHERE id = $1", &[&dep]).await;
+    let booked_before = env.scalar("SELECT booked_count::bigint FROM schedules WHERE id = $1", &[&dep]).await;
 
     let urls = [env.base_url(), b_url];
     let mut tasks = Vec::new();
@@ -140,14 +136,14 @@ async fn the_last_seats_sold_through_two_instances_go_exactly_once() {
         }
     }
     assert_eq!(created, seats, "exactly the free seats were sold");
-    let booked = scalar(&env, "SELECT booked_count::bigint FROM schedules WHERE id = $1", &[&dep]).await;
-    let rows = scalar(
-        &env,
-        "SELECT count(*) FROM bookings b JOIN customers c ON c.id = b.customer_id
+    let booked = env.scalar("SELECT booked_count::bigint FROM schedules WHERE id = $1", &[&dep]).await;
+    let rows = env
+        .scalar(
+            "SELECT count(*) FROM bookings b JOIN customers c ON c.id = b.customer_id
          WHERE b.departure_id = $1 AND b.status <> 'cancelled' AND c.email LIKE 'racer%'",
-        &[&dep],
-    )
-    .await;
+            &[&dep],
+        )
+        .await;
     assert_eq!((booked - booked_before, rows), (i64::from(seats), i64::from(seats)));
     b.shutdown().await.unwrap();
 }
@@ -173,7 +169,7 @@ async fn with_two_instances_each_expired_hold_is_released_once() {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let open =
-            scalar(&env, "SELECT count(*) FROM bookings WHERE departure_id = $1 AND status = 'pending'", &[&dep]).await;
+            env.scalar("SELECT count(*) FROM bookings WHERE departure_id = $1 AND status = 'pending'", &[&dep]).await;
         let cancelled = holds.iter().filter(|(_, i)| stripe.intent(i).unwrap().status == "canceled").count();
         if open == 0 && cancelled == holds.len() {
             break;
@@ -182,13 +178,13 @@ async fn with_two_instances_each_expired_hold_is_released_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for (id, intent) in &holds {
-        let released = scalar(
-            &env,
-            "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND actor = 'system:hold-expiry'
+        let released = env
+            .scalar(
+                "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND actor = 'system:hold-expiry'
                AND entity = 'booking'",
-            &[id],
-        )
-        .await;
+                &[id],
+            )
+            .await;
         assert_eq!(released, 1, "booking {id} released once");
         let cancels = stripe
             .requests()
@@ -228,18 +224,15 @@ async fn with_two_instances_each_queued_email_is_sent_once() {
         assert_eq!(status, StatusCode::OK);
     }
 
-    // Both outbox workers drain every 200 ms. Once every row is marked sent no drain can send it
+    // Both job runners drain the outbox every 200 ms. Once every row is marked sent no drain can send it
     // again, so the sink's count is then final.
     let ids: Vec<String> = bookings.iter().map(|(id, _)| id.clone()).collect();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let unsent = scalar(
-            &env,
-            "SELECT count(*) FROM communications WHERE booking_id = ANY($1) AND status <> 'sent'",
-            &[&ids],
-        )
-        .await;
-        let queued = scalar(&env, "SELECT count(*) FROM communications WHERE booking_id = ANY($1)", &[&ids]).await;
+        let unsent = env
+            .scalar("SELECT count(*) FROM communications WHERE booking_id = ANY($1) AND status <> 'sent'", &[&ids])
+            .await;
+        let queued = env.scalar("SELECT count(*) FROM communications WHERE booking_id = ANY($1)", &[&ids]).await;
         if queued >= i64::from(n) && unsent == 0 {
             break;
         }
@@ -254,7 +247,7 @@ async fn with_two_instances_each_queued_email_is_sent_once() {
     }
     for (id, email) in &bookings {
         let rows =
-            scalar(&env, "SELECT count(*) FROM communications WHERE booking_id = $1 AND attempts = 1", &[id]).await;
+            env.scalar("SELECT count(*) FROM communications WHERE booking_id = $1 AND attempts = 1", &[id]).await;
         let sent = received.get(email).copied().unwrap_or(0);
         assert_eq!(sent as i64, rows, "{email}: one message per queued e-mail");
         assert!(rows >= 1, "{email}: its confirmation was queued");

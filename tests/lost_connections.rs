@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::stripe::FakeStripe;
 use tourdesk_tests::{Env, Fakes, sign_in};
 
-const ORG: &str = seed::DEMO_ORG_SLUG;
+const ORG: &str = demo_data::DEMO_ORG_SLUG;
 const TASKS: usize = 8;
 const REQUESTS_PER_TASK: usize = 40;
 
@@ -52,7 +52,7 @@ async fn terminated_backends_under_load_answer_503_with_retry_after_then_recover
     let stripe = FakeStripe::start().await;
     let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
     let base = env.base_url();
-    let token = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
+    let token = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
     let client = reqwest::Client::new();
     let tours: Value =
         client.get(format!("{base}/api/v1/orgs/{ORG}/tours")).send().await.unwrap().json().await.unwrap();
@@ -142,4 +142,61 @@ async fn terminated_backends_under_load_answer_503_with_retry_after_then_recover
         let r = one(&client, &base, &token, n * 4, &tour, &dep, &tier).await;
         assert_eq!(r.status(), StatusCode::OK, "request {n} after the terminations");
     }
+}
+
+/// A connection lost in the middle of a query answers 503 with `Retry-After` on a route whose
+/// query goes through a `db` helper (the lookup's `db::booking_id_by_reference_and_email`), as it
+/// does on routes that query directly: the same outage, the same answer everywhere. The query is
+/// made to wait on a table lock, so the test terminates exactly that backend, at that moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_lost_inside_a_db_helper_answers_503_with_retry_after() {
+    let env = Env::start().await;
+    let base = env.base_url();
+    let admin = env.pg().await;
+    let r = admin
+        .query_one(
+            "SELECT b.reference_number, c.email FROM bookings b JOIN customers c ON c.id = b.customer_id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (reference, email): (String, String) = (r.get(0), r.get(1));
+    let lookup = {
+        let url = format!("{base}/api/v1/orgs/{ORG}/bookings/lookup");
+        let body = json!({"reference": reference, "email": email});
+        move || reqwest::Client::new().post(url.clone()).json(&body).send()
+    };
+    assert_eq!(lookup().await.unwrap().status(), StatusCode::OK, "the lookup works before the outage");
+
+    let locker = env.pg().await;
+    locker.batch_execute("BEGIN; LOCK TABLE bookings IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let request = tokio::spawn(lookup());
+    // The server's backend waiting on the lock inside the helper's query (not a job's sweep).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let terminated = loop {
+        let row = admin
+            .query_opt(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE wait_event_type = 'Lock' AND query LIKE '%lower(cu.email) = lower($3)%' LIMIT 1",
+                &[],
+            )
+            .await
+            .unwrap();
+        if let Some(row) = row {
+            break row.get::<_, bool>(0);
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the lookup never reached the locked table");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(terminated);
+    locker.batch_execute("ROLLBACK").await.unwrap();
+
+    let r = request.await.unwrap().unwrap();
+    let status = r.status();
+    let retry_after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(retry_after.is_some_and(|s| s.parse::<u32>().is_ok()), "503 without Retry-After: {body}");
+    assert_eq!(body["code"], "UNAVAILABLE", "{body}");
+    assert_eq!(lookup().await.unwrap().status(), StatusCode::OK, "a retry succeeds");
 }

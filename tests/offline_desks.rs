@@ -10,7 +10,7 @@ use serde_json::json;
 use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::mutation::{CustomerField, EditCustomerNotesV1, Mutation, SetCustomerFieldV1};
 use tourdesk_local_store::{Store, SyncClient};
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_tests::Env;
 
 fn m(name: &str, args: serde_json::Value) -> Mutation {
@@ -55,8 +55,8 @@ async fn synced(env: &Env, email: &str, name: &str) -> (Store, SyncClient) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_offline_desks_sell_the_last_seats_once_and_the_loser_sees_why() {
     let mut env = Env::start().await;
-    let (a, client_a) = synced(&env, seed::DEMO_OWNER_EMAIL, "a").await;
-    let (b, client_b) = synced(&env, seed::DEMO_MANAGER_EMAIL, "b").await;
+    let (a, client_a) = synced(&env, demo_data::DEMO_OWNER_EMAIL, "a").await;
+    let (b, client_b) = synced(&env, demo_data::DEMO_MANAGER_EMAIL, "b").await;
     // A departure with two seats left, known to both desks.
     let pg = env.pg().await;
     let row = pg
@@ -138,7 +138,7 @@ async fn a_guide_holds_only_their_departures_and_loses_one_taken_away_offline() 
             "SELECT a.departure_id, a.guide_id FROM schedule_guide_assignments a
              JOIN guides g ON g.id = a.guide_id JOIN staff_users u ON u.id = g.user_id
              WHERE u.email = $1 AND a.status <> 'declined' ORDER BY a.departure_id",
-            &[&seed::DEMO_GUIDE_EMAIL],
+            &[&demo_data::DEMO_GUIDE_EMAIL],
         )
         .await
         .unwrap();
@@ -155,7 +155,7 @@ async fn a_guide_holds_only_their_departures_and_loses_one_taken_away_offline() 
         .unwrap()
         .get(0);
 
-    let (guide, guide_client) = synced(&env, seed::DEMO_GUIDE_EMAIL, "guide").await;
+    let (guide, guide_client) = synced(&env, demo_data::DEMO_GUIDE_EMAIL, "guide").await;
     assert!(!guide.tours().unwrap().is_empty(), "reference data arrives");
     let manifest = guide.manifest(&kept).unwrap().expect("the guide's own departure is on the device");
     assert!(!manifest.bookings.is_empty(), "with its bookings and guests");
@@ -163,7 +163,7 @@ async fn a_guide_holds_only_their_departures_and_loses_one_taken_away_offline() 
     assert!(guide.bookings_of_departure(&booked_elsewhere).unwrap().is_empty(), "nothing of other departures");
 
     // While the guide is offline, a manager takes one departure away; the guide checks a guest in.
-    let (manager, manager_client) = synced(&env, seed::DEMO_MANAGER_EMAIL, "office").await;
+    let (manager, manager_client) = synced(&env, demo_data::DEMO_MANAGER_EMAIL, "office").await;
     manager.mutate(&m("unassign_guide.v1", json!({"departure_id": taken, "guide_id": guide_id}))).unwrap();
     manager_client.sync_once(&manager).await.unwrap();
     assert!(manager.rejections().unwrap().is_empty(), "{:?}", manager.rejections().unwrap());
@@ -194,9 +194,9 @@ async fn a_guide_holds_only_their_departures_and_loses_one_taken_away_offline() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_edits_of_one_customer_converge_on_every_device() {
     let mut env = Env::start().await;
-    let (a, client_a) = synced(&env, seed::DEMO_OWNER_EMAIL, "a").await;
+    let (a, client_a) = synced(&env, demo_data::DEMO_OWNER_EMAIL, "a").await;
     // Managers may not edit customers (the permission table): two owner desks, e.g. office and laptop.
-    let (b, client_b) = synced(&env, seed::DEMO_OWNER_EMAIL, "b").await;
+    let (b, client_b) = synced(&env, demo_data::DEMO_OWNER_EMAIL, "b").await;
     let customer: String = env.pg().await.query_one("SELECT id FROM customers LIMIT 1", &[]).await.unwrap().get(0);
     let version = a.customer_detail(&customer).unwrap().unwrap().customer.notes_version;
 

@@ -7,12 +7,12 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::stripe::{FakeStripe, sign};
 use tourdesk_tests::{Env, Fakes};
 
-const ORG: &str = seed::DEMO_ORG_SLUG;
+const ORG: &str = demo_data::DEMO_ORG_SLUG;
 
 fn http() -> reqwest::Client {
     reqwest::Client::new()
@@ -74,10 +74,6 @@ fn booking_request(departure: &Value, tier: &Value, email: &str, seats: u64) -> 
         "customer": {"email": email, "first_name": "Grace", "last_name": "Hopper"},
         "lines": [{"tier_id": tier["tier_id"], "quantity": seats}],
     })
-}
-
-async fn scalar(env: &Env, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
-    env.pg().await.query_one(sql, params).await.unwrap().get(0)
 }
 
 #[tokio::test]
@@ -216,12 +212,12 @@ async fn booking_flow_payment_webhooks_magic_link_and_refund() {
     assert_eq!((seen["status"].as_str(), seen["payment_status"].as_str()), (Some("confirmed"), Some("paid")));
     assert_eq!(seen["paid"]["amount_minor"].as_i64(), Some(total));
     assert_eq!(seen["hold_expires_at"], Value::Null);
-    let audits = scalar(
-        &env,
-        "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND action = 'booking.payment_received'",
-        &[&booking_id],
-    )
-    .await;
+    let audits = env
+        .scalar(
+            "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND action = 'booking.payment_received'",
+            &[&booking_id],
+        )
+        .await;
     assert_eq!(audits, 1, "the duplicate delivery changed nothing");
     let (s, _) = post(
         &env,
@@ -247,8 +243,7 @@ async fn booking_flow_payment_webhooks_magic_link_and_refund() {
     assert_eq!(confirmation.to, vec!["grace@example.com".to_string()]);
     let link = mails.iter().find(|m| m.subject.starts_with("Manage your booking")).unwrap();
     let token = link.text.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
-    let stored =
-        scalar(&env, "SELECT count(*) FROM communications WHERE content LIKE '%' || $1 || '%'", &[&token]).await;
+    let stored = env.scalar("SELECT count(*) FROM communications WHERE content LIKE '%' || $1 || '%'", &[&token]).await;
     assert_eq!(stored, 0, "the link's token is not stored in clear");
 
     let r = http().get(format!("{}/api/v1/manage/booking", env.base_url())).bearer_auth(&token).send().await.unwrap();
@@ -329,7 +324,7 @@ async fn webhook_forgeries_and_stale_replays_are_refused_and_record_nothing() {
     let r = http().post(format!("{}/api/v1/stripe/webhook", env.base_url())).body(event.clone()).send().await.unwrap();
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["field"], "Stripe-Signature");
-    assert_eq!(scalar(&env, "SELECT count(*) FROM stripe_events", &[]).await, 0);
+    assert_eq!(env.scalar("SELECT count(*) FROM stripe_events", &[]).await, 0);
     let (_, b) = post(
         &env,
         &format!("/api/v1/orgs/{ORG}/bookings/lookup"),
@@ -339,7 +334,7 @@ async fn webhook_forgeries_and_stale_replays_are_refused_and_record_nothing() {
     assert_eq!(b["status"], "pending", "nothing forged got through");
     // The genuine delivery still works afterwards.
     assert_eq!(deliver(&env, &event, &secret, now).await, StatusCode::OK);
-    assert_eq!(scalar(&env, "SELECT count(*) FROM stripe_events", &[]).await, 1);
+    assert_eq!(env.scalar("SELECT count(*) FROM stripe_events", &[]).await, 1);
 }
 
 #[tokio::test]
@@ -421,12 +416,9 @@ async fn unpaid_holds_expire_and_late_money_goes_back() {
     let booked: i32 =
         env.pg().await.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&dep_id]).await.unwrap().get(0);
     assert_eq!(booked, booked_before, "the seats came back");
-    let who = scalar(
-        &env,
-        "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND actor = 'system:hold-expiry'",
-        &[&booking_id],
-    )
-    .await;
+    let who = env
+        .scalar("SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND actor = 'system:hold-expiry'", &[&booking_id])
+        .await;
     assert!(who >= 1);
     // The intent was cancelled so the customer cannot pay for seats they no longer hold ...
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -462,7 +454,7 @@ async fn stripe_outage_answers_the_booking_with_a_retry_and_a_retry_resumes() {
     assert_eq!(first["payment"]["status"].as_str(), Some("retry"), "{first}");
     assert!(first["payment"]["retry_after_seconds"].as_u64().unwrap() > 0);
     assert!(first["payment"].get("client_secret").is_none(), "{first}");
-    let held = scalar(&env, "SELECT count(*) FROM bookings WHERE id = $1 AND status = 'pending'", &[&id]).await;
+    let held = env.scalar("SELECT count(*) FROM bookings WHERE id = $1 AND status = 'pending'", &[&id]).await;
     assert_eq!(held, 1, "the seats stay held while Stripe is away");
     stripe.fail_next(0, 503);
     let (s, ok) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &req).await;
@@ -472,7 +464,7 @@ async fn stripe_outage_answers_the_booking_with_a_retry_and_a_retry_resumes() {
     assert_eq!(ok["payment"]["status"].as_str(), Some("ready"), "{ok}");
     let intent = ok["payment"]["payment_intent_id"].as_str().unwrap();
     assert!(ok["payment"]["client_secret"].as_str().unwrap().starts_with(intent));
-    assert_eq!(scalar(&env, "SELECT count(*) FROM bookings WHERE id = $1", &[&id]).await, 1);
+    assert_eq!(env.scalar("SELECT count(*) FROM bookings WHERE id = $1", &[&id]).await, 1);
     // Reusing the request id for someone else is refused.
     let mut other = req.clone();
     other["customer"]["email"] = json!("mallory@example.com");
@@ -485,8 +477,8 @@ async fn bad_booking_input_is_a_clear_4xx_and_writes_nothing() {
     let stripe = FakeStripe::start().await;
     let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
     let (dep, tier) = bookable(&env, 1).await;
-    // The demo seed has customers of its own; none may be added.
-    let customers_before = scalar(&env, "SELECT count(*) FROM customers", &[]).await;
+    // The demo data has customers of its own; none may be added.
+    let customers_before = env.scalar("SELECT count(*) FROM customers", &[]).await;
     let url = format!("/api/v1/orgs/{ORG}/bookings");
     let base = booking_request(&dep, &tier, "ok@example.com", 1);
     let cases: Vec<(Value, StatusCode, &str)> = vec![
@@ -596,8 +588,8 @@ async fn bad_booking_input_is_a_clear_4xx_and_writes_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(scalar(&env, "SELECT count(*) FROM bookings WHERE source = 'website'", &[]).await, 0);
-    assert_eq!(scalar(&env, "SELECT count(*) FROM customers", &[]).await, customers_before, "no half-made customer");
+    assert_eq!(env.scalar("SELECT count(*) FROM bookings WHERE source = 'website'", &[]).await, 0);
+    assert_eq!(env.scalar("SELECT count(*) FROM customers", &[]).await, customers_before, "no half-made customer");
     assert!(stripe.requests().is_empty());
 }
 
@@ -666,8 +658,7 @@ async fn failed_payments_and_disputes_are_recorded_with_before_and_after() {
     };
     assert_eq!((status.as_str(), error.as_deref()), ("pending", Some("Your card was declined.")));
     assert_eq!(
-        scalar(
-            &env,
+        env.scalar(
             "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND action = 'payment.failed'",
             &[&booking_id]
         )
@@ -714,7 +705,8 @@ async fn failed_payments_and_disputes_are_recorded_with_before_and_after() {
 }
 
 /// A confirmed booking is reminded once, a day before its departure and in the departure's own
-/// time; an unpaid booking and a customer who turned reminders off are not reminded.
+/// time; an unpaid booking and a customer who turned reminders off are not reminded. The sweep
+/// is run directly, at the moments the test names: what it queues is its answer, no waiting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confirmed_bookings_are_reminded_once_before_their_departure() {
     let stripe = FakeStripe::start().await;
@@ -745,39 +737,48 @@ async fn confirmed_bookings_are_reminded_once_before_their_departure() {
     .unwrap();
     let confirmations = smtp.wait_for(2, Duration::from_secs(10)).await;
     assert_eq!(confirmations.len(), 2, "{confirmations:?}");
-    let reminders = || smtp.messages().into_iter().filter(|m| m.subject.starts_with("Reminder:")).collect::<Vec<_>>();
-
-    // Days ahead: several sweeps (every 200 ms here) remind nobody.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert!(reminders().is_empty(), "{:?}", reminders());
-
-    // The departure is now tomorrow, 20 hours away: Grace is reminded, in the departure's zone.
     let starts: chrono::DateTime<Utc> = pg
-        .query_one(
-            "UPDATE schedules SET starts_at = now() + interval '20 hours', ends_at = now() + interval '22 hours'
-             WHERE id = $1 RETURNING starts_at",
-            &[&dep["id"].as_str().unwrap()],
-        )
+        .query_one("SELECT starts_at FROM schedules WHERE id = $1", &[&dep["id"].as_str().unwrap()])
         .await
         .unwrap()
         .get(0);
+    let pool = tourdesk_sync_server::db::connect(&env.server_config).unwrap();
+    let lead = chrono::Duration::hours(24);
+    let queued = |now| {
+        let pool = pool.clone();
+        async move { tourdesk_sync_server::jobs::reminders::queue_due(&pool, lead, now).await.unwrap() }
+    };
+    let recorded = || async {
+        env.scalar(
+            "SELECT count(*) FROM communications WHERE type = 'booking_reminder' AND booking_id = ANY($1)",
+            &[&vec![id(0), id(1), id(2)]],
+        )
+        .await
+    };
+
+    // Two days ahead, just over a day ahead, and once the departure has begun: nobody is reminded.
+    assert_eq!(queued(starts - chrono::Duration::hours(48)).await, 0);
+    assert_eq!(queued(starts - lead - chrono::Duration::minutes(1)).await, 0);
+    assert_eq!(queued(starts + chrono::Duration::minutes(1)).await, 0);
+    assert_eq!(recorded().await, 0);
+    // 20 hours ahead: Grace is reminded (not unpaid Ada, not Alan); a later sweep adds nothing.
+    assert_eq!(queued(starts - chrono::Duration::hours(20)).await, 1, "Grace only");
+    assert_eq!(queued(starts - chrono::Duration::hours(19)).await, 0, "reminded once");
+    assert_eq!(recorded().await, 1);
+
+    // The outbox sends it, in the departure's own time.
     let zone: chrono_tz::Tz = dep["timezone"].as_str().unwrap().parse().unwrap();
-    smtp.wait_for(3, Duration::from_secs(10)).await;
-    // More sweeps change nothing: one reminder, to Grace only.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let sent = reminders();
+    let sent: Vec<_> = smtp
+        .wait_for(3, Duration::from_secs(10))
+        .await
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Reminder:"))
+        .collect();
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].to, vec!["grace@example.com".to_string()]);
     let local = starts.with_timezone(&zone).format("%H:%M").to_string();
     assert!(sent[0].subject.contains(&local), "{} shows the local start {local}", sent[0].subject);
     assert!(sent[0].text.contains(bookings[0]["booking"]["reference"].as_str().unwrap()), "{}", sent[0].text);
-    let recorded = scalar(
-        &env,
-        "SELECT count(*) FROM communications WHERE type = 'booking_reminder' AND booking_id = ANY($1)",
-        &[&vec![id(0), id(1), id(2)]],
-    )
-    .await;
-    assert_eq!(recorded, 1);
 }
 
 /// A raw request: `(status, content type, JSON body or Null, Allow header)`.
@@ -986,7 +987,7 @@ async fn bad_bytes_get_json_4xx_naming_the_field_and_never_reach_postgres() {
     }
     let r = http().delete(format!("{}/api/v1/orgs/{ORG}/tours", env.base_url())).send().await.unwrap();
     assert_eq!(r.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET,HEAD"));
-    assert_eq!(scalar(&env, "SELECT count(*) FROM bookings WHERE source = 'website'", &[]).await, 0);
+    assert_eq!(env.scalar("SELECT count(*) FROM bookings WHERE source = 'website'", &[]).await, 0);
 
     // A lookup accepts a reference as the domain reads it: any case, spaces, prefix optional.
     let (s, made) = post(&env, &format!("/api/v1/orgs/{ORG}/bookings"), &booking).await;
@@ -1110,7 +1111,7 @@ async fn payment_events_reordered_and_repeated_end_as_delivered_in_order() {
     for (booking, _) in &stories[1..] {
         assert_eq!(money_state(&env, booking).await, in_order, "{booking}");
     }
-    assert_eq!(scalar(&env, "SELECT count(*) FROM payment_issues", &[]).await, 0);
+    assert_eq!(env.scalar("SELECT count(*) FROM payment_issues", &[]).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1141,12 +1142,12 @@ async fn a_payment_in_another_currency_is_kept_for_people_and_answered_ok() {
     let (issue_booking, reason, message): (Option<String>, String, String) = (r.get(0), r.get(1), r.get(2));
     assert_eq!((issue_booking.as_deref(), reason.as_str()), (Some(booking.as_str()), "currency_mismatch"));
     assert!(message.contains(&other.to_uppercase()), "{message}");
-    assert_eq!(scalar(&env, "SELECT count(*) FROM payment_issues", &[]).await, 1, "recorded once");
-    assert_eq!(scalar(&env, "SELECT count(*) FROM stripe_events WHERE issue = 'currency_mismatch'", &[]).await, 1);
+    assert_eq!(env.scalar("SELECT count(*) FROM payment_issues", &[]).await, 1, "recorded once");
+    assert_eq!(env.scalar("SELECT count(*) FROM stripe_events WHERE issue = 'currency_mismatch'", &[]).await, 1);
 
     // Office desks see it in their inbox's data; a guide's phone does not get it.
     let manager = env.desk("office");
-    env.client(seed::DEMO_MANAGER_EMAIL).sync_once(&manager).await.unwrap();
+    env.client(demo_data::DEMO_MANAGER_EMAIL).sync_once(&manager).await.unwrap();
     let issues = manager.payment_issues().unwrap();
     assert_eq!(issues.len(), 1, "{issues:?}");
     assert_eq!(
@@ -1155,7 +1156,7 @@ async fn a_payment_in_another_currency_is_kept_for_people_and_answered_ok() {
     );
     assert!(issues[0].booking_reference.as_deref().unwrap().starts_with("BK-"));
     let guide = env.desk("guide");
-    env.client(seed::DEMO_GUIDE_EMAIL).sync_once(&guide).await.unwrap();
+    env.client(demo_data::DEMO_GUIDE_EMAIL).sync_once(&guide).await.unwrap();
     assert!(guide.payment_issues().unwrap().is_empty());
 
     // The real event still applies.
@@ -1178,14 +1179,13 @@ async fn an_event_for_no_payment_of_ours_is_recorded_and_answered_ok() {
     let event = event.to_string();
     assert_eq!(deliver(&env, &event, &secret, Utc::now().timestamp()).await, StatusCode::OK);
     assert_eq!(
-        scalar(
-            &env,
+        env.scalar(
             "SELECT count(*) FROM stripe_events WHERE issue = 'unknown_payment' AND processed_at IS NOT NULL",
             &[]
         )
         .await,
         1
     );
-    assert_eq!(scalar(&env, "SELECT count(*) FROM payment_issues", &[]).await, 0, "no organization to show it to");
+    assert_eq!(env.scalar("SELECT count(*) FROM payment_issues", &[]).await, 0, "no organization to show it to");
     assert_eq!(money_state(&env, &booking).await, before);
 }

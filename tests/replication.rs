@@ -15,7 +15,7 @@ use tourdesk_domain::protocol::{
     ChangeRecord, EntityKind, MutationEnvelope, MutationResult, Op, OutcomeStatus, PullResponse, PushRequest,
     SCHEMA_VERSION, org_bucket, ref_bucket, schedule_bucket,
 };
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_tests::{Env, push_raw, sign_in};
 
 /// One device: a signed-in staff member with their own client id and mutation counter.
@@ -101,7 +101,7 @@ impl Device {
 struct Demo {
     org: String,
     guide_id: String,
-    /// The two departures the demo guide leads (seeded with bookings).
+    /// The two departures the demo guide leads (with bookings in the demo data).
     led: Vec<String>,
     /// A departure with a booking the guide does not lead.
     other: String,
@@ -118,7 +118,7 @@ async fn demo(env: &Env) -> Demo {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(led.len(), 2, "the seed assigns the guide to two departures");
+    assert_eq!(led.len(), 2, "the demo data assigns the guide to two departures");
     let other: String = pg
         .query_one(
             "SELECT DISTINCT departure_id FROM bookings
@@ -177,13 +177,13 @@ fn attendance(kind: &str, booking: &str, departure: &str, participant: u32) -> (
 async fn a_manager_pull_holds_the_whole_organization() {
     let env = Env::start().await;
     let d = demo(&env).await;
-    let mut manager = Device::new(&env, seed::DEMO_MANAGER_EMAIL).await;
+    let mut manager = Device::new(&env, demo_data::DEMO_MANAGER_EMAIL).await;
     let (got, removed) = manager.sync(5000).await;
     assert!(removed.is_empty());
     assert_eq!(got.keys().cloned().collect::<Vec<_>>(), [org_bucket(&d.org)], "office desks get org:all only");
     let all = &got[&org_bucket(&d.org)];
     let bookings: Vec<Booking> = rows(all, EntityKind::Booking);
-    assert_eq!(bookings.len(), 4, "the seed's bookings");
+    assert_eq!(bookings.len(), 4, "the demo data's bookings");
     let customers = latest::<Customer>(all, EntityKind::Customer);
     assert_eq!(customers.len(), 4);
     assert!(bookings.iter().all(|b| customers.contains_key(&b.customer_id)), "every guest's contact is there");
@@ -201,7 +201,7 @@ async fn a_manager_pull_holds_the_whole_organization() {
 async fn a_guide_pull_holds_reference_data_and_only_the_departures_they_lead() {
     let env = Env::start().await;
     let d = demo(&env).await;
-    let mut guide = Device::new(&env, seed::DEMO_GUIDE_EMAIL).await;
+    let mut guide = Device::new(&env, demo_data::DEMO_GUIDE_EMAIL).await;
     let (got, removed) = guide.sync(5000).await;
     assert!(removed.is_empty());
     let expected: BTreeSet<String> =
@@ -276,7 +276,7 @@ async fn a_guide_pull_holds_reference_data_and_only_the_departures_they_lead() {
 async fn a_guide_records_attendance_on_their_departures_only() {
     let env = Env::start().await;
     let d = demo(&env).await;
-    let mut guide = Device::new(&env, seed::DEMO_GUIDE_EMAIL).await;
+    let mut guide = Device::new(&env, demo_data::DEMO_GUIDE_EMAIL).await;
     guide.sync(5000).await;
     let (booking, _) = bookings_of(&env, &d.led[0]).await.remove(0);
 
@@ -298,7 +298,7 @@ async fn a_guide_records_attendance_on_their_departures_only() {
     assert_eq!(guide.push(&name, args).await.status, OutcomeStatus::Rejected);
 
     // The office sees the facts and the booking's tallies.
-    let mut manager = Device::new(&env, seed::DEMO_MANAGER_EMAIL).await;
+    let mut manager = Device::new(&env, demo_data::DEMO_MANAGER_EMAIL).await;
     let (got, _) = manager.sync(5000).await;
     let all = &got[&org_bucket(&d.org)];
     let facts: Vec<CheckIn> = rows(all, EntityKind::CheckIn);
@@ -320,8 +320,8 @@ async fn a_guide_records_attendance_on_their_departures_only() {
 async fn assigning_brings_the_departure_and_unassigning_takes_it_away() {
     let env = Env::start().await;
     let d = demo(&env).await;
-    let mut guide = Device::new(&env, seed::DEMO_GUIDE_EMAIL).await;
-    let mut manager = Device::new(&env, seed::DEMO_MANAGER_EMAIL).await;
+    let mut guide = Device::new(&env, demo_data::DEMO_GUIDE_EMAIL).await;
+    let mut manager = Device::new(&env, demo_data::DEMO_MANAGER_EMAIL).await;
     guide.sync(5000).await;
     let bucket = schedule_bucket(&d.other);
     assert!(!guide.cursors.contains_key(&bucket));
@@ -390,13 +390,13 @@ async fn paging_walks_every_bucket_to_the_end() {
     let env = Env::start().await;
     let d = demo(&env).await;
     // Some churn in a led departure so its bucket spans several pages.
-    let mut guide = Device::new(&env, seed::DEMO_GUIDE_EMAIL).await;
+    let mut guide = Device::new(&env, demo_data::DEMO_GUIDE_EMAIL).await;
     let (booking, _) = bookings_of(&env, &d.led[1]).await.remove(0);
     for p in 0..2 {
         let (name, args) = attendance("check_in", &booking, &d.led[1], p);
         guide.applied(&name, args).await;
     }
-    for email in [seed::DEMO_GUIDE_EMAIL, seed::DEMO_MANAGER_EMAIL] {
+    for email in [demo_data::DEMO_GUIDE_EMAIL, demo_data::DEMO_MANAGER_EMAIL] {
         let mut whole = Device::new(&env, email).await;
         let (all_at_once, _) = whole.sync(5000).await;
         let mut paged = Device::new(&env, email).await;
@@ -409,7 +409,7 @@ async fn paging_walks_every_bucket_to_the_end() {
         };
         assert_eq!(key(&in_pages), key(&all_at_once), "{email}");
         assert_eq!(paged.cursors, whole.cursors, "{email}");
-        if email == seed::DEMO_GUIDE_EMAIL {
+        if email == demo_data::DEMO_GUIDE_EMAIL {
             assert_eq!(in_pages.len(), 3, "org:ref and two departures");
         }
     }
@@ -419,7 +419,7 @@ async fn paging_walks_every_bucket_to_the_end() {
 async fn a_change_is_logged_once_per_bucket_that_should_see_it() {
     let env = Env::start().await;
     let d = demo(&env).await;
-    let mut manager = Device::new(&env, seed::DEMO_MANAGER_EMAIL).await;
+    let mut manager = Device::new(&env, demo_data::DEMO_MANAGER_EMAIL).await;
     let pg = env.pg().await;
     let logged = |id: String| {
         let pg = &pg;
@@ -485,7 +485,7 @@ async fn a_change_is_logged_once_per_bucket_that_should_see_it() {
     // A later change of the customer goes to each of their departures once (the owner edits:
     // managers may not change customers).
     let seq_before: i64 = pg.query_one("SELECT max(seq) FROM sync_changes", &[]).await.unwrap().get(0);
-    let mut owner = Device::new(&env, seed::DEMO_OWNER_EMAIL).await;
+    let mut owner = Device::new(&env, demo_data::DEMO_OWNER_EMAIL).await;
     owner
         .applied(
             "set_customer_field.v1",
@@ -539,7 +539,7 @@ async fn a_generated_departures_bucket_is_removed_not_refused() {
         .await
         .unwrap()
         .get(0);
-    let mut guide = Device::new(&env, seed::DEMO_GUIDE_EMAIL).await;
+    let mut guide = Device::new(&env, demo_data::DEMO_GUIDE_EMAIL).await;
     guide.sync(5000).await;
     let mut cursors = guide.cursors.clone();
     cursors.insert(schedule_bucket(&generated), 7);

@@ -2,24 +2,13 @@
 //! application role (a `tourdesk_app` member: no superuser, no BYPASSRLS, no table of its own), so
 //! a statement that forgets its tenant fails there; this one shows that the role is bound (no
 //! tenant: no row, no write), that the server refuses a role that would not be, and that a
-//! schema owner who is no superuser can migrate and seed for it.
+//! schema owner who is no superuser can migrate and load the demo data for it.
 #![allow(clippy::unwrap_used)]
 
 use tokio_postgres::error::SqlState;
-use tourdesk_sync_server::{Config, seed};
-use tourdesk_testkit::{APP_ROLE, PgCluster, as_app};
+use tourdesk_sync_server::{Config, demo_data};
+use tourdesk_testkit::{APP_ROLE, PgCluster, as_app, as_role, connect};
 use tourdesk_tests::{Env, config, new_tour, push_raw, sign_in};
-
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
-    client
-}
-
-/// `url` (a testkit URL as `postgres`) as another role of the cluster.
-fn as_role(url: &str, role: &str) -> String {
-    url.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1)
-}
 
 /// Every table that carries tenant rows: those with `organization_id`, the organizations
 /// themselves, and the mutation outcomes keyed by client.
@@ -46,8 +35,8 @@ async fn count(pg: &impl tokio_postgres::GenericClient, table: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_its_tenant_the_server_role_sees_no_row_and_writes_none() {
     let env = Env::start().await;
-    // Rows in the sign-in, device and sync tables too, not only the seed's.
-    let token = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
+    // Rows in the sign-in, device and sync tables too, not only the demo data's.
+    let token = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
     let req = tourdesk_domain::protocol::PushRequest {
         client_id: uuid::Uuid::new_v4().to_string(),
         schema_version: tourdesk_domain::protocol::SCHEMA_VERSION,
@@ -61,7 +50,7 @@ async fn without_its_tenant_the_server_role_sees_no_row_and_writes_none() {
     push_raw(&env.base_url(), &token, &req).await;
 
     let owner = env.pg().await;
-    let mut app = connect(&as_app(&env.db_url)).await;
+    let mut app = connect(&as_app(&env.db_url)).await.unwrap();
     let who: String = app.query_one("SELECT current_user::text", &[]).await.unwrap().get(0);
     assert_eq!(who, APP_ROLE);
     let tables = tenant_tables(&owner).await;
@@ -92,8 +81,11 @@ async fn without_its_tenant_the_server_role_sees_no_row_and_writes_none() {
     }
 
     // The same role with its tenant set sees that organization's rows: it is the policy, not a grant.
-    let org: String =
-        owner.query_one("SELECT id FROM organizations WHERE slug = $1", &[&seed::DEMO_ORG_SLUG]).await.unwrap().get(0);
+    let org: String = owner
+        .query_one("SELECT id FROM organizations WHERE slug = $1", &[&demo_data::DEMO_ORG_SLUG])
+        .await
+        .unwrap()
+        .get(0);
     let tx = app.transaction().await.unwrap();
     tx.execute("SELECT set_config('app.organization_id', $1, true)", &[&org]).await.unwrap();
     assert_eq!(count(&tx, "tours").await, count(&owner, "tours").await);
@@ -120,14 +112,14 @@ async fn without_its_tenant_the_server_role_sees_no_row_and_writes_none() {
 async fn the_server_refuses_a_role_that_row_level_security_does_not_bind() {
     let cluster = PgCluster::start().unwrap();
     let db_url = cluster.fresh_database().await.unwrap();
-    let owner = connect(&db_url).await;
+    let owner = connect(&db_url).await.unwrap();
     let start_as = |url: String| {
         let mut c = config(&db_url, "127.0.0.1:0");
         c.database_url = url;
         c
     };
 
-    // The owner migrates and seeds before the check; the runtime role is what is refused.
+    // The owner migrates and loads the demo data before the check; the runtime role is what is refused.
     let e = tourdesk_sync_server::start(start_as(db_url.clone())).await.err().expect("a superuser is refused");
     assert!(format!("{e:#}").contains("is a superuser"), "{e:#}");
 
@@ -151,19 +143,19 @@ async fn the_server_refuses_a_role_that_row_level_security_does_not_bind() {
     let server = tourdesk_sync_server::start(start_as(as_app(&db_url))).await.unwrap();
     server.shutdown().await.unwrap();
 
-    // Seeding is the owner's: without its URL the server says so instead of seeding as itself.
+    // Loading the demo data is the owner's: without its URL the server says so instead of loading it as itself.
     let mut c = start_as(as_app(&db_url));
     c.migrate_database_url = None;
-    let e = tourdesk_sync_server::start(c).await.err().expect("seed_demo without the owner");
+    let e = tourdesk_sync_server::start(c).await.err().expect("demo_data without the owner");
     assert!(format!("{e:#}").contains("migrate_database_url"), "{e:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_schema_owner_that_is_no_superuser_migrates_and_seeds_for_the_server() {
+async fn a_schema_owner_that_is_no_superuser_migrates_and_loads_demo_data_for_the_server() {
     let cluster = PgCluster::start().unwrap();
     let db_url = cluster.fresh_database().await.unwrap();
     let db = db_url.rsplit('/').next().unwrap().to_string();
-    let root = connect(&db_url).await;
+    let root = connect(&db_url).await.unwrap();
     root.batch_execute(&format!(
         "CREATE ROLE td_owner LOGIN CREATEROLE; ALTER DATABASE {db} OWNER TO td_owner;
          ALTER SCHEMA public OWNER TO td_owner"
@@ -177,9 +169,9 @@ async fn a_schema_owner_that_is_no_superuser_migrates_and_seeds_for_the_server()
     let resp = reqwest::Client::new()
         .post(format!("{env_like}/api/v1/auth/sign-in"))
         .json(&serde_json::json!({
-            "organization": seed::DEMO_ORG_SLUG,
-            "email": seed::DEMO_OWNER_EMAIL,
-            "password": seed::DEMO_PASSWORD,
+            "organization": demo_data::DEMO_ORG_SLUG,
+            "email": demo_data::DEMO_OWNER_EMAIL,
+            "password": demo_data::DEMO_PASSWORD,
             "device": "owner test",
         }))
         .send()
@@ -188,8 +180,8 @@ async fn a_schema_owner_that_is_no_superuser_migrates_and_seeds_for_the_server()
     assert_eq!(resp.status(), reqwest::StatusCode::OK, "{}", resp.text().await.unwrap());
     server.shutdown().await.unwrap();
 
-    // FORCE'd tables bind the owner as well: without a tenant it sees none of what it seeded.
-    let owner = connect(&owner_url).await;
+    // FORCE'd tables bind the owner as well: without a tenant it sees none of what it loaded.
+    let owner = connect(&owner_url).await.unwrap();
     assert_eq!(count(&owner, "organizations").await, 0);
     assert_eq!(count(&root, "organizations").await, 1);
     // The lookups' role was lent to the owner only while it handed over the functions.

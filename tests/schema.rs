@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
+use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls};
 use tourdesk_sync_server::{Config, db};
 use tourdesk_testkit::PgCluster;
 
@@ -14,9 +14,7 @@ const ORG_A: &str = "org-a";
 const ORG_B: &str = "org-b";
 
 async fn connect(url: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.unwrap();
-    tokio::spawn(conn);
-    client
+    tourdesk_testkit::connect(url).await.unwrap()
 }
 
 async fn migrate(url: &str) -> anyhow::Result<()> {
@@ -33,7 +31,7 @@ async fn migrated(cluster: &PgCluster) -> (String, Client) {
 }
 
 /// An organization with one tour, variant, departure and customer, all ids prefixed by `org`.
-async fn seed_org(c: &Client, org: &str) {
+async fn insert_org(c: &Client, org: &str) {
     c.batch_execute(&format!(
         "INSERT INTO organizations (id, name, slug, business_email) VALUES ('{org}', '{org}', '{org}', 'ops@{org}.test');
          INSERT INTO tours (id, organization_id, name, slug, duration_minutes, default_capacity, category, timezone)
@@ -271,8 +269,8 @@ async fn the_pre_tenant_lookups_are_narrow_and_only_the_application_calls_them()
 async fn the_application_role_sees_and_writes_only_its_tenant() {
     let cluster = PgCluster::start().unwrap();
     let (url, admin) = migrated(&cluster).await;
-    seed_org(&admin, ORG_A).await;
-    seed_org(&admin, ORG_B).await;
+    insert_org(&admin, ORG_A).await;
+    insert_org(&admin, ORG_B).await;
     for (org, reference) in [(ORG_A, "BK-2026-AAAAAA"), (ORG_B, "BK-2026-BBBBBB")] {
         admin
             .batch_execute(&booking_sql(
@@ -366,8 +364,8 @@ async fn the_application_role_sees_and_writes_only_its_tenant() {
 async fn key_constraints_refuse_bad_rows() {
     let cluster = PgCluster::start().unwrap();
     let (_, c) = migrated(&cluster).await;
-    seed_org(&c, ORG_A).await;
-    seed_org(&c, ORG_B).await;
+    insert_org(&c, ORG_A).await;
+    insert_org(&c, ORG_B).await;
     let check = Some(SqlState::CHECK_VIOLATION);
     let unique = Some(SqlState::UNIQUE_VIOLATION);
 

@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_tests::{Env, sign_in};
 
 async fn post(env: &Env, path: &str, token: Option<&str>, body: reqwest::Body, ctype: &str) -> (StatusCode, Value) {
@@ -21,7 +21,7 @@ async fn post(env: &Env, path: &str, token: Option<&str>, body: reqwest::Body, c
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_clear_errors() {
     let env = Env::start().await;
-    let token = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
+    let token = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
     let client_id = uuid::Uuid::new_v4().to_string();
     let j = "application/json";
 
@@ -43,12 +43,12 @@ async fn bad_requests_get_clear_errors() {
         ("/sync/v1/pull", Some(&token), json!({"client_id": "desk-1", "schema_version": 1}).to_string(), j, StatusCode::UNPROCESSABLE_ENTITY, "INVALID"),
         ("/sync/v1/pull", Some(&token), json!({"client_id": client_id, "schema_version": 0}).to_string(), j, StatusCode::CONFLICT, "CLIENT_TOO_OLD"),
         ("/sync/v1/pull", Some(&token), json!({"client_id": client_id, "schema_version": 1, "cursors": {"org:other:all": 0}}).to_string(), j, StatusCode::FORBIDDEN, "FORBIDDEN"),
-        ("/api/v1/auth/sign-in", None, json!({"organization": "demo", "email": seed::DEMO_OWNER_EMAIL, "password": "nope", "device": "d"}).to_string(), j, StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+        ("/api/v1/auth/sign-in", None, json!({"organization": "demo", "email": demo_data::DEMO_OWNER_EMAIL, "password": "nope", "device": "d"}).to_string(), j, StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
         ("/api/v1/auth/sign-in", None, json!({"organization": "nope", "email": "a@b.c", "password": "x", "device": "d"}).to_string(), j, StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
         // NUL bytes in what sign-in looks up: refused before a query, never a 500.
-        ("/api/v1/auth/sign-in", None, json!({"organization": "demo\u{0}", "email": seed::DEMO_OWNER_EMAIL, "password": "x", "device": "d"}).to_string(), j, StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+        ("/api/v1/auth/sign-in", None, json!({"organization": "demo\u{0}", "email": demo_data::DEMO_OWNER_EMAIL, "password": "x", "device": "d"}).to_string(), j, StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
         ("/api/v1/auth/sign-in", None, json!({"organization": "demo", "email": "owner\u{0}@demo.tourdesk.test", "password": "x", "device": "d"}).to_string(), j, StatusCode::UNPROCESSABLE_ENTITY, "INVALID"),
-        ("/api/v1/auth/sign-in", None, json!({"organization": "demo", "email": seed::DEMO_OWNER_EMAIL, "password": seed::DEMO_PASSWORD, "device": "d\u{0}"}).to_string(), j, StatusCode::UNPROCESSABLE_ENTITY, "INVALID"),
+        ("/api/v1/auth/sign-in", None, json!({"organization": "demo", "email": demo_data::DEMO_OWNER_EMAIL, "password": demo_data::DEMO_PASSWORD, "device": "d\u{0}"}).to_string(), j, StatusCode::UNPROCESSABLE_ENTITY, "INVALID"),
         ("/api/v1/auth/devices/x%00/revoke", Some(&token), "{}".into(), j, StatusCode::NOT_FOUND, "NOT_FOUND"),
         ("/no/such/route", None, "{}".into(), j, StatusCode::NOT_FOUND, "NOT_FOUND"),
         ("/sync/v1/push", Some(&token), "x".repeat(3 * 1024 * 1024), j, StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE"),
@@ -79,8 +79,8 @@ async fn bad_requests_get_clear_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_and_client_ownership_are_enforced() {
     let env = Env::start().await;
-    let owner = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
-    let manager = sign_in(&env, seed::DEMO_MANAGER_EMAIL).await;
+    let owner = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
+    let manager = sign_in(&env, demo_data::DEMO_MANAGER_EMAIL).await;
     let j = "application/json";
     let owner_client = uuid::Uuid::new_v4().to_string();
     let tour = json!({"id": uuid::Uuid::new_v4().to_string(), "name": "Manager Tour", "duration_minutes": 60,

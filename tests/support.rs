@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub mod harness;
 
 use tourdesk_local_store::{Credentials, Store, SyncClient};
-use tourdesk_sync_server::{Config, RunningServer, seed};
+use tourdesk_sync_server::{Config, RunningServer, demo_data};
 use tourdesk_testkit::PgCluster;
 
 pub struct Env {
@@ -38,16 +38,16 @@ pub fn config(db_url: &str, listen: &str) -> Config {
     configured(db_url, listen, &Fakes::default())
 }
 
-/// `db_url` is the owner's (the superuser's): migrations and the demo seed use it, the server
+/// `db_url` is the owner's (the superuser's): migrations and the demo data use it, the server
 /// itself runs as the testkit's application role, bound by row-level security as in production.
 pub fn configured(db_url: &str, listen: &str, fakes: &Fakes<'_>) -> Config {
     let mut c = Config {
         database_url: tourdesk_testkit::as_app(db_url),
         migrate_database_url: Some(db_url.into()),
         listen: listen.into(),
-        // Demo seeding and the fakes' keys are development settings.
+        // Demo data and the fakes' keys are development settings.
         dev_mode: true,
-        seed_demo: true,
+        demo_data: true,
         pool_size: 8,
         ..Config::default()
     };
@@ -131,9 +131,9 @@ impl Env {
         SyncClient::new(
             &self.base_url(),
             Credentials {
-                organization: seed::DEMO_ORG_SLUG.into(),
+                organization: demo_data::DEMO_ORG_SLUG.into(),
                 email: email.into(),
-                password: seed::DEMO_PASSWORD.into(),
+                password: demo_data::DEMO_PASSWORD.into(),
                 device: "test desk".into(),
             },
         )
@@ -141,9 +141,12 @@ impl Env {
     }
 
     pub async fn pg(&self) -> tokio_postgres::Client {
-        let (client, conn) = tokio_postgres::connect(&self.db_url, tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(conn);
-        client
+        tourdesk_testkit::connect(&self.db_url).await.unwrap()
+    }
+
+    /// The one integer `sql` selects, as the owner (a count, say).
+    pub async fn scalar(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
+        tourdesk_testkit::scalar(&self.pg().await, sql, params).await.unwrap()
     }
 }
 
@@ -170,9 +173,9 @@ pub async fn sign_in(env: &Env, email: &str) -> String {
     let resp: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/api/v1/auth/sign-in", env.base_url()))
         .json(&serde_json::json!({
-            "organization": seed::DEMO_ORG_SLUG,
+            "organization": demo_data::DEMO_ORG_SLUG,
             "email": email,
-            "password": seed::DEMO_PASSWORD,
+            "password": demo_data::DEMO_PASSWORD,
             "device": "integration test",
         }))
         .send()

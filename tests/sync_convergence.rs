@@ -9,7 +9,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::json;
 use tourdesk_domain::status::StateMachine;
 use tourdesk_local_store::{Store, SyncClient};
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_tests::harness::{desk_replica, mutation, server_replica};
 use tourdesk_tests::{Env, new_tour, tour_id};
 
@@ -72,7 +72,7 @@ struct Desks {
 impl Desks {
     async fn fresh(env: &Env, set: usize) -> Desks {
         let desks: Vec<Store> = (0..DESKS).map(|i| env.desk(&format!("set{set}-desk{i}"))).collect();
-        let clients: Vec<SyncClient> = (0..DESKS).map(|_| env.client(seed::DEMO_OWNER_EMAIL)).collect();
+        let clients: Vec<SyncClient> = (0..DESKS).map(|_| env.client(demo_data::DEMO_OWNER_EMAIL)).collect();
         // Two tours every desk knows, and three departures they share.
         clients[0].sync_once(&desks[0]).await.unwrap();
         let shared: Vec<String> = (0..2)

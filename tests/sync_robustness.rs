@@ -11,7 +11,7 @@ use tourdesk_domain::mutation::Mutation;
 use tourdesk_domain::protocol::OutcomeStatus;
 use tourdesk_domain::status::StateMachine;
 use tourdesk_local_store::{Credentials, Store, SyncClient, SyncError};
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_tests::harness::{
     Proxy, ProxyMode, assert_desk_matches_server, departure_load, mutation, peek_cursor, push_all,
 };
@@ -22,9 +22,9 @@ fn client_at(base_url: &str) -> SyncClient {
     SyncClient::new(
         base_url,
         Credentials {
-            organization: seed::DEMO_ORG_SLUG.into(),
-            email: seed::DEMO_OWNER_EMAIL.into(),
-            password: seed::DEMO_PASSWORD.into(),
+            organization: demo_data::DEMO_ORG_SLUG.into(),
+            email: demo_data::DEMO_OWNER_EMAIL.into(),
+            password: demo_data::DEMO_PASSWORD.into(),
             device: "robustness desk".into(),
         },
     )
@@ -80,7 +80,7 @@ async fn a_push_committed_but_never_answered_is_not_applied_twice() {
     let dep = editable_departures(&desk).remove(0);
     desk.mutate(&set_capacity(&dep.id, dep.capacity + 3)).unwrap();
     let log_sql = "SELECT count(*) FROM sync_changes WHERE row_id = $1 AND bucket LIKE 'org:%:all'";
-    // The seed logged the departure's creation already.
+    // The demo data logged the departure's creation already.
     let dep_log = count(&pg, log_sql, &dep.id).await;
 
     proxy.set_mode(ProxyMode::LoseNextPushResponse);
@@ -270,7 +270,7 @@ async fn desk_process_pulling_until_killed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_desk_killed_mid_pull_resumes_without_loss() {
     let env = Env::start().await;
-    let token = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
+    let token = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
     let (load, departures) = departure_load(2, 365, &["09:00:00", "15:00:00"]);
     push_all(&env.base_url(), &token, &load).await;
     let pg = env.pg().await;
@@ -284,7 +284,7 @@ async fn a_desk_killed_mid_pull_resumes_without_loss() {
     proxy.set_delay(Duration::from_millis(15));
     let path = env.desk_path("office");
     let desk = env.desk("office");
-    env.client(seed::DEMO_OWNER_EMAIL).sign_in(&desk).await.unwrap();
+    env.client(demo_data::DEMO_OWNER_EMAIL).sign_in(&desk).await.unwrap();
     let before = new_tour("Before The Crash");
     let before_id = tour_id(&before);
     desk.mutate(&before).unwrap();
@@ -384,8 +384,8 @@ async fn a_desk_killed_mid_pull_resumes_without_loss() {
 async fn pushed_work_stays_visible_while_a_paged_pull_is_incomplete() {
     let env = Env::start().await;
     let desk = env.desk("office");
-    env.client(seed::DEMO_OWNER_EMAIL).sync_once(&desk).await.unwrap();
-    let token = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
+    env.client(demo_data::DEMO_OWNER_EMAIL).sync_once(&desk).await.unwrap();
+    let token = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
     // Someone else's work, so the next pull has more than one page.
     push_all(&env.base_url(), &token, &[new_tour("Elsewhere One"), new_tour("Elsewhere Two")]).await;
 
@@ -462,7 +462,7 @@ fn queue_raw(path: &std::path::Path, first_id: u64, mutations: &[(&str, serde_js
 async fn unknown_mutation_versions_are_refused_visibly_and_do_not_block_the_queue() {
     let env = Env::start().await;
     let desk = env.desk("office");
-    let client = env.client(seed::DEMO_OWNER_EMAIL);
+    let client = env.client(demo_data::DEMO_OWNER_EMAIL);
     client.sync_once(&desk).await.unwrap();
 
     let first = new_tour("Versioned Walk");
@@ -527,7 +527,7 @@ async fn a_desk_database_of_the_first_schema_keeps_its_outbox() {
     let env = Env::start().await;
     // Who the desk was signed in as, in the form the first version stored it.
     let scratch = env.desk("scratch");
-    let session = env.client(seed::DEMO_OWNER_EMAIL).sign_in(&scratch).await.unwrap();
+    let session = env.client(demo_data::DEMO_OWNER_EMAIL).sign_in(&scratch).await.unwrap();
     drop(scratch);
 
     let path = env.desk_path("old");
@@ -566,10 +566,10 @@ async fn a_desk_database_of_the_first_schema_keeps_its_outbox() {
     // New work continues the old numbering.
     let more = update_tour(json!({"id": id, "short_description": "Added after the upgrade"}));
 
-    let report = env.client(seed::DEMO_OWNER_EMAIL).sync_once(&desk).await.unwrap();
+    let report = env.client(demo_data::DEMO_OWNER_EMAIL).sync_once(&desk).await.unwrap();
     assert_eq!((report.pushed, report.rejected), (2, 0), "{:?}", desk.rejections().unwrap());
     assert_eq!(desk.mutate(&more).unwrap(), 3);
-    env.client(seed::DEMO_OWNER_EMAIL).sync_once(&desk).await.unwrap();
+    env.client(demo_data::DEMO_OWNER_EMAIL).sync_once(&desk).await.unwrap();
     let pg = env.pg().await;
     let row = pg.query_one("SELECT meeting_point, short_description FROM tours WHERE id = $1", &[&id]).await.unwrap();
     assert_eq!(

@@ -6,7 +6,7 @@
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_domain::protocol::{MutationEnvelope, PushRequest, PushResponse, SCHEMA_VERSION};
 use tourdesk_local_store::{Store, SyncError};
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_tests::{Env, new_tour, push_raw, sign_in, tour_id};
 
 async fn count(env: &Env, sql: &str, id: &str) -> i64 {
@@ -17,7 +17,7 @@ async fn count(env: &Env, sql: &str, id: &str) -> i64 {
 async fn offline_create_survives_restart_and_reaches_postgres_once() {
     let mut env = Env::start().await;
     let desk = env.desk("office");
-    let client = env.client(seed::DEMO_OWNER_EMAIL);
+    let client = env.client(demo_data::DEMO_OWNER_EMAIL);
 
     // First contact: the whole demo catalogue arrives.
     let report = client.sync_once(&desk).await.unwrap();
@@ -80,7 +80,7 @@ async fn offline_create_survives_restart_and_reaches_postgres_once() {
 
 /// Pushes behind the desk's back, signed in as the demo owner.
 async fn raw_push(env: &Env, req: &PushRequest) -> PushResponse {
-    let token = sign_in(env, seed::DEMO_OWNER_EMAIL).await;
+    let token = sign_in(env, demo_data::DEMO_OWNER_EMAIL).await;
     push_raw(&env.base_url(), &token, req).await
 }
 
@@ -90,7 +90,7 @@ async fn raw_push(env: &Env, req: &PushRequest) -> PushResponse {
 async fn lost_push_response_is_retried_without_duplication() {
     let env = Env::start().await;
     let desk = env.desk("office");
-    let client = env.client(seed::DEMO_OWNER_EMAIL);
+    let client = env.client(demo_data::DEMO_OWNER_EMAIL);
     client.sync_once(&desk).await.unwrap();
 
     let m = new_tour("Night Market Crawl");
@@ -120,8 +120,8 @@ async fn lost_push_response_is_retried_without_duplication() {
 async fn a_rejected_mutation_is_shown_and_its_row_rolled_back() {
     let env = Env::start().await;
     let (a, b) = (env.desk("a"), env.desk("b"));
-    let client_a = env.client(seed::DEMO_OWNER_EMAIL);
-    let client_b = env.client(seed::DEMO_OWNER_EMAIL);
+    let client_a = env.client(demo_data::DEMO_OWNER_EMAIL);
+    let client_b = env.client(demo_data::DEMO_OWNER_EMAIL);
     client_a.sync_once(&a).await.unwrap();
     client_b.sync_once(&b).await.unwrap();
 
@@ -152,7 +152,7 @@ async fn a_rejected_mutation_is_shown_and_its_row_rolled_back() {
 async fn an_expired_session_signs_in_again() {
     let env = Env::start().await;
     let desk = env.desk("office");
-    let client = env.client(seed::DEMO_OWNER_EMAIL);
+    let client = env.client(demo_data::DEMO_OWNER_EMAIL);
     client.sync_once(&desk).await.unwrap();
     env.pg().await.execute("UPDATE staff_sessions SET expires_at = now() - interval '1 second'", &[]).await.unwrap();
     desk.mutate(&new_tour("Cliff Path Hike")).unwrap();
@@ -165,7 +165,7 @@ async fn an_expired_session_signs_in_again() {
 async fn wrong_password_is_reported_and_loses_nothing() {
     let env = Env::start().await;
     let desk: Store = env.desk("office");
-    env.client(seed::DEMO_OWNER_EMAIL).sync_once(&desk).await.unwrap();
+    env.client(demo_data::DEMO_OWNER_EMAIL).sync_once(&desk).await.unwrap();
     desk.mutate(&new_tour("Castle Ghost Walk")).unwrap();
     // The desk's stored refresh token would carry it without any password; revoked, the
     // password is all that is left.
@@ -173,8 +173,8 @@ async fn wrong_password_is_reported_and_loses_nothing() {
     let bad = tourdesk_local_store::SyncClient::new(
         &env.base_url(),
         tourdesk_local_store::Credentials {
-            organization: seed::DEMO_ORG_SLUG.into(),
-            email: seed::DEMO_OWNER_EMAIL.into(),
+            organization: demo_data::DEMO_ORG_SLUG.into(),
+            email: demo_data::DEMO_OWNER_EMAIL.into(),
             password: "not the password".into(),
             device: "x".into(),
         },
@@ -191,7 +191,7 @@ async fn wrong_password_is_reported_and_loses_nothing() {
 async fn a_lost_rejection_still_reaches_the_inbox() {
     let env = Env::start().await;
     let (a, b) = (env.desk("a"), env.desk("b"));
-    let (client_a, client_b) = (env.client(seed::DEMO_OWNER_EMAIL), env.client(seed::DEMO_OWNER_EMAIL));
+    let (client_a, client_b) = (env.client(demo_data::DEMO_OWNER_EMAIL), env.client(demo_data::DEMO_OWNER_EMAIL));
     client_a.sync_once(&a).await.unwrap();
     client_b.sync_once(&b).await.unwrap();
     a.mutate(&new_tour("Sunset Kayak")).unwrap();
@@ -216,7 +216,7 @@ async fn a_lost_rejection_still_reaches_the_inbox() {
 async fn a_paged_initial_sync_brings_everything() {
     let env = Env::start().await;
     let desk = env.desk("office");
-    let client = env.client(seed::DEMO_OWNER_EMAIL).with_page_limit(5);
+    let client = env.client(demo_data::DEMO_OWNER_EMAIL).with_page_limit(5);
     let report = client.sync_once(&desk).await.unwrap();
     // An owner's desk receives the organization's `all` bucket; changes also fan out to others.
     let total: i64 = env
@@ -244,7 +244,7 @@ async fn a_paged_initial_sync_brings_everything() {
 async fn edits_replay_on_the_server_and_unknown_mutations_are_refused_visibly() {
     let env = Env::start().await;
     let desk = env.desk("office");
-    let client = env.client(seed::DEMO_OWNER_EMAIL);
+    let client = env.client(demo_data::DEMO_OWNER_EMAIL);
     client.sync_once(&desk).await.unwrap();
     let m = new_tour("Bay Lights Cruise");
     let tour_id = tour_id(&m);
@@ -301,7 +301,7 @@ async fn a_commit_pokes_other_desks_live() {
     let mut env = Env::start().await;
     let (a, b) = (env.desk("a"), std::sync::Arc::new(env.desk("b")));
     let (client_a, client_b) =
-        (env.client(seed::DEMO_OWNER_EMAIL), std::sync::Arc::new(env.client(seed::DEMO_OWNER_EMAIL)));
+        (env.client(demo_data::DEMO_OWNER_EMAIL), std::sync::Arc::new(env.client(demo_data::DEMO_OWNER_EMAIL)));
     client_a.sync_once(&a).await.unwrap();
     client_b.sync_once(&b).await.unwrap();
 

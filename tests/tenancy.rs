@@ -1,13 +1,13 @@
 //! Tenant isolation and roles across every door of the server: a signed-in member of
 //! organization B reaches nothing of organization A (sync push and pull, devices, the public
-//! API under B's name), and each role does only what the seed's permission table allows.
+//! API under B's name), and each role does only what the spec's permission table allows.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Datelike, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SCHEMA_VERSION, org_bucket};
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::stripe::FakeStripe;
 use tourdesk_tests::{Env, Fakes, push_raw, sign_in};
 
@@ -23,7 +23,7 @@ async fn other_org(env: &Env) -> String {
     )
     .await
     .unwrap();
-    let hash = tourdesk_sync_server::auth::hash_password(seed::DEMO_PASSWORD).unwrap();
+    let hash = tourdesk_sync_server::auth::hash_password(demo_data::DEMO_PASSWORD).unwrap();
     pg.execute(
         "INSERT INTO staff_users (id, organization_id, email, name, role, password_hash)
          VALUES ($1, $2, $3, 'Otto Other', 'owner', $4)",
@@ -37,7 +37,7 @@ async fn other_org(env: &Env) -> String {
 async fn sign_in_other(env: &Env) -> String {
     let resp: Value = reqwest::Client::new()
         .post(format!("{}/api/v1/auth/sign-in", env.base_url()))
-        .json(&json!({"organization": "other", "email": OTHER_OWNER, "password": seed::DEMO_PASSWORD, "device": "B"}))
+        .json(&json!({"organization": "other", "email": OTHER_OWNER, "password": demo_data::DEMO_PASSWORD, "device": "B"}))
         .send()
         .await
         .unwrap()
@@ -63,7 +63,7 @@ async fn push_one(env: &Env, token: &str, name: &str, args: Value) -> Option<Str
 }
 
 fn hlc() -> String {
-    format!("{:013}-{:08}-test", Utc::now().timestamp_millis(), 0)
+    tourdesk_testkit::hlc_now("test")
 }
 
 /// An org-A tour, one of its departures and tiers, and a website booking on it.
@@ -88,7 +88,7 @@ async fn org_a_data(env: &Env) -> OrgA {
         .unwrap();
     let (tour_id, departure_id, tier_id): (String, String, String) = (row.get(0), row.get(1), row.get(2));
     let r: Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/orgs/{}/bookings", env.base_url(), seed::DEMO_ORG_SLUG))
+        .post(format!("{}/api/v1/orgs/{}/bookings", env.base_url(), demo_data::DEMO_ORG_SLUG))
         .json(&json!({
             "departure_id": departure_id,
             "customer": {"email": "alice@a.test", "first_name": "Alice", "last_name": "A"},
@@ -158,7 +158,7 @@ async fn another_organizations_token_reaches_nothing() {
         let code = push_one(&env, &b, name, args).await;
         assert_eq!(code.as_deref(), Some("NOT_FOUND"), "{name}");
     }
-    // Unassigning A's guide from A's departure (the seed's assignment): refused like the rest,
+    // Unassigning A's guide from A's departure (the demo data's assignment): refused like the rest,
     // not "applied" with nothing changed.
     let pg = env.pg().await;
     let assignment = "SELECT departure_id, guide_id FROM schedule_guide_assignments ORDER BY id LIMIT 1";
@@ -238,9 +238,9 @@ async fn roles_do_what_the_permission_table_says() {
         json!({"id": uuid::Uuid::new_v4().to_string(), "name": name, "duration_minutes": 60, "default_capacity": 5,
                "category": "walking", "timezone": "Europe/Lisbon"})
     };
-    let owner = sign_in(&env, seed::DEMO_OWNER_EMAIL).await;
-    let manager = sign_in(&env, seed::DEMO_MANAGER_EMAIL).await;
-    let guide = sign_in(&env, seed::DEMO_GUIDE_EMAIL).await;
+    let owner = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
+    let manager = sign_in(&env, demo_data::DEMO_MANAGER_EMAIL).await;
+    let guide = sign_in(&env, demo_data::DEMO_GUIDE_EMAIL).await;
 
     assert_eq!(push_one(&env, &owner, "create_tour.v1", tour("Owner's")).await, None);
     assert_eq!(push_one(&env, &manager, "create_tour.v1", tour("Manager's")).await.as_deref(), Some("NOT_AUTHORIZED"));

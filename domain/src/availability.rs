@@ -53,7 +53,7 @@ pub enum PatternKind {
 pub struct AvailabilityPattern {
     #[serde(rename = "type")]
     pub kind: PatternKind,
-    /// 0 = Sunday … 6 = Saturday, as in the seed.
+    /// 0 = Sunday … 6 = Saturday, as in the spec.
     #[serde(default)]
     pub days_of_week: Vec<u8>,
     #[serde(default)]
@@ -538,7 +538,7 @@ mod tests {
     }
 
     #[test]
-    fn pattern_serde_matches_the_seed_shape() {
+    fn pattern_serde_matches_the_spec_shape() {
         let p: AvailabilityPattern = serde_json::from_str(
             r#"{"type":"recurring","days_of_week":[1,3],"start_times":["09:00","14:00"],
                 "valid_from":"2026-04-01","valid_until":null,"excluded_dates":["2026-05-01"]}"#,

@@ -17,7 +17,7 @@ use crate::money::{Money, MoneyError, PRICING_ROUNDING, Percent};
 pub struct CancellationRule {
     #[serde(alias = "hoursBeforeTour")]
     pub hours_before_tour: u32,
-    /// Whole percent, 0–100, as the seed stores it.
+    /// Whole percent, 0–100, as the spec stores it.
     #[serde(alias = "refundPercentage")]
     pub refund_percentage: u8,
 }

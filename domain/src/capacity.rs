@@ -139,7 +139,7 @@ pub fn check_capacity_change(
     }
 }
 
-/// The status a departure should have after its occupancy changed — the seed's
+/// The status a departure should have after its occupancy changed — the spec's
 /// `check_schedule_capacity` trigger as a pure function: open ↔ full only; closed, cancelled
 /// and completed departures are left as they are.
 pub fn status_for_occupancy(status: DepartureStatus, booked: u32, capacity: u32) -> DepartureStatus {

@@ -61,7 +61,7 @@ pub struct PricingTier {
     pub sort_order: i32,
 }
 
-/// One departure of a tour variant: what gets booked. The seed spec calls this a "schedule".
+/// One departure of a tour variant: what gets booked. The original architecture document calls this a "schedule".
 /// The local date/time and zone are what the operator typed; `starts_at` is the UTC instant
 /// derived from them, which is what is compared and sorted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,7 +87,7 @@ impl Departure {
 }
 
 string_enum!(
-    /// How a customer found the operator (the seed's `customer_source`).
+    /// How a customer found the operator (the spec's `customer_source`).
     CustomerSource {
         Direct => "direct",
         OrganicSearch => "organic_search",
@@ -256,7 +256,7 @@ pub struct Guide {
     pub timezone: String,
     pub weekly_availability: WeeklyAvailability,
     pub status: GuideStatus,
-    /// Tours the guide may lead (the seed's `tour_guide_assignments`).
+    /// Tours the guide may lead (the spec's `tour_guide_assignments`).
     pub qualified_tour_ids: Vec<String>,
 }
 
@@ -273,7 +273,7 @@ impl Guide {
     }
 }
 
-/// A guide assigned to one departure (the seed's `schedule_guide_assignments`).
+/// A guide assigned to one departure (the spec's `schedule_guide_assignments`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuideAssignment {
     pub id: String,

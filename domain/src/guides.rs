@@ -67,7 +67,7 @@ pub struct TimeRange {
     pub end: DayTime,
 }
 
-/// For each weekday (0 = Sunday … 6 = Saturday, as in the seed) the ranges the guide works,
+/// For each weekday (0 = Sunday … 6 = Saturday, as in the spec) the ranges the guide works,
 /// in the guide's own zone. Serialises as `{"1": [{"start":"09:00","end":"17:00"}], …}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -119,7 +119,7 @@ pub struct GuideProfile {
     /// The guide's IANA zone; weekly availability is read in it.
     pub timezone: String,
     pub weekly_availability: WeeklyAvailability,
-    /// Tours the guide may lead (the seed's `tour_guide_assignments`).
+    /// Tours the guide may lead (the spec's `tour_guide_assignments`).
     pub qualified_tour_ids: Vec<String>,
 }
 

@@ -3,6 +3,9 @@
 //! Architecture invariant: this crate does no I/O and never reads the clock. Time, ids and
 //! the data a rule needs are passed in. That is what lets the desk (SQLite, optimistic), the
 //! sync-server (PostgreSQL, authoritative) and the Yew UI (wasm, live quotes) run the same code.
+//!
+//! "The spec" in these docs is the original architecture document the project started from: its
+//! tables, permission table and triggers are where many of these rules were first written down.
 
 pub mod availability;
 pub mod cancellation;

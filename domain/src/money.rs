@@ -206,7 +206,7 @@ fn div_round(n: i128, d: i128, mode: Rounding) -> i128 {
     }
 }
 
-/// A percentage with two decimals, stored as basis points (2000 = 20.00 %), because the seed
+/// A percentage with two decimals, stored as basis points (2000 = 20.00 %), because the spec
 /// stores rates as `DECIMAL(10,2)` and floats would not round-trip. Serialises as the integer
 /// number of basis points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

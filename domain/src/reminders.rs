@@ -1,4 +1,4 @@
-//! Reminders before a departure: the seed's "send a reminder 24 hours before the tour". The
+//! Reminders before a departure: the spec's "send a reminder 24 hours before the tour". The
 //! server's job finds candidate bookings; whether one is due is decided here.
 
 use chrono::{DateTime, Duration, Utc};

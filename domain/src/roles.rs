@@ -1,4 +1,4 @@
-//! Staff roles and the seed's permission table. Checked by the server on every route and by
+//! Staff roles and the spec's permission table. Checked by the server on every route and by
 //! every mutator, so a desk cannot do offline what the server would refuse.
 
 use crate::status::string_enum;

@@ -37,7 +37,7 @@ string_enum!(
 );
 
 string_enum!(
-    /// The status of one departure (a "schedule" in the seed spec).
+    /// The status of one departure (a "schedule" in the original architecture document).
     DepartureStatus {
         Open => "open",
         Full => "full",
@@ -211,14 +211,14 @@ impl StateMachine for PaymentStatus {
 
 impl BookingStatus {
     /// Whether the booking's participants count against the departure's capacity. Mirrors the
-    /// seed's `booked_count` trigger: cancelled and no-show bookings release their seats.
+    /// spec's `booked_count` trigger: cancelled and no-show bookings release their seats.
     pub fn holds_seats(self) -> bool {
         matches!(self, BookingStatus::Pending | BookingStatus::Confirmed | BookingStatus::Modified)
     }
 }
 
 impl PaymentStatus {
-    /// Money has been captured (a deposit counts), which the seed requires before a booking
+    /// Money has been captured (a deposit counts), which the spec requires before a booking
     /// may be confirmed.
     pub fn is_captured(self) -> bool {
         matches!(self, PaymentStatus::Partial | PaymentStatus::Paid)
@@ -249,7 +249,7 @@ pub enum BookingTransitionError {
     PaymentNotCaptured { payment: PaymentStatus },
 }
 
-/// Moves a booking to `to`, enforcing both the transition table and the seed's rule that
+/// Moves a booking to `to`, enforcing both the transition table and the spec's rule that
 /// payment is captured before confirmation.
 pub fn transition_booking(
     from: BookingStatus,

@@ -155,7 +155,7 @@ pub fn opt_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<S
     }
 }
 
-/// An e-mail address, lowercased: the seed keeps customers unique per organization by the
+/// An e-mail address, lowercased: the spec keeps customers unique per organization by the
 /// lowercased address. Deliberately pragmatic — one `@`, a plausible local part, a dotted
 /// domain of letters, digits and inner dashes — because the only real check is a delivered mail.
 pub fn email(field: &str, value: &str) -> Result<String, FieldError> {

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use support::{Driver, click, eventually, open_desk, texts, type_into};
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_local_store::{Credentials, Store, SyncClient};
-use tourdesk_sync_server::{Config, seed};
+use tourdesk_sync_server::{Config, demo_data};
 use tourdesk_testkit::PgCluster;
 use tourdesk_testkit::stripe::{FakeStripe, sign};
 
@@ -32,7 +32,7 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
         database_url: tourdesk_testkit::as_app(&db_url),
         migrate_database_url: Some(db_url.clone()),
         listen: "127.0.0.1:0".into(),
-        seed_demo: true,
+        demo_data: true,
         dev_mode: true,
         ..Config::default()
     })
@@ -104,8 +104,7 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     })
     .await;
 
-    let (pg, conn) = tokio_postgres::connect(&db_url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
+    let pg = tourdesk_testkit::connect(&db_url).await.unwrap();
     let (slug, capacity, status): (String, i32, String) =
         eventually("the tour in PostgreSQL", Duration::from_secs(30), || {
             let pg = &pg;
@@ -163,7 +162,7 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
         database_url: tourdesk_testkit::as_app(&db_url),
         migrate_database_url: Some(db_url.clone()),
         listen: addr.to_string(),
-        seed_demo: true,
+        demo_data: true,
         dev_mode: true,
         ..Config::default()
     })
@@ -215,7 +214,7 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
         database_url: tourdesk_testkit::as_app(&db_url),
         migrate_database_url: Some(db_url.clone()),
         listen: "127.0.0.1:0".into(),
-        seed_demo: true,
+        demo_data: true,
         dev_mode: true,
         ..Config::default()
     };
@@ -223,8 +222,7 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     config.stripe.webhook_secret = WEBHOOK_SECRET.into();
     let server = tourdesk_sync_server::start(config.clone()).await.unwrap();
     let addr = server.addr;
-    let (pg, conn) = tokio_postgres::connect(&db_url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
+    let pg = tourdesk_testkit::connect(&db_url).await.unwrap();
 
     // A Kyoto departure a few days out with more than two seats left, another one with room for
     // two more, and the tour's adult price.
@@ -284,9 +282,9 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     let back_client = SyncClient::new(
         &format!("http://{addr}"),
         Credentials {
-            organization: seed::DEMO_ORG_SLUG.into(),
-            email: seed::DEMO_MANAGER_EMAIL.into(),
-            password: seed::DEMO_PASSWORD.into(),
+            organization: demo_data::DEMO_ORG_SLUG.into(),
+            email: demo_data::DEMO_MANAGER_EMAIL.into(),
+            password: demo_data::DEMO_PASSWORD.into(),
             device: "back office".into(),
         },
     )
@@ -376,7 +374,7 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
         "lines": [{"tier_id": adult, "quantity": 2}],
     });
     let answer = http
-        .post(format!("http://{}/api/v1/orgs/{}/bookings", website.addr, seed::DEMO_ORG_SLUG))
+        .post(format!("http://{}/api/v1/orgs/{}/bookings", website.addr, demo_data::DEMO_ORG_SLUG))
         .json(&request)
         .send()
         .await

@@ -9,7 +9,7 @@ use serde::Deserialize;
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Development mode: the server then starts with the settings that are unsafe anywhere else
-    /// (placeholder Stripe keys, the public development webhook secret, demo seeding) and warns
+    /// (placeholder Stripe keys, the public development webhook secret, demo data) and warns
     /// about each. Off by default, so a production server refuses them.
     pub dev_mode: bool,
     /// libpq-style connection string or URL of the role the server runs as, e.g.
@@ -17,13 +17,16 @@ pub struct Config {
     /// that is no superuser, has no BYPASSRLS and owns no table (the server refuses to start
     /// otherwise), so row-level security binds every query.
     pub database_url: String,
-    /// The schema owner, for migrations and the demo seed only. Set, the server migrates (and
-    /// seeds) through it before serving, on a connection of its own; unset, the schema is left
+    /// The schema owner, for migrations and the demo data only. Set, the server migrates (and
+    /// loads the demo data) through it before serving, on a connection of its own; unset, the schema is left
     /// to `tourdesk-sync-server migrate` run with it.
     pub migrate_database_url: Option<String>,
     pub listen: String,
-    /// Seed the demo organization on start (development and demos only).
-    pub seed_demo: bool,
+    /// Load the demo organization ([`crate::demo_data`]) on start (development and demos only).
+    /// `TOURDESK_DEMO_DATA`; the file and environment names it had before, `demo_data` and
+    /// `TOURDESK_SEED_DEMO`, are still read.
+    #[serde(alias = "demo_data")]
+    pub demo_data: bool,
     /// Lifetime of a staff access token. Short, because a stolen one is only cut off by
     /// revoking its device; desks renew it silently with their refresh token.
     pub access_token_ttl_seconds: u64,
@@ -141,7 +144,7 @@ impl Default for Config {
             migrate_database_url: None,
             listen: "127.0.0.1:8787".into(),
             dev_mode: false,
-            seed_demo: false,
+            demo_data: false,
             access_token_ttl_seconds: 900,
             refresh_token_ttl_seconds: 30 * 24 * 3600,
             sign_in_address_limit: true,
@@ -161,7 +164,7 @@ impl fmt::Debug for Config {
             .field("migrate_database_url", &self.migrate_database_url.as_deref().map(mask_url))
             .field("listen", &self.listen)
             .field("dev_mode", &self.dev_mode)
-            .field("seed_demo", &self.seed_demo)
+            .field("demo_data", &self.demo_data)
             .field("access_token_ttl_seconds", &self.access_token_ttl_seconds)
             .field("refresh_token_ttl_seconds", &self.refresh_token_ttl_seconds)
             .field("sign_in_address_limit", &self.sign_in_address_limit)
@@ -246,8 +249,8 @@ impl Config {
                 "a Stripe webhook secret (TOURDESK_STRIPE_WEBHOOK_SECRET) is not a whsec_… signing secret".into(),
             );
         }
-        if self.seed_demo {
-            found.push("demo seeding (TOURDESK_SEED_DEMO) creates accounts with a published password".to_string());
+        if self.demo_data {
+            found.push("demo data (TOURDESK_DEMO_DATA) creates accounts with a published password".to_string());
         }
         found
     }
@@ -322,8 +325,11 @@ impl Config {
         if let Some(v) = get("TOURDESK_DEV_MODE") {
             self.dev_mode = parse("TOURDESK_DEV_MODE", v)?;
         }
-        if let Some(v) = get("TOURDESK_SEED_DEMO") {
-            self.seed_demo = parse("TOURDESK_SEED_DEMO", v)?;
+        let (old, new) = (get("TOURDESK_SEED_DEMO"), get("TOURDESK_DEMO_DATA"));
+        if let Some(v) = new {
+            self.demo_data = parse("TOURDESK_DEMO_DATA", v)?;
+        } else if let Some(v) = old {
+            self.demo_data = parse("TOURDESK_SEED_DEMO", v)?;
         }
         if get("TOURDESK_TOKEN_TTL_SECONDS").is_some() {
             // It meant an 8-hour session; silently ignoring it would change what an operator
@@ -384,7 +390,11 @@ impl Config {
     /// Overlays the keys present in a TOML document. Tables (`[stripe]`) are overlaid key by
     /// key too, so a file naming only `stripe.secret_key` keeps the webhook secret from the env.
     pub fn apply_file(&self, toml_text: &str) -> Result<Config, String> {
-        let overlay: toml::Table = toml_text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+        let mut overlay: toml::Table = toml_text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+        // The key's name before the demo module was renamed; the base names it `demo_data`.
+        if let Some(v) = overlay.remove("seed_demo") {
+            overlay.entry("demo_data").or_insert(v);
+        }
         let mut base = toml::Table::try_from(self.clone_plain()).map_err(|e| e.to_string())?;
         merge(&mut base, overlay);
         toml::Value::Table(base).try_into().map_err(|e: toml::de::Error| e.to_string())
@@ -396,7 +406,7 @@ impl Config {
             migrate_database_url: self.migrate_database_url.clone(),
             listen: self.listen.clone(),
             dev_mode: self.dev_mode,
-            seed_demo: self.seed_demo,
+            demo_data: self.demo_data,
             access_token_ttl_seconds: self.access_token_ttl_seconds,
             refresh_token_ttl_seconds: self.refresh_token_ttl_seconds,
             sign_in_address_limit: self.sign_in_address_limit,
@@ -467,7 +477,7 @@ struct PlainConfig {
     migrate_database_url: Option<String>,
     listen: String,
     dev_mode: bool,
-    seed_demo: bool,
+    demo_data: bool,
     access_token_ttl_seconds: u64,
     refresh_token_ttl_seconds: u64,
     sign_in_address_limit: bool,
@@ -498,16 +508,21 @@ mod tests {
         let mut c = Config::default();
         c.apply_env(|k| match k {
             "TOURDESK_LISTEN" => Some("127.0.0.1:9000".into()),
-            "TOURDESK_SEED_DEMO" => Some("true".into()),
+            "TOURDESK_DEMO_DATA" => Some("true".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(c.listen, "127.0.0.1:9000");
-        assert!(c.seed_demo);
+        assert!(c.demo_data);
         let c = c.apply_file("listen = \"127.0.0.1:9100\"\npool_size = 4\n").unwrap();
         assert_eq!(c.listen, "127.0.0.1:9100");
         assert_eq!(c.pool_size, 4);
-        assert!(c.seed_demo, "keys absent from the file keep their earlier value");
+        assert!(c.demo_data, "keys absent from the file keep their earlier value");
+        // The names from before the demo module was renamed still work.
+        let mut old = Config::default();
+        old.apply_env(|k| (k == "TOURDESK_SEED_DEMO").then(|| "true".to_string())).unwrap();
+        assert!(old.demo_data);
+        assert!(Config::default().apply_file("seed_demo = true\n").unwrap().demo_data);
     }
 
     #[test]
@@ -671,8 +686,8 @@ mod tests {
         assert!(line.contains("TOURDESK_DEV_MODE"), "the way out is named: {line}");
 
         assert_eq!(production_like().check_safe().unwrap(), Vec::<String>::new());
-        let seeded = Config { seed_demo: true, ..production_like() };
-        assert!(seeded.check_safe().unwrap_err().to_string().contains("TOURDESK_SEED_DEMO"));
+        let demo = Config { demo_data: true, ..production_like() };
+        assert!(demo.check_safe().unwrap_err().to_string().contains("TOURDESK_DEMO_DATA"));
         let mut forged = production_like();
         forged.stripe.webhook_secret = format!("whsec_realsecret,{DEV_STRIPE_WEBHOOK_SECRET}");
         assert!(forged.check_safe().is_err(), "the development secret is refused even beside a real one");
@@ -688,12 +703,12 @@ mod tests {
         let mut c = Config::default();
         c.apply_env(|k| match k {
             "TOURDESK_DEV_MODE" => Some("true".into()),
-            "TOURDESK_SEED_DEMO" => Some("true".into()),
+            "TOURDESK_DEMO_DATA" => Some("true".into()),
             _ => None,
         })
         .unwrap();
         assert!(c.dev_mode);
-        assert_eq!(c.check_safe().unwrap().len(), 4, "secret key, publishable key, webhook secret, seeding");
+        assert_eq!(c.check_safe().unwrap().len(), 4, "secret key, publishable key, webhook secret, demo data");
         let c = Config::default().apply_file("dev_mode = true\n").unwrap();
         assert!(c.dev_mode && c.check_safe().is_ok());
         assert!(Config::default().apply_env(|k| (k == "TOURDESK_DEV_MODE").then(|| "yes".into())).is_err());

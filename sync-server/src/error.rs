@@ -1,11 +1,23 @@
 //! The server's one error type, mapped once to an HTTP status and an [`ApiError`] body.
 //! 4xx answers say what was wrong and where; 5xx answers are logged in full and say nothing
 //! of the internals.
+//!
+//! Every failure that is not the caller's (PostgreSQL, the pool, and the `anyhow` errors of the
+//! `db` helpers, which carry the PostgreSQL error inside) becomes an answer in one place,
+//! [`AppError::fault`]: a 503 with `Retry-After` when a retry can fix it ([`is_transient`]),
+//! else a 500. So one outage is one answer on every route, whatever code it went through.
+//!
+//! Words: a mutation the domain decides against is *rejected* ([`Rejection`], mapped here by
+//! [`AppError::from_rejection`]); a request turned away before any mutation (a bad token, a
+//! payment the provider declines, input that cannot be read) is *refused*.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use tourdesk_domain::mutation::Rejection;
 use tourdesk_domain::protocol::ApiError;
+
+use crate::apply::Failure;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -62,11 +74,17 @@ pub fn pg_is_transient(e: &tokio_postgres::Error) -> bool {
 
 impl From<anyhow::Error> for AppError {
     fn from(e: anyhow::Error) -> Self {
-        if is_transient(&e) { AppError::Unavailable(format!("{e:#}")) } else { AppError::Internal(e) }
+        AppError::fault(e)
     }
 }
 
 impl AppError {
+    /// The one mapping of a failure that is not the caller's: 503 when a retry can succeed
+    /// (nothing was committed), else 500.
+    pub fn fault(e: anyhow::Error) -> Self {
+        if is_transient(&e) { AppError::Unavailable(format!("{e:#}")) } else { AppError::Internal(e) }
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::BadRequest {
             status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -87,6 +105,38 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// A mutation that did not apply, as an HTTP answer: a rejection says what the domain
+    /// decided ([`AppError::from_rejection`]); a transient failure is a 503, retried as is.
+    pub fn from_failure(f: Failure, prefix: &str) -> Self {
+        match f {
+            Failure::Rejected(r) => AppError::from_rejection(r, prefix),
+            Failure::Transient(why) => AppError::Unavailable(why),
+        }
+    }
+
+    /// A rejected mutation as the HTTP APIs report it: the domain's code, a sentence, and the
+    /// request field at fault (`prefix`ed where the domain's field lives inside a request object).
+    pub fn from_rejection(r: Rejection, prefix: &str) -> Self {
+        let code = r.code();
+        let message = r.to_string();
+        let (status, field) = match &r {
+            Rejection::Invalid(f) => (StatusCode::UNPROCESSABLE_ENTITY, Some(format!("{prefix}{}", f.field))),
+            Rejection::Conflict { field, .. } => (StatusCode::CONFLICT, Some(format!("{prefix}{field}"))),
+            Rejection::NotFound { entity, .. } => return AppError::NotFound(entity.clone()),
+            Rejection::NotAuthorized { .. } => return AppError::Forbidden(message),
+            Rejection::PromoRefused { .. } => (StatusCode::UNPROCESSABLE_ENTITY, Some("promo_code".into())),
+            Rejection::PricingError { .. } => (StatusCode::UNPROCESSABLE_ENTITY, Some("lines".into())),
+            Rejection::PriceChanged { .. } => (StatusCode::CONFLICT, Some("expected_total_minor".into())),
+            Rejection::CapacityExceeded { .. } | Rejection::DepartureNotBookable { .. } => {
+                (StatusCode::CONFLICT, Some("departure_id".into()))
+            }
+            _ => (StatusCode::CONFLICT, None),
+        };
+        AppError::BadRequest { status, code, message, field }
+    }
+}
+
 impl From<tourdesk_domain::validate::FieldError> for AppError {
     fn from(e: tourdesk_domain::validate::FieldError) -> Self {
         AppError::invalid(e.field, e.message)
@@ -95,14 +145,13 @@ impl From<tourdesk_domain::validate::FieldError> for AppError {
 
 impl From<tokio_postgres::Error> for AppError {
     fn from(e: tokio_postgres::Error) -> Self {
-        // 503 when a retry can succeed: nothing was committed.
-        if pg_is_transient(&e) { AppError::Unavailable(e.to_string()) } else { AppError::Internal(e.into()) }
+        AppError::fault(e.into())
     }
 }
 
 impl From<deadpool_postgres::PoolError> for AppError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        AppError::Unavailable(e.to_string())
+        AppError::fault(e.into())
     }
 }
 
@@ -161,5 +210,56 @@ impl IntoResponse for AppError {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tourdesk_domain::validate::FieldError;
+
+    fn status(e: AppError) -> StatusCode {
+        e.into_response().status()
+    }
+
+    #[test]
+    fn a_fault_is_503_when_a_retry_can_fix_it_whatever_wrapped_it_else_500() {
+        let pool = deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait);
+        assert!(matches!(AppError::from(pool), AppError::Unavailable(_)));
+        let io = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset)).context("a db helper");
+        assert!(matches!(AppError::from(io), AppError::Unavailable(_)));
+        let bug = anyhow::anyhow!("stored status \"teleported\" is not valid");
+        assert!(matches!(AppError::from(bug), AppError::Internal(_)));
+        let unavailable =
+            AppError::fault(anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe))).into_response();
+        assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(unavailable.headers().contains_key(axum::http::header::RETRY_AFTER));
+    }
+
+    #[test]
+    fn rejections_map_to_a_status_and_the_request_field_at_fault() {
+        let invalid = Rejection::Invalid(FieldError::new("email", "not an e-mail address"));
+        match AppError::from_rejection(invalid, "customer.") {
+            AppError::BadRequest { status, code, field, .. } => {
+                assert_eq!(
+                    (status, code, field.as_deref()),
+                    (StatusCode::UNPROCESSABLE_ENTITY, "INVALID", Some("customer.email"))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let full = Rejection::CapacityExceeded { requested: 3, seats_left: 1 };
+        match AppError::from_failure(Failure::Rejected(full), "") {
+            AppError::BadRequest { status, field, .. } => {
+                assert_eq!((status, field.as_deref()), (StatusCode::CONFLICT, Some("departure_id")));
+            }
+            other => panic!("{other:?}"),
+        }
+        let gone = Rejection::NotFound { entity: "booking".into(), id: "b-1".into() };
+        assert_eq!(status(AppError::from_rejection(gone, "")), StatusCode::NOT_FOUND);
+        assert_eq!(
+            status(AppError::from_failure(Failure::Transient("deadlock".into()), "")),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

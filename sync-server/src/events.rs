@@ -1,14 +1,21 @@
 //! Live change notifications ("pokes"). A commit that adds to an organization's change log
 //! sends `NOTIFY tourdesk_changes, '<org>:<seq>'` in its transaction; PostgreSQL delivers it only
 //! after commit, to every server instance. Each instance keeps one LISTEN connection and fans the
-//! pokes out to its connected desks over SSE. A poke carries only the new sequence number: desks
+//! pokes out to its connected desks over SSE ([`stream`], `GET /sync/v1/events`). A poke carries only the new sequence number: desks
 //! then pull, so a lost poke costs latency, never data (they also pull on a timer).
 
 use std::time::Duration;
 
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::StreamExt;
 use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
 use tokio_postgres::{AsyncMessage, NoTls};
+
+use crate::auth::Staff;
+use crate::db::Prepared;
+use crate::{AppError, AppState};
 
 pub const CHANNEL: &str = "tourdesk_changes";
 
@@ -95,6 +102,51 @@ async fn run(
             }
         }
     }
+}
+
+/// Server-sent events: a `poke` with the organization's latest change sequence whenever it moves,
+/// and one at once on connect (so a desk that reconnects catches up, and knows it is connected).
+/// Bursts are coalesced into one poke; a desk that falls behind gets a poke anyway and pulls.
+pub async fn stream(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>>, AppError> {
+    // Subscribe before reading the current sequence, so no commit falls in between.
+    let rx = state.events.subscribe();
+    let org = staff.organization_id;
+    let current: i64 = {
+        let mut conn = state.pool.get().await?;
+        let tx = conn.build_transaction().read_only(true).start().await?;
+        crate::db::set_tenant(&tx, &org).await?;
+        let row = tx.row_opt("SELECT seq FROM org_sync WHERE organization_id = $1", &[&org]).await?;
+        tx.commit().await?;
+        row.map(|r| r.try_get(0)).transpose().map_err(anyhow::Error::from)?.unwrap_or(0)
+    };
+    let first = futures_util::stream::once(async move { Ok(Event::default().event("poke").data(current.to_string())) });
+    let updates = futures_util::stream::unfold((rx, org), |(mut rx, org)| async move {
+        loop {
+            let latest = match rx.recv().await {
+                Ok(p) if p.organization_id == org => Some(p.seq),
+                Ok(_) => None,
+                Err(RecvError::Lagged(_)) => Some(-1),
+                Err(RecvError::Closed) => return None,
+            };
+            let Some(mut seq) = latest else { continue };
+            while let Ok(p) = rx.try_recv() {
+                if p.organization_id == org {
+                    seq = seq.max(p.seq);
+                }
+            }
+            let event = Event::default().event("poke").data(seq.to_string());
+            return Some((Ok(event), (rx, org)));
+        }
+    });
+    let mut down = state.shutting_down.clone();
+    let until_shutdown = async move {
+        let _ = down.wait_for(|d| *d).await;
+    };
+    let stream = first.chain(updates).take_until(until_shutdown);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
 }
 
 fn parse(payload: &str) -> Option<Poke> {

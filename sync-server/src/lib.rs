@@ -8,17 +8,16 @@ pub mod apply;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod demo_data;
 pub mod error;
 pub mod events;
-pub mod holds;
+pub mod jobs;
 pub mod mail;
 pub mod payments;
-pub mod public;
-pub mod reminders;
 pub mod routes;
-pub mod seed;
 pub mod sync;
 pub mod throttle;
+pub mod website;
 
 use std::net::SocketAddr;
 
@@ -59,21 +58,21 @@ impl RunningServer {
     }
 }
 
-/// Migrates and, when configured, seeds the demo data, as the schema owner
+/// Migrates and, when configured, loads the demo data, as the schema owner
 /// (`migrate_database_url`) on connections of its own: `tourdesk-sync-server migrate`, and the
 /// server's start when that URL is set.
 pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
     let owner = db::connect_owner(config)?;
     let database = config.migrate_database_url.as_deref().map(db::describe_target).unwrap_or_default();
     db::migrate(&owner).await.with_context(|| format!("PostgreSQL at {database}"))?;
-    if config.seed_demo {
-        seed::demo(&owner).await?;
+    if config.demo_data {
+        demo_data::demo(&owner).await?;
     }
     owner.close();
     Ok(())
 }
 
-/// Migrates and seeds when given the owner's URL, checks that row-level security binds the
+/// Migrates (and loads the demo data) when given the owner's URL, checks that row-level security binds the
 /// runtime role, and starts serving as that role. Outside development mode, settings that are
 /// unsafe in production refuse the start ([`Config::check_safe`]); in development mode each is
 /// logged as a warning.
@@ -83,8 +82,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     }
     if config.migrate_database_url.is_some() {
         prepare_database(&config).await?;
-    } else if config.seed_demo {
-        anyhow::bail!("seed_demo needs migrate_database_url: the demo is seeded as the schema owner");
+    } else if config.demo_data {
+        anyhow::bail!("demo_data needs migrate_database_url: the demo data is loaded as the schema owner");
     }
     let database = db::describe_target(&config.database_url);
     let pool = db::connect(&config)?;
@@ -99,7 +98,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let stripe = payments::gateway::StripeGateway::new(&config.stripe)?;
     let jobs_every = std::time::Duration::from_millis(config.booking.jobs_interval_ms.max(50));
     let mailer = mail::Mailer::new(&config.mail)?;
-    mail::spawn_outbox_worker(pool.clone(), mailer.clone(), jobs_every, rx.clone());
     let state = AppState {
         pool,
         config: std::sync::Arc::new(config),
@@ -109,7 +107,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         mailer,
         sign_in_throttle: Default::default(),
     };
-    holds::spawn_jobs(state.clone(), jobs_every);
+    jobs::spawn(state.clone(), jobs_every);
     let app = routes::router(state);
     let task = tokio::spawn(async move {
         let mut rx = rx;

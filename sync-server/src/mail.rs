@@ -1,7 +1,8 @@
 //! Outgoing e-mail: a [`Mailer`] that speaks SMTP, and an outbox on the `communications` table.
 //!
 //! Mail that can wait (a booking confirmation) is [`queue`]d in the caller's transaction, so it
-//! exists exactly when the change it reports commits, and [`drain_outbox`] sends it later with
+//! exists exactly when the change it reports commits, and the outbox job
+//! ([`crate::jobs::mail_outbox`]) sends it later with
 //! retries. Mail that carries a secret (a customer's sign-in link) must never rest in the
 //! database in clear, so [`send_now`] sends it at once and records only a redacted copy.
 //!
@@ -17,19 +18,11 @@ use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-/// A row that failed this many times in a row is given up on (about an hour of retries).
-pub const MAX_ATTEMPTS: i32 = 8;
-/// Delay before the first retry; each further retry waits twice as long.
-const FIRST_RETRY: Duration = Duration::from_secs(30);
 /// Per connect and per SMTP command: a relay that stalls must not hold a row lock for long.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// The whole conversation, as a backstop for a relay that answers each command slowly.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
-/// Rows one worker pass takes per call of [`drain_outbox`].
-const WORKER_BATCH: i64 = 50;
 const WITHHELD: &str = "[link withheld]";
 
 #[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -196,12 +189,8 @@ fn plain_smtp_host_port(url: &str) -> Option<(String, u16)> {
     Some((host.trim_start_matches('[').trim_end_matches(']').to_string(), port))
 }
 
-/// Makes `org` the tenant of the current transaction for row-level security (V3). Local to the
-/// transaction, so it can never leak to the next user of a pooled connection.
-pub async fn set_tenant(c: &impl GenericClient, org: &str) -> anyhow::Result<()> {
-    c.row("SELECT set_config('app.organization_id', $1, true)", &[&org]).await?;
-    Ok(())
-}
+/// The tenant of the mail code's transactions, set as every other module sets it.
+pub use crate::db::set_tenant;
 
 /// Queues `email` in the caller's transaction, which must be `org`'s (its tenant set), and
 /// returns the new communication's id. Nothing is sent until the transaction commits and a drain
@@ -309,151 +298,6 @@ pub async fn send_now(
     Ok(Delivery { id, result })
 }
 
-/// Sends up to `batch` due outbox rows and returns how many it settled (sent, failed, or put
-/// back with a later retry time).
-///
-/// Each row is claimed `FOR UPDATE SKIP LOCKED` and marked in its own transaction, held while
-/// the relay is talking: a second drain (another server instance) skips the row instead of
-/// sending it again, and a crash loses at most the mark of the one message in flight.
-///
-/// Which organizations have mail due comes from V10's lookup (ids only); each organization's
-/// rows are then claimed in its tenant.
-pub async fn drain_outbox(pool: &Pool, mailer: &Mailer, batch: i64) -> anyhow::Result<usize> {
-    let mut client = pool.get().await?;
-    let orgs = crate::db::orgs_with(&client, "tourdesk_orgs_with_due_mail", &[]).await?;
-    let limit = usize::try_from(batch.max(0))?;
-    let mut settled = 0;
-    for org in &orgs {
-        while settled < limit {
-            let tx = client.transaction().await?;
-            set_tenant(&tx, org).await?;
-            let Some(row) = tx
-                .row_opt(
-                    "SELECT id, recipient, subject, content, attempts FROM communications
-                     WHERE organization_id = $1 AND status = 'pending' AND channel = 'email'
-                       AND direction = 'outbound' AND recipient IS NOT NULL AND next_attempt_at <= now()
-                     ORDER BY next_attempt_at
-                     LIMIT 1
-                     FOR UPDATE SKIP LOCKED",
-                    &[org],
-                )
-                .await?
-            else {
-                break;
-            };
-            let id: String = row.try_get(0)?;
-            let email = Email {
-                to: row.try_get(1)?,
-                subject: row.try_get::<_, Option<String>>(2)?.unwrap_or_default(),
-                text: row.try_get(3)?,
-            };
-            let attempts = row.try_get::<_, i32>(4)? + 1;
-            let result = mailer.send(&email).await;
-            record_attempt(&tx, org, &id, attempts, result).await?;
-            tx.commit().await?;
-            settled += 1;
-        }
-    }
-    Ok(settled)
-}
-
-async fn record_attempt(
-    tx: &impl GenericClient,
-    org: &str,
-    id: &str,
-    attempts: i32,
-    result: Result<(), MailError>,
-) -> anyhow::Result<()> {
-    match result {
-        Ok(()) => {
-            tx.exec(
-                "UPDATE communications SET status = 'sent', sent_at = now(), attempts = $3, failure_reason = NULL
-                 WHERE organization_id = $1 AND id = $2",
-                &[&org, &id, &attempts],
-            )
-            .await?;
-        }
-        Err(MailError::Transient(reason)) if attempts < MAX_ATTEMPTS => {
-            tracing::warn!(%org, %id, attempts, "mail not sent, will retry: {reason}");
-            // The last reason stays on the pending row, so a stuck message says why.
-            tx.exec(
-                "UPDATE communications SET attempts = $3, failure_reason = $4,
-                     next_attempt_at = now() + make_interval(secs => $5)
-                 WHERE organization_id = $1 AND id = $2",
-                &[&org, &id, &attempts, &reason, &retry_delay(attempts).as_secs_f64()],
-            )
-            .await?;
-        }
-        Err(e) => {
-            let reason = match e {
-                MailError::Transient(r) => format!("gave up after {attempts} attempts: {r}"),
-                e => e.to_string(),
-            };
-            tracing::warn!(%org, %id, attempts, "mail failed: {reason}");
-            tx.exec(
-                "UPDATE communications SET status = 'failed', attempts = $3, failure_reason = $4
-                 WHERE organization_id = $1 AND id = $2",
-                &[&org, &id, &attempts, &reason],
-            )
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// Wait before retry number `attempts` (1-based): 30 s, 1 min, 2 min, … doubling.
-fn retry_delay(attempts: i32) -> Duration {
-    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(16);
-    FIRST_RETRY.saturating_mul(1 << doublings)
-}
-
-/// Drains the outbox every `interval` until `shutdown` turns true (or its sender is gone).
-/// A pass that fills its batch is followed at once by another, so a backlog does not wait an
-/// interval per batch. Errors are logged and the next tick tries again.
-pub fn spawn_outbox_worker(
-    pool: Pool,
-    mailer: Mailer,
-    interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                changed = shutdown.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                }
-            }
-            if *shutdown.borrow() {
-                return;
-            }
-            loop {
-                // Its own task, so even a panic in a pass is only a logged failed pass.
-                let pass = tokio::spawn({
-                    let (pool, mailer) = (pool.clone(), mailer.clone());
-                    async move { drain_outbox(&pool, &mailer, WORKER_BATCH).await }
-                });
-                match pass.await {
-                    Ok(Ok(n)) if i64::try_from(n).is_ok_and(|n| n >= WORKER_BATCH) && !*shutdown.borrow() => {}
-                    Ok(Ok(_)) => break,
-                    Ok(Err(e)) => {
-                        tracing::error!("mail outbox pass failed: {e:#}");
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::error!("mail outbox pass panicked: {e}");
-                        break;
-                    }
-                }
-            }
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,14 +311,6 @@ mod tests {
         assert_eq!(plain_smtp_host_port("smtp://relay:587?tls=required"), None);
         assert_eq!(plain_smtp_host_port("smtps://relay"), None);
         assert_eq!(plain_smtp_host_port("smtp://relay:notaport"), None);
-    }
-
-    #[test]
-    fn retries_back_off_exponentially() {
-        let secs: Vec<u64> = (1..MAX_ATTEMPTS).map(|a| retry_delay(a).as_secs()).collect();
-        assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920]);
-        assert_eq!(retry_delay(0).as_secs(), 30);
-        assert_eq!(retry_delay(i32::MAX), retry_delay(17));
     }
 
     #[test]

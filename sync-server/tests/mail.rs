@@ -5,8 +5,10 @@
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
+use tourdesk_sync_server::jobs::{self, mail_outbox};
 use tourdesk_sync_server::mail::{self, Email, MailConfig, MailError, Mailer};
-use tourdesk_sync_server::{Config, db, seed};
+use tourdesk_sync_server::payments::gateway::StripeGateway;
+use tourdesk_sync_server::{AppState, Config, db, demo_data, events};
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::{PgCluster, as_app};
 
@@ -16,6 +18,7 @@ struct Env {
     _cluster: PgCluster,
     /// As the server runs: the testkit's application role, bound by row-level security.
     pool: Pool,
+    app_url: String,
     /// As the schema owner (a superuser): to arrange and inspect rows behind the mail code's back.
     owner: Pool,
     org: String,
@@ -27,15 +30,16 @@ async fn env() -> Env {
     let url = cluster.fresh_database().await.unwrap();
     let owner = db::connect(&Config { database_url: url.clone(), pool_size: 4, ..Config::default() }).unwrap();
     db::migrate(&owner).await.unwrap();
-    seed::demo(&owner).await.unwrap();
-    let pool = db::connect(&Config { database_url: as_app(&url), pool_size: 6, ..Config::default() }).unwrap();
+    demo_data::demo(&owner).await.unwrap();
+    let app_url = as_app(&url);
+    let pool = db::connect(&Config { database_url: app_url.clone(), pool_size: 6, ..Config::default() }).unwrap();
     db::check_runtime_role(&pool).await.unwrap();
     let c = owner.get().await.unwrap();
     let org: String =
-        c.query_one("SELECT id FROM organizations WHERE slug = $1", &[&seed::DEMO_ORG_SLUG]).await.unwrap().get(0);
+        c.query_one("SELECT id FROM organizations WHERE slug = $1", &[&demo_data::DEMO_ORG_SLUG]).await.unwrap().get(0);
     let customer = insert_customer(&c, &org, "ana@example.test").await;
     drop(c);
-    Env { _cluster: cluster, pool, owner, org, customer }
+    Env { _cluster: cluster, pool, app_url, owner, org, customer }
 }
 
 async fn insert_customer(c: &deadpool_postgres::Client, org: &str, email: &str) -> String {
@@ -149,7 +153,7 @@ async fn a_queued_message_exists_only_if_its_transaction_commits() {
         .get(0);
     assert_eq!(n, 0);
     let sink = SmtpSink::start().await.unwrap();
-    assert_eq!(mail::drain_outbox(&env.pool, &mailer(&sink), 10).await.unwrap(), 0);
+    assert_eq!(mail_outbox::drain_outbox(&env.pool, &mailer(&sink), 10).await.unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,7 +165,8 @@ async fn two_racing_drains_send_each_message_exactly_once() {
     for i in 0..6 {
         ids.push(env.queue(&confirmation(&format!("guest{i}@example.test"))).await);
     }
-    let (a, b) = tokio::join!(mail::drain_outbox(&env.pool, &m, 10), mail::drain_outbox(&env.pool, &m, 10));
+    let (a, b) =
+        tokio::join!(mail_outbox::drain_outbox(&env.pool, &m, 10), mail_outbox::drain_outbox(&env.pool, &m, 10));
     assert_eq!(a.unwrap() + b.unwrap(), 6, "every row settled by exactly one drain");
     let got = sink.wait_for(6, WAIT).await;
     let mut to: Vec<_> = got.iter().map(|m| m.to[0].clone()).collect();
@@ -172,7 +177,7 @@ async fn two_racing_drains_send_each_message_exactly_once() {
         let (status, attempts, reason, _, sent_at) = env.row(id).await;
         assert_eq!((status.as_str(), attempts, reason, sent_at), ("sent", 1, None, true));
     }
-    assert_eq!(mail::drain_outbox(&env.pool, &m, 10).await.unwrap(), 0, "nothing left to send");
+    assert_eq!(mail_outbox::drain_outbox(&env.pool, &m, 10).await.unwrap(), 0, "nothing left to send");
     assert_eq!(sink.messages().len(), 6);
 }
 
@@ -183,13 +188,13 @@ async fn a_deferral_keeps_the_message_pending_and_a_later_drain_sends_it() {
     let m = mailer(&sink);
     let id = env.queue(&confirmation("ana@example.test")).await;
     sink.reject_next(1, 451);
-    assert_eq!(mail::drain_outbox(&env.pool, &m, 10).await.unwrap(), 1);
+    assert_eq!(mail_outbox::drain_outbox(&env.pool, &m, 10).await.unwrap(), 1);
     let (status, attempts, reason, later, _) = env.row(&id).await;
     assert_eq!((status.as_str(), attempts, later), ("pending", 1, true));
     assert!(reason.unwrap().contains("451"), "the pending row says why it waits");
-    assert_eq!(mail::drain_outbox(&env.pool, &m, 10).await.unwrap(), 0, "not due before its backoff");
+    assert_eq!(mail_outbox::drain_outbox(&env.pool, &m, 10).await.unwrap(), 0, "not due before its backoff");
     env.make_due(&id).await;
-    assert_eq!(mail::drain_outbox(&env.pool, &m, 10).await.unwrap(), 1);
+    assert_eq!(mail_outbox::drain_outbox(&env.pool, &m, 10).await.unwrap(), 1);
     assert_eq!(sink.wait_for(1, WAIT).await.len(), 1);
     let (status, attempts, reason, _, sent_at) = env.row(&id).await;
     assert_eq!((status.as_str(), attempts, reason, sent_at), ("sent", 2, None, true));
@@ -202,7 +207,7 @@ async fn a_bounce_or_too_many_deferrals_mark_the_message_failed() {
     let m = mailer(&sink);
     let bounced = env.queue(&confirmation("gone@example.test")).await;
     sink.reject_next(1, 550);
-    assert_eq!(mail::drain_outbox(&env.pool, &m, 10).await.unwrap(), 1);
+    assert_eq!(mail_outbox::drain_outbox(&env.pool, &m, 10).await.unwrap(), 1);
     let (status, attempts, reason, _, sent_at) = env.row(&bounced).await;
     assert_eq!((status.as_str(), attempts, sent_at), ("failed", 1, false));
     assert!(reason.unwrap().contains("550"));
@@ -211,14 +216,14 @@ async fn a_bounce_or_too_many_deferrals_mark_the_message_failed() {
     let c = env.owner.get().await.unwrap();
     c.execute(
         "UPDATE communications SET attempts = $3 WHERE organization_id = $1 AND id = $2",
-        &[&env.org, &tired, &(mail::MAX_ATTEMPTS - 1)],
+        &[&env.org, &tired, &(mail_outbox::MAX_ATTEMPTS - 1)],
     )
     .await
     .unwrap();
     sink.reject_next(1, 451);
-    assert_eq!(mail::drain_outbox(&env.pool, &m, 10).await.unwrap(), 1);
+    assert_eq!(mail_outbox::drain_outbox(&env.pool, &m, 10).await.unwrap(), 1);
     let (status, attempts, reason, _, _) = env.row(&tired).await;
-    assert_eq!((status.as_str(), attempts), ("failed", mail::MAX_ATTEMPTS));
+    assert_eq!((status.as_str(), attempts), ("failed", mail_outbox::MAX_ATTEMPTS));
     assert!(reason.unwrap().starts_with("gave up after 8 attempts"));
     assert!(sink.messages().is_empty());
 }
@@ -228,7 +233,7 @@ async fn with_mail_disabled_queued_messages_fail_with_a_reason() {
     let env = env().await;
     let id = env.queue(&confirmation("ana@example.test")).await;
     let off = Mailer::new(&MailConfig::default()).unwrap();
-    assert_eq!(mail::drain_outbox(&env.pool, &off, 10).await.unwrap(), 1);
+    assert_eq!(mail_outbox::drain_outbox(&env.pool, &off, 10).await.unwrap(), 1);
     let (status, _, reason, _, _) = env.row(&id).await;
     assert_eq!(status, "failed");
     assert!(reason.unwrap().contains("disabled"));
@@ -255,7 +260,7 @@ async fn the_drain_visits_every_organization() {
     tx.commit().await.unwrap();
     env.queue(&confirmation("ana@example.test")).await;
     let sink = SmtpSink::start().await.unwrap();
-    assert_eq!(mail::drain_outbox(&env.pool, &mailer(&sink), 10).await.unwrap(), 2);
+    assert_eq!(mail_outbox::drain_outbox(&env.pool, &mailer(&sink), 10).await.unwrap(), 2);
     let mut to: Vec<_> = sink.wait_for(2, WAIT).await.iter().map(|m| m.to[0].clone()).collect();
     to.sort();
     assert_eq!(to, ["ana@example.test", "bo@other.test"]);
@@ -304,19 +309,35 @@ async fn send_now_records_the_message_without_its_secret() {
     assert_eq!((rows[0].get::<_, String>(0), rows[0].get::<_, String>(1)), (d.id, "sent".to_string()));
     assert_eq!((rows[1].get::<_, String>(0), rows[1].get::<_, String>(1)), (failed.id, "failed".to_string()));
     let sink_after = SmtpSink::start().await.unwrap();
-    assert_eq!(mail::drain_outbox(&env.pool, &mailer(&sink_after), 10).await.unwrap(), 0, "never resent");
+    assert_eq!(mail_outbox::drain_outbox(&env.pool, &mailer(&sink_after), 10).await.unwrap(), 0, "never resent");
+}
+
+/// What the job runner needs of a server, on `env`'s database, and the switch that shuts it down.
+async fn app_state(env: &Env, mailer: Mailer) -> (AppState, tokio::sync::watch::Sender<bool>) {
+    let config = Config { database_url: env.app_url.clone(), ..Config::default() };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let state = AppState {
+        pool: env.pool.clone(),
+        events: events::Events::listen(&config.database_url).await.unwrap(),
+        stripe: StripeGateway::new(&config.stripe).unwrap(),
+        config: std::sync::Arc::new(config),
+        shutting_down: stopped,
+        mailer,
+        sign_in_throttle: Default::default(),
+    };
+    (state, stop)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_worker_sends_queued_mail_and_stops_on_shutdown() {
+async fn the_job_runner_sends_queued_mail_and_stops_on_shutdown() {
     let env = env().await;
     let sink = SmtpSink::start().await.unwrap();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = mail::spawn_outbox_worker(env.pool.clone(), mailer(&sink), Duration::from_millis(50), stopped);
+    let (state, stop) = app_state(&env, mailer(&sink)).await;
+    let runner = jobs::spawn(state, Duration::from_millis(50));
     env.queue(&confirmation("ana@example.test")).await;
     assert_eq!(sink.wait_for(1, WAIT).await.len(), 1);
     stop.send(true).unwrap();
-    tokio::time::timeout(WAIT, worker).await.expect("the worker stops when told").unwrap();
+    tokio::time::timeout(WAIT, runner).await.expect("the runner stops when told").unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -340,6 +361,6 @@ async fn the_mail_code_runs_as_a_role_bound_by_row_level_security() {
         .unwrap();
     assert_eq!(d.result, Ok(()));
     env.queue(&confirmation("ana@example.test")).await;
-    assert_eq!(mail::drain_outbox(&env.pool, &mailer(&sink), 10).await.unwrap(), 1);
+    assert_eq!(mail_outbox::drain_outbox(&env.pool, &mailer(&sink), 10).await.unwrap(), 1);
     assert_eq!(sink.wait_for(2, WAIT).await.len(), 2);
 }

@@ -26,11 +26,11 @@ fn one_line_error(out: &Output) -> String {
 }
 
 #[test]
-fn placeholder_stripe_settings_and_demo_seeding_refuse_the_start_outside_dev_mode() {
-    let out = run_server(&[("TOURDESK_SEED_DEMO", "true"), ("TOURDESK_HOLD_SECOND", "60")]);
+fn placeholder_stripe_settings_and_demo_data_refuse_the_start_outside_dev_mode() {
+    let out = run_server(&[("TOURDESK_DEMO_DATA", "true"), ("TOURDESK_HOLD_SECOND", "60")]);
     let line = one_line_error(&out);
     assert!(line.starts_with("tourdesk-sync-server: configuration: refusing to start"), "{line}");
-    for name in ["TOURDESK_STRIPE_SECRET_KEY", "TOURDESK_STRIPE_WEBHOOK_SECRET", "TOURDESK_SEED_DEMO"] {
+    for name in ["TOURDESK_STRIPE_SECRET_KEY", "TOURDESK_STRIPE_WEBHOOK_SECRET", "TOURDESK_DEMO_DATA"] {
         assert!(line.contains(name), "{name} not named: {line}");
     }
     let stdout = String::from_utf8(out.stdout).unwrap();

@@ -180,7 +180,35 @@ pub const APP_ROLE: &str = "tourdesk_server";
 
 /// The same database as `url` (one of [`PgCluster::fresh_database`]'s), as [`APP_ROLE`].
 pub fn as_app(url: &str) -> String {
-    url.replacen("postgres://postgres@", &format!("postgres://{APP_ROLE}@"), 1)
+    as_role(url, APP_ROLE)
+}
+
+/// The same database as `url` (one of [`PgCluster::fresh_database`]'s), as another role.
+pub fn as_role(url: &str, role: &str) -> String {
+    url.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1)
+}
+
+/// A client on `url`; its connection runs on a task of its own and ends with the client.
+pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+/// The one integer `sql` selects (a count, say).
+pub async fn scalar(
+    c: &tokio_postgres::Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> anyhow::Result<i64> {
+    Ok(c.query_one(sql, params).await?.try_get(0)?)
+}
+
+/// A hybrid logical clock stamp of now on `node`, as the sync protocol writes it
+/// (`<ms since the epoch, 13 digits>-<counter, 8 digits>-<node>`), for mutations pushed by hand.
+pub fn hlc_now(node: &str) -> String {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    format!("{ms:013}-{:08}-{node}", 0)
 }
 
 impl Drop for PgCluster {

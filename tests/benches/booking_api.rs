@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::PgCluster;
 use tourdesk_testkit::stripe::FakeStripe;
 use tourdesk_tests::{Fakes, configured};
@@ -177,7 +177,7 @@ async fn main() {
     // 5. Availability: 14 days of one tour.
     let url = format!(
         "{base}/api/v1/orgs/{}/tours/{slug}/availability?from={}&to={}",
-        seed::DEMO_ORG_SLUG,
+        demo_data::DEMO_ORG_SLUG,
         chrono::Utc::now().date_naive(),
         chrono::Utc::now().date_naive() + chrono::Duration::days(13)
     );
@@ -228,7 +228,7 @@ struct Run {
 
 /// Client `c` books `targets[c]` one seat at a time, a new customer each time, for `phase`.
 async fn book(http: &reqwest::Client, base: &str, targets: Vec<Target>, phase: Duration, label: &str) -> Run {
-    let url = format!("{base}/api/v1/orgs/{}/bookings", seed::DEMO_ORG_SLUG);
+    let url = format!("{base}/api/v1/orgs/{}/bookings", demo_data::DEMO_ORG_SLUG);
     let sold = Arc::new(AtomicU64::new(0));
     let refused = Arc::new(AtomicU64::new(0));
     let start = Instant::now();

@@ -19,7 +19,7 @@ use tourdesk_domain::mutation::Mutation;
 use tourdesk_domain::protocol::{PushRequest, SCHEMA_VERSION};
 use tourdesk_domain::status::StateMachine;
 use tourdesk_local_store::Store;
-use tourdesk_sync_server::seed;
+use tourdesk_sync_server::demo_data;
 use tourdesk_tests::harness::{departure_load_with_capacity, mutation, push_all};
 use tourdesk_tests::{Env, new_tour, push_raw, sign_in, tour_id};
 
@@ -76,7 +76,7 @@ async fn main() {
 /// beside it. The pull that then settles the desk is timed on its own.
 async fn drain(env: &Env, n: usize) {
     let desk = env.desk("drain");
-    let client = env.client(seed::DEMO_OWNER_EMAIL);
+    let client = env.client(demo_data::DEMO_OWNER_EMAIL);
     client.sync_once(&desk).await.unwrap();
     let deps: Vec<_> = desk
         .tours()
@@ -110,7 +110,7 @@ async fn drain(env: &Env, n: usize) {
     }
     let queue_time = started.elapsed();
 
-    let token = sign_in(env, seed::DEMO_OWNER_EMAIL).await;
+    let token = sign_in(env, demo_data::DEMO_OWNER_EMAIL).await;
     let started = Instant::now();
     let mut in_push = Duration::ZERO;
     let (mut pushed, mut rejected, mut batches) = (0usize, 0usize, 0usize);
@@ -160,8 +160,8 @@ async fn drain(env: &Env, n: usize) {
 async fn live_edits(env: &Env, n: usize) {
     let a = env.desk("live-a");
     let b = Arc::new(env.desk("live-b"));
-    let client_a = env.client(seed::DEMO_OWNER_EMAIL);
-    let client_b = Arc::new(env.client(seed::DEMO_OWNER_EMAIL));
+    let client_a = env.client(demo_data::DEMO_OWNER_EMAIL);
+    let client_b = Arc::new(env.client(demo_data::DEMO_OWNER_EMAIL));
     let create = new_tour("Live Edit Walk");
     let id = tour_id(&create);
     client_a.sync_once(&a).await.unwrap();
@@ -316,7 +316,7 @@ async fn organization_load(env: &Env, departures: usize, tours: usize, customers
 /// mutations a second, the full load outlasts one access token.
 async fn push_load(env: &Env, load: &[Mutation]) {
     for slice in load.chunks(50_000) {
-        let token = sign_in(env, seed::DEMO_OWNER_EMAIL).await;
+        let token = sign_in(env, demo_data::DEMO_OWNER_EMAIL).await;
         push_all(&env.base_url(), &token, slice).await;
     }
 }
@@ -341,7 +341,7 @@ async fn initial_sync(env: &Env, departures: usize, tours: usize, customers: usi
     let load_time = started.elapsed();
 
     let desk = env.desk("initial");
-    let client = env.client(seed::DEMO_OWNER_EMAIL);
+    let client = env.client(demo_data::DEMO_OWNER_EMAIL);
     client.sign_in(&desk).await.unwrap();
     let started = Instant::now();
     let report = client.sync_once(&desk).await.unwrap();

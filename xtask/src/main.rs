@@ -400,7 +400,7 @@ fn start_dev_server() -> anyhow::Result<KillOnDrop> {
         .env("TOURDESK_DATABASE_URL", format!("postgres://{DEV_APP_ROLE}@127.0.0.1:{DEV_PG_PORT}/tourdesk"))
         .env("TOURDESK_MIGRATE_DATABASE_URL", format!("postgres://postgres@127.0.0.1:{DEV_PG_PORT}/tourdesk"))
         .env("TOURDESK_LISTEN", SERVER_ADDR)
-        .env("TOURDESK_SEED_DEMO", "true")
+        .env("TOURDESK_DEMO_DATA", "true")
         .env("TOURDESK_DEV_MODE", "true")
         .spawn()
         .context("starting the sync-server")?;
@@ -563,7 +563,7 @@ fn api_fuzz() -> anyhow::Result<()> {
     let server = Command::new(target_dir().join("debug/tourdesk-sync-server"))
         .envs(scratch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("TOURDESK_LISTEN", &addr)
-        .env("TOURDESK_SEED_DEMO", "true")
+        .env("TOURDESK_DEMO_DATA", "true")
         .env("TOURDESK_DEV_MODE", "true")
         // The fuzzer is one address sending as fast as it can: limiting it is not what is tested.
         .env("TOURDESK_RATE_LIMIT_PER_SECOND", "0")

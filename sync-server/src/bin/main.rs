@@ -1,6 +1,6 @@
-//! `tourdesk-sync-server`: reads its configuration, migrates and optionally seeds demo data when
+//! `tourdesk-sync-server`: reads its configuration, migrates and optionally loads the demo data when
 //! given the owner's URL, serves until Ctrl-C or SIGTERM.
-//! `tourdesk-sync-server migrate` only migrates (and seeds, if configured) as the owner, then exits.
+//! `tourdesk-sync-server migrate` only migrates (and loads the demo data, if configured) as the owner, then exits.
 //! A failure to start is one line on stderr and exit code 1, whatever `RUST_BACKTRACE` says: an
 //! operator needs the cause, not the stack.
 

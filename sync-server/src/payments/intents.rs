@@ -10,7 +10,7 @@ use tourdesk_domain::status::BookingStatus;
 
 use super::gateway::{IntentRequest, PaymentError};
 use crate::db::Prepared;
-use crate::public::types::PaymentDto;
+use crate::website::types::PaymentDto;
 use crate::{AppError, AppState, db};
 
 /// Stripe's PaymentIntent statuses that `payments.status` stores.

@@ -108,17 +108,17 @@ async fn record_and_apply(state: &AppState, event: &WebhookEvent) -> Result<Opti
             tx.commit().await?;
             return Ok(None);
         }
-        Err(e) => return Err(transient_or_internal(e)),
+        Err(e) => return Err(e),
     };
     let w = WriteTx::new(tx, &t.org).await?;
     let mark = w.savepoint().await?;
-    let (refunds_for, refused) = match apply(&w, event, &t).await {
+    let (refunds_for, rejected) = match apply(&w, event, &t).await {
         Ok(Applied::Done { refund_queued }) => (refund_queued.then(|| t.org.clone()), None),
-        Ok(Applied::Refused { booking, why }) => {
+        Ok(Applied::Rejected { booking, why }) => {
             w.rollback_to(mark).await?;
             (None, Some((booking, why)))
         }
-        Err(e) => match transient_or_internal(e) {
+        Err(e) => match e {
             AppError::Unavailable(why) => return Err(AppError::Unavailable(why)),
             other => {
                 // Deterministic: a redelivery would fail the same way. Kept for a person; the
@@ -130,33 +130,21 @@ async fn record_and_apply(state: &AppState, event: &WebhookEvent) -> Result<Opti
             }
         },
     };
-    let issue = match &refused {
+    let issue = match &rejected {
         Some((booking, why)) => {
-            super::issues::record(&w, event, booking.as_deref(), why).await.map_err(transient_or_internal)?;
+            super::issues::record(&w, event, booking.as_deref(), why).await?;
             Some(why.code())
         }
         None => None,
     };
     mark_processed(w.tx(), &event.id, issue).await?;
-    w.commit().await.map_err(transient_or_internal)?;
+    w.commit().await?;
     Ok(refunds_for)
 }
 
 async fn mark_processed(tx: &Transaction<'_>, event_id: &str, issue: Option<&str>) -> Result<(), AppError> {
     tx.exec("UPDATE stripe_events SET processed_at = now(), issue = $2 WHERE id = $1", &[&event_id, &issue]).await?;
     Ok(())
-}
-
-/// A failure a retry can fix (a lost connection, a serialization failure or deadlock) is a 503
-/// whatever wrapped it; anything else is internal.
-fn transient_or_internal(e: impl Into<AppError>) -> AppError {
-    match e.into() {
-        AppError::Internal(any) => match any.downcast::<tokio_postgres::Error>() {
-            Ok(pg) => AppError::from(pg),
-            Err(any) => AppError::Internal(any),
-        },
-        other => other,
-    }
 }
 
 /// The booking an event is about, when it is one of ours.
@@ -181,8 +169,8 @@ async fn target_of(tx: &Transaction<'_>, event: &WebhookEvent) -> anyhow::Result
 enum Applied {
     /// Applied (or already reflected); a refund was queued and is to be sent after commit.
     Done { refund_queued: bool },
-    /// Not applicable: nothing of it is to be kept but the reason.
-    Refused { booking: Option<Box<Booking>>, why: CannotApply },
+    /// Rejected by the payment rules: nothing of it is to be kept but the reason.
+    Rejected { booking: Option<Box<Booking>>, why: CannotApply },
 }
 
 /// What the processor reported, as the domain's payment fold takes it.
@@ -231,14 +219,14 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
     let Some(pe) = processor_event(&event.kind) else { return Ok(Applied::Done { refund_queued: false }) };
     // Lock order: the booking, then its payment, then (at commit) the change counter.
     let Some(b) = db::booking_for_update(tx.tx(), &t.org, &t.booking_id).await? else {
-        return Ok(Applied::Refused { booking: None, why: CannotApply::BookingMissing });
+        return Ok(Applied::Rejected { booking: None, why: CannotApply::BookingMissing });
     };
     let Some(before) = processor_state(tx, t).await? else {
-        return Ok(Applied::Refused { booking: Some(Box::new(b)), why: CannotApply::UnknownPayment });
+        return Ok(Applied::Rejected { booking: Some(Box::new(b)), why: CannotApply::UnknownPayment });
     };
     let after = match before.record(b.pricing.total.currency, &pe) {
         Ok(s) => s,
-        Err(why) => return Ok(Applied::Refused { booking: Some(Box::new(b)), why }),
+        Err(why) => return Ok(Applied::Rejected { booking: Some(Box::new(b)), why }),
     };
     let currency = b.pricing.total.currency.as_str().to_string();
     let mut failure: Option<&str> = None;

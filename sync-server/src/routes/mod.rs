@@ -2,15 +2,12 @@
 //! map the outcome; no business rule lives here.
 
 mod extract;
-pub mod public;
+pub mod website_api;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures_util::StreamExt;
-use tokio::sync::broadcast::error::RecvError;
 use tourdesk_domain::protocol::{
     DeviceInfo, DeviceList, PullRequest, PullResponse, PushRequest, PushResponse, RefreshRequest, SignInRequest,
     SignInResponse,
@@ -24,11 +21,11 @@ pub use extract::{ApiJson, ApiPath, ApiQuery, ApiText};
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
-    let customer_facing = rate_limited(public::routes(), &state.config.booking, state.shutting_down.clone());
+    let customer_facing = rate_limited(website_api::routes(), &state.config.booking, state.shutting_down.clone());
     Router::new()
         .merge(customer_facing)
-        .merge(public::webhook_routes())
-        .route("/api/v1/openapi.json", get(public::openapi))
+        .merge(website_api::webhook_routes())
+        .route("/api/v1/openapi.json", get(website_api::openapi))
         .route("/health", get(health))
         .route("/api/v1/auth/sign-in", post(sign_in))
         .route("/api/v1/auth/refresh", post(refresh))
@@ -37,7 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/devices/{id}/revoke", post(revoke_device))
         .route("/sync/v1/push", post(push))
         .route("/sync/v1/pull", post(pull))
-        .route("/sync/v1/events", get(events))
+        .route("/sync/v1/events", get(crate::events::stream))
         .fallback(extract::no_route)
         .method_not_allowed_fallback(extract::no_method)
         .layer(DefaultBodyLimit::max(limit))
@@ -143,51 +140,6 @@ async fn push(
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, AppError> {
     sync::push(&state, &staff, req).await.map(Json)
-}
-
-/// Server-sent events: a `poke` with the organization's latest change sequence whenever it moves,
-/// and one at once on connect (so a desk that reconnects catches up, and knows it is connected).
-/// Bursts are coalesced into one poke; a desk that falls behind gets a poke anyway and pulls.
-async fn events(
-    State(state): State<AppState>,
-    staff: Staff,
-) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>>, AppError> {
-    // Subscribe before reading the current sequence, so no commit falls in between.
-    let rx = state.events.subscribe();
-    let org = staff.organization_id;
-    let current: i64 = {
-        let mut conn = state.pool.get().await?;
-        let tx = conn.build_transaction().read_only(true).start().await?;
-        crate::db::set_tenant(&tx, &org).await?;
-        let row = tx.row_opt("SELECT seq FROM org_sync WHERE organization_id = $1", &[&org]).await?;
-        tx.commit().await?;
-        row.map(|r| r.try_get(0)).transpose().map_err(anyhow::Error::from)?.unwrap_or(0)
-    };
-    let first = futures_util::stream::once(async move { Ok(Event::default().event("poke").data(current.to_string())) });
-    let updates = futures_util::stream::unfold((rx, org), |(mut rx, org)| async move {
-        loop {
-            let latest = match rx.recv().await {
-                Ok(p) if p.organization_id == org => Some(p.seq),
-                Ok(_) => None,
-                Err(RecvError::Lagged(_)) => Some(-1),
-                Err(RecvError::Closed) => return None,
-            };
-            let Some(mut seq) = latest else { continue };
-            while let Ok(p) = rx.try_recv() {
-                if p.organization_id == org {
-                    seq = seq.max(p.seq);
-                }
-            }
-            let event = Event::default().event("poke").data(seq.to_string());
-            return Some((Ok(event), (rx, org)));
-        }
-    });
-    let mut down = state.shutting_down.clone();
-    let until_shutdown = async move {
-        let _ = down.wait_for(|d| *d).await;
-    };
-    let stream = first.chain(updates).take_until(until_shutdown);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
 }
 
 async fn pull(

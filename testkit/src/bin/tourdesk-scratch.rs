@@ -12,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let db = cluster.fresh_database().await?;
     let stripe = tourdesk_testkit::stripe::FakeStripe::start().await;
     let mut out = std::io::stdout().lock();
-    // The server runs as the role row-level security binds; the owner migrates and seeds.
+    // The server runs as the role row-level security binds; the owner migrates and loads the demo data.
     writeln!(out, "TOURDESK_DATABASE_URL={}", tourdesk_testkit::as_app(&db))?;
     writeln!(out, "TOURDESK_MIGRATE_DATABASE_URL={db}")?;
     writeln!(out, "TOURDESK_STRIPE_API_BASE={}", stripe.uri())?;

@@ -80,7 +80,7 @@ fn id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Seeds through `pool`, which may be the owner's (migrations) or the server's: every statement
+/// Loads the demo data through `pool`, which may be the owner's (migrations) or the server's: every statement
 /// runs in the new organization's tenant, so row-level security binds either the same way.
 pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
     let mut client = pool.get().await?;
@@ -219,7 +219,7 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
     let guide_user = staff.get(DEMO_GUIDE_EMAIL).cloned();
     operations(&tx, &org, &owner, guide_user, &catalogue).await?;
     tx.commit().await?;
-    tracing::info!("seeded the demo organization");
+    tracing::info!("loaded the demo organization");
     Ok(())
 }
 
@@ -277,7 +277,7 @@ async fn operations(
     }
 
     let ctx = MutationCtx { organization_id: org.into(), role: Role::Owner, now: Utc::now(), user_id: owner.into() };
-    let hlc = format!("{:013}-{:08}-seed", Utc::now().timestamp_millis(), 0);
+    let hlc = format!("{:013}-{:08}-demo", Utc::now().timestamp_millis(), 0);
     let people = [
         ("ana.costa", "Ana", "Costa", "+351 913 000 111"),
         ("liam.murphy", "Liam", "Murphy", "+353 85 000 2222"),
@@ -322,7 +322,7 @@ async fn run(tx: &WriteTx<'_>, ctx: &MutationCtx, name: &str, args: serde_json::
     let m = Mutation::decode(name, &args).map_err(|r| anyhow::anyhow!("demo {name}: {r}"))?;
     match apply::run_mutation(tx, &m, ctx, &ctx.user_id).await {
         Ok(_) => Ok(()),
-        Err(apply::Failure::Rejected(r)) => Err(anyhow::anyhow!("demo {name} refused: {r}")),
+        Err(apply::Failure::Rejected(r)) => Err(anyhow::anyhow!("demo {name} rejected: {r}")),
         Err(apply::Failure::Transient(why)) => Err(anyhow::anyhow!("demo {name}: {why}")),
     }
 }

@@ -10,7 +10,6 @@
 //! expires, and the same request sent again (same `request_id`) resumes at (2) with the same key
 //! — Stripe then returns the same intent instead of a second one.
 
-use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, Utc};
@@ -25,7 +24,6 @@ use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::money::Money;
 use tourdesk_domain::mutation::{
     CancelBookingV1, Change, CreateBookingV1, CreateCustomerV1, LineArgs, Mutation, MutationCtx, ParticipantArgs,
-    Rejection,
 };
 use tourdesk_domain::offer::CustomerDefaults;
 use tourdesk_domain::payment;
@@ -37,7 +35,7 @@ use tourdesk_domain::validate;
 use super::catalog::line_requests;
 use super::types::*;
 use super::{price_dto, read_tx, write_tx};
-use crate::apply::{self, Failure};
+use crate::apply;
 use crate::db::Prepared;
 use crate::db::WriteTx;
 use crate::{AppError, AppState, db, mail, payments};
@@ -47,34 +45,6 @@ pub const WEBSITE_ACTOR: &str = "website";
 
 /// How long a magic link works.
 const MAGIC_LINK_HOURS: i64 = 24;
-
-/// A refused mutation as the public API reports it: the domain's code, a sentence, and the
-/// request field at fault (prefixed where the domain's field lives inside a request object).
-pub fn rejection_error(r: Rejection, prefix: &str) -> AppError {
-    let code = r.code();
-    let message = r.to_string();
-    let (status, field) = match &r {
-        Rejection::Invalid(f) => (StatusCode::UNPROCESSABLE_ENTITY, Some(format!("{prefix}{}", f.field))),
-        Rejection::Conflict { field, .. } => (StatusCode::CONFLICT, Some(format!("{prefix}{field}"))),
-        Rejection::NotFound { entity, .. } => return AppError::NotFound(entity.clone()),
-        Rejection::NotAuthorized { .. } => return AppError::Forbidden(message),
-        Rejection::PromoRefused { .. } => (StatusCode::UNPROCESSABLE_ENTITY, Some("promo_code".into())),
-        Rejection::PricingError { .. } => (StatusCode::UNPROCESSABLE_ENTITY, Some("lines".into())),
-        Rejection::PriceChanged { .. } => (StatusCode::CONFLICT, Some("expected_total_minor".into())),
-        Rejection::CapacityExceeded { .. } | Rejection::DepartureNotBookable { .. } => {
-            (StatusCode::CONFLICT, Some("departure_id".into()))
-        }
-        _ => (StatusCode::CONFLICT, None),
-    };
-    AppError::BadRequest { status, code, message, field }
-}
-
-fn failure_error(f: Failure, prefix: &str) -> AppError {
-    match f {
-        Failure::Rejected(r) => rejection_error(r, prefix),
-        Failure::Transient(why) => AppError::Unavailable(why),
-    }
-}
 
 fn ctx(org: &str) -> MutationCtx {
     MutationCtx {
@@ -176,7 +146,9 @@ async fn decide(
                 notes: String::new(),
                 hlc: Hlc::new(wall, 0, "server"),
             });
-            apply::run_mutation(w, &m, &ctx, WEBSITE_ACTOR).await.map_err(|f| failure_error(f, "customer."))?;
+            apply::run_mutation(w, &m, &ctx, WEBSITE_ACTOR)
+                .await
+                .map_err(|f| AppError::from_failure(f, "customer."))?;
             id
         }
     };
@@ -216,7 +188,7 @@ async fn decide(
         overbook: None,
         hold_seconds: Some(state.config.booking.hold_seconds),
     });
-    let changes = apply::run_mutation(w, &m, &ctx, WEBSITE_ACTOR).await.map_err(|f| failure_error(f, ""))?;
+    let changes = apply::run_mutation(w, &m, &ctx, WEBSITE_ACTOR).await.map_err(|f| AppError::from_failure(f, ""))?;
     let (mut booking, mut hold_until) = (None, None);
     for c in changes {
         match c {
@@ -445,6 +417,6 @@ async fn cancel_in(w: &WriteTx<'_>, org: &str, booking_id: &str, reason: Option<
         by: CancelledBy::Customer,
         reason,
     });
-    apply::run_mutation(w, &m, &ctx(org), WEBSITE_ACTOR).await.map_err(|f| failure_error(f, ""))?;
+    apply::run_mutation(w, &m, &ctx(org), WEBSITE_ACTOR).await.map_err(|f| AppError::from_failure(f, ""))?;
     Ok(())
 }

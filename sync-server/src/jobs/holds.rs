@@ -4,8 +4,6 @@
 //! cancellation — which gives the seats back, and cancels the PaymentIntent so a late payment
 //! cannot go through. Should one still arrive, the webhook refunds it (`payment::reconcile`).
 
-use std::time::Duration;
-
 use chrono::Utc;
 use tourdesk_domain::cancellation::CancelledBy;
 use tourdesk_domain::mutation::{CancelBookingV1, Mutation, MutationCtx};
@@ -122,29 +120,4 @@ async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<Strin
     }
     tx.commit().await?;
     Ok(cancelled)
-}
-
-/// Runs [`release_expired`], the refund sender and the reminder sweep every `every` until
-/// shutdown. Failures are logged and retried at the next tick; the loop itself never ends early.
-pub fn spawn_jobs(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut down = state.shutting_down.clone();
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = down.wait_for(|d| *d) => return,
-            }
-            if let Err(e) = release_expired(&state).await {
-                tracing::warn!("hold expiry failed, will retry: {e:#}");
-            }
-            if let Err(e) = crate::payments::send_all_refunds(&state).await {
-                tracing::warn!("refund sending failed, will retry: {e:#}");
-            }
-            if let Err(e) = crate::reminders::queue_due(&state).await {
-                tracing::warn!("queueing reminders failed, will retry: {e:#}");
-            }
-        }
-    })
 }

@@ -6,9 +6,9 @@
 use chrono::{Duration, Utc};
 use tourdesk_domain::money::Currency;
 
-use super::gateway::{PaymentError, RefundRequest};
 use crate::db::Prepared;
 use crate::db::WriteTx;
+use crate::payments::gateway::{PaymentError, RefundRequest};
 use crate::{AppState, db};
 
 /// After this many transient failures a refund is marked failed instead of retried.
@@ -22,6 +22,16 @@ struct Due {
     currency: String,
     intent: Option<String>,
     attempts: i32,
+}
+
+/// Sends the due refunds of every active organization (the runner's pass).
+pub async fn send_all(state: &AppState) -> anyhow::Result<()> {
+    // Which organizations have refunds due (V10's lookup, ids only); each is sent in its tenant.
+    let orgs = db::orgs_with(&state.pool.get().await?, "tourdesk_orgs_with_due_refunds", &[]).await?;
+    for org in orgs {
+        send_queued_refunds(state, &org).await;
+    }
+    Ok(())
 }
 
 /// Sends an organization's due refunds; errors are logged, never returned: the caller has

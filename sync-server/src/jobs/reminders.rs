@@ -1,45 +1,39 @@
 //! Reminder e-mails before a departure. A sweep finds the confirmed bookings whose departure is
 //! within the configured lead (`booking.reminder_hours`), asks the domain whether each is due
-//! (`reminders::reminder_due`), and queues the reminder in the mail outbox; the outbox worker
+//! (`reminders::reminder_due`), and queues the reminder in the mail outbox; the outbox job
 //! sends it. A booking is reminded once, whatever the number of sweeps or server instances: the
 //! outbox row is the record, and V9's unique index turns a second one into a no-op.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use deadpool_postgres::Pool;
 use tourdesk_domain::reminders::reminder_due;
 use tourdesk_domain::status::BookingStatus;
 
+use crate::db;
 use crate::db::Prepared;
 use crate::mail::{self, Email};
-use crate::{AppState, db};
 
 /// Most reminders queued per organization per sweep; the rest wait for the next one.
 const BATCH: i64 = 500;
 
-/// Queues the due reminders of every active organization; returns how many were queued.
-pub async fn queue_due(state: &AppState) -> anyhow::Result<usize> {
-    let hours = state.config.booking.reminder_hours;
-    if hours == 0 {
-        return Ok(0);
-    }
-    let lead = Duration::hours(i64::from(hours));
-    let now = Utc::now();
+/// Queues the reminders of every active organization that are due at `now`, `lead` being how
+/// long before a departure its bookings are reminded; returns how many were queued.
+pub async fn queue_due(pool: &Pool, lead: Duration, now: DateTime<Utc>) -> anyhow::Result<usize> {
     // Which organizations have bookings to remind (V10's lookup, ids only); each is then worked
     // in its tenant, where the domain decides.
-    let orgs =
-        db::orgs_with(&state.pool.get().await?, "tourdesk_orgs_with_due_reminders", &[&now, &(now + lead)]).await?;
+    let orgs = db::orgs_with(&pool.get().await?, "tourdesk_orgs_with_due_reminders", &[&now, &(now + lead)]).await?;
     let mut queued = 0;
     for org in orgs {
-        queued += queue_in(state, &org, lead).await?;
+        queued += queue_in(pool, &org, lead, now).await?;
     }
     Ok(queued)
 }
 
-async fn queue_in(state: &AppState, org: &str, lead: Duration) -> anyhow::Result<usize> {
-    let mut conn = state.pool.get().await?;
+async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let mut conn = pool.get().await?;
     let tx = conn.transaction().await?;
     db::set_tenant(&tx, org).await?;
-    let now = Utc::now();
     let until = now + lead;
     // Candidates: the SQL narrows to bookings not yet reminded whose departure is in the window;
     // the domain decides. Customers who turned reminders off are left out here too, so they

@@ -1,4 +1,4 @@
-//! The public booking API (`/api/v1`): shells over `crate::public` and the Stripe webhook.
+//! The public booking API (`/api/v1`): shells over `crate::website` and the Stripe webhook.
 //! Each handler is annotated for the OpenAPI document served at `/api/v1/openapi.json`.
 
 use axum::extract::{FromRequestParts, State};
@@ -8,8 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::{ApiJson, ApiPath, ApiQuery, ApiText};
-use crate::public::types::*;
-use crate::public::{bookings, catalog};
+use crate::website::types::*;
+use crate::website::{bookings, catalog};
 use crate::{AppError, AppState, payments};
 
 /// The routes customers and booking sites call; the caller adds rate limiting.

@@ -1,0 +1,132 @@
+//! The mail outbox job: sends the e-mail queued in `communications` ([`crate::mail::queue`]),
+//! with retries and backoff.
+//!
+//! Delivery is at least once: a crash between the relay's acceptance and the commit that marks
+//! the row sent sends that one message again. Row locks make two drains never send one row twice.
+
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Pool};
+
+use crate::db::Prepared;
+use crate::db::set_tenant;
+use crate::mail::{Email, MailError, Mailer};
+
+/// A row that failed this many times in a row is given up on (about an hour of retries).
+pub const MAX_ATTEMPTS: i32 = 8;
+/// Delay before the first retry; each further retry waits twice as long.
+const FIRST_RETRY: Duration = Duration::from_secs(30);
+/// Rows one pass of the runner takes per call of [`drain_outbox`]; a full pass is followed at once
+/// by another, so a backlog does not wait an interval per batch.
+pub const BATCH: i64 = 50;
+
+/// Sends up to `batch` due outbox rows and returns how many it settled (sent, failed, or put
+/// back with a later retry time).
+///
+/// Each row is claimed `FOR UPDATE SKIP LOCKED` and marked in its own transaction, held while
+/// the relay is talking: a second drain (another server instance) skips the row instead of
+/// sending it again, and a crash loses at most the mark of the one message in flight.
+///
+/// Which organizations have mail due comes from V10's lookup (ids only); each organization's
+/// rows are then claimed in its tenant.
+pub async fn drain_outbox(pool: &Pool, mailer: &Mailer, batch: i64) -> anyhow::Result<usize> {
+    let mut client = pool.get().await?;
+    let orgs = crate::db::orgs_with(&client, "tourdesk_orgs_with_due_mail", &[]).await?;
+    let limit = usize::try_from(batch.max(0))?;
+    let mut settled = 0;
+    for org in &orgs {
+        while settled < limit {
+            let tx = client.transaction().await?;
+            set_tenant(&tx, org).await?;
+            let Some(row) = tx
+                .row_opt(
+                    "SELECT id, recipient, subject, content, attempts FROM communications
+                     WHERE organization_id = $1 AND status = 'pending' AND channel = 'email'
+                       AND direction = 'outbound' AND recipient IS NOT NULL AND next_attempt_at <= now()
+                     ORDER BY next_attempt_at
+                     LIMIT 1
+                     FOR UPDATE SKIP LOCKED",
+                    &[org],
+                )
+                .await?
+            else {
+                break;
+            };
+            let id: String = row.try_get(0)?;
+            let email = Email {
+                to: row.try_get(1)?,
+                subject: row.try_get::<_, Option<String>>(2)?.unwrap_or_default(),
+                text: row.try_get(3)?,
+            };
+            let attempts = row.try_get::<_, i32>(4)? + 1;
+            let result = mailer.send(&email).await;
+            record_attempt(&tx, org, &id, attempts, result).await?;
+            tx.commit().await?;
+            settled += 1;
+        }
+    }
+    Ok(settled)
+}
+
+async fn record_attempt(
+    tx: &impl GenericClient,
+    org: &str,
+    id: &str,
+    attempts: i32,
+    result: Result<(), MailError>,
+) -> anyhow::Result<()> {
+    match result {
+        Ok(()) => {
+            tx.exec(
+                "UPDATE communications SET status = 'sent', sent_at = now(), attempts = $3, failure_reason = NULL
+                 WHERE organization_id = $1 AND id = $2",
+                &[&org, &id, &attempts],
+            )
+            .await?;
+        }
+        Err(MailError::Transient(reason)) if attempts < MAX_ATTEMPTS => {
+            tracing::warn!(%org, %id, attempts, "mail not sent, will retry: {reason}");
+            // The last reason stays on the pending row, so a stuck message says why.
+            tx.exec(
+                "UPDATE communications SET attempts = $3, failure_reason = $4,
+                     next_attempt_at = now() + make_interval(secs => $5)
+                 WHERE organization_id = $1 AND id = $2",
+                &[&org, &id, &attempts, &reason, &retry_delay(attempts).as_secs_f64()],
+            )
+            .await?;
+        }
+        Err(e) => {
+            let reason = match e {
+                MailError::Transient(r) => format!("gave up after {attempts} attempts: {r}"),
+                e => e.to_string(),
+            };
+            tracing::warn!(%org, %id, attempts, "mail failed: {reason}");
+            tx.exec(
+                "UPDATE communications SET status = 'failed', attempts = $3, failure_reason = $4
+                 WHERE organization_id = $1 AND id = $2",
+                &[&org, &id, &attempts, &reason],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Wait before retry number `attempts` (1-based): 30 s, 1 min, 2 min, … doubling.
+fn retry_delay(attempts: i32) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(16);
+    FIRST_RETRY.saturating_mul(1 << doublings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially() {
+        let secs: Vec<u64> = (1..MAX_ATTEMPTS).map(|a| retry_delay(a).as_secs()).collect();
+        assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920]);
+        assert_eq!(retry_delay(0).as_secs(), 30);
+        assert_eq!(retry_delay(i32::MAX), retry_delay(17));
+    }
+}
