@@ -1065,6 +1065,8 @@ fn tiers_of(c: &Connection, org: &str, tour_id: &str) -> Result<Vec<PricingTier>
     Ok(out)
 }
 
+mod search;
+
 #[cfg(test)]
 mod booking_tests;
 
