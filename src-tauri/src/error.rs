@@ -18,6 +18,8 @@ pub enum DeskError {
     Internal(&'static str),
 }
 
+pub type DeskResult<T> = Result<T, DeskError>;
+
 impl DeskError {
     /// The one mapping: what the window receives for this error. Faults of this machine are
     /// logged here, once.
@@ -75,5 +77,3 @@ mod tests {
         assert_eq!(DeskError::Internal("read back failed").to_command_error().code, "STORE");
     }
 }
-
-pub type DeskResult<T> = Result<T, DeskError>;

@@ -165,7 +165,7 @@ pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
     let bookings = use_invoke(PANEL_KINDS, (id.clone(), props.kind), |(id, kind)| async move {
         match kind {
             PanelKind::Bookings => services::list_bookings(&id).await.map(Panel::Bookings),
-            PanelKind::Manifest => services::manifest(&id).await.map(Panel::Manifest),
+            PanelKind::Manifest => services::manifest(&id).await.map(|m| Panel::Manifest(Box::new(m))),
         }
     });
     let attendance = |check_in: bool| {
@@ -202,7 +202,7 @@ pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
         }
         Load::Failed(e) => html! { <ErrorNote error={e} /> },
         Load::Ready(Panel::Manifest(m)) => html! {
-            <ManifestView manifest={m} on_check_in={attendance(true)} on_no_show={attendance(false)} />
+            <ManifestView manifest={*m} on_check_in={attendance(true)} on_no_show={attendance(false)} />
         },
         Load::Ready(Panel::Bookings(list)) => {
             let on_new = {
@@ -244,7 +244,7 @@ pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
 #[derive(Debug, Clone, PartialEq)]
 enum Panel {
     Bookings(Vec<BookingSummary>),
-    Manifest(tourdesk_domain::ipc::Manifest),
+    Manifest(Box<tourdesk_domain::ipc::Manifest>),
 }
 
 #[derive(Properties, PartialEq)]
