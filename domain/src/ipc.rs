@@ -200,7 +200,8 @@ pub struct DeskStatus {
     pub last_synced_at: Option<String>,
     pub last_error: Option<String>,
     pub signed_in_as: Option<SignedInAs>,
-    /// Grows whenever local data changes (a local edit or a pull); the UI reloads on change.
+    /// Grows whenever local data changes (a local edit or a pull). The window follows the
+    /// `events::DATA_CHANGED` event instead; this stays for diagnostics.
     pub data_version: u64,
     /// While a pull spans several pages (a first sync of a large organization): how far along.
     #[serde(default)]
