@@ -233,6 +233,11 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     let toasts = texts(&c, "#toasts .toast").await;
     assert!(toasts.iter().any(|t| t.contains("Tidepool Ramble")), "creating says so: {toasts:?}");
     screenshot(&c, "1-offline").await;
+    eventually("the confirmations to leave by themselves", Duration::from_secs(15), || {
+        let c = c.clone();
+        async move { texts(&c, "#toasts .toast").await.is_empty().then_some(()) }
+    })
+    .await;
 
     // It comes back on the same address: the queued tour is pushed and confirmed.
     let server = tourdesk_sync_server::start(Config {
@@ -341,6 +346,8 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     ])
     .await;
     let c = open_desk().await;
+    // This whole story runs in a narrow window (860 px): every button it clicks must be there.
+    c.set_window_size(860, 760).await.unwrap();
     eventually("the desk to sign in and sync", Duration::from_secs(60), || {
         let c = c.clone();
         async move {
@@ -352,6 +359,21 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     click(&c, ".tour-row[data-slug='kyoto-temples-at-dawn']").await;
     let seeded_left = (seeded_capacity - booked).to_string();
     seats_shown(&c, &dep, &seeded_left, "the departure's seats as seeded").await;
+    // At 860 px a departure's date stays on one line: its cell is as tall as a number's.
+    let heights = c
+        .execute(
+            "const r = document.querySelector('.departure-row');
+             const h = (css) => r.querySelector(css).getBoundingClientRect().height;
+             const b = r.querySelector('.open-manifest').getBoundingClientRect();
+             return [h('td.when'), h('td.seats-left'), b.right, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let n = |i: usize| heights[i].as_f64().unwrap();
+    assert!(n(0) <= n(1) + 0.5, "the date wraps: {heights}");
+    assert!(n(2) <= n(3), "the row's last button is cut off: {heights}");
+    screenshot(&c, "2-narrow-tours").await;
 
     // Another office desk (the manager's, headless) leaves exactly two seats, through the server;
     // the window follows.

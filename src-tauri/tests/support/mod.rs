@@ -92,9 +92,13 @@ where
     }
 }
 
-/// Clicks the first element matching `css`.
+/// Clicks the first element matching `css`, once the window shows it (a screen just navigated
+/// to loads its rows a moment later).
 pub async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+    eventually(&format!("{css} to be clickable"), Duration::from_secs(10), || async move {
+        c.find(Locator::Css(css)).await.ok()?.click().await.ok()
+    })
+    .await;
 }
 
 /// Types into the first element matching `css`.

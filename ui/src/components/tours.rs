@@ -99,7 +99,7 @@ pub fn Departures(props: &DeparturesProps) -> Html {
             } else {
                 <div class="table-scroll">
                 <table id="departure-table">
-                    <thead><tr><th>{ "Starts (local)" }</th><th class="num">{ "Capacity" }</th><th class="num">{ "Booked" }</th><th class="num">{ "Seats left" }</th><th>{ "Status" }</th><th></th></tr></thead>
+                    <thead><tr><th>{ "Starts (local)" }</th><th class="num">{ "Booked" }</th><th class="num">{ "Seats left" }</th><th>{ "Status" }</th><th></th></tr></thead>
                     <tbody onkeydown={Callback::from(on_row_keys)}>
                     { for props.departures.iter().map(|d| {
                         let open = |kind: PanelKind| {
@@ -110,8 +110,7 @@ pub fn Departures(props: &DeparturesProps) -> Html {
                         html! {
                             <tr class={classes!("departure-row", is_open.then_some("selected"))} data-id={d.departure.id.clone()} data-row="" tabindex="0">
                                 <td class="when">{ local_start(d) }</td>
-                                <td class="num">{ d.departure.capacity }</td>
-                                <td class="num">{ d.departure.booked_count }</td>
+                                <td class="num booked">{ format!("{} of {}", d.departure.booked_count, d.departure.capacity) }</td>
                                 <td class={classes!("num", "seats-left", (d.seats_left == 0).then_some("sold-out"))}>{ d.seats_left }</td>
                                 <td class="status-word">{ words::departure_status(d.departure.status) }</td>
                                 <td class="row-actions">
@@ -241,5 +240,6 @@ mod tests {
         assert_eq!(html.matches("open-bookings").count(), 2, "each departure opens its bookings: {html}");
         assert_eq!(html.matches("open-manifest").count(), 2, "and its manifest: {html}");
         assert!(html.contains(">Open<") && !html.contains(">open<"), "statuses in words: {html}");
+        assert!(html.contains(">3 of 10<"), "booked of capacity: {html}");
     }
 }
