@@ -15,9 +15,6 @@ use crate::router::{self, Route};
 use crate::services;
 use crate::state::{Action, AppContext, AppState, use_app};
 
-/// How long a confirmation stays on screen.
-const TOAST_MS: u64 = 4000;
-
 #[component]
 pub fn App() -> Html {
     let state = use_reducer(|| AppState::new(router::current()));
@@ -100,18 +97,6 @@ fn follow_window(state: AppContext) {
 #[component]
 pub fn Shell() -> Html {
     let app = use_app();
-    {
-        // Each confirmation leaves after a few seconds.
-        let app = app.clone();
-        use_effect_with(app.toasts.last().map(|t| t.id), move |last| {
-            if let Some(id) = *last {
-                spawn_local(async move {
-                    yew::platform::time::sleep(std::time::Duration::from_millis(TOAST_MS)).await;
-                    app.dispatch(Action::DismissToast(id));
-                });
-            }
-        });
-    }
     let on_sync = {
         let app = app.clone();
         Callback::from(move |_| {

@@ -1,9 +1,13 @@
-//! Confirmations: each action that saves says so ("Booking saved — pending sync"), for a few
-//! seconds, without taking the focus.
+//! Confirmations: each action that saves says so ("Booking saved"), for a few seconds, without
+//! taking the focus. Each toast times itself out, so a burst of them all leave.
 
+use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::state::Toast;
+
+/// How long a confirmation stays on screen.
+pub const TOAST_MS: u64 = 4000;
 
 #[derive(Properties, PartialEq)]
 pub struct ToastsProps {
@@ -15,15 +19,36 @@ pub struct ToastsProps {
 pub fn Toasts(props: &ToastsProps) -> Html {
     html! {
         <div id="toasts" class="toasts" role="status" aria-live="polite">
-            { for props.toasts.iter().map(|t| {
-                let id = t.id;
-                html! {
-                    <div class="toast" key={t.id.to_string()}>
-                        <span>{ &t.text }</span>
-                        <button class="toast-close" aria-label="Dismiss" onclick={props.on_dismiss.reform(move |_: MouseEvent| id)}>{ "×" }</button>
-                    </div>
-                }
+            { for props.toasts.iter().map(|t| html! {
+                <ToastItem key={t.id.to_string()} id={t.id} text={t.text.clone()} on_dismiss={props.on_dismiss.clone()} />
             }) }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ToastItemProps {
+    id: u64,
+    text: String,
+    on_dismiss: Callback<u64>,
+}
+
+#[component]
+fn ToastItem(props: &ToastItemProps) -> Html {
+    {
+        let (id, on_dismiss) = (props.id, props.on_dismiss.clone());
+        use_effect_with(id, move |_| {
+            spawn_local(async move {
+                yew::platform::time::sleep(std::time::Duration::from_millis(TOAST_MS)).await;
+                on_dismiss.emit(id);
+            });
+        });
+    }
+    let id = props.id;
+    html! {
+        <div class="toast">
+            <span>{ &props.text }</span>
+            <button class="toast-close" aria-label="Dismiss" onclick={props.on_dismiss.reform(move |_: MouseEvent| id)}>{ "×" }</button>
         </div>
     }
 }
