@@ -166,6 +166,17 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     .await;
     assert!(err.contains("between 1 and 10000"), "{err}");
     screenshot(&c, "1-new-tour-refused").await;
+    // The webview's own right-click menu (Reload, Inspect…) is suppressed, except in text inputs.
+    let menus = c
+        .execute(
+            "const open = (el) => { const e = new MouseEvent('contextmenu', {bubbles: true, cancelable: true});
+                                    el.dispatchEvent(e); return e.defaultPrevented; };
+             return [open(document.querySelector('.tour-row')), open(document.querySelector('#new-tour-name'))];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(menus, json!([true, false]), "suppressed on a row, kept in a text input");
 
     // Fixed, it is created: listed at once, then confirmed by the server.
     capacity.clear().await.unwrap();
