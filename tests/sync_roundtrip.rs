@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use tourdesk_domain::mutation::Mutation;
-use tourdesk_domain::protocol::{MutationEnvelope, PushRequest, PushResponse, SCHEMA_VERSION};
+use tourdesk_domain::protocol::{EntityKind, MutationEnvelope, PushRequest, PushResponse, SCHEMA_VERSION};
 use tourdesk_local_store::{Store, SyncError};
 use tourdesk_sync_server::demo_data;
 use tourdesk_tests::{Env, new_tour, push_raw, sign_in, tour_id};
@@ -22,6 +22,10 @@ async fn offline_create_survives_restart_and_reaches_postgres_once() {
     // First contact: the whole demo catalogue arrives.
     let report = client.sync_once(&desk).await.unwrap();
     assert!(report.pulled > 0);
+    // What the desk tells its window to reload.
+    for kind in [EntityKind::Tour, EntityKind::PricingTier, EntityKind::Departure, EntityKind::Booking] {
+        assert!(report.touched.contains(&kind), "{kind:?} not in {:?}", report.touched);
+    }
     let tours = desk.tours().unwrap();
     assert_eq!(tours.len(), 3, "{tours:?}");
     assert!(tours.iter().all(|t| !t.pending));
@@ -55,6 +59,7 @@ async fn offline_create_survives_restart_and_reaches_postgres_once() {
     env.restart_server().await;
     let report = client.sync_once(&desk).await.unwrap();
     assert_eq!((report.pushed, report.rejected), (1, 0));
+    assert!(report.touched.contains(&EntityKind::Tour), "the tour came back settled: {:?}", report.touched);
     assert_eq!(desk.pending_count().unwrap(), 0);
     let settled = desk.tours().unwrap().into_iter().find(|t| t.tour.id == tour_id).unwrap();
     assert!(!settled.pending);

@@ -200,7 +200,8 @@ pub struct DeskStatus {
     pub last_synced_at: Option<String>,
     pub last_error: Option<String>,
     pub signed_in_as: Option<SignedInAs>,
-    /// Grows whenever local data changes (a local edit or a pull); the UI reloads on change.
+    /// Grows whenever local data changes (a local edit or a pull). The window follows the
+    /// `events::DATA_CHANGED` event instead; this stays for diagnostics.
     pub data_version: u64,
     /// While a pull spans several pages (a first sync of a large organization): how far along.
     #[serde(default)]
@@ -228,4 +229,41 @@ pub struct CommandError {
     pub message: String,
     #[serde(default)]
     pub field: Option<String>,
+}
+
+/// A booking found by its reference, with what a person needs to recognise it: the tour and the
+/// departure it is on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookingHit {
+    pub booking: BookingSummary,
+    pub tour_id: String,
+    /// `None` when this desk does not hold the tour (a partial replica).
+    pub tour_name: Option<String>,
+    pub departure: Option<DepartureView>,
+}
+
+/// What the desk's global search found, each kind best match first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub bookings: Vec<BookingHit>,
+    pub customers: Vec<CustomerHit>,
+    pub tours: Vec<TourView>,
+}
+
+/// The desk's event after a local write or an applied pull page: which kinds of rows changed,
+/// and whether server verdicts on this desk's own work arrived (the conflict inbox and the
+/// pending badges follow those). The UI reloads only what depends on them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataChanged {
+    pub kinds: Vec<crate::protocol::EntityKind>,
+    #[serde(default)]
+    pub outcomes: bool,
+}
+
+/// The names of the desk's events (Tauri `emit`), shared so neither side can misspell one.
+pub mod events {
+    /// Payload: `DataChanged`.
+    pub const DATA_CHANGED: &str = "desk://data-changed";
+    /// Payload: `DeskStatus`, whenever the sync loop's state moves.
+    pub const STATUS: &str = "desk://status";
 }

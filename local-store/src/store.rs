@@ -16,6 +16,7 @@ use crate::StoreError;
 
 mod pull;
 mod read;
+mod search;
 mod write;
 
 mod embedded {

@@ -77,6 +77,8 @@ pub struct SyncReport {
     pub pushed: u64,
     pub rejected: u64,
     pub pulled: u64,
+    /// The kinds of rows the pulled pages changed, so the desk can tell its window what to reload.
+    pub touched: std::collections::BTreeSet<tourdesk_domain::protocol::EntityKind>,
 }
 
 pub struct SyncClient {
@@ -321,6 +323,7 @@ impl SyncClient {
                 _ => self.authed(store, PULL_PATH, &req).await?,
             };
             report.pulled += resp.changes() as u64;
+            report.touched.extend(resp.buckets.iter().flat_map(|b| b.changes.iter().map(|c| c.entity)));
             if !resp.complete {
                 let next = after(&req, &resp);
                 let token = self.access_token(store, None).await?;

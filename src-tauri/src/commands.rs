@@ -7,57 +7,40 @@ use tourdesk_domain::PricingTier;
 use tourdesk_domain::entities::CheckInKind;
 use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::ipc::{
-    BookingSummary, CommandError, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest, NewBooking,
-    NewCustomer, NewTour, Outcome, RejectedBooking, TourView,
+    BookingHit, BookingSummary, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest, NewBooking,
+    NewCustomer, NewTour, Outcome, RejectedBooking, SearchResults, TourView,
 };
 use tourdesk_domain::mutation::{
-    CheckInV1, CreateBookingV1, CreateCustomerV1, CreateTourV1, EditCustomerNotesV1, MarkNoShowV1, Mutation, Rejection,
+    CheckInV1, CreateBookingV1, CreateCustomerV1, CreateTourV1, EditCustomerNotesV1, MarkNoShowV1, Mutation,
 };
 use tourdesk_domain::payment::PaymentIssue;
-use tourdesk_local_store::StoreError;
+use tourdesk_domain::protocol::EntityKind;
 
 use crate::Desk;
-
-/// The one place a store error becomes what the UI shows.
-fn to_ui(e: StoreError) -> CommandError {
-    match e {
-        StoreError::Rejected(Rejection::Invalid(f)) => {
-            CommandError { code: "INVALID".into(), message: f.message, field: Some(f.field) }
-        }
-        StoreError::Rejected(Rejection::Conflict { field, message }) => {
-            CommandError { code: "CONFLICT".into(), message, field: Some(field) }
-        }
-        StoreError::Rejected(r) => CommandError { code: r.code().into(), message: r.to_string(), field: None },
-        StoreError::NotSignedIn => CommandError { code: "NOT_SIGNED_IN".into(), message: e.to_string(), field: None },
-        other => {
-            tracing::error!("local store error: {other}");
-            CommandError { code: "STORE".into(), message: other.to_string(), field: None }
-        }
-    }
-}
+use crate::error::{DeskError, DeskResult};
 
 #[tauri::command]
-pub async fn desk_status(desk: State<'_, Desk>) -> Result<DeskStatus, CommandError> {
+pub async fn desk_status(desk: State<'_, Desk>) -> DeskResult<DeskStatus> {
     Ok(desk.sync.status(&desk.store))
 }
 
 #[tauri::command]
-pub async fn list_tours(desk: State<'_, Desk>) -> Result<Vec<TourView>, CommandError> {
-    desk.store.tours().map_err(to_ui)
+pub async fn list_tours(desk: State<'_, Desk>) -> DeskResult<Vec<TourView>> {
+    Ok(desk.store.tours()?)
 }
 
 #[tauri::command]
-pub async fn list_departures(desk: State<'_, Desk>, tour_id: String) -> Result<Vec<DepartureView>, CommandError> {
-    desk.store.departures(&tour_id).map_err(to_ui)
+pub async fn list_departures(desk: State<'_, Desk>, tour_id: String) -> DeskResult<Vec<DepartureView>> {
+    Ok(desk.store.departures(&tour_id)?)
 }
 
 #[tauri::command]
-pub async fn list_prices(desk: State<'_, Desk>, tour_id: String) -> Result<Vec<PricingTier>, CommandError> {
-    desk.store.prices(&tour_id).map_err(to_ui)
+pub async fn list_prices(desk: State<'_, Desk>, tour_id: String) -> DeskResult<Vec<PricingTier>> {
+    Ok(desk.store.prices(&tour_id)?)
 }
 
 #[tauri::command]
-pub async fn create_tour(desk: State<'_, Desk>, input: NewTour) -> Result<TourView, CommandError> {
+pub async fn create_tour(desk: State<'_, Desk>, input: NewTour) -> DeskResult<TourView> {
     let id = uuid::Uuid::new_v4().to_string();
     let m = Mutation::CreateTourV1(CreateTourV1 {
         id: id.clone(),
@@ -71,46 +54,41 @@ pub async fn create_tour(desk: State<'_, Desk>, input: NewTour) -> Result<TourVi
         timezone: input.timezone,
         meeting_point: input.meeting_point,
     });
-    desk.store.mutate(&m).map_err(to_ui)?;
-    desk.sync.touched();
-    let tours = desk.store.tours().map_err(to_ui)?;
-    tours.into_iter().find(|t| t.tour.id == id).ok_or_else(|| CommandError {
-        code: "STORE".into(),
-        message: "the new tour was saved but could not be read back".into(),
-        field: None,
-    })
+    desk.store.mutate(&m)?;
+    desk.sync.touched(&desk.store, &[EntityKind::Tour], false);
+    let tours = desk.store.tours()?;
+    tours
+        .into_iter()
+        .find(|t| t.tour.id == id)
+        .ok_or(DeskError::Internal("the new tour was saved but could not be read back"))
 }
 
 #[tauri::command]
-pub async fn sync_now(desk: State<'_, Desk>) -> Result<(), CommandError> {
+pub async fn sync_now(desk: State<'_, Desk>) -> DeskResult<()> {
     desk.sync.poke();
     Ok(())
 }
 
 #[tauri::command]
-pub async fn list_rejections(desk: State<'_, Desk>) -> Result<Vec<Outcome>, CommandError> {
-    desk.store.rejections().map_err(to_ui)
+pub async fn list_rejections(desk: State<'_, Desk>) -> DeskResult<Vec<Outcome>> {
+    Ok(desk.store.rejections()?)
 }
 
 /// Payment events the server could not apply, for the inbox (office desks receive them).
 #[tauri::command]
-pub async fn list_payment_issues(desk: State<'_, Desk>) -> Result<Vec<PaymentIssue>, CommandError> {
-    desk.store.payment_issues().map_err(to_ui)
+pub async fn list_payment_issues(desk: State<'_, Desk>) -> DeskResult<Vec<PaymentIssue>> {
+    Ok(desk.store.payment_issues()?)
 }
 
 #[tauri::command]
-pub async fn dismiss_rejection(desk: State<'_, Desk>, mutation_id: u64) -> Result<(), CommandError> {
-    desk.store.acknowledge(mutation_id).map_err(to_ui)?;
-    desk.sync.touched();
+pub async fn dismiss_rejection(desk: State<'_, Desk>, mutation_id: u64) -> DeskResult<()> {
+    desk.store.acknowledge(mutation_id)?;
+    desk.sync.touched(&desk.store, &[], true);
     Ok(())
 }
 
 /// How many customers a search returns: enough to pick from, few enough to read.
 const SEARCH_LIMIT: u32 = 20;
-
-fn store_error(message: &str) -> CommandError {
-    CommandError { code: "STORE".into(), message: message.into(), field: None }
-}
 
 /// A clock stamp for a customer write, from this machine's clock and this desk's client id.
 /// The counter is 0: the store's own outbox stamps count from mutation 1, so any later edit made
@@ -121,27 +99,23 @@ fn stamp(desk: &Desk) -> Hlc {
 }
 
 #[tauri::command]
-pub async fn list_bookings(desk: State<'_, Desk>, departure_id: String) -> Result<Vec<BookingSummary>, CommandError> {
-    desk.store.bookings_of_departure(&departure_id).map_err(to_ui)
+pub async fn list_bookings(desk: State<'_, Desk>, departure_id: String) -> DeskResult<Vec<BookingSummary>> {
+    Ok(desk.store.bookings_of_departure(&departure_id)?)
 }
 
 #[tauri::command]
-pub async fn search_customers(desk: State<'_, Desk>, query: String) -> Result<Vec<CustomerHit>, CommandError> {
-    desk.store.search_customers(&query, SEARCH_LIMIT).map_err(to_ui)
+pub async fn search_customers(desk: State<'_, Desk>, query: String) -> DeskResult<Vec<CustomerHit>> {
+    Ok(desk.store.search_customers(&query, SEARCH_LIMIT)?)
 }
 
 #[tauri::command]
-pub async fn customer_detail(desk: State<'_, Desk>, customer_id: String) -> Result<CustomerDetail, CommandError> {
-    desk.store.customer_detail(&customer_id).map_err(to_ui)?.ok_or_else(|| CommandError {
-        code: "NOT_FOUND".into(),
-        message: "this desk does not hold that customer".into(),
-        field: None,
-    })
+pub async fn customer_detail(desk: State<'_, Desk>, customer_id: String) -> DeskResult<CustomerDetail> {
+    desk.store.customer_detail(&customer_id)?.ok_or(DeskError::NotFound("this desk does not hold that customer"))
 }
 
 /// Returns the new customer as a search hit, so the booking form can pick it at once.
 #[tauri::command]
-pub async fn create_customer(desk: State<'_, Desk>, input: NewCustomer) -> Result<CustomerHit, CommandError> {
+pub async fn create_customer(desk: State<'_, Desk>, input: NewCustomer) -> DeskResult<CustomerHit> {
     let id = uuid::Uuid::new_v4().to_string();
     let defaults = tourdesk_domain::offer::CustomerDefaults::for_organization(None, None);
     let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
@@ -160,13 +134,12 @@ pub async fn create_customer(desk: State<'_, Desk>, input: NewCustomer) -> Resul
         notes: String::new(),
         hlc: stamp(&desk),
     });
-    desk.store.mutate(&m).map_err(to_ui)?;
-    desk.sync.touched();
+    desk.store.mutate(&m)?;
+    desk.sync.touched(&desk.store, &[EntityKind::Customer], false);
     let c = desk
         .store
-        .customer_detail(&id)
-        .map_err(to_ui)?
-        .ok_or_else(|| store_error("the new customer was saved but could not be read back"))?;
+        .customer_detail(&id)?
+        .ok_or(DeskError::Internal("the new customer was saved but could not be read back"))?;
     Ok(CustomerHit {
         id: c.customer.id,
         first_name: c.customer.first_name,
@@ -178,13 +151,13 @@ pub async fn create_customer(desk: State<'_, Desk>, input: NewCustomer) -> Resul
 }
 
 #[tauri::command]
-pub async fn create_booking(desk: State<'_, Desk>, input: NewBooking) -> Result<BookingSummary, CommandError> {
+pub async fn create_booking(desk: State<'_, Desk>, input: NewBooking) -> DeskResult<BookingSummary> {
     let id = uuid::Uuid::new_v4().to_string();
     // The reference is derived from this entropy on the desk and again on the server, so the
     // customer can be told it offline; it must be unguessable, hence the OS generator.
     let entropy = rand::rngs::OsRng.try_next_u64().map_err(|e| {
         tracing::error!("the OS random generator failed: {e}");
-        store_error("could not draw a booking reference; try again")
+        DeskError::Internal("could not draw a booking reference; try again")
     })?;
     let m = Mutation::CreateBookingV1(CreateBookingV1 {
         id: id.clone(),
@@ -203,22 +176,18 @@ pub async fn create_booking(desk: State<'_, Desk>, input: NewBooking) -> Result<
         hold_seconds: None,
         overbook: None,
     });
-    desk.store.mutate(&m).map_err(to_ui)?;
-    desk.sync.touched();
-    let bookings = desk.store.bookings_of_departure(&input.departure_id).map_err(to_ui)?;
+    desk.store.mutate(&m)?;
+    desk.sync.touched(&desk.store, &[EntityKind::Booking, EntityKind::Departure, EntityKind::Customer], false);
+    let bookings = desk.store.bookings_of_departure(&input.departure_id)?;
     bookings
         .into_iter()
         .find(|b| b.id == id)
-        .ok_or_else(|| store_error("the new booking was saved but could not be read back"))
+        .ok_or(DeskError::Internal("the new booking was saved but could not be read back"))
 }
 
 #[tauri::command]
-pub async fn manifest(desk: State<'_, Desk>, departure_id: String) -> Result<Manifest, CommandError> {
-    desk.store.manifest(&departure_id).map_err(to_ui)?.ok_or_else(|| CommandError {
-        code: "NOT_FOUND".into(),
-        message: "this desk does not hold that departure".into(),
-        field: None,
-    })
+pub async fn manifest(desk: State<'_, Desk>, departure_id: String) -> DeskResult<Manifest> {
+    desk.store.manifest(&departure_id)?.ok_or(DeskError::NotFound("this desk does not hold that departure"))
 }
 
 #[tauri::command]
@@ -227,7 +196,7 @@ pub async fn check_in(
     booking_id: String,
     departure_id: String,
     participant: u32,
-) -> Result<(), CommandError> {
+) -> DeskResult<()> {
     record_attendance(&desk, CheckInKind::CheckedIn, booking_id, departure_id, participant)
 }
 
@@ -237,7 +206,7 @@ pub async fn mark_no_show(
     booking_id: String,
     departure_id: String,
     participant: u32,
-) -> Result<(), CommandError> {
+) -> DeskResult<()> {
     record_attendance(&desk, CheckInKind::NoShow, booking_id, departure_id, participant)
 }
 
@@ -248,7 +217,7 @@ fn record_attendance(
     booking_id: String,
     departure_id: String,
     participant: u32,
-) -> Result<(), CommandError> {
+) -> DeskResult<()> {
     let (nonce, at) = (uuid::Uuid::new_v4().to_string(), Utc::now());
     let m = match kind {
         CheckInKind::CheckedIn => Mutation::CheckInV1(CheckInV1 { nonce, booking_id, departure_id, participant, at }),
@@ -256,8 +225,8 @@ fn record_attendance(
             Mutation::MarkNoShowV1(MarkNoShowV1 { nonce, booking_id, departure_id, participant, at })
         }
     };
-    desk.store.mutate(&m).map_err(to_ui)?;
-    desk.sync.touched();
+    desk.store.mutate(&m)?;
+    desk.sync.touched(&desk.store, &[EntityKind::CheckIn, EntityKind::Booking], false);
     Ok(())
 }
 
@@ -269,39 +238,49 @@ pub async fn edit_customer_notes(
     customer_id: String,
     base_version: u64,
     text: String,
-) -> Result<(), CommandError> {
+) -> DeskResult<()> {
     let m = Mutation::EditCustomerNotesV1(EditCustomerNotesV1 { customer_id, base_version, text });
-    desk.store.mutate(&m).map_err(to_ui)?;
-    desk.sync.touched();
+    desk.store.mutate(&m)?;
+    desk.sync.touched(&desk.store, &[EntityKind::Customer], false);
     Ok(())
 }
 
 #[tauri::command]
-pub async fn list_rejected_bookings(desk: State<'_, Desk>) -> Result<Vec<RejectedBooking>, CommandError> {
-    desk.store.rejected_bookings().map_err(to_ui)
+pub async fn list_rejected_bookings(desk: State<'_, Desk>) -> DeskResult<Vec<RejectedBooking>> {
+    Ok(desk.store.rejected_bookings()?)
 }
 
 #[tauri::command]
-pub async fn retry_booking_on(
-    desk: State<'_, Desk>,
-    mutation_id: u64,
-    departure_id: String,
-) -> Result<(), CommandError> {
-    desk.store.retry_booking_on(mutation_id, &departure_id).map_err(to_ui)?;
-    desk.sync.touched();
+pub async fn retry_booking_on(desk: State<'_, Desk>, mutation_id: u64, departure_id: String) -> DeskResult<()> {
+    desk.store.retry_booking_on(mutation_id, &departure_id)?;
+    desk.sync.touched(&desk.store, &[EntityKind::Booking, EntityKind::Departure], true);
     Ok(())
 }
 
 #[tauri::command]
-pub async fn overbook_booking(desk: State<'_, Desk>, mutation_id: u64, reason: String) -> Result<(), CommandError> {
-    desk.store.overbook_booking(mutation_id, &reason).map_err(to_ui)?;
-    desk.sync.touched();
+pub async fn overbook_booking(desk: State<'_, Desk>, mutation_id: u64, reason: String) -> DeskResult<()> {
+    desk.store.overbook_booking(mutation_id, &reason)?;
+    desk.sync.touched(&desk.store, &[EntityKind::Booking, EntityKind::Departure], true);
     Ok(())
 }
 
 #[tauri::command]
-pub async fn waitlist_booking(desk: State<'_, Desk>, mutation_id: u64) -> Result<(), CommandError> {
-    desk.store.waitlist_booking(mutation_id).map_err(to_ui)?;
-    desk.sync.touched();
+pub async fn waitlist_booking(desk: State<'_, Desk>, mutation_id: u64) -> DeskResult<()> {
+    desk.store.waitlist_booking(mutation_id)?;
+    desk.sync.touched(&desk.store, &[EntityKind::Booking], true);
     Ok(())
+}
+
+/// The global search (Ctrl+K): bookings by reference, customers, tours by name.
+#[tauri::command]
+pub async fn search(desk: State<'_, Desk>, query: String) -> DeskResult<SearchResults> {
+    Ok(desk.store.search(&query, SEARCH_LIMIT)?)
+}
+
+/// One booking by its reference, for `#/bookings/<reference>`.
+#[tauri::command]
+pub async fn find_booking(desk: State<'_, Desk>, reference: String) -> DeskResult<BookingHit> {
+    desk.store
+        .booking_by_reference(&reference)?
+        .ok_or(DeskError::NotFound("this desk holds no booking with that reference"))
 }

@@ -3,20 +3,66 @@
 
 mod commands;
 mod config;
+mod error;
 mod sync_loop;
 
 use std::sync::Arc;
 
-use tauri::Manager;
+use tauri::{Emitter, Manager, Runtime};
+use tourdesk_domain::ipc::events;
 use tourdesk_local_store::{Store, SyncClient};
 
 pub use config::DeskConfig;
-pub use sync_loop::SyncLoop;
+pub use error::DeskError;
+pub use sync_loop::{DeskEvent, Notifier, SyncLoop};
 
 /// What every command can reach.
 pub struct Desk {
     pub store: Arc<Store>,
     pub sync: Arc<SyncLoop>,
+}
+
+/// The desk's commands on a builder: the app's own (`run`) or a test's (`tauri::test::mock_builder`).
+pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::desk_status,
+        commands::list_tours,
+        commands::list_departures,
+        commands::list_prices,
+        commands::create_tour,
+        commands::sync_now,
+        commands::list_rejections,
+        commands::dismiss_rejection,
+        commands::list_payment_issues,
+        commands::list_bookings,
+        commands::search_customers,
+        commands::customer_detail,
+        commands::create_customer,
+        commands::create_booking,
+        commands::manifest,
+        commands::check_in,
+        commands::mark_no_show,
+        commands::edit_customer_notes,
+        commands::list_rejected_bookings,
+        commands::retry_booking_on,
+        commands::overbook_booking,
+        commands::waitlist_booking,
+        commands::search,
+        commands::find_booking,
+    ])
+}
+
+/// Sends the desk's events to every window of the app.
+pub fn window_notifier<R: Runtime>(app: tauri::AppHandle<R>) -> Notifier {
+    Arc::new(move |e: DeskEvent| {
+        let sent = match &e {
+            DeskEvent::Changed(c) => app.emit(events::DATA_CHANGED, c),
+            DeskEvent::Status(s) => app.emit(events::STATUS, s),
+        };
+        if let Err(err) = sent {
+            tracing::warn!("could not tell the window about {e:?}: {err}");
+        }
+    })
 }
 
 pub fn run() {
@@ -25,31 +71,7 @@ pub fn run() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tao=warn,wry=warn".into()),
         )
         .init();
-    let result = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![
-            commands::desk_status,
-            commands::list_tours,
-            commands::list_departures,
-            commands::list_prices,
-            commands::create_tour,
-            commands::sync_now,
-            commands::list_rejections,
-            commands::dismiss_rejection,
-            commands::list_payment_issues,
-            commands::list_bookings,
-            commands::search_customers,
-            commands::customer_detail,
-            commands::create_customer,
-            commands::create_booking,
-            commands::manifest,
-            commands::check_in,
-            commands::mark_no_show,
-            commands::edit_customer_notes,
-            commands::list_rejected_bookings,
-            commands::retry_booking_on,
-            commands::overbook_booking,
-            commands::waitlist_booking,
-        ])
+    let result = with_commands(tauri::Builder::default())
         .setup(|app| {
             let config = DeskConfig::load(app.path().app_data_dir().ok())?;
             tracing::info!(?config, "starting desk");
@@ -58,7 +80,8 @@ pub fn run() {
             }
             let store = Arc::new(Store::open(&config.database)?);
             let client = SyncClient::new(&config.server_url, config.credentials())?;
-            let sync = SyncLoop::start(store.clone(), client, config.sync_interval);
+            let sync = SyncLoop::new(client, window_notifier(app.handle().clone()));
+            sync.start(store.clone(), config.sync_interval);
             app.manage(Desk { store, sync });
             Ok(())
         })

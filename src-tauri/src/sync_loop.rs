@@ -5,14 +5,28 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tourdesk_domain::ipc::{Connection, DeskStatus, SignedInAs};
+use tourdesk_domain::ipc::{Connection, DataChanged, DeskStatus, SignedInAs};
+use tourdesk_domain::protocol::EntityKind;
 use tourdesk_local_store::{Store, SyncClient};
+
+/// What the desk tells its window, instead of the window asking every few hundred milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeskEvent {
+    /// Rows changed (a local write, a pulled page); the window reloads what shows them.
+    Changed(DataChanged),
+    /// The connection, the pending count or the last sync moved.
+    Status(DeskStatus),
+}
+
+/// Where events go: the Tauri app handle in the app, a list in tests.
+pub type Notifier = Arc<dyn Fn(DeskEvent) + Send + Sync>;
 
 pub struct SyncLoop {
     wake: Notify,
     state: Mutex<LoopState>,
     server_url: String,
     client: Arc<SyncClient>,
+    notify: Notifier,
 }
 
 struct LoopState {
@@ -23,9 +37,10 @@ struct LoopState {
 }
 
 impl SyncLoop {
-    pub fn start(store: Arc<Store>, client: SyncClient, interval: Duration) -> Arc<SyncLoop> {
+    /// A loop that does not run yet: commands can already report their writes through it.
+    pub fn new(client: SyncClient, notify: Notifier) -> Arc<SyncLoop> {
         let client = Arc::new(client);
-        let me = Arc::new(SyncLoop {
+        Arc::new(SyncLoop {
             wake: Notify::new(),
             state: Mutex::new(LoopState {
                 connection: Connection::Starting,
@@ -34,14 +49,27 @@ impl SyncLoop {
                 data_version: 0,
             }),
             server_url: client.base_url().to_string(),
-            client: client.clone(),
-        });
-        let this = me.clone();
-        let (s, c) = (store.clone(), client.clone());
+            client,
+            notify,
+        })
+    }
+
+    /// Starts the rounds and the live stream in the background.
+    pub fn start(self: &Arc<Self>, store: Arc<Store>, interval: Duration) {
+        let this = self.clone();
+        let (s, c) = (store.clone(), self.client.clone());
         tauri::async_runtime::spawn(async move { this.run(s, c, interval).await });
-        let this = me.clone();
+        let this = self.clone();
+        let client = self.client.clone();
         tauri::async_runtime::spawn(async move { this.follow(store, client).await });
-        me
+    }
+
+    fn changed(&self, kinds: impl IntoIterator<Item = EntityKind>, outcomes: bool) {
+        (self.notify)(DeskEvent::Changed(DataChanged { kinds: kinds.into_iter().collect(), outcomes }));
+    }
+
+    fn publish_status(&self, store: &Store) {
+        (self.notify)(DeskEvent::Status(self.status(store)));
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, LoopState> {
@@ -53,9 +81,12 @@ impl SyncLoop {
         self.wake.notify_one();
     }
 
-    /// A local change happened: the UI should reload.
-    pub fn touched(&self) {
+    /// A local write changed rows of these kinds (and, with `outcomes`, the conflict inbox): the
+    /// window reloads what shows them, and a sync round starts.
+    pub fn touched(&self, store: &Store, kinds: &[EntityKind], outcomes: bool) {
         self.state().data_version += 1;
+        self.changed(kinds.iter().copied(), outcomes);
+        self.publish_status(store);
         self.poke();
     }
 
@@ -74,15 +105,36 @@ impl SyncLoop {
         let mut backoff = Duration::from_secs(1);
         loop {
             self.state().connection = Connection::Syncing;
+            self.publish_status(&store);
             let cursors = store.cursors().ok();
-            let wait = match client.sync_once(&store).await {
+            let round = client.sync_once(&store);
+            tokio::pin!(round);
+            // A first sync of a large organization takes many pages: its progress is published
+            // while it runs (only then, so an idle desk sends nothing).
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            let result = loop {
+                tokio::select! {
+                    r = &mut round => break r,
+                    _ = tick.tick() => if self.client.progress().is_some() { self.publish_status(&store) },
+                }
+            };
+            let wait = match result {
                 Ok(report) => {
-                    let mut s = self.state();
-                    s.connection = Connection::Online;
-                    s.last_error = None;
-                    s.last_synced_at = Some(chrono::Utc::now().to_rfc3339());
-                    if report.pulled > 0 || report.pushed > 0 {
-                        s.data_version += 1;
+                    {
+                        let mut s = self.state();
+                        s.connection = Connection::Online;
+                        s.last_error = None;
+                        s.last_synced_at = Some(chrono::Utc::now().to_rfc3339());
+                        if report.pulled > 0 || report.pushed > 0 {
+                            s.data_version += 1;
+                        }
+                    }
+                    if report.pushed > 0 {
+                        // Verdicts on this desk's own work: a refusal rolls its optimistic rows
+                        // back (of any kind), and the inbox and pending badges change.
+                        self.changed(EntityKind::ALL, true);
+                    } else if !report.touched.is_empty() {
+                        self.changed(report.touched, false);
                     }
                     backoff = Duration::from_secs(1);
                     interval
@@ -90,19 +142,26 @@ impl SyncLoop {
                 Err(e) => {
                     tracing::warn!("sync failed: {e}");
                     let applied_pages = store.cursors().ok() != cursors;
-                    let mut s = self.state();
-                    s.connection = if e.is_transient() { Connection::Offline } else { Connection::Error };
-                    s.last_error = Some(e.to_string());
-                    // A pull may have applied some pages before failing; an offline round that
-                    // changed nothing must not make the window reload every list.
+                    {
+                        let mut s = self.state();
+                        s.connection = if e.is_transient() { Connection::Offline } else { Connection::Error };
+                        s.last_error = Some(e.to_string());
+                        if applied_pages {
+                            s.data_version += 1;
+                        }
+                    }
+                    // A pull may have applied some pages before failing (which kinds is lost
+                    // with the report); an offline round that changed nothing must not make the
+                    // window reload every list.
                     if applied_pages {
-                        s.data_version += 1;
+                        self.changed(EntityKind::ALL, true);
                     }
                     let wait = backoff.min(interval);
                     backoff = (backoff * 2).min(Duration::from_secs(60));
                     wait
                 }
             };
+            self.publish_status(&store);
             // Whichever comes first: the timer, or a poke from a local change.
             let _ = tokio::time::timeout(wait, self.wake.notified()).await;
         }

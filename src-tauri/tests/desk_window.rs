@@ -6,6 +6,11 @@
 //!   are sold once: the server refuses the desk's booking, the window moves it from the
 //!   departure's list to the refused-bookings inbox, and from there to another departure.
 //!
+//! - the shell: the sidebar's screens, rows and search hits driven from the keyboard, Ctrl+K,
+//!   a booking opened by its reference.
+//!
+//! Each screen visited is saved as a PNG under `<target dir>/e2e-screens/`.
+//!
 //! Runs only with the `e2e` feature, under a display: `cargo xtask e2e` or `cargo xtask test`.
 //! The tests take turns with the one WebDriver port (`support::Driver`).
 // Helpers outside #[test] functions are test code too: a failed step should panic with its place.
@@ -15,9 +20,10 @@ mod support;
 
 use std::time::Duration;
 
+use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use support::{Driver, click, eventually, open_desk, texts, type_into};
+use support::{Driver, click, eventually, open_desk, press, press_focused, screenshot, texts, type_into};
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_local_store::{Credentials, Store, SyncClient};
 use tourdesk_sync_server::{Config, demo_data};
@@ -78,6 +84,72 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     let prices = texts(&c, "#price-list .price").await;
     assert!(prices.iter().any(|p| p == "Adult ¥12,000"), "{prices:?}");
     assert!(!texts(&c, ".seats-left").await.is_empty());
+    assert!(texts(&c, "#departure-table .status-word").await.iter().all(|s| s != "open"), "statuses in words");
+    screenshot(&c, "1-tours-kyoto").await;
+
+    // The keyboard: arrows move along the tour list, Enter opens; Ctrl+K searches, ArrowDown
+    // walks into the hits, Enter opens one.
+    let kyoto = ".tour-row[data-slug='kyoto-temples-at-dawn']";
+    press(&c, kyoto, &Key::Up.to_string()).await;
+    let focused = press_focused(&c, &Key::Enter.to_string()).await;
+    assert_eq!(focused.as_deref(), Some("brooklyn-bites"), "ArrowUp moved to the row above");
+    eventually("another tour opened from the keyboard", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move {
+            let title = texts(&c, "#tour-title").await;
+            (!title.is_empty() && title[0] != "Kyoto Temples at Dawn").then_some(())
+        }
+    })
+    .await;
+    press_focused(&c, &format!("{}k{}", Key::Control, Key::Null)).await;
+    eventually("the search palette", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { (!texts(&c, "#search-palette").await.is_empty()).then_some(()) }
+    })
+    .await;
+    type_into(&c, "#search-input", "temples").await;
+    eventually("the tour among the hits", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move {
+            texts(&c, "#search-hits .search-hit[data-kind='tour']")
+                .await
+                .iter()
+                .any(|t| t.contains("Kyoto"))
+                .then_some(())
+        }
+    })
+    .await;
+    screenshot(&c, "1-search").await;
+    press(&c, "#search-input", &Key::Down.to_string()).await;
+    let focused = press_focused(&c, &Key::Enter.to_string()).await;
+    assert!(focused.is_some_and(|r| r.starts_with("#/tours/")), "ArrowDown moved into the hits");
+    eventually("Kyoto opened from the search", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move {
+            let gone = texts(&c, "#search-palette").await.is_empty();
+            (gone && texts(&c, "#tour-title").await.first().map(String::as_str) == Some("Kyoto Temples at Dawn"))
+                .then_some(())
+        }
+    })
+    .await;
+
+    // The other screens of the sidebar.
+    click(&c, "#nav-customers").await;
+    eventually("the customers screen", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { (!texts(&c, "#customers-search").await.is_empty()).then_some(()) }
+    })
+    .await;
+    screenshot(&c, "1-customers").await;
+    click(&c, "#nav-inbox").await;
+    eventually("the inbox, empty", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { texts(&c, "#inbox").await.iter().any(|t| t.contains("Nothing waiting")).then_some(()) }
+    })
+    .await;
+    screenshot(&c, "1-inbox-empty").await;
+    click(&c, "#nav-tours").await;
+    click(&c, kyoto).await;
 
     // Bad input is refused with the domain's message at the field, and nothing is created.
     c.find(Locator::Css("#new-tour")).await.unwrap().click().await.unwrap();
@@ -93,6 +165,18 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     })
     .await;
     assert!(err.contains("between 1 and 10000"), "{err}");
+    screenshot(&c, "1-new-tour-refused").await;
+    // The webview's own right-click menu (Reload, Inspect…) is suppressed, except in text inputs.
+    let menus = c
+        .execute(
+            "const open = (el) => { const e = new MouseEvent('contextmenu', {bubbles: true, cancelable: true});
+                                    el.dispatchEvent(e); return e.defaultPrevented; };
+             return [open(document.querySelector('.tour-row')), open(document.querySelector('#new-tour-name'))];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(menus, json!([true, false]), "suppressed on a row, kept in a text input");
 
     // Fixed, it is created: listed at once, then confirmed by the server.
     capacity.clear().await.unwrap();
@@ -154,6 +238,14 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     eventually("the status bar to count one pending change", Duration::from_secs(10), || {
         let c = c.clone();
         async move { texts(&c, "#status-pending").await.iter().any(|s| s == "1 pending").then_some(()) }
+    })
+    .await;
+    let toasts = texts(&c, "#toasts .toast").await;
+    assert!(toasts.iter().any(|t| t.contains("Tidepool Ramble")), "creating says so: {toasts:?}");
+    screenshot(&c, "1-offline").await;
+    eventually("the confirmations to leave by themselves", Duration::from_secs(15), || {
+        let c = c.clone();
+        async move { texts(&c, "#toasts .toast").await.is_empty().then_some(()) }
     })
     .await;
 
@@ -263,6 +355,8 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     ])
     .await;
     let c = open_desk().await;
+    // This whole story runs in a narrow window (860 px): every button it clicks must be there.
+    c.set_window_size(860, 760).await.unwrap();
     eventually("the desk to sign in and sync", Duration::from_secs(60), || {
         let c = c.clone();
         async move {
@@ -274,6 +368,21 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     click(&c, ".tour-row[data-slug='kyoto-temples-at-dawn']").await;
     let seeded_left = (seeded_capacity - booked).to_string();
     seats_shown(&c, &dep, &seeded_left, "the departure's seats as seeded").await;
+    // At 860 px a departure's date stays on one line: its cell is as tall as a number's.
+    let heights = c
+        .execute(
+            "const r = document.querySelector('.departure-row');
+             const h = (css) => r.querySelector(css).getBoundingClientRect().height;
+             const b = r.querySelector('.open-manifest').getBoundingClientRect();
+             return [h('td.when'), h('td.seats-left'), b.right, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let n = |i: usize| heights[i].as_f64().unwrap();
+    assert!(n(0) <= n(1) + 0.5, "the date wraps: {heights}");
+    assert!(n(2) <= n(3), "the row's last button is cut off: {heights}");
+    screenshot(&c, "2-narrow-tours").await;
 
     // Another office desk (the manager's, headless) leaves exactly two seats, through the server;
     // the window follows.
@@ -413,6 +522,7 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     // list (which now shows the website's) and waits in the inbox: who, how many, why.
     let server = tourdesk_sync_server::start(Config { listen: addr.to_string(), ..config.clone() }).await.unwrap();
     click(&c, "#sync-now").await;
+    click(&c, "#nav-inbox").await;
     let refused = format!("#rejected-bookings .rejected-booking[data-departure='{dep}']");
     let (customer, pax, code, reason) = eventually("the refused booking in the inbox", Duration::from_secs(60), || {
         let c = c.clone();
@@ -428,11 +538,16 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     .await;
     assert_eq!(
         (customer.as_str(), pax.as_str(), code.as_str(), reason.as_str()),
-        ("Yuki Tanaka", "2 pax", "CAPACITY_EXCEEDED", "only 0 seats left, 2 requested")
+        ("Yuki Tanaka", "2 pax", "Not enough seats left", "Only 0 seats left, 2 requested")
     );
     for action in [".move-target", ".move", ".waitlist", ".overbook"] {
         assert_eq!(texts(&c, &format!("{refused} {action}")).await.len(), 1, "the inbox offers {action}");
     }
+    screenshot(&c, "2-inbox-refused").await;
+    let kyoto = ".tour-row[data-slug='kyoto-temples-at-dawn']";
+    click(&c, "#nav-tours").await;
+    click(&c, kyoto).await;
+    click(&c, &format!(".departure-row[data-id='{dep}'] .open-bookings")).await;
     eventually("the refused booking off the departure's list", Duration::from_secs(20), || {
         let c = c.clone();
         let (dep, reference, web_reference) = (dep.clone(), reference.clone(), web_reference.clone());
@@ -444,6 +559,13 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     })
     .await;
     seats_shown(&c, &dep, "0", "the departure full, as the server says").await;
+    click(&c, "#nav-inbox").await;
+    eventually("the inbox again", Duration::from_secs(10), || {
+        let c = c.clone();
+        let refused = refused.clone();
+        async move { (!texts(&c, &refused).await.is_empty()).then_some(()) }
+    })
+    .await;
     assert!(texts(&c, "#rejections .rejection").await.is_empty(), "a refused booking shows only in its own inbox");
 
     // Moved, in one action, to another departure with room: listed there, confirmed by the server.
@@ -466,6 +588,8 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
         async move { texts(&c, &refused).await.is_empty().then_some(()) }
     })
     .await;
+    click(&c, "#nav-tours").await;
+    click(&c, kyoto).await;
     click(&c, &format!(".departure-row[data-id='{other}'] .open-bookings")).await;
     eventually("the moved booking on the other departure, confirmed", Duration::from_secs(60), || {
         let c = c.clone();
@@ -485,6 +609,28 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
         async move { texts(&c, "#status-pending").await.iter().any(|s| s == "0 pending").then_some(()) }
     })
     .await;
+    screenshot(&c, "2-moved-booking").await;
+
+    // Found by its reference from the header's search, and opened on its own screen.
+    click(&c, "#open-search").await;
+    type_into(&c, "#search-input", &reference).await;
+    let hit = format!("#search-hits .search-hit[data-route='#/bookings/{reference}']");
+    eventually("the booking among the hits", Duration::from_secs(10), || {
+        let (c, hit) = (c.clone(), hit.clone());
+        async move { (!texts(&c, &hit).await.is_empty()).then_some(()) }
+    })
+    .await;
+    click(&c, &hit).await;
+    let card = eventually("the booking's screen", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { texts(&c, "#booking-page .booking-card").await.into_iter().next() }
+    })
+    .await;
+    assert!(
+        card.contains(&reference) && card.contains("Yuki Tanaka") && card.contains("Kyoto Temples at Dawn"),
+        "{card}"
+    );
+    screenshot(&c, "2-booking").await;
 
     // PostgreSQL has the booking once, on the new departure; the first one is full, not over.
     let rows = pg

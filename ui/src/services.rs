@@ -1,34 +1,56 @@
-//! One typed function per Tauri command. Argument names are camelCase because Tauri maps Rust
-//! command parameters (`tour_id`) to JavaScript keys (`tourId`).
+//! One typed function per Tauri command, and the desk's events. Argument names are camelCase
+//! because Tauri maps Rust command parameters (`tour_id`) to JavaScript keys (`tourId`).
+//! Every failure leaves here as a `UiError` (`call` is the one place a `CommandError` is read).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tourdesk_domain::PricingTier;
 use tourdesk_domain::ipc::{
-    BookingSummary, CommandError, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest, NewBooking,
-    NewCustomer, NewTour, Outcome, RejectedBooking, TourView,
+    BookingHit, BookingSummary, CommandError, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest,
+    NewBooking, NewCustomer, NewTour, Outcome, RejectedBooking, SearchResults, TourView,
 };
 use tourdesk_domain::payment::PaymentIssue;
 use wasm_bindgen::prelude::*;
+use yew::Callback;
+
+use crate::error::UiError;
 
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], catch)]
     async fn invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "event"], js_name = listen, catch)]
+    async fn tauri_listen(event: &str, handler: &Closure<dyn FnMut(JsValue)>) -> Result<JsValue, JsValue>;
 }
 
-fn local_error(message: String) -> CommandError {
-    CommandError { code: "UI".into(), message, field: None }
-}
-
-async fn call<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, CommandError> {
+async fn call<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, UiError> {
     let ser = serde_wasm_bindgen::Serializer::json_compatible();
-    let args = args.serialize(&ser).map_err(|e| local_error(e.to_string()))?;
+    let args = args.serialize(&ser).map_err(|e| UiError::local(e.to_string()))?;
     match invoke(cmd, args).await {
-        Ok(v) => serde_wasm_bindgen::from_value(v).map_err(|e| local_error(format!("unexpected reply to {cmd}: {e}"))),
+        Ok(v) => {
+            serde_wasm_bindgen::from_value(v).map_err(|e| UiError::local(format!("unexpected reply to {cmd}: {e}")))
+        }
         Err(e) => Err(serde_wasm_bindgen::from_value::<CommandError>(e.clone())
-            .unwrap_or_else(|_| local_error(e.as_string().unwrap_or_else(|| format!("{cmd} failed"))))),
+            .map(UiError::from)
+            .unwrap_or_else(|_| UiError::local(e.as_string().unwrap_or_else(|| format!("{cmd} failed"))))),
     }
+}
+
+/// Calls `on` with each payload of the desk's `event` for as long as the window lives. Resolves
+/// once the desk has registered the listener, so a load started after it misses no change.
+pub async fn listen<T: DeserializeOwned + 'static>(event: &'static str, on: Callback<T>) -> Result<(), UiError> {
+    let handler = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        let payload = web_sys::js_sys::Reflect::get(&e, &JsValue::from_str("payload")).unwrap_or(JsValue::NULL);
+        match serde_wasm_bindgen::from_value::<T>(payload) {
+            Ok(v) => on.emit(v),
+            Err(err) => web_sys::console::warn_1(&JsValue::from_str(&format!("unreadable {event} event: {err}"))),
+        }
+    });
+    let registered = tauri_listen(event, &handler).await;
+    // The listener stays for the window's life; the desk calls it until the window closes.
+    handler.forget();
+    registered.map(|_| ()).map_err(|e| UiError::local(format!("could not follow {event}: {e:?}")))
 }
 
 #[derive(Serialize)]
@@ -98,90 +120,103 @@ struct MutationArg {
     mutation_id: u64,
 }
 
-pub async fn desk_status() -> Result<DeskStatus, CommandError> {
+pub async fn desk_status() -> Result<DeskStatus, UiError> {
     call("desk_status", &NoArgs {}).await
 }
 
-pub async fn list_tours() -> Result<Vec<TourView>, CommandError> {
+pub async fn list_tours() -> Result<Vec<TourView>, UiError> {
     call("list_tours", &NoArgs {}).await
 }
 
-pub async fn list_departures(tour_id: &str) -> Result<Vec<DepartureView>, CommandError> {
+pub async fn list_departures(tour_id: &str) -> Result<Vec<DepartureView>, UiError> {
     call("list_departures", &TourArg { tour_id }).await
 }
 
-pub async fn list_prices(tour_id: &str) -> Result<Vec<PricingTier>, CommandError> {
+pub async fn list_prices(tour_id: &str) -> Result<Vec<PricingTier>, UiError> {
     call("list_prices", &TourArg { tour_id }).await
 }
 
-pub async fn create_tour(input: &NewTour) -> Result<TourView, CommandError> {
+pub async fn create_tour(input: &NewTour) -> Result<TourView, UiError> {
     call("create_tour", &CreateArgs { input }).await
 }
 
-pub async fn sync_now() -> Result<(), CommandError> {
+pub async fn sync_now() -> Result<(), UiError> {
     call("sync_now", &NoArgs {}).await
 }
 
-pub async fn list_rejections() -> Result<Vec<Outcome>, CommandError> {
+pub async fn list_rejections() -> Result<Vec<Outcome>, UiError> {
     call("list_rejections", &NoArgs {}).await
 }
 
-pub async fn list_payment_issues() -> Result<Vec<PaymentIssue>, CommandError> {
+pub async fn list_payment_issues() -> Result<Vec<PaymentIssue>, UiError> {
     call("list_payment_issues", &NoArgs {}).await
 }
 
-pub async fn dismiss_rejection(mutation_id: u64) -> Result<(), CommandError> {
+pub async fn dismiss_rejection(mutation_id: u64) -> Result<(), UiError> {
     call("dismiss_rejection", &MutationArg { mutation_id }).await
 }
 
-pub async fn list_bookings(departure_id: &str) -> Result<Vec<BookingSummary>, CommandError> {
+pub async fn list_bookings(departure_id: &str) -> Result<Vec<BookingSummary>, UiError> {
     call("list_bookings", &DepartureArg { departure_id }).await
 }
 
-pub async fn search_customers(query: &str) -> Result<Vec<CustomerHit>, CommandError> {
+pub async fn search_customers(query: &str) -> Result<Vec<CustomerHit>, UiError> {
     call("search_customers", &QueryArg { query }).await
 }
 
-pub async fn customer_detail(customer_id: &str) -> Result<CustomerDetail, CommandError> {
+pub async fn customer_detail(customer_id: &str) -> Result<CustomerDetail, UiError> {
     call("customer_detail", &CustomerArg { customer_id }).await
 }
 
-pub async fn create_customer(input: &NewCustomer) -> Result<CustomerHit, CommandError> {
+pub async fn create_customer(input: &NewCustomer) -> Result<CustomerHit, UiError> {
     call("create_customer", &CreateArgs { input }).await
 }
 
-pub async fn create_booking(input: &NewBooking) -> Result<BookingSummary, CommandError> {
+pub async fn create_booking(input: &NewBooking) -> Result<BookingSummary, UiError> {
     call("create_booking", &CreateArgs { input }).await
 }
 
-pub async fn manifest(departure_id: &str) -> Result<Manifest, CommandError> {
+pub async fn manifest(departure_id: &str) -> Result<Manifest, UiError> {
     call("manifest", &DepartureArg { departure_id }).await
 }
 
-pub async fn check_in(booking_id: &str, departure_id: &str, participant: u32) -> Result<(), CommandError> {
+pub async fn check_in(booking_id: &str, departure_id: &str, participant: u32) -> Result<(), UiError> {
     call("check_in", &AttendanceArgs { booking_id, departure_id, participant }).await
 }
 
-pub async fn mark_no_show(booking_id: &str, departure_id: &str, participant: u32) -> Result<(), CommandError> {
+pub async fn mark_no_show(booking_id: &str, departure_id: &str, participant: u32) -> Result<(), UiError> {
     call("mark_no_show", &AttendanceArgs { booking_id, departure_id, participant }).await
 }
 
-pub async fn edit_customer_notes(customer_id: &str, base_version: u64, text: &str) -> Result<(), CommandError> {
+pub async fn edit_customer_notes(customer_id: &str, base_version: u64, text: &str) -> Result<(), UiError> {
     call("edit_customer_notes", &NotesArgs { customer_id, base_version, text }).await
 }
 
-pub async fn list_rejected_bookings() -> Result<Vec<RejectedBooking>, CommandError> {
+pub async fn list_rejected_bookings() -> Result<Vec<RejectedBooking>, UiError> {
     call("list_rejected_bookings", &NoArgs {}).await
 }
 
-pub async fn retry_booking_on(mutation_id: u64, departure_id: &str) -> Result<(), CommandError> {
+pub async fn retry_booking_on(mutation_id: u64, departure_id: &str) -> Result<(), UiError> {
     call("retry_booking_on", &RetryArgs { mutation_id, departure_id }).await
 }
 
-pub async fn overbook_booking(mutation_id: u64, reason: &str) -> Result<(), CommandError> {
+pub async fn overbook_booking(mutation_id: u64, reason: &str) -> Result<(), UiError> {
     call("overbook_booking", &OverbookArgs { mutation_id, reason }).await
 }
 
-pub async fn waitlist_booking(mutation_id: u64) -> Result<(), CommandError> {
+pub async fn waitlist_booking(mutation_id: u64) -> Result<(), UiError> {
     call("waitlist_booking", &MutationArg { mutation_id }).await
+}
+
+#[derive(Serialize)]
+struct ReferenceArg<'a> {
+    reference: &'a str,
+}
+
+pub async fn search(query: &str) -> Result<SearchResults, UiError> {
+    call("search", &QueryArg { query }).await
+}
+
+pub async fn find_booking(reference: &str) -> Result<BookingHit, UiError> {
+    call("find_booking", &ReferenceArg { reference }).await
 }

@@ -845,3 +845,51 @@ fn a_taken_reference_is_found_however_a_person_types_it() {
     assert!(rows::booking_reference_taken(&conn, ORG, &typed).unwrap(), "{typed:?} is {canonical}");
     assert!(!rows::booking_reference_taken(&conn, ORG, "not a reference").unwrap());
 }
+
+#[test]
+fn global_search_finds_bookings_by_reference_customers_and_tours_by_name() {
+    use tourdesk_domain::ipc::SearchResults;
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s, 8);
+    let (b1, b2) = (booking(B1, D1, ANA, 2, 1), booking(B2, D2, BO, 1, 2));
+    let second = Tour { id: "t-2".into(), name: "Harbour 100% Cruise".into(), slug: "harbour".into(), ..tour() };
+    s.apply_pull(&pull(
+        vec![bucket(
+            ALL,
+            50,
+            vec![put(EntityKind::Booking, &b1), put(EntityKind::Booking, &b2), put(EntityKind::Tour, &second)],
+        )],
+        0,
+        vec![],
+    ))
+    .unwrap();
+    let r1 = b1.reference_number.to_string();
+    let refs = |q: &str| s.search(q, 10).unwrap().bookings.into_iter().map(|h| h.booking.id).collect::<Vec<_>>();
+
+    // The whole reference, in any case, and a part of it, find the booking with its tour and departure.
+    let hit = s.search(&r1.to_lowercase(), 10).unwrap().bookings;
+    assert_eq!(hit.len(), 1, "{hit:?}");
+    assert_eq!((hit[0].booking.id.as_str(), hit[0].tour_name.as_deref()), (B1, Some("Old Town Walk")));
+    assert_eq!(hit[0].departure.as_ref().map(|d| d.departure.id.as_str()), Some(D1));
+    assert_eq!(refs(&r1[r1.len() - 4..]), [B1], "the tail of a reference");
+    assert_eq!(
+        s.booking_by_reference(&format!(" {} ", r1.to_lowercase())).unwrap().map(|h| h.booking.id),
+        Some(B1.into())
+    );
+    assert!(s.booking_by_reference("BK-1999-NOPE").unwrap().is_none());
+
+    // Customers by name, e-mail or phone; tours by part of their name; wildcards are literal.
+    let found = s.search("silva", 10).unwrap();
+    assert_eq!(found.customers.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [ANA]);
+    assert!(found.bookings.is_empty() && found.tours.is_empty(), "{found:?}");
+    assert_eq!(s.search("bo@lind", 10).unwrap().customers.len(), 1);
+    assert_eq!(s.search("+46 70", 10).unwrap().customers.len(), 1);
+    let tours = |q: &str| s.search(q, 10).unwrap().tours.into_iter().map(|t| t.tour.id).collect::<Vec<_>>();
+    assert_eq!(tours("town"), [TOUR]);
+    assert_eq!(tours("HARBOUR"), ["t-2"]);
+    assert_eq!(tours("100%"), ["t-2"]);
+    assert_eq!(tours("%"), ["t-2"], "a % is a character, not a wildcard");
+    assert!(tours("_").is_empty(), "nor is an underscore");
+    assert_eq!(s.search("   ", 10).unwrap(), SearchResults::default());
+}

@@ -254,7 +254,7 @@ impl Store {
     }
 }
 
-fn summary(c: &Connection, org: &str, b: &Booking) -> Result<BookingSummary, StoreError> {
+pub(super) fn summary(c: &Connection, org: &str, b: &Booking) -> Result<BookingSummary, StoreError> {
     let name = rows::customer(c, org, &b.customer_id)?
         .map_or_else(|| b.customer_id.clone(), |c| format!("{} {}", c.first_name, c.last_name));
     Ok(BookingSummary {

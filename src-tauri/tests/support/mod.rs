@@ -92,9 +92,13 @@ where
     }
 }
 
-/// Clicks the first element matching `css`.
+/// Clicks the first element matching `css`, once the window shows it (a screen just navigated
+/// to loads its rows a moment later).
 pub async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+    eventually(&format!("{css} to be clickable"), Duration::from_secs(10), || async move {
+        c.find(Locator::Css(css)).await.ok()?.click().await.ok()
+    })
+    .await;
 }
 
 /// Types into the first element matching `css`.
@@ -110,4 +114,34 @@ pub async fn texts(c: &Client, css: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Saves what the window shows now as `<target dir>/e2e-screens/<name>.png`, for a person to
+/// look at after the run (the tests assert on the DOM, never on these).
+pub async fn screenshot(c: &Client, name: &str) {
+    // The desk binary is `<target dir>/debug/tourdesk-desk`.
+    let Some(target) = desk_binary().parent().and_then(|p| p.parent()).map(|t| t.join("e2e-screens")) else { return };
+    std::fs::create_dir_all(&target).unwrap();
+    let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+    std::fs::write(target.join(format!("{name}.png")), png).unwrap();
+}
+
+/// Presses `keys` (text, or `fantoccini::key::Key`s as chars) on the first element matching `css`.
+pub async fn press(c: &Client, css: &str, keys: &str) {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).send_keys(keys).await.unwrap();
+}
+
+/// Presses `keys` on whatever has the focus, and returns its `data-slug` / `data-route` /
+/// `data-id` (whichever it has), so a test can say what the keys were pressed on.
+pub async fn press_focused(c: &Client, keys: &str) -> Option<String> {
+    let el = c.active_element().await.expect("something has the focus");
+    let mut what = None;
+    for attr in ["data-slug", "data-route", "data-id"] {
+        if let Ok(Some(v)) = el.attr(attr).await {
+            what = Some(v);
+            break;
+        }
+    }
+    el.send_keys(keys).await.unwrap();
+    what
 }

@@ -8,10 +8,16 @@ use tourdesk_domain::ipc::{
     BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, ManifestParticipant, RejectedBooking,
 };
 use tourdesk_domain::roles::{Permission, Role};
+use tourdesk_domain::status::DepartureStatus;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::views::{local_start, price};
+use crate::components::keyboard::on_row_keys;
+use crate::components::states::EmptyState;
+use crate::components::tours::{local_start, price};
+use crate::error::refusal;
+use crate::router::{Route, navigate};
+use crate::words;
 
 fn pending_badge(pending: bool) -> Html {
     if pending {
@@ -23,22 +29,28 @@ fn pending_badge(pending: bool) -> Html {
 
 fn booking_rows(bookings: &[BookingSummary]) -> Html {
     html! {
+        <div class="table-scroll">
         <table class="booking-table">
             <thead><tr><th>{ "Reference" }</th><th>{ "Customer" }</th><th>{ "Pax" }</th><th>{ "Status" }</th><th>{ "Payment" }</th><th>{ "Total" }</th><th></th></tr></thead>
-            <tbody>
-            { for bookings.iter().map(|b| html! {
-                <tr class="booking-row" data-id={b.id.clone()} data-pending={b.pending.to_string()}>
-                    <td class="reference">{ &b.reference_number }</td>
-                    <td class="customer">{ &b.customer_name }</td>
-                    <td class="pax">{ b.pax }</td>
-                    <td>{ b.status.as_str() }</td>
-                    <td>{ b.payment_status.as_str() }</td>
-                    <td>{ price(&b.total) }</td>
-                    <td>{ pending_badge(b.pending) }</td>
-                </tr>
+            <tbody onkeydown={Callback::from(on_row_keys)}>
+            { for bookings.iter().map(|b| {
+                let route = Route::Booking(b.reference_number.clone());
+                html! {
+                    <tr class="booking-row" data-id={b.id.clone()} data-pending={b.pending.to_string()} data-row="" tabindex="0"
+                        onclick={Callback::from(move |_: MouseEvent| navigate(&route))}>
+                        <td class="reference">{ &b.reference_number }</td>
+                        <td class="customer">{ &b.customer_name }</td>
+                        <td class="pax num">{ b.pax }</td>
+                        <td class="status-word">{ words::booking_status(b.status) }</td>
+                        <td class="status-word">{ words::payment_status(b.payment_status) }</td>
+                        <td class="num">{ price(&b.total) }</td>
+                        <td>{ pending_badge(b.pending) }</td>
+                    </tr>
+                }
             }) }
             </tbody>
         </table>
+        </div>
     }
 }
 
@@ -66,7 +78,7 @@ pub fn BookingsPanel(props: &BookingsPanelProps) -> Html {
             </div>
             { props.children.clone() }
             if props.bookings.is_empty() {
-                <p class="empty">{ "No bookings on this departure yet." }</p>
+                <EmptyState title="No bookings on this departure yet" />
             } else {
                 { booking_rows(&props.bookings) }
             }
@@ -94,13 +106,13 @@ pub fn CustomerHits(props: &CustomerHitsProps) -> Html {
         };
     }
     html! {
-        <ul class="customer-hits">
+        <ul class="customer-hits" onkeydown={Callback::from(on_row_keys)}>
         { for props.hits.iter().map(|h| {
             let hit = h.clone();
             let on_pick = props.on_pick.reform(move |_: MouseEvent| hit.clone());
             let selected = props.selected.as_deref() == Some(h.id.as_str());
             html! {
-                <li class={classes!("customer-hit", selected.then_some("selected"))} data-id={h.id.clone()} onclick={on_pick}>
+                <li class={classes!("customer-hit", selected.then_some("selected"))} data-id={h.id.clone()} data-row="" tabindex="0" onclick={on_pick}>
                     <strong>{ format!("{} {}", h.first_name, h.last_name) }</strong>
                     <span class="muted">{ &h.email }</span>
                     if let Some(p) = &h.phone { <span class="muted">{ p }</span> }
@@ -264,10 +276,16 @@ pub fn RejectedBookings(props: &RejectedBookingsProps) -> Html {
             <h3>{ format!("Bookings refused by the server ({})", props.items.len()) }</h3>
             <ul>
             { for props.items.iter().map(|r| {
+                // Only departures that can take the whole booking now.
                 let alternatives: Vec<DepartureView> = props
                     .departures
                     .get(&r.tour_id)
-                    .map(|ds| ds.iter().filter(|d| d.departure.id != r.departure_id).cloned().collect())
+                    .map(|ds| {
+                        ds.iter()
+                            .filter(|d| d.departure.id != r.departure_id && d.seats_left >= r.pax && d.departure.status == DepartureStatus::Open)
+                            .cloned()
+                            .collect()
+                    })
                     .unwrap_or_default();
                 html! {
                     // Keyed, so a row's half-typed reason never moves to its neighbour when one is handled.
@@ -343,6 +361,7 @@ pub fn RejectedBookingRow(props: &RejectedBookingRowProps) -> Html {
         })
     };
     let reason_blank = reason.as_ref().is_none_or(|t| t.trim().is_empty());
+    let (head, detail) = refusal(r.code.as_deref(), r.detail.as_deref());
     html! {
         <li class="rejected-booking" data-mutation={id.to_string()} data-departure={r.departure_id.clone()}>
             <div>
@@ -352,12 +371,12 @@ pub fn RejectedBookingRow(props: &RejectedBookingRowProps) -> Html {
                 <span>{ format!(" · {} · {when}{seats}", r.tour_name.clone().unwrap_or_else(|| r.tour_id.clone())) }</span>
             </div>
             <div>
-                <span class="code">{ r.code.clone().unwrap_or_default() }</span>
-                <span class="reason">{ r.detail.clone().unwrap_or_default() }</span>
+                <span class="code" title={r.code.clone().unwrap_or_default()}>{ head }</span>
+                <span class="reason">{ detail }</span>
             </div>
             <div class="actions">
                 if props.alternatives.is_empty() {
-                    <span class="muted">{ "No other departure of this tour to move to." }</span>
+                    <span class="muted">{ "No other departure of this tour has room for it." }</span>
                 } else {
                     <select class="move-target" onchange={on_target}>
                         <option value="" selected={target.is_none()}>{ "Move to…" }</option>
@@ -454,6 +473,8 @@ mod tests {
         assert!(html.contains(r#"data-pending="true""#) && html.contains(r#"data-pending="false""#), "{html}");
         assert!(html.contains(r#"data-departure="d1""#), "the panel says whose bookings it lists: {html}");
         assert!(html.contains("$178.00"), "{html}");
+        assert!(html.contains(r#"tabindex="0""#), "rows are reachable with the keyboard: {html}");
+        assert!(html.contains("Awaiting payment") && html.contains("Not paid"), "statuses in words: {html}");
         assert!(html.contains("Sun 01 Nov 2026, 01:30 EDT"), "{html}");
         assert!(html.contains("New booking"));
         let html = render::<BookingsPanel>(BookingsPanelProps {
@@ -463,7 +484,7 @@ mod tests {
             children: Html::default(),
         })
         .await;
-        assert!(html.contains("No bookings on this departure yet."), "{html}");
+        assert!(html.contains("No bookings on this departure yet"), "{html}");
         assert!(html.contains("01:30 EST"), "the second 01:30 of the night is EST: {html}");
     }
 
@@ -636,7 +657,11 @@ mod tests {
     async fn inbox(role: Option<Role>) -> String {
         let departures = BTreeMap::from([(
             "t1".to_string(),
-            vec![departure("d1", "2026-11-01T05:30:00Z", 9), departure("d2", "2026-11-01T06:30:00Z", 2)],
+            vec![
+                departure("d1", "2026-11-01T05:30:00Z", 9),
+                departure("d2", "2026-11-01T06:30:00Z", 2),
+                departure("d3", "2026-11-02T06:30:00Z", 9),
+            ],
         )]);
         render::<RejectedBookings>(RejectedBookingsProps {
             items: vec![refused()],
@@ -654,7 +679,9 @@ mod tests {
     async fn refused_bookings_show_who_where_why_and_role_gated_overbook() {
         let html = inbox(Some(Role::Manager)).await;
         assert!(html.contains("Ana Silva") && html.contains("3 pax") && html.contains("Harbour Lights"), "{html}");
-        assert!(html.contains("CAPACITY_EXCEEDED") && html.contains("only 1 seats left, 3 requested"), "{html}");
+        assert!(html.contains("Not enough seats left") && html.contains("Only 1 seats left, 3 requested"), "{html}");
+        assert!(!html.contains(">CAPACITY_EXCEEDED<"), "the code is not shown raw: {html}");
+        assert!(!html.contains("(1 left)"), "a departure without room for 3 is not offered: {html}");
         assert!(html.contains(r#"class="customer">Ana Silva<"#) && html.contains(r#"class="pax">3 pax<"#), "{html}");
         assert!(html.contains(r#"data-departure="d1""#), "{html}");
         assert!(html.contains("Sun 01 Nov 2026, 01:30 EDT"), "the refused departure, local: {html}");

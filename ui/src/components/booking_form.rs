@@ -1,19 +1,20 @@
-//! Stateful screens for bookings and customers: they load through `services`, keep form state,
-//! and render the components of `booking_views`. They render on the host too (effects and
-//! callbacks, the only places that `invoke`, do not run in SSR).
+//! The new-booking form and the debounced customer search it (and the customers page) use. They
+//! keep form state and call `services`; they render on the host too (effects and callbacks, the
+//! only places that `invoke`, do not run in SSR).
 
 use std::collections::BTreeMap;
 
 use tourdesk_domain::PricingTier;
-use tourdesk_domain::ipc::{BookingSummary, CommandError, CustomerDetail, CustomerHit, DepartureView, Manifest};
+use tourdesk_domain::ipc::{BookingSummary, CustomerHit, DepartureView};
 use web_sys::HtmlInputElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::booking_views::{BookingsPanel, CustomerHits, CustomerPane, ManifestView};
+use crate::components::bookings::CustomerHits;
+use crate::components::tours::price;
+use crate::error::UiError;
 use crate::forms::{self, BookingDraft, CustomerDraft, Debounce, SEARCH_DEBOUNCE_MS};
 use crate::services;
-use crate::views::{PanelKind, price};
 
 fn input_value(e: &InputEvent) -> String {
     e.target_unchecked_into::<HtmlInputElement>().value()
@@ -22,7 +23,7 @@ fn input_value(e: &InputEvent) -> String {
 /// A debounced customer search: `(typed text, hits, the query they answer, on input)`. A search
 /// goes out once typing pauses for [`SEARCH_DEBOUNCE_MS`]; late answers to older text are dropped.
 #[hook]
-fn use_customer_search()
+pub fn use_customer_search()
 -> (UseStateHandle<String>, UseStateHandle<Vec<CustomerHit>>, Option<String>, Callback<InputEvent>) {
     let typed = use_state(String::new);
     let hits = use_state(Vec::<CustomerHit>::new);
@@ -57,9 +58,9 @@ fn use_customer_search()
     (typed, hits, answered_now, on_input)
 }
 
-fn field_error(error: &Option<CommandError>, field: &str) -> Html {
+pub fn field_error(error: &Option<UiError>, field: &str) -> Html {
     match error {
-        Some(e) if e.field.as_deref() == Some(field) => {
+        Some(e) if e.is_field(field) => {
             html! { <span class="field-error">{ e.message.clone() }</span> }
         }
         _ => html! {},
@@ -86,7 +87,7 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
     let creating_customer = use_state(|| false);
     let customer = use_state(CustomerDraft::default);
     let requests = use_state(String::new);
-    let error = use_state(|| None::<CommandError>);
+    let error = use_state(|| None::<UiError>);
     let busy = use_state(|| false);
     let (typed, hits, answered, on_search) = use_customer_search();
 
@@ -136,7 +137,7 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
             e.prevent_default();
             // Check the seats before creating a customer, so a typo there leaves nothing behind.
             if let Err(e) = draft.lines() {
-                error.set(Some(e));
+                error.set(Some(e.into()));
                 return;
             }
             let new_customer = (*creating_customer).then(|| customer.to_input());
@@ -172,7 +173,7 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
                         Ok(b) => on_saved.emit(b),
                         Err(e) => error.set(Some(e)),
                     },
-                    Err(e) => error.set(Some(e)),
+                    Err(e) => error.set(Some(e.into())),
                 }
                 busy.set(false);
             });
@@ -256,179 +257,6 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
 
 const CUSTOMER_FIELDS: &[&str] = &["first_name", "last_name", "email", "phone", "customer_id"];
 
-#[derive(Properties, PartialEq)]
-pub struct DeparturePanelProps {
-    pub tour_id: String,
-    pub departure: DepartureView,
-    pub prices: Vec<PricingTier>,
-    pub kind: PanelKind,
-    /// The shell's data version: a change (a pull, an edit elsewhere) reloads the panel.
-    pub reload: u64,
-}
-
-/// A departure's bookings (with the new-booking form) or its manifest, loaded from the shell.
-#[component]
-pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
-    let bookings = use_state(|| None::<(String, Vec<BookingSummary>)>);
-    let manifest = use_state(|| None::<Manifest>);
-    let error = use_state(|| None::<String>);
-    let booking_open = use_state(|| false);
-    let local_reload = use_state(|| 0u64);
-    let id = props.departure.departure.id.clone();
-    {
-        let (bookings, manifest, error) = (bookings.clone(), manifest.clone(), error.clone());
-        use_effect_with((id.clone(), props.kind, props.reload, *local_reload), move |(id, kind, _, _)| {
-            let (id, kind) = (id.clone(), *kind);
-            spawn_local(async move {
-                let result = match kind {
-                    PanelKind::Bookings => services::list_bookings(&id).await.map(|b| bookings.set(Some((id, b)))),
-                    PanelKind::Manifest => services::manifest(&id).await.map(|m| manifest.set(Some(m))),
-                };
-                match result {
-                    Ok(()) => error.set(None),
-                    Err(e) => error.set(Some(e.message)),
-                }
-            });
-        });
-    }
-    let reload_now = {
-        let local_reload = local_reload.clone();
-        move || local_reload.set(*local_reload + 1)
-    };
-    let attendance = |check_in: bool| {
-        let (error, reload_now, departure_id) = (error.clone(), reload_now.clone(), id.clone());
-        Callback::from(move |(booking, participant): (String, u32)| {
-            let (error, reload_now, departure_id) = (error.clone(), reload_now.clone(), departure_id.clone());
-            spawn_local(async move {
-                let r = if check_in {
-                    services::check_in(&booking, &departure_id, participant).await
-                } else {
-                    services::mark_no_show(&booking, &departure_id, participant).await
-                };
-                if let Err(e) = r {
-                    error.set(Some(e.message));
-                }
-                reload_now();
-            });
-        })
-    };
-    let banner = match &*error {
-        Some(e) => html! { <p class="error-text">{ e.clone() }</p> },
-        None => html! {},
-    };
-    match props.kind {
-        PanelKind::Manifest => match &*manifest {
-            Some(m) if m.departure.departure.id == id => html! {
-                <>
-                    { banner }
-                    <ManifestView manifest={m.clone()} on_check_in={attendance(true)} on_no_show={attendance(false)} />
-                </>
-            },
-            _ => html! { <>{ banner }<p class="empty">{ "Loading the manifest…" }</p></> },
-        },
-        PanelKind::Bookings => {
-            let list = match &*bookings {
-                Some((for_id, b)) if *for_id == id => b.clone(),
-                _ => Vec::new(),
-            };
-            let on_new = {
-                let booking_open = booking_open.clone();
-                Callback::from(move |_| booking_open.set(true))
-            };
-            let on_saved = {
-                let (booking_open, reload_now) = (booking_open.clone(), reload_now.clone());
-                Callback::from(move |_: BookingSummary| {
-                    booking_open.set(false);
-                    reload_now();
-                })
-            };
-            let on_cancel = {
-                let booking_open = booking_open.clone();
-                Callback::from(move |_| booking_open.set(false))
-            };
-            html! {
-                <>
-                    { banner }
-                    <BookingsPanel departure={props.departure.clone()} bookings={list} on_new={on_new}>
-                        if *booking_open {
-                            <NewBookingForm tour_id={props.tour_id.clone()} departure={props.departure.clone()} prices={props.prices.clone()} on_saved={on_saved} on_cancel={on_cancel} />
-                        }
-                    </BookingsPanel>
-                </>
-            }
-        }
-    }
-}
-
-#[derive(Properties, PartialEq)]
-pub struct CustomersScreenProps {
-    /// The shell's data version: a change reloads the open customer.
-    pub reload: u64,
-}
-
-/// Search customers (debounced) and open one: contact, tags, notes and bookings.
-#[component]
-pub fn CustomersScreen(props: &CustomersScreenProps) -> Html {
-    let (typed, hits, answered, on_search) = use_customer_search();
-    let selected = use_state(|| None::<String>);
-    let detail = use_state(|| None::<CustomerDetail>);
-    let error = use_state(|| None::<String>);
-    let local_reload = use_state(|| 0u64);
-    {
-        let (detail, error) = (detail.clone(), error.clone());
-        use_effect_with(((*selected).clone(), props.reload, *local_reload), move |(sel, _, _)| {
-            if let Some(id) = sel.clone() {
-                spawn_local(async move {
-                    match services::customer_detail(&id).await {
-                        Ok(d) => {
-                            detail.set(Some(d));
-                            error.set(None);
-                        }
-                        Err(e) => error.set(Some(e.message)),
-                    }
-                });
-            }
-        });
-    }
-    let on_pick = {
-        let selected = selected.clone();
-        Callback::from(move |h: CustomerHit| selected.set(Some(h.id)))
-    };
-    let on_keep_notes = {
-        // Saved against the version on screen: if the notes moved on meanwhile, the domain keeps
-        // this choice as one more conflicting version instead of overwriting what it has not seen.
-        let (error, local_reload, shown) = (error.clone(), local_reload.clone(), (*detail).clone());
-        Callback::from(move |text: String| {
-            let Some(d) = shown.clone() else { return };
-            let (error, local_reload) = (error.clone(), local_reload.clone());
-            spawn_local(async move {
-                if let Err(e) = services::edit_customer_notes(&d.customer.id, d.customer.notes_version, &text).await {
-                    error.set(Some(e.message));
-                }
-                local_reload.set(*local_reload + 1);
-            });
-        })
-    };
-    let current = detail.as_ref().filter(|d| selected.as_deref() == Some(d.customer.id.as_str())).cloned();
-    html! {
-        <section id="customers" class="customers">
-            <div class="customer-search">
-                <h2>{ "Customers" }</h2>
-                <input id="customers-search" placeholder="Name, e-mail or phone" value={(*typed).clone()} oninput={on_search} />
-                <CustomerHits hits={(*hits).clone()} query={answered} selected={(*selected).clone()} on_pick={on_pick} />
-            </div>
-            <div class="customer-detail">
-                if let Some(e) = &*error { <p class="error-text">{ e.clone() }</p> }
-                if let Some(d) = current {
-                    <CustomerPane detail={d} on_keep_notes={on_keep_notes} />
-                } else {
-                    <p class="empty">{ "Search for a customer and pick one." }</p>
-                }
-            </div>
-        </section>
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -502,12 +330,5 @@ mod tests {
         })
         .await;
         assert!(html.contains("This tour has no prices for this departure yet."), "{html}");
-    }
-
-    #[tokio::test]
-    async fn customers_screen_starts_with_an_invitation_to_search() {
-        let html = render::<CustomersScreen>(CustomersScreenProps { reload: 0 }).await;
-        assert!(html.contains("customers-search"), "{html}");
-        assert!(html.contains("Search for a customer and pick one."), "{html}");
     }
 }

@@ -1,0 +1,85 @@
+//! The desk's global search (Ctrl+K): a booking by (part of) its reference, a customer by name,
+//! e-mail or phone (the customers' full-text index), a tour by (part of) its name.
+
+use rusqlite::params;
+use tourdesk_domain::entities::Departure;
+use tourdesk_domain::ipc::{BookingHit, DepartureView, SearchResults, TourView};
+use tourdesk_domain::protocol::EntityKind;
+
+use super::read::summary;
+use super::{Store, session_org};
+use crate::StoreError;
+use crate::rows;
+
+/// `%`, `_` and the escape itself taken literally in a `LIKE … ESCAPE '\'` pattern.
+fn like_pattern(q: &str) -> String {
+    let mut out = String::from("%");
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+impl Store {
+    /// Up to `limit` hits of each kind for what was typed; nothing for a blank query.
+    pub fn search(&self, query: &str, limit: u32) -> Result<SearchResults, StoreError> {
+        let q = query.trim();
+        if q.is_empty() {
+            return Ok(SearchResults::default());
+        }
+        let customers = self.search_customers(q, limit)?;
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(SearchResults::default()) };
+        // References are stored upper-case (`BK-2026-…`); SQLite's LIKE ignores ASCII case anyway.
+        let pattern = like_pattern(&q.to_uppercase());
+        let ids: Vec<String> = conn
+            .prepare_cached(
+                "SELECT id FROM bookings WHERE organization_id = ?1 AND reference_number LIKE ?2 ESCAPE '\\'
+                 ORDER BY reference_number = ?3 DESC, created_at DESC, id LIMIT ?4",
+            )?
+            .query_map(params![org, pattern, q.to_uppercase(), limit], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut bookings = Vec::new();
+        for id in ids {
+            let Some(b) = rows::booking(&conn, &org, &id)? else { continue };
+            let tour_name = rows::tour(&conn, &org, &b.tour_id)?.map(|t| t.name);
+            let departure = rows::get(&conn, &org, EntityKind::Departure, &b.departure_id)?
+                .map(serde_json::from_value::<Departure>)
+                .transpose()?
+                .map(|d| DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(&d), departure: d });
+            bookings.push(BookingHit {
+                booking: summary(&conn, &org, &b)?,
+                tour_id: b.tour_id.clone(),
+                tour_name,
+                departure,
+            });
+        }
+        let tour_ids: Vec<String> = conn
+            .prepare_cached(
+                "SELECT id FROM tours WHERE organization_id = ?1 AND name LIKE ?2 ESCAPE '\\'
+                 ORDER BY name COLLATE NOCASE, id LIMIT ?3",
+            )?
+            .query_map(params![org, like_pattern(q), limit], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut tours = Vec::new();
+        for id in tour_ids {
+            if let Some(tour) = rows::tour(&conn, &org, &id)? {
+                let pending = rows::pending(&conn, &org, EntityKind::Tour, &id)?;
+                tours.push(TourView { tour, pending });
+            }
+        }
+        Ok(SearchResults { bookings, customers, tours })
+    }
+
+    /// The booking with this reference however it was typed (`ReferenceNumber::parse`), for a
+    /// deep link such as `#/bookings/BK-2026-…`.
+    pub fn booking_by_reference(&self, reference: &str) -> Result<Option<BookingHit>, StoreError> {
+        let Ok(wanted) = tourdesk_domain::reference::ReferenceNumber::parse(reference) else { return Ok(None) };
+        let wanted = wanted.as_str();
+        Ok(self.search(wanted, 5)?.bookings.into_iter().find(|h| h.booking.reference_number == wanted))
+    }
+}

@@ -1,0 +1,79 @@
+//! The desk's one error type, and the one place it becomes what the window receives
+//! (`CommandError`: a code the UI maps to words, a message, and the field it belongs to).
+
+use serde::{Serialize, Serializer};
+use tourdesk_domain::ipc::CommandError;
+use tourdesk_domain::mutation::Rejection;
+use tourdesk_local_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The desk does not hold what was asked for (a partial replica, or a stale link).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// Saved, but something around it failed (reading it back, the OS random generator).
+    #[error("{0}")]
+    Internal(&'static str),
+}
+
+pub type DeskResult<T> = Result<T, DeskError>;
+
+impl DeskError {
+    /// The one mapping: what the window receives for this error. Faults of this machine are
+    /// logged here, once.
+    pub fn to_command_error(&self) -> CommandError {
+        let plain = |code: &str, message: String| CommandError { code: code.into(), message, field: None };
+        match self {
+            DeskError::Store(StoreError::Rejected(Rejection::Invalid(f))) => {
+                CommandError { code: "INVALID".into(), message: f.message.clone(), field: Some(f.field.clone()) }
+            }
+            DeskError::Store(StoreError::Rejected(Rejection::Conflict { field, message })) => {
+                CommandError { code: "CONFLICT".into(), message: message.clone(), field: Some(field.clone()) }
+            }
+            DeskError::Store(StoreError::Rejected(r)) => plain(r.code(), r.to_string()),
+            DeskError::Store(e @ StoreError::NotSignedIn) => plain("NOT_SIGNED_IN", e.to_string()),
+            DeskError::Store(other) => {
+                tracing::error!("local store error: {other}");
+                plain("STORE", other.to_string())
+            }
+            DeskError::NotFound(m) => plain("NOT_FOUND", (*m).into()),
+            DeskError::Internal(m) => {
+                tracing::error!("desk error: {m}");
+                plain("STORE", (*m).into())
+            }
+        }
+    }
+}
+
+/// Tauri sends a command's error as its serde form: always the `CommandError` shape.
+impl Serialize for DeskError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_command_error().serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tourdesk_domain::validate::FieldError;
+
+    #[test]
+    fn every_error_reaches_the_window_in_the_command_error_shape() {
+        let invalid = DeskError::Store(StoreError::Rejected(Rejection::Invalid(FieldError {
+            field: "default_capacity".into(),
+            message: "must be between 1 and 10000".into(),
+        })));
+        assert_eq!(
+            serde_json::to_value(&invalid).ok(),
+            Some(
+                serde_json::json!({"code": "INVALID", "message": "must be between 1 and 10000", "field": "default_capacity"})
+            )
+        );
+        let e = DeskError::Store(StoreError::NotSignedIn).to_command_error();
+        assert_eq!((e.code.as_str(), e.field), ("NOT_SIGNED_IN", None));
+        assert_eq!(DeskError::NotFound("no such booking here").to_command_error().code, "NOT_FOUND");
+        assert_eq!(DeskError::Internal("read back failed").to_command_error().code, "STORE");
+    }
+}

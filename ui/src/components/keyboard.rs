@@ -1,0 +1,94 @@
+//! Tables and lists usable from the keyboard: rows carry `data-row` and `tabindex="0"`; on their
+//! container, ArrowDown/ArrowUp move the focus to the next/previous row, Home/End to the ends,
+//! and Enter opens the row (its first button, or the row itself when it has none).
+
+use web_sys::wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement, KeyboardEvent};
+
+/// What a key does on a focused row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKey {
+    Next,
+    Previous,
+    First,
+    Last,
+    Open,
+}
+
+impl RowKey {
+    pub fn of(key: &str) -> Option<RowKey> {
+        Some(match key {
+            "ArrowDown" => RowKey::Next,
+            "ArrowUp" => RowKey::Previous,
+            "Home" => RowKey::First,
+            "End" => RowKey::Last,
+            "Enter" => RowKey::Open,
+            _ => return None,
+        })
+    }
+}
+
+fn is_row(e: &Element) -> bool {
+    e.has_attribute("data-row")
+}
+
+fn sibling_row(from: &Element, forward: bool) -> Option<Element> {
+    let mut at = if forward { from.next_element_sibling() } else { from.previous_element_sibling() };
+    while let Some(e) = at {
+        if is_row(&e) {
+            return Some(e);
+        }
+        at = if forward { e.next_element_sibling() } else { e.previous_element_sibling() };
+    }
+    None
+}
+
+fn focus(e: Option<Element>) {
+    if let Some(h) = e.and_then(|e| e.dyn_into::<HtmlElement>().ok()) {
+        let _ = h.focus();
+    }
+}
+
+/// The keydown handler for a container of rows (`onkeydown={Callback::from(on_row_keys)}`).
+/// Keys typed in an input inside a row are left alone.
+pub fn on_row_keys(e: KeyboardEvent) {
+    let Some(row) = e.target().and_then(|t| t.dyn_into::<Element>().ok()).filter(is_row) else { return };
+    let Some(key) = RowKey::of(&e.key()) else { return };
+    e.prevent_default();
+    match key {
+        RowKey::Next => focus(sibling_row(&row, true)),
+        RowKey::Previous => focus(sibling_row(&row, false)),
+        RowKey::First | RowKey::Last => {
+            let rows = row.parent_element().map(|p| p.children());
+            if let Some(rows) = rows {
+                let n = rows.length();
+                let pick = if key == RowKey::First {
+                    (0..n).find_map(|i| rows.item(i).filter(is_row))
+                } else {
+                    (0..n).rev().find_map(|i| rows.item(i).filter(is_row))
+                };
+                focus(pick);
+            }
+        }
+        RowKey::Open => {
+            let target = row.query_selector("button").ok().flatten().unwrap_or(row);
+            if let Ok(h) = target.dyn_into::<HtmlElement>() {
+                h.click();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrows_move_enter_opens_other_keys_type() {
+        assert_eq!(RowKey::of("ArrowDown"), Some(RowKey::Next));
+        assert_eq!(RowKey::of("ArrowUp"), Some(RowKey::Previous));
+        assert_eq!(RowKey::of("Enter"), Some(RowKey::Open));
+        assert_eq!(RowKey::of("a"), None);
+        assert_eq!(RowKey::of("Tab"), None, "Tab still walks the buttons");
+    }
+}

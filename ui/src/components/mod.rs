@@ -1,0 +1,13 @@
+//! Components shared by the pages: presentational ones (props in, HTML out; rendered on the host
+//! in tests) and the few that keep form state (the booking form, the search palette).
+
+pub mod booking_form;
+pub mod bookings;
+pub mod inbox;
+pub mod keyboard;
+pub mod search;
+pub mod sidebar;
+pub mod states;
+pub mod status_bar;
+pub mod toast;
+pub mod tours;

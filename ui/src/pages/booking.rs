@@ -1,0 +1,104 @@
+//! One booking, by reference (`#/bookings/BK-2026-…`): who, which tour and departure, seats,
+//! status and money, with links to the customer and the tour.
+
+use tourdesk_domain::ipc::BookingHit;
+use tourdesk_domain::protocol::EntityKind;
+use yew::prelude::*;
+
+use crate::components::states::{ErrorNote, Loading};
+use crate::components::tours::{local_start, price};
+use crate::hooks::{Depends, Load, use_invoke};
+use crate::router::Route;
+use crate::services;
+use crate::words;
+
+const BOOKING_KINDS: Depends =
+    Depends::on(&[EntityKind::Booking, EntityKind::Customer, EntityKind::Departure, EntityKind::Tour]);
+
+#[derive(Properties, PartialEq)]
+pub struct BookingPageProps {
+    pub reference: String,
+}
+
+#[component]
+pub fn BookingPage(props: &BookingPageProps) -> Html {
+    let hit = use_invoke(BOOKING_KINDS, props.reference.clone(), |r| async move { services::find_booking(&r).await });
+    html! {
+        <section id="booking-page" class="page single">
+            {
+                match hit {
+                    Load::Loading => html! { <Loading what={format!("booking {}", props.reference)} /> },
+                    Load::Failed(e) => html! { <ErrorNote error={e} /> },
+                    Load::Ready(b) => html! { <BookingCard hit={b} /> },
+                }
+            }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct BookingCardProps {
+    pub hit: BookingHit,
+}
+
+#[component]
+pub fn BookingCard(props: &BookingCardProps) -> Html {
+    let h = &props.hit;
+    let b = &h.booking;
+    html! {
+        <article class="panel booking-card" data-reference={b.reference_number.clone()}>
+            <h2 id="booking-reference">{ format!("Booking {}", b.reference_number) }</h2>
+            if b.pending { <span class="badge pending">{ "Pending sync" }</span> }
+            <dl class="facts">
+                <dt>{ "Customer" }</dt>
+                <dd><a href={Route::Customers(Some(b.customer_id.clone())).to_hash()}>{ &b.customer_name }</a></dd>
+                <dt>{ "Tour" }</dt>
+                <dd><a href={Route::Tours(Some(h.tour_id.clone())).to_hash()}>{ h.tour_name.clone().unwrap_or_else(|| "A tour this desk does not hold".into()) }</a></dd>
+                <dt>{ "Departure" }</dt>
+                <dd class="when">{ h.departure.as_ref().map(local_start).unwrap_or_else(|| "Not on this desk".into()) }</dd>
+                <dt>{ "Guests" }</dt>
+                <dd>{ b.pax }</dd>
+                <dt>{ "Status" }</dt>
+                <dd>{ words::booking_status(b.status) }</dd>
+                <dt>{ "Payment" }</dt>
+                <dd>{ format!("{} · {}", words::payment_status(b.payment_status), price(&b.total)) }</dd>
+            </dl>
+        </article>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::pages::test_support::render_page;
+    use tourdesk_domain::ipc::BookingSummary;
+    use tourdesk_domain::money::{Currency, Money};
+    use tourdesk_domain::status::{BookingStatus, PaymentStatus};
+
+    #[tokio::test]
+    async fn a_deep_link_loads_the_booking_and_the_card_reads_in_words() {
+        let html = render_page(Route::Booking("BK-2026-ABC123".into())).await;
+        assert!(html.contains("Loading booking BK-2026-ABC123…"), "{html}");
+        let hit = BookingHit {
+            booking: BookingSummary {
+                id: "b1".into(),
+                reference_number: "BK-2026-ABC123".into(),
+                departure_id: "d1".into(),
+                customer_id: "c1".into(),
+                customer_name: "Ana Silva".into(),
+                pax: 2,
+                status: BookingStatus::Confirmed,
+                payment_status: PaymentStatus::Unpaid,
+                total: Money::new(9000, Currency::parse("EUR").unwrap()),
+                pending: true,
+            },
+            tour_id: "t1".into(),
+            tour_name: Some("Old Town Walk".into()),
+            departure: None,
+        };
+        let html = yew::LocalServerRenderer::<BookingCard>::with_props(BookingCardProps { hit }).render().await;
+        assert!(html.contains("href=\"#/customers/c1\"") && html.contains("href=\"#/tours/t1\""), "{html}");
+        assert!(html.contains("Not paid") && html.contains("Confirmed") && html.contains("Pending sync"), "{html}");
+    }
+}

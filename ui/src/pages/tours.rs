@@ -1,0 +1,388 @@
+//! Tours and departures: the tour list, one tour's prices and departures, a departure's
+//! bookings (with the new-booking form) or manifest, and the new-tour form.
+
+use tourdesk_domain::PricingTier;
+use tourdesk_domain::ipc::{BookingSummary, DepartureView, NewTour, TourView};
+use tourdesk_domain::protocol::EntityKind;
+use tourdesk_domain::status::TourCategory;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use crate::components::booking_form::NewBookingForm;
+use crate::components::bookings::{BookingsPanel, ManifestView};
+use crate::components::states::{ErrorNote, Loading};
+use crate::components::tours::{Departures, PanelKind, TourList};
+use crate::error::UiError;
+use crate::hooks::{Depends, Load, use_invoke};
+use crate::router::{Route, navigate};
+use crate::services;
+use crate::state::{Action, use_app};
+use crate::words;
+
+const TOUR_KINDS: Depends = Depends::on(&[EntityKind::Tour]);
+const DETAIL_KINDS: Depends = Depends::on(&[EntityKind::Tour, EntityKind::PricingTier, EntityKind::Departure]);
+const PANEL_KINDS: Depends =
+    Depends::on(&[EntityKind::Booking, EntityKind::CheckIn, EntityKind::Customer, EntityKind::Departure]);
+
+#[derive(Properties, PartialEq)]
+pub struct ToursPageProps {
+    /// The tour in the route; without one, the first tour is shown.
+    pub selected: Option<String>,
+}
+
+#[component]
+pub fn ToursPage(props: &ToursPageProps) -> Html {
+    let app = use_app();
+    let tours = use_invoke(TOUR_KINDS, (), |_| services::list_tours());
+    let creating = use_state(|| false);
+    let open_panel = use_state(|| None::<(String, PanelKind)>);
+    let current: Option<TourView> = tours.ready().and_then(|ts| match &props.selected {
+        Some(id) => ts.iter().find(|t| &t.tour.id == id).cloned(),
+        None => ts.first().cloned(),
+    });
+    let detail = use_invoke(DETAIL_KINDS, current.as_ref().map(|t| t.tour.id.clone()), |id| async move {
+        match id {
+            Some(id) => Ok(Some((services::list_prices(&id).await?, services::list_departures(&id).await?))),
+            None => Ok(None),
+        }
+    });
+    {
+        // Another tour, another panel.
+        let open_panel = open_panel.clone();
+        use_effect_with(props.selected.clone(), move |_| open_panel.set(None));
+    }
+    let on_select = {
+        let creating = creating.clone();
+        Callback::from(move |id: String| {
+            creating.set(false);
+            navigate(&Route::Tours(Some(id)));
+        })
+    };
+    let on_open_panel = {
+        let open_panel = open_panel.clone();
+        Callback::from(move |(id, kind): (String, PanelKind)| {
+            // The same button again closes the panel.
+            if open_panel.as_ref() == Some(&(id.clone(), kind)) {
+                open_panel.set(None);
+            } else {
+                open_panel.set(Some((id, kind)));
+            }
+        })
+    };
+    let on_created = {
+        let (creating, app) = (creating.clone(), app.clone());
+        Callback::from(move |t: TourView| {
+            creating.set(false);
+            app.dispatch(Action::Toast(format!(
+                "Tour “{}” created — it syncs when the server is reachable",
+                t.tour.name
+            )));
+            navigate(&Route::Tours(Some(t.tour.id)));
+        })
+    };
+    let open_form = {
+        let creating = creating.clone();
+        Callback::from(move |_: MouseEvent| creating.set(true))
+    };
+    let close_form = {
+        let creating = creating.clone();
+        Callback::from(move |_| creating.set(false))
+    };
+    let list = match &tours {
+        Load::Loading => html! { <Loading what="tours" /> },
+        Load::Failed(e) => html! { <ErrorNote error={e.clone()} /> },
+        Load::Ready(ts) => html! {
+            <TourList tours={ts.clone()} selected={current.as_ref().map(|t| t.tour.id.clone())} on_select={on_select} />
+        },
+    };
+    let body = if *creating {
+        html! { <NewTourForm on_created={on_created} on_cancel={close_form} /> }
+    } else {
+        match (&current, &detail) {
+            (Some(t), Load::Ready(Some((prices, departures)))) => {
+                let panel = open_panel.as_ref().and_then(|(id, kind)| {
+                    departures.iter().find(|d| d.departure.id == *id).map(|d| html! {
+                        // Keyed by departure, so another departure's panel starts with a fresh form.
+                        <DeparturePanel key={id.clone()} tour_id={t.tour.id.clone()} departure={d.clone()} prices={prices.clone()} kind={*kind} />
+                    })
+                });
+                html! {
+                    <Departures tour={t.clone()} prices={prices.clone()} departures={departures.clone()} open={(*open_panel).clone()} on_open={on_open_panel}>
+                        { panel.unwrap_or_default() }
+                    </Departures>
+                }
+            }
+            (Some(_), Load::Failed(e)) => html! { <ErrorNote error={e.clone()} /> },
+            (Some(_), _) => html! { <Loading what="departures" /> },
+            (None, _) => match (&tours, &props.selected) {
+                (Load::Ready(_), Some(_)) => {
+                    html! { <p class="state empty">{ "This desk does not hold that tour." }</p> }
+                }
+                _ => html! {},
+            },
+        }
+    };
+    html! {
+        <div class="page tours-page">
+            <aside class="list-pane">
+                <div class="pane-head">
+                    <h2>{ "Tours" }</h2>
+                    <button id="new-tour" onclick={open_form}>{ "New tour" }</button>
+                </div>
+                { list }
+            </aside>
+            <section class="detail">{ body }</section>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct DeparturePanelProps {
+    pub tour_id: String,
+    pub departure: DepartureView,
+    pub prices: Vec<PricingTier>,
+    pub kind: PanelKind,
+}
+
+/// A departure's bookings (with the new-booking form) or its manifest. It scrolls itself into
+/// view when it opens, so a panel under a long table is never off-screen.
+#[component]
+pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
+    let app = use_app();
+    let id = props.departure.departure.id.clone();
+    let booking_open = use_state(|| false);
+    let action_error = use_state(|| None::<UiError>);
+    let here = use_node_ref();
+    {
+        let here = here.clone();
+        use_effect_with((id.clone(), props.kind), move |_| {
+            if let Some(el) = here.cast::<web_sys::Element>() {
+                el.scroll_into_view();
+            }
+        });
+    }
+    let bookings = use_invoke(PANEL_KINDS, (id.clone(), props.kind), |(id, kind)| async move {
+        match kind {
+            PanelKind::Bookings => services::list_bookings(&id).await.map(Panel::Bookings),
+            PanelKind::Manifest => services::manifest(&id).await.map(|m| Panel::Manifest(Box::new(m))),
+        }
+    });
+    let attendance = |check_in: bool| {
+        let (error, departure_id, app) = (action_error.clone(), id.clone(), app.clone());
+        Callback::from(move |(booking, participant): (String, u32)| {
+            let (error, departure_id, app) = (error.clone(), departure_id.clone(), app.clone());
+            spawn_local(async move {
+                let r = if check_in {
+                    services::check_in(&booking, &departure_id, participant).await
+                } else {
+                    services::mark_no_show(&booking, &departure_id, participant).await
+                };
+                match r {
+                    Ok(()) => {
+                        error.set(None);
+                        app.dispatch(Action::Toast(if check_in {
+                            "Checked in".into()
+                        } else {
+                            "Marked as no-show".into()
+                        }));
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        })
+    };
+    let banner = match &*action_error {
+        Some(e) => html! { <ErrorNote error={e.clone()} /> },
+        None => html! {},
+    };
+    let content = match bookings {
+        Load::Loading => {
+            html! { <Loading what={if props.kind == PanelKind::Manifest { "the manifest" } else { "bookings" }} /> }
+        }
+        Load::Failed(e) => html! { <ErrorNote error={e} /> },
+        Load::Ready(Panel::Manifest(m)) => html! {
+            <ManifestView manifest={*m} on_check_in={attendance(true)} on_no_show={attendance(false)} />
+        },
+        Load::Ready(Panel::Bookings(list)) => {
+            let on_new = {
+                let booking_open = booking_open.clone();
+                Callback::from(move |_| booking_open.set(true))
+            };
+            let on_saved = {
+                let (booking_open, app) = (booking_open.clone(), app.clone());
+                Callback::from(move |b: BookingSummary| {
+                    booking_open.set(false);
+                    app.dispatch(Action::Toast(format!(
+                        "Booking {} saved for {}",
+                        b.reference_number, b.customer_name
+                    )));
+                })
+            };
+            let on_cancel = {
+                let booking_open = booking_open.clone();
+                Callback::from(move |_| booking_open.set(false))
+            };
+            html! {
+                <BookingsPanel departure={props.departure.clone()} bookings={list} on_new={on_new}>
+                    if *booking_open {
+                        <NewBookingForm tour_id={props.tour_id.clone()} departure={props.departure.clone()} prices={props.prices.clone()} on_saved={on_saved} on_cancel={on_cancel} />
+                    }
+                </BookingsPanel>
+            }
+        }
+    };
+    html! {
+        <div class="departure-panel" ref={here}>
+            { banner }
+            { content }
+        </div>
+    }
+}
+
+/// What a departure panel loaded.
+#[derive(Debug, Clone, PartialEq)]
+enum Panel {
+    Bookings(Vec<BookingSummary>),
+    Manifest(Box<tourdesk_domain::ipc::Manifest>),
+}
+
+#[derive(Properties, PartialEq)]
+pub struct NewTourFormProps {
+    pub on_created: Callback<TourView>,
+    pub on_cancel: Callback<()>,
+}
+
+fn input_value(e: &InputEvent) -> String {
+    e.target_unchecked_into::<HtmlInputElement>().value()
+}
+
+/// Creating a tour works offline: the shell saves it locally and queues it for the server.
+#[component]
+pub fn NewTourForm(props: &NewTourFormProps) -> Html {
+    let name = use_state(String::new);
+    let blurb = use_state(String::new);
+    let duration = use_state(|| "120".to_string());
+    let capacity = use_state(|| "12".to_string());
+    let category = use_state(|| TourCategory::Walking);
+    let timezone = use_state(|| "Europe/London".to_string());
+    let error = use_state(|| None::<UiError>);
+    let busy = use_state(|| false);
+
+    let bind = |s: &UseStateHandle<String>| {
+        let s = s.clone();
+        Callback::from(move |e: InputEvent| s.set(input_value(&e)))
+    };
+    let on_category = {
+        let category = category.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+            if let Some(c) = TourCategory::parse(&v) {
+                category.set(c);
+            }
+        })
+    };
+    let on_submit = {
+        let (name, blurb, duration, capacity, category, timezone, error, busy) = (
+            name.clone(),
+            blurb.clone(),
+            duration.clone(),
+            capacity.clone(),
+            category.clone(),
+            timezone.clone(),
+            error.clone(),
+            busy.clone(),
+        );
+        let on_created = props.on_created.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let number = |field: &str, v: &str| {
+                v.trim().parse::<u32>().map_err(|_| UiError::at_field(field, "Must be a whole number"))
+            };
+            let input = match (number("duration_minutes", &duration), number("default_capacity", &capacity)) {
+                (Ok(d), Ok(c)) => NewTour {
+                    name: (*name).clone(),
+                    short_description: (*blurb).clone(),
+                    duration_minutes: d,
+                    default_capacity: c,
+                    category: *category,
+                    timezone: (*timezone).clone(),
+                    meeting_point: String::new(),
+                },
+                (Err(e), _) | (_, Err(e)) => {
+                    error.set(Some(e));
+                    return;
+                }
+            };
+            let (error, busy, on_created) = (error.clone(), busy.clone(), on_created.clone());
+            busy.set(true);
+            spawn_local(async move {
+                match services::create_tour(&input).await {
+                    Ok(t) => on_created.emit(t),
+                    Err(e) => error.set(Some(e)),
+                }
+                busy.set(false);
+            });
+        })
+    };
+    let field_error = |field: &str| -> Html {
+        match &*error {
+            Some(e) if e.is_field(field) => {
+                html! { <span class="field-error">{ e.message.clone() }</span> }
+            }
+            _ => html! {},
+        }
+    };
+    let general_error = match &*error {
+        Some(e)
+            if !matches!(e.field.as_deref(), Some("name" | "duration_minutes" | "default_capacity" | "timezone")) =>
+        {
+            html! { <p id="form-error" class="error-text">{ e.message.clone() }</p> }
+        }
+        _ => html! {},
+    };
+    let on_cancel = props.on_cancel.reform(|_: MouseEvent| ());
+    html! {
+        <form id="new-tour-form" class="form" onsubmit={on_submit}>
+            <h2>{ "New tour" }</h2>
+            <label>{ "Name" }<input id="new-tour-name" value={(*name).clone()} oninput={bind(&name)} />{ field_error("name") }</label>
+            <label>{ "Short description" }<input id="new-tour-blurb" value={(*blurb).clone()} oninput={bind(&blurb)} /></label>
+            <label>{ "Duration (minutes)" }<input id="new-tour-duration" inputmode="numeric" value={(*duration).clone()} oninput={bind(&duration)} />{ field_error("duration_minutes") }</label>
+            <label>{ "Capacity" }<input id="new-tour-capacity" inputmode="numeric" value={(*capacity).clone()} oninput={bind(&capacity)} />{ field_error("default_capacity") }</label>
+            <label>{ "Category" }
+                <select id="new-tour-category" onchange={on_category}>
+                { for TourCategory::ALL.iter().map(|c| html! { <option value={c.as_str()} selected={*c == *category}>{ words::category(*c) }</option> }) }
+                </select>
+            </label>
+            <label>{ "Time zone (IANA)" }<input id="new-tour-timezone" value={(*timezone).clone()} oninput={bind(&timezone)} />{ field_error("timezone") }</label>
+            { general_error }
+            <div class="actions">
+                <button id="new-tour-submit" type="submit" disabled={*busy}>{ "Create tour" }</button>
+                <button type="button" onclick={on_cancel}>{ "Cancel" }</button>
+            </div>
+        </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pages::test_support::render_page;
+
+    #[tokio::test]
+    async fn the_tours_page_starts_loading_with_its_new_tour_button() {
+        let html = render_page(Route::Tours(None)).await;
+        assert!(html.contains("Loading tours…") && html.contains("id=\"new-tour\""), "{html}");
+    }
+
+    #[tokio::test]
+    async fn the_new_tour_form_offers_categories_in_words() {
+        let html = yew::LocalServerRenderer::<NewTourForm>::with_props(NewTourFormProps {
+            on_created: Callback::noop(),
+            on_cancel: Callback::noop(),
+        })
+        .render()
+        .await;
+        assert!(html.contains(">Walking tour<") && html.contains("new-tour-submit"), "{html}");
+    }
+}

@@ -1,0 +1,174 @@
+//! Hash routes (`#/bookings/BK-2026-…`): the webview loads one file, so the route lives after the
+//! `#`, and a deep link opens the right screen on start. `Route::parse` and `Route::to_hash` are
+//! inverse; the browser's `hashchange` drives the app state (`app::App`).
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The tour list, with one tour open when given.
+    Tours(Option<String>),
+    Customers(Option<String>),
+    /// One booking, by reference.
+    Booking(String),
+    /// Work the server refused and payments that need a look.
+    Inbox,
+    NotFound(String),
+}
+
+impl Default for Route {
+    fn default() -> Route {
+        Route::Tours(None)
+    }
+}
+
+/// `#/a/b%20c` → `["a", "b c"]`.
+fn segments(hash: &str) -> Vec<String> {
+    let path = hash.trim_start_matches('#').trim_start_matches('/');
+    path.split('/').filter(|s| !s.is_empty()).map(decode).collect()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Route {
+    pub fn parse(hash: &str) -> Route {
+        let s = segments(hash);
+        let parts: Vec<&str> = s.iter().map(String::as_str).collect();
+        match parts.as_slice() {
+            [] | ["tours"] => Route::Tours(None),
+            ["tours", id] => Route::Tours(Some((*id).to_string())),
+            ["customers"] => Route::Customers(None),
+            ["customers", id] => Route::Customers(Some((*id).to_string())),
+            ["bookings", reference] => Route::Booking((*reference).to_string()),
+            ["inbox"] => Route::Inbox,
+            _ => Route::NotFound(hash.to_string()),
+        }
+    }
+
+    pub fn to_hash(&self) -> String {
+        match self {
+            Route::Tours(None) => "#/tours".into(),
+            Route::Tours(Some(id)) => format!("#/tours/{}", encode(id)),
+            Route::Customers(None) => "#/customers".into(),
+            Route::Customers(Some(id)) => format!("#/customers/{}", encode(id)),
+            Route::Booking(r) => format!("#/bookings/{}", encode(r)),
+            Route::Inbox => "#/inbox".into(),
+            Route::NotFound(h) => h.clone(),
+        }
+    }
+
+    /// Which sidebar entry it belongs to.
+    pub fn section(&self) -> Section {
+        match self {
+            Route::Tours(_) | Route::NotFound(_) => Section::Tours,
+            Route::Customers(_) | Route::Booking(_) => Section::Customers,
+            Route::Inbox => Section::Inbox,
+        }
+    }
+}
+
+/// The sidebar's entries: only screens that exist are linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Tours,
+    Customers,
+    Inbox,
+}
+
+impl Section {
+    pub const ALL: [Section; 3] = [Section::Tours, Section::Customers, Section::Inbox];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Section::Tours => "Tours & departures",
+            Section::Customers => "Customers",
+            Section::Inbox => "Inbox",
+        }
+    }
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Section::Tours => "nav-tours",
+            Section::Customers => "nav-customers",
+            Section::Inbox => "nav-inbox",
+        }
+    }
+
+    pub fn route(self) -> Route {
+        match self {
+            Section::Tours => Route::Tours(None),
+            Section::Customers => Route::Customers(None),
+            Section::Inbox => Route::Inbox,
+        }
+    }
+}
+
+/// Goes to `route` (the `hashchange` that follows updates the app).
+pub fn navigate(route: &Route) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().set_hash(&route.to_hash());
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = route;
+}
+
+/// The route the window shows now (the default on the host, where there is no window).
+pub fn current() -> Route {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(hash) = web_sys::window().and_then(|w| w.location().hash().ok()) {
+        return Route::parse(&hash);
+    }
+    Route::default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_round_trip_through_the_hash() {
+        let routes = [
+            Route::Tours(None),
+            Route::Tours(Some("3f2a-…".into())),
+            Route::Customers(None),
+            Route::Customers(Some("c 1/2".into())),
+            Route::Booking("BK-2026-7KQ3XM".into()),
+            Route::Inbox,
+        ];
+        for r in routes {
+            assert_eq!(Route::parse(&r.to_hash()), r, "{}", r.to_hash());
+        }
+        assert_eq!(Route::parse(""), Route::Tours(None), "the start page");
+        assert_eq!(Route::parse("#/"), Route::Tours(None));
+        assert_eq!(Route::parse("#/bookings/BK-2026-ABC"), Route::Booking("BK-2026-ABC".into()));
+        assert_eq!(Route::parse("#/nowhere/at/all"), Route::NotFound("#/nowhere/at/all".into()));
+        assert_eq!(Route::parse("#/customers/a%2"), Route::Customers(Some("a%2".into())), "a bad escape is kept");
+        assert_eq!(Route::Booking("x".into()).section(), Section::Customers);
+    }
+}
