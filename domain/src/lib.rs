@@ -7,6 +7,7 @@
 //! "The spec" in these docs is the original architecture document the project started from: its
 //! tables, permission table and triggers are where many of these rules were first written down.
 
+pub mod accounts;
 pub mod availability;
 pub mod cancellation;
 pub mod capacity;

@@ -65,6 +65,10 @@ pub struct SignInRequest {
     /// same user and is not revoked; otherwise it registers a new device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
+    /// The second factor, for an account with MFA: a TOTP code or a recovery code. Without it
+    /// such an account's sign-in answers `MFA_REQUIRED` after the password has been checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp: Option<String>,
 }
 
 impl std::fmt::Debug for SignInRequest {
@@ -76,6 +80,7 @@ impl std::fmt::Debug for SignInRequest {
             .field("device", &self.device)
             .field("device_kind", &self.device_kind)
             .field("device_id", &self.device_id)
+            .field("otp", &self.otp.as_ref().map(|_| "***"))
             .finish()
     }
 }

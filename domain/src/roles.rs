@@ -24,6 +24,8 @@ pub enum Permission {
     GuidesRead,
     GuidesWrite,
     ReportsRead,
+    /// Invite, promote, suspend staff; see and revoke everyone's devices.
+    StaffManage,
     /// Selling past capacity; audited.
     Overbook,
 }
@@ -68,6 +70,8 @@ mod tests {
             (Role::Manager, ToursWrite, false),
             (Role::Manager, BookingsWrite, true),
             (Role::Manager, Overbook, true),
+            (Role::Admin, StaffManage, true),
+            (Role::Manager, StaffManage, false),
             (Role::Guide, ToursRead, true),
             (Role::Guide, BookingsWrite, false),
             (Role::Customer, BookingsWrite, true),

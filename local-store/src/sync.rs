@@ -164,6 +164,7 @@ impl SyncClient {
             device: c.device.clone(),
             device_kind: DeviceKind::Desk,
             device_id: store.device_id()?,
+            otp: None,
         };
         let resp: SignInResponse = self.post("/api/v1/auth/sign-in", &req, None).await?;
         adopt(store, resp)

@@ -14,6 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use deadpool_postgres::GenericClient;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use tourdesk_domain::accounts::manages_all_devices;
 use tourdesk_domain::protocol::{
     DeviceInfo, DeviceKind, DeviceList, RefreshRequest, SessionUser, SignInRequest, SignInResponse,
 };
@@ -34,6 +35,11 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 
 fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// [`verify_password`], except that the dummy hash never matches (it exists only to spend time).
+fn found_password(password: &str, hash: &str) -> bool {
+    verify_password(password, hash) && hash != DUMMY_HASH
 }
 
 fn token_digest(token: &str) -> Vec<u8> {
@@ -91,9 +97,11 @@ pub async fn sign_in(state: &AppState, req: SignInRequest) -> Result<SignInRespo
         return Err(refused());
     };
     let password = req.password.clone();
+    // An invited member without a password costs the same as a wrong password.
+    let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
     // argon2 is CPU-bound by design; keep it off the async workers.
     let ok =
-        tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(anyhow::Error::from)?;
+        tokio::task::spawn_blocking(move || found_password(&password, &hash)).await.map_err(anyhow::Error::from)?;
     if !ok {
         return Err(refused());
     }
@@ -102,6 +110,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest) -> Result<SignInRespo
     let kind = req.device_kind.as_str();
     let tx = client.transaction().await?;
     crate::db::set_tenant(&tx, &org).await?;
+    crate::accounts::check_second_factor(&tx, &org, &user.id, req.otp.as_deref()).await?;
     let reusable = match asked_device {
         Some(id) => q::lock_live_device_of(&tx, &org, &user.id, id).await?,
         None => false,
@@ -201,9 +210,20 @@ pub async fn sign_out(state: &AppState, staff: &Staff) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Owners and admins manage every device of their organization; everyone else their own.
-fn manages_all_devices(role: Role) -> bool {
-    matches!(role, Role::Owner | Role::Admin)
+/// Whether `password` is the signed-in member's own (to confirm a sensitive change).
+pub async fn check_password_of(
+    pool: &deadpool_postgres::Pool,
+    staff: &Staff,
+    password: &str,
+) -> Result<bool, AppError> {
+    let mut client = pool.get().await?;
+    let tx = client.build_transaction().read_only(true).start().await?;
+    crate::db::set_tenant(&tx, &staff.organization_id).await?;
+    let hash = q::password_hash(&tx, &staff.organization_id, &staff.user_id).await?;
+    tx.commit().await?;
+    let Some(hash) = hash else { return Ok(false) };
+    let password = password.to_string();
+    Ok(tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(anyhow::Error::from)?)
 }
 
 fn device_info(d: DeviceRow, staff: &Staff) -> Result<DeviceInfo, AppError> {

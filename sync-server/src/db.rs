@@ -29,6 +29,7 @@ mod write;
 pub use write::{AuditRow, Mark, WriteTx};
 mod guides;
 pub use guides::*;
+pub mod accounts;
 pub mod staff;
 
 mod embedded {
@@ -257,6 +258,14 @@ pub async fn enter_org_of_magic_link(
     digest: &[u8],
 ) -> Result<Option<String>, tokio_postgres::Error> {
     enter_tenant_of(c, "tourdesk_magic_link_org", &digest).await
+}
+
+/// Makes the organization of a staff link (V12: invitation, password reset) the tenant.
+pub async fn enter_org_of_staff_token(
+    c: &impl GenericClient,
+    digest: &[u8],
+) -> Result<Option<String>, tokio_postgres::Error> {
+    enter_tenant_of(c, "tourdesk_staff_token_org", &digest).await
 }
 
 /// The organization and booking a Stripe PaymentIntent pays for, found before any tenant is set.

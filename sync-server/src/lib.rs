@@ -4,6 +4,7 @@
 //! `sync` / `auth` (the server's use cases) → `db` (pool, migrations, named queries) →
 //! `tourdesk_domain` (the rules, shared with the desk). Only this crate knows PostgreSQL.
 
+pub mod accounts;
 pub mod apply;
 pub mod auth;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod mail;
+pub mod mfa;
 pub mod payments;
 pub mod routes;
 pub mod sync;

@@ -242,6 +242,13 @@ async fn insert_outbound(
     .await
 }
 
+/// Whom an e-mail is for: a customer, or a member of staff (invitations, password resets).
+#[derive(Debug, Clone, Copy)]
+pub enum Recipient<'a> {
+    Customer(&'a str),
+    Staff(&'a str),
+}
+
 /// What [`send_now`] did: the id of the recorded communication and the verdict of the relay.
 #[derive(Debug)]
 pub struct Delivery {
@@ -258,7 +265,7 @@ pub async fn send_now(
     pool: &Pool,
     mailer: &Mailer,
     org: &str,
-    customer_id: &str,
+    to: Recipient<'_>,
     booking_id: Option<&str>,
     kind: &str,
     email: &Email,
@@ -275,11 +282,15 @@ pub async fn send_now(
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     set_tenant(&tx, org).await?;
+    let (customer_id, staff_user_id) = match to {
+        Recipient::Customer(id) => (Some(id), None),
+        Recipient::Staff(id) => (None, Some(id)),
+    };
     tx.exec(
         "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
-             subject, content, status, sent_at, failure_reason, recipient, attempts)
+             subject, content, status, sent_at, failure_reason, recipient, attempts, staff_user_id)
          VALUES ($1, $2, $3, $4, 'email', 'outbound', $5, $6, $7, $8,
-                 CASE WHEN $8 = 'sent' THEN now() END, $9, $10, 1)",
+                 CASE WHEN $8 = 'sent' THEN now() END, $9, $10, 1, $11)",
         &[
             &id,
             &org,
@@ -291,6 +302,7 @@ pub async fn send_now(
             &status,
             &reason,
             &email.to,
+            &staff_user_id,
         ],
     )
     .await?;

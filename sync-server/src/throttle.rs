@@ -226,7 +226,8 @@ pub async fn sign_in(state: &AppState, peer: IpAddr, req: SignInRequest) -> Resu
             attempt.succeeded(&resp.device_id);
             Ok(resp)
         }
-        Err(e @ AppError::Unauthorized(_)) => {
+        // A wrong second factor counts like a wrong password: six digits must not be guessable.
+        Err(e @ (AppError::Unauthorized(_) | AppError::BadRequest { code: "MFA_INVALID", .. })) => {
             attempt.failed(Instant::now());
             Err(e)
         }

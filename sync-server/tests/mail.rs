@@ -277,17 +277,35 @@ async fn send_now_records_the_message_without_its_secret() {
         subject: "Your booking link".into(),
         text: format!("Open your booking: {link}\nThe link works for 24 hours.\n"),
     };
-    let d = mail::send_now(&env.pool, &mailer(&sink), &env.org, &env.customer, None, "magic_link", &email, &link)
-        .await
-        .unwrap();
+    let d = mail::send_now(
+        &env.pool,
+        &mailer(&sink),
+        &env.org,
+        mail::Recipient::Customer(&env.customer),
+        None,
+        "magic_link",
+        &email,
+        &link,
+    )
+    .await
+    .unwrap();
     assert_eq!(d.result, Ok(()));
     let got = sink.wait_for(1, WAIT).await;
     assert!(got[0].text.contains(token), "the customer gets the real link");
 
     sink.reject_next(1, 550);
-    let failed = mail::send_now(&env.pool, &mailer(&sink), &env.org, &env.customer, None, "magic_link", &email, &link)
-        .await
-        .unwrap();
+    let failed = mail::send_now(
+        &env.pool,
+        &mailer(&sink),
+        &env.org,
+        mail::Recipient::Customer(&env.customer),
+        None,
+        "magic_link",
+        &email,
+        &link,
+    )
+    .await
+    .unwrap();
     assert!(matches!(failed.result, Err(MailError::Permanent(_))));
 
     let c = env.owner.get().await.unwrap();
@@ -356,9 +374,18 @@ async fn the_mail_code_runs_as_a_role_bound_by_row_level_security() {
     tx.rollback().await.unwrap();
 
     let email = Email { to: "ana@example.test".into(), subject: "Link".into(), text: "go to s3cr3t".into() };
-    let d = mail::send_now(&env.pool, &mailer(&sink), &env.org, &env.customer, None, "magic_link", &email, "s3cr3t")
-        .await
-        .unwrap();
+    let d = mail::send_now(
+        &env.pool,
+        &mailer(&sink),
+        &env.org,
+        mail::Recipient::Customer(&env.customer),
+        None,
+        "magic_link",
+        &email,
+        "s3cr3t",
+    )
+    .await
+    .unwrap();
     assert_eq!(d.result, Ok(()));
     env.queue(&confirmation("ana@example.test")).await;
     assert_eq!(mail_outbox::drain_outbox(&env.pool, &mailer(&sink), 10).await.unwrap(), 1);

@@ -38,7 +38,19 @@ async fn serve() -> anyhow::Result<()> {
             println!("tourdesk database migrated");
             return Ok(());
         }
-        Some(other) => anyhow::bail!("unknown command {other:?}; usage: tourdesk-sync-server [migrate]"),
+        Some("create-org") => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let new = create_org_args(&args)?;
+            let pool = tourdesk_sync_server::db::connect(&config)?;
+            let mailer = tourdesk_sync_server::mail::Mailer::new(&config.mail).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let created = tourdesk_sync_server::accounts::create_organization(&pool, &config.mail, &mailer, &new)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("organization {} created (id {})", new.slug.trim(), created.organization_id);
+            println!("the owner chooses a password at: {}", created.invitation_url);
+            return Ok(());
+        }
+        Some(other) => anyhow::bail!("unknown command {other:?}; usage: tourdesk-sync-server [migrate | create-org …]"),
     }
     tracing::info!(?config, "starting");
     let server = start(config).await?;
@@ -47,6 +59,36 @@ async fn serve() -> anyhow::Result<()> {
     tracing::info!("shutting down");
     server.shutdown().await?;
     Ok(())
+}
+
+const CREATE_ORG_USAGE: &str = "usage: tourdesk-sync-server create-org --slug <slug> --name <name> \
+--owner-email <e-mail> --owner-name <name> --currency <ISO 4217> --timezone <IANA zone> [--locale <en>] [--country <PT>]";
+
+/// `create-org`'s flags, each `--flag value`; unknown or missing ones are refused with the usage.
+fn create_org_args(args: &[String]) -> anyhow::Result<tourdesk_domain::accounts::NewOrganization> {
+    let mut flags = std::collections::HashMap::new();
+    let known =
+        ["--slug", "--name", "--owner-email", "--owner-name", "--currency", "--timezone", "--locale", "--country"];
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if !known.contains(&flag.as_str()) {
+            anyhow::bail!("unknown flag {flag:?}; {CREATE_ORG_USAGE}");
+        }
+        let value = it.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value; {CREATE_ORG_USAGE}"))?;
+        flags.insert(flag.trim_start_matches('-').to_string(), value.clone());
+    }
+    let need =
+        |name: &str| flags.get(name).cloned().ok_or_else(|| anyhow::anyhow!("--{name} is missing; {CREATE_ORG_USAGE}"));
+    Ok(tourdesk_domain::accounts::NewOrganization {
+        slug: need("slug")?,
+        name: need("name")?,
+        owner_email: need("owner-email")?,
+        owner_name: need("owner-name")?,
+        currency: need("currency")?,
+        timezone: need("timezone")?,
+        locale: flags.get("locale").cloned().unwrap_or_else(|| "en".into()),
+        country_code: flags.get("country").cloned(),
+    })
 }
 
 async fn shutdown_signal() {

@@ -48,16 +48,25 @@ fn user_from_row(r: &Row) -> Result<UserRow, AppError> {
     })
 }
 
-/// The active user behind a sign-in, with their password hash; found before the tenant is known.
+/// The active user behind a sign-in, with their password hash (`None` until an invited member sets
+/// one); found before the tenant is known.
 pub async fn user_for_sign_in(
     c: &impl GenericClient,
     org_slug: &str,
     email: &str,
-) -> Result<Option<(UserRow, String)>, AppError> {
+) -> Result<Option<(UserRow, Option<String>)>, AppError> {
     let sql = "SELECT id, name, email, role, organization_id, organization_name, password_hash
                FROM tourdesk_sign_in_user($1, $2)";
     let Some(r) = c.row_opt(sql, &[&org_slug, &email]).await? else { return Ok(None) };
     Ok(Some((user_from_row(&r)?, get(&r, 6)?)))
+}
+
+/// The member's password hash; `None` for an invited member who has not set one.
+pub async fn password_hash(c: &impl GenericClient, org: &str, user_id: &str) -> Result<Option<String>, AppError> {
+    let r = c
+        .row_opt("SELECT password_hash FROM staff_users WHERE organization_id = $1 AND id = $2", &[&org, &user_id])
+        .await?;
+    Ok(r.as_ref().map(|r| get::<Option<String>>(r, 0)).transpose()?.flatten())
 }
 
 /// The user, if they and their organization are still active.

@@ -1,6 +1,7 @@
 //! HTTP shells. A handler parses its input, calls one use-case function and lets [`AppError`]
 //! map the outcome; no business rule lives here.
 
+mod accounts;
 mod extract;
 pub mod website_api;
 
@@ -22,8 +23,11 @@ pub use extract::{ApiJson, ApiPath, ApiQuery, ApiText};
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
     let customer_facing = rate_limited(website_api::routes(), &state.config.booking, state.shutting_down.clone());
+    let staff_links = rate_limited(accounts::link_routes(), &state.config.booking, state.shutting_down.clone());
     Router::new()
         .merge(customer_facing)
+        .merge(staff_links)
+        .merge(accounts::staff_routes())
         .merge(website_api::webhook_routes())
         .route("/api/v1/openapi.json", get(website_api::openapi))
         .route("/health", get(health))

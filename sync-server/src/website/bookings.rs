@@ -349,8 +349,17 @@ async fn send_magic_link(state: &AppState, org: &str, b: &Booking, email: &str, 
              ignore this e-mail.\n"
         ),
     };
-    match mail::send_now(&state.pool, &state.mailer, org, &b.customer_id, Some(&b.id), "magic_link", &message, token)
-        .await
+    match mail::send_now(
+        &state.pool,
+        &state.mailer,
+        org,
+        mail::Recipient::Customer(&b.customer_id),
+        Some(&b.id),
+        "magic_link",
+        &message,
+        token,
+    )
+    .await
     {
         Ok(d) => {
             if let Err(e) = d.result {
