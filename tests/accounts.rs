@@ -337,6 +337,11 @@ async fn an_operator_creates_an_organization_whose_owner_signs_in() {
         (session["user"]["role"].as_str(), session["user"]["organization_name"].as_str()),
         (Some("owner"), Some("Lisbon Walks"))
     );
+    // The desk gives customers it creates the organization's language and currency.
+    assert_eq!(
+        (session["user"]["organization_language"].as_str(), session["user"]["organization_currency"].as_str()),
+        (Some("pt-PT"), Some("EUR"))
+    );
     let row = env
         .pg()
         .await

@@ -155,6 +155,12 @@ pub struct SessionUser {
     pub role: Role,
     pub organization_id: String,
     pub organization_name: String,
+    /// The organization's language and currency: what the desk gives a customer it creates.
+    /// `None` from a server that did not send them; the domain's fallbacks apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_currency: Option<crate::money::Currency>,
 }
 
 /// Every 4xx/5xx body: a stable machine code, a sentence for people, and the input field at
@@ -379,6 +385,8 @@ mod tests {
                 role: Role::Owner,
                 organization_id: "o".into(),
                 organization_name: "O".into(),
+                organization_language: None,
+                organization_currency: None,
             },
         };
         let dbg = format!("{resp:?}");

@@ -31,6 +31,10 @@ pub struct Session {
     pub role: Role,
     pub organization_id: String,
     pub organization_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_currency: Option<tourdesk_domain::money::Currency>,
 }
 
 pub struct Store {
@@ -226,6 +230,8 @@ mod tests {
             role: Role::Owner,
             organization_id: org.into(),
             organization_name: format!("Org {org}"),
+            organization_language: None,
+            organization_currency: None,
         }
     }
 

@@ -452,6 +452,8 @@ fn adopt(store: &Store, resp: SignInResponse) -> Result<(Session, String), SyncE
         role: u.role,
         organization_id: u.organization_id,
         organization_name: u.organization_name,
+        organization_language: u.organization_language,
+        organization_currency: u.organization_currency,
     };
     store.save_session(&session)?;
     Ok((session, resp.access_token))

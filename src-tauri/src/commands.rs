@@ -117,7 +117,11 @@ pub async fn customer_detail(desk: State<'_, Desk>, customer_id: String) -> Desk
 #[tauri::command]
 pub async fn create_customer(desk: State<'_, Desk>, input: NewCustomer) -> DeskResult<CustomerHit> {
     let id = uuid::Uuid::new_v4().to_string();
-    let defaults = tourdesk_domain::offer::CustomerDefaults::for_organization(None, None);
+    let session = desk.store.session()?;
+    let defaults = tourdesk_domain::offer::CustomerDefaults::for_organization(
+        session.as_ref().and_then(|s| s.organization_language.as_deref()),
+        session.as_ref().and_then(|s| s.organization_currency),
+    );
     let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
         id: id.clone(),
         email: input.email,
@@ -126,7 +130,7 @@ pub async fn create_customer(desk: State<'_, Desk>, input: NewCustomer) -> DeskR
         last_name: input.last_name,
         source: tourdesk_domain::entities::CustomerSource::Direct,
         source_detail: None,
-        // The desk replica holds no organization settings yet, so the domain's fallbacks apply.
+        // The organization's, as the server sent them with the session.
         preferred_language: defaults.language,
         preferred_currency: defaults.currency.to_string(),
         marketing_consent: false,

@@ -11,7 +11,8 @@ use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_
 use tauri::webview::InvokeRequest;
 use tauri::{Manager, WebviewWindow};
 use tourdesk_desk::{Desk, DeskEvent, SyncLoop, with_commands};
-use tourdesk_domain::ipc::{CommandError, CustomerHit, DataChanged, SearchResults, TourView};
+use tourdesk_domain::ipc::{CommandError, CustomerDetail, CustomerHit, DataChanged, SearchResults, TourView};
+use tourdesk_domain::money::Currency;
 use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::roles::Role;
 use tourdesk_local_store::{Credentials, Session, Store, SyncClient};
@@ -26,18 +27,26 @@ struct Harness {
 /// A desk on a fresh SQLite file, signed in as an owner when `signed_in`. The sync loop is not
 /// started (its server address is a closed port): commands only report their writes through it.
 fn desk(signed_in: bool) -> Harness {
+    desk_as(signed_in.then(owner))
+}
+
+fn owner() -> Session {
+    Session {
+        user_id: "u-1".into(),
+        user_name: "Olivia".into(),
+        role: Role::Owner,
+        organization_id: "org-1".into(),
+        organization_name: "Harbour Walks".into(),
+        organization_language: None,
+        organization_currency: None,
+    }
+}
+
+fn desk_as(session: Option<Session>) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(&dir.path().join("desk.sqlite3")).unwrap());
-    if signed_in {
-        store
-            .save_session(&Session {
-                user_id: "u-1".into(),
-                user_name: "Olivia".into(),
-                role: Role::Owner,
-                organization_id: "org-1".into(),
-                organization_name: "Harbour Walks".into(),
-            })
-            .unwrap();
+    if let Some(session) = session {
+        store.save_session(&session).unwrap();
     }
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
@@ -139,4 +148,22 @@ fn a_new_tour_and_customer_are_saved_announced_and_found_by_the_search() {
 
     let e = h.call::<Value>("find_booking", json!({"reference": "BK-2026-NOPE"})).unwrap_err();
     assert_eq!(e.code, "NOT_FOUND", "{e:?}");
+}
+
+#[test]
+fn a_customer_made_at_the_desk_takes_the_organizations_language_and_currency() {
+    let grace = json!({"input": {"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com"}});
+    let made = |h: &Harness| {
+        let c: CustomerHit = h.call("create_customer", grace.clone()).unwrap();
+        let d: CustomerDetail = h.call("customer_detail", json!({"customerId": c.id})).unwrap();
+        (d.customer.preferred_language, d.customer.preferred_currency)
+    };
+    let lisbon = Session {
+        organization_language: Some("pt".into()),
+        organization_currency: Some(Currency::EUR),
+        ..owner()
+    };
+    assert_eq!(made(&desk_as(Some(lisbon))), ("pt".to_string(), Currency::EUR));
+    // A session from a server that sent no settings: the domain's fallbacks.
+    assert_eq!(made(&desk(true)), ("en".to_string(), Currency::USD));
 }

@@ -72,6 +72,8 @@ fn session_user(u: UserRow) -> Result<SessionUser, AppError> {
         email: u.email,
         organization_id: u.organization_id,
         organization_name: u.organization_name,
+        organization_language: None,
+        organization_currency: None,
     })
 }
 
@@ -142,10 +144,13 @@ pub async fn sign_in(state: &AppState, req: SignInRequest) -> Result<SignInRespo
 async fn issue(
     tx: &impl GenericClient,
     config: &Config,
-    user: SessionUser,
+    mut user: SessionUser,
     device_id: &str,
     device_name: &str,
 ) -> Result<(SignInResponse, Vec<u8>), AppError> {
+    let (language, currency) = q::organization_defaults(tx, &user.organization_id).await?;
+    user.organization_language = Some(language);
+    user.organization_currency = Some(currency);
     let s = NewSession { organization_id: &user.organization_id, user_id: &user.id, device_id };
     let (access_token, access_digest) = new_token();
     let (refresh_token, refresh_digest) = new_token();

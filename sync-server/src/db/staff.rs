@@ -12,6 +12,7 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
+use tourdesk_domain::money::Currency;
 
 use crate::AppError;
 use crate::db::Prepared;
@@ -77,6 +78,16 @@ pub async fn active_user(c: &impl GenericClient, org: &str, user_id: &str) -> Re
          WHERE u.organization_id = $1 AND u.id = $2 AND u.active AND o.status = 'active'"
     );
     c.row_opt(&sql, &[&org, &user_id]).await?.as_ref().map(user_from_row).transpose()
+}
+
+/// The organization's language and currency, sent to a desk with its session so that what the
+/// desk creates (a customer's preferences) follows them.
+pub async fn organization_defaults(c: &impl GenericClient, org: &str) -> Result<(String, Currency), AppError> {
+    let r = c.row("SELECT locale, default_currency FROM organizations WHERE id = $1", &[&org]).await?;
+    let currency: String = get(&r, 1)?;
+    let currency =
+        Currency::parse(&currency).map_err(|e| anyhow::anyhow!("organization {org}: stored currency {currency:?}: {e}"))?;
+    Ok((get(&r, 0)?, currency))
 }
 
 /// Locks and returns `device_id` if it is a live device of this user; sign-in then reuses it.
