@@ -1,4 +1,4 @@
-//! The sync engine under failure, as `shared/design/sync.md` asks to prove: a push whose answer
+//! The sync engine under failure, as the original sync design asked us to prove: a push whose answer
 //! is lost after the server committed, a desk process killed in the middle of a large paged
 //! pull, a week's worth of queued work draining in order, and mutations or desk databases from
 //! other versions of the app.

@@ -1,6 +1,6 @@
 //! Tenant isolation and roles across every door of the server: a signed-in member of
 //! organization B reaches nothing of organization A (sync push and pull, devices, the public
-//! API under B's name), and each role does only what the spec's permission table allows.
+//! API under B's name), and each role does only what the permission table (`tourdesk_domain::roles`) allows.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Datelike, Utc};

@@ -38,7 +38,7 @@ pub struct StoredPolicy {
 }
 
 /// The policy a tour's bookings are cancelled under: the tour's own (`tour_policy_id`), else the
-/// organization's default (the seed: "a tour without its own policy falls back to the default").
+/// organization's default (the spec: "a tour without its own policy falls back to the default").
 /// `None` when there is neither; a tour's own policy that is missing does not fall back (its
 /// bookings were sold under it, not under the default). Should several be marked default, the
 /// smallest id wins, so every store picks the same one.

@@ -1,5 +1,16 @@
-//! Staff roles and the spec's permission table. Checked by the server on every route and by
-//! every mutator, so a desk cannot do offline what the server would refuse.
+//! Staff roles and the spec's permission table ([`Role::can`]).
+//!
+//! Who asks it:
+//! * Every mutator (through `require` in `mutation`, or directly), so the desk's optimistic run
+//!   and the server's authoritative run reject the same intents with `NOT_AUTHORIZED`: a desk
+//!   cannot do offline what the server would reject.
+//! * The server asks it only through the domain: through those mutators, which it runs with the
+//!   signed-in staff member's role (pushes), `Customer` (the public booking API) or `Owner` (its
+//!   own hold-expiry job and the demo data); and through [`crate::accounts`] (`check_invite`,
+//!   `check_staff_change`, `manages_all_devices`) for managing staff and for whose devices a
+//!   member may list and revoke. No route checks a permission of its own, and what a device
+//!   pulls is decided by role in [`crate::replication`], not here.
+//! * The desk's UI, only to decide whether to offer an action (selling past capacity).
 
 use crate::status::string_enum;
 

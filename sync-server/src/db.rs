@@ -162,7 +162,7 @@ pub fn connect(config: &Config) -> anyhow::Result<Pool> {
     pool(&config.database_url, config.pool_size)
 }
 
-/// A small pool as the schema owner (`migrate_database_url`), for migrations and the demo seed.
+/// A small pool as the schema owner (`migrate_database_url`), for migrations and the demo data.
 pub fn connect_owner(config: &Config) -> anyhow::Result<Pool> {
     let url = config.migrate_database_url.as_deref().ok_or_else(|| {
         anyhow::anyhow!("migrate_database_url (TOURDESK_MIGRATE_DATABASE_URL) is not set: it names the schema owner")

@@ -9,7 +9,7 @@ pub enum Route {
     Customers(Option<String>),
     /// One booking, by reference.
     Booking(String),
-    /// Work the server refused and payments that need a look.
+    /// Work the server rejected and payments that need a look.
     Inbox,
     NotFound(String),
 }

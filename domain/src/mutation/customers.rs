@@ -98,7 +98,7 @@ impl Mutator for CreateCustomerV1 {
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
-        // The seed's booking flow creates the customer it books for, so whoever may book may
+        // The spec's booking flow creates the customer it books for, so whoever may book may
         // create one; editing customers afterwards needs `CustomersWrite`.
         if !ctx.role.can(Permission::CustomersWrite) {
             require(ctx, Permission::BookingsWrite, "create customers")?;

@@ -286,8 +286,10 @@ pub enum Change {
     Audit(AuditEntry),
 }
 
-/// Why a mutation was refused. A rejection is a business outcome, recorded and shown to the
-/// user; it is never retried. `code()` is the stable string on the wire and equals the serde tag.
+/// Why a mutation was rejected: it was tried and does not apply, for a reason a retry would not
+/// change (ARCHITECTURE.md, *Words*, sets this apart from a refused request). A pushed mutation the server rejects is recorded and shown in
+/// the desk's conflict inbox; it is never retried. `code()` is the stable string on the wire and
+/// equals the serde tag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Rejection {
@@ -301,7 +303,8 @@ pub enum Rejection {
     NotAuthorized { action: String },
     #[error("unknown mutation {name}")]
     UnknownMutation { name: String },
-    /// The sync design's capacity refusal; `seats_left` is what the conflict inbox shows.
+    /// The capacity rejection of the original sync design; `seats_left` is what the conflict inbox
+    /// shows.
     #[error("only {seats_left} seats left, {requested} requested")]
     CapacityExceeded { requested: u32, seats_left: u32 },
     #[error("this departure is {status} and not taking bookings")]

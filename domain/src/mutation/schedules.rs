@@ -1,4 +1,5 @@
-//! Departures ("schedules" in the seed): generation from a pattern, status and capacity.
+//! Departures (the spec's "schedules", still the table's name): generation from a pattern,
+//! status and capacity.
 
 use std::collections::BTreeSet;
 

@@ -188,7 +188,7 @@ impl Store {
 fn record_results(tx: &Transaction<'_>, last_mutation_id: u64, results: &[MutationResult]) -> Result<(), StoreError> {
     for r in results {
         let status = r.status.as_str();
-        // The name and arguments come from the outbox, so the inbox can show what was refused.
+        // The name and arguments come from the outbox, so the inbox can show what was rejected.
         tx.execute(
             "INSERT OR IGNORE INTO mutation_outcome (mutation_id, name, args, status, code, detail)
              SELECT ?1, coalesce(o.name, ''), coalesce(o.args, 'null'), ?2, ?3, ?4

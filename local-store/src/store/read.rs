@@ -89,7 +89,7 @@ impl Store {
     }
 }
 
-/// Bookings, customers and manifests for the UI, and the conflict inbox's refused bookings.
+/// Bookings, customers and manifests for the UI, and the conflict inbox's rejected bookings.
 impl Store {
     /// Payment events the server could not apply (another currency than the booking's, a
     /// booking gone, ...), newest first: the inbox shows them with their reason. Only office
@@ -101,7 +101,7 @@ impl Store {
     }
 
     /// A departure's bookings in the order they were made, cancelled ones included (the list
-    /// shows their status). A booking refused by the server is gone: the rebase removed it.
+    /// shows their status). A booking the server rejected is gone: the rebase removed it.
     pub fn bookings_of_departure(&self, departure_id: &str) -> Result<Vec<BookingSummary>, StoreError> {
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
@@ -209,7 +209,7 @@ impl Store {
         }))
     }
 
-    /// Bookings the server refused that nobody has dealt with yet, oldest first: who, how many,
+    /// Bookings the server rejected that nobody has dealt with yet, oldest first: who, how many,
     /// where and why, from the intent's arguments and the rows this desk holds now.
     pub fn rejected_bookings(&self) -> Result<Vec<RejectedBooking>, StoreError> {
         let conn = self.conn();

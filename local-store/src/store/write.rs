@@ -1,6 +1,6 @@
 //! The write path: a mutation decided on the replica's rows and written as pending rows with
-//! its outbox entry, in one transaction; and the conflict inbox's actions (dismissing a refusal,
-//! queueing a follow-up to a refused booking).
+//! its outbox entry, in one transaction; and the conflict inbox's actions (dismissing a
+//! rejection, queueing a follow-up to a rejected booking).
 
 use chrono::{NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -61,9 +61,9 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Books the refused booking again on another departure of the same tour, as a new booking
-    /// (a new id; the same reference, which the refused one never took), and dismisses the
-    /// refusal in the same transaction. An override of the original is not carried over.
+    /// Books the rejected booking again on another departure of the same tour, as a new booking
+    /// (a new id; the same reference, which the rejected one never took), and dismisses the
+    /// rejection in the same transaction. An override of the original is not carried over.
     pub fn retry_booking_on(&self, mutation_id: u64, departure_id: &str) -> Result<u64, StoreError> {
         self.act_on_rejected_booking(mutation_id, |mut a| {
             a.id = uuid::Uuid::new_v4().to_string();
@@ -73,7 +73,7 @@ impl Store {
         })
     }
 
-    /// Books the refused booking on the same departure past its capacity. The domain refuses
+    /// Books the rejected booking on the same departure past its capacity. The domain rejects
     /// this for roles without `Permission::Overbook`, here and on the server, which audits it.
     pub fn overbook_booking(&self, mutation_id: u64, reason: &str) -> Result<u64, StoreError> {
         self.act_on_rejected_booking(mutation_id, |mut a| {
@@ -83,7 +83,7 @@ impl Store {
         })
     }
 
-    /// Puts the refused booking's customer and seats on the departure's waitlist.
+    /// Puts the rejected booking's customer and seats on the departure's waitlist.
     pub fn waitlist_booking(&self, mutation_id: u64) -> Result<u64, StoreError> {
         self.act_on_rejected_booking(mutation_id, |a| {
             Mutation::AddToWaitlistV1(AddToWaitlistV1 {
@@ -97,9 +97,9 @@ impl Store {
         })
     }
 
-    /// Enqueues the mutation `make` builds from a refused `create_booking.v1` and acknowledges
-    /// the refusal, in one transaction: the follow-up is queued exactly when the refusal leaves
-    /// the inbox. A follow-up the domain refuses locally leaves both as they were.
+    /// Enqueues the mutation `make` builds from a rejected `create_booking.v1` and acknowledges
+    /// the rejection, in one transaction: the follow-up is queued exactly when the rejection
+    /// leaves the inbox. A follow-up the domain rejects locally leaves both as they were.
     fn act_on_rejected_booking(
         &self,
         mutation_id: u64,

@@ -76,7 +76,7 @@ fn overbooking_needs_permission_and_an_explicit_reason_and_is_audited() {
     mem.put_departure(Departure { booked_count: 9, ..departure() });
     assert_eq!(run_err(&mem, "create_booking.v1", create(), Role::Manager), "CAPACITY_EXCEEDED");
     let over = patch(create(), &[("overbook", json!({"reason": "School group, second guide booked"}))]);
-    // Admins may do everything except overbook (the seed's permission table).
+    // Admins may do everything except overbook (the spec's permission table).
     assert_eq!(run_err(&mem, "create_booking.v1", over.clone(), Role::Admin), "NOT_AUTHORIZED");
     let blank = patch(create(), &[("overbook", json!({"reason": "  "}))]);
     assert_eq!(run_err(&mem, "create_booking.v1", blank, Role::Manager), "INVALID");
