@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tourdesk_domain::accounts::NewOrganization;
-use tourdesk_sync_server::{accounts, mfa, demo_data};
+use tourdesk_sync_server::{accounts, demo_data, mfa};
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_tests::{Env, Fakes};
 
@@ -142,7 +142,8 @@ async fn an_invited_member_sets_a_password_with_the_mailed_link_once() {
         .await;
     assert_eq!((status, v["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("LINK_INVALID")));
 
-    let (status, session) = api.sign_in_as(demo_data::DEMO_ORG_SLUG, "nina@example.com", "a long passphrase", None).await;
+    let (status, session) =
+        api.sign_in_as(demo_data::DEMO_ORG_SLUG, "nina@example.com", "a long passphrase", None).await;
     assert_eq!(status, StatusCode::OK, "{session}");
     assert_eq!(session["user"]["role"], "manager");
     let audited: Vec<String> = pg
@@ -199,11 +200,13 @@ async fn owners_and_admins_manage_staff_and_a_suspension_signs_out_at_once() {
     assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("suspended")), "{v}");
     let (status, _) = api.call("GET", "/api/v1/auth/devices", Some(&manager), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = api.sign_in_as(demo_data::DEMO_ORG_SLUG, demo_data::DEMO_MANAGER_EMAIL, demo_data::DEMO_PASSWORD, None).await;
+    let (status, _) =
+        api.sign_in_as(demo_data::DEMO_ORG_SLUG, demo_data::DEMO_MANAGER_EMAIL, demo_data::DEMO_PASSWORD, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = api.call("PATCH", &path(&manager_id), Some(&owner), Some(json!({"suspended": false}))).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = api.sign_in_as(demo_data::DEMO_ORG_SLUG, demo_data::DEMO_MANAGER_EMAIL, demo_data::DEMO_PASSWORD, None).await;
+    let (status, _) =
+        api.sign_in_as(demo_data::DEMO_ORG_SLUG, demo_data::DEMO_MANAGER_EMAIL, demo_data::DEMO_PASSWORD, None).await;
     assert_eq!(status, StatusCode::OK);
 
     let pg = env.pg().await;
@@ -241,9 +244,11 @@ async fn a_forgotten_password_is_reset_by_email_and_old_sessions_end() {
     assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
     let (status, _) = api.call("GET", "/api/v1/auth/devices", Some(&old_session), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a reset signs out every device");
-    let (status, _) = api.sign_in_as(demo_data::DEMO_ORG_SLUG, demo_data::DEMO_MANAGER_EMAIL, demo_data::DEMO_PASSWORD, None).await;
+    let (status, _) =
+        api.sign_in_as(demo_data::DEMO_ORG_SLUG, demo_data::DEMO_MANAGER_EMAIL, demo_data::DEMO_PASSWORD, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = api.sign_in_as(demo_data::DEMO_ORG_SLUG, demo_data::DEMO_MANAGER_EMAIL, "new password 2026", None).await;
+    let (status, _) =
+        api.sign_in_as(demo_data::DEMO_ORG_SLUG, demo_data::DEMO_MANAGER_EMAIL, "new password 2026", None).await;
     assert_eq!(status, StatusCode::OK);
 }
 

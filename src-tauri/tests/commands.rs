@@ -158,11 +158,8 @@ fn a_customer_made_at_the_desk_takes_the_organizations_language_and_currency() {
         let d: CustomerDetail = h.call("customer_detail", json!({"customerId": c.id})).unwrap();
         (d.customer.preferred_language, d.customer.preferred_currency)
     };
-    let lisbon = Session {
-        organization_language: Some("pt".into()),
-        organization_currency: Some(Currency::EUR),
-        ..owner()
-    };
+    let lisbon =
+        Session { organization_language: Some("pt".into()), organization_currency: Some(Currency::EUR), ..owner() };
     assert_eq!(made(&desk_as(Some(lisbon))), ("pt".to_string(), Currency::EUR));
     // A session from a server that sent no settings: the domain's fallbacks.
     assert_eq!(made(&desk(true)), ("en".to_string(), Currency::USD));

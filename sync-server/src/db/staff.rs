@@ -85,8 +85,8 @@ pub async fn active_user(c: &impl GenericClient, org: &str, user_id: &str) -> Re
 pub async fn organization_defaults(c: &impl GenericClient, org: &str) -> Result<(String, Currency), AppError> {
     let r = c.row("SELECT locale, default_currency FROM organizations WHERE id = $1", &[&org]).await?;
     let currency: String = get(&r, 1)?;
-    let currency =
-        Currency::parse(&currency).map_err(|e| anyhow::anyhow!("organization {org}: stored currency {currency:?}: {e}"))?;
+    let currency = Currency::parse(&currency)
+        .map_err(|e| anyhow::anyhow!("organization {org}: stored currency {currency:?}: {e}"))?;
     Ok((get(&r, 0)?, currency))
 }
 
