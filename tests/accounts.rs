@@ -356,3 +356,53 @@ async fn an_operator_creates_an_organization_whose_owner_signs_in() {
     let got: (String, String, Option<String>) = (row.get(0), row.get(1), row.get(2));
     assert_eq!(got, ("EUR".into(), "pt-PT".into(), Some("PT".into())));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organization_settings_are_read_by_staff_changed_by_owners_and_admins_and_reach_the_session() {
+    let (_smtp, env) = started().await;
+    let api = Api::new(&env);
+    let owner = api.demo(demo_data::DEMO_OWNER_EMAIL).await;
+    let manager = api.demo(demo_data::DEMO_MANAGER_EMAIL).await;
+
+    let (status, before) = api.call("GET", "/api/v1/organization", Some(&manager), None).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    assert_eq!(before["slug"], demo_data::DEMO_ORG_SLUG);
+    let change = json!({"currency": "eur", "locale": "pt_PT", "country_code": "pt", "timezone": "Europe/Lisbon"});
+    let (status, v) = api.call("PATCH", "/api/v1/organization", Some(&manager), Some(change.clone())).await;
+    assert_eq!((status, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("FORBIDDEN")), "{v}");
+
+    // A bad field is refused at its name and nothing is saved, not even the good fields beside it.
+    let bad = json!({"currency": "EUR", "timezone": "Lisbon"});
+    let (status, v) = api.call("PATCH", "/api/v1/organization", Some(&owner), Some(bad)).await;
+    assert_eq!((status, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("timezone")), "{v}");
+    let (_, unchanged) = api.call("GET", "/api/v1/organization", Some(&owner), None).await;
+    assert_eq!(unchanged, before);
+    let (status, v) = api.call("PATCH", "/api/v1/organization", Some(&owner), Some(json!({"slug": "x"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the slug is not a setting: {v}");
+
+    let (status, after) = api.call("PATCH", "/api/v1/organization", Some(&owner), Some(change)).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(
+        (&after["currency"], &after["locale"], &after["country_code"], &after["timezone"]),
+        (&json!("EUR"), &json!("pt-PT"), &json!("PT"), &json!("Europe/Lisbon"))
+    );
+    assert_eq!(after["name"], before["name"]);
+    let audited: Vec<(String, Value)> = env
+        .pg()
+        .await
+        .query("SELECT action, after FROM audit_logs WHERE entity = 'organization' ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(audited, [("organization.updated".to_string(), after.clone())]);
+
+    // Desks learn the new defaults with their next session.
+    let (_, session) =
+        api.sign_in_as(demo_data::DEMO_ORG_SLUG, demo_data::DEMO_MANAGER_EMAIL, demo_data::DEMO_PASSWORD, None).await;
+    assert_eq!(
+        (session["user"]["organization_language"].as_str(), session["user"]["organization_currency"].as_str()),
+        (Some("pt-PT"), Some("EUR"))
+    );
+}

@@ -70,6 +70,8 @@ pub enum AccountRefusal {
     Yourself,
     #[error("customers have no staff account; choose owner, admin, manager or guide")]
     NotAStaffRole,
+    #[error("only owners and admins change the organization's settings")]
+    NotSettingsManager,
 }
 
 /// A change to another staff member: a new role, suspension, or both.
@@ -184,6 +186,70 @@ impl NewOrganization {
             country_code: self.country_code.as_deref().map(|c| country_code("country_code", c)).transpose()?,
         })
     }
+}
+
+/// The organization's settings as staff see them (`/api/v1/organization`). The currency, language
+/// and country are defaults for what is made from now on (tours, customers, phone numbers); what
+/// exists keeps its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationSettings {
+    pub slug: String,
+    pub name: String,
+    pub business_email: String,
+    pub currency: String,
+    pub timezone: String,
+    pub locale: String,
+    pub country_code: Option<String>,
+}
+
+/// A change to the settings: only the fields given, each checked as at creation. A blank
+/// `country_code` clears it. The slug is the organization's address and does not change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+}
+
+impl OrganizationChange {
+    /// `current` with this change applied, or the first bad field.
+    pub fn applied_to(&self, current: &OrganizationSettings) -> Result<OrganizationSettings, FieldError> {
+        let mut s = current.clone();
+        if let Some(v) = &self.name {
+            s.name = validate::text("name", v, 200)?;
+        }
+        if let Some(v) = &self.business_email {
+            s.business_email = validate::email("business_email", v)?;
+        }
+        if let Some(v) = &self.currency {
+            s.currency = validate::currency("currency", v)?.to_string();
+        }
+        if let Some(v) = &self.timezone {
+            s.timezone = validate::timezone("timezone", v)?.name().to_string();
+        }
+        if let Some(v) = &self.locale {
+            s.locale = validate::language("locale", v)?;
+        }
+        if let Some(v) = &self.country_code {
+            s.country_code = if v.trim().is_empty() { None } else { Some(country_code("country_code", v)?) };
+        }
+        Ok(s)
+    }
+}
+
+/// Whether `actor` may change the organization's settings (everyone on the staff reads them).
+pub fn check_settings_change(actor: Role) -> Result<(), AccountRefusal> {
+    if actor.can(Permission::SettingsManage) { Ok(()) } else { Err(AccountRefusal::NotSettingsManager) }
 }
 
 /// An ISO 3166-1 alpha-2 country code, upper case (`PT`, `GB`).
@@ -383,5 +449,39 @@ mod tests {
         assert_eq!(format_recovery_code("ABCDEFGHJK"), "ABCDE-FGHJK");
         let shown = format_recovery_code("0123456789");
         assert_eq!(SecondFactor::parse("otp", &shown).unwrap(), SecondFactor::Recovery("0123456789".into()));
+    }
+
+    #[test]
+    fn a_settings_change_checks_each_given_field_and_keeps_the_rest() {
+        let current = OrganizationSettings {
+            slug: "harbour-walks".into(),
+            name: "Harbour Walks".into(),
+            business_email: "hello@harbour.example".into(),
+            currency: "USD".into(),
+            timezone: "America/New_York".into(),
+            locale: "en".into(),
+            country_code: Some("US".into()),
+        };
+        let change = OrganizationChange {
+            currency: Some("eur".into()),
+            timezone: Some("Europe/Lisbon".into()),
+            locale: Some("pt_pt".into()),
+            country_code: Some("pt".into()),
+            ..Default::default()
+        };
+        let after = change.applied_to(&current).unwrap();
+        assert_eq!(
+            (after.currency.as_str(), after.timezone.as_str(), after.locale.as_str(), after.country_code.as_deref()),
+            ("EUR", "Europe/Lisbon", "pt-PT", Some("PT"))
+        );
+        assert_eq!((after.name, after.slug), (current.name.clone(), current.slug.clone()), "untouched");
+        let cleared = OrganizationChange { country_code: Some(" ".into()), ..Default::default() };
+        assert_eq!(cleared.applied_to(&current).unwrap().country_code, None);
+        let field = |c: OrganizationChange| c.applied_to(&current).unwrap_err().field;
+        assert_eq!(field(OrganizationChange { timezone: Some("Lisbon".into()), ..Default::default() }), "timezone");
+        assert_eq!(field(OrganizationChange { name: Some("  ".into()), ..Default::default() }), "name");
+        assert_eq!(field(OrganizationChange { business_email: Some("no".into()), ..Default::default() }), "business_email");
+        assert!(check_settings_change(Role::Admin).is_ok());
+        assert_eq!(check_settings_change(Role::Manager), Err(AccountRefusal::NotSettingsManager));
     }
 }

@@ -37,6 +37,8 @@ pub enum Permission {
     ReportsRead,
     /// Invite, promote, suspend staff; see and revoke everyone's devices.
     StaffManage,
+    /// Change the organization's settings: name, contact, currency, time zone, language, country.
+    SettingsManage,
     /// Selling past capacity; audited.
     Overbook,
 }
@@ -83,6 +85,9 @@ mod tests {
             (Role::Manager, Overbook, true),
             (Role::Admin, StaffManage, true),
             (Role::Manager, StaffManage, false),
+            (Role::Admin, SettingsManage, true),
+            (Role::Manager, SettingsManage, false),
+            (Role::Guide, SettingsManage, false),
             (Role::Guide, ToursRead, true),
             (Role::Guide, BookingsWrite, false),
             (Role::Customer, BookingsWrite, true),

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use serde_json::Value;
 use tokio_postgres::Row;
+use tourdesk_domain::accounts::OrganizationSettings;
 
 use crate::AppError;
 use crate::db::Prepared;
@@ -259,6 +260,7 @@ pub async fn audit(
     org: &str,
     by: By<'_>,
     action: &str,
+    entity: &str,
     entity_id: &str,
     before: Option<&Value>,
     after: &Value,
@@ -269,8 +271,8 @@ pub async fn audit(
     };
     c.exec(
         "INSERT INTO audit_logs (organization_id, actor_user_id, actor, action, entity, entity_id, before, after)
-         VALUES ($1, $2, $3, $4, 'staff_user', $5, $6, $7)",
-        &[&org, &actor_user_id, &actor, &action, &entity_id, &before, &after],
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[&org, &actor_user_id, &actor, &action, &entity, &entity_id, &before, &after],
     )
     .await?;
     Ok(())
@@ -298,6 +300,42 @@ pub async fn insert_organization(c: &impl GenericClient, o: &NewOrganization<'_>
         )
         .await?;
     Ok(n == 1)
+}
+
+/// The organization's settings; `lock` holds its row until commit (a change reads, then writes).
+pub async fn organization_settings(
+    c: &impl GenericClient,
+    org: &str,
+    lock: bool,
+) -> Result<OrganizationSettings, AppError> {
+    let sql = if lock {
+        "SELECT slug, name, business_email, default_currency, timezone, locale, country_code
+         FROM organizations WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT slug, name, business_email, default_currency, timezone, locale, country_code
+         FROM organizations WHERE id = $1"
+    };
+    let r = c.row(sql, &[&org]).await?;
+    Ok(OrganizationSettings {
+        slug: get(&r, 0)?,
+        name: get(&r, 1)?,
+        business_email: get(&r, 2)?,
+        currency: get(&r, 3)?,
+        timezone: get(&r, 4)?,
+        locale: get(&r, 5)?,
+        country_code: get(&r, 6)?,
+    })
+}
+
+pub async fn update_organization(c: &impl GenericClient, org: &str, s: &OrganizationSettings) -> Result<(), AppError> {
+    c.exec(
+        "UPDATE organizations SET name = $2, business_email = $3, default_currency = $4, timezone = $5, locale = $6,
+                country_code = $7, updated_at = now()
+         WHERE id = $1",
+        &[&org, &s.name, &s.business_email, &s.currency, &s.timezone, &s.locale, &s.country_code],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The organization's display name (for e-mails and authenticator labels).

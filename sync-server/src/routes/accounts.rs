@@ -8,7 +8,7 @@ use axum::routing::{get, patch, post};
 use axum::{Form, Json, Router};
 use serde::Deserialize;
 use tourdesk_domain::accounts::{
-    InviteRequest, MfaEnrolment, MfaRequest, PasswordResetRequest, RecoveryCodes, SetPasswordRequest, StaffChange,
+    InviteRequest, MfaEnrolment, MfaRequest, OrganizationChange, OrganizationSettings, PasswordResetRequest, RecoveryCodes, SetPasswordRequest, StaffChange,
     StaffList, StaffMember,
 };
 use tourdesk_domain::validate;
@@ -20,6 +20,7 @@ use crate::{AppError, AppState, accounts};
 /// Routes a signed-in member uses.
 pub fn staff_routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/organization", get(organization).patch(update_organization))
         .route("/api/v1/staff", get(list))
         .route("/api/v1/staff/invites", post(invite))
         .route("/api/v1/staff/{id}", patch(update))
@@ -40,6 +41,18 @@ pub fn link_routes() -> Router<AppState> {
 fn member_id(id: &str) -> Result<String, AppError> {
     // Text no member id can be is the 404 an unknown id is, without a query.
     validate::row_ref("id", id).map_err(|_| AppError::NotFound("staff member".into()))
+}
+
+async fn organization(State(state): State<AppState>, staff: Staff) -> Result<Json<OrganizationSettings>, AppError> {
+    accounts::organization(&state, &staff).await.map(Json)
+}
+
+async fn update_organization(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiJson(change): ApiJson<OrganizationChange>,
+) -> Result<Json<OrganizationSettings>, AppError> {
+    accounts::update_organization(&state, &staff, &change).await.map(Json)
 }
 
 async fn list(State(state): State<AppState>, staff: Staff) -> Result<Json<StaffList>, AppError> {
