@@ -18,6 +18,7 @@ use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 use crate::Config;
 
 mod bookings;
+
 pub use bookings::*;
 mod cancellation;
 pub use cancellation::*;
@@ -34,6 +35,12 @@ pub mod staff;
 
 mod embedded {
     refinery::embed_migrations!("../migrations/postgres");
+}
+
+/// Column `i` of a row. A value that does not decode is our bug, not a lost connection: a 500,
+/// never the 503 a retry could fix.
+pub fn column<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T, crate::AppError> {
+    r.try_get(i).map_err(|e| crate::AppError::Internal(e.into()))
 }
 
 /// Named queries run as statements prepared once per connection and cached by their text, so a

@@ -11,9 +11,7 @@ use tourdesk_domain::accounts::OrganizationSettings;
 use crate::AppError;
 use crate::db::Prepared;
 
-fn get<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T, AppError> {
-    r.try_get(i).map_err(|e| AppError::Internal(e.into()))
-}
+use crate::db::column as get;
 
 /// A staff member as the account screens show them.
 pub struct MemberRow {

@@ -17,10 +17,7 @@ use tourdesk_domain::money::Currency;
 use crate::AppError;
 use crate::db::Prepared;
 
-fn get<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T, AppError> {
-    // A decoding failure is our bug, not a lost connection: keep it out of the 503 path.
-    r.try_get(i).map_err(|e| AppError::fault(e.into()))
-}
+use crate::db::column as get;
 
 fn secs(v: u64) -> f64 {
     v as f64
