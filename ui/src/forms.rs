@@ -233,36 +233,11 @@ mod tests {
     }
 
     fn tier(id: &str, amount: i64, variant: Option<&str>) -> PricingTier {
-        PricingTier {
-            id: id.into(),
-            organization_id: "o".into(),
-            tour_id: "t1".into(),
-            variant_id: variant.map(str::to_string),
-            name: id.into(),
-            base_price: Money::new(amount, Currency::parse("EUR").unwrap()),
-            min_age: None,
-            max_age: None,
-            is_default: false,
-            sort_order: 0,
-        }
+        crate::fixtures::tier(id, amount, "EUR", variant)
     }
 
     fn departure() -> Departure {
-        let starts_at: DateTime<Utc> = "2026-10-25T09:00:00Z".parse().unwrap();
-        Departure {
-            id: "d1".into(),
-            organization_id: "o".into(),
-            tour_id: "t1".into(),
-            variant_id: "v1".into(),
-            local_date: starts_at.date_naive(),
-            local_time: starts_at.time(),
-            timezone: "Europe/Lisbon".into(),
-            starts_at,
-            ends_at: starts_at,
-            capacity: 10,
-            booked_count: 0,
-            status: DepartureStatus::Open,
-        }
+        crate::fixtures::departure("d1", "2026-10-25T09:00:00Z", "Europe/Lisbon", 0)
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub mod services;
 pub mod state;
 pub mod words;
 
+#[cfg(test)]
+mod fixtures;
+
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {

@@ -261,46 +261,16 @@ const CUSTOMER_FIELDS: &[&str] = &["first_name", "last_name", "email", "phone", 
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use chrono::{DateTime, Utc};
-    use tourdesk_domain::status::DepartureStatus;
-    use tourdesk_domain::{Currency, Departure, Money};
+    use crate::fixtures::{self, render};
+    use tourdesk_domain::Departure;
 
-    async fn render<C: BaseComponent>(props: C::Properties) -> String {
-        yew::LocalServerRenderer::<C>::with_props(props).render().await
-    }
 
     fn tier(id: &str, amount: i64, variant: Option<&str>) -> PricingTier {
-        PricingTier {
-            id: id.into(),
-            organization_id: "o".into(),
-            tour_id: "t1".into(),
-            variant_id: variant.map(str::to_string),
-            name: id.into(),
-            base_price: Money::new(amount, Currency::parse("JPY").unwrap()),
-            min_age: None,
-            max_age: None,
-            is_default: false,
-            sort_order: 0,
-        }
+        fixtures::tier(id, amount, "JPY", variant)
     }
 
     fn departure() -> DepartureView {
-        let starts_at: DateTime<Utc> = "2026-04-02T21:00:00Z".parse().unwrap();
-        let d = Departure {
-            id: "d1".into(),
-            organization_id: "o".into(),
-            tour_id: "t1".into(),
-            variant_id: "v1".into(),
-            local_date: starts_at.date_naive(),
-            local_time: starts_at.time(),
-            timezone: "Asia/Tokyo".into(),
-            starts_at,
-            ends_at: starts_at,
-            capacity: 8,
-            booked_count: 0,
-            status: DepartureStatus::Open,
-        };
-        DepartureView { seats_left: d.seats_left(), departure: d }
+        fixtures::view(Departure { capacity: 8, ..fixtures::departure("d1", "2026-04-02T21:00:00Z", "Asia/Tokyo", 0) })
     }
 
     #[tokio::test]

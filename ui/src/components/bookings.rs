@@ -407,55 +407,26 @@ pub fn RejectedBookingRow(props: &RejectedBookingRowProps) -> Html {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::fixtures::{self, render};
     use chrono::{DateTime, Utc};
-    use tourdesk_domain::Departure;
     use tourdesk_domain::entities::{Customer, CustomerSource, NotesConflict};
     use tourdesk_domain::ipc::ManifestBooking;
     use tourdesk_domain::money::{Currency, Money};
     use tourdesk_domain::status::{BookingStatus, DepartureStatus, PaymentStatus};
 
-    async fn render<C: BaseComponent>(props: C::Properties) -> String {
-        yew::LocalServerRenderer::<C>::with_props(props).render().await
-    }
 
     fn usd(amount: i64) -> Money {
-        Money::new(amount, Currency::parse("USD").unwrap())
+        fixtures::money(amount, "USD")
     }
 
     /// A New York departure. 2026-11-01 is the US fall-back day: 05:30 UTC is 01:30 EDT and
     /// 06:30 UTC is 01:30 EST, the same wall-clock time twice.
     fn departure(id: &str, utc: &str, booked: u32) -> DepartureView {
-        let starts_at: DateTime<Utc> = utc.parse().unwrap();
-        let d = Departure {
-            id: id.into(),
-            organization_id: "o".into(),
-            tour_id: "t1".into(),
-            variant_id: "v".into(),
-            local_date: starts_at.date_naive(),
-            local_time: starts_at.time(),
-            timezone: "America/New_York".into(),
-            starts_at,
-            ends_at: starts_at,
-            capacity: 10,
-            booked_count: booked,
-            status: DepartureStatus::Open,
-        };
-        DepartureView { seats_left: d.seats_left(), departure: d }
+        fixtures::view(fixtures::departure(id, utc, "America/New_York", booked))
     }
 
     fn booking(name: &str, pax: u32, pending: bool) -> BookingSummary {
-        BookingSummary {
-            id: format!("b-{name}"),
-            reference_number: "BK-2026-ABC123".into(),
-            departure_id: "d1".into(),
-            customer_id: "c1".into(),
-            customer_name: name.into(),
-            pax,
-            status: BookingStatus::Pending,
-            payment_status: PaymentStatus::Unpaid,
-            total: usd(17_800),
-            pending,
-        }
+        fixtures::booking(name, pax, usd(17_800), pending)
     }
 
     #[tokio::test]

@@ -160,30 +160,14 @@ pub fn SearchPalette(props: &SearchPaletteProps) -> Html {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use tourdesk_domain::ipc::{BookingHit, BookingSummary, CustomerHit};
-    use tourdesk_domain::money::{Currency, Money};
-    use tourdesk_domain::status::{BookingStatus, PaymentStatus};
+    use crate::fixtures;
+    use tourdesk_domain::ipc::CustomerHit;
+    use tourdesk_domain::status::PaymentStatus;
 
     #[tokio::test]
     async fn hits_link_to_their_screens_and_nothing_found_says_so() {
         let results = SearchResults {
-            bookings: vec![BookingHit {
-                booking: BookingSummary {
-                    id: "b1".into(),
-                    reference_number: "BK-2026-ABC123".into(),
-                    departure_id: "d1".into(),
-                    customer_id: "c1".into(),
-                    customer_name: "Ana Silva".into(),
-                    pax: 2,
-                    status: BookingStatus::Confirmed,
-                    payment_status: PaymentStatus::Paid,
-                    total: Money::new(100, Currency::parse("EUR").unwrap()),
-                    pending: false,
-                },
-                tour_id: "t1".into(),
-                tour_name: Some("Old Town Walk".into()),
-                departure: None,
-            }],
+            bookings: vec![fixtures::booking_hit(PaymentStatus::Paid, fixtures::money(100, "EUR"), false)],
             customers: vec![CustomerHit {
                 id: "c1".into(),
                 first_name: "Ana".into(),

@@ -138,8 +138,9 @@ pub fn price(m: &Money) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
-    use tourdesk_domain::{Departure, Tour};
+    use crate::fixtures::{self, render};
+    use tourdesk_domain::Tour;
+    use tourdesk_domain::status::{TourCategory, TourStatus};
 
     fn tour(pending: bool) -> TourView {
         TourView {
@@ -162,44 +163,13 @@ mod tests {
     }
 
     fn tier(name: &str, amount: i64, currency: &str) -> PricingTier {
-        PricingTier {
-            id: name.into(),
-            organization_id: "o".into(),
-            tour_id: "t1".into(),
-            variant_id: None,
-            name: name.into(),
-            base_price: Money::new(amount, tourdesk_domain::Currency::parse(currency).unwrap()),
-            min_age: None,
-            max_age: None,
-            is_default: false,
-            sort_order: 0,
-        }
+        fixtures::tier(name, amount, currency, None)
     }
 
     fn departure(utc: &str, booked: u32) -> DepartureView {
-        let starts_at: chrono::DateTime<chrono::Utc> = utc.parse().unwrap();
-        let d = Departure {
-            id: "d1".into(),
-            organization_id: "o".into(),
-            tour_id: "t1".into(),
-            variant_id: "v".into(),
-            local_date: starts_at.date_naive(),
-            local_time: starts_at.time(),
-            timezone: "America/New_York".into(),
-            starts_at,
-            ends_at: starts_at,
-            capacity: 10,
-            booked_count: booked,
-            status: DepartureStatus::Open,
-        };
-        DepartureView { seats_left: d.seats_left(), departure: d }
+        fixtures::view(fixtures::departure("d1", utc, "America/New_York", booked))
     }
 
-    /// First render of a component to HTML, on the host (props hold `Rc` callbacks, so the
-    /// thread-local renderer).
-    async fn render<C: BaseComponent>(props: C::Properties) -> String {
-        yew::LocalServerRenderer::<C>::with_props(props).render().await
-    }
 
     #[tokio::test]
     async fn tour_list_marks_pending_and_draft() {

@@ -72,31 +72,14 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::pages::test_support::render_page;
-    use tourdesk_domain::ipc::BookingSummary;
-    use tourdesk_domain::money::{Currency, Money};
-    use tourdesk_domain::status::{BookingStatus, PaymentStatus};
+    use crate::fixtures;
+    use tourdesk_domain::status::PaymentStatus;
 
     #[tokio::test]
     async fn a_deep_link_loads_the_booking_and_the_card_reads_in_words() {
         let html = render_page(Route::Booking("BK-2026-ABC123".into())).await;
         assert!(html.contains("Loading booking BK-2026-ABC123…"), "{html}");
-        let hit = BookingHit {
-            booking: BookingSummary {
-                id: "b1".into(),
-                reference_number: "BK-2026-ABC123".into(),
-                departure_id: "d1".into(),
-                customer_id: "c1".into(),
-                customer_name: "Ana Silva".into(),
-                pax: 2,
-                status: BookingStatus::Confirmed,
-                payment_status: PaymentStatus::Unpaid,
-                total: Money::new(9000, Currency::parse("EUR").unwrap()),
-                pending: true,
-            },
-            tour_id: "t1".into(),
-            tour_name: Some("Old Town Walk".into()),
-            departure: None,
-        };
+        let hit = fixtures::booking_hit(PaymentStatus::Unpaid, fixtures::money(9000, "EUR"), true);
         let html = yew::LocalServerRenderer::<BookingCard>::with_props(BookingCardProps { hit }).render().await;
         assert!(html.contains("href=\"#/customers/c1\"") && html.contains("href=\"#/tours/t1\""), "{html}");
         assert!(html.contains("Not paid") && html.contains("Confirmed") && html.contains("Pending sync"), "{html}");
