@@ -18,35 +18,26 @@ pub trait OfferedTier {
     fn base_price(&self) -> Money;
 }
 
-impl OfferedTier for PricingTier {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn sort_order(&self) -> i32 {
-        self.sort_order
-    }
-    fn base_price(&self) -> Money {
-        self.base_price
-    }
+/// Both tier types carry these fields under the same names.
+macro_rules! offered_tier {
+    ($($t:ty),*) => {$(
+        impl OfferedTier for $t {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn sort_order(&self) -> i32 {
+                self.sort_order
+            }
+            fn base_price(&self) -> Money {
+                self.base_price
+            }
+        }
+    )*};
 }
-
-impl OfferedTier for Tier {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn sort_order(&self) -> i32 {
-        self.sort_order
-    }
-    fn base_price(&self) -> Money {
-        self.base_price
-    }
-}
+offered_tier!(PricingTier, Tier);
 
 /// The currency a tour is priced in: its first tier's in display order (sort order, name, id).
 /// `None` before it has prices. Tiers in another currency are the quote's to refuse.
