@@ -480,7 +480,10 @@ mod tests {
         let field = |c: OrganizationChange| c.applied_to(&current).unwrap_err().field;
         assert_eq!(field(OrganizationChange { timezone: Some("Lisbon".into()), ..Default::default() }), "timezone");
         assert_eq!(field(OrganizationChange { name: Some("  ".into()), ..Default::default() }), "name");
-        assert_eq!(field(OrganizationChange { business_email: Some("no".into()), ..Default::default() }), "business_email");
+        assert_eq!(
+            field(OrganizationChange { business_email: Some("no".into()), ..Default::default() }),
+            "business_email"
+        );
         assert!(check_settings_change(Role::Admin).is_ok());
         assert_eq!(check_settings_change(Role::Manager), Err(AccountRefusal::NotSettingsManager));
     }

@@ -11,7 +11,8 @@ use deadpool_postgres::{GenericClient, Pool};
 use serde_json::json;
 use tourdesk_domain::accounts::{
     self as rules, AccountRefusal, InviteRequest, MfaEnrolment, MfaRequest, NewOrganization, OrganizationChange,
-    OrganizationSettings, PasswordResetRequest, RecoveryCodes, SecondFactor, SetPasswordRequest, StaffChange, StaffList, StaffMember, StaffStatus,
+    OrganizationSettings, PasswordResetRequest, RecoveryCodes, SecondFactor, SetPasswordRequest, StaffChange,
+    StaffList, StaffMember, StaffStatus,
 };
 use tourdesk_domain::roles::Role;
 use tourdesk_domain::validate;
@@ -77,7 +78,7 @@ pub async fn invite(state: &AppState, staff: &Staff, req: &InviteRequest) -> Res
     let (token, digest) = crate::mfa::new_link_token();
     q::insert_link(&tx, org, &id, INVITE, &digest, rules::INVITE_HOURS * 60).await?;
     let after = json!({"email": req.email, "name": req.name, "role": req.role});
-    q::audit(&tx, org, By::Staff(&staff.user_id), "staff.invited", "staff_user", &id, None, &after).await?;
+    q::audit(&tx, org, By::Staff(&staff.user_id), "staff.invited", ("staff_user", &id), None, &after).await?;
     let row = q::lock_member(&tx, org, &id).await?.ok_or_else(|| anyhow::anyhow!("invited member vanished"))?;
     let org_name = q::organization_name(&tx, org).await?;
     tx.commit().await?;
@@ -123,8 +124,16 @@ pub async fn update(state: &AppState, staff: &Staff, id: &str, change: &StaffCha
     let after = q::lock_member(&tx, org, id).await?.ok_or_else(|| anyhow::anyhow!("updated member vanished"))?;
     let after = member(after)?;
     let snapshot = |m: &StaffMember| json!({"role": m.role, "status": m.status});
-    q::audit(&tx, org, By::Staff(&staff.user_id), "staff.updated", "staff_user", id, Some(&snapshot(&before)), &snapshot(&after))
-        .await?;
+    q::audit(
+        &tx,
+        org,
+        By::Staff(&staff.user_id),
+        "staff.updated",
+        ("staff_user", id),
+        Some(&snapshot(&before)),
+        &snapshot(&after),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(org, member = id, by = %staff.user_id, role = %role, active, "staff member updated");
     Ok(after)
@@ -159,7 +168,7 @@ pub async fn update_organization(
         q::update_organization(&tx, org, &after).await?;
         let (b, a) = (serde_json::to_value(&before), serde_json::to_value(&after));
         let (b, a) = (b.map_err(anyhow::Error::from)?, a.map_err(anyhow::Error::from)?);
-        q::audit(&tx, org, By::Staff(&staff.user_id), "organization.updated", "organization", org, Some(&b), &a)
+        q::audit(&tx, org, By::Staff(&staff.user_id), "organization.updated", ("organization", org), Some(&b), &a)
             .await?;
     }
     tx.commit().await?;
@@ -192,7 +201,8 @@ pub async fn set_password(state: &AppState, req: &SetPasswordRequest) -> Result<
     } else {
         "staff.invitation_accepted"
     };
-    q::audit(&tx, &org, By::Staff(&user_id), action, "staff_user", &user_id, None, &json!({"password": "set"})).await?;
+    q::audit(&tx, &org, By::Staff(&user_id), action, ("staff_user", &user_id), None, &json!({"password": "set"}))
+        .await?;
     tx.commit().await?;
     tracing::info!(org, member = %user_id, action, "staff password set");
     Ok(())
@@ -350,7 +360,16 @@ pub async fn mfa_confirm(state: &AppState, staff: &Staff, req: &MfaRequest) -> R
     let (shown, digests) = crate::mfa::new_recovery_codes();
     q::use_step(&tx, org, &staff.user_id, step).await?;
     q::enable_mfa(&tx, org, &staff.user_id, &digests).await?;
-    q::audit(&tx, org, By::Staff(&staff.user_id), "staff.mfa_enabled", "staff_user", &staff.user_id, None, &json!({})).await?;
+    q::audit(
+        &tx,
+        org,
+        By::Staff(&staff.user_id),
+        "staff.mfa_enabled",
+        ("staff_user", &staff.user_id),
+        None,
+        &json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(RecoveryCodes { codes: shown })
 }
@@ -369,7 +388,16 @@ pub async fn mfa_disable(state: &AppState, staff: &Staff, req: &MfaRequest) -> R
         },
     )?;
     q::disable_mfa(&tx, org, &staff.user_id).await?;
-    q::audit(&tx, org, By::Staff(&staff.user_id), "staff.mfa_disabled", "staff_user", &staff.user_id, None, &json!({})).await?;
+    q::audit(
+        &tx,
+        org,
+        By::Staff(&staff.user_id),
+        "staff.mfa_disabled",
+        ("staff_user", &staff.user_id),
+        None,
+        &json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -419,7 +447,7 @@ pub async fn create_organization(
     let (token, digest) = crate::mfa::new_link_token();
     q::insert_link(&tx, &org, &owner, INVITE, &digest, rules::INVITE_HOURS * 60).await?;
     let after = json!({"slug": o.slug, "name": o.name, "owner": o.owner_email});
-    q::audit(&tx, &org, By::Operator, "organization.created", "staff_user", &owner, None, &after).await?;
+    q::audit(&tx, &org, By::Operator, "organization.created", ("staff_user", &owner), None, &after).await?;
     tx.commit().await?;
     send_link(pool, mailer, mail_config, &org, &owner, &o.owner_email, INVITE, &o.name, &token).await;
     let base = mail_config.public_base_url.trim_end_matches('/');

@@ -258,8 +258,7 @@ pub async fn audit(
     org: &str,
     by: By<'_>,
     action: &str,
-    entity: &str,
-    entity_id: &str,
+    (entity, entity_id): (&str, &str),
     before: Option<&Value>,
     after: &Value,
 ) -> Result<(), AppError> {
