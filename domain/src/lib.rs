@@ -12,6 +12,8 @@ pub mod availability;
 pub mod cancellation;
 pub mod capacity;
 pub mod entities;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod guides;
 pub mod hlc;
 pub mod ipc;

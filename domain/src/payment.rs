@@ -286,50 +286,15 @@ mod tests {
 
     use super::*;
     use crate::entities::BookingSource;
-    use crate::pricing::{LineItem, PricingSnapshot};
-    use crate::reference::ReferenceNumber;
 
+    /// A pending, unpaid website booking of two adults for `total`.
     fn sample_booking(total: Money) -> Booking {
-        let zero = Money::zero(total.currency);
-        Booking {
-            id: "b1".into(),
-            organization_id: "org".into(),
-            reference_number: ReferenceNumber::generate(2026, 7).unwrap(),
-            customer_id: "c1".into(),
-            departure_id: "d1".into(),
-            tour_id: "t1".into(),
-            variant_id: "v1".into(),
-            pricing: PricingSnapshot {
-                line_items: vec![LineItem {
-                    pricing_tier_id: "tier".into(),
-                    tier_name: "Adult".into(),
-                    quantity: 2,
-                    unit_price: Money::new(total.amount / 2, total.currency),
-                    total_price: total,
-                }],
-                subtotal: total,
-                discounts: vec![],
-                taxes: vec![],
-                total,
-                promotional_code_id: None,
-            },
-            participants: vec![],
-            status: BookingStatus::Pending,
-            payment_status: PaymentStatus::Unpaid,
-            paid_amount: zero,
-            refunded_amount: zero,
-            source: BookingSource::Website,
-            special_requests: None,
-            dietary_restrictions: None,
-            overbook: None,
-            cancellation: None,
-            checked_in: 0,
-            no_shows: 0,
-            created_at: now(),
-            confirmed_at: None,
-            cancelled_at: None,
-            updated_at: now(),
-        }
+        let mut b = crate::fixtures::booking("b1", 2, BookingStatus::Pending, PaymentStatus::Unpaid, 0);
+        b.pricing.line_items[0].unit_price = Money::new(total.amount / 2, total.currency);
+        b.pricing.line_items[0].total_price = total;
+        (b.pricing.subtotal, b.pricing.total) = (total, total);
+        (b.paid_amount, b.refunded_amount) = (Money::zero(total.currency), Money::zero(total.currency));
+        Booking { source: BookingSource::Website, ..b }
     }
 
     fn eur(a: i64) -> Money {

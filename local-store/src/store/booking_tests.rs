@@ -3,9 +3,7 @@
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use rusqlite::params;
 use serde_json::{Value, json};
-use tourdesk_domain::entities::{
-    Booking, CheckIn, CheckInKind, Customer, CustomerSource, Guide, GuideAssignment, Participant,
-};
+use tourdesk_domain::entities::{Booking, CheckIn, CheckInKind, Customer, Guide, GuideAssignment, Participant};
 use tourdesk_domain::guides::{AssignmentStatus, GuideStatus, WeeklyAvailability};
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::mutation::{Mutation, Rejection};
@@ -15,8 +13,8 @@ use tourdesk_domain::protocol::{
     BucketPage, ChangeRecord, EntityKind, MutationResult, Op, OutcomeStatus, PullResponse,
 };
 use tourdesk_domain::reference::ReferenceNumber;
-use tourdesk_domain::status::{BookingStatus, DepartureStatus, PaymentStatus, TourCategory, TourStatus};
-use tourdesk_domain::{Departure, PricingTier, Tour};
+use tourdesk_domain::status::{BookingStatus, DepartureStatus, PaymentStatus};
+use tourdesk_domain::{Departure, PricingTier, Tour, fixtures};
 
 use super::*;
 use crate::rows;
@@ -56,20 +54,7 @@ fn store(dir: &tempfile::TempDir, role: Role) -> Store {
 }
 
 fn tour() -> Tour {
-    Tour {
-        id: TOUR.into(),
-        organization_id: ORG.into(),
-        name: "Old Town Walk".into(),
-        slug: "old-town-walk".into(),
-        short_description: String::new(),
-        duration_minutes: 120,
-        default_capacity: 4,
-        min_participants: 1,
-        category: TourCategory::Walking,
-        timezone: "Europe/London".into(),
-        meeting_point: "Fountain".into(),
-        status: TourStatus::Active,
-    }
+    Tour { default_capacity: 4, ..fixtures::tour() }
 }
 
 fn adult() -> PricingTier {
@@ -111,21 +96,14 @@ fn customer(id: &str, first: &str, last: &str, email: &str, phone: &str) -> Cust
     let at = Utc::now().with_nanosecond(0).unwrap();
     Customer {
         id: id.into(),
-        organization_id: ORG.into(),
         email: email.into(),
         phone: Some(phone.into()),
         first_name: first.into(),
         last_name: last.into(),
-        source: CustomerSource::Direct,
-        source_detail: None,
         preferred_language: "en".into(),
         preferred_currency: Currency::USD,
-        marketing_consent: false,
-        marketing_consent_date: None,
         field_hlcs: Default::default(),
         tags: ["vip".to_string()].into(),
-        tag_stamps: Default::default(),
-        notes: "Prefers mornings".into(),
         notes_version: 2,
         notes_conflicts: vec![tourdesk_domain::entities::NotesConflict {
             base_version: 1,
@@ -135,6 +113,7 @@ fn customer(id: &str, first: &str, last: &str, email: &str, phone: &str) -> Cust
         }],
         created_at: at,
         updated_at: at,
+        ..fixtures::customer()
     }
 }
 

@@ -408,10 +408,9 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::fixtures::{self, render};
-    use chrono::{DateTime, Utc};
-    use tourdesk_domain::entities::{Customer, CustomerSource, NotesConflict};
+    use tourdesk_domain::entities::{Customer, NotesConflict};
     use tourdesk_domain::ipc::ManifestBooking;
-    use tourdesk_domain::money::{Currency, Money};
+    use tourdesk_domain::money::Money;
     use tourdesk_domain::status::BookingStatus;
 
     fn usd(amount: i64) -> Money {
@@ -488,29 +487,13 @@ mod tests {
     }
 
     fn customer(conflicts: Vec<NotesConflict>) -> CustomerDetail {
-        let at: DateTime<Utc> = "2026-05-01T10:00:00Z".parse().unwrap();
         CustomerDetail {
             customer: Customer {
                 id: "c1".into(),
-                organization_id: "o".into(),
-                email: "ana@example.com".into(),
-                phone: None,
-                first_name: "Ana".into(),
-                last_name: "Silva".into(),
-                source: CustomerSource::Direct,
-                source_detail: None,
-                preferred_language: "en".into(),
-                preferred_currency: Currency::parse("USD").unwrap(),
-                marketing_consent: false,
-                marketing_consent_date: None,
-                field_hlcs: Default::default(),
                 tags: ["vip".to_string()].into_iter().collect(),
-                tag_stamps: Default::default(),
                 notes: "Prefers the window seat.".into(),
-                notes_version: 3,
                 notes_conflicts: conflicts,
-                created_at: at,
-                updated_at: at,
+                ..tourdesk_domain::fixtures::customer()
             },
             pending: false,
             bookings: vec![],
