@@ -14,30 +14,15 @@ use tourdesk_tests::{Env, Fakes};
 
 struct Api {
     base: String,
-    http: reqwest::Client,
 }
 
 impl Api {
     fn new(env: &Env) -> Api {
-        Api { base: env.base_url(), http: reqwest::Client::new() }
+        Api { base: env.base_url() }
     }
 
     async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let url = format!("{}{path}", self.base);
-        let mut req = match method {
-            "GET" => self.http.get(url),
-            "PATCH" => self.http.patch(url),
-            _ => self.http.post(url),
-        };
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
+        tourdesk_tests::call(&self.base, method, path, token, body).await
     }
 
     async fn sign_in_as(&self, org: &str, email: &str, password: &str, otp: Option<&str>) -> (StatusCode, Value) {

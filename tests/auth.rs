@@ -13,18 +13,7 @@ use tourdesk_sync_server::demo_data;
 use tourdesk_tests::{Env, new_tour};
 
 async fn call(env: &Env, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-    let url = format!("{}{path}", env.base_url());
-    let client = reqwest::Client::new();
-    let mut req = if method == "GET" { client.get(url) } else { client.post(url) };
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
+    tourdesk_tests::call(&env.base_url(), method, path, token, body).await
 }
 
 /// Signs in (optionally asking to keep `device_id`) and returns the whole answer.

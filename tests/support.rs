@@ -170,21 +170,41 @@ pub fn new_tour(name: &str) -> tourdesk_domain::mutation::Mutation {
 
 /// Signs in over HTTP as a demo staff member and returns the bearer token.
 pub async fn sign_in(env: &Env, email: &str) -> String {
-    let resp: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/sign-in", env.base_url()))
-        .json(&serde_json::json!({
-            "organization": demo_data::DEMO_ORG_SLUG,
-            "email": email,
-            "password": demo_data::DEMO_PASSWORD,
-            "device": "integration test",
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    sign_in_to(env, demo_data::DEMO_ORG_SLUG, email).await
+}
+
+/// Signs in to organization `org` with the demo password and returns the bearer token.
+pub async fn sign_in_to(env: &Env, org: &str, email: &str) -> String {
+    let body = serde_json::json!({
+        "organization": org,
+        "email": email,
+        "password": demo_data::DEMO_PASSWORD,
+        "device": "integration test",
+    });
+    let (status, resp) = call(&env.base_url(), "POST", "/api/v1/auth/sign-in", None, Some(body)).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{resp}");
     resp["access_token"].as_str().unwrap().to_string()
+}
+
+/// One JSON call to the server at `base`: the status and the body (`null` when it is not JSON).
+pub async fn call(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = reqwest::Client::new().request(method, format!("{base}{path}"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
 /// Sends a push request behind any desk's back and returns the server's answer.

@@ -35,16 +35,7 @@ async fn other_org(env: &Env) -> String {
 }
 
 async fn sign_in_other(env: &Env) -> String {
-    let resp: Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/sign-in", env.base_url()))
-        .json(&json!({"organization": "other", "email": OTHER_OWNER, "password": demo_data::DEMO_PASSWORD, "device": "B"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    resp["access_token"].as_str().unwrap().to_string()
+    tourdesk_tests::sign_in_to(env, "other", OTHER_OWNER).await
 }
 
 /// Pushes one mutation as a new client; returns its verdict code (None when applied).
