@@ -155,7 +155,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::status::StateMachine;
-    use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 
     fn mgr() -> ManagerOverride {
         ManagerOverride { manager_id: "u-7".into(), reason: "VIP group, extra guide".into() }
@@ -196,20 +195,8 @@ mod tests {
 
     #[test]
     fn booking_requires_a_bookable_departure() {
-        let dep = Departure {
-            id: "d".into(),
-            organization_id: "o".into(),
-            tour_id: "t".into(),
-            variant_id: "v".into(),
-            local_date: NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(),
-            local_time: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-            timezone: "Europe/London".into(),
-            starts_at: Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap(),
-            ends_at: Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 0).unwrap(),
-            capacity: 10,
-            booked_count: 10,
-            status: DepartureStatus::Full,
-        };
+        let dep =
+            Departure { capacity: 10, booked_count: 10, status: DepartureStatus::Full, ..crate::fixtures::departure() };
         let m = mgr();
         use DepartureStatus::*;
         let cases = [

@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use crate::cancellation::{CancellationPolicy, CancellationRule};
-use crate::entities::{Booking, BookingSource, Customer, CustomerSource, Departure, Guide, Tour, TourVariant};
+use crate::entities::{
+    Booking, BookingSource, Customer, CustomerSource, Departure, Guide, PricingTier, Tour, TourVariant,
+};
 use crate::guides::GuideStatus;
 use crate::hlc::Hlc;
 use crate::money::{Currency, Money};
@@ -64,6 +66,22 @@ pub fn variant() -> TourVariant {
         capacity: None,
         duration_minutes: None,
         active: true,
+        sort_order: 0,
+    }
+}
+
+/// The adult price as stored: $50, 13 and over, the default.
+pub fn adult_tier() -> PricingTier {
+    PricingTier {
+        id: ADULT.into(),
+        organization_id: ORG.into(),
+        tour_id: TOUR.into(),
+        variant_id: None,
+        name: "Adult".into(),
+        base_price: usd(5000),
+        min_age: Some(13),
+        max_age: None,
+        is_default: true,
         sort_order: 0,
     }
 }

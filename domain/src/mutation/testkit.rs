@@ -273,21 +273,7 @@ pub fn world() -> Mem {
                 status: AssignmentStatus::Confirmed,
             }],
         );
-        s.tiers.insert(
-            ADULT.into(),
-            PricingTier {
-                id: ADULT.into(),
-                organization_id: ORG.into(),
-                tour_id: TOUR.into(),
-                variant_id: None,
-                name: "Adult".into(),
-                base_price: usd(5000),
-                min_age: Some(13),
-                max_age: None,
-                is_default: true,
-                sort_order: 0,
-            },
-        );
+        s.tiers.insert(ADULT.into(), adult_tier());
     }
     mem
 }

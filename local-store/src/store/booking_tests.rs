@@ -8,7 +8,6 @@ use tourdesk_domain::guides::{AssignmentStatus, GuideStatus, WeeklyAvailability}
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::mutation::{Mutation, Rejection};
 use tourdesk_domain::payment::PaymentIssue;
-use tourdesk_domain::pricing::{LineItem, PricingSnapshot};
 use tourdesk_domain::protocol::{
     BucketPage, ChangeRecord, EntityKind, MutationResult, Op, OutcomeStatus, PullResponse,
 };
@@ -58,18 +57,7 @@ fn tour() -> Tour {
 }
 
 fn adult() -> PricingTier {
-    PricingTier {
-        id: ADULT.into(),
-        organization_id: ORG.into(),
-        tour_id: TOUR.into(),
-        variant_id: None,
-        name: "Adult".into(),
-        base_price: usd(5000),
-        min_age: None,
-        max_age: None,
-        is_default: true,
-        sort_order: 0,
-    }
+    PricingTier { id: ADULT.into(), min_age: None, ..fixtures::adult_tier() }
 }
 
 /// Thirty days ahead (plus `days`), so the real clock the store runs mutations with is before it.
@@ -125,62 +113,27 @@ fn bo() -> Customer {
     customer(BO, "Bo", "Lind", "bo@lind.se", "+46701234567")
 }
 
+/// A confirmed, paid booking of `pax` adults (the first two named) made just now.
 fn booking(id: &str, departure_id: &str, customer_id: &str, pax: u32, entropy: u64) -> Booking {
     let at = Utc::now().with_nanosecond(0).unwrap();
+    let mut b = fixtures::booking(id, pax, BookingStatus::Confirmed, PaymentStatus::Paid, 5000 * i64::from(pax));
+    b.pricing.line_items[0].pricing_tier_id = ADULT.into();
+    let guest = |first: &str, age| Participant {
+        pricing_tier_id: ADULT.into(),
+        first_name: first.into(),
+        last_name: "Silva".into(),
+        age,
+    };
     Booking {
-        id: id.into(),
-        organization_id: ORG.into(),
         reference_number: ReferenceNumber::generate(at.year(), entropy).unwrap(),
         customer_id: customer_id.into(),
         departure_id: departure_id.into(),
-        tour_id: TOUR.into(),
-        variant_id: "v-1".into(),
-        pricing: PricingSnapshot {
-            line_items: vec![LineItem {
-                pricing_tier_id: ADULT.into(),
-                tier_name: "Adult".into(),
-                quantity: pax,
-                unit_price: usd(5000),
-                total_price: usd(5000 * i64::from(pax)),
-            }],
-            subtotal: usd(5000 * i64::from(pax)),
-            discounts: vec![],
-            taxes: vec![],
-            total: usd(5000 * i64::from(pax)),
-            promotional_code_id: None,
-        },
-        participants: vec![
-            Participant {
-                pricing_tier_id: ADULT.into(),
-                first_name: "Ana".into(),
-                last_name: "Silva".into(),
-                age: None,
-            },
-            Participant {
-                pricing_tier_id: ADULT.into(),
-                first_name: "Rui".into(),
-                last_name: "Silva".into(),
-                age: Some(40),
-            },
-        ]
-        .into_iter()
-        .take(pax as usize)
-        .collect(),
-        status: BookingStatus::Confirmed,
-        payment_status: PaymentStatus::Paid,
-        paid_amount: usd(5000 * i64::from(pax)),
-        refunded_amount: usd(0),
-        source: tourdesk_domain::entities::BookingSource::Admin,
+        participants: [guest("Ana", None), guest("Rui", Some(40))].into_iter().take(pax as usize).collect(),
         special_requests: Some("Wheelchair".into()),
-        dietary_restrictions: None,
-        overbook: None,
-        cancellation: None,
-        checked_in: 0,
-        no_shows: 0,
         created_at: at,
         confirmed_at: Some(at),
-        cancelled_at: None,
         updated_at: at,
+        ..b
     }
 }
 
