@@ -94,8 +94,7 @@ const SEARCH_LIMIT: u32 = 20;
 /// The counter is 0: the store's own outbox stamps count from mutation 1, so any later edit made
 /// on this desk in the same millisecond still sorts after the create.
 fn stamp(desk: &Desk) -> Hlc {
-    let ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
-    Hlc::new(ms, 0, desk.store.client_id())
+    Hlc::at(Utc::now(), 0, desk.store.client_id())
 }
 
 #[tauri::command]

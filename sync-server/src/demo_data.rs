@@ -277,7 +277,7 @@ async fn operations(
     }
 
     let ctx = MutationCtx { organization_id: org.into(), role: Role::Owner, now: Utc::now(), user_id: owner.into() };
-    let hlc = format!("{:013}-{:08}-demo", Utc::now().timestamp_millis(), 0);
+    let hlc = tourdesk_domain::hlc::Hlc::at(Utc::now(), 0, "demo").to_string();
     let people = [
         ("ana.costa", "Ana", "Costa", "+351 913 000 111"),
         ("liam.murphy", "Liam", "Murphy", "+353 85 000 2222"),

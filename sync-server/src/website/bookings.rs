@@ -130,7 +130,6 @@ async fn decide(
         None => {
             let id = uuid::Uuid::new_v4().to_string();
             let defaults = CustomerDefaults::for_booking(currency, None);
-            let wall = u64::try_from(ctx.now.timestamp_millis()).unwrap_or(0);
             let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
                 id: id.clone(),
                 email: email.to_string(),
@@ -144,7 +143,7 @@ async fn decide(
                 marketing_consent: false,
                 tags: vec![],
                 notes: String::new(),
-                hlc: Hlc::new(wall, 0, "server"),
+                hlc: Hlc::at(ctx.now, 0, "server"),
             });
             apply::run_mutation(w, &m, &ctx, WEBSITE_ACTOR)
                 .await
