@@ -130,11 +130,15 @@ async fn decide(
         None => {
             let id = uuid::Uuid::new_v4().to_string();
             let defaults = CustomerDefaults::for_booking(currency, None);
+            // A phone typed without its country code is read in the organization's country.
+            let (_, _, country) = db::staff::organization_defaults(tx, org).await?;
             let wall = u64::try_from(ctx.now.timestamp_millis()).unwrap_or(0);
             let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
                 id: id.clone(),
-                email: email.to_string(),
+                // Always given here: the confirmation and the manage link go to it.
+                email: Some(email.to_string()),
                 phone: req.customer.phone.clone().filter(|p| !p.trim().is_empty()),
+                default_region: country,
                 first_name: req.customer.first_name.clone(),
                 last_name: req.customer.last_name.clone(),
                 source: CustomerSource::Direct,
