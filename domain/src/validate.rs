@@ -215,9 +215,10 @@ pub fn phone(field: &str, value: &str, default_region: Option<&str>) -> Result<S
 
 fn parsed(field: &str, value: &str, region: Option<phonenumber::country::Id>) -> Result<phonenumber::PhoneNumber, FieldError> {
     let bad = || {
+        // Only a number without its country code was read in the region.
         let hint = match region {
-            Some(r) => format!(" (read as a number of {})", r.as_ref()),
-            None => String::new(),
+            Some(r) if !value.trim_start().starts_with('+') => format!(" (read as a number of {})", r.as_ref()),
+            _ => String::new(),
         };
         FieldError::new(field, format!("{value:?} is not a valid phone number{hint}, e.g. +44 7911 123456"))
     };
