@@ -57,7 +57,11 @@ fn ctx(org: &str) -> MutationCtx {
 
 pub async fn create(state: &AppState, org_slug: &str, req: CreateBookingRequest) -> Result<BookingCreated, AppError> {
     validate::row_ref("departure_id", &req.departure_id)?;
+    // The website asks for more than the desk: an e-mail (the confirmation and the manage link go
+    // to it) and both names, as its form does. A walk-in without them is the desk's to take.
     let email = validate::email("customer.email", &req.customer.email)?;
+    validate::text("customer.first_name", &req.customer.first_name, 100)?;
+    validate::text("customer.last_name", &req.customer.last_name, 100)?;
     let booking_id = match &req.request_id {
         Some(r) => validate::id("request_id", r)?,
         None => uuid::Uuid::new_v4().to_string(),
