@@ -208,6 +208,7 @@ async fn concurrent_edits_of_one_customer_converge_on_every_device() {
             customer_id: customer.clone(),
             set: CustomerField::Phone(Some(phone.into())),
             hlc: stamp(node, offset),
+            default_region: None,
         }))
         .unwrap();
     };

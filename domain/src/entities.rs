@@ -129,10 +129,13 @@ pub struct NotesConflict {
 pub struct Customer {
     pub id: String,
     pub organization_id: String,
-    /// Lowercased; unique within the organization.
-    pub email: String,
+    /// Lowercased; unique within the organization. `None` for a walk-in who gave none: the desk
+    /// takes a name (and a phone) at the counter; the public website always asks for one.
+    #[serde(default)]
+    pub email: Option<String>,
     /// E.164.
     pub phone: Option<String>,
+    /// Either name may be empty, not both.
     pub first_name: String,
     pub last_name: String,
     pub source: CustomerSource,
@@ -155,6 +158,18 @@ pub struct Customer {
     pub notes_conflicts: Vec<NotesConflict>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Customer {
+    /// "First Last", or the one name a walk-in gave.
+    pub fn full_name(&self) -> String {
+        full_name(&self.first_name, &self.last_name)
+    }
+}
+
+/// "First Last" without a stray space when one part is empty.
+pub fn full_name(first: &str, last: &str) -> String {
+    [first.trim(), last.trim()].iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(" ")
 }
 
 /// A named participant of a booking, for manifests and check-in.

@@ -171,7 +171,7 @@ pub fn customer() -> Customer {
     Customer {
         id: CUSTOMER.into(),
         organization_id: ORG.into(),
-        email: "ana@example.com".into(),
+        email: Some("ana@example.com".into()),
         phone: None,
         first_name: "Ana".into(),
         last_name: "Silva".into(),

@@ -59,7 +59,9 @@ pub struct CustomerHit {
     pub id: String,
     pub first_name: String,
     pub last_name: String,
-    pub email: String,
+    /// `None` for a walk-in who gave no e-mail.
+    #[serde(default)]
+    pub email: Option<String>,
     pub phone: Option<String>,
     pub pending: bool,
 }
@@ -70,7 +72,9 @@ pub struct CustomerHit {
 pub struct CustomerDetail {
     pub customer: Customer,
     pub pending: bool,
-    pub bookings: Vec<BookingSummary>,
+    /// Newest first, each with its tour and departure (when this desk holds them), so the table
+    /// says what and when.
+    pub bookings: Vec<BookingHit>,
 }
 
 /// One seat on a manifest. Unnamed seats (a booking that gave only quantities) have empty names.
@@ -149,7 +153,9 @@ pub struct NewTour {
 pub struct NewCustomer {
     pub first_name: String,
     pub last_name: String,
-    pub email: String,
+    /// A walk-in may give none; blank is none.
+    #[serde(default)]
+    pub email: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
 }

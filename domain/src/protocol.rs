@@ -161,6 +161,10 @@ pub struct SessionUser {
     pub organization_language: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization_currency: Option<crate::money::Currency>,
+    /// ISO 3166-1 alpha-2: where a phone typed without `+` is read (`None`: the organization has
+    /// not set one, and numbers need their country code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_country: Option<String>,
 }
 
 /// Every 4xx/5xx body: a stable machine code, a sentence for people, and the input field at
@@ -387,6 +391,7 @@ mod tests {
                 organization_name: "O".into(),
                 organization_language: None,
                 organization_currency: None,
+                organization_country: None,
             },
         };
         let dbg = format!("{resp:?}");

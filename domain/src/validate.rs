@@ -184,18 +184,50 @@ pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
     if local_ok && domain_ok { Ok(v) } else { Err(bad()) }
 }
 
-/// A phone number in E.164 (`+447911123456`). Spaces, dots, dashes and parentheses people type
-/// between digit groups are dropped; the country code must be given.
-pub fn phone_e164(field: &str, value: &str) -> Result<String, FieldError> {
-    let compact: String = value.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
-    let digits = compact.strip_prefix('+').unwrap_or("");
-    // E.164 allows at most 15 digits; no country code plus subscriber number is shorter than 7.
-    let ok = (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
-    if ok {
-        Ok(compact)
-    } else {
-        Err(FieldError::new(field, format!("{value:?} is not an international phone number (e.g. +44 7911 123456)")))
+/// A phone number as people type it, stored in E.164 (`+351912000999`). A number written with
+/// `+` and its country code reads the same anywhere; one written without is read as it is
+/// dialled in `default_region` (ISO 3166-1 alpha-2, the organization's country), so "912 000 999"
+/// typed in a Lisbon office is `+351912000999`. Parsed and checked against libphonenumber's
+/// numbering plans (the `phonenumber` crate), so a number no plan allows is refused too.
+pub fn phone(field: &str, value: &str, default_region: Option<&str>) -> Result<String, FieldError> {
+    use phonenumber::{Mode, country};
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(FieldError::new(field, "is required"));
     }
+    let region = match default_region.map(str::trim).filter(|r| !r.is_empty()) {
+        None => None,
+        Some(r) => Some(r.to_ascii_uppercase().parse::<country::Id>().map_err(|_| {
+            FieldError::new("default_region", format!("{r:?} is not a country phone numbers are known for (e.g. PT)"))
+        })?),
+    };
+    if region.is_none() && !v.starts_with('+') {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "{value:?} has no country code: write it with + and the country code (e.g. +351 912 000 999), \
+                 or set the organization's country so local numbers can be read"
+            ),
+        ));
+    }
+    parsed(field, v, region).map(|n| n.format().mode(Mode::E164).to_string())
+}
+
+fn parsed(field: &str, value: &str, region: Option<phonenumber::country::Id>) -> Result<phonenumber::PhoneNumber, FieldError> {
+    let bad = || {
+        // Only a number without its country code was read in the region.
+        let hint = match region {
+            Some(r) if !value.trim_start().starts_with('+') => format!(" (read as a number of {})", r.as_ref()),
+            _ => String::new(),
+        };
+        FieldError::new(field, format!("{value:?} is not a valid phone number{hint}, e.g. +44 7911 123456"))
+    };
+    // Letters are refused outright: the parser would read them as a keypad's digits ("1-800-FLOWERS").
+    if value.chars().any(char::is_alphabetic) {
+        return Err(bad());
+    }
+    let n = phonenumber::parse(region, value).map_err(|_| bad())?;
+    if phonenumber::is_valid(&n) { Ok(n) } else { Err(bad()) }
 }
 
 /// ISO 639-1 two-letter language codes.
@@ -313,16 +345,35 @@ mod tests {
 
     #[test]
     fn phone_table() {
-        for (input, want) in [
-            ("+44 7911 123456", Some("+447911123456")),
-            ("+1 (212) 555-0100", Some("+12125550100")),
-            ("07911 123456", None),
-            ("+0 7911 123456", None),
-            ("+1234567890123456", None),
-            ("+12x4567890", None),
-            ("+123456", None),
+        for (input, region, want) in [
+            ("+44 7911 123456", None, Ok("+447911123456")),
+            ("+1 (212) 555-0100", None, Ok("+12125550100")),
+            // A Lisbon office types a local mobile number as it is dialled there.
+            ("912 000 999", Some("PT"), Ok("+351912000999")),
+            ("912-000-999", Some("pt"), Ok("+351912000999")),
+            ("00351 912 000 999", Some("PT"), Ok("+351912000999")),
+            // A number with its country code stays in its country, whatever the office's.
+            ("+44 20 7946 0958", Some("PT"), Ok("+442079460958")),
+            ("07911 123456", Some("GB"), Ok("+447911123456")),
+            // Without a country to read it in, a local number cannot be placed.
+            ("912 000 999", None, Err(("phone", "has no country code"))),
+            ("07911 123456", None, Err(("phone", "has no country code"))),
+            ("+0 7911 123456", None, Err(("phone", "is not a valid phone number"))),
+            ("+1234567890123456", None, Err(("phone", "is not a valid phone number"))),
+            ("+12x4567890", None, Err(("phone", "is not a valid phone number"))),
+            ("+123456", None, Err(("phone", "is not a valid phone number"))),
+            ("call me", Some("PT"), Err(("phone", "is not a valid phone number"))),
+            ("12", Some("PT"), Err(("phone", "is not a valid phone number"))),
+            ("912 000 999", Some("XX"), Err(("default_region", "is not a country"))),
         ] {
-            assert_eq!(phone_e164("phone", input).ok().as_deref(), want, "{input}");
+            match (phone("phone", input, region), want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{input} in {region:?}"),
+                (Err(e), Err((field, words))) => {
+                    assert_eq!(e.field, field, "{input} in {region:?}");
+                    assert!(e.message.contains(words), "{input} in {region:?}: {}", e.message);
+                }
+                (got, want) => panic!("{input} in {region:?}: got {got:?}, want {want:?}"),
+            }
         }
     }
 

@@ -35,6 +35,9 @@ pub struct Session {
     pub organization_language: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization_currency: Option<tourdesk_domain::money::Currency>,
+    /// ISO 3166-1 alpha-2: where a phone typed without `+` is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_country: Option<String>,
 }
 
 pub struct Store {
@@ -232,6 +235,7 @@ mod tests {
             organization_name: format!("Org {org}"),
             organization_language: None,
             organization_currency: None,
+            organization_country: None,
         }
     }
 

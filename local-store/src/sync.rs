@@ -454,6 +454,7 @@ fn adopt(store: &Store, resp: SignInResponse) -> Result<(Session, String), SyncE
         organization_name: u.organization_name,
         organization_language: u.organization_language,
         organization_currency: u.organization_currency,
+        organization_country: u.organization_country,
     };
     store.save_session(&session)?;
     Ok((session, resp.access_token))

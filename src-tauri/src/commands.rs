@@ -123,8 +123,11 @@ pub async fn create_customer(desk: State<'_, Desk>, input: NewCustomer) -> DeskR
     );
     let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
         id: id.clone(),
-        email: input.email,
+        // A walk-in may give no e-mail; blank is none.
+        email: input.email.filter(|e| !e.trim().is_empty()),
         phone: input.phone.filter(|p| !p.trim().is_empty()),
+        // A phone typed without `+` is read in the organization's country, as the server sent it.
+        default_region: session.as_ref().and_then(|s| s.organization_country.clone()),
         first_name: input.first_name,
         last_name: input.last_name,
         source: tourdesk_domain::entities::CustomerSource::Direct,

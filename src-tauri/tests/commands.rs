@@ -39,6 +39,7 @@ fn owner() -> Session {
         organization_name: "Harbour Walks".into(),
         organization_language: None,
         organization_currency: None,
+        organization_country: None,
     }
 }
 

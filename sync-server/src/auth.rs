@@ -74,6 +74,7 @@ fn session_user(u: UserRow) -> Result<SessionUser, AppError> {
         organization_name: u.organization_name,
         organization_language: None,
         organization_currency: None,
+        organization_country: None,
     })
 }
 
@@ -148,9 +149,10 @@ async fn issue(
     device_id: &str,
     device_name: &str,
 ) -> Result<(SignInResponse, Vec<u8>), AppError> {
-    let (language, currency) = q::organization_defaults(tx, &user.organization_id).await?;
+    let (language, currency, country) = q::organization_defaults(tx, &user.organization_id).await?;
     user.organization_language = Some(language);
     user.organization_currency = Some(currency);
+    user.organization_country = country;
     let s = NewSession { organization_id: &user.organization_id, user_id: &user.id, device_id };
     let (access_token, access_digest) = new_token();
     let (refresh_token, refresh_digest) = new_token();

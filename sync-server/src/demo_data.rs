@@ -1,6 +1,9 @@
 //! Demo data for development and demos: one organization, its staff and a small catalogue
 //! with two weeks of departures, a few customers and bookings, and the demo guide assigned to
 //! two departures. Idempotent: does nothing if the demo organization exists.
+//!
+//! Every seat a departure shows booked is held by a seeded booking: departures are written empty
+//! and the bookings, made through `create_booking.v1` like a desk's, count their own seats.
 
 use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc};
 use deadpool_postgres::Pool;
@@ -90,8 +93,8 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
     // Another organization's row is invisible here, but the unique slug still sees it.
     let created = tx
         .execute(
-            "INSERT INTO organizations (id, name, slug, business_email, timezone, default_currency)
-             VALUES ($1, 'Demo Tours', $2, 'hello@demo.tourdesk.test', 'Europe/Lisbon', 'EUR')
+            "INSERT INTO organizations (id, name, slug, business_email, timezone, default_currency, country_code)
+             VALUES ($1, 'Demo Tours', $2, 'hello@demo.tourdesk.test', 'Europe/Lisbon', 'EUR', 'PT')
              ON CONFLICT (slug) DO NOTHING",
             &[&org, &DEMO_ORG_SLUG],
         )
@@ -194,7 +197,6 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
                         .earliest()
                         .ok_or_else(|| anyhow::anyhow!("demo time in a DST gap"))?
                         .with_timezone(&Utc);
-                let booked = ((day as u32) * 3 + h) % (t.capacity + 1);
                 let departure = Departure {
                     id: id(),
                     organization_id: org.clone(),
@@ -206,8 +208,9 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
                     starts_at: start,
                     ends_at: start + Duration::minutes(i64::from(t.minutes)),
                     capacity: t.capacity,
-                    booked_count: booked,
-                    status: if booked == t.capacity { DepartureStatus::Full } else { DepartureStatus::Open },
+                    // The bookings below fill it, seat by seat.
+                    booked_count: 0,
+                    status: DepartureStatus::Open,
                 };
                 db::put_departure(&tx, &departure).await?;
                 departures.push(departure);
@@ -259,6 +262,7 @@ async fn operations(
     // two; the third has a booking she must not see. A week out, so the departures that tests
     // pick as "the next bookable one" stay empty of bookings.
     let morning = |day: usize| departures.get((day - 1) * 2).ok_or_else(|| anyhow::anyhow!("no demo departure"));
+    let afternoon = |day: usize| departures.get((day - 1) * 2 + 1).ok_or_else(|| anyhow::anyhow!("no demo departure"));
     let (led, other) = ([morning(6)?, morning(7)?], morning(8)?);
     for d in led {
         // Assigned before the bookings exist, so the bookings reach `schedule:D` as they are
@@ -279,17 +283,19 @@ async fn operations(
     let ctx = MutationCtx { organization_id: org.into(), role: Role::Owner, now: Utc::now(), user_id: owner.into() };
     let hlc = tourdesk_domain::hlc::Hlc::at(Utc::now(), 0, "demo").to_string();
     let people = [
-        ("ana.costa", "Ana", "Costa", "+351 913 000 111"),
-        ("liam.murphy", "Liam", "Murphy", "+353 85 000 2222"),
-        ("yuki.tanaka", "Yuki", "Tanaka", "+81 90 0000 3333"),
-        ("sofia.rossi", "Sofia", "Rossi", "+39 333 000 4444"),
+        (Some("ana.costa"), "Ana", "Costa", "+351 913 000 111"),
+        (Some("liam.murphy"), "Liam", "Murphy", "+353 85 000 2222"),
+        (Some("yuki.tanaka"), "Yuki", "Tanaka", "+81 90 1234 5678"),
+        (Some("sofia.rossi"), "Sofia", "Rossi", "+39 333 123 4567"),
+        // A walk-in taken at the Lisbon counter: a name and a local number, no e-mail.
+        (None, "Rui", "Santos", "912 000 999"),
     ];
     let mut customers = Vec::new();
     for (handle, first, last, phone) in people {
         let customer_id = id();
         let args = serde_json::json!({
-            "id": customer_id, "email": format!("{handle}@example.com"), "first_name": first,
-            "last_name": last, "phone": phone, "hlc": hlc,
+            "id": customer_id, "email": handle.map(|h| format!("{h}@example.com")), "first_name": first,
+            "last_name": last, "phone": phone, "default_region": "PT", "hlc": hlc,
         });
         run(tx, &ctx, "create_customer.v1", args).await?;
         customers.push(customer_id);
@@ -305,6 +311,16 @@ async fn operations(
         ),
         (led[1], &customers[2], serde_json::json!([{"tier_id": adult, "quantity": 2}])),
         (other, &customers[3], serde_json::json!([{"tier_id": adult, "quantity": 2}])),
+        // A busy afternoon (day 9) and a sold-out one (day 10), so lists show both; full by its
+        // bookings, not by a number.
+        (afternoon(9)?, &customers[4], serde_json::json!([{"tier_id": adult, "quantity": 3}])),
+        (afternoon(10)?, &customers[0], serde_json::json!([{"tier_id": adult, "quantity": 4}])),
+        (afternoon(10)?, &customers[1], serde_json::json!([{"tier_id": adult, "quantity": 4}])),
+        (
+            afternoon(10)?,
+            &customers[4],
+            serde_json::json!([{"tier_id": adult, "quantity": 2}, {"tier_id": child, "quantity": 2}]),
+        ),
     ];
     for (d, customer_id, lines) in bookings {
         let args = serde_json::json!({

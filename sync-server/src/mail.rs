@@ -221,6 +221,35 @@ pub async fn queue_reminder(
     Ok(insert_outbound(tx, &id, org, customer_id, Some(booking_id), "booking_reminder", email).await? == 1)
 }
 
+/// Why a message to a customer was not queued.
+pub const NO_ADDRESS: &str = "the customer has no e-mail address (a walk-in)";
+
+/// Records, instead of queueing, a message to a customer without an e-mail address (a walk-in
+/// taken at the desk): a `failed` row with no recipient and [`NO_ADDRESS`] as the reason, so staff
+/// can see why nothing was sent and the job that wanted to send it does not ask again (a
+/// reminder's row still counts for V9's one-per-booking index). `true` when this call wrote it.
+pub async fn record_no_address(
+    tx: &impl GenericClient,
+    org: &str,
+    customer_id: &str,
+    booking_id: Option<&str>,
+    kind: &str,
+    subject: &str,
+    text: &str,
+) -> anyhow::Result<bool> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let n = tx
+        .exec(
+            "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
+                 subject, content, status, failure_reason)
+             VALUES ($1, $2, $3, $4, 'email', 'outbound', $5, $6, $7, 'failed', $8)
+             ON CONFLICT (organization_id, booking_id) WHERE type = 'booking_reminder' DO NOTHING",
+            &[&id, &org, &customer_id, &booking_id, &kind, &subject, &text, &NO_ADDRESS],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
 /// The outbox row of one e-mail; 0 rows when it is a booking's second reminder. V9's partial
 /// index covers reminder rows only, so for every other kind the conflict clause never applies.
 async fn insert_outbound(

@@ -41,7 +41,7 @@ pub fn search_query(typed: &str) -> Option<String> {
 }
 
 /// The "new customer" fields as typed. The domain validates them (its errors come back per
-/// field); here only an empty phone becomes "no phone".
+/// field); here only an empty phone or e-mail becomes none (a walk-in may give neither).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustomerDraft {
     pub first_name: String,
@@ -52,11 +52,11 @@ pub struct CustomerDraft {
 
 impl CustomerDraft {
     pub fn to_input(&self) -> NewCustomer {
-        let phone = self.phone.trim();
+        let (phone, email) = (self.phone.trim(), self.email.trim());
         NewCustomer {
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
-            email: self.email.clone(),
+            email: (!email.is_empty()).then(|| email.to_string()),
             phone: (!phone.is_empty()).then(|| phone.to_string()),
         }
     }
@@ -196,7 +196,10 @@ mod tests {
         assert_eq!(d.to_input().phone, None);
         d.phone = " +351 912 345 678 ".into();
         assert_eq!(d.to_input().phone.as_deref(), Some("+351 912 345 678"));
-        assert_eq!(d.to_input().email, "a@x.io");
+        assert_eq!(d.to_input().email.as_deref(), Some("a@x.io"));
+        // A walk-in: no e-mail at all.
+        d.email = "  ".into();
+        assert_eq!(d.to_input().email, None);
     }
 
     fn draft(qty: &[(&str, &str)]) -> BookingDraft {

@@ -34,15 +34,41 @@ fn email_key(email: &str) -> String {
     validate::email("email", email).unwrap_or_else(|_| email.to_string())
 }
 
-fn email_free(view: &dyn ReadView, email: &str, customer_id: &str) -> Result<(), ApplyError> {
+fn email_free(view: &dyn ReadView, email: Option<&str>, customer_id: &str) -> Result<(), ApplyError> {
+    let Some(email) = email else { return Ok(()) };
     match view.customer_by_email(email)? {
         Some(other) if other.id != customer_id => Err(Rejection::conflict(
             "email",
-            format!("{email} already belongs to {} {}", other.first_name, other.last_name),
+            format!("{email} already belongs to {}", other.full_name()),
         )
         .into()),
         _ => Ok(()),
     }
+}
+
+/// An optional e-mail: blank is none (a walk-in who gave none), anything else must be one.
+fn opt_email(v: Option<&str>) -> Result<Option<String>, FieldError> {
+    v.map(str::trim).filter(|e| !e.is_empty()).map(|e| validate::email("email", e)).transpose()
+}
+
+/// An optional phone, read with the organization's country as the default (see
+/// [`validate::phone`]); blank is none.
+fn opt_phone(v: Option<&str>, default_region: Option<&str>) -> Result<Option<String>, FieldError> {
+    v.map(str::trim).filter(|p| !p.is_empty()).map(|p| validate::phone("phone", p, default_region)).transpose()
+}
+
+/// One part of a name: may be empty (a walk-in may give only one), trimmed, at most 100
+/// characters.
+fn name_part(field: &str, v: &str) -> Result<String, FieldError> {
+    Ok(validate::opt_text(field, Some(v), 100)?.unwrap_or_default())
+}
+
+/// A customer needs some name to be found and called by: a first or a last one.
+fn some_name(c: &Customer) -> Result<(), FieldError> {
+    if c.first_name.is_empty() && c.last_name.is_empty() {
+        return Err(FieldError::new("first_name", "a customer needs a first or a last name"));
+    }
+    Ok(())
 }
 
 /// Arguments of `create_customer.v1`. The customer id is a UUID made by the client.
@@ -50,9 +76,16 @@ fn email_free(view: &dyn ReadView, email: &str, customer_id: &str) -> Result<(),
 #[serde(deny_unknown_fields)]
 pub struct CreateCustomerV1 {
     pub id: String,
-    pub email: String,
+    /// Optional at the desk (a walk-in); the public website always sends one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// ISO 3166-1 alpha-2: the country a phone typed without `+` is read in — the
+    /// organization's, filled in by the shell that makes the mutation, so every replica reads the
+    /// number the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_region: Option<String>,
     pub first_name: String,
     pub last_name: String,
     #[serde(default = "default_source")]
@@ -94,7 +127,11 @@ fn notes_text(v: &str) -> Result<String, FieldError> {
 
 impl Mutator for CreateCustomerV1 {
     fn reads(&self) -> Vec<ReadKey> {
-        vec![ReadKey::Customer(norm_id(&self.id)), ReadKey::CustomerEmail(email_key(&self.email))]
+        let mut keys = vec![ReadKey::Customer(norm_id(&self.id))];
+        if let Some(email) = self.email.as_deref().filter(|e| !e.trim().is_empty()) {
+            keys.push(ReadKey::CustomerEmail(email_key(email)));
+        }
+        keys
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
@@ -105,10 +142,10 @@ impl Mutator for CreateCustomerV1 {
         }
         check_stamp(&self.hlc, ctx)?;
         let id = validate::id("id", &self.id)?;
-        let email = validate::email("email", &self.email)?;
-        let phone = self.phone.as_deref().map(|p| validate::phone_e164("phone", p)).transpose()?;
-        let first_name = validate::text("first_name", &self.first_name, 100)?;
-        let last_name = validate::text("last_name", &self.last_name, 100)?;
+        let email = opt_email(self.email.as_deref())?;
+        let phone = opt_phone(self.phone.as_deref(), self.default_region.as_deref())?;
+        let first_name = name_part("first_name", &self.first_name)?;
+        let last_name = name_part("last_name", &self.last_name)?;
         let source_detail = validate::opt_text("source_detail", self.source_detail.as_deref(), 200)?;
         let preferred_language = validate::language("preferred_language", &self.preferred_language)?;
         let preferred_currency = validate::currency("preferred_currency", &self.preferred_currency)?;
@@ -118,11 +155,11 @@ impl Mutator for CreateCustomerV1 {
         if view.customer(&id)?.is_some() {
             return Err(Rejection::conflict("id", format!("customer {id} already exists")).into());
         }
-        email_free(view, &email, &id)?;
+        email_free(view, email.as_deref(), &id)?;
         let field_hlcs: BTreeMap<String, Hlc> =
             CustomerField::NAMES.iter().map(|f| (f.to_string(), self.hlc.clone())).collect();
         let tag_stamps = tags.iter().map(|t| (t.clone(), TagStamp { present: true, hlc: self.hlc.clone() })).collect();
-        Ok(vec![Change::PutCustomer(Customer {
+        let customer = Customer {
             id,
             organization_id: ctx.organization_id.clone(),
             email,
@@ -143,16 +180,18 @@ impl Mutator for CreateCustomerV1 {
             notes_conflicts: vec![],
             created_at: ctx.now,
             updated_at: ctx.now,
-        })])
+        };
+        some_name(&customer)?;
+        Ok(vec![Change::PutCustomer(customer)])
     }
 }
 
 /// One scalar field of a customer and its new value. On the wire:
-/// `{"field": "phone", "value": "+447911123456"}`.
+/// `{"field": "phone", "value": "+447911123456"}`. `null` or blank clears the e-mail or phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "field", content = "value", rename_all = "snake_case")]
 pub enum CustomerField {
-    Email(String),
+    Email(Option<String>),
     Phone(Option<String>),
     FirstName(String),
     LastName(String),
@@ -190,19 +229,14 @@ impl CustomerField {
         }
     }
 
-    /// Validates the value and writes it into `c`. `hlc` dates a marketing consent.
-    fn write(&self, c: &mut Customer, hlc: &Hlc) -> Result<(), FieldError> {
+    /// Validates the value and writes it into `c`. `hlc` dates a marketing consent; a phone
+    /// without `+` is read in `default_region`.
+    fn write(&self, c: &mut Customer, hlc: &Hlc, default_region: Option<&str>) -> Result<(), FieldError> {
         match self {
-            CustomerField::Email(v) => c.email = validate::email("email", v)?,
-            CustomerField::Phone(v) => {
-                c.phone = v
-                    .as_deref()
-                    .filter(|p| !p.trim().is_empty())
-                    .map(|p| validate::phone_e164("phone", p))
-                    .transpose()?
-            }
-            CustomerField::FirstName(v) => c.first_name = validate::text("first_name", v, 100)?,
-            CustomerField::LastName(v) => c.last_name = validate::text("last_name", v, 100)?,
+            CustomerField::Email(v) => c.email = opt_email(v.as_deref())?,
+            CustomerField::Phone(v) => c.phone = opt_phone(v.as_deref(), default_region)?,
+            CustomerField::FirstName(v) => c.first_name = name_part("first_name", v)?,
+            CustomerField::LastName(v) => c.last_name = name_part("last_name", v)?,
             CustomerField::Source(v) => c.source = *v,
             CustomerField::SourceDetail(v) => c.source_detail = validate::opt_text("source_detail", v.as_deref(), 200)?,
             CustomerField::PreferredLanguage(v) => c.preferred_language = validate::language("preferred_language", v)?,
@@ -213,7 +247,8 @@ impl CustomerField {
                 c.marketing_consent_date = v.then(|| hlc.wall_time());
             }
         }
-        Ok(())
+        let field = self.name();
+        some_name(c).map_err(|e| FieldError::new(field, e.message))
     }
 }
 
@@ -224,12 +259,17 @@ pub struct SetCustomerFieldV1 {
     pub customer_id: String,
     pub set: CustomerField,
     pub hlc: Hlc,
+    /// As in [`CreateCustomerV1::default_region`]: where a phone typed without `+` is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_region: Option<String>,
 }
 
 impl Mutator for SetCustomerFieldV1 {
     fn reads(&self) -> Vec<ReadKey> {
         let mut keys = vec![ReadKey::Customer(norm_ref(&self.customer_id))];
-        if let CustomerField::Email(e) = &self.set {
+        if let CustomerField::Email(Some(e)) = &self.set
+            && !e.trim().is_empty()
+        {
             keys.push(ReadKey::CustomerEmail(email_key(e)));
         }
         keys
@@ -241,13 +281,13 @@ impl Mutator for SetCustomerFieldV1 {
         let id = validate::row_ref("customer_id", &self.customer_id)?;
         let old = view.customer(&id)?.ok_or_else(|| Rejection::not_found("customer", &id))?;
         let mut c = old.clone();
-        self.set.write(&mut c, &self.hlc)?;
+        self.set.write(&mut c, &self.hlc, self.default_region.as_deref())?;
         let field = self.set.name();
         if old.field_hlcs.get(field).is_some_and(|stamp| *stamp >= self.hlc) {
             return Ok(vec![]);
         }
         if let CustomerField::Email(_) = &self.set {
-            email_free(view, &c.email, &c.id)?;
+            email_free(view, c.email.as_deref(), &c.id)?;
         }
         c.field_hlcs.insert(field.to_string(), self.hlc.clone());
         c.updated_at = ctx.now;
@@ -392,7 +432,7 @@ mod tests {
         let mem = world();
         let ch = run_ok(&mem, "create_customer.v1", create(), Role::Manager);
         let [Change::PutCustomer(c)] = ch.as_slice() else { panic!("{ch:?}") };
-        assert_eq!((c.email.as_str(), c.phone.as_deref()), ("bo@example.com", Some("+46701234567")));
+        assert_eq!((c.email.as_deref(), c.phone.as_deref()), (Some("bo@example.com"), Some("+46701234567")));
         assert_eq!((c.preferred_language.as_str(), c.preferred_currency), ("sv", Currency::parse("SEK").unwrap()));
         assert_eq!(c.tags.iter().map(String::as_str).collect::<Vec<_>>(), ["repeat", "vip"]);
         assert_eq!(c.marketing_consent_date, Some(now()));
@@ -407,7 +447,9 @@ mod tests {
             (patch(create(), &[("phone", "0701234567".into())]), Role::Owner, "INVALID"),
             (patch(create(), &[("preferred_language", "swedish".into())]), Role::Owner, "INVALID"),
             (patch(create(), &[("preferred_currency", "ABC".into())]), Role::Owner, "INVALID"),
-            (patch(create(), &[("first_name", " ".into())]), Role::Owner, "INVALID"),
+            (patch(create(), &[("first_name", " ".into()), ("last_name", "".into())]), Role::Owner, "INVALID"),
+            (patch(create(), &[("phone", "912 000 999".into())]), Role::Owner, "INVALID"),
+            (patch(create(), &[("phone", "+351 912".into()), ("default_region", "PT".into())]), Role::Owner, "INVALID"),
             (patch(create(), &[("source", "billboard".into())]), Role::Owner, "INVALID"),
             (patch(create(), &[("hlc", "yesterday".into())]), Role::Owner, "INVALID"),
             (
@@ -419,6 +461,69 @@ mod tests {
         for (a, role, code) in cases {
             assert_eq!(run_err(&mem, "create_customer.v1", a.clone(), role), code, "{a}");
         }
+    }
+
+    /// The field error of an `INVALID` rejection; panics on anything else.
+    fn invalid(mem: &Mem, name: &str, args: Value, role: Role) -> FieldError {
+        match run(mem, name, args.clone(), role) {
+            Err(ApplyError::Rejected(Rejection::Invalid(e))) => e,
+            other => panic!("{name} {args}: expected INVALID, got {other:?}"),
+        }
+    }
+
+    /// A walk-in at the counter: a name, perhaps a phone, no e-mail.
+    #[test]
+    fn walk_in_customers_need_only_a_name() {
+        let mem = world();
+        let walk_in = json!({"id": NEW, "first_name": "Rui", "last_name": "", "phone": "912 000 999",
+                             "default_region": "PT", "hlc": hlc(0, "desk-a").to_string()});
+        let ch = run_ok(&mem, "create_customer.v1", walk_in.clone(), Role::Manager);
+        let [Change::PutCustomer(c)] = ch.as_slice() else { panic!("{ch:?}") };
+        assert_eq!((c.email.as_deref(), c.phone.as_deref()), (None, Some("+351912000999")));
+        assert_eq!(c.full_name(), "Rui");
+        // A blank e-mail is none, and the name alone is enough.
+        let name_only = patch(walk_in.clone(), &[("email", " ".into()), ("phone", Value::Null)]);
+        let ch = run_ok(&mem, "create_customer.v1", name_only, Role::Manager);
+        let [Change::PutCustomer(c)] = ch.as_slice() else { panic!("{ch:?}") };
+        assert_eq!((c.email.as_deref(), c.phone.as_deref(), c.last_name.as_str()), (None, None, ""));
+        // A last name alone will do as well; no name at all will not.
+        let last_only = patch(walk_in.clone(), &[("first_name", "".into()), ("last_name", "Costa".into())]);
+        assert_eq!(run_ok(&mem, "create_customer.v1", last_only, Role::Manager).len(), 1);
+        let nameless = patch(walk_in.clone(), &[("first_name", " ".into())]);
+        let err = invalid(&mem, "create_customer.v1", nameless, Role::Manager);
+        assert_eq!(err.field, "first_name", "{err:?}");
+        // A number of another country keeps its own code wherever the office is.
+        let london = patch(walk_in.clone(), &[("phone", "+44 20 7946 0958".into())]);
+        let ch = run_ok(&mem, "create_customer.v1", london, Role::Manager);
+        let [Change::PutCustomer(c)] = ch.as_slice() else { panic!("{ch:?}") };
+        assert_eq!(c.phone.as_deref(), Some("+442079460958"));
+        // Garbage is refused at the phone field, and so is a local number with no country to read it in.
+        for phone in ["not a number", "12"] {
+            let err = invalid(&mem, "create_customer.v1", patch(walk_in.clone(), &[("phone", phone.into())]), Role::Manager);
+            assert_eq!(err.field, "phone", "{phone}: {err:?}");
+        }
+        let no_region = patch(walk_in, &[("default_region", Value::Null)]);
+        let err = invalid(&mem, "create_customer.v1", no_region, Role::Manager);
+        assert_eq!(err.field, "phone", "{err:?}");
+        assert!(err.message.contains("country code"), "{err}");
+
+        // Two walk-ins without e-mail do not collide on it; later edits may clear or add one.
+        mem.put_customer(Customer { email: None, ..customer() });
+        run_write(&mem, "set_customer_field.v1", set("email", Value::Null, 1, "desk-a"), Role::Admin);
+        assert_eq!(mem.get_customer(CUSTOMER).email, None);
+        run_write(&mem, "set_customer_field.v1", set("email", " Ana@Example.com ".into(), 2, "desk-a"), Role::Admin);
+        assert_eq!(mem.get_customer(CUSTOMER).email.as_deref(), Some("ana@example.com"));
+        run_write(&mem, "set_customer_field.v1", set("email", "".into(), 3, "desk-a"), Role::Admin);
+        assert_eq!(mem.get_customer(CUSTOMER).email, None);
+        // A local number in an edit is read in the region the edit names.
+        let mut args = set("phone", "912 000 999".into(), 4, "desk-a");
+        args["default_region"] = "PT".into();
+        run_write(&mem, "set_customer_field.v1", args, Role::Admin);
+        assert_eq!(mem.get_customer(CUSTOMER).phone.as_deref(), Some("+351912000999"));
+        // Emptying one name is fine while the other remains; emptying both is not.
+        run_write(&mem, "set_customer_field.v1", set("first_name", "".into(), 5, "desk-a"), Role::Admin);
+        let err = invalid(&mem, "set_customer_field.v1", set("last_name", " ".into(), 6, "desk-a"), Role::Admin);
+        assert_eq!(err.field, "last_name", "{err:?}");
     }
 
     fn set(field: &str, value: Value, at: i64, node: &str) -> Value {
@@ -452,7 +557,7 @@ mod tests {
 
         let mut other = customer();
         other.id = "00000000-0000-4000-8000-0000000c0009".into();
-        other.email = "bo@example.com".into();
+        other.email = Some("bo@example.com".into());
         mem.put_customer(other);
         let cases: Vec<(Value, Role, &str)> = vec![
             (set("phone", "+44 7911 123456".into(), 30, "d"), Role::Manager, "NOT_AUTHORIZED"),

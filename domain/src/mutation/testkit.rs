@@ -150,7 +150,7 @@ impl Mem {
             }
             ReadKey::Customer(id) => Fetched::Customer(s.customers.get(id).cloned()),
             ReadKey::CustomerEmail(email) => {
-                Fetched::Customer(s.customers.values().find(|c| &c.email == email).cloned())
+                Fetched::Customer(s.customers.values().find(|c| c.email.as_ref() == Some(email)).cloned())
             }
             ReadKey::Guide(id) => Fetched::Guide(s.guides.get(id).cloned()),
             ReadKey::GuideSchedule(id) => {
@@ -204,7 +204,9 @@ fn writes(change: &Change, key: &ReadKey) -> bool {
         (Change::PutBooking(b), ReadKey::Booking(id)) => &b.id == id,
         (Change::PutBooking(b), ReadKey::BookingsOfDeparture(id)) => &b.departure_id == id,
         (Change::PutCustomer(c), ReadKey::Customer(id)) => &c.id == id,
-        (Change::PutCustomer(c), ReadKey::CustomerEmail(email)) => &c.email.to_lowercase() == email,
+        (Change::PutCustomer(c), ReadKey::CustomerEmail(email)) => {
+            c.email.as_ref().is_some_and(|e| &e.to_lowercase() == email)
+        }
         (Change::PutCheckIn(ci), ReadKey::CheckInsOfBooking(id)) => &ci.booking_id == id,
         (Change::PutGuideAssignment(a), ReadKey::GuideAssignment { departure_id, guide_id }) => {
             &a.departure_id == departure_id && &a.guide_id == guide_id

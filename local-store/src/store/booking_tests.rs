@@ -43,6 +43,7 @@ fn session(role: Role, user_id: &str) -> Session {
         organization_name: "Org".into(),
         organization_language: None,
         organization_currency: None,
+        organization_country: None,
     }
 }
 
@@ -84,7 +85,7 @@ fn customer(id: &str, first: &str, last: &str, email: &str, phone: &str) -> Cust
     let at = Utc::now().with_nanosecond(0).unwrap();
     Customer {
         id: id.into(),
-        email: email.into(),
+        email: Some(email.into()),
         phone: Some(phone.into()),
         first_name: first.into(),
         last_name: last.into(),
@@ -826,4 +827,122 @@ fn global_search_finds_bookings_by_reference_customers_and_tours_by_name() {
     assert_eq!(tours("%"), ["t-2"], "a % is a character, not a wildcard");
     assert!(tours("_").is_empty(), "nor is an underscore");
     assert_eq!(s.search("   ", 10).unwrap(), SearchResults::default());
+}
+
+/// Issue 12, item 9: a walk-in taken at the counter with a name and a local number, no e-mail.
+#[test]
+fn a_walk_in_without_an_e_mail_is_saved_found_and_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s, 8);
+    let walk_in = "00000000-0000-4000-8000-0000000c0077";
+    let hlc = format!("{:013}-00000001-desk-a", Utc::now().timestamp_millis());
+    let create = Mutation::decode(
+        "create_customer.v1",
+        &json!({"id": walk_in, "first_name": "Rui", "last_name": "", "phone": "912 000 999",
+                "default_region": "PT", "hlc": hlc}),
+    )
+    .unwrap();
+    s.mutate(&create).unwrap();
+    let c = s.customer_detail(walk_in).unwrap().unwrap();
+    assert_eq!((c.customer.email.as_deref(), c.customer.phone.as_deref()), (None, Some("+351912000999")));
+    assert!(c.pending);
+    let hits = s.search_customers("rui", 10).unwrap();
+    assert_eq!((hits.len(), hits[0].email.as_deref()), (1, None));
+    // Queued for the server with no e-mail in its arguments.
+    let queued: String = s.conn().query_row("SELECT args FROM outbox", [], |r| r.get(0)).unwrap();
+    let args: Value = serde_json::from_str(&queued).unwrap();
+    assert!(args.get("email").is_none(), "{args}");
+    // A second walk-in without e-mail does not collide with the first.
+    let other = Mutation::decode(
+        "create_customer.v1",
+        &json!({"id": "00000000-0000-4000-8000-0000000c0078", "first_name": "", "last_name": "Costa",
+                "hlc": format!("{:013}-00000002-desk-a", Utc::now().timestamp_millis())}),
+    )
+    .unwrap();
+    s.mutate(&other).unwrap();
+    assert_eq!(s.search_customers("costa", 10).unwrap().len(), 1);
+}
+
+#[test]
+fn customer_search_finds_any_run_of_phone_digits_and_booking_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s, 8);
+    let b2 = booking(B2, D2, BO, 1, 424_242);
+    s.apply_pull(&pull(vec![bucket(ALL, 60, vec![put(EntityKind::Booking, &b2)])], 0, vec![])).unwrap();
+    let ids = |q: &str| s.search_customers(q, 10).unwrap().into_iter().map(|h| h.id).collect::<Vec<_>>();
+
+    // Ana is +351912345678, Bo +46701234567: a run anywhere in the number, typed any way.
+    assert_eq!(ids("912 345"), [ANA]);
+    assert_eq!(ids("345 678"), [ANA], "the end of the number");
+    assert_eq!(ids("+351-912"), [ANA]);
+    assert_eq!(ids("(912) 345-678"), [ANA]);
+    assert_eq!(ids("912345678"), [ANA], "the national number, as dialled in Lisbon");
+    assert_eq!(ids("070-123 45 67"), [BO], "a trunk 0 is not part of the E.164 number");
+    assert_eq!(ids("70123"), [BO]);
+    let mut both = ids("234");
+    both.sort();
+    assert_eq!(both, [ANA, BO], "3 digits in both numbers");
+    assert!(ids("99").is_empty() && ids("12").is_empty(), "fewer than 3 digits find nothing by phone");
+
+    // Bo's booking, by its whole reference or a part of it, in any case.
+    let r = b2.reference_number.to_string();
+    assert_eq!(ids(&r), [BO]);
+    assert_eq!(ids(&r.to_lowercase()), [BO]);
+    assert_eq!(ids(&r[r.len() - 4..]), [BO], "the tail of the reference: {r}");
+    assert_eq!(ids(&r[3..10]), [BO], "the year and the start of the suffix: {r}");
+    assert!(ids("BK-1999-").is_empty());
+    // A name is not read as a reference, nor a wildcard as anything.
+    assert_eq!(ids("ana"), [ANA]);
+    assert!(ids("%%%").is_empty());
+    // The booking form's picker and the global search use the same search.
+    assert_eq!(s.search(&r[r.len() - 5..], 10).unwrap().customers.len(), 1);
+}
+
+#[test]
+fn a_customers_bookings_carry_their_tour_and_departure() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s, 8);
+    let b1 = booking(B1, D1, ANA, 2, 5);
+    s.apply_pull(&pull(vec![bucket(ALL, 70, vec![put(EntityKind::Booking, &b1)])], 0, vec![])).unwrap();
+    let d = s.customer_detail(ANA).unwrap().unwrap();
+    assert_eq!(d.bookings.len(), 1);
+    let b = &d.bookings[0];
+    assert_eq!((b.booking.id.as_str(), b.tour_name.as_deref()), (B1, Some("Old Town Walk")));
+    let dep = &b.departure.as_ref().unwrap().departure;
+    assert_eq!((dep.id.as_str(), dep.timezone.as_str()), (D1, departure(D1, 0, 8, 0).timezone.as_str()));
+}
+
+#[test]
+fn a_v4_database_migrates_to_nullable_e_mails_and_keeps_its_search_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.sqlite3");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        embedded::migrations::runner().set_target(refinery::Target::Version(4)).run(&mut conn).unwrap();
+        let session = serde_json::to_string(&session(Role::Owner, "u1")).unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO meta (key, value) VALUES ('client_id', 'c-v4'), ('session', '{session}');
+             INSERT INTO customers (id, organization_id, email, phone, first_name, last_name, source,
+                 preferred_language, preferred_currency, marketing_consent, field_hlcs, tags, tag_stamps, notes,
+                 notes_version, notes_conflicts, created_at, updated_at)
+             VALUES ('{BO}', '{ORG}', 'bo@lind.se', '+46701234567', 'Bo', 'Lind', 'direct', 'sv', 'SEK', 0,
+                 '{{}}', '[]', '{{}}', '', 0, '[]', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');"
+        ))
+        .unwrap();
+        // Without V5 a customer cannot lack an e-mail.
+        let refused = conn.execute("UPDATE customers SET email = NULL", []);
+        assert!(refused.is_err(), "{refused:?}");
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.search_customers("lind", 10).unwrap().len(), 1, "the index still points at the row");
+    s.apply_pull(&pull(vec![bucket(ALL, 2, vec![put(EntityKind::Customer, &ana())])], 0, vec![])).unwrap();
+    let walk_in = Customer { email: None, ..bo() };
+    s.apply_pull(&pull(vec![bucket(ALL, 3, vec![put(EntityKind::Customer, &walk_in)])], 0, vec![])).unwrap();
+    let hits = s.search_customers("bo", 10).unwrap();
+    assert_eq!((hits.len(), hits[0].email.as_deref()), (1, None));
+    assert!(s.search_customers("bo@lind.se", 10).unwrap().is_empty(), "the old address left the index");
+    assert_eq!(s.search_customers("ana silva", 10).unwrap().len(), 1);
 }

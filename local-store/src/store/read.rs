@@ -108,30 +108,47 @@ impl Store {
         rows::bookings_of_departure(&conn, &org, departure_id)?.iter().map(|b| summary(&conn, &org, b)).collect()
     }
 
-    /// Customers whose first or last name, e-mail or phone starts with the words typed, best
-    /// match first. Every word must match (as a prefix of some word of those fields); a query
-    /// that looks like a phone number is matched on its digits.
+    /// Customers for what was typed, best match first: those whose first or last name, e-mail or
+    /// phone starts with the words typed (every word must match a prefix of some word of those
+    /// fields), then those whose phone holds the digits typed anywhere (3 or more, spaces, `+`,
+    /// dashes, dots and brackets ignored: "000 999" finds +351 912 000 999), then those with a
+    /// booking whose reference holds the text typed (see [`reference_fragment`]).
     pub fn search_customers(&self, query: &str, limit: u32) -> Result<Vec<CustomerHit>, StoreError> {
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
-        let Some(fts) = fts_query(query) else { return Ok(Vec::new()) };
+        let q = query.trim();
+        let mut hits: Vec<CustomerHit> = Vec::new();
+        if let Some(fts) = fts_query(q) {
+            let mut stmt = conn.prepare_cached(
+                "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending
+                 FROM customers_fts JOIN customers c ON c.rowid = customers_fts.rowid
+                 WHERE customers_fts MATCH ?2 AND c.organization_id = ?1
+                 ORDER BY rank, c.last_name, c.first_name, c.id LIMIT ?3",
+            )?;
+            hits = stmt.query_map(params![org, fts, limit], customer_hit)?.collect::<Result<_, _>>()?;
+        }
+        let (digits, national) = phone_digits(q).unzip();
+        let national = national.flatten();
+        let reference = reference_fragment(q).map(|r| super::search::like_pattern(&r));
+        if (digits.is_none() && reference.is_none()) || hits.len() >= limit as usize {
+            return Ok(hits);
+        }
         let mut stmt = conn.prepare_cached(
-            "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending
-             FROM customers_fts JOIN customers c ON c.rowid = customers_fts.rowid
-             WHERE customers_fts MATCH ?2 AND c.organization_id = ?1
-             ORDER BY rank, c.last_name, c.first_name, c.id LIMIT ?3",
+            "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending FROM customers c
+             WHERE c.organization_id = ?1
+               AND (instr(c.phone, ?2) > 0 OR instr(c.phone, ?3) > 0
+                    OR c.id IN (SELECT customer_id FROM bookings
+                                WHERE organization_id = ?1 AND reference_number LIKE ?4 ESCAPE '\\'))
+             ORDER BY c.last_name, c.first_name, c.id LIMIT ?5",
         )?;
-        let hits = stmt.query_map(params![org, fts, limit], |r| {
-            Ok(CustomerHit {
-                id: r.get(0)?,
-                first_name: r.get(1)?,
-                last_name: r.get(2)?,
-                email: r.get(3)?,
-                phone: r.get(4)?,
-                pending: r.get(5)?,
-            })
-        })?;
-        Ok(hits.collect::<Result<_, _>>()?)
+        let more = stmt.query_map(params![org, digits, national, reference, limit], customer_hit)?;
+        for h in more {
+            let h = h?;
+            if hits.len() < limit as usize && !hits.iter().any(|x| x.id == h.id) {
+                hits.push(h);
+            }
+        }
+        Ok(hits)
     }
 
     /// A customer with their bookings, newest first. The notes' conflicting versions are in
@@ -142,7 +159,7 @@ impl Store {
         let Some(customer) = rows::customer(&conn, &org, customer_id)? else { return Ok(None) };
         let bookings = rows::bookings_of_customer(&conn, &org, customer_id)?
             .iter()
-            .map(|b| summary(&conn, &org, b))
+            .map(|b| super::search::booking_hit(&conn, &org, b))
             .collect::<Result<_, _>>()?;
         let pending = rows::pending(&conn, &org, EntityKind::Customer, customer_id)?;
         Ok(Some(CustomerDetail { customer, pending, bookings }))
@@ -269,6 +286,47 @@ pub(super) fn summary(c: &Connection, org: &str, b: &Booking) -> Result<BookingS
         total: b.pricing.total,
         pending: rows::pending(c, org, EntityKind::Booking, &b.id)?,
     })
+}
+
+fn customer_hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustomerHit> {
+    Ok(CustomerHit {
+        id: r.get(0)?,
+        first_name: r.get(1)?,
+        last_name: r.get(2)?,
+        email: r.get(3)?,
+        phone: r.get(4)?,
+        pending: r.get(5)?,
+    })
+}
+
+/// The digits of a query that looks like (part of) a phone number — digits, spaces and
+/// `+ - . ( )` only, 3 digits or more — to find inside the stored E.164 numbers; and, when it
+/// starts with a trunk `0` and is long enough to be a whole national number ("07911 123456"),
+/// the same digits without it, as they appear after the country code.
+fn phone_digits(q: &str) -> Option<(String, Option<String>)> {
+    let phone_like = q.chars().all(|c| c.is_ascii_digit() || " +-.()".contains(c));
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    if !phone_like || digits.len() < 3 {
+        return None;
+    }
+    let national = digits.trim_start_matches('0');
+    let national = (national.len() != digits.len() && national.len() >= 6).then(|| national.to_string());
+    Some((digits, national))
+}
+
+/// A query that can be (part of) a booking reference (`BK-2026-7KQ2MX`), upper-cased: 3 or
+/// more characters of the references' own (the alphabet, digits and `-`), with a letter or a
+/// dash in it ("2026-7K"), and a digit or a dash or at least 4 characters (the tail of a suffix, "HQDE"). A short name
+/// such as "ana" is not one (it would match the random suffix of some reference), nor is a run
+/// of digits (a phone, or a year that every reference of that year holds). Name matches come
+/// first in the results anyway.
+fn reference_fragment(q: &str) -> Option<String> {
+    use tourdesk_domain::reference::ALPHABET;
+    let r = q.trim().to_ascii_uppercase();
+    let ours = r.len() >= 3 && r.bytes().all(|b| b.is_ascii_digit() || b == b'-' || ALPHABET.contains(&b));
+    let letter = r.bytes().any(|b| b.is_ascii_uppercase() || b == b'-');
+    let distinct = r.bytes().any(|b| b.is_ascii_digit() || b == b'-') || r.len() >= 4;
+    (ours && letter && distinct).then_some(r)
 }
 
 /// An FTS5 query matching every typed word as a prefix. Words are cut at anything that is not a

@@ -2,7 +2,7 @@
 //! e-mail or phone (the customers' full-text index), a tour by (part of) its name.
 
 use rusqlite::params;
-use tourdesk_domain::entities::Departure;
+use tourdesk_domain::entities::{Booking, Departure};
 use tourdesk_domain::ipc::{BookingHit, DepartureView, SearchResults, TourView};
 use tourdesk_domain::protocol::EntityKind;
 
@@ -11,8 +11,18 @@ use super::{Store, session_org};
 use crate::StoreError;
 use crate::rows;
 
+/// A booking with its tour's name and its departure, as far as this desk holds them.
+pub(super) fn booking_hit(conn: &rusqlite::Connection, org: &str, b: &Booking) -> Result<BookingHit, StoreError> {
+    let tour_name = rows::tour(conn, org, &b.tour_id)?.map(|t| t.name);
+    let departure = rows::get(conn, org, EntityKind::Departure, &b.departure_id)?
+        .map(serde_json::from_value::<Departure>)
+        .transpose()?
+        .map(|d| DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(&d), departure: d });
+    Ok(BookingHit { booking: summary(conn, org, b)?, tour_id: b.tour_id.clone(), tour_name, departure })
+}
+
 /// `%`, `_` and the escape itself taken literally in a `LIKE … ESCAPE '\'` pattern.
-fn like_pattern(q: &str) -> String {
+pub(super) fn like_pattern(q: &str) -> String {
     let mut out = String::from("%");
     for c in q.chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -46,17 +56,7 @@ impl Store {
         let mut bookings = Vec::new();
         for id in ids {
             let Some(b) = rows::booking(&conn, &org, &id)? else { continue };
-            let tour_name = rows::tour(&conn, &org, &b.tour_id)?.map(|t| t.name);
-            let departure = rows::get(&conn, &org, EntityKind::Departure, &b.departure_id)?
-                .map(serde_json::from_value::<Departure>)
-                .transpose()?
-                .map(|d| DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(&d), departure: d });
-            bookings.push(BookingHit {
-                booking: summary(&conn, &org, &b)?,
-                tour_id: b.tour_id.clone(),
-                tour_name,
-                departure,
-            });
+            bookings.push(booking_hit(&conn, &org, &b)?);
         }
         let tour_ids: Vec<String> = conn
             .prepare_cached(

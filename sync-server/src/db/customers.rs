@@ -150,5 +150,6 @@ pub async fn customer_email_is(
 pub async fn customer_email(c: &impl GenericClient, org: &str, customer_id: &str) -> anyhow::Result<Option<String>> {
     let row =
         c.row_opt("SELECT email FROM customers WHERE organization_id = $1 AND id = $2", &[&org, &customer_id]).await?;
-    Ok(row.map(|r| r.try_get(0)).transpose()?)
+    // A walk-in has no e-mail: `None` whether the customer is missing or has none.
+    Ok(row.map(|r| r.try_get::<_, Option<String>>(0)).transpose()?.flatten())
 }

@@ -79,12 +79,15 @@ pub async fn active_user(c: &impl GenericClient, org: &str, user_id: &str) -> Re
 
 /// The organization's language and currency, sent to a desk with its session so that what the
 /// desk creates (a customer's preferences) follows them.
-pub async fn organization_defaults(c: &impl GenericClient, org: &str) -> Result<(String, Currency), AppError> {
-    let r = c.row("SELECT locale, default_currency FROM organizations WHERE id = $1", &[&org]).await?;
+pub async fn organization_defaults(
+    c: &impl GenericClient,
+    org: &str,
+) -> Result<(String, Currency, Option<String>), AppError> {
+    let r = c.row("SELECT locale, default_currency, country_code FROM organizations WHERE id = $1", &[&org]).await?;
     let currency: String = get(&r, 1)?;
     let currency = Currency::parse(&currency)
         .map_err(|e| anyhow::anyhow!("organization {org}: stored currency {currency:?}: {e}"))?;
-    Ok((get(&r, 0)?, currency))
+    Ok((get(&r, 0)?, currency, get(&r, 2)?))
 }
 
 /// Locks and returns `device_id` if it is a live device of this user; sign-in then reuses it.

@@ -77,15 +77,20 @@ async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) ->
         let reference: String = r.try_get(3)?;
         let meet =
             if meeting_point.trim().is_empty() { String::new() } else { format!("Meeting point: {meeting_point}\n") };
-        let email = Email {
-            to: r.try_get(8)?,
-            subject: format!("Reminder: {tour} on {}", local.format("%A %-d %B at %H:%M")),
-            text: format!(
-                "Hello {first_name},\n\nA reminder of your booking {reference}: {tour}, {} ({zone}), for {participants} \
-                 participant(s).\n{meet}\nSee you there!\n",
-                local.format("%A %-d %B %Y at %H:%M"),
-            ),
+        let subject = format!("Reminder: {tour} on {}", local.format("%A %-d %B at %H:%M"));
+        let text = format!(
+            "Hello {first_name},\n\nA reminder of your booking {reference}: {tour}, {} ({zone}), for {participants} \
+             participant(s).\n{meet}\nSee you there!\n",
+            local.format("%A %-d %B %Y at %H:%M"),
+        );
+        // A walk-in taken at the desk may have no address: the reminder is recorded as not sent,
+        // with why, rather than failing the sweep for everyone else.
+        let Some(to) = r.try_get::<_, Option<String>>(8)? else {
+            mail::record_no_address(&tx, org, &customer_id, Some(&booking_id), "booking_reminder", &subject, &text)
+                .await?;
+            continue;
         };
+        let email = Email { to, subject, text };
         if mail::queue_reminder(&tx, org, &customer_id, &booking_id, &email).await? {
             queued += 1;
         }

@@ -336,22 +336,26 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
 /// The confirmation e-mail, queued in the transaction that confirms: sent iff the booking is.
 async fn queue_confirmation(tx: &WriteTx<'_>, org: &str, b: &Booking) -> anyhow::Result<()> {
     let tx = tx.tx();
-    let Some(to) = db::customer_email(tx, org, &b.customer_id).await? else { return Ok(()) };
+    let to = db::customer_email(tx, org, &b.customer_id).await?;
     let dep = db::departure(tx, org, &b.departure_id).await?;
     let tour = db::tour_name(tx, org, &b.tour_id).await?.unwrap_or_default();
     let when =
         dep.map(|d| format!("{} {} ({})", d.local_date, d.local_time.format("%H:%M"), d.timezone)).unwrap_or_default();
     let reference = b.reference_number.to_string();
-    let email = crate::mail::Email {
-        to,
-        subject: format!("Booking confirmed: {tour} — {reference}"),
-        text: format!(
-            "Thank you! Your booking {reference} is confirmed.\n\n{tour}\n{when}\nParticipants: {}\nPaid: {}\n",
-            b.participant_count(),
-            b.paid_amount.display_with_symbol()
-        ),
+    let subject = format!("Booking confirmed: {tour} — {reference}");
+    let text = format!(
+        "Thank you! Your booking {reference} is confirmed.\n\n{tour}\n{when}\nParticipants: {}\nPaid: {}\n",
+        b.participant_count(),
+        b.paid_amount.display_with_symbol()
+    );
+    const KIND: &str = "booking_confirmation";
+    // A walk-in taken at the desk may have no address: recorded as not sent, with why.
+    let Some(to) = to else {
+        crate::mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), KIND, &subject, &text).await?;
+        return Ok(());
     };
-    crate::mail::queue(tx, org, &b.customer_id, Some(&b.id), "booking_confirmation", &email).await?;
+    let email = crate::mail::Email { to, subject, text };
+    crate::mail::queue(tx, org, &b.customer_id, Some(&b.id), KIND, &email).await?;
     Ok(())
 }
 

@@ -57,7 +57,11 @@ fn ctx(org: &str) -> MutationCtx {
 
 pub async fn create(state: &AppState, org_slug: &str, req: CreateBookingRequest) -> Result<BookingCreated, AppError> {
     validate::row_ref("departure_id", &req.departure_id)?;
+    // The website asks for more than the desk: an e-mail (the confirmation and the manage link go
+    // to it) and both names, as its form does. A walk-in without them is the desk's to take.
     let email = validate::email("customer.email", &req.customer.email)?;
+    validate::text("customer.first_name", &req.customer.first_name, 100)?;
+    validate::text("customer.last_name", &req.customer.last_name, 100)?;
     let booking_id = match &req.request_id {
         Some(r) => validate::id("request_id", r)?,
         None => uuid::Uuid::new_v4().to_string(),
@@ -130,10 +134,14 @@ async fn decide(
         None => {
             let id = uuid::Uuid::new_v4().to_string();
             let defaults = CustomerDefaults::for_booking(currency, None);
+            // A phone typed without its country code is read in the organization's country.
+            let (_, _, country) = db::staff::organization_defaults(tx, org).await?;
             let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
                 id: id.clone(),
-                email: email.to_string(),
+                // Always given here: the confirmation and the manage link go to it.
+                email: Some(email.to_string()),
                 phone: req.customer.phone.clone().filter(|p| !p.trim().is_empty()),
+                default_region: country,
                 first_name: req.customer.first_name.clone(),
                 last_name: req.customer.last_name.clone(),
                 source: CustomerSource::Direct,

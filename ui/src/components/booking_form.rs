@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use tourdesk_domain::entities::full_name;
 use tourdesk_domain::PricingTier;
 use tourdesk_domain::ipc::{BookingSummary, CustomerHit, DepartureView};
 use web_sys::HtmlInputElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::components::bookings::CustomerHits;
+use crate::components::bookings::{CustomerHits, NO_EMAIL};
 use crate::components::tours::price;
 use crate::error::UiError;
 use crate::forms::{self, BookingDraft, CustomerDraft, Debounce, SEARCH_DEBOUNCE_MS};
@@ -192,7 +193,7 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
             <fieldset>
                 <legend>{ "Customer" }</legend>
                 if let Some(c) = &*picked {
-                    <p id="picked-customer">{ format!("{} {} · {}", c.first_name, c.last_name, c.email) }</p>
+                    <p id="picked-customer">{ format!("{} · {}", full_name(&c.first_name, &c.last_name), c.email.as_deref().or(c.phone.as_deref()).unwrap_or(NO_EMAIL)) }</p>
                 }
                 if *creating_customer {
                     <label>{ "First name" }
@@ -203,16 +204,16 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
                         <input id="new-customer-last" value={customer.last_name.clone()} oninput={bind_customer(|c, v| c.last_name = v)} />
                         { field_error(&error, "last_name") }
                     </label>
-                    <label>{ "E-mail" }
+                    <label>{ "E-mail (optional for a walk-in)" }
                         <input id="new-customer-email" value={customer.email.clone()} oninput={bind_customer(|c, v| c.email = v)} />
                         { field_error(&error, "email") }
                     </label>
-                    <label>{ "Phone (international)" }
-                        <input id="new-customer-phone" value={customer.phone.clone()} oninput={bind_customer(|c, v| c.phone = v)} />
+                    <label>{ "Phone" }
+                        <input id="new-customer-phone" placeholder="912 000 999 or +44 20 7946 0958" value={customer.phone.clone()} oninput={bind_customer(|c, v| c.phone = v)} />
                         { field_error(&error, "phone") }
                     </label>
                 } else {
-                    <label>{ "Find a customer" }<input id="customer-search" placeholder="Name, e-mail or phone" value={(*typed).clone()} oninput={on_search} /></label>
+                    <label>{ "Find a customer" }<input id="customer-search" placeholder="Name, e-mail, phone or booking reference" value={(*typed).clone()} oninput={on_search} /></label>
                     <CustomerHits hits={(*hits).clone()} query={answered} selected={picked.as_ref().map(|c| c.id.clone())} on_pick={on_pick} />
                     { field_error(&error, "customer_id") }
                 }

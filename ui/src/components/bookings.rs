@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 
 use tourdesk_domain::entities::CheckInKind;
+use tourdesk_domain::entities::full_name;
 use tourdesk_domain::ipc::{
-    BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, ManifestParticipant, RejectedBooking,
+    BookingHit, BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, ManifestParticipant,
+    RejectedBooking,
 };
 use tourdesk_domain::roles::{Permission, Role};
 use tourdesk_domain::status::DepartureStatus;
@@ -40,6 +42,41 @@ fn booking_rows(bookings: &[BookingSummary]) -> Html {
                         onclick={Callback::from(move |_: MouseEvent| navigate(&route))}>
                         <td class="reference">{ &b.reference_number }</td>
                         <td class="customer">{ &b.customer_name }</td>
+                        <td class="pax num">{ b.pax }</td>
+                        <td class="status-word">{ words::booking_status(b.status) }</td>
+                        <td class="status-word">{ words::payment_status(b.payment_status) }</td>
+                        <td class="num">{ price(&b.total) }</td>
+                        <td>{ pending_badge(b.pending) }</td>
+                    </tr>
+                }
+            }) }
+            </tbody>
+        </table>
+        </div>
+    }
+}
+
+/// What to show for a customer with no e-mail (a walk-in taken at the desk).
+pub const NO_EMAIL: &str = "no e-mail";
+
+/// A customer's bookings: what (the tour) and when (the departure's local date and time, in the
+/// departure's own zone), with statuses in words. A tour or departure this desk does not hold is
+/// a dash.
+fn customer_booking_rows(bookings: &[BookingHit]) -> Html {
+    html! {
+        <div class="table-scroll">
+        <table class="booking-table customer-bookings">
+            <thead><tr><th>{ "Reference" }</th><th>{ "Tour" }</th><th>{ "Departure" }</th><th>{ "Pax" }</th><th>{ "Status" }</th><th>{ "Payment" }</th><th>{ "Total" }</th><th></th></tr></thead>
+            <tbody onkeydown={Callback::from(on_row_keys)}>
+            { for bookings.iter().map(|h| {
+                let b = &h.booking;
+                let route = Route::Booking(b.reference_number.clone());
+                html! {
+                    <tr class="booking-row" data-id={b.id.clone()} data-pending={b.pending.to_string()} data-row="" tabindex="0"
+                        onclick={Callback::from(move |_: MouseEvent| navigate(&route))}>
+                        <td class="reference">{ &b.reference_number }</td>
+                        <td class="tour">{ h.tour_name.clone().unwrap_or_else(|| "—".into()) }</td>
+                        <td class="departure">{ h.departure.as_ref().map_or_else(|| "—".into(), local_start) }</td>
                         <td class="pax num">{ b.pax }</td>
                         <td class="status-word">{ words::booking_status(b.status) }</td>
                         <td class="status-word">{ words::payment_status(b.payment_status) }</td>
@@ -113,8 +150,8 @@ pub fn CustomerHits(props: &CustomerHitsProps) -> Html {
             let selected = props.selected.as_deref() == Some(h.id.as_str());
             html! {
                 <li class={classes!("customer-hit", selected.then_some("selected"))} data-id={h.id.clone()} data-row="" tabindex="0" onclick={on_pick}>
-                    <strong>{ format!("{} {}", h.first_name, h.last_name) }</strong>
-                    <span class="muted">{ &h.email }</span>
+                    <strong>{ full_name(&h.first_name, &h.last_name) }</strong>
+                    <span class="muted">{ h.email.as_deref().unwrap_or(NO_EMAIL) }</span>
                     if let Some(p) = &h.phone { <span class="muted">{ p }</span> }
                     { pending_badge(h.pending) }
                 </li>
@@ -143,8 +180,8 @@ pub fn CustomerPane(props: &CustomerPaneProps) -> Html {
     };
     html! {
         <section id="customer-detail" class="panel">
-            <h3>{ format!("{} {}", c.first_name, c.last_name) }{ pending_badge(d.pending) }</h3>
-            <p class="muted">{ &c.email }{ c.phone.as_ref().map(|p| format!(" · {p}")).unwrap_or_default() }</p>
+            <h3>{ c.full_name() }{ pending_badge(d.pending) }</h3>
+            <p class="muted contact">{ c.email.as_deref().unwrap_or(NO_EMAIL) }{ c.phone.as_ref().map(|p| format!(" · {p}")).unwrap_or_default() }</p>
             <p class="tags">
                 if c.tags.is_empty() { <span class="muted">{ "No tags" }</span> }
                 { for c.tags.iter().map(|t| html! { <span class="badge tag">{ t }</span> }) }
@@ -175,7 +212,7 @@ pub fn CustomerPane(props: &CustomerPaneProps) -> Html {
             if d.bookings.is_empty() {
                 <p class="empty">{ "No bookings yet." }</p>
             } else {
-                { booking_rows(&d.bookings) }
+                { customer_booking_rows(&d.bookings) }
             }
         </section>
     }
@@ -463,7 +500,7 @@ mod tests {
             id: "c1".into(),
             first_name: "Ana".into(),
             last_name: "Silva".into(),
-            email: "ana@example.com".into(),
+            email: Some("ana@example.com".into()),
             phone: Some("+351912345678".into()),
             pending: true,
         };
@@ -521,11 +558,69 @@ mod tests {
         assert!(html.contains("No bookings yet."), "{html}");
 
         let mut plain = customer(vec![]);
-        plain.bookings = vec![booking("Ana Silva", 2, false)];
+        plain.bookings = vec![BookingHit {
+            booking: booking("Ana Silva", 2, false),
+            tour_id: "t1".into(),
+            tour_name: Some("Harbour Lights".into()),
+            departure: Some(departure("d1", "2026-11-01T05:30:00Z", 5)),
+        }];
         plain.customer.tags.clear();
         let html = render::<CustomerPane>(CustomerPaneProps { detail: plain, on_keep_notes: Callback::noop() }).await;
         assert!(!html.contains("Notes conflict") && !html.contains("Keep this version"), "{html}");
         assert!(html.contains("BK-2026-ABC123") && html.contains("No tags"), "{html}");
+    }
+
+    /// Issue 12, item 9: the customer's bookings say what and when, and a walk-in shows "no e-mail".
+    #[tokio::test]
+    async fn customer_pane_bookings_show_tour_and_local_departure_and_a_walk_in_has_no_e_mail() {
+        let mut d = customer(vec![]);
+        d.customer.email = None;
+        d.customer.last_name = String::new();
+        d.customer.phone = Some("+351912000999".into());
+        d.bookings = vec![
+            BookingHit {
+                booking: booking("Ana", 2, false),
+                tour_id: "t1".into(),
+                tour_name: Some("Harbour Lights".into()),
+                // 05:30 UTC is 01:30 in New York, the departure's zone, on the night clocks go back.
+                departure: Some(departure("d1", "2026-11-01T05:30:00Z", 5)),
+            },
+            BookingHit {
+                booking: BookingSummary { status: BookingStatus::Cancelled, ..booking("Ana", 1, true) },
+                tour_id: "t2".into(),
+                tour_name: None,
+                departure: None,
+            },
+        ];
+        let html = render::<CustomerPane>(CustomerPaneProps { detail: d, on_keep_notes: Callback::noop() }).await;
+        assert!(html.contains("<h3>Ana"), "one name, no stray space: {html}");
+        assert!(html.contains("no e-mail · +351912000999"), "{html}");
+        assert!(html.contains("<th>Tour</th>") && html.contains("<th>Departure</th>"), "{html}");
+        assert!(html.contains(r#"class="tour">Harbour Lights<"#), "{html}");
+        assert!(html.contains(r#"class="departure">Sun 01 Nov 2026, 01:30 EDT<"#), "in the departure's zone: {html}");
+        assert!(html.contains("Awaiting payment") && html.contains("Cancelled") && html.contains("Not paid"), "{html}");
+        assert!(!html.contains(">cancelled<") && !html.contains(">pending<"), "statuses in words, not codes: {html}");
+        assert!(html.contains(r#"class="tour">—<"#), "a tour this desk does not hold: {html}");
+    }
+
+    #[tokio::test]
+    async fn a_walk_in_hit_says_it_has_no_e_mail() {
+        let hit = CustomerHit {
+            id: "c9".into(),
+            first_name: String::new(),
+            last_name: "Costa".into(),
+            email: None,
+            phone: None,
+            pending: false,
+        };
+        let html = render::<CustomerHits>(CustomerHitsProps {
+            hits: vec![hit],
+            query: Some("costa".into()),
+            selected: None,
+            on_pick: Callback::noop(),
+        })
+        .await;
+        assert!(html.contains("<strong>Costa</strong>") && html.contains("no e-mail"), "{html}");
     }
 
     fn participant(index: u32, first: &str, attendance: Option<CheckInKind>, pending: bool) -> ManifestParticipant {

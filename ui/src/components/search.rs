@@ -58,8 +58,8 @@ pub fn SearchHits(props: &SearchHitsProps) -> Html {
             { for r.customers.iter().map(|c| hit(
                 Route::Customers(Some(c.id.clone())),
                 "customer",
-                format!("{} {}", c.first_name, c.last_name),
-                [Some(c.email.clone()), c.phone.clone()].into_iter().flatten().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · "),
+                tourdesk_domain::entities::full_name(&c.first_name, &c.last_name),
+                [c.email.clone(), c.phone.clone()].into_iter().flatten().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · "),
             )) }
             if !r.tours.is_empty() { <li class="search-group" aria-hidden="true">{ "Tours" }</li> }
             { for r.tours.iter().map(|t| hit(
@@ -172,7 +172,7 @@ mod tests {
                 id: "c1".into(),
                 first_name: "Ana".into(),
                 last_name: "Silva".into(),
-                email: "ana@example.com".into(),
+                email: Some("ana@example.com".into()),
                 phone: Some("+351912000999".into()),
                 pending: false,
             }],
