@@ -189,6 +189,9 @@ fn cancel_with_bookings(
             changes.push(Change::RequestRefund(r));
         }
     }
+    // Nothing holds seats on it any more, whatever the count said (a count kept by hand, rows this
+    // store does not hold).
+    dep.booked_count = 0;
     changes.push(Change::Audit(AuditEntry {
         action: "departure.cancelled".into(),
         entity: "departure".into(),
@@ -464,6 +467,13 @@ mod tests {
         assert!(cancelled_ids(&decided).contains(&"b-elsewhere"));
         assert!(refunds(&decided).contains(&("b-elsewhere", 5_000)));
         assert!(matches!(&decided[0], Change::PutDeparture(d) if d.booked_count == 0));
+        // A count no booking accounts for is released too.
+        let empty = world();
+        empty.put_departure(Departure { booked_count: 4, ..departure() });
+        let ch = run_ok(&empty, "cancel_departure.v1", cancel("Guide sick"), Role::Manager);
+        assert!(
+            matches!(&ch[0], Change::PutDeparture(d) if d.booked_count == 0 && d.status == DepartureStatus::Cancelled)
+        );
     }
 
     #[test]
