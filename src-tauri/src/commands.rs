@@ -11,7 +11,8 @@ use tourdesk_domain::ipc::{
     NewCustomer, NewTour, Outcome, RejectedBooking, SearchResults, TourView,
 };
 use tourdesk_domain::mutation::{
-    CheckInV1, CreateBookingV1, CreateCustomerV1, CreateTourV1, EditCustomerNotesV1, MarkNoShowV1, Mutation,
+    CancelDepartureV1, CheckInV1, CreateBookingV1, CreateCustomerV1, CreateTourV1, DepartureCancellationPreview,
+    EditCustomerNotesV1, MarkNoShowV1, Mutation,
 };
 use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::EntityKind;
@@ -194,6 +195,26 @@ pub async fn create_booking(desk: State<'_, Desk>, input: NewBooking) -> DeskRes
 #[tauri::command]
 pub async fn manifest(desk: State<'_, Desk>, departure_id: String) -> DeskResult<Manifest> {
     desk.store.manifest(&departure_id)?.ok_or(DeskError::NotFound("this desk does not hold that departure"))
+}
+
+/// What cancelling the departure would cancel and refund, as this desk knows it.
+#[tauri::command]
+pub async fn departure_cancellation_preview(
+    desk: State<'_, Desk>,
+    departure_id: String,
+) -> DeskResult<DepartureCancellationPreview> {
+    desk.store
+        .departure_cancellation_preview(&departure_id)?
+        .ok_or(DeskError::NotFound("this desk does not hold that departure"))
+}
+
+/// Calls the departure off with the reason its customers are told (`cancel_departure.v1`).
+#[tauri::command]
+pub async fn cancel_departure(desk: State<'_, Desk>, departure_id: String, reason: String) -> DeskResult<()> {
+    let m = Mutation::CancelDepartureV1(CancelDepartureV1 { departure_id, reason });
+    desk.store.mutate(&m)?;
+    desk.sync.touched(&desk.store, &[EntityKind::Departure, EntityKind::Booking], false);
+    Ok(())
 }
 
 #[tauri::command]

@@ -40,6 +40,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::create_customer,
         commands::create_booking,
         commands::manifest,
+        commands::departure_cancellation_preview,
+        commands::cancel_departure,
         commands::check_in,
         commands::mark_no_show,
         commands::edit_customer_notes,

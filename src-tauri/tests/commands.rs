@@ -44,11 +44,17 @@ fn owner() -> Session {
 }
 
 fn desk_as(session: Option<Session>) -> Harness {
+    desk_with(session, |_| {})
+}
+
+/// A desk whose store `seed` filled before the commands run.
+fn desk_with(session: Option<Session>, seed: impl FnOnce(&Store)) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(&dir.path().join("desk.sqlite3")).unwrap());
     if let Some(session) = session {
         store.save_session(&session).unwrap();
     }
+    seed(&store);
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
     let client = SyncClient::new(
@@ -164,4 +170,66 @@ fn a_customer_made_at_the_desk_takes_the_organizations_language_and_currency() {
     assert_eq!(made(&desk_as(Some(lisbon))), ("pt".to_string(), Currency::EUR));
     // A session from a server that sent no settings: the domain's fallbacks.
     assert_eq!(made(&desk(true)), ("en".to_string(), Currency::USD));
+}
+
+/// A departure the server sent, with one paid booking of two guests on it.
+fn departure_with_a_booking(store: &Store) {
+    use tourdesk_domain::protocol::{BucketPage, ChangeRecord, Op, PullResponse};
+    let departure = json!({"id": "d-1", "organization_id": "org-1", "tour_id": "t-1", "variant_id": "v-1",
+        "local_date": "2027-07-10", "local_time": "09:00:00", "timezone": "Europe/Lisbon",
+        "starts_at": "2027-07-10T08:00:00Z", "ends_at": "2027-07-10T10:00:00Z", "capacity": 10, "booked_count": 2,
+        "status": "open"});
+    let money = |a: i64| json!({"amount": a, "currency": "EUR"});
+    let booking = json!({"id": "b-1", "organization_id": "org-1", "reference_number": "BK-2027-ABCDEF",
+        "customer_id": "c-1", "departure_id": "d-1", "tour_id": "t-1", "variant_id": "v-1",
+        "pricing": {"line_items": [], "subtotal": money(9000), "discounts": [], "taxes": [], "total": money(9000),
+                    "promotional_code_id": null},
+        "participants": [], "status": "confirmed", "payment_status": "paid", "paid_amount": money(9000),
+        "refunded_amount": money(0), "source": "admin", "special_requests": null, "dietary_restrictions": null,
+        "overbook": null, "cancellation": null, "checked_in": 0, "no_shows": 0,
+        "created_at": "2027-01-01T12:00:00Z", "confirmed_at": null, "cancelled_at": null,
+        "updated_at": "2027-01-01T12:00:00Z"});
+    let booking =
+        serde_json::to_value(serde_json::from_value::<tourdesk_domain::entities::Booking>(booking).unwrap()).unwrap();
+    let changes = [(EntityKind::Departure, departure), (EntityKind::Booking, booking)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (entity, row))| ChangeRecord {
+            seq: i as u64 + 1,
+            entity,
+            id: row["id"].as_str().unwrap().into(),
+            op: Op::Put,
+            row,
+        })
+        .collect();
+    let page = BucketPage { bucket: "org:org-1:all".into(), changes, cursor: 2, head: 2 };
+    let pull = PullResponse {
+        buckets: vec![page],
+        complete: true,
+        last_mutation_id: 0,
+        results: vec![],
+        removed_buckets: vec![],
+    };
+    store.apply_pull(&pull).unwrap();
+}
+
+#[test]
+fn cancelling_a_departure_previews_saves_and_announces() {
+    let h = desk_with(Some(owner()), departure_with_a_booking);
+    let p: Value = h.call("departure_cancellation_preview", json!({"departureId": "d-1"})).unwrap();
+    assert_eq!((p["bookings"].as_u64(), p["guests"].as_u64()), (Some(1), Some(0)), "{p}");
+    assert_eq!(p["refunds"], json!([{"amount": 9000, "currency": "EUR"}]));
+    let e = h.call::<Value>("departure_cancellation_preview", json!({"departureId": "d-404"})).unwrap_err();
+    assert_eq!(e.code, "NOT_FOUND");
+
+    let e = h.call::<()>("cancel_departure", json!({"departureId": "d-1", "reason": "  "})).unwrap_err();
+    assert_eq!((e.code.as_str(), e.field.as_deref()), ("INVALID", Some("reason")), "{e:?}");
+    assert!(h.changes().is_empty(), "nothing saved, nothing announced");
+
+    h.call::<()>("cancel_departure", json!({"departureId": "d-1", "reason": "Storm warning"})).unwrap();
+    assert_eq!(h.changes(), [DataChanged { kinds: vec![EntityKind::Departure, EntityKind::Booking], outcomes: false }]);
+    let p: Value = h.call("departure_cancellation_preview", json!({"departureId": "d-1"})).unwrap();
+    assert_eq!(p["bookings"], 0, "nothing left to cancel: {p}");
+    let e = h.call::<()>("cancel_departure", json!({"departureId": "d-404", "reason": "Storm"})).unwrap_err();
+    assert_eq!(e.code, "NOT_FOUND");
 }

@@ -151,6 +151,9 @@ pub async fn write_all(w: &WriteTx<'_>, m: &Mutation, d: &Decided, org: &str, ac
             one(change).await.map_err(|e| classify(&e))?;
         }
     }
+    // The customers' e-mails, in the same savepoint: they exist iff the decision commits. Only
+    // a mutation that cancelled bookings queues any, and it is never written in one go.
+    crate::notices::queue_for(w, m, &d.changes).await.map_err(|e| classify(&e))?;
     Ok(())
 }
 

@@ -15,6 +15,7 @@ pub mod events;
 pub mod jobs;
 pub mod mail;
 pub mod mfa;
+pub mod notices;
 pub mod payments;
 pub mod routes;
 pub mod sync;

@@ -25,6 +25,14 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 const WITHHELD: &str = "[link withheld]";
 
+/// Stands, in a queued e-mail, for a magic link to manage the row's booking: the outbox
+/// ([`crate::jobs::mail_outbox`]) mints the link when it sends the message and puts it in place
+/// of this text in what it sends only, so the token never rests in the database in clear. Each
+/// attempt mints its own link.
+pub const MANAGE_LINK: &str = "[link to your booking]";
+/// How long a link minted for [`MANAGE_LINK`] works: long enough to choose another date.
+pub const MANAGE_LINK_DAYS: i64 = 14;
+
 #[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailConfig {
@@ -91,6 +99,16 @@ pub enum MailError {
 }
 
 impl MailError {
+    /// The same error with every occurrence of `secret` in its text withheld.
+    pub fn withhold(self, secret: &str) -> MailError {
+        let w = |s: String| s.replace(secret, WITHHELD);
+        match self {
+            MailError::Disabled => MailError::Disabled,
+            MailError::Transient(s) => MailError::Transient(w(s)),
+            MailError::Permanent(s) => MailError::Permanent(w(s)),
+        }
+    }
+
     fn from_smtp(e: &lettre::transport::smtp::Error) -> MailError {
         // A client-side error is lettre refusing the message itself; the same message fails again.
         if e.is_permanent() || e.is_client() {
@@ -110,6 +128,8 @@ pub struct MailConfigError(String);
 #[derive(Clone)]
 pub struct Mailer {
     inner: Option<Transport>,
+    /// Where the links in mail point (`MailConfig::public_base_url`).
+    public_base_url: String,
 }
 
 #[derive(Clone)]
@@ -120,7 +140,10 @@ struct Transport {
 
 impl fmt::Debug for Mailer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mailer").field("enabled", &self.inner.is_some()).finish()
+        f.debug_struct("Mailer")
+            .field("enabled", &self.inner.is_some())
+            .field("public_base_url", &self.public_base_url)
+            .finish()
     }
 }
 
@@ -128,8 +151,9 @@ impl Mailer {
     /// Checks the URL and the From address now, so a typo stops the server at start rather than
     /// failing every message later.
     pub fn new(config: &MailConfig) -> Result<Mailer, MailConfigError> {
+        let public_base_url = config.public_base_url.clone();
         let Some(url) = config.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
-            return Ok(Mailer::disabled());
+            return Ok(Mailer { inner: None, public_base_url });
         };
         let from: Mailbox =
             config.from.parse().map_err(|e| MailConfigError(format!("from address {:?}: {e}", config.from)))?;
@@ -143,12 +167,17 @@ impl Mailer {
                 .map_err(|e| MailConfigError(format!("SMTP URL {}: {e}", crate::config::mask_url(url))))?,
         };
         let smtp = builder.timeout(Some(SMTP_TIMEOUT)).build();
-        Ok(Mailer { inner: Some(Transport { smtp, from }) })
+        Ok(Mailer { inner: Some(Transport { smtp, from }), public_base_url })
     }
 
     /// A mailer that refuses every message with [`MailError::Disabled`] at once.
     pub fn disabled() -> Mailer {
-        Mailer { inner: None }
+        Mailer { inner: None, public_base_url: MailConfig::default().public_base_url }
+    }
+
+    /// Where the links in mail point.
+    pub fn public_base_url(&self) -> &str {
+        &self.public_base_url
     }
 
     pub fn is_enabled(&self) -> bool {

@@ -89,13 +89,34 @@ pub async fn push(state: &AppState, staff: &Staff, req: PushRequest) -> Result<P
         return Err(AppError::invalid("mutations", format!("at most {MAX_PUSH} mutations per push")));
     }
     let mut conn = state.pool.get().await?;
-    if let Some(done) = push_batch(&mut conn, staff, &client_id, &req.mutations, Pace::Overlapped).await? {
-        return Ok(done);
+    let done = match push_batch(&mut conn, staff, &client_id, &req.mutations, Pace::Overlapped).await? {
+        Some(done) => done,
+        None => {
+            tracing::debug!(client = %client_id, "an overlapped write failed; replaying the push one write at a time");
+            push_batch(&mut conn, staff, &client_id, &req.mutations, Pace::OneByOne)
+                .await?
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a push replayed one by one gave up")))?
+        }
+    };
+    drop(conn);
+    send_refunds_after(state, staff, &req.mutations, &done);
+    Ok(done)
+}
+
+/// Mutations whose decision may queue a refund.
+const REFUNDING: &[&str] = &["cancel_booking.v1", "cancel_departure.v1", "set_departure_status.v1"];
+
+/// Refunds a committed push queued go to Stripe now, in the background, rather than at the next
+/// pass of the refund job (which still retries whatever fails here): the desk's answer does not
+/// wait for Stripe. The refund's own idempotency key makes a send that races the job harmless.
+fn send_refunds_after(state: &AppState, staff: &Staff, sent: &[MutationEnvelope], done: &PushResponse) {
+    let applied = |r: &MutationResult| {
+        r.status == OutcomeStatus::Applied && sent.iter().any(|m| m.id == r.id && REFUNDING.contains(&m.name.as_str()))
+    };
+    if done.results.iter().any(applied) {
+        let (state, org) = (state.clone(), staff.organization_id.clone());
+        tokio::spawn(async move { crate::payments::send_queued_refunds(&state, &org).await });
     }
-    tracing::debug!(client = %client_id, "an overlapped write failed; replaying the push one write at a time");
-    push_batch(&mut conn, staff, &client_id, &req.mutations, Pace::OneByOne)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a push replayed one by one gave up")))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use tourdesk_domain::ipc::{
     BookingHit, BookingSummary, CommandError, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest,
     NewBooking, NewCustomer, NewTour, Outcome, RejectedBooking, SearchResults, TourView,
 };
+use tourdesk_domain::mutation::DepartureCancellationPreview;
 use tourdesk_domain::payment::PaymentIssue;
 use wasm_bindgen::prelude::*;
 use yew::Callback;
@@ -178,6 +179,21 @@ pub async fn create_booking(input: &NewBooking) -> Result<BookingSummary, UiErro
 
 pub async fn manifest(departure_id: &str) -> Result<Manifest, UiError> {
     call("manifest", &DepartureArg { departure_id }).await
+}
+
+pub async fn departure_cancellation_preview(departure_id: &str) -> Result<DepartureCancellationPreview, UiError> {
+    call("departure_cancellation_preview", &DepartureArg { departure_id }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CancelDepartureArgs<'a> {
+    departure_id: &'a str,
+    reason: &'a str,
+}
+
+pub async fn cancel_departure(departure_id: &str, reason: &str) -> Result<(), UiError> {
+    call("cancel_departure", &CancelDepartureArgs { departure_id, reason }).await
 }
 
 pub async fn check_in(booking_id: &str, departure_id: &str, participant: u32) -> Result<(), UiError> {

@@ -58,7 +58,10 @@ pub use customers::{
     AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
 };
 pub use guides::{AssignGuideV1, UnassignGuideV1};
-pub use schedules::{GenerateDeparturesV1, SetDepartureCapacityV1, SetDepartureStatusV1};
+pub use schedules::{
+    CANCEL_REASON_MAX, CancelDepartureV1, DepartureCancellationPreview, GenerateDeparturesV1, SetDepartureCapacityV1,
+    SetDepartureStatusV1, departure_cancellation_preview,
+};
 pub use snapshot::{FetchReads, Fetched, Read, Snapshot};
 pub use tours::{CreateTourV1, CreateVariantV1, UpdateTourV1, UpdateVariantV1, UpsertPricingTierV1};
 pub use waitlist::AddToWaitlistV1;
@@ -506,6 +509,7 @@ mutations! {
     AssignGuideV1 => "assign_guide.v1",
     UnassignGuideV1 => "unassign_guide.v1",
     AddToWaitlistV1 => "add_to_waitlist.v1",
+    CancelDepartureV1 => "cancel_departure.v1",
 }
 
 impl Mutation {

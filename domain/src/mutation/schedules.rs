@@ -12,6 +12,8 @@ use super::{ApplyError, AuditEntry, Change, MutationCtx, Mutator, ReadKey, ReadV
 use crate::availability::{self, AvailabilityPattern, SlotKey, SlotTemplate};
 use crate::cancellation::{CancellationPolicy, CancelledBy};
 use crate::capacity;
+use crate::entities::{Booking, Departure};
+use crate::money::Money;
 use crate::roles::Permission;
 use crate::status::{DepartureStatus, StateMachine, TourStatus};
 use crate::validate::{self, FieldError};
@@ -111,32 +113,139 @@ impl Mutator for SetDepartureStatusV1 {
         // Reopening a departure that filled up through overrides while closed makes it full.
         dep.status = capacity::status_for_occupancy(next, dep.booked_count, dep.capacity);
 
-        let mut changes = Vec::new();
         if next == DepartureStatus::Cancelled {
-            // The policy is irrelevant when the operator cancels: everything paid comes back.
-            let policy = CancellationPolicy { id: String::new(), name: String::new(), rules: vec![] };
-            let mut affected = Vec::new();
-            let mut bookings = view.bookings_of_departure(&id)?;
-            bookings.sort_by(|a, b| a.id.cmp(&b.id));
-            for b in bookings.into_iter().filter(|b| b.status.holds_seats()) {
-                let cancelled = cancel_one(b, dep.starts_at, &policy, CancelledBy::Operator, reason.clone(), ctx)?;
-                dep.booked_count = dep.booked_count.saturating_sub(cancelled.released);
-                affected.push(cancelled.booking.id.clone());
-                changes.push(Change::PutBooking(cancelled.booking));
-                changes.extend(cancelled.refund.map(Change::RequestRefund));
-            }
-            changes.push(Change::Audit(AuditEntry {
-                action: "departure.cancelled".into(),
-                entity: "departure".into(),
-                entity_id: dep.id.clone(),
-                actor_id: ctx.user_id.clone(),
-                at: ctx.now,
-                detail: json!({ "reason": reason, "affected_bookings": affected }),
-            }));
+            let bookings = view.bookings_of_departure(&id)?;
+            return cancel_with_bookings(dep, bookings, reason, ctx);
         }
-        changes.insert(0, Change::PutDeparture(dep));
-        Ok(changes)
+        Ok(vec![Change::PutDeparture(dep)])
     }
+}
+
+/// Arguments of `cancel_departure.v1`: the operator calls a departure off (weather, a sick
+/// guide). Every booking still holding seats on it is cancelled as by the operator, so what was
+/// paid comes back in full whatever the tour's policy; unpaid holds are simply released. The
+/// reason is required: the customers are told it.
+///
+/// The server decides on the bookings that exist when it replays the intent, so a booking
+/// another desk made while this one was offline is cancelled too; replaying it once the
+/// departure is cancelled changes nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelDepartureV1 {
+    pub departure_id: String,
+    pub reason: String,
+}
+
+/// The longest reason a departure cancellation takes (it is quoted in every customer's e-mail).
+pub const CANCEL_REASON_MAX: usize = 500;
+
+impl Mutator for CancelDepartureV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        let id = norm_ref(&self.departure_id);
+        vec![ReadKey::Departure(id.clone()), ReadKey::BookingsOfDeparture(id)]
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        require(ctx, Permission::SchedulesWrite, "cancel departures")?;
+        let id = validate::row_ref("departure_id", &self.departure_id)?;
+        let reason = validate::text("reason", &self.reason, CANCEL_REASON_MAX)?;
+        let mut dep = view.departure(&id)?.ok_or_else(|| Rejection::not_found("departure", &id))?;
+        let bookings = view.bookings_of_departure(&id)?;
+        if dep.status == DepartureStatus::Cancelled {
+            // A replay: nothing left to do, unless a booking still holds seats on it.
+            if !bookings.iter().any(|b| b.status.holds_seats()) {
+                return Ok(vec![]);
+            }
+        } else {
+            dep.status = dep.status.transition(DepartureStatus::Cancelled)?;
+        }
+        cancel_with_bookings(dep, bookings, Some(reason), ctx)
+    }
+}
+
+/// Cancels `dep` (already set to cancelled) and every booking on it that holds seats, as the
+/// operator: the departure first, then each booking with its full refund of what was paid, then
+/// the `departure.cancelled` audit entry naming them.
+fn cancel_with_bookings(
+    mut dep: Departure,
+    mut bookings: Vec<Booking>,
+    reason: Option<String>,
+    ctx: &MutationCtx,
+) -> Result<Vec<Change>, ApplyError> {
+    // The policy is irrelevant when the operator cancels: everything paid comes back.
+    let policy = operator_policy();
+    let mut changes = Vec::new();
+    let mut affected = Vec::new();
+    let (mut guests, mut refunds) = (0u32, Vec::new());
+    bookings.sort_by(|a, b| a.id.cmp(&b.id));
+    for b in bookings.into_iter().filter(|b| b.status.holds_seats() && b.departure_id == dep.id) {
+        let cancelled = cancel_one(b, dep.starts_at, &policy, CancelledBy::Operator, reason.clone(), ctx)?;
+        dep.booked_count = dep.booked_count.saturating_sub(cancelled.released);
+        guests += cancelled.released;
+        affected.push(cancelled.booking.id.clone());
+        changes.push(Change::PutBooking(cancelled.booking));
+        if let Some(r) = cancelled.refund {
+            refunds.push(json!({ "booking_id": r.booking_id, "amount": r.amount }));
+            changes.push(Change::RequestRefund(r));
+        }
+    }
+    // Nothing holds seats on it any more, whatever the count said (a count kept by hand, rows this
+    // store does not hold).
+    dep.booked_count = 0;
+    changes.push(Change::Audit(AuditEntry {
+        action: "departure.cancelled".into(),
+        entity: "departure".into(),
+        entity_id: dep.id.clone(),
+        actor_id: ctx.user_id.clone(),
+        at: ctx.now,
+        detail: json!({ "reason": reason, "affected_bookings": affected, "guests": guests, "refunds": refunds }),
+    }));
+    changes.insert(0, Change::PutDeparture(dep));
+    Ok(changes)
+}
+
+fn operator_policy() -> CancellationPolicy {
+    CancellationPolicy { id: String::new(), name: String::new(), rules: vec![] }
+}
+
+/// What cancelling a departure would do to the bookings it holds: how many bookings and guests
+/// it cancels and what it refunds, per currency. The same rule as [`CancelDepartureV1`], for the
+/// desk's confirmation dialog.
+pub fn departure_cancellation_preview(departure: &Departure, bookings: &[Booking]) -> DepartureCancellationPreview {
+    let policy = operator_policy();
+    let mut preview = DepartureCancellationPreview::default();
+    for b in bookings.iter().filter(|b| b.status.holds_seats() && b.departure_id == departure.id) {
+        preview.bookings += 1;
+        preview.guests += b.seats_held();
+        let refund = policy
+            .evaluate(departure.starts_at, departure.starts_at, b.paid_amount, b.refunded_amount, CancelledBy::Operator)
+            .map(|d| d.refund);
+        match refund {
+            Ok(r) if r.is_zero() => {}
+            Ok(r) => {
+                preview.paid_bookings += 1;
+                match preview.refunds.iter_mut().find(|m| m.currency == r.currency) {
+                    Some(total) => *total = total.checked_add(r).unwrap_or(*total),
+                    None => preview.refunds.push(r),
+                }
+            }
+            // Amounts the policy cannot read are refunded by hand; the count still shows them.
+            Err(_) => preview.paid_bookings += 1,
+        }
+    }
+    preview
+}
+
+/// See [`departure_cancellation_preview`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DepartureCancellationPreview {
+    /// Bookings holding seats, which are cancelled.
+    pub bookings: u32,
+    pub guests: u32,
+    /// Bookings that get money back.
+    pub paid_bookings: u32,
+    /// What goes back, one total per currency (one, in practice: a tour sells in one currency).
+    pub refunds: Vec<Money>,
 }
 
 /// Arguments of `set_departure_capacity.v1`. Never below the seats already booked.
@@ -173,7 +282,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::super::testkit::*;
     use super::*;
-    use crate::entities::{Departure, TourVariant};
+    use crate::entities::{Booking, Departure, TourVariant};
     use crate::roles::Role;
     use crate::status::{BookingStatus, PaymentStatus};
     use serde_json::{Value, json};
@@ -279,6 +388,135 @@ mod tests {
             .collect();
         assert_eq!(refunds, [15_000]);
         assert!(ch.iter().any(|c| matches!(c, Change::Audit(a) if a.action == "departure.cancelled")));
+    }
+
+    fn cancel(reason: &str) -> Value {
+        json!({"departure_id": DEPARTURE, "reason": reason})
+    }
+
+    fn cancelled_ids(ch: &[Change]) -> Vec<&str> {
+        ch.iter()
+            .filter_map(|c| match c {
+                Change::PutBooking(b) if b.status == BookingStatus::Cancelled => Some(b.id.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn refunds(ch: &[Change]) -> Vec<(&str, i64)> {
+        ch.iter()
+            .filter_map(|c| match c {
+                Change::RequestRefund(r) => Some((r.booking_id.as_str(), r.amount.amount)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A departure with a paid, a part-paid, an unpaid and an already cancelled booking.
+    fn booked_world() -> Mem {
+        let mem = world();
+        mem.put_departure(Departure { booked_count: 7, ..departure() });
+        mem.put_booking(booking("b-paid", 3, BookingStatus::Confirmed, PaymentStatus::Paid, 15_000));
+        mem.put_booking(Booking {
+            refunded_amount: usd(1_000),
+            ..booking("b-deposit", 2, BookingStatus::Confirmed, PaymentStatus::Partial, 4_000)
+        });
+        mem.put_booking(booking("b-hold", 2, BookingStatus::Pending, PaymentStatus::Unpaid, 0));
+        mem.put_booking(booking("b-gone", 4, BookingStatus::Cancelled, PaymentStatus::Unpaid, 0));
+        mem
+    }
+
+    #[test]
+    fn cancelling_a_departure_cancels_every_booking_as_the_operator() {
+        let mem = booked_world();
+        let ch = run_write(&mem, "cancel_departure.v1", cancel("  Storm warning  "), Role::Manager);
+        let Change::PutDeparture(d) = &ch[0] else { panic!("{ch:?}") };
+        assert_eq!((d.status, d.booked_count), (DepartureStatus::Cancelled, 0));
+        assert_eq!(cancelled_ids(&ch), ["b-deposit", "b-hold", "b-paid"]);
+        // Everything paid comes back (less what was refunded already); an unpaid hold gets nothing.
+        assert_eq!(refunds(&ch), [("b-deposit", 3_000), ("b-paid", 15_000)]);
+        for id in ["b-paid", "b-deposit", "b-hold"] {
+            let b = mem.get_booking(id);
+            let c = b.cancellation.unwrap();
+            assert_eq!((c.by, c.reason.as_deref()), (CancelledBy::Operator, Some("Storm warning")), "{id}");
+            assert_eq!(b.cancelled_at, Some(now()));
+        }
+        assert_eq!(mem.get_booking("b-gone").cancelled_at, None, "an old cancellation is left alone");
+        let audit = mem.state.borrow().audit.clone();
+        let [a] = &audit[..] else { panic!("{audit:?}") };
+        assert_eq!(
+            (a.action.as_str(), a.entity_id.as_str(), a.actor_id.as_str()),
+            ("departure.cancelled", DEPARTURE, STAFF)
+        );
+        assert_eq!(a.detail["reason"], "Storm warning");
+        assert_eq!(a.detail["guests"], 7);
+        assert_eq!(a.detail["affected_bookings"], json!(["b-deposit", "b-hold", "b-paid"]));
+    }
+
+    /// The server decides on the bookings it holds when the intent arrives, not on what the
+    /// cancelling desk saw: a booking another desk sold meanwhile is cancelled too.
+    #[test]
+    fn bookings_the_desk_never_saw_are_cancelled_too() {
+        let desk = booked_world();
+        let server = booked_world();
+        server.put_booking(booking("b-elsewhere", 1, BookingStatus::Confirmed, PaymentStatus::Paid, 5_000));
+        server.put_departure(Departure { booked_count: 8, ..departure() });
+        let seen = run_ok(&desk, "cancel_departure.v1", cancel("Guide sick"), Role::Manager);
+        let decided = run_ok(&server, "cancel_departure.v1", cancel("Guide sick"), Role::Manager);
+        assert!(!cancelled_ids(&seen).contains(&"b-elsewhere"));
+        assert!(cancelled_ids(&decided).contains(&"b-elsewhere"));
+        assert!(refunds(&decided).contains(&("b-elsewhere", 5_000)));
+        assert!(matches!(&decided[0], Change::PutDeparture(d) if d.booked_count == 0));
+        // A count no booking accounts for is released too.
+        let empty = world();
+        empty.put_departure(Departure { booked_count: 4, ..departure() });
+        let ch = run_ok(&empty, "cancel_departure.v1", cancel("Guide sick"), Role::Manager);
+        assert!(
+            matches!(&ch[0], Change::PutDeparture(d) if d.booked_count == 0 && d.status == DepartureStatus::Cancelled)
+        );
+    }
+
+    #[test]
+    fn cancelling_a_departure_twice_changes_nothing() {
+        let mem = booked_world();
+        run_write(&mem, "cancel_departure.v1", cancel("Storm"), Role::Manager);
+        assert!(run_ok(&mem, "cancel_departure.v1", cancel("Storm"), Role::Manager).is_empty());
+        // A booking still holding seats on a cancelled departure (it should not happen) is swept up.
+        mem.put_booking(booking("b-stray", 1, BookingStatus::Confirmed, PaymentStatus::Paid, 5_000));
+        let again = run_ok(&mem, "cancel_departure.v1", cancel("Storm"), Role::Manager);
+        assert_eq!(cancelled_ids(&again), ["b-stray"]);
+        assert_eq!(refunds(&again), [("b-stray", 5_000)]);
+    }
+
+    #[test]
+    fn cancelling_a_departure_is_refused() {
+        let mem = booked_world();
+        assert_eq!(run_err(&mem, "cancel_departure.v1", cancel("Storm"), Role::Guide), "NOT_AUTHORIZED");
+        assert_eq!(run_err(&mem, "cancel_departure.v1", cancel("Storm"), Role::Customer), "NOT_AUTHORIZED");
+        assert_eq!(run_err(&mem, "cancel_departure.v1", cancel("   "), Role::Manager), "INVALID");
+        assert_eq!(run_err(&mem, "cancel_departure.v1", cancel(&"x".repeat(501)), Role::Manager), "INVALID");
+        assert_eq!(run_err(&mem, "cancel_departure.v1", json!({"departure_id": DEPARTURE}), Role::Manager), "INVALID");
+        assert_eq!(
+            run_err(&mem, "cancel_departure.v1", json!({"departure_id": "d-404", "reason": "x"}), Role::Manager),
+            "NOT_FOUND"
+        );
+        mem.put_departure(Departure { status: DepartureStatus::Completed, ..departure() });
+        assert_eq!(run_err(&mem, "cancel_departure.v1", cancel("Storm"), Role::Manager), "FORBIDDEN_TRANSITION");
+        assert!(mem.state.borrow().refunds.is_empty(), "nothing written");
+    }
+
+    #[test]
+    fn the_preview_counts_what_cancelling_does() {
+        let mem = booked_world();
+        let bookings: Vec<Booking> = mem.state.borrow().bookings.values().cloned().collect();
+        let p = departure_cancellation_preview(&departure(), &bookings);
+        assert_eq!(
+            p,
+            DepartureCancellationPreview { bookings: 3, guests: 7, paid_bookings: 2, refunds: vec![usd(18_000)] }
+        );
+        let ch = run_ok(&mem, "cancel_departure.v1", cancel("Storm"), Role::Manager);
+        assert_eq!(refunds(&ch).iter().map(|(_, a)| a).sum::<i64>(), 18_000, "the same rule");
+        assert_eq!(departure_cancellation_preview(&departure(), &[]), DepartureCancellationPreview::default());
     }
 
     #[test]

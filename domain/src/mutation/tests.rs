@@ -85,6 +85,7 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             json!({"id": uuid(9), "tour_id": TOUR, "departure_id": DEPARTURE, "customer_id": CUSTOMER,
                    "lines": [{"tier_id": ADULT, "quantity": 2}]}),
         ),
+        ("cancel_departure.v1", json!({"departure_id": DEPARTURE, "reason": "Storm warning"})),
     ]
 }
 

@@ -946,3 +946,80 @@ fn a_v4_database_migrates_to_nullable_e_mails_and_keeps_its_search_index() {
     assert!(s.search_customers("bo@lind.se", 10).unwrap().is_empty(), "the old address left the index");
     assert_eq!(s.search_customers("ana silva", 10).unwrap().len(), 1);
 }
+
+fn cancel_departure(id: &str, reason: &str) -> Mutation {
+    Mutation::decode("cancel_departure.v1", &json!({"departure_id": id, "reason": reason})).unwrap()
+}
+
+/// The desk shows a cancelled departure at once: the departure, its bookings and its seats,
+/// with the count of what it cancels beforehand; a booking the server then brings in (another
+/// desk's) is cancelled by the replay of the still pending intent.
+#[test]
+fn cancelling_a_departure_shows_at_once_and_sweeps_up_bookings_pulled_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Manager);
+    seed(&s, 8);
+    s.apply_pull(&pull(
+        vec![bucket(
+            ALL,
+            10,
+            vec![
+                put(EntityKind::Departure, &departure(D1, 0, 8, 2)),
+                put(EntityKind::Booking, &booking(B1, D1, ANA, 2, 1)),
+            ],
+        )],
+        0,
+        vec![],
+    ))
+    .unwrap();
+    let preview = s.departure_cancellation_preview(D1).unwrap().unwrap();
+    assert_eq!((preview.bookings, preview.guests, preview.refunds.clone()), (1, 2, vec![usd(10_000)]));
+    assert!(s.departure_cancellation_preview("d-404").unwrap().is_none());
+
+    assert_eq!(s.mutate(&cancel_departure(D1, " Storm warning ")).unwrap(), 1);
+    let d = s.departure(D1).unwrap().unwrap();
+    assert_eq!((d.departure.status, d.departure.booked_count, d.seats_left), (DepartureStatus::Cancelled, 0, 0));
+    let list = s.bookings_of_departure(D1).unwrap();
+    assert_eq!(list.len(), 1);
+    assert!(list[0].status == BookingStatus::Cancelled && list[0].pending);
+    assert!(s.manifest(D1).unwrap().unwrap().bookings.is_empty(), "the manifest leaves cancelled bookings out");
+    assert_eq!(s.departure_cancellation_preview(D1).unwrap().unwrap(), Default::default());
+
+    // Before the push, the server sends another desk's booking on it: the rebase replays the
+    // pending cancellation over it.
+    s.apply_pull(&pull(
+        vec![bucket(
+            ALL,
+            20,
+            vec![
+                put(EntityKind::Departure, &departure(D1, 0, 8, 3)),
+                put(EntityKind::Booking, &booking(B2, D1, BO, 1, 2)),
+            ],
+        )],
+        0,
+        vec![],
+    ))
+    .unwrap();
+    let list = s.bookings_of_departure(D1).unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|b| b.status == BookingStatus::Cancelled), "{list:?}");
+    assert_eq!(s.departure(D1).unwrap().unwrap().departure.booked_count, 0);
+    assert_eq!(s.pending_count().unwrap(), 1, "still one intent to push");
+}
+
+#[test]
+fn a_guide_or_a_blank_reason_cancels_nothing_and_queues_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Guide);
+    seed(&s, 8);
+    let e = s.mutate(&cancel_departure(D1, "Storm")).unwrap_err();
+    assert!(matches!(e, StoreError::Rejected(Rejection::NotAuthorized { .. })), "{e:?}");
+    drop(s);
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Manager);
+    seed(&s, 8);
+    let e = s.mutate(&cancel_departure(D1, "  ")).unwrap_err();
+    assert!(matches!(&e, StoreError::Rejected(Rejection::Invalid(f)) if f.field == "reason"), "{e:?}");
+    assert_eq!(s.pending_count().unwrap(), 0);
+    assert_eq!(s.departure(D1).unwrap().unwrap().departure.status, DepartureStatus::Open);
+}

@@ -7,7 +7,9 @@ use tourdesk_domain::ipc::{
     BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, ManifestBooking, ManifestParticipant,
     Outcome, RejectedBooking, TourView,
 };
-use tourdesk_domain::mutation::{CreateBookingV1, attendance_by_participant};
+use tourdesk_domain::mutation::{
+    CreateBookingV1, DepartureCancellationPreview, attendance_by_participant, departure_cancellation_preview,
+};
 use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::{EntityKind, OutcomeStatus};
 use tourdesk_domain::status::BookingStatus;
@@ -106,6 +108,20 @@ impl Store {
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
         rows::bookings_of_departure(&conn, &org, departure_id)?.iter().map(|b| summary(&conn, &org, b)).collect()
+    }
+
+    /// What cancelling the departure would cancel and refund, as far as this desk knows (the
+    /// server decides on the bookings it holds then); `None` when the desk does not hold it.
+    pub fn departure_cancellation_preview(
+        &self,
+        departure_id: &str,
+    ) -> Result<Option<DepartureCancellationPreview>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(None) };
+        let Some(v) = rows::get(&conn, &org, EntityKind::Departure, departure_id)? else { return Ok(None) };
+        let d: Departure = serde_json::from_value(v)?;
+        let bookings = rows::bookings_of_departure(&conn, &org, departure_id)?;
+        Ok(Some(departure_cancellation_preview(&d, &bookings)))
     }
 
     /// Customers for what was typed, best match first: those whose first or last name, e-mail or

@@ -10,7 +10,7 @@ use deadpool_postgres::{GenericClient, Pool};
 
 use crate::db::Prepared;
 use crate::db::set_tenant;
-use crate::mail::{Email, MailError, Mailer};
+use crate::mail::{Email, MANAGE_LINK, MANAGE_LINK_DAYS, MailError, Mailer};
 
 /// A row that failed this many times in a row is given up on (about an hour of retries).
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -40,7 +40,7 @@ pub async fn drain_outbox(pool: &Pool, mailer: &Mailer, batch: i64) -> anyhow::R
             set_tenant(&tx, org).await?;
             let Some(row) = tx
                 .row_opt(
-                    "SELECT id, recipient, subject, content, attempts FROM communications
+                    "SELECT id, recipient, subject, content, attempts, customer_id, booking_id FROM communications
                      WHERE organization_id = $1 AND status = 'pending' AND channel = 'email'
                        AND direction = 'outbound' AND recipient IS NOT NULL AND next_attempt_at <= now()
                      ORDER BY next_attempt_at
@@ -59,13 +59,41 @@ pub async fn drain_outbox(pool: &Pool, mailer: &Mailer, batch: i64) -> anyhow::R
                 text: row.try_get(3)?,
             };
             let attempts = row.try_get::<_, i32>(4)? + 1;
+            let (email, token) = fill_manage_link(&tx, org, mailer, email, row.try_get(5)?, row.try_get(6)?).await?;
             let result = mailer.send(&email).await;
+            // A relay that echoes the message must not leave the token in the failure reason.
+            let result = match (result, token) {
+                (Err(e), Some(t)) => Err(e.withhold(&t)),
+                (r, _) => r,
+            };
             record_attempt(&tx, org, &id, attempts, result).await?;
             tx.commit().await?;
             settled += 1;
         }
     }
     Ok(settled)
+}
+
+/// Puts a fresh magic link to the row's booking in place of [`MANAGE_LINK`], minted in the
+/// claiming transaction (it exists iff the attempt is recorded); the stored row keeps the
+/// placeholder. Returns what to send and the token, if one was minted.
+async fn fill_manage_link(
+    tx: &impl GenericClient,
+    org: &str,
+    mailer: &Mailer,
+    mut email: Email,
+    customer_id: Option<String>,
+    booking_id: Option<String>,
+) -> anyhow::Result<(Email, Option<String>)> {
+    let (Some(customer_id), Some(booking_id)) = (customer_id, booking_id) else { return Ok((email, None)) };
+    if !email.text.contains(MANAGE_LINK) || !mailer.is_enabled() {
+        return Ok((email, None));
+    }
+    let hours = MANAGE_LINK_DAYS * 24;
+    let token = crate::website::bookings::mint_magic_link(tx, org, &customer_id, &booking_id, hours).await?;
+    let link = crate::website::bookings::manage_url(mailer.public_base_url(), &token);
+    email.text = email.text.replace(MANAGE_LINK, &link);
+    Ok((email, Some(token)))
 }
 
 async fn record_attempt(

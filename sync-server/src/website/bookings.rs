@@ -327,18 +327,37 @@ pub async fn request_magic_link(state: &AppState, org_slug: &str, req: &LookupRe
         return Ok(accepted);
     };
     let b = db::booking_by_id(&*tx, &org, &booking_id).await?.ok_or_else(|| anyhow::anyhow!("booking vanished"))?;
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    let token = URL_SAFE_NO_PAD.encode(raw);
-    tx.exec(
-        "INSERT INTO customer_magic_links (token_hash, organization_id, customer_id, booking_id, expires_at)
-         VALUES ($1, $2, $3, $4, now() + make_interval(hours => $5))",
-        &[&token_digest(&token), &org, &b.customer_id, &b.id, &(MAGIC_LINK_HOURS as i32)],
-    )
-    .await?;
+    let token = mint_magic_link(&*tx, &org, &b.customer_id, &b.id, MAGIC_LINK_HOURS).await?;
     tx.commit().await?;
     send_magic_link(state, &org, &b, &email, &token).await;
     Ok(accepted)
+}
+
+/// A new magic link to manage `booking_id` for `hours`, recorded (as its SHA-256 only) in the
+/// caller's transaction of `org`; returns the token, the one copy in clear. Also minted by the
+/// mail outbox for e-mails that carry a manage link (`mail::MANAGE_LINK`).
+pub(crate) async fn mint_magic_link(
+    c: &impl GenericClient,
+    org: &str,
+    customer_id: &str,
+    booking_id: &str,
+    hours: i64,
+) -> anyhow::Result<String> {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    let token = URL_SAFE_NO_PAD.encode(raw);
+    c.exec(
+        "INSERT INTO customer_magic_links (token_hash, organization_id, customer_id, booking_id, expires_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(hours => $5))",
+        &[&token_digest(&token), &org, &customer_id, &booking_id, &i32::try_from(hours)?],
+    )
+    .await?;
+    Ok(token)
+}
+
+/// The public site's page for a magic link.
+pub(crate) fn manage_url(base: &str, token: &str) -> String {
+    format!("{}/manage?token={token}", base.trim_end_matches('/'))
 }
 
 /// Mails the link now rather than through the outbox, so the token is never stored in clear;
@@ -352,8 +371,9 @@ async fn send_magic_link(state: &AppState, org: &str, b: &Booking, email: &str, 
         subject: format!("Manage your booking {reference}"),
         text: format!(
             "Hello,\n\nUse this link to see or cancel booking {reference}. It expires in {MAGIC_LINK_HOURS} hours \
-             and can cancel the booking once.\n\n{base}/manage?token={token}\n\nIf you did not ask for it, you can \
-             ignore this e-mail.\n"
+             and can cancel the booking once.\n\n{link}\n\nIf you did not ask for it, you can \
+             ignore this e-mail.\n",
+            link = manage_url(base, token)
         ),
     };
     match mail::send_now(

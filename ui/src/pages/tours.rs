@@ -3,14 +3,17 @@
 
 use tourdesk_domain::PricingTier;
 use tourdesk_domain::ipc::{BookingSummary, DepartureView, NewTour, TourView};
+use tourdesk_domain::mutation::DepartureCancellationPreview;
 use tourdesk_domain::protocol::EntityKind;
-use tourdesk_domain::status::TourCategory;
+use tourdesk_domain::roles::Permission;
+use tourdesk_domain::status::{DepartureStatus, TourCategory};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::components::booking_form::NewBookingForm;
 use crate::components::bookings::{BookingsPanel, ManifestView};
+use crate::components::cancel_departure::CancelDepartureDialog;
 use crate::components::states::{ErrorNote, Loading};
 use crate::components::tours::{Departures, PanelKind, TourList};
 use crate::error::UiError;
@@ -104,7 +107,7 @@ pub fn ToursPage(props: &ToursPageProps) -> Html {
                 let panel = open_panel.as_ref().and_then(|(id, kind)| {
                     departures.iter().find(|d| d.departure.id == *id).map(|d| html! {
                         // Keyed by departure, so another departure's panel starts with a fresh form.
-                        <DeparturePanel key={id.clone()} tour_id={t.tour.id.clone()} departure={d.clone()} prices={prices.clone()} kind={*kind} />
+                        <DeparturePanel key={id.clone()} tour_id={t.tour.id.clone()} tour_name={t.tour.name.clone()} departure={d.clone()} prices={prices.clone()} kind={*kind} />
                     })
                 });
                 html! {
@@ -140,6 +143,7 @@ pub fn ToursPage(props: &ToursPageProps) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct DeparturePanelProps {
     pub tour_id: String,
+    pub tour_name: String,
     pub departure: DepartureView,
     pub prices: Vec<PricingTier>,
     pub kind: PanelKind,
@@ -153,6 +157,7 @@ pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
     let id = props.departure.departure.id.clone();
     let booking_open = use_state(|| false);
     let action_error = use_state(|| None::<UiError>);
+    let cancelling = use_state(|| None::<DepartureCancellationPreview>);
     let here = use_node_ref();
     {
         let here = here.clone();
@@ -191,6 +196,63 @@ pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
                 }
             });
         })
+    };
+    // Calling the departure off: for roles that write schedules, while it can still be cancelled.
+    let role = app.status.as_ref().and_then(|s| s.signed_in_as.as_ref()).map(|u| u.role);
+    let status = props.departure.departure.status;
+    let may_cancel = role.is_some_and(|r| r.can(Permission::SchedulesWrite))
+        && !matches!(status, DepartureStatus::Cancelled | DepartureStatus::Completed);
+    let open_cancel = {
+        let (cancelling, error, id) = (cancelling.clone(), action_error.clone(), id.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (cancelling, error, id) = (cancelling.clone(), error.clone(), id.clone());
+            spawn_local(async move {
+                match services::departure_cancellation_preview(&id).await {
+                    Ok(p) => {
+                        error.set(None);
+                        cancelling.set(Some(p));
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        })
+    };
+    let dialog = match &*cancelling {
+        Some(preview) => {
+            let on_close = {
+                let cancelling = cancelling.clone();
+                Callback::from(move |_| cancelling.set(None))
+            };
+            let on_cancelled = {
+                let (cancelling, app) = (cancelling.clone(), app.clone());
+                Callback::from(move |p: DepartureCancellationPreview| {
+                    cancelling.set(None);
+                    app.dispatch(Action::Toast(format!(
+                        "Departure cancelled{} — refunds and e-mails go out when it syncs",
+                        match p.bookings {
+                            0 => String::new(),
+                            1 => " with its 1 booking".into(),
+                            n => format!(" with its {n} bookings"),
+                        }
+                    )));
+                })
+            };
+            html! {
+                <CancelDepartureDialog departure={props.departure.clone()} tour_name={props.tour_name.clone()}
+                    preview={preview.clone()} on_cancelled={on_cancelled} on_close={on_close} />
+            }
+        }
+        None => html! {},
+    };
+    let toolbar = html! {
+        <div class="panel-actions">
+            if status == DepartureStatus::Cancelled {
+                <span id="departure-cancelled" class="badge cancelled">{ "Cancelled" }</span>
+            }
+            if may_cancel {
+                <button id="cancel-departure" class="danger" onclick={open_cancel}>{ "Cancel departure…" }</button>
+            }
+        </div>
     };
     let banner = match &*action_error {
         Some(e) => html! { <ErrorNote error={e.clone()} /> },
@@ -234,8 +296,10 @@ pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
     };
     html! {
         <div class="departure-panel" ref={here}>
+            { toolbar }
             { banner }
             { content }
+            { dialog }
         </div>
     }
 }

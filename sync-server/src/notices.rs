@@ -1,0 +1,166 @@
+//! E-mails a decided mutation owes customers, queued through the mail outbox in the transaction
+//! (the push's savepoint) that writes it: a customer hears of a decision exactly when it commits.
+//!
+//! Today that is one notice: a departure the operator called off (`cancel_departure.v1`, or
+//! `set_departure_status.v1` to cancelled) tells every customer whose booking it cancelled why,
+//! what comes back, and how to pick another date. The link to do so is a magic manage link
+//! (`website::bookings`), minted when the outbox sends the mail ([`mail::MANAGE_LINK`]), so its
+//! token never rests in the database in clear.
+
+use std::collections::HashMap;
+
+use tourdesk_domain::entities::{Booking, Departure};
+use tourdesk_domain::money::Money;
+use tourdesk_domain::mutation::{Change, Mutation};
+use tourdesk_domain::status::{BookingStatus, DepartureStatus};
+
+use crate::db::{self, WriteTx};
+use crate::mail;
+
+/// The outbox type of the e-mail a cancelled departure sends each of its customers.
+pub const DEPARTURE_CANCELLED: &str = "departure_cancelled";
+
+/// Queues what `changes`, just written by `m`, owes customers. Does nothing (and awaits nothing)
+/// unless the mutation cancelled bookings with their departure, so a write sent in one go stays
+/// one go.
+pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> anyhow::Result<()> {
+    let cancels_departure = match m {
+        Mutation::CancelDepartureV1(_) => true,
+        Mutation::SetDepartureStatusV1(s) => s.status == DepartureStatus::Cancelled,
+        _ => false,
+    };
+    if !cancels_departure {
+        return Ok(());
+    }
+    let cancelled: Vec<&Booking> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::PutBooking(b) if b.status == BookingStatus::Cancelled => Some(b),
+            _ => None,
+        })
+        .collect();
+    let Some(first) = cancelled.first() else { return Ok(()) };
+    let refunds: HashMap<&str, Money> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::RequestRefund(r) => Some((r.booking_id.as_str(), r.amount)),
+            _ => None,
+        })
+        .collect();
+    let org = w.org().to_string();
+    let departure = match changes.iter().find_map(|c| match c {
+        Change::PutDeparture(d) => Some(d.clone()),
+        _ => None,
+    }) {
+        Some(d) => d,
+        // A replay that swept up a stray booking: the departure row was not written again.
+        None => db::departure(w.tx(), &org, &first.departure_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("departure {} vanished", first.departure_id))?,
+    };
+    let tour = db::tour_name(w.tx(), &org, &departure.tour_id).await?.unwrap_or_default();
+    for b in cancelled {
+        let Some(to) = db::customer_email(w.tx(), &org, &b.customer_id).await? else { continue };
+        let refund = refunds.get(b.id.as_str()).copied();
+        let email = departure_cancelled(&to, &tour, &departure, b, refund);
+        mail::queue(w.tx(), &org, &b.customer_id, Some(&b.id), DEPARTURE_CANCELLED, &email).await?;
+    }
+    Ok(())
+}
+
+/// The e-mail itself: the tour, its local date and time, the operator's reason, the refund, and
+/// the link to pick another date (left as [`mail::MANAGE_LINK`] for the outbox to fill in).
+pub fn departure_cancelled(to: &str, tour: &str, d: &Departure, b: &Booking, refund: Option<Money>) -> mail::Email {
+    let when = format!("{} at {} ({})", d.local_date.format("%A %-d %B %Y"), d.local_time.format("%H:%M"), d.timezone);
+    let reason = b
+        .cancellation
+        .as_ref()
+        .and_then(|c| c.reason.as_deref())
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or("the operator had to call it off");
+    let reference = b.reference_number.to_string();
+    let money = match refund {
+        Some(r) => format!(
+            "We are refunding {} in full to the card you paid with. Depending on your bank it can take 5 to 10 \
+             business days to show.",
+            r.display_with_symbol()
+        ),
+        None => "Nothing was charged for it, so there is nothing to refund.".to_string(),
+    };
+    mail::Email {
+        to: to.to_string(),
+        subject: format!("Cancelled: {tour} on {}", d.local_date.format("%-d %B %Y")),
+        text: format!(
+            "Hello,\n\nWe are sorry: {tour} on {when} has been cancelled and will not run.\n\nReason: {reason}\n\n\
+             Your booking {reference} for {pax} is cancelled. {money}\n\n\
+             You are welcome to pick another date of {tour} instead. This link shows your booking and the \
+             dates with seats left (it works for {days} days):\n\n{link}\n\n\
+             If you have any questions, just reply to this e-mail.\n",
+            pax = guests(b.participant_count()),
+            days = mail::MANAGE_LINK_DAYS,
+            link = mail::MANAGE_LINK,
+        ),
+    }
+}
+
+fn guests(n: u32) -> String {
+    if n == 1 { "1 guest".into() } else { format!("{n} guests") }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+    use tourdesk_domain::money::Currency;
+
+    #[test]
+    fn the_mail_says_what_why_how_much_and_where_to_rebook() {
+        let d = Departure {
+            id: "d".into(),
+            organization_id: "o".into(),
+            tour_id: "t".into(),
+            variant_id: "v".into(),
+            local_date: NaiveDate::from_ymd_opt(2026, 7, 10).unwrap(),
+            local_time: NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+            timezone: "Europe/London".into(),
+            starts_at: Utc.with_ymd_and_hms(2026, 7, 10, 8, 30, 0).unwrap(),
+            ends_at: Utc.with_ymd_and_hms(2026, 7, 10, 10, 30, 0).unwrap(),
+            capacity: 10,
+            booked_count: 0,
+            status: DepartureStatus::Cancelled,
+        };
+        let json = serde_json::json!({
+            "id": "b", "organization_id": "o", "reference_number": "BK-2026-ABCDEF", "customer_id": "c",
+            "departure_id": "d", "tour_id": "t", "variant_id": "v",
+            "pricing": {"line_items": [], "subtotal": {"amount": 0, "currency": "GBP"}, "discounts": [],
+                        "taxes": [], "total": {"amount": 0, "currency": "GBP"}, "promotional_code_id": null},
+            "participants": [], "status": "cancelled", "payment_status": "paid",
+            "paid_amount": {"amount": 9000, "currency": "GBP"}, "refunded_amount": {"amount": 0, "currency": "GBP"},
+            "source": "admin", "special_requests": null, "dietary_restrictions": null, "overbook": null,
+            "cancellation": {"by": "operator", "reason": "Storm warning",
+                             "decision": {"hours_before": 900, "rule": null, "refund_percentage": 100,
+                                          "refund": {"amount": 9000, "currency": "GBP"}}},
+            "checked_in": 0, "no_shows": 0, "created_at": "2026-06-01T12:00:00Z", "confirmed_at": null,
+            "cancelled_at": "2026-06-01T12:00:00Z", "updated_at": "2026-06-01T12:00:00Z"
+        });
+        let b: Booking = match serde_json::from_value(json) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        };
+        let m = departure_cancelled("ann@example.com", "Old Town Walk", &d, &b, Some(Money::new(9000, Currency::GBP)));
+        assert_eq!(m.subject, "Cancelled: Old Town Walk on 10 July 2026");
+        for part in [
+            "Old Town Walk on Friday 10 July 2026 at 09:30 (Europe/London)",
+            "Reason: Storm warning",
+            "BK-2026-ABCDEF",
+            "refunding £90.00 in full",
+            "pick another date",
+            mail::MANAGE_LINK,
+        ] {
+            assert!(m.text.contains(part), "{part:?} missing from {}", m.text);
+        }
+        let unpaid = departure_cancelled("ann@example.com", "Old Town Walk", &d, &b, None);
+        assert!(unpaid.text.contains("nothing to refund"), "{}", unpaid.text);
+    }
+}
