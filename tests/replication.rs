@@ -122,7 +122,8 @@ async fn demo(env: &Env) -> Demo {
     let other: String = pg
         .query_one(
             "SELECT DISTINCT departure_id FROM bookings
-             WHERE departure_id NOT IN (SELECT departure_id FROM schedule_guide_assignments)",
+             WHERE departure_id NOT IN (SELECT departure_id FROM schedule_guide_assignments)
+             ORDER BY departure_id LIMIT 1",
             &[],
         )
         .await
