@@ -309,10 +309,15 @@ pub fn SignInPage() -> Html {
                             words::sentence(who.role.as_str()),
                             who.organization_name
                         )));
+                        // Away from #/sign-in; any other route was only covered by this screen,
+                        // and the person may already be using it (the desk's status event
+                        // arrives first).
+                        if router::current() == Route::SignIn {
+                            router::navigate(&Route::Tours(None));
+                        }
                         if let Ok(s) = services::desk_status().await {
                             app.dispatch(Action::Status(s));
                         }
-                        router::navigate(&Route::Tours(None));
                     }
                     Err(e) => {
                         let mut d = (*draft).clone();
