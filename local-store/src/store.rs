@@ -173,7 +173,10 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('server_url', ?1)", [server_url])?;
-        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('sign_in_hint', ?1)", [serde_json::to_string(hint)?])?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('sign_in_hint', ?1)",
+            [serde_json::to_string(hint)?],
+        )?;
         tx.commit()?;
         Ok(())
     }

@@ -146,7 +146,8 @@ mod tests {
         assert_eq!(c.form_defaults().email, "guide@demo.tourdesk.test");
         assert_eq!(c.server_url_or(None), DEFAULT_SERVER_URL);
         assert_eq!(c.server_url_or(Some("https://tours.example".into())), "https://tours.example");
-        let set = DeskConfig::from_lookup(Some("/d".into()), |k| (k == "TOURDESK_SERVER_URL").then(|| "http://s".into()));
+        let set =
+            DeskConfig::from_lookup(Some("/d".into()), |k| (k == "TOURDESK_SERVER_URL").then(|| "http://s".into()));
         assert_eq!(set.unwrap().server_url_or(Some("https://old".into())), "http://s", "the configured server wins");
         assert!(DeskConfig::from_lookup(None, |_| None).is_err());
         let named = DeskConfig::from_lookup(Some("/d".into()), |k| (k == "COMPUTERNAME").then(|| "FRONT-1\n".into()));

@@ -63,10 +63,7 @@ impl DeskError {
                 tracing::error!("local store error at sign-out: {e}");
                 plain("STORE", e.to_string())
             }
-            DeskError::SignOut(e) => plain(
-                "SIGN_OUT_FAILED",
-                format!("the server did not revoke this desk: {e}"),
-            ),
+            DeskError::SignOut(e) => plain("SIGN_OUT_FAILED", format!("the server did not revoke this desk: {e}")),
         }
     }
 }

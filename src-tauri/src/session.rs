@@ -83,7 +83,9 @@ fn refused(e: SyncError, server_url: &str) -> DeskError {
         ),
         SyncError::Server { code, message, .. } => DeskError::SignIn { code, message, field: None },
         SyncError::Store(e) => DeskError::Store(e),
-        e @ SyncError::PushIncomplete { .. } => DeskError::SignIn { code: "SYNC".into(), message: e.to_string(), field: None },
+        e @ SyncError::PushIncomplete { .. } => {
+            DeskError::SignIn { code: "SYNC".into(), message: e.to_string(), field: None }
+        }
     }
 }
 
@@ -113,7 +115,10 @@ mod tests {
         assert_eq!(field(check_form(&input("tours.example", "demo", "a@b", "pw"))).as_deref(), Some("server_url"));
         assert_eq!(field(check_form(&input("https://", "demo", "a@b", "pw"))).as_deref(), Some("server_url"));
         assert_eq!(field(check_form(&input("https://t", " ", "a@b", "pw"))).as_deref(), Some("organization"));
-        assert_eq!(field(check_form(&input("https://t", "Harbour Walks!", "a@b", "pw"))).as_deref(), Some("organization"));
+        assert_eq!(
+            field(check_form(&input("https://t", "Harbour Walks!", "a@b", "pw"))).as_deref(),
+            Some("organization")
+        );
         assert_eq!(field(check_form(&input("https://t", "demo", "nobody", "pw"))).as_deref(), Some("email"));
         assert_eq!(field(check_form(&input("https://t", "demo", "a@b", ""))).as_deref(), Some("password"));
     }

@@ -80,7 +80,8 @@ impl SyncLoop {
         let hint = store.sign_in_hint().ok().flatten();
         let demo = crate::config::demo_sign_in();
         if d.organization.is_empty() {
-            d.organization = hint.as_ref().map(|h| h.organization.clone()).or(demo.as_ref().map(|x| x.0.into())).unwrap_or_default();
+            d.organization =
+                hint.as_ref().map(|h| h.organization.clone()).or(demo.as_ref().map(|x| x.0.into())).unwrap_or_default();
         }
         if d.email.is_empty() {
             d.email = hint.as_ref().map(|h| h.email.clone()).or(demo.as_ref().map(|x| x.1.into())).unwrap_or_default();

@@ -106,7 +106,13 @@ impl DeskApp {
         }
     }
 
-    async fn sign_in(&self, url: &str, email: &str, password: &str, otp: Option<&str>) -> Result<SignedInAs, CommandError> {
+    async fn sign_in(
+        &self,
+        url: &str,
+        email: &str,
+        password: &str,
+        otp: Option<&str>,
+    ) -> Result<SignedInAs, CommandError> {
         let input = json!({"server_url": url, "organization": demo_data::DEMO_ORG_SLUG, "email": email,
                            "password": password, "otp": otp});
         self.call("sign_in", json!({ "input": input })).await

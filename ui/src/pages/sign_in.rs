@@ -141,7 +141,9 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
     };
     let invalid = |f: Field| matches!(&said, Some((Some(at), _)) if *at == f).then_some("true");
     let general = match &said {
-        Some((None, msg)) => html! { <p class="error-text form-error" id="sign-in-error" role="alert">{ msg.clone() }</p> },
+        Some((None, msg)) => {
+            html! { <p class="error-text form-error" id="sign-in-error" role="alert">{ msg.clone() }</p> }
+        }
         _ => html! {},
     };
     let input = |f: Field| {
@@ -252,7 +254,8 @@ pub fn SignInPage() -> Html {
                 .find(|(_, empty)| *empty)
                 .map_or(Field::Password, |(f, _)| f);
                 // A debug build's demo password is there already: Enter signs in.
-                let target = if d.password.is_some() && first_empty == Field::Password { None } else { Some(first_empty) };
+                let target =
+                    if d.password.is_some() && first_empty == Field::Password { None } else { Some(first_empty) };
                 draft.set(SignInDraft {
                     server_url: d.server_url,
                     organization: d.organization,
@@ -295,7 +298,8 @@ pub fn SignInPage() -> Html {
         let (draft, busy, error, focus, app) = (draft.clone(), busy.clone(), error.clone(), focus.clone(), app.clone());
         Callback::from(move |()| {
             let input = draft.to_input();
-            let (draft, busy, error, focus, app) = (draft.clone(), busy.clone(), error.clone(), focus.clone(), app.clone());
+            let (draft, busy, error, focus, app) =
+                (draft.clone(), busy.clone(), error.clone(), focus.clone(), app.clone());
             busy.set(true);
             error.set(None);
             spawn_local(async move {
