@@ -328,7 +328,14 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
 
     // Signing out: the server revokes this desk, and the sign-in screen is back.
     click(&c, "#sign-out").await;
-    click(&c, "#sign-out-confirm").await;
+    eventually("the sign-out dialog", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { texts(&c, "#sign-out-text").await.into_iter().next().filter(|t| t.contains("revoke")) }
+    })
+    .await;
+    painted().await;
+    screenshot(&c, "1-sign-out-dialog").await;
+    press_focused(&c, &Key::Enter.to_string()).await;
     eventually("the sign-in screen after signing out", Duration::from_secs(20), || {
         let c = c.clone();
         async move { (!texts(&c, "#sign-in-form").await.is_empty()).then_some(()) }
