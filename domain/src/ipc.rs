@@ -212,6 +212,58 @@ pub struct DeskStatus {
     /// While a pull spans several pages (a first sync of a large organization): how far along.
     #[serde(default)]
     pub sync_progress: Option<SyncProgress>,
+    /// Nobody can sync from this desk until a person signs in: it has no session, or the server
+    /// refused its refresh token (the device was revoked, or the session expired). Local work
+    /// goes on meanwhile.
+    #[serde(default)]
+    pub needs_sign_in: bool,
+}
+
+/// What the sign-in form sends. The password is used for one request and kept nowhere.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignInInput {
+    pub server_url: String,
+    /// The organization's slug (`demo`).
+    pub organization: String,
+    pub email: String,
+    pub password: String,
+    /// The authenticator app's 6-digit code or a recovery code, once the server asked for one.
+    #[serde(default)]
+    pub otp: Option<String>,
+}
+
+impl std::fmt::Debug for SignInInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInInput")
+            .field("server_url", &self.server_url)
+            .field("organization", &self.organization)
+            .field("email", &self.email)
+            .field("password", &"***")
+            .field("otp", &self.otp.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// What the sign-in form starts with: the server of the desk's configuration (or of its last
+/// sign-in), the last organization and e-mail. Only a debug build fills in a password (the demo
+/// owner's), so a release build carries none.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SignInDefaults {
+    pub server_url: String,
+    pub organization: String,
+    pub email: String,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// What a sign-out did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedOut {
+    /// The server revoked this device; `false` when it could not be reached and the person chose
+    /// to sign out of this desk only (the device stays listed until an admin revokes it).
+    pub revoked: bool,
+    /// Unsent changes the person chose to discard.
+    pub discarded: u64,
 }
 
 /// How far a multi-page pull has come, in change-sequence units summed over the buckets.

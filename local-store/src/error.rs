@@ -12,6 +12,8 @@ pub enum StoreError {
     NotSignedIn,
     #[error("{0}")]
     IdentityChange(String),
+    #[error("{0} changes made on this desk have not reached the server yet; signing out now would discard them")]
+    PendingChanges(u64),
     #[error(
         "this desk's database is older than what the server has already received from it (server has \
          change {server_last}, this desk would number its next one {local_next}); it was probably restored \

@@ -12,8 +12,8 @@ pub mod sync;
 mod wire;
 
 pub use error::StoreError;
-pub use store::{Session, Store, configure};
-pub use sync::{Credentials, PULL_PAGE, SyncClient, SyncError, SyncReport};
+pub use store::{Session, SignInHint, Store, configure};
+pub use sync::{Credentials, PULL_PAGE, SignIn, SyncClient, SyncError, SyncReport};
 pub use tourdesk_domain::ipc::{
     BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, Outcome, RejectedBooking, TourView,
 };

@@ -40,6 +40,13 @@ pub struct Session {
     pub organization_country: Option<String>,
 }
 
+/// Where the sign-in form starts: the organization and e-mail of the last sign-in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignInHint {
+    pub organization: String,
+    pub email: String,
+}
+
 pub struct Store {
     conn: Mutex<Connection>,
     client_id: Mutex<String>,
@@ -116,49 +123,64 @@ impl Store {
     pub fn save_session(&self, s: &Session) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let previous: Option<String> =
-            tx.query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
-        let mut new_client = None;
-        if let Some(prev) = previous {
-            let prev: Session = serde_json::from_str(&prev)?;
-            let same = prev.user_id == s.user_id && prev.organization_id == s.organization_id && prev.role == s.role;
-            if !same {
-                let pending: i64 = tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
-                if pending > 0 {
-                    return Err(StoreError::IdentityChange(format!(
-                        "this desk holds {pending} unsent changes made by {} ({}); sign in as them and sync \
-                         before another user or organization uses this desk",
-                        prev.user_name, prev.organization_name
-                    )));
-                }
-                for t in [
-                    "tours",
-                    "tour_variants",
-                    "pricing_tiers",
-                    "schedules",
-                    "bookings",
-                    "customers",
-                    "check_ins",
-                    "guides",
-                    "guide_assignments",
-                    "replica_rows",
-                    "shadow",
-                    "sync_state",
-                    "mutation_outcome",
-                ] {
-                    tx.execute(&format!("DELETE FROM {t}"), [])?;
-                }
-                let id = uuid::Uuid::new_v4().to_string();
-                tx.execute("UPDATE meta SET value = ?1 WHERE key = 'client_id'", [&id])?;
-                tx.execute("DELETE FROM meta WHERE key = 'next_mutation_id'", [])?;
-                new_client = Some(id);
-            }
-        }
+        let new_client = if identity_changes(&tx, s)? { Some(start_afresh(&tx)?) } else { None };
         tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('session', ?1)", [serde_json::to_string(s)?])?;
         tx.commit()?;
         if let Some(id) = new_client {
             *self.client_id.lock().unwrap_or_else(|p| p.into_inner()) = id;
         }
+        Ok(())
+    }
+
+    /// Whether [`Store::save_session`] would accept `s`, without saving anything: a sign-in
+    /// asks before it keeps the server's tokens, so a refused one leaves this desk as it was.
+    pub fn check_session(&self, s: &Session) -> Result<(), StoreError> {
+        let conn = self.conn();
+        identity_changes(&conn, s).map(|_| ())
+    }
+
+    /// Signs this desk out: the session, the refresh token and the device are forgotten, and so
+    /// is everything the previous user's session brought (the replica, cursors, inbox), with a
+    /// new client id, as for a change of user. Refused while changes are queued unless
+    /// `discard_pending`, which drops them. Returns how many queued changes were dropped.
+    pub fn sign_out(&self, discard_pending: bool) -> Result<u64, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let pending: i64 = tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
+        if pending > 0 && !discard_pending {
+            return Err(StoreError::PendingChanges(u64::try_from(pending).unwrap_or(0)));
+        }
+        tx.execute("DELETE FROM outbox", [])?;
+        let id = start_afresh(&tx)?;
+        for key in ["session", "refresh_token", "device_id"] {
+            tx.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+        }
+        tx.commit()?;
+        *self.client_id.lock().unwrap_or_else(|p| p.into_inner()) = id;
+        Ok(u64::try_from(pending).unwrap_or(0))
+    }
+
+    /// The server this desk last signed in to, which its refresh token belongs to.
+    pub fn server_url(&self) -> Result<Option<String>, StoreError> {
+        self.meta("server_url")
+    }
+
+    /// The organization and e-mail of the last sign-in, to fill the sign-in form with (never the
+    /// password, which this desk does not keep).
+    pub fn sign_in_hint(&self) -> Result<Option<SignInHint>, StoreError> {
+        self.meta("sign_in_hint")?.map(|s| serde_json::from_str(&s).map_err(StoreError::from)).transpose()
+    }
+
+    /// Keeps where and as whom this desk signed in (kept across a sign-out, to fill the form).
+    pub fn save_sign_in(&self, server_url: &str, hint: &SignInHint) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('server_url', ?1)", [server_url])?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('sign_in_hint', ?1)",
+            [serde_json::to_string(hint)?],
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -212,6 +234,54 @@ fn session_org(c: &Connection) -> Result<Option<String>, StoreError> {
     let raw: Option<String> =
         c.query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
     Ok(raw.map(|s| serde_json::from_str::<Session>(&s)).transpose()?.map(|s| s.organization_id))
+}
+
+/// What a session carries: another user, another organization or another role (and so other
+/// buckets) is another identity. Refused while unsent work of the previous identity is queued.
+fn identity_changes(c: &Connection, s: &Session) -> Result<bool, StoreError> {
+    let previous: Option<String> =
+        c.query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
+    let Some(prev) = previous else { return Ok(false) };
+    let prev: Session = serde_json::from_str(&prev)?;
+    if prev.user_id == s.user_id && prev.organization_id == s.organization_id && prev.role == s.role {
+        return Ok(false);
+    }
+    let pending: i64 = c.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
+    if pending > 0 {
+        return Err(StoreError::IdentityChange(format!(
+            "this desk holds {pending} unsent changes made by {} ({}); sign in as them and sync \
+             before another user or organization uses this desk",
+            prev.user_name, prev.organization_name
+        )));
+    }
+    Ok(true)
+}
+
+/// Empties the replica, cursors and inbox and draws a new client id (the server binds a client
+/// id to one user); returns the id. The outbox is the caller's business.
+fn start_afresh(tx: &Connection) -> Result<String, StoreError> {
+    for t in [
+        "tours",
+        "tour_variants",
+        "pricing_tiers",
+        "schedules",
+        "bookings",
+        "customers",
+        "check_ins",
+        "guides",
+        "guide_assignments",
+        "payment_issues",
+        "replica_rows",
+        "shadow",
+        "sync_state",
+        "mutation_outcome",
+    ] {
+        tx.execute(&format!("DELETE FROM {t}"), [])?;
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.execute("UPDATE meta SET value = ?1 WHERE key = 'client_id'", [&id])?;
+    tx.execute("DELETE FROM meta WHERE key = 'next_mutation_id'", [])?;
+    Ok(id)
 }
 
 #[cfg(test)]
@@ -422,6 +492,43 @@ mod tests {
         assert_eq!(s.refresh_token().unwrap().as_deref(), Some("rt-1"));
         s.forget_refresh_token().unwrap();
         assert_eq!((s.device_id().unwrap().as_deref(), s.refresh_token().unwrap()), (Some("dev-1"), None));
+    }
+
+    #[test]
+    fn a_sign_in_is_checked_before_anything_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = signed_in(&dir);
+        s.mutate(&create(T1, "Ramen Walk")).unwrap();
+        let e = s.check_session(&session("org-2")).unwrap_err();
+        assert!(matches!(e, StoreError::IdentityChange(_)) && e.to_string().contains("1 unsent changes"), "{e}");
+        s.check_session(&session("org-1")).unwrap();
+        assert_eq!(s.session().unwrap().unwrap().organization_id, "org-1", "checking saves nothing");
+        assert_eq!(s.pending_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn signing_out_forgets_the_session_and_the_data_and_refuses_to_lose_queued_work_unasked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("desk.sqlite3");
+        let s = signed_in(&dir);
+        s.save_device_auth("dev-1", "rt-1").unwrap();
+        s.save_sign_in("http://127.0.0.1:8787", &SignInHint { organization: "demo".into(), email: "o@d.test".into() })
+            .unwrap();
+        s.apply_pull(&page(1, vec![server_tour(T2, "Sushi Walk", "org-1")], 0, vec![])).unwrap();
+        s.mutate(&create(T1, "Ramen Walk")).unwrap();
+        assert!(matches!(s.sign_out(false), Err(StoreError::PendingChanges(1))));
+        assert!(s.session().unwrap().is_some() && s.refresh_token().unwrap().is_some(), "nothing forgotten");
+        let before = s.client_id();
+        assert_eq!(s.sign_out(true).unwrap(), 1, "one queued change discarded, as asked");
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        assert_eq!((s.session().unwrap(), s.refresh_token().unwrap(), s.device_id().unwrap()), (None, None, None));
+        assert_eq!((s.pending_count().unwrap(), s.tours().unwrap().len()), (0, 0), "the replica is gone");
+        assert!(s.cursors().unwrap().is_empty());
+        assert_ne!(s.client_id(), before);
+        assert_eq!(s.server_url().unwrap().as_deref(), Some("http://127.0.0.1:8787"), "kept to fill the form");
+        assert_eq!(s.sign_in_hint().unwrap().map(|h| h.email).as_deref(), Some("o@d.test"));
+        assert_eq!(s.sign_out(false).unwrap(), 0, "signing out twice is harmless");
     }
 
     #[test]

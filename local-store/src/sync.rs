@@ -2,7 +2,10 @@
 //! push first, then pull — so the server has seen every local intent before the desk rebases.
 //!
 //! Access tokens are short-lived. When one is refused the desk renews it with its stored
-//! refresh token, and uses the configured password only if the server refuses that too.
+//! refresh token. A desk's client ([`SyncClient::for_desk`]) holds no password: a person signs
+//! in through [`SyncClient::sign_in_with`], and once the server refuses the refresh token
+//! (revoked, expired) the desk waits for them to sign in again. A client made with
+//! [`Credentials`] (tests, tools) signs in by itself with its password instead.
 
 use std::time::Duration;
 
@@ -25,6 +28,29 @@ const PUSH_BATCH: u32 = 500;
 /// transaction, so a long first sync costs a fifth of the requests and commits it would at the
 /// server's default of 1,000; a page of a live edit is a few changes whatever the limit.
 pub const PULL_PAGE: u32 = 5000;
+
+/// What a person types into the sign-in form. The password is used for this one request and
+/// kept nowhere.
+#[derive(Clone)]
+pub struct SignIn {
+    pub organization: String,
+    pub email: String,
+    pub password: String,
+    /// The 6-digit code of the authenticator app, or a recovery code, when the account has
+    /// two-step sign-in.
+    pub otp: Option<String>,
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn")
+            .field("organization", &self.organization)
+            .field("email", &self.email)
+            .field("password", &"***")
+            .field("otp", &self.otp.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
 
 #[derive(Clone)]
 pub struct Credentials {
@@ -51,6 +77,10 @@ pub enum SyncError {
     Offline(String),
     #[error("sign-in refused: {0}")]
     Unauthorized(String),
+    /// The account has two-step sign-in: the server's `MFA_REQUIRED` (no code sent) or
+    /// `MFA_INVALID` (a wrong or spent code).
+    #[error("{message}")]
+    SecondFactor { code: String, message: String },
     #[error("the server refused the request ({code}): {message}")]
     Server { status: u16, code: String, message: String },
     #[error("unexpected answer from the server: {0}")]
@@ -84,7 +114,10 @@ pub struct SyncReport {
 pub struct SyncClient {
     http: reqwest::Client,
     base: String,
-    credentials: Credentials,
+    /// The name the server lists this device by.
+    device: String,
+    /// A password to sign in with by itself; `None` for a desk, where a person signs in.
+    credentials: Option<Credentials>,
     /// The current access token. Its lock is held across a renewal, so the sync loop and the
     /// live stream never present one refresh token twice: the server would take the second
     /// presentation for theft and revoke this desk.
@@ -97,12 +130,35 @@ pub struct SyncClient {
 impl std::fmt::Debug for SyncClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the password or the bearer token.
-        f.debug_struct("SyncClient").field("base", &self.base).field("email", &self.credentials.email).finish()
+        f.debug_struct("SyncClient")
+            .field("base", &self.base)
+            .field("device", &self.device)
+            .field("email", &self.credentials.as_ref().map(|c| &c.email))
+            .finish()
     }
 }
 
 impl SyncClient {
+    /// A client that signs in by itself with `credentials` whenever it has no usable session
+    /// (tests and tools; the desk uses [`SyncClient::for_desk`]).
     pub fn new(base_url: &str, credentials: Credentials) -> Result<SyncClient, SyncError> {
+        let device = credentials.device.clone();
+        Self::build(base_url, device, Some(credentials))
+    }
+
+    /// A desk's client: it holds no password. It works with the refresh token the store keeps
+    /// from [`SyncClient::sign_in_with`], and once that is refused it fails with
+    /// [`SyncError::Unauthorized`] until someone signs in again. `device` is the name the
+    /// organization's device list shows.
+    pub fn for_desk(base_url: &str, device: &str) -> Result<SyncClient, SyncError> {
+        Self::build(base_url, device.to_string(), None)
+    }
+
+    fn build(base_url: &str, device: String, credentials: Option<Credentials>) -> Result<SyncClient, SyncError> {
+        let base = base_url.trim().trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() <= "https://".len() {
+            return Err(SyncError::Protocol(format!("{base_url:?} is not a server address (http://… or https://…)")));
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(60))
@@ -110,7 +166,8 @@ impl SyncClient {
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
         Ok(SyncClient {
             http,
-            base: base_url.trim_end_matches('/').to_string(),
+            base: base.to_string(),
+            device,
             credentials,
             token: Mutex::new(None),
             page_limit: None,
@@ -137,6 +194,11 @@ impl SyncClient {
         &self.base
     }
 
+    /// The name the server lists this device by.
+    pub fn device(&self) -> &str {
+        &self.device
+    }
+
     async fn post<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         path: &str,
@@ -156,29 +218,106 @@ impl SyncClient {
     }
 
     async fn password_sign_in(&self, store: &Store) -> Result<(Session, String), SyncError> {
-        let c = &self.credentials;
-        let req = SignInRequest {
+        let Some(c) = &self.credentials else {
+            return Err(SyncError::Unauthorized("this desk is signed out; sign in to sync".into()));
+        };
+        let form = SignIn {
             organization: c.organization.clone(),
             email: c.email.clone(),
             password: c.password.clone(),
-            device: c.device.clone(),
-            device_kind: DeviceKind::Desk,
-            device_id: store.device_id()?,
             otp: None,
         };
-        let resp: SignInResponse = self.post("/api/v1/auth/sign-in", &req, None).await?;
+        let resp = self.request_sign_in(store, &form).await?;
         adopt(store, resp)
     }
 
-    /// A new access token: from the stored refresh token when there is one, from the password
-    /// only when the server refuses it (expired, revoked, reused). An unreachable server is not
-    /// a refusal, and the refresh token is kept for next time.
+    async fn request_sign_in(&self, store: &Store, form: &SignIn) -> Result<SignInResponse, SyncError> {
+        let req = SignInRequest {
+            organization: form.organization.trim().to_string(),
+            email: form.email.trim().to_string(),
+            password: form.password.clone(),
+            device: self.device.clone(),
+            device_kind: DeviceKind::Desk,
+            device_id: store.device_id()?,
+            otp: form.otp.as_deref().map(str::trim).filter(|o| !o.is_empty()).map(str::to_string),
+        };
+        self.post("/api/v1/auth/sign-in", &req, None).await
+    }
+
+    /// A person's sign-in through the desk's form. Under [`Store::save_session`]'s rule: another
+    /// user while this desk holds unsent changes of the previous one is refused, and then this
+    /// desk keeps nothing of the new sign-in (the session the server just opened is closed
+    /// again). Accepted, the device and refresh token are kept — the password never is.
+    pub async fn sign_in_with(&self, store: &Store, form: &SignIn) -> Result<Session, SyncError> {
+        let mut current = self.token.lock().await;
+        let resp = self.request_sign_in(store, form).await?;
+        if let Err(e) = store.check_session(&session_of(&resp)) {
+            // Best effort: a refused sign-in should not leave a live device behind on the server.
+            if let Err(close) = self.post_empty("/api/v1/auth/sign-out", Some(&resp.access_token)).await {
+                tracing::warn!("could not close the refused sign-in on the server: {close}");
+            }
+            return Err(e.into());
+        }
+        let (session, token) = adopt(store, resp)?;
+        *current = Some(token);
+        Ok(session)
+    }
+
+    /// Signs this device out on the server (which revokes it: its refresh token stops working
+    /// everywhere). The local session is the caller's business ([`Store::sign_out`]); the
+    /// access token in memory is dropped whatever the answer. A device the server has already
+    /// revoked or forgotten counts as signed out.
+    pub async fn sign_out(&self, store: &Store) -> Result<(), SyncError> {
+        let result = match self.access_token(store, None).await {
+            Ok(token) => match self.post_empty("/api/v1/auth/sign-out", Some(&token)).await {
+                Err(SyncError::Unauthorized(_)) => match self.access_token(store, Some(&token)).await {
+                    Ok(token) => self.post_empty("/api/v1/auth/sign-out", Some(&token)).await,
+                    Err(e) => Err(e),
+                },
+                other => other,
+            },
+            Err(e) => Err(e),
+        };
+        *self.token.lock().await = None;
+        match result {
+            Err(SyncError::Unauthorized(_)) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Forgets the access token in memory (after a local sign-out).
+    pub async fn forget_token(&self) {
+        *self.token.lock().await = None;
+    }
+
+    /// A POST whose success has no body (204).
+    async fn post_empty(&self, path: &str, token: Option<&str>) -> Result<(), SyncError> {
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(&serde_json::json!({}));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.map_err(|e| SyncError::Offline(without_url(&e)))?;
+        if resp.status().is_success() {
+            return Ok(());
+        }
+        Err(refusal(resp).await)
+    }
+
+    /// A new access token from the stored refresh token. When the server refuses it (expired,
+    /// revoked, reused) it is dropped, and a client with a password signs in with it; a desk's
+    /// client reports the refusal, and the desk waits for a person to sign in. An unreachable
+    /// server is not a refusal, and the refresh token is kept for next time.
     async fn renew(&self, store: &Store) -> Result<String, SyncError> {
         if let Some(refresh_token) = store.refresh_token()? {
             let req = RefreshRequest { refresh_token };
             match self.post::<_, SignInResponse>("/api/v1/auth/refresh", &req, None).await {
                 Ok(resp) => return adopt(store, resp).map(|(_, token)| token),
-                Err(SyncError::Unauthorized(_)) => store.forget_refresh_token()?,
+                Err(SyncError::Unauthorized(why)) => {
+                    store.forget_refresh_token()?;
+                    if self.credentials.is_none() {
+                        return Err(SyncError::Unauthorized(why));
+                    }
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -413,16 +552,24 @@ async fn post<Req: Serialize, Resp: DeserializeOwned>(
         req = req.bearer_auth(t);
     }
     let resp = req.send().await.map_err(|e| SyncError::Offline(without_url(&e)))?;
-    let status = resp.status();
-    if status.is_success() {
+    if resp.status().is_success() {
         return resp.json::<Resp>().await.map_err(|e| SyncError::Protocol(without_url(&e)));
     }
+    Err(refusal(resp).await)
+}
+
+/// The error a non-success answer stands for, from its `{code, message}` body.
+async fn refusal(resp: reqwest::Response) -> SyncError {
+    let status = resp.status();
     let api: Option<ApiError> = resp.json().await.ok();
     let (code, message) = api.map(|a| (a.code, a.message)).unwrap_or_else(|| ("HTTP".into(), status.to_string()));
     if status.as_u16() == 401 {
-        return Err(SyncError::Unauthorized(message));
+        if code.starts_with("MFA_") {
+            return SyncError::SecondFactor { code, message };
+        }
+        return SyncError::Unauthorized(message);
     }
-    Err(SyncError::Server { status: status.as_u16(), code, message })
+    SyncError::Server { status: status.as_u16(), code, message }
 }
 
 /// Progress of a pull: for each bucket, how far its cursor moved from where this pull started,
@@ -445,19 +592,23 @@ fn progress_of(
 /// is then refused as a change of identity.
 fn adopt(store: &Store, resp: SignInResponse) -> Result<(Session, String), SyncError> {
     store.save_device_auth(&resp.device_id, &resp.refresh_token)?;
-    let u = resp.user;
-    let session = Session {
-        user_id: u.id,
-        user_name: u.name,
-        role: u.role,
-        organization_id: u.organization_id,
-        organization_name: u.organization_name,
-        organization_language: u.organization_language,
-        organization_currency: u.organization_currency,
-        organization_country: u.organization_country,
-    };
+    let session = session_of(&resp);
     store.save_session(&session)?;
     Ok((session, resp.access_token))
+}
+
+fn session_of(resp: &SignInResponse) -> Session {
+    let u = &resp.user;
+    Session {
+        user_id: u.id.clone(),
+        user_name: u.name.clone(),
+        role: u.role,
+        organization_id: u.organization_id.clone(),
+        organization_name: u.organization_name.clone(),
+        organization_language: u.organization_language.clone(),
+        organization_currency: u.organization_currency,
+        organization_country: u.organization_country.clone(),
+    }
 }
 
 /// reqwest errors print the URL; ours carry no secrets, but keep messages short for the UI.

@@ -10,6 +10,7 @@ use tourdesk_domain::ipc::{
     BookingHit, BookingSummary, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest, NewBooking,
     NewCustomer, NewTour, Outcome, RejectedBooking, SearchResults, TourView,
 };
+use tourdesk_domain::ipc::{SignInDefaults, SignInInput, SignedInAs, SignedOut};
 use tourdesk_domain::mutation::{
     CancelDepartureV1, CheckInV1, CreateBookingV1, CreateCustomerV1, CreateTourV1, DepartureCancellationPreview,
     EditCustomerNotesV1, MarkNoShowV1, Mutation,
@@ -310,4 +311,24 @@ pub async fn find_booking(desk: State<'_, Desk>, reference: String) -> DeskResul
     desk.store
         .booking_by_reference(&reference)?
         .ok_or(DeskError::NotFound("this desk holds no booking with that reference"))
+}
+
+/// What the sign-in form starts with.
+#[tauri::command]
+pub async fn sign_in_defaults(desk: State<'_, Desk>) -> DeskResult<SignInDefaults> {
+    Ok(desk.sync.sign_in_defaults(&desk.store))
+}
+
+/// A person signs in through the window; the password is kept nowhere.
+#[tauri::command]
+pub async fn sign_in(desk: State<'_, Desk>, input: SignInInput) -> DeskResult<SignedInAs> {
+    crate::session::sign_in(&desk, input).await
+}
+
+/// Signs this desk out (the server revokes the device). `discard_pending` and `local_only` are
+/// the person's answers to "discard the unsent changes?" and "the server cannot be reached: sign
+/// out of this desk only?".
+#[tauri::command]
+pub async fn sign_out(desk: State<'_, Desk>, discard_pending: bool, local_only: bool) -> DeskResult<SignedOut> {
+    crate::session::sign_out(&desk, discard_pending, local_only).await
 }

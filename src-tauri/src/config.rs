@@ -1,40 +1,61 @@
-//! Desk configuration: defaults (the local demo server and its demo owner), overridden by
-//! `TOURDESK_*` environment variables. The password is never printed.
+//! Desk configuration: defaults, overridden by `TOURDESK_*` environment variables. The desk
+//! holds no password: a person signs in through the window. Only a debug build fills the
+//! sign-in form with the demo owner (so `cargo xtask run` is a one-command demo); a release
+//! build carries no credentials at all.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tourdesk_local_store::Credentials;
+use tourdesk_domain::ipc::SignInDefaults;
+
+/// Where a desk looks for its server when neither its configuration nor a sign-in said.
+pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8787";
 
 #[derive(Clone)]
 pub struct DeskConfig {
-    pub server_url: String,
-    pub organization: String,
-    pub email: String,
-    password: String,
+    /// `TOURDESK_SERVER_URL`: wins over the server of the last sign-in.
+    pub server_url: Option<String>,
+    /// `TOURDESK_ORG` and `TOURDESK_EMAIL`: what the sign-in form starts with.
+    pub organization: Option<String>,
+    pub email: Option<String>,
+    /// `TOURDESK_PASSWORD`, read by debug builds only, to fill the form.
+    #[cfg(debug_assertions)]
+    password: Option<String>,
     pub device: String,
     pub database: PathBuf,
     pub sync_interval: Duration,
 }
 
 impl fmt::Debug for DeskConfig {
+    /// Never prints the password.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DeskConfig")
             .field("server_url", &self.server_url)
             .field("organization", &self.organization)
             .field("email", &self.email)
-            .field("password", &"***")
             .field("device", &self.device)
             .field("database", &self.database)
             .field("sync_interval", &self.sync_interval)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(String);
+
+/// The demo organization, owner and password, which a debug build fills the sign-in form with.
+#[cfg(debug_assertions)]
+pub fn demo_sign_in() -> Option<(&'static str, &'static str, &'static str)> {
+    Some(("demo", "owner@demo.tourdesk.test", "tourdesk-demo"))
+}
+
+/// A release build knows no credentials.
+#[cfg(not(debug_assertions))]
+pub fn demo_sign_in() -> Option<(&'static str, &'static str, &'static str)> {
+    None
+}
 
 impl DeskConfig {
     pub fn load(app_data_dir: Option<PathBuf>) -> Result<DeskConfig, ConfigError> {
@@ -66,24 +87,44 @@ impl DeskConfig {
             .map(|h| h.trim().to_string())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "desk".into());
+        let set = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         Ok(DeskConfig {
-            server_url: get("TOURDESK_SERVER_URL").unwrap_or_else(|| "http://127.0.0.1:8787".into()),
-            organization: get("TOURDESK_ORG").unwrap_or_else(|| "demo".into()),
-            email: get("TOURDESK_EMAIL").unwrap_or_else(|| "owner@demo.tourdesk.test".into()),
-            password: get("TOURDESK_PASSWORD").unwrap_or_else(|| "tourdesk-demo".into()),
+            server_url: set("TOURDESK_SERVER_URL"),
+            organization: set("TOURDESK_ORG"),
+            email: set("TOURDESK_EMAIL"),
+            #[cfg(debug_assertions)]
+            password: get("TOURDESK_PASSWORD").filter(|p| !p.is_empty()),
             device: get("TOURDESK_DEVICE").unwrap_or_else(|| format!("Tourdesk desk on {host}")),
             database,
             sync_interval: Duration::from_secs(secs.max(1)),
         })
     }
 
-    pub fn credentials(&self) -> Credentials {
-        Credentials {
-            organization: self.organization.clone(),
-            email: self.email.clone(),
-            password: self.password.clone(),
-            device: self.device.clone(),
+    /// The server to sync with: the configured one, else the one this desk last signed in to
+    /// (`stored`), else the local default.
+    pub fn server_url_or(&self, stored: Option<String>) -> String {
+        self.server_url.clone().or(stored).unwrap_or_else(|| DEFAULT_SERVER_URL.into())
+    }
+
+    /// What the sign-in form starts with from the configuration (the server address is the
+    /// sync loop's). A password only in a debug build (`TOURDESK_PASSWORD`).
+    pub fn form_defaults(&self) -> SignInDefaults {
+        SignInDefaults {
+            server_url: String::new(),
+            organization: self.organization.clone().unwrap_or_default(),
+            email: self.email.clone().unwrap_or_default(),
+            password: self.password(),
         }
+    }
+
+    #[cfg(debug_assertions)]
+    fn password(&self) -> Option<String> {
+        self.password.clone()
+    }
+
+    #[cfg(not(debug_assertions))]
+    fn password(&self) -> Option<String> {
+        None
     }
 }
 
@@ -93,17 +134,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn env_overrides_defaults_and_password_is_masked() {
+    fn env_overrides_defaults() {
         let c = DeskConfig::from_lookup(Some("/data".into()), |k| match k {
-            "TOURDESK_PASSWORD" => Some("hunter2".into()),
             "TOURDESK_SYNC_INTERVAL_SECS" => Some("3".into()),
+            "TOURDESK_EMAIL" => Some(" guide@demo.tourdesk.test ".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(c.database, PathBuf::from("/data/tourdesk.sqlite3"));
         assert_eq!(c.sync_interval, Duration::from_secs(3));
-        assert!(!format!("{c:?}").contains("hunter2"));
-        assert_eq!(c.credentials().password, "hunter2");
+        assert_eq!(c.form_defaults().email, "guide@demo.tourdesk.test");
+        assert_eq!(c.server_url_or(None), DEFAULT_SERVER_URL);
+        assert_eq!(c.server_url_or(Some("https://tours.example".into())), "https://tours.example");
+        let set =
+            DeskConfig::from_lookup(Some("/d".into()), |k| (k == "TOURDESK_SERVER_URL").then(|| "http://s".into()));
+        assert_eq!(set.unwrap().server_url_or(Some("https://old".into())), "http://s", "the configured server wins");
         assert!(DeskConfig::from_lookup(None, |_| None).is_err());
         let named = DeskConfig::from_lookup(Some("/d".into()), |k| (k == "COMPUTERNAME").then(|| "FRONT-1\n".into()));
         assert_eq!(named.unwrap().device, "Tourdesk desk on FRONT-1");
@@ -111,5 +156,21 @@ mod tests {
             DeskConfig::from_lookup(Some("/d".into()), |k| (k == "TOURDESK_SYNC_INTERVAL_SECS").then(|| "soon".into()))
                 .is_err()
         );
+    }
+
+    /// Only a debug build fills in a password; a release build has none to give, whatever the
+    /// environment says.
+    #[test]
+    fn only_debug_builds_know_a_password() {
+        let c = DeskConfig::from_lookup(Some("/d".into()), |k| (k == "TOURDESK_PASSWORD").then(|| "hunter2".into()))
+            .unwrap();
+        if cfg!(debug_assertions) {
+            assert_eq!(c.form_defaults().password.as_deref(), Some("hunter2"));
+            assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
+            assert!(demo_sign_in().is_some());
+        } else {
+            assert_eq!(c.form_defaults().password, None);
+            assert!(demo_sign_in().is_none());
+        }
     }
 }

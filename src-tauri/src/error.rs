@@ -4,7 +4,7 @@
 use serde::{Serialize, Serializer};
 use tourdesk_domain::ipc::CommandError;
 use tourdesk_domain::mutation::Rejection;
-use tourdesk_local_store::StoreError;
+use tourdesk_local_store::{StoreError, SyncError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
@@ -16,6 +16,14 @@ pub enum DeskError {
     /// Saved, but something around it failed (reading it back, the OS random generator).
     #[error("{0}")]
     Internal(&'static str),
+    /// A sign-in that did not succeed, with the server's code (`UNAUTHORIZED`, `MFA_REQUIRED`,
+    /// `MFA_INVALID`, `RATE_LIMITED`, …) or the desk's (`OFFLINE`, `NOT_A_SERVER`, `INVALID`),
+    /// and the form field it is about.
+    #[error("{message}")]
+    SignIn { code: String, message: String, field: Option<&'static str> },
+    /// The server did not revoke this device at sign-out (unreachable, or an error).
+    #[error("{0}")]
+    SignOut(SyncError),
 }
 
 pub type DeskResult<T> = Result<T, DeskError>;
@@ -34,6 +42,8 @@ impl DeskError {
             }
             DeskError::Store(StoreError::Rejected(r)) => plain(r.code(), r.to_string()),
             DeskError::Store(e @ StoreError::NotSignedIn) => plain("NOT_SIGNED_IN", e.to_string()),
+            DeskError::Store(e @ StoreError::IdentityChange(_)) => plain("IDENTITY_CHANGE", e.to_string()),
+            DeskError::Store(e @ StoreError::PendingChanges(_)) => plain("PENDING_CHANGES", e.to_string()),
             DeskError::Store(other) => {
                 tracing::error!("local store error: {other}");
                 plain("STORE", other.to_string())
@@ -43,6 +53,17 @@ impl DeskError {
                 tracing::error!("desk error: {m}");
                 plain("STORE", (*m).into())
             }
+            DeskError::SignIn { code, message, field } => {
+                CommandError { code: code.clone(), message: message.clone(), field: field.map(str::to_string) }
+            }
+            DeskError::SignOut(SyncError::Offline(why)) => {
+                plain("OFFLINE", format!("the server cannot be reached ({why}), so it cannot revoke this desk now"))
+            }
+            DeskError::SignOut(SyncError::Store(e)) => {
+                tracing::error!("local store error at sign-out: {e}");
+                plain("STORE", e.to_string())
+            }
+            DeskError::SignOut(e) => plain("SIGN_OUT_FAILED", format!("the server did not revoke this desk: {e}")),
         }
     }
 }

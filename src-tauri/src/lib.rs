@@ -4,6 +4,7 @@
 mod commands;
 mod config;
 mod error;
+mod session;
 mod sync_loop;
 
 use std::sync::Arc;
@@ -51,6 +52,9 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::waitlist_booking,
         commands::search,
         commands::find_booking,
+        commands::sign_in_defaults,
+        commands::sign_in,
+        commands::sign_out,
     ])
 }
 
@@ -81,8 +85,11 @@ pub fn run() {
                 std::fs::create_dir_all(dir)?;
             }
             let store = Arc::new(Store::open(&config.database)?);
-            let client = SyncClient::new(&config.server_url, config.credentials())?;
+            // No password here: the desk renews its access with the refresh token of the last
+            // sign-in, or waits for a person to sign in through the window.
+            let client = SyncClient::for_desk(&config.server_url_or(store.server_url()?), &config.device)?;
             let sync = SyncLoop::new(client, window_notifier(app.handle().clone()));
+            sync.set_form_defaults(config.form_defaults());
             sync.start(store.clone(), config.sync_interval);
             app.manage(Desk { store, sync });
             Ok(())

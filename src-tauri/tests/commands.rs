@@ -11,18 +11,25 @@ use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_
 use tauri::webview::InvokeRequest;
 use tauri::{Manager, WebviewWindow};
 use tourdesk_desk::{Desk, DeskEvent, SyncLoop, with_commands};
-use tourdesk_domain::ipc::{CommandError, CustomerDetail, CustomerHit, DataChanged, SearchResults, TourView};
+use tourdesk_domain::ipc::{
+    CommandError, CustomerDetail, CustomerHit, DataChanged, DeskStatus, SearchResults, SignInDefaults, SignedOut,
+    TourView,
+};
 use tourdesk_domain::money::Currency;
 use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::roles::Role;
-use tourdesk_local_store::{Credentials, Session, Store, SyncClient};
+use tourdesk_local_store::{Session, Store, SyncClient};
 
 struct Harness {
     _app: tauri::App<MockRuntime>,
     window: WebviewWindow<MockRuntime>,
     events: Arc<Mutex<Vec<DeskEvent>>>,
+    store: Arc<Store>,
     _dir: tempfile::TempDir,
 }
+
+/// A server address where nothing listens (the discard port): every request is refused at once.
+const CLOSED: &str = "http://127.0.0.1:9";
 
 /// A desk on a fresh SQLite file, signed in as an owner when `signed_in`. The sync loop is not
 /// started (its server address is a closed port): commands only report their writes through it.
@@ -57,21 +64,12 @@ fn desk_with(session: Option<Session>, seed: impl FnOnce(&Store)) -> Harness {
     seed(&store);
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
-    let client = SyncClient::new(
-        "http://127.0.0.1:9",
-        Credentials {
-            organization: "o".into(),
-            email: "e@example.com".into(),
-            password: "p".into(),
-            device: "d".into(),
-        },
-    )
-    .unwrap();
+    let client = SyncClient::for_desk(CLOSED, "Front desk").unwrap();
     let sync = SyncLoop::new(client, Arc::new(move |e| seen.lock().unwrap().push(e)));
     let app = with_commands(mock_builder()).build(mock_context(noop_assets())).unwrap();
-    app.manage(Desk { store, sync });
+    app.manage(Desk { store: store.clone(), sync });
     let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-    Harness { _app: app, window, events, _dir: dir }
+    Harness { _app: app, window, events, store, _dir: dir }
 }
 
 impl Harness {
@@ -232,4 +230,87 @@ fn cancelling_a_departure_previews_saves_and_announces() {
     assert_eq!(p["bookings"], 0, "nothing left to cancel: {p}");
     let e = h.call::<()>("cancel_departure", json!({"departureId": "d-404", "reason": "Storm"})).unwrap_err();
     assert_eq!(e.code, "NOT_FOUND");
+}
+
+fn sign_in_form(server_url: &str, organization: &str, email: &str, password: &str) -> Value {
+    json!({"input": {"server_url": server_url, "organization": organization, "email": email, "password": password}})
+}
+
+#[test]
+fn a_desk_nobody_signed_in_on_asks_for_a_sign_in_and_fills_the_form_only_in_debug_builds() {
+    let h = desk(false);
+    let status: DeskStatus = h.call("desk_status", json!({})).unwrap();
+    assert!(status.needs_sign_in && status.signed_in_as.is_none(), "{status:?}");
+    let form: SignInDefaults = h.call("sign_in_defaults", json!({})).unwrap();
+    assert_eq!(form.server_url, CLOSED);
+    if cfg!(debug_assertions) {
+        assert_eq!((form.organization.as_str(), form.password.as_deref()), ("demo", Some("tourdesk-demo")));
+    } else {
+        assert_eq!(form.password, None, "a release build carries no credentials");
+    }
+}
+
+#[test]
+fn a_sign_in_form_with_bad_fields_is_refused_at_each_field_without_asking_the_server() {
+    let h = desk(false);
+    let cases = [
+        (sign_in_form("tours.example.com", "demo", "o@demo.test", "pw"), "server_url"),
+        (sign_in_form(CLOSED, "", "o@demo.test", "pw"), "organization"),
+        (sign_in_form(CLOSED, "Harbour Walks!", "o@demo.test", "pw"), "organization"),
+        (sign_in_form(CLOSED, "demo", "owner", "pw"), "email"),
+        (sign_in_form(CLOSED, "demo", "o@demo.test", ""), "password"),
+    ];
+    for (form, field) in cases {
+        let e = h.call::<Value>("sign_in", form).unwrap_err();
+        assert_eq!((e.code.as_str(), e.field.as_deref()), ("INVALID", Some(field)), "{e:?}");
+        assert!(!e.message.is_empty());
+    }
+    // A missing argument never reaches the desk: Tauri refuses it, naming it.
+    let e = h.raw("sign_in", json!({})).unwrap_err();
+    assert!(e.to_string().contains("input"), "{e}");
+    assert!(h.store.session().unwrap().is_none() && h.store.refresh_token().unwrap().is_none());
+}
+
+#[test]
+fn an_unreachable_server_is_said_at_the_server_field_and_changes_nothing() {
+    let h = desk(false);
+    let e = h.call::<Value>("sign_in", sign_in_form(CLOSED, "demo", "o@demo.test", "pw")).unwrap_err();
+    assert_eq!((e.code.as_str(), e.field.as_deref()), ("OFFLINE", Some("server_url")), "{e:?}");
+    assert!(e.message.contains(CLOSED), "names the address it tried: {e:?}");
+    assert!(h.store.session().unwrap().is_none() && h.store.server_url().unwrap().is_none());
+    // The form stays usable: the same request again gets the same answer, not a stuck state.
+    let again = h.call::<Value>("sign_in", sign_in_form(CLOSED, "demo", "o@demo.test", "pw")).unwrap_err();
+    assert_eq!(again.code, "OFFLINE");
+}
+
+#[test]
+fn signing_out_asks_before_discarding_unsent_work_and_before_leaving_the_server_unrevoked() {
+    let h = desk(true);
+    h.store.save_device_auth("dev-1", "rt-1").unwrap();
+    h.call::<TourView>("create_tour", tour("Lighthouse at Dusk", 12)).unwrap();
+    let no = |discard: bool, local: bool| json!({"discardPending": discard, "localOnly": local});
+    let e = h.call::<SignedOut>("sign_out", no(false, false)).unwrap_err();
+    assert_eq!(e.code, "PENDING_CHANGES", "{e:?}");
+    assert!(e.message.starts_with("1 changes made on this desk"), "{e:?}");
+    assert_eq!(h.store.pending_count().unwrap(), 1, "nothing discarded unasked");
+    // The server cannot be reached to revoke the device: said, and nothing forgotten yet.
+    let e = h.call::<SignedOut>("sign_out", no(true, false)).unwrap_err();
+    assert_eq!(e.code, "OFFLINE", "{e:?}");
+    assert!(h.store.session().unwrap().is_some() && h.store.refresh_token().unwrap().is_some());
+    // The person chose to sign out of this desk only: the refresh token goes all the same.
+    let out: SignedOut = h.call("sign_out", no(true, true)).unwrap();
+    assert_eq!(out, SignedOut { revoked: false, discarded: 1 });
+    assert!(h.store.session().unwrap().is_none() && h.store.refresh_token().unwrap().is_none());
+    assert!(h.call::<Vec<TourView>>("list_tours", json!({})).unwrap().is_empty());
+    let status: DeskStatus = h.call("desk_status", json!({})).unwrap();
+    assert!(status.needs_sign_in && status.signed_in_as.is_none() && status.pending == 0, "{status:?}");
+    assert!(h.changes().iter().any(|c| c.outcomes && c.kinds.len() == EntityKind::ALL.len()), "every screen reloads");
+}
+
+#[test]
+fn a_desk_whose_refresh_token_the_server_refused_signs_out_without_asking_it() {
+    let h = desk(true);
+    let out: SignedOut = h.call("sign_out", json!({"discardPending": false, "localOnly": false})).unwrap();
+    assert_eq!(out, SignedOut { revoked: true, discarded: 0 }, "nothing left on the server to revoke");
+    assert!(h.store.session().unwrap().is_none());
 }

@@ -1,5 +1,8 @@
-//! The real desktop window, end to end, each test on an empty SQLite file signed in to a real
-//! sync-server on a throwaway PostgreSQL:
+//! The real desktop window, end to end, each test on an empty SQLite file that signs in, through
+//! the sign-in screen, to a real sync-server on a throwaway PostgreSQL:
+//! - signing in: a wrong password is said beside the field, then the account's two-step code is
+//!   asked for and a wrong code refused, and the right ones sign in; signing out at the end
+//!   brings the sign-in screen back;
 //! - the desk lists the synced tours and a departure's seats, refuses bad input with a clear
 //!   message, and a tour created in the window (online, then offline) reaches PostgreSQL;
 //! - the last seats of a departure, sold offline in the window and meanwhile on the website,
@@ -26,7 +29,7 @@ use serde_json::{Value, json};
 use support::{Driver, click, eventually, open_desk, press, press_focused, screenshot, texts, type_into};
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_local_store::{Credentials, Store, SyncClient};
-use tourdesk_sync_server::{Config, demo_data};
+use tourdesk_sync_server::{Config, demo_data, mfa};
 use tourdesk_testkit::PgCluster;
 use tourdesk_testkit::stripe::{FakeStripe, sign};
 
@@ -44,14 +47,59 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     })
     .await
     .unwrap();
+    // The owner has two-step sign-in on (turned on from another device, through the API).
+    let url = format!("http://{}", server.addr);
+    let secret = enrol_totp(&url, demo_data::DEMO_OWNER_EMAIL).await;
     let dir = tempfile::tempdir().unwrap();
     let _driver = Driver::start(&[
-        ("TOURDESK_SERVER_URL", format!("http://{}", server.addr)),
+        ("TOURDESK_SERVER_URL", url.clone()),
         ("TOURDESK_DESK_DB", dir.path().join("desk.sqlite3").to_string_lossy().into_owned()),
         ("TOURDESK_SYNC_INTERVAL_SECS", "2".into()),
     ])
     .await;
     let c = open_desk().await;
+
+    // A new desk opens on the sign-in screen. A wrong password is said beside the password; the
+    // form stays usable, and the right one leads to the code step.
+    fill_sign_in(&c, &url, demo_data::DEMO_OWNER_EMAIL, "not the password").await;
+    screenshot(&c, "0-sign-in").await;
+    press(&c, "#sign-in-password", &Key::Enter.to_string()).await;
+    let said = eventually("the wrong password said at its field", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, "#sign-in-error-password").await.into_iter().next() }
+    })
+    .await;
+    assert!(said.contains("wrong"), "{said}");
+    painted().await;
+    screenshot(&c, "0-sign-in-wrong-password").await;
+    retype(&c, "#sign-in-password", demo_data::DEMO_PASSWORD).await;
+    press(&c, "#sign-in-password", &Key::Enter.to_string()).await;
+    eventually("the code step", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { (!texts(&c, "#sign-in-code-step").await.is_empty()).then_some(()) }
+    })
+    .await;
+    assert!(texts(&c, "#sign-in-error-password").await.is_empty(), "the password error is gone");
+    let code = mfa::code_at(&secret, unix_now() + 30).unwrap();
+    // Another code than the right one: its first digit moved on by one.
+    let wrong: String = code
+        .chars()
+        .enumerate()
+        .map(|(i, ch)| if i == 0 { char::from_digit((ch.to_digit(10).unwrap() + 1) % 10, 10).unwrap() } else { ch })
+        .collect();
+    type_into(&c, "#sign-in-otp", &wrong).await;
+    screenshot(&c, "0-sign-in-code").await;
+    press(&c, "#sign-in-otp", &Key::Enter.to_string()).await;
+    let said = eventually("the wrong code said at its field", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, "#sign-in-error-otp").await.into_iter().next() }
+    })
+    .await;
+    assert!(said.contains("not right"), "{said}");
+    painted().await;
+    screenshot(&c, "0-sign-in-wrong-code").await;
+    retype(&c, "#sign-in-otp", &code).await;
+    press(&c, "#sign-in-otp", &Key::Enter.to_string()).await;
 
     // The three demo tours arrive from the server and are listed.
     let names = eventually("the demo tours to be listed", Duration::from_secs(60), || {
@@ -278,8 +326,101 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     })
     .await;
 
+    // Signing out: the server revokes this desk, and the sign-in screen is back.
+    click(&c, "#sign-out").await;
+    eventually("the sign-out dialog", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { texts(&c, "#sign-out-text").await.into_iter().next().filter(|t| t.contains("revoke")) }
+    })
+    .await;
+    painted().await;
+    screenshot(&c, "1-sign-out-dialog").await;
+    press_focused(&c, &Key::Enter.to_string()).await;
+    eventually("the sign-in screen after signing out", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { (!texts(&c, "#sign-in-form").await.is_empty()).then_some(()) }
+    })
+    .await;
+    let revoked = pg
+        .query_one(
+            "SELECT count(*) FROM staff_devices WHERE name LIKE 'Tourdesk desk%' AND revoked_at IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(revoked, 1, "the server revoked the desk");
+    screenshot(&c, "1-signed-out").await;
+
     c.close().await.unwrap();
     server.shutdown().await.unwrap();
+}
+
+/// The DOM is ahead of the paint: a screenshot right after a check can show the frame before.
+async fn painted() {
+    tokio::time::sleep(Duration::from_millis(400)).await;
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// Turns two-step sign-in on for a demo member through the API; returns the TOTP secret.
+async fn enrol_totp(url: &str, email: &str) -> String {
+    let http = reqwest::Client::new();
+    let post = |path: &str, token: Option<&str>, body: Value| {
+        let mut req = http.post(format!("{url}{path}")).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let password = demo_data::DEMO_PASSWORD;
+    let signed_in = post(
+        "/api/v1/auth/sign-in",
+        None,
+        json!({"organization": demo_data::DEMO_ORG_SLUG, "email": email, "password": password, "device": "phone"}),
+    )
+    .await;
+    let token = signed_in["access_token"].as_str().unwrap().to_string();
+    let enrolment = post("/api/v1/auth/mfa/enrol", Some(&token), json!({"password": password})).await;
+    let secret = enrolment["secret"].as_str().unwrap().to_string();
+    post("/api/v1/auth/mfa/confirm", Some(&token), json!({"code": mfa::code_at(&secret, unix_now()).unwrap()})).await;
+    secret
+}
+
+/// Waits for the sign-in screen (and for the desk to fill it in), then types every field anew.
+async fn fill_sign_in(c: &Client, url: &str, email: &str, password: &str) {
+    eventually("the sign-in screen, filled in by the desk", Duration::from_secs(60), || async move {
+        let el = c.find(Locator::Css("#sign-in-server")).await.ok()?;
+        el.prop("value").await.ok()?.filter(|v| !v.is_empty()).map(|_| ())
+    })
+    .await;
+    for (css, text) in [
+        ("#sign-in-server", url),
+        ("#sign-in-org", demo_data::DEMO_ORG_SLUG),
+        ("#sign-in-email", email),
+        ("#sign-in-password", password),
+    ] {
+        retype(c, css, text).await;
+    }
+}
+
+/// Empties an input and types `text` into it (the typing is what the form listens to).
+async fn retype(c: &Client, css: &str, text: &str) {
+    let el = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+/// Signs in through the screen, pressing Enter in the password field.
+async fn sign_in_through_the_screen(c: &Client, url: &str, email: &str, password: &str) {
+    fill_sign_in(c, url, email, password).await;
+    press(c, "#sign-in-password", &Key::Enter.to_string()).await;
 }
 
 /// Fills and submits the new-tour form.
@@ -357,6 +498,8 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     let c = open_desk().await;
     // This whole story runs in a narrow window (860 px): every button it clicks must be there.
     c.set_window_size(860, 760).await.unwrap();
+    sign_in_through_the_screen(&c, &format!("http://{addr}"), demo_data::DEMO_OWNER_EMAIL, demo_data::DEMO_PASSWORD)
+        .await;
     eventually("the desk to sign in and sync", Duration::from_secs(60), || {
         let c = c.clone();
         async move {

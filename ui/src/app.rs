@@ -8,6 +8,7 @@ use yew::prelude::*;
 
 use crate::components::search::SearchPalette;
 use crate::components::sidebar::Sidebar;
+use crate::components::sign_out::SignOutDialog;
 use crate::components::status_bar::StatusBar;
 use crate::components::toast::Toasts;
 use crate::pages;
@@ -93,10 +94,19 @@ fn follow_window(state: AppContext) {
     let _ = state;
 }
 
-/// The frame around every page. Reads the app state from context (a default one in tests).
+/// The frame around every page. Reads the app state from context (a default one in tests). A desk
+/// nobody is signed in on shows the sign-in screen only; one whose session the server refused
+/// goes there once, and may go back to working locally.
 #[component]
 pub fn Shell() -> Html {
     let app = use_app();
+    let sign_out_open = use_state(|| false);
+    let refused = app.status.as_ref().is_some_and(|s| s.needs_sign_in && s.signed_in_as.is_some());
+    use_effect_with(refused, |refused| {
+        if *refused {
+            router::navigate(&Route::SignIn);
+        }
+    });
     let on_sync = {
         let app = app.clone();
         Callback::from(move |_| {
@@ -127,10 +137,28 @@ pub fn Shell() -> Html {
         let app = app.clone();
         Callback::from(move |id: u64| app.dispatch(Action::DismissToast(id)))
     };
+    let on_dismiss_toast = on_dismiss.clone();
+    let signed_out = app.status.as_ref().is_some_and(|s| s.signed_in_as.is_none());
+    if signed_out || app.route == Route::SignIn {
+        return html! {
+            <div class="app sign-in-app">
+                <pages::sign_in::SignInPage />
+                <Toasts toasts={app.toasts.clone()} on_dismiss={on_dismiss_toast} />
+            </div>
+        };
+    }
+    let on_sign_out = {
+        let open = sign_out_open.clone();
+        Callback::from(move |()| open.set(true))
+    };
+    let on_close_sign_out = {
+        let open = sign_out_open.clone();
+        Callback::from(move |()| open.set(false))
+    };
     let inbox = app.status.as_ref().map_or(0, |s| s.rejections);
     html! {
         <div class="app">
-            <StatusBar status={app.status.clone()} on_sync={on_sync} on_search={on_search} />
+            <StatusBar status={app.status.clone()} on_sync={on_sync} on_search={on_search} on_sign_out={on_sign_out} />
             <div class="body">
                 <Sidebar route={app.route.clone()} inbox={inbox} />
                 <main id="page">{ pages::page(&app.route) }</main>
@@ -138,6 +166,9 @@ pub fn Shell() -> Html {
             <Toasts toasts={app.toasts.clone()} on_dismiss={on_dismiss} />
             if app.search_open {
                 <SearchPalette on_pick={on_pick} on_close={on_close_search} />
+            }
+            if *sign_out_open {
+                <SignOutDialog on_close={on_close_sign_out} />
             }
         </div>
     }
@@ -154,5 +185,56 @@ mod tests {
         assert!(html.contains("id=\"nav-tours\"") && html.contains("id=\"nav-inbox\""), "{html}");
         assert!(html.contains("Loading tours…"), "the tours page is the start page: {html}");
         assert!(!html.contains("search-palette"), "the search opens on demand: {html}");
+        assert!(!html.contains("sign-in-form"), "the desk's status is not known yet: {html}");
+    }
+
+    /// The shell under an app state that knows the desk's status.
+    #[component]
+    fn WithStatus(p: &WithStatusProps) -> Html {
+        let state = use_reducer(|| {
+            let mut s = AppState::new(p.route.clone());
+            s.status = Some(p.status.clone());
+            s
+        });
+        html! { <ContextProvider<AppContext> context={state}><Shell /></ContextProvider<AppContext>> }
+    }
+
+    #[derive(Properties, PartialEq)]
+    struct WithStatusProps {
+        status: DeskStatus,
+        route: Route,
+    }
+
+    fn status(signed_in: bool) -> DeskStatus {
+        DeskStatus {
+            connection: tourdesk_domain::ipc::Connection::Online,
+            server_url: "http://127.0.0.1:8787".into(),
+            pending: 0,
+            rejections: 0,
+            last_synced_at: None,
+            last_error: None,
+            signed_in_as: signed_in.then(|| tourdesk_domain::ipc::SignedInAs {
+                name: "Olivia".into(),
+                role: tourdesk_domain::roles::Role::Owner,
+                organization_name: "Demo Tours".into(),
+            }),
+            data_version: 0,
+            sync_progress: None,
+            needs_sign_in: !signed_in,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_desk_nobody_is_signed_in_on_shows_only_the_sign_in_screen() {
+        let render = |status, route| {
+            yew::LocalServerRenderer::<WithStatus>::with_props(WithStatusProps { status, route }).render()
+        };
+        let html = render(status(false), Route::Tours(None)).await;
+        assert!(html.contains("id=\"sign-in-form\""), "{html}");
+        assert!(!html.contains("id=\"nav-tours\"") && !html.contains("Loading tours"), "{html}");
+        let html = render(status(true), Route::Tours(None)).await;
+        assert!(!html.contains("sign-in-form") && html.contains("id=\"sign-out\""), "{html}");
+        let html = render(status(true), Route::SignIn).await;
+        assert!(html.contains("id=\"sign-in-form\""), "signing in as someone else: {html}");
     }
 }

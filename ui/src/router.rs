@@ -11,6 +11,8 @@ pub enum Route {
     Booking(String),
     /// Work the server rejected and payments that need a look.
     Inbox,
+    /// The sign-in screen (also shown, whatever the route, while the desk has no session).
+    SignIn,
     NotFound(String),
 }
 
@@ -66,6 +68,7 @@ impl Route {
             ["customers", id] => Route::Customers(Some((*id).to_string())),
             ["bookings", reference] => Route::Booking((*reference).to_string()),
             ["inbox"] => Route::Inbox,
+            ["sign-in"] => Route::SignIn,
             _ => Route::NotFound(hash.to_string()),
         }
     }
@@ -78,6 +81,7 @@ impl Route {
             Route::Customers(Some(id)) => format!("#/customers/{}", encode(id)),
             Route::Booking(r) => format!("#/bookings/{}", encode(r)),
             Route::Inbox => "#/inbox".into(),
+            Route::SignIn => "#/sign-in".into(),
             Route::NotFound(h) => h.clone(),
         }
     }
@@ -85,7 +89,7 @@ impl Route {
     /// Which sidebar entry it belongs to.
     pub fn section(&self) -> Section {
         match self {
-            Route::Tours(_) | Route::NotFound(_) => Section::Tours,
+            Route::Tours(_) | Route::NotFound(_) | Route::SignIn => Section::Tours,
             Route::Customers(_) | Route::Booking(_) => Section::Customers,
             Route::Inbox => Section::Inbox,
         }
@@ -160,6 +164,7 @@ mod tests {
             Route::Customers(Some("c 1/2".into())),
             Route::Booking("BK-2026-7KQ3XM".into()),
             Route::Inbox,
+            Route::SignIn,
         ];
         for r in routes {
             assert_eq!(Route::parse(&r.to_hash()), r, "{}", r.to_hash());

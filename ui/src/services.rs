@@ -10,6 +10,7 @@ use tourdesk_domain::ipc::{
     NewBooking, NewCustomer, NewTour, Outcome, RejectedBooking, SearchResults, TourView,
 };
 use tourdesk_domain::mutation::DepartureCancellationPreview;
+use tourdesk_domain::ipc::{SignInDefaults, SignInInput, SignedInAs, SignedOut};
 use tourdesk_domain::payment::PaymentIssue;
 use wasm_bindgen::prelude::*;
 use yew::Callback;
@@ -235,4 +236,23 @@ pub async fn search(query: &str) -> Result<SearchResults, UiError> {
 
 pub async fn find_booking(reference: &str) -> Result<BookingHit, UiError> {
     call("find_booking", &ReferenceArg { reference }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SignOutArgs {
+    discard_pending: bool,
+    local_only: bool,
+}
+
+pub async fn sign_in_defaults() -> Result<SignInDefaults, UiError> {
+    call("sign_in_defaults", &NoArgs {}).await
+}
+
+pub async fn sign_in(input: &SignInInput) -> Result<SignedInAs, UiError> {
+    call("sign_in", &CreateArgs { input }).await
+}
+
+pub async fn sign_out(discard_pending: bool, local_only: bool) -> Result<SignedOut, UiError> {
+    call("sign_out", &SignOutArgs { discard_pending, local_only }).await
 }

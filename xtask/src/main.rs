@@ -339,7 +339,8 @@ fn run_product() -> anyhow::Result<()> {
     let _pg = StopOnDrop(&pg);
     let server = start_dev_server()?;
     println!(
-        "\nReady in {:.0?}. Demo sign-in: organization `demo`, owner@demo.tourdesk.test / tourdesk-demo.\n\
+        "\nReady in {:.0?}. The desk opens on its sign-in screen, filled in with the demo owner (organization \
+         `demo`, owner@demo.tourdesk.test / tourdesk-demo): press Enter.\n\
          Stop the server (`kill {}`) to see the desk work offline; close the window or press Ctrl+C to stop everything.",
         t.elapsed(),
         server.0.id()

@@ -8,6 +8,7 @@ pub mod inbox;
 pub mod keyboard;
 pub mod search;
 pub mod sidebar;
+pub mod sign_out;
 pub mod states;
 pub mod status_bar;
 pub mod toast;

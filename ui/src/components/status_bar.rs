@@ -1,6 +1,6 @@
 //! The header: who is signed in, the connection, pending work, when the desk last synced (in
-//! this computer's local time), the last sync error (one line, full text on hover), search and
-//! "Sync now".
+//! this computer's local time), the last sync error (one line, full text on hover), search,
+//! "Sync now" and "Sign out" — or "Sign in again" once the server refused this desk's session.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use tourdesk_domain::ipc::{Connection, DeskStatus};
@@ -14,6 +14,8 @@ pub struct StatusBarProps {
     pub on_sync: Callback<()>,
     #[prop_or_default]
     pub on_search: Callback<()>,
+    #[prop_or_default]
+    pub on_sign_out: Callback<()>,
 }
 
 /// This computer's UTC offset at `at`, in minutes east (the webview knows the local zone; the
@@ -54,6 +56,7 @@ pub fn StatusBar(props: &StatusBarProps) -> Html {
         };
     };
     let (label, class) = match s.connection {
+        _ if s.needs_sign_in => ("Signed out — working locally", "pill error"),
         Connection::Starting => ("Starting…", "pill"),
         Connection::Syncing => ("Syncing…", "pill syncing"),
         Connection::Online => ("Online", "pill online"),
@@ -85,13 +88,16 @@ pub fn StatusBar(props: &StatusBarProps) -> Html {
                 <span id="status-error" class="status-error" title={err.clone()}>{ words::sentence(err) }</span>
             }
             <span class="status-actions">
-                if s.connection == Connection::Error {
-                    // The desk signs in again on every round; this asks for one now (after the
-                    // sign-in settings were corrected, say).
-                    <button id="sign-in-again" onclick={on_sync.clone()}>{ "Sign in again" }</button>
+                if s.needs_sign_in {
+                    // The server refused this desk's session (revoked, expired): only a person
+                    // signing in lets it sync again.
+                    <a id="sign-in-again" class="button" href={crate::router::Route::SignIn.to_hash()}>{ "Sign in again" }</a>
                 }
                 <button id="open-search" title="Search (Ctrl+K)" onclick={on_search}>{ "Search" }<kbd>{ "Ctrl K" }</kbd></button>
                 <button id="sync-now" onclick={on_sync}>{ "Sync now" }</button>
+                if s.signed_in_as.is_some() {
+                    <button id="sign-out" onclick={props.on_sign_out.reform(|_: MouseEvent| ())}>{ "Sign out" }</button>
+                }
             </span>
         </header>
     }
@@ -116,12 +122,18 @@ mod tests {
             signed_in_as: None,
             data_version: 1,
             sync_progress: None,
+            needs_sign_in: false,
         }
     }
 
     #[tokio::test]
     async fn offline_status_is_explicit() {
-        let props = |s| StatusBarProps { status: Some(s), on_sync: Callback::noop(), on_search: Callback::noop() };
+        let props = |s| StatusBarProps {
+            status: Some(s),
+            on_sync: Callback::noop(),
+            on_search: Callback::noop(),
+            on_sign_out: Callback::noop(),
+        };
         let html = render(props(status(Connection::Offline))).await;
         assert!(!html.contains("receiving data"), "{html}");
         assert!(html.contains("Offline"), "{html}");
@@ -134,8 +146,20 @@ mod tests {
         };
         let busy = render(props(syncing)).await;
         assert!(busy.contains("receiving data… 42 %"), "{busy}");
-        let refused = render(props(status(Connection::Error))).await;
-        assert!(refused.contains("sign-in-again"), "{refused}");
+        let error = render(props(status(Connection::Error))).await;
+        assert!(!error.contains("sign-in-again"), "a sync error is not a refused session: {error}");
+        let who = tourdesk_domain::ipc::SignedInAs {
+            name: "Olivia".into(),
+            role: tourdesk_domain::roles::Role::Owner,
+            organization_name: "Demo Tours".into(),
+        };
+        let refused = DeskStatus { needs_sign_in: true, signed_in_as: Some(who.clone()), ..status(Connection::Error) };
+        let refused = render(props(refused)).await;
+        assert!(refused.contains("id=\"sign-in-again\"") && refused.contains("href=\"#/sign-in\""), "{refused}");
+        assert!(refused.contains("Signed out — working locally"), "{refused}");
+        let signed_in = render(props(DeskStatus { signed_in_as: Some(who), ..status(Connection::Online) })).await;
+        assert!(signed_in.contains("id=\"sign-out\""), "{signed_in}");
+        assert!(!html.contains("id=\"sign-out\""), "nobody to sign out: {html}");
     }
 
     #[test]
