@@ -9,8 +9,8 @@ use tourdesk_domain::ipc::{
     BookingHit, BookingSummary, CommandError, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest,
     NewBooking, NewCustomer, NewTour, Outcome, RejectedBooking, SearchResults, TourView,
 };
-use tourdesk_domain::mutation::DepartureCancellationPreview;
 use tourdesk_domain::ipc::{SignInDefaults, SignInInput, SignedInAs, SignedOut};
+use tourdesk_domain::mutation::DepartureCancellationPreview;
 use tourdesk_domain::payment::PaymentIssue;
 use wasm_bindgen::prelude::*;
 use yew::Callback;
