@@ -72,8 +72,11 @@ async fn a_walk_in_without_an_e_mail_made_on_a_desk_is_accepted_and_replicates()
     ))
     .unwrap();
     // A second one with a name only: e-mails stay unique, and two customers without one do not collide.
-    a.mutate(&m("create_customer.v1", json!({"id": costa, "first_name": "", "last_name": "Costa", "hlc": stamp("desk-a")})))
-        .unwrap();
+    a.mutate(&m(
+        "create_customer.v1",
+        json!({"id": costa, "first_name": "", "last_name": "Costa", "hlc": stamp("desk-a")}),
+    ))
+    .unwrap();
     let (dep, tour, tier) = departure(&env).await;
     a.mutate(&booking(&tour, &dep, &tier, &rui, 2)).unwrap();
     client_a.sync_once(&a).await.unwrap();
@@ -81,7 +84,8 @@ async fn a_walk_in_without_an_e_mail_made_on_a_desk_is_accepted_and_replicates()
     assert!(a.rejected_bookings().unwrap().is_empty(), "{:?}", a.rejected_bookings().unwrap());
 
     let pg = env.pg().await;
-    let row = pg.query_one("SELECT email, phone, first_name, last_name FROM customers WHERE id = $1", &[&rui]).await.unwrap();
+    let row =
+        pg.query_one("SELECT email, phone, first_name, last_name FROM customers WHERE id = $1", &[&rui]).await.unwrap();
     let stored: (Option<String>, Option<String>, String, String) = (row.get(0), row.get(1), row.get(2), row.get(3));
     assert_eq!(stored, (None, Some("+351962555123".into()), "Rui".into(), String::new()));
     assert_eq!(env.scalar("SELECT count(*) FROM customers WHERE id = $1 AND email IS NULL", &[&costa]).await, 1);

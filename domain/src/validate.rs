@@ -213,7 +213,11 @@ pub fn phone(field: &str, value: &str, default_region: Option<&str>) -> Result<S
     parsed(field, v, region).map(|n| n.format().mode(Mode::E164).to_string())
 }
 
-fn parsed(field: &str, value: &str, region: Option<phonenumber::country::Id>) -> Result<phonenumber::PhoneNumber, FieldError> {
+fn parsed(
+    field: &str,
+    value: &str,
+    region: Option<phonenumber::country::Id>,
+) -> Result<phonenumber::PhoneNumber, FieldError> {
     let bad = || {
         // Only a number without its country code was read in the region.
         let hint = match region {

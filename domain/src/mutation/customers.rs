@@ -37,11 +37,9 @@ fn email_key(email: &str) -> String {
 fn email_free(view: &dyn ReadView, email: Option<&str>, customer_id: &str) -> Result<(), ApplyError> {
     let Some(email) = email else { return Ok(()) };
     match view.customer_by_email(email)? {
-        Some(other) if other.id != customer_id => Err(Rejection::conflict(
-            "email",
-            format!("{email} already belongs to {}", other.full_name()),
-        )
-        .into()),
+        Some(other) if other.id != customer_id => {
+            Err(Rejection::conflict("email", format!("{email} already belongs to {}", other.full_name())).into())
+        }
         _ => Ok(()),
     }
 }
@@ -499,7 +497,8 @@ mod tests {
         assert_eq!(c.phone.as_deref(), Some("+442079460958"));
         // Garbage is refused at the phone field, and so is a local number with no country to read it in.
         for phone in ["not a number", "12"] {
-            let err = invalid(&mem, "create_customer.v1", patch(walk_in.clone(), &[("phone", phone.into())]), Role::Manager);
+            let err =
+                invalid(&mem, "create_customer.v1", patch(walk_in.clone(), &[("phone", phone.into())]), Role::Manager);
             assert_eq!(err.field, "phone", "{phone}: {err:?}");
         }
         let no_region = patch(walk_in, &[("default_region", Value::Null)]);

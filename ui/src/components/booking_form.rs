@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use tourdesk_domain::entities::full_name;
 use tourdesk_domain::PricingTier;
+use tourdesk_domain::entities::full_name;
 use tourdesk_domain::ipc::{BookingSummary, CustomerHit, DepartureView};
 use web_sys::HtmlInputElement;
 use yew::platform::spawn_local;
