@@ -314,3 +314,23 @@ fn a_desk_whose_refresh_token_the_server_refused_signs_out_without_asking_it() {
     assert_eq!(out, SignedOut { revoked: true, discarded: 0 }, "nothing left on the server to revoke");
     assert!(h.store.session().unwrap().is_none());
 }
+
+/// Issue 12, item 9: a walk-in at a Lisbon counter gives a name and "912 000 999", no e-mail.
+#[test]
+fn a_walk_in_with_a_local_number_and_no_e_mail_is_saved_in_e164() {
+    let walk_in = json!({"input": {"first_name": "Rui", "last_name": "", "phone": "912 000 999", "email": ""}});
+    let lisbon = Session { organization_country: Some("PT".into()), ..owner() };
+    let h = desk_as(Some(lisbon));
+    let c: CustomerHit = h.call("create_customer", walk_in.clone()).unwrap();
+    assert_eq!((c.email.as_deref(), c.phone.as_deref()), (None, Some("+351912000999")));
+    let found: SearchResults = h.call("search", json!({"query": "000 999"})).unwrap();
+    assert_eq!(found.customers.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), [c.id.as_str()]);
+    // An organization without a country cannot place a local number: said at the phone field.
+    let e = desk(true).call::<CustomerHit>("create_customer", walk_in).unwrap_err();
+    assert_eq!((e.code.as_str(), e.field.as_deref()), ("INVALID", Some("phone")), "{e:?}");
+    assert!(e.message.contains("country code"), "{e:?}");
+    // No name at all is refused at the first name.
+    let nameless = json!({"input": {"first_name": " ", "last_name": ""}});
+    let e = desk(true).call::<CustomerHit>("create_customer", nameless).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("first_name"), "{e:?}");
+}

@@ -220,9 +220,7 @@ impl Store {
             bookings.push(ManifestBooking {
                 booking_id: b.id.clone(),
                 reference_number: b.reference_number.to_string(),
-                customer_name: customer
-                    .as_ref()
-                    .map_or_else(|| b.customer_id.clone(), |c| format!("{} {}", c.first_name, c.last_name)),
+                customer_name: customer.as_ref().map_or_else(|| b.customer_id.clone(), |c| c.full_name()),
                 customer_phone: customer.and_then(|c| c.phone),
                 pax,
                 status: b.status,
@@ -273,8 +271,7 @@ impl Store {
                 mutation_id,
                 code,
                 detail,
-                customer_name: customer
-                    .map_or_else(|| a.customer_id.clone(), |c| format!("{} {}", c.first_name, c.last_name)),
+                customer_name: customer.map_or_else(|| a.customer_id.clone(), |c| c.full_name()),
                 customer_id: a.customer_id,
                 pax: a.lines.iter().map(|l| l.quantity).sum(),
                 tour_name: rows::tour(&conn, &org, &a.tour_id)?.map(|t| t.name),
@@ -288,8 +285,7 @@ impl Store {
 }
 
 pub(super) fn summary(c: &Connection, org: &str, b: &Booking) -> Result<BookingSummary, StoreError> {
-    let name = rows::customer(c, org, &b.customer_id)?
-        .map_or_else(|| b.customer_id.clone(), |c| format!("{} {}", c.first_name, c.last_name));
+    let name = rows::customer(c, org, &b.customer_id)?.map_or_else(|| b.customer_id.clone(), |c| c.full_name());
     Ok(BookingSummary {
         id: b.id.clone(),
         reference_number: b.reference_number.to_string(),
