@@ -9,6 +9,8 @@
 //!   are sold once: the server refuses the desk's booking, the window moves it from the
 //!   departure's list to the refused-bookings inbox, and from there to another departure.
 //!
+//! - a departure called off from its panel: the dialog asks why and says what it cancels, the
+//!   window confirms and shows the departure cancelled, and PostgreSQL has it cancelled;
 //! - the shell: the sidebar's screens, rows and search hits driven from the keyboard, Ctrl+K,
 //!   a booking opened by its reference.
 //!
@@ -842,4 +844,160 @@ async fn seats_shown(c: &Client, departure: &str, seats: &str, what: &str) {
         async move { texts(&c, &css).await.iter().any(|s| s == seats).then_some(()) }
     })
     .await;
+}
+
+/// Issue 12: the operator calls a departure off from its panel, with a reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_departure_is_called_off_from_its_panel() {
+    let cluster = PgCluster::start().unwrap();
+    let db_url = cluster.fresh_database().await.unwrap();
+    let stripe = FakeStripe::start().await;
+    let mut config = Config {
+        database_url: tourdesk_testkit::as_app(&db_url),
+        migrate_database_url: Some(db_url.clone()),
+        listen: "127.0.0.1:0".into(),
+        demo_data: true,
+        dev_mode: true,
+        ..Config::default()
+    };
+    config.stripe.api_base = Some(stripe.uri());
+    config.stripe.webhook_secret = WEBHOOK_SECRET.into();
+    let server = tourdesk_sync_server::start(config).await.unwrap();
+    let pg = tourdesk_testkit::connect(&db_url).await.unwrap();
+    // A Kyoto departure a few days out with room, and the tour's first price.
+    let row = pg
+        .query_one(
+            "SELECT s.id, p.id FROM schedules s JOIN tours t ON t.id = s.tour_id
+             JOIN pricing_tiers p ON p.tour_id = s.tour_id
+             WHERE t.slug = 'kyoto-temples-at-dawn' AND s.status = 'open'
+               AND s.starts_at > now() + interval '3 days' AND s.booked_count + 2 < s.capacity
+             ORDER BY s.starts_at, p.sort_order, p.id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (dep, tier): (String, String) = (row.get(0), row.get(1));
+    // Two guests booked and paid on the website.
+    let http = reqwest::Client::new();
+    let request = json!({
+        "request_id": uuid::Uuid::new_v4().to_string(),
+        "departure_id": dep,
+        "customer": {"email": "grace@example.com", "first_name": "Grace", "last_name": "Hopper"},
+        "lines": [{"tier_id": tier, "quantity": 2}],
+    });
+    let answer = http
+        .post(format!("http://{}/api/v1/orgs/{}/bookings", server.addr, demo_data::DEMO_ORG_SLUG))
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 201);
+    let sold: Value = answer.json().await.unwrap();
+    let event = stripe.succeed(sold["payment"]["payment_intent_id"].as_str().unwrap());
+    let paid = http
+        .post(format!("http://{}/api/v1/stripe/webhook", server.addr))
+        .header("Stripe-Signature", sign(&event, WEBHOOK_SECRET, chrono::Utc::now().timestamp()))
+        .header("Content-Type", "application/json")
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status().as_u16(), 200);
+    let total = sold["booking"]["price"]["total"]["formatted"].as_str().map(str::to_string);
+    let dir = tempfile::tempdir().unwrap();
+    let _driver = Driver::start(&[
+        ("TOURDESK_SERVER_URL", format!("http://{}", server.addr)),
+        ("TOURDESK_DESK_DB", dir.path().join("desk.sqlite3").to_string_lossy().into_owned()),
+        ("TOURDESK_SYNC_INTERVAL_SECS", "2".into()),
+    ])
+    .await;
+    let c = open_desk().await;
+    eventually("the demo tours to be listed", Duration::from_secs(60), || {
+        let c = c.clone();
+        async move { (texts(&c, ".tour-row .tour-name").await.len() == 3).then_some(()) }
+    })
+    .await;
+    click(&c, ".tour-row[data-slug='kyoto-temples-at-dawn']").await;
+    let row = format!(".departure-row[data-id='{dep}']");
+    eventually("the departure's row", Duration::from_secs(20), || {
+        let c = c.clone();
+        let row = row.clone();
+        async move { (!texts(&c, &row).await.is_empty()).then_some(()) }
+    })
+    .await;
+    click(&c, &format!("{row} .open-manifest")).await;
+    eventually("the cancel action", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { (!texts(&c, "#cancel-departure").await.is_empty()).then_some(()) }
+    })
+    .await;
+    click(&c, "#cancel-departure").await;
+    let summary = eventually("the dialog", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { texts(&c, "#cancel-departure-summary").await.into_iter().next() }
+    })
+    .await;
+    assert!(summary.starts_with("1 booking (2 guests) will be cancelled;"), "{summary}");
+    assert!(summary.contains("refunded in full to 1 customer"), "{summary}");
+    if let Some(total) = total {
+        assert!(summary.contains(&total), "{summary} names {total}");
+    }
+    assert!(summary.contains("a link to pick another date"), "{summary}");
+    screenshot(&c, "3-cancel-departure-dialog").await;
+
+    // Without a reason it is refused at the field; with one, it is done.
+    click(&c, "#confirm-cancel-departure").await;
+    eventually("the reason to be asked for", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move {
+            texts(&c, "#cancel-departure-dialog .field-error").await.iter().any(|t| t.contains("Say why")).then_some(())
+        }
+    })
+    .await;
+    type_into(&c, "#cancel-departure-reason", "Typhoon warning: the temples are closed").await;
+    click(&c, "#confirm-cancel-departure").await;
+    eventually("the confirmation and the departure shown cancelled", Duration::from_secs(15), || {
+        let c = c.clone();
+        let row = row.clone();
+        async move {
+            let toast = texts(&c, "#toasts .toast").await.iter().any(|t| t.starts_with("Departure cancelled"));
+            let status = texts(&c, &format!("{row} .status-word")).await;
+            (toast && status.first().map(String::as_str) == Some("Cancelled")).then_some(())
+        }
+    })
+    .await;
+    assert!(texts(&c, "#cancel-departure-dialog").await.is_empty(), "the dialog closed");
+    assert!(texts(&c, "#cancel-departure").await.is_empty(), "nothing left to cancel");
+    screenshot(&c, "3-departure-cancelled").await;
+
+    let (status, left): (String, i32) = eventually("the cancellation in PostgreSQL", Duration::from_secs(30), || {
+        let (pg, dep) = (&pg, dep.clone());
+        async move {
+            let row = pg.query_one("SELECT status, booked_count FROM schedules WHERE id = $1", &[&dep]).await.unwrap();
+            let status: String = row.get(0);
+            (status == "cancelled").then(|| (status, row.get(1)))
+        }
+    })
+    .await;
+    assert_eq!((status.as_str(), left), ("cancelled", 0));
+    let held = pg
+        .query_one(
+            "SELECT count(*) FROM bookings WHERE departure_id = $1 AND status IN ('pending', 'confirmed', 'modified')",
+            &[&dep],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(held, 0);
+    let booking = sold["booking"]["id"].as_str().unwrap().to_string();
+    eventually("the refund at Stripe", Duration::from_secs(30), || {
+        let key = format!("refund-{booking}");
+        let sent =
+            stripe.requests().iter().any(|r| r.path == "/v1/refunds" && r.idempotency_key.as_deref() == Some(&key));
+        async move { sent.then_some(()) }
+    })
+    .await;
+
+    c.close().await.unwrap();
+    server.shutdown().await.unwrap();
 }
