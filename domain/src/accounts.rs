@@ -297,6 +297,24 @@ impl InviteRequest {
     }
 }
 
+/// The staff list as the desk's settings screen shows it: the members, and which of them is the
+/// signed-in person (whose own role and suspension nobody changes from there: `check_staff_change`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffDirectory {
+    pub you: String,
+    pub staff: Vec<StaffMember>,
+}
+
+/// The signed-in person's own account as the settings screen shows it. `mfa_enabled` is `None`
+/// when the desk cannot tell (only staff managers read the staff list the flag comes from).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyAccount {
+    pub user_id: String,
+    pub name: String,
+    pub role: Role,
+    pub mfa_enabled: Option<bool>,
+}
+
 /// Sets a password with a single-use link (an invitation or a reset).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetPasswordRequest {
@@ -480,7 +498,10 @@ mod tests {
         let field = |c: OrganizationChange| c.applied_to(&current).unwrap_err().field;
         assert_eq!(field(OrganizationChange { timezone: Some("Lisbon".into()), ..Default::default() }), "timezone");
         assert_eq!(field(OrganizationChange { name: Some("  ".into()), ..Default::default() }), "name");
-        assert_eq!(field(OrganizationChange { business_email: Some("no".into()), ..Default::default() }), "business_email");
+        assert_eq!(
+            field(OrganizationChange { business_email: Some("no".into()), ..Default::default() }),
+            "business_email"
+        );
         assert!(check_settings_change(Role::Admin).is_ok());
         assert_eq!(check_settings_change(Role::Manager), Err(AccountRefusal::NotSettingsManager));
     }

@@ -76,6 +76,11 @@ impl SyncLoop {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The client, for the online account calls (`SyncClient::staff_call`).
+    pub fn client(&self) -> &SyncClient {
+        &self.client
+    }
+
     /// Asks for a round now (after a local edit, or from the UI's "Sync now").
     pub fn poke(&self) {
         self.wake.notify_one();
