@@ -6,6 +6,7 @@ pub mod bookings;
 pub mod inbox;
 pub mod keyboard;
 pub mod search;
+pub mod settings;
 pub mod sidebar;
 pub mod states;
 pub mod status_bar;

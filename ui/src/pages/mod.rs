@@ -4,6 +4,7 @@
 pub mod booking;
 pub mod customers;
 pub mod inbox;
+pub mod settings;
 pub mod tours;
 
 use yew::prelude::*;
@@ -34,6 +35,7 @@ pub fn page(route: &Route) -> Html {
         Route::Customers(id) => html! { <customers::CustomersPage selected={id.clone()} /> },
         Route::Booking(r) => html! { <booking::BookingPage reference={r.clone()} /> },
         Route::Inbox => html! { <inbox::InboxPage /> },
+        Route::Settings(tab) => html! { <settings::SettingsPage tab={*tab} /> },
         Route::NotFound(h) => html! { <NotFound hash={h.clone()} /> },
     }
 }
