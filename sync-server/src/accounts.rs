@@ -11,7 +11,8 @@ use deadpool_postgres::{GenericClient, Pool};
 use serde_json::json;
 use tourdesk_domain::accounts::{
     self as rules, AccountRefusal, InviteRequest, MfaEnrolment, MfaRequest, NewOrganization, OrganizationChange,
-    OrganizationSettings, PasswordResetRequest, RecoveryCodes, SecondFactor, SetPasswordRequest, StaffChange, StaffList, StaffMember, StaffStatus,
+    OrganizationSettings, PasswordResetRequest, RecoveryCodes, SecondFactor, SetPasswordRequest, StaffChange,
+    StaffList, StaffMember, StaffStatus,
 };
 use tourdesk_domain::roles::Role;
 use tourdesk_domain::validate;
@@ -123,8 +124,17 @@ pub async fn update(state: &AppState, staff: &Staff, id: &str, change: &StaffCha
     let after = q::lock_member(&tx, org, id).await?.ok_or_else(|| anyhow::anyhow!("updated member vanished"))?;
     let after = member(after)?;
     let snapshot = |m: &StaffMember| json!({"role": m.role, "status": m.status});
-    q::audit(&tx, org, By::Staff(&staff.user_id), "staff.updated", "staff_user", id, Some(&snapshot(&before)), &snapshot(&after))
-        .await?;
+    q::audit(
+        &tx,
+        org,
+        By::Staff(&staff.user_id),
+        "staff.updated",
+        "staff_user",
+        id,
+        Some(&snapshot(&before)),
+        &snapshot(&after),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(org, member = id, by = %staff.user_id, role = %role, active, "staff member updated");
     Ok(after)
@@ -350,7 +360,8 @@ pub async fn mfa_confirm(state: &AppState, staff: &Staff, req: &MfaRequest) -> R
     let (shown, digests) = crate::mfa::new_recovery_codes();
     q::use_step(&tx, org, &staff.user_id, step).await?;
     q::enable_mfa(&tx, org, &staff.user_id, &digests).await?;
-    q::audit(&tx, org, By::Staff(&staff.user_id), "staff.mfa_enabled", "staff_user", &staff.user_id, None, &json!({})).await?;
+    q::audit(&tx, org, By::Staff(&staff.user_id), "staff.mfa_enabled", "staff_user", &staff.user_id, None, &json!({}))
+        .await?;
     tx.commit().await?;
     Ok(RecoveryCodes { codes: shown })
 }
@@ -369,7 +380,8 @@ pub async fn mfa_disable(state: &AppState, staff: &Staff, req: &MfaRequest) -> R
         },
     )?;
     q::disable_mfa(&tx, org, &staff.user_id).await?;
-    q::audit(&tx, org, By::Staff(&staff.user_id), "staff.mfa_disabled", "staff_user", &staff.user_id, None, &json!({})).await?;
+    q::audit(&tx, org, By::Staff(&staff.user_id), "staff.mfa_disabled", "staff_user", &staff.user_id, None, &json!({}))
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -167,7 +167,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use tourdesk_domain::Currency;
-    use tourdesk_domain::status::DepartureStatus;
 
     #[test]
     fn debounce_keeps_only_the_latest_ticket() {

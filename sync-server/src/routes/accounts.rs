@@ -8,8 +8,8 @@ use axum::routing::{get, patch, post};
 use axum::{Form, Json, Router};
 use serde::Deserialize;
 use tourdesk_domain::accounts::{
-    InviteRequest, MfaEnrolment, MfaRequest, OrganizationChange, OrganizationSettings, PasswordResetRequest, RecoveryCodes, SetPasswordRequest, StaffChange,
-    StaffList, StaffMember,
+    InviteRequest, MfaEnrolment, MfaRequest, OrganizationChange, OrganizationSettings, PasswordResetRequest,
+    RecoveryCodes, SetPasswordRequest, StaffChange, StaffList, StaffMember,
 };
 use tourdesk_domain::validate;
 

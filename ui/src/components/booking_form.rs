@@ -264,7 +264,6 @@ mod tests {
     use crate::fixtures::{self, render};
     use tourdesk_domain::Departure;
 
-
     fn tier(id: &str, amount: i64, variant: Option<&str>) -> PricingTier {
         fixtures::tier(id, amount, "JPY", variant)
     }

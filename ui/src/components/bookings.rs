@@ -412,8 +412,7 @@ mod tests {
     use tourdesk_domain::entities::{Customer, CustomerSource, NotesConflict};
     use tourdesk_domain::ipc::ManifestBooking;
     use tourdesk_domain::money::{Currency, Money};
-    use tourdesk_domain::status::{BookingStatus, DepartureStatus, PaymentStatus};
-
+    use tourdesk_domain::status::BookingStatus;
 
     fn usd(amount: i64) -> Money {
         fixtures::money(amount, "USD")

@@ -170,7 +170,6 @@ mod tests {
         fixtures::view(fixtures::departure("d1", utc, "America/New_York", booked))
     }
 
-
     #[tokio::test]
     async fn tour_list_marks_pending_and_draft() {
         let html =

@@ -71,8 +71,8 @@ pub fn BookingCard(props: &BookingCardProps) -> Html {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::pages::test_support::render_page;
     use crate::fixtures;
+    use crate::pages::test_support::render_page;
     use tourdesk_domain::status::PaymentStatus;
 
     #[tokio::test]
