@@ -526,6 +526,39 @@ pub fn grouped(secret: &str) -> String {
     secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
 }
 
+/// The QR code of `text` as one SVG path of dark modules (and its size in modules), or `None`
+/// when it does not fit a QR code. Drawn with a four-module quiet zone.
+pub fn qr_path(text: &str) -> Option<(i32, String)> {
+    use std::fmt::Write;
+    let qr = qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium).ok()?;
+    let mut d = String::new();
+    for y in 0..qr.size() {
+        for x in 0..qr.size() {
+            if qr.get_module(x, y) {
+                let _ = write!(d, "M{},{}h1v1h-1z", x + 4, y + 4);
+            }
+        }
+    }
+    Some((qr.size() + 8, d))
+}
+
+#[derive(Properties, PartialEq)]
+pub struct QrCodeProps {
+    pub text: AttrValue,
+}
+
+/// A QR code to scan with the phone's authenticator app.
+#[component]
+pub fn QrCode(props: &QrCodeProps) -> Html {
+    let Some((size, d)) = qr_path(&props.text) else { return html! {} };
+    html! {
+        <svg id="mfa-qr" class="qr" role="img" aria-label="QR code of the set-up link" viewBox={format!("0 0 {size} {size}")} width="200" height="200">
+            <rect width={size.to_string()} height={size.to_string()} fill="#fff" />
+            <path d={d} fill="#000" />
+        </svg>
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct EnrolmentViewProps {
     pub enrolment: MfaEnrolment,
@@ -561,7 +594,9 @@ pub fn EnrolmentView(props: &EnrolmentViewProps) -> Html {
             <h3>{ "Add Tourdesk to your authenticator app" }</h3>
             <ol>
                 <li>
-                    { "In the app, add an account with this setup key (time-based, 6 digits):" }
+                    { "Scan this code with your authenticator app:" }
+                    <p><QrCode text={props.enrolment.otpauth_uri.clone()} /></p>
+                    { "Or add an account in the app with this setup key (time-based, 6 digits):" }
                     <p><code id="mfa-secret" class="secret">{ grouped(&props.enrolment.secret) }</code></p>
                     { "Or open this link on the phone that has the app:" }
                     <p><code id="mfa-uri" class="secret">{ props.enrolment.otpauth_uri.clone() }</code></p>
@@ -824,6 +859,9 @@ mod tests {
         })
         .await;
         assert!(html.contains("JBSW Y3DP EHPK 3PXP") && html.contains("otpauth://totp/"), "{html}");
+        assert!(html.contains("id=\"mfa-qr\"") && html.contains("<path d=\"M"), "a QR code to scan: {html}");
+        let (size, d) = qr_path("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP").unwrap();
+        assert!(size >= 21 + 8 && d.matches('M').count() > 50, "{size}");
         assert!(html.contains("id=\"mfa-code\""), "{html}");
         let html = render::<RecoveryCodesView>(RecoveryCodesViewProps {
             codes: vec!["ABCDE-FGHJK".into(), "01234-56789".into()],
