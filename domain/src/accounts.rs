@@ -297,6 +297,24 @@ impl InviteRequest {
     }
 }
 
+/// The staff list as the desk's settings screen shows it: the members, and which of them is the
+/// signed-in person (whose own role and suspension nobody changes from there: `check_staff_change`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffDirectory {
+    pub you: String,
+    pub staff: Vec<StaffMember>,
+}
+
+/// The signed-in person's own account as the settings screen shows it. `mfa_enabled` is `None`
+/// when the desk cannot tell (only staff managers read the staff list the flag comes from).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyAccount {
+    pub user_id: String,
+    pub name: String,
+    pub role: Role,
+    pub mfa_enabled: Option<bool>,
+}
+
 /// Sets a password with a single-use link (an invitation or a reset).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetPasswordRequest {

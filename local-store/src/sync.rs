@@ -19,6 +19,9 @@ use tourdesk_domain::protocol::{
 
 use crate::{Session, Store, StoreError, wire};
 
+/// The HTTP method of a [`SyncClient::staff_call`].
+pub use reqwest::Method;
+
 /// How many mutations one push carries. The server commits a batch once, so bigger batches
 /// drain a long offline queue faster; this keeps one request well under the body limit.
 const PUSH_BATCH: u32 = 500;
@@ -89,6 +92,10 @@ pub enum SyncError {
     PushIncomplete { processed: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The server refused an account call ([`SyncClient::staff_call`]), in its own words and
+    /// with the request field at fault, so a form can show it beside that field.
+    #[error("{message}")]
+    Refused { status: u16, code: String, message: String, field: Option<String> },
 }
 
 impl SyncError {
@@ -96,7 +103,7 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         match self {
             SyncError::Offline(_) | SyncError::PushIncomplete { .. } => true,
-            SyncError::Server { status, .. } => *status >= 500 || *status == 429,
+            SyncError::Server { status, .. } | SyncError::Refused { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }
     }
@@ -357,6 +364,30 @@ impl SyncClient {
         }
     }
 
+    /// One call of the staff account API (`/api/v1/organization`, `/api/v1/staff/…`,
+    /// `/api/v1/auth/mfa/…`, `/api/v1/auth/devices…`) as the signed-in member. These are online
+    /// operations: account management is not replicated. The token is renewed like a sync
+    /// round's; a refusal comes back as [`SyncError::Refused`] with the server's code, message and
+    /// field; an unreachable server as [`SyncError::Offline`]. A `204 No Content` reads as JSON
+    /// `null` (so `T = ()`).
+    pub async fn staff_call<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        store: &Store,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, SyncError> {
+        let url = format!("{}{path}", self.base);
+        let token = self.access_token(store, None).await?;
+        match call(&self.http, method.clone(), &url, body, &token).await {
+            Err(SyncError::Unauthorized(_)) => {
+                let token = self.access_token(store, Some(&token)).await?;
+                call(&self.http, method, &url, body, &token).await
+            }
+            other => other,
+        }
+    }
+
     /// Follows the server's live change notifications, calling `on_poke` with each new change
     /// sequence, until the stream ends or fails (the caller reconnects). Pokes only say "pull
     /// now"; they carry no data, so a missed one costs nothing but latency.
@@ -570,6 +601,41 @@ async fn refusal(resp: reqwest::Response) -> SyncError {
         return SyncError::Unauthorized(message);
     }
     SyncError::Server { status: status.as_u16(), code, message }
+}
+
+/// A [`SyncClient::staff_call`] request: any method, an optional JSON body, the server's
+/// `ApiError` kept whole on a refusal.
+async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
+    http: &reqwest::Client,
+    method: Method,
+    url: &str,
+    body: Option<&B>,
+    token: &str,
+) -> Result<T, SyncError> {
+    let mut req = http.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let resp = req.send().await.map_err(|e| SyncError::Offline(without_url(&e)))?;
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(|e| SyncError::Offline(without_url(&e)))?;
+    if status.is_success() {
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        return serde_json::from_slice(bytes).map_err(|e| SyncError::Protocol(e.to_string()));
+    }
+    let api: Option<ApiError> = serde_json::from_slice(&bytes).ok();
+    if status.as_u16() == 401 {
+        return Err(SyncError::Unauthorized(api.map_or_else(|| status.to_string(), |a| a.message)));
+    }
+    Err(match api {
+        Some(a) => SyncError::Refused { status: status.as_u16(), code: a.code, message: a.message, field: a.field },
+        None => SyncError::Refused {
+            status: status.as_u16(),
+            code: "HTTP".into(),
+            message: status.to_string(),
+            field: None,
+        },
+    })
 }
 
 /// Progress of a pull: for each bucket, how far its cursor moved from where this pull started,

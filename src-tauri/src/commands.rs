@@ -4,6 +4,10 @@ use chrono::{Datelike, Utc};
 use rand::TryRngCore;
 use tauri::State;
 use tourdesk_domain::PricingTier;
+use tourdesk_domain::accounts::{
+    InviteRequest, MfaEnrolment, MfaRequest, MyAccount, OrganizationChange, OrganizationSettings, RecoveryCodes,
+    StaffChange, StaffDirectory, StaffList, StaffMember, manages_all_devices,
+};
 use tourdesk_domain::entities::CheckInKind;
 use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::ipc::{
@@ -16,7 +20,8 @@ use tourdesk_domain::mutation::{
     EditCustomerNotesV1, MarkNoShowV1, Mutation,
 };
 use tourdesk_domain::payment::PaymentIssue;
-use tourdesk_domain::protocol::EntityKind;
+use tourdesk_domain::protocol::{DeviceInfo, DeviceList, EntityKind};
+use tourdesk_local_store::sync::Method;
 
 use crate::Desk;
 use crate::error::{DeskError, DeskResult};
@@ -331,4 +336,114 @@ pub async fn sign_in(desk: State<'_, Desk>, input: SignInInput) -> DeskResult<Si
 #[tauri::command]
 pub async fn sign_out(desk: State<'_, Desk>, discard_pending: bool, local_only: bool) -> DeskResult<SignedOut> {
     crate::session::sign_out(&desk, discard_pending, local_only).await
+}
+
+// Account settings: online calls to the server as the signed-in member (account management is
+// not replicated). A desk that never signed in says so; an unreachable server says "needs a
+// connection"; a refusal carries the server's words and field.
+
+/// The signed-in member, or `NotSignedIn` before any server call.
+fn signed_in(desk: &Desk) -> DeskResult<tourdesk_local_store::Session> {
+    desk.store.session()?.ok_or(DeskError::Store(tourdesk_local_store::StoreError::NotSignedIn))
+}
+
+async fn account_call<T: serde::de::DeserializeOwned>(
+    desk: &Desk,
+    method: Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> DeskResult<T> {
+    signed_in(desk)?;
+    Ok(desk.sync.client().staff_call(&desk.store, method, path, body).await?)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> DeskResult<serde_json::Value> {
+    serde_json::to_value(v).map_err(|_| DeskError::Internal("could not write the request"))
+}
+
+/// A member or device id as a path segment: only what an id can be (letters, digits, dashes)
+/// reaches the URL; anything else is an id the server cannot know.
+fn id_segment(id: &str) -> DeskResult<&str> {
+    let ok =
+        !id.is_empty() && id.len() <= 200 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(id) } else { Err(DeskError::NotFound("no such member or device")) }
+}
+
+#[tauri::command]
+pub async fn get_organization(desk: State<'_, Desk>) -> DeskResult<OrganizationSettings> {
+    account_call(&desk, Method::GET, "/api/v1/organization", None).await
+}
+
+#[tauri::command]
+pub async fn update_organization(
+    desk: State<'_, Desk>,
+    change: OrganizationChange,
+) -> DeskResult<OrganizationSettings> {
+    account_call(&desk, Method::PATCH, "/api/v1/organization", Some(&json(&change)?)).await
+}
+
+/// The signed-in person, with whether their two-step sign-in is on when the desk can tell.
+#[tauri::command]
+pub async fn my_account(desk: State<'_, Desk>) -> DeskResult<MyAccount> {
+    let s = signed_in(&desk)?;
+    let mfa_enabled = if manages_all_devices(s.role) {
+        let list: StaffList = account_call(&desk, Method::GET, "/api/v1/staff", None).await?;
+        list.staff.iter().find(|m| m.id == s.user_id).map(|m| m.mfa_enabled)
+    } else {
+        None
+    };
+    Ok(MyAccount { user_id: s.user_id, name: s.user_name, role: s.role, mfa_enabled })
+}
+
+#[tauri::command]
+pub async fn list_staff(desk: State<'_, Desk>) -> DeskResult<StaffDirectory> {
+    let you = signed_in(&desk)?.user_id;
+    let list: StaffList = account_call(&desk, Method::GET, "/api/v1/staff", None).await?;
+    Ok(StaffDirectory { you, staff: list.staff })
+}
+
+#[tauri::command]
+pub async fn invite_staff(desk: State<'_, Desk>, input: InviteRequest) -> DeskResult<StaffMember> {
+    account_call(&desk, Method::POST, "/api/v1/staff/invites", Some(&json(&input)?)).await
+}
+
+#[tauri::command]
+pub async fn update_staff(desk: State<'_, Desk>, id: String, change: StaffChange) -> DeskResult<StaffMember> {
+    let path = format!("/api/v1/staff/{}", id_segment(&id)?);
+    account_call(&desk, Method::PATCH, &path, Some(&json(&change)?)).await
+}
+
+#[tauri::command]
+pub async fn reinvite_staff(desk: State<'_, Desk>, id: String) -> DeskResult<StaffMember> {
+    let path = format!("/api/v1/staff/{}/invite", id_segment(&id)?);
+    account_call(&desk, Method::POST, &path, None).await
+}
+
+#[tauri::command]
+pub async fn mfa_enrol(desk: State<'_, Desk>, password: String) -> DeskResult<MfaEnrolment> {
+    let req = MfaRequest { password: Some(password), code: None };
+    account_call(&desk, Method::POST, "/api/v1/auth/mfa/enrol", Some(&json(&req)?)).await
+}
+
+#[tauri::command]
+pub async fn mfa_confirm(desk: State<'_, Desk>, code: String) -> DeskResult<RecoveryCodes> {
+    let req = MfaRequest { password: None, code: Some(code) };
+    account_call(&desk, Method::POST, "/api/v1/auth/mfa/confirm", Some(&json(&req)?)).await
+}
+
+#[tauri::command]
+pub async fn mfa_disable(desk: State<'_, Desk>, password: String, code: String) -> DeskResult<()> {
+    let req = MfaRequest { password: Some(password), code: Some(code) };
+    account_call(&desk, Method::POST, "/api/v1/auth/mfa/disable", Some(&json(&req)?)).await
+}
+
+#[tauri::command]
+pub async fn list_devices(desk: State<'_, Desk>) -> DeskResult<DeviceList> {
+    account_call(&desk, Method::GET, "/api/v1/auth/devices", None).await
+}
+
+#[tauri::command]
+pub async fn revoke_device(desk: State<'_, Desk>, id: String) -> DeskResult<DeviceInfo> {
+    let path = format!("/api/v1/auth/devices/{}/revoke", id_segment(&id)?);
+    account_call(&desk, Method::POST, &path, None).await
 }

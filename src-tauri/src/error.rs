@@ -13,6 +13,9 @@ pub enum DeskError {
     /// The desk does not hold what was asked for (a partial replica, or a stale link).
     #[error("{0}")]
     NotFound(&'static str),
+    /// An online account call (settings, staff, two-step sign-in, devices) did not succeed.
+    #[error(transparent)]
+    Server(#[from] SyncError),
     /// Saved, but something around it failed (reading it back, the OS random generator).
     #[error("{0}")]
     Internal(&'static str),
@@ -48,6 +51,7 @@ impl DeskError {
                 tracing::error!("local store error: {other}");
                 plain("STORE", other.to_string())
             }
+            DeskError::Server(e) => server_error(e),
             DeskError::NotFound(m) => plain("NOT_FOUND", (*m).into()),
             DeskError::Internal(m) => {
                 tracing::error!("desk error: {m}");
@@ -64,6 +68,32 @@ impl DeskError {
                 plain("STORE", e.to_string())
             }
             DeskError::SignOut(e) => plain("SIGN_OUT_FAILED", format!("the server did not revoke this desk: {e}")),
+        }
+    }
+}
+
+/// An account call's failure: the server's own code, words and field when it refused; "needs a
+/// connection" when it could not be reached.
+fn server_error(e: &SyncError) -> CommandError {
+    let plain = |code: &str, message: String| CommandError { code: code.into(), message, field: None };
+    match e {
+        SyncError::Refused { code, message, field, .. } => {
+            CommandError { code: code.clone(), message: message.clone(), field: field.clone() }
+        }
+        SyncError::Offline(why) => plain(
+            "OFFLINE",
+            format!(
+                "this needs a connection to the server, which cannot be reached now ({why}); try again when it is back"
+            ),
+        ),
+        SyncError::Unauthorized(why) => {
+            plain("SESSION_ENDED", format!("the server no longer accepts this desk's sign-in ({why}); sign in again"))
+        }
+        SyncError::Store(StoreError::NotSignedIn) => plain("NOT_SIGNED_IN", StoreError::NotSignedIn.to_string()),
+        SyncError::Server { code, message, .. } => plain(code, message.clone()),
+        other => {
+            tracing::error!("account call failed: {other}");
+            plain("SERVER", other.to_string())
         }
     }
 }
@@ -96,5 +126,19 @@ mod tests {
         assert_eq!((e.code.as_str(), e.field), ("NOT_SIGNED_IN", None));
         assert_eq!(DeskError::NotFound("no such booking here").to_command_error().code, "NOT_FOUND");
         assert_eq!(DeskError::Internal("read back failed").to_command_error().code, "STORE");
+        let refused = DeskError::Server(SyncError::Refused {
+            status: 422,
+            code: "INVALID".into(),
+            message: "that is not your password".into(),
+            field: Some("password".into()),
+        });
+        let e = refused.to_command_error();
+        assert_eq!(
+            (e.code.as_str(), e.field.as_deref()),
+            ("INVALID", Some("password")),
+            "the server's field reaches the form"
+        );
+        let e = DeskError::Server(SyncError::Offline("connection refused".into())).to_command_error();
+        assert!(e.code == "OFFLINE" && e.message.contains("needs a connection"), "{e:?}");
     }
 }

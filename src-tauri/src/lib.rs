@@ -55,6 +55,18 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::sign_in_defaults,
         commands::sign_in,
         commands::sign_out,
+        commands::get_organization,
+        commands::update_organization,
+        commands::my_account,
+        commands::list_staff,
+        commands::invite_staff,
+        commands::update_staff,
+        commands::reinvite_staff,
+        commands::mfa_enrol,
+        commands::mfa_confirm,
+        commands::mfa_disable,
+        commands::list_devices,
+        commands::revoke_device,
     ])
 }
 

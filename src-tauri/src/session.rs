@@ -81,7 +81,9 @@ fn refused(e: SyncError, server_url: &str) -> DeskError {
             "NOT_A_SERVER",
             format!("{server_url} answers, but it is not a Tourdesk server; check the address"),
         ),
-        SyncError::Server { code, message, .. } => DeskError::SignIn { code, message, field: None },
+        SyncError::Server { code, message, .. } | SyncError::Refused { code, message, .. } => {
+            DeskError::SignIn { code, message, field: None }
+        }
         SyncError::Store(e) => DeskError::Store(e),
         e @ SyncError::PushIncomplete { .. } => {
             DeskError::SignIn { code: "SYNC".into(), message: e.to_string(), field: None }

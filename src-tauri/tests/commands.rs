@@ -334,3 +334,31 @@ fn a_walk_in_with_a_local_number_and_no_e_mail_is_saved_in_e164() {
     let e = desk(true).call::<CustomerHit>("create_customer", nameless).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("first_name"), "{e:?}");
 }
+
+#[test]
+fn settings_need_a_signed_in_desk_and_a_connection_and_say_so() {
+    use tourdesk_domain::accounts::{OrganizationSettings, StaffDirectory};
+    // Never signed in: refused before any request, in the same words as a local write.
+    let h = desk(false);
+    let e = h.call::<OrganizationSettings>("get_organization", json!({})).unwrap_err();
+    assert_eq!(e.code, "NOT_SIGNED_IN", "{e:?}");
+    // Signed in, but the server (a closed port) cannot be reached: "needs a connection".
+    let h = desk(true);
+    for (cmd, args) in [
+        ("get_organization", json!({})),
+        ("update_organization", json!({"change": {"name": "Harbour Walks Ltd"}})),
+        ("list_staff", json!({})),
+        ("my_account", json!({})),
+        ("mfa_enrol", json!({"password": "correct horse battery"})),
+        ("list_devices", json!({})),
+        ("revoke_device", json!({"id": "2b7c1e52-0000-4000-8000-000000000001"})),
+    ] {
+        let e = h.call::<Value>(cmd, args).unwrap_err();
+        assert_eq!(e.code, "OFFLINE", "{cmd}: {e:?}");
+        assert!(e.message.contains("needs a connection"), "{cmd}: {e:?}");
+    }
+    // An id that cannot be one never reaches a URL.
+    let e = h.call::<StaffDirectory>("update_staff", json!({"id": "../organization", "change": {"suspended": true}}));
+    assert_eq!(e.unwrap_err().code, "NOT_FOUND");
+    assert!(h.changes().is_empty(), "nothing local was written or announced");
+}

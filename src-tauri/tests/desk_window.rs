@@ -912,6 +912,8 @@ async fn a_departure_is_called_off_from_its_panel() {
     ])
     .await;
     let c = open_desk().await;
+    let url = format!("http://{}", server.addr);
+    sign_in_through_the_screen(&c, &url, demo_data::DEMO_OWNER_EMAIL, demo_data::DEMO_PASSWORD).await;
     eventually("the demo tours to be listed", Duration::from_secs(60), || {
         let c = c.clone();
         async move { (texts(&c, ".tour-row .tour-name").await.len() == 3).then_some(()) }
@@ -1000,4 +1002,118 @@ async fn a_departure_is_called_off_from_its_panel() {
 
     c.close().await.unwrap();
     server.shutdown().await.unwrap();
+}
+
+/// The settings area, online: the organization form refuses a bad time zone beside its field
+/// and saves a good one; the staff table lists the demo staff and an invitation joins it; the
+/// two-step set-up shows its secret; the devices list marks this desk. Each tab is saved as a
+/// screenshot (`settings-*.png`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_area_changes_the_organization_invites_staff_and_shows_devices() {
+    let cluster = PgCluster::start().unwrap();
+    let db_url = cluster.fresh_database().await.unwrap();
+    let server = tourdesk_sync_server::start(Config {
+        database_url: tourdesk_testkit::as_app(&db_url),
+        migrate_database_url: Some(db_url.clone()),
+        listen: "127.0.0.1:0".into(),
+        demo_data: true,
+        dev_mode: true,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let _driver = Driver::start(&[
+        ("TOURDESK_SERVER_URL", format!("http://{}", server.addr)),
+        ("TOURDESK_DESK_DB", dir.path().join("desk.sqlite3").to_string_lossy().into_owned()),
+        ("TOURDESK_SYNC_INTERVAL_SECS", "2".into()),
+    ])
+    .await;
+    let c = open_desk().await;
+    let url = format!("http://{}", server.addr);
+    sign_in_through_the_screen(&c, &url, demo_data::DEMO_OWNER_EMAIL, demo_data::DEMO_PASSWORD).await;
+    eventually("the desk to report it is online", Duration::from_secs(60), || {
+        let c = c.clone();
+        async move { texts(&c, "#status-connection").await.iter().any(|s| s == "Online").then_some(()) }
+    })
+    .await;
+
+    click(&c, "#nav-settings").await;
+    let field = |css: &'static str| {
+        let c = c.clone();
+        async move { c.find(Locator::Css(css)).await.unwrap() }
+    };
+    eventually("the organization form", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { (!texts(&c, "#organization-form").await.is_empty()).then_some(()) }
+    })
+    .await;
+    field("#org-timezone").await.clear().await.unwrap();
+    type_into(&c, "#org-timezone", "Lisbon").await;
+    click(&c, "#organization-save").await;
+    let said =
+        eventually("the time zone refused beside its field", Duration::from_secs(10), || {
+            let c = c.clone();
+            async move {
+                texts(&c, ".field-error[data-field='timezone']").await.into_iter().next().filter(|t| !t.is_empty())
+            }
+        })
+        .await;
+    assert!(!said.contains("INVALID"), "words, not codes: {said}");
+    screenshot(&c, "settings-organization-error").await;
+    field("#org-timezone").await.clear().await.unwrap();
+    type_into(&c, "#org-timezone", "Europe/Madrid").await;
+    click(&c, "#organization-save").await;
+    eventually("the saved confirmation", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, ".toast").await.iter().any(|t| t.contains("Organization settings saved")).then_some(()) }
+    })
+    .await;
+    let pg = tourdesk_testkit::connect(&db_url).await.unwrap();
+    let tz: String = pg.query_one("SELECT timezone FROM organizations WHERE slug = 'demo'", &[]).await.unwrap().get(0);
+    assert_eq!(tz, "Europe/Madrid");
+
+    click(&c, "#settings-staff").await;
+    eventually("the demo staff", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { (texts(&c, "#staff-table .staff-row").await.len() >= 3).then_some(()) }
+    })
+    .await;
+    click(&c, "#invite-open").await;
+    type_into(&c, "#invite-name", "Nina Novak").await;
+    type_into(&c, "#invite-email", "nina@example.com").await;
+    click(&c, "#invite-submit").await;
+    eventually("the invited member listed", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move {
+            texts(&c, "#staff-table .staff-row")
+                .await
+                .iter()
+                .any(|r| r.contains("nina@example.com") && r.contains("Invited, no password yet"))
+                .then_some(())
+        }
+    })
+    .await;
+    screenshot(&c, "settings-staff").await;
+
+    click(&c, "#settings-security").await;
+    type_into(&c, "#mfa-enrol-password", demo_data::DEMO_PASSWORD).await;
+    click(&c, "#mfa-enrol-submit").await;
+    let secret = eventually("the secret to type into an app", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, "#mfa-secret").await.into_iter().next().filter(|t| !t.is_empty()) }
+    })
+    .await;
+    assert!(secret.len() >= 16, "{secret}");
+    screenshot(&c, "settings-security").await;
+
+    click(&c, "#settings-devices").await;
+    eventually("this desk among the devices", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move {
+            texts(&c, "#device-table .device-row.current").await.iter().any(|r| r.contains("This desk")).then_some(())
+        }
+    })
+    .await;
+    screenshot(&c, "settings-devices").await;
 }

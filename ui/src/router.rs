@@ -13,7 +13,45 @@ pub enum Route {
     Inbox,
     /// The sign-in screen (also shown, whatever the route, while the desk has no session).
     SignIn,
+    /// The settings area: organization, staff, my two-step sign-in, devices.
+    Settings(SettingsTab),
     NotFound(String),
+}
+
+/// The tabs of the settings area (`#/settings/<slug>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingsTab {
+    Organization,
+    Staff,
+    Security,
+    Devices,
+}
+
+impl SettingsTab {
+    pub const ALL: [SettingsTab; 4] =
+        [SettingsTab::Organization, SettingsTab::Staff, SettingsTab::Security, SettingsTab::Devices];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            SettingsTab::Organization => "organization",
+            SettingsTab::Staff => "staff",
+            SettingsTab::Security => "security",
+            SettingsTab::Devices => "devices",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SettingsTab::Organization => "Organization",
+            SettingsTab::Staff => "Staff",
+            SettingsTab::Security => "Two-step sign-in",
+            SettingsTab::Devices => "Devices",
+        }
+    }
+
+    fn parse(slug: &str) -> Option<SettingsTab> {
+        SettingsTab::ALL.into_iter().find(|t| t.slug() == slug)
+    }
 }
 
 impl Default for Route {
@@ -69,6 +107,11 @@ impl Route {
             ["bookings", reference] => Route::Booking((*reference).to_string()),
             ["inbox"] => Route::Inbox,
             ["sign-in"] => Route::SignIn,
+            ["settings"] => Route::Settings(SettingsTab::Organization),
+            ["settings", tab] => match SettingsTab::parse(tab) {
+                Some(t) => Route::Settings(t),
+                None => Route::NotFound(hash.to_string()),
+            },
             _ => Route::NotFound(hash.to_string()),
         }
     }
@@ -82,6 +125,7 @@ impl Route {
             Route::Booking(r) => format!("#/bookings/{}", encode(r)),
             Route::Inbox => "#/inbox".into(),
             Route::SignIn => "#/sign-in".into(),
+            Route::Settings(tab) => format!("#/settings/{}", tab.slug()),
             Route::NotFound(h) => h.clone(),
         }
     }
@@ -92,6 +136,7 @@ impl Route {
             Route::Tours(_) | Route::NotFound(_) | Route::SignIn => Section::Tours,
             Route::Customers(_) | Route::Booking(_) => Section::Customers,
             Route::Inbox => Section::Inbox,
+            Route::Settings(_) => Section::Settings,
         }
     }
 }
@@ -102,16 +147,18 @@ pub enum Section {
     Tours,
     Customers,
     Inbox,
+    Settings,
 }
 
 impl Section {
-    pub const ALL: [Section; 3] = [Section::Tours, Section::Customers, Section::Inbox];
+    pub const ALL: [Section; 4] = [Section::Tours, Section::Customers, Section::Inbox, Section::Settings];
 
     pub fn label(self) -> &'static str {
         match self {
             Section::Tours => "Tours & departures",
             Section::Customers => "Customers",
             Section::Inbox => "Inbox",
+            Section::Settings => "Settings",
         }
     }
 
@@ -120,6 +167,7 @@ impl Section {
             Section::Tours => "nav-tours",
             Section::Customers => "nav-customers",
             Section::Inbox => "nav-inbox",
+            Section::Settings => "nav-settings",
         }
     }
 
@@ -128,6 +176,7 @@ impl Section {
             Section::Tours => Route::Tours(None),
             Section::Customers => Route::Customers(None),
             Section::Inbox => Route::Inbox,
+            Section::Settings => Route::Settings(SettingsTab::Organization),
         }
     }
 }
@@ -165,6 +214,8 @@ mod tests {
             Route::Booking("BK-2026-7KQ3XM".into()),
             Route::Inbox,
             Route::SignIn,
+            Route::Settings(SettingsTab::Organization),
+            Route::Settings(SettingsTab::Devices),
         ];
         for r in routes {
             assert_eq!(Route::parse(&r.to_hash()), r, "{}", r.to_hash());
@@ -175,5 +226,8 @@ mod tests {
         assert_eq!(Route::parse("#/nowhere/at/all"), Route::NotFound("#/nowhere/at/all".into()));
         assert_eq!(Route::parse("#/customers/a%2"), Route::Customers(Some("a%2".into())), "a bad escape is kept");
         assert_eq!(Route::Booking("x".into()).section(), Section::Customers);
+        assert_eq!(Route::parse("#/settings"), Route::Settings(SettingsTab::Organization));
+        assert_eq!(Route::parse("#/settings/staff"), Route::Settings(SettingsTab::Staff));
+        assert_eq!(Route::parse("#/settings/nope"), Route::NotFound("#/settings/nope".into()));
     }
 }

@@ -5,6 +5,10 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tourdesk_domain::PricingTier;
+use tourdesk_domain::accounts::{
+    InviteRequest, MfaEnrolment, MyAccount, OrganizationChange, OrganizationSettings, RecoveryCodes, StaffChange,
+    StaffDirectory, StaffMember,
+};
 use tourdesk_domain::ipc::{
     BookingHit, BookingSummary, CommandError, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest,
     NewBooking, NewCustomer, NewTour, Outcome, RejectedBooking, SearchResults, TourView,
@@ -12,6 +16,7 @@ use tourdesk_domain::ipc::{
 use tourdesk_domain::ipc::{SignInDefaults, SignInInput, SignedInAs, SignedOut};
 use tourdesk_domain::mutation::DepartureCancellationPreview;
 use tourdesk_domain::payment::PaymentIssue;
+use tourdesk_domain::protocol::{DeviceInfo, DeviceList};
 use wasm_bindgen::prelude::*;
 use yew::Callback;
 
@@ -255,4 +260,78 @@ pub async fn sign_in(input: &SignInInput) -> Result<SignedInAs, UiError> {
 
 pub async fn sign_out(discard_pending: bool, local_only: bool) -> Result<SignedOut, UiError> {
     call("sign_out", &SignOutArgs { discard_pending, local_only }).await
+}
+
+// The settings area: online calls through the desk (account management is not replicated).
+
+#[derive(Serialize)]
+struct ChangeArg<'a, T> {
+    change: &'a T,
+}
+
+#[derive(Serialize)]
+struct IdArg<'a> {
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+struct StaffChangeArgs<'a> {
+    id: &'a str,
+    change: &'a StaffChange,
+}
+
+#[derive(Serialize)]
+struct MfaArgs<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+}
+
+pub async fn get_organization() -> Result<OrganizationSettings, UiError> {
+    call("get_organization", &NoArgs {}).await
+}
+
+pub async fn update_organization(change: &OrganizationChange) -> Result<OrganizationSettings, UiError> {
+    call("update_organization", &ChangeArg { change }).await
+}
+
+pub async fn my_account() -> Result<MyAccount, UiError> {
+    call("my_account", &NoArgs {}).await
+}
+
+pub async fn list_staff() -> Result<StaffDirectory, UiError> {
+    call("list_staff", &NoArgs {}).await
+}
+
+pub async fn invite_staff(input: &InviteRequest) -> Result<StaffMember, UiError> {
+    call("invite_staff", &CreateArgs { input }).await
+}
+
+pub async fn update_staff(id: &str, change: &StaffChange) -> Result<StaffMember, UiError> {
+    call("update_staff", &StaffChangeArgs { id, change }).await
+}
+
+pub async fn reinvite_staff(id: &str) -> Result<StaffMember, UiError> {
+    call("reinvite_staff", &IdArg { id }).await
+}
+
+pub async fn mfa_enrol(password: &str) -> Result<MfaEnrolment, UiError> {
+    call("mfa_enrol", &MfaArgs { password: Some(password), code: None }).await
+}
+
+pub async fn mfa_confirm(code: &str) -> Result<RecoveryCodes, UiError> {
+    call("mfa_confirm", &MfaArgs { password: None, code: Some(code) }).await
+}
+
+pub async fn mfa_disable(password: &str, code: &str) -> Result<(), UiError> {
+    call("mfa_disable", &MfaArgs { password: Some(password), code: Some(code) }).await
+}
+
+pub async fn list_devices() -> Result<DeviceList, UiError> {
+    call("list_devices", &NoArgs {}).await
+}
+
+pub async fn revoke_device(id: &str) -> Result<DeviceInfo, UiError> {
+    call("revoke_device", &IdArg { id }).await
 }

@@ -1,6 +1,8 @@
 //! Codes become words here, once: statuses, categories and refusal codes are stored and sent as
 //! stable codes (`open`, `unpaid`, `CAPACITY_EXCEEDED`) and never shown raw.
 
+use tourdesk_domain::accounts::StaffStatus;
+use tourdesk_domain::roles::Role;
 use tourdesk_domain::status::{BookingStatus, DepartureStatus, PaymentStatus, TourCategory, TourStatus};
 
 pub fn booking_status(s: BookingStatus) -> &'static str {
@@ -56,6 +58,24 @@ pub fn category(c: TourCategory) -> &'static str {
     }
 }
 
+pub fn role(r: Role) -> &'static str {
+    match r {
+        Role::Owner => "Owner",
+        Role::Admin => "Admin",
+        Role::Manager => "Manager",
+        Role::Guide => "Guide",
+        Role::Customer => "Customer",
+    }
+}
+
+pub fn staff_status(s: StaffStatus) -> &'static str {
+    match s {
+        StaffStatus::Invited => "Invited, no password yet",
+        StaffStatus::Active => "Active",
+        StaffStatus::Suspended => "Suspended",
+    }
+}
+
 /// The headline for a refusal or error code; `None` for a code whose message already says it all
 /// (field errors, for one).
 pub fn code(code: &str) -> Option<&'static str> {
@@ -76,6 +96,11 @@ pub fn code(code: &str) -> Option<&'static str> {
         "NOT_SIGNED_IN" => "This desk has not signed in yet",
         "STORE" => "The desk could not read or save its data",
         "CONFLICT" => "Changed elsewhere meanwhile",
+        "OFFLINE" => "No connection to the server",
+        "FORBIDDEN" => "Not allowed",
+        "SESSION_ENDED" => "Signed out",
+        "UNAVAILABLE" => "The server is busy",
+        "RATE_LIMITED" => "Too many attempts",
         _ => return None,
     })
 }
@@ -101,5 +126,9 @@ mod tests {
             assert!(!booking_status(*s).contains('_'), "{s:?}");
         }
         assert_eq!(sentence("only 0 seats left"), "Only 0 seats left");
+        for s in StaffStatus::ALL {
+            assert!(!staff_status(*s).contains('_'), "{s:?}");
+        }
+        assert_eq!(role(Role::Admin), "Admin");
     }
 }

@@ -7,6 +7,7 @@ pub mod cancel_departure;
 pub mod inbox;
 pub mod keyboard;
 pub mod search;
+pub mod settings;
 pub mod sidebar;
 pub mod sign_out;
 pub mod states;

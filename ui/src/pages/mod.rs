@@ -4,6 +4,7 @@
 pub mod booking;
 pub mod customers;
 pub mod inbox;
+pub mod settings;
 pub mod sign_in;
 pub mod tours;
 
@@ -36,6 +37,7 @@ pub fn page(route: &Route) -> Html {
         Route::Booking(r) => html! { <booking::BookingPage reference={r.clone()} /> },
         Route::Inbox => html! { <inbox::InboxPage /> },
         Route::SignIn => html! { <sign_in::SignInPage /> },
+        Route::Settings(tab) => html! { <settings::SettingsPage tab={*tab} /> },
         Route::NotFound(h) => html! { <NotFound hash={h.clone()} /> },
     }
 }
