@@ -253,7 +253,6 @@ pub enum By<'a> {
 }
 
 /// An audit row for an account action.
-#[allow(clippy::too_many_arguments)] // who did what to which row, and its before and after
 pub async fn audit(
     c: &impl GenericClient,
     org: &str,
