@@ -62,7 +62,7 @@ async fn a_walk_in_without_an_e_mail_made_on_a_desk_is_accepted_and_replicates()
     let env = Env::start().await;
     let (a, client_a) = synced(&env, demo_data::DEMO_MANAGER_EMAIL, "a").await;
     // The organization's country came with the session; the desk reads local numbers in it.
-    let country = a.session().unwrap().unwrap().organization_country;
+    let country = a.session().unwrap().unwrap().organization_defaults.country;
     assert_eq!(country.as_deref(), Some("PT"));
     let (rui, costa) = (id(), id());
     a.mutate(&m(

@@ -155,16 +155,24 @@ pub struct SessionUser {
     pub role: Role,
     pub organization_id: String,
     pub organization_name: String,
-    /// The organization's language and currency: what the desk gives a customer it creates.
-    /// `None` from a server that did not send them; the domain's fallbacks apply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_language: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_currency: Option<crate::money::Currency>,
-    /// ISO 3166-1 alpha-2: where a phone typed without `+` is read (`None`: the organization has
-    /// not set one, and numbers need their country code).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_country: Option<String>,
+    #[serde(flatten)]
+    pub organization_defaults: OrganizationDefaults,
+}
+
+/// What the organization has set that a desk applies to what it creates: a new customer's
+/// language and currency, and the country a phone typed without `+` is read in. Sent with the
+/// session (flattened, as `organization_language`, `organization_currency`,
+/// `organization_country`); each is `None` from a server that did not send it, and then the
+/// domain's fallbacks apply (a phone then needs its country code).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationDefaults {
+    #[serde(default, rename = "organization_language", skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, rename = "organization_currency", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<crate::money::Currency>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default, rename = "organization_country", skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
 }
 
 /// Every 4xx/5xx body: a stable machine code, a sentence for people, and the input field at
@@ -389,9 +397,7 @@ mod tests {
                 role: Role::Owner,
                 organization_id: "o".into(),
                 organization_name: "O".into(),
-                organization_language: None,
-                organization_currency: None,
-                organization_country: None,
+                organization_defaults: Default::default(),
             },
         };
         let dbg = format!("{resp:?}");

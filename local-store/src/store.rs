@@ -31,13 +31,9 @@ pub struct Session {
     pub role: Role,
     pub organization_id: String,
     pub organization_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_language: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_currency: Option<tourdesk_domain::money::Currency>,
-    /// ISO 3166-1 alpha-2: where a phone typed without `+` is read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_country: Option<String>,
+    /// As the server last sent them; stored under the same keys as on the wire.
+    #[serde(flatten)]
+    pub organization_defaults: tourdesk_domain::protocol::OrganizationDefaults,
 }
 
 /// Where the sign-in form starts: the organization and e-mail of the last sign-in.
@@ -303,9 +299,7 @@ mod tests {
             role: Role::Owner,
             organization_id: org.into(),
             organization_name: format!("Org {org}"),
-            organization_language: None,
-            organization_currency: None,
-            organization_country: None,
+            organization_defaults: Default::default(),
         }
     }
 

@@ -671,9 +671,7 @@ fn session_of(resp: &SignInResponse) -> Session {
         role: u.role,
         organization_id: u.organization_id.clone(),
         organization_name: u.organization_name.clone(),
-        organization_language: u.organization_language.clone(),
-        organization_currency: u.organization_currency,
-        organization_country: u.organization_country.clone(),
+        organization_defaults: u.organization_defaults.clone(),
     }
 }
 

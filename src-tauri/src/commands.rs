@@ -125,8 +125,8 @@ pub async fn create_customer(desk: State<'_, Desk>, input: NewCustomer) -> DeskR
     let id = uuid::Uuid::new_v4().to_string();
     let session = desk.store.session()?;
     let defaults = tourdesk_domain::offer::CustomerDefaults::for_organization(
-        session.as_ref().and_then(|s| s.organization_language.as_deref()),
-        session.as_ref().and_then(|s| s.organization_currency),
+        session.as_ref().and_then(|s| s.organization_defaults.language.as_deref()),
+        session.as_ref().and_then(|s| s.organization_defaults.currency),
     );
     let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
         id: id.clone(),
@@ -134,7 +134,7 @@ pub async fn create_customer(desk: State<'_, Desk>, input: NewCustomer) -> DeskR
         email: input.email.filter(|e| !e.trim().is_empty()),
         phone: input.phone.filter(|p| !p.trim().is_empty()),
         // A phone typed without `+` is read in the organization's country, as the server sent it.
-        default_region: session.as_ref().and_then(|s| s.organization_country.clone()),
+        default_region: session.as_ref().and_then(|s| s.organization_defaults.country.clone()),
         first_name: input.first_name,
         last_name: input.last_name,
         source: tourdesk_domain::entities::CustomerSource::Direct,

@@ -16,7 +16,7 @@ use tourdesk_domain::ipc::{
     TourView,
 };
 use tourdesk_domain::money::Currency;
-use tourdesk_domain::protocol::EntityKind;
+use tourdesk_domain::protocol::{EntityKind, OrganizationDefaults};
 use tourdesk_domain::roles::Role;
 use tourdesk_local_store::{Session, Store, SyncClient};
 
@@ -44,10 +44,12 @@ fn owner() -> Session {
         role: Role::Owner,
         organization_id: "org-1".into(),
         organization_name: "Harbour Walks".into(),
-        organization_language: None,
-        organization_currency: None,
-        organization_country: None,
+        organization_defaults: Default::default(),
     }
+}
+
+fn defaults(language: Option<&str>, currency: Option<Currency>, country: Option<&str>) -> OrganizationDefaults {
+    OrganizationDefaults { language: language.map(Into::into), currency, country: country.map(Into::into) }
 }
 
 fn desk_as(session: Option<Session>) -> Harness {
@@ -163,8 +165,7 @@ fn a_customer_made_at_the_desk_takes_the_organizations_language_and_currency() {
         let d: CustomerDetail = h.call("customer_detail", json!({"customerId": c.id})).unwrap();
         (d.customer.preferred_language, d.customer.preferred_currency)
     };
-    let lisbon =
-        Session { organization_language: Some("pt".into()), organization_currency: Some(Currency::EUR), ..owner() };
+    let lisbon = Session { organization_defaults: defaults(Some("pt"), Some(Currency::EUR), None), ..owner() };
     assert_eq!(made(&desk_as(Some(lisbon))), ("pt".to_string(), Currency::EUR));
     // A session from a server that sent no settings: the domain's fallbacks.
     assert_eq!(made(&desk(true)), ("en".to_string(), Currency::USD));
@@ -319,7 +320,7 @@ fn a_desk_whose_refresh_token_the_server_refused_signs_out_without_asking_it() {
 #[test]
 fn a_walk_in_with_a_local_number_and_no_e_mail_is_saved_in_e164() {
     let walk_in = json!({"input": {"first_name": "Rui", "last_name": "", "phone": "912 000 999", "email": ""}});
-    let lisbon = Session { organization_country: Some("PT".into()), ..owner() };
+    let lisbon = Session { organization_defaults: defaults(None, None, Some("PT")), ..owner() };
     let h = desk_as(Some(lisbon));
     let c: CustomerHit = h.call("create_customer", walk_in.clone()).unwrap();
     assert_eq!((c.email.as_deref(), c.phone.as_deref()), (None, Some("+351912000999")));
@@ -342,8 +343,10 @@ fn settings_need_a_signed_in_desk_and_a_connection_and_say_so() {
     let h = desk(false);
     let e = h.call::<OrganizationSettings>("get_organization", json!({})).unwrap_err();
     assert_eq!(e.code, "NOT_SIGNED_IN", "{e:?}");
-    // Signed in, but the server (a closed port) cannot be reached: "needs a connection".
+    // Signed in (a session and the device's refresh token), but the server (a closed port)
+    // cannot be reached: "needs a connection".
     let h = desk(true);
+    h.store.save_device_auth("2b7c1e52-0000-4000-8000-0000000000d1", "a refresh token").unwrap();
     for (cmd, args) in [
         ("get_organization", json!({})),
         ("update_organization", json!({"change": {"name": "Harbour Walks Ltd"}})),

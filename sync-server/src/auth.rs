@@ -16,7 +16,8 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use tourdesk_domain::accounts::manages_all_devices;
 use tourdesk_domain::protocol::{
-    DeviceInfo, DeviceKind, DeviceList, RefreshRequest, SessionUser, SignInRequest, SignInResponse,
+    DeviceInfo, DeviceKind, DeviceList, OrganizationDefaults, RefreshRequest, SessionUser, SignInRequest,
+    SignInResponse,
 };
 use tourdesk_domain::roles::Role;
 
@@ -72,9 +73,7 @@ fn session_user(u: UserRow) -> Result<SessionUser, AppError> {
         email: u.email,
         organization_id: u.organization_id,
         organization_name: u.organization_name,
-        organization_language: None,
-        organization_currency: None,
-        organization_country: None,
+        organization_defaults: Default::default(),
     })
 }
 
@@ -150,9 +149,7 @@ async fn issue(
     device_name: &str,
 ) -> Result<(SignInResponse, Vec<u8>), AppError> {
     let (language, currency, country) = q::organization_defaults(tx, &user.organization_id).await?;
-    user.organization_language = Some(language);
-    user.organization_currency = Some(currency);
-    user.organization_country = country;
+    user.organization_defaults = OrganizationDefaults { language: Some(language), currency: Some(currency), country };
     let s = NewSession { organization_id: &user.organization_id, user_id: &user.id, device_id };
     let (access_token, access_digest) = new_token();
     let (refresh_token, refresh_digest) = new_token();

@@ -111,24 +111,19 @@ fn guests(n: u32) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+    use chrono::NaiveTime;
     use tourdesk_domain::money::Currency;
 
     #[test]
     fn the_mail_says_what_why_how_much_and_where_to_rebook() {
+        // The fixture's July departure, half an hour later, called off.
+        let base = tourdesk_domain::fixtures::departure();
         let d = Departure {
-            id: "d".into(),
-            organization_id: "o".into(),
-            tour_id: "t".into(),
-            variant_id: "v".into(),
-            local_date: NaiveDate::from_ymd_opt(2026, 7, 10).unwrap(),
             local_time: NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
-            timezone: "Europe/London".into(),
-            starts_at: Utc.with_ymd_and_hms(2026, 7, 10, 8, 30, 0).unwrap(),
-            ends_at: Utc.with_ymd_and_hms(2026, 7, 10, 10, 30, 0).unwrap(),
-            capacity: 10,
-            booked_count: 0,
+            starts_at: base.starts_at + chrono::Duration::minutes(30),
+            ends_at: base.ends_at + chrono::Duration::minutes(30),
             status: DepartureStatus::Cancelled,
+            ..base
         };
         let json = serde_json::json!({
             "id": "b", "organization_id": "o", "reference_number": "BK-2026-ABCDEF", "customer_id": "c",

@@ -41,9 +41,7 @@ fn session(role: Role, user_id: &str) -> Session {
         role,
         organization_id: ORG.into(),
         organization_name: "Org".into(),
-        organization_language: None,
-        organization_currency: None,
-        organization_country: None,
+        organization_defaults: Default::default(),
     }
 }
 

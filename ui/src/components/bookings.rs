@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use tourdesk_domain::capacity;
 use tourdesk_domain::entities::CheckInKind;
 use tourdesk_domain::entities::full_name;
 use tourdesk_domain::ipc::{
@@ -10,7 +11,6 @@ use tourdesk_domain::ipc::{
     RejectedBooking,
 };
 use tourdesk_domain::roles::{Permission, Role};
-use tourdesk_domain::status::DepartureStatus;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -42,17 +42,27 @@ fn booking_rows(bookings: &[BookingSummary]) -> Html {
                         onclick={Callback::from(move |_: MouseEvent| navigate(&route))}>
                         <td class="reference">{ &b.reference_number }</td>
                         <td class="customer">{ &b.customer_name }</td>
-                        <td class="pax num">{ b.pax }</td>
-                        <td class="status-word">{ words::booking_status(b.status) }</td>
-                        <td class="status-word">{ words::payment_status(b.payment_status) }</td>
-                        <td class="num">{ price(&b.total) }</td>
-                        <td>{ pending_badge(b.pending) }</td>
+                        { booking_cells(b) }
                     </tr>
                 }
             }) }
             </tbody>
         </table>
         </div>
+    }
+}
+
+/// The cells every booking table ends with: guests, status and payment in words, the total,
+/// and whether it is still to be sent.
+fn booking_cells(b: &BookingSummary) -> Html {
+    html! {
+        <>
+            <td class="pax num">{ b.pax }</td>
+            <td class="status-word">{ words::booking_status(b.status) }</td>
+            <td class="status-word">{ words::payment_status(b.payment_status) }</td>
+            <td class="num">{ price(&b.total) }</td>
+            <td>{ pending_badge(b.pending) }</td>
+        </>
     }
 }
 
@@ -77,11 +87,7 @@ fn customer_booking_rows(bookings: &[BookingHit]) -> Html {
                         <td class="reference">{ &b.reference_number }</td>
                         <td class="tour">{ h.tour_name.clone().unwrap_or_else(|| "—".into()) }</td>
                         <td class="departure">{ h.departure.as_ref().map_or_else(|| "—".into(), local_start) }</td>
-                        <td class="pax num">{ b.pax }</td>
-                        <td class="status-word">{ words::booking_status(b.status) }</td>
-                        <td class="status-word">{ words::payment_status(b.payment_status) }</td>
-                        <td class="num">{ price(&b.total) }</td>
-                        <td>{ pending_badge(b.pending) }</td>
+                        { booking_cells(b) }
                     </tr>
                 }
             }) }
@@ -319,7 +325,7 @@ pub fn RejectedBookings(props: &RejectedBookingsProps) -> Html {
                     .get(&r.tour_id)
                     .map(|ds| {
                         ds.iter()
-                            .filter(|d| d.departure.id != r.departure_id && d.seats_left >= r.pax && d.departure.status == DepartureStatus::Open)
+                            .filter(|d| d.departure.id != r.departure_id && capacity::check_booking(&d.departure, r.pax, None).is_ok())
                             .cloned()
                             .collect()
                     })

@@ -121,29 +121,11 @@ pub fn CancelDepartureDialog(props: &CancelDepartureDialogProps) -> Html {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
     use tourdesk_domain::Departure;
     use tourdesk_domain::money::{Currency, Money};
-    use tourdesk_domain::status::DepartureStatus;
 
     fn departure() -> DepartureView {
-        DepartureView {
-            departure: Departure {
-                id: "d1".into(),
-                organization_id: "o".into(),
-                tour_id: "t".into(),
-                variant_id: "v".into(),
-                local_date: NaiveDate::from_ymd_opt(2026, 7, 10).unwrap(),
-                local_time: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-                timezone: "Europe/London".into(),
-                starts_at: Utc.with_ymd_and_hms(2026, 7, 10, 8, 0, 0).unwrap(),
-                ends_at: Utc.with_ymd_and_hms(2026, 7, 10, 10, 0, 0).unwrap(),
-                capacity: 10,
-                booked_count: 5,
-                status: DepartureStatus::Open,
-            },
-            seats_left: 5,
-        }
+        crate::fixtures::view(Departure { booked_count: 5, ..tourdesk_domain::fixtures::departure() })
     }
 
     async fn render(preview: DepartureCancellationPreview) -> String {
