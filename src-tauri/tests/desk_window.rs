@@ -39,16 +39,7 @@ use tourdesk_testkit::stripe::{FakeStripe, sign};
 async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     let cluster = PgCluster::start().unwrap();
     let db_url = cluster.fresh_database().await.unwrap();
-    let server = tourdesk_sync_server::start(Config {
-        database_url: tourdesk_testkit::as_app(&db_url),
-        migrate_database_url: Some(db_url.clone()),
-        listen: "127.0.0.1:0".into(),
-        demo_data: true,
-        dev_mode: true,
-        ..Config::default()
-    })
-    .await
-    .unwrap();
+    let server = tourdesk_sync_server::start(demo_server(&db_url)).await.unwrap();
     // The owner has two-step sign-in on (turned on from another device, through the API).
     let url = format!("http://{}", server.addr);
     let secret = enrol_totp(&url, demo_data::DEMO_OWNER_EMAIL).await;
@@ -445,16 +436,7 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     let cluster = PgCluster::start().unwrap();
     let db_url = cluster.fresh_database().await.unwrap();
     let stripe = FakeStripe::start().await;
-    let mut config = Config {
-        database_url: tourdesk_testkit::as_app(&db_url),
-        migrate_database_url: Some(db_url.clone()),
-        listen: "127.0.0.1:0".into(),
-        demo_data: true,
-        dev_mode: true,
-        ..Config::default()
-    };
-    config.stripe.api_base = Some(stripe.uri());
-    config.stripe.webhook_secret = WEBHOOK_SECRET.into();
+    let config = paying_demo_server(&db_url, &stripe);
     let server = tourdesk_sync_server::start(config.clone()).await.unwrap();
     let addr = server.addr;
     let pg = tourdesk_testkit::connect(&db_url).await.unwrap();
@@ -852,16 +834,7 @@ async fn a_departure_is_called_off_from_its_panel() {
     let cluster = PgCluster::start().unwrap();
     let db_url = cluster.fresh_database().await.unwrap();
     let stripe = FakeStripe::start().await;
-    let mut config = Config {
-        database_url: tourdesk_testkit::as_app(&db_url),
-        migrate_database_url: Some(db_url.clone()),
-        listen: "127.0.0.1:0".into(),
-        demo_data: true,
-        dev_mode: true,
-        ..Config::default()
-    };
-    config.stripe.api_base = Some(stripe.uri());
-    config.stripe.webhook_secret = WEBHOOK_SECRET.into();
+    let config = paying_demo_server(&db_url, &stripe);
     let server = tourdesk_sync_server::start(config).await.unwrap();
     let pg = tourdesk_testkit::connect(&db_url).await.unwrap();
     // A Kyoto departure a few days out with room, and the tour's first price.
@@ -1012,16 +985,7 @@ async fn a_departure_is_called_off_from_its_panel() {
 async fn the_settings_area_changes_the_organization_invites_staff_and_shows_devices() {
     let cluster = PgCluster::start().unwrap();
     let db_url = cluster.fresh_database().await.unwrap();
-    let server = tourdesk_sync_server::start(Config {
-        database_url: tourdesk_testkit::as_app(&db_url),
-        migrate_database_url: Some(db_url.clone()),
-        listen: "127.0.0.1:0".into(),
-        demo_data: true,
-        dev_mode: true,
-        ..Config::default()
-    })
-    .await
-    .unwrap();
+    let server = tourdesk_sync_server::start(demo_server(&db_url)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let _driver = Driver::start(&[
         ("TOURDESK_SERVER_URL", format!("http://{}", server.addr)),
@@ -1116,4 +1080,24 @@ async fn the_settings_area_changes_the_organization_invites_staff_and_shows_devi
     })
     .await;
     screenshot(&c, "settings-devices").await;
+}
+
+/// A sync-server with demo data on `db_url`, as the desk's role, on a free port.
+fn demo_server(db_url: &str) -> Config {
+    Config {
+        database_url: tourdesk_testkit::as_app(db_url),
+        migrate_database_url: Some(db_url.to_string()),
+        listen: "127.0.0.1:0".into(),
+        demo_data: true,
+        dev_mode: true,
+        ..Config::default()
+    }
+}
+
+/// [`demo_server`] taking payments at the fake Stripe, its webhooks signed with [`WEBHOOK_SECRET`].
+fn paying_demo_server(db_url: &str, stripe: &FakeStripe) -> Config {
+    let mut config = demo_server(db_url);
+    config.stripe.api_base = Some(stripe.uri());
+    config.stripe.webhook_secret = WEBHOOK_SECRET.into();
+    config
 }
