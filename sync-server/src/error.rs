@@ -2,10 +2,11 @@
 //! 4xx answers say what was wrong and where; 5xx answers are logged in full and say nothing
 //! of the internals.
 //!
-//! Every failure that is not the caller's (PostgreSQL, the pool, and the `anyhow` errors of the
-//! `db` helpers, which carry the PostgreSQL error inside) becomes an answer in one place,
-//! [`AppError::fault`]: a 503 with `Retry-After` when a retry can fix it ([`is_transient`]),
-//! else a 500. So one outage is one answer on every route, whatever code it went through.
+//! Every failure that is not the caller's becomes an answer in one place: the `db` helpers'
+//! [`DbError`] (which carries the PostgreSQL or pool error inside) through `From<DbError>`, and
+//! anything else through [`AppError::fault`]: a 503 with `Retry-After` when a retry can fix it
+//! ([`DbError::is_transient`], [`is_transient`] for an `anyhow` chain), else a 500. So one outage
+//! is one answer on every route, whatever code it went through.
 //!
 //! Words: a mutation the domain decides against is *rejected* ([`Rejection`], mapped here by
 //! [`AppError::from_rejection`]); a request turned away before any mutation (a bad token, a
@@ -18,6 +19,7 @@ use tourdesk_domain::mutation::Rejection;
 use tourdesk_domain::protocol::ApiError;
 
 use crate::apply::Failure;
+use crate::db::DbError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -54,6 +56,9 @@ pub fn is_transient(e: &anyhow::Error) -> bool {
 
 /// [`is_transient`] for one error of the chain.
 fn transient_cause(e: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(db) = e.downcast_ref::<DbError>() {
+        return db.is_transient();
+    }
     if let Some(pg) = e.downcast_ref::<tokio_postgres::Error>() {
         return pg_is_transient(pg);
     }
@@ -69,6 +74,15 @@ pub fn pg_is_transient(e: &tokio_postgres::Error) -> bool {
         Some(code) => matches!(code.code().get(..2), Some("08" | "40" | "53" | "57" | "58")),
         // No SQLSTATE: the socket failed (transient), or a value did not convert (a bug).
         None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
+    }
+}
+
+/// The database layer's failures, mapped once: what a retry can fix ([`DbError::is_transient`]:
+/// a lost connection, a rolled-back transaction, an exhausted pool) is a 503 with
+/// `Retry-After`; a corrupt row, an id collision or a failed statement is a 500, logged in full.
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        if e.is_transient() { AppError::Unavailable(e.detail()) } else { AppError::Internal(e.into()) }
     }
 }
 
@@ -145,13 +159,13 @@ impl From<tourdesk_domain::validate::FieldError> for AppError {
 
 impl From<tokio_postgres::Error> for AppError {
     fn from(e: tokio_postgres::Error) -> Self {
-        AppError::fault(e.into())
+        DbError::from(e).into()
     }
 }
 
 impl From<deadpool_postgres::PoolError> for AppError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        AppError::fault(e.into())
+        DbError::from(e).into()
     }
 }
 

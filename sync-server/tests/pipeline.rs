@@ -7,8 +7,8 @@ use tokio_postgres::error::SqlState;
 use tourdesk_sync_server::{Config, db};
 use tourdesk_testkit::PgCluster;
 
-fn code(e: &anyhow::Error) -> Option<SqlState> {
-    e.downcast_ref::<tokio_postgres::Error>().and_then(|e| e.code()).cloned()
+fn code(e: &db::DbError) -> Option<SqlState> {
+    e.code().cloned()
 }
 
 #[tokio::test]
@@ -25,7 +25,7 @@ async fn the_cause_of_a_failed_pipeline_is_reported_whatever_the_order_of_its_re
 
     // Handed over in the other order, the division is still the one reported.
     let e = db::all2(aborted, failed).unwrap_err();
-    assert_eq!(code(&e), Some(SqlState::DIVISION_BY_ZERO), "{e:#}");
+    assert_eq!(code(&e), Some(SqlState::DIVISION_BY_ZERO), "{}", e.detail());
     tx.rollback().await.unwrap();
 
     let tx = conn.transaction().await.unwrap();
@@ -36,7 +36,7 @@ async fn the_cause_of_a_failed_pipeline_is_reported_whatever_the_order_of_its_re
     ])
     .await;
     let e = db::all(results.into_iter().rev().collect()).unwrap_err();
-    assert_eq!(code(&e), Some(SqlState::INVALID_TEXT_REPRESENTATION), "{e:#}");
+    assert_eq!(code(&e), Some(SqlState::INVALID_TEXT_REPRESENTATION), "{}", e.detail());
     tx.rollback().await.unwrap();
 
     // Nothing failed: the values come back in order.
