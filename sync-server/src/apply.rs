@@ -343,3 +343,24 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_rejects_a_taken_id_or_corrupt_row_and_retries_a_lost_pool() {
+        match classify(&DbError::IdTaken("t-1".into())) {
+            Failure::Rejected(Rejection::Conflict { field, message }) => {
+                assert_eq!((field.as_str(), message.as_str()), ("id", "id t-1 is already in use"));
+            }
+            _ => panic!("an id collision is a conflict on the id"),
+        }
+        match classify(&DbError::Corrupt("stored booking status \"x\" is not valid".into())) {
+            Failure::Rejected(Rejection::Invalid(f)) => assert_eq!(f.field, "args"),
+            _ => panic!("a bug is a visible rejection, never a retry"),
+        }
+        let pool = DbError::Pool(deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait));
+        assert!(matches!(classify(&pool), Failure::Transient(_)));
+    }
+}

@@ -250,6 +250,36 @@ mod tests {
         assert!(unavailable.headers().contains_key(axum::http::header::RETRY_AFTER));
     }
 
+    /// The status and `code` of an answer, as a client reads them.
+    async fn answer(e: AppError) -> (StatusCode, String, bool) {
+        let response = e.into_response();
+        let retry = response.headers().contains_key(axum::http::header::RETRY_AFTER);
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let body: ApiError = serde_json::from_slice(&body).unwrap();
+        (status, body.code, retry)
+    }
+
+    #[tokio::test]
+    async fn db_errors_map_once_a_lost_pool_to_503_a_corrupt_row_or_taken_id_to_500() {
+        let pool = DbError::Pool(deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait));
+        assert_eq!(answer(pool.into()).await, (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE".into(), true));
+        let corrupt = DbError::bad_value("booking status", "teleported");
+        assert!(matches!(AppError::from(corrupt), AppError::Internal(_)), "a corrupt row is logged as a fault");
+        let corrupt = DbError::bad_value("booking status", "teleported");
+        assert_eq!(answer(corrupt.into()).await, (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL".into(), false));
+        let taken = DbError::IdTaken("t-1".into());
+        assert_eq!(answer(taken.into()).await, (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL".into(), false));
+        // Carried through `anyhow` (a job, a helper that mixes in other errors): the same answer.
+        let wrapped = anyhow::Error::from(DbError::Pool(deadpool_postgres::PoolError::Closed)).context("a job");
+        assert_eq!(
+            answer(AppError::fault(wrapped)).await,
+            (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE".into(), true)
+        );
+        let wrapped = anyhow::Error::from(DbError::Corrupt("bad".into())).context("a job");
+        assert!(matches!(AppError::fault(wrapped), AppError::Internal(_)));
+    }
+
     #[test]
     fn rejections_map_to_a_status_and_the_request_field_at_fault() {
         let invalid = Rejection::Invalid(FieldError::new("email", "not an e-mail address"));

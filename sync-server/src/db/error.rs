@@ -104,3 +104,20 @@ impl From<ReferenceError> for DbError {
         DbError::Corrupt(format!("booking reference: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alternate_display_adds_the_causes_as_anyhow_does() {
+        let pool = DbError::Pool(deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait));
+        assert_eq!(pool.to_string(), "connection pool");
+        assert!(pool.detail().starts_with("connection pool: "), "{}", pool.detail());
+        assert!(pool.detail().len() > "connection pool: ".len());
+        // Wrapped, each cause once.
+        let wrapped = anyhow::Error::from(pool).context("a job");
+        assert_eq!(format!("{wrapped:#}").matches("connection pool").count(), 1, "{wrapped:#}");
+        assert_eq!(DbError::IdTaken("t-1".into()).detail(), "id t-1 is already in use");
+    }
+}
