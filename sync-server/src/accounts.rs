@@ -297,7 +297,7 @@ pub async fn check_second_factor(
     match SecondFactor::parse("otp", typed).map_err(|_| wrong())? {
         SecondFactor::Totp(code) => {
             let step = crate::mfa::accepted_step(secret, &code, unix_now(), mfa.last_step).ok_or_else(wrong)?;
-            q::use_step(tx, org, user_id, step).await
+            Ok(q::use_step(tx, org, user_id, step).await?)
         }
         SecondFactor::Recovery(code) => {
             if q::spend_recovery_code(tx, org, user_id, &crate::mfa::recovery_digest(&code)).await? {

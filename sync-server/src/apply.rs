@@ -12,7 +12,7 @@ use tourdesk_domain::mutation::{
 };
 use tourdesk_domain::validate;
 
-use crate::db::{self, Prepared, WriteTx};
+use crate::db::{self, DbError, Prepared, WriteTx};
 
 /// Why a mutation did not apply, as far as the push loop cares.
 pub enum Failure {
@@ -25,14 +25,14 @@ pub enum Failure {
 /// Sorts an error from a mutation's reads or writes. Only failures that a retry can fix stop the
 /// queue; anything deterministic (bad data, a constraint, a bug) becomes a visible rejection,
 /// because retrying it forever would block every later change of that desk.
-pub fn classify(e: &anyhow::Error) -> Failure {
-    if let Some(taken) = e.downcast_ref::<db::IdTaken>() {
-        return Failure::Rejected(Rejection::Conflict { field: "id".into(), message: taken.to_string() });
+pub fn classify(e: &DbError) -> Failure {
+    if let DbError::IdTaken(_) = e {
+        return Failure::Rejected(Rejection::Conflict { field: "id".into(), message: e.to_string() });
     }
-    if crate::error::is_transient(e) {
-        return Failure::Transient(format!("{e:#}"));
+    if e.is_transient() {
+        return Failure::Transient(e.detail());
     }
-    if let Some(pg) = e.downcast_ref::<tokio_postgres::Error>()
+    if let Some(pg) = e.postgres()
         && pg.code() == Some(&SqlState::UNIQUE_VIOLATION)
     {
         let constraint = pg.as_db_error().and_then(|d| d.constraint()).unwrap_or("");
@@ -47,8 +47,13 @@ pub fn classify(e: &anyhow::Error) -> Failure {
         };
         return Failure::Rejected(Rejection::Conflict { field: field.into(), message: message.into() });
     }
-    tracing::error!("mutation refused after an unexpected error: {e:#}");
+    refused_after_fault(&e.detail())
+}
 
+/// A mutation that met a bug (ours, not the caller's): logged as one, and refused visibly so the
+/// desk's queue moves on.
+fn refused_after_fault(detail: &str) -> Failure {
+    tracing::error!("mutation refused after an unexpected error: {detail}");
     Failure::Rejected(Rejection::Invalid(validate::FieldError::new(
         "args",
         "the server could not apply this change; it was not saved",
@@ -113,12 +118,12 @@ pub async fn decide(w: &WriteTx<'_>, m: &Mutation, ctx: &MutationCtx) -> Result<
     let reads = m.read_plan();
     let rows = fetch(w.tx(), &ctx.organization_id, &reads).await.map_err(|e| classify(&e))?;
     // A row of the wrong kind is a bug of `fetch`, not a retry.
-    let snap = Snapshot::assemble(reads, rows).map_err(|fault| classify(&anyhow::anyhow!(fault.0)))?;
+    let snap = Snapshot::assemble(reads, rows).map_err(|fault| refused_after_fault(&fault.0))?;
     let changes = match m.apply(&snap, ctx) {
         Ok(c) => c,
         Err(ApplyError::Rejected(r)) => return Err(Failure::Rejected(r)),
         // The snapshot only fails on a read the mutation did not declare: a bug, not a retry.
-        Err(ApplyError::Store(fault)) => return Err(classify(&anyhow::anyhow!(fault.0))),
+        Err(ApplyError::Store(fault)) => return Err(refused_after_fault(&fault.0)),
     };
     // Refuse what this server cannot store before writing anything of the mutation.
     if let Some(ch) = changes.iter().find(|c| !writable(c)) {
@@ -190,7 +195,7 @@ async fn write(
     before: Option<&serde_json::Value>,
     org: &str,
     actor: &str,
-) -> anyhow::Result<()> {
+) -> Result<(), DbError> {
     let (entity, id, after) = match change {
         // The kinds a push may send in one go (`Decided::ready_in_one_go`): their audit row is
         // queued before the statement is sent, as the upserts queue their change-log rows, so a
@@ -237,7 +242,7 @@ async fn write(
             ("waitlist_entry", &entry.id, serde_json::to_value(entry)?)
         }
         Change::IncrementPromoUses { promo_code_id } => {
-            let (b, _) = booking.ok_or_else(|| anyhow::anyhow!("a promo code use without a booking"))?;
+            let (b, _) = booking.ok_or_else(|| DbError::Corrupt("a promo code use without a booking".into()))?;
             db::use_promo_code(w, org, promo_code_id, b).await?;
             let detail = serde_json::json!({ "booking_id": b.id, "customer_id": b.customer_id });
             ("promotional_code", promo_code_id, detail)
@@ -261,12 +266,12 @@ async fn write(
 /// The server's half of the domain's read contract: answers every read of a plan, in its order.
 /// All of them are sent before the first reply is awaited, so they share one round trip, and
 /// the connection runs them in the order sent, which keeps the plan's lock order.
-async fn fetch(tx: &Transaction<'_>, org: &str, reads: &[Read]) -> anyhow::Result<Vec<Fetched>> {
+async fn fetch(tx: &Transaction<'_>, org: &str, reads: &[Read]) -> Result<Vec<Fetched>, DbError> {
     db::all(join_all(reads.iter().map(|r| fetch_one(tx, org, &r.key, r.lock))).await)
 }
 
 /// One read, with a row lock held to commit when `lock`.
-async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -> anyhow::Result<Fetched> {
+async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -> Result<Fetched, DbError> {
     let for_update = if lock { " FOR UPDATE" } else { "" };
     let one = |table: &str, cols: &str, column: &str| {
         format!("SELECT {cols} FROM {table} WHERE organization_id = $1 AND {column} = $2{for_update}")
@@ -299,7 +304,7 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
                 db::DEPARTURE_COLS
             );
             let rows = tx.rows(&sql, &[&org, variant_id, from, until]).await?;
-            Fetched::Departures(rows.iter().map(db::departure_from_row).collect::<anyhow::Result<_>>()?)
+            Fetched::Departures(rows.iter().map(db::departure_from_row).collect::<Result<_, _>>()?)
         }
         ReadKey::PricingCatalog(tour_id) if lock => Fetched::Catalog(db::pricing_catalog(tx, org, tour_id).await?),
         ReadKey::PricingCatalog(tour_id) => Fetched::Catalog(db::pricing_catalog_unlocked(tx, org, tour_id).await?),
@@ -337,4 +342,25 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
             Fetched::Assignment(db::assignment_for_update(tx, org, departure_id, guide_id).await?)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_rejects_a_taken_id_or_corrupt_row_and_retries_a_lost_pool() {
+        match classify(&DbError::IdTaken("t-1".into())) {
+            Failure::Rejected(Rejection::Conflict { field, message }) => {
+                assert_eq!((field.as_str(), message.as_str()), ("id", "id t-1 is already in use"));
+            }
+            _ => panic!("an id collision is a conflict on the id"),
+        }
+        match classify(&DbError::Corrupt("stored booking status \"x\" is not valid".into())) {
+            Failure::Rejected(Rejection::Invalid(f)) => assert_eq!(f.field, "args"),
+            _ => panic!("a bug is a visible rejection, never a retry"),
+        }
+        let pool = DbError::Pool(deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait));
+        assert!(matches!(classify(&pool), Failure::Transient(_)));
+    }
 }

@@ -17,6 +17,8 @@ use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
 use crate::Config;
 
+mod error;
+pub use error::DbError;
 mod bookings;
 
 pub use bookings::*;
@@ -39,8 +41,8 @@ mod embedded {
 
 /// Column `i` of a row. A value that does not decode is our bug, not a lost connection: a 500,
 /// never the 503 a retry could fix.
-pub fn column<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T, crate::AppError> {
-    r.try_get(i).map_err(|e| crate::AppError::Internal(e.into()))
+pub fn column<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T, DbError> {
+    r.try_get(i).map_err(|e| DbError::Corrupt(format!("column {i}: {}", DbError::from(e).detail())))
 }
 
 /// Named queries run as statements prepared once per connection and cached by their text, so a
@@ -76,11 +78,10 @@ impl<C: GenericClient> Prepared for C {}
 /// differ from the order they were written in (a statement-cache miss sends its parse first), so
 /// the cause is the first error that is not that answer. Classifying the cause matters: a
 /// deadlock is retried, a constraint is a rejection.
-pub fn first_cause(errors: impl IntoIterator<Item = anyhow::Error>) -> Option<anyhow::Error> {
+pub fn first_cause(errors: impl IntoIterator<Item = DbError>) -> Option<DbError> {
     let mut first = None;
     for e in errors {
-        let aborted = e.downcast_ref::<PgError>().and_then(PgError::code) == Some(&SqlState::IN_FAILED_SQL_TRANSACTION);
-        if !aborted {
+        if e.code() != Some(&SqlState::IN_FAILED_SQL_TRANSACTION) {
             return Some(e);
         }
         first.get_or_insert(e);
@@ -88,15 +89,14 @@ pub fn first_cause(errors: impl IntoIterator<Item = anyhow::Error>) -> Option<an
     first
 }
 
-fn cause_of(errors: impl IntoIterator<Item = Option<anyhow::Error>>) -> anyhow::Error {
-    first_cause(errors.into_iter().flatten()).unwrap_or_else(|| anyhow::anyhow!("a pipelined statement failed"))
+fn cause_of(errors: impl IntoIterator<Item = Option<DbError>>) -> DbError {
+    // Unreachable with at least one error among them; a bug, never a retry.
+    first_cause(errors.into_iter().flatten())
+        .unwrap_or_else(|| DbError::Corrupt("a pipelined statement failed without an error".into()))
 }
 
 /// The values of two pipelined statements, or the failure that caused the others.
-pub fn all2<A, B>(
-    a: Result<A, impl Into<anyhow::Error>>,
-    b: Result<B, impl Into<anyhow::Error>>,
-) -> anyhow::Result<(A, B)> {
+pub fn all2<A, B>(a: Result<A, impl Into<DbError>>, b: Result<B, impl Into<DbError>>) -> Result<(A, B), DbError> {
     match (a, b) {
         (Ok(a), Ok(b)) => Ok((a, b)),
         (a, b) => Err(cause_of([a.err().map(Into::into), b.err().map(Into::into)])),
@@ -104,10 +104,10 @@ pub fn all2<A, B>(
 }
 
 pub fn all3<A, B, C>(
-    a: Result<A, impl Into<anyhow::Error>>,
-    b: Result<B, impl Into<anyhow::Error>>,
-    c: Result<C, impl Into<anyhow::Error>>,
-) -> anyhow::Result<(A, B, C)> {
+    a: Result<A, impl Into<DbError>>,
+    b: Result<B, impl Into<DbError>>,
+    c: Result<C, impl Into<DbError>>,
+) -> Result<(A, B, C), DbError> {
     match (a, b, c) {
         (Ok(a), Ok(b), Ok(c)) => Ok((a, b, c)),
         (a, b, c) => Err(cause_of([a.err().map(Into::into), b.err().map(Into::into), c.err().map(Into::into)])),
@@ -115,11 +115,11 @@ pub fn all3<A, B, C>(
 }
 
 pub fn all4<A, B, C, D>(
-    a: Result<A, impl Into<anyhow::Error>>,
-    b: Result<B, impl Into<anyhow::Error>>,
-    c: Result<C, impl Into<anyhow::Error>>,
-    d: Result<D, impl Into<anyhow::Error>>,
-) -> anyhow::Result<(A, B, C, D)> {
+    a: Result<A, impl Into<DbError>>,
+    b: Result<B, impl Into<DbError>>,
+    c: Result<C, impl Into<DbError>>,
+    d: Result<D, impl Into<DbError>>,
+) -> Result<(A, B, C, D), DbError> {
     match (a, b, c, d) {
         (Ok(a), Ok(b), Ok(c), Ok(d)) => Ok((a, b, c, d)),
         (a, b, c, d) => Err(cause_of([
@@ -132,7 +132,7 @@ pub fn all4<A, B, C, D>(
 }
 
 /// The values of pipelined statements of one kind, or the failure that caused the others.
-pub fn all<T>(results: Vec<Result<T, impl Into<anyhow::Error>>>) -> anyhow::Result<Vec<T>> {
+pub fn all<T>(results: Vec<Result<T, impl Into<DbError>>>) -> Result<Vec<T>, DbError> {
     if results.iter().all(Result::is_ok) {
         return Ok(results.into_iter().filter_map(Result::ok).collect());
     }
@@ -240,46 +240,34 @@ async fn enter_tenant_of(
     c: &impl GenericClient,
     lookup: &str,
     arg: &(dyn ToSql + Sync),
-) -> Result<Option<String>, tokio_postgres::Error> {
+) -> Result<Option<String>, DbError> {
     let sql =
         format!("SELECT o, set_config('app.organization_id', o, true) FROM {lookup}($1) AS o WHERE o IS NOT NULL");
-    c.row_opt(&sql, &[arg]).await?.map(|r| r.try_get(0)).transpose()
+    Ok(c.row_opt(&sql, &[arg]).await?.map(|r| r.try_get(0)).transpose()?)
 }
 
 /// Makes the active organization with public `slug` the tenant; its id, or `None`.
-pub async fn enter_org_by_slug(c: &impl GenericClient, slug: &str) -> Result<Option<String>, tokio_postgres::Error> {
+pub async fn enter_org_by_slug(c: &impl GenericClient, slug: &str) -> Result<Option<String>, DbError> {
     enter_tenant_of(c, "tourdesk_org_by_slug", &slug.trim()).await
 }
 
 /// Makes the organization of a refresh token the tenant; its id, or `None` for an unknown token.
-pub async fn enter_org_of_refresh_token(
-    c: &impl GenericClient,
-    digest: &[u8],
-) -> Result<Option<String>, tokio_postgres::Error> {
+pub async fn enter_org_of_refresh_token(c: &impl GenericClient, digest: &[u8]) -> Result<Option<String>, DbError> {
     enter_tenant_of(c, "tourdesk_refresh_token_org", &digest).await
 }
 
 /// Makes the organization of a customer's magic link the tenant; its id, or `None`.
-pub async fn enter_org_of_magic_link(
-    c: &impl GenericClient,
-    digest: &[u8],
-) -> Result<Option<String>, tokio_postgres::Error> {
+pub async fn enter_org_of_magic_link(c: &impl GenericClient, digest: &[u8]) -> Result<Option<String>, DbError> {
     enter_tenant_of(c, "tourdesk_magic_link_org", &digest).await
 }
 
 /// Makes the organization of a staff link (V12: invitation, password reset) the tenant.
-pub async fn enter_org_of_staff_token(
-    c: &impl GenericClient,
-    digest: &[u8],
-) -> Result<Option<String>, tokio_postgres::Error> {
+pub async fn enter_org_of_staff_token(c: &impl GenericClient, digest: &[u8]) -> Result<Option<String>, DbError> {
     enter_tenant_of(c, "tourdesk_staff_token_org", &digest).await
 }
 
 /// The organization and booking a Stripe PaymentIntent pays for, found before any tenant is set.
-pub async fn payment_of_intent(
-    c: &impl GenericClient,
-    intent_id: &str,
-) -> Result<Option<(String, String)>, tokio_postgres::Error> {
+pub async fn payment_of_intent(c: &impl GenericClient, intent_id: &str) -> Result<Option<(String, String)>, DbError> {
     let row =
         c.row_opt("SELECT organization_id, booking_id FROM tourdesk_payment_of_intent($1)", &[&intent_id]).await?;
     row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
@@ -291,19 +279,20 @@ pub async fn orgs_with(
     c: &impl GenericClient,
     lookup: &str,
     params: &[&(dyn ToSql + Sync)],
-) -> Result<Vec<String>, tokio_postgres::Error> {
+) -> Result<Vec<String>, DbError> {
     let args = (1..=params.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-    c.rows(&format!("SELECT o FROM {lookup}({args}) AS o"), params).await?.iter().map(|r| r.try_get(0)).collect()
+    let rows = c.rows(&format!("SELECT o FROM {lookup}({args}) AS o"), params).await?;
+    Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
 }
 
-fn bad_row(what: &str, v: &str) -> anyhow::Error {
-    anyhow::anyhow!("stored {what} {v:?} is not valid")
+fn bad_row(what: &str, v: &str) -> DbError {
+    DbError::bad_value(what, v)
 }
 
 pub const TOUR_COLS: &str = "id, organization_id, name, slug, short_description, duration_minutes, default_capacity, \
      min_participants, category, timezone, meeting_point, status";
 
-pub fn tour_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Tour> {
+pub fn tour_from_row(r: &tokio_postgres::Row) -> Result<Tour, DbError> {
     let category: String = r.try_get(8)?;
     let status: String = r.try_get(11)?;
     Ok(Tour {
@@ -324,19 +313,15 @@ pub fn tour_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Tour> {
 
 /// Makes `org` the tenant of the current transaction for row-level security (V3). Local to the
 /// transaction, so a pooled connection never carries one request's tenant into the next.
-pub async fn set_tenant(c: &impl GenericClient, org: &str) -> Result<(), tokio_postgres::Error> {
+pub async fn set_tenant(c: &impl GenericClient, org: &str) -> Result<(), DbError> {
     c.exec("SELECT set_config('app.organization_id', $1, true)", &[&org]).await?;
     Ok(())
 }
 
-/// An upsert hit an id that exists in another organization. Ids are client-made UUIDs, so this
-/// is a forged or colliding id: refused, never written, never logged as a change.
-#[derive(Debug, thiserror::Error)]
-#[error("id {0} is already in use")]
-pub struct IdTaken(pub String);
-
-fn written_once(n: u64, id: &str) -> anyhow::Result<()> {
-    if n == 1 { Ok(()) } else { Err(IdTaken(id.to_string()).into()) }
+/// An upsert must touch its one row; none means the id is another organization's
+/// ([`DbError::IdTaken`]).
+fn written_once(n: u64, id: &str) -> Result<(), DbError> {
+    if n == 1 { Ok(()) } else { Err(DbError::IdTaken(id.to_string())) }
 }
 
 /// One change-log row before it has a sequence number: which bucket sees which change.
@@ -366,7 +351,7 @@ pub fn departure_buckets(org: &str, departure_id: &str) -> Vec<String> {
     RowScope::Departure(departure_id).buckets(org)
 }
 
-fn i32_of(v: u32) -> anyhow::Result<i32> {
+fn i32_of(v: u32) -> Result<i32, DbError> {
     Ok(i32::try_from(v)?)
 }
 
@@ -383,7 +368,7 @@ async fn upsert_reference<T: serde::Serialize>(
     org: &str,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
-) -> anyhow::Result<()> {
+) -> Result<(), DbError> {
     w.log_change(&ref_buckets(org), kind, id, Op::Put, Some(serde_json::to_value(row)?));
     written_once(w.exec(sql, params).await?, id)
 }
@@ -430,7 +415,7 @@ pub const UPSERT_DEPARTURE: &str =
      updated_at = now()
      WHERE schedules.organization_id = excluded.organization_id";
 
-pub async fn put_tour(w: &WriteTx<'_>, t: &Tour) -> anyhow::Result<()> {
+pub async fn put_tour(w: &WriteTx<'_>, t: &Tour) -> Result<(), DbError> {
     upsert_reference(
         w,
         EntityKind::Tour,
@@ -456,7 +441,7 @@ pub async fn put_tour(w: &WriteTx<'_>, t: &Tour) -> anyhow::Result<()> {
     .await
 }
 
-pub async fn put_variant(w: &WriteTx<'_>, v: &TourVariant) -> anyhow::Result<()> {
+pub async fn put_variant(w: &WriteTx<'_>, v: &TourVariant) -> Result<(), DbError> {
     upsert_reference(
         w,
         EntityKind::TourVariant,
@@ -478,7 +463,7 @@ pub async fn put_variant(w: &WriteTx<'_>, v: &TourVariant) -> anyhow::Result<()>
     .await
 }
 
-pub async fn put_tier(w: &WriteTx<'_>, t: &PricingTier) -> anyhow::Result<()> {
+pub async fn put_tier(w: &WriteTx<'_>, t: &PricingTier) -> Result<(), DbError> {
     upsert_reference(
         w,
         EntityKind::PricingTier,
@@ -503,7 +488,7 @@ pub async fn put_tier(w: &WriteTx<'_>, t: &PricingTier) -> anyhow::Result<()> {
     .await
 }
 
-pub async fn put_departure(w: &WriteTx<'_>, d: &Departure) -> anyhow::Result<()> {
+pub async fn put_departure(w: &WriteTx<'_>, d: &Departure) -> Result<(), DbError> {
     upsert_reference(
         w,
         EntityKind::Departure,
@@ -532,7 +517,7 @@ pub async fn put_departure(w: &WriteTx<'_>, d: &Departure) -> anyhow::Result<()>
 pub const DEPARTURE_COLS: &str = "id, organization_id, tour_id, variant_id, local_date, local_time, timezone, \
      starts_at, ends_at, capacity, booked_count, status";
 
-pub fn departure_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Departure> {
+pub fn departure_from_row(r: &tokio_postgres::Row) -> Result<Departure, DbError> {
     let status: String = r.try_get(11)?;
     Ok(Departure {
         id: r.try_get(0)?,
@@ -552,7 +537,7 @@ pub fn departure_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Departure> 
 
 pub const VARIANT_COLS: &str = "id, organization_id, tour_id, name, capacity, duration_minutes, active, sort_order";
 
-pub fn variant_from_row(r: &tokio_postgres::Row) -> anyhow::Result<TourVariant> {
+pub fn variant_from_row(r: &tokio_postgres::Row) -> Result<TourVariant, DbError> {
     Ok(TourVariant {
         id: r.try_get(0)?,
         organization_id: r.try_get(1)?,
@@ -568,7 +553,7 @@ pub fn variant_from_row(r: &tokio_postgres::Row) -> anyhow::Result<TourVariant> 
 pub const TIER_COLS: &str = "id, organization_id, tour_id, variant_id, name, base_price_minor, currency, min_age, \
      max_age, is_default, sort_order";
 
-pub fn tier_from_row(r: &tokio_postgres::Row) -> anyhow::Result<PricingTier> {
+pub fn tier_from_row(r: &tokio_postgres::Row) -> Result<PricingTier, DbError> {
     let currency: String = r.try_get(6)?;
     Ok(PricingTier {
         id: r.try_get(0)?,
@@ -584,7 +569,7 @@ pub fn tier_from_row(r: &tokio_postgres::Row) -> anyhow::Result<PricingTier> {
     })
 }
 
-pub async fn departure(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Departure>> {
+pub async fn departure(c: &impl GenericClient, org: &str, id: &str) -> Result<Option<Departure>, DbError> {
     let sql = format!("SELECT {DEPARTURE_COLS} FROM schedules WHERE organization_id = $1 AND id = $2");
     c.row_opt(&sql, &[&org, &id]).await?.map(|r| departure_from_row(&r)).transpose()
 }
@@ -615,7 +600,7 @@ pub fn audit(w: &WriteTx<'_>, actor: &str, action: &str, entity: &str, entity_id
     audit_change(w, actor, action, entity, entity_id, None, after);
 }
 
-pub fn money(amount: i64, currency: &str) -> anyhow::Result<Money> {
+pub fn money(amount: i64, currency: &str) -> Result<Money, DbError> {
     Ok(Money::new(amount, Currency::parse(currency)?))
 }
 

@@ -2,10 +2,11 @@
 //! 4xx answers say what was wrong and where; 5xx answers are logged in full and say nothing
 //! of the internals.
 //!
-//! Every failure that is not the caller's (PostgreSQL, the pool, and the `anyhow` errors of the
-//! `db` helpers, which carry the PostgreSQL error inside) becomes an answer in one place,
-//! [`AppError::fault`]: a 503 with `Retry-After` when a retry can fix it ([`is_transient`]),
-//! else a 500. So one outage is one answer on every route, whatever code it went through.
+//! Every failure that is not the caller's becomes an answer in one place: the `db` helpers'
+//! [`DbError`] (which carries the PostgreSQL or pool error inside) through `From<DbError>`, and
+//! anything else through [`AppError::fault`]: a 503 with `Retry-After` when a retry can fix it
+//! ([`DbError::is_transient`], [`is_transient`] for an `anyhow` chain), else a 500. So one outage
+//! is one answer on every route, whatever code it went through.
 //!
 //! Words: a mutation the domain decides against is *rejected* ([`Rejection`], mapped here by
 //! [`AppError::from_rejection`]); a request turned away before any mutation (a bad token, a
@@ -18,6 +19,7 @@ use tourdesk_domain::mutation::Rejection;
 use tourdesk_domain::protocol::ApiError;
 
 use crate::apply::Failure;
+use crate::db::DbError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -54,6 +56,9 @@ pub fn is_transient(e: &anyhow::Error) -> bool {
 
 /// [`is_transient`] for one error of the chain.
 fn transient_cause(e: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(db) = e.downcast_ref::<DbError>() {
+        return db.is_transient();
+    }
     if let Some(pg) = e.downcast_ref::<tokio_postgres::Error>() {
         return pg_is_transient(pg);
     }
@@ -69,6 +74,15 @@ pub fn pg_is_transient(e: &tokio_postgres::Error) -> bool {
         Some(code) => matches!(code.code().get(..2), Some("08" | "40" | "53" | "57" | "58")),
         // No SQLSTATE: the socket failed (transient), or a value did not convert (a bug).
         None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
+    }
+}
+
+/// The database layer's failures, mapped once: what a retry can fix ([`DbError::is_transient`]:
+/// a lost connection, a rolled-back transaction, an exhausted pool) is a 503 with
+/// `Retry-After`; a corrupt row, an id collision or a failed statement is a 500, logged in full.
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        if e.is_transient() { AppError::Unavailable(e.detail()) } else { AppError::Internal(e.into()) }
     }
 }
 
@@ -145,13 +159,13 @@ impl From<tourdesk_domain::validate::FieldError> for AppError {
 
 impl From<tokio_postgres::Error> for AppError {
     fn from(e: tokio_postgres::Error) -> Self {
-        AppError::fault(e.into())
+        DbError::from(e).into()
     }
 }
 
 impl From<deadpool_postgres::PoolError> for AppError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        AppError::fault(e.into())
+        DbError::from(e).into()
     }
 }
 
@@ -234,6 +248,36 @@ mod tests {
             AppError::fault(anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe))).into_response();
         assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(unavailable.headers().contains_key(axum::http::header::RETRY_AFTER));
+    }
+
+    /// The status and `code` of an answer, as a client reads them.
+    async fn answer(e: AppError) -> (StatusCode, String, bool) {
+        let response = e.into_response();
+        let retry = response.headers().contains_key(axum::http::header::RETRY_AFTER);
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let body: ApiError = serde_json::from_slice(&body).unwrap();
+        (status, body.code, retry)
+    }
+
+    #[tokio::test]
+    async fn db_errors_map_once_a_lost_pool_to_503_a_corrupt_row_or_taken_id_to_500() {
+        let pool = DbError::Pool(deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait));
+        assert_eq!(answer(pool.into()).await, (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE".into(), true));
+        let corrupt = DbError::bad_value("booking status", "teleported");
+        assert!(matches!(AppError::from(corrupt), AppError::Internal(_)), "a corrupt row is logged as a fault");
+        let corrupt = DbError::bad_value("booking status", "teleported");
+        assert_eq!(answer(corrupt.into()).await, (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL".into(), false));
+        let taken = DbError::IdTaken("t-1".into());
+        assert_eq!(answer(taken.into()).await, (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL".into(), false));
+        // Carried through `anyhow` (a job, a helper that mixes in other errors): the same answer.
+        let wrapped = anyhow::Error::from(DbError::Pool(deadpool_postgres::PoolError::Closed)).context("a job");
+        assert_eq!(
+            answer(AppError::fault(wrapped)).await,
+            (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE".into(), true)
+        );
+        let wrapped = anyhow::Error::from(DbError::Corrupt("bad".into())).context("a job");
+        assert!(matches!(AppError::fault(wrapped), AppError::Internal(_)));
     }
 
     #[test]

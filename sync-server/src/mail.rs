@@ -231,7 +231,7 @@ pub async fn queue(
     booking_id: Option<&str>,
     kind: &str,
     email: &Email,
-) -> anyhow::Result<String> {
+) -> Result<String, crate::db::DbError> {
     let id = uuid::Uuid::new_v4().to_string();
     insert_outbound(tx, &id, org, customer_id, booking_id, kind, email).await?;
     Ok(id)
@@ -245,7 +245,7 @@ pub async fn queue_reminder(
     customer_id: &str,
     booking_id: &str,
     email: &Email,
-) -> anyhow::Result<bool> {
+) -> Result<bool, crate::db::DbError> {
     let id = uuid::Uuid::new_v4().to_string();
     Ok(insert_outbound(tx, &id, org, customer_id, Some(booking_id), "booking_reminder", email).await? == 1)
 }
@@ -265,7 +265,7 @@ pub async fn record_no_address(
     kind: &str,
     subject: &str,
     text: &str,
-) -> anyhow::Result<bool> {
+) -> Result<bool, crate::db::DbError> {
     let id = uuid::Uuid::new_v4().to_string();
     let n = tx
         .exec(

@@ -14,7 +14,7 @@ use tourdesk_domain::money::Money;
 use tourdesk_domain::mutation::{Change, Mutation};
 use tourdesk_domain::status::{BookingStatus, DepartureStatus};
 
-use crate::db::{self, WriteTx};
+use crate::db::{self, DbError, WriteTx};
 use crate::mail;
 
 /// The outbox type of the e-mail a cancelled departure sends each of its customers.
@@ -23,7 +23,7 @@ pub const DEPARTURE_CANCELLED: &str = "departure_cancelled";
 /// Queues what `changes`, just written by `m`, owes customers. Does nothing (and awaits nothing)
 /// unless the mutation cancelled bookings with their departure, so a write sent in one go stays
 /// one go.
-pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> anyhow::Result<()> {
+pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Result<(), DbError> {
     let cancels_departure = match m {
         Mutation::CancelDepartureV1(_) => true,
         Mutation::SetDepartureStatusV1(s) => s.status == DepartureStatus::Cancelled,
@@ -54,9 +54,9 @@ pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> any
     }) {
         Some(d) => d,
         // A replay that swept up a stray booking: the departure row was not written again.
-        None => db::departure(w.tx(), &org, &first.departure_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("departure {} vanished", first.departure_id))?,
+        None => db::departure(w.tx(), &org, &first.departure_id).await?.ok_or_else(|| {
+            DbError::Corrupt(format!("departure {} of a cancelled booking vanished", first.departure_id))
+        })?,
     };
     let tour = db::tour_name(w.tx(), &org, &departure.tour_id).await?.unwrap_or_default();
     for b in cancelled {

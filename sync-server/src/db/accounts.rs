@@ -8,8 +8,7 @@ use serde_json::Value;
 use tokio_postgres::Row;
 use tourdesk_domain::accounts::OrganizationSettings;
 
-use crate::AppError;
-use crate::db::Prepared;
+use crate::db::{DbError, Prepared};
 
 use crate::db::column as get;
 
@@ -28,7 +27,7 @@ pub struct MemberRow {
 const MEMBER_COLS: &str = "id, name, email, role, active, password_hash IS NOT NULL, mfa_enabled_at IS NOT NULL, \
                            created_at FROM staff_users";
 
-fn member_from_row(r: &Row) -> Result<MemberRow, AppError> {
+fn member_from_row(r: &Row) -> Result<MemberRow, DbError> {
     Ok(MemberRow {
         id: get(r, 0)?,
         name: get(r, 1)?,
@@ -41,18 +40,18 @@ fn member_from_row(r: &Row) -> Result<MemberRow, AppError> {
     })
 }
 
-pub async fn members(c: &impl GenericClient, org: &str) -> Result<Vec<MemberRow>, AppError> {
+pub async fn members(c: &impl GenericClient, org: &str) -> Result<Vec<MemberRow>, DbError> {
     let sql = format!("SELECT {MEMBER_COLS} WHERE organization_id = $1 ORDER BY lower(name), id");
     c.rows(&sql, &[&org]).await?.iter().map(member_from_row).collect()
 }
 
 /// Locks one member of this organization; another organization's id is simply not found.
-pub async fn lock_member(c: &impl GenericClient, org: &str, id: &str) -> Result<Option<MemberRow>, AppError> {
+pub async fn lock_member(c: &impl GenericClient, org: &str, id: &str) -> Result<Option<MemberRow>, DbError> {
     let sql = format!("SELECT {MEMBER_COLS} WHERE organization_id = $1 AND id = $2 FOR UPDATE");
     c.row_opt(&sql, &[&org, &id]).await?.as_ref().map(member_from_row).transpose()
 }
 
-pub async fn member_by_email(c: &impl GenericClient, org: &str, email: &str) -> Result<Option<MemberRow>, AppError> {
+pub async fn member_by_email(c: &impl GenericClient, org: &str, email: &str) -> Result<Option<MemberRow>, DbError> {
     let sql = format!("SELECT {MEMBER_COLS} WHERE organization_id = $1 AND lower(email) = $2");
     c.row_opt(&sql, &[&org, &email]).await?.as_ref().map(member_from_row).transpose()
 }
@@ -65,7 +64,7 @@ pub async fn insert_invited(
     email: &str,
     name: &str,
     role: &str,
-) -> Result<(), AppError> {
+) -> Result<(), DbError> {
     c.exec(
         "INSERT INTO staff_users (id, organization_id, email, name, role, password_hash)
          VALUES ($1, $2, $3, $4, $5, NULL)",
@@ -81,7 +80,7 @@ pub async fn set_role_and_active(
     id: &str,
     role: &str,
     active: bool,
-) -> Result<(), AppError> {
+) -> Result<(), DbError> {
     c.exec(
         "UPDATE staff_users SET role = $3, active = $4, updated_at = now() WHERE organization_id = $1 AND id = $2",
         &[&org, &id, &role, &active],
@@ -90,7 +89,7 @@ pub async fn set_role_and_active(
     Ok(())
 }
 
-pub async fn set_password_hash(c: &impl GenericClient, org: &str, id: &str, hash: &str) -> Result<(), AppError> {
+pub async fn set_password_hash(c: &impl GenericClient, org: &str, id: &str, hash: &str) -> Result<(), DbError> {
     c.exec(
         "UPDATE staff_users SET password_hash = $3, updated_at = now() WHERE organization_id = $1 AND id = $2",
         &[&org, &id, &hash],
@@ -100,7 +99,7 @@ pub async fn set_password_hash(c: &impl GenericClient, org: &str, id: &str, hash
 }
 
 /// Revokes every live device of the member (and with them their sessions and refresh tokens).
-pub async fn revoke_devices_of(c: &impl GenericClient, org: &str, user_id: &str) -> Result<(), AppError> {
+pub async fn revoke_devices_of(c: &impl GenericClient, org: &str, user_id: &str) -> Result<(), DbError> {
     let live = c
         .rows(
             "SELECT id FROM staff_devices WHERE organization_id = $1 AND user_id = $2 AND revoked_at IS NULL",
@@ -122,7 +121,7 @@ pub async fn insert_link(
     purpose: &str,
     digest: &[u8],
     valid_minutes: i64,
-) -> Result<(), AppError> {
+) -> Result<(), DbError> {
     c.exec(
         "UPDATE staff_tokens SET used_at = now()
          WHERE organization_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL",
@@ -140,11 +139,7 @@ pub async fn insert_link(
 
 /// Spends a live staff link: the member it was for and the link's purpose, or `None` when it is
 /// unknown, used or expired. Spending and checking are one statement, so a link works once.
-pub async fn spend_link(
-    c: &impl GenericClient,
-    org: &str,
-    digest: &[u8],
-) -> Result<Option<(String, String)>, AppError> {
+pub async fn spend_link(c: &impl GenericClient, org: &str, digest: &[u8]) -> Result<Option<(String, String)>, DbError> {
     let row = c
         .row_opt(
             "UPDATE staff_tokens SET used_at = now()
@@ -163,7 +158,7 @@ pub struct MfaState {
     pub last_step: Option<i64>,
 }
 
-pub async fn lock_mfa(c: &impl GenericClient, org: &str, user_id: &str) -> Result<MfaState, AppError> {
+pub async fn lock_mfa(c: &impl GenericClient, org: &str, user_id: &str) -> Result<MfaState, DbError> {
     let r = c
         .row(
             "SELECT mfa_secret, mfa_enabled_at IS NOT NULL, mfa_last_step FROM staff_users
@@ -175,12 +170,7 @@ pub async fn lock_mfa(c: &impl GenericClient, org: &str, user_id: &str) -> Resul
 }
 
 /// Keeps a new secret until a code confirms it; MFA is not on yet.
-pub async fn set_pending_secret(
-    c: &impl GenericClient,
-    org: &str,
-    user_id: &str,
-    secret: &str,
-) -> Result<(), AppError> {
+pub async fn set_pending_secret(c: &impl GenericClient, org: &str, user_id: &str, secret: &str) -> Result<(), DbError> {
     c.exec(
         "UPDATE staff_users SET mfa_secret = $3, mfa_last_step = NULL, updated_at = now()
          WHERE organization_id = $1 AND id = $2 AND mfa_enabled_at IS NULL",
@@ -190,7 +180,7 @@ pub async fn set_pending_secret(
     Ok(())
 }
 
-pub async fn use_step(c: &impl GenericClient, org: &str, user_id: &str, step: i64) -> Result<(), AppError> {
+pub async fn use_step(c: &impl GenericClient, org: &str, user_id: &str, step: i64) -> Result<(), DbError> {
     c.exec(
         "UPDATE staff_users SET mfa_last_step = $3 WHERE organization_id = $1 AND id = $2",
         &[&org, &user_id, &step],
@@ -200,7 +190,7 @@ pub async fn use_step(c: &impl GenericClient, org: &str, user_id: &str, step: i6
 }
 
 /// Turns MFA on with these recovery code digests (replacing any earlier set).
-pub async fn enable_mfa(c: &impl GenericClient, org: &str, user_id: &str, digests: &[Vec<u8>]) -> Result<(), AppError> {
+pub async fn enable_mfa(c: &impl GenericClient, org: &str, user_id: &str, digests: &[Vec<u8>]) -> Result<(), DbError> {
     c.exec(
         "UPDATE staff_users SET mfa_enabled_at = now(), updated_at = now() WHERE organization_id = $1 AND id = $2",
         &[&org, &user_id],
@@ -216,7 +206,7 @@ pub async fn enable_mfa(c: &impl GenericClient, org: &str, user_id: &str, digest
     Ok(())
 }
 
-pub async fn disable_mfa(c: &impl GenericClient, org: &str, user_id: &str) -> Result<(), AppError> {
+pub async fn disable_mfa(c: &impl GenericClient, org: &str, user_id: &str) -> Result<(), DbError> {
     c.exec(
         "UPDATE staff_users SET mfa_enabled_at = NULL, mfa_secret = NULL, mfa_last_step = NULL, updated_at = now()
          WHERE organization_id = $1 AND id = $2",
@@ -233,7 +223,7 @@ pub async fn spend_recovery_code(
     org: &str,
     user_id: &str,
     digest: &[u8],
-) -> Result<bool, AppError> {
+) -> Result<bool, DbError> {
     let n = c
         .exec(
             "UPDATE staff_recovery_codes SET used_at = now()
@@ -261,7 +251,7 @@ pub async fn audit(
     (entity, entity_id): (&str, &str),
     before: Option<&Value>,
     after: &Value,
-) -> Result<(), AppError> {
+) -> Result<(), DbError> {
     let (actor_user_id, actor) = match by {
         By::Staff(id) => (Some(id), id),
         By::Operator => (None, "operator:create-org"),
@@ -288,7 +278,7 @@ pub struct NewOrganization<'a> {
 }
 
 /// Inserts the organization; `false` when its slug is taken.
-pub async fn insert_organization(c: &impl GenericClient, o: &NewOrganization<'_>) -> Result<bool, AppError> {
+pub async fn insert_organization(c: &impl GenericClient, o: &NewOrganization<'_>) -> Result<bool, DbError> {
     let n = c
         .exec(
             "INSERT INTO organizations (id, name, slug, business_email, timezone, default_currency, locale, country_code)
@@ -304,7 +294,7 @@ pub async fn organization_settings(
     c: &impl GenericClient,
     org: &str,
     lock: bool,
-) -> Result<OrganizationSettings, AppError> {
+) -> Result<OrganizationSettings, DbError> {
     let sql = if lock {
         "SELECT slug, name, business_email, default_currency, timezone, locale, country_code
          FROM organizations WHERE id = $1 FOR UPDATE"
@@ -324,7 +314,7 @@ pub async fn organization_settings(
     })
 }
 
-pub async fn update_organization(c: &impl GenericClient, org: &str, s: &OrganizationSettings) -> Result<(), AppError> {
+pub async fn update_organization(c: &impl GenericClient, org: &str, s: &OrganizationSettings) -> Result<(), DbError> {
     c.exec(
         "UPDATE organizations SET name = $2, business_email = $3, default_currency = $4, timezone = $5, locale = $6,
                 country_code = $7, updated_at = now()
@@ -336,7 +326,7 @@ pub async fn update_organization(c: &impl GenericClient, org: &str, s: &Organiza
 }
 
 /// The organization's display name (for e-mails and authenticator labels).
-pub async fn organization_name(c: &impl GenericClient, org: &str) -> Result<String, AppError> {
+pub async fn organization_name(c: &impl GenericClient, org: &str) -> Result<String, DbError> {
     let r = c.row("SELECT name FROM organizations WHERE id = $1", &[&org]).await?;
     get(&r, 0)
 }

@@ -21,11 +21,11 @@ use tourdesk_domain::replication;
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 
 use super::{
-    CUSTOMER_COLS, DEPARTURE_COLS, LogRow, Prepared, TIER_COLS, WriteTx, bad_row, customer_from_row, departure_buckets,
-    departure_from_row, i32_of, money, tier_from_row,
+    CUSTOMER_COLS, DEPARTURE_COLS, DbError, LogRow, Prepared, TIER_COLS, WriteTx, bad_row, customer_from_row,
+    departure_buckets, departure_from_row, i32_of, money, tier_from_row,
 };
 
-pub(super) fn u32_of(v: i32) -> anyhow::Result<u32> {
+pub(super) fn u32_of(v: i32) -> Result<u32, DbError> {
     Ok(u32::try_from(v)?)
 }
 
@@ -34,13 +34,13 @@ pub const BOOKING_COLS: &str = "id, organization_id, reference_number, customer_
      source, special_requests, dietary_restrictions, overbook, cancellation, checked_in, no_shows, created_at, \
      confirmed_at, cancelled_at, updated_at";
 
-pub fn booking_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Booking> {
+pub fn booking_from_row(r: &tokio_postgres::Row) -> Result<Booking, DbError> {
     let reference: String = r.try_get(2)?;
     let currency: String = r.try_get(8)?;
     let status: String = r.try_get(12)?;
     let payment: String = r.try_get(13)?;
     let source: String = r.try_get(14)?;
-    let json_opt = |i: usize| -> anyhow::Result<Option<serde_json::Value>> { Ok(r.try_get(i)?) };
+    let json_opt = |i: usize| -> Result<Option<serde_json::Value>, DbError> { Ok(r.try_get(i)?) };
     Ok(Booking {
         id: r.try_get(0)?,
         organization_id: r.try_get(1)?,
@@ -75,7 +75,7 @@ pub fn booking_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Booking> {
 /// must see the guest's contact details, and the customer row was logged before the booking
 /// existed (so not to D). `hold` is a new booking's seat hold (`Change::HoldSeats`); an update
 /// keeps the stored one.
-pub async fn put_booking(w: &WriteTx<'_>, b: &Booking, hold: Option<DateTime<Utc>>) -> anyhow::Result<()> {
+pub async fn put_booking(w: &WriteTx<'_>, b: &Booking, hold: Option<DateTime<Utc>>) -> Result<(), DbError> {
     let p = &b.pricing;
     let org = &b.organization_id;
     let (pricing, participants) = (serde_json::to_value(p)?, serde_json::to_value(&b.participants)?);
@@ -116,7 +116,7 @@ pub async fn put_booking(w: &WriteTx<'_>, b: &Booking, hold: Option<DateTime<Utc
     ];
     let tiers: Vec<&str> = p.line_items.iter().map(|l| l.pricing_tier_id.as_str()).collect();
     let names: Vec<&str> = p.line_items.iter().map(|l| l.tier_name.as_str()).collect();
-    let quantities = p.line_items.iter().map(|l| i32_of(l.quantity)).collect::<anyhow::Result<Vec<i32>>>()?;
+    let quantities = p.line_items.iter().map(|l| i32_of(l.quantity)).collect::<Result<Vec<i32>, DbError>>()?;
     let units: Vec<i64> = p.line_items.iter().map(|l| l.unit_price.amount).collect();
     let totals: Vec<i64> = p.line_items.iter().map(|l| l.total_price.amount).collect();
     let currencies: Vec<&str> = p.line_items.iter().map(|l| l.total_price.currency.as_str()).collect();
@@ -149,7 +149,7 @@ pub async fn put_booking(w: &WriteTx<'_>, b: &Booking, hold: Option<DateTime<Utc
         super::all4(a, b, c, d)?
     };
     // `xmax = 0` only on a freshly inserted row version: tells an insert from an update.
-    let Some(row) = written else { return Err(super::IdTaken(b.id.clone()).into()) };
+    let Some(row) = written else { return Err(DbError::IdTaken(b.id.clone())) };
     let inserted: bool = row.try_get(0)?;
     // The customer goes first, so a replica never holds a booking whose guest it lacks.
     let mut log = Vec::new();
@@ -208,7 +208,7 @@ static GUEST_OF_BOOKING: std::sync::LazyLock<String> = std::sync::LazyLock::new(
 
 /// Whether a reference is taken in the organization. A concurrent insert of the same reference
 /// cannot slip past this: `bookings_reference_org_unique` refuses the second one.
-pub async fn booking_reference_taken(c: &impl GenericClient, org: &str, reference: &str) -> anyhow::Result<bool> {
+pub async fn booking_reference_taken(c: &impl GenericClient, org: &str, reference: &str) -> Result<bool, DbError> {
     // Stored references are canonical: compare what the domain reads the text as.
     let Ok(reference) = ReferenceNumber::parse(reference) else { return Ok(false) };
     let reference = reference.as_str();
@@ -221,13 +221,13 @@ pub async fn booking_reference_taken(c: &impl GenericClient, org: &str, referenc
     Ok(row.try_get(0)?)
 }
 
-pub async fn booking_by_id(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Booking>> {
+pub async fn booking_by_id(c: &impl GenericClient, org: &str, id: &str) -> Result<Option<Booking>, DbError> {
     let sql = format!("SELECT {BOOKING_COLS} FROM bookings WHERE organization_id = $1 AND id = $2");
     c.row_opt(&sql, &[&org, &id]).await?.map(|r| booking_from_row(&r)).transpose()
 }
 
 /// The same booking, row-locked for a state change outside the mutators (payments, holds).
-pub async fn booking_for_update(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Booking>> {
+pub async fn booking_for_update(c: &impl GenericClient, org: &str, id: &str) -> Result<Option<Booking>, DbError> {
     let sql = format!("SELECT {BOOKING_COLS} FROM bookings WHERE organization_id = $1 AND id = $2 FOR UPDATE");
     c.row_opt(&sql, &[&org, &id]).await?.map(|r| booking_from_row(&r)).transpose()
 }
@@ -239,7 +239,7 @@ pub async fn departure_for_booking(
     c: &impl GenericClient,
     org: &str,
     id: &str,
-) -> anyhow::Result<Option<(Departure, String, Option<Currency>)>> {
+) -> Result<Option<(Departure, String, Option<Currency>)>, DbError> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "SELECT {DEPARTURE_COLS}, tour_name FROM (
@@ -258,16 +258,16 @@ pub async fn departure_for_booking(
     let (row, tiers) = tokio::join!(c.row_opt(&SQL, &params), c.rows(&TIERS, &params));
     let (row, tiers) = super::all2(row, tiers)?;
     let Some(r) = row else { return Ok(None) };
-    let tiers = tiers.iter().map(tier_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+    let tiers = tiers.iter().map(tier_from_row).collect::<Result<Vec<_>, DbError>>()?;
     Ok(Some((departure_from_row(&r)?, r.try_get(12)?, offer::tour_currency(&tiers))))
 }
 
-pub async fn tour_name(c: &impl GenericClient, org: &str, tour_id: &str) -> anyhow::Result<Option<String>> {
+pub async fn tour_name(c: &impl GenericClient, org: &str, tour_id: &str) -> Result<Option<String>, DbError> {
     let row = c.row_opt("SELECT name FROM tours WHERE organization_id = $1 AND id = $2", &[&org, &tour_id]).await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
-pub async fn hold_of(c: &impl GenericClient, org: &str, booking_id: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
+pub async fn hold_of(c: &impl GenericClient, org: &str, booking_id: &str) -> Result<Option<DateTime<Utc>>, DbError> {
     let row = c
         .row_opt("SELECT hold_expires_at FROM bookings WHERE organization_id = $1 AND id = $2", &[&org, &booking_id])
         .await?;
@@ -279,7 +279,7 @@ pub async fn booking_id_by_reference_and_email(
     org: &str,
     reference: &str,
     email: &str,
-) -> anyhow::Result<Option<String>> {
+) -> Result<Option<String>, DbError> {
     // A reference as a person typed it (any case, the prefix optional) is the one the domain reads.
     let Ok(reference) = ReferenceNumber::parse(reference) else { return Ok(None) };
     let reference = reference.as_str();
@@ -297,7 +297,7 @@ pub async fn booking_id_by_reference_and_email(
 /// A waitlist entry from a desk's conflict inbox. Entries are facts made once (a new id each
 /// time), so a replayed mutation that finds its id is a conflict the savepoint turns into a
 /// recorded rejection, never a second entry.
-pub async fn put_waitlist_entry(w: &WriteTx<'_>, e: &tourdesk_domain::entities::WaitlistEntry) -> anyhow::Result<()> {
+pub async fn put_waitlist_entry(w: &WriteTx<'_>, e: &tourdesk_domain::entities::WaitlistEntry) -> Result<(), DbError> {
     w.exec(
         "INSERT INTO waitlist_entries (id, organization_id, tour_id, departure_id, customer_id, lines, party_size,
                                        notes, created_by, created_at)

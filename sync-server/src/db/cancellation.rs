@@ -8,7 +8,7 @@ use tourdesk_domain::cancellation::{CancellationPolicy, StoredPolicy, policy_for
 use tourdesk_domain::entities::RefundRequest;
 
 use super::pricing::Lock;
-use super::{Prepared, WriteTx};
+use super::{DbError, Prepared, WriteTx};
 
 /// The tour's cancellation policy, else the organization's default (V2: "a tour without its own
 /// policy falls back to the default"); `None` when there is neither.
@@ -16,7 +16,7 @@ pub async fn cancellation_policy(
     c: &impl GenericClient,
     org: &str,
     tour_id: &str,
-) -> anyhow::Result<Option<CancellationPolicy>> {
+) -> Result<Option<CancellationPolicy>, DbError> {
     load_policy(c, org, tour_id, Lock::Share).await
 }
 
@@ -25,7 +25,7 @@ pub async fn cancellation_policy_unlocked(
     c: &impl GenericClient,
     org: &str,
     tour_id: &str,
-) -> anyhow::Result<Option<CancellationPolicy>> {
+) -> Result<Option<CancellationPolicy>, DbError> {
     load_policy(c, org, tour_id, Lock::None).await
 }
 
@@ -36,7 +36,7 @@ async fn load_policy(
     org: &str,
     tour_id: &str,
     lock: Lock,
-) -> anyhow::Result<Option<CancellationPolicy>> {
+) -> Result<Option<CancellationPolicy>, DbError> {
     let candidates_sql = format!(
         "SELECT id, name, rules, is_default FROM cancellation_policies
          WHERE organization_id = $1
@@ -64,19 +64,19 @@ async fn load_policy(
                 is_default: r.try_get(3)?,
             })
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, DbError>>()?;
     Ok(policy_for_tour(own.as_deref(), candidates))
 }
 
 /// Queues a refund for `payments::refunds` to send to Stripe after commit. A booking is
 /// cancelled once, so its refund's id and idempotency key derive from the booking's id.
-pub async fn queue_refund(w: &WriteTx<'_>, org: &str, r: &RefundRequest) -> anyhow::Result<String> {
+pub async fn queue_refund(w: &WriteTx<'_>, org: &str, r: &RefundRequest) -> Result<String, DbError> {
     queue_refund_as(w, org, &format!("refund-{}", r.booking_id), r).await
 }
 
 /// Queues a refund under a given id (also its idempotency key), for refunds other than the one
 /// a cancellation decides (money that arrived after a booking was cancelled).
-pub async fn queue_refund_as(w: &WriteTx<'_>, org: &str, id: &str, r: &RefundRequest) -> anyhow::Result<String> {
+pub async fn queue_refund_as(w: &WriteTx<'_>, org: &str, id: &str, r: &RefundRequest) -> Result<String, DbError> {
     let id = id.to_string();
     w.exec(
         "INSERT INTO refunds (id, organization_id, booking_id, idempotency_key, amount_minor, currency, reason,

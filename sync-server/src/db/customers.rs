@@ -16,13 +16,13 @@ use tourdesk_domain::money::Currency;
 use tourdesk_domain::protocol::{EntityKind, Op};
 use tourdesk_domain::replication::RowScope;
 
-use super::{Prepared, WriteTx, bad_row, written_once};
+use super::{DbError, Prepared, WriteTx, bad_row, written_once};
 
 pub const CUSTOMER_COLS: &str = "id, organization_id, email, phone, first_name, last_name, source, source_detail, \
      preferred_language, preferred_currency, marketing_consent, marketing_consent_date, field_hlcs, tags, tag_stamps, \
      notes, notes_version, notes_conflicts, created_at, updated_at";
 
-pub fn customer_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Customer> {
+pub fn customer_from_row(r: &tokio_postgres::Row) -> Result<Customer, DbError> {
     let source: String = r.try_get(6)?;
     let currency: String = r.try_get(9)?;
     let field_hlcs: BTreeMap<String, Hlc> = serde_json::from_value(r.try_get(12)?)?;
@@ -52,7 +52,7 @@ pub fn customer_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Customer> {
 }
 
 /// Writes a customer and logs it to `org:all` and to each departure they have a booking on.
-pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer) -> anyhow::Result<()> {
+pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer) -> Result<(), DbError> {
     let tags: Vec<String> = cu.tags.iter().cloned().collect();
     let (hlcs, stamps) = (serde_json::to_value(&cu.field_hlcs)?, serde_json::to_value(&cu.tag_stamps)?);
     let (conflicts, notes_version) = (serde_json::to_value(&cu.notes_conflicts)?, i64::try_from(cu.notes_version)?);
@@ -107,7 +107,7 @@ pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer) -> anyhow::Result<()> 
 
 /// The departures a customer has a booking on (any status: the booking stays in the
 /// departure's bucket, so its customer must too).
-async fn customer_departures(c: &impl GenericClient, org: &str, customer_id: &str) -> anyhow::Result<Vec<String>> {
+async fn customer_departures(c: &impl GenericClient, org: &str, customer_id: &str) -> Result<Vec<String>, DbError> {
     let rows = c
         .rows(
             "SELECT DISTINCT departure_id FROM bookings WHERE organization_id = $1 AND customer_id = $2
@@ -118,13 +118,13 @@ async fn customer_departures(c: &impl GenericClient, org: &str, customer_id: &st
     Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
 }
 
-pub async fn customer_by_id(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Customer>> {
+pub async fn customer_by_id(c: &impl GenericClient, org: &str, id: &str) -> Result<Option<Customer>, DbError> {
     let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE organization_id = $1 AND id = $2");
     c.row_opt(&sql, &[&org, &id]).await?.map(|r| customer_from_row(&r)).transpose()
 }
 
 /// A customer's id by e-mail (case-insensitive), unlocked.
-pub async fn customer_id_by_email(c: &impl GenericClient, org: &str, email: &str) -> anyhow::Result<Option<String>> {
+pub async fn customer_id_by_email(c: &impl GenericClient, org: &str, email: &str) -> Result<Option<String>, DbError> {
     let row = c
         .row_opt("SELECT id FROM customers WHERE organization_id = $1 AND lower(email) = lower($2)", &[&org, &email])
         .await?;
@@ -136,7 +136,7 @@ pub async fn customer_email_is(
     org: &str,
     customer_id: &str,
     email: &str,
-) -> anyhow::Result<bool> {
+) -> Result<bool, DbError> {
     let row = c
         .row(
             "SELECT EXISTS (SELECT 1 FROM customers
@@ -147,7 +147,7 @@ pub async fn customer_email_is(
     Ok(row.try_get(0)?)
 }
 
-pub async fn customer_email(c: &impl GenericClient, org: &str, customer_id: &str) -> anyhow::Result<Option<String>> {
+pub async fn customer_email(c: &impl GenericClient, org: &str, customer_id: &str) -> Result<Option<String>, DbError> {
     let row =
         c.row_opt("SELECT email FROM customers WHERE organization_id = $1 AND id = $2", &[&org, &customer_id]).await?;
     // A walk-in has no e-mail: `None` whether the customer is missing or has none.

@@ -13,19 +13,19 @@ use tourdesk_domain::protocol::{EntityKind, Op, schedule_bucket};
 use tourdesk_domain::replication::{self, LedAssignment};
 
 use super::{
-    BOOKING_COLS, CUSTOMER_COLS, LogRow, Prepared, WriteTx, bad_row, booking_from_row, customer_from_row,
+    BOOKING_COLS, CUSTOMER_COLS, DbError, LogRow, Prepared, WriteTx, bad_row, booking_from_row, customer_from_row,
     departure_buckets, ref_buckets, written_once,
 };
 
 /// A unit enum's wire name (`on_leave`), which is also what V2's CHECK constraints list.
-fn wire<T: Serialize>(v: &T) -> anyhow::Result<String> {
+fn wire<T: Serialize>(v: &T) -> Result<String, DbError> {
     match serde_json::to_value(v)? {
         serde_json::Value::String(s) => Ok(s),
-        other => anyhow::bail!("{other} is not a unit enum"),
+        other => Err(DbError::Corrupt(format!("{other} is not a unit enum"))),
     }
 }
 
-fn from_wire<T: DeserializeOwned>(what: &str, s: &str) -> anyhow::Result<T> {
+fn from_wire<T: DeserializeOwned>(what: &str, s: &str) -> Result<T, DbError> {
     serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| bad_row(what, s))
 }
 
@@ -38,7 +38,7 @@ pub const GUIDE_COLS: &str = "g.id, g.organization_id, g.user_id, g.first_name, 
      ARRAY(SELECT t.tour_id FROM tour_guide_assignments t \
            WHERE t.organization_id = g.organization_id AND t.guide_id = g.id ORDER BY t.tour_id)";
 
-pub fn guide_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Guide> {
+pub fn guide_from_row(r: &tokio_postgres::Row) -> Result<Guide, DbError> {
     let status: String = r.try_get(10)?;
     Ok(Guide {
         id: r.try_get(0)?,
@@ -57,13 +57,13 @@ pub fn guide_from_row(r: &tokio_postgres::Row) -> anyhow::Result<Guide> {
 }
 
 /// The guide row, locked (its status and qualifications decide an assignment).
-pub async fn guide_for_update(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<Option<Guide>> {
+pub async fn guide_for_update(c: &impl GenericClient, org: &str, id: &str) -> Result<Option<Guide>, DbError> {
     let sql = format!("SELECT {GUIDE_COLS} FROM guides g WHERE g.organization_id = $1 AND g.id = $2 FOR UPDATE OF g");
     c.row_opt(&sql, &[&org, &id]).await?.map(|r| guide_from_row(&r)).transpose()
 }
 
 /// Writes a guide and their qualified tours (replaced wholesale), logged as reference data.
-pub async fn put_guide(w: &WriteTx<'_>, g: &Guide) -> anyhow::Result<()> {
+pub async fn put_guide(w: &WriteTx<'_>, g: &Guide) -> Result<(), DbError> {
     let n = w
         .exec(
             "INSERT INTO guides (id, organization_id, user_id, first_name, last_name, email, phone, languages,
@@ -113,7 +113,7 @@ pub async fn guide_schedule(
     c: &impl GenericClient,
     org: &str,
     guide_id: &str,
-) -> anyhow::Result<Vec<ExistingAssignment>> {
+) -> Result<Vec<ExistingAssignment>, DbError> {
     let rows = c
         .rows(
             "SELECT a.departure_id, s.starts_at, s.ends_at, a.status
@@ -143,7 +143,7 @@ pub async fn guide_schedule(
 pub const ASSIGNMENT_COLS: &str =
     "id, organization_id, departure_id, guide_id, status, assigned_at, confirmed_at, notes";
 
-pub fn assignment_from_row(r: &tokio_postgres::Row) -> anyhow::Result<GuideAssignment> {
+pub fn assignment_from_row(r: &tokio_postgres::Row) -> Result<GuideAssignment, DbError> {
     let status: String = r.try_get(4)?;
     Ok(GuideAssignment {
         id: r.try_get(0)?,
@@ -162,7 +162,7 @@ pub async fn assignment_for_update(
     org: &str,
     departure_id: &str,
     guide_id: &str,
-) -> anyhow::Result<Option<GuideAssignment>> {
+) -> Result<Option<GuideAssignment>, DbError> {
     let sql = format!(
         "SELECT {ASSIGNMENT_COLS} FROM schedule_guide_assignments
          WHERE organization_id = $1 AND departure_id = $2 AND guide_id = $3 FOR UPDATE"
@@ -176,7 +176,7 @@ pub async fn departure_guides(
     c: &impl GenericClient,
     org: &str,
     departure_id: &str,
-) -> anyhow::Result<Vec<DepartureGuide>> {
+) -> Result<Vec<DepartureGuide>, DbError> {
     let rows = c
         .rows(
             "SELECT a.guide_id, g.user_id, a.status FROM schedule_guide_assignments a
@@ -201,7 +201,7 @@ pub async fn departure_guides(
 /// departure (new, or a declined one asked again) the departure's current rows are appended to
 /// `schedule:D` as well: the guide's device pulls that bucket from 0, and the log only holds
 /// changes made since logging began (seeded and older rows never went to `schedule:D`).
-pub async fn put_guide_assignment(w: &WriteTx<'_>, a: &GuideAssignment) -> anyhow::Result<()> {
+pub async fn put_guide_assignment(w: &WriteTx<'_>, a: &GuideAssignment) -> Result<(), DbError> {
     let org = &a.organization_id;
     let before = w
         .row_opt(
@@ -236,7 +236,7 @@ pub async fn put_guide_assignment(w: &WriteTx<'_>, a: &GuideAssignment) -> anyho
 
 /// Deletes an assignment, logged as a delete to `org:all` and `schedule:D`. The guide who loses
 /// it never reads that delete: their next pull lists `schedule:D` in `removed_buckets` instead.
-pub async fn delete_guide_assignment(w: &WriteTx<'_>, org: &str, id: &str) -> anyhow::Result<()> {
+pub async fn delete_guide_assignment(w: &WriteTx<'_>, org: &str, id: &str) -> Result<(), DbError> {
     let row = w
         .row_opt(
             "DELETE FROM schedule_guide_assignments WHERE organization_id = $1 AND id = $2 RETURNING departure_id",
@@ -252,7 +252,7 @@ pub async fn delete_guide_assignment(w: &WriteTx<'_>, org: &str, id: &str) -> an
 
 /// Appends the departure's current operational rows to `schedule:D`: customers first (a
 /// booking never arrives before its guest), then bookings, check-ins and assignments.
-pub async fn log_departure_snapshot(w: &WriteTx<'_>, org: &str, departure_id: &str) -> anyhow::Result<()> {
+pub async fn log_departure_snapshot(w: &WriteTx<'_>, org: &str, departure_id: &str) -> Result<(), DbError> {
     let bucket = schedule_bucket(departure_id);
     let mut log = Vec::new();
     let customers = w
@@ -324,7 +324,7 @@ pub async fn assignments_of_user(
     c: &impl GenericClient,
     org: &str,
     user_id: &str,
-) -> anyhow::Result<Vec<UserAssignment>> {
+) -> Result<Vec<UserAssignment>, DbError> {
     let rows = c
         .rows(
             "SELECT a.departure_id, g.user_id, a.status FROM schedule_guide_assignments a
@@ -347,7 +347,7 @@ pub async fn assignments_of_user(
 }
 
 /// Whether a departure of the organization exists (a `schedule:D` bucket can be ours).
-pub async fn departure_exists(c: &impl GenericClient, org: &str, id: &str) -> anyhow::Result<bool> {
+pub async fn departure_exists(c: &impl GenericClient, org: &str, id: &str) -> Result<bool, DbError> {
     let row =
         c.row("SELECT EXISTS (SELECT 1 FROM schedules WHERE organization_id = $1 AND id = $2)", &[&org, &id]).await?;
     Ok(row.try_get(0)?)
@@ -362,7 +362,7 @@ pub async fn bookings_of_departure(
     org: &str,
     departure_id: &str,
     lock: &str,
-) -> anyhow::Result<Vec<tourdesk_domain::entities::Booking>> {
+) -> Result<Vec<tourdesk_domain::entities::Booking>, DbError> {
     let sql = format!(
         "SELECT {BOOKING_COLS} FROM bookings WHERE organization_id = $1 AND departure_id = $2 ORDER BY id{lock}"
     );
@@ -371,7 +371,7 @@ pub async fn bookings_of_departure(
 
 pub const CHECK_IN_COLS: &str = "id, organization_id, booking_id, departure_id, participant, kind, at, recorded_by";
 
-pub fn check_in_from_row(r: &tokio_postgres::Row) -> anyhow::Result<CheckIn> {
+pub fn check_in_from_row(r: &tokio_postgres::Row) -> Result<CheckIn, DbError> {
     let kind: String = r.try_get(5)?;
     Ok(CheckIn {
         id: r.try_get(0)?,
@@ -387,7 +387,11 @@ pub fn check_in_from_row(r: &tokio_postgres::Row) -> anyhow::Result<CheckIn> {
 
 /// A booking's attendance facts, share-locked (the booking's own row lock already serialises
 /// writers; this keeps the read honest if that ever changes).
-pub async fn check_ins_of_booking(c: &impl GenericClient, org: &str, booking_id: &str) -> anyhow::Result<Vec<CheckIn>> {
+pub async fn check_ins_of_booking(
+    c: &impl GenericClient,
+    org: &str,
+    booking_id: &str,
+) -> Result<Vec<CheckIn>, DbError> {
     let sql = format!(
         "SELECT {CHECK_IN_COLS} FROM check_ins WHERE organization_id = $1 AND booking_id = $2
          ORDER BY at, id FOR SHARE"
@@ -397,7 +401,7 @@ pub async fn check_ins_of_booking(c: &impl GenericClient, org: &str, booking_id:
 
 /// Records an attendance fact (facts are never updated: a later fact supersedes), logged to
 /// `org:all` and `schedule:D`.
-pub async fn put_check_in(w: &WriteTx<'_>, ci: &CheckIn) -> anyhow::Result<()> {
+pub async fn put_check_in(w: &WriteTx<'_>, ci: &CheckIn) -> Result<(), DbError> {
     let participant = i32::try_from(ci.participant)?;
     w.exec(
         "INSERT INTO check_ins (id, organization_id, booking_id, departure_id, participant, kind, at, recorded_by)

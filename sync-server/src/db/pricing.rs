@@ -14,14 +14,14 @@ use tourdesk_domain::pricing::{
 };
 
 use super::bookings::u32_of;
-use super::{Prepared, WriteTx, bad_row, money, written_once};
+use super::{DbError, Prepared, WriteTx, bad_row, money, written_once};
 
-fn opt_u32(v: Option<i32>) -> anyhow::Result<Option<u32>> {
+fn opt_u32(v: Option<i32>) -> Result<Option<u32>, DbError> {
     v.map(u32_of).transpose()
 }
 
 /// `(type, value, currency)` as V2 stores adjustments: basis points or minor units.
-fn adjustment(kind: &str, value: i64, currency: Option<&str>) -> anyhow::Result<Adjustment> {
+fn adjustment(kind: &str, value: i64, currency: Option<&str>) -> Result<Adjustment, DbError> {
     match (kind, currency) {
         ("percentage", _) => Ok(Adjustment::Percentage(Percent::from_basis_points(value))),
         ("fixed", Some(c)) => Ok(Adjustment::Fixed(money(value, c)?)),
@@ -35,7 +35,7 @@ pub async fn pricing_catalog(
     c: &impl GenericClient,
     org: &str,
     tour_id: &str,
-) -> anyhow::Result<Option<PricingCatalog>> {
+) -> Result<Option<PricingCatalog>, DbError> {
     load_catalog(c, org, tour_id, Lock::Share).await
 }
 
@@ -45,7 +45,7 @@ pub async fn pricing_catalog_unlocked(
     c: &impl GenericClient,
     org: &str,
     tour_id: &str,
-) -> anyhow::Result<Option<PricingCatalog>> {
+) -> Result<Option<PricingCatalog>, DbError> {
     load_catalog(c, org, tour_id, Lock::None).await
 }
 
@@ -69,7 +69,7 @@ async fn load_catalog(
     org: &str,
     tour_id: &str,
     lock: Lock,
-) -> anyhow::Result<Option<PricingCatalog>> {
+) -> Result<Option<PricingCatalog>, DbError> {
     let lock = lock.sql();
     let tiers_sql = format!(
         "SELECT id, variant_id, name, base_price_minor, currency, min_age, max_age, valid_from, valid_until,
@@ -111,7 +111,7 @@ async fn load_catalog(
                 sort_order: r.try_get(10)?,
             })
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, DbError>>()?;
     // Mixed currencies are the domain's to refuse (a `CurrencyMismatch` when quoting).
     let Some(currency) = offer::tour_currency(&tiers) else { return Ok(None) };
     let seasons = seasons
@@ -128,7 +128,7 @@ async fn load_catalog(
                 priority: r.try_get(7)?,
             })
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, DbError>>()?;
     let group_discounts = thresholds(&groups)?
         .into_iter()
         .map(|(min_participants, discount)| GroupDiscount { min_participants, discount })
@@ -150,7 +150,7 @@ async fn load_catalog(
                 },
             })
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, DbError>>()?;
     let taxes = offer::taxes_for_tour(taxes, tour_id);
 
     Ok(Some(PricingCatalog {
@@ -173,7 +173,7 @@ fn threshold_sql(table: &str, threshold: &str, lock: &str) -> String {
     )
 }
 
-fn thresholds(rows: &[tokio_postgres::Row]) -> anyhow::Result<Vec<(u32, Adjustment)>> {
+fn thresholds(rows: &[tokio_postgres::Row]) -> Result<Vec<(u32, Adjustment)>, DbError> {
     rows.iter()
         .map(|r| {
             let kind: String = r.try_get(1)?;
@@ -185,12 +185,12 @@ fn thresholds(rows: &[tokio_postgres::Row]) -> anyhow::Result<Vec<(u32, Adjustme
 
 /// A promotional code by its normalised text (`pricing::normalize_promo_code`), locked: its use
 /// counter is bumped in the same transaction.
-pub async fn promo_code(c: &impl GenericClient, org: &str, code: &str) -> anyhow::Result<Option<PromoCode>> {
+pub async fn promo_code(c: &impl GenericClient, org: &str, code: &str) -> Result<Option<PromoCode>, DbError> {
     load_promo(c, org, code, " FOR UPDATE").await
 }
 
 /// The same code unlocked, for a quote.
-pub async fn promo_code_unlocked(c: &impl GenericClient, org: &str, code: &str) -> anyhow::Result<Option<PromoCode>> {
+pub async fn promo_code_unlocked(c: &impl GenericClient, org: &str, code: &str) -> Result<Option<PromoCode>, DbError> {
     load_promo(c, org, code, "").await
 }
 
@@ -204,7 +204,7 @@ fn is_code(stored: &str, code: &str) -> bool {
 /// space, a superset of what the domain's normaliser matches, filtered by [`is_code`].
 const PROMO_CANDIDATE: &str = "upper(btrim(code, E' \\t\\r\\n')) = upper($2)";
 
-async fn load_promo(c: &impl GenericClient, org: &str, code: &str, lock: &str) -> anyhow::Result<Option<PromoCode>> {
+async fn load_promo(c: &impl GenericClient, org: &str, code: &str, lock: &str) -> Result<Option<PromoCode>, DbError> {
     let rows = c
         .rows(
             &format!(
@@ -254,7 +254,7 @@ async fn load_promo(c: &impl GenericClient, org: &str, code: &str, lock: &str) -
 }
 
 /// How many bookings of a customer used a code (by its normalised text).
-pub async fn promo_uses(c: &impl GenericClient, org: &str, code: &str, customer_id: &str) -> anyhow::Result<u32> {
+pub async fn promo_uses(c: &impl GenericClient, org: &str, code: &str, customer_id: &str) -> Result<u32, DbError> {
     let rows = c
         .rows(
             &format!(
@@ -277,7 +277,7 @@ pub async fn promo_uses(c: &impl GenericClient, org: &str, code: &str, customer_
 
 /// One more use of a code by a booking. The counter's CHECK is the backstop against spending a
 /// limited code past its limit; the domain's promo rules are the decision.
-pub async fn use_promo_code(w: &WriteTx<'_>, org: &str, promo_code_id: &str, booking: &Booking) -> anyhow::Result<()> {
+pub async fn use_promo_code(w: &WriteTx<'_>, org: &str, promo_code_id: &str, booking: &Booking) -> Result<(), DbError> {
     let n = w
         .exec(
             "UPDATE promotional_codes SET current_uses = current_uses + 1, updated_at = now()

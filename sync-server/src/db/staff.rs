@@ -14,8 +14,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use tourdesk_domain::money::Currency;
 
-use crate::AppError;
-use crate::db::Prepared;
+use crate::db::{DbError, Prepared};
 
 use crate::db::column as get;
 
@@ -35,7 +34,7 @@ pub struct UserRow {
 
 const USER_COLS: &str = "u.id, u.name, u.email, u.role, o.id, o.name";
 
-fn user_from_row(r: &Row) -> Result<UserRow, AppError> {
+fn user_from_row(r: &Row) -> Result<UserRow, DbError> {
     Ok(UserRow {
         id: get(r, 0)?,
         name: get(r, 1)?,
@@ -52,7 +51,7 @@ pub async fn user_for_sign_in(
     c: &impl GenericClient,
     org_slug: &str,
     email: &str,
-) -> Result<Option<(UserRow, Option<String>)>, AppError> {
+) -> Result<Option<(UserRow, Option<String>)>, DbError> {
     let sql = "SELECT id, name, email, role, organization_id, organization_name, password_hash
                FROM tourdesk_sign_in_user($1, $2)";
     let Some(r) = c.row_opt(sql, &[&org_slug, &email]).await? else { return Ok(None) };
@@ -60,7 +59,7 @@ pub async fn user_for_sign_in(
 }
 
 /// The member's password hash; `None` for an invited member who has not set one.
-pub async fn password_hash(c: &impl GenericClient, org: &str, user_id: &str) -> Result<Option<String>, AppError> {
+pub async fn password_hash(c: &impl GenericClient, org: &str, user_id: &str) -> Result<Option<String>, DbError> {
     let r = c
         .row_opt("SELECT password_hash FROM staff_users WHERE organization_id = $1 AND id = $2", &[&org, &user_id])
         .await?;
@@ -68,7 +67,7 @@ pub async fn password_hash(c: &impl GenericClient, org: &str, user_id: &str) -> 
 }
 
 /// The user, if they and their organization are still active.
-pub async fn active_user(c: &impl GenericClient, org: &str, user_id: &str) -> Result<Option<UserRow>, AppError> {
+pub async fn active_user(c: &impl GenericClient, org: &str, user_id: &str) -> Result<Option<UserRow>, DbError> {
     let sql = format!(
         "SELECT {USER_COLS}
          FROM staff_users u JOIN organizations o ON o.id = u.organization_id
@@ -82,11 +81,11 @@ pub async fn active_user(c: &impl GenericClient, org: &str, user_id: &str) -> Re
 pub async fn organization_defaults(
     c: &impl GenericClient,
     org: &str,
-) -> Result<(String, Currency, Option<String>), AppError> {
+) -> Result<(String, Currency, Option<String>), DbError> {
     let r = c.row("SELECT locale, default_currency, country_code FROM organizations WHERE id = $1", &[&org]).await?;
     let currency: String = get(&r, 1)?;
     let currency = Currency::parse(&currency)
-        .map_err(|e| anyhow::anyhow!("organization {org}: stored currency {currency:?}: {e}"))?;
+        .map_err(|e| DbError::Corrupt(format!("organization {org}: stored currency {currency:?}: {e}")))?;
     Ok((get(&r, 0)?, currency, get(&r, 2)?))
 }
 
@@ -96,7 +95,7 @@ pub async fn lock_live_device_of(
     org: &str,
     user_id: &str,
     device_id: &str,
-) -> Result<bool, AppError> {
+) -> Result<bool, DbError> {
     let row = c
         .row_opt(
             "SELECT 1 FROM staff_devices
@@ -114,7 +113,7 @@ pub async fn insert_device(
     device_id: &str,
     kind: &str,
     name: &str,
-) -> Result<(), AppError> {
+) -> Result<(), DbError> {
     c.exec(
         "INSERT INTO staff_devices (id, organization_id, user_id, kind, name) VALUES ($1, $2, $3, $4, $5)",
         &[&device_id, &org, &user_id, &kind, &name],
@@ -129,7 +128,7 @@ pub async fn touch_device(
     org: &str,
     device_id: &str,
     renamed: Option<(&str, &str)>,
-) -> Result<(), AppError> {
+) -> Result<(), DbError> {
     let (kind, name) = renamed.unzip();
     c.exec(
         "UPDATE staff_devices SET last_seen_at = now(), kind = coalesce($3, kind), name = coalesce($4, name)
@@ -141,7 +140,7 @@ pub async fn touch_device(
 }
 
 /// Ends the device's live refresh tokens (not its sessions or the device itself).
-pub async fn revoke_refresh_tokens_of(c: &impl GenericClient, org: &str, device_id: &str) -> Result<(), AppError> {
+pub async fn revoke_refresh_tokens_of(c: &impl GenericClient, org: &str, device_id: &str) -> Result<(), DbError> {
     c.exec(
         "UPDATE staff_refresh_tokens SET revoked_at = now()
          WHERE organization_id = $1 AND device_id = $2 AND revoked_at IS NULL AND replaced_by IS NULL",
@@ -152,7 +151,7 @@ pub async fn revoke_refresh_tokens_of(c: &impl GenericClient, org: &str, device_
 }
 
 /// Revokes the device, every session and every refresh token bound to it.
-pub async fn revoke_device(c: &impl GenericClient, org: &str, device_id: &str) -> Result<(), AppError> {
+pub async fn revoke_device(c: &impl GenericClient, org: &str, device_id: &str) -> Result<(), DbError> {
     c.exec(
         "UPDATE staff_devices SET revoked_at = now() WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL",
         &[&org, &device_id],
@@ -186,7 +185,7 @@ pub async fn insert_session(
     device_name: &str,
     digest: &[u8],
     ttl_seconds: u64,
-) -> Result<(), AppError> {
+) -> Result<(), DbError> {
     c.exec(
         "INSERT INTO staff_sessions (token_hash, organization_id, user_id, device, device_id, expires_at)
          VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
@@ -201,7 +200,7 @@ pub async fn insert_refresh_token(
     s: &NewSession<'_>,
     digest: &[u8],
     ttl_seconds: u64,
-) -> Result<(), AppError> {
+) -> Result<(), DbError> {
     c.exec(
         "INSERT INTO staff_refresh_tokens (token_hash, organization_id, user_id, device_id, expires_at)
          VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
@@ -229,7 +228,7 @@ pub async fn lock_refresh_token(
     c: &impl GenericClient,
     org: &str,
     digest: &[u8],
-) -> Result<Option<RefreshRow>, AppError> {
+) -> Result<Option<RefreshRow>, DbError> {
     let row = c
         .row_opt(
             "SELECT t.organization_id, t.user_id, t.device_id, d.name, t.expires_at <= now(),
@@ -253,7 +252,7 @@ pub async fn lock_refresh_token(
     }))
 }
 
-pub async fn mark_rotated(c: &impl GenericClient, org: &str, old: &[u8], new: &[u8]) -> Result<(), AppError> {
+pub async fn mark_rotated(c: &impl GenericClient, org: &str, old: &[u8], new: &[u8]) -> Result<(), DbError> {
     c.exec(
         "UPDATE staff_refresh_tokens SET replaced_by = $3, last_used_at = now()
          WHERE organization_id = $1 AND token_hash = $2",
@@ -278,7 +277,7 @@ pub struct SessionRow {
 
 /// Sessions from before devices existed (no `device_id`) are not found: they sign in again once.
 /// Runs before the tenant is known (V10's `tourdesk_session`), in one round trip.
-pub async fn session_by_digest(c: &impl GenericClient, digest: &[u8]) -> Result<Option<SessionRow>, AppError> {
+pub async fn session_by_digest(c: &impl GenericClient, digest: &[u8]) -> Result<Option<SessionRow>, DbError> {
     let row = c
         .row_opt(
             "SELECT user_id, organization_id, role, device_id, expired, revoked, allowed FROM tourdesk_session($1)",
@@ -311,7 +310,7 @@ pub struct DeviceRow {
 const DEVICE_COLS: &str = "d.id, d.user_id, u.name, d.kind, d.name, d.created_at, d.last_seen_at, d.revoked_at FROM staff_devices d \
      JOIN staff_users u ON u.organization_id = d.organization_id AND u.id = d.user_id";
 
-fn device_from_row(r: &Row) -> Result<DeviceRow, AppError> {
+fn device_from_row(r: &Row) -> Result<DeviceRow, DbError> {
     Ok(DeviceRow {
         id: get(r, 0)?,
         user_id: get(r, 1)?,
@@ -329,7 +328,7 @@ pub async fn list_devices(
     c: &impl GenericClient,
     org: &str,
     only_user: Option<&str>,
-) -> Result<Vec<DeviceRow>, AppError> {
+) -> Result<Vec<DeviceRow>, DbError> {
     let sql = format!(
         "SELECT {DEVICE_COLS}
          WHERE d.organization_id = $1 AND ($2::text IS NULL OR d.user_id = $2)
@@ -339,7 +338,7 @@ pub async fn list_devices(
 }
 
 /// Locks a device of this organization; another organization's id is simply not found.
-pub async fn lock_device(c: &impl GenericClient, org: &str, device_id: &str) -> Result<Option<DeviceRow>, AppError> {
+pub async fn lock_device(c: &impl GenericClient, org: &str, device_id: &str) -> Result<Option<DeviceRow>, DbError> {
     let sql = format!("SELECT {DEVICE_COLS} WHERE d.organization_id = $1 AND d.id = $2 FOR UPDATE OF d");
     c.row_opt(&sql, &[&org, &device_id]).await?.as_ref().map(device_from_row).transpose()
 }

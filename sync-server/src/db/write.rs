@@ -15,7 +15,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use serde_json::Value;
 use tourdesk_domain::protocol::Op;
 
-use super::LogRow;
+use super::{DbError, LogRow};
 
 /// One audit row waiting for commit. `actor` is a staff user's id or a named non-staff actor
 /// (`website`, `stripe`, `system:…`); only the former fills the foreign key.
@@ -53,14 +53,14 @@ pub struct WriteTx<'a> {
 
 impl<'a> WriteTx<'a> {
     /// Makes `tx` a writer in `org`'s tenant (row-level security follows the setting).
-    pub async fn new(tx: Transaction<'a>, org: &str) -> Result<WriteTx<'a>, tokio_postgres::Error> {
+    pub async fn new(tx: Transaction<'a>, org: &str) -> Result<WriteTx<'a>, DbError> {
         super::set_tenant(&tx, org).await?;
         Ok(WriteTx { tx, org: org.to_string(), pending: Mutex::new(Pending::default()) })
     }
 
     /// Makes `tx` a writer in the active organization with public `slug`, looked up and made
     /// the tenant in one statement; `None` when there is none.
-    pub async fn by_slug(tx: Transaction<'a>, slug: &str) -> Result<Option<WriteTx<'a>>, tokio_postgres::Error> {
+    pub async fn by_slug(tx: Transaction<'a>, slug: &str) -> Result<Option<WriteTx<'a>>, DbError> {
         let Some(org) = super::enter_org_by_slug(&tx, slug).await? else { return Ok(None) };
         Ok(Some(WriteTx { tx, org, pending: Mutex::new(Pending::default()) }))
     }
@@ -108,7 +108,7 @@ impl<'a> WriteTx<'a> {
 
     /// Starts a savepoint. The one before it, if any, is released in the same round trip: a
     /// push runs one savepoint per mutation, and a separate RELEASE would cost a round trip each.
-    pub async fn savepoint(&self) -> Result<Mark, tokio_postgres::Error> {
+    pub async fn savepoint(&self) -> Result<Mark, DbError> {
         // The mark is taken before the first await, so that a body pipelined behind this
         // statement (see `in_savepoint`) can only queue rows after it.
         let (open, mark) = {
@@ -122,7 +122,7 @@ impl<'a> WriteTx<'a> {
     /// Runs `body` inside a new savepoint whose statements travel in the same round trip as the
     /// body's first queries. Should the savepoint fail, the body's queries fail behind it as
     /// "transaction aborted" and the savepoint's own error is returned.
-    pub async fn in_savepoint<T>(&self, body: impl Future<Output = T>) -> Result<(Mark, T), tokio_postgres::Error> {
+    pub async fn in_savepoint<T>(&self, body: impl Future<Output = T>) -> Result<(Mark, T), DbError> {
         // join! polls in order: the savepoint is sent before anything of the body.
         let (mark, out) = tokio::join!(self.savepoint(), body);
         Ok((mark?, out))
@@ -133,7 +133,7 @@ impl<'a> WriteTx<'a> {
     pub fn release(&self, _mark: Mark) {}
 
     /// Undoes everything since `mark`, in the database and in what waits for commit.
-    pub async fn rollback_to(&self, mark: Mark) -> Result<(), tokio_postgres::Error> {
+    pub async fn rollback_to(&self, mark: Mark) -> Result<(), DbError> {
         self.tx.batch_execute("ROLLBACK TO SAVEPOINT w").await?;
         let mut p = self.pending();
         p.log.truncate(mark.log);
@@ -144,7 +144,7 @@ impl<'a> WriteTx<'a> {
     /// Runs `last`, the transaction's final statements, with the audit rows and the change log
     /// pipelined behind them: one round trip for all. Commit right after: the change log's
     /// counter is now locked.
-    pub async fn finish<T>(&self, last: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    pub async fn finish<T>(&self, last: impl Future<Output = Result<T, DbError>>) -> Result<T, DbError> {
         let (log, audit) = {
             let mut p = self.pending();
             (std::mem::take(&mut p.log), std::mem::take(&mut p.audit))
@@ -155,13 +155,13 @@ impl<'a> WriteTx<'a> {
     }
 
     /// Undoes the whole transaction (nothing of it was logged or announced).
-    pub async fn rollback(self) -> Result<(), tokio_postgres::Error> {
-        self.tx.rollback().await
+    pub async fn rollback(self) -> Result<(), DbError> {
+        Ok(self.tx.rollback().await?)
     }
 
     /// Appends the audit rows and the change log (numbered from the counter, which stays locked
     /// to commit, and announced to listeners on commit), then commits.
-    pub async fn commit(self) -> anyhow::Result<()> {
+    pub async fn commit(self) -> Result<(), DbError> {
         self.finish(async { Ok(()) }).await?;
         Ok(self.tx.commit().await?)
     }
@@ -174,7 +174,7 @@ impl<'a> std::ops::Deref for WriteTx<'a> {
     }
 }
 
-async fn insert_audit(c: &impl GenericClient, org: &str, rows: &[AuditRow]) -> Result<(), tokio_postgres::Error> {
+async fn insert_audit(c: &impl GenericClient, org: &str, rows: &[AuditRow]) -> Result<(), DbError> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -199,7 +199,7 @@ async fn insert_audit(c: &impl GenericClient, org: &str, rows: &[AuditRow]) -> R
 
 /// One statement: take `n` numbers from the organization's counter (locking it to commit),
 /// insert the rows under them in queue order, and NOTIFY (delivered only if this commits).
-async fn insert_log(c: &impl GenericClient, org: &str, rows: &[LogRow]) -> Result<(), tokio_postgres::Error> {
+async fn insert_log(c: &impl GenericClient, org: &str, rows: &[LogRow]) -> Result<(), DbError> {
     if rows.is_empty() {
         return Ok(());
     }

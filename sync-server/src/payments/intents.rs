@@ -36,7 +36,7 @@ pub fn intent_key(booking_id: &str) -> String {
 }
 
 /// Records the payment a booking expects, in the booking's transaction.
-pub async fn record_intent_row(c: &impl GenericClient, org: &str, b: &Booking) -> anyhow::Result<()> {
+pub async fn record_intent_row(c: &impl GenericClient, org: &str, b: &Booking) -> Result<(), crate::db::DbError> {
     c.exec(
         "INSERT INTO payments (id, organization_id, booking_id, idempotency_key, amount_minor, currency)
          VALUES ($1, $2, $3, $4, $5, $6)

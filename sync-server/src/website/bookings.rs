@@ -228,14 +228,15 @@ async fn finish(state: &AppState, org: &str, booking_id: &str, email: &str) -> R
 pub async fn view(c: &impl GenericClient, org: &str, booking_id: &str) -> Result<BookingDto, AppError> {
     let b = db::booking_by_id(c, org, booking_id).await?.ok_or_else(|| AppError::NotFound("booking".into()))?;
     let hold = db::hold_of(c, org, booking_id).await?;
-    let dep =
-        db::departure(c, org, &b.departure_id).await?.ok_or_else(|| anyhow::anyhow!("booking without departure"))?;
+    let dep = db::departure(c, org, &b.departure_id)
+        .await?
+        .ok_or_else(|| db::DbError::Corrupt("booking without departure".into()))?;
     let tour_name = db::tour_name(c, org, &b.tour_id).await?.unwrap_or_default();
     dto(&b, &dep, tour_name, hold)
 }
 
 fn dto(b: &Booking, dep: &Departure, tour_name: String, hold: Option<DateTime<Utc>>) -> Result<BookingDto, AppError> {
-    let tz: Tz = dep.timezone.parse().map_err(|_| anyhow::anyhow!("stored zone {:?}", dep.timezone))?;
+    let tz: Tz = dep.timezone.parse().map_err(|_| db::DbError::bad_value("zone", &dep.timezone))?;
     Ok(booking_dto(
         b,
         tour_name,
@@ -342,7 +343,7 @@ pub(crate) async fn mint_magic_link(
     customer_id: &str,
     booking_id: &str,
     hours: i64,
-) -> anyhow::Result<String> {
+) -> Result<String, db::DbError> {
     let mut raw = [0u8; 32];
     rand::rng().fill_bytes(&mut raw);
     let token = URL_SAFE_NO_PAD.encode(raw);
@@ -414,7 +415,7 @@ async fn redeem(c: &impl GenericClient, token: &str, consume: bool) -> Result<(S
            AND booking_id IS NOT NULL"
     };
     let row = c.row_opt(sql, &[&org, &digest]).await?.ok_or_else(refused)?;
-    Ok((row.try_get(0).map_err(anyhow::Error::from)?, row.try_get(1).map_err(anyhow::Error::from)?))
+    Ok((db::column(&row, 0)?, db::column(&row, 1)?))
 }
 
 pub async fn managed(state: &AppState, token: &str) -> Result<BookingDto, AppError> {

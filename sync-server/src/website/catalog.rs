@@ -91,7 +91,7 @@ pub async fn tour(state: &AppState, org_slug: &str, key: &str) -> Result<TourDet
         .await?
         .iter()
         .map(db::variant_from_row)
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let catalog = db::pricing_catalog_unlocked(&tx, &org, &tour.id).await?;
     let policy = db::cancellation_policy_unlocked(&tx, &org, &tour.id).await?;
     tx.commit().await?;
@@ -172,7 +172,7 @@ pub async fn availability(
     let (rows, variants) =
         tokio::join!(tx.rows(&departures_sql, &departure_params), tx.rows(&variants_sql, &variant_params));
     let (rows, variants) = db::all2(rows, variants)?;
-    let variants = variants.iter().map(db::variant_from_row).collect::<anyhow::Result<Vec<TourVariant>>>()?;
+    let variants = variants.iter().map(db::variant_from_row).collect::<Result<Vec<TourVariant>, _>>()?;
     let now = Utc::now();
     let mut departures = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -188,7 +188,7 @@ pub async fn availability(
 }
 
 fn available(d: &Departure, catalog: Option<&PricingCatalog>) -> Result<AvailableDeparture, AppError> {
-    let tz: Tz = d.timezone.parse().map_err(|_| anyhow::anyhow!("stored zone {:?}", d.timezone))?;
+    let tz: Tz = d.timezone.parse().map_err(|_| db::DbError::bad_value("zone", &d.timezone))?;
     let start = d.starts_at.with_timezone(&tz);
     let end = d.ends_at.with_timezone(&tz);
     let mut prices = Vec::new();
