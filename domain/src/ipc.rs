@@ -300,6 +300,52 @@ pub struct BookingHit {
     pub departure: Option<DepartureView>,
 }
 
+/// One ledger entry as the booking page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerLine {
+    #[serde(flatten)]
+    pub entry: crate::ledger::LedgerEntry,
+    /// Recorded on this desk and not yet confirmed by the server.
+    pub pending: bool,
+}
+
+/// A booking's price and money for its detail page: participants per tier and the price
+/// snapshot (the pricing's line items, discounts and taxes), the ledger, and what it adds up to
+/// (the booking's running figures, Stripe's money included; see `ledger::Balance`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookingMoney {
+    pub booking_id: String,
+    pub reference_number: String,
+    pub status: BookingStatus,
+    pub payment_status: PaymentStatus,
+    pub pricing: crate::pricing::PricingSnapshot,
+    pub participants: Vec<crate::entities::Participant>,
+    pub entries: Vec<LedgerLine>,
+    pub total: Money,
+    pub paid: Money,
+    pub refunded: Money,
+    /// What is still owed (never below zero): the payment dialog's starting amount.
+    pub balance_due: Money,
+    /// What the customer is owed back, when the price fell below what was kept.
+    pub refund_due: Money,
+    /// Whether a payment can be recorded at all (not on a cancelled booking).
+    pub can_record_payment: bool,
+}
+
+/// What the "Record payment" dialog sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPayment {
+    pub booking_id: String,
+    pub method: crate::ledger::PaymentMethod,
+    /// As typed, in the booking's currency (`12.50`); the shell turns it into minor units.
+    pub amount: String,
+    pub currency: String,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
 /// What the desk's global search found, each kind best match first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SearchResults {

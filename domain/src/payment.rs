@@ -178,9 +178,11 @@ pub fn reconcile(b: &Booking, s: &ProcessorState, at: DateTime<Utc>, actor: &str
     } else {
         PaymentStatus::from_amounts(total, paid, refunded)
     };
-    if b.status == BookingStatus::Pending && paid > 0 && paid >= total {
+    // The same confirmation rule as a payment recorded at the desk (`ledger::confirms`); no
+    // deposit rule is configured anywhere yet, so the full price confirms.
+    if crate::ledger::confirms(b, paid, None) {
         // The transition table allows it; the rule that payment is captured first holds, since
-        // the full price was.
+        // money was.
         if let Ok(st) = b.status.transition(BookingStatus::Confirmed) {
             next.status = st;
             next.confirmed_at = Some(at);

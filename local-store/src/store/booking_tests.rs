@@ -1021,3 +1021,63 @@ fn a_guide_or_a_blank_reason_cancels_nothing_and_queues_nothing() {
     assert_eq!(s.pending_count().unwrap(), 0);
     assert_eq!(s.departure(D1).unwrap().unwrap().departure.status, DepartureStatus::Open);
 }
+
+fn record_payment(nonce: &str, booking_id: &str, amount: i64, currency: &str) -> Mutation {
+    Mutation::decode(
+        "record_payment.v1",
+        &json!({"nonce": nonce, "booking_id": booking_id, "method": "cash", "amount": amount,
+                "currency": currency, "note": "at the counter", "at": Utc::now().to_rfc3339()}),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_cash_payment_offline_confirms_the_booking_and_lists_in_its_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Manager);
+    seed(&s, 4);
+    let mut unpaid = booking(B1, D1, ANA, 2, 1);
+    (unpaid.status, unpaid.payment_status, unpaid.paid_amount, unpaid.confirmed_at) =
+        (BookingStatus::Pending, PaymentStatus::Unpaid, usd(0), None);
+    s.apply_pull(&pull(vec![bucket(ALL, 20, vec![put(EntityKind::Booking, &unpaid)])], 0, vec![])).unwrap();
+
+    let before = s.booking_money(B1).unwrap().unwrap();
+    assert_eq!((before.balance_due, before.can_record_payment), (usd(10_000), true));
+
+    // Above the balance, in another currency: refused here, nothing queued.
+    for (amount, currency, field) in [(10_001, "USD", "amount"), (100, "EUR", "currency"), (0, "USD", "amount")] {
+        match s.mutate(&record_payment("00000000-0000-4000-8000-0000000e0009", B1, amount, currency)) {
+            Err(StoreError::Rejected(Rejection::Invalid(e))) => assert_eq!(e.field, field),
+            other => panic!("{amount} {currency}: {other:?}"),
+        }
+    }
+    assert_eq!(s.pending_count().unwrap(), 0);
+
+    s.mutate(&record_payment("00000000-0000-4000-8000-0000000e0001", B1, 4_000, "USD")).unwrap();
+    let part = s.booking_money(B1).unwrap().unwrap();
+    assert_eq!((part.status, part.payment_status), (BookingStatus::Pending, PaymentStatus::Partial));
+    assert_eq!(part.balance_due, usd(6_000));
+    s.mutate(&record_payment("00000000-0000-4000-8000-0000000e0002", B1, 6_000, "USD")).unwrap();
+
+    let m = s.booking_money(B1).unwrap().unwrap();
+    assert_eq!((m.status, m.payment_status), (BookingStatus::Confirmed, PaymentStatus::Paid));
+    assert_eq!((m.paid, m.balance_due, m.can_record_payment), (usd(10_000), usd(0), false));
+    let lines: Vec<_> = m.entries.iter().map(|l| (l.entry.amount, l.entry.note.as_deref(), l.pending)).collect();
+    assert_eq!(lines, [(4_000, Some("at the counter"), true), (6_000, Some("at the counter"), true)]);
+    assert_eq!(s.pending_count().unwrap(), 2);
+    assert!(s.bookings_of_departure(D1).unwrap()[0].pending);
+
+    // The server's ledger entry arrives and settles: it reads back exactly as sent.
+    let entry = m.entries[0].entry.clone();
+    s.apply_pull(&pull(vec![bucket(ALL, 30, vec![put(EntityKind::LedgerEntry, &entry)])], 0, vec![])).unwrap();
+    assert_eq!(rows::ledger_of_booking(&s.conn(), ORG, B1).unwrap()[0], entry);
+
+    // A cancelled booking takes no payment.
+    let cancelled = Booking { status: BookingStatus::Cancelled, ..booking(B2, D1, BO, 1, 2) };
+    s.apply_pull(&pull(vec![bucket(ALL, 40, vec![put(EntityKind::Booking, &cancelled)])], 0, vec![])).unwrap();
+    assert!(!s.booking_money(B2).unwrap().unwrap().can_record_payment);
+    assert!(matches!(
+        s.mutate(&record_payment("00000000-0000-4000-8000-0000000e0003", B2, 100, "USD")),
+        Err(StoreError::Rejected(Rejection::Conflict { .. }))
+    ));
+}
