@@ -77,7 +77,7 @@ impl From<PaymentMethod> for EntryKind {
 }
 
 /// One movement of money on a booking. Entries are facts: written once, never changed, except
-/// the Stripe entries the server keeps per payment (`card-{payment}`, `stripe-refund-{payment}`),
+/// the Stripe entries the server keeps per booking (`card-{booking}`, `card-refund-{booking}`),
 /// whose amounts are the processor's cumulative figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {

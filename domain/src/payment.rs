@@ -166,9 +166,16 @@ pub enum PaymentEffect {
 /// `reconcile(reconcile(b, s1), s2) == reconcile(b, s2)` for `s1 ≤ s2`, which is what makes the
 /// final booking independent of the order the events arrived in.
 pub fn reconcile(b: &Booking, s: &ProcessorState, at: DateTime<Utc>, actor: &str) -> PaymentEffect {
+    reconcile_with(b, s, 0, at, actor)
+}
+
+/// [`reconcile`] for a booking that also received `recorded` outside the processor (cash, a
+/// card terminal, a bank transfer: the booking's ledger entries staff recorded), which adds to
+/// the processor's figures instead of hiding behind them.
+pub fn reconcile_with(b: &Booking, s: &ProcessorState, recorded: i64, at: DateTime<Utc>, actor: &str) -> PaymentEffect {
     let currency = b.pricing.total.currency;
     let total = b.pricing.total.amount;
-    let paid = b.paid_amount.amount.max(s.paid());
+    let paid = b.paid_amount.amount.max(s.paid().saturating_add(recorded.max(0)));
     let refunded = b.refunded_amount.amount.max(s.refunded()).min(paid);
     let mut next = b.clone();
     next.paid_amount = Money::new(paid, currency);
@@ -192,10 +199,13 @@ pub fn reconcile(b: &Booking, s: &ProcessorState, at: DateTime<Utc>, actor: &str
         return PaymentEffect::Unchanged;
     }
     next.updated_at = at;
-    if b.status == BookingStatus::Cancelled && paid > b.paid_amount.amount && paid > refunded {
+    // Only the processor's money goes back through it; money taken at the desk is for a person
+    // to hand back.
+    let back = (paid - refunded).min(s.paid() - s.refunded());
+    if b.status == BookingStatus::Cancelled && paid > b.paid_amount.amount && back > 0 {
         let refund = RefundRequest {
             booking_id: b.id.clone(),
-            amount: Money::new(paid - refunded, currency),
+            amount: Money::new(back, currency),
             reason: "payment arrived after the booking was cancelled or its hold expired".into(),
             requested_by: actor.to_string(),
             requested_at: at,
