@@ -14,6 +14,7 @@ use tourdesk_domain::roles::Role;
 
 use crate::StoreError;
 
+mod bookings_list;
 mod money;
 mod pull;
 mod read;

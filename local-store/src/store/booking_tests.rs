@@ -1081,3 +1081,58 @@ fn a_cash_payment_offline_confirms_the_booking_and_lists_in_its_ledger() {
         Err(StoreError::Rejected(Rejection::Conflict { .. }))
     ));
 }
+
+#[test]
+fn the_bookings_screen_searches_filters_and_sorts_across_departures() {
+    use tourdesk_domain::entities::BookingSource;
+    use tourdesk_domain::ipc::{BookingFilter, BookingSort};
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Manager);
+    seed(&s, 4);
+    let b1 = booking(B1, D1, ANA, 2, 1);
+    let mut b2 = booking(B2, D2, BO, 1, 2);
+    (b2.status, b2.payment_status, b2.paid_amount, b2.source) =
+        (BookingStatus::Pending, PaymentStatus::Partial, usd(1_000), BookingSource::Phone);
+    s.apply_pull(&pull(vec![bucket(ALL, 20, vec![put(EntityKind::Booking, &b1), put(EntityKind::Booking, &b2)])], 0, vec![]))
+        .unwrap();
+    let ids = |f: BookingFilter| s.list_bookings(&f).unwrap().rows.into_iter().map(|r| r.booking.id).collect::<Vec<_>>();
+
+    // Everything, the soonest departure first; then the other way round.
+    assert_eq!(ids(BookingFilter::default()), [B1, B2]);
+    assert_eq!(ids(BookingFilter { descending: true, ..Default::default() }), [B2, B1]);
+    // By customer name, e-mail, phone digits, part of a reference.
+    assert_eq!(ids(BookingFilter { query: "lind".into(), ..Default::default() }), [B2]);
+    assert_eq!(ids(BookingFilter { query: "bo@lind".into(), ..Default::default() }), [B2]);
+    assert_eq!(ids(BookingFilter { query: "701234".into(), ..Default::default() }), [B2]);
+    let reference = b1.reference_number.to_string();
+    assert_eq!(ids(BookingFilter { query: reference[8..].to_lowercase(), ..Default::default() }), [B1]);
+    assert!(ids(BookingFilter { query: "nobody-like-this".into(), ..Default::default() }).is_empty());
+    // Filters.
+    assert_eq!(ids(BookingFilter { status: Some(BookingStatus::Pending), ..Default::default() }), [B2]);
+    assert_eq!(ids(BookingFilter { payment_status: Some(PaymentStatus::Paid), ..Default::default() }), [B1]);
+    assert_eq!(ids(BookingFilter { source: Some(BookingSource::Phone), ..Default::default() }), [B2]);
+    assert_eq!(ids(BookingFilter { balance_due: true, ..Default::default() }), [B2]);
+    assert_eq!(ids(BookingFilter { tour_id: Some(TOUR.into()), ..Default::default() }), [B1, B2]);
+    assert!(ids(BookingFilter { tour_id: Some("other".into()), ..Default::default() }).is_empty());
+    let d2 = departure(D2, 1, 10, 0).local_date;
+    assert_eq!(ids(BookingFilter { from: Some(d2), to: Some(d2), ..Default::default() }), [B2]);
+    // Sorted by balance due, largest first; a page of one still counts every match.
+    let f = BookingFilter { sort: BookingSort::BalanceDue, descending: true, limit: 1, ..Default::default() };
+    let list = s.list_bookings(&f).unwrap();
+    assert_eq!((list.rows.len(), list.matches), (1, 2));
+    assert_eq!(list.rows[0].booking.id, B2);
+    assert_eq!(list.rows[0].balance_due, usd(4_000));
+    assert_eq!(list.rows[0].customer_email.as_deref(), Some("bo@lind.se"));
+    assert!(list.rows[0].tour_name.is_some() && list.rows[0].local_start.is_some());
+
+    // The filters read indexes, not every booking.
+    let plan: Vec<String> = s
+        .conn()
+        .prepare("EXPLAIN QUERY PLAN SELECT id FROM bookings WHERE organization_id = ?1 AND status = ?2")
+        .unwrap()
+        .query_map(params![ORG, "pending"], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(plan.iter().any(|p| p.contains("bookings_status_idx")), "{plan:?}");
+}
