@@ -136,8 +136,9 @@ async fn cash_recorded_offline_confirms_the_booking_once_with_one_email() {
         )
         .await;
     assert_eq!(audited, 2);
-    let confirmed =
-        env.scalar("SELECT count(*) FROM audit_logs WHERE action = 'booking.confirmed' AND entity_id = $1", &[&booking]).await;
+    let confirmed = env
+        .scalar("SELECT count(*) FROM audit_logs WHERE action = 'booking.confirmed' AND entity_id = $1", &[&booking])
+        .await;
     assert_eq!(confirmed, 1);
 
     smtp.wait_for(1, Duration::from_secs(15)).await;
@@ -262,10 +263,8 @@ async fn stripe_card_money_lands_in_the_ledger_once_however_often_it_is_reported
         assert_eq!(r.status(), StatusCode::OK);
     }
     let pg = env.pg().await;
-    let rows = pg
-        .query("SELECT id, kind, amount_minor FROM ledger_entries WHERE booking_id = $1", &[&booking])
-        .await
-        .unwrap();
+    let rows =
+        pg.query("SELECT id, kind, amount_minor FROM ledger_entries WHERE booking_id = $1", &[&booking]).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].get::<_, String>(0), format!("card-{booking}"));
     assert_eq!((rows[0].get::<_, String>(1).as_str(), rows[0].get::<_, i64>(2)), ("card_payment", total));

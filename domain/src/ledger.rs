@@ -124,12 +124,7 @@ impl Balance {
     /// A booking's figures as its row keeps them (the server's running totals, Stripe's money
     /// included).
     pub fn of_booking(b: &Booking) -> Balance {
-        Balance {
-            total: b.pricing.total,
-            adjusted: 0,
-            paid: b.paid_amount.amount,
-            refunded: b.refunded_amount.amount,
-        }
+        Balance { total: b.pricing.total, adjusted: 0, paid: b.paid_amount.amount, refunded: b.refunded_amount.amount }
     }
 
     pub fn currency(&self) -> Currency {
@@ -187,7 +182,10 @@ impl Balance {
                 if a > self.net_paid() {
                     return Err(FieldError::new(
                         "amount",
-                        format!("is more than the {} paid and not refunded", Money::new(self.net_paid(), currency).display()),
+                        format!(
+                            "is more than the {} paid and not refunded",
+                            Money::new(self.net_paid(), currency).display()
+                        ),
                     ));
                 }
                 next.refunded = self.refunded.checked_add(a).ok_or_else(too_large)?;

@@ -450,7 +450,10 @@ pub async fn revoke_device(desk: State<'_, Desk>, id: String) -> DeskResult<Devi
 
 /// A booking's price snapshot, participants and ledger with its balance, for its page.
 #[tauri::command]
-pub async fn booking_money(desk: State<'_, Desk>, booking_id: String) -> DeskResult<tourdesk_domain::ipc::BookingMoney> {
+pub async fn booking_money(
+    desk: State<'_, Desk>,
+    booking_id: String,
+) -> DeskResult<tourdesk_domain::ipc::BookingMoney> {
     desk.store.booking_money(&booking_id)?.ok_or(DeskError::NotFound("this desk does not hold that booking"))
 }
 
@@ -481,10 +484,12 @@ pub fn record_payment_mutation(
     use tourdesk_domain::mutation::{RecordPaymentV1, Rejection};
     use tourdesk_domain::validate::FieldError;
     let invalid = |field: &str, message: String| {
-        DeskError::Store(tourdesk_local_store::StoreError::Rejected(Rejection::Invalid(FieldError::new(field, message))))
+        DeskError::Store(tourdesk_local_store::StoreError::Rejected(Rejection::Invalid(FieldError::new(
+            field, message,
+        ))))
     };
-    let currency = tourdesk_domain::validate::currency("currency", &input.currency)
-        .map_err(|e| invalid(&e.field, e.message))?;
+    let currency =
+        tourdesk_domain::validate::currency("currency", &input.currency).map_err(|e| invalid(&e.field, e.message))?;
     let amount = tourdesk_domain::Money::from_decimal_str(input.amount.trim(), currency)
         .map_err(|_| invalid("amount", format!("is not an amount in {currency} (like 12.50)")))?;
     Ok(Mutation::RecordPaymentV1(RecordPaymentV1 {

@@ -387,8 +387,13 @@ fn unpaid_booking(store: &Store) {
         cursor: 3,
         head: 3,
     };
-    let pull =
-        PullResponse { buckets: vec![page], complete: true, last_mutation_id: 0, results: vec![], removed_buckets: vec![] };
+    let pull = PullResponse {
+        buckets: vec![page],
+        complete: true,
+        last_mutation_id: 0,
+        results: vec![],
+        removed_buckets: vec![],
+    };
     store.apply_pull(&pull).unwrap();
 }
 
@@ -415,7 +420,10 @@ fn a_payment_is_recorded_from_the_dialog_and_bad_amounts_come_back_at_their_fiel
     assert_eq!((after["status"].as_str(), after["payment_status"].as_str()), (Some("confirmed"), Some("paid")));
     assert_eq!(after["entries"][0]["kind"], "cash");
     assert_eq!(after["entries"][0]["pending"], true);
-    assert_eq!(h.changes(), [DataChanged { kinds: vec![EntityKind::LedgerEntry, EntityKind::Booking], outcomes: false }]);
+    assert_eq!(
+        h.changes(),
+        [DataChanged { kinds: vec![EntityKind::LedgerEntry, EntityKind::Booking], outcomes: false }]
+    );
     assert_eq!(h.store.pending_count().unwrap(), 1);
 
     // The bookings screen finds it, with nothing left to pay.

@@ -1093,9 +1093,14 @@ fn the_bookings_screen_searches_filters_and_sorts_across_departures() {
     let mut b2 = booking(B2, D2, BO, 1, 2);
     (b2.status, b2.payment_status, b2.paid_amount, b2.source) =
         (BookingStatus::Pending, PaymentStatus::Partial, usd(1_000), BookingSource::Phone);
-    s.apply_pull(&pull(vec![bucket(ALL, 20, vec![put(EntityKind::Booking, &b1), put(EntityKind::Booking, &b2)])], 0, vec![]))
-        .unwrap();
-    let ids = |f: BookingFilter| s.list_bookings(&f).unwrap().rows.into_iter().map(|r| r.booking.id).collect::<Vec<_>>();
+    s.apply_pull(&pull(
+        vec![bucket(ALL, 20, vec![put(EntityKind::Booking, &b1), put(EntityKind::Booking, &b2)])],
+        0,
+        vec![],
+    ))
+    .unwrap();
+    let ids =
+        |f: BookingFilter| s.list_bookings(&f).unwrap().rows.into_iter().map(|r| r.booking.id).collect::<Vec<_>>();
 
     // Everything, the soonest departure first; then the other way round.
     assert_eq!(ids(BookingFilter::default()), [B1, B2]);

@@ -96,9 +96,10 @@ impl Store {
             let hit = super::search::booking_hit(&conn, &org, &b)?;
             let customer = rows::customer(&conn, &org, &b.customer_id)?;
             let balance = tourdesk_domain::ledger::Balance::of_booking(&b);
-            let local_start = hit.departure.as_ref().map(|d| {
-                format!("{} {}", d.departure.local_date, d.departure.local_time.format("%H:%M"))
-            });
+            let local_start = hit
+                .departure
+                .as_ref()
+                .map(|d| format!("{} {}", d.departure.local_date, d.departure.local_time.format("%H:%M")));
             out.push(BookingRow {
                 booking: hit.booking,
                 tour_id: b.tour_id.clone(),

@@ -348,7 +348,12 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
 /// Stripe's figures for the booking's card payment as two ledger entries, `card-{booking}` (the
 /// money captured) and `card-refund-{booking}` (the money refunded), each the processor's
 /// cumulative figure, so the ledger shows the card money beside what staff recorded.
-async fn keep_in_ledger(tx: &WriteTx<'_>, b: &Booking, s: &ProcessorState, at: chrono::DateTime<Utc>) -> anyhow::Result<()> {
+async fn keep_in_ledger(
+    tx: &WriteTx<'_>,
+    b: &Booking,
+    s: &ProcessorState,
+    at: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
     for (id, kind, amount) in [
         (format!("card-{}", b.id), EntryKind::CardPayment, s.paid()),
         (format!("card-refund-{}", b.id), EntryKind::Refund, s.refunded()),

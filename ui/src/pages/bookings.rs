@@ -292,10 +292,21 @@ mod tests {
     async fn the_screen_starts_loading_with_its_search_and_filters() {
         let html = render_page(Route::Bookings).await;
         assert!(html.contains("id=\"bookings-search\"") && html.contains("Loading bookings…"), "{html}");
-        for id in ["bookings-from", "bookings-to", "bookings-tour", "bookings-status", "bookings-payment", "bookings-source", "bookings-due"] {
+        for id in [
+            "bookings-from",
+            "bookings-to",
+            "bookings-tour",
+            "bookings-status",
+            "bookings-payment",
+            "bookings-source",
+            "bookings-due",
+        ] {
             assert!(html.contains(&format!("id=\"{id}\"")), "{id}: {html}");
         }
-        assert!(html.contains("Awaiting payment") && html.contains("Part paid") && html.contains("Travel site"), "{html}");
+        assert!(
+            html.contains("Awaiting payment") && html.contains("Part paid") && html.contains("Travel site"),
+            "{html}"
+        );
     }
 
     #[tokio::test]
@@ -311,7 +322,10 @@ mod tests {
         .await;
         assert!(html.contains("Showing the first 2 of 7 bookings"), "{html}");
         assert!(html.contains("aria-sort=\"descending\"") && html.contains("Balance due ↓"), "{html}");
-        assert!(html.contains("$60.00") && html.contains("Old Town Walk") && html.contains("ana@example.com"), "{html}");
+        assert!(
+            html.contains("$60.00") && html.contains("Old Town Walk") && html.contains("ana@example.com"),
+            "{html}"
+        );
         assert!(html.contains("data-row=\"\"") && html.contains("tabindex=\"0\""), "{html}");
         assert!(html.contains("Phone") && html.contains("Pending sync"), "{html}");
     }
