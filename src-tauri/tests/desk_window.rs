@@ -1138,7 +1138,7 @@ async fn a_cash_payment_recorded_offline_confirms_the_booking_and_mails_the_cust
     let url = format!("http://{addr}");
     sign_in_through_the_screen(&c, &url, demo_data::DEMO_OWNER_EMAIL, demo_data::DEMO_PASSWORD).await;
 
-    // The Bookings screen finds it by part of its reference; Enter on its row opens it.
+    // The Bookings screen finds it by part of its reference; its row opens it.
     click(&c, "#nav-bookings").await;
     let row = format!(".booking-row[data-id='{booking}']");
     let part = reference.rsplit('-').next().unwrap().to_lowercase();
@@ -1154,7 +1154,7 @@ async fn a_cash_payment_recorded_offline_confirms_the_booking_and_mails_the_cust
     })
     .await;
     screenshot(&c, "13-bookings-screen").await;
-    c.find(Locator::Css(&row)).await.unwrap().click().await.unwrap();
+    click(&c, &format!("{row} td.reference")).await;
     eventually("the booking page with its balance", Duration::from_secs(20), || {
         let c = c.clone();
         async move { texts(&c, "#balance-due").await.into_iter().next().filter(|t| !t.is_empty()) }
