@@ -278,3 +278,39 @@ async fn stripe_card_money_lands_in_the_ledger_once_however_often_it_is_reported
     assert_eq!(money.entries.len(), 1);
     assert_eq!(money.entries[0].entry.kind, EntryKind::CardPayment);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_desks_taking_the_same_balance_offline_are_decided_once_and_the_second_lands_in_its_inbox() {
+    let smtp = SmtpSink::start().await.unwrap();
+    let env = Env::start_faked(Fakes { smtp: Some(&smtp), ..Fakes::default() }).await;
+    let dep = empty_departure(&env).await;
+    let (front, back) = (env.desk("front"), env.desk("back"));
+    let (front_client, back_client) =
+        (env.client(demo_data::DEMO_MANAGER_EMAIL), env.client(demo_data::DEMO_OWNER_EMAIL));
+    front_client.sync_once(&front).await.unwrap();
+    let booking = phone_booking(&front, &dep, "twice@example.com", 1);
+    front_client.sync_once(&front).await.unwrap();
+    back_client.sync_once(&back).await.unwrap();
+    let total = back.booking_money(&booking).unwrap().unwrap().total;
+
+    // Both take the whole balance while neither can reach the other.
+    front.mutate(&cash(&booking, total.amount, total.currency.as_str())).unwrap();
+    back.mutate(&cash(&booking, total.amount, total.currency.as_str())).unwrap();
+    front_client.sync_once(&front).await.unwrap();
+    back_client.sync_once(&back).await.unwrap();
+
+    assert!(front.rejections().unwrap().is_empty());
+    let refused = back.rejections().unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!((refused[0].name.as_str(), refused[0].code.as_deref()), ("record_payment.v1", Some("INVALID")));
+    assert!(refused[0].detail.as_deref().unwrap_or_default().contains("balance due"), "{refused:?}");
+    // The second desk ends where the server is: one entry, paid once, confirmed.
+    let money = back.booking_money(&booking).unwrap().unwrap();
+    assert_eq!((money.status, money.paid), (BookingStatus::Confirmed, total));
+    assert_eq!(money.entries.len(), 1);
+    assert!(!money.entries[0].pending);
+    assert_eq!(env.scalar("SELECT count(*) FROM ledger_entries WHERE booking_id = $1", &[&booking]).await, 1);
+    smtp.wait_for(1, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(confirmations(&smtp, "twice@example.com").await, 1);
+}
