@@ -353,6 +353,26 @@ mod tests {
     /// The booking and payment state after `events`, applied one at a time as the webhook does
     /// (each event joined into the stored state, the booking reconciled with it), and the
     /// refunds asked for on the way.
+    #[test]
+    fn cash_taken_at_the_desk_adds_to_the_card_money_and_is_never_sent_back_through_stripe() {
+        // 40.00 in cash at the desk, then the card pays the rest: confirmed, paid in full.
+        let b = Booking { paid_amount: eur(4_000), ..sample_booking(eur(10_000)) };
+        let s = ProcessorState::default().record(Currency::EUR, &succeeded(6_000)).unwrap();
+        let PaymentEffect::Updated(next) = reconcile_with(&b, &s, 4_000, now(), "stripe") else { panic!() };
+        assert_eq!((next.paid_amount, next.status), (eur(10_000), BookingStatus::Confirmed));
+        assert_eq!(next.payment_status, PaymentStatus::Paid);
+        // Without the desk's cash the card money alone would not have confirmed it.
+        let alone = reconcile(&Booking { paid_amount: eur(0), ..b.clone() }, &s, now(), "stripe");
+        assert!(matches!(alone, PaymentEffect::Updated(n) if n.status == BookingStatus::Pending));
+        // On a cancelled booking only the card money goes back through the processor.
+        let cancelled = Booking { status: BookingStatus::Cancelled, ..b };
+        let PaymentEffect::RefundLateCapture { refund, .. } = reconcile_with(&cancelled, &s, 4_000, now(), "stripe")
+        else {
+            panic!()
+        };
+        assert_eq!(refund.amount, eur(6_000));
+    }
+
     fn replay(b: &Booking, events: &[ProcessorEvent]) -> (Booking, ProcessorState, Vec<i64>) {
         let mut booking = b.clone();
         let mut state = ProcessorState::default();
