@@ -300,6 +300,112 @@ pub struct BookingHit {
     pub departure: Option<DepartureView>,
 }
 
+/// One ledger entry as the booking page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerLine {
+    #[serde(flatten)]
+    pub entry: crate::ledger::LedgerEntry,
+    /// Recorded on this desk and not yet confirmed by the server.
+    pub pending: bool,
+}
+
+/// A booking's price and money for its detail page: participants per tier and the price
+/// snapshot (the pricing's line items, discounts and taxes), the ledger, and what it adds up to
+/// (the booking's running figures, Stripe's money included; see `ledger::Balance`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookingMoney {
+    pub booking_id: String,
+    pub reference_number: String,
+    pub status: BookingStatus,
+    pub payment_status: PaymentStatus,
+    pub pricing: crate::pricing::PricingSnapshot,
+    pub participants: Vec<crate::entities::Participant>,
+    pub entries: Vec<LedgerLine>,
+    pub total: Money,
+    pub paid: Money,
+    pub refunded: Money,
+    /// What is still owed (never below zero): the payment dialog's starting amount.
+    pub balance_due: Money,
+    /// What the customer is owed back, when the price fell below what was kept.
+    pub refund_due: Money,
+    /// Whether a payment can be recorded at all (not on a cancelled booking).
+    pub can_record_payment: bool,
+}
+
+/// What the "Record payment" dialog sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPayment {
+    pub booking_id: String,
+    pub method: crate::ledger::PaymentMethod,
+    /// As typed, in the booking's currency (`12.50`); the shell turns it into minor units.
+    pub amount: String,
+    pub currency: String,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// How the bookings screen orders its rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingSort {
+    /// The departure's start (the default: what is coming first).
+    #[default]
+    Departure,
+    /// When the booking was made.
+    Booked,
+    Reference,
+    Customer,
+    Total,
+    BalanceDue,
+}
+
+/// The bookings screen's search and filters; every part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BookingFilter {
+    /// Part of a reference, or a customer's name, e-mail or phone.
+    pub query: String,
+    /// The departure's local date, from and to (inclusive).
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+    pub tour_id: Option<String>,
+    pub status: Option<BookingStatus>,
+    pub payment_status: Option<PaymentStatus>,
+    pub source: Option<crate::entities::BookingSource>,
+    /// Only bookings that still owe money.
+    pub balance_due: bool,
+    pub sort: BookingSort,
+    pub descending: bool,
+    /// At most this many rows (the screen asks for a page; 0 means the default).
+    pub limit: u32,
+}
+
+/// One row of the bookings screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookingRow {
+    #[serde(flatten)]
+    pub booking: BookingSummary,
+    pub tour_id: String,
+    pub tour_name: Option<String>,
+    /// The departure's start in UTC and its local date and time, when this desk holds it.
+    pub starts_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub local_start: Option<String>,
+    pub source: crate::entities::BookingSource,
+    pub customer_email: Option<String>,
+    pub customer_phone: Option<String>,
+    pub balance_due: Money,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the bookings screen shows: the first rows of the matches, and how many matched.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BookingList {
+    pub rows: Vec<BookingRow>,
+    pub matches: u64,
+}
+
 /// What the desk's global search found, each kind best match first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SearchResults {

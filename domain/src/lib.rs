@@ -17,6 +17,7 @@ pub mod fixtures;
 pub mod guides;
 pub mod hlc;
 pub mod ipc;
+pub mod ledger;
 pub mod money;
 pub mod mutation;
 pub mod offer;

@@ -166,9 +166,16 @@ pub enum PaymentEffect {
 /// `reconcile(reconcile(b, s1), s2) == reconcile(b, s2)` for `s1 ≤ s2`, which is what makes the
 /// final booking independent of the order the events arrived in.
 pub fn reconcile(b: &Booking, s: &ProcessorState, at: DateTime<Utc>, actor: &str) -> PaymentEffect {
+    reconcile_with(b, s, 0, at, actor)
+}
+
+/// [`reconcile`] for a booking that also received `recorded` outside the processor (cash, a
+/// card terminal, a bank transfer: the booking's ledger entries staff recorded), which adds to
+/// the processor's figures instead of hiding behind them.
+pub fn reconcile_with(b: &Booking, s: &ProcessorState, recorded: i64, at: DateTime<Utc>, actor: &str) -> PaymentEffect {
     let currency = b.pricing.total.currency;
     let total = b.pricing.total.amount;
-    let paid = b.paid_amount.amount.max(s.paid());
+    let paid = b.paid_amount.amount.max(s.paid().saturating_add(recorded.max(0)));
     let refunded = b.refunded_amount.amount.max(s.refunded()).min(paid);
     let mut next = b.clone();
     next.paid_amount = Money::new(paid, currency);
@@ -178,9 +185,11 @@ pub fn reconcile(b: &Booking, s: &ProcessorState, at: DateTime<Utc>, actor: &str
     } else {
         PaymentStatus::from_amounts(total, paid, refunded)
     };
-    if b.status == BookingStatus::Pending && paid > 0 && paid >= total {
+    // The same confirmation rule as a payment recorded at the desk (`ledger::confirms`); no
+    // deposit rule is configured anywhere yet, so the full price confirms.
+    if crate::ledger::confirms(b, paid, None) {
         // The transition table allows it; the rule that payment is captured first holds, since
-        // the full price was.
+        // money was.
         if let Ok(st) = b.status.transition(BookingStatus::Confirmed) {
             next.status = st;
             next.confirmed_at = Some(at);
@@ -190,10 +199,13 @@ pub fn reconcile(b: &Booking, s: &ProcessorState, at: DateTime<Utc>, actor: &str
         return PaymentEffect::Unchanged;
     }
     next.updated_at = at;
-    if b.status == BookingStatus::Cancelled && paid > b.paid_amount.amount && paid > refunded {
+    // Only the processor's money goes back through it; money taken at the desk is for a person
+    // to hand back.
+    let back = (paid - refunded).min(s.paid() - s.refunded());
+    if b.status == BookingStatus::Cancelled && paid > b.paid_amount.amount && back > 0 {
         let refund = RefundRequest {
             booking_id: b.id.clone(),
-            amount: Money::new(paid - refunded, currency),
+            amount: Money::new(back, currency),
             reason: "payment arrived after the booking was cancelled or its hold expired".into(),
             requested_by: actor.to_string(),
             requested_at: at,
@@ -341,6 +353,26 @@ mod tests {
     /// The booking and payment state after `events`, applied one at a time as the webhook does
     /// (each event joined into the stored state, the booking reconciled with it), and the
     /// refunds asked for on the way.
+    #[test]
+    fn cash_taken_at_the_desk_adds_to_the_card_money_and_is_never_sent_back_through_stripe() {
+        // 40.00 in cash at the desk, then the card pays the rest: confirmed, paid in full.
+        let b = Booking { paid_amount: eur(4_000), ..sample_booking(eur(10_000)) };
+        let s = ProcessorState::default().record(Currency::EUR, &succeeded(6_000)).unwrap();
+        let PaymentEffect::Updated(next) = reconcile_with(&b, &s, 4_000, now(), "stripe") else { panic!() };
+        assert_eq!((next.paid_amount, next.status), (eur(10_000), BookingStatus::Confirmed));
+        assert_eq!(next.payment_status, PaymentStatus::Paid);
+        // Without the desk's cash the card money alone would not have confirmed it.
+        let alone = reconcile(&Booking { paid_amount: eur(0), ..b.clone() }, &s, now(), "stripe");
+        assert!(matches!(alone, PaymentEffect::Updated(n) if n.status == BookingStatus::Pending));
+        // On a cancelled booking only the card money goes back through the processor.
+        let cancelled = Booking { status: BookingStatus::Cancelled, ..b };
+        let PaymentEffect::RefundLateCapture { refund, .. } = reconcile_with(&cancelled, &s, 4_000, now(), "stripe")
+        else {
+            panic!()
+        };
+        assert_eq!(refund.amount, eur(6_000));
+    }
+
     fn replay(b: &Booking, events: &[ProcessorEvent]) -> (Booking, ProcessorState, Vec<i64>) {
         let mut booking = b.clone();
         let mut state = ProcessorState::default();

@@ -270,10 +270,12 @@ pub enum EntityKind {
     GuideAssignment,
     /// A payment event the server could not apply (`payment::PaymentIssue`), for office desks.
     PaymentIssue,
+    /// One movement of money on a booking (`ledger::LedgerEntry`); scoped like its booking.
+    LedgerEntry,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 10] = [
+    pub const ALL: [EntityKind; 11] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -284,6 +286,7 @@ impl EntityKind {
         EntityKind::Guide,
         EntityKind::GuideAssignment,
         EntityKind::PaymentIssue,
+        EntityKind::LedgerEntry,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -298,6 +301,7 @@ impl EntityKind {
             EntityKind::Guide => "guide",
             EntityKind::GuideAssignment => "guide_assignment",
             EntityKind::PaymentIssue => "payment_issue",
+            EntityKind::LedgerEntry => "ledger_entry",
         }
     }
 

@@ -100,7 +100,7 @@ pub fn parse_bucket(org: &str, bucket: &str) -> Option<Bucket> {
 pub enum RowScope<'a> {
     /// Tours, variants, tiers, departures, guides: every device of the organization.
     Reference,
-    /// A departure's bookings, check-ins and guide assignments.
+    /// A departure's bookings, their ledger entries, check-ins and guide assignments.
     Departure(&'a str),
     /// A customer, with the departures they have a booking on (any status: the booking stays in
     /// the departure's bucket, so its customer must too).

@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
+use tourdesk_domain::ledger::LedgerEntry;
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::EntityKind;
@@ -223,6 +224,7 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::Guide => "guides",
         EntityKind::GuideAssignment => "guide_assignments",
         EntityKind::PaymentIssue => "payment_issues",
+        EntityKind::LedgerEntry => "ledger_entries",
     }
 }
 
@@ -337,6 +339,25 @@ static CHECK_INS: Spec = Spec {
     upsert: OnceLock::new(),
 };
 
+static LEDGER_ENTRIES: Spec = Spec {
+    table: "ledger_entries",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("booking_id", Text),
+        ("departure_id", Text),
+        ("kind", Text),
+        ("amount", Int),
+        ("currency", Text),
+        ("note", Text),
+        ("reference", Text),
+        ("recorded_by", Text),
+        ("recorded_at", Text),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
 static GUIDES: Spec = Spec {
     table: "guides",
     cols: &[
@@ -398,6 +419,7 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::Guide => Some(&GUIDES),
         EntityKind::GuideAssignment => Some(&GUIDE_ASSIGNMENTS),
         EntityKind::PaymentIssue => Some(&PAYMENT_ISSUES),
+        EntityKind::LedgerEntry => Some(&LEDGER_ENTRIES),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
 }
@@ -487,6 +509,11 @@ pub fn check_ins_of_booking(c: &Connection, org: &str, booking_id: &str) -> Resu
     typed(select_spec(c, &CHECK_INS, org, "booking_id = ?2 ORDER BY at, id", &[&booking_id])?)
 }
 
+/// A booking's ledger, oldest first.
+pub fn ledger_of_booking(c: &Connection, org: &str, booking_id: &str) -> Result<Vec<LedgerEntry>, StoreError> {
+    typed(select_spec(c, &LEDGER_ENTRIES, org, "booking_id = ?2 ORDER BY recorded_at, id", &[&booking_id])?)
+}
+
 pub fn customer(c: &Connection, org: &str, id: &str) -> Result<Option<Customer>, StoreError> {
     Ok(typed(select_spec(c, &CUSTOMERS, org, "id = ?2", &[&id])?)?.pop())
 }
@@ -536,6 +563,7 @@ pub enum Record {
     Guide(Guide),
     GuideAssignment(GuideAssignment),
     PaymentIssue(PaymentIssue),
+    LedgerEntry(LedgerEntry),
 }
 
 impl Record {
@@ -554,6 +582,7 @@ impl Record {
             EntityKind::Guide => Record::Guide(Guide::deserialize(d)?),
             EntityKind::GuideAssignment => Record::GuideAssignment(GuideAssignment::deserialize(d)?),
             EntityKind::PaymentIssue => Record::PaymentIssue(PaymentIssue::deserialize(d)?),
+            EntityKind::LedgerEntry => Record::LedgerEntry(LedgerEntry::deserialize(d)?),
         })
     }
 
@@ -573,6 +602,7 @@ impl Record {
             Record::Guide(_) => EntityKind::Guide,
             Record::GuideAssignment(_) => EntityKind::GuideAssignment,
             Record::PaymentIssue(_) => EntityKind::PaymentIssue,
+            Record::LedgerEntry(_) => EntityKind::LedgerEntry,
         }
     }
 
@@ -588,6 +618,7 @@ impl Record {
             Record::Guide(g) => &g.organization_id,
             Record::GuideAssignment(a) => &a.organization_id,
             Record::PaymentIssue(i) => &i.organization_id,
+            Record::LedgerEntry(e) => &e.organization_id,
         }
     }
 
@@ -604,6 +635,7 @@ impl Record {
             Record::Guide(g) => serde_json::to_string(g)?,
             Record::GuideAssignment(a) => serde_json::to_string(a)?,
             Record::PaymentIssue(i) => serde_json::to_string(i)?,
+            Record::LedgerEntry(e) => serde_json::to_string(e)?,
         })
     }
 }
@@ -643,6 +675,7 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::Guide(v) => put_spec(c, &GUIDES, v, &[], pending),
         Record::GuideAssignment(v) => put_spec(c, &GUIDE_ASSIGNMENTS, v, &[], pending),
         Record::PaymentIssue(v) => put_spec(c, &PAYMENT_ISSUES, v, &[], pending),
+        Record::LedgerEntry(v) => put_spec(c, &LEDGER_ENTRIES, v, &[], pending),
     }
 }
 
@@ -694,7 +727,8 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::CheckIn
         | EntityKind::Guide
         | EntityKind::GuideAssignment
-        | EntityKind::PaymentIssue => None,
+        | EntityKind::PaymentIssue
+        | EntityKind::LedgerEntry => None,
     };
     Ok(v)
 }

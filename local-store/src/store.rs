@@ -14,6 +14,8 @@ use tourdesk_domain::roles::Role;
 
 use crate::StoreError;
 
+mod bookings_list;
+mod money;
 mod pull;
 mod read;
 mod search;
@@ -267,6 +269,7 @@ fn start_afresh(tx: &Connection) -> Result<String, StoreError> {
         "guides",
         "guide_assignments",
         "payment_issues",
+        "ledger_entries",
         "replica_rows",
         "shadow",
         "sync_state",

@@ -447,3 +447,68 @@ pub async fn revoke_device(desk: State<'_, Desk>, id: String) -> DeskResult<Devi
     let path = format!("/api/v1/auth/devices/{}/revoke", id_segment(&id)?);
     account_call(&desk, Method::POST, &path, None).await
 }
+
+/// A booking's price snapshot, participants and ledger with its balance, for its page.
+#[tauri::command]
+pub async fn booking_money(
+    desk: State<'_, Desk>,
+    booking_id: String,
+) -> DeskResult<tourdesk_domain::ipc::BookingMoney> {
+    desk.store.booking_money(&booking_id)?.ok_or(DeskError::NotFound("this desk does not hold that booking"))
+}
+
+/// Records money taken by hand (`record_payment.v1`): the amount as typed, in the booking's
+/// currency; the shell makes the entry's nonce and its instant. Works offline like every intent.
+#[tauri::command]
+pub async fn record_payment(
+    desk: State<'_, Desk>,
+    input: tourdesk_domain::ipc::NewPayment,
+) -> DeskResult<tourdesk_domain::ipc::BookingMoney> {
+    let m = record_payment_mutation(input, uuid::Uuid::new_v4().to_string(), Utc::now())?;
+    let booking_id = match &m {
+        Mutation::RecordPaymentV1(a) => a.booking_id.clone(),
+        _ => String::new(),
+    };
+    desk.store.mutate(&m)?;
+    desk.sync.touched(&desk.store, &[EntityKind::LedgerEntry, EntityKind::Booking], false);
+    desk.store.booking_money(&booking_id)?.ok_or(DeskError::Internal("the payment was saved but cannot be read back"))
+}
+
+/// The intent for a payment typed in the dialog; an amount that is no amount of the currency is
+/// refused at its field before anything is queued.
+pub fn record_payment_mutation(
+    input: tourdesk_domain::ipc::NewPayment,
+    nonce: String,
+    at: chrono::DateTime<Utc>,
+) -> DeskResult<Mutation> {
+    use tourdesk_domain::mutation::{RecordPaymentV1, Rejection};
+    use tourdesk_domain::validate::FieldError;
+    let invalid = |field: &str, message: String| {
+        DeskError::Store(tourdesk_local_store::StoreError::Rejected(Rejection::Invalid(FieldError::new(
+            field, message,
+        ))))
+    };
+    let currency =
+        tourdesk_domain::validate::currency("currency", &input.currency).map_err(|e| invalid(&e.field, e.message))?;
+    let amount = tourdesk_domain::Money::from_decimal_str(input.amount.trim(), currency)
+        .map_err(|_| invalid("amount", format!("is not an amount in {currency} (like 12.50)")))?;
+    Ok(Mutation::RecordPaymentV1(RecordPaymentV1 {
+        nonce,
+        booking_id: input.booking_id,
+        method: input.method,
+        amount: amount.amount,
+        currency: currency.as_str().to_string(),
+        note: input.note,
+        reference: input.reference,
+        at,
+    }))
+}
+
+/// The bookings screen across all departures: search, filters and sort (`Store::list_bookings`).
+#[tauri::command]
+pub async fn list_all_bookings(
+    desk: State<'_, Desk>,
+    filter: tourdesk_domain::ipc::BookingFilter,
+) -> DeskResult<tourdesk_domain::ipc::BookingList> {
+    Ok(desk.store.list_bookings(&filter)?)
+}

@@ -365,3 +365,71 @@ fn settings_need_a_signed_in_desk_and_a_connection_and_say_so() {
     assert_eq!(e.unwrap_err().code, "NOT_FOUND");
     assert!(h.changes().is_empty(), "nothing local was written or announced");
 }
+
+/// The departure of [`departure_with_a_booking`] with a phone booking of 90.00 EUR, pending and
+/// unpaid.
+fn unpaid_booking(store: &Store) {
+    use tourdesk_domain::protocol::{BucketPage, ChangeRecord, Op, PullResponse};
+    departure_with_a_booking(store);
+    let money = |a: i64| json!({"amount": a, "currency": "EUR"});
+    let row = json!({"id": "b-2", "organization_id": "org-1", "reference_number": "BK-2027-GHJKMN",
+        "customer_id": "c-1", "departure_id": "d-1", "tour_id": "t-1", "variant_id": "v-1",
+        "pricing": {"line_items": [], "subtotal": money(9000), "discounts": [], "taxes": [], "total": money(9000),
+                    "promotional_code_id": null},
+        "participants": [], "status": "pending", "payment_status": "unpaid", "paid_amount": money(0),
+        "refunded_amount": money(0), "source": "phone", "special_requests": null, "dietary_restrictions": null,
+        "overbook": null, "cancellation": null, "checked_in": 0, "no_shows": 0,
+        "created_at": "2027-01-02T12:00:00Z", "confirmed_at": null, "cancelled_at": null,
+        "updated_at": "2027-01-02T12:00:00Z"});
+    let page = BucketPage {
+        bucket: "org:org-1:all".into(),
+        changes: vec![ChangeRecord { seq: 3, entity: EntityKind::Booking, id: "b-2".into(), op: Op::Put, row }],
+        cursor: 3,
+        head: 3,
+    };
+    let pull = PullResponse {
+        buckets: vec![page],
+        complete: true,
+        last_mutation_id: 0,
+        results: vec![],
+        removed_buckets: vec![],
+    };
+    store.apply_pull(&pull).unwrap();
+}
+
+#[test]
+fn a_payment_is_recorded_from_the_dialog_and_bad_amounts_come_back_at_their_field() {
+    let h = desk_with(Some(owner()), unpaid_booking);
+    let money: Value = h.call("booking_money", json!({"bookingId": "b-2"})).unwrap();
+    assert_eq!(money["balance_due"], json!({"amount": 9000, "currency": "EUR"}), "{money}");
+    assert_eq!(h.call::<Value>("booking_money", json!({"bookingId": "b-404"})).unwrap_err().code, "NOT_FOUND");
+
+    let pay = |amount: &str, currency: &str| {
+        json!({"input": {"booking_id": "b-2", "method": "cash", "amount": amount, "currency": currency,
+                         "note": "counter", "reference": null}})
+    };
+    for (amount, currency, field) in
+        [("abc", "EUR", "amount"), ("90.001", "EUR", "amount"), ("90.01", "EUR", "amount"), ("10", "USD", "currency")]
+    {
+        let e = h.call::<Value>("record_payment", pay(amount, currency)).unwrap_err();
+        assert_eq!((e.code.as_str(), e.field.as_deref()), ("INVALID", Some(field)), "{amount} {currency}: {e:?}");
+    }
+    assert!(h.changes().is_empty(), "nothing saved, nothing announced");
+
+    let after: Value = h.call("record_payment", pay("90.00", "EUR")).unwrap();
+    assert_eq!((after["status"].as_str(), after["payment_status"].as_str()), (Some("confirmed"), Some("paid")));
+    assert_eq!(after["entries"][0]["kind"], "cash");
+    assert_eq!(after["entries"][0]["pending"], true);
+    assert_eq!(
+        h.changes(),
+        [DataChanged { kinds: vec![EntityKind::LedgerEntry, EntityKind::Booking], outcomes: false }]
+    );
+    assert_eq!(h.store.pending_count().unwrap(), 1);
+
+    // The bookings screen finds it, with nothing left to pay.
+    let list: Value = h.call("list_all_bookings", json!({"filter": {"query": "ghjkmn"}})).unwrap();
+    assert_eq!(list["matches"], 1, "{list}");
+    assert_eq!(list["rows"][0]["balance_due"]["amount"], 0);
+    let due: Value = h.call("list_all_bookings", json!({"filter": {"balance_due": true}})).unwrap();
+    assert_eq!(due["matches"], 0, "{due}");
+}

@@ -11,6 +11,8 @@
 //!
 //! - a departure called off from its panel: the dialog asks why and says what it cancels, the
 //!   window confirms and shows the departure cancelled, and PostgreSQL has it cancelled;
+//! - a cash payment recorded offline on a booking found on the Bookings screen confirms it once
+//!   back online, with one confirmation e-mail;
 //! - the shell: the sidebar's screens, rows and search hits driven from the keyboard, Ctrl+K,
 //!   a booking opened by its reference.
 //!
@@ -1080,6 +1082,170 @@ async fn the_settings_area_changes_the_organization_invites_staff_and_shows_devi
     })
     .await;
     screenshot(&c, "settings-devices").await;
+}
+
+/// Issue 13 in the real window: a phone booking is found on the Bookings screen, opened, and
+/// paid in cash while the server is away; the window shows it confirmed at once with the entry
+/// pending; when the server is back the booking is confirmed in PostgreSQL, its ledger holds the
+/// cash, and the customer's confirmation is in the SMTP sink, once. Screens: `13-*.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cash_payment_recorded_offline_confirms_the_booking_and_mails_the_customer() {
+    let cluster = PgCluster::start().unwrap();
+    let db_url = cluster.fresh_database().await.unwrap();
+    let smtp = tourdesk_testkit::smtp::SmtpSink::start().await.unwrap();
+    let mut config = demo_server(&db_url);
+    config.mail.smtp_url = Some(smtp.url());
+    let server = tourdesk_sync_server::start(config.clone()).await.unwrap();
+    let addr = server.addr;
+    let pg = tourdesk_testkit::connect(&db_url).await.unwrap();
+    // A booking from the website, unpaid (the payment step waits for Stripe): pending, with a
+    // customer who has an e-mail address.
+    let row = pg
+        .query_one(
+            "SELECT s.id, p.id FROM schedules s JOIN pricing_tiers p ON p.tour_id = s.tour_id
+             WHERE s.status = 'open' AND s.starts_at > now() + interval '3 days' AND s.booked_count + 2 < s.capacity
+             ORDER BY s.starts_at, p.sort_order, p.id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (dep, tier): (String, String) = (row.get(0), row.get(1));
+    let request = json!({
+        "request_id": uuid::Uuid::new_v4().to_string(),
+        "departure_id": dep,
+        "customer": {"email": "paula@example.com", "first_name": "Paula", "last_name": "Payer"},
+        "lines": [{"tier_id": tier, "quantity": 2}],
+    });
+    let answer = reqwest::Client::new()
+        .post(format!("http://{addr}/api/v1/orgs/{}/bookings", demo_data::DEMO_ORG_SLUG))
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 201);
+    let sold: Value = answer.json().await.unwrap();
+    let booking = sold["booking"]["id"].as_str().unwrap().to_string();
+    let reference = sold["booking"]["reference"].as_str().unwrap().to_string();
+
+    let dir = tempfile::tempdir().unwrap();
+    let _driver = Driver::start(&[
+        ("TOURDESK_SERVER_URL", format!("http://{addr}")),
+        ("TOURDESK_DESK_DB", dir.path().join("desk.sqlite3").to_string_lossy().into_owned()),
+        ("TOURDESK_SYNC_INTERVAL_SECS", "2".into()),
+    ])
+    .await;
+    let c = open_desk().await;
+    let url = format!("http://{addr}");
+    sign_in_through_the_screen(&c, &url, demo_data::DEMO_OWNER_EMAIL, demo_data::DEMO_PASSWORD).await;
+
+    // The Bookings screen finds it by part of its reference; its row opens it.
+    click(&c, "#nav-bookings").await;
+    let row = format!(".booking-row[data-id='{booking}']");
+    let part = reference.rsplit('-').next().unwrap().to_lowercase();
+    eventually("the bookings screen's search box", Duration::from_secs(60), || {
+        let c = c.clone();
+        async move { c.find(Locator::Css("#bookings-search")).await.ok().map(|_| ()) }
+    })
+    .await;
+    type_into(&c, "#bookings-search", &part).await;
+    eventually("the booking found by its reference", Duration::from_secs(60), || {
+        let (c, row) = (c.clone(), row.clone());
+        async move { (texts(&c, ".booking-row").await.len() == 1 && !texts(&c, &row).await.is_empty()).then_some(()) }
+    })
+    .await;
+    screenshot(&c, "13-bookings-screen").await;
+    click(&c, &format!("{row} td.reference")).await;
+    eventually("the booking page with its balance", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, "#balance-due").await.into_iter().next().filter(|t| !t.is_empty()) }
+    })
+    .await;
+
+    // The server goes away; the desk takes the cash anyway.
+    server.shutdown().await.unwrap();
+    c.find(Locator::Css("#sync-now")).await.unwrap().click().await.unwrap();
+    eventually("the desk to notice it is offline", Duration::from_secs(30), || {
+        let c = c.clone();
+        async move { texts(&c, "#status-connection").await.iter().any(|s| s.starts_with("Offline")).then_some(()) }
+    })
+    .await;
+    click(&c, "#record-payment").await;
+    let amount = eventually("the dialog with the balance filled in", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css("#payment-amount")).await.ok()?.prop("value").await.ok()?.filter(|v| !v.is_empty())
+        }
+    })
+    .await;
+    let total = sold["booking"]["price"]["total"]["amount_minor"].as_i64().unwrap();
+    assert_eq!(amount.replace('.', "").trim_start_matches('0'), total.to_string(), "{amount} is the balance");
+    // Too much is refused beside the amount; the balance itself is taken.
+    let field = c.find(Locator::Css("#payment-amount")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("999999").await.unwrap();
+    click(&c, "#confirm-record-payment").await;
+    eventually("the amount refused at its field", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { texts(&c, "#payment-amount-error").await.iter().any(|t| t.contains("balance due")).then_some(()) }
+    })
+    .await;
+    screenshot(&c, "13-record-payment-refused").await;
+    let field = c.find(Locator::Css("#payment-amount")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(&amount).await.unwrap();
+    type_into(&c, "#payment-note", "Paid at the counter").await;
+    click(&c, "#confirm-record-payment").await;
+    eventually("the booking confirmed on the desk, its entry pending", Duration::from_secs(15), || {
+        let c = c.clone();
+        async move {
+            let said = texts(&c, "#payment-recorded").await.iter().any(|t| t.contains("confirmed"));
+            let pending = texts(&c, "#ledger .ledger-entry").await.iter().any(|t| t.contains("Pending sync"));
+            (said && pending).then_some(())
+        }
+    })
+    .await;
+    screenshot(&c, "13-paid-offline").await;
+
+    // The server comes back on the same address: the payment is pushed and decided.
+    let server = tourdesk_sync_server::start(Config { listen: addr.to_string(), ..config }).await.unwrap();
+    eventually("the booking confirmed in PostgreSQL", Duration::from_secs(60), || {
+        let (pg, booking) = (&pg, booking.clone());
+        async move {
+            let row = pg.query_one("SELECT status FROM bookings WHERE id = $1", &[&booking]).await.unwrap();
+            (row.get::<_, String>(0) == "confirmed").then_some(())
+        }
+    })
+    .await;
+    let cash: i64 = pg
+        .query_one(
+            "SELECT coalesce(sum(amount_minor), 0)::bigint FROM ledger_entries WHERE booking_id = $1 AND kind = 'cash'",
+            &[&booking],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(cash, total);
+    let mails = smtp.wait_for(1, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let confirmations: Vec<_> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Booking confirmed") && m.to[0] == "paula@example.com")
+        .collect();
+    assert_eq!(confirmations.len(), 1, "{mails:?}");
+    assert!(confirmations[0].subject.contains(&reference), "{}", confirmations[0].subject);
+    eventually("the entry settled on the desk", Duration::from_secs(30), || {
+        let c = c.clone();
+        async move {
+            let entries = texts(&c, "#ledger .ledger-entry").await;
+            (!entries.is_empty() && entries.iter().all(|t| !t.contains("Pending sync"))).then_some(())
+        }
+    })
+    .await;
+    screenshot(&c, "13-confirmed-after-sync").await;
+
+    c.close().await.unwrap();
+    server.shutdown().await.unwrap();
 }
 
 /// A sync-server with demo data on `db_url`, as the desk's role, on a free port.

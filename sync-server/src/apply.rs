@@ -157,7 +157,8 @@ pub async fn write_all(w: &WriteTx<'_>, m: &Mutation, d: &Decided, org: &str, ac
         }
     }
     // The customers' e-mails, in the same savepoint: they exist iff the decision commits. Only
-    // a mutation that cancelled bookings queues any, and it is never written in one go.
+    // a mutation that cancelled bookings or confirmed one by a payment queues any, and neither is
+    // written in one go.
     crate::notices::queue_for(w, m, &d.changes).await.map_err(|e| classify(&e))?;
     Ok(())
 }
@@ -176,6 +177,7 @@ fn writable(c: &Change) -> bool {
             | Change::PutGuideAssignment(_)
             | Change::DeleteGuideAssignment { .. }
             | Change::PutCheckIn(_)
+            | Change::PutLedgerEntry(_)
             | Change::PutWaitlistEntry(_)
             | Change::IncrementPromoUses { .. }
             | Change::RequestRefund(_)
@@ -236,6 +238,10 @@ async fn write(
         Change::PutCheckIn(ci) => {
             db::put_check_in(w, ci).await?;
             ("check_in", &ci.id, serde_json::to_value(ci)?)
+        }
+        Change::PutLedgerEntry(e) => {
+            db::put_ledger_entry(w, e).await?;
+            ("ledger_entry", &e.id, serde_json::to_value(e)?)
         }
         Change::PutWaitlistEntry(entry) => {
             db::put_waitlist_entry(w, entry).await?;

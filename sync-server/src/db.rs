@@ -32,6 +32,8 @@ mod write;
 pub use write::{AuditRow, Mark, WriteTx};
 mod guides;
 pub use guides::*;
+mod ledger;
+pub use ledger::*;
 pub mod accounts;
 pub mod staff;
 

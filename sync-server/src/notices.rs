@@ -1,7 +1,10 @@
 //! E-mails a decided mutation owes customers, queued through the mail outbox in the transaction
 //! (the push's savepoint) that writes it: a customer hears of a decision exactly when it commits.
 //!
-//! Today that is one notice: a departure the operator called off (`cancel_departure.v1`, or
+//! A booking confirmed by money gets its confirmation ([`booking_confirmed`]): by Stripe's
+//! webhook, or by a payment staff recorded (`record_payment.v1`).
+//!
+//! And a departure the operator called off (`cancel_departure.v1`, or
 //! `set_departure_status.v1` to cancelled) tells every customer whose booking it cancelled why,
 //! what comes back, and how to pick another date. The link to do so is a magic manage link
 //! (`website::bookings`), minted when the outbox sends the mail ([`mail::MANAGE_LINK`]), so its
@@ -11,7 +14,7 @@ use std::collections::HashMap;
 
 use tourdesk_domain::entities::{Booking, Departure};
 use tourdesk_domain::money::Money;
-use tourdesk_domain::mutation::{Change, Mutation};
+use tourdesk_domain::mutation::{BOOKING_CONFIRMED, Change, Mutation};
 use tourdesk_domain::status::{BookingStatus, DepartureStatus};
 
 use crate::db::{self, DbError, WriteTx};
@@ -21,9 +24,12 @@ use crate::mail;
 pub const DEPARTURE_CANCELLED: &str = "departure_cancelled";
 
 /// Queues what `changes`, just written by `m`, owes customers. Does nothing (and awaits nothing)
-/// unless the mutation cancelled bookings with their departure, so a write sent in one go stays
-/// one go.
+/// unless the mutation cancelled bookings with their departure or a recorded payment confirmed a
+/// booking, so a write sent in one go stays one go.
 pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Result<(), DbError> {
+    if let Mutation::RecordPaymentV1(_) = m {
+        return confirmed_by_payment(w, changes).await;
+    }
     let cancels_departure = match m {
         Mutation::CancelDepartureV1(_) => true,
         Mutation::SetDepartureStatusV1(s) => s.status == DepartureStatus::Cancelled,
@@ -66,6 +72,48 @@ pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Res
         mail::queue(w.tx(), &org, &b.customer_id, Some(&b.id), DEPARTURE_CANCELLED, &email).await?;
     }
     Ok(())
+}
+
+/// The confirmation e-mail, queued in the transaction that confirms: sent iff the booking is.
+/// Stripe's webhook and a payment recorded at the desk (`record_payment.v1`) both send this one.
+pub async fn booking_confirmed(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbError> {
+    let (tx, org) = (w.tx(), w.org());
+    let to = db::customer_email(tx, org, &b.customer_id).await?;
+    let dep = db::departure(tx, org, &b.departure_id).await?;
+    let tour = db::tour_name(tx, org, &b.tour_id).await?.unwrap_or_default();
+    let when =
+        dep.map(|d| format!("{} {} ({})", d.local_date, d.local_time.format("%H:%M"), d.timezone)).unwrap_or_default();
+    let reference = b.reference_number.to_string();
+    let subject = format!("Booking confirmed: {tour} — {reference}");
+    let text = format!(
+        "Thank you! Your booking {reference} is confirmed.\n\n{tour}\n{when}\nParticipants: {}\nPaid: {}\n",
+        b.participant_count(),
+        b.paid_amount.display_with_symbol()
+    );
+    const KIND: &str = "booking_confirmation";
+    // A walk-in taken at the desk may have no address: recorded as not sent, with why.
+    let Some(to) = to else {
+        mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), KIND, &subject, &text).await?;
+        return Ok(());
+    };
+    let email = mail::Email { to, subject, text };
+    mail::queue(tx, org, &b.customer_id, Some(&b.id), KIND, &email).await?;
+    Ok(())
+}
+
+/// A payment recorded at the desk that confirmed its booking (the domain audits
+/// `booking.confirmed` exactly then) owes the customer the confirmation e-mail; the push's dedupe
+/// key makes the decision, and so the e-mail, happen once.
+async fn confirmed_by_payment(w: &WriteTx<'_>, changes: &[Change]) -> Result<(), DbError> {
+    let confirmed = changes.iter().any(|c| matches!(c, Change::Audit(a) if a.action == BOOKING_CONFIRMED));
+    let booking = changes.iter().find_map(|c| match c {
+        Change::PutBooking(b) => Some(b),
+        _ => None,
+    });
+    match booking {
+        Some(b) if confirmed => booking_confirmed(w, b).await,
+        _ => Ok(()),
+    }
 }
 
 /// The e-mail itself: the tour, its local date and time, the operator's reason, the refund, and

@@ -7,6 +7,8 @@ pub enum Route {
     /// The tour list, with one tour open when given.
     Tours(Option<String>),
     Customers(Option<String>),
+    /// Every booking across departures: search, filters, sort.
+    Bookings,
     /// One booking, by reference.
     Booking(String),
     /// Work the server rejected and payments that need a look.
@@ -104,6 +106,7 @@ impl Route {
             ["tours", id] => Route::Tours(Some((*id).to_string())),
             ["customers"] => Route::Customers(None),
             ["customers", id] => Route::Customers(Some((*id).to_string())),
+            ["bookings"] => Route::Bookings,
             ["bookings", reference] => Route::Booking((*reference).to_string()),
             ["inbox"] => Route::Inbox,
             ["sign-in"] => Route::SignIn,
@@ -122,6 +125,7 @@ impl Route {
             Route::Tours(Some(id)) => format!("#/tours/{}", encode(id)),
             Route::Customers(None) => "#/customers".into(),
             Route::Customers(Some(id)) => format!("#/customers/{}", encode(id)),
+            Route::Bookings => "#/bookings".into(),
             Route::Booking(r) => format!("#/bookings/{}", encode(r)),
             Route::Inbox => "#/inbox".into(),
             Route::SignIn => "#/sign-in".into(),
@@ -134,7 +138,8 @@ impl Route {
     pub fn section(&self) -> Section {
         match self {
             Route::Tours(_) | Route::NotFound(_) | Route::SignIn => Section::Tours,
-            Route::Customers(_) | Route::Booking(_) => Section::Customers,
+            Route::Customers(_) => Section::Customers,
+            Route::Bookings | Route::Booking(_) => Section::Bookings,
             Route::Inbox => Section::Inbox,
             Route::Settings(_) => Section::Settings,
         }
@@ -145,17 +150,20 @@ impl Route {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Tours,
+    Bookings,
     Customers,
     Inbox,
     Settings,
 }
 
 impl Section {
-    pub const ALL: [Section; 4] = [Section::Tours, Section::Customers, Section::Inbox, Section::Settings];
+    pub const ALL: [Section; 5] =
+        [Section::Tours, Section::Bookings, Section::Customers, Section::Inbox, Section::Settings];
 
     pub fn label(self) -> &'static str {
         match self {
             Section::Tours => "Tours & departures",
+            Section::Bookings => "Bookings",
             Section::Customers => "Customers",
             Section::Inbox => "Inbox",
             Section::Settings => "Settings",
@@ -165,6 +173,7 @@ impl Section {
     pub fn id(self) -> &'static str {
         match self {
             Section::Tours => "nav-tours",
+            Section::Bookings => "nav-bookings",
             Section::Customers => "nav-customers",
             Section::Inbox => "nav-inbox",
             Section::Settings => "nav-settings",
@@ -174,6 +183,7 @@ impl Section {
     pub fn route(self) -> Route {
         match self {
             Section::Tours => Route::Tours(None),
+            Section::Bookings => Route::Bookings,
             Section::Customers => Route::Customers(None),
             Section::Inbox => Route::Inbox,
             Section::Settings => Route::Settings(SettingsTab::Organization),
@@ -211,6 +221,7 @@ mod tests {
             Route::Tours(Some("3f2a-…".into())),
             Route::Customers(None),
             Route::Customers(Some("c 1/2".into())),
+            Route::Bookings,
             Route::Booking("BK-2026-7KQ3XM".into()),
             Route::Inbox,
             Route::SignIn,
@@ -225,7 +236,7 @@ mod tests {
         assert_eq!(Route::parse("#/bookings/BK-2026-ABC"), Route::Booking("BK-2026-ABC".into()));
         assert_eq!(Route::parse("#/nowhere/at/all"), Route::NotFound("#/nowhere/at/all".into()));
         assert_eq!(Route::parse("#/customers/a%2"), Route::Customers(Some("a%2".into())), "a bad escape is kept");
-        assert_eq!(Route::Booking("x".into()).section(), Section::Customers);
+        assert_eq!(Route::Booking("x".into()).section(), Section::Bookings);
         assert_eq!(Route::parse("#/settings"), Route::Settings(SettingsTab::Organization));
         assert_eq!(Route::parse("#/settings/staff"), Route::Settings(SettingsTab::Staff));
         assert_eq!(Route::parse("#/settings/nope"), Route::NotFound("#/settings/nope".into()));

@@ -335,3 +335,35 @@ pub async fn list_devices() -> Result<DeviceList, UiError> {
 pub async fn revoke_device(id: &str) -> Result<DeviceInfo, UiError> {
     call("revoke_device", &IdArg { id }).await
 }
+
+/// A booking's price, participants and ledger with its balance.
+pub async fn booking_money(booking_id: &str) -> Result<tourdesk_domain::ipc::BookingMoney, UiError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct A<'a> {
+        booking_id: &'a str,
+    }
+    call("booking_money", &A { booking_id }).await
+}
+
+/// Records money taken by hand; answers the booking's money as it now stands.
+pub async fn record_payment(
+    input: &tourdesk_domain::ipc::NewPayment,
+) -> Result<tourdesk_domain::ipc::BookingMoney, UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        input: &'a tourdesk_domain::ipc::NewPayment,
+    }
+    call("record_payment", &A { input }).await
+}
+
+/// The bookings screen's rows for a search and filters.
+pub async fn list_all_bookings(
+    filter: &tourdesk_domain::ipc::BookingFilter,
+) -> Result<tourdesk_domain::ipc::BookingList, UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        filter: &'a tourdesk_domain::ipc::BookingFilter,
+    }
+    call("list_all_bookings", &A { filter }).await
+}

@@ -25,6 +25,7 @@
 mod bookings;
 mod customers;
 mod guides;
+mod ledger;
 mod schedules;
 mod snapshot;
 mod tours;
@@ -58,6 +59,7 @@ pub use customers::{
     AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
 };
 pub use guides::{AssignGuideV1, UnassignGuideV1};
+pub use ledger::{BOOKING_CONFIRMED, RecordPaymentV1};
 pub use schedules::{
     CANCEL_REASON_MAX, CancelDepartureV1, DepartureCancellationPreview, GenerateDeparturesV1, SetDepartureCapacityV1,
     SetDepartureStatusV1, departure_cancellation_preview,
@@ -273,6 +275,8 @@ pub enum Change {
         id: String,
     },
     PutCheckIn(CheckIn),
+    /// One movement of money on a booking (`ledger`); replicates with the booking's departure.
+    PutLedgerEntry(crate::ledger::LedgerEntry),
     /// A customer waiting for seats on a departure; takes no seats.
     PutWaitlistEntry(WaitlistEntry),
     /// `current_uses = current_uses + 1`: an increment, so two desks' uses both count.
@@ -510,6 +514,7 @@ mutations! {
     UnassignGuideV1 => "unassign_guide.v1",
     AddToWaitlistV1 => "add_to_waitlist.v1",
     CancelDepartureV1 => "cancel_departure.v1",
+    RecordPaymentV1 => "record_payment.v1",
 }
 
 impl Mutation {

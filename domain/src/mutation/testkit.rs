@@ -30,6 +30,7 @@ pub struct State {
     pub departure_guides: BTreeMap<String, Vec<DepartureGuide>>,
     pub bookings: BTreeMap<String, Booking>,
     pub check_ins: BTreeMap<String, CheckIn>,
+    pub ledger: BTreeMap<String, crate::ledger::LedgerEntry>,
     pub customers: BTreeMap<String, Customer>,
     pub guides: BTreeMap<String, Guide>,
     pub guide_schedules: BTreeMap<String, Vec<ExistingAssignment>>,
@@ -97,6 +98,9 @@ impl Mem {
             }
             Change::PutCheckIn(c) => {
                 s.check_ins.insert(c.id.clone(), c);
+            }
+            Change::PutLedgerEntry(e) => {
+                s.ledger.insert(e.id.clone(), e);
             }
             Change::IncrementPromoUses { promo_code_id } => {
                 for p in s.promos.values_mut().filter(|p| p.id == promo_code_id) {

@@ -86,6 +86,11 @@ pub fn samples() -> Vec<(&'static str, Value)> {
                    "lines": [{"tier_id": ADULT, "quantity": 2}]}),
         ),
         ("cancel_departure.v1", json!({"departure_id": DEPARTURE, "reason": "Storm warning"})),
+        (
+            "record_payment.v1",
+            json!({"nonce": uuid(10), "booking_id": "b-unpaid", "method": "card_terminal", "amount": 5000,
+                   "currency": "USD", "reference": "T-0042", "at": "2026-06-01T12:00:00Z"}),
+        ),
     ]
 }
 
@@ -97,6 +102,13 @@ fn sample_world() -> Mem {
         crate::status::BookingStatus::Confirmed,
         crate::status::PaymentStatus::Paid,
         10_000,
+    ));
+    mem.put_booking(booking(
+        "b-unpaid",
+        1,
+        crate::status::BookingStatus::Pending,
+        crate::status::PaymentStatus::Unpaid,
+        0,
     ));
     mem.put_departure(Departure { booked_count: 2, ..departure() });
     let declined = GuideAssignment {

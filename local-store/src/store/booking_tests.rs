@@ -1021,3 +1021,123 @@ fn a_guide_or_a_blank_reason_cancels_nothing_and_queues_nothing() {
     assert_eq!(s.pending_count().unwrap(), 0);
     assert_eq!(s.departure(D1).unwrap().unwrap().departure.status, DepartureStatus::Open);
 }
+
+fn record_payment(nonce: &str, booking_id: &str, amount: i64, currency: &str) -> Mutation {
+    Mutation::decode(
+        "record_payment.v1",
+        &json!({"nonce": nonce, "booking_id": booking_id, "method": "cash", "amount": amount,
+                "currency": currency, "note": "at the counter", "at": Utc::now().to_rfc3339()}),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_cash_payment_offline_confirms_the_booking_and_lists_in_its_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Manager);
+    seed(&s, 4);
+    let mut unpaid = booking(B1, D1, ANA, 2, 1);
+    (unpaid.status, unpaid.payment_status, unpaid.paid_amount, unpaid.confirmed_at) =
+        (BookingStatus::Pending, PaymentStatus::Unpaid, usd(0), None);
+    s.apply_pull(&pull(vec![bucket(ALL, 20, vec![put(EntityKind::Booking, &unpaid)])], 0, vec![])).unwrap();
+
+    let before = s.booking_money(B1).unwrap().unwrap();
+    assert_eq!((before.balance_due, before.can_record_payment), (usd(10_000), true));
+
+    // Above the balance, in another currency: refused here, nothing queued.
+    for (amount, currency, field) in [(10_001, "USD", "amount"), (100, "EUR", "currency"), (0, "USD", "amount")] {
+        match s.mutate(&record_payment("00000000-0000-4000-8000-0000000e0009", B1, amount, currency)) {
+            Err(StoreError::Rejected(Rejection::Invalid(e))) => assert_eq!(e.field, field),
+            other => panic!("{amount} {currency}: {other:?}"),
+        }
+    }
+    assert_eq!(s.pending_count().unwrap(), 0);
+
+    s.mutate(&record_payment("00000000-0000-4000-8000-0000000e0001", B1, 4_000, "USD")).unwrap();
+    let part = s.booking_money(B1).unwrap().unwrap();
+    assert_eq!((part.status, part.payment_status), (BookingStatus::Pending, PaymentStatus::Partial));
+    assert_eq!(part.balance_due, usd(6_000));
+    s.mutate(&record_payment("00000000-0000-4000-8000-0000000e0002", B1, 6_000, "USD")).unwrap();
+
+    let m = s.booking_money(B1).unwrap().unwrap();
+    assert_eq!((m.status, m.payment_status), (BookingStatus::Confirmed, PaymentStatus::Paid));
+    assert_eq!((m.paid, m.balance_due, m.can_record_payment), (usd(10_000), usd(0), false));
+    let lines: Vec<_> = m.entries.iter().map(|l| (l.entry.amount, l.entry.note.as_deref(), l.pending)).collect();
+    assert_eq!(lines, [(4_000, Some("at the counter"), true), (6_000, Some("at the counter"), true)]);
+    assert_eq!(s.pending_count().unwrap(), 2);
+    assert!(s.bookings_of_departure(D1).unwrap()[0].pending);
+
+    // The server's ledger entry arrives and settles: it reads back exactly as sent.
+    let entry = m.entries[0].entry.clone();
+    s.apply_pull(&pull(vec![bucket(ALL, 30, vec![put(EntityKind::LedgerEntry, &entry)])], 0, vec![])).unwrap();
+    assert_eq!(rows::ledger_of_booking(&s.conn(), ORG, B1).unwrap()[0], entry);
+
+    // A cancelled booking takes no payment.
+    let cancelled = Booking { status: BookingStatus::Cancelled, ..booking(B2, D1, BO, 1, 2) };
+    s.apply_pull(&pull(vec![bucket(ALL, 40, vec![put(EntityKind::Booking, &cancelled)])], 0, vec![])).unwrap();
+    assert!(!s.booking_money(B2).unwrap().unwrap().can_record_payment);
+    assert!(matches!(
+        s.mutate(&record_payment("00000000-0000-4000-8000-0000000e0003", B2, 100, "USD")),
+        Err(StoreError::Rejected(Rejection::Conflict { .. }))
+    ));
+}
+
+#[test]
+fn the_bookings_screen_searches_filters_and_sorts_across_departures() {
+    use tourdesk_domain::entities::BookingSource;
+    use tourdesk_domain::ipc::{BookingFilter, BookingSort};
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Manager);
+    seed(&s, 4);
+    let b1 = booking(B1, D1, ANA, 2, 1);
+    let mut b2 = booking(B2, D2, BO, 1, 2);
+    (b2.status, b2.payment_status, b2.paid_amount, b2.source) =
+        (BookingStatus::Pending, PaymentStatus::Partial, usd(1_000), BookingSource::Phone);
+    s.apply_pull(&pull(
+        vec![bucket(ALL, 20, vec![put(EntityKind::Booking, &b1), put(EntityKind::Booking, &b2)])],
+        0,
+        vec![],
+    ))
+    .unwrap();
+    let ids =
+        |f: BookingFilter| s.list_bookings(&f).unwrap().rows.into_iter().map(|r| r.booking.id).collect::<Vec<_>>();
+
+    // Everything, the soonest departure first; then the other way round.
+    assert_eq!(ids(BookingFilter::default()), [B1, B2]);
+    assert_eq!(ids(BookingFilter { descending: true, ..Default::default() }), [B2, B1]);
+    // By customer name, e-mail, phone digits, part of a reference.
+    assert_eq!(ids(BookingFilter { query: "lind".into(), ..Default::default() }), [B2]);
+    assert_eq!(ids(BookingFilter { query: "bo@lind".into(), ..Default::default() }), [B2]);
+    assert_eq!(ids(BookingFilter { query: "701234".into(), ..Default::default() }), [B2]);
+    let reference = b1.reference_number.to_string();
+    assert_eq!(ids(BookingFilter { query: reference[8..].to_lowercase(), ..Default::default() }), [B1]);
+    assert!(ids(BookingFilter { query: "nobody-like-this".into(), ..Default::default() }).is_empty());
+    // Filters.
+    assert_eq!(ids(BookingFilter { status: Some(BookingStatus::Pending), ..Default::default() }), [B2]);
+    assert_eq!(ids(BookingFilter { payment_status: Some(PaymentStatus::Paid), ..Default::default() }), [B1]);
+    assert_eq!(ids(BookingFilter { source: Some(BookingSource::Phone), ..Default::default() }), [B2]);
+    assert_eq!(ids(BookingFilter { balance_due: true, ..Default::default() }), [B2]);
+    assert_eq!(ids(BookingFilter { tour_id: Some(TOUR.into()), ..Default::default() }), [B1, B2]);
+    assert!(ids(BookingFilter { tour_id: Some("other".into()), ..Default::default() }).is_empty());
+    let d2 = departure(D2, 1, 10, 0).local_date;
+    assert_eq!(ids(BookingFilter { from: Some(d2), to: Some(d2), ..Default::default() }), [B2]);
+    // Sorted by balance due, largest first; a page of one still counts every match.
+    let f = BookingFilter { sort: BookingSort::BalanceDue, descending: true, limit: 1, ..Default::default() };
+    let list = s.list_bookings(&f).unwrap();
+    assert_eq!((list.rows.len(), list.matches), (1, 2));
+    assert_eq!(list.rows[0].booking.id, B2);
+    assert_eq!(list.rows[0].balance_due, usd(4_000));
+    assert_eq!(list.rows[0].customer_email.as_deref(), Some("bo@lind.se"));
+    assert!(list.rows[0].tour_name.is_some() && list.rows[0].local_start.is_some());
+
+    // The filters read indexes, not every booking.
+    let plan: Vec<String> = s
+        .conn()
+        .prepare("EXPLAIN QUERY PLAN SELECT id FROM bookings WHERE organization_id = ?1 AND status = ?2")
+        .unwrap()
+        .query_map(params![ORG, "pending"], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(plan.iter().any(|p| p.contains("bookings_status_idx")), "{plan:?}");
+}

@@ -140,6 +140,7 @@ pub(super) fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -
             Change::PutBooking(b) => (EntityKind::Booking, &b.id, Some(serde_json::to_value(b)?)),
             Change::PutCustomer(c) => (EntityKind::Customer, &c.id, Some(serde_json::to_value(c)?)),
             Change::PutCheckIn(c) => (EntityKind::CheckIn, &c.id, Some(serde_json::to_value(c)?)),
+            Change::PutLedgerEntry(e) => (EntityKind::LedgerEntry, &e.id, Some(serde_json::to_value(e)?)),
             Change::PutGuideAssignment(a) => (EntityKind::GuideAssignment, &a.id, Some(serde_json::to_value(a)?)),
             Change::DeleteGuideAssignment { id } => (EntityKind::GuideAssignment, id, None),
             // The server's business: it keeps the audit trail, counts promo uses and talks to

@@ -251,7 +251,7 @@ pub async fn delete_guide_assignment(w: &WriteTx<'_>, org: &str, id: &str) -> Re
 }
 
 /// Appends the departure's current operational rows to `schedule:D`: customers first (a
-/// booking never arrives before its guest), then bookings, check-ins and assignments.
+/// booking never arrives before its guest), then bookings, check-ins, ledger entries and assignments.
 pub async fn log_departure_snapshot(w: &WriteTx<'_>, org: &str, departure_id: &str) -> Result<(), DbError> {
     let bucket = schedule_bucket(departure_id);
     let mut log = Vec::new();
@@ -284,6 +284,7 @@ pub async fn log_departure_snapshot(w: &WriteTx<'_>, org: &str, departure_id: &s
         let ci = check_in_from_row(r)?;
         log.push(LogRow::put(bucket.clone(), EntityKind::CheckIn, &ci.id, serde_json::to_value(&ci)?));
     }
+    log.extend(super::ledger_of_departure_log(w.tx(), org, departure_id, &bucket).await?);
     let assignments = w
         .rows(
             &format!(

@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use deadpool_postgres::Transaction;
 use tourdesk_domain::entities::Booking;
+use tourdesk_domain::ledger::{EntryKind, LedgerEntry};
 use tourdesk_domain::payment::{self, CannotApply, PaymentEffect, ProcessorEvent, ProcessorState};
 
 use super::gateway::{EventKind, WebhookError, WebhookEvent};
@@ -315,13 +316,24 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
         EventKind::DisputeCreated { .. } => "booking.disputed",
         _ => "booking.payment_received",
     };
+    let now = Utc::now();
+    if after != before {
+        keep_in_ledger(tx, &b, &after, now).await?;
+    }
+    // Money staff took at the desk adds to Stripe's; it does not hide behind it.
+    let recorded: i64 = db::ledger_of_booking(tx.tx(), &t.org, &b.id)
+        .await?
+        .iter()
+        .filter(|e| e.kind.is_payment() && e.kind != EntryKind::CardPayment && e.currency == b.pricing.total.currency)
+        .map(|e| e.amount)
+        .sum();
     let mut refund_queued = false;
-    match payment::reconcile(&b, &after, Utc::now(), ACTOR) {
+    match payment::reconcile_with(&b, &after, recorded, now, ACTOR) {
         PaymentEffect::Unchanged => {}
         PaymentEffect::Updated(next) => {
             save(tx, action, &b, &next).await?;
             if next.confirmed_at.is_some() && b.confirmed_at.is_none() {
-                queue_confirmation(tx, &t.org, &next).await?;
+                crate::notices::booking_confirmed(tx, &next).await?;
             }
         }
         PaymentEffect::RefundLateCapture { booking, refund } => {
@@ -333,29 +345,34 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
     Ok(Applied::Done { refund_queued })
 }
 
-/// The confirmation e-mail, queued in the transaction that confirms: sent iff the booking is.
-async fn queue_confirmation(tx: &WriteTx<'_>, org: &str, b: &Booking) -> anyhow::Result<()> {
-    let tx = tx.tx();
-    let to = db::customer_email(tx, org, &b.customer_id).await?;
-    let dep = db::departure(tx, org, &b.departure_id).await?;
-    let tour = db::tour_name(tx, org, &b.tour_id).await?.unwrap_or_default();
-    let when =
-        dep.map(|d| format!("{} {} ({})", d.local_date, d.local_time.format("%H:%M"), d.timezone)).unwrap_or_default();
-    let reference = b.reference_number.to_string();
-    let subject = format!("Booking confirmed: {tour} — {reference}");
-    let text = format!(
-        "Thank you! Your booking {reference} is confirmed.\n\n{tour}\n{when}\nParticipants: {}\nPaid: {}\n",
-        b.participant_count(),
-        b.paid_amount.display_with_symbol()
-    );
-    const KIND: &str = "booking_confirmation";
-    // A walk-in taken at the desk may have no address: recorded as not sent, with why.
-    let Some(to) = to else {
-        crate::mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), KIND, &subject, &text).await?;
-        return Ok(());
-    };
-    let email = crate::mail::Email { to, subject, text };
-    crate::mail::queue(tx, org, &b.customer_id, Some(&b.id), KIND, &email).await?;
+/// Stripe's figures for the booking's card payment as two ledger entries, `card-{booking}` (the
+/// money captured) and `card-refund-{booking}` (the money refunded), each the processor's
+/// cumulative figure, so the ledger shows the card money beside what staff recorded.
+async fn keep_in_ledger(
+    tx: &WriteTx<'_>,
+    b: &Booking,
+    s: &ProcessorState,
+    at: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    for (id, kind, amount) in [
+        (format!("card-{}", b.id), EntryKind::CardPayment, s.paid()),
+        (format!("card-refund-{}", b.id), EntryKind::Refund, s.refunded()),
+    ] {
+        let entry = LedgerEntry {
+            id,
+            organization_id: b.organization_id.clone(),
+            booking_id: b.id.clone(),
+            departure_id: b.departure_id.clone(),
+            kind,
+            amount,
+            currency: b.pricing.total.currency,
+            note: None,
+            reference: None,
+            recorded_by: ACTOR.to_string(),
+            recorded_at: at,
+        };
+        db::keep_stripe_entry(tx, &entry).await?;
+    }
     Ok(())
 }
 

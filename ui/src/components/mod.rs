@@ -6,6 +6,7 @@ pub mod bookings;
 pub mod cancel_departure;
 pub mod inbox;
 pub mod keyboard;
+pub mod payment;
 pub mod search;
 pub mod settings;
 pub mod sidebar;

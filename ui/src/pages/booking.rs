@@ -1,16 +1,20 @@
 //! One booking, by reference (`#/bookings/BK-2026-…`): who, which tour and departure, seats,
-//! status and money, with links to the customer and the tour.
+//! status and money, with links to the customer and the tour; then its participants per tier
+//! and price snapshot, its ledger with the balance due, and "Record payment".
 
 use tourdesk_domain::ipc::BookingHit;
 use tourdesk_domain::protocol::EntityKind;
 use yew::prelude::*;
 
+use crate::components::payment::{Ledger, PriceSnapshot, RecordPaymentDialog};
 use crate::components::states::{ErrorNote, Loading};
 use crate::components::tours::{local_start, price};
 use crate::hooks::{Depends, Load, use_invoke};
 use crate::router::Route;
 use crate::services;
 use crate::words;
+
+const MONEY_KINDS: Depends = Depends::on(&[EntityKind::Booking, EntityKind::LedgerEntry]);
 
 const BOOKING_KINDS: Depends =
     Depends::on(&[EntityKind::Booking, EntityKind::Customer, EntityKind::Departure, EntityKind::Tour]);
@@ -29,7 +33,10 @@ pub fn BookingPage(props: &BookingPageProps) -> Html {
                 match hit {
                     Load::Loading => html! { <Loading what={format!("booking {}", props.reference)} /> },
                     Load::Failed(e) => html! { <ErrorNote error={e} /> },
-                    Load::Ready(b) => html! { <BookingCard hit={b} /> },
+                    Load::Ready(b) => {
+                        let id = b.booking.id.clone();
+                        html! { <><BookingCard hit={b} /><BookingMoneySection booking_id={id} /></> }
+                    }
                 }
             }
         </section>
@@ -64,6 +71,61 @@ pub fn BookingCard(props: &BookingCardProps) -> Html {
                 <dd>{ format!("{} · {}", words::payment_status(b.payment_status), price(&b.total)) }</dd>
             </dl>
         </article>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct BookingMoneySectionProps {
+    pub booking_id: String,
+}
+
+/// The price snapshot and the ledger, with the "Record payment" dialog.
+#[component]
+pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
+    let money =
+        use_invoke(MONEY_KINDS, props.booking_id.clone(), |id| async move { services::booking_money(&id).await });
+    let dialog = use_state(|| false);
+    let recorded = use_state(|| None::<String>);
+    match money {
+        Load::Loading => html! { <Loading what="the booking's payments" /> },
+        Load::Failed(e) => html! { <ErrorNote error={e} /> },
+        Load::Ready(m) => {
+            let open = {
+                let (dialog, recorded) = (dialog.clone(), recorded.clone());
+                Callback::from(move |()| {
+                    recorded.set(None);
+                    dialog.set(true);
+                })
+            };
+            let close = {
+                let dialog = dialog.clone();
+                Callback::from(move |()| dialog.set(false))
+            };
+            let on_recorded = {
+                let (dialog, recorded) = (dialog.clone(), recorded.clone());
+                Callback::from(move |m: tourdesk_domain::ipc::BookingMoney| {
+                    dialog.set(false);
+                    let confirmed = m.status == tourdesk_domain::status::BookingStatus::Confirmed;
+                    recorded.set(Some(if confirmed {
+                        "Payment recorded: the booking is confirmed.".into()
+                    } else {
+                        format!("Payment recorded: {} still due.", price(&m.balance_due))
+                    }));
+                })
+            };
+            html! {
+                <>
+                    <PriceSnapshot money={m.clone()} />
+                    <Ledger money={m.clone()} on_record={Some(open)} />
+                    if let Some(note) = &*recorded {
+                        <p id="payment-recorded" class="notice" role="status">{ note.clone() }</p>
+                    }
+                    if *dialog {
+                        <RecordPaymentDialog money={m} on_recorded={on_recorded} on_close={close} />
+                    }
+                </>
+            }
+        }
     }
 }
 

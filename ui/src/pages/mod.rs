@@ -2,6 +2,7 @@
 //! (so it reloads when the desk says the rows it shows changed), and renders components.
 
 pub mod booking;
+pub mod bookings;
 pub mod customers;
 pub mod inbox;
 pub mod settings;
@@ -34,6 +35,7 @@ pub fn page(route: &Route) -> Html {
     match route {
         Route::Tours(id) => html! { <tours::ToursPage selected={id.clone()} /> },
         Route::Customers(id) => html! { <customers::CustomersPage selected={id.clone()} /> },
+        Route::Bookings => html! { <bookings::BookingsPage /> },
         Route::Booking(r) => html! { <booking::BookingPage reference={r.clone()} /> },
         Route::Inbox => html! { <inbox::InboxPage /> },
         Route::SignIn => html! { <sign_in::SignInPage /> },

@@ -1,0 +1,239 @@
+//! `record_payment.v1`: money staff took by hand — cash, a card terminal, a bank transfer.
+//!
+//! It is an intent like any other: the desk records it offline on its replica and queues it;
+//! the server decides it again under the booking's row lock. The balance is the booking's own
+//! running figures (`paid_amount`, `refunded_amount`, which Stripe's money also moves), so a
+//! payment is checked against everything received, wherever it came in; see [`crate::ledger`]
+//! for the figures and the confirmation rule. A payment that meets the rule confirms a pending
+//! booking (`booking.confirmed` audited; the server mails the confirmation once, in the same
+//! savepoint).
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{ApplyError, AuditEntry, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_ref, require};
+use crate::hlc::MAX_CLOCK_SKEW;
+use crate::ledger::{self, Balance, EntryKind, LedgerEntry, PaymentMethod};
+use crate::money::Money;
+use crate::roles::{Permission, Role};
+use crate::status::{BookingStatus, PaymentStatus, StateMachine};
+use crate::validate::{self, FieldError};
+
+/// The audit action of a booking a payment confirmed; the server mails the confirmation when it
+/// sees it.
+pub const BOOKING_CONFIRMED: &str = "booking.confirmed";
+
+/// Arguments of `record_payment.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordPaymentV1 {
+    /// A UUID made by the recording device; it becomes the ledger entry's id.
+    pub nonce: String,
+    pub booking_id: String,
+    pub method: PaymentMethod,
+    /// Minor units of `currency`.
+    pub amount: i64,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// When the money was taken (the recording device's clock).
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Mutator for RecordPaymentV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        vec![ReadKey::Booking(norm_ref(&self.booking_id))]
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        require(ctx, Permission::BookingsWrite, "record a payment")?;
+        if ctx.role == Role::Customer {
+            return Err(Rejection::NotAuthorized { action: "record a payment".into() }.into());
+        }
+        let nonce = validate::id("nonce", &self.nonce)?;
+        let booking_id = validate::row_ref("booking_id", &self.booking_id)?;
+        let currency = validate::currency("currency", &self.currency)?;
+        let note = opt_free_text("note", self.note.as_deref(), 500)?;
+        let reference = validate::opt_text("reference", self.reference.as_deref(), 100)?;
+        if self.at > ctx.now + MAX_CLOCK_SKEW {
+            return Err(Rejection::ClockSkew { field: "at".into(), stamp: self.at.to_rfc3339() }.into());
+        }
+        let b = view.booking(&booking_id)?.ok_or_else(|| Rejection::not_found("booking", &booking_id))?;
+        if b.status == BookingStatus::Cancelled {
+            return Err(Rejection::conflict(
+                "booking_id",
+                format!("booking {} is cancelled; a payment cannot be recorded on it", b.reference_number),
+            )
+            .into());
+        }
+        let kind = EntryKind::from(self.method);
+        let after = Balance::of_booking(&b).record(kind, Money::new(self.amount, currency))?;
+
+        let mut next = b.clone();
+        next.paid_amount = Money::new(after.paid, currency);
+        if b.payment_status != PaymentStatus::Disputed {
+            next.payment_status = PaymentStatus::from_amounts(b.pricing.total.amount, after.paid, after.refunded);
+        }
+        let confirmed = ledger::confirms(&b, after.paid, None);
+        if confirmed {
+            next.status = b.status.transition(BookingStatus::Confirmed)?;
+            next.confirmed_at = Some(ctx.now);
+        }
+        next.updated_at = ctx.now;
+        let entry = LedgerEntry {
+            id: nonce,
+            organization_id: ctx.organization_id.clone(),
+            booking_id: b.id.clone(),
+            departure_id: b.departure_id.clone(),
+            kind,
+            amount: self.amount,
+            currency,
+            note,
+            reference,
+            recorded_by: ctx.user_id.clone(),
+            recorded_at: self.at,
+        };
+        let mut changes = vec![Change::PutLedgerEntry(entry.clone()), Change::PutBooking(next)];
+        if confirmed {
+            changes.push(Change::Audit(AuditEntry {
+                action: BOOKING_CONFIRMED.into(),
+                entity: "booking".into(),
+                entity_id: b.id.clone(),
+                actor_id: ctx.user_id.clone(),
+                at: ctx.now,
+                detail: json!({
+                    "reference": b.reference_number.to_string(),
+                    "by": "record_payment.v1",
+                    "ledger_entry_id": entry.id,
+                    "paid": after.paid,
+                    "total": b.pricing.total.amount,
+                }),
+            }));
+        }
+        Ok(changes)
+    }
+}
+
+fn opt_free_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
+    Ok(value.map(|v| validate::free_text(field, v, max)).transpose()?.filter(|v| !v.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde_json::{Value, json};
+
+    use super::super::testkit::*;
+    use super::*;
+
+    const B: &str = "b-pay";
+
+    fn world_with(total: i64, status: BookingStatus, paid: i64) -> Mem {
+        let mem = world();
+        let mut b = booking(B, 2, status, if paid > 0 { PaymentStatus::Partial } else { PaymentStatus::Unpaid }, paid);
+        b.pricing.total = usd(total);
+        b.pricing.subtotal = usd(total);
+        b.paid_amount = usd(paid);
+        b.refunded_amount = usd(0);
+        mem.put_booking(b);
+        mem
+    }
+
+    fn args(amount: i64) -> Value {
+        json!({
+            "nonce": "00000000-0000-4000-8000-0000000000e1",
+            "booking_id": B,
+            "method": "cash",
+            "amount": amount,
+            "currency": "USD",
+            "note": "paid at the desk",
+            "at": now(),
+        })
+    }
+
+    fn field_of(r: Result<Vec<Change>, ApplyError>) -> String {
+        match r {
+            Err(ApplyError::Rejected(Rejection::Invalid(e))) => e.field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_cash_payment_confirms_the_booking_and_writes_its_entry() {
+        let mem = world_with(10_000, BookingStatus::Pending, 0);
+        let changes = run_write(&mem, "record_payment.v1", args(10_000), Role::Manager);
+        let b = mem.get_booking(B);
+        assert_eq!(b.status, BookingStatus::Confirmed);
+        assert_eq!(b.payment_status, PaymentStatus::Paid);
+        assert_eq!(b.paid_amount, usd(10_000));
+        assert_eq!(b.confirmed_at, Some(now()));
+        let entry = changes
+            .iter()
+            .find_map(|c| match c {
+                Change::PutLedgerEntry(e) => Some(e.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!((entry.kind, entry.amount, entry.recorded_by.as_str()), (EntryKind::Cash, 10_000, STAFF));
+        assert_eq!(entry.departure_id, b.departure_id);
+        assert_eq!(entry.note.as_deref(), Some("paid at the desk"));
+        let audit = mem.state.borrow().audit.clone();
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].action, BOOKING_CONFIRMED);
+    }
+
+    #[test]
+    fn a_part_payment_leaves_the_booking_pending_with_a_balance() {
+        let mem = world_with(10_000, BookingStatus::Pending, 0);
+        let changes = run_write(&mem, "record_payment.v1", args(4_000), Role::Owner);
+        let b = mem.get_booking(B);
+        assert_eq!((b.status, b.payment_status), (BookingStatus::Pending, PaymentStatus::Partial));
+        assert_eq!(Balance::of_booking(&b).balance_due(), usd(6_000));
+        assert!(!changes.iter().any(|c| matches!(c, Change::Audit(_))));
+        // The rest confirms it.
+        let rest = patch(args(6_000), &[("nonce", json!("00000000-0000-4000-8000-0000000000e2"))]);
+        run_write(&mem, "record_payment.v1", rest, Role::Owner);
+        assert_eq!(mem.get_booking(B).status, BookingStatus::Confirmed);
+    }
+
+    #[test]
+    fn a_confirmed_booking_takes_its_balance_without_a_second_confirmation() {
+        let mem = world_with(10_000, BookingStatus::Confirmed, 3_000);
+        let changes = run_write(&mem, "record_payment.v1", args(7_000), Role::Manager);
+        assert_eq!(mem.get_booking(B).payment_status, PaymentStatus::Paid);
+        assert!(!changes.iter().any(|c| matches!(c, Change::Audit(_))));
+    }
+
+    #[test]
+    fn refusals_name_their_field() {
+        let mem = world_with(10_000, BookingStatus::Pending, 2_000);
+        let run1 = |a: Value| run(&mem, "record_payment.v1", a, Role::Manager);
+        assert_eq!(field_of(run1(patch(args(100), &[("currency", json!("EUR"))]))), "currency");
+        assert_eq!(field_of(run1(patch(args(100), &[("currency", json!("XX"))]))), "currency");
+        assert_eq!(field_of(run1(args(8_001))), "amount", "above the balance");
+        assert_eq!(field_of(run1(args(0))), "amount");
+        assert_eq!(field_of(run1(args(-1))), "amount");
+        assert_eq!(field_of(run1(patch(args(100), &[("nonce", json!(""))]))), "nonce");
+        assert_eq!(field_of(run1(patch(args(100), &[("note", json!("a\u{0}b"))]))), "note");
+        assert_eq!(
+            run_err(&mem, "record_payment.v1", patch(args(100), &[("method", json!("card_payment"))]), Role::Manager),
+            "INVALID",
+            "Stripe's card payments are not recorded by hand"
+        );
+        let ahead = patch(args(100), &[("at", json!(now() + chrono::Duration::days(1)))]);
+        assert_eq!(run_err(&mem, "record_payment.v1", ahead, Role::Manager), "CLOCK_SKEW");
+        let missing = patch(args(100), &[("booking_id", json!("b-none"))]);
+        assert_eq!(run_err(&mem, "record_payment.v1", missing, Role::Manager), "NOT_FOUND");
+    }
+
+    #[test]
+    fn a_cancelled_booking_or_a_role_without_the_right_is_refused() {
+        let mem = world_with(10_000, BookingStatus::Cancelled, 0);
+        assert_eq!(run_err(&mem, "record_payment.v1", args(100), Role::Owner), "CONFLICT");
+        let mem = world_with(10_000, BookingStatus::Pending, 0);
+        assert_eq!(run_err(&mem, "record_payment.v1", args(100), Role::Guide), "NOT_AUTHORIZED");
+        assert_eq!(run_err(&mem, "record_payment.v1", args(100), Role::Customer), "NOT_AUTHORIZED");
+    }
+}

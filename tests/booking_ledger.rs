@@ -1,0 +1,316 @@
+//! Money on a booking (issue 13): a payment recorded at a desk offline — cash, here — pushed to a
+//! real server and PostgreSQL, decided under the booking's lock, audited, and, when it meets the
+//! confirmation rule, confirming the booking with exactly one confirmation e-mail in the SMTP
+//! sink. Refusals (another currency, above the balance, a cancelled booking) are recorded
+//! rejections that write nothing. Stripe's card money lands in the same ledger.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use chrono::{Datelike, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tourdesk_domain::hlc::Hlc;
+use tourdesk_domain::ledger::EntryKind;
+use tourdesk_domain::mutation::Mutation;
+use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SCHEMA_VERSION};
+use tourdesk_domain::status::{BookingStatus, PaymentStatus};
+use tourdesk_local_store::Store;
+use tourdesk_sync_server::demo_data;
+use tourdesk_testkit::smtp::SmtpSink;
+use tourdesk_testkit::stripe::{FakeStripe, sign};
+use tourdesk_tests::{Env, Fakes, push_raw, sign_in};
+
+const ORG: &str = demo_data::DEMO_ORG_SLUG;
+
+fn m(name: &str, args: Value) -> Mutation {
+    Mutation::decode(name, &args).unwrap()
+}
+
+fn nonce() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// An open departure more than a day out with nothing sold: (departure, tour, first tier).
+async fn empty_departure(env: &Env) -> (String, String, String) {
+    let row = env
+        .pg()
+        .await
+        .query_one(
+            "SELECT s.id, s.tour_id, p.id FROM schedules s
+             JOIN pricing_tiers p ON p.tour_id = s.tour_id
+             WHERE s.status = 'open' AND s.booked_count = 0 AND s.capacity >= 4
+               AND s.starts_at > now() + interval '1 day'
+             ORDER BY s.starts_at, p.sort_order, p.id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+/// A phone booking made on `desk` for a new customer with `email`: pending and unpaid.
+fn phone_booking(desk: &Store, dep: &(String, String, String), email: &str, seats: u32) -> String {
+    let customer = nonce();
+    desk.mutate(&m(
+        "create_customer.v1",
+        json!({"id": customer, "email": email, "first_name": "Pat", "last_name": "Phone",
+               "hlc": Hlc::at(Utc::now(), 0, "desk").to_string()}),
+    ))
+    .unwrap();
+    let id = nonce();
+    desk.mutate(&m(
+        "create_booking.v1",
+        json!({"id": id, "tour_id": dep.1, "departure_id": dep.0, "customer_id": customer,
+               "lines": [{"tier_id": dep.2, "quantity": seats}], "reference_year": Utc::now().year(),
+               "reference_entropy": uuid::Uuid::new_v4().as_u64_pair().0}),
+    ))
+    .unwrap();
+    id
+}
+
+fn cash(booking_id: &str, amount: i64, currency: &str) -> Mutation {
+    m(
+        "record_payment.v1",
+        json!({"nonce": nonce(), "booking_id": booking_id, "method": "cash", "amount": amount,
+               "currency": currency, "note": "paid at the counter", "at": Utc::now()}),
+    )
+}
+
+async fn confirmations(smtp: &SmtpSink, to: &str) -> usize {
+    smtp.messages().iter().filter(|m| m.subject.starts_with("Booking confirmed") && m.to[0] == to).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cash_recorded_offline_confirms_the_booking_once_with_one_email() {
+    let smtp = SmtpSink::start().await.unwrap();
+    let env = Env::start_faked(Fakes { smtp: Some(&smtp), ..Fakes::default() }).await;
+    let dep = empty_departure(&env).await;
+    let desk = env.desk("front");
+    let client = env.client(demo_data::DEMO_MANAGER_EMAIL);
+    client.sync_once(&desk).await.unwrap();
+
+    let booking = phone_booking(&desk, &dep, "pat@example.com", 2);
+    client.sync_once(&desk).await.unwrap();
+    let money = desk.booking_money(&booking).unwrap().unwrap();
+    assert_eq!((money.status, money.payment_status), (BookingStatus::Pending, PaymentStatus::Unpaid));
+    let total = money.total;
+    assert!(total.amount > 1, "{total:?}");
+
+    // Offline: a part in cash, then the rest. The desk shows it confirmed at once.
+    let part = total.amount / 2;
+    desk.mutate(&cash(&booking, part, total.currency.as_str())).unwrap();
+    desk.mutate(&cash(&booking, total.amount - part, total.currency.as_str())).unwrap();
+    let shown = desk.booking_money(&booking).unwrap().unwrap();
+    assert_eq!((shown.status, shown.balance_due.amount), (BookingStatus::Confirmed, 0));
+    assert!(shown.entries.iter().all(|l| l.pending));
+
+    // Back online: the server decides the same, audits it and mails the confirmation once.
+    client.sync_once(&desk).await.unwrap();
+    assert!(desk.rejections().unwrap().is_empty(), "{:?}", desk.rejections().unwrap());
+    let pg = env.pg().await;
+    let row = pg
+        .query_one("SELECT status, payment_status, paid_amount_minor FROM bookings WHERE id = $1", &[&booking])
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0).as_str(), row.get::<_, String>(1).as_str(), row.get::<_, i64>(2)),
+        ("confirmed", "paid", total.amount)
+    );
+    let entries = pg
+        .query(
+            "SELECT kind, amount_minor, recorded_by, note FROM ledger_entries WHERE booking_id = $1 ORDER BY amount_minor",
+            &[&booking],
+        )
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(entries.iter().all(|r| r.get::<_, String>(0) == "cash"));
+    assert_eq!(entries.iter().map(|r| r.get::<_, i64>(1)).sum::<i64>(), total.amount);
+    assert_eq!(entries[0].get::<_, Option<String>>(3).as_deref(), Some("paid at the counter"));
+    let audited = env
+        .scalar(
+            "SELECT count(*) FROM audit_logs WHERE action = 'record_payment.v1' AND entity = 'ledger_entry'
+               AND entity_id IN (SELECT id FROM ledger_entries WHERE booking_id = $1)",
+            &[&booking],
+        )
+        .await;
+    assert_eq!(audited, 2);
+    let confirmed = env
+        .scalar("SELECT count(*) FROM audit_logs WHERE action = 'booking.confirmed' AND entity_id = $1", &[&booking])
+        .await;
+    assert_eq!(confirmed, 1);
+
+    smtp.wait_for(1, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(confirmations(&smtp, "pat@example.com").await, 1, "{:?}", smtp.messages());
+    let mail = smtp.messages().into_iter().find(|m| m.subject.starts_with("Booking confirmed")).unwrap();
+    let reference = desk.booking_money(&booking).unwrap().unwrap().reference_number;
+    assert!(mail.subject.contains(&reference), "{}", mail.subject);
+
+    // The desk ends where the server is: its entries settled, nothing pending.
+    client.sync_once(&desk).await.unwrap();
+    let settled = desk.booking_money(&booking).unwrap().unwrap();
+    assert_eq!((settled.status, settled.payment_status), (BookingStatus::Confirmed, PaymentStatus::Paid));
+    assert_eq!(settled.entries.len(), 2);
+    assert!(settled.entries.iter().all(|l| !l.pending && l.entry.kind == EntryKind::Cash));
+    assert_eq!(desk.pending_count().unwrap(), 0);
+
+    // A second desk receives the ledger with the booking.
+    let other = env.desk("back-office");
+    env.client(demo_data::DEMO_OWNER_EMAIL).sync_once(&other).await.unwrap();
+    assert_eq!(other.booking_money(&booking).unwrap().unwrap().entries.len(), 2);
+
+    // Nothing more is mailed on later rounds.
+    client.sync_once(&desk).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(confirmations(&smtp, "pat@example.com").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_the_server_refuses_is_a_rejection_with_its_reason_and_writes_nothing() {
+    let env = Env::start().await;
+    let dep = empty_departure(&env).await;
+    let desk = env.desk("front");
+    let client = env.client(demo_data::DEMO_MANAGER_EMAIL);
+    client.sync_once(&desk).await.unwrap();
+    let open = phone_booking(&desk, &dep, "open@example.com", 1);
+    let gone = phone_booking(&desk, &dep, "gone@example.com", 1);
+    desk.mutate(&m(
+        "cancel_booking.v1",
+        json!({"booking_id": gone, "tour_id": dep.1, "departure_id": dep.0, "by": "operator", "reason": "changed plans"}),
+    ))
+    .unwrap();
+    client.sync_once(&desk).await.unwrap();
+    assert!(desk.rejections().unwrap().is_empty(), "{:?}", desk.rejections().unwrap());
+    let money = desk.booking_money(&open).unwrap().unwrap();
+    let (total, currency) = (money.total.amount, money.total.currency.as_str().to_string());
+    let other_currency = if currency == "EUR" { "USD" } else { "EUR" };
+
+    let token = sign_in(&env, demo_data::DEMO_MANAGER_EMAIL).await;
+    let envelope = |id: u64, m: Mutation| MutationEnvelope {
+        id,
+        name: m.name().into(),
+        args: m.args(),
+        hlc: Hlc::at(Utc::now(), id, "raw").to_string(),
+    };
+    let req = PushRequest {
+        client_id: nonce(),
+        schema_version: SCHEMA_VERSION,
+        mutations: vec![
+            envelope(1, cash(&open, 100, other_currency)),
+            envelope(2, cash(&open, total + 1, &currency)),
+            envelope(3, cash(&gone, 100, &currency)),
+        ],
+    };
+    let resp = push_raw(&env.base_url(), &token, &req).await;
+    let got: Vec<(OutcomeStatus, Option<&str>)> = resp.results.iter().map(|r| (r.status, r.code.as_deref())).collect();
+    assert_eq!(
+        got,
+        [
+            (OutcomeStatus::Rejected, Some("INVALID")),
+            (OutcomeStatus::Rejected, Some("INVALID")),
+            (OutcomeStatus::Rejected, Some("CONFLICT")),
+        ]
+    );
+    let detail = |i: usize| resp.results[i].detail.clone().unwrap_or_default();
+    assert!(detail(0).contains("currency"), "{}", detail(0));
+    assert!(detail(1).contains("balance due"), "{}", detail(1));
+    assert!(detail(2).contains("cancelled"), "{}", detail(2));
+    assert_eq!(env.scalar("SELECT count(*) FROM ledger_entries", &[]).await, 0);
+    let paid = env.scalar("SELECT paid_amount_minor FROM bookings WHERE id = $1", &[&open]).await;
+    assert_eq!(paid, 0);
+
+    // A guide may not take money.
+    let guide = sign_in(&env, demo_data::DEMO_GUIDE_EMAIL).await;
+    let req = PushRequest {
+        client_id: nonce(),
+        schema_version: SCHEMA_VERSION,
+        mutations: vec![envelope(1, cash(&open, 100, &currency))],
+    };
+    let resp = push_raw(&env.base_url(), &guide, &req).await;
+    assert_eq!(resp.results[0].code.as_deref(), Some("NOT_AUTHORIZED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_card_money_lands_in_the_ledger_once_however_often_it_is_reported() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let dep = empty_departure(&env).await;
+    let http = reqwest::Client::new();
+    let req = json!({
+        "request_id": nonce(),
+        "departure_id": dep.0,
+        "customer": {"email": "card@example.com", "first_name": "Cara", "last_name": "Card"},
+        "lines": [{"tier_id": dep.2, "quantity": 1}],
+    });
+    let r = http.post(format!("{}/api/v1/orgs/{ORG}/bookings", env.base_url())).json(&req).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.unwrap();
+    let intent = created["payment"]["payment_intent_id"].as_str().unwrap().to_string();
+    let booking = created["booking"]["id"].as_str().unwrap().to_string();
+    let total = created["booking"]["price"]["total"]["amount_minor"].as_i64().unwrap();
+    let event = stripe.succeed(&intent);
+    for _ in 0..2 {
+        let r = http
+            .post(format!("{}/api/v1/stripe/webhook", env.base_url()))
+            .header("Stripe-Signature", sign(&event, &env.webhook_secret(), Utc::now().timestamp()))
+            .header("Content-Type", "application/json")
+            .body(event.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let pg = env.pg().await;
+    let rows =
+        pg.query("SELECT id, kind, amount_minor FROM ledger_entries WHERE booking_id = $1", &[&booking]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, String>(0), format!("card-{booking}"));
+    assert_eq!((rows[0].get::<_, String>(1).as_str(), rows[0].get::<_, i64>(2)), ("card_payment", total));
+
+    // It reaches the desk with the booking: fully paid, nothing due.
+    let desk = env.desk("front");
+    env.client(demo_data::DEMO_MANAGER_EMAIL).sync_once(&desk).await.unwrap();
+    let money = desk.booking_money(&booking).unwrap().unwrap();
+    assert_eq!(money.status, BookingStatus::Confirmed);
+    assert_eq!((money.balance_due.amount, money.can_record_payment), (0, false));
+    assert_eq!(money.entries.len(), 1);
+    assert_eq!(money.entries[0].entry.kind, EntryKind::CardPayment);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_desks_taking_the_same_balance_offline_are_decided_once_and_the_second_lands_in_its_inbox() {
+    let smtp = SmtpSink::start().await.unwrap();
+    let env = Env::start_faked(Fakes { smtp: Some(&smtp), ..Fakes::default() }).await;
+    let dep = empty_departure(&env).await;
+    let (front, back) = (env.desk("front"), env.desk("back"));
+    let (front_client, back_client) =
+        (env.client(demo_data::DEMO_MANAGER_EMAIL), env.client(demo_data::DEMO_OWNER_EMAIL));
+    front_client.sync_once(&front).await.unwrap();
+    let booking = phone_booking(&front, &dep, "twice@example.com", 1);
+    front_client.sync_once(&front).await.unwrap();
+    back_client.sync_once(&back).await.unwrap();
+    let total = back.booking_money(&booking).unwrap().unwrap().total;
+
+    // Both take the whole balance while neither can reach the other.
+    front.mutate(&cash(&booking, total.amount, total.currency.as_str())).unwrap();
+    back.mutate(&cash(&booking, total.amount, total.currency.as_str())).unwrap();
+    front_client.sync_once(&front).await.unwrap();
+    back_client.sync_once(&back).await.unwrap();
+
+    assert!(front.rejections().unwrap().is_empty());
+    let refused = back.rejections().unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!((refused[0].name.as_str(), refused[0].code.as_deref()), ("record_payment.v1", Some("INVALID")));
+    assert!(refused[0].detail.as_deref().unwrap_or_default().contains("balance due"), "{refused:?}");
+    // The second desk ends where the server is: one entry, paid once, confirmed.
+    let money = back.booking_money(&booking).unwrap().unwrap();
+    assert_eq!((money.status, money.paid), (BookingStatus::Confirmed, total));
+    assert_eq!(money.entries.len(), 1);
+    assert!(!money.entries[0].pending);
+    assert_eq!(env.scalar("SELECT count(*) FROM ledger_entries WHERE booking_id = $1", &[&booking]).await, 1);
+    smtp.wait_for(1, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(confirmations(&smtp, "twice@example.com").await, 1);
+}
