@@ -270,10 +270,18 @@ pub enum EntityKind {
     GuideAssignment,
     /// A payment event the server could not apply (`payment::PaymentIssue`), for office desks.
     PaymentIssue,
+    /// The pricing half of the catalogue (`catalogue`): seasons, promotional codes (office desks
+    /// only), tax rates, cancellation policies, a tour's FAQs and inclusions.
+    Season,
+    PromoCode,
+    TaxRate,
+    CancellationPolicy,
+    TourFaq,
+    TourInclusion,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 10] = [
+    pub const ALL: [EntityKind; 16] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -284,6 +292,12 @@ impl EntityKind {
         EntityKind::Guide,
         EntityKind::GuideAssignment,
         EntityKind::PaymentIssue,
+        EntityKind::Season,
+        EntityKind::PromoCode,
+        EntityKind::TaxRate,
+        EntityKind::CancellationPolicy,
+        EntityKind::TourFaq,
+        EntityKind::TourInclusion,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -298,6 +312,12 @@ impl EntityKind {
             EntityKind::Guide => "guide",
             EntityKind::GuideAssignment => "guide_assignment",
             EntityKind::PaymentIssue => "payment_issue",
+            EntityKind::Season => "season",
+            EntityKind::PromoCode => "promo_code",
+            EntityKind::TaxRate => "tax_rate",
+            EntityKind::CancellationPolicy => "cancellation_policy",
+            EntityKind::TourFaq => "tour_faq",
+            EntityKind::TourInclusion => "tour_inclusion",
         }
     }
 
