@@ -278,6 +278,31 @@ impl CatalogueRow {
     }
 }
 
+/// What the desk shows of one tour's pricing catalogue (the tour pricing screen): its seasons,
+/// FAQs and inclusions in display order, its own cancellation policy and the default it falls
+/// back to, and the taxes that apply to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TourPricingView {
+    pub seasons: Vec<Season>,
+    pub faqs: Vec<TourFaq>,
+    pub inclusions: Vec<TourInclusion>,
+    pub own_policy: Option<CancellationPolicyRow>,
+    pub default_policy: Option<CancellationPolicyRow>,
+    pub taxes: Vec<TaxRate>,
+}
+
+/// A quote as the desk's booking form asks for it: a departure, lines, and optionally a code
+/// and the customer whose earlier uses of it count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteInput {
+    pub departure_id: String,
+    pub lines: Vec<crate::pricing::LineRequest>,
+    #[serde(default)]
+    pub promo_code: Option<String>,
+    #[serde(default)]
+    pub customer_id: Option<String>,
+}
+
 /// The entity kinds of [`CatalogueRow`].
 pub fn is_catalogue_kind(kind: EntityKind) -> bool {
     matches!(

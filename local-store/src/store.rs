@@ -14,6 +14,7 @@ use tourdesk_domain::roles::Role;
 
 use crate::StoreError;
 
+mod catalogue;
 mod pull;
 mod read;
 mod search;

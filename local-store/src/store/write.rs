@@ -283,6 +283,15 @@ pub(super) fn pricing_catalog(c: &Connection, org: &str, tour_id: &str) -> Resul
     Ok(catalogue::pricing_catalog(tour_id, &tiers_of(c, org, tour_id)?, &seasons, &taxes))
 }
 
+#[cfg(test)]
+pub(super) fn policy_for_tour_pub(
+    c: &Connection,
+    org: &str,
+    tour_id: &str,
+) -> Result<Option<CancellationPolicy>, StoreError> {
+    policy_for_tour(c, org, tour_id)
+}
+
 fn policy_for_tour(c: &Connection, org: &str, tour_id: &str) -> Result<Option<CancellationPolicy>, StoreError> {
     let policies: Vec<CancellationPolicyRow> =
         rows::catalogue_rows(c, org, EntityKind::CancellationPolicy, "1 = 1", &[])?
@@ -311,7 +320,7 @@ pub(super) fn promo_code(c: &Connection, org: &str, code: &str) -> Result<Option
 
 /// How many of the customer's bookings on this desk used the code: the server counts its
 /// `promo_code_uses`, one per booking made with it.
-fn promo_uses(c: &Connection, org: &str, code: &str, customer_id: &str) -> Result<u32, StoreError> {
+pub(super) fn promo_uses(c: &Connection, org: &str, code: &str, customer_id: &str) -> Result<u32, StoreError> {
     let Some(p) = promo_code(c, org, code)? else { return Ok(0) };
     Ok(c.prepare_cached(
         "SELECT count(*) FROM bookings WHERE organization_id = ?1 AND customer_id = ?2
