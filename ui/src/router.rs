@@ -15,6 +15,8 @@ pub enum Route {
     SignIn,
     /// The settings area: organization, staff, my two-step sign-in, devices.
     Settings(SettingsTab),
+    /// The organization's promo codes.
+    PromoCodes,
     NotFound(String),
 }
 
@@ -25,11 +27,18 @@ pub enum SettingsTab {
     Staff,
     Security,
     Devices,
+    /// Tax rates and the default cancellation policy.
+    TaxesPolicies,
 }
 
 impl SettingsTab {
-    pub const ALL: [SettingsTab; 4] =
-        [SettingsTab::Organization, SettingsTab::Staff, SettingsTab::Security, SettingsTab::Devices];
+    pub const ALL: [SettingsTab; 5] = [
+        SettingsTab::Organization,
+        SettingsTab::Staff,
+        SettingsTab::Security,
+        SettingsTab::Devices,
+        SettingsTab::TaxesPolicies,
+    ];
 
     pub fn slug(self) -> &'static str {
         match self {
@@ -37,6 +46,7 @@ impl SettingsTab {
             SettingsTab::Staff => "staff",
             SettingsTab::Security => "security",
             SettingsTab::Devices => "devices",
+            SettingsTab::TaxesPolicies => "taxes-policies",
         }
     }
 
@@ -46,6 +56,7 @@ impl SettingsTab {
             SettingsTab::Staff => "Staff",
             SettingsTab::Security => "Two-step sign-in",
             SettingsTab::Devices => "Devices",
+            SettingsTab::TaxesPolicies => "Taxes & policies",
         }
     }
 
@@ -106,6 +117,7 @@ impl Route {
             ["customers", id] => Route::Customers(Some((*id).to_string())),
             ["bookings", reference] => Route::Booking((*reference).to_string()),
             ["inbox"] => Route::Inbox,
+            ["promo-codes"] => Route::PromoCodes,
             ["sign-in"] => Route::SignIn,
             ["settings"] => Route::Settings(SettingsTab::Organization),
             ["settings", tab] => match SettingsTab::parse(tab) {
@@ -124,6 +136,7 @@ impl Route {
             Route::Customers(Some(id)) => format!("#/customers/{}", encode(id)),
             Route::Booking(r) => format!("#/bookings/{}", encode(r)),
             Route::Inbox => "#/inbox".into(),
+            Route::PromoCodes => "#/promo-codes".into(),
             Route::SignIn => "#/sign-in".into(),
             Route::Settings(tab) => format!("#/settings/{}", tab.slug()),
             Route::NotFound(h) => h.clone(),
@@ -136,6 +149,7 @@ impl Route {
             Route::Tours(_) | Route::NotFound(_) | Route::SignIn => Section::Tours,
             Route::Customers(_) | Route::Booking(_) => Section::Customers,
             Route::Inbox => Section::Inbox,
+            Route::PromoCodes => Section::PromoCodes,
             Route::Settings(_) => Section::Settings,
         }
     }
@@ -147,17 +161,20 @@ pub enum Section {
     Tours,
     Customers,
     Inbox,
+    PromoCodes,
     Settings,
 }
 
 impl Section {
-    pub const ALL: [Section; 4] = [Section::Tours, Section::Customers, Section::Inbox, Section::Settings];
+    pub const ALL: [Section; 5] =
+        [Section::Tours, Section::Customers, Section::Inbox, Section::PromoCodes, Section::Settings];
 
     pub fn label(self) -> &'static str {
         match self {
             Section::Tours => "Tours & departures",
             Section::Customers => "Customers",
             Section::Inbox => "Inbox",
+            Section::PromoCodes => "Promo codes",
             Section::Settings => "Settings",
         }
     }
@@ -167,6 +184,7 @@ impl Section {
             Section::Tours => "nav-tours",
             Section::Customers => "nav-customers",
             Section::Inbox => "nav-inbox",
+            Section::PromoCodes => "nav-promo-codes",
             Section::Settings => "nav-settings",
         }
     }
@@ -176,6 +194,7 @@ impl Section {
             Section::Tours => Route::Tours(None),
             Section::Customers => Route::Customers(None),
             Section::Inbox => Route::Inbox,
+            Section::PromoCodes => Route::PromoCodes,
             Section::Settings => Route::Settings(SettingsTab::Organization),
         }
     }

@@ -4,8 +4,12 @@
 pub mod booking;
 pub mod customers;
 pub mod inbox;
+pub mod pricing_common;
+pub mod promo_codes;
 pub mod settings;
 pub mod sign_in;
+pub mod taxes_policies;
+pub mod tour_pricing;
 pub mod tours;
 
 use yew::prelude::*;
@@ -36,6 +40,7 @@ pub fn page(route: &Route) -> Html {
         Route::Customers(id) => html! { <customers::CustomersPage selected={id.clone()} /> },
         Route::Booking(r) => html! { <booking::BookingPage reference={r.clone()} /> },
         Route::Inbox => html! { <inbox::InboxPage /> },
+        Route::PromoCodes => html! { <promo_codes::PromoCodesPage /> },
         Route::SignIn => html! { <sign_in::SignInPage /> },
         Route::Settings(tab) => html! { <settings::SettingsPage tab={*tab} /> },
         Route::NotFound(h) => html! { <NotFound hash={h.clone()} /> },
