@@ -427,7 +427,7 @@ fn policy_rules(rules: &[CancellationRule]) -> Result<Vec<CancellationRule>, Fie
     }
     // Stored longest notice first, as people read a policy.
     let mut sorted = rules.to_vec();
-    sorted.sort_by(|a, b| b.hours_before_tour.cmp(&a.hours_before_tour));
+    sorted.sort_by_key(|r| std::cmp::Reverse(r.hours_before_tour));
     Ok(sorted)
 }
 

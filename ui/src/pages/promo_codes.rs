@@ -71,7 +71,7 @@ fn date(field: &str, typed: &str) -> Result<DateTime<Utc>, UiError> {
 }
 
 impl PromoDraft {
-    pub fn new() -> PromoDraft {
+    pub fn blank() -> PromoDraft {
         PromoDraft { kind: "percentage".into(), status: "active".into(), ..PromoDraft::default() }
     }
 
@@ -249,7 +249,7 @@ pub struct PromoFormProps {
 
 #[component]
 pub fn PromoForm(props: &PromoFormProps) -> Html {
-    let start = props.code.as_ref().map(PromoDraft::of).unwrap_or_else(PromoDraft::new);
+    let start = props.code.as_ref().map(PromoDraft::of).unwrap_or_else(PromoDraft::blank);
     let code = use_state(|| start.code.clone());
     let kind = use_state(|| start.kind.clone());
     let value = use_state(|| start.value.clone());

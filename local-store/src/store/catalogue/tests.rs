@@ -105,7 +105,7 @@ fn every_catalogue_mutation_is_made_on_the_desk_pending_and_queued() {
     let d = seed(&s);
     let start = d.local_date - Duration::days(3);
     let end = d.local_date + Duration::days(3);
-    let steps = vec![
+    let steps = [
         m(
             "upsert_season.v1",
             json!({"id": uuid(1), "tour_id": TOUR, "name": "High", "start_date": start, "end_date": end,
