@@ -3,13 +3,13 @@
 //! error shown beside it.
 
 use serde::Serialize;
-use tourdesk_domain::catalogue::{CancellationPolicyRow, PromotionalCode, TaxRate, TourPricingView};
+use tourdesk_domain::catalogue::{CancellationPolicyRow, PromotionalCode, QuoteInput, TaxRate, TourPricingView};
 use tourdesk_domain::money::{Currency, Money, Percent};
 use tourdesk_domain::mutation::{
     UpsertCancellationPolicyV1, UpsertPromoCodeV1, UpsertSeasonV1, UpsertTaxRateV1, UpsertTourFaqV1,
     UpsertTourInclusionV1,
 };
-use tourdesk_domain::pricing::{Adjustment, PromoStatus};
+use tourdesk_domain::pricing::{Adjustment, PromoStatus, Quote};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -39,6 +39,11 @@ struct IdArg<'a> {
 struct StatusArg<'a> {
     id: &'a str,
     status: PromoStatus,
+}
+
+/// The desk's quote of a booking request: what its store will charge.
+pub async fn quote_booking(input: &QuoteInput) -> Result<Quote, UiError> {
+    call("quote_booking", &Input { input }).await
 }
 
 pub async fn tour_pricing(tour_id: String) -> Result<TourPricingView, UiError> {
