@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod availability;
 pub mod cancellation;
 pub mod capacity;
+pub mod catalogue;
 pub mod entities;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;

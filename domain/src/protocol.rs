@@ -272,10 +272,18 @@ pub enum EntityKind {
     PaymentIssue,
     /// One movement of money on a booking (`ledger::LedgerEntry`); scoped like its booking.
     LedgerEntry,
+    /// The pricing half of the catalogue (`catalogue`): seasons, promotional codes (office desks
+    /// only), tax rates, cancellation policies, a tour's FAQs and inclusions.
+    Season,
+    PromoCode,
+    TaxRate,
+    CancellationPolicy,
+    TourFaq,
+    TourInclusion,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 11] = [
+    pub const ALL: [EntityKind; 17] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -287,6 +295,12 @@ impl EntityKind {
         EntityKind::GuideAssignment,
         EntityKind::PaymentIssue,
         EntityKind::LedgerEntry,
+        EntityKind::Season,
+        EntityKind::PromoCode,
+        EntityKind::TaxRate,
+        EntityKind::CancellationPolicy,
+        EntityKind::TourFaq,
+        EntityKind::TourInclusion,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -302,6 +316,12 @@ impl EntityKind {
             EntityKind::GuideAssignment => "guide_assignment",
             EntityKind::PaymentIssue => "payment_issue",
             EntityKind::LedgerEntry => "ledger_entry",
+            EntityKind::Season => "season",
+            EntityKind::PromoCode => "promo_code",
+            EntityKind::TaxRate => "tax_rate",
+            EntityKind::CancellationPolicy => "cancellation_policy",
+            EntityKind::TourFaq => "tour_faq",
+            EntityKind::TourInclusion => "tour_inclusion",
         }
     }
 

@@ -12,6 +12,11 @@
 //! `org:all` and `org:ref`; a departure's operational rows (bookings, check-ins, assignments) to
 //! `org:all` and `schedule:D`; a customer to `org:all` and the `schedule:D` of every departure
 //! they have a booking on, so the guide of D has the guest's contact details.
+//!
+//! The pricing half of the catalogue (seasons, tax rates, cancellation policies, FAQs,
+//! inclusions) is reference data like tours: every desk prices and shows tours with it. Promo
+//! codes are not: a code is a secret worth money, and a guide's device neither sells with one nor
+//! should leak the list, so they go to `org:all` only (`RowScope::Office`).
 
 use crate::guides::AssignmentStatus;
 use crate::protocol::{EntityKind, org_bucket, ref_bucket, schedule_bucket};
@@ -100,6 +105,8 @@ pub fn parse_bucket(org: &str, bucket: &str) -> Option<Bucket> {
 pub enum RowScope<'a> {
     /// Tours, variants, tiers, departures, guides: every device of the organization.
     Reference,
+    /// Promo codes and payment issues: office desks only (`org:all`), never a guide's device.
+    Office,
     /// A departure's bookings, their ledger entries, check-ins and guide assignments.
     Departure(&'a str),
     /// A customer, with the departures they have a booking on (any status: the booking stays in
@@ -110,21 +117,31 @@ pub enum RowScope<'a> {
 impl RowScope<'_> {
     /// The scope of a reference entity; `None` for kinds whose scope depends on their row.
     pub fn of_reference(kind: EntityKind) -> Option<RowScope<'static>> {
-        matches!(
-            kind,
+        match kind {
             EntityKind::Tour
-                | EntityKind::TourVariant
-                | EntityKind::PricingTier
-                | EntityKind::Departure
-                | EntityKind::Guide
-        )
-        .then_some(RowScope::Reference)
+            | EntityKind::TourVariant
+            | EntityKind::PricingTier
+            | EntityKind::Departure
+            | EntityKind::Guide
+            | EntityKind::Season
+            | EntityKind::TaxRate
+            | EntityKind::CancellationPolicy
+            | EntityKind::TourFaq
+            | EntityKind::TourInclusion => Some(RowScope::Reference),
+            EntityKind::PromoCode | EntityKind::PaymentIssue => Some(RowScope::Office),
+            EntityKind::Booking
+            | EntityKind::Customer
+            | EntityKind::CheckIn
+            | EntityKind::GuideAssignment
+            | EntityKind::LedgerEntry => None,
+        }
     }
 
     /// The buckets a change of such a row is logged to, `org:all` first.
     pub fn buckets(&self, org: &str) -> Vec<String> {
         match self {
             RowScope::Reference => vec![org_bucket(org), ref_bucket(org)],
+            RowScope::Office => vec![org_bucket(org)],
             RowScope::Departure(d) => vec![org_bucket(org), schedule_bucket(d)],
             RowScope::Customer(departures) => {
                 std::iter::once(org_bucket(org)).chain(departures.iter().map(|d| schedule_bucket(d))).collect()
@@ -208,5 +225,26 @@ mod tests {
         assert_eq!(RowScope::Customer(&[]).buckets("o"), vec!["org:o:all"]);
         assert_eq!(RowScope::of_reference(EntityKind::Guide), Some(RowScope::Reference));
         assert_eq!(RowScope::of_reference(EntityKind::Booking), None);
+    }
+
+    #[test]
+    fn the_pricing_catalogue_reaches_every_desk_but_promo_codes_only_office_desks() {
+        for kind in [
+            EntityKind::Season,
+            EntityKind::TaxRate,
+            EntityKind::CancellationPolicy,
+            EntityKind::TourFaq,
+            EntityKind::TourInclusion,
+        ] {
+            let scope = RowScope::of_reference(kind).unwrap();
+            assert_eq!(scope.buckets("o"), vec!["org:o:all", "org:o:ref"], "{kind:?}");
+        }
+        let promo = RowScope::of_reference(EntityKind::PromoCode).unwrap().buckets("o");
+        assert_eq!(promo, vec!["org:o:all"]);
+        // What that means per role: office desks hold the bucket, a guide's device does not.
+        for role in [Role::Owner, Role::Admin, Role::Manager] {
+            assert!(buckets_for("o", role, &[]).iter().any(|b| promo.contains(b)), "{role:?}");
+        }
+        assert!(!buckets_for("o", Role::Guide, &["d".into()]).iter().any(|b| promo.contains(b)));
     }
 }

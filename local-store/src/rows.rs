@@ -9,6 +9,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tourdesk_domain::catalogue::{CatalogueRow, is_catalogue_kind};
 use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
 use tourdesk_domain::ledger::LedgerEntry;
 use tourdesk_domain::money::{Currency, Money};
@@ -225,6 +226,12 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::GuideAssignment => "guide_assignments",
         EntityKind::PaymentIssue => "payment_issues",
         EntityKind::LedgerEntry => "ledger_entries",
+        EntityKind::Season => "seasons",
+        EntityKind::PromoCode => "promo_codes",
+        EntityKind::TaxRate => "tax_rates",
+        EntityKind::CancellationPolicy => "cancellation_policies",
+        EntityKind::TourFaq => "tour_faqs",
+        EntityKind::TourInclusion => "tour_inclusions",
     }
 }
 
@@ -411,8 +418,112 @@ static GUIDE_ASSIGNMENTS: Spec = Spec {
     upsert: OnceLock::new(),
 };
 
+static SEASONS: Spec = Spec {
+    table: "seasons",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("tour_id", Text),
+        ("name", Text),
+        ("start_date", Text),
+        ("end_date", Text),
+        ("adjustment", Json),
+        ("priority", Int),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
+static PROMO_CODES: Spec = Spec {
+    table: "promo_codes",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("code", Text),
+        ("discount", Json),
+        ("min_booking_value", Json),
+        ("max_uses", Int),
+        ("max_uses_per_customer", Int),
+        ("valid_from", Text),
+        ("valid_until", Text),
+        ("applicable_tour_ids", Json),
+        ("applicable_variant_ids", Json),
+        ("current_uses", Int),
+        ("status", Text),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
+static TAX_RATES: Spec = Spec {
+    table: "tax_rates",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("tour_id", Text),
+        ("name", Text),
+        ("rate", Int),
+        ("inclusive", Bool),
+        ("active", Bool),
+        ("sort_order", Int),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
+static POLICIES: Spec = Spec {
+    table: "cancellation_policies",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("tour_id", Text),
+        ("name", Text),
+        ("description", Text),
+        ("rules", Json),
+        ("is_default", Bool),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
+static FAQS: Spec = Spec {
+    table: "tour_faqs",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("tour_id", Text),
+        ("question", Text),
+        ("answer", Text),
+        ("sort_order", Int),
+        ("is_published", Bool),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
+static INCLUSIONS: Spec = Spec {
+    table: "tour_inclusions",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("tour_id", Text),
+        ("kind", Text),
+        ("text", Text),
+        ("icon", Text),
+        ("sort_order", Int),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
 fn spec(kind: EntityKind) -> Option<&'static Spec> {
     match kind {
+        EntityKind::Season => Some(&SEASONS),
+        EntityKind::PromoCode => Some(&PROMO_CODES),
+        EntityKind::TaxRate => Some(&TAX_RATES),
+        EntityKind::CancellationPolicy => Some(&POLICIES),
+        EntityKind::TourFaq => Some(&FAQS),
+        EntityKind::TourInclusion => Some(&INCLUSIONS),
         EntityKind::Booking => Some(&BOOKINGS),
         EntityKind::Customer => Some(&CUSTOMERS),
         EntityKind::CheckIn => Some(&CHECK_INS),
@@ -541,6 +652,26 @@ pub fn guide_assignment(
     Ok(typed(select_spec(c, &GUIDE_ASSIGNMENTS, org, filter, &[&departure_id, &guide_id])?)?.pop())
 }
 
+/// Catalogue rows of `kind` in `org` matching `filter` (as in [`select_spec`]), typed.
+pub fn catalogue_rows(
+    c: &Connection,
+    org: &str,
+    kind: EntityKind,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<CatalogueRow>, StoreError> {
+    let Some(spec) = spec(kind).filter(|_| is_catalogue_kind(kind)) else {
+        return Err(StoreError::Corrupt(format!("{} is not a catalogue row", kind.as_str())));
+    };
+    select_spec(c, spec, org, filter, args)?
+        .into_iter()
+        .map(|v| match CatalogueRow::from_value(kind, v) {
+            Some(r) => Ok(r?),
+            None => Err(StoreError::Corrupt(kind.as_str().to_string())),
+        })
+        .collect()
+}
+
 /// Whether a row is still changed locally (not yet confirmed by the server).
 pub fn pending(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<bool, StoreError> {
     let sql = format!("SELECT local_pending FROM {} WHERE organization_id = ?1 AND id = ?2", table(kind));
@@ -564,6 +695,8 @@ pub enum Record {
     GuideAssignment(GuideAssignment),
     PaymentIssue(PaymentIssue),
     LedgerEntry(LedgerEntry),
+    /// A season, promo code, tax rate, cancellation policy, FAQ or inclusion.
+    Catalogue(CatalogueRow),
 }
 
 impl Record {
@@ -583,6 +716,14 @@ impl Record {
             EntityKind::GuideAssignment => Record::GuideAssignment(GuideAssignment::deserialize(d)?),
             EntityKind::PaymentIssue => Record::PaymentIssue(PaymentIssue::deserialize(d)?),
             EntityKind::LedgerEntry => Record::LedgerEntry(LedgerEntry::deserialize(d)?),
+            EntityKind::Season => Record::Catalogue(CatalogueRow::Season(Deserialize::deserialize(d)?)),
+            EntityKind::PromoCode => Record::Catalogue(CatalogueRow::PromoCode(Deserialize::deserialize(d)?)),
+            EntityKind::TaxRate => Record::Catalogue(CatalogueRow::TaxRate(Deserialize::deserialize(d)?)),
+            EntityKind::CancellationPolicy => {
+                Record::Catalogue(CatalogueRow::CancellationPolicy(Deserialize::deserialize(d)?))
+            }
+            EntityKind::TourFaq => Record::Catalogue(CatalogueRow::TourFaq(Deserialize::deserialize(d)?)),
+            EntityKind::TourInclusion => Record::Catalogue(CatalogueRow::TourInclusion(Deserialize::deserialize(d)?)),
         })
     }
 
@@ -603,6 +744,7 @@ impl Record {
             Record::GuideAssignment(_) => EntityKind::GuideAssignment,
             Record::PaymentIssue(_) => EntityKind::PaymentIssue,
             Record::LedgerEntry(_) => EntityKind::LedgerEntry,
+            Record::Catalogue(r) => r.kind(),
         }
     }
 
@@ -619,6 +761,7 @@ impl Record {
             Record::GuideAssignment(a) => &a.organization_id,
             Record::PaymentIssue(i) => &i.organization_id,
             Record::LedgerEntry(e) => &e.organization_id,
+            Record::Catalogue(r) => r.organization_id(),
         }
     }
 
@@ -636,6 +779,7 @@ impl Record {
             Record::GuideAssignment(a) => serde_json::to_string(a)?,
             Record::PaymentIssue(i) => serde_json::to_string(i)?,
             Record::LedgerEntry(e) => serde_json::to_string(e)?,
+            Record::Catalogue(r) => r.to_value()?.to_string(),
         })
     }
 }
@@ -676,6 +820,12 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::GuideAssignment(v) => put_spec(c, &GUIDE_ASSIGNMENTS, v, &[], pending),
         Record::PaymentIssue(v) => put_spec(c, &PAYMENT_ISSUES, v, &[], pending),
         Record::LedgerEntry(v) => put_spec(c, &LEDGER_ENTRIES, v, &[], pending),
+        Record::Catalogue(CatalogueRow::Season(v)) => put_spec(c, &SEASONS, v, &[], pending),
+        Record::Catalogue(CatalogueRow::PromoCode(v)) => put_spec(c, &PROMO_CODES, v, &[], pending),
+        Record::Catalogue(CatalogueRow::TaxRate(v)) => put_spec(c, &TAX_RATES, v, &[], pending),
+        Record::Catalogue(CatalogueRow::CancellationPolicy(v)) => put_spec(c, &POLICIES, v, &[], pending),
+        Record::Catalogue(CatalogueRow::TourFaq(v)) => put_spec(c, &FAQS, v, &[], pending),
+        Record::Catalogue(CatalogueRow::TourInclusion(v)) => put_spec(c, &INCLUSIONS, v, &[], pending),
     }
 }
 
@@ -729,6 +879,12 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::GuideAssignment
         | EntityKind::PaymentIssue
         | EntityKind::LedgerEntry => None,
+        | EntityKind::Season
+        | EntityKind::PromoCode
+        | EntityKind::TaxRate
+        | EntityKind::CancellationPolicy
+        | EntityKind::TourFaq
+        | EntityKind::TourInclusion => None,
     };
     Ok(v)
 }
@@ -819,6 +975,12 @@ pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue
         Record::Guide(g) => both(&GUIDES, g),
         Record::GuideAssignment(a) => both(&GUIDE_ASSIGNMENTS, a),
         Record::PaymentIssue(i) => both(&PAYMENT_ISSUES, i),
+        Record::Catalogue(CatalogueRow::Season(v)) => both(&SEASONS, v),
+        Record::Catalogue(CatalogueRow::PromoCode(v)) => both(&PROMO_CODES, v),
+        Record::Catalogue(CatalogueRow::TaxRate(v)) => both(&TAX_RATES, v),
+        Record::Catalogue(CatalogueRow::CancellationPolicy(v)) => both(&POLICIES, v),
+        Record::Catalogue(CatalogueRow::TourFaq(v)) => both(&FAQS, v),
+        Record::Catalogue(CatalogueRow::TourInclusion(v)) => both(&INCLUSIONS, v),
         other => panic!("{:?} has typed columns, not a spec", other.kind()),
     }
 }

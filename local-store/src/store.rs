@@ -16,6 +16,7 @@ use crate::StoreError;
 
 mod bookings_list;
 mod money;
+mod catalogue;
 mod pull;
 mod read;
 mod search;

@@ -26,6 +26,9 @@ use tourdesk_local_store::sync::Method;
 use crate::Desk;
 use crate::error::{DeskError, DeskResult};
 
+/// The pricing catalogue's commands (seasons, promo codes, taxes, policies, FAQs, inclusions).
+pub mod catalogue;
+
 #[tauri::command]
 pub async fn desk_status(desk: State<'_, Desk>) -> DeskResult<DeskStatus> {
     Ok(desk.sync.status(&desk.store))

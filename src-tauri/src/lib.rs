@@ -70,6 +70,21 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::mfa_disable,
         commands::list_devices,
         commands::revoke_device,
+        commands::catalogue::tour_pricing,
+        commands::catalogue::list_promo_codes,
+        commands::catalogue::list_tax_rates,
+        commands::catalogue::list_cancellation_policies,
+        commands::catalogue::quote_booking,
+        commands::catalogue::save_season,
+        commands::catalogue::delete_season,
+        commands::catalogue::save_promo_code,
+        commands::catalogue::set_promo_code_status,
+        commands::catalogue::save_tax_rate,
+        commands::catalogue::save_cancellation_policy,
+        commands::catalogue::save_tour_faq,
+        commands::catalogue::delete_tour_faq,
+        commands::catalogue::save_tour_inclusion,
+        commands::catalogue::delete_tour_inclusion,
     ])
 }
 

@@ -42,6 +42,12 @@ pub fn classify(e: &DbError) -> Failure {
             ("reference_entropy", "that booking reference was just taken; retry")
         } else if constraint.contains("slug") {
             ("slug", "that URL name is already taken")
+        } else if constraint == "promotional_codes_org_code_unique" {
+            ("code", "another promo code is already that code")
+        } else if constraint == "cancellation_policies_one_default" {
+            ("is_default", "another policy just became the default; try again")
+        } else if constraint == "cancellation_policies_one_per_tour" {
+            ("tour_id", "this tour already has its own policy")
         } else {
             ("id", "that id is already taken")
         };
@@ -182,6 +188,8 @@ fn writable(c: &Change) -> bool {
             | Change::IncrementPromoUses { .. }
             | Change::RequestRefund(_)
             | Change::HoldSeats { .. }
+            | Change::PutCatalogueRow(_)
+            | Change::DeleteCatalogueRow { .. }
             | Change::Audit(_)
     )
 }
@@ -260,6 +268,16 @@ async fn write(
         }
         // Written with the booking row above.
         Change::HoldSeats { .. } => return Ok(()),
+        Change::PutCatalogueRow(r) => {
+            db::put_catalogue_row(w, r).await?;
+            db::audit_change(w, actor, m.name(), r.kind().as_str(), r.id(), before, &r.to_value()?);
+            return Ok(());
+        }
+        Change::DeleteCatalogueRow { kind, id } => {
+            db::delete_catalogue_row(w, org, *kind, id).await?;
+            db::audit_change(w, actor, m.name(), kind.as_str(), id, before, &serde_json::json!({ "deleted": true }));
+            return Ok(());
+        }
         Change::Audit(a) => {
             db::audit(w, &a.actor_id, &a.action, &a.entity, &a.entity_id, &a.detail);
             return Ok(());
@@ -347,6 +365,9 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
         ReadKey::GuideAssignment { departure_id, guide_id } => {
             Fetched::Assignment(db::assignment_for_update(tx, org, departure_id, guide_id).await?)
         }
+        ReadKey::CatalogueRow(kind, id) => Fetched::Row(db::catalogue_row(tx, org, *kind, id, lock).await?),
+        ReadKey::DefaultCancellationPolicy => Fetched::Row(db::default_policy_row(tx, org, lock).await?),
+        ReadKey::OwnCancellationPolicy(tour_id) => Fetched::Row(db::own_policy_row(tx, org, tour_id, lock).await?),
     })
 }
 

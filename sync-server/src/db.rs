@@ -24,6 +24,8 @@ mod bookings;
 pub use bookings::*;
 mod cancellation;
 pub use cancellation::*;
+mod catalogue;
+pub use catalogue::*;
 mod customers;
 pub use customers::*;
 mod pricing;

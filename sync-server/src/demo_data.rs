@@ -7,10 +7,13 @@
 
 use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc};
 use deadpool_postgres::Pool;
+use tourdesk_domain::cancellation::CancellationRule;
+use tourdesk_domain::catalogue::{CancellationPolicyRow, CatalogueRow, PromotionalCode};
 use tourdesk_domain::entities::{Guide, GuideAssignment};
 use tourdesk_domain::guides::{AssignmentStatus, DayTime, GuideStatus, TimeRange, WeeklyAvailability};
-use tourdesk_domain::money::Money;
+use tourdesk_domain::money::{Money, Percent};
 use tourdesk_domain::mutation::{Mutation, MutationCtx};
+use tourdesk_domain::pricing::{Adjustment, PromoStatus};
 use tourdesk_domain::roles::Role;
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
 use tourdesk_domain::{Currency, Departure, PricingTier, Tour, TourVariant};
@@ -119,24 +122,40 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
         staff.insert(email, user_id);
     }
     // What a customer cancelling on the website gets back, and a code to try at checkout.
-    tx.execute(
-        "INSERT INTO cancellation_policies (id, organization_id, name, description, rules, is_default)
-         VALUES ($1, $2, 'Flexible', 'Full refund up to 48 hours before; half up to 24 hours before', $3, true)",
-        &[
-            &id(),
-            &org,
-            &serde_json::json!([
-                {"hours_before_tour": 48, "refund_percentage": 100},
-                {"hours_before_tour": 24, "refund_percentage": 50}
-            ]),
-        ],
+    // Through the catalogue's writes, so every desk receives them like any edited row.
+    db::put_catalogue_row(
+        &tx,
+        &CatalogueRow::CancellationPolicy(CancellationPolicyRow {
+            id: id(),
+            organization_id: org.clone(),
+            tour_id: None,
+            name: "Flexible".into(),
+            description: "Full refund up to 48 hours before; half up to 24 hours before".into(),
+            rules: vec![
+                CancellationRule { hours_before_tour: 48, refund_percentage: 100 },
+                CancellationRule { hours_before_tour: 24, refund_percentage: 50 },
+            ],
+            is_default: true,
+        }),
     )
     .await?;
-    tx.execute(
-        "INSERT INTO promotional_codes (id, organization_id, code, discount_type, discount_value, valid_from,
-                                        valid_until, max_uses_per_customer)
-         VALUES ($1, $2, $3, 'percentage', 1000, now() - interval '1 day', now() + interval '1 year', 1)",
-        &[&id(), &org, &DEMO_PROMO_CODE],
+    db::put_catalogue_row(
+        &tx,
+        &CatalogueRow::PromoCode(PromotionalCode {
+            id: id(),
+            organization_id: org.clone(),
+            code: DEMO_PROMO_CODE.into(),
+            discount: Adjustment::Percentage(Percent::whole(10)),
+            min_booking_value: None,
+            max_uses: None,
+            max_uses_per_customer: Some(1),
+            valid_from: Utc::now() - Duration::days(1),
+            valid_until: Utc::now() + Duration::days(365),
+            applicable_tour_ids: vec![],
+            applicable_variant_ids: vec![],
+            current_uses: 0,
+            status: PromoStatus::Active,
+        }),
     )
     .await?;
     let today = Utc::now().date_naive();

@@ -17,6 +17,8 @@ pub enum Route {
     SignIn,
     /// The settings area: organization, staff, my two-step sign-in, devices.
     Settings(SettingsTab),
+    /// The organization's promo codes.
+    PromoCodes,
     NotFound(String),
 }
 
@@ -27,11 +29,18 @@ pub enum SettingsTab {
     Staff,
     Security,
     Devices,
+    /// Tax rates and the default cancellation policy.
+    TaxesPolicies,
 }
 
 impl SettingsTab {
-    pub const ALL: [SettingsTab; 4] =
-        [SettingsTab::Organization, SettingsTab::Staff, SettingsTab::Security, SettingsTab::Devices];
+    pub const ALL: [SettingsTab; 5] = [
+        SettingsTab::Organization,
+        SettingsTab::Staff,
+        SettingsTab::Security,
+        SettingsTab::Devices,
+        SettingsTab::TaxesPolicies,
+    ];
 
     pub fn slug(self) -> &'static str {
         match self {
@@ -39,6 +48,7 @@ impl SettingsTab {
             SettingsTab::Staff => "staff",
             SettingsTab::Security => "security",
             SettingsTab::Devices => "devices",
+            SettingsTab::TaxesPolicies => "taxes-policies",
         }
     }
 
@@ -48,6 +58,7 @@ impl SettingsTab {
             SettingsTab::Staff => "Staff",
             SettingsTab::Security => "Two-step sign-in",
             SettingsTab::Devices => "Devices",
+            SettingsTab::TaxesPolicies => "Taxes & policies",
         }
     }
 
@@ -109,6 +120,7 @@ impl Route {
             ["bookings"] => Route::Bookings,
             ["bookings", reference] => Route::Booking((*reference).to_string()),
             ["inbox"] => Route::Inbox,
+            ["promo-codes"] => Route::PromoCodes,
             ["sign-in"] => Route::SignIn,
             ["settings"] => Route::Settings(SettingsTab::Organization),
             ["settings", tab] => match SettingsTab::parse(tab) {
@@ -128,6 +140,7 @@ impl Route {
             Route::Bookings => "#/bookings".into(),
             Route::Booking(r) => format!("#/bookings/{}", encode(r)),
             Route::Inbox => "#/inbox".into(),
+            Route::PromoCodes => "#/promo-codes".into(),
             Route::SignIn => "#/sign-in".into(),
             Route::Settings(tab) => format!("#/settings/{}", tab.slug()),
             Route::NotFound(h) => h.clone(),
@@ -141,6 +154,7 @@ impl Route {
             Route::Customers(_) => Section::Customers,
             Route::Bookings | Route::Booking(_) => Section::Bookings,
             Route::Inbox => Section::Inbox,
+            Route::PromoCodes => Section::PromoCodes,
             Route::Settings(_) => Section::Settings,
         }
     }
@@ -153,12 +167,13 @@ pub enum Section {
     Bookings,
     Customers,
     Inbox,
+    PromoCodes,
     Settings,
 }
 
 impl Section {
-    pub const ALL: [Section; 5] =
-        [Section::Tours, Section::Bookings, Section::Customers, Section::Inbox, Section::Settings];
+    pub const ALL: [Section; 6] =
+        [Section::Tours, Section::Bookings, Section::Customers, Section::Inbox, Section::PromoCodes, Section::Settings];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -166,6 +181,7 @@ impl Section {
             Section::Bookings => "Bookings",
             Section::Customers => "Customers",
             Section::Inbox => "Inbox",
+            Section::PromoCodes => "Promo codes",
             Section::Settings => "Settings",
         }
     }
@@ -176,6 +192,7 @@ impl Section {
             Section::Bookings => "nav-bookings",
             Section::Customers => "nav-customers",
             Section::Inbox => "nav-inbox",
+            Section::PromoCodes => "nav-promo-codes",
             Section::Settings => "nav-settings",
         }
     }
@@ -186,6 +203,7 @@ impl Section {
             Section::Bookings => Route::Bookings,
             Section::Customers => Route::Customers(None),
             Section::Inbox => Route::Inbox,
+            Section::PromoCodes => Route::PromoCodes,
             Section::Settings => Route::Settings(SettingsTab::Organization),
         }
     }

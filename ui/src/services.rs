@@ -31,7 +31,7 @@ extern "C" {
     async fn tauri_listen(event: &str, handler: &Closure<dyn FnMut(JsValue)>) -> Result<JsValue, JsValue>;
 }
 
-async fn call<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, UiError> {
+pub(crate) async fn call<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, UiError> {
     let ser = serde_wasm_bindgen::Serializer::json_compatible();
     let args = args.serialize(&ser).map_err(|e| UiError::local(e.to_string()))?;
     match invoke(cmd, args).await {

@@ -23,6 +23,7 @@
 //!   `guides`, `status`, `reference`, `validate`); a mutator only wires them to rows.
 
 mod bookings;
+mod catalogue;
 mod customers;
 mod guides;
 mod ledger;
@@ -40,6 +41,7 @@ use serde_json::Value;
 
 use crate::cancellation::CancellationPolicy;
 use crate::capacity::CapacityError;
+use crate::catalogue::CatalogueRow;
 use crate::entities::{
     Booking, CheckIn, Customer, Departure, DepartureGuide, Guide, GuideAssignment, PricingTier, RefundRequest, Tour,
     TourVariant, WaitlistEntry,
@@ -54,6 +56,10 @@ use crate::validate::FieldError;
 pub use bookings::{
     CancelBookingV1, CheckInV1, CreateBookingV1, LineArgs, MarkNoShowV1, ModifyBookingV1, OverbookArgs,
     ParticipantArgs, REFERENCE_CANDIDATES, attendance, attendance_by_participant, reference_candidates,
+};
+pub use catalogue::{
+    DeleteSeasonV1, DeleteTourFaqV1, DeleteTourInclusionV1, SetPromoCodeStatusV1, UpsertCancellationPolicyV1,
+    UpsertPromoCodeV1, UpsertSeasonV1, UpsertTaxRateV1, UpsertTourFaqV1, UpsertTourInclusionV1,
 };
 pub use customers::{
     AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
@@ -125,6 +131,12 @@ pub enum ReadKey {
         departure_id: String,
         guide_id: String,
     },
+    /// One stored row of the pricing catalogue (`catalogue::CatalogueRow`) by kind and id.
+    CatalogueRow(crate::protocol::EntityKind, String),
+    /// The organization's default cancellation policy row.
+    DefaultCancellationPolicy,
+    /// A tour's own cancellation policy row (not the default it falls back to).
+    OwnCancellationPolicy(String),
 }
 
 fn unsupported(what: &str) -> StoreFault {
@@ -222,6 +234,18 @@ pub trait ReadView {
         let _ = (departure_id, guide_id);
         Err(unsupported("guide assignments"))
     }
+    /// A stored catalogue row of `kind` (`ReadKey::CatalogueRow`).
+    fn catalogue_row(&self, kind: crate::protocol::EntityKind, id: &str) -> Result<Option<CatalogueRow>, StoreFault> {
+        let _ = (kind, id);
+        Err(unsupported("catalogue rows"))
+    }
+    fn default_cancellation_policy(&self) -> Result<Option<CatalogueRow>, StoreFault> {
+        Err(unsupported("the default cancellation policy"))
+    }
+    fn own_cancellation_policy(&self, tour_id: &str) -> Result<Option<CatalogueRow>, StoreFault> {
+        let _ = tour_id;
+        Err(unsupported("a tour's own cancellation policy"))
+    }
 }
 
 /// The store behind a [`ReadView`] could not answer. Transient: the mutation is retried, not
@@ -289,6 +313,12 @@ pub enum Change {
     HoldSeats {
         booking_id: String,
         until: DateTime<Utc>,
+    },
+    /// A season, promo code, tax rate, cancellation policy, FAQ or inclusion, written whole.
+    PutCatalogueRow(CatalogueRow),
+    DeleteCatalogueRow {
+        kind: crate::protocol::EntityKind,
+        id: String,
     },
     Audit(AuditEntry),
 }
@@ -515,6 +545,16 @@ mutations! {
     AddToWaitlistV1 => "add_to_waitlist.v1",
     CancelDepartureV1 => "cancel_departure.v1",
     RecordPaymentV1 => "record_payment.v1",
+    UpsertSeasonV1 => "upsert_season.v1",
+    DeleteSeasonV1 => "delete_season.v1",
+    UpsertPromoCodeV1 => "upsert_promo_code.v1",
+    SetPromoCodeStatusV1 => "set_promo_code_status.v1",
+    UpsertTaxRateV1 => "upsert_tax_rate.v1",
+    UpsertCancellationPolicyV1 => "upsert_cancellation_policy.v1",
+    UpsertTourFaqV1 => "upsert_tour_faq.v1",
+    DeleteTourFaqV1 => "delete_tour_faq.v1",
+    UpsertTourInclusionV1 => "upsert_tour_inclusion.v1",
+    DeleteTourInclusionV1 => "delete_tour_inclusion.v1",
 }
 
 impl Mutation {

@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 
 use super::{ApplyError, Change, Mutation, MutationCtx, ReadKey, ReadView, StoreFault};
 use crate::cancellation::CancellationPolicy;
+use crate::catalogue::CatalogueRow;
 use crate::entities::{
     Booking, CheckIn, Customer, Departure, DepartureGuide, Guide, GuideAssignment, PricingTier, Tour, TourVariant,
 };
@@ -59,6 +60,9 @@ pub enum Fetched {
     Guide(Option<Guide>),
     GuideSchedule(Vec<ExistingAssignment>),
     Assignment(Option<GuideAssignment>),
+    /// For [`ReadKey::CatalogueRow`], [`ReadKey::DefaultCancellationPolicy`] and
+    /// [`ReadKey::OwnCancellationPolicy`].
+    Row(Option<CatalogueRow>),
 }
 
 impl Fetched {
@@ -84,6 +88,10 @@ impl Fetched {
                 | (ReadKey::Guide(_), Fetched::Guide(_))
                 | (ReadKey::GuideSchedule(_), Fetched::GuideSchedule(_))
                 | (ReadKey::GuideAssignment { .. }, Fetched::Assignment(_))
+                | (
+                    ReadKey::CatalogueRow(..) | ReadKey::DefaultCancellationPolicy | ReadKey::OwnCancellationPolicy(_),
+                    Fetched::Row(_)
+                )
         )
     }
 }
@@ -155,6 +163,8 @@ impl Snapshot {
             Change::PutDeparture(d) => self.0.get(&ReadKey::Departure(d.id.clone())),
             Change::PutBooking(b) => self.0.get(&ReadKey::Booking(b.id.clone())),
             Change::PutCustomer(c) => self.0.get(&ReadKey::Customer(c.id.clone())),
+            Change::PutCatalogueRow(r) => self.0.get(&ReadKey::CatalogueRow(r.kind(), r.id().to_string())),
+            Change::DeleteCatalogueRow { kind, id } => self.0.get(&ReadKey::CatalogueRow(*kind, id.clone())),
             _ => None,
         };
         Ok(match held {
@@ -164,6 +174,7 @@ impl Snapshot {
             Some(Fetched::Departure(Some(d))) => Some(serde_json::to_value(d)?),
             Some(Fetched::Booking(Some(b))) => Some(serde_json::to_value(b)?),
             Some(Fetched::Customer(Some(c))) => Some(serde_json::to_value(c)?),
+            Some(Fetched::Row(Some(r))) => Some(r.to_value()?),
             _ => None,
         })
     }
@@ -302,6 +313,24 @@ impl ReadView for Snapshot {
         match self.get(key) {
             Some(Fetched::Assignment(a)) => Ok(a.clone()),
             _ => Err(undeclared(&format!("assignment of guide {guide_id} to {departure_id}"))),
+        }
+    }
+    fn catalogue_row(&self, kind: crate::protocol::EntityKind, id: &str) -> Result<Option<CatalogueRow>, StoreFault> {
+        match self.get(ReadKey::CatalogueRow(kind, id.to_string())) {
+            Some(Fetched::Row(r)) if r.as_ref().is_none_or(|r| r.kind() == kind) => Ok(r.clone()),
+            _ => Err(undeclared(&format!("{} {id}", kind.as_str()))),
+        }
+    }
+    fn default_cancellation_policy(&self) -> Result<Option<CatalogueRow>, StoreFault> {
+        match self.get(ReadKey::DefaultCancellationPolicy) {
+            Some(Fetched::Row(r)) => Ok(r.clone()),
+            _ => Err(undeclared("the default cancellation policy")),
+        }
+    }
+    fn own_cancellation_policy(&self, tour_id: &str) -> Result<Option<CatalogueRow>, StoreFault> {
+        match self.get(ReadKey::OwnCancellationPolicy(tour_id.to_string())) {
+            Some(Fetched::Row(r)) => Ok(r.clone()),
+            _ => Err(undeclared(&format!("the cancellation policy of tour {tour_id}"))),
         }
     }
 }

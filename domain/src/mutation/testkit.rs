@@ -38,6 +38,7 @@ pub struct State {
     pub refunds: Vec<RefundRequest>,
     pub waitlist: BTreeMap<String, WaitlistEntry>,
     pub audit: Vec<AuditEntry>,
+    pub rows: BTreeMap<(crate::protocol::EntityKind, String), CatalogueRow>,
 }
 
 #[derive(Default)]
@@ -113,12 +114,36 @@ impl Mem {
             Change::RequestRefund(r) => s.refunds.push(r),
             Change::HoldSeats { .. } => {}
             Change::Audit(a) => s.audit.push(a),
+            Change::PutCatalogueRow(r) => {
+                s.rows.insert((r.kind(), r.id().to_string()), r);
+            }
+            Change::DeleteCatalogueRow { kind, id } => {
+                s.rows.remove(&(kind, id));
+            }
         }
     }
 }
 
 impl Mem {
+    pub fn put_row(&self, r: CatalogueRow) {
+        self.state.borrow_mut().rows.insert((r.kind(), r.id().to_string()), r);
+    }
+
+    fn policy_where(&self, f: impl Fn(&crate::catalogue::CancellationPolicyRow) -> bool) -> Option<CatalogueRow> {
+        self.state.borrow().rows.values().find(|r| matches!(r, CatalogueRow::CancellationPolicy(p) if f(p))).cloned()
+    }
+
     fn fetch_one(&self, key: &ReadKey) -> Fetched {
+        match key {
+            ReadKey::CatalogueRow(kind, id) => {
+                return Fetched::Row(self.state.borrow().rows.get(&(*kind, id.clone())).cloned());
+            }
+            ReadKey::DefaultCancellationPolicy => return Fetched::Row(self.policy_where(|p| p.is_default)),
+            ReadKey::OwnCancellationPolicy(t) => {
+                return Fetched::Row(self.policy_where(|p| p.tour_id.as_deref() == Some(t)));
+            }
+            _ => {}
+        }
         let s = self.state.borrow();
         match key {
             ReadKey::Tour(id) => Fetched::Tour(s.tours.get(id).cloned()),
@@ -163,6 +188,9 @@ impl Mem {
             ReadKey::GuideAssignment { departure_id, guide_id } => Fetched::Assignment(
                 s.assignments.values().find(|a| &a.departure_id == departure_id && &a.guide_id == guide_id).cloned(),
             ),
+            ReadKey::CatalogueRow(..) | ReadKey::DefaultCancellationPolicy | ReadKey::OwnCancellationPolicy(_) => {
+                unreachable!("answered above")
+            }
         }
     }
 }

@@ -91,6 +91,31 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             json!({"nonce": uuid(10), "booking_id": "b-unpaid", "method": "card_terminal", "amount": 5000,
                    "currency": "USD", "reference": "T-0042", "at": "2026-06-01T12:00:00Z"}),
         ),
+        (
+            "upsert_season.v1",
+            json!({"id": uuid(10), "tour_id": TOUR, "name": "Summer", "start_date": "2026-07-01",
+                   "end_date": "2026-08-31", "adjustment": {"type": "percentage", "value": 1000}, "priority": 1}),
+        ),
+        ("delete_season.v1", json!({"id": uuid(10)})),
+        (
+            "upsert_promo_code.v1",
+            json!({"id": uuid(11), "code": "AUTUMN5", "discount": {"type": "fixed", "value": {"amount": 500, "currency": "USD"}},
+                   "valid_from": "2026-09-01T00:00:00Z", "valid_until": "2026-12-01T00:00:00Z", "max_uses": 10}),
+        ),
+        ("set_promo_code_status.v1", json!({"id": "promo-row-1", "status": "inactive"})),
+        ("upsert_tax_rate.v1", json!({"id": uuid(12), "name": "VAT", "rate": 2300, "inclusive": true})),
+        (
+            "upsert_cancellation_policy.v1",
+            json!({"id": uuid(13), "tour_id": TOUR, "name": "Strict",
+                   "rules": [{"hours_before_tour": 72, "refund_percentage": 100}]}),
+        ),
+        ("upsert_tour_faq.v1", json!({"id": uuid(14), "tour_id": TOUR, "question": "Dogs?", "answer": "On a lead."})),
+        ("delete_tour_faq.v1", json!({"id": uuid(14)})),
+        (
+            "upsert_tour_inclusion.v1",
+            json!({"id": uuid(15), "tour_id": TOUR, "kind": "inclusion", "text": "Tasting of three wines"}),
+        ),
+        ("delete_tour_inclusion.v1", json!({"id": uuid(15)})),
     ]
 }
 
@@ -122,6 +147,53 @@ fn sample_world() -> Mem {
         notes: None,
     };
     mem.write(Change::PutGuideAssignment(declined));
+    let p = promo();
+    mem.put_row(crate::catalogue::CatalogueRow::PromoCode(crate::catalogue::PromotionalCode {
+        id: "promo-row-1".into(),
+        organization_id: ORG.into(),
+        code: "ROW1".into(),
+        discount: p.discount,
+        min_booking_value: p.min_booking_value,
+        max_uses: p.max_uses,
+        max_uses_per_customer: p.max_uses_per_customer,
+        valid_from: p.valid_from,
+        valid_until: p.valid_until,
+        applicable_tour_ids: vec![],
+        applicable_variant_ids: vec![],
+        current_uses: 0,
+        status: crate::pricing::PromoStatus::Active,
+    }));
+    // Rows the delete samples remove (and the upsert samples replace).
+    let uuid = |n: u32| format!("00000000-0000-4000-8000-{n:012}");
+    use crate::catalogue::{CatalogueRow, InclusionKind, Season, TourFaq, TourInclusion};
+    mem.put_row(CatalogueRow::Season(Season {
+        id: uuid(10),
+        organization_id: ORG.into(),
+        tour_id: TOUR.into(),
+        name: "Winter".into(),
+        start_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        end_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        adjustment: crate::pricing::Adjustment::Percentage(crate::money::Percent::whole(-10)),
+        priority: 0,
+    }));
+    mem.put_row(CatalogueRow::TourFaq(TourFaq {
+        id: uuid(14),
+        organization_id: ORG.into(),
+        tour_id: TOUR.into(),
+        question: "Cats?".into(),
+        answer: "No.".into(),
+        sort_order: 0,
+        is_published: true,
+    }));
+    mem.put_row(CatalogueRow::TourInclusion(TourInclusion {
+        id: uuid(15),
+        organization_id: ORG.into(),
+        tour_id: TOUR.into(),
+        kind: InclusionKind::Exclusion,
+        text: "Lunch".into(),
+        icon: None,
+        sort_order: 0,
+    }));
     mem
 }
 

@@ -5,6 +5,8 @@
 use chrono::{NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tourdesk_domain::Departure;
+use tourdesk_domain::cancellation::CancellationPolicy;
+use tourdesk_domain::catalogue::{self, CancellationPolicyRow, CatalogueRow, PromotionalCode, Season, TaxRate};
 use tourdesk_domain::entities::{DepartureGuide, WaitlistLine};
 use tourdesk_domain::guides::ExistingAssignment;
 use tourdesk_domain::hlc::Hlc;
@@ -12,7 +14,7 @@ use tourdesk_domain::mutation::{
     AddToWaitlistV1, ApplyError, Change, CreateBookingV1, FetchReads, Fetched, Mutation, OverbookArgs, Read, ReadKey,
     Rejection, StoreFault,
 };
-use tourdesk_domain::pricing::PricingCatalog;
+use tourdesk_domain::pricing::{PricingCatalog, normalize_promo_code};
 use tourdesk_domain::protocol::{EntityKind, OutcomeStatus};
 
 use super::read::tiers_of;
@@ -132,7 +134,7 @@ pub(super) fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -
     // `None` deletes the row.
     let mut rows_to_write: Vec<(EntityKind, &str, Option<serde_json::Value>)> = Vec::with_capacity(changes.len());
     for ch in changes {
-        let (kind, id, row) = match ch {
+        let (kind, id, row): (EntityKind, &str, Option<serde_json::Value>) = match ch {
             Change::PutTour(t) => (EntityKind::Tour, &t.id, Some(serde_json::to_value(t)?)),
             Change::PutVariant(v) => (EntityKind::TourVariant, &v.id, Some(serde_json::to_value(v)?)),
             Change::PutPricingTier(t) => (EntityKind::PricingTier, &t.id, Some(serde_json::to_value(t)?)),
@@ -143,17 +145,24 @@ pub(super) fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -
             Change::PutLedgerEntry(e) => (EntityKind::LedgerEntry, &e.id, Some(serde_json::to_value(e)?)),
             Change::PutGuideAssignment(a) => (EntityKind::GuideAssignment, &a.id, Some(serde_json::to_value(a)?)),
             Change::DeleteGuideAssignment { id } => (EntityKind::GuideAssignment, id, None),
-            // The server's business: it keeps the audit trail, counts promo uses and talks to
-            // the payment provider. The desk shows their effects when they sync back.
-            Change::Audit(_)
-            | Change::IncrementPromoUses { .. }
-            | Change::RequestRefund(_)
-            | Change::HoldSeats { .. } => continue,
+            Change::PutCatalogueRow(r) => (r.kind(), r.id(), Some(r.to_value()?)),
+            Change::DeleteCatalogueRow { kind, id } => (*kind, id, None),
+            // Counted here too, so a second booking made offline sees the code's limit as the
+            // server will; the server's count replaces this one when it syncs back.
+            Change::IncrementPromoUses { promo_code_id } => {
+                let Some(mut row) = rows::get(tx, org, EntityKind::PromoCode, promo_code_id)? else { continue };
+                let uses = row.get("current_uses").and_then(serde_json::Value::as_u64).unwrap_or(0);
+                row["current_uses"] = (uses + 1).into();
+                (EntityKind::PromoCode, promo_code_id, Some(row))
+            }
+            // The server's business: it keeps the audit trail and talks to the payment
+            // provider. The desk shows their effects when they sync back.
+            Change::Audit(_) | Change::RequestRefund(_) | Change::HoldSeats { .. } => continue,
             // No replica kind carries waitlist entries yet; the queued intent is the desk's
             // record of it until the server replicates the waitlist.
             Change::PutWaitlistEntry(_) => continue,
         };
-        rows_to_write.push((kind, id.as_str(), row));
+        rows_to_write.push((kind, id, row));
     }
     for (kind, id, row) in rows_to_write {
         let shadowed: bool = tx
@@ -204,19 +213,38 @@ impl Replica<'_> {
             ReadKey::TourSlug(slug) => Fetched::Tour(rows::tour_by_slug(c, org, slug)?),
             ReadKey::Variant(id) => Fetched::Variant(self.entity(EntityKind::TourVariant, id)?),
             ReadKey::PricingTier(id) => Fetched::Tier(self.entity(EntityKind::PricingTier, id)?),
-            // The desk replicates tiers only. Seasons, group and early-bird discounts and taxes
-            // are not replicated yet, so a desk quote can differ from the server's;
-            // `expected_total` then turns that into a visible PRICE_CHANGED rather than a
-            // silently different charge.
-            ReadKey::PricingCatalog(tour_id) => {
-                Fetched::Catalog(PricingCatalog::from_tiers(tour_id, &tiers_of(c, org, tour_id)?))
+            // The tiers, seasons and taxes the server prices with (`catalogue::pricing_catalog`).
+            // Group and early-bird discounts are not replicated (nothing edits them yet); a
+            // differing server price still becomes a visible PRICE_CHANGED via `expected_total`.
+            ReadKey::PricingCatalog(tour_id) => Fetched::Catalog(pricing_catalog(c, org, tour_id)?),
+            ReadKey::CancellationPolicy(tour_id) => Fetched::Policy(policy_for_tour(c, org, tour_id)?),
+            // Office desks hold the codes with their use counts; a guide's device holds none, so
+            // a code is refused there rather than guessed.
+            ReadKey::PromoCode(code) => Fetched::Promo(promo_code(c, org, code)?.map(|p| p.to_promo())),
+            ReadKey::PromoUses { code, customer_id } => Fetched::Count(promo_uses(c, org, code, customer_id)?),
+            ReadKey::CatalogueRow(kind, id) => {
+                Fetched::Row(rows::catalogue_rows(c, org, *kind, "id = ?2", &[id])?.pop())
             }
-            // Not replicated: a desk cancellation shows no refund until the server's decision syncs.
-            ReadKey::CancellationPolicy(_) => Fetched::Policy(None),
-            // Promotional codes are not replicated (their use counts only mean something on the
-            // server), so a code is refused offline rather than guessed.
-            ReadKey::PromoCode(_) => Fetched::Promo(None),
-            ReadKey::PromoUses { .. } => Fetched::Count(0),
+            ReadKey::DefaultCancellationPolicy => Fetched::Row(
+                rows::catalogue_rows(
+                    c,
+                    org,
+                    EntityKind::CancellationPolicy,
+                    "is_default = 1 ORDER BY id LIMIT 1",
+                    &[],
+                )?
+                .pop(),
+            ),
+            ReadKey::OwnCancellationPolicy(tour_id) => Fetched::Row(
+                rows::catalogue_rows(
+                    c,
+                    org,
+                    EntityKind::CancellationPolicy,
+                    "tour_id = ?2 ORDER BY id LIMIT 1",
+                    &[tour_id],
+                )?
+                .pop(),
+            ),
             ReadKey::Departure(id) => Fetched::Departure(self.entity(EntityKind::Departure, id)?),
             ReadKey::DeparturesInRange { variant_id, from, until } => {
                 Fetched::Departures(departures_in_range(c, org, variant_id, *from, *until)?)
@@ -235,6 +263,71 @@ impl Replica<'_> {
             }
         })
     }
+}
+
+/// What prices a tour on this desk: its tiers, seasons and taxes, as the server's catalog.
+pub(super) fn pricing_catalog(c: &Connection, org: &str, tour_id: &str) -> Result<Option<PricingCatalog>, StoreError> {
+    let seasons: Vec<Season> = rows::catalogue_rows(c, org, EntityKind::Season, "tour_id = ?2", &[&tour_id])?
+        .into_iter()
+        .filter_map(|r| match r {
+            CatalogueRow::Season(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    let taxes: Vec<TaxRate> = rows::catalogue_rows(c, org, EntityKind::TaxRate, "1 = 1", &[])?
+        .into_iter()
+        .filter_map(|r| match r {
+            CatalogueRow::TaxRate(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    Ok(catalogue::pricing_catalog(tour_id, &tiers_of(c, org, tour_id)?, &seasons, &taxes))
+}
+
+#[cfg(test)]
+pub(super) fn policy_for_tour_pub(
+    c: &Connection,
+    org: &str,
+    tour_id: &str,
+) -> Result<Option<CancellationPolicy>, StoreError> {
+    policy_for_tour(c, org, tour_id)
+}
+
+fn policy_for_tour(c: &Connection, org: &str, tour_id: &str) -> Result<Option<CancellationPolicy>, StoreError> {
+    let policies: Vec<CancellationPolicyRow> =
+        rows::catalogue_rows(c, org, EntityKind::CancellationPolicy, "1 = 1", &[])?
+            .into_iter()
+            .filter_map(|r| match r {
+                CatalogueRow::CancellationPolicy(p) => Some(p),
+                _ => None,
+            })
+            .filter(|p| p.is_default || p.tour_id.as_deref() == Some(tour_id))
+            .collect();
+    Ok(catalogue::policy_for_tour(tour_id, &policies))
+}
+
+/// The code typed (already normalised) as the server finds it: any stored code equal to it once
+/// normalised, the smallest id first.
+pub(super) fn promo_code(c: &Connection, org: &str, code: &str) -> Result<Option<PromotionalCode>, StoreError> {
+    let candidates =
+        rows::catalogue_rows(c, org, EntityKind::PromoCode, "upper(trim(code)) = upper(?2) ORDER BY id", &[&code])?;
+    Ok(candidates.into_iter().find_map(|r| match r {
+        CatalogueRow::PromoCode(p) if normalize_promo_code("code", &p.code).ok().flatten().as_deref() == Some(code) => {
+            Some(p)
+        }
+        _ => None,
+    }))
+}
+
+/// How many of the customer's bookings on this desk used the code: the server counts its
+/// `promo_code_uses`, one per booking made with it.
+pub(super) fn promo_uses(c: &Connection, org: &str, code: &str, customer_id: &str) -> Result<u32, StoreError> {
+    let Some(p) = promo_code(c, org, code)? else { return Ok(0) };
+    Ok(c.prepare_cached(
+        "SELECT count(*) FROM bookings WHERE organization_id = ?1 AND customer_id = ?2
+         AND json_extract(pricing, '$.promotional_code_id') = ?3",
+    )?
+    .query_row(params![org, customer_id, p.id], |r| r.get(0))?)
 }
 
 fn departures_in_range(

@@ -13,6 +13,9 @@ use tourdesk_domain::pricing::{
     Tier, normalize_promo_code,
 };
 
+use tourdesk_domain::protocol::{EntityKind, Op};
+use tourdesk_domain::replication::RowScope;
+
 use super::bookings::u32_of;
 use super::{DbError, Prepared, WriteTx, bad_row, money, written_once};
 
@@ -21,7 +24,7 @@ fn opt_u32(v: Option<i32>) -> Result<Option<u32>, DbError> {
 }
 
 /// `(type, value, currency)` as V2 stores adjustments: basis points or minor units.
-fn adjustment(kind: &str, value: i64, currency: Option<&str>) -> Result<Adjustment, DbError> {
+pub(super) fn adjustment(kind: &str, value: i64, currency: Option<&str>) -> Result<Adjustment, DbError> {
     match (kind, currency) {
         ("percentage", _) => Ok(Adjustment::Percentage(Percent::from_basis_points(value))),
         ("fixed", Some(c)) => Ok(Adjustment::Fixed(money(value, c)?)),
@@ -292,5 +295,10 @@ pub async fn use_promo_code(w: &WriteTx<'_>, org: &str, promo_code_id: &str, boo
         &[&org, &promo_code_id, &booking.id, &booking.customer_id],
     )
     .await?;
+    // Office desks hold the code with its count: they check limits offline with it.
+    if let Some(row) = super::catalogue_row(w.tx(), org, EntityKind::PromoCode, promo_code_id, false).await? {
+        let buckets = RowScope::of_reference(EntityKind::PromoCode).unwrap_or(RowScope::Office).buckets(org);
+        w.log_change(&buckets, EntityKind::PromoCode, promo_code_id, Op::Put, Some(row.to_value()?));
+    }
     Ok(())
 }

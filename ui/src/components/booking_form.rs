@@ -15,6 +15,14 @@ use crate::components::bookings::{CustomerHits, NO_EMAIL};
 use crate::components::tours::price;
 use crate::error::UiError;
 use crate::forms::{self, BookingDraft, CustomerDraft, Debounce, SEARCH_DEBOUNCE_MS};
+use crate::hooks::{Depends, Load, use_invoke};
+use crate::pages::pricing_common::quote_booking;
+use tourdesk_domain::catalogue::QuoteInput;
+use tourdesk_domain::pricing::LineRequest;
+use tourdesk_domain::protocol::EntityKind;
+
+/// What the desk's quote depends on besides the request.
+const QUOTE_KINDS: Depends = Depends::on(&[EntityKind::PricingTier, EntityKind::Season, EntityKind::TaxRate]);
 use crate::services;
 
 fn input_value(e: &InputEvent) -> String {
@@ -99,10 +107,31 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
         quantities: (*quantities).clone(),
         special_requests: (*requests).clone(),
     };
-    let total = draft
+    // The desk's own quote (its replica's tiers, seasons, taxes: what its store will charge);
+    // the tiers alone until it answers.
+    let by_tiers = draft
         .lines()
         .ok()
         .and_then(|lines| forms::quote_total(&props.prices, &props.departure.departure, &lines, forms::now()));
+    let wanted: Option<Vec<LineRequest>> = draft.lines().ok().map(|lines| {
+        lines.iter().map(|l| LineRequest { tier_id: l.tier_id.clone(), quantity: l.quantity, ages: vec![] }).collect()
+    });
+    let quoted =
+        use_invoke(QUOTE_KINDS, (props.departure.departure.id.clone(), wanted), |(departure_id, lines)| async move {
+            match lines {
+                Some(lines) if !lines.is_empty() => {
+                    quote_booking(&QuoteInput { departure_id, lines, promo_code: None, customer_id: None })
+                        .await
+                        .map(Some)
+                }
+                _ => Ok(None),
+            }
+        });
+    let total = match &quoted {
+        Load::Ready(Some(q)) => Some(q.snapshot.total),
+        Load::Ready(None) => None,
+        Load::Loading | Load::Failed(_) => by_tiers,
+    };
 
     let on_pick = {
         let (picked, creating_customer) = (picked.clone(), creating_customer.clone());

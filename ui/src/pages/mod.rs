@@ -5,8 +5,12 @@ pub mod booking;
 pub mod bookings;
 pub mod customers;
 pub mod inbox;
+pub mod pricing_common;
+pub mod promo_codes;
 pub mod settings;
 pub mod sign_in;
+pub mod taxes_policies;
+pub mod tour_pricing;
 pub mod tours;
 
 use yew::prelude::*;
@@ -38,6 +42,7 @@ pub fn page(route: &Route) -> Html {
         Route::Bookings => html! { <bookings::BookingsPage /> },
         Route::Booking(r) => html! { <booking::BookingPage reference={r.clone()} /> },
         Route::Inbox => html! { <inbox::InboxPage /> },
+        Route::PromoCodes => html! { <promo_codes::PromoCodesPage /> },
         Route::SignIn => html! { <sign_in::SignInPage /> },
         Route::Settings(tab) => html! { <settings::SettingsPage tab={*tab} /> },
         Route::NotFound(h) => html! { <NotFound hash={h.clone()} /> },

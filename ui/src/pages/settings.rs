@@ -63,6 +63,7 @@ pub fn SettingsPage(props: &SettingsPageProps) -> Html {
         SettingsTab::Staff => html! { <StaffTab /> },
         SettingsTab::Security => html! { <SecurityTab /> },
         SettingsTab::Devices => html! { <DevicesTab /> },
+        SettingsTab::TaxesPolicies => html! { <super::taxes_policies::TaxesPoliciesTab /> },
     };
     html! {
         <div class="page settings-page">

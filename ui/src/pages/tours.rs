@@ -136,6 +136,7 @@ pub fn ToursPage(props: &ToursPageProps) -> Html {
                 { list }
             </aside>
             <section class="detail">{ body }</section>
+            if let Some(id) = &props.selected { <section class="detail tour-pricing-pane"><super::tour_pricing::TourPricing tour_id={id.clone()} /></section> }
         </div>
     }
 }
