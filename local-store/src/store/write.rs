@@ -15,7 +15,7 @@ use tourdesk_domain::mutation::{
 use tourdesk_domain::pricing::PricingCatalog;
 use tourdesk_domain::protocol::{EntityKind, OutcomeStatus};
 
-use super::read::tiers_of;
+use super::read::{tiers_of, variants_of};
 use super::{CREATE_BOOKING, Store};
 use crate::{StoreError, rows};
 
@@ -202,6 +202,7 @@ impl Replica<'_> {
             ReadKey::Tour(id) => Fetched::Tour(rows::tour(c, org, id)?),
             ReadKey::TourSlug(slug) => Fetched::Tour(rows::tour_by_slug(c, org, slug)?),
             ReadKey::Variant(id) => Fetched::Variant(self.entity(EntityKind::TourVariant, id)?),
+            ReadKey::VariantsOfTour(tour_id) => Fetched::Variants(variants_of(c, org, tour_id)?),
             ReadKey::PricingTier(id) => Fetched::Tier(self.entity(EntityKind::PricingTier, id)?),
             // The desk replicates tiers only. Seasons, group and early-bird discounts and taxes
             // are not replicated yet, so a desk quote can differ from the server's;
