@@ -118,7 +118,7 @@ pub fn ToursPage(props: &ToursPageProps) -> Html {
                 html! {
                     <>
                     <div class="detail-actions">
-                        <a id="edit-tour" class="button" href={Route::TourEditor(t.tour.id.clone()).to_hash()}>{ "Edit tour" }</a>
+                        <a id="edit-tour" class="button edit-link" href={Route::TourEditor(t.tour.id.clone()).to_hash()}>{ "Edit tour" }</a>
                     </div>
                     <Departures tour={t.clone()} prices={prices.clone()} departures={departures.clone()} open={(*open_panel).clone()} on_open={on_open_panel}>
                         { panel.unwrap_or_default() }
@@ -255,7 +255,11 @@ pub fn EditorHeader(props: &EditorHeaderProps) -> Html {
         let confirming = confirming_archive.clone();
         Callback::from(move |_: MouseEvent| confirming.set(false))
     };
-    let missing = (t.status == TourStatus::Draft).then(|| publish_refusal(&props.variants, &props.tiers)).flatten();
+    // What publishing still needs, said before the button is pressed (once refused, the
+    // refusal says it instead).
+    let missing = (t.status == TourStatus::Draft && error.is_none())
+        .then(|| publish_refusal(&props.variants, &props.tiers))
+        .flatten();
     html! {
         <header class="editor-head">
             <div>
