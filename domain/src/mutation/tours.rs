@@ -967,9 +967,9 @@ mod tests {
     #[test]
     fn publish_refusal_is_the_same_rule_the_desk_shows() {
         let t = crate::fixtures::adult_tier();
-        assert!(publish_refusal(&[], &[t.clone()]).is_some());
+        assert!(publish_refusal(&[], std::slice::from_ref(&t)).is_some());
         assert!(publish_refusal(&[variant()], &[]).is_some());
-        assert_eq!(publish_refusal(&[variant()], &[t.clone()]), None);
+        assert_eq!(publish_refusal(&[variant()], std::slice::from_ref(&t)), None);
         let own = PricingTier { variant_id: Some(VARIANT.into()), ..t };
         assert_eq!(publish_refusal(&[variant()], &[own]), None);
     }

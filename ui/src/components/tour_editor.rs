@@ -246,19 +246,19 @@ impl DetailsDraft {
         }
     }
 
-    fn numbers(&self) -> Result<(u32, u32, u32, Option<f64>, Option<f64>), UiError> {
-        Ok((
-            number("duration_minutes", &self.duration)?,
-            number("min_participants", &self.min_participants)?,
-            number("default_capacity", &self.max_participants)?,
-            opt_degrees("meeting_point_lat", &self.lat)?,
-            opt_degrees("meeting_point_lng", &self.lng)?,
-        ))
+    fn numbers(&self) -> Result<Numbers, UiError> {
+        Ok(Numbers {
+            duration: number("duration_minutes", &self.duration)?,
+            min: number("min_participants", &self.min_participants)?,
+            max: number("default_capacity", &self.max_participants)?,
+            lat: opt_degrees("meeting_point_lat", &self.lat)?,
+            lng: opt_degrees("meeting_point_lng", &self.lng)?,
+        })
     }
 
     /// A new tour from the form.
     pub fn to_new(&self) -> Result<NewTour, UiError> {
-        let (duration, min, max, lat, lng) = self.numbers()?;
+        let Numbers { duration, min, max, lat, lng } = self.numbers()?;
         Ok(NewTour {
             name: self.name.clone(),
             short_description: self.short.clone(),
@@ -284,7 +284,7 @@ impl DetailsDraft {
 
     /// The whole form as one edit of tour `id` (the domain writes nothing when nothing changed).
     pub fn to_update(&self, id: &str) -> Result<UpdateTourV1, UiError> {
-        let (duration, min, max, lat, lng) = self.numbers()?;
+        let Numbers { duration, min, max, lat, lng } = self.numbers()?;
         Ok(UpdateTourV1 {
             id: id.to_string(),
             name: Some(self.name.clone()),
@@ -309,6 +309,15 @@ impl DetailsDraft {
             highlights: Some(split_lines(&self.highlights)),
         })
     }
+}
+
+/// The numbers of the details form, parsed.
+struct Numbers {
+    duration: u32,
+    min: u32,
+    max: u32,
+    lat: Option<f64>,
+    lng: Option<f64>,
 }
 
 const DETAIL_FIELDS: &[&str] = &[
