@@ -76,7 +76,8 @@ async fn a_push_committed_but_never_answered_is_not_applied_twice() {
     let create = new_tour("Harbour Ferry Dawn");
     let id = tour_id(&create);
     desk.mutate(&create).unwrap();
-    desk.mutate(&update_tour(json!({"id": id, "name": "Harbour Ferry at Dawn", "status": "active"}))).unwrap();
+    // A status change with the rename (archiving: publishing a tour needs variants and prices).
+    desk.mutate(&update_tour(json!({"id": id, "name": "Harbour Ferry at Dawn", "status": "archived"}))).unwrap();
     let dep = editable_departures(&desk).remove(0);
     desk.mutate(&set_capacity(&dep.id, dep.capacity + 3)).unwrap();
     let log_sql = "SELECT count(*) FROM sync_changes WHERE row_id = $1 AND bucket LIKE 'org:%:all'";
@@ -150,8 +151,9 @@ async fn a_week_offline_with_1000_queued_mutations_drains_in_order() {
         for rev in 0..4u32 {
             let mut args = json!({"id": id, "name": format!("Week Tour {i:03} rev {rev}"),
                                   "duration_minutes": 60 + rev * 15});
+            // A status change among the edits (archiving: publishing needs variants and prices).
             if rev == 2 {
-                args["status"] = json!("active");
+                args["status"] = json!("archived");
             }
             desk.mutate(&update_tour(args)).unwrap();
             // A capacity edit between the tour edits, and the last one of a departure wins.
@@ -238,7 +240,7 @@ async fn a_week_offline_with_1000_queued_mutations_drains_in_order() {
             let r = pg.query_one("SELECT name, status FROM tours WHERE id = $1", &[id]).await.unwrap();
             (r.get(0), r.get(1))
         };
-        assert_eq!((got.as_str(), status.as_str()), (name.as_str(), "active"));
+        assert_eq!((got.as_str(), status.as_str()), (name.as_str(), "archived"));
     }
     for (id, cap) in &expected_caps {
         let got: i32 = pg.query_one("SELECT capacity FROM schedules WHERE id = $1", &[id]).await.unwrap().get(0);
@@ -288,7 +290,7 @@ async fn a_desk_killed_mid_pull_resumes_without_loss() {
     let before = new_tour("Before The Crash");
     let before_id = tour_id(&before);
     desk.mutate(&before).unwrap();
-    desk.mutate(&update_tour(json!({"id": before_id, "status": "active"}))).unwrap();
+    desk.mutate(&update_tour(json!({"id": before_id, "status": "archived"}))).unwrap();
 
     let log = env.dir.path().join("child.log");
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
@@ -349,7 +351,7 @@ async fn a_desk_killed_mid_pull_resumes_without_loss() {
     // whether the desk shows it before the rest of the pull arrives is
     // `pushed_work_stays_visible_while_a_paged_pull_is_incomplete`'s business.
     let status: String = pg.query_one("SELECT status FROM tours WHERE id = $1", &[&before_id]).await.unwrap().get(0);
-    assert_eq!(status, "active");
+    assert_eq!(status, "archived");
     assert!(desk.tours().unwrap().iter().any(|t| t.tour.id == during_id && t.pending));
     assert_eq!(desk.pending_count().unwrap(), 1, "the work made during the pull is still queued");
 

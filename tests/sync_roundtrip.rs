@@ -254,6 +254,19 @@ async fn edits_replay_on_the_server_and_unknown_mutations_are_refused_visibly() 
     let m = new_tour("Bay Lights Cruise");
     let tour_id = tour_id(&m);
     desk.mutate(&m).unwrap();
+    // Publishing needs something to sell: a variant and a price.
+    let variant = uuid::Uuid::new_v4().to_string();
+    let sellable = [
+        ("create_variant.v1", serde_json::json!({"id": variant, "tour_id": tour_id, "name": "Evening"})),
+        (
+            "upsert_pricing_tier.v2",
+            serde_json::json!({"id": uuid::Uuid::new_v4().to_string(), "tour_id": tour_id, "name": "Adult",
+                               "base_price": {"amount": 4000, "currency": "EUR"}}),
+        ),
+    ];
+    for (name, args) in sellable {
+        desk.mutate(&Mutation::decode(name, &args).unwrap()).unwrap();
+    }
     let publish = Mutation::decode("update_tour.v1", &serde_json::json!({"id": tour_id, "status": "active"})).unwrap();
     desk.mutate(&publish).unwrap();
     assert!(desk.tours().unwrap().iter().any(|t| t.tour.id == tour_id && t.tour.status.as_str() == "active"));
@@ -269,7 +282,7 @@ async fn edits_replay_on_the_server_and_unknown_mutations_are_refused_visibly() 
     assert_eq!(desk.departure(&dep.id).unwrap().unwrap().departure.capacity, dep.capacity + 4);
 
     let report = client.sync_once(&desk).await.unwrap();
-    assert_eq!((report.pushed, report.rejected), (3, 0), "{:?}", desk.rejections().unwrap());
+    assert_eq!((report.pushed, report.rejected), (5, 0), "{:?}", desk.rejections().unwrap());
     let pg = env.pg().await;
     let status: String = pg.query_one("SELECT status FROM tours WHERE id = $1", &[&tour_id]).await.unwrap().get(0);
     assert_eq!(status, "active");

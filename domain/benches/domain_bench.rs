@@ -26,6 +26,8 @@ fn tier(id: &str, name: &str, price: i64, ages: (Option<u32>, Option<u32>), sort
         valid_until: None,
         is_default: sort == 0,
         sort_order: sort,
+        min_per_booking: None,
+        max_per_booking: None,
     }
 }
 

@@ -518,6 +518,7 @@ mod tests {
             timezone: "America/New_York".into(),
             meeting_point: String::new(),
             status: crate::status::TourStatus::Active,
+            ..crate::fixtures::tour()
         };
         let variant = TourVariant {
             id: "v".into(),

@@ -374,6 +374,10 @@ mod tests {
             max_age: None,
             is_default: true,
             sort_order: 0,
+            valid_from: None,
+            valid_until: None,
+            min_per_booking: None,
+            max_per_booking: None,
         }
     }
 

@@ -29,8 +29,34 @@ pub struct Tour {
     pub category: TourCategory,
     /// IANA zone the tour operates in; departures are shown in it.
     pub timezone: String,
+    /// The meeting point's name ("Fountain in the main square").
     pub meeting_point: String,
     pub status: TourStatus,
+    /// The long text of the tour's page (the spec's `full_description`).
+    #[serde(default)]
+    pub full_description: String,
+    #[serde(default)]
+    pub meeting_point_address: String,
+    /// WGS 84 degrees; both or neither (`validate::coordinates`).
+    #[serde(default)]
+    pub meeting_point_lat: Option<f64>,
+    #[serde(default)]
+    pub meeting_point_lng: Option<f64>,
+    /// How to find the guide ("look for the red umbrella").
+    #[serde(default)]
+    pub meeting_point_instructions: String,
+    /// Lowercase, without repeats, in the order given.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// ISO 639-1 codes of the languages the tour is given in.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub accessibility_info: String,
+    #[serde(default)]
+    pub what_to_bring: Vec<String>,
+    #[serde(default)]
+    pub highlights: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +85,16 @@ pub struct PricingTier {
     pub max_age: Option<u32>,
     pub is_default: bool,
     pub sort_order: i32,
+    /// Inclusive local dates of the departures this price applies to; `None` is open-ended.
+    #[serde(default)]
+    pub valid_from: Option<NaiveDate>,
+    #[serde(default)]
+    pub valid_until: Option<NaiveDate>,
+    /// How many of this tier one booking may take (a family ticket: at least 2, at most 4).
+    #[serde(default)]
+    pub min_per_booking: Option<u32>,
+    #[serde(default)]
+    pub max_per_booking: Option<u32>,
 }
 
 /// One departure of a tour variant: what gets booked. The original architecture document calls this a "schedule".

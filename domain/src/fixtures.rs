@@ -54,6 +54,16 @@ pub fn tour() -> Tour {
         timezone: "Europe/London".into(),
         meeting_point: "Fountain".into(),
         status: TourStatus::Active,
+        full_description: String::new(),
+        meeting_point_address: String::new(),
+        meeting_point_lat: None,
+        meeting_point_lng: None,
+        meeting_point_instructions: String::new(),
+        tags: vec![],
+        languages: vec!["en".into()],
+        accessibility_info: String::new(),
+        what_to_bring: vec![],
+        highlights: vec![],
     }
 }
 
@@ -83,6 +93,10 @@ pub fn adult_tier() -> PricingTier {
         max_age: None,
         is_default: true,
         sort_order: 0,
+        valid_from: None,
+        valid_until: None,
+        min_per_booking: None,
+        max_per_booking: None,
     }
 }
 
@@ -116,6 +130,8 @@ fn tier(id: &str, name: &str, price: i64, min_age: Option<u32>, max_age: Option<
         valid_until: None,
         is_default: id == ADULT,
         sort_order: 0,
+        min_per_booking: None,
+        max_per_booking: None,
     }
 }
 

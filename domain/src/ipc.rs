@@ -133,7 +133,8 @@ pub struct RejectedBooking {
     pub departure: Option<DepartureView>,
 }
 
-/// What the UI sends to create a tour; the shell adds the id.
+/// What the UI sends to create a tour; the shell adds the id. Every detail past the first few
+/// is optional: the quick form sends a name and numbers, the tour editor everything.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewTour {
     pub name: String,
@@ -145,6 +146,76 @@ pub struct NewTour {
     pub timezone: String,
     #[serde(default)]
     pub meeting_point: String,
+    /// `None`: made from the name.
+    #[serde(default)]
+    pub slug: Option<String>,
+    /// `None`: 1.
+    #[serde(default)]
+    pub min_participants: Option<u32>,
+    #[serde(default)]
+    pub full_description: String,
+    #[serde(default)]
+    pub meeting_point_address: String,
+    #[serde(default)]
+    pub meeting_point_lat: Option<f64>,
+    #[serde(default)]
+    pub meeting_point_lng: Option<f64>,
+    #[serde(default)]
+    pub meeting_point_instructions: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub accessibility_info: String,
+    #[serde(default)]
+    pub what_to_bring: Vec<String>,
+    #[serde(default)]
+    pub highlights: Vec<String>,
+}
+
+/// What the UI sends to add a variant to a tour; the shell adds the id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewVariant {
+    pub tour_id: String,
+    pub name: String,
+    /// `None`: the tour's capacity.
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    /// `None`: the tour's duration.
+    #[serde(default)]
+    pub duration_minutes: Option<u32>,
+    #[serde(default)]
+    pub sort_order: i32,
+}
+
+/// A price tier as the tour editor saves it: without an id the shell makes a new tier,
+/// with one it replaces that tier (`upsert_pricing_tier.v2`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceTierInput {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub tour_id: String,
+    #[serde(default)]
+    pub variant_id: Option<String>,
+    pub name: String,
+    pub base_price: Money,
+    #[serde(default)]
+    pub min_age: Option<u32>,
+    #[serde(default)]
+    pub max_age: Option<u32>,
+    #[serde(default)]
+    pub valid_from: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub valid_until: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub min_per_booking: Option<u32>,
+    #[serde(default)]
+    pub max_per_booking: Option<u32>,
+    #[serde(default)]
+    pub is_default: bool,
+    #[serde(default)]
+    pub sort_order: i32,
 }
 
 /// What the UI sends to create a customer; the shell adds the id and the clock stamp. The

@@ -148,6 +148,8 @@ mod tests {
             valid_until: None,
             is_default: false,
             sort_order,
+            min_per_booking: None,
+            max_per_booking: None,
         }
     }
 

@@ -48,6 +48,11 @@ pub struct Tier {
     pub valid_until: Option<NaiveDate>,
     pub is_default: bool,
     pub sort_order: i32,
+    /// How many participants of this tier one booking may take.
+    #[serde(default)]
+    pub min_per_booking: Option<u32>,
+    #[serde(default)]
+    pub max_per_booking: Option<u32>,
 }
 
 impl Tier {
@@ -76,10 +81,12 @@ impl From<&PricingTier> for Tier {
             base_price: t.base_price,
             min_age: t.min_age,
             max_age: t.max_age,
-            valid_from: None,
-            valid_until: None,
+            valid_from: t.valid_from,
+            valid_until: t.valid_until,
             is_default: t.is_default,
             sort_order: t.sort_order,
+            min_per_booking: t.min_per_booking,
+            max_per_booking: t.max_per_booking,
         }
     }
 }
@@ -510,6 +517,10 @@ pub enum PricingError {
     TierNotForVariant { tier_id: String, variant_id: String },
     #[error("tier {tier_id} is not valid for departures on {date}")]
     TierNotValidOn { tier_id: String, date: NaiveDate },
+    #[error("tier {tier_id}: at least {min} per booking, {quantity} requested")]
+    BelowTierMinimum { tier_id: String, min: u32, quantity: u32 },
+    #[error("tier {tier_id}: at most {max} per booking, {quantity} requested")]
+    AboveTierMaximum { tier_id: String, max: u32, quantity: u32 },
     #[error("a participant aged {age} cannot book tier {tier_id}")]
     AgeOutsideTier { tier_id: String, age: u32 },
     #[error("tier {tier_id}: {ages} ages given for {quantity} participants")]
@@ -566,6 +577,8 @@ mod tests {
             valid_until: None,
             is_default: false,
             sort_order: 0,
+            min_per_booking: None,
+            max_per_booking: None,
         }
     }
 
@@ -670,6 +683,58 @@ mod tests {
         for (ls, want) in cases {
             assert_eq!(quote(&cat, &req(&ls)), Err(want.clone()), "{want}");
         }
+    }
+
+    /// A tier's validity dates and per-booking limits bind the quote, on the desk (a catalog
+    /// built from its tier rows) as on the server.
+    #[test]
+    fn tier_validity_and_per_booking_limits() {
+        let row = PricingTier {
+            id: "family".into(),
+            organization_id: "org".into(),
+            tour_id: "tour".into(),
+            variant_id: None,
+            name: "Family".into(),
+            base_price: usd(3000),
+            min_age: None,
+            max_age: None,
+            is_default: true,
+            sort_order: 0,
+            valid_from: Some(d(2026, 7, 1)),
+            valid_until: Some(d(2026, 7, 31)),
+            min_per_booking: Some(2),
+            max_per_booking: Some(4),
+        };
+        let cat = PricingCatalog::from_tiers("tour", std::slice::from_ref(&row)).unwrap();
+        assert_eq!(cat.tiers[0].valid_from, Some(d(2026, 7, 1)), "the desk's catalog keeps the dates");
+        // Inside the window, within the limits: priced.
+        for q in [2, 4] {
+            let ls = lines(&[("family", q)]);
+            assert_eq!(quote(&cat, &req(&ls)).unwrap().snapshot.subtotal, usd(3000 * i64::from(q)));
+        }
+        let ls = lines(&[("family", 1)]);
+        assert_eq!(
+            quote(&cat, &req(&ls)),
+            Err(PricingError::BelowTierMinimum { tier_id: "family".into(), min: 2, quantity: 1 })
+        );
+        let ls = lines(&[("family", 5)]);
+        assert_eq!(
+            quote(&cat, &req(&ls)),
+            Err(PricingError::AboveTierMaximum { tier_id: "family".into(), max: 4, quantity: 5 })
+        );
+        // Outside the window (both ends are inclusive).
+        let ls = lines(&[("family", 2)]);
+        for (date, ok) in
+            [(d(2026, 6, 30), false), (d(2026, 7, 1), true), (d(2026, 7, 31), true), (d(2026, 8, 1), false)]
+        {
+            let r = quote(&cat, &QuoteRequest { departure_date: date, ..req(&ls) });
+            if ok {
+                assert!(r.is_ok(), "{date}: {r:?}");
+            } else {
+                assert_eq!(r, Err(PricingError::TierNotValidOn { tier_id: "family".into(), date }), "{date}");
+            }
+        }
+        assert!(cat.tiers_for("v1", d(2026, 8, 1)).is_empty(), "an expired tier is not offered");
     }
 
     #[test]
@@ -1013,6 +1078,10 @@ mod tests {
             max_age: None,
             is_default: id == "adult",
             sort_order: 2,
+            valid_from: None,
+            valid_until: None,
+            min_per_booking: None,
+            max_per_booking: None,
         };
         assert_eq!(PricingCatalog::from_tiers("tour", &[]), None);
         let eur = Money::new(4500, Currency::EUR);
@@ -1034,6 +1103,8 @@ mod tests {
                 valid_until: None,
                 is_default: true,
                 sort_order: 2,
+                min_per_booking: None,
+                max_per_booking: None,
             }
         );
         assert_eq!(cat.tiers[1].variant_id.as_deref(), Some("v1"));

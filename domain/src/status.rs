@@ -134,7 +134,9 @@ impl StateMachine for TourStatus {
         match self {
             // A draft can be discarded without ever being sold.
             Draft => &[Active, Archived],
-            Active => &[Archived],
+            // Unpublishing takes a tour off sale and back to editing; its departures and
+            // bookings stay.
+            Active => &[Draft, Archived],
             // Archived tours keep their bookings' history; reviving one is a new tour.
             Archived => &[],
         }
@@ -294,7 +296,7 @@ mod tests {
     #[test]
     fn tour_transitions() {
         use TourStatus::*;
-        table(&[(Draft, Active), (Draft, Archived), (Active, Archived)], TourStatus::ALL);
+        table(&[(Draft, Active), (Draft, Archived), (Active, Draft), (Active, Archived)], TourStatus::ALL);
     }
 
     #[test]

@@ -72,6 +72,8 @@ fn case() -> impl Strategy<Value = Case> {
                             valid_until: None,
                             is_default: i == 0,
                             sort_order: i as i32,
+                            min_per_booking: None,
+                            max_per_booking: None,
                         })
                         .collect(),
                     seasons: seasons

@@ -26,7 +26,21 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 }
 
 pub const TOUR_COLS: &str = "id, organization_id, name, slug, short_description, duration_minutes, default_capacity, \
-     min_participants, category, timezone, meeting_point, status";
+     min_participants, category, timezone, meeting_point, status, full_description, meeting_point_address, \
+     meeting_point_lat, meeting_point_lng, meeting_point_instructions, tags, languages, accessibility_info, \
+     what_to_bring, highlights";
+/// How many columns [`TOUR_COLS`] names: a query selecting more after them starts here.
+pub const TOUR_COL_COUNT: usize = 22;
+
+/// A list column (JSON array of strings).
+fn text_list(r: &Row<'_>, i: usize, what: &str) -> Result<Vec<String>, StoreError> {
+    let raw: String = r.get(i)?;
+    serde_json::from_str(&raw).map_err(|_| corrupt(what, &raw))
+}
+
+fn list_json(v: &[String]) -> String {
+    serde_json::Value::from(v.to_vec()).to_string()
+}
 
 pub fn tour_from_row(r: &Row<'_>) -> Result<Tour, StoreError> {
     let category: String = r.get(8)?;
@@ -44,20 +58,38 @@ pub fn tour_from_row(r: &Row<'_>) -> Result<Tour, StoreError> {
         timezone: r.get(9)?,
         meeting_point: r.get(10)?,
         status: TourStatus::parse(&status).ok_or_else(|| corrupt("tour status", &status))?,
+        full_description: r.get(12)?,
+        meeting_point_address: r.get(13)?,
+        meeting_point_lat: r.get(14)?,
+        meeting_point_lng: r.get(15)?,
+        meeting_point_instructions: r.get(16)?,
+        tags: text_list(r, 17, "tour tags")?,
+        languages: text_list(r, 18, "tour languages")?,
+        accessibility_info: r.get(19)?,
+        what_to_bring: text_list(r, 20, "what to bring")?,
+        highlights: text_list(r, 21, "tour highlights")?,
     })
 }
 
 pub fn put_tour(c: &Connection, t: &Tour, pending: bool) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes, default_capacity,
-             min_participants, category, timezone, meeting_point, status, local_pending)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             min_participants, category, timezone, meeting_point, status, local_pending, full_description,
+             meeting_point_address, meeting_point_lat, meeting_point_lng, meeting_point_instructions, tags, languages,
+             accessibility_info, what_to_bring, highlights)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+             ?22, ?23)
          ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, name = excluded.name,
              slug = excluded.slug, short_description = excluded.short_description,
              duration_minutes = excluded.duration_minutes, default_capacity = excluded.default_capacity,
              min_participants = excluded.min_participants, category = excluded.category,
              timezone = excluded.timezone, meeting_point = excluded.meeting_point, status = excluded.status,
-             local_pending = excluded.local_pending",
+             local_pending = excluded.local_pending, full_description = excluded.full_description,
+             meeting_point_address = excluded.meeting_point_address, meeting_point_lat = excluded.meeting_point_lat,
+             meeting_point_lng = excluded.meeting_point_lng,
+             meeting_point_instructions = excluded.meeting_point_instructions, tags = excluded.tags,
+             languages = excluded.languages, accessibility_info = excluded.accessibility_info,
+             what_to_bring = excluded.what_to_bring, highlights = excluded.highlights",
     )?
     .execute(params![
         t.id,
@@ -72,7 +104,17 @@ pub fn put_tour(c: &Connection, t: &Tour, pending: bool) -> Result<(), StoreErro
         t.timezone,
         t.meeting_point,
         t.status.as_str(),
-        pending
+        pending,
+        t.full_description,
+        t.meeting_point_address,
+        t.meeting_point_lat,
+        t.meeting_point_lng,
+        t.meeting_point_instructions,
+        list_json(&t.tags),
+        list_json(&t.languages),
+        t.accessibility_info,
+        list_json(&t.what_to_bring),
+        list_json(&t.highlights),
     ])?;
     Ok(())
 }
@@ -85,6 +127,21 @@ pub fn tour(c: &Connection, org: &str, id: &str) -> Result<Option<Tour>, StoreEr
 pub fn tour_by_slug(c: &Connection, org: &str, slug: &str) -> Result<Option<Tour>, StoreError> {
     let sql = format!("SELECT {TOUR_COLS} FROM tours WHERE organization_id = ?1 AND slug = ?2");
     c.prepare_cached(&sql)?.query_row(params![org, slug], |r| Ok(tour_from_row(r))).optional()?.transpose()
+}
+
+pub const VARIANT_COLS: &str = "id, organization_id, tour_id, name, capacity, duration_minutes, active, sort_order";
+
+pub fn variant_from_row(r: &Row<'_>) -> rusqlite::Result<TourVariant> {
+    Ok(TourVariant {
+        id: r.get(0)?,
+        organization_id: r.get(1)?,
+        tour_id: r.get(2)?,
+        name: r.get(3)?,
+        capacity: r.get(4)?,
+        duration_minutes: r.get(5)?,
+        active: r.get(6)?,
+        sort_order: r.get(7)?,
+    })
 }
 
 fn put_variant(c: &Connection, v: &TourVariant, pending: bool) -> Result<(), StoreError> {
@@ -111,7 +168,13 @@ fn put_variant(c: &Connection, v: &TourVariant, pending: bool) -> Result<(), Sto
 }
 
 pub const TIER_COLS: &str = "id, organization_id, tour_id, variant_id, name, base_price_minor, currency, min_age, \
-     max_age, is_default, sort_order";
+     max_age, is_default, sort_order, valid_from, valid_until, min_per_booking, max_per_booking";
+
+fn opt_date(r: &Row<'_>, i: usize) -> Result<Option<NaiveDate>, StoreError> {
+    r.get::<_, Option<String>>(i)?
+        .map(|d| d.parse::<NaiveDate>().map_err(|_| corrupt("tier validity date", &d)))
+        .transpose()
+}
 
 pub fn tier_from_row(r: &Row<'_>) -> Result<PricingTier, StoreError> {
     let cur: String = r.get(6)?;
@@ -127,19 +190,26 @@ pub fn tier_from_row(r: &Row<'_>) -> Result<PricingTier, StoreError> {
         max_age: r.get(8)?,
         is_default: r.get(9)?,
         sort_order: r.get(10)?,
+        valid_from: opt_date(r, 11)?,
+        valid_until: opt_date(r, 12)?,
+        min_per_booking: r.get(13)?,
+        max_per_booking: r.get(14)?,
     })
 }
 
 fn put_tier(c: &Connection, t: &PricingTier, pending: bool) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO pricing_tiers (id, organization_id, tour_id, variant_id, name, base_price_minor,
-             currency, min_age, max_age, is_default, sort_order, local_pending)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             currency, min_age, max_age, is_default, sort_order, local_pending, valid_from, valid_until,
+             min_per_booking, max_per_booking)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, tour_id = excluded.tour_id,
              variant_id = excluded.variant_id, name = excluded.name, base_price_minor = excluded.base_price_minor,
              currency = excluded.currency, min_age = excluded.min_age, max_age = excluded.max_age,
              is_default = excluded.is_default, sort_order = excluded.sort_order,
-             local_pending = excluded.local_pending",
+             local_pending = excluded.local_pending, valid_from = excluded.valid_from,
+             valid_until = excluded.valid_until, min_per_booking = excluded.min_per_booking,
+             max_per_booking = excluded.max_per_booking",
     )?
     .execute(params![
         t.id,
@@ -153,7 +223,11 @@ fn put_tier(c: &Connection, t: &PricingTier, pending: bool) -> Result<(), StoreE
         t.max_age,
         t.is_default,
         t.sort_order,
-        pending
+        pending,
+        t.valid_from.map(|d| d.to_string()),
+        t.valid_until.map(|d| d.to_string()),
+        t.min_per_booking,
+        t.max_per_booking,
     ])?;
     Ok(())
 }
@@ -847,26 +921,11 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
             let d = c.prepare_cached(&sql)?.query_row(params![org, id], |r| Ok(departure_from_row(r))).optional()?;
             d.transpose()?.map(serde_json::to_value).transpose()?
         }
-        EntityKind::TourVariant => c
-            .prepare_cached(
-                "SELECT id, organization_id, tour_id, name, capacity, duration_minutes, active, sort_order
-                 FROM tour_variants WHERE organization_id = ?1 AND id = ?2",
-            )?
-            .query_row(params![org, id], |r| {
-                Ok(TourVariant {
-                    id: r.get(0)?,
-                    organization_id: r.get(1)?,
-                    tour_id: r.get(2)?,
-                    name: r.get(3)?,
-                    capacity: r.get(4)?,
-                    duration_minutes: r.get(5)?,
-                    active: r.get(6)?,
-                    sort_order: r.get(7)?,
-                })
-            })
-            .optional()?
-            .map(serde_json::to_value)
-            .transpose()?,
+        EntityKind::TourVariant => {
+            let sql = format!("SELECT {VARIANT_COLS} FROM tour_variants WHERE organization_id = ?1 AND id = ?2");
+            let v = c.prepare_cached(&sql)?.query_row(params![org, id], variant_from_row).optional()?;
+            v.map(serde_json::to_value).transpose()?
+        }
         EntityKind::PricingTier => {
             let sql = format!("SELECT {TIER_COLS} FROM pricing_tiers WHERE organization_id = ?1 AND id = ?2");
             let t = c.prepare_cached(&sql)?.query_row(params![org, id], |r| Ok(tier_from_row(r))).optional()?;

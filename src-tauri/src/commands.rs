@@ -3,7 +3,6 @@
 use chrono::{Datelike, Utc};
 use rand::TryRngCore;
 use tauri::State;
-use tourdesk_domain::PricingTier;
 use tourdesk_domain::accounts::{
     InviteRequest, MfaEnrolment, MfaRequest, MyAccount, OrganizationChange, OrganizationSettings, RecoveryCodes,
     StaffChange, StaffDirectory, StaffList, StaffMember, manages_all_devices,
@@ -14,13 +13,16 @@ use tourdesk_domain::ipc::{
     BookingHit, BookingSummary, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest, NewBooking,
     NewCustomer, NewTour, Outcome, RejectedBooking, SearchResults, TourView,
 };
+use tourdesk_domain::ipc::{NewVariant, PriceTierInput};
 use tourdesk_domain::ipc::{SignInDefaults, SignInInput, SignedInAs, SignedOut};
 use tourdesk_domain::mutation::{
     CancelDepartureV1, CheckInV1, CreateBookingV1, CreateCustomerV1, CreateTourV1, DepartureCancellationPreview,
     EditCustomerNotesV1, MarkNoShowV1, Mutation,
 };
+use tourdesk_domain::mutation::{CreateVariantV1, UpdateTourV1, UpdateVariantV1, UpsertPricingTierV2};
 use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::{DeviceInfo, DeviceList, EntityKind};
+use tourdesk_domain::{PricingTier, TourVariant};
 use tourdesk_local_store::sync::Method;
 
 use crate::Desk;
@@ -55,22 +57,100 @@ pub async fn create_tour(desk: State<'_, Desk>, input: NewTour) -> DeskResult<To
     let m = Mutation::CreateTourV1(CreateTourV1 {
         id: id.clone(),
         name: input.name,
-        slug: None,
+        // A blank URL name is none: the domain makes one from the name.
+        slug: input.slug.filter(|s| !s.trim().is_empty()),
         short_description: input.short_description,
         duration_minutes: input.duration_minutes,
         default_capacity: input.default_capacity,
-        min_participants: 1,
+        min_participants: input.min_participants.unwrap_or(1),
         category: input.category,
         timezone: input.timezone,
         meeting_point: input.meeting_point,
+        full_description: input.full_description,
+        meeting_point_address: input.meeting_point_address,
+        meeting_point_lat: input.meeting_point_lat,
+        meeting_point_lng: input.meeting_point_lng,
+        meeting_point_instructions: input.meeting_point_instructions,
+        tags: input.tags,
+        languages: input.languages,
+        accessibility_info: input.accessibility_info,
+        what_to_bring: input.what_to_bring,
+        highlights: input.highlights,
     });
     desk.store.mutate(&m)?;
     desk.sync.touched(&desk.store, &[EntityKind::Tour], false);
+    tour_view(&desk, &id)
+}
+
+fn tour_view(desk: &Desk, id: &str) -> DeskResult<TourView> {
     let tours = desk.store.tours()?;
     tours
         .into_iter()
         .find(|t| t.tour.id == id)
-        .ok_or(DeskError::Internal("the new tour was saved but could not be read back"))
+        .ok_or(DeskError::Internal("the tour was saved but could not be read back"))
+}
+
+/// Edits a tour's details or moves it through its lifecycle (publish, unpublish, archive): the
+/// domain's `update_tour.v1` decides, including why a tour cannot be published yet.
+#[tauri::command]
+pub async fn update_tour(desk: State<'_, Desk>, input: UpdateTourV1) -> DeskResult<TourView> {
+    let id = input.id.clone();
+    desk.store.mutate(&Mutation::UpdateTourV1(input))?;
+    desk.sync.touched(&desk.store, &[EntityKind::Tour], false);
+    tour_view(&desk, &id)
+}
+
+#[tauri::command]
+pub async fn list_variants(desk: State<'_, Desk>, tour_id: String) -> DeskResult<Vec<TourVariant>> {
+    Ok(desk.store.variants(&tour_id)?)
+}
+
+/// Returns the new variant's id.
+#[tauri::command]
+pub async fn create_variant(desk: State<'_, Desk>, input: NewVariant) -> DeskResult<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    desk.store.mutate(&Mutation::CreateVariantV1(CreateVariantV1 {
+        id: id.clone(),
+        tour_id: input.tour_id,
+        name: input.name,
+        capacity: input.capacity,
+        duration_minutes: input.duration_minutes,
+        active: true,
+        sort_order: input.sort_order,
+    }))?;
+    desk.sync.touched(&desk.store, &[EntityKind::TourVariant], false);
+    Ok(id)
+}
+
+/// Renames, resizes, reorders, deactivates or reactivates a variant.
+#[tauri::command]
+pub async fn update_variant(desk: State<'_, Desk>, input: UpdateVariantV1) -> DeskResult<()> {
+    desk.store.mutate(&Mutation::UpdateVariantV1(input))?;
+    desk.sync.touched(&desk.store, &[EntityKind::TourVariant], false);
+    Ok(())
+}
+
+/// Creates (no id) or replaces a price tier; returns its id.
+#[tauri::command]
+pub async fn save_price_tier(desk: State<'_, Desk>, input: PriceTierInput) -> DeskResult<String> {
+    let id = input.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    desk.store.mutate(&Mutation::UpsertPricingTierV2(UpsertPricingTierV2 {
+        id: id.clone(),
+        tour_id: input.tour_id,
+        variant_id: input.variant_id,
+        name: input.name,
+        base_price: input.base_price,
+        min_age: input.min_age,
+        max_age: input.max_age,
+        is_default: input.is_default,
+        sort_order: input.sort_order,
+        valid_from: input.valid_from,
+        valid_until: input.valid_until,
+        min_per_booking: input.min_per_booking,
+        max_per_booking: input.max_per_booking,
+    }))?;
+    desk.sync.touched(&desk.store, &[EntityKind::PricingTier], false);
+    Ok(id)
 }
 
 #[tauri::command]

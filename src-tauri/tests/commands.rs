@@ -130,6 +130,56 @@ fn bad_input_comes_back_at_its_field_and_nothing_is_saved() {
     assert!(h.call::<Vec<TourView>>("list_tours", json!({})).unwrap().is_empty());
 }
 
+/// The tour editor's commands: a detail refused at its field saves nothing; variants and a
+/// price tier are saved and announced by kind; publishing follows the domain's rule.
+#[test]
+fn the_tour_editor_commands_save_whole_or_refuse_at_the_field() {
+    let h = desk(true);
+    let t: TourView = h.call("create_tour", tour("Lighthouse at Dusk", 12)).unwrap();
+    let id = t.tour.id.clone();
+    let e = h
+        .call::<TourView>(
+            "update_tour",
+            json!({"input": {"id": id, "name": "Renamed", "meeting_point_lat": 91.0, "meeting_point_lng": 0.0}}),
+        )
+        .unwrap_err();
+    assert_eq!((e.code.as_str(), e.field.as_deref()), ("INVALID", Some("meeting_point_lat")), "{e:?}");
+    let listed: Vec<TourView> = h.call("list_tours", json!({})).unwrap();
+    assert_eq!(listed[0].tour.name, "Lighthouse at Dusk", "nothing of the refused edit was saved");
+
+    let e = h.call::<TourView>("update_tour", json!({"input": {"id": id, "status": "active"}})).unwrap_err();
+    assert_eq!((e.code.as_str(), e.field.as_deref()), ("CONFLICT", Some("status")), "{e:?}");
+    assert!(e.message.contains("active variant"), "{e:?}");
+
+    let v: String = h.call("create_variant", json!({"input": {"tour_id": id, "name": "Evening"}})).unwrap();
+    assert_eq!(h.changes().last().map(|c| c.kinds.clone()), Some(vec![EntityKind::TourVariant]));
+    h.call::<()>("update_variant", json!({"input": {"id": v, "capacity": 6}})).unwrap();
+    let variants: Vec<tourdesk_domain::TourVariant> = h.call("list_variants", json!({"tourId": id})).unwrap();
+    assert_eq!((variants.len(), variants[0].capacity), (1, Some(6)));
+
+    let e = h
+        .call::<String>(
+            "save_price_tier",
+            json!({"input": {"tour_id": id, "name": "Adult", "base_price": {"amount": 3500, "currency": "EUR"},
+                             "min_per_booking": 3, "max_per_booking": 2}}),
+        )
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("max_per_booking"), "{e:?}");
+    let tier: String = h
+        .call(
+            "save_price_tier",
+            json!({"input": {"tour_id": id, "name": "Adult", "base_price": {"amount": 3500, "currency": "EUR"},
+                             "valid_from": "2026-06-01", "max_per_booking": 8}}),
+        )
+        .unwrap();
+    assert_eq!(h.changes().last().map(|c| c.kinds.clone()), Some(vec![EntityKind::PricingTier]));
+    let prices: Vec<tourdesk_domain::PricingTier> = h.call("list_prices", json!({"tourId": id})).unwrap();
+    assert_eq!((prices[0].id.as_str(), prices[0].max_per_booking), (tier.as_str(), Some(8)));
+
+    let published: TourView = h.call("update_tour", json!({"input": {"id": id, "status": "active"}})).unwrap();
+    assert_eq!(published.tour.status, tourdesk_domain::status::TourStatus::Active);
+}
+
 #[test]
 fn a_new_tour_and_customer_are_saved_announced_and_found_by_the_search() {
     let h = desk(true);

@@ -313,6 +313,15 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
             let row = tx.row_opt(&one("tour_variants", db::VARIANT_COLS, "id"), &[&org, id]).await?;
             Fetched::Variant(row.map(|r| db::variant_from_row(&r)).transpose()?)
         }
+        ReadKey::VariantsOfTour(tour_id) => {
+            let sql = format!(
+                "SELECT {} FROM tour_variants WHERE organization_id = $1 AND tour_id = $2
+                 ORDER BY sort_order, name, id{for_update}",
+                db::VARIANT_COLS
+            );
+            let rows = tx.rows(&sql, &[&org, tour_id]).await?;
+            Fetched::Variants(rows.iter().map(db::variant_from_row).collect::<Result<_, DbError>>()?)
+        }
         ReadKey::PricingTier(id) => {
             let row = tx.row_opt(&one("pricing_tiers", db::TIER_COLS, "id"), &[&org, id]).await?;
             Fetched::Tier(row.map(|r| db::tier_from_row(&r)).transpose()?)

@@ -294,7 +294,9 @@ fn bad_row(what: &str, v: &str) -> DbError {
 }
 
 pub const TOUR_COLS: &str = "id, organization_id, name, slug, short_description, duration_minutes, default_capacity, \
-     min_participants, category, timezone, meeting_point, status";
+     min_participants, category, timezone, meeting_point, status, full_description, meeting_point_address, \
+     meeting_point_lat, meeting_point_lng, meeting_point_instructions, tags, languages, accessibility_info, \
+     what_to_bring, highlights";
 
 pub fn tour_from_row(r: &tokio_postgres::Row) -> Result<Tour, DbError> {
     let category: String = r.try_get(8)?;
@@ -312,6 +314,17 @@ pub fn tour_from_row(r: &tokio_postgres::Row) -> Result<Tour, DbError> {
         timezone: r.try_get(9)?,
         meeting_point: r.try_get(10)?,
         status: TourStatus::parse(&status).ok_or_else(|| bad_row("tour status", &status))?,
+        full_description: r.try_get(12)?,
+        meeting_point_address: r.try_get(13)?,
+        meeting_point_lat: r.try_get(14)?,
+        meeting_point_lng: r.try_get(15)?,
+        meeting_point_instructions: r.try_get(16)?,
+        tags: r.try_get(17)?,
+        languages: r.try_get(18)?,
+        // V2 left it nullable; the domain has no "unknown" apart from empty.
+        accessibility_info: r.try_get::<_, Option<String>>(19)?.unwrap_or_default(),
+        what_to_bring: r.try_get(20)?,
+        highlights: r.try_get(21)?,
     })
 }
 
@@ -380,13 +393,19 @@ async fn upsert_reference<T: serde::Serialize>(
 /// The statement of [`put_tour`], named so a caller can prepare it ahead of a pipelined send.
 pub const UPSERT_TOUR: &str =
     "INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes, default_capacity,
-     min_participants, category, timezone, meeting_point, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     min_participants, category, timezone, meeting_point, status, full_description, meeting_point_address,
+     meeting_point_lat, meeting_point_lng, meeting_point_instructions, tags, languages, accessibility_info,
+     what_to_bring, highlights)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, slug = excluded.slug,
      short_description = excluded.short_description, duration_minutes = excluded.duration_minutes,
      default_capacity = excluded.default_capacity, min_participants = excluded.min_participants,
      category = excluded.category, timezone = excluded.timezone, meeting_point = excluded.meeting_point,
-     status = excluded.status, updated_at = now()
+     status = excluded.status, full_description = excluded.full_description,
+     meeting_point_address = excluded.meeting_point_address, meeting_point_lat = excluded.meeting_point_lat,
+     meeting_point_lng = excluded.meeting_point_lng, meeting_point_instructions = excluded.meeting_point_instructions,
+     tags = excluded.tags, languages = excluded.languages, accessibility_info = excluded.accessibility_info,
+     what_to_bring = excluded.what_to_bring, highlights = excluded.highlights, updated_at = now()
      WHERE tours.organization_id = excluded.organization_id";
 
 /// The statement of [`put_variant`], named so a caller can prepare it ahead of a pipelined send.
@@ -401,11 +420,13 @@ pub const UPSERT_VARIANT: &str =
 /// The statement of [`put_tier`], named so a caller can prepare it ahead of a pipelined send.
 pub const UPSERT_TIER: &str =
     "INSERT INTO pricing_tiers (id, organization_id, tour_id, variant_id, name, base_price_minor, currency,
-     min_age, max_age, is_default, sort_order)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     min_age, max_age, is_default, sort_order, valid_from, valid_until, min_per_booking, max_per_booking)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, base_price_minor = excluded.base_price_minor,
      currency = excluded.currency, min_age = excluded.min_age, max_age = excluded.max_age,
-     is_default = excluded.is_default, sort_order = excluded.sort_order, updated_at = now()
+     is_default = excluded.is_default, sort_order = excluded.sort_order, valid_from = excluded.valid_from,
+     valid_until = excluded.valid_until, min_per_booking = excluded.min_per_booking,
+     max_per_booking = excluded.max_per_booking, updated_at = now()
      WHERE pricing_tiers.organization_id = excluded.organization_id";
 
 /// The statement of [`put_departure`], named so a caller can prepare it ahead of a pipelined send.
@@ -440,6 +461,16 @@ pub async fn put_tour(w: &WriteTx<'_>, t: &Tour) -> Result<(), DbError> {
             &t.timezone,
             &t.meeting_point,
             &t.status.as_str(),
+            &t.full_description,
+            &t.meeting_point_address,
+            &t.meeting_point_lat,
+            &t.meeting_point_lng,
+            &t.meeting_point_instructions,
+            &t.tags,
+            &t.languages,
+            &t.accessibility_info,
+            &t.what_to_bring,
+            &t.highlights,
         ],
     )
     .await
@@ -487,6 +518,10 @@ pub async fn put_tier(w: &WriteTx<'_>, t: &PricingTier) -> Result<(), DbError> {
             &t.max_age.map(i32_of).transpose()?,
             &t.is_default,
             &t.sort_order,
+            &t.valid_from,
+            &t.valid_until,
+            &t.min_per_booking.map(i32_of).transpose()?,
+            &t.max_per_booking.map(i32_of).transpose()?,
         ],
     )
     .await
@@ -555,7 +590,7 @@ pub fn variant_from_row(r: &tokio_postgres::Row) -> Result<TourVariant, DbError>
 }
 
 pub const TIER_COLS: &str = "id, organization_id, tour_id, variant_id, name, base_price_minor, currency, min_age, \
-     max_age, is_default, sort_order";
+     max_age, is_default, sort_order, valid_from, valid_until, min_per_booking, max_per_booking";
 
 pub fn tier_from_row(r: &tokio_postgres::Row) -> Result<PricingTier, DbError> {
     let currency: String = r.try_get(6)?;
@@ -570,6 +605,10 @@ pub fn tier_from_row(r: &tokio_postgres::Row) -> Result<PricingTier, DbError> {
         max_age: r.try_get::<_, Option<i32>>(8)?.map(u32::try_from).transpose()?,
         is_default: r.try_get(9)?,
         sort_order: r.try_get(10)?,
+        valid_from: r.try_get(11)?,
+        valid_until: r.try_get(12)?,
+        min_per_booking: r.try_get::<_, Option<i32>>(13)?.map(u32::try_from).transpose()?,
+        max_per_booking: r.try_get::<_, Option<i32>>(14)?.map(u32::try_from).transpose()?,
     })
 }
 

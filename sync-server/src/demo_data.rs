@@ -175,6 +175,16 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
             timezone: t.tz.name().into(),
             meeting_point: String::new(),
             status: TourStatus::Active,
+            full_description: String::new(),
+            meeting_point_address: String::new(),
+            meeting_point_lat: None,
+            meeting_point_lng: None,
+            meeting_point_instructions: String::new(),
+            tags: vec![],
+            languages: vec!["en".into()],
+            accessibility_info: String::new(),
+            what_to_bring: vec![],
+            highlights: vec![],
         };
         db::put_tour(&tx, &tour).await?;
         let variant = TourVariant {
@@ -202,6 +212,10 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
                 max_age: None,
                 is_default: i == 0,
                 sort_order: i as i32,
+                valid_from: None,
+                valid_until: None,
+                min_per_booking: None,
+                max_per_booking: None,
             };
             db::put_tier(&tx, &tier).await?;
             tiers.push(tier);

@@ -34,8 +34,9 @@ impl From<CommandError> for UiError {
     fn from(e: CommandError) -> UiError {
         let detail = words::sentence(e.message.trim());
         let message = match words::code(&e.code) {
-            // A field error says its own words beside its field.
-            _ if e.field.is_some() && e.code == "INVALID" => detail,
+            // A field error says its own words beside its field: a bad value, or one another row
+            // already has or the row's state forbids (a URL name in use, publishing too early).
+            _ if e.field.is_some() && matches!(e.code.as_str(), "INVALID" | "CONFLICT") => detail,
             Some(head) if detail.is_empty() => head.to_string(),
             Some(head) => format!("{head}: {detail}"),
             None => detail,
@@ -65,6 +66,12 @@ mod tests {
         assert!(!e.message.contains("CAPACITY_EXCEEDED"));
         let e = UiError::from(command("INVALID", "must be between 1 and 10000", Some("default_capacity")));
         assert_eq!((e.message.as_str(), e.is_field("default_capacity")), ("Must be between 1 and 10000", true));
+        let e = UiError::from(command(
+            "CONFLICT",
+            "a tour needs at least one active variant before it can be published",
+            Some("status"),
+        ));
+        assert_eq!(e.message, "A tour needs at least one active variant before it can be published");
         let e = UiError::from(command("SOMETHING_NEW", "it broke", None));
         assert_eq!(e.message, "It broke");
         assert_eq!(

@@ -30,6 +30,10 @@ pub fn tier(id: &str, amount: i64, currency: &str, variant: Option<&str>) -> Pri
         max_age: None,
         is_default: false,
         sort_order: 0,
+        valid_from: None,
+        valid_until: None,
+        min_per_booking: None,
+        max_per_booking: None,
     }
 }
 

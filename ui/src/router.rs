@@ -6,6 +6,8 @@
 pub enum Route {
     /// The tour list, with one tour open when given.
     Tours(Option<String>),
+    /// One tour's editor: details, variants, price tiers, publishing.
+    TourEditor(String),
     Customers(Option<String>),
     /// Every booking across departures: search, filters, sort.
     Bookings,
@@ -115,6 +117,7 @@ impl Route {
         match parts.as_slice() {
             [] | ["tours"] => Route::Tours(None),
             ["tours", id] => Route::Tours(Some((*id).to_string())),
+            ["tours", id, "edit"] => Route::TourEditor((*id).to_string()),
             ["customers"] => Route::Customers(None),
             ["customers", id] => Route::Customers(Some((*id).to_string())),
             ["bookings"] => Route::Bookings,
@@ -135,6 +138,7 @@ impl Route {
         match self {
             Route::Tours(None) => "#/tours".into(),
             Route::Tours(Some(id)) => format!("#/tours/{}", encode(id)),
+            Route::TourEditor(id) => format!("#/tours/{}/edit", encode(id)),
             Route::Customers(None) => "#/customers".into(),
             Route::Customers(Some(id)) => format!("#/customers/{}", encode(id)),
             Route::Bookings => "#/bookings".into(),
@@ -150,7 +154,7 @@ impl Route {
     /// Which sidebar entry it belongs to.
     pub fn section(&self) -> Section {
         match self {
-            Route::Tours(_) | Route::NotFound(_) | Route::SignIn => Section::Tours,
+            Route::Tours(_) | Route::TourEditor(_) | Route::NotFound(_) | Route::SignIn => Section::Tours,
             Route::Customers(_) => Section::Customers,
             Route::Bookings | Route::Booking(_) => Section::Bookings,
             Route::Inbox => Section::Inbox,
@@ -237,6 +241,7 @@ mod tests {
         let routes = [
             Route::Tours(None),
             Route::Tours(Some("3f2a-…".into())),
+            Route::TourEditor("3f2a-…".into()),
             Route::Customers(None),
             Route::Customers(Some("c 1/2".into())),
             Route::Bookings,

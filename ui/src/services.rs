@@ -4,7 +4,6 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tourdesk_domain::PricingTier;
 use tourdesk_domain::accounts::{
     InviteRequest, MfaEnrolment, MyAccount, OrganizationChange, OrganizationSettings, RecoveryCodes, StaffChange,
     StaffDirectory, StaffMember,
@@ -13,10 +12,13 @@ use tourdesk_domain::ipc::{
     BookingHit, BookingSummary, CommandError, CustomerDetail, CustomerHit, DepartureView, DeskStatus, Manifest,
     NewBooking, NewCustomer, NewTour, Outcome, RejectedBooking, SearchResults, TourView,
 };
+use tourdesk_domain::ipc::{NewVariant, PriceTierInput};
 use tourdesk_domain::ipc::{SignInDefaults, SignInInput, SignedInAs, SignedOut};
 use tourdesk_domain::mutation::DepartureCancellationPreview;
+use tourdesk_domain::mutation::{UpdateTourV1, UpdateVariantV1};
 use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::{DeviceInfo, DeviceList};
+use tourdesk_domain::{PricingTier, TourVariant};
 use wasm_bindgen::prelude::*;
 use yew::Callback;
 
@@ -145,6 +147,26 @@ pub async fn list_prices(tour_id: &str) -> Result<Vec<PricingTier>, UiError> {
 
 pub async fn create_tour(input: &NewTour) -> Result<TourView, UiError> {
     call("create_tour", &CreateArgs { input }).await
+}
+
+pub async fn update_tour(input: &UpdateTourV1) -> Result<TourView, UiError> {
+    call("update_tour", &CreateArgs { input }).await
+}
+
+pub async fn list_variants(tour_id: &str) -> Result<Vec<TourVariant>, UiError> {
+    call("list_variants", &TourArg { tour_id }).await
+}
+
+pub async fn create_variant(input: &NewVariant) -> Result<String, UiError> {
+    call("create_variant", &CreateArgs { input }).await
+}
+
+pub async fn update_variant(input: &UpdateVariantV1) -> Result<(), UiError> {
+    call("update_variant", &CreateArgs { input }).await
+}
+
+pub async fn save_price_tier(input: &PriceTierInput) -> Result<String, UiError> {
+    call("save_price_tier", &CreateArgs { input }).await
 }
 
 pub async fn sync_now() -> Result<(), UiError> {

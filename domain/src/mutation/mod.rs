@@ -71,7 +71,10 @@ pub use schedules::{
     SetDepartureStatusV1, departure_cancellation_preview,
 };
 pub use snapshot::{FetchReads, Fetched, Read, Snapshot};
-pub use tours::{CreateTourV1, CreateVariantV1, UpdateTourV1, UpdateVariantV1, UpsertPricingTierV1};
+pub use tours::{
+    CreateTourV1, CreateVariantV1, UpdateTourV1, UpdateVariantV1, UpsertPricingTierV1, UpsertPricingTierV2,
+    publish_refusal,
+};
 pub use waitlist::AddToWaitlistV1;
 
 /// Who is mutating, in which tenant, and when (the caller reads the clock, never this crate).
@@ -95,6 +98,8 @@ pub enum ReadKey {
     Tour(String),
     TourSlug(String),
     Variant(String),
+    /// Every variant of a tour (active or not), in display order.
+    VariantsOfTour(String),
     PricingTier(String),
     /// Everything that prices a tour: tiers, seasons, group and early-bird rules, taxes.
     PricingCatalog(String),
@@ -158,6 +163,10 @@ pub trait ReadView {
     fn variant(&self, id: &str) -> Result<Option<TourVariant>, StoreFault> {
         let _ = id;
         Err(unsupported("tour variants"))
+    }
+    fn variants_of_tour(&self, tour_id: &str) -> Result<Vec<TourVariant>, StoreFault> {
+        let _ = tour_id;
+        Err(unsupported("a tour's variants"))
     }
     fn pricing_tier(&self, id: &str) -> Result<Option<PricingTier>, StoreFault> {
         let _ = id;
@@ -527,6 +536,7 @@ mutations! {
     CreateVariantV1 => "create_variant.v1",
     UpdateVariantV1 => "update_variant.v1",
     UpsertPricingTierV1 => "upsert_pricing_tier.v1",
+    UpsertPricingTierV2 => "upsert_pricing_tier.v2",
     GenerateDeparturesV1 => "generate_departures.v1",
     SetDepartureStatusV1 => "set_departure_status.v1",
     SetDepartureCapacityV1 => "set_departure_capacity.v1",

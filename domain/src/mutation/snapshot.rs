@@ -39,6 +39,8 @@ pub enum Fetched {
     /// For [`ReadKey::Tour`] and [`ReadKey::TourSlug`].
     Tour(Option<Tour>),
     Variant(Option<TourVariant>),
+    /// For [`ReadKey::VariantsOfTour`].
+    Variants(Vec<TourVariant>),
     Tier(Option<PricingTier>),
     /// `None` when the tour has no price list at all.
     Catalog(Option<PricingCatalog>),
@@ -72,6 +74,7 @@ impl Fetched {
             (key, self),
             (ReadKey::Tour(_) | ReadKey::TourSlug(_), Fetched::Tour(_))
                 | (ReadKey::Variant(_), Fetched::Variant(_))
+                | (ReadKey::VariantsOfTour(_), Fetched::Variants(_))
                 | (ReadKey::PricingTier(_), Fetched::Tier(_))
                 | (ReadKey::PricingCatalog(_), Fetched::Catalog(_))
                 | (ReadKey::CancellationPolicy(_), Fetched::Policy(_))
@@ -205,6 +208,12 @@ impl ReadView for Snapshot {
         match self.get(ReadKey::Variant(id.to_string())) {
             Some(Fetched::Variant(v)) => Ok(v.clone()),
             _ => Err(undeclared(&format!("variant {id}"))),
+        }
+    }
+    fn variants_of_tour(&self, tour_id: &str) -> Result<Vec<TourVariant>, StoreFault> {
+        match self.get(ReadKey::VariantsOfTour(tour_id.to_string())) {
+            Some(Fetched::Variants(v)) => Ok(v.clone()),
+            _ => Err(undeclared(&format!("variants of tour {tour_id}"))),
         }
     }
     fn pricing_tier(&self, id: &str) -> Result<Option<PricingTier>, StoreFault> {

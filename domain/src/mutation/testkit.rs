@@ -149,6 +149,9 @@ impl Mem {
             ReadKey::Tour(id) => Fetched::Tour(s.tours.get(id).cloned()),
             ReadKey::TourSlug(slug) => Fetched::Tour(s.tours.values().find(|t| &t.slug == slug).cloned()),
             ReadKey::Variant(id) => Fetched::Variant(s.variants.get(id).cloned()),
+            ReadKey::VariantsOfTour(tour_id) => {
+                Fetched::Variants(s.variants.values().filter(|v| &v.tour_id == tour_id).cloned().collect())
+            }
             ReadKey::PricingTier(id) => Fetched::Tier(s.tiers.get(id).cloned()),
             ReadKey::PricingCatalog(tour_id) => Fetched::Catalog(s.catalogs.get(tour_id).cloned()),
             ReadKey::CancellationPolicy(tour_id) => Fetched::Policy(s.policies.get(tour_id).cloned()),
@@ -229,6 +232,7 @@ fn writes(change: &Change, key: &ReadKey) -> bool {
         (Change::PutTour(t), ReadKey::Tour(id)) => &t.id == id,
         (Change::PutTour(t), ReadKey::TourSlug(slug)) => &t.slug == slug,
         (Change::PutVariant(v), ReadKey::Variant(id)) => &v.id == id,
+        (Change::PutVariant(v), ReadKey::VariantsOfTour(tour_id)) => &v.tour_id == tour_id,
         (Change::PutPricingTier(t), ReadKey::PricingTier(id)) => &t.id == id,
         (Change::PutPricingTier(t), ReadKey::PricingCatalog(tour_id)) => &t.tour_id == tour_id,
         (Change::PutDeparture(d), ReadKey::Departure(id)) => &d.id == id,

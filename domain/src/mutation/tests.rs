@@ -28,6 +28,12 @@ pub fn samples() -> Vec<(&'static str, Value)> {
                    "base_price": {"amount": 4000, "currency": "USD"}, "min_age": 65}),
         ),
         (
+            "upsert_pricing_tier.v2",
+            json!({"id": uuid(3), "tour_id": TOUR, "variant_id": VARIANT, "name": "Senior",
+                   "base_price": {"amount": 4000, "currency": "USD"}, "min_age": 65,
+                   "valid_from": "2026-07-01", "valid_until": "2026-09-30", "max_per_booking": 4}),
+        ),
+        (
             "generate_departures.v1",
             json!({"tour_id": TOUR, "variant_id": VARIANT, "from": "2026-07-01", "until": "2026-07-31",
                    "pattern": {"type": "recurring", "days_of_week": [1, 5], "start_times": ["09:00:00"]}}),
@@ -203,7 +209,15 @@ fn every_name_has_a_sample_and_names_are_unique() {
     assert_eq!(names.len(), Mutation::NAMES.len());
     let sampled: BTreeSet<&str> = samples().iter().map(|(n, _)| *n).collect();
     assert_eq!(sampled, names);
-    assert!(Mutation::NAMES.iter().all(|n| n.ends_with(".v1")));
+    // Every name is versioned, and a later version never replaces an earlier one: a desk
+    // offline across an upgrade still drains its queue.
+    for n in Mutation::NAMES {
+        let (base, version) = n.rsplit_once(".v").unwrap_or_else(|| panic!("{n} has no version"));
+        let v: u32 = version.parse().unwrap_or_else(|_| panic!("{n}: version"));
+        for earlier in 1..v {
+            assert!(names.contains(format!("{base}.v{earlier}").as_str()), "{n} without v{earlier}");
+        }
+    }
 }
 
 #[test]

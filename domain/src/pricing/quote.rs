@@ -84,6 +84,16 @@ fn tier_unit_price<'c>(
     if tier.base_price.is_negative() {
         return Err(PricingError::NegativeValue { what: format!("the price of tier {}", tier.name) });
     }
+    if let Some(min) = tier.min_per_booking
+        && line.quantity < min
+    {
+        return Err(PricingError::BelowTierMinimum { tier_id: tier_id.into(), min, quantity: line.quantity });
+    }
+    if let Some(max) = tier.max_per_booking
+        && line.quantity > max
+    {
+        return Err(PricingError::AboveTierMaximum { tier_id: tier_id.into(), max, quantity: line.quantity });
+    }
     if line.ages.len() > line.quantity as usize {
         return Err(PricingError::TooManyAges {
             tier_id: tier_id.into(),

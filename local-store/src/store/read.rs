@@ -13,7 +13,7 @@ use tourdesk_domain::mutation::{
 use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::{EntityKind, OutcomeStatus};
 use tourdesk_domain::status::BookingStatus;
-use tourdesk_domain::{Departure, PricingTier};
+use tourdesk_domain::{Departure, PricingTier, TourVariant};
 
 use super::{CREATE_BOOKING, Store, session_org};
 use crate::{StoreError, rows};
@@ -30,7 +30,7 @@ impl Store {
         let mut out = Vec::new();
         let mut q = stmt.query([&org])?;
         while let Some(r) = q.next()? {
-            out.push(TourView { tour: rows::tour_from_row(r)?, pending: r.get(12)? });
+            out.push(TourView { tour: rows::tour_from_row(r)?, pending: r.get(rows::TOUR_COL_COUNT)? });
         }
         Ok(out)
     }
@@ -57,6 +57,13 @@ impl Store {
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
         tiers_of(&conn, &org, tour_id)
+    }
+
+    /// A tour's variants, active or not, in display order (the tour editor's table).
+    pub fn variants(&self, tour_id: &str) -> Result<Vec<TourVariant>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        variants_of(&conn, &org, tour_id)
     }
 
     pub fn departure(&self, id: &str) -> Result<Option<DepartureView>, StoreError> {
@@ -357,6 +364,18 @@ fn fts_query(q: &str) -> Option<String> {
         return None;
     }
     Some(words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "))
+}
+
+/// A tour's variants, active or not, in display order.
+pub(super) fn variants_of(c: &Connection, org: &str, tour_id: &str) -> Result<Vec<TourVariant>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM tour_variants WHERE organization_id = ?1 AND tour_id = ?2
+         ORDER BY sort_order, name COLLATE NOCASE, id",
+        rows::VARIANT_COLS
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let out = stmt.query_map(params![org, tour_id], rows::variant_from_row)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(out)
 }
 
 /// A tour's price tiers, default first.

@@ -17,7 +17,7 @@ use tourdesk_domain::mutation::{
 use tourdesk_domain::pricing::{PricingCatalog, normalize_promo_code};
 use tourdesk_domain::protocol::{EntityKind, OutcomeStatus};
 
-use super::read::tiers_of;
+use super::read::{tiers_of, variants_of};
 use super::{CREATE_BOOKING, Store};
 use crate::{StoreError, rows};
 
@@ -212,6 +212,7 @@ impl Replica<'_> {
             ReadKey::Tour(id) => Fetched::Tour(rows::tour(c, org, id)?),
             ReadKey::TourSlug(slug) => Fetched::Tour(rows::tour_by_slug(c, org, slug)?),
             ReadKey::Variant(id) => Fetched::Variant(self.entity(EntityKind::TourVariant, id)?),
+            ReadKey::VariantsOfTour(tour_id) => Fetched::Variants(variants_of(c, org, tour_id)?),
             ReadKey::PricingTier(id) => Fetched::Tier(self.entity(EntityKind::PricingTier, id)?),
             // The tiers, seasons and taxes the server prices with (`catalogue::pricing_catalog`).
             // Group and early-bird discounts are not replicated (nothing edits them yet); a

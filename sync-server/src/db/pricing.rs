@@ -76,7 +76,7 @@ async fn load_catalog(
     let lock = lock.sql();
     let tiers_sql = format!(
         "SELECT id, variant_id, name, base_price_minor, currency, min_age, max_age, valid_from, valid_until,
-                is_default, sort_order
+                is_default, sort_order, min_per_booking, max_per_booking
          FROM pricing_tiers WHERE organization_id = $1 AND tour_id = $2 ORDER BY sort_order, id{lock}"
     );
     let seasons_sql = format!(
@@ -112,6 +112,8 @@ async fn load_catalog(
                 valid_until: r.try_get(8)?,
                 is_default: r.try_get(9)?,
                 sort_order: r.try_get(10)?,
+                min_per_booking: opt_u32(r.try_get(11)?)?,
+                max_per_booking: opt_u32(r.try_get(12)?)?,
             })
         })
         .collect::<Result<Vec<_>, DbError>>()?;

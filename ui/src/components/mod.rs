@@ -14,4 +14,5 @@ pub mod sign_out;
 pub mod states;
 pub mod status_bar;
 pub mod toast;
+pub mod tour_editor;
 pub mod tours;

@@ -157,6 +157,7 @@ mod tests {
                 timezone: "America/New_York".into(),
                 meeting_point: String::new(),
                 status: TourStatus::Draft,
+                ..tourdesk_domain::fixtures::tour()
             },
             pending,
         }

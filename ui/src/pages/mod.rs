@@ -38,6 +38,7 @@ pub fn NotFound(props: &NotFoundProps) -> Html {
 pub fn page(route: &Route) -> Html {
     match route {
         Route::Tours(id) => html! { <tours::ToursPage selected={id.clone()} /> },
+        Route::TourEditor(id) => html! { <tours::TourEditorPage tour_id={id.clone()} /> },
         Route::Customers(id) => html! { <customers::CustomersPage selected={id.clone()} /> },
         Route::Bookings => html! { <bookings::BookingsPage /> },
         Route::Booking(r) => html! { <booking::BookingPage reference={r.clone()} /> },

@@ -1,12 +1,15 @@
 //! Tours and departures: the tour list, one tour's prices and departures, a departure's
-//! bookings (with the new-booking form) or manifest, and the new-tour form.
+//! bookings (with the new-booking form) or manifest, the new-tour form, and the tour editor
+//! (`#/tours/<id>/edit`: details, variants, price tiers, publishing).
 
 use tourdesk_domain::PricingTier;
 use tourdesk_domain::ipc::{BookingSummary, DepartureView, NewTour, TourView};
 use tourdesk_domain::mutation::DepartureCancellationPreview;
+use tourdesk_domain::mutation::{UpdateTourV1, publish_refusal};
 use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::roles::Permission;
-use tourdesk_domain::status::{DepartureStatus, TourCategory};
+use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
+use tourdesk_domain::{Tour, TourVariant};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -14,7 +17,8 @@ use yew::prelude::*;
 use crate::components::booking_form::NewBookingForm;
 use crate::components::bookings::{BookingsPanel, ManifestView};
 use crate::components::cancel_departure::CancelDepartureDialog;
-use crate::components::states::{ErrorNote, Loading};
+use crate::components::states::{EmptyState, ErrorNote, Loading};
+use crate::components::tour_editor::{TiersSection, TourDetailsForm, VariantsSection};
 use crate::components::tours::{Departures, PanelKind, TourList};
 use crate::error::UiError;
 use crate::hooks::{Depends, Load, use_invoke};
@@ -25,6 +29,7 @@ use crate::words;
 
 const TOUR_KINDS: Depends = Depends::on(&[EntityKind::Tour]);
 const DETAIL_KINDS: Depends = Depends::on(&[EntityKind::Tour, EntityKind::PricingTier, EntityKind::Departure]);
+const EDITOR_KINDS: Depends = Depends::on(&[EntityKind::Tour, EntityKind::TourVariant, EntityKind::PricingTier]);
 const PANEL_KINDS: Depends =
     Depends::on(&[EntityKind::Booking, EntityKind::CheckIn, EntityKind::Customer, EntityKind::Departure]);
 
@@ -111,9 +116,14 @@ pub fn ToursPage(props: &ToursPageProps) -> Html {
                     })
                 });
                 html! {
+                    <>
+                    <div class="detail-actions">
+                        <a id="edit-tour" class="button edit-link" href={Route::TourEditor(t.tour.id.clone()).to_hash()}>{ "Edit tour" }</a>
+                    </div>
                     <Departures tour={t.clone()} prices={prices.clone()} departures={departures.clone()} open={(*open_panel).clone()} on_open={on_open_panel}>
                         { panel.unwrap_or_default() }
                     </Departures>
+                    </>
                 }
             }
             (Some(_), Load::Failed(e)) => html! { <ErrorNote error={e.clone()} /> },
@@ -136,8 +146,152 @@ pub fn ToursPage(props: &ToursPageProps) -> Html {
                 { list }
             </aside>
             <section class="detail">{ body }</section>
-            if let Some(id) = &props.selected { <section class="detail tour-pricing-pane"><super::tour_pricing::TourPricing tour_id={id.clone()} /></section> }
         </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct TourEditorPageProps {
+    pub tour_id: String,
+}
+
+/// What the editor loads for one tour: the tour (with its sync state), its variants and prices.
+#[derive(Debug, Clone, PartialEq)]
+struct Editing {
+    tour: Option<TourView>,
+    variants: Vec<TourVariant>,
+    tiers: Vec<PricingTier>,
+}
+
+/// One tour's editor. Every section saves on its own, through one domain mutation each, so a
+/// refused save changes nothing and leaves its form as typed.
+#[component]
+pub fn TourEditorPage(props: &TourEditorPageProps) -> Html {
+    let app = use_app();
+    let loaded = use_invoke(EDITOR_KINDS, props.tour_id.clone(), |id| async move {
+        let tours = services::list_tours().await?;
+        Ok(Editing {
+            tour: tours.into_iter().find(|t| t.tour.id == id),
+            variants: services::list_variants(&id).await?,
+            tiers: services::list_prices(&id).await?,
+        })
+    });
+    let toast = {
+        let app = app.clone();
+        Callback::from(move |what: String| app.dispatch(Action::Toast(what)))
+    };
+    let back = html! { <a id="back-to-tour" href={Route::Tours(Some(props.tour_id.clone())).to_hash()}>{ "← Back to the tour" }</a> };
+    let body = match &loaded {
+        Load::Loading => html! { <Loading what="the tour" /> },
+        Load::Failed(e) => html! { <ErrorNote error={e.clone()} /> },
+        Load::Ready(Editing { tour: None, .. }) => html! {
+            <EmptyState title="This desk does not hold that tour" hint="It may have been made on another desk that has not synced yet.">
+                <a href={Route::Tours(None).to_hash()}>{ "Go to tours" }</a>
+            </EmptyState>
+        },
+        Load::Ready(Editing { tour: Some(t), variants, tiers }) => {
+            let saved = {
+                let toast = toast.clone();
+                Callback::from(move |t: TourView| toast.emit(format!("Details of “{}” saved", t.tour.name)))
+            };
+            html! {
+                <>
+                <EditorHeader tour={t.clone()} variants={variants.clone()} tiers={tiers.clone()} on_done={toast.clone()} />
+                <TourDetailsForm tour={Some(t.tour.clone())} on_saved={saved} />
+                <VariantsSection tour={t.tour.clone()} variants={variants.clone()} on_done={toast.clone()} />
+                <TiersSection tour={t.tour.clone()} variants={variants.clone()} tiers={tiers.clone()} on_done={toast.clone()} />
+                <super::tour_pricing::TourPricing tour_id={t.tour.id.clone()} />
+                </>
+            }
+        }
+    };
+    html! {
+        <div class="page tour-editor">
+            <nav class="crumbs">{ back }</nav>
+            { body }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct EditorHeaderProps {
+    pub tour: TourView,
+    pub variants: Vec<TourVariant>,
+    pub tiers: Vec<PricingTier>,
+    pub on_done: Callback<String>,
+}
+
+/// The tour's name and state, and what can happen to it next: publish (with what is still
+/// missing said before the button is pressed), unpublish, archive (asked twice: it is final).
+#[component]
+pub fn EditorHeader(props: &EditorHeaderProps) -> Html {
+    let error = use_state(|| None::<UiError>);
+    let confirming_archive = use_state(|| false);
+    let t: &Tour = &props.tour.tour;
+    let move_to = |to: TourStatus, done: &'static str| {
+        let (id, name, error, on_done, confirming) =
+            (t.id.clone(), t.name.clone(), error.clone(), props.on_done.clone(), confirming_archive.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (id, name, error, on_done, confirming) =
+                (id.clone(), name.clone(), error.clone(), on_done.clone(), confirming.clone());
+            spawn_local(async move {
+                match services::update_tour(&UpdateTourV1 { id, status: Some(to), ..Default::default() }).await {
+                    Ok(_) => {
+                        error.set(None);
+                        confirming.set(false);
+                        on_done.emit(format!("“{name}” {done}"));
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        })
+    };
+    let ask_archive = {
+        let confirming = confirming_archive.clone();
+        Callback::from(move |_: MouseEvent| confirming.set(true))
+    };
+    let keep = {
+        let confirming = confirming_archive.clone();
+        Callback::from(move |_: MouseEvent| confirming.set(false))
+    };
+    // What publishing still needs, said before the button is pressed (once refused, the
+    // refusal says it instead).
+    let missing = (t.status == TourStatus::Draft && error.is_none())
+        .then(|| publish_refusal(&props.variants, &props.tiers))
+        .flatten();
+    html! {
+        <header class="editor-head">
+            <div>
+                <h2 id="editor-title">{ &t.name }</h2>
+                <span id="tour-status" class={classes!("badge", format!("status-{}", t.status.as_str()))}>{ words::tour_status(t.status) }</span>
+                if props.tour.pending { <span class="badge pending">{ "Pending sync" }</span> }
+            </div>
+            <div class="actions">
+                if t.status == TourStatus::Draft {
+                    <button id="publish-tour" class="primary" onclick={move_to(TourStatus::Active, "is published")}>{ "Publish" }</button>
+                }
+                if t.status == TourStatus::Active {
+                    <button id="unpublish-tour" onclick={move_to(TourStatus::Draft, "is unpublished: back to draft")}>{ "Unpublish" }</button>
+                }
+                if t.status != TourStatus::Archived {
+                    if *confirming_archive {
+                        <span class="confirm">
+                            { "Archive for good? It cannot be sold again. " }
+                            <button id="archive-confirm" class="danger" onclick={move_to(TourStatus::Archived, "is archived")}>{ "Archive" }</button>
+                            <button id="archive-keep" onclick={keep}>{ "Keep it" }</button>
+                        </span>
+                    } else {
+                        <button id="archive-tour" class="danger" onclick={ask_archive}>{ "Archive…" }</button>
+                    }
+                }
+            </div>
+            if let Some(why) = missing {
+                <p id="publish-hint" class="muted">{ format!("Before publishing: {why}.") }</p>
+            }
+            if let Some(e) = &*error {
+                <p id="status-error" class="error-text" role="alert">{ e.message.clone() }</p>
+            }
+        </header>
     }
 }
 
@@ -373,6 +527,18 @@ pub fn NewTourForm(props: &NewTourFormProps) -> Html {
                     category: *category,
                     timezone: (*timezone).clone(),
                     meeting_point: String::new(),
+                    slug: None,
+                    min_participants: None,
+                    full_description: String::new(),
+                    meeting_point_address: String::new(),
+                    meeting_point_lat: None,
+                    meeting_point_lng: None,
+                    meeting_point_instructions: String::new(),
+                    tags: vec![],
+                    languages: vec![],
+                    accessibility_info: String::new(),
+                    what_to_bring: vec![],
+                    highlights: vec![],
                 },
                 (Err(e), _) | (_, Err(e)) => {
                     error.set(Some(e));
@@ -438,6 +604,44 @@ mod tests {
     async fn the_tours_page_starts_loading_with_its_new_tour_button() {
         let html = render_page(Route::Tours(None)).await;
         assert!(html.contains("Loading tours…") && html.contains("id=\"new-tour\""), "{html}");
+    }
+
+    #[tokio::test]
+    async fn the_tour_editor_starts_loading_and_offers_the_way_back() {
+        let html = render_page(Route::TourEditor("t-1".into())).await;
+        assert!(html.contains("Loading the tour…") && html.contains("id=\"back-to-tour\""), "{html}");
+        assert!(html.contains("#/tours/t-1"), "{html}");
+    }
+
+    async fn header(tour: Tour, variants: Vec<TourVariant>, tiers: Vec<PricingTier>) -> String {
+        yew::LocalServerRenderer::<EditorHeader>::with_props(EditorHeaderProps {
+            tour: TourView { tour, pending: false },
+            variants,
+            tiers,
+            on_done: Callback::noop(),
+        })
+        .render()
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_draft_says_what_it_lacks_before_publishing() {
+        use tourdesk_domain::fixtures;
+        let draft = Tour { status: TourStatus::Draft, ..fixtures::tour() };
+        let html = header(draft.clone(), vec![], vec![]).await;
+        assert!(html.contains("id=\"publish-tour\"") && html.contains(">Draft<"), "{html}");
+        assert!(html.contains("active variant"), "{html}");
+        let ready = header(draft, vec![fixtures::variant()], vec![fixtures::adult_tier()]).await;
+        assert!(!ready.contains("publish-hint"), "{ready}");
+        let live = header(fixtures::tour(), vec![], vec![]).await;
+        assert!(
+            live.contains(">Published<")
+                && live.contains("id=\"unpublish-tour\"")
+                && !live.contains("id=\"publish-tour\""),
+            "{live}"
+        );
+        let gone = header(Tour { status: TourStatus::Archived, ..fixtures::tour() }, vec![], vec![]).await;
+        assert!(!gone.contains("archive-tour") && !gone.contains("unpublish-tour"), "{gone}");
     }
 
     #[tokio::test]

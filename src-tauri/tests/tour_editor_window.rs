@@ -1,0 +1,268 @@
+//! The tour editor in the real desktop window (issue 12, item 3), against a real sync-server on
+//! a throwaway PostgreSQL: a tour made with the quick form is opened in the editor; a latitude
+//! past the pole is refused beside its field and nothing is saved; its details are saved; two
+//! variants and three price tiers (one for a variant only, with validity dates and a per-booking
+//! limit) are added; publishing before there is a price is refused with the reason, and after
+//! it the tour reads Published, in the window and in PostgreSQL.
+//!
+//! Each screen is saved as a PNG under `<target dir>/e2e-screens/editor-*.png`.
+//!
+//! Runs only with the `e2e` feature, under a display (`cargo xtask e2e`, `cargo xtask test`).
+#![allow(clippy::unwrap_used)]
+
+// The shared window helpers; this test needs only some of them.
+#[allow(dead_code)]
+mod support;
+
+use std::time::Duration;
+
+use fantoccini::key::Key;
+use fantoccini::{Client, Locator};
+use support::{Driver, click, eventually, open_desk, press, screenshot, texts};
+use tourdesk_sync_server::{Config, demo_data};
+use tourdesk_testkit::PgCluster;
+
+fn demo_server(db_url: &str) -> Config {
+    Config {
+        database_url: tourdesk_testkit::as_app(db_url),
+        migrate_database_url: Some(db_url.to_string()),
+        listen: "127.0.0.1:0".into(),
+        demo_data: true,
+        dev_mode: true,
+        ..Config::default()
+    }
+}
+
+/// Empties an input and types `text` into it (the typing is what the form listens to).
+async fn retype(c: &Client, css: &str, text: &str) {
+    let el = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    el.clear().await.unwrap();
+    if !text.is_empty() {
+        el.send_keys(text).await.unwrap();
+    }
+}
+
+/// Sets a date input the way a date picker does (WebKit's picker takes no typed text).
+async fn set_date(c: &Client, css: &str, date: &str) {
+    let js = "const e = document.querySelector(arguments[0]); e.value = arguments[1];
+              e.dispatchEvent(new Event('input', { bubbles: true }));";
+    c.execute(js, vec![css.into(), date.into()]).await.unwrap();
+}
+
+async fn painted() {
+    tokio::time::sleep(Duration::from_millis(400)).await;
+}
+
+async fn rows(c: &Client, css: &str, n: usize, what: &str) {
+    eventually(what, Duration::from_secs(20), || async move { (texts(c, css).await.len() == n).then_some(()) }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tour_with_two_variants_and_three_prices_is_built_and_published_in_the_editor() {
+    let cluster = PgCluster::start().unwrap();
+    let db_url = cluster.fresh_database().await.unwrap();
+    let server = tourdesk_sync_server::start(demo_server(&db_url)).await.unwrap();
+    let url = format!("http://{}", server.addr);
+    let pg = tourdesk_testkit::connect(&db_url).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let _driver = Driver::start(&[
+        ("TOURDESK_SERVER_URL", url.clone()),
+        ("TOURDESK_DESK_DB", dir.path().join("desk.sqlite3").to_string_lossy().into_owned()),
+        ("TOURDESK_SYNC_INTERVAL_SECS", "2".into()),
+    ])
+    .await;
+    let c = open_desk().await;
+
+    // Sign in as the owner (who may edit the catalogue).
+    eventually("the sign-in screen", Duration::from_secs(60), || {
+        let c = c.clone();
+        async move { c.find(Locator::Css("#sign-in-server")).await.ok().map(|_| ()) }
+    })
+    .await;
+    for (css, text) in [
+        ("#sign-in-server", url.as_str()),
+        ("#sign-in-org", demo_data::DEMO_ORG_SLUG),
+        ("#sign-in-email", demo_data::DEMO_OWNER_EMAIL),
+        ("#sign-in-password", demo_data::DEMO_PASSWORD),
+    ] {
+        retype(&c, css, text).await;
+    }
+    press(&c, "#sign-in-password", &Key::Enter.to_string()).await;
+    eventually("the demo tours", Duration::from_secs(60), || {
+        let c = c.clone();
+        async move { (texts(&c, ".tour-row .tour-name").await.len() == 3).then_some(()) }
+    })
+    .await;
+
+    // A new tour from the quick form, then its editor.
+    let name = "Lisbon by Night";
+    click(&c, "#new-tour").await;
+    retype(&c, "#new-tour-name", name).await;
+    click(&c, "#new-tour-submit").await;
+    eventually("the new tour opened", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, "#tour-title").await.iter().any(|t| t == name).then_some(()) }
+    })
+    .await;
+    click(&c, "#edit-tour").await;
+    eventually("the editor", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, "#editor-title").await.iter().any(|t| t == name).then_some(()) }
+    })
+    .await;
+    assert_eq!(texts(&c, "#tour-status").await, ["Draft"]);
+    let hint = texts(&c, "#publish-hint").await.join(" ");
+    assert!(hint.contains("active variant"), "the editor says what publishing needs: {hint}");
+    painted().await;
+    screenshot(&c, "editor-1-draft").await;
+
+    // Details, with a latitude past the pole: refused beside the field, nothing saved.
+    retype(&c, "#tour-short", "The river and the old town after dark").await;
+    retype(&c, "#tour-full", "Two hours from Cais do Sodré up to the Alfama viewpoints.").await;
+    retype(&c, "#tour-meeting-point", "Cais do Sodré").await;
+    retype(&c, "#tour-address", "Praça Duque da Terceira, Lisboa").await;
+    retype(&c, "#tour-lat", "95").await;
+    retype(&c, "#tour-lng", "-9.1445").await;
+    retype(&c, "#tour-instructions", "Look for the red umbrella").await;
+    retype(&c, "#tour-tags", "night, river").await;
+    retype(&c, "#tour-languages", "en, pt").await;
+    retype(&c, "#tour-highlights", &format!("Sunset over the Tagus{}Fado from the street", Key::Enter)).await;
+    retype(&c, "#tour-bring", "Comfortable shoes").await;
+    retype(&c, "#tour-accessibility", "Steep streets and steps").await;
+    click(&c, "#save-details").await;
+    let said = eventually("the latitude refused at its field", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, ".field-error[data-field='meeting_point_lat']").await.into_iter().next() }
+    })
+    .await;
+    assert!(said.contains("-90 and 90"), "{said}");
+    let saved: String = pg
+        .query_one("SELECT short_description FROM tours WHERE name = $1", &[&name])
+        .await
+        .map(|r| r.get(0))
+        .unwrap_or_default();
+    assert_eq!(saved, "", "nothing of the refused save reached anywhere");
+    painted().await;
+    screenshot(&c, "editor-2-details-refused").await;
+    retype(&c, "#tour-lat", "38.7057").await;
+    click(&c, "#save-details").await;
+    eventually("the details saved", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, ".field-error").await.is_empty().then_some(()) }
+    })
+    .await;
+
+    // Two variants.
+    click(&c, "#add-variant").await;
+    retype(&c, "#variant-name", "Evening").await;
+    click(&c, "#save-variant").await;
+    rows(&c, "#variant-table .variant-row", 1, "the first variant").await;
+    click(&c, "#add-variant").await;
+    retype(&c, "#variant-name", "Private").await;
+    retype(&c, "#variant-capacity", "6").await;
+    click(&c, "#save-variant").await;
+    rows(&c, "#variant-table .variant-row", 2, "the second variant").await;
+    painted().await;
+    screenshot(&c, "editor-3-variants").await;
+
+    // Publishing without a price is refused, with the reason.
+    click(&c, "#publish-tour").await;
+    let why = eventually("the publish refused", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, "#status-error").await.into_iter().next() }
+    })
+    .await;
+    assert!(why.contains("price tier"), "{why}");
+    assert_eq!(texts(&c, "#tour-status").await, ["Draft"]);
+    painted().await;
+    screenshot(&c, "editor-4-publish-refused").await;
+
+    // Three price tiers: adults (the default), children with an age range and a limit, and a
+    // summer family ticket for the private variant only.
+    click(&c, "#add-tier").await;
+    retype(&c, "#tier-name", "Adult").await;
+    retype(&c, "#tier-price", "35.00").await;
+    retype(&c, "#tier-min-age", "13").await;
+    click(&c, "#tier-default").await;
+    click(&c, "#save-tier").await;
+    rows(&c, "#tier-table .tier-row", 1, "the first tier").await;
+
+    click(&c, "#add-tier").await;
+    retype(&c, "#tier-name", "Child").await;
+    retype(&c, "#tier-price", "18").await;
+    retype(&c, "#tier-min-age", "4").await;
+    retype(&c, "#tier-max-age", "12").await;
+    retype(&c, "#tier-max-n", "4").await;
+    click(&c, "#save-tier").await;
+    rows(&c, "#tier-table .tier-row", 2, "the second tier").await;
+
+    click(&c, "#add-tier").await;
+    retype(&c, "#tier-name", "Summer family").await;
+    retype(&c, "#tier-price", "90").await;
+    c.find(Locator::Css("#tier-variant")).await.unwrap().select_by_label("Private").await.unwrap();
+    set_date(&c, "#tier-valid-from", "2026-06-01").await;
+    set_date(&c, "#tier-valid-until", "2026-09-30").await;
+    retype(&c, "#tier-min-n", "1").await;
+    retype(&c, "#tier-max-n", "1").await;
+    click(&c, "#save-tier").await;
+    rows(&c, "#tier-table .tier-row", 3, "the third tier").await;
+    let table = texts(&c, "#tier-table").await.join(" ");
+    assert!(table.contains("exactly 1") && table.contains("Private") && table.contains("4–12"), "{table}");
+    painted().await;
+    screenshot(&c, "editor-5-tiers").await;
+
+    // Now it publishes.
+    assert!(texts(&c, "#publish-hint").await.is_empty(), "nothing is missing any more");
+    click(&c, "#publish-tour").await;
+    eventually("the tour published", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { (texts(&c, "#tour-status").await == ["Published"]).then_some(()) }
+    })
+    .await;
+    painted().await;
+    screenshot(&c, "editor-6-published").await;
+
+    // The server has all of it once the desk has synced.
+    let (status, lat, tags, variants, tiers) = eventually("the tour in PostgreSQL", Duration::from_secs(60), || {
+        let pg = &pg;
+        async move {
+            let r = pg
+                .query_opt(
+                    "SELECT t.status, t.meeting_point_lat, t.tags || t.highlights,
+                            (SELECT count(*) FROM tour_variants v WHERE v.tour_id = t.id),
+                            (SELECT count(*) FROM pricing_tiers p WHERE p.tour_id = t.id)
+                     FROM tours t WHERE t.name = $1",
+                    &[&name],
+                )
+                .await
+                .ok()??;
+            let status: String = r.get(0);
+            (status == "active").then(|| {
+                (status, r.get::<_, Option<f64>>(1), r.get::<_, Vec<String>>(2), r.get::<_, i64>(3), r.get::<_, i64>(4))
+            })
+        }
+    })
+    .await;
+    // Two tags and two highlights (one per line).
+    assert_eq!((status.as_str(), lat, tags.len(), variants, tiers), ("active", Some(38.7057), 4, 2, 3), "{tags:?}");
+    let limits: (Option<i32>, Option<String>) = {
+        let r = pg
+            .query_one("SELECT max_per_booking, valid_until::text FROM pricing_tiers WHERE name = 'Summer family'", &[])
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(limits, (Some(1), Some("2026-09-30".into())));
+
+    // Back in the list, the tour no longer reads Draft.
+    click(&c, "#back-to-tour").await;
+    eventually("the tour page again", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, "#tour-title").await.iter().any(|t| t == name).then_some(()) }
+    })
+    .await;
+    let row = texts(&c, ".tour-row.selected").await.join(" ");
+    assert!(!row.contains("Draft"), "{row}");
+    painted().await;
+    screenshot(&c, "editor-7-list").await;
+}
