@@ -187,6 +187,7 @@ mod tests {
             capacity: 10,
             booked_count: 4,
             status,
+            notes: String::new(),
         }
     }
 

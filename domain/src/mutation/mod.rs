@@ -59,8 +59,9 @@ pub use customers::{
 };
 pub use guides::{AssignGuideV1, UnassignGuideV1};
 pub use schedules::{
-    CANCEL_REASON_MAX, CancelDepartureV1, DepartureCancellationPreview, GenerateDeparturesV1, SetDepartureCapacityV1,
-    SetDepartureStatusV1, departure_cancellation_preview,
+    CANCEL_REASON_MAX, CancelDepartureV1, CreateDepartureV1, DEPARTURE_NOTES_MAX, DepartureCancellationPreview,
+    GenerateDeparturesV1, GenerationPlan, MAX_DEPARTURE_CAPACITY, PlannedDeparture, SetDepartureCapacityV1,
+    SetDepartureNotesV1, SetDepartureStatusV1, departure_cancellation_preview,
 };
 pub use snapshot::{FetchReads, Fetched, Read, Snapshot};
 pub use tours::{CreateTourV1, CreateVariantV1, UpdateTourV1, UpdateVariantV1, UpsertPricingTierV1};
@@ -510,6 +511,8 @@ mutations! {
     UnassignGuideV1 => "unassign_guide.v1",
     AddToWaitlistV1 => "add_to_waitlist.v1",
     CancelDepartureV1 => "cancel_departure.v1",
+    CreateDepartureV1 => "create_departure.v1",
+    SetDepartureNotesV1 => "set_departure_notes.v1",
 }
 
 impl Mutation {

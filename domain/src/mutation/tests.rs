@@ -86,6 +86,12 @@ pub fn samples() -> Vec<(&'static str, Value)> {
                    "lines": [{"tier_id": ADULT, "quantity": 2}]}),
         ),
         ("cancel_departure.v1", json!({"departure_id": DEPARTURE, "reason": "Storm warning"})),
+        (
+            "create_departure.v1",
+            json!({"tour_id": TOUR, "variant_id": VARIANT, "local_date": "2026-07-11", "local_time": "10:30:00",
+                   "capacity": 8, "notes": "Private group"}),
+        ),
+        ("set_departure_notes.v1", json!({"departure_id": DEPARTURE, "notes": "Meet at the north gate"})),
     ]
 }
 
