@@ -16,6 +16,7 @@ use crate::StoreError;
 
 mod pull;
 mod read;
+mod schedules;
 mod search;
 mod write;
 
@@ -282,6 +283,9 @@ fn start_afresh(tx: &Connection) -> Result<String, StoreError> {
 
 #[cfg(test)]
 mod booking_tests;
+
+#[cfg(test)]
+mod schedule_tests;
 
 #[cfg(test)]
 mod tests {
