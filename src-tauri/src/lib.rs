@@ -67,6 +67,15 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::mfa_disable,
         commands::list_devices,
         commands::revoke_device,
+        commands::calendar,
+        commands::list_schedule_variants,
+        commands::preview_departures,
+        commands::generate_departures,
+        commands::preview_one_off,
+        commands::create_departure,
+        commands::set_departure_capacity,
+        commands::set_departure_status,
+        commands::set_departure_notes,
     ])
 }
 

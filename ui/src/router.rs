@@ -15,6 +15,8 @@ pub enum Route {
     SignIn,
     /// The settings area: organization, staff, my two-step sign-in, devices.
     Settings(SettingsTab),
+    /// Departures across tours by week or month (`#/calendar`).
+    Calendar,
     NotFound(String),
 }
 
@@ -106,6 +108,7 @@ impl Route {
             ["customers", id] => Route::Customers(Some((*id).to_string())),
             ["bookings", reference] => Route::Booking((*reference).to_string()),
             ["inbox"] => Route::Inbox,
+            ["calendar"] => Route::Calendar,
             ["sign-in"] => Route::SignIn,
             ["settings"] => Route::Settings(SettingsTab::Organization),
             ["settings", tab] => match SettingsTab::parse(tab) {
@@ -124,6 +127,7 @@ impl Route {
             Route::Customers(Some(id)) => format!("#/customers/{}", encode(id)),
             Route::Booking(r) => format!("#/bookings/{}", encode(r)),
             Route::Inbox => "#/inbox".into(),
+            Route::Calendar => "#/calendar".into(),
             Route::SignIn => "#/sign-in".into(),
             Route::Settings(tab) => format!("#/settings/{}", tab.slug()),
             Route::NotFound(h) => h.clone(),
@@ -137,6 +141,7 @@ impl Route {
             Route::Customers(_) | Route::Booking(_) => Section::Customers,
             Route::Inbox => Section::Inbox,
             Route::Settings(_) => Section::Settings,
+            Route::Calendar => Section::Calendar,
         }
     }
 }
@@ -145,17 +150,20 @@ impl Route {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Tours,
+    Calendar,
     Customers,
     Inbox,
     Settings,
 }
 
 impl Section {
-    pub const ALL: [Section; 4] = [Section::Tours, Section::Customers, Section::Inbox, Section::Settings];
+    pub const ALL: [Section; 5] =
+        [Section::Tours, Section::Calendar, Section::Customers, Section::Inbox, Section::Settings];
 
     pub fn label(self) -> &'static str {
         match self {
             Section::Tours => "Tours & departures",
+            Section::Calendar => "Calendar",
             Section::Customers => "Customers",
             Section::Inbox => "Inbox",
             Section::Settings => "Settings",
@@ -165,6 +173,7 @@ impl Section {
     pub fn id(self) -> &'static str {
         match self {
             Section::Tours => "nav-tours",
+            Section::Calendar => "nav-calendar",
             Section::Customers => "nav-customers",
             Section::Inbox => "nav-inbox",
             Section::Settings => "nav-settings",
@@ -174,6 +183,7 @@ impl Section {
     pub fn route(self) -> Route {
         match self {
             Section::Tours => Route::Tours(None),
+            Section::Calendar => Route::Calendar,
             Section::Customers => Route::Customers(None),
             Section::Inbox => Route::Inbox,
             Section::Settings => Route::Settings(SettingsTab::Organization),
@@ -213,6 +223,7 @@ mod tests {
             Route::Customers(Some("c 1/2".into())),
             Route::Booking("BK-2026-7KQ3XM".into()),
             Route::Inbox,
+            Route::Calendar,
             Route::SignIn,
             Route::Settings(SettingsTab::Organization),
             Route::Settings(SettingsTab::Devices),

@@ -150,6 +150,8 @@ fn one_off_departures_notes_and_the_calendar_across_tours() {
     s.mutate(&m("create_departure.v1", json!({"tour_id": "t-1", "variant_id": "v-1", "local_date": "2027-05-08", "local_time": "09:00:00"})))
         .unwrap();
 
+    let names: Vec<String> = s.schedule_variants("t-2").unwrap().into_iter().map(|v| v.name).collect();
+    assert_eq!(names, ["Standard"]);
     let day = s.calendar(d("2027-05-08"), d("2027-05-08")).unwrap();
     let got: Vec<(&str, &str, u32, &str)> =
         day.iter().map(|c| (c.tour_name.as_str(), c.variant_name.as_str(), c.seats_left, c.departure.notes.as_str())).collect();

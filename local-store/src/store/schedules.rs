@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 use rusqlite::params;
+use tourdesk_domain::entities::TourVariant;
 use tourdesk_domain::ipc::CalendarDeparture;
 use tourdesk_domain::mutation::{
     ApplyError, CreateDepartureV1, GenerateDeparturesV1, GenerationPlan, PlannedDeparture, Rejection,
@@ -50,6 +51,31 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// A tour's variants that take departures (active ones), in their order: the choices of the
+    /// generate and one-off forms.
+    pub fn schedule_variants(&self, tour_id: &str) -> Result<Vec<TourVariant>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, organization_id, tour_id, name, capacity, duration_minutes, active, sort_order
+             FROM tour_variants WHERE organization_id = ?1 AND tour_id = ?2 AND active = 1
+             ORDER BY sort_order, name COLLATE NOCASE, id",
+        )?;
+        let rows = stmt.query_map(params![org, tour_id], |r| {
+            Ok(TourVariant {
+                id: r.get(0)?,
+                organization_id: r.get(1)?,
+                tour_id: r.get(2)?,
+                name: r.get(3)?,
+                capacity: r.get(4)?,
+                duration_minutes: r.get(5)?,
+                active: r.get(6)?,
+                sort_order: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     /// What `generate_departures.v1` with `args` would write now: every departure of the

@@ -2,6 +2,7 @@
 //! (so it reloads when the desk says the rows it shows changed), and renders components.
 
 pub mod booking;
+pub mod calendar;
 pub mod customers;
 pub mod inbox;
 pub mod settings;
@@ -36,6 +37,7 @@ pub fn page(route: &Route) -> Html {
         Route::Customers(id) => html! { <customers::CustomersPage selected={id.clone()} /> },
         Route::Booking(r) => html! { <booking::BookingPage reference={r.clone()} /> },
         Route::Inbox => html! { <inbox::InboxPage /> },
+        Route::Calendar => html! { <calendar::CalendarPage /> },
         Route::SignIn => html! { <sign_in::SignInPage /> },
         Route::Settings(tab) => html! { <settings::SettingsPage tab={*tab} /> },
         Route::NotFound(h) => html! { <NotFound hash={h.clone()} /> },
