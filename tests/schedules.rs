@@ -173,7 +173,10 @@ async fn capacity_below_seats_sold_is_refused_unless_a_manager_gives_a_reason() 
         .unwrap();
     let (detail, actor): (Value, String) = (audit.get(0), audit.get(1));
     assert_eq!(detail["reason"], "Smaller boat after the storm");
-    assert_eq!((detail["capacity"].as_i64(), detail["booked"].as_i64()), (Some(i64::from(booked - 1)), Some(i64::from(booked))));
+    assert_eq!(
+        (detail["capacity"].as_i64(), detail["booked"].as_i64()),
+        (Some(i64::from(booked - 1)), Some(i64::from(booked)))
+    );
     assert_eq!(actor, demo_data::DEMO_MANAGER_EMAIL);
 
     // A guide is refused outright.

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
-use support::{Driver, click, eventually, open_desk, press, press_focused, screenshot, texts};
+use support::{Driver, click, eventually, open_desk, press, press_focused, screenshot, texts, type_into};
 use tourdesk_sync_server::{Config, demo_data};
 use tourdesk_testkit::PgCluster;
 
@@ -71,8 +71,7 @@ async fn a_pattern_across_a_dst_change_is_previewed_saved_and_shown_in_the_month
     let db_url = cluster.fresh_database().await.unwrap();
     let server = tourdesk_sync_server::start(demo_server(&db_url)).await.unwrap();
     let pg = tourdesk_testkit::connect(&db_url).await.unwrap();
-    let tour: String =
-        pg.query_one("SELECT id FROM tours WHERE slug = 'brooklyn-bites'", &[]).await.unwrap().get(0);
+    let tour: String = pg.query_one("SELECT id FROM tours WHERE slug = 'brooklyn-bites'", &[]).await.unwrap().get(0);
     let url = format!("http://{}", server.addr);
     let dir = tempfile::tempdir().unwrap();
     let _driver = Driver::start(&[
@@ -141,12 +140,19 @@ async fn a_pattern_across_a_dst_change_is_previewed_saved_and_shown_in_the_month
     assert!(gap[0].contains("02:30 does not exist that day (clocks go forward): moved to 03:00"), "{}", gap[0]);
     assert!(rows.iter().any(|r| r.contains("Sun 7 Mar 2027") && r.contains("02:30 EST") && r.contains("07:30 UTC")));
     let summary = texts(&c, "#preview-summary").await.join("");
-    assert!(summary.starts_with("6 new departures of Brooklyn Bites Food Tour") && summary.contains("1 moved out of a DST gap"), "{summary}");
+    assert!(
+        summary.starts_with("6 new departures of Brooklyn Bites Food Tour")
+            && summary.contains("1 moved out of a DST gap"),
+        "{summary}"
+    );
     assert_eq!(
-        pg.query_one("SELECT count(*) FROM schedules WHERE tour_id = $1 AND local_date BETWEEN '2027-03-01' AND '2027-03-31'", &[&tour])
-            .await
-            .unwrap()
-            .get::<_, i64>(0),
+        pg.query_one(
+            "SELECT count(*) FROM schedules WHERE tour_id = $1 AND local_date BETWEEN '2027-03-01' AND '2027-03-31'",
+            &[&tour]
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0),
         0,
         "nothing is saved by a preview"
     );
@@ -192,7 +198,8 @@ async fn a_pattern_across_a_dst_change_is_previewed_saved_and_shown_in_the_month
         let c = c.clone();
         async move {
             let rows = texts(&c, "#day-panel .day-row").await;
-            (rows.len() == 2 && texts(&c, "#day-panel h2").await.join("").contains("Sunday 14 March 2027")).then_some(rows)
+            (rows.len() == 2 && texts(&c, "#day-panel h2").await.join("").contains("Sunday 14 March 2027"))
+                .then_some(rows)
         }
     })
     .await;
@@ -206,8 +213,7 @@ async fn a_pattern_across_a_dst_change_is_previewed_saved_and_shown_in_the_month
         async move { (!texts(&c, "#departure-panel").await.is_empty()).then_some(()) }
     })
     .await;
-    let notes = c.find(Locator::Css("#departure-notes")).await.unwrap();
-    notes.send_keys("Clocks go forward tonight: remind the guests").await.unwrap();
+    type_into(&c, "#departure-notes", "Clocks go forward tonight: remind the guests").await;
     click(&c, "#save-notes").await;
     eventually("the notes saved", Duration::from_secs(10), || {
         let c = c.clone();

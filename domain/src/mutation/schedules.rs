@@ -150,7 +150,8 @@ impl GenerateDeparturesV1 {
                 }
             })
             .collect();
-        departures.sort_by(|a, b| (a.departure.starts_at, &a.departure.id).cmp(&(b.departure.starts_at, &b.departure.id)));
+        departures
+            .sort_by(|a, b| (a.departure.starts_at, &a.departure.id).cmp(&(b.departure.starts_at, &b.departure.id)));
         Ok(GenerationPlan {
             tour_id: tour.id.clone(),
             tour_name: tour.name.clone(),
@@ -924,7 +925,10 @@ mod tests {
         assert_eq!(run_err(&mem, "create_departure.v1", one_off("2026-07-11", "10:30:00"), Role::Manager), "CONFLICT");
         assert_eq!(run_err(&mem, "create_departure.v1", one_off("2026-07-10", "09:00:00"), Role::Manager), "CONFLICT");
         assert_eq!(run_err(&mem, "create_departure.v1", one_off("2026-05-01", "09:00:00"), Role::Manager), "INVALID");
-        assert_eq!(run_err(&mem, "create_departure.v1", one_off("2026-07-12", "09:00:00"), Role::Guide), "NOT_AUTHORIZED");
+        assert_eq!(
+            run_err(&mem, "create_departure.v1", one_off("2026-07-12", "09:00:00"), Role::Guide),
+            "NOT_AUTHORIZED"
+        );
         let big = patch(one_off("2026-07-12", "09:00:00"), &[("capacity", json!(10_001))]);
         assert_eq!(run_err(&mem, "create_departure.v1", big, Role::Manager), "INVALID");
         // A start in London's spring-forward gap moves to the end of the gap.
@@ -945,10 +949,16 @@ mod tests {
     fn notes_are_set_and_cleared() {
         let mem = world();
         let set = |n: &str| json!({"departure_id": DEPARTURE, "notes": n});
-        let ch = run_write(&mem, "set_departure_notes.v1", set("  Meet at the north gate\nBring water "), Role::Manager);
+        let ch =
+            run_write(&mem, "set_departure_notes.v1", set("  Meet at the north gate\nBring water "), Role::Manager);
         assert!(matches!(&ch[..], [Change::PutDeparture(d)] if d.notes == "Meet at the north gate\nBring water"));
-        assert!(run_ok(&mem, "set_departure_notes.v1", set("Meet at the north gate\nBring water"), Role::Manager).is_empty());
-        assert!(matches!(&run_ok(&mem, "set_departure_notes.v1", set(""), Role::Manager)[..], [Change::PutDeparture(d)] if d.notes.is_empty()));
+        assert!(
+            run_ok(&mem, "set_departure_notes.v1", set("Meet at the north gate\nBring water"), Role::Manager)
+                .is_empty()
+        );
+        assert!(
+            matches!(&run_ok(&mem, "set_departure_notes.v1", set(""), Role::Manager)[..], [Change::PutDeparture(d)] if d.notes.is_empty())
+        );
         assert_eq!(run_err(&mem, "set_departure_notes.v1", set(&"x".repeat(2001)), Role::Manager), "INVALID");
         assert_eq!(run_err(&mem, "set_departure_notes.v1", set("a\u{0}b"), Role::Manager), "INVALID");
         assert_eq!(run_err(&mem, "set_departure_notes.v1", set("x"), Role::Guide), "NOT_AUTHORIZED");
@@ -960,12 +970,19 @@ mod tests {
     fn capacity_below_booked_needs_a_managers_reason_and_is_audited() {
         let mem = world();
         mem.put_departure(Departure { booked_count: 6, ..departure() });
-        let set = |c: u32, reason: Option<&str>| json!({"departure_id": DEPARTURE, "capacity": c, "override_reason": reason});
+        let set =
+            |c: u32, reason: Option<&str>| json!({"departure_id": DEPARTURE, "capacity": c, "override_reason": reason});
         // Without a reason: the domain's reason.
         assert_eq!(run_err(&mem, "set_departure_capacity.v1", set(4, None), Role::Manager), "CAPACITY_BELOW_BOOKED");
-        assert_eq!(run_err(&mem, "set_departure_capacity.v1", set(4, Some("  ")), Role::Manager), "CAPACITY_BELOW_BOOKED");
+        assert_eq!(
+            run_err(&mem, "set_departure_capacity.v1", set(4, Some("  ")), Role::Manager),
+            "CAPACITY_BELOW_BOOKED"
+        );
         // A role that may not sell past capacity may not go below what is sold either.
-        assert_eq!(run_err(&mem, "set_departure_capacity.v1", set(4, Some("Smaller boat")), Role::Admin), "NOT_AUTHORIZED");
+        assert_eq!(
+            run_err(&mem, "set_departure_capacity.v1", set(4, Some("Smaller boat")), Role::Admin),
+            "NOT_AUTHORIZED"
+        );
         assert_eq!(
             run_err(&mem, "set_departure_capacity.v1", set(4, Some(&"x".repeat(501))), Role::Manager),
             "INVALID"
@@ -974,7 +991,10 @@ mod tests {
         let [Change::PutDeparture(d), Change::Audit(a)] = &ch[..] else { panic!("{ch:?}") };
         assert_eq!((d.capacity, d.booked_count, d.status), (4, 6, DepartureStatus::Full));
         assert_eq!((a.action.as_str(), a.actor_id.as_str()), ("departure.capacity_below_booked", STAFF));
-        assert_eq!(a.detail, json!({"capacity": 4, "previous_capacity": 10, "booked": 6, "over_by": 2, "reason": "Smaller boat"}));
+        assert_eq!(
+            a.detail,
+            json!({"capacity": 4, "previous_capacity": 10, "booked": 6, "over_by": 2, "reason": "Smaller boat"})
+        );
         // A reason where none is needed is not audited.
         let ch = run_ok(&mem, "set_departure_capacity.v1", set(8, Some("Bigger boat")), Role::Admin);
         assert!(matches!(&ch[..], [Change::PutDeparture(d)] if d.capacity == 8 && d.status == DepartureStatus::Open));

@@ -84,7 +84,10 @@ fn the_generation_preview_is_what_the_save_writes() {
     seed(&s);
     let args = generation("2027-03-21", "2027-04-04");
     let plan = s.preview_generation(&args).unwrap();
-    assert_eq!((plan.tour_name.as_str(), plan.variant_name.as_str(), plan.timezone.as_str()), ("Alfama walk", "Morning", "Europe/Lisbon"));
+    assert_eq!(
+        (plan.tour_name.as_str(), plan.variant_name.as_str(), plan.timezone.as_str()),
+        ("Alfama walk", "Morning", "Europe/Lisbon")
+    );
     // Sun 21, Wed 24, Sun 28, (Wed 31 excluded), Sun 4 April × two starts.
     assert_eq!(plan.departures.len(), 8);
     let gap: Vec<_> = plan.departures.iter().filter(|p| p.dst != DstResolution::Exact).collect();
@@ -146,15 +149,23 @@ fn one_off_departures_notes_and_the_calendar_across_tours() {
     assert_eq!(preview.departure.starts_at.to_rfc3339(), "2027-05-08T17:00:00+00:00");
     s.mutate(&m("create_departure.v1", one_off.clone())).unwrap();
     let again = s.mutate(&m("create_departure.v1", one_off));
-    assert!(matches!(again, Err(StoreError::Rejected(Rejection::Conflict { ref field, .. })) if field == "local_time"), "{again:?}");
-    s.mutate(&m("create_departure.v1", json!({"tour_id": "t-1", "variant_id": "v-1", "local_date": "2027-05-08", "local_time": "09:00:00"})))
-        .unwrap();
+    assert!(
+        matches!(again, Err(StoreError::Rejected(Rejection::Conflict { ref field, .. })) if field == "local_time"),
+        "{again:?}"
+    );
+    s.mutate(&m(
+        "create_departure.v1",
+        json!({"tour_id": "t-1", "variant_id": "v-1", "local_date": "2027-05-08", "local_time": "09:00:00"}),
+    ))
+    .unwrap();
 
     let names: Vec<String> = s.schedule_variants("t-2").unwrap().into_iter().map(|v| v.name).collect();
     assert_eq!(names, ["Standard"]);
     let day = s.calendar(d("2027-05-08"), d("2027-05-08")).unwrap();
-    let got: Vec<(&str, &str, u32, &str)> =
-        day.iter().map(|c| (c.tour_name.as_str(), c.variant_name.as_str(), c.seats_left, c.departure.notes.as_str())).collect();
+    let got: Vec<(&str, &str, u32, &str)> = day
+        .iter()
+        .map(|c| (c.tour_name.as_str(), c.variant_name.as_str(), c.seats_left, c.departure.notes.as_str()))
+        .collect();
     assert_eq!(got, [("Alfama walk", "Morning", 12, ""), ("Thames walk", "Standard", 6, "Private group: Lind family")]);
 
     let id = day[1].departure.id.clone();
@@ -172,12 +183,8 @@ fn capacity_below_sold_needs_a_reason_and_notes_replicate() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir, Role::Manager);
     seed(&s);
-    let sold = Departure {
-        booked_count: 5,
-        notes: "Guide: Rui".into(),
-        local_date: d("2027-06-02"),
-        ..fixtures::departure()
-    };
+    let sold =
+        Departure { booked_count: 5, notes: "Guide: Rui".into(), local_date: d("2027-06-02"), ..fixtures::departure() };
     s.apply_pull(&pull(vec![put(EntityKind::Departure, 10, &sold)])).unwrap();
     assert_eq!(s.departure(&sold.id).unwrap().unwrap().departure.notes, "Guide: Rui");
 
@@ -193,6 +200,7 @@ fn capacity_below_sold_needs_a_reason_and_notes_replicate() {
     s.mutate(&set(3, Some("Smaller boat"))).unwrap();
     let d = s.departure(&sold.id).unwrap().unwrap();
     assert_eq!((d.departure.capacity, d.departure.status, d.seats_left), (3, DepartureStatus::Full, 0));
-    let args: String = s.conn().query_row("SELECT args FROM outbox ORDER BY mutation_id DESC", [], |r| r.get(0)).unwrap();
+    let args: String =
+        s.conn().query_row("SELECT args FROM outbox ORDER BY mutation_id DESC", [], |r| r.get(0)).unwrap();
     assert!(args.contains("\"override_reason\":\"Smaller boat\""), "{args}");
 }

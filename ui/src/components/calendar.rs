@@ -42,7 +42,11 @@ pub fn visible_range(mode: CalendarMode, anchor: NaiveDate) -> (NaiveDate, Naive
 /// week in the week view), Home/End to the week's ends. `None` for other keys.
 pub fn move_focus(key: &str, focused: NaiveDate, mode: CalendarMode) -> Option<NaiveDate> {
     let by_days = |n: i64| {
-        if n >= 0 { focused.checked_add_days(Days::new(n as u64)) } else { focused.checked_sub_days(Days::new((-n) as u64)) }
+        if n >= 0 {
+            focused.checked_add_days(Days::new(n as u64))
+        } else {
+            focused.checked_sub_days(Days::new((-n) as u64))
+        }
     };
     let weekday = i64::from(focused.weekday().num_days_from_monday());
     match (key, mode) {
@@ -202,7 +206,8 @@ pub struct DayListProps {
 /// One day's departures as keyboard rows (arrows move, Enter opens the departure).
 #[component]
 pub fn DayList(props: &DayListProps) -> Html {
-    let mine: Vec<&CalendarDeparture> = props.departures.iter().filter(|c| c.departure.local_date == props.day).collect();
+    let mine: Vec<&CalendarDeparture> =
+        props.departures.iter().filter(|c| c.departure.local_date == props.day).collect();
     let heading = props.day.format("%A %-d %B %Y").to_string();
     if mine.is_empty() {
         return html! {
@@ -240,7 +245,7 @@ pub fn DayList(props: &DayListProps) -> Html {
 pub fn utc_offset(minutes: i32) -> String {
     let sign = if minutes < 0 { '−' } else { '+' };
     let m = minutes.unsigned_abs();
-    if m % 60 == 0 { format!("UTC{sign}{}", m / 60) } else { format!("UTC{sign}{}:{:02}", m / 60, m % 60) }
+    if m.is_multiple_of(60) { format!("UTC{sign}{}", m / 60) } else { format!("UTC{sign}{}:{:02}", m / 60, m % 60) }
 }
 
 /// What the preview says about a departure's DST resolution, or `None` when nothing happened.
@@ -377,7 +382,15 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn cal(id: &str, date: &str, time: &str, tour: &str, cap: u32, booked: u32, status: DepartureStatus) -> CalendarDeparture {
+    fn cal(
+        id: &str,
+        date: &str,
+        time: &str,
+        tour: &str,
+        cap: u32,
+        booked: u32,
+        status: DepartureStatus,
+    ) -> CalendarDeparture {
         let departure = Departure {
             id: id.into(),
             local_date: d(date),
@@ -443,7 +456,10 @@ mod tests {
         assert!(html.contains("Sunday 28 March 2027, 2 departures"), "{html}");
         // One tab stop: the focused day.
         assert_eq!(html.matches("tabindex=\"0\"").count(), 1, "{html}");
-        assert!(html.contains("id=\"day-2027-03-28\" class=\"day-number\" type=\"button\"") || html.contains("id=\"day-2027-03-28\""));
+        assert!(
+            html.contains("id=\"day-2027-03-28\" class=\"day-number\" type=\"button\"")
+                || html.contains("id=\"day-2027-03-28\"")
+        );
         assert_eq!(html.matches("role=\"gridcell\"").count(), 35, "five whole weeks");
     }
 
@@ -459,12 +475,22 @@ mod tests {
             .render()
         };
         let html = render("2027-03-28").await;
-        assert!(html.contains("Sunday 28 March 2027") && html.contains("4 of 12 booked") && html.contains("data-row"), "{html}");
+        assert!(
+            html.contains("Sunday 28 March 2027") && html.contains("4 of 12 booked") && html.contains("data-row"),
+            "{html}"
+        );
         let html = render("2027-03-29").await;
         assert!(html.contains("No departures on this day"), "{html}");
     }
 
-    fn planned(date: &str, local: &str, utc: (u32, u32, u32), dst: DstResolution, offset: i32, exists: bool) -> PlannedDeparture {
+    fn planned(
+        date: &str,
+        local: &str,
+        utc: (u32, u32, u32),
+        dst: DstResolution,
+        offset: i32,
+        exists: bool,
+    ) -> PlannedDeparture {
         let (day, h, m) = utc;
         PlannedDeparture {
             departure: Departure {
@@ -507,9 +533,20 @@ mod tests {
             ),
             "{html}"
         );
-        assert!(html.contains("Sun 28 Mar 2027") && html.contains("02:00 WEST") && html.contains("2027-03-28 01:00 UTC"), "{html}");
-        assert!(html.contains("DST gap") && html.contains("01:30 does not exist that day (clocks go forward): moved to 02:00"), "{html}");
-        assert!(html.contains("DST overlap") && html.contains("happens twice (clocks go back): the first, at UTC+0, is used, not 02:30 UTC"), "{html}");
+        assert!(
+            html.contains("Sun 28 Mar 2027") && html.contains("02:00 WEST") && html.contains("2027-03-28 01:00 UTC"),
+            "{html}"
+        );
+        assert!(
+            html.contains("DST gap")
+                && html.contains("01:30 does not exist that day (clocks go forward): moved to 02:00"),
+            "{html}"
+        );
+        assert!(
+            html.contains("DST overlap")
+                && html.contains("happens twice (clocks go back): the first, at UTC+0, is used, not 02:30 UTC"),
+            "{html}"
+        );
         assert!(html.contains("Already exists: skipped"), "{html}");
     }
 }

@@ -85,9 +85,8 @@ pub fn CalendarPage() -> Html {
         use_effect_with((*focused, data.ready().is_some()), move |(day, _)| {
             if *keyboard.borrow() {
                 #[cfg(target_arch = "wasm32")]
-                if let Some(el) = web_sys::window()
-                    .and_then(|w| w.document())
-                    .and_then(|d| d.get_element_by_id(&day_id(*day)))
+                if let Some(el) =
+                    web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(&day_id(*day)))
                 {
                     use web_sys::wasm_bindgen::JsCast;
                     if let Ok(h) = el.dyn_into::<web_sys::HtmlElement>() {
@@ -300,7 +299,8 @@ pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
         }
     };
     let on_capacity = {
-        let (capacity, reason, error, id, run) = (capacity.clone(), reason.clone(), error.clone(), id.clone(), run.clone());
+        let (capacity, reason, error, id, run) =
+            (capacity.clone(), reason.clone(), error.clone(), id.clone(), run.clone());
         let can_override = props.can_override;
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
@@ -435,8 +435,9 @@ fn parse_date(field: &str, s: &str) -> Result<NaiveDate, UiError> {
 pub fn parse_times(s: &str) -> Result<Vec<NaiveTime>, UiError> {
     let mut out = Vec::new();
     for part in s.split([',', ' ', ';']).filter(|p| !p.trim().is_empty()) {
-        let t = NaiveTime::parse_from_str(part.trim(), "%H:%M")
-            .map_err(|_| UiError::at_field("pattern.start_times", format!("“{}” is not a time such as 09:30", part.trim())))?;
+        let t = NaiveTime::parse_from_str(part.trim(), "%H:%M").map_err(|_| {
+            UiError::at_field("pattern.start_times", format!("“{}” is not a time such as 09:30", part.trim()))
+        })?;
         out.push(t);
     }
     if out.is_empty() {
@@ -450,9 +451,9 @@ pub fn parse_dates(s: &str) -> Result<Vec<NaiveDate>, UiError> {
     s.split([',', ' ', ';'])
         .filter(|p| !p.trim().is_empty())
         .map(|p| {
-            p.trim()
-                .parse::<NaiveDate>()
-                .map_err(|_| UiError::at_field("pattern.excluded_dates", format!("“{}” is not a date such as 2027-04-25", p.trim())))
+            p.trim().parse::<NaiveDate>().map_err(|_| {
+                UiError::at_field("pattern.excluded_dates", format!("“{}” is not a date such as 2027-04-25", p.trim()))
+            })
         })
         .collect()
 }
@@ -625,10 +626,12 @@ pub fn GenerateDialog(props: &GenerateDialogProps) -> Html {
         Load::Ready(v) if v.is_empty() => html! { <option value="">{ "This tour has no active variant" }</option> },
         Load::Ready(v) => v
             .iter()
-            .map(|v| html! {
-                <option value={v.id.clone()} selected={v.id == draft.variant_id}>
-                    { format!("{}{}", v.name, v.capacity.map(|c| format!(" ({c} seats)")).unwrap_or_default()) }
-                </option>
+            .map(|v| {
+                html! {
+                    <option value={v.id.clone()} selected={v.id == draft.variant_id}>
+                        { format!("{}{}", v.name, v.capacity.map(|c| format!(" ({c} seats)")).unwrap_or_default()) }
+                    </option>
+                }
             })
             .collect::<Html>(),
         Load::Loading => html! { <option value="">{ "Loading variants…" }</option> },
@@ -966,7 +969,16 @@ mod tests {
         .render()
         .await;
         assert!(html.contains("role=\"dialog\"") && html.contains("Generate departures"), "{html}");
-        for id in ["generate-tour", "generate-variant", "generate-from", "generate-until", "weekday-mon", "generate-times", "generate-excluded", "generate-capacity"] {
+        for id in [
+            "generate-tour",
+            "generate-variant",
+            "generate-from",
+            "generate-until",
+            "weekday-mon",
+            "generate-times",
+            "generate-excluded",
+            "generate-capacity",
+        ] {
             assert!(html.contains(&format!("id=\"{id}\"")), "{id}: {html}");
         }
         assert!(html.contains("Save (preview first)") && html.contains("disabled"), "{html}");
