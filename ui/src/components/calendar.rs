@@ -169,8 +169,9 @@ pub fn CalendarGrid(props: &CalendarGridProps) -> Html {
                                             data-departure={c.departure.id.clone()} onclick={open}
                                             title={format!("{} · {} · {}", c.tour_name, c.variant_name, seats_words(c))}>
                                         <span class="chip-time">{ hm(c.departure.local_time) }</span>
-                                        <span class="chip-tour">{ &c.tour_name }</span>
+                                        // Seats before the name: a narrow cell cuts the name, never the seats.
                                         <span class="chip-seats">{ seats_words(c) }</span>
+                                        <span class="chip-tour">{ &c.tour_name }</span>
                                     </button>
                                 </li>
                             }
