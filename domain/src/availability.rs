@@ -153,6 +153,7 @@ impl DepartureSlot {
             capacity: self.capacity,
             booked_count: 0,
             status: DepartureStatus::Open,
+            notes: String::new(),
         }
     }
 }

@@ -114,6 +114,10 @@ pub struct Departure {
     pub capacity: u32,
     pub booked_count: u32,
     pub status: DepartureStatus,
+    /// Staff notes for the day (meeting point moved, a guide's remark); never shown to
+    /// customers. Absent in rows written before notes existed.
+    #[serde(default)]
+    pub notes: String,
 }
 
 impl Departure {
@@ -401,6 +405,7 @@ mod tests {
             capacity: 10,
             booked_count: 12,
             status: DepartureStatus::Full,
+            notes: String::new(),
         };
         assert_eq!(d.seats_left(), 0);
         assert_eq!(Departure { booked_count: 3, ..d }.seats_left(), 7);

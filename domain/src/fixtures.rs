@@ -115,6 +115,7 @@ pub fn departure() -> Departure {
         capacity: 10,
         booked_count: 0,
         status: DepartureStatus::Open,
+        notes: String::new(),
     }
 }
 

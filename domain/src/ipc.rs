@@ -502,3 +502,16 @@ pub mod events {
     /// Payload: `DeskStatus`, whenever the sync loop's state moves.
     pub const STATUS: &str = "desk://status";
 }
+
+/// One departure in the calendar (`#/calendar`): the row, whose tour and variant it is, the
+/// seats a customer could still buy, and whether this desk changed it and the server has not
+/// confirmed it yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalendarDeparture {
+    #[serde(flatten)]
+    pub departure: Departure,
+    pub tour_name: String,
+    pub variant_name: String,
+    pub seats_left: u32,
+    pub pending: bool,
+}

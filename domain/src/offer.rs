@@ -189,6 +189,7 @@ mod tests {
             capacity: 10,
             booked_count: 4,
             status,
+            notes: String::new(),
         }
     }
 

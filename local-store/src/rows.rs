@@ -233,7 +233,7 @@ fn put_tier(c: &Connection, t: &PricingTier, pending: bool) -> Result<(), StoreE
 }
 
 pub const DEPARTURE_COLS: &str = "id, organization_id, tour_id, variant_id, local_date, local_time, timezone, \
-     starts_at, ends_at, capacity, booked_count, status";
+     starts_at, ends_at, capacity, booked_count, status, notes";
 
 pub fn departure_from_row(r: &Row<'_>) -> Result<Departure, StoreError> {
     let text = |i: usize| -> Result<String, StoreError> { Ok(r.get::<_, String>(i)?) };
@@ -255,19 +255,20 @@ pub fn departure_from_row(r: &Row<'_>) -> Result<Departure, StoreError> {
         capacity: r.get(9)?,
         booked_count: r.get(10)?,
         status: DepartureStatus::parse(&status).ok_or_else(|| corrupt("departure status", &status))?,
+        notes: r.get(12)?,
     })
 }
 
 fn put_departure(c: &Connection, d: &Departure, pending: bool) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO schedules (id, organization_id, tour_id, variant_id, local_date, local_time, timezone,
-             starts_at, ends_at, capacity, booked_count, status, local_pending)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             starts_at, ends_at, capacity, booked_count, status, local_pending, notes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, tour_id = excluded.tour_id,
              variant_id = excluded.variant_id, local_date = excluded.local_date, local_time = excluded.local_time,
              timezone = excluded.timezone, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
              capacity = excluded.capacity, booked_count = excluded.booked_count, status = excluded.status,
-             local_pending = excluded.local_pending",
+             local_pending = excluded.local_pending, notes = excluded.notes",
     )?
     .execute(params![
         d.id,
@@ -282,7 +283,8 @@ fn put_departure(c: &Connection, d: &Departure, pending: bool) -> Result<(), Sto
         d.capacity,
         d.booked_count,
         d.status.as_str(),
-        pending
+        pending,
+        d.notes
     ])?;
     Ok(())
 }

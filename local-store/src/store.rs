@@ -19,6 +19,7 @@ mod money;
 mod catalogue;
 mod pull;
 mod read;
+mod schedules;
 mod search;
 mod write;
 
@@ -289,6 +290,9 @@ mod booking_tests;
 
 #[cfg(test)]
 mod tour_editor_tests;
+
+#[cfg(test)]
+mod schedule_tests;
 
 #[cfg(test)]
 mod tests {

@@ -20,6 +20,10 @@ use tourdesk_domain::mutation::{
     EditCustomerNotesV1, MarkNoShowV1, Mutation,
 };
 use tourdesk_domain::mutation::{CreateVariantV1, UpdateTourV1, UpdateVariantV1, UpsertPricingTierV2};
+use tourdesk_domain::mutation::{
+    CreateDepartureV1, GenerateDeparturesV1, GenerationPlan, PlannedDeparture, SetDepartureCapacityV1,
+    SetDepartureNotesV1, SetDepartureStatusV1,
+};
 use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::{DeviceInfo, DeviceList, EntityKind};
 use tourdesk_domain::{PricingTier, TourVariant};
@@ -594,4 +598,99 @@ pub async fn list_all_bookings(
     filter: tourdesk_domain::ipc::BookingFilter,
 ) -> DeskResult<tourdesk_domain::ipc::BookingList> {
     Ok(desk.store.list_bookings(&filter)?)
+}
+
+/// Departures with a local date in `[from, until]` across tours, for the calendar.
+#[tauri::command]
+pub async fn calendar(
+    desk: State<'_, Desk>,
+    from: chrono::NaiveDate,
+    until: chrono::NaiveDate,
+) -> DeskResult<Vec<tourdesk_domain::ipc::CalendarDeparture>> {
+    Ok(desk.store.calendar(from, until)?)
+}
+
+/// A tour's active variants, for the generate and one-off forms.
+#[tauri::command]
+pub async fn list_schedule_variants(
+    desk: State<'_, Desk>,
+    tour_id: String,
+) -> DeskResult<Vec<tourdesk_domain::entities::TourVariant>> {
+    Ok(desk.store.schedule_variants(&tour_id)?)
+}
+
+/// What generating departures from `input` would save, DST marks included; saves nothing.
+#[tauri::command]
+pub async fn preview_departures(desk: State<'_, Desk>, input: GenerateDeparturesV1) -> DeskResult<GenerationPlan> {
+    Ok(desk.store.preview_generation(&input)?)
+}
+
+/// Generates the departures `input` describes (`generate_departures.v1`); answers how many are new.
+#[tauri::command]
+pub async fn generate_departures(desk: State<'_, Desk>, input: GenerateDeparturesV1) -> DeskResult<usize> {
+    let created = desk.store.preview_generation(&input)?.to_create().count();
+    desk.store.mutate(&Mutation::GenerateDeparturesV1(input))?;
+    desk.sync.touched(&desk.store, &[EntityKind::Departure], false);
+    Ok(created)
+}
+
+/// What a one-off departure from `input` would be (its UTC start, a DST mark), or why not.
+#[tauri::command]
+pub async fn preview_one_off(desk: State<'_, Desk>, input: CreateDepartureV1) -> DeskResult<PlannedDeparture> {
+    Ok(desk.store.preview_departure(&input)?)
+}
+
+/// Adds one departure outside any pattern (`create_departure.v1`).
+#[tauri::command]
+pub async fn create_departure(desk: State<'_, Desk>, input: CreateDepartureV1) -> DeskResult<PlannedDeparture> {
+    let planned = desk.store.preview_departure(&input)?;
+    desk.store.mutate(&Mutation::CreateDepartureV1(input))?;
+    desk.sync.touched(&desk.store, &[EntityKind::Departure], false);
+    Ok(planned)
+}
+
+/// Sets a departure's seats (`set_departure_capacity.v1`); below the seats sold only with a
+/// manager's `override_reason`.
+#[tauri::command]
+pub async fn set_departure_capacity(
+    desk: State<'_, Desk>,
+    departure_id: String,
+    capacity: u32,
+    override_reason: Option<String>,
+) -> DeskResult<()> {
+    let m = Mutation::SetDepartureCapacityV1(SetDepartureCapacityV1 { departure_id, capacity, override_reason });
+    desk.store.mutate(&m)?;
+    desk.sync.touched(&desk.store, &[EntityKind::Departure], false);
+    Ok(())
+}
+
+/// Opens a departure or closes it to sales (`set_departure_status.v1`); cancelling goes through
+/// `cancel_departure`, which needs the reason customers are told.
+#[tauri::command]
+pub async fn set_departure_status(
+    desk: State<'_, Desk>,
+    departure_id: String,
+    status: tourdesk_domain::status::DepartureStatus,
+) -> DeskResult<()> {
+    use tourdesk_domain::status::DepartureStatus;
+    if status == DepartureStatus::Cancelled {
+        return Err(DeskError::Store(tourdesk_local_store::StoreError::Rejected(
+            tourdesk_domain::mutation::Rejection::Invalid(tourdesk_domain::validate::FieldError::new(
+                "status",
+                "cancelling needs a reason for the customers; use Cancel departure",
+            )),
+        )));
+    }
+    let m = Mutation::SetDepartureStatusV1(SetDepartureStatusV1 { departure_id, status, reason: None });
+    desk.store.mutate(&m)?;
+    desk.sync.touched(&desk.store, &[EntityKind::Departure], false);
+    Ok(())
+}
+
+/// Replaces a departure's staff notes (`set_departure_notes.v1`).
+#[tauri::command]
+pub async fn set_departure_notes(desk: State<'_, Desk>, departure_id: String, notes: String) -> DeskResult<()> {
+    desk.store.mutate(&Mutation::SetDepartureNotesV1(SetDepartureNotesV1 { departure_id, notes }))?;
+    desk.sync.touched(&desk.store, &[EntityKind::Departure], false);
+    Ok(())
 }

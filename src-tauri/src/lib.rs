@@ -90,6 +90,15 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::catalogue::delete_tour_faq,
         commands::catalogue::save_tour_inclusion,
         commands::catalogue::delete_tour_inclusion,
+        commands::calendar,
+        commands::list_schedule_variants,
+        commands::preview_departures,
+        commands::generate_departures,
+        commands::preview_one_off,
+        commands::create_departure,
+        commands::set_departure_capacity,
+        commands::set_departure_status,
+        commands::set_departure_notes,
     ])
 }
 

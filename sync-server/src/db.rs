@@ -432,12 +432,12 @@ pub const UPSERT_TIER: &str =
 /// The statement of [`put_departure`], named so a caller can prepare it ahead of a pipelined send.
 pub const UPSERT_DEPARTURE: &str =
     "INSERT INTO schedules (id, organization_id, tour_id, variant_id, local_date, local_time, timezone,
-     starts_at, ends_at, capacity, booked_count, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     starts_at, ends_at, capacity, booked_count, status, notes)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      ON CONFLICT (id) DO UPDATE SET local_date = excluded.local_date, local_time = excluded.local_time,
      timezone = excluded.timezone, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
      capacity = excluded.capacity, booked_count = excluded.booked_count, status = excluded.status,
-     updated_at = now()
+     notes = excluded.notes, updated_at = now()
      WHERE schedules.organization_id = excluded.organization_id";
 
 pub async fn put_tour(w: &WriteTx<'_>, t: &Tour) -> Result<(), DbError> {
@@ -548,13 +548,14 @@ pub async fn put_departure(w: &WriteTx<'_>, d: &Departure) -> Result<(), DbError
             &i32_of(d.capacity)?,
             &i32_of(d.booked_count)?,
             &d.status.as_str(),
+            &d.notes,
         ],
     )
     .await
 }
 
 pub const DEPARTURE_COLS: &str = "id, organization_id, tour_id, variant_id, local_date, local_time, timezone, \
-     starts_at, ends_at, capacity, booked_count, status";
+     starts_at, ends_at, capacity, booked_count, status, notes";
 
 pub fn departure_from_row(r: &tokio_postgres::Row) -> Result<Departure, DbError> {
     let status: String = r.try_get(11)?;
@@ -571,6 +572,7 @@ pub fn departure_from_row(r: &tokio_postgres::Row) -> Result<Departure, DbError>
         capacity: u32::try_from(r.try_get::<_, i32>(9)?)?,
         booked_count: u32::try_from(r.try_get::<_, i32>(10)?)?,
         status: DepartureStatus::parse(&status).ok_or_else(|| bad_row("departure status", &status))?,
+        notes: r.try_get(12)?,
     })
 }
 

@@ -244,6 +244,7 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
                     // The bookings below fill it, seat by seat.
                     booked_count: 0,
                     status: DepartureStatus::Open,
+                    notes: String::new(),
                 };
                 db::put_departure(&tx, &departure).await?;
                 departures.push(departure);

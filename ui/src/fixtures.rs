@@ -53,6 +53,7 @@ pub fn departure(id: &str, utc: &str, timezone: &str, booked: u32) -> Departure 
         capacity: 10,
         booked_count: booked,
         status: DepartureStatus::Open,
+        notes: String::new(),
     }
 }
 

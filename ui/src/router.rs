@@ -21,6 +21,8 @@ pub enum Route {
     Settings(SettingsTab),
     /// The organization's promo codes.
     PromoCodes,
+    /// Departures across tours by week or month (`#/calendar`).
+    Calendar,
     NotFound(String),
 }
 
@@ -124,6 +126,7 @@ impl Route {
             ["bookings", reference] => Route::Booking((*reference).to_string()),
             ["inbox"] => Route::Inbox,
             ["promo-codes"] => Route::PromoCodes,
+            ["calendar"] => Route::Calendar,
             ["sign-in"] => Route::SignIn,
             ["settings"] => Route::Settings(SettingsTab::Organization),
             ["settings", tab] => match SettingsTab::parse(tab) {
@@ -145,6 +148,7 @@ impl Route {
             Route::Booking(r) => format!("#/bookings/{}", encode(r)),
             Route::Inbox => "#/inbox".into(),
             Route::PromoCodes => "#/promo-codes".into(),
+            Route::Calendar => "#/calendar".into(),
             Route::SignIn => "#/sign-in".into(),
             Route::Settings(tab) => format!("#/settings/{}", tab.slug()),
             Route::NotFound(h) => h.clone(),
@@ -160,6 +164,7 @@ impl Route {
             Route::Inbox => Section::Inbox,
             Route::PromoCodes => Section::PromoCodes,
             Route::Settings(_) => Section::Settings,
+            Route::Calendar => Section::Calendar,
         }
     }
 }
@@ -169,6 +174,7 @@ impl Route {
 pub enum Section {
     Tours,
     Bookings,
+    Calendar,
     Customers,
     Inbox,
     PromoCodes,
@@ -176,13 +182,21 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 6] =
-        [Section::Tours, Section::Bookings, Section::Customers, Section::Inbox, Section::PromoCodes, Section::Settings];
+    pub const ALL: [Section; 7] = [
+        Section::Tours,
+        Section::Calendar,
+        Section::Bookings,
+        Section::Customers,
+        Section::Inbox,
+        Section::PromoCodes,
+        Section::Settings,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             Section::Tours => "Tours & departures",
             Section::Bookings => "Bookings",
+            Section::Calendar => "Calendar",
             Section::Customers => "Customers",
             Section::Inbox => "Inbox",
             Section::PromoCodes => "Promo codes",
@@ -194,6 +208,7 @@ impl Section {
         match self {
             Section::Tours => "nav-tours",
             Section::Bookings => "nav-bookings",
+            Section::Calendar => "nav-calendar",
             Section::Customers => "nav-customers",
             Section::Inbox => "nav-inbox",
             Section::PromoCodes => "nav-promo-codes",
@@ -205,6 +220,7 @@ impl Section {
         match self {
             Section::Tours => Route::Tours(None),
             Section::Bookings => Route::Bookings,
+            Section::Calendar => Route::Calendar,
             Section::Customers => Route::Customers(None),
             Section::Inbox => Route::Inbox,
             Section::PromoCodes => Route::PromoCodes,
@@ -247,6 +263,7 @@ mod tests {
             Route::Bookings,
             Route::Booking("BK-2026-7KQ3XM".into()),
             Route::Inbox,
+            Route::Calendar,
             Route::SignIn,
             Route::Settings(SettingsTab::Organization),
             Route::Settings(SettingsTab::Devices),

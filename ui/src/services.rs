@@ -389,3 +389,85 @@ pub async fn list_all_bookings(
     }
     call("list_all_bookings", &A { filter }).await
 }
+
+#[derive(Serialize)]
+struct RangeArgs {
+    from: chrono::NaiveDate,
+    until: chrono::NaiveDate,
+}
+
+/// Departures across tours with a local date in `[from, until]`.
+pub async fn calendar(
+    from: chrono::NaiveDate,
+    until: chrono::NaiveDate,
+) -> Result<Vec<tourdesk_domain::ipc::CalendarDeparture>, UiError> {
+    call("calendar", &RangeArgs { from, until }).await
+}
+
+pub async fn preview_departures(
+    input: &tourdesk_domain::mutation::GenerateDeparturesV1,
+) -> Result<tourdesk_domain::mutation::GenerationPlan, UiError> {
+    call("preview_departures", &CreateArgs { input }).await
+}
+
+/// Saves the generation; answers how many departures are new.
+pub async fn generate_departures(input: &tourdesk_domain::mutation::GenerateDeparturesV1) -> Result<usize, UiError> {
+    call("generate_departures", &CreateArgs { input }).await
+}
+
+pub async fn preview_one_off(
+    input: &tourdesk_domain::mutation::CreateDepartureV1,
+) -> Result<tourdesk_domain::mutation::PlannedDeparture, UiError> {
+    call("preview_one_off", &CreateArgs { input }).await
+}
+
+pub async fn create_departure(
+    input: &tourdesk_domain::mutation::CreateDepartureV1,
+) -> Result<tourdesk_domain::mutation::PlannedDeparture, UiError> {
+    call("create_departure", &CreateArgs { input }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CapacityArgs<'a> {
+    departure_id: &'a str,
+    capacity: u32,
+    override_reason: Option<&'a str>,
+}
+
+pub async fn set_departure_capacity(
+    departure_id: &str,
+    capacity: u32,
+    override_reason: Option<&str>,
+) -> Result<(), UiError> {
+    call("set_departure_capacity", &CapacityArgs { departure_id, capacity, override_reason }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusArgs<'a> {
+    departure_id: &'a str,
+    status: tourdesk_domain::status::DepartureStatus,
+}
+
+pub async fn set_departure_status(
+    departure_id: &str,
+    status: tourdesk_domain::status::DepartureStatus,
+) -> Result<(), UiError> {
+    call("set_departure_status", &StatusArgs { departure_id, status }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DepartureNotesArgs<'a> {
+    departure_id: &'a str,
+    notes: &'a str,
+}
+
+pub async fn set_departure_notes(departure_id: &str, notes: &str) -> Result<(), UiError> {
+    call("set_departure_notes", &DepartureNotesArgs { departure_id, notes }).await
+}
+
+pub async fn list_schedule_variants(tour_id: &str) -> Result<Vec<tourdesk_domain::entities::TourVariant>, UiError> {
+    call("list_schedule_variants", &TourArg { tour_id }).await
+}

@@ -67,8 +67,9 @@ pub use customers::{
 pub use guides::{AssignGuideV1, UnassignGuideV1};
 pub use ledger::{BOOKING_CONFIRMED, RecordPaymentV1};
 pub use schedules::{
-    CANCEL_REASON_MAX, CancelDepartureV1, DepartureCancellationPreview, GenerateDeparturesV1, SetDepartureCapacityV1,
-    SetDepartureStatusV1, departure_cancellation_preview,
+    CANCEL_REASON_MAX, CancelDepartureV1, CreateDepartureV1, DEPARTURE_NOTES_MAX, DepartureCancellationPreview,
+    GenerateDeparturesV1, GenerationPlan, MAX_DEPARTURE_CAPACITY, PlannedDeparture, SetDepartureCapacityV1,
+    SetDepartureNotesV1, SetDepartureStatusV1, departure_cancellation_preview,
 };
 pub use snapshot::{FetchReads, Fetched, Read, Snapshot};
 pub use tours::{
@@ -565,6 +566,8 @@ mutations! {
     DeleteTourFaqV1 => "delete_tour_faq.v1",
     UpsertTourInclusionV1 => "upsert_tour_inclusion.v1",
     DeleteTourInclusionV1 => "delete_tour_inclusion.v1",
+    CreateDepartureV1 => "create_departure.v1",
+    SetDepartureNotesV1 => "set_departure_notes.v1",
 }
 
 impl Mutation {

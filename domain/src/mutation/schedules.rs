@@ -3,15 +3,20 @@
 
 use std::collections::BTreeSet;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveTime, Offset, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::bookings::cancel_one;
-use super::{ApplyError, AuditEntry, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_ref, require};
-use crate::availability::{self, AvailabilityPattern, SlotKey, SlotTemplate};
+use super::{
+    ApplyError, AuditEntry, Change, FetchReads, Mutation, MutationCtx, Mutator, ReadKey, ReadView, Rejection, Snapshot,
+    norm_ref, require,
+};
+use crate::availability::{
+    self, AvailabilityError, AvailabilityPattern, DstResolution, PatternKind, SlotKey, SlotTemplate,
+};
 use crate::cancellation::{CancellationPolicy, CancelledBy};
-use crate::capacity;
+use crate::capacity::{self, CapacityOutcome, ManagerOverride};
 use crate::entities::{Booking, Departure};
 use crate::money::Money;
 use crate::roles::Permission;
@@ -21,6 +26,9 @@ use crate::validate::{self, FieldError};
 /// Arguments of `generate_departures.v1`: expand `pattern` for one variant over the local
 /// dates `[from, until]`. The pattern travels with the intent because a variant's pattern is
 /// not (yet) a stored column; what was generated is what the operator saw.
+///
+/// [`GenerateDeparturesV1::plan`] is the whole decision, and what the desk's preview shows: the
+/// mutation writes exactly the planned departures that do not exist yet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateDeparturesV1 {
@@ -29,6 +37,53 @@ pub struct GenerateDeparturesV1 {
     pub from: NaiveDate,
     pub until: NaiveDate,
     pub pattern: AvailabilityPattern,
+    /// Seats per departure for this run; absent, the variant's capacity (or the tour's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+}
+
+/// The most seats a departure may have.
+pub const MAX_DEPARTURE_CAPACITY: u32 = 10_000;
+/// The longest note a departure takes.
+pub const DEPARTURE_NOTES_MAX: usize = 2_000;
+
+/// One departure of a [`GenerationPlan`]: the row that would be written, how its local time
+/// was resolved in the tour's zone, and whether it exists already.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedDeparture {
+    /// The row as it would be saved: local date and time as resolved, `starts_at` in UTC.
+    pub departure: Departure,
+    /// The local time the pattern asked for (differs from the departure's when it fell in a
+    /// DST gap and was moved forward).
+    pub requested_time: NaiveTime,
+    pub dst: DstResolution,
+    /// The zone's offset from UTC at the start, in minutes (+60 for Lisbon in summer).
+    pub utc_offset_minutes: i32,
+    /// For a local time that happens twice (DST overlap): the later instant, which was not
+    /// chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_chosen: Option<DateTime<Utc>>,
+    /// A departure of this variant already starts then: nothing is created for it.
+    pub exists: bool,
+}
+
+/// What a generation run would do, before anything is saved: every departure of the pattern,
+/// sorted by start, with DST gaps and overlaps marked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationPlan {
+    pub tour_id: String,
+    pub tour_name: String,
+    pub variant_id: String,
+    pub variant_name: String,
+    pub timezone: String,
+    pub departures: Vec<PlannedDeparture>,
+}
+
+impl GenerationPlan {
+    /// The departures a save creates (those that do not exist yet).
+    pub fn to_create(&self) -> impl Iterator<Item = &Departure> {
+        self.departures.iter().filter(|p| !p.exists).map(|p| &p.departure)
+    }
 }
 
 impl GenerateDeparturesV1 {
@@ -36,6 +91,87 @@ impl GenerateDeparturesV1 {
     /// because a start shifted out of a DST gap can land after midnight.
     fn existing_range(&self) -> (NaiveDate, NaiveDate) {
         (self.from, self.until.succ_opt().unwrap_or(self.until))
+    }
+
+    /// [`Self::plan`] on the rows a store holds: the desk's preview, read exactly as the
+    /// mutation reads them.
+    pub fn preview(&self, store: &impl FetchReads, ctx: &MutationCtx) -> Result<GenerationPlan, ApplyError> {
+        let snap = Snapshot::load(&Mutation::GenerateDeparturesV1(self.clone()), store)?;
+        self.plan(&snap, ctx)
+    }
+
+    /// Every rule of a generation, for the preview and the mutation alike: who may, which
+    /// variant, the capacity, the expansion in the tour's zone and what exists already.
+    pub fn plan(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<GenerationPlan, ApplyError> {
+        require(ctx, Permission::SchedulesWrite, "generate departures")?;
+        let tour_id = validate::row_ref("tour_id", &self.tour_id)?;
+        let variant_id = validate::row_ref("variant_id", &self.variant_id)?;
+        let capacity =
+            self.capacity.map(|c| validate::range_u32("capacity", c, 1, MAX_DEPARTURE_CAPACITY)).transpose()?;
+        let tour = view.tour(&tour_id)?.ok_or_else(|| Rejection::not_found("tour", &tour_id))?;
+        let variant = view.variant(&variant_id)?.ok_or_else(|| Rejection::not_found("variant", &variant_id))?;
+        if variant.tour_id != tour.id {
+            return Err(FieldError::new("variant_id", "is a variant of another tour").into());
+        }
+        if tour.status == TourStatus::Archived || !variant.active {
+            return Err(Rejection::conflict("variant_id", "departures are only generated for live variants").into());
+        }
+        let mut template =
+            SlotTemplate::from_entities(&tour, &variant).map_err(|e| FieldError::new("timezone", e.to_string()))?;
+        if let Some(c) = capacity {
+            template.capacity = c;
+        }
+        let slots = availability::expand(&self.pattern, &template, self.from, self.until)
+            .map_err(|e| FieldError::new(pattern_field(&e), e.to_string()))?;
+        let (from, until) = self.existing_range();
+        let existing: BTreeSet<SlotKey> =
+            view.departures_in_range(&variant_id, from, until)?.iter().map(SlotKey::of).collect();
+        let zone = template.timezone;
+        let mut departures: Vec<PlannedDeparture> = slots
+            .iter()
+            .map(|slot| {
+                let requested_time = match slot.dst {
+                    DstResolution::ShiftedForward { requested } => requested,
+                    _ => slot.key.local_time,
+                };
+                let local = slot.key.local_date.and_time(slot.key.local_time);
+                let not_chosen = match zone.from_local_datetime(&local) {
+                    LocalResult::Ambiguous(a, b) => Some(a.max(b).with_timezone(&Utc)),
+                    _ => None,
+                };
+                let offset = slot.starts_at.with_timezone(&zone).offset().fix().local_minus_utc() / 60;
+                PlannedDeparture {
+                    departure: slot.to_departure(&ctx.organization_id, &tour.id),
+                    requested_time,
+                    dst: slot.dst,
+                    utc_offset_minutes: offset,
+                    not_chosen,
+                    exists: existing.contains(&slot.key),
+                }
+            })
+            .collect();
+        departures
+            .sort_by(|a, b| (a.departure.starts_at, &a.departure.id).cmp(&(b.departure.starts_at, &b.departure.id)));
+        Ok(GenerationPlan {
+            tour_id: tour.id.clone(),
+            tour_name: tour.name.clone(),
+            variant_id: variant.id.clone(),
+            variant_name: variant.name.clone(),
+            timezone: zone.name().to_string(),
+            departures,
+        })
+    }
+}
+
+/// The argument an expansion error is about, so the desk shows it beside that field.
+fn pattern_field(e: &AvailabilityError) -> &'static str {
+    match e {
+        AvailabilityError::UnknownTimezone(_) => "timezone",
+        AvailabilityError::InvalidWeekday(_) => "pattern.days_of_week",
+        AvailabilityError::NoStartTimes => "pattern.start_times",
+        AvailabilityError::ZeroDuration => "duration_minutes",
+        AvailabilityError::RangeReversed { .. } => "until",
+        AvailabilityError::RangeTooLong { .. } => "until",
     }
 }
 
@@ -51,28 +187,102 @@ impl Mutator for GenerateDeparturesV1 {
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
-        require(ctx, Permission::SchedulesWrite, "generate departures")?;
-        let tour_id = validate::row_ref("tour_id", &self.tour_id)?;
-        let variant_id = validate::row_ref("variant_id", &self.variant_id)?;
-        let tour = view.tour(&tour_id)?.ok_or_else(|| Rejection::not_found("tour", &tour_id))?;
-        let variant = view.variant(&variant_id)?.ok_or_else(|| Rejection::not_found("variant", &variant_id))?;
-        if variant.tour_id != tour.id {
-            return Err(FieldError::new("variant_id", "is a variant of another tour").into());
+        let plan = self.plan(view, ctx)?;
+        Ok(plan.to_create().cloned().map(Change::PutDeparture).collect())
+    }
+}
+
+/// Arguments of `create_departure.v1`: one departure outside any pattern (a private group, an
+/// extra Saturday). Its local time is resolved exactly as a generated one (the same plan), so
+/// it gets the same deterministic id and two desks adding the same start converge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDepartureV1 {
+    pub tour_id: String,
+    pub variant_id: String,
+    pub local_date: NaiveDate,
+    pub local_time: NaiveTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+}
+
+impl CreateDepartureV1 {
+    fn as_generation(&self) -> GenerateDeparturesV1 {
+        GenerateDeparturesV1 {
+            tour_id: self.tour_id.clone(),
+            variant_id: self.variant_id.clone(),
+            from: self.local_date,
+            until: self.local_date,
+            pattern: AvailabilityPattern {
+                kind: PatternKind::SpecificDates,
+                days_of_week: vec![],
+                specific_dates: vec![self.local_date],
+                start_times: vec![self.local_time],
+                valid_from: None,
+                valid_until: None,
+                excluded_dates: vec![],
+            },
+            capacity: self.capacity,
         }
-        if tour.status == TourStatus::Archived || !variant.active {
-            return Err(Rejection::conflict("variant_id", "departures are only generated for live variants").into());
+    }
+
+    /// [`Self::plan`] on the rows a store holds (the one-off form's preview).
+    pub fn preview(&self, store: &impl FetchReads, ctx: &MutationCtx) -> Result<PlannedDeparture, ApplyError> {
+        let snap = Snapshot::load(&Mutation::CreateDepartureV1(self.clone()), store)?;
+        self.plan(&snap, ctx)
+    }
+
+    /// The departure this would create, with its DST resolution, for the form's preview.
+    pub fn plan(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<PlannedDeparture, ApplyError> {
+        let notes = validate::free_text("notes", &self.notes, DEPARTURE_NOTES_MAX)?;
+        let mut plan = self.as_generation().plan(view, ctx)?;
+        let mut one = plan.departures.pop().ok_or_else(|| FieldError::new("local_time", "is required"))?;
+        if one.departure.starts_at <= ctx.now {
+            return Err(FieldError::new("local_date", "is in the past").into());
         }
-        let template =
-            SlotTemplate::from_entities(&tour, &variant).map_err(|e| FieldError::new("timezone", e.to_string()))?;
-        let slots = availability::expand(&self.pattern, &template, self.from, self.until)
-            .map_err(|e| FieldError::new("pattern", e.to_string()))?;
-        let (from, until) = self.existing_range();
-        let existing: BTreeSet<SlotKey> =
-            view.departures_in_range(&variant_id, from, until)?.iter().map(SlotKey::of).collect();
-        Ok(availability::new_slots(slots, &existing)
-            .iter()
-            .map(|s| Change::PutDeparture(s.to_departure(&ctx.organization_id, &tour.id)))
-            .collect())
+        if one.exists {
+            return Err(Rejection::conflict("local_time", "a departure of this variant already starts then").into());
+        }
+        one.departure.notes = notes;
+        Ok(one)
+    }
+}
+
+impl Mutator for CreateDepartureV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        self.as_generation().reads()
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        Ok(vec![Change::PutDeparture(self.plan(view, ctx)?.departure)])
+    }
+}
+
+/// Arguments of `set_departure_notes.v1`: staff notes for the day, last writer wins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetDepartureNotesV1 {
+    pub departure_id: String,
+    pub notes: String,
+}
+
+impl Mutator for SetDepartureNotesV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        vec![ReadKey::Departure(norm_ref(&self.departure_id))]
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        require(ctx, Permission::SchedulesWrite, "change departures")?;
+        let id = validate::row_ref("departure_id", &self.departure_id)?;
+        let notes = validate::free_text("notes", &self.notes, DEPARTURE_NOTES_MAX)?;
+        let mut dep = view.departure(&id)?.ok_or_else(|| Rejection::not_found("departure", &id))?;
+        if dep.notes == notes {
+            return Ok(vec![]);
+        }
+        dep.notes = notes;
+        Ok(vec![Change::PutDeparture(dep)])
     }
 }
 
@@ -248,12 +458,18 @@ pub struct DepartureCancellationPreview {
     pub refunds: Vec<Money>,
 }
 
-/// Arguments of `set_departure_capacity.v1`. Never below the seats already booked.
+/// Arguments of `set_departure_capacity.v1`. Never below the seats already booked, unless a
+/// role that may sell past capacity ([`Permission::Overbook`]) gives `override_reason`: then the
+/// departure keeps every booking, is full, and a `departure.capacity_below_booked` audit entry
+/// records who, why and by how much.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetDepartureCapacityV1 {
     pub departure_id: String,
     pub capacity: u32,
+    /// Why the capacity may go below the seats sold (older intents have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
 }
 
 impl Mutator for SetDepartureCapacityV1 {
@@ -264,16 +480,46 @@ impl Mutator for SetDepartureCapacityV1 {
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
         require(ctx, Permission::SchedulesWrite, "change departures")?;
         let id = validate::row_ref("departure_id", &self.departure_id)?;
-        let cap = validate::range_u32("capacity", self.capacity, 1, 10_000)?;
+        let cap = validate::range_u32("capacity", self.capacity, 1, MAX_DEPARTURE_CAPACITY)?;
+        let reason = validate::opt_text("override_reason", self.override_reason.as_deref(), 500)?;
         let mut dep = view.departure(&id)?.ok_or_else(|| Rejection::not_found("departure", &id))?;
         if dep.status.is_terminal() {
             return Err(Rejection::conflict("departure_id", format!("the departure is {}", dep.status)).into());
         }
-        let _within = capacity::check_capacity_change(cap, dep.booked_count, None)?;
+        // An override is asked for only when it is needed, so a reason given "just in case" is
+        // neither required to be allowed nor audited.
+        let manager_override = match reason {
+            Some(reason) if cap < dep.booked_count => {
+                require(ctx, Permission::Overbook, "set a capacity below the seats sold")?;
+                Some(ManagerOverride { manager_id: ctx.user_id.clone(), reason })
+            }
+            _ => None,
+        };
+        let outcome = capacity::check_capacity_change(cap, dep.booked_count, manager_override.as_ref())?;
         let before = dep.clone();
         dep.capacity = cap;
         dep.status = capacity::status_for_occupancy(dep.status, dep.booked_count, cap);
-        Ok(if dep == before { vec![] } else { vec![Change::PutDeparture(dep)] })
+        if dep == before {
+            return Ok(vec![]);
+        }
+        let mut changes = vec![Change::PutDeparture(dep)];
+        if let CapacityOutcome::Overbooked { booked_after, over_by, by } = outcome {
+            changes.push(Change::Audit(AuditEntry {
+                action: "departure.capacity_below_booked".into(),
+                entity: "departure".into(),
+                entity_id: before.id.clone(),
+                actor_id: by.manager_id,
+                at: ctx.now,
+                detail: json!({
+                    "capacity": cap,
+                    "previous_capacity": before.capacity,
+                    "booked": booked_after,
+                    "over_by": over_by,
+                    "reason": by.reason,
+                }),
+            }));
+        }
+        Ok(changes)
     }
 }
 
@@ -282,7 +528,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::super::testkit::*;
     use super::*;
-    use crate::entities::{Booking, Departure, TourVariant};
+    use crate::entities::{Booking, Departure, Tour, TourVariant};
     use crate::roles::Role;
     use crate::status::{BookingStatus, PaymentStatus};
     use serde_json::{Value, json};
@@ -534,5 +780,226 @@ mod tests {
         assert_eq!(run_err(&mem, "set_departure_capacity.v1", set(12), Role::Manager), "CONFLICT");
         let missing = json!({"departure_id": "d-404", "capacity": 3});
         assert_eq!(run_err(&mem, "set_departure_capacity.v1", missing, Role::Manager), "NOT_FOUND");
+    }
+
+    fn in_zone(mem: &Mem, zone: &str) {
+        mem.put_tour(Tour { timezone: zone.into(), ..tour() });
+    }
+
+    fn pattern_args(zone_days: &[u8], times: &[&str], from: &str, until: &str) -> GenerateDeparturesV1 {
+        serde_json::from_value(json!({"tour_id": TOUR, "variant_id": VARIANT, "from": from, "until": until,
+            "pattern": {"type": "recurring", "days_of_week": zone_days, "start_times": times,
+                        "valid_from": null, "valid_until": null, "excluded_dates": []}}))
+        .unwrap()
+    }
+
+    fn row(p: &PlannedDeparture) -> (String, String, String, DstResolution) {
+        (
+            p.departure.local_date.to_string(),
+            p.departure.local_time.format("%H:%M").to_string(),
+            p.departure.starts_at.format("%Y-%m-%d %H:%M").to_string(),
+            p.dst,
+        )
+    }
+
+    fn hm(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    /// Lisbon springs forward on 2026-03-29 (01:00 WET → 02:00 WEST): a 01:30 start does not
+    /// exist that day and moves to 02:00; in the week before it is 01:30 UTC, after 00:30 UTC.
+    #[test]
+    fn the_plan_marks_a_spring_forward_gap_in_lisbon() {
+        let mem = world();
+        in_zone(&mem, "Europe/Lisbon");
+        let args = pattern_args(&[0], &["01:30:00", "10:00:00"], "2026-03-22", "2026-04-05");
+        let plan = args.preview(&mem, &ctx(Role::Manager)).unwrap();
+        assert_eq!(plan.timezone, "Europe/Lisbon");
+        let rows: Vec<_> = plan.departures.iter().map(row).collect();
+        use DstResolution::*;
+        let s = |a: &str, b: &str, c: &str, d| (a.to_string(), b.to_string(), c.to_string(), d);
+        assert_eq!(
+            rows,
+            [
+                s("2026-03-22", "01:30", "2026-03-22 01:30", Exact),
+                s("2026-03-22", "10:00", "2026-03-22 10:00", Exact),
+                s("2026-03-29", "02:00", "2026-03-29 01:00", ShiftedForward { requested: hm(1, 30) }),
+                s("2026-03-29", "10:00", "2026-03-29 09:00", Exact),
+                s("2026-04-05", "01:30", "2026-04-05 00:30", Exact),
+                s("2026-04-05", "10:00", "2026-04-05 09:00", Exact),
+            ]
+        );
+        let shifted = &plan.departures[2];
+        assert_eq!((shifted.requested_time, shifted.utc_offset_minutes), (hm(1, 30), 60));
+        assert_eq!(plan.departures[0].utc_offset_minutes, 0);
+        // The mutation writes exactly the plan.
+        let ch = run_ok(&mem, "generate_departures.v1", serde_json::to_value(&args).unwrap(), Role::Manager);
+        let written: Vec<&Departure> =
+            ch.iter().filter_map(|c| if let Change::PutDeparture(d) = c { Some(d) } else { None }).collect();
+        assert_eq!(written, plan.to_create().collect::<Vec<_>>());
+    }
+
+    /// New York falls back on 2026-11-01 (02:00 EDT → 01:00 EST): 01:30 happens twice; the
+    /// first (05:30 UTC, EDT) is chosen and the later one (06:30 UTC) is named.
+    #[test]
+    fn the_plan_marks_a_fall_back_overlap_in_new_york() {
+        let mem = world();
+        in_zone(&mem, "America/New_York");
+        let args = pattern_args(&[0], &["01:30:00"], "2026-10-25", "2026-11-08");
+        let plan = args.preview(&mem, &ctx(Role::Manager)).unwrap();
+        let rows: Vec<_> = plan.departures.iter().map(row).collect();
+        use DstResolution::*;
+        let s = |a: &str, b: &str, c: &str, d| (a.to_string(), b.to_string(), c.to_string(), d);
+        assert_eq!(
+            rows,
+            [
+                s("2026-10-25", "01:30", "2026-10-25 05:30", Exact),
+                s("2026-11-01", "01:30", "2026-11-01 05:30", AmbiguousEarlier),
+                s("2026-11-08", "01:30", "2026-11-08 06:30", Exact),
+            ]
+        );
+        let overlap = &plan.departures[1];
+        assert_eq!(overlap.utc_offset_minutes, -240);
+        assert_eq!(overlap.not_chosen.unwrap().format("%H:%M").to_string(), "06:30");
+        assert!(plan.departures[0].not_chosen.is_none());
+    }
+
+    /// New York springs forward on 2026-03-08: 02:30 moves to 03:00 and merges with a 03:00 start.
+    #[test]
+    fn a_shifted_start_merges_with_the_start_it_lands_on() {
+        let mem = world();
+        in_zone(&mem, "America/New_York");
+        let args = pattern_args(&[0], &["02:30:00", "03:00:00"], "2026-03-08", "2026-03-08");
+        let plan = args.preview(&mem, &ctx(Role::Manager)).unwrap();
+        let rows: Vec<_> = plan.departures.iter().map(row).collect();
+        assert_eq!(
+            rows,
+            [("2026-03-08".to_string(), "03:00".to_string(), "2026-03-08 07:00".to_string(), DstResolution::Exact)]
+        );
+    }
+
+    #[test]
+    fn the_plan_marks_what_exists_and_the_save_skips_it() {
+        let mem = world();
+        let args = pattern_args(&[5], &["09:00:00"], "2026-07-03", "2026-07-17");
+        let plan = args.preview(&mem, &ctx(Role::Manager)).unwrap();
+        // Fridays 3, 10 (the fixture's departure) and 17 July.
+        let exists: Vec<bool> = plan.departures.iter().map(|p| p.exists).collect();
+        assert_eq!(exists, [false, true, false]);
+        assert_eq!(plan.to_create().count(), 2);
+        let mut with_cap = args.clone();
+        with_cap.capacity = Some(25);
+        let plan = with_cap.preview(&mem, &ctx(Role::Manager)).unwrap();
+        assert!(plan.to_create().all(|d| d.capacity == 25));
+        with_cap.capacity = Some(0);
+        let e = with_cap.preview(&mem, &ctx(Role::Manager)).unwrap_err();
+        assert!(matches!(e, ApplyError::Rejected(Rejection::Invalid(ref f)) if f.field == "capacity"), "{e:?}");
+    }
+
+    #[test]
+    fn plan_refusals_name_their_field() {
+        let mem = world();
+        let field = |args: GenerateDeparturesV1| match args.preview(&mem, &ctx(Role::Manager)) {
+            Err(ApplyError::Rejected(Rejection::Invalid(f))) => f.field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(pattern_args(&[1], &[], "2026-07-06", "2026-07-20")), "pattern.start_times");
+        assert_eq!(field(pattern_args(&[9], &["09:00:00"], "2026-07-06", "2026-07-20")), "pattern.days_of_week");
+        assert_eq!(field(pattern_args(&[1], &["09:00:00"], "2026-07-20", "2026-07-06")), "until");
+        assert_eq!(field(pattern_args(&[1], &["09:00:00"], "2026-01-01", "2030-01-01")), "until");
+    }
+
+    fn one_off(date: &str, time: &str) -> Value {
+        json!({"tour_id": TOUR, "variant_id": VARIANT, "local_date": date, "local_time": time, "notes": " Private group "})
+    }
+
+    #[test]
+    fn a_one_off_departure_is_planned_like_a_generated_one() {
+        let mem = world();
+        let ch = run_write(&mem, "create_departure.v1", one_off("2026-07-11", "10:30:00"), Role::Manager);
+        let [Change::PutDeparture(d)] = &ch[..] else { panic!("{ch:?}") };
+        assert_eq!(d.id, "v-1@2026-07-11T10:30:00");
+        assert_eq!((d.capacity, d.notes.as_str(), d.status), (10, "Private group", DepartureStatus::Open));
+        assert_eq!(d.starts_at.format("%H:%M").to_string(), "09:30", "BST");
+        // The same start again, or the fixture's existing one, is refused at the time field.
+        assert_eq!(run_err(&mem, "create_departure.v1", one_off("2026-07-11", "10:30:00"), Role::Manager), "CONFLICT");
+        assert_eq!(run_err(&mem, "create_departure.v1", one_off("2026-07-10", "09:00:00"), Role::Manager), "CONFLICT");
+        assert_eq!(run_err(&mem, "create_departure.v1", one_off("2026-05-01", "09:00:00"), Role::Manager), "INVALID");
+        assert_eq!(
+            run_err(&mem, "create_departure.v1", one_off("2026-07-12", "09:00:00"), Role::Guide),
+            "NOT_AUTHORIZED"
+        );
+        let big = patch(one_off("2026-07-12", "09:00:00"), &[("capacity", json!(10_001))]);
+        assert_eq!(run_err(&mem, "create_departure.v1", big, Role::Manager), "INVALID");
+        // A start in London's spring-forward gap moves to the end of the gap.
+        let gap = CreateDepartureV1 {
+            tour_id: TOUR.into(),
+            variant_id: VARIANT.into(),
+            local_date: NaiveDate::from_ymd_opt(2027, 3, 28).unwrap(),
+            local_time: hm(1, 30),
+            capacity: None,
+            notes: String::new(),
+        };
+        let planned = gap.preview(&mem, &ctx(Role::Manager)).unwrap();
+        assert_eq!(planned.departure.local_time, hm(2, 0));
+        assert_eq!(planned.dst, DstResolution::ShiftedForward { requested: hm(1, 30) });
+    }
+
+    #[test]
+    fn notes_are_set_and_cleared() {
+        let mem = world();
+        let set = |n: &str| json!({"departure_id": DEPARTURE, "notes": n});
+        let ch =
+            run_write(&mem, "set_departure_notes.v1", set("  Meet at the north gate\nBring water "), Role::Manager);
+        assert!(matches!(&ch[..], [Change::PutDeparture(d)] if d.notes == "Meet at the north gate\nBring water"));
+        assert!(
+            run_ok(&mem, "set_departure_notes.v1", set("Meet at the north gate\nBring water"), Role::Manager)
+                .is_empty()
+        );
+        assert!(
+            matches!(&run_ok(&mem, "set_departure_notes.v1", set(""), Role::Manager)[..], [Change::PutDeparture(d)] if d.notes.is_empty())
+        );
+        assert_eq!(run_err(&mem, "set_departure_notes.v1", set(&"x".repeat(2001)), Role::Manager), "INVALID");
+        assert_eq!(run_err(&mem, "set_departure_notes.v1", set("a\u{0}b"), Role::Manager), "INVALID");
+        assert_eq!(run_err(&mem, "set_departure_notes.v1", set("x"), Role::Guide), "NOT_AUTHORIZED");
+        let missing = json!({"departure_id": "d-404", "notes": "x"});
+        assert_eq!(run_err(&mem, "set_departure_notes.v1", missing, Role::Manager), "NOT_FOUND");
+    }
+
+    #[test]
+    fn capacity_below_booked_needs_a_managers_reason_and_is_audited() {
+        let mem = world();
+        mem.put_departure(Departure { booked_count: 6, ..departure() });
+        let set =
+            |c: u32, reason: Option<&str>| json!({"departure_id": DEPARTURE, "capacity": c, "override_reason": reason});
+        // Without a reason: the domain's reason.
+        assert_eq!(run_err(&mem, "set_departure_capacity.v1", set(4, None), Role::Manager), "CAPACITY_BELOW_BOOKED");
+        assert_eq!(
+            run_err(&mem, "set_departure_capacity.v1", set(4, Some("  ")), Role::Manager),
+            "CAPACITY_BELOW_BOOKED"
+        );
+        // A role that may not sell past capacity may not go below what is sold either.
+        assert_eq!(
+            run_err(&mem, "set_departure_capacity.v1", set(4, Some("Smaller boat")), Role::Admin),
+            "NOT_AUTHORIZED"
+        );
+        assert_eq!(
+            run_err(&mem, "set_departure_capacity.v1", set(4, Some(&"x".repeat(501))), Role::Manager),
+            "INVALID"
+        );
+        let ch = run_write(&mem, "set_departure_capacity.v1", set(4, Some(" Smaller boat ")), Role::Manager);
+        let [Change::PutDeparture(d), Change::Audit(a)] = &ch[..] else { panic!("{ch:?}") };
+        assert_eq!((d.capacity, d.booked_count, d.status), (4, 6, DepartureStatus::Full));
+        assert_eq!((a.action.as_str(), a.actor_id.as_str()), ("departure.capacity_below_booked", STAFF));
+        assert_eq!(
+            a.detail,
+            json!({"capacity": 4, "previous_capacity": 10, "booked": 6, "over_by": 2, "reason": "Smaller boat"})
+        );
+        // A reason where none is needed is not audited.
+        let ch = run_ok(&mem, "set_departure_capacity.v1", set(8, Some("Bigger boat")), Role::Admin);
+        assert!(matches!(&ch[..], [Change::PutDeparture(d)] if d.capacity == 8 && d.status == DepartureStatus::Open));
+        // Old intents without the field still decode.
+        let old = json!({"departure_id": DEPARTURE, "capacity": 7});
+        assert!(Mutation::decode("set_departure_capacity.v1", &old).is_ok());
     }
 }

@@ -122,6 +122,12 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             json!({"id": uuid(15), "tour_id": TOUR, "kind": "inclusion", "text": "Tasting of three wines"}),
         ),
         ("delete_tour_inclusion.v1", json!({"id": uuid(15)})),
+        (
+            "create_departure.v1",
+            json!({"tour_id": TOUR, "variant_id": VARIANT, "local_date": "2026-07-11", "local_time": "10:30:00",
+                   "capacity": 8, "notes": "Private group"}),
+        ),
+        ("set_departure_notes.v1", json!({"departure_id": DEPARTURE, "notes": "Meet at the north gate"})),
     ]
 }
 

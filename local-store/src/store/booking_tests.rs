@@ -76,6 +76,7 @@ fn departure(id: &str, days: i64, capacity: u32, booked: u32) -> Departure {
         capacity,
         booked_count: booked,
         status: if booked >= capacity { DepartureStatus::Full } else { DepartureStatus::Open },
+        notes: String::new(),
     }
 }
 

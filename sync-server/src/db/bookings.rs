@@ -259,7 +259,7 @@ pub async fn departure_for_booking(
     let (row, tiers) = super::all2(row, tiers)?;
     let Some(r) = row else { return Ok(None) };
     let tiers = tiers.iter().map(tier_from_row).collect::<Result<Vec<_>, DbError>>()?;
-    Ok(Some((departure_from_row(&r)?, r.try_get(12)?, offer::tour_currency(&tiers))))
+    Ok(Some((departure_from_row(&r)?, r.try_get(13)?, offer::tour_currency(&tiers))))
 }
 
 pub async fn tour_name(c: &impl GenericClient, org: &str, tour_id: &str) -> Result<Option<String>, DbError> {

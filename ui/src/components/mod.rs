@@ -3,6 +3,7 @@
 
 pub mod booking_form;
 pub mod bookings;
+pub mod calendar;
 pub mod cancel_departure;
 pub mod inbox;
 pub mod keyboard;

@@ -42,7 +42,7 @@ mod tests {
         let html = yew::LocalServerRenderer::<Sidebar>::with_props(SidebarProps { route: Route::Inbox, inbox: 2 })
             .render()
             .await;
-        for href in ["#/tours", "#/customers", "#/inbox", "#/settings/organization"] {
+        for href in ["#/tours", "#/calendar", "#/customers", "#/inbox", "#/settings/organization"] {
             assert!(html.contains(&format!("href=\"{href}\"")), "{href}: {html}");
         }
         assert!(html.contains("aria-current=\"page\""), "{html}");

@@ -3,6 +3,7 @@
 
 pub mod booking;
 pub mod bookings;
+pub mod calendar;
 pub mod customers;
 pub mod inbox;
 pub mod pricing_common;
@@ -44,6 +45,7 @@ pub fn page(route: &Route) -> Html {
         Route::Booking(r) => html! { <booking::BookingPage reference={r.clone()} /> },
         Route::Inbox => html! { <inbox::InboxPage /> },
         Route::PromoCodes => html! { <promo_codes::PromoCodesPage /> },
+        Route::Calendar => html! { <calendar::CalendarPage /> },
         Route::SignIn => html! { <sign_in::SignInPage /> },
         Route::Settings(tab) => html! { <settings::SettingsPage tab={*tab} /> },
         Route::NotFound(h) => html! { <NotFound hash={h.clone()} /> },

@@ -75,6 +75,7 @@ fn seed(s: &Store) -> Departure {
         capacity: 20,
         booked_count: 0,
         status: DepartureStatus::Open,
+        notes: String::new(),
     };
     let tier = PricingTier { id: ADULT.into(), min_age: None, ..fixtures::adult_tier() };
     let customer = fixtures::customer();
