@@ -940,7 +940,7 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::GuideAssignment
         | EntityKind::PaymentIssue
         | EntityKind::LedgerEntry => None,
-        | EntityKind::Season
+        EntityKind::Season
         | EntityKind::PromoCode
         | EntityKind::TaxRate
         | EntityKind::CancellationPolicy

@@ -15,8 +15,8 @@ use tourdesk_domain::roles::Role;
 use crate::StoreError;
 
 mod bookings_list;
-mod money;
 mod catalogue;
+mod money;
 mod pull;
 mod read;
 mod schedules;

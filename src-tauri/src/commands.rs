@@ -19,11 +19,11 @@ use tourdesk_domain::mutation::{
     CancelDepartureV1, CheckInV1, CreateBookingV1, CreateCustomerV1, CreateTourV1, DepartureCancellationPreview,
     EditCustomerNotesV1, MarkNoShowV1, Mutation,
 };
-use tourdesk_domain::mutation::{CreateVariantV1, UpdateTourV1, UpdateVariantV1, UpsertPricingTierV2};
 use tourdesk_domain::mutation::{
     CreateDepartureV1, GenerateDeparturesV1, GenerationPlan, PlannedDeparture, SetDepartureCapacityV1,
     SetDepartureNotesV1, SetDepartureStatusV1,
 };
+use tourdesk_domain::mutation::{CreateVariantV1, UpdateTourV1, UpdateVariantV1, UpsertPricingTierV2};
 use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::{DeviceInfo, DeviceList, EntityKind};
 use tourdesk_domain::{PricingTier, TourVariant};

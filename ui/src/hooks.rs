@@ -49,6 +49,20 @@ where
     F: FnOnce(K) -> Fut + 'static,
     Fut: Future<Output = Result<T, UiError>> + 'static,
 {
+    use_invoke_refreshing(depends, key, 0, fetch)
+}
+
+/// [`use_invoke`] that also loads again when `refresh` changes (after the screen's own change,
+/// or "Try again") while it keeps showing what it has: a list does not blink to "Loading…"
+/// each time one of its rows is edited. A new `key` still shows loading, never another key's rows.
+#[hook]
+pub fn use_invoke_refreshing<K, T, F, Fut>(depends: Depends, key: K, refresh: u32, fetch: F) -> Load<T>
+where
+    K: PartialEq + Clone + 'static,
+    T: Clone + 'static,
+    F: FnOnce(K) -> Fut + 'static,
+    Fut: Future<Output = Result<T, UiError>> + 'static,
+{
     let app = use_app();
     let version = app.version_of(depends.kinds, depends.outcomes);
     // The key each result answers, so a screen never shows another key's rows while loading.
@@ -56,7 +70,7 @@ where
     let latest = use_mut_ref(|| 0u64);
     {
         let (result, latest) = (result.clone(), latest.clone());
-        use_effect_with((key.clone(), version), move |(key, _)| {
+        use_effect_with((key.clone(), version, refresh), move |(key, _, _)| {
             let run = {
                 let mut n = latest.borrow_mut();
                 *n += 1;

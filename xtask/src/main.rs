@@ -530,7 +530,14 @@ fn xvfb(args: &[&str]) -> Command {
 
 /// Drives the desk's real window through tauri-driver (cargo builds the desk, embedding `ui/dist`).
 fn e2e() -> anyhow::Result<()> {
-    run(&mut xvfb(&[&["test"], WORKSPACE_BUILD, &["--test", "desk_window", "--test", "tour_editor_window", "--test", "calendar_window"]].concat()))
+    run(&mut xvfb(
+        &[
+            &["test"],
+            WORKSPACE_BUILD,
+            &["--test", "desk_window", "--test", "tour_editor_window", "--test", "calendar_window"],
+        ]
+        .concat(),
+    ))
 }
 
 /// Schemathesis (from PyPI, in a venv under the target dir) against the real sync-server, a debug

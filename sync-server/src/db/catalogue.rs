@@ -167,7 +167,11 @@ pub async fn catalogue_row(
 }
 
 /// The organization's default cancellation policy row.
-pub async fn default_policy_row(c: &impl GenericClient, org: &str, lock: bool) -> Result<Option<CatalogueRow>, DbError> {
+pub async fn default_policy_row(
+    c: &impl GenericClient,
+    org: &str,
+    lock: bool,
+) -> Result<Option<CatalogueRow>, DbError> {
     let lock = if lock { " FOR UPDATE" } else { "" };
     let sql =
         format!("SELECT {POLICY_COLS} FROM cancellation_policies WHERE organization_id = $1 AND is_default{lock}");

@@ -18,7 +18,7 @@ use crate::components::settings::{
 };
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::error::UiError;
-use crate::hooks::{Depends, Load, use_invoke};
+use crate::hooks::{Depends, Load, use_invoke_refreshing};
 use crate::router::SettingsTab;
 use crate::services;
 use crate::state::{Action, AppContext, use_app};
@@ -78,7 +78,7 @@ pub fn SettingsPage(props: &SettingsPageProps) -> Html {
 fn OrganizationTab() -> Html {
     let app = use_app();
     let (generation, reload) = use_generation();
-    let settings = use_invoke(ONLINE, (generation, offline(&app)), |_| services::get_organization());
+    let settings = use_invoke_refreshing(ONLINE, offline(&app), generation, |_| services::get_organization());
     let on_saved = {
         let (app, reload) = (app.clone(), reload.clone());
         Callback::from(move |_: OrganizationSettings| {
@@ -100,7 +100,7 @@ fn OrganizationTab() -> Html {
 fn StaffTab() -> Html {
     let app = use_app();
     let (generation, reload) = use_generation();
-    let directory = use_invoke(ONLINE, (generation, offline(&app)), |_| services::list_staff());
+    let directory = use_invoke_refreshing(ONLINE, offline(&app), generation, |_| services::list_staff());
     let inviting = use_state(|| false);
     let confirming = use_state(|| None::<StaffAction>);
     let action_error = use_state(|| None::<UiError>);
@@ -204,7 +204,7 @@ enum MfaStep {
 fn SecurityTab() -> Html {
     let app = use_app();
     let (generation, reload) = use_generation();
-    let me = use_invoke(ONLINE, (generation, offline(&app)), |_| services::my_account());
+    let me = use_invoke_refreshing(ONLINE, offline(&app), generation, |_| services::my_account());
     let step = use_state(|| MfaStep::Start);
     let to = |next: fn(MfaEnrolment) -> MfaStep| {
         let step = step.clone();
@@ -275,7 +275,7 @@ fn security_start(me: &MyAccount, on_enrolled: Callback<MfaEnrolment>, on_disabl
 fn DevicesTab() -> Html {
     let app = use_app();
     let (generation, reload) = use_generation();
-    let devices = use_invoke(ONLINE, (generation, offline(&app)), |_| services::list_devices());
+    let devices = use_invoke_refreshing(ONLINE, offline(&app), generation, |_| services::list_devices());
     let confirming = use_state(|| None::<DeviceInfo>);
     let action_error = use_state(|| None::<UiError>);
     let everyone = role_of(&app).is_some_and(manages_all_devices);
