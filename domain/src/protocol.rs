@@ -22,6 +22,12 @@ pub fn ref_bucket(organization_id: &str) -> String {
     format!("org:{organization_id}:ref")
 }
 
+/// The organization's audit log: who changed what, before and after. Only owners and admins
+/// receive it ([`crate::replication::role_receives_audit`]).
+pub fn audit_bucket(organization_id: &str) -> String {
+    format!("org:{organization_id}:audit")
+}
+
 /// One departure's operational data: its bookings, their customers' contact details, check-ins,
 /// guide assignments (the departure's assigned guides).
 pub fn schedule_bucket(departure_id: &str) -> String {
@@ -270,10 +276,13 @@ pub enum EntityKind {
     GuideAssignment,
     /// A payment event the server could not apply (`payment::PaymentIssue`), for office desks.
     PaymentIssue,
+    /// One row of the server's append-only audit log (`audit::AuditRecord`), for owners' and
+    /// admins' desks only (`replication::role_receives_audit`).
+    AuditLog,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 10] = [
+    pub const ALL: [EntityKind; 11] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -284,6 +293,7 @@ impl EntityKind {
         EntityKind::Guide,
         EntityKind::GuideAssignment,
         EntityKind::PaymentIssue,
+        EntityKind::AuditLog,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -298,6 +308,7 @@ impl EntityKind {
             EntityKind::Guide => "guide",
             EntityKind::GuideAssignment => "guide_assignment",
             EntityKind::PaymentIssue => "payment_issue",
+            EntityKind::AuditLog => "audit_log",
         }
     }
 
