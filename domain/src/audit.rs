@@ -3,11 +3,12 @@
 //! field-by-field difference in words ([`diff`]): field names humanised, money formatted,
 //! missing values as "—". Pure, so the desk's screen and its tests share it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::money::Money;
+use crate::validate::FieldError;
 
 /// One audit row as replicated: who (`actor`, a staff user's id or `website`, `stripe`,
 /// `system:…`), from which device, did what (`action`, the mutation's name or a decision such
@@ -28,6 +29,59 @@ pub struct AuditRecord {
     pub before: Option<Value>,
     pub after: Option<Value>,
     pub created_at: DateTime<Utc>,
+}
+
+/// What the audit screen asks for: every filter optional, dates inclusive (UTC days).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor: Option<String>,
+    pub device_id: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// At most this many entries, newest first ([`AuditFilter::MAX_LIMIT`] when unset).
+    pub limit: Option<u32>,
+}
+
+impl AuditFilter {
+    pub const MAX_LIMIT: u32 = 500;
+
+    /// The limit to apply: the asked one, within 1..=[`Self::MAX_LIMIT`].
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(Self::MAX_LIMIT).clamp(1, Self::MAX_LIMIT)
+    }
+
+    /// A range that ends before it starts is an error at `to`; empty texts mean "any".
+    pub fn checked(mut self) -> Result<AuditFilter, FieldError> {
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && to < from
+        {
+            return Err(FieldError::new("to", "the end date is before the start date"));
+        }
+        for f in [&mut self.entity, &mut self.entity_id, &mut self.actor, &mut self.device_id, &mut self.action] {
+            if f.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                *f = None;
+            }
+        }
+        Ok(self)
+    }
+
+    /// The bounds as RFC 3339 text prefixes: `created_at >= from` and `created_at < to`
+    /// (the day after `to`), so a whole day is in.
+    pub fn bounds(&self) -> (Option<String>, Option<String>) {
+        (self.from.map(|d| d.to_string()), self.to.and_then(|d| d.succ_opt()).map(|d| d.to_string()))
+    }
+}
+
+/// The values the screen's filters offer, from what the log holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFacets {
+    pub entities: Vec<String>,
+    pub actors: Vec<String>,
+    pub devices: Vec<String>,
+    pub actions: Vec<String>,
 }
 
 /// One field that differs between before and after, ready to show.
@@ -188,7 +242,10 @@ mod tests {
     fn a_new_row_shows_every_field_from_nothing_and_nested_objects_field_by_field() {
         let after = json!({"email": "ann@example.com", "pricing": {"total": {"amount": 1500, "currency": "JPY"}, "lines": [{"q": 1}, {"q": 2}]}});
         let d = diff(None, Some(&after));
-        assert_eq!(d[0], FieldChange { field: "Email".into(), before: NOTHING.into(), after: "ann@example.com".into() });
+        assert_eq!(
+            d[0],
+            FieldChange { field: "Email".into(), before: NOTHING.into(), after: "ann@example.com".into() }
+        );
         assert_eq!(d[1], FieldChange { field: "Pricing".into(), before: NOTHING.into(), after: d[1].after.clone() });
         let before = json!({"pricing": {"total": {"amount": 1000, "currency": "JPY"}, "lines": [{"q": 1}, {"q": 2}]}});
         assert_eq!(
@@ -227,6 +284,20 @@ mod tests {
         assert_eq!(render(&json!("a1b2-c3")), "a1b2-c3");
         assert_eq!(render(&json!(3)), "3");
         assert_eq!(render(&json!([])), NOTHING);
+    }
+
+    #[test]
+    fn a_filter_checks_its_range_and_reads_blank_as_any() {
+        let d = |s: &str| Some(s.parse::<NaiveDate>().unwrap());
+        let f = AuditFilter { from: d("2026-06-02"), to: d("2026-06-01"), ..Default::default() };
+        assert_eq!(f.checked().unwrap_err().field, "to");
+        let f =
+            AuditFilter { actor: Some("  ".into()), from: d("2026-06-01"), to: d("2026-06-01"), ..Default::default() };
+        let f = f.checked().unwrap();
+        assert_eq!(f.actor, None);
+        assert_eq!(f.bounds(), (Some("2026-06-01".into()), Some("2026-06-02".into())));
+        assert_eq!(f.limit(), AuditFilter::MAX_LIMIT);
+        assert_eq!(AuditFilter { limit: Some(0), ..Default::default() }.limit(), 1);
     }
 
     #[test]

@@ -78,9 +78,9 @@ pub fn role_receives_audit(role: Role) -> bool {
 /// ([`departures_led_by`]), used only for guides.
 pub fn buckets_for(org: &str, role: Role, led: &[String]) -> Vec<String> {
     match role {
-        Role::Owner | Role::Admin | Role::Manager => std::iter::once(org_bucket(org))
-            .chain(role_receives_audit(role).then(|| audit_bucket(org)))
-            .collect(),
+        Role::Owner | Role::Admin | Role::Manager => {
+            std::iter::once(org_bucket(org)).chain(role_receives_audit(role).then(|| audit_bucket(org))).collect()
+        }
         Role::Guide => std::iter::once(ref_bucket(org)).chain(led.iter().map(|d| schedule_bucket(d))).collect(),
         Role::Customer => Vec::new(),
     }

@@ -9,6 +9,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::payment::PaymentIssue;
@@ -223,6 +224,7 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::Guide => "guides",
         EntityKind::GuideAssignment => "guide_assignments",
         EntityKind::PaymentIssue => "payment_issues",
+        EntityKind::AuditLog => "audit_log",
     }
 }
 
@@ -374,6 +376,25 @@ static PAYMENT_ISSUES: Spec = Spec {
     upsert: OnceLock::new(),
 };
 
+static AUDIT_LOG: Spec = Spec {
+    table: "audit_log",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("actor", Text),
+        ("actor_user_id", Text),
+        ("device_id", Text),
+        ("action", Text),
+        ("entity", Text),
+        ("entity_id", Text),
+        ("before", Json),
+        ("after", Json),
+        ("created_at", Text),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
 static GUIDE_ASSIGNMENTS: Spec = Spec {
     table: "guide_assignments",
     cols: &[
@@ -398,6 +419,7 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::Guide => Some(&GUIDES),
         EntityKind::GuideAssignment => Some(&GUIDE_ASSIGNMENTS),
         EntityKind::PaymentIssue => Some(&PAYMENT_ISSUES),
+        EntityKind::AuditLog => Some(&AUDIT_LOG),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
 }
@@ -495,6 +517,64 @@ pub fn customer_by_email(c: &Connection, org: &str, email: &str) -> Result<Optio
     Ok(typed(select_spec(c, &CUSTOMERS, org, "email = ?2 ORDER BY id LIMIT 1", &[&email])?)?.pop())
 }
 
+/// The audit screen's query: the organization's audit entries matching every filter given
+/// (`NULL` parameters match anything), newest first, at most `:limit`. Each filter has its
+/// index (migrations/sqlite/V10__audit_log.sql).
+pub const AUDIT_LOG_QUERY: &str =
+    "SELECT id, organization_id, actor, actor_user_id, device_id, action, entity, entity_id,
+        before, after, created_at
+   FROM audit_log
+  WHERE organization_id = :org
+    AND (:entity IS NULL OR entity = :entity)
+    AND (:entity_id IS NULL OR entity_id = :entity_id)
+    AND (:actor IS NULL OR actor = :actor)
+    AND (:device IS NULL OR device_id = :device)
+    AND (:action IS NULL OR action = :action)
+    AND (:from IS NULL OR created_at >= :from)
+    AND (:to IS NULL OR created_at < :to)
+  ORDER BY created_at DESC, CAST(id AS INTEGER) DESC
+  LIMIT :limit";
+
+pub fn audit_log(c: &Connection, org: &str, f: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+    let (from, to) = f.bounds();
+    let mut stmt = c.prepare_cached(AUDIT_LOG_QUERY)?;
+    let mut q = stmt.query(rusqlite::named_params! {
+        ":org": org,
+        ":entity": f.entity,
+        ":entity_id": f.entity_id,
+        ":actor": f.actor,
+        ":device": f.device_id,
+        ":action": f.action,
+        ":from": from,
+        ":to": to,
+        ":limit": i64::from(f.limit()),
+    })?;
+    let mut out = Vec::new();
+    while let Some(r) = q.next()? {
+        out.push(from_sql(&AUDIT_LOG, r)?);
+    }
+    typed(out)
+}
+
+/// The distinct entities, actors, devices and actions the organization's audit log holds,
+/// sorted: what the screen's filters offer.
+pub fn audit_facets(c: &Connection, org: &str) -> Result<AuditFacets, StoreError> {
+    let distinct = |col: &str| -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "SELECT DISTINCT {col} FROM audit_log WHERE organization_id = ?1 AND {col} IS NOT NULL ORDER BY {col}"
+        );
+        let mut stmt = c.prepare_cached(&sql)?;
+        let v = stmt.query_map([org], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(v)
+    };
+    Ok(AuditFacets {
+        entities: distinct("entity")?,
+        actors: distinct("actor")?,
+        devices: distinct("device_id")?,
+        actions: distinct("action")?,
+    })
+}
+
 /// The organization's payment events the server could not apply, newest first.
 pub fn payment_issues(c: &Connection, org: &str) -> Result<Vec<PaymentIssue>, StoreError> {
     typed(select_spec(c, &PAYMENT_ISSUES, org, "1 = 1 ORDER BY created_at DESC, id", &[])?)
@@ -536,6 +616,7 @@ pub enum Record {
     Guide(Guide),
     GuideAssignment(GuideAssignment),
     PaymentIssue(PaymentIssue),
+    AuditLog(Box<AuditRecord>),
 }
 
 impl Record {
@@ -554,6 +635,7 @@ impl Record {
             EntityKind::Guide => Record::Guide(Guide::deserialize(d)?),
             EntityKind::GuideAssignment => Record::GuideAssignment(GuideAssignment::deserialize(d)?),
             EntityKind::PaymentIssue => Record::PaymentIssue(PaymentIssue::deserialize(d)?),
+            EntityKind::AuditLog => Record::AuditLog(Box::new(AuditRecord::deserialize(d)?)),
         })
     }
 
@@ -573,6 +655,7 @@ impl Record {
             Record::Guide(_) => EntityKind::Guide,
             Record::GuideAssignment(_) => EntityKind::GuideAssignment,
             Record::PaymentIssue(_) => EntityKind::PaymentIssue,
+            Record::AuditLog(_) => EntityKind::AuditLog,
         }
     }
 
@@ -588,6 +671,7 @@ impl Record {
             Record::Guide(g) => &g.organization_id,
             Record::GuideAssignment(a) => &a.organization_id,
             Record::PaymentIssue(i) => &i.organization_id,
+            Record::AuditLog(a) => &a.organization_id,
         }
     }
 
@@ -604,6 +688,7 @@ impl Record {
             Record::Guide(g) => serde_json::to_string(g)?,
             Record::GuideAssignment(a) => serde_json::to_string(a)?,
             Record::PaymentIssue(i) => serde_json::to_string(i)?,
+            Record::AuditLog(a) => serde_json::to_string(a)?,
         })
     }
 }
@@ -643,6 +728,7 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::Guide(v) => put_spec(c, &GUIDES, v, &[], pending),
         Record::GuideAssignment(v) => put_spec(c, &GUIDE_ASSIGNMENTS, v, &[], pending),
         Record::PaymentIssue(v) => put_spec(c, &PAYMENT_ISSUES, v, &[], pending),
+        Record::AuditLog(v) => put_spec(c, &AUDIT_LOG, v.as_ref(), &[], pending),
     }
 }
 
@@ -694,7 +780,8 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::CheckIn
         | EntityKind::Guide
         | EntityKind::GuideAssignment
-        | EntityKind::PaymentIssue => None,
+        | EntityKind::PaymentIssue
+        | EntityKind::AuditLog => None,
     };
     Ok(v)
 }
@@ -785,6 +872,7 @@ pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue
         Record::Guide(g) => both(&GUIDES, g),
         Record::GuideAssignment(a) => both(&GUIDE_ASSIGNMENTS, a),
         Record::PaymentIssue(i) => both(&PAYMENT_ISSUES, i),
+        Record::AuditLog(a) => both(&AUDIT_LOG, a.as_ref()),
         other => panic!("{:?} has typed columns, not a spec", other.kind()),
     }
 }

@@ -284,6 +284,9 @@ fn start_afresh(tx: &Connection) -> Result<String, StoreError> {
 mod booking_tests;
 
 #[cfg(test)]
+mod audit_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
