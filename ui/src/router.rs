@@ -11,6 +11,8 @@ pub enum Route {
     Booking(String),
     /// Work the server rejected and payments that need a look.
     Inbox,
+    /// The audit log (owners and admins).
+    Audit,
     /// The sign-in screen (also shown, whatever the route, while the desk has no session).
     SignIn,
     /// The settings area: organization, staff, my two-step sign-in, devices.
@@ -106,6 +108,7 @@ impl Route {
             ["customers", id] => Route::Customers(Some((*id).to_string())),
             ["bookings", reference] => Route::Booking((*reference).to_string()),
             ["inbox"] => Route::Inbox,
+            ["audit"] => Route::Audit,
             ["sign-in"] => Route::SignIn,
             ["settings"] => Route::Settings(SettingsTab::Organization),
             ["settings", tab] => match SettingsTab::parse(tab) {
@@ -124,6 +127,7 @@ impl Route {
             Route::Customers(Some(id)) => format!("#/customers/{}", encode(id)),
             Route::Booking(r) => format!("#/bookings/{}", encode(r)),
             Route::Inbox => "#/inbox".into(),
+            Route::Audit => "#/audit".into(),
             Route::SignIn => "#/sign-in".into(),
             Route::Settings(tab) => format!("#/settings/{}", tab.slug()),
             Route::NotFound(h) => h.clone(),
@@ -136,6 +140,7 @@ impl Route {
             Route::Tours(_) | Route::NotFound(_) | Route::SignIn => Section::Tours,
             Route::Customers(_) | Route::Booking(_) => Section::Customers,
             Route::Inbox => Section::Inbox,
+            Route::Audit => Section::Audit,
             Route::Settings(_) => Section::Settings,
         }
     }
@@ -147,17 +152,29 @@ pub enum Section {
     Tours,
     Customers,
     Inbox,
+    Audit,
     Settings,
 }
 
 impl Section {
-    pub const ALL: [Section; 4] = [Section::Tours, Section::Customers, Section::Inbox, Section::Settings];
+    pub const ALL: [Section; 5] =
+        [Section::Tours, Section::Customers, Section::Inbox, Section::Audit, Section::Settings];
+
+    /// Whether the sidebar offers it to a signed-in `role` (`None`: not known yet). The audit log
+    /// is only on owners' and admins' desks (`replication::role_receives_audit`).
+    pub fn shown_to(self, role: Option<tourdesk_domain::roles::Role>) -> bool {
+        match self {
+            Section::Audit => role.is_some_and(tourdesk_domain::replication::role_receives_audit),
+            _ => true,
+        }
+    }
 
     pub fn label(self) -> &'static str {
         match self {
             Section::Tours => "Tours & departures",
             Section::Customers => "Customers",
             Section::Inbox => "Inbox",
+            Section::Audit => "Audit log",
             Section::Settings => "Settings",
         }
     }
@@ -167,6 +184,7 @@ impl Section {
             Section::Tours => "nav-tours",
             Section::Customers => "nav-customers",
             Section::Inbox => "nav-inbox",
+            Section::Audit => "nav-audit",
             Section::Settings => "nav-settings",
         }
     }
@@ -176,6 +194,7 @@ impl Section {
             Section::Tours => Route::Tours(None),
             Section::Customers => Route::Customers(None),
             Section::Inbox => Route::Inbox,
+            Section::Audit => Route::Audit,
             Section::Settings => Route::Settings(SettingsTab::Organization),
         }
     }
@@ -213,6 +232,7 @@ mod tests {
             Route::Customers(Some("c 1/2".into())),
             Route::Booking("BK-2026-7KQ3XM".into()),
             Route::Inbox,
+            Route::Audit,
             Route::SignIn,
             Route::Settings(SettingsTab::Organization),
             Route::Settings(SettingsTab::Devices),
@@ -229,5 +249,10 @@ mod tests {
         assert_eq!(Route::parse("#/settings"), Route::Settings(SettingsTab::Organization));
         assert_eq!(Route::parse("#/settings/staff"), Route::Settings(SettingsTab::Staff));
         assert_eq!(Route::parse("#/settings/nope"), Route::NotFound("#/settings/nope".into()));
+        assert_eq!(Route::parse("#/audit"), Route::Audit);
+        use tourdesk_domain::roles::Role;
+        assert!(Section::Audit.shown_to(Some(Role::Owner)) && Section::Audit.shown_to(Some(Role::Admin)));
+        assert!(!Section::Audit.shown_to(Some(Role::Manager)) && !Section::Audit.shown_to(Some(Role::Guide)));
+        assert!(!Section::Audit.shown_to(None) && Section::Inbox.shown_to(None));
     }
 }

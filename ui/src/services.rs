@@ -335,3 +335,20 @@ pub async fn list_devices() -> Result<DeviceList, UiError> {
 pub async fn revoke_device(id: &str) -> Result<DeviceInfo, UiError> {
     call("revoke_device", &IdArg { id }).await
 }
+
+#[derive(Serialize)]
+struct AuditArg<'a> {
+    filter: &'a tourdesk_domain::audit::AuditFilter,
+}
+
+/// The audit log's entries matching `filter`, newest first (owners' and admins' desks).
+pub async fn list_audit_log(
+    filter: &tourdesk_domain::audit::AuditFilter,
+) -> Result<Vec<tourdesk_domain::audit::AuditRecord>, UiError> {
+    call("list_audit_log", &AuditArg { filter }).await
+}
+
+/// What the audit screen's filters offer.
+pub async fn audit_facets() -> Result<tourdesk_domain::audit::AuditFacets, UiError> {
+    call("audit_facets", &NoArgs {}).await
+}
