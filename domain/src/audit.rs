@@ -96,9 +96,9 @@ pub struct FieldChange {
 /// What stands for a missing value.
 pub const NOTHING: &str = "—";
 
-/// Fields every row has and no person needs in a history: the tenant, and the row's own
-/// timestamp (the entry has its time).
-const SKIPPED: [&str; 2] = ["organization_id", "updated_at"];
+/// Fields every row has and no person needs in a history: the row's id (the entry names its
+/// entity), the tenant, and the row's own timestamp (the entry has its time).
+const SKIPPED: [&str; 3] = ["id", "organization_id", "updated_at"];
 
 /// The fields that differ between `before` and `after`, by field name (JSON objects keep no
 /// order). Nested objects are compared field by field (`Pricing › Total`);
@@ -131,7 +131,13 @@ fn diff_objects(prefix: &str, before: &Map<String, Value>, after: &Map<String, V
             (Value::Object(bm), Value::Object(am)) if money(b).is_none() && money(a).is_none() => {
                 diff_objects(&label, bm, am, out)
             }
-            _ => out.push(FieldChange { field: label, before: render_field(key, b), after: render_field(key, a) }),
+            _ => {
+                let (before, after) = (render_field(key, b), render_field(key, a));
+                // Nothing and an empty text (or list) read the same: no change to a person.
+                if before != after {
+                    out.push(FieldChange { field: label, before, after });
+                }
+            }
         }
     }
 }
@@ -188,7 +194,10 @@ pub fn render(v: &Value) -> String {
         Value::Bool(false) => "No".to_string(),
         Value::Number(n) => n.to_string(),
         Value::String(s) if s.is_empty() => NOTHING.to_string(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => match DateTime::parse_from_rfc3339(s) {
+            Ok(t) => t.with_timezone(&Utc).format("%d %b %Y, %H:%M UTC").to_string(),
+            Err(_) => s.clone(),
+        },
         Value::Array(items) if items.is_empty() => NOTHING.to_string(),
         Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
             items.iter().map(render).collect::<Vec<_>>().join(", ")
@@ -269,6 +278,16 @@ mod tests {
             ]
         );
         assert!(diff(Some(&before), Some(&before)).is_empty());
+        let created = json!({"id": "t1", "meeting_point": "", "tags": [], "starts_at": "2026-06-01T10:00:00.25Z"});
+        assert_eq!(
+            diff(None, Some(&created)),
+            vec![FieldChange {
+                field: "Starts at".into(),
+                before: NOTHING.into(),
+                after: "01 Jun 2026, 10:00 UTC".into()
+            }],
+            "no id, and nothing to empty is no change"
+        );
         assert!(diff(None, None).is_empty());
     }
 
