@@ -164,7 +164,7 @@ fn money(v: &Value) -> Option<Money> {
 }
 
 /// Fields whose values are codes (`checked_in`, `confirmed`, `walk_in`), shown in words.
-const CODED: [&str; 6] = ["status", "source", "kind", "role", "reason", "type"];
+const CODED: [&str; 7] = ["status", "source", "kind", "role", "reason", "type", "category"];
 
 /// A field's value in words: as [`render`], and a code of a coded field (a status, a source)
 /// humanised; free text (names, notes, e-mails) stays as typed.

@@ -114,7 +114,7 @@ pub fn AuditTable(props: &AuditTableProps) -> Html {
                 let route = entity_route(r);
                 let onclick = route.clone().map(|route| Callback::from(move |_: MouseEvent| navigate(&route)));
                 let when = r.created_at.with_timezone(&chrono::Local).format("%a %d %b %Y, %H:%M:%S").to_string();
-                let entity = format!("{} {}", entity_words(&r.entity), short(&r.entity_id));
+                let entity = format!("{} {}", entity_words(&r.entity), entity_label(r));
                 html! {
                     <tr class="audit-row" data-id={r.id.clone()} data-row="" tabindex="0" onclick={onclick}>
                         <td class="when"><time datetime={r.created_at.to_rfc3339()}>{ when }</time></td>
@@ -135,6 +135,21 @@ pub fn AuditTable(props: &AuditTableProps) -> Html {
             </tbody>
         </table>
     }
+}
+
+/// What people call the entity: its name or reference when the entry carries one, else the
+/// start of its id.
+fn entity_label(r: &AuditRecord) -> String {
+    let named = |v: &serde_json::Value| {
+        ["reference_number", "name", "email"]
+            .iter()
+            .find_map(|k| v.get(*k)?.as_str().filter(|s| !s.is_empty()).map(String::from))
+    };
+    [r.after.as_ref(), r.before.as_ref()]
+        .into_iter()
+        .flatten()
+        .find_map(named)
+        .unwrap_or_else(|| short(&r.entity_id).to_string())
 }
 
 /// The first part of a long id, enough to tell rows apart.
@@ -201,7 +216,8 @@ mod tests {
             "—",
             "Vegan",
             "Confirmed",
-            "Staff user",
+            "Staff user x@y.z",
+            "Booking BK-2026-7KQ3XM",
             "tabindex=\"0\"",
         ] {
             assert!(html.contains(want), "{want}: {html}");
