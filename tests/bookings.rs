@@ -169,7 +169,11 @@ async fn a_desk_booking_is_applied_with_the_domains_price_and_reference() {
         row("departure", &d.id, &reference),
     ];
     expected.sort();
+    // Their audit rows go to the organization's audit bucket alone (owners' and admins' desks).
+    let audited: Vec<_> = logged.iter().filter(|(e, _, _)| e == "audit_log").cloned().collect();
+    logged.retain(|(e, _, _)| e != "audit_log");
     assert_eq!(logged, expected);
+    assert!(!audited.is_empty() && audited.iter().all(|(_, _, b)| *b == format!("org:{org}:audit")), "{audited:?}");
 
     // More seats than are left: the domain's capacity refusal, and nothing written.
     let (too_many, _) = create_booking(&d, &new_id(), &customer_id, 6);

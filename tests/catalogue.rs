@@ -411,7 +411,6 @@ async fn run_case(w: &World<'_>, n: usize, c: &Case) -> Result<(), TestCaseError
             json!({"id": tour, "name": format!("Quote walk {n}"), "duration_minutes": 60, "default_capacity": 30,
                    "category": "walking", "timezone": "Europe/Lisbon"}),
         ),
-        m("update_tour.v1", json!({"id": tour, "status": "active"})),
         m("create_variant.v1", json!({"id": variant, "tour_id": tour, "name": "Group"})),
     ];
     let tiers: Vec<String> = c.tiers.iter().map(|_| id()).collect();
@@ -422,6 +421,8 @@ async fn run_case(w: &World<'_>, n: usize, c: &Case) -> Result<(), TestCaseError
                    "sort_order": i, "is_default": i == 0}),
         ));
     }
+    // Published once it has something to sell (the domain's publish rule).
+    steps.push(m("update_tour.v1", json!({"id": tour, "status": "active"})));
     for (i, s) in c.seasons.iter().enumerate() {
         let start = date + Duration::days(s.from_offset);
         let adjustment = match s.percent_bp {

@@ -293,5 +293,8 @@ pub fn departure_load_with_capacity(tours: usize, days: u32, times: &[&str], cap
 pub fn peek_cursor(path: &std::path::Path) -> Option<u64> {
     let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
     conn.busy_timeout(Duration::from_secs(5)).ok()?;
-    conn.query_row("SELECT max(cursor) FROM sync_state", [], |r| r.get::<_, Option<u64>>(0)).ok().flatten()
+    // The `all` bucket's: an owner's desk also holds `audit`, which is short and so reaches the
+    // newest numbers in its first page.
+    let sql = "SELECT max(cursor) FROM sync_state WHERE bucket LIKE 'org:%:all'";
+    conn.query_row(sql, [], |r| r.get::<_, Option<u64>>(0)).ok().flatten()
 }

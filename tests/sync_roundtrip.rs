@@ -223,11 +223,12 @@ async fn a_paged_initial_sync_brings_everything() {
     let desk = env.desk("office");
     let client = env.client(demo_data::DEMO_OWNER_EMAIL).with_page_limit(5);
     let report = client.sync_once(&desk).await.unwrap();
-    // An owner's desk receives the organization's `all` bucket; changes also fan out to others.
+    // An owner's desk receives the organization's `all` and `audit` buckets; changes also fan out
+    // to others.
     let total: i64 = env
         .pg()
         .await
-        .query_one("SELECT count(*) FROM sync_changes WHERE bucket LIKE 'org:%:all'", &[])
+        .query_one("SELECT count(*) FROM sync_changes WHERE bucket LIKE 'org:%:all' OR bucket LIKE 'org:%:audit'", &[])
         .await
         .unwrap()
         .get(0);

@@ -22,6 +22,12 @@ pub fn ref_bucket(organization_id: &str) -> String {
     format!("org:{organization_id}:ref")
 }
 
+/// The organization's audit log: who changed what, before and after. Only owners and admins
+/// receive it ([`crate::replication::role_receives_audit`]).
+pub fn audit_bucket(organization_id: &str) -> String {
+    format!("org:{organization_id}:audit")
+}
+
 /// One departure's operational data: its bookings, their customers' contact details, check-ins,
 /// guide assignments (the departure's assigned guides).
 pub fn schedule_bucket(departure_id: &str) -> String {
@@ -280,10 +286,13 @@ pub enum EntityKind {
     CancellationPolicy,
     TourFaq,
     TourInclusion,
+    /// One row of the server's append-only audit log (`audit::AuditRecord`), for owners' and
+    /// admins' desks only (`replication::role_receives_audit`).
+    AuditLog,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 17] = [
+    pub const ALL: [EntityKind; 18] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -301,6 +310,7 @@ impl EntityKind {
         EntityKind::CancellationPolicy,
         EntityKind::TourFaq,
         EntityKind::TourInclusion,
+        EntityKind::AuditLog,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -322,6 +332,7 @@ impl EntityKind {
             EntityKind::CancellationPolicy => "cancellation_policy",
             EntityKind::TourFaq => "tour_faq",
             EntityKind::TourInclusion => "tour_inclusion",
+            EntityKind::AuditLog => "audit_log",
         }
     }
 

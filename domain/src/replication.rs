@@ -6,6 +6,8 @@
 //! * A guide's device receives `org:{id}:ref` (reference data) and `schedule:{D}` for each
 //!   departure D they lead — an assignment of a guide linked to the login that is not declined.
 //!   Other departures' guests are none of its business, and a lost phone leaks less.
+//! * Owner and admin desks also receive `org:{id}:audit`, the audit log
+//!   ([`role_receives_audit`]); managers and guides never do.
 //! * Customers receive nothing: the public API is their door.
 //!
 //! Rows follow their scope: reference rows (tours, variants, tiers, departures, guides) go to
@@ -19,7 +21,7 @@
 //! should leak the list, so they go to `org:all` only (`RowScope::Office`).
 
 use crate::guides::AssignmentStatus;
-use crate::protocol::{EntityKind, org_bucket, ref_bucket, schedule_bucket};
+use crate::protocol::{EntityKind, audit_bucket, org_bucket, ref_bucket, schedule_bucket};
 use crate::roles::Role;
 
 /// One guide assignment as a candidate for a login's scope: the departure, the user linked to
@@ -70,11 +72,20 @@ pub fn role_leads_departures(role: Role) -> bool {
     role == Role::Guide
 }
 
+/// Whether a role's devices receive the audit log (`org:{id}:audit`): owners and admins, who
+/// may manage staff and settings and so answer for what everyone did. A manager's or a guide's
+/// device never holds who changed what; a lost phone leaks no history.
+pub fn role_receives_audit(role: Role) -> bool {
+    matches!(role, Role::Owner | Role::Admin)
+}
+
 /// The buckets a device of `role` in `org` receives; `led` are the departures the login leads
 /// ([`departures_led_by`]), used only for guides.
 pub fn buckets_for(org: &str, role: Role, led: &[String]) -> Vec<String> {
     match role {
-        Role::Owner | Role::Admin | Role::Manager => vec![org_bucket(org)],
+        Role::Owner | Role::Admin | Role::Manager => {
+            std::iter::once(org_bucket(org)).chain(role_receives_audit(role).then(|| audit_bucket(org))).collect()
+        }
         Role::Guide => std::iter::once(ref_bucket(org)).chain(led.iter().map(|d| schedule_bucket(d))).collect(),
         Role::Customer => Vec::new(),
     }
@@ -83,7 +94,7 @@ pub fn buckets_for(org: &str, role: Role, led: &[String]) -> Vec<String> {
 /// A bucket name read back from a client, relative to one organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Bucket {
-    /// `org:{org}:all` or `org:{org}:ref`: certainly this organization's.
+    /// `org:{org}:all`, `org:{org}:ref` or `org:{org}:audit`: certainly this organization's.
     Organization,
     /// `schedule:{D}`: this organization's when D is one of its departures (the caller looks).
     Schedule(String),
@@ -92,7 +103,7 @@ pub enum Bucket {
 /// Reads a bucket name a client presents; `None` for anything that cannot be one of `org`'s
 /// buckets (another organization's, a malformed name, a departure id no row can have).
 pub fn parse_bucket(org: &str, bucket: &str) -> Option<Bucket> {
-    if bucket == org_bucket(org) || bucket == ref_bucket(org) {
+    if bucket == org_bucket(org) || bucket == ref_bucket(org) || bucket == audit_bucket(org) {
         return Some(Bucket::Organization);
     }
     let departure_id = bucket.strip_prefix("schedule:")?;
@@ -133,7 +144,9 @@ impl RowScope<'_> {
             | EntityKind::Customer
             | EntityKind::CheckIn
             | EntityKind::GuideAssignment
-            | EntityKind::LedgerEntry => None,
+            | EntityKind::LedgerEntry
+            // Its own bucket (`audit_bucket`), for owners and admins only.
+            | EntityKind::AuditLog => None,
         }
     }
 
@@ -161,13 +174,27 @@ mod tests {
     #[test]
     fn office_roles_get_everything_guides_reference_and_their_departures_customers_nothing() {
         let led = vec!["d1".to_string(), "d2".to_string()];
-        for role in [Role::Owner, Role::Admin, Role::Manager] {
-            assert_eq!(buckets_for("o", role, &led), vec!["org:o:all"]);
+        for role in [Role::Owner, Role::Admin] {
+            assert_eq!(buckets_for("o", role, &led), vec!["org:o:all", "org:o:audit"]);
         }
+        assert_eq!(buckets_for("o", Role::Manager, &led), vec!["org:o:all"]);
         assert_eq!(buckets_for("o", Role::Guide, &led), vec!["org:o:ref", "schedule:d1", "schedule:d2"]);
         assert_eq!(buckets_for("o", Role::Guide, &[]), vec!["org:o:ref"]);
         assert!(buckets_for("o", Role::Customer, &led).is_empty());
         assert!(role_leads_departures(Role::Guide) && !role_leads_departures(Role::Manager));
+    }
+
+    #[test]
+    fn only_owners_and_admins_receive_the_audit_log() {
+        let led = vec!["d1".to_string()];
+        for role in [Role::Owner, Role::Admin, Role::Manager, Role::Guide, Role::Customer] {
+            let gets = buckets_for("o", role, &led).contains(&"org:o:audit".to_string());
+            assert_eq!(gets, role_receives_audit(role), "{role}");
+            assert_eq!(gets, matches!(role, Role::Owner | Role::Admin), "{role}");
+        }
+        // A demoted admin's desk presents the bucket, and must be told to drop it.
+        assert_eq!(parse_bucket("o", "org:o:audit"), Some(Bucket::Organization));
+        assert_eq!(parse_bucket("o", "org:p:audit"), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::catalogue::{CatalogueRow, is_catalogue_kind};
 use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
 use tourdesk_domain::ledger::LedgerEntry;
@@ -308,6 +309,7 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::CancellationPolicy => "cancellation_policies",
         EntityKind::TourFaq => "tour_faqs",
         EntityKind::TourInclusion => "tour_inclusions",
+        EntityKind::AuditLog => "audit_log",
     }
 }
 
@@ -478,6 +480,25 @@ static PAYMENT_ISSUES: Spec = Spec {
     upsert: OnceLock::new(),
 };
 
+static AUDIT_LOG: Spec = Spec {
+    table: "audit_log",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("actor", Text),
+        ("actor_user_id", Text),
+        ("device_id", Text),
+        ("action", Text),
+        ("entity", Text),
+        ("entity_id", Text),
+        ("before", Json),
+        ("after", Json),
+        ("created_at", Text),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
 static GUIDE_ASSIGNMENTS: Spec = Spec {
     table: "guide_assignments",
     cols: &[
@@ -607,6 +628,7 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::GuideAssignment => Some(&GUIDE_ASSIGNMENTS),
         EntityKind::PaymentIssue => Some(&PAYMENT_ISSUES),
         EntityKind::LedgerEntry => Some(&LEDGER_ENTRIES),
+        EntityKind::AuditLog => Some(&AUDIT_LOG),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
 }
@@ -709,6 +731,64 @@ pub fn customer_by_email(c: &Connection, org: &str, email: &str) -> Result<Optio
     Ok(typed(select_spec(c, &CUSTOMERS, org, "email = ?2 ORDER BY id LIMIT 1", &[&email])?)?.pop())
 }
 
+/// The audit screen's query: the organization's audit entries matching every filter given
+/// (`NULL` parameters match anything), newest first, at most `:limit`. Each filter has its
+/// index (migrations/sqlite/V10__audit_log.sql).
+pub const AUDIT_LOG_QUERY: &str =
+    "SELECT id, organization_id, actor, actor_user_id, device_id, action, entity, entity_id,
+        before, after, created_at
+   FROM audit_log
+  WHERE organization_id = :org
+    AND (:entity IS NULL OR entity = :entity)
+    AND (:entity_id IS NULL OR entity_id = :entity_id)
+    AND (:actor IS NULL OR actor = :actor)
+    AND (:device IS NULL OR device_id = :device)
+    AND (:action IS NULL OR action = :action)
+    AND (:from IS NULL OR created_at >= :from)
+    AND (:to IS NULL OR created_at < :to)
+  ORDER BY created_at DESC, CAST(id AS INTEGER) DESC
+  LIMIT :limit";
+
+pub fn audit_log(c: &Connection, org: &str, f: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+    let (from, to) = f.bounds();
+    let mut stmt = c.prepare_cached(AUDIT_LOG_QUERY)?;
+    let mut q = stmt.query(rusqlite::named_params! {
+        ":org": org,
+        ":entity": f.entity,
+        ":entity_id": f.entity_id,
+        ":actor": f.actor,
+        ":device": f.device_id,
+        ":action": f.action,
+        ":from": from,
+        ":to": to,
+        ":limit": i64::from(f.limit()),
+    })?;
+    let mut out = Vec::new();
+    while let Some(r) = q.next()? {
+        out.push(from_sql(&AUDIT_LOG, r)?);
+    }
+    typed(out)
+}
+
+/// The distinct entities, actors, devices and actions the organization's audit log holds,
+/// sorted: what the screen's filters offer.
+pub fn audit_facets(c: &Connection, org: &str) -> Result<AuditFacets, StoreError> {
+    let distinct = |col: &str| -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "SELECT DISTINCT {col} FROM audit_log WHERE organization_id = ?1 AND {col} IS NOT NULL ORDER BY {col}"
+        );
+        let mut stmt = c.prepare_cached(&sql)?;
+        let v = stmt.query_map([org], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(v)
+    };
+    Ok(AuditFacets {
+        entities: distinct("entity")?,
+        actors: distinct("actor")?,
+        devices: distinct("device_id")?,
+        actions: distinct("action")?,
+    })
+}
+
 /// The organization's payment events the server could not apply, newest first.
 pub fn payment_issues(c: &Connection, org: &str) -> Result<Vec<PaymentIssue>, StoreError> {
     typed(select_spec(c, &PAYMENT_ISSUES, org, "1 = 1 ORDER BY created_at DESC, id", &[])?)
@@ -773,6 +853,7 @@ pub enum Record {
     LedgerEntry(LedgerEntry),
     /// A season, promo code, tax rate, cancellation policy, FAQ or inclusion.
     Catalogue(CatalogueRow),
+    AuditLog(Box<AuditRecord>),
 }
 
 impl Record {
@@ -800,6 +881,7 @@ impl Record {
             }
             EntityKind::TourFaq => Record::Catalogue(CatalogueRow::TourFaq(Deserialize::deserialize(d)?)),
             EntityKind::TourInclusion => Record::Catalogue(CatalogueRow::TourInclusion(Deserialize::deserialize(d)?)),
+            EntityKind::AuditLog => Record::AuditLog(Box::new(AuditRecord::deserialize(d)?)),
         })
     }
 
@@ -821,6 +903,7 @@ impl Record {
             Record::PaymentIssue(_) => EntityKind::PaymentIssue,
             Record::LedgerEntry(_) => EntityKind::LedgerEntry,
             Record::Catalogue(r) => r.kind(),
+            Record::AuditLog(_) => EntityKind::AuditLog,
         }
     }
 
@@ -838,6 +921,7 @@ impl Record {
             Record::PaymentIssue(i) => &i.organization_id,
             Record::LedgerEntry(e) => &e.organization_id,
             Record::Catalogue(r) => r.organization_id(),
+            Record::AuditLog(a) => &a.organization_id,
         }
     }
 
@@ -856,6 +940,7 @@ impl Record {
             Record::PaymentIssue(i) => serde_json::to_string(i)?,
             Record::LedgerEntry(e) => serde_json::to_string(e)?,
             Record::Catalogue(r) => r.to_value()?.to_string(),
+            Record::AuditLog(a) => serde_json::to_string(a)?,
         })
     }
 }
@@ -902,6 +987,7 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::Catalogue(CatalogueRow::CancellationPolicy(v)) => put_spec(c, &POLICIES, v, &[], pending),
         Record::Catalogue(CatalogueRow::TourFaq(v)) => put_spec(c, &FAQS, v, &[], pending),
         Record::Catalogue(CatalogueRow::TourInclusion(v)) => put_spec(c, &INCLUSIONS, v, &[], pending),
+        Record::AuditLog(v) => put_spec(c, &AUDIT_LOG, v.as_ref(), &[], pending),
     }
 }
 
@@ -945,7 +1031,8 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::TaxRate
         | EntityKind::CancellationPolicy
         | EntityKind::TourFaq
-        | EntityKind::TourInclusion => None,
+        | EntityKind::TourInclusion
+        | EntityKind::AuditLog => None,
     };
     Ok(v)
 }
@@ -1042,6 +1129,7 @@ pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue
         Record::Catalogue(CatalogueRow::CancellationPolicy(v)) => both(&POLICIES, v),
         Record::Catalogue(CatalogueRow::TourFaq(v)) => both(&FAQS, v),
         Record::Catalogue(CatalogueRow::TourInclusion(v)) => both(&INCLUSIONS, v),
+        Record::AuditLog(a) => both(&AUDIT_LOG, a.as_ref()),
         other => panic!("{:?} has typed columns, not a spec", other.kind()),
     }
 }

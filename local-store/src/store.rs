@@ -295,6 +295,9 @@ mod tour_editor_tests;
 mod schedule_tests;
 
 #[cfg(test)]
+mod audit_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;

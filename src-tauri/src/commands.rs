@@ -7,6 +7,7 @@ use tourdesk_domain::accounts::{
     InviteRequest, MfaEnrolment, MfaRequest, MyAccount, OrganizationChange, OrganizationSettings, RecoveryCodes,
     StaffChange, StaffDirectory, StaffList, StaffMember, manages_all_devices,
 };
+use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::entities::CheckInKind;
 use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::ipc::{
@@ -172,6 +173,22 @@ pub async fn list_rejections(desk: State<'_, Desk>) -> DeskResult<Vec<Outcome>> 
 #[tauri::command]
 pub async fn list_payment_issues(desk: State<'_, Desk>) -> DeskResult<Vec<PaymentIssue>> {
     Ok(desk.store.payment_issues()?)
+}
+
+/// The audit screen's entries, newest first (owners' and admins' desks hold the audit log; on
+/// any other desk this is empty). A range that ends before it starts is an error at `to`.
+#[tauri::command]
+pub async fn list_audit_log(desk: State<'_, Desk>, filter: AuditFilter) -> DeskResult<Vec<AuditRecord>> {
+    let filter = filter
+        .checked()
+        .map_err(|e| tourdesk_local_store::StoreError::Rejected(tourdesk_domain::mutation::Rejection::Invalid(e)))?;
+    Ok(desk.store.audit_log(&filter)?)
+}
+
+/// What the audit screen's filters offer: the entities, people, devices and actions logged.
+#[tauri::command]
+pub async fn audit_facets(desk: State<'_, Desk>) -> DeskResult<AuditFacets> {
+    Ok(desk.store.audit_facets()?)
 }
 
 #[tauri::command]

@@ -40,6 +40,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::list_rejections,
         commands::dismiss_rejection,
         commands::list_payment_issues,
+        commands::list_audit_log,
+        commands::audit_facets,
         commands::list_bookings,
         commands::search_customers,
         commands::customer_detail,

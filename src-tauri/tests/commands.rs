@@ -483,3 +483,49 @@ fn a_payment_is_recorded_from_the_dialog_and_bad_amounts_come_back_at_their_fiel
     let due: Value = h.call("list_all_bookings", json!({"filter": {"balance_due": true}})).unwrap();
     assert_eq!(due["matches"], 0, "{due}");
 }
+
+#[test]
+fn the_audit_log_lists_what_the_filters_ask_and_refuses_a_backward_range_at_its_field() {
+    use tourdesk_domain::audit::{AuditFacets, AuditRecord};
+    use tourdesk_domain::protocol::{BucketPage, ChangeRecord, Op, PullResponse};
+    let entry = |id: &str, entity: &str, at: &str| {
+        json!({"id": id, "organization_id": "org-1", "actor": "u-1", "actor_user_id": "u-1", "device_id": "dev-1",
+               "action": format!("update_{entity}.v1"), "entity": entity, "entity_id": format!("{entity}-1"),
+               "before": {"name": "Old"}, "after": {"name": "New"}, "created_at": at})
+    };
+    let h = desk_with(Some(owner()), |store| {
+        let rows = [entry("1", "tour", "2026-06-01T10:00:00Z"), entry("2", "customer", "2026-06-02T10:00:00Z")];
+        let changes: Vec<ChangeRecord> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| ChangeRecord {
+                seq: i as u64 + 1,
+                entity: EntityKind::AuditLog,
+                id: row["id"].as_str().unwrap().into(),
+                op: Op::Put,
+                row,
+            })
+            .collect();
+        let page = BucketPage { bucket: "org:org-1:audit".into(), changes, cursor: 2, head: 2 };
+        store
+            .apply_pull(&PullResponse {
+                buckets: vec![page],
+                complete: true,
+                last_mutation_id: 0,
+                results: vec![],
+                removed_buckets: vec![],
+            })
+            .unwrap();
+    });
+    let all: Vec<AuditRecord> = h.call("list_audit_log", json!({"filter": {}})).unwrap();
+    assert_eq!(all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["2", "1"], "newest first");
+    let tours: Vec<AuditRecord> = h.call("list_audit_log", json!({"filter": {"entity": "tour"}})).unwrap();
+    assert_eq!(tours.len(), 1);
+    let day: Vec<AuditRecord> =
+        h.call("list_audit_log", json!({"filter": {"from": "2026-06-02", "to": "2026-06-02"}})).unwrap();
+    assert_eq!(day[0].entity, "customer");
+    let e = h.call::<Vec<AuditRecord>>("list_audit_log", json!({"filter": {"from": "2026-06-02", "to": "2026-06-01"}}));
+    assert_eq!(e.unwrap_err().field.as_deref(), Some("to"));
+    let facets: AuditFacets = h.call("audit_facets", json!({})).unwrap();
+    assert_eq!(facets.entities, ["customer", "tour"]);
+}

@@ -1267,3 +1267,63 @@ fn paying_demo_server(db_url: &str, stripe: &FakeStripe) -> Config {
     config.stripe.webhook_secret = WEBHOOK_SECRET.into();
     config
 }
+
+/// The audit log, for an owner: the sidebar offers it, its table shows the demo data's changes
+/// and one made in the window with their before/after in words, the entity filter narrows it,
+/// and the rows are walked with the keyboard (`audit-*.png`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_reads_the_audit_log_in_words_and_filters_it() {
+    let cluster = PgCluster::start().unwrap();
+    let db_url = cluster.fresh_database().await.unwrap();
+    let server = tourdesk_sync_server::start(demo_server(&db_url)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let _driver = Driver::start(&[
+        ("TOURDESK_SERVER_URL", format!("http://{}", server.addr)),
+        ("TOURDESK_DESK_DB", dir.path().join("desk.sqlite3").to_string_lossy().into_owned()),
+        ("TOURDESK_SYNC_INTERVAL_SECS", "2".into()),
+    ])
+    .await;
+    let c = open_desk().await;
+    let url = format!("http://{}", server.addr);
+    sign_in_through_the_screen(&c, &url, demo_data::DEMO_OWNER_EMAIL, demo_data::DEMO_PASSWORD).await;
+    eventually("the desk to report it is online", Duration::from_secs(60), || {
+        let c = c.clone();
+        async move { texts(&c, "#status-connection").await.iter().any(|s| s == "Online").then_some(()) }
+    })
+    .await;
+    create_tour(&c, "Audited harbour walk", "12").await;
+
+    click(&c, "#nav-audit").await;
+    // Who is a name once the staff list has come from the server.
+    let created = eventually("the new tour's entry in the audit log", Duration::from_secs(60), || {
+        let c = c.clone();
+        async move {
+            texts(&c, ".audit-row")
+                .await
+                .into_iter()
+                .find(|t| t.contains("Audited harbour walk") && t.contains("Create tour") && t.contains("Olivia"))
+        }
+    })
+    .await;
+    let rows = texts(&c, ".audit-row").await;
+    assert!(created.contains("—"), "a new tour's fields come from nothing: {created}");
+    assert!(!rows.iter().any(|t| t.contains("create_tour.v1") || t.contains("organization_id")), "no codes: {rows:?}");
+    painted().await;
+    screenshot(&c, "audit-log").await;
+
+    c.find(Locator::Css("#audit-entity option[value='tour']")).await.unwrap().click().await.unwrap();
+    eventually("only tours listed", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move {
+            let rows = texts(&c, ".audit-row .entity").await;
+            (!rows.is_empty() && rows.iter().all(|t| t.starts_with("Tour "))).then_some(())
+        }
+    })
+    .await;
+    assert!(!texts(&c, "#audit-clear").await.is_empty(), "a filtered list can be cleared");
+    painted().await;
+    screenshot(&c, "audit-log-tours").await;
+
+    c.close().await.unwrap();
+    server.shutdown().await.unwrap();
+}

@@ -136,7 +136,8 @@ async fn push_batch(
     mutations: &[MutationEnvelope],
     pace: Pace,
 ) -> Result<Option<PushResponse>, AppError> {
-    let w = WriteTx::new(conn.transaction().await?, &staff.organization_id).await?;
+    let mut w = WriteTx::new(conn.transaction().await?, &staff.organization_id).await?;
+    w.set_device(&staff.device_id);
     let last = lock_client(&w, staff, client_id).await?;
     let mut results = Vec::new();
     // Duplicates get their stored verdict again: the response that carried it may have been lost.

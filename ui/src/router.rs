@@ -15,6 +15,8 @@ pub enum Route {
     Booking(String),
     /// Work the server rejected and payments that need a look.
     Inbox,
+    /// The audit log (owners and admins).
+    Audit,
     /// The sign-in screen (also shown, whatever the route, while the desk has no session).
     SignIn,
     /// The settings area: organization, staff, my two-step sign-in, devices.
@@ -127,6 +129,7 @@ impl Route {
             ["inbox"] => Route::Inbox,
             ["promo-codes"] => Route::PromoCodes,
             ["calendar"] => Route::Calendar,
+            ["audit"] => Route::Audit,
             ["sign-in"] => Route::SignIn,
             ["settings"] => Route::Settings(SettingsTab::Organization),
             ["settings", tab] => match SettingsTab::parse(tab) {
@@ -149,6 +152,7 @@ impl Route {
             Route::Inbox => "#/inbox".into(),
             Route::PromoCodes => "#/promo-codes".into(),
             Route::Calendar => "#/calendar".into(),
+            Route::Audit => "#/audit".into(),
             Route::SignIn => "#/sign-in".into(),
             Route::Settings(tab) => format!("#/settings/{}", tab.slug()),
             Route::NotFound(h) => h.clone(),
@@ -163,6 +167,7 @@ impl Route {
             Route::Bookings | Route::Booking(_) => Section::Bookings,
             Route::Inbox => Section::Inbox,
             Route::PromoCodes => Section::PromoCodes,
+            Route::Audit => Section::Audit,
             Route::Settings(_) => Section::Settings,
             Route::Calendar => Section::Calendar,
         }
@@ -178,19 +183,30 @@ pub enum Section {
     Customers,
     Inbox,
     PromoCodes,
+    Audit,
     Settings,
 }
 
 impl Section {
-    pub const ALL: [Section; 7] = [
+    pub const ALL: [Section; 8] = [
         Section::Tours,
         Section::Calendar,
         Section::Bookings,
         Section::Customers,
         Section::Inbox,
         Section::PromoCodes,
+        Section::Audit,
         Section::Settings,
     ];
+
+    /// Whether the sidebar offers it to a signed-in `role` (`None`: not known yet). The audit log
+    /// is only on owners' and admins' desks (`replication::role_receives_audit`).
+    pub fn shown_to(self, role: Option<tourdesk_domain::roles::Role>) -> bool {
+        match self {
+            Section::Audit => role.is_some_and(tourdesk_domain::replication::role_receives_audit),
+            _ => true,
+        }
+    }
 
     pub fn label(self) -> &'static str {
         match self {
@@ -200,6 +216,7 @@ impl Section {
             Section::Customers => "Customers",
             Section::Inbox => "Inbox",
             Section::PromoCodes => "Promo codes",
+            Section::Audit => "Audit log",
             Section::Settings => "Settings",
         }
     }
@@ -212,6 +229,7 @@ impl Section {
             Section::Customers => "nav-customers",
             Section::Inbox => "nav-inbox",
             Section::PromoCodes => "nav-promo-codes",
+            Section::Audit => "nav-audit",
             Section::Settings => "nav-settings",
         }
     }
@@ -224,6 +242,7 @@ impl Section {
             Section::Customers => Route::Customers(None),
             Section::Inbox => Route::Inbox,
             Section::PromoCodes => Route::PromoCodes,
+            Section::Audit => Route::Audit,
             Section::Settings => Route::Settings(SettingsTab::Organization),
         }
     }
@@ -264,6 +283,7 @@ mod tests {
             Route::Booking("BK-2026-7KQ3XM".into()),
             Route::Inbox,
             Route::Calendar,
+            Route::Audit,
             Route::SignIn,
             Route::Settings(SettingsTab::Organization),
             Route::Settings(SettingsTab::Devices),
@@ -280,5 +300,10 @@ mod tests {
         assert_eq!(Route::parse("#/settings"), Route::Settings(SettingsTab::Organization));
         assert_eq!(Route::parse("#/settings/staff"), Route::Settings(SettingsTab::Staff));
         assert_eq!(Route::parse("#/settings/nope"), Route::NotFound("#/settings/nope".into()));
+        assert_eq!(Route::parse("#/audit"), Route::Audit);
+        use tourdesk_domain::roles::Role;
+        assert!(Section::Audit.shown_to(Some(Role::Owner)) && Section::Audit.shown_to(Some(Role::Admin)));
+        assert!(!Section::Audit.shown_to(Some(Role::Manager)) && !Section::Audit.shown_to(Some(Role::Guide)));
+        assert!(!Section::Audit.shown_to(None) && Section::Inbox.shown_to(None));
     }
 }

@@ -471,3 +471,20 @@ pub async fn set_departure_notes(departure_id: &str, notes: &str) -> Result<(), 
 pub async fn list_schedule_variants(tour_id: &str) -> Result<Vec<tourdesk_domain::entities::TourVariant>, UiError> {
     call("list_schedule_variants", &TourArg { tour_id }).await
 }
+
+#[derive(Serialize)]
+struct AuditArg<'a> {
+    filter: &'a tourdesk_domain::audit::AuditFilter,
+}
+
+/// The audit log's entries matching `filter`, newest first (owners' and admins' desks).
+pub async fn list_audit_log(
+    filter: &tourdesk_domain::audit::AuditFilter,
+) -> Result<Vec<tourdesk_domain::audit::AuditRecord>, UiError> {
+    call("list_audit_log", &AuditArg { filter }).await
+}
+
+/// What the audit screen's filters offer.
+pub async fn audit_facets() -> Result<tourdesk_domain::audit::AuditFacets, UiError> {
+    call("audit_facets", &NoArgs {}).await
+}

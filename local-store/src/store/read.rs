@@ -2,6 +2,7 @@
 //! the conflict inbox.
 
 use rusqlite::{Connection, params};
+use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::entities::Booking;
 use tourdesk_domain::ipc::{
     BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, ManifestBooking, ManifestParticipant,
@@ -100,6 +101,21 @@ impl Store {
 
 /// Bookings, customers and manifests for the UI, and the conflict inbox's rejected bookings.
 impl Store {
+    /// The audit screen's entries ([`rows::AUDIT_LOG_QUERY`]); empty on a desk that does not
+    /// receive the audit log (managers, guides) or has not signed in.
+    pub fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        rows::audit_log(&conn, &org, filter)
+    }
+
+    /// What the audit screen's filters offer.
+    pub fn audit_facets(&self) -> Result<AuditFacets, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(AuditFacets::default()) };
+        rows::audit_facets(&conn, &org)
+    }
+
     /// Payment events the server could not apply (another currency than the booking's, a
     /// booking gone, ...), newest first: the inbox shows them with their reason. Only office
     /// desks receive them (the organization's bucket).

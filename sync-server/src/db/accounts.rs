@@ -252,17 +252,20 @@ pub async fn audit(
     before: Option<&Value>,
     after: &Value,
 ) -> Result<(), DbError> {
-    let (actor_user_id, actor) = match by {
-        By::Staff(id) => (Some(id), id),
-        By::Operator => (None, "operator:create-org"),
+    let actor = match by {
+        By::Staff(id) => id,
+        By::Operator => "operator:create-org",
     };
-    c.exec(
-        "INSERT INTO audit_logs (organization_id, actor_user_id, actor, action, entity, entity_id, before, after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[&org, &actor_user_id, &actor, &action, &entity, &entity_id, &before, &after],
-    )
-    .await?;
-    Ok(())
+    // Logged like every other audit row, so owners' and admins' desks see staff changes too.
+    let row = super::AuditRow {
+        actor: actor.into(),
+        action: action.into(),
+        entity: entity.into(),
+        entity_id: entity_id.into(),
+        before: before.cloned(),
+        after: after.clone(),
+    };
+    super::write::append(c, org, None, &[], &[row]).await
 }
 
 /// The new organization row, inserted in its own tenant (its policy allows nothing else).

@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use deadpool_postgres::{GenericClient, Transaction};
 use serde_json::Value;
-use tourdesk_domain::protocol::Op;
+use tourdesk_domain::protocol::{EntityKind, Op};
 
 use super::{DbError, LogRow};
 
@@ -47,6 +47,9 @@ pub struct Mark {
 pub struct WriteTx<'a> {
     tx: Transaction<'a>,
     org: String,
+    /// The device a push came from, recorded with its audit rows (`None`: the website, Stripe,
+    /// a job).
+    device: Option<String>,
     // Touched only between awaits, never held across one; a Mutex keeps the futures Send.
     pending: Mutex<Pending>,
 }
@@ -55,14 +58,19 @@ impl<'a> WriteTx<'a> {
     /// Makes `tx` a writer in `org`'s tenant (row-level security follows the setting).
     pub async fn new(tx: Transaction<'a>, org: &str) -> Result<WriteTx<'a>, DbError> {
         super::set_tenant(&tx, org).await?;
-        Ok(WriteTx { tx, org: org.to_string(), pending: Mutex::new(Pending::default()) })
+        Ok(WriteTx { tx, org: org.to_string(), device: None, pending: Mutex::new(Pending::default()) })
     }
 
     /// Makes `tx` a writer in the active organization with public `slug`, looked up and made
     /// the tenant in one statement; `None` when there is none.
     pub async fn by_slug(tx: Transaction<'a>, slug: &str) -> Result<Option<WriteTx<'a>>, DbError> {
         let Some(org) = super::enter_org_by_slug(&tx, slug).await? else { return Ok(None) };
-        Ok(Some(WriteTx { tx, org, pending: Mutex::new(Pending::default()) }))
+        Ok(Some(WriteTx { tx, org, device: None, pending: Mutex::new(Pending::default()) }))
+    }
+
+    /// Records `device` with this transaction's audit rows (a push names the device it came from).
+    pub fn set_device(&mut self, device: &str) {
+        self.device = Some(device.to_string());
     }
 
     pub fn org(&self) -> &str {
@@ -149,9 +157,9 @@ impl<'a> WriteTx<'a> {
             let mut p = self.pending();
             (std::mem::take(&mut p.log), std::mem::take(&mut p.audit))
         };
-        let (out, a, l) =
-            tokio::join!(last, insert_audit(&self.tx, &self.org, &audit), insert_log(&self.tx, &self.org, &log));
-        Ok(super::all3(out, a, l)?.0)
+        let (out, l) = tokio::join!(last, append(&self.tx, &self.org, self.device.as_deref(), &log, &audit));
+        l?;
+        out
     }
 
     /// Undoes the whole transaction (nothing of it was logged or announced).
@@ -174,36 +182,22 @@ impl<'a> std::ops::Deref for WriteTx<'a> {
     }
 }
 
-async fn insert_audit(c: &impl GenericClient, org: &str, rows: &[AuditRow]) -> Result<(), DbError> {
-    if rows.is_empty() {
+/// One statement: insert the audit rows (append-only, V18), take numbers from the organization's
+/// counter (locking it to commit) for the change-log rows and one per audit row, insert them
+/// in queue order with the audit rows last (each logged to `org:{id}:audit`, which only owners'
+/// and admins' devices receive), and NOTIFY (delivered only if this commits).
+pub async fn append(
+    c: &impl GenericClient,
+    org: &str,
+    device: Option<&str>,
+    rows: &[LogRow],
+    audit: &[AuditRow],
+) -> Result<(), DbError> {
+    if rows.is_empty() && audit.is_empty() {
         return Ok(());
     }
-    let col = |f: fn(&AuditRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
-    let (actors, actions, entities, ids) =
-        (col(|r| &r.actor), col(|r| &r.action), col(|r| &r.entity), col(|r| &r.entity_id));
-    let befores: Vec<Option<&Value>> = rows.iter().map(|r| r.before.as_ref()).collect();
-    let afters: Vec<&Value> = rows.iter().map(|r| &r.after).collect();
-    let stmt = c
-        .prepare_cached(
-            "INSERT INTO audit_logs (organization_id, actor_user_id, actor, action, entity, entity_id, before, after)
-             SELECT $1, s.id, a.actor, a.action, a.entity, a.entity_id, a.before, a.after
-             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[]) WITH ORDINALITY
-                  AS a(actor, action, entity, entity_id, before, after, n)
-             LEFT JOIN staff_users s ON s.organization_id = $1 AND s.id = a.actor
-             ORDER BY a.n",
-        )
-        .await?;
-    c.execute(&stmt, &[&org, &actors, &actions, &entities, &ids, &befores, &afters]).await?;
-    Ok(())
-}
-
-/// One statement: take `n` numbers from the organization's counter (locking it to commit),
-/// insert the rows under them in queue order, and NOTIFY (delivered only if this commits).
-async fn insert_log(c: &impl GenericClient, org: &str, rows: &[LogRow]) -> Result<(), DbError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    let n_log = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    let n = n_log.saturating_add(i64::try_from(audit.len()).unwrap_or(i64::MAX));
     let buckets: Vec<&str> = rows.iter().map(|r| r.bucket.as_str()).collect();
     let entities: Vec<&str> = rows.iter().map(|r| r.entity.as_str()).collect();
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
@@ -215,23 +209,71 @@ async fn insert_log(c: &impl GenericClient, org: &str, rows: &[LogRow]) -> Resul
         })
         .collect();
     let values: Vec<Option<&Value>> = rows.iter().map(|r| r.row.as_ref()).collect();
+    let col = |f: fn(&AuditRow) -> &str| audit.iter().map(f).collect::<Vec<&str>>();
+    let (actors, actions, audit_entities, entity_ids) =
+        (col(|r| &r.actor), col(|r| &r.action), col(|r| &r.entity), col(|r| &r.entity_id));
+    let befores: Vec<Option<&Value>> = audit.iter().map(|r| r.before.as_ref()).collect();
+    let afters: Vec<&Value> = audit.iter().map(|r| &r.after).collect();
+    let audit_bucket = tourdesk_domain::protocol::audit_bucket(org);
+    let audit_kind = EntityKind::AuditLog.as_str();
+    // The audit row's change-log form is `tourdesk_domain::audit::AuditRecord`'s serde form.
     let stmt = c
         .prepare_cached(
-            "WITH counter AS (
+            "WITH audited AS (
+                 INSERT INTO audit_logs (organization_id, actor_user_id, actor, device_id, action, entity, entity_id, before, after)
+                 SELECT $1, s.id, a.actor, $9, a.action, a.entity, a.entity_id, a.before, a.after
+                 FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::jsonb[], $15::jsonb[]) WITH ORDINALITY
+                      AS a(actor, action, entity, entity_id, before, after, n)
+                 LEFT JOIN staff_users s ON s.organization_id = $1 AND s.id = a.actor
+                 ORDER BY a.n
+                 RETURNING id, actor_user_id, actor, device_id, action, entity, entity_id, before, after, created_at
+             ), counter AS (
                  INSERT INTO org_sync (organization_id, seq) VALUES ($1, $2)
                  ON CONFLICT (organization_id) DO UPDATE SET seq = org_sync.seq + $2
                  RETURNING seq
              ), logged AS (
                  INSERT INTO sync_changes (organization_id, seq, bucket, entity, row_id, op, row)
                  SELECT $1, counter.seq - $2 + t.n, t.b, t.e, t.i, t.o, t.r
-                 FROM counter,
-                      unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) WITH ORDINALITY
-                          AS t(b, e, i, o, r, n)
+                 FROM counter, (
+                     SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) WITH ORDINALITY
+                          AS l(b, e, i, o, r, n)
+                     UNION ALL
+                     SELECT $16, $17, a.id::text, 'put',
+                            jsonb_build_object('id', a.id::text, 'organization_id', $1::text, 'actor', a.actor,
+                                'actor_user_id', a.actor_user_id, 'device_id', a.device_id, 'action', a.action,
+                                'entity', a.entity, 'entity_id', a.entity_id, 'before', a.before, 'after', a.after,
+                                'created_at', a.created_at),
+                            $18 + row_number() OVER (ORDER BY a.id)
+                     FROM audited a
+                 ) AS t(b, e, i, o, r, n)
                  RETURNING seq
              )
              SELECT pg_notify($8, $1 || ':' || (SELECT seq FROM counter)) WHERE EXISTS (SELECT 1 FROM logged)",
         )
         .await?;
-    c.execute(&stmt, &[&org, &n, &buckets, &entities, &ids, &ops, &values, &crate::events::CHANNEL]).await?;
+    c.execute(
+        &stmt,
+        &[
+            &org,
+            &n,
+            &buckets,
+            &entities,
+            &ids,
+            &ops,
+            &values,
+            &crate::events::CHANNEL,
+            &device,
+            &actors,
+            &actions,
+            &audit_entities,
+            &entity_ids,
+            &befores,
+            &afters,
+            &audit_bucket,
+            &audit_kind,
+            &n_log,
+        ],
+    )
+    .await?;
     Ok(())
 }

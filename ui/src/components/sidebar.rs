@@ -15,9 +15,11 @@ pub struct SidebarProps {
 #[component]
 pub fn Sidebar(props: &SidebarProps) -> Html {
     let current = props.route.section();
+    let app = crate::state::use_app();
+    let role = app.status.as_ref().and_then(|s| s.signed_in_as.as_ref()).map(|u| u.role);
     html! {
         <nav class="sidebar" aria-label="Sections">
-            { for Section::ALL.iter().map(|s| {
+            { for Section::ALL.iter().filter(|s| s.shown_to(role)).map(|s| {
                 let active = *s == current;
                 html! {
                     <a id={s.id()} href={s.route().to_hash()} class={classes!("nav-link", active.then_some("active"))}
@@ -52,5 +54,50 @@ mod tests {
                 .render()
                 .await;
         assert!(!html.contains("inbox-count"), "no count when nothing waits: {html}");
+        assert!(!html.contains("nav-audit"), "no audit log before the role is known: {html}");
+    }
+
+    #[derive(Properties, PartialEq)]
+    struct AsRole {
+        role: tourdesk_domain::roles::Role,
+    }
+
+    #[component]
+    fn SignedInSidebar(p: &AsRole) -> Html {
+        let role = p.role;
+        let state = use_reducer(move || {
+            let mut s = crate::state::AppState::new(Route::Inbox);
+            s.status = Some(tourdesk_domain::ipc::DeskStatus {
+                signed_in_as: Some(tourdesk_domain::ipc::SignedInAs {
+                    name: "Olivia".into(),
+                    role,
+                    organization_name: "Demo".into(),
+                }),
+                connection: tourdesk_domain::ipc::Connection::Online,
+                server_url: "http://127.0.0.1:8787".into(),
+                pending: 0,
+                rejections: 0,
+                last_synced_at: None,
+                last_error: None,
+                data_version: 0,
+                sync_progress: None,
+                needs_sign_in: false,
+            });
+            s
+        });
+        html! {
+            <ContextProvider<crate::state::AppContext> context={state}>
+                <Sidebar route={Route::Inbox} />
+            </ContextProvider<crate::state::AppContext>>
+        }
+    }
+
+    #[tokio::test]
+    async fn only_owners_and_admins_are_offered_the_audit_log() {
+        use tourdesk_domain::roles::Role;
+        for (role, shown) in [(Role::Owner, true), (Role::Admin, true), (Role::Manager, false), (Role::Guide, false)] {
+            let html = yew::LocalServerRenderer::<SignedInSidebar>::with_props(AsRole { role }).render().await;
+            assert_eq!(html.contains("href=\"#/audit\""), shown, "{role}: {html}");
+        }
     }
 }

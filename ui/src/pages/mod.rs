@@ -1,6 +1,7 @@
 //! One module per screen. A page reads the route's parameters, loads through `hooks::use_invoke`
 //! (so it reloads when the desk says the rows it shows changed), and renders components.
 
+pub mod audit;
 pub mod booking;
 pub mod bookings;
 pub mod calendar;
@@ -46,6 +47,7 @@ pub fn page(route: &Route) -> Html {
         Route::Inbox => html! { <inbox::InboxPage /> },
         Route::PromoCodes => html! { <promo_codes::PromoCodesPage /> },
         Route::Calendar => html! { <calendar::CalendarPage /> },
+        Route::Audit => html! { <audit::AuditPage /> },
         Route::SignIn => html! { <sign_in::SignInPage /> },
         Route::Settings(tab) => html! { <settings::SettingsPage tab={*tab} /> },
         Route::NotFound(h) => html! { <NotFound hash={h.clone()} /> },

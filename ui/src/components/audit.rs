@@ -1,0 +1,241 @@
+//! The audit log's table: one row per entry (when, who, from which device, what, on which
+//! entity) with its before/after as a field-by-field difference in words
+//! (`tourdesk_domain::audit::diff`), and a link to the entity where the desk has a page for it.
+
+use std::collections::BTreeMap;
+
+use tourdesk_domain::audit::{AuditRecord, FieldChange, action_words, diff, humanise};
+use yew::prelude::*;
+
+use crate::components::keyboard::on_row_keys;
+use crate::router::{Route, navigate};
+
+/// Names for the ids an entry carries: people and devices (from the staff and device lists
+/// when the server could be asked; ids otherwise).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditNames {
+    pub people: BTreeMap<String, String>,
+    pub devices: BTreeMap<String, String>,
+}
+
+impl AuditNames {
+    /// A person in words: a staff member's name, or the non-staff actor (`website`,
+    /// `stripe`, `system:hold-expiry`) in words.
+    pub fn person(&self, actor: &str) -> String {
+        if let Some(n) = self.people.get(actor) {
+            return n.clone();
+        }
+        match actor {
+            "website" => "Booking website".into(),
+            "stripe" => "Stripe".into(),
+            a if a.starts_with("system:") => {
+                format!("Tourdesk ({})", a.trim_start_matches("system:").replace('-', " "))
+            }
+            a if a.starts_with("operator:") => "Operator".into(),
+            a => a.into(),
+        }
+    }
+
+    pub fn device(&self, id: Option<&str>) -> String {
+        match id {
+            None => "—".into(),
+            Some(id) => self.devices.get(id).cloned().unwrap_or_else(|| id.into()),
+        }
+    }
+}
+
+/// The entity kind in words (`tour_variant` → `Tour variant`).
+pub fn entity_words(entity: &str) -> String {
+    humanise(entity)
+}
+
+/// The desk page an entry's entity lives on: a tour (its variants, prices and departures are on
+/// it), a customer, a booking (by its reference). `None` for what has no page (staff, the
+/// organization, a refund).
+pub fn entity_route(r: &AuditRecord) -> Option<Route> {
+    let field = |name: &str| {
+        [r.after.as_ref(), r.before.as_ref()]
+            .into_iter()
+            .flatten()
+            .find_map(|v| v.get(name)?.as_str().map(String::from))
+    };
+    match r.entity.as_str() {
+        "tour" => Some(Route::Tours(Some(r.entity_id.clone()))),
+        "tour_variant" | "pricing_tier" | "departure" => field("tour_id").map(|t| Route::Tours(Some(t))),
+        "customer" => Some(Route::Customers(Some(r.entity_id.clone()))),
+        "booking" => field("reference_number").map(Route::Booking),
+        _ => None,
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct DiffListProps {
+    pub changes: Vec<FieldChange>,
+}
+
+/// Before → after, one line per field.
+#[component]
+pub fn DiffList(props: &DiffListProps) -> Html {
+    if props.changes.is_empty() {
+        return html! { <span class="muted">{ "No field changed" }</span> };
+    }
+    html! {
+        <dl class="audit-diff">
+            { for props.changes.iter().map(|c| html! {
+                <div class="audit-change">
+                    <dt>{ &c.field }</dt>
+                    <dd>
+                        <span class="before">{ &c.before }</span>
+                        <span class="arrow" aria-label="changed to">{ " → " }</span>
+                        <span class="after">{ &c.after }</span>
+                    </dd>
+                </div>
+            }) }
+        </dl>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AuditTableProps {
+    pub entries: Vec<AuditRecord>,
+    #[prop_or_default]
+    pub names: AuditNames,
+}
+
+/// The entries, newest first as given; rows are reachable with the arrow keys and Enter opens
+/// the entity's page.
+#[component]
+pub fn AuditTable(props: &AuditTableProps) -> Html {
+    html! {
+        <table class="audit-table" aria-label="Audit log">
+            <thead><tr><th>{ "When" }</th><th>{ "Who" }</th><th>{ "Device" }</th><th>{ "Action" }</th><th>{ "Entity" }</th><th>{ "Changes" }</th></tr></thead>
+            <tbody onkeydown={Callback::from(on_row_keys)}>
+            { for props.entries.iter().map(|r| {
+                let route = entity_route(r);
+                let onclick = route.clone().map(|route| Callback::from(move |_: MouseEvent| navigate(&route)));
+                let when = r.created_at.with_timezone(&chrono::Local).format("%a %d %b %Y, %H:%M:%S").to_string();
+                let entity = format!("{} {}", entity_words(&r.entity), entity_label(r));
+                html! {
+                    <tr class="audit-row" data-id={r.id.clone()} data-row="" tabindex="0" onclick={onclick}>
+                        <td class="when"><time datetime={r.created_at.to_rfc3339()}>{ when }</time></td>
+                        <td class="who">{ props.names.person(&r.actor) }</td>
+                        <td class="device">{ props.names.device(r.device_id.as_deref()) }</td>
+                        <td class="action">{ action_words(&r.action) }</td>
+                        <td class="entity">
+                            if let Some(route) = &route {
+                                <a href={route.to_hash()} tabindex="-1">{ entity }</a>
+                            } else {
+                                { entity }
+                            }
+                        </td>
+                        <td class="changes"><DiffList changes={diff(r.before.as_ref(), r.after.as_ref())} /></td>
+                    </tr>
+                }
+            }) }
+            </tbody>
+        </table>
+    }
+}
+
+/// What people call the entity: its name or reference when the entry carries one, else the
+/// start of its id.
+fn entity_label(r: &AuditRecord) -> String {
+    let named = |v: &serde_json::Value| {
+        ["reference_number", "name", "email"]
+            .iter()
+            .find_map(|k| v.get(*k)?.as_str().filter(|s| !s.is_empty()).map(String::from))
+    };
+    [r.after.as_ref(), r.before.as_ref()]
+        .into_iter()
+        .flatten()
+        .find_map(named)
+        .unwrap_or_else(|| short(&r.entity_id).to_string())
+}
+
+/// The first part of a long id, enough to tell rows apart.
+fn short(id: &str) -> &str {
+    if id.len() > 12 && id.is_char_boundary(8) { &id[..8] } else { id }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) fn entry(
+        id: &str,
+        entity: &str,
+        before: Option<serde_json::Value>,
+        after: serde_json::Value,
+    ) -> AuditRecord {
+        AuditRecord {
+            id: id.into(),
+            organization_id: "o".into(),
+            actor: "u-1".into(),
+            actor_user_id: Some("u-1".into()),
+            device_id: Some("dev-1".into()),
+            action: "update_booking.v1".into(),
+            entity: entity.into(),
+            entity_id: "00000000-0000-4000-8000-0000000b0001".into(),
+            before,
+            after: Some(after),
+            created_at: "2026-06-01T10:00:00Z".parse().unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_entry_reads_in_words_and_links_to_its_entity() {
+        let booking = entry(
+            "7",
+            "booking",
+            Some(
+                json!({"reference_number": "BK-2026-7KQ3XM", "status": "pending", "paid_amount": {"amount": 0, "currency": "EUR"}, "special_requests": null}),
+            ),
+            json!({"reference_number": "BK-2026-7KQ3XM", "status": "confirmed", "paid_amount": {"amount": 4500, "currency": "EUR"}, "special_requests": "Vegan"}),
+        );
+        let staff = entry("8", "staff_user", None, json!({"email": "x@y.z", "role": "admin"}));
+        let names = AuditNames {
+            people: BTreeMap::from([("u-1".into(), "Olivia Owner".into())]),
+            devices: BTreeMap::from([("dev-1".into(), "Front desk".into())]),
+        };
+        let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps {
+            entries: vec![booking, staff],
+            names,
+        })
+        .render()
+        .await;
+        for want in [
+            "Olivia Owner",
+            "Front desk",
+            "Update booking",
+            "href=\"#/bookings/BK-2026-7KQ3XM\"",
+            "Paid amount",
+            "€0.00",
+            "€45.00",
+            "Special requests",
+            "—",
+            "Vegan",
+            "Confirmed",
+            "Staff user x@y.z",
+            "Booking BK-2026-7KQ3XM",
+            "tabindex=\"0\"",
+        ] {
+            assert!(html.contains(want), "{want}: {html}");
+        }
+        assert!(!html.contains("paid_amount") && !html.contains("\"amount\""), "no codes: {html}");
+        assert_eq!(html.matches("<a ").count(), 1, "a staff change has no page to link to: {html}");
+    }
+
+    #[test]
+    fn entities_link_to_the_page_they_live_on() {
+        let tier = entry("1", "pricing_tier", None, json!({"tour_id": "t-9"}));
+        assert_eq!(entity_route(&tier), Some(Route::Tours(Some("t-9".into()))));
+        let customer = entry("2", "customer", None, json!({}));
+        assert_eq!(entity_route(&customer), Some(Route::Customers(Some(customer.entity_id.clone()))));
+        assert_eq!(entity_route(&entry("3", "refund", None, json!({}))), None);
+        let names = AuditNames::default();
+        assert_eq!(names.person("website"), "Booking website");
+        assert_eq!(names.person("system:hold-expiry"), "Tourdesk (hold expiry)");
+        assert_eq!(names.device(None), "—");
+    }
+}
