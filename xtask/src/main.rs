@@ -508,9 +508,10 @@ fn test_all() -> anyhow::Result<()> {
             run(cargo().args(["build", "-p", "tourdesk-domain", "--target", "wasm32-unknown-unknown"]))
         })?;
         // One cargo invocation for every test, the real-window one included (under Xvfb): the
-        // same package selection and features everywhere means every crate compiles once.
+        // same package selection and features everywhere means every crate compiles once. A
+        // failing test binary does not hide the verdicts of the ones after it (--no-fail-fast).
         s.stage("all tests: unit, integration (real PostgreSQL, SQLite), end-to-end (real window)", || {
-            run(&mut xvfb(&[&["test"], WORKSPACE_BUILD, &["--", "--test-threads=2"]].concat()))
+            run(&mut xvfb(&[&["test"], WORKSPACE_BUILD, &["--no-fail-fast", "--", "--test-threads=2"]].concat()))
         })?;
         s.stage("schemathesis against the public API's OpenAPI document", api_fuzz)
     })();
