@@ -2,7 +2,8 @@
 //! and three price tiers made on an owner's desk, published, replayed by the server with an
 //! audit row per change and replicated to another desk; a publish made offline after another
 //! desk took the tour's only variant off sale is rejected by the server with the reason; and
-//! an older desk's `upsert_pricing_tier.v1` keeps the limits it did not know.
+//! an older desk's `upsert_pricing_tier.v1` keeps the limits it did not know; two desks that
+//! each take one of a published tour's last two variants off sale do not both win.
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
@@ -208,4 +209,31 @@ async fn an_older_desks_tier_upsert_keeps_the_limits_it_did_not_know() {
         (row.get::<_, String>(0), row.get::<_, i64>(1), row.get::<_, Option<i32>>(2)),
         ("Kids".into(), 1900, Some(4))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_desks_cannot_take_a_published_tours_last_two_variants_off_sale_between_them() {
+    let env = Env::start().await;
+    let (a, client_a) = synced(&env, "a").await;
+    let (tour, evening, private) = build_tour(&a);
+    a.mutate(&m("update_tour.v1", json!({"id": tour, "status": "active"}))).unwrap();
+    client_a.sync_once(&a).await.unwrap();
+    let (b, client_b) = synced(&env, "b").await;
+
+    // Each desk, seeing the other variant still on sale, takes one off.
+    a.mutate(&m("update_variant.v1", json!({"id": evening, "active": false}))).unwrap();
+    b.mutate(&m("update_variant.v1", json!({"id": private, "active": false}))).unwrap();
+    // On one desk alone, the last one is refused at `active`, in words.
+    let last = b.mutate(&m("update_variant.v1", json!({"id": evening, "active": false}))).unwrap_err();
+    assert!(last.to_string().contains("last active variant"), "{last}");
+    client_b.sync_once(&b).await.unwrap();
+
+    client_a.sync_once(&a).await.unwrap();
+    let inbox = a.rejections().unwrap();
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    assert_eq!((inbox[0].name.as_str(), inbox[0].code.as_deref()), ("update_variant.v1", Some("CONFLICT")));
+    assert!(inbox[0].detail.as_deref().unwrap_or_default().contains("last active variant"), "{inbox:?}");
+    let active: bool =
+        env.pg().await.query_one("SELECT active FROM tour_variants WHERE id = $1", &[&evening]).await.unwrap().get(0);
+    assert!(active, "the server kept the tour's last variant on sale");
 }

@@ -245,6 +245,10 @@ pub struct NewBooking {
     /// charge a price the customer was not quoted, e.g. when a season the desk does not hold applies.
     #[serde(default)]
     pub expected_total: Option<Money>,
+    /// The promotional code as typed; blank is none. The desk's store and then the server decide
+    /// it again (`create_booking.v1`), and a code either refuses is refused at this field.
+    #[serde(default)]
+    pub promo_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -282,7 +282,7 @@ pub async fn create_booking(desk: State<'_, Desk>, input: NewBooking) -> DeskRes
         departure_id: input.departure_id.clone(),
         customer_id: input.customer_id,
         lines: input.lines,
-        promo_code: None,
+        promo_code: input.promo_code.filter(|s| !s.trim().is_empty()),
         manual_discount: None,
         special_requests: input.special_requests.filter(|s| !s.trim().is_empty()),
         dietary_restrictions: None,

@@ -43,6 +43,10 @@ impl DeskError {
             DeskError::Store(StoreError::Rejected(Rejection::Conflict { field, message })) => {
                 CommandError { code: "CONFLICT".into(), message: message.clone(), field: Some(field.clone()) }
             }
+            // Shown beside the code's box, in the domain's words.
+            DeskError::Store(StoreError::Rejected(r @ Rejection::PromoRefused { .. })) => {
+                CommandError { code: r.code().into(), message: r.to_string(), field: Some("promo_code".into()) }
+            }
             DeskError::Store(StoreError::Rejected(r)) => plain(r.code(), r.to_string()),
             DeskError::Store(e @ StoreError::NotSignedIn) => plain("NOT_SIGNED_IN", e.to_string()),
             DeskError::Store(e @ StoreError::IdentityChange(_)) => plain("IDENTITY_CHANGE", e.to_string()),

@@ -12,8 +12,8 @@ use tauri::webview::InvokeRequest;
 use tauri::{Manager, WebviewWindow};
 use tourdesk_desk::{Desk, DeskEvent, SyncLoop, with_commands};
 use tourdesk_domain::catalogue::{PromotionalCode, TaxRate, TourPricingView};
-use tourdesk_domain::ipc::{CommandError, DataChanged};
-use tourdesk_domain::pricing::Quote;
+use tourdesk_domain::ipc::{BookingMoney, BookingSummary, CommandError, CustomerHit, DataChanged};
+use tourdesk_domain::pricing::{DiscountKind, Quote};
 use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullResponse};
 use tourdesk_domain::roles::Role;
 use tourdesk_local_store::{Session, Store, SyncClient};
@@ -164,6 +164,45 @@ fn saves_come_back_with_their_id_and_announce_their_kind() {
         (codes[0].code.as_str(), codes[0].status),
         ("HARBOUR5", tourdesk_domain::pricing::PromoStatus::Inactive)
     );
+}
+
+#[test]
+fn a_booking_made_with_a_promo_code_keeps_its_discount_and_a_refused_code_is_said_at_its_field() {
+    let h = desk(Role::Owner);
+    h.seed();
+    h.call::<String>(
+        "save_promo_code",
+        json!({"input": {"id": "", "code": "harbour10", "discount": {"type": "percentage", "value": 1000},
+                         "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z"}}),
+    )
+    .unwrap();
+    let customer: CustomerHit =
+        h.call("create_customer", json!({"input": {"first_name": "Ana", "last_name": "Silva"}})).unwrap();
+    let lines = json!([{"tier_id": ADULT, "quantity": 2}]);
+    // The form's quote: 2 × 50.00, less 10 %.
+    let q: Quote = h
+        .call("quote_booking", json!({"input": {"departure_id": DEPARTURE, "lines": lines, "promo_code": "harbour10"}}))
+        .unwrap();
+    assert_eq!(q.snapshot.total.amount, 9000);
+    let book = |code: &str, total: i64| {
+        json!({"input": {"tour_id": TOUR, "departure_id": DEPARTURE, "customer_id": customer.id, "lines": lines,
+                         "promo_code": code, "expected_total": {"amount": total, "currency": "USD"}}})
+    };
+
+    // A code nobody made: refused at the code's box, in words, and nothing is booked.
+    let e = h.call::<BookingSummary>("create_booking", book("NOPE", 10_000)).unwrap_err();
+    assert_eq!((e.code.as_str(), e.field.as_deref()), ("PROMO_REFUSED", Some("promo_code")), "{e:?}");
+    assert!(e.message.contains("recognise this code"), "{}", e.message);
+    let none: Vec<BookingSummary> = h.call("list_bookings", json!({"departureId": DEPARTURE})).unwrap();
+    assert!(none.is_empty(), "{none:?}");
+
+    let b: BookingSummary = h.call("create_booking", book(" harbour10 ", 9000)).unwrap();
+    assert_eq!(b.total.amount, 9000);
+    let money: BookingMoney = h.call("booking_money", json!({"bookingId": b.id})).unwrap();
+    let [d] = money.pricing.discounts.as_slice() else { panic!("{:?}", money.pricing) };
+    assert_eq!((d.kind, d.amount.amount), (DiscountKind::PromotionalCode, 1000));
+    assert_eq!(money.pricing.subtotal.amount, 10_000);
+    assert!(money.pricing.promotional_code_id.is_some());
 }
 
 #[test]

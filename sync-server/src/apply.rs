@@ -322,6 +322,25 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
             let rows = tx.rows(&sql, &[&org, tour_id]).await?;
             Fetched::Variants(rows.iter().map(db::variant_from_row).collect::<Result<_, DbError>>()?)
         }
+        ReadKey::TourOfVariant(variant_id) => {
+            let sql = format!(
+                "SELECT {} FROM tours WHERE organization_id = $1
+                 AND id = (SELECT tour_id FROM tour_variants WHERE organization_id = $1 AND id = $2){for_update}",
+                db::TOUR_COLS
+            );
+            let row = tx.row_opt(&sql, &[&org, variant_id]).await?;
+            Fetched::Tour(row.map(|r| db::tour_from_row(&r)).transpose()?)
+        }
+        ReadKey::VariantsBeside(variant_id) => {
+            let sql = format!(
+                "SELECT {} FROM tour_variants WHERE organization_id = $1
+                 AND tour_id = (SELECT tour_id FROM tour_variants WHERE organization_id = $1 AND id = $2)
+                 ORDER BY sort_order, name, id{for_update}",
+                db::VARIANT_COLS
+            );
+            let rows = tx.rows(&sql, &[&org, variant_id]).await?;
+            Fetched::Variants(rows.iter().map(db::variant_from_row).collect::<Result<_, DbError>>()?)
+        }
         ReadKey::PricingTier(id) => {
             let row = tx.row_opt(&one("pricing_tiers", db::TIER_COLS, "id"), &[&org, id]).await?;
             Fetched::Tier(row.map(|r| db::tier_from_row(&r)).transpose()?)

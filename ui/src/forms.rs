@@ -79,6 +79,16 @@ pub struct BookingDraft {
     pub customer_id: Option<String>,
     pub quantities: BTreeMap<String, String>,
     pub special_requests: String,
+    /// The promotional code as typed.
+    pub promo_code: String,
+}
+
+impl BookingDraft {
+    /// The code to quote and book with: trimmed, `None` when blank.
+    pub fn promo(&self) -> Option<String> {
+        let c = self.promo_code.trim();
+        (!c.is_empty()).then(|| c.to_string())
+    }
 }
 
 impl BookingDraft {
@@ -114,6 +124,7 @@ impl BookingDraft {
             lines: self.lines()?,
             special_requests: (!requests.is_empty()).then(|| requests.to_string()),
             expected_total,
+            promo_code: self.promo(),
         })
     }
 }
@@ -209,6 +220,7 @@ mod tests {
             customer_id: Some("c1".into()),
             quantities: qty.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             special_requests: "  ".into(),
+            promo_code: String::new(),
         }
     }
 
@@ -217,6 +229,9 @@ mod tests {
         let input = draft(&[("adult", "2"), ("child", ""), ("senior", "0")]).to_input(None).unwrap();
         assert_eq!(input.lines, vec![LineArgs { tier_id: "adult".into(), quantity: 2, participants: vec![] }]);
         assert_eq!(input.special_requests, None, "blank requests are not sent");
+        assert_eq!(input.promo_code, None, "no code typed, none sent");
+        let coded = BookingDraft { promo_code: " spring10 ".into(), ..draft(&[("adult", "1")]) };
+        assert_eq!(coded.to_input(None).unwrap().promo_code.as_deref(), Some("spring10"));
         assert_eq!(
             (input.tour_id.as_str(), input.departure_id.as_str(), input.customer_id.as_str()),
             ("t1", "d1", "c1")

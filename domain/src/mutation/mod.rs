@@ -98,6 +98,12 @@ pub struct MutationCtx {
 pub enum ReadKey {
     Tour(String),
     TourSlug(String),
+    /// The tour a variant belongs to (none when the variant is unknown).
+    TourOfVariant(String),
+    /// Every variant of the tour a variant belongs to, itself included, in display order.
+    /// Sorted before [`ReadKey::Variant`] so that two edits of sibling variants lock the
+    /// siblings in the same order.
+    VariantsBeside(String),
     Variant(String),
     /// Every variant of a tour (active or not), in display order.
     VariantsOfTour(String),
@@ -168,6 +174,14 @@ pub trait ReadView {
     fn variants_of_tour(&self, tour_id: &str) -> Result<Vec<TourVariant>, StoreFault> {
         let _ = tour_id;
         Err(unsupported("a tour's variants"))
+    }
+    fn tour_of_variant(&self, variant_id: &str) -> Result<Option<Tour>, StoreFault> {
+        let _ = variant_id;
+        Err(unsupported("a variant's tour"))
+    }
+    fn variants_beside(&self, variant_id: &str) -> Result<Vec<TourVariant>, StoreFault> {
+        let _ = variant_id;
+        Err(unsupported("a variant's siblings"))
     }
     fn pricing_tier(&self, id: &str) -> Result<Option<PricingTier>, StoreFault> {
         let _ = id;

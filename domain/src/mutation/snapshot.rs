@@ -36,10 +36,10 @@ pub struct Read {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fetched {
-    /// For [`ReadKey::Tour`] and [`ReadKey::TourSlug`].
+    /// For [`ReadKey::Tour`], [`ReadKey::TourSlug`] and [`ReadKey::TourOfVariant`].
     Tour(Option<Tour>),
     Variant(Option<TourVariant>),
-    /// For [`ReadKey::VariantsOfTour`].
+    /// For [`ReadKey::VariantsOfTour`] and [`ReadKey::VariantsBeside`].
     Variants(Vec<TourVariant>),
     Tier(Option<PricingTier>),
     /// `None` when the tour has no price list at all.
@@ -72,9 +72,9 @@ impl Fetched {
     pub fn answers(&self, key: &ReadKey) -> bool {
         matches!(
             (key, self),
-            (ReadKey::Tour(_) | ReadKey::TourSlug(_), Fetched::Tour(_))
+            (ReadKey::Tour(_) | ReadKey::TourSlug(_) | ReadKey::TourOfVariant(_), Fetched::Tour(_))
                 | (ReadKey::Variant(_), Fetched::Variant(_))
-                | (ReadKey::VariantsOfTour(_), Fetched::Variants(_))
+                | (ReadKey::VariantsOfTour(_) | ReadKey::VariantsBeside(_), Fetched::Variants(_))
                 | (ReadKey::PricingTier(_), Fetched::Tier(_))
                 | (ReadKey::PricingCatalog(_), Fetched::Catalog(_))
                 | (ReadKey::CancellationPolicy(_), Fetched::Policy(_))
@@ -214,6 +214,18 @@ impl ReadView for Snapshot {
         match self.get(ReadKey::VariantsOfTour(tour_id.to_string())) {
             Some(Fetched::Variants(v)) => Ok(v.clone()),
             _ => Err(undeclared(&format!("variants of tour {tour_id}"))),
+        }
+    }
+    fn tour_of_variant(&self, variant_id: &str) -> Result<Option<Tour>, StoreFault> {
+        match self.get(ReadKey::TourOfVariant(variant_id.to_string())) {
+            Some(Fetched::Tour(t)) => Ok(t.clone()),
+            _ => Err(undeclared(&format!("tour of variant {variant_id}"))),
+        }
+    }
+    fn variants_beside(&self, variant_id: &str) -> Result<Vec<TourVariant>, StoreFault> {
+        match self.get(ReadKey::VariantsBeside(variant_id.to_string())) {
+            Some(Fetched::Variants(v)) => Ok(v.clone()),
+            _ => Err(undeclared(&format!("variants beside {variant_id}"))),
         }
     }
     fn pricing_tier(&self, id: &str) -> Result<Option<PricingTier>, StoreFault> {

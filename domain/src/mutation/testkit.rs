@@ -152,6 +152,13 @@ impl Mem {
             ReadKey::VariantsOfTour(tour_id) => {
                 Fetched::Variants(s.variants.values().filter(|v| &v.tour_id == tour_id).cloned().collect())
             }
+            ReadKey::TourOfVariant(id) => {
+                Fetched::Tour(s.variants.get(id).and_then(|v| s.tours.get(&v.tour_id)).cloned())
+            }
+            ReadKey::VariantsBeside(id) => {
+                let tour = s.variants.get(id).map(|v| v.tour_id.clone());
+                Fetched::Variants(s.variants.values().filter(|v| Some(&v.tour_id) == tour.as_ref()).cloned().collect())
+            }
             ReadKey::PricingTier(id) => Fetched::Tier(s.tiers.get(id).cloned()),
             ReadKey::PricingCatalog(tour_id) => Fetched::Catalog(s.catalogs.get(tour_id).cloned()),
             ReadKey::CancellationPolicy(tour_id) => Fetched::Policy(s.policies.get(tour_id).cloned()),
@@ -233,6 +240,7 @@ fn writes(change: &Change, key: &ReadKey) -> bool {
         (Change::PutTour(t), ReadKey::TourSlug(slug)) => &t.slug == slug,
         (Change::PutVariant(v), ReadKey::Variant(id)) => &v.id == id,
         (Change::PutVariant(v), ReadKey::VariantsOfTour(tour_id)) => &v.tour_id == tour_id,
+        (Change::PutVariant(v), ReadKey::VariantsBeside(id)) => &v.id == id,
         (Change::PutPricingTier(t), ReadKey::PricingTier(id)) => &t.id == id,
         (Change::PutPricingTier(t), ReadKey::PricingCatalog(tour_id)) => &t.tour_id == tour_id,
         (Change::PutDeparture(d), ReadKey::Departure(id)) => &d.id == id,

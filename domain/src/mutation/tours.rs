@@ -111,6 +111,25 @@ pub fn publish_refusal(variants: &[TourVariant], tiers: &[PricingTier]) -> Optio
     None
 }
 
+/// Why `variant_id` cannot be deactivated, or `None` when it can: a published tour keeps at
+/// least one active variant, or it would be on sale with nothing to sell. A draft (or archived)
+/// tour may lose them all. `variants` are every variant of the tour, the one edited included.
+/// The same rule as [`publish_refusal`], kept once it holds; the desk and the server share it.
+pub fn deactivate_refusal(tour: &Tour, variants: &[TourVariant], variant_id: &str) -> Option<String> {
+    if tour.status != TourStatus::Active {
+        return None;
+    }
+    let others_active = variants.iter().any(|v| v.active && v.id != variant_id);
+    if others_active {
+        return None;
+    }
+    Some(format!(
+        "{} is the last active variant of the published tour {}; activate another variant or unpublish the tour first",
+        variants.iter().find(|v| v.id == variant_id).map_or(variant_id, |v| v.name.as_str()),
+        tour.name
+    ))
+}
+
 fn catalog_tiers(tour_id: &str, catalog: Option<PricingCatalog>) -> Vec<PricingTier> {
     // The publish rule only asks which variants the tiers are for; the catalog's tiers carry it.
     catalog
@@ -493,7 +512,20 @@ pub struct UpdateVariantV1 {
 
 impl Mutator for UpdateVariantV1 {
     fn reads(&self) -> Vec<ReadKey> {
-        vec![ReadKey::Variant(norm_ref(&self.id))]
+        let id = norm_ref(&self.id);
+        let mut keys = vec![ReadKey::Variant(id.clone())];
+        // Deactivating consults the tour and its other variants (`deactivate_refusal`).
+        if self.active == Some(false) {
+            keys.push(ReadKey::TourOfVariant(id.clone()));
+            keys.push(ReadKey::VariantsBeside(id));
+        }
+        keys
+    }
+
+    /// The tour's status is consulted, not written. The sibling variants are locked: two desks
+    /// deactivating the last two active variants at once must not both win.
+    fn locks(&self, key: &ReadKey) -> bool {
+        !matches!(key, ReadKey::TourOfVariant(_))
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
@@ -512,6 +544,13 @@ impl Mutator for UpdateVariantV1 {
         }
         variant_overrides(v.capacity, v.duration_minutes)?;
         if let Some(a) = self.active {
+            if old.active && !a {
+                let tour = view.tour_of_variant(&id)?.ok_or_else(|| Rejection::not_found("tour", &old.tour_id))?;
+                let siblings = view.variants_beside(&id)?;
+                if let Some(why) = deactivate_refusal(&tour, &siblings, &id) {
+                    return Err(Rejection::conflict("active", why).into());
+                }
+            }
             v.active = a;
         }
         if let Some(s) = self.sort_order {
@@ -972,6 +1011,40 @@ mod tests {
         assert_eq!(publish_refusal(&[variant()], std::slice::from_ref(&t)), None);
         let own = PricingTier { variant_id: Some(VARIANT.into()), ..t };
         assert_eq!(publish_refusal(&[variant()], &[own]), None);
+    }
+
+    #[test]
+    fn deactivating_the_last_active_variant_of_a_published_tour_is_refused() {
+        let off = json!({"id": VARIANT, "active": false});
+        // A published tour with one active variant: refused, naming the field `active`.
+        let mem = world();
+        match run(&mem, "update_variant.v1", off.clone(), Role::Owner) {
+            Err(ApplyError::Rejected(Rejection::Conflict { field, message })) => {
+                assert_eq!(field, "active");
+                assert!(message.contains("last active variant"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // An inactive sibling does not count.
+        mem.put_variant(TourVariant { id: "v-off".into(), active: false, ..variant() });
+        assert_eq!(run_err(&mem, "update_variant.v1", off.clone(), Role::Owner), "CONFLICT");
+        // Another active variant remains: accepted.
+        mem.put_variant(TourVariant { id: "v-2".into(), ..variant() });
+        let ok = run_ok(&mem, "update_variant.v1", off.clone(), Role::Owner);
+        assert!(matches!(&ok[..], [Change::PutVariant(v)] if !v.active), "{ok:?}");
+        // A draft tour may lose its only active variant.
+        let draft = draft_world();
+        draft.put_variant(variant());
+        let ok = run_ok(&draft, "update_variant.v1", off.clone(), Role::Owner);
+        assert!(matches!(&ok[..], [Change::PutVariant(v)] if !v.active), "{ok:?}");
+        // Reactivating, or an edit that leaves `active` alone, reads nothing more.
+        let keys = crate::mutation::Mutation::decode("update_variant.v1", &json!({"id": VARIANT, "active": true}));
+        assert!(keys.is_ok_and(|m| m.reads().len() == 1));
+        // The shared rule itself.
+        let t = tour();
+        assert!(deactivate_refusal(&t, &[variant()], VARIANT).is_some());
+        assert_eq!(deactivate_refusal(&t, &[variant(), TourVariant { id: "v-2".into(), ..variant() }], VARIANT), None);
+        assert_eq!(deactivate_refusal(&Tour { status: TourStatus::Draft, ..t }, &[variant()], VARIANT), None);
     }
 
     #[test]

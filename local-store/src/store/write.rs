@@ -213,6 +213,20 @@ impl Replica<'_> {
             ReadKey::TourSlug(slug) => Fetched::Tour(rows::tour_by_slug(c, org, slug)?),
             ReadKey::Variant(id) => Fetched::Variant(self.entity(EntityKind::TourVariant, id)?),
             ReadKey::VariantsOfTour(tour_id) => Fetched::Variants(variants_of(c, org, tour_id)?),
+            ReadKey::TourOfVariant(id) => {
+                let v: Option<tourdesk_domain::TourVariant> = self.entity(EntityKind::TourVariant, id)?;
+                Fetched::Tour(match v {
+                    Some(v) => rows::tour(c, org, &v.tour_id)?,
+                    None => None,
+                })
+            }
+            ReadKey::VariantsBeside(id) => {
+                let v: Option<tourdesk_domain::TourVariant> = self.entity(EntityKind::TourVariant, id)?;
+                Fetched::Variants(match v {
+                    Some(v) => variants_of(c, org, &v.tour_id)?,
+                    None => vec![],
+                })
+            }
             ReadKey::PricingTier(id) => Fetched::Tier(self.entity(EntityKind::PricingTier, id)?),
             // The tiers, seasons and taxes the server prices with (`catalogue::pricing_catalog`).
             // Group and early-bird discounts are not replicated (nothing edits them yet); a

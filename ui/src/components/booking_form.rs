@@ -18,7 +18,7 @@ use crate::forms::{self, BookingDraft, CustomerDraft, Debounce, SEARCH_DEBOUNCE_
 use crate::hooks::{Depends, Load, use_invoke};
 use crate::pages::pricing_common::quote_booking;
 use tourdesk_domain::catalogue::QuoteInput;
-use tourdesk_domain::pricing::LineRequest;
+use tourdesk_domain::pricing::{LineRequest, PromoOutcome, Quote};
 use tourdesk_domain::protocol::EntityKind;
 
 /// What the desk's quote depends on besides the request.
@@ -96,6 +96,10 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
     let creating_customer = use_state(|| false);
     let customer = use_state(CustomerDraft::default);
     let requests = use_state(String::new);
+    // The code as typed, and the one the quote prices with: it follows the typing once it pauses.
+    let promo = use_state(String::new);
+    let quoted_code = use_state(|| None::<String>);
+    let promo_debounce = use_mut_ref(Debounce::default);
     let error = use_state(|| None::<UiError>);
     let busy = use_state(|| false);
     let (typed, hits, answered, on_search) = use_customer_search();
@@ -106,6 +110,7 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
         customer_id: picked.as_ref().map(|c| c.id.clone()),
         quantities: (*quantities).clone(),
         special_requests: (*requests).clone(),
+        promo_code: (*promo).clone(),
     };
     // The desk's own quote (its replica's tiers, seasons, taxes: what its store will charge);
     // the tiers alone until it answers.
@@ -116,21 +121,45 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
     let wanted: Option<Vec<LineRequest>> = draft.lines().ok().map(|lines| {
         lines.iter().map(|l| LineRequest { tier_id: l.tier_id.clone(), quantity: l.quantity, ages: vec![] }).collect()
     });
-    let quoted =
-        use_invoke(QUOTE_KINDS, (props.departure.departure.id.clone(), wanted), |(departure_id, lines)| async move {
+    let quoted = use_invoke(
+        QUOTE_KINDS,
+        (props.departure.departure.id.clone(), wanted, (*quoted_code).clone(), draft.customer_id.clone()),
+        |(departure_id, lines, promo_code, customer_id)| async move {
             match lines {
                 Some(lines) if !lines.is_empty() => {
-                    quote_booking(&QuoteInput { departure_id, lines, promo_code: None, customer_id: None })
-                        .await
-                        .map(Some)
+                    quote_booking(&QuoteInput { departure_id, lines, promo_code, customer_id }).await.map(Some)
                 }
                 _ => Ok(None),
             }
-        });
+        },
+    );
+    let quote = match &quoted {
+        Load::Ready(Some(q)) => Some(q.clone()),
+        _ => None,
+    };
     let total = match &quoted {
         Load::Ready(Some(q)) => Some(q.snapshot.total),
         Load::Ready(None) => None,
-        Load::Loading | Load::Failed(_) => by_tiers,
+        // The tiers alone know nothing of a code: no total rather than one without the discount.
+        Load::Loading | Load::Failed(_) => by_tiers.filter(|_| draft.promo().is_none()),
+    };
+    // The total shown is the code's only once the quote has caught up with the typing.
+    let expected_total = total.filter(|_| draft.promo() == *quoted_code);
+    let on_promo = {
+        let (promo, quoted_code, promo_debounce) = (promo.clone(), quoted_code.clone(), promo_debounce.clone());
+        Callback::from(move |e: InputEvent| {
+            let text = input_value(&e);
+            promo.set(text.clone());
+            let ticket = promo_debounce.borrow_mut().ticket();
+            let (quoted_code, promo_debounce) = (quoted_code.clone(), promo_debounce.clone());
+            spawn_local(async move {
+                yew::platform::time::sleep(std::time::Duration::from_millis(u64::from(SEARCH_DEBOUNCE_MS))).await;
+                if promo_debounce.borrow().is_current(ticket) {
+                    let c = text.trim();
+                    quoted_code.set((!c.is_empty()).then(|| c.to_string()));
+                }
+            });
+        })
     };
 
     let on_pick = {
@@ -198,7 +227,7 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
                     }
                 }
                 // The total on screen is what the customer agreed to; the server refuses another.
-                match draft.to_input(total) {
+                match draft.to_input(expected_total) {
                     Ok(input) => match services::create_booking(&input).await {
                         Ok(b) => on_saved.emit(b),
                         Err(e) => error.set(Some(e)),
@@ -211,7 +240,12 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
     };
     let on_cancel = props.on_cancel.reform(|_: MouseEvent| ());
     let general_error = match &*error {
-        Some(e) if !e.field.as_deref().is_some_and(|f| f.starts_with("qty:") || CUSTOMER_FIELDS.contains(&f)) => {
+        Some(e)
+            if !e
+                .field
+                .as_deref()
+                .is_some_and(|f| f.starts_with("qty:") || f == PROMO_FIELD || CUSTOMER_FIELDS.contains(&f)) =>
+        {
             html! { <p class="error-text form-error">{ e.message.clone() }</p> }
         }
         _ => html! {},
@@ -273,8 +307,10 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
                         </label>
                     }
                 }) }
+                <QuoteDiscounts quote={quote.clone()} />
                 <p id="booking-total" class="total">{ format!("Total: {}", total.as_ref().map(price).unwrap_or_else(|| "—".into())) }</p>
             </fieldset>
+            <PromoCodeField value={(*promo).clone()} on_input={on_promo} quote={quote} error={(*error).clone()} />
             <label>{ "Special requests" }<input id="booking-requests" value={(*requests).clone()} oninput={on_requests} /></label>
             { general_error }
             <div class="actions">
@@ -286,6 +322,55 @@ pub fn NewBookingForm(props: &NewBookingFormProps) -> Html {
 }
 
 const CUSTOMER_FIELDS: &[&str] = &["first_name", "last_name", "email", "phone", "customer_id"];
+const PROMO_FIELD: &str = "promo_code";
+
+#[derive(Properties, PartialEq)]
+pub struct QuoteDiscountsProps {
+    pub quote: Option<Quote>,
+}
+
+/// The quote's discounts (a promo code's among them), each as a line above the total.
+#[component]
+pub fn QuoteDiscounts(props: &QuoteDiscountsProps) -> Html {
+    let Some(q) = &props.quote else { return html! {} };
+    html! {
+        { for q.snapshot.discounts.iter().map(|d| html! {
+            <p class="discount">{ format!("{}: −{}", d.description, price(&d.amount)) }</p>
+        }) }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PromoCodeFieldProps {
+    pub value: String,
+    pub on_input: Callback<InputEvent>,
+    /// The quote for the code as typed, once it has one.
+    pub quote: Option<Quote>,
+    /// The form's last error: a refusal at `promo_code` (the booking's own) shows here too.
+    pub error: Option<UiError>,
+}
+
+/// The promo code's box, with why the quote did not apply the code beside it (the domain's
+/// sentence), or that it did.
+#[component]
+pub fn PromoCodeField(props: &PromoCodeFieldProps) -> Html {
+    let note = match props.quote.as_ref().map(|q| &q.promo) {
+        _ if props.error.as_ref().is_some_and(|e| e.is_field(PROMO_FIELD)) => field_error(&props.error, PROMO_FIELD),
+        Some(PromoOutcome::Refused { refusal }) => {
+            html! { <span id="promo-refused" class="field-error">{ refusal.to_string() }</span> }
+        }
+        Some(PromoOutcome::Applied { .. }) if !props.value.trim().is_empty() => {
+            html! { <span id="promo-applied" class="field-note">{ "Code applied" }</span> }
+        }
+        _ => html! {},
+    };
+    html! {
+        <label>{ "Promo code" }
+            <input id="booking-promo" autocomplete="off" value={props.value.clone()} oninput={props.on_input.clone()} />
+            { note }
+        </label>
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -293,6 +378,7 @@ mod tests {
     use super::*;
     use crate::fixtures::{self, render};
     use tourdesk_domain::Departure;
+    use tourdesk_domain::pricing::{AppliedDiscount, DiscountKind, PricingSnapshot, PromoRefusal};
 
     fn tier(id: &str, amount: i64, variant: Option<&str>) -> PricingTier {
         fixtures::tier(id, amount, "JPY", variant)
@@ -329,5 +415,81 @@ mod tests {
         })
         .await;
         assert!(html.contains("This tour has no prices for this departure yet."), "{html}");
+    }
+
+    fn quote(discounts: Vec<AppliedDiscount>, promo: PromoOutcome) -> Quote {
+        let total = fixtures::money(12_000 - discounts.iter().map(|d| d.amount.amount).sum::<i64>(), "JPY");
+        Quote {
+            snapshot: PricingSnapshot {
+                line_items: vec![],
+                subtotal: fixtures::money(12_000, "JPY"),
+                discounts,
+                taxes: vec![],
+                total,
+                promotional_code_id: None,
+            },
+            season: None,
+            promo,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_form_has_a_promo_code_box_and_shows_the_codes_discount_or_why_it_was_refused() {
+        let html = render::<NewBookingForm>(NewBookingFormProps {
+            tour_id: "t1".into(),
+            departure: departure(),
+            prices: vec![tier("Adult", 6000, None)],
+            on_saved: Callback::noop(),
+            on_cancel: Callback::noop(),
+        })
+        .await;
+        assert!(html.contains("Promo code") && html.contains("booking-promo"), "{html}");
+
+        // Applied: the discount is a line of the quote, above the total.
+        let spring = AppliedDiscount {
+            kind: DiscountKind::PromotionalCode,
+            description: "SPRING10".into(),
+            amount: fixtures::money(1_200, "JPY"),
+            code_id: Some("p1".into()),
+        };
+        let applied = quote(vec![spring], PromoOutcome::Applied { code_id: "p1".into() });
+        let html = render::<QuoteDiscounts>(QuoteDiscountsProps { quote: Some(applied.clone()) }).await;
+        assert!(html.contains("SPRING10: −¥1,200"), "{html}");
+        let html = render::<PromoCodeField>(PromoCodeFieldProps {
+            value: "spring10".into(),
+            on_input: Callback::noop(),
+            quote: Some(applied),
+            error: None,
+        })
+        .await;
+        assert!(html.contains("Code applied") && html.contains("spring10"), "{html}");
+
+        // Refused: no discount line, and the domain's reason beside the box, in words.
+        let refused = quote(vec![], PromoOutcome::Refused { refusal: PromoRefusal::NotFound });
+        let html = render::<QuoteDiscounts>(QuoteDiscountsProps { quote: Some(refused.clone()) }).await;
+        assert!(!html.contains("−"), "{html}");
+        let html = render::<PromoCodeField>(PromoCodeFieldProps {
+            value: "NOPE".into(),
+            on_input: Callback::noop(),
+            quote: Some(refused),
+            error: None,
+        })
+        .await;
+        assert!(html.contains("promo-refused") && html.contains("recognise this code"), "{html}");
+        assert!(!html.contains("NotFound") && !html.contains("not_found"), "in words: {html}");
+
+        // A booking the store refused for its code says so at the box too.
+        let html = render::<PromoCodeField>(PromoCodeFieldProps {
+            value: "OLD".into(),
+            on_input: Callback::noop(),
+            quote: None,
+            error: Some(UiError {
+                code: "PROMO_REFUSED".into(),
+                message: "This code has reached its usage limit".into(),
+                field: Some("promo_code".into()),
+            }),
+        })
+        .await;
+        assert!(html.contains("This code has reached its usage limit"), "{html}");
     }
 }
