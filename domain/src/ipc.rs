@@ -505,6 +505,8 @@ pub mod events {
     pub const DATA_CHANGED: &str = "desk://data-changed";
     /// Payload: `DeskStatus`, whenever the sync loop's state moves.
     pub const STATUS: &str = "desk://status";
+    /// Payload: `UpdateStatus`, when a check finds a newer version or an install moves.
+    pub const UPDATE: &str = "desk://update";
 }
 
 /// One departure in the calendar (`#/calendar`): the row, whose tour and variant it is, the
@@ -518,4 +520,42 @@ pub struct CalendarDeparture {
     pub variant_name: String,
     pub seats_left: u32,
     pub pending: bool,
+}
+
+/// A newer desk version the update server offers (`update_status`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AvailableUpdate {
+    pub version: String,
+    /// What is new, as the release step wrote it.
+    pub notes: String,
+    /// RFC 3339, when it was published.
+    pub pub_date: Option<String>,
+}
+
+/// The desk's updates: which version runs, what the server offers, and why an install waits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateStatus {
+    pub current_version: String,
+    /// `stable` or `beta`.
+    pub channel: String,
+    pub available: Option<AvailableUpdate>,
+    /// RFC 3339, UTC; none until the first check (at start, then daily).
+    pub last_checked_at: Option<String>,
+    /// The last check's or install's failure, in words.
+    pub last_error: Option<String>,
+    /// Set while the install waits for this desk's unsent changes: why.
+    pub waiting: Option<String>,
+    pub installing: bool,
+}
+
+/// What "Install" did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum InstallOutcome {
+    /// Verified and installed: the desk restarts into the new version.
+    Installed { version: String },
+    /// Not installed now; the reason says what it waits for (unsent changes, a sign-in).
+    Waiting { reason: String },
+    /// Nothing newer to install.
+    UpToDate,
 }

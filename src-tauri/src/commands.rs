@@ -35,6 +35,7 @@ use crate::error::{DeskError, DeskResult};
 
 /// The pricing catalogue's commands (seasons, promo codes, taxes, policies, FAQs, inclusions).
 pub mod catalogue;
+pub mod desk;
 
 #[tauri::command]
 pub async fn desk_status(desk: State<'_, Desk>) -> DeskResult<DeskStatus> {

@@ -25,6 +25,8 @@ pub struct DeskConfig {
     pub device: String,
     pub database: PathBuf,
     pub sync_interval: Duration,
+    /// `TOURDESK_UPDATE_CHANNEL`: `stable` (default) or `beta`.
+    pub update_channel: tourdesk_updates::Channel,
 }
 
 impl fmt::Debug for DeskConfig {
@@ -37,6 +39,7 @@ impl fmt::Debug for DeskConfig {
             .field("device", &self.device)
             .field("database", &self.database)
             .field("sync_interval", &self.sync_interval)
+            .field("update_channel", &self.update_channel)
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +91,10 @@ impl DeskConfig {
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "desk".into());
         let set = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let update_channel = match set("TOURDESK_UPDATE_CHANNEL") {
+            Some(c) => c.parse().map_err(|e| ConfigError(format!("TOURDESK_UPDATE_CHANNEL: {e}")))?,
+            None => tourdesk_updates::Channel::Stable,
+        };
         Ok(DeskConfig {
             server_url: set("TOURDESK_SERVER_URL"),
             organization: set("TOURDESK_ORG"),
@@ -97,6 +104,7 @@ impl DeskConfig {
             device: get("TOURDESK_DEVICE").unwrap_or_else(|| format!("Tourdesk desk on {host}")),
             database,
             sync_interval: Duration::from_secs(secs.max(1)),
+            update_channel,
         })
     }
 
@@ -152,6 +160,13 @@ mod tests {
         assert!(DeskConfig::from_lookup(None, |_| None).is_err());
         let named = DeskConfig::from_lookup(Some("/d".into()), |k| (k == "COMPUTERNAME").then(|| "FRONT-1\n".into()));
         assert_eq!(named.unwrap().device, "Tourdesk desk on FRONT-1");
+        let beta =
+            DeskConfig::from_lookup(Some("/d".into()), |k| (k == "TOURDESK_UPDATE_CHANNEL").then(|| "beta".into()));
+        assert_eq!(beta.unwrap().update_channel, tourdesk_updates::Channel::Beta);
+        assert!(
+            DeskConfig::from_lookup(Some("/d".into()), |k| (k == "TOURDESK_UPDATE_CHANNEL").then(|| "x".into()))
+                .is_err()
+        );
         assert!(
             DeskConfig::from_lookup(Some("/d".into()), |k| (k == "TOURDESK_SYNC_INTERVAL_SECS").then(|| "soon".into()))
                 .is_err()

@@ -27,6 +27,9 @@ pub enum DeskError {
     /// The server did not revoke this device at sign-out (unreachable, or an error).
     #[error("{0}")]
     SignOut(SyncError),
+    /// An update check or install that did not succeed (unreachable, refused signature), in words.
+    #[error("{0}")]
+    Update(String),
 }
 
 pub type DeskResult<T> = Result<T, DeskError>;
@@ -72,6 +75,7 @@ impl DeskError {
                 plain("STORE", e.to_string())
             }
             DeskError::SignOut(e) => plain("SIGN_OUT_FAILED", format!("the server did not revoke this desk: {e}")),
+            DeskError::Update(m) => plain("UPDATE_FAILED", m.clone()),
         }
     }
 }

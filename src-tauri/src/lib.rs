@@ -4,8 +4,10 @@
 mod commands;
 mod config;
 mod error;
+pub mod logs;
 mod session;
 mod sync_loop;
+pub mod updates;
 
 use std::sync::Arc;
 
@@ -101,6 +103,10 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::set_departure_capacity,
         commands::set_departure_status,
         commands::set_departure_notes,
+        commands::desk::update_status,
+        commands::desk::check_for_update,
+        commands::desk::install_update,
+        commands::desk::diagnostics,
     ])
 }
 
@@ -118,13 +124,20 @@ pub fn window_notifier<R: Runtime>(app: tauri::AppHandle<R>) -> Notifier {
 }
 
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tao=warn,wry=warn".into()),
-        )
-        .init();
+    logs::init();
     let result = with_commands(tauri::Builder::default())
+        .plugin(updates::plugin(tourdesk_updates::PROJECT_PUBLIC_KEY))
         .setup(|app| {
+            // The platform's log directory (TOURDESK_LOG_DIR instead, when set).
+            let log_dir =
+                std::env::var_os("TOURDESK_LOG_DIR").map(std::path::PathBuf::from).or(app.path().app_log_dir().ok());
+            if let Some(dir) = log_dir {
+                match logs::open_dir(&dir) {
+                    Ok(file) => tracing::info!("logging to {}", file.display()),
+                    Err(e) => tracing::warn!("no log file in {}: {e}", dir.display()),
+                }
+            }
+            tracing::info!(version = %app.package_info().version, os = std::env::consts::OS, "desk starting");
             let config = DeskConfig::load(app.path().app_data_dir().ok())?;
             tracing::info!(?config, "starting desk");
             if let Some(dir) = config.database.parent() {
@@ -137,6 +150,9 @@ pub fn run() {
             let sync = SyncLoop::new(client, window_notifier(app.handle().clone()));
             sync.set_form_defaults(config.form_defaults());
             sync.start(store.clone(), config.sync_interval);
+            app.manage(updates::Updates::new(config.update_channel));
+            let for_checks = sync.clone();
+            updates::spawn_checks(app.handle().clone(), move || for_checks.client().base_url().to_string());
             app.manage(Desk { store, sync });
             Ok(())
         })

@@ -45,6 +45,10 @@ pub struct Config {
     pub mail: crate::mail::MailConfig,
     /// The `[booking]` table: the public booking path's holds, jobs and limits.
     pub booking: BookingConfig,
+    /// The directory of signed desk updates that `cargo xtask release` fills
+    /// (`<dir>/<channel>/latest.json` and the artifacts beside it), served under
+    /// `/updates/v1/`. Unset: desks asking for updates are told there is none.
+    pub updates_dir: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -153,6 +157,7 @@ impl Default for Config {
             stripe: StripeConfig::default(),
             mail: crate::mail::MailConfig::default(),
             booking: BookingConfig::default(),
+            updates_dir: None,
         }
     }
 }
@@ -173,6 +178,7 @@ impl fmt::Debug for Config {
             .field("stripe", &self.stripe)
             .field("mail", &self.mail)
             .field("booking", &self.booking)
+            .field("updates_dir", &self.updates_dir)
             .finish()
     }
 }
@@ -384,6 +390,9 @@ impl Config {
         if let Some(v) = get("TOURDESK_RATE_LIMIT_BURST") {
             self.booking.rate_limit_burst = parse("TOURDESK_RATE_LIMIT_BURST", v)?;
         }
+        if let Some(v) = get("TOURDESK_UPDATES_DIR") {
+            self.updates_dir = Some(v).filter(|v| !v.trim().is_empty());
+        }
         Ok(())
     }
 
@@ -420,6 +429,7 @@ impl Config {
             },
             mail: self.mail.clone(),
             booking: self.booking.clone(),
+            updates_dir: self.updates_dir.clone(),
         }
     }
 }
@@ -438,6 +448,12 @@ const OTHER_ENV_NAMES: &[&str] = &[
     "TOURDESK_PG_OPTS",
     "TOURDESK_TEST_CHILD_URL",
     "TOURDESK_TEST_CHILD_DESK",
+    "TOURDESK_UPDATE_CHANNEL",
+    "TOURDESK_UPDATE_KEY",
+    "TOURDESK_UPDATE_KEY_FILE",
+    "TOURDESK_UPDATE_KEY_PASSWORD",
+    "TOURDESK_LOG_DIR",
+    "TOURDESK_BUNDLE_SMOKE",
 ];
 
 /// Levenshtein distance, to suggest the name a misspelt variable meant.
@@ -486,6 +502,8 @@ struct PlainConfig {
     stripe: PlainStripeConfig,
     mail: crate::mail::MailConfig,
     booking: BookingConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updates_dir: Option<String>,
 }
 
 #[derive(serde::Serialize)]

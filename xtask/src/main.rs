@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+mod release;
+
 const WASM_BINDGEN_VERSION: &str = "0.2.130";
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
 /// Installs with Python 3.11, the oldest Python CI machines here have.
@@ -71,8 +73,9 @@ fn main() {
         Some("test") => test_all(),
         Some("e2e") => setup(true).and_then(|_| build_ui()).and_then(|_| e2e()),
         Some("api-fuzz") => api_fuzz(),
+        Some("release") => release::release(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <setup|ui|run|server|test|e2e|api-fuzz>");
+            eprintln!("usage: cargo xtask <setup|ui|run|server|test|e2e|api-fuzz|release>");
             std::process::exit(2);
         }
     };

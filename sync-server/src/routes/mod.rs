@@ -31,6 +31,10 @@ pub fn router(state: AppState) -> Router {
         .merge(website_api::webhook_routes())
         .route("/api/v1/openapi.json", get(website_api::openapi))
         .route("/health", get(health))
+        .merge(crate::updates::router(
+            state.config.updates_dir.clone().map(std::path::PathBuf::from),
+            &state.config.mail.public_base_url,
+        ))
         .route("/api/v1/auth/sign-in", post(sign_in))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/sign-out", post(sign_out))
