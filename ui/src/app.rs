@@ -1,7 +1,7 @@
 //! The app: one state (reducer + context) that follows the desk's events and the URL's hash, and
 //! the shell every page sits in (header, sidebar, toasts, the Ctrl+K search).
 
-use tourdesk_domain::ipc::{DataChanged, DeskStatus, events};
+use tourdesk_domain::ipc::{DataChanged, DeskStatus, UpdateStatus, events};
 use tourdesk_domain::protocol::EntityKind;
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -33,10 +33,28 @@ pub fn App() -> Html {
                     let state = state.clone();
                     Callback::from(move |c: DataChanged| state.dispatch(Action::Changed(c)))
                 };
+                // A newer version found at start or by the daily check: say so once per version.
+                let on_update = {
+                    let state = state.clone();
+                    let told = std::rc::Rc::new(std::cell::RefCell::new(None::<String>));
+                    Callback::from(move |u: UpdateStatus| {
+                        let Some(a) = u.available else { return };
+                        if told.borrow().as_deref() != Some(a.version.as_str()) {
+                            state.dispatch(Action::Toast(format!(
+                                "Tourdesk {} is available: Settings › This desk shows what is new",
+                                a.version
+                            )));
+                            *told.borrow_mut() = Some(a.version);
+                        }
+                    })
+                };
                 let subscribed = (
                     services::listen(events::STATUS, on_status).await,
                     services::listen(events::DATA_CHANGED, on_changed).await,
                 );
+                if let Err(e) = services::listen(events::UPDATE, on_update).await {
+                    state.dispatch(Action::Toast(e.message));
+                }
                 if let (Err(e), _) | (_, Err(e)) = subscribed {
                     state.dispatch(Action::Toast(e.message));
                 }

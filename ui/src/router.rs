@@ -37,15 +37,18 @@ pub enum SettingsTab {
     Devices,
     /// Tax rates and the default cancellation policy.
     TaxesPolicies,
+    /// This desk: its version and updates, and diagnostics for support.
+    ThisDesk,
 }
 
 impl SettingsTab {
-    pub const ALL: [SettingsTab; 5] = [
+    pub const ALL: [SettingsTab; 6] = [
         SettingsTab::Organization,
         SettingsTab::Staff,
         SettingsTab::Security,
         SettingsTab::Devices,
         SettingsTab::TaxesPolicies,
+        SettingsTab::ThisDesk,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -55,6 +58,7 @@ impl SettingsTab {
             SettingsTab::Security => "security",
             SettingsTab::Devices => "devices",
             SettingsTab::TaxesPolicies => "taxes-policies",
+            SettingsTab::ThisDesk => "this-desk",
         }
     }
 
@@ -65,6 +69,7 @@ impl SettingsTab {
             SettingsTab::Security => "Two-step sign-in",
             SettingsTab::Devices => "Devices",
             SettingsTab::TaxesPolicies => "Taxes & policies",
+            SettingsTab::ThisDesk => "This desk",
         }
     }
 

@@ -31,6 +31,30 @@ extern "C" {
 
     #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "event"], js_name = listen, catch)]
     async fn tauri_listen(event: &str, handler: &Closure<dyn FnMut(JsValue)>) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(js_namespace = ["navigator", "clipboard"], js_name = writeText, catch)]
+    async fn clipboard_write_text(text: &str) -> Result<JsValue, JsValue>;
+}
+
+/// Puts `text` on the clipboard (the webview's own; no desk command needed).
+pub async fn copy_to_clipboard(text: &str) -> Result<(), UiError> {
+    clipboard_write_text(text).await.map(|_| ()).map_err(|_| UiError::local("the clipboard could not be written"))
+}
+
+pub async fn update_status() -> Result<tourdesk_domain::ipc::UpdateStatus, UiError> {
+    call("update_status", &NoArgs {}).await
+}
+
+pub async fn check_for_update() -> Result<tourdesk_domain::ipc::UpdateStatus, UiError> {
+    call("check_for_update", &NoArgs {}).await
+}
+
+pub async fn install_update() -> Result<tourdesk_domain::ipc::InstallOutcome, UiError> {
+    call("install_update", &NoArgs {}).await
+}
+
+pub async fn diagnostics() -> Result<String, UiError> {
+    call("diagnostics", &NoArgs {}).await
 }
 
 pub(crate) async fn call<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, UiError> {

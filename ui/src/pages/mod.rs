@@ -12,6 +12,7 @@ pub mod promo_codes;
 pub mod settings;
 pub mod sign_in;
 pub mod taxes_policies;
+pub mod this_desk;
 pub mod tour_pricing;
 pub mod tours;
 

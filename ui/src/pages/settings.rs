@@ -64,6 +64,7 @@ pub fn SettingsPage(props: &SettingsPageProps) -> Html {
         SettingsTab::Security => html! { <SecurityTab /> },
         SettingsTab::Devices => html! { <DevicesTab /> },
         SettingsTab::TaxesPolicies => html! { <super::taxes_policies::TaxesPoliciesTab /> },
+        SettingsTab::ThisDesk => html! { <super::this_desk::ThisDeskTab /> },
     };
     html! {
         <div class="page settings-page">
