@@ -42,7 +42,9 @@ pub fn ThisDeskTab() -> Html {
             note.set(Some("Sending this desk's changes first, then installing…".into()));
             spawn_local(async move {
                 let said = match services::install_update().await {
-                    Ok(InstallOutcome::Installed { version }) => format!("Tourdesk {version} is installed; the desk restarts now."),
+                    Ok(InstallOutcome::Installed { version }) => {
+                        format!("Tourdesk {version} is installed; the desk restarts now.")
+                    }
                     Ok(InstallOutcome::Waiting { reason }) => reason,
                     Ok(InstallOutcome::UpToDate) => "This desk is up to date.".into(),
                     Err(e) => e.message,
@@ -168,9 +170,16 @@ mod tests {
 
     #[tokio::test]
     async fn an_offered_update_shows_what_is_new_and_why_it_waits() {
-        let props = |s| UpdateViewProps { status: s, busy: false, on_check: Callback::noop(), on_install: Callback::noop() };
+        let props =
+            |s| UpdateViewProps { status: s, busy: false, on_check: Callback::noop(), on_install: Callback::noop() };
         let html = render(props(status(true, Some("3 changes made on this desk have not been sent yet")))).await;
-        for want in ["Tourdesk 0.2.0 is available", "Faster calendar", "Install 0.2.0", "3 changes made on this desk", "2026-12-03 14:05 UTC"] {
+        for want in [
+            "Tourdesk 0.2.0 is available",
+            "Faster calendar",
+            "Install 0.2.0",
+            "3 changes made on this desk",
+            "2026-12-03 14:05 UTC",
+        ] {
             assert!(html.contains(want), "{want:?} missing: {html}");
         }
         let html = render(props(status(false, None))).await;

@@ -1,0 +1,218 @@
+//! `cargo xtask bundle`: release bundles of the desk for the machine it runs on, with their sizes;
+//! with `TOURDESK_BUNDLE_SMOKE=1` (or `cargo xtask bundle --smoke`) also the installed-package
+//! smoke test.
+//!
+//! - Linux: the `.deb`. The `.AppImage` is configured too, but tauri's AppImage step downloads
+//!   linuxdeploy and its plugins from GitHub, which this workplace cannot reach: set
+//!   `TOURDESK_BUNDLE_APPIMAGE=1` where it can (the CI workflow for other runners does).
+//! - Windows (`.msi`, NSIS `-setup.exe`) and macOS (`.app`, `.dmg`): the same command on those
+//!   machines; `.github/workflows/bundles.yml` runs it there. It cannot run here.
+//!
+//! The Tauri CLI is the npm package `@tauri-apps/cli` of the same version as the `tauri` crate,
+//! installed once under the target directory (a prebuilt binary from the registry; compiling
+//! `tauri-cli` would take longer than the bundle itself).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::release::{desk_version, human_size};
+use crate::{cargo, root, run, say, setup, target_dir, which};
+
+/// Matches the `tauri` crate in Cargo.lock.
+const TAURI_CLI_VERSION: &str = "2.12.5";
+/// The goal the issue sets for the `.deb`.
+const DEB_GOAL_BYTES: u64 = 15 * 1024 * 1024;
+
+pub fn bundle(args: &[String]) -> anyhow::Result<()> {
+    let smoke = args.iter().any(|a| a == "--smoke") || env_on("TOURDESK_BUNDLE_SMOKE");
+    setup(smoke)?;
+    build_ui_release()?;
+    let cli = tauri_cli()?;
+    let mut bundles: Vec<&str> = Vec::new();
+    if cfg!(target_os = "linux") {
+        bundles.push("deb");
+        if env_on("TOURDESK_BUNDLE_APPIMAGE") {
+            bundles.push("appimage");
+        }
+    } else if cfg!(target_os = "windows") {
+        bundles.extend(["msi", "nsis"]);
+    } else if cfg!(target_os = "macos") {
+        bundles.extend(["app", "dmg"]);
+    }
+    say(&format!("building the release desk and bundling {} (slow: a release build)", bundles.join(", ")));
+    let started = Instant::now();
+    let mut c = Command::new(&cli);
+    c.args(["build", "--ci", "--bundles", &bundles.join(",")])
+        .current_dir(root().join("src-tauri"))
+        .env("CARGO_TARGET_DIR", target_dir());
+    run(&mut c)?;
+    say(&format!("bundled in {:.0} s", started.elapsed().as_secs_f64()));
+    report_sizes()?;
+    if smoke {
+        smoke_test()?;
+    } else {
+        say("installed-package smoke test skipped (set TOURDESK_BUNDLE_SMOKE=1 or pass --smoke)");
+    }
+    Ok(())
+}
+
+fn env_on(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+}
+
+/// The UI optimised (a debug wasm is several times larger), into `ui/dist`.
+fn build_ui_release() -> anyhow::Result<()> {
+    say("building the UI for release (Yew → wasm, optimised)");
+    run(cargo().args(["build", "-p", "tourdesk-ui", "--lib", "--target", "wasm32-unknown-unknown", "--release"]))?;
+    let wasm = target_dir().join("wasm32-unknown-unknown/release/tourdesk_ui.wasm");
+    let dist = root().join("ui/dist");
+    std::fs::create_dir_all(&dist)?;
+    run(Command::new("wasm-bindgen").args(["--target", "web", "--no-typescript", "--out-dir"]).arg(&dist).arg(&wasm))?;
+    for f in ["index.html", "main.js", "style.css"] {
+        std::fs::copy(root().join("ui").join(f), dist.join(f))?;
+    }
+    Ok(())
+}
+
+/// `cargo tauri` when installed, else the npm package under the target directory.
+fn tauri_cli() -> anyhow::Result<PathBuf> {
+    let dir = target_dir().join("tauri-cli");
+    let bin = dir.join("node_modules/.bin/tauri");
+    let have =
+        Command::new(&bin).arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if have.as_deref().is_ok_and(|v| v.ends_with(TAURI_CLI_VERSION)) {
+        say(&format!("tauri CLI {TAURI_CLI_VERSION}: present"));
+        return Ok(bin);
+    }
+    if !which("npm") {
+        crate::install_packages(vec!["npm"])?;
+    }
+    say(&format!("installing the tauri CLI {TAURI_CLI_VERSION} (npm package, prebuilt) into {}", dir.display()));
+    std::fs::create_dir_all(&dir)?;
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&dir)
+        .arg(format!("@tauri-apps/cli@{TAURI_CLI_VERSION}")))?;
+    Ok(bin)
+}
+
+fn bundle_files() -> Vec<PathBuf> {
+    let version = desk_version().unwrap_or_default();
+    crate::release::built_bundles(&version)
+}
+
+/// Prints each bundle's size (and the release binary's), and whether the `.deb` meets its goal.
+fn report_sizes() -> anyhow::Result<()> {
+    let files = bundle_files();
+    if files.is_empty() {
+        bail!("no bundle under {}", crate::release::bundle_dir().display());
+    }
+    say("bundle sizes");
+    for f in &files {
+        let len = std::fs::metadata(f)?.len();
+        let goal = if f.extension().is_some_and(|e| e == "deb") {
+            format!(
+                "  (goal < {}: {})",
+                human_size(DEB_GOAL_BYTES),
+                if len < DEB_GOAL_BYTES { "met" } else { "MISSED" }
+            )
+        } else {
+            String::new()
+        };
+        println!("    {:>10}  {}{goal}", human_size(len), f.display());
+    }
+    let bin = target_dir().join("release").join(exe("tourdesk-desk"));
+    if let Ok(m) = std::fs::metadata(&bin) {
+        println!("    {:>10}  {} (the desk binary)", human_size(m.len()), bin.display());
+    }
+    Ok(())
+}
+
+fn exe(name: &str) -> String {
+    if cfg!(windows) { format!("{name}.exe") } else { name.to_string() }
+}
+
+/// Installs the `.deb` into a throwaway root (`dpkg -x`), starts the installed binary under Xvfb
+/// with a fresh desk database, and checks it comes up: still running after the start, its log
+/// written in the log directory with the version, the store opened and the first update check
+/// made, and nothing logged at ERROR.
+fn smoke_test() -> anyhow::Result<()> {
+    if !cfg!(target_os = "linux") {
+        say("smoke test: Linux only (it installs the .deb)");
+        return Ok(());
+    }
+    let deb = bundle_files()
+        .into_iter()
+        .find(|f| f.extension().is_some_and(|e| e == "deb"))
+        .context("no .deb to smoke-test")?;
+    let scratch = target_dir().join("bundle-smoke");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let rootfs = scratch.join("root");
+    std::fs::create_dir_all(&rootfs)?;
+    say(&format!("smoke test: dpkg -x {} {}", deb.display(), rootfs.display()));
+    run(Command::new("dpkg").arg("-x").arg(&deb).arg(&rootfs))?;
+    let bin = std::fs::read_dir(rootfs.join("usr/bin"))?
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .context("the .deb installs no binary under /usr/bin")?;
+    for f in ["usr/share/applications", "usr/share/icons"] {
+        if !rootfs.join(f).exists() {
+            bail!("the .deb installs nothing under /{f}");
+        }
+    }
+    let logs = scratch.join("logs");
+    let mut child = Command::new("xvfb-run")
+        .args(["-a", "--server-args=-screen 0 1280x900x24"])
+        .arg(&bin)
+        .env("TOURDESK_DESK_DB", scratch.join("desk.sqlite3"))
+        .env("TOURDESK_LOG_DIR", &logs)
+        // Nothing listens there: the desk must come up offline, as it does on a train.
+        .env("TOURDESK_SERVER_URL", "http://127.0.0.1:9")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting the installed desk under xvfb-run")?;
+    let log = logs.join("desk.log");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (ok, seen) = loop {
+        std::thread::sleep(Duration::from_millis(500));
+        if let Some(status) = child.try_wait()? {
+            bail!("the installed desk exited during start ({status}); its log:\n{}", read(&log));
+        }
+        let seen = read(&log);
+        if seen.contains("desk starting") && seen.contains("could not check for updates") {
+            break (true, seen);
+        }
+        if Instant::now() > deadline {
+            break (false, seen);
+        }
+    };
+    // Let it run a moment longer: a crash right after the first paint shows here.
+    std::thread::sleep(Duration::from_secs(3));
+    let alive = child.try_wait()?.is_none();
+    stop(&mut child);
+    if !ok || !alive {
+        bail!("the installed desk did not come up (alive: {alive}); its log:\n{seen}");
+    }
+    if seen.contains(" ERROR ") {
+        bail!("the installed desk logged errors:\n{seen}");
+    }
+    say(&format!("smoke test passed: {} started from the .deb, logged to {}", bin.display(), log.display()));
+    Ok(())
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+/// Stops xvfb-run and the desk under it (its process group, which this function's caller made).
+fn stop(child: &mut std::process::Child) {
+    let _ = Command::new("pkill").arg("-TERM").arg("-P").arg(child.id().to_string()).status();
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = child.kill();
+    let _ = child.wait();
+}
