@@ -50,6 +50,11 @@ pub fn bundle(args: &[String]) -> anyhow::Result<()> {
         .env("CARGO_TARGET_DIR", target_dir());
     run(&mut c)?;
     say(&format!("bundled in {:.0} s", started.elapsed().as_secs_f64()));
+    if cfg!(target_os = "macos") {
+        // The updater installs a macOS app from a tarball of the .app.
+        let dir = crate::release::bundle_dir().join("macos");
+        run(Command::new("tar").current_dir(&dir).args(["czf", "Tourdesk.app.tar.gz", "Tourdesk.app"]))?;
+    }
     report_sizes()?;
     if smoke {
         smoke_test()?;
