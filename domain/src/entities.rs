@@ -322,7 +322,7 @@ pub struct Guide {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emergency_contact: Option<String>,
     /// Days off, in the guide's own zone.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub time_off: Vec<TimeOff>,
 }
 

@@ -3,17 +3,15 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{
-    ApplyError, AuditEntry, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_ref, require,
-};
+use super::{ApplyError, AuditEntry, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_ref, require};
 use crate::entities::{Guide, GuideAssignment};
 use crate::guides::{
     AssignmentRequest, AssignmentRole, AssignmentStatus, GuideStatus, TimeOff, WeeklyAvailability, check_assignment,
 };
-use crate::validate::FieldError;
 use crate::roles::Permission;
 use crate::status::StateMachine;
 use crate::validate;
+use crate::validate::FieldError;
 
 /// Arguments of `assign_guide.v1`. Assigning a guide already assigned changes nothing; a guide
 /// who had declined is asked again.
@@ -392,10 +390,9 @@ impl Mutator for AssignGuideV2 {
             }));
         }
         if self.role == AssignmentRole::Lead {
-            let other_lead = view
-                .departure_guides(&departure_id)?
-                .into_iter()
-                .find(|g| g.guide_id != guide_id && g.status != AssignmentStatus::Declined && g.role == AssignmentRole::Lead);
+            let other_lead = view.departure_guides(&departure_id)?.into_iter().find(|g| {
+                g.guide_id != guide_id && g.status != AssignmentStatus::Declined && g.role == AssignmentRole::Lead
+            });
             if let Some(other) = other_lead {
                 return Err(Rejection::conflict(
                     "role",
@@ -547,7 +544,10 @@ mod tests {
         let mem = world();
         let ch = run_write(&mem, "upsert_guide.v1", profile(), Role::Manager);
         let Change::PutGuide(g) = &ch[0] else { panic!("{ch:?}") };
-        assert_eq!((g.first_name.as_str(), g.email.as_str(), g.phone.as_str()), ("Rui", "rui@example.com", "+351912000999"));
+        assert_eq!(
+            (g.first_name.as_str(), g.email.as_str(), g.phone.as_str()),
+            ("Rui", "rui@example.com", "+351912000999")
+        );
         assert_eq!(g.languages, ["pt", "en"]);
         assert_eq!(g.organization_id, ORG);
         assert_eq!(g.time_off.len(), 1);
