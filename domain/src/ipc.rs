@@ -569,33 +569,3 @@ pub struct GuideView {
     /// Changed on this desk and not yet confirmed by the server.
     pub pending: bool,
 }
-
-/// What the UI sends to save a guide; the shell adds the id of a new one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GuideInput {
-    /// `None` for a new guide.
-    pub id: Option<String>,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    pub phone: String,
-    pub languages: Vec<String>,
-    pub timezone: String,
-    pub weekly_availability: crate::guides::WeeklyAvailability,
-    pub status: crate::guides::GuideStatus,
-    pub qualified_tour_ids: Vec<String>,
-    pub bio: Option<String>,
-    pub photo_url: Option<String>,
-    pub emergency_contact: Option<String>,
-    pub time_off: Vec<crate::guides::TimeOff>,
-}
-
-/// What the UI sends to put a guide on a departure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AssignGuideInput {
-    pub departure_id: String,
-    pub guide_id: String,
-    pub role: crate::guides::AssignmentRole,
-    pub turnaround_minutes: u32,
-    pub override_reason: Option<String>,
-}
