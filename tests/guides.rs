@@ -191,3 +191,180 @@ async fn a_manager_overrides_a_conflict_with_a_reason_and_it_is_audited() {
         .get::<_, i64>(0);
     assert_eq!(audited, 1);
 }
+
+/// Signs in as the demo guide; answers their token, their guide id, a departure they lead with
+/// a booking, and one with a booking that another guide leads.
+async fn guide_and_another_guides_departure(env: &Env) -> (String, String, String, String, String) {
+    let pg = env.pg().await;
+    let token = tourdesk_tests::sign_in(env, demo_data::DEMO_GUIDE_EMAIL).await;
+    let mine = pg
+        .query_one(
+            "SELECT a.guide_id, a.departure_id FROM schedule_guide_assignments a JOIN guides g ON g.id = a.guide_id
+             JOIN staff_users u ON u.id = g.user_id WHERE u.email = $1 ORDER BY a.departure_id LIMIT 1",
+            &[&demo_data::DEMO_GUIDE_EMAIL],
+        )
+        .await
+        .unwrap();
+    let (guide_id, my_dep): (String, String) = (mine.get(0), mine.get(1));
+    // Another guide, who leads a departure with a booking on it.
+    let other_guide = id();
+    pg.execute(
+        "INSERT INTO guides (id, organization_id, first_name, last_name, email)
+         SELECT $1, organization_id, 'Olga', 'Other', 'olga@example.com' FROM guides WHERE id = $2",
+        &[&other_guide, &guide_id],
+    )
+    .await
+    .unwrap();
+    let row = pg
+        .query_one(
+            "SELECT b.departure_id, b.id FROM bookings b WHERE NOT EXISTS (
+                 SELECT 1 FROM schedule_guide_assignments a WHERE a.departure_id = b.departure_id) LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (other_dep, other_booking): (String, String) = (row.get(0), row.get(1));
+    pg.execute(
+        "INSERT INTO schedule_guide_assignments (id, organization_id, departure_id, guide_id, status)
+         SELECT $1, organization_id, $2, $3, 'confirmed' FROM guides WHERE id = $3",
+        &[&id(), &other_dep, &other_guide],
+    )
+    .await
+    .unwrap();
+    (token, guide_id, my_dep, other_dep, other_booking)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guides_token_is_refused_on_another_guides_departure_for_every_mutation_and_the_pull() {
+    use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SCHEMA_VERSION, schedule_bucket};
+    let env = Env::start().await;
+    let (token, guide_id, _mine, dep, booking) = guide_and_another_guides_departure(&env).await;
+    let pg = env.pg().await;
+    let before: i64 = pg
+        .query_one(
+            "SELECT (SELECT count(*) FROM check_ins) + (SELECT count(*) FROM schedule_guide_assignments)
+                  + (SELECT count(*) FROM bookings) + (SELECT count(*) FROM audit_logs)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let schedule: (String, i32, String) = {
+        let r = pg.query_one("SELECT notes, capacity, status FROM schedules WHERE id = $1", &[&dep]).await.unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    let now = chrono::Utc::now();
+    // Every mutation that names a departure, aimed at the other guide's.
+    let attempts = [
+        (
+            "check_in.v1",
+            json!({"nonce": id(), "booking_id": booking, "departure_id": dep, "participant": 0, "at": now}),
+        ),
+        (
+            "mark_no_show.v1",
+            json!({"nonce": id(), "booking_id": booking, "departure_id": dep, "participant": 0, "at": now}),
+        ),
+        ("set_departure_notes.v1", json!({"departure_id": dep, "notes": "mine now"})),
+        ("set_departure_status.v1", json!({"departure_id": dep, "status": "closed"})),
+        ("set_departure_capacity.v1", json!({"departure_id": dep, "capacity": 1})),
+        ("cancel_departure.v1", json!({"departure_id": dep, "reason": "Storm"})),
+        ("assign_guide.v1", json!({"id": id(), "departure_id": dep, "guide_id": guide_id})),
+        ("assign_guide.v2", json!({"id": id(), "departure_id": dep, "guide_id": guide_id, "role": "assistant"})),
+        ("unassign_guide.v1", json!({"departure_id": dep, "guide_id": guide_id})),
+        ("cancel_booking.v1", json!({"booking_id": booking, "reason": "customer"})),
+        (
+            "upsert_guide.v1",
+            json!({"id": guide_id, "first_name": "Gina", "email": "gina@example.com",
+                                   "languages": ["en"], "timezone": "Europe/Lisbon", "status": "active"}),
+        ),
+    ];
+    let mutations: Vec<MutationEnvelope> = attempts
+        .iter()
+        .enumerate()
+        .map(|(i, (name, args))| MutationEnvelope {
+            id: i as u64 + 1,
+            name: (*name).into(),
+            args: args.clone(),
+            hlc: format!("{:013}-{:08}-test", now.timestamp_millis(), i),
+        })
+        .collect();
+    let req = PushRequest { client_id: id(), schema_version: SCHEMA_VERSION, mutations };
+    let resp = tourdesk_tests::push_raw(&env.base_url(), &token, &req).await;
+    assert_eq!(resp.results.len(), attempts.len());
+    for (r, (name, _)) in resp.results.iter().zip(&attempts) {
+        assert_eq!(r.status, OutcomeStatus::Rejected, "{name}: {r:?}");
+    }
+    let after: i64 = pg
+        .query_one(
+            "SELECT (SELECT count(*) FROM check_ins) + (SELECT count(*) FROM schedule_guide_assignments)
+                  + (SELECT count(*) FROM bookings) + (SELECT count(*) FROM audit_logs)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(after, before, "nothing written");
+    let r = pg.query_one("SELECT notes, capacity, status FROM schedules WHERE id = $1", &[&dep]).await.unwrap();
+    assert_eq!((r.get::<_, String>(0), r.get::<_, i32>(1), r.get::<_, String>(2)), schedule);
+
+    // Pulling the other guide's departure: answered as removed, nothing of it served.
+    let body = json!({"client_id": id(), "schema_version": SCHEMA_VERSION,
+                      "cursors": {schedule_bucket(&dep): 0}, "limit": 5000});
+    let (status, page) = tourdesk_tests::call(&env.base_url(), "POST", "/sync/v1/pull", Some(&token), Some(body)).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+    assert_eq!(page["removed_buckets"], json!([schedule_bucket(&dep)]));
+    let served = page["buckets"].as_array().unwrap();
+    assert!(served.iter().all(|b| b["bucket"] != json!(schedule_bucket(&dep))), "{page}");
+    let text = page.to_string();
+    assert!(!text.contains(&booking) && !text.contains(&format!("\"id\":\"{dep}\"")), "nothing of it: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guide_mode_shows_only_my_departures_and_a_check_in_made_offline_arrives() {
+    let mut env = Env::start().await;
+    let (_token, _guide_id, mine, other, _) = guide_and_another_guides_departure(&env).await;
+    let (guide, client) = synced(&env, demo_data::DEMO_GUIDE_EMAIL, "guide").await;
+    let pg = env.pg().await;
+    let local_date: chrono::NaiveDate =
+        pg.query_one("SELECT local_date FROM schedules WHERE id = $1", &[&mine]).await.unwrap().get(0);
+    let shown = guide.my_departures(local_date, local_date + chrono::Days::new(6)).unwrap();
+    assert!(shown.iter().any(|d| d.departure.departure.id == mine), "{shown:?}");
+    assert!(guide.departure(&other).unwrap().is_none(), "another guide's departure is not on the device at all");
+    // Every departure on the device is one the guide leads.
+    let week = guide.calendar(local_date, local_date + chrono::Days::new(30)).unwrap();
+    let led: Vec<String> = pg
+        .query(
+            "SELECT departure_id FROM schedule_guide_assignments a JOIN guides g ON g.id = a.guide_id
+                JOIN staff_users u ON u.id = g.user_id WHERE u.email = $1",
+            &[&demo_data::DEMO_GUIDE_EMAIL],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(week.iter().all(|d| led.contains(&d.departure.id)), "{week:?}");
+
+    // Offline: one tap checks a guest in; it shows as pending and is sent when the server is back.
+    env.stop_server().await;
+    let manifest = guide.manifest(&mine).unwrap().unwrap();
+    let b = &manifest.bookings[0];
+    guide
+        .mutate(&m(
+            "check_in.v1",
+            json!({"nonce": id(), "booking_id": b.booking_id, "departure_id": mine, "participant": 0,
+                   "at": chrono::Utc::now()}),
+        ))
+        .unwrap();
+    assert!(guide.manifest(&mine).unwrap().unwrap().bookings[0].participants[0].attendance_pending);
+    assert!(client.sync_once(&guide).await.is_err(), "no server");
+    env.restart_server().await;
+    client.sync_once(&guide).await.unwrap();
+    assert!(guide.rejections().unwrap().is_empty(), "{:?}", guide.rejections().unwrap());
+    let checked: i64 = pg
+        .query_one("SELECT count(*) FROM check_ins WHERE booking_id = $1 AND kind = 'checked_in'", &[&b.booking_id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(checked, 1);
+}

@@ -218,7 +218,11 @@ async fn a_guide_pull_holds_reference_data_and_only_the_departures_they_lead() {
     // Reference data: the catalogue and the guides, nothing operational.
     let reference = &got[&ref_bucket(&d.org)];
     assert_eq!(ids(reference, EntityKind::Tour).len(), 3);
-    assert!(ids(reference, EntityKind::Departure).contains(&d.other), "every departure is reference data");
+    assert!(ids(reference, EntityKind::Departure).is_empty(), "departures are no reference data");
+    for dep in &d.led {
+        assert!(ids(&got[&schedule_bucket(dep)], EntityKind::Departure).contains(dep), "a led departure arrives");
+    }
+    assert!(got.values().all(|c| !ids(c, EntityKind::Departure).contains(&d.other)), "another's never does");
     assert!(!ids(reference, EntityKind::PricingTier).is_empty());
     assert_eq!(ids(reference, EntityKind::Guide), BTreeSet::from([d.guide_id.clone()]));
     for kind in [EntityKind::Booking, EntityKind::Customer, EntityKind::CheckIn, EntityKind::GuideAssignment] {

@@ -282,11 +282,15 @@ pub async fn delete_guide_assignment(w: &WriteTx<'_>, org: &str, id: &str) -> Re
     Ok(())
 }
 
-/// Appends the departure's current operational rows to `schedule:D`: customers first (a
-/// booking never arrives before its guest), then bookings, check-ins, ledger entries and assignments.
+/// Appends the departure and its current operational rows to `schedule:D`: the departure, then
+/// customers (a booking never arrives before its guest), then bookings, check-ins, ledger entries and assignments.
 pub async fn log_departure_snapshot(w: &WriteTx<'_>, org: &str, departure_id: &str) -> Result<(), DbError> {
     let bucket = schedule_bucket(departure_id);
     let mut log = Vec::new();
+    // The departure itself first: everything after names it.
+    if let Some(d) = super::departure(w.tx(), org, departure_id).await? {
+        log.push(LogRow::put(bucket.clone(), EntityKind::Departure, &d.id, serde_json::to_value(&d)?));
+    }
     let customers = w
         .rows(
             &format!(
