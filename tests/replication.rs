@@ -218,7 +218,11 @@ async fn a_guide_pull_holds_reference_data_and_only_the_departures_they_lead() {
     // Reference data: the catalogue and the guides, nothing operational.
     let reference = &got[&ref_bucket(&d.org)];
     assert_eq!(ids(reference, EntityKind::Tour).len(), 3);
-    assert!(ids(reference, EntityKind::Departure).contains(&d.other), "every departure is reference data");
+    assert!(ids(reference, EntityKind::Departure).is_empty(), "departures are no reference data");
+    for dep in &d.led {
+        assert!(ids(&got[&schedule_bucket(dep)], EntityKind::Departure).contains(dep), "a led departure arrives");
+    }
+    assert!(got.values().all(|c| !ids(c, EntityKind::Departure).contains(&d.other)), "another's never does");
     assert!(!ids(reference, EntityKind::PricingTier).is_empty());
     assert_eq!(ids(reference, EntityKind::Guide), BTreeSet::from([d.guide_id.clone()]));
     for kind in [EntityKind::Booking, EntityKind::Customer, EntityKind::CheckIn, EntityKind::GuideAssignment] {
@@ -475,8 +479,8 @@ async fn a_change_is_logged_once_per_bucket_that_should_see_it() {
     let mut both = vec![(org_bucket(&d.org), 1), (schedule_bucket(&d.led[0]), 1)];
     both.sort();
     assert_eq!(logged(booking.clone()).await, both, "one change per relevant bucket");
-    // The guest follows their first booking into the departure's bucket; the seat count is
-    // reference data.
+    // The guest follows their first booking into the departure's bucket, and so does the
+    // departure's new seat count: a departure is its own schedule:D, not reference data.
     assert_eq!(logged(customer.clone()).await, both);
     let dep_rows = pg
         .query(
@@ -485,7 +489,7 @@ async fn a_change_is_logged_once_per_bucket_that_should_see_it() {
         )
         .await
         .unwrap();
-    let mut expected = vec![org_bucket(&d.org), ref_bucket(&d.org)];
+    let mut expected = vec![org_bucket(&d.org), schedule_bucket(&d.led[0])];
     expected.sort();
     assert_eq!(dep_rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>(), expected);
 

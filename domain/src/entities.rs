@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cancellation::{CancelledBy, RefundDecision};
 use crate::capacity::ManagerOverride;
-use crate::guides::{AssignmentStatus, GuideProfile, GuideStatus, WeeklyAvailability};
+use crate::guides::{AssignmentRole, AssignmentStatus, GuideProfile, GuideStatus, TimeOff, WeeklyAvailability};
 use crate::hlc::Hlc;
 use crate::money::{Currency, Money};
 use crate::pricing::PricingSnapshot;
@@ -313,6 +313,17 @@ pub struct Guide {
     pub status: GuideStatus,
     /// Tours the guide may lead (the spec's `tour_guide_assignments`).
     pub qualified_tour_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    /// An `https://` address of the guide's photo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_url: Option<String>,
+    /// Whom to call if something happens to the guide: a name and a phone number, free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency_contact: Option<String>,
+    /// Days off, in the guide's own zone.
+    #[serde(default)]
+    pub time_off: Vec<TimeOff>,
 }
 
 impl Guide {
@@ -324,7 +335,12 @@ impl Guide {
             timezone: self.timezone.clone(),
             weekly_availability: self.weekly_availability.clone(),
             qualified_tour_ids: self.qualified_tour_ids.clone(),
+            time_off: self.time_off.clone(),
         }
+    }
+
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name).trim().to_string()
     }
 }
 
@@ -339,6 +355,12 @@ pub struct GuideAssignment {
     pub assigned_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
     pub notes: Option<String>,
+    /// Lead or assistant; assignments made before roles existed are leads.
+    #[serde(default)]
+    pub role: AssignmentRole,
+    /// Set when a manager assigned the guide despite conflicts (audited with them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
 }
 
 /// Who leads a departure, as a store answers it: the assignment joined with the guide's login.
@@ -347,6 +369,8 @@ pub struct DepartureGuide {
     pub guide_id: String,
     pub user_id: Option<String>,
     pub status: AssignmentStatus,
+    #[serde(default)]
+    pub role: AssignmentRole,
 }
 
 /// Seats of one tier a waiting customer wants.

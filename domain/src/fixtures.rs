@@ -227,6 +227,10 @@ pub fn guide() -> Guide {
         weekly_availability: serde_json::from_str(&weekly).unwrap(),
         status: GuideStatus::Active,
         qualified_tour_ids: vec![TOUR.into()],
+        bio: None,
+        photo_url: None,
+        emergency_contact: None,
+        time_off: Vec::new(),
     }
 }
 

@@ -121,6 +121,28 @@ pub struct GuideProfile {
     pub weekly_availability: WeeklyAvailability,
     /// Tours the guide may lead (the spec's `tour_guide_assignments`).
     pub qualified_tour_ids: Vec<String>,
+    /// Whole days off in the guide's zone.
+    #[serde(default)]
+    pub time_off: Vec<TimeOff>,
+}
+
+/// Days off, `start` to `end` inclusive, as dates in the guide's own zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeOff {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What a guide does on a departure: one lead, any number of assistants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentRole {
+    #[default]
+    Lead,
+    Assistant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -165,6 +187,8 @@ pub enum GuideConflict {
     OutsideAvailability { local_start: NaiveDateTime, local_end: NaiveDateTime, timezone: String },
     #[error("the guide is already assigned to departure {departure_id} at that time")]
     Overlap { departure_id: String, starts_at: DateTime<Utc>, ends_at: DateTime<Utc> },
+    #[error("the guide has time off {start} – {end}")]
+    TimeOff { start: NaiveDate, end: NaiveDate },
     #[error("the guide's time zone {timezone:?} is unknown")]
     UnknownTimezone { timezone: String },
     #[error("the departure ends before it starts")]
@@ -255,6 +279,19 @@ pub fn check_assignment(
                     timezone: guide.timezone.clone(),
                 });
             }
+            if req.ends_at > req.starts_at {
+                let (first, last) = (local_start.date(), local_end.date());
+                // A departure ending exactly at midnight does not touch the next day.
+                let last = if local_end.time() == chrono::NaiveTime::MIN && last > first {
+                    last.pred_opt().unwrap_or(last)
+                } else {
+                    last
+                };
+                let mut off: Vec<&TimeOff> =
+                    guide.time_off.iter().filter(|t| t.start <= last && first <= t.end).collect();
+                off.sort_by_key(|t| (t.start, t.end));
+                conflicts.extend(off.into_iter().map(|t| GuideConflict::TimeOff { start: t.start, end: t.end }));
+            }
         }
     }
     let gap = Duration::minutes(i64::from(req.turnaround_minutes));
@@ -322,9 +359,46 @@ mod tests {
                     GuideConflict::Overlap { .. } => "overlap",
                     GuideConflict::UnknownTimezone { .. } => "timezone",
                     GuideConflict::InvalidWindow => "window",
+                    GuideConflict::TimeOff { .. } => "time_off",
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn time_off_in_the_guides_zone_and_every_conflict_at_once() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 6, d).unwrap();
+        let off = |a: u32, b: u32| TimeOff { start: day(a), end: day(b), reason: Some("leave".into()) };
+        let g = GuideProfile { time_off: vec![off(9, 10)], ..guide() };
+        // Monday 8 June 2026 is free; Tuesday 9 and Wednesday 10 are off.
+        assert_eq!(kinds(check_assignment(&g, &req(utc(2026, 6, 8, 8, 0), 120), &[])), Vec::<&str>::new());
+        assert_eq!(kinds(check_assignment(&g, &req(utc(2026, 6, 9, 8, 0), 120), &[])), vec!["time_off"]);
+        assert_eq!(kinds(check_assignment(&g, &req(utc(2026, 6, 10, 8, 0), 120), &[])), vec!["time_off"]);
+        // 23:30 UTC on the 8th is 00:30 BST on the 9th: the guide's zone decides.
+        let g2 = GuideProfile { time_off: vec![off(9, 9)], ..guide() };
+        let late = AssignmentRequest { ..req(utc(2026, 6, 8, 23, 30), 30) };
+        assert!(kinds(check_assignment(&g2, &late, &[])).contains(&"time_off"));
+        // Ending exactly at local midnight does not touch the next day.
+        let to_midnight = req(utc(2026, 6, 8, 16, 0), 420); // 17:00–24:00 BST Monday
+        assert!(!kinds(check_assignment(&g2, &to_midnight, &[])).contains(&"time_off"));
+        // Everything wrong at once: every conflict is reported, none hides another.
+        let bad = GuideProfile { status: GuideStatus::OnLeave, languages: vec!["de".into()], ..g };
+        let r = AssignmentRequest {
+            tour_id: "t9",
+            required_language: Some("fr"),
+            turnaround_minutes: 30,
+            ..req(utc(2026, 6, 9, 6, 0), 120)
+        };
+        let busy = [ExistingAssignment {
+            departure_id: "other".into(),
+            starts_at: utc(2026, 6, 9, 8, 15),
+            ends_at: utc(2026, 6, 9, 9, 0),
+            status: AssignmentStatus::Confirmed,
+        }];
+        assert_eq!(
+            kinds(check_assignment(&bad, &r, &busy)),
+            vec!["not_active", "not_qualified", "language", "unavailable", "time_off", "overlap"]
+        );
     }
 
     #[test]

@@ -559,3 +559,53 @@ pub enum InstallOutcome {
     /// Nothing newer to install.
     UpToDate,
 }
+
+/// One guide on a departure, as the week board and guide mode show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoardAssignment {
+    pub assignment_id: String,
+    pub guide_id: String,
+    /// "First Last", or the guide id when this desk does not hold the guide.
+    pub guide_name: String,
+    pub role: crate::guides::AssignmentRole,
+    pub status: crate::guides::AssignmentStatus,
+    pub override_reason: Option<String>,
+    /// Made on this desk and not yet confirmed by the server.
+    pub pending: bool,
+}
+
+/// A departure with the guides on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoardDeparture {
+    #[serde(flatten)]
+    pub departure: CalendarDeparture,
+    pub assignments: Vec<BoardAssignment>,
+}
+
+impl BoardDeparture {
+    /// No guide leads it (assistants alone, or declined guides, do not count).
+    pub fn unassigned(&self) -> bool {
+        !self.assignments.iter().any(|a| {
+            a.role == crate::guides::AssignmentRole::Lead && a.status != crate::guides::AssignmentStatus::Declined
+        })
+    }
+}
+
+/// The week board: departures × guides for a span of local dates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuideBoard {
+    pub from: chrono::NaiveDate,
+    pub until: chrono::NaiveDate,
+    /// Every guide of the organization, by name.
+    pub guides: Vec<GuideView>,
+    pub departures: Vec<BoardDeparture>,
+}
+
+/// A guide as the guides page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuideView {
+    #[serde(flatten)]
+    pub guide: crate::entities::Guide,
+    /// Changed on this desk and not yet confirmed by the server.
+    pub pending: bool,
+}

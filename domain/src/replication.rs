@@ -10,9 +10,10 @@
 //!   ([`role_receives_audit`]); managers and guides never do.
 //! * Customers receive nothing: the public API is their door.
 //!
-//! Rows follow their scope: reference rows (tours, variants, tiers, departures, guides) go to
-//! `org:all` and `org:ref`; a departure's operational rows (bookings, check-ins, assignments) to
-//! `org:all` and `schedule:D`; a customer to `org:all` and the `schedule:D` of every departure
+//! Rows follow their scope: reference rows (tours, variants, tiers, guides) go to `org:all` and
+//! `org:ref`; a departure itself and its operational rows (bookings, check-ins, assignments) to
+//! `org:all` and `schedule:D`, so a guide's device holds only the departures they lead (issue 14:
+//! it used to hold every departure of the organization, with empty manifests); a customer to `org:all` and the `schedule:D` of every departure
 //! they have a booking on, so the guide of D has the guest's contact details.
 //!
 //! The pricing half of the catalogue (seasons, tax rates, cancellation policies, FAQs,
@@ -114,11 +115,11 @@ pub fn parse_bucket(org: &str, bucket: &str) -> Option<Bucket> {
 /// Where a replicated row belongs, which decides the buckets it is logged to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowScope<'a> {
-    /// Tours, variants, tiers, departures, guides: every device of the organization.
+    /// Tours, variants, tiers, guides: every device of the organization.
     Reference,
     /// Promo codes and payment issues: office desks only (`org:all`), never a guide's device.
     Office,
-    /// A departure's bookings, their ledger entries, check-ins and guide assignments.
+    /// A departure itself, its bookings, their ledger entries, check-ins and guide assignments.
     Departure(&'a str),
     /// A customer, with the departures they have a booking on (any status: the booking stays in
     /// the departure's bucket, so its customer must too).
@@ -132,7 +133,6 @@ impl RowScope<'_> {
             EntityKind::Tour
             | EntityKind::TourVariant
             | EntityKind::PricingTier
-            | EntityKind::Departure
             | EntityKind::Guide
             | EntityKind::Season
             | EntityKind::TaxRate
@@ -140,7 +140,9 @@ impl RowScope<'_> {
             | EntityKind::TourFaq
             | EntityKind::TourInclusion => Some(RowScope::Reference),
             EntityKind::PromoCode | EntityKind::PaymentIssue => Some(RowScope::Office),
-            EntityKind::Booking
+            // A departure is its own `schedule:D` (`RowScope::Departure(id)`).
+            EntityKind::Departure
+            | EntityKind::Booking
             | EntityKind::Customer
             | EntityKind::CheckIn
             | EntityKind::GuideAssignment
@@ -252,6 +254,7 @@ mod tests {
         assert_eq!(RowScope::Customer(&[]).buckets("o"), vec!["org:o:all"]);
         assert_eq!(RowScope::of_reference(EntityKind::Guide), Some(RowScope::Reference));
         assert_eq!(RowScope::of_reference(EntityKind::Booking), None);
+        assert_eq!(RowScope::of_reference(EntityKind::Departure), None, "a departure is its own schedule:D");
     }
 
     #[test]

@@ -58,6 +58,7 @@ impl Role {
                     | BookingsWrite
                     | CustomersRead
                     | GuidesRead
+                    | GuidesWrite
                     | Overbook
             ),
             // Guides read reference data and their own departures; "own" is enforced by replication.

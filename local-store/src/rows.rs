@@ -458,6 +458,10 @@ static GUIDES: Spec = Spec {
         ("weekly_availability", Json),
         ("status", Text),
         ("qualified_tour_ids", Json),
+        ("bio", Text),
+        ("photo_url", Text),
+        ("emergency_contact", Text),
+        ("time_off", Json),
     ],
     derived: &[],
     upsert: OnceLock::new(),
@@ -510,6 +514,8 @@ static GUIDE_ASSIGNMENTS: Spec = Spec {
         ("assigned_at", Text),
         ("confirmed_at", Text),
         ("notes", Text),
+        ("role", Text),
+        ("override_reason", Text),
     ],
     derived: &[],
     upsert: OnceLock::new(),
@@ -796,6 +802,11 @@ pub fn payment_issues(c: &Connection, org: &str) -> Result<Vec<PaymentIssue>, St
 
 pub fn guide(c: &Connection, org: &str, id: &str) -> Result<Option<Guide>, StoreError> {
     Ok(typed(select_spec(c, &GUIDES, org, "id = ?2", &[&id])?)?.pop())
+}
+
+/// Every guide of the organization, in no particular order.
+pub fn guides(c: &Connection, org: &str) -> Result<Vec<Guide>, StoreError> {
+    typed(select_spec(c, &GUIDES, org, "1 = 1", &[])?)
 }
 
 pub fn guide_assignment(

@@ -16,6 +16,7 @@ use crate::StoreError;
 
 mod bookings_list;
 mod catalogue;
+mod guides;
 mod money;
 mod pull;
 mod read;

@@ -180,6 +180,7 @@ fn writable(c: &Change) -> bool {
             | Change::PutDeparture(_)
             | Change::PutBooking(_)
             | Change::PutCustomer(_)
+            | Change::PutGuide(_)
             | Change::PutGuideAssignment(_)
             | Change::DeleteGuideAssignment { .. }
             | Change::PutCheckIn(_)
@@ -234,6 +235,10 @@ async fn write(
         Change::PutCustomer(c) => {
             db::put_customer(w, c).await?;
             ("customer", &c.id, serde_json::to_value(c)?)
+        }
+        Change::PutGuide(g) => {
+            db::put_guide(w, g).await?;
+            ("guide", &g.id, serde_json::to_value(g)?)
         }
         Change::PutGuideAssignment(a) => {
             db::put_guide_assignment(w, a).await?;

@@ -386,7 +386,10 @@ async fn upsert_reference<T: serde::Serialize>(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<(), DbError> {
-    w.log_change(&ref_buckets(org), kind, id, Op::Put, Some(serde_json::to_value(row)?));
+    // A departure goes to `org:all` and its own `schedule:D` (a guide's device holds only the
+    // departures they lead); tours, variants and tiers to every device.
+    let buckets = if kind == EntityKind::Departure { departure_buckets(org, id) } else { ref_buckets(org) };
+    w.log_change(&buckets, kind, id, Op::Put, Some(serde_json::to_value(row)?));
     written_once(w.exec(sql, params).await?, id)
 }
 

@@ -289,6 +289,10 @@ async fn operations(
         weekly_availability: WeeklyAvailability((0..7).map(|d| Ok((d, all_day()?))).collect::<anyhow::Result<_>>()?),
         status: GuideStatus::Active,
         qualified_tour_ids: catalogue.iter().map(|(t, _, _)| t.id.clone()).collect(),
+        bio: Some("Born in Alfama; leads the morning walks.".into()),
+        photo_url: None,
+        emergency_contact: Some("Rui Guide +351 912 345 679".into()),
+        time_off: Vec::new(),
     };
     db::put_guide(tx, &guide).await?;
 
@@ -310,6 +314,8 @@ async fn operations(
             assigned_at: Utc::now(),
             confirmed_at: Some(Utc::now()),
             notes: None,
+            role: Default::default(),
+            override_reason: None,
         };
         db::put_guide_assignment(tx, &assignment).await?;
     }

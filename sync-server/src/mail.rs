@@ -237,6 +237,25 @@ pub async fn queue(
     Ok(id)
 }
 
+/// Queues an e-mail to a guide (a new assignment), sent by the outbox like a customer's.
+pub async fn queue_to_guide(
+    tx: &impl GenericClient,
+    org: &str,
+    guide_id: &str,
+    kind: &str,
+    email: &Email,
+) -> Result<String, crate::db::DbError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.exec(
+        "INSERT INTO communications (id, organization_id, guide_id, channel, direction, type,
+             subject, content, status, recipient, attempts, next_attempt_at)
+         VALUES ($1, $2, $3, 'email', 'outbound', $4, $5, $6, 'pending', $7, 0, now())",
+        &[&id, &org, &guide_id, &kind, &email.subject, &email.text, &email.to],
+    )
+    .await?;
+    Ok(id)
+}
+
 /// Queues a booking's reminder like [`queue`], unless one was queued for it already (V9's
 /// index): `true` when this call queued it.
 pub async fn queue_reminder(

@@ -12,7 +12,8 @@
 
 use std::collections::HashMap;
 
-use tourdesk_domain::entities::{Booking, Departure};
+use tourdesk_domain::entities::{Booking, Departure, GuideAssignment};
+use tourdesk_domain::guides::AssignmentRole;
 use tourdesk_domain::money::Money;
 use tourdesk_domain::mutation::{BOOKING_CONFIRMED, Change, Mutation};
 use tourdesk_domain::status::{BookingStatus, DepartureStatus};
@@ -29,6 +30,14 @@ pub const DEPARTURE_CANCELLED: &str = "departure_cancelled";
 pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Result<(), DbError> {
     if let Mutation::RecordPaymentV1(_) = m {
         return confirmed_by_payment(w, changes).await;
+    }
+    if let Mutation::AssignGuideV1(_) | Mutation::AssignGuideV2(_) = m {
+        for c in changes {
+            if let Change::PutGuideAssignment(a) = c {
+                guide_assigned(w, a).await?;
+            }
+        }
+        return Ok(());
     }
     let cancels_departure = match m {
         Mutation::CancelDepartureV1(_) => true,
@@ -98,6 +107,34 @@ pub async fn booking_confirmed(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbErr
     };
     let email = mail::Email { to, subject, text };
     mail::queue(tx, org, &b.customer_id, Some(&b.id), KIND, &email).await?;
+    Ok(())
+}
+
+/// The outbox type of the e-mail a guide gets when assigned to a departure.
+pub const GUIDE_ASSIGNED: &str = "guide_assigned";
+
+/// Tells a guide they were assigned (a new assignment, or one asked again after they declined):
+/// the tour, when in the departure's zone, their role, and that it is on their device at its
+/// next sync. Queued in the push's savepoint, so it goes out iff the assignment commits.
+pub async fn guide_assigned(w: &WriteTx<'_>, a: &GuideAssignment) -> Result<(), DbError> {
+    let (tx, org) = (w.tx(), w.org());
+    let Some(guide) = db::guide(tx, org, &a.guide_id).await? else { return Ok(()) };
+    let Some(dep) = db::departure(tx, org, &a.departure_id).await? else { return Ok(()) };
+    let tour = db::tour_name(tx, org, &dep.tour_id).await?.unwrap_or_default();
+    let when =
+        format!("{} at {} ({})", dep.local_date.format("%A %-d %B %Y"), dep.local_time.format("%H:%M"), dep.timezone);
+    let role = match a.role {
+        AssignmentRole::Lead => "lead guide",
+        AssignmentRole::Assistant => "assistant guide",
+    };
+    let mut text = format!("Hello {},\n\nYou are assigned as {role} to {tour} on {when}.\n", guide.first_name);
+    if let Some(notes) = a.notes.as_deref().filter(|n| !n.trim().is_empty()) {
+        text.push_str(&format!("\nNotes from the office: {notes}\n"));
+    }
+    text.push_str("\nThe departure and its guest list appear in Tourdesk on your device at its next sync.\n");
+    let email =
+        mail::Email { to: guide.email.clone(), subject: format!("New assignment: {tour}, {}", dep.local_date), text };
+    mail::queue_to_guide(tx, org, &guide.id, GUIDE_ASSIGNED, &email).await?;
     Ok(())
 }
 

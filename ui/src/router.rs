@@ -25,6 +25,12 @@ pub enum Route {
     PromoCodes,
     /// Departures across tours by week or month (`#/calendar`).
     Calendar,
+    /// The organization's guides (`#/guides`).
+    Guides,
+    /// Departures × guides for a week (`#/guides/board`).
+    GuideBoard,
+    /// Guide mode: the signed-in guide's departures (`#/my-departures`).
+    MyDepartures,
     NotFound(String),
 }
 
@@ -134,6 +140,9 @@ impl Route {
             ["inbox"] => Route::Inbox,
             ["promo-codes"] => Route::PromoCodes,
             ["calendar"] => Route::Calendar,
+            ["guides"] => Route::Guides,
+            ["guides", "board"] => Route::GuideBoard,
+            ["my-departures"] => Route::MyDepartures,
             ["audit"] => Route::Audit,
             ["sign-in"] => Route::SignIn,
             ["settings"] => Route::Settings(SettingsTab::Organization),
@@ -157,6 +166,9 @@ impl Route {
             Route::Inbox => "#/inbox".into(),
             Route::PromoCodes => "#/promo-codes".into(),
             Route::Calendar => "#/calendar".into(),
+            Route::Guides => "#/guides".into(),
+            Route::GuideBoard => "#/guides/board".into(),
+            Route::MyDepartures => "#/my-departures".into(),
             Route::Audit => "#/audit".into(),
             Route::SignIn => "#/sign-in".into(),
             Route::Settings(tab) => format!("#/settings/{}", tab.slug()),
@@ -175,6 +187,8 @@ impl Route {
             Route::Audit => Section::Audit,
             Route::Settings(_) => Section::Settings,
             Route::Calendar => Section::Calendar,
+            Route::Guides | Route::GuideBoard => Section::Guides,
+            Route::MyDepartures => Section::MyDepartures,
         }
     }
 }
@@ -190,12 +204,16 @@ pub enum Section {
     PromoCodes,
     Audit,
     Settings,
+    Guides,
+    MyDepartures,
 }
 
 impl Section {
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 10] = [
+        Section::MyDepartures,
         Section::Tours,
         Section::Calendar,
+        Section::Guides,
         Section::Bookings,
         Section::Customers,
         Section::Inbox,
@@ -209,6 +227,9 @@ impl Section {
     pub fn shown_to(self, role: Option<tourdesk_domain::roles::Role>) -> bool {
         match self {
             Section::Audit => role.is_some_and(tourdesk_domain::replication::role_receives_audit),
+            // Guides are managed by managers and up; guide mode is a guide's own.
+            Section::Guides => role.is_some_and(|r| r.can(tourdesk_domain::roles::Permission::GuidesRead)),
+            Section::MyDepartures => role == Some(tourdesk_domain::roles::Role::Guide),
             _ => true,
         }
     }
@@ -223,6 +244,8 @@ impl Section {
             Section::PromoCodes => "Promo codes",
             Section::Audit => "Audit log",
             Section::Settings => "Settings",
+            Section::Guides => "Guides",
+            Section::MyDepartures => "My departures",
         }
     }
 
@@ -236,6 +259,8 @@ impl Section {
             Section::PromoCodes => "nav-promo-codes",
             Section::Audit => "nav-audit",
             Section::Settings => "nav-settings",
+            Section::Guides => "nav-guides",
+            Section::MyDepartures => "nav-my-departures",
         }
     }
 
@@ -249,6 +274,8 @@ impl Section {
             Section::PromoCodes => Route::PromoCodes,
             Section::Audit => Route::Audit,
             Section::Settings => Route::Settings(SettingsTab::Organization),
+            Section::Guides => Route::Guides,
+            Section::MyDepartures => Route::MyDepartures,
         }
     }
 }
@@ -289,6 +316,9 @@ mod tests {
             Route::Inbox,
             Route::Calendar,
             Route::Audit,
+            Route::Guides,
+            Route::GuideBoard,
+            Route::MyDepartures,
             Route::SignIn,
             Route::Settings(SettingsTab::Organization),
             Route::Settings(SettingsTab::Devices),

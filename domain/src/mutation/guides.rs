@@ -1,13 +1,17 @@
-//! Who leads a departure.
+//! Guides' profiles and who leads a departure.
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use super::{ApplyError, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_ref, require};
-use crate::entities::GuideAssignment;
-use crate::guides::{AssignmentRequest, AssignmentStatus, check_assignment};
+use super::{ApplyError, AuditEntry, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_ref, require};
+use crate::entities::{Guide, GuideAssignment};
+use crate::guides::{
+    AssignmentRequest, AssignmentRole, AssignmentStatus, GuideStatus, TimeOff, WeeklyAvailability, check_assignment,
+};
 use crate::roles::Permission;
 use crate::status::StateMachine;
 use crate::validate;
+use crate::validate::FieldError;
 
 /// Arguments of `assign_guide.v1`. Assigning a guide already assigned changes nothing; a guide
 /// who had declined is asked again.
@@ -57,6 +61,7 @@ impl Mutator for AssignGuideV1 {
         if existing.as_ref().is_some_and(|a| a.status != AssignmentStatus::Declined) {
             return Ok(vec![]);
         }
+        let existing_role = existing.as_ref().map_or(AssignmentRole::Lead, |a| a.role);
         let schedule = view.guide_schedule(&guide_id)?;
         let req = AssignmentRequest {
             departure_id: &departure_id,
@@ -78,6 +83,8 @@ impl Mutator for AssignGuideV1 {
             assigned_at: ctx.now,
             confirmed_at: None,
             notes,
+            role: existing_role,
+            override_reason: None,
         })])
     }
 }
@@ -117,6 +124,299 @@ impl Mutator for UnassignGuideV1 {
             Some(a) => vec![Change::DeleteGuideAssignment { id: a.id }],
             None => vec![],
         })
+    }
+}
+
+/// Arguments of `upsert_guide.v1`: a guide's whole profile, created or replaced (the desk sends
+/// what its form shows). `user_id` links the guide to a staff login with the guide role; keeping
+/// it absent leaves an existing link as it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpsertGuideV1 {
+    pub id: String,
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: String,
+    pub languages: Vec<String>,
+    pub timezone: String,
+    #[serde(default)]
+    pub weekly_availability: WeeklyAvailability,
+    pub status: GuideStatus,
+    #[serde(default)]
+    pub qualified_tour_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency_contact: Option<String>,
+    #[serde(default)]
+    pub time_off: Vec<TimeOff>,
+    /// `Some(Some(id))` links a login, `Some(None)` (JSON `null`) unlinks, absent keeps.
+    #[serde(default, deserialize_with = "super::double_option", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Option<String>>,
+}
+
+/// The most tours a guide can be qualified for, days-off ranges and ranges per weekday: limits
+/// that keep one row small; no real guide comes near them.
+const MAX_QUALIFIED: usize = 200;
+const MAX_TIME_OFF: usize = 100;
+const MAX_RANGES_PER_DAY: usize = 8;
+
+fn photo_url(v: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(url) = validate::opt_text("photo_url", v, 2000)? else { return Ok(None) };
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') && !url.contains(char::is_whitespace) => Ok(Some(url)),
+        _ => Err(FieldError::new("photo_url", format!("{url:?} is not a web address (https://…)"))),
+    }
+}
+
+impl UpsertGuideV1 {
+    fn validated(&self) -> Result<Guide, FieldError> {
+        // Existing guides keep their ids (the demo's and imported ones need not be UUIDs); a
+        // new guide's id is a UUID, checked in `apply` once the store has answered.
+        let id = validate::row_ref("id", &self.id)?;
+        let first_name = validate::text("first_name", &self.first_name, 100)?;
+        let last_name = validate::free_text("last_name", &self.last_name, 100)?;
+        let email = validate::email("email", &self.email)?;
+        let phone = match self.phone.trim() {
+            "" => String::new(),
+            p => validate::phone("phone", p, None)?,
+        };
+        if self.languages.is_empty() {
+            return Err(FieldError::new("languages", "name at least one language the guide speaks"));
+        }
+        let mut languages = Vec::with_capacity(self.languages.len());
+        for (i, l) in self.languages.iter().enumerate() {
+            let l = validate::language(&format!("languages[{i}]"), l)?;
+            if !languages.contains(&l) {
+                languages.push(l);
+            }
+        }
+        let timezone = self.timezone.trim().to_string();
+        validate::timezone("timezone", &timezone)?;
+        for (day, ranges) in &self.weekly_availability.0 {
+            let field = format!("weekly_availability.{day}");
+            if *day > 6 {
+                return Err(FieldError::new(field, "weekdays are 0 (Sunday) to 6 (Saturday)"));
+            }
+            if ranges.len() > MAX_RANGES_PER_DAY {
+                return Err(FieldError::new(field, format!("at most {MAX_RANGES_PER_DAY} ranges a day")));
+            }
+            for (i, r) in ranges.iter().enumerate() {
+                if r.start >= r.end {
+                    return Err(FieldError::new(
+                        format!("{field}[{i}]"),
+                        format!("{} – {} ends before it starts", r.start, r.end),
+                    ));
+                }
+            }
+        }
+        if self.qualified_tour_ids.len() > MAX_QUALIFIED {
+            return Err(FieldError::new("qualified_tour_ids", format!("at most {MAX_QUALIFIED} tours")));
+        }
+        let mut qualified = Vec::with_capacity(self.qualified_tour_ids.len());
+        for (i, t) in self.qualified_tour_ids.iter().enumerate() {
+            let t = validate::row_ref(&format!("qualified_tour_ids[{i}]"), t)?;
+            if !qualified.contains(&t) {
+                qualified.push(t);
+            }
+        }
+        qualified.sort();
+        if self.time_off.len() > MAX_TIME_OFF {
+            return Err(FieldError::new("time_off", format!("at most {MAX_TIME_OFF} periods")));
+        }
+        let mut time_off = Vec::with_capacity(self.time_off.len());
+        for (i, t) in self.time_off.iter().enumerate() {
+            if t.end < t.start {
+                return Err(FieldError::new(
+                    format!("time_off[{i}].end"),
+                    format!("{} is before the first day off {}", t.end, t.start),
+                ));
+            }
+            let reason = validate::opt_text(&format!("time_off[{i}].reason"), t.reason.as_deref(), 200)?;
+            time_off.push(TimeOff { start: t.start, end: t.end, reason });
+        }
+        time_off.sort_by_key(|t| (t.start, t.end));
+        Ok(Guide {
+            id,
+            organization_id: String::new(),
+            user_id: None,
+            first_name,
+            last_name,
+            email,
+            phone,
+            languages,
+            timezone,
+            weekly_availability: self.weekly_availability.clone(),
+            status: self.status,
+            qualified_tour_ids: qualified,
+            bio: validate::opt_text("bio", self.bio.as_deref(), 4000)?,
+            photo_url: photo_url(self.photo_url.as_deref())?,
+            emergency_contact: validate::opt_text("emergency_contact", self.emergency_contact.as_deref(), 200)?,
+            time_off,
+        })
+    }
+}
+
+impl Mutator for UpsertGuideV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        let mut keys = vec![ReadKey::Guide(norm_ref(&self.id))];
+        keys.extend(self.qualified_tour_ids.iter().map(|t| ReadKey::Tour(norm_ref(t))));
+        keys
+    }
+
+    fn locks(&self, key: &ReadKey) -> bool {
+        // The guide row is replaced; tours are only looked up.
+        matches!(key, ReadKey::Guide(_))
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        require(ctx, Permission::GuidesWrite, "manage guides")?;
+        let mut guide = self.validated()?;
+        for (i, t) in guide.qualified_tour_ids.iter().enumerate() {
+            if view.tour(t)?.is_none() {
+                return Err(Rejection::Invalid(FieldError::new(
+                    format!("qualified_tour_ids[{i}]"),
+                    format!("tour {t} does not exist"),
+                ))
+                .into());
+            }
+        }
+        let before = view.guide(&guide.id)?;
+        if before.is_none() {
+            validate::id("id", &guide.id)?;
+        }
+        guide.organization_id = ctx.organization_id.clone();
+        guide.user_id = match &self.user_id {
+            None => before.as_ref().and_then(|g| g.user_id.clone()),
+            Some(None) => None,
+            Some(Some(u)) => Some(validate::row_ref("user_id", u)?),
+        };
+        if before.as_ref() == Some(&guide) {
+            return Ok(vec![]);
+        }
+        Ok(vec![Change::PutGuide(guide)])
+    }
+}
+
+/// Arguments of `assign_guide.v2`: v1 plus the guide's role on the departure and a manager's
+/// override. Without `override_reason` any conflict refuses the assignment, all of them named;
+/// with one (managers and up, [`Permission::Overbook`]) the guide is assigned anyway and the
+/// conflicts are audited with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignGuideV2 {
+    pub id: String,
+    pub departure_id: String,
+    pub guide_id: String,
+    #[serde(default)]
+    pub role: AssignmentRole,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_language: Option<String>,
+    #[serde(default)]
+    pub turnaround_minutes: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
+}
+
+impl Mutator for AssignGuideV2 {
+    fn reads(&self) -> Vec<ReadKey> {
+        let (departure_id, guide_id) = (norm_ref(&self.departure_id), norm_ref(&self.guide_id));
+        vec![
+            ReadKey::Departure(departure_id.clone()),
+            ReadKey::DepartureGuides(departure_id.clone()),
+            ReadKey::Guide(guide_id.clone()),
+            ReadKey::GuideSchedule(guide_id.clone()),
+            ReadKey::GuideAssignment { departure_id, guide_id },
+        ]
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        require(ctx, Permission::SchedulesWrite, "assign guides")?;
+        let id = validate::id("id", &self.id)?;
+        let departure_id = validate::row_ref("departure_id", &self.departure_id)?;
+        let guide_id = validate::row_ref("guide_id", &self.guide_id)?;
+        let required_language =
+            self.required_language.as_deref().map(|l| validate::language("required_language", l)).transpose()?;
+        let turnaround = validate::range_u32("turnaround_minutes", self.turnaround_minutes, 0, 24 * 60)?;
+        let notes = validate::opt_text("notes", self.notes.as_deref(), 1000)?;
+        let override_reason = validate::opt_text("override_reason", self.override_reason.as_deref(), 500)?;
+        if override_reason.is_some() {
+            require(ctx, Permission::Overbook, "override a guide's conflicts")?;
+        }
+
+        let dep = view.departure(&departure_id)?.ok_or_else(|| Rejection::not_found("departure", &departure_id))?;
+        if dep.status.is_terminal() {
+            return Err(Rejection::conflict("departure_id", format!("the departure is {}", dep.status)).into());
+        }
+        let guide = view.guide(&guide_id)?.ok_or_else(|| Rejection::not_found("guide", &guide_id))?;
+        let existing = view.guide_assignment(&departure_id, &guide_id)?;
+        if existing.as_ref().is_some_and(|a| a.status != AssignmentStatus::Declined && a.role == self.role) {
+            return Ok(vec![]);
+        }
+        let schedule = view.guide_schedule(&guide_id)?;
+        let req = AssignmentRequest {
+            departure_id: &departure_id,
+            tour_id: &dep.tour_id,
+            starts_at: dep.starts_at,
+            ends_at: dep.ends_at,
+            required_language: required_language.as_deref(),
+            turnaround_minutes: turnaround,
+        };
+        let mut changes = Vec::new();
+        if let Err(conflicts) = check_assignment(&guide.profile(), &req, &schedule) {
+            let Some(reason) = &override_reason else {
+                return Err(Rejection::GuideConflict { conflicts }.into());
+            };
+            changes.push(Change::Audit(AuditEntry {
+                action: "guide_assignment.overridden".into(),
+                entity: "guide_assignment".into(),
+                entity_id: existing.as_ref().map_or(id.clone(), |a| a.id.clone()),
+                actor_id: ctx.user_id.clone(),
+                at: ctx.now,
+                detail: json!({
+                    "departure_id": departure_id,
+                    "guide_id": guide_id,
+                    "reason": reason,
+                    "conflicts": conflicts,
+                }),
+            }));
+        }
+        if self.role == AssignmentRole::Lead {
+            let other_lead = view.departure_guides(&departure_id)?.into_iter().find(|g| {
+                g.guide_id != guide_id && g.status != AssignmentStatus::Declined && g.role == AssignmentRole::Lead
+            });
+            if let Some(other) = other_lead {
+                return Err(Rejection::conflict(
+                    "role",
+                    format!("guide {} already leads this departure; assign this guide as an assistant", other.guide_id),
+                )
+                .into());
+            }
+        }
+        changes.insert(
+            0,
+            Change::PutGuideAssignment(GuideAssignment {
+                id: existing.map_or(id, |a| a.id),
+                organization_id: ctx.organization_id.clone(),
+                departure_id,
+                guide_id,
+                status: AssignmentStatus::Pending,
+                assigned_at: ctx.now,
+                confirmed_at: None,
+                notes,
+                role: self.role,
+                override_reason,
+            }),
+        );
+        Ok(changes)
     }
 }
 
@@ -217,10 +517,147 @@ mod tests {
             assigned_at: now() - Duration::days(3),
             confirmed_at: None,
             notes: None,
+            role: AssignmentRole::Lead,
+            override_reason: None,
         }));
         let ch = run_ok(&mem, "assign_guide.v1", assign(), Role::Manager);
         assert!(
             matches!(&ch[..], [Change::PutGuideAssignment(a)] if a.id == "a-old" && a.status == AssignmentStatus::Pending)
         );
+    }
+
+    const NEW_GUIDE: &str = "00000000-0000-4000-8000-0000000060e1";
+
+    fn profile() -> Value {
+        json!({
+            "id": NEW_GUIDE, "first_name": " Rui ", "last_name": "Costa", "email": "Rui@Example.com",
+            "phone": "+351 912 000 999", "languages": ["pt", "en", "pt"], "timezone": "Europe/Lisbon",
+            "weekly_availability": {"1": [{"start": "08:00", "end": "18:00"}]}, "status": "active",
+            "qualified_tour_ids": [TOUR], "bio": "Born in Alfama.", "photo_url": "https://example.com/rui.jpg",
+            "emergency_contact": "Ana Costa +351 912 000 998",
+            "time_off": [{"start": "2026-08-10", "end": "2026-08-14", "reason": "Holiday"}]
+        })
+    }
+
+    #[test]
+    fn upsert_guide_creates_replaces_and_keeps_the_login() {
+        let mem = world();
+        let ch = run_write(&mem, "upsert_guide.v1", profile(), Role::Manager);
+        let Change::PutGuide(g) = &ch[0] else { panic!("{ch:?}") };
+        assert_eq!(
+            (g.first_name.as_str(), g.email.as_str(), g.phone.as_str()),
+            ("Rui", "rui@example.com", "+351912000999")
+        );
+        assert_eq!(g.languages, ["pt", "en"]);
+        assert_eq!(g.organization_id, ORG);
+        assert_eq!(g.time_off.len(), 1);
+        assert_eq!(g.user_id, None);
+        // The same form again changes nothing.
+        assert!(run_ok(&mem, "upsert_guide.v1", profile(), Role::Manager).is_empty());
+        // Linking a login, then an edit without `user_id` keeps it, `null` clears it.
+        let ch = run_write(&mem, "upsert_guide.v1", patch(profile(), &[("user_id", "u-rui".into())]), Role::Admin);
+        assert!(matches!(&ch[..], [Change::PutGuide(g)] if g.user_id.as_deref() == Some("u-rui")));
+        let ch = run_write(&mem, "upsert_guide.v1", patch(profile(), &[("status", "on_leave".into())]), Role::Owner);
+        assert!(matches!(&ch[..], [Change::PutGuide(g)] if g.user_id.as_deref() == Some("u-rui")));
+        let ch = run_write(&mem, "upsert_guide.v1", patch(profile(), &[("user_id", Value::Null)]), Role::Owner);
+        assert!(matches!(&ch[..], [Change::PutGuide(g)] if g.user_id.is_none()));
+    }
+
+    #[test]
+    fn upsert_guide_refusals_name_their_field() {
+        let mem = world();
+        let field = |args: Value, role: Role| match run(&mem, "upsert_guide.v1", args, role) {
+            Err(ApplyError::Rejected(Rejection::Invalid(e))) => e.field,
+            Err(ApplyError::Rejected(r)) => r.code().to_string(),
+            other => panic!("{other:?}"),
+        };
+        let cases: Vec<(Value, Role, &str)> = vec![
+            (profile(), Role::Guide, "NOT_AUTHORIZED"),
+            (patch(profile(), &[("id", "g-new".into())]), Role::Owner, "id"),
+            (patch(profile(), &[("first_name", " ".into())]), Role::Owner, "first_name"),
+            (patch(profile(), &[("email", "rui@".into())]), Role::Owner, "email"),
+            (patch(profile(), &[("phone", "12".into())]), Role::Owner, "phone"),
+            (patch(profile(), &[("languages", json!([]))]), Role::Owner, "languages"),
+            (patch(profile(), &[("languages", json!(["en", "elvish"]))]), Role::Owner, "languages[1]"),
+            (patch(profile(), &[("timezone", "Mars/Olympus".into())]), Role::Owner, "timezone"),
+            (
+                patch(profile(), &[("weekly_availability", json!({"2": [{"start": "18:00", "end": "09:00"}]}))]),
+                Role::Owner,
+                "weekly_availability.2[0]",
+            ),
+            (
+                patch(profile(), &[("weekly_availability", json!({"7": [{"start": "08:00", "end": "09:00"}]}))]),
+                Role::Owner,
+                "weekly_availability.7",
+            ),
+            (patch(profile(), &[("qualified_tour_ids", json!([TOUR, "t-404"]))]), Role::Owner, "qualified_tour_ids[1]"),
+            (patch(profile(), &[("photo_url", "javascript:alert(1)".into())]), Role::Owner, "photo_url"),
+            (
+                patch(profile(), &[("time_off", json!([{"start": "2026-08-10", "end": "2026-08-01"}]))]),
+                Role::Owner,
+                "time_off[0].end",
+            ),
+        ];
+        for (args, role, want) in cases {
+            assert_eq!(field(args.clone(), role), want, "{args}");
+        }
+        assert!(mem.state.borrow().guides.get(NEW_GUIDE).is_none(), "nothing half-saved");
+    }
+
+    fn assign2() -> Value {
+        json!({"id": ID, "departure_id": DEPARTURE, "guide_id": GUIDE, "role": "assistant"})
+    }
+
+    #[test]
+    fn assign_v2_reports_every_conflict_and_a_manager_may_override_with_a_reason() {
+        let mem = world();
+        let mut g: Guide = guide();
+        g.qualified_tour_ids.clear();
+        g.languages = vec!["de".into()];
+        g.weekly_availability = Default::default();
+        let day = departure().local_date;
+        g.time_off = vec![crate::guides::TimeOff { start: day, end: day, reason: None }];
+        mem.state.borrow_mut().guides.insert(GUIDE.into(), g);
+        let args = patch(assign2(), &[("required_language", "fr".into())]);
+        let c = match run(&mem, "assign_guide.v2", args.clone(), Role::Manager) {
+            Err(ApplyError::Rejected(Rejection::GuideConflict { conflicts })) => conflicts.0,
+            other => panic!("{other:?}"),
+        };
+        let kinds: Vec<String> =
+            c.iter().map(|c| serde_json::to_value(c).unwrap()["kind"].as_str().unwrap().to_string()).collect();
+        assert_eq!(kinds, ["not_qualified", "missing_language", "outside_availability", "time_off"]);
+        // A blank reason is no reason.
+        let blank = patch(args.clone(), &[("override_reason", " ".into())]);
+        assert_eq!(run_err(&mem, "assign_guide.v2", blank, Role::Manager), "GUIDE_CONFLICT");
+        let forced = patch(args, &[("override_reason", "Only French speaker free; cleared with Gil".into())]);
+        let ch = run_write(&mem, "assign_guide.v2", forced, Role::Manager);
+        let [Change::PutGuideAssignment(a), Change::Audit(audit)] = &ch[..] else { panic!("{ch:?}") };
+        assert_eq!(a.role, AssignmentRole::Assistant);
+        assert!(a.override_reason.as_deref().is_some_and(|r| r.starts_with("Only French")));
+        assert_eq!(audit.action, "guide_assignment.overridden");
+        assert_eq!(audit.actor_id, ctx(Role::Manager).user_id);
+        assert_eq!(audit.detail["conflicts"].as_array().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn one_lead_per_departure() {
+        let mem = world();
+        let second = "00000000-0000-4000-8000-0000000060e2";
+        let mut g2 = guide();
+        g2.id = second.into();
+        g2.user_id = None;
+        mem.state.borrow_mut().guides.insert(second.into(), g2);
+        // GUIDE leads DEPARTURE in the world; a second lead is refused at `role`.
+        let lead = json!({"id": ID, "departure_id": DEPARTURE, "guide_id": second, "role": "lead"});
+        match run(&mem, "assign_guide.v2", lead, Role::Manager) {
+            Err(ApplyError::Rejected(Rejection::Conflict { field, .. })) => assert_eq!(field, "role"),
+            other => panic!("{other:?}"),
+        }
+        let assistant = json!({"id": ID, "departure_id": DEPARTURE, "guide_id": second, "role": "assistant"});
+        let ch = run_write(&mem, "assign_guide.v2", assistant, Role::Manager);
+        assert!(matches!(&ch[..], [Change::PutGuideAssignment(a)] if a.role == AssignmentRole::Assistant));
+        // A guide may not override.
+        let forced = patch(assign2(), &[("override_reason", "x".into())]);
+        assert_eq!(run_err(&mem, "assign_guide.v2", forced, Role::Guide), "NOT_AUTHORIZED");
     }
 }

@@ -64,7 +64,7 @@ pub use catalogue::{
 pub use customers::{
     AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
 };
-pub use guides::{AssignGuideV1, UnassignGuideV1};
+pub use guides::{AssignGuideV1, AssignGuideV2, UnassignGuideV1, UpsertGuideV1};
 pub use ledger::{BOOKING_CONFIRMED, RecordPaymentV1};
 pub use schedules::{
     CANCEL_REASON_MAX, CancelDepartureV1, CreateDepartureV1, DEPARTURE_NOTES_MAX, DepartureCancellationPreview,
@@ -318,6 +318,8 @@ pub enum Change {
     PutDeparture(Departure),
     PutBooking(Booking),
     PutCustomer(Customer),
+    /// A guide's profile with their qualified tours (replaced wholesale).
+    PutGuide(Guide),
     PutGuideAssignment(GuideAssignment),
     DeleteGuideAssignment {
         id: String,
@@ -582,6 +584,8 @@ mutations! {
     DeleteTourInclusionV1 => "delete_tour_inclusion.v1",
     CreateDepartureV1 => "create_departure.v1",
     SetDepartureNotesV1 => "set_departure_notes.v1",
+    UpsertGuideV1 => "upsert_guide.v1",
+    AssignGuideV2 => "assign_guide.v2",
 }
 
 impl Mutation {

@@ -91,6 +91,9 @@ impl Mem {
             Change::PutCustomer(c) => {
                 s.customers.insert(c.id.clone(), c);
             }
+            Change::PutGuide(g) => {
+                s.guides.insert(g.id.clone(), g);
+            }
             Change::PutGuideAssignment(a) => {
                 s.assignments.insert(a.id.clone(), a);
             }
@@ -255,6 +258,7 @@ fn writes(change: &Change, key: &ReadKey) -> bool {
         (Change::PutGuideAssignment(a), ReadKey::GuideAssignment { departure_id, guide_id }) => {
             &a.departure_id == departure_id && &a.guide_id == guide_id
         }
+        (Change::PutGuide(g), ReadKey::Guide(id)) => &g.id == id,
         (Change::PutGuideAssignment(a), ReadKey::GuideSchedule(guide_id)) => &a.guide_id == guide_id,
         (Change::PutGuideAssignment(a), ReadKey::DepartureGuides(id)) => &a.departure_id == id,
         (Change::IncrementPromoUses { .. }, ReadKey::PromoCode(_) | ReadKey::PromoUses { .. }) => true,
@@ -317,6 +321,7 @@ pub fn world() -> Mem {
                 guide_id: GUIDE.into(),
                 user_id: Some(GUIDE_USER.into()),
                 status: AssignmentStatus::Confirmed,
+                role: Default::default(),
             }],
         );
         s.tiers.insert(ADULT.into(), adult_tier());

@@ -87,6 +87,17 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         ),
         ("unassign_guide.v1", json!({"departure_id": DEPARTURE, "guide_id": GUIDE})),
         (
+            "assign_guide.v2",
+            json!({"id": uuid(8), "departure_id": DEPARTURE, "guide_id": GUIDE, "role": "lead",
+                   "required_language": "fr", "turnaround_minutes": 30}),
+        ),
+        (
+            "upsert_guide.v1",
+            json!({"id": GUIDE, "first_name": "Gil", "last_name": "Moss", "email": "gil@example.com",
+                   "languages": ["en", "fr", "es"], "timezone": "Europe/London", "status": "active",
+                   "qualified_tour_ids": [TOUR]}),
+        ),
+        (
             "add_to_waitlist.v1",
             json!({"id": uuid(9), "tour_id": TOUR, "departure_id": DEPARTURE, "customer_id": CUSTOMER,
                    "lines": [{"tier_id": ADULT, "quantity": 2}]}),
@@ -157,6 +168,8 @@ fn sample_world() -> Mem {
         assigned_at: now(),
         confirmed_at: None,
         notes: None,
+        role: Default::default(),
+        override_reason: None,
     };
     mem.write(Change::PutGuideAssignment(declined));
     let p = promo();
@@ -326,6 +339,8 @@ fn bookings_lock_their_departure_and_only_consult_the_tour() {
                 assert_eq!(unlocked.len(), 1, "{name}: {unlocked:?}");
                 assert!(m.reads().iter().filter(|k| matches!(k, ReadKey::Departure(_))).all(|k| m.locks(k)));
             }
+            // A guide's qualified tours are only looked up.
+            "upsert_guide.v1" => assert!(unlocked.iter().all(|k| matches!(k, ReadKey::Tour(_))), "{unlocked:?}"),
             _ => assert!(unlocked.is_empty(), "{name}: {unlocked:?}"),
         }
     }

@@ -489,6 +489,10 @@ fn a_guide_check_in_offline_shows_in_the_manifest() {
         weekly_availability: WeeklyAvailability::default(),
         status: GuideStatus::Active,
         qualified_tour_ids: vec![TOUR.into()],
+        bio: None,
+        photo_url: None,
+        emergency_contact: None,
+        time_off: Vec::new(),
     };
     let assignment = GuideAssignment {
         id: "a-1".into(),
@@ -499,6 +503,8 @@ fn a_guide_check_in_offline_shows_in_the_manifest() {
         assigned_at: Utc::now().with_nanosecond(0).unwrap(),
         confirmed_at: None,
         notes: None,
+        role: Default::default(),
+        override_reason: None,
     };
     s.apply_pull(&pull(
         vec![bucket(

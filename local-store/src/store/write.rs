@@ -143,6 +143,7 @@ pub(super) fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -
             Change::PutCustomer(c) => (EntityKind::Customer, &c.id, Some(serde_json::to_value(c)?)),
             Change::PutCheckIn(c) => (EntityKind::CheckIn, &c.id, Some(serde_json::to_value(c)?)),
             Change::PutLedgerEntry(e) => (EntityKind::LedgerEntry, &e.id, Some(serde_json::to_value(e)?)),
+            Change::PutGuide(g) => (EntityKind::Guide, &g.id, Some(serde_json::to_value(g)?)),
             Change::PutGuideAssignment(a) => (EntityKind::GuideAssignment, &a.id, Some(serde_json::to_value(a)?)),
             Change::DeleteGuideAssignment { id } => (EntityKind::GuideAssignment, id, None),
             Change::PutCatalogueRow(r) => (r.kind(), r.id(), Some(r.to_value()?)),
@@ -371,18 +372,19 @@ fn departure_guides(c: &Connection, org: &str, departure_id: &str) -> Result<Vec
     // A guide row the desk does not hold leaves the login unknown: the domain then treats
     // the assignment as someone else's, which refuses rather than allows.
     let mut stmt = c.prepare_cached(
-        "SELECT a.guide_id, g.user_id, a.status FROM guide_assignments a
+        "SELECT a.guide_id, g.user_id, a.status, a.role FROM guide_assignments a
          LEFT JOIN guides g ON g.organization_id = a.organization_id AND g.id = a.guide_id
          WHERE a.organization_id = ?1 AND a.departure_id = ?2 ORDER BY a.guide_id",
     )?;
     let mut q = stmt.query(params![org, departure_id])?;
     let mut out = Vec::new();
     while let Some(r) = q.next()? {
-        let status: String = r.get(2)?;
+        let (status, role): (String, String) = (r.get(2)?, r.get(3)?);
         out.push(DepartureGuide {
             guide_id: r.get(0)?,
             user_id: r.get(1)?,
             status: serde_json::from_value(serde_json::Value::String(status))?,
+            role: serde_json::from_value(serde_json::Value::String(role))?,
         });
     }
     Ok(out)

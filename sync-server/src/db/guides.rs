@@ -36,7 +36,8 @@ fn from_wire<T: DeserializeOwned>(what: &str, s: &str) -> Result<T, DbError> {
 pub const GUIDE_COLS: &str = "g.id, g.organization_id, g.user_id, g.first_name, g.last_name, g.email, g.phone, \
      g.languages, g.timezone, g.weekly_availability, g.status, \
      ARRAY(SELECT t.tour_id FROM tour_guide_assignments t \
-           WHERE t.organization_id = g.organization_id AND t.guide_id = g.id ORDER BY t.tour_id)";
+           WHERE t.organization_id = g.organization_id AND t.guide_id = g.id ORDER BY t.tour_id), \
+     g.bio, g.photo, g.emergency_contact, g.time_off";
 
 pub fn guide_from_row(r: &tokio_postgres::Row) -> Result<Guide, DbError> {
     let status: String = r.try_get(10)?;
@@ -53,7 +54,17 @@ pub fn guide_from_row(r: &tokio_postgres::Row) -> Result<Guide, DbError> {
         weekly_availability: serde_json::from_value(r.try_get(9)?)?,
         status: from_wire("guide status", &status)?,
         qualified_tour_ids: r.try_get(11)?,
+        bio: r.try_get(12)?,
+        photo_url: r.try_get(13)?,
+        emergency_contact: r.try_get(14)?,
+        time_off: serde_json::from_value(r.try_get(15)?)?,
     })
+}
+
+/// The guide row, unlocked (what an e-mail or a read model needs).
+pub async fn guide(c: &impl GenericClient, org: &str, id: &str) -> Result<Option<Guide>, DbError> {
+    let sql = format!("SELECT {GUIDE_COLS} FROM guides g WHERE g.organization_id = $1 AND g.id = $2");
+    c.row_opt(&sql, &[&org, &id]).await?.map(|r| guide_from_row(&r)).transpose()
 }
 
 /// The guide row, locked (its status and qualifications decide an assignment).
@@ -67,12 +78,14 @@ pub async fn put_guide(w: &WriteTx<'_>, g: &Guide) -> Result<(), DbError> {
     let n = w
         .exec(
             "INSERT INTO guides (id, organization_id, user_id, first_name, last_name, email, phone, languages,
-             timezone, weekly_availability, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             timezone, weekly_availability, status, bio, photo, emergency_contact, time_off)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, first_name = excluded.first_name,
              last_name = excluded.last_name, email = excluded.email, phone = excluded.phone,
              languages = excluded.languages, timezone = excluded.timezone,
-             weekly_availability = excluded.weekly_availability, status = excluded.status, updated_at = now()
+             weekly_availability = excluded.weekly_availability, status = excluded.status,
+             bio = excluded.bio, photo = excluded.photo, emergency_contact = excluded.emergency_contact,
+             time_off = excluded.time_off, updated_at = now()
          WHERE guides.organization_id = excluded.organization_id",
             &[
                 &g.id,
@@ -86,6 +99,10 @@ pub async fn put_guide(w: &WriteTx<'_>, g: &Guide) -> Result<(), DbError> {
                 &g.timezone,
                 &serde_json::to_value(&g.weekly_availability)?,
                 &wire(&g.status)?,
+                &g.bio,
+                &g.photo_url,
+                &g.emergency_contact,
+                &serde_json::to_value(&g.time_off)?,
             ],
         )
         .await?;
@@ -141,7 +158,7 @@ pub async fn guide_schedule(
 // Assignments.
 
 pub const ASSIGNMENT_COLS: &str =
-    "id, organization_id, departure_id, guide_id, status, assigned_at, confirmed_at, notes";
+    "id, organization_id, departure_id, guide_id, status, assigned_at, confirmed_at, notes, role, override_reason";
 
 pub fn assignment_from_row(r: &tokio_postgres::Row) -> Result<GuideAssignment, DbError> {
     let status: String = r.try_get(4)?;
@@ -154,6 +171,8 @@ pub fn assignment_from_row(r: &tokio_postgres::Row) -> Result<GuideAssignment, D
         assigned_at: r.try_get(5)?,
         confirmed_at: r.try_get(6)?,
         notes: r.try_get(7)?,
+        role: from_wire("assignment role", &r.try_get::<_, String>(8)?)?,
+        override_reason: r.try_get(9)?,
     })
 }
 
@@ -179,7 +198,7 @@ pub async fn departure_guides(
 ) -> Result<Vec<DepartureGuide>, DbError> {
     let rows = c
         .rows(
-            "SELECT a.guide_id, g.user_id, a.status FROM schedule_guide_assignments a
+            "SELECT a.guide_id, g.user_id, a.status, a.role FROM schedule_guide_assignments a
              JOIN guides g ON g.organization_id = a.organization_id AND g.id = a.guide_id
              WHERE a.organization_id = $1 AND a.departure_id = $2 ORDER BY a.guide_id FOR SHARE OF a",
             &[&org, &departure_id],
@@ -192,6 +211,7 @@ pub async fn departure_guides(
                 guide_id: r.try_get(0)?,
                 user_id: r.try_get(1)?,
                 status: from_wire("assignment status", &status)?,
+                role: from_wire("assignment role", &r.try_get::<_, String>(3)?)?,
             })
         })
         .collect()
@@ -214,14 +234,26 @@ pub async fn put_guide_assignment(w: &WriteTx<'_>, a: &GuideAssignment) -> Resul
     let n = w
         .exec(
             "INSERT INTO schedule_guide_assignments (id, organization_id, departure_id, guide_id, status,
-             assigned_at, confirmed_at, notes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             assigned_at, confirmed_at, notes, role, override_reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, assigned_at = excluded.assigned_at,
-             confirmed_at = excluded.confirmed_at, notes = excluded.notes
+             confirmed_at = excluded.confirmed_at, notes = excluded.notes, role = excluded.role,
+             override_reason = excluded.override_reason
          WHERE schedule_guide_assignments.organization_id = excluded.organization_id
            AND schedule_guide_assignments.departure_id = excluded.departure_id
            AND schedule_guide_assignments.guide_id = excluded.guide_id",
-            &[&a.id, org, &a.departure_id, &a.guide_id, &wire(&a.status)?, &a.assigned_at, &a.confirmed_at, &a.notes],
+            &[
+                &a.id,
+                org,
+                &a.departure_id,
+                &a.guide_id,
+                &wire(&a.status)?,
+                &a.assigned_at,
+                &a.confirmed_at,
+                &a.notes,
+                &wire(&a.role)?,
+                &a.override_reason,
+            ],
         )
         .await?;
     written_once(n, &a.id)?;
@@ -250,11 +282,15 @@ pub async fn delete_guide_assignment(w: &WriteTx<'_>, org: &str, id: &str) -> Re
     Ok(())
 }
 
-/// Appends the departure's current operational rows to `schedule:D`: customers first (a
-/// booking never arrives before its guest), then bookings, check-ins, ledger entries and assignments.
+/// Appends the departure and its current operational rows to `schedule:D`: the departure, then
+/// customers (a booking never arrives before its guest), then bookings, check-ins, ledger entries and assignments.
 pub async fn log_departure_snapshot(w: &WriteTx<'_>, org: &str, departure_id: &str) -> Result<(), DbError> {
     let bucket = schedule_bucket(departure_id);
     let mut log = Vec::new();
+    // The departure itself first: everything after names it.
+    if let Some(d) = super::departure(w.tx(), org, departure_id).await? {
+        log.push(LogRow::put(bucket.clone(), EntityKind::Departure, &d.id, serde_json::to_value(&d)?));
+    }
     let customers = w
         .rows(
             &format!(

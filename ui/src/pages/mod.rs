@@ -6,6 +6,7 @@ pub mod booking;
 pub mod bookings;
 pub mod calendar;
 pub mod customers;
+pub mod guides;
 pub mod inbox;
 pub mod pricing_common;
 pub mod promo_codes;
@@ -48,6 +49,9 @@ pub fn page(route: &Route) -> Html {
         Route::Inbox => html! { <inbox::InboxPage /> },
         Route::PromoCodes => html! { <promo_codes::PromoCodesPage /> },
         Route::Calendar => html! { <calendar::CalendarPage /> },
+        Route::Guides => html! { <guides::GuidesPage /> },
+        Route::GuideBoard => html! { <guides::GuideBoardPage /> },
+        Route::MyDepartures => html! { <guides::MyDeparturesPage /> },
         Route::Audit => html! { <audit::AuditPage /> },
         Route::SignIn => html! { <sign_in::SignInPage /> },
         Route::Settings(tab) => html! { <settings::SettingsPage tab={*tab} /> },

@@ -318,7 +318,12 @@ fn check_in_authorization_replay_and_rejections() {
         let user = if status == crate::guides::AssignmentStatus::Declined { GUIDE_USER } else { "u-other" };
         mem.state.borrow_mut().departure_guides.insert(
             DEPARTURE.into(),
-            vec![DepartureGuide { guide_id: GUIDE.into(), user_id: Some(user.into()), status }],
+            vec![DepartureGuide {
+                guide_id: GUIDE.into(),
+                user_id: Some(user.into()),
+                status,
+                role: Default::default(),
+            }],
         );
         assert_eq!(run_err(&mem, "check_in.v1", attend(3, 0, now()), Role::Guide), "NOT_AUTHORIZED");
     }
