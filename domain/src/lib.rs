@@ -8,6 +8,7 @@
 //! tables, permission table and triggers are where many of these rules were first written down.
 
 pub mod accounts;
+pub mod allotment;
 pub mod audit;
 pub mod availability;
 pub mod cancellation;
