@@ -147,6 +147,19 @@ pub fn release(a: &Allotment, at: DateTime<Utc>) -> (u32, Allotment) {
     (returned, next)
 }
 
+/// `POST /api/v1/allotments`: seats on a departure for a device. `device_id` defaults to the
+/// asking device; `id` (a UUID) makes a retried request find the allotment it already made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueAllotmentRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub departure_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    pub seats: u32,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

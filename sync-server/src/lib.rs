@@ -5,6 +5,7 @@
 //! `tourdesk_domain` (the rules, shared with the desk). Only this crate knows PostgreSQL.
 
 pub mod accounts;
+pub mod allotments;
 pub mod apply;
 pub mod auth;
 pub mod config;
