@@ -160,6 +160,27 @@ pub struct IssueAllotmentRequest {
     pub seats: u32,
 }
 
+/// The desk's walk-up form (UI → `sell_walk_up` command): a guest at the meeting point sold
+/// seats on this device's allotment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WalkUpInput {
+    pub departure_id: String,
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    pub lines: Vec<crate::mutation::LineArgs>,
+    /// `cash` or `pay_on_arrival`.
+    pub payment: crate::mutation::WalkUpPayment,
+    #[serde(default)]
+    pub special_requests: Option<String>,
+    #[serde(default)]
+    pub dietary_restrictions: Option<String>,
+    #[serde(default)]
+    pub expected_total: Option<crate::money::Money>,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

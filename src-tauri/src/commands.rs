@@ -35,6 +35,8 @@ use crate::error::{DeskError, DeskResult};
 
 /// The pricing catalogue's commands (seasons, promo codes, taxes, policies, FAQs, inclusions).
 pub mod catalogue;
+/// Allotments, walk-ups and manifest files (issue 14).
+pub mod field;
 
 #[tauri::command]
 pub async fn desk_status(desk: State<'_, Desk>) -> DeskResult<DeskStatus> {
