@@ -21,6 +21,7 @@ pub mod guides;
 pub mod hlc;
 pub mod ipc;
 pub mod ledger;
+pub mod manifest_export;
 pub mod money;
 pub mod mutation;
 pub mod offer;
