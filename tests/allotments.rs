@@ -254,3 +254,141 @@ async fn unused_seats_return_on_release_and_when_the_departure_starts() {
         pg.query_one("SELECT count(*) FROM audit_logs WHERE action = 'allotment.released'", &[]).await.unwrap().get(0);
     assert_eq!(audited, 2);
 }
+
+/// `pdftotext` of a PDF, as text (poppler-utils; `cargo xtask` installs it for tests).
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(out.status.success(), "pdftotext could not read the PDF: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn get_bytes(base: &str, path: &str, token: &str) -> (u16, String, Vec<u8>) {
+    let r = reqwest::Client::new().get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap();
+    let status = r.status().as_u16();
+    let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, ct, r.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifests_per_departure_and_per_guide_day_as_csv_and_pdf() {
+    let env = Env::start().await;
+    let pg = env.pg().await;
+    let row = pg
+        .query_one(
+            "SELECT s.id, s.local_date::text, g.id, p.id FROM schedules s
+               JOIN schedule_guide_assignments a ON a.departure_id = s.id AND a.status <> 'declined'
+               JOIN guides g ON g.id = a.guide_id JOIN staff_users u ON u.id = g.user_id
+               JOIN pricing_tiers p ON p.tour_id = s.tour_id
+             WHERE u.email = $1 AND s.status = 'open' AND s.capacity - s.booked_count >= 2
+             ORDER BY s.starts_at, p.sort_order LIMIT 1",
+            &[&demo_data::DEMO_GUIDE_EMAIL],
+        )
+        .await
+        .unwrap();
+    let (dep, date, guide_id, tier): (String, String, String, String) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    let not_led: String = pg
+        .query_one(
+            "SELECT s.id FROM schedules s WHERE NOT EXISTS (
+                 SELECT 1 FROM schedule_guide_assignments a WHERE a.departure_id = s.id) LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+
+    // The guide sells a walk-up with dietary notes and checks its guest in, then syncs.
+    let guide = env.desk("guide");
+    let client = env.client(demo_data::DEMO_GUIDE_EMAIL);
+    client.sync_once(&guide).await.unwrap();
+    request_allotment(&client, &guide, &dep, 1).await;
+    client.sync_once(&guide).await.unwrap();
+    let a = guide.my_allotment(&dep).unwrap().expect("the allotment reached the guide's device");
+    let booking = walk_up(&guide, &a, &tier, 1, "cash").unwrap();
+    let check_in = json!({"nonce": id(), "booking_id": booking, "departure_id": dep, "participant": 0,
+                          "at": Utc::now().to_rfc3339()});
+    guide.mutate(&Mutation::decode("check_in.v1", &check_in).unwrap()).unwrap();
+    client.sync_once(&guide).await.unwrap();
+    let reference: String =
+        pg.query_one("SELECT reference_number FROM bookings WHERE id = $1", &[&booking]).await.unwrap().get(0);
+
+    let base = env.base_url();
+    let token = tourdesk_tests::sign_in(&env, demo_data::DEMO_GUIDE_EMAIL).await;
+    // CSV: parsed back, one row per seat, the walk-up checked in with its notes.
+    let (s, ct, body) = get_bytes(&base, &format!("/api/v1/departures/{dep}/manifest?format=csv"), &token).await;
+    assert_eq!((s, ct.as_str()), (200, "text/csv; charset=utf-8"));
+    let csv = String::from_utf8(body).unwrap();
+    let rows = parse_csv(&csv);
+    let header = &rows[0];
+    assert_eq!(header, &tourdesk_domain::manifest_export::CSV_HEADER.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let mine: Vec<&Vec<String>> = rows[1..].iter().filter(|r| r[col("reference")] == reference).collect();
+    assert_eq!(mine.len(), 1, "{csv}");
+    assert_eq!(mine[0][col("check_in")], "checked in");
+    assert_eq!(mine[0][col("dietary_restrictions")], "no nuts");
+    assert_eq!(mine[0][col("special_requests")], "front row");
+    assert_eq!(mine[0][col("customer")], "Walk Up");
+    assert!(rows[1..].iter().all(|r| r.len() == header.len() && r[col("departure_id")] == dep));
+
+    // PDF: a real PDF whose text holds the same.
+    let (s, ct, pdf) = get_bytes(&base, &format!("/api/v1/departures/{dep}/manifest?format=pdf"), &token).await;
+    assert_eq!((s, ct.as_str()), (200, "application/pdf"));
+    let text = pdf_text(&pdf);
+    for needle in [reference.as_str(), "Walk Up", "[checked in]", "Dietary: no nuts", "Special requests: front row"] {
+        assert!(text.contains(needle), "{needle:?} missing from the PDF:\n{text}");
+    }
+    // The guide's day holds this departure.
+    let (s, _, day) =
+        get_bytes(&base, &format!("/api/v1/guides/{guide_id}/manifest?date={date}&format=csv"), &token).await;
+    assert_eq!(s, 200);
+    assert!(String::from_utf8(day).unwrap().contains(&reference));
+    // Refusals name their rule, never a 5xx: another departure, a bad format, a bad date.
+    let (s, _, body) = get_bytes(&base, &format!("/api/v1/departures/{not_led}/manifest"), &token).await;
+    assert_eq!(s, 403, "{}", String::from_utf8_lossy(&body));
+    let (s, _, body) = get_bytes(&base, &format!("/api/v1/departures/{dep}/manifest?format=xls"), &token).await;
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((s, body["field"].as_str()), (422, Some("format")));
+    let (s, _, body) = get_bytes(&base, &format!("/api/v1/guides/{guide_id}/manifest?date=tomorrow"), &token).await;
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((s, body["field"].as_str()), (422, Some("date")));
+    // The office reads any departure's.
+    let office = tourdesk_tests::sign_in(&env, demo_data::DEMO_MANAGER_EMAIL).await;
+    let (s, _, _) = get_bytes(&base, &format!("/api/v1/departures/{not_led}/manifest?format=pdf"), &office).await;
+    assert_eq!(s, 200);
+
+    // On the guide's device: the day's manifests, as the desk saves them.
+    let day = guide.guide_day_manifests(None, date.parse().unwrap()).unwrap();
+    assert!(day.iter().any(|m| m.departure.departure.id == dep));
+    let text = pdf_text(&tourdesk_domain::manifest_export::to_pdf(&day));
+    assert!(text.contains(&reference) && text.contains("Dietary: no nuts"), "{text}");
+}
+
+/// A small RFC 4180 reader: quoted fields, doubled quotes, CRLF rows.
+fn parse_csv(s: &str) -> Vec<Vec<String>> {
+    let mut rows = vec![];
+    let (mut row, mut cell, mut quoted) = (vec![], String::new(), false);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => row.push(std::mem::take(&mut cell)),
+            ('\r', false) => {}
+            ('\n', false) => {
+                row.push(std::mem::take(&mut cell));
+                rows.push(std::mem::take(&mut row));
+            }
+            (c, _) => cell.push(c),
+        }
+    }
+    rows
+}

@@ -108,7 +108,13 @@ fn lines(m: &Manifest) -> Vec<(f32, String)> {
     let mut out = vec![
         (16.0, format!("{} - {} {}", m.tour_name, d.local_date, d.local_time.format("%H:%M"))),
         (10.0, format!("{} ({}); meeting point: {}", d.timezone, d.status, m.meeting_point)),
-        (10.0, format!("{seats} guests booked, {checked} checked in, {} of {} seats free", m.departure.seats_left, d.capacity)),
+        (
+            10.0,
+            format!(
+                "{seats} guests booked, {checked} checked in, {} of {} seats free",
+                m.departure.seats_left, d.capacity
+            ),
+        ),
         (10.0, String::new()),
     ];
     for b in &m.bookings {
@@ -266,8 +272,14 @@ mod tests {
         let pdf = to_pdf(&[sample(), sample()]);
         assert!(pdf.starts_with(b"%PDF-"));
         let text = String::from_utf8_lossy(&pdf);
-        assert_eq!(text.matches("/Type /Page\n").count() + text.matches("/Type /Page\r").count()
-            + text.matches("/Type /Page ").count() + text.matches("/Type /Page/").count(), 2, "two pages");
+        assert_eq!(
+            text.matches("/Type /Page\n").count()
+                + text.matches("/Type /Page\r").count()
+                + text.matches("/Type /Page ").count()
+                + text.matches("/Type /Page/").count(),
+            2,
+            "two pages"
+        );
         assert!(to_pdf(&[]).starts_with(b"%PDF-"));
         assert_eq!(win_ansi("Praça €"), b"Pra\xe7a ?".to_vec());
     }

@@ -83,6 +83,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::field::request_allotment,
         commands::field::release_allotment,
         commands::field::sell_walk_up,
+        commands::field::save_manifest,
+        commands::field::save_guide_day_manifest,
         commands::catalogue::list_promo_codes,
         commands::catalogue::list_tax_rates,
         commands::catalogue::list_cancellation_policies,

@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod mail;
+pub mod manifests;
 pub mod mfa;
 pub mod notices;
 pub mod payments;

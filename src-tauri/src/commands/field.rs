@@ -114,3 +114,53 @@ pub async fn sell_walk_up(desk: State<'_, Desk>, input: WalkUpInput) -> DeskResu
         .find(|b| b.id == id)
         .ok_or(DeskError::Internal("the walk-up was saved but could not be read back"))
 }
+
+/// `csv` or `pdf`.
+fn manifest_bytes(format: &str, manifests: &[tourdesk_domain::ipc::Manifest]) -> DeskResult<Vec<u8>> {
+    use tourdesk_domain::manifest_export::{to_csv, to_pdf};
+    match format {
+        "csv" => Ok(to_csv(manifests).into_bytes()),
+        "pdf" => Ok(to_pdf(manifests)),
+        _ => Err(DeskError::NotFound("a manifest is saved as csv or pdf")),
+    }
+}
+
+fn write_file(path: &str, bytes: &[u8]) -> DeskResult<String> {
+    let path = std::path::PathBuf::from(path.trim());
+    if path.as_os_str().is_empty() || path.is_dir() {
+        return Err(DeskError::NotFound("choose a file to save the manifest to"));
+    }
+    std::fs::write(&path, bytes).map_err(|e| {
+        tracing::warn!("could not save a manifest to {}: {e}", path.display());
+        DeskError::Internal("could not write the manifest file there")
+    })?;
+    Ok(path.display().to_string())
+}
+
+/// Saves a departure's manifest (as this desk holds it, check-ins made here included) as CSV or
+/// PDF at `path`; answers the path written.
+#[tauri::command]
+pub async fn save_manifest(
+    desk: State<'_, Desk>,
+    departure_id: String,
+    format: String,
+    path: String,
+) -> DeskResult<String> {
+    let m = desk.store.manifest(&departure_id)?.ok_or(DeskError::NotFound("this desk does not hold that departure"))?;
+    write_file(&path, &manifest_bytes(&format, &[m])?)
+}
+
+/// Saves a guide's day (this account's own when `guide_id` is none) as CSV or PDF at `path`.
+#[tauri::command]
+pub async fn save_guide_day_manifest(
+    desk: State<'_, Desk>,
+    guide_id: Option<String>,
+    date: String,
+    format: String,
+    path: String,
+) -> DeskResult<String> {
+    let date =
+        chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| DeskError::NotFound("a day is YYYY-MM-DD"))?;
+    let all = desk.store.guide_day_manifests(guide_id.as_deref(), date)?;
+    write_file(&path, &manifest_bytes(&format, &all)?)
+}
