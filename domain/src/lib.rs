@@ -8,6 +8,7 @@
 //! tables, permission table and triggers are where many of these rules were first written down.
 
 pub mod accounts;
+pub mod allotment;
 pub mod audit;
 pub mod availability;
 pub mod cancellation;
@@ -20,6 +21,7 @@ pub mod guides;
 pub mod hlc;
 pub mod ipc;
 pub mod ledger;
+pub mod manifest_export;
 pub mod money;
 pub mod mutation;
 pub mod offer;

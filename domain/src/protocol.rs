@@ -289,10 +289,13 @@ pub enum EntityKind {
     /// One row of the server's append-only audit log (`audit::AuditRecord`), for owners' and
     /// admins' desks only (`replication::role_receives_audit`).
     AuditLog,
+    /// Seats set aside on a departure for one device (`allotment::Allotment`); replicates with
+    /// its departure.
+    Allotment,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 18] = [
+    pub const ALL: [EntityKind; 19] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -311,6 +314,7 @@ impl EntityKind {
         EntityKind::TourFaq,
         EntityKind::TourInclusion,
         EntityKind::AuditLog,
+        EntityKind::Allotment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -333,6 +337,7 @@ impl EntityKind {
             EntityKind::TourFaq => "tour_faq",
             EntityKind::TourInclusion => "tour_inclusion",
             EntityKind::AuditLog => "audit_log",
+            EntityKind::Allotment => "allotment",
         }
     }
 

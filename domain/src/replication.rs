@@ -147,6 +147,7 @@ impl RowScope<'_> {
             | EntityKind::CheckIn
             | EntityKind::GuideAssignment
             | EntityKind::LedgerEntry
+            | EntityKind::Allotment
             // Its own bucket (`audit_bucket`), for owners and admins only.
             | EntityKind::AuditLog => None,
         }

@@ -9,6 +9,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tourdesk_domain::allotment::Allotment;
 use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::catalogue::{CatalogueRow, is_catalogue_kind};
 use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
@@ -310,6 +311,7 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::TourFaq => "tour_faqs",
         EntityKind::TourInclusion => "tour_inclusions",
         EntityKind::AuditLog => "audit_log",
+        EntityKind::Allotment => "allotments",
     }
 }
 
@@ -503,6 +505,28 @@ static AUDIT_LOG: Spec = Spec {
     upsert: OnceLock::new(),
 };
 
+static ALLOTMENTS: Spec = Spec {
+    table: "allotments",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("departure_id", Text),
+        ("tour_id", Text),
+        ("device_id", Text),
+        ("user_id", Text),
+        ("seats", Int),
+        ("sold", Int),
+        ("status", Text),
+        ("booking_ids", Json),
+        ("issued_by", Text),
+        ("issued_at", Text),
+        ("released_at", Text),
+        ("returned", Int),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
 static GUIDE_ASSIGNMENTS: Spec = Spec {
     table: "guide_assignments",
     cols: &[
@@ -635,6 +659,7 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::PaymentIssue => Some(&PAYMENT_ISSUES),
         EntityKind::LedgerEntry => Some(&LEDGER_ENTRIES),
         EntityKind::AuditLog => Some(&AUDIT_LOG),
+        EntityKind::Allotment => Some(&ALLOTMENTS),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
 }
@@ -865,6 +890,7 @@ pub enum Record {
     /// A season, promo code, tax rate, cancellation policy, FAQ or inclusion.
     Catalogue(CatalogueRow),
     AuditLog(Box<AuditRecord>),
+    Allotment(Allotment),
 }
 
 impl Record {
@@ -893,6 +919,7 @@ impl Record {
             EntityKind::TourFaq => Record::Catalogue(CatalogueRow::TourFaq(Deserialize::deserialize(d)?)),
             EntityKind::TourInclusion => Record::Catalogue(CatalogueRow::TourInclusion(Deserialize::deserialize(d)?)),
             EntityKind::AuditLog => Record::AuditLog(Box::new(AuditRecord::deserialize(d)?)),
+            EntityKind::Allotment => Record::Allotment(Allotment::deserialize(d)?),
         })
     }
 
@@ -915,6 +942,7 @@ impl Record {
             Record::LedgerEntry(_) => EntityKind::LedgerEntry,
             Record::Catalogue(r) => r.kind(),
             Record::AuditLog(_) => EntityKind::AuditLog,
+            Record::Allotment(_) => EntityKind::Allotment,
         }
     }
 
@@ -933,6 +961,7 @@ impl Record {
             Record::LedgerEntry(e) => &e.organization_id,
             Record::Catalogue(r) => r.organization_id(),
             Record::AuditLog(a) => &a.organization_id,
+            Record::Allotment(a) => &a.organization_id,
         }
     }
 
@@ -952,6 +981,7 @@ impl Record {
             Record::LedgerEntry(e) => serde_json::to_string(e)?,
             Record::Catalogue(r) => r.to_value()?.to_string(),
             Record::AuditLog(a) => serde_json::to_string(a)?,
+            Record::Allotment(a) => serde_json::to_string(a)?,
         })
     }
 }
@@ -999,6 +1029,7 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::Catalogue(CatalogueRow::TourFaq(v)) => put_spec(c, &FAQS, v, &[], pending),
         Record::Catalogue(CatalogueRow::TourInclusion(v)) => put_spec(c, &INCLUSIONS, v, &[], pending),
         Record::AuditLog(v) => put_spec(c, &AUDIT_LOG, v.as_ref(), &[], pending),
+        Record::Allotment(v) => put_spec(c, &ALLOTMENTS, v, &[], pending),
     }
 }
 
@@ -1043,7 +1074,8 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::CancellationPolicy
         | EntityKind::TourFaq
         | EntityKind::TourInclusion
-        | EntityKind::AuditLog => None,
+        | EntityKind::AuditLog
+        | EntityKind::Allotment => None,
     };
     Ok(v)
 }
@@ -1143,4 +1175,12 @@ pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue
         Record::AuditLog(a) => both(&AUDIT_LOG, a.as_ref()),
         other => panic!("{:?} has typed columns, not a spec", other.kind()),
     }
+}
+
+/// A departure's allotments on this replica, oldest first.
+pub fn allotments_of_departure(c: &Connection, org: &str, departure_id: &str) -> Result<Vec<Allotment>, StoreError> {
+    select_spec(c, &ALLOTMENTS, org, "departure_id = ?2 ORDER BY issued_at, id", &[&departure_id])?
+        .into_iter()
+        .map(|v| Ok(serde_json::from_value(v)?))
+        .collect()
 }

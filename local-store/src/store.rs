@@ -14,6 +14,7 @@ use tourdesk_domain::roles::Role;
 
 use crate::StoreError;
 
+mod allotments;
 mod bookings_list;
 mod catalogue;
 mod guides;

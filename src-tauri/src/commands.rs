@@ -38,6 +38,8 @@ pub mod catalogue;
 pub mod desk;
 /// Guides: profiles, the week board and assignments, guide mode's own departures.
 pub mod guides;
+/// Allotments, walk-ups and manifest files (issue 14).
+pub mod field;
 
 #[tauri::command]
 pub async fn desk_status(desk: State<'_, Desk>) -> DeskResult<DeskStatus> {

@@ -192,6 +192,7 @@ fn writable(c: &Change) -> bool {
             | Change::PutCatalogueRow(_)
             | Change::DeleteCatalogueRow { .. }
             | Change::Audit(_)
+            | Change::PutAllotment(_)
     )
 }
 
@@ -286,6 +287,10 @@ async fn write(
         Change::Audit(a) => {
             db::audit(w, &a.actor_id, &a.action, &a.entity, &a.entity_id, &a.detail);
             return Ok(());
+        }
+        Change::PutAllotment(a) => {
+            db::put_allotment(w, a).await?;
+            ("allotment", &a.id, serde_json::to_value(a)?)
         }
     };
     db::audit_change(w, actor, m.name(), entity, id, before, &after);
@@ -401,6 +406,7 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
         ReadKey::CatalogueRow(kind, id) => Fetched::Row(db::catalogue_row(tx, org, *kind, id, lock).await?),
         ReadKey::DefaultCancellationPolicy => Fetched::Row(db::default_policy_row(tx, org, lock).await?),
         ReadKey::OwnCancellationPolicy(tour_id) => Fetched::Row(db::own_policy_row(tx, org, tour_id, lock).await?),
+        ReadKey::Allotment(id) => Fetched::Allotment(db::allotment(tx, org, id, lock).await?),
     })
 }
 

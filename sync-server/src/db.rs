@@ -36,6 +36,8 @@ mod guides;
 pub use guides::*;
 mod ledger;
 pub use ledger::*;
+mod allotments;
+pub use allotments::*;
 pub mod accounts;
 pub mod staff;
 

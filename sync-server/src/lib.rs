@@ -5,6 +5,7 @@
 //! `tourdesk_domain` (the rules, shared with the desk). Only this crate knows PostgreSQL.
 
 pub mod accounts;
+pub mod allotments;
 pub mod apply;
 pub mod auth;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod mail;
+pub mod manifests;
 pub mod mfa;
 pub mod notices;
 pub mod payments;

@@ -512,3 +512,43 @@ pub async fn list_audit_log(
 pub async fn audit_facets() -> Result<tourdesk_domain::audit::AuditFacets, UiError> {
     call("audit_facets", &NoArgs {}).await
 }
+
+// --- The field (issue 14): allotments and walk-ups.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestAllotmentArgs<'a> {
+    departure_id: &'a str,
+    seats: u32,
+    device_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AllotmentArg<'a> {
+    allotment_id: &'a str,
+}
+
+pub async fn list_allotments(departure_id: &str) -> Result<Vec<tourdesk_domain::allotment::Allotment>, UiError> {
+    call("list_allotments", &DepartureArg { departure_id }).await
+}
+
+pub async fn my_allotment(departure_id: &str) -> Result<Option<tourdesk_domain::allotment::Allotment>, UiError> {
+    call("my_allotment", &DepartureArg { departure_id }).await
+}
+
+pub async fn request_allotment(
+    departure_id: &str,
+    seats: u32,
+    device_id: Option<&str>,
+) -> Result<tourdesk_domain::allotment::Allotment, UiError> {
+    call("request_allotment", &RequestAllotmentArgs { departure_id, seats, device_id }).await
+}
+
+pub async fn release_allotment(allotment_id: &str) -> Result<tourdesk_domain::allotment::Allotment, UiError> {
+    call("release_allotment", &AllotmentArg { allotment_id }).await
+}
+
+pub async fn sell_walk_up(input: &tourdesk_domain::allotment::WalkUpInput) -> Result<BookingSummary, UiError> {
+    call("sell_walk_up", &CreateArgs { input }).await
+}

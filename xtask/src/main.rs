@@ -46,7 +46,8 @@ const APT_PRODUCT: &[&str] = &[
     "libsoup-3.0-dev",
     "postgresql",
 ];
-const APT_TEST: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver"];
+// poppler-utils: `pdftotext`, which the manifest tests read generated PDFs with.
+const APT_TEST: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver", "poppler-utils"];
 /// What the sync-server alone needs (no WebKit, no display).
 const APT_SERVER: &[&str] = &["build-essential", "pkg-config", "curl", "libssl-dev", "postgresql"];
 

@@ -47,7 +47,7 @@ use crate::pricing::{
 };
 use crate::reference::ReferenceNumber;
 use crate::roles::{Permission, Role};
-use crate::status::{BookingStatus, PaymentStatus, StateMachine};
+use crate::status::{BookingStatus, DepartureStatus, PaymentStatus, StateMachine};
 use crate::validate::{self, FieldError};
 
 mod attendance;
@@ -58,6 +58,7 @@ mod modify;
 pub use attendance::{CheckInV1, MarkNoShowV1, attendance, attendance_by_participant};
 pub use cancel::CancelBookingV1;
 pub(super) use cancel::cancel_one;
+pub(crate) use create::SeatSource;
 pub use create::{CreateBookingV1, REFERENCE_CANDIDATES, reference_candidates};
 pub use modify::ModifyBookingV1;
 

@@ -138,6 +138,14 @@ impl Mutator for CreateCustomerV1 {
         if !ctx.role.can(Permission::CustomersWrite) {
             require(ctx, Permission::BookingsWrite, "create customers")?;
         }
+        self.decide(view, ctx)
+    }
+}
+
+impl CreateCustomerV1 {
+    /// Decides the new customer; the caller has checked the role may create one (a walk-up sale
+    /// on an allotment creates its guest whoever holds the allotment).
+    pub(crate) fn decide(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
         check_stamp(&self.hlc, ctx)?;
         let id = validate::id("id", &self.id)?;
         let email = opt_email(self.email.as_deref())?;

@@ -22,6 +22,7 @@
 //! * Rules live in the pure modules (`capacity`, `pricing`, `availability`, `cancellation`,
 //!   `guides`, `status`, `reference`, `validate`); a mutator only wires them to rows.
 
+mod allotments;
 mod bookings;
 mod catalogue;
 mod customers;
@@ -53,6 +54,7 @@ use crate::roles::{Permission, Role};
 use crate::status::{DepartureStatus, ForbiddenTransition, StateMachine};
 use crate::validate::FieldError;
 
+pub use allotments::{IssueAllotmentV1, ReleaseAllotmentV1, SellWalkUpV1, WalkUpGuest, WalkUpPayment};
 pub use bookings::{
     CancelBookingV1, CheckInV1, CreateBookingV1, LineArgs, MarkNoShowV1, ModifyBookingV1, OverbookArgs,
     ParticipantArgs, REFERENCE_CANDIDATES, attendance, attendance_by_participant, reference_candidates,
@@ -149,6 +151,8 @@ pub enum ReadKey {
     DefaultCancellationPolicy,
     /// A tour's own cancellation policy row (not the default it falls back to).
     OwnCancellationPolicy(String),
+    /// One allotment (`allotment::Allotment`) by id. Last, so it is locked after its departure.
+    Allotment(String),
 }
 
 fn unsupported(what: &str) -> StoreFault {
@@ -270,6 +274,10 @@ pub trait ReadView {
         let _ = tour_id;
         Err(unsupported("a tour's own cancellation policy"))
     }
+    fn allotment(&self, id: &str) -> Result<Option<crate::allotment::Allotment>, StoreFault> {
+        let _ = id;
+        Err(unsupported("allotments"))
+    }
 }
 
 /// The store behind a [`ReadView`] could not answer. Transient: the mutation is retried, not
@@ -347,6 +355,8 @@ pub enum Change {
         id: String,
     },
     Audit(AuditEntry),
+    /// Seats set aside for a device (`allotment`); replicates with its departure.
+    PutAllotment(crate::allotment::Allotment),
 }
 
 /// Why a mutation was rejected: it was tried and does not apply, for a reason a retry would not
@@ -394,6 +404,9 @@ pub enum Rejection {
     /// Recorded like any rejection, so one such change never blocks the queue behind it.
     #[error("this version cannot apply {what} yet")]
     Unsupported { what: String },
+    /// Rule "sold ≤ allotment" (`allotment::check_sale`): a walk-up past the device's seats.
+    #[error("the allotment has {} of {seats} seats left, {requested} requested", seats.saturating_sub(*sold))]
+    AllotmentExceeded { seats: u32, sold: u32, requested: u32 },
 }
 
 impl Rejection {
@@ -414,6 +427,7 @@ impl Rejection {
             Rejection::GuideConflict { .. } => "GUIDE_CONFLICT",
             Rejection::ClockSkew { .. } => "CLOCK_SKEW",
             Rejection::Unsupported { .. } => "UNSUPPORTED",
+            Rejection::AllotmentExceeded { .. } => "ALLOTMENT_EXCEEDED",
         }
     }
 
@@ -586,6 +600,9 @@ mutations! {
     SetDepartureNotesV1 => "set_departure_notes.v1",
     UpsertGuideV1 => "upsert_guide.v1",
     AssignGuideV2 => "assign_guide.v2",
+    IssueAllotmentV1 => "issue_allotment.v1",
+    SellWalkUpV1 => "sell_walk_up.v1",
+    ReleaseAllotmentV1 => "release_allotment.v1",
 }
 
 impl Mutation {

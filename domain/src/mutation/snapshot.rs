@@ -65,6 +65,7 @@ pub enum Fetched {
     /// For [`ReadKey::CatalogueRow`], [`ReadKey::DefaultCancellationPolicy`] and
     /// [`ReadKey::OwnCancellationPolicy`].
     Row(Option<CatalogueRow>),
+    Allotment(Option<crate::allotment::Allotment>),
 }
 
 impl Fetched {
@@ -95,6 +96,7 @@ impl Fetched {
                     ReadKey::CatalogueRow(..) | ReadKey::DefaultCancellationPolicy | ReadKey::OwnCancellationPolicy(_),
                     Fetched::Row(_)
                 )
+                | (ReadKey::Allotment(_), Fetched::Allotment(_))
         )
     }
 }
@@ -167,6 +169,7 @@ impl Snapshot {
             Change::PutBooking(b) => self.0.get(&ReadKey::Booking(b.id.clone())),
             Change::PutCustomer(c) => self.0.get(&ReadKey::Customer(c.id.clone())),
             Change::PutCatalogueRow(r) => self.0.get(&ReadKey::CatalogueRow(r.kind(), r.id().to_string())),
+            Change::PutAllotment(a) => self.0.get(&ReadKey::Allotment(a.id.clone())),
             Change::DeleteCatalogueRow { kind, id } => self.0.get(&ReadKey::CatalogueRow(*kind, id.clone())),
             _ => None,
         };
@@ -178,6 +181,7 @@ impl Snapshot {
             Some(Fetched::Booking(Some(b))) => Some(serde_json::to_value(b)?),
             Some(Fetched::Customer(Some(c))) => Some(serde_json::to_value(c)?),
             Some(Fetched::Row(Some(r))) => Some(r.to_value()?),
+            Some(Fetched::Allotment(Some(a))) => Some(serde_json::to_value(a)?),
             _ => None,
         })
     }
@@ -352,6 +356,12 @@ impl ReadView for Snapshot {
         match self.get(ReadKey::OwnCancellationPolicy(tour_id.to_string())) {
             Some(Fetched::Row(r)) => Ok(r.clone()),
             _ => Err(undeclared(&format!("the cancellation policy of tour {tour_id}"))),
+        }
+    }
+    fn allotment(&self, id: &str) -> Result<Option<crate::allotment::Allotment>, StoreFault> {
+        match self.get(ReadKey::Allotment(id.to_string())) {
+            Some(Fetched::Allotment(a)) => Ok(a.clone()),
+            _ => Err(undeclared(&format!("allotment {id}"))),
         }
     }
 }

@@ -39,6 +39,7 @@ pub struct State {
     pub waitlist: BTreeMap<String, WaitlistEntry>,
     pub audit: Vec<AuditEntry>,
     pub rows: BTreeMap<(crate::protocol::EntityKind, String), CatalogueRow>,
+    pub allotments: BTreeMap<String, crate::allotment::Allotment>,
 }
 
 #[derive(Default)]
@@ -123,6 +124,9 @@ impl Mem {
             Change::DeleteCatalogueRow { kind, id } => {
                 s.rows.remove(&(kind, id));
             }
+            Change::PutAllotment(a) => {
+                s.allotments.insert(a.id.clone(), a);
+            }
         }
     }
 }
@@ -201,6 +205,7 @@ impl Mem {
             ReadKey::GuideAssignment { departure_id, guide_id } => Fetched::Assignment(
                 s.assignments.values().find(|a| &a.departure_id == departure_id && &a.guide_id == guide_id).cloned(),
             ),
+            ReadKey::Allotment(id) => Fetched::Allotment(s.allotments.get(id).cloned()),
             ReadKey::CatalogueRow(..) | ReadKey::DefaultCancellationPolicy | ReadKey::OwnCancellationPolicy(_) => {
                 unreachable!("answered above")
             }
@@ -262,6 +267,7 @@ fn writes(change: &Change, key: &ReadKey) -> bool {
         (Change::PutGuideAssignment(a), ReadKey::GuideSchedule(guide_id)) => &a.guide_id == guide_id,
         (Change::PutGuideAssignment(a), ReadKey::DepartureGuides(id)) => &a.departure_id == id,
         (Change::IncrementPromoUses { .. }, ReadKey::PromoCode(_) | ReadKey::PromoUses { .. }) => true,
+        (Change::PutAllotment(a), ReadKey::Allotment(id)) => &a.id == id,
         _ => false,
     }
 }

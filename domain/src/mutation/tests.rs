@@ -139,11 +139,21 @@ pub fn samples() -> Vec<(&'static str, Value)> {
                    "capacity": 8, "notes": "Private group"}),
         ),
         ("set_departure_notes.v1", json!({"departure_id": DEPARTURE, "notes": "Meet at the north gate"})),
+        (
+            "issue_allotment.v1",
+            json!({"id": uuid(30), "departure_id": DEPARTURE, "device_id": "dev-1", "user_id": STAFF, "seats": 2}),
+        ),
+        ("sell_walk_up.v1", super::allotments::tests::walk_up_args(1, "cash")),
+        (
+            "release_allotment.v1",
+            json!({"allotment_id": super::allotments::tests::ALLOTMENT, "departure_id": DEPARTURE}),
+        ),
     ]
 }
 
 fn sample_world() -> Mem {
     let mem = world();
+    mem.write(Change::PutAllotment(super::allotments::tests::allotment(STAFF, 3)));
     mem.put_booking(booking(
         "b-1",
         2,
@@ -290,6 +300,7 @@ fn rejection_codes_are_their_serde_tags() {
             conflicts: crate::guides::GuideConflicts(vec![crate::guides::GuideConflict::InvalidWindow]),
         },
         Rejection::ClockSkew { field: "hlc".into(), stamp: "x".into() },
+        Rejection::AllotmentExceeded { seats: 2, sold: 2, requested: 1 },
     ];
     for r in all {
         let v = serde_json::to_value(&r).unwrap();
@@ -334,6 +345,19 @@ fn bookings_lock_their_departure_and_only_consult_the_tour() {
                         assert!(m.locks(&k), "{k:?}");
                     }
                 }
+            }
+            // Asked by a guide, an allotment consults who leads the departure.
+            "issue_allotment.v1" => {
+                assert!(unlocked.iter().all(|k| matches!(k, ReadKey::DepartureGuides(_))), "{unlocked:?}");
+            }
+            "sell_walk_up.v1" => {
+                assert!(
+                    unlocked.iter().all(|k| matches!(
+                        k,
+                        ReadKey::Tour(_) | ReadKey::PricingCatalog(_) | ReadKey::BookingReference(_)
+                    )),
+                    "{unlocked:?}"
+                );
             }
             "modify_booking.v1" | "cancel_booking.v1" => {
                 assert_eq!(unlocked.len(), 1, "{name}: {unlocked:?}");

@@ -148,6 +148,7 @@ pub(super) fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -
             Change::DeleteGuideAssignment { id } => (EntityKind::GuideAssignment, id, None),
             Change::PutCatalogueRow(r) => (r.kind(), r.id(), Some(r.to_value()?)),
             Change::DeleteCatalogueRow { kind, id } => (*kind, id, None),
+            Change::PutAllotment(a) => (EntityKind::Allotment, &a.id, Some(serde_json::to_value(a)?)),
             // Counted here too, so a second booking made offline sees the code's limit as the
             // server will; the server's count replaces this one when it syncs back.
             Change::IncrementPromoUses { promo_code_id } => {
@@ -277,6 +278,7 @@ impl Replica<'_> {
             ReadKey::GuideAssignment { departure_id, guide_id } => {
                 Fetched::Assignment(rows::guide_assignment(c, org, departure_id, guide_id)?)
             }
+            ReadKey::Allotment(id) => Fetched::Allotment(self.entity(EntityKind::Allotment, id)?),
         })
     }
 }

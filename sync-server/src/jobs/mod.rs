@@ -47,6 +47,9 @@ pub async fn run_once(state: AppState, now: DateTime<Utc>) {
     if let Err(e) = holds::release_expired(&state).await {
         tracing::warn!("hold expiry failed, will retry: {e:#}");
     }
+    if let Err(e) = crate::allotments::release_due(&state).await {
+        tracing::warn!("allotment release failed, will retry: {e:#}");
+    }
     if let Err(e) = refunds::send_all(&state).await {
         tracing::warn!("refund sending failed, will retry: {e:#}");
     }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod extract;
+mod field;
 pub mod website_api;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(customer_facing)
         .merge(staff_links)
         .merge(accounts::staff_routes())
+        .merge(field::routes())
         .merge(website_api::webhook_routes())
         .route("/api/v1/openapi.json", get(website_api::openapi))
         .route("/health", get(health))

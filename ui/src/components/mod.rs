@@ -1,6 +1,7 @@
 //! Components shared by the pages: presentational ones (props in, HTML out; rendered on the host
 //! in tests) and the few that keep form state (the booking form, the search palette).
 
+pub mod allotments;
 pub mod audit;
 pub mod booking_form;
 pub mod bookings;

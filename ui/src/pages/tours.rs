@@ -454,6 +454,7 @@ pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
             { toolbar }
             { banner }
             { content }
+            <crate::components::allotments::AllotmentsSection departure_id={id.clone()} prices={props.prices.clone()} />
             { dialog }
         </div>
     }

@@ -93,6 +93,29 @@ impl Mutator for CreateBookingV1 {
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
         require(ctx, Permission::BookingsWrite, "make bookings")?;
+        self.decide(view, ctx, SeatSource::Capacity)
+    }
+}
+
+/// Where a new booking's seats come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SeatSource {
+    /// The departure's free seats, under `capacity::check_booking`.
+    Capacity,
+    /// An allotment that took them from the departure when it was issued (`allotment`): the
+    /// departure's count does not move and a full departure still sells; only a cancelled or
+    /// completed one refuses.
+    Allotment,
+}
+
+impl CreateBookingV1 {
+    /// Decides the booking; the caller has checked the role may make it.
+    pub(crate) fn decide(
+        &self,
+        view: &dyn ReadView,
+        ctx: &MutationCtx,
+        seats: SeatSource,
+    ) -> Result<Vec<Change>, ApplyError> {
         let id = validate::id("id", &self.id)?;
         let tour_id = validate::row_ref("tour_id", &self.tour_id)?;
         let departure_id = validate::row_ref("departure_id", &self.departure_id)?;
@@ -133,8 +156,19 @@ impl Mutator for CreateBookingV1 {
             expected_total: self.expected_total,
         };
         let snapshot = price(view, ctx, &tour_id, &dep, request)?;
-        let outcome = capacity::check_booking(&dep, snapshot.participants(), manager_override.as_ref())?;
-        take_seats(&mut dep, &outcome);
+        let outcome = match seats {
+            SeatSource::Capacity => {
+                let outcome = capacity::check_booking(&dep, snapshot.participants(), manager_override.as_ref())?;
+                take_seats(&mut dep, &outcome);
+                outcome
+            }
+            SeatSource::Allotment => {
+                if matches!(dep.status, DepartureStatus::Cancelled | DepartureStatus::Completed) {
+                    return Err(Rejection::DepartureNotBookable { status: dep.status }.into());
+                }
+                CapacityOutcome::Within { booked_after: dep.booked_count, seats_left: dep.seats_left() }
+            }
+        };
 
         let mut reference = None;
         for candidate in reference_candidates(self.reference_year, self.reference_entropy) {
@@ -187,7 +221,9 @@ impl Mutator for CreateBookingV1 {
                 until: crate::payment::hold_until(ctx.now, seconds),
             });
         }
-        changes.insert(0, Change::PutDeparture(dep));
+        if seats == SeatSource::Capacity {
+            changes.insert(0, Change::PutDeparture(dep));
+        }
         changes.insert(0, Change::PutBooking(booking));
         Ok(changes)
     }

@@ -1,0 +1,98 @@
+//! Staff routes for the field (issue 14): allotments of seats to devices. Bearer token of a
+//! staff device, like `/sync/v1/*`.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tourdesk_domain::allotment::{Allotment, IssueAllotmentRequest};
+
+use super::{ApiJson, ApiPath, ApiQuery};
+use crate::auth::Staff;
+use crate::{AppError, AppState, allotments, manifests};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/allotments", post(issue_allotment))
+        .route("/api/v1/allotments/{id}/release", post(release_allotment))
+        .route("/api/v1/departures/{id}/allotments", get(departure_allotments))
+        .route("/api/v1/departures/{id}/manifest", get(departure_manifest))
+        .route("/api/v1/guides/{id}/manifest", get(guide_day_manifest))
+}
+
+#[derive(serde::Deserialize)]
+struct ManifestQuery {
+    /// `csv` (default) or `pdf`.
+    #[serde(default)]
+    format: Option<String>,
+    /// The guide's day, `YYYY-MM-DD` (local date of the departures).
+    #[serde(default)]
+    date: Option<String>,
+}
+
+fn file(format: manifests::Format, bytes: Vec<u8>, name: &str) -> Response {
+    let ext = match format {
+        manifests::Format::Csv => "csv",
+        manifests::Format::Pdf => "pdf",
+    };
+    (
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"manifest-{name}.{ext}\"")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn safe_name(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+}
+
+async fn departure_manifest(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ManifestQuery>,
+) -> Result<Response, AppError> {
+    let format = manifests::Format::parse(q.format.as_deref().unwrap_or("csv"))?;
+    let m = manifests::of_departure(&state, &staff, &id).await?;
+    Ok(file(format, format.render(&[m]), &safe_name(&id)))
+}
+
+async fn guide_day_manifest(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ManifestQuery>,
+) -> Result<Response, AppError> {
+    let format = manifests::Format::parse(q.format.as_deref().unwrap_or("csv"))?;
+    let date = q.date.ok_or_else(|| AppError::invalid("date", "which day: date=YYYY-MM-DD"))?;
+    let all = manifests::of_guide_day(&state, &staff, &id, &date).await?;
+    Ok(file(format, format.render(&all), &format!("{}-{}", safe_name(&id), safe_name(&date))))
+}
+
+async fn issue_allotment(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiJson(req): ApiJson<IssueAllotmentRequest>,
+) -> Result<(StatusCode, Json<Allotment>), AppError> {
+    allotments::issue(&state, &staff, req).await.map(|a| (StatusCode::CREATED, Json(a)))
+}
+
+async fn release_allotment(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Allotment>, AppError> {
+    allotments::release(&state, &staff, &id).await.map(Json)
+}
+
+async fn departure_allotments(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<Allotment>>, AppError> {
+    allotments::of_departure(&state, &staff, &id).await.map(Json)
+}
