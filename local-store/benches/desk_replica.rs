@@ -1,4 +1,4 @@
-//! The desk's screens over a large replica: 500 tours, 5,000 departures (about 1,000 in the
+//! The desk's screens over a large replica (an owner's desk): 500 tours, 5,000 departures (about 1,000 in the
 //! calendar's month), 50,000 customers and 100,000 bookings (with the payments of the paid ones
 //! in the ledger, and one booking with a 200-entry money timeline). Prints, each with its goal:
 //!
@@ -12,6 +12,8 @@
 //! - the bookings screen's first page, search and filters over 100k bookings (issue 13, goal p95
 //!   < 30 ms); customer search over 50k customers (goal p95 < 20 ms); a booking's detail with a
 //!   200-entry money timeline (goal p95 < 30 ms).
+//! - the audit screen (issue 16) over the 150,000 entries of those customers and bookings:
+//!   unfiltered and filtered pages (issue 16 sets no goal for it; its dashboard's 100 ms is shown).
 //!
 //! The replica is written through the store's own pull path (`Store::apply_pull`, pages of
 //! `PULL_PAGE` changes) from domain rows, the form the server logs them in, so it holds the rows a
@@ -29,6 +31,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use tourdesk_domain::audit::{AuditFilter, AuditRecord};
 use tourdesk_domain::cancellation::{CancelledBy, RefundDecision};
 use tourdesk_domain::entities::{
     Booking, BookingSource, CancellationRecord, Customer, CustomerSource, PricingTier, Tour, TourVariant,
@@ -39,7 +42,7 @@ use tourdesk_domain::ledger::{EntryKind, LedgerEntry};
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::mutation::CustomerField;
 use tourdesk_domain::pricing::{LineItem, PricingSnapshot};
-use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullResponse, org_bucket};
+use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullResponse, audit_bucket, org_bucket};
 use tourdesk_domain::reference::ReferenceNumber;
 use tourdesk_domain::roles::Role;
 use tourdesk_domain::status::{BookingStatus, DepartureStatus, PaymentStatus};
@@ -56,7 +59,7 @@ const TIMELINE: usize = 200;
 /// The paid booking whose money timeline holds [`TIMELINE`] entries.
 const TIMELINE_BOOKING: usize = 6;
 /// Marks a replica this benchmark finished writing (`BENCH_REPLICA` reuse).
-const DONE_KEY: &str = "bench_desk_replica";
+const DONE_KEY: &str = "bench_desk_replica_v2";
 
 struct Sizes {
     tours: usize,
@@ -89,7 +92,8 @@ fn session() -> Session {
     Session {
         user_id: "u-bench".into(),
         user_name: "Bench Manager".into(),
-        role: Role::Manager,
+        // An owner's desk: it also holds the audit log (`replication::role_receives_audit`).
+        role: Role::Owner,
         organization_id: ORG.into(),
         organization_name: "Bench Tours".into(),
         organization_defaults: Default::default(),
@@ -120,7 +124,8 @@ fn month_grid() -> (NaiveDate, NaiveDate) {
 struct Puller<'a> {
     store: &'a Store,
     seq: u64,
-    page: Vec<ChangeRecord>,
+    /// The organization's bucket, then the audit bucket.
+    page: [Vec<ChangeRecord>; 2],
     rows: usize,
 }
 
@@ -129,24 +134,54 @@ impl Puller<'_> {
         self.seq += 1;
         let row = serde_json::to_value(row).unwrap();
         let id = row["id"].as_str().unwrap().to_string();
-        self.page.push(ChangeRecord { seq: self.seq, entity: kind, id, op: Op::Put, row });
+        let page = &mut self.page[usize::from(kind == EntityKind::AuditLog)];
+        page.push(ChangeRecord { seq: self.seq, entity: kind, id, op: Op::Put, row });
         self.rows += 1;
-        if self.page.len() == PULL_PAGE as usize {
+        if self.page[0].len() + self.page[1].len() == PULL_PAGE as usize {
             self.flush(false);
         }
     }
 
     fn flush(&mut self, complete: bool) {
-        let changes = std::mem::take(&mut self.page);
+        let [org, audit] = std::mem::take(&mut self.page);
+        let (cursor, head) = (self.seq, self.seq);
         self.store
             .apply_pull(&PullResponse {
-                buckets: vec![BucketPage { bucket: org_bucket(ORG), changes, cursor: self.seq, head: self.seq }],
+                buckets: vec![
+                    BucketPage { bucket: org_bucket(ORG), changes: org, cursor, head },
+                    BucketPage { bucket: audit_bucket(ORG), changes: audit, cursor, head },
+                ],
                 complete,
                 last_mutation_id: 0,
                 results: vec![],
                 removed_buckets: vec![],
             })
             .unwrap();
+    }
+}
+
+/// The audit row the server writes for a created row: who, from which device, and the row after.
+fn audit<T: serde::Serialize>(
+    seq: u64,
+    action: &str,
+    entity: &str,
+    id: &str,
+    after: &T,
+    at: chrono::DateTime<Utc>,
+) -> AuditRecord {
+    let staff = seq % 3;
+    AuditRecord {
+        id: seq.to_string(),
+        organization_id: ORG.into(),
+        actor: format!("u-staff-{staff}"),
+        actor_user_id: Some(format!("u-staff-{staff}")),
+        device_id: Some(format!("dev-{staff}")),
+        action: action.into(),
+        entity: entity.into(),
+        entity_id: id.into(),
+        before: None,
+        after: Some(serde_json::to_value(after).unwrap()),
+        created_at: at,
     }
 }
 
@@ -157,7 +192,7 @@ fn money(minor: i64) -> Money {
 /// Writes the replica; returns how many rows of each kind it holds.
 fn seed(store: &Store, n: &Sizes) -> String {
     store.save_session(&session()).unwrap();
-    let mut p = Puller { store, seq: 0, page: Vec::new(), rows: 0 };
+    let mut p = Puller { store, seq: 0, page: [Vec::new(), Vec::new()], rows: 0 };
     let start_time = NaiveTime::from_hms_opt(10, 0, 0).unwrap();
     let with_departures = TOURS_WITH_DEPARTURES.min(n.tours);
     let days = n.departures.div_ceil(with_departures);
@@ -243,6 +278,7 @@ fn seed(store: &Store, n: &Sizes) -> String {
             ..fixtures::customer()
         };
         p.put(EntityKind::Customer, &c);
+        p.put(EntityKind::AuditLog, &audit(p.seq, "create_customer.v1", "customer", &c.id, &c, c.created_at));
     }
 
     let mut booked = vec![0u32; sellable.len()];
@@ -351,6 +387,7 @@ fn seed(store: &Store, n: &Sizes) -> String {
             );
         }
         p.put(EntityKind::Booking, &b);
+        p.put(EntityKind::AuditLog, &audit(p.seq, "create_booking.v1", "booking", &b.id, &b, created_at));
     }
     for (k, (id, tour, variant, _, _, starts_at, date)) in sellable.iter().enumerate() {
         let d = Departure {
@@ -639,6 +676,36 @@ fn main() {
         let hit = store.booking_by_reference(&timeline_ref).unwrap().unwrap();
         let money = store.booking_money(&hit.booking.id).unwrap().unwrap();
         format!("{} entries, {} KiB", money.entries.len(), (json(&hit) + json(&money)) / 1024)
+    });
+
+    println!(
+        "\n[issue 16] the audit screen over {} entries (list_audit_log, newest 500; issue 16 sets no goal for it, \
+         its dashboard's 100 ms is shown)",
+        sizes.customers + sizes.bookings
+    );
+    let audits: Vec<(&str, AuditFilter)> = vec![
+        ("no filter (the screen as it opens)", AuditFilter::default()),
+        ("bookings only", AuditFilter { entity: Some("booking".into()), ..Default::default() }),
+        (
+            "one booking's history",
+            AuditFilter { entity: Some("booking".into()), entity_id: Some("bk-000042".into()), ..Default::default() },
+        ),
+        ("one person", AuditFilter { actor: Some("u-staff-1".into()), ..Default::default() }),
+        ("one action", AuditFilter { action: Some("create_customer.v1".into()), ..Default::default() }),
+        (
+            "the last seven days",
+            AuditFilter { from: Some(today - Days::new(6)), to: Some(today), ..Default::default() },
+        ),
+    ];
+    for (label, f) in &audits {
+        timed(label, 100.0, runs, || {
+            let l = store.audit_log(f).unwrap();
+            format!("{} entries, {} KiB", l.len(), json(&l) / 1024)
+        });
+    }
+    timed("the filters' choices (audit_facets)", 100.0, runs, || {
+        let f = store.audit_facets().unwrap();
+        format!("{} KiB", json(&f) / 1024)
     });
 
     let (rss, hwm) = rss();

@@ -31,6 +31,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use chrono::{Datelike, Days, Months, NaiveDate, Utc};
 use fantoccini::Client;
 use fantoccini::ClientBuilder;
 use serde_json::{Value, json};
@@ -89,6 +90,49 @@ fn elsewhere() -> Value {
     json!([[".tour-row", 0, 0], ["#calendar-grid", 0, 0]])
 }
 const ELSEWHERE: &str = "#/promo-codes";
+
+/// Resolves with `[milliseconds, bytes of JSON]` for one `invoke` of a desk command from the
+/// page, as the UI's services call it: the command, the IPC both ways and the JSON parse, no
+/// render.
+const INVOKE: &str = r#"
+const [cmd, args, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+const t0 = performance.now();
+window.__TAURI__.core.invoke(cmd, args).then(
+  (r) => done([performance.now() - t0, JSON.stringify(r).length]),
+  (e) => done([-1, String(e)]));
+"#;
+
+/// Times `runs` invokes of `cmd` from the page and prints them beside the screen's figure.
+async fn invoke(c: &Client, label: &str, cmd: &str, args: Value, runs: usize) {
+    let mut times = Vec::new();
+    let mut bytes = 0.0;
+    for _ in 0..=runs {
+        let v = c.execute_async(INVOKE, vec![cmd.into(), args.clone()]).await.unwrap();
+        let took = v[0].as_f64().unwrap();
+        assert!(took >= 0.0, "{cmd}: {}", v[1]);
+        bytes = v[1].as_f64().unwrap_or(0.0);
+        times.push(took);
+    }
+    times.remove(0);
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).saturating_sub(1).min(times.len() - 1)];
+    println!(
+        "    of which {label} alone (invoke from the page, {:.0} KiB of JSON): p50 {:.0} ms, p95 {:.0} ms",
+        bytes / 1024.0,
+        at(0.5),
+        at(0.95)
+    );
+}
+
+/// The calendar's month grid for today's month, as `#/calendar` opens: whole weeks, Monday first.
+fn month_grid() -> (NaiveDate, NaiveDate) {
+    let first = Utc::now().date_naive().with_day(1).unwrap();
+    let next = first.checked_add_months(Months::new(1)).unwrap();
+    let last = next.pred_opt().unwrap();
+    let from = first - Days::new(u64::from(first.weekday().num_days_from_monday()));
+    let until = last + Days::new(u64::from(6 - last.weekday().num_days_from_monday()));
+    (from, until)
+}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -224,13 +268,14 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let (db, tours) = prepare_replica(&replica, dir.path());
     // The target directory's binary unless told otherwise (a copy, when others build there too).
-    let desk = std::env::var_os("BENCH_DESK_BINARY").map(PathBuf::from).unwrap_or_else(support::desk_binary);
-    println!(
-        "desk_window: {} ({}), replica {} ({tours} tours), offline",
-        desk.display(),
-        if cfg!(debug_assertions) { "debug build" } else { "release build" },
-        replica.display()
-    );
+    let chosen = std::env::var_os("BENCH_DESK_BINARY").map(PathBuf::from);
+    let built = match (&chosen, cfg!(debug_assertions)) {
+        (Some(_), _) => "BENCH_DESK_BINARY",
+        (None, true) => "debug build, with the bench",
+        (None, false) => "release build, with the bench",
+    };
+    let desk = chosen.unwrap_or_else(support::desk_binary);
+    println!("desk_window: {} ({built}), replica {} ({tours} tours), offline", desk.display(), replica.display());
 
     let driver = Driver::start(&[
         ("TOURDESK_DESK_DB", db.to_string_lossy().into_owned()),
@@ -264,8 +309,13 @@ async fn main() {
     );
 
     println!("\n[screens] query + render in the webview, from the hash change to the painted frame");
+    let (from, until) = month_grid();
     screen(&c, "calendar month (#/calendar)", "#/calendar", &calendar_ready(), runs).await;
+    let range = json!({"from": from.to_string(), "until": until.to_string()});
+    invoke(&c, &format!("`calendar` {from}..{until}"), "calendar", range, runs).await;
+    invoke(&c, "`list_tours`", "list_tours", json!({}), runs).await;
     screen(&c, &format!("tour list of {tours} tours (#/tours)"), "#/tours", &tours_ready(tours), runs).await;
+    invoke(&c, "`list_tours`", "list_tours", json!({}), runs).await;
 
     println!("\n[memory] after {idle} s idle on #/tours");
     navigate(&c, "#/tours", &tours_ready(tours)).await;
