@@ -89,6 +89,13 @@ async fn every_catalogue_mutation_replays_on_the_server_audited_and_reaches_desk
         m("upsert_tour_inclusion.v1", json!({"id": inc, "tour_id": tour.id, "kind": "inclusion", "text": "Green tea"})),
         m("upsert_tour_inclusion.v1", json!({"id": gone_inc, "tour_id": tour.id, "kind": "exclusion", "text": "x"})),
         m("delete_tour_inclusion.v1", json!({"id": gone_inc})),
+        m(
+            "update_tour.v1",
+            json!({"id": tour.id, "full_description": "Three temples before the crowds.",
+                   "meeting_point_address": "Gion, Kyoto", "meeting_point_lat": 35.0037, "meeting_point_lng": 135.7788,
+                   "meeting_point_instructions": "By the red gate", "tags": ["temples"], "languages": ["en", "ja"],
+                   "accessibility_info": "Steps", "what_to_bring": ["Socks"], "highlights": ["Sunrise at Kiyomizu"]}),
+        ),
     ];
     for s in &steps {
         desk.mutate(s).unwrap_or_else(|e| panic!("{}: {e}", s.name()));
@@ -171,6 +178,24 @@ async fn every_catalogue_mutation_replays_on_the_server_audited_and_reaches_desk
     }
     assert!(manager.promo_codes().unwrap().iter().any(|p| p.id == promo));
     assert!(guide.promo_codes().unwrap().is_empty(), "a guide's device holds no promo code");
+
+    // The public API shows the tour's page as the desk edited it: details, published FAQs and
+    // what is (not) included, in order.
+    let path = format!("/api/v1/orgs/{}/tours/{}", demo_data::DEMO_ORG_SLUG, tour.slug);
+    let (s, detail) = call(&env.base_url(), "GET", &path, None, None).await;
+    assert_eq!(s, 200, "{detail}");
+    assert_eq!(detail["full_description"], "Three temples before the crowds.");
+    assert_eq!(
+        detail["meeting_point"],
+        json!({"name": tour.meeting_point, "address": "Gion, Kyoto", "lat": 35.0037, "lng": 135.7788,
+               "instructions": "By the red gate"})
+    );
+    assert_eq!(detail["languages"], json!(["en", "ja"]));
+    assert_eq!(detail["highlights"], json!(["Sunrise at Kiyomizu"]));
+    assert_eq!(detail["what_to_bring"], json!(["Socks"]));
+    assert_eq!(detail["faqs"], json!([{"question": "Shoes?", "answer": "Easy to remove."}]));
+    assert_eq!(detail["included"], json!([{"text": "Green tea", "icon": null}]));
+    assert_eq!(detail["not_included"], json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,14 +5,16 @@
 //! `pricing::TaxRule`, `cancellation::CancellationPolicy`) are built from them here, once, so the
 //! desk and the server price a booking from the same rows the same way.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::cancellation::{CancellationPolicy, CancellationRule, StoredPolicy};
 use crate::entities::PricingTier;
-use crate::money::{Money, Percent};
+use crate::money::Percent;
 use crate::offer::{self, ScopedTax};
-use crate::pricing::{Adjustment, PricingCatalog, PromoCode, PromoStatus, SeasonalAdjustment, TaxRule};
+use crate::pricing::{
+    Adjustment, PricingCatalog, PromoCode, PromoStatus, SeasonalAdjustment, TaxRule, with_promo_terms,
+};
 use crate::protocol::EntityKind;
 
 /// A date range of a tour whose prices go up or down (`seasonal_pricing`).
@@ -44,30 +46,18 @@ impl Season {
     }
 }
 
-/// A code customers type at checkout (`promotional_codes`). Office desks only: guides'
-/// devices never receive it (`replication`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PromotionalCode {
-    pub id: String,
-    pub organization_id: String,
-    /// As typed by staff (trimmed); looked up case-insensitively.
-    pub code: String,
-    pub discount: Adjustment,
-    pub min_booking_value: Option<Money>,
-    pub max_uses: Option<u32>,
-    pub max_uses_per_customer: Option<u32>,
-    pub valid_from: DateTime<Utc>,
-    /// Exclusive.
-    pub valid_until: DateTime<Utc>,
-    /// Empty: every tour.
-    #[serde(default)]
-    pub applicable_tour_ids: Vec<String>,
-    /// Empty: every variant.
-    #[serde(default)]
-    pub applicable_variant_ids: Vec<String>,
-    /// Counted by the server as bookings use the code.
-    pub current_uses: u32,
-    pub status: PromoStatus,
+with_promo_terms! {
+    /// A code customers type at checkout (`promotional_codes`). Office desks only: guides'
+    /// devices never receive it (`replication`). The `code` is kept as typed by staff (trimmed) and looked up case-insensitively.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PromotionalCode {
+        pub id: String,
+        pub organization_id: String,
+    } {
+        /// Counted by the server as bookings use the code.
+        pub current_uses: u32,
+        pub status: PromoStatus,
+    }
 }
 
 impl PromotionalCode {
@@ -202,6 +192,20 @@ pub enum CatalogueRow {
     TourInclusion(TourInclusion),
 }
 
+/// `$body` evaluated with `$r` bound to the row inside whichever variant `$row` is.
+macro_rules! each_row {
+    ($row:expr, $r:ident => $body:expr) => {
+        match $row {
+            CatalogueRow::Season($r) => $body,
+            CatalogueRow::PromoCode($r) => $body,
+            CatalogueRow::TaxRate($r) => $body,
+            CatalogueRow::CancellationPolicy($r) => $body,
+            CatalogueRow::TourFaq($r) => $body,
+            CatalogueRow::TourInclusion($r) => $body,
+        }
+    };
+}
+
 impl CatalogueRow {
     pub fn kind(&self) -> EntityKind {
         match self {
@@ -215,25 +219,11 @@ impl CatalogueRow {
     }
 
     pub fn id(&self) -> &str {
-        match self {
-            CatalogueRow::Season(r) => &r.id,
-            CatalogueRow::PromoCode(r) => &r.id,
-            CatalogueRow::TaxRate(r) => &r.id,
-            CatalogueRow::CancellationPolicy(r) => &r.id,
-            CatalogueRow::TourFaq(r) => &r.id,
-            CatalogueRow::TourInclusion(r) => &r.id,
-        }
+        each_row!(self, r => &r.id)
     }
 
     pub fn organization_id(&self) -> &str {
-        match self {
-            CatalogueRow::Season(r) => &r.organization_id,
-            CatalogueRow::PromoCode(r) => &r.organization_id,
-            CatalogueRow::TaxRate(r) => &r.organization_id,
-            CatalogueRow::CancellationPolicy(r) => &r.organization_id,
-            CatalogueRow::TourFaq(r) => &r.organization_id,
-            CatalogueRow::TourInclusion(r) => &r.organization_id,
-        }
+        each_row!(self, r => &r.organization_id)
     }
 
     /// The tour the row belongs to, if it belongs to one.
@@ -251,30 +241,32 @@ impl CatalogueRow {
     /// The row's own serde form (without the `kind` tag): what the change log and the audit
     /// log carry.
     pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
-        match self {
-            CatalogueRow::Season(r) => serde_json::to_value(r),
-            CatalogueRow::PromoCode(r) => serde_json::to_value(r),
-            CatalogueRow::TaxRate(r) => serde_json::to_value(r),
-            CatalogueRow::CancellationPolicy(r) => serde_json::to_value(r),
-            CatalogueRow::TourFaq(r) => serde_json::to_value(r),
-            CatalogueRow::TourInclusion(r) => serde_json::to_value(r),
-        }
+        each_row!(self, r => serde_json::to_value(r))
     }
 
     /// Parses a row's serde form as a row of `kind`; `None` for a kind that is not a catalogue
     /// row.
     pub fn from_value(kind: EntityKind, v: serde_json::Value) -> Option<Result<CatalogueRow, serde_json::Error>> {
-        let parse = |v| -> Result<CatalogueRow, serde_json::Error> {
-            Ok(match kind {
-                EntityKind::Season => CatalogueRow::Season(serde_json::from_value(v)?),
-                EntityKind::PromoCode => CatalogueRow::PromoCode(serde_json::from_value(v)?),
-                EntityKind::TaxRate => CatalogueRow::TaxRate(serde_json::from_value(v)?),
-                EntityKind::CancellationPolicy => CatalogueRow::CancellationPolicy(serde_json::from_value(v)?),
-                EntityKind::TourFaq => CatalogueRow::TourFaq(serde_json::from_value(v)?),
-                _ => CatalogueRow::TourInclusion(serde_json::from_value(v)?),
-            })
-        };
-        is_catalogue_kind(kind).then(|| parse(v))
+        is_catalogue_kind(kind).then(|| CatalogueRow::deserialize_kind(kind, v))
+    }
+
+    /// Parses the serde form of a row of `kind` from any deserializer (a `Value`, or JSON text as
+    /// it is read); a kind that is not a catalogue row is an error.
+    pub fn deserialize_kind<'de, D: serde::Deserializer<'de>>(
+        kind: EntityKind,
+        d: D,
+    ) -> Result<CatalogueRow, D::Error> {
+        Ok(match kind {
+            EntityKind::Season => CatalogueRow::Season(Deserialize::deserialize(d)?),
+            EntityKind::PromoCode => CatalogueRow::PromoCode(Deserialize::deserialize(d)?),
+            EntityKind::TaxRate => CatalogueRow::TaxRate(Deserialize::deserialize(d)?),
+            EntityKind::CancellationPolicy => CatalogueRow::CancellationPolicy(Deserialize::deserialize(d)?),
+            EntityKind::TourFaq => CatalogueRow::TourFaq(Deserialize::deserialize(d)?),
+            EntityKind::TourInclusion => CatalogueRow::TourInclusion(Deserialize::deserialize(d)?),
+            other => {
+                return Err(serde::de::Error::custom(format!("{} is not a catalogue row", other.as_str())));
+            }
+        })
     }
 }
 
@@ -347,7 +339,6 @@ pub fn policy_for_tour(tour_id: &str, policies: &[CancellationPolicyRow]) -> Opt
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::money::Currency;
 
     fn tax(id: &str, tour: Option<&str>, sort: i32, active: bool) -> TaxRate {
         TaxRate {
@@ -363,22 +354,7 @@ mod tests {
     }
 
     fn tier() -> PricingTier {
-        PricingTier {
-            id: "a".into(),
-            organization_id: "o".into(),
-            tour_id: "t".into(),
-            variant_id: None,
-            name: "Adult".into(),
-            base_price: Money::new(1000, Currency::USD),
-            min_age: None,
-            max_age: None,
-            is_default: true,
-            sort_order: 0,
-            valid_from: None,
-            valid_until: None,
-            min_per_booking: None,
-            max_per_booking: None,
-        }
+        PricingTier { tour_id: "t".into(), ..crate::fixtures::adult_tier() }
     }
 
     #[test]

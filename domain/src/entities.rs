@@ -15,48 +15,126 @@ use crate::pricing::PricingSnapshot;
 use crate::reference::ReferenceNumber;
 use crate::status::{BookingStatus, DepartureStatus, PaymentStatus, TourCategory, TourStatus, string_enum};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Tour {
-    pub id: String,
-    pub organization_id: String,
-    pub name: String,
-    /// Unique within the organization; used in public URLs.
-    pub slug: String,
-    pub short_description: String,
-    pub duration_minutes: u32,
-    pub default_capacity: u32,
-    pub min_participants: u32,
-    pub category: TourCategory,
-    /// IANA zone the tour operates in; departures are shown in it.
-    pub timezone: String,
-    /// The meeting point's name ("Fountain in the main square").
-    pub meeting_point: String,
-    pub status: TourStatus,
-    /// The long text of the tour's page (the spec's `full_description`).
-    #[serde(default)]
-    pub full_description: String,
-    #[serde(default)]
-    pub meeting_point_address: String,
-    /// WGS 84 degrees; both or neither (`validate::coordinates`).
-    #[serde(default)]
-    pub meeting_point_lat: Option<f64>,
-    #[serde(default)]
-    pub meeting_point_lng: Option<f64>,
-    /// How to find the guide ("look for the red umbrella").
-    #[serde(default)]
-    pub meeting_point_instructions: String,
-    /// Lowercase, without repeats, in the order given.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// ISO 639-1 codes of the languages the tour is given in.
-    #[serde(default)]
-    pub languages: Vec<String>,
-    #[serde(default)]
-    pub accessibility_info: String,
-    #[serde(default)]
-    pub what_to_bring: Vec<String>,
-    #[serde(default)]
-    pub highlights: Vec<String>,
+/// Declares a struct whose last fields are the details of a tour's page, in this order and
+/// each optional on the wire (`#[serde(default)]`): the entity [`Tour`], the UI's
+/// [`NewTour`](crate::ipc::NewTour) and the mutation `create_tour.v1` carry the same ones.
+/// A macro rather than a `#[serde(flatten)]`ed struct because `create_tour.v1` denies
+/// unknown fields, which flatten does not support; the fields stay plain fields, so the JSON
+/// of stored mutations and change records is what it was.
+macro_rules! with_tour_details {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($fields:tt)* }) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($fields)*
+            /// The long text of the tour's page (the spec's `full_description`).
+            #[serde(default)]
+            pub full_description: String,
+            #[serde(default)]
+            pub meeting_point_address: String,
+            /// WGS 84 degrees; both or neither (`validate::coordinates`).
+            #[serde(default)]
+            pub meeting_point_lat: Option<f64>,
+            #[serde(default)]
+            pub meeting_point_lng: Option<f64>,
+            /// How to find the guide ("look for the red umbrella").
+            #[serde(default)]
+            pub meeting_point_instructions: String,
+            /// Lowercase, without repeats, in the order given.
+            #[serde(default)]
+            pub tags: Vec<String>,
+            /// ISO 639-1 codes of the languages the tour is given in.
+            #[serde(default)]
+            pub languages: Vec<String>,
+            #[serde(default)]
+            pub accessibility_info: String,
+            #[serde(default)]
+            pub what_to_bring: Vec<String>,
+            #[serde(default)]
+            pub highlights: Vec<String>,
+        }
+    };
+}
+pub(crate) use with_tour_details;
+
+/// Declares a struct whose last fields are a price tier's validity dates and per-booking
+/// limits, each optional on the wire: the entity [`PricingTier`], the tour editor's
+/// [`PriceTierInput`](crate::ipc::PriceTierInput) and `upsert_pricing_tier.v2` (see
+/// [`with_tour_details`] for why a macro).
+macro_rules! with_tier_limits {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($fields:tt)* }) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($fields)*
+            /// Inclusive local dates of the departures this price applies to; `None` is open-ended.
+            #[serde(default)]
+            pub valid_from: Option<chrono::NaiveDate>,
+            #[serde(default)]
+            pub valid_until: Option<chrono::NaiveDate>,
+            /// How many of this tier one booking may take (a family ticket: at least 2, at most 4).
+            #[serde(default)]
+            pub min_per_booking: Option<u32>,
+            #[serde(default)]
+            pub max_per_booking: Option<u32>,
+        }
+    };
+}
+pub(crate) use with_tier_limits;
+
+/// Declares the fields a price tier is edited with after `$head` (the id, whose type differs),
+/// in this order, and hands the struct to `$wrap!` (`as_is!`, or `with_tier_limits!` to
+/// append those): the tour editor's [`PriceTierInput`](crate::ipc::PriceTierInput) and every
+/// version of `upsert_pricing_tier` (see [`with_tour_details`] for why a macro).
+macro_rules! with_tier_terms {
+    ($wrap:ident! $(#[$meta:meta])* $vis:vis struct $name:ident { $($head:tt)* }) => {
+        $wrap! {
+            $(#[$meta])*
+            $vis struct $name {
+                $($head)*
+                pub tour_id: String,
+                /// `None`: the tier applies to every variant of the tour.
+                #[serde(default)]
+                pub variant_id: Option<String>,
+                pub name: String,
+                pub base_price: $crate::money::Money,
+                #[serde(default)]
+                pub min_age: Option<u32>,
+                #[serde(default)]
+                pub max_age: Option<u32>,
+                #[serde(default)]
+                pub is_default: bool,
+                #[serde(default)]
+                pub sort_order: i32,
+            }
+        }
+    };
+}
+pub(crate) use with_tier_terms;
+
+/// Hands its input back unchanged: the `$wrap` of [`with_tier_terms`] that adds nothing.
+macro_rules! as_is {
+    ($($item:tt)*) => { $($item)* };
+}
+pub(crate) use as_is;
+
+with_tour_details! {
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Tour {
+        pub id: String,
+        pub organization_id: String,
+        pub name: String,
+        /// Unique within the organization; used in public URLs.
+        pub slug: String,
+        pub short_description: String,
+        pub duration_minutes: u32,
+        pub default_capacity: u32,
+        pub min_participants: u32,
+        pub category: TourCategory,
+        /// IANA zone the tour operates in; departures are shown in it.
+        pub timezone: String,
+        /// The meeting point's name ("Fountain in the main square").
+        pub meeting_point: String,
+        pub status: TourStatus,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,29 +150,21 @@ pub struct TourVariant {
     pub sort_order: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PricingTier {
-    pub id: String,
-    pub organization_id: String,
-    pub tour_id: String,
-    /// `None` means the tier applies to every variant of the tour.
-    pub variant_id: Option<String>,
-    pub name: String,
-    pub base_price: Money,
-    pub min_age: Option<u32>,
-    pub max_age: Option<u32>,
-    pub is_default: bool,
-    pub sort_order: i32,
-    /// Inclusive local dates of the departures this price applies to; `None` is open-ended.
-    #[serde(default)]
-    pub valid_from: Option<NaiveDate>,
-    #[serde(default)]
-    pub valid_until: Option<NaiveDate>,
-    /// How many of this tier one booking may take (a family ticket: at least 2, at most 4).
-    #[serde(default)]
-    pub min_per_booking: Option<u32>,
-    #[serde(default)]
-    pub max_per_booking: Option<u32>,
+with_tier_limits! {
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct PricingTier {
+        pub id: String,
+        pub organization_id: String,
+        pub tour_id: String,
+        /// `None` means the tier applies to every variant of the tour.
+        pub variant_id: Option<String>,
+        pub name: String,
+        pub base_price: Money,
+        pub min_age: Option<u32>,
+        pub max_age: Option<u32>,
+        pub is_default: bool,
+        pub sort_order: i32,
+    }
 }
 
 /// One departure of a tour variant: what gets booked. The original architecture document calls this a "schedule".

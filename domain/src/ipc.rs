@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::entities::{CheckInKind, Customer, Departure, Tour};
+use crate::entities::{CheckInKind, Customer, Departure, Tour, with_tier_limits, with_tier_terms, with_tour_details};
 use crate::money::Money;
 use crate::mutation::LineArgs;
 use crate::protocol::OutcomeStatus;
@@ -133,45 +133,62 @@ pub struct RejectedBooking {
     pub departure: Option<DepartureView>,
 }
 
-/// What the UI sends to create a tour; the shell adds the id. Every detail past the first few
-/// is optional: the quick form sends a name and numbers, the tour editor everything.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NewTour {
-    pub name: String,
-    #[serde(default)]
-    pub short_description: String,
-    pub duration_minutes: u32,
-    pub default_capacity: u32,
-    pub category: TourCategory,
-    pub timezone: String,
-    #[serde(default)]
-    pub meeting_point: String,
-    /// `None`: made from the name.
-    #[serde(default)]
-    pub slug: Option<String>,
-    /// `None`: 1.
-    #[serde(default)]
-    pub min_participants: Option<u32>,
-    #[serde(default)]
-    pub full_description: String,
-    #[serde(default)]
-    pub meeting_point_address: String,
-    #[serde(default)]
-    pub meeting_point_lat: Option<f64>,
-    #[serde(default)]
-    pub meeting_point_lng: Option<f64>,
-    #[serde(default)]
-    pub meeting_point_instructions: String,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub languages: Vec<String>,
-    #[serde(default)]
-    pub accessibility_info: String,
-    #[serde(default)]
-    pub what_to_bring: Vec<String>,
-    #[serde(default)]
-    pub highlights: Vec<String>,
+with_tour_details! {
+    /// What the UI sends to create a tour; the shell adds the id. Every detail past the first few
+    /// is optional: the quick form sends a name and numbers, the tour editor everything.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct NewTour {
+        pub name: String,
+        #[serde(default)]
+        pub short_description: String,
+        pub duration_minutes: u32,
+        pub default_capacity: u32,
+        pub category: TourCategory,
+        pub timezone: String,
+        #[serde(default)]
+        pub meeting_point: String,
+        /// `None`: made from the name.
+        #[serde(default)]
+        pub slug: Option<String>,
+        /// `None`: 1.
+        #[serde(default)]
+        pub min_participants: Option<u32>,
+    }
+}
+
+impl NewTour {
+    /// What the quick form sends: the numbers and names, every detail of the page left empty
+    /// (the tour editor fills them in later).
+    pub fn quick(
+        name: String,
+        short_description: String,
+        duration_minutes: u32,
+        default_capacity: u32,
+        category: TourCategory,
+        timezone: String,
+    ) -> NewTour {
+        NewTour {
+            name,
+            short_description,
+            duration_minutes,
+            default_capacity,
+            category,
+            timezone,
+            meeting_point: String::new(),
+            slug: None,
+            min_participants: None,
+            full_description: String::new(),
+            meeting_point_address: String::new(),
+            meeting_point_lat: None,
+            meeting_point_lng: None,
+            meeting_point_instructions: String::new(),
+            tags: vec![],
+            languages: vec![],
+            accessibility_info: String::new(),
+            what_to_bring: vec![],
+            highlights: vec![],
+        }
+    }
 }
 
 /// What the UI sends to add a variant to a tour; the shell adds the id.
@@ -189,33 +206,14 @@ pub struct NewVariant {
     pub sort_order: i32,
 }
 
-/// A price tier as the tour editor saves it: without an id the shell makes a new tier,
-/// with one it replaces that tier (`upsert_pricing_tier.v2`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PriceTierInput {
-    #[serde(default)]
-    pub id: Option<String>,
-    pub tour_id: String,
-    #[serde(default)]
-    pub variant_id: Option<String>,
-    pub name: String,
-    pub base_price: Money,
-    #[serde(default)]
-    pub min_age: Option<u32>,
-    #[serde(default)]
-    pub max_age: Option<u32>,
-    #[serde(default)]
-    pub valid_from: Option<chrono::NaiveDate>,
-    #[serde(default)]
-    pub valid_until: Option<chrono::NaiveDate>,
-    #[serde(default)]
-    pub min_per_booking: Option<u32>,
-    #[serde(default)]
-    pub max_per_booking: Option<u32>,
-    #[serde(default)]
-    pub is_default: bool,
-    #[serde(default)]
-    pub sort_order: i32,
+with_tier_terms! { with_tier_limits!
+    /// A price tier as the tour editor saves it: without an id the shell makes a new tier,
+    /// with one it replaces that tier (`upsert_pricing_tier.v2`).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct PriceTierInput {
+        #[serde(default)]
+        pub id: Option<String>,
+    }
 }
 
 /// What the UI sends to create a customer; the shell adds the id and the clock stamp. The

@@ -148,25 +148,47 @@ pub enum PromoStatus {
     Expired,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PromoCode {
-    pub id: String,
-    pub code: String,
-    pub discount: Adjustment,
-    pub min_booking_value: Option<Money>,
-    pub max_uses: Option<u32>,
-    pub max_uses_per_customer: Option<u32>,
-    pub valid_from: DateTime<Utc>,
-    /// Exclusive: the code stops working at this instant.
-    pub valid_until: DateTime<Utc>,
-    /// Empty: every tour.
-    #[serde(default)]
-    pub applicable_tour_ids: Vec<String>,
-    /// Empty: every variant.
-    #[serde(default)]
-    pub applicable_variant_ids: Vec<String>,
-    pub current_uses: u32,
-    pub status: PromoStatus,
+/// Declares a struct with a promotional code's terms between `$head` and `$tail` fields, in
+/// this order: [`PromoCode`], the stored row
+/// [`PromotionalCode`](crate::catalogue::PromotionalCode) and `upsert_promo_code.v1` carry the
+/// same ones. A macro because the mutation denies unknown fields, which `#[serde(flatten)]`
+/// does not support; the fields stay plain, so stored JSON is what it was.
+macro_rules! with_promo_terms {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($head:tt)* } { $($tail:tt)* }) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($head)*
+            pub code: String,
+            pub discount: $crate::pricing::Adjustment,
+            #[serde(default)]
+            pub min_booking_value: Option<$crate::money::Money>,
+            #[serde(default)]
+            pub max_uses: Option<u32>,
+            #[serde(default)]
+            pub max_uses_per_customer: Option<u32>,
+            pub valid_from: chrono::DateTime<chrono::Utc>,
+            /// Exclusive: the code stops working at this instant.
+            pub valid_until: chrono::DateTime<chrono::Utc>,
+            /// Empty: every tour.
+            #[serde(default)]
+            pub applicable_tour_ids: Vec<String>,
+            /// Empty: every variant.
+            #[serde(default)]
+            pub applicable_variant_ids: Vec<String>,
+            $($tail)*
+        }
+    };
+}
+pub(crate) use with_promo_terms;
+
+with_promo_terms! {
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PromoCode {
+        pub id: String,
+    } {
+        pub current_uses: u32,
+        pub status: PromoStatus,
+    }
 }
 
 /// Promotional codes are stored with at most this many characters.

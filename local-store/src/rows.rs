@@ -910,14 +910,12 @@ impl Record {
             EntityKind::GuideAssignment => Record::GuideAssignment(GuideAssignment::deserialize(d)?),
             EntityKind::PaymentIssue => Record::PaymentIssue(PaymentIssue::deserialize(d)?),
             EntityKind::LedgerEntry => Record::LedgerEntry(LedgerEntry::deserialize(d)?),
-            EntityKind::Season => Record::Catalogue(CatalogueRow::Season(Deserialize::deserialize(d)?)),
-            EntityKind::PromoCode => Record::Catalogue(CatalogueRow::PromoCode(Deserialize::deserialize(d)?)),
-            EntityKind::TaxRate => Record::Catalogue(CatalogueRow::TaxRate(Deserialize::deserialize(d)?)),
-            EntityKind::CancellationPolicy => {
-                Record::Catalogue(CatalogueRow::CancellationPolicy(Deserialize::deserialize(d)?))
-            }
-            EntityKind::TourFaq => Record::Catalogue(CatalogueRow::TourFaq(Deserialize::deserialize(d)?)),
-            EntityKind::TourInclusion => Record::Catalogue(CatalogueRow::TourInclusion(Deserialize::deserialize(d)?)),
+            EntityKind::Season
+            | EntityKind::PromoCode
+            | EntityKind::TaxRate
+            | EntityKind::CancellationPolicy
+            | EntityKind::TourFaq
+            | EntityKind::TourInclusion => Record::Catalogue(CatalogueRow::deserialize_kind(kind, d)?),
             EntityKind::AuditLog => Record::AuditLog(Box::new(AuditRecord::deserialize(d)?)),
             EntityKind::Allotment => Record::Allotment(Allotment::deserialize(d)?),
         })

@@ -635,14 +635,7 @@ pub fn audit_change(
     before: Option<&Value>,
     after: &Value,
 ) {
-    w.audit(AuditRow {
-        actor: actor.into(),
-        action: action.into(),
-        entity: entity.into(),
-        entity_id: entity_id.into(),
-        before: before.cloned(),
-        after: after.clone(),
-    });
+    w.audit(AuditRow::new(actor, action, (entity, entity_id), before, after));
 }
 
 /// An audit row for a decision that replaced no row (a refund sent, a payment failed).

@@ -224,22 +224,7 @@ mod tests {
     }
 
     fn status(signed_in: bool) -> DeskStatus {
-        DeskStatus {
-            connection: tourdesk_domain::ipc::Connection::Online,
-            server_url: "http://127.0.0.1:8787".into(),
-            pending: 0,
-            rejections: 0,
-            last_synced_at: None,
-            last_error: None,
-            signed_in_as: signed_in.then(|| tourdesk_domain::ipc::SignedInAs {
-                name: "Olivia".into(),
-                role: tourdesk_domain::roles::Role::Owner,
-                organization_name: "Demo Tours".into(),
-            }),
-            data_version: 0,
-            sync_progress: None,
-            needs_sign_in: !signed_in,
-        }
+        crate::fixtures::desk_status(signed_in.then_some(tourdesk_domain::roles::Role::Owner))
     }
 
     #[tokio::test]

@@ -90,3 +90,24 @@ pub fn booking_hit(payment_status: PaymentStatus, total: Money, pending: bool) -
         departure: None,
     }
 }
+
+/// The desk's status, online and synced; signed in as Olivia with `role` at Demo Tours, or
+/// nobody (`None`: the desk asks for a sign-in).
+pub fn desk_status(role: Option<tourdesk_domain::roles::Role>) -> tourdesk_domain::ipc::DeskStatus {
+    tourdesk_domain::ipc::DeskStatus {
+        connection: tourdesk_domain::ipc::Connection::Online,
+        server_url: "http://127.0.0.1:8787".into(),
+        pending: 0,
+        rejections: 0,
+        last_synced_at: None,
+        last_error: None,
+        signed_in_as: role.map(|role| tourdesk_domain::ipc::SignedInAs {
+            name: "Olivia".into(),
+            role,
+            organization_name: "Demo Tours".into(),
+        }),
+        data_version: 0,
+        sync_progress: None,
+        needs_sign_in: role.is_none(),
+    }
+}

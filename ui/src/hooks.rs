@@ -113,3 +113,35 @@ pub fn use_debounce(ms: u32) -> Callback<Box<dyn FnOnce()>> {
         });
     })
 }
+
+/// Runs a form's save: `busy` while it runs; its answer goes to `done` (and clears `error`), its
+/// refusal to `error`, where the form shows it at its field.
+pub fn spawn_save<T: 'static>(
+    busy: &UseStateHandle<bool>,
+    error: &UseStateHandle<Option<UiError>>,
+    done: &Callback<T>,
+    save: impl Future<Output = Result<T, UiError>> + 'static,
+) {
+    let (busy, error, done) = (busy.clone(), error.clone(), done.clone());
+    busy.set(true);
+    spawn_local(async move {
+        match save.await {
+            Ok(v) => {
+                error.set(None);
+                done.emit(v);
+            }
+            Err(e) => error.set(Some(e)),
+        }
+        busy.set(false);
+    });
+}
+
+/// A dialog's `onkeydown`: Escape closes it.
+pub fn close_on_escape(on_close: &Callback<()>) -> Callback<KeyboardEvent> {
+    let on_close = on_close.clone();
+    Callback::from(move |e: KeyboardEvent| {
+        if e.key() == "Escape" {
+            on_close.emit(());
+        }
+    })
+}

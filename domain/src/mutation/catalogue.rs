@@ -3,7 +3,7 @@
 //! rates and the organization's default policy are organization settings); each upsert writes
 //! the whole row, so a replay writes nothing new.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{ApplyError, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_id, norm_ref, require};
@@ -12,8 +12,8 @@ use crate::catalogue::{
     CancellationPolicyRow, CatalogueRow, InclusionKind, PromotionalCode, Season, TaxRate, TourFaq, TourInclusion,
 };
 use crate::entities::Tour;
-use crate::money::{Money, Percent};
-use crate::pricing::{Adjustment, PromoStatus, normalize_promo_code};
+use crate::money::Percent;
+use crate::pricing::{Adjustment, PromoStatus, normalize_promo_code, with_promo_terms};
 use crate::protocol::EntityKind;
 use crate::roles::Permission;
 use crate::validate::{self, FieldError};
@@ -158,28 +158,17 @@ impl Mutator for DeleteSeasonV1 {
 // ---------------------------------------------------------------------------------------------
 // Promotional codes
 
-/// Arguments of `upsert_promo_code.v1`: every field of a code but its use count, which only
-/// bookings move.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpsertPromoCodeV1 {
-    pub id: String,
-    pub code: String,
-    pub discount: Adjustment,
-    #[serde(default)]
-    pub min_booking_value: Option<Money>,
-    #[serde(default)]
-    pub max_uses: Option<u32>,
-    #[serde(default)]
-    pub max_uses_per_customer: Option<u32>,
-    pub valid_from: DateTime<Utc>,
-    pub valid_until: DateTime<Utc>,
-    #[serde(default)]
-    pub applicable_tour_ids: Vec<String>,
-    #[serde(default)]
-    pub applicable_variant_ids: Vec<String>,
-    #[serde(default = "active")]
-    pub status: PromoStatus,
+with_promo_terms! {
+    /// Arguments of `upsert_promo_code.v1`: every field of a code but its use count, which only
+    /// bookings move.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpsertPromoCodeV1 {
+        pub id: String,
+    } {
+        #[serde(default = "active")]
+        pub status: PromoStatus,
+    }
 }
 
 fn active() -> PromoStatus {

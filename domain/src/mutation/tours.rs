@@ -1,11 +1,9 @@
 //! Tours, their variants and price tiers: reference data, written by owners and admins.
 
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{ApplyError, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_id, norm_ref, require};
-use crate::entities::{PricingTier, Tour, TourVariant};
-use crate::money::Money;
+use crate::entities::{PricingTier, Tour, TourVariant, as_is, with_tier_limits, with_tier_terms, with_tour_details};
 use crate::pricing::PricingCatalog;
 use crate::roles::Permission;
 use crate::status::{StateMachine, TourCategory, TourStatus};
@@ -157,45 +155,27 @@ fn catalog_tiers(tour_id: &str, catalog: Option<PricingCatalog>) -> Vec<PricingT
         .unwrap_or_default()
 }
 
-/// Arguments of `create_tour.v1`. The id is made by the client so the optimistic row and the
-/// server's row are the same row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateTourV1 {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub slug: Option<String>,
-    #[serde(default)]
-    pub short_description: String,
-    pub duration_minutes: u32,
-    pub default_capacity: u32,
-    #[serde(default = "default_min_participants")]
-    pub min_participants: u32,
-    pub category: TourCategory,
-    pub timezone: String,
-    #[serde(default)]
-    pub meeting_point: String,
-    #[serde(default)]
-    pub full_description: String,
-    #[serde(default)]
-    pub meeting_point_address: String,
-    #[serde(default)]
-    pub meeting_point_lat: Option<f64>,
-    #[serde(default)]
-    pub meeting_point_lng: Option<f64>,
-    #[serde(default)]
-    pub meeting_point_instructions: String,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub languages: Vec<String>,
-    #[serde(default)]
-    pub accessibility_info: String,
-    #[serde(default)]
-    pub what_to_bring: Vec<String>,
-    #[serde(default)]
-    pub highlights: Vec<String>,
+with_tour_details! {
+    /// Arguments of `create_tour.v1`. The id is made by the client so the optimistic row and the
+    /// server's row are the same row.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateTourV1 {
+        pub id: String,
+        pub name: String,
+        #[serde(default)]
+        pub slug: Option<String>,
+        #[serde(default)]
+        pub short_description: String,
+        pub duration_minutes: u32,
+        pub default_capacity: u32,
+        #[serde(default = "default_min_participants")]
+        pub min_participants: u32,
+        pub category: TourCategory,
+        pub timezone: String,
+        #[serde(default)]
+        pub meeting_point: String,
+    }
 }
 
 fn default_min_participants() -> u32 {
@@ -560,27 +540,15 @@ impl Mutator for UpdateVariantV1 {
     }
 }
 
-/// Arguments of `upsert_pricing_tier.v1`: creates the tier or replaces what a desk of that
-/// version knew of it. It predates validity dates and per-booking limits, so replaying one
-/// written by an older desk keeps those of the stored tier rather than clearing them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpsertPricingTierV1 {
-    pub id: String,
-    pub tour_id: String,
-    /// `None`: the tier applies to every variant of the tour.
-    #[serde(default)]
-    pub variant_id: Option<String>,
-    pub name: String,
-    pub base_price: Money,
-    #[serde(default)]
-    pub min_age: Option<u32>,
-    #[serde(default)]
-    pub max_age: Option<u32>,
-    #[serde(default)]
-    pub is_default: bool,
-    #[serde(default)]
-    pub sort_order: i32,
+with_tier_terms! { as_is!
+    /// Arguments of `upsert_pricing_tier.v1`: creates the tier or replaces what a desk of that
+    /// version knew of it. It predates validity dates and per-booking limits, so replaying one
+    /// written by an older desk keeps those of the stored tier rather than clearing them.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpsertPricingTierV1 {
+        pub id: String,
+    }
 }
 
 impl UpsertPricingTierV1 {
@@ -614,34 +582,14 @@ impl Mutator for UpsertPricingTierV1 {
     }
 }
 
-/// Arguments of `upsert_pricing_tier.v2`: creates the tier or replaces it whole, with its
-/// validity dates (inclusive local dates of departures) and per-booking limits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpsertPricingTierV2 {
-    pub id: String,
-    pub tour_id: String,
-    /// `None`: the tier applies to every variant of the tour.
-    #[serde(default)]
-    pub variant_id: Option<String>,
-    pub name: String,
-    pub base_price: Money,
-    #[serde(default)]
-    pub min_age: Option<u32>,
-    #[serde(default)]
-    pub max_age: Option<u32>,
-    #[serde(default)]
-    pub is_default: bool,
-    #[serde(default)]
-    pub sort_order: i32,
-    #[serde(default)]
-    pub valid_from: Option<NaiveDate>,
-    #[serde(default)]
-    pub valid_until: Option<NaiveDate>,
-    #[serde(default)]
-    pub min_per_booking: Option<u32>,
-    #[serde(default)]
-    pub max_per_booking: Option<u32>,
+with_tier_terms! { with_tier_limits!
+    /// Arguments of `upsert_pricing_tier.v2`: creates the tier or replaces it whole, with its
+    /// validity dates (inclusive local dates of departures) and per-booking limits.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpsertPricingTierV2 {
+        pub id: String,
+    }
 }
 
 impl Mutator for UpsertPricingTierV2 {
@@ -746,8 +694,9 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::super::testkit::*;
     use super::*;
-    use crate::money::Currency;
+    use crate::money::{Currency, Money};
     use crate::roles::Role;
+    use chrono::NaiveDate;
     use serde_json::{Value, json};
 
     fn create_args() -> Value {
@@ -759,6 +708,51 @@ mod tests {
             "category": "walking",
             "timezone": "Europe/London"
         })
+    }
+
+    /// The fields the shared macros declare are plain fields on the wire: a stored
+    /// `create_tour.v1` and `upsert_pricing_tier.v*` read back as they were written, in the same
+    /// key order, and an unknown key is still refused.
+    #[test]
+    fn the_shared_fields_keep_the_stored_mutations_wire_format() {
+        let full = json!({
+            "id": "7f0c1a52-1f7e-4c4b-9d1e-0c7a1b2c3d4e", "name": "Walk", "slug": "walk",
+            "short_description": "s", "duration_minutes": 90, "default_capacity": 12, "min_participants": 2,
+            "category": "walking", "timezone": "Europe/London", "meeting_point": "m",
+            "full_description": "f", "meeting_point_address": "a", "meeting_point_lat": 51.5,
+            "meeting_point_lng": -0.1, "meeting_point_instructions": "i", "tags": ["t"], "languages": ["en"],
+            "accessibility_info": "x", "what_to_bring": ["w"], "highlights": ["h"]
+        });
+        let args: CreateTourV1 = serde_json::from_value(full.clone()).unwrap();
+        let text = serde_json::to_string(&args).unwrap();
+        let keys = "id name slug short_description duration_minutes default_capacity min_participants category \
+                    timezone meeting_point full_description meeting_point_address meeting_point_lat meeting_point_lng \
+                    meeting_point_instructions tags languages accessibility_info what_to_bring highlights";
+        let keys: Vec<&str> = keys.split_whitespace().collect();
+        let order: Vec<usize> = keys.iter().map(|k| text.find(&format!("\"{k}\":")).unwrap()).collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
+        assert_eq!(serde_json::to_value(&args).unwrap(), full);
+        assert!(serde_json::from_value::<CreateTourV1>(patch(full, &[("color", "red".into())])).is_err());
+
+        let tier = json!({
+            "id": "a", "tour_id": "t", "variant_id": null, "name": "Adult",
+            "base_price": {"amount": 5000, "currency": "USD"}, "min_age": 13, "max_age": null,
+            "is_default": true, "sort_order": 0
+        });
+        let v1: UpsertPricingTierV1 = serde_json::from_value(tier.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&v1).unwrap(), tier);
+        let v2 = patch(
+            tier,
+            &[
+                ("valid_from", "2026-01-01".into()),
+                ("valid_until", Value::Null),
+                ("min_per_booking", 2.into()),
+                ("max_per_booking", Value::Null),
+            ],
+        );
+        let parsed: UpsertPricingTierV2 = serde_json::from_value(v2.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), v2);
+        assert!(serde_json::from_value::<UpsertPricingTierV1>(v2).is_err());
     }
 
     #[test]

@@ -16,17 +16,8 @@ use tourdesk_domain::protocol::EntityKind;
 
 use super::write::{pricing_catalog, promo_code, promo_uses};
 use super::{Store, session_org};
+use crate::rows::catalogue_rows as all;
 use crate::{StoreError, rows};
-
-fn all(
-    c: &Connection,
-    org: &str,
-    kind: EntityKind,
-    filter: &str,
-    args: &[&dyn rusqlite::ToSql],
-) -> Result<Vec<CatalogueRow>, StoreError> {
-    rows::catalogue_rows(c, org, kind, filter, args)
-}
 
 impl Store {
     /// Everything that prices a tour on this desk; `None` before it has a price.

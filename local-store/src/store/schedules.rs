@@ -63,18 +63,7 @@ impl Store {
              FROM tour_variants WHERE organization_id = ?1 AND tour_id = ?2 AND active = 1
              ORDER BY sort_order, name COLLATE NOCASE, id",
         )?;
-        let rows = stmt.query_map(params![org, tour_id], |r| {
-            Ok(TourVariant {
-                id: r.get(0)?,
-                organization_id: r.get(1)?,
-                tour_id: r.get(2)?,
-                name: r.get(3)?,
-                capacity: r.get(4)?,
-                duration_minutes: r.get(5)?,
-                active: r.get(6)?,
-                sort_order: r.get(7)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![org, tour_id], crate::rows::variant_from_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 

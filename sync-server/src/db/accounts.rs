@@ -257,14 +257,7 @@ pub async fn audit(
         By::Operator => "operator:create-org",
     };
     // Logged like every other audit row, so owners' and admins' desks see staff changes too.
-    let row = super::AuditRow {
-        actor: actor.into(),
-        action: action.into(),
-        entity: entity.into(),
-        entity_id: entity_id.into(),
-        before: before.cloned(),
-        after: after.clone(),
-    };
+    let row = super::AuditRow::new(actor, action, (entity, entity_id), before, after);
     super::write::append(c, org, None, &[], &[row]).await
 }
 

@@ -199,6 +199,21 @@ pub async fn catalogue_rows(c: &impl GenericClient, org: &str, kind: EntityKind)
     c.rows(&sql, &[&org]).await?.iter().map(|r| row_from(kind, r)).collect()
 }
 
+/// A tour's FAQs or inclusions (`kind`), in their display order.
+pub async fn ordered_rows_of_tour(
+    c: &impl GenericClient,
+    org: &str,
+    kind: EntityKind,
+    tour_id: &str,
+) -> Result<Vec<CatalogueRow>, DbError> {
+    if !matches!(kind, EntityKind::TourFaq | EntityKind::TourInclusion) {
+        return Err(DbError::Corrupt(format!("{} rows have no display order", kind.as_str())));
+    }
+    let (table, cols) = table(kind)?;
+    let sql = format!("SELECT {cols} FROM {table} WHERE organization_id = $1 AND tour_id = $2 ORDER BY sort_order, id");
+    c.rows(&sql, &[&org, &tour_id]).await?.iter().map(|r| row_from(kind, r)).collect()
+}
+
 fn buckets(org: &str, kind: EntityKind) -> Vec<String> {
     RowScope::of_reference(kind).unwrap_or(RowScope::Reference).buckets(org)
 }

@@ -61,13 +61,21 @@ pub async fn ledger_of_departure_log(
     Ok(log)
 }
 
-/// Records an entry (entries are facts: a second write of the same id fails, which a replay
-/// never reaches: the push's dedupe key answers it first).
-pub async fn put_ledger_entry(w: &WriteTx<'_>, e: &LedgerEntry) -> Result<(), DbError> {
-    w.exec(
-        "INSERT INTO ledger_entries (id, organization_id, booking_id, departure_id, kind, amount_minor, currency,
-                                     note, reference, recorded_by, recorded_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+/// Inserts `e`; `on_conflict` is what a row of the same id does (empty: the insert fails).
+/// Answers the row as stored when it was written.
+async fn insert_ledger_entry(
+    w: &WriteTx<'_>,
+    e: &LedgerEntry,
+    on_conflict: &str,
+) -> Result<Option<tokio_postgres::Row>, DbError> {
+    Ok(w.row_opt(
+        &format!(
+            "INSERT INTO ledger_entries (id, organization_id, booking_id, departure_id, kind, amount_minor, currency,
+                                         note, reference, recorded_by, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             {on_conflict}
+             RETURNING {LEDGER_COLS}"
+        ),
         &[
             &e.id,
             &e.organization_id,
@@ -82,7 +90,13 @@ pub async fn put_ledger_entry(w: &WriteTx<'_>, e: &LedgerEntry) -> Result<(), Db
             &e.recorded_at,
         ],
     )
-    .await?;
+    .await?)
+}
+
+/// Records an entry (entries are facts: a second write of the same id fails, which a replay
+/// never reaches: the push's dedupe key answers it first).
+pub async fn put_ledger_entry(w: &WriteTx<'_>, e: &LedgerEntry) -> Result<(), DbError> {
+    insert_ledger_entry(w, e, "").await?;
     let buckets = departure_buckets(&e.organization_id, &e.departure_id);
     w.log_change(&buckets, EntityKind::LedgerEntry, &e.id, Op::Put, Some(serde_json::to_value(e)?));
     Ok(())
@@ -95,32 +109,14 @@ pub async fn keep_stripe_entry(w: &WriteTx<'_>, e: &LedgerEntry) -> Result<(), D
     if e.amount <= 0 {
         return Ok(());
     }
-    let row = w
-        .row_opt(
-            &format!(
-                "INSERT INTO ledger_entries (id, organization_id, booking_id, departure_id, kind, amount_minor, currency,
-                                             note, reference, recorded_by, recorded_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 ON CONFLICT (id) DO UPDATE SET amount_minor = excluded.amount_minor
-                   WHERE ledger_entries.organization_id = excluded.organization_id
-                     AND ledger_entries.amount_minor < excluded.amount_minor
-                 RETURNING {LEDGER_COLS}"
-            ),
-            &[
-                &e.id,
-                &e.organization_id,
-                &e.booking_id,
-                &e.departure_id,
-                &e.kind.as_str(),
-                &e.amount,
-                &e.currency.as_str(),
-                &e.note,
-                &e.reference,
-                &e.recorded_by,
-                &e.recorded_at,
-            ],
-        )
-        .await?;
+    let row = insert_ledger_entry(
+        w,
+        e,
+        "ON CONFLICT (id) DO UPDATE SET amount_minor = excluded.amount_minor
+           WHERE ledger_entries.organization_id = excluded.organization_id
+             AND ledger_entries.amount_minor < excluded.amount_minor",
+    )
+    .await?;
     if let Some(r) = row {
         let kept = ledger_entry_from_row(&r)?;
         let buckets = departure_buckets(&kept.organization_id, &kept.departure_id);

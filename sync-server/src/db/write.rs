@@ -29,6 +29,20 @@ pub struct AuditRow {
     pub after: Value,
 }
 
+impl AuditRow {
+    /// `actor` did `action` to the row `entity_id` of `entity`, which was `before` and is `after`.
+    pub fn new(
+        actor: &str,
+        action: &str,
+        (entity, entity_id): (&str, &str),
+        before: Option<&Value>,
+        after: &Value,
+    ) -> Self {
+        let (actor, action, entity, entity_id) = (actor.into(), action.into(), entity.into(), entity_id.into());
+        AuditRow { actor, action, entity, entity_id, before: before.cloned(), after: after.clone() }
+    }
+}
+
 #[derive(Default)]
 struct Pending {
     log: Vec<LogRow>,

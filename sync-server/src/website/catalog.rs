@@ -8,9 +8,11 @@ use deadpool_postgres::{GenericClient, Transaction};
 use std::collections::HashMap;
 
 use tokio_postgres::types::ToSql;
+use tourdesk_domain::catalogue::{CatalogueRow, InclusionKind};
 use tourdesk_domain::entities::{Departure, PricingTier, TourVariant};
 use tourdesk_domain::offer;
 use tourdesk_domain::pricing::{self, LineRequest, PricingCatalog, PromoApplication, PromoOutcome, QuoteRequest};
+use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::{Tour, validate};
 
 use super::types::*;
@@ -94,7 +96,26 @@ pub async fn tour(state: &AppState, org_slug: &str, key: &str) -> Result<TourDet
         .collect::<Result<Vec<_>, _>>()?;
     let catalog = db::pricing_catalog_unlocked(&tx, &org, &tour.id).await?;
     let policy = db::cancellation_policy_unlocked(&tx, &org, &tour.id).await?;
+    let faqs = db::ordered_rows_of_tour(&tx, &org, EntityKind::TourFaq, &tour.id).await?;
+    let inclusions = db::ordered_rows_of_tour(&tx, &org, EntityKind::TourInclusion, &tour.id).await?;
     tx.commit().await?;
+    let (mut included, mut not_included) = (Vec::new(), Vec::new());
+    for row in inclusions {
+        if let CatalogueRow::TourInclusion(i) = row {
+            let line = InclusionDto { text: i.text, icon: i.icon };
+            match i.kind {
+                InclusionKind::Inclusion => included.push(line),
+                InclusionKind::Exclusion => not_included.push(line),
+            }
+        }
+    }
+    let faqs = faqs
+        .into_iter()
+        .filter_map(|row| match row {
+            CatalogueRow::TourFaq(f) if f.is_published => Some(FaqDto { question: f.question, answer: f.answer }),
+            _ => None,
+        })
+        .collect();
     let tiers = catalog.map(|c| c.tiers).unwrap_or_default();
     let from = offer::from_price(&tiers).map(MoneyDto::from);
     Ok(TourDetail {
@@ -131,6 +152,22 @@ pub async fn tour(state: &AppState, org_slug: &str, key: &str) -> Result<TourDet
                 })
                 .collect(),
         }),
+        meeting_point: MeetingPointDto {
+            name: tour.meeting_point,
+            address: tour.meeting_point_address,
+            lat: tour.meeting_point_lat,
+            lng: tour.meeting_point_lng,
+            instructions: tour.meeting_point_instructions,
+        },
+        full_description: tour.full_description,
+        tags: tour.tags,
+        languages: tour.languages,
+        accessibility_info: tour.accessibility_info,
+        what_to_bring: tour.what_to_bring,
+        highlights: tour.highlights,
+        faqs,
+        included,
+        not_included,
     })
 }
 

@@ -71,6 +71,34 @@ pub struct PolicyDto {
     pub rules: Vec<PolicyRuleDto>,
 }
 
+/// A question and its answer on the tour's page (published ones only), in the operator's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FaqDto {
+    pub question: String,
+    pub answer: String,
+}
+
+/// One line of what the price includes, or does not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InclusionDto {
+    pub text: String,
+    /// A name of the operator's choice for an icon beside the text (`ticket`, `coffee`).
+    pub icon: Option<String>,
+}
+
+/// Where the tour starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MeetingPointDto {
+    /// Its name ("Fountain in the main square"), as in the summary.
+    pub name: String,
+    pub address: String,
+    /// WGS 84 degrees; both or neither.
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    /// How to find the guide ("look for the red umbrella").
+    pub instructions: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TourDetail {
     pub tour: TourSummary,
@@ -78,6 +106,21 @@ pub struct TourDetail {
     pub variants: Vec<VariantDto>,
     pub tiers: Vec<TierDto>,
     pub cancellation_policy: Option<PolicyDto>,
+    /// The long text of the tour's page.
+    pub full_description: String,
+    pub meeting_point: MeetingPointDto,
+    /// Lowercase keywords.
+    pub tags: Vec<String>,
+    /// ISO 639-1 codes of the languages the tour is given in.
+    pub languages: Vec<String>,
+    pub accessibility_info: String,
+    pub what_to_bring: Vec<String>,
+    pub highlights: Vec<String>,
+    pub faqs: Vec<FaqDto>,
+    /// What the price includes, in the operator's order.
+    pub included: Vec<InclusionDto>,
+    /// What it does not include.
+    pub not_included: Vec<InclusionDto>,
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams, ToSchema)]

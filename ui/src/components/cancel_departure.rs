@@ -5,11 +5,12 @@
 use tourdesk_domain::ipc::DepartureView;
 use tourdesk_domain::mutation::{CANCEL_REASON_MAX, DepartureCancellationPreview};
 use web_sys::HtmlTextAreaElement;
-use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use crate::components::dialog::FormDialog;
 use crate::components::tours::{local_start, price};
 use crate::error::UiError;
+use crate::hooks::spawn_save;
 use crate::services;
 
 #[derive(Properties, PartialEq)]
@@ -66,27 +67,13 @@ pub fn CancelDepartureDialog(props: &CancelDepartureDialogProps) -> Html {
                 error.set(Some(UiError::at_field("reason", "Say why: the customers are told")));
                 return;
             }
-            let (text, error, busy, id, preview, on_cancelled) =
-                ((*reason).clone(), error.clone(), busy.clone(), id.clone(), preview.clone(), on_cancelled.clone());
-            busy.set(true);
-            spawn_local(async move {
-                match services::cancel_departure(&id, &text).await {
-                    Ok(()) => on_cancelled.emit(preview),
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
+            let (text, id, preview) = ((*reason).clone(), id.clone(), preview.clone());
+            spawn_save(&busy, &error, &on_cancelled, async move {
+                services::cancel_departure(&id, &text).await.map(|_| preview)
             });
         })
     };
     let on_keep = props.on_close.reform(|_: MouseEvent| ());
-    let on_escape = {
-        let on_close = props.on_close.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            if e.key() == "Escape" {
-                on_close.emit(());
-            }
-        })
-    };
     let (field_error, general_error) = match &*error {
         Some(e) if e.is_field("reason") => (html! { <span class="field-error">{ e.message.clone() }</span> }, html! {}),
         Some(e) => (html! {}, html! { <p id="cancel-departure-error" class="error-text">{ e.message.clone() }</p> }),
@@ -94,26 +81,22 @@ pub fn CancelDepartureDialog(props: &CancelDepartureDialogProps) -> Html {
     };
     let when = local_start(&props.departure);
     html! {
-        <div class="palette-backdrop" onkeydown={on_escape}>
-            <form id="cancel-departure-dialog" class="palette dialog form" role="dialog" aria-modal="true"
-                  aria-labelledby="cancel-departure-title" onsubmit={on_submit}>
-                <h2 id="cancel-departure-title">{ "Cancel this departure?" }</h2>
-                <p class="dialog-subject"><strong>{ &props.tour_name }</strong>{ " · " }{ when }</p>
-                <p id="cancel-departure-summary">{ consequences(&props.preview) }</p>
-                <label>{ "Reason (sent to the customers)" }
-                    <textarea id="cancel-departure-reason" maxlength={CANCEL_REASON_MAX.to_string()} rows="3"
-                              placeholder="e.g. Storm warning: the harbour is closed"
-                              value={(*reason).clone()} oninput={on_input} />
-                    { field_error }
-                </label>
-                <p class="muted">{ "This cannot be undone. Made offline, it is sent when the desk syncs; bookings sold elsewhere meanwhile are cancelled too." }</p>
-                { general_error }
-                <div class="actions">
-                    <button id="confirm-cancel-departure" class="danger" type="submit" disabled={*busy}>{ "Cancel departure" }</button>
-                    <button id="keep-departure" type="button" onclick={on_keep}>{ "Keep departure" }</button>
-                </div>
-            </form>
-        </div>
+        <FormDialog name="cancel-departure" title="Cancel this departure?" onsubmit={on_submit} on_close={props.on_close.clone()}>
+            <p class="dialog-subject"><strong>{ &props.tour_name }</strong>{ " · " }{ when }</p>
+            <p id="cancel-departure-summary">{ consequences(&props.preview) }</p>
+            <label>{ "Reason (sent to the customers)" }
+                <textarea id="cancel-departure-reason" maxlength={CANCEL_REASON_MAX.to_string()} rows="3"
+                          placeholder="e.g. Storm warning: the harbour is closed"
+                          value={(*reason).clone()} oninput={on_input} />
+                { field_error }
+            </label>
+            <p class="muted">{ "This cannot be undone. Made offline, it is sent when the desk syncs; bookings sold elsewhere meanwhile are cancelled too." }</p>
+            { general_error }
+            <div class="actions">
+                <button id="confirm-cancel-departure" class="danger" type="submit" disabled={*busy}>{ "Cancel departure" }</button>
+                <button id="keep-departure" type="button" onclick={on_keep}>{ "Keep departure" }</button>
+            </div>
+        </FormDialog>
     }
 }
 

@@ -7,6 +7,7 @@ pub mod booking_form;
 pub mod bookings;
 pub mod calendar;
 pub mod cancel_departure;
+pub mod dialog;
 pub mod inbox;
 pub mod keyboard;
 pub mod payment;

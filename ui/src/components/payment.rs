@@ -6,11 +6,12 @@ use tourdesk_domain::ipc::{BookingMoney, NewPayment};
 use tourdesk_domain::ledger::{EntryKind, PaymentMethod};
 use tourdesk_domain::money::Money;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
-use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use crate::components::dialog::FormDialog;
 use crate::components::tours::price;
 use crate::error::UiError;
+use crate::hooks::spawn_save;
 use crate::services;
 
 /// An amount as a person types it, without the currency (`12.50`, `1500` for yen).
@@ -200,26 +201,10 @@ pub fn RecordPaymentDialog(props: &RecordPaymentDialogProps) -> Html {
                 note: opt(&note),
                 reference: opt(&reference),
             };
-            let (error, busy, on_recorded) = (error.clone(), busy.clone(), on_recorded.clone());
-            busy.set(true);
-            spawn_local(async move {
-                match services::record_payment(&input).await {
-                    Ok(m) => on_recorded.emit(m),
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
+            spawn_save(&busy, &error, &on_recorded, async move { services::record_payment(&input).await });
         })
     };
     let on_cancel = props.on_close.reform(|_: MouseEvent| ());
-    let on_escape = {
-        let on_close = props.on_close.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            if e.key() == "Escape" {
-                on_close.emit(());
-            }
-        })
-    };
     let err = (*error).clone();
     let beside = |field: &str| match &err {
         Some(e) if e.is_field(field) => {
@@ -235,41 +220,37 @@ pub fn RecordPaymentDialog(props: &RecordPaymentDialogProps) -> Html {
     };
     let m = &props.money;
     html! {
-        <div class="palette-backdrop" onkeydown={on_escape}>
-            <form id="record-payment-dialog" class="palette dialog form" role="dialog" aria-modal="true"
-                  aria-labelledby="record-payment-title" onsubmit={on_submit}>
-                <h2 id="record-payment-title">{ "Record payment" }</h2>
-                <p class="dialog-subject"><strong>{ format!("Booking {}", m.reference_number) }</strong>
-                    { format!(" · balance due {}", price(&m.balance_due)) }</p>
-                <label>{ "Method" }
-                    <select id="payment-method" onchange={on_method}>
-                        { for PaymentMethod::ALL.iter().map(|pm| html! {
-                            <option value={pm.as_str()} selected={*pm == *method}>{ method_label(*pm) }</option>
-                        }) }
-                    </select>
-                    { beside("method") }
-                </label>
-                <label>{ format!("Amount ({})", m.total.currency) }
-                    <input id="payment-amount" inputmode="decimal" autocomplete="off" value={(*amount).clone()} oninput={on_amount} />
-                    { beside("amount") }
-                    { beside("currency") }
-                </label>
-                <label>{ "Reference (receipt, terminal or bank reference)" }
-                    <input id="payment-reference" maxlength="100" value={(*reference).clone()} oninput={on_reference} />
-                    { beside("reference") }
-                </label>
-                <label>{ "Note" }
-                    <textarea id="payment-note" rows="2" maxlength="500" value={(*note).clone()} oninput={on_note} />
-                    { beside("note") }
-                </label>
-                <p class="muted">{ "Recorded on this desk at once, offline too; the booking is confirmed when the payment covers it." }</p>
-                { general }
-                <div class="actions">
-                    <button id="confirm-record-payment" type="submit" disabled={*busy}>{ "Record payment" }</button>
-                    <button id="cancel-record-payment" type="button" onclick={on_cancel}>{ "Cancel" }</button>
-                </div>
-            </form>
-        </div>
+        <FormDialog name="record-payment" title="Record payment" onsubmit={on_submit} on_close={props.on_close.clone()}>
+            <p class="dialog-subject"><strong>{ format!("Booking {}", m.reference_number) }</strong>
+                { format!(" · balance due {}", price(&m.balance_due)) }</p>
+            <label>{ "Method" }
+                <select id="payment-method" onchange={on_method}>
+                    { for PaymentMethod::ALL.iter().map(|pm| html! {
+                        <option value={pm.as_str()} selected={*pm == *method}>{ method_label(*pm) }</option>
+                    }) }
+                </select>
+                { beside("method") }
+            </label>
+            <label>{ format!("Amount ({})", m.total.currency) }
+                <input id="payment-amount" inputmode="decimal" autocomplete="off" value={(*amount).clone()} oninput={on_amount} />
+                { beside("amount") }
+                { beside("currency") }
+            </label>
+            <label>{ "Reference (receipt, terminal or bank reference)" }
+                <input id="payment-reference" maxlength="100" value={(*reference).clone()} oninput={on_reference} />
+                { beside("reference") }
+            </label>
+            <label>{ "Note" }
+                <textarea id="payment-note" rows="2" maxlength="500" value={(*note).clone()} oninput={on_note} />
+                { beside("note") }
+            </label>
+            <p class="muted">{ "Recorded on this desk at once, offline too; the booking is confirmed when the payment covers it." }</p>
+            { general }
+            <div class="actions">
+                <button id="confirm-record-payment" type="submit" disabled={*busy}>{ "Record payment" }</button>
+                <button id="cancel-record-payment" type="button" onclick={on_cancel}>{ "Cancel" }</button>
+            </div>
+        </FormDialog>
     }
 }
 

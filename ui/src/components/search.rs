@@ -11,7 +11,7 @@ use crate::components::keyboard::on_row_keys;
 use crate::components::tours::local_start;
 use crate::error::UiError;
 use crate::forms::SEARCH_DEBOUNCE_MS;
-use crate::hooks::use_debounce;
+use crate::hooks::{close_on_escape, use_debounce};
 use crate::router::Route;
 use crate::services;
 use crate::words;
@@ -130,14 +130,7 @@ pub fn SearchPalette(props: &SearchPaletteProps) -> Html {
         })
     };
     let on_backdrop = props.on_close.reform(|_: MouseEvent| ());
-    let on_escape = {
-        let on_close = props.on_close.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            if e.key() == "Escape" {
-                on_close.emit(());
-            }
-        })
-    };
+    let on_escape = close_on_escape(&props.on_close);
     html! {
         <div class="palette-backdrop" onclick={on_backdrop}>
             <div id="search-palette" class="palette" role="dialog" aria-label="Search" onkeydown={on_escape}

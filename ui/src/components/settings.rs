@@ -11,12 +11,12 @@ use tourdesk_domain::protocol::{DeviceInfo, DeviceKind};
 use tourdesk_domain::roles::Role;
 use tourdesk_domain::validate::FieldError;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
-use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::components::keyboard::on_row_keys;
 use crate::components::states::{EmptyState, ErrorNote};
 use crate::error::UiError;
+use crate::hooks::spawn_save;
 use crate::router::{Route, SettingsTab};
 use crate::services;
 use crate::words;
@@ -205,18 +205,7 @@ pub fn OrganizationForm(props: &OrganizationFormProps) -> Html {
                     return;
                 }
             };
-            let (error, busy, on_saved) = (error.clone(), busy.clone(), on_saved.clone());
-            busy.set(true);
-            spawn_local(async move {
-                match services::update_organization(&change).await {
-                    Ok(s) => {
-                        error.set(None);
-                        on_saved.emit(s);
-                    }
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
+            spawn_save(&busy, &error, &on_saved, async move { services::update_organization(&change).await });
         })
     };
     let e = &*error;
@@ -448,15 +437,8 @@ pub fn InviteForm(props: &InviteFormProps) -> Html {
                 error.set(Some(at_field(f)));
                 return;
             }
-            let (req, error, busy, on_invited) = (req.clone(), error.clone(), busy.clone(), on_invited.clone());
-            busy.set(true);
-            spawn_local(async move {
-                match services::invite_staff(&req).await {
-                    Ok(m) => on_invited.emit(m),
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
+            let req = req.clone();
+            spawn_save(&busy, &error, &on_invited, async move { services::invite_staff(&req).await });
         })
     };
     let e = &*error;
@@ -497,16 +479,8 @@ pub fn EnrolForm(props: &EnrolFormProps) -> Html {
             (password.clone(), error.clone(), busy.clone(), props.on_enrolled.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (typed, error, busy, on_enrolled) =
-                ((*password).clone(), error.clone(), busy.clone(), on_enrolled.clone());
-            busy.set(true);
-            spawn_local(async move {
-                match services::mfa_enrol(&typed).await {
-                    Ok(en) => on_enrolled.emit(en),
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
+            let typed = (*password).clone();
+            spawn_save(&busy, &error, &on_enrolled, async move { services::mfa_enrol(&typed).await });
         })
     };
     let e = &*error;
@@ -576,16 +550,8 @@ pub fn EnrolmentView(props: &EnrolmentViewProps) -> Html {
         let (code, error, busy, on_confirmed) = (code.clone(), error.clone(), busy.clone(), props.on_confirmed.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (typed, error, busy, on_confirmed) =
-                ((*code).clone(), error.clone(), busy.clone(), on_confirmed.clone());
-            busy.set(true);
-            spawn_local(async move {
-                match services::mfa_confirm(&typed).await {
-                    Ok(codes) => on_confirmed.emit(codes),
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
+            let typed = (*code).clone();
+            spawn_save(&busy, &error, &on_confirmed, async move { services::mfa_confirm(&typed).await });
         })
     };
     let e = &*error;
@@ -654,15 +620,7 @@ pub fn DisableForm(props: &DisableFormProps) -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let (p, c) = ((*password).clone(), (*code).clone());
-            let (error, busy, on_disabled) = (error.clone(), busy.clone(), on_disabled.clone());
-            busy.set(true);
-            spawn_local(async move {
-                match services::mfa_disable(&p, &c).await {
-                    Ok(()) => on_disabled.emit(()),
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
+            spawn_save(&busy, &error, &on_disabled, async move { services::mfa_disable(&p, &c).await });
         })
     };
     let e = &*error;

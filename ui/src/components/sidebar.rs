@@ -67,22 +67,7 @@ mod tests {
         let role = p.role;
         let state = use_reducer(move || {
             let mut s = crate::state::AppState::new(Route::Inbox);
-            s.status = Some(tourdesk_domain::ipc::DeskStatus {
-                signed_in_as: Some(tourdesk_domain::ipc::SignedInAs {
-                    name: "Olivia".into(),
-                    role,
-                    organization_name: "Demo".into(),
-                }),
-                connection: tourdesk_domain::ipc::Connection::Online,
-                server_url: "http://127.0.0.1:8787".into(),
-                pending: 0,
-                rejections: 0,
-                last_synced_at: None,
-                last_error: None,
-                data_version: 0,
-                sync_progress: None,
-                needs_sign_in: false,
-            });
+            s.status = Some(crate::fixtures::desk_status(Some(role)));
             s
         });
         html! {

@@ -6,6 +6,7 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::error::UiError;
+use crate::hooks::close_on_escape;
 use crate::router::{self, Route};
 use crate::services;
 use crate::state::{Action, use_app};
@@ -36,12 +37,7 @@ pub struct SignOutViewProps {
 
 #[component]
 pub fn SignOutView(props: &SignOutViewProps) -> Html {
-    let on_close = props.on_close.clone();
-    let on_escape = Callback::from(move |e: KeyboardEvent| {
-        if e.key() == "Escape" {
-            on_close.emit(());
-        }
-    });
+    let on_escape = close_on_escape(&props.on_close);
     let cancel = html! {
         <button id="sign-out-cancel" onclick={props.on_close.reform(|_: MouseEvent| ())}>{ "Cancel" }</button>
     };

@@ -501,17 +501,44 @@ pub struct VariantsSectionProps {
     pub on_done: Callback<String>,
 }
 
+/// A section's one form for a new row or the row being edited: `editing` is `None` while the
+/// form is closed, `Some(None)` for a new row, `Some(Some(row))` for that row.
+struct RowEditing<T: 'static> {
+    editing: UseStateHandle<Option<Option<T>>>,
+    open_new: Callback<MouseEvent>,
+    close: Callback<()>,
+    /// Closes the form and passes the form's confirmation on to the page.
+    saved: Callback<String>,
+}
+
+impl<T: Clone + 'static> RowEditing<T> {
+    fn edit(&self, row: &T) -> Callback<MouseEvent> {
+        let (row, editing) = (row.clone(), self.editing.clone());
+        Callback::from(move |_: MouseEvent| editing.set(Some(Some(row.clone()))))
+    }
+}
+
+#[hook]
+fn use_row_editing<T: Clone + 'static>(on_done: &Callback<String>) -> RowEditing<T> {
+    let editing = use_state(|| None::<Option<T>>);
+    let (e1, e2, e3, on_done) = (editing.clone(), editing.clone(), editing.clone(), on_done.clone());
+    RowEditing {
+        editing,
+        open_new: Callback::from(move |_: MouseEvent| e1.set(Some(None))),
+        close: Callback::from(move |()| e2.set(None)),
+        saved: Callback::from(move |what: String| {
+            e3.set(None);
+            on_done.emit(what);
+        }),
+    }
+}
+
 /// A tour's variants: a table (arrow keys move, Enter edits) and one form for a new variant
 /// or the one being edited.
 #[component]
 pub fn VariantsSection(props: &VariantsSectionProps) -> Html {
-    // `None`: the form is closed; `Some(None)`: a new variant; `Some(Some(v))`: editing v.
-    let editing = use_state(|| None::<Option<TourVariant>>);
+    let rows = use_row_editing::<TourVariant>(&props.on_done);
     let error = use_state(|| None::<UiError>);
-    let open_new = {
-        let editing = editing.clone();
-        Callback::from(move |_: MouseEvent| editing.set(Some(None)))
-    };
     let toggle = |v: &TourVariant| {
         let (v, error, on_done) = (v.clone(), error.clone(), props.on_done.clone());
         Callback::from(move |_: MouseEvent| {
@@ -532,21 +559,6 @@ pub fn VariantsSection(props: &VariantsSectionProps) -> Html {
             });
         })
     };
-    let edit = |v: &TourVariant| {
-        let (v, editing) = (v.clone(), editing.clone());
-        Callback::from(move |_: MouseEvent| editing.set(Some(Some(v.clone()))))
-    };
-    let close = {
-        let editing = editing.clone();
-        Callback::from(move |_| editing.set(None))
-    };
-    let saved = {
-        let (editing, on_done) = (editing.clone(), props.on_done.clone());
-        Callback::from(move |what: String| {
-            editing.set(None);
-            on_done.emit(what);
-        })
-    };
     let t = &props.tour;
     let table = if props.variants.is_empty() {
         html! { <EmptyState title="No variants yet" hint="A tour is sold through its variants (“Morning”, “Private”): add at least one." /> }
@@ -564,7 +576,7 @@ pub fn VariantsSection(props: &VariantsSectionProps) -> Html {
                         <td class="num">{ v.sort_order }</td>
                         <td class="status-word">{ if v.active { "Active" } else { "Inactive" } }</td>
                         <td class="row-actions">
-                            <button class="edit-variant" onclick={edit(v)}>{ "Edit" }</button>
+                            <button class="edit-variant" onclick={rows.edit(v)}>{ "Edit" }</button>
                             <button class="toggle-variant" onclick={toggle(v)}>{ if v.active { "Deactivate" } else { "Reactivate" } }</button>
                         </td>
                     </tr>
@@ -578,13 +590,13 @@ pub fn VariantsSection(props: &VariantsSectionProps) -> Html {
         <section id="variants-section" class="editor-section">
             <div class="section-head">
                 <h3>{ "Variants" }</h3>
-                <button id="add-variant" onclick={open_new}>{ "Add variant" }</button>
+                <button id="add-variant" onclick={rows.open_new.clone()}>{ "Add variant" }</button>
             </div>
             { table }
             { general_error(&error, &[], "variants-error") }
-            if let Some(v) = &*editing {
+            if let Some(v) = &*rows.editing {
                 <VariantForm key={v.as_ref().map(|v| v.id.clone()).unwrap_or_default()} tour_id={t.id.clone()} variant={v.clone()}
-                    next_order={props.variants.iter().map(|v| v.sort_order + 1).max().unwrap_or(0)} on_saved={saved} on_cancel={close} />
+                    next_order={props.variants.iter().map(|v| v.sort_order + 1).max().unwrap_or(0)} on_saved={rows.saved.clone()} on_cancel={rows.close.clone()} />
             }
         </section>
     }
@@ -730,26 +742,7 @@ pub struct TiersSectionProps {
 /// A tour's price tiers in display order: a table (arrow keys move, Enter edits) and one form.
 #[component]
 pub fn TiersSection(props: &TiersSectionProps) -> Html {
-    let editing = use_state(|| None::<Option<PricingTier>>);
-    let open_new = {
-        let editing = editing.clone();
-        Callback::from(move |_: MouseEvent| editing.set(Some(None)))
-    };
-    let edit = |t: &PricingTier| {
-        let (t, editing) = (t.clone(), editing.clone());
-        Callback::from(move |_: MouseEvent| editing.set(Some(Some(t.clone()))))
-    };
-    let close = {
-        let editing = editing.clone();
-        Callback::from(move |_| editing.set(None))
-    };
-    let saved = {
-        let (editing, on_done) = (editing.clone(), props.on_done.clone());
-        Callback::from(move |what: String| {
-            editing.set(None);
-            on_done.emit(what);
-        })
-    };
+    let rows = use_row_editing::<PricingTier>(&props.on_done);
     let mut tiers = props.tiers.clone();
     tiers.sort_by(|a, b| a.sort_order.cmp(&b.sort_order).then_with(|| a.name.cmp(&b.name)));
     let variant_name = |id: &Option<String>| match id {
@@ -778,7 +771,7 @@ pub fn TiersSection(props: &TiersSectionProps) -> Html {
                         <td class="when">{ validity(t) }</td>
                         <td>{ per_booking(t) }</td>
                         <td class="num">{ t.sort_order }</td>
-                        <td class="row-actions"><button class="edit-tier" onclick={edit(t)}>{ "Edit" }</button></td>
+                        <td class="row-actions"><button class="edit-tier" onclick={rows.edit(t)}>{ "Edit" }</button></td>
                     </tr>
                 }) }
                 </tbody>
@@ -791,13 +784,13 @@ pub fn TiersSection(props: &TiersSectionProps) -> Html {
         <section id="tiers-section" class="editor-section">
             <div class="section-head">
                 <h3>{ "Price tiers" }</h3>
-                <button id="add-tier" onclick={open_new}>{ "Add price tier" }</button>
+                <button id="add-tier" onclick={rows.open_new.clone()}>{ "Add price tier" }</button>
             </div>
             { table }
-            if let Some(t) = &*editing {
+            if let Some(t) = &*rows.editing {
                 <TierForm key={t.as_ref().map(|t| t.id.clone()).unwrap_or_default()} tour_id={props.tour.id.clone()} tier={t.clone()}
                     variants={props.variants.clone()} currency={currency}
-                    next_order={props.tiers.iter().map(|t| t.sort_order + 1).max().unwrap_or(0)} on_saved={saved} on_cancel={close} />
+                    next_order={props.tiers.iter().map(|t| t.sort_order + 1).max().unwrap_or(0)} on_saved={rows.saved.clone()} on_cancel={rows.close.clone()} />
             }
         </section>
     }

@@ -23,10 +23,11 @@ use crate::components::calendar::{
     title, utc_offset, visible_range,
 };
 use crate::components::cancel_departure::CancelDepartureDialog;
+use crate::components::dialog::FormDialog;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::components::tours::local_start;
 use crate::error::UiError;
-use crate::hooks::{Depends, Load, use_invoke};
+use crate::hooks::{Depends, Load, spawn_save, use_invoke};
 use crate::services;
 use crate::state::{Action, use_app};
 use crate::words;
@@ -284,18 +285,7 @@ pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
     let run = {
         let (error, busy, on_done) = (error.clone(), busy.clone(), props.on_done.clone());
         move |what: &'static str, job: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), UiError>>>>| {
-            let (error, busy, on_done) = (error.clone(), busy.clone(), on_done.clone());
-            busy.set(true);
-            spawn_local(async move {
-                match job.await {
-                    Ok(()) => {
-                        error.set(None);
-                        on_done.emit(what.to_string());
-                    }
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
+            spawn_save(&busy, &error, &on_done, async move { job.await.map(|_| what.to_string()) });
         }
     };
     let on_capacity = {
@@ -601,23 +591,7 @@ pub fn GenerateDialog(props: &GenerateDialogProps) -> Html {
         let (draft, error, busy, on_saved) = (draft.clone(), error.clone(), busy.clone(), props.on_saved.clone());
         Callback::from(move |_: MouseEvent| {
             let Ok(args) = draft.args() else { return };
-            let (error, busy, on_saved) = (error.clone(), busy.clone(), on_saved.clone());
-            busy.set(true);
-            spawn_local(async move {
-                match services::generate_departures(&args).await {
-                    Ok(n) => on_saved.emit(n),
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
-        })
-    };
-    let on_escape = {
-        let on_close = props.on_close.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            if e.key() == "Escape" {
-                on_close.emit(());
-            }
+            spawn_save(&busy, &error, &on_saved, async move { services::generate_departures(&args).await });
         })
     };
     let weekday_names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -638,90 +612,86 @@ pub fn GenerateDialog(props: &GenerateDialogProps) -> Html {
         Load::Failed(e) => html! { <option value="">{ e.message.clone() }</option> },
     };
     html! {
-        <div class="palette-backdrop" onkeydown={on_escape}>
-            <form id="generate-dialog" class="palette dialog form wide-dialog" role="dialog" aria-modal="true"
-                  aria-labelledby="generate-title" onsubmit={on_preview}>
-                <h2 id="generate-title">{ "Generate departures" }</h2>
-                <div class="form-row">
-                    <label>{ "Tour" }
-                        <select id="generate-tour" onchange={edit(|d, v| { d.tour_id = v; d.variant_id.clear(); }).reform(|e: Event| select_value(&e))}>
-                            { for props.tours.iter().map(|t| html! {
-                                <option value={t.tour.id.clone()} selected={t.tour.id == draft.tour_id}>{ format!("{} ({})", t.tour.name, t.tour.timezone) }</option>
-                            }) }
-                        </select>
-                        { field_error(&error, "tour_id") }
-                    </label>
-                    <label>{ "Variant" }
-                        <select id="generate-variant" onchange={edit(|d, v| d.variant_id = v).reform(|e: Event| select_value(&e))}>
-                            { variant_options }
-                        </select>
-                        { field_error(&error, "variant_id") }
-                    </label>
-                </div>
-                <div class="form-row">
-                    <label>{ "From" }
-                        <input id="generate-from" type="date" value={draft.from.clone()} onchange={edit(|d, v| d.from = v).reform(|e: Event| input_value(&e))} />
-                        { field_error(&error, "from") }
-                    </label>
-                    <label>{ "Until" }
-                        <input id="generate-until" type="date" value={draft.until.clone()} onchange={edit(|d, v| d.until = v).reform(|e: Event| input_value(&e))} />
-                        { field_error(&error, "until") }
-                    </label>
-                </div>
-                <fieldset id="generate-weekdays">
-                    <legend>{ "Weekdays" }</legend>
-                    <div class="weekday-picks">
-                    { for weekday_names.iter().enumerate().map(|(i, name)| {
-                        let checked = draft.weekdays[i];
-                        let (draft, plan) = (draft.clone(), plan.clone());
-                        let toggle = Callback::from(move |_: Event| {
-                            let mut d = (*draft).clone();
-                            d.weekdays[i] = !d.weekdays[i];
-                            draft.set(d);
-                            plan.set(None);
-                        });
-                        html! {
-                            <label class="check"><input type="checkbox" id={format!("weekday-{}", name.to_lowercase())}
-                                checked={checked} onchange={toggle} />{ *name }</label>
-                        }
-                    }) }
-                    </div>
-                    { field_error(&error, "pattern.days_of_week") }
-                </fieldset>
-                <label>{ "Start times (local, comma-separated)" }
-                    <input id="generate-times" type="text" value={draft.times.clone()} placeholder="09:00, 14:30"
-                        onchange={edit(|d, v| d.times = v).reform(|e: Event| input_value(&e))} />
-                    { field_error(&error, "pattern.start_times") }
+        <FormDialog name="generate" title="Generate departures" class="wide-dialog" onsubmit={on_preview} on_close={props.on_close.clone()}>
+            <div class="form-row">
+                <label>{ "Tour" }
+                    <select id="generate-tour" onchange={edit(|d, v| { d.tour_id = v; d.variant_id.clear(); }).reform(|e: Event| select_value(&e))}>
+                        { for props.tours.iter().map(|t| html! {
+                            <option value={t.tour.id.clone()} selected={t.tour.id == draft.tour_id}>{ format!("{} ({})", t.tour.name, t.tour.timezone) }</option>
+                        }) }
+                    </select>
+                    { field_error(&error, "tour_id") }
                 </label>
-                <div class="form-row">
-                    <label>{ "Excluded dates (optional)" }
-                        <input id="generate-excluded" type="text" value={draft.excluded.clone()} placeholder="2027-04-25, 2027-05-01"
-                            onchange={edit(|d, v| d.excluded = v).reform(|e: Event| input_value(&e))} />
-                        { field_error(&error, "pattern.excluded_dates") }
-                    </label>
-                    <label>{ "Seats per departure" }
-                        <input id="generate-capacity" type="number" min="1" max="10000" value={draft.capacity.clone()} placeholder="the variant's"
-                            onchange={edit(|d, v| d.capacity = v).reform(|e: Event| input_value(&e))} />
-                        { field_error(&error, "capacity") }
-                    </label>
+                <label>{ "Variant" }
+                    <select id="generate-variant" onchange={edit(|d, v| d.variant_id = v).reform(|e: Event| select_value(&e))}>
+                        { variant_options }
+                    </select>
+                    { field_error(&error, "variant_id") }
+                </label>
+            </div>
+            <div class="form-row">
+                <label>{ "From" }
+                    <input id="generate-from" type="date" value={draft.from.clone()} onchange={edit(|d, v| d.from = v).reform(|e: Event| input_value(&e))} />
+                    { field_error(&error, "from") }
+                </label>
+                <label>{ "Until" }
+                    <input id="generate-until" type="date" value={draft.until.clone()} onchange={edit(|d, v| d.until = v).reform(|e: Event| input_value(&e))} />
+                    { field_error(&error, "until") }
+                </label>
+            </div>
+            <fieldset id="generate-weekdays">
+                <legend>{ "Weekdays" }</legend>
+                <div class="weekday-picks">
+                { for weekday_names.iter().enumerate().map(|(i, name)| {
+                    let checked = draft.weekdays[i];
+                    let (draft, plan) = (draft.clone(), plan.clone());
+                    let toggle = Callback::from(move |_: Event| {
+                        let mut d = (*draft).clone();
+                        d.weekdays[i] = !d.weekdays[i];
+                        draft.set(d);
+                        plan.set(None);
+                    });
+                    html! {
+                        <label class="check"><input type="checkbox" id={format!("weekday-{}", name.to_lowercase())}
+                            checked={checked} onchange={toggle} />{ *name }</label>
+                    }
+                }) }
                 </div>
-                { general_error(&error, GENERATE_FIELDS) }
-                if let Some(p) = (*plan).clone() {
-                    <PreviewTable plan={p} />
-                }
-                <div class="actions">
-                    <button id="preview-departures" type="submit" disabled={*busy}>{ "Preview" }</button>
-                    <button id="save-departures" type="button" class="primary" disabled={*busy || to_create == 0} onclick={on_save}>
-                        { match (plan.is_some(), to_create) {
-                            (false, _) => "Save (preview first)".to_string(),
-                            (true, 1) => "Save 1 departure".to_string(),
-                            (true, n) => format!("Save {n} departures"),
-                        } }
-                    </button>
-                    <button id="close-generate" type="button" onclick={props.on_close.reform(|_: MouseEvent| ())}>{ "Close" }</button>
-                </div>
-            </form>
-        </div>
+                { field_error(&error, "pattern.days_of_week") }
+            </fieldset>
+            <label>{ "Start times (local, comma-separated)" }
+                <input id="generate-times" type="text" value={draft.times.clone()} placeholder="09:00, 14:30"
+                    onchange={edit(|d, v| d.times = v).reform(|e: Event| input_value(&e))} />
+                { field_error(&error, "pattern.start_times") }
+            </label>
+            <div class="form-row">
+                <label>{ "Excluded dates (optional)" }
+                    <input id="generate-excluded" type="text" value={draft.excluded.clone()} placeholder="2027-04-25, 2027-05-01"
+                        onchange={edit(|d, v| d.excluded = v).reform(|e: Event| input_value(&e))} />
+                    { field_error(&error, "pattern.excluded_dates") }
+                </label>
+                <label>{ "Seats per departure" }
+                    <input id="generate-capacity" type="number" min="1" max="10000" value={draft.capacity.clone()} placeholder="the variant's"
+                        onchange={edit(|d, v| d.capacity = v).reform(|e: Event| input_value(&e))} />
+                    { field_error(&error, "capacity") }
+                </label>
+            </div>
+            { general_error(&error, GENERATE_FIELDS) }
+            if let Some(p) = (*plan).clone() {
+                <PreviewTable plan={p} />
+            }
+            <div class="actions">
+                <button id="preview-departures" type="submit" disabled={*busy}>{ "Preview" }</button>
+                <button id="save-departures" type="button" class="primary" disabled={*busy || to_create == 0} onclick={on_save}>
+                    { match (plan.is_some(), to_create) {
+                        (false, _) => "Save (preview first)".to_string(),
+                        (true, 1) => "Save 1 departure".to_string(),
+                        (true, n) => format!("Save {n} departures"),
+                    } }
+                </button>
+                <button id="close-generate" type="button" onclick={props.on_close.reform(|_: MouseEvent| ())}>{ "Close" }</button>
+            </div>
+        </FormDialog>
     }
 }
 
@@ -808,23 +778,7 @@ pub fn OneOffDialog(props: &OneOffDialogProps) -> Html {
                 Ok(a) => a,
                 Err(e) => return error.set(Some(e)),
             };
-            let (error, busy, on_created) = (error.clone(), busy.clone(), on_created.clone());
-            busy.set(true);
-            spawn_local(async move {
-                match services::create_departure(&a).await {
-                    Ok(p) => on_created.emit(p),
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
-        })
-    };
-    let on_escape = {
-        let on_close = props.on_close.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            if e.key() == "Escape" {
-                on_close.emit(());
-            }
+            spawn_save(&busy, &error, &on_created, async move { services::create_departure(&a).await });
         })
     };
     let set = |s: &UseStateHandle<String>| {
@@ -844,60 +798,56 @@ pub fn OneOffDialog(props: &OneOffDialogProps) -> Html {
         Load::Failed(e) => html! { <option value="">{ e.message.clone() }</option> },
     };
     html! {
-        <div class="palette-backdrop" onkeydown={on_escape}>
-            <form id="one-off-dialog" class="palette dialog form" role="dialog" aria-modal="true"
-                  aria-labelledby="one-off-title" onsubmit={on_submit}>
-                <h2 id="one-off-title">{ "One-off departure" }</h2>
-                <label>{ "Tour" }
-                    <select id="one-off-tour" onchange={{ let (t, v, p) = (tour_id.clone(), variant_id.clone(), preview.clone());
-                        Callback::from(move |e: Event| { t.set(select_value(&e)); v.set(String::new()); p.set(None); }) }}>
-                        { for props.tours.iter().map(|t| html! {
-                            <option value={t.tour.id.clone()} selected={t.tour.id == *tour_id}>{ format!("{} ({})", t.tour.name, t.tour.timezone) }</option>
-                        }) }
-                    </select>
-                    { field_error(&error, "tour_id") }
+        <FormDialog name="one-off" title="One-off departure" onsubmit={on_submit} on_close={props.on_close.clone()}>
+            <label>{ "Tour" }
+                <select id="one-off-tour" onchange={{ let (t, v, p) = (tour_id.clone(), variant_id.clone(), preview.clone());
+                    Callback::from(move |e: Event| { t.set(select_value(&e)); v.set(String::new()); p.set(None); }) }}>
+                    { for props.tours.iter().map(|t| html! {
+                        <option value={t.tour.id.clone()} selected={t.tour.id == *tour_id}>{ format!("{} ({})", t.tour.name, t.tour.timezone) }</option>
+                    }) }
+                </select>
+                { field_error(&error, "tour_id") }
+            </label>
+            <label>{ "Variant" }
+                <select id="one-off-variant" onchange={{ let (v, p) = (variant_id.clone(), preview.clone());
+                    Callback::from(move |e: Event| { v.set(select_value(&e)); p.set(None); }) }}>
+                    { variant_options }
+                </select>
+                { field_error(&error, "variant_id") }
+            </label>
+            <div class="form-row">
+                <label>{ "Date" }
+                    <input id="one-off-date" type="date" value={(*date).clone()} onchange={set(&date)} />
+                    { field_error(&error, "local_date") }
                 </label>
-                <label>{ "Variant" }
-                    <select id="one-off-variant" onchange={{ let (v, p) = (variant_id.clone(), preview.clone());
-                        Callback::from(move |e: Event| { v.set(select_value(&e)); p.set(None); }) }}>
-                        { variant_options }
-                    </select>
-                    { field_error(&error, "variant_id") }
+                <label>{ "Start (local time)" }
+                    <input id="one-off-time" type="time" value={(*time).clone()} onchange={set(&time)} />
+                    { field_error(&error, "local_time") }
                 </label>
-                <div class="form-row">
-                    <label>{ "Date" }
-                        <input id="one-off-date" type="date" value={(*date).clone()} onchange={set(&date)} />
-                        { field_error(&error, "local_date") }
-                    </label>
-                    <label>{ "Start (local time)" }
-                        <input id="one-off-time" type="time" value={(*time).clone()} onchange={set(&time)} />
-                        { field_error(&error, "local_time") }
-                    </label>
-                    <label>{ "Seats" }
-                        <input id="one-off-capacity" type="number" min="1" max="10000" placeholder="the variant's" value={(*capacity).clone()} onchange={set(&capacity)} />
-                        { field_error(&error, "capacity") }
-                    </label>
-                </div>
-                <label>{ "Notes for staff (optional)" }
-                    <textarea id="one-off-notes" rows="2" maxlength={DEPARTURE_NOTES_MAX.to_string()} value={(*notes).clone()}
-                        oninput={{ let n = notes.clone(); Callback::from(move |e: InputEvent| n.set(e.target_unchecked_into::<HtmlTextAreaElement>().value())) }} />
-                    { field_error(&error, "notes") }
+                <label>{ "Seats" }
+                    <input id="one-off-capacity" type="number" min="1" max="10000" placeholder="the variant's" value={(*capacity).clone()} onchange={set(&capacity)} />
+                    { field_error(&error, "capacity") }
                 </label>
-                if let Some(p) = &*preview {
-                    <p id="one-off-preview">
-                        { format!("Starts {} local ({}) = {}", p.departure.local_time.format("%H:%M"), utc_offset(p.utc_offset_minutes),
-                            p.departure.starts_at.format("%Y-%m-%d %H:%M UTC")) }
-                        if let Some(n) = dst_note(p) { <br /><span class="badge dst-gap">{ "DST" }</span>{ " " }{ n } }
-                    </p>
-                }
-                { general_error(&error, ONE_OFF_FIELDS) }
-                <div class="actions">
-                    <button id="preview-one-off" type="button" onclick={on_preview}>{ "Check time" }</button>
-                    <button id="save-one-off" type="submit" class="primary" disabled={*busy}>{ "Add departure" }</button>
-                    <button id="close-one-off" type="button" onclick={props.on_close.reform(|_: MouseEvent| ())}>{ "Close" }</button>
-                </div>
-            </form>
-        </div>
+            </div>
+            <label>{ "Notes for staff (optional)" }
+                <textarea id="one-off-notes" rows="2" maxlength={DEPARTURE_NOTES_MAX.to_string()} value={(*notes).clone()}
+                    oninput={{ let n = notes.clone(); Callback::from(move |e: InputEvent| n.set(e.target_unchecked_into::<HtmlTextAreaElement>().value())) }} />
+                { field_error(&error, "notes") }
+            </label>
+            if let Some(p) = &*preview {
+                <p id="one-off-preview">
+                    { format!("Starts {} local ({}) = {}", p.departure.local_time.format("%H:%M"), utc_offset(p.utc_offset_minutes),
+                        p.departure.starts_at.format("%Y-%m-%d %H:%M UTC")) }
+                    if let Some(n) = dst_note(p) { <br /><span class="badge dst-gap">{ "DST" }</span>{ " " }{ n } }
+                </p>
+            }
+            { general_error(&error, ONE_OFF_FIELDS) }
+            <div class="actions">
+                <button id="preview-one-off" type="button" onclick={on_preview}>{ "Check time" }</button>
+                <button id="save-one-off" type="submit" class="primary" disabled={*busy}>{ "Add departure" }</button>
+                <button id="close-one-off" type="button" onclick={props.on_close.reform(|_: MouseEvent| ())}>{ "Close" }</button>
+            </div>
+        </FormDialog>
     }
 }
 

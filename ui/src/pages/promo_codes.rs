@@ -19,7 +19,7 @@ use super::pricing_common::{
 use crate::components::keyboard::on_row_keys;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::error::UiError;
-use crate::hooks::{Depends, Load, use_invoke};
+use crate::hooks::{Depends, Load, spawn_save, use_invoke};
 use crate::state::{Action, use_app};
 
 const KINDS: Depends = Depends::on(&[EntityKind::PromoCode]);
@@ -287,18 +287,7 @@ pub fn PromoForm(props: &PromoFormProps) -> Html {
                 Ok(a) => a,
                 Err(e) => return error.set(Some(e)),
             };
-            let (error, busy, on_saved) = (error.clone(), busy.clone(), on_saved.clone());
-            busy.set(true);
-            spawn_local(async move {
-                match common::save_promo_code(&args).await {
-                    Ok(_) => {
-                        error.set(None);
-                        on_saved.emit(());
-                    }
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
+            spawn_save(&busy, &error, &on_saved, async move { common::save_promo_code(&args).await.map(|_| ()) });
         })
     };
     let err = &*error;

@@ -21,7 +21,7 @@ use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::components::tour_editor::{TiersSection, TourDetailsForm, VariantsSection};
 use crate::components::tours::{Departures, PanelKind, TourList};
 use crate::error::UiError;
-use crate::hooks::{Depends, Load, use_invoke};
+use crate::hooks::{Depends, Load, spawn_save, use_invoke};
 use crate::router::{Route, navigate};
 use crate::services;
 use crate::state::{Action, use_app};
@@ -520,41 +520,15 @@ pub fn NewTourForm(props: &NewTourFormProps) -> Html {
                 v.trim().parse::<u32>().map_err(|_| UiError::at_field(field, "Must be a whole number"))
             };
             let input = match (number("duration_minutes", &duration), number("default_capacity", &capacity)) {
-                (Ok(d), Ok(c)) => NewTour {
-                    name: (*name).clone(),
-                    short_description: (*blurb).clone(),
-                    duration_minutes: d,
-                    default_capacity: c,
-                    category: *category,
-                    timezone: (*timezone).clone(),
-                    meeting_point: String::new(),
-                    slug: None,
-                    min_participants: None,
-                    full_description: String::new(),
-                    meeting_point_address: String::new(),
-                    meeting_point_lat: None,
-                    meeting_point_lng: None,
-                    meeting_point_instructions: String::new(),
-                    tags: vec![],
-                    languages: vec![],
-                    accessibility_info: String::new(),
-                    what_to_bring: vec![],
-                    highlights: vec![],
-                },
+                (Ok(d), Ok(c)) => {
+                    NewTour::quick((*name).clone(), (*blurb).clone(), d, c, *category, (*timezone).clone())
+                }
                 (Err(e), _) | (_, Err(e)) => {
                     error.set(Some(e));
                     return;
                 }
             };
-            let (error, busy, on_created) = (error.clone(), busy.clone(), on_created.clone());
-            busy.set(true);
-            spawn_local(async move {
-                match services::create_tour(&input).await {
-                    Ok(t) => on_created.emit(t),
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
+            spawn_save(&busy, &error, &on_created, async move { services::create_tour(&input).await });
         })
     };
     let field_error = |field: &str| -> Html {
