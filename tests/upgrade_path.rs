@@ -113,7 +113,7 @@ async fn a_desk_of_the_previous_release_upgrades_and_its_queue_is_applied_exactl
                 "upsert_pricing_tier.v1",
                 json!({
                     "id": new_tier, "tour_id": tour.id, "name": "Student (queued before the upgrade)",
-                    "base_price": serde_json::to_value(&tier.base_price).unwrap(), "sort_order": 90
+                    "base_price": serde_json::to_value(tier.base_price).unwrap(), "sort_order": 90
                 }),
             ),
             (
