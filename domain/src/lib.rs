@@ -19,6 +19,7 @@ pub mod entities;
 pub mod fixtures;
 pub mod guides;
 pub mod hlc;
+pub mod ical;
 pub mod ipc;
 pub mod ledger;
 pub mod manifest_export;

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod allotments;
 pub mod apply;
 pub mod auth;
+pub mod calendar_feeds;
 pub mod config;
 pub mod db;
 pub mod demo_data;

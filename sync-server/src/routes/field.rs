@@ -10,7 +10,7 @@ use tourdesk_domain::allotment::{Allotment, IssueAllotmentRequest};
 
 use super::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::Staff;
-use crate::{AppError, AppState, allotments, manifests};
+use crate::{AppError, AppState, allotments, calendar_feeds, manifests};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -19,6 +19,26 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/departures/{id}/allotments", get(departure_allotments))
         .route("/api/v1/departures/{id}/manifest", get(departure_manifest))
         .route("/api/v1/guides/{id}/manifest", get(guide_day_manifest))
+        .route("/api/v1/calendar-feeds", post(issue_feed))
+        .route("/ical/{token}", get(calendar_feed))
+}
+
+async fn issue_feed(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiJson(req): ApiJson<calendar_feeds::FeedRequest>,
+) -> Result<(StatusCode, Json<calendar_feeds::FeedCreated>), AppError> {
+    calendar_feeds::issue(&state, &staff, req).await.map(|f| (StatusCode::CREATED, Json(f)))
+}
+
+/// No sign-in: the token in the path is the credential.
+async fn calendar_feed(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Response, AppError> {
+    let body = calendar_feeds::feed(&state, &token).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=300")],
+        body,
+    )
+        .into_response())
 }
 
 #[derive(serde::Deserialize)]

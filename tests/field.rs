@@ -1,9 +1,10 @@
-//! Allotments end to end (issue 14 item 4): the server sets seats aside for a device under the
+//! The field, end to end (issue 14). Allotments (item 4): the server sets seats aside for a device under the
 //! departure's lock; the device sells walk-ups within them offline (a sale beyond them is refused
 //! on the device, with the rule named); on sync those walk-ups become bookings the server cannot
 //! refuse for seats, while website bookings race for the remaining ones — and the departure never
 //! holds more than its capacity. Unused seats go back when the departure starts (the job) or when
-//! released.
+//! released. Manifests (item 5) as CSV and PDF; calendar feeds (item 6) read back by a real
+//! iCalendar parser.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Datelike, Utc};
@@ -391,4 +392,125 @@ fn parse_csv(s: &str) -> Vec<Vec<String>> {
         }
     }
     rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calendar_feeds_parse_as_icalendar_and_a_rotated_token_stops_working() {
+    use ical::parser::ical::component::IcalCalendar;
+    let env = Env::start().await;
+    let pg = env.pg().await;
+    let row = pg
+        .query_one(
+            "SELECT g.id, s.tour_id, count(*) OVER (PARTITION BY g.id) FROM schedule_guide_assignments a
+               JOIN guides g ON g.id = a.guide_id JOIN staff_users u ON u.id = g.user_id
+               JOIN schedules s ON s.id = a.departure_id
+             WHERE u.email = $1 AND a.status <> 'declined' AND s.ends_at >= now() - interval '30 days' LIMIT 1",
+            &[&demo_data::DEMO_GUIDE_EMAIL],
+        )
+        .await
+        .unwrap();
+    let (guide_id, tour_id, led): (String, String, i64) = (row.get(0), row.get(1), row.get(2));
+    let base = env.base_url();
+    let guide = tourdesk_tests::sign_in(&env, demo_data::DEMO_GUIDE_EMAIL).await;
+    let office = tourdesk_tests::sign_in(&env, demo_data::DEMO_MANAGER_EMAIL).await;
+    let parse = |text: &str| -> Vec<IcalCalendar> {
+        ical::IcalParser::new(std::io::BufReader::new(text.as_bytes())).map(|c| c.unwrap()).collect()
+    };
+    let fetch = |url: String| async move {
+        let r = reqwest::get(url).await.unwrap();
+        let status = r.status().as_u16();
+        let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+        (status, ct, r.text().await.unwrap())
+    };
+    let path_of = |url: &str| url.split_once("/ical/").map(|(_, t)| format!("{base}/ical/{t}")).unwrap();
+
+    // The guide makes her own feed; she may not make another guide's or a tour's.
+    let (s, feed) = call(
+        &base,
+        "POST",
+        "/api/v1/calendar-feeds",
+        Some(&guide),
+        Some(json!({"kind": "guide", "subject_id": guide_id})),
+    )
+    .await;
+    assert_eq!(s.as_u16(), 201, "{feed}");
+    let url = feed["url"].as_str().unwrap().to_string();
+    assert!(feed["token"].as_str().unwrap().len() >= 43, "256 random bits");
+    let (s, body) = call(
+        &base,
+        "POST",
+        "/api/v1/calendar-feeds",
+        Some(&guide),
+        Some(json!({"kind": "tour", "subject_id": tour_id})),
+    )
+    .await;
+    assert_eq!((s.as_u16(), body["code"].as_str()), (403, Some("FORBIDDEN")), "{body}");
+    let (s, body) = call(
+        &base,
+        "POST",
+        "/api/v1/calendar-feeds",
+        Some(&office),
+        Some(json!({"kind": "boat", "subject_id": tour_id})),
+    )
+    .await;
+    assert_eq!((s.as_u16(), body["field"].as_str()), (422, Some("kind")), "{body}");
+    // Only a digest is stored.
+    let stored: Vec<u8> = pg
+        .query_one("SELECT token_digest FROM calendar_feeds WHERE subject_id = $1", &[&guide_id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored.len(), 32);
+    assert!(!String::from_utf8_lossy(&stored).contains(feed["token"].as_str().unwrap()));
+
+    let (s, ct, text) = fetch(path_of(&url)).await;
+    assert_eq!((s, ct.as_deref()), (200, Some("text/calendar; charset=utf-8")));
+    let cals = parse(&text);
+    assert_eq!(cals.len(), 1);
+    let events = &cals[0].events;
+    assert_eq!(events.len() as i64, led, "one event per departure she leads:\n{text}");
+    for e in events {
+        let prop = |name: &str| e.properties.iter().find(|p| p.name == name).and_then(|p| p.value.clone());
+        let start = prop("DTSTART").unwrap();
+        assert!(start.ends_with('Z') && start.len() == 16, "UTC times: {start}");
+        chrono::NaiveDateTime::parse_from_str(&start, "%Y%m%dT%H%M%SZ").unwrap();
+        assert!(prop("UID").unwrap().ends_with(".tourdesk"));
+        assert!(prop("DTSTAMP").is_some() && prop("SUMMARY").is_some() && prop("DTEND").is_some());
+    }
+
+    // The office's tour feed: every departure of the tour from 30 days back.
+    let (s, tour_feed) = call(
+        &base,
+        "POST",
+        "/api/v1/calendar-feeds",
+        Some(&office),
+        Some(json!({"kind": "tour", "subject_id": tour_id})),
+    )
+    .await;
+    assert_eq!(s.as_u16(), 201, "{tour_feed}");
+    let (_, _, text) = fetch(path_of(tour_feed["url"].as_str().unwrap())).await;
+    let expected: i64 = pg
+        .query_one(
+            "SELECT count(*) FROM schedules WHERE tour_id = $1 AND ends_at >= now() - interval '30 days'",
+            &[&tour_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(parse(&text)[0].events.len() as i64, expected.min(5000));
+
+    // Rotating: the new URL works, the old one is a 404 at once; a made-up token too.
+    let (s, rotated) = call(
+        &base,
+        "POST",
+        "/api/v1/calendar-feeds",
+        Some(&guide),
+        Some(json!({"kind": "guide", "subject_id": guide_id})),
+    )
+    .await;
+    assert_eq!(s.as_u16(), 201);
+    assert_ne!(rotated["url"], feed["url"]);
+    assert_eq!(fetch(path_of(rotated["url"].as_str().unwrap())).await.0, 200);
+    assert_eq!(fetch(path_of(&url)).await.0, 404);
+    assert_eq!(fetch(format!("{base}/ical/not-a-token.ics")).await.0, 404);
 }
