@@ -20,6 +20,7 @@ pub mod payments;
 pub mod routes;
 pub mod sync;
 pub mod throttle;
+pub mod web;
 pub mod website;
 
 use std::net::SocketAddr;

@@ -56,6 +56,16 @@ pub struct TierDto {
     pub base_price: MoneyDto,
     pub min_age: Option<u32>,
     pub max_age: Option<u32>,
+    /// At least this many of this tier in one booking, when set.
+    pub min_per_booking: Option<u32>,
+    /// At most this many of this tier in one booking, when set.
+    pub max_per_booking: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FaqDto {
+    pub question: String,
+    pub answer: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -78,6 +88,23 @@ pub struct TourDetail {
     pub variants: Vec<VariantDto>,
     pub tiers: Vec<TierDto>,
     pub cancellation_policy: Option<PolicyDto>,
+    /// The tour page's long text.
+    pub description: String,
+    pub highlights: Vec<String>,
+    pub what_to_bring: Vec<String>,
+    pub meeting_point_address: String,
+    pub meeting_point_instructions: String,
+    /// ISO 639-1 codes of the languages the tour is given in.
+    pub languages: Vec<String>,
+    pub accessibility_info: String,
+    /// What the price includes, in order.
+    pub inclusions: Vec<String>,
+    /// What it does not.
+    pub exclusions: Vec<String>,
+    /// Published questions and answers, in order.
+    pub faqs: Vec<FaqDto>,
+    /// When the tour's page last changed.
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams, ToSchema)]
@@ -194,6 +221,9 @@ pub struct PromoDto {
     pub status: String,
     /// Why a code was refused, for the customer.
     pub message: Option<String>,
+    /// The refusal's stable name (`not_found`, `expired`, `customer_limit_reached`, …), for
+    /// sites that word it in another language.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
