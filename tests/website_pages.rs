@@ -263,7 +263,7 @@ async fn listing_tour_page_and_calendar_are_served_in_two_languages() {
 #[tokio::test]
 async fn a_day_whose_departures_are_full_shows_sold_out() {
     let env = Env::start().await;
-    let (slug, dep, _) = bookable(&env, 1).await;
+    let (slug, dep, tier) = bookable(&env, 1).await;
     let day = dep["date"].as_str().unwrap().to_string();
     env.pg()
         .await
@@ -279,6 +279,29 @@ async fn a_day_whose_departures_are_full_shows_sold_out() {
     assert_eq!(dates.between(&format!("data-date=\"{day}\" data-status=\""), "\""), "soldout");
     assert!(dates.body.contains("Sold out"));
     assert!(!dates.body.contains(&format!("departure={}", dep["id"].as_str().unwrap())), "no booking link");
+
+    // A checkout still open in another tab: a clear "sold out", no booking.
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let qty = format!("qty_{}", tier["tier_id"].as_str().unwrap());
+    let late = post_form(
+        &env,
+        &format!("/{ORG}/checkout"),
+        &form(&[
+            ("action", "book"),
+            ("tour", &slug),
+            ("date", &day),
+            ("departure", dep["id"].as_str().unwrap()),
+            ("request_id", &request_id),
+            (&qty, "1"),
+            ("first_name", "Late"),
+            ("last_name", "Comer"),
+            ("email", "late@example.com"),
+        ]),
+    )
+    .await;
+    assert_html(&late, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(late.body.contains("Not enough seats left on this departure"), "{}", late.body);
+    assert_eq!(env.scalar("SELECT count(*) FROM bookings WHERE id = $1", &[&request_id]).await, 0);
 }
 
 #[tokio::test]
