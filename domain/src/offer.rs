@@ -79,6 +79,33 @@ pub fn seats_for_sale(d: &Departure) -> u32 {
     if d.status == DepartureStatus::Open { d.seats_left() } else { 0 }
 }
 
+/// How a calendar day is shown: the departures it lists still have seats, only a few, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayAvailability {
+    Available,
+    Limited,
+    SoldOut,
+}
+
+/// At most this many seats left over a day's departures and the day shows as limited.
+pub const LIMITED_SEATS: u32 = 5;
+
+/// A day with listed departures offering `seats_for_sale` each; `None` for a day without any.
+pub fn day_availability(seats_for_sale: impl IntoIterator<Item = u32>) -> Option<DayAvailability> {
+    let mut any = false;
+    let mut total = 0u32;
+    for s in seats_for_sale {
+        any = true;
+        total = total.saturating_add(s);
+    }
+    match (any, total) {
+        (false, _) => None,
+        (true, 0) => Some(DayAvailability::SoldOut),
+        (true, t) if t <= LIMITED_SEATS => Some(DayAvailability::Limited),
+        _ => Some(DayAvailability::Available),
+    }
+}
+
 /// A tax rule as stored, with its scope: `tour_id = None` applies to every tour of the
 /// organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +162,14 @@ mod tests {
 
     use super::*;
     use crate::money::Percent;
+
+    #[test]
+    fn a_day_is_sold_out_limited_or_available_by_its_seats_left() {
+        assert_eq!(super::day_availability([]), None);
+        assert_eq!(super::day_availability([0, 0]), Some(super::DayAvailability::SoldOut));
+        assert_eq!(super::day_availability([2, 3]), Some(super::DayAvailability::Limited));
+        assert_eq!(super::day_availability([0, 6]), Some(super::DayAvailability::Available));
+    }
 
     fn tier(id: &str, name: &str, sort_order: i32, amount: i64, currency: &str) -> Tier {
         Tier {

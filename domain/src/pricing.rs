@@ -231,6 +231,24 @@ pub enum PromoRefusal {
     CurrencyMismatch { code_currency: Currency, booking_currency: Currency },
 }
 
+impl PromoRefusal {
+    /// A stable name for the refusal, for clients that word it themselves (another language).
+    pub fn code(&self) -> &'static str {
+        match self {
+            PromoRefusal::NotFound => "not_found",
+            PromoRefusal::Inactive => "inactive",
+            PromoRefusal::Expired { .. } => "expired",
+            PromoRefusal::NotYetValid { .. } => "not_yet_valid",
+            PromoRefusal::UsageLimitReached { .. } => "usage_limit_reached",
+            PromoRefusal::CustomerLimitReached { .. } => "customer_limit_reached",
+            PromoRefusal::BelowMinimum { .. } => "below_minimum",
+            PromoRefusal::NotForThisTour => "not_for_this_tour",
+            PromoRefusal::NotForThisVariant => "not_for_this_variant",
+            PromoRefusal::CurrencyMismatch { .. } => "currency_mismatch",
+        }
+    }
+}
+
 /// What the code is checked against.
 #[derive(Debug, Clone, Copy)]
 pub struct PromoContext<'a> {

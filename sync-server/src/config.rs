@@ -93,7 +93,12 @@ pub struct StripeConfig {
     pub api_base: Option<String>,
     /// `pk_…`, handed to browsers; not a secret.
     pub publishable_key: String,
+    /// Where the website's payment page loads Stripe.js from (tests point it at a fake).
+    pub js_url: String,
 }
+
+/// Stripe.js, as Stripe serves it (it must be loaded from Stripe, never bundled).
+pub const STRIPE_JS_URL: &str = "https://js.stripe.com/v3/";
 
 /// The development placeholders. The webhook secret is public (it is in this source), so anyone
 /// can sign a "payment succeeded" with it: a server outside development mode refuses all three.
@@ -108,6 +113,7 @@ impl Default for StripeConfig {
             webhook_secret: DEV_STRIPE_WEBHOOK_SECRET.into(),
             api_base: None,
             publishable_key: DEV_STRIPE_PUBLISHABLE_KEY.into(),
+            js_url: STRIPE_JS_URL.into(),
         }
     }
 }
@@ -119,6 +125,7 @@ impl fmt::Debug for StripeConfig {
             .field("webhook_secret", &mask_secret(&self.webhook_secret))
             .field("api_base", &self.api_base)
             .field("publishable_key", &self.publishable_key)
+            .field("js_url", &self.js_url)
             .finish()
     }
 }
@@ -374,6 +381,9 @@ impl Config {
         if let Some(v) = get("TOURDESK_STRIPE_PUBLISHABLE_KEY") {
             self.stripe.publishable_key = v;
         }
+        if let Some(v) = get("TOURDESK_STRIPE_JS_URL") {
+            self.stripe.js_url = if v.trim().is_empty() { STRIPE_JS_URL.into() } else { v };
+        }
         self.mail.apply_env(&get);
         if let Some(v) = get("TOURDESK_HOLD_SECONDS") {
             self.booking.hold_seconds = parse("TOURDESK_HOLD_SECONDS", v)?;
@@ -426,6 +436,7 @@ impl Config {
                 webhook_secret: self.stripe.webhook_secret.clone(),
                 api_base: self.stripe.api_base.clone(),
                 publishable_key: self.stripe.publishable_key.clone(),
+                js_url: self.stripe.js_url.clone(),
             },
             mail: self.mail.clone(),
             booking: self.booking.clone(),
@@ -514,6 +525,7 @@ struct PlainStripeConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     api_base: Option<String>,
     publishable_key: String,
+    js_url: String,
 }
 
 #[cfg(test)]
@@ -623,6 +635,7 @@ mod tests {
                 webhook_secret: "whsec_NEWSECRET, whsec_OLDSECRET".into(),
                 api_base: None,
                 publishable_key: "pk_live_visible".into(),
+                ..StripeConfig::default()
             },
             ..Config::default()
         };

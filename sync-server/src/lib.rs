@@ -24,6 +24,7 @@ pub mod routes;
 pub mod sync;
 pub mod throttle;
 pub mod updates;
+pub mod web;
 pub mod website;
 
 use std::net::SocketAddr;

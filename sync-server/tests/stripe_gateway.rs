@@ -13,6 +13,7 @@ fn config(api_base: String) -> StripeConfig {
         webhook_secret: "whsec_gateway".into(),
         api_base: Some(api_base),
         publishable_key: "pk_test_gateway".into(),
+        ..StripeConfig::default()
     }
 }
 

@@ -493,6 +493,7 @@ mod tests {
             webhook_secret: webhook_secret.into(),
             api_base: Some(fake.uri()),
             publishable_key: "pk_test_unit".into(),
+            ..StripeConfig::default()
         })
         .unwrap()
     }

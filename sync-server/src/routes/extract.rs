@@ -135,7 +135,8 @@ pub async fn json_errors(res: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    // The website's pages (`crate::web`) are HTML, errors included: they pass as they are.
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return res;
     }

@@ -25,9 +25,11 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
     let customer_facing = rate_limited(website_api::routes(), &state.config.booking, state.shutting_down.clone());
     let staff_links = rate_limited(accounts::link_routes(), &state.config.booking, state.shutting_down.clone());
+    let website = rate_limited(crate::web::routes(), &state.config.booking, state.shutting_down.clone());
     Router::new()
         .merge(customer_facing)
         .merge(staff_links)
+        .merge(website)
         .merge(accounts::staff_routes())
         .merge(field::routes())
         .merge(website_api::webhook_routes())

@@ -457,3 +457,48 @@ async fn cancel_in(w: &WriteTx<'_>, org: &str, booking_id: &str, reason: Option<
     apply::run_mutation(w, &m, &ctx(org), WEBSITE_ACTOR).await.map_err(|f| AppError::from_failure(f, ""))?;
     Ok(())
 }
+
+/// How long a manage-my-booking session lasts once its link was opened.
+pub const MANAGE_SESSION_HOURS: i64 = 1;
+
+/// A booking by its id (the `request_id` the site's checkout made): what the confirmation page
+/// shows the browser that made it. The id is 122 random bits the customer's browser holds.
+pub async fn by_id(state: &AppState, org_slug: &str, booking_id: &str) -> Result<BookingDto, AppError> {
+    let id = validate::id("booking", booking_id).map_err(|_| AppError::NotFound("booking".into()))?;
+    let mut conn = state.pool.get().await?;
+    let (tx, org) = read_tx(&mut conn, org_slug).await?;
+    let dto = view(&tx, &org, &id).await?;
+    tx.commit().await?;
+    Ok(dto)
+}
+
+/// Exchanges a mailed link's token for a new one that lasts [`MANAGE_SESSION_HOURS`]: the site
+/// keeps it in a cookie, so the mailed token leaves the address bar (and Referer headers) at once.
+/// The mailed link stays good until it expires or cancels, as the e-mail says.
+pub async fn open_session(state: &AppState, token: &str) -> Result<String, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tx = conn.transaction().await?;
+    let (org, booking_id) = redeem(&tx, token, false).await?;
+    let b = db::booking_by_id(&tx, &org, &booking_id).await?.ok_or_else(|| AppError::NotFound("booking".into()))?;
+    let session = mint_magic_link(&tx, &org, &b.customer_id, &booking_id, MANAGE_SESSION_HOURS).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// What cancelling the booking now would do, before the customer decides: `cancel_booking.v1`
+/// runs in a transaction that is rolled back, so the refund shown is the policy's own answer.
+/// The inner error: the booking can no longer be cancelled (the refusal is the domain's).
+pub async fn cancel_preview(state: &AppState, token: &str) -> Result<Result<BookingDto, AppError>, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tx = conn.transaction().await?;
+    let (org, booking_id) = redeem(&tx, token, false).await?;
+    let w = WriteTx::new(tx, &org).await?;
+    let outcome = match cancel_in(&w, &org, &booking_id, None).await {
+        Ok(()) => Ok(view(w.tx(), &org, &booking_id).await?),
+        Err(e @ AppError::BadRequest { .. }) => Err(e),
+        Err(e) => return Err(e),
+    };
+    // Rolled back: nothing of the trial stays.
+    w.rollback().await?;
+    Ok(outcome)
+}

@@ -98,6 +98,10 @@ pub async fn tour(state: &AppState, org_slug: &str, key: &str) -> Result<TourDet
     let policy = db::cancellation_policy_unlocked(&tx, &org, &tour.id).await?;
     let faqs = db::ordered_rows_of_tour(&tx, &org, EntityKind::TourFaq, &tour.id).await?;
     let inclusions = db::ordered_rows_of_tour(&tx, &org, EntityKind::TourInclusion, &tour.id).await?;
+    let updated_at: chrono::DateTime<Utc> = db::column(
+        &tx.row("SELECT updated_at FROM tours WHERE organization_id = $1 AND id = $2", &[&org, &tour.id]).await?,
+        0,
+    )?;
     tx.commit().await?;
     let (mut included, mut not_included) = (Vec::new(), Vec::new());
     for row in inclusions {
@@ -139,6 +143,8 @@ pub async fn tour(state: &AppState, org_slug: &str, key: &str) -> Result<TourDet
                 base_price: t.base_price.into(),
                 min_age: t.min_age,
                 max_age: t.max_age,
+                min_per_booking: t.min_per_booking,
+                max_per_booking: t.max_per_booking,
             })
             .collect(),
         cancellation_policy: policy.map(|p| PolicyDto {
@@ -168,7 +174,31 @@ pub async fn tour(state: &AppState, org_slug: &str, key: &str) -> Result<TourDet
         faqs,
         included,
         not_included,
+        updated_at,
     })
+}
+
+/// The tours on sale and when each last changed, for the sitemap.
+pub async fn sitemap(state: &AppState, org_slug: &str) -> Result<Vec<(String, chrono::DateTime<Utc>)>, AppError> {
+    let mut conn = state.pool.get().await?;
+    let (tx, org) = read_tx(&mut conn, org_slug).await?;
+    let sql = format!("SELECT {}, updated_at FROM tours WHERE organization_id = $1 ORDER BY slug", db::TOUR_COLS);
+    let rows = tx.rows(&sql, &[&org]).await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let tour = db::tour_from_row(r)?;
+        if offer::tour_on_sale(&tour) {
+            out.push((tour.slug, db::column(r, 22)?));
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The slugs of the organizations whose sites are public (V24), for the sitemap index.
+pub async fn public_organizations(state: &AppState) -> Result<Vec<String>, AppError> {
+    let conn = state.pool.get().await?;
+    Ok(db::orgs_with(&conn, "tourdesk_public_org_slugs", &[]).await?)
 }
 
 pub async fn availability(
@@ -316,16 +346,16 @@ async fn quote_in(
     )
     .map_err(|e| AppError::invalid("lines", e.to_string()))?;
     let promo = match (&code, &promo, &q.promo) {
-        (None, _, _) => PromoDto { status: "not_requested".into(), message: None },
-        (Some(_), None, _) => {
-            PromoDto { status: "refused".into(), message: Some(pricing::PromoRefusal::NotFound.to_string()) }
-        }
-        (Some(_), Some(_), PromoOutcome::Refused { refusal }) => {
-            PromoDto { status: "refused".into(), message: Some(refusal.to_string()) }
-        }
-        (Some(_), Some(_), _) => PromoDto { status: "applied".into(), message: None },
+        (None, _, _) => PromoDto { status: "not_requested".into(), message: None, reason: None },
+        (Some(_), None, _) => refused(&pricing::PromoRefusal::NotFound),
+        (Some(_), Some(_), PromoOutcome::Refused { refusal }) => refused(refusal),
+        (Some(_), Some(_), _) => PromoDto { status: "applied".into(), message: None, reason: None },
     };
     Ok(QuoteDto { price: price_dto(&q.snapshot), season: q.season.map(|s| s.name), promo })
+}
+
+fn refused(r: &pricing::PromoRefusal) -> PromoDto {
+    PromoDto { status: "refused".into(), message: Some(r.to_string()), reason: Some(r.code().into()) }
 }
 
 /// The request's lines as the domain takes them; shape errors name the line.

@@ -56,6 +56,16 @@ pub struct TierDto {
     pub base_price: MoneyDto,
     pub min_age: Option<u32>,
     pub max_age: Option<u32>,
+    /// At least this many of this tier in one booking, when set.
+    pub min_per_booking: Option<u32>,
+    /// At most this many of this tier in one booking, when set.
+    pub max_per_booking: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FaqDto {
+    pub question: String,
+    pub answer: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -121,6 +131,8 @@ pub struct TourDetail {
     pub included: Vec<InclusionDto>,
     /// What it does not include.
     pub not_included: Vec<InclusionDto>,
+    /// When the tour's page last changed.
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams, ToSchema)]
@@ -237,6 +249,9 @@ pub struct PromoDto {
     pub status: String,
     /// Why a code was refused, for the customer.
     pub message: Option<String>,
+    /// The refusal's stable name (`not_found`, `expired`, `customer_limit_reached`, …), for
+    /// sites that word it in another language.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

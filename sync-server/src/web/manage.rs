@@ -1,0 +1,294 @@
+//! Manage my booking. The mailed link (`/manage?token=…`) is exchanged at once for a short-lived
+//! session kept in an HttpOnly, SameSite=Lax cookie (Secure when the site is on HTTPS), and the
+//! browser is redirected to `/manage`, so the token leaves the address bar, the history and any
+//! Referer. There the customer sees the booking and, before cancelling, the refund the policy
+//! grants now. `/{org}/manage` asks for a new link by reference and e-mail.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::i18n::Lang;
+use super::pages::params;
+use super::{Caching, Meta, describe_ref, error_page, html};
+use crate::website::bookings;
+use crate::website::types::{BookingDto, CancelRequest, LookupRequest};
+use crate::{AppError, AppState};
+
+/// The session cookie's name; it is sent only to `/manage…`.
+pub const COOKIE: &str = "tourdesk_manage";
+
+fn session_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 100)
+}
+
+fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if super::base_url(state).starts_with("https://") { "; Secure" } else { "" };
+    let text = format!("{COOKIE}={value}; Path=/manage; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("tourdesk_manage=; Max-Age=0"))
+}
+
+struct BookingView {
+    reference: String,
+    tour: String,
+    when: String,
+    participants: u32,
+    status: &'static str,
+    payment_status: &'static str,
+    total: String,
+    paid: String,
+    refund: Option<String>,
+}
+
+fn booking_view(lang: Lang, b: &BookingDto) -> BookingView {
+    BookingView {
+        reference: b.reference.clone(),
+        tour: b.tour_name.clone(),
+        when: format!("{}, {} ({})", lang.long_date(b.date), b.start_time, b.timezone),
+        participants: b.participants,
+        status: lang.status(&b.status),
+        payment_status: lang.status(&b.payment_status),
+        total: lang.money(&b.price.total),
+        paid: lang.money(&b.paid),
+        refund: b.cancellation.as_ref().map(|c| lang.money(&c.refund)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "manage.html")]
+struct ManagePage {
+    meta: Meta,
+    booking: Option<BookingView>,
+    /// What cancelling now would refund (`None`: nothing; not shown when it cannot be cancelled).
+    preview: Option<Option<String>>,
+    cannot_cancel: Option<String>,
+    message: Option<String>,
+    confirm_error: Option<String>,
+    just_cancelled: bool,
+}
+
+fn manage_meta(state: &AppState, lang: Lang) -> Meta {
+    let tr = lang.tr();
+    let mut meta = Meta::new(state, lang, "/manage", "", tr.manage_title.into(), tr.manage_intro.into());
+    meta.noindex = true;
+    meta
+}
+
+fn private(mut r: Response) -> Response {
+    r.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    r
+}
+
+pub async fn manage(State(s): State<AppState>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+    let p = params(q.as_deref());
+    let lang = Lang::choose(p.get("lang").map(String::as_str), &headers);
+    if let Some(token) = p.get("token") {
+        let token = token.trim();
+        return private(match bookings::open_session(&s, token).await {
+            Ok(session) => {
+                let to = format!("/manage{}", if lang == Lang::De { "?lang=de" } else { "" });
+                let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+                r.headers_mut().insert(header::SET_COOKIE, cookie(&s, &session, bookings::MANAGE_SESSION_HOURS * 3600));
+                r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                r
+            }
+            Err(e) => no_session(&s, lang, e),
+        });
+    }
+    let Some(session) = session_of(&headers) else {
+        return private(no_session(&s, lang, AppError::Unauthorized(String::new())));
+    };
+    private(show(&s, lang, &session, None).await)
+}
+
+/// A link that does not work (expired, used, mistyped) or no session: say so, in words.
+fn no_session(s: &AppState, lang: Lang, e: AppError) -> Response {
+    let (status, code, message) = describe_ref(&e);
+    if status.is_server_error() {
+        return error_page(s, lang, None, e);
+    }
+    let page = ManagePage {
+        meta: manage_meta(s, lang),
+        booking: None,
+        preview: None,
+        cannot_cancel: None,
+        message: Some(lang.error(code, &message)),
+        confirm_error: None,
+        just_cancelled: false,
+    };
+    let mut r = html(StatusCode::UNAUTHORIZED, &page, Caching::Private);
+    r.headers_mut().insert(header::SET_COOKIE, cookie(s, "", 0));
+    r
+}
+
+async fn show(s: &AppState, lang: Lang, session: &str, confirm_error: Option<String>) -> Response {
+    let b = match bookings::managed(s, session).await {
+        Ok(b) => b,
+        Err(e) => return no_session(s, lang, e),
+    };
+    let (preview, cannot_cancel) = if b.cancellation.is_some() {
+        (None, None)
+    } else {
+        match bookings::cancel_preview(s, session).await {
+            Ok(Ok(after)) => {
+                let refund = after.cancellation.as_ref().map(|c| &c.refund).filter(|r| r.amount_minor > 0);
+                (Some(refund.map(|r| lang.money(r))), None)
+            }
+            Ok(Err(refusal)) => {
+                let (_, code, message) = describe_ref(&refusal);
+                (None, Some(lang.error(code, &message)))
+            }
+            Err(e) => return error_page(s, lang, None, e),
+        }
+    };
+    let page = ManagePage {
+        meta: manage_meta(s, lang),
+        booking: Some(booking_view(lang, &b)),
+        preview,
+        cannot_cancel,
+        message: None,
+        confirm_error: confirm_error.clone(),
+        just_cancelled: false,
+    };
+    let status = if confirm_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    html(status, &page, Caching::Private)
+}
+
+pub async fn cancel(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let p = params(std::str::from_utf8(&body).ok());
+    let lang = Lang::choose(p.get("lang").map(String::as_str), &headers);
+    let Some(session) = session_of(&headers) else {
+        return private(no_session(&s, lang, AppError::Unauthorized(String::new())));
+    };
+    if p.get("confirm").map(String::as_str) != Some("yes") {
+        return private(show(&s, lang, &session, Some(lang.tr().err_required.into())).await);
+    }
+    let reason = p.get("reason").map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+    match bookings::cancel(&s, &session, &CancelRequest { reason }).await {
+        Ok(b) => {
+            let page = ManagePage {
+                meta: manage_meta(&s, lang),
+                booking: Some(booking_view(lang, &b)),
+                preview: None,
+                cannot_cancel: None,
+                message: Some(lang.tr().cancelled_text.into()),
+                confirm_error: None,
+                just_cancelled: true,
+            };
+            let mut r = html(StatusCode::OK, &page, Caching::Private);
+            // The session cancelled once and is spent.
+            r.headers_mut().insert(header::SET_COOKIE, cookie(&s, "", 0));
+            private(r)
+        }
+        Err(e @ AppError::BadRequest { .. }) => {
+            let (_, code, message) = describe_ref(&e);
+            private(show(&s, lang, &session, Some(lang.error(code, &message))).await)
+        }
+        Err(e) => private(no_session(&s, lang, e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "lookup.html")]
+struct LookupPage {
+    meta: Meta,
+    org: String,
+    reference: String,
+    email: String,
+    errors: HashMap<String, String>,
+    sent: bool,
+}
+
+impl LookupPage {
+    fn error(&self, name: &str) -> Option<&str> {
+        self.errors.get(name).map(String::as_str)
+    }
+}
+
+fn lookup_page(
+    s: &AppState,
+    org: &str,
+    lang: Lang,
+    page: impl FnOnce(Meta) -> LookupPage,
+    status: StatusCode,
+) -> Response {
+    let tr = lang.tr();
+    let mut meta = Meta::new(
+        s,
+        lang,
+        &format!("/{org}/manage"),
+        "",
+        format!("{} · {org}", tr.manage_title),
+        tr.manage_intro.into(),
+    );
+    meta.org = Some(org.to_string());
+    html(status, &page(meta), Caching::Private)
+}
+
+pub async fn lookup_form(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let p = params(q.as_deref());
+    let lang = Lang::choose(p.get("lang").map(String::as_str), &headers);
+    // The organization must exist for its page to.
+    if let Err(e) = crate::website::catalog::tours(&s, &org).await {
+        return error_page(&s, lang, Some(&org), e);
+    }
+    let o = org.clone();
+    lookup_page(
+        &s,
+        &org,
+        lang,
+        |meta| LookupPage {
+            meta,
+            org: o,
+            reference: String::new(),
+            email: String::new(),
+            errors: HashMap::new(),
+            sent: false,
+        },
+        StatusCode::OK,
+    )
+}
+
+pub async fn lookup_post(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let p = params(std::str::from_utf8(&body).ok());
+    let lang = Lang::choose(p.get("lang").map(String::as_str), &headers);
+    let reference = p.get("reference").map(|v| v.trim().to_string()).unwrap_or_default();
+    let email = p.get("email").map(|v| v.trim().to_string()).unwrap_or_default();
+    let req = LookupRequest { reference: reference.clone(), email: email.clone() };
+    let (errors, sent, status) = match bookings::request_magic_link(&s, &org, &req).await {
+        Ok(_) => (HashMap::new(), true, StatusCode::OK),
+        Err(e @ AppError::BadRequest { field: Some(_), .. }) => {
+            let (status, code, message) = describe_ref(&e);
+            let field = match &e {
+                AppError::BadRequest { field: Some(f), .. } => f.clone(),
+                _ => String::new(),
+            };
+            (HashMap::from([(field, lang.error(code, &message))]), false, status)
+        }
+        Err(e) => return error_page(&s, lang, Some(&org), e),
+    };
+    let o = org.clone();
+    lookup_page(&s, &org, lang, |meta| LookupPage { meta, org: o, reference, email, errors, sent }, status)
+}

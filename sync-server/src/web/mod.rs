@@ -1,0 +1,236 @@
+//! The public booking website: server-rendered HTML pages over the same use cases the public
+//! JSON API calls (`crate::website`). A handler parses the request, calls one use-case function
+//! and maps its error onto the page (beside the field it names); no rule lives here.
+//!
+//! Pages are per organization under `/{org}/…`; the language comes from `?lang=` and then
+//! `Accept-Language` (English and German). `/manage?token=…` (the link mailed to customers)
+//! exchanges the token for a short-lived cookie. `/sitemap.xml`, `/robots.txt` and fingerprinted
+//! `/assets/…` complete the site.
+
+pub mod assets;
+pub mod i18n;
+mod manage;
+mod pages;
+mod seo;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::{AppError, AppState};
+use i18n::{Lang, Tr};
+
+/// The website's routes; the caller adds rate limiting.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/{org}", get(pages::listing))
+        .route("/{org}/tours/{tour}", get(pages::tour))
+        .route("/{org}/tours/{tour}/dates", get(pages::dates))
+        .route("/{org}/checkout", get(pages::checkout).post(pages::checkout_post))
+        .route("/{org}/bookings/{id}", get(pages::confirmation))
+        .route("/{org}/manage", get(manage::lookup_form).post(manage::lookup_post))
+        .route("/{org}/sitemap.xml", get(seo::org_sitemap))
+        .route("/manage", get(manage::manage))
+        .route("/manage/cancel", axum::routing::post(manage::cancel))
+        .route("/sitemap.xml", get(seo::sitemap_index))
+        .route("/robots.txt", get(seo::robots))
+        .route("/assets/{file}", get(assets::serve))
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .gzip(true)
+                .br(true)
+                .compress_when(tower_http::compression::predicate::SizeAbove::new(256)),
+        )
+}
+
+/// What every page's `<head>` and frame need.
+pub struct Meta {
+    pub lang: Lang,
+    pub tr: &'static Tr,
+    pub title: String,
+    pub description: String,
+    /// Absolute URL of this page in this language.
+    pub canonical: String,
+    /// `(hreflang, absolute URL)` for each language, then `x-default`.
+    pub alternates: Vec<(&'static str, String)>,
+    pub og_type: &'static str,
+    /// Schema.org JSON-LD, already safe inside `<script>`.
+    pub json_ld: Option<String>,
+    pub css: String,
+    pub js: String,
+    /// The organization whose site this is (nav links), if any.
+    pub org: Option<String>,
+    /// `(code, label, relative URL, current)` for the language switcher.
+    pub lang_links: Vec<(&'static str, &'static str, String, bool)>,
+    pub noindex: bool,
+}
+
+impl Meta {
+    /// `path` is the page's path; `query` its own parameters (without `lang`), already encoded.
+    pub fn new(state: &AppState, lang: Lang, path: &str, query: &str, title: String, description: String) -> Meta {
+        let base = base_url(state);
+        let url = |l: Option<Lang>| {
+            let mut q: Vec<String> = Vec::new();
+            if !query.is_empty() {
+                q.push(query.to_string());
+            }
+            if let Some(l) = l.filter(|l| *l != Lang::En) {
+                q.push(format!("lang={}", l.code()));
+            }
+            if q.is_empty() { path.to_string() } else { format!("{path}?{}", q.join("&")) }
+        };
+        let mut alternates: Vec<(&'static str, String)> =
+            i18n::LANGS.iter().map(|l| (l.code(), format!("{base}{}", url(Some(*l))))).collect();
+        alternates.push(("x-default", format!("{base}{}", url(None))));
+        let lang_links = i18n::LANGS
+            .iter()
+            .map(|l| {
+                let label = match l {
+                    Lang::En => "English",
+                    Lang::De => "Deutsch",
+                };
+                // The English link names its language too, or Accept-Language would choose again.
+                let href = if *l == Lang::En {
+                    let u = url(None);
+                    if u.contains('?') { format!("{u}&lang=en") } else { format!("{u}?lang=en") }
+                } else {
+                    url(Some(*l))
+                };
+                (l.code(), label, href, *l == lang)
+            })
+            .collect();
+        Meta {
+            lang,
+            tr: lang.tr(),
+            title,
+            description,
+            canonical: format!("{base}{}", url(Some(lang))),
+            alternates,
+            og_type: "website",
+            json_ld: None,
+            css: assets::url("site.css"),
+            js: assets::url("site.js"),
+            org: None,
+            lang_links,
+            noindex: false,
+        }
+    }
+
+    /// `?lang=de` for links that carry this page's language (empty for English).
+    pub fn qs(&self) -> &'static str {
+        match self.lang {
+            Lang::En => "",
+            Lang::De => "?lang=de",
+        }
+    }
+
+    /// `&lang=de` for links that already have a query.
+    pub fn amp(&self) -> &'static str {
+        match self.lang {
+            Lang::En => "",
+            Lang::De => "&lang=de",
+        }
+    }
+}
+
+/// The configured public base URL, without a trailing slash: what absolute links start with.
+pub fn base_url(state: &AppState) -> String {
+    state.config.mail.public_base_url.trim_end_matches('/').to_string()
+}
+
+/// How long a browser or proxy may keep a page.
+#[derive(Clone, Copy)]
+pub enum Caching {
+    /// Catalogue pages: revalidated on every view, so a seat count is never older than the page.
+    Revalidate,
+    /// A customer's own pages (checkout, payment, confirmation, manage): never stored.
+    Private,
+}
+
+/// A rendered page with its status and headers.
+pub fn html(status: StatusCode, t: &impl Template, caching: Caching) -> Response {
+    match t.render() {
+        Ok(body) => {
+            let mut r = (status, body).into_response();
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(match caching {
+                    Caching::Revalidate => "no-cache",
+                    Caching::Private => "no-store, private",
+                }),
+            );
+            h.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+            h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+            r
+        }
+        Err(e) => AppError::Internal(anyhow::anyhow!("template: {e}")).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub meta: Meta,
+    pub heading: String,
+    pub message: String,
+}
+
+/// An error as a page in the customer's language, with the status the API would answer.
+pub fn error_page(state: &AppState, lang: Lang, org: Option<&str>, e: AppError) -> Response {
+    let (status, code, message) = describe(e);
+    let tr = lang.tr();
+    let heading = if status == StatusCode::NOT_FOUND { tr.not_found_title } else { tr.error_title };
+    let mut meta = Meta::new(state, lang, "/", "", heading.to_string(), heading.to_string());
+    meta.org = org.map(str::to_string);
+    meta.noindex = true;
+    let page = ErrorPage { meta, heading: heading.to_string(), message: lang.error(code, &message) };
+    let mut r = html(status, &page, Caching::Private);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut().insert(header::RETRY_AFTER, crate::error::RETRY_AFTER_SECONDS.into());
+    }
+    r
+}
+
+/// An error's status, code and message as the JSON API would give them (internals logged, not
+/// shown).
+pub fn describe(e: AppError) -> (StatusCode, &'static str, String) {
+    match e {
+        AppError::BadRequest { status, code, message, .. } => (status, code, message),
+        AppError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED", m),
+        AppError::Forbidden(m) => (StatusCode::FORBIDDEN, "FORBIDDEN", m),
+        AppError::NotFound(what) => (StatusCode::NOT_FOUND, "NOT_FOUND", format!("{what} not found")),
+        AppError::Unavailable(detail) => {
+            tracing::warn!("database unavailable: {detail}");
+            (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", String::new())
+        }
+        AppError::RateLimited { message, .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", message),
+        AppError::Internal(e) => {
+            tracing::error!("internal error: {e:#}");
+            (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error".into())
+        }
+    }
+}
+
+/// JSON-LD made safe inside `<script>`: `<` never appears raw, so no `</script>` can end it.
+pub fn json_ld(v: &serde_json::Value) -> String {
+    v.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+}
+
+/// [`describe`] without taking the error (nothing logged): for errors a page shows beside a field.
+pub fn describe_ref(e: &AppError) -> (StatusCode, &'static str, String) {
+    match e {
+        AppError::BadRequest { status, code, message, .. } => (*status, code, message.clone()),
+        AppError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED", m.clone()),
+        AppError::Forbidden(m) => (StatusCode::FORBIDDEN, "FORBIDDEN", m.clone()),
+        AppError::NotFound(what) => (StatusCode::NOT_FOUND, "NOT_FOUND", format!("{what} not found")),
+        AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", String::new()),
+        AppError::RateLimited { message, .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", message.clone()),
+        AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error".into()),
+    }
+}

@@ -1,0 +1,902 @@
+//! The catalogue and checkout pages: listing, tour, dates (the availability calendar), checkout,
+//! payment and confirmation.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use serde_json::json;
+use tourdesk_domain::money::Currency;
+use tourdesk_domain::offer::{self, DayAvailability};
+
+use super::i18n::Lang;
+use super::{Caching, Meta, error_page, html};
+use crate::website::types::*;
+use crate::website::{bookings, catalog};
+use crate::{AppError, AppState};
+
+/// A query string or form body as name → value (the last of a repeated name wins). Never
+/// refuses: a parameter that is missing or malformed is the page's to explain.
+pub(super) fn params(raw: Option<&str>) -> HashMap<String, String> {
+    form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect()
+}
+
+fn lang_of(p: &HashMap<String, String>, headers: &HeaderMap) -> Lang {
+    Lang::choose(p.get("lang").map(String::as_str), headers)
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Home: the organizations whose sites are public.
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    meta: Meta,
+    orgs: Vec<String>,
+}
+
+pub async fn home(State(s): State<AppState>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+    let p = params(q.as_deref());
+    let lang = lang_of(&p, &headers);
+    match catalog::public_organizations(&s).await {
+        Ok(orgs) => {
+            let tr = lang.tr();
+            let meta = Meta::new(&s, lang, "/", "", tr.site_name.into(), tr.tours_description.into());
+            html(StatusCode::OK, &HomePage { meta, orgs }, Caching::Revalidate)
+        }
+        Err(e) => error_page(&s, lang, None, e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listing.
+
+struct CardView {
+    name: String,
+    href: String,
+    blurb: String,
+    category: &'static str,
+    duration: String,
+    from: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "listing.html")]
+struct ListingPage {
+    meta: Meta,
+    org: String,
+    cards: Vec<CardView>,
+    categories: Vec<(String, &'static str, bool)>,
+    date: String,
+    date_error: Option<String>,
+}
+
+pub async fn listing(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let p = params(q.as_deref());
+    let lang = lang_of(&p, &headers);
+    let tours = match catalog::tours(&s, &org).await {
+        Ok(t) => t,
+        Err(e) => return error_page(&s, lang, Some(&org), e),
+    };
+    let category = p.get("category").map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    let date_text = p.get("date").map(|d| d.trim().to_string()).unwrap_or_default();
+    let (date, date_error) = match date_text.as_str() {
+        "" => (None, None),
+        d => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) => (Some(d), None),
+            Err(_) => (None, Some(lang.tr().err_invalid.to_string())),
+        },
+    };
+    let mut categories: Vec<(String, &'static str, bool)> = Vec::new();
+    for t in &tours {
+        if !categories.iter().any(|(c, _, _)| *c == t.category) {
+            categories.push((t.category.clone(), lang.category(&t.category), category.as_deref() == Some(&t.category)));
+        }
+    }
+    let mut cards = Vec::new();
+    for t in tours {
+        if category.as_deref().is_some_and(|c| c != t.category) {
+            continue;
+        }
+        if let Some(d) = date {
+            // A tour runs that day when the availability the API gives lists a departure on it.
+            let q = AvailabilityQuery { from: d, to: d, variant_id: None };
+            match catalog::availability(&s, &org, &t.slug, &q).await {
+                Ok(a) if a.departures.is_empty() => continue,
+                Ok(_) => {}
+                Err(e) => return error_page(&s, lang, Some(&org), e),
+            }
+        }
+        cards.push(CardView {
+            href: format!("/{org}/tours/{}{}", t.slug, meta_qs(lang)),
+            category: lang.category(&t.category),
+            duration: lang.duration(t.duration_minutes),
+            from: t.from_price.as_ref().map(|m| lang.money(m)),
+            name: t.name,
+            blurb: t.short_description,
+        });
+    }
+    let tr = lang.tr();
+    let mut query = Vec::new();
+    if let Some(c) = &category {
+        query.push(format!("category={}", enc(c)));
+    }
+    if let Some(d) = date {
+        query.push(format!("date={d}"));
+    }
+    let title = match &category {
+        Some(c) => format!("{} · {} · {org}", lang.category(c), tr.tours_title),
+        None => format!("{} · {org}", tr.tours_title),
+    };
+    let mut meta = Meta::new(&s, lang, &format!("/{org}"), &query.join("&"), title, tr.tours_description.into());
+    meta.org = Some(org.clone());
+    // Filtered views are for people, not for the index.
+    meta.noindex = date.is_some();
+    let page = ListingPage { meta, org, cards, categories, date: date_text, date_error };
+    html(StatusCode::OK, &page, Caching::Revalidate)
+}
+
+fn meta_qs(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "",
+        Lang::De => "?lang=de",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tour page.
+
+struct TierView {
+    name: String,
+    price: String,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "tour.html")]
+struct TourPage {
+    meta: Meta,
+    d: TourDetail,
+    duration: String,
+    category: &'static str,
+    from: Option<String>,
+    tiers: Vec<TierView>,
+    languages: String,
+    dates_href: String,
+}
+
+/// A price as schema.org writes it: a decimal string in major units ("120.50").
+fn decimal(m: &MoneyDto) -> String {
+    let exp = Currency::parse(&m.currency).map(|c| u32::from(c.exponent())).unwrap_or(2);
+    let div = 10i64.pow(exp);
+    let sign = if m.amount_minor < 0 { "-" } else { "" };
+    let abs = m.amount_minor.unsigned_abs() as i64;
+    if exp == 0 { format!("{sign}{abs}") } else { format!("{sign}{}.{:0w$}", abs / div, abs % div, w = exp as usize) }
+}
+
+pub async fn tour(
+    State(s): State<AppState>,
+    Path((org, key)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let p = params(q.as_deref());
+    let lang = lang_of(&p, &headers);
+    let d = match catalog::tour(&s, &org, &key).await {
+        Ok(d) => d,
+        Err(e) => return error_page(&s, lang, Some(&org), e),
+    };
+    let path = format!("/{org}/tours/{}", d.tour.slug);
+    let description = if d.tour.short_description.trim().is_empty() {
+        format!("{} · {}", d.tour.name, lang.category(&d.tour.category))
+    } else {
+        d.tour.short_description.clone()
+    };
+    let mut meta = Meta::new(&s, lang, &path, "", format!("{} · {org}", d.tour.name), description.clone());
+    meta.org = Some(org.clone());
+    meta.og_type = "product";
+    let url = meta.canonical.clone();
+    let offers: Vec<serde_json::Value> = d
+        .tiers
+        .iter()
+        .map(|t| {
+            json!({
+                "@type": "Offer",
+                "name": t.name,
+                "price": decimal(&t.base_price),
+                "priceCurrency": t.base_price.currency,
+                "availability": "https://schema.org/InStock",
+                "url": url,
+            })
+        })
+        .collect();
+    let mut ld = json!({
+        "@context": "https://schema.org",
+        "@type": ["TouristTrip", "Product"],
+        "name": d.tour.name,
+        "description": description,
+        "url": url,
+        "category": d.tour.category,
+        "inLanguage": lang.code(),
+        "offers": offers,
+    });
+    if let Some(from) = &d.tour.from_price {
+        ld["offers"] = json!({
+            "@type": "AggregateOffer",
+            "lowPrice": decimal(from),
+            "priceCurrency": from.currency,
+            "offerCount": d.tiers.len(),
+            "offers": ld["offers"].take(),
+        });
+    }
+    if !d.tour.meeting_point.trim().is_empty() || !d.meeting_point.address.trim().is_empty() {
+        ld["subjectOf"] = json!({"@type": "Place", "name": d.tour.meeting_point, "address": d.meeting_point.address});
+    }
+    meta.json_ld = Some(super::json_ld(&ld));
+    let tiers = d
+        .tiers
+        .iter()
+        .map(|t| TierView {
+            name: t.name.clone(),
+            price: lang.money(&t.base_price),
+            note: match (t.min_age, t.max_age) {
+                (Some(a), Some(b)) => format!("{a}–{b}"),
+                (Some(a), None) => format!("{a}+"),
+                (None, Some(b)) => format!("≤ {b}"),
+                (None, None) => String::new(),
+            },
+        })
+        .collect();
+    let page = TourPage {
+        duration: lang.duration(d.tour.duration_minutes),
+        category: lang.category(&d.tour.category),
+        from: d.tour.from_price.as_ref().map(|m| lang.money(m)),
+        tiers,
+        languages: d.languages.iter().map(|l| l.to_uppercase()).collect::<Vec<_>>().join(", "),
+        dates_href: format!("{path}/dates{}", meta_qs(lang)),
+        meta,
+        d,
+    };
+    html(StatusCode::OK, &page, Caching::Revalidate)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dates: the availability calendar of one month and the departures of the chosen day.
+
+struct DayCell {
+    day: u32,
+    date: String,
+    /// available, limited, soldout or none
+    class: &'static str,
+    label: String,
+    href: Option<String>,
+    selected: bool,
+    today: bool,
+}
+
+struct DepartureView {
+    time: String,
+    seats: String,
+    bookable: bool,
+    prices: Vec<(String, String)>,
+    href: String,
+    season: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "dates.html")]
+struct DatesPage {
+    meta: Meta,
+    tour_name: String,
+    tour_href: String,
+    timezone: String,
+    month_title: String,
+    prev_href: Option<String>,
+    next_href: String,
+    weekdays: [&'static str; 7],
+    weeks: Vec<Vec<Option<DayCell>>>,
+    day_title: Option<String>,
+    departures: Vec<DepartureView>,
+    month_error: Option<String>,
+}
+
+pub async fn dates(
+    State(s): State<AppState>,
+    Path((org, key)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let p = params(q.as_deref());
+    let lang = lang_of(&p, &headers);
+    let tr = lang.tr();
+    let d = match catalog::tour(&s, &org, &key).await {
+        Ok(d) => d,
+        Err(e) => return error_page(&s, lang, Some(&org), e),
+    };
+    let tz: chrono_tz::Tz = d.tour.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let this_month = first_of_month(today);
+    let day = p.get("day").and_then(|v| NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok());
+    let mut month_error = None;
+    let month = match p.get("month").map(|m| m.trim()).filter(|m| !m.is_empty()) {
+        Some(m) => match NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d") {
+            Ok(m) => m.max(this_month),
+            Err(_) => {
+                month_error = Some(tr.err_invalid.to_string());
+                this_month
+            }
+        },
+        None => day.map(first_of_month).unwrap_or(this_month),
+    };
+    let next = first_of_month(month + Duration::days(32));
+    let last = next - Duration::days(1);
+    let query = AvailabilityQuery { from: month, to: last, variant_id: None };
+    let avail = match catalog::availability(&s, &org, &d.tour.slug, &query).await {
+        Ok(a) => a,
+        Err(e) => return error_page(&s, lang, Some(&org), e),
+    };
+    let path = format!("/{org}/tours/{}/dates", d.tour.slug);
+    let month_q = |m: NaiveDate| format!("{path}?month={}{}", m.format("%Y-%m"), amp(lang));
+    let mut weeks: Vec<Vec<Option<DayCell>>> = Vec::new();
+    let mut week: Vec<Option<DayCell>> = vec![];
+    for _ in 0..month.weekday().num_days_from_monday() {
+        week.push(None);
+    }
+    let mut cursor = month;
+    while cursor <= last {
+        let seats: Vec<u32> = avail.departures.iter().filter(|x| x.date == cursor).map(|x| x.seats_left).collect();
+        let status = offer::day_availability(seats.iter().copied());
+        let (class, word) = match status {
+            Some(DayAvailability::Available) => ("available", tr.day_available),
+            Some(DayAvailability::Limited) => ("limited", tr.day_limited),
+            Some(DayAvailability::SoldOut) => ("soldout", tr.day_sold_out),
+            None => ("none", tr.day_none),
+        };
+        week.push(Some(DayCell {
+            day: cursor.day(),
+            date: cursor.to_string(),
+            class,
+            label: format!("{}, {word}", lang.long_date(cursor)),
+            href: status
+                .map(|_| format!("{path}?month={}&day={cursor}{}#departures", month.format("%Y-%m"), amp(lang))),
+            selected: day == Some(cursor),
+            today: cursor == today,
+        }));
+        if week.len() == 7 {
+            weeks.push(std::mem::take(&mut week));
+        }
+        cursor += Duration::days(1);
+    }
+    if !week.is_empty() {
+        while week.len() < 7 {
+            week.push(None);
+        }
+        weeks.push(week);
+    }
+    let departures = match day {
+        Some(day) => avail
+            .departures
+            .iter()
+            .filter(|x| x.date == day)
+            .map(|x| {
+                let bookable = x.seats_left > 0 && x.status == "open";
+                DepartureView {
+                    time: format!("{}–{} (UTC{})", x.start_time, x.end_time, x.utc_offset),
+                    seats: if bookable { format!("{} {}", x.seats_left, tr.seats_left) } else { tr.sold_out.into() },
+                    bookable,
+                    prices: x.prices.iter().map(|tp| (tp.name.clone(), lang.money(&tp.price))).collect(),
+                    href: format!(
+                        "/{org}/checkout?tour={}&date={}&departure={}{}",
+                        enc(&d.tour.slug),
+                        x.date,
+                        enc(&x.id),
+                        amp(lang)
+                    ),
+                    season: x.season.clone(),
+                }
+            })
+            .collect(),
+        None => vec![],
+    };
+    let mut meta = Meta::new(
+        &s,
+        lang,
+        &path,
+        "",
+        format!("{} · {} · {org}", tr.availability_title, d.tour.name),
+        format!("{}: {}", tr.availability_title, d.tour.name),
+    );
+    meta.org = Some(org.clone());
+    let page = DatesPage {
+        tour_href: format!("/{org}/tours/{}{}", d.tour.slug, meta_qs(lang)),
+        tour_name: d.tour.name.clone(),
+        timezone: avail.timezone.clone(),
+        month_title: lang.month_title(month),
+        prev_href: (month > this_month).then(|| month_q(first_of_month(month - Duration::days(1)))),
+        next_href: month_q(next),
+        weekdays: tr.weekdays_short,
+        weeks,
+        day_title: day.map(|d| lang.long_date(d)),
+        departures,
+        month_error,
+        meta,
+    };
+    html(StatusCode::OK, &page, Caching::Revalidate)
+}
+
+fn amp(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "",
+        Lang::De => "&lang=de",
+    }
+}
+
+fn first_of_month(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkout.
+
+struct TierInput {
+    id: String,
+    name: String,
+    price: String,
+    quantity: u32,
+    min: u32,
+    max: u32,
+    note: String,
+    error: Option<String>,
+}
+
+struct QuoteView {
+    lines: Vec<(String, String)>,
+    subtotal: String,
+    discounts: Vec<(String, String)>,
+    taxes: Vec<(String, String)>,
+    total: String,
+    total_minor: i64,
+}
+
+#[derive(Template)]
+#[template(path = "checkout.html")]
+struct CheckoutPage {
+    meta: Meta,
+    org: String,
+    tour_slug: String,
+    tour_name: String,
+    when: String,
+    date: String,
+    departure_id: String,
+    request_id: String,
+    tiers: Vec<TierInput>,
+    values: HashMap<String, String>,
+    errors: HashMap<String, String>,
+    form_error: Option<String>,
+    promo_applied: bool,
+    quote: Option<QuoteView>,
+}
+
+impl CheckoutPage {
+    fn value(&self, name: &str) -> &str {
+        self.values.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    fn error(&self, name: &str) -> Option<&str> {
+        self.errors.get(name).map(String::as_str)
+    }
+
+    fn optional(&self, name: &str) -> bool {
+        name == "phone"
+    }
+
+    /// The contact fields: name, label, input type, autocomplete.
+    fn contact_fields(&self) -> [(&'static str, &'static str, &'static str, &'static str); 4] {
+        let tr = self.meta.tr;
+        [
+            ("first_name", tr.first_name, "text", "given-name"),
+            ("last_name", tr.last_name, "text", "family-name"),
+            ("email", tr.email, "email", "email"),
+            ("phone", tr.phone, "tel", "tel"),
+        ]
+    }
+}
+
+/// The departure a checkout is for, from the tour's availability on its day.
+async fn checkout_context(
+    s: &AppState,
+    org: &str,
+    p: &HashMap<String, String>,
+) -> Result<(TourDetail, AvailableDeparture), AppError> {
+    let tour = p.get("tour").map(String::as_str).unwrap_or_default();
+    let date = p
+        .get("date")
+        .and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok())
+        .ok_or_else(|| AppError::NotFound("departure".into()))?;
+    let departure = p.get("departure").map(String::as_str).unwrap_or_default();
+    let d = catalog::tour(s, org, tour).await?;
+    let q = AvailabilityQuery { from: date, to: date, variant_id: None };
+    let a = catalog::availability(s, org, &d.tour.slug, &q).await?;
+    let dep = a
+        .departures
+        .into_iter()
+        .find(|x| x.id == departure.trim())
+        .ok_or_else(|| AppError::NotFound("departure".into()))?;
+    Ok((d, dep))
+}
+
+fn tier_inputs(lang: Lang, d: &TourDetail, dep: &AvailableDeparture, p: &HashMap<String, String>) -> Vec<TierInput> {
+    let mut first = true;
+    dep.prices
+        .iter()
+        .map(|tp| {
+            let tier = d.tiers.iter().find(|t| t.id == tp.tier_id);
+            let min = tier.and_then(|t| t.min_per_booking).unwrap_or(0);
+            let max = tier.and_then(|t| t.max_per_booking).unwrap_or(20).min(dep.seats_left.max(1));
+            let default = if first { min.max(1) } else { 0 };
+            first = false;
+            let quantity =
+                p.get(&format!("qty_{}", tp.tier_id)).and_then(|v| v.trim().parse::<u32>().ok()).unwrap_or(default);
+            let mut note = Vec::new();
+            if let Some(t) = tier {
+                match (t.min_age, t.max_age) {
+                    (Some(a), Some(b)) => note.push(format!("{a}–{b}")),
+                    (Some(a), None) => note.push(format!("{a}+")),
+                    (None, Some(b)) => note.push(format!("≤ {b}")),
+                    (None, None) => {}
+                }
+                if t.min_per_booking.is_some() || t.max_per_booking.is_some() {
+                    note.push(format!("{}–{} {}", min, max, lang.tr().per_booking));
+                }
+            }
+            TierInput {
+                id: tp.tier_id.clone(),
+                name: tp.name.clone(),
+                price: lang.money(&tp.price),
+                quantity,
+                min: 0,
+                max,
+                note: note.join(" · "),
+                error: None,
+            }
+        })
+        .collect()
+}
+
+fn quote_view(lang: Lang, q: &QuoteDto) -> QuoteView {
+    let p = &q.price;
+    QuoteView {
+        lines: p.lines.iter().map(|l| (format!("{} × {}", l.quantity, l.tier_name), lang.money(&l.total))).collect(),
+        subtotal: lang.money(&p.subtotal),
+        discounts: p.discounts.iter().map(|d| (d.description.clone(), format!("−{}", lang.money(&d.amount)))).collect(),
+        taxes: p
+            .taxes
+            .iter()
+            .map(|t| {
+                let pct = format!("{}.{:02}", t.rate_bps / 100, t.rate_bps % 100);
+                let pct = pct.trim_end_matches('0').trim_end_matches('.').to_string();
+                let how = if t.inclusive { format!(" ({})", lang.tr().tax_included) } else { String::new() };
+                (format!("{} {pct}%{how}", t.name), lang.money(&t.amount))
+            })
+            .collect(),
+        total: lang.money(&p.total),
+        total_minor: p.total.amount_minor,
+    }
+}
+
+/// The form field an error of the booking or quote functions belongs beside.
+fn form_field(field: &str, tiers: &[TierInput], lines: &[(usize, u32)]) -> String {
+    if let Some(rest) = field.strip_prefix("customer.") {
+        return rest.to_string();
+    }
+    if let Some(rest) = field.strip_prefix("lines[")
+        && let Some((i, _)) = rest.split_once(']')
+        && let Ok(i) = i.parse::<usize>()
+        && let Some((t, _)) = lines.get(i)
+        && let Some(tier) = tiers.get(*t)
+    {
+        return format!("qty_{}", tier.id);
+    }
+    match field {
+        "promo_code" => "promo_code".into(),
+        "email" => "email".into(),
+        "special_requests" => "special_requests".into(),
+        "lines" => "participants".into(),
+        _ => String::new(),
+    }
+}
+
+pub async fn checkout(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let p = params(q.as_deref());
+    let lang = lang_of(&p, &headers);
+    checkout_page(&s, &org, lang, p, false).await
+}
+
+pub async fn checkout_post(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let p = params(std::str::from_utf8(&body).ok());
+    let lang = lang_of(&p, &headers);
+    let book = p.get("action").map(String::as_str) == Some("book");
+    checkout_page(&s, &org, lang, p, book).await
+}
+
+/// Renders the checkout for the form's values with a fresh quote; with `book`, makes the booking
+/// (the form's request id makes a second submit the same booking) and shows the payment step.
+async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, String>, book: bool) -> Response {
+    let tr = lang.tr();
+    let (d, dep) = match checkout_context(s, org, &p).await {
+        Ok(x) => x,
+        Err(e) => return error_page(s, lang, Some(org), e),
+    };
+    let mut tiers = tier_inputs(lang, &d, &dep, &p);
+    let lines: Vec<(usize, u32)> =
+        tiers.iter().enumerate().filter(|(_, t)| t.quantity > 0).map(|(i, t)| (i, t.quantity)).collect();
+    let line_dtos: Vec<LineDto> = lines
+        .iter()
+        .map(|(i, q)| LineDto { tier_id: tiers[*i].id.clone(), quantity: *q, participants: vec![] })
+        .collect();
+    let text = |k: &str| p.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let promo = Some(text("promo_code")).filter(|c| !c.is_empty());
+    let email = Some(text("email")).filter(|e| !e.is_empty());
+    // Errors of the quote (beside their fields) and of the booking; a booking is decided by the
+    // booking function alone, so a quote's refusal (a promo code this very booking has used, on a
+    // second submit) never stops a request from getting its booking back.
+    let mut quote_errors: HashMap<String, String> = HashMap::new();
+    let mut errors: HashMap<String, String> = HashMap::new();
+    let mut form_error = None;
+
+    // The quote, as the API gives it; its refusal of a promo code goes beside that field.
+    let mut quote = None;
+    let mut promo_applied = false;
+    if line_dtos.is_empty() {
+        quote_errors.insert("participants".into(), tr.err_quantity.into());
+    } else {
+        let req = QuoteRequest {
+            departure_id: dep.id.clone(),
+            lines: line_dtos.clone(),
+            promo_code: promo.clone(),
+            // An e-mail still being typed must not stop the price from showing.
+            email: email.clone().filter(|e| tourdesk_domain::validate::email("email", e).is_ok()),
+        };
+        match catalog::quote(s, org, &req).await {
+            Ok(q) => {
+                if q.promo.status == "refused" {
+                    let why = q.promo.message.clone().unwrap_or_default();
+                    quote_errors.insert("promo_code".into(), lang.promo_refusal(q.promo.reason.as_deref(), &why));
+                }
+                promo_applied = q.promo.status == "applied";
+                quote = Some(q);
+            }
+            Err(e) => {
+                let (_, code, message) = super::describe_ref(&e);
+                match e {
+                    AppError::BadRequest { field: Some(f), .. } => {
+                        quote_errors.insert(form_field(&f, &tiers, &lines), lang.error(code, &message));
+                    }
+                    other => return error_page(s, lang, Some(org), other),
+                }
+            }
+        }
+    }
+
+    let request_id = p
+        .get("request_id")
+        .map(|r| r.trim().to_string())
+        .filter(|r| uuid::Uuid::parse_str(r).is_ok())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+
+    if book {
+        for (k, msg) in [("first_name", tr.err_required), ("last_name", tr.err_required), ("email", tr.err_required)] {
+            if text(k).is_empty() {
+                errors.insert(k.into(), msg.into());
+            }
+        }
+        if errors.is_empty() && !line_dtos.is_empty() {
+            let expected = p.get("expected_total").and_then(|v| v.trim().parse::<i64>().ok());
+            let req = CreateBookingRequest {
+                request_id: Some(request_id.clone()),
+                departure_id: dep.id.clone(),
+                customer: CustomerDto {
+                    email: text("email"),
+                    first_name: text("first_name"),
+                    last_name: text("last_name"),
+                    phone: Some(text("phone")).filter(|v| !v.is_empty()),
+                },
+                lines: line_dtos.clone(),
+                promo_code: promo.clone(),
+                special_requests: Some(text("special_requests")).filter(|v| !v.is_empty()),
+                dietary_restrictions: None,
+                expected_total_minor: expected,
+            };
+            match bookings::create(s, org, req).await {
+                Ok(created) => return payment_page(s, org, lang, &p, created),
+                Err(e) => {
+                    let (status, code, message) = super::describe_ref(&e);
+                    if status.is_server_error() {
+                        return error_page(s, lang, Some(org), e);
+                    }
+                    match &e {
+                        AppError::BadRequest { field: Some(f), .. } if !form_field(f, &tiers, &lines).is_empty() => {
+                            errors.insert(form_field(f, &tiers, &lines), lang.error(code, &message));
+                        }
+                        _ => form_error = Some(lang.error(code, &message)),
+                    }
+                }
+            }
+        }
+    }
+    for (k, v) in quote_errors {
+        errors.entry(k).or_insert(v);
+    }
+    if book && form_error.is_none() && !errors.is_empty() {
+        form_error = Some(tr.fix_errors.into());
+    }
+    for t in &mut tiers {
+        t.error = errors.get(&format!("qty_{}", t.id)).cloned();
+    }
+    let values: HashMap<String, String> =
+        ["first_name", "last_name", "email", "phone", "special_requests", "promo_code"]
+            .iter()
+            .map(|k| (k.to_string(), text(k)))
+            .collect();
+    let mut meta = Meta::new(
+        s,
+        lang,
+        &format!("/{org}/checkout"),
+        "",
+        format!("{} · {} · {org}", tr.checkout_title, d.tour.name),
+        format!("{}: {}", tr.checkout_title, d.tour.name),
+    );
+    meta.org = Some(org.to_string());
+    meta.noindex = true;
+    let page = CheckoutPage {
+        meta,
+        org: org.to_string(),
+        tour_slug: d.tour.slug.clone(),
+        tour_name: d.tour.name.clone(),
+        when: format!("{}, {}–{} ({})", lang.long_date(dep.date), dep.start_time, dep.end_time, dep.timezone),
+        date: dep.date.to_string(),
+        departure_id: dep.id.clone(),
+        request_id,
+        tiers,
+        values,
+        errors,
+        form_error,
+        promo_applied,
+        quote: quote.as_ref().map(|q| quote_view(lang, q)),
+    };
+    let status = if book { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    html(status, &page, Caching::Private)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payment and confirmation.
+
+#[derive(Template)]
+#[template(path = "payment.html")]
+struct PaymentPage {
+    meta: Meta,
+    org: String,
+    booking: BookingDto,
+    total: String,
+    held_until: Option<String>,
+    stripe_js: String,
+    publishable_key: String,
+    client_secret: String,
+    return_url: String,
+    retry_message: Option<String>,
+    /// The checkout form's fields, posted again by "Try again" (same request id).
+    resend: Vec<(String, String)>,
+}
+
+fn payment_page(s: &AppState, org: &str, lang: Lang, p: &HashMap<String, String>, created: BookingCreated) -> Response {
+    let b = created.booking;
+    let confirmation = format!("/{org}/bookings/{}{}", b.id, meta_qs(lang));
+    let (publishable_key, client_secret, retry_message) = match created.payment {
+        None => return Redirect::to(&confirmation).into_response(),
+        Some(PaymentDto::Ready { publishable_key, client_secret, .. }) => (publishable_key, client_secret, None),
+        Some(PaymentDto::Retry { .. }) => (String::new(), String::new(), Some(lang.tr().payment_retry.to_string())),
+    };
+    let tz: chrono_tz::Tz = b.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let mut meta = Meta::new(
+        s,
+        lang,
+        &format!("/{org}/checkout"),
+        "",
+        format!("{} · {} · {}", lang.tr().payment_title, b.reference, b.tour_name),
+        lang.tr().payment_title.into(),
+    );
+    meta.org = Some(org.to_string());
+    meta.noindex = true;
+    let page = PaymentPage {
+        total: lang.money(&b.price.total),
+        held_until: b.hold_expires_at.map(|h| h.with_timezone(&tz).format("%H:%M").to_string()),
+        stripe_js: s.config.stripe.js_url.clone(),
+        publishable_key,
+        client_secret,
+        return_url: format!("{}{confirmation}", super::base_url(s)),
+        retry_message,
+        resend: p.iter().filter(|(k, _)| k.as_str() != "action").map(|(k, v)| (k.clone(), v.clone())).collect(),
+        meta,
+        org: org.to_string(),
+        booking: b,
+    };
+    html(StatusCode::OK, &page, Caching::Private)
+}
+
+#[derive(Template)]
+#[template(path = "confirmation.html")]
+struct ConfirmationPage {
+    meta: Meta,
+    org: String,
+    b: BookingDto,
+    when: String,
+    status: &'static str,
+    payment_status: &'static str,
+    total: String,
+    paid: String,
+    confirmed: bool,
+    waiting: bool,
+}
+
+pub async fn confirmation(
+    State(s): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let p = params(q.as_deref());
+    let lang = lang_of(&p, &headers);
+    let b = match bookings::by_id(&s, &org, &id).await {
+        Ok(b) => b,
+        Err(e) => return error_page(&s, lang, Some(&org), e),
+    };
+    let tr = lang.tr();
+    let mut meta = Meta::new(
+        &s,
+        lang,
+        &format!("/{org}/bookings/{}", b.id),
+        "",
+        format!("{} · {}", tr.confirmation_title, b.reference),
+        format!("{} {}", tr.booking_reference, b.reference),
+    );
+    meta.org = Some(org.clone());
+    meta.noindex = true;
+    let page = ConfirmationPage {
+        when: format!("{}, {} ({})", lang.long_date(b.date), b.start_time, b.timezone),
+        status: lang.status(&b.status),
+        payment_status: lang.status(&b.payment_status),
+        total: lang.money(&b.price.total),
+        paid: lang.money(&b.paid),
+        confirmed: b.status == "confirmed",
+        waiting: b.status == "pending" && b.hold_expires_at.is_some(),
+        meta,
+        org,
+        b,
+    };
+    let mut r = html(StatusCode::OK, &page, Caching::Private);
+    r.headers_mut().insert(header::REFERRER_POLICY, axum::http::HeaderValue::from_static("no-referrer"));
+    r
+}

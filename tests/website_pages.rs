@@ -1,0 +1,593 @@
+//! The public booking website (issue 15): server-rendered pages over the public API's own
+//! functions, against a real server, a real PostgreSQL, the fake Stripe and a real SMTP sink.
+//! Pages are read as a browser without JavaScript would: every form posts and every link works.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use tourdesk_sync_server::demo_data;
+use tourdesk_testkit::smtp::SmtpSink;
+use tourdesk_testkit::stripe::{FakeStripe, sign};
+use tourdesk_tests::{Env, WEBHOOK_SECRET};
+
+const ORG: &str = demo_data::DEMO_ORG_SLUG;
+const BASE: &str = "https://tours.example.test";
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> String {
+        self.headers.get_all(name).iter().map(|v| v.to_str().unwrap().to_string()).collect::<Vec<_>>().join("\n")
+    }
+
+    /// The text between `start` and the next `end` after it.
+    fn between(&self, start: &str, end: &str) -> String {
+        let from = self.body.find(start).unwrap_or_else(|| panic!("{start:?} not in {}", self.body)) + start.len();
+        let to = self.body[from..].find(end).unwrap() + from;
+        self.body[from..to].to_string()
+    }
+
+    fn title(&self) -> String {
+        self.between("<title>", "</title>")
+    }
+
+    fn input(&self, name: &str) -> String {
+        self.between(&format!("name=\"{name}\" value=\""), "\"")
+    }
+}
+
+async fn send(r: reqwest::RequestBuilder) -> Page {
+    let r = r.send().await.unwrap();
+    Page { status: r.status(), headers: r.headers().clone(), body: r.text().await.unwrap() }
+}
+
+async fn page(env: &Env, path: &str) -> Page {
+    send(http().get(format!("{}{path}", env.base_url()))).await
+}
+
+async fn post_form(env: &Env, path: &str, form: &[(String, String)]) -> Page {
+    send(http().post(format!("{}{path}", env.base_url())).form(form)).await
+}
+
+async fn api(env: &Env, path: &str) -> Value {
+    reqwest::get(format!("{}{path}", env.base_url())).await.unwrap().json().await.unwrap()
+}
+
+fn assert_html(p: &Page, status: StatusCode) {
+    assert_eq!(p.status, status, "{}", p.body);
+    assert!(p.header("content-type").starts_with("text/html"), "{}", p.header("content-type"));
+}
+
+/// A departure more than three days out with room for `seats`, its tour's slug and a tier.
+async fn bookable(env: &Env, seats: u64) -> (String, Value, Value) {
+    let tours = api(env, &format!("/api/v1/orgs/{ORG}/tours")).await;
+    for t in tours.as_array().unwrap() {
+        let slug = t["slug"].as_str().unwrap();
+        let from = Utc::now().date_naive();
+        let to = from + chrono::Duration::days(20);
+        let a = api(env, &format!("/api/v1/orgs/{ORG}/tours/{slug}/availability?from={from}&to={to}")).await;
+        if let Some(d) = a["departures"].as_array().unwrap().iter().find(|d| {
+            d["seats_left"].as_u64().unwrap() >= seats
+                && d["starts_at"].as_str().unwrap().parse::<chrono::DateTime<Utc>>().unwrap()
+                    > Utc::now() + chrono::Duration::days(3)
+        }) {
+            return (slug.to_string(), d.clone(), d["prices"][0].clone());
+        }
+    }
+    panic!("no bookable departure in the demo data");
+}
+
+fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[tokio::test]
+async fn listing_tour_page_and_calendar_are_served_in_two_languages() {
+    let env = Env::start().await;
+    let tours = api(&env, &format!("/api/v1/orgs/{ORG}/tours")).await;
+    let tours = tours.as_array().unwrap();
+    let tokyo = tours.iter().find(|t| t["timezone"] == "Asia/Tokyo").unwrap();
+    let slug = tokyo["slug"].as_str().unwrap();
+    let tour_id = tokyo["id"].as_str().unwrap();
+    let pg = env.pg().await;
+    let org: String =
+        pg.query_one("SELECT organization_id FROM tours WHERE id = $1", &[&tour_id]).await.unwrap().get(0);
+    pg.execute(
+        "UPDATE tours SET highlights = ARRAY['Senso-ji at dawn'], full_description = 'Old Tokyo on foot.',
+                meeting_point = 'Kaminarimon gate', meeting_point_address = '2-3-1 Asakusa'
+         WHERE id = $1",
+        &[&tour_id],
+    )
+    .await
+    .unwrap();
+    pg.execute(
+        "INSERT INTO tour_faqs (id, organization_id, tour_id, question, answer, sort_order, is_published)
+         VALUES ('faq-1', $1, $2, 'Rain or shine?', 'We walk in any weather.', 0, true),
+                ('faq-2', $1, $2, 'Draft question?', 'Not public.', 1, false)",
+        &[&org, &tour_id],
+    )
+    .await
+    .unwrap();
+    pg.execute(
+        "INSERT INTO tour_inclusions (id, organization_id, tour_id, type, text, sort_order)
+         VALUES ('inc-1', $1, $2, 'inclusion', 'Green tea tasting', 0), ('exc-1', $1, $2, 'exclusion', 'Hotel pickup', 1)",
+        &[&org, &tour_id],
+    )
+    .await
+    .unwrap();
+
+    // The listing: every tour on sale, with canonical, alternates and a title of its own.
+    let listing = page(&env, &format!("/{ORG}")).await;
+    assert_html(&listing, StatusCode::OK);
+    for t in tours {
+        assert!(listing.body.contains(t["name"].as_str().unwrap()), "{}", t["name"]);
+    }
+    assert!(listing.body.contains(&format!("<link rel=\"canonical\" href=\"http://127.0.0.1:8787/{ORG}\">")));
+    assert!(listing.body.contains(&format!("hreflang=\"de\" href=\"http://127.0.0.1:8787/{ORG}?lang=de\"")));
+    assert!(listing.body.contains("<meta name=\"description\""));
+    assert!(listing.body.contains("<meta property=\"og:title\""));
+    // Filters: by category, by a date the tour runs, and a date that is not one.
+    let category = tokyo["category"].as_str().unwrap();
+    let filtered = page(&env, &format!("/{ORG}?category={category}")).await;
+    assert!(filtered.body.contains(tokyo["name"].as_str().unwrap()));
+    for other in tours.iter().filter(|t| t["category"] != category) {
+        assert!(!filtered.body.contains(other["name"].as_str().unwrap()), "{} is filtered out", other["name"]);
+    }
+    let from = Utc::now().date_naive();
+    let avail = api(
+        &env,
+        &format!("/api/v1/orgs/{ORG}/tours/{slug}/availability?from={from}&to={}", from + chrono::Duration::days(20)),
+    )
+    .await;
+    let first = avail["departures"][0].clone();
+    let day = first["date"].as_str().unwrap();
+    let on_day = page(&env, &format!("/{ORG}?date={day}")).await;
+    assert!(on_day.body.contains(tokyo["name"].as_str().unwrap()));
+    let bad = page(&env, &format!("/{ORG}?date=tomorrow")).await;
+    assert_html(&bad, StatusCode::OK);
+    assert!(bad.body.contains("id=\"date-error\""), "the bad date is explained beside its field");
+
+    // The tour page: what the desk wrote about it, and JSON-LD that parses.
+    let tour = page(&env, &format!("/{ORG}/tours/{slug}")).await;
+    assert_html(&tour, StatusCode::OK);
+    for text in [
+        "Senso-ji at dawn",
+        "Old Tokyo on foot.",
+        "Rain or shine?",
+        "We walk in any weather.",
+        "Green tea tasting",
+        "Hotel pickup",
+        "Kaminarimon gate",
+        "2-3-1 Asakusa",
+    ] {
+        assert!(tour.body.contains(text), "{text} on the tour page");
+    }
+    assert!(!tour.body.contains("Draft question?"), "unpublished FAQs stay private");
+    assert!(tour.body.contains("from <strong>¥"), "price from, in yen");
+    let ld: Value = serde_json::from_str(&tour.between("<script type=\"application/ld+json\">", "</script>")).unwrap();
+    assert_eq!(ld["@context"], "https://schema.org");
+    assert!(ld["@type"].as_array().unwrap().contains(&Value::from("TouristTrip")));
+    assert_eq!(ld["offers"]["@type"], "AggregateOffer");
+    assert_eq!(ld["offers"]["priceCurrency"], "JPY");
+    let offer = &ld["offers"]["offers"][0];
+    assert_eq!(offer["@type"], "Offer");
+    assert!(offer["price"].as_str().unwrap().parse::<f64>().unwrap() > 0.0);
+    assert_eq!(ld["url"], format!("http://127.0.0.1:8787/{ORG}/tours/{slug}"));
+    assert!(tour.body.contains(&format!("<link rel=\"canonical\" href=\"http://127.0.0.1:8787/{ORG}/tours/{slug}\">")));
+
+    // The calendar: the day marked, its departures with local times, seats and prices.
+    let dates = page(&env, &format!("/{ORG}/tours/{slug}/dates?day={day}")).await;
+    assert_html(&dates, StatusCode::OK);
+    let cell = dates.between(&format!("data-date=\"{day}\" data-status=\""), "\"");
+    assert!(cell == "available" || cell == "limited", "{cell}");
+    assert!(dates.body.contains("Asia/Tokyo"));
+    assert!(dates.body.contains(&format!(
+        "{}–{} (UTC+09:00)",
+        first["start_time"].as_str().unwrap(),
+        first["end_time"].as_str().unwrap()
+    )));
+    assert!(dates.body.contains(&format!("{} seats left", first["seats_left"])));
+    let unit = first["prices"][0]["price"]["formatted"].as_str().unwrap();
+    assert!(dates.body.contains(unit), "the tier's price after seasonal pricing: {unit}");
+    assert!(dates.body.contains(&format!(
+        "/{ORG}/checkout?tour={slug}&#38;date={day}&#38;departure={}",
+        first["id"].as_str().unwrap()
+    )));
+    assert!(dates.body.contains("aria-current=\"date\""), "the chosen day is marked for screen readers");
+    let next_month = (Utc::now().date_naive() + chrono::Duration::days(40)).format("%Y-%m").to_string();
+    assert_html(&page(&env, &format!("/{ORG}/tours/{slug}/dates?month={next_month}")).await, StatusCode::OK);
+
+    // Titles are unique per page.
+    let titles = [listing.title(), tour.title(), dates.title(), filtered.title()];
+    for (i, a) in titles.iter().enumerate() {
+        for b in &titles[i + 1..] {
+            assert_ne!(a, b);
+        }
+    }
+
+    // German: from the URL, and from Accept-Language; money written the German way.
+    let de = page(&env, &format!("/{ORG}/tours/{slug}?lang=de")).await;
+    assert!(de.body.contains("<html lang=\"de\">"));
+    assert!(de.body.contains("Höhepunkte") && de.body.contains("Verfügbarkeit prüfen"));
+    assert!(
+        de.body
+            .contains(&format!("<link rel=\"canonical\" href=\"http://127.0.0.1:8787/{ORG}/tours/{slug}?lang=de\">"))
+    );
+    assert!(de.body.contains("\u{a0}¥</strong>"), "yen after the amount in German");
+    let by_header =
+        send(http().get(format!("{}/{ORG}", env.base_url())).header("accept-language", "de-DE,de;q=0.9,en;q=0.5"))
+            .await;
+    assert!(by_header.body.contains("<h1>Touren</h1>"));
+    assert!(by_header.header("vary").contains("Accept-Language"));
+    let de_dates = page(&env, &format!("/{ORG}/tours/{slug}/dates?day={day}&lang=de")).await;
+    assert!(de_dates.body.contains("Plätze frei"));
+
+    // Unknown things are 404 pages, not JSON.
+    let missing = page(&env, &format!("/{ORG}/tours/no-such-tour")).await;
+    assert_html(&missing, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("Page not found"));
+    assert_html(&page(&env, "/no-such-org").await, StatusCode::NOT_FOUND);
+
+    // Static assets: fingerprinted, cached for a year; pages compressed on request.
+    let css = tour.between("<link rel=\"stylesheet\" href=\"", "\"");
+    assert!(css.starts_with("/assets/site.") && css.ends_with(".css") && css.len() > "/assets/site..css".len() + 8);
+    let asset = page(&env, &css).await;
+    assert_eq!(asset.status, StatusCode::OK);
+    assert!(
+        asset.header("cache-control").contains("max-age=31536000")
+            && asset.header("cache-control").contains("immutable")
+    );
+    assert!(asset.header("content-type").starts_with("text/css"));
+    assert_eq!(page(&env, "/assets/site.0000000000000000.css").await.status, StatusCode::NOT_FOUND);
+    let r = http()
+        .get(format!("{}/{ORG}/tours/{slug}", env.base_url()))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+}
+
+#[tokio::test]
+async fn a_day_whose_departures_are_full_shows_sold_out() {
+    let env = Env::start().await;
+    let (slug, dep, tier) = bookable(&env, 1).await;
+    let day = dep["date"].as_str().unwrap().to_string();
+    env.pg()
+        .await
+        .execute(
+            "UPDATE schedules SET booked_count = capacity WHERE tour_id = (SELECT tour_id FROM schedules WHERE id = $1)
+               AND local_date = $2::text::date",
+            &[&dep["id"].as_str().unwrap(), &day],
+        )
+        .await
+        .unwrap();
+    let dates = page(&env, &format!("/{ORG}/tours/{slug}/dates?day={day}")).await;
+    assert_html(&dates, StatusCode::OK);
+    assert_eq!(dates.between(&format!("data-date=\"{day}\" data-status=\""), "\""), "soldout");
+    assert!(dates.body.contains("Sold out"));
+    assert!(!dates.body.contains(&format!("departure={}", dep["id"].as_str().unwrap())), "no booking link");
+
+    // A checkout still open in another tab: a clear "sold out", no booking.
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let qty = format!("qty_{}", tier["tier_id"].as_str().unwrap());
+    let late = post_form(
+        &env,
+        &format!("/{ORG}/checkout"),
+        &form(&[
+            ("action", "book"),
+            ("tour", &slug),
+            ("date", &day),
+            ("departure", dep["id"].as_str().unwrap()),
+            ("request_id", &request_id),
+            (&qty, "1"),
+            ("first_name", "Late"),
+            ("last_name", "Comer"),
+            ("email", "late@example.com"),
+        ]),
+    )
+    .await;
+    assert_html(&late, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(late.body.contains("Not enough seats left on this departure"), "{}", late.body);
+    assert_eq!(env.scalar("SELECT count(*) FROM bookings WHERE id = $1", &[&request_id]).await, 0);
+}
+
+#[tokio::test]
+async fn sitemap_and_robots_use_the_public_base_url() {
+    let env = Env::start_with(|c| c.mail.public_base_url = BASE.into()).await;
+    let robots = page(&env, "/robots.txt").await;
+    assert_eq!(robots.status, StatusCode::OK);
+    assert!(robots.body.contains(&format!("Sitemap: {BASE}/sitemap.xml")), "{}", robots.body);
+    let index = page(&env, "/sitemap.xml").await;
+    assert_eq!(index.status, StatusCode::OK);
+    assert!(index.header("content-type").starts_with("application/xml"));
+    assert!(index.body.contains(&format!("<loc>{BASE}/{ORG}/sitemap.xml</loc>")), "{}", index.body);
+
+    let tours = api(&env, &format!("/api/v1/orgs/{ORG}/tours")).await;
+    let archived = tours[0]["slug"].as_str().unwrap().to_string();
+    env.pg().await.execute("UPDATE tours SET status = 'archived' WHERE slug = $1", &[&archived]).await.unwrap();
+    let sitemap = page(&env, &format!("/{ORG}/sitemap.xml")).await;
+    assert_eq!(sitemap.status, StatusCode::OK);
+    for t in tours.as_array().unwrap().iter().skip(1) {
+        let slug = t["slug"].as_str().unwrap();
+        assert!(sitemap.body.contains(&format!("<loc>{BASE}/{ORG}/tours/{slug}</loc>")), "{}", sitemap.body);
+        assert!(sitemap.body.contains(&format!("hreflang=\"de\" href=\"{BASE}/{ORG}/tours/{slug}?lang=de\"")));
+    }
+    assert!(!sitemap.body.contains(&format!("/tours/{archived}<")), "an archived tour is not listed");
+    assert!(sitemap.body.contains("<lastmod>"));
+    assert_eq!(page(&env, &format!("/{ORG}/tours/{archived}")).await.status, StatusCode::NOT_FOUND);
+    let tour = page(&env, &format!("/{ORG}/tours/{}", tours[1]["slug"].as_str().unwrap())).await;
+    assert!(tour.body.contains(&format!("href=\"{BASE}/{ORG}/tours/")), "absolute canonical from the base URL");
+}
+
+/// Checkout without JavaScript: quote, promo refusal beside its field, errors beside fields, one
+/// booking for a double submit, a stale total shown rather than charged, the Payment Element page,
+/// the webhook, the confirmation page.
+#[tokio::test]
+async fn checkout_books_once_pays_and_confirms() {
+    let stripe = FakeStripe::start().await;
+    let smtp = SmtpSink::start().await.unwrap();
+    let js = format!("{}/v3/", stripe.uri());
+    let env = Env::start_with(|c| {
+        c.stripe.api_base = Some(stripe.uri());
+        c.stripe.js_url = js.clone();
+        c.mail.smtp_url = Some(smtp.url());
+    })
+    .await;
+    let (slug, dep, tier) = bookable(&env, 2).await;
+    let dep_id = dep["id"].as_str().unwrap().to_string();
+    let day = dep["date"].as_str().unwrap().to_string();
+    let tier_id = tier["tier_id"].as_str().unwrap().to_string();
+    let qty = format!("qty_{tier_id}");
+
+    let checkout = page(&env, &format!("/{ORG}/checkout?tour={slug}&date={day}&departure={dep_id}")).await;
+    assert_html(&checkout, StatusCode::OK);
+    assert!(checkout.header("cache-control").contains("no-store"));
+    let request_id = checkout.input("request_id");
+    assert!(uuid::Uuid::parse_str(&request_id).is_ok());
+    assert!(checkout.body.contains(&format!("id=\"{qty}\"")));
+    assert!(checkout.body.contains("id=\"quote\""), "a quote from the start");
+
+    let base = |extra: &[(&str, &str)]| {
+        let mut f = form(&[
+            ("tour", &slug),
+            ("date", &day),
+            ("departure", &dep_id),
+            ("request_id", &request_id),
+            (&qty, "2"),
+            ("first_name", "Grace"),
+            ("last_name", "Hopper"),
+            ("email", "grace@example.com"),
+        ]);
+        for (k, v) in extra {
+            f.retain(|(name, _)| name != k);
+            f.push((k.to_string(), v.to_string()));
+        }
+        f
+    };
+    let path = format!("/{ORG}/checkout");
+    let refused = post_form(&env, &path, &base(&[("action", "quote"), ("promo_code", "NOPE")])).await;
+    assert_html(&refused, StatusCode::OK);
+    assert!(refused.body.contains("id=\"promo_code-error\""), "the refusal beside the promo field");
+    assert!(refused.body.contains("aria-describedby=\"promo_code-error\""));
+    let refused_de =
+        post_form(&env, &path, &base(&[("action", "quote"), ("promo_code", "NOPE"), ("lang", "de")])).await;
+    assert!(refused_de.body.contains("Diesen Code kennen wir nicht."), "the refusal in German");
+    let quoted = post_form(&env, &path, &base(&[("action", "quote"), ("promo_code", "welcome10")])).await;
+    assert!(quoted.body.contains("Promo code applied"), "{}", quoted.body);
+    assert!(quoted.body.contains("class=\"discount\""));
+    let total: i64 = quoted.input("expected_total").parse().unwrap();
+    let unit = tier["price"]["amount_minor"].as_i64().unwrap();
+    assert!(total < 2 * unit, "the promo lowered the total");
+
+    // Errors beside their fields, nothing booked.
+    let missing = post_form(&env, &path, &base(&[("action", "book"), ("email", ""), ("first_name", "")])).await;
+    assert_html(&missing, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(missing.body.contains("id=\"email-error\"") && missing.body.contains("id=\"first_name-error\""));
+    let bad_email = post_form(&env, &path, &base(&[("action", "book"), ("email", "not-an-email")])).await;
+    assert_html(&bad_email, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_email.body.contains("id=\"email-error\""), "{}", bad_email.body);
+    let none = env.scalar("SELECT count(*) FROM bookings WHERE id = $1", &[&request_id]).await;
+    assert_eq!(none, 0);
+
+    // A total that is no longer the price: shown, not charged.
+    let stale_id = uuid::Uuid::new_v4().to_string();
+    let stale = post_form(
+        &env,
+        &path,
+        &base(&[("action", "book"), ("request_id", &stale_id), ("expected_total", &(2 * unit + 1).to_string())]),
+    )
+    .await;
+    assert_html(&stale, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(stale.body.contains("The price changed"), "{}", stale.body);
+    assert_eq!(env.scalar("SELECT count(*) FROM bookings WHERE id = $1", &[&stale_id]).await, 0);
+
+    // Book, twice (a double submit): one booking, the payment page both times.
+    let book = base(&[("action", "book"), ("promo_code", "WELCOME10"), ("expected_total", &total.to_string())]);
+    let pay = post_form(&env, &path, &book).await;
+    assert_html(&pay, StatusCode::OK);
+    assert!(pay.body.contains("id=\"payment-element\""));
+    assert!(pay.body.contains(&format!("<script src=\"{js}\"></script>")), "stripe.js from the configured URL");
+    let secret = pay.between("data-client-secret=\"", "\"");
+    let intent = secret.split("_secret").next().unwrap().to_string();
+    assert!(intent.starts_with("pi_"));
+    let reference = pay.between("<strong class=\"reference\">", "<");
+    assert!(reference.starts_with("BK-"));
+    assert!(pay.body.contains(&format!("data-return-url=\"http://127.0.0.1:8787/{ORG}/bookings/{request_id}\"")));
+    let again = post_form(&env, &path, &book).await;
+    assert_html(&again, StatusCode::OK);
+    assert_eq!(again.between("<strong class=\"reference\">", "<"), reference);
+    assert_eq!(env.scalar("SELECT count(*) FROM bookings WHERE id = $1", &[&request_id]).await, 1);
+    assert_eq!(
+        env.scalar(
+            "SELECT count(*) FROM bookings b JOIN customers c ON c.id = b.customer_id WHERE c.email = 'grace@example.com'",
+            &[]
+        )
+        .await,
+        1,
+        "a double submit makes one booking"
+    );
+    assert_eq!(stripe.intent(&intent).unwrap().amount, total);
+
+    // Before the payment: waiting. Stripe confirms through the signed webhook; then confirmed.
+    let waiting = page(&env, &format!("/{ORG}/bookings/{request_id}")).await;
+    assert_html(&waiting, StatusCode::OK);
+    assert!(waiting.body.contains("http-equiv=\"refresh\""));
+    let event = stripe.succeed(&intent);
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/stripe/webhook", env.base_url()))
+        .header("Stripe-Signature", sign(&event, WEBHOOK_SECRET, Utc::now().timestamp()))
+        .header("Content-Type", "application/json")
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let done = page(&env, &format!("/{ORG}/bookings/{request_id}")).await;
+    assert_html(&done, StatusCode::OK);
+    assert!(done.body.contains(&reference));
+    assert!(done.body.contains("Your booking is confirmed"), "{}", done.body);
+    assert!(!done.body.contains("http-equiv=\"refresh\""));
+    assert_eq!(done.header("referrer-policy"), "no-referrer");
+    assert!(done.body.contains("<meta name=\"robots\" content=\"noindex\">"));
+    let de = page(&env, &format!("/{ORG}/bookings/{request_id}?lang=de")).await;
+    assert!(de.body.contains("Ihre Buchung ist bestätigt"));
+    assert_html(&page(&env, &format!("/{ORG}/bookings/{}", uuid::Uuid::new_v4())).await, StatusCode::NOT_FOUND);
+    let mails = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert!(mails.iter().any(|m| m.subject.starts_with("Booking confirmed")), "{mails:?}");
+}
+
+/// The link in the e-mail: exchanged for a cookie and a clean URL; the booking, the refund a
+/// cancellation would give, the cancellation.
+#[tokio::test]
+async fn manage_my_booking_from_the_mailed_link() {
+    let stripe = FakeStripe::start().await;
+    let smtp = SmtpSink::start().await.unwrap();
+    let env = Env::start_with(|c| {
+        c.stripe.api_base = Some(stripe.uri());
+        c.mail.smtp_url = Some(smtp.url());
+        c.mail.public_base_url = BASE.into();
+    })
+    .await;
+    let (_, dep, tier) = bookable(&env, 1).await;
+    let created: Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/orgs/{ORG}/bookings", env.base_url()))
+        .json(&serde_json::json!({
+            "request_id": uuid::Uuid::new_v4().to_string(),
+            "departure_id": dep["id"],
+            "customer": {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"},
+            "lines": [{"tier_id": tier["tier_id"], "quantity": 1}],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let booking_id = created["booking"]["id"].as_str().unwrap().to_string();
+    let reference = created["booking"]["reference"].as_str().unwrap().to_string();
+    let total = created["booking"]["price"]["total"]["amount_minor"].as_i64().unwrap();
+    let intent = created["payment"]["payment_intent_id"].as_str().unwrap();
+    let event = stripe.succeed(intent);
+    reqwest::Client::new()
+        .post(format!("{}/api/v1/stripe/webhook", env.base_url()))
+        .header("Stripe-Signature", sign(&event, WEBHOOK_SECRET, Utc::now().timestamp()))
+        .header("Content-Type", "application/json")
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+
+    // Asking for a link on the site; a malformed reference is refused beside its field.
+    let path = format!("/{ORG}/manage");
+    assert_html(&page(&env, &path).await, StatusCode::OK);
+    let bad = post_form(&env, &path, &form(&[("reference", "nonsense"), ("email", "ada@example.com")])).await;
+    assert_html(&bad, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("id=\"reference-error\""));
+    let sent = post_form(&env, &path, &form(&[("reference", &reference), ("email", "ada@example.com")])).await;
+    assert_html(&sent, StatusCode::OK);
+    assert!(sent.body.contains("a link to manage it is on its way"));
+    let mails = smtp.wait_for(2, Duration::from_secs(10)).await;
+    let link = mails.iter().find(|m| m.subject.starts_with("Manage your booking")).unwrap();
+    assert!(link.text.contains(&format!("{BASE}/manage?token=")));
+    let token = link.text.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+
+    // The token becomes a cookie and leaves the URL.
+    let opened = page(&env, &format!("/manage?token={token}")).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
+    assert_eq!(opened.header("location"), "/manage");
+    assert_eq!(opened.header("referrer-policy"), "no-referrer");
+    let set_cookie = opened.header("set-cookie");
+    for part in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/manage", "Max-Age=3600"] {
+        assert!(set_cookie.contains(part), "{part} in {set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    assert!(!cookie.contains(&token), "the session is a new token, not the mailed one");
+
+    let managed = send(http().get(format!("{}/manage", env.base_url())).header("cookie", &cookie)).await;
+    assert_html(&managed, StatusCode::OK);
+    assert!(managed.body.contains(&reference));
+    assert!(managed.header("cache-control").contains("no-store"));
+    let preview = managed.between("<p class=\"refund-preview\">", "</p>");
+    assert!(preview.contains("If you cancel now, you get back"), "{preview}");
+    let status: String =
+        env.pg().await.query_one("SELECT status FROM bookings WHERE id = $1", &[&booking_id]).await.unwrap().get(0);
+    assert_eq!(status, "confirmed", "showing the refund changes nothing");
+    assert_eq!(env.scalar("SELECT count(*) FROM refunds WHERE booking_id = $1", &[&booking_id]).await, 0);
+
+    // Cancelling asks for a confirmation, then cancels with the refund shown.
+    let unconfirmed = send(
+        http()
+            .post(format!("{}/manage/cancel", env.base_url()))
+            .header("cookie", &cookie)
+            .form(&form(&[("reason", "")])),
+    )
+    .await;
+    assert_html(&unconfirmed, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unconfirmed.body.contains("id=\"confirm-error\""));
+    let cancelled = send(
+        http()
+            .post(format!("{}/manage/cancel", env.base_url()))
+            .header("cookie", &cookie)
+            .form(&form(&[("confirm", "yes"), ("reason", "plans changed")])),
+    )
+    .await;
+    assert_html(&cancelled, StatusCode::OK);
+    assert!(cancelled.body.contains("The booking is cancelled."));
+    assert!(cancelled.header("set-cookie").contains("Max-Age=0"));
+    let refund = cancelled.between("<dd class=\"refund\">", "</dd>");
+    assert!(!refund.is_empty() && preview.contains(&refund), "the refund given is the one shown: {refund} / {preview}");
+    let (status, refunded): (String, i64) = {
+        let row = env
+            .pg()
+            .await
+            .query_one(
+                "SELECT b.status, r.amount_minor FROM bookings b JOIN refunds r ON r.booking_id = b.id WHERE b.id = $1",
+                &[&booking_id],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!((status.as_str(), refunded), ("cancelled", total));
+
+    // A bad or spent link, and no session at all: a page that says so.
+    let bogus = page(&env, "/manage?token=not-a-real-token").await;
+    assert_html(&bogus, StatusCode::UNAUTHORIZED);
+    assert!(bogus.body.contains("This link has expired or was already used"));
+    assert_html(&page(&env, "/manage").await, StatusCode::UNAUTHORIZED);
+    let de = send(http().get(format!("{}/manage?lang=de", env.base_url()))).await;
+    assert!(de.body.contains("Meine Buchung verwalten"));
+}
