@@ -120,7 +120,7 @@ async fn two_offline_desks_assign_one_guide_to_overlapping_departures_and_one_wi
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(on_server, [dep1.clone()], "the server accepted exactly the first desk's");
+    assert_eq!(on_server, std::slice::from_ref(&dep1), "the server accepted exactly the first desk's");
     assert!(a.rejections().unwrap().is_empty());
     let inbox = b.rejections().unwrap();
     assert_eq!(inbox.len(), 1, "{inbox:?}");

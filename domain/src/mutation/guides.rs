@@ -601,7 +601,7 @@ mod tests {
         for (args, role, want) in cases {
             assert_eq!(field(args.clone(), role), want, "{args}");
         }
-        assert!(mem.state.borrow().guides.get(NEW_GUIDE).is_none(), "nothing half-saved");
+        assert!(!mem.state.borrow().guides.contains_key(NEW_GUIDE), "nothing half-saved");
     }
 
     fn assign2() -> Value {
