@@ -63,12 +63,6 @@ pub struct TierDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct FaqDto {
-    pub question: String,
-    pub answer: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PolicyRuleDto {
     /// Cancelling at least this many hours before the start refunds `refund_percentage`.
     pub hours_before_tour: u32,
