@@ -58,8 +58,9 @@ pub use bookings::{
     ParticipantArgs, REFERENCE_CANDIDATES, attendance, attendance_by_participant, reference_candidates,
 };
 pub use catalogue::{
-    DeleteSeasonV1, DeleteTourFaqV1, DeleteTourInclusionV1, SetPromoCodeStatusV1, UpsertCancellationPolicyV1,
-    UpsertPromoCodeV1, UpsertSeasonV1, UpsertTaxRateV1, UpsertTourFaqV1, UpsertTourInclusionV1,
+    DeleteSeasonV1, DeleteTourFaqV1, DeleteTourInclusionV1, ReorderTourFaqsV1, ReorderTourInclusionsV1,
+    ReorderTourRowsArgs, SetPromoCodeStatusV1, UpsertCancellationPolicyV1, UpsertPromoCodeV1, UpsertSeasonV1,
+    UpsertTaxRateV1, UpsertTourFaqV1, UpsertTourInclusionV1,
 };
 pub use customers::{
     AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
@@ -582,6 +583,8 @@ mutations! {
     DeleteTourInclusionV1 => "delete_tour_inclusion.v1",
     CreateDepartureV1 => "create_departure.v1",
     SetDepartureNotesV1 => "set_departure_notes.v1",
+    ReorderTourFaqsV1 => "reorder_tour_faqs.v1",
+    ReorderTourInclusionsV1 => "reorder_tour_inclusions.v1",
 }
 
 impl Mutation {
