@@ -629,3 +629,71 @@ fn the_desk_quote_equals_the_server_quote_for_random_catalogues() {
         assert!(seen.iter().all(|n| *n > 0), "seasons, taxes, applied codes: {seen:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_reorders_faqs_and_inclusions_offline_and_every_store_shows_that_order() {
+    let env = Env::start().await;
+    let desk = env.desk("office");
+    let client = env.client(DEMO_OWNER_EMAIL);
+    client.sync_once(&desk).await.unwrap();
+    let tours = desk.tours().unwrap();
+    let tour = tours.iter().find(|t| t.tour.slug == "kyoto-temples-at-dawn").unwrap().tour.clone();
+    let other = tours.iter().find(|t| t.tour.id != tour.id).unwrap().tour.clone();
+    let (f1, f2, f3, i1, i2, stranger) = (id(), id(), id(), id(), id(), id());
+    let faq = |id: &str, t: &str, q: &str, order: i32| {
+        m("upsert_tour_faq.v1", json!({"id": id, "tour_id": t, "question": q, "answer": "Yes.", "sort_order": order}))
+    };
+    let steps = vec![
+        faq(&f1, &tour.id, "One?", 0),
+        faq(&f2, &tour.id, "Two?", 1),
+        faq(&f3, &tour.id, "Three?", 2),
+        faq(&stranger, &other.id, "Elsewhere?", 0),
+        m(
+            "upsert_tour_inclusion.v1",
+            json!({"id": i1, "tour_id": tour.id, "kind": "inclusion", "text": "Tea", "sort_order": 0}),
+        ),
+        m(
+            "upsert_tour_inclusion.v1",
+            json!({"id": i2, "tour_id": tour.id, "kind": "inclusion", "text": "Cake", "sort_order": 1}),
+        ),
+    ];
+    for s in &steps {
+        desk.mutate(s).unwrap();
+    }
+    client.sync_once(&desk).await.unwrap();
+
+    // Offline: "Three?" moves to the top, "Cake" above "Tea".
+    desk.mutate(&m("reorder_tour_faqs.v1", json!({"tour_id": tour.id, "ids": [f3, f1, f2]}))).unwrap();
+    desk.mutate(&m("reorder_tour_inclusions.v1", json!({"tour_id": tour.id, "ids": [i2, i1]}))).unwrap();
+    // Another tour's question is refused, naming its place in the list, and nothing is queued.
+    let e = desk.mutate(&m("reorder_tour_faqs.v1", json!({"tour_id": tour.id, "ids": [f1, stranger]}))).unwrap_err();
+    assert!(format!("{e:?}").contains("ids[1]"), "{e:?}");
+    let view = desk.tour_pricing(&tour.id).unwrap();
+    assert_eq!(view.faqs.iter().map(|f| &f.id).collect::<Vec<_>>(), vec![&f3, &f1, &f2]);
+    assert_eq!(desk.pending_count().unwrap(), 2);
+
+    let report = client.sync_once(&desk).await.unwrap();
+    assert_eq!((report.pushed, report.rejected), (2, 0), "{:?}", desk.rejections().unwrap());
+    let pg = env.pg().await;
+    let rows =
+        pg.query("SELECT id FROM tour_faqs WHERE tour_id = $1 ORDER BY sort_order, id", &[&tour.id]).await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>(),
+        vec![f3.clone(), f1.clone(), f2.clone()]
+    );
+    assert_eq!(audit_actions(&env, &f3).await, vec!["upsert_tour_faq.v1", "reorder_tour_faqs.v1"]);
+
+    let manager = env.desk("manager");
+    env.client(DEMO_MANAGER_EMAIL).sync_once(&manager).await.unwrap();
+    let view = manager.tour_pricing(&tour.id).unwrap();
+    assert_eq!(view.faqs.iter().map(|f| &f.id).collect::<Vec<_>>(), vec![&f3, &f1, &f2]);
+    assert_eq!(view.inclusions.iter().map(|i| &i.id).collect::<Vec<_>>(), vec![&i2, &i1]);
+
+    let path = format!("/api/v1/orgs/{}/tours/{}", demo_data::DEMO_ORG_SLUG, tour.slug);
+    let (s, detail) = call(&env.base_url(), "GET", &path, None, None).await;
+    assert_eq!(s, 200, "{detail}");
+    let questions: Vec<&str> =
+        detail["faqs"].as_array().unwrap().iter().map(|f| f["question"].as_str().unwrap()).collect();
+    assert_eq!(questions, vec!["Three?", "One?", "Two?"]);
+    assert_eq!(detail["included"], json!([{"text": "Cake", "icon": null}, {"text": "Tea", "icon": null}]));
+}

@@ -99,6 +99,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::catalogue::save_cancellation_policy,
         commands::catalogue::save_tour_faq,
         commands::catalogue::delete_tour_faq,
+        commands::catalogue::reorder_tour_faqs,
+        commands::catalogue::reorder_tour_inclusions,
         commands::catalogue::save_tour_inclusion,
         commands::catalogue::delete_tour_inclusion,
         commands::calendar,

@@ -617,5 +617,92 @@ impl Mutator for DeleteTourInclusionV1 {
     }
 }
 
+/// How many lines one reorder may carry: more than any tour page shows.
+const MAX_REORDER: usize = 200;
+
+/// Arguments of `reorder_tour_faqs.v1` and `reorder_tour_inclusions.v1`: the tour's rows in the
+/// order they are to be shown. Each named row gets its position as its sort order; a row the
+/// list leaves out keeps its own (a desk that has not yet seen a new row cannot name it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReorderTourRowsArgs {
+    pub tour_id: String,
+    pub ids: Vec<String>,
+}
+
+fn reorder_reads(args: &ReorderTourRowsArgs, kind: EntityKind) -> Vec<ReadKey> {
+    let mut keys = vec![ReadKey::Tour(norm_ref(&args.tour_id))];
+    keys.extend(args.ids.iter().take(MAX_REORDER).map(|id| ReadKey::CatalogueRow(kind, norm_ref(id))));
+    keys
+}
+
+fn reorder(
+    args: &ReorderTourRowsArgs,
+    view: &dyn ReadView,
+    ctx: &MutationCtx,
+    kind: EntityKind,
+) -> Result<Vec<Change>, ApplyError> {
+    require(ctx, Permission::ToursWrite, "edit tours")?;
+    if args.ids.is_empty() {
+        return Err(FieldError::new("ids", "name at least one line").into());
+    }
+    if args.ids.len() > MAX_REORDER {
+        return Err(FieldError::new("ids", format!("at most {MAX_REORDER} lines at once")).into());
+    }
+    let tour = tour_of(view, "tour_id", &args.tour_id)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut changes = Vec::new();
+    for (pos, raw) in args.ids.iter().enumerate() {
+        let field = format!("ids[{pos}]");
+        let id = validate::row_ref(&field, raw)?;
+        if !seen.insert(id.clone()) {
+            return Err(FieldError::new(field, "is named twice").into());
+        }
+        let order = i32::try_from(pos).map_err(|_| FieldError::new(field.clone(), "too many lines"))?;
+        let row = row_of(view, kind, &id)?;
+        let new = match row.clone() {
+            Some(CatalogueRow::TourFaq(f)) if f.tour_id == tour.id => {
+                CatalogueRow::TourFaq(TourFaq { sort_order: order, ..f })
+            }
+            Some(CatalogueRow::TourInclusion(i)) if i.tour_id == tour.id => {
+                CatalogueRow::TourInclusion(TourInclusion { sort_order: order, ..i })
+            }
+            _ => return Err(FieldError::new(field, "is not a line of this tour").into()),
+        };
+        changes.extend(put_unless_same(row, new));
+    }
+    Ok(changes)
+}
+
+/// Arguments of `reorder_tour_faqs.v1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ReorderTourFaqsV1(pub ReorderTourRowsArgs);
+
+impl Mutator for ReorderTourFaqsV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        reorder_reads(&self.0, EntityKind::TourFaq)
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        reorder(&self.0, view, ctx, EntityKind::TourFaq)
+    }
+}
+
+/// Arguments of `reorder_tour_inclusions.v1` (inclusions and exclusions share one order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ReorderTourInclusionsV1(pub ReorderTourRowsArgs);
+
+impl Mutator for ReorderTourInclusionsV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        reorder_reads(&self.0, EntityKind::TourInclusion)
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        reorder(&self.0, view, ctx, EntityKind::TourInclusion)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -60,8 +60,9 @@ pub use bookings::{
     ParticipantArgs, REFERENCE_CANDIDATES, attendance, attendance_by_participant, reference_candidates,
 };
 pub use catalogue::{
-    DeleteSeasonV1, DeleteTourFaqV1, DeleteTourInclusionV1, SetPromoCodeStatusV1, UpsertCancellationPolicyV1,
-    UpsertPromoCodeV1, UpsertSeasonV1, UpsertTaxRateV1, UpsertTourFaqV1, UpsertTourInclusionV1,
+    DeleteSeasonV1, DeleteTourFaqV1, DeleteTourInclusionV1, ReorderTourFaqsV1, ReorderTourInclusionsV1,
+    ReorderTourRowsArgs, SetPromoCodeStatusV1, UpsertCancellationPolicyV1, UpsertPromoCodeV1, UpsertSeasonV1,
+    UpsertTaxRateV1, UpsertTourFaqV1, UpsertTourInclusionV1,
 };
 pub use customers::{
     AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
@@ -603,6 +604,8 @@ mutations! {
     IssueAllotmentV1 => "issue_allotment.v1",
     SellWalkUpV1 => "sell_walk_up.v1",
     ReleaseAllotmentV1 => "release_allotment.v1",
+    ReorderTourFaqsV1 => "reorder_tour_faqs.v1",
+    ReorderTourInclusionsV1 => "reorder_tour_inclusions.v1",
 }
 
 impl Mutation {

@@ -133,6 +133,8 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             json!({"id": uuid(15), "tour_id": TOUR, "kind": "inclusion", "text": "Tasting of three wines"}),
         ),
         ("delete_tour_inclusion.v1", json!({"id": uuid(15)})),
+        ("reorder_tour_faqs.v1", json!({"tour_id": TOUR, "ids": [uuid(14)]})),
+        ("reorder_tour_inclusions.v1", json!({"tour_id": TOUR, "ids": [uuid(15)]})),
         (
             "create_departure.v1",
             json!({"tour_id": TOUR, "variant_id": VARIANT, "local_date": "2026-07-11", "local_time": "10:30:00",
@@ -217,7 +219,7 @@ fn sample_world() -> Mem {
         tour_id: TOUR.into(),
         question: "Cats?".into(),
         answer: "No.".into(),
-        sort_order: 0,
+        sort_order: 3,
         is_published: true,
     }));
     mem.put_row(CatalogueRow::TourInclusion(TourInclusion {
@@ -227,7 +229,7 @@ fn sample_world() -> Mem {
         kind: InclusionKind::Exclusion,
         text: "Lunch".into(),
         icon: None,
-        sort_order: 0,
+        sort_order: 3,
     }));
     mem
 }

@@ -7,8 +7,9 @@ use chrono::Utc;
 use tauri::State;
 use tourdesk_domain::catalogue::{CancellationPolicyRow, PromotionalCode, QuoteInput, TaxRate, TourPricingView};
 use tourdesk_domain::mutation::{
-    DeleteSeasonV1, DeleteTourFaqV1, DeleteTourInclusionV1, Mutation, SetPromoCodeStatusV1, UpsertCancellationPolicyV1,
-    UpsertPromoCodeV1, UpsertSeasonV1, UpsertTaxRateV1, UpsertTourFaqV1, UpsertTourInclusionV1,
+    DeleteSeasonV1, DeleteTourFaqV1, DeleteTourInclusionV1, Mutation, ReorderTourFaqsV1, ReorderTourInclusionsV1,
+    ReorderTourRowsArgs, SetPromoCodeStatusV1, UpsertCancellationPolicyV1, UpsertPromoCodeV1, UpsertSeasonV1,
+    UpsertTaxRateV1, UpsertTourFaqV1, UpsertTourInclusionV1,
 };
 use tourdesk_domain::pricing::{PromoStatus, Quote};
 use tourdesk_domain::protocol::EntityKind;
@@ -119,4 +120,18 @@ pub async fn save_tour_inclusion(desk: State<'_, Desk>, mut input: UpsertTourInc
 #[tauri::command]
 pub async fn delete_tour_inclusion(desk: State<'_, Desk>, id: String) -> DeskResult<()> {
     save(&desk, &Mutation::DeleteTourInclusionV1(DeleteTourInclusionV1 { id }), EntityKind::TourInclusion)
+}
+
+/// The tour's FAQs in the order given (the editor's "Move up" / "Move down").
+#[tauri::command]
+pub async fn reorder_tour_faqs(desk: State<'_, Desk>, tour_id: String, ids: Vec<String>) -> DeskResult<()> {
+    let m = Mutation::ReorderTourFaqsV1(ReorderTourFaqsV1(ReorderTourRowsArgs { tour_id, ids }));
+    save(&desk, &m, EntityKind::TourFaq)
+}
+
+/// The tour's inclusion / exclusion lines in the order given.
+#[tauri::command]
+pub async fn reorder_tour_inclusions(desk: State<'_, Desk>, tour_id: String, ids: Vec<String>) -> DeskResult<()> {
+    let m = Mutation::ReorderTourInclusionsV1(ReorderTourInclusionsV1(ReorderTourRowsArgs { tour_id, ids }));
+    save(&desk, &m, EntityKind::TourInclusion)
 }

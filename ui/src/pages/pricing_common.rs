@@ -31,6 +31,13 @@ struct TourArg<'a> {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReorderArg<'a> {
+    tour_id: &'a str,
+    ids: &'a [String],
+}
+
+#[derive(Serialize)]
 struct IdArg<'a> {
     id: &'a str,
 }
@@ -87,6 +94,25 @@ pub async fn save_tour_inclusion(input: &UpsertTourInclusionV1) -> Result<String
 }
 pub async fn delete_tour_inclusion(id: &str) -> Result<(), UiError> {
     call("delete_tour_inclusion", &IdArg { id }).await
+}
+
+pub async fn reorder_tour_faqs(tour_id: &str, ids: &[String]) -> Result<(), UiError> {
+    call("reorder_tour_faqs", &ReorderArg { tour_id, ids }).await
+}
+pub async fn reorder_tour_inclusions(tour_id: &str, ids: &[String]) -> Result<(), UiError> {
+    call("reorder_tour_inclusions", &ReorderArg { tour_id, ids }).await
+}
+
+/// The ids in their new order after the one at `at` moves one place up (`up`) or down; `None`
+/// when it is already first (or last) and there is nothing to move.
+pub fn moved(ids: &[String], at: usize, up: bool) -> Option<Vec<String>> {
+    let to = if up { at.checked_sub(1)? } else { at + 1 };
+    if to >= ids.len() || at >= ids.len() {
+        return None;
+    }
+    let mut out = ids.to_vec();
+    out.swap(at, to);
+    Some(out)
 }
 
 pub fn input_value(e: &InputEvent) -> String {
@@ -178,4 +204,19 @@ pub fn adjustment_fields(a: &Adjustment) -> (String, String, String) {
 pub fn plain_amount(m: &Money) -> String {
     let shown = m.display();
     shown.split_once(' ').map_or(shown.clone(), |(_, n)| n.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::moved;
+
+    #[test]
+    fn moving_a_line_swaps_it_with_its_neighbour_and_stops_at_the_ends() {
+        let ids: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(moved(&ids, 1, true), Some(vec!["b".into(), "a".into(), "c".into()]));
+        assert_eq!(moved(&ids, 1, false), Some(vec!["a".into(), "c".into(), "b".into()]));
+        assert_eq!(moved(&ids, 0, true), None);
+        assert_eq!(moved(&ids, 2, false), None);
+        assert_eq!(moved(&ids, 5, true), None);
+    }
 }

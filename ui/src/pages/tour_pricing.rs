@@ -34,6 +34,49 @@ pub struct TourPricingProps {
 }
 
 /// Runs a delete and says how it went.
+/// A save of a new order, started by a move button.
+type Saving = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), UiError>>>>;
+
+/// The "Move up" / "Move down" buttons of one line of an ordered list: plain buttons, so Tab
+/// reaches them and Enter or Space presses them; the first line has no "up", the last no "down".
+fn move_buttons(
+    app: &crate::state::AppContext,
+    what: &'static str,
+    label: &str,
+    ids: &[String],
+    at: usize,
+    save: fn(String, Vec<String>) -> Saving,
+    tour_id: &str,
+) -> Html {
+    let button = |up: bool| {
+        let order = common::moved(ids, at, up);
+        let disabled = order.is_none();
+        let (app, tour_id) = (app.clone(), tour_id.to_string());
+        let onclick = Callback::from(move |_: MouseEvent| {
+            let Some(order) = order.clone() else { return };
+            let (app, tour_id) = (app.clone(), tour_id.clone());
+            spawn_local(async move {
+                match save(tour_id, order).await {
+                    Ok(()) => app.dispatch(Action::Toast(format!("{what} moved"))),
+                    Err(e) => app.dispatch(Action::Toast(e.message)),
+                }
+            });
+        });
+        let (text, aria) =
+            if up { ("Move up", format!("Move up: {label}")) } else { ("Move down", format!("Move down: {label}")) };
+        html! { <button type="button" class="move" aria-label={aria} {disabled} {onclick}>{ text }</button> }
+    };
+    html! { <span class="move-buttons">{ button(true) }{ button(false) }</span> }
+}
+
+fn save_faq_order(tour_id: String, ids: Vec<String>) -> Saving {
+    Box::pin(async move { common::reorder_tour_faqs(&tour_id, &ids).await })
+}
+
+fn save_inclusion_order(tour_id: String, ids: Vec<String>) -> Saving {
+    Box::pin(async move { common::reorder_tour_inclusions(&tour_id, &ids).await })
+}
+
 fn delete(
     app: &crate::state::AppContext,
     what: &'static str,
@@ -76,6 +119,8 @@ pub fn TourPricingView_(props: &ViewProps) -> Html {
     let policy_form = use_state(|| false);
     let v = &props.view;
     let tour_id = props.tour_id.clone();
+    let faq_ids: Vec<String> = v.faqs.iter().map(|f| f.id.clone()).collect();
+    let inclusion_ids: Vec<String> = v.inclusions.iter().map(|i| i.id.clone()).collect();
     let close_season = {
         let (s, app) = (season_form.clone(), app.clone());
         Callback::from(move |saved: bool| {
@@ -134,9 +179,10 @@ pub fn TourPricingView_(props: &ViewProps) -> Html {
             <section aria-labelledby="inclusions-title">
                 <h3 id="inclusions-title">{ "Included and not included" }</h3>
                 <ul class="inclusions">
-                    { for v.inclusions.iter().map(|i| {
+                    { for v.inclusions.iter().enumerate().map(|(at, i)| {
+                        let moves = move_buttons(&app, "Line", &i.text, &inclusion_ids, at, save_inclusion_order, &tour_id);
                         let remove = { let (app, id) = (app.clone(), i.id.clone()); Callback::from(move |_: MouseEvent| { let id = id.clone(); delete(&app, "Line", async move { common::delete_tour_inclusion(&id).await }) }) };
-                        html! { <li class={i.kind.as_str()}>{ if i.kind == InclusionKind::Inclusion { "✓ " } else { "✗ " } }{ i.text.clone() } <button onclick={remove}>{ "Remove" }</button></li> }
+                        html! { <li class={i.kind.as_str()}>{ if i.kind == InclusionKind::Inclusion { "✓ " } else { "✗ " } }{ i.text.clone() } { moves } <button onclick={remove}>{ "Remove" }</button></li> }
                     }) }
                 </ul>
                 <InclusionForm tour_id={tour_id.clone()} />
@@ -144,9 +190,10 @@ pub fn TourPricingView_(props: &ViewProps) -> Html {
             <section aria-labelledby="faq-title">
                 <h3 id="faq-title">{ "Questions and answers" }</h3>
                 <dl class="faqs">
-                    { for v.faqs.iter().map(|f| {
+                    { for v.faqs.iter().enumerate().map(|(at, f)| {
+                        let moves = move_buttons(&app, "Question", &f.question, &faq_ids, at, save_faq_order, &tour_id);
                         let remove = { let (app, id) = (app.clone(), f.id.clone()); Callback::from(move |_: MouseEvent| { let id = id.clone(); delete(&app, "Question", async move { common::delete_tour_faq(&id).await }) }) };
-                        html! { <><dt>{ f.question.clone() } if !f.is_published { <span class="muted">{ " (not shown)" }</span> }</dt><dd>{ f.answer.clone() } <button onclick={remove}>{ "Remove" }</button></dd></> }
+                        html! { <><dt>{ f.question.clone() } if !f.is_published { <span class="muted">{ " (not shown)" }</span> }</dt><dd>{ f.answer.clone() } { moves } <button onclick={remove}>{ "Remove" }</button></dd></> }
                     }) }
                 </dl>
                 <FaqForm tour_id={tour_id.clone()} />
@@ -442,6 +489,11 @@ mod tests {
         assert!(html.contains("High summer") && html.contains("20%") && html.contains("2027-07-01"), "{html}");
         assert!(html.contains("data-row") && html.contains("tabindex=\"0\""), "{html}");
         assert!(html.contains("Dogs?") && html.contains("Lunch"), "{html}");
+        // Each line can be moved with the keyboard: real buttons, named after their line.
+        assert!(
+            html.contains("aria-label=\"Move up: Dogs?\"") && html.contains("aria-label=\"Move down: Lunch\""),
+            "{html}"
+        );
         assert!(html.contains("uses the organization") && html.contains("Flexible"), "{html}");
         assert!(html.contains("Give this tour its own policy"), "{html}");
     }

@@ -316,3 +316,59 @@ fn faqs_and_inclusions_belong_to_a_tour() {
     assert_eq!(run_write(&mem, "delete_tour_inclusion.v1", json!({"id": ID2}), Role::Owner).len(), 1);
     assert!(run_ok(&mem, "delete_tour_inclusion.v1", json!({"id": ID2}), Role::Owner).is_empty());
 }
+
+#[test]
+fn reordering_faqs_writes_each_moved_row_and_refuses_other_tours_rows() {
+    let mem = world();
+    mem.put_tour(Tour { id: "t-2".into(), slug: "t-2".into(), ..tour() });
+    let faq = |id: &str, tour_id: &str, order: i32| {
+        CatalogueRow::TourFaq(TourFaq {
+            id: id.into(),
+            organization_id: ORG.into(),
+            tour_id: tour_id.into(),
+            question: "Q?".into(),
+            answer: "A.".into(),
+            sort_order: order,
+            is_published: true,
+        })
+    };
+    const ID3: &str = "00000000-0000-4000-8000-00000000ca03";
+    mem.put_row(faq(ID, TOUR, 0));
+    mem.put_row(faq(ID2, TOUR, 1));
+    mem.put_row(faq(ID3, "t-2", 0));
+    // Swap the two: both rows change, and a replay writes nothing.
+    let args = json!({"tour_id": TOUR, "ids": [ID2, ID]});
+    let changes = run_write(&mem, "reorder_tour_faqs.v1", args.clone(), Role::Owner);
+    let orders: Vec<(String, i32)> = changes
+        .iter()
+        .map(|c| match c {
+            Change::PutCatalogueRow(CatalogueRow::TourFaq(f)) => (f.id.clone(), f.sort_order),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(orders, vec![(ID2.to_string(), 0), (ID.to_string(), 1)]);
+    assert!(run_ok(&mem, "reorder_tour_faqs.v1", args.clone(), Role::Owner).is_empty(), "replay");
+    table(
+        &mem,
+        "reorder_tour_faqs.v1",
+        vec![
+            (args.clone(), Role::Manager, "NOT_AUTHORIZED"),
+            (json!({"tour_id": TOUR, "ids": []}), Role::Owner, "INVALID"),
+            (json!({"tour_id": TOUR, "ids": [ID, ID]}), Role::Owner, "INVALID"),
+            (json!({"tour_id": TOUR, "ids": [ID, ID3]}), Role::Owner, "INVALID"),
+            (json!({"tour_id": "t-404", "ids": [ID]}), Role::Owner, "NOT_FOUND"),
+        ],
+    );
+    // Another tour's row is refused at its place in the list.
+    let Err(ApplyError::Rejected(Rejection::Invalid(e))) =
+        run(&mem, "reorder_tour_faqs.v1", json!({"tour_id": TOUR, "ids": [ID, ID3]}), Role::Owner)
+    else {
+        panic!()
+    };
+    assert_eq!(e.field, "ids[1]");
+    // A FAQ is not an inclusion line.
+    assert_eq!(
+        run_err(&mem, "reorder_tour_inclusions.v1", json!({"tour_id": TOUR, "ids": [ID]}), Role::Owner),
+        "INVALID"
+    );
+}
