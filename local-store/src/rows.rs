@@ -1163,6 +1163,28 @@ pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue
     }
 }
 
+/// The rows of `spec` with these ids in `org`, read by their primary key: `+organization_id`
+/// keeps SQLite from walking an organization index instead, which it prefers for a long `IN`
+/// list.
+fn select_spec_by_ids(c: &Connection, spec: &Spec, org: &str, ids: &[String]) -> Result<Vec<Value>, StoreError> {
+    let cols: Vec<&str> = spec.cols.iter().map(|(n, _)| *n).collect();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE id IN ({}) AND +organization_id = ?1",
+        cols.join(", "),
+        spec.table,
+        placeholders(2, ids.len())
+    );
+    let mut stmt = c.prepare(&sql)?;
+    let mut all: Vec<&dyn rusqlite::ToSql> = vec![&org];
+    all.extend(ids.iter().map(|i| i as &dyn rusqlite::ToSql));
+    let mut q = stmt.query(all.as_slice())?;
+    let mut out = Vec::new();
+    while let Some(r) = q.next()? {
+        out.push(from_sql(spec, r)?);
+    }
+    Ok(out)
+}
+
 /// `?{first}, ?{first + 1}, …`: one placeholder per value of an `IN (…)` list.
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
@@ -1177,9 +1199,7 @@ pub fn bookings_by_ids(
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let filter = format!("id IN ({})", placeholders(2, ids.len()));
-    let args: Vec<&dyn rusqlite::ToSql> = ids.iter().map(|i| i as &dyn rusqlite::ToSql).collect();
-    let v: Vec<Booking> = typed(select_spec(c, &BOOKINGS, org, &filter, &args)?)?;
+    let v: Vec<Booking> = typed(select_spec_by_ids(c, &BOOKINGS, org, ids)?)?;
     Ok(v.into_iter().map(|b| (b.id.clone(), b)).collect())
 }
 
@@ -1192,9 +1212,7 @@ pub fn customers_by_ids(
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let filter = format!("id IN ({})", placeholders(2, ids.len()));
-    let args: Vec<&dyn rusqlite::ToSql> = ids.iter().map(|i| i as &dyn rusqlite::ToSql).collect();
-    let v: Vec<Customer> = typed(select_spec(c, &CUSTOMERS, org, &filter, &args)?)?;
+    let v: Vec<Customer> = typed(select_spec_by_ids(c, &CUSTOMERS, org, ids)?)?;
     Ok(v.into_iter().map(|x| (x.id.clone(), x)).collect())
 }
 
@@ -1208,7 +1226,7 @@ pub fn tours_by_ids(
         return Ok(Default::default());
     }
     let sql =
-        format!("SELECT {TOUR_COLS} FROM tours WHERE organization_id = ?1 AND id IN ({})", placeholders(2, ids.len()));
+        format!("SELECT {TOUR_COLS} FROM tours WHERE id IN ({}) AND +organization_id = ?1", placeholders(2, ids.len()));
     let mut args: Vec<&dyn rusqlite::ToSql> = vec![&org];
     args.extend(ids.iter().map(|i| i as &dyn rusqlite::ToSql));
     let mut stmt = c.prepare(&sql)?;
@@ -1231,7 +1249,7 @@ pub fn departures_by_ids(
         return Ok(Default::default());
     }
     let sql = format!(
-        "SELECT {DEPARTURE_COLS} FROM schedules WHERE organization_id = ?1 AND id IN ({})",
+        "SELECT {DEPARTURE_COLS} FROM schedules WHERE id IN ({}) AND +organization_id = ?1",
         placeholders(2, ids.len())
     );
     let mut args: Vec<&dyn rusqlite::ToSql> = vec![&org];
@@ -1258,7 +1276,7 @@ pub fn pending_of(
         return Ok(Default::default());
     }
     let sql = format!(
-        "SELECT id FROM {} WHERE organization_id = ?1 AND local_pending != 0 AND id IN ({})",
+        "SELECT id FROM {} WHERE id IN ({}) AND +organization_id = ?1 AND local_pending != 0",
         table(kind),
         placeholders(2, ids.len())
     );
