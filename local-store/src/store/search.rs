@@ -81,11 +81,12 @@ impl Store {
         let Ok(wanted) = tourdesk_domain::reference::ReferenceNumber::parse(reference) else { return Ok(None) };
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(None) };
-        // Stored references are canonical, as `parse` gives them: the reference index finds it.
+        // Stored references are canonical, as `parse` gives them: the reference index finds it (named:
+        // SQLite would otherwise walk every booking in `created_at` order to skip the sort).
         let id: Option<String> = conn
             .prepare_cached(
-                "SELECT id FROM bookings WHERE organization_id = ?1 AND reference_number = ?2
-                 ORDER BY created_at DESC, id LIMIT 1",
+                "SELECT id FROM bookings INDEXED BY bookings_reference_idx
+                 WHERE organization_id = ?1 AND reference_number = ?2 ORDER BY created_at DESC, id LIMIT 1",
             )?
             .query_row(params![org, wanted.as_str()], |r| r.get(0))
             .optional()?;
