@@ -762,38 +762,59 @@ pub fn customer_by_email(c: &Connection, org: &str, email: &str) -> Result<Optio
     Ok(typed(select_spec(c, &CUSTOMERS, org, "email = ?2 ORDER BY id LIMIT 1", &[&email])?)?.pop())
 }
 
-/// The audit screen's query: the organization's audit entries matching every filter given
-/// (`NULL` parameters match anything), newest first, at most `:limit`. Each filter has its
-/// index (migrations/sqlite/V10__audit_log.sql).
-pub const AUDIT_LOG_QUERY: &str =
-    "SELECT id, organization_id, actor, actor_user_id, device_id, action, entity, entity_id,
-        before, after, created_at
-   FROM audit_log
-  WHERE organization_id = :org
-    AND (:entity IS NULL OR entity = :entity)
-    AND (:entity_id IS NULL OR entity_id = :entity_id)
-    AND (:actor IS NULL OR actor = :actor)
-    AND (:device IS NULL OR device_id = :device)
-    AND (:action IS NULL OR action = :action)
-    AND (:from IS NULL OR created_at >= :from)
-    AND (:to IS NULL OR created_at < :to)
-  ORDER BY created_at DESC, CAST(id AS INTEGER) DESC
-  LIMIT :limit";
+/// The audit screen's query for `f`: the organization's audit entries matching every filter
+/// given, newest first, at most `:limit`. Only the filters given are in the `WHERE` clause (an
+/// `(:x IS NULL OR col = :x)` form would keep SQLite from choosing the filter's index), so each
+/// filter reads its index (migrations/sqlite/V10__audit_log.sql, V15__read_indexes.sql). The
+/// named parameters are `:org`, `:limit` and those of the filters given.
+pub fn audit_log_query(f: &AuditFilter) -> String {
+    let (from, to) = f.bounds();
+    let mut wh = String::from("organization_id = :org");
+    let mut and = |present: bool, cond: &str| {
+        if present {
+            wh.push_str(" AND ");
+            wh.push_str(cond);
+        }
+    };
+    and(f.entity.is_some(), "entity = :entity");
+    and(f.entity_id.is_some(), "entity_id = :entity_id");
+    and(f.actor.is_some(), "actor = :actor");
+    and(f.device_id.is_some(), "device_id = :device");
+    and(f.action.is_some(), "action = :action");
+    and(from.is_some(), "created_at >= :from");
+    and(to.is_some(), "created_at < :to");
+    format!(
+        "SELECT id, organization_id, actor, actor_user_id, device_id, action, entity, entity_id,
+            before, after, created_at
+       FROM audit_log
+      WHERE {wh}
+      ORDER BY created_at DESC, CAST(id AS INTEGER) DESC
+      LIMIT :limit"
+    )
+}
 
 pub fn audit_log(c: &Connection, org: &str, f: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
     let (from, to) = f.bounds();
-    let mut stmt = c.prepare_cached(AUDIT_LOG_QUERY)?;
-    let mut q = stmt.query(rusqlite::named_params! {
-        ":org": org,
-        ":entity": f.entity,
-        ":entity_id": f.entity_id,
-        ":actor": f.actor,
-        ":device": f.device_id,
-        ":action": f.action,
-        ":from": from,
-        ":to": to,
-        ":limit": i64::from(f.limit()),
-    })?;
+    let limit = i64::from(f.limit());
+    let mut stmt = c.prepare_cached(&audit_log_query(f))?;
+    let given: [(&str, Option<&String>); 7] = [
+        (":entity", f.entity.as_ref()),
+        (":entity_id", f.entity_id.as_ref()),
+        (":actor", f.actor.as_ref()),
+        (":device", f.device_id.as_ref()),
+        (":action", f.action.as_ref()),
+        (":from", from.as_ref()),
+        (":to", to.as_ref()),
+    ];
+    let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = Vec::with_capacity(9);
+    params.push((":org", &org as &dyn rusqlite::ToSql));
+    params.push((":limit", &limit as &dyn rusqlite::ToSql));
+    for (name, v) in given {
+        if let Some(v) = v {
+            params.push((name, v as &dyn rusqlite::ToSql));
+        }
+    }
+    let mut q = stmt.query(params.as_slice())?;
     let mut out = Vec::new();
     while let Some(r) = q.next()? {
         out.push(from_sql(&AUDIT_LOG, r)?);
@@ -805,8 +826,16 @@ pub fn audit_log(c: &Connection, org: &str, f: &AuditFilter) -> Result<Vec<Audit
 /// sorted: what the screen's filters offer.
 pub fn audit_facets(c: &Connection, org: &str) -> Result<AuditFacets, StoreError> {
     let distinct = |col: &str| -> Result<Vec<String>, StoreError> {
+        // A skip over the column's index (one seek per distinct value, in order) instead of a
+        // read of every entry: the log holds few distinct values and many entries.
         let sql = format!(
-            "SELECT DISTINCT {col} FROM audit_log WHERE organization_id = ?1 AND {col} IS NOT NULL ORDER BY {col}"
+            "WITH RECURSIVE v(x) AS (
+                 SELECT min({col}) FROM audit_log WHERE organization_id = ?1
+                 UNION ALL
+                 SELECT (SELECT min({col}) FROM audit_log WHERE organization_id = ?1 AND {col} > v.x)
+                   FROM v WHERE v.x IS NOT NULL
+             )
+             SELECT x FROM v WHERE x IS NOT NULL"
         );
         let mut stmt = c.prepare_cached(&sql)?;
         let v = stmt.query_map([org], |r| r.get(0))?.collect::<Result<_, _>>()?;
@@ -1181,4 +1210,127 @@ pub fn allotments_of_departure(c: &Connection, org: &str, departure_id: &str) ->
         .into_iter()
         .map(|v| Ok(serde_json::from_value(v)?))
         .collect()
+}
+
+/// The rows of `spec` with these ids in `org`, read by their primary key: `+organization_id`
+/// keeps SQLite from walking an organization index instead, which it prefers for a long `IN`
+/// list.
+fn select_spec_by_ids(c: &Connection, spec: &Spec, org: &str, ids: &[String]) -> Result<Vec<Value>, StoreError> {
+    let cols: Vec<&str> = spec.cols.iter().map(|(n, _)| *n).collect();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE id IN ({}) AND +organization_id = ?1",
+        cols.join(", "),
+        spec.table,
+        placeholders(2, ids.len())
+    );
+    let mut stmt = c.prepare(&sql)?;
+    let mut all: Vec<&dyn rusqlite::ToSql> = vec![&org];
+    all.extend(ids.iter().map(|i| i as &dyn rusqlite::ToSql));
+    let mut q = stmt.query(all.as_slice())?;
+    let mut out = Vec::new();
+    while let Some(r) = q.next()? {
+        out.push(from_sql(spec, r)?);
+    }
+    Ok(out)
+}
+
+/// `?{first}, ?{first + 1}, …`: one placeholder per value of an `IN (…)` list.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The bookings with these ids that the desk holds, by id: one query for a page of rows.
+pub fn bookings_by_ids(
+    c: &Connection,
+    org: &str,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Booking>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let v: Vec<Booking> = typed(select_spec_by_ids(c, &BOOKINGS, org, ids)?)?;
+    Ok(v.into_iter().map(|b| (b.id.clone(), b)).collect())
+}
+
+/// The customers with these ids that the desk holds, by id.
+pub fn customers_by_ids(
+    c: &Connection,
+    org: &str,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Customer>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let v: Vec<Customer> = typed(select_spec_by_ids(c, &CUSTOMERS, org, ids)?)?;
+    Ok(v.into_iter().map(|x| (x.id.clone(), x)).collect())
+}
+
+/// The tours with these ids that the desk holds, by id.
+pub fn tours_by_ids(
+    c: &Connection,
+    org: &str,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Tour>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql =
+        format!("SELECT {TOUR_COLS} FROM tours WHERE id IN ({}) AND +organization_id = ?1", placeholders(2, ids.len()));
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&org];
+    args.extend(ids.iter().map(|i| i as &dyn rusqlite::ToSql));
+    let mut stmt = c.prepare(&sql)?;
+    let mut q = stmt.query(args.as_slice())?;
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    while let Some(r) = q.next()? {
+        let t = tour_from_row(r)?;
+        out.insert(t.id.clone(), t);
+    }
+    Ok(out)
+}
+
+/// The departures with these ids that the desk holds, by id.
+pub fn departures_by_ids(
+    c: &Connection,
+    org: &str,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Departure>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT {DEPARTURE_COLS} FROM schedules WHERE id IN ({}) AND +organization_id = ?1",
+        placeholders(2, ids.len())
+    );
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&org];
+    args.extend(ids.iter().map(|i| i as &dyn rusqlite::ToSql));
+    let mut stmt = c.prepare(&sql)?;
+    let mut q = stmt.query(args.as_slice())?;
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    while let Some(r) = q.next()? {
+        let d = departure_from_row(r)?;
+        out.insert(d.id.clone(), d);
+    }
+    Ok(out)
+}
+
+/// Which of these rows of `kind` have local changes not yet acknowledged: [`pending`] for many
+/// rows in one query.
+pub fn pending_of(
+    c: &Connection,
+    org: &str,
+    kind: EntityKind,
+    ids: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT id FROM {} WHERE id IN ({}) AND +organization_id = ?1 AND local_pending != 0",
+        table(kind),
+        placeholders(2, ids.len())
+    );
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&org];
+    args.extend(ids.iter().map(|i| i as &dyn rusqlite::ToSql));
+    let v = c.prepare(&sql)?.query_map(args.as_slice(), |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(v)
 }

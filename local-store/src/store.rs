@@ -52,6 +52,10 @@ pub struct SignInHint {
 pub struct Store {
     conn: Mutex<Connection>,
     client_id: Mutex<String>,
+    /// Whether some booking's departure is not on the desk, and the database state it was read
+    /// in (`PRAGMA data_version`, the connection's total changes, the organization): the
+    /// bookings screen's default sort reads it (`bookings_list`).
+    orphan_bookings: Mutex<Option<(i64, u64, String, bool)>>,
 }
 
 /// The settings of every desk connection (also what the sync benchmark's raw-insert baseline
@@ -97,7 +101,7 @@ impl Store {
                 id
             }
         };
-        Ok(Store { conn: Mutex::new(conn), client_id: Mutex::new(client_id) })
+        Ok(Store { conn: Mutex::new(conn), client_id: Mutex::new(client_id), orphan_bookings: Mutex::new(None) })
     }
 
     /// This database's identity towards the server (changes when another user signs in).

@@ -98,6 +98,7 @@ fn pulled_audit_entries_read_back_through_every_filter_newest_first() {
     assert_eq!(q(AuditFilter { actor: Some("u-owner".into()), ..Default::default() }), ["2", "1"]);
     assert_eq!(q(AuditFilter { device_id: Some("dev-b".into()), ..Default::default() }), ["3"]);
     assert_eq!(q(AuditFilter { action: Some("create_booking.v1".into()), ..Default::default() }), ["4"]);
+    assert_eq!(q(AuditFilter { entity_id: Some("t-1".into()), ..Default::default() }), ["2", "1"]);
     let day = |d: &str| Some(d.parse().unwrap());
     assert_eq!(q(AuditFilter { from: day("2026-06-01"), to: day("2026-06-01"), ..Default::default() }), ["2", "1"]);
     assert_eq!(q(AuditFilter { from: day("2026-06-02"), ..Default::default() }), ["4", "3"]);
@@ -117,17 +118,45 @@ fn pulled_audit_entries_read_back_through_every_filter_newest_first() {
     // Every filter is served by an index, not a scan of the table.
     let conn = s.conn();
     let plan: Vec<String> = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", rows::AUDIT_LOG_QUERY))
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            rows::audit_log_query(&AuditFilter {
+                entity: Some("tour".into()),
+                entity_id: Some("t-1".into()),
+                ..Default::default()
+            })
+        ))
         .unwrap()
-        .query_map(
-            rusqlite::named_params! {":org": ORG, ":entity": "tour", ":entity_id": "t-1", ":actor": None::<String>,
-            ":device": None::<String>, ":action": None::<String>, ":from": None::<String>, ":to": None::<String>, ":limit": 10},
-            |r| r.get::<_, String>(3),
-        )
+        .query_map(rusqlite::named_params! {":org": ORG, ":entity": "tour", ":entity_id": "t-1", ":limit": 10}, |r| {
+            r.get::<_, String>(3)
+        })
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert!(plan.iter().any(|p| p.contains("USING INDEX")), "{plan:?}");
+    assert!(plan.iter().any(|p| p.contains("audit_log_entity_idx")), "{plan:?}");
+    // One entity id alone, one action: each its own index.
+    for (f, named, index) in [
+        (
+            AuditFilter { entity_id: Some("t-1".into()), ..Default::default() },
+            (":entity_id", "t-1"),
+            "audit_log_entity_id_idx",
+        ),
+        (
+            AuditFilter { action: Some("create_booking.v1".into()), ..Default::default() },
+            (":action", "create_booking.v1"),
+            "audit_log_action_idx",
+        ),
+    ] {
+        let params: [(&str, &dyn rusqlite::ToSql); 3] = [(":org", &ORG), (named.0, &named.1), (":limit", &10)];
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", rows::audit_log_query(&f)))
+            .unwrap()
+            .query_map(params.as_slice(), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(plan.iter().any(|p| p.contains(index)), "{plan:?}");
+    }
 }
 
 #[test]

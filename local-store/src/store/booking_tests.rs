@@ -28,6 +28,7 @@ const ANA: &str = "00000000-0000-4000-8000-0000000c0001";
 const BO: &str = "00000000-0000-4000-8000-0000000c0002";
 const B1: &str = "00000000-0000-4000-8000-0000000b0001";
 const B2: &str = "00000000-0000-4000-8000-0000000b0002";
+const B3: &str = "00000000-0000-4000-8000-0000000b0003";
 const NEW_BOOKING: &str = "00000000-0000-4000-8000-0000000b0009";
 
 fn usd(a: i64) -> Money {
@@ -1147,4 +1148,33 @@ fn the_bookings_screen_searches_filters_and_sorts_across_departures() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert!(plan.iter().any(|p| p.contains("bookings_status_idx")), "{plan:?}");
+
+    // The page, default sort, walks the departures in start order instead of sorting every
+    // booking (V15's index)...
+    let plan: Vec<String> = s
+        .conn()
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT b.id FROM schedules s
+             CROSS JOIN bookings b ON b.organization_id = s.organization_id AND b.departure_id = s.id
+             AND s.organization_id = ?1 WHERE b.organization_id = ?1
+             ORDER BY s.starts_at ASC, b.created_at DESC, b.id LIMIT 200",
+        )
+        .unwrap()
+        .query_map(params![ORG], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(plan.iter().any(|p| p.contains("schedules_org_start_idx")), "{plan:?}");
+    // ... and a booking whose departure is not on the desk still sorts as having no start:
+    // first, and last the other way round; every count and filter still holds it.
+    let b3 = booking(B3, "d-not-here", ANA, 1, 3);
+    s.apply_pull(&pull(vec![bucket(ALL, 21, vec![put(EntityKind::Booking, &b3)])], 0, vec![])).unwrap();
+    assert_eq!(ids(BookingFilter::default()), [B3, B1, B2]);
+    assert_eq!(ids(BookingFilter { descending: true, ..Default::default() }), [B2, B1, B3]);
+    assert_eq!(s.list_bookings(&BookingFilter::default()).unwrap().matches, 3);
+    let row = s.list_bookings(&BookingFilter { query: "silva".into(), ..Default::default() }).unwrap();
+    assert_eq!(row.rows.iter().map(|r| r.booking.id.as_str()).collect::<Vec<_>>(), [B3, B1]);
+    assert!(row.rows[0].local_start.is_none() && row.rows[0].starts_at.is_none());
+    assert_eq!(row.rows[0].booking.customer_name, row.rows[1].booking.customer_name);
+    assert_eq!(ids(BookingFilter { from: Some(d2), ..Default::default() }), [B2]);
 }

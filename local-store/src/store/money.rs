@@ -16,13 +16,14 @@ impl Store {
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(None) };
         let Some(b) = rows::booking(&conn, &org, booking_id)? else { return Ok(None) };
-        let entries = rows::ledger_of_booking(&conn, &org, &b.id)?
+        let ledger = rows::ledger_of_booking(&conn, &org, &b.id)?;
+        // The entries' pending flags in one query (not one per entry).
+        let ids: Vec<String> = ledger.iter().map(|e| e.id.clone()).collect();
+        let pending = rows::pending_of(&conn, &org, EntityKind::LedgerEntry, &ids)?;
+        let entries = ledger
             .into_iter()
-            .map(|entry| {
-                let pending = rows::pending(&conn, &org, EntityKind::LedgerEntry, &entry.id)?;
-                Ok(LedgerLine { entry, pending })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+            .map(|entry| LedgerLine { pending: pending.contains(&entry.id), entry })
+            .collect::<Vec<_>>();
         let balance = Balance::of_booking(&b);
         let currency = balance.currency();
         Ok(Some(BookingMoney {

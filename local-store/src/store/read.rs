@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, params};
 use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
-use tourdesk_domain::entities::Booking;
+use tourdesk_domain::entities::{Booking, Customer};
 use tourdesk_domain::ipc::{
     BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, ManifestBooking, ManifestParticipant,
     Outcome, RejectedBooking, TourView,
@@ -101,7 +101,7 @@ impl Store {
 
 /// Bookings, customers and manifests for the UI, and the conflict inbox's rejected bookings.
 impl Store {
-    /// The audit screen's entries ([`rows::AUDIT_LOG_QUERY`]); empty on a desk that does not
+    /// The audit screen's entries ([`rows::audit_log_query`]); empty on a desk that does not
     /// receive the audit log (managers, guides) or has not signed in.
     pub fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
         let conn = self.conn();
@@ -308,19 +308,24 @@ impl Store {
 }
 
 pub(super) fn summary(c: &Connection, org: &str, b: &Booking) -> Result<BookingSummary, StoreError> {
-    let name = rows::customer(c, org, &b.customer_id)?.map_or_else(|| b.customer_id.clone(), |c| c.full_name());
-    Ok(BookingSummary {
+    let customer = rows::customer(c, org, &b.customer_id)?;
+    Ok(summary_of(b, customer.as_ref(), rows::pending(c, org, EntityKind::Booking, &b.id)?))
+}
+
+/// [`summary`] from a customer and pending flag already read (a page of rows reads them at once).
+pub(super) fn summary_of(b: &Booking, customer: Option<&Customer>, pending: bool) -> BookingSummary {
+    BookingSummary {
         id: b.id.clone(),
         reference_number: b.reference_number.to_string(),
         departure_id: b.departure_id.clone(),
         customer_id: b.customer_id.clone(),
-        customer_name: name,
+        customer_name: customer.map_or_else(|| b.customer_id.clone(), |c| c.full_name()),
         pax: b.participant_count(),
         status: b.status,
         payment_status: b.payment_status,
         total: b.pricing.total,
-        pending: rows::pending(c, org, EntityKind::Booking, &b.id)?,
-    })
+        pending,
+    }
 }
 
 fn customer_hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustomerHit> {

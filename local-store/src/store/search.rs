@@ -1,7 +1,7 @@
 //! The desk's global search (Ctrl+K): a booking by (part of) its reference, a customer by name,
 //! e-mail or phone (the customers' full-text index), a tour by (part of) its name.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use tourdesk_domain::entities::{Booking, Departure};
 use tourdesk_domain::ipc::{BookingHit, DepartureView, SearchResults, TourView};
 use tourdesk_domain::protocol::EntityKind;
@@ -79,7 +79,19 @@ impl Store {
     /// deep link such as `#/bookings/BK-2026-…`.
     pub fn booking_by_reference(&self, reference: &str) -> Result<Option<BookingHit>, StoreError> {
         let Ok(wanted) = tourdesk_domain::reference::ReferenceNumber::parse(reference) else { return Ok(None) };
-        let wanted = wanted.as_str();
-        Ok(self.search(wanted, 5)?.bookings.into_iter().find(|h| h.booking.reference_number == wanted))
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(None) };
+        // Stored references are canonical, as `parse` gives them: the reference index finds it (named:
+        // SQLite would otherwise walk every booking in `created_at` order to skip the sort).
+        let id: Option<String> = conn
+            .prepare_cached(
+                "SELECT id FROM bookings INDEXED BY bookings_reference_idx
+                 WHERE organization_id = ?1 AND reference_number = ?2 ORDER BY created_at DESC, id LIMIT 1",
+            )?
+            .query_row(params![org, wanted.as_str()], |r| r.get(0))
+            .optional()?;
+        let Some(id) = id else { return Ok(None) };
+        let Some(b) = rows::booking(&conn, &org, &id)? else { return Ok(None) };
+        Ok(Some(booking_hit(&conn, &org, &b)?))
     }
 }
