@@ -98,8 +98,17 @@ pub fn slug(field: &str, value: &str) -> Result<String, FieldError> {
 /// An organization's public slug as a URL names it (`demo`): what [`slug`] accepts, surrounding
 /// spaces dropped. Text that fails here names no organization, so it never reaches a query.
 pub fn org_slug(field: &str, value: &str) -> Result<String, FieldError> {
-    slug(field, value.trim())
+    let slug = slug(field, value.trim())?;
+    if RESERVED_ORG_SLUGS.contains(&slug.as_str()) {
+        return Err(FieldError::new(field, format!("\"{slug}\" is a path of the server itself; choose another name")));
+    }
+    Ok(slug)
 }
+
+/// The server's own first path segments: the website serves organizations at `/{org}/…`, so an
+/// organization named like one of these could never be reached.
+pub const RESERVED_ORG_SLUGS: &[&str] =
+    &["api", "assets", "health", "ical", "manage", "staff", "sync", "updates", "static", "admin", "www"];
 
 /// Derives a slug from a display name: `"Old Town — Walk!"` → `old-town-walk`.
 pub fn slugify(name: &str) -> String {
@@ -301,7 +310,7 @@ mod tests {
     #[test]
     fn org_slugs() {
         assert_eq!(org_slug("org", " demo "), Ok("demo".into()));
-        for bad in ["demo\u{0}", "", "De mo", "demo/x", "-demo"] {
+        for bad in ["demo\u{0}", "", "De mo", "demo/x", "-demo", "api", " manage ", "updates"] {
             assert_eq!(org_slug("org", bad).unwrap_err().field, "org", "{bad:?}");
         }
     }
