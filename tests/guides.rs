@@ -368,3 +368,87 @@ async fn guide_mode_shows_only_my_departures_and_a_check_in_made_offline_arrives
         .get(0);
     assert_eq!(checked, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_in_made_offline_arrives_after_the_office_took_the_departure_away() {
+    use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SCHEMA_VERSION};
+    let mut env = Env::start().await;
+    let (_token, guide_id, mine, other, other_booking) = guide_and_another_guides_departure(&env).await;
+    let (guide, client) = synced(&env, demo_data::DEMO_GUIDE_EMAIL, "guide").await;
+    let (office, office_client) = synced(&env, demo_data::DEMO_MANAGER_EMAIL, "office").await;
+    let pg = env.pg().await;
+
+    // The guide is offline and checks a guest in on their departure.
+    env.stop_server().await;
+    let manifest = guide.manifest(&mine).unwrap().unwrap();
+    let b = manifest.bookings[0].clone();
+    guide
+        .mutate(&m(
+            "check_in.v1",
+            json!({"nonce": id(), "booking_id": b.booking_id, "departure_id": mine, "participant": 0,
+                   "at": chrono::Utc::now()}),
+        ))
+        .unwrap();
+    assert!(client.sync_once(&guide).await.is_err(), "no server");
+
+    // Meanwhile the office takes the departure away from the guide.
+    env.restart_server().await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    office.mutate(&m("unassign_guide.v1", json!({"departure_id": mine, "guide_id": guide_id}))).unwrap();
+    office_client.sync_once(&office).await.unwrap();
+    assert!(office.rejections().unwrap().is_empty(), "{:?}", office.rejections().unwrap());
+    let assigned: i64 = pg
+        .query_one(
+            "SELECT count(*) FROM schedule_guide_assignments WHERE departure_id = $1 AND guide_id = $2",
+            &[&mine, &guide_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(assigned, 0, "unassigned on the server");
+
+    // The guide reconnects: the check-in is applied and the departure leaves their device.
+    client.sync_once(&guide).await.unwrap();
+    client.sync_once(&guide).await.unwrap();
+    assert!(guide.rejections().unwrap().is_empty(), "{:?}", guide.rejections().unwrap());
+    let checked: i64 = pg
+        .query_one(
+            "SELECT count(*) FROM check_ins WHERE booking_id = $1 AND kind = 'checked_in' AND participant = 0",
+            &[&b.booking_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(checked, 1, "the check-in made while the guide led the departure is delivered");
+    assert!(guide.departure(&mine).unwrap().is_none(), "the departure disappeared from the guide's device");
+
+    // Recorded after the removal, or on a departure the guide never led: still refused.
+    let token = tourdesk_tests::sign_in(&env, demo_data::DEMO_GUIDE_EMAIL).await;
+    let now = chrono::Utc::now();
+    let attempts = [
+        json!({"nonce": id(), "booking_id": b.booking_id, "departure_id": mine, "participant": 0, "at": now}),
+        json!({"nonce": id(), "booking_id": other_booking, "departure_id": other, "participant": 0, "at": now}),
+    ];
+    let mutations = attempts
+        .iter()
+        .enumerate()
+        .map(|(i, args)| MutationEnvelope {
+            id: i as u64 + 1,
+            name: "check_in.v1".into(),
+            args: args.clone(),
+            hlc: format!("{:013}-{:08}-test", now.timestamp_millis(), i),
+        })
+        .collect();
+    let req = PushRequest { client_id: id(), schema_version: SCHEMA_VERSION, mutations };
+    let resp = tourdesk_tests::push_raw(&env.base_url(), &token, &req).await;
+    assert_eq!(resp.results.len(), attempts.len());
+    for r in &resp.results {
+        assert_eq!(r.status, OutcomeStatus::Rejected, "{r:?}");
+    }
+    let total: i64 = pg
+        .query_one("SELECT count(*) FROM check_ins WHERE booking_id IN ($1, $2)", &[&b.booking_id, &other_booking])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(total, 1, "nothing more written");
+}

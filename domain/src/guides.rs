@@ -309,11 +309,57 @@ pub fn check_assignment(
     if conflicts.is_empty() { Ok(()) } else { Err(GuideConflicts(conflicts)) }
 }
 
+/// A guide taken off a departure, as the server remembers it: who, and the span they held it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuideRemoval {
+    pub guide_id: String,
+    /// The guide's login (none when the guide has no login).
+    pub user_id: Option<String>,
+    pub assigned_at: DateTime<Utc>,
+    pub removed_at: DateTime<Utc>,
+}
+
+/// Whether the login `user_id` led (lead or assistant) the departure at `at`: it holds a
+/// current assignment that is not declined, or it held one from `assigned_at` until a removal
+/// after `at`. A guide offline when the office took the departure away still delivers the
+/// attendance recorded while it was theirs; on a departure they never held, nothing is accepted.
+pub fn led_at(
+    current: &[crate::entities::DepartureGuide],
+    removals: &[GuideRemoval],
+    user_id: &str,
+    at: DateTime<Utc>,
+) -> bool {
+    current.iter().any(|g| g.status != AssignmentStatus::Declined && g.user_id.as_deref() == Some(user_id))
+        || removals.iter().any(|r| r.user_id.as_deref() == Some(user_id) && r.assigned_at <= at && at < r.removed_at)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_removed_guide_led_the_departure_only_while_it_was_theirs() {
+        use crate::entities::DepartureGuide;
+        let t = |h: u32| Utc.with_ymd_and_hms(2026, 6, 1, h, 0, 0).single().unwrap_or_default();
+        let removal =
+            GuideRemoval { guide_id: "g1".into(), user_id: Some("u1".into()), assigned_at: t(8), removed_at: t(12) };
+        let current = |status| {
+            vec![DepartureGuide { guide_id: "g1".into(), user_id: Some("u1".into()), status, role: Default::default() }]
+        };
+        assert!(led_at(&current(AssignmentStatus::Pending), &[], "u1", t(20)), "assigned now");
+        assert!(!led_at(&current(AssignmentStatus::Declined), &[], "u1", t(10)), "declined");
+        assert!(!led_at(&current(AssignmentStatus::Confirmed), &[], "u2", t(10)), "someone else's");
+        let removed = [removal];
+        assert!(led_at(&[], &removed, "u1", t(8)), "from the assignment");
+        assert!(led_at(&[], &removed, "u1", t(11)), "made before the removal");
+        assert!(!led_at(&[], &removed, "u1", t(12)), "made at the removal");
+        assert!(!led_at(&[], &removed, "u1", t(13)), "made after the removal");
+        assert!(!led_at(&[], &removed, "u1", t(7)), "made before it was theirs");
+        assert!(!led_at(&[], &removed, "u2", t(10)), "another guide never led it");
+        assert!(!led_at(&[], &[], "u1", t(10)), "never led");
+    }
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()

@@ -36,10 +36,10 @@ use crate::error::{DeskError, DeskResult};
 /// The pricing catalogue's commands (seasons, promo codes, taxes, policies, FAQs, inclusions).
 pub mod catalogue;
 pub mod desk;
-/// Guides: profiles, the week board and assignments, guide mode's own departures.
-pub mod guides;
 /// Allotments, walk-ups and manifest files (issue 14).
 pub mod field;
+/// Guides: profiles, the week board and assignments, guide mode's own departures.
+pub mod guides;
 
 #[tauri::command]
 pub async fn desk_status(desk: State<'_, Desk>) -> DeskResult<DeskStatus> {

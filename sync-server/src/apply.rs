@@ -393,6 +393,7 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
             Fetched::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
         }
         ReadKey::DepartureGuides(id) => Fetched::DepartureGuides(db::departure_guides(tx, org, id).await?),
+        ReadKey::GuideRemovals(id) => Fetched::GuideRemovals(db::guide_removals(tx, org, id).await?),
         ReadKey::BookingsOfDeparture(id) => {
             Fetched::Bookings(db::bookings_of_departure(tx, org, id, for_update).await?)
         }

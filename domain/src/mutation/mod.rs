@@ -131,6 +131,9 @@ pub enum ReadKey {
     },
     /// The guides assigned to a departure, with their logins.
     DepartureGuides(String),
+    /// The guides taken off a departure, with their logins and when (server only: a desk
+    /// answers none, see [`crate::guides::led_at`]).
+    GuideRemovals(String),
     Booking(String),
     /// Whether a booking reference is taken in the organization.
     BookingReference(String),
@@ -226,6 +229,10 @@ pub trait ReadView {
     fn departure_guides(&self, departure_id: &str) -> Result<Vec<DepartureGuide>, StoreFault> {
         let _ = departure_id;
         Err(unsupported("departure guides"))
+    }
+    fn guide_removals(&self, departure_id: &str) -> Result<Vec<crate::guides::GuideRemoval>, StoreFault> {
+        let _ = departure_id;
+        Err(unsupported("guide removals"))
     }
     fn booking(&self, id: &str) -> Result<Option<Booking>, StoreFault> {
         let _ = id;

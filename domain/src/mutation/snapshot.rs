@@ -52,6 +52,7 @@ pub enum Fetched {
     Departure(Option<Departure>),
     Departures(Vec<Departure>),
     DepartureGuides(Vec<DepartureGuide>),
+    GuideRemovals(Vec<crate::guides::GuideRemoval>),
     Booking(Option<Booking>),
     /// For [`ReadKey::BookingReference`]: whether the reference is taken.
     Taken(bool),
@@ -84,6 +85,7 @@ impl Fetched {
                 | (ReadKey::Departure(_), Fetched::Departure(_))
                 | (ReadKey::DeparturesInRange { .. }, Fetched::Departures(_))
                 | (ReadKey::DepartureGuides(_), Fetched::DepartureGuides(_))
+                | (ReadKey::GuideRemovals(_), Fetched::GuideRemovals(_))
                 | (ReadKey::Booking(_), Fetched::Booking(_))
                 | (ReadKey::BookingReference(_), Fetched::Taken(_))
                 | (ReadKey::BookingsOfDeparture(_), Fetched::Bookings(_))
@@ -283,6 +285,12 @@ impl ReadView for Snapshot {
         match self.get(ReadKey::DepartureGuides(departure_id.to_string())) {
             Some(Fetched::DepartureGuides(g)) => Ok(g.clone()),
             _ => Err(undeclared(&format!("guides of departure {departure_id}"))),
+        }
+    }
+    fn guide_removals(&self, departure_id: &str) -> Result<Vec<crate::guides::GuideRemoval>, StoreFault> {
+        match self.get(ReadKey::GuideRemovals(departure_id.to_string())) {
+            Some(Fetched::GuideRemovals(g)) => Ok(g.clone()),
+            _ => Err(undeclared(&format!("guide removals of departure {departure_id}"))),
         }
     }
     fn booking(&self, id: &str) -> Result<Option<Booking>, StoreFault> {

@@ -28,6 +28,7 @@ pub struct State {
     pub promo_uses: BTreeMap<(String, String), u32>,
     pub departures: BTreeMap<String, Departure>,
     pub departure_guides: BTreeMap<String, Vec<DepartureGuide>>,
+    pub guide_removals: BTreeMap<String, Vec<crate::guides::GuideRemoval>>,
     pub bookings: BTreeMap<String, Booking>,
     pub check_ins: BTreeMap<String, CheckIn>,
     pub ledger: BTreeMap<String, crate::ledger::LedgerEntry>,
@@ -184,6 +185,7 @@ impl Mem {
             ReadKey::DepartureGuides(id) => {
                 Fetched::DepartureGuides(s.departure_guides.get(id).cloned().unwrap_or_default())
             }
+            ReadKey::GuideRemovals(id) => Fetched::GuideRemovals(s.guide_removals.get(id).cloned().unwrap_or_default()),
             ReadKey::Booking(id) => Fetched::Booking(s.bookings.get(id).cloned()),
             ReadKey::BookingReference(reference) => {
                 Fetched::Taken(s.bookings.values().any(|b| b.reference_number.as_str() == reference))

@@ -267,6 +267,9 @@ impl Replica<'_> {
                 Fetched::Departures(departures_in_range(c, org, variant_id, *from, *until)?)
             }
             ReadKey::DepartureGuides(id) => Fetched::DepartureGuides(departure_guides(c, org, id)?),
+            // Removals are the server's memory (V25 there): a desk holds only current assignments,
+            // which is what its own guide's check-ins are decided on until the server answers.
+            ReadKey::GuideRemovals(_) => Fetched::GuideRemovals(Vec::new()),
             ReadKey::Booking(id) => Fetched::Booking(rows::booking(c, org, id)?),
             ReadKey::BookingReference(reference) => Fetched::Taken(rows::booking_reference_taken(c, org, reference)?),
             ReadKey::BookingsOfDeparture(id) => Fetched::Bookings(rows::bookings_of_departure(c, org, id)?),

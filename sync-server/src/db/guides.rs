@@ -8,7 +8,7 @@ use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tourdesk_domain::entities::{CheckIn, DepartureGuide, Guide, GuideAssignment};
-use tourdesk_domain::guides::{AssignmentStatus, ExistingAssignment};
+use tourdesk_domain::guides::{AssignmentStatus, ExistingAssignment, GuideRemoval};
 use tourdesk_domain::protocol::{EntityKind, Op, schedule_bucket};
 use tourdesk_domain::replication::{self, LedAssignment};
 
@@ -217,6 +217,33 @@ pub async fn departure_guides(
         .collect()
 }
 
+/// The guides taken off a departure (V25), with their logins. Only ever inserted, so read
+/// without a lock: an unassignment racing a check-in is ordered by [`departure_guides`]' lock.
+pub async fn guide_removals(
+    c: &impl GenericClient,
+    org: &str,
+    departure_id: &str,
+) -> Result<Vec<GuideRemoval>, DbError> {
+    let rows = c
+        .rows(
+            "SELECT r.guide_id, g.user_id, r.assigned_at, r.removed_at FROM guide_assignment_removals r
+             JOIN guides g ON g.organization_id = r.organization_id AND g.id = r.guide_id
+             WHERE r.organization_id = $1 AND r.departure_id = $2 ORDER BY r.removed_at, r.guide_id",
+            &[&org, &departure_id],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(GuideRemoval {
+                guide_id: r.try_get(0)?,
+                user_id: r.try_get(1)?,
+                assigned_at: r.try_get(2)?,
+                removed_at: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
 /// Writes an assignment, logged to `org:all` and `schedule:D`. When it gives a guide the
 /// departure (new, or a declined one asked again) the departure's current rows are appended to
 /// `schedule:D` as well: the guide's device pulls that bucket from 0, and the log only holds
@@ -271,7 +298,14 @@ pub async fn put_guide_assignment(w: &WriteTx<'_>, a: &GuideAssignment) -> Resul
 pub async fn delete_guide_assignment(w: &WriteTx<'_>, org: &str, id: &str) -> Result<(), DbError> {
     let row = w
         .row_opt(
-            "DELETE FROM schedule_guide_assignments WHERE organization_id = $1 AND id = $2 RETURNING departure_id",
+            "WITH gone AS (
+                 DELETE FROM schedule_guide_assignments WHERE organization_id = $1 AND id = $2
+                 RETURNING organization_id, departure_id, guide_id, assigned_at
+             ), kept AS (
+                 INSERT INTO guide_assignment_removals (organization_id, departure_id, guide_id, assigned_at)
+                 SELECT organization_id, departure_id, guide_id, assigned_at FROM gone
+             )
+             SELECT departure_id FROM gone",
             &[&org, &id],
         )
         .await?;

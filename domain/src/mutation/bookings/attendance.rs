@@ -58,6 +58,7 @@ fn attendance_reads(booking_id: &str, departure_id: &str) -> Vec<ReadKey> {
         ReadKey::Booking(booking_id.clone()),
         ReadKey::CheckInsOfBooking(booking_id),
         ReadKey::DepartureGuides(norm_ref(departure_id)),
+        ReadKey::GuideRemovals(norm_ref(departure_id)),
     ]
 }
 
@@ -76,12 +77,17 @@ fn record_attendance(
     let booking_id = validate::row_ref("booking_id", booking_id)?;
     let departure_id = validate::row_ref("departure_id", departure_id)?;
     // Staff who may change bookings may record attendance anywhere; a guide only on a departure
-    // they lead — which only the store knows, hence the read.
+    // they led when they recorded it (`at`, the device's time) — which only the store knows,
+    // hence the reads. A guide taken off the departure while offline still delivers what they
+    // recorded before.
     if !ctx.role.can(Permission::BookingsWrite) {
         let leads = ctx.role == Role::Guide
-            && view.departure_guides(&departure_id)?.iter().any(|g| {
-                g.status != crate::guides::AssignmentStatus::Declined && g.user_id.as_deref() == Some(&ctx.user_id)
-            });
+            && crate::guides::led_at(
+                &view.departure_guides(&departure_id)?,
+                &view.guide_removals(&departure_id)?,
+                &ctx.user_id,
+                at,
+            );
         if !leads {
             return Err(Rejection::NotAuthorized { action: "record attendance on this departure".into() }.into());
         }

@@ -327,6 +327,23 @@ fn check_in_authorization_replay_and_rejections() {
         );
         assert_eq!(run_err(&mem, "check_in.v1", attend(3, 0, now()), Role::Guide), "NOT_AUTHORIZED");
     }
+    // Taken off the departure (no assignment left): what the guide recorded while it was theirs
+    // is still accepted, what they recorded after is not.
+    mem.state.borrow_mut().departure_guides.clear();
+    mem.state.borrow_mut().guide_removals.insert(
+        DEPARTURE.into(),
+        vec![crate::guides::GuideRemoval {
+            guide_id: GUIDE.into(),
+            user_id: Some(GUIDE_USER.into()),
+            assigned_at: now() - Duration::days(1),
+            removed_at: now() - Duration::minutes(5),
+        }],
+    );
+    let late = now() - Duration::minutes(4);
+    assert_eq!(run_err(&mem, "check_in.v1", attend(3, 0, late), Role::Guide), "NOT_AUTHORIZED");
+    let earlier = now() - Duration::minutes(6);
+    let ch = run_write(&mem, "check_in.v1", attend(5, 0, earlier), Role::Guide);
+    assert!(matches!(&ch[..], [Change::PutCheckIn(c), ..] if c.recorded_by == GUIDE_USER && c.at == earlier));
     let soon = now() + MAX_CLOCK_SKEW + Duration::seconds(1);
     let cases: Vec<(Value, &str)> = vec![
         (attend(3, 2, now()), "INVALID"),
