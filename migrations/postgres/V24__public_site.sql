@@ -2,6 +2,10 @@
 -- ones, as `tourdesk_org_by_slug` (V10) finds them. The directory is behind row-level security,
 -- so, like V10's lookups, a narrow SECURITY DEFINER function owned by tourdesk_lookup answers
 -- the slugs and nothing else.
+-- As in V10: pin the function's search path to this schema and pg_temp (last), so a caller's
+-- objects cannot stand in for `organizations`; `SET search_path FROM CURRENT` captures it.
+SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
+
 CREATE FUNCTION tourdesk_public_org_slugs() RETURNS SETOF TEXT
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
     SELECT slug FROM organizations WHERE status = 'active' ORDER BY slug
