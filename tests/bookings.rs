@@ -158,7 +158,7 @@ async fn a_desk_booking_is_applied_with_the_domains_price_and_reference() {
     logged.sort();
     let org: String =
         pg.query_one("SELECT organization_id FROM schedules WHERE id = $1", &[&d.id]).await.unwrap().get(0);
-    let (all, reference, schedule) = (format!("org:{org}:all"), format!("org:{org}:ref"), format!("schedule:{}", d.id));
+    let (all, schedule) = (format!("org:{org}:all"), format!("schedule:{}", d.id));
     let row = |entity: &str, id: &str, bucket: &str| (entity.to_string(), id.to_string(), bucket.to_string());
     let mut expected = vec![
         row("booking", &booking_id, &all),
@@ -166,7 +166,9 @@ async fn a_desk_booking_is_applied_with_the_domains_price_and_reference() {
         row("customer", &customer_id, &all),
         row("customer", &customer_id, &schedule),
         row("departure", &d.id, &all),
-        row("departure", &d.id, &reference),
+        // Its seat count goes to the office and to the departure's own bucket (its guides), not
+        // to every device of the organization.
+        row("departure", &d.id, &schedule),
     ];
     expected.sort();
     // Their audit rows go to the organization's audit bucket alone (owners' and admins' desks).
