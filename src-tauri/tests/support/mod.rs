@@ -122,6 +122,15 @@ pub async fn screenshot(c: &Client, name: &str) {
     // The desk binary is `<target dir>/debug/tourdesk-desk`.
     let Some(target) = desk_binary().parent().and_then(|p| p.parent()).map(|t| t.join("e2e-screens")) else { return };
     std::fs::create_dir_all(&target).unwrap();
+    // WebKit can hand back the last painted frame, without what the test has just found in the
+    // DOM: wait for two animation frames so the picture shows it. A failure here only means an
+    // older frame, so it is not the test's concern.
+    let _ = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(null)));",
+            vec![],
+        )
+        .await;
     let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
     std::fs::write(target.join(format!("{name}.png")), png).unwrap();
 }
