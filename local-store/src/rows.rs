@@ -2,6 +2,7 @@
 //! entity's serde form, so `put`/`get` convert through the typed entity: a malformed row from
 //! the wire is refused here instead of landing half-parsed in a table.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -1212,105 +1213,67 @@ pub fn allotments_of_departure(c: &Connection, org: &str, departure_id: &str) ->
         .collect()
 }
 
-/// The rows of `spec` with these ids in `org`, read by their primary key: `+organization_id`
-/// keeps SQLite from walking an organization index instead, which it prefers for a long `IN`
-/// list.
-fn select_spec_by_ids(c: &Connection, spec: &Spec, org: &str, ids: &[String]) -> Result<Vec<Value>, StoreError> {
-    let cols: Vec<&str> = spec.cols.iter().map(|(n, _)| *n).collect();
-    let sql = format!(
-        "SELECT {} FROM {} WHERE id IN ({}) AND +organization_id = ?1",
-        cols.join(", "),
-        spec.table,
-        placeholders(2, ids.len())
-    );
+/// `SELECT {cols} FROM {table} WHERE id IN (ids) AND +organization_id = org {and}`, each row
+/// read by `read`: one query for a page of rows. `+organization_id` keeps SQLite on the primary
+/// key; for a long `IN` list it prefers to walk an organization index, reading every row.
+fn select_by_ids<T>(
+    c: &Connection,
+    org: &str,
+    (cols, table, and): (&str, &str, &str),
+    ids: &[String],
+    read: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = (2..2 + ids.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let sql = format!("SELECT {cols} FROM {table} WHERE id IN ({list}) AND +organization_id = ?1 {and}");
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&org];
+    args.extend(ids.iter().map(|i| i as &dyn rusqlite::ToSql));
     let mut stmt = c.prepare(&sql)?;
-    let mut all: Vec<&dyn rusqlite::ToSql> = vec![&org];
-    all.extend(ids.iter().map(|i| i as &dyn rusqlite::ToSql));
-    let mut q = stmt.query(all.as_slice())?;
-    let mut out = Vec::new();
+    let mut q = stmt.query(args.as_slice())?;
+    let mut out = Vec::with_capacity(ids.len());
     while let Some(r) = q.next()? {
-        out.push(from_sql(spec, r)?);
+        out.push(read(r)?);
     }
     Ok(out)
 }
 
-/// `?{first}, ?{first + 1}, …`: one placeholder per value of an `IN (…)` list.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
-}
-
-/// The bookings with these ids that the desk holds, by id: one query for a page of rows.
-pub fn bookings_by_ids(
+/// The rows of `spec` with these ids, typed and keyed by id.
+fn spec_rows_by_ids<T: DeserializeOwned>(
     c: &Connection,
+    spec: &Spec,
     org: &str,
     ids: &[String],
-) -> Result<std::collections::HashMap<String, Booking>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    let v: Vec<Booking> = typed(select_spec_by_ids(c, &BOOKINGS, org, ids)?)?;
-    Ok(v.into_iter().map(|b| (b.id.clone(), b)).collect())
+    id: fn(&T) -> &str,
+) -> Result<HashMap<String, T>, StoreError> {
+    let cols: Vec<&str> = spec.cols.iter().map(|(n, _)| *n).collect();
+    let rows = select_by_ids(c, org, (&cols.join(", "), spec.table, ""), ids, |r| from_sql(spec, r))?;
+    Ok(keyed(typed(rows)?, id))
+}
+
+fn keyed<T>(rows: Vec<T>, id: fn(&T) -> &str) -> HashMap<String, T> {
+    rows.into_iter().map(|t| (id(&t).to_string(), t)).collect()
+}
+
+/// The bookings with these ids that the desk holds, by id.
+pub fn bookings_by_ids(c: &Connection, org: &str, ids: &[String]) -> Result<HashMap<String, Booking>, StoreError> {
+    spec_rows_by_ids(c, &BOOKINGS, org, ids, |b: &Booking| &b.id)
 }
 
 /// The customers with these ids that the desk holds, by id.
-pub fn customers_by_ids(
-    c: &Connection,
-    org: &str,
-    ids: &[String],
-) -> Result<std::collections::HashMap<String, Customer>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    let v: Vec<Customer> = typed(select_spec_by_ids(c, &CUSTOMERS, org, ids)?)?;
-    Ok(v.into_iter().map(|x| (x.id.clone(), x)).collect())
+pub fn customers_by_ids(c: &Connection, org: &str, ids: &[String]) -> Result<HashMap<String, Customer>, StoreError> {
+    spec_rows_by_ids(c, &CUSTOMERS, org, ids, |x: &Customer| &x.id)
 }
 
 /// The tours with these ids that the desk holds, by id.
-pub fn tours_by_ids(
-    c: &Connection,
-    org: &str,
-    ids: &[String],
-) -> Result<std::collections::HashMap<String, Tour>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    let sql =
-        format!("SELECT {TOUR_COLS} FROM tours WHERE id IN ({}) AND +organization_id = ?1", placeholders(2, ids.len()));
-    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&org];
-    args.extend(ids.iter().map(|i| i as &dyn rusqlite::ToSql));
-    let mut stmt = c.prepare(&sql)?;
-    let mut q = stmt.query(args.as_slice())?;
-    let mut out = std::collections::HashMap::with_capacity(ids.len());
-    while let Some(r) = q.next()? {
-        let t = tour_from_row(r)?;
-        out.insert(t.id.clone(), t);
-    }
-    Ok(out)
+pub fn tours_by_ids(c: &Connection, org: &str, ids: &[String]) -> Result<HashMap<String, Tour>, StoreError> {
+    Ok(keyed(select_by_ids(c, org, (TOUR_COLS, "tours", ""), ids, tour_from_row)?, |t: &Tour| &t.id))
 }
 
 /// The departures with these ids that the desk holds, by id.
-pub fn departures_by_ids(
-    c: &Connection,
-    org: &str,
-    ids: &[String],
-) -> Result<std::collections::HashMap<String, Departure>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    let sql = format!(
-        "SELECT {DEPARTURE_COLS} FROM schedules WHERE id IN ({}) AND +organization_id = ?1",
-        placeholders(2, ids.len())
-    );
-    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&org];
-    args.extend(ids.iter().map(|i| i as &dyn rusqlite::ToSql));
-    let mut stmt = c.prepare(&sql)?;
-    let mut q = stmt.query(args.as_slice())?;
-    let mut out = std::collections::HashMap::with_capacity(ids.len());
-    while let Some(r) = q.next()? {
-        let d = departure_from_row(r)?;
-        out.insert(d.id.clone(), d);
-    }
-    Ok(out)
+pub fn departures_by_ids(c: &Connection, org: &str, ids: &[String]) -> Result<HashMap<String, Departure>, StoreError> {
+    Ok(keyed(select_by_ids(c, org, (DEPARTURE_COLS, "schedules", ""), ids, departure_from_row)?, |d: &Departure| &d.id))
 }
 
 /// Which of these rows of `kind` have local changes not yet acknowledged: [`pending`] for many
@@ -1321,16 +1284,6 @@ pub fn pending_of(
     kind: EntityKind,
     ids: &[String],
 ) -> Result<std::collections::HashSet<String>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    let sql = format!(
-        "SELECT id FROM {} WHERE id IN ({}) AND +organization_id = ?1 AND local_pending != 0",
-        table(kind),
-        placeholders(2, ids.len())
-    );
-    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&org];
-    args.extend(ids.iter().map(|i| i as &dyn rusqlite::ToSql));
-    let v = c.prepare(&sql)?.query_map(args.as_slice(), |r| r.get(0))?.collect::<Result<_, _>>()?;
-    Ok(v)
+    let pending = select_by_ids(c, org, ("id", table(kind), "AND local_pending != 0"), ids, |r| Ok(r.get(0)?))?;
+    Ok(pending.into_iter().collect())
 }

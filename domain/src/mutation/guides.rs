@@ -33,35 +33,75 @@ pub struct AssignGuideV1 {
 
 impl Mutator for AssignGuideV1 {
     fn reads(&self) -> Vec<ReadKey> {
-        let (departure_id, guide_id) = (norm_ref(&self.departure_id), norm_ref(&self.guide_id));
-        vec![
-            ReadKey::Departure(departure_id.clone()),
-            ReadKey::Guide(guide_id.clone()),
-            ReadKey::GuideSchedule(guide_id.clone()),
-            ReadKey::GuideAssignment { departure_id, guide_id },
-        ]
+        assign_reads(&self.departure_id, &self.guide_id)
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
         require(ctx, Permission::SchedulesWrite, "assign guides")?;
-        let id = validate::id("id", &self.id)?;
-        let departure_id = validate::row_ref("departure_id", &self.departure_id)?;
-        let guide_id = validate::row_ref("guide_id", &self.guide_id)?;
-        let required_language =
-            self.required_language.as_deref().map(|l| validate::language("required_language", l)).transpose()?;
-        let turnaround = validate::range_u32("turnaround_minutes", self.turnaround_minutes, 0, 24 * 60)?;
-        let notes = validate::opt_text("notes", self.notes.as_deref(), 1000)?;
+        let a = Assigning::check(
+            view,
+            &self.id,
+            &self.departure_id,
+            &self.guide_id,
+            &self.required_language,
+            self.turnaround_minutes,
+            &self.notes,
+        )?;
+        if a.existing.as_ref().is_some_and(|e| e.status != AssignmentStatus::Declined) {
+            return Ok(vec![]);
+        }
+        a.conflicts.clone().map_err(|conflicts| Rejection::GuideConflict { conflicts })?;
+        let role = a.existing.as_ref().map_or(AssignmentRole::Lead, |e| e.role);
+        Ok(vec![Change::PutGuideAssignment(a.assignment(ctx, role, None))])
+    }
+}
 
+/// What both versions of `assign_guide` read.
+fn assign_reads(departure_id: &str, guide_id: &str) -> Vec<ReadKey> {
+    let (departure_id, guide_id) = (norm_ref(departure_id), norm_ref(guide_id));
+    vec![
+        ReadKey::Departure(departure_id.clone()),
+        ReadKey::DepartureGuides(departure_id.clone()),
+        ReadKey::Guide(guide_id.clone()),
+        ReadKey::GuideSchedule(guide_id.clone()),
+        ReadKey::GuideAssignment { departure_id, guide_id },
+    ]
+}
+
+/// What both versions of `assign_guide` start from: the arguments checked, the departure (still
+/// to run), the guide's row on it if any, and the domain's conflict check.
+struct Assigning {
+    id: String,
+    departure_id: String,
+    guide_id: String,
+    notes: Option<String>,
+    existing: Option<GuideAssignment>,
+    conflicts: Result<(), crate::guides::GuideConflicts>,
+}
+
+impl Assigning {
+    fn check(
+        view: &dyn ReadView,
+        id: &str,
+        departure_id: &str,
+        guide_id: &str,
+        required_language: &Option<String>,
+        turnaround_minutes: u32,
+        notes: &Option<String>,
+    ) -> Result<Self, ApplyError> {
+        let id = validate::id("id", id)?;
+        let departure_id = validate::row_ref("departure_id", departure_id)?;
+        let guide_id = validate::row_ref("guide_id", guide_id)?;
+        let required_language =
+            required_language.as_deref().map(|l| validate::language("required_language", l)).transpose()?;
+        let turnaround = validate::range_u32("turnaround_minutes", turnaround_minutes, 0, 24 * 60)?;
+        let notes = validate::opt_text("notes", notes.as_deref(), 1000)?;
         let dep = view.departure(&departure_id)?.ok_or_else(|| Rejection::not_found("departure", &departure_id))?;
         if dep.status.is_terminal() {
             return Err(Rejection::conflict("departure_id", format!("the departure is {}", dep.status)).into());
         }
         let guide = view.guide(&guide_id)?.ok_or_else(|| Rejection::not_found("guide", &guide_id))?;
         let existing = view.guide_assignment(&departure_id, &guide_id)?;
-        if existing.as_ref().is_some_and(|a| a.status != AssignmentStatus::Declined) {
-            return Ok(vec![]);
-        }
-        let existing_role = existing.as_ref().map_or(AssignmentRole::Lead, |a| a.role);
         let schedule = view.guide_schedule(&guide_id)?;
         let req = AssignmentRequest {
             departure_id: &departure_id,
@@ -71,21 +111,25 @@ impl Mutator for AssignGuideV1 {
             required_language: required_language.as_deref(),
             turnaround_minutes: turnaround,
         };
-        check_assignment(&guide.profile(), &req, &schedule)
-            .map_err(|conflicts| Rejection::GuideConflict { conflicts })?;
-        Ok(vec![Change::PutGuideAssignment(GuideAssignment {
-            // Asking a guide who declined again reuses the row: one per guide and departure.
-            id: existing.map_or(id, |a| a.id),
+        let conflicts = check_assignment(&guide.profile(), &req, &schedule);
+        Ok(Assigning { id, departure_id, guide_id, notes, existing, conflicts })
+    }
+
+    /// The assignment row: asking a guide who declined again reuses theirs (one per guide and
+    /// departure).
+    fn assignment(self, ctx: &MutationCtx, role: AssignmentRole, override_reason: Option<String>) -> GuideAssignment {
+        GuideAssignment {
+            id: self.existing.map_or(self.id, |a| a.id),
             organization_id: ctx.organization_id.clone(),
-            departure_id,
-            guide_id,
+            departure_id: self.departure_id,
+            guide_id: self.guide_id,
             status: AssignmentStatus::Pending,
             assigned_at: ctx.now,
             confirmed_at: None,
-            notes,
-            role: existing_role,
-            override_reason: None,
-        })])
+            notes: self.notes,
+            role,
+            override_reason,
+        }
     }
 }
 
@@ -328,70 +372,49 @@ pub struct AssignGuideV2 {
 
 impl Mutator for AssignGuideV2 {
     fn reads(&self) -> Vec<ReadKey> {
-        let (departure_id, guide_id) = (norm_ref(&self.departure_id), norm_ref(&self.guide_id));
-        vec![
-            ReadKey::Departure(departure_id.clone()),
-            ReadKey::DepartureGuides(departure_id.clone()),
-            ReadKey::Guide(guide_id.clone()),
-            ReadKey::GuideSchedule(guide_id.clone()),
-            ReadKey::GuideAssignment { departure_id, guide_id },
-        ]
+        assign_reads(&self.departure_id, &self.guide_id)
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
         require(ctx, Permission::SchedulesWrite, "assign guides")?;
-        let id = validate::id("id", &self.id)?;
-        let departure_id = validate::row_ref("departure_id", &self.departure_id)?;
-        let guide_id = validate::row_ref("guide_id", &self.guide_id)?;
-        let required_language =
-            self.required_language.as_deref().map(|l| validate::language("required_language", l)).transpose()?;
-        let turnaround = validate::range_u32("turnaround_minutes", self.turnaround_minutes, 0, 24 * 60)?;
-        let notes = validate::opt_text("notes", self.notes.as_deref(), 1000)?;
         let override_reason = validate::opt_text("override_reason", self.override_reason.as_deref(), 500)?;
         if override_reason.is_some() {
             require(ctx, Permission::Overbook, "override a guide's conflicts")?;
         }
-
-        let dep = view.departure(&departure_id)?.ok_or_else(|| Rejection::not_found("departure", &departure_id))?;
-        if dep.status.is_terminal() {
-            return Err(Rejection::conflict("departure_id", format!("the departure is {}", dep.status)).into());
-        }
-        let guide = view.guide(&guide_id)?.ok_or_else(|| Rejection::not_found("guide", &guide_id))?;
-        let existing = view.guide_assignment(&departure_id, &guide_id)?;
-        if existing.as_ref().is_some_and(|a| a.status != AssignmentStatus::Declined && a.role == self.role) {
+        let a = Assigning::check(
+            view,
+            &self.id,
+            &self.departure_id,
+            &self.guide_id,
+            &self.required_language,
+            self.turnaround_minutes,
+            &self.notes,
+        )?;
+        if a.existing.as_ref().is_some_and(|e| e.status != AssignmentStatus::Declined && e.role == self.role) {
             return Ok(vec![]);
         }
-        let schedule = view.guide_schedule(&guide_id)?;
-        let req = AssignmentRequest {
-            departure_id: &departure_id,
-            tour_id: &dep.tour_id,
-            starts_at: dep.starts_at,
-            ends_at: dep.ends_at,
-            required_language: required_language.as_deref(),
-            turnaround_minutes: turnaround,
-        };
         let mut changes = Vec::new();
-        if let Err(conflicts) = check_assignment(&guide.profile(), &req, &schedule) {
+        if let Err(conflicts) = &a.conflicts {
             let Some(reason) = &override_reason else {
-                return Err(Rejection::GuideConflict { conflicts }.into());
+                return Err(Rejection::GuideConflict { conflicts: conflicts.clone() }.into());
             };
             changes.push(Change::Audit(AuditEntry {
                 action: "guide_assignment.overridden".into(),
                 entity: "guide_assignment".into(),
-                entity_id: existing.as_ref().map_or(id.clone(), |a| a.id.clone()),
+                entity_id: a.existing.as_ref().map_or(a.id.clone(), |e| e.id.clone()),
                 actor_id: ctx.user_id.clone(),
                 at: ctx.now,
                 detail: json!({
-                    "departure_id": departure_id,
-                    "guide_id": guide_id,
+                    "departure_id": a.departure_id,
+                    "guide_id": a.guide_id,
                     "reason": reason,
                     "conflicts": conflicts,
                 }),
             }));
         }
         if self.role == AssignmentRole::Lead {
-            let other_lead = view.departure_guides(&departure_id)?.into_iter().find(|g| {
-                g.guide_id != guide_id && g.status != AssignmentStatus::Declined && g.role == AssignmentRole::Lead
+            let other_lead = view.departure_guides(&a.departure_id)?.into_iter().find(|g| {
+                g.guide_id != a.guide_id && g.status != AssignmentStatus::Declined && g.role == AssignmentRole::Lead
             });
             if let Some(other) = other_lead {
                 return Err(Rejection::conflict(
@@ -401,21 +424,7 @@ impl Mutator for AssignGuideV2 {
                 .into());
             }
         }
-        changes.insert(
-            0,
-            Change::PutGuideAssignment(GuideAssignment {
-                id: existing.map_or(id, |a| a.id),
-                organization_id: ctx.organization_id.clone(),
-                departure_id,
-                guide_id,
-                status: AssignmentStatus::Pending,
-                assigned_at: ctx.now,
-                confirmed_at: None,
-                notes,
-                role: self.role,
-                override_reason,
-            }),
-        );
+        changes.insert(0, Change::PutGuideAssignment(a.assignment(ctx, self.role, override_reason)));
         Ok(changes)
     }
 }
