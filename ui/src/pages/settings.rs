@@ -35,9 +35,24 @@ fn role_of(app: &AppContext) -> Option<Role> {
     app.status.as_ref().and_then(|s| s.signed_in_as.as_ref()).map(|s| s.role)
 }
 
-/// Part of each load's key: a tab that failed offline loads again when the desk is back.
 fn offline(app: &AppContext) -> bool {
     app.status.as_ref().is_some_and(|s| s.connection == Connection::Offline)
+}
+
+/// How many times the desk has come back online since the tab opened: part of each load's
+/// refresh, so a tab that failed offline loads again when the desk is back. It is not part of
+/// the key: a short loss of connection must not drop a form someone is typing into.
+#[hook]
+fn use_reconnects() -> u32 {
+    let app = use_app();
+    let now_offline = offline(&app);
+    let seen = use_mut_ref(|| (now_offline, 0u32));
+    let mut seen = seen.borrow_mut();
+    if seen.0 && !now_offline {
+        seen.1 += 1;
+    }
+    seen.0 = now_offline;
+    seen.1
 }
 
 /// A reload counter, bumped after each change and by "Try again".
@@ -79,7 +94,8 @@ pub fn SettingsPage(props: &SettingsPageProps) -> Html {
 fn OrganizationTab() -> Html {
     let app = use_app();
     let (generation, reload) = use_generation();
-    let settings = use_invoke_refreshing(ONLINE, offline(&app), generation, |_| services::get_organization());
+    let reconnects = use_reconnects();
+    let settings = use_invoke_refreshing(ONLINE, (), generation + reconnects, |_| services::get_organization());
     let on_saved = {
         let (app, reload) = (app.clone(), reload.clone());
         Callback::from(move |_: OrganizationSettings| {
@@ -101,7 +117,8 @@ fn OrganizationTab() -> Html {
 fn StaffTab() -> Html {
     let app = use_app();
     let (generation, reload) = use_generation();
-    let directory = use_invoke_refreshing(ONLINE, offline(&app), generation, |_| services::list_staff());
+    let reconnects = use_reconnects();
+    let directory = use_invoke_refreshing(ONLINE, (), generation + reconnects, |_| services::list_staff());
     let inviting = use_state(|| false);
     let confirming = use_state(|| None::<StaffAction>);
     let action_error = use_state(|| None::<UiError>);
@@ -205,7 +222,8 @@ enum MfaStep {
 fn SecurityTab() -> Html {
     let app = use_app();
     let (generation, reload) = use_generation();
-    let me = use_invoke_refreshing(ONLINE, offline(&app), generation, |_| services::my_account());
+    let reconnects = use_reconnects();
+    let me = use_invoke_refreshing(ONLINE, (), generation + reconnects, |_| services::my_account());
     let step = use_state(|| MfaStep::Start);
     let to = |next: fn(MfaEnrolment) -> MfaStep| {
         let step = step.clone();
@@ -276,7 +294,8 @@ fn security_start(me: &MyAccount, on_enrolled: Callback<MfaEnrolment>, on_disabl
 fn DevicesTab() -> Html {
     let app = use_app();
     let (generation, reload) = use_generation();
-    let devices = use_invoke_refreshing(ONLINE, offline(&app), generation, |_| services::list_devices());
+    let reconnects = use_reconnects();
+    let devices = use_invoke_refreshing(ONLINE, (), generation + reconnects, |_| services::list_devices());
     let confirming = use_state(|| None::<DeviceInfo>);
     let action_error = use_state(|| None::<UiError>);
     let everyone = role_of(&app).is_some_and(manages_all_devices);
