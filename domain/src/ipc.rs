@@ -106,6 +106,49 @@ pub struct ManifestBooking {
     pub participants: Vec<ManifestParticipant>,
 }
 
+impl ManifestBooking {
+    /// One booking's manifest entry, with a seat for each participant. `standing` is each seat's
+    /// attendance fact ([`attendance_by_participant`](crate::mutation::attendance_by_participant));
+    /// `unconfirmed` says which seats have a fact recorded on this device that the server has not
+    /// confirmed yet (always false on the server). `customer` is `None` when the replica does not
+    /// hold the customer: the entry then names the customer's id.
+    pub fn of(
+        b: &crate::entities::Booking,
+        customer: Option<Customer>,
+        standing: &std::collections::BTreeMap<u32, CheckInKind>,
+        unconfirmed: impl Fn(u32) -> bool,
+        pending: bool,
+    ) -> ManifestBooking {
+        let pax = b.participant_count();
+        let participants = (0..pax)
+            .map(|i| {
+                let named = b.participants.get(i as usize);
+                ManifestParticipant {
+                    index: i,
+                    first_name: named.map(|p| p.first_name.clone()).unwrap_or_default(),
+                    last_name: named.map(|p| p.last_name.clone()).unwrap_or_default(),
+                    attendance: standing.get(&i).copied(),
+                    attendance_pending: unconfirmed(i),
+                }
+            })
+            .collect();
+        ManifestBooking {
+            booking_id: b.id.clone(),
+            reference_number: b.reference_number.to_string(),
+            customer_name: customer.as_ref().map_or_else(|| b.customer_id.clone(), |c| c.full_name()),
+            customer_phone: customer.and_then(|c| c.phone),
+            pax,
+            status: b.status,
+            special_requests: b.special_requests.clone(),
+            dietary_restrictions: b.dietary_restrictions.clone(),
+            checked_in: b.checked_in,
+            no_shows: b.no_shows,
+            pending,
+            participants,
+        }
+    }
+}
+
 /// What a guide takes to the meeting point: the departure and everyone booked on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {

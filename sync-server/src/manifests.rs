@@ -3,7 +3,7 @@
 //! departures they lead; office roles any.
 
 use chrono::NaiveDate;
-use tourdesk_domain::ipc::{DepartureView, Manifest, ManifestBooking, ManifestParticipant};
+use tourdesk_domain::ipc::{DepartureView, Manifest, ManifestBooking};
 use tourdesk_domain::mutation::attendance_by_participant;
 use tourdesk_domain::roles::{Permission, Role};
 use tourdesk_domain::status::BookingStatus;
@@ -147,33 +147,7 @@ async fn build(
         }
         let customer = db::customer_by_id(tx, org, &b.customer_id).await?;
         let standing = attendance_by_participant(&db::check_ins_of_booking(tx, org, &b.id).await?);
-        let pax = b.participant_count();
-        let participants = (0..pax)
-            .map(|i| {
-                let named = b.participants.get(i as usize);
-                ManifestParticipant {
-                    index: i,
-                    first_name: named.map(|p| p.first_name.clone()).unwrap_or_default(),
-                    last_name: named.map(|p| p.last_name.clone()).unwrap_or_default(),
-                    attendance: standing.get(&i).copied(),
-                    attendance_pending: false,
-                }
-            })
-            .collect();
-        bookings.push(ManifestBooking {
-            booking_id: b.id.clone(),
-            reference_number: b.reference_number.to_string(),
-            customer_name: customer.as_ref().map_or_else(|| b.customer_id.clone(), |c| c.full_name()),
-            customer_phone: customer.and_then(|c| c.phone),
-            pax,
-            status: b.status,
-            special_requests: b.special_requests.clone(),
-            dietary_restrictions: b.dietary_restrictions.clone(),
-            checked_in: b.checked_in,
-            no_shows: b.no_shows,
-            pending: false,
-            participants,
-        });
+        bookings.push(ManifestBooking::of(&b, customer, &standing, |_| false, false));
     }
     bookings.sort_by(|a, b| a.reference_number.cmp(&b.reference_number));
     let seats_left = d.seats_left();

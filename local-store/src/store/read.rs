@@ -5,8 +5,8 @@ use rusqlite::{Connection, params};
 use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::entities::{Booking, Customer};
 use tourdesk_domain::ipc::{
-    BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, ManifestBooking, ManifestParticipant,
-    Outcome, RejectedBooking, TourView,
+    BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, ManifestBooking, Outcome, RejectedBooking,
+    TourView,
 };
 use tourdesk_domain::mutation::{
     CreateBookingV1, DepartureCancellationPreview, attendance_by_participant, departure_cancellation_preview,
@@ -227,33 +227,8 @@ impl Store {
                 )?;
                 stmt.query_map(params![org, b.id], |r| r.get(0))?.collect::<Result<_, _>>()?
             };
-            let pax = b.participant_count();
-            let participants = (0..pax)
-                .map(|i| {
-                    let named = b.participants.get(i as usize);
-                    ManifestParticipant {
-                        index: i,
-                        first_name: named.map(|p| p.first_name.clone()).unwrap_or_default(),
-                        last_name: named.map(|p| p.last_name.clone()).unwrap_or_default(),
-                        attendance: standing.get(&i).copied(),
-                        attendance_pending: unconfirmed.contains(&i),
-                    }
-                })
-                .collect();
-            bookings.push(ManifestBooking {
-                booking_id: b.id.clone(),
-                reference_number: b.reference_number.to_string(),
-                customer_name: customer.as_ref().map_or_else(|| b.customer_id.clone(), |c| c.full_name()),
-                customer_phone: customer.and_then(|c| c.phone),
-                pax,
-                status: b.status,
-                special_requests: b.special_requests.clone(),
-                dietary_restrictions: b.dietary_restrictions.clone(),
-                checked_in: b.checked_in,
-                no_shows: b.no_shows,
-                pending: rows::pending(&conn, &org, EntityKind::Booking, &b.id)?,
-                participants,
-            });
+            let pending = rows::pending(&conn, &org, EntityKind::Booking, &b.id)?;
+            bookings.push(ManifestBooking::of(&b, customer, &standing, |i| unconfirmed.contains(&i), pending));
         }
         Ok(Some(Manifest {
             tour_name: tour.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
