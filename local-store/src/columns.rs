@@ -57,7 +57,16 @@ struct Columns<'a> {
     values: Vec<SqlValue>,
 }
 
-fn not_a_struct() -> ColError {
+/// Serializer methods that refuse their value: each answers `$err(&self, &what)`.
+macro_rules! refuse {
+    ($err:path; $($name:ident($($arg:ty),*) -> $ret:ty: $what:literal;)*) => {
+        $(fn $name(self, $(_: $arg),*) -> Result<$ret, ColError> {
+            Err($err(&self, &$what))
+        })*
+    };
+}
+
+fn not_a_struct<T>(_: &T, _: &&str) -> ColError {
     ColError("row: not an object".into())
 }
 
@@ -78,62 +87,35 @@ impl<'a, 'b> ser::Serializer for &'b mut Columns<'a> {
     fn serialize_newtype_struct<T: ?Sized + Serialize>(self, _: &'static str, v: &T) -> Result<(), ColError> {
         v.serialize(self)
     }
-    fn serialize_bool(self, _: bool) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_i8(self, _: i8) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_i16(self, _: i16) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_i32(self, _: i32) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_i64(self, _: i64) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_u8(self, _: u8) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_u16(self, _: u16) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_u32(self, _: u32) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_u64(self, _: u64) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_f32(self, _: f32) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_f64(self, _: f64) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_char(self, _: char) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_str(self, _: &str) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_none(self) -> Result<(), ColError> {
-        Err(not_a_struct())
+    refuse! {
+        not_a_struct;
+        serialize_bool(bool) -> (): "";
+        serialize_i8(i8) -> (): "";
+        serialize_i16(i16) -> (): "";
+        serialize_i32(i32) -> (): "";
+        serialize_i64(i64) -> (): "";
+        serialize_u8(u8) -> (): "";
+        serialize_u16(u16) -> (): "";
+        serialize_u32(u32) -> (): "";
+        serialize_u64(u64) -> (): "";
+        serialize_f32(f32) -> (): "";
+        serialize_f64(f64) -> (): "";
+        serialize_char(char) -> (): "";
+        serialize_str(&str) -> (): "";
+        serialize_bytes(&[u8]) -> (): "";
+        serialize_none() -> (): "";
+        serialize_unit() -> (): "";
+        serialize_unit_struct(&'static str) -> (): "";
+        serialize_unit_variant(&'static str, u32, &'static str) -> (): "";
+        serialize_seq(Option<usize>) -> Self::SerializeSeq: "";
+        serialize_tuple(usize) -> Self::SerializeTuple: "";
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct: "";
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant: "";
+        serialize_map(Option<usize>) -> Self::SerializeMap: "";
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant: "";
     }
     fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_unit(self) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<(), ColError> {
-        Err(not_a_struct())
+        Err(not_a_struct(&(), &""))
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
         self,
@@ -142,37 +124,7 @@ impl<'a, 'b> ser::Serializer for &'b mut Columns<'a> {
         _: &'static str,
         _: &T,
     ) -> Result<(), ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, ColError> {
-        Err(not_a_struct())
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, ColError> {
-        Err(not_a_struct())
+        Err(not_a_struct(&(), &""))
     }
 }
 
@@ -257,12 +209,6 @@ impl ser::Serializer for Scalar {
     fn serialize_u64(self, v: u64) -> Result<SqlValue, ColError> {
         self.int(i64::try_from(v).ok(), &v)
     }
-    fn serialize_f32(self, v: f32) -> Result<SqlValue, ColError> {
-        Err(self.unexpected(&v))
-    }
-    fn serialize_f64(self, v: f64) -> Result<SqlValue, ColError> {
-        Err(self.unexpected(&v))
-    }
     fn serialize_char(self, v: char) -> Result<SqlValue, ColError> {
         self.serialize_str(v.encode_utf8(&mut [0u8; 4]))
     }
@@ -272,8 +218,18 @@ impl ser::Serializer for Scalar {
             _ => Err(self.unexpected(&format_args!("{v:?}"))),
         }
     }
-    fn serialize_bytes(self, _: &[u8]) -> Result<SqlValue, ColError> {
-        Err(self.unexpected(&"bytes"))
+    refuse! {
+        Scalar::unexpected;
+        serialize_f32(f32) -> SqlValue: "a decimal number";
+        serialize_f64(f64) -> SqlValue: "a decimal number";
+        serialize_bytes(&[u8]) -> SqlValue: "bytes";
+        serialize_seq(Option<usize>) -> Self::SerializeSeq: "array";
+        serialize_tuple(usize) -> Self::SerializeTuple: "array";
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct: "array";
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant: "object";
+        serialize_map(Option<usize>) -> Self::SerializeMap: "object";
+        serialize_struct(&'static str, usize) -> Self::SerializeStruct: "object";
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant: "object";
     }
     fn serialize_none(self) -> Result<SqlValue, ColError> {
         Ok(SqlValue::Null)
@@ -301,38 +257,5 @@ impl ser::Serializer for Scalar {
         _: &T,
     ) -> Result<SqlValue, ColError> {
         Err(self.unexpected(&variant))
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, ColError> {
-        Err(self.unexpected(&"array"))
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, ColError> {
-        Err(self.unexpected(&"array"))
-    }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, ColError> {
-        Err(self.unexpected(&"array"))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, ColError> {
-        Err(self.unexpected(&"object"))
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, ColError> {
-        Err(self.unexpected(&"object"))
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, ColError> {
-        Err(self.unexpected(&"object"))
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, ColError> {
-        Err(self.unexpected(&"object"))
     }
 }
