@@ -343,40 +343,20 @@ mod tests {
     #[test]
     fn dst_rules_new_york_and_london() {
         use DstResolution::*;
+        let fwd = |requested| ShiftedForward { requested };
         // (zone, local date, local time, expected UTC, expected local time, resolution)
         let cases = [
             // New York, 2026-03-08: 02:00 EST jumps to 03:00 EDT.
             ("America/New_York", d(2026, 3, 8), t(1, 30), utc(2026, 3, 8, 6, 30), t(1, 30), Exact),
-            (
-                "America/New_York",
-                d(2026, 3, 8),
-                t(2, 0),
-                utc(2026, 3, 8, 7, 0),
-                t(3, 0),
-                ShiftedForward { requested: t(2, 0) },
-            ),
-            (
-                "America/New_York",
-                d(2026, 3, 8),
-                t(2, 30),
-                utc(2026, 3, 8, 7, 0),
-                t(3, 0),
-                ShiftedForward { requested: t(2, 30) },
-            ),
+            ("America/New_York", d(2026, 3, 8), t(2, 0), utc(2026, 3, 8, 7, 0), t(3, 0), fwd(t(2, 0))),
+            ("America/New_York", d(2026, 3, 8), t(2, 30), utc(2026, 3, 8, 7, 0), t(3, 0), fwd(t(2, 30))),
             ("America/New_York", d(2026, 3, 8), t(3, 0), utc(2026, 3, 8, 7, 0), t(3, 0), Exact),
             // New York, 2026-11-01: 02:00 EDT falls back to 01:00 EST; 01:30 happens twice.
             ("America/New_York", d(2026, 11, 1), t(1, 30), utc(2026, 11, 1, 5, 30), t(1, 30), AmbiguousEarlier),
             ("America/New_York", d(2026, 11, 1), t(2, 30), utc(2026, 11, 1, 7, 30), t(2, 30), Exact),
             ("America/New_York", d(2026, 7, 1), t(9, 0), utc(2026, 7, 1, 13, 0), t(9, 0), Exact),
             // London, 2026-03-29: 01:00 GMT jumps to 02:00 BST.
-            (
-                "Europe/London",
-                d(2026, 3, 29),
-                t(1, 30),
-                utc(2026, 3, 29, 1, 0),
-                t(2, 0),
-                ShiftedForward { requested: t(1, 30) },
-            ),
+            ("Europe/London", d(2026, 3, 29), t(1, 30), utc(2026, 3, 29, 1, 0), t(2, 0), fwd(t(1, 30))),
             ("Europe/London", d(2026, 3, 29), t(0, 59), utc(2026, 3, 29, 0, 59), t(0, 59), Exact),
             ("Europe/London", d(2026, 3, 29), t(2, 0), utc(2026, 3, 29, 1, 0), t(2, 0), Exact),
             // London, 2026-10-25: 02:00 BST falls back to 01:00 GMT.

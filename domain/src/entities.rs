@@ -56,6 +56,30 @@ macro_rules! with_tour_details {
 }
 pub(crate) use with_tour_details;
 
+/// Declares a struct whose last fields are a guide's optional profile: bio, photo, emergency
+/// contact and days off: the entity [`Guide`] and `upsert_guide.v1` (see [`with_tour_details`]
+/// for why a macro).
+macro_rules! with_guide_extras {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($fields:tt)* }) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($fields)*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub bio: Option<String>,
+            /// An `https://` address of the guide's photo.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub photo_url: Option<String>,
+            /// Whom to call if something happens to the guide: a name and a phone number, free text.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub emergency_contact: Option<String>,
+            /// Days off, in the guide's own zone.
+            #[serde(default)]
+            pub time_off: Vec<TimeOff>,
+        }
+    };
+}
+pub(crate) use with_guide_extras;
+
 /// Declares a struct whose last fields are a price tier's validity dates and per-booking
 /// limits, each optional on the wire: the entity [`PricingTier`], the tour editor's
 /// [`PriceTierInput`](crate::ipc::PriceTierInput) and `upsert_pricing_tier.v2` (see
@@ -366,34 +390,25 @@ pub struct CheckIn {
     pub recorded_by: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Guide {
-    pub id: String,
-    pub organization_id: String,
-    /// The staff login of the guide, if they have one; this is how a guide's own departures
-    /// are recognised.
-    pub user_id: Option<String>,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    pub phone: String,
-    pub languages: Vec<String>,
-    pub timezone: String,
-    pub weekly_availability: WeeklyAvailability,
-    pub status: GuideStatus,
-    /// Tours the guide may lead (the spec's `tour_guide_assignments`).
-    pub qualified_tour_ids: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bio: Option<String>,
-    /// An `https://` address of the guide's photo.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub photo_url: Option<String>,
-    /// Whom to call if something happens to the guide: a name and a phone number, free text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub emergency_contact: Option<String>,
-    /// Days off, in the guide's own zone.
-    #[serde(default)]
-    pub time_off: Vec<TimeOff>,
+with_guide_extras! {
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Guide {
+        pub id: String,
+        pub organization_id: String,
+        /// The staff login of the guide, if they have one; this is how a guide's own departures
+        /// are recognised.
+        pub user_id: Option<String>,
+        pub first_name: String,
+        pub last_name: String,
+        pub email: String,
+        pub phone: String,
+        pub languages: Vec<String>,
+        pub timezone: String,
+        pub weekly_availability: WeeklyAvailability,
+        pub status: GuideStatus,
+        /// Tours the guide may lead (the spec's `tour_guide_assignments`).
+        pub qualified_tour_ids: Vec<String>,
+    }
 }
 
 impl Guide {

@@ -50,6 +50,60 @@ use crate::roles::{Permission, Role};
 use crate::status::{BookingStatus, DepartureStatus, PaymentStatus, StateMachine};
 use crate::validate::{self, FieldError};
 
+/// Declares the arguments of a mutation that prices lines on a departure (`create_booking`,
+/// `modify_booking`): the version's leading fields, the tour and departure, its own fields,
+/// the lines with the promo code and manual discount, its middle fields, the total the desk
+/// showed and the manager's overbook, then its trailing fields, in that order on the wire.
+macro_rules! priced_booking_args {
+    (
+        $(#[$meta:meta])* pub struct $name:ident {
+            $($head:tt)*
+        } on_departure {
+            $($who:tt)*
+        } priced {
+            $($mid:tt)*
+        } checked {
+            $($tail:tt)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($head)*
+            pub tour_id: String,
+            pub departure_id: String,
+            $($who)*
+            pub lines: Vec<LineArgs>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub promo_code: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub manual_discount: Option<ManualDiscount>,
+            $($mid)*
+            /// The total the desk showed; if the authoritative price differs the change is
+            /// refused rather than charged at a price nobody agreed to.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub expected_total: Option<Money>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub overbook: Option<OverbookArgs>,
+            $($tail)*
+        }
+
+        impl $name {
+            /// What [`price`] is asked: these lines, the code found for them, the discount and
+            /// the total the desk showed.
+            fn price_request<'a>(&'a self, promo: Option<&'a Promo>) -> PriceRequest<'a> {
+                PriceRequest {
+                    lines: &self.lines,
+                    promo,
+                    manual: self.manual_discount.as_ref(),
+                    expected_total: self.expected_total,
+                }
+            }
+        }
+    };
+}
+
 mod attendance;
 mod cancel;
 mod create;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{ApplyError, AuditEntry, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_ref, require};
-use crate::entities::{Guide, GuideAssignment};
+use crate::entities::{Guide, GuideAssignment, with_guide_extras};
 use crate::guides::{
     AssignmentRequest, AssignmentRole, AssignmentStatus, GuideStatus, TimeOff, WeeklyAvailability, check_assignment,
 };
@@ -13,22 +13,51 @@ use crate::status::StateMachine;
 use crate::validate;
 use crate::validate::FieldError;
 
-/// Arguments of `assign_guide.v1`. Assigning a guide already assigned changes nothing; a guide
-/// who had declined is asked again.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AssignGuideV1 {
-    /// The assignment's id, a UUID made by the client.
-    pub id: String,
-    pub departure_id: String,
-    pub guide_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub required_language: Option<String>,
-    /// Minutes the guide needs between departures.
-    #[serde(default)]
-    pub turnaround_minutes: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notes: Option<String>,
+/// Declares an `assign_guide` version's arguments: the assignment's id, departure and guide,
+/// the version's own fields, the language asked for, the turnaround and notes, then the
+/// version's trailing fields (in that order on the wire), and the shared prologue
+/// [`Assigning::check`] over them.
+macro_rules! assign_guide_args {
+    ($(#[$meta:meta])* pub struct $name:ident { $($mid:tt)* } then { $($tail:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// The assignment's id, a UUID made by the client.
+            pub id: String,
+            pub departure_id: String,
+            pub guide_id: String,
+            $($mid)*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub required_language: Option<String>,
+            /// Minutes the guide needs between departures.
+            #[serde(default)]
+            pub turnaround_minutes: u32,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub notes: Option<String>,
+            $($tail)*
+        }
+
+        impl $name {
+            fn assigning(&self, view: &dyn ReadView) -> Result<Assigning, ApplyError> {
+                Assigning::check(
+                    view,
+                    &self.id,
+                    &self.departure_id,
+                    &self.guide_id,
+                    &self.required_language,
+                    self.turnaround_minutes,
+                    &self.notes,
+                )
+            }
+        }
+    };
+}
+
+assign_guide_args! {
+    /// Arguments of `assign_guide.v1`. Assigning a guide already assigned changes nothing; a guide
+    /// who had declined is asked again.
+    pub struct AssignGuideV1 {} then {}
 }
 
 impl Mutator for AssignGuideV1 {
@@ -38,15 +67,7 @@ impl Mutator for AssignGuideV1 {
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
         require(ctx, Permission::SchedulesWrite, "assign guides")?;
-        let a = Assigning::check(
-            view,
-            &self.id,
-            &self.departure_id,
-            &self.guide_id,
-            &self.required_language,
-            self.turnaround_minutes,
-            &self.notes,
-        )?;
+        let a = self.assigning(view)?;
         if a.existing.as_ref().is_some_and(|e| e.status != AssignmentStatus::Declined) {
             return Ok(vec![]);
         }
@@ -171,37 +192,31 @@ impl Mutator for UnassignGuideV1 {
     }
 }
 
-/// Arguments of `upsert_guide.v1`: a guide's whole profile, created or replaced (the desk sends
-/// what its form shows). `user_id` links the guide to a staff login with the guide role; keeping
-/// it absent leaves an existing link as it is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpsertGuideV1 {
-    pub id: String,
-    pub first_name: String,
-    #[serde(default)]
-    pub last_name: String,
-    pub email: String,
-    #[serde(default)]
-    pub phone: String,
-    pub languages: Vec<String>,
-    pub timezone: String,
-    #[serde(default)]
-    pub weekly_availability: WeeklyAvailability,
-    pub status: GuideStatus,
-    #[serde(default)]
-    pub qualified_tour_ids: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bio: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub photo_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub emergency_contact: Option<String>,
-    #[serde(default)]
-    pub time_off: Vec<TimeOff>,
-    /// `Some(Some(id))` links a login, `Some(None)` (JSON `null`) unlinks, absent keeps.
-    #[serde(default, deserialize_with = "super::double_option", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<Option<String>>,
+with_guide_extras! {
+    /// Arguments of `upsert_guide.v1`: a guide's whole profile, created or replaced (the desk sends
+    /// what its form shows). `user_id` links the guide to a staff login with the guide role; keeping
+    /// it absent leaves an existing link as it is.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpsertGuideV1 {
+        pub id: String,
+        pub first_name: String,
+        #[serde(default)]
+        pub last_name: String,
+        pub email: String,
+        #[serde(default)]
+        pub phone: String,
+        pub languages: Vec<String>,
+        pub timezone: String,
+        #[serde(default)]
+        pub weekly_availability: WeeklyAvailability,
+        pub status: GuideStatus,
+        #[serde(default)]
+        pub qualified_tour_ids: Vec<String>,
+        /// `Some(Some(id))` links a login, `Some(None)` (JSON `null`) unlinks, absent keeps.
+        #[serde(default, deserialize_with = "super::double_option", skip_serializing_if = "Option::is_none")]
+        pub user_id: Option<Option<String>>,
+    }
 }
 
 /// The most tours a guide can be qualified for, days-off ranges and ranges per weekday: limits
@@ -348,26 +363,18 @@ impl Mutator for UpsertGuideV1 {
     }
 }
 
-/// Arguments of `assign_guide.v2`: v1 plus the guide's role on the departure and a manager's
-/// override. Without `override_reason` any conflict refuses the assignment, all of them named;
-/// with one (managers and up, [`Permission::Overbook`]) the guide is assigned anyway and the
-/// conflicts are audited with the reason.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AssignGuideV2 {
-    pub id: String,
-    pub departure_id: String,
-    pub guide_id: String,
-    #[serde(default)]
-    pub role: AssignmentRole,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub required_language: Option<String>,
-    #[serde(default)]
-    pub turnaround_minutes: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notes: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub override_reason: Option<String>,
+assign_guide_args! {
+    /// Arguments of `assign_guide.v2`: v1 plus the guide's role on the departure and a manager's
+    /// override. Without `override_reason` any conflict refuses the assignment, all of them named;
+    /// with one (managers and up, [`Permission::Overbook`]) the guide is assigned anyway and the
+    /// conflicts are audited with the reason.
+    pub struct AssignGuideV2 {
+        #[serde(default)]
+        pub role: AssignmentRole,
+    } then {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub override_reason: Option<String>,
+    }
 }
 
 impl Mutator for AssignGuideV2 {
@@ -381,15 +388,7 @@ impl Mutator for AssignGuideV2 {
         if override_reason.is_some() {
             require(ctx, Permission::Overbook, "override a guide's conflicts")?;
         }
-        let a = Assigning::check(
-            view,
-            &self.id,
-            &self.departure_id,
-            &self.guide_id,
-            &self.required_language,
-            self.turnaround_minutes,
-            &self.notes,
-        )?;
+        let a = self.assigning(view)?;
         if a.existing.as_ref().is_some_and(|e| e.status != AssignmentStatus::Declined && e.role == self.role) {
             return Ok(vec![]);
         }

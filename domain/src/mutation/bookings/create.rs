@@ -10,38 +10,28 @@ fn default_source() -> BookingSource {
     BookingSource::Admin
 }
 
-/// Arguments of `create_booking.v1`. `tour_id` and `departure_id` name the rows the price and
-/// the seats come from; see the module docs for the reference and the override.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBookingV1 {
-    pub id: String,
-    pub tour_id: String,
-    pub departure_id: String,
-    pub customer_id: String,
-    pub lines: Vec<LineArgs>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub promo_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manual_discount: Option<ManualDiscount>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub special_requests: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dietary_restrictions: Option<String>,
-    #[serde(default = "default_source")]
-    pub source: BookingSource,
-    pub reference_year: i32,
-    pub reference_entropy: u64,
-    /// The total the desk showed; if the authoritative price differs the booking is refused
-    /// rather than charged at a price nobody agreed to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_total: Option<Money>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub overbook: Option<OverbookArgs>,
-    /// Hold the seats unpaid for this long (clamped by `payment::hold_until`), after which the
-    /// hold-expiry job releases them: a website sale waiting for its payment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hold_seconds: Option<u64>,
+priced_booking_args! {
+    /// Arguments of `create_booking.v1`. `tour_id` and `departure_id` name the rows the price and
+    /// the seats come from; see the module docs for the reference and the override.
+    pub struct CreateBookingV1 {
+        pub id: String,
+    } on_departure {
+        pub customer_id: String,
+    } priced {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub special_requests: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub dietary_restrictions: Option<String>,
+        #[serde(default = "default_source")]
+        pub source: BookingSource,
+        pub reference_year: i32,
+        pub reference_entropy: u64,
+    } checked {
+        /// Hold the seats unpaid for this long (clamped by `payment::hold_until`), after which the
+        /// hold-expiry job releases them: a website sale waiting for its payment.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub hold_seconds: Option<u64>,
+    }
 }
 
 /// splitmix64: spreads one seed into independent-looking values, so candidate references do
@@ -149,13 +139,7 @@ impl CreateBookingV1 {
                 Some(Promo { code: found, customer_uses: view.promo_uses(&code, &customer_id)? })
             }
         };
-        let request = PriceRequest {
-            lines: &self.lines,
-            promo: promo.as_ref(),
-            manual: self.manual_discount.as_ref(),
-            expected_total: self.expected_total,
-        };
-        let snapshot = price(view, ctx, &tour_id, &dep, request)?;
+        let snapshot = price(view, ctx, &tour_id, &dep, self.price_request(promo.as_ref()))?;
         let outcome = match seats {
             SeatSource::Capacity => {
                 let outcome = capacity::check_booking(&dep, snapshot.participants(), manager_override.as_ref())?;

@@ -2,24 +2,16 @@
 
 use super::*;
 
-/// Arguments of `modify_booking.v1`: the booking's new lines, re-priced now. A code already on
-/// the booking may be kept (`promo_code`) without counting as a new use; adding a code to an
-/// existing booking is not supported in v1.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModifyBookingV1 {
-    pub booking_id: String,
-    pub tour_id: String,
-    pub departure_id: String,
-    pub lines: Vec<LineArgs>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub promo_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manual_discount: Option<ManualDiscount>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_total: Option<Money>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub overbook: Option<OverbookArgs>,
+priced_booking_args! {
+    /// Arguments of `modify_booking.v1`: the booking's new lines, re-priced now. A code already on
+    /// the booking may be kept (`promo_code`) without counting as a new use; adding a code to an
+    /// existing booking is not supported in v1.
+    pub struct ModifyBookingV1 {
+        pub booking_id: String,
+    } on_departure {
+    } priced {
+    } checked {
+    }
 }
 
 impl Mutator for ModifyBookingV1 {
@@ -71,13 +63,7 @@ impl Mutator for ModifyBookingV1 {
                 Some(Promo { code: found, customer_uses: 0 })
             }
         };
-        let request = PriceRequest {
-            lines: &self.lines,
-            promo: promo.as_ref(),
-            manual: self.manual_discount.as_ref(),
-            expected_total: self.expected_total,
-        };
-        let snapshot = price(view, ctx, &tour_id, &dep, request)?;
+        let snapshot = price(view, ctx, &tour_id, &dep, self.price_request(promo.as_ref()))?;
 
         let (before, after) = (old.seats_held(), snapshot.participants());
         let mut outcome = None;
