@@ -15,6 +15,7 @@ use crate::entities::{
 };
 use crate::guides::GuideStatus;
 use crate::hlc::Hlc;
+use crate::ipc::NewTour;
 use crate::money::{Currency, Money};
 use crate::mutation::CustomerField;
 use crate::pricing::{Adjustment, LineItem, PricingCatalog, PricingSnapshot, PromoCode, PromoStatus, Tier};
@@ -41,30 +42,12 @@ pub fn usd(a: i64) -> Money {
 }
 
 pub fn tour() -> Tour {
-    Tour {
-        id: TOUR.into(),
-        organization_id: ORG.into(),
-        name: "Old Town Walk".into(),
-        slug: "old-town-walk".into(),
-        short_description: String::new(),
-        duration_minutes: 120,
-        default_capacity: 10,
-        min_participants: 1,
-        category: TourCategory::Walking,
-        timezone: "Europe/London".into(),
+    NewTour {
         meeting_point: "Fountain".into(),
-        status: TourStatus::Active,
-        full_description: String::new(),
-        meeting_point_address: String::new(),
-        meeting_point_lat: None,
-        meeting_point_lng: None,
-        meeting_point_instructions: String::new(),
-        tags: vec![],
         languages: vec!["en".into()],
-        accessibility_info: String::new(),
-        what_to_bring: vec![],
-        highlights: vec![],
+        ..NewTour::quick("Old Town Walk".into(), String::new(), 120, 10, TourCategory::Walking, "Europe/London".into())
     }
+    .into_tour(TOUR.into(), ORG.into(), "old-town-walk".into(), TourStatus::Active)
 }
 
 pub fn variant() -> TourVariant {

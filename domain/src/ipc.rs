@@ -8,7 +8,7 @@ use crate::money::Money;
 use crate::mutation::LineArgs;
 use crate::protocol::OutcomeStatus;
 use crate::roles::Role;
-use crate::status::{BookingStatus, PaymentStatus, TourCategory};
+use crate::status::{BookingStatus, PaymentStatus, TourCategory, TourStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TourView {
@@ -230,6 +230,35 @@ impl NewTour {
             accessibility_info: String::new(),
             what_to_bring: vec![],
             highlights: vec![],
+        }
+    }
+
+    /// The tour this describes, as stored: for fixtures and demo data, which make tours without
+    /// going through `create_tour` (that mutation also checks and normalises the fields).
+    pub fn into_tour(self, id: String, organization_id: String, slug: String, status: TourStatus) -> Tour {
+        Tour {
+            id,
+            organization_id,
+            name: self.name,
+            slug,
+            short_description: self.short_description,
+            duration_minutes: self.duration_minutes,
+            default_capacity: self.default_capacity,
+            min_participants: self.min_participants.unwrap_or(1),
+            category: self.category,
+            timezone: self.timezone,
+            meeting_point: self.meeting_point,
+            status,
+            full_description: self.full_description,
+            meeting_point_address: self.meeting_point_address,
+            meeting_point_lat: self.meeting_point_lat,
+            meeting_point_lng: self.meeting_point_lng,
+            meeting_point_instructions: self.meeting_point_instructions,
+            tags: self.tags,
+            languages: self.languages,
+            accessibility_info: self.accessibility_info,
+            what_to_bring: self.what_to_bring,
+            highlights: self.highlights,
         }
     }
 }

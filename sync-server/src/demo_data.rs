@@ -11,6 +11,7 @@ use tourdesk_domain::cancellation::CancellationRule;
 use tourdesk_domain::catalogue::{CancellationPolicyRow, CatalogueRow, PromotionalCode};
 use tourdesk_domain::entities::{Guide, GuideAssignment};
 use tourdesk_domain::guides::{AssignmentStatus, DayTime, GuideStatus, TimeRange, WeeklyAvailability};
+use tourdesk_domain::ipc::NewTour;
 use tourdesk_domain::money::{Money, Percent};
 use tourdesk_domain::mutation::{Mutation, MutationCtx};
 use tourdesk_domain::pricing::{Adjustment, PromoStatus};
@@ -162,30 +163,11 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
     let mut catalogue = Vec::new();
     for t in TOURS {
         let currency = Currency::parse(t.currency)?;
-        let tour = Tour {
-            id: id(),
-            organization_id: org.clone(),
-            name: t.name.into(),
-            slug: t.slug.into(),
-            short_description: t.blurb.into(),
-            duration_minutes: t.minutes,
-            default_capacity: t.capacity,
-            min_participants: 1,
-            category: t.category,
-            timezone: t.tz.name().into(),
-            meeting_point: String::new(),
-            status: TourStatus::Active,
-            full_description: String::new(),
-            meeting_point_address: String::new(),
-            meeting_point_lat: None,
-            meeting_point_lng: None,
-            meeting_point_instructions: String::new(),
-            tags: vec![],
+        let tour = NewTour {
             languages: vec!["en".into()],
-            accessibility_info: String::new(),
-            what_to_bring: vec![],
-            highlights: vec![],
-        };
+            ..NewTour::quick(t.name.into(), t.blurb.into(), t.minutes, t.capacity, t.category, t.tz.name().into())
+        }
+        .into_tour(id(), org.clone(), t.slug.into(), TourStatus::Active);
         db::put_tour(&tx, &tour).await?;
         let variant = TourVariant {
             id: id(),

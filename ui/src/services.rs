@@ -86,8 +86,9 @@ pub async fn listen<T: DeserializeOwned + 'static>(event: &'static str, on: Call
     registered.map(|_| ()).map_err(|e| UiError::local(format!("could not follow {event}: {e:?}")))
 }
 
+/// The arguments of a command that takes none.
 #[derive(Serialize)]
-struct NoArgs {}
+pub(crate) struct NoArgs {}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -95,9 +96,10 @@ struct TourArg<'a> {
     tour_id: &'a str,
 }
 
+/// The arguments of a command that takes one `input`.
 #[derive(Serialize)]
-struct CreateArgs<'a, T> {
-    input: &'a T,
+pub(crate) struct CreateArgs<'a, T> {
+    pub(crate) input: &'a T,
 }
 
 #[derive(Serialize)]

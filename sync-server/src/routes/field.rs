@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tourdesk_domain::allotment::{Allotment, IssueAllotmentRequest};
+use tourdesk_domain::ipc::Manifest;
 
 use super::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::Staff;
@@ -51,7 +52,13 @@ struct ManifestQuery {
     date: Option<String>,
 }
 
-fn file(format: manifests::Format, bytes: Vec<u8>, name: &str) -> Response {
+impl ManifestQuery {
+    fn format(&self) -> Result<manifests::Format, AppError> {
+        Ok(manifests::Format::parse(self.format.as_deref().unwrap_or("csv"))?)
+    }
+}
+
+fn file(format: manifests::Format, manifests: &[Manifest], name: &str) -> Response {
     let ext = match format {
         manifests::Format::Csv => "csv",
         manifests::Format::Pdf => "pdf",
@@ -61,7 +68,7 @@ fn file(format: manifests::Format, bytes: Vec<u8>, name: &str) -> Response {
             (header::CONTENT_TYPE, format.content_type().to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"manifest-{name}.{ext}\"")),
         ],
-        bytes,
+        format.render(manifests),
     )
         .into_response()
 }
@@ -76,9 +83,9 @@ async fn departure_manifest(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<ManifestQuery>,
 ) -> Result<Response, AppError> {
-    let format = manifests::Format::parse(q.format.as_deref().unwrap_or("csv"))?;
+    let format = q.format()?;
     let m = manifests::of_departure(&state, &staff, &id).await?;
-    Ok(file(format, format.render(&[m]), &safe_name(&id)))
+    Ok(file(format, &[m], &safe_name(&id)))
 }
 
 async fn guide_day_manifest(
@@ -87,10 +94,10 @@ async fn guide_day_manifest(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<ManifestQuery>,
 ) -> Result<Response, AppError> {
-    let format = manifests::Format::parse(q.format.as_deref().unwrap_or("csv"))?;
+    let format = q.format()?;
     let date = q.date.ok_or_else(|| AppError::invalid("date", "which day: date=YYYY-MM-DD"))?;
     let all = manifests::of_guide_day(&state, &staff, &id, &date).await?;
-    Ok(file(format, format.render(&all), &format!("{}-{}", safe_name(&id), safe_name(&date))))
+    Ok(file(format, &all, &format!("{}-{}", safe_name(&id), safe_name(&date))))
 }
 
 async fn issue_allotment(

@@ -26,7 +26,7 @@ use crate::components::keyboard::on_row_keys;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::error::UiError;
 use crate::hooks::{Depends, Load, use_invoke};
-use crate::services::{self, call};
+use crate::services::{self, CreateArgs, NoArgs, call};
 use crate::state::{Action, use_app};
 
 const GUIDE_KINDS: Depends = Depends::on(&[EntityKind::Guide, EntityKind::Tour]);
@@ -59,14 +59,6 @@ const FIELDS: [&str; 13] = [
 const WEEKDAYS: [(u8, &str); 7] = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (0, "Sun")];
 
 #[derive(Serialize)]
-struct NoArgs {}
-
-#[derive(Serialize)]
-struct Input<'a, T> {
-    input: &'a T,
-}
-
-#[derive(Serialize)]
 struct Span {
     from: NaiveDate,
     until: NaiveDate,
@@ -83,13 +75,13 @@ pub async fn list_guides() -> Result<Vec<GuideView>, UiError> {
     call("list_guides", &NoArgs {}).await
 }
 pub async fn save_guide(input: &UpsertGuideV1) -> Result<String, UiError> {
-    call("save_guide", &Input { input }).await
+    call("save_guide", &CreateArgs { input }).await
 }
 pub async fn guide_board(from: NaiveDate, until: NaiveDate) -> Result<GuideBoard, UiError> {
     call("guide_board", &Span { from, until }).await
 }
 pub async fn assign_guide(input: &AssignGuideV2) -> Result<(), UiError> {
-    call("assign_guide", &Input { input }).await
+    call("assign_guide", &CreateArgs { input }).await
 }
 pub async fn unassign_guide(departure_id: &str, guide_id: &str) -> Result<(), UiError> {
     call("unassign_guide", &Unassign { departure_id, guide_id }).await

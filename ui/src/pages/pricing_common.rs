@@ -14,15 +14,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::error::UiError;
-use crate::services::call;
-
-#[derive(Serialize)]
-struct NoArgs {}
-
-#[derive(Serialize)]
-struct Input<'a, T> {
-    input: &'a T,
-}
+use crate::services::{CreateArgs, NoArgs, call};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,7 +42,7 @@ struct StatusArg<'a> {
 
 /// The desk's quote of a booking request: what its store will charge.
 pub async fn quote_booking(input: &QuoteInput) -> Result<Quote, UiError> {
-    call("quote_booking", &Input { input }).await
+    call("quote_booking", &CreateArgs { input }).await
 }
 
 pub async fn tour_pricing(tour_id: String) -> Result<TourPricingView, UiError> {
@@ -66,31 +58,31 @@ pub async fn list_cancellation_policies() -> Result<Vec<CancellationPolicyRow>, 
     call("list_cancellation_policies", &NoArgs {}).await
 }
 pub async fn save_promo_code(input: &UpsertPromoCodeV1) -> Result<String, UiError> {
-    call("save_promo_code", &Input { input }).await
+    call("save_promo_code", &CreateArgs { input }).await
 }
 pub async fn set_promo_code_status(id: &str, status: PromoStatus) -> Result<(), UiError> {
     call("set_promo_code_status", &StatusArg { id, status }).await
 }
 pub async fn save_tax_rate(input: &UpsertTaxRateV1) -> Result<String, UiError> {
-    call("save_tax_rate", &Input { input }).await
+    call("save_tax_rate", &CreateArgs { input }).await
 }
 pub async fn save_cancellation_policy(input: &UpsertCancellationPolicyV1) -> Result<String, UiError> {
-    call("save_cancellation_policy", &Input { input }).await
+    call("save_cancellation_policy", &CreateArgs { input }).await
 }
 pub async fn save_season(input: &UpsertSeasonV1) -> Result<String, UiError> {
-    call("save_season", &Input { input }).await
+    call("save_season", &CreateArgs { input }).await
 }
 pub async fn delete_season(id: &str) -> Result<(), UiError> {
     call("delete_season", &IdArg { id }).await
 }
 pub async fn save_tour_faq(input: &UpsertTourFaqV1) -> Result<String, UiError> {
-    call("save_tour_faq", &Input { input }).await
+    call("save_tour_faq", &CreateArgs { input }).await
 }
 pub async fn delete_tour_faq(id: &str) -> Result<(), UiError> {
     call("delete_tour_faq", &IdArg { id }).await
 }
 pub async fn save_tour_inclusion(input: &UpsertTourInclusionV1) -> Result<String, UiError> {
-    call("save_tour_inclusion", &Input { input }).await
+    call("save_tour_inclusion", &CreateArgs { input }).await
 }
 pub async fn delete_tour_inclusion(id: &str) -> Result<(), UiError> {
     call("delete_tour_inclusion", &IdArg { id }).await
