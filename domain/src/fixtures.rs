@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use crate::cancellation::{CancellationPolicy, CancellationRule};
+use crate::catalogue::CancellationPolicyRow;
 use crate::entities::{
     Booking, BookingSource, Customer, CustomerSource, Departure, Guide, PricingTier, Tour, TourVariant,
 };
@@ -141,6 +142,20 @@ pub fn policy() -> CancellationPolicy {
             CancellationRule { hours_before_tour: 168, refund_percentage: 100 },
             CancellationRule { hours_before_tour: 48, refund_percentage: 50 },
         ],
+    }
+}
+
+/// [`policy`] as the catalogue stores it: the organization's default, for every tour.
+pub fn policy_row() -> CancellationPolicyRow {
+    let p = policy();
+    CancellationPolicyRow {
+        id: p.id,
+        organization_id: ORG.into(),
+        tour_id: None,
+        name: p.name,
+        description: "Full refund up to a week before; half up to two days before".into(),
+        rules: p.rules,
+        is_default: true,
     }
 }
 

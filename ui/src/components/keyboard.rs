@@ -4,6 +4,29 @@
 
 use web_sys::wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, KeyboardEvent};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct KeyTableProps {
+    pub id: AttrValue,
+    /// The header row(s), `<tr>`s.
+    pub head: Html,
+    /// The body rows, each with `data-row` and `tabindex="0"`.
+    pub children: Html,
+}
+
+/// A scrolling table whose body rows are walked with the keys above.
+#[component]
+pub fn KeyTable(props: &KeyTableProps) -> Html {
+    html! {
+        <div class="table-scroll">
+            <table id={props.id.clone()}>
+                <thead>{ props.head.clone() }</thead>
+                <tbody onkeydown={Callback::from(on_row_keys)}>{ props.children.clone() }</tbody>
+            </table>
+        </div>
+    }
+}
 
 /// What a key does on a focused row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

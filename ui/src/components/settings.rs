@@ -13,7 +13,7 @@ use tourdesk_domain::validate::FieldError;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::components::keyboard::on_row_keys;
+use crate::components::keyboard::KeyTable;
 use crate::components::states::{EmptyState, ErrorNote};
 use crate::error::UiError;
 use crate::hooks::spawn_save;
@@ -327,10 +327,7 @@ pub fn StaffTable(props: &StaffTableProps) -> Html {
         return html! { <EmptyState title="Nobody on the staff yet" hint="Invite someone to start." /> };
     }
     html! {
-        <div class="table-scroll">
-        <table id="staff-table">
-            <thead><tr><th>{ "Name" }</th><th>{ "E-mail" }</th><th>{ "Role" }</th><th>{ "Status" }</th><th>{ "Two-step sign-in" }</th><th></th></tr></thead>
-            <tbody onkeydown={Callback::from(on_row_keys)}>
+        <KeyTable id="staff-table" head={html! { <tr><th>{ "Name" }</th><th>{ "E-mail" }</th><th>{ "Role" }</th><th>{ "Status" }</th><th>{ "Two-step sign-in" }</th><th></th></tr> }}>
             { for props.directory.staff.iter().map(|m| {
                 let suspend = StaffChange { role: None, suspended: Some(m.status != StaffStatus::Suspended) };
                 let may_suspend = check_staff_change(props.actor, you, &m.id, m.role, &suspend).is_ok();
@@ -376,9 +373,7 @@ pub fn StaffTable(props: &StaffTableProps) -> Html {
                     </tr>
                 }
             }) }
-            </tbody>
-        </table>
-        </div>
+        </KeyTable>
     }
 }
 
@@ -662,10 +657,7 @@ pub fn DeviceTable(props: &DeviceTableProps) -> Html {
         return html! { <EmptyState title="No devices have signed in" /> };
     }
     html! {
-        <div class="table-scroll">
-        <table id="device-table">
-            <thead><tr><th>{ "Device" }</th>if props.everyone { <th>{ "Person" }</th> }<th>{ "Kind" }</th><th>{ "Last seen" }</th><th>{ "Status" }</th><th></th></tr></thead>
-            <tbody onkeydown={Callback::from(on_row_keys)}>
+        <KeyTable id="device-table" head={html! { <tr><th>{ "Device" }</th>if props.everyone { <th>{ "Person" }</th> }<th>{ "Kind" }</th><th>{ "Last seen" }</th><th>{ "Status" }</th><th></th></tr> }}>
             { for props.devices.iter().map(|d| {
                 let revoke = { let d = d.clone(); props.on_revoke.reform(move |_: MouseEvent| d.clone()) };
                 html! {
@@ -683,9 +675,7 @@ pub fn DeviceTable(props: &DeviceTableProps) -> Html {
                     </tr>
                 }
             }) }
-            </tbody>
-        </table>
-        </div>
+        </KeyTable>
     }
 }
 

@@ -16,7 +16,7 @@ use super::pricing_common::{
     self as common, adjustment, adjustment_fields, adjustment_text, amount, bind, currency, field_error, form_error,
     opt_count, plain_amount,
 };
-use crate::components::keyboard::on_row_keys;
+use crate::components::keyboard::KeyTable;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::error::UiError;
 use crate::hooks::{Depends, Load, spawn_save, use_invoke};
@@ -202,13 +202,10 @@ pub struct PromoTableProps {
 #[component]
 pub fn PromoTable(props: &PromoTableProps) -> Html {
     html! {
-        <div class="table-scroll">
-        <table id="promo-table">
-            <thead><tr>
+        <KeyTable id="promo-table" head={html! { <tr>
                 <th>{ "Code" }</th><th>{ "Discount" }</th><th>{ "Valid" }</th><th>{ "Uses" }</th>
                 <th>{ "Per customer" }</th><th>{ "Status" }</th><th><span class="sr-only">{ "Actions" }</span></th>
-            </tr></thead>
-            <tbody onkeydown={Callback::from(on_row_keys)}>
+            </tr> }}>
                 { for props.codes.iter().map(|p| {
                     let edit = { let (cb, p) = (props.on_edit.clone(), p.clone()); Callback::from(move |_: MouseEvent| cb.emit(p.clone())) };
                     let next = if p.status == PromoStatus::Active { PromoStatus::Inactive } else { PromoStatus::Active };
@@ -230,9 +227,7 @@ pub fn PromoTable(props: &PromoTableProps) -> Html {
                         </tr>
                     }
                 }) }
-            </tbody>
-        </table>
-        </div>
+        </KeyTable>
     }
 }
 

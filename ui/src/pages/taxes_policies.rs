@@ -11,7 +11,7 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::pricing_common::{self as common, bind, field_error, form_error, percent};
-use crate::components::keyboard::on_row_keys;
+use crate::components::keyboard::KeyTable;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::error::UiError;
 use crate::hooks::{Depends, Load, use_invoke};
@@ -83,10 +83,7 @@ pub struct TaxTableProps {
 #[component]
 pub fn TaxTable(props: &TaxTableProps) -> Html {
     html! {
-        <div class="table-scroll">
-        <table id="tax-table">
-            <thead><tr><th>{ "Name" }</th><th>{ "Rate" }</th><th>{ "In prices" }</th><th>{ "Applies to" }</th><th>{ "Status" }</th><th><span class="sr-only">{ "Actions" }</span></th></tr></thead>
-            <tbody onkeydown={Callback::from(on_row_keys)}>
+        <KeyTable id="tax-table" head={html! { <tr><th>{ "Name" }</th><th>{ "Rate" }</th><th>{ "In prices" }</th><th>{ "Applies to" }</th><th>{ "Status" }</th><th><span class="sr-only">{ "Actions" }</span></th></tr> }}>
                 { for props.taxes.iter().map(|t| {
                     let edit = { let (cb, t) = (props.on_edit.clone(), t.clone()); Callback::from(move |_: MouseEvent| cb.emit(t.clone())) };
                     html! {
@@ -100,9 +97,7 @@ pub fn TaxTable(props: &TaxTableProps) -> Html {
                         </tr>
                     }
                 }) }
-            </tbody>
-        </table>
-        </div>
+        </KeyTable>
     }
 }
 
@@ -386,18 +381,7 @@ mod tests {
     use crate::router::{Route, SettingsTab};
 
     fn policy() -> CancellationPolicyRow {
-        CancellationPolicyRow {
-            id: "p".into(),
-            organization_id: "o".into(),
-            tour_id: None,
-            name: "Flexible".into(),
-            description: "Easy".into(),
-            rules: vec![
-                CancellationRule { hours_before_tour: 48, refund_percentage: 100 },
-                CancellationRule { hours_before_tour: 24, refund_percentage: 50 },
-            ],
-            is_default: true,
-        }
+        tourdesk_domain::fixtures::policy_row()
     }
 
     #[tokio::test]
@@ -427,7 +411,7 @@ mod tests {
         let html = yew::LocalServerRenderer::<T>::new().render().await;
         assert!(html.contains("VAT") && html.contains("23%") && html.contains("Included"), "{html}");
         assert!(html.contains("data-row") && html.contains("tabindex=\"0\""), "{html}");
-        assert!(html.contains("50% back when cancelled at least 24 hours before"), "{html}");
+        assert!(html.contains("50% back when cancelled at least 48 hours before"), "{html}");
     }
 
     #[tokio::test]
