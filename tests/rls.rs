@@ -8,7 +8,7 @@
 use tokio_postgres::error::SqlState;
 use tourdesk_sync_server::{Config, demo_data};
 use tourdesk_testkit::{APP_ROLE, PgCluster, as_app, as_role, connect};
-use tourdesk_tests::{Env, config, new_tour, push_raw, sign_in};
+use tourdesk_tests::{Env, call, config, new_tour, push_raw, sign_in};
 
 /// Every table that carries tenant rows: those with `organization_id`, the organizations
 /// themselves, and the mutation outcomes keyed by client.
@@ -140,7 +140,32 @@ async fn the_server_refuses_a_role_that_row_level_security_does_not_bind() {
     let e = tourdesk_sync_server::start(start_as(as_role(&db_url, "rls_climber"))).await.err().expect("a member");
     assert!(format!("{e:#}").contains("is a superuser"), "{e:#}");
 
+    // The owner of the schema can drop any table in it, policies and all.
+    owner
+        .batch_execute(
+            "CREATE ROLE rls_schema_owner LOGIN IN ROLE tourdesk_app; ALTER SCHEMA public OWNER TO rls_schema_owner",
+        )
+        .await
+        .unwrap();
+    let e = tourdesk_sync_server::start(start_as(as_role(&db_url, "rls_schema_owner"))).await.err().expect("schema");
+    assert!(format!("{e:#}").contains("owns the schema"), "{e:#}");
+    owner.batch_execute("ALTER SCHEMA public OWNER TO pg_database_owner").await.unwrap();
+
+    // A member of the lookups' owner could SET ROLE to it and read every organization's rows.
+    owner.batch_execute("CREATE ROLE rls_looker LOGIN IN ROLE tourdesk_app, tourdesk_lookup").await.unwrap();
+    let e = tourdesk_sync_server::start(start_as(as_role(&db_url, "rls_looker"))).await.err().expect("a lookup member");
+    assert!(format!("{e:#}").contains("member of tourdesk_lookup"), "{e:#}");
+
     let server = tourdesk_sync_server::start(start_as(as_app(&db_url))).await.unwrap();
+    server.shutdown().await.unwrap();
+
+    // Production: migrated beforehand by the owner (`tourdesk-sync-server migrate`), the server
+    // starts as the application role alone, with no owner URL at all.
+    let mut c = start_as(as_app(&db_url));
+    (c.migrate_database_url, c.demo_data) = (None, false);
+    let server = tourdesk_sync_server::start(c).await.unwrap();
+    let (status, _) = call(&format!("http://{}", server.addr), "GET", "/api/v1/orgs/demo/tours", None, None).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
     server.shutdown().await.unwrap();
 
     // Loading the demo data is the owner's: without its URL the server says so instead of loading it as itself.
@@ -189,3 +214,4 @@ async fn a_schema_owner_that_is_no_superuser_migrates_and_loads_demo_data_for_th
         owner.query_one("SELECT pg_has_role(current_user, 'tourdesk_lookup', 'MEMBER')", &[]).await.unwrap().get(0);
     assert!(!member);
 }
+
