@@ -7,8 +7,9 @@
 
 use tokio_postgres::error::SqlState;
 use tourdesk_sync_server::{Config, demo_data};
+use tourdesk_testkit::stripe::{FakeStripe, sign};
 use tourdesk_testkit::{APP_ROLE, PgCluster, as_app, as_role, connect};
-use tourdesk_tests::{Env, config, new_tour, push_raw, sign_in};
+use tourdesk_tests::{Env, Fakes, WEBHOOK_SECRET, call, config, new_tour, push_raw, sign_in};
 
 /// Every table that carries tenant rows: those with `organization_id`, the organizations
 /// themselves, and the mutation outcomes keyed by client.
@@ -140,7 +141,32 @@ async fn the_server_refuses_a_role_that_row_level_security_does_not_bind() {
     let e = tourdesk_sync_server::start(start_as(as_role(&db_url, "rls_climber"))).await.err().expect("a member");
     assert!(format!("{e:#}").contains("is a superuser"), "{e:#}");
 
+    // The owner of the schema can drop any table in it, policies and all.
+    owner
+        .batch_execute(
+            "CREATE ROLE rls_schema_owner LOGIN IN ROLE tourdesk_app; ALTER SCHEMA public OWNER TO rls_schema_owner",
+        )
+        .await
+        .unwrap();
+    let e = tourdesk_sync_server::start(start_as(as_role(&db_url, "rls_schema_owner"))).await.err().expect("schema");
+    assert!(format!("{e:#}").contains("owns the schema"), "{e:#}");
+    owner.batch_execute("ALTER SCHEMA public OWNER TO pg_database_owner").await.unwrap();
+
+    // A member of the lookups' owner could SET ROLE to it and read every organization's rows.
+    owner.batch_execute("CREATE ROLE rls_looker LOGIN IN ROLE tourdesk_app, tourdesk_lookup").await.unwrap();
+    let e = tourdesk_sync_server::start(start_as(as_role(&db_url, "rls_looker"))).await.err().expect("a lookup member");
+    assert!(format!("{e:#}").contains("member of tourdesk_lookup"), "{e:#}");
+
     let server = tourdesk_sync_server::start(start_as(as_app(&db_url))).await.unwrap();
+    server.shutdown().await.unwrap();
+
+    // Production: migrated beforehand by the owner (`tourdesk-sync-server migrate`), the server
+    // starts as the application role alone, with no owner URL at all.
+    let mut c = start_as(as_app(&db_url));
+    (c.migrate_database_url, c.demo_data) = (None, false);
+    let server = tourdesk_sync_server::start(c).await.unwrap();
+    let (status, _) = call(&format!("http://{}", server.addr), "GET", "/api/v1/orgs/demo/tours", None, None).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
     server.shutdown().await.unwrap();
 
     // Loading the demo data is the owner's: without its URL the server says so instead of loading it as itself.
@@ -188,4 +214,97 @@ async fn a_schema_owner_that_is_no_superuser_migrates_and_loads_demo_data_for_th
     let member: bool =
         owner.query_one("SELECT pg_has_role(current_user, 'tourdesk_lookup', 'MEMBER')", &[]).await.unwrap().get(0);
     assert!(!member);
+}
+
+/// What issue 18 saw fail once the server ran as a role row-level security binds, each through
+/// the server as that role: sign-in (the device was inserted before the tenant was set: 500),
+/// refresh, and a signed `payment_intent.succeeded` (looked up before any tenant, it found no
+/// payment, was recorded as processed and left the booking unpaid for good). The server started
+/// with the owner's URL, so it migrated; afterwards every connection it holds is the
+/// application role's: the owner's were for the migration only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_refresh_and_a_webhook_payment_work_as_the_app_role_which_is_all_the_server_connects_as() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let base = env.base_url();
+    let admin = env.pg().await;
+
+    let body = serde_json::json!({
+        "organization": demo_data::DEMO_ORG_SLUG,
+        "email": demo_data::DEMO_OWNER_EMAIL,
+        "password": demo_data::DEMO_PASSWORD,
+        "device": "row-level security test",
+    });
+    let (status, signed_in) = call(&base, "POST", "/api/v1/auth/sign-in", None, Some(body)).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{signed_in}");
+    let device = signed_in["device_id"].as_str().unwrap();
+    let devices: i64 = admin
+        .query_one("SELECT count(*) FROM staff_devices WHERE id = $1 AND name = 'row-level security test'", &[&device])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(devices, 1, "the device is stored in its organization");
+    let refresh = serde_json::json!({"refresh_token": signed_in["refresh_token"]});
+    let (status, refreshed) = call(&base, "POST", "/api/v1/auth/refresh", None, Some(refresh)).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{refreshed}");
+    let (status, _) = call(&base, "GET", "/api/v1/auth/devices", refreshed["access_token"].as_str(), None).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "the refreshed token works");
+
+    // A website booking, paid through a signed webhook event.
+    let org = demo_data::DEMO_ORG_SLUG;
+    let (_, tours) = call(&base, "GET", &format!("/api/v1/orgs/{org}/tours"), None, None).await;
+    let (from, to) = (chrono::Utc::now().date_naive(), chrono::Utc::now().date_naive() + chrono::Duration::days(20));
+    let mut offer = None;
+    for t in tours.as_array().unwrap() {
+        let slug = t["slug"].as_str().unwrap();
+        let path = format!("/api/v1/orgs/{org}/tours/{slug}/availability?from={from}&to={to}");
+        let (_, a) = call(&base, "GET", &path, None, None).await;
+        offer = a["departures"].as_array().unwrap().iter().find(|d| d["seats_left"].as_u64() >= Some(1)).cloned();
+        if offer.is_some() {
+            break;
+        }
+    }
+    let departure = offer.expect("a departure with a free seat in the demo data");
+    let request = serde_json::json!({
+        "request_id": uuid::Uuid::new_v4().to_string(),
+        "departure_id": departure["id"],
+        "customer": {"email": "rls@example.com", "first_name": "Row", "last_name": "Level"},
+        "lines": [{"tier_id": departure["prices"][0]["tier_id"], "quantity": 1}],
+    });
+    let (status, created) = call(&base, "POST", &format!("/api/v1/orgs/{org}/bookings"), None, Some(request)).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{created}");
+    let booking = created["booking"]["id"].as_str().unwrap();
+    let intent = created["payment"]["payment_intent_id"].as_str().unwrap();
+    let event = stripe.succeed(intent);
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/v1/stripe/webhook"))
+        .header("Stripe-Signature", sign(&event, WEBHOOK_SECRET, chrono::Utc::now().timestamp()))
+        .header("Content-Type", "application/json")
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let paid = admin
+        .query_one(
+            "SELECT b.status, b.payment_status, e.issue FROM bookings b, stripe_events e
+             WHERE b.id = $1 AND e.type = 'payment_intent.succeeded'",
+            &[&booking],
+        )
+        .await
+        .unwrap();
+    let paid: (String, String, Option<String>) = (paid.get(0), paid.get(1), paid.get(2));
+    assert_eq!(paid, ("confirmed".into(), "paid".into(), None));
+
+    // Every connection of the server (its pool, its LISTEN, its jobs) is the application role's.
+    let roles = admin
+        .query(
+            "SELECT DISTINCT usename::text FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let roles: Vec<String> = roles.iter().map(|r| r.get(0)).collect();
+    assert_eq!(roles, [APP_ROLE]);
 }

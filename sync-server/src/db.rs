@@ -206,9 +206,11 @@ pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
 }
 
 /// Refuses a runtime role that row-level security would not bind: a superuser, a role with
-/// BYPASSRLS, a member of either (it could `SET ROLE`), or the owner of a table (FORCE'd tables
-/// bind owners too, but an owner can drop the policies). The server runs as a member of
-/// `tourdesk_app` that is none of these.
+/// BYPASSRLS, a member of either (it could `SET ROLE`), the owner of a table (FORCE'd tables
+/// bind owners too, but an owner can drop the policies) or of the schema (it can drop any table
+/// in it), or a member of `tourdesk_lookup` (it could `SET ROLE` to the lookups' owner, whose
+/// policies show every organization's rows). The server runs as a member of `tourdesk_app` that
+/// is none of these.
 pub async fn check_runtime_role(pool: &Pool) -> anyhow::Result<()> {
     let client = pool.get().await?;
     let row = client
@@ -218,19 +220,26 @@ pub async fn check_runtime_role(pool: &Pool) -> anyhow::Result<()> {
                     (SELECT string_agg(c.relname, ', ' ORDER BY c.relname) FROM pg_catalog.pg_class c
                      WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema())
                        AND c.relkind IN ('r', 'p')
-                       AND pg_has_role(current_user, c.relowner, 'MEMBER'))
+                       AND pg_has_role(current_user, c.relowner, 'MEMBER')),
+                    coalesce(bool_or(r.rolname = 'tourdesk_lookup'), false),
+                    coalesce((SELECT pg_has_role(current_user, n.nspowner, 'MEMBER') FROM pg_catalog.pg_namespace n
+                              WHERE n.nspname = current_schema()), false)
              FROM pg_catalog.pg_roles r WHERE pg_has_role(current_user, r.oid, 'MEMBER')",
             &[],
         )
         .await?;
-    let (user, superuser, bypass, owned): (String, bool, bool, Option<String>) =
-        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+    let (user, superuser, bypass, owned, lookup, schema_owner): (String, bool, bool, Option<String>, bool, bool) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?, row.try_get(5)?);
     let why = if superuser {
         "is a superuser (or a member of one)".to_string()
     } else if bypass {
         "has BYPASSRLS (or is a member of a role that has it)".to_string()
     } else if let Some(tables) = owned {
         format!("owns tables ({tables})")
+    } else if schema_owner {
+        "owns the schema (or is a member of its owner)".to_string()
+    } else if lookup {
+        "is a member of tourdesk_lookup, the owner of the lookups that read every organization".to_string()
     } else {
         return Ok(());
     };
