@@ -3,7 +3,7 @@
 //! Payment Element and confirms against the fake API, which sends the signed webhook) and a real
 //! SMTP sink. A customer browses, picks a day with the keyboard, checks out with a promo code,
 //! pays, gets the e-mail, then manages the booking from the mailed link and cancels it; the
-//! German pages too. axe-core runs in every page visited (no serious or critical violation), and
+//! German pages; two browsers racing for a day's last seat. axe-core runs in every page visited (no serious or critical violation), and
 //! every page is saved as `<target dir>/web-screens/<step>.png`.
 //!
 //! Runs by default; skips only when ChromeDriver is absent and `TOURDESK_BROWSER_TESTS=optional`.
@@ -197,9 +197,14 @@ async fn a_customer_books_pays_manages_and_cancels_in_a_real_browser() {
         Some("promo_code-error"),
         "the refusal is tied to its field for screen readers"
     );
-    assert_eq!(b.find(&qty).await.unwrap().prop("value").await.unwrap().as_deref(), Some("2"), "the form kept its values");
+    assert_eq!(
+        b.find(&qty).await.unwrap().prop("value").await.unwrap().as_deref(),
+        Some("2"),
+        "the form kept its values"
+    );
     visits.page(&b, "06-checkout-promo-refused").await;
-    let full: i64 = b.find("[data-total-minor]").await.unwrap().attr("data-total-minor").await.unwrap().unwrap().parse().unwrap();
+    let full: i64 =
+        b.find("[data-total-minor]").await.unwrap().attr("data-total-minor").await.unwrap().unwrap().parse().unwrap();
     // The price follows the form as it is typed (the page's script asks the server).
     type_into(&b, "#promo_code", demo_data::DEMO_PROMO_CODE).await;
     b.wait_for_text("Promo code applied", Duration::from_secs(10)).await.unwrap();
@@ -250,7 +255,8 @@ async fn a_customer_books_pays_manages_and_cancels_in_a_real_browser() {
     };
     assert_eq!((status.as_str(), paid), ("confirmed", discounted));
     let mails = smtp.wait_for(1, Duration::from_secs(15)).await;
-    let confirmation = mails.iter().find(|m| m.subject.starts_with("Booking confirmed")).expect("the confirmation e-mail");
+    let confirmation =
+        mails.iter().find(|m| m.subject.starts_with("Booking confirmed")).expect("the confirmation e-mail");
     assert_eq!(confirmation.to, vec![EMAIL.to_string()]);
     assert!(confirmation.subject.contains(&reference) && confirmation.text.contains("Participants: 2"));
 
@@ -305,6 +311,68 @@ async fn a_customer_books_pays_manages_and_cancels_in_a_real_browser() {
     b.client.goto(&format!("{site}/{ORG}/manage?lang=de")).await.unwrap();
     b.wait_for_text("Meine Buchung verwalten", Duration::from_secs(10)).await.unwrap();
     visits.page(&b, "18-de-manage-lookup").await;
+
+    // Two customers race for the last seat of a day: one is asked to pay, the other is told it is
+    // sold out, and the calendar shows the day sold out straight away.
+    let (day2, last) = {
+        let today = Utc::now().date_naive();
+        let to = today + chrono::Duration::days(30);
+        let a = api(&env, &format!("/api/v1/orgs/{ORG}/tours/{slug}/availability?from={today}&to={to}")).await;
+        let d = a["departures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["date"] != dep["date"] && d["seats_left"].as_u64().unwrap() > 0)
+            .expect("another day with seats")
+            .clone();
+        (d["date"].as_str().unwrap().to_string(), d["id"].as_str().unwrap().to_string())
+    };
+    let pg = env.pg().await;
+    pg.execute(
+        "UPDATE schedules SET booked_count = CASE WHEN id = $2 THEN capacity - 1 ELSE capacity END
+          WHERE tour_id = (SELECT tour_id FROM schedules WHERE id = $2) AND local_date = $1::text::date",
+        &[&day2, &last],
+    )
+    .await
+    .unwrap();
+    let b2 = Browser::start().await.unwrap().expect("a second browser");
+    let checkout = format!("{site}/{ORG}/checkout?tour={slug}&date={day2}&departure={last}");
+    for (who, browser) in [("grace", &b), ("alan", &b2)] {
+        browser.client.goto(&checkout).await.unwrap();
+        type_into(browser, "#first_name", who).await;
+        type_into(browser, "#last_name", "Racer").await;
+        type_into(browser, "#email", &format!("{who}@example.com")).await;
+    }
+    let (one, two) = tokio::join!(async { b.find("button[value=book]").await.unwrap().click().await }, async {
+        b2.find("button[value=book]").await.unwrap().click().await
+    },);
+    one.unwrap();
+    two.unwrap();
+    let mut outcomes = Vec::new();
+    for browser in [&b, &b2] {
+        let paying = browser.find("#payment-form, #form-error").await.unwrap().attr("id").await.unwrap().unwrap();
+        outcomes.push(paying);
+    }
+    outcomes.sort();
+    assert_eq!(outcomes, ["form-error", "payment-form"], "one customer pays, the other is told");
+    let loser = if b.client.find(fantoccini::Locator::Css("#form-error")).await.is_ok() { &b } else { &b2 };
+    let told = loser.body_text().await.unwrap();
+    assert!(told.contains("Not enough seats left on this departure"), "{told}");
+    visits.page(loser, "19-race-lost").await;
+    loser.client.goto(&format!("{site}/{ORG}/tours/{slug}/dates?day={day2}")).await.unwrap();
+    let cell = loser.find(&format!("td[data-date='{day2}']")).await.unwrap();
+    assert_eq!(cell.attr("data-status").await.unwrap().as_deref(), Some("soldout"));
+    assert!(text_of(loser, "#departures").await.contains("Sold out"));
+    visits.page(loser, "20-sold-out-day").await;
+    b2.close().await;
+
+    // The checker itself is live: a page with an unlabelled image and field is refused.
+    b.client
+        .goto("data:text/html,<!doctype html><html lang=en><title>t</title><main><img src=x.png><input></main></html>")
+        .await
+        .unwrap();
+    let bad = b.axe().await.unwrap();
+    assert!(bad.iter().any(|v| v.starts_with("image-alt")) && bad.iter().any(|v| v.starts_with("label")), "{bad:?}");
 
     b.close().await;
     assert!(

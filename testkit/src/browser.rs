@@ -22,7 +22,9 @@ pub const AXE_CORE_VERSION: &str = "4.11.0";
 pub const OPTIONAL_ENV: &str = "TOURDESK_BROWSER_TESTS";
 
 fn chromedriver() -> PathBuf {
-    std::env::var_os("TOURDESK_CHROMEDRIVER").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"))
+    std::env::var_os("TOURDESK_CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"))
 }
 
 fn chromium() -> PathBuf {
@@ -139,7 +141,8 @@ impl Browser {
                 "prefs": { "intl.accept_languages": "en-US,en" },
             }),
         );
-        let client = match ClientBuilder::native().capabilities(caps).connect(&format!("http://127.0.0.1:{port}")).await {
+        let client = match ClientBuilder::native().capabilities(caps).connect(&format!("http://127.0.0.1:{port}")).await
+        {
             Ok(c) => c,
             Err(e) => {
                 let _ = driver.kill();
@@ -164,7 +167,11 @@ impl Browser {
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<()> {
         let height = self
             .client
-            .execute("return document.documentElement.scrollHeight;", vec![])
+            .execute(
+                "window.scrollTo(0, 0); \
+                 return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight;",
+                vec![],
+            )
             .await?
             .as_u64()
             .unwrap_or(900)
@@ -206,7 +213,10 @@ impl Browser {
             )
             .await
             .context("running axe-core")?;
-        Ok(found.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default())
+        Ok(found
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default())
     }
 
     /// Presses `keys` (characters or `fantoccini::key::Key`s as chars) on whatever has the focus,

@@ -50,7 +50,12 @@ pub(super) fn intercept(
     let form: Vec<(String, String)> =
         form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
-    s.requests.push(Recorded { method: method.to_string(), path: path.to_string(), idempotency_key: None, form: form.clone() });
+    s.requests.push(Recorded {
+        method: method.to_string(),
+        path: path.to_string(),
+        idempotency_key: None,
+        form: form.clone(),
+    });
     let (answer, webhook) = confirm(&mut s, id, &form);
     if let (Some(event), Some((url, secret))) = (webhook, s.webhook.clone()) {
         let deliveries = state.clone();
@@ -60,7 +65,9 @@ pub(super) fn intercept(
         });
     }
     let (status, json) = answer;
-    Some(cors((StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(json)).into_response()))
+    Some(cors(
+        (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(json)).into_response(),
+    ))
 }
 
 fn cors(mut r: Response) -> Response {
@@ -77,7 +84,13 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// with a charge of the full amount. Returns the answer and the event to send.
 fn confirm(s: &mut FakeState, id: &str, form: &[(String, String)]) -> (Answer, Option<String>) {
     if !field(form, "key").is_some_and(|k| k.starts_with("pk_test_")) {
-        let e = error(401, "invalid_request_error", None, "Invalid API Key provided: a publishable test key is needed.", None);
+        let e = error(
+            401,
+            "invalid_request_error",
+            None,
+            "Invalid API Key provided: a publishable test key is needed.",
+            None,
+        );
         return (e, None);
     }
     let charge_id = s.new_id("ch");
