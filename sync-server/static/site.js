@@ -11,7 +11,8 @@
       var data = new URLSearchParams(new FormData(form));
       data.set("action", "quote");
       var mine = ++seq;
-      fetch(form.action, { method: "POST", body: data, headers: { "Content-Type": "application/x-www-form-urlencoded" } })
+      // getAttribute: the form's buttons are named "action", which shadows `form.action`.
+      fetch(form.getAttribute("action"), { method: "POST", body: data, headers: { "Content-Type": "application/x-www-form-urlencoded" } })
         .then(function (r) { return r.text(); })
         .then(function (text) {
           if (mine !== seq) return;

@@ -3,8 +3,10 @@
 //! No system service and no Docker: this is what runs on a fresh CI machine.
 //!
 //! [`smtp`] is a real SMTP server for tests that send mail; [`stripe`] is a fake Stripe API (what
-//! is across the internet is faked at the HTTP boundary, with real signatures).
+//! is across the internet is faked at the HTTP boundary, with real signatures, and a stand-in
+//! Stripe.js for browsers); [`browser`] is headless Chromium for the website's tests.
 
+pub mod browser;
 pub mod smtp;
 pub mod stripe;
 

@@ -21,6 +21,9 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+mod browser;
+pub use browser::{DECLINED_CARD, STRIPE_JS};
+
 /// The API version async-stripe 1.0.0-rc.10 is generated for; events claim it so the client
 /// logs no version mismatch.
 pub const API_VERSION: &str = "2026-09-30.endive";
@@ -98,6 +101,10 @@ struct FakeState {
     fail_status: u16,
     intents: BTreeMap<String, IntentRecord>,
     idempotent: HashMap<String, StoredAnswer>,
+    /// Where payment events of confirms made in a browser are sent, with the signing secret.
+    webhook: Option<(String, String)>,
+    /// The HTTP status each such delivery ended with (0: no answer).
+    webhook_deliveries: Vec<u16>,
 }
 
 impl FakeState {
@@ -195,6 +202,18 @@ impl FakeStripe {
         let mut s = self.lock();
         s.fail_next = n;
         s.fail_status = status;
+    }
+
+    /// Payments confirmed in a browser (through the stand-in Stripe.js at `/v3/`) send their
+    /// `payment_intent.*` events to `url`, signed with `secret`, as Stripe sends them to a
+    /// webhook endpoint.
+    pub fn deliver_webhooks_to(&self, url: &str, secret: &str) {
+        self.lock().webhook = Some((url.to_string(), secret.to_string()));
+    }
+
+    /// The HTTP status of each webhook delivery so far (0: the endpoint did not answer).
+    pub fn webhook_deliveries(&self) -> Vec<u16> {
+        self.lock().webhook_deliveries.clone()
     }
 
     pub fn intent(&self, id: &str) -> Option<FakeIntent> {
@@ -496,6 +515,9 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(r) = browser::intercept(&state, &method, &uri, &headers, &body) {
+        return r;
+    }
     let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
     let raw = if method == Method::GET { uri.query().unwrap_or("").as_bytes().to_vec() } else { body.to_vec() };
     let form: Vec<(String, String)> =
