@@ -50,7 +50,7 @@ const APT_PRODUCT: &[&str] = &[
 // chromium + chromium-driver: the booking website's tests in a real browser (tests/website_browser.rs);
 // npm: installs axe-core for them under the target dir.
 const APT_TEST: &[&str] =
-    &["xvfb", "xauth", "webkit2gtk-driver", "poppler-utils", "chromium", "chromium-driver", "npm"];
+    &["xvfb", "xauth", "webkit2gtk-driver", "poppler-utils", "chromium", "chromium-driver"];
 /// What the sync-server alone needs (no WebKit, no display).
 const APT_SERVER: &[&str] = &["build-essential", "pkg-config", "curl", "libssl-dev", "postgresql"];
 
@@ -139,6 +139,12 @@ fn setup(for_tests: bool) -> anyhow::Result<()> {
     let mut wanted: Vec<&str> = APT_PRODUCT.to_vec();
     if for_tests {
         wanted.extend_from_slice(APT_TEST);
+        // npm installs axe-core for the browser tests. Machines whose Node.js comes from
+        // NodeSource have npm inside the `nodejs` package, which conflicts with Debian's `npm`:
+        // ask for the package only where there is no npm at all.
+        if !succeeds(Command::new("npm").arg("--version")) {
+            wanted.push("npm");
+        }
     }
     install_packages(wanted)?;
     setup_tools(for_tests)
