@@ -1345,3 +1345,56 @@ async fn the_latest_failure_and_a_settled_refund_stand_whatever_order_their_even
         assert_eq!(state[1..4], ["partially_refunded".to_string(), total.to_string(), (total / 2).to_string()]);
     }
 }
+
+/// Events that cannot be applied but name one of our organizations reach its office desks: a
+/// payment whose booking is gone (the intent's metadata names the organization and a booking it
+/// no longer has). A NUL byte anywhere in a well-signed event (a decline message) is stored
+/// without it, never a 500. Metadata naming no organization of ours stays an operator's row.
+#[tokio::test]
+async fn events_that_cannot_be_applied_reach_the_office_desk_and_nul_bytes_are_no_500() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let secret = env.webhook_secret();
+    let (dep, tier) = bookable(&env, 1).await;
+    let (booking, intent, _) = paid_for_later(&env, &dep, &tier, "nul@example.com").await;
+    let now = Utc::now().timestamp();
+
+    let declined = stripe.fail(&intent, "Declined\u{0} by the bank");
+    assert!(declined.contains("\\u0000"), "{declined}");
+    assert_eq!(deliver(&env, &declined, &secret, now).await, StatusCode::OK);
+    assert_eq!(money_state(&env, &booking).await[8], format!("{:?}", Some("Declined\u{FFFD} by the bank")));
+
+    let real = stripe.succeed(&intent);
+    let mut gone: Value =
+        serde_json::from_str(&with_object_field(&real, "id", json!("pi_forgotten_0000000000"))).unwrap();
+    gone["data"]["object"]["metadata"]["booking_id"] = json!("no-such-booking");
+    assert_eq!(deliver(&env, &gone.to_string(), &secret, now).await, StatusCode::OK);
+    let r = env
+        .pg()
+        .await
+        .query_one("SELECT booking_id, reason FROM payment_issues WHERE stripe_event_id = $1", &[&gone["id"].as_str()])
+        .await
+        .unwrap();
+    assert_eq!((r.get::<_, Option<String>>(0), r.get::<_, String>(1)), (None, "booking_missing".to_string()));
+    let manager = env.desk("office");
+    env.client(demo_data::DEMO_MANAGER_EMAIL).sync_once(&manager).await.unwrap();
+    let issues = manager.payment_issues().unwrap();
+    assert_eq!(issues.iter().map(|i| i.reason.as_str()).collect::<Vec<_>>(), ["booking_missing"], "{issues:?}");
+
+    let mut stranger = gone.clone();
+    stranger["id"] = json!("evt_stranger_000000000000");
+    stranger["data"]["object"]["metadata"]["organization_id"] = json!("org-of-someone-else");
+    assert_eq!(deliver(&env, &stranger.to_string(), &secret, now).await, StatusCode::OK);
+    assert_eq!(
+        env.scalar(
+            "SELECT count(*) FROM stripe_events WHERE id = 'evt_stranger_000000000000' AND issue = 'unknown_payment'",
+            &[]
+        )
+        .await,
+        1
+    );
+    assert_eq!(env.scalar("SELECT count(*) FROM payment_issues", &[]).await, 1);
+    // The real success still applies.
+    assert_eq!(deliver(&env, &real, &secret, now).await, StatusCode::OK);
+    assert_eq!(money_state(&env, &booking).await[..2], ["confirmed".to_string(), "paid".into()]);
+}

@@ -52,14 +52,12 @@ async fn target(
     }
     let Some(md) = metadata else { return Ok(None) };
     let (Some(org), Some(booking_id)) = (md.get("organization_id"), md.get("booking_id")) else { return Ok(None) };
-    // The metadata names the tenant; its payment row must be there to be believed.
+    // The metadata names the tenant (the intent id is written after its booking commits). The
+    // organization must be one of ours; the booking and its payment are checked under its lock
+    // by `apply`, which applies nothing without both and records the event for the
+    // organization's office staff instead (a booking gone, a payment it does not know).
     db::set_tenant(tx, org).await?;
-    let known = tx
-        .row_opt(
-            "SELECT 1 FROM payments WHERE organization_id = $1 AND booking_id = $2",
-            &[&org.as_str(), &booking_id.as_str()],
-        )
-        .await?;
+    let known = tx.row_opt("SELECT 1 FROM organizations WHERE id = $1", &[&org.as_str()]).await?;
     Ok(known.map(|_| Target { org: org.clone(), booking_id: booking_id.clone() }))
 }
 
