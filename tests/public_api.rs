@@ -1189,3 +1189,212 @@ async fn an_event_for_no_payment_of_ours_is_recorded_and_answered_ok() {
     assert_eq!(env.scalar("SELECT count(*) FROM payment_issues", &[]).await, 0, "no organization to show it to");
     assert_eq!(money_state(&env, &booking).await, before);
 }
+
+/// A small deterministic shuffler, so a failing order can be replayed from the seed it prints.
+struct Shuffler(u64);
+
+impl Shuffler {
+    fn from_env_or_clock() -> Shuffler {
+        let seed = std::env::var("TOURDESK_SHUFFLE_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| Utc::now().timestamp_micros().unsigned_abs());
+        println!("shuffle seed {seed} (TOURDESK_SHUFFLE_SEED={seed} replays it)");
+        Shuffler(seed | 1)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        usize::try_from(self.0 % n as u64).unwrap()
+    }
+
+    fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            v.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+/// The same event signed again with its top-level field `field` set (its id unchanged unless
+/// that is the field): what a delivery of the same event at another moment looks like.
+fn with_event_field(event: &str, field: &str, value: Value) -> String {
+    let mut v: Value = serde_json::from_str(event).unwrap();
+    v[field] = value;
+    v.to_string()
+}
+
+/// Several payments with the same story — two declined attempts, the success, a success
+/// event in another currency, a partial refund, the rest refunded, a dispute — each delivered
+/// in a random order with random repeats, all payments' deliveries at once (up to eight in
+/// flight), against one payment whose events arrive one by one in the order they happened.
+/// Every delivery is answered 200, and every payment ends as the in-order one: booking,
+/// payment row, refunds, one issue each for the foreign currency.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payment_events_shuffled_repeated_and_concurrent_end_as_delivered_in_order() {
+    use futures_util::StreamExt;
+    const SHUFFLED: usize = 5;
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let secret = env.webhook_secret();
+    let (dep, tier) = bookable(&env, SHUFFLED as u64 + 1).await;
+    let now = Utc::now().timestamp();
+    let mut rng = Shuffler::from_env_or_clock();
+
+    let mut stories = Vec::new();
+    for n in 0..=SHUFFLED {
+        let (booking, intent, total) = paid_for_later(&env, &dep, &tier, &format!("story{n}@example.com")).await;
+        let declined = stripe.fail(&intent, "Your card was declined.");
+        let short = stripe.fail(&intent, "Your card has insufficient funds.");
+        let succeeded = stripe.succeed(&intent);
+        let currency = serde_json::from_str::<Value>(&succeeded).unwrap()["data"]["object"]["currency"].clone();
+        let abroad = with_object_field(&succeeded, "currency", json!(if currency == "jpy" { "usd" } else { "jpy" }));
+        let part = stripe.refund_in_dashboard(&intent, total / 4);
+        let rest = stripe.refund_in_dashboard(&intent, total - total / 4);
+        let dispute = stripe.dispute(&intent);
+        stories.push((booking, vec![declined, short, succeeded, abroad, part, rest, dispute]));
+    }
+    for event in &stories[0].1 {
+        assert_eq!(deliver(&env, event, &secret, now).await, StatusCode::OK);
+    }
+    let mut deliveries = Vec::new();
+    for (_, events) in &stories[1..] {
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        for _ in 0..4 {
+            order.push(rng.below(events.len()));
+        }
+        deliveries.extend(order.into_iter().map(|i| events[i].clone()));
+    }
+    rng.shuffle(&mut deliveries);
+    let answers: Vec<StatusCode> = futures_util::stream::iter(deliveries.iter())
+        .map(|event| deliver(&env, event, &secret, now))
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert!(answers.iter().all(|s| *s == StatusCode::OK), "{answers:?}");
+
+    let in_order = money_state(&env, &stories[0].0).await;
+    assert_eq!(in_order[..2], ["confirmed".to_string(), "disputed".into()], "{in_order:?}");
+    assert_eq!(in_order[8], "None", "a success after declined cards clears the error");
+    const SETTLED: &str = "SELECT count(*) FROM refunds WHERE booking_id = $1 AND status = 'succeeded'";
+    assert_eq!(env.scalar(SETTLED, &[&stories[0].0]).await, 2);
+    for (booking, _) in &stories[1..] {
+        assert_eq!(money_state(&env, booking).await, in_order, "{booking}");
+        assert_eq!(env.scalar(SETTLED, &[booking]).await, 2, "{booking}");
+    }
+    let issues = env.scalar("SELECT count(*) FROM payment_issues WHERE reason = 'currency_mismatch'", &[]).await;
+    assert_eq!(
+        issues,
+        i64::try_from(stories.len()).unwrap(),
+        "one issue per foreign-currency event, however often sent"
+    );
+}
+
+/// Two things an event carries beside amounts do not depend on the order either: the message of
+/// a payment's failed attempts is the latest one's by Stripe's clock, and a refund Stripe has
+/// settled stays settled when an older event saying "pending" arrives after it.
+#[tokio::test]
+async fn the_latest_failure_and_a_settled_refund_stand_whatever_order_their_events_arrive_in() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let secret = env.webhook_secret();
+    let (dep, tier) = bookable(&env, 5).await;
+    let now = Utc::now().timestamp();
+
+    let orders: [&[usize]; 3] = [&[0, 1, 2], &[2, 1, 0, 2], &[1, 2, 0, 0, 1]];
+    for (n, order) in orders.iter().enumerate() {
+        let (booking, intent, _) = paid_for_later(&env, &dep, &tier, &format!("declined{n}@example.com")).await;
+        // Created at Stripe oldest first: "expired", then "declined", then "insufficient funds".
+        let failures: Vec<String> =
+            [("Your card has expired.", 300), ("Your card was declined.", 200), ("Insufficient funds.", 100)]
+                .iter()
+                .map(|(message, ago)| with_event_field(&stripe.fail(&intent, message), "created", json!(now - ago)))
+                .collect();
+        for &i in *order {
+            assert_eq!(deliver(&env, &failures[i], &secret, now).await, StatusCode::OK);
+        }
+        let state = money_state(&env, &booking).await;
+        assert_eq!(state[8], format!("{:?}", Some("Insufficient funds.")), "order {order:?}: {state:?}");
+        assert_eq!(state[..2], ["pending".to_string(), "unpaid".into()], "a declined card keeps the hold");
+    }
+
+    for (n, stale_last) in [true, false].into_iter().enumerate() {
+        let (booking, intent, total) = paid_for_later(&env, &dep, &tier, &format!("settled{n}@example.com")).await;
+        let succeeded = stripe.succeed(&intent);
+        let settled = stripe.refund_in_dashboard(&intent, total / 2);
+        // The same refund as an earlier event reported it, before Stripe settled it.
+        let mut pending: Value = serde_json::from_str(&settled).unwrap();
+        pending["data"]["object"]["refunds"]["data"][0]["status"] = json!("pending");
+        pending["id"] = json!(format!("evt_pending_{}", uuid::Uuid::new_v4().simple()));
+        pending["created"] = json!(now - 60);
+        let pending = pending.to_string();
+        let order = if stale_last { [&succeeded, &settled, &pending] } else { [&pending, &succeeded, &settled] };
+        for event in order {
+            assert_eq!(deliver(&env, event, &secret, now).await, StatusCode::OK);
+        }
+        let status: String = env
+            .pg()
+            .await
+            .query_one("SELECT status FROM refunds WHERE booking_id = $1", &[&booking])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(status, "succeeded", "stale event last: {stale_last}");
+        let state = money_state(&env, &booking).await;
+        assert_eq!(state[1..4], ["partially_refunded".to_string(), total.to_string(), (total / 2).to_string()]);
+    }
+}
+
+/// Events that cannot be applied but name one of our organizations reach its office desks: a
+/// payment whose booking is gone (the intent's metadata names the organization and a booking it
+/// no longer has). A NUL byte anywhere in a well-signed event (a decline message) is stored
+/// without it, never a 500. Metadata naming no organization of ours stays an operator's row.
+#[tokio::test]
+async fn events_that_cannot_be_applied_reach_the_office_desk_and_nul_bytes_are_no_500() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let secret = env.webhook_secret();
+    let (dep, tier) = bookable(&env, 1).await;
+    let (booking, intent, _) = paid_for_later(&env, &dep, &tier, "nul@example.com").await;
+    let now = Utc::now().timestamp();
+
+    let declined = stripe.fail(&intent, "Declined\u{0} by the bank");
+    assert!(declined.contains("\\u0000"), "{declined}");
+    assert_eq!(deliver(&env, &declined, &secret, now).await, StatusCode::OK);
+    assert_eq!(money_state(&env, &booking).await[8], format!("{:?}", Some("Declined\u{FFFD} by the bank")));
+
+    let real = stripe.succeed(&intent);
+    let mut gone: Value =
+        serde_json::from_str(&with_object_field(&real, "id", json!("pi_forgotten_0000000000"))).unwrap();
+    gone["data"]["object"]["metadata"]["booking_id"] = json!("no-such-booking");
+    assert_eq!(deliver(&env, &gone.to_string(), &secret, now).await, StatusCode::OK);
+    let r = env
+        .pg()
+        .await
+        .query_one("SELECT booking_id, reason FROM payment_issues WHERE stripe_event_id = $1", &[&gone["id"].as_str()])
+        .await
+        .unwrap();
+    assert_eq!((r.get::<_, Option<String>>(0), r.get::<_, String>(1)), (None, "booking_missing".to_string()));
+    let manager = env.desk("office");
+    env.client(demo_data::DEMO_MANAGER_EMAIL).sync_once(&manager).await.unwrap();
+    let issues = manager.payment_issues().unwrap();
+    assert_eq!(issues.iter().map(|i| i.reason.as_str()).collect::<Vec<_>>(), ["booking_missing"], "{issues:?}");
+
+    let mut stranger = gone.clone();
+    stranger["id"] = json!("evt_stranger_000000000000");
+    stranger["data"]["object"]["metadata"]["organization_id"] = json!("org-of-someone-else");
+    assert_eq!(deliver(&env, &stranger.to_string(), &secret, now).await, StatusCode::OK);
+    assert_eq!(
+        env.scalar(
+            "SELECT count(*) FROM stripe_events WHERE id = 'evt_stranger_000000000000' AND issue = 'unknown_payment'",
+            &[]
+        )
+        .await,
+        1
+    );
+    assert_eq!(env.scalar("SELECT count(*) FROM payment_issues", &[]).await, 1);
+    // The real success still applies.
+    assert_eq!(deliver(&env, &real, &secret, now).await, StatusCode::OK);
+    assert_eq!(money_state(&env, &booking).await[..2], ["confirmed".to_string(), "paid".into()]);
+}

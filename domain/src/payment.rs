@@ -146,6 +146,43 @@ impl ProcessorState {
     }
 }
 
+/// A failed payment attempt as the processor reported it: when (the event's creation time on
+/// the processor's clock) and under which event id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FailureAt<'a> {
+    pub at: DateTime<Utc>,
+    pub event_id: &'a str,
+}
+
+/// Whether the failed attempt `reported` is the one whose message a payment shows, over the one
+/// it shows now (`shown`, none yet): the latest by the processor's clock, ties broken by event
+/// id. A join like [`ProcessorState::record`]'s, so the message kept does not depend on the order
+/// the failures arrive in (or repeat), only on which failures there were.
+pub fn failure_supersedes(reported: FailureAt<'_>, shown: Option<FailureAt<'_>>) -> bool {
+    shown.is_none_or(|s| reported > s)
+}
+
+/// A refund's status at the processor, as stored: `queued` (not sent yet), `pending`,
+/// `requires_action`, and the ends `succeeded`, `failed`, `canceled`.
+fn refund_status_rank(status: &str) -> u8 {
+    match status {
+        "queued" => 0,
+        "pending" => 1,
+        "requires_action" => 2,
+        "succeeded" => 3,
+        "failed" | "canceled" => 4,
+        _ => 1,
+    }
+}
+
+/// The refund status to keep when an event reports `reported` for a refund stored as `current`:
+/// a status only moves forward (pending → requires action → succeeded → failed or canceled),
+/// so an older event delivered after a newer one cannot take a settled refund back to pending.
+/// An unknown status counts as `pending`.
+pub fn refund_status_after<'a>(current: &'a str, reported: &'a str) -> &'a str {
+    if refund_status_rank(reported) >= refund_status_rank(current) { reported } else { current }
+}
+
 /// What the processor's state does to a booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentEffect {
@@ -520,6 +557,112 @@ mod tests {
         assert!(!hold_expired(&b, None, now()), "desk bookings have no hold");
         let (partly, _, _) = replay(&b, &[succeeded(1)]);
         assert!(!hold_expired(&partly, Some(before), now()));
+    }
+
+    /// Every ordering of `items`.
+    fn permutations<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
+        if items.len() <= 1 {
+            return vec![items.to_vec()];
+        }
+        let mut all = vec![];
+        for (i, first) in items.iter().enumerate() {
+            let mut rest = items.to_vec();
+            rest.remove(i);
+            for mut tail in permutations(&rest) {
+                tail.insert(0, first.clone());
+                all.push(tail);
+            }
+        }
+        all
+    }
+
+    /// Every delivery of a whole story, exhaustively: each ordering of its events, and each
+    /// ordering with any one event delivered a second time at any position, end in the booking,
+    /// the processor state and the refunds the events make in the order they happened. Stories:
+    /// a pending and a cancelled booking, paid in full and in part, with a failed attempt, a
+    /// partial and then a full refund, and a dispute.
+    #[test]
+    fn every_permutation_and_duplication_ends_as_the_events_in_order() {
+        let mut checked = 0usize;
+        for (cancelled, partial) in [(false, false), (false, true), (true, false), (true, true)] {
+            let total = 10_000;
+            let received = if partial { 6_000 } else { total };
+            let story =
+                [ProcessorEvent::Failed, succeeded(received), refunded(received / 4), refunded(received), disputed(0)];
+            let mut b = sample_booking(eur(total));
+            if cancelled {
+                b.status = BookingStatus::Cancelled;
+            }
+            let (want, want_state, want_refunds) = replay(&b, &story);
+            let asked: i64 = want_refunds.iter().sum();
+            assert!(asked <= received, "in order, more asked back ({asked}) than was paid ({received})");
+            for order in permutations(&story) {
+                let mut deliveries = vec![order.clone()];
+                for (twice, pos) in (0..order.len()).flat_map(|e| (0..=order.len()).map(move |p| (e, p))) {
+                    let mut again = order.clone();
+                    again.insert(pos, order[twice].clone());
+                    deliveries.push(again);
+                }
+                for delivered in deliveries {
+                    let (got, got_state, got_refunds) = replay(&b, &delivered);
+                    assert_eq!(got_state, want_state, "{delivered:?}");
+                    assert_eq!(got, want, "{delivered:?}");
+                    // Money asked back through the processor is never more than what it took.
+                    let asked: i64 = got_refunds.iter().sum();
+                    assert!(asked <= received, "{delivered:?}: asked back {asked} of {received}");
+                    checked += 1;
+                }
+            }
+            assert_eq!(want.paid_amount, eur(received));
+            assert_eq!((want.refunded_amount, want.payment_status), (eur(received), PaymentStatus::Disputed));
+            let confirmed = !cancelled && !partial;
+            assert_eq!(want.status == BookingStatus::Confirmed, confirmed, "{want:?}");
+        }
+        // 5! orderings, each also with one of its 5 events repeated at one of 6 places.
+        assert_eq!(checked, 4 * 120 * (1 + 5 * 6));
+    }
+
+    #[test]
+    fn the_latest_failure_is_shown_whatever_order_failures_arrive_in() {
+        let t = |s: i64| DateTime::<Utc>::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let failures = [
+            FailureAt { at: t(0), event_id: "evt_a" },
+            FailureAt { at: t(5), event_id: "evt_b" },
+            FailureAt { at: t(5), event_id: "evt_c" },
+            FailureAt { at: t(2), event_id: "evt_d" },
+        ];
+        let latest = FailureAt { at: t(5), event_id: "evt_c" };
+        for order in permutations(&failures) {
+            let mut shown: Option<FailureAt> = None;
+            // Each failure twice, in this order.
+            for &f in order.iter().chain(order.iter()) {
+                if failure_supersedes(f, shown) {
+                    shown = Some(f);
+                }
+            }
+            assert_eq!(shown, Some(latest));
+        }
+    }
+
+    #[test]
+    fn a_refund_status_only_moves_forward() {
+        let statuses = ["queued", "pending", "requires_action", "succeeded", "failed", "canceled"];
+        // Reported in any order, the furthest status stands.
+        for a in statuses {
+            for b in statuses {
+                let ab = refund_status_after(refund_status_after("queued", a), b);
+                let ba = refund_status_after(refund_status_after("queued", b), a);
+                let (ra, rb) = (refund_status_rank(a), refund_status_rank(b));
+                if ra != rb {
+                    assert_eq!(ab, ba, "{a} then {b}");
+                    assert_eq!(ab, if ra > rb { a } else { b });
+                }
+            }
+        }
+        assert_eq!(refund_status_after("succeeded", "pending"), "succeeded", "an old event is stale");
+        assert_eq!(refund_status_after("pending", "succeeded"), "succeeded");
+        assert_eq!(refund_status_after("succeeded", "failed"), "failed", "Stripe can fail a refund later");
+        assert_eq!(refund_status_after("succeeded", "whatever"), "succeeded");
     }
 
     /// A payment's history as it happened: failed attempts, the success, refunds growing to at

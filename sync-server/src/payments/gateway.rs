@@ -378,8 +378,27 @@ pub fn from_stripe_amount(amount: i64, currency: &str) -> i64 {
     }
 }
 
+/// Replaces every NUL in the event's strings and keys with U+FFFD. JSON may carry `\u0000` (in a
+/// customer's billing name, a decline message), PostgreSQL's text and JSONB may not: kept as is,
+/// a well-signed event would fail to store on every delivery. Stripe's ids never hold one.
+fn without_nul(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
+        Value::Array(items) => items.iter_mut().for_each(without_nul),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                *map = std::mem::take(map).into_iter().map(|(k, v)| (k.replace('\0', "\u{FFFD}"), v)).collect();
+            }
+            map.values_mut().for_each(without_nul);
+        }
+        _ => {}
+    }
+}
+
 fn parse_event(payload: &str) -> Result<WebhookEvent, WebhookError> {
-    let event: Value = serde_json::from_str(payload).map_err(|e| WebhookError::Malformed(format!("not JSON: {e}")))?;
+    let mut event: Value =
+        serde_json::from_str(payload).map_err(|e| WebhookError::Malformed(format!("not JSON: {e}")))?;
+    without_nul(&mut event);
     let id = req_str(&event, "id")?;
     let event_type = req_str(&event, "type")?;
     let created_secs = event.get("created").and_then(Value::as_i64).ok_or_else(|| missing("created"))?;
@@ -608,6 +627,24 @@ mod tests {
                 assert_eq!(intent_id, pi);
                 assert_eq!(message.as_deref(), Some("Your card was declined."));
                 assert_eq!(metadata["reference"], "TD-0001");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn nul_bytes_in_a_verified_event_never_reach_postgres() {
+        let payload = r#"{"id":"evt_nul","type":"payment_intent.payment_failed","created":1800000000,
+            "livemode":false,"data":{"object":{"id":"pi_nul","object":"payment_intent",
+            "metadata":{"booking_id":"b\u0000","k\u0000":"v"},
+            "last_payment_error":{"message":"Declined\u0000 by the bank"}}}}"#;
+        let e = parse_event(payload).unwrap();
+        assert!(!e.payload.to_string().contains("\\u0000"), "{}", e.payload);
+        assert_eq!(e.payload.pointer("/data/object/metadata/k\u{FFFD}"), Some(&Value::from("v")));
+        match e.kind {
+            EventKind::PaymentFailed { message, metadata, .. } => {
+                assert_eq!(message.as_deref(), Some("Declined\u{FFFD} by the bank"));
+                assert_eq!(metadata["booking_id"], "b\u{FFFD}");
             }
             other => panic!("{other:?}"),
         }

@@ -14,7 +14,7 @@ use chrono::Utc;
 use deadpool_postgres::Transaction;
 use tourdesk_domain::entities::Booking;
 use tourdesk_domain::ledger::{EntryKind, LedgerEntry};
-use tourdesk_domain::payment::{self, CannotApply, PaymentEffect, ProcessorEvent, ProcessorState};
+use tourdesk_domain::payment::{self, CannotApply, FailureAt, PaymentEffect, ProcessorEvent, ProcessorState};
 
 use super::gateway::{EventKind, WebhookError, WebhookEvent};
 use crate::db::Prepared;
@@ -52,14 +52,12 @@ async fn target(
     }
     let Some(md) = metadata else { return Ok(None) };
     let (Some(org), Some(booking_id)) = (md.get("organization_id"), md.get("booking_id")) else { return Ok(None) };
-    // The metadata names the tenant; its payment row must be there to be believed.
+    // The metadata names the tenant (the intent id is written after its booking commits). The
+    // organization must be one of ours; the booking and its payment are checked under its lock
+    // by `apply`, which applies nothing without both and records the event for the
+    // organization's office staff instead (a booking gone, a payment it does not know).
     db::set_tenant(tx, org).await?;
-    let known = tx
-        .row_opt(
-            "SELECT 1 FROM payments WHERE organization_id = $1 AND booking_id = $2",
-            &[&org.as_str(), &booking_id.as_str()],
-        )
-        .await?;
+    let known = tx.row_opt("SELECT 1 FROM organizations WHERE id = $1", &[&org.as_str()]).await?;
     Ok(known.map(|_| Target { org: org.clone(), booking_id: booking_id.clone() }))
 }
 
@@ -193,25 +191,35 @@ fn processor_event(kind: &EventKind) -> Option<ProcessorEvent> {
     })
 }
 
-/// The payment's processor state as stored (V11), locked for this event.
-async fn processor_state(tx: &WriteTx<'_>, t: &Target) -> Result<Option<ProcessorState>, AppError> {
+/// The payment as stored, locked for this event: its processor state (V11) and the failed
+/// attempt whose message it shows (V28), if any.
+struct Stored {
+    state: ProcessorState,
+    failure_shown: Option<(chrono::DateTime<Utc>, String)>,
+}
+
+async fn processor_state(tx: &WriteTx<'_>, t: &Target) -> Result<Option<Stored>, AppError> {
     let row = tx
         .row_opt(
             "SELECT amount_received_minor, amount_refunded_minor, amount_disputed_minor,
-                    stripe_dispute_id IS NOT NULL, last_error IS NOT NULL
+                    stripe_dispute_id IS NOT NULL, last_error IS NOT NULL OR last_error_event_id IS NOT NULL,
+                    last_error_event_at, last_error_event_id
              FROM payments WHERE organization_id = $1 AND booking_id = $2
              ORDER BY id LIMIT 1 FOR UPDATE",
             &[&t.org, &t.booking_id],
         )
         .await?;
     let Some(r) = row else { return Ok(None) };
-    Ok(Some(ProcessorState {
+    let state = ProcessorState {
         captured: r.try_get(0)?,
         refunded: r.try_get(1)?,
         disputed: r.try_get(2)?,
         dispute_opened: r.try_get(3)?,
         failed: r.try_get(4)?,
-    }))
+    };
+    let at: Option<chrono::DateTime<Utc>> = r.try_get(5)?;
+    let id: Option<String> = r.try_get(6)?;
+    Ok(Some(Stored { state, failure_shown: at.zip(id) }))
 }
 
 /// Joins the event into its payment's state and brings the booking in line with the result
@@ -222,7 +230,7 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
     let Some(b) = db::booking_for_update(tx.tx(), &t.org, &t.booking_id).await? else {
         return Ok(Applied::Rejected { booking: None, why: CannotApply::BookingMissing });
     };
-    let Some(before) = processor_state(tx, t).await? else {
+    let Some(Stored { state: before, failure_shown }) = processor_state(tx, t).await? else {
         return Ok(Applied::Rejected { booking: Some(Box::new(b)), why: CannotApply::UnknownPayment });
     };
     let after = match before.record(b.pricing.total.currency, &pe) {
@@ -242,7 +250,18 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
             .await?;
         }
         EventKind::PaymentFailed { message, .. } => {
-            failure = message.as_deref().or(Some("the payment attempt failed"));
+            // The latest failure by Stripe's clock is the one shown, whatever order they arrive in.
+            let this = FailureAt { at: event.created, event_id: &event.id };
+            let shown = failure_shown.as_ref().map(|(at, id)| FailureAt { at: *at, event_id: id });
+            if payment::failure_supersedes(this, shown) {
+                failure = message.as_deref().or(Some("the payment attempt failed"));
+                tx.exec(
+                    "UPDATE payments SET last_error_event_at = $3, last_error_event_id = $4
+                     WHERE organization_id = $1 AND booking_id = $2",
+                    &[&t.org, &t.booking_id, &event.created, &event.id],
+                )
+                .await?;
+            }
             let detail = serde_json::json!({ "event": event.id, "message": message });
             db::audit(tx, ACTOR, "payment.failed", "booking", &t.booking_id, &detail);
         }
@@ -252,14 +271,25 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
                     "succeeded" | "pending" | "failed" | "canceled" | "requires_action" => r.status.as_str(),
                     _ => "pending",
                 };
-                let updated = tx
-                    .exec(
-                        "UPDATE refunds SET stripe_refund_id = $2, status = $3, updated_at = now()
-                         WHERE organization_id = $1 AND (stripe_refund_id = $2 OR id = $4)",
-                        &[&t.org, &r.id, &status, &r.metadata.get("refund_id").cloned().unwrap_or_default()],
+                let ours = tx
+                    .rows(
+                        "SELECT id, status FROM refunds
+                         WHERE organization_id = $1 AND (stripe_refund_id = $2 OR id = $3) FOR UPDATE",
+                        &[&t.org, &r.id, &r.metadata.get("refund_id").cloned().unwrap_or_default()],
                     )
                     .await?;
-                if updated == 0 && r.amount > 0 {
+                for row in &ours {
+                    let (id, current): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+                    // An older event delivered late does not take a settled refund back.
+                    let status = payment::refund_status_after(&current, status);
+                    tx.exec(
+                        "UPDATE refunds SET stripe_refund_id = $3, status = $4, updated_at = now()
+                         WHERE organization_id = $1 AND id = $2",
+                        &[&t.org, &id, &r.id, &status],
+                    )
+                    .await?;
+                }
+                if ours.is_empty() && r.amount > 0 {
                     // Made in Stripe's dashboard: recorded so the booking's refunds add up.
                     tx.exec(
                         "INSERT INTO refunds (id, organization_id, booking_id, stripe_refund_id, amount_minor, currency,
