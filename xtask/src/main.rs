@@ -74,6 +74,8 @@ fn main() {
         Some("setup") => setup(true),
         Some("ui") => build_ui(),
         Some("run") => run_product(),
+        // Only `test`'s (and `run`'s) build, for whoever wants the binaries without running them.
+        Some("build") => run(&mut build_like_test()),
         Some("server") => run_server_only(),
         Some("test") => test_all(),
         Some("e2e") => setup(true).and_then(|_| build_ui()).and_then(|_| e2e()),
@@ -81,7 +83,7 @@ fn main() {
         Some("release") => release::release(&args[1..]),
         Some("bundle") => bundle::bundle(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <setup|ui|run|server|test|e2e|api-fuzz|bundle|release>");
+            eprintln!("usage: cargo xtask <setup|ui|build|run|server|test|e2e|api-fuzz|bundle|release>");
             std::process::exit(2);
         }
     };
