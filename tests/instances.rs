@@ -254,3 +254,18 @@ async fn with_two_instances_each_queued_email_is_sent_once() {
     }
     b.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_through_one_instance_hold_the_account_on_the_other() {
+    let env = Env::start().await;
+    let (b, b_url) = second_instance(&env).await;
+    let body = |password: &str| json!({"organization": ORG, "email": demo_data::DEMO_OWNER_EMAIL, "password": password, "device": "t"});
+    for _ in 0..5 {
+        let (status, e) = post(&env.base_url(), "/api/v1/auth/sign-in", &body("guess")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{e}");
+    }
+    // The throttle's state is in the database: B knows what A saw.
+    let (status, e) = post(&b_url, "/api/v1/auth/sign-in", &body(demo_data::DEMO_PASSWORD)).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED")), "{e}");
+    b.shutdown().await.unwrap();
+}

@@ -74,4 +74,10 @@ async fn an_address_in_use_is_named() {
     let line = one_line_error(&out);
     let addr = taken.local_addr().unwrap().to_string();
     assert!(line.contains(&format!("cannot listen on {addr}")), "{line}");
+    // Development mode got this far with the placeholder Stripe settings, saying so loudly.
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let warnings: Vec<&str> =
+        stdout.lines().filter(|l| l.contains("DEVELOPMENT MODE, unsafe for production")).collect();
+    assert!(warnings.iter().any(|l| l.contains("TOURDESK_STRIPE_SECRET_KEY")), "{stdout}");
+    assert!(warnings.iter().any(|l| l.contains("TOURDESK_STRIPE_WEBHOOK_SECRET")), "{stdout}");
 }

@@ -77,6 +77,8 @@ fn main() {
         Some("setup") => setup(true),
         Some("ui") => build_ui(),
         Some("run") => run_product(),
+        // Only `test`'s (and `run`'s) build, for whoever wants the binaries without running them.
+        Some("build") => run(&mut build_like_test()),
         Some("server") => run_server_only(),
         Some("test") => test_all(),
         Some("e2e") => setup(true).and_then(|_| build_ui()).and_then(|_| e2e()),
@@ -84,7 +86,7 @@ fn main() {
         Some("release") => release::release(&args[1..]),
         Some("bundle") => bundle::bundle(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <setup|ui|run|server|test|e2e|api-fuzz|bundle|release>");
+            eprintln!("usage: cargo xtask <setup|ui|build|run|server|test|e2e|api-fuzz|bundle|release>");
             std::process::exit(2);
         }
     };
@@ -214,18 +216,50 @@ fn which(bin: &str) -> bool {
 }
 
 /// Builds the Yew UI to wasm and lays out `ui/dist`, which the desk embeds at compile time.
+///
+/// The desk embeds each file of `ui/dist` with `include_bytes!`, so cargo rebuilds the desk (its
+/// library, binary and every test linking it) when a file's modification time changes, even to
+/// the same bytes. wasm-bindgen therefore writes into a staging directory, and only files whose
+/// bytes differ are copied into `ui/dist`: a `run` after a `test` (both build the UI first)
+/// leaves the desk's build fresh.
 fn build_ui() -> anyhow::Result<()> {
     say("building the UI (Yew → wasm)");
     run(cargo().args(["build", "-p", "tourdesk-ui", "--lib", "--target", "wasm32-unknown-unknown"]))?;
     let root = root();
     let wasm = target_dir().join("wasm32-unknown-unknown/debug/tourdesk_ui.wasm");
     let dist = root.join("ui/dist");
+    let staging = target_dir().join("ui-dist-staging");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging)?;
     std::fs::create_dir_all(&dist)?;
-    run(Command::new("wasm-bindgen").args(["--target", "web", "--no-typescript", "--out-dir"]).arg(&dist).arg(&wasm))?;
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(&staging)
+        .arg(&wasm))?;
     for f in ["index.html", "main.js", "style.css"] {
-        std::fs::copy(root.join("ui").join(f), dist.join(f))?;
+        std::fs::copy(root.join("ui").join(f), staging.join(f))?;
     }
+    let mut changed = 0;
+    for entry in std::fs::read_dir(&staging)? {
+        let from = entry?.path();
+        let Some(name) = from.file_name() else { continue };
+        if copy_if_different(&from, &dist.join(name))? {
+            changed += 1;
+        }
+    }
+    println!("ui/dist: {changed} file(s) changed");
     Ok(())
+}
+
+/// Copies `from` over `to` unless `to` already holds the same bytes (its modification time is then
+/// left alone). Whether it copied.
+fn copy_if_different(from: &Path, to: &Path) -> anyhow::Result<bool> {
+    let new = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
+    if std::fs::read(to).is_ok_and(|old| old == new) {
+        return Ok(false);
+    }
+    std::fs::write(to, new).with_context(|| format!("writing {}", to.display()))?;
+    Ok(true)
 }
 
 struct DevPg {
@@ -390,8 +424,7 @@ fn run_product() -> anyhow::Result<()> {
 /// Ctrl+C stops both (PostgreSQL only if this started it).
 fn run_server_only() -> anyhow::Result<()> {
     install_packages(APT_SERVER.to_vec())?;
-    say("building the sync-server");
-    run(cargo().args(["build", "-p", "tourdesk-sync-server", "--bins"]))?;
+    build_server(&[])?;
     let interrupted = on_interrupt()?;
     let pg = start_dev_pg()?;
     let _pg = StopOnDrop(&pg);
@@ -409,6 +442,23 @@ fn run_server_only() -> anyhow::Result<()> {
         println!("PostgreSQL was running before; it keeps running (stop: {})", pg.stop_command());
     }
     Ok(())
+}
+
+/// Builds `target/debug/tourdesk-sync-server` (and the binaries of the `extra` packages, named as
+/// `-p <package>`). Where the
+/// desk's build dependencies are installed, through `test`'s build ([`build_like_test`]), so that
+/// after a `cargo xtask test` nothing is compiled again; on a machine without them (a server has
+/// no WebKit) only the server's packages are built, with their own feature selection.
+fn build_server(extra: &[&str]) -> anyhow::Result<()> {
+    if succeeds(Command::new("dpkg").args(["-s", "libwebkit2gtk-4.1-dev"])) {
+        say("building the sync-server (the same build as `cargo xtask test`'s)");
+        // Every package with integration tests (testkit's `tourdesk-scratch` included) gets its
+        // binaries built by it.
+        run(&mut build_like_test())
+    } else {
+        say("building the sync-server alone (the desk's WebKit packages are not installed)");
+        run(cargo().args(["build", "-p", "tourdesk-sync-server"]).args(extra).arg("--bins"))
+    }
 }
 
 /// Starts the dev server on the dev cluster, in development mode (placeholder Stripe keys, demo
@@ -588,7 +638,7 @@ fn api_fuzz() -> anyhow::Result<()> {
             &format!("schemathesis=={SCHEMATHESIS_VERSION}"),
         ]))?;
     }
-    run(cargo().args(["build", "-p", "tourdesk-sync-server", "-p", "tourdesk-testkit", "--bins"]))?;
+    build_server(&["-p", "tourdesk-testkit"])?;
     let scratch = Scratch::start()?;
     let addr = {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
