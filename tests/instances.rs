@@ -66,19 +66,21 @@ async fn book(base: &str, dep: &str, tier: &str, email: &str) -> Value {
     b
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_desk_on_one_instance_sees_a_website_booking_made_through_the_other() {
-    let stripe = FakeStripe::start().await;
-    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
-    let (b, b_url) = second_instance(&env).await;
-    let (dep, tier) = departure_with(&env, 5).await;
+/// A desk that talks to `env`'s instance (A) only and follows A's live pokes, synced once; the
+/// pokes arrive on the receiver, the greeting (the sequence at connect) already taken.
+struct Watching {
+    desk: std::sync::Arc<tourdesk_local_store::Store>,
+    client: std::sync::Arc<tourdesk_local_store::SyncClient>,
+    pokes: tokio::sync::mpsc::UnboundedReceiver<i64>,
+    greeting: i64,
+    watcher: tokio::task::JoinHandle<Result<(), tourdesk_local_store::SyncError>>,
+}
 
-    // The desk talks to A only, and follows A's live pokes.
+async fn watching_a(env: &Env) -> Watching {
     let desk = std::sync::Arc::new(env.desk("office"));
     let client = std::sync::Arc::new(env.client(demo_data::DEMO_OWNER_EMAIL));
     client.sync_once(&desk).await.unwrap();
-    let before = desk.departure(&dep).unwrap().unwrap().departure.booked_count;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut pokes) = tokio::sync::mpsc::unbounded_channel();
     let (d, c) = (desk.clone(), client.clone());
     let watcher = tokio::spawn(async move {
         c.watch(&d, |seq| {
@@ -86,21 +88,98 @@ async fn a_desk_on_one_instance_sees_a_website_booking_made_through_the_other() 
         })
         .await
     });
-    let greeting = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("a greeting").unwrap();
+    let greeting = tokio::time::timeout(Duration::from_secs(10), pokes.recv()).await.expect("a greeting").unwrap();
+    Watching { desk, client, pokes, greeting, watcher }
+}
+
+impl Watching {
+    /// The first poke past the greeting, within `limit`.
+    async fn next_change(&mut self, limit: Duration) -> i64 {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let seq = tokio::time::timeout_at(deadline, self.pokes.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no poke through A within {limit:?}"))
+                .unwrap();
+            if seq > self.greeting {
+                return seq;
+            }
+        }
+    }
+
+    async fn booked(&self, dep: &str) -> u32 {
+        self.client.sync_once(&self.desk).await.unwrap();
+        self.desk.departure(dep).unwrap().unwrap().departure.booked_count
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_on_one_instance_sees_a_website_booking_made_through_the_other_within_a_second() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let (b, b_url) = second_instance(&env).await;
+    let (dep, tier) = departure_with(&env, 5).await;
+    let mut a = watching_a(&env).await;
+    let before = a.booked(&dep).await;
 
     // A customer books through B.
     book(&b_url, &dep, &tier, "web@example.com").await;
     let started = std::time::Instant::now();
 
     // B's commit reaches A through PostgreSQL's NOTIFY; A pokes the desk, which pulls.
-    let seq = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("a poke through A").unwrap();
-    assert!(seq > greeting, "{seq} after {greeting}");
-    client.sync_once(&desk).await.unwrap();
-    let seen = desk.departure(&dep).unwrap().unwrap().departure.booked_count;
-    assert_eq!(seen, before + 1, "the desk shows the seat sold through the other instance");
-    eprintln!("booking through B visible on a desk of A after {:?}", started.elapsed());
+    a.next_change(Duration::from_secs(1)).await;
+    let poked = started.elapsed();
+    assert_eq!(a.booked(&dep).await, before + 1, "the desk shows the seat sold through the other instance");
+    let seen = started.elapsed();
+    eprintln!("booking through B: poke on a desk of A after {poked:?}, seat count pulled after {seen:?}");
+    assert!(seen < Duration::from_secs(1), "the seat count took {seen:?}");
 
-    watcher.abort();
+    a.watcher.abort();
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_change_listener_reconnects_and_its_desks_miss_no_booking() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let (b, b_url) = second_instance(&env).await;
+    let (dep, tier) = departure_with(&env, 5).await;
+    let mut a = watching_a(&env).await;
+    let before = a.booked(&dep).await;
+
+    // Both instances' LISTEN connections are cut, as by a failover or a dropped network path.
+    let listeners = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1";
+    let name = tourdesk_sync_server::events::LISTENER_NAME;
+    assert_eq!(env.scalar(listeners, &[&name]).await, 2, "one listener per instance");
+    let cut = env
+        .scalar(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
+             FROM (SELECT pid FROM pg_stat_activity WHERE application_name = $1) l",
+            &[&name],
+        )
+        .await;
+    assert_eq!(cut, 2);
+
+    // Booked at once, most likely before A listens again: its NOTIFY then reaches no listener
+    // of A's, and A's catch-up after reconnecting is what pokes the desk.
+    book(&b_url, &dep, &tier, "cut@example.com").await;
+    a.greeting = a.next_change(Duration::from_secs(5)).await;
+    assert_eq!(a.booked(&dep).await, before + 1, "the desk shows the seat sold while A was not listening");
+
+    // Both listen again, and live pokes flow as before.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while env.scalar(listeners, &[&name]).await != 2 {
+        assert!(std::time::Instant::now() < deadline, "the listeners did not reconnect");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    while let Ok(seq) = a.pokes.try_recv() {
+        a.greeting = a.greeting.max(seq);
+    }
+    book(&b_url, &dep, &tier, "after@example.com").await;
+    a.next_change(Duration::from_secs(1)).await;
+    assert_eq!(a.booked(&dep).await, before + 2);
+
+    a.watcher.abort();
     b.shutdown().await.unwrap();
 }
 

@@ -1,9 +1,18 @@
 //! Live change notifications ("pokes"). A commit that adds to an organization's change log
 //! sends `NOTIFY tourdesk_changes, '<org>:<seq>'` in its transaction; PostgreSQL delivers it only
 //! after commit, to every server instance. Each instance keeps one LISTEN connection and fans the
-//! pokes out to its connected desks over SSE ([`stream`], `GET /sync/v1/events`). A poke carries only the new sequence number: desks
-//! then pull, so a lost poke costs latency, never data (they also pull on a timer).
+//! pokes out to its connected desks over SSE ([`stream`], `GET /sync/v1/events`), each desk
+//! getting only its own organization's. A poke carries only an organization id and the new
+//! sequence number (never row data): desks then pull, through row-level security, so a lost poke
+//! costs latency, never data (they also pull on a timer).
+//!
+//! The LISTEN connection is checked every [`PING_EVERY`] and reconnected with backoff when it is
+//! lost (a PostgreSQL restart, a terminated backend, a dead network path). Notifications sent
+//! while it was away are not replayed by PostgreSQL, so after every (re)connection each open
+//! stream re-reads its organization's sequence and pokes its desk ([`Signal::Resync`]).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -19,15 +28,32 @@ use crate::{AppError, AppState};
 
 pub const CHANNEL: &str = "tourdesk_changes";
 
+/// The LISTEN connection's `application_name`, so operators (and tests) can find it in
+/// `pg_stat_activity`.
+pub const LISTENER_NAME: &str = "tourdesk-listener";
+
+/// How often the LISTEN connection proves it is alive, and how long the proof may take.
+pub const PING_EVERY: Duration = Duration::from_secs(10);
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Poke {
     pub organization_id: String,
     pub seq: i64,
 }
 
+/// What the listener tells this instance's streams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    /// An organization's change log moved.
+    Poke(Poke),
+    /// The listener has just (re)connected: notifications may have been missed meanwhile.
+    Resync,
+}
+
 #[derive(Clone)]
 pub struct Events {
-    tx: broadcast::Sender<Poke>,
+    tx: broadcast::Sender<Signal>,
 }
 
 impl Events {
@@ -35,7 +61,9 @@ impl Events {
     pub async fn listen(database_url: &str) -> anyhow::Result<Events> {
         let (tx, _) = broadcast::channel(1024);
         let events = Events { tx };
-        let pg: tokio_postgres::Config = database_url.parse()?;
+        let mut pg: tokio_postgres::Config = database_url.parse()?;
+        pg.application_name(LISTENER_NAME);
+        pg.connect_timeout(Duration::from_secs(10));
         // Connect once up front so a misconfiguration fails the start, not silently later.
         let first = pg.connect(NoTls).await?;
         let sender = events.tx.clone();
@@ -49,8 +77,9 @@ impl Events {
                 };
                 match pair {
                     Ok((client, connection)) => {
-                        backoff = Duration::from_millis(200);
-                        run(client, connection, &sender).await;
+                        if run(client, connection, &sender).await {
+                            backoff = Duration::from_millis(200);
+                        }
                         tracing::warn!("change listener disconnected; reconnecting");
                     }
                     Err(e) => tracing::warn!("change listener cannot connect: {e}"),
@@ -62,51 +91,93 @@ impl Events {
         Ok(events)
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Poke> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Signal> {
         self.tx.subscribe()
     }
 }
 
+type Ping<'a> = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send + 'a>>;
+
+/// Listens until the connection is lost; answers whether LISTEN had succeeded (so the caller
+/// resets its backoff only for a connection that worked).
 async fn run(
     client: tokio_postgres::Client,
     mut connection: tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
-    sender: &broadcast::Sender<Poke>,
-) {
+    sender: &broadcast::Sender<Signal>,
+) -> bool {
     let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
     let sql = format!("LISTEN {CHANNEL}");
     let listen = client.batch_execute(&sql);
     tokio::pin!(listen);
     let mut listening = false;
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let mut ping: Option<Ping<'_>> = None;
     loop {
         tokio::select! {
             r = &mut listen, if !listening => {
                 if let Err(e) = r {
                     tracing::warn!("LISTEN failed: {e}");
-                    return;
+                    return false;
                 }
                 listening = true;
+                // Whatever was committed while no listener was connected gets a poke now.
+                let _ = sender.send(Signal::Resync);
+            }
+            _ = ticks.tick(), if ping.is_none() => {
+                let c = &client;
+                ping = Some(Box::pin(async move { c.batch_execute("SELECT 1").await }));
+            }
+            r = async {
+                match ping.as_mut() {
+                    Some(p) => tokio::time::timeout(PING_TIMEOUT, p).await,
+                    None => std::future::pending().await,
+                }
+            }, if ping.is_some() => {
+                ping = None;
+                match r {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!("change listener ping failed: {e}");
+                        return listening;
+                    }
+                    Err(_) => {
+                        tracing::warn!("change listener did not answer within {PING_TIMEOUT:?}");
+                        return listening;
+                    }
+                }
             }
             msg = messages.next() => match msg {
                 Some(Ok(AsyncMessage::Notification(n))) => {
                     if let Some(p) = parse(n.payload()) {
                         // No receivers is fine: no desk is connected.
-                        let _ = sender.send(p);
+                        let _ = sender.send(Signal::Poke(p));
                     }
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
                     tracing::warn!("change listener error: {e}");
-                    return;
+                    return listening;
                 }
-                None => return,
+                None => return listening,
             }
         }
     }
 }
 
+/// The organization's latest change sequence (0 before its first change).
+async fn current_seq(state: &AppState, org: &str) -> Result<i64, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tx = conn.build_transaction().read_only(true).start().await?;
+    crate::db::set_tenant(&tx, org).await?;
+    let row = tx.row_opt("SELECT seq FROM org_sync WHERE organization_id = $1", &[&org]).await?;
+    tx.commit().await?;
+    Ok(row.map(|r| r.try_get(0)).transpose().map_err(anyhow::Error::from)?.unwrap_or(0))
+}
+
 /// Server-sent events: a `poke` with the organization's latest change sequence whenever it moves,
 /// and one at once on connect (so a desk that reconnects catches up, and knows it is connected).
-/// Bursts are coalesced into one poke; a desk that falls behind gets a poke anyway and pulls.
+/// Bursts are coalesced into one poke; a desk whose stream fell behind, or whose instance's
+/// listener has just reconnected, gets a poke with the sequence read afresh, and pulls.
 pub async fn stream(
     State(state): State<AppState>,
     staff: Staff,
@@ -114,31 +185,32 @@ pub async fn stream(
     // Subscribe before reading the current sequence, so no commit falls in between.
     let rx = state.events.subscribe();
     let org = staff.organization_id;
-    let current: i64 = {
-        let mut conn = state.pool.get().await?;
-        let tx = conn.build_transaction().read_only(true).start().await?;
-        crate::db::set_tenant(&tx, &org).await?;
-        let row = tx.row_opt("SELECT seq FROM org_sync WHERE organization_id = $1", &[&org]).await?;
-        tx.commit().await?;
-        row.map(|r| r.try_get(0)).transpose().map_err(anyhow::Error::from)?.unwrap_or(0)
-    };
+    let current = current_seq(&state, &org).await?;
     let first = futures_util::stream::once(async move { Ok(Event::default().event("poke").data(current.to_string())) });
-    let updates = futures_util::stream::unfold((rx, org), |(mut rx, org)| async move {
+    let updates = futures_util::stream::unfold((rx, org, state.clone()), |(mut rx, org, state)| async move {
         loop {
+            // `None`: not this desk's; `Some(None)`: read the sequence afresh.
             let latest = match rx.recv().await {
-                Ok(p) if p.organization_id == org => Some(p.seq),
-                Ok(_) => None,
-                Err(RecvError::Lagged(_)) => Some(-1),
+                Ok(Signal::Poke(p)) if p.organization_id == org => Some(Some(p.seq)),
+                Ok(Signal::Poke(_)) => None,
+                Ok(Signal::Resync) | Err(RecvError::Lagged(_)) => Some(None),
                 Err(RecvError::Closed) => return None,
             };
             let Some(mut seq) = latest else { continue };
-            while let Ok(p) = rx.try_recv() {
-                if p.organization_id == org {
-                    seq = seq.max(p.seq);
+            while let Ok(signal) = rx.try_recv() {
+                match signal {
+                    Signal::Poke(p) if p.organization_id == org => seq = seq.map(|s| s.max(p.seq)),
+                    Signal::Poke(_) => {}
+                    Signal::Resync => seq = None,
                 }
             }
+            let seq = match seq {
+                Some(s) => s,
+                // A desk that cannot be told the sequence is poked anyway: it pulls either way.
+                None => current_seq(&state, &org).await.unwrap_or(-1),
+            };
             let event = Event::default().event("poke").data(seq.to_string());
-            return Some((Ok(event), (rx, org)));
+            return Some((Ok(event), (rx, org, state)));
         }
     });
     let mut down = state.shutting_down.clone();

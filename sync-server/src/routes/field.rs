@@ -54,7 +54,7 @@ struct ManifestQuery {
 
 impl ManifestQuery {
     fn format(&self) -> Result<manifests::Format, AppError> {
-        Ok(manifests::Format::parse(self.format.as_deref().unwrap_or("csv"))?)
+        manifests::Format::parse(self.format.as_deref().unwrap_or("csv"))
     }
 }
 
