@@ -54,6 +54,7 @@ pub fn tour() -> Tour {
         timezone: "Europe/London".into(),
         meeting_point: "Fountain".into(),
         status: TourStatus::Active,
+        cancellation_policy_id: None,
         full_description: String::new(),
         meeting_point_address: String::new(),
         meeting_point_lat: None,

@@ -175,6 +175,7 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
             timezone: t.tz.name().into(),
             meeting_point: String::new(),
             status: TourStatus::Active,
+            cancellation_policy_id: None,
             full_description: String::new(),
             meeting_point_address: String::new(),
             meeting_point_lat: None,
