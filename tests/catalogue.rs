@@ -767,7 +767,10 @@ async fn discounts_and_a_chosen_policy_replay_audited_reach_a_second_desk_and_pr
     // In PostgreSQL, each with its audit row.
     let pg = env.pg().await;
     let r = pg
-        .query_one("SELECT min_participants, discount_type, discount_value FROM group_discounts WHERE id = $1", &[&group])
+        .query_one(
+            "SELECT min_participants, discount_type, discount_value FROM group_discounts WHERE id = $1",
+            &[&group],
+        )
         .await
         .unwrap();
     assert_eq!((r.get::<_, i32>(0), r.get::<_, String>(1), r.get::<_, i64>(2)), (4, "percentage".into(), 1000));
@@ -815,7 +818,7 @@ async fn discounts_and_a_chosen_policy_replay_audited_reach_a_second_desk_and_pr
     assert!(status.is_success(), "{server}");
     assert_eq!(from_desk(&desk_quote), from_server(&server));
 
-    // Refusals, each naming its field, recorded with nothing written: a policy that is not
+    // Refusals, each naming its field (or, for a conflict, the clash), with nothing written: a policy that is not
     // there (or another organization's: the tenant's view has none of it), another tour's own
     // policy, and a threshold another rule of the tour already has.
     let token = sign_in(&env, DEMO_OWNER_EMAIL).await;
@@ -853,7 +856,8 @@ async fn discounts_and_a_chosen_policy_replay_audited_reach_a_second_desk_and_pr
             "upsert_group_discount.v1",
             json!({"id": id(), "tour_id": tour.id, "min_participants": 4,
                    "discount": {"type": "percentage", "value": 500}}),
-            "min_participants",
+            // A conflict's detail is its message; its field is `min_participants`.
+            "already starts at 4 participants",
         ),
         (
             "upsert_early_bird_discount.v1",

@@ -651,26 +651,14 @@ static INCLUSIONS: Spec = Spec {
 
 static GROUP_DISCOUNTS: Spec = Spec {
     table: "group_discounts",
-    cols: &[
-        ("id", Text),
-        ("organization_id", Text),
-        ("tour_id", Text),
-        ("min_participants", Int),
-        ("discount", Json),
-    ],
+    cols: &[("id", Text), ("organization_id", Text), ("tour_id", Text), ("min_participants", Int), ("discount", Json)],
     derived: &[],
     upsert: OnceLock::new(),
 };
 
 static EARLY_BIRD_DISCOUNTS: Spec = Spec {
     table: "early_bird_discounts",
-    cols: &[
-        ("id", Text),
-        ("organization_id", Text),
-        ("tour_id", Text),
-        ("min_days_before", Int),
-        ("discount", Json),
-    ],
+    cols: &[("id", Text), ("organization_id", Text), ("tour_id", Text), ("min_days_before", Int), ("discount", Json)],
     derived: &[],
     upsert: OnceLock::new(),
 };

@@ -815,10 +815,11 @@ fn upsert_auto_discount(
         && let Some(catalog) = &catalog
         && catalog.currency != m.currency
     {
-        return Err(
-            FieldError::new("discount", format!("the tour is priced in {}, not {}", catalog.currency, m.currency))
-                .into(),
-        );
+        return Err(FieldError::new(
+            "discount",
+            format!("the tour is priced in {}, not {}", catalog.currency, m.currency),
+        )
+        .into());
     }
     let old = row_of(view, auto.kind(), &id)?;
     let old_threshold = match old.as_ref().and_then(|r| auto.of_row(r)) {

@@ -60,13 +60,13 @@ pub use bookings::{
     ParticipantArgs, REFERENCE_CANDIDATES, attendance, attendance_by_participant, reference_candidates,
 };
 pub use catalogue::{
+    DeleteEarlyBirdDiscountV1, DeleteGroupDiscountV1, SetTourCancellationPolicyV1, UpsertEarlyBirdDiscountV1,
+    UpsertGroupDiscountV1,
+};
+pub use catalogue::{
     DeleteSeasonV1, DeleteTourFaqV1, DeleteTourInclusionV1, ReorderTourFaqsV1, ReorderTourInclusionsV1,
     ReorderTourRowsArgs, SetPromoCodeStatusV1, UpsertCancellationPolicyV1, UpsertPromoCodeV1, UpsertSeasonV1,
     UpsertTaxRateV1, UpsertTourFaqV1, UpsertTourInclusionV1,
-};
-pub use catalogue::{
-    DeleteEarlyBirdDiscountV1, DeleteGroupDiscountV1, SetTourCancellationPolicyV1, UpsertEarlyBirdDiscountV1,
-    UpsertGroupDiscountV1,
 };
 pub use customers::{
     AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,

@@ -445,7 +445,6 @@ async fn put_threshold(w: &WriteTx<'_>, r: ThresholdRow<'_>) -> Result<u64, DbEr
     Ok(w.exec(&sql, &[&r.id, &r.organization_id, &r.tour_id, &threshold, &kind, &value, &cur]).await?)
 }
 
-
 /// Deletes one catalogue row of the organization and queues the delete for its buckets.
 pub async fn delete_catalogue_row(w: &WriteTx<'_>, org: &str, kind: EntityKind, id: &str) -> Result<(), DbError> {
     let (table, _) = table(kind)?;

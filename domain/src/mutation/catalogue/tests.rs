@@ -398,7 +398,10 @@ fn group_and_early_bird_discounts_are_written_whole_and_a_replay_writes_nothing(
     else {
         panic!()
     };
-    assert_eq!((e.min_days_before, e.discount), (30, Adjustment::Fixed(crate::money::Money::new(500, crate::money::Currency::USD))));
+    assert_eq!(
+        (e.min_days_before, e.discount),
+        (30, Adjustment::Fixed(crate::money::Money::new(500, crate::money::Currency::USD)))
+    );
     // Same id, another kind: the two kinds are separate rows.
     assert_eq!(run_write(&mem, "delete_group_discount.v1", json!({"id": ID}), Role::Owner).len(), 1);
     assert!(run_ok(&mem, "delete_group_discount.v1", json!({"id": ID}), Role::Owner).is_empty(), "already gone");
@@ -420,8 +423,10 @@ fn automatic_discount_refusals_name_their_field() {
     {
         let mut s = mem.state.borrow_mut();
         let cat = s.catalogs.get_mut(TOUR).unwrap();
-        cat.group_discounts =
-            vec![crate::pricing::GroupDiscount { min_participants: 8, discount: Adjustment::Percentage(Percent::whole(5)) }];
+        cat.group_discounts = vec![crate::pricing::GroupDiscount {
+            min_participants: 8,
+            discount: Adjustment::Percentage(Percent::whole(5)),
+        }];
         cat.early_bird_discounts = vec![crate::pricing::EarlyBirdDiscount {
             min_days_before: 60,
             discount: Adjustment::Percentage(Percent::whole(5)),
@@ -445,8 +450,16 @@ fn automatic_discount_refusals_name_their_field() {
             (g("min_participants", 8.into()), Role::Owner, "CONFLICT"),
             (g("discount", json!({"type": "percentage", "value": 0})), Role::Owner, "INVALID"),
             (g("discount", json!({"type": "percentage", "value": 10001})), Role::Owner, "INVALID"),
-            (g("discount", json!({"type": "fixed", "value": {"amount": 500, "currency": "EUR"}})), Role::Owner, "INVALID"),
-            (g("discount", json!({"type": "fixed", "value": {"amount": 0, "currency": "USD"}})), Role::Owner, "INVALID"),
+            (
+                g("discount", json!({"type": "fixed", "value": {"amount": 500, "currency": "EUR"}})),
+                Role::Owner,
+                "INVALID",
+            ),
+            (
+                g("discount", json!({"type": "fixed", "value": {"amount": 0, "currency": "USD"}})),
+                Role::Owner,
+                "INVALID",
+            ),
             (g("tour_id", "t-404".into()), Role::Owner, "NOT_FOUND"),
             (g("id", ID2.into()), Role::Owner, "CONFLICT"),
             (g("id", "not-a-uuid".into()), Role::Owner, "INVALID"),
@@ -463,7 +476,11 @@ fn automatic_discount_refusals_name_their_field() {
             (e("min_days_before", 0.into()), Role::Owner, "INVALID"),
             (e("min_days_before", 731.into()), Role::Owner, "INVALID"),
             (e("min_days_before", 60.into()), Role::Owner, "CONFLICT"),
-            (e("discount", json!({"type": "fixed", "value": {"amount": 500, "currency": "EUR"}})), Role::Owner, "INVALID"),
+            (
+                e("discount", json!({"type": "fixed", "value": {"amount": 500, "currency": "EUR"}})),
+                Role::Owner,
+                "INVALID",
+            ),
         ],
     );
     assert_eq!(field("upsert_early_bird_discount.v1", e("min_days_before", 0.into())), "min_days_before");
@@ -524,15 +541,25 @@ fn a_tour_cannot_choose_a_missing_or_another_tours_policy() {
     assert_eq!(field(json!({"tour_id": TOUR, "cancellation_policy_id": " "})), "cancellation_policy_id");
     // Its own policy is the tour's to choose.
     assert_eq!(
-        run_ok(&mem, "set_tour_cancellation_policy.v1", json!({"tour_id": "t-2", "cancellation_policy_id": ID2}), Role::Owner)
-            .len(),
+        run_ok(
+            &mem,
+            "set_tour_cancellation_policy.v1",
+            json!({"tour_id": "t-2", "cancellation_policy_id": ID2}),
+            Role::Owner
+        )
+        .len(),
         1
     );
     let args = json!({"tour_id": TOUR, "cancellation_policy_id": null});
     assert_eq!(run_err(&mem, "set_tour_cancellation_policy.v1", args.clone(), Role::Manager), "NOT_AUTHORIZED");
     assert_eq!(run_err(&mem, "set_tour_cancellation_policy.v1", args.clone(), Role::Guide), "NOT_AUTHORIZED");
     assert_eq!(
-        run_err(&mem, "set_tour_cancellation_policy.v1", json!({"tour_id": "t-404", "cancellation_policy_id": null}), Role::Owner),
+        run_err(
+            &mem,
+            "set_tour_cancellation_policy.v1",
+            json!({"tour_id": "t-404", "cancellation_policy_id": null}),
+            Role::Owner
+        ),
         "NOT_FOUND"
     );
 }
