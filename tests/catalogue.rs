@@ -289,6 +289,10 @@ struct Case {
     taxes: Vec<TaxSpec>,
     promo: Option<PromoSpec>,
     requests: Vec<(Vec<u32>, u8)>,
+    /// Group discounts by threshold (participants), early-bird ones by days before: each a
+    /// percentage (basis points) or else a fixed amount.
+    groups: std::collections::BTreeMap<u32, (Option<i64>, i64)>,
+    early_birds: std::collections::BTreeMap<u32, (Option<i64>, i64)>,
 }
 
 fn season_spec() -> impl Strategy<Value = SeasonSpec> {
@@ -331,14 +335,20 @@ fn case() -> impl Strategy<Value = Case> {
         // A request uses the case's code half the time, so that 24 cases apply one with near
         // certainty (the coverage check below; at 1 in 3 about one run in ten applied none).
         prop::collection::vec((prop::collection::vec(0u32..=4, 3), prop::sample::select(vec![0u8, 1, 1, 2])), 1..=3),
+        // Requests have 1 to 12 participants and the departure is months ahead: some rules
+        // apply, some do not.
+        prop::collection::btree_map(2u32..=8, (prop::option::of(1i64..=10_000), 1i64..=5000), 0..=2),
+        prop::collection::btree_map(1u32..=400, (prop::option::of(1i64..=10_000), 1i64..=5000), 0..=2),
     )
-        .prop_map(|(currency, tiers, seasons, taxes, promo, requests)| Case {
+        .prop_map(|(currency, tiers, seasons, taxes, promo, requests, groups, early_birds)| Case {
             currency,
             tiers,
             seasons,
             taxes,
             promo,
             requests,
+            groups,
+            early_birds,
         })
 }
 
@@ -467,6 +477,22 @@ async fn run_case(w: &World<'_>, n: usize, c: &Case) -> Result<(), TestCaseError
             "upsert_tax_rate.v1",
             json!({"id": id(), "tour_id": tour, "name": format!("Tax {i}"), "rate": t.rate_bp,
                    "inclusive": t.inclusive, "active": t.active, "sort_order": i}),
+        ));
+    }
+    let discount = |(bp, fixed): &(Option<i64>, i64)| match bp {
+        Some(bp) => json!({"type": "percentage", "value": bp}),
+        None => json!({"type": "fixed", "value": money(*fixed)}),
+    };
+    for (threshold, d) in &c.groups {
+        steps.push(m(
+            "upsert_group_discount.v1",
+            json!({"id": id(), "tour_id": tour, "min_participants": threshold, "discount": discount(d)}),
+        ));
+    }
+    for (threshold, d) in &c.early_birds {
+        steps.push(m(
+            "upsert_early_bird_discount.v1",
+            json!({"id": id(), "tour_id": tour, "min_days_before": threshold, "discount": discount(d)}),
         ));
     }
     let code = format!("CASE{n}");
@@ -698,4 +724,167 @@ async fn a_desk_reorders_faqs_and_inclusions_offline_and_every_store_shows_that_
         detail["faqs"].as_array().unwrap().iter().map(|f| f["question"].as_str().unwrap()).collect();
     assert_eq!(questions, vec!["Three?", "One?", "Two?"]);
     assert_eq!(detail["included"], json!([{"text": "Cake", "icon": null}, {"text": "Tea", "icon": null}]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discounts_and_a_chosen_policy_replay_audited_reach_a_second_desk_and_price_alike() {
+    let env = Env::start().await;
+    let (a, b) = (env.desk("a"), env.desk("b"));
+    let (client_a, client_b) = (env.client(DEMO_OWNER_EMAIL), env.client(DEMO_OWNER_EMAIL));
+    client_a.sync_once(&a).await.unwrap();
+    client_b.sync_once(&b).await.unwrap();
+    let tour = a.tours().unwrap().into_iter().find(|t| t.tour.slug == "kyoto-temples-at-dawn").unwrap().tour;
+    let other = a.tours().unwrap().into_iter().find(|t| t.tour.id != tour.id).unwrap().tour;
+    let (shared, others_own, group, early) = (id(), id(), id(), id());
+    let steps = vec![
+        m(
+            "upsert_cancellation_policy.v1",
+            json!({"id": shared, "name": "Strict", "rules": [{"hours_before_tour": 48, "refund_percentage": 30}]}),
+        ),
+        m(
+            "upsert_cancellation_policy.v1",
+            json!({"id": others_own, "tour_id": other.id, "name": "Other's own",
+                   "rules": [{"hours_before_tour": 1, "refund_percentage": 100}]}),
+        ),
+        m(
+            "upsert_group_discount.v1",
+            json!({"id": group, "tour_id": tour.id, "min_participants": 4,
+                   "discount": {"type": "percentage", "value": 1000}}),
+        ),
+        m(
+            "upsert_early_bird_discount.v1",
+            json!({"id": early, "tour_id": tour.id, "min_days_before": 1,
+                   "discount": {"type": "fixed", "value": {"amount": 500, "currency": "JPY"}}}),
+        ),
+        m("set_tour_cancellation_policy.v1", json!({"tour_id": tour.id, "cancellation_policy_id": shared})),
+    ];
+    for s in &steps {
+        a.mutate(s).unwrap_or_else(|e| panic!("{}: {e}", s.name()));
+    }
+    let report = client_a.sync_once(&a).await.unwrap();
+    assert_eq!((report.pushed, report.rejected), (steps.len() as u64, 0), "{:?}", a.rejections().unwrap());
+
+    // In PostgreSQL, each with its audit row.
+    let pg = env.pg().await;
+    let r = pg
+        .query_one(
+            "SELECT min_participants, discount_type, discount_value FROM group_discounts WHERE id = $1",
+            &[&group],
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.get::<_, i32>(0), r.get::<_, String>(1), r.get::<_, i64>(2)), (4, "percentage".into(), 1000));
+    let r = pg
+        .query_one(
+            "SELECT min_days_before, discount_value, discount_currency FROM early_bird_discounts WHERE id = $1",
+            &[&early],
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.get::<_, i32>(0), r.get::<_, i64>(1), r.get::<_, Option<String>>(2)), (1, 500, Some("JPY".into())));
+    let r = pg.query_one("SELECT cancellation_policy_id FROM tours WHERE id = $1", &[&tour.id]).await.unwrap();
+    assert_eq!(r.get::<_, Option<String>>(0), Some(shared.clone()));
+    assert_eq!(audit_actions(&env, &group).await, vec!["upsert_group_discount.v1"]);
+    assert_eq!(audit_actions(&env, &early).await, vec!["upsert_early_bird_discount.v1"]);
+    assert!(audit_actions(&env, &tour.id).await.contains(&"set_tour_cancellation_policy.v1".to_string()));
+
+    // The second desk receives all of it.
+    client_b.sync_once(&b).await.unwrap();
+    let view = b.tour_pricing(&tour.id).unwrap();
+    assert_eq!(view.group_discounts.iter().map(|g| &g.id).collect::<Vec<_>>(), vec![&group]);
+    assert_eq!(view.early_bird_discounts.iter().map(|e| &e.id).collect::<Vec<_>>(), vec![&early]);
+    assert_eq!(view.chosen_policy_id.as_deref(), Some(shared.as_str()));
+    assert!(view.shared_policies.iter().any(|p| p.id == shared));
+    assert!(!view.shared_policies.iter().any(|p| p.id == others_own), "another tour's own policy is not shared");
+    let on_b = b.tours().unwrap().into_iter().find(|t| t.tour.id == tour.id).unwrap().tour;
+    assert_eq!(on_b.cancellation_policy_id.as_deref(), Some(shared.as_str()));
+
+    // Its quote applies both discounts, as the server's does.
+    let departure = b
+        .departures(&tour.id)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.departure)
+        .find(|d| d.starts_at > Utc::now() + Duration::days(2))
+        .unwrap();
+    let tier = b.pricing_catalog(&tour.id).unwrap().unwrap().tiers[0].id.clone();
+    let lines = vec![LineRequest { tier_id: tier.clone(), quantity: 4, ages: vec![] }];
+    let input = QuoteInput { departure_id: departure.id.clone(), lines, promo_code: None, customer_id: None };
+    let desk_quote = b.quote(&input, Utc::now()).unwrap();
+    assert_eq!(desk_quote.snapshot.discounts.len(), 2, "{desk_quote:?}");
+    let body = json!({"departure_id": departure.id, "lines": [{"tier_id": tier, "quantity": 4}]});
+    let path = format!("/api/v1/orgs/{}/quotes", demo_data::DEMO_ORG_SLUG);
+    let (status, server) = call(&env.base_url(), "POST", &path, None, Some(body)).await;
+    assert!(status.is_success(), "{server}");
+    assert_eq!(from_desk(&desk_quote), from_server(&server));
+
+    // Refusals, each naming its field (or, for a conflict, the clash), with nothing written: a policy that is not
+    // there (or another organization's: the tenant's view has none of it), another tour's own
+    // policy, and a threshold another rule of the tour already has.
+    let token = sign_in(&env, DEMO_OWNER_EMAIL).await;
+    let push = |name: &str, args: Value| PushRequest {
+        client_id: id(),
+        schema_version: SCHEMA_VERSION,
+        mutations: vec![MutationEnvelope { id: 1, name: name.into(), args, hlc: "0".into() }],
+    };
+    let other_org = id();
+    pg.execute(
+        "INSERT INTO organizations (id, name, slug, business_email) VALUES ($1, 'Other', 'other-cat', 'o@other.test')",
+        &[&other_org],
+    )
+    .await
+    .unwrap();
+    let foreign = id();
+    pg.execute(
+        "INSERT INTO cancellation_policies (id, organization_id, name, rules, is_default) VALUES ($1, $2, 'Theirs', '[]', false)",
+        &[&foreign, &other_org],
+    )
+    .await
+    .unwrap();
+    for (name, args, field) in [
+        (
+            "set_tour_cancellation_policy.v1",
+            json!({"tour_id": tour.id, "cancellation_policy_id": foreign}),
+            "cancellation_policy_id",
+        ),
+        (
+            "set_tour_cancellation_policy.v1",
+            json!({"tour_id": tour.id, "cancellation_policy_id": others_own}),
+            "cancellation_policy_id",
+        ),
+        (
+            "upsert_group_discount.v1",
+            json!({"id": id(), "tour_id": tour.id, "min_participants": 4,
+                   "discount": {"type": "percentage", "value": 500}}),
+            // A conflict's detail is its message; its field is `min_participants`.
+            "already starts at 4 participants",
+        ),
+        (
+            "upsert_early_bird_discount.v1",
+            json!({"id": id(), "tour_id": tour.id, "min_days_before": 0,
+                   "discount": {"type": "percentage", "value": 500}}),
+            "min_days_before",
+        ),
+    ] {
+        let resp = push_raw(&env.base_url(), &token, &push(name, args.clone())).await;
+        assert_eq!(resp.results[0].status, OutcomeStatus::Rejected, "{name} {args}");
+        let detail = resp.results[0].detail.clone().unwrap_or_default();
+        assert!(detail.contains(field), "{name}: {detail}");
+    }
+    let r = pg.query_one("SELECT cancellation_policy_id FROM tours WHERE id = $1", &[&tour.id]).await.unwrap();
+    assert_eq!(r.get::<_, Option<String>>(0), Some(shared.clone()), "unchanged");
+    assert_eq!(env.scalar("SELECT count(*) FROM group_discounts WHERE tour_id = $1", &[&tour.id]).await, 1);
+
+    // Back to the fallback from the second desk: the first desk receives that too, and the
+    // rule is deleted.
+    b.mutate(&m("set_tour_cancellation_policy.v1", json!({"tour_id": tour.id, "cancellation_policy_id": null})))
+        .unwrap();
+    b.mutate(&m("delete_group_discount.v1", json!({"id": group}))).unwrap();
+    let report = client_b.sync_once(&b).await.unwrap();
+    assert_eq!(report.rejected, 0, "{:?}", b.rejections().unwrap());
+    client_a.sync_once(&a).await.unwrap();
+    let view = a.tour_pricing(&tour.id).unwrap();
+    assert_eq!(view.chosen_policy_id, None);
+    assert!(view.group_discounts.is_empty());
+    assert_eq!(audit_actions(&env, &group).await, vec!["upsert_group_discount.v1", "delete_group_discount.v1"]);
 }

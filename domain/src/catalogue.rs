@@ -13,7 +13,8 @@ use crate::entities::PricingTier;
 use crate::money::Percent;
 use crate::offer::{self, ScopedTax};
 use crate::pricing::{
-    Adjustment, PricingCatalog, PromoCode, PromoStatus, SeasonalAdjustment, TaxRule, with_promo_terms,
+    Adjustment, EarlyBirdDiscount, GroupDiscount, PricingCatalog, PromoCode, PromoStatus, SeasonalAdjustment, TaxRule,
+    with_promo_terms,
 };
 use crate::protocol::EntityKind;
 
@@ -43,6 +44,42 @@ impl Season {
             adjustment: self.adjustment,
             priority: self.priority,
         }
+    }
+}
+
+/// A tour's automatic discount for larger groups (`group_discounts`): applied when a booking
+/// has at least `min_participants` participants; of the rules reached, the highest threshold
+/// wins (`pricing::GroupDiscount`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupDiscountRule {
+    pub id: String,
+    pub organization_id: String,
+    pub tour_id: String,
+    pub min_participants: u32,
+    pub discount: Adjustment,
+}
+
+impl GroupDiscountRule {
+    pub fn to_discount(&self) -> GroupDiscount {
+        GroupDiscount { min_participants: self.min_participants, discount: self.discount }
+    }
+}
+
+/// A tour's automatic discount for booking early (`early_bird_discounts`): applied when the
+/// booking is made at least `min_days_before` whole days before the departure; of the rules
+/// reached, the highest threshold wins (`pricing::EarlyBirdDiscount`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarlyBirdRule {
+    pub id: String,
+    pub organization_id: String,
+    pub tour_id: String,
+    pub min_days_before: u32,
+    pub discount: Adjustment,
+}
+
+impl EarlyBirdRule {
+    pub fn to_discount(&self) -> EarlyBirdDiscount {
+        EarlyBirdDiscount { min_days_before: self.min_days_before, discount: self.discount }
     }
 }
 
@@ -190,6 +227,8 @@ pub enum CatalogueRow {
     CancellationPolicy(CancellationPolicyRow),
     TourFaq(TourFaq),
     TourInclusion(TourInclusion),
+    GroupDiscount(GroupDiscountRule),
+    EarlyBirdDiscount(EarlyBirdRule),
 }
 
 /// `$body` evaluated with `$r` bound to the row inside whichever variant `$row` is.
@@ -202,6 +241,8 @@ macro_rules! each_row {
             CatalogueRow::CancellationPolicy($r) => $body,
             CatalogueRow::TourFaq($r) => $body,
             CatalogueRow::TourInclusion($r) => $body,
+            CatalogueRow::GroupDiscount($r) => $body,
+            CatalogueRow::EarlyBirdDiscount($r) => $body,
         }
     };
 }
@@ -215,6 +256,8 @@ impl CatalogueRow {
             CatalogueRow::CancellationPolicy(_) => EntityKind::CancellationPolicy,
             CatalogueRow::TourFaq(_) => EntityKind::TourFaq,
             CatalogueRow::TourInclusion(_) => EntityKind::TourInclusion,
+            CatalogueRow::GroupDiscount(_) => EntityKind::GroupDiscount,
+            CatalogueRow::EarlyBirdDiscount(_) => EntityKind::EarlyBirdDiscount,
         }
     }
 
@@ -235,6 +278,8 @@ impl CatalogueRow {
             CatalogueRow::CancellationPolicy(r) => r.tour_id.as_deref(),
             CatalogueRow::TourFaq(r) => Some(&r.tour_id),
             CatalogueRow::TourInclusion(r) => Some(&r.tour_id),
+            CatalogueRow::GroupDiscount(r) => Some(&r.tour_id),
+            CatalogueRow::EarlyBirdDiscount(r) => Some(&r.tour_id),
         }
     }
 
@@ -263,6 +308,8 @@ impl CatalogueRow {
             EntityKind::CancellationPolicy => CatalogueRow::CancellationPolicy(Deserialize::deserialize(d)?),
             EntityKind::TourFaq => CatalogueRow::TourFaq(Deserialize::deserialize(d)?),
             EntityKind::TourInclusion => CatalogueRow::TourInclusion(Deserialize::deserialize(d)?),
+            EntityKind::GroupDiscount => CatalogueRow::GroupDiscount(Deserialize::deserialize(d)?),
+            EntityKind::EarlyBirdDiscount => CatalogueRow::EarlyBirdDiscount(Deserialize::deserialize(d)?),
             other => {
                 return Err(serde::de::Error::custom(format!("{} is not a catalogue row", other.as_str())));
             }
@@ -281,6 +328,19 @@ pub struct TourPricingView {
     pub own_policy: Option<CancellationPolicyRow>,
     pub default_policy: Option<CancellationPolicyRow>,
     pub taxes: Vec<TaxRate>,
+    /// Group discounts by threshold, smallest group first.
+    #[serde(default)]
+    pub group_discounts: Vec<GroupDiscountRule>,
+    /// Early-bird discounts by threshold, shortest notice first.
+    #[serde(default)]
+    pub early_bird_discounts: Vec<EarlyBirdRule>,
+    /// The organization-wide policies a tour may choose (`set_tour_cancellation_policy.v1`),
+    /// by name.
+    #[serde(default)]
+    pub shared_policies: Vec<CancellationPolicyRow>,
+    /// The shared policy the tour chose (`Tour::cancellation_policy_id`), if any.
+    #[serde(default)]
+    pub chosen_policy_id: Option<String>,
 }
 
 /// A quote as the desk's booking form asks for it: a departure, lines, and optionally a code
@@ -305,6 +365,8 @@ pub fn is_catalogue_kind(kind: EntityKind) -> bool {
             | EntityKind::CancellationPolicy
             | EntityKind::TourFaq
             | EntityKind::TourInclusion
+            | EntityKind::GroupDiscount
+            | EntityKind::EarlyBirdDiscount
     )
 }
 
@@ -328,11 +390,38 @@ pub fn pricing_catalog(
     Some(catalog)
 }
 
-/// The policy a tour's bookings are cancelled under, from the stored policies: the tour's own,
-/// else the organization's default (`cancellation::policy_for_tour`).
-pub fn policy_for_tour(tour_id: &str, policies: &[CancellationPolicyRow]) -> Option<CancellationPolicy> {
+/// [`pricing_catalog`] with the tour's group and early-bird discounts, in threshold order as
+/// the server loads them (thresholds are unique per tour, so the order decides nothing).
+pub fn pricing_catalog_with_discounts(
+    tour_id: &str,
+    tiers: &[PricingTier],
+    seasons: &[Season],
+    taxes: &[TaxRate],
+    groups: &[GroupDiscountRule],
+    early_birds: &[EarlyBirdRule],
+) -> Option<PricingCatalog> {
+    let mut catalog = pricing_catalog(tour_id, tiers, seasons, taxes)?;
+    let mut groups: Vec<&GroupDiscountRule> = groups.iter().filter(|g| g.tour_id == tour_id).collect();
+    groups.sort_by_key(|g| g.min_participants);
+    catalog.group_discounts = groups.into_iter().map(GroupDiscountRule::to_discount).collect();
+    let mut early: Vec<&EarlyBirdRule> = early_birds.iter().filter(|e| e.tour_id == tour_id).collect();
+    early.sort_by_key(|e| e.min_days_before);
+    catalog.early_bird_discounts = early.into_iter().map(EarlyBirdRule::to_discount).collect();
+    Some(catalog)
+}
+
+/// The policy a tour's bookings are cancelled under, from the stored policies: the policy the
+/// tour chose (`Tour::cancellation_policy_id`, set by `set_tour_cancellation_policy.v1` or by
+/// saving the tour's own policy), else the tour's own, else the organization's default
+/// (`cancellation::policy_for_tour`).
+pub fn policy_for_tour(
+    tour_id: &str,
+    chosen: Option<&str>,
+    policies: &[CancellationPolicyRow],
+) -> Option<CancellationPolicy> {
     let own = policies.iter().filter(|p| p.tour_id.as_deref() == Some(tour_id)).map(|p| p.id.as_str()).min();
-    crate::cancellation::policy_for_tour(own, policies.iter().map(CancellationPolicyRow::stored))
+    let pick = chosen.filter(|c| policies.iter().any(|p| p.id == *c)).or(own);
+    crate::cancellation::policy_for_tour(pick, policies.iter().map(CancellationPolicyRow::stored))
 }
 
 #[cfg(test)]
@@ -389,8 +478,13 @@ mod tests {
             is_default,
         };
         let all = vec![p("d", None, true), p("own", Some("t"), false), p("other", None, false)];
-        assert_eq!(policy_for_tour("t", &all).unwrap().id, "own");
-        assert_eq!(policy_for_tour("u", &all).unwrap().id, "d");
-        assert_eq!(policy_for_tour("u", &all[2..]), None);
+        assert_eq!(policy_for_tour("t", None, &all).unwrap().id, "own");
+        assert_eq!(policy_for_tour("u", None, &all).unwrap().id, "d");
+        assert_eq!(policy_for_tour("u", None, &all[2..]), None);
+        // A chosen shared policy wins over the tour's own and the default; a chosen id that is
+        // not (or no longer) there falls back as if none was chosen.
+        assert_eq!(policy_for_tour("t", Some("other"), &all).unwrap().id, "other");
+        assert_eq!(policy_for_tour("u", Some("other"), &all).unwrap().id, "other");
+        assert_eq!(policy_for_tour("u", Some("gone"), &all).unwrap().id, "d");
     }
 }

@@ -158,6 +158,11 @@ with_tour_details! {
         /// The meeting point's name ("Fountain in the main square").
         pub meeting_point: String,
         pub status: TourStatus,
+        /// The organization-wide cancellation policy the tour chose (or its own policy, which
+        /// the server links here when it is saved); `None`: its own, else the organization's
+        /// default (`catalogue::policy_for_tour`).
+        #[serde(default)]
+        pub cancellation_policy_id: Option<String>,
     }
 }
 

@@ -249,6 +249,7 @@ impl NewTour {
             timezone: self.timezone,
             meeting_point: self.meeting_point,
             status,
+            cancellation_policy_id: None,
             full_description: self.full_description,
             meeting_point_address: self.meeting_point_address,
             meeting_point_lat: self.meeting_point_lat,

@@ -292,10 +292,14 @@ pub enum EntityKind {
     /// Seats set aside on a departure for one device (`allotment::Allotment`); replicates with
     /// its departure.
     Allotment,
+    /// A tour's automatic discounts (`catalogue::GroupDiscountRule`, `catalogue::EarlyBirdRule`),
+    /// replicated like its seasons.
+    GroupDiscount,
+    EarlyBirdDiscount,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 19] = [
+    pub const ALL: [EntityKind; 21] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -315,6 +319,8 @@ impl EntityKind {
         EntityKind::TourInclusion,
         EntityKind::AuditLog,
         EntityKind::Allotment,
+        EntityKind::GroupDiscount,
+        EntityKind::EarlyBirdDiscount,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -338,6 +344,8 @@ impl EntityKind {
             EntityKind::TourInclusion => "tour_inclusion",
             EntityKind::AuditLog => "audit_log",
             EntityKind::Allotment => "allotment",
+            EntityKind::GroupDiscount => "group_discount",
+            EntityKind::EarlyBirdDiscount => "early_bird_discount",
         }
     }
 

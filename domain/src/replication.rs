@@ -138,7 +138,9 @@ impl RowScope<'_> {
             | EntityKind::TaxRate
             | EntityKind::CancellationPolicy
             | EntityKind::TourFaq
-            | EntityKind::TourInclusion => Some(RowScope::Reference),
+            | EntityKind::TourInclusion
+            | EntityKind::GroupDiscount
+            | EntityKind::EarlyBirdDiscount => Some(RowScope::Reference),
             EntityKind::PromoCode | EntityKind::PaymentIssue => Some(RowScope::Office),
             // A departure is its own `schedule:D` (`RowScope::Departure(id)`).
             EntityKind::Departure
@@ -266,6 +268,8 @@ mod tests {
             EntityKind::CancellationPolicy,
             EntityKind::TourFaq,
             EntityKind::TourInclusion,
+            EntityKind::GroupDiscount,
+            EntityKind::EarlyBirdDiscount,
         ] {
             let scope = RowScope::of_reference(kind).unwrap();
             assert_eq!(scope.buckets("o"), vec!["org:o:all", "org:o:ref"], "{kind:?}");

@@ -31,9 +31,9 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 pub const TOUR_COLS: &str = "id, organization_id, name, slug, short_description, duration_minutes, default_capacity, \
      min_participants, category, timezone, meeting_point, status, full_description, meeting_point_address, \
      meeting_point_lat, meeting_point_lng, meeting_point_instructions, tags, languages, accessibility_info, \
-     what_to_bring, highlights";
+     what_to_bring, highlights, cancellation_policy_id";
 /// How many columns [`TOUR_COLS`] names: a query selecting more after them starts here.
-pub const TOUR_COL_COUNT: usize = 22;
+pub const TOUR_COL_COUNT: usize = 23;
 
 /// A list column (JSON array of strings).
 fn text_list(r: &Row<'_>, i: usize, what: &str) -> Result<Vec<String>, StoreError> {
@@ -71,6 +71,7 @@ pub fn tour_from_row(r: &Row<'_>) -> Result<Tour, StoreError> {
         accessibility_info: r.get(19)?,
         what_to_bring: text_list(r, 20, "what to bring")?,
         highlights: text_list(r, 21, "tour highlights")?,
+        cancellation_policy_id: r.get(22)?,
     })
 }
 
@@ -79,9 +80,9 @@ pub fn put_tour(c: &Connection, t: &Tour, pending: bool) -> Result<(), StoreErro
         "INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes, default_capacity,
              min_participants, category, timezone, meeting_point, status, local_pending, full_description,
              meeting_point_address, meeting_point_lat, meeting_point_lng, meeting_point_instructions, tags, languages,
-             accessibility_info, what_to_bring, highlights)
+             accessibility_info, what_to_bring, highlights, cancellation_policy_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-             ?22, ?23)
+             ?22, ?23, ?24)
          ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, name = excluded.name,
              slug = excluded.slug, short_description = excluded.short_description,
              duration_minutes = excluded.duration_minutes, default_capacity = excluded.default_capacity,
@@ -92,7 +93,8 @@ pub fn put_tour(c: &Connection, t: &Tour, pending: bool) -> Result<(), StoreErro
              meeting_point_lng = excluded.meeting_point_lng,
              meeting_point_instructions = excluded.meeting_point_instructions, tags = excluded.tags,
              languages = excluded.languages, accessibility_info = excluded.accessibility_info,
-             what_to_bring = excluded.what_to_bring, highlights = excluded.highlights",
+             what_to_bring = excluded.what_to_bring, highlights = excluded.highlights,
+             cancellation_policy_id = excluded.cancellation_policy_id",
     )?
     .execute(params![
         t.id,
@@ -118,6 +120,7 @@ pub fn put_tour(c: &Connection, t: &Tour, pending: bool) -> Result<(), StoreErro
         t.accessibility_info,
         list_json(&t.what_to_bring),
         list_json(&t.highlights),
+        t.cancellation_policy_id,
     ])?;
     Ok(())
 }
@@ -311,6 +314,8 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::CancellationPolicy => "cancellation_policies",
         EntityKind::TourFaq => "tour_faqs",
         EntityKind::TourInclusion => "tour_inclusions",
+        EntityKind::GroupDiscount => "group_discounts",
+        EntityKind::EarlyBirdDiscount => "early_bird_discounts",
         EntityKind::AuditLog => "audit_log",
         EntityKind::Allotment => "allotments",
     }
@@ -644,6 +649,20 @@ static INCLUSIONS: Spec = Spec {
     upsert: OnceLock::new(),
 };
 
+static GROUP_DISCOUNTS: Spec = Spec {
+    table: "group_discounts",
+    cols: &[("id", Text), ("organization_id", Text), ("tour_id", Text), ("min_participants", Int), ("discount", Json)],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
+static EARLY_BIRD_DISCOUNTS: Spec = Spec {
+    table: "early_bird_discounts",
+    cols: &[("id", Text), ("organization_id", Text), ("tour_id", Text), ("min_days_before", Int), ("discount", Json)],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
 fn spec(kind: EntityKind) -> Option<&'static Spec> {
     match kind {
         EntityKind::Season => Some(&SEASONS),
@@ -652,6 +671,8 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::CancellationPolicy => Some(&POLICIES),
         EntityKind::TourFaq => Some(&FAQS),
         EntityKind::TourInclusion => Some(&INCLUSIONS),
+        EntityKind::GroupDiscount => Some(&GROUP_DISCOUNTS),
+        EntityKind::EarlyBirdDiscount => Some(&EARLY_BIRD_DISCOUNTS),
         EntityKind::Booking => Some(&BOOKINGS),
         EntityKind::Customer => Some(&CUSTOMERS),
         EntityKind::CheckIn => Some(&CHECK_INS),
@@ -945,7 +966,9 @@ impl Record {
             | EntityKind::TaxRate
             | EntityKind::CancellationPolicy
             | EntityKind::TourFaq
-            | EntityKind::TourInclusion => Record::Catalogue(CatalogueRow::deserialize_kind(kind, d)?),
+            | EntityKind::TourInclusion
+            | EntityKind::GroupDiscount
+            | EntityKind::EarlyBirdDiscount => Record::Catalogue(CatalogueRow::deserialize_kind(kind, d)?),
             EntityKind::AuditLog => Record::AuditLog(Box::new(AuditRecord::deserialize(d)?)),
             EntityKind::Allotment => Record::Allotment(Allotment::deserialize(d)?),
         })
@@ -1056,6 +1079,8 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::Catalogue(CatalogueRow::CancellationPolicy(v)) => put_spec(c, &POLICIES, v, &[], pending),
         Record::Catalogue(CatalogueRow::TourFaq(v)) => put_spec(c, &FAQS, v, &[], pending),
         Record::Catalogue(CatalogueRow::TourInclusion(v)) => put_spec(c, &INCLUSIONS, v, &[], pending),
+        Record::Catalogue(CatalogueRow::GroupDiscount(v)) => put_spec(c, &GROUP_DISCOUNTS, v, &[], pending),
+        Record::Catalogue(CatalogueRow::EarlyBirdDiscount(v)) => put_spec(c, &EARLY_BIRD_DISCOUNTS, v, &[], pending),
         Record::AuditLog(v) => put_spec(c, &AUDIT_LOG, v.as_ref(), &[], pending),
         Record::Allotment(v) => put_spec(c, &ALLOTMENTS, v, &[], pending),
     }
@@ -1102,6 +1127,8 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::CancellationPolicy
         | EntityKind::TourFaq
         | EntityKind::TourInclusion
+        | EntityKind::GroupDiscount
+        | EntityKind::EarlyBirdDiscount
         | EntityKind::AuditLog
         | EntityKind::Allotment => None,
     };
@@ -1200,6 +1227,8 @@ pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue
         Record::Catalogue(CatalogueRow::CancellationPolicy(v)) => both(&POLICIES, v),
         Record::Catalogue(CatalogueRow::TourFaq(v)) => both(&FAQS, v),
         Record::Catalogue(CatalogueRow::TourInclusion(v)) => both(&INCLUSIONS, v),
+        Record::Catalogue(CatalogueRow::GroupDiscount(v)) => both(&GROUP_DISCOUNTS, v),
+        Record::Catalogue(CatalogueRow::EarlyBirdDiscount(v)) => both(&EARLY_BIRD_DISCOUNTS, v),
         Record::AuditLog(a) => both(&AUDIT_LOG, a.as_ref()),
         other => panic!("{:?} has typed columns, not a spec", other.kind()),
     }

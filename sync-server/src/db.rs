@@ -307,7 +307,9 @@ fn bad_row(what: &str, v: &str) -> DbError {
 pub const TOUR_COLS: &str = "id, organization_id, name, slug, short_description, duration_minutes, default_capacity, \
      min_participants, category, timezone, meeting_point, status, full_description, meeting_point_address, \
      meeting_point_lat, meeting_point_lng, meeting_point_instructions, tags, languages, accessibility_info, \
-     what_to_bring, highlights";
+     what_to_bring, highlights, cancellation_policy_id";
+/// How many columns [`TOUR_COLS`] names: a query selecting more after them starts here.
+pub const TOUR_COL_COUNT: usize = 23;
 
 pub fn tour_from_row(r: &tokio_postgres::Row) -> Result<Tour, DbError> {
     let category: String = r.try_get(8)?;
@@ -336,6 +338,7 @@ pub fn tour_from_row(r: &tokio_postgres::Row) -> Result<Tour, DbError> {
         accessibility_info: r.try_get::<_, Option<String>>(19)?.unwrap_or_default(),
         what_to_bring: r.try_get(20)?,
         highlights: r.try_get(21)?,
+        cancellation_policy_id: r.try_get(22)?,
     })
 }
 
@@ -409,8 +412,9 @@ pub const UPSERT_TOUR: &str =
     "INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes, default_capacity,
      min_participants, category, timezone, meeting_point, status, full_description, meeting_point_address,
      meeting_point_lat, meeting_point_lng, meeting_point_instructions, tags, languages, accessibility_info,
-     what_to_bring, highlights)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+     what_to_bring, highlights, cancellation_policy_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+     $23)
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, slug = excluded.slug,
      short_description = excluded.short_description, duration_minutes = excluded.duration_minutes,
      default_capacity = excluded.default_capacity, min_participants = excluded.min_participants,
@@ -419,7 +423,8 @@ pub const UPSERT_TOUR: &str =
      meeting_point_address = excluded.meeting_point_address, meeting_point_lat = excluded.meeting_point_lat,
      meeting_point_lng = excluded.meeting_point_lng, meeting_point_instructions = excluded.meeting_point_instructions,
      tags = excluded.tags, languages = excluded.languages, accessibility_info = excluded.accessibility_info,
-     what_to_bring = excluded.what_to_bring, highlights = excluded.highlights, updated_at = now()
+     what_to_bring = excluded.what_to_bring, highlights = excluded.highlights,
+     cancellation_policy_id = excluded.cancellation_policy_id, updated_at = now()
      WHERE tours.organization_id = excluded.organization_id";
 
 /// The statement of [`put_variant`], named so a caller can prepare it ahead of a pipelined send.
@@ -485,6 +490,7 @@ pub async fn put_tour(w: &WriteTx<'_>, t: &Tour) -> Result<(), DbError> {
             &t.accessibility_info,
             &t.what_to_bring,
             &t.highlights,
+            &t.cancellation_policy_id,
         ],
     )
     .await

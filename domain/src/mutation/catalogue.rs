@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::{ApplyError, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_id, norm_ref, require};
 use crate::cancellation::CancellationRule;
 use crate::catalogue::{
-    CancellationPolicyRow, CatalogueRow, InclusionKind, PromotionalCode, Season, TaxRate, TourFaq, TourInclusion,
+    CancellationPolicyRow, CatalogueRow, EarlyBirdRule, GroupDiscountRule, InclusionKind, PromotionalCode, Season,
+    TaxRate, TourFaq, TourInclusion,
 };
 use crate::entities::Tour;
 use crate::money::Percent;
@@ -701,6 +702,301 @@ impl Mutator for ReorderTourInclusionsV1 {
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
         reorder(&self.0, view, ctx, EntityKind::TourInclusion)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Group and early-bird discounts
+
+/// The largest group a group discount may start at: more than any departure seats.
+const MAX_GROUP_THRESHOLD: u32 = 1000;
+/// The longest notice an early-bird discount may ask for: two years.
+const MAX_EARLY_BIRD_DAYS: u32 = 730;
+
+/// Which automatic discount a rule is: both are a threshold and an adjustment on one tour,
+/// validated and stored alike.
+#[derive(Debug, Clone, Copy)]
+enum AutoDiscount {
+    Group,
+    EarlyBird,
+}
+
+impl AutoDiscount {
+    fn kind(self) -> EntityKind {
+        match self {
+            AutoDiscount::Group => EntityKind::GroupDiscount,
+            AutoDiscount::EarlyBird => EntityKind::EarlyBirdDiscount,
+        }
+    }
+
+    /// The threshold's field, as the arguments and the rows name it.
+    fn field(self) -> &'static str {
+        match self {
+            AutoDiscount::Group => "min_participants",
+            AutoDiscount::EarlyBird => "min_days_before",
+        }
+    }
+
+    fn bounds(self) -> (u32, u32) {
+        match self {
+            // A group of one is every booking: that is a price, not a discount.
+            AutoDiscount::Group => (2, MAX_GROUP_THRESHOLD),
+            AutoDiscount::EarlyBird => (1, MAX_EARLY_BIRD_DAYS),
+        }
+    }
+
+    fn clash(self, threshold: u32) -> String {
+        match self {
+            AutoDiscount::Group => format!("another group discount already starts at {threshold} participants"),
+            AutoDiscount::EarlyBird => format!("another early-bird discount already starts {threshold} days before"),
+        }
+    }
+
+    /// The thresholds of the tour's rules of this kind, from its price list.
+    fn thresholds(self, catalog: &crate::pricing::PricingCatalog) -> Vec<u32> {
+        match self {
+            AutoDiscount::Group => catalog.group_discounts.iter().map(|g| g.min_participants).collect(),
+            AutoDiscount::EarlyBird => catalog.early_bird_discounts.iter().map(|e| e.min_days_before).collect(),
+        }
+    }
+
+    /// `(tour, threshold)` of a stored row of this kind.
+    fn of_row(self, row: &CatalogueRow) -> Option<(&str, u32)> {
+        match (self, row) {
+            (AutoDiscount::Group, CatalogueRow::GroupDiscount(g)) => Some((&g.tour_id, g.min_participants)),
+            (AutoDiscount::EarlyBird, CatalogueRow::EarlyBirdDiscount(e)) => Some((&e.tour_id, e.min_days_before)),
+            _ => None,
+        }
+    }
+}
+
+/// The arguments both upserts share.
+struct AutoDiscountArgs<'a> {
+    id: &'a str,
+    tour_id: &'a str,
+    threshold: u32,
+    discount: Adjustment,
+}
+
+fn auto_discount_reads(auto: AutoDiscount, a: &AutoDiscountArgs<'_>) -> Vec<ReadKey> {
+    let tour_id = norm_ref(a.tour_id);
+    vec![
+        ReadKey::Tour(tour_id.clone()),
+        ReadKey::PricingCatalog(tour_id),
+        ReadKey::CatalogueRow(auto.kind(), norm_id(a.id)),
+    ]
+}
+
+/// Validates and builds one group or early-bird rule: a threshold in range and not taken by
+/// another rule of the tour, a discount of more than 0 and at most 100 % (or a positive amount
+/// in the tour's currency).
+fn upsert_auto_discount(
+    auto: AutoDiscount,
+    a: &AutoDiscountArgs<'_>,
+    view: &dyn ReadView,
+    ctx: &MutationCtx,
+) -> Result<Vec<Change>, ApplyError> {
+    require(ctx, Permission::ToursWrite, "edit prices")?;
+    let id = validate::id("id", a.id)?;
+    let (min, max) = auto.bounds();
+    let threshold = validate::range_u32(auto.field(), a.threshold, min, max)?;
+    match a.discount {
+        Adjustment::Percentage(p) if p <= Percent::ZERO || p > Percent::HUNDRED => {
+            return Err(FieldError::new("discount", "must be more than 0% and at most 100%").into());
+        }
+        Adjustment::Fixed(m) if m.amount <= 0 => {
+            return Err(FieldError::new("discount", "must be more than 0").into());
+        }
+        _ => {}
+    }
+    let tour = tour_of(view, "tour_id", a.tour_id)?;
+    let catalog = view.pricing_catalog(&tour.id)?;
+    if let Adjustment::Fixed(m) = a.discount
+        && let Some(catalog) = &catalog
+        && catalog.currency != m.currency
+    {
+        return Err(FieldError::new(
+            "discount",
+            format!("the tour is priced in {}, not {}", catalog.currency, m.currency),
+        )
+        .into());
+    }
+    let old = row_of(view, auto.kind(), &id)?;
+    let old_threshold = match old.as_ref().and_then(|r| auto.of_row(r)) {
+        Some((old_tour, t)) => {
+            same_tour(Some(old_tour), Some(&tour.id), "discount")?;
+            Some(t)
+        }
+        None => None,
+    };
+    // Thresholds are unique per tour (V2's constraint): which of two rules at the same size
+    // applied would depend on load order. This rule's own threshold is its own to keep.
+    if old_threshold != Some(threshold) && catalog.as_ref().is_some_and(|c| auto.thresholds(c).contains(&threshold)) {
+        return Err(Rejection::conflict(auto.field(), auto.clash(threshold)).into());
+    }
+    let organization_id = ctx.organization_id.clone();
+    let new = match auto {
+        AutoDiscount::Group => CatalogueRow::GroupDiscount(GroupDiscountRule {
+            id,
+            organization_id,
+            tour_id: tour.id,
+            min_participants: threshold,
+            discount: a.discount,
+        }),
+        AutoDiscount::EarlyBird => CatalogueRow::EarlyBirdDiscount(EarlyBirdRule {
+            id,
+            organization_id,
+            tour_id: tour.id,
+            min_days_before: threshold,
+            discount: a.discount,
+        }),
+    };
+    Ok(put_unless_same(old, new))
+}
+
+/// Arguments of `upsert_group_discount.v1`: a tour's discount for bookings of at least
+/// `min_participants` participants, created or replaced whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpsertGroupDiscountV1 {
+    pub id: String,
+    pub tour_id: String,
+    pub min_participants: u32,
+    pub discount: Adjustment,
+}
+
+impl UpsertGroupDiscountV1 {
+    fn args(&self) -> AutoDiscountArgs<'_> {
+        AutoDiscountArgs {
+            id: &self.id,
+            tour_id: &self.tour_id,
+            threshold: self.min_participants,
+            discount: self.discount,
+        }
+    }
+}
+
+impl Mutator for UpsertGroupDiscountV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        auto_discount_reads(AutoDiscount::Group, &self.args())
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        upsert_auto_discount(AutoDiscount::Group, &self.args(), view, ctx)
+    }
+}
+
+/// Arguments of `upsert_early_bird_discount.v1`: a tour's discount for bookings made at least
+/// `min_days_before` whole days before the departure, created or replaced whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpsertEarlyBirdDiscountV1 {
+    pub id: String,
+    pub tour_id: String,
+    pub min_days_before: u32,
+    pub discount: Adjustment,
+}
+
+impl UpsertEarlyBirdDiscountV1 {
+    fn args(&self) -> AutoDiscountArgs<'_> {
+        AutoDiscountArgs {
+            id: &self.id,
+            tour_id: &self.tour_id,
+            threshold: self.min_days_before,
+            discount: self.discount,
+        }
+    }
+}
+
+impl Mutator for UpsertEarlyBirdDiscountV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        auto_discount_reads(AutoDiscount::EarlyBird, &self.args())
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        upsert_auto_discount(AutoDiscount::EarlyBird, &self.args(), view, ctx)
+    }
+}
+
+/// Arguments of `delete_group_discount.v1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteGroupDiscountV1 {
+    pub id: String,
+}
+
+impl Mutator for DeleteGroupDiscountV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        vec![ReadKey::CatalogueRow(EntityKind::GroupDiscount, norm_ref(&self.id))]
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        delete_if_there(view, ctx, EntityKind::GroupDiscount, &self.id)
+    }
+}
+
+/// Arguments of `delete_early_bird_discount.v1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteEarlyBirdDiscountV1 {
+    pub id: String,
+}
+
+impl Mutator for DeleteEarlyBirdDiscountV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        vec![ReadKey::CatalogueRow(EntityKind::EarlyBirdDiscount, norm_ref(&self.id))]
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        delete_if_there(view, ctx, EntityKind::EarlyBirdDiscount, &self.id)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tour's choice of a shared cancellation policy
+
+/// Arguments of `set_tour_cancellation_policy.v1`: the organization-wide policy a tour's
+/// bookings are cancelled under, or `None` for the tour's own policy, else the organization's
+/// default (`catalogue::policy_for_tour`). A mutation of its own rather than a new
+/// `update_tour` version: the choice is a link to another row, checked against it, and two
+/// desks editing a tour's text and its policy do not overwrite each other.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetTourCancellationPolicyV1 {
+    pub tour_id: String,
+    pub cancellation_policy_id: Option<String>,
+}
+
+impl Mutator for SetTourCancellationPolicyV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        let mut keys = vec![ReadKey::Tour(norm_ref(&self.tour_id))];
+        if let Some(p) = &self.cancellation_policy_id {
+            keys.push(ReadKey::CatalogueRow(EntityKind::CancellationPolicy, norm_ref(p)));
+        }
+        keys
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        require(ctx, Permission::ToursWrite, "choose a tour's cancellation policy")?;
+        const FIELD: &str = "cancellation_policy_id";
+        let policy_id = match &self.cancellation_policy_id {
+            Some(p) => Some(validate::row_ref(FIELD, p)?),
+            None => None,
+        };
+        let tour = tour_of(view, "tour_id", &self.tour_id)?;
+        if let Some(p) = &policy_id {
+            let Some(CatalogueRow::CancellationPolicy(policy)) = row_of(view, EntityKind::CancellationPolicy, p)?
+            else {
+                return Err(FieldError::new(FIELD, format!("no cancellation policy {p}")).into());
+            };
+            if policy.tour_id.as_deref().is_some_and(|t| t != tour.id) {
+                return Err(FieldError::new(FIELD, "is another tour's own policy").into());
+            }
+        }
+        if tour.cancellation_policy_id == policy_id {
+            return Ok(vec![]);
+        }
+        Ok(vec![Change::PutTour(Tour { cancellation_policy_id: policy_id, ..tour })])
     }
 }
 

@@ -60,6 +60,10 @@ pub use bookings::{
     ParticipantArgs, REFERENCE_CANDIDATES, attendance, attendance_by_participant, reference_candidates,
 };
 pub use catalogue::{
+    DeleteEarlyBirdDiscountV1, DeleteGroupDiscountV1, SetTourCancellationPolicyV1, UpsertEarlyBirdDiscountV1,
+    UpsertGroupDiscountV1,
+};
+pub use catalogue::{
     DeleteSeasonV1, DeleteTourFaqV1, DeleteTourInclusionV1, ReorderTourFaqsV1, ReorderTourInclusionsV1,
     ReorderTourRowsArgs, SetPromoCodeStatusV1, UpsertCancellationPolicyV1, UpsertPromoCodeV1, UpsertSeasonV1,
     UpsertTaxRateV1, UpsertTourFaqV1, UpsertTourInclusionV1,
@@ -356,7 +360,8 @@ pub enum Change {
         booking_id: String,
         until: DateTime<Utc>,
     },
-    /// A season, promo code, tax rate, cancellation policy, FAQ or inclusion, written whole.
+    /// A season, promo code, tax rate, cancellation policy, FAQ, inclusion or automatic
+    /// discount, written whole.
     PutCatalogueRow(CatalogueRow),
     DeleteCatalogueRow {
         kind: crate::protocol::EntityKind,
@@ -613,6 +618,11 @@ mutations! {
     ReleaseAllotmentV1 => "release_allotment.v1",
     ReorderTourFaqsV1 => "reorder_tour_faqs.v1",
     ReorderTourInclusionsV1 => "reorder_tour_inclusions.v1",
+    UpsertGroupDiscountV1 => "upsert_group_discount.v1",
+    DeleteGroupDiscountV1 => "delete_group_discount.v1",
+    UpsertEarlyBirdDiscountV1 => "upsert_early_bird_discount.v1",
+    DeleteEarlyBirdDiscountV1 => "delete_early_bird_discount.v1",
+    SetTourCancellationPolicyV1 => "set_tour_cancellation_policy.v1",
 }
 
 impl Mutation {

@@ -150,6 +150,19 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             "release_allotment.v1",
             json!({"allotment_id": super::allotments::tests::ALLOTMENT, "departure_id": DEPARTURE}),
         ),
+        (
+            "upsert_group_discount.v1",
+            json!({"id": uuid(16), "tour_id": TOUR, "min_participants": 6,
+                   "discount": {"type": "percentage", "value": 1000}}),
+        ),
+        ("delete_group_discount.v1", json!({"id": uuid(17)})),
+        (
+            "upsert_early_bird_discount.v1",
+            json!({"id": uuid(18), "tour_id": TOUR, "min_days_before": 30,
+                   "discount": {"type": "percentage", "value": 500}}),
+        ),
+        ("delete_early_bird_discount.v1", json!({"id": uuid(19)})),
+        ("set_tour_cancellation_policy.v1", json!({"tour_id": TOUR, "cancellation_policy_id": uuid(20)})),
     ]
 }
 
@@ -230,6 +243,30 @@ fn sample_world() -> Mem {
         text: "Lunch".into(),
         icon: None,
         sort_order: 3,
+    }));
+    let percent = crate::pricing::Adjustment::Percentage(crate::money::Percent::whole(5));
+    mem.put_row(CatalogueRow::GroupDiscount(crate::catalogue::GroupDiscountRule {
+        id: uuid(17),
+        organization_id: ORG.into(),
+        tour_id: TOUR.into(),
+        min_participants: 12,
+        discount: percent,
+    }));
+    mem.put_row(CatalogueRow::EarlyBirdDiscount(crate::catalogue::EarlyBirdRule {
+        id: uuid(19),
+        organization_id: ORG.into(),
+        tour_id: TOUR.into(),
+        min_days_before: 90,
+        discount: percent,
+    }));
+    mem.put_row(CatalogueRow::CancellationPolicy(crate::catalogue::CancellationPolicyRow {
+        id: uuid(20),
+        organization_id: ORG.into(),
+        tour_id: None,
+        name: "Flexible".into(),
+        description: String::new(),
+        rules: vec![],
+        is_default: false,
     }));
     mem
 }

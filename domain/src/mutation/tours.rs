@@ -237,6 +237,7 @@ impl Mutator for CreateTourV1 {
             meeting_point,
             // A tour made on a desk starts as a draft: it is not sold until someone publishes it.
             status: TourStatus::Draft,
+            cancellation_policy_id: None,
             full_description,
             meeting_point_address,
             meeting_point_lat,

@@ -50,13 +50,33 @@ impl Store {
                 view.inclusions.push(i);
             }
         }
+        for r in all(&conn, &org, EntityKind::GroupDiscount, "tour_id = ?2 ORDER BY min_participants, id", &[&tour_id])?
+        {
+            if let CatalogueRow::GroupDiscount(g) = r {
+                view.group_discounts.push(g);
+            }
+        }
+        for r in
+            all(&conn, &org, EntityKind::EarlyBirdDiscount, "tour_id = ?2 ORDER BY min_days_before, id", &[&tour_id])?
+        {
+            if let CatalogueRow::EarlyBirdDiscount(e) = r {
+                view.early_bird_discounts.push(e);
+            }
+        }
         for p in policies(&conn, &org)? {
             if p.tour_id.as_deref() == Some(tour_id) {
                 view.own_policy = Some(p);
-            } else if p.is_default && view.default_policy.is_none() {
-                view.default_policy = Some(p);
+            } else {
+                if p.is_default && view.default_policy.is_none() {
+                    view.default_policy = Some(p.clone());
+                }
+                if p.tour_id.is_none() {
+                    view.shared_policies.push(p);
+                }
             }
         }
+        view.shared_policies.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        view.chosen_policy_id = rows::tour(&conn, &org, tour_id)?.and_then(|t| t.cancellation_policy_id);
         view.taxes = tax_rates(&conn, &org)?
             .into_iter()
             .filter(|t| t.tour_id.as_deref().is_none_or(|id| id == tour_id))

@@ -230,9 +230,9 @@ impl Replica<'_> {
                 })
             }
             ReadKey::PricingTier(id) => Fetched::Tier(self.entity(EntityKind::PricingTier, id)?),
-            // The tiers, seasons and taxes the server prices with (`catalogue::pricing_catalog`).
-            // Group and early-bird discounts are not replicated (nothing edits them yet); a
-            // differing server price still becomes a visible PRICE_CHANGED via `expected_total`.
+            // The tiers, seasons, taxes and group / early-bird discounts the server prices with
+            // (`catalogue::pricing_catalog_with_discounts`); a differing server price still
+            // becomes a visible PRICE_CHANGED via `expected_total`.
             ReadKey::PricingCatalog(tour_id) => Fetched::Catalog(pricing_catalog(c, org, tour_id)?),
             ReadKey::CancellationPolicy(tour_id) => Fetched::Policy(policy_for_tour(c, org, tour_id)?),
             // Office desks hold the codes with their use counts; a guide's device holds none, so
@@ -286,7 +286,19 @@ impl Replica<'_> {
     }
 }
 
-/// What prices a tour on this desk: its tiers, seasons and taxes, as the server's catalog.
+/// A tour's catalogue rows of one kind (`tour_id = ?2`), unwrapped by `pick`.
+fn tour_rows<T>(
+    c: &Connection,
+    org: &str,
+    kind: EntityKind,
+    tour_id: &str,
+    pick: fn(CatalogueRow) -> Option<T>,
+) -> Result<Vec<T>, StoreError> {
+    Ok(rows::catalogue_rows(c, org, kind, "tour_id = ?2", &[&tour_id])?.into_iter().filter_map(pick).collect())
+}
+
+/// What prices a tour on this desk: its tiers, seasons, taxes and automatic discounts, as the
+/// server's catalog.
 pub(super) fn pricing_catalog(c: &Connection, org: &str, tour_id: &str) -> Result<Option<PricingCatalog>, StoreError> {
     let seasons: Vec<Season> = rows::catalogue_rows(c, org, EntityKind::Season, "tour_id = ?2", &[&tour_id])?
         .into_iter()
@@ -302,7 +314,22 @@ pub(super) fn pricing_catalog(c: &Connection, org: &str, tour_id: &str) -> Resul
             _ => None,
         })
         .collect();
-    Ok(catalogue::pricing_catalog(tour_id, &tiers_of(c, org, tour_id)?, &seasons, &taxes))
+    let groups = tour_rows(c, org, EntityKind::GroupDiscount, tour_id, |r| match r {
+        CatalogueRow::GroupDiscount(g) => Some(g),
+        _ => None,
+    })?;
+    let early = tour_rows(c, org, EntityKind::EarlyBirdDiscount, tour_id, |r| match r {
+        CatalogueRow::EarlyBirdDiscount(e) => Some(e),
+        _ => None,
+    })?;
+    Ok(catalogue::pricing_catalog_with_discounts(
+        tour_id,
+        &tiers_of(c, org, tour_id)?,
+        &seasons,
+        &taxes,
+        &groups,
+        &early,
+    ))
 }
 
 #[cfg(test)]
@@ -322,9 +349,9 @@ fn policy_for_tour(c: &Connection, org: &str, tour_id: &str) -> Result<Option<Ca
                 CatalogueRow::CancellationPolicy(p) => Some(p),
                 _ => None,
             })
-            .filter(|p| p.is_default || p.tour_id.as_deref() == Some(tour_id))
             .collect();
-    Ok(catalogue::policy_for_tour(tour_id, &policies))
+    let chosen = rows::tour(c, org, tour_id)?.and_then(|t| t.cancellation_policy_id);
+    Ok(catalogue::policy_for_tour(tour_id, chosen.as_deref(), &policies))
 }
 
 /// The code typed (already normalised) as the server finds it: any stored code equal to it once

@@ -10,8 +10,9 @@ use tourdesk_domain::entities::RefundRequest;
 use super::pricing::Lock;
 use super::{DbError, Prepared, WriteTx};
 
-/// The tour's cancellation policy, else the organization's default (V2: "a tour without its own
-/// policy falls back to the default"); `None` when there is neither.
+/// The tour's cancellation policy (the one it chose, else its own), else the organization's
+/// default (V2: "a tour without its own policy falls back to the default"); `None` when there
+/// is none of them. The same choice as the desk's (`catalogue::policy_for_tour`).
 pub async fn cancellation_policy(
     c: &impl GenericClient,
     org: &str,
@@ -29,27 +30,25 @@ pub async fn cancellation_policy_unlocked(
     load_policy(c, org, tour_id, Lock::None).await
 }
 
-/// Loads the candidates (the tour's own policy id; its policy and the defaults, locked as asked)
-/// and lets `cancellation::policy_for_tour` choose.
+/// Loads the candidates (the tour's policy id: the one it chose, else its own; that policy and
+/// the defaults, locked as asked) and lets `cancellation::policy_for_tour` choose.
 async fn load_policy(
     c: &impl GenericClient,
     org: &str,
     tour_id: &str,
     lock: Lock,
 ) -> Result<Option<CancellationPolicy>, DbError> {
+    const TOUR_POLICY: &str = "SELECT COALESCE(t.cancellation_policy_id,
+                 (SELECT min(p.id) FROM cancellation_policies p WHERE p.organization_id = $1 AND p.tour_id = $2))
+         FROM tours t WHERE t.organization_id = $1 AND t.id = $2";
     let candidates_sql = format!(
         "SELECT id, name, rules, is_default FROM cancellation_policies
-         WHERE organization_id = $1
-           AND (is_default OR id = (SELECT t.cancellation_policy_id FROM tours t
-                                    WHERE t.organization_id = $1 AND t.id = $2))
+         WHERE organization_id = $1 AND (is_default OR id = ({TOUR_POLICY}))
          ORDER BY id{}",
         lock.sql()
     );
     let params: [&(dyn ToSql + Sync); 2] = [&org, &tour_id];
-    let (tour, candidates) = tokio::join!(
-        c.row_opt("SELECT cancellation_policy_id FROM tours WHERE organization_id = $1 AND id = $2", &params),
-        c.rows(&candidates_sql, &params),
-    );
+    let (tour, candidates) = tokio::join!(c.row_opt(TOUR_POLICY, &params), c.rows(&candidates_sql, &params));
     let (tour, candidates) = super::all2(tour, candidates)?;
     let own: Option<String> = tour.map(|r| r.try_get(0)).transpose()?.flatten();
     let candidates = candidates

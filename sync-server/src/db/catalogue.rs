@@ -6,7 +6,8 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use tourdesk_domain::catalogue::{
-    CancellationPolicyRow, CatalogueRow, InclusionKind, PromotionalCode, Season, TaxRate, TourFaq, TourInclusion,
+    CancellationPolicyRow, CatalogueRow, EarlyBirdRule, GroupDiscountRule, InclusionKind, PromotionalCode, Season,
+    TaxRate, TourFaq, TourInclusion,
 };
 use tourdesk_domain::money::Percent;
 use tourdesk_domain::pricing::{Adjustment, PromoStatus};
@@ -26,6 +27,10 @@ const TAX_COLS: &str = "id, organization_id, tour_id, name, rate_basis_points, i
 const POLICY_COLS: &str = "id, organization_id, tour_id, name, description, rules, is_default";
 const FAQ_COLS: &str = "id, organization_id, tour_id, question, answer, sort_order, is_published";
 const INCLUSION_COLS: &str = "id, organization_id, tour_id, type, text, icon, sort_order";
+const GROUP_COLS: &str =
+    "id, organization_id, tour_id, min_participants, discount_type, discount_value, discount_currency";
+const EARLY_BIRD_COLS: &str =
+    "id, organization_id, tour_id, min_days_before, discount_type, discount_value, discount_currency";
 
 fn table(kind: EntityKind) -> Result<(&'static str, &'static str), DbError> {
     Ok(match kind {
@@ -35,6 +40,8 @@ fn table(kind: EntityKind) -> Result<(&'static str, &'static str), DbError> {
         EntityKind::CancellationPolicy => ("cancellation_policies", POLICY_COLS),
         EntityKind::TourFaq => ("tour_faqs", FAQ_COLS),
         EntityKind::TourInclusion => ("tour_inclusions", INCLUSION_COLS),
+        EntityKind::GroupDiscount => ("group_discounts", GROUP_COLS),
+        EntityKind::EarlyBirdDiscount => ("early_bird_discounts", EARLY_BIRD_COLS),
         other => return Err(DbError::Corrupt(format!("{} is not a catalogue row", other.as_str()))),
     })
 }
@@ -103,6 +110,30 @@ fn row_from(kind: EntityKind, r: &Row) -> Result<CatalogueRow, DbError> {
             rules: serde_json::from_value(r.try_get(5)?)?,
             is_default: r.try_get(6)?,
         }),
+        EntityKind::GroupDiscount | EntityKind::EarlyBirdDiscount => {
+            let kind_col: String = r.try_get(4)?;
+            let cur: Option<String> = r.try_get(6)?;
+            let discount = adjustment(&kind_col, r.try_get(5)?, cur.as_deref())?;
+            let (id, organization_id, tour_id) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            let threshold = u32_of(r.try_get(3)?)?;
+            if kind == EntityKind::GroupDiscount {
+                CatalogueRow::GroupDiscount(GroupDiscountRule {
+                    id,
+                    organization_id,
+                    tour_id,
+                    min_participants: threshold,
+                    discount,
+                })
+            } else {
+                CatalogueRow::EarlyBirdDiscount(EarlyBirdRule {
+                    id,
+                    organization_id,
+                    tour_id,
+                    min_days_before: threshold,
+                    discount,
+                })
+            }
+        }
         EntityKind::TourFaq => CatalogueRow::TourFaq(TourFaq {
             id: r.try_get(0)?,
             organization_id: r.try_get(1)?,
@@ -220,7 +251,8 @@ fn buckets(org: &str, kind: EntityKind) -> Vec<String> {
 
 /// Upserts one catalogue row and queues its change for the buckets of its scope. An id taken in
 /// another organization writes nothing (`IdTaken`). A tour's own policy also becomes the tour's
-/// `cancellation_policy_id`, which the server's policy lookup reads.
+/// `cancellation_policy_id` unless the tour chose another (`set_tour_cancellation_policy.v1`);
+/// the policy lookup falls back to the own policy either way, as the desk's does.
 pub async fn put_catalogue_row(w: &WriteTx<'_>, row: &CatalogueRow) -> Result<(), DbError> {
     let org = row.organization_id();
     let id = row.id();
@@ -326,7 +358,7 @@ pub async fn put_catalogue_row(w: &WriteTx<'_>, row: &CatalogueRow) -> Result<()
             {
                 w.exec(
                     "UPDATE tours SET cancellation_policy_id = $3, updated_at = now()
-                     WHERE organization_id = $1 AND id = $2",
+                     WHERE organization_id = $1 AND id = $2 AND cancellation_policy_id IS NULL",
                     &[&p.organization_id, tour_id, &p.id],
                 )
                 .await?;
@@ -356,8 +388,61 @@ pub async fn put_catalogue_row(w: &WriteTx<'_>, row: &CatalogueRow) -> Result<()
             )
             .await?
         }
+        CatalogueRow::GroupDiscount(g) => {
+            let row = ThresholdRow {
+                table: "group_discounts",
+                threshold_col: "min_participants",
+                id: &g.id,
+                organization_id: &g.organization_id,
+                tour_id: &g.tour_id,
+                threshold: g.min_participants,
+                discount: &g.discount,
+            };
+            put_threshold(w, row).await?
+        }
+        CatalogueRow::EarlyBirdDiscount(e) => {
+            let row = ThresholdRow {
+                table: "early_bird_discounts",
+                threshold_col: "min_days_before",
+                id: &e.id,
+                organization_id: &e.organization_id,
+                tour_id: &e.tour_id,
+                threshold: e.min_days_before,
+                discount: &e.discount,
+            };
+            put_threshold(w, row).await?
+        }
     };
     written_once(n, id)
+}
+
+/// One group or early-bird discount as V2's tables of the same shape hold it.
+struct ThresholdRow<'a> {
+    table: &'static str,
+    threshold_col: &'static str,
+    id: &'a str,
+    organization_id: &'a str,
+    tour_id: &'a str,
+    threshold: u32,
+    discount: &'a Adjustment,
+}
+
+/// Upserts one group or early-bird discount; a row of another tour under this id is not
+/// replaced (no row written).
+async fn put_threshold(w: &WriteTx<'_>, r: ThresholdRow<'_>) -> Result<u64, DbError> {
+    let (kind, value, cur) = adjustment_cols(r.discount);
+    let (table, col) = (r.table, r.threshold_col);
+    let sql = format!(
+        "INSERT INTO {table} (id, organization_id, tour_id, {col}, discount_type, discount_value,
+             discount_currency)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (id) DO UPDATE SET {col} = excluded.{col},
+             discount_type = excluded.discount_type, discount_value = excluded.discount_value,
+             discount_currency = excluded.discount_currency, updated_at = now()
+         WHERE {table}.organization_id = excluded.organization_id AND {table}.tour_id = excluded.tour_id"
+    );
+    let threshold = i32_of(r.threshold)?;
+    Ok(w.exec(&sql, &[&r.id, &r.organization_id, &r.tour_id, &threshold, &kind, &value, &cur]).await?)
 }
 
 /// Deletes one catalogue row of the organization and queues the delete for its buckets.

@@ -188,7 +188,7 @@ pub async fn sitemap(state: &AppState, org_slug: &str) -> Result<Vec<(String, ch
     for r in &rows {
         let tour = db::tour_from_row(r)?;
         if offer::tour_on_sale(&tour) {
-            out.push((tour.slug, db::column(r, 22)?));
+            out.push((tour.slug, db::column(r, db::TOUR_COL_COUNT)?));
         }
     }
     tx.commit().await?;

@@ -463,6 +463,7 @@ mod tests {
                 is_default: true,
             }),
             taxes: vec![],
+            ..Default::default()
         }
     }
 

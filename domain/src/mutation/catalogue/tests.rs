@@ -372,3 +372,194 @@ fn reordering_faqs_writes_each_moved_row_and_refuses_other_tours_rows() {
         "INVALID"
     );
 }
+
+fn group_args() -> Value {
+    json!({"id": ID, "tour_id": TOUR, "min_participants": 6, "discount": {"type": "percentage", "value": 1000}})
+}
+
+fn early_args() -> Value {
+    json!({"id": ID, "tour_id": TOUR, "min_days_before": 30,
+           "discount": {"type": "fixed", "value": {"amount": 500, "currency": "USD"}}})
+}
+
+#[test]
+fn group_and_early_bird_discounts_are_written_whole_and_a_replay_writes_nothing() {
+    let mem = world();
+    let CatalogueRow::GroupDiscount(g) =
+        one_row(&run_write(&mem, "upsert_group_discount.v1", group_args(), Role::Owner))
+    else {
+        panic!()
+    };
+    assert_eq!((g.tour_id.as_str(), g.min_participants), (TOUR, 6));
+    assert_eq!(g.discount, Adjustment::Percentage(Percent::whole(10)));
+    assert!(run_ok(&mem, "upsert_group_discount.v1", group_args(), Role::Admin).is_empty(), "replay");
+    let CatalogueRow::EarlyBirdDiscount(e) =
+        one_row(&run_write(&mem, "upsert_early_bird_discount.v1", early_args(), Role::Owner))
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (e.min_days_before, e.discount),
+        (30, Adjustment::Fixed(crate::money::Money::new(500, crate::money::Currency::USD)))
+    );
+    // Same id, another kind: the two kinds are separate rows.
+    assert_eq!(run_write(&mem, "delete_group_discount.v1", json!({"id": ID}), Role::Owner).len(), 1);
+    assert!(run_ok(&mem, "delete_group_discount.v1", json!({"id": ID}), Role::Owner).is_empty(), "already gone");
+    assert_eq!(run_write(&mem, "delete_early_bird_discount.v1", json!({"id": ID}), Role::Owner).len(), 1);
+}
+
+#[test]
+fn automatic_discount_refusals_name_their_field() {
+    let mem = world();
+    mem.put_tour(Tour { id: "t-2".into(), slug: "t-2".into(), ..tour() });
+    mem.put_row(CatalogueRow::GroupDiscount(GroupDiscountRule {
+        id: ID2.into(),
+        organization_id: ORG.into(),
+        tour_id: "t-2".into(),
+        min_participants: 4,
+        discount: Adjustment::Percentage(Percent::whole(5)),
+    }));
+    // The tour's price list already has a rule at 8 participants and one at 60 days.
+    {
+        let mut s = mem.state.borrow_mut();
+        let cat = s.catalogs.get_mut(TOUR).unwrap();
+        cat.group_discounts = vec![crate::pricing::GroupDiscount {
+            min_participants: 8,
+            discount: Adjustment::Percentage(Percent::whole(5)),
+        }];
+        cat.early_bird_discounts = vec![crate::pricing::EarlyBirdDiscount {
+            min_days_before: 60,
+            discount: Adjustment::Percentage(Percent::whole(5)),
+        }];
+    }
+    let field = |name: &str, args: Value| match run(&mem, name, args, Role::Owner) {
+        Err(ApplyError::Rejected(Rejection::Invalid(e))) => e.field,
+        Err(ApplyError::Rejected(Rejection::Conflict { field, .. })) => field,
+        other => panic!("{name}: {other:?}"),
+    };
+    let g = |k: &str, v: Value| patch(group_args(), &[(k, v)]);
+    let e = |k: &str, v: Value| patch(early_args(), &[(k, v)]);
+    table(
+        &mem,
+        "upsert_group_discount.v1",
+        vec![
+            (group_args(), Role::Manager, "NOT_AUTHORIZED"),
+            (group_args(), Role::Guide, "NOT_AUTHORIZED"),
+            (g("min_participants", 1.into()), Role::Owner, "INVALID"),
+            (g("min_participants", 1001.into()), Role::Owner, "INVALID"),
+            (g("min_participants", 8.into()), Role::Owner, "CONFLICT"),
+            (g("discount", json!({"type": "percentage", "value": 0})), Role::Owner, "INVALID"),
+            (g("discount", json!({"type": "percentage", "value": 10001})), Role::Owner, "INVALID"),
+            (
+                g("discount", json!({"type": "fixed", "value": {"amount": 500, "currency": "EUR"}})),
+                Role::Owner,
+                "INVALID",
+            ),
+            (
+                g("discount", json!({"type": "fixed", "value": {"amount": 0, "currency": "USD"}})),
+                Role::Owner,
+                "INVALID",
+            ),
+            (g("tour_id", "t-404".into()), Role::Owner, "NOT_FOUND"),
+            (g("id", ID2.into()), Role::Owner, "CONFLICT"),
+            (g("id", "not-a-uuid".into()), Role::Owner, "INVALID"),
+        ],
+    );
+    assert_eq!(field("upsert_group_discount.v1", g("min_participants", 1.into())), "min_participants");
+    assert_eq!(field("upsert_group_discount.v1", g("min_participants", 8.into())), "min_participants");
+    assert_eq!(field("upsert_group_discount.v1", g("discount", json!({"type": "percentage", "value": 0}))), "discount");
+    table(
+        &mem,
+        "upsert_early_bird_discount.v1",
+        vec![
+            (early_args(), Role::Manager, "NOT_AUTHORIZED"),
+            (e("min_days_before", 0.into()), Role::Owner, "INVALID"),
+            (e("min_days_before", 731.into()), Role::Owner, "INVALID"),
+            (e("min_days_before", 60.into()), Role::Owner, "CONFLICT"),
+            (
+                e("discount", json!({"type": "fixed", "value": {"amount": 500, "currency": "EUR"}})),
+                Role::Owner,
+                "INVALID",
+            ),
+        ],
+    );
+    assert_eq!(field("upsert_early_bird_discount.v1", e("min_days_before", 0.into())), "min_days_before");
+    assert_eq!(field("upsert_early_bird_discount.v1", e("min_days_before", 60.into())), "min_days_before");
+    assert_eq!(run_err(&mem, "delete_early_bird_discount.v1", json!({"id": ID2}), Role::Manager), "NOT_AUTHORIZED");
+    // A rule keeps its own threshold when its discount is edited.
+    mem.put_row(CatalogueRow::GroupDiscount(GroupDiscountRule {
+        id: ID.into(),
+        organization_id: ORG.into(),
+        tour_id: TOUR.into(),
+        min_participants: 8,
+        discount: Adjustment::Percentage(Percent::whole(5)),
+    }));
+    assert_eq!(run_ok(&mem, "upsert_group_discount.v1", g("min_participants", 8.into()), Role::Owner).len(), 1);
+}
+
+fn shared_policy(id: &str, tour: Option<&str>) -> CatalogueRow {
+    CatalogueRow::CancellationPolicy(CancellationPolicyRow {
+        id: id.into(),
+        organization_id: ORG.into(),
+        tour_id: tour.map(Into::into),
+        name: format!("Policy {id}"),
+        description: String::new(),
+        rules: vec![],
+        is_default: false,
+    })
+}
+
+#[test]
+fn a_tour_chooses_a_shared_policy_and_back() {
+    let mem = world();
+    mem.put_row(shared_policy(ID, None));
+    let args = json!({"tour_id": TOUR, "cancellation_policy_id": ID});
+    let changes = run_write(&mem, "set_tour_cancellation_policy.v1", args.clone(), Role::Owner);
+    assert!(matches!(&changes[..], [Change::PutTour(t)] if t.cancellation_policy_id.as_deref() == Some(ID)));
+    assert!(run_ok(&mem, "set_tour_cancellation_policy.v1", args, Role::Owner).is_empty(), "replay");
+    let back = run_ok(
+        &mem,
+        "set_tour_cancellation_policy.v1",
+        json!({"tour_id": TOUR, "cancellation_policy_id": null}),
+        Role::Owner,
+    );
+    assert!(matches!(&back[..], [Change::PutTour(t)] if t.cancellation_policy_id.is_none()));
+}
+
+#[test]
+fn a_tour_cannot_choose_a_missing_or_another_tours_policy() {
+    let mem = world();
+    mem.put_tour(Tour { id: "t-2".into(), slug: "t-2".into(), ..tour() });
+    mem.put_row(shared_policy(ID2, Some("t-2")));
+    let field = |args: Value| match run(&mem, "set_tour_cancellation_policy.v1", args, Role::Owner) {
+        Err(ApplyError::Rejected(Rejection::Invalid(e))) => e.field,
+        other => panic!("{other:?}"),
+    };
+    // An id of another organization is not there in this one.
+    assert_eq!(field(json!({"tour_id": TOUR, "cancellation_policy_id": ID})), "cancellation_policy_id");
+    assert_eq!(field(json!({"tour_id": TOUR, "cancellation_policy_id": ID2})), "cancellation_policy_id");
+    assert_eq!(field(json!({"tour_id": TOUR, "cancellation_policy_id": " "})), "cancellation_policy_id");
+    // Its own policy is the tour's to choose.
+    assert_eq!(
+        run_ok(
+            &mem,
+            "set_tour_cancellation_policy.v1",
+            json!({"tour_id": "t-2", "cancellation_policy_id": ID2}),
+            Role::Owner
+        )
+        .len(),
+        1
+    );
+    let args = json!({"tour_id": TOUR, "cancellation_policy_id": null});
+    assert_eq!(run_err(&mem, "set_tour_cancellation_policy.v1", args.clone(), Role::Manager), "NOT_AUTHORIZED");
+    assert_eq!(run_err(&mem, "set_tour_cancellation_policy.v1", args.clone(), Role::Guide), "NOT_AUTHORIZED");
+    assert_eq!(
+        run_err(
+            &mem,
+            "set_tour_cancellation_policy.v1",
+            json!({"tour_id": "t-404", "cancellation_policy_id": null}),
+            Role::Owner
+        ),
+        "NOT_FOUND"
+    );
+}

@@ -296,3 +296,105 @@ fn the_desk_quote_and_booking_use_seasons_taxes_and_promo_codes() {
     assert!(matches!(again.promo, PromoOutcome::Refused { refusal: PromoRefusal::CustomerLimitReached { .. } }));
     assert!(matches!(s.mutate(&book(51, 12, 12_100)), Err(StoreError::Rejected(Rejection::PromoRefused { .. }))));
 }
+
+#[test]
+fn group_and_early_bird_discounts_price_the_desk_quote_and_a_refusal_queues_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s);
+    let group = m(
+        "upsert_group_discount.v1",
+        json!({"id": uuid(60), "tour_id": TOUR, "min_participants": 4, "discount": {"type": "percentage", "value": 1000}}),
+    );
+    let early = m(
+        "upsert_early_bird_discount.v1",
+        json!({"id": uuid(61), "tour_id": TOUR, "min_days_before": 30,
+               "discount": {"type": "fixed", "value": {"amount": 500, "currency": "USD"}}}),
+    );
+    s.mutate(&group).unwrap();
+    s.mutate(&early).unwrap();
+    assert!(pending(&s, EntityKind::GroupDiscount, &uuid(60)));
+    assert!(pending(&s, EntityKind::EarlyBirdDiscount, &uuid(61)));
+    let view = s.tour_pricing(TOUR).unwrap();
+    assert_eq!((view.group_discounts.len(), view.early_bird_discounts.len()), (1, 1));
+    let quote = |quantity: u32| {
+        let lines = vec![LineRequest { tier_id: ADULT.into(), quantity, ages: vec![] }];
+        s.quote(&QuoteInput { departure_id: D1.into(), lines, promo_code: None, customer_id: None }, Utc::now())
+            .unwrap()
+    };
+    // 4 × 50.00 = 200.00, −10 % group = 180.00, −5.00 early bird (40 days ahead) = 175.00.
+    assert_eq!(quote(4).snapshot.total, usd(17_500));
+    // Below the group's size only the early bird applies.
+    assert_eq!(quote(3).snapshot.total, usd(14_500));
+
+    // A second rule at the same size is refused on its field, and nothing is queued for it.
+    let queued = s.pending_count().unwrap();
+    let twin = m(
+        "upsert_group_discount.v1",
+        json!({"id": uuid(62), "tour_id": TOUR, "min_participants": 4, "discount": {"type": "percentage", "value": 500}}),
+    );
+    match s.mutate(&twin) {
+        Err(StoreError::Rejected(Rejection::Conflict { field, .. })) => assert_eq!(field, "min_participants"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.pending_count().unwrap(), queued);
+    s.mutate(&m("delete_group_discount.v1", json!({"id": uuid(60)}))).unwrap();
+    assert_eq!(quote(4).snapshot.total, usd(19_500));
+}
+
+#[test]
+fn a_tour_chooses_a_shared_policy_and_refunds_follow_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s);
+    let policy = |id: u32, tour: Option<&str>, is_default: bool, refund: u32| {
+        json!({"id": uuid(id), "organization_id": ORG, "tour_id": tour, "name": format!("P{id}"), "description": "",
+               "rules": [{"hours_before_tour": 1, "refund_percentage": refund}], "is_default": is_default})
+    };
+    pull(
+        &s,
+        vec![
+            ChangeRecord {
+                entity: EntityKind::CancellationPolicy,
+                id: uuid(70),
+                op: Op::Put,
+                row: policy(70, None, true, 100),
+                seq: 0,
+            },
+            ChangeRecord {
+                entity: EntityKind::CancellationPolicy,
+                id: uuid(71),
+                op: Op::Put,
+                row: policy(71, None, false, 20),
+                seq: 0,
+            },
+            ChangeRecord {
+                entity: EntityKind::CancellationPolicy,
+                id: uuid(72),
+                op: Op::Put,
+                row: policy(72, Some("t-other"), false, 0),
+                seq: 0,
+            },
+        ],
+    );
+    let chosen = |s: &Store| super::super::write::policy_for_tour_pub(&s.conn(), ORG, TOUR).unwrap().map(|p| p.id);
+    assert_eq!(chosen(&s), Some(uuid(70)), "the default before any choice");
+    let view = s.tour_pricing(TOUR).unwrap();
+    assert_eq!(view.shared_policies.iter().map(|p| p.id.clone()).collect::<Vec<_>>(), vec![uuid(70), uuid(71)]);
+    s.mutate(&m("set_tour_cancellation_policy.v1", json!({"tour_id": TOUR, "cancellation_policy_id": uuid(71)})))
+        .unwrap();
+    assert!(pending(&s, EntityKind::Tour, TOUR));
+    assert_eq!(chosen(&s), Some(uuid(71)));
+    assert_eq!(s.tour_pricing(TOUR).unwrap().chosen_policy_id, Some(uuid(71)));
+    // Another tour's own policy, or none at all, is refused on the field; the choice stays.
+    for bad in [uuid(72), uuid(79)] {
+        let args = json!({"tour_id": TOUR, "cancellation_policy_id": bad});
+        match s.mutate(&m("set_tour_cancellation_policy.v1", args)) {
+            Err(StoreError::Rejected(Rejection::Invalid(e))) => assert_eq!(e.field, "cancellation_policy_id"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(chosen(&s), Some(uuid(71)));
+    s.mutate(&m("set_tour_cancellation_policy.v1", json!({"tour_id": TOUR, "cancellation_policy_id": null}))).unwrap();
+    assert_eq!(chosen(&s), Some(uuid(70)), "back to the default");
+}
