@@ -292,10 +292,13 @@ pub enum EntityKind {
     /// Seats set aside on a departure for one device (`allotment::Allotment`); replicates with
     /// its departure.
     Allotment,
+    /// A guide's note on a departure they lead (`incident::DepartureIncident`); replicates with
+    /// its departure.
+    DepartureIncident,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 19] = [
+    pub const ALL: [EntityKind; 20] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -315,6 +318,7 @@ impl EntityKind {
         EntityKind::TourInclusion,
         EntityKind::AuditLog,
         EntityKind::Allotment,
+        EntityKind::DepartureIncident,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -338,6 +342,7 @@ impl EntityKind {
             EntityKind::TourInclusion => "tour_inclusion",
             EntityKind::AuditLog => "audit_log",
             EntityKind::Allotment => "allotment",
+            EntityKind::DepartureIncident => "departure_incident",
         }
     }
 

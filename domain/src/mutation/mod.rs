@@ -27,6 +27,7 @@ mod bookings;
 mod catalogue;
 mod customers;
 mod guides;
+mod incidents;
 mod ledger;
 mod schedules;
 mod snapshot;
@@ -67,6 +68,7 @@ pub use catalogue::{
 pub use customers::{
     AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
 };
+pub use incidents::RecordDepartureIncidentV1;
 pub use guides::{AssignGuideV1, AssignGuideV2, UnassignGuideV1, UpsertGuideV1};
 pub use ledger::{BOOKING_CONFIRMED, RecordPaymentV1};
 pub use schedules::{
@@ -365,6 +367,8 @@ pub enum Change {
     Audit(AuditEntry),
     /// Seats set aside for a device (`allotment`); replicates with its departure.
     PutAllotment(crate::allotment::Allotment),
+    /// A guide's note on a departure (`incident`); replicates with its departure.
+    PutDepartureIncident(crate::incident::DepartureIncident),
 }
 
 /// Why a mutation was rejected: it was tried and does not apply, for a reason a retry would not
@@ -613,6 +617,7 @@ mutations! {
     ReleaseAllotmentV1 => "release_allotment.v1",
     ReorderTourFaqsV1 => "reorder_tour_faqs.v1",
     ReorderTourInclusionsV1 => "reorder_tour_inclusions.v1",
+    RecordDepartureIncidentV1 => "record_departure_incident.v1",
 }
 
 impl Mutation {
