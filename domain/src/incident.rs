@@ -23,3 +23,12 @@ pub struct DepartureIncident {
     /// The login of the guide who wrote it.
     pub recorded_by: String,
 }
+
+/// A note as a desk shows it: with whether it is still waiting to be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartureIncidentView {
+    #[serde(flatten)]
+    pub incident: DepartureIncident,
+    /// Written on this device and not yet confirmed by the server.
+    pub pending: bool,
+}

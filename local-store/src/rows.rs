@@ -19,6 +19,7 @@ use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
+use tourdesk_domain::incident::DepartureIncident;
 use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
 use crate::StoreError;
@@ -313,6 +314,7 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::TourInclusion => "tour_inclusions",
         EntityKind::AuditLog => "audit_log",
         EntityKind::Allotment => "allotments",
+        EntityKind::DepartureIncident => "departure_incidents",
     }
 }
 
@@ -506,6 +508,20 @@ static AUDIT_LOG: Spec = Spec {
     upsert: OnceLock::new(),
 };
 
+static INCIDENTS: Spec = Spec {
+    table: "departure_incidents",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("departure_id", Text),
+        ("at", Text),
+        ("text", Text),
+        ("recorded_by", Text),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
 static ALLOTMENTS: Spec = Spec {
     table: "allotments",
     cols: &[
@@ -661,6 +677,7 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::LedgerEntry => Some(&LEDGER_ENTRIES),
         EntityKind::AuditLog => Some(&AUDIT_LOG),
         EntityKind::Allotment => Some(&ALLOTMENTS),
+        EntityKind::DepartureIncident => Some(&INCIDENTS),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
 }
@@ -921,6 +938,7 @@ pub enum Record {
     Catalogue(CatalogueRow),
     AuditLog(Box<AuditRecord>),
     Allotment(Allotment),
+    DepartureIncident(DepartureIncident),
 }
 
 impl Record {
@@ -948,6 +966,7 @@ impl Record {
             | EntityKind::TourInclusion => Record::Catalogue(CatalogueRow::deserialize_kind(kind, d)?),
             EntityKind::AuditLog => Record::AuditLog(Box::new(AuditRecord::deserialize(d)?)),
             EntityKind::Allotment => Record::Allotment(Allotment::deserialize(d)?),
+            EntityKind::DepartureIncident => Record::DepartureIncident(DepartureIncident::deserialize(d)?),
         })
     }
 
@@ -971,6 +990,7 @@ impl Record {
             Record::Catalogue(r) => r.kind(),
             Record::AuditLog(_) => EntityKind::AuditLog,
             Record::Allotment(_) => EntityKind::Allotment,
+            Record::DepartureIncident(_) => EntityKind::DepartureIncident,
         }
     }
 
@@ -990,6 +1010,7 @@ impl Record {
             Record::Catalogue(r) => r.organization_id(),
             Record::AuditLog(a) => &a.organization_id,
             Record::Allotment(a) => &a.organization_id,
+            Record::DepartureIncident(i) => &i.organization_id,
         }
     }
 
@@ -1010,6 +1031,7 @@ impl Record {
             Record::Catalogue(r) => r.to_value()?.to_string(),
             Record::AuditLog(a) => serde_json::to_string(a)?,
             Record::Allotment(a) => serde_json::to_string(a)?,
+            Record::DepartureIncident(i) => serde_json::to_string(i)?,
         })
     }
 }
@@ -1058,6 +1080,7 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::Catalogue(CatalogueRow::TourInclusion(v)) => put_spec(c, &INCLUSIONS, v, &[], pending),
         Record::AuditLog(v) => put_spec(c, &AUDIT_LOG, v.as_ref(), &[], pending),
         Record::Allotment(v) => put_spec(c, &ALLOTMENTS, v, &[], pending),
+        Record::DepartureIncident(v) => put_spec(c, &INCIDENTS, v, &[], pending),
     }
 }
 
@@ -1103,7 +1126,8 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::TourFaq
         | EntityKind::TourInclusion
         | EntityKind::AuditLog
-        | EntityKind::Allotment => None,
+        | EntityKind::Allotment
+        | EntityKind::DepartureIncident => None,
     };
     Ok(v)
 }
@@ -1201,8 +1225,21 @@ pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue
         Record::Catalogue(CatalogueRow::TourFaq(v)) => both(&FAQS, v),
         Record::Catalogue(CatalogueRow::TourInclusion(v)) => both(&INCLUSIONS, v),
         Record::AuditLog(a) => both(&AUDIT_LOG, a.as_ref()),
+        Record::DepartureIncident(i) => both(&INCIDENTS, i),
         other => panic!("{:?} has typed columns, not a spec", other.kind()),
     }
+}
+
+/// A departure's field notes written by its guides on this replica, oldest first.
+pub fn incidents_of_departure(
+    c: &Connection,
+    org: &str,
+    departure_id: &str,
+) -> Result<Vec<DepartureIncident>, StoreError> {
+    select_spec(c, &INCIDENTS, org, "departure_id = ?2 ORDER BY at, id", &[&departure_id])?
+        .into_iter()
+        .map(|v| Ok(serde_json::from_value(v)?))
+        .collect()
 }
 
 /// A departure's allotments on this replica, oldest first.

@@ -15,6 +15,7 @@ use tourdesk_domain::roles::Role;
 use crate::StoreError;
 
 mod allotments;
+mod incidents;
 mod bookings_list;
 mod catalogue;
 mod guides;
