@@ -467,13 +467,19 @@ async fn a_guides_field_note_written_offline_reaches_the_office_and_another_guid
     // Offline, the guide writes two notes on their departure; both wait as pending.
     env.stop_server().await;
     let note = |text: &str| {
-        m("record_departure_incident.v1", json!({"nonce": id(), "departure_id": mine, "at": chrono::Utc::now(), "text": text}))
+        m(
+            "record_departure_incident.v1",
+            json!({"nonce": id(), "departure_id": mine, "at": chrono::Utc::now(), "text": text}),
+        )
     };
     guide.mutate(&note("Bus 20 minutes late, started 09:25")).unwrap();
     guide.mutate(&note("Guest felt dizzy at the viewpoint, rested, continued")).unwrap();
     assert!(guide.departure_incidents(&mine).unwrap().iter().all(|n| n.pending));
     // The other guide's departure is not on the device: refused there, nothing queued.
-    let refused = m("record_departure_incident.v1", json!({"nonce": id(), "departure_id": other, "at": chrono::Utc::now(), "text": "x"}));
+    let refused = m(
+        "record_departure_incident.v1",
+        json!({"nonce": id(), "departure_id": other, "at": chrono::Utc::now(), "text": "x"}),
+    );
     assert!(guide.mutate(&refused).is_err());
     assert!(client.sync_once(&guide).await.is_err(), "no server");
 
@@ -492,13 +498,17 @@ async fn a_guides_field_note_written_offline_reaches_the_office_and_another_guid
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[0].0, "Bus 20 minutes late, started 09:25");
     assert!(got.iter().all(|(_, email)| email == demo_data::DEMO_GUIDE_EMAIL));
-    let untouched: bool = pg.query_one("SELECT notes = '' FROM schedules WHERE id = $1", &[&mine]).await.unwrap().get(0);
+    let untouched: bool =
+        pg.query_one("SELECT notes = '' FROM schedules WHERE id = $1", &[&mine]).await.unwrap().get(0);
     assert!(untouched, "the office's own notes are another thing");
 
     // The office desk receives them with the departure; the guide's copies are no longer pending.
     office_client.sync_once(&office).await.unwrap();
     let seen = office.departure_incidents(&mine).unwrap();
-    assert_eq!(seen.iter().map(|n| n.incident.text.as_str()).collect::<Vec<_>>(), [got[0].0.as_str(), got[1].0.as_str()]);
+    assert_eq!(
+        seen.iter().map(|n| n.incident.text.as_str()).collect::<Vec<_>>(),
+        [got[0].0.as_str(), got[1].0.as_str()]
+    );
     client.sync_once(&guide).await.unwrap();
     assert!(guide.departure_incidents(&mine).unwrap().iter().all(|n| !n.pending));
 

@@ -14,12 +14,12 @@ use tourdesk_domain::allotment::Allotment;
 use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::catalogue::{CatalogueRow, is_catalogue_kind};
 use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
+use tourdesk_domain::incident::DepartureIncident;
 use tourdesk_domain::ledger::LedgerEntry;
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
-use tourdesk_domain::incident::DepartureIncident;
 use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
 use crate::StoreError;

@@ -15,10 +15,10 @@ use tourdesk_domain::roles::Role;
 use crate::StoreError;
 
 mod allotments;
-mod incidents;
 mod bookings_list;
 mod catalogue;
 mod guides;
+mod incidents;
 mod money;
 mod pull;
 mod read;

@@ -68,8 +68,8 @@ pub use catalogue::{
 pub use customers::{
     AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
 };
-pub use incidents::RecordDepartureIncidentV1;
 pub use guides::{AssignGuideV1, AssignGuideV2, UnassignGuideV1, UpsertGuideV1};
+pub use incidents::RecordDepartureIncidentV1;
 pub use ledger::{BOOKING_CONFIRMED, RecordPaymentV1};
 pub use schedules::{
     CANCEL_REASON_MAX, CancelDepartureV1, CreateDepartureV1, DEPARTURE_NOTES_MAX, DepartureCancellationPreview,

@@ -1218,8 +1218,7 @@ fn guide_leads_d1(s: &Store) {
         put(EntityKind::GuideAssignment, &assignment),
     ];
     let reference = vec![put(EntityKind::Departure, &departure(D2, 1, 8, 0))];
-    s.apply_pull(&pull(vec![bucket("schedule:d-1", 1, d1), bucket("org:org-1:ref", 1, reference)], 0, vec![]))
-        .unwrap();
+    s.apply_pull(&pull(vec![bucket("schedule:d-1", 1, d1), bucket("org:org-1:ref", 1, reference)], 0, vec![])).unwrap();
 }
 
 #[test]
@@ -1237,7 +1236,8 @@ fn a_guide_writes_a_field_note_offline_on_their_departure_only() {
     s.mutate(&note("00000000-0000-4000-8000-00000000e101", D1, "Bus 20 minutes late")).unwrap();
     s.mutate(&note("00000000-0000-4000-8000-00000000e102", D1, "Guest Ana felt dizzy, rested")).unwrap();
     let notes = s.departure_incidents(D1).unwrap();
-    let got: Vec<_> = notes.iter().map(|n| (n.incident.text.as_str(), n.incident.recorded_by.as_str(), n.pending)).collect();
+    let got: Vec<_> =
+        notes.iter().map(|n| (n.incident.text.as_str(), n.incident.recorded_by.as_str(), n.pending)).collect();
     assert_eq!(got, [("Bus 20 minutes late", "u-guide", true), ("Guest Ana felt dizzy, rested", "u-guide", true)]);
     assert!(s.departure(D1).unwrap().unwrap().departure.notes.is_empty(), "the office's notes are another thing");
     assert_eq!(s.pending_count().unwrap(), 2);
@@ -1249,5 +1249,4 @@ fn a_guide_writes_a_field_note_offline_on_their_departure_only() {
     assert!(e.to_string().contains("text"), "{e}");
     assert!(s.departure_incidents(D2).unwrap().is_empty());
     assert_eq!(s.pending_count().unwrap(), 2);
-
 }
