@@ -243,7 +243,8 @@ async fn a_guides_token_is_refused_on_another_guides_departure_for_every_mutatio
     let before: i64 = pg
         .query_one(
             "SELECT (SELECT count(*) FROM check_ins) + (SELECT count(*) FROM schedule_guide_assignments)
-                  + (SELECT count(*) FROM bookings) + (SELECT count(*) FROM audit_logs)",
+                  + (SELECT count(*) FROM bookings) + (SELECT count(*) FROM audit_logs)
+                  + (SELECT count(*) FROM departure_incidents)",
             &[],
         )
         .await
@@ -265,6 +266,7 @@ async fn a_guides_token_is_refused_on_another_guides_departure_for_every_mutatio
             json!({"nonce": id(), "booking_id": booking, "departure_id": dep, "participant": 0, "at": now}),
         ),
         ("set_departure_notes.v1", json!({"departure_id": dep, "notes": "mine now"})),
+        ("record_departure_incident.v1", json!({"nonce": id(), "departure_id": dep, "at": now, "text": "mine now"})),
         ("set_departure_status.v1", json!({"departure_id": dep, "status": "closed"})),
         ("set_departure_capacity.v1", json!({"departure_id": dep, "capacity": 1})),
         ("cancel_departure.v1", json!({"departure_id": dep, "reason": "Storm"})),
@@ -297,7 +299,8 @@ async fn a_guides_token_is_refused_on_another_guides_departure_for_every_mutatio
     let after: i64 = pg
         .query_one(
             "SELECT (SELECT count(*) FROM check_ins) + (SELECT count(*) FROM schedule_guide_assignments)
-                  + (SELECT count(*) FROM bookings) + (SELECT count(*) FROM audit_logs)",
+                  + (SELECT count(*) FROM bookings) + (SELECT count(*) FROM audit_logs)
+                  + (SELECT count(*) FROM departure_incidents)",
             &[],
         )
         .await
@@ -451,4 +454,64 @@ async fn a_check_in_made_offline_arrives_after_the_office_took_the_departure_awa
         .unwrap()
         .get(0);
     assert_eq!(total, 1, "nothing more written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guides_field_note_written_offline_reaches_the_office_and_another_guide_is_refused() {
+    let mut env = Env::start().await;
+    let (_token, _guide_id, mine, other, _) = guide_and_another_guides_departure(&env).await;
+    let (guide, client) = synced(&env, demo_data::DEMO_GUIDE_EMAIL, "guide").await;
+    let (office, office_client) = synced(&env, demo_data::DEMO_MANAGER_EMAIL, "office").await;
+    let pg = env.pg().await;
+
+    // Offline, the guide writes two notes on their departure; both wait as pending.
+    env.stop_server().await;
+    let note = |text: &str| {
+        m(
+            "record_departure_incident.v1",
+            json!({"nonce": id(), "departure_id": mine, "at": chrono::Utc::now(), "text": text}),
+        )
+    };
+    guide.mutate(&note("Bus 20 minutes late, started 09:25")).unwrap();
+    guide.mutate(&note("Guest felt dizzy at the viewpoint, rested, continued")).unwrap();
+    assert!(guide.departure_incidents(&mine).unwrap().iter().all(|n| n.pending));
+    // The other guide's departure is not on the device: refused there, nothing queued.
+    let refused = m(
+        "record_departure_incident.v1",
+        json!({"nonce": id(), "departure_id": other, "at": chrono::Utc::now(), "text": "x"}),
+    );
+    assert!(guide.mutate(&refused).is_err());
+    assert!(client.sync_once(&guide).await.is_err(), "no server");
+
+    env.restart_server().await;
+    client.sync_once(&guide).await.unwrap();
+    assert!(guide.rejections().unwrap().is_empty(), "{:?}", guide.rejections().unwrap());
+    let rows = pg
+        .query(
+            "SELECT i.text, u.email FROM departure_incidents i JOIN staff_users u ON u.id = i.recorded_by
+             WHERE i.departure_id = $1 ORDER BY i.at",
+            &[&mine],
+        )
+        .await
+        .unwrap();
+    let got: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].0, "Bus 20 minutes late, started 09:25");
+    assert!(got.iter().all(|(_, email)| email == demo_data::DEMO_GUIDE_EMAIL));
+    let untouched: bool =
+        pg.query_one("SELECT notes = '' FROM schedules WHERE id = $1", &[&mine]).await.unwrap().get(0);
+    assert!(untouched, "the office's own notes are another thing");
+
+    // The office desk receives them with the departure; the guide's copies are no longer pending.
+    office_client.sync_once(&office).await.unwrap();
+    let seen = office.departure_incidents(&mine).unwrap();
+    assert_eq!(
+        seen.iter().map(|n| n.incident.text.as_str()).collect::<Vec<_>>(),
+        [got[0].0.as_str(), got[1].0.as_str()]
+    );
+    client.sync_once(&guide).await.unwrap();
+    assert!(guide.departure_incidents(&mine).unwrap().iter().all(|n| !n.pending));
+
+    // An office account cannot write a guide's note (it has the departure's notes).
+    office.mutate(&note("office typing here")).unwrap_err();
 }

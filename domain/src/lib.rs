@@ -20,6 +20,7 @@ pub mod fixtures;
 pub mod guides;
 pub mod hlc;
 pub mod ical;
+pub mod incident;
 pub mod ipc;
 pub mod ledger;
 pub mod manifest_export;

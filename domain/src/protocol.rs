@@ -296,10 +296,13 @@ pub enum EntityKind {
     /// replicated like its seasons.
     GroupDiscount,
     EarlyBirdDiscount,
+    /// A guide's note on a departure they lead (`incident::DepartureIncident`); replicates with
+    /// its departure.
+    DepartureIncident,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 21] = [
+    pub const ALL: [EntityKind; 22] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -321,6 +324,7 @@ impl EntityKind {
         EntityKind::Allotment,
         EntityKind::GroupDiscount,
         EntityKind::EarlyBirdDiscount,
+        EntityKind::DepartureIncident,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -346,6 +350,7 @@ impl EntityKind {
             EntityKind::Allotment => "allotment",
             EntityKind::GroupDiscount => "group_discount",
             EntityKind::EarlyBirdDiscount => "early_bird_discount",
+            EntityKind::DepartureIncident => "departure_incident",
         }
     }
 

@@ -150,6 +150,7 @@ impl RowScope<'_> {
             | EntityKind::GuideAssignment
             | EntityKind::LedgerEntry
             | EntityKind::Allotment
+            | EntityKind::DepartureIncident
             // Its own bucket (`audit_bucket`), for owners and admins only.
             | EntityKind::AuditLog => None,
         }

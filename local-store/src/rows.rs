@@ -14,6 +14,7 @@ use tourdesk_domain::allotment::Allotment;
 use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::catalogue::{CatalogueRow, is_catalogue_kind};
 use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
+use tourdesk_domain::incident::DepartureIncident;
 use tourdesk_domain::ledger::LedgerEntry;
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::payment::PaymentIssue;
@@ -318,6 +319,7 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::EarlyBirdDiscount => "early_bird_discounts",
         EntityKind::AuditLog => "audit_log",
         EntityKind::Allotment => "allotments",
+        EntityKind::DepartureIncident => "departure_incidents",
     }
 }
 
@@ -511,6 +513,20 @@ static AUDIT_LOG: Spec = Spec {
     upsert: OnceLock::new(),
 };
 
+static INCIDENTS: Spec = Spec {
+    table: "departure_incidents",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("departure_id", Text),
+        ("at", Text),
+        ("text", Text),
+        ("recorded_by", Text),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
 static ALLOTMENTS: Spec = Spec {
     table: "allotments",
     cols: &[
@@ -682,6 +698,7 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::LedgerEntry => Some(&LEDGER_ENTRIES),
         EntityKind::AuditLog => Some(&AUDIT_LOG),
         EntityKind::Allotment => Some(&ALLOTMENTS),
+        EntityKind::DepartureIncident => Some(&INCIDENTS),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
 }
@@ -942,6 +959,7 @@ pub enum Record {
     Catalogue(CatalogueRow),
     AuditLog(Box<AuditRecord>),
     Allotment(Allotment),
+    DepartureIncident(DepartureIncident),
 }
 
 impl Record {
@@ -971,6 +989,7 @@ impl Record {
             | EntityKind::EarlyBirdDiscount => Record::Catalogue(CatalogueRow::deserialize_kind(kind, d)?),
             EntityKind::AuditLog => Record::AuditLog(Box::new(AuditRecord::deserialize(d)?)),
             EntityKind::Allotment => Record::Allotment(Allotment::deserialize(d)?),
+            EntityKind::DepartureIncident => Record::DepartureIncident(DepartureIncident::deserialize(d)?),
         })
     }
 
@@ -994,6 +1013,7 @@ impl Record {
             Record::Catalogue(r) => r.kind(),
             Record::AuditLog(_) => EntityKind::AuditLog,
             Record::Allotment(_) => EntityKind::Allotment,
+            Record::DepartureIncident(_) => EntityKind::DepartureIncident,
         }
     }
 
@@ -1013,6 +1033,7 @@ impl Record {
             Record::Catalogue(r) => r.organization_id(),
             Record::AuditLog(a) => &a.organization_id,
             Record::Allotment(a) => &a.organization_id,
+            Record::DepartureIncident(i) => &i.organization_id,
         }
     }
 
@@ -1033,6 +1054,7 @@ impl Record {
             Record::Catalogue(r) => r.to_value()?.to_string(),
             Record::AuditLog(a) => serde_json::to_string(a)?,
             Record::Allotment(a) => serde_json::to_string(a)?,
+            Record::DepartureIncident(i) => serde_json::to_string(i)?,
         })
     }
 }
@@ -1083,6 +1105,7 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::Catalogue(CatalogueRow::EarlyBirdDiscount(v)) => put_spec(c, &EARLY_BIRD_DISCOUNTS, v, &[], pending),
         Record::AuditLog(v) => put_spec(c, &AUDIT_LOG, v.as_ref(), &[], pending),
         Record::Allotment(v) => put_spec(c, &ALLOTMENTS, v, &[], pending),
+        Record::DepartureIncident(v) => put_spec(c, &INCIDENTS, v, &[], pending),
     }
 }
 
@@ -1130,7 +1153,8 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::GroupDiscount
         | EntityKind::EarlyBirdDiscount
         | EntityKind::AuditLog
-        | EntityKind::Allotment => None,
+        | EntityKind::Allotment
+        | EntityKind::DepartureIncident => None,
     };
     Ok(v)
 }
@@ -1230,8 +1254,21 @@ pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue
         Record::Catalogue(CatalogueRow::GroupDiscount(v)) => both(&GROUP_DISCOUNTS, v),
         Record::Catalogue(CatalogueRow::EarlyBirdDiscount(v)) => both(&EARLY_BIRD_DISCOUNTS, v),
         Record::AuditLog(a) => both(&AUDIT_LOG, a.as_ref()),
+        Record::DepartureIncident(i) => both(&INCIDENTS, i),
         other => panic!("{:?} has typed columns, not a spec", other.kind()),
     }
+}
+
+/// A departure's field notes written by its guides on this replica, oldest first.
+pub fn incidents_of_departure(
+    c: &Connection,
+    org: &str,
+    departure_id: &str,
+) -> Result<Vec<DepartureIncident>, StoreError> {
+    select_spec(c, &INCIDENTS, org, "departure_id = ?2 ORDER BY at, id", &[&departure_id])?
+        .into_iter()
+        .map(|v| Ok(serde_json::from_value(v)?))
+        .collect()
 }
 
 /// A departure's allotments on this replica, oldest first.

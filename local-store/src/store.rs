@@ -18,6 +18,7 @@ mod allotments;
 mod bookings_list;
 mod catalogue;
 mod guides;
+mod incidents;
 mod money;
 mod pull;
 mod read;

@@ -87,6 +87,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::field::sell_walk_up,
         commands::field::save_manifest,
         commands::field::save_guide_day_manifest,
+        commands::field::departure_incidents,
+        commands::field::record_departure_incident,
         commands::catalogue::list_promo_codes,
         commands::catalogue::list_tax_rates,
         commands::catalogue::list_cancellation_policies,

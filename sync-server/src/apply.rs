@@ -193,6 +193,7 @@ fn writable(c: &Change) -> bool {
             | Change::DeleteCatalogueRow { .. }
             | Change::Audit(_)
             | Change::PutAllotment(_)
+            | Change::PutDepartureIncident(_)
     )
 }
 
@@ -291,6 +292,10 @@ async fn write(
         Change::PutAllotment(a) => {
             db::put_allotment(w, a).await?;
             ("allotment", &a.id, serde_json::to_value(a)?)
+        }
+        Change::PutDepartureIncident(i) => {
+            db::put_incident(w, i).await?;
+            ("departure_incident", &i.id, serde_json::to_value(i)?)
         }
     };
     db::audit_change(w, actor, m.name(), entity, id, before, &after);

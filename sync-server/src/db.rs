@@ -38,6 +38,8 @@ mod ledger;
 pub use ledger::*;
 mod allotments;
 pub use allotments::*;
+mod incidents;
+pub use incidents::*;
 pub mod accounts;
 pub mod staff;
 

@@ -27,6 +27,7 @@ mod bookings;
 mod catalogue;
 mod customers;
 mod guides;
+mod incidents;
 mod ledger;
 mod schedules;
 mod snapshot;
@@ -72,6 +73,7 @@ pub use customers::{
     AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
 };
 pub use guides::{AssignGuideV1, AssignGuideV2, UnassignGuideV1, UpsertGuideV1};
+pub use incidents::RecordDepartureIncidentV1;
 pub use ledger::{BOOKING_CONFIRMED, RecordPaymentV1};
 pub use schedules::{
     CANCEL_REASON_MAX, CancelDepartureV1, CreateDepartureV1, DEPARTURE_NOTES_MAX, DepartureCancellationPreview,
@@ -370,6 +372,8 @@ pub enum Change {
     Audit(AuditEntry),
     /// Seats set aside for a device (`allotment`); replicates with its departure.
     PutAllotment(crate::allotment::Allotment),
+    /// A guide's note on a departure (`incident`); replicates with its departure.
+    PutDepartureIncident(crate::incident::DepartureIncident),
 }
 
 /// Why a mutation was rejected: it was tried and does not apply, for a reason a retry would not
@@ -623,6 +627,7 @@ mutations! {
     UpsertEarlyBirdDiscountV1 => "upsert_early_bird_discount.v1",
     DeleteEarlyBirdDiscountV1 => "delete_early_bird_discount.v1",
     SetTourCancellationPolicyV1 => "set_tour_cancellation_policy.v1",
+    RecordDepartureIncidentV1 => "record_departure_incident.v1",
 }
 
 impl Mutation {

@@ -41,6 +41,7 @@ pub struct State {
     pub audit: Vec<AuditEntry>,
     pub rows: BTreeMap<(crate::protocol::EntityKind, String), CatalogueRow>,
     pub allotments: BTreeMap<String, crate::allotment::Allotment>,
+    pub incidents: BTreeMap<String, crate::incident::DepartureIncident>,
 }
 
 #[derive(Default)]
@@ -127,6 +128,9 @@ impl Mem {
             }
             Change::PutAllotment(a) => {
                 s.allotments.insert(a.id.clone(), a);
+            }
+            Change::PutDepartureIncident(i) => {
+                s.incidents.insert(i.id.clone(), i);
             }
         }
     }

@@ -163,6 +163,10 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         ),
         ("delete_early_bird_discount.v1", json!({"id": uuid(19)})),
         ("set_tour_cancellation_policy.v1", json!({"tour_id": TOUR, "cancellation_policy_id": uuid(20)})),
+        (
+            "record_departure_incident.v1",
+            json!({"nonce": uuid(40), "departure_id": DEPARTURE, "at": "2026-06-01T11:00:00Z", "text": "Bus late"}),
+        ),
     ]
 }
 
@@ -314,7 +318,9 @@ fn reads_are_sorted_and_cover_every_read() {
 #[test]
 fn samples_are_accepted_and_change_something() {
     for (name, args) in samples() {
-        let changes = run_ok(&sample_world(), name, args, Role::Owner);
+        // A guide's field note is written by the guide leading the departure, and only by them.
+        let role = if name == "record_departure_incident.v1" { Role::Guide } else { Role::Owner };
+        let changes = run_ok(&sample_world(), name, args, role);
         assert!(!changes.is_empty(), "{name}");
     }
 }

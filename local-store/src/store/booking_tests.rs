@@ -1178,3 +1178,75 @@ fn the_bookings_screen_searches_filters_and_sorts_across_departures() {
     assert_eq!(row.rows[0].booking.customer_name, row.rows[1].booking.customer_name);
     assert_eq!(ids(BookingFilter { from: Some(d2), ..Default::default() }), [B2]);
 }
+
+/// Departure D1 led by the signed-in guide ("u-guide"), D2 someone else's.
+fn guide_leads_d1(s: &Store) {
+    let guide = Guide {
+        id: "g-1".into(),
+        organization_id: ORG.into(),
+        user_id: Some("u-guide".into()),
+        first_name: "Gil".into(),
+        last_name: "Guide".into(),
+        email: "gil@example.com".into(),
+        phone: "+15550000000".into(),
+        languages: vec!["en".into()],
+        timezone: "UTC".into(),
+        weekly_availability: WeeklyAvailability::default(),
+        status: GuideStatus::Active,
+        qualified_tour_ids: vec![TOUR.into()],
+        bio: None,
+        photo_url: None,
+        emergency_contact: None,
+        time_off: Vec::new(),
+    };
+    let assignment = GuideAssignment {
+        id: "a-1".into(),
+        organization_id: ORG.into(),
+        departure_id: D1.into(),
+        guide_id: "g-1".into(),
+        status: AssignmentStatus::Confirmed,
+        assigned_at: Utc::now().with_nanosecond(0).unwrap() - Duration::days(1),
+        confirmed_at: None,
+        notes: None,
+        role: Default::default(),
+        override_reason: None,
+    };
+    let d1 = vec![
+        put(EntityKind::Tour, &tour()),
+        put(EntityKind::Departure, &departure(D1, 0, 8, 0)),
+        put(EntityKind::Guide, &guide),
+        put(EntityKind::GuideAssignment, &assignment),
+    ];
+    let reference = vec![put(EntityKind::Departure, &departure(D2, 1, 8, 0))];
+    s.apply_pull(&pull(vec![bucket("schedule:d-1", 1, d1), bucket("org:org-1:ref", 1, reference)], 0, vec![])).unwrap();
+}
+
+#[test]
+fn a_guide_writes_a_field_note_offline_on_their_departure_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Guide);
+    guide_leads_d1(&s);
+    let note = |nonce: &str, departure: &str, text: &str| {
+        Mutation::decode(
+            "record_departure_incident.v1",
+            &json!({"nonce": nonce, "departure_id": departure, "at": Utc::now(), "text": text}),
+        )
+        .unwrap()
+    };
+    s.mutate(&note("00000000-0000-4000-8000-00000000e101", D1, "Bus 20 minutes late")).unwrap();
+    s.mutate(&note("00000000-0000-4000-8000-00000000e102", D1, "Guest Ana felt dizzy, rested")).unwrap();
+    let notes = s.departure_incidents(D1).unwrap();
+    let got: Vec<_> =
+        notes.iter().map(|n| (n.incident.text.as_str(), n.incident.recorded_by.as_str(), n.pending)).collect();
+    assert_eq!(got, [("Bus 20 minutes late", "u-guide", true), ("Guest Ana felt dizzy, rested", "u-guide", true)]);
+    assert!(s.departure(D1).unwrap().unwrap().departure.notes.is_empty(), "the office's notes are another thing");
+    assert_eq!(s.pending_count().unwrap(), 2);
+
+    // Another guide's departure: refused on the device with the reason, nothing queued.
+    let e = s.mutate(&note("00000000-0000-4000-8000-00000000e103", D2, "not mine")).unwrap_err();
+    assert!(e.to_string().contains("a departure you do not lead"), "{e}");
+    let e = s.mutate(&note("00000000-0000-4000-8000-00000000e104", D1, "  ")).unwrap_err();
+    assert!(e.to_string().contains("text"), "{e}");
+    assert!(s.departure_incidents(D2).unwrap().is_empty());
+    assert_eq!(s.pending_count().unwrap(), 2);
+}

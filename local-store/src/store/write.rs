@@ -149,6 +149,7 @@ pub(super) fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -
             Change::PutCatalogueRow(r) => (r.kind(), r.id(), Some(r.to_value()?)),
             Change::DeleteCatalogueRow { kind, id } => (*kind, id, None),
             Change::PutAllotment(a) => (EntityKind::Allotment, &a.id, Some(serde_json::to_value(a)?)),
+            Change::PutDepartureIncident(i) => (EntityKind::DepartureIncident, &i.id, Some(serde_json::to_value(i)?)),
             // Counted here too, so a second booking made offline sees the code's limit as the
             // server will; the server's count replaces this one when it syncs back.
             Change::IncrementPromoUses { promo_code_id } => {

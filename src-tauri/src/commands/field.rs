@@ -126,7 +126,12 @@ fn manifest_bytes(format: &str, manifests: &[tourdesk_domain::ipc::Manifest]) ->
 }
 
 fn write_file(path: &str, bytes: &[u8]) -> DeskResult<String> {
-    let path = std::path::PathBuf::from(path.trim());
+    let path = path.trim();
+    // A folder typed as `~/…` is the home folder's, as a shell would read it.
+    let path = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
+        _ => std::path::PathBuf::from(path),
+    };
     if path.as_os_str().is_empty() || path.is_dir() {
         return Err(DeskError::NotFound("choose a file to save the manifest to"));
     }
@@ -163,4 +168,29 @@ pub async fn save_guide_day_manifest(
         chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| DeskError::NotFound("a day is YYYY-MM-DD"))?;
     let all = desk.store.guide_day_manifests(guide_id.as_deref(), date)?;
     write_file(&path, &manifest_bytes(&format, &all)?)
+}
+
+/// A departure's field notes written by its guides, oldest first (the office desk holds them
+/// all; a guide's device those of the departures it leads).
+#[tauri::command]
+pub async fn departure_incidents(
+    desk: State<'_, Desk>,
+    departure_id: String,
+) -> DeskResult<Vec<tourdesk_domain::incident::DepartureIncidentView>> {
+    Ok(desk.store.departure_incidents(&departure_id)?)
+}
+
+/// A guide's field note on a departure they lead (`record_departure_incident.v1`): works
+/// offline; the shell makes its nonce and its instant. Anyone else is refused with the reason.
+#[tauri::command]
+pub async fn record_departure_incident(desk: State<'_, Desk>, departure_id: String, text: String) -> DeskResult<()> {
+    let m = Mutation::RecordDepartureIncidentV1(tourdesk_domain::mutation::RecordDepartureIncidentV1 {
+        nonce: uuid::Uuid::new_v4().to_string(),
+        departure_id,
+        at: Utc::now(),
+        text,
+    });
+    desk.store.mutate(&m)?;
+    desk.sync.touched(&desk.store, &[EntityKind::DepartureIncident], false);
+    Ok(())
 }

@@ -354,6 +354,9 @@ pub async fn log_departure_snapshot(w: &WriteTx<'_>, org: &str, departure_id: &s
         let ci = check_in_from_row(r)?;
         log.push(LogRow::put(bucket.clone(), EntityKind::CheckIn, &ci.id, serde_json::to_value(&ci)?));
     }
+    for i in super::incidents_of_departure(w.tx(), org, departure_id).await? {
+        log.push(LogRow::put(bucket.clone(), EntityKind::DepartureIncident, &i.id, serde_json::to_value(&i)?));
+    }
     log.extend(super::ledger_of_departure_log(w.tx(), org, departure_id, &bucket).await?);
     let assignments = w
         .rows(

@@ -24,6 +24,7 @@ use crate::components::calendar::{
 };
 use crate::components::cancel_departure::CancelDepartureDialog;
 use crate::components::dialog::FormDialog;
+use crate::components::field_notes::FieldNotes;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::components::tours::local_start;
 use crate::error::UiError;
@@ -401,6 +402,7 @@ pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
                 <div class="actions"><button id="save-notes" type="submit" disabled={*busy}>{ "Save notes" }</button></div>
             </form>
             { general_error(&shown, &["capacity", "override_reason", "notes"]) }
+            <FieldNotes departure_id={id.clone()} can_write={false} />
             if let Some(p) = (*cancel_preview).clone() {
                 <CancelDepartureDialog departure={view.clone()} tour_name={props.departure.tour_name.clone()} preview={p}
                     on_cancelled={on_cancelled} on_close={close_cancel} />

@@ -22,6 +22,7 @@ use yew::prelude::*;
 
 use super::pricing_common::{bind, field_error, form_error};
 use crate::components::bookings::ManifestView;
+use crate::components::field_notes::{FieldNotes, ManifestActions};
 use crate::components::keyboard::on_row_keys;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::error::UiError;
@@ -879,7 +880,15 @@ fn GuideManifest(props: &GuideManifestProps) -> Html {
         Load::Loading => html! { <Loading what="the guest list" /> },
         Load::Failed(e) => html! { <ErrorNote error={e} on_retry={None::<Callback<()>>} /> },
         Load::Ready(m) => {
-            html! { <ManifestView manifest={m} on_check_in={attendance(true)} on_no_show={attendance(false)} /> }
+            let dep = &m.departure.departure;
+            let stem = format!("manifest-{}-{}", dep.local_date, dep.local_time.format("%H%M"));
+            html! {
+                <>
+                    <ManifestActions departure_id={id.clone()} file_stem={stem} />
+                    <ManifestView manifest={m} on_check_in={attendance(true)} on_no_show={attendance(false)} />
+                    <FieldNotes departure_id={id.clone()} can_write={true} />
+                </>
+            }
         }
     }
 }
