@@ -285,7 +285,6 @@ pub struct DepartureFact {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerFact {
     pub customer_id: String,
-    pub name: String,
     pub bookings: Vec<SaleFact>,
 }
 

@@ -21,6 +21,7 @@ mod guides;
 mod money;
 mod pull;
 mod read;
+mod reports;
 mod schedules;
 mod search;
 mod write;
@@ -302,6 +303,9 @@ mod schedule_tests;
 
 #[cfg(test)]
 mod audit_tests;
+
+#[cfg(test)]
+mod reports_tests;
 
 #[cfg(test)]
 mod tests {
