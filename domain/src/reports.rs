@@ -417,12 +417,24 @@ impl Revenue {
     }
 }
 
-/// The sold bookings of `facts` the filter keeps whose booking date (in `tz`) is in the range.
-fn sold_in_range<'a>(facts: &'a [SaleFact], f: &'a ReportFilter, tz: Tz) -> impl Iterator<Item = &'a SaleFact> {
-    facts.iter().filter(move |s| {
+/// The sold bookings of `facts` the filter keeps whose booking date (in `tz`) is in the range,
+/// with that date.
+fn sold_in_range<'a>(
+    facts: &'a [SaleFact],
+    f: &'a ReportFilter,
+    tz: Tz,
+) -> impl Iterator<Item = (&'a SaleFact, NaiveDate)> {
+    facts.iter().filter(|s| s.sold() && f.keeps_booking(s)).filter_map(move |s| {
         let day = local_day(s.created_at, tz);
-        s.sold() && f.keeps_booking(s) && f.from <= day && day <= f.to
+        (f.from <= day && day <= f.to).then_some((s, day))
     })
+}
+
+/// A revenue row's group, borrowed from the facts (no text made per booking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Group<'a> {
+    Period(NaiveDate),
+    Tour(&'a str),
 }
 
 /// Revenue by period (day, week, month) or by tour, one row per group and currency.
@@ -431,26 +443,29 @@ pub fn revenue(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTable {
         Grouping::Weekday | Grouping::StartTime => Grouping::Day,
         g => g,
     };
-    let mut rows: BTreeMap<(String, Currency), Revenue> = BTreeMap::new();
+    let mut rows: BTreeMap<(Group<'_>, Currency), Revenue> = BTreeMap::new();
     let mut totals: BTreeMap<Currency, Revenue> = BTreeMap::new();
-    for s in sold_in_range(facts, f, tz) {
+    for (s, day) in sold_in_range(facts, f, tz) {
         let key = match g {
-            Grouping::Tour => s.tour_name.clone(),
-            g => period_label(period_start(local_day(s.created_at, tz), g), g),
+            Grouping::Tour => Group::Tour(&s.tour_name),
+            g => Group::Period(period_start(day, g)),
         };
         rows.entry((key, s.currency)).or_default().add(s);
         totals.entry(s.currency).or_default().add(s);
     }
+    let label = |k: Group<'_>| match k {
+        Group::Tour(name) => name.to_string(),
+        Group::Period(d) => period_label(d, g),
+    };
     let mut columns = vec![if g == Grouping::Tour { "Tour" } else { "Period" }.to_string()];
-    columns.extend(
-        ["Currency", "Bookings", "Guests", "Gross", "Discounts", "Taxes", "Refunds", "Net"].map(String::from),
-    );
+    columns
+        .extend(["Currency", "Bookings", "Guests", "Gross", "Discounts", "Taxes", "Refunds", "Net"].map(String::from));
     ReportTable {
         title: ReportKind::Revenue.title().into(),
         columns,
         rows: rows
             .into_iter()
-            .map(|((key, c), r)| std::iter::once(Cell::Text(key)).chain(r.cells(c)).collect())
+            .map(|((key, c), r)| std::iter::once(Cell::Text(label(key))).chain(r.cells(c)).collect())
             .collect(),
         totals: totals
             .into_iter()
@@ -472,12 +487,12 @@ pub fn lead_bucket(created: DateTime<Utc>, starts: DateTime<Utc>) -> &'static st
 
 /// Bookings by source, and by lead time within each source.
 pub fn sources(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTable {
-    let mut rows: BTreeMap<(String, usize, Currency), Revenue> = BTreeMap::new();
+    let mut rows: BTreeMap<(&'static str, usize, Currency), Revenue> = BTreeMap::new();
     let mut totals: BTreeMap<Currency, Revenue> = BTreeMap::new();
-    for s in sold_in_range(facts, f, tz) {
+    for (s, _) in sold_in_range(facts, f, tz) {
         let lead = s.departure_starts_at.map_or("unknown", |d| lead_bucket(s.created_at, d));
         let order = LEAD_BUCKETS.iter().position(|(l, _)| *l == lead).unwrap_or(LEAD_BUCKETS.len());
-        rows.entry((s.source.as_str().to_string(), order, s.currency)).or_default().add(s);
+        rows.entry((s.source.as_str(), order, s.currency)).or_default().add(s);
         totals.entry(s.currency).or_default().add(s);
     }
     let lead_label = |i: usize| LEAD_BUCKETS.get(i).map_or("unknown", |(l, _)| l).to_string();
@@ -488,7 +503,7 @@ pub fn sources(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTable {
             .into_iter()
             .map(|((src, lead, c), r)| {
                 vec![
-                    Cell::Text(src),
+                    Cell::Text(src.to_string()),
                     Cell::Text(lead_label(lead)),
                     Cell::Text(c.to_string()),
                     Cell::Count(r.bookings),
@@ -535,7 +550,9 @@ pub fn utilisation(deps: &[DepartureFact], f: &ReportFilter) -> ReportTable {
             && f.tour_id.as_ref().is_none_or(|t| *t == d.tour_id)
     }) {
         let key = match g {
-            Grouping::Weekday => (d.local_date.weekday().num_days_from_monday(), weekday_label(d.local_date.weekday()).into()),
+            Grouping::Weekday => {
+                (d.local_date.weekday().num_days_from_monday(), weekday_label(d.local_date.weekday()).into())
+            }
             Grouping::StartTime => (0, d.local_time.format("%H:%M").to_string()),
             _ => (0, d.tour_name.clone()),
         };
@@ -547,7 +564,13 @@ pub fn utilisation(deps: &[DepartureFact], f: &ReportFilter) -> ReportTable {
         }
     }
     let cells = |label: String, (n, cap, sold): (i64, i64, i64)| {
-        vec![Cell::Text(label), Cell::Count(n), Cell::Count(cap), Cell::Count(sold), Cell::PerMille(per_mille(sold, cap))]
+        vec![
+            Cell::Text(label),
+            Cell::Count(n),
+            Cell::Count(cap),
+            Cell::Count(sold),
+            Cell::PerMille(per_mille(sold, cap)),
+        ]
     };
     let first = match g {
         Grouping::Weekday => "Weekday",
@@ -575,7 +598,8 @@ pub fn cancellations(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTabl
             continue;
         }
         let by = if s.cancelled_by_operator { "operator" } else { "customer" }.to_string();
-        let reason = s.cancel_reason.clone().filter(|r| !r.trim().is_empty()).unwrap_or_else(|| "(no reason given)".into());
+        let reason =
+            s.cancel_reason.clone().filter(|r| !r.trim().is_empty()).unwrap_or_else(|| "(no reason given)".into());
         for acc in [rows.entry((by.clone(), reason, s.currency)).or_default(), totals.entry(s.currency).or_default()] {
             acc.0 += 1;
             acc.1 += s.total;
@@ -609,7 +633,7 @@ pub fn cancellations(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTabl
 pub fn promos(facts: &[SaleFact], f: &ReportFilter, tz: Tz, codes: &BTreeMap<String, String>) -> ReportTable {
     let mut rows: BTreeMap<(String, Currency), Revenue> = BTreeMap::new();
     let mut totals: BTreeMap<Currency, Revenue> = BTreeMap::new();
-    for s in sold_in_range(facts, f, tz) {
+    for (s, _) in sold_in_range(facts, f, tz) {
         let Some(code) = &s.promo_code else { continue };
         let name = codes.get(code).cloned().unwrap_or_else(|| code.clone());
         rows.entry((name, s.currency)).or_default().add(s);
@@ -725,9 +749,17 @@ pub fn customers(cust: &[CustomerFact], f: &ReportFilter, tz: Tz) -> ReportTable
     };
     ReportTable {
         title: ReportKind::Customers.title().into(),
-        columns: ["Customers", "Currency", "Count", "Bookings", "Net in range", "Lifetime value", "Lifetime value each"]
-            .map(String::from)
-            .to_vec(),
+        columns: [
+            "Customers",
+            "Currency",
+            "Count",
+            "Bookings",
+            "Net in range",
+            "Lifetime value",
+            "Lifetime value each",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: rows.into_iter().map(|((k, c), v)| cells(k.into(), c, v)).collect(),
         totals: totals.into_iter().map(|(c, v)| cells("Total".into(), c, v)).collect(),
         chart_column: 2,
@@ -753,12 +785,8 @@ pub fn revenue_comparison(facts: &[SaleFact], today: NaiveDate, tz: Tz) -> Vec<R
     let mut by: BTreeMap<Currency, [i64; 4]> = BTreeMap::new();
     for s in facts.iter().filter(|s| s.sold()) {
         let d = local_day(s.created_at, tz);
-        let slots = [
-            d == today,
-            d == year_ago(today),
-            week <= d && d <= today,
-            year_ago(week) <= d && d <= year_ago(today),
-        ];
+        let slots =
+            [d == today, d == year_ago(today), week <= d && d <= today, year_ago(week) <= d && d <= year_ago(today)];
         if slots.iter().any(|x| *x) {
             let e = by.entry(s.currency).or_default();
             for (i, hit) in slots.iter().enumerate() {
@@ -783,7 +811,6 @@ pub fn revenue_comparison(facts: &[SaleFact], today: NaiveDate, tz: Tz) -> Vec<R
 pub fn comparison_range(today: NaiveDate) -> (NaiveDate, NaiveDate) {
     (period_start(today, Grouping::Week) - Days::new(364), today)
 }
-
 
 /// One departure on the dashboard's timeline (today's and tomorrow's, in its own zone).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -129,7 +129,11 @@ fn filters_keep_one_tour_source_and_currency() {
     let mut other = sale("b", "2026-03-02T10:00:00Z", 300, Currency::EUR);
     other.tour_id = "t2".into();
     other.source = BookingSource::Phone;
-    let facts = [sale("a", "2026-03-02T10:00:00Z", 100, Currency::EUR), other, sale("c", "2026-03-02T10:00:00Z", 7, Currency::GBP)];
+    let facts = [
+        sale("a", "2026-03-02T10:00:00Z", 100, Currency::EUR),
+        other,
+        sale("c", "2026-03-02T10:00:00Z", 7, Currency::GBP),
+    ];
     let mut f = filter("2026-03-01", "2026-03-31", Grouping::Tour);
     f.tour_id = Some("t2".into());
     assert_eq!(money_at(&revenue(&facts, &f, lisbon()).totals[0], 4), 300);
@@ -148,7 +152,11 @@ fn lead_times_fall_in_their_buckets() {
     assert_eq!(lead_bucket(c, at("2026-03-08T10:00:00Z")), "7–29 days");
     assert_eq!(lead_bucket(c, at("2026-04-15T10:00:00Z")), "30–89 days");
     assert_eq!(lead_bucket(c, at("2026-09-01T10:00:00Z")), "90 days or more");
-    let t = sources(&[sale("a", "2026-03-02T10:00:00Z", 100, Currency::EUR)], &filter("2026-03-01", "2026-03-31", Grouping::Day), lisbon());
+    let t = sources(
+        &[sale("a", "2026-03-02T10:00:00Z", 100, Currency::EUR)],
+        &filter("2026-03-01", "2026-03-31", Grouping::Day),
+        lisbon(),
+    );
     assert_eq!(t.rows[0][..2], [Cell::Text("website".into()), Cell::Text("7–29 days".into())]);
 }
 
@@ -172,10 +180,18 @@ fn dep(tour: &str, date: &str, time: &str, capacity: u32, sold: u32) -> Departur
 fn utilisation_is_seats_sold_over_capacity_by_tour_weekday_and_start_time() {
     let mut cancelled = dep("a", "2026-03-03", "10:00", 10, 10);
     cancelled.status = DepartureStatus::Cancelled;
-    let deps = [dep("a", "2026-03-02", "10:00", 10, 5), dep("a", "2026-03-03", "14:00", 20, 20), dep("b", "2026-03-02", "10:00", 3, 1), cancelled];
+    let deps = [
+        dep("a", "2026-03-02", "10:00", 10, 5),
+        dep("a", "2026-03-03", "14:00", 20, 20),
+        dep("b", "2026-03-02", "10:00", 3, 1),
+        cancelled,
+    ];
     let mut f = filter("2026-03-01", "2026-03-31", Grouping::Tour);
     let t = utilisation(&deps, &f);
-    assert_eq!(t.rows[0], vec![Cell::Text("Tour a".into()), Cell::Count(2), Cell::Count(30), Cell::Count(25), Cell::PerMille(Some(833))]);
+    assert_eq!(
+        t.rows[0],
+        vec![Cell::Text("Tour a".into()), Cell::Count(2), Cell::Count(30), Cell::Count(25), Cell::PerMille(Some(833))]
+    );
     assert_eq!(t.totals[0][4], Cell::PerMille(Some(788)), "26 of 33");
     f.group = Grouping::Weekday;
     let t = utilisation(&deps, &f);
@@ -191,7 +207,10 @@ fn guides_count_departures_guests_and_no_show_rate() {
     let deps = [dep("a", "2026-03-02", "10:00", 10, 5), dep("a", "2026-03-03", "10:00", 10, 3)];
     let t = guides(&deps, &filter("2026-03-01", "2026-03-31", Grouping::Day));
     // 4 + 2 checked in, 1 + 1 no-shows: 2 of 8.
-    assert_eq!(t.rows[0], vec![Cell::Text("Ana Silva".into()), Cell::Count(2), Cell::Count(6), Cell::Count(2), Cell::PerMille(Some(250))]);
+    assert_eq!(
+        t.rows[0],
+        vec![Cell::Text("Ana Silva".into()), Cell::Count(2), Cell::Count(6), Cell::Count(2), Cell::PerMille(Some(250))]
+    );
 }
 
 #[test]
@@ -216,8 +235,22 @@ fn promo_codes_show_the_discount_given() {
     a.promo_code = Some("pc-1".into());
     a.discounts = 150;
     let codes = BTreeMap::from([("pc-1".to_string(), "SPRING".to_string())]);
-    let t = promos(&[a, sale("b", "2026-03-02T10:00:00Z", 1_000, Currency::EUR)], &filter("2026-03-01", "2026-03-31", Grouping::Day), lisbon(), &codes);
-    assert_eq!(t.rows, vec![vec![Cell::Text("SPRING".into()), Cell::Text("EUR".into()), Cell::Count(1), Cell::Money(Money::new(150, Currency::EUR)), Cell::Money(Money::new(850, Currency::EUR))]]);
+    let t = promos(
+        &[a, sale("b", "2026-03-02T10:00:00Z", 1_000, Currency::EUR)],
+        &filter("2026-03-01", "2026-03-31", Grouping::Day),
+        lisbon(),
+        &codes,
+    );
+    assert_eq!(
+        t.rows,
+        vec![vec![
+            Cell::Text("SPRING".into()),
+            Cell::Text("EUR".into()),
+            Cell::Count(1),
+            Cell::Money(Money::new(150, Currency::EUR)),
+            Cell::Money(Money::new(850, Currency::EUR))
+        ]]
+    );
 }
 
 #[test]
@@ -231,7 +264,8 @@ fn customers_are_new_when_their_first_sale_is_in_the_range() {
         CustomerFact { customer_id: first.customer_id.clone(), bookings: vec![first] },
     ];
     let t = customers(&cust, &filter("2026-03-01", "2026-03-31", Grouping::Day), lisbon());
-    let rows: Vec<(String, i64, i64, i64)> = t.rows.iter().map(|r| (r[0].display(), money_at(r, 2), money_at(r, 4), money_at(r, 5))).collect();
+    let rows: Vec<(String, i64, i64, i64)> =
+        t.rows.iter().map(|r| (r[0].display(), money_at(r, 2), money_at(r, 4), money_at(r, 5))).collect();
     assert_eq!(rows, vec![("new".into(), 1, 500, 500), ("returning".into(), 1, 1_000, 3_000)]);
 }
 
@@ -247,7 +281,10 @@ fn revenue_today_and_this_week_against_52_weeks_before() {
     ];
     let r = revenue_comparison(&facts, d("2026-03-05"), lisbon());
     assert_eq!(r.len(), 1);
-    assert_eq!((r[0].today.amount, r[0].today_last_year.amount, r[0].week.amount, r[0].week_last_year.amount), (100, 7, 120, 10));
+    assert_eq!(
+        (r[0].today.amount, r[0].today_last_year.amount, r[0].week.amount, r[0].week_last_year.amount),
+        (100, 7, 120, 10)
+    );
     assert_eq!(comparison_range(d("2026-03-05")).0, d("2025-03-03"));
 }
 

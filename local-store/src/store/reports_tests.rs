@@ -144,7 +144,18 @@ fn seeded() -> (tempfile::TempDir, Store) {
     );
     let eur = |a| Money::new(a, Currency::EUR);
     // Saturday 23:30 in Lisbon: the 28th. €100 less a €10 code, 21 % VAT on top, paid.
-    let mut b1 = booking("b-1", "c-1", "d-30", "t-walk", Currency::EUR, 3, 10_000, "2026-03-28T23:30:00Z", BookingStatus::Confirmed, 10_890);
+    let mut b1 = booking(
+        "b-1",
+        "c-1",
+        "d-30",
+        "t-walk",
+        Currency::EUR,
+        3,
+        10_000,
+        "2026-03-28T23:30:00Z",
+        BookingStatus::Confirmed,
+        10_890,
+    );
     b1.pricing.discounts = vec![AppliedDiscount {
         kind: DiscountKind::PromotionalCode,
         description: "SUMMER10".into(),
@@ -152,14 +163,35 @@ fn seeded() -> (tempfile::TempDir, Store) {
         code_id: Some("promo-1".into()),
     }];
     b1.pricing.taxes = vec![
-        AppliedTax { name: "VAT".into(), rate: tourdesk_domain::money::Percent::whole(21), inclusive: false, amount: eur(1_890) },
-        AppliedTax { name: "City".into(), rate: tourdesk_domain::money::Percent::whole(1), inclusive: true, amount: eur(89) },
+        AppliedTax {
+            name: "VAT".into(),
+            rate: tourdesk_domain::money::Percent::whole(21),
+            inclusive: false,
+            amount: eur(1_890),
+        },
+        AppliedTax {
+            name: "City".into(),
+            rate: tourdesk_domain::money::Percent::whole(1),
+            inclusive: true,
+            amount: eur(89),
+        },
     ];
     b1.pricing.total = eur(10_890);
     b1.pricing.promotional_code_id = Some("promo-1".into());
     b1.checked_in = 3;
     // Sunday 23:30 UTC is already Monday the 30th in Lisbon: booked and cancelled then, €15 back.
-    let mut b2 = booking("b-2", "c-1", "d-30", "t-walk", Currency::EUR, 2, 4_000, "2026-03-29T23:30:00Z", BookingStatus::Cancelled, 4_000);
+    let mut b2 = booking(
+        "b-2",
+        "c-1",
+        "d-30",
+        "t-walk",
+        Currency::EUR,
+        2,
+        4_000,
+        "2026-03-29T23:30:00Z",
+        BookingStatus::Cancelled,
+        4_000,
+    );
     b2.source = BookingSource::Phone;
     b2.refunded_amount = eur(1_500);
     b2.cancelled_at = Some(at("2026-03-29T23:40:00Z"));
@@ -169,13 +201,57 @@ fn seeded() -> (tempfile::TempDir, Store) {
         decision: RefundDecision { hours_before: 9, rule: None, refund_percentage: 37, refund: eur(1_500) },
     });
     // An unpaid hold in dollars (not sold) and a half-paid sale in dollars, Sunday the 29th.
-    let b3 = booking("b-3", "c-2", "d-31", "t-boat", Currency::USD, 1, 5_000, "2026-03-29T12:00:00Z", BookingStatus::Pending, 0);
-    let mut b4 = booking("b-4", "c-2", "d-31", "t-boat", Currency::USD, 4, 7_000, "2026-03-29T00:30:00Z", BookingStatus::Confirmed, 3_500);
+    let b3 = booking(
+        "b-3",
+        "c-2",
+        "d-31",
+        "t-boat",
+        Currency::USD,
+        1,
+        5_000,
+        "2026-03-29T12:00:00Z",
+        BookingStatus::Pending,
+        0,
+    );
+    let mut b4 = booking(
+        "b-4",
+        "c-2",
+        "d-31",
+        "t-boat",
+        Currency::USD,
+        4,
+        7_000,
+        "2026-03-29T00:30:00Z",
+        BookingStatus::Confirmed,
+        3_500,
+    );
     b4.checked_in = 3;
     b4.no_shows = 1;
     // Rita's first booking, last June; Vera's, 52 weeks before Tuesday the 31st.
-    let b0 = booking("b-0", "c-1", "d-gone", "t-walk", Currency::EUR, 1, 2_000, "2025-06-01T10:00:00Z", BookingStatus::Completed, 2_000);
-    let b5 = booking("b-5", "c-3", "d-gone", "t-walk", Currency::EUR, 1, 800, "2025-04-01T10:00:00Z", BookingStatus::Confirmed, 800);
+    let b0 = booking(
+        "b-0",
+        "c-1",
+        "d-gone",
+        "t-walk",
+        Currency::EUR,
+        1,
+        2_000,
+        "2025-06-01T10:00:00Z",
+        BookingStatus::Completed,
+        2_000,
+    );
+    let b5 = booking(
+        "b-5",
+        "c-3",
+        "d-gone",
+        "t-walk",
+        Currency::EUR,
+        1,
+        800,
+        "2025-04-01T10:00:00Z",
+        BookingStatus::Confirmed,
+        800,
+    );
     for b in [b0, b1, b2, b3, b4, b5] {
         p.put(EntityKind::Booking, &b);
     }
@@ -238,13 +314,16 @@ fn revenue_by_day_in_lisbon_per_currency_to_the_minor_unit() {
         ]
     );
     let by_tour = s.report(&filter(ReportKind::Revenue, Grouping::Tour)).unwrap();
-    assert_eq!(shown(&by_tour.rows).iter().map(|r| (r[0].clone(), r[8].clone())).collect::<Vec<_>>(), [
-        ("City Walk".to_string(), "EUR 115.00".to_string()),
-        ("Harbour Cruise".to_string(), "USD 70.00".to_string())
-    ]);
+    assert_eq!(
+        shown(&by_tour.rows).iter().map(|r| (r[0].clone(), r[8].clone())).collect::<Vec<_>>(),
+        [("City Walk".to_string(), "EUR 115.00".to_string()), ("Harbour Cruise".to_string(), "USD 70.00".to_string())]
+    );
     let mut one = filter(ReportKind::Revenue, Grouping::Month);
     one.currency = Some(Currency::USD);
-    assert_eq!(shown(&s.report(&one).unwrap().rows), [["2026-03", "USD", "1", "4", "USD 70.00", "USD 0.00", "USD 0.00", "USD 0.00", "USD 70.00"]]);
+    assert_eq!(
+        shown(&s.report(&one).unwrap().rows),
+        [["2026-03", "USD", "1", "4", "USD 70.00", "USD 0.00", "USD 0.00", "USD 0.00", "USD 70.00"]]
+    );
     let csv = t.to_csv();
     assert!(csv.starts_with("Period,Currency,Bookings,Guests,Gross,Discounts,Taxes,Refunds,Net\r\n2026-03-28,EUR,1,3,100.00,10.00,18.90,0.00,90.00\r\n"), "{csv}");
 }
@@ -313,7 +392,10 @@ fn the_dashboard_shows_today_and_tomorrow_money_due_holds_and_revenue_against_la
     let mut due: Vec<String> = d.payments_due.iter().map(|p| p.balance_due.display()).collect();
     due.sort();
     assert_eq!(due, ["USD 35.00", "USD 50.00"]);
-    assert_eq!((d.holds_count, d.holds[0].booking_id.as_str(), d.holds[0].customer_name.as_str()), (1, "b-3", "Hugo Costa"));
+    assert_eq!(
+        (d.holds_count, d.holds[0].booking_id.as_str(), d.holds[0].customer_name.as_str()),
+        (1, "b-3", "Hugo Costa")
+    );
     assert_eq!(d.refused, 0);
     assert_eq!(d.revenue.len(), 1, "{:?}", d.revenue);
     let r = &d.revenue[0];
@@ -325,4 +407,16 @@ fn the_dashboard_shows_today_and_tomorrow_money_due_holds_and_revenue_against_la
     let d = s.dashboard(at("2026-03-30T08:00:00Z")).unwrap();
     assert_eq!(d.departures.iter().map(|x| x.departure_id.as_str()).collect::<Vec<_>>(), ["d-30", "d-31"]);
     assert_eq!(d.departures[0].guides, ["Gil Moss"]);
+}
+
+#[test]
+fn a_guides_desk_reads_no_report_and_no_revenue() {
+    let (_d, s) = seeded();
+    s.conn().execute("UPDATE meta SET value = json_set(value, '$.role', 'guide') WHERE key = 'session'", []).unwrap();
+    match s.report(&filter(ReportKind::Revenue, Grouping::Day)) {
+        Err(StoreError::Rejected(tourdesk_domain::mutation::Rejection::NotAuthorized { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+    let d = s.dashboard(at("2026-03-31T08:00:00Z")).unwrap();
+    assert!(d.revenue.is_empty() && d.departures.len() == 2, "{d:?}");
 }
