@@ -2,9 +2,10 @@
 //! `#`, and a deep link opens the right screen on start. `Route::parse` and `Route::to_hash` are
 //! inverse; the browser's `hashchange` drives the app state (`app::App`).
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Route {
     /// The today dashboard, the desk's home screen (`#/today`, and an empty hash).
+    #[default]
     Today,
     /// One report (`#/reports/<kind>`).
     Reports(tourdesk_domain::reports::ReportKind),
@@ -85,12 +86,6 @@ impl SettingsTab {
 
     fn parse(slug: &str) -> Option<SettingsTab> {
         SettingsTab::ALL.into_iter().find(|t| t.slug() == slug)
-    }
-}
-
-impl Default for Route {
-    fn default() -> Route {
-        Route::Today
     }
 }
 
