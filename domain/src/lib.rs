@@ -33,6 +33,7 @@ pub mod protocol;
 pub mod reference;
 pub mod reminders;
 pub mod replication;
+pub mod reports;
 pub mod roles;
 pub mod status;
 pub mod validate;

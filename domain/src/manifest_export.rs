@@ -32,8 +32,9 @@ pub const CSV_HEADER: &[&str] = &[
 ];
 
 /// A field quoted per RFC 4180 when it needs it. A leading `=`, `+`, `-` or `@` is prefixed with
-/// `'` so a spreadsheet never runs a guest's text as a formula.
-fn field(v: &str) -> String {
+/// `'` so a spreadsheet never runs a guest's text as a formula. Every CSV the desk writes (manifests,
+/// reports) goes through this one rule.
+pub fn csv_field(v: &str) -> String {
     let v = if v.starts_with(['=', '+', '-', '@']) { format!("'{v}") } else { v.to_string() };
     if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
 }
@@ -79,7 +80,7 @@ pub fn to_csv(manifests: &[Manifest]) -> String {
                     b.special_requests.clone().unwrap_or_default(),
                     b.dietary_restrictions.clone().unwrap_or_default(),
                 ];
-                let line: Vec<String> = row.iter().map(|v| field(v)).collect();
+                let line: Vec<String> = row.iter().map(|v| csv_field(v)).collect();
                 let _ = write!(out, "{}\r\n", line.join(","));
             }
         }

@@ -14,6 +14,8 @@
 //!   200-entry money timeline (goal p95 < 30 ms).
 //! - the audit screen (issue 16) over the 150,000 entries of those customers and bookings:
 //!   unfiltered and filtered pages (issue 16 sets no goal for it; its dashboard's 100 ms is shown).
+//! - the today dashboard (issue 16, goal p95 < 100 ms) and each report over a year (goal p95 <
+//!   200 ms), computed on the desk from the replica (`Store::dashboard`, `Store::report`).
 //!
 //! The replica is written through the store's own pull path (`Store::apply_pull`, pages of
 //! `PULL_PAGE` changes) from domain rows, the form the server logs them in, so it holds the rows a
@@ -22,7 +24,8 @@
 //! `cargo bench -p tourdesk-local-store --bench desk_replica` (release). `BENCH_SCALE` scales the
 //! replica (e.g. 0.1 for a smoke run), `BENCH_RUNS` the timed runs per figure (default 200; a
 //! figure stops after 15 s with at least 10),
-//! `BENCH_REPLICA=<file>` keeps the replica there and reuses it on the next run.
+//! `BENCH_REPLICA=<file>` keeps the replica there and reuses it on the next run, and
+//! `BENCH_ONLY=16` (a comma-separated list of issue numbers: 12, 13, 16) times only those figures.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashSet;
@@ -44,6 +47,7 @@ use tourdesk_domain::mutation::CustomerField;
 use tourdesk_domain::pricing::{LineItem, PricingSnapshot};
 use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullResponse, audit_bucket, org_bucket};
 use tourdesk_domain::reference::ReferenceNumber;
+use tourdesk_domain::reports::{Grouping, ReportFilter, ReportKind};
 use tourdesk_domain::roles::Role;
 use tourdesk_domain::status::{BookingStatus, DepartureStatus, PaymentStatus};
 use tourdesk_domain::{Departure, fixtures};
@@ -587,126 +591,208 @@ fn main() {
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!("  replica file: {:.0} MiB", size as f64 / (1 << 20) as f64);
 
-    println!("\n[issue 12] cold start to the first screen's data (#/tours: status bar, tour list, first tour)");
-    match cold_starts(&path, true, 5) {
-        Some(line) => println!("  {line}"),
-        None => println!("  (could not drop the replica's page cache here: no figure without the page cache)"),
-    }
-    println!("  {}", cold_starts(&path, false, 10).unwrap());
-
+    let only = std::env::var("BENCH_ONLY").ok();
+    let wants = |issue: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x.trim() == issue));
     let store = Store::open(&path).unwrap();
     let json = |v: &dyn erased::Json| v.json_len();
-    println!("\n[issue 12] screens on an open desk (query + the JSON the webview receives)");
-    timed("tour list (list_tours)", 50.0, runs, || {
-        let t = store.tours().unwrap();
-        format!("{} tours, {} KiB", t.len(), json(&t) / 1024)
-    });
-    let (from, until) = month_grid();
-    timed(&format!("calendar month {from}..{until} (calendar)"), 50.0, runs, || {
-        let c = store.calendar(from, until).unwrap();
-        format!("{} departures, {} KiB", c.len(), json(&c) / 1024)
-    });
-    timed("calendar screen (calendar + list_tours)", 50.0, runs, || {
-        let c = store.calendar(from, until).unwrap();
-        let t = store.tours().unwrap();
-        format!("{} KiB", (json(&c) + json(&t)) / 1024)
-    });
-    timed("first screen again (status, tours, first tour's prices and departures)", 50.0, runs, || {
-        format!("{} KiB", first_screen(&store) / 1024)
-    });
-
-    println!("\n[issue 13] the bookings screen over {} bookings (list_all_bookings, first page)", sizes.bookings);
-    let some = store.list_bookings(&BookingFilter::default()).unwrap();
-    let a_reference = some.rows.first().map(|r| r.booking.reference_number.clone()).unwrap_or_default();
     let today = Utc::now().date_naive();
-    let filters: Vec<(&str, BookingFilter)> = vec![
-        ("no filter (the screen as it opens)", BookingFilter::default()),
-        ("search a surname \"hopper\"", BookingFilter { query: "hopper".into(), ..Default::default() }),
-        ("search part of an e-mail \"guest4242\"", BookingFilter { query: "guest4242".into(), ..Default::default() }),
-        ("search part of a phone \"9123\"", BookingFilter { query: "9123".into(), ..Default::default() }),
-        (
-            "search part of a reference",
-            BookingFilter { query: a_reference.chars().skip(3).take(6).collect(), ..Default::default() },
-        ),
-        (
-            "departures this week",
-            BookingFilter { from: Some(today), to: Some(today + Days::new(6)), ..Default::default() },
-        ),
-        ("one tour", BookingFilter { tour_id: Some("tour-0003".into()), ..Default::default() }),
-        ("status cancelled", BookingFilter { status: Some(BookingStatus::Cancelled), ..Default::default() }),
-        ("balance due", BookingFilter { balance_due: true, ..Default::default() }),
-        (
-            "sorted by customer, descending",
-            BookingFilter { sort: BookingSort::Customer, descending: true, ..Default::default() },
-        ),
-        (
-            "balance due on one tour this month, by balance",
-            BookingFilter {
-                tour_id: Some("tour-0005".into()),
-                balance_due: true,
-                from: Some(from),
-                to: Some(until),
-                sort: BookingSort::BalanceDue,
-                ..Default::default()
-            },
-        ),
-    ];
-    for (label, f) in &filters {
-        timed(label, 30.0, runs, || {
-            let l = store.list_bookings(f).unwrap();
-            format!("{} of {} matches, {} KiB", l.rows.len(), l.matches, json(&l) / 1024)
+    let (from, until) = month_grid();
+    if wants("12") {
+        println!("\n[issue 12] cold start to the first screen's data (#/tours: status bar, tour list, first tour)");
+        match cold_starts(&path, true, 5) {
+            Some(line) => println!("  {line}"),
+            None => println!("  (could not drop the replica's page cache here: no figure without the page cache)"),
+        }
+        println!("  {}", cold_starts(&path, false, 10).unwrap());
+
+        println!("\n[issue 12] screens on an open desk (query + the JSON the webview receives)");
+        timed("tour list (list_tours)", 50.0, runs, || {
+            let t = store.tours().unwrap();
+            format!("{} tours, {} KiB", t.len(), json(&t) / 1024)
+        });
+        timed(&format!("calendar month {from}..{until} (calendar)"), 50.0, runs, || {
+            let c = store.calendar(from, until).unwrap();
+            format!("{} departures, {} KiB", c.len(), json(&c) / 1024)
+        });
+        timed("calendar screen (calendar + list_tours)", 50.0, runs, || {
+            let c = store.calendar(from, until).unwrap();
+            let t = store.tours().unwrap();
+            format!("{} KiB", (json(&c) + json(&t)) / 1024)
+        });
+        timed("first screen again (status, tours, first tour's prices and departures)", 50.0, runs, || {
+            format!("{} KiB", first_screen(&store) / 1024)
         });
     }
 
-    println!("\n[issue 13] customer search over {} customers (search_customers, 20 hits)", sizes.customers);
-    for q in ["hopper", "ana tur", "guest4242@", "912", "+3519"] {
-        timed(&format!("\"{q}\""), 20.0, runs, || {
-            let h = store.search_customers(q, 20).unwrap();
-            format!("{} hits, {} KiB", h.len(), json(&h) / 1024)
+    if wants("13") {
+        println!("\n[issue 13] the bookings screen over {} bookings (list_all_bookings, first page)", sizes.bookings);
+        let some = store.list_bookings(&BookingFilter::default()).unwrap();
+        let a_reference = some.rows.first().map(|r| r.booking.reference_number.clone()).unwrap_or_default();
+        let filters: Vec<(&str, BookingFilter)> = vec![
+            ("no filter (the screen as it opens)", BookingFilter::default()),
+            ("search a surname \"hopper\"", BookingFilter { query: "hopper".into(), ..Default::default() }),
+            (
+                "search part of an e-mail \"guest4242\"",
+                BookingFilter { query: "guest4242".into(), ..Default::default() },
+            ),
+            ("search part of a phone \"9123\"", BookingFilter { query: "9123".into(), ..Default::default() }),
+            (
+                "search part of a reference",
+                BookingFilter { query: a_reference.chars().skip(3).take(6).collect(), ..Default::default() },
+            ),
+            (
+                "departures this week",
+                BookingFilter { from: Some(today), to: Some(today + Days::new(6)), ..Default::default() },
+            ),
+            ("one tour", BookingFilter { tour_id: Some("tour-0003".into()), ..Default::default() }),
+            ("status cancelled", BookingFilter { status: Some(BookingStatus::Cancelled), ..Default::default() }),
+            ("balance due", BookingFilter { balance_due: true, ..Default::default() }),
+            (
+                "sorted by customer, descending",
+                BookingFilter { sort: BookingSort::Customer, descending: true, ..Default::default() },
+            ),
+            (
+                "balance due on one tour this month, by balance",
+                BookingFilter {
+                    tour_id: Some("tour-0005".into()),
+                    balance_due: true,
+                    from: Some(from),
+                    to: Some(until),
+                    sort: BookingSort::BalanceDue,
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (label, f) in &filters {
+            timed(label, 30.0, runs, || {
+                let l = store.list_bookings(f).unwrap();
+                format!("{} of {} matches, {} KiB", l.rows.len(), l.matches, json(&l) / 1024)
+            });
+        }
+
+        println!("\n[issue 13] customer search over {} customers (search_customers, 20 hits)", sizes.customers);
+        for q in ["hopper", "ana tur", "guest4242@", "912", "+3519"] {
+            timed(&format!("\"{q}\""), 20.0, runs, || {
+                let h = store.search_customers(q, 20).unwrap();
+                format!("{} hits, {} KiB", h.len(), json(&h) / 1024)
+            });
+        }
+
+        println!("\n[issue 13] a booking's page with a {TIMELINE}-entry money timeline (find_booking + booking_money)");
+        let timeline_ref = store
+            .booking_money(&format!("bk-{TIMELINE_BOOKING:06}"))
+            .unwrap()
+            .map(|m| m.reference_number)
+            .unwrap_or_default();
+        timed("booking detail", 30.0, runs, || {
+            let hit = store.booking_by_reference(&timeline_ref).unwrap().unwrap();
+            let money = store.booking_money(&hit.booking.id).unwrap().unwrap();
+            format!("{} entries, {} KiB", money.entries.len(), (json(&hit) + json(&money)) / 1024)
         });
     }
 
-    println!("\n[issue 13] a booking's page with a {TIMELINE}-entry money timeline (find_booking + booking_money)");
-    let timeline_ref = store
-        .booking_money(&format!("bk-{TIMELINE_BOOKING:06}"))
-        .unwrap()
-        .map(|m| m.reference_number)
-        .unwrap_or_default();
-    timed("booking detail", 30.0, runs, || {
-        let hit = store.booking_by_reference(&timeline_ref).unwrap().unwrap();
-        let money = store.booking_money(&hit.booking.id).unwrap().unwrap();
-        format!("{} entries, {} KiB", money.entries.len(), (json(&hit) + json(&money)) / 1024)
-    });
-
-    println!(
-        "\n[issue 16] the audit screen over {} entries (list_audit_log, newest 500; issue 16 sets no goal for it, \
+    if wants("16") {
+        println!(
+            "\n[issue 16] the audit screen over {} entries (list_audit_log, newest 500; issue 16 sets no goal for it, \
          its dashboard's 100 ms is shown)",
-        sizes.customers + sizes.bookings
-    );
-    let audits: Vec<(&str, AuditFilter)> = vec![
-        ("no filter (the screen as it opens)", AuditFilter::default()),
-        ("bookings only", AuditFilter { entity: Some("booking".into()), ..Default::default() }),
-        (
-            "one booking's history",
-            AuditFilter { entity: Some("booking".into()), entity_id: Some("bk-000042".into()), ..Default::default() },
-        ),
-        ("one person", AuditFilter { actor: Some("u-staff-1".into()), ..Default::default() }),
-        ("one action", AuditFilter { action: Some("create_customer.v1".into()), ..Default::default() }),
-        (
-            "the last seven days",
-            AuditFilter { from: Some(today - Days::new(6)), to: Some(today), ..Default::default() },
-        ),
-    ];
-    for (label, f) in &audits {
-        timed(label, 100.0, runs, || {
-            let l = store.audit_log(f).unwrap();
-            format!("{} entries, {} KiB", l.len(), json(&l) / 1024)
+            sizes.customers + sizes.bookings
+        );
+        let audits: Vec<(&str, AuditFilter)> = vec![
+            ("no filter (the screen as it opens)", AuditFilter::default()),
+            ("bookings only", AuditFilter { entity: Some("booking".into()), ..Default::default() }),
+            (
+                "one booking's history",
+                AuditFilter {
+                    entity: Some("booking".into()),
+                    entity_id: Some("bk-000042".into()),
+                    ..Default::default()
+                },
+            ),
+            ("one person", AuditFilter { actor: Some("u-staff-1".into()), ..Default::default() }),
+            ("one action", AuditFilter { action: Some("create_customer.v1".into()), ..Default::default() }),
+            (
+                "the last seven days",
+                AuditFilter { from: Some(today - Days::new(6)), to: Some(today), ..Default::default() },
+            ),
+        ];
+        for (label, f) in &audits {
+            timed(label, 100.0, runs, || {
+                let l = store.audit_log(f).unwrap();
+                format!("{} entries, {} KiB", l.len(), json(&l) / 1024)
+            });
+        }
+        timed("the filters' choices (audit_facets)", 100.0, runs, || {
+            let f = store.audit_facets().unwrap();
+            format!("{} KiB", json(&f) / 1024)
+        });
+
+        println!(
+            "\n[issue 16] the today dashboard (goal p95 < 100 ms) and each report over a year (goal p95 < 200 ms), \
+         computed on the desk from {} bookings",
+            sizes.bookings
+        );
+        timed("today dashboard (dashboard)", 100.0, runs, || {
+            let d = store.dashboard(Utc::now()).unwrap();
+            format!(
+                "{} departures, {} payments due, {} holds, {} KiB",
+                d.departures.len(),
+                d.payments_due_count,
+                d.holds_count,
+                json(&d) / 1024
+            )
+        });
+        let year = first_day() - Days::new(200);
+        let reports: Vec<(ReportKind, Grouping)> = vec![
+            (ReportKind::Revenue, Grouping::Day),
+            (ReportKind::Revenue, Grouping::Month),
+            (ReportKind::Revenue, Grouping::Tour),
+            (ReportKind::Sources, Grouping::Day),
+            (ReportKind::Utilisation, Grouping::Tour),
+            (ReportKind::Utilisation, Grouping::Weekday),
+            (ReportKind::Cancellations, Grouping::Day),
+            (ReportKind::Promos, Grouping::Day),
+            (ReportKind::Guides, Grouping::Day),
+            (ReportKind::Customers, Grouping::Day),
+        ];
+        for (kind, group) in reports {
+            let f = ReportFilter {
+                kind,
+                from: year,
+                to: year + Days::new(364),
+                tour_id: None,
+                source: None,
+                currency: None,
+                group,
+            };
+            timed(
+                &format!("{} by {} over {}..{} (run_report)", kind.title(), group.as_str(), f.from, f.to),
+                200.0,
+                runs,
+                || {
+                    let t = store.report(&f).unwrap();
+                    format!("{} rows, {} KiB", t.rows.len(), json(&t) / 1024)
+                },
+            );
+        }
+        let one_tour = ReportFilter {
+            kind: ReportKind::Revenue,
+            from: year,
+            to: year + Days::new(364),
+            tour_id: Some("tour-0003".into()),
+            source: None,
+            currency: None,
+            group: Grouping::Week,
+        };
+        timed("revenue of one tour by week over a year", 200.0, runs, || {
+            let t = store.report(&one_tour).unwrap();
+            format!("{} rows", t.rows.len())
+        });
+        let by_day = ReportFilter { group: Grouping::Day, tour_id: None, ..one_tour };
+        timed("revenue by day over a year, as CSV (save_report_csv without the file write)", 2_000.0, runs, || {
+            let csv = store.report(&by_day).unwrap().to_csv();
+            format!("{} KiB of CSV", csv.len() / 1024)
         });
     }
-    timed("the filters' choices (audit_facets)", 100.0, runs, || {
-        let f = store.audit_facets().unwrap();
-        format!("{} KiB", json(&f) / 1024)
-    });
 
     let (rss, hwm) = rss();
     println!(

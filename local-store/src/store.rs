@@ -22,6 +22,7 @@ mod incidents;
 mod money;
 mod pull;
 mod read;
+mod reports;
 mod schedules;
 mod search;
 mod write;
@@ -303,6 +304,9 @@ mod schedule_tests;
 
 #[cfg(test)]
 mod audit_tests;
+
+#[cfg(test)]
+mod reports_tests;
 
 #[cfg(test)]
 mod tests {

@@ -40,6 +40,8 @@ pub mod desk;
 pub mod field;
 /// Guides: profiles, the week board and assignments, guide mode's own departures.
 pub mod guides;
+/// The today dashboard and reports, with CSV export (issue 16).
+pub mod reports;
 
 #[tauri::command]
 pub async fn desk_status(desk: State<'_, Desk>) -> DeskResult<DeskStatus> {

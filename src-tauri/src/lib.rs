@@ -124,6 +124,10 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::desk::check_for_update,
         commands::desk::install_update,
         commands::desk::diagnostics,
+        commands::reports::dashboard,
+        commands::reports::run_report,
+        commands::reports::report_zone,
+        commands::reports::save_report_csv,
     ])
 }
 

@@ -529,3 +529,37 @@ fn the_audit_log_lists_what_the_filters_ask_and_refuses_a_backward_range_at_its_
     let facets: AuditFacets = h.call("audit_facets", json!({})).unwrap();
     assert_eq!(facets.entities, ["customer", "tour"]);
 }
+
+/// Issue 16: the dashboard and a report answer from the replica; a range ending before it starts
+/// comes back at its field; the CSV is written where asked; a guide's desk reads no report.
+#[test]
+fn reports_and_the_dashboard_answer_offline_and_export_csv() {
+    use tourdesk_domain::reports::{Dashboard, ReportTable};
+    let h = desk(true);
+    h.call::<TourView>("create_tour", tour("Lighthouse at Dusk", 12)).unwrap();
+    let d: Dashboard = h.call("dashboard", json!({})).unwrap();
+    assert_eq!((d.timezone.as_str(), d.departures.len(), d.refused), ("Europe/Lisbon", 0, 0));
+    let filter = json!({"kind": "revenue", "from": "2026-03-01", "to": "2026-03-31", "group": "week"});
+    let t: ReportTable = h.call("run_report", json!({ "filter": filter })).unwrap();
+    assert_eq!(t.columns.first().map(String::as_str), Some("Period"));
+    assert!(t.rows.is_empty() && t.totals.is_empty());
+    let e = h
+        .call::<ReportTable>(
+            "run_report",
+            json!({"filter": {"kind": "sources", "from": "2026-03-31", "to": "2026-03-01"}}),
+        )
+        .unwrap_err();
+    assert_eq!((e.code.as_str(), e.field.as_deref()), ("INVALID", Some("to")), "{e:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("revenue.csv");
+    let saved: String =
+        h.call("save_report_csv", json!({"filter": filter, "path": path.display().to_string()})).unwrap();
+    assert_eq!(saved, path.display().to_string());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "Period,Currency,Bookings,Guests,Gross,Discounts,Taxes,Refunds,Net\r\n"
+    );
+    let guide = desk_as(Some(Session { role: Role::Guide, ..owner() }));
+    let e = guide.call::<ReportTable>("run_report", json!({ "filter": filter })).unwrap_err();
+    assert_eq!(e.code, "NOT_AUTHORIZED", "{e:?}");
+}

@@ -201,7 +201,7 @@ mod tests {
         let html = yew::LocalServerRenderer::<Shell>::new().render().await;
         assert!(html.contains("Starting…"), "{html}");
         assert!(html.contains("id=\"nav-tours\"") && html.contains("id=\"nav-inbox\""), "{html}");
-        assert!(html.contains("Loading tours…"), "the tours page is the start page: {html}");
+        assert!(html.contains("Loading today"), "the today dashboard is the start page: {html}");
         assert!(!html.contains("search-palette"), "the search opens on demand: {html}");
         assert!(!html.contains("sign-in-form"), "the desk's status is not known yet: {html}");
     }

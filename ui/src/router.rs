@@ -2,8 +2,13 @@
 //! `#`, and a deep link opens the right screen on start. `Route::parse` and `Route::to_hash` are
 //! inverse; the browser's `hashchange` drives the app state (`app::App`).
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Route {
+    /// The today dashboard, the desk's home screen (`#/today`, and an empty hash).
+    #[default]
+    Today,
+    /// One report (`#/reports/<kind>`).
+    Reports(tourdesk_domain::reports::ReportKind),
     /// The tour list, with one tour open when given.
     Tours(Option<String>),
     /// One tour's editor: details, variants, price tiers, publishing.
@@ -84,12 +89,6 @@ impl SettingsTab {
     }
 }
 
-impl Default for Route {
-    fn default() -> Route {
-        Route::Tours(None)
-    }
-}
-
 /// `#/a/b%20c` → `["a", "b c"]`.
 fn segments(hash: &str) -> Vec<String> {
     let path = hash.trim_start_matches('#').trim_start_matches('/');
@@ -130,7 +129,13 @@ impl Route {
         let s = segments(hash);
         let parts: Vec<&str> = s.iter().map(String::as_str).collect();
         match parts.as_slice() {
-            [] | ["tours"] => Route::Tours(None),
+            [] | ["today"] => Route::Today,
+            ["reports"] => Route::Reports(Default::default()),
+            ["reports", kind] => match tourdesk_domain::reports::ReportKind::parse(kind) {
+                Some(k) => Route::Reports(k),
+                None => Route::NotFound(hash.to_string()),
+            },
+            ["tours"] => Route::Tours(None),
             ["tours", id] => Route::Tours(Some((*id).to_string())),
             ["tours", id, "edit"] => Route::TourEditor((*id).to_string()),
             ["customers"] => Route::Customers(None),
@@ -156,6 +161,8 @@ impl Route {
 
     pub fn to_hash(&self) -> String {
         match self {
+            Route::Today => "#/today".into(),
+            Route::Reports(k) => format!("#/reports/{}", k.slug()),
             Route::Tours(None) => "#/tours".into(),
             Route::Tours(Some(id)) => format!("#/tours/{}", encode(id)),
             Route::TourEditor(id) => format!("#/tours/{}/edit", encode(id)),
@@ -179,6 +186,8 @@ impl Route {
     /// Which sidebar entry it belongs to.
     pub fn section(&self) -> Section {
         match self {
+            Route::Today => Section::Today,
+            Route::Reports(_) => Section::Reports,
             Route::Tours(_) | Route::TourEditor(_) | Route::NotFound(_) | Route::SignIn => Section::Tours,
             Route::Customers(_) => Section::Customers,
             Route::Bookings | Route::Booking(_) => Section::Bookings,
@@ -196,6 +205,8 @@ impl Route {
 /// The sidebar's entries: only screens that exist are linked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
+    Today,
+    Reports,
     Tours,
     Bookings,
     Calendar,
@@ -209,7 +220,8 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 10] = [
+    pub const ALL: [Section; 12] = [
+        Section::Today,
         Section::MyDepartures,
         Section::Tours,
         Section::Calendar,
@@ -218,6 +230,7 @@ impl Section {
         Section::Customers,
         Section::Inbox,
         Section::PromoCodes,
+        Section::Reports,
         Section::Audit,
         Section::Settings,
     ];
@@ -230,12 +243,16 @@ impl Section {
             // Guides are managed by managers and up; guide mode is a guide's own.
             Section::Guides => role.is_some_and(|r| r.can(tourdesk_domain::roles::Permission::GuidesRead)),
             Section::MyDepartures => role == Some(tourdesk_domain::roles::Role::Guide),
+            // Reports hold the organization's money: owners and admins.
+            Section::Reports => role.is_some_and(|r| r.can(tourdesk_domain::roles::Permission::ReportsRead)),
             _ => true,
         }
     }
 
     pub fn label(self) -> &'static str {
         match self {
+            Section::Today => "Today",
+            Section::Reports => "Reports",
             Section::Tours => "Tours & departures",
             Section::Bookings => "Bookings",
             Section::Calendar => "Calendar",
@@ -251,6 +268,8 @@ impl Section {
 
     pub fn id(self) -> &'static str {
         match self {
+            Section::Today => "nav-today",
+            Section::Reports => "nav-reports",
             Section::Tours => "nav-tours",
             Section::Bookings => "nav-bookings",
             Section::Calendar => "nav-calendar",
@@ -266,6 +285,8 @@ impl Section {
 
     pub fn route(self) -> Route {
         match self {
+            Section::Today => Route::Today,
+            Section::Reports => Route::Reports(Default::default()),
             Section::Tours => Route::Tours(None),
             Section::Bookings => Route::Bookings,
             Section::Calendar => Route::Calendar,
@@ -326,8 +347,15 @@ mod tests {
         for r in routes {
             assert_eq!(Route::parse(&r.to_hash()), r, "{}", r.to_hash());
         }
-        assert_eq!(Route::parse(""), Route::Tours(None), "the start page");
-        assert_eq!(Route::parse("#/"), Route::Tours(None));
+        assert_eq!(Route::parse(""), Route::Today, "the start page: the today dashboard");
+        assert_eq!(Route::parse("#/"), Route::Today);
+        assert_eq!(Route::parse("#/tours"), Route::Tours(None));
+        use tourdesk_domain::reports::ReportKind;
+        for k in ReportKind::ALL {
+            assert_eq!(Route::parse(&Route::Reports(k).to_hash()), Route::Reports(k));
+        }
+        assert_eq!(Route::parse("#/reports"), Route::Reports(ReportKind::Revenue));
+        assert_eq!(Route::parse("#/reports/nope"), Route::NotFound("#/reports/nope".into()));
         assert_eq!(Route::parse("#/bookings/BK-2026-ABC"), Route::Booking("BK-2026-ABC".into()));
         assert_eq!(Route::parse("#/nowhere/at/all"), Route::NotFound("#/nowhere/at/all".into()));
         assert_eq!(Route::parse("#/customers/a%2"), Route::Customers(Some("a%2".into())), "a bad escape is kept");
@@ -340,5 +368,7 @@ mod tests {
         assert!(Section::Audit.shown_to(Some(Role::Owner)) && Section::Audit.shown_to(Some(Role::Admin)));
         assert!(!Section::Audit.shown_to(Some(Role::Manager)) && !Section::Audit.shown_to(Some(Role::Guide)));
         assert!(!Section::Audit.shown_to(None) && Section::Inbox.shown_to(None));
+        assert!(Section::Reports.shown_to(Some(Role::Admin)) && !Section::Reports.shown_to(Some(Role::Manager)));
+        assert!(Section::Today.shown_to(Some(Role::Guide)));
     }
 }

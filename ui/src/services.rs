@@ -554,3 +554,36 @@ pub async fn release_allotment(allotment_id: &str) -> Result<tourdesk_domain::al
 pub async fn sell_walk_up(input: &tourdesk_domain::allotment::WalkUpInput) -> Result<BookingSummary, UiError> {
     call("sell_walk_up", &CreateArgs { input }).await
 }
+
+/// The today dashboard, from this desk's replica.
+pub async fn dashboard() -> Result<tourdesk_domain::reports::Dashboard, UiError> {
+    call("dashboard", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct ReportArg<'a> {
+    filter: &'a tourdesk_domain::reports::ReportFilter,
+}
+
+/// One report's table, computed on the desk.
+pub async fn run_report(
+    filter: &tourdesk_domain::reports::ReportFilter,
+) -> Result<tourdesk_domain::reports::ReportTable, UiError> {
+    call("run_report", &ReportArg { filter }).await
+}
+
+/// The zone the reports count days in.
+pub async fn report_zone() -> Result<String, UiError> {
+    call("report_zone", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct SaveReportArg<'a> {
+    filter: &'a tourdesk_domain::reports::ReportFilter,
+    path: Option<String>,
+}
+
+/// Saves the report's table as CSV in the downloads folder; answers where.
+pub async fn save_report_csv(filter: &tourdesk_domain::reports::ReportFilter) -> Result<String, UiError> {
+    call("save_report_csv", &SaveReportArg { filter, path: None }).await
+}

@@ -35,7 +35,13 @@ pub fn BookingPage(props: &BookingPageProps) -> Html {
                     Load::Failed(e) => html! { <ErrorNote error={e} /> },
                     Load::Ready(b) => {
                         let id = b.booking.id.clone();
-                        html! { <><BookingCard hit={b} /><BookingMoneySection booking_id={id} /></> }
+                        html! {
+                            <>
+                                <BookingCard hit={b} />
+                                <BookingMoneySection booking_id={id.clone()} />
+                                <crate::components::history::EntityHistory entity="booking" entity_id={id} />
+                            </>
+                        }
                     }
                 }
             }

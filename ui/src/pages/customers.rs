@@ -59,7 +59,12 @@ pub fn CustomersPage(props: &CustomersPageProps) -> Html {
         (Load::Loading, Some(_)) => html! { <Loading what="the customer" /> },
         (Load::Failed(e), Some(_)) => html! { <ErrorNote error={e.clone()} /> },
         (Load::Ready(None), Some(_)) => html! {},
-        (Load::Ready(Some(d)), Some(_)) => html! { <CustomerPane detail={d.clone()} on_keep_notes={on_keep_notes} /> },
+        (Load::Ready(Some(d)), Some(_)) => html! {
+            <>
+                <CustomerPane detail={d.clone()} on_keep_notes={on_keep_notes} />
+                <crate::components::history::EntityHistory entity="customer" entity_id={d.customer.id.clone()} />
+            </>
+        },
     };
     html! {
         <section id="customers" class="page customers">

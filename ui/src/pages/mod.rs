@@ -6,10 +6,12 @@ pub mod booking;
 pub mod bookings;
 pub mod calendar;
 pub mod customers;
+pub mod dashboard;
 pub mod guides;
 pub mod inbox;
 pub mod pricing_common;
 pub mod promo_codes;
+pub mod reports;
 pub mod settings;
 pub mod sign_in;
 pub mod taxes_policies;
@@ -41,6 +43,8 @@ pub fn NotFound(props: &NotFoundProps) -> Html {
 /// The one page for a route.
 pub fn page(route: &Route) -> Html {
     match route {
+        Route::Today => html! { <dashboard::DashboardPage /> },
+        Route::Reports(k) => html! { <reports::ReportsPage kind={*k} /> },
         Route::Tours(id) => html! { <tours::ToursPage selected={id.clone()} /> },
         Route::TourEditor(id) => html! { <tours::TourEditorPage tour_id={id.clone()} /> },
         Route::Customers(id) => html! { <customers::CustomersPage selected={id.clone()} /> },

@@ -123,6 +123,7 @@ pub fn ToursPage(props: &ToursPageProps) -> Html {
                     <Departures tour={t.clone()} prices={prices.clone()} departures={departures.clone()} open={(*open_panel).clone()} on_open={on_open_panel}>
                         { panel.unwrap_or_default() }
                     </Departures>
+                    <crate::components::history::EntityHistory entity="tour" entity_id={t.tour.id.clone()} />
                     </>
                 }
             }
@@ -455,6 +456,7 @@ pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
             { banner }
             { content }
             <crate::components::allotments::AllotmentsSection departure_id={id.clone()} prices={props.prices.clone()} />
+            <crate::components::history::EntityHistory entity="departure" entity_id={id.clone()} />
             { dialog }
         </div>
     }

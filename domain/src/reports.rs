@@ -1,0 +1,889 @@
+//! The desk's reports and the today dashboard's figures, computed from the rows the replica holds
+//! (issue 16). Pure arithmetic: the store finds the rows ([`SaleFact`], [`DepartureFact`],
+//! [`CustomerFact`]); these functions filter, bucket and add them up. No clock reads: "today"
+//! and the organization's zone are arguments.
+//!
+//! # What the figures mean
+//!
+//! - A booking counts as **sold** unless it is a pending hold (not yet sold) or was cancelled
+//!   without any money taken (nothing was sold). A cancelled booking that was paid stays sold and
+//!   its refund shows in *refunds*.
+//! - **gross** = the snapshot's subtotal (before discounts); **discounts** = the snapshot's
+//!   discounts; **taxes** = its exclusive taxes (added on top, owed to the tax office, not in
+//!   *net*); **refunds** = what was refunded; **net = gross − discounts − refunds**.
+//! - Money is integer minor units with its currency; a figure never adds two currencies: every
+//!   table has a currency column and its totals are one row per currency.
+//! - Sales are bucketed by the **booking date** in the organization's zone (a day is the zone's
+//!   midnight to midnight, 23 or 25 hours on DST days); utilisation and guide work by the
+//!   departure's own local date; cancellations by the cancellation's date in the zone.
+//! - Weeks start on Monday; a period's label is its first day (`2026-03-02`) or the month
+//!   (`2026-03`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::entities::BookingSource;
+use crate::money::{Currency, Money};
+use crate::status::{BookingStatus, DepartureStatus};
+
+/// The reports the desk offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    #[default]
+    Revenue,
+    Sources,
+    Utilisation,
+    Cancellations,
+    Promos,
+    Guides,
+    Customers,
+}
+
+impl ReportKind {
+    pub const ALL: [ReportKind; 7] = [
+        ReportKind::Revenue,
+        ReportKind::Sources,
+        ReportKind::Utilisation,
+        ReportKind::Cancellations,
+        ReportKind::Promos,
+        ReportKind::Guides,
+        ReportKind::Customers,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            ReportKind::Revenue => "revenue",
+            ReportKind::Sources => "sources",
+            ReportKind::Utilisation => "utilisation",
+            ReportKind::Cancellations => "cancellations",
+            ReportKind::Promos => "promo-codes",
+            ReportKind::Guides => "guides",
+            ReportKind::Customers => "customers",
+        }
+    }
+
+    pub fn parse(slug: &str) -> Option<ReportKind> {
+        ReportKind::ALL.into_iter().find(|k| k.slug() == slug)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ReportKind::Revenue => "Revenue",
+            ReportKind::Sources => "Bookings by source and lead time",
+            ReportKind::Utilisation => "Utilisation (load factor)",
+            ReportKind::Cancellations => "Cancellations and refunds",
+            ReportKind::Promos => "Promo codes",
+            ReportKind::Guides => "Guide performance",
+            ReportKind::Customers => "Customers: new and returning",
+        }
+    }
+}
+
+/// How the revenue and utilisation reports group their rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Grouping {
+    #[default]
+    Day,
+    Week,
+    Month,
+    Tour,
+    Weekday,
+    StartTime,
+}
+
+impl Grouping {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grouping::Day => "day",
+            Grouping::Week => "week",
+            Grouping::Month => "month",
+            Grouping::Tour => "tour",
+            Grouping::Weekday => "weekday",
+            Grouping::StartTime => "start_time",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Grouping> {
+        [Grouping::Day, Grouping::Week, Grouping::Month, Grouping::Tour, Grouping::Weekday, Grouping::StartTime]
+            .into_iter()
+            .find(|g| g.as_str() == s)
+    }
+}
+
+/// A report's filters. `from..=to` are dates in the organization's zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportFilter {
+    pub kind: ReportKind,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    #[serde(default)]
+    pub tour_id: Option<String>,
+    #[serde(default)]
+    pub source: Option<BookingSource>,
+    #[serde(default)]
+    pub currency: Option<Currency>,
+    #[serde(default)]
+    pub group: Grouping,
+}
+
+/// The longest range a report covers: ten years of days is already more rows than a person reads.
+pub const MAX_RANGE_DAYS: i64 = 3_660;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportError {
+    #[error("the end date is before the start date")]
+    EndBeforeStart,
+    #[error("a report covers at most ten years")]
+    TooLong,
+    #[error("{0:?} is not a time zone")]
+    Zone(String),
+}
+
+impl ReportError {
+    /// The filter field the error is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ReportError::EndBeforeStart | ReportError::TooLong => "to",
+            ReportError::Zone(_) => "timezone",
+        }
+    }
+}
+
+impl ReportFilter {
+    pub fn validate(&self) -> Result<(), ReportError> {
+        if self.to < self.from {
+            return Err(ReportError::EndBeforeStart);
+        }
+        if (self.to - self.from).num_days() > MAX_RANGE_DAYS {
+            return Err(ReportError::TooLong);
+        }
+        Ok(())
+    }
+
+    /// The UTC instants `[start, end)` of the range's days in `tz`, for the store's index scans.
+    pub fn utc_bounds(&self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+        (day_start(self.from, tz), day_start(self.to + Days::new(1), tz))
+    }
+
+    fn keeps_booking(&self, f: &SaleFact) -> bool {
+        self.tour_id.as_ref().is_none_or(|t| *t == f.tour_id)
+            && self.source.is_none_or(|s| s == f.source)
+            && self.currency.is_none_or(|c| c == f.currency)
+    }
+}
+
+/// The organization's zone by name; UTC for an unknown name would silently shift every day, so
+/// it is an error.
+pub fn zone(name: &str) -> Result<Tz, ReportError> {
+    name.parse::<Tz>().map_err(|_| ReportError::Zone(name.to_string()))
+}
+
+/// The local date of `at` in `tz`.
+pub fn local_day(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    at.with_timezone(&tz).date_naive()
+}
+
+/// The first instant of `day` in `tz` (a day starting in a DST gap starts when the gap ends).
+pub fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let midnight = day.and_time(NaiveTime::MIN);
+    match tz.from_local_datetime(&midnight) {
+        chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
+        chrono::LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
+        chrono::LocalResult::None => {
+            // Midnight skipped: the first minute of the day that exists.
+            (1..=24 * 60)
+                .find_map(|m| tz.from_local_datetime(&(midnight + chrono::Duration::minutes(m))).earliest())
+                .map_or_else(|| Utc.from_utc_datetime(&midnight), |t| t.with_timezone(&Utc))
+        }
+    }
+}
+
+/// The first day of the period `day` falls in (weeks start on Monday).
+pub fn period_start(day: NaiveDate, g: Grouping) -> NaiveDate {
+    match g {
+        Grouping::Week => day - Days::new(u64::from(day.weekday().num_days_from_monday())),
+        Grouping::Month => day.with_day(1).unwrap_or(day),
+        _ => day,
+    }
+}
+
+fn period_label(day: NaiveDate, g: Grouping) -> String {
+    match g {
+        Grouping::Month => day.format("%Y-%m").to_string(),
+        _ => day.to_string(),
+    }
+}
+
+/// One booking as the reports read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleFact {
+    pub booking_id: String,
+    pub customer_id: String,
+    pub tour_id: String,
+    pub tour_name: String,
+    pub source: BookingSource,
+    pub status: BookingStatus,
+    pub created_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// The departure's start; `None` when this desk does not hold the departure.
+    pub departure_starts_at: Option<DateTime<Utc>>,
+    pub currency: Currency,
+    pub participants: u32,
+    /// Minor units of `currency`.
+    pub subtotal: i64,
+    pub discounts: i64,
+    pub exclusive_taxes: i64,
+    pub total: i64,
+    pub paid: i64,
+    pub refunded: i64,
+    pub promo_code: Option<String>,
+    /// Given for a cancelled booking.
+    pub cancel_reason: Option<String>,
+    pub cancelled_by_operator: bool,
+}
+
+impl SaleFact {
+    /// See the module docs: pending holds and cancelled bookings without money were never sold.
+    pub fn sold(&self) -> bool {
+        match self.status {
+            BookingStatus::Pending => false,
+            BookingStatus::Cancelled => self.paid > 0,
+            _ => true,
+        }
+    }
+
+    pub fn net(&self) -> i64 {
+        self.subtotal - self.discounts - self.refunded
+    }
+}
+
+/// One departure as utilisation and guide performance read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartureFact {
+    pub departure_id: String,
+    pub tour_id: String,
+    pub tour_name: String,
+    pub local_date: NaiveDate,
+    pub local_time: NaiveTime,
+    pub status: DepartureStatus,
+    pub capacity: u32,
+    pub seats_sold: u32,
+    pub checked_in: u32,
+    pub no_shows: u32,
+    /// Guides who led it (assignments not declined), by display name.
+    pub guides: Vec<String>,
+}
+
+/// A customer with a booking in the range: all of their bookings, for new-vs-returning and
+/// lifetime value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerFact {
+    pub customer_id: String,
+    pub bookings: Vec<SaleFact>,
+}
+
+/// A table cell: what it is decides how the UI aligns it and how CSV writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "v", rename_all = "snake_case")]
+pub enum Cell {
+    Text(String),
+    Count(i64),
+    Money(Money),
+    /// A ratio in tenths of a percent (`734` = 73.4 %); `None` when there is nothing to divide by.
+    PerMille(Option<i64>),
+}
+
+impl Cell {
+    /// What the table shows.
+    pub fn display(&self) -> String {
+        match self {
+            Cell::Text(s) => s.clone(),
+            Cell::Count(n) => n.to_string(),
+            Cell::Money(m) => m.display(),
+            Cell::PerMille(Some(p)) => format!("{}.{} %", p / 10, (p % 10).abs()),
+            Cell::PerMille(None) => "—".into(),
+        }
+    }
+
+    /// What a CSV file holds: amounts as decimal strings in the currency's exponent (the currency
+    /// has its own column), ratios as a percentage with one decimal.
+    pub fn csv(&self) -> String {
+        match self {
+            Cell::Money(m) => decimal(m),
+            Cell::PerMille(Some(p)) => format!("{}.{}", p / 10, (p % 10).abs()),
+            Cell::PerMille(None) => String::new(),
+            other => other.display(),
+        }
+    }
+
+    /// The number a chart draws for it.
+    pub fn value(&self) -> Option<i64> {
+        match self {
+            Cell::Count(n) => Some(*n),
+            Cell::Money(m) => Some(m.amount),
+            Cell::PerMille(p) => *p,
+            Cell::Text(_) => None,
+        }
+    }
+}
+
+/// `12.50`, `-3.00`, `1500` (JPY): the amount without its currency.
+pub fn decimal(m: &Money) -> String {
+    let d = m.display();
+    d.split_once(' ').map_or(d.clone(), |(_, amount)| amount.to_string())
+}
+
+/// A report as the UI shows it and CSV writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ReportTable {
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+    /// One row per currency (or a single row for a report without money).
+    pub totals: Vec<Vec<Cell>>,
+    /// The column the chart draws, per label (first column) and currency.
+    pub chart_column: usize,
+    /// Notes on what the figures leave out (e.g. no reviews yet).
+    pub notes: Vec<String>,
+}
+
+impl ReportTable {
+    /// RFC 4180 with CRLF line ends and a header row; every text field passes the manifests'
+    /// neutralising rule, so a tour or reason starting with `=` is never run as a formula.
+    pub fn to_csv(&self) -> String {
+        let field = crate::manifest_export::csv_field;
+        let mut out = self.columns.iter().map(|c| field(c)).collect::<Vec<_>>().join(",");
+        out.push_str("\r\n");
+        for row in self.rows.iter() {
+            // Text is people's (tour names, reasons): neutralised. Numbers are ours: a negative
+            // net is a number, not a formula, and stays `-3.00`.
+            let cells = row.iter().map(|c| match c {
+                Cell::Text(t) => field(t),
+                other => other.csv(),
+            });
+            out.push_str(&cells.collect::<Vec<_>>().join(","));
+            out.push_str("\r\n");
+        }
+        out
+    }
+}
+
+fn per_mille(part: i64, whole: i64) -> Option<i64> {
+    (whole > 0).then(|| (part * 1000 + whole / 2) / whole)
+}
+
+/// Money sums of one row, per currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Revenue {
+    pub bookings: i64,
+    pub participants: i64,
+    pub gross: i64,
+    pub discounts: i64,
+    pub taxes: i64,
+    pub refunds: i64,
+}
+
+impl Revenue {
+    pub fn add(&mut self, f: &SaleFact) {
+        self.bookings += 1;
+        self.participants += i64::from(f.participants);
+        self.gross += f.subtotal;
+        self.discounts += f.discounts;
+        self.taxes += f.exclusive_taxes;
+        self.refunds += f.refunded;
+    }
+
+    pub fn net(&self) -> i64 {
+        self.gross - self.discounts - self.refunds
+    }
+
+    fn cells(&self, c: Currency) -> Vec<Cell> {
+        vec![
+            Cell::Text(c.to_string()),
+            Cell::Count(self.bookings),
+            Cell::Count(self.participants),
+            Cell::Money(Money::new(self.gross, c)),
+            Cell::Money(Money::new(self.discounts, c)),
+            Cell::Money(Money::new(self.taxes, c)),
+            Cell::Money(Money::new(self.refunds, c)),
+            Cell::Money(Money::new(self.net(), c)),
+        ]
+    }
+}
+
+/// The sold bookings of `facts` the filter keeps whose booking date (in `tz`) is in the range,
+/// with that date.
+fn sold_in_range<'a>(
+    facts: &'a [SaleFact],
+    f: &'a ReportFilter,
+    tz: Tz,
+) -> impl Iterator<Item = (&'a SaleFact, NaiveDate)> {
+    facts.iter().filter(|s| s.sold() && f.keeps_booking(s)).filter_map(move |s| {
+        let day = local_day(s.created_at, tz);
+        (f.from <= day && day <= f.to).then_some((s, day))
+    })
+}
+
+/// A revenue row's group, borrowed from the facts (no text made per booking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Group<'a> {
+    Period(NaiveDate),
+    Tour(&'a str),
+}
+
+/// Revenue by period (day, week, month) or by tour, one row per group and currency.
+pub fn revenue(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTable {
+    let g = match f.group {
+        Grouping::Weekday | Grouping::StartTime => Grouping::Day,
+        g => g,
+    };
+    let mut rows: BTreeMap<(Group<'_>, Currency), Revenue> = BTreeMap::new();
+    let mut totals: BTreeMap<Currency, Revenue> = BTreeMap::new();
+    for (s, day) in sold_in_range(facts, f, tz) {
+        let key = match g {
+            Grouping::Tour => Group::Tour(&s.tour_name),
+            g => Group::Period(period_start(day, g)),
+        };
+        rows.entry((key, s.currency)).or_default().add(s);
+        totals.entry(s.currency).or_default().add(s);
+    }
+    let label = |k: Group<'_>| match k {
+        Group::Tour(name) => name.to_string(),
+        Group::Period(d) => period_label(d, g),
+    };
+    let mut columns = vec![if g == Grouping::Tour { "Tour" } else { "Period" }.to_string()];
+    columns
+        .extend(["Currency", "Bookings", "Guests", "Gross", "Discounts", "Taxes", "Refunds", "Net"].map(String::from));
+    ReportTable {
+        title: ReportKind::Revenue.title().into(),
+        columns,
+        rows: rows
+            .into_iter()
+            .map(|((key, c), r)| std::iter::once(Cell::Text(label(key))).chain(r.cells(c)).collect())
+            .collect(),
+        totals: totals
+            .into_iter()
+            .map(|(c, r)| std::iter::once(Cell::Text("Total".into())).chain(r.cells(c)).collect())
+            .collect(),
+        chart_column: 8,
+        notes: vec![],
+    }
+}
+
+/// Lead time buckets: days between the booking and its departure.
+pub const LEAD_BUCKETS: [(&str, i64); 5] =
+    [("same day", 0), ("1–6 days", 1), ("7–29 days", 7), ("30–89 days", 30), ("90 days or more", 90)];
+
+pub fn lead_bucket(created: DateTime<Utc>, starts: DateTime<Utc>) -> &'static str {
+    let days = (starts - created).num_hours().div_euclid(24);
+    LEAD_BUCKETS.iter().rev().find(|(_, min)| days >= *min).map_or(LEAD_BUCKETS[0].0, |(label, _)| label)
+}
+
+/// Bookings by source, and by lead time within each source.
+pub fn sources(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTable {
+    let mut rows: BTreeMap<(&'static str, usize, Currency), Revenue> = BTreeMap::new();
+    let mut totals: BTreeMap<Currency, Revenue> = BTreeMap::new();
+    for (s, _) in sold_in_range(facts, f, tz) {
+        let lead = s.departure_starts_at.map_or("unknown", |d| lead_bucket(s.created_at, d));
+        let order = LEAD_BUCKETS.iter().position(|(l, _)| *l == lead).unwrap_or(LEAD_BUCKETS.len());
+        rows.entry((s.source.as_str(), order, s.currency)).or_default().add(s);
+        totals.entry(s.currency).or_default().add(s);
+    }
+    let lead_label = |i: usize| LEAD_BUCKETS.get(i).map_or("unknown", |(l, _)| l).to_string();
+    ReportTable {
+        title: ReportKind::Sources.title().into(),
+        columns: ["Source", "Lead time", "Currency", "Bookings", "Guests", "Net"].map(String::from).to_vec(),
+        rows: rows
+            .into_iter()
+            .map(|((src, lead, c), r)| {
+                vec![
+                    Cell::Text(src.to_string()),
+                    Cell::Text(lead_label(lead)),
+                    Cell::Text(c.to_string()),
+                    Cell::Count(r.bookings),
+                    Cell::Count(r.participants),
+                    Cell::Money(Money::new(r.net(), c)),
+                ]
+            })
+            .collect(),
+        totals: totals
+            .into_iter()
+            .map(|(c, r)| {
+                vec![
+                    Cell::Text("Total".into()),
+                    Cell::Text(String::new()),
+                    Cell::Text(c.to_string()),
+                    Cell::Count(r.bookings),
+                    Cell::Count(r.participants),
+                    Cell::Money(Money::new(r.net(), c)),
+                ]
+            })
+            .collect(),
+        chart_column: 3,
+        notes: vec![],
+    }
+}
+
+fn weekday_label(w: Weekday) -> &'static str {
+    ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][w.num_days_from_monday() as usize]
+}
+
+/// Load factor (seats sold ÷ capacity) of the departures in the range, by tour, weekday or start
+/// time (the departure's own local date and time). Cancelled departures are left out.
+pub fn utilisation(deps: &[DepartureFact], f: &ReportFilter) -> ReportTable {
+    let g = match f.group {
+        Grouping::Weekday | Grouping::StartTime => f.group,
+        _ => Grouping::Tour,
+    };
+    let mut rows: BTreeMap<(u32, String), (i64, i64, i64)> = BTreeMap::new();
+    let mut total = (0i64, 0i64, 0i64);
+    for d in deps.iter().filter(|d| {
+        d.status != DepartureStatus::Cancelled
+            && f.from <= d.local_date
+            && d.local_date <= f.to
+            && f.tour_id.as_ref().is_none_or(|t| *t == d.tour_id)
+    }) {
+        let key = match g {
+            Grouping::Weekday => {
+                (d.local_date.weekday().num_days_from_monday(), weekday_label(d.local_date.weekday()).into())
+            }
+            Grouping::StartTime => (0, d.local_time.format("%H:%M").to_string()),
+            _ => (0, d.tour_name.clone()),
+        };
+        let r = rows.entry(key).or_default();
+        for acc in [r, &mut total] {
+            acc.0 += 1;
+            acc.1 += i64::from(d.capacity);
+            acc.2 += i64::from(d.seats_sold);
+        }
+    }
+    let cells = |label: String, (n, cap, sold): (i64, i64, i64)| {
+        vec![
+            Cell::Text(label),
+            Cell::Count(n),
+            Cell::Count(cap),
+            Cell::Count(sold),
+            Cell::PerMille(per_mille(sold, cap)),
+        ]
+    };
+    let first = match g {
+        Grouping::Weekday => "Weekday",
+        Grouping::StartTime => "Start time",
+        _ => "Tour",
+    };
+    ReportTable {
+        title: ReportKind::Utilisation.title().into(),
+        columns: [first, "Departures", "Capacity", "Seats sold", "Load factor"].map(String::from).to_vec(),
+        rows: rows.into_iter().map(|((_, label), v)| cells(label, v)).collect(),
+        totals: vec![cells("Total".into(), total)],
+        chart_column: 4,
+        notes: vec![],
+    }
+}
+
+/// Cancellations in the range (by the cancellation's date in `tz`), by who cancelled and reason.
+pub fn cancellations(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTable {
+    let mut rows: BTreeMap<(String, String, Currency), (i64, i64, i64)> = BTreeMap::new();
+    let mut totals: BTreeMap<Currency, (i64, i64, i64)> = BTreeMap::new();
+    for s in facts.iter().filter(|s| s.status == BookingStatus::Cancelled && f.keeps_booking(s)) {
+        let Some(at) = s.cancelled_at else { continue };
+        let day = local_day(at, tz);
+        if day < f.from || f.to < day {
+            continue;
+        }
+        let by = if s.cancelled_by_operator { "operator" } else { "customer" }.to_string();
+        let reason =
+            s.cancel_reason.clone().filter(|r| !r.trim().is_empty()).unwrap_or_else(|| "(no reason given)".into());
+        for acc in [rows.entry((by.clone(), reason, s.currency)).or_default(), totals.entry(s.currency).or_default()] {
+            acc.0 += 1;
+            acc.1 += s.total;
+            acc.2 += s.refunded;
+        }
+    }
+    let cells = |by: String, reason: String, c: Currency, (n, value, refunded): (i64, i64, i64)| {
+        vec![
+            Cell::Text(by),
+            Cell::Text(reason),
+            Cell::Text(c.to_string()),
+            Cell::Count(n),
+            Cell::Money(Money::new(value, c)),
+            Cell::Money(Money::new(refunded, c)),
+        ]
+    };
+    ReportTable {
+        title: ReportKind::Cancellations.title().into(),
+        columns: ["Cancelled by", "Reason", "Currency", "Cancellations", "Booking value", "Refunded"]
+            .map(String::from)
+            .to_vec(),
+        rows: rows.into_iter().map(|((by, reason, c), v)| cells(by, reason, c, v)).collect(),
+        totals: totals.into_iter().map(|(c, v)| cells("Total".into(), String::new(), c, v)).collect(),
+        chart_column: 3,
+        notes: vec![],
+    }
+}
+
+/// Promo code use in the range: bookings, the discount given and the net sold with each code.
+/// `codes` names codes by id (a code this desk no longer holds shows its id).
+pub fn promos(facts: &[SaleFact], f: &ReportFilter, tz: Tz, codes: &BTreeMap<String, String>) -> ReportTable {
+    let mut rows: BTreeMap<(String, Currency), Revenue> = BTreeMap::new();
+    let mut totals: BTreeMap<Currency, Revenue> = BTreeMap::new();
+    for (s, _) in sold_in_range(facts, f, tz) {
+        let Some(code) = &s.promo_code else { continue };
+        let name = codes.get(code).cloned().unwrap_or_else(|| code.clone());
+        rows.entry((name, s.currency)).or_default().add(s);
+        totals.entry(s.currency).or_default().add(s);
+    }
+    let cells = |label: String, c: Currency, r: Revenue| {
+        vec![
+            Cell::Text(label),
+            Cell::Text(c.to_string()),
+            Cell::Count(r.bookings),
+            Cell::Money(Money::new(r.discounts, c)),
+            Cell::Money(Money::new(r.net(), c)),
+        ]
+    };
+    ReportTable {
+        title: ReportKind::Promos.title().into(),
+        columns: ["Code", "Currency", "Bookings", "Discount given", "Net"].map(String::from).to_vec(),
+        rows: rows.into_iter().map(|((code, c), r)| cells(code, c, r)).collect(),
+        totals: totals.into_iter().map(|(c, r)| cells("Total".into(), c, r)).collect(),
+        chart_column: 3,
+        notes: vec![],
+    }
+}
+
+/// Per guide: departures led in the range (not cancelled), guests checked in, no-shows and the
+/// no-show rate (no-shows ÷ guests whose attendance was recorded).
+pub fn guides(deps: &[DepartureFact], f: &ReportFilter) -> ReportTable {
+    let mut rows: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+    let mut total = (0i64, 0i64, 0i64);
+    for d in deps.iter().filter(|d| {
+        d.status != DepartureStatus::Cancelled
+            && f.from <= d.local_date
+            && d.local_date <= f.to
+            && f.tour_id.as_ref().is_none_or(|t| *t == d.tour_id)
+    }) {
+        for g in &d.guides {
+            let r = rows.entry(g.clone()).or_default();
+            r.0 += 1;
+            r.1 += i64::from(d.checked_in);
+            r.2 += i64::from(d.no_shows);
+        }
+        if !d.guides.is_empty() {
+            total.0 += 1;
+            total.1 += i64::from(d.checked_in);
+            total.2 += i64::from(d.no_shows);
+        }
+    }
+    let cells = |label: String, (n, guests, no_shows): (i64, i64, i64)| {
+        vec![
+            Cell::Text(label),
+            Cell::Count(n),
+            Cell::Count(guests),
+            Cell::Count(no_shows),
+            Cell::PerMille(per_mille(no_shows, guests + no_shows)),
+        ]
+    };
+    ReportTable {
+        title: ReportKind::Guides.title().into(),
+        columns: ["Guide", "Departures led", "Guests", "No-shows", "No-show rate"].map(String::from).to_vec(),
+        rows: rows.into_iter().map(|(g, v)| cells(g, v)).collect(),
+        totals: vec![cells("Total".into(), total)],
+        chart_column: 1,
+        notes: vec!["Review averages appear once guests can leave reviews.".into()],
+    }
+}
+
+/// Customers who bought in the range: new (their first sold booking is in the range) or
+/// returning, with their lifetime value (net of every sold booking, per currency).
+pub fn customers(cust: &[CustomerFact], f: &ReportFilter, tz: Tz) -> ReportTable {
+    // (kind, currency) → (customers, bookings in range, net in range, lifetime net)
+    let mut rows: BTreeMap<(&'static str, Currency), (i64, i64, i64, i64)> = BTreeMap::new();
+    let mut totals: BTreeMap<Currency, (i64, i64, i64, i64)> = BTreeMap::new();
+    for c in cust {
+        let sold: Vec<&SaleFact> = c.bookings.iter().filter(|s| s.sold()).collect();
+        let in_range: Vec<&SaleFact> = sold
+            .iter()
+            .copied()
+            .filter(|s| {
+                let d = local_day(s.created_at, tz);
+                f.from <= d && d <= f.to && f.keeps_booking(s)
+            })
+            .collect();
+        let Some(first) = sold.iter().map(|s| local_day(s.created_at, tz)).min() else { continue };
+        if in_range.is_empty() {
+            continue;
+        }
+        let kind = if first >= f.from { "new" } else { "returning" };
+        let mut currencies: Vec<Currency> = in_range.iter().map(|s| s.currency).collect();
+        currencies.sort();
+        currencies.dedup();
+        for cur in currencies {
+            let n = in_range.iter().filter(|s| s.currency == cur).count() as i64;
+            let net: i64 = in_range.iter().filter(|s| s.currency == cur).map(|s| s.net()).sum();
+            let life: i64 = sold.iter().filter(|s| s.currency == cur).map(|s| s.net()).sum();
+            for acc in [rows.entry((kind, cur)).or_default(), totals.entry(cur).or_default()] {
+                acc.0 += 1;
+                acc.1 += n;
+                acc.2 += net;
+                acc.3 += life;
+            }
+        }
+    }
+    let cells = |label: String, c: Currency, (n, b, net, life): (i64, i64, i64, i64)| {
+        vec![
+            Cell::Text(label),
+            Cell::Text(c.to_string()),
+            Cell::Count(n),
+            Cell::Count(b),
+            Cell::Money(Money::new(net, c)),
+            Cell::Money(Money::new(life, c)),
+            Cell::Money(Money::new(if n > 0 { life / n } else { 0 }, c)),
+        ]
+    };
+    ReportTable {
+        title: ReportKind::Customers.title().into(),
+        columns: [
+            "Customers",
+            "Currency",
+            "Count",
+            "Bookings",
+            "Net in range",
+            "Lifetime value",
+            "Lifetime value each",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: rows.into_iter().map(|((k, c), v)| cells(k.into(), c, v)).collect(),
+        totals: totals.into_iter().map(|(c, v)| cells("Total".into(), c, v)).collect(),
+        chart_column: 2,
+        notes: vec!["Lifetime value is rounded down to the minor unit per customer.".into()],
+    }
+}
+
+/// Revenue of one currency now and in the same period a year before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevenueComparison {
+    pub currency: Currency,
+    pub today: Money,
+    pub today_last_year: Money,
+    pub week: Money,
+    pub week_last_year: Money,
+}
+
+/// Net revenue today and this week so far (Monday to today, in `tz`), against the same days 52
+/// weeks before (same weekdays). One row per currency that has any of the four figures.
+pub fn revenue_comparison(facts: &[SaleFact], today: NaiveDate, tz: Tz) -> Vec<RevenueComparison> {
+    let week = period_start(today, Grouping::Week);
+    let year_ago = |d: NaiveDate| d - Days::new(364);
+    let mut by: BTreeMap<Currency, [i64; 4]> = BTreeMap::new();
+    for s in facts.iter().filter(|s| s.sold()) {
+        let d = local_day(s.created_at, tz);
+        let slots =
+            [d == today, d == year_ago(today), week <= d && d <= today, year_ago(week) <= d && d <= year_ago(today)];
+        if slots.iter().any(|x| *x) {
+            let e = by.entry(s.currency).or_default();
+            for (i, hit) in slots.iter().enumerate() {
+                if *hit {
+                    e[i] += s.net();
+                }
+            }
+        }
+    }
+    by.into_iter()
+        .map(|(c, v)| RevenueComparison {
+            currency: c,
+            today: Money::new(v[0], c),
+            today_last_year: Money::new(v[1], c),
+            week: Money::new(v[2], c),
+            week_last_year: Money::new(v[3], c),
+        })
+        .collect()
+}
+
+/// The dates a dashboard needs: from the week a year ago to today.
+pub fn comparison_range(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    (period_start(today, Grouping::Week) - Days::new(364), today)
+}
+
+/// One departure on the dashboard's timeline (today's and tomorrow's, in its own zone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardDeparture {
+    pub departure_id: String,
+    pub tour_id: String,
+    pub tour_name: String,
+    pub local_date: NaiveDate,
+    pub local_time: NaiveTime,
+    pub timezone: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub status: DepartureStatus,
+    pub capacity: u32,
+    pub seats_sold: u32,
+    pub checked_in: u32,
+    pub no_shows: u32,
+    pub guides: Vec<String>,
+}
+
+/// A booking with money still to come in before its departure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentDue {
+    pub booking_id: String,
+    pub reference_number: String,
+    pub customer_name: String,
+    pub tour_name: String,
+    pub departure_starts_at: DateTime<Utc>,
+    pub balance_due: Money,
+}
+
+/// A pending booking holding seats with nothing paid: the server releases it when its hold runs
+/// out (the expiry itself is the server's and does not travel to desks), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnpaidHold {
+    pub booking_id: String,
+    pub reference_number: String,
+    pub customer_name: String,
+    pub tour_name: String,
+    pub created_at: DateTime<Utc>,
+    pub departure_starts_at: DateTime<Utc>,
+    pub total: Money,
+}
+
+/// The today dashboard, the desk's home screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Dashboard {
+    /// Today in the organization's zone.
+    pub today: Option<NaiveDate>,
+    pub timezone: String,
+    /// Today's and tomorrow's departures across tours, by start.
+    pub departures: Vec<DashboardDeparture>,
+    /// The nearest departures' bookings with a balance due (the first [`DASHBOARD_LIST`]).
+    pub payments_due: Vec<PaymentDue>,
+    pub payments_due_count: u32,
+    pub holds: Vec<UnpaidHold>,
+    pub holds_count: u32,
+    /// Refused changes waiting in the inbox.
+    pub refused: u32,
+    pub revenue: Vec<RevenueComparison>,
+}
+
+/// How many rows of each dashboard list are shown (the count says how many there are).
+pub const DASHBOARD_LIST: usize = 8;
+/// Payments due are those of departures in the next this-many days.
+pub const PAYMENTS_DUE_DAYS: u64 = 7;
+
+/// Whether a departure on `local_date` is today or tomorrow where it happens (its own zone).
+pub fn today_or_tomorrow(local_date: NaiveDate, timezone: &str, now: DateTime<Utc>) -> bool {
+    let Ok(tz) = timezone.parse::<Tz>() else { return false };
+    let today = local_day(now, tz);
+    local_date == today || Some(local_date) == today.succ_opt()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,422 @@
+//! Reports and the today dashboard on a seeded replica: exact figures, to the minor unit, over
+//! Lisbon's spring-forward weekend (2026-03-29), in two currencies, with a refund, a promo code,
+//! an unpaid hold and a guide.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use tourdesk_domain::cancellation::{CancelledBy, RefundDecision};
+use tourdesk_domain::entities::{Booking, BookingSource, CancellationRecord, Customer, GuideAssignment};
+use tourdesk_domain::guides::{AssignmentRole, AssignmentStatus};
+use tourdesk_domain::money::{Currency, Money};
+use tourdesk_domain::pricing::{AppliedDiscount, AppliedTax, DiscountKind, LineItem, PricingSnapshot};
+use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullResponse, org_bucket};
+use tourdesk_domain::reports::{Cell, Grouping, ReportFilter, ReportKind};
+use tourdesk_domain::status::{BookingStatus, PaymentStatus};
+use tourdesk_domain::{Departure, Tour, fixtures};
+
+use super::*;
+
+const ORG: &str = fixtures::ORG;
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn session() -> Session {
+    Session {
+        user_id: "u-owner".into(),
+        user_name: "Olivia".into(),
+        role: Role::Owner,
+        organization_id: ORG.into(),
+        organization_name: "Org".into(),
+        organization_defaults: Default::default(),
+    }
+}
+
+struct Seed(Vec<ChangeRecord>);
+
+impl Seed {
+    fn put<T: serde::Serialize>(&mut self, kind: EntityKind, row: &T) {
+        let row = serde_json::to_value(row).unwrap();
+        let id = row["id"].as_str().unwrap().to_string();
+        self.0.push(ChangeRecord { seq: self.0.len() as u64 + 1, entity: kind, id, op: Op::Put, row });
+    }
+}
+
+fn tour(id: &str, name: &str) -> Tour {
+    Tour { id: id.into(), name: name.into(), slug: id.into(), timezone: "Europe/Lisbon".into(), ..fixtures::tour() }
+}
+
+fn departure(id: &str, tour: &str, date: &str, time: &str, starts: &str, capacity: u32, booked: u32) -> Departure {
+    Departure {
+        id: id.into(),
+        tour_id: tour.into(),
+        local_date: day(date),
+        local_time: time.parse::<NaiveTime>().unwrap(),
+        timezone: "Europe/Lisbon".into(),
+        starts_at: at(starts),
+        ends_at: at(starts) + chrono::Duration::hours(2),
+        capacity,
+        booked_count: booked,
+        ..fixtures::departure()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn booking(
+    id: &str,
+    customer: &str,
+    dep: &str,
+    tour: &str,
+    cur: Currency,
+    pax: u32,
+    subtotal: i64,
+    created: &str,
+    status: BookingStatus,
+    paid: i64,
+) -> Booking {
+    let m = |a| Money::new(a, cur);
+    Booking {
+        id: id.into(),
+        customer_id: customer.into(),
+        departure_id: dep.into(),
+        tour_id: tour.into(),
+        pricing: PricingSnapshot {
+            line_items: vec![LineItem {
+                pricing_tier_id: fixtures::ADULT.into(),
+                tier_name: "Adult".into(),
+                quantity: pax,
+                unit_price: m(subtotal / i64::from(pax)),
+                total_price: m(subtotal),
+            }],
+            subtotal: m(subtotal),
+            discounts: vec![],
+            taxes: vec![],
+            total: m(subtotal),
+            promotional_code_id: None,
+        },
+        paid_amount: m(paid),
+        refunded_amount: m(0),
+        source: BookingSource::Website,
+        created_at: at(created),
+        updated_at: at(created),
+        status,
+        ..fixtures::booking(id, pax, status, PaymentStatus::Paid, paid)
+    }
+}
+
+fn customer(id: &str, first: &str) -> Customer {
+    Customer { id: id.into(), first_name: first.into(), last_name: "Costa".into(), email: None, ..fixtures::customer() }
+}
+
+fn seeded() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
+    s.save_session(&session()).unwrap();
+    let mut p = Seed(Vec::new());
+    p.put(EntityKind::Tour, &tour("t-walk", "City Walk"));
+    p.put(EntityKind::Tour, &tour("t-boat", "Harbour Cruise"));
+    // Lisbon is UTC+0 until 01:00 UTC on 2026-03-29, UTC+1 after.
+    p.put(EntityKind::Departure, &departure("d-30", "t-walk", "2026-03-30", "10:00", "2026-03-30T09:00:00Z", 10, 5));
+    p.put(EntityKind::Departure, &departure("d-31", "t-boat", "2026-03-31", "14:00", "2026-03-31T13:00:00Z", 20, 4));
+    p.put(EntityKind::Departure, &departure("d-01", "t-walk", "2026-04-01", "10:00", "2026-04-01T09:00:00Z", 10, 0));
+    for (id, name) in [("c-1", "Rita"), ("c-2", "Hugo"), ("c-3", "Vera")] {
+        p.put(EntityKind::Customer, &customer(id, name));
+    }
+    p.put(EntityKind::Guide, &fixtures::guide());
+    p.put(
+        EntityKind::GuideAssignment,
+        &GuideAssignment {
+            id: "ga-1".into(),
+            organization_id: ORG.into(),
+            departure_id: "d-30".into(),
+            guide_id: fixtures::GUIDE.into(),
+            status: AssignmentStatus::Confirmed,
+            assigned_at: at("2026-03-01T10:00:00Z"),
+            confirmed_at: None,
+            notes: None,
+            role: AssignmentRole::Lead,
+            override_reason: None,
+        },
+    );
+    let eur = |a| Money::new(a, Currency::EUR);
+    // Saturday 23:30 in Lisbon: the 28th. €100 less a €10 code, 21 % VAT on top, paid.
+    let mut b1 = booking(
+        "b-1",
+        "c-1",
+        "d-30",
+        "t-walk",
+        Currency::EUR,
+        3,
+        10_000,
+        "2026-03-28T23:30:00Z",
+        BookingStatus::Confirmed,
+        10_890,
+    );
+    b1.pricing.discounts = vec![AppliedDiscount {
+        kind: DiscountKind::PromotionalCode,
+        description: "SUMMER10".into(),
+        amount: eur(1_000),
+        code_id: Some("promo-1".into()),
+    }];
+    b1.pricing.taxes = vec![
+        AppliedTax {
+            name: "VAT".into(),
+            rate: tourdesk_domain::money::Percent::whole(21),
+            inclusive: false,
+            amount: eur(1_890),
+        },
+        AppliedTax {
+            name: "City".into(),
+            rate: tourdesk_domain::money::Percent::whole(1),
+            inclusive: true,
+            amount: eur(89),
+        },
+    ];
+    b1.pricing.total = eur(10_890);
+    b1.pricing.promotional_code_id = Some("promo-1".into());
+    b1.checked_in = 3;
+    // Sunday 23:30 UTC is already Monday the 30th in Lisbon: booked and cancelled then, €15 back.
+    let mut b2 = booking(
+        "b-2",
+        "c-1",
+        "d-30",
+        "t-walk",
+        Currency::EUR,
+        2,
+        4_000,
+        "2026-03-29T23:30:00Z",
+        BookingStatus::Cancelled,
+        4_000,
+    );
+    b2.source = BookingSource::Phone;
+    b2.refunded_amount = eur(1_500);
+    b2.cancelled_at = Some(at("2026-03-29T23:40:00Z"));
+    b2.cancellation = Some(CancellationRecord {
+        by: CancelledBy::Customer,
+        reason: Some("weather".into()),
+        decision: RefundDecision { hours_before: 9, rule: None, refund_percentage: 37, refund: eur(1_500) },
+    });
+    // An unpaid hold in dollars (not sold) and a half-paid sale in dollars, Sunday the 29th.
+    let b3 = booking(
+        "b-3",
+        "c-2",
+        "d-31",
+        "t-boat",
+        Currency::USD,
+        1,
+        5_000,
+        "2026-03-29T12:00:00Z",
+        BookingStatus::Pending,
+        0,
+    );
+    let mut b4 = booking(
+        "b-4",
+        "c-2",
+        "d-31",
+        "t-boat",
+        Currency::USD,
+        4,
+        7_000,
+        "2026-03-29T00:30:00Z",
+        BookingStatus::Confirmed,
+        3_500,
+    );
+    b4.checked_in = 3;
+    b4.no_shows = 1;
+    // Rita's first booking, last June; Vera's, 52 weeks before Tuesday the 31st.
+    let b0 = booking(
+        "b-0",
+        "c-1",
+        "d-gone",
+        "t-walk",
+        Currency::EUR,
+        1,
+        2_000,
+        "2025-06-01T10:00:00Z",
+        BookingStatus::Completed,
+        2_000,
+    );
+    let b5 = booking(
+        "b-5",
+        "c-3",
+        "d-gone",
+        "t-walk",
+        Currency::EUR,
+        1,
+        800,
+        "2025-04-01T10:00:00Z",
+        BookingStatus::Confirmed,
+        800,
+    );
+    for b in [b0, b1, b2, b3, b4, b5] {
+        p.put(EntityKind::Booking, &b);
+    }
+    let head = p.0.len() as u64;
+    s.apply_pull(&PullResponse {
+        buckets: vec![BucketPage { bucket: org_bucket(ORG), changes: p.0, cursor: head, head }],
+        complete: true,
+        last_mutation_id: 0,
+        results: vec![],
+        removed_buckets: vec![],
+    })
+    .unwrap();
+    // The promo code row, as the catalogue replicates it.
+    let code = fixtures::promo();
+    s.conn()
+        .execute(
+            "INSERT INTO promo_codes (id, organization_id, code, discount, valid_from, valid_until,
+             applicable_tour_ids, applicable_variant_ids, current_uses, status)
+             VALUES (?1, ?2, ?3, '{}', '', '', '[]', '[]', 1, 'active')",
+            rusqlite::params![code.id, ORG, code.code],
+        )
+        .unwrap();
+    (dir, s)
+}
+
+fn filter(kind: ReportKind, group: Grouping) -> ReportFilter {
+    ReportFilter {
+        kind,
+        from: day("2026-03-28"),
+        to: day("2026-03-31"),
+        tour_id: None,
+        source: None,
+        currency: None,
+        group,
+    }
+}
+
+fn shown(rows: &[Vec<Cell>]) -> Vec<Vec<String>> {
+    rows.iter().map(|r| r.iter().map(Cell::display).collect()).collect()
+}
+
+#[test]
+fn revenue_by_day_in_lisbon_per_currency_to_the_minor_unit() {
+    let (_d, s) = seeded();
+    assert_eq!(s.report_zone().unwrap(), "Europe/Lisbon");
+    let t = s.report(&filter(ReportKind::Revenue, Grouping::Day)).unwrap();
+    assert_eq!(
+        shown(&t.rows),
+        [
+            ["2026-03-28", "EUR", "1", "3", "EUR 100.00", "EUR 10.00", "EUR 18.90", "EUR 0.00", "EUR 90.00"],
+            ["2026-03-29", "USD", "1", "4", "USD 70.00", "USD 0.00", "USD 0.00", "USD 0.00", "USD 70.00"],
+            ["2026-03-30", "EUR", "1", "2", "EUR 40.00", "EUR 0.00", "EUR 0.00", "EUR 15.00", "EUR 25.00"],
+        ]
+    );
+    assert_eq!(
+        shown(&t.totals),
+        [
+            ["Total", "EUR", "2", "5", "EUR 140.00", "EUR 10.00", "EUR 18.90", "EUR 15.00", "EUR 115.00"],
+            ["Total", "USD", "1", "4", "USD 70.00", "USD 0.00", "USD 0.00", "USD 0.00", "USD 70.00"],
+        ]
+    );
+    let by_tour = s.report(&filter(ReportKind::Revenue, Grouping::Tour)).unwrap();
+    assert_eq!(
+        shown(&by_tour.rows).iter().map(|r| (r[0].clone(), r[8].clone())).collect::<Vec<_>>(),
+        [("City Walk".to_string(), "EUR 115.00".to_string()), ("Harbour Cruise".to_string(), "USD 70.00".to_string())]
+    );
+    let mut one = filter(ReportKind::Revenue, Grouping::Month);
+    one.currency = Some(Currency::USD);
+    assert_eq!(
+        shown(&s.report(&one).unwrap().rows),
+        [["2026-03", "USD", "1", "4", "USD 70.00", "USD 0.00", "USD 0.00", "USD 0.00", "USD 70.00"]]
+    );
+    let csv = t.to_csv();
+    assert!(csv.starts_with("Period,Currency,Bookings,Guests,Gross,Discounts,Taxes,Refunds,Net\r\n2026-03-28,EUR,1,3,100.00,10.00,18.90,0.00,90.00\r\n"), "{csv}");
+}
+
+#[test]
+fn sources_utilisation_cancellations_promos_guides_and_customers() {
+    let (_d, s) = seeded();
+    let t = s.report(&filter(ReportKind::Sources, Grouping::Day)).unwrap();
+    assert_eq!(
+        shown(&t.rows),
+        [
+            ["phone", "same day", "EUR", "1", "2", "EUR 25.00"],
+            ["website", "1–6 days", "EUR", "1", "3", "EUR 90.00"],
+            ["website", "1–6 days", "USD", "1", "4", "USD 70.00"],
+        ]
+    );
+    let t = s.report(&filter(ReportKind::Utilisation, Grouping::Tour)).unwrap();
+    assert_eq!(
+        shown(&t.rows),
+        [["City Walk", "1", "10", "5", "50.0 %"], ["Harbour Cruise", "1", "20", "4", "20.0 %"]],
+        "the 1 April departure is outside the range"
+    );
+    assert_eq!(shown(&t.totals), [["Total", "2", "30", "9", "30.0 %"]]);
+    let t = s.report(&filter(ReportKind::Cancellations, Grouping::Day)).unwrap();
+    assert_eq!(shown(&t.rows), [["customer", "weather", "EUR", "1", "EUR 40.00", "EUR 15.00"]]);
+    let t = s.report(&filter(ReportKind::Promos, Grouping::Day)).unwrap();
+    assert_eq!(shown(&t.rows), [["SUMMER10", "EUR", "1", "EUR 10.00", "EUR 90.00"]]);
+    let t = s.report(&filter(ReportKind::Guides, Grouping::Day)).unwrap();
+    assert_eq!(shown(&t.rows), [["Gil Moss", "1", "3", "0", "0.0 %"]]);
+    let t = s.report(&filter(ReportKind::Customers, Grouping::Day)).unwrap();
+    assert_eq!(
+        shown(&t.rows),
+        [
+            ["new", "USD", "1", "1", "USD 70.00", "USD 70.00", "USD 70.00"],
+            ["returning", "EUR", "1", "2", "EUR 115.00", "EUR 135.00", "EUR 135.00"],
+        ]
+    );
+}
+
+#[test]
+fn a_range_ending_before_it_starts_is_refused_at_its_field() {
+    let (_d, s) = seeded();
+    let mut f = filter(ReportKind::Revenue, Grouping::Day);
+    f.to = day("2026-03-01");
+    match s.report(&f) {
+        Err(StoreError::Rejected(tourdesk_domain::mutation::Rejection::Invalid(e))) => assert_eq!(e.field, "to"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_dashboard_shows_today_and_tomorrow_money_due_holds_and_revenue_against_last_year() {
+    let (_d, s) = seeded();
+    // Tuesday 31 March, 09:00 in Lisbon.
+    let d = s.dashboard(at("2026-03-31T08:00:00Z")).unwrap();
+    assert_eq!(d.today, Some(day("2026-03-31")));
+    assert_eq!(d.departures.iter().map(|x| x.departure_id.as_str()).collect::<Vec<_>>(), ["d-31", "d-01"]);
+    let boat = &d.departures[0];
+    assert_eq!((boat.capacity, boat.seats_sold, boat.checked_in, boat.no_shows), (20, 4, 3, 1));
+    assert!(boat.guides.is_empty());
+    assert_eq!(d.payments_due_count, 2);
+    assert_eq!(
+        d.payments_due.iter().map(|p| (p.reference_number.clone(), p.balance_due.display())).collect::<Vec<_>>().len(),
+        2
+    );
+    let mut due: Vec<String> = d.payments_due.iter().map(|p| p.balance_due.display()).collect();
+    due.sort();
+    assert_eq!(due, ["USD 35.00", "USD 50.00"]);
+    assert_eq!(
+        (d.holds_count, d.holds[0].booking_id.as_str(), d.holds[0].customer_name.as_str()),
+        (1, "b-3", "Hugo Costa")
+    );
+    assert_eq!(d.refused, 0);
+    assert_eq!(d.revenue.len(), 1, "{:?}", d.revenue);
+    let r = &d.revenue[0];
+    assert_eq!(
+        (r.currency, r.today.amount, r.today_last_year.amount, r.week.amount, r.week_last_year.amount),
+        (Currency::EUR, 0, 800, 2_500, 800)
+    );
+    // The day before: Monday's walk is today, with its guide, and Tuesday's cruise tomorrow.
+    let d = s.dashboard(at("2026-03-30T08:00:00Z")).unwrap();
+    assert_eq!(d.departures.iter().map(|x| x.departure_id.as_str()).collect::<Vec<_>>(), ["d-30", "d-31"]);
+    assert_eq!(d.departures[0].guides, ["Gil Moss"]);
+}
+
+#[test]
+fn a_guides_desk_reads_no_report_and_no_revenue() {
+    let (_d, s) = seeded();
+    s.conn().execute("UPDATE meta SET value = json_set(value, '$.role', 'guide') WHERE key = 'session'", []).unwrap();
+    match s.report(&filter(ReportKind::Revenue, Grouping::Day)) {
+        Err(StoreError::Rejected(tourdesk_domain::mutation::Rejection::NotAuthorized { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+    let d = s.dashboard(at("2026-03-31T08:00:00Z")).unwrap();
+    assert!(d.revenue.is_empty() && d.departures.len() == 2, "{d:?}");
+}
