@@ -292,10 +292,14 @@ pub enum EntityKind {
     /// Seats set aside on a departure for one device (`allotment::Allotment`); replicates with
     /// its departure.
     Allotment,
+    /// A gift card with its balance (`gift_card::GiftCard`), and each movement of it; office
+    /// desks only.
+    GiftCard,
+    GiftCardMovement,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 19] = [
+    pub const ALL: [EntityKind; 21] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -315,6 +319,8 @@ impl EntityKind {
         EntityKind::TourInclusion,
         EntityKind::AuditLog,
         EntityKind::Allotment,
+        EntityKind::GiftCard,
+        EntityKind::GiftCardMovement,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -338,6 +344,8 @@ impl EntityKind {
             EntityKind::TourInclusion => "tour_inclusion",
             EntityKind::AuditLog => "audit_log",
             EntityKind::Allotment => "allotment",
+            EntityKind::GiftCard => "gift_card",
+            EntityKind::GiftCardMovement => "gift_card_movement",
         }
     }
 

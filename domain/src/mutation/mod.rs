@@ -26,6 +26,7 @@ mod allotments;
 mod bookings;
 mod catalogue;
 mod customers;
+mod gift_cards;
 mod guides;
 mod ledger;
 mod schedules;
@@ -67,6 +68,7 @@ pub use catalogue::{
 pub use customers::{
     AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
 };
+pub use gift_cards::{GIFT_CARD_ISSUED, GIFT_CARD_REDEEMED, IssueGiftCardV1, RedeemGiftCardV1};
 pub use guides::{AssignGuideV1, AssignGuideV2, UnassignGuideV1, UpsertGuideV1};
 pub use ledger::{BOOKING_CONFIRMED, RecordPaymentV1};
 pub use schedules::{
@@ -157,6 +159,11 @@ pub enum ReadKey {
     OwnCancellationPolicy(String),
     /// One allotment (`allotment::Allotment`) by id. Last, so it is locked after its departure.
     Allotment(String),
+    /// A gift card by id (`gift_card::GiftCard`).
+    GiftCard(String),
+    /// A gift card by its normalised code. After the booking it pays, so a redemption locks
+    /// the booking, then the card.
+    GiftCardCode(String),
 }
 
 fn unsupported(what: &str) -> StoreFault {
@@ -286,6 +293,14 @@ pub trait ReadView {
         let _ = id;
         Err(unsupported("allotments"))
     }
+    fn gift_card(&self, id: &str) -> Result<Option<crate::gift_card::GiftCard>, StoreFault> {
+        let _ = id;
+        Err(unsupported("gift cards"))
+    }
+    fn gift_card_by_code(&self, code: &str) -> Result<Option<crate::gift_card::GiftCard>, StoreFault> {
+        let _ = code;
+        Err(unsupported("gift cards by code"))
+    }
 }
 
 /// The store behind a [`ReadView`] could not answer. Transient: the mutation is retried, not
@@ -365,6 +380,10 @@ pub enum Change {
     Audit(AuditEntry),
     /// Seats set aside for a device (`allotment`); replicates with its departure.
     PutAllotment(crate::allotment::Allotment),
+    /// A gift card with its running balance (`gift_card`); office desks only.
+    PutGiftCard(crate::gift_card::GiftCard),
+    /// One movement of a gift card's balance (written once).
+    PutGiftCardMovement(crate::gift_card::GiftCardMovement),
 }
 
 /// Why a mutation was rejected: it was tried and does not apply, for a reason a retry would not
@@ -613,6 +632,8 @@ mutations! {
     ReleaseAllotmentV1 => "release_allotment.v1",
     ReorderTourFaqsV1 => "reorder_tour_faqs.v1",
     ReorderTourInclusionsV1 => "reorder_tour_inclusions.v1",
+    IssueGiftCardV1 => "issue_gift_card.v1",
+    RedeemGiftCardV1 => "redeem_gift_card.v1",
 }
 
 impl Mutation {
