@@ -14,6 +14,7 @@ use tourdesk_domain::allotment::Allotment;
 use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::catalogue::{CatalogueRow, is_catalogue_kind};
 use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
+use tourdesk_domain::gift_card::{GiftCard, GiftCardMovement};
 use tourdesk_domain::ledger::LedgerEntry;
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::payment::PaymentIssue;
@@ -313,6 +314,8 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::TourInclusion => "tour_inclusions",
         EntityKind::AuditLog => "audit_log",
         EntityKind::Allotment => "allotments",
+        EntityKind::GiftCard => "gift_cards",
+        EntityKind::GiftCardMovement => "gift_card_movements",
     }
 }
 
@@ -644,6 +647,46 @@ static INCLUSIONS: Spec = Spec {
     upsert: OnceLock::new(),
 };
 
+static GIFT_CARDS: Spec = Spec {
+    table: "gift_cards",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("code", Text),
+        ("currency", Text),
+        ("issued_amount", Int),
+        ("balance", Int),
+        ("expires_at", Text),
+        ("purchaser_name", Text),
+        ("recipient_name", Text),
+        ("note", Text),
+        ("issued_by", Text),
+        ("issued_at", Text),
+        ("updated_at", Text),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
+static GIFT_CARD_MOVEMENTS: Spec = Spec {
+    table: "gift_card_movements",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("gift_card_id", Text),
+        ("kind", Text),
+        ("amount", Int),
+        ("currency", Text),
+        ("balance_after", Int),
+        ("booking_id", Text),
+        ("payment_method", Text),
+        ("recorded_by", Text),
+        ("recorded_at", Text),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
 fn spec(kind: EntityKind) -> Option<&'static Spec> {
     match kind {
         EntityKind::Season => Some(&SEASONS),
@@ -661,6 +704,8 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::LedgerEntry => Some(&LEDGER_ENTRIES),
         EntityKind::AuditLog => Some(&AUDIT_LOG),
         EntityKind::Allotment => Some(&ALLOTMENTS),
+        EntityKind::GiftCard => Some(&GIFT_CARDS),
+        EntityKind::GiftCardMovement => Some(&GIFT_CARD_MOVEMENTS),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
 }
@@ -921,6 +966,8 @@ pub enum Record {
     Catalogue(CatalogueRow),
     AuditLog(Box<AuditRecord>),
     Allotment(Allotment),
+    GiftCard(GiftCard),
+    GiftCardMovement(GiftCardMovement),
 }
 
 impl Record {
@@ -948,6 +995,8 @@ impl Record {
             | EntityKind::TourInclusion => Record::Catalogue(CatalogueRow::deserialize_kind(kind, d)?),
             EntityKind::AuditLog => Record::AuditLog(Box::new(AuditRecord::deserialize(d)?)),
             EntityKind::Allotment => Record::Allotment(Allotment::deserialize(d)?),
+            EntityKind::GiftCard => Record::GiftCard(GiftCard::deserialize(d)?),
+            EntityKind::GiftCardMovement => Record::GiftCardMovement(GiftCardMovement::deserialize(d)?),
         })
     }
 
@@ -971,6 +1020,8 @@ impl Record {
             Record::Catalogue(r) => r.kind(),
             Record::AuditLog(_) => EntityKind::AuditLog,
             Record::Allotment(_) => EntityKind::Allotment,
+            Record::GiftCard(_) => EntityKind::GiftCard,
+            Record::GiftCardMovement(_) => EntityKind::GiftCardMovement,
         }
     }
 
@@ -990,6 +1041,8 @@ impl Record {
             Record::Catalogue(r) => r.organization_id(),
             Record::AuditLog(a) => &a.organization_id,
             Record::Allotment(a) => &a.organization_id,
+            Record::GiftCard(g) => &g.organization_id,
+            Record::GiftCardMovement(m) => &m.organization_id,
         }
     }
 
@@ -1010,6 +1063,8 @@ impl Record {
             Record::Catalogue(r) => r.to_value()?.to_string(),
             Record::AuditLog(a) => serde_json::to_string(a)?,
             Record::Allotment(a) => serde_json::to_string(a)?,
+            Record::GiftCard(g) => serde_json::to_string(g)?,
+            Record::GiftCardMovement(m) => serde_json::to_string(m)?,
         })
     }
 }
@@ -1058,6 +1113,8 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::Catalogue(CatalogueRow::TourInclusion(v)) => put_spec(c, &INCLUSIONS, v, &[], pending),
         Record::AuditLog(v) => put_spec(c, &AUDIT_LOG, v.as_ref(), &[], pending),
         Record::Allotment(v) => put_spec(c, &ALLOTMENTS, v, &[], pending),
+        Record::GiftCard(v) => put_spec(c, &GIFT_CARDS, v, &[], pending),
+        Record::GiftCardMovement(v) => put_spec(c, &GIFT_CARD_MOVEMENTS, v, &[], pending),
     }
 }
 
@@ -1103,7 +1160,9 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::TourFaq
         | EntityKind::TourInclusion
         | EntityKind::AuditLog
-        | EntityKind::Allotment => None,
+        | EntityKind::Allotment
+        | EntityKind::GiftCard
+        | EntityKind::GiftCardMovement => None,
     };
     Ok(v)
 }
@@ -1286,4 +1345,63 @@ pub fn pending_of(
 ) -> Result<std::collections::HashSet<String>, StoreError> {
     let pending = select_by_ids(c, org, ("id", table(kind), "AND local_pending != 0"), ids, |r| Ok(r.get(0)?))?;
     Ok(pending.into_iter().collect())
+}
+
+/// A gift card by its normalised code.
+pub fn gift_card_by_code(c: &Connection, org: &str, code: &str) -> Result<Option<GiftCard>, StoreError> {
+    Ok(typed(select_spec(c, &GIFT_CARDS, org, "code = ?2 ORDER BY id LIMIT 1", &[&code])?)?.pop())
+}
+
+/// Every gift card on this replica, newest sale first.
+pub fn gift_cards(c: &Connection, org: &str) -> Result<Vec<GiftCard>, StoreError> {
+    typed(select_spec(c, &GIFT_CARDS, org, "1 = 1 ORDER BY issued_at DESC, id", &[])?)
+}
+
+/// A card's movements, oldest first.
+pub fn gift_card_movements(c: &Connection, org: &str, gift_card_id: &str) -> Result<Vec<GiftCardMovement>, StoreError> {
+    typed(select_spec(c, &GIFT_CARD_MOVEMENTS, org, "gift_card_id = ?2 ORDER BY recorded_at, id", &[&gift_card_id])?)
+}
+
+/// The gift cards sold in `[from, until)` (issue movements), for the cash drawer.
+pub fn gift_card_sales_between(
+    c: &Connection,
+    org: &str,
+    from: &str,
+    until: &str,
+) -> Result<Vec<GiftCardMovement>, StoreError> {
+    typed(select_spec(
+        c,
+        &GIFT_CARD_MOVEMENTS,
+        org,
+        "kind = 'issue' AND recorded_at >= ?2 AND recorded_at < ?3 ORDER BY recorded_at, id",
+        &[&from, &until],
+    )?)
+}
+
+/// The ledger entries recorded in `[from, until)`, for the cash drawer.
+pub fn ledger_between(c: &Connection, org: &str, from: &str, until: &str) -> Result<Vec<LedgerEntry>, StoreError> {
+    typed(select_spec(
+        c,
+        &LEDGER_ENTRIES,
+        org,
+        "recorded_at >= ?2 AND recorded_at < ?3 ORDER BY recorded_at, id",
+        &[&from, &until],
+    )?)
+}
+
+/// The names this replica knows for staff accounts: guides linked to a login, and (on owners'
+/// and admins' desks) whoever the audit log names.
+pub fn guide_names_by_user(c: &Connection, org: &str) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT actor_user_id, actor FROM audit_log WHERE organization_id = ?1 AND actor_user_id IS NOT NULL
+         UNION ALL
+         SELECT user_id, first_name || ' ' || last_name FROM guides WHERE organization_id = ?1 AND user_id IS NOT NULL",
+    )?;
+    let pairs = stmt.query_map(params![org], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut names = std::collections::HashMap::new();
+    for p in pairs {
+        let (id, name) = p?;
+        names.insert(id, name);
+    }
+    Ok(names)
 }
