@@ -31,6 +31,10 @@ pub enum Route {
     GuideBoard,
     /// Guide mode: the signed-in guide's departures (`#/my-departures`).
     MyDepartures,
+    /// Gift cards: sold, spent, what is left (`#/gift-cards`).
+    GiftCards,
+    /// The day's cash and card-terminal takings per desk user (`#/cash-drawer`).
+    CashDrawer,
     NotFound(String),
 }
 
@@ -143,6 +147,8 @@ impl Route {
             ["guides"] => Route::Guides,
             ["guides", "board"] => Route::GuideBoard,
             ["my-departures"] => Route::MyDepartures,
+            ["gift-cards"] => Route::GiftCards,
+            ["cash-drawer"] => Route::CashDrawer,
             ["audit"] => Route::Audit,
             ["sign-in"] => Route::SignIn,
             ["settings"] => Route::Settings(SettingsTab::Organization),
@@ -169,6 +175,8 @@ impl Route {
             Route::Guides => "#/guides".into(),
             Route::GuideBoard => "#/guides/board".into(),
             Route::MyDepartures => "#/my-departures".into(),
+            Route::GiftCards => "#/gift-cards".into(),
+            Route::CashDrawer => "#/cash-drawer".into(),
             Route::Audit => "#/audit".into(),
             Route::SignIn => "#/sign-in".into(),
             Route::Settings(tab) => format!("#/settings/{}", tab.slug()),
@@ -189,6 +197,8 @@ impl Route {
             Route::Calendar => Section::Calendar,
             Route::Guides | Route::GuideBoard => Section::Guides,
             Route::MyDepartures => Section::MyDepartures,
+            Route::GiftCards => Section::GiftCards,
+            Route::CashDrawer => Section::CashDrawer,
         }
     }
 }
@@ -206,10 +216,12 @@ pub enum Section {
     Settings,
     Guides,
     MyDepartures,
+    GiftCards,
+    CashDrawer,
 }
 
 impl Section {
-    pub const ALL: [Section; 10] = [
+    pub const ALL: [Section; 12] = [
         Section::MyDepartures,
         Section::Tours,
         Section::Calendar,
@@ -218,6 +230,8 @@ impl Section {
         Section::Customers,
         Section::Inbox,
         Section::PromoCodes,
+        Section::GiftCards,
+        Section::CashDrawer,
         Section::Audit,
         Section::Settings,
     ];
@@ -230,6 +244,8 @@ impl Section {
             // Guides are managed by managers and up; guide mode is a guide's own.
             Section::Guides => role.is_some_and(|r| r.can(tourdesk_domain::roles::Permission::GuidesRead)),
             Section::MyDepartures => role == Some(tourdesk_domain::roles::Role::Guide),
+            // Office work: a guide's device holds no gift cards and takes no money at a desk.
+            Section::GiftCards | Section::CashDrawer => role.is_some_and(|r| r != tourdesk_domain::roles::Role::Guide),
             _ => true,
         }
     }
@@ -246,6 +262,8 @@ impl Section {
             Section::Settings => "Settings",
             Section::Guides => "Guides",
             Section::MyDepartures => "My departures",
+            Section::GiftCards => "Gift cards",
+            Section::CashDrawer => "Cash drawer",
         }
     }
 
@@ -261,6 +279,8 @@ impl Section {
             Section::Settings => "nav-settings",
             Section::Guides => "nav-guides",
             Section::MyDepartures => "nav-my-departures",
+            Section::GiftCards => "nav-gift-cards",
+            Section::CashDrawer => "nav-cash-drawer",
         }
     }
 
@@ -276,6 +296,8 @@ impl Section {
             Section::Settings => Route::Settings(SettingsTab::Organization),
             Section::Guides => Route::Guides,
             Section::MyDepartures => Route::MyDepartures,
+            Section::GiftCards => Route::GiftCards,
+            Section::CashDrawer => Route::CashDrawer,
         }
     }
 }
@@ -319,6 +341,8 @@ mod tests {
             Route::Guides,
             Route::GuideBoard,
             Route::MyDepartures,
+            Route::GiftCards,
+            Route::CashDrawer,
             Route::SignIn,
             Route::Settings(SettingsTab::Organization),
             Route::Settings(SettingsTab::Devices),

@@ -552,3 +552,44 @@ pub async fn release_allotment(allotment_id: &str) -> Result<tourdesk_domain::al
 pub async fn sell_walk_up(input: &tourdesk_domain::allotment::WalkUpInput) -> Result<BookingSummary, UiError> {
     call("sell_walk_up", &CreateArgs { input }).await
 }
+
+/// Every gift card this desk holds, newest sale first.
+pub async fn list_gift_cards() -> Result<Vec<tourdesk_domain::ipc::GiftCardLine>, UiError> {
+    call("list_gift_cards", &NoArgs {}).await
+}
+
+/// One gift card with its movements.
+pub async fn gift_card(id: &str) -> Result<tourdesk_domain::ipc::GiftCardDetail, UiError> {
+    call("gift_card", &IdArg { id }).await
+}
+
+/// Sells a gift card; answers it with its first movement.
+pub async fn issue_gift_card(
+    input: &tourdesk_domain::ipc::NewGiftCard,
+) -> Result<tourdesk_domain::ipc::GiftCardDetail, UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        input: &'a tourdesk_domain::ipc::NewGiftCard,
+    }
+    call("issue_gift_card", &A { input }).await
+}
+
+/// Spends a gift card on a booking; answers the booking's money as it now stands.
+pub async fn redeem_gift_card(
+    input: &tourdesk_domain::ipc::GiftCardRedemption,
+) -> Result<tourdesk_domain::ipc::BookingMoney, UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        input: &'a tourdesk_domain::ipc::GiftCardRedemption,
+    }
+    call("redeem_gift_card", &A { input }).await
+}
+
+/// The cash drawer of a local day (today when none).
+pub async fn cash_drawer(date: Option<chrono::NaiveDate>) -> Result<tourdesk_domain::ipc::CashDrawer, UiError> {
+    #[derive(Serialize)]
+    struct A {
+        date: Option<chrono::NaiveDate>,
+    }
+    call("cash_drawer", &A { date }).await
+}

@@ -8,6 +8,7 @@ pub mod bookings;
 pub mod calendar;
 pub mod cancel_departure;
 pub mod dialog;
+pub mod gift_cards;
 pub mod inbox;
 pub mod keyboard;
 pub mod payment;
