@@ -549,11 +549,12 @@ fn a_gift_card_is_sold_then_spent_on_a_booking_and_the_drawer_counts_the_sale() 
     let code = card["line"]["display_code"].as_str().unwrap().to_string();
     assert_eq!(code.len(), 19, "{code}");
     assert_eq!((card["line"]["balance"].as_i64(), card["line"]["pending"].as_bool()), (Some(5_000), Some(true)));
-    assert_eq!(h.changes(), [DataChanged { kinds: vec![EntityKind::GiftCard, EntityKind::GiftCardMovement], outcomes: false }]);
+    assert_eq!(
+        h.changes(),
+        [DataChanged { kinds: vec![EntityKind::GiftCard, EntityKind::GiftCardMovement], outcomes: false }]
+    );
 
-    let redeem = |code: &str, amount: &str| {
-        json!({"input": {"booking_id": "b-2", "code": code, "amount": amount, "currency": "EUR"}})
-    };
+    let redeem = |code: &str, amount: &str| json!({"input": {"booking_id": "b-2", "code": code, "amount": amount, "currency": "EUR"}});
     let e = h.call::<Value>("redeem_gift_card", redeem(&code, "50.01")).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("amount"), "{e:?}");
     let e = h.call::<Value>("redeem_gift_card", redeem("NOPE-NOPE-NOPE", "10")).unwrap_err();
