@@ -680,3 +680,80 @@ pub struct GuideView {
     /// Changed on this desk and not yet confirmed by the server.
     pub pending: bool,
 }
+
+/// A gift card as the gift cards screen lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GiftCardLine {
+    #[serde(flatten)]
+    pub card: crate::gift_card::GiftCard,
+    /// The code as printed (`ABCD-EFGH-…`).
+    pub display_code: String,
+    pub state: crate::gift_card::CardState,
+    /// Sold or spent on this desk and not yet confirmed by the server.
+    pub pending: bool,
+}
+
+/// One movement of a card, with the booking it paid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GiftCardMovementLine {
+    #[serde(flatten)]
+    pub movement: crate::gift_card::GiftCardMovement,
+    pub booking_reference: Option<String>,
+    pub pending: bool,
+}
+
+/// A card with its movements, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GiftCardDetail {
+    pub line: GiftCardLine,
+    pub movements: Vec<GiftCardMovementLine>,
+}
+
+/// What the "Sell a gift card" form sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewGiftCard {
+    /// As typed (`50.00`); the shell turns it into minor units of `currency`.
+    pub amount: String,
+    pub currency: String,
+    pub payment_method: crate::ledger::PaymentMethod,
+    /// The last day it can be spent (the desk's local date); none: no expiry.
+    #[serde(default)]
+    pub expires_on: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub purchaser_name: Option<String>,
+    #[serde(default)]
+    pub recipient_name: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// A printed voucher's code; none: the desk mints one.
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// What the "Redeem gift card" dialog on a booking sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GiftCardRedemption {
+    pub booking_id: String,
+    pub code: String,
+    /// As typed, in the booking's currency.
+    pub amount: String,
+    pub currency: String,
+}
+
+/// One person's takings on the cash drawer screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CashDrawerLine {
+    #[serde(flatten)]
+    pub line: crate::cash_drawer::DrawerLine,
+    /// Who, in words ("You", a guide's name, or the account's id when this desk knows no name).
+    pub user_name: String,
+    pub cash_total: i64,
+    pub terminal_total: i64,
+}
+
+/// The end-of-day summary of one local day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CashDrawer {
+    pub date: chrono::NaiveDate,
+    pub lines: Vec<CashDrawerLine>,
+}

@@ -13,10 +13,12 @@ pub mod audit;
 pub mod availability;
 pub mod cancellation;
 pub mod capacity;
+pub mod cash_drawer;
 pub mod catalogue;
 pub mod entities;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
+pub mod gift_card;
 pub mod guides;
 pub mod hlc;
 pub mod ical;

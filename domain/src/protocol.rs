@@ -299,10 +299,14 @@ pub enum EntityKind {
     /// A guide's note on a departure they lead (`incident::DepartureIncident`); replicates with
     /// its departure.
     DepartureIncident,
+    /// A gift card with its balance (`gift_card::GiftCard`), and each movement of it; office
+    /// desks only.
+    GiftCard,
+    GiftCardMovement,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 22] = [
+    pub const ALL: [EntityKind; 24] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -325,6 +329,8 @@ impl EntityKind {
         EntityKind::GroupDiscount,
         EntityKind::EarlyBirdDiscount,
         EntityKind::DepartureIncident,
+        EntityKind::GiftCard,
+        EntityKind::GiftCardMovement,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -351,6 +357,8 @@ impl EntityKind {
             EntityKind::GroupDiscount => "group_discount",
             EntityKind::EarlyBirdDiscount => "early_bird_discount",
             EntityKind::DepartureIncident => "departure_incident",
+            EntityKind::GiftCard => "gift_card",
+            EntityKind::GiftCardMovement => "gift_card_movement",
         }
     }
 

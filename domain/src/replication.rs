@@ -117,7 +117,7 @@ pub fn parse_bucket(org: &str, bucket: &str) -> Option<Bucket> {
 pub enum RowScope<'a> {
     /// Tours, variants, tiers, guides: every device of the organization.
     Reference,
-    /// Promo codes and payment issues: office desks only (`org:all`), never a guide's device.
+    /// Promo codes, payment issues and gift cards: office desks only (`org:all`), never a guide's device.
     Office,
     /// A departure itself, its bookings, their ledger entries, check-ins and guide assignments.
     Departure(&'a str),
@@ -142,6 +142,8 @@ impl RowScope<'_> {
             | EntityKind::GroupDiscount
             | EntityKind::EarlyBirdDiscount => Some(RowScope::Reference),
             EntityKind::PromoCode | EntityKind::PaymentIssue => Some(RowScope::Office),
+            // Codes are worth money, like promo codes.
+            EntityKind::GiftCard | EntityKind::GiftCardMovement => Some(RowScope::Office),
             // A departure is its own `schedule:D` (`RowScope::Departure(id)`).
             EntityKind::Departure
             | EntityKind::Booking

@@ -14,6 +14,7 @@ use tourdesk_domain::allotment::Allotment;
 use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::catalogue::{CatalogueRow, is_catalogue_kind};
 use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
+use tourdesk_domain::gift_card::{GiftCard, GiftCardMovement};
 use tourdesk_domain::incident::DepartureIncident;
 use tourdesk_domain::ledger::LedgerEntry;
 use tourdesk_domain::money::{Currency, Money};
@@ -320,6 +321,8 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::AuditLog => "audit_log",
         EntityKind::Allotment => "allotments",
         EntityKind::DepartureIncident => "departure_incidents",
+        EntityKind::GiftCard => "gift_cards",
+        EntityKind::GiftCardMovement => "gift_card_movements",
     }
 }
 
@@ -672,9 +675,49 @@ static GROUP_DISCOUNTS: Spec = Spec {
     upsert: OnceLock::new(),
 };
 
+static GIFT_CARDS: Spec = Spec {
+    table: "gift_cards",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("code", Text),
+        ("currency", Text),
+        ("issued_amount", Int),
+        ("balance", Int),
+        ("expires_at", Text),
+        ("purchaser_name", Text),
+        ("recipient_name", Text),
+        ("note", Text),
+        ("issued_by", Text),
+        ("issued_at", Text),
+        ("updated_at", Text),
+    ],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
 static EARLY_BIRD_DISCOUNTS: Spec = Spec {
     table: "early_bird_discounts",
     cols: &[("id", Text), ("organization_id", Text), ("tour_id", Text), ("min_days_before", Int), ("discount", Json)],
+    derived: &[],
+    upsert: OnceLock::new(),
+};
+
+static GIFT_CARD_MOVEMENTS: Spec = Spec {
+    table: "gift_card_movements",
+    cols: &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("gift_card_id", Text),
+        ("kind", Text),
+        ("amount", Int),
+        ("currency", Text),
+        ("balance_after", Int),
+        ("booking_id", Text),
+        ("payment_method", Text),
+        ("recorded_by", Text),
+        ("recorded_at", Text),
+    ],
     derived: &[],
     upsert: OnceLock::new(),
 };
@@ -699,6 +742,8 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::AuditLog => Some(&AUDIT_LOG),
         EntityKind::Allotment => Some(&ALLOTMENTS),
         EntityKind::DepartureIncident => Some(&INCIDENTS),
+        EntityKind::GiftCard => Some(&GIFT_CARDS),
+        EntityKind::GiftCardMovement => Some(&GIFT_CARD_MOVEMENTS),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
 }
@@ -960,6 +1005,8 @@ pub enum Record {
     AuditLog(Box<AuditRecord>),
     Allotment(Allotment),
     DepartureIncident(DepartureIncident),
+    GiftCard(GiftCard),
+    GiftCardMovement(GiftCardMovement),
 }
 
 impl Record {
@@ -990,6 +1037,8 @@ impl Record {
             EntityKind::AuditLog => Record::AuditLog(Box::new(AuditRecord::deserialize(d)?)),
             EntityKind::Allotment => Record::Allotment(Allotment::deserialize(d)?),
             EntityKind::DepartureIncident => Record::DepartureIncident(DepartureIncident::deserialize(d)?),
+            EntityKind::GiftCard => Record::GiftCard(GiftCard::deserialize(d)?),
+            EntityKind::GiftCardMovement => Record::GiftCardMovement(GiftCardMovement::deserialize(d)?),
         })
     }
 
@@ -1014,6 +1063,8 @@ impl Record {
             Record::AuditLog(_) => EntityKind::AuditLog,
             Record::Allotment(_) => EntityKind::Allotment,
             Record::DepartureIncident(_) => EntityKind::DepartureIncident,
+            Record::GiftCard(_) => EntityKind::GiftCard,
+            Record::GiftCardMovement(_) => EntityKind::GiftCardMovement,
         }
     }
 
@@ -1034,6 +1085,8 @@ impl Record {
             Record::AuditLog(a) => &a.organization_id,
             Record::Allotment(a) => &a.organization_id,
             Record::DepartureIncident(i) => &i.organization_id,
+            Record::GiftCard(g) => &g.organization_id,
+            Record::GiftCardMovement(m) => &m.organization_id,
         }
     }
 
@@ -1055,6 +1108,8 @@ impl Record {
             Record::AuditLog(a) => serde_json::to_string(a)?,
             Record::Allotment(a) => serde_json::to_string(a)?,
             Record::DepartureIncident(i) => serde_json::to_string(i)?,
+            Record::GiftCard(g) => serde_json::to_string(g)?,
+            Record::GiftCardMovement(m) => serde_json::to_string(m)?,
         })
     }
 }
@@ -1106,6 +1161,8 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::AuditLog(v) => put_spec(c, &AUDIT_LOG, v.as_ref(), &[], pending),
         Record::Allotment(v) => put_spec(c, &ALLOTMENTS, v, &[], pending),
         Record::DepartureIncident(v) => put_spec(c, &INCIDENTS, v, &[], pending),
+        Record::GiftCard(v) => put_spec(c, &GIFT_CARDS, v, &[], pending),
+        Record::GiftCardMovement(v) => put_spec(c, &GIFT_CARD_MOVEMENTS, v, &[], pending),
     }
 }
 
@@ -1155,6 +1212,7 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::AuditLog
         | EntityKind::Allotment
         | EntityKind::DepartureIncident => None,
+        EntityKind::GiftCard | EntityKind::GiftCardMovement => None,
     };
     Ok(v)
 }
@@ -1352,4 +1410,63 @@ pub fn pending_of(
 ) -> Result<std::collections::HashSet<String>, StoreError> {
     let pending = select_by_ids(c, org, ("id", table(kind), "AND local_pending != 0"), ids, |r| Ok(r.get(0)?))?;
     Ok(pending.into_iter().collect())
+}
+
+/// A gift card by its normalised code.
+pub fn gift_card_by_code(c: &Connection, org: &str, code: &str) -> Result<Option<GiftCard>, StoreError> {
+    Ok(typed(select_spec(c, &GIFT_CARDS, org, "code = ?2 ORDER BY id LIMIT 1", &[&code])?)?.pop())
+}
+
+/// Every gift card on this replica, newest sale first.
+pub fn gift_cards(c: &Connection, org: &str) -> Result<Vec<GiftCard>, StoreError> {
+    typed(select_spec(c, &GIFT_CARDS, org, "1 = 1 ORDER BY issued_at DESC, id", &[])?)
+}
+
+/// A card's movements, oldest first.
+pub fn gift_card_movements(c: &Connection, org: &str, gift_card_id: &str) -> Result<Vec<GiftCardMovement>, StoreError> {
+    typed(select_spec(c, &GIFT_CARD_MOVEMENTS, org, "gift_card_id = ?2 ORDER BY recorded_at, id", &[&gift_card_id])?)
+}
+
+/// The gift cards sold in `[from, until)` (issue movements), for the cash drawer.
+pub fn gift_card_sales_between(
+    c: &Connection,
+    org: &str,
+    from: &str,
+    until: &str,
+) -> Result<Vec<GiftCardMovement>, StoreError> {
+    typed(select_spec(
+        c,
+        &GIFT_CARD_MOVEMENTS,
+        org,
+        "kind = 'issue' AND recorded_at >= ?2 AND recorded_at < ?3 ORDER BY recorded_at, id",
+        &[&from, &until],
+    )?)
+}
+
+/// The ledger entries recorded in `[from, until)`, for the cash drawer.
+pub fn ledger_between(c: &Connection, org: &str, from: &str, until: &str) -> Result<Vec<LedgerEntry>, StoreError> {
+    typed(select_spec(
+        c,
+        &LEDGER_ENTRIES,
+        org,
+        "recorded_at >= ?2 AND recorded_at < ?3 ORDER BY recorded_at, id",
+        &[&from, &until],
+    )?)
+}
+
+/// The names this replica knows for staff accounts: guides linked to a login, and (on owners'
+/// and admins' desks) whoever the audit log names.
+pub fn guide_names_by_user(c: &Connection, org: &str) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT actor_user_id, actor FROM audit_log WHERE organization_id = ?1 AND actor_user_id IS NOT NULL
+         UNION ALL
+         SELECT user_id, first_name || ' ' || last_name FROM guides WHERE organization_id = ?1 AND user_id IS NOT NULL",
+    )?;
+    let pairs = stmt.query_map(params![org], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut names = std::collections::HashMap::new();
+    for p in pairs {
+        let (id, name) = p?;
+        names.insert(id, name);
+    }
+    Ok(names)
 }

@@ -17,6 +17,7 @@ use crate::StoreError;
 mod allotments;
 mod bookings_list;
 mod catalogue;
+mod gift_cards;
 mod guides;
 mod incidents;
 mod money;
@@ -280,6 +281,8 @@ fn start_afresh(tx: &Connection) -> Result<String, StoreError> {
         "guide_assignments",
         "payment_issues",
         "ledger_entries",
+        "gift_cards",
+        "gift_card_movements",
         "replica_rows",
         "shadow",
         "sync_state",

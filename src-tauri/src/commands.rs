@@ -38,6 +38,8 @@ pub mod catalogue;
 pub mod desk;
 /// Allotments, walk-ups and manifest files (issue 14).
 pub mod field;
+/// Gift cards and the cash drawer (issue 13).
+pub mod gift_cards;
 /// Guides: profiles, the week board and assignments, guide mode's own departures.
 pub mod guides;
 /// The today dashboard and reports, with CSV export (issue 16).

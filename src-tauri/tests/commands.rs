@@ -563,3 +563,43 @@ fn reports_and_the_dashboard_answer_offline_and_export_csv() {
     let e = guide.call::<ReportTable>("run_report", json!({ "filter": filter })).unwrap_err();
     assert_eq!(e.code, "NOT_AUTHORIZED", "{e:?}");
 }
+
+#[test]
+fn a_gift_card_is_sold_then_spent_on_a_booking_and_the_drawer_counts_the_sale() {
+    let h = desk_with(Some(owner()), unpaid_booking);
+    let empty: Value = h.call("list_gift_cards", json!({})).unwrap();
+    assert_eq!(empty, json!([]));
+    let sell = |amount: &str, currency: &str| {
+        json!({"input": {"amount": amount, "currency": currency, "payment_method": "cash",
+                         "recipient_name": "Rui", "expires_on": null}})
+    };
+    for (amount, currency, field) in [("abc", "EUR", "amount"), ("0", "EUR", "amount"), ("10", "EURO", "currency")] {
+        let e = h.call::<Value>("issue_gift_card", sell(amount, currency)).unwrap_err();
+        assert_eq!((e.code.as_str(), e.field.as_deref()), ("INVALID", Some(field)), "{amount} {currency}: {e:?}");
+    }
+    assert!(h.changes().is_empty(), "nothing saved, nothing announced");
+
+    let card: Value = h.call("issue_gift_card", sell("50.00", "EUR")).unwrap();
+    let code = card["line"]["display_code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 19, "{code}");
+    assert_eq!((card["line"]["balance"].as_i64(), card["line"]["pending"].as_bool()), (Some(5_000), Some(true)));
+    assert_eq!(
+        h.changes(),
+        [DataChanged { kinds: vec![EntityKind::GiftCard, EntityKind::GiftCardMovement], outcomes: false }]
+    );
+
+    let redeem = |code: &str, amount: &str| json!({"input": {"booking_id": "b-2", "code": code, "amount": amount, "currency": "EUR"}});
+    let e = h.call::<Value>("redeem_gift_card", redeem(&code, "50.01")).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("amount"), "{e:?}");
+    let e = h.call::<Value>("redeem_gift_card", redeem("NOPE-NOPE-NOPE", "10")).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("code"), "{e:?}");
+    let money: Value = h.call("redeem_gift_card", redeem(&code.to_lowercase(), "50.00")).unwrap();
+    assert_eq!(money["balance_due"]["amount"], 4_000, "{money}");
+    assert_eq!(money["entries"][0]["kind"], "gift_card_redemption");
+
+    let list: Value = h.call("list_gift_cards", json!({})).unwrap();
+    assert_eq!((list[0]["balance"].as_i64(), list[0]["state"].as_str()), (Some(0), Some("used_up")));
+    let drawer: Value = h.call("cash_drawer", json!({"date": null})).unwrap();
+    assert_eq!(drawer["lines"][0]["gift_cards_cash"], 5_000, "{drawer}");
+    assert_eq!(drawer["lines"][0]["cash_total"], 5_000, "a redemption moves no money");
+}

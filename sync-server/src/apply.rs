@@ -44,6 +44,8 @@ pub fn classify(e: &DbError) -> Failure {
             ("slug", "that URL name is already taken")
         } else if constraint == "promotional_codes_org_code_unique" {
             ("code", "another promo code is already that code")
+        } else if constraint == "gift_cards_org_code_unique" {
+            ("code", "another gift card already has this code")
         } else if constraint == "cancellation_policies_one_default" {
             ("is_default", "another policy just became the default; try again")
         } else if constraint == "cancellation_policies_one_per_tour" {
@@ -194,6 +196,8 @@ fn writable(c: &Change) -> bool {
             | Change::Audit(_)
             | Change::PutAllotment(_)
             | Change::PutDepartureIncident(_)
+            | Change::PutGiftCard(_)
+            | Change::PutGiftCardMovement(_)
     )
 }
 
@@ -296,6 +300,14 @@ async fn write(
         Change::PutDepartureIncident(i) => {
             db::put_incident(w, i).await?;
             ("departure_incident", &i.id, serde_json::to_value(i)?)
+        }
+        Change::PutGiftCard(g) => {
+            db::put_gift_card(w, g).await?;
+            ("gift_card", &g.id, serde_json::to_value(g)?)
+        }
+        Change::PutGiftCardMovement(mv) => {
+            db::put_gift_card_movement(w, mv).await?;
+            ("gift_card_movement", &mv.id, serde_json::to_value(mv)?)
         }
     };
     db::audit_change(w, actor, m.name(), entity, id, before, &after);
@@ -413,6 +425,8 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
         ReadKey::DefaultCancellationPolicy => Fetched::Row(db::default_policy_row(tx, org, lock).await?),
         ReadKey::OwnCancellationPolicy(tour_id) => Fetched::Row(db::own_policy_row(tx, org, tour_id, lock).await?),
         ReadKey::Allotment(id) => Fetched::Allotment(db::allotment(tx, org, id, lock).await?),
+        ReadKey::GiftCard(id) => Fetched::GiftCard(db::gift_card(tx, org, id, lock).await?),
+        ReadKey::GiftCardCode(code) => Fetched::GiftCard(db::gift_card_by_code(tx, org, code, lock).await?),
     })
 }
 

@@ -36,6 +36,8 @@ mod guides;
 pub use guides::*;
 mod ledger;
 pub use ledger::*;
+mod gift_cards;
+pub use gift_cards::*;
 mod allotments;
 pub use allotments::*;
 mod incidents;

@@ -28,7 +28,7 @@ pub const DEPARTURE_CANCELLED: &str = "departure_cancelled";
 /// unless the mutation cancelled bookings with their departure or a recorded payment confirmed a
 /// booking, so a write sent in one go stays one go.
 pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Result<(), DbError> {
-    if let Mutation::RecordPaymentV1(_) = m {
+    if let Mutation::RecordPaymentV1(_) | Mutation::RedeemGiftCardV1(_) = m {
         return confirmed_by_payment(w, changes).await;
     }
     if let Mutation::AssignGuideV1(_) | Mutation::AssignGuideV2(_) = m {

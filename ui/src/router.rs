@@ -36,6 +36,10 @@ pub enum Route {
     GuideBoard,
     /// Guide mode: the signed-in guide's departures (`#/my-departures`).
     MyDepartures,
+    /// Gift cards: sold, spent, what is left (`#/gift-cards`).
+    GiftCards,
+    /// The day's cash and card-terminal takings per desk user (`#/cash-drawer`).
+    CashDrawer,
     NotFound(String),
 }
 
@@ -148,6 +152,8 @@ impl Route {
             ["guides"] => Route::Guides,
             ["guides", "board"] => Route::GuideBoard,
             ["my-departures"] => Route::MyDepartures,
+            ["gift-cards"] => Route::GiftCards,
+            ["cash-drawer"] => Route::CashDrawer,
             ["audit"] => Route::Audit,
             ["sign-in"] => Route::SignIn,
             ["settings"] => Route::Settings(SettingsTab::Organization),
@@ -176,6 +182,8 @@ impl Route {
             Route::Guides => "#/guides".into(),
             Route::GuideBoard => "#/guides/board".into(),
             Route::MyDepartures => "#/my-departures".into(),
+            Route::GiftCards => "#/gift-cards".into(),
+            Route::CashDrawer => "#/cash-drawer".into(),
             Route::Audit => "#/audit".into(),
             Route::SignIn => "#/sign-in".into(),
             Route::Settings(tab) => format!("#/settings/{}", tab.slug()),
@@ -198,6 +206,8 @@ impl Route {
             Route::Calendar => Section::Calendar,
             Route::Guides | Route::GuideBoard => Section::Guides,
             Route::MyDepartures => Section::MyDepartures,
+            Route::GiftCards => Section::GiftCards,
+            Route::CashDrawer => Section::CashDrawer,
         }
     }
 }
@@ -217,10 +227,12 @@ pub enum Section {
     Settings,
     Guides,
     MyDepartures,
+    GiftCards,
+    CashDrawer,
 }
 
 impl Section {
-    pub const ALL: [Section; 12] = [
+    pub const ALL: [Section; 14] = [
         Section::Today,
         Section::MyDepartures,
         Section::Tours,
@@ -231,6 +243,8 @@ impl Section {
         Section::Inbox,
         Section::PromoCodes,
         Section::Reports,
+        Section::GiftCards,
+        Section::CashDrawer,
         Section::Audit,
         Section::Settings,
     ];
@@ -245,6 +259,8 @@ impl Section {
             Section::MyDepartures => role == Some(tourdesk_domain::roles::Role::Guide),
             // Reports hold the organization's money: owners and admins.
             Section::Reports => role.is_some_and(|r| r.can(tourdesk_domain::roles::Permission::ReportsRead)),
+            // Office work: a guide's device holds no gift cards and takes no money at a desk.
+            Section::GiftCards | Section::CashDrawer => role.is_some_and(|r| r != tourdesk_domain::roles::Role::Guide),
             _ => true,
         }
     }
@@ -263,6 +279,8 @@ impl Section {
             Section::Settings => "Settings",
             Section::Guides => "Guides",
             Section::MyDepartures => "My departures",
+            Section::GiftCards => "Gift cards",
+            Section::CashDrawer => "Cash drawer",
         }
     }
 
@@ -280,6 +298,8 @@ impl Section {
             Section::Settings => "nav-settings",
             Section::Guides => "nav-guides",
             Section::MyDepartures => "nav-my-departures",
+            Section::GiftCards => "nav-gift-cards",
+            Section::CashDrawer => "nav-cash-drawer",
         }
     }
 
@@ -297,6 +317,8 @@ impl Section {
             Section::Settings => Route::Settings(SettingsTab::Organization),
             Section::Guides => Route::Guides,
             Section::MyDepartures => Route::MyDepartures,
+            Section::GiftCards => Route::GiftCards,
+            Section::CashDrawer => Route::CashDrawer,
         }
     }
 }
@@ -340,6 +362,8 @@ mod tests {
             Route::Guides,
             Route::GuideBoard,
             Route::MyDepartures,
+            Route::GiftCards,
+            Route::CashDrawer,
             Route::SignIn,
             Route::Settings(SettingsTab::Organization),
             Route::Settings(SettingsTab::Devices),

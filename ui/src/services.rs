@@ -587,3 +587,44 @@ struct SaveReportArg<'a> {
 pub async fn save_report_csv(filter: &tourdesk_domain::reports::ReportFilter) -> Result<String, UiError> {
     call("save_report_csv", &SaveReportArg { filter, path: None }).await
 }
+
+/// Every gift card this desk holds, newest sale first.
+pub async fn list_gift_cards() -> Result<Vec<tourdesk_domain::ipc::GiftCardLine>, UiError> {
+    call("list_gift_cards", &NoArgs {}).await
+}
+
+/// One gift card with its movements.
+pub async fn gift_card(id: &str) -> Result<tourdesk_domain::ipc::GiftCardDetail, UiError> {
+    call("gift_card", &IdArg { id }).await
+}
+
+/// Sells a gift card; answers it with its first movement.
+pub async fn issue_gift_card(
+    input: &tourdesk_domain::ipc::NewGiftCard,
+) -> Result<tourdesk_domain::ipc::GiftCardDetail, UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        input: &'a tourdesk_domain::ipc::NewGiftCard,
+    }
+    call("issue_gift_card", &A { input }).await
+}
+
+/// Spends a gift card on a booking; answers the booking's money as it now stands.
+pub async fn redeem_gift_card(
+    input: &tourdesk_domain::ipc::GiftCardRedemption,
+) -> Result<tourdesk_domain::ipc::BookingMoney, UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        input: &'a tourdesk_domain::ipc::GiftCardRedemption,
+    }
+    call("redeem_gift_card", &A { input }).await
+}
+
+/// The cash drawer of a local day (today when none).
+pub async fn cash_drawer(date: Option<chrono::NaiveDate>) -> Result<tourdesk_domain::ipc::CashDrawer, UiError> {
+    #[derive(Serialize)]
+    struct A {
+        date: Option<chrono::NaiveDate>,
+    }
+    call("cash_drawer", &A { date }).await
+}

@@ -49,8 +49,7 @@ const APT_PRODUCT: &[&str] = &[
 // poppler-utils: `pdftotext`, which the manifest tests read generated PDFs with.
 // chromium + chromium-driver: the booking website's tests in a real browser (tests/website_browser.rs);
 // npm: installs axe-core for them under the target dir.
-const APT_TEST: &[&str] =
-    &["xvfb", "xauth", "webkit2gtk-driver", "poppler-utils", "chromium", "chromium-driver"];
+const APT_TEST: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver", "poppler-utils", "chromium", "chromium-driver"];
 /// What the sync-server alone needs (no WebKit, no display).
 const APT_SERVER: &[&str] = &["build-essential", "pkg-config", "curl", "libssl-dev", "postgresql"];
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{ApplyError, AuditEntry, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_ref, require};
+use crate::entities::Booking;
 use crate::hlc::MAX_CLOCK_SKEW;
 use crate::ledger::{self, Balance, EntryKind, LedgerEntry, PaymentMethod};
 use crate::money::Money;
@@ -61,27 +62,9 @@ impl Mutator for RecordPaymentV1 {
             return Err(Rejection::ClockSkew { field: "at".into(), stamp: self.at.to_rfc3339() }.into());
         }
         let b = view.booking(&booking_id)?.ok_or_else(|| Rejection::not_found("booking", &booking_id))?;
-        if b.status == BookingStatus::Cancelled {
-            return Err(Rejection::conflict(
-                "booking_id",
-                format!("booking {} is cancelled; a payment cannot be recorded on it", b.reference_number),
-            )
-            .into());
-        }
         let kind = EntryKind::from(self.method);
-        let after = Balance::of_booking(&b).record(kind, Money::new(self.amount, currency))?;
-
-        let mut next = b.clone();
-        next.paid_amount = Money::new(after.paid, currency);
-        if b.payment_status != PaymentStatus::Disputed {
-            next.payment_status = PaymentStatus::from_amounts(b.pricing.total.amount, after.paid, after.refunded);
-        }
-        let confirmed = ledger::confirms(&b, after.paid, None);
-        if confirmed {
-            next.status = b.status.transition(BookingStatus::Confirmed)?;
-            next.confirmed_at = Some(ctx.now);
-        }
-        next.updated_at = ctx.now;
+        let Paid { booking: next, balance: after, confirmed } =
+            take_payment(&b, kind, Money::new(self.amount, currency), ctx)?;
         let entry = LedgerEntry {
             id: nonce,
             organization_id: ctx.organization_id.clone(),
@@ -116,7 +99,41 @@ impl Mutator for RecordPaymentV1 {
     }
 }
 
-fn opt_free_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
+/// A booking after a payment of `kind` over `amount`, with its figures and whether the payment
+/// confirmed it.
+pub(super) struct Paid {
+    pub booking: Booking,
+    pub balance: Balance,
+    pub confirmed: bool,
+}
+
+/// Takes a payment on `b`: refused on a cancelled booking (`booking_id`), in another currency
+/// (`currency`) or above the balance (`amount`); otherwise the booking's running figures and
+/// payment status move, and a payment that meets the confirmation rule confirms it.
+pub(super) fn take_payment(b: &Booking, kind: EntryKind, amount: Money, ctx: &MutationCtx) -> Result<Paid, ApplyError> {
+    if b.status == BookingStatus::Cancelled {
+        return Err(Rejection::conflict(
+            "booking_id",
+            format!("booking {} is cancelled; a payment cannot be recorded on it", b.reference_number),
+        )
+        .into());
+    }
+    let after = Balance::of_booking(b).record(kind, amount)?;
+    let mut next = b.clone();
+    next.paid_amount = Money::new(after.paid, amount.currency);
+    if b.payment_status != PaymentStatus::Disputed {
+        next.payment_status = PaymentStatus::from_amounts(b.pricing.total.amount, after.paid, after.refunded);
+    }
+    let confirmed = ledger::confirms(b, after.paid, None);
+    if confirmed {
+        next.status = b.status.transition(BookingStatus::Confirmed)?;
+        next.confirmed_at = Some(ctx.now);
+    }
+    next.updated_at = ctx.now;
+    Ok(Paid { booking: next, balance: after, confirmed })
+}
+
+pub(super) fn opt_free_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
     Ok(value.map(|v| validate::free_text(field, v, max)).transpose()?.filter(|v| !v.is_empty()))
 }
 

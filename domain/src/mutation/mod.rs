@@ -26,6 +26,7 @@ mod allotments;
 mod bookings;
 mod catalogue;
 mod customers;
+mod gift_cards;
 mod guides;
 mod incidents;
 mod ledger;
@@ -72,6 +73,7 @@ pub use catalogue::{
 pub use customers::{
     AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
 };
+pub use gift_cards::{GIFT_CARD_ISSUED, GIFT_CARD_REDEEMED, IssueGiftCardV1, RedeemGiftCardV1};
 pub use guides::{AssignGuideV1, AssignGuideV2, UnassignGuideV1, UpsertGuideV1};
 pub use incidents::RecordDepartureIncidentV1;
 pub use ledger::{BOOKING_CONFIRMED, RecordPaymentV1};
@@ -163,6 +165,11 @@ pub enum ReadKey {
     OwnCancellationPolicy(String),
     /// One allotment (`allotment::Allotment`) by id. Last, so it is locked after its departure.
     Allotment(String),
+    /// A gift card by id (`gift_card::GiftCard`).
+    GiftCard(String),
+    /// A gift card by its normalised code. After the booking it pays, so a redemption locks
+    /// the booking, then the card.
+    GiftCardCode(String),
 }
 
 fn unsupported(what: &str) -> StoreFault {
@@ -292,6 +299,14 @@ pub trait ReadView {
         let _ = id;
         Err(unsupported("allotments"))
     }
+    fn gift_card(&self, id: &str) -> Result<Option<crate::gift_card::GiftCard>, StoreFault> {
+        let _ = id;
+        Err(unsupported("gift cards"))
+    }
+    fn gift_card_by_code(&self, code: &str) -> Result<Option<crate::gift_card::GiftCard>, StoreFault> {
+        let _ = code;
+        Err(unsupported("gift cards by code"))
+    }
 }
 
 /// The store behind a [`ReadView`] could not answer. Transient: the mutation is retried, not
@@ -374,6 +389,10 @@ pub enum Change {
     PutAllotment(crate::allotment::Allotment),
     /// A guide's note on a departure (`incident`); replicates with its departure.
     PutDepartureIncident(crate::incident::DepartureIncident),
+    /// A gift card with its running balance (`gift_card`); office desks only.
+    PutGiftCard(crate::gift_card::GiftCard),
+    /// One movement of a gift card's balance (written once).
+    PutGiftCardMovement(crate::gift_card::GiftCardMovement),
 }
 
 /// Why a mutation was rejected: it was tried and does not apply, for a reason a retry would not
@@ -628,6 +647,8 @@ mutations! {
     DeleteEarlyBirdDiscountV1 => "delete_early_bird_discount.v1",
     SetTourCancellationPolicyV1 => "set_tour_cancellation_policy.v1",
     RecordDepartureIncidentV1 => "record_departure_incident.v1",
+    IssueGiftCardV1 => "issue_gift_card.v1",
+    RedeemGiftCardV1 => "redeem_gift_card.v1",
 }
 
 impl Mutation {

@@ -67,6 +67,8 @@ pub enum Fetched {
     /// [`ReadKey::OwnCancellationPolicy`].
     Row(Option<CatalogueRow>),
     Allotment(Option<crate::allotment::Allotment>),
+    /// For [`ReadKey::GiftCard`] and [`ReadKey::GiftCardCode`].
+    GiftCard(Option<crate::gift_card::GiftCard>),
 }
 
 impl Fetched {
@@ -99,6 +101,7 @@ impl Fetched {
                     Fetched::Row(_)
                 )
                 | (ReadKey::Allotment(_), Fetched::Allotment(_))
+                | (ReadKey::GiftCard(_) | ReadKey::GiftCardCode(_), Fetched::GiftCard(_))
         )
     }
 }
@@ -172,6 +175,10 @@ impl Snapshot {
             Change::PutCustomer(c) => self.0.get(&ReadKey::Customer(c.id.clone())),
             Change::PutCatalogueRow(r) => self.0.get(&ReadKey::CatalogueRow(r.kind(), r.id().to_string())),
             Change::PutAllotment(a) => self.0.get(&ReadKey::Allotment(a.id.clone())),
+            Change::PutGiftCard(g) => self
+                .0
+                .get(&ReadKey::GiftCard(g.id.clone()))
+                .or_else(|| self.0.get(&ReadKey::GiftCardCode(g.code.clone()))),
             Change::DeleteCatalogueRow { kind, id } => self.0.get(&ReadKey::CatalogueRow(*kind, id.clone())),
             _ => None,
         };
@@ -184,6 +191,7 @@ impl Snapshot {
             Some(Fetched::Customer(Some(c))) => Some(serde_json::to_value(c)?),
             Some(Fetched::Row(Some(r))) => Some(r.to_value()?),
             Some(Fetched::Allotment(Some(a))) => Some(serde_json::to_value(a)?),
+            Some(Fetched::GiftCard(Some(g))) => Some(serde_json::to_value(g)?),
             _ => None,
         })
     }
@@ -370,6 +378,18 @@ impl ReadView for Snapshot {
         match self.get(ReadKey::Allotment(id.to_string())) {
             Some(Fetched::Allotment(a)) => Ok(a.clone()),
             _ => Err(undeclared(&format!("allotment {id}"))),
+        }
+    }
+    fn gift_card(&self, id: &str) -> Result<Option<crate::gift_card::GiftCard>, StoreFault> {
+        match self.get(ReadKey::GiftCard(id.to_string())) {
+            Some(Fetched::GiftCard(g)) => Ok(g.clone()),
+            _ => Err(undeclared(&format!("gift card {id}"))),
+        }
+    }
+    fn gift_card_by_code(&self, code: &str) -> Result<Option<crate::gift_card::GiftCard>, StoreFault> {
+        match self.get(ReadKey::GiftCardCode(code.to_string())) {
+            Some(Fetched::GiftCard(g)) => Ok(g.clone()),
+            _ => Err(undeclared("a gift card by its code")),
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct State {
     pub rows: BTreeMap<(crate::protocol::EntityKind, String), CatalogueRow>,
     pub allotments: BTreeMap<String, crate::allotment::Allotment>,
     pub incidents: BTreeMap<String, crate::incident::DepartureIncident>,
+    pub gift_cards: BTreeMap<String, crate::gift_card::GiftCard>,
+    pub gift_card_movements: BTreeMap<String, crate::gift_card::GiftCardMovement>,
 }
 
 #[derive(Default)]
@@ -132,6 +134,12 @@ impl Mem {
             Change::PutDepartureIncident(i) => {
                 s.incidents.insert(i.id.clone(), i);
             }
+            Change::PutGiftCard(g) => {
+                s.gift_cards.insert(g.id.clone(), g);
+            }
+            Change::PutGiftCardMovement(m) => {
+                s.gift_card_movements.insert(m.id.clone(), m);
+            }
         }
     }
 }
@@ -212,6 +220,8 @@ impl Mem {
                 s.assignments.values().find(|a| &a.departure_id == departure_id && &a.guide_id == guide_id).cloned(),
             ),
             ReadKey::Allotment(id) => Fetched::Allotment(s.allotments.get(id).cloned()),
+            ReadKey::GiftCard(id) => Fetched::GiftCard(s.gift_cards.get(id).cloned()),
+            ReadKey::GiftCardCode(code) => Fetched::GiftCard(s.gift_cards.values().find(|g| &g.code == code).cloned()),
             ReadKey::CatalogueRow(..) | ReadKey::DefaultCancellationPolicy | ReadKey::OwnCancellationPolicy(_) => {
                 unreachable!("answered above")
             }
@@ -274,6 +284,8 @@ fn writes(change: &Change, key: &ReadKey) -> bool {
         (Change::PutGuideAssignment(a), ReadKey::DepartureGuides(id)) => &a.departure_id == id,
         (Change::IncrementPromoUses { .. }, ReadKey::PromoCode(_) | ReadKey::PromoUses { .. }) => true,
         (Change::PutAllotment(a), ReadKey::Allotment(id)) => &a.id == id,
+        (Change::PutGiftCard(g), ReadKey::GiftCard(id)) => &g.id == id,
+        (Change::PutGiftCard(g), ReadKey::GiftCardCode(code)) => &g.code == code,
         _ => false,
     }
 }

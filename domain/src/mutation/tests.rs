@@ -109,6 +109,16 @@ pub fn samples() -> Vec<(&'static str, Value)> {
                    "currency": "USD", "reference": "T-0042", "at": "2026-06-01T12:00:00Z"}),
         ),
         (
+            "issue_gift_card.v1",
+            json!({"id": uuid(20), "code": "NEWC-ARDC-ODE2-3456", "amount": 5000, "currency": "USD",
+                   "payment_method": "cash", "at": "2026-06-01T12:00:00Z"}),
+        ),
+        (
+            "redeem_gift_card.v1",
+            json!({"nonce": uuid(21), "booking_id": "b-unpaid", "code": "gift-card-0001", "amount": 2000,
+                   "currency": "USD", "at": "2026-06-01T12:00:00Z"}),
+        ),
+        (
             "upsert_season.v1",
             json!({"id": uuid(10), "tour_id": TOUR, "name": "Summer", "start_date": "2026-07-01",
                    "end_date": "2026-08-31", "adjustment": {"type": "percentage", "value": 1000}, "priority": 1}),
@@ -219,6 +229,21 @@ fn sample_world() -> Mem {
     }));
     // Rows the delete samples remove (and the upsert samples replace).
     let uuid = |n: u32| format!("00000000-0000-4000-8000-{n:012}");
+    mem.write(Change::PutGiftCard(crate::gift_card::GiftCard {
+        id: uuid(22),
+        organization_id: ORG.into(),
+        code: "GIFTCARD0001".into(),
+        currency: crate::money::Currency::USD,
+        issued_amount: 5_000,
+        balance: 5_000,
+        expires_at: None,
+        purchaser_name: None,
+        recipient_name: None,
+        note: None,
+        issued_by: STAFF.into(),
+        issued_at: now(),
+        updated_at: now(),
+    }));
     use crate::catalogue::{CatalogueRow, InclusionKind, Season, TourFaq, TourInclusion};
     mem.put_row(CatalogueRow::Season(Season {
         id: uuid(10),

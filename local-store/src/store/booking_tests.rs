@@ -18,6 +18,8 @@ use tourdesk_domain::{Departure, PricingTier, Tour, fixtures};
 use super::*;
 use crate::rows;
 
+mod gift_cards;
+
 const ORG: &str = "org-1";
 const ALL: &str = "org:org-1:all";
 const TOUR: &str = "t-1";

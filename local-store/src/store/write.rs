@@ -150,6 +150,8 @@ pub(super) fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -
             Change::DeleteCatalogueRow { kind, id } => (*kind, id, None),
             Change::PutAllotment(a) => (EntityKind::Allotment, &a.id, Some(serde_json::to_value(a)?)),
             Change::PutDepartureIncident(i) => (EntityKind::DepartureIncident, &i.id, Some(serde_json::to_value(i)?)),
+            Change::PutGiftCard(g) => (EntityKind::GiftCard, &g.id, Some(serde_json::to_value(g)?)),
+            Change::PutGiftCardMovement(m) => (EntityKind::GiftCardMovement, &m.id, Some(serde_json::to_value(m)?)),
             // Counted here too, so a second booking made offline sees the code's limit as the
             // server will; the server's count replaces this one when it syncs back.
             Change::IncrementPromoUses { promo_code_id } => {
@@ -283,6 +285,8 @@ impl Replica<'_> {
                 Fetched::Assignment(rows::guide_assignment(c, org, departure_id, guide_id)?)
             }
             ReadKey::Allotment(id) => Fetched::Allotment(self.entity(EntityKind::Allotment, id)?),
+            ReadKey::GiftCard(id) => Fetched::GiftCard(self.entity(EntityKind::GiftCard, id)?),
+            ReadKey::GiftCardCode(code) => Fetched::GiftCard(rows::gift_card_by_code(c, org, code)?),
         })
     }
 }

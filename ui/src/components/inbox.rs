@@ -94,6 +94,8 @@ pub fn action_words(name: &str) -> String {
         "check_in" => "Check-in".into(),
         "mark_no_show" => "No-show".into(),
         "set_departure_capacity" => "Departure capacity".into(),
+        "issue_gift_card" => "Gift card sale".into(),
+        "redeem_gift_card" => "Gift card payment".into(),
         other => sentence(&other.replace('_', " ")),
     }
 }

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod cancel_departure;
 pub mod dialog;
 pub mod field_notes;
+pub mod gift_cards;
 pub mod history;
 pub mod inbox;
 pub mod keyboard;

@@ -89,6 +89,9 @@ pub struct LedgerProps {
     /// Opens the "Record payment" dialog; `None` hides the button.
     #[prop_or_default]
     pub on_record: Option<Callback<()>>,
+    /// Opens the "Redeem gift card" dialog; `None` hides the button.
+    #[prop_or_default]
+    pub on_redeem: Option<Callback<()>>,
 }
 
 /// The ledger: every entry, then paid, refunded and the balance due.
@@ -96,6 +99,7 @@ pub struct LedgerProps {
 pub fn Ledger(props: &LedgerProps) -> Html {
     let m = &props.money;
     let on_record = props.on_record.clone().map(|cb| cb.reform(|_: MouseEvent| ()));
+    let on_redeem = props.on_redeem.clone().map(|cb| cb.reform(|_: MouseEvent| ()));
     html! {
         <section id="ledger" class="panel" aria-labelledby="ledger-title">
             <h3 id="ledger-title">{ "Payments and refunds" }</h3>
@@ -131,9 +135,14 @@ pub fn Ledger(props: &LedgerProps) -> Html {
                     <dt>{ "Refund due" }</dt><dd id="refund-due">{ price(&m.refund_due) }</dd>
                 }
             </dl>
-            if let (true, Some(cb)) = (m.can_record_payment, on_record) {
+            if m.can_record_payment && (on_record.is_some() || on_redeem.is_some()) {
                 <div class="actions">
-                    <button id="record-payment" type="button" onclick={cb}>{ "Record payment" }</button>
+                    if let Some(cb) = on_record {
+                        <button id="record-payment" type="button" onclick={cb}>{ "Record payment" }</button>
+                    }
+                    if let Some(cb) = on_redeem {
+                        <button id="redeem-gift-card" type="button" onclick={cb}>{ "Redeem gift card" }</button>
+                    }
                 </div>
             }
         </section>

@@ -6,6 +6,7 @@ use tourdesk_domain::ipc::BookingHit;
 use tourdesk_domain::protocol::EntityKind;
 use yew::prelude::*;
 
+use crate::components::gift_cards::RedeemGiftCardDialog;
 use crate::components::payment::{Ledger, PriceSnapshot, RecordPaymentDialog};
 use crate::components::states::{ErrorNote, Loading};
 use crate::components::tours::{local_start, price};
@@ -14,7 +15,7 @@ use crate::router::Route;
 use crate::services;
 use crate::words;
 
-const MONEY_KINDS: Depends = Depends::on(&[EntityKind::Booking, EntityKind::LedgerEntry]);
+const MONEY_KINDS: Depends = Depends::on(&[EntityKind::Booking, EntityKind::LedgerEntry, EntityKind::GiftCard]);
 
 const BOOKING_KINDS: Depends =
     Depends::on(&[EntityKind::Booking, EntityKind::Customer, EntityKind::Departure, EntityKind::Tour]);
@@ -91,6 +92,7 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
     let money =
         use_invoke(MONEY_KINDS, props.booking_id.clone(), |id| async move { services::booking_money(&id).await });
     let dialog = use_state(|| false);
+    let gift_dialog = use_state(|| false);
     let recorded = use_state(|| None::<String>);
     match money {
         Load::Loading => html! { <Loading what="the booking's payments" /> },
@@ -107,6 +109,29 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
                 let dialog = dialog.clone();
                 Callback::from(move |()| dialog.set(false))
             };
+            let open_gift = {
+                let (gift_dialog, recorded) = (gift_dialog.clone(), recorded.clone());
+                Callback::from(move |()| {
+                    recorded.set(None);
+                    gift_dialog.set(true);
+                })
+            };
+            let close_gift = {
+                let gift_dialog = gift_dialog.clone();
+                Callback::from(move |()| gift_dialog.set(false))
+            };
+            let on_redeemed = {
+                let (gift_dialog, recorded) = (gift_dialog.clone(), recorded.clone());
+                Callback::from(move |m: tourdesk_domain::ipc::BookingMoney| {
+                    gift_dialog.set(false);
+                    let confirmed = m.status == tourdesk_domain::status::BookingStatus::Confirmed;
+                    recorded.set(Some(if m.balance_due.is_zero() && confirmed {
+                        "Gift card used: the booking is paid and confirmed.".into()
+                    } else {
+                        format!("Gift card used: {} still due.", price(&m.balance_due))
+                    }));
+                })
+            };
             let on_recorded = {
                 let (dialog, recorded) = (dialog.clone(), recorded.clone());
                 Callback::from(move |m: tourdesk_domain::ipc::BookingMoney| {
@@ -122,12 +147,15 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
             html! {
                 <>
                     <PriceSnapshot money={m.clone()} />
-                    <Ledger money={m.clone()} on_record={Some(open)} />
+                    <Ledger money={m.clone()} on_record={Some(open)} on_redeem={Some(open_gift)} />
                     if let Some(note) = &*recorded {
                         <p id="payment-recorded" class="notice" role="status">{ note.clone() }</p>
                     }
                     if *dialog {
-                        <RecordPaymentDialog money={m} on_recorded={on_recorded} on_close={close} />
+                        <RecordPaymentDialog money={m.clone()} on_recorded={on_recorded} on_close={close} />
+                    }
+                    if *gift_dialog {
+                        <RedeemGiftCardDialog money={m} on_redeemed={on_redeemed} on_close={close_gift} />
                     }
                 </>
             }

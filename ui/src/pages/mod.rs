@@ -5,8 +5,10 @@ pub mod audit;
 pub mod booking;
 pub mod bookings;
 pub mod calendar;
+pub mod cash_drawer;
 pub mod customers;
 pub mod dashboard;
+pub mod gift_cards;
 pub mod guides;
 pub mod inbox;
 pub mod pricing_common;
@@ -56,6 +58,8 @@ pub fn page(route: &Route) -> Html {
         Route::Guides => html! { <guides::GuidesPage /> },
         Route::GuideBoard => html! { <guides::GuideBoardPage /> },
         Route::MyDepartures => html! { <guides::MyDeparturesPage /> },
+        Route::GiftCards => html! { <gift_cards::GiftCardsPage /> },
+        Route::CashDrawer => html! { <cash_drawer::CashDrawerPage /> },
         Route::Audit => html! { <audit::AuditPage /> },
         Route::SignIn => html! { <sign_in::SignInPage /> },
         Route::Settings(tab) => html! { <settings::SettingsPage tab={*tab} /> },

@@ -1,0 +1,124 @@
+//! Gift cards sold and spent offline on the desk, and the cash drawer.
+
+use tourdesk_domain::gift_card::{CardState, GiftCard, MovementKind};
+use tourdesk_domain::ledger::EntryKind;
+
+use super::*;
+
+const CARD: &str = "00000000-0000-4000-8000-0000000a0001";
+
+fn issue(amount: i64, method: &str) -> Mutation {
+    Mutation::decode(
+        "issue_gift_card.v1",
+        &json!({"id": CARD, "code": "ABCD-EFGH-JKMN-PQRS", "amount": amount, "currency": "USD",
+                "payment_method": method, "recipient_name": "Rui", "at": Utc::now().to_rfc3339()}),
+    )
+    .unwrap()
+}
+
+fn redeem(nonce: &str, booking_id: &str, code: &str, amount: i64) -> Mutation {
+    Mutation::decode(
+        "redeem_gift_card.v1",
+        &json!({"nonce": nonce, "booking_id": booking_id, "code": code, "amount": amount, "currency": "USD",
+                "at": Utc::now().to_rfc3339()}),
+    )
+    .unwrap()
+}
+
+fn unpaid(s: &Store) {
+    let mut b = booking(B1, D1, ANA, 2, 1);
+    (b.status, b.payment_status, b.paid_amount, b.confirmed_at) =
+        (BookingStatus::Pending, PaymentStatus::Unpaid, usd(0), None);
+    s.apply_pull(&pull(vec![bucket(ALL, 20, vec![put(EntityKind::Booking, &b)])], 0, vec![])).unwrap();
+}
+
+fn field_of(r: Result<u64, StoreError>) -> String {
+    match r {
+        Err(StoreError::Rejected(Rejection::Invalid(e))) => e.field,
+        Err(StoreError::Rejected(Rejection::Conflict { field, .. })) => field,
+        other => panic!("expected a field refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_card_sold_offline_pays_a_booking_in_part_and_shows_its_movements() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Manager);
+    seed(&s, 4);
+    unpaid(&s);
+    s.mutate(&issue(6_000, "cash")).unwrap();
+    let list = s.gift_cards(Utc::now()).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!((list[0].display_code.as_str(), list[0].card.balance), ("ABCD-EFGH-JKMN-PQRS", 6_000));
+    assert!(list[0].pending && list[0].state == CardState::Active);
+
+    // Refused here, nothing queued: more than the card holds, more than the booking owes, another
+    // currency, an unknown code.
+    let n = "00000000-0000-4000-8000-0000000e0009";
+    assert_eq!(field_of(s.mutate(&redeem(n, B1, "abcd efgh jkmn pqrs", 6_001))), "amount");
+    assert_eq!(field_of(s.mutate(&redeem(n, B1, "ZZZZ-ZZZZ-ZZZZ", 100))), "code");
+    assert_eq!(s.pending_count().unwrap(), 1);
+
+    s.mutate(&redeem("00000000-0000-4000-8000-0000000e0001", B1, "abcd-efgh-jkmn-pqrs", 4_000)).unwrap();
+    let m = s.booking_money(B1).unwrap().unwrap();
+    assert_eq!(
+        (m.status, m.payment_status, m.balance_due),
+        (BookingStatus::Pending, PaymentStatus::Partial, usd(6_000))
+    );
+    assert_eq!(m.entries[0].entry.kind, EntryKind::GiftCardRedemption);
+    assert_eq!(m.entries[0].entry.reference.as_deref(), Some("••••-PQRS"));
+    let detail = s.gift_card(CARD, Utc::now()).unwrap().unwrap();
+    assert_eq!(detail.line.card.balance, 2_000);
+    let moves: Vec<_> = detail
+        .movements
+        .iter()
+        .map(|l| (l.movement.kind, l.movement.amount, l.movement.balance_after, l.booking_reference.is_some()))
+        .collect();
+    assert_eq!(moves, [(MovementKind::Issue, 6_000, 6_000, false), (MovementKind::Redemption, 4_000, 2_000, true)]);
+    assert_eq!(field_of(s.mutate(&redeem(n, B1, "ABCDEFGHJKMNPQRS", 2_001))), "amount", "only 20.00 left");
+
+    // The server refuses the redemption (another desk spent the card first): the card and the
+    // booking go back to the server's figures and the refusal is in the inbox.
+    let card_now: GiftCard = GiftCard { balance: 1_000, ..detail.line.card.clone() };
+    s.apply_pull(&pull(
+        vec![bucket(ALL, 40, vec![put(EntityKind::GiftCard, &card_now)])],
+        2,
+        vec![
+            MutationResult { id: 1, status: OutcomeStatus::Applied, code: None, detail: None },
+            rejected(2, "INVALID", "amount: is more than the USD 10.00 left on this gift card"),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(s.pending_count().unwrap(), 0);
+    assert_eq!(s.gift_card(CARD, Utc::now()).unwrap().unwrap().line.card.balance, 1_000);
+    let m = s.booking_money(B1).unwrap().unwrap();
+    assert_eq!((m.paid, m.balance_due), (usd(0), usd(10_000)), "the refused redemption left the booking");
+    assert!(m.entries.is_empty());
+    let inbox = s.rejections().unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].name, "redeem_gift_card.v1");
+    assert!(inbox[0].detail.as_deref().unwrap_or("").contains("left on this gift card"));
+}
+
+#[test]
+fn the_cash_drawer_adds_up_the_days_cash_and_terminal_takings() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Manager);
+    seed(&s, 4);
+    unpaid(&s);
+    s.mutate(&issue(2_500, "card_terminal")).unwrap();
+    s.mutate(&record_payment("00000000-0000-4000-8000-0000000e0001", B1, 3_000, "USD")).unwrap();
+    s.mutate(&redeem("00000000-0000-4000-8000-0000000e0002", B1, "ABCDEFGHJKMNPQRS", 1_000)).unwrap();
+    let now = Utc::now();
+    let day = s.cash_drawer(now.date_naive(), now - Duration::hours(1), now + Duration::hours(1)).unwrap();
+    assert_eq!(day.lines.len(), 1);
+    let l = &day.lines[0];
+    assert_eq!(l.user_name, "Olivia (you)");
+    assert_eq!(
+        (l.line.cash_payments, l.line.gift_cards_terminal, l.cash_total, l.terminal_total),
+        (3_000, 2_500, 3_000, 2_500)
+    );
+    assert_eq!(l.line.count, 2, "the redemption moved no money");
+    let yesterday = s.cash_drawer(now.date_naive(), now - Duration::days(2), now - Duration::days(1)).unwrap();
+    assert!(yesterday.lines.is_empty());
+}

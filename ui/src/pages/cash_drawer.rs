@@ -1,0 +1,128 @@
+//! The cash drawer (`#/cash-drawer`): one local day's takings per desk user — cash and card
+//! terminal, on bookings and for gift cards — to count the drawer and check the terminal's
+//! report against. Figures come from the ledgers on this desk (the domain's
+//! `cash_drawer::summarise`), so money taken offline counts at once.
+
+use chrono::NaiveDate;
+use tourdesk_domain::ipc::CashDrawer;
+use tourdesk_domain::money::Money;
+use tourdesk_domain::protocol::EntityKind;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::components::states::{EmptyState, ErrorNote, Loading};
+use crate::components::tours::price;
+use crate::hooks::{Depends, Load, use_invoke_refreshing};
+use crate::services;
+
+const KINDS: Depends = Depends::on(&[EntityKind::LedgerEntry, EntityKind::GiftCardMovement]);
+
+#[component]
+pub fn CashDrawerPage() -> Html {
+    let date = use_state(|| None::<NaiveDate>);
+    let retry = use_state(|| 0u32);
+    let drawer = use_invoke_refreshing(KINDS, *date, *retry, services::cash_drawer);
+    let on_date = {
+        let date = date.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<HtmlInputElement>().value();
+            date.set(NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok());
+        })
+    };
+    let shown = drawer.ready().map(|d| d.date.format("%Y-%m-%d").to_string()).unwrap_or_default();
+    let body = match &drawer {
+        Load::Loading => html! { <Loading what="the day's takings" /> },
+        Load::Failed(e) => {
+            let retry = retry.clone();
+            html! { <ErrorNote error={e.clone()} on_retry={Some(Callback::from(move |()| retry.set(*retry + 1)))} /> }
+        }
+        Load::Ready(d) if d.lines.is_empty() => html! {
+            <EmptyState title="No cash or card-terminal takings on this day"
+                hint="Cash and terminal payments recorded on bookings, and gift cards sold for cash or on the terminal, add up here." />
+        },
+        Load::Ready(d) => html! { <DrawerTable drawer={d.clone()} /> },
+    };
+    html! {
+        <section class="page cash-drawer-page">
+            <h1>{ "Cash drawer" }</h1>
+            <div class="toolbar">
+                <label>{ "Day" }
+                    <input id="drawer-date" type="date" value={shown} onchange={on_date} />
+                </label>
+            </div>
+            { body }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct DrawerTableProps {
+    pub drawer: CashDrawer,
+}
+
+/// One row per person and currency: bookings' cash and terminal money, gift cards sold, and what
+/// should be in the drawer and on the terminal's report.
+#[component]
+pub fn DrawerTable(props: &DrawerTableProps) -> Html {
+    html! {
+        <div class="table-scroll">
+        <table id="cash-drawer" class="data">
+            <thead><tr>
+                <th>{ "Who" }</th>
+                <th class="num">{ "Cash on bookings" }</th><th class="num">{ "Gift cards for cash" }</th><th class="num">{ "Cash in the drawer" }</th>
+                <th class="num">{ "Terminal on bookings" }</th><th class="num">{ "Gift cards on terminal" }</th><th class="num">{ "Terminal total" }</th>
+                <th class="num">{ "Payments" }</th>
+            </tr></thead>
+            <tbody>
+                { for props.drawer.lines.iter().map(|l| {
+                    let m = |a: i64| price(&Money::new(a, l.line.currency));
+                    html! {
+                        <tr class="drawer-line" data-user={l.line.user_id.clone()}>
+                            <td>{ l.user_name.clone() }</td>
+                            <td class="num">{ m(l.line.cash_payments) }</td>
+                            <td class="num">{ m(l.line.gift_cards_cash) }</td>
+                            <th class="num">{ m(l.cash_total) }</th>
+                            <td class="num">{ m(l.line.terminal_payments) }</td>
+                            <td class="num">{ m(l.line.gift_cards_terminal) }</td>
+                            <th class="num">{ m(l.terminal_total) }</th>
+                            <td class="num">{ l.line.count }</td>
+                        </tr>
+                    }
+                }) }
+            </tbody>
+        </table>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tourdesk_domain::cash_drawer::DrawerLine;
+    use tourdesk_domain::ipc::CashDrawerLine;
+    use tourdesk_domain::money::Currency;
+
+    #[tokio::test]
+    async fn each_person_reads_the_drawer_and_terminal_totals() {
+        let line = DrawerLine {
+            user_id: "u-1".into(),
+            currency: Currency::EUR,
+            cash_payments: 3_000,
+            terminal_payments: 1_000,
+            gift_cards_cash: 5_000,
+            gift_cards_terminal: 0,
+            count: 3,
+        };
+        let drawer = CashDrawer {
+            date: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default(),
+            lines: vec![CashDrawerLine {
+                cash_total: 8_000,
+                terminal_total: 1_000,
+                user_name: "Olivia (you)".into(),
+                line,
+            }],
+        };
+        let html = yew::LocalServerRenderer::<DrawerTable>::with_props(DrawerTableProps { drawer }).render().await;
+        assert!(html.contains("Olivia (you)") && html.contains("€80.00") && html.contains("€10.00"), "{html}");
+    }
+}
