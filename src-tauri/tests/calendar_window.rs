@@ -63,6 +63,8 @@ async fn sign_in(c: &Client, url: &str) {
         el.send_keys(text).await.unwrap();
     }
     press(c, "#sign-in-password", &Key::Enter.to_string()).await;
+    // A fresh desk starts on the today dashboard.
+    click(c, "#nav-tours").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -95,6 +95,8 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     screenshot(&c, "0-sign-in-wrong-code").await;
     retype(&c, "#sign-in-otp", &code).await;
     press(&c, "#sign-in-otp", &Key::Enter.to_string()).await;
+    // A fresh desk starts on the today dashboard; the tours are one click away.
+    click(&c, "#nav-tours").await;
 
     // The three demo tours arrive from the server and are listed.
     let names = eventually("the demo tours to be listed", Duration::from_secs(60), || {
@@ -413,9 +415,12 @@ async fn retype(c: &Client, css: &str, text: &str) {
 }
 
 /// Signs in through the screen, pressing Enter in the password field.
+/// Signs in, then opens the tours list from the sidebar (a fresh desk starts on the today
+/// dashboard).
 async fn sign_in_through_the_screen(c: &Client, url: &str, email: &str, password: &str) {
     fill_sign_in(c, url, email, password).await;
     press(c, "#sign-in-password", &Key::Enter.to_string()).await;
+    click(c, "#nav-tours").await;
 }
 
 /// Fills and submits the new-tour form.

@@ -88,6 +88,8 @@ async fn a_tour_with_two_variants_and_three_prices_is_built_and_published_in_the
         retype(&c, css, text).await;
     }
     press(&c, "#sign-in-password", &Key::Enter.to_string()).await;
+    // A fresh desk starts on the today dashboard.
+    click(&c, "#nav-tours").await;
     eventually("the demo tours", Duration::from_secs(60), || {
         let c = c.clone();
         async move { (texts(&c, ".tour-row .tour-name").await.len() == 3).then_some(()) }
