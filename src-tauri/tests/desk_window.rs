@@ -513,10 +513,10 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
         )
         .await
         .unwrap();
+    screenshot(&c, "2-narrow-tours").await;
     let n = |i: usize| heights[i].as_f64().unwrap();
     assert!(n(0) <= n(1) + 0.5, "the date wraps: {heights}");
     assert!(n(2) <= n(3), "the row's last button is cut off: {heights}");
-    screenshot(&c, "2-narrow-tours").await;
 
     // Another office desk (the manager's, headless) leaves exactly two seats, through the server;
     // the window follows.

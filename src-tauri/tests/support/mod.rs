@@ -101,9 +101,14 @@ pub async fn click(c: &Client, css: &str) {
     .await;
 }
 
-/// Types into the first element matching `css`.
+/// Types into the first element matching `css`, once the window shows it (a tab that loads from
+/// the server renders its form a moment after the click that opened it).
 pub async fn type_into(c: &Client, css: &str, text: &str) {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).send_keys(text).await.unwrap();
+    let field = eventually(&format!("{css} to take typing"), Duration::from_secs(10), || async move {
+        c.find(Locator::Css(css)).await.ok()
+    })
+    .await;
+    field.send_keys(text).await.unwrap_or_else(|e| panic!("{css}: {e}"));
 }
 
 pub async fn texts(c: &Client, css: &str) -> Vec<String> {
