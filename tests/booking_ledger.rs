@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tourdesk_domain::hlc::Hlc;
@@ -15,59 +15,12 @@ use tourdesk_domain::ledger::EntryKind;
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SCHEMA_VERSION};
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
-use tourdesk_local_store::Store;
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::stripe::{FakeStripe, sign};
-use tourdesk_tests::{Env, Fakes, push_raw, sign_in};
+use tourdesk_tests::{Env, Fakes, empty_departure, m, nonce, phone_booking, push_raw, sign_in};
 
 const ORG: &str = demo_data::DEMO_ORG_SLUG;
-
-fn m(name: &str, args: Value) -> Mutation {
-    Mutation::decode(name, &args).unwrap()
-}
-
-fn nonce() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// An open departure more than a day out with nothing sold: (departure, tour, first tier).
-async fn empty_departure(env: &Env) -> (String, String, String) {
-    let row = env
-        .pg()
-        .await
-        .query_one(
-            "SELECT s.id, s.tour_id, p.id FROM schedules s
-             JOIN pricing_tiers p ON p.tour_id = s.tour_id
-             WHERE s.status = 'open' AND s.booked_count = 0 AND s.capacity >= 4
-               AND s.starts_at > now() + interval '1 day'
-             ORDER BY s.starts_at, p.sort_order, p.id LIMIT 1",
-            &[],
-        )
-        .await
-        .unwrap();
-    (row.get(0), row.get(1), row.get(2))
-}
-
-/// A phone booking made on `desk` for a new customer with `email`: pending and unpaid.
-fn phone_booking(desk: &Store, dep: &(String, String, String), email: &str, seats: u32) -> String {
-    let customer = nonce();
-    desk.mutate(&m(
-        "create_customer.v1",
-        json!({"id": customer, "email": email, "first_name": "Pat", "last_name": "Phone",
-               "hlc": Hlc::at(Utc::now(), 0, "desk").to_string()}),
-    ))
-    .unwrap();
-    let id = nonce();
-    desk.mutate(&m(
-        "create_booking.v1",
-        json!({"id": id, "tour_id": dep.1, "departure_id": dep.0, "customer_id": customer,
-               "lines": [{"tier_id": dep.2, "quantity": seats}], "reference_year": Utc::now().year(),
-               "reference_entropy": uuid::Uuid::new_v4().as_u64_pair().0}),
-    ))
-    .unwrap();
-    id
-}
 
 fn cash(booking_id: &str, amount: i64, currency: &str) -> Mutation {
     m(

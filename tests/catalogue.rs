@@ -11,16 +11,11 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 use tourdesk_domain::catalogue::QuoteInput;
-use tourdesk_domain::mutation::Mutation;
 use tourdesk_domain::pricing::{LineRequest, PromoOutcome};
 use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SCHEMA_VERSION};
 use tourdesk_local_store::Store;
 use tourdesk_sync_server::demo_data::{self, DEMO_GUIDE_EMAIL, DEMO_MANAGER_EMAIL, DEMO_OWNER_EMAIL};
-use tourdesk_tests::{Env, call, push_raw, sign_in};
-
-fn m(name: &str, args: Value) -> Mutation {
-    Mutation::decode(name, &args).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
+use tourdesk_tests::{Env, call, m, push_raw, sign_in};
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -11,11 +11,7 @@ use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_local_store::{Store, SyncClient};
 use tourdesk_sync_server::demo_data;
-use tourdesk_tests::Env;
-
-fn m(name: &str, args: Value) -> Mutation {
-    Mutation::decode(name, &args).unwrap()
-}
+use tourdesk_tests::{Env, m};
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -10,20 +10,15 @@ use std::time::Duration;
 use chrono::{Datelike, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tourdesk_domain::mutation::Mutation;
 use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SCHEMA_VERSION};
 use tourdesk_domain::status::{BookingStatus, DepartureStatus};
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::stripe::{FakeStripe, sign};
-use tourdesk_tests::{Env, Fakes, push_raw, sign_in};
+use tourdesk_tests::{Env, Fakes, m, push_raw, sign_in};
 
 const ORG: &str = demo_data::DEMO_ORG_SLUG;
 const REASON: &str = "Storm warning: the harbour is closed";
-
-fn m(name: &str, args: Value) -> Mutation {
-    Mutation::decode(name, &args).unwrap()
-}
 
 /// An open departure more than three days out with nothing sold, its tour's name and first tier.
 async fn empty_departure(env: &Env, skip: &[String]) -> (String, String, String, String) {

@@ -4,61 +4,14 @@
 //! nothing of it written; refusals name their field.
 #![allow(clippy::unwrap_used)]
 
-use chrono::{Datelike, Utc};
-use serde_json::{Value, json};
+use chrono::Utc;
+use serde_json::json;
 use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SCHEMA_VERSION};
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
-use tourdesk_local_store::Store;
 use tourdesk_sync_server::demo_data;
-use tourdesk_tests::{Env, push_raw, sign_in};
-
-fn m(name: &str, args: Value) -> Mutation {
-    Mutation::decode(name, &args).unwrap()
-}
-
-fn nonce() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// An open departure more than a day out with nothing sold: (departure, tour, first tier).
-async fn empty_departure(env: &Env) -> (String, String, String) {
-    let row = env
-        .pg()
-        .await
-        .query_one(
-            "SELECT s.id, s.tour_id, p.id FROM schedules s
-             JOIN pricing_tiers p ON p.tour_id = s.tour_id
-             WHERE s.status = 'open' AND s.booked_count = 0 AND s.capacity >= 4
-               AND s.starts_at > now() + interval '1 day'
-             ORDER BY s.starts_at, p.sort_order, p.id LIMIT 1",
-            &[],
-        )
-        .await
-        .unwrap();
-    (row.get(0), row.get(1), row.get(2))
-}
-
-/// A phone booking made on `desk` for a new customer: pending and unpaid.
-fn phone_booking(desk: &Store, dep: &(String, String, String), email: &str) -> String {
-    let customer = nonce();
-    desk.mutate(&m(
-        "create_customer.v1",
-        json!({"id": customer, "email": email, "first_name": "Gil", "last_name": "Gift",
-               "hlc": Hlc::at(Utc::now(), 0, "desk").to_string()}),
-    ))
-    .unwrap();
-    let id = nonce();
-    desk.mutate(&m(
-        "create_booking.v1",
-        json!({"id": id, "tour_id": dep.1, "departure_id": dep.0, "customer_id": customer,
-               "lines": [{"tier_id": dep.2, "quantity": 1}], "reference_year": Utc::now().year(),
-               "reference_entropy": uuid::Uuid::new_v4().as_u64_pair().0}),
-    ))
-    .unwrap();
-    id
-}
+use tourdesk_tests::{Env, empty_departure, m, nonce, phone_booking, push_raw, sign_in};
 
 fn issue(id: &str, code: &str, amount: i64, currency: &str) -> Mutation {
     m(
@@ -84,8 +37,8 @@ async fn a_card_sold_offline_is_spent_in_parts_across_bookings_and_every_movemen
     let (front_client, back_client) =
         (env.client(demo_data::DEMO_MANAGER_EMAIL), env.client(demo_data::DEMO_OWNER_EMAIL));
     front_client.sync_once(&front).await.unwrap();
-    let first = phone_booking(&front, &dep, "first@example.com");
-    let second = phone_booking(&front, &dep, "second@example.com");
+    let first = phone_booking(&front, &dep, "first@example.com", 1);
+    let second = phone_booking(&front, &dep, "second@example.com", 1);
     front_client.sync_once(&front).await.unwrap();
     let total = front.booking_money(&first).unwrap().unwrap().total;
     let cur = total.currency.as_str().to_string();
@@ -153,8 +106,8 @@ async fn two_desks_spending_the_same_card_offline_the_second_beyond_the_balance_
     let (front_client, back_client) =
         (env.client(demo_data::DEMO_MANAGER_EMAIL), env.client(demo_data::DEMO_OWNER_EMAIL));
     front_client.sync_once(&front).await.unwrap();
-    let a = phone_booking(&front, &dep, "a@example.com");
-    let b = phone_booking(&front, &dep, "b@example.com");
+    let a = phone_booking(&front, &dep, "a@example.com", 1);
+    let b = phone_booking(&front, &dep, "b@example.com", 1);
     let total = front.booking_money(&a).unwrap().unwrap().total;
     let cur = total.currency.as_str().to_string();
     let card = nonce();
@@ -193,7 +146,7 @@ async fn refusals_name_their_field_and_write_nothing() {
     let desk = env.desk("front");
     let client = env.client(demo_data::DEMO_MANAGER_EMAIL);
     client.sync_once(&desk).await.unwrap();
-    let open = phone_booking(&desk, &dep, "open@example.com");
+    let open = phone_booking(&desk, &dep, "open@example.com", 1);
     let card = nonce();
     client.sync_once(&desk).await.unwrap();
     let total = desk.booking_money(&open).unwrap().unwrap().total;

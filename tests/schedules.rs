@@ -10,11 +10,7 @@ use tourdesk_domain::availability::DstResolution;
 use tourdesk_domain::mutation::{GenerateDeparturesV1, Mutation};
 use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SCHEMA_VERSION};
 use tourdesk_sync_server::demo_data;
-use tourdesk_tests::{Env, push_raw, sign_in};
-
-fn m(name: &str, args: Value) -> Mutation {
-    Mutation::decode(name, &args).unwrap()
-}
+use tourdesk_tests::{Env, m, push_raw, sign_in};
 
 fn push(name: &str, args: Value) -> PushRequest {
     PushRequest {

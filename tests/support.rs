@@ -223,3 +223,53 @@ pub async fn push_raw(
     assert!(resp.status().is_success(), "{}", resp.status());
     resp.json().await.unwrap()
 }
+
+/// A mutation from its name and JSON arguments (a test's own literals: a bad one is a test bug).
+pub fn m(name: &str, args: serde_json::Value) -> tourdesk_domain::mutation::Mutation {
+    tourdesk_domain::mutation::Mutation::decode(name, &args).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// A fresh UUID, as desks make ids and nonces.
+pub fn nonce() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// An open departure more than a day out with nothing sold: (departure, tour, first tier).
+pub async fn empty_departure(env: &Env) -> (String, String, String) {
+    let row = env
+        .pg()
+        .await
+        .query_one(
+            "SELECT s.id, s.tour_id, p.id FROM schedules s
+             JOIN pricing_tiers p ON p.tour_id = s.tour_id
+             WHERE s.status = 'open' AND s.booked_count = 0 AND s.capacity >= 4
+               AND s.starts_at > now() + interval '1 day'
+             ORDER BY s.starts_at, p.sort_order, p.id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+/// A phone booking of `seats` made on `desk` for a new customer with `email` on `dep`
+/// (from [`empty_departure`]): pending and unpaid.
+pub fn phone_booking(desk: &Store, dep: &(String, String, String), email: &str, seats: u32) -> String {
+    use chrono::{Datelike, Utc};
+    let customer = nonce();
+    desk.mutate(&m(
+        "create_customer.v1",
+        serde_json::json!({"id": customer, "email": email, "first_name": "Pat", "last_name": "Phone",
+               "hlc": tourdesk_domain::hlc::Hlc::at(Utc::now(), 0, "desk").to_string()}),
+    ))
+    .unwrap();
+    let id = nonce();
+    desk.mutate(&m(
+        "create_booking.v1",
+        serde_json::json!({"id": id, "tour_id": dep.1, "departure_id": dep.0, "customer_id": customer,
+               "lines": [{"tier_id": dep.2, "quantity": seats}], "reference_year": Utc::now().year(),
+               "reference_entropy": uuid::Uuid::new_v4().as_u64_pair().0}),
+    ))
+    .unwrap();
+    id
+}

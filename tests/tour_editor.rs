@@ -7,16 +7,11 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
-use tourdesk_domain::mutation::Mutation;
 use tourdesk_domain::protocol::OutcomeStatus;
 use tourdesk_domain::status::TourStatus;
 use tourdesk_local_store::{Store, SyncClient};
 use tourdesk_sync_server::demo_data::DEMO_OWNER_EMAIL;
-use tourdesk_tests::Env;
-
-fn m(name: &str, args: Value) -> Mutation {
-    Mutation::decode(name, &args).unwrap()
-}
+use tourdesk_tests::{Env, m};
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()
