@@ -8,38 +8,23 @@
 //! times the month is read (default 200).
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use support::{ORG, manager_store, record};
 use tourdesk_domain::entities::{Tour, TourVariant};
-use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullResponse};
-use tourdesk_domain::roles::Role;
+use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, PullResponse};
 use tourdesk_domain::status::DepartureStatus;
 use tourdesk_domain::{Departure, fixtures};
-use tourdesk_local_store::{Session, Store};
 
-const ORG: &str = "org-1";
 const TOURS: usize = 16;
-
-fn record<T: serde::Serialize>(kind: EntityKind, seq: u64, row: &T) -> ChangeRecord {
-    let row = serde_json::to_value(row).unwrap();
-    ChangeRecord { seq, entity: kind, id: row["id"].as_str().unwrap().into(), op: Op::Put, row }
-}
 
 fn main() {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
-    store
-        .save_session(&Session {
-            user_id: "u-1".into(),
-            user_name: "Bench".into(),
-            role: Role::Manager,
-            organization_id: ORG.into(),
-            organization_name: "Bench".into(),
-            organization_defaults: Default::default(),
-        })
-        .unwrap();
+    let store = manager_store(dir.path(), "u-1");
 
     // 16 tours × 2 starts × 125 days from 2027-01-01: 4,000 departures.
     let mut changes = Vec::new();

@@ -12,30 +12,26 @@
 //! timed runs per figure (default 200).
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveTime, TimeZone, Utc};
 use serde_json::json;
+use support::{ORG, manager_store, record};
 use tourdesk_domain::entities::{Guide, GuideAssignment, Tour, TourVariant};
 use tourdesk_domain::guides::{AssignmentStatus, GuideStatus};
 use tourdesk_domain::mutation::Mutation;
-use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullResponse};
-use tourdesk_domain::roles::Role;
+use tourdesk_domain::protocol::{BucketPage, EntityKind, PullResponse};
 use tourdesk_domain::status::DepartureStatus;
 use tourdesk_domain::{Departure, fixtures};
-use tourdesk_local_store::{Session, Store, StoreError};
+use tourdesk_local_store::StoreError;
 
-const ORG: &str = "org-1";
 const GUIDES: usize = 50;
 const DEPARTURES: usize = 300;
 const TOURS: usize = 10;
 /// Departures start this many minutes apart: 300 of them fill six days of the week (140 h).
 const STEP_MINUTES: i64 = 28;
-
-fn record<T: serde::Serialize>(kind: EntityKind, seq: u64, row: &T) -> ChangeRecord {
-    let row = serde_json::to_value(row).unwrap();
-    ChangeRecord { seq, entity: kind, id: row["id"].as_str().unwrap().into(), op: Op::Put, row }
-}
 
 fn figure(label: &str, runs: usize, mut f: impl FnMut()) -> Duration {
     f();
@@ -61,17 +57,7 @@ fn figure(label: &str, runs: usize, mut f: impl FnMut()) -> Duration {
 fn main() {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
-    store
-        .save_session(&Session {
-            user_id: "u-manager".into(),
-            user_name: "Bench".into(),
-            role: Role::Manager,
-            organization_id: ORG.into(),
-            organization_name: "Bench".into(),
-            organization_defaults: Default::default(),
-        })
-        .unwrap();
+    let store = manager_store(dir.path(), "u-manager");
 
     // The week starts tomorrow (mutations run with the real clock and refuse the past).
     let first = Utc::now().date_naive() + Days::new(1);
