@@ -1329,6 +1329,25 @@ async fn an_owner_reads_the_audit_log_in_words_and_filters_it() {
     painted().await;
     screenshot(&c, "audit-log-tours").await;
 
+    // The office's other screens, as the owner sees them: each settles on its content (or its
+    // designed empty state), never on an error.
+    for (nav, settled, shot) in [
+        ("#nav-today", "#dash-due-count strong", "office-today"),
+        ("#nav-reports", "#report-table, #reports .state.empty", "office-reports"),
+        ("#nav-gift-cards", "#sell-gift-card", "office-gift-cards"),
+        ("#nav-cash-drawer", "#drawer-date", "office-cash-drawer"),
+    ] {
+        click(&c, nav).await;
+        eventually(&format!("{nav} to show its screen"), Duration::from_secs(20), || {
+            let c = c.clone();
+            async move { (!texts(&c, settled).await.is_empty()).then_some(()) }
+        })
+        .await;
+        assert!(texts(&c, ".state.failed").await.is_empty(), "{nav} shows an error");
+        painted().await;
+        screenshot(&c, shot).await;
+    }
+
     c.close().await.unwrap();
     server.shutdown().await.unwrap();
 }

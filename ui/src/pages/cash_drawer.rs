@@ -43,7 +43,7 @@ pub fn CashDrawerPage() -> Html {
         Load::Ready(d) => html! { <DrawerTable drawer={d.clone()} /> },
     };
     html! {
-        <section class="page cash-drawer-page">
+        <section class="page single cash-drawer-page">
             <h1>{ "Cash drawer" }</h1>
             <div class="toolbar">
                 <label>{ "Day" }

@@ -65,7 +65,7 @@ pub fn GiftCardsPage() -> Html {
         },
     };
     html! {
-        <section class="page gift-cards-page">
+        <section class="page single gift-cards-page">
             <h1>{ "Gift cards" }</h1>
             if *selling {
                 <SellGiftCardDialog currency={currency} on_sold={sold} on_close={close} />

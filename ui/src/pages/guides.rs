@@ -298,7 +298,7 @@ pub fn GuidesPage() -> Html {
         },
     };
     html! {
-        <section class="page guides-page">
+        <section class="page single guides-page">
             <h1>{ "Guides" }</h1>
             if let Some(target) = &*editing {
                 <GuideForm guide={target.clone()} tours={tour_list} on_saved={saved} on_cancel={close} />
@@ -590,7 +590,7 @@ pub fn GuideBoardPage() -> Html {
         }
     };
     html! {
-        <section class="page guide-board-page">
+        <section class="page single guide-board-page">
             <h1>{ "Week board" }</h1>
             <div class="toolbar">
                 <button id="board-prev" onclick={shift(-7)}>{ "← Previous week" }</button>
@@ -840,7 +840,7 @@ pub fn MyDeparturesPage() -> Html {
         }
     };
     html! {
-        <section class="page my-departures-page">
+        <section class="page single my-departures-page">
             <h1>{ "My departures" }</h1>
             <p class="muted" id="pending-count">{
                 if pending == 0 { "Everything is sent.".to_string() } else { format!("{pending} changes waiting to be sent") }

@@ -181,7 +181,7 @@ pub fn PromoCodesPage() -> Html {
         },
     };
     html! {
-        <section class="page promo-codes-page">
+        <section class="page single promo-codes-page">
             <h1>{ "Promo codes" }</h1>
             if let Some(target) = &*editing {
                 <PromoForm code={target.clone()} on_saved={saved} on_cancel={close} />
