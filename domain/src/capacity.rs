@@ -121,6 +121,39 @@ pub fn check_booking(
     reserve_seats(departure.capacity, departure.booked_count, participants, manager_override)
 }
 
+/// The highest `booked_count` at which a sale of `participants` seats on `departure` (no
+/// override) is decided exactly as at its own count: within capacity, and leaving the status as
+/// it is. `None` when the sale is not that plain (the departure is not open, or the sale fills it
+/// or does not fit).
+///
+/// For a store that decides a sale on a departure read without its row lock and applies it
+/// later with a guard: "nothing but `booked_count` changed, and it is at most this". Every count
+/// the guard lets through is one on which [`check_booking`] and [`status_for_occupancy`] decide
+/// the same, because the ceiling is found by asking them (the answer only ever turns from yes to
+/// no as the count grows), so the rule stays here and the guard merely compares numbers.
+pub fn plain_sale_ceiling(departure: &Departure, participants: u32) -> Option<u32> {
+    let mut at = departure.clone();
+    let mut same = |booked: u32| {
+        at.booked_count = booked;
+        matches!(check_booking(&at, participants, None), Ok(CapacityOutcome::Within { .. }))
+            && status_for_occupancy(at.status, booked.saturating_add(participants), at.capacity) == departure.status
+    };
+    if !same(departure.booked_count) {
+        return None;
+    }
+    // Binary search for the last count that decides the same: within capacity means at most it.
+    let (mut lo, mut hi) = (departure.booked_count, departure.capacity.max(departure.booked_count));
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if same(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Some(lo)
+}
+
 /// Changing a departure's capacity: going below what is booked needs an override.
 pub fn check_capacity_change(
     new_capacity: u32,
@@ -158,6 +191,37 @@ mod tests {
 
     fn mgr() -> ManagerOverride {
         ManagerOverride { manager_id: "u-7".into(), reason: "VIP group, extra guide".into() }
+    }
+
+    /// Every count up to the ceiling decides the sale as the departure's own count does (within,
+    /// same status after), and the count just above it does not: checked for every status, small
+    /// capacity, count and party size.
+    #[test]
+    fn the_plain_sale_ceiling_is_where_the_decision_changes() {
+        use DepartureStatus::*;
+        let same = |d: &Departure, n: u32| {
+            matches!(check_booking(d, n, None), Ok(CapacityOutcome::Within { .. }))
+                && status_for_occupancy(d.status, d.booked_count + n, d.capacity) == d.status
+        };
+        for status in [Open, Full, Closed, Cancelled, Completed] {
+            for capacity in 0..12 {
+                for booked in 0..14 {
+                    for n in 0..5 {
+                        let d = Departure { status, capacity, booked_count: booked, ..crate::fixtures::departure() };
+                        let ceiling = plain_sale_ceiling(&d, n);
+                        assert_eq!(ceiling.is_some(), same(&d, n), "{status} {capacity} {booked} {n}");
+                        let Some(ceiling) = ceiling else { continue };
+                        assert!(ceiling >= booked);
+                        for b in 0..=ceiling + 3 {
+                            let at = Departure { booked_count: b, ..d.clone() };
+                            assert_eq!(same(&at, n), b <= ceiling, "{status} {capacity} {booked} {n} at {b}");
+                        }
+                    }
+                }
+            }
+        }
+        let big = Departure { status: Open, capacity: 100_000_000, booked_count: 5, ..crate::fixtures::departure() };
+        assert_eq!(plain_sale_ceiling(&big, 2), Some(100_000_000 - 3));
     }
 
     #[test]
