@@ -6,6 +6,7 @@
 use deadpool_postgres::Transaction;
 use futures_util::future::join_all;
 use tokio_postgres::error::SqlState;
+use tourdesk_domain::Departure;
 use tourdesk_domain::entities::Booking;
 use tourdesk_domain::mutation::{
     ApplyError, Change, Fetched, Mutation, MutationCtx, Read, ReadKey, Rejection, Snapshot,
@@ -119,11 +120,102 @@ impl Decided {
     }
 }
 
+/// [`run_mutation`] for a sale of seats on a departure that may be busy (a website booking):
+/// the departure is read without its row lock, the domain decides on it, everything else the
+/// decision writes (booking, line items, customer's bucket, audit) is written at once, and the
+/// seats are taken last, by the statement that appends the change log right before COMMIT
+/// ([`WriteTx::sell_seats`]). On a departure every customer wants, the row lock is then held for
+/// that statement and the commit only, instead of from the read to the commit.
+///
+/// The domain still decides: the update is guarded by "nothing of the departure but its booked
+/// count changed, and that count is at most `capacity::plain_sale_ceiling`", the count up to
+/// which `capacity::check_booking` decides this sale the same way. A guard that fails fails the
+/// commit as a serialization failure; the caller runs the transaction again with
+/// [`run_mutation`], which decides under the lock. A decision that is not a plain sale (the
+/// last seats, a full or closed departure, a refusal) is made again here under the lock at once,
+/// before anything is written.
+pub async fn run_mutation_late_seats(
+    w: &WriteTx<'_>,
+    m: &Mutation,
+    ctx: &MutationCtx,
+    actor: &str,
+) -> Result<Vec<Change>, Failure> {
+    let reads = m
+        .read_plan()
+        .into_iter()
+        .map(|r| match r.key {
+            ReadKey::Departure(_) => Read { lock: false, ..r },
+            _ => r,
+        })
+        .collect();
+    let decided = match decide_on(w, m, ctx, reads).await {
+        Ok(d) => d,
+        // A refusal read without the lock may be stale: decide it under the lock.
+        Err(Failure::Rejected(_)) => return run_mutation(w, m, ctx, actor).await,
+        Err(e) => return Err(e),
+    };
+    let Some(sale) = plain_sale(&decided) else { return run_mutation(w, m, ctx, actor).await };
+    let (sale, before) = sale.map_err(|e| classify(&e))?;
+    let org = &ctx.organization_id;
+    let booking = decided.changes.iter().find_map(|c| match c {
+        Change::PutBooking(b) => Some(b),
+        _ => None,
+    });
+    let hold = decided.changes.iter().find_map(|c| match c {
+        Change::HoldSeats { booking_id, until } if booking.is_some_and(|b| &b.id == booking_id) => Some(*until),
+        _ => None,
+    });
+    // In the decision's order, so the change log is too; the departure's rows are queued where
+    // its upsert would have queued them.
+    let mut sale = Some(sale);
+    for change in &decided.changes {
+        if let Change::PutDeparture(_) = change {
+            if let Some(sale) = sale.take() {
+                w.sell_seats(sale, actor, m.name(), before.as_ref()).map_err(|e| classify(&e))?;
+            }
+            continue;
+        }
+        let before = decided.snap.before(change).map_err(|e| classify(&DbError::from(e)))?;
+        write(w, m, change, booking.map(|b| (b, hold)), before.as_ref(), org, actor).await.map_err(|e| classify(&e))?;
+    }
+    crate::notices::queue_for(w, m, &decided.changes).await.map_err(|e| classify(&e))?;
+    Ok(decided.changes)
+}
+
+/// The decision's seat sale when it is a plain one (see [`run_mutation_late_seats`]): the one
+/// departure it changed, changed in its booked count only, by a sale
+/// `capacity::plain_sale_ceiling` allows; with the departure as read (the audit's "before").
+#[allow(clippy::type_complexity)]
+fn plain_sale(d: &Decided) -> Option<Result<(db::SeatSale, Option<serde_json::Value>), DbError>> {
+    let mut departures = d.changes.iter().filter_map(|c| match c {
+        Change::PutDeparture(dep) => Some((c, dep)),
+        _ => None,
+    });
+    let (change, after) = departures.next()?;
+    if departures.next().is_some() {
+        return None;
+    }
+    let read = match tourdesk_domain::mutation::ReadView::departure(&d.snap, &after.id) {
+        Ok(Some(read)) => read,
+        _ => return None,
+    };
+    let seats = after.booked_count.checked_sub(read.booked_count).filter(|s| *s > 0)?;
+    if (Departure { booked_count: after.booked_count, ..read.clone() }) != *after {
+        return None;
+    }
+    let ceiling = tourdesk_domain::capacity::plain_sale_ceiling(&read, seats)?;
+    let sale = db::SeatSale { departure: after.clone(), seats, ceiling };
+    Some(d.snap.before(change).map(|before| (sale, before)).map_err(DbError::from))
+}
+
 /// Reads what the mutation declared (in one round trip: the consulted rows unlocked, then the
 /// locked ones `FOR UPDATE` in `reads()` order, an order pipelining keeps; see
 /// `Mutation::read_plan`) and lets the domain decide. Nothing is written.
 pub async fn decide(w: &WriteTx<'_>, m: &Mutation, ctx: &MutationCtx) -> Result<Decided, Failure> {
-    let reads = m.read_plan();
+    decide_on(w, m, ctx, m.read_plan()).await
+}
+
+async fn decide_on(w: &WriteTx<'_>, m: &Mutation, ctx: &MutationCtx, reads: Vec<Read>) -> Result<Decided, Failure> {
     let rows = fetch(w.tx(), &ctx.organization_id, &reads).await.map_err(|e| classify(&e))?;
     // A row of the wrong kind is a bug of `fetch`, not a retry.
     let snap = Snapshot::assemble(reads, rows).map_err(|fault| refused_after_fault(&fault.0))?;

@@ -31,7 +31,7 @@ pub use customers::*;
 mod pricing;
 pub use pricing::*;
 mod write;
-pub use write::{AuditRow, Mark, WriteTx};
+pub use write::{AuditRow, Mark, SeatSale, WriteTx};
 mod guides;
 pub use guides::*;
 mod ledger;

@@ -73,11 +73,23 @@ pub async fn create(state: &AppState, org_slug: &str, req: CreateBookingRequest)
     // one while waiting for another lets a burst of requests exhaust the pool.
     let (org, decided) = {
         let mut conn = state.pool.get().await?;
-        let w = write_tx(&mut conn, org_slug).await?;
-        let decided = decide(&w, state, &req, &booking_id, &email, promo_code).await?;
-        let org = w.org().to_string();
-        w.commit().await?;
-        (org, decided)
+        // First with the seats taken last (`apply::run_mutation_late_seats`); should the
+        // departure change under that decision, the commit fails as a serialization failure and
+        // the whole transaction runs again deciding under the departure's lock, which cannot.
+        let mut late_seats = true;
+        loop {
+            let w = write_tx(&mut conn, org_slug).await?;
+            let decided = decide(&w, state, &req, &booking_id, &email, promo_code.clone(), late_seats).await?;
+            let org = w.org().to_string();
+            match w.commit().await {
+                Ok(()) => break (org, decided),
+                Err(e) if late_seats && is_serialization_class(&e) => {
+                    tracing::debug!(org, "website booking decided again under the departure's lock: {e}");
+                    late_seats = false;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     };
     let Some(d) = decided else { return finish(state, &org, &booking_id, &email).await };
     // A new booking: everything the answer shows was decided in its transaction.
@@ -88,6 +100,12 @@ pub async fn create(state: &AppState, org_slug: &str, req: CreateBookingRequest)
     };
     let booking = dto(&d.booking, &d.departure, d.tour_name, Some(d.hold_until))?;
     Ok(BookingCreated { booking, payment })
+}
+
+/// A serialization failure or deadlock (SQLSTATE class 40): the transaction was rolled back whole
+/// and may run again.
+fn is_serialization_class(e: &db::DbError) -> bool {
+    e.postgres().and_then(|p| p.code()).is_some_and(|c| c.code().starts_with("40"))
 }
 
 /// What a new booking's transaction decided.
@@ -108,6 +126,7 @@ async fn decide(
     booking_id: &str,
     email: &str,
     promo_code: Option<String>,
+    late_seats: bool,
 ) -> Result<Option<Decided>, AppError> {
     let org = w.org();
     let tx = w.tx();
@@ -195,7 +214,12 @@ async fn decide(
         overbook: None,
         hold_seconds: Some(state.config.booking.hold_seconds),
     });
-    let changes = apply::run_mutation(w, &m, &ctx, WEBSITE_ACTOR).await.map_err(|f| AppError::from_failure(f, ""))?;
+    let changes = if late_seats {
+        apply::run_mutation_late_seats(w, &m, &ctx, WEBSITE_ACTOR).await
+    } else {
+        apply::run_mutation(w, &m, &ctx, WEBSITE_ACTOR).await
+    }
+    .map_err(|f| AppError::from_failure(f, ""))?;
     let (mut booking, mut hold_until) = (None, None);
     for c in changes {
         match c {
@@ -207,9 +231,11 @@ async fn decide(
     let booking = booking.ok_or_else(|| anyhow::anyhow!("create_booking.v1 made no booking"))?;
     let hold_until = hold_until.ok_or_else(|| anyhow::anyhow!("create_booking.v1 held no seats"))?;
     let payable = payment::payable(&booking);
-    // The last statement, sent with the audit and change-log rows: the departure's row lock is
-    // held from its read to commit, so every round trip saved here is throughput on a busy one.
-    w.finish(async { if payable { payments::record_intent_row(tx, org, &booking).await } else { Ok(()) } }).await?;
+    // Before the commit, which takes the hot rows' locks (the departure's with late seats, the
+    // change counter's always): nothing that can wait for them is sent with it.
+    if payable {
+        payments::record_intent_row(tx, org, &booking).await?;
+    }
     Ok(Some(Decided { booking, departure: dep, tour_name, hold_until, payable }))
 }
 
