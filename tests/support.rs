@@ -88,8 +88,18 @@ impl Env {
         Env::boot(|db_url| configured(db_url, "127.0.0.1:0", &fakes)).await
     }
 
+    /// Like [`Env::start`], on a PostgreSQL that commits durably (fsync and synchronous_commit
+    /// on, as a deployment runs it): what the benches measure.
+    pub async fn start_durable() -> Env {
+        Env::boot_on(PgCluster::start_durable().unwrap(), |db_url| configured(db_url, "127.0.0.1:0", &Fakes::default()))
+            .await
+    }
+
     async fn boot(make: impl FnOnce(&str) -> Config) -> Env {
-        let cluster = PgCluster::start().unwrap();
+        Env::boot_on(PgCluster::start().unwrap(), make).await
+    }
+
+    async fn boot_on(cluster: PgCluster, make: impl FnOnce(&str) -> Config) -> Env {
         let db_url = cluster.fresh_database().await.unwrap();
         let server_config = make(&db_url);
         let server = tourdesk_sync_server::start(server_config.clone()).await.unwrap();

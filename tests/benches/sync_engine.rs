@@ -59,8 +59,12 @@ fn ms(d: Duration) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let env = Env::start().await;
+    // PostgreSQL as a deployment runs it (fsync and synchronous_commit on), unless
+    // `BENCH_NON_DURABLE=1` asks for the tests' settings (to compare with older figures).
+    let durable = std::env::var("BENCH_NON_DURABLE").map(|v| v != "1").unwrap_or(true);
+    let env = if durable { Env::start_durable().await } else { Env::start().await };
     println!("sync_engine: BENCH_SCALE={}, one process on this machine (PostgreSQL, server, desks)", scale());
+    println!("PostgreSQL commits: {}", if durable { "durable (fsync, synchronous_commit on)" } else { "non-durable" });
     // First, while the change log holds about one change per row (the other phases add
     // thousands of updates that a fresh desk would pull too).
     initial_sync(&env, scaled(5_000), scaled(500), scaled(50_000), scaled(100_000)).await;
