@@ -10,6 +10,7 @@
 //! ([`install_decision`]). The replica and the outbox stay in the same SQLite file across
 //! versions; the new version migrates it at start, before it syncs.
 
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -90,8 +91,22 @@ pub fn plugin<R: Runtime>(pubkey: &str) -> tauri::plugin::TauriPlugin<R, tauri_p
 
 /// Asks the server at `server_url` for a newer version on `channel`.
 pub async fn check<R: Runtime>(app: &AppHandle<R>, server_url: &str, channel: Channel) -> DeskResult<Option<Update>> {
-    let updater = app
-        .updater_builder()
+    check_installing_over(app, server_url, channel, None).await
+}
+
+/// [`check`], with the offered update installing over `executable` instead of the running
+/// executable when given (see [`Updates::installing_over`]).
+async fn check_installing_over<R: Runtime>(
+    app: &AppHandle<R>,
+    server_url: &str,
+    channel: Channel,
+    executable: Option<&Path>,
+) -> DeskResult<Option<Update>> {
+    let mut builder = app.updater_builder();
+    if let Some(path) = executable {
+        builder = builder.executable_path(path);
+    }
+    let updater = builder
         .endpoints(vec![endpoint(server_url, channel)?])
         .and_then(|b| b.timeout(Duration::from_secs(60)).build())
         .map_err(|e| DeskError::Update(format!("the updater could not start: {e}")))?;
@@ -102,6 +117,8 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>, server_url: &str, channel: Ch
 /// need it).
 pub struct Updates {
     pub channel: Channel,
+    /// Where an update installs; `None` (always, in the app) is the running executable.
+    install_over: Option<PathBuf>,
     state: Mutex<State>,
 }
 
@@ -116,7 +133,16 @@ struct State {
 
 impl Updates {
     pub fn new(channel: Channel) -> Updates {
-        Updates { channel, state: Mutex::new(State::default()) }
+        Updates { channel, install_over: None, state: Mutex::new(State::default()) }
+    }
+
+    /// Installs updates over the file at `executable` instead of the running executable: the
+    /// install path is exercised for real in tests (an AppImage replaced in a temporary
+    /// directory) without replacing the test binary. Only Rust code can set it (no setting or
+    /// environment variable reaches it), and the signature is verified all the same.
+    pub fn installing_over(mut self, executable: impl Into<PathBuf>) -> Updates {
+        self.install_over = Some(executable.into());
+        self
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -142,7 +168,7 @@ impl Updates {
 
     /// Checks now and remembers the answer; tells the window when something is offered.
     pub async fn check_now<R: Runtime>(&self, app: &AppHandle<R>, server_url: &str) -> UpdateStatus {
-        let result = check(app, server_url, self.channel).await;
+        let result = check_installing_over(app, server_url, self.channel, self.install_over.as_deref()).await;
         {
             let mut s = self.state();
             s.last_checked_at = Some(chrono::Utc::now().to_rfc3339());

@@ -2,7 +2,9 @@
 //! over a directory that `tourdesk_updates::publish` fills, as `cargo xtask release` does), with
 //! a throwaway key pair made here: a valid signed update is offered and verified; a tampered
 //! artifact, a manifest signed with another key and a version the signature was not made for
-//! are refused; no update when the versions are equal; an install waits while changes are unsent.
+//! are refused; no update when the versions are equal; an install waits while changes are unsent;
+//! and the desk's own install path replaces an installed AppImage with the verified bytes, while a
+//! tampered or non-AppImage artifact leaves it untouched.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -232,4 +234,75 @@ async fn an_install_waits_while_changes_are_unsent_and_says_why() {
         matches!(outcome, InstallOutcome::Waiting { ref reason } if reason.contains("1 change made on this desk has not been sent")),
         "{outcome:?}"
     );
+}
+
+/// An AppImage is an ELF executable: the updater refuses anything else. These bytes start like
+/// one (the updater's own tests do the same).
+fn appimage(version: &str) -> Vec<u8> {
+    let mut bytes = vec![0x7F, b'E', b'L', b'F', 2, 1, 1, 0];
+    bytes.resize(64, 0);
+    bytes.extend(format!("Tourdesk {version} AppImage payload\n").repeat(500).into_bytes());
+    bytes
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// Outside a .deb/.rpm, the Linux desk updates as an AppImage: the updater replaces the file at
+/// its executable path. Here that path is an "installed" AppImage in a temporary directory, and
+/// the install goes through the desk's own `Updates::install` (check, sync-state decision,
+/// download, signature check, install).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn an_install_replaces_the_appimage_with_the_signed_bytes_and_a_tampered_one_leaves_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = generate_keys(None).unwrap();
+    let key = SigningKey::from_base64(&keys.secret_b64, None).unwrap();
+    let out = tmp.path().join("updates");
+    let new = appimage("0.2.0");
+    let file = artifact(tmp.path(), "Tourdesk_0.2.0_amd64.AppImage", &new);
+    publish(&out, &key, Channel::Stable, "0.2.0", &file);
+    let base = serve(&out).await;
+    let app = desk(&keys.public_b64);
+
+    let opt = tmp.path().join("opt");
+    std::fs::create_dir_all(&opt).unwrap();
+    let installed = opt.join("Tourdesk.AppImage");
+    let old = appimage("0.1.0");
+    std::fs::write(&installed, &old).unwrap();
+    std::fs::set_permissions(&installed, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let nothing_unsent = || status(0, Connection::Online, false);
+
+    // The artifact on the server was changed after signing: nothing is installed.
+    let served = out.join("stable/0.2.0/Tourdesk_0.2.0_amd64.AppImage");
+    let mut tampered = new.clone();
+    tampered[200] ^= 1;
+    std::fs::write(&served, &tampered).unwrap();
+    let state = Updates::new(Channel::Stable).installing_over(&installed);
+    assert_eq!(state.check_now(app.handle(), &base).await.available.expect("offered").version, "0.2.0");
+    let err = state.install(nothing_unsent, || {}).await.expect_err("a tampered artifact is not installed");
+    assert!(err.to_string().to_lowercase().contains("signature"), "{err}");
+    assert_eq!(std::fs::read(&installed).unwrap(), old, "the installed AppImage is untouched");
+    assert_eq!(mode(&installed), 0o750);
+    assert!(state.status("0.1.0").last_error.is_some_and(|e| e.contains("was not installed")));
+    assert_eq!(std::fs::read_dir(&opt).unwrap().count(), 1, "no stray file beside the AppImage");
+
+    // The genuine artifact: installed over the old file, which keeps its permissions.
+    std::fs::write(&served, &new).unwrap();
+    let outcome = state.install(nothing_unsent, || {}).await.expect("the signed AppImage installs");
+    assert_eq!(outcome, InstallOutcome::Installed { version: "0.2.0".into() });
+    assert_eq!(std::fs::read(&installed).unwrap(), new, "the file now holds the signed 0.2.0 bytes");
+    assert_eq!(mode(&installed), 0o750, "its permissions are kept");
+    assert_eq!(std::fs::read_dir(&opt).unwrap().count(), 1, "no backup or temporary file left beside it");
+
+    // A correctly signed artifact that is not an AppImage is refused too, and 0.2.0 stays.
+    let not_appimage = artifact(tmp.path(), "Tourdesk_0.3.0_amd64.AppImage", &b"#!/bin/sh\necho hi\n".repeat(10));
+    publish(&out, &key, Channel::Stable, "0.3.0", &not_appimage);
+    assert_eq!(state.check_now(app.handle(), &base).await.available.expect("offered").version, "0.3.0");
+    assert!(state.install(nothing_unsent, || {}).await.is_err(), "not an ELF executable");
+    assert_eq!(std::fs::read(&installed).unwrap(), new);
+    assert_eq!(mode(&installed), 0o750);
 }

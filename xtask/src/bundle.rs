@@ -1,6 +1,6 @@
 //! `cargo xtask bundle`: release bundles of the desk for the machine it runs on, with their sizes;
 //! with `TOURDESK_BUNDLE_SMOKE=1` (or `cargo xtask bundle --smoke`) also the installed-package
-//! smoke test.
+//! smoke test to a signed-in, synced window, and the release figures (cold start, idle RSS, size).
 //!
 //! - Linux: the `.deb`. The `.AppImage` is configured too, but tauri's AppImage step downloads
 //!   linuxdeploy and its plugins from GitHub, which this workplace cannot reach: set
@@ -13,13 +13,13 @@
 //! `tauri-cli` would take longer than the bundle itself).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 
 use crate::release::{desk_version, human_size};
-use crate::{cargo, root, run, say, setup, target_dir, which};
+use crate::{cargo, root, run, say, setup, target_dir, which, xvfb};
 
 /// Matches the `tauri` crate in Cargo.lock.
 const TAURI_CLI_VERSION: &str = "2.12.5";
@@ -140,10 +140,12 @@ fn exe(name: &str) -> String {
     if cfg!(windows) { format!("{name}.exe") } else { name.to_string() }
 }
 
-/// Installs the `.deb` into a throwaway root (`dpkg -x`), starts the installed binary under Xvfb
-/// with a fresh desk database, and checks it comes up: still running after the start, its log
-/// written in the log directory with the version, the store opened and the first update check
-/// made, and nothing logged at ERROR.
+/// Installs the `.deb` into a throwaway root (`dpkg -x`) and runs `src-tauri/tests/installed_desk.rs`
+/// on the installed binary, under Xvfb: a real sync-server with demo data on a throwaway
+/// PostgreSQL, the installed desk started through tauri-driver on an empty database, signed in
+/// through its window until the synced tours are painted (a screenshot under the target dir), then
+/// the release figures (cold start to first painted data on a second start, idle RSS). Checks the
+/// desk's log (written, with the version, nothing at ERROR) and prints every figure with its goal.
 fn smoke_test() -> anyhow::Result<()> {
     if !cfg!(target_os = "linux") {
         say("smoke test: Linux only (it installs the .deb)");
@@ -153,6 +155,7 @@ fn smoke_test() -> anyhow::Result<()> {
         .into_iter()
         .find(|f| f.extension().is_some_and(|e| e == "deb"))
         .context("no .deb to smoke-test")?;
+    let deb_len = std::fs::metadata(&deb)?.len();
     let scratch = target_dir().join("bundle-smoke");
     let _ = std::fs::remove_dir_all(&scratch);
     let rootfs = scratch.join("root");
@@ -169,55 +172,40 @@ fn smoke_test() -> anyhow::Result<()> {
             bail!("the .deb installs nothing under /{f}");
         }
     }
-    let logs = scratch.join("logs");
-    let mut child = Command::new("xvfb-run")
-        .args(["-a", "--server-args=-screen 0 1280x900x24"])
-        .arg(&bin)
-        .env("TOURDESK_DESK_DB", scratch.join("desk.sqlite3"))
-        .env("TOURDESK_LOG_DIR", &logs)
-        // Nothing listens there: the desk must come up offline, as it does on a train.
-        .env("TOURDESK_SERVER_URL", "http://127.0.0.1:9")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting the installed desk under xvfb-run")?;
-    let log = logs.join("desk.log");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (ok, seen) = loop {
-        std::thread::sleep(Duration::from_millis(500));
-        if let Some(status) = child.try_wait()? {
-            bail!("the installed desk exited during start ({status}); its log:\n{}", read(&log));
-        }
-        let seen = read(&log);
-        if seen.contains("desk starting") && seen.contains("could not check for updates") {
-            break (true, seen);
-        }
-        if Instant::now() > deadline {
-            break (false, seen);
-        }
-    };
-    // Let it run a moment longer: a crash right after the first paint shows here.
-    std::thread::sleep(Duration::from_secs(3));
-    let alive = child.try_wait()?.is_none();
-    stop(&mut child);
-    if !ok || !alive {
-        bail!("the installed desk did not come up (alive: {alive}); its log:\n{seen}");
+    let out = scratch.join("run");
+    say(&format!("smoke test: {} signed in and synced, then its figures (tests/installed_desk.rs)", bin.display()));
+    let started = Instant::now();
+    run(xvfb(&["test", "-p", "tourdesk-desk", "--features", "e2e", "--test", "installed_desk"])
+        .env("TOURDESK_INSTALLED_DESK", &bin)
+        .env("TOURDESK_SMOKE_DIR", &out))?;
+    let log = out.join("logs/desk.log");
+    let seen = read(&log);
+    if !seen.contains("desk starting") {
+        bail!("the installed desk wrote no start to {}:\n{seen}", log.display());
     }
     if seen.contains(" ERROR ") {
         bail!("the installed desk logged errors:\n{seen}");
     }
-    say(&format!("smoke test passed: {} started from the .deb, logged to {}", bin.display(), log.display()));
+    say(&format!(
+        "smoke test passed in {:.0} s: {} installed from the .deb, signed in, synced and painted; screenshots and log \
+         under {}",
+        started.elapsed().as_secs_f64(),
+        bin.display(),
+        out.display()
+    ));
+    say("release figures");
+    for line in read(&out.join("figures.txt")).lines() {
+        println!("    {line}");
+    }
+    println!(
+        "    .deb size: {} (goal < {}: {})",
+        human_size(deb_len),
+        human_size(DEB_GOAL_BYTES),
+        if deb_len < DEB_GOAL_BYTES { "met" } else { "MISSED" }
+    );
     Ok(())
 }
 
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
-}
-
-/// Stops xvfb-run and the desk under it (its process group, which this function's caller made).
-fn stop(child: &mut std::process::Child) {
-    let _ = Command::new("pkill").arg("-TERM").arg("-P").arg(child.id().to_string()).status();
-    std::thread::sleep(Duration::from_millis(500));
-    let _ = child.kill();
-    let _ = child.wait();
 }
