@@ -163,7 +163,7 @@ pub fn TourPricingView_(props: &ViewProps) -> Html {
         <div class="tour-pricing">
             <section aria-labelledby="seasons-title">
                 <h3 id="seasons-title">{ "Seasons" }</h3>
-                <button onclick={new_season}>{ "New season" }</button>
+                <button type="button" id="new-season" onclick={new_season}>{ "New season" }</button>
                 if let Some(s) = &*season_form { <SeasonForm tour_id={tour_id.clone()} season={s.clone()} on_done={close_season} /> }
                 if v.seasons.is_empty() {
                     <p class="state empty muted">{ "No seasons: every date sells at the tier prices." }</p>
