@@ -225,3 +225,82 @@ fn a_refused_save_names_its_field_and_saves_nothing() {
     assert_eq!(e.code, "NOT_AUTHORIZED", "{e:?}");
     assert!(manager.call::<Vec<TaxRate>>("list_tax_rates", json!({})).unwrap().is_empty());
 }
+
+/// Group and early-bird discounts and the choice of a shared cancellation policy: saved through
+/// their commands, announced by kind, shown in the tour's pricing and priced by the desk's quote;
+/// a refused threshold comes back at its field with nothing saved.
+#[test]
+fn discounts_and_the_shared_policy_choice_save_announce_and_price() {
+    let h = desk(Role::Owner);
+    h.seed();
+    let group: String = h
+        .call(
+            "save_group_discount",
+            json!({"input": {"id": "", "tour_id": TOUR, "min_participants": 4,
+                             "discount": {"type": "percentage", "value": 1000}}}),
+        )
+        .unwrap();
+    let early: String = h
+        .call(
+            "save_early_bird_discount",
+            json!({"input": {"id": "", "tour_id": TOUR, "min_days_before": 30,
+                             "discount": {"type": "fixed", "value": {"amount": 500, "currency": "USD"}}}}),
+        )
+        .unwrap();
+    let policy: String = h
+        .call(
+            "save_cancellation_policy",
+            json!({"input": {"id": "", "name": "Strict", "rules": [{"hours_before_tour": 48, "refund_percentage": 50}]}}),
+        )
+        .unwrap();
+    h.call::<()>("set_tour_cancellation_policy", json!({"tourId": TOUR, "cancellationPolicyId": policy})).unwrap();
+    let view: TourPricingView = h.call("tour_pricing", json!({"tourId": TOUR})).unwrap();
+    assert_eq!((view.group_discounts[0].id.as_str(), view.group_discounts[0].min_participants), (group.as_str(), 4));
+    assert_eq!(
+        (view.early_bird_discounts[0].id.as_str(), view.early_bird_discounts[0].min_days_before),
+        (early.as_str(), 30)
+    );
+    assert_eq!(view.chosen_policy_id.as_deref(), Some(policy.as_str()));
+    assert!(view.shared_policies.iter().any(|p| p.id == policy), "{:?}", view.shared_policies);
+    assert_eq!(
+        h.changes().iter().map(|c| c.kinds.clone()).collect::<Vec<_>>(),
+        [
+            vec![EntityKind::GroupDiscount],
+            vec![EntityKind::EarlyBirdDiscount],
+            vec![EntityKind::CancellationPolicy],
+            vec![EntityKind::Tour]
+        ]
+    );
+
+    // 4 × 50.00 = 200.00; the group takes 10 % (20.00), then the early bird (the departure is
+    // months away) 5.00 off what remains: 175.00.
+    let q: Quote = h
+        .call(
+            "quote_booking",
+            json!({"input": {"departure_id": DEPARTURE, "lines": [{"tier_id": ADULT, "quantity": 4}]}}),
+        )
+        .unwrap();
+    let kinds: Vec<DiscountKind> = q.snapshot.discounts.iter().map(|d| d.kind).collect();
+    assert!(kinds.contains(&DiscountKind::Group) && kinds.contains(&DiscountKind::EarlyBird), "{q:?}");
+    assert_eq!(q.snapshot.total.amount, 17_500, "{q:?}");
+
+    // A group of one is refused at its field; nothing new is stored or announced.
+    let before = h.changes().len();
+    let e = h
+        .call::<String>(
+            "save_group_discount",
+            json!({"input": {"id": "", "tour_id": TOUR, "min_participants": 1,
+                             "discount": {"type": "percentage", "value": 1000}}}),
+        )
+        .unwrap_err();
+    assert_eq!((e.code.as_str(), e.field.as_deref()), ("INVALID", Some("min_participants")), "{e:?}");
+    assert_eq!(h.changes().len(), before);
+
+    // Removing both and going back to the default.
+    h.call::<()>("delete_group_discount", json!({"id": group})).unwrap();
+    h.call::<()>("delete_early_bird_discount", json!({"id": early})).unwrap();
+    h.call::<()>("set_tour_cancellation_policy", json!({"tourId": TOUR, "cancellationPolicyId": null})).unwrap();
+    let view: TourPricingView = h.call("tour_pricing", json!({"tourId": TOUR})).unwrap();
+    assert!(view.group_discounts.is_empty() && view.early_bird_discounts.is_empty());
+    assert_eq!(view.chosen_policy_id, None);
+}

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
-use support::{Driver, click, eventually, open_desk, press, screenshot, texts};
+use support::{Driver, click, eventually, open_desk, press, screenshot, texts, type_into};
 use tourdesk_sync_server::{Config, demo_data};
 use tourdesk_testkit::PgCluster;
 
@@ -267,4 +267,246 @@ async fn a_tour_with_two_variants_and_three_prices_is_built_and_published_in_the
     assert!(!row.contains("Draft"), "{row}");
     painted().await;
     screenshot(&c, "editor-7-list").await;
+}
+
+/// Scrolls `css` to the middle of the window, so a screenshot shows it.
+async fn show(c: &Client, css: &str) {
+    let js = "const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView({block: 'center'});";
+    c.execute(js, vec![css.into()]).await.unwrap();
+    painted().await;
+}
+
+/// Signs the owner in through the screen and opens the tours list.
+async fn sign_in_as_owner(c: &Client, url: &str) {
+    eventually("the sign-in screen", Duration::from_secs(60), || {
+        let c = c.clone();
+        async move { c.find(Locator::Css("#sign-in-server")).await.ok().map(|_| ()) }
+    })
+    .await;
+    for (css, text) in [
+        ("#sign-in-server", url),
+        ("#sign-in-org", demo_data::DEMO_ORG_SLUG),
+        ("#sign-in-email", demo_data::DEMO_OWNER_EMAIL),
+        ("#sign-in-password", demo_data::DEMO_PASSWORD),
+    ] {
+        retype(c, css, text).await;
+    }
+    press(c, "#sign-in-password", &Key::Enter.to_string()).await;
+    click(c, "#nav-tours").await;
+    eventually("the demo tours", Duration::from_secs(60), || {
+        let c = c.clone();
+        async move { (texts(&c, ".tour-row .tour-name").await.len() == 3).then_some(()) }
+    })
+    .await;
+}
+
+/// The tour editor's pricing (issue 12's leftovers): a season, a group discount (first refused
+/// at its field), an early-bird discount and a shared cancellation policy are set in the editor,
+/// a promo code on the promo codes screen; the booking form's promo box then applies the code
+/// and its total is the tier price with every rule applied; the booking is charged that total by
+/// the server, and the rules reached PostgreSQL.
+///
+/// Screens: `<target dir>/e2e-screens/pricing-*.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seasons_discounts_and_a_promo_code_set_in_the_editor_price_the_booking_form() {
+    let cluster = PgCluster::start().unwrap();
+    let db_url = cluster.fresh_database().await.unwrap();
+    let server = tourdesk_sync_server::start(demo_server(&db_url)).await.unwrap();
+    let url = format!("http://{}", server.addr);
+    let pg = tourdesk_testkit::connect(&db_url).await.unwrap();
+    // An Alfama departure (EUR, adults 35.00) at least three days out with four seats free.
+    let row = pg
+        .query_one(
+            "SELECT s.id, s.tour_id FROM schedules s JOIN tours t ON t.id = s.tour_id
+             WHERE t.slug = 'alfama-old-town-walk' AND s.status = 'open'
+               AND s.starts_at > now() + interval '3 days' AND s.booked_count + 4 <= s.capacity
+             ORDER BY s.starts_at LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (dep, tour): (String, String) = (row.get(0), row.get(1));
+    let adult: String = pg
+        .query_one("SELECT id FROM pricing_tiers WHERE tour_id = $1 AND name = 'Adult'", &[&tour])
+        .await
+        .unwrap()
+        .get(0);
+    let dir = tempfile::tempdir().unwrap();
+    let _driver = Driver::start(&[
+        ("TOURDESK_SERVER_URL", url.clone()),
+        ("TOURDESK_DESK_DB", dir.path().join("desk.sqlite3").to_string_lossy().into_owned()),
+        ("TOURDESK_SYNC_INTERVAL_SECS", "2".into()),
+    ])
+    .await;
+    let c = open_desk().await;
+    sign_in_as_owner(&c, &url).await;
+
+    // The editor of the demo walk: no seasons, no discounts yet, each said in words.
+    click(&c, ".tour-row[data-slug='alfama-old-town-walk']").await;
+    click(&c, "#edit-tour").await;
+    eventually("the editor's pricing", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { c.find(Locator::Css("#new-group-discount")).await.ok().map(|_| ()) }
+    })
+    .await;
+    let empty = texts(&c, ".group-discounts .state.empty").await.join(" ");
+    assert!(empty.contains("No group discounts"), "{empty}");
+    show(&c, "#seasons-title").await;
+    screenshot(&c, "pricing-1-empty").await;
+
+    // A season over the coming month: 10 % up.
+    let today = chrono::Utc::now().date_naive();
+    click(&c, "#new-season").await;
+    retype(&c, "#season-name", "Festas de Lisboa").await;
+    set_date(&c, "#season-start", &today.to_string()).await;
+    set_date(&c, "#season-end", &(today + chrono::Duration::days(30)).to_string()).await;
+    retype(&c, "#season-value", "10").await;
+    click(&c, ".season-form button[type='submit']").await;
+    rows(&c, "#season-table tr[data-row]", 1, "the season listed").await;
+
+    // A group of one is refused beside its field, and nothing is listed; then four or more.
+    click(&c, "#new-group-discount").await;
+    retype(&c, "#group-threshold", "1").await;
+    retype(&c, "#group-value", "10").await;
+    click(&c, ".group-form button[type='submit']").await;
+    let said = eventually("the group size refused at its field", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, ".group-form .field-error[data-field='min_participants']").await.into_iter().next() }
+    })
+    .await;
+    assert!(!said.is_empty(), "the refusal is in words");
+    assert!(texts(&c, "#group-discount-table tr[data-row]").await.is_empty(), "nothing saved");
+    show(&c, ".group-form").await;
+    screenshot(&c, "pricing-2-group-refused").await;
+    retype(&c, "#group-threshold", "4").await;
+    click(&c, ".group-form button[type='submit']").await;
+    rows(&c, "#group-discount-table tr[data-row]", 1, "the group discount listed").await;
+
+    // Booked two days ahead or more: 5 % off.
+    click(&c, "#new-early-bird-discount").await;
+    retype(&c, "#early-bird-threshold", "2").await;
+    retype(&c, "#early-bird-value", "5").await;
+    click(&c, ".early-bird-form button[type='submit']").await;
+    rows(&c, "#early-bird-discount-table tr[data-row]", 1, "the early-bird discount listed").await;
+    let listed = texts(&c, "#early-bird-discount-table").await.join(" ");
+    assert!(listed.contains("Booked at least 2 days before") && listed.contains("5%"), "{listed}");
+    show(&c, "#group-discounts-title").await;
+    screenshot(&c, "pricing-3-rules").await;
+
+    // The organization's shared policy, chosen from the picker.
+    let flexible = eventually("the shared policies offered", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move {
+            for o in c.find_all(Locator::Css("#tour-policy-choice option")).await.ok()? {
+                if o.text().await.ok()?.starts_with("Flexible") {
+                    return o.attr("value").await.ok()?;
+                }
+            }
+            None
+        }
+    })
+    .await;
+    c.find(Locator::Css("#tour-policy-choice")).await.unwrap().select_by_value(&flexible).await.unwrap();
+    eventually("the shared policy in force", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, "#policy-in-force").await.iter().any(|t| t.contains("shared policy")).then_some(()) }
+    })
+    .await;
+    show(&c, "#tour-policy-title").await;
+    screenshot(&c, "pricing-4-policy").await;
+
+    // A promo code on its own screen: 15 % off for the coming year.
+    let code = "FADO15";
+    click(&c, "#nav-promo-codes").await;
+    click(&c, ".promo-codes-page button.primary").await;
+    retype(&c, "#promo-code", code).await;
+    retype(&c, "#promo-value", "15").await;
+    set_date(&c, "#promo-from", &(today - chrono::Duration::days(1)).to_string()).await;
+    set_date(&c, "#promo-until", &(today + chrono::Duration::days(365)).to_string()).await;
+    click(&c, ".promo-codes-page form button[type='submit']").await;
+    eventually("the code listed", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, "#promo-table .promo-row").await.iter().any(|t| t.contains(code)).then_some(()) }
+    })
+    .await;
+    painted().await;
+    screenshot(&c, "pricing-5-promo-code").await;
+
+    // The booking form: four adults at 35.00, 10 % season = 154.00; less 10 % for the group
+    // (15.40) = 138.60; less 5 % early bird (6.93) = 131.67. The code takes 15 % of that (19.75):
+    // 111.92.
+    click(&c, "#nav-tours").await;
+    click(&c, ".tour-row[data-slug='alfama-old-town-walk']").await;
+    click(&c, &format!(".departure-row[data-id='{dep}'] .open-bookings")).await;
+    click(&c, &format!("#bookings-panel[data-departure='{dep}'] #new-booking")).await;
+    type_into(&c, "#new-booking-form #customer-search", "Yuki").await;
+    let yuki = eventually("the demo customer found by name", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move {
+            for hit in c.find_all(Locator::Css("#new-booking-form .customer-hit")).await.ok()? {
+                if hit.text().await.ok()?.contains("Yuki Tanaka") {
+                    return hit.attr("data-id").await.ok()?;
+                }
+            }
+            None
+        }
+    })
+    .await;
+    click(&c, &format!("#new-booking-form .customer-hit[data-id='{yuki}']")).await;
+    type_into(&c, &format!("#new-booking-form .qty[data-tier='{adult}']"), "4").await;
+    let total = |want: &'static str| {
+        let c = c.clone();
+        async move {
+            eventually(&format!("the total to read {want}"), Duration::from_secs(20), || {
+                let c = c.clone();
+                async move { texts(&c, "#booking-total").await.iter().any(|t| t.contains(want)).then_some(()) }
+            })
+            .await
+        }
+    };
+    total("131.67").await;
+    type_into(&c, "#booking-promo", code).await;
+    eventually("the code applied", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { (!texts(&c, "#promo-applied").await.is_empty()).then_some(()) }
+    })
+    .await;
+    total("111.92").await;
+    show(&c, "#booking-total").await;
+    screenshot(&c, "pricing-6-booking-promo").await;
+    click(&c, "#new-booking-submit").await;
+    eventually("the form to close after booking", Duration::from_secs(20), || {
+        let c = c.clone();
+        async move { texts(&c, "#new-booking-form").await.is_empty().then_some(()) }
+    })
+    .await;
+
+    // The server charged what the desk showed, and holds the editor's rules and choice.
+    let charged: i64 = eventually("the booking in PostgreSQL", Duration::from_secs(60), || {
+        let (pg, dep) = (&pg, dep.clone());
+        async move {
+            let r = pg
+                .query_opt(
+                    "SELECT b.total_minor FROM bookings b JOIN customers c ON c.id = b.customer_id
+                     WHERE b.departure_id = $1 AND c.first_name = 'Yuki'",
+                    &[&dep],
+                )
+                .await
+                .ok()??;
+            Some(r.get(0))
+        }
+    })
+    .await;
+    assert_eq!(charged, 11_192);
+    let r = pg
+        .query_one(
+            "SELECT (SELECT count(*) FROM seasonal_pricing WHERE tour_id = $1),
+                    (SELECT count(*) FROM group_discounts WHERE tour_id = $1),
+                    (SELECT count(*) FROM early_bird_discounts WHERE tour_id = $1),
+                    (SELECT cancellation_policy_id IS NOT NULL FROM tours WHERE id = $1)",
+            &[&tour],
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.get::<_, i64>(0), r.get::<_, i64>(1), r.get::<_, i64>(2), r.get::<_, bool>(3)), (1, 1, 1, true));
 }

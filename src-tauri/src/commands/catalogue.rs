@@ -1,5 +1,6 @@
 //! The pricing catalogue's commands: read a tour's pricing, the promo codes, taxes and
-//! policies; quote a booking; save or delete a season, code, tax rate, policy, FAQ or inclusion.
+//! policies; quote a booking; save or delete a season, code, tax rate, policy, FAQ, inclusion,
+//! group or early-bird discount; choose a tour's shared cancellation policy.
 //! Each save takes the mutation's own arguments (a blank `id` is a new row: the desk mints its
 //! UUID), runs it on the store and announces the kind it touched.
 
@@ -7,8 +8,9 @@ use chrono::Utc;
 use tauri::State;
 use tourdesk_domain::catalogue::{CancellationPolicyRow, PromotionalCode, QuoteInput, TaxRate, TourPricingView};
 use tourdesk_domain::mutation::{
-    DeleteSeasonV1, DeleteTourFaqV1, DeleteTourInclusionV1, Mutation, ReorderTourFaqsV1, ReorderTourInclusionsV1,
-    ReorderTourRowsArgs, SetPromoCodeStatusV1, UpsertCancellationPolicyV1, UpsertPromoCodeV1, UpsertSeasonV1,
+    DeleteEarlyBirdDiscountV1, DeleteGroupDiscountV1, DeleteSeasonV1, DeleteTourFaqV1, DeleteTourInclusionV1, Mutation,
+    ReorderTourFaqsV1, ReorderTourInclusionsV1, ReorderTourRowsArgs, SetPromoCodeStatusV1, SetTourCancellationPolicyV1,
+    UpsertCancellationPolicyV1, UpsertEarlyBirdDiscountV1, UpsertGroupDiscountV1, UpsertPromoCodeV1, UpsertSeasonV1,
     UpsertTaxRateV1, UpsertTourFaqV1, UpsertTourInclusionV1,
 };
 use tourdesk_domain::pricing::{PromoStatus, Quote};
@@ -134,4 +136,44 @@ pub async fn reorder_tour_faqs(desk: State<'_, Desk>, tour_id: String, ids: Vec<
 pub async fn reorder_tour_inclusions(desk: State<'_, Desk>, tour_id: String, ids: Vec<String>) -> DeskResult<()> {
     let m = Mutation::ReorderTourInclusionsV1(ReorderTourInclusionsV1(ReorderTourRowsArgs { tour_id, ids }));
     save(&desk, &m, EntityKind::TourInclusion)
+}
+
+#[tauri::command]
+pub async fn save_group_discount(desk: State<'_, Desk>, mut input: UpsertGroupDiscountV1) -> DeskResult<String> {
+    let id = mint(&mut input.id);
+    save(&desk, &Mutation::UpsertGroupDiscountV1(input), EntityKind::GroupDiscount)?;
+    Ok(id)
+}
+
+#[tauri::command]
+pub async fn delete_group_discount(desk: State<'_, Desk>, id: String) -> DeskResult<()> {
+    save(&desk, &Mutation::DeleteGroupDiscountV1(DeleteGroupDiscountV1 { id }), EntityKind::GroupDiscount)
+}
+
+#[tauri::command]
+pub async fn save_early_bird_discount(
+    desk: State<'_, Desk>,
+    mut input: UpsertEarlyBirdDiscountV1,
+) -> DeskResult<String> {
+    let id = mint(&mut input.id);
+    save(&desk, &Mutation::UpsertEarlyBirdDiscountV1(input), EntityKind::EarlyBirdDiscount)?;
+    Ok(id)
+}
+
+#[tauri::command]
+pub async fn delete_early_bird_discount(desk: State<'_, Desk>, id: String) -> DeskResult<()> {
+    save(&desk, &Mutation::DeleteEarlyBirdDiscountV1(DeleteEarlyBirdDiscountV1 { id }), EntityKind::EarlyBirdDiscount)
+}
+
+/// The organization-wide policy the tour's bookings are cancelled under; `None` goes back to
+/// the tour's own policy, else the organization's default. Announced as a tour change: the
+/// choice is stored on the tour.
+#[tauri::command]
+pub async fn set_tour_cancellation_policy(
+    desk: State<'_, Desk>,
+    tour_id: String,
+    cancellation_policy_id: Option<String>,
+) -> DeskResult<()> {
+    let m = Mutation::SetTourCancellationPolicyV1(SetTourCancellationPolicyV1 { tour_id, cancellation_policy_id });
+    save(&desk, &m, EntityKind::Tour)
 }

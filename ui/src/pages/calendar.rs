@@ -77,7 +77,18 @@ pub fn CalendarPage() -> Html {
     let retry = use_state(|| 0u32);
     let range = visible_range(*mode, *anchor);
     let data = use_invoke(CALENDAR, (range, *retry), |((from, until), _)| services::calendar(from, until));
-    let tours = use_invoke(TOURS, (), |_| services::list_tours());
+    // The tour list (every tour, with its texts) is needed only by the dialogs and to tell an
+    // empty month of a desk without tours: a month that shows departures has tours. Loading it
+    // on every visit cost the month view a second full read and parse.
+    let want_tours = *dialog != Dialog::None || data.ready().is_some_and(|l| l.is_empty());
+    let tours = use_invoke(TOURS, want_tours, |want| async move {
+        if want { services::list_tours().await.map(Some) } else { Ok(None) }
+    });
+    let tours: Load<Vec<TourView>> = match tours {
+        Load::Ready(Some(t)) => Load::Ready(t),
+        Load::Ready(None) | Load::Loading => Load::Loading,
+        Load::Failed(e) => Load::Failed(e),
+    };
     let role = app.status.as_ref().and_then(|s| s.signed_in_as.as_ref()).map(|u| u.role);
     let can_override = role.is_some_and(|r| r.can(Permission::Overbook));
 
@@ -247,10 +258,18 @@ pub fn CalendarPage() -> Html {
             </header>
             <p class="muted keys-hint">{ "Arrow keys move between days, Page Up/Down by month, Enter opens a day." }</p>
             { body }
-            if *dialog == Dialog::Generate {
+            // A dialog starts once the tours are there: it picks its first tour when it opens.
+            if *dialog != Dialog::None {
+                { match &tours {
+                    Load::Loading => html! { <Loading what="tours" /> },
+                    Load::Failed(e) => html! { <ErrorNote error={e.clone()} /> },
+                    Load::Ready(_) => html! {},
+                } }
+            }
+            if *dialog == Dialog::Generate && tours.ready().is_some() {
                 <GenerateDialog tours={tour_list.clone()} on_close={close_dialog.clone()} on_saved={on_generated} />
             }
-            if *dialog == Dialog::OneOff {
+            if *dialog == Dialog::OneOff && tours.ready().is_some() {
                 <OneOffDialog tours={tour_list} default_date={(*selected).unwrap_or(*focused)} on_close={close_dialog} on_created={on_created} />
             }
         </section>

@@ -18,6 +18,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod taxes_policies;
 pub mod this_desk;
+pub mod tour_discounts;
 pub mod tour_pricing;
 pub mod tours;
 

@@ -13,7 +13,8 @@ use yew::prelude::*;
 use super::pricing_common::{
     self as common, adjustment, adjustment_fields, adjustment_text, bind, field_error, form_error,
 };
-use super::taxes_policies::{PolicyForm, PolicySummary};
+use super::taxes_policies::PolicyForm;
+use super::tour_discounts::{AutoKind, DiscountRow, PolicyChoice};
 use crate::components::keyboard::on_row_keys;
 use crate::components::states::{ErrorNote, Loading};
 use crate::error::UiError;
@@ -26,11 +27,18 @@ const KINDS: Depends = Depends::on(&[
     EntityKind::TourInclusion,
     EntityKind::CancellationPolicy,
     EntityKind::TaxRate,
+    EntityKind::GroupDiscount,
+    EntityKind::EarlyBirdDiscount,
+    // The tour's choice of a shared cancellation policy is stored on the tour.
+    EntityKind::Tour,
 ]);
 
 #[derive(Properties, PartialEq)]
 pub struct TourPricingProps {
     pub tour_id: String,
+    /// The tour's currency, offered when a discount is a fixed amount.
+    #[prop_or_default]
+    pub currency: AttrValue,
 }
 
 /// Runs a delete and says how it went.
@@ -101,7 +109,9 @@ pub fn TourPricing(props: &TourPricingProps) -> Html {
             let retry = retry.clone();
             html! { <ErrorNote error={e} on_retry={Some(Callback::from(move |()| retry.set(*retry + 1)))} /> }
         }
-        Load::Ready(v) => html! { <TourPricingView_ tour_id={props.tour_id.clone()} view={v} /> },
+        Load::Ready(v) => {
+            html! { <TourPricingView_ tour_id={props.tour_id.clone()} view={v} currency={props.currency.clone()} /> }
+        }
     }
 }
 
@@ -109,6 +119,8 @@ pub fn TourPricing(props: &TourPricingProps) -> Html {
 pub struct ViewProps {
     pub tour_id: String,
     pub view: TourPricingView,
+    #[prop_or_default]
+    pub currency: AttrValue,
 }
 
 #[allow(non_camel_case_types)]
@@ -151,7 +163,7 @@ pub fn TourPricingView_(props: &ViewProps) -> Html {
         <div class="tour-pricing">
             <section aria-labelledby="seasons-title">
                 <h3 id="seasons-title">{ "Seasons" }</h3>
-                <button onclick={new_season}>{ "New season" }</button>
+                <button type="button" id="new-season" onclick={new_season}>{ "New season" }</button>
                 if let Some(s) = &*season_form { <SeasonForm tour_id={tour_id.clone()} season={s.clone()} on_done={close_season} /> }
                 if v.seasons.is_empty() {
                     <p class="state empty muted">{ "No seasons: every date sells at the tier prices." }</p>
@@ -198,17 +210,18 @@ pub fn TourPricingView_(props: &ViewProps) -> Html {
                 </dl>
                 <FaqForm tour_id={tour_id.clone()} />
             </section>
+            <super::tour_discounts::AutoDiscounts tour_id={tour_id.clone()} kind={AutoKind::Group}
+                rules={v.group_discounts.iter().map(DiscountRow::from).collect::<Vec<_>>()} currency={props.currency.clone()} />
+            <super::tour_discounts::AutoDiscounts tour_id={tour_id.clone()} kind={AutoKind::EarlyBird}
+                rules={v.early_bird_discounts.iter().map(DiscountRow::from).collect::<Vec<_>>()} currency={props.currency.clone()} />
             <section aria-labelledby="tour-policy-title">
                 <h3 id="tour-policy-title">{ "Cancellation policy" }</h3>
                 if *policy_form {
                     <PolicyForm policy={v.own_policy.clone()} tour_id={Some(tour_id.clone())} on_done={close_policy} />
                 } else {
-                    { match (&v.own_policy, &v.default_policy) {
-                        (Some(p), _) => html! { <PolicySummary policy={p.clone()} /> },
-                        (None, Some(d)) => html! { <><p class="muted">{ "This tour uses the organization's default:" }</p><PolicySummary policy={d.clone()} /></> },
-                        (None, None) => html! { <p class="muted">{ "No policy: customers who cancel get nothing back." }</p> },
-                    } }
-                    <button onclick={edit_policy}>{ if v.own_policy.is_some() { "Edit this tour's policy" } else { "Give this tour its own policy" } }</button>
+                    <PolicyChoice tour_id={tour_id.clone()} shared={v.shared_policies.clone()} chosen={v.chosen_policy_id.clone()}
+                        own={v.own_policy.clone()} default={v.default_policy.clone()} />
+                    <button onclick={edit_policy}>{ if v.own_policy.is_some() { "Edit this tour's own policy" } else { "Give this tour its own policy" } }</button>
                 }
             </section>
         </div>

@@ -201,7 +201,8 @@ pub fn TourEditorPage(props: &TourEditorPageProps) -> Html {
                 <TourDetailsForm tour={Some(t.tour.clone())} on_saved={saved} />
                 <VariantsSection tour={t.tour.clone()} variants={variants.clone()} on_done={toast.clone()} />
                 <TiersSection tour={t.tour.clone()} variants={variants.clone()} tiers={tiers.clone()} on_done={toast.clone()} />
-                <super::tour_pricing::TourPricing tour_id={t.tour.id.clone()} />
+                <super::tour_pricing::TourPricing tour_id={t.tour.id.clone()}
+                    currency={tiers.first().map(|x| AttrValue::from(x.base_price.currency.to_string())).unwrap_or_default()} />
                 </>
             }
         }
