@@ -5,6 +5,7 @@
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 use tourdesk_domain::catalogue::{
     CancellationPolicyRow, CatalogueRow, EarlyBirdRule, GroupDiscountRule, InclusionKind, PromotionalCode, Season,
     TaxRate, TourFaq, TourInclusion,
@@ -191,10 +192,7 @@ pub async fn catalogue_row(
     id: &str,
     lock: bool,
 ) -> Result<Option<CatalogueRow>, DbError> {
-    let (table, cols) = table(kind)?;
-    let lock = if lock { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT {cols} FROM {table} WHERE organization_id = $1 AND id = $2{lock}");
-    c.row_opt(&sql, &[&org, &id]).await?.map(|r| row_from(kind, &r)).transpose()
+    row_where(c, kind, "id = $2", &[&org, &id], lock).await
 }
 
 /// The organization's default cancellation policy row.
@@ -203,10 +201,7 @@ pub async fn default_policy_row(
     org: &str,
     lock: bool,
 ) -> Result<Option<CatalogueRow>, DbError> {
-    let lock = if lock { " FOR UPDATE" } else { "" };
-    let sql =
-        format!("SELECT {POLICY_COLS} FROM cancellation_policies WHERE organization_id = $1 AND is_default{lock}");
-    c.row_opt(&sql, &[&org]).await?.map(|r| row_from(EntityKind::CancellationPolicy, &r)).transpose()
+    row_where(c, EntityKind::CancellationPolicy, "is_default", &[&org], lock).await
 }
 
 /// A tour's own cancellation policy row (V14's `tour_id`).
@@ -216,10 +211,22 @@ pub async fn own_policy_row(
     tour_id: &str,
     lock: bool,
 ) -> Result<Option<CatalogueRow>, DbError> {
+    row_where(c, EntityKind::CancellationPolicy, "tour_id = $2", &[&org, &tour_id], lock).await
+}
+
+/// The one row of `kind` with `organization_id = $1 AND {filter}` (`params` starts with the
+/// organization), locked `FOR UPDATE` when `lock`.
+async fn row_where(
+    c: &impl GenericClient,
+    kind: EntityKind,
+    filter: &str,
+    params: &[&(dyn ToSql + Sync)],
+    lock: bool,
+) -> Result<Option<CatalogueRow>, DbError> {
+    let (table, cols) = table(kind)?;
     let lock = if lock { " FOR UPDATE" } else { "" };
-    let sql =
-        format!("SELECT {POLICY_COLS} FROM cancellation_policies WHERE organization_id = $1 AND tour_id = $2{lock}");
-    c.row_opt(&sql, &[&org, &tour_id]).await?.map(|r| row_from(EntityKind::CancellationPolicy, &r)).transpose()
+    let sql = format!("SELECT {cols} FROM {table} WHERE organization_id = $1 AND {filter}{lock}");
+    c.row_opt(&sql, params).await?.map(|r| row_from(kind, &r)).transpose()
 }
 
 /// Every catalogue row of `kind` in the organization, in id order (the demo data's and tests'
@@ -400,6 +407,7 @@ pub async fn put_catalogue_row(w: &WriteTx<'_>, row: &CatalogueRow) -> Result<()
             };
             put_threshold(w, row).await?
         }
+        // `put_threshold` is the shared write; the two literals only name each table's threshold column.
         CatalogueRow::EarlyBirdDiscount(e) => {
             let row = ThresholdRow {
                 table: "early_bird_discounts",
