@@ -361,6 +361,7 @@ impl Spec {
 
 use Col::{Bool, Int, Json, Text};
 
+// One static per replica table: each column list follows its table's migrations; alike lists are not copies.
 static BOOKINGS: Spec = Spec {
     table: "bookings",
     cols: &[
@@ -1194,6 +1195,7 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
             let t = c.prepare_cached(&sql)?.query_row(params![org, id], |r| Ok(tier_from_row(r))).optional()?;
             t.transpose()?.map(serde_json::to_value).transpose()?
         }
+        // Every kind named, not `_` (nor `is_catalogue_kind`): a new kind must decide here if it has a shadow.
         EntityKind::Booking
         | EntityKind::Customer
         | EntityKind::CheckIn

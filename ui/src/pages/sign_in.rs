@@ -180,6 +180,7 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
                         <a href={Route::Tours(None).to_hash()} id="sign-in-later">{ "Keep working on this desk" }</a>
                     </p>
                 }
+                // Three inputs alike in shape; their type, autocomplete and hints differ, so none is shared.
                 <label>{ "Server" }
                     <input id="sign-in-server" ref={props.refs.server_url.clone()} type="url" autocomplete="url" spellcheck="false"
                         value={d.server_url.clone()} oninput={input(Field::ServerUrl)} readonly={props.busy}
