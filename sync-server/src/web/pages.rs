@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -44,6 +45,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Visit {
         let p = params(parts.uri.query());
         let lang = lang_of(&p, &parts.headers);
         Ok(Visit { p, lang })
+    }
+}
+
+/// What a POSTed form starts from: its body's fields and the visitor's language (`lang=`, else
+/// `Accept-Language`), as [`Visit`] is for a GET. Refuses only a body `Bytes` refuses.
+pub struct Posted {
+    p: HashMap<String, String>,
+    lang: Lang,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Posted {
+    type Rejection = BytesRejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state).await?;
+        let p = params(std::str::from_utf8(&body).ok());
+        let lang = lang_of(&p, &headers);
+        Ok(Posted { p, lang })
     }
 }
 
@@ -626,14 +646,7 @@ pub async fn checkout(State(s): State<AppState>, Path(org): Path<String>, Visit 
     checkout_page(&s, &org, lang, p, false).await
 }
 
-pub async fn checkout_post(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let p = params(std::str::from_utf8(&body).ok());
-    let lang = lang_of(&p, &headers);
+pub async fn checkout_post(State(s): State<AppState>, Path(org): Path<String>, Posted { p, lang }: Posted) -> Response {
     let book = p.get("action").map(String::as_str) == Some("book");
     checkout_page(&s, &org, lang, p, book).await
 }
