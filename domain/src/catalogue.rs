@@ -98,6 +98,7 @@ with_promo_terms! {
 }
 
 impl PromotionalCode {
+    // Row → pricing input; `upsert_promo_code.v1` builds the row from its arguments: opposite ways.
     pub fn to_promo(&self) -> PromoCode {
         PromoCode {
             id: self.id.clone(),

@@ -264,6 +264,7 @@ impl NewTour {
     }
 }
 
+// Not `CreateVariantV1`: this UI→shell request may change freely; the mutation's arguments are frozen.
 /// What the UI sends to add a variant to a tour; the shell adds the id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewVariant {

@@ -812,6 +812,7 @@ pub fn comparison_range(today: NaiveDate) -> (NaiveDate, NaiveDate) {
     (period_start(today, Grouping::Week) - Days::new(364), today)
 }
 
+// Not `DepartureFact`: the timeline's row and the report's fact are two wire shapes, each with its screen.
 /// One departure on the dashboard's timeline (today's and tomorrow's, in its own zone).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DashboardDeparture {

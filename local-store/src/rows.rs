@@ -339,6 +339,20 @@ struct Spec {
 }
 
 impl Spec {
+    /// A table whose row is exactly `cols`.
+    const fn new(table: &'static str, cols: &'static [(&'static str, Col)]) -> Spec {
+        Spec::with_derived(table, cols, &[])
+    }
+
+    /// A table with `cols` and, after them, columns computed from the entity.
+    const fn with_derived(
+        table: &'static str,
+        cols: &'static [(&'static str, Col)],
+        derived: &'static [&'static str],
+    ) -> Spec {
+        Spec { table, cols, derived, upsert: OnceLock::new() }
+    }
+
     /// An upsert, not `INSERT OR REPLACE`: REPLACE would delete the row without firing delete
     /// triggers, and the customers' search index would keep the old text.
     fn upsert_sql(&self) -> &str {
@@ -361,9 +375,10 @@ impl Spec {
 
 use Col::{Bool, Int, Json, Text};
 
-static BOOKINGS: Spec = Spec {
-    table: "bookings",
-    cols: &[
+// One static per replica table: each column list follows its table's migrations; alike lists are not copies.
+static BOOKINGS: Spec = Spec::with_derived(
+    "bookings",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("reference_number", Text),
@@ -389,13 +404,12 @@ static BOOKINGS: Spec = Spec {
         ("cancelled_at", Text),
         ("updated_at", Text),
     ],
-    derived: &["participant_count", "total_minor", "currency"],
-    upsert: OnceLock::new(),
-};
+    &["participant_count", "total_minor", "currency"],
+);
 
-static CUSTOMERS: Spec = Spec {
-    table: "customers",
-    cols: &[
+static CUSTOMERS: Spec = Spec::new(
+    "customers",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("email", Text),
@@ -417,13 +431,11 @@ static CUSTOMERS: Spec = Spec {
         ("created_at", Text),
         ("updated_at", Text),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static CHECK_INS: Spec = Spec {
-    table: "check_ins",
-    cols: &[
+static CHECK_INS: Spec = Spec::new(
+    "check_ins",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("booking_id", Text),
@@ -433,13 +445,11 @@ static CHECK_INS: Spec = Spec {
         ("at", Text),
         ("recorded_by", Text),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static LEDGER_ENTRIES: Spec = Spec {
-    table: "ledger_entries",
-    cols: &[
+static LEDGER_ENTRIES: Spec = Spec::new(
+    "ledger_entries",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("booking_id", Text),
@@ -452,13 +462,11 @@ static LEDGER_ENTRIES: Spec = Spec {
         ("recorded_by", Text),
         ("recorded_at", Text),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static GUIDES: Spec = Spec {
-    table: "guides",
-    cols: &[
+static GUIDES: Spec = Spec::new(
+    "guides",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("user_id", Text),
@@ -476,13 +484,11 @@ static GUIDES: Spec = Spec {
         ("emergency_contact", Text),
         ("time_off", Json),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static PAYMENT_ISSUES: Spec = Spec {
-    table: "payment_issues",
-    cols: &[
+static PAYMENT_ISSUES: Spec = Spec::new(
+    "payment_issues",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("booking_id", Text),
@@ -493,13 +499,11 @@ static PAYMENT_ISSUES: Spec = Spec {
         ("message", Text),
         ("created_at", Text),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static AUDIT_LOG: Spec = Spec {
-    table: "audit_log",
-    cols: &[
+static AUDIT_LOG: Spec = Spec::new(
+    "audit_log",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("actor", Text),
@@ -512,13 +516,11 @@ static AUDIT_LOG: Spec = Spec {
         ("after", Json),
         ("created_at", Text),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static INCIDENTS: Spec = Spec {
-    table: "departure_incidents",
-    cols: &[
+static INCIDENTS: Spec = Spec::new(
+    "departure_incidents",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("departure_id", Text),
@@ -526,13 +528,11 @@ static INCIDENTS: Spec = Spec {
         ("text", Text),
         ("recorded_by", Text),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static ALLOTMENTS: Spec = Spec {
-    table: "allotments",
-    cols: &[
+static ALLOTMENTS: Spec = Spec::new(
+    "allotments",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("departure_id", Text),
@@ -548,13 +548,11 @@ static ALLOTMENTS: Spec = Spec {
         ("released_at", Text),
         ("returned", Int),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static GUIDE_ASSIGNMENTS: Spec = Spec {
-    table: "guide_assignments",
-    cols: &[
+static GUIDE_ASSIGNMENTS: Spec = Spec::new(
+    "guide_assignments",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("departure_id", Text),
@@ -566,13 +564,11 @@ static GUIDE_ASSIGNMENTS: Spec = Spec {
         ("role", Text),
         ("override_reason", Text),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static SEASONS: Spec = Spec {
-    table: "seasons",
-    cols: &[
+static SEASONS: Spec = Spec::new(
+    "seasons",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("tour_id", Text),
@@ -582,13 +578,11 @@ static SEASONS: Spec = Spec {
         ("adjustment", Json),
         ("priority", Int),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static PROMO_CODES: Spec = Spec {
-    table: "promo_codes",
-    cols: &[
+static PROMO_CODES: Spec = Spec::new(
+    "promo_codes",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("code", Text),
@@ -603,13 +597,11 @@ static PROMO_CODES: Spec = Spec {
         ("current_uses", Int),
         ("status", Text),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static TAX_RATES: Spec = Spec {
-    table: "tax_rates",
-    cols: &[
+static TAX_RATES: Spec = Spec::new(
+    "tax_rates",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("tour_id", Text),
@@ -619,13 +611,11 @@ static TAX_RATES: Spec = Spec {
         ("active", Bool),
         ("sort_order", Int),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static POLICIES: Spec = Spec {
-    table: "cancellation_policies",
-    cols: &[
+static POLICIES: Spec = Spec::new(
+    "cancellation_policies",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("tour_id", Text),
@@ -634,13 +624,11 @@ static POLICIES: Spec = Spec {
         ("rules", Json),
         ("is_default", Bool),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static FAQS: Spec = Spec {
-    table: "tour_faqs",
-    cols: &[
+static FAQS: Spec = Spec::new(
+    "tour_faqs",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("tour_id", Text),
@@ -649,13 +637,11 @@ static FAQS: Spec = Spec {
         ("sort_order", Int),
         ("is_published", Bool),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static INCLUSIONS: Spec = Spec {
-    table: "tour_inclusions",
-    cols: &[
+static INCLUSIONS: Spec = Spec::new(
+    "tour_inclusions",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("tour_id", Text),
@@ -664,20 +650,25 @@ static INCLUSIONS: Spec = Spec {
         ("icon", Text),
         ("sort_order", Int),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static GROUP_DISCOUNTS: Spec = Spec {
-    table: "group_discounts",
-    cols: &[("id", Text), ("organization_id", Text), ("tour_id", Text), ("min_participants", Int), ("discount", Json)],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+/// A tour's discount from a threshold on: the group and early-bird tables differ only in the
+/// threshold's column (the server writes both through one `ThresholdTable`).
+macro_rules! threshold_spec {
+    ($table:literal, $threshold:literal) => {
+        Spec::new(
+            $table,
+            &[("id", Text), ("organization_id", Text), ("tour_id", Text), ($threshold, Int), ("discount", Json)],
+        )
+    };
+}
 
-static GIFT_CARDS: Spec = Spec {
-    table: "gift_cards",
-    cols: &[
+static GROUP_DISCOUNTS: Spec = threshold_spec!("group_discounts", "min_participants");
+static EARLY_BIRD_DISCOUNTS: Spec = threshold_spec!("early_bird_discounts", "min_days_before");
+
+static GIFT_CARDS: Spec = Spec::new(
+    "gift_cards",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("code", Text),
@@ -692,20 +683,11 @@ static GIFT_CARDS: Spec = Spec {
         ("issued_at", Text),
         ("updated_at", Text),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
-static EARLY_BIRD_DISCOUNTS: Spec = Spec {
-    table: "early_bird_discounts",
-    cols: &[("id", Text), ("organization_id", Text), ("tour_id", Text), ("min_days_before", Int), ("discount", Json)],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
-
-static GIFT_CARD_MOVEMENTS: Spec = Spec {
-    table: "gift_card_movements",
-    cols: &[
+static GIFT_CARD_MOVEMENTS: Spec = Spec::new(
+    "gift_card_movements",
+    &[
         ("id", Text),
         ("organization_id", Text),
         ("gift_card_id", Text),
@@ -718,9 +700,7 @@ static GIFT_CARD_MOVEMENTS: Spec = Spec {
         ("recorded_by", Text),
         ("recorded_at", Text),
     ],
-    derived: &[],
-    upsert: OnceLock::new(),
-};
+);
 
 fn spec(kind: EntityKind) -> Option<&'static Spec> {
     match kind {
@@ -1194,6 +1174,7 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
             let t = c.prepare_cached(&sql)?.query_row(params![org, id], |r| Ok(tier_from_row(r))).optional()?;
             t.transpose()?.map(serde_json::to_value).transpose()?
         }
+        // Every kind named, not `_` (nor `is_catalogue_kind`): a new kind must decide here if it has a shadow.
         EntityKind::Booking
         | EntityKind::Customer
         | EntityKind::CheckIn

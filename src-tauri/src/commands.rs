@@ -45,6 +45,22 @@ pub mod guides;
 /// The today dashboard and reports, with CSV export (issue 16).
 pub mod reports;
 
+/// A blank id is a new row: mints its UUID into `id` and answers it (the catalogue and guide
+/// commands' saves).
+fn mint(id: &mut String) -> String {
+    if id.trim().is_empty() {
+        *id = uuid::Uuid::new_v4().to_string();
+    }
+    id.clone()
+}
+
+/// Runs a mutation on the store and announces the one kind it touched.
+fn save(desk: &Desk, m: &Mutation, kind: EntityKind) -> DeskResult<()> {
+    desk.store.mutate(m)?;
+    desk.sync.touched(&desk.store, &[kind], false);
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn desk_status(desk: State<'_, Desk>) -> DeskResult<DeskStatus> {
     Ok(desk.sync.status(&desk.store))

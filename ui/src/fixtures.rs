@@ -13,6 +13,34 @@ pub async fn render<C: BaseComponent>(props: C::Properties) -> String {
     yew::LocalServerRenderer::<C>::with_props(props).render().await
 }
 
+#[derive(yew::Properties, PartialEq)]
+pub struct AsRoleProps {
+    pub role: tourdesk_domain::roles::Role,
+    pub children: yew::Html,
+}
+
+/// Its children inside the app context of a desk signed in with `role` (what a component that
+/// asks "who is signed in?" sees).
+#[yew::component]
+pub fn AsRole(p: &AsRoleProps) -> yew::Html {
+    let role = p.role;
+    let state = yew::use_reducer(move || {
+        let mut s = crate::state::AppState::new(crate::router::Route::Inbox);
+        s.status = Some(desk_status(Some(role)));
+        s
+    });
+    yew::html! {
+        <yew::ContextProvider<crate::state::AppContext> context={state}>
+            { p.children.clone() }
+        </yew::ContextProvider<crate::state::AppContext>>
+    }
+}
+
+/// First render of `children` as a desk signed in with `role` sees it.
+pub async fn render_as(role: tourdesk_domain::roles::Role, children: yew::Html) -> String {
+    render::<AsRole>(AsRoleProps { role, children }).await
+}
+
 pub fn money(amount: i64, currency: &str) -> Money {
     Money::new(amount, Currency::parse(currency).unwrap())
 }

@@ -41,6 +41,7 @@ fn norm_code(v: &str) -> String {
     gift_card::normalise_code("code", v).unwrap_or_else(|_| v.to_string())
 }
 
+// A frozen wire format like every `…V1`: fields alike `record_payment.v1`'s are not shared on purpose.
 /// Arguments of `issue_gift_card.v1`: a card sold at the desk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -205,6 +205,7 @@ fn undeclared(what: &str) -> StoreFault {
     StoreFault(format!("undeclared read of {what}"))
 }
 
+// Answers from the declared keys; `ReadView`'s defaults (alike in shape) answer "unsupported" instead.
 impl ReadView for Snapshot {
     fn tour(&self, id: &str) -> Result<Option<Tour>, StoreFault> {
         match self.get(ReadKey::Tour(id.to_string())) {

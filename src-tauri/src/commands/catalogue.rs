@@ -16,22 +16,9 @@ use tourdesk_domain::mutation::{
 use tourdesk_domain::pricing::{PromoStatus, Quote};
 use tourdesk_domain::protocol::EntityKind;
 
+use super::{mint, save};
 use crate::Desk;
 use crate::error::DeskResult;
-
-/// A blank id is a new row.
-fn mint(id: &mut String) -> String {
-    if id.trim().is_empty() {
-        *id = uuid::Uuid::new_v4().to_string();
-    }
-    id.clone()
-}
-
-fn save(desk: &Desk, m: &Mutation, kind: EntityKind) -> DeskResult<()> {
-    desk.store.mutate(m)?;
-    desk.sync.touched(&desk.store, &[kind], false);
-    Ok(())
-}
 
 #[tauri::command]
 pub async fn tour_pricing(desk: State<'_, Desk>, tour_id: String) -> DeskResult<TourPricingView> {

@@ -8,21 +8,9 @@ use tourdesk_domain::ipc::{BoardDeparture, GuideBoard, GuideView};
 use tourdesk_domain::mutation::{AssignGuideV2, Mutation, UnassignGuideV1, UpsertGuideV1};
 use tourdesk_domain::protocol::EntityKind;
 
+use super::{mint, save};
 use crate::Desk;
 use crate::error::DeskResult;
-
-fn mint(id: &mut String) -> String {
-    if id.trim().is_empty() {
-        *id = uuid::Uuid::new_v4().to_string();
-    }
-    id.clone()
-}
-
-fn save(desk: &Desk, m: &Mutation, kind: EntityKind) -> DeskResult<()> {
-    desk.store.mutate(m)?;
-    desk.sync.touched(&desk.store, &[kind], false);
-    Ok(())
-}
 
 #[tauri::command]
 pub async fn list_guides(desk: State<'_, Desk>) -> DeskResult<Vec<GuideView>> {

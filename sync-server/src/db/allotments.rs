@@ -72,6 +72,7 @@ pub async fn due_allotments(c: &impl GenericClient, org: &str, limit: i64) -> Re
 }
 
 /// Writes an allotment whole (new, or its sales and release).
+// Its own upsert, alike other tables' in shape only (one statement per table).
 pub async fn put_allotment(w: &WriteTx<'_>, a: &Allotment) -> Result<(), DbError> {
     let n = w
         .exec(

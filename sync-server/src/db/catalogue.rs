@@ -5,6 +5,7 @@
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 use tourdesk_domain::catalogue::{
     CancellationPolicyRow, CatalogueRow, EarlyBirdRule, GroupDiscountRule, InclusionKind, PromotionalCode, Season,
     TaxRate, TourFaq, TourInclusion,
@@ -191,10 +192,7 @@ pub async fn catalogue_row(
     id: &str,
     lock: bool,
 ) -> Result<Option<CatalogueRow>, DbError> {
-    let (table, cols) = table(kind)?;
-    let lock = if lock { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT {cols} FROM {table} WHERE organization_id = $1 AND id = $2{lock}");
-    c.row_opt(&sql, &[&org, &id]).await?.map(|r| row_from(kind, &r)).transpose()
+    row_where(c, kind, "id = $2", &[&org, &id], lock).await
 }
 
 /// The organization's default cancellation policy row.
@@ -203,10 +201,7 @@ pub async fn default_policy_row(
     org: &str,
     lock: bool,
 ) -> Result<Option<CatalogueRow>, DbError> {
-    let lock = if lock { " FOR UPDATE" } else { "" };
-    let sql =
-        format!("SELECT {POLICY_COLS} FROM cancellation_policies WHERE organization_id = $1 AND is_default{lock}");
-    c.row_opt(&sql, &[&org]).await?.map(|r| row_from(EntityKind::CancellationPolicy, &r)).transpose()
+    row_where(c, EntityKind::CancellationPolicy, "is_default", &[&org], lock).await
 }
 
 /// A tour's own cancellation policy row (V14's `tour_id`).
@@ -216,10 +211,22 @@ pub async fn own_policy_row(
     tour_id: &str,
     lock: bool,
 ) -> Result<Option<CatalogueRow>, DbError> {
+    row_where(c, EntityKind::CancellationPolicy, "tour_id = $2", &[&org, &tour_id], lock).await
+}
+
+/// The one row of `kind` with `organization_id = $1 AND {filter}` (`params` starts with the
+/// organization), locked `FOR UPDATE` when `lock`.
+async fn row_where(
+    c: &impl GenericClient,
+    kind: EntityKind,
+    filter: &str,
+    params: &[&(dyn ToSql + Sync)],
+    lock: bool,
+) -> Result<Option<CatalogueRow>, DbError> {
+    let (table, cols) = table(kind)?;
     let lock = if lock { " FOR UPDATE" } else { "" };
-    let sql =
-        format!("SELECT {POLICY_COLS} FROM cancellation_policies WHERE organization_id = $1 AND tour_id = $2{lock}");
-    c.row_opt(&sql, &[&org, &tour_id]).await?.map(|r| row_from(EntityKind::CancellationPolicy, &r)).transpose()
+    let sql = format!("SELECT {cols} FROM {table} WHERE organization_id = $1 AND {filter}{lock}");
+    c.row_opt(&sql, params).await?.map(|r| row_from(kind, &r)).transpose()
 }
 
 /// Every catalogue row of `kind` in the organization, in id order (the demo data's and tests'
@@ -389,60 +396,49 @@ pub async fn put_catalogue_row(w: &WriteTx<'_>, row: &CatalogueRow) -> Result<()
             .await?
         }
         CatalogueRow::GroupDiscount(g) => {
-            let row = ThresholdRow {
-                table: "group_discounts",
-                threshold_col: "min_participants",
-                id: &g.id,
-                organization_id: &g.organization_id,
-                tour_id: &g.tour_id,
-                threshold: g.min_participants,
-                discount: &g.discount,
-            };
-            put_threshold(w, row).await?
+            GROUP_DISCOUNTS.put(w, [&g.id, &g.organization_id, &g.tour_id], g.min_participants, &g.discount).await?
         }
         CatalogueRow::EarlyBirdDiscount(e) => {
-            let row = ThresholdRow {
-                table: "early_bird_discounts",
-                threshold_col: "min_days_before",
-                id: &e.id,
-                organization_id: &e.organization_id,
-                tour_id: &e.tour_id,
-                threshold: e.min_days_before,
-                discount: &e.discount,
-            };
-            put_threshold(w, row).await?
+            EARLY_BIRDS.put(w, [&e.id, &e.organization_id, &e.tour_id], e.min_days_before, &e.discount).await?
         }
     };
     written_once(n, id)
 }
 
-/// One group or early-bird discount as V2's tables of the same shape hold it.
-struct ThresholdRow<'a> {
+/// The group and early-bird discounts: V2's two tables of the same shape, which differ only in the
+/// threshold's column.
+struct ThresholdTable {
     table: &'static str,
     threshold_col: &'static str,
-    id: &'a str,
-    organization_id: &'a str,
-    tour_id: &'a str,
-    threshold: u32,
-    discount: &'a Adjustment,
 }
 
-/// Upserts one group or early-bird discount; a row of another tour under this id is not
-/// replaced (no row written).
-async fn put_threshold(w: &WriteTx<'_>, r: ThresholdRow<'_>) -> Result<u64, DbError> {
-    let (kind, value, cur) = adjustment_cols(r.discount);
-    let (table, col) = (r.table, r.threshold_col);
-    let sql = format!(
-        "INSERT INTO {table} (id, organization_id, tour_id, {col}, discount_type, discount_value,
-             discount_currency)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (id) DO UPDATE SET {col} = excluded.{col},
-             discount_type = excluded.discount_type, discount_value = excluded.discount_value,
-             discount_currency = excluded.discount_currency, updated_at = now()
-         WHERE {table}.organization_id = excluded.organization_id AND {table}.tour_id = excluded.tour_id"
-    );
-    let threshold = i32_of(r.threshold)?;
-    Ok(w.exec(&sql, &[&r.id, &r.organization_id, &r.tour_id, &threshold, &kind, &value, &cur]).await?)
+const GROUP_DISCOUNTS: ThresholdTable = ThresholdTable { table: "group_discounts", threshold_col: "min_participants" };
+const EARLY_BIRDS: ThresholdTable = ThresholdTable { table: "early_bird_discounts", threshold_col: "min_days_before" };
+
+impl ThresholdTable {
+    /// Upserts one discount (`[id, organization_id, tour_id]`); a row of another tour under this
+    /// id is not replaced (no row written).
+    async fn put(
+        &self,
+        w: &WriteTx<'_>,
+        [id, organization_id, tour_id]: [&str; 3],
+        threshold: u32,
+        discount: &Adjustment,
+    ) -> Result<u64, DbError> {
+        let (kind, value, cur) = adjustment_cols(discount);
+        let (table, col) = (self.table, self.threshold_col);
+        let sql = format!(
+            "INSERT INTO {table} (id, organization_id, tour_id, {col}, discount_type, discount_value,
+                 discount_currency)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (id) DO UPDATE SET {col} = excluded.{col},
+                 discount_type = excluded.discount_type, discount_value = excluded.discount_value,
+                 discount_currency = excluded.discount_currency, updated_at = now()
+             WHERE {table}.organization_id = excluded.organization_id AND {table}.tour_id = excluded.tour_id"
+        );
+        let threshold = i32_of(threshold)?;
+        Ok(w.exec(&sql, &[&id, &organization_id, &tour_id, &threshold, &kind, &value, &cur]).await?)
+    }
 }
 
 /// Deletes one catalogue row of the organization and queues the delete for its buckets.

@@ -79,6 +79,7 @@ pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer) -> Result<(), DbError>
         &cu.updated_at,
     ];
     // Pipelined: the departures do not depend on the upsert.
+    // (Each table's upsert names its own columns: alike other tables' in shape only, not a copy.)
     let (n, departures) = tokio::join!(
         w.exec(
             "INSERT INTO customers (id, organization_id, email, phone, first_name, last_name, source, source_detail,

@@ -88,6 +88,7 @@ async fn departure_manifest(
     Ok(file(format, &[m], &safe_name(&id)))
 }
 
+// Alike `departure_manifest` only in axum's extractor list; what it loads and names differs.
 async fn guide_day_manifest(
     State(state): State<AppState>,
     staff: Staff,

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Datelike, Duration, NaiveDate, Utc};
@@ -29,6 +31,42 @@ fn lang_of(p: &HashMap<String, String>, headers: &HeaderMap) -> Lang {
     Lang::choose(p.get("lang").map(String::as_str), headers)
 }
 
+/// What every GET page starts from: its query string's parameters and the visitor's language
+/// (`?lang=`, else `Accept-Language`). Never refuses, like [`params`].
+pub struct Visit {
+    p: HashMap<String, String>,
+    lang: Lang,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visit {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let p = params(parts.uri.query());
+        let lang = lang_of(&p, &parts.headers);
+        Ok(Visit { p, lang })
+    }
+}
+
+/// What a POSTed form starts from: its body's fields and the visitor's language (`lang=`, else
+/// `Accept-Language`), as [`Visit`] is for a GET. Refuses only a body `Bytes` refuses.
+pub struct Posted {
+    p: HashMap<String, String>,
+    lang: Lang,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Posted {
+    type Rejection = BytesRejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state).await?;
+        let p = params(std::str::from_utf8(&body).ok());
+        let lang = lang_of(&p, &headers);
+        Ok(Posted { p, lang })
+    }
+}
+
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -43,9 +81,7 @@ struct HomePage {
     orgs: Vec<String>,
 }
 
-pub async fn home(State(s): State<AppState>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
-    let p = params(q.as_deref());
-    let lang = lang_of(&p, &headers);
+pub async fn home(State(s): State<AppState>, Visit { lang, .. }: Visit) -> Response {
     match catalog::public_organizations(&s).await {
         Ok(orgs) => {
             let tr = lang.tr();
@@ -79,14 +115,7 @@ struct ListingPage {
     date_error: Option<String>,
 }
 
-pub async fn listing(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let p = params(q.as_deref());
-    let lang = lang_of(&p, &headers);
+pub async fn listing(State(s): State<AppState>, Path(org): Path<String>, Visit { p, lang }: Visit) -> Response {
     let tours = match catalog::tours(&s, &org).await {
         Ok(t) => t,
         Err(e) => return error_page(&s, lang, Some(&org), e),
@@ -190,11 +219,8 @@ fn decimal(m: &MoneyDto) -> String {
 pub async fn tour(
     State(s): State<AppState>,
     Path((org, key)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
+    Visit { lang, .. }: Visit,
 ) -> Response {
-    let p = params(q.as_deref());
-    let lang = lang_of(&p, &headers);
     let d = match catalog::tour(&s, &org, &key).await {
         Ok(d) => d,
         Err(e) => return error_page(&s, lang, Some(&org), e),
@@ -316,11 +342,8 @@ struct DatesPage {
 pub async fn dates(
     State(s): State<AppState>,
     Path((org, key)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
+    Visit { p, lang }: Visit,
 ) -> Response {
-    let p = params(q.as_deref());
-    let lang = lang_of(&p, &headers);
     let tr = lang.tr();
     let d = match catalog::tour(&s, &org, &key).await {
         Ok(d) => d,
@@ -619,25 +642,11 @@ fn form_field(field: &str, tiers: &[TierInput], lines: &[(usize, u32)]) -> Strin
     }
 }
 
-pub async fn checkout(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let p = params(q.as_deref());
-    let lang = lang_of(&p, &headers);
+pub async fn checkout(State(s): State<AppState>, Path(org): Path<String>, Visit { p, lang }: Visit) -> Response {
     checkout_page(&s, &org, lang, p, false).await
 }
 
-pub async fn checkout_post(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let p = params(std::str::from_utf8(&body).ok());
-    let lang = lang_of(&p, &headers);
+pub async fn checkout_post(State(s): State<AppState>, Path(org): Path<String>, Posted { p, lang }: Posted) -> Response {
     let book = p.get("action").map(String::as_str) == Some("book");
     checkout_page(&s, &org, lang, p, book).await
 }
@@ -864,11 +873,8 @@ struct ConfirmationPage {
 pub async fn confirmation(
     State(s): State<AppState>,
     Path((org, id)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
+    Visit { lang, .. }: Visit,
 ) -> Response {
-    let p = params(q.as_deref());
-    let lang = lang_of(&p, &headers);
     let b = match bookings::by_id(&s, &org, &id).await {
         Ok(b) => b,
         Err(e) => return error_page(&s, lang, Some(&org), e),

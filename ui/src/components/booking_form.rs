@@ -8,6 +8,7 @@ use tourdesk_domain::PricingTier;
 use tourdesk_domain::entities::full_name;
 use tourdesk_domain::ipc::{BookingSummary, CustomerHit, DepartureView};
 use web_sys::HtmlInputElement;
+use web_sys::wasm_bindgen::JsCast;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
@@ -74,6 +75,20 @@ pub fn field_error(error: &Option<UiError>, field: &str) -> Html {
         }
         _ => html! {},
     }
+}
+
+/// The value of the `<input>` or `<select>` an event came from (empty for any other target):
+/// the filter bars of the reports and audit pages read both kinds through one callback.
+pub fn value_of(e: &Event) -> String {
+    e.target()
+        .and_then(|t| {
+            t.clone()
+                .dyn_into::<HtmlInputElement>()
+                .map(|i| i.value())
+                .ok()
+                .or_else(|| t.dyn_into::<web_sys::HtmlSelectElement>().ok().map(|s| s.value()))
+        })
+        .unwrap_or_default()
 }
 
 #[derive(Properties, PartialEq)]

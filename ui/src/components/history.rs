@@ -67,34 +67,15 @@ pub fn EntityHistory(p: &EntityHistoryProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::router::Route;
-
-    #[derive(Properties, PartialEq)]
-    struct AsRole {
-        role: tourdesk_domain::roles::Role,
-    }
-
-    #[component]
-    fn Page(p: &AsRole) -> Html {
-        let role = p.role;
-        let state = use_reducer(move || {
-            let mut s = crate::state::AppState::new(Route::Inbox);
-            s.status = Some(crate::fixtures::desk_status(Some(role)));
-            s
-        });
-        html! {
-            <ContextProvider<crate::state::AppContext> context={state}>
-                <EntityHistory entity="booking" entity_id="b-1" />
-            </ContextProvider<crate::state::AppContext>>
-        }
-    }
+    use crate::fixtures::render_as;
 
     #[tokio::test]
     async fn owners_see_an_entitys_history_and_guides_do_not() {
         use tourdesk_domain::roles::Role;
-        let html = yew::LocalServerRenderer::<Page>::with_props(AsRole { role: Role::Owner }).render().await;
+        let page = || html! { <EntityHistory entity="booking" entity_id="b-1" /> };
+        let html = render_as(Role::Owner, page()).await;
         assert!(html.contains("class=\"entity-history\"") && html.contains("Loading its history"), "{html}");
-        let html = yew::LocalServerRenderer::<Page>::with_props(AsRole { role: Role::Guide }).render().await;
+        let html = render_as(Role::Guide, page()).await;
         assert!(!html.contains("class=\"entity-history\""), "{html}");
     }
 }

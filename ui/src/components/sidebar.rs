@@ -57,31 +57,11 @@ mod tests {
         assert!(!html.contains("nav-audit"), "no audit log before the role is known: {html}");
     }
 
-    #[derive(Properties, PartialEq)]
-    struct AsRole {
-        role: tourdesk_domain::roles::Role,
-    }
-
-    #[component]
-    fn SignedInSidebar(p: &AsRole) -> Html {
-        let role = p.role;
-        let state = use_reducer(move || {
-            let mut s = crate::state::AppState::new(Route::Inbox);
-            s.status = Some(crate::fixtures::desk_status(Some(role)));
-            s
-        });
-        html! {
-            <ContextProvider<crate::state::AppContext> context={state}>
-                <Sidebar route={Route::Inbox} />
-            </ContextProvider<crate::state::AppContext>>
-        }
-    }
-
     #[tokio::test]
     async fn only_owners_and_admins_are_offered_the_audit_log() {
         use tourdesk_domain::roles::Role;
         for (role, shown) in [(Role::Owner, true), (Role::Admin, true), (Role::Manager, false), (Role::Guide, false)] {
-            let html = yew::LocalServerRenderer::<SignedInSidebar>::with_props(AsRole { role }).render().await;
+            let html = crate::fixtures::render_as(role, html! { <Sidebar route={Route::Inbox} /> }).await;
             assert_eq!(html.contains("href=\"#/audit\""), shown, "{role}: {html}");
         }
     }

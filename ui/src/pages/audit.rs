@@ -6,12 +6,10 @@ use std::collections::BTreeMap;
 
 use tourdesk_domain::audit::{AuditFacets, AuditFilter, action_words};
 use tourdesk_domain::protocol::EntityKind;
-use web_sys::HtmlInputElement;
-use web_sys::wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::components::audit::{AuditNames, AuditTable, entity_words};
-use crate::components::booking_form::field_error;
+use crate::components::booking_form::{field_error, value_of};
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::error::UiError;
 use crate::hooks::{Depends, Load, use_invoke};
@@ -31,18 +29,6 @@ async fn names() -> Result<AuditNames, UiError> {
         n.devices = list.devices.into_iter().map(|d| (d.id, format!("{} ({})", d.name, d.user_name))).collect();
     }
     Ok(n)
-}
-
-fn value_of(e: &Event) -> String {
-    e.target()
-        .and_then(|t| {
-            t.clone()
-                .dyn_into::<HtmlInputElement>()
-                .map(|i| i.value())
-                .ok()
-                .or_else(|| t.dyn_into::<web_sys::HtmlSelectElement>().ok().map(|s| s.value()))
-        })
-        .unwrap_or_default()
 }
 
 #[derive(Properties, PartialEq)]

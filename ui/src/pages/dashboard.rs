@@ -15,6 +15,7 @@ use crate::hooks::{Depends, Load, use_invoke};
 use crate::router::Route;
 use crate::services;
 
+// The kinds the dashboard reads, a chosen subset of `EntityKind::ALL` (changes to the others must not reload it).
 const DASHBOARD: Depends = Depends {
     kinds: &[
         EntityKind::Tour,

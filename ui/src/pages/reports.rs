@@ -9,12 +9,10 @@ use tourdesk_domain::entities::BookingSource;
 use tourdesk_domain::money::Currency;
 use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::reports::{Cell, Grouping, ReportFilter, ReportKind, ReportTable};
-use web_sys::HtmlInputElement;
-use web_sys::wasm_bindgen::JsCast;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::components::booking_form::field_error;
+use crate::components::booking_form::{field_error, value_of};
 use crate::components::keyboard::on_row_keys;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::error::UiError;
@@ -57,18 +55,6 @@ pub fn default_filter(kind: ReportKind, today: NaiveDate) -> ReportFilter {
         currency: None,
         group: groupings(kind).first().map_or(Grouping::Day, |(g, _)| *g),
     }
-}
-
-fn value_of(e: &Event) -> String {
-    e.target()
-        .and_then(|t| {
-            t.clone()
-                .dyn_into::<HtmlInputElement>()
-                .map(|i| i.value())
-                .ok()
-                .or_else(|| t.dyn_into::<web_sys::HtmlSelectElement>().ok().map(|s| s.value()))
-        })
-        .unwrap_or_default()
 }
 
 #[derive(Properties, PartialEq)]

@@ -31,6 +31,17 @@ pub struct SignInDraft {
 }
 
 impl SignInDraft {
+    /// What is typed in `f`.
+    pub fn value(&self, f: Field) -> &str {
+        match f {
+            Field::ServerUrl => &self.server_url,
+            Field::Organization => &self.organization,
+            Field::Email => &self.email,
+            Field::Password => &self.password,
+            Field::Otp => &self.otp,
+        }
+    }
+
     pub fn to_input(&self) -> SignInInput {
         SignInInput {
             server_url: self.server_url.trim().to_string(),
@@ -63,11 +74,85 @@ impl Field {
         }
     }
 
+    /// How this field's input differs from the others'; its value, busy state and error are the
+    /// form's, the same for all.
+    fn looks(self) -> Looks {
+        let plain = Looks {
+            label: "",
+            label_id: None,
+            hint: None,
+            id: "",
+            kind: None,
+            autocomplete: "",
+            inputmode: None,
+            spellcheck: Some("false"),
+            autocapitalize: Some("none"),
+            placeholder: None,
+        };
+        match self {
+            Field::ServerUrl => Looks {
+                label: "Server",
+                id: "sign-in-server",
+                kind: Some("url"),
+                autocomplete: "url",
+                autocapitalize: None,
+                placeholder: Some("https://tours.example.com"),
+                ..plain
+            },
+            Field::Organization => Looks {
+                label: "Organization",
+                id: "sign-in-org",
+                autocomplete: "organization",
+                placeholder: Some("its short name, like harbour-walks"),
+                ..plain
+            },
+            Field::Email => {
+                Looks { label: "E-mail", id: "sign-in-email", kind: Some("email"), autocomplete: "username", ..plain }
+            }
+            Field::Password => Looks {
+                label: "Password",
+                id: "sign-in-password",
+                kind: Some("password"),
+                autocomplete: "current-password",
+                spellcheck: None,
+                autocapitalize: None,
+                ..plain
+            },
+            Field::Otp => Looks {
+                label: "Code",
+                label_id: Some("sign-in-code-step"),
+                hint: Some(
+                    "This account has two-step sign-in: enter the 6-digit code from your authenticator app, or one of your recovery codes.",
+                ),
+                id: "sign-in-otp",
+                autocomplete: "one-time-code",
+                inputmode: Some("numeric"),
+                autocapitalize: None,
+                ..plain
+            },
+        }
+    }
+
     fn of(name: Option<&str>) -> Option<Field> {
         [Field::ServerUrl, Field::Organization, Field::Email, Field::Password, Field::Otp]
             .into_iter()
             .find(|f| Some(f.name()) == name)
     }
+}
+
+/// The attributes that tell one sign-in input from another (`None`: the attribute is left out).
+#[derive(Clone, Copy)]
+struct Looks {
+    label: &'static str,
+    label_id: Option<&'static str>,
+    hint: Option<&'static str>,
+    id: &'static str,
+    kind: Option<&'static str>,
+    autocomplete: &'static str,
+    inputmode: Option<&'static str>,
+    spellcheck: Option<&'static str>,
+    autocapitalize: Option<&'static str>,
+    placeholder: Option<&'static str>,
 }
 
 /// What the screen says about an answer: the message and the field it goes beside, if any. The
@@ -108,24 +193,13 @@ pub struct SignInFormProps {
     pub refs: SignInRefs,
 }
 
+/// One input per `Field`, in the enum's order.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct SignInRefs {
-    pub server_url: NodeRef,
-    pub organization: NodeRef,
-    pub email: NodeRef,
-    pub password: NodeRef,
-    pub otp: NodeRef,
-}
+pub struct SignInRefs([NodeRef; 5]);
 
 impl SignInRefs {
     fn of(&self, f: Field) -> &NodeRef {
-        match f {
-            Field::ServerUrl => &self.server_url,
-            Field::Organization => &self.organization,
-            Field::Email => &self.email,
-            Field::Password => &self.password,
-            Field::Otp => &self.otp,
-        }
+        &self.0[f as usize]
     }
 }
 
@@ -149,6 +223,19 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
     let input = |f: Field| {
         let on_edit = props.on_edit.clone();
         Callback::from(move |e: InputEvent| on_edit.emit((f, e.target_unchecked_into::<HtmlInputElement>().value())))
+    };
+    let field = |f: Field| {
+        let l = f.looks();
+        html! {
+            <label id={l.label_id}>{ l.label }
+                if let Some(hint) = l.hint { <span class="muted">{ hint }</span> }
+                <input id={l.id} ref={props.refs.of(f).clone()} type={l.kind} autocomplete={l.autocomplete}
+                    inputmode={l.inputmode} spellcheck={l.spellcheck} autocapitalize={l.autocapitalize}
+                    value={d.value(f).to_string()} oninput={input(f)} readonly={props.busy}
+                    aria-invalid={invalid(f)} placeholder={l.placeholder} />
+                { error_at(f) }
+            </label>
+        }
     };
     let on_submit = {
         let on_submit = props.on_submit.clone();
@@ -180,39 +267,11 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
                         <a href={Route::Tours(None).to_hash()} id="sign-in-later">{ "Keep working on this desk" }</a>
                     </p>
                 }
-                <label>{ "Server" }
-                    <input id="sign-in-server" ref={props.refs.server_url.clone()} type="url" autocomplete="url" spellcheck="false"
-                        value={d.server_url.clone()} oninput={input(Field::ServerUrl)} readonly={props.busy}
-                        aria-invalid={invalid(Field::ServerUrl)} placeholder="https://tours.example.com" />
-                    { error_at(Field::ServerUrl) }
-                </label>
-                <label>{ "Organization" }
-                    <input id="sign-in-org" ref={props.refs.organization.clone()} autocomplete="organization" spellcheck="false" autocapitalize="none"
-                        value={d.organization.clone()} oninput={input(Field::Organization)} readonly={props.busy}
-                        aria-invalid={invalid(Field::Organization)} placeholder="its short name, like harbour-walks" />
-                    { error_at(Field::Organization) }
-                </label>
-                <label>{ "E-mail" }
-                    <input id="sign-in-email" ref={props.refs.email.clone()} type="email" autocomplete="username" spellcheck="false" autocapitalize="none"
-                        value={d.email.clone()} oninput={input(Field::Email)} readonly={props.busy}
-                        aria-invalid={invalid(Field::Email)} />
-                    { error_at(Field::Email) }
-                </label>
-                <label>{ "Password" }
-                    <input id="sign-in-password" ref={props.refs.password.clone()} type="password" autocomplete="current-password"
-                        value={d.password.clone()} oninput={input(Field::Password)} readonly={props.busy}
-                        aria-invalid={invalid(Field::Password)} />
-                    { error_at(Field::Password) }
-                </label>
-                if d.code_step {
-                    <label id="sign-in-code-step">{ "Code" }
-                        <span class="muted">{ "This account has two-step sign-in: enter the 6-digit code from your authenticator app, or one of your recovery codes." }</span>
-                        <input id="sign-in-otp" ref={props.refs.otp.clone()} autocomplete="one-time-code" inputmode="numeric" spellcheck="false"
-                            value={d.otp.clone()} oninput={input(Field::Otp)} readonly={props.busy}
-                            aria-invalid={invalid(Field::Otp)} />
-                        { error_at(Field::Otp) }
-                    </label>
-                }
+                { field(Field::ServerUrl) }
+                { field(Field::Organization) }
+                { field(Field::Email) }
+                { field(Field::Password) }
+                if d.code_step { { field(Field::Otp) } }
                 { general }
                 <div class="actions">
                     <button id="sign-in-submit" type="submit" class="primary" disabled={props.busy}>
