@@ -111,18 +111,16 @@ async fn two_desks_moving_onto_the_last_seat_get_one_move_and_one_refusal_that_w
 
     assert_eq!(booked(&env, &to).await, capacity, "never past capacity");
     assert_eq!(booked(&env, &dep.0).await, 1, "the loser's seat stayed where it was");
-    let moved = env
-        .scalar("SELECT count(*) FROM bookings WHERE id IN ($1, $2) AND departure_id = $3", &[&ba, &bb, &to])
-        .await;
+    let moved =
+        env.scalar("SELECT count(*) FROM bookings WHERE id IN ($1, $2) AND departure_id = $3", &[&ba, &bb, &to]).await;
     assert_eq!(moved, 1);
     let refusals: Vec<_> = a.rejections().unwrap().into_iter().chain(b.rejections().unwrap()).collect();
     assert_eq!(refusals.len(), 1, "{refusals:?}");
     assert_eq!((refusals[0].name.as_str(), refusals[0].code.as_deref()), ("move_booking.v1", Some("CONFLICT")));
     assert!(refusals[0].detail.as_deref().unwrap_or("").contains("sold out"), "{refusals:?}");
     let loser = if refusals[0].args["booking_id"] == ba { &ba } else { &bb };
-    let audited = env
-        .scalar("SELECT count(*) FROM audit_logs WHERE action = 'booking.moved' AND entity_id = $1", &[loser])
-        .await;
+    let audited =
+        env.scalar("SELECT count(*) FROM audit_logs WHERE action = 'booking.moved' AND entity_id = $1", &[loser]).await;
     assert_eq!(audited, 0, "a refusal writes nothing");
     assert_eq!(env.scalar("SELECT count(*) FROM audit_logs WHERE action = 'booking.moved'", &[]).await, 1);
     let on = pg.query_one("SELECT departure_id FROM bookings WHERE id = $1", &[loser]).await.unwrap();
