@@ -231,10 +231,7 @@ async fn show_with(
         }
     };
     let failed = confirm_error.is_some() || moving.as_ref().is_some_and(|m| m.error.is_some());
-    let mut moving = match moving {
-        Some(m) => m,
-        None => Moving::default(),
-    };
+    let mut moving = moving.unwrap_or_default();
     if moving.preview.is_none() && !moving.done || moving.error.is_some() {
         match choices(s, lang, session).await {
             Ok(c) => (moving.offered, moving.choices) = (c.offered, c.choices),
