@@ -328,6 +328,9 @@ async fn write(
         Change::PutBooking(b) => {
             let hold = booking.filter(|(made, _)| made.id == b.id).and_then(|(_, hold)| hold);
             db::put_booking(w, b, hold).await?;
+            if let Mutation::MoveBookingV1(mv) = m {
+                moved_away(w, mv, b)?;
+            }
             ("booking", &b.id, serde_json::to_value(b)?)
         }
         Change::PutCustomer(c) => {
@@ -365,7 +368,14 @@ async fn write(
             ("promotional_code", promo_code_id, detail)
         }
         Change::RequestRefund(r) => {
-            let id = db::queue_refund(w, org, r).await?;
+            let id = match m {
+                // A booking may be moved more than once; each move's refund is its own.
+                Mutation::MoveBookingV1(_) => {
+                    let id = format!("refund-move-{}-{}", r.booking_id, r.requested_at.timestamp_micros());
+                    db::queue_refund_as(w, org, &id, r).await?
+                }
+                _ => db::queue_refund(w, org, r).await?,
+            };
             db::audit(w, actor, m.name(), "refund", &id, &serde_json::to_value(r)?);
             return Ok(());
         }
@@ -403,6 +413,22 @@ async fn write(
         }
     };
     db::audit_change(w, actor, m.name(), entity, id, before, &after);
+    Ok(())
+}
+
+/// A moved booking is also logged to the departure it left, so a replica holding only that
+/// departure's rows (a guide's) sees it go instead of keeping a stale copy on its manifest.
+fn moved_away(w: &WriteTx<'_>, mv: &tourdesk_domain::mutation::MoveBookingV1, b: &Booking) -> Result<(), DbError> {
+    let from = mv.from_departure_id.trim();
+    if from != b.departure_id {
+        let row = serde_json::to_value(b)?;
+        w.log([db::LogRow::put(
+            tourdesk_domain::protocol::schedule_bucket(from),
+            tourdesk_domain::protocol::EntityKind::Booking,
+            &b.id,
+            row,
+        )]);
+    }
     Ok(())
 }
 

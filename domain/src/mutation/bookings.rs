@@ -108,6 +108,7 @@ mod attendance;
 mod cancel;
 mod create;
 mod modify;
+mod moves;
 
 pub use attendance::{CheckInV1, MarkNoShowV1, attendance, attendance_by_participant};
 pub use cancel::CancelBookingV1;
@@ -115,6 +116,7 @@ pub(super) use cancel::cancel_one;
 pub(crate) use create::SeatSource;
 pub use create::{CreateBookingV1, REFERENCE_CANDIDATES, reference_candidates};
 pub use modify::ModifyBookingV1;
+pub use moves::{BOOKING_MOVED, MOVE_CUTOFF_HOURS, MoveBookingV1, MoveMoney, move_money};
 
 /// A participant's details as typed at the desk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

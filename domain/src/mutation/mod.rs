@@ -57,6 +57,7 @@ use crate::status::{DepartureStatus, ForbiddenTransition, StateMachine};
 use crate::validate::FieldError;
 
 pub use allotments::{IssueAllotmentV1, ReleaseAllotmentV1, SellWalkUpV1, WalkUpGuest, WalkUpPayment};
+pub use bookings::{BOOKING_MOVED, MOVE_CUTOFF_HOURS, MoveBookingV1, MoveMoney, move_money};
 pub use bookings::{
     CancelBookingV1, CheckInV1, CreateBookingV1, LineArgs, MarkNoShowV1, ModifyBookingV1, OverbookArgs,
     ParticipantArgs, REFERENCE_CANDIDATES, attendance, attendance_by_participant, reference_candidates,
@@ -649,6 +650,7 @@ mutations! {
     RecordDepartureIncidentV1 => "record_departure_incident.v1",
     IssueGiftCardV1 => "issue_gift_card.v1",
     RedeemGiftCardV1 => "redeem_gift_card.v1",
+    MoveBookingV1 => "move_booking.v1",
 }
 
 impl Mutation {

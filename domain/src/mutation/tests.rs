@@ -174,6 +174,11 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         ("delete_early_bird_discount.v1", json!({"id": uuid(19)})),
         ("set_tour_cancellation_policy.v1", json!({"tour_id": TOUR, "cancellation_policy_id": uuid(20)})),
         (
+            "move_booking.v1",
+            json!({"booking_id": "b-1", "tour_id": TOUR, "from_departure_id": DEPARTURE,
+                   "to_departure_id": "v-1@2026-07-12T09:00:00", "reason": "Customer asked"}),
+        ),
+        (
             "record_departure_incident.v1",
             json!({"nonce": uuid(40), "departure_id": DEPARTURE, "at": "2026-06-01T11:00:00Z", "text": "Bus late"}),
         ),
@@ -198,6 +203,14 @@ fn sample_world() -> Mem {
         0,
     ));
     mem.put_departure(Departure { booked_count: 2, ..departure() });
+    // The departure `move_booking.v1` moves b-1 to.
+    mem.put_departure(Departure {
+        id: "v-1@2026-07-12T09:00:00".into(),
+        local_date: chrono::NaiveDate::from_ymd_opt(2026, 7, 12).unwrap(),
+        starts_at: departure().starts_at + chrono::Duration::days(2),
+        ends_at: departure().ends_at + chrono::Duration::days(2),
+        ..departure()
+    });
     let declined = GuideAssignment {
         id: "a-1".into(),
         organization_id: ORG.into(),
@@ -431,6 +444,14 @@ fn bookings_lock_their_departure_and_only_consult_the_tour() {
             }
             "modify_booking.v1" | "cancel_booking.v1" => {
                 assert_eq!(unlocked.len(), 1, "{name}: {unlocked:?}");
+                assert!(m.reads().iter().filter(|k| matches!(k, ReadKey::Departure(_))).all(|k| m.locks(k)));
+            }
+            // A move locks both departures and the booking; prices and the policy are consulted.
+            "move_booking.v1" => {
+                assert!(
+                    unlocked.iter().all(|k| matches!(k, ReadKey::PricingCatalog(_) | ReadKey::CancellationPolicy(_))),
+                    "{unlocked:?}"
+                );
                 assert!(m.reads().iter().filter(|k| matches!(k, ReadKey::Departure(_))).all(|k| m.locks(k)));
             }
             // A guide's qualified tours are only looked up.

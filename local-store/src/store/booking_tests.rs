@@ -19,6 +19,7 @@ use super::*;
 use crate::rows;
 
 mod gift_cards;
+mod moves;
 
 const ORG: &str = "org-1";
 const ALL: &str = "org:org-1:all";

@@ -16,7 +16,8 @@ use super::i18n::Lang;
 use super::pages::params;
 use super::{Caching, Meta, describe_ref, error_page, html};
 use crate::website::bookings;
-use crate::website::types::{BookingDto, CancelRequest, LookupRequest};
+use crate::website::moves;
+use crate::website::types::{BookingDto, CancelRequest, LookupRequest, MoneyDto};
 use crate::{AppError, AppState};
 
 /// The session cookie's name; it is sent only to `/manage…`.
@@ -77,6 +78,70 @@ struct ManagePage {
     message: Option<String>,
     confirm_error: Option<String>,
     just_cancelled: bool,
+    moving: Moving,
+}
+
+/// A date the booking may move to.
+struct MoveChoice {
+    id: String,
+    label: String,
+}
+
+/// The reschedule section: the dates offered, the price of the chosen one before confirming, a
+/// refusal beside the choice, or the move done.
+#[derive(Default)]
+struct Moving {
+    offered: bool,
+    choices: Vec<MoveChoice>,
+    error: Option<String>,
+    preview: Option<MovePreviewView>,
+    done: bool,
+}
+
+struct MovePreviewView {
+    to: String,
+    when: String,
+    total: String,
+    /// `(pays more, amount)`; `None` when the price stays the same.
+    difference: Option<(bool, String)>,
+    balance_due: Option<String>,
+}
+
+fn departure_label(lang: Lang, d: &tourdesk_domain::Departure) -> String {
+    format!("{}, {} ({})", lang.long_date(d.local_date), d.local_time.format("%H:%M"), d.timezone)
+}
+
+fn preview_view(lang: Lang, p: &moves::MovePreview) -> MovePreviewView {
+    let m = |x: tourdesk_domain::money::Money| lang.money(&MoneyDto::from(x));
+    let d = p.money.difference;
+    MovePreviewView {
+        to: p.to.id.clone(),
+        when: departure_label(lang, &p.to),
+        total: m(p.money.new_total),
+        difference: if d.amount > 0 {
+            Some((true, m(d)))
+        } else if p.money.refund_due.amount > 0 {
+            Some((false, m(p.money.refund_due)))
+        } else if d.amount < 0 {
+            Some((false, m(tourdesk_domain::money::Money::new(-d.amount, d.currency))))
+        } else {
+            None
+        },
+        balance_due: (p.money.balance_due.amount > 0).then(|| m(p.money.balance_due)),
+    }
+}
+
+/// The dates the managed booking may move to, as the section lists them.
+async fn choices(s: &AppState, lang: Lang, session: &str) -> Result<Moving, AppError> {
+    let (b, deps) = moves::move_choices(s, session).await?;
+    let choices = deps
+        .iter()
+        .map(|d| MoveChoice {
+            id: d.id.clone(),
+            label: format!("{} · {} {}", departure_label(lang, d), d.seats_left(), lang.tr().move_seats_left),
+        })
+        .collect();
+    Ok(Moving { offered: b.status.holds_seats(), choices, ..Moving::default() })
 }
 
 fn manage_meta(state: &AppState, lang: Lang) -> Meta {
@@ -127,6 +192,7 @@ fn no_session(s: &AppState, lang: Lang, e: AppError) -> Response {
         message: Some(lang.error(code, &message)),
         confirm_error: None,
         just_cancelled: false,
+        moving: Moving::default(),
     };
     let mut r = html(StatusCode::UNAUTHORIZED, &page, Caching::Private);
     r.headers_mut().insert(header::SET_COOKIE, cookie(s, "", 0));
@@ -134,6 +200,17 @@ fn no_session(s: &AppState, lang: Lang, e: AppError) -> Response {
 }
 
 async fn show(s: &AppState, lang: Lang, session: &str, confirm_error: Option<String>) -> Response {
+    show_with(s, lang, session, confirm_error, None).await
+}
+
+/// The manage page; `moving` replaces the reschedule section's default (the dates offered).
+async fn show_with(
+    s: &AppState,
+    lang: Lang,
+    session: &str,
+    confirm_error: Option<String>,
+    moving: Option<Moving>,
+) -> Response {
     let b = match bookings::managed(s, session).await {
         Ok(b) => b,
         Err(e) => return no_session(s, lang, e),
@@ -153,6 +230,17 @@ async fn show(s: &AppState, lang: Lang, session: &str, confirm_error: Option<Str
             Err(e) => return error_page(s, lang, None, e),
         }
     };
+    let failed = confirm_error.is_some() || moving.as_ref().is_some_and(|m| m.error.is_some());
+    let mut moving = moving.unwrap_or_default();
+    if moving.preview.is_none() && !moving.done || moving.error.is_some() {
+        match choices(s, lang, session).await {
+            Ok(c) => (moving.offered, moving.choices) = (c.offered, c.choices),
+            Err(e) => return error_page(s, lang, None, e),
+        }
+    }
+    if moving.done || moving.preview.is_some() {
+        moving.offered = true;
+    }
     let page = ManagePage {
         meta: manage_meta(s, lang),
         booking: Some(booking_view(lang, &b)),
@@ -161,8 +249,9 @@ async fn show(s: &AppState, lang: Lang, session: &str, confirm_error: Option<Str
         message: None,
         confirm_error: confirm_error.clone(),
         just_cancelled: false,
+        moving,
     };
-    let status = if confirm_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if failed { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     html(status, &page, Caching::Private)
 }
 
@@ -186,6 +275,7 @@ pub async fn cancel(State(s): State<AppState>, headers: HeaderMap, body: Bytes) 
                 message: Some(lang.tr().cancelled_text.into()),
                 confirm_error: None,
                 just_cancelled: true,
+                moving: Moving::default(),
             };
             let mut r = html(StatusCode::OK, &page, Caching::Private);
             // The session cancelled once and is spent.
@@ -198,6 +288,40 @@ pub async fn cancel(State(s): State<AppState>, headers: HeaderMap, body: Bytes) 
         }
         Err(e) => private(no_session(&s, lang, e)),
     }
+}
+
+/// The reschedule form: without `confirm=yes` it shows the chosen date's price (decided and
+/// rolled back); with it, it moves the booking. A refusal (sold out meanwhile, the cut-off, the
+/// policy) is shown beside the choice and nothing changes.
+pub async fn move_post(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let p = params(std::str::from_utf8(&body).ok());
+    let lang = Lang::choose(p.get("lang").map(String::as_str), &headers);
+    let Some(session) = session_of(&headers) else {
+        return private(no_session(&s, lang, AppError::Unauthorized(String::new())));
+    };
+    let refused = |e: &AppError| {
+        let (_, code, message) = describe_ref(e);
+        Moving { error: Some(lang.error(code, &message)), ..Moving::default() }
+    };
+    let to = p.get("to").map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let Some(to) = to else {
+        let moving = Moving { error: Some(lang.tr().err_required.into()), ..Moving::default() };
+        return private(show_with(&s, lang, &session, None, Some(moving)).await);
+    };
+    if p.get("confirm").map(String::as_str) != Some("yes") {
+        let moving = match moves::move_preview(&s, &session, &to).await {
+            Ok(Ok(preview)) => Moving { preview: Some(preview_view(lang, &preview)), ..Moving::default() },
+            Ok(Err(e)) => refused(&e),
+            Err(e) => return private(no_session(&s, lang, e)),
+        };
+        return private(show_with(&s, lang, &session, None, Some(moving)).await);
+    }
+    let moving = match moves::move_booking(&s, &session, &to).await {
+        Ok(_) => Moving { done: true, ..Moving::default() },
+        Err(e @ AppError::BadRequest { .. }) => refused(&e),
+        Err(e) => return private(no_session(&s, lang, e)),
+    };
+    private(show_with(&s, lang, &session, None, Some(moving)).await)
 }
 
 #[derive(Template)]

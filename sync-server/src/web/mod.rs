@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/{org}/sitemap.xml", get(seo::org_sitemap))
         .route("/manage", get(manage::manage))
         .route("/manage/cancel", axum::routing::post(manage::cancel))
+        .route("/manage/move", axum::routing::post(manage::move_post))
         .route("/sitemap.xml", get(seo::sitemap_index))
         .route("/robots.txt", get(seo::robots))
         .route("/assets/{file}", get(assets::serve))

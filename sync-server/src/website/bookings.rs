@@ -46,7 +46,7 @@ pub const WEBSITE_ACTOR: &str = "website";
 /// How long a magic link works.
 const MAGIC_LINK_HOURS: i64 = 24;
 
-fn ctx(org: &str) -> MutationCtx {
+pub(crate) fn ctx(org: &str) -> MutationCtx {
     MutationCtx {
         organization_id: org.to_string(),
         role: Role::Customer,
@@ -426,7 +426,7 @@ async fn send_magic_link(state: &AppState, org: &str, b: &Booking, email: &str, 
 
 /// The booking a magic link opens, while the link is unused and unexpired: `(org, booking id)`.
 /// The link's organization becomes the transaction's tenant.
-async fn redeem(c: &impl GenericClient, token: &str, consume: bool) -> Result<(String, String), AppError> {
+pub(crate) async fn redeem(c: &impl GenericClient, token: &str, consume: bool) -> Result<(String, String), AppError> {
     let refused = || AppError::Unauthorized("this link has expired or was already used; ask for a new one".into());
     let digest = token_digest(token);
     let org = db::enter_org_of_magic_link(c, &digest).await?.ok_or_else(refused)?;

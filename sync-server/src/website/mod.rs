@@ -5,6 +5,7 @@
 
 pub mod bookings;
 pub mod catalog;
+pub mod moves;
 pub mod types;
 
 use deadpool_postgres::{Object, Transaction};
