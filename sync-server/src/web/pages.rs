@@ -169,7 +169,7 @@ struct TierView {
 #[template(path = "tour.html")]
 struct TourPage {
     meta: Meta,
-    d: TourDetail,
+    d: std::sync::Arc<TourDetail>,
     duration: String,
     category: &'static str,
     from: Option<String>,
@@ -520,7 +520,7 @@ async fn checkout_context(
     s: &AppState,
     org: &str,
     p: &HashMap<String, String>,
-) -> Result<(TourDetail, AvailableDeparture), AppError> {
+) -> Result<(std::sync::Arc<TourDetail>, AvailableDeparture), AppError> {
     let tour = p.get("tour").map(String::as_str).unwrap_or_default();
     let date = p
         .get("date")
@@ -532,8 +532,9 @@ async fn checkout_context(
     let a = catalog::availability(s, org, &d.tour.slug, &q).await?;
     let dep = a
         .departures
-        .into_iter()
+        .iter()
         .find(|x| x.id == departure.trim())
+        .cloned()
         .ok_or_else(|| AppError::NotFound("departure".into()))?;
     Ok((d, dep))
 }
