@@ -134,13 +134,15 @@ impl OrgOf for TourKey {
 /// This instance's cached catalogue reads.
 pub struct CatalogueCache {
     enabled: bool,
+    /// Organizations' display names by slug, as last looked up (headers and titles).
+    names: Mutex<HashMap<String, String>>,
     availability: Map<AvailabilityKey, Availability>,
     tours: Map<TourKey, TourDetail>,
 }
 
 impl CatalogueCache {
     pub fn new(enabled: bool) -> Arc<CatalogueCache> {
-        Arc::new(CatalogueCache { enabled, availability: Map::new(), tours: Map::new() })
+        Arc::new(CatalogueCache { enabled, names: Mutex::default(), availability: Map::new(), tours: Map::new() })
     }
 
     pub fn enabled(&self) -> bool {
@@ -171,6 +173,21 @@ impl CatalogueCache {
     pub fn put_tour(&self, key: TourKey, seq: i64, value: Arc<TourDetail>) {
         if self.enabled {
             self.tours.put(key, seq, None, value);
+        }
+    }
+
+    /// The display name last looked up for `slug`.
+    pub fn name_of(&self, slug: &str) -> Option<String> {
+        self.names.lock().unwrap_or_else(|p| p.into_inner()).get(slug).cloned()
+    }
+
+    fn remember_name(&self, slug: &str, name: &str) {
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if names.get(slug).is_none_or(|n| n != name) {
+            if names.len() >= MAX_ENTRIES {
+                names.clear();
+            }
+            names.insert(slug.to_string(), name.to_string());
         }
     }
 
@@ -214,5 +231,16 @@ impl CatalogueCache {
 pub async fn current(state: &AppState, slug: &str) -> Result<OrgVersion, AppError> {
     let slug = super::parse_slug(slug)?;
     let conn = state.pool.get().await?;
-    org_version(&conn, &slug).await?.ok_or_else(|| AppError::NotFound("organization".into()))
+    let v = org_version(&conn, &slug).await?.ok_or_else(|| AppError::NotFound("organization".into()))?;
+    state.catalogue.remember_name(&slug, &v.name);
+    Ok(v)
+}
+
+/// The display name of the organization at `slug` for a page's header and title: as the request's
+/// own lookup just read it, else looked up now; the slug itself if it cannot be found.
+pub async fn org_name(state: &AppState, slug: &str) -> String {
+    if let Some(name) = state.catalogue.name_of(slug) {
+        return name;
+    }
+    current(state, slug).await.map(|v| v.name).unwrap_or_else(|_| slug.to_string())
 }
