@@ -768,7 +768,7 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
             .iter()
             .map(|k| (k.to_string(), text(k)))
             .collect();
-    let org_name = crate::website::cache::org_name(&s, &org).await;
+    let org_name = crate::website::cache::org_name(s, org).await;
     let mut meta = Meta::new(
         s,
         lang,
