@@ -348,3 +348,88 @@ async fn failed_sign_ins_through_one_instance_hold_the_account_on_the_other() {
     assert_eq!((status, e["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED")), "{e}");
     b.shutdown().await.unwrap();
 }
+
+/// What instance `base`'s public API says is left on `dep` (its tour and local date from the
+/// database), and the day page's seat line for it.
+async fn seats_shown(env: &Env, base: &str, dep: &str) -> (u64, String) {
+    let pg = env.pg().await;
+    let r = pg
+        .query_one(
+            "SELECT t.slug, s.local_date::text FROM schedules s JOIN tours t ON t.id = s.tour_id WHERE s.id = $1",
+            &[&dep],
+        )
+        .await
+        .unwrap();
+    let (tour, date): (String, String) = (r.get(0), r.get(1));
+    let a: Value = reqwest::get(format!("{base}/api/v1/orgs/{ORG}/tours/{tour}/availability?from={date}&to={date}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seats =
+        a["departures"].as_array().unwrap().iter().find(|d| d["id"] == dep).unwrap()["seats_left"].as_u64().unwrap();
+    let page = reqwest::get(format!("{base}/{ORG}/tours/{tour}/dates?day={date}")).await.unwrap().text().await.unwrap();
+    (seats, page)
+}
+
+async fn seats_left_in_db(env: &Env, dep: &str) -> u64 {
+    let left = env.scalar("SELECT (capacity - booked_count)::bigint FROM schedules WHERE id = $1", &[&dep]).await;
+    u64::try_from(left).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seat_sold_through_one_instance_shows_at_once_on_the_others_cached_availability() {
+    let env = Env::start().await;
+    let (b, b_url) = second_instance(&env).await;
+    let a_url = env.base_url();
+    let (dep, tier) = departure_with(&env, 12).await;
+    // B has read (and cached) the day before anything is sold; so has A.
+    assert_eq!(seats_shown(&env, &b_url, &dep).await.0, 12);
+    assert_eq!(seats_shown(&env, &a_url, &dep).await.0, 12);
+    for i in 0..10u64 {
+        book(&a_url, &dep, &tier, &format!("cache{i}@example.com")).await;
+        // Read at once through the other instance, no waiting for its change listener; then
+        // through the one that sold, whose cache held the old count too.
+        let (on_b, page_b) = seats_shown(&env, &b_url, &dep).await;
+        assert_eq!(on_b, 11 - i, "instance B after booking {i}");
+        assert_eq!(on_b, seats_left_in_db(&env, &dep).await);
+        let left = format!("<p class=\"seats\">{} seats left</p>", 11 - i);
+        assert!(page_b.contains(&left), "B's day page after booking {i} lacks {left:?}");
+        assert_eq!(seats_shown(&env, &a_url, &dep).await.0, 11 - i, "instance A after booking {i}");
+    }
+    // Unchanged data is served from the cache: an edit made behind the server's back (plain
+    // SQL, not logged, so no desk would see it either) is not seen until a logged change.
+    env.pg().await.execute("UPDATE schedules SET capacity = capacity + 5 WHERE id = $1", &[&dep]).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(seats_shown(&env, &b_url, &dep).await.0, 2);
+    }
+    book(&a_url, &dep, &tier, "after-edit@example.com").await;
+    assert_eq!(seats_shown(&env, &b_url, &dep).await.0, 6);
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_hold_gives_its_seat_back_on_every_instances_cached_availability() {
+    let env = Env::start_faked(Fakes { hold_seconds: Some(1), ..Fakes::default() }).await;
+    let (b, b_url) = second_instance(&env).await;
+    let (dep, tier) = departure_with(&env, 3).await;
+    assert_eq!(seats_shown(&env, &b_url, &dep).await.0, 3);
+    let booked = book(&env.base_url(), &dep, &tier, "expiring@example.com").await;
+    assert_eq!(seats_shown(&env, &b_url, &dep).await.0, 2);
+    let id = booked["booking"]["id"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let cancelled =
+            env.scalar("SELECT count(*) FROM bookings WHERE id = $1 AND status = 'cancelled'", &[&id]).await;
+        if cancelled == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the hold was not released");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The release is committed: both instances show the seat again at once.
+    assert_eq!(seats_shown(&env, &b_url, &dep).await.0, 3);
+    assert_eq!(seats_shown(&env, &env.base_url(), &dep).await.0, 3);
+    b.shutdown().await.unwrap();
+}

@@ -138,6 +138,11 @@ async fn listing_tour_page_and_calendar_are_served_in_two_languages() {
     assert!(listing.body.contains(&format!("hreflang=\"de\" href=\"http://127.0.0.1:8787/{ORG}?lang=de\"")));
     assert!(listing.body.contains("<meta name=\"description\""));
     assert!(listing.body.contains("<meta property=\"og:title\""));
+    // The header and title name the organization as its people wrote it, not its URL slug.
+    let org_name: String = pg.query_one("SELECT name FROM organizations WHERE id = $1", &[&org]).await.unwrap().get(0);
+    assert_ne!(org_name, ORG);
+    assert!(listing.body.contains(&format!("<a class=\"brand\" href=\"/{ORG}\">{org_name}</a>")), "{}", listing.body);
+    assert!(listing.body.contains(&format!(" · {org_name}</title>")));
     // Filters: by category, by a date the tour runs, and a date that is not one.
     let category = tokyo["category"].as_str().unwrap();
     let filtered = page(&env, &format!("/{ORG}?category={category}")).await;

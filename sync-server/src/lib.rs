@@ -49,6 +49,9 @@ pub struct AppState {
     pub mailer: mail::Mailer,
     /// Failed sign-ins per account and address (in memory, per instance).
     pub sign_in_throttle: std::sync::Arc<throttle::SignInThrottle>,
+    /// The public site's availability and tour details, checked against each organization's
+    /// change counter on every request (`website::cache`).
+    pub catalogue: std::sync::Arc<website::cache::CatalogueCache>,
 }
 
 /// A server bound and serving in the background; dropping the handle does not stop it,
@@ -106,6 +109,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let stripe = payments::gateway::StripeGateway::new(&config.stripe)?;
     let jobs_every = std::time::Duration::from_millis(config.booking.jobs_interval_ms.max(50));
     let mailer = mail::Mailer::new(&config.mail)?;
+    let catalogue = website::cache::CatalogueCache::new(config.booking.catalogue_cache);
+    catalogue.follow(&events);
     let state = AppState {
         pool,
         config: std::sync::Arc::new(config),
@@ -114,6 +119,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         stripe,
         mailer,
         sign_in_throttle: Default::default(),
+        catalogue,
     };
     jobs::spawn(state.clone(), jobs_every);
     let app = routes::router(state);

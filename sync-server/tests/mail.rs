@@ -342,6 +342,7 @@ async fn app_state(env: &Env, mailer: Mailer) -> (AppState, tokio::sync::watch::
         shutting_down: stopped,
         mailer,
         sign_in_throttle: Default::default(),
+        catalogue: tourdesk_sync_server::website::cache::CatalogueCache::new(true),
     };
     (state, stop)
 }

@@ -69,7 +69,7 @@ pub async fn tour_detail(
     State(s): State<AppState>,
     ApiPath((org, tour)): ApiPath<(String, String)>,
 ) -> Result<Json<TourDetail>, AppError> {
-    catalog::tour(&s, &org, &tour).await.map(Json)
+    catalog::tour(&s, &org, &tour).await.map(|t| Json(std::sync::Arc::unwrap_or_clone(t)))
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/tours/{tour}/availability", tag = "catalog",
@@ -80,7 +80,7 @@ pub async fn availability(
     ApiPath((org, tour)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<AvailabilityQuery>,
 ) -> Result<Json<Availability>, AppError> {
-    catalog::availability(&s, &org, &tour, &q).await.map(Json)
+    catalog::availability(&s, &org, &tour, &q).await.map(|a| Json(std::sync::Arc::unwrap_or_clone(a)))
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/quotes", tag = "catalog",

@@ -64,6 +64,8 @@ pub struct Meta {
     pub js: String,
     /// The organization whose site this is (nav links), if any.
     pub org: Option<String>,
+    /// That organization's display name (the header's brand); the slug when unset.
+    pub org_name: Option<String>,
     /// `(code, label, relative URL, current)` for the language switcher.
     pub lang_links: Vec<(&'static str, &'static str, String, bool)>,
     pub noindex: bool,
@@ -115,6 +117,7 @@ impl Meta {
             css: assets::url("site.css"),
             js: assets::url("site.js"),
             org: None,
+            org_name: None,
             lang_links,
             noindex: false,
         }

@@ -166,12 +166,14 @@ pub async fn listing(State(s): State<AppState>, Path(org): Path<String>, Visit {
     if let Some(d) = date {
         query.push(format!("date={d}"));
     }
+    let org_name = crate::website::cache::org_name(&s, &org).await;
     let title = match &category {
-        Some(c) => format!("{} · {} · {org}", lang.category(c), tr.tours_title),
-        None => format!("{} · {org}", tr.tours_title),
+        Some(c) => format!("{} · {} · {org_name}", lang.category(c), tr.tours_title),
+        None => format!("{} · {org_name}", tr.tours_title),
     };
     let mut meta = Meta::new(&s, lang, &format!("/{org}"), &query.join("&"), title, tr.tours_description.into());
     meta.org = Some(org.clone());
+    meta.org_name = Some(org_name.clone());
     // Filtered views are for people, not for the index.
     meta.noindex = date.is_some();
     let page = ListingPage { meta, org, cards, categories, date: date_text, date_error };
@@ -198,7 +200,7 @@ struct TierView {
 #[template(path = "tour.html")]
 struct TourPage {
     meta: Meta,
-    d: TourDetail,
+    d: std::sync::Arc<TourDetail>,
     duration: String,
     category: &'static str,
     from: Option<String>,
@@ -231,8 +233,10 @@ pub async fn tour(
     } else {
         d.tour.short_description.clone()
     };
-    let mut meta = Meta::new(&s, lang, &path, "", format!("{} · {org}", d.tour.name), description.clone());
+    let org_name = crate::website::cache::org_name(&s, &org).await;
+    let mut meta = Meta::new(&s, lang, &path, "", format!("{} · {org_name}", d.tour.name), description.clone());
     meta.org = Some(org.clone());
+    meta.org_name = Some(org_name.clone());
     meta.og_type = "product";
     let url = meta.canonical.clone();
     let offers: Vec<serde_json::Value> = d
@@ -434,15 +438,17 @@ pub async fn dates(
             .collect(),
         None => vec![],
     };
+    let org_name = crate::website::cache::org_name(&s, &org).await;
     let mut meta = Meta::new(
         &s,
         lang,
         &path,
         "",
-        format!("{} · {} · {org}", tr.availability_title, d.tour.name),
+        format!("{} · {} · {org_name}", tr.availability_title, d.tour.name),
         format!("{}: {}", tr.availability_title, d.tour.name),
     );
     meta.org = Some(org.clone());
+    meta.org_name = Some(org_name.clone());
     let page = DatesPage {
         tour_href: format!("/{org}/tours/{}{}", d.tour.slug, meta_qs(lang)),
         tour_name: d.tour.name.clone(),
@@ -543,7 +549,7 @@ async fn checkout_context(
     s: &AppState,
     org: &str,
     p: &HashMap<String, String>,
-) -> Result<(TourDetail, AvailableDeparture), AppError> {
+) -> Result<(std::sync::Arc<TourDetail>, AvailableDeparture), AppError> {
     let tour = p.get("tour").map(String::as_str).unwrap_or_default();
     let date = p
         .get("date")
@@ -555,8 +561,9 @@ async fn checkout_context(
     let a = catalog::availability(s, org, &d.tour.slug, &q).await?;
     let dep = a
         .departures
-        .into_iter()
+        .iter()
         .find(|x| x.id == departure.trim())
+        .cloned()
         .ok_or_else(|| AppError::NotFound("departure".into()))?;
     Ok((d, dep))
 }
@@ -770,15 +777,17 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
             .iter()
             .map(|k| (k.to_string(), text(k)))
             .collect();
+    let org_name = crate::website::cache::org_name(s, org).await;
     let mut meta = Meta::new(
         s,
         lang,
         &format!("/{org}/checkout"),
         "",
-        format!("{} · {} · {org}", tr.checkout_title, d.tour.name),
+        format!("{} · {} · {org_name}", tr.checkout_title, d.tour.name),
         format!("{}: {}", tr.checkout_title, d.tour.name),
     );
     meta.org = Some(org.to_string());
+    meta.org_name = Some(org_name.clone());
     meta.noindex = true;
     let page = CheckoutPage {
         meta,
@@ -838,6 +847,7 @@ fn payment_page(s: &AppState, org: &str, lang: Lang, p: &HashMap<String, String>
         lang.tr().payment_title.into(),
     );
     meta.org = Some(org.to_string());
+    meta.org_name = s.catalogue.name_of(org);
     meta.noindex = true;
     let page = PaymentPage {
         total: lang.money(&b.price.total),
@@ -889,6 +899,7 @@ pub async fn confirmation(
         format!("{} {}", tr.booking_reference, b.reference),
     );
     meta.org = Some(org.clone());
+    meta.org_name = Some(crate::website::cache::org_name(&s, &org).await);
     meta.noindex = true;
     let page = ConfirmationPage {
         when: format!("{}, {} ({})", lang.long_date(b.date), b.start_time, b.timezone),

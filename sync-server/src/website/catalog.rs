@@ -6,6 +6,7 @@ use chrono::Utc;
 use chrono_tz::Tz;
 use deadpool_postgres::{GenericClient, Transaction};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tokio_postgres::types::ToSql;
 use tourdesk_domain::catalogue::{CatalogueRow, InclusionKind};
@@ -16,7 +17,7 @@ use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::{Tour, validate};
 
 use super::types::*;
-use super::{price_dto, read_tx};
+use super::{cache, price_dto, read_tx};
 use crate::db::Prepared;
 use crate::{AppError, AppState, db};
 
@@ -77,7 +78,23 @@ async fn active_tour(c: &impl GenericClient, org: &str, key: &str) -> Result<Tou
     }
 }
 
-pub async fn tour(state: &AppState, org_slug: &str, key: &str) -> Result<TourDetail, AppError> {
+/// A tour on sale with everything its page shows; from this instance's cache when nothing of the
+/// organization changed since it was read ([`super::cache`]).
+pub async fn tour(state: &AppState, org_slug: &str, key: &str) -> Result<Arc<TourDetail>, AppError> {
+    if !state.catalogue.enabled() {
+        return Ok(Arc::new(read_tour(state, org_slug, key).await?));
+    }
+    let v = cache::current(state, org_slug).await?;
+    let k = cache::TourKey { org: v.id, tour: key.to_string() };
+    if let Some(hit) = state.catalogue.tour(&k, v.seq) {
+        return Ok(hit);
+    }
+    let detail = Arc::new(read_tour(state, org_slug, key).await?);
+    state.catalogue.put_tour(k, v.seq, detail.clone());
+    Ok(detail)
+}
+
+async fn read_tour(state: &AppState, org_slug: &str, key: &str) -> Result<TourDetail, AppError> {
     let mut conn = state.pool.get().await?;
     let (tx, org) = read_tx(&mut conn, org_slug).await?;
     let tour = active_tour(&tx, &org, key).await?;
@@ -201,7 +218,46 @@ pub async fn public_organizations(state: &AppState) -> Result<Vec<String>, AppEr
     Ok(db::orgs_with(&conn, "tourdesk_public_org_slugs", &[]).await?)
 }
 
+/// A tour's listed departures between two local dates with seats and per-tier prices; from this
+/// instance's cache when nothing of the organization changed since it was read ([`super::cache`]):
+/// a seat count is never older than the last committed change, on any instance.
 pub async fn availability(
+    state: &AppState,
+    org_slug: &str,
+    key: &str,
+    q: &AvailabilityQuery,
+) -> Result<Arc<Availability>, AppError> {
+    if !state.catalogue.enabled() {
+        return Ok(Arc::new(read_availability(state, org_slug, key, q).await?));
+    }
+    check_range(q)?;
+    let v = cache::current(state, org_slug).await?;
+    let k = cache::AvailabilityKey {
+        org: v.id,
+        tour: key.to_string(),
+        from: q.from,
+        to: q.to,
+        variant: q.variant_id.clone().filter(|v| !v.trim().is_empty()),
+    };
+    if let Some(hit) = state.catalogue.availability(&k, v.seq) {
+        return Ok(hit);
+    }
+    let a = Arc::new(read_availability(state, org_slug, key, q).await?);
+    state.catalogue.put_availability(k, v.seq, a.clone());
+    Ok(a)
+}
+
+fn check_range(q: &AvailabilityQuery) -> Result<(), AppError> {
+    if q.to < q.from {
+        return Err(AppError::invalid("to", "must not be before `from`"));
+    }
+    if (q.to - q.from).num_days() >= MAX_RANGE_DAYS {
+        return Err(AppError::invalid("to", format!("a request spans at most {MAX_RANGE_DAYS} days")));
+    }
+    Ok(())
+}
+
+async fn read_availability(
     state: &AppState,
     org_slug: &str,
     key: &str,

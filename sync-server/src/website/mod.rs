@@ -4,6 +4,7 @@
 //! locks.
 
 pub mod bookings;
+pub mod cache;
 pub mod catalog;
 pub mod moves;
 pub mod types;
