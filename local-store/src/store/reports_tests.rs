@@ -473,7 +473,8 @@ fn the_organizations_own_zone_counts_the_days_not_the_zone_most_tours_run_in() {
 #[test]
 fn the_report_columns_follow_each_new_version_of_a_booking() {
     let (_d, s) = seeded();
-    let cols = |s: &Store| -> (i64, i64, i64, i64, i64, Option<String>, Option<String>, Option<String>) {
+    type Cols = (i64, i64, i64, i64, i64, Option<String>, Option<String>, Option<String>);
+    let cols = |s: &Store| -> Cols {
         s.conn()
             .query_row(
                 "SELECT subtotal_minor, discounts_minor, exclusive_taxes_minor, paid_minor, refunded_minor,
