@@ -166,9 +166,9 @@ pub struct SessionUser {
 }
 
 /// What the organization has set that a desk applies to what it creates: a new customer's
-/// language and currency, and the country a phone typed without `+` is read in. Sent with the
-/// session (flattened, as `organization_language`, `organization_currency`,
-/// `organization_country`); each is `None` from a server that did not send it, and then the
+/// language and currency, the country a phone typed without `+` is read in, and the zone its
+/// reports count days in. Sent with the session (flattened, as `organization_language`,
+/// `organization_currency`, `organization_country`, `organization_timezone`); each is `None` from a server that did not send it, and then the
 /// domain's fallbacks apply (a phone then needs its country code).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OrganizationDefaults {
@@ -179,6 +179,10 @@ pub struct OrganizationDefaults {
     /// ISO 3166-1 alpha-2.
     #[serde(default, rename = "organization_country", skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// The organization's IANA zone: the days its reports and today dashboard count in (issue
+    /// 16). `None` from an older server; the desk then takes the zone most of its tours run in.
+    #[serde(default, rename = "organization_timezone", skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 /// Every 4xx/5xx body: a stable machine code, a sentence for people, and the input field at

@@ -404,7 +404,20 @@ static BOOKINGS: Spec = Spec::with_derived(
         ("cancelled_at", Text),
         ("updated_at", Text),
     ],
-    &["participant_count", "total_minor", "currency"],
+    // V21 adds what the reports read (the pricing snapshot's and money JSON's figures).
+    &[
+        "participant_count",
+        "total_minor",
+        "currency",
+        "subtotal_minor",
+        "discounts_minor",
+        "exclusive_taxes_minor",
+        "paid_minor",
+        "refunded_minor",
+        "promo_code_id",
+        "cancel_reason",
+        "cancelled_by",
+    ],
 );
 
 static CUSTOMERS: Spec = Spec::new(
@@ -1094,6 +1107,25 @@ impl Record {
     }
 }
 
+/// A sum of one snapshot's amounts (one currency); saturating, as a column is no place to refuse
+/// a row the server accepted.
+fn minor_sum(amounts: impl Iterator<Item = i64>) -> i64 {
+    amounts.fold(0i64, i64::saturating_add)
+}
+
+/// The serde name, as V21's backfill reads it from the JSON.
+fn cancelled_by(by: tourdesk_domain::cancellation::CancelledBy) -> &'static str {
+    use tourdesk_domain::cancellation::CancelledBy;
+    match by {
+        CancelledBy::Customer => "customer",
+        CancelledBy::Operator => "operator",
+    }
+}
+
+fn opt_text(v: Option<String>) -> SqlValue {
+    v.map_or(SqlValue::Null, SqlValue::Text)
+}
+
 fn foreign(kind: EntityKind) -> StoreError {
     StoreError::Corrupt(format!("{} row for another organization", kind.as_str()))
 }
@@ -1121,6 +1153,14 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
                 SqlValue::Integer(i64::from(b.participant_count())),
                 SqlValue::Integer(b.pricing.total.amount),
                 SqlValue::Text(b.pricing.total.currency.as_str().to_string()),
+                SqlValue::Integer(b.pricing.subtotal.amount),
+                SqlValue::Integer(minor_sum(b.pricing.discounts.iter().map(|d| d.amount.amount))),
+                SqlValue::Integer(minor_sum(b.pricing.taxes.iter().filter(|t| !t.inclusive).map(|t| t.amount.amount))),
+                SqlValue::Integer(b.paid_amount.amount),
+                SqlValue::Integer(b.refunded_amount.amount),
+                opt_text(b.pricing.promotional_code_id.clone()),
+                opt_text(b.cancellation.as_ref().and_then(|c| c.reason.clone())),
+                opt_text(b.cancellation.as_ref().map(|c| cancelled_by(c.by).to_string())),
             ];
             put_spec(c, &BOOKINGS, b.as_ref(), &derived, pending)
         }

@@ -49,7 +49,12 @@ fn owner() -> Session {
 }
 
 fn defaults(language: Option<&str>, currency: Option<Currency>, country: Option<&str>) -> OrganizationDefaults {
-    OrganizationDefaults { language: language.map(Into::into), currency, country: country.map(Into::into) }
+    OrganizationDefaults {
+        language: language.map(Into::into),
+        currency,
+        country: country.map(Into::into),
+        timezone: None,
+    }
 }
 
 fn desk_as(session: Option<Session>) -> Harness {

@@ -148,8 +148,9 @@ async fn issue(
     device_id: &str,
     device_name: &str,
 ) -> Result<(SignInResponse, Vec<u8>), AppError> {
-    let (language, currency, country) = q::organization_defaults(tx, &user.organization_id).await?;
-    user.organization_defaults = OrganizationDefaults { language: Some(language), currency: Some(currency), country };
+    let (language, currency, country, timezone) = q::organization_settings(tx, &user.organization_id).await?;
+    user.organization_defaults =
+        OrganizationDefaults { language: Some(language), currency: Some(currency), country, timezone: Some(timezone) };
     let s = NewSession { organization_id: &user.organization_id, user_id: &user.id, device_id };
     let (access_token, access_digest) = new_token();
     let (refresh_token, refresh_digest) = new_token();

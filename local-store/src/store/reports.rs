@@ -25,70 +25,75 @@ use tourdesk_domain::validate::FieldError;
 use super::{Session, Store};
 use crate::StoreError;
 
-/// The organization's zone as the desk knows it: the zone most of its tours run in (the
-/// organization's own setting does not travel to desks), UTC for an organization without tours.
+/// The zone an organization's days are counted in when its session does not carry the
+/// organization's own zone (signed in to a server older than `organization_timezone`): the zone
+/// most of its tours run in, UTC for an organization without tours.
 const ORG_ZONE: &str = "SELECT timezone FROM tours WHERE organization_id = :org
      GROUP BY timezone ORDER BY count(*) DESC, timezone LIMIT 1";
 
-/// A booking's report columns, `b` joined to its tour `t` and departure `s`. Discounts and
-/// exclusive taxes are read from the row's own pricing snapshot.
-const SALE_COLUMNS: &str = "b.id, b.customer_id, b.tour_id, coalesce(t.name, b.tour_id), b.source, b.status,
-     b.created_at, b.cancelled_at, s.starts_at, b.currency, b.participant_count,
-     json_extract(b.pricing, '$.subtotal.amount'),
-     (SELECT coalesce(sum(json_extract(d.value, '$.amount.amount')), 0) FROM json_each(b.pricing, '$.discounts') d),
-     (SELECT coalesce(sum(json_extract(x.value, '$.amount.amount')), 0) FROM json_each(b.pricing, '$.taxes') x
-        WHERE json_extract(x.value, '$.inclusive') = 0),
-     b.total_minor, json_extract(b.paid_amount, '$.amount'), json_extract(b.refunded_amount, '$.amount'),
-     json_extract(b.pricing, '$.promotional_code_id'), json_extract(b.cancellation, '$.reason'),
-     json_extract(b.cancellation, '$.by')";
+/// A booking's report columns (V21's real columns, all in `bookings_report_idx` and
+/// `bookings_customer_report_idx`, so these queries read an index alone). The tour's name and the
+/// departure's start come from [`Names`], read once per report.
+const SALE_COLUMNS: &str = "b.id, b.customer_id, b.tour_id, b.departure_id, b.source, b.status,
+     b.created_at, b.cancelled_at, b.currency, b.participant_count,
+     b.subtotal_minor, b.discounts_minor, b.exclusive_taxes_minor, b.total_minor,
+     b.paid_minor, b.refunded_minor, b.promo_code_id, b.cancel_reason, b.cancelled_by";
 
-const SALE_JOINS: &str = "LEFT JOIN tours t ON t.id = b.tour_id
-     LEFT JOIN schedules s ON s.id = b.departure_id";
-
-/// Bookings made in `[:from, :to)` (V9's `bookings_created_idx`).
+/// Bookings made in `[:from, :to)` (V21's `bookings_report_idx`).
 fn sales_made_between() -> String {
     format!(
-        "SELECT {SALE_COLUMNS} FROM bookings b {SALE_JOINS}
-         WHERE b.organization_id = :org AND b.created_at >= :from AND b.created_at < :to"
+        "SELECT {SALE_COLUMNS} FROM bookings b INDEXED BY bookings_report_idx
+         WHERE b.organization_id = :org AND b.created_at IS NOT NULL
+           AND b.created_at >= :from AND b.created_at < :to"
     )
 }
-
-/// The same rows read in table order: over months of sales most of the table matches, and one
-/// pass over it is about twice as fast as an index lookup per booking (measured on the
-/// 100k-booking replica of `benches/desk_replica.rs`).
-fn sales_made_between_scan() -> String {
-    format!(
-        "SELECT {SALE_COLUMNS} FROM bookings b NOT INDEXED {SALE_JOINS}
-         WHERE b.organization_id = :org AND b.created_at >= :from AND b.created_at < :to"
-    )
-}
-
-/// Ranges longer than this read the bookings table in order rather than through its index.
-const SCAN_FROM_DAYS: i64 = 62;
 
 /// Cancelled bookings cancelled in `[:from, :to)` (V9's `bookings_status_idx`).
 fn cancelled_between() -> String {
     format!(
-        "SELECT {SALE_COLUMNS} FROM bookings b {SALE_JOINS}
+        "SELECT {SALE_COLUMNS} FROM bookings b INDEXED BY bookings_status_idx
          WHERE b.organization_id = :org AND b.status = 'cancelled'
            AND b.cancelled_at >= :from AND b.cancelled_at < :to"
     )
 }
 
 /// Every booking of the customers who booked in `[:from, :to)` (their history: new or returning,
-/// lifetime value), through `bookings_created_idx` and `bookings_customer_idx`.
+/// lifetime value), by customer (V21's `bookings_customer_report_idx`, the inner query
+/// `bookings_report_idx`).
 fn customers_history() -> String {
     format!(
-        "SELECT {SALE_COLUMNS} FROM bookings b {SALE_JOINS}
-         WHERE b.organization_id = :org AND b.customer_id IN (
-             SELECT customer_id FROM bookings
-             WHERE organization_id = :org AND created_at >= :from AND created_at < :to)
+        "SELECT {SALE_COLUMNS} FROM bookings b INDEXED BY bookings_customer_report_idx
+         WHERE b.organization_id = :org AND b.customer_id IS NOT NULL AND b.customer_id IN (
+             SELECT customer_id FROM bookings INDEXED BY bookings_report_idx
+             WHERE organization_id = :org AND created_at IS NOT NULL AND created_at >= :from AND created_at < :to)
          ORDER BY b.customer_id"
     )
 }
 
+/// Every booking of the organization by customer, in the order of
+/// `bookings_customer_report_idx`: over a long range most customers booked in it, and one pass
+/// over the index is faster than a lookup per customer. The domain skips the customers who did
+/// not book in the range. `:from`/`:to` are bound but unused. `customer_id >= ''` (every id) is
+/// what lets SQLite use the partial index: it drops an `IS NOT NULL` on a NOT NULL column.
+fn customers_history_all() -> String {
+    format!(
+        "SELECT {SALE_COLUMNS} FROM bookings b INDEXED BY bookings_customer_report_idx
+         WHERE b.organization_id = :org AND b.customer_id >= '' AND :from IS NOT NULL AND :to IS NOT NULL
+         ORDER BY b.customer_id"
+    )
+}
+
+/// Ranges longer than this read every booking by customer for the customers report.
+const SCAN_FROM_DAYS: i64 = 62;
+
+/// The organization's tour names and departure starts, which every sale carries: read once per
+/// report rather than joined per booking (two index lookups per booking cost more than the scan
+/// of the bookings itself).
+const TOUR_NAMES: &str = "SELECT id, name FROM tours WHERE organization_id = :org";
+const DEPARTURE_STARTS: &str = "SELECT id, starts_at FROM schedules WHERE organization_id = :org";
+
 /// Departures starting in `[:from, :to)` (V15's `schedules_org_start_idx`) with their tour and
-/// the attendance recorded on their bookings (`bookings_departure_idx`).
+/// the attendance recorded on their bookings (V21's `bookings_attendance_idx` alone).
 const DEPARTURES_BETWEEN: &str = "SELECT s.id, s.tour_id, coalesce(t.name, s.tour_id), s.local_date, s.local_time,
      s.status, s.capacity, s.booked_count,
      (SELECT coalesce(sum(b.checked_in), 0) FROM bookings b
@@ -117,7 +122,7 @@ const PROMO_CODE_NAMES: &str = "SELECT id, code FROM promo_codes WHERE organizat
 /// every live booking of the organization once per departure.
 const PAYMENTS_DUE: &str = "SELECT b.id, b.reference_number,
      coalesce(c.first_name || ' ' || c.last_name, ''), coalesce(t.name, b.tour_id), s.starts_at,
-     b.total_minor - json_extract(b.paid_amount, '$.amount') + json_extract(b.refunded_amount, '$.amount'),
+     b.total_minor - b.paid_minor + b.refunded_minor,
      b.currency
      FROM schedules s
      JOIN bookings b ON b.organization_id = s.organization_id AND b.departure_id = s.id
@@ -125,21 +130,26 @@ const PAYMENTS_DUE: &str = "SELECT b.id, b.reference_number,
      LEFT JOIN tours t ON t.id = b.tour_id
      WHERE s.organization_id = :org AND s.starts_at >= :from AND s.starts_at < :to
        AND s.status != 'cancelled' AND +b.status IN ('pending', 'confirmed', 'modified')
-       AND b.total_minor - json_extract(b.paid_amount, '$.amount') + json_extract(b.refunded_amount, '$.amount') > 0
+       AND b.total_minor - b.paid_minor + b.refunded_minor > 0
      ORDER BY s.starts_at, b.reference_number";
 
-/// Pending bookings with nothing paid on departures still to come, oldest first
-/// (`bookings_status_idx`).
-const UNPAID_HOLDS: &str = "SELECT b.id, b.reference_number,
+/// Pending bookings with nothing paid on departures still to come: their ids and creation
+/// times, all of them counted (V21's partial `bookings_holds_idx` alone, plus each one's
+/// departure start); the oldest few are then read in full by [`HOLD_DETAIL`].
+const UNPAID_HOLDS: &str = "SELECT b.id, b.created_at
+     FROM bookings b INDEXED BY bookings_holds_idx
+     JOIN schedules s ON s.id = b.departure_id
+     WHERE b.organization_id = :org AND b.status = 'pending' AND b.paid_minor = 0 AND s.starts_at >= :now";
+
+/// One hold as the dashboard lists it.
+const HOLD_DETAIL: &str = "SELECT b.id, b.reference_number,
      coalesce(c.first_name || ' ' || c.last_name, ''), coalesce(t.name, b.tour_id), b.created_at, s.starts_at,
      b.total_minor, b.currency
      FROM bookings b
      JOIN schedules s ON s.id = b.departure_id
      LEFT JOIN customers c ON c.id = b.customer_id
      LEFT JOIN tours t ON t.id = b.tour_id
-     WHERE b.organization_id = :org AND b.status = 'pending'
-       AND json_extract(b.paid_amount, '$.amount') = 0 AND s.starts_at >= :now
-     ORDER BY b.created_at, b.id";
+     WHERE b.id = :id AND b.organization_id = :org";
 
 const REFUSED_WAITING: &str = "SELECT count(*) FROM mutation_outcome WHERE status = 'rejected' AND acknowledged = 0";
 
@@ -159,34 +169,60 @@ fn currency(raw: &str) -> Result<Currency, StoreError> {
     Currency::parse(raw).map_err(|_| corrupt("currency", raw))
 }
 
-fn sale_from_row(r: &Row<'_>) -> Result<SaleFact, StoreError> {
+/// Tour names and departure starts by id, for the sales of one report.
+struct Names {
+    tours: HashMap<String, String>,
+    starts: HashMap<String, DateTime<Utc>>,
+}
+
+impl Names {
+    fn read(c: &Connection, org: &str) -> Result<Names, StoreError> {
+        let mut tours = HashMap::new();
+        let mut stmt = c.prepare_cached(TOUR_NAMES)?;
+        let mut q = stmt.query(named_params! {":org": org})?;
+        while let Some(r) = q.next()? {
+            tours.insert(r.get(0)?, r.get(1)?);
+        }
+        let mut starts = HashMap::new();
+        let mut stmt = c.prepare_cached(DEPARTURE_STARTS)?;
+        let mut q = stmt.query(named_params! {":org": org})?;
+        while let Some(r) = q.next()? {
+            let raw: String = r.get(1)?;
+            starts.insert(r.get(0)?, instant(&raw)?);
+        }
+        Ok(Names { tours, starts })
+    }
+}
+
+fn sale_from_row(r: &Row<'_>, names: &Names) -> Result<SaleFact, StoreError> {
+    let tour_id: String = r.get(2)?;
+    let departure_id: String = r.get(3)?;
     let source: String = r.get(4)?;
     let status: String = r.get(5)?;
     let created: String = r.get(6)?;
     let cancelled: Option<String> = r.get(7)?;
-    let starts: Option<String> = r.get(8)?;
-    let cur: String = r.get(9)?;
-    let by: Option<String> = r.get(19)?;
+    let cur: String = r.get(8)?;
+    let by: Option<String> = r.get(18)?;
     Ok(SaleFact {
         booking_id: r.get(0)?,
         customer_id: r.get(1)?,
-        tour_id: r.get(2)?,
-        tour_name: r.get(3)?,
+        tour_name: names.tours.get(&tour_id).cloned().unwrap_or_else(|| tour_id.clone()),
+        tour_id,
         source: BookingSource::parse(&source).ok_or_else(|| corrupt("booking source", &source))?,
         status: BookingStatus::parse(&status).ok_or_else(|| corrupt("booking status", &status))?,
         created_at: instant(&created)?,
         cancelled_at: cancelled.as_deref().map(instant).transpose()?,
-        departure_starts_at: starts.as_deref().map(instant).transpose()?,
+        departure_starts_at: names.starts.get(&departure_id).copied(),
         currency: currency(&cur)?,
-        participants: r.get(10)?,
-        subtotal: r.get::<_, Option<i64>>(11)?.unwrap_or(0),
-        discounts: r.get(12)?,
-        exclusive_taxes: r.get(13)?,
-        total: r.get(14)?,
-        paid: r.get::<_, Option<i64>>(15)?.unwrap_or(0),
-        refunded: r.get::<_, Option<i64>>(16)?.unwrap_or(0),
-        promo_code: r.get(17)?,
-        cancel_reason: r.get(18)?,
+        participants: r.get(9)?,
+        subtotal: r.get(10)?,
+        discounts: r.get(11)?,
+        exclusive_taxes: r.get(12)?,
+        total: r.get(13)?,
+        paid: r.get(14)?,
+        refunded: r.get(15)?,
+        promo_code: r.get(16)?,
+        cancel_reason: r.get(17)?,
         cancelled_by_operator: by.as_deref() == Some("operator"),
     })
 }
@@ -195,6 +231,7 @@ fn sales(
     c: &Connection,
     sql: &str,
     org: &str,
+    names: &Names,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<SaleFact>, StoreError> {
@@ -202,7 +239,7 @@ fn sales(
     let mut q = stmt.query(named_params! {":org": org, ":from": ts(from), ":to": ts(to)})?;
     let mut out = Vec::new();
     while let Some(r) = q.next()? {
-        out.push(sale_from_row(r)?);
+        out.push(sale_from_row(r, names)?);
     }
     Ok(out)
 }
@@ -261,18 +298,31 @@ fn departures(
     Ok(out)
 }
 
-/// The signed-in organization and whether its role reads reports (money figures): owners and
-/// admins (`Permission::ReportsRead`).
-fn signed_in(c: &Connection) -> Result<Option<(String, bool)>, StoreError> {
+/// The signed-in organization, whether its role reads reports (money figures: owners and admins,
+/// `Permission::ReportsRead`), and the organization's zone as its session gives it.
+fn signed_in(c: &Connection) -> Result<Option<SignedIn>, StoreError> {
     use rusqlite::OptionalExtension;
     let raw: Option<String> =
         c.query_row("SELECT value FROM meta WHERE key = 'session'", [], |r| r.get(0)).optional()?;
     let Some(raw) = raw else { return Ok(None) };
     let s: Session = serde_json::from_str(&raw)?;
-    Ok(Some((s.organization_id, s.role.can(Permission::ReportsRead))))
+    let zone = s.organization_defaults.timezone.as_deref().and_then(|z| z.parse::<Tz>().ok());
+    Ok(Some(SignedIn { reads_reports: s.role.can(Permission::ReportsRead), zone, org: s.organization_id }))
 }
 
-fn org_zone(c: &Connection, org: &str) -> Result<Tz, StoreError> {
+struct SignedIn {
+    org: String,
+    reads_reports: bool,
+    zone: Option<Tz>,
+}
+
+/// The organization's zone: its own (sent with the session, replicated on every sign-in and
+/// token refresh), else the guess of [`ORG_ZONE`].
+fn org_zone(c: &Connection, who: &SignedIn) -> Result<Tz, StoreError> {
+    if let Some(zone) = who.zone {
+        return Ok(zone);
+    }
+    let org = who.org.as_str();
     let name: Option<String> =
         c.query_row(ORG_ZONE, named_params! {":org": org}, |r| r.get(0)).map(Some).or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
@@ -282,11 +332,11 @@ fn org_zone(c: &Connection, org: &str) -> Result<Tz, StoreError> {
 }
 
 impl Store {
-    /// The zone the reports bucket days in (see [`ORG_ZONE`]).
+    /// The zone the reports bucket days in: the organization's (see [`org_zone`]).
     pub fn report_zone(&self) -> Result<String, StoreError> {
         let conn = self.conn();
-        let Some((org, _)) = signed_in(&conn)? else { return Ok("UTC".into()) };
-        Ok(org_zone(&conn, &org)?.name().to_string())
+        let Some(who) = signed_in(&conn)? else { return Ok("UTC".into()) };
+        Ok(org_zone(&conn, &who)?.name().to_string())
     }
 
     /// One report over this desk's replica, for owners and admins. A range that ends before it
@@ -294,21 +344,23 @@ impl Store {
     pub fn report(&self, f: &ReportFilter) -> Result<ReportTable, StoreError> {
         f.validate().map_err(|e| Rejection::Invalid(FieldError::new(e.field(), e.to_string())))?;
         let conn = self.conn();
-        let Some((org, reads_reports)) = signed_in(&conn)? else { return Err(StoreError::NotSignedIn) };
-        if !reads_reports {
+        let Some(who) = signed_in(&conn)? else { return Err(StoreError::NotSignedIn) };
+        if !who.reads_reports {
             return Err(Rejection::NotAuthorized { action: "read reports".into() }.into());
         }
-        let tz = org_zone(&conn, &org)?;
+        let tz = org_zone(&conn, &who)?;
+        let org = who.org;
         let (start, end) = f.utc_bounds(tz);
         let (wide_start, wide_end) = (start - Duration::days(1), end + Duration::days(1));
-        let made =
-            if (f.to - f.from).num_days() > SCAN_FROM_DAYS { sales_made_between_scan() } else { sales_made_between() };
+        let made = sales_made_between();
+        let sales = |sql: &str| -> Result<Vec<SaleFact>, StoreError> {
+            let names = Names::read(&conn, &org)?;
+            sales(&conn, sql, &org, &names, wide_start, wide_end)
+        };
         Ok(match f.kind {
-            ReportKind::Revenue => reports::revenue(&sales(&conn, &made, &org, wide_start, wide_end)?, f, tz),
-            ReportKind::Sources => reports::sources(&sales(&conn, &made, &org, wide_start, wide_end)?, f, tz),
-            ReportKind::Cancellations => {
-                reports::cancellations(&sales(&conn, &cancelled_between(), &org, wide_start, wide_end)?, f, tz)
-            }
+            ReportKind::Revenue => reports::revenue(&sales(&made)?, f, tz),
+            ReportKind::Sources => reports::sources(&sales(&made)?, f, tz),
+            ReportKind::Cancellations => reports::cancellations(&sales(&cancelled_between())?, f, tz),
             ReportKind::Promos => {
                 let mut names = BTreeMap::new();
                 let mut stmt = conn.prepare_cached(PROMO_CODE_NAMES)?;
@@ -316,11 +368,16 @@ impl Store {
                 while let Some(r) = q.next()? {
                     names.insert(r.get::<_, String>(0)?, r.get::<_, String>(1)?);
                 }
-                reports::promos(&sales(&conn, &made, &org, wide_start, wide_end)?, f, tz, &names)
+                reports::promos(&sales(&made)?, f, tz, &names)
             }
             ReportKind::Customers => {
                 let mut by: Vec<CustomerFact> = Vec::new();
-                for s in sales(&conn, &customers_history(), &org, wide_start, wide_end)? {
+                let history = if (f.to - f.from).num_days() > SCAN_FROM_DAYS {
+                    customers_history_all()
+                } else {
+                    customers_history()
+                };
+                for s in sales(&history)? {
                     match by.last_mut() {
                         Some(c) if c.customer_id == s.customer_id => c.bookings.push(s),
                         _ => by.push(CustomerFact { customer_id: s.customer_id.clone(), bookings: vec![s] }),
@@ -347,8 +404,9 @@ impl Store {
     /// The today dashboard at `now`. Revenue only for the roles that read reports.
     pub fn dashboard(&self, now: DateTime<Utc>) -> Result<Dashboard, StoreError> {
         let conn = self.conn();
-        let Some((org, reads_reports)) = signed_in(&conn)? else { return Ok(Dashboard::default()) };
-        let tz = org_zone(&conn, &org)?;
+        let Some(who) = signed_in(&conn)? else { return Ok(Dashboard::default()) };
+        let tz = org_zone(&conn, &who)?;
+        let (org, reads_reports) = (who.org, who.reads_reports);
         let today = reports::local_day(now, tz);
         // Today and tomorrow somewhere on Earth lie within a day and a half either side of now.
         let departures: Vec<DashboardDeparture> =
@@ -396,14 +454,24 @@ impl Store {
             }
         }
 
-        let mut holds = Vec::new();
-        let mut holds_count = 0u32;
+        // Every hold counted from the index; the oldest few read in full.
+        let mut candidates: Vec<(DateTime<Utc>, String)> = Vec::new();
         {
             let mut stmt = conn.prepare_cached(UNPAID_HOLDS)?;
             let mut q = stmt.query(named_params! {":org": org, ":now": ts(now)})?;
             while let Some(r) = q.next()? {
-                holds_count += 1;
-                if holds.len() < DASHBOARD_LIST {
+                let created: String = r.get(1)?;
+                candidates.push((instant(&created)?, r.get(0)?));
+            }
+        }
+        let holds_count = u32::try_from(candidates.len()).unwrap_or(u32::MAX);
+        candidates.sort_unstable();
+        let mut holds = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(HOLD_DETAIL)?;
+            for (_, id) in candidates.iter().take(DASHBOARD_LIST) {
+                let mut q = stmt.query(named_params! {":id": id, ":org": org})?;
+                if let Some(r) = q.next()? {
                     let created: String = r.get(4)?;
                     let starts: String = r.get(5)?;
                     let cur: String = r.get(7)?;
@@ -425,14 +493,16 @@ impl Store {
         // This week so far and the same days 52 weeks before: two short index scans.
         let week = reports::period_start(today, reports::Grouping::Week);
         let mut facts = Vec::new();
+        let names = if reads_reports { Some(Names::read(&conn, &org)?) } else { None };
         let windows =
             if reads_reports { vec![(week, today), (week - Days::new(364), today - Days::new(364))] } else { vec![] };
-        for (from, to) in windows {
+        for ((from, to), names) in windows.into_iter().zip(std::iter::repeat(names.as_ref()).flatten()) {
             let (start, end) = (reports::day_start(from, tz), reports::day_start(to + Days::new(1), tz));
             facts.extend(sales(
                 &conn,
                 &sales_made_between(),
                 &org,
+                names,
                 start - Duration::days(1),
                 end + Duration::days(1),
             )?);

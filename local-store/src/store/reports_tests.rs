@@ -420,3 +420,188 @@ fn a_guides_desk_reads_no_report_and_no_revenue() {
     let d = s.dashboard(at("2026-03-31T08:00:00Z")).unwrap();
     assert!(d.revenue.is_empty() && d.departures.len() == 2, "{d:?}");
 }
+
+#[test]
+fn the_organizations_own_zone_counts_the_days_not_the_zone_most_tours_run_in() {
+    let (_d, s) = seeded();
+    // Three New York tours to Lisbon's two: the tours' zone alone would count in New York (the
+    // demo organization, in Lisbon, was counted in New York that way).
+    let mut p = Seed(Vec::new());
+    for id in ["t-ny1", "t-ny2", "t-ny3"] {
+        p.put(EntityKind::Tour, &Tour { timezone: "America/New_York".into(), ..tour(id, "Bronx Walk") });
+    }
+    let head = 100 + p.0.len() as u64;
+    for (i, c) in p.0.iter_mut().enumerate() {
+        c.seq = 100 + i as u64 + 1;
+    }
+    s.apply_pull(&PullResponse {
+        buckets: vec![BucketPage { bucket: org_bucket(ORG), changes: p.0, cursor: head, head }],
+        complete: true,
+        last_mutation_id: 0,
+        results: vec![],
+        removed_buckets: vec![],
+    })
+    .unwrap();
+    let days = |s: &Store| -> Vec<(String, String)> {
+        let t = s.report(&filter(ReportKind::Revenue, Grouping::Day)).unwrap();
+        shown(&t.rows).into_iter().map(|r| (r[0].clone(), r[1].clone())).collect()
+    };
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    };
+    assert_eq!(s.report_zone().unwrap(), "America/New_York");
+    // In New York (UTC-4 since 8 March) every sale is a day earlier than in Lisbon but one.
+    assert_eq!(days(&s), pairs(&[("2026-03-28", "EUR"), ("2026-03-28", "USD"), ("2026-03-29", "EUR")]));
+
+    // The organization's own zone, sent with its session, decides: Lisbon's days across its
+    // spring-forward night (23:30 UTC is the 28th before it and the 30th after it).
+    let mut lisbon = session();
+    lisbon.organization_defaults.timezone = Some("Europe/Lisbon".into());
+    s.save_session(&lisbon).unwrap();
+    assert_eq!(s.report_zone().unwrap(), "Europe/Lisbon");
+    assert_eq!(days(&s), pairs(&[("2026-03-28", "EUR"), ("2026-03-29", "USD"), ("2026-03-30", "EUR")]));
+    // The dashboard's today too: 00:30 UTC on the 31st is the 31st in Lisbon, the 30th in New York.
+    assert_eq!(s.dashboard(at("2026-03-31T00:30:00Z")).unwrap().today, Some(day("2026-03-31")));
+    assert_eq!(s.dashboard(at("2026-03-31T00:30:00Z")).unwrap().timezone, "Europe/Lisbon");
+
+    // A zone the desk does not know (a newer tz database on the server) falls back to the guess.
+    lisbon.organization_defaults.timezone = Some("Mars/Olympus_Mons".into());
+    s.save_session(&lisbon).unwrap();
+    assert_eq!(s.report_zone().unwrap(), "America/New_York");
+}
+
+#[test]
+fn the_report_columns_follow_each_new_version_of_a_booking() {
+    let (_d, s) = seeded();
+    type Cols = (i64, i64, i64, i64, i64, Option<String>, Option<String>, Option<String>);
+    let cols = |s: &Store| -> Cols {
+        s.conn()
+            .query_row(
+                "SELECT subtotal_minor, discounts_minor, exclusive_taxes_minor, paid_minor, refunded_minor,
+                        promo_code_id, cancel_reason, cancelled_by FROM bookings WHERE id = 'b-1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+            )
+            .unwrap()
+    };
+    // Only the exclusive tax counts (the inclusive one is inside the subtotal).
+    assert_eq!(cols(&s), (10_000, 1_000, 1_890, 10_890, 0, Some("promo-1".into()), None, None));
+    // A new version without the code and the taxes, cancelled by the operator with a full refund.
+    let mut b1 = booking(
+        "b-1",
+        "c-1",
+        "d-30",
+        "t-walk",
+        Currency::EUR,
+        3,
+        10_000,
+        "2026-03-28T23:30:00Z",
+        BookingStatus::Confirmed,
+        10_890,
+    );
+    b1.status = BookingStatus::Cancelled;
+    b1.refunded_amount = Money::new(10_890, Currency::EUR);
+    b1.cancellation = Some(CancellationRecord {
+        by: CancelledBy::Operator,
+        reason: Some("storm".into()),
+        decision: RefundDecision {
+            hours_before: 30,
+            rule: None,
+            refund_percentage: 100,
+            refund: Money::new(10_890, Currency::EUR),
+        },
+    });
+    let mut p = Seed(Vec::new());
+    p.put(EntityKind::Booking, &b1);
+    p.0[0].seq = 200;
+    s.apply_pull(&PullResponse {
+        buckets: vec![BucketPage { bucket: org_bucket(ORG), changes: p.0, cursor: 200, head: 200 }],
+        complete: true,
+        last_mutation_id: 0,
+        results: vec![],
+        removed_buckets: vec![],
+    })
+    .unwrap();
+    assert_eq!(cols(&s), (10_000, 0, 0, 10_890, 10_890, None, Some("storm".into()), Some("operator".into())));
+}
+
+#[test]
+fn a_customers_report_over_a_long_range_reads_every_history_once() {
+    let (_d, s) = seeded();
+    // Over more than two months the report reads every booking by customer (one index pass)
+    // instead of looking each customer up: the same figures as the lookups give.
+    let long =
+        ReportFilter { from: day("2025-01-01"), to: day("2026-12-31"), ..filter(ReportKind::Customers, Grouping::Day) };
+    let t = s.report(&long).unwrap();
+    assert!(!t.rows.is_empty());
+    let mut short = long.clone();
+    short.to = day("2025-02-28");
+    short.from = day("2025-01-01");
+    assert!(s.report(&short).unwrap().rows.is_empty());
+    // Rita booked first in June 2025, Vera in April 2025, Hugo in March 2026: all new over the
+    // whole range, with every sale of theirs in it.
+    assert_eq!(shown(&t.rows).iter().map(|r| (r[0].clone(), r[2].clone())).collect::<Vec<_>>().len(), t.rows.len());
+    assert_eq!(t.totals.len(), 2, "{:?}", shown(&t.totals));
+}
+
+#[test]
+fn a_report_csv_reads_back_through_a_csv_parser_cell_for_cell() {
+    let (_d, s) = seeded();
+    // A tour name with every character CSV must quote, and one a spreadsheet would run.
+    let mut p = Seed(Vec::new());
+    p.put(EntityKind::Tour, &tour("t-walk", "Walk, \"Alfama\"\r\nby night"));
+    p.put(EntityKind::Tour, &tour("t-boat", "=Harbour Cruise"));
+    p.0[0].seq = 300;
+    p.0[1].seq = 301;
+    s.apply_pull(&PullResponse {
+        buckets: vec![BucketPage { bucket: org_bucket(ORG), changes: p.0, cursor: 301, head: 301 }],
+        complete: true,
+        last_mutation_id: 0,
+        results: vec![],
+        removed_buckets: vec![],
+    })
+    .unwrap();
+    for (kind, group) in [
+        (ReportKind::Revenue, Grouping::Tour),
+        (ReportKind::Revenue, Grouping::Day),
+        (ReportKind::Sources, Grouping::Day),
+        (ReportKind::Cancellations, Grouping::Day),
+        (ReportKind::Utilisation, Grouping::Tour),
+        (ReportKind::Customers, Grouping::Day),
+    ] {
+        let t = s.report(&filter(kind, group)).unwrap();
+        let csv = t.to_csv();
+        let mut r = csv::ReaderBuilder::new().has_headers(true).from_reader(csv.as_bytes());
+        let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(headers, t.columns, "{kind:?}");
+        let records: Vec<csv::StringRecord> = r.records().collect::<Result<_, _>>().unwrap();
+        assert_eq!(records.len(), t.rows.len(), "{kind:?}: {csv}");
+        for (rec, row) in records.iter().zip(&t.rows) {
+            assert_eq!(rec.len(), row.len());
+            for (field, cell) in rec.iter().zip(row) {
+                let want = match cell {
+                    // Text comes back as written, but for the quote that keeps a formula text.
+                    Cell::Text(t) if t.starts_with(['=', '+', '-', '@']) => format!("'{t}"),
+                    Cell::Text(t) => t.clone(),
+                    other => other.csv(),
+                };
+                assert_eq!(field, want, "{kind:?}");
+            }
+        }
+    }
+    // The money columns are decimal strings in the currency's exponent: the net column of the
+    // revenue by tour adds up, in minor units, to the total's.
+    let t = s.report(&filter(ReportKind::Revenue, Grouping::Tour)).unwrap();
+    let csv = t.to_csv();
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let names: Vec<String> = r.records().map(|x| x.unwrap()[0].to_string()).collect();
+    assert_eq!(names, ["'=Harbour Cruise", "Walk, \"Alfama\"\r\nby night"]);
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let eur_net: i64 = r
+        .records()
+        .map(|x| x.unwrap())
+        .filter(|x| &x[1] == "EUR")
+        .map(|x| x[8].replace('.', "").parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(eur_net, 11_500);
+}

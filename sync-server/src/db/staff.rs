@@ -82,11 +82,23 @@ pub async fn organization_defaults(
     c: &impl GenericClient,
     org: &str,
 ) -> Result<(String, Currency, Option<String>), DbError> {
-    let r = c.row("SELECT locale, default_currency, country_code FROM organizations WHERE id = $1", &[&org]).await?;
+    let (language, currency, country, _) = organization_settings(c, org).await?;
+    Ok((language, currency, country))
+}
+
+/// [`organization_defaults`] and the organization's IANA zone, which the desk's reports count
+/// days in.
+pub async fn organization_settings(
+    c: &impl GenericClient,
+    org: &str,
+) -> Result<(String, Currency, Option<String>, String), DbError> {
+    let r = c
+        .row("SELECT locale, default_currency, country_code, timezone FROM organizations WHERE id = $1", &[&org])
+        .await?;
     let currency: String = get(&r, 1)?;
     let currency = Currency::parse(&currency)
         .map_err(|e| DbError::Corrupt(format!("organization {org}: stored currency {currency:?}: {e}")))?;
-    Ok((get(&r, 0)?, currency, get(&r, 2)?))
+    Ok((get(&r, 0)?, currency, get(&r, 2)?, get(&r, 3)?))
 }
 
 /// Locks and returns `device_id` if it is a live device of this user; sign-in then reuses it.
