@@ -75,8 +75,11 @@ fn bookings(departures: &[(String, String, String)], per: usize, total: usize, s
     let n = if per > 0 { departures.len() * per } else { total };
     let mut out = Vec::with_capacity(n * 2);
     for j in 0..n {
-        let (dep, tour, tier) =
-            if per > 0 { &departures[j / per] } else { &departures[(mix(j as u64 ^ salt) % departures.len() as u64) as usize] };
+        let (dep, tour, tier) = if per > 0 {
+            &departures[j / per]
+        } else {
+            &departures[(mix(j as u64 ^ salt) % departures.len() as u64) as usize]
+        };
         let customer = uuid::Uuid::new_v4().to_string();
         let mut args = json!({"id": customer, "email": format!("guest{salt}.{j}@example.com"),
                               "first_name": "Guest", "last_name": format!("No{j}"),
@@ -119,7 +122,8 @@ async fn main() {
     // The rest of the organization: tours, departures and bookings the guide never sees.
     let started = Instant::now();
     let other_tours = scaled(10);
-    let (mut load, _) = departure_load_with_capacity(other_tours, 30, &["08:00:00", "11:00:00", "14:00:00", "17:00:00"], 40);
+    let (mut load, _) =
+        departure_load_with_capacity(other_tours, 30, &["08:00:00", "11:00:00", "14:00:00", "17:00:00"], 40);
     let others: Vec<String> = load.iter().filter(|m| m.name() == "create_tour.v1").map(tour_id).collect();
     // Her tour: a morning and an afternoon walk every day for 30 days.
     let (guide_load, guide_departures) = departure_load_with_capacity(1, GUIDE_DAYS, &GUIDE_TIMES, 20);
