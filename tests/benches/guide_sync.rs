@@ -200,10 +200,13 @@ async fn main() {
         let total = started.elapsed();
         assert_eq!(mine.len(), guide_departures, "every departure she leads is on her device");
         assert_eq!(manifests, guide_departures, "with its guests");
-        let size = std::fs::metadata(env.desk_path(&name)).map(|m| m.len()).unwrap_or(0);
+        // The file and its write-ahead log (not yet checkpointed into it).
+        let path = env.desk_path(&name);
+        let wal = path.with_extension("sqlite3-wal");
+        let size: u64 = [path, wal].iter().map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)).sum();
         println!(
             "  run {run}: sign-in {:.0} ms, first sync {:.0} ms ({} changes pulled), {} departures and {} manifests ({guests} \
-             guests) read {:.0} ms; total {:.0} ms; desk file {:.1} MB",
+             guests) read {:.0} ms; total {:.0} ms; desk file + WAL {:.1} MB",
             ms(signed_in),
             ms(synced - signed_in),
             report.pulled,
