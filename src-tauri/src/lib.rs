@@ -94,6 +94,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::field::save_guide_day_manifest,
         commands::field::departure_incidents,
         commands::field::record_departure_incident,
+        commands::field::calendar_feed_link,
         commands::catalogue::list_promo_codes,
         commands::catalogue::list_tax_rates,
         commands::catalogue::list_cancellation_policies,

@@ -610,7 +610,16 @@ fn e2e() -> anyhow::Result<()> {
         &[
             &["test"],
             WORKSPACE_BUILD,
-            &["--test", "desk_window", "--test", "tour_editor_window", "--test", "calendar_window"],
+            &[
+                "--test",
+                "desk_window",
+                "--test",
+                "tour_editor_window",
+                "--test",
+                "calendar_window",
+                "--test",
+                "guide_window",
+            ],
         ]
         .concat(),
     ))

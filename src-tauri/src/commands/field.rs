@@ -3,7 +3,9 @@
 
 use chrono::{Datelike, Utc};
 use rand::TryRngCore;
-use tauri::State;
+use std::path::PathBuf;
+
+use tauri::{Manager, Runtime, State};
 use tourdesk_domain::allotment::{Allotment, IssueAllotmentRequest, WalkUpInput};
 use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::ipc::BookingSummary;
@@ -125,17 +127,29 @@ fn manifest_bytes(format: &str, manifests: &[tourdesk_domain::ipc::Manifest]) ->
     }
 }
 
-fn write_file(path: &str, bytes: &[u8]) -> DeskResult<String> {
+/// Where a manifest is saved: `path` as given (`~/` is the home folder, as a shell reads it); a
+/// folder gets `file_name` in it; nothing given, the downloads folder (else the home folder).
+fn manifest_target<R: Runtime>(app: &tauri::AppHandle<R>, path: &str, file_name: &str) -> DeskResult<PathBuf> {
     let path = path.trim();
-    // A folder typed as `~/…` is the home folder's, as a shell would read it.
     let path = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
-        _ => std::path::PathBuf::from(path),
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
     };
+    if path.as_os_str().is_empty() {
+        let folder =
+            app.path().download_dir().or_else(|_| app.path().home_dir()).map_err(|_| {
+                DeskError::NotFound("this computer has no downloads folder: choose a folder to save to")
+            })?;
+        return Ok(folder.join(file_name));
+    }
+    Ok(if path.is_dir() { path.join(file_name) } else { path })
+}
+
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> DeskResult<String> {
     if path.as_os_str().is_empty() || path.is_dir() {
         return Err(DeskError::NotFound("choose a file to save the manifest to"));
     }
-    std::fs::write(&path, bytes).map_err(|e| {
+    std::fs::write(path, bytes).map_err(|e| {
         tracing::warn!("could not save a manifest to {}: {e}", path.display());
         DeskError::Internal("could not write the manifest file there")
     })?;
@@ -143,21 +157,26 @@ fn write_file(path: &str, bytes: &[u8]) -> DeskResult<String> {
 }
 
 /// Saves a departure's manifest (as this desk holds it, check-ins made here included) as CSV or
-/// PDF at `path`; answers the path written.
+/// PDF at `path` (a file, a folder, or empty for the downloads folder); answers the path written.
 #[tauri::command]
-pub async fn save_manifest(
+pub async fn save_manifest<R: Runtime>(
+    app: tauri::AppHandle<R>,
     desk: State<'_, Desk>,
     departure_id: String,
     format: String,
     path: String,
 ) -> DeskResult<String> {
     let m = desk.store.manifest(&departure_id)?.ok_or(DeskError::NotFound("this desk does not hold that departure"))?;
-    write_file(&path, &manifest_bytes(&format, &[m])?)
+    let dep = &m.departure.departure;
+    let name = format!("manifest-{}-{}.{format}", dep.local_date, dep.local_time.format("%H%M"));
+    let bytes = manifest_bytes(&format, std::slice::from_ref(&m))?;
+    write_file(&manifest_target(&app, &path, &name)?, &bytes)
 }
 
 /// Saves a guide's day (this account's own when `guide_id` is none) as CSV or PDF at `path`.
 #[tauri::command]
-pub async fn save_guide_day_manifest(
+pub async fn save_guide_day_manifest<R: Runtime>(
+    app: tauri::AppHandle<R>,
     desk: State<'_, Desk>,
     guide_id: Option<String>,
     date: String,
@@ -167,7 +186,8 @@ pub async fn save_guide_day_manifest(
     let date =
         chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| DeskError::NotFound("a day is YYYY-MM-DD"))?;
     let all = desk.store.guide_day_manifests(guide_id.as_deref(), date)?;
-    write_file(&path, &manifest_bytes(&format, &all)?)
+    let bytes = manifest_bytes(&format, &all)?;
+    write_file(&manifest_target(&app, &path, &format!("manifests-{date}.{format}"))?, &bytes)
 }
 
 /// A departure's field notes written by its guides, oldest first (the office desk holds them
@@ -193,4 +213,32 @@ pub async fn record_departure_incident(desk: State<'_, Desk>, departure_id: Stri
     desk.store.mutate(&m)?;
     desk.sync.touched(&desk.store, &[EntityKind::DepartureIncident], false);
     Ok(())
+}
+
+/// A calendar feed's link, shown once (the server keeps only its token's digest).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct FeedLink {
+    pub kind: String,
+    pub subject_id: String,
+    pub url: String,
+}
+
+/// Makes the iCal feed of a guide or a tour, or a new link for it (the earlier one stops
+/// working): online, as the signed-in member (the office for any; a guide for their own).
+#[tauri::command]
+pub async fn calendar_feed_link(desk: State<'_, Desk>, kind: String, subject_id: String) -> DeskResult<FeedLink> {
+    let session = desk.store.session()?.ok_or(DeskError::Store(StoreError::NotSignedIn))?;
+    // No guide named: the signed-in member's own guide profile.
+    let subject_id = if kind == "guide" && subject_id.trim().is_empty() {
+        desk.store
+            .guides()?
+            .into_iter()
+            .find(|g| g.guide.user_id.as_deref() == Some(session.user_id.as_str()))
+            .map(|g| g.guide.id)
+            .ok_or(DeskError::NotFound("this account has no guide profile"))?
+    } else {
+        subject_id
+    };
+    let body = serde_json::json!({ "kind": kind, "subject_id": subject_id });
+    Ok(desk.sync.client().staff_call(&desk.store, Method::POST, "/api/v1/calendar-feeds", Some(&body)).await?)
 }

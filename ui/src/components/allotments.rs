@@ -1,11 +1,13 @@
 //! A departure's allotments (issue 14): each device's seats and what it sold, asking for seats
-//! for this device, releasing them, and selling a walk-up on this device's allotment (offline
-//! too). A walk-up beyond the allotment is refused by the desk with the rule, shown here.
+//! for this device or (the office) pushing them to another device picked by name, releasing
+//! them, and selling a walk-up on this device's allotment (offline too). A walk-up beyond the
+//! allotment is refused by the desk with the rule, shown here.
 
 use tourdesk_domain::PricingTier;
 use tourdesk_domain::allotment::{Allotment, AllotmentStatus, WalkUpInput};
 use tourdesk_domain::mutation::{LineArgs, WalkUpPayment};
-use tourdesk_domain::protocol::EntityKind;
+use tourdesk_domain::protocol::{DeviceInfo, EntityKind};
+use tourdesk_domain::roles::Role;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -24,8 +26,17 @@ pub struct AllotmentsProps {
     pub prices: Vec<PricingTier>,
 }
 
+/// What a device is called: "Gina's phone (Gina Guide)" when the device list is known (online),
+/// otherwise the start of its id.
+pub fn device_label(device_id: &str, devices: &[DeviceInfo]) -> String {
+    match devices.iter().find(|d| d.id == device_id) {
+        Some(d) => format!("{} ({})", d.name, d.user_name),
+        None => device_id.chars().take(8).collect(),
+    }
+}
+
 /// The rows of the allotments table, for a departure's allotments.
-pub fn allotment_rows(list: &[Allotment]) -> Html {
+pub fn allotment_rows(list: &[Allotment], devices: &[DeviceInfo]) -> Html {
     list.iter()
         .map(|a| {
             let status = match a.status {
@@ -33,8 +44,8 @@ pub fn allotment_rows(list: &[Allotment]) -> Html {
                 AllotmentStatus::Released => format!("released ({} returned)", a.returned),
             };
             html! {
-                <tr class="allotment-row" data-id={a.id.clone()}>
-                    <td>{ a.device_id.chars().take(8).collect::<String>() }</td>
+                <tr class="allotment-row" data-id={a.id.clone()} data-device={a.device_id.clone()}>
+                    <td class="allotment-device">{ device_label(&a.device_id, devices) }</td>
                     <td class="num">{ a.seats }</td>
                     <td class="num allotment-sold">{ a.sold }</td>
                     <td>{ status }</td>
@@ -50,6 +61,17 @@ pub fn AllotmentsSection(props: &AllotmentsProps) -> Html {
     let refresh = use_state(|| 0u32);
     let error = use_state(|| None::<UiError>);
     let seats = use_state(|| 2u32);
+    // The device the office pushes seats to; empty: this one.
+    let target = use_state(String::new);
+    let office = app.status.as_ref().and_then(|s| s.signed_in_as.as_ref()).is_some_and(|s| s.role != Role::Guide);
+    // Names for the devices (online only; offline the table shows ids and the picker is hidden).
+    let devices = use_invoke_refreshing(KINDS, office, *refresh, |office| async move {
+        if office { Ok(services::list_devices().await.map(|l| l.devices).unwrap_or_default()) } else { Ok(Vec::new()) }
+    });
+    let devices: Vec<DeviceInfo> = match devices {
+        Load::Ready(d) => d.into_iter().filter(|d| d.revoked_at.is_none()).collect(),
+        _ => Vec::new(),
+    };
     let guest = use_state(String::new);
     let phone = use_state(String::new);
     let dietary = use_state(String::new);
@@ -67,13 +89,16 @@ pub fn AllotmentsSection(props: &AllotmentsProps) -> Html {
     };
     let ask = {
         let (error, seats, id, app, bump) = (error.clone(), seats.clone(), id.clone(), app.clone(), bump.clone());
+        let (target, devices) = (target.clone(), devices.clone());
         Callback::from(move |_: MouseEvent| {
             let (error, n, id, app, bump) = (error.clone(), *seats, id.clone(), app.clone(), bump.clone());
+            let device = Some((*target).clone()).filter(|d| !d.is_empty());
+            let whom = device.as_deref().map_or_else(|| "this device".to_string(), |d| device_label(d, &devices));
             spawn_local(async move {
-                match services::request_allotment(&id, n, None).await {
+                match services::request_allotment(&id, n, device.as_deref()).await {
                     Ok(a) => {
                         error.set(None);
-                        app.dispatch(Action::Toast(format!("{} seats set aside for this device", a.seats)));
+                        app.dispatch(Action::Toast(format!("{} seats set aside for {whom}", a.seats)));
                         bump();
                     }
                     Err(e) => error.set(Some(e)),
@@ -147,6 +172,13 @@ pub fn AllotmentsSection(props: &AllotmentsProps) -> Html {
             payment.set(if v == "pay_on_arrival" { WalkUpPayment::PayOnArrival } else { WalkUpPayment::Cash });
         })
     };
+    let on_target = {
+        let target = target.clone();
+        Callback::from(move |e: Event| target.set(e.target_unchecked_into::<HtmlSelectElement>().value()))
+    };
+    // Other devices the office can push seats to (the server refuses one that already holds some).
+    let others: Vec<DeviceInfo> = devices.iter().filter(|d| !d.current).cloned().collect();
+    let pushable = office && !others.is_empty();
     let body = match loaded {
         Load::Loading => html! { <p class="muted">{ "Loading allotments…" }</p> },
         Load::Failed(e) => html! { <ErrorNote error={e} /> },
@@ -157,10 +189,10 @@ pub fn AllotmentsSection(props: &AllotmentsProps) -> Html {
                 } else {
                     <table class="allotments">
                         <thead><tr><th>{ "Device" }</th><th>{ "Seats" }</th><th>{ "Sold" }</th><th>{ "Status" }</th></tr></thead>
-                        <tbody>{ allotment_rows(&all) }</tbody>
+                        <tbody>{ allotment_rows(&all, &devices) }</tbody>
                     </table>
                 }
-                if let Some(a) = mine {
+                if let Some(a) = &mine {
                     <p id="my-allotment">{ format!("This device: {} of {} seats left", a.seats - a.sold, a.seats) }
                         { " " }<button id="release-allotment" onclick={release(a.id.clone())}>{ "Release unsold seats" }</button>
                     </p>
@@ -175,10 +207,19 @@ pub fn AllotmentsSection(props: &AllotmentsProps) -> Html {
                         </select>
                         <button id="sell-walk-up" type="submit">{ "Sell walk-up" }</button>
                     </form>
-                } else {
-                    <p>
-                        <input id="allotment-seats" type="number" min="1" value={seats.to_string()} oninput={number(&seats)} />
-                        { " " }<button id="request-allotment" onclick={ask}>{ "Set seats aside for this device" }</button>
+                }
+                if mine.is_none() || pushable {
+                    <p class="inline-form">
+                        <input id="allotment-seats" type="number" min="1" aria-label="Seats" value={seats.to_string()} oninput={number(&seats)} />
+                        if pushable {
+                            <select id="allotment-device" aria-label="For device" onchange={on_target}>
+                                <option value="" selected={target.is_empty()}>{ "This device" }</option>
+                                { for others.iter().map(|d| html! {
+                                    <option value={d.id.clone()} selected={*target == d.id}>{ format!("{} ({})", d.name, d.user_name) }</option>
+                                }) }
+                            </select>
+                        }
+                        { " " }<button id="request-allotment" onclick={ask}>{ "Set seats aside" }</button>
                     </p>
                 }
             </>

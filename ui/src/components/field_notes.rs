@@ -49,6 +49,21 @@ pub async fn save_manifest(departure_id: &str, format: &str, path: &str) -> Resu
     call("save_manifest", &SaveArgs { departure_id, format, path }).await
 }
 
+/// The notes, oldest first, each with its time and whether it still waits to be sent.
+pub fn notes_list(list: &[DepartureIncidentView]) -> Html {
+    html! {
+        <ul class="field-notes">
+        { for list.iter().map(|n| html! {
+            <li data-id={n.incident.id.clone()}>
+                <span class="muted">{ n.incident.at.format("%a %d %b %H:%M UTC").to_string() }</span>
+                { " " }<span class="note-text">{ &n.incident.text }</span>
+                if n.pending { { " " }<span class="badge pending">{ "Pending sync" }</span> }
+            </li>
+        }) }
+        </ul>
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct FieldNotesProps {
     pub departure_id: String,
@@ -89,17 +104,7 @@ pub fn FieldNotes(props: &FieldNotesProps) -> Html {
         Load::Loading => html! { <Loading what="the field notes" /> },
         Load::Failed(e) => html! { <ErrorNote error={e} on_retry={None::<Callback<()>>} /> },
         Load::Ready(list) if list.is_empty() => html! { <p class="muted">{ "No field notes." }</p> },
-        Load::Ready(list) => html! {
-            <ul class="field-notes">
-            { for list.iter().map(|n| html! {
-                <li data-id={n.incident.id.clone()}>
-                    <span class="muted">{ n.incident.at.format("%a %d %b %H:%M UTC").to_string() }</span>
-                    { " " }<span class="note-text">{ &n.incident.text }</span>
-                    if n.pending { { " " }<span class="badge pending">{ "Pending sync" }</span> }
-                </li>
-            }) }
-            </ul>
-        },
+        Load::Ready(list) => notes_list(&list),
     };
     let message = (*error).as_ref().map(|e| e.message.clone());
     html! {
@@ -127,11 +132,13 @@ pub struct ManifestActionsProps {
     pub file_stem: String,
 }
 
-/// Print (the print stylesheet keeps only the manifest), and Save PDF / Save CSV to a path.
+/// Print (the print stylesheet keeps only the manifest), and Save PDF / Save CSV: into the
+/// downloads folder unless another folder is typed; the toast says where the file went.
 #[component]
 pub fn ManifestActions(props: &ManifestActionsProps) -> Html {
     let app = use_app();
-    let dir = use_state(|| "~/Documents".to_string());
+    // Empty: the computer's downloads folder (the desk picks it, as the reports' CSV does).
+    let dir = use_state(String::new);
     let print = Callback::from(|_: MouseEvent| {
         if let Some(w) = web_sys::window() {
             let _ = w.print();
@@ -141,7 +148,8 @@ pub fn ManifestActions(props: &ManifestActionsProps) -> Html {
         let (app, dir, id, stem) = (app.clone(), dir.clone(), props.departure_id.clone(), props.file_stem.clone());
         Callback::from(move |_: MouseEvent| {
             let (app, id) = (app.clone(), id.clone());
-            let path = format!("{}/{stem}.{format}", dir.trim().trim_end_matches('/'));
+            let folder = dir.trim().trim_end_matches('/');
+            let path = if folder.is_empty() { String::new() } else { format!("{folder}/{stem}.{format}") };
             spawn_local(async move {
                 match save_manifest(&id, format, &path).await {
                     Ok(written) => app.dispatch(Action::Toast(format!("Manifest saved to {written}"))),
@@ -153,12 +161,90 @@ pub fn ManifestActions(props: &ManifestActionsProps) -> Html {
     html! {
         <div class="actions manifest-actions no-print">
             <button class="print-manifest" type="button" onclick={print}>{ "Print" }</button>
-            <label>{ "Folder " }
-                <input class="manifest-folder" type="text" value={(*dir).clone()}
+            <label>{ "Save in " }
+                <input class="manifest-folder" type="text" placeholder="Downloads folder" value={(*dir).clone()}
                     oninput={{ let d = dir.clone(); Callback::from(move |e: InputEvent| d.set(e.target_unchecked_into::<HtmlInputElement>().value())) }} />
             </label>
             <button class="save-manifest-pdf" type="button" onclick={save("pdf")}>{ "Save PDF" }</button>
             <button class="save-manifest-csv" type="button" onclick={save("csv")}>{ "Save CSV" }</button>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tourdesk_domain::incident::DepartureIncident;
+
+    #[derive(Properties, PartialEq)]
+    struct ListProps {
+        list: Vec<DepartureIncidentView>,
+    }
+
+    #[component]
+    fn List(p: &ListProps) -> Html {
+        notes_list(&p.list)
+    }
+
+    fn note(id: &str, at: &str, text: &str, pending: bool) -> DepartureIncidentView {
+        DepartureIncidentView {
+            incident: DepartureIncident {
+                id: id.into(),
+                organization_id: "o".into(),
+                departure_id: "d".into(),
+                at: at.parse().unwrap(),
+                text: text.into(),
+                recorded_by: "u".into(),
+            },
+            pending,
+        }
+    }
+
+    #[tokio::test]
+    async fn field_notes_show_time_text_and_what_waits_to_be_sent() {
+        let list = vec![
+            note("n1", "2026-06-08T08:05:00Z", "Started 5 minutes late: tram strike", false),
+            note("n2", "2026-06-08T09:40:00Z", "Guest <Rui> twisted an ankle; walked him to a taxi", true),
+        ];
+        let html = yew::LocalServerRenderer::<List>::with_props(ListProps { list }).render().await;
+        assert!(html.contains("Mon 08 Jun 08:05 UTC") && html.contains("tram strike"), "{html}");
+        assert!(html.contains("Guest &lt;Rui&gt; twisted"), "the text is escaped: {html}");
+        assert_eq!(html.matches("Pending sync").count(), 1, "only the unsent note: {html}");
+        assert!(html.find("data-id=\"n1\"") < html.find("data-id=\"n2\""), "oldest first: {html}");
+    }
+
+    #[tokio::test]
+    async fn only_guide_mode_offers_the_note_form() {
+        let props = |can_write| FieldNotesProps { departure_id: "d".into(), can_write };
+        let html = yew::LocalServerRenderer::<FieldNotes>::with_props(props(true)).render().await;
+        assert!(html.contains("Field notes from the guides") && html.contains("field-note-form"), "{html}");
+        assert!(html.contains(&format!("maxlength=\"{INCIDENT_TEXT_MAX}\"")), "{html}");
+        assert!(html.contains("add-field-note") && html.contains("disabled"), "an empty note cannot be sent: {html}");
+        let html = yew::LocalServerRenderer::<FieldNotes>::with_props(props(false)).render().await;
+        assert!(html.contains("Field notes from the guides") && !html.contains("field-note-form"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn the_printable_manifest_prints_only_the_guest_list() {
+        let props = ManifestActionsProps { departure_id: "d".into(), file_stem: "manifest-2026-06-08-0900".into() };
+        let html = yew::LocalServerRenderer::<ManifestActions>::with_props(props).render().await;
+        assert!(html.contains("no-print"), "the buttons stay off paper: {html}");
+        for button in ["print-manifest", "save-manifest-pdf", "save-manifest-csv"] {
+            assert!(html.contains(button), "{button}: {html}");
+        }
+        assert!(html.contains("placeholder=\"Downloads folder\""), "saved to the downloads folder by default: {html}");
+        // The print stylesheet: only the manifest is visible, its buttons hidden, a booking
+        // never split across pages.
+        let css = include_str!("../../style.css");
+        let print = &css[css.find("@media print").expect("a print stylesheet")..];
+        let print = &print[..print.find("\n}").unwrap_or(print.len())];
+        for rule in [
+            "body * { visibility: hidden; }",
+            "#manifest, #manifest * { visibility: visible; }",
+            "#manifest button, .no-print { display: none !important; }",
+            "break-inside: avoid",
+        ] {
+            assert!(print.contains(rule), "{rule} in {print}");
+        }
     }
 }

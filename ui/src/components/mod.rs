@@ -6,6 +6,7 @@ pub mod audit;
 pub mod booking_form;
 pub mod bookings;
 pub mod calendar;
+pub mod calendar_feeds;
 pub mod cancel_departure;
 pub mod dialog;
 pub mod field_notes;

@@ -36,8 +36,8 @@ use crate::words;
 const CALENDAR: Depends = Depends::on(&[EntityKind::Departure, EntityKind::Tour, EntityKind::TourVariant]);
 const TOURS: Depends = Depends::on(&[EntityKind::Tour]);
 
-/// Today on the desk's own clock and zone.
-fn today() -> NaiveDate {
+/// Today on the desk's own clock and zone (`Utc::now` panics in the webview: no `SystemTime`).
+pub(crate) fn today() -> NaiveDate {
     #[cfg(target_arch = "wasm32")]
     {
         let now = web_sys::js_sys::Date::new_0();

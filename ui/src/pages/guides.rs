@@ -7,7 +7,7 @@
 //! today and this week, each opening its manifest with one-tap check-in and no-show.
 //! Everything reads the desk's replica and writes through the outbox, so it works offline.
 
-use chrono::{Datelike, Days, NaiveDate, Utc};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 use tourdesk_domain::accounts::InviteRequest;
 use tourdesk_domain::guides::WeeklyAvailability;
@@ -21,7 +21,9 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::pricing_common::{bind, field_error, form_error};
+use crate::components::allotments::AllotmentsSection;
 use crate::components::bookings::ManifestView;
+use crate::components::calendar_feeds::{CalendarFeeds, FeedSubject};
 use crate::components::field_notes::{FieldNotes, ManifestActions};
 use crate::components::keyboard::on_row_keys;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
@@ -294,6 +296,7 @@ pub fn GuidesPage() -> Html {
                     <a href="#/guides/board">{ "Week board" }</a>
                 </div>
                 <GuideTable guides={list.clone()} tours={tour_list.clone()} on_edit={on_edit} />
+                <CalendarFeeds subjects={feed_subjects(list, &tour_list)} />
             </>
         },
     };
@@ -306,6 +309,14 @@ pub fn GuidesPage() -> Html {
             { body }
         </section>
     }
+}
+
+/// Every guide's and every tour's calendar feed, for the office.
+fn feed_subjects(guides: &[GuideView], tours: &[TourView]) -> Vec<FeedSubject> {
+    let guides =
+        guides.iter().map(|g| FeedSubject { kind: "guide", id: g.guide.id.clone(), name: g.guide.full_name() });
+    let tours = tours.iter().map(|t| FeedSubject { kind: "tour", id: t.tour.id.clone(), name: t.tour.name.clone() });
+    guides.chain(tours).collect()
 }
 
 #[derive(Properties, PartialEq)]
@@ -552,7 +563,7 @@ pub fn week_start(day: NaiveDate) -> NaiveDate {
 
 #[component]
 pub fn GuideBoardPage() -> Html {
-    let monday = use_state(|| week_start(Utc::now().date_naive()));
+    let monday = use_state(|| week_start(super::calendar::today()));
     let retry = use_state(|| 0u32);
     let from = *monday;
     let board = use_invoke(BOARD_KINDS, (from, *retry), move |(from, _)| guide_board(from, from + Days::new(6)));
@@ -781,7 +792,8 @@ pub fn AssignPanel(props: &AssignPanelProps) -> Html {
 pub fn MyDeparturesPage() -> Html {
     let app = use_app();
     let retry = use_state(|| 0u32);
-    let today = Utc::now().date_naive();
+    // The desk's own day (`Utc::now` panics in the webview).
+    let today = super::calendar::today();
     let mine = use_invoke(MINE_KINDS, *retry, move |_| my_departures(today, today + Days::new(6)));
     let open = use_state(|| None::<String>);
     let pending = app.status.as_ref().map_or(0, |s| s.pending);
@@ -846,6 +858,8 @@ pub fn MyDeparturesPage() -> Html {
                 if pending == 0 { "Everything is sent.".to_string() } else { format!("{pending} changes waiting to be sent") }
             }</p>
             { body }
+            // Her own feed: the desk finds her guide profile (an empty id).
+            <CalendarFeeds subjects={vec![FeedSubject { kind: "guide", id: String::new(), name: "My assignments".into() }]} />
         </section>
     }
 }
@@ -859,7 +873,12 @@ pub struct GuideManifestProps {
 fn GuideManifest(props: &GuideManifestProps) -> Html {
     let app = use_app();
     let id = props.departure_id.clone();
-    let manifest = use_invoke(MINE_KINDS, id.clone(), |id| async move { services::manifest(&id).await });
+    // The manifest, and the tour's prices for selling walk-ups on this device's allotment.
+    let manifest = use_invoke(MINE_KINDS, id.clone(), |id| async move {
+        let m = services::manifest(&id).await?;
+        let prices = services::list_prices(&m.departure.departure.tour_id).await?;
+        Ok((m, prices))
+    });
     let attendance = |check_in: bool| {
         let (app, dep) = (app.clone(), id.clone());
         Callback::from(move |(booking, participant): (String, u32)| {
@@ -879,13 +898,14 @@ fn GuideManifest(props: &GuideManifestProps) -> Html {
     match manifest {
         Load::Loading => html! { <Loading what="the guest list" /> },
         Load::Failed(e) => html! { <ErrorNote error={e} on_retry={None::<Callback<()>>} /> },
-        Load::Ready(m) => {
+        Load::Ready((m, prices)) => {
             let dep = &m.departure.departure;
             let stem = format!("manifest-{}-{}", dep.local_date, dep.local_time.format("%H%M"));
             html! {
                 <>
                     <ManifestActions departure_id={id.clone()} file_stem={stem} />
                     <ManifestView manifest={m} on_check_in={attendance(true)} on_no_show={attendance(false)} />
+                    <AllotmentsSection departure_id={id.clone()} prices={prices} />
                     <FieldNotes departure_id={id.clone()} can_write={true} />
                 </>
             }
