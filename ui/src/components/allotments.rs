@@ -68,8 +68,10 @@ pub fn AllotmentsSection(props: &AllotmentsProps) -> Html {
     let devices = use_invoke_refreshing(KINDS, office, *refresh, |office| async move {
         if office { Ok(services::list_devices().await.map(|l| l.devices).unwrap_or_default()) } else { Ok(Vec::new()) }
     });
+    // Every device names its rows, a signed-out one too (a guide's allotment outlives her
+    // session); only devices still signed in can be offered seats.
     let devices: Vec<DeviceInfo> = match devices {
-        Load::Ready(d) => d.into_iter().filter(|d| d.revoked_at.is_none()).collect(),
+        Load::Ready(d) => d,
         _ => Vec::new(),
     };
     let guest = use_state(String::new);
@@ -177,7 +179,7 @@ pub fn AllotmentsSection(props: &AllotmentsProps) -> Html {
         Callback::from(move |e: Event| target.set(e.target_unchecked_into::<HtmlSelectElement>().value()))
     };
     // Other devices the office can push seats to (the server refuses one that already holds some).
-    let others: Vec<DeviceInfo> = devices.iter().filter(|d| !d.current).cloned().collect();
+    let others: Vec<DeviceInfo> = devices.iter().filter(|d| !d.current && d.revoked_at.is_none()).cloned().collect();
     let pushable = office && !others.is_empty();
     let body = match loaded {
         Load::Loading => html! { <p class="muted">{ "Loading allotments…" }</p> },
