@@ -75,10 +75,9 @@ fn bookings(departures: &[(String, String, String)], per: usize, total: usize, s
     let n = if per > 0 { departures.len() * per } else { total };
     let mut out = Vec::with_capacity(n * 2);
     for j in 0..n {
-        let (dep, tour, tier) = if per > 0 {
-            &departures[j / per]
-        } else {
-            &departures[(mix(j as u64 ^ salt) % departures.len() as u64) as usize]
+        let (dep, tour, tier) = match j.checked_div(per) {
+            Some(k) => &departures[k],
+            None => &departures[(mix(j as u64 ^ salt) % departures.len() as u64) as usize],
         };
         let customer = uuid::Uuid::new_v4().to_string();
         let mut args = json!({"id": customer, "email": format!("guest{salt}.{j}@example.com"),
