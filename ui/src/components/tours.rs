@@ -12,24 +12,6 @@ use crate::components::keyboard::on_row_keys;
 use crate::components::states::EmptyState;
 use crate::words;
 
-/// Each row of the tour list is this tall (`.tour-row` in style.css), so the list knows where any
-/// row is without measuring it.
-pub const TOUR_ROW_PX: u32 = 60;
-/// Lists longer than this draw only the rows in view (and a few around them).
-const DRAW_ALL_UP_TO: usize = 60;
-/// Rows drawn above and below the visible ones, so arrow keys always find a next row to focus
-/// (focusing it scrolls the list, which draws the rows after it).
-const OVERSCAN: usize = 8;
-
-/// The rows `[first, last)` to draw of `count` rows of `row_px`, for a viewport `height_px`
-/// tall scrolled to `top_px`: those in view and `OVERSCAN` either side.
-pub fn visible_rows(count: usize, row_px: u32, top_px: u32, height_px: u32) -> (usize, usize) {
-    let row = row_px.max(1) as usize;
-    let first = (top_px as usize / row).saturating_sub(OVERSCAN).min(count);
-    let last = ((top_px as usize + height_px as usize).div_ceil(row) + OVERSCAN).min(count);
-    (first, last.max(first))
-}
-
 #[derive(Properties, PartialEq)]
 pub struct TourListProps {
     pub tours: Vec<TourView>,
@@ -37,115 +19,30 @@ pub struct TourListProps {
     pub on_select: Callback<String>,
 }
 
-/// The tour list: a click, or Enter on a focused row (arrow keys move), opens a tour. A long list
-/// (an operator with hundreds of tours) draws only the rows in view, with spacers the height of
-/// the rest, so opening the screen costs the same for 5 tours or 500; Home and End still go to
-/// the first and last tour.
+/// The tour list: a click, or Enter on a focused row (arrow keys move), opens a tour.
 #[component]
 pub fn TourList(props: &TourListProps) -> Html {
-    // Scroll offset and height of the list's own scrolling box; until the window has measured
-    // it, a tall window's worth of rows is drawn.
-    let view = use_state(|| (0u32, 1200u32));
-    let scroller = use_node_ref();
-    let focus_after = use_mut_ref(|| None::<usize>);
-    let count = props.tours.len();
-    let virtual_list = count > DRAW_ALL_UP_TO;
-    let selected_at = props.selected.as_ref().and_then(|id| props.tours.iter().position(|t| &t.tour.id == id));
-    {
-        // A tour chosen elsewhere (search, a link) is scrolled into view.
-        let (scroller, view) = (scroller.clone(), view.clone());
-        use_effect_with(selected_at, move |at| {
-            if let (Some(at), Some(el)) = (*at, scroller.cast::<web_sys::Element>()) {
-                let (top, height) = (el.scroll_top().max(0) as u32, el.client_height().max(0) as u32);
-                let y = at as u32 * TOUR_ROW_PX;
-                if y < top || y + TOUR_ROW_PX > top + height {
-                    let to = y.saturating_sub(height / 2);
-                    el.set_scroll_top(to as i32);
-                    view.set((to, height.max(TOUR_ROW_PX)));
-                }
-            }
-        });
-    }
-    {
-        // After Home/End scrolled the list, the end's row is drawn: focus it.
-        let (scroller, focus_after) = (scroller.clone(), focus_after.clone());
-        use_effect(move || {
-            if let Some(at) = focus_after.borrow_mut().take()
-                && let Some(el) = scroller.cast::<web_sys::Element>()
-                && let Ok(Some(row)) = el.query_selector(&format!("[data-index='{at}']"))
-            {
-                use web_sys::wasm_bindgen::JsCast;
-                if let Ok(h) = row.dyn_into::<web_sys::HtmlElement>() {
-                    let _ = h.focus();
-                }
-            }
-        });
-    }
     if props.tours.is_empty() {
         return html! {
             <EmptyState title="No tours yet" hint="They appear here after the first sync, or create one with “New tour”." />
         };
     }
-    let on_scroll = {
-        let view = view.clone();
-        Callback::from(move |e: Event| {
-            let el: web_sys::Element = e.target_unchecked_into();
-            let now = (el.scroll_top().max(0) as u32, el.client_height().max(0) as u32);
-            // Redraw only when another row reaches the top: scrolling within a row changes nothing.
-            if now.0 / TOUR_ROW_PX != view.0 / TOUR_ROW_PX || now.1 != view.1 {
-                view.set(now);
-            }
-        })
-    };
-    let on_keys = {
-        let (scroller, focus_after, view) = (scroller.clone(), focus_after.clone(), view.clone());
-        Callback::from(move |e: KeyboardEvent| {
-            let key = e.key();
-            if virtual_list && (key == "Home" || key == "End") {
-                if let Some(el) = scroller.cast::<web_sys::Element>() {
-                    e.prevent_default();
-                    let height = el.client_height().max(0) as u32;
-                    let (to, at) = if key == "Home" {
-                        (0, 0)
-                    } else {
-                        ((count as u32 * TOUR_ROW_PX).saturating_sub(height), count - 1)
-                    };
-                    el.set_scroll_top(to as i32);
-                    *focus_after.borrow_mut() = Some(at);
-                    view.set((to, height));
-                }
-                return;
-            }
-            on_row_keys(e);
-        })
-    };
-    let (first, last) = if virtual_list { visible_rows(count, TOUR_ROW_PX, view.0, view.1) } else { (0, count) };
-    let spacer = |rows: usize| {
-        (rows > 0).then(|| html! { <li class="spacer" aria-hidden="true" style={format!("height: {}px", rows as u32 * TOUR_ROW_PX)} /> })
-    };
     html! {
-        <div class="tour-list-scroll" ref={scroller} onscroll={on_scroll}>
-        <ul id="tour-list" class="tour-list" data-count={count.to_string()} onkeydown={on_keys}>
-        { spacer(first).unwrap_or_default() }
-        { for props.tours[first..last].iter().enumerate().map(|(i, t)| {
+        <ul id="tour-list" class="tour-list" onkeydown={Callback::from(on_row_keys)}>
+        { for props.tours.iter().map(|t| {
             let id = t.tour.id.clone();
             let on_select = props.on_select.reform(move |_: MouseEvent| id.clone());
             let selected = props.selected.as_deref() == Some(t.tour.id.as_str());
             html! {
-                <li class={classes!("tour-row", selected.then_some("selected"))} data-slug={t.tour.slug.clone()}
-                    data-index={(first + i).to_string()} data-row="" tabindex="0" onclick={on_select}>
+                <li class={classes!("tour-row", selected.then_some("selected"))} data-slug={t.tour.slug.clone()} data-row="" tabindex="0" onclick={on_select}>
                     <span class="tour-name">{ &t.tour.name }</span>
-                    <span class="tour-meta">
-                        <span class="muted">{ format!("{} · {}", words::category(t.tour.category), t.tour.timezone) }</span>
-                        if t.pending { <span class="badge pending">{ "Pending sync" }</span> }
-                        if t.tour.status != TourStatus::Active { <span class="badge">{ words::tour_status(t.tour.status) }</span> }
-                    </span>
+                    <span class="muted">{ format!("{} · {}", words::category(t.tour.category), t.tour.timezone) }</span>
+                    if t.pending { <span class="badge pending">{ "Pending sync" }</span> }
+                    if t.tour.status != TourStatus::Active { <span class="badge">{ words::tour_status(t.tour.status) }</span> }
                 </li>
             }
         }) }
-        { spacer(count - last).unwrap_or_default() }
         </ul>
-        </div>
     }
 }
 
@@ -291,36 +188,6 @@ mod tests {
             render::<TourList>(TourListProps { tours: vec![tour(false)], selected: None, on_select: Callback::noop() })
                 .await;
         assert!(!html.contains("Pending sync"));
-    }
-
-    #[test]
-    fn a_long_list_draws_the_rows_in_view_and_a_few_either_side() {
-        // 500 rows of 60 px in a 600 px box: at the top, 10 in view + 8 below.
-        assert_eq!(visible_rows(500, 60, 0, 600), (0, 18));
-        // Scrolled to row 100: 8 above, 10 in view, 8 below.
-        assert_eq!(visible_rows(500, 60, 6000, 600), (92, 118));
-        // At the end, nothing past the last row; an empty list draws nothing.
-        assert_eq!(visible_rows(500, 60, 29_400, 600), (482, 500));
-        assert_eq!(visible_rows(0, 60, 0, 600), (0, 0));
-    }
-
-    #[tokio::test]
-    async fn five_hundred_tours_draw_a_window_of_rows_and_say_how_many_there_are() {
-        let tours: Vec<TourView> = (0..500)
-            .map(|i| {
-                let mut t = tour(false);
-                t.tour.id = format!("t{i}");
-                t.tour.name = format!("Tour {i:03}");
-                t
-            })
-            .collect();
-        let html = render::<TourList>(TourListProps { tours, selected: None, on_select: Callback::noop() }).await;
-        assert!(html.contains("data-count=\"500\""), "{html}");
-        let drawn = html.matches("class=\"tour-row").count();
-        assert!((10..=60).contains(&drawn), "only the rows in view are drawn, not {drawn}");
-        assert!(html.contains("Tour 000") && !html.contains("Tour 499"), "{html}");
-        // The rows not drawn are a spacer as tall as they are, so the scrollbar is right.
-        assert!(html.contains(&format!("height: {}px", (500 - drawn) as u32 * TOUR_ROW_PX)), "{html}");
     }
 
     #[tokio::test]
