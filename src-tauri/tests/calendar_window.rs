@@ -14,20 +14,11 @@ use std::time::Duration;
 
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
-use support::{Driver, click, eventually, open_desk, press, press_focused, screenshot, texts, type_into};
-use tourdesk_sync_server::{Config, demo_data};
+use support::{
+    Driver, click, demo_server, eventually, fill_sign_in, open_desk, press, press_focused, screenshot, texts, type_into,
+};
+use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::PgCluster;
-
-fn demo_server(db_url: &str) -> Config {
-    Config {
-        database_url: tourdesk_testkit::as_app(db_url),
-        migrate_database_url: Some(db_url.to_string()),
-        listen: "127.0.0.1:0".into(),
-        demo_data: true,
-        dev_mode: true,
-        ..Config::default()
-    }
-}
 
 /// Sets a form control's value as typing would, and fires its `change`.
 async fn set_value(c: &Client, css: &str, value: &str) {
@@ -47,21 +38,7 @@ async fn set_value(c: &Client, css: &str, value: &str) {
 }
 
 async fn sign_in(c: &Client, url: &str) {
-    eventually("the sign-in screen, filled in by the desk", Duration::from_secs(60), || async move {
-        let el = c.find(Locator::Css("#sign-in-server")).await.ok()?;
-        el.prop("value").await.ok()?.filter(|v| !v.is_empty()).map(|_| ())
-    })
-    .await;
-    for (css, text) in [
-        ("#sign-in-server", url),
-        ("#sign-in-org", demo_data::DEMO_ORG_SLUG),
-        ("#sign-in-email", demo_data::DEMO_OWNER_EMAIL),
-        ("#sign-in-password", demo_data::DEMO_PASSWORD),
-    ] {
-        let el = c.find(Locator::Css(css)).await.unwrap();
-        el.clear().await.unwrap();
-        el.send_keys(text).await.unwrap();
-    }
+    fill_sign_in(c, url, demo_data::DEMO_OWNER_EMAIL, demo_data::DEMO_PASSWORD).await;
     press(c, "#sign-in-password", &Key::Enter.to_string()).await;
     // A fresh desk starts on the today dashboard.
     click(c, "#nav-tours").await;

@@ -30,7 +30,10 @@ use std::time::Duration;
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use support::{Driver, click, eventually, open_desk, press, press_focused, screenshot, texts, type_into};
+use support::{
+    Driver, click, demo_server, eventually, fill_sign_in, open_desk, press, press_focused, retype, screenshot, texts,
+    type_into,
+};
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_local_store::{Credentials, Store, SyncClient};
 use tourdesk_sync_server::{Config, demo_data, mfa};
@@ -388,30 +391,6 @@ async fn enrol_totp(url: &str, email: &str) -> String {
     let secret = enrolment["secret"].as_str().unwrap().to_string();
     post("/api/v1/auth/mfa/confirm", Some(&token), json!({"code": mfa::code_at(&secret, unix_now()).unwrap()})).await;
     secret
-}
-
-/// Waits for the sign-in screen (and for the desk to fill it in), then types every field anew.
-async fn fill_sign_in(c: &Client, url: &str, email: &str, password: &str) {
-    eventually("the sign-in screen, filled in by the desk", Duration::from_secs(60), || async move {
-        let el = c.find(Locator::Css("#sign-in-server")).await.ok()?;
-        el.prop("value").await.ok()?.filter(|v| !v.is_empty()).map(|_| ())
-    })
-    .await;
-    for (css, text) in [
-        ("#sign-in-server", url),
-        ("#sign-in-org", demo_data::DEMO_ORG_SLUG),
-        ("#sign-in-email", email),
-        ("#sign-in-password", password),
-    ] {
-        retype(c, css, text).await;
-    }
-}
-
-/// Empties an input and types `text` into it (the typing is what the form listens to).
-async fn retype(c: &Client, css: &str, text: &str) {
-    let el = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
 }
 
 /// Signs in through the screen, pressing Enter in the password field.
@@ -1251,18 +1230,6 @@ async fn a_cash_payment_recorded_offline_confirms_the_booking_and_mails_the_cust
 
     c.close().await.unwrap();
     server.shutdown().await.unwrap();
-}
-
-/// A sync-server with demo data on `db_url`, as the desk's role, on a free port.
-fn demo_server(db_url: &str) -> Config {
-    Config {
-        database_url: tourdesk_testkit::as_app(db_url),
-        migrate_database_url: Some(db_url.to_string()),
-        listen: "127.0.0.1:0".into(),
-        demo_data: true,
-        dev_mode: true,
-        ..Config::default()
-    }
 }
 
 /// [`demo_server`] taking payments at the fake Stripe, its webhooks signed with [`WEBHOOK_SECRET`].

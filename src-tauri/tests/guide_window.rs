@@ -18,39 +18,16 @@ use std::time::Duration;
 
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
-use support::{Driver, click, eventually, open_desk, press, press_focused, screenshot, texts};
+use support::{
+    Driver, click, demo_server, eventually, fill_sign_in, open_desk, press, press_focused, screenshot, texts,
+};
 use tourdesk_sync_server::{Config, demo_data};
 use tourdesk_testkit::PgCluster;
-
-fn demo_server(db_url: &str) -> Config {
-    Config {
-        database_url: tourdesk_testkit::as_app(db_url),
-        migrate_database_url: Some(db_url.to_string()),
-        listen: "127.0.0.1:0".into(),
-        demo_data: true,
-        dev_mode: true,
-        ..Config::default()
-    }
-}
 
 /// Waits for the sign-in screen (and for the desk to fill it in), types every field anew and
 /// presses Enter.
 async fn sign_in(c: &Client, url: &str, email: &str) {
-    eventually("the sign-in screen, filled in by the desk", Duration::from_secs(60), || async move {
-        let el = c.find(Locator::Css("#sign-in-server")).await.ok()?;
-        el.prop("value").await.ok()?.filter(|v| !v.is_empty()).map(|_| ())
-    })
-    .await;
-    for (css, text) in [
-        ("#sign-in-server", url),
-        ("#sign-in-org", demo_data::DEMO_ORG_SLUG),
-        ("#sign-in-email", email),
-        ("#sign-in-password", demo_data::DEMO_PASSWORD),
-    ] {
-        let el = c.find(Locator::Css(css)).await.unwrap();
-        el.clear().await.unwrap();
-        el.send_keys(text).await.unwrap();
-    }
+    fill_sign_in(c, url, email, demo_data::DEMO_PASSWORD).await;
     // Anything the page throws (a panic in the UI) is kept for the failure message.
     let _ = c
         .execute(
@@ -81,12 +58,19 @@ async fn painted() {
     tokio::time::sleep(Duration::from_millis(400)).await;
 }
 
+/// Waits up to a minute for the status bar to read `starts` (a freshly signed-in desk's first
+/// sync can take a while on a loaded machine); a timeout says what the window showed instead.
 async fn status_is(c: &Client, what: &str, starts: &'static str) {
-    eventually(what, Duration::from_secs(30), || {
-        let c = c.clone();
-        async move { texts(&c, "#status-connection").await.iter().any(|s| s.starts_with(starts)).then_some(()) }
-    })
-    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if texts(c, "#status-connection").await.iter().any(|s| s.starts_with(starts)) {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            panic!("timed out waiting for {what}; the window showed: {}", page_state(c).await);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 async fn toast(c: &Client, what: &str, starts: &'static str) {

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use support::{click, eventually, texts};
+use support::{click, demo_server, eventually, retype, texts};
 use tourdesk_sync_server::{Config, demo_data};
 use tourdesk_testkit::PgCluster;
 
@@ -62,17 +62,6 @@ fn env_path(name: &str) -> PathBuf {
         eprintln!("installed_desk: set {name}; `cargo xtask bundle --smoke` runs this on the installed .deb");
         std::process::exit(2)
     })
-}
-
-fn demo_server(db_url: &str) -> Config {
-    Config {
-        database_url: tourdesk_testkit::as_app(db_url),
-        migrate_database_url: Some(db_url.to_string()),
-        listen: "127.0.0.1:0".into(),
-        demo_data: true,
-        dev_mode: true,
-        ..Config::default()
-    }
 }
 
 /// A free loopback port.
@@ -137,15 +126,6 @@ async fn save_screenshot(c: &Client, dir: &Path, name: &str) {
     let path = dir.join(format!("{name}.png"));
     std::fs::write(&path, png).unwrap();
     println!("  screenshot: {}", path.display());
-}
-
-async fn retype(c: &Client, css: &str, text: &str) {
-    let el = eventually(&format!("{css} on the sign-in screen"), Duration::from_secs(60), || async move {
-        c.find(Locator::Css(css)).await.ok()
-    })
-    .await;
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
 }
 
 /// Appends one figure to `figures.txt` and prints it.

@@ -18,29 +18,11 @@ use std::time::Duration;
 
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
-use support::{Driver, click, eventually, open_desk, press, screenshot, texts, type_into};
-use tourdesk_sync_server::{Config, demo_data};
+use support::{
+    Driver, click, demo_server, eventually, fill_sign_in, open_desk, press, retype, screenshot, texts, type_into,
+};
+use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::PgCluster;
-
-fn demo_server(db_url: &str) -> Config {
-    Config {
-        database_url: tourdesk_testkit::as_app(db_url),
-        migrate_database_url: Some(db_url.to_string()),
-        listen: "127.0.0.1:0".into(),
-        demo_data: true,
-        dev_mode: true,
-        ..Config::default()
-    }
-}
-
-/// Empties an input and types `text` into it (the typing is what the form listens to).
-async fn retype(c: &Client, css: &str, text: &str) {
-    let el = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
-    el.clear().await.unwrap();
-    if !text.is_empty() {
-        el.send_keys(text).await.unwrap();
-    }
-}
 
 /// Sets a date input the way a date picker does (WebKit's picker takes no typed text).
 async fn set_date(c: &Client, css: &str, date: &str) {
@@ -278,19 +260,7 @@ async fn show(c: &Client, css: &str) {
 
 /// Signs the owner in through the screen and opens the tours list.
 async fn sign_in_as_owner(c: &Client, url: &str) {
-    eventually("the sign-in screen", Duration::from_secs(60), || {
-        let c = c.clone();
-        async move { c.find(Locator::Css("#sign-in-server")).await.ok().map(|_| ()) }
-    })
-    .await;
-    for (css, text) in [
-        ("#sign-in-server", url),
-        ("#sign-in-org", demo_data::DEMO_ORG_SLUG),
-        ("#sign-in-email", demo_data::DEMO_OWNER_EMAIL),
-        ("#sign-in-password", demo_data::DEMO_PASSWORD),
-    ] {
-        retype(c, css, text).await;
-    }
+    fill_sign_in(c, url, demo_data::DEMO_OWNER_EMAIL, demo_data::DEMO_PASSWORD).await;
     press(c, "#sign-in-password", &Key::Enter.to_string()).await;
     click(c, "#nav-tours").await;
     eventually("the demo tours", Duration::from_secs(60), || {

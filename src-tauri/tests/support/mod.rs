@@ -159,3 +159,41 @@ pub async fn press_focused(c: &Client, keys: &str) -> Option<String> {
     el.send_keys(keys).await.unwrap();
     what
 }
+
+/// The demo organization's server on a throwaway database, as every window test runs it: the
+/// application role for requests, the owner for migrations.
+pub fn demo_server(db_url: &str) -> tourdesk_sync_server::Config {
+    tourdesk_sync_server::Config {
+        database_url: tourdesk_testkit::as_app(db_url),
+        migrate_database_url: Some(db_url.to_string()),
+        listen: "127.0.0.1:0".into(),
+        demo_data: true,
+        dev_mode: true,
+        ..tourdesk_sync_server::Config::default()
+    }
+}
+
+/// Empties an input and types `text` into it (the typing is what the form listens to).
+pub async fn retype(c: &Client, css: &str, text: &str) {
+    let el = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    el.clear().await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    el.send_keys(text).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
+/// Waits for the sign-in screen (and for the desk to fill in its server), then types every
+/// field of the demo organization's sign-in anew; the caller presses Enter.
+pub async fn fill_sign_in(c: &Client, url: &str, email: &str, password: &str) {
+    eventually("the sign-in screen, filled in by the desk", Duration::from_secs(60), || async move {
+        let el = c.find(Locator::Css("#sign-in-server")).await.ok()?;
+        el.prop("value").await.ok()?.filter(|v| !v.is_empty()).map(|_| ())
+    })
+    .await;
+    for (css, text) in [
+        ("#sign-in-server", url),
+        ("#sign-in-org", tourdesk_sync_server::demo_data::DEMO_ORG_SLUG),
+        ("#sign-in-email", email),
+        ("#sign-in-password", password),
+    ] {
+        retype(c, css, text).await;
+    }
+}
