@@ -17,7 +17,7 @@ use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SC
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
-use tourdesk_testkit::stripe::{FakeStripe, sign};
+use tourdesk_testkit::stripe::FakeStripe;
 use tourdesk_tests::{Env, Fakes, empty_departure, m, nonce, phone_booking, push_raw, sign_in};
 
 const ORG: &str = demo_data::DEMO_ORG_SLUG;
@@ -205,15 +205,7 @@ async fn stripe_card_money_lands_in_the_ledger_once_however_often_it_is_reported
     let total = created["booking"]["price"]["total"]["amount_minor"].as_i64().unwrap();
     let event = stripe.succeed(&intent);
     for _ in 0..2 {
-        let r = http
-            .post(format!("{}/api/v1/stripe/webhook", env.base_url()))
-            .header("Stripe-Signature", sign(&event, &env.webhook_secret(), Utc::now().timestamp()))
-            .header("Content-Type", "application/json")
-            .body(event.clone())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        env.deliver_stripe_event(&event).await;
     }
     let pg = env.pg().await;
     let rows =

@@ -14,7 +14,7 @@ use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SC
 use tourdesk_domain::status::{BookingStatus, DepartureStatus};
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
-use tourdesk_testkit::stripe::{FakeStripe, sign};
+use tourdesk_testkit::stripe::FakeStripe;
 use tourdesk_tests::{Env, Fakes, m, push_raw, sign_in};
 
 const ORG: &str = demo_data::DEMO_ORG_SLUG;
@@ -60,15 +60,7 @@ async fn paid_booking(
     let created: Value = r.json().await.unwrap();
     let intent = created["payment"]["payment_intent_id"].as_str().unwrap().to_string();
     let event = stripe.succeed(&intent);
-    let r = http
-        .post(format!("{}/api/v1/stripe/webhook", env.base_url()))
-        .header("Stripe-Signature", sign(&event, &env.webhook_secret(), Utc::now().timestamp()))
-        .header("Content-Type", "application/json")
-        .body(event)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    env.deliver_stripe_event(&event).await;
     let b = &created["booking"];
     (b["id"].as_str().unwrap().to_string(), b["price"]["total"]["amount_minor"].as_i64().unwrap())
 }

@@ -115,6 +115,29 @@ impl Env {
         format!("http://{}", self.addr)
     }
 
+    /// Delivers a Stripe event to this server's webhook, signed now with the test secret, as
+    /// Stripe would; the server must accept it (200), else the test stops with its answer.
+    pub async fn deliver_stripe_event(&self, event: &str) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/stripe/webhook", self.base_url()))
+            .header(
+                "Stripe-Signature",
+                tourdesk_testkit::stripe::sign(event, WEBHOOK_SECRET, chrono::Utc::now().timestamp()),
+            )
+            .header("Content-Type", "application/json")
+            .body(event.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        assert_eq!(
+            status,
+            reqwest::StatusCode::OK,
+            "the webhook refused the event: {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+
     pub async fn stop_server(&mut self) {
         if let Some(s) = self.server.take() {
             s.shutdown().await.unwrap();

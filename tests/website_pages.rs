@@ -11,8 +11,8 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
-use tourdesk_testkit::stripe::{FakeStripe, sign};
-use tourdesk_tests::{Env, WEBHOOK_SECRET};
+use tourdesk_testkit::stripe::FakeStripe;
+use tourdesk_tests::Env;
 
 const ORG: &str = demo_data::DEMO_ORG_SLUG;
 const BASE: &str = "https://tours.example.test";
@@ -451,15 +451,7 @@ async fn checkout_books_once_pays_and_confirms() {
     assert_html(&waiting, StatusCode::OK);
     assert!(waiting.body.contains("http-equiv=\"refresh\""));
     let event = stripe.succeed(&intent);
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/v1/stripe/webhook", env.base_url()))
-        .header("Stripe-Signature", sign(&event, WEBHOOK_SECRET, Utc::now().timestamp()))
-        .header("Content-Type", "application/json")
-        .body(event)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    env.deliver_stripe_event(&event).await;
     let done = page(&env, &format!("/{ORG}/bookings/{request_id}")).await;
     assert_html(&done, StatusCode::OK);
     assert!(done.body.contains(&reference));
@@ -506,14 +498,7 @@ async fn manage_my_booking_from_the_mailed_link() {
     let total = created["booking"]["price"]["total"]["amount_minor"].as_i64().unwrap();
     let intent = created["payment"]["payment_intent_id"].as_str().unwrap();
     let event = stripe.succeed(intent);
-    reqwest::Client::new()
-        .post(format!("{}/api/v1/stripe/webhook", env.base_url()))
-        .header("Stripe-Signature", sign(&event, WEBHOOK_SECRET, Utc::now().timestamp()))
-        .header("Content-Type", "application/json")
-        .body(event)
-        .send()
-        .await
-        .unwrap();
+    env.deliver_stripe_event(&event).await;
 
     // Asking for a link on the site; a malformed reference is refused beside its field.
     let path = format!("/{ORG}/manage");

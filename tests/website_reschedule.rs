@@ -6,13 +6,12 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
-use tourdesk_testkit::stripe::{FakeStripe, sign};
-use tourdesk_tests::{Env, WEBHOOK_SECRET};
+use tourdesk_testkit::stripe::FakeStripe;
+use tourdesk_tests::Env;
 
 const ORG: &str = demo_data::DEMO_ORG_SLUG;
 
@@ -84,14 +83,7 @@ async fn a_customer_reschedules_from_the_manage_page_and_a_sold_out_date_is_refu
     let booking_id = created["booking"]["id"].as_str().unwrap_or_else(|| panic!("{created}")).to_string();
     let reference = created["booking"]["reference"].as_str().unwrap().to_string();
     let event = stripe.succeed(created["payment"]["payment_intent_id"].as_str().unwrap());
-    reqwest::Client::new()
-        .post(format!("{}/api/v1/stripe/webhook", env.base_url()))
-        .header("Stripe-Signature", sign(&event, WEBHOOK_SECRET, Utc::now().timestamp()))
-        .header("Content-Type", "application/json")
-        .body(event)
-        .send()
-        .await
-        .unwrap();
+    env.deliver_stripe_event(&event).await;
 
     // The manage link, exchanged for the session cookie.
     let (status, _) = body(
