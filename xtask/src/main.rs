@@ -227,7 +227,8 @@ fn build_ui() -> anyhow::Result<()> {
     let root = root();
     let wasm = target_dir().join("wasm32-unknown-unknown/debug/tourdesk_ui.wasm");
     let dist = root.join("ui/dist");
-    let staging = target_dir().join("ui-dist-staging");
+    // One staging folder per checkout: worktrees sharing a target dir must not mix their files.
+    let staging = target_dir().join("ui-dist-staging").join(checkout_key(&root));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging)?;
     std::fs::create_dir_all(&dist)?;
@@ -248,6 +249,14 @@ fn build_ui() -> anyhow::Result<()> {
     }
     println!("ui/dist: {changed} file(s) changed");
     Ok(())
+}
+
+/// A short stable name for a checkout's path (a hash; std's SipHash with fixed keys).
+fn checkout_key(root: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    root.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 /// Copies `from` over `to` unless `to` already holds the same bytes (its modification time is then
