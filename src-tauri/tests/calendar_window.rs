@@ -8,6 +8,8 @@
 //! Runs only with the `e2e` feature, under a display (`cargo xtask e2e`).
 #![allow(clippy::unwrap_used)]
 
+// The shared window helpers; this test needs only some of them.
+#[allow(dead_code)]
 mod support;
 
 use std::time::Duration;

@@ -23,6 +23,8 @@
 // Helpers outside #[test] functions are test code too: a failed step should panic with its place.
 #![allow(clippy::unwrap_used)]
 
+// The shared window helpers; this test needs only some of them.
+#[allow(dead_code)]
 mod support;
 
 use std::time::Duration;
@@ -31,8 +33,8 @@ use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use support::{
-    Driver, click, demo_server, eventually, fill_sign_in, open_desk, press, press_focused, retype, screenshot, texts,
-    type_into,
+    Driver, attr_of_element_whose_text, click, demo_server, eventually, fill_sign_in, open_desk, press, press_focused,
+    retype, screenshot, texts, type_into,
 };
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_local_store::{Credentials, Store, SyncClient};
@@ -540,12 +542,8 @@ async fn last_seats_sold_offline_and_on_the_website_go_once_and_the_refused_book
     let yuki = eventually("the demo customer found by name", Duration::from_secs(10), || {
         let c = c.clone();
         async move {
-            for hit in c.find_all(Locator::Css("#new-booking-form .customer-hit")).await.ok()? {
-                if hit.text().await.ok()?.contains("Yuki Tanaka") {
-                    return hit.attr("data-id").await.ok()?;
-                }
-            }
-            None
+            attr_of_element_whose_text(&c, "#new-booking-form .customer-hit", |t| t.contains("Yuki Tanaka"), "data-id")
+                .await
         }
     })
     .await;
@@ -1139,7 +1137,7 @@ async fn a_cash_payment_recorded_offline_confirms_the_booking_and_mails_the_cust
     .await;
     screenshot(&c, "13-bookings-screen").await;
     click(&c, &format!("{row} td.reference")).await;
-    eventually("the booking page with its balance", Duration::from_secs(20), || {
+    eventually("the booking page with its balance", Duration::from_secs(45), || {
         let c = c.clone();
         async move { texts(&c, "#balance-due").await.into_iter().next().filter(|t| !t.is_empty()) }
     })
@@ -1154,7 +1152,7 @@ async fn a_cash_payment_recorded_offline_confirms_the_booking_and_mails_the_cust
     })
     .await;
     click(&c, "#record-payment").await;
-    let amount = eventually("the dialog with the balance filled in", Duration::from_secs(10), || {
+    let amount = eventually("the dialog with the balance filled in", Duration::from_secs(45), || {
         let c = c.clone();
         async move {
             c.find(Locator::Css("#payment-amount")).await.ok()?.prop("value").await.ok()?.filter(|v| !v.is_empty())
@@ -1168,7 +1166,7 @@ async fn a_cash_payment_recorded_offline_confirms_the_booking_and_mails_the_cust
     field.clear().await.unwrap();
     field.send_keys("999999").await.unwrap();
     click(&c, "#confirm-record-payment").await;
-    eventually("the amount refused at its field", Duration::from_secs(10), || {
+    eventually("the amount refused at its field", Duration::from_secs(45), || {
         let c = c.clone();
         async move { texts(&c, "#payment-amount-error").await.iter().any(|t| t.contains("balance due")).then_some(()) }
     })
@@ -1179,7 +1177,7 @@ async fn a_cash_payment_recorded_offline_confirms_the_booking_and_mails_the_cust
     field.send_keys(&amount).await.unwrap();
     type_into(&c, "#payment-note", "Paid at the counter").await;
     click(&c, "#confirm-record-payment").await;
-    eventually("the booking confirmed on the desk, its entry pending", Duration::from_secs(15), || {
+    eventually("the booking confirmed on the desk, its entry pending", Duration::from_secs(45), || {
         let c = c.clone();
         async move {
             let said = texts(&c, "#payment-recorded").await.iter().any(|t| t.contains("confirmed"));

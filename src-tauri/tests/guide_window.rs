@@ -19,7 +19,8 @@ use std::time::Duration;
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use support::{
-    Driver, click, demo_server, eventually, fill_sign_in, open_desk, press, press_focused, screenshot, texts,
+    Driver, click, demo_server, eventually, fill_sign_in, open_desk, page_state, press, press_focused, screenshot,
+    texts,
 };
 use tourdesk_sync_server::{Config, demo_data};
 use tourdesk_testkit::PgCluster;
@@ -39,18 +40,6 @@ async fn sign_in(c: &Client, url: &str, email: &str) {
         )
         .await;
     press(c, "#sign-in-password", &Key::Enter.to_string()).await;
-}
-
-/// Where the window is and what it threw, for a failure message.
-async fn page_state(c: &Client) -> String {
-    let v = c
-        .execute(
-            "return [location.hash, (window.__errors || []).join(' | ').slice(0, 2000), document.body.innerText.slice(0, 600)];",
-            vec![],
-        )
-        .await
-        .unwrap_or_default();
-    v.to_string()
 }
 
 /// The DOM is ahead of the paint: a screenshot right after a check can show the frame before.

@@ -19,7 +19,8 @@ use std::time::Duration;
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use support::{
-    Driver, click, demo_server, eventually, fill_sign_in, open_desk, press, retype, screenshot, texts, type_into,
+    Driver, attr_of_element_whose_text, click, demo_server, eventually, fill_sign_in, open_desk, press, retype,
+    screenshot, texts, type_into,
 };
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::PgCluster;
@@ -367,12 +368,7 @@ async fn seasons_discounts_and_a_promo_code_set_in_the_editor_price_the_booking_
     let flexible = eventually("the shared policies offered", Duration::from_secs(20), || {
         let c = c.clone();
         async move {
-            for o in c.find_all(Locator::Css("#tour-policy-choice option")).await.ok()? {
-                if o.text().await.ok()?.starts_with("Flexible") {
-                    return o.attr("value").await.ok()?;
-                }
-            }
-            None
+            attr_of_element_whose_text(&c, "#tour-policy-choice option", |t| t.starts_with("Flexible"), "value").await
         }
     })
     .await;
@@ -413,12 +409,8 @@ async fn seasons_discounts_and_a_promo_code_set_in_the_editor_price_the_booking_
     let yuki = eventually("the demo customer found by name", Duration::from_secs(10), || {
         let c = c.clone();
         async move {
-            for hit in c.find_all(Locator::Css("#new-booking-form .customer-hit")).await.ok()? {
-                if hit.text().await.ok()?.contains("Yuki Tanaka") {
-                    return hit.attr("data-id").await.ok()?;
-                }
-            }
-            None
+            attr_of_element_whose_text(&c, "#new-booking-form .customer-hit", |t| t.contains("Yuki Tanaka"), "data-id")
+                .await
         }
     })
     .await;

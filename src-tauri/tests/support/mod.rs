@@ -17,6 +17,10 @@ const DRIVER: &str = "127.0.0.1:4444";
 /// stopped. A tokio mutex, so a test that panicked does not poison it for the next one.
 static ONE_DRIVER: Mutex<()> = Mutex::const_new(());
 
+/// The window of the test that holds the driver (one at a time), so a wait that times out can
+/// say what the window showed and save a picture of it.
+static WINDOW: std::sync::Mutex<Option<Client>> = std::sync::Mutex::new(None);
+
 /// Cargo builds the package's binary for its integration tests, with the same features.
 pub fn desk_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tourdesk-desk"))
@@ -69,11 +73,25 @@ pub async fn open_desk() -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "wry".into());
     caps.insert("tauri:options".into(), serde_json::json!({ "application": desk_binary().to_string_lossy() }));
-    ClientBuilder::native()
+    let client = ClientBuilder::native()
         .capabilities(caps)
         .connect(&format!("http://{DRIVER}"))
         .await
-        .expect("a WebDriver session with the desk through tauri-driver")
+        .expect("a WebDriver session with the desk through tauri-driver");
+    *WINDOW.lock().unwrap_or_else(|e| e.into_inner()) = Some(client.clone());
+    client
+}
+
+/// Where the window is, what it threw and the start of what it shows, for a failure message.
+pub async fn page_state(c: &Client) -> String {
+    let v = c
+        .execute(
+            "return [location.hash, (window.__errors || []).join(' | ').slice(0, 2000), document.body.innerText.slice(0, 1500)];",
+            vec![],
+        )
+        .await
+        .unwrap_or_default();
+    v.to_string()
 }
 
 /// Polls `check` until it returns `Some`, or fails the test with `what` after `limit`.
@@ -87,9 +105,28 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for: {what}");
+        if start.elapsed() >= limit {
+            timed_out(what, limit).await;
+        }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Fails the test for a wait that ran out, saying what the window showed then and saving a
+/// picture of it as `e2e-screens/failed-<what>.png` (a failure in CI is otherwise a bare line).
+async fn timed_out(what: &str, limit: Duration) -> ! {
+    let window = WINDOW.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut shown = String::from("(no window)");
+    if let Some(c) = window {
+        shown = page_state(&c).await;
+        let name: String = what.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' }).take(60).collect();
+        let dir = desk_binary().parent().and_then(|p| p.parent()).map(|t| t.join("e2e-screens"));
+        if let (Ok(png), Some(dir)) = (c.screenshot().await, dir) {
+            let _ = std::fs::create_dir_all(&dir);
+            let _ = std::fs::write(dir.join(format!("failed-{name}.png")), png);
+        }
+    }
+    panic!("timed out after {limit:?} waiting for: {what}; the window showed: {shown}");
 }
 
 /// Clicks the first element matching `css`, once the window shows it (a screen just navigated
@@ -119,6 +156,22 @@ pub async fn texts(c: &Client, css: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The `attr` of the first element matching `css` whose text passes `wanted`; `None` while the
+/// window shows none (or re-renders under the driver), so callers wait for it with `eventually`.
+pub async fn attr_of_element_whose_text(
+    c: &Client,
+    css: &str,
+    wanted: impl Fn(&str) -> bool,
+    attr: &str,
+) -> Option<String> {
+    for el in c.find_all(Locator::Css(css)).await.ok()? {
+        if wanted(&el.text().await.ok()?) {
+            return el.attr(attr).await.ok()?;
+        }
+    }
+    None
 }
 
 /// Saves what the window shows now as `<target dir>/e2e-screens/<name>.png`, for a person to
