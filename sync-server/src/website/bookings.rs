@@ -132,12 +132,16 @@ async fn decide(
     let org = w.org();
     let tx = w.tx();
     let departure_id = validate::row_ref("departure_id", &req.departure_id)?;
-    let (existing, context, customer_and_country) = tokio::join!(
+    // Deferrable keys are checked at COMMIT (V50: the booking's key to its departure), when this
+    // transaction's seat update holds the departure's row: the check then joins no one's lock.
+    let (deferred, existing, context, customer_and_country) = tokio::join!(
+        tx.batch_execute("SET CONSTRAINTS ALL DEFERRED"),
         db::booking_by_id(tx, org, booking_id),
         db::departure_for_booking(tx, org, &departure_id),
         db::customer_by_email_and_country(tx, org, email),
     );
-    let (existing, context, (known_customer, country)) = db::all3(existing, context, customer_and_country)?;
+    let (_, existing, context, (known_customer, country)) =
+        db::all4(deferred, existing, context, customer_and_country)?;
     if let Some(existing) = existing {
         // The same request again: answer with what it made, finishing the payment step.
         if !db::customer_email_is(tx, org, &existing.customer_id, email).await? {
