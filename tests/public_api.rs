@@ -388,6 +388,87 @@ async fn two_hundred_parallel_requests_for_ten_seats_sell_exactly_ten() {
     assert_eq!(customers, 10, "a refused booking leaves no customer behind");
 }
 
+/// The retry path of a sale decided without the departure's lock: two bookings both decide two of
+/// the last three seats plainly on the same unlocked read (the departure's row lock is held by
+/// this test, so neither can take its seats yet), then both queue on the guarded seat update.
+/// Whichever gets the row first sells; the other's guard no longer holds, its transaction is
+/// rolled back whole and decided again under the lock, which refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_decided_on_a_stale_read_is_decided_again_under_the_lock_and_refused() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
+    let (dep, tier) = bookable(&env, 2).await;
+    let dep_id = dep["id"].as_str().unwrap().to_string();
+    let mut holder = env.pg().await;
+    holder
+        .execute("UPDATE schedules SET capacity = 10, booked_count = 7, status = 'open' WHERE id = $1", &[&dep_id])
+        .await
+        .unwrap();
+    let lock = holder.transaction().await.unwrap();
+    // The lock a seat update takes: a booking's foreign-key check (KEY SHARE) still passes it.
+    lock.execute("SELECT 1 FROM schedules WHERE id = $1 FOR NO KEY UPDATE", &[&dep_id]).await.unwrap();
+
+    let url = format!("{}/api/v1/orgs/{ORG}/bookings", env.base_url());
+    let mut tasks = Vec::new();
+    for email in ["stale-a@example.com", "stale-b@example.com"] {
+        let (url, body) = (url.clone(), booking_request(&dep, &tier, email, 2));
+        tasks.push(tokio::spawn(async move {
+            let r = http().post(url).json(&body).send().await.unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap())
+        }));
+    }
+    // Both have decided on booked_count 7 and wait for the row in the seat-taking statement.
+    let watcher = env.pg().await;
+    let waiting = || async {
+        watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE wait_event_type = 'Lock' AND query LIKE '%sell_departure_seats%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while waiting().await < 2 {
+        assert!(std::time::Instant::now() < deadline, "both bookings should wait for the departure's row");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    lock.commit().await.unwrap();
+
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers.sort_by_key(|(s, _)| s.as_u16());
+    assert_eq!(answers[0].0, StatusCode::CREATED, "{}", answers[0].1);
+    assert_eq!(answers[1].0, StatusCode::CONFLICT, "{}", answers[1].1);
+    assert_eq!(answers[1].1["code"], "CAPACITY_EXCEEDED", "{}", answers[1].1);
+    assert!(answers[1].1["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", answers[1].1);
+
+    let pg = env.pg().await;
+    let booked: i32 =
+        pg.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&dep_id]).await.unwrap().get(0);
+    let (rows, seats): (i64, i64) = {
+        let r = pg
+            .query_one(
+                "SELECT count(*), coalesce(sum(b.participant_count), 0)::bigint FROM bookings b
+                 JOIN customers c ON c.organization_id = b.organization_id AND c.id = b.customer_id
+                 WHERE b.departure_id = $1 AND c.email LIKE 'stale-%'",
+                &[&dep_id],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((booked, rows, seats), (9, 1, 2), "one sale of two seats, nothing overbooked");
+    let customers: i64 =
+        pg.query_one("SELECT count(*) FROM customers WHERE email LIKE 'stale-%'", &[]).await.unwrap().get(0);
+    assert_eq!(customers, 1, "the refused booking's first attempt left no customer behind");
+}
+
 #[tokio::test]
 async fn unpaid_holds_expire_and_late_money_goes_back() {
     let stripe = FakeStripe::start().await;

@@ -77,7 +77,31 @@ pub async fn run_mutation(
     ctx: &MutationCtx,
     actor: &str,
 ) -> Result<Vec<Change>, Failure> {
-    let decided = decide(w, m, ctx).await?;
+    run_mutation_knowing(w, m, ctx, actor, &nothing_known).await
+}
+
+/// Rows a caller already has in this transaction, offered instead of reading them again: for a
+/// read of the plan, `Some(answer)` is used as is, `None` makes the read. A caller may answer an
+/// unlocked read with what it read itself in this transaction (the read would give the same kind
+/// of answer), and a locked read only where the lock would hold nothing: a row this transaction
+/// wrote itself (no one else sees it before commit) or one that does not exist (a lock takes no
+/// absent row; the insert's unique key decides).
+pub type Known<'k> = &'k (dyn Fn(&Read) -> Option<Fetched> + Sync);
+
+/// Nothing known: every read is made.
+pub fn nothing_known(_: &Read) -> Option<Fetched> {
+    None
+}
+
+/// [`run_mutation`] with some of its reads answered by the caller (see [`Known`]).
+pub async fn run_mutation_knowing(
+    w: &WriteTx<'_>,
+    m: &Mutation,
+    ctx: &MutationCtx,
+    actor: &str,
+    known: Known<'_>,
+) -> Result<Vec<Change>, Failure> {
+    let decided = decide_on(w, m, ctx, m.read_plan(), known).await?;
     write_all(w, m, &decided, &ctx.organization_id, actor).await?;
     Ok(decided.changes)
 }
@@ -139,6 +163,7 @@ pub async fn run_mutation_late_seats(
     m: &Mutation,
     ctx: &MutationCtx,
     actor: &str,
+    known: Known<'_>,
 ) -> Result<Vec<Change>, Failure> {
     let reads = m
         .read_plan()
@@ -148,13 +173,13 @@ pub async fn run_mutation_late_seats(
             _ => r,
         })
         .collect();
-    let decided = match decide_on(w, m, ctx, reads).await {
+    let decided = match decide_on(w, m, ctx, reads, known).await {
         Ok(d) => d,
         // A refusal read without the lock may be stale: decide it under the lock.
-        Err(Failure::Rejected(_)) => return run_mutation(w, m, ctx, actor).await,
+        Err(Failure::Rejected(_)) => return run_mutation_knowing(w, m, ctx, actor, known).await,
         Err(e) => return Err(e),
     };
-    let Some(sale) = plain_sale(&decided) else { return run_mutation(w, m, ctx, actor).await };
+    let Some(sale) = plain_sale(&decided) else { return run_mutation_knowing(w, m, ctx, actor, known).await };
     let (sale, before) = sale.map_err(|e| classify(&e))?;
     let org = &ctx.organization_id;
     let booking = decided.changes.iter().find_map(|c| match c {
@@ -212,11 +237,17 @@ fn plain_sale(d: &Decided) -> Option<Result<(db::SeatSale, Option<serde_json::Va
 /// locked ones `FOR UPDATE` in `reads()` order, an order pipelining keeps; see
 /// `Mutation::read_plan`) and lets the domain decide. Nothing is written.
 pub async fn decide(w: &WriteTx<'_>, m: &Mutation, ctx: &MutationCtx) -> Result<Decided, Failure> {
-    decide_on(w, m, ctx, m.read_plan()).await
+    decide_on(w, m, ctx, m.read_plan(), &nothing_known).await
 }
 
-async fn decide_on(w: &WriteTx<'_>, m: &Mutation, ctx: &MutationCtx, reads: Vec<Read>) -> Result<Decided, Failure> {
-    let rows = fetch(w.tx(), &ctx.organization_id, &reads).await.map_err(|e| classify(&e))?;
+async fn decide_on(
+    w: &WriteTx<'_>,
+    m: &Mutation,
+    ctx: &MutationCtx,
+    reads: Vec<Read>,
+    known: Known<'_>,
+) -> Result<Decided, Failure> {
+    let rows = fetch(w.tx(), &ctx.organization_id, &reads, known).await.map_err(|e| classify(&e))?;
     // A row of the wrong kind is a bug of `fetch`, not a retry.
     let snap = Snapshot::assemble(reads, rows).map_err(|fault| refused_after_fault(&fault.0))?;
     let changes = match m.apply(&snap, ctx) {
@@ -327,14 +358,19 @@ async fn write(
         }
         Change::PutBooking(b) => {
             let hold = booking.filter(|(made, _)| made.id == b.id).and_then(|(_, hold)| hold);
-            db::put_booking(w, b, hold).await?;
+            // create_booking.v1 reads its id first: found nothing, it has no line items yet.
+            let new = matches!(m, Mutation::CreateBookingV1(_)) && before.is_none();
+            db::put_booking(w, b, hold, new).await?;
             if let Mutation::MoveBookingV1(mv) = m {
                 moved_away(w, mv, b)?;
             }
             ("booking", &b.id, serde_json::to_value(b)?)
         }
         Change::PutCustomer(c) => {
-            db::put_customer(w, c).await?;
+            // create_customer.v1 reads its id first: found nothing, the customer is new and has
+            // no booking whose departure's bucket it must go to.
+            let new = matches!(m, Mutation::CreateCustomerV1(_)) && before.is_none();
+            db::put_customer(w, c, new).await?;
             ("customer", &c.id, serde_json::to_value(c)?)
         }
         Change::PutGuide(g) => {
@@ -434,9 +470,48 @@ fn moved_away(w: &WriteTx<'_>, mv: &tourdesk_domain::mutation::MoveBookingV1, b:
 
 /// The server's half of the domain's read contract: answers every read of a plan, in its order.
 /// All of them are sent before the first reply is awaited, so they share one round trip, and
-/// the connection runs them in the order sent, which keeps the plan's lock order.
-async fn fetch(tx: &Transaction<'_>, org: &str, reads: &[Read]) -> Result<Vec<Fetched>, DbError> {
-    db::all(join_all(reads.iter().map(|r| fetch_one(tx, org, &r.key, r.lock))).await)
+/// the connection runs them in the order sent, which keeps the plan's lock order. Unlocked reads
+/// the caller already knows the answer to (see [`Known`]) are not made; the booking references a
+/// plan asks about (a new booking's candidates) are answered by one statement, sent first (it
+/// locks nothing).
+async fn fetch(tx: &Transaction<'_>, org: &str, reads: &[Read], known: Known<'_>) -> Result<Vec<Fetched>, DbError> {
+    let references: Vec<&str> = reads
+        .iter()
+        .filter_map(|r| match &r.key {
+            ReadKey::BookingReference(reference) => Some(reference.as_str()),
+            _ => None,
+        })
+        .collect();
+    let batched = references.len() > 1;
+    let taken =
+        async { if batched { db::booking_references_taken(tx, org, &references).await } else { Ok(Vec::new()) } };
+    let (taken, rows) = tokio::join!(
+        taken,
+        join_all(reads.iter().map(|r| {
+            let known = known(r);
+            async move {
+                match known {
+                    Some(answer) => Ok(Some(answer)),
+                    None if batched && matches!(r.key, ReadKey::BookingReference(_)) => Ok(None),
+                    None => fetch_one(tx, org, &r.key, r.lock).await.map(Some),
+                }
+            }
+        }))
+    );
+    let (taken, rows) = (taken?, db::all(rows)?);
+    let mut taken = taken.into_iter();
+    reads
+        .iter()
+        .zip(rows)
+        .map(|(r, row)| match (row, &r.key) {
+            (Some(row), _) => Ok(row),
+            (None, ReadKey::BookingReference(_)) => taken
+                .next()
+                .map(Fetched::Taken)
+                .ok_or_else(|| DbError::Corrupt("a booking reference was not answered".into())),
+            (None, key) => Err(DbError::Corrupt(format!("{key:?} was neither read nor known"))),
+        })
+        .collect()
 }
 
 /// One read, with a row lock held to commit when `lock`.

@@ -12,7 +12,8 @@
 //! loopback, and the 64 clients — so the figures are comparable with each other (ratios), not
 //! with a production deployment. `BENCH_SECONDS` sets each phase's length (default 10). With
 //! `TOURDESK_PG_OPTS="-c shared_preload_libraries=pg_stat_statements"` the hot phase's heaviest
-//! statements are printed after it.
+//! statements are printed after it. `BENCH_SQL` runs SQL as the database's owner before the
+//! phases (to measure a schema change without rebuilding).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -82,6 +83,10 @@ async fn main() {
     let spread: Vec<Target> = (2..CLIENTS + 2).map(target).collect();
     let ids: Vec<String> = rows.iter().take(CLIENTS + 2).map(|r| r.get(0)).collect();
     pg.execute("UPDATE schedules SET capacity = 100000000, status = 'open' WHERE id = ANY($1)", &[&ids]).await.unwrap();
+    if let Ok(sql) = std::env::var("BENCH_SQL") {
+        println!("BENCH_SQL: {sql}");
+        pg.batch_execute(&sql).await.unwrap();
+    }
     let seats = || async {
         let r = pg.query_one("SELECT sum(booked_count)::bigint FROM schedules", &[]).await.unwrap();
         r.get::<_, i64>(0)

@@ -74,8 +74,9 @@ pub fn booking_from_row(r: &tokio_postgres::Row) -> Result<Booking, DbError> {
 /// customer into `schedule:D` when it is the customer's first booking there: the guide of D
 /// must see the guest's contact details, and the customer row was logged before the booking
 /// existed (so not to D). `hold` is a new booking's seat hold (`Change::HoldSeats`); an update
-/// keeps the stored one.
-pub async fn put_booking(w: &WriteTx<'_>, b: &Booking, hold: Option<DateTime<Utc>>) -> Result<(), DbError> {
+/// keeps the stored one. A `new` booking (none with its id was found in this transaction) has no
+/// line items to replace.
+pub async fn put_booking(w: &WriteTx<'_>, b: &Booking, hold: Option<DateTime<Utc>>, new: bool) -> Result<(), DbError> {
     let p = &b.pricing;
     let org = &b.organization_id;
     let (pricing, participants) = (serde_json::to_value(p)?, serde_json::to_value(&b.participants)?);
@@ -142,7 +143,9 @@ pub async fn put_booking(w: &WriteTx<'_>, b: &Booking, hold: Option<DateTime<Utc
         let (a, b, c, d) = tokio::join!(
             biased;
             w.query_opt(&upsert_stmt, &upsert),
-            w.execute(&delete_stmt, &booking_key),
+            async {
+                if new { Ok(0) } else { w.execute(&delete_stmt, &booking_key).await }
+            },
             w.execute(&lines_stmt, &lines),
             w.query_opt(&guest_stmt, &guest),
         );
@@ -220,6 +223,26 @@ pub async fn booking_reference_taken(c: &impl GenericClient, org: &str, referenc
         )
         .await?;
     Ok(row.try_get(0)?)
+}
+
+/// [`booking_reference_taken`] for several references in one statement: whether each is taken,
+/// in the order given.
+pub async fn booking_references_taken(
+    c: &impl GenericClient,
+    org: &str,
+    references: &[&str],
+) -> Result<Vec<bool>, DbError> {
+    // Text that is no reference cannot be taken; it is asked about as nothing.
+    let canonical: Vec<Option<ReferenceNumber>> = references.iter().map(|r| ReferenceNumber::parse(r).ok()).collect();
+    let asked: Vec<&str> = canonical.iter().flatten().map(ReferenceNumber::as_str).collect();
+    let rows = c
+        .rows(
+            "SELECT reference_number FROM bookings WHERE organization_id = $1 AND reference_number = ANY($2)",
+            &[&org, &asked],
+        )
+        .await?;
+    let found: Vec<String> = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+    Ok(canonical.iter().map(|r| r.as_ref().is_some_and(|r| found.iter().any(|f| f == r.as_str()))).collect())
 }
 
 pub async fn booking_by_id(c: &impl GenericClient, org: &str, id: &str) -> Result<Option<Booking>, DbError> {

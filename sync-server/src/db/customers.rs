@@ -51,8 +51,10 @@ pub fn customer_from_row(r: &tokio_postgres::Row) -> Result<Customer, DbError> {
     })
 }
 
-/// Writes a customer and logs it to `org:all` and to each departure they have a booking on.
-pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer) -> Result<(), DbError> {
+/// Writes a customer and logs it to `org:all` and to each departure they have a booking on; a
+/// `new` customer (none with its id was found in this transaction) has none, and they are not
+/// looked for.
+pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer, new: bool) -> Result<(), DbError> {
     let tags: Vec<String> = cu.tags.iter().cloned().collect();
     let (hlcs, stamps) = (serde_json::to_value(&cu.field_hlcs)?, serde_json::to_value(&cu.tag_stamps)?);
     let (conflicts, notes_version) = (serde_json::to_value(&cu.notes_conflicts)?, i64::try_from(cu.notes_version)?);
@@ -97,7 +99,7 @@ pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer) -> Result<(), DbError>
          WHERE customers.organization_id = excluded.organization_id",
             &params,
         ),
-        customer_departures(w.tx(), &cu.organization_id, &cu.id)
+        async { if new { Ok(Vec::new()) } else { customer_departures(w.tx(), &cu.organization_id, &cu.id).await } }
     );
     let (n, departures) = super::all2(n, departures)?;
     written_once(n, &cu.id)?;
@@ -122,6 +124,28 @@ async fn customer_departures(c: &impl GenericClient, org: &str, customer_id: &st
 pub async fn customer_by_id(c: &impl GenericClient, org: &str, id: &str) -> Result<Option<Customer>, DbError> {
     let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE organization_id = $1 AND id = $2");
     c.row_opt(&sql, &[&org, &id]).await?.map(|r| customer_from_row(&r)).transpose()
+}
+
+/// A customer by e-mail (case-insensitive), unlocked, with the organization's country (the
+/// region a phone typed without its country code is read in): one statement for what a website
+/// booking needs to find or make its customer.
+pub async fn customer_by_email_and_country(
+    c: &impl GenericClient,
+    org: &str,
+    email: &str,
+) -> Result<(Option<Customer>, Option<String>), DbError> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {}, o.country_code FROM organizations o
+             LEFT JOIN customers cu ON cu.organization_id = o.id AND lower(cu.email) = lower($2)
+             WHERE o.id = $1",
+            CUSTOMER_COLS.split(',').map(|c| format!("cu.{}", c.trim())).collect::<Vec<_>>().join(", ")
+        )
+    });
+    let r = c.row(&SQL, &[&org, &email]).await?;
+    let country: Option<String> = r.try_get(CUSTOMER_COLS.split(',').count())?;
+    let id: Option<String> = r.try_get(0)?;
+    Ok((id.map(|_| customer_from_row(&r)).transpose()?, country))
 }
 
 /// A customer's id by e-mail (case-insensitive), unlocked.

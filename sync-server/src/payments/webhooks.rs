@@ -407,7 +407,7 @@ async fn keep_in_ledger(
 }
 
 async fn save(w: &WriteTx<'_>, action: &str, before: &Booking, after: &Booking) -> anyhow::Result<()> {
-    db::put_booking(w, after, None).await?;
+    db::put_booking(w, after, None, false).await?;
     let (before, after_row) = (serde_json::to_value(before)?, serde_json::to_value(after)?);
     db::audit_change(w, ACTOR, action, "booking", &after.id, Some(&before), &after_row);
     Ok(())

@@ -23,7 +23,8 @@ use tourdesk_domain::entities::{Booking, BookingSource, CustomerSource};
 use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::money::Money;
 use tourdesk_domain::mutation::{
-    CancelBookingV1, Change, CreateBookingV1, CreateCustomerV1, LineArgs, Mutation, MutationCtx, ParticipantArgs,
+    CancelBookingV1, Change, CreateBookingV1, CreateCustomerV1, Fetched, LineArgs, Mutation, MutationCtx,
+    ParticipantArgs, Read, ReadKey,
 };
 use tourdesk_domain::offer::CustomerDefaults;
 use tourdesk_domain::payment;
@@ -131,12 +132,16 @@ async fn decide(
     let org = w.org();
     let tx = w.tx();
     let departure_id = validate::row_ref("departure_id", &req.departure_id)?;
-    let (existing, context, known_customer) = tokio::join!(
+    // Deferrable keys are checked at COMMIT (V50: the booking's key to its departure), when this
+    // transaction's seat update holds the departure's row: the check then joins no one's lock.
+    let (deferred, existing, context, customer_and_country) = tokio::join!(
+        tx.batch_execute("SET CONSTRAINTS ALL DEFERRED"),
         db::booking_by_id(tx, org, booking_id),
         db::departure_for_booking(tx, org, &departure_id),
-        db::customer_id_by_email(tx, org, email),
+        db::customer_by_email_and_country(tx, org, email),
     );
-    let (existing, context, known_customer) = db::all3(existing, context, known_customer)?;
+    let (_, existing, context, (known_customer, country)) =
+        db::all4(deferred, existing, context, customer_and_country)?;
     if let Some(existing) = existing {
         // The same request again: answer with what it made, finishing the payment step.
         if !db::customer_email_is(tx, org, &existing.customer_id, email).await? {
@@ -148,18 +153,17 @@ async fn decide(
     let currency = currency.ok_or_else(|| AppError::conflict("NOT_BOOKABLE", "this tour has no prices yet"))?;
     let ctx = ctx(org);
 
-    let customer_id = match known_customer {
-        Some(id) => id,
+    let (customer, made) = match known_customer {
+        Some(customer) => (customer, false),
         None => {
             let id = uuid::Uuid::new_v4().to_string();
             let defaults = CustomerDefaults::for_booking(currency, None);
-            // A phone typed without its country code is read in the organization's country.
-            let (_, _, country) = db::staff::organization_defaults(tx, org).await?;
             let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
                 id: id.clone(),
                 // Always given here: the confirmation and the manage link go to it.
                 email: Some(email.to_string()),
                 phone: req.customer.phone.clone().filter(|p| !p.trim().is_empty()),
+                // A phone typed without its country code is read in the organization's country.
                 default_region: country,
                 first_name: req.customer.first_name.clone(),
                 last_name: req.customer.last_name.clone(),
@@ -172,12 +176,26 @@ async fn decide(
                 notes: String::new(),
                 hlc: Hlc::at(ctx.now, 0, "server"),
             });
-            apply::run_mutation(w, &m, &ctx, WEBSITE_ACTOR)
+            // Its reads are known: the e-mail was just looked up in this transaction and found
+            // nobody, and the id is new (122 random bits).
+            let known = |r: &Read| match r.key {
+                ReadKey::Customer(_) | ReadKey::CustomerEmail(_) => Some(Fetched::Customer(None)),
+                _ => None,
+            };
+            let changes = apply::run_mutation_knowing(w, &m, &ctx, WEBSITE_ACTOR, &known)
                 .await
                 .map_err(|f| AppError::from_failure(f, "customer."))?;
-            id
+            let customer = changes
+                .into_iter()
+                .find_map(|c| match c {
+                    Change::PutCustomer(c) => Some(c),
+                    _ => None,
+                })
+                .ok_or_else(|| anyhow::anyhow!("create_customer.v1 made no customer"))?;
+            (customer, true)
         }
     };
+    let customer_id = customer.id.clone();
 
     let mut entropy = [0u8; 8];
     rand::rng().fill_bytes(&mut entropy);
@@ -214,10 +232,21 @@ async fn decide(
         overbook: None,
         hold_seconds: Some(state.config.booking.hold_seconds),
     });
+    // What this transaction has already read or written is not read again: a customer it made
+    // (no one else sees the row, so its lock would hold nothing), the booking's id (no booking
+    // has it: looked up above, and a lock takes no absent row) and, while the departure is read
+    // without its lock, the departure (read above, unlocked). A customer found by e-mail is read
+    // again, locked.
+    let known = |r: &Read| match &r.key {
+        ReadKey::Customer(id) if made && *id == customer.id => Some(Fetched::Customer(Some(customer.clone()))),
+        ReadKey::Booking(id) if id == booking_id => Some(Fetched::Booking(None)),
+        ReadKey::Departure(id) if !r.lock && *id == dep.id => Some(Fetched::Departure(Some(dep.clone()))),
+        _ => None,
+    };
     let changes = if late_seats {
-        apply::run_mutation_late_seats(w, &m, &ctx, WEBSITE_ACTOR).await
+        apply::run_mutation_late_seats(w, &m, &ctx, WEBSITE_ACTOR, &known).await
     } else {
-        apply::run_mutation(w, &m, &ctx, WEBSITE_ACTOR).await
+        apply::run_mutation_knowing(w, &m, &ctx, WEBSITE_ACTOR, &known).await
     }
     .map_err(|f| AppError::from_failure(f, ""))?;
     let (mut booking, mut hold_until) = (None, None);
