@@ -129,3 +129,48 @@ async fn two_desks_moving_onto_the_last_seat_get_one_move_and_one_refusal_that_w
     let loser_desk = if loser == &ba { &a } else { &b };
     assert_eq!(loser_desk.bookings_of_departure(&dep.0).unwrap().iter().filter(|s| &s.id == loser).count(), 1);
 }
+
+/// The desk's move dialog: the departures it offers, decided by the domain on the desk, and the
+/// move at the total it showed, replayed on the server with the same price (a total nobody was
+/// shown is refused as `PRICE_CHANGED` at the desk already, queueing nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_dialog_offers_departures_with_room_and_the_server_moves_at_the_price_shown() {
+    use tourdesk_domain::ipc::MoveBooking;
+    let env = Env::start().await;
+    let dep = empty_departure(&env).await;
+    let to = other_departure(&env, &dep.1, &dep.0).await;
+    let desk = env.desk("front");
+    let client = env.client(demo_data::DEMO_MANAGER_EMAIL);
+    client.sync_once(&desk).await.unwrap();
+    let booking = phone_booking(&desk, &dep, "dialog@example.com", 2);
+    client.sync_once(&desk).await.unwrap();
+
+    let options = desk.move_options(&booking).unwrap();
+    assert!(options.iter().all(|o| o.departure.departure.id != dep.0 && o.departure.seats_left >= 2));
+    assert!(options.iter().all(|o| o.departure.departure.tour_id == dep.1));
+    let o = options.iter().find(|o| o.departure.departure.id == to).expect("the other departure is offered");
+    // A total nobody was shown: refused at the desk, nothing queued.
+    let wrong = tourdesk_domain::Money::new(o.money.new_total.amount + 1, o.money.new_total.currency);
+    desk.mutate(&m(
+        "move_booking.v1",
+        json!({"booking_id": booking, "tour_id": dep.1, "from_departure_id": dep.0, "to_departure_id": to,
+               "expected_total": wrong}),
+    ))
+    .unwrap_err();
+    desk.move_booking(&MoveBooking {
+        booking_id: booking.clone(),
+        to_departure_id: to.clone(),
+        expected_total: o.money.new_total,
+        reason: Some("Customer asked at the desk".into()),
+    })
+    .unwrap();
+    client.sync_once(&desk).await.unwrap();
+    assert!(desk.rejections().unwrap().is_empty(), "{:?}", desk.rejections().unwrap());
+    assert_eq!((booked(&env, &dep.0).await, booked(&env, &to).await), (0, 2));
+    let moved = env
+        .scalar("SELECT count(*) FROM audit_logs WHERE action = 'booking.moved' AND entity_id = $1", &[&booking])
+        .await;
+    assert_eq!(moved, 1);
+    let total = env.scalar("SELECT total_minor FROM bookings WHERE id = $1", &[&booking]).await;
+    assert_eq!(total, o.money.new_total.amount);
+}

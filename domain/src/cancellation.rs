@@ -61,6 +61,16 @@ pub enum CancelledBy {
     Operator,
 }
 
+/// Staff's refund on a cancellation in place of the policy's, with why and who decided it
+/// (`cancel_booking.v1`'s `refund_override`; audited as `booking.refund_overridden`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundOverride {
+    pub amount: Money,
+    pub reason: String,
+    /// The signed-in staff member who overrode it.
+    pub by: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundDecision {
     /// Whole hours between the cancellation and the departure (negative once it started).

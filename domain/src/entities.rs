@@ -326,7 +326,32 @@ pub struct Participant {
 pub struct CancellationRecord {
     pub by: CancelledBy,
     pub reason: Option<String>,
+    /// What the policy granted.
     pub decision: RefundDecision,
+    /// Staff's refund in place of the policy's, when they overrode it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_override: Option<crate::cancellation::RefundOverride>,
+    /// Money received and not given back when it was cancelled (absent on records written
+    /// before it was kept): with the refund it gives what the booking keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_paid: Option<Money>,
+    /// The part of the refund that goes back by hand (cash, terminal, transfer) rather than
+    /// through Stripe: it stays a refund due on the booking until staff give it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_by_hand: Option<Money>,
+}
+
+impl CancellationRecord {
+    /// The refund granted: staff's override, else the policy's.
+    pub fn refund(&self) -> Money {
+        self.refund_override.as_ref().map_or(self.decision.refund, |o| o.amount)
+    }
+
+    /// What the booking keeps of the money it had received, when that is known.
+    pub fn kept(&self) -> Option<Money> {
+        let net = self.net_paid?;
+        Some(Money::new(net.amount.saturating_sub(self.refund().amount).max(0), net.currency))
+    }
 }
 
 /// A booking. Its price is the pricing snapshot taken when it was made (or last modified); the

@@ -493,6 +493,61 @@ pub struct NewPayment {
     pub reference: Option<String>,
 }
 
+/// What cancelling a booking now would give back, as the domain decides it on this desk's rows
+/// (`cancel_booking.v1` run without writing): the cancel dialog shows it before staff confirm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancellationPreview {
+    pub booking_id: String,
+    pub reference_number: String,
+    /// Whole hours before the departure starts (negative once it started).
+    pub hours_before: i64,
+    /// The policy's percentage of what was paid, and the refund it gives.
+    pub refund_percentage: u8,
+    pub policy_refund: Money,
+    /// Money received and not given back: the most an override may give.
+    pub refundable: Money,
+    /// Of the policy's refund: back to the card through Stripe, and by hand at the desk.
+    pub to_card: Money,
+    pub by_hand: Money,
+    /// The seats the departure gets back.
+    pub seats_released: u32,
+}
+
+/// A departure a booking can move to, as the domain decided on this desk's rows (a
+/// `move_booking.v1` run without writing): the same tour, with room, and what the move does to
+/// the booking's money.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MoveOption {
+    pub departure: DepartureView,
+    pub money: crate::mutation::MoveMoney,
+}
+
+/// What the move dialog sends: the departure chosen and the new total it showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveBooking {
+    pub booking_id: String,
+    pub to_departure_id: String,
+    /// The total the dialog showed; a different price at the desk or the server refuses the move.
+    pub expected_total: Money,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// What the cancel dialog sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelBooking {
+    pub booking_id: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Staff's refund in place of the policy's, as typed in the booking's currency (`12.50`).
+    #[serde(default)]
+    pub refund_override: Option<String>,
+    #[serde(default)]
+    pub override_reason: Option<String>,
+    /// Mail the customer that the booking is cancelled.
+    pub notify_customer: bool,
+}
+
 /// How the bookings screen orders its rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

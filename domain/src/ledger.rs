@@ -123,8 +123,17 @@ impl Balance {
 
     /// A booking's figures as its row keeps them (the server's running totals, Stripe's money
     /// included).
+    ///
+    /// A cancelled booking costs what it keeps ([`crate::entities::CancellationRecord::kept`]):
+    /// the refund it was granted and not yet given back is its refund due.
     pub fn of_booking(b: &Booking) -> Balance {
-        Balance { total: b.pricing.total, adjusted: 0, paid: b.paid_amount.amount, refunded: b.refunded_amount.amount }
+        let total = match (&b.status, &b.cancellation) {
+            (BookingStatus::Cancelled, Some(c)) => {
+                c.kept().filter(|k| k.currency == b.pricing.total.currency).unwrap_or(b.pricing.total)
+            }
+            _ => b.pricing.total,
+        };
+        Balance { total, adjusted: 0, paid: b.paid_amount.amount, refunded: b.refunded_amount.amount }
     }
 
     pub fn currency(&self) -> Currency {
@@ -224,6 +233,44 @@ impl Balance {
 
 fn too_large() -> FieldError {
     FieldError::new("amount", "is too large")
+}
+
+/// The id prefix of the ledger entry that carries Stripe's refunds of a booking's card payment
+/// (`card-refund-{booking}`, written by the server from Stripe's figures).
+pub const CARD_REFUND_ENTRY_PREFIX: &str = "card-refund-";
+
+/// Card money Stripe can still give back on a booking that holds `net_paid` (received and not
+/// given back): all of it but the money taken by hand (cash, terminal, transfer, gift card) and
+/// not given back by hand. Money a booking received before its ledger was kept counts as card
+/// money, as it could only have come through Stripe. Within `[0, net_paid]`.
+pub fn card_refundable<'a>(net_paid: i64, entries: impl IntoIterator<Item = &'a LedgerEntry>) -> i64 {
+    let mut by_hand = 0i64;
+    for e in entries {
+        match e.kind {
+            EntryKind::CardPayment | EntryKind::Adjustment => {}
+            EntryKind::Refund if e.id.starts_with(CARD_REFUND_ENTRY_PREFIX) => {}
+            EntryKind::Refund => by_hand = by_hand.saturating_sub(e.amount),
+            _ => by_hand = by_hand.saturating_add(e.amount),
+        }
+    }
+    net_paid.max(0).saturating_sub(by_hand.max(0)).max(0)
+}
+
+/// How a refund goes back: through Stripe, up to the card money it can still refund, and the
+/// rest by hand (cash, terminal, bank transfer), which stays a refund due until staff record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundSplit {
+    pub card: Money,
+    pub by_hand: Money,
+}
+
+/// Splits `refund` given `card_refundable` minor units of card money Stripe can still refund.
+pub fn split_refund(refund: Money, card_refundable: i64) -> RefundSplit {
+    let card = refund.amount.clamp(0, card_refundable.max(0));
+    RefundSplit {
+        card: Money::new(card, refund.currency),
+        by_hand: Money::new(refund.amount.max(0).saturating_sub(card), refund.currency),
+    }
 }
 
 /// How much of a booking's price confirms it before the rest is paid.

@@ -603,6 +603,53 @@ pub async fn record_payment(
     desk.store.booking_money(&booking_id)?.ok_or(DeskError::Internal("the payment was saved but cannot be read back"))
 }
 
+/// What cancelling the booking now would give back under its policy (the cancel dialog's
+/// preview), decided by the domain on this desk's rows.
+#[tauri::command]
+pub async fn cancellation_preview(
+    desk: State<'_, Desk>,
+    booking_id: String,
+) -> DeskResult<tourdesk_domain::ipc::CancellationPreview> {
+    desk.store.cancellation_preview(&booking_id)?.ok_or(DeskError::NotFound("this desk does not hold that booking"))
+}
+
+/// Cancels a booking from its page (`cancel_booking.v1`): the policy's refund or staff's amount
+/// with a reason. Works offline like every intent; answers the booking's money as it now stands.
+#[tauri::command]
+pub async fn cancel_booking(
+    desk: State<'_, Desk>,
+    input: tourdesk_domain::ipc::CancelBooking,
+) -> DeskResult<tourdesk_domain::ipc::BookingMoney> {
+    desk.store.cancel_booking(&input)?;
+    desk.sync.touched(&desk.store, &[EntityKind::Booking, EntityKind::Departure], false);
+    desk.store
+        .booking_money(&input.booking_id)?
+        .ok_or(DeskError::Internal("the cancellation was saved but cannot be read back"))
+}
+
+/// The departures the booking can move to, each with what the move does to its money.
+#[tauri::command]
+pub async fn move_options(
+    desk: State<'_, Desk>,
+    booking_id: String,
+) -> DeskResult<Vec<tourdesk_domain::ipc::MoveOption>> {
+    Ok(desk.store.move_options(&booking_id)?)
+}
+
+/// Moves a booking to another departure of its tour (`move_booking.v1`), offline too; answers
+/// the booking's money as it now stands.
+#[tauri::command]
+pub async fn move_booking(
+    desk: State<'_, Desk>,
+    input: tourdesk_domain::ipc::MoveBooking,
+) -> DeskResult<tourdesk_domain::ipc::BookingMoney> {
+    desk.store.move_booking(&input)?;
+    desk.sync.touched(&desk.store, &[EntityKind::Booking, EntityKind::Departure], false);
+    desk.store
+        .booking_money(&input.booking_id)?
+        .ok_or(DeskError::Internal("the move was saved but cannot be read back"))
+}
+
 /// The intent for a payment typed in the dialog; an amount that is no amount of the currency is
 /// refused at its field before anything is queued.
 pub fn record_payment_mutation(

@@ -608,6 +608,7 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
             Fetched::Bookings(db::bookings_of_departure(tx, org, id, for_update).await?)
         }
         ReadKey::CheckInsOfBooking(id) => Fetched::CheckIns(db::check_ins_of_booking(tx, org, id).await?),
+        ReadKey::LedgerOfBooking(id) => Fetched::Ledger(db::ledger_of_booking(tx, org, id).await?),
         // Always locked: no mutation consults these without writing them.
         ReadKey::Guide(id) => Fetched::Guide(db::guide_for_update(tx, org, id).await?),
         ReadKey::GuideSchedule(id) => Fetched::GuideSchedule(db::guide_schedule(tx, org, id).await?),

@@ -31,6 +31,18 @@ pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Res
     if let Mutation::RecordPaymentV1(_) | Mutation::RedeemGiftCardV1(_) = m {
         return confirmed_by_payment(w, changes).await;
     }
+    if let Mutation::CancelBookingV1(c) = m {
+        if c.notify_customer {
+            for c in changes {
+                if let Change::PutBooking(b) = c
+                    && b.status == BookingStatus::Cancelled
+                {
+                    booking_cancelled(w, b).await?;
+                }
+            }
+        }
+        return Ok(());
+    }
     if let Mutation::AssignGuideV1(_) | Mutation::AssignGuideV2(_) = m {
         for c in changes {
             if let Change::PutGuideAssignment(a) = c {
@@ -107,6 +119,53 @@ pub async fn booking_confirmed(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbErr
     };
     let email = mail::Email { to, subject, text };
     mail::queue(tx, org, &b.customer_id, Some(&b.id), KIND, &email).await?;
+    Ok(())
+}
+
+/// The outbox type of the e-mail a booking cancelled at the office sends its customer.
+pub const BOOKING_CANCELLED: &str = "booking_cancelled";
+
+/// Tells the customer their booking is cancelled (`cancel_booking.v1` from a desk that asked to
+/// notify): the tour and date, and what comes back, to the card and by hand. Queued in the push's
+/// savepoint, so it goes out iff the cancellation commits.
+pub async fn booking_cancelled(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbError> {
+    let (tx, org) = (w.tx(), w.org());
+    let to = db::customer_email(tx, org, &b.customer_id).await?;
+    let dep = db::departure(tx, org, &b.departure_id).await?;
+    let tour = db::tour_name(tx, org, &b.tour_id).await?.unwrap_or_default();
+    let when =
+        dep.map(|d| format!("{} {} ({})", d.local_date, d.local_time.format("%H:%M"), d.timezone)).unwrap_or_default();
+    let reference = b.reference_number.to_string();
+    let subject = format!("Booking cancelled: {tour} — {reference}");
+    let mut text = format!("Your booking {reference} is cancelled.\n\n{tour}\n{when}\n");
+    if let Some(c) = &b.cancellation {
+        let refund = c.refund();
+        let by_hand = c.refund_by_hand.unwrap_or(Money::new(0, refund.currency));
+        let to_card = Money::new(refund.amount.saturating_sub(by_hand.amount).max(0), refund.currency);
+        if refund.is_zero() {
+            text.push_str("\nNo refund is due under the cancellation policy.\n");
+        } else {
+            text.push_str(&format!("\nRefund: {}\n", refund.display_with_symbol()));
+            if !to_card.is_zero() {
+                text.push_str(&format!(
+                    "{} goes back to the card you paid with; it may take a few days to appear.\n",
+                    to_card.display_with_symbol()
+                ));
+            }
+            if !by_hand.is_zero() {
+                text.push_str(&format!(
+                    "{} paid at our office is given back there; we will be in touch.\n",
+                    by_hand.display_with_symbol()
+                ));
+            }
+        }
+    }
+    let Some(to) = to else {
+        mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), BOOKING_CANCELLED, &subject, &text).await?;
+        return Ok(());
+    };
+    let email = mail::Email { to, subject, text };
+    mail::queue(tx, org, &b.customer_id, Some(&b.id), BOOKING_CANCELLED, &email).await?;
     Ok(())
 }
 

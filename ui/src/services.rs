@@ -405,6 +405,48 @@ pub async fn record_payment(
     call("record_payment", &A { input }).await
 }
 
+/// What cancelling the booking now would give back under its policy.
+pub async fn cancellation_preview(booking_id: &str) -> Result<tourdesk_domain::ipc::CancellationPreview, UiError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct A<'a> {
+        booking_id: &'a str,
+    }
+    call("cancellation_preview", &A { booking_id }).await
+}
+
+/// Cancels a booking; answers its money as it now stands (the refund due included).
+pub async fn cancel_booking(
+    input: &tourdesk_domain::ipc::CancelBooking,
+) -> Result<tourdesk_domain::ipc::BookingMoney, UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        input: &'a tourdesk_domain::ipc::CancelBooking,
+    }
+    call("cancel_booking", &A { input }).await
+}
+
+/// The departures a booking can move to, with what each does to its money.
+pub async fn move_options(booking_id: &str) -> Result<Vec<tourdesk_domain::ipc::MoveOption>, UiError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct A<'a> {
+        booking_id: &'a str,
+    }
+    call("move_options", &A { booking_id }).await
+}
+
+/// Moves a booking to another departure; answers its money as it now stands.
+pub async fn move_booking(
+    input: &tourdesk_domain::ipc::MoveBooking,
+) -> Result<tourdesk_domain::ipc::BookingMoney, UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        input: &'a tourdesk_domain::ipc::MoveBooking,
+    }
+    call("move_booking", &A { input }).await
+}
+
 /// The bookings screen's rows for a search and filters.
 pub async fn list_all_bookings(
     filter: &tourdesk_domain::ipc::BookingFilter,

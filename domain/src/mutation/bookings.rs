@@ -33,14 +33,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{
-    ApplyError, AuditEntry, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_id, norm_ref, require,
+    ApplyError, AuditEntry, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, StoreFault, norm_id, norm_ref,
+    require,
 };
-use crate::cancellation::{CancellationPolicy, CancelledBy};
+use crate::cancellation::{CancellationPolicy, CancelledBy, RefundOverride};
 use crate::capacity::{self, CapacityOutcome, ManagerOverride};
 use crate::entities::{
     Booking, BookingSource, CancellationRecord, CheckIn, CheckInKind, Departure, Participant, RefundRequest,
 };
 use crate::hlc::MAX_CLOCK_SKEW;
+use crate::ledger;
 use crate::money::Money;
 use crate::pricing::{
     self, LineRequest, ManualDiscount, PricingSnapshot, PromoApplication, PromoOutcome, PromoRefusal,
@@ -111,8 +113,8 @@ mod modify;
 mod moves;
 
 pub use attendance::{CheckInV1, MarkNoShowV1, attendance, attendance_by_participant};
-pub use cancel::CancelBookingV1;
 pub(super) use cancel::cancel_one;
+pub use cancel::{CancelBookingV1, REFUND_OVERRIDDEN, RefundOverrideArgs};
 pub(crate) use create::SeatSource;
 pub use create::{CreateBookingV1, REFERENCE_CANDIDATES, reference_candidates};
 pub use modify::ModifyBookingV1;

@@ -60,7 +60,8 @@ pub use allotments::{IssueAllotmentV1, ReleaseAllotmentV1, SellWalkUpV1, WalkUpG
 pub use bookings::{BOOKING_MOVED, MOVE_CUTOFF_HOURS, MoveBookingV1, MoveMoney, move_money};
 pub use bookings::{
     CancelBookingV1, CheckInV1, CreateBookingV1, LineArgs, MarkNoShowV1, ModifyBookingV1, OverbookArgs,
-    ParticipantArgs, REFERENCE_CANDIDATES, attendance, attendance_by_participant, reference_candidates,
+    ParticipantArgs, REFERENCE_CANDIDATES, REFUND_OVERRIDDEN, RefundOverrideArgs, attendance,
+    attendance_by_participant, reference_candidates,
 };
 pub use catalogue::{
     DeleteEarlyBirdDiscountV1, DeleteGroupDiscountV1, SetTourCancellationPolicyV1, UpsertEarlyBirdDiscountV1,
@@ -171,6 +172,8 @@ pub enum ReadKey {
     /// A gift card by its normalised code. After the booking it pays, so a redemption locks
     /// the booking, then the card.
     GiftCardCode(String),
+    /// A booking's ledger entries (`ledger::LedgerEntry`), oldest first.
+    LedgerOfBooking(String),
 }
 
 fn unsupported(what: &str) -> StoreFault {
@@ -263,6 +266,10 @@ pub trait ReadView {
     fn check_ins_of_booking(&self, booking_id: &str) -> Result<Vec<CheckIn>, StoreFault> {
         let _ = booking_id;
         Err(unsupported("check-ins"))
+    }
+    fn ledger_of_booking(&self, booking_id: &str) -> Result<Vec<crate::ledger::LedgerEntry>, StoreFault> {
+        let _ = booking_id;
+        Err(unsupported("a booking's ledger"))
     }
     fn customer(&self, id: &str) -> Result<Option<Customer>, StoreFault> {
         let _ = id;

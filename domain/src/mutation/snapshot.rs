@@ -69,6 +69,8 @@ pub enum Fetched {
     Allotment(Option<crate::allotment::Allotment>),
     /// For [`ReadKey::GiftCard`] and [`ReadKey::GiftCardCode`].
     GiftCard(Option<crate::gift_card::GiftCard>),
+    /// For [`ReadKey::LedgerOfBooking`].
+    Ledger(Vec<crate::ledger::LedgerEntry>),
 }
 
 impl Fetched {
@@ -102,6 +104,7 @@ impl Fetched {
                 )
                 | (ReadKey::Allotment(_), Fetched::Allotment(_))
                 | (ReadKey::GiftCard(_) | ReadKey::GiftCardCode(_), Fetched::GiftCard(_))
+                | (ReadKey::LedgerOfBooking(_), Fetched::Ledger(_))
         )
     }
 }
@@ -324,6 +327,12 @@ impl ReadView for Snapshot {
         match self.get(ReadKey::CheckInsOfBooking(booking_id.to_string())) {
             Some(Fetched::CheckIns(c)) => Ok(c.clone()),
             _ => Err(undeclared(&format!("check-ins of booking {booking_id}"))),
+        }
+    }
+    fn ledger_of_booking(&self, booking_id: &str) -> Result<Vec<crate::ledger::LedgerEntry>, StoreFault> {
+        match self.get(ReadKey::LedgerOfBooking(booking_id.to_string())) {
+            Some(Fetched::Ledger(l)) => Ok(l.clone()),
+            _ => Err(undeclared(&format!("the ledger of booking {booking_id}"))),
         }
     }
     fn customer(&self, id: &str) -> Result<Option<Customer>, StoreFault> {

@@ -208,6 +208,9 @@ impl Mem {
             ReadKey::CheckInsOfBooking(id) => {
                 Fetched::CheckIns(s.check_ins.values().filter(|c| &c.booking_id == id).cloned().collect())
             }
+            ReadKey::LedgerOfBooking(id) => {
+                Fetched::Ledger(s.ledger.values().filter(|e| &e.booking_id == id).cloned().collect())
+            }
             ReadKey::Customer(id) => Fetched::Customer(s.customers.get(id).cloned()),
             ReadKey::CustomerEmail(email) => {
                 Fetched::Customer(s.customers.values().find(|c| c.email.as_ref() == Some(email)).cloned())

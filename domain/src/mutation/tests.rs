@@ -442,8 +442,16 @@ fn bookings_lock_their_departure_and_only_consult_the_tour() {
                     "{unlocked:?}"
                 );
             }
-            "modify_booking.v1" | "cancel_booking.v1" => {
+            "modify_booking.v1" => {
                 assert_eq!(unlocked.len(), 1, "{name}: {unlocked:?}");
+                assert!(m.reads().iter().filter(|k| matches!(k, ReadKey::Departure(_))).all(|k| m.locks(k)));
+            }
+            // The policy is consulted; the ledger is read under the booking's lock.
+            "cancel_booking.v1" => {
+                assert!(
+                    unlocked.iter().all(|k| matches!(k, ReadKey::CancellationPolicy(_) | ReadKey::LedgerOfBooking(_))),
+                    "{unlocked:?}"
+                );
                 assert!(m.reads().iter().filter(|k| matches!(k, ReadKey::Departure(_))).all(|k| m.locks(k)));
             }
             // A move locks both departures and the booking; prices and the policy are consulted.

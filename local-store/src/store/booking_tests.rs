@@ -18,6 +18,7 @@ use tourdesk_domain::{Departure, PricingTier, Tour, fixtures};
 use super::*;
 use crate::rows;
 
+mod cancel;
 mod gift_cards;
 mod moves;
 

@@ -1,10 +1,20 @@
 //! A booking's money on the desk: its ledger and what it adds up to, for the booking page.
 
-use tourdesk_domain::ipc::{BookingMoney, LedgerLine};
+use tourdesk_domain::Money;
+use tourdesk_domain::cancellation::CancelledBy;
+use tourdesk_domain::ipc::{
+    BookingMoney, CancelBooking, CancellationPreview, DepartureView, LedgerLine, MoveBooking, MoveOption,
+};
 use tourdesk_domain::ledger::Balance;
+use tourdesk_domain::mutation::{
+    CancelBookingV1, Change, MoveBookingV1, Mutation, RefundOverrideArgs, Rejection, move_money,
+};
 use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::status::BookingStatus;
+use tourdesk_domain::validate::FieldError;
 
+use super::schedules::decided;
+use super::write::Replica;
 use super::{Store, session_org};
 use crate::{StoreError, rows};
 
@@ -42,4 +52,186 @@ impl Store {
             can_record_payment: b.status != BookingStatus::Cancelled && balance.due() > 0,
         }))
     }
+}
+
+impl Store {
+    /// What cancelling the booking now would give back under its tour's policy, decided by the
+    /// domain on this desk's rows (`cancel_booking.v1` run without writing anything); `None` when
+    /// the desk does not hold the booking. A booking that cannot be cancelled is the domain's
+    /// refusal.
+    pub fn cancellation_preview(&self, booking_id: &str) -> Result<Option<CancellationPreview>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(None) };
+        let Some(b) = rows::booking(&conn, &org, booking_id)? else { return Ok(None) };
+        let ctx = self.ctx(&conn)?;
+        let m = Mutation::CancelBookingV1(CancelBookingV1 {
+            booking_id: b.id.clone(),
+            tour_id: b.tour_id.clone(),
+            departure_id: b.departure_id.clone(),
+            by: CancelledBy::Customer,
+            reason: None,
+            refund_override: None,
+            notify_customer: false,
+        });
+        let changes = m.run(&Replica { c: &conn, org: &org }, &ctx).map_err(decided)?;
+        let Some(after) = changes.iter().find_map(|c| match c {
+            Change::PutBooking(a) => Some(a),
+            _ => None,
+        }) else {
+            return Err(StoreError::Rejected(Rejection::Conflict {
+                field: "booking_id".into(),
+                message: format!("booking {} is already cancelled", b.reference_number),
+            }));
+        };
+        let record = after
+            .cancellation
+            .clone()
+            .ok_or_else(|| StoreError::Corrupt("a cancellation without its record".into()))?;
+        let refund = record.refund();
+        let by_hand = record.refund_by_hand.unwrap_or(Money::new(0, refund.currency));
+        let refundable = b.paid_amount.amount.saturating_sub(b.refunded_amount.amount).max(0);
+        Ok(Some(CancellationPreview {
+            booking_id: b.id.clone(),
+            reference_number: b.reference_number.to_string(),
+            hours_before: record.decision.hours_before,
+            refund_percentage: record.decision.refund_percentage,
+            policy_refund: refund,
+            refundable: Money::new(refundable, b.paid_amount.currency),
+            to_card: Money::new(refund.amount.saturating_sub(by_hand.amount), refund.currency),
+            by_hand,
+            seats_released: b.seats_held(),
+        }))
+    }
+
+    /// Cancels a booking from the cancel dialog (`cancel_booking.v1`, queued like every intent):
+    /// the policy's refund, or staff's amount typed in the booking's currency with a reason. A
+    /// refusal names its field and writes nothing. Answers the mutation id.
+    pub fn cancel_booking(&self, input: &CancelBooking) -> Result<u64, StoreError> {
+        let b = {
+            let conn = self.conn();
+            let org = session_org(&conn)?.ok_or(StoreError::NotSignedIn)?;
+            rows::booking(&conn, &org, &input.booking_id)?.ok_or_else(|| {
+                StoreError::Rejected(Rejection::NotFound { entity: "booking".into(), id: input.booking_id.clone() })
+            })?
+        };
+        let opt = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let currency = b.paid_amount.currency;
+        let refund_override = match opt(&input.refund_override) {
+            None => None,
+            Some(typed) => {
+                let amount = Money::from_decimal_str(&typed, currency).map_err(|_| {
+                    StoreError::Rejected(Rejection::Invalid(FieldError::new(
+                        "refund_override.amount",
+                        format!("is not an amount in {currency} (like 12.50)"),
+                    )))
+                })?;
+                Some(RefundOverrideArgs {
+                    amount: amount.amount,
+                    currency: currency.as_str().to_string(),
+                    reason: opt(&input.override_reason).unwrap_or_default(),
+                })
+            }
+        };
+        self.mutate(&Mutation::CancelBookingV1(CancelBookingV1 {
+            booking_id: b.id,
+            tour_id: b.tour_id,
+            departure_id: b.departure_id,
+            by: CancelledBy::Customer,
+            reason: opt(&input.reason),
+            refund_override,
+            notify_customer: input.notify_customer,
+        }))
+    }
+}
+
+impl Store {
+    /// The departures the booking can move to (`move_booking.v1`), soonest first: every other
+    /// departure of its tour that has not started, each decided by the domain on this desk's rows
+    /// without writing; those it refuses (full, closed, cancelled …) are left out. Each carries
+    /// the new price and what it leaves owed or to refund. Empty when the desk does not hold it.
+    pub fn move_options(&self, booking_id: &str) -> Result<Vec<MoveOption>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let Some(b) = rows::booking(&conn, &org, booking_id)? else { return Ok(Vec::new()) };
+        let ctx = self.ctx(&conn)?;
+        let promo_code = promo_code_text(&conn, &org, &b)?;
+        let sql = format!(
+            "SELECT {} FROM schedules WHERE organization_id = ?1 AND tour_id = ?2 AND id <> ?3 ORDER BY starts_at, id",
+            rows::DEPARTURE_COLS
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut deps = Vec::new();
+        let mut q = stmt.query(rusqlite::params![org, b.tour_id, b.departure_id])?;
+        while let Some(r) = q.next()? {
+            let d = rows::departure_from_row(r)?;
+            if d.starts_at > ctx.now {
+                deps.push(d);
+            }
+        }
+        let mut out = Vec::new();
+        for d in deps {
+            let m = Mutation::MoveBookingV1(MoveBookingV1 {
+                booking_id: b.id.clone(),
+                tour_id: b.tour_id.clone(),
+                from_departure_id: b.departure_id.clone(),
+                to_departure_id: d.id.clone(),
+                promo_code: promo_code.clone(),
+                expected_total: None,
+                overbook: None,
+                reason: None,
+            });
+            let Ok(changes) = m.run(&Replica { c: &conn, org: &org }, &ctx) else { continue };
+            let Some(total) = changes.iter().find_map(|c| match c {
+                Change::PutBooking(after) => Some(after.pricing.total),
+                _ => None,
+            }) else {
+                continue;
+            };
+            out.push(MoveOption {
+                departure: DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(&d), departure: d },
+                money: move_money(&b, total),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Moves the booking to the departure chosen in the move dialog (`move_booking.v1`, queued
+    /// like every intent), at the total it showed. Answers the mutation id.
+    pub fn move_booking(&self, input: &MoveBooking) -> Result<u64, StoreError> {
+        let (b, promo_code) = {
+            let conn = self.conn();
+            let org = session_org(&conn)?.ok_or(StoreError::NotSignedIn)?;
+            let b = rows::booking(&conn, &org, &input.booking_id)?.ok_or_else(|| {
+                StoreError::Rejected(Rejection::NotFound { entity: "booking".into(), id: input.booking_id.clone() })
+            })?;
+            let code = promo_code_text(&conn, &org, &b)?;
+            (b, code)
+        };
+        let reason = input.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_string);
+        self.mutate(&Mutation::MoveBookingV1(MoveBookingV1 {
+            booking_id: b.id,
+            tour_id: b.tour_id,
+            from_departure_id: b.departure_id,
+            to_departure_id: input.to_departure_id.clone(),
+            promo_code,
+            expected_total: Some(input.expected_total),
+            overbook: None,
+            reason,
+        }))
+    }
+}
+
+/// The text of the promo code a booking was sold with, which a move keeps (`None` without one,
+/// or when this desk does not hold the code).
+fn promo_code_text(
+    conn: &rusqlite::Connection,
+    org: &str,
+    b: &tourdesk_domain::entities::Booking,
+) -> Result<Option<String>, StoreError> {
+    let Some(id) = &b.pricing.promotional_code_id else { return Ok(None) };
+    let row = rows::catalogue_rows(conn, org, EntityKind::PromoCode, "id = ?2", &[id])?.pop();
+    Ok(match row {
+        Some(tourdesk_domain::catalogue::CatalogueRow::PromoCode(p)) => Some(p.code),
+        _ => None,
+    })
 }

@@ -199,6 +199,9 @@ fn seeded() -> (tempfile::TempDir, Store) {
         by: CancelledBy::Customer,
         reason: Some("weather".into()),
         decision: RefundDecision { hours_before: 9, rule: None, refund_percentage: 37, refund: eur(1_500) },
+        refund_override: None,
+        net_paid: None,
+        refund_by_hand: None,
     });
     // An unpaid hold in dollars (not sold) and a half-paid sale in dollars, Sunday the 29th.
     let b3 = booking(
@@ -510,6 +513,9 @@ fn the_report_columns_follow_each_new_version_of_a_booking() {
             refund_percentage: 100,
             refund: Money::new(10_890, Currency::EUR),
         },
+        refund_override: None,
+        net_paid: None,
+        refund_by_hand: None,
     });
     let mut p = Seed(Vec::new());
     p.put(EntityKind::Booking, &b1);

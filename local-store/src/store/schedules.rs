@@ -83,7 +83,7 @@ impl Store {
     }
 }
 
-fn decided(e: ApplyError) -> StoreError {
+pub(super) fn decided(e: ApplyError) -> StoreError {
     match e {
         ApplyError::Rejected(r) => StoreError::Rejected(r),
         ApplyError::Store(f) => StoreError::Corrupt(f.0),

@@ -101,6 +101,8 @@ async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<Strin
             departure_id: b.departure_id.clone(),
             by: CancelledBy::Operator,
             reason: Some("payment was not received before the seat hold expired".into()),
+            refund_override: None,
+            notify_customer: false,
         });
         let (mark, outcome) = tx.in_savepoint(apply::run_mutation(&tx, &m, &ctx, ACTOR)).await?;
         match outcome {

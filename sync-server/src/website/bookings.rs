@@ -339,7 +339,7 @@ fn booking_dto(
             .into(),
             reason: c.reason.clone(),
             refund_percentage: c.decision.refund_percentage,
-            refund: c.decision.refund.into(),
+            refund: c.refund().into(),
         }),
     }
 }
@@ -508,6 +508,8 @@ async fn cancel_in(w: &WriteTx<'_>, org: &str, booking_id: &str, reason: Option<
         departure_id: b.departure_id,
         by: CancelledBy::Customer,
         reason,
+        refund_override: None,
+        notify_customer: false,
     });
     apply::run_mutation(w, &m, &ctx(org), WEBSITE_ACTOR).await.map_err(|f| AppError::from_failure(f, ""))?;
     Ok(())

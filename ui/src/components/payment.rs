@@ -264,7 +264,7 @@ pub fn RecordPaymentDialog(props: &RecordPaymentDialogProps) -> Html {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use tourdesk_domain::ipc::LedgerLine;

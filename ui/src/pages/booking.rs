@@ -6,7 +6,9 @@ use tourdesk_domain::ipc::BookingHit;
 use tourdesk_domain::protocol::EntityKind;
 use yew::prelude::*;
 
+use crate::components::cancel_booking::CancelBookingDialog;
 use crate::components::gift_cards::RedeemGiftCardDialog;
+use crate::components::move_booking::MoveBookingDialog;
 use crate::components::payment::{Ledger, PriceSnapshot, RecordPaymentDialog};
 use crate::components::states::{ErrorNote, Loading};
 use crate::components::tours::{local_start, price};
@@ -94,6 +96,10 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
     let dialog = use_state(|| false);
     let gift_dialog = use_state(|| false);
     let recorded = use_state(|| None::<String>);
+    // The cancel dialog opens with the policy's answer, asked of the desk when the button is pressed.
+    let cancel_preview = use_state(|| None::<tourdesk_domain::ipc::CancellationPreview>);
+    let cancel_error = use_state(|| None::<crate::error::UiError>);
+    let move_options = use_state(|| None::<Vec<tourdesk_domain::ipc::MoveOption>>);
     match money {
         Load::Loading => html! { <Loading what="the booking's payments" /> },
         Load::Failed(e) => html! { <ErrorNote error={e} /> },
@@ -144,8 +150,87 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
                     }));
                 })
             };
+            let open_cancel = {
+                let (cancel_preview, cancel_error, recorded) =
+                    (cancel_preview.clone(), cancel_error.clone(), recorded.clone());
+                let id = m.booking_id.clone();
+                Callback::from(move |_: MouseEvent| {
+                    recorded.set(None);
+                    let (cancel_preview, cancel_error, id) = (cancel_preview.clone(), cancel_error.clone(), id.clone());
+                    yew::platform::spawn_local(async move {
+                        match services::cancellation_preview(&id).await {
+                            Ok(p) => {
+                                cancel_error.set(None);
+                                cancel_preview.set(Some(p));
+                            }
+                            Err(e) => cancel_error.set(Some(e)),
+                        }
+                    });
+                })
+            };
+            let close_cancel = {
+                let cancel_preview = cancel_preview.clone();
+                Callback::from(move |()| cancel_preview.set(None))
+            };
+            let on_cancelled = {
+                let (cancel_preview, recorded) = (cancel_preview.clone(), recorded.clone());
+                Callback::from(move |m: tourdesk_domain::ipc::BookingMoney| {
+                    cancel_preview.set(None);
+                    recorded.set(Some(if m.refund_due.is_zero() {
+                        "Booking cancelled.".into()
+                    } else {
+                        format!("Booking cancelled: {} to refund.", price(&m.refund_due))
+                    }));
+                })
+            };
+            let open_move = {
+                let (move_options, cancel_error, recorded) =
+                    (move_options.clone(), cancel_error.clone(), recorded.clone());
+                let id = m.booking_id.clone();
+                Callback::from(move |_: MouseEvent| {
+                    recorded.set(None);
+                    let (move_options, cancel_error, id) = (move_options.clone(), cancel_error.clone(), id.clone());
+                    yew::platform::spawn_local(async move {
+                        match services::move_options(&id).await {
+                            Ok(o) => {
+                                cancel_error.set(None);
+                                move_options.set(Some(o));
+                            }
+                            Err(e) => cancel_error.set(Some(e)),
+                        }
+                    });
+                })
+            };
+            let close_move = {
+                let move_options = move_options.clone();
+                Callback::from(move |()| move_options.set(None))
+            };
+            let on_moved = {
+                let (move_options, recorded) = (move_options.clone(), recorded.clone());
+                Callback::from(move |m: tourdesk_domain::ipc::BookingMoney| {
+                    move_options.set(None);
+                    recorded.set(Some(if !m.refund_due.is_zero() {
+                        format!("Booking moved: {} to refund.", price(&m.refund_due))
+                    } else if !m.balance_due.is_zero() {
+                        format!("Booking moved: {} due.", price(&m.balance_due))
+                    } else {
+                        "Booking moved.".into()
+                    }));
+                })
+            };
+            let cancellable = m.status != tourdesk_domain::status::BookingStatus::Cancelled
+                && m.status != tourdesk_domain::status::BookingStatus::Completed;
             html! {
                 <>
+                    if cancellable {
+                        <div class="actions booking-actions">
+                            <button id="move-booking" type="button" onclick={open_move}>{ "Move to another departure…" }</button>
+                            <button id="cancel-booking" type="button" class="danger" onclick={open_cancel}>{ "Cancel booking…" }</button>
+                        </div>
+                    }
+                    if let Some(e) = &*cancel_error {
+                        <p id="cancel-booking-refused" class="error-text">{ e.message.clone() }</p>
+                    }
                     <PriceSnapshot money={m.clone()} />
                     <Ledger money={m.clone()} on_record={Some(open)} on_redeem={Some(open_gift)} />
                     if let Some(note) = &*recorded {
@@ -153,6 +238,12 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
                     }
                     if *dialog {
                         <RecordPaymentDialog money={m.clone()} on_recorded={on_recorded} on_close={close} />
+                    }
+                    if let Some(o) = &*move_options {
+                        <MoveBookingDialog money={m.clone()} options={o.clone()} on_moved={on_moved} on_close={close_move} />
+                    }
+                    if let Some(p) = &*cancel_preview {
+                        <CancelBookingDialog money={m.clone()} preview={p.clone()} on_cancelled={on_cancelled} on_close={close_cancel} />
                     }
                     if *gift_dialog {
                         <RedeemGiftCardDialog money={m} on_redeemed={on_redeemed} on_close={close_gift} />

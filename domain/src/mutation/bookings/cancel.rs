@@ -14,7 +14,28 @@ pub struct CancelBookingV1 {
     pub by: CancelledBy,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Staff's refund in place of the policy's, with why (audited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_override: Option<RefundOverrideArgs>,
+    /// Mail the customer that the booking is cancelled, with the refund (the desk asks; the
+    /// website's own cancellation page and an expired hold do not).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notify_customer: bool,
 }
+
+/// A refund staff decide in place of the policy's: an amount in the booking's currency, from
+/// nothing to all the money received and not yet given back, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundOverrideArgs {
+    /// Minor units of `currency`.
+    pub amount: i64,
+    pub currency: String,
+    pub reason: String,
+}
+
+/// The audit action of a cancellation whose refund staff set in place of the policy's.
+pub const REFUND_OVERRIDDEN: &str = "booking.refund_overridden";
 
 fn default_cancelled_by() -> CancelledBy {
     CancelledBy::Customer
@@ -48,7 +69,10 @@ pub(in crate::mutation) fn cancel_one(
         requested_by: ctx.user_id.clone(),
         requested_at: ctx.now,
     });
-    b.cancellation = Some(CancellationRecord { by, reason, decision });
+    let net_paid =
+        Some(Money::new(b.paid_amount.amount.saturating_sub(b.refunded_amount.amount).max(0), b.paid_amount.currency));
+    b.cancellation =
+        Some(CancellationRecord { by, reason, decision, refund_override: None, net_paid, refund_by_hand: None });
     b.cancelled_at = Some(ctx.now);
     b.updated_at = ctx.now;
     Ok(Cancelled { booking: b, released, refund })
@@ -60,11 +84,14 @@ impl Mutator for CancelBookingV1 {
             ReadKey::Booking(norm_ref(&self.booking_id)),
             ReadKey::Departure(norm_ref(&self.departure_id)),
             ReadKey::CancellationPolicy(norm_ref(&self.tour_id)),
+            ReadKey::LedgerOfBooking(norm_ref(&self.booking_id)),
         ]
     }
 
+    /// The ledger is read under the booking's lock: every writer of a booking's entries locks
+    /// the booking first.
     fn locks(&self, key: &ReadKey) -> bool {
-        !matches!(key, ReadKey::CancellationPolicy(_))
+        !matches!(key, ReadKey::CancellationPolicy(_) | ReadKey::LedgerOfBooking(_))
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
@@ -91,13 +118,80 @@ impl Mutator for CancelBookingV1 {
             name: String::new(),
             rules: vec![],
         });
+        let overridden = self.refund_override.as_ref().map(|o| refund_override(o, &b, ctx)).transpose()?;
+        let entries = view.ledger_of_booking(&booking_id)?;
         let c = cancel_one(b, dep.starts_at, &policy, self.by, reason, ctx)?;
         release_seats(&mut dep, c.released);
-        let mut changes = vec![Change::PutBooking(c.booking)];
+        let mut booking = c.booking;
+        let mut record =
+            booking.cancellation.take().ok_or_else(|| StoreFault("a cancellation without its record".into()))?;
+        let policy_refund = record.decision.refund;
+        record.refund_override = overridden;
+        // Card money goes back through Stripe (after commit, by the refunds job); the rest is
+        // given back by hand and stays a refund due on the booking until then.
+        let net_paid = record.net_paid.map_or(0, |m| m.amount);
+        let split = ledger::split_refund(record.refund(), ledger::card_refundable(net_paid, &entries));
+        record.refund_by_hand = (!split.by_hand.is_zero()).then_some(split.by_hand);
+        let audit = record.refund_override.as_ref().map(|o| {
+            Change::Audit(AuditEntry {
+                action: REFUND_OVERRIDDEN.into(),
+                entity: "booking".into(),
+                entity_id: booking.id.clone(),
+                actor_id: ctx.user_id.clone(),
+                at: ctx.now,
+                detail: json!({
+                    "reference": booking.reference_number.to_string(),
+                    "policy_refund": policy_refund,
+                    "refund": o.amount,
+                    "reason": o.reason,
+                }),
+            })
+        });
+        let refund = (!split.card.is_zero()).then(|| RefundRequest {
+            booking_id: booking.id.clone(),
+            amount: split.card,
+            reason: record.reason.clone().unwrap_or_else(|| "booking cancelled".into()),
+            requested_by: ctx.user_id.clone(),
+            requested_at: ctx.now,
+        });
+        booking.cancellation = Some(record);
+        let mut changes = vec![Change::PutBooking(booking)];
         if c.released > 0 {
             changes.push(Change::PutDeparture(dep));
         }
-        changes.extend(c.refund.map(Change::RequestRefund));
+        changes.extend(refund.map(Change::RequestRefund));
+        changes.extend(audit);
         Ok(changes)
     }
+}
+
+/// Checks staff's refund against the booking: staff only (never the customer's own
+/// cancellation), in the booking's currency, from nothing up to the money received and not
+/// given back, with a reason. Each refusal names its field.
+fn refund_override(o: &RefundOverrideArgs, b: &Booking, ctx: &MutationCtx) -> Result<RefundOverride, ApplyError> {
+    if ctx.role == Role::Customer {
+        return Err(Rejection::NotAuthorized { action: "override the cancellation refund".into() }.into());
+    }
+    let currency = validate::currency("refund_override.currency", &o.currency)?;
+    let ours = b.paid_amount.currency;
+    if currency != ours {
+        return Err(FieldError::new(
+            "refund_override.currency",
+            format!("the booking was paid in {ours}; a refund in {currency} cannot be given"),
+        )
+        .into());
+    }
+    let refundable = b.paid_amount.amount.saturating_sub(b.refunded_amount.amount).max(0);
+    if o.amount < 0 {
+        return Err(FieldError::new("refund_override.amount", "cannot be less than zero").into());
+    }
+    if o.amount > refundable {
+        return Err(FieldError::new(
+            "refund_override.amount",
+            format!("is more than the {} paid and not refunded", Money::new(refundable, ours).display()),
+        )
+        .into());
+    }
+    let reason = validate::text("refund_override.reason", &o.reason, 500)?;
+    Ok(RefundOverride { amount: Money::new(o.amount, ours), reason, by: ctx.user_id.clone() })
 }

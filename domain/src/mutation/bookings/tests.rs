@@ -385,3 +385,97 @@ fn attendance_facts_commute() {
     // Participant 0: the later check-in wins; 1: a tie goes to the check-in; 2: no-show.
     assert_eq!(outcomes.into_iter().collect::<Vec<_>>(), [(2, 1)]);
 }
+
+fn cash_entry(booking_id: &str, amount: i64) -> crate::ledger::LedgerEntry {
+    crate::ledger::LedgerEntry {
+        id: format!("cash-{booking_id}-{amount}"),
+        organization_id: ORG.into(),
+        booking_id: booking_id.into(),
+        departure_id: DEPARTURE.into(),
+        kind: crate::ledger::EntryKind::Cash,
+        amount,
+        currency: crate::money::Currency::USD,
+        note: None,
+        reference: None,
+        recorded_by: STAFF.into(),
+        recorded_at: now(),
+    }
+}
+
+fn staff_cancel(amount: i64, currency: &str, reason: &str) -> Value {
+    patch(
+        cancel("customer"),
+        &[
+            ("refund_override", json!({"amount": amount, "currency": currency, "reason": reason})),
+            ("notify_customer", json!(true)),
+        ],
+    )
+}
+
+#[test]
+fn staff_override_the_policys_refund_with_a_reason_and_it_is_audited() {
+    let mem = world();
+    mem.put_booking(booking("b-1", 2, BookingStatus::Confirmed, PaymentStatus::Paid, 10_000));
+    // A day ahead the policy gives nothing back; the manager gives 40.00 back as a gesture.
+    let starts = now() + Duration::hours(24);
+    mem.put_departure(Departure { starts_at: starts, ends_at: starts + Duration::hours(2), ..departure() });
+    let ch = run_ok(&mem, "cancel_booking.v1", staff_cancel(4_000, "USD", "flight cancelled"), Role::Manager);
+    let (b, _) = put(&ch);
+    let record = b.cancellation.clone().unwrap();
+    assert_eq!(record.decision.refund, usd(0), "the policy's answer is kept beside the override");
+    assert_eq!(record.refund(), usd(4_000));
+    assert_eq!(
+        record.refund_override.as_ref().map(|o| (o.reason.as_str(), o.by.as_str())),
+        Some(("flight cancelled", STAFF))
+    );
+    // Paid by card (no money taken by hand): all of it goes back through Stripe.
+    assert!(ch.iter().any(|c| matches!(c, Change::RequestRefund(r) if r.amount == usd(4_000))));
+    assert_eq!(record.refund_by_hand, None);
+    let audit = ch.iter().find_map(|c| if let Change::Audit(a) = c { Some(a.clone()) } else { None }).unwrap();
+    assert_eq!((audit.action.as_str(), audit.actor_id.as_str()), (REFUND_OVERRIDDEN, STAFF));
+    assert_eq!(audit.detail["reason"], "flight cancelled");
+    // The booking keeps 60.00: 40.00 is due back until Stripe gives it.
+    let balance = crate::ledger::Balance::of_booking(b);
+    assert_eq!((balance.refund_due(), balance.balance_due()), (usd(4_000), usd(0)));
+}
+
+#[test]
+fn a_refund_of_cash_money_is_a_refund_due_not_a_stripe_refund() {
+    let mem = world();
+    let mut paid = booking("b-1", 2, BookingStatus::Confirmed, PaymentStatus::Paid, 10_000);
+    paid.paid_amount = usd(10_000);
+    mem.put_booking(paid);
+    // 30.00 came in cash at the desk, the rest by card: the card money goes back first.
+    mem.state.borrow_mut().ledger.insert("c".into(), cash_entry("b-1", 3_000));
+    let ch = run_ok(&mem, "cancel_booking.v1", cancel("operator"), Role::Manager);
+    let (b, _) = put(&ch);
+    let refund = ch.iter().find_map(|c| if let Change::RequestRefund(r) = c { Some(r.amount) } else { None });
+    assert_eq!(refund, Some(usd(7_000)));
+    assert_eq!(b.cancellation.as_ref().and_then(|c| c.refund_by_hand), Some(usd(3_000)));
+    assert_eq!(crate::ledger::Balance::of_booking(b).refund_due(), usd(10_000));
+    // All in cash: nothing for Stripe, all of it due back by hand.
+    let mem = world();
+    mem.put_booking(booking("b-1", 2, BookingStatus::Confirmed, PaymentStatus::Paid, 10_000));
+    mem.state.borrow_mut().ledger.insert("c".into(), cash_entry("b-1", 10_000));
+    let ch = run_ok(&mem, "cancel_booking.v1", staff_cancel(2_500, "USD", "half the fee waived"), Role::Owner);
+    assert!(!ch.iter().any(|c| matches!(c, Change::RequestRefund(_))));
+    let (b, _) = put(&ch);
+    assert_eq!(b.cancellation.as_ref().and_then(|c| c.refund_by_hand), Some(usd(2_500)));
+}
+
+#[test]
+fn a_bad_override_is_refused_at_its_field_and_changes_nothing() {
+    let mem = world();
+    mem.put_booking(booking("b-1", 2, BookingStatus::Confirmed, PaymentStatus::Paid, 10_000));
+    let field = |a: Value, role: Role| match run(&mem, "cancel_booking.v1", a, role) {
+        Err(ApplyError::Rejected(Rejection::Invalid(e))) => e.field,
+        other => panic!("expected a field error, got {other:?}"),
+    };
+    assert_eq!(field(staff_cancel(10_001, "USD", "x"), Role::Manager), "refund_override.amount");
+    assert_eq!(field(staff_cancel(-1, "USD", "x"), Role::Manager), "refund_override.amount");
+    assert_eq!(field(staff_cancel(100, "EUR", "x"), Role::Manager), "refund_override.currency");
+    assert_eq!(field(staff_cancel(100, "EURO", "x"), Role::Manager), "refund_override.currency");
+    assert_eq!(field(staff_cancel(100, "USD", "  "), Role::Manager), "refund_override.reason");
+    assert_eq!(run_err(&mem, "cancel_booking.v1", staff_cancel(100, "USD", "x"), Role::Customer), "NOT_AUTHORIZED");
+    assert_eq!(mem.get_booking("b-1").status, BookingStatus::Confirmed);
+}

@@ -74,3 +74,37 @@ fn a_refused_move_changes_and_queues_nothing() {
     assert_eq!(s.departure(D2).unwrap().unwrap().seats_left, 1);
     assert_eq!(s.pending_count().unwrap(), 0);
 }
+
+#[test]
+fn the_move_dialog_offers_only_departures_with_room_and_moves_at_the_price_shown() {
+    use tourdesk_domain::ipc::MoveBooking;
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Manager);
+    seed(&s, 4);
+    on_d1(&s, 2);
+    // A third departure of the tour, sold out: not offered.
+    let full = "d-3";
+    s.apply_pull(&pull(vec![bucket(ALL, 30, vec![put(EntityKind::Departure, &departure(full, 2, 4, 4))])], 0, vec![]))
+        .unwrap();
+    let options = s.move_options(B1).unwrap();
+    let ids: Vec<&str> = options.iter().map(|o| o.departure.departure.id.as_str()).collect();
+    assert_eq!(ids, [D2], "the current departure and a full one are left out");
+    let o = &options[0];
+    assert_eq!((o.money.old_total, o.money.new_total, o.money.difference), (usd(10_000), usd(10_000), usd(0)));
+    assert_eq!((o.money.balance_due, o.money.refund_due), (usd(0), usd(0)));
+    assert_eq!(s.pending_count().unwrap(), 0, "offering queues nothing");
+
+    // A total the dialog did not show is refused at the desk; nothing moves.
+    let shown = |total: i64| MoveBooking {
+        booking_id: B1.into(),
+        to_departure_id: D2.into(),
+        expected_total: usd(total),
+        reason: Some("Customer asked".into()),
+    };
+    assert!(matches!(s.move_booking(&shown(9_000)), Err(StoreError::Rejected(Rejection::PriceChanged { .. }))));
+    assert_eq!(row(&s, B1).departure_id, D1);
+    s.move_booking(&shown(10_000)).unwrap();
+    assert_eq!(row(&s, B1).departure_id, D2);
+    assert_eq!(s.pending_count().unwrap(), 1);
+    assert!(s.move_options(B1).unwrap().iter().all(|o| o.departure.departure.id != D2));
+}
