@@ -426,6 +426,7 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
             save(tx, action, &b, &next).await?;
             if next.confirmed_at.is_some() && b.confirmed_at.is_none() {
                 crate::notices::booking_confirmed(tx, &next).await?;
+                crate::analytics::booking_completed(tx.tx(), &t.org, &next).await?;
             }
         }
         PaymentEffect::RefundLateCapture { booking, refund } => {
