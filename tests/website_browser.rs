@@ -382,3 +382,148 @@ async fn a_customer_books_pays_manages_and_cancels_in_a_real_browser() {
     );
     eprintln!("pages checked with axe-core and saved under web-screens/: {}", visits.names.join(", "));
 }
+
+/// The manage page in a real browser for a booking already paid: the date changed to a dearer
+/// one (the price shown first, then the move), and the balance it leaves paid through the fake
+/// Payment Element; Stripe's webhook settles it as the booking's second payment and the page
+/// says it is paid. Screenshots `21-…` to `26-…`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_changes_the_date_and_pays_the_balance_in_a_real_browser() {
+    let Some(b) = Browser::start().await.unwrap() else { return };
+    let stripe = FakeStripe::start().await;
+    let smtp = SmtpSink::start().await.unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let site = format!("http://{addr}");
+    let env = Env::start_with(|c| {
+        c.listen = addr.to_string();
+        c.mail.public_base_url = site.clone();
+        c.stripe.api_base = Some(stripe.uri());
+        c.stripe.js_url = format!("{}/v3/", stripe.uri());
+        c.mail.smtp_url = Some(smtp.url());
+    })
+    .await;
+    stripe.deliver_webhooks_to(&format!("{site}/api/v1/stripe/webhook"), WEBHOOK_SECRET);
+    let mut visits = Visits::default();
+    // Two dates of one tour more than five days out with room for two.
+    let pg = env.pg().await;
+    let rows = pg
+        .query(
+            "SELECT s.id, s.tour_id, s.local_date::text FROM schedules s JOIN tours t ON t.id = s.tour_id
+             WHERE t.status = 'active' AND s.status = 'open' AND s.capacity - s.booked_count >= 2
+               AND s.starts_at > now() + interval '5 days'
+             ORDER BY s.tour_id, s.starts_at, s.id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let pair = rows
+        .windows(2)
+        .find(|w| {
+            w[0].get::<_, String>(1) == w[1].get::<_, String>(1) && w[0].get::<_, String>(2) != w[1].get::<_, String>(2)
+        })
+        .expect("a tour with two later dates");
+    let (from, to, tour, to_date): (String, String, String, String) =
+        (pair[0].get(0), pair[1].get(0), pair[0].get(1), pair[1].get(2));
+    let tier: String = pg
+        .query_one(
+            "SELECT id FROM pricing_tiers WHERE tour_id = $1 ORDER BY is_default DESC, sort_order, id LIMIT 1",
+            &[&tour],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    // Booked and paid on the site's API.
+    let created: Value = reqwest::Client::new()
+        .post(format!("{site}/api/v1/orgs/{ORG}/bookings"))
+        .json(&serde_json::json!({
+            "request_id": uuid::Uuid::new_v4().to_string(),
+            "departure_id": from,
+            "customer": {"email": EMAIL, "first_name": "Ada", "last_name": "Balance"},
+            "lines": [{"tier_id": tier, "quantity": 2}],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let booking_id = created["booking"]["id"].as_str().unwrap_or_else(|| panic!("{created}")).to_string();
+    let reference = created["booking"]["reference"].as_str().unwrap().to_string();
+    env.deliver_stripe_event(&stripe.succeed(created["payment"]["payment_intent_id"].as_str().unwrap())).await;
+    let paid_first = env.scalar("SELECT paid_amount_minor FROM bookings WHERE id = $1", &[&booking_id]).await;
+    // The later date is in a dearer season.
+    pg.execute(
+        "INSERT INTO seasonal_pricing (id, organization_id, tour_id, name, start_date, end_date, adjustment_type,
+                                       adjustment_value)
+         SELECT 'season-peak', organization_id, id, 'Peak', $2::text::date, $2::text::date, 'percentage', 5000
+         FROM tours WHERE id = $1",
+        &[&tour, &to_date],
+    )
+    .await
+    .unwrap();
+
+    // The manage link, asked for on the site and followed from the e-mail.
+    b.client.goto(&format!("{site}/{ORG}/manage")).await.unwrap();
+    type_into(&b, "#reference", &reference).await;
+    type_into(&b, "#email", EMAIL).await;
+    b.find("form button[type=submit]").await.unwrap().click().await.unwrap();
+    b.wait_for_text("a link to manage it is on its way", Duration::from_secs(10)).await.unwrap();
+    let mails = smtp.wait_for(2, Duration::from_secs(15)).await;
+    let link_mail = mails.iter().find(|m| m.subject.starts_with("Manage your booking")).expect("the magic link");
+    let link = link_mail.text.split_whitespace().find(|w| w.starts_with(&format!("{site}/manage?token="))).unwrap();
+    b.client.goto(link).await.unwrap();
+    wait_path(&b, "/manage").await;
+    assert!(b.client.find(fantoccini::Locator::Css("#pay-balance")).await.is_err(), "nothing owed yet");
+    visits.page(&b, "21-manage-change-date").await;
+
+    // Change the date: the price of the dearer date first, then the move.
+    b.find("#move-to").await.unwrap().select_by_value(&to).await.unwrap();
+    b.find("#move-see-price").await.unwrap().click().await.unwrap();
+    b.find("p.move-preview").await.unwrap();
+    assert!(text_of(&b, "span.move-difference").await.contains("You pay the difference"));
+    visits.page(&b, "22-manage-change-date-price").await;
+    b.find("#move-confirm").await.unwrap().click().await.unwrap();
+    b.wait_for_text("Your booking is moved to the new date.", Duration::from_secs(10)).await.unwrap();
+    let total = env.scalar("SELECT total_minor FROM bookings WHERE id = $1", &[&booking_id]).await;
+    assert!(total > paid_first, "{total} after {paid_first}");
+    b.find("strong.balance-due").await.unwrap();
+    visits.page(&b, "23-manage-moved-balance-due").await;
+
+    // Pay the balance through the (fake) Payment Element.
+    b.find("#pay-balance").await.unwrap().click().await.unwrap();
+    wait_path(&b, "/manage/pay").await;
+    b.find("#stripe-card-number").await.unwrap();
+    assert!(text_of(&b, "strong.reference").await.contains(&reference));
+    visits.page(&b, "24-balance-payment").await;
+    type_into(&b, "#stripe-card-number", "4242 4242 4242 4242").await;
+    type_into(&b, "#stripe-card-expiry", "12 / 34").await;
+    type_into(&b, "#stripe-card-cvc", "123").await;
+    b.find("#pay").await.unwrap().click().await.unwrap();
+    // Back on the manage page (the address cleaned of the intent's secret); the webhook settles
+    // the balance and the page says so.
+    let page = b.wait_for_text("your booking is paid in full", Duration::from_secs(20)).await.unwrap();
+    assert!(page.contains(&reference));
+    let back = b.client.current_url().await.unwrap();
+    assert_eq!((back.path(), back.query()), ("/manage", Some("paid=1")), "{back}");
+    assert!(b.client.find(fantoccini::Locator::Css("#pay-balance")).await.is_err(), "nothing owed any more");
+    visits.page(&b, "25-balance-paid").await;
+    assert!(stripe.webhook_deliveries().iter().all(|s| *s == 200), "{:?}", stripe.webhook_deliveries());
+    let row = pg
+        .query_one("SELECT paid_amount_minor, payment_status FROM bookings WHERE id = $1", &[&booking_id])
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, String>(1)), (total, "paid".to_string()));
+    assert_eq!(
+        env.scalar("SELECT count(*) FROM payments WHERE booking_id = $1 AND status = 'succeeded'", &[&booking_id])
+            .await,
+        2,
+        "one payment per PaymentIntent"
+    );
+
+    b.close().await;
+    assert!(
+        visits.violations.is_empty(),
+        "axe-core found serious or critical accessibility violations:\n{}",
+        visits.violations.join("\n")
+    );
+}

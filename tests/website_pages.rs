@@ -581,3 +581,128 @@ async fn manage_my_booking_from_the_mailed_link() {
     let de = send(http().get(format!("{}/manage?lang=de", env.base_url()))).await;
     assert!(de.body.contains("Meine Buchung verwalten"));
 }
+
+/// The site's funnel as the staff API reads it for today, once the recorder has written
+/// `checkouts` started checkouts (it writes off the request path).
+async fn funnel_when(env: &Env, token: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let today = Utc::now().date_naive();
+    let started = std::time::Instant::now();
+    loop {
+        let (status, f) = tourdesk_tests::call(
+            &env.base_url(),
+            "GET",
+            &format!("/api/v1/analytics/funnel?from={today}&to={today}"),
+            Some(token),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{f}");
+        if ready(&f) {
+            return f;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the funnel never read as expected: {f}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn site_analytics_record_the_funnel_server_side_without_cookies() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_with(|c| c.stripe.api_base = Some(stripe.uri())).await;
+    let owner = tourdesk_tests::sign_in(&env, "owner@demo.tourdesk.test").await;
+    let (slug, dep, tier) = bookable(&env, 2).await;
+    let dep_id = dep["id"].as_str().unwrap().to_string();
+    let day = dep["date"].as_str().unwrap().to_string();
+    let qty = format!("qty_{}", tier["tier_id"].as_str().unwrap());
+
+    // Nothing yet.
+    let empty = funnel_when(&env, &owner, |_| true).await;
+    assert_eq!(empty["page_views"], 0, "{empty}");
+
+    // A visitor browses: listing, tour, calendar; no page sets a cookie or loads a foreign script.
+    for path in [format!("/{ORG}"), format!("/{ORG}/tours/{slug}"), format!("/{ORG}/tours/{slug}/dates?day={day}")] {
+        let p = page(&env, &path).await;
+        assert_html(&p, StatusCode::OK);
+        assert!(p.header("set-cookie").is_empty(), "{path} set a cookie");
+        assert!(!p.body.contains("<script src=\"http"), "{path} loads a third-party script");
+    }
+    // Two checkouts start; one books and is paid (its webhook delivered twice), one is left.
+    let checkout = format!("/{ORG}/checkout?tour={slug}&date={day}&departure={dep_id}");
+    let left = page(&env, &checkout).await;
+    assert_html(&left, StatusCode::OK);
+    let first = page(&env, &checkout).await;
+    let request_id = first.input("request_id");
+    assert_ne!(request_id, left.input("request_id"));
+    let f = form(&[
+        ("tour", &slug),
+        ("date", &day),
+        ("departure", &dep_id),
+        ("request_id", &request_id),
+        (&qty, "2"),
+        ("first_name", "Ada"),
+        ("last_name", "Funnel"),
+        ("email", "ada.funnel@example.com"),
+        ("action", "book"),
+    ]);
+    let paying = post_form(&env, &format!("/{ORG}/checkout"), &f).await;
+    assert_html(&paying, StatusCode::OK);
+    // The same form sent twice is the same booking: one booking made.
+    let again = post_form(&env, &format!("/{ORG}/checkout"), &f).await;
+    assert_html(&again, StatusCode::OK);
+    let secret = paying.between("data-client-secret=\"", "\"");
+    let event = stripe.succeed(secret.split("_secret_").next().unwrap());
+    env.deliver_stripe_event(&event).await;
+    env.deliver_stripe_event(&event).await;
+
+    let funnel = funnel_when(&env, &owner, |f| f["checkouts_started"] == 2 && f["page_views"] == 3).await;
+    assert_eq!(funnel["page_views"], 3, "{funnel}");
+    assert_eq!(funnel["tour_views"], 1, "{funnel}");
+    assert_eq!(funnel["availability_views"], 1, "{funnel}");
+    assert_eq!(funnel["checkouts_started"], 2, "{funnel}");
+    assert_eq!(funnel["checkouts_booked"], 1, "{funnel}");
+    assert_eq!(funnel["checkouts_completed"], 1, "{funnel}");
+    assert_eq!(funnel["bookings_completed"], 1, "{funnel}");
+    // What is stored names no person.
+    let personal = env
+        .scalar(
+            "SELECT count(*) FROM analytics_events
+             WHERE properties::text LIKE '%@%' OR properties::text LIKE '%token%' OR customer_id IS NOT NULL",
+            &[],
+        )
+        .await;
+    assert_eq!(personal, 0);
+
+    // Another day's funnel is empty; a backwards period is refused at its field; a guide may not read it.
+    let (status, past) = tourdesk_tests::call(
+        &env.base_url(),
+        "GET",
+        "/api/v1/analytics/funnel?from=2020-01-01&to=2020-01-31",
+        Some(&owner),
+        None,
+    )
+    .await;
+    assert_eq!((status, past["checkouts_started"].clone()), (StatusCode::OK, Value::from(0)));
+    let (status, backwards) = tourdesk_tests::call(
+        &env.base_url(),
+        "GET",
+        "/api/v1/analytics/funnel?from=2026-02-01&to=2026-01-01",
+        Some(&owner),
+        None,
+    )
+    .await;
+    assert_eq!((status, backwards["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("to")), "{backwards}");
+    let (status, bad) =
+        tourdesk_tests::call(&env.base_url(), "GET", "/api/v1/analytics/funnel?from=soon&to=later", Some(&owner), None)
+            .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let guide = tourdesk_tests::sign_in(&env, "guide@demo.tourdesk.test").await;
+    let (status, _) = tourdesk_tests::call(
+        &env.base_url(),
+        "GET",
+        "/api/v1/analytics/funnel?from=2026-01-01&to=2026-01-02",
+        Some(&guide),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

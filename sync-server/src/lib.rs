@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod allotments;
+pub mod analytics;
 pub mod apply;
 pub mod auth;
 pub mod calendar_feeds;
@@ -52,6 +53,8 @@ pub struct AppState {
     /// The public site's availability and tour details, checked against each organization's
     /// change counter on every request (`website::cache`).
     pub catalogue: std::sync::Arc<website::cache::CatalogueCache>,
+    /// The public site's first-party analytics, written in batches off the request path.
+    pub analytics: analytics::Analytics,
 }
 
 /// A server bound and serving in the background; dropping the handle does not stop it,
@@ -111,8 +114,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let mailer = mail::Mailer::new(&config.mail)?;
     let catalogue = website::cache::CatalogueCache::new(config.booking.catalogue_cache);
     catalogue.follow(&events);
+    let analytics = analytics::Analytics::start(pool.clone());
     let state = AppState {
         pool,
+        analytics,
         config: std::sync::Arc::new(config),
         events,
         shutting_down: rx.clone(),

@@ -343,6 +343,7 @@ async fn app_state(env: &Env, mailer: Mailer) -> (AppState, tokio::sync::watch::
         mailer,
         sign_in_throttle: Default::default(),
         catalogue: tourdesk_sync_server::website::cache::CatalogueCache::new(true),
+        analytics: tourdesk_sync_server::analytics::Analytics::start(env.pool.clone()),
     };
     (state, stop)
 }

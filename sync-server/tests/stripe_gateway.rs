@@ -30,6 +30,7 @@ fn intent_request(amount: Money, key: &str) -> IntentRequest<'_> {
         reference: "TD-4242",
         receipt_email: Some("guest@example.com"),
         description: "Sunset kayak tour, 2 adults",
+        payment_id: None,
     }
 }
 

@@ -41,8 +41,9 @@ async fn release_in(state: &AppState, org: &str) -> anyhow::Result<usize> {
             db::set_tenant(&tx, org).await?;
             let row = tx
                 .row_opt(
-                    "SELECT stripe_payment_intent_id FROM payments WHERE organization_id = $1 AND booking_id = $2",
-                    &[&org, booking_id],
+                    "SELECT stripe_payment_intent_id FROM payments
+                     WHERE organization_id = $1 AND booking_id = $2 AND idempotency_key = $3",
+                    &[&org, booking_id, &intent_key(booking_id)],
                 )
                 .await?;
             tx.commit().await?;

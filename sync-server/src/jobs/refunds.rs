@@ -54,8 +54,14 @@ async fn send_due(state: &AppState, org: &str) -> anyhow::Result<usize> {
                 "SELECT r.id, r.booking_id, r.idempotency_key, r.amount_minor, r.currency,
                         p.stripe_payment_intent_id, r.attempts
                  FROM refunds r
-                 LEFT JOIN payments p ON p.organization_id = r.organization_id AND p.booking_id = r.booking_id
-                      AND p.stripe_payment_intent_id IS NOT NULL
+                 LEFT JOIN LATERAL (
+                     -- A booking may have several PaymentIntents (a balance paid later): the
+                     -- refund goes back through the one holding the most money not yet refunded.
+                     SELECT stripe_payment_intent_id FROM payments p
+                     WHERE p.organization_id = r.organization_id AND p.booking_id = r.booking_id
+                       AND p.stripe_payment_intent_id IS NOT NULL
+                     ORDER BY (p.amount_received_minor - p.amount_refunded_minor) DESC, p.id
+                     LIMIT 1) p ON true
                  WHERE r.organization_id = $1 AND r.status = 'queued' AND r.idempotency_key IS NOT NULL
                    AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= now())
                  ORDER BY r.requested_at, r.id

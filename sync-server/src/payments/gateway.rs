@@ -50,6 +50,9 @@ pub struct IntentRequest<'a> {
     pub reference: &'a str,
     pub receipt_email: Option<&'a str>,
     pub description: &'a str,
+    /// Our payment row, when the booking has more than one (a balance paid later): the webhook
+    /// settles the event on that row.
+    pub payment_id: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,11 +206,14 @@ impl StripeGateway {
             return Err(refused_locally("amount_invalid", format!("cannot charge {}", req.amount.display())));
         }
         let (amount, currency) = to_stripe_amount(req.amount)?;
-        let metadata = HashMap::from([
+        let mut metadata = HashMap::from([
             ("organization_id".to_string(), req.organization_id.to_string()),
             ("booking_id".to_string(), req.booking_id.to_string()),
             ("reference".to_string(), req.reference.to_string()),
         ]);
+        if let Some(id) = req.payment_id {
+            metadata.insert("payment_id".to_string(), id.to_string());
+        }
         let mut create = CreatePaymentIntent::new(amount, currency).metadata(metadata).description(req.description);
         if let Some(email) = req.receipt_email {
             create = create.receipt_email(email);
@@ -531,6 +537,7 @@ mod tests {
                 reference: "TD-0001",
                 receipt_email: None,
                 description: "unit",
+                payment_id: None,
             })
             .await
             .unwrap();

@@ -27,7 +27,7 @@ const INTENT_STATUSES: &[&str] = &[
 /// How long a website booking is told to wait before asking for its payment again.
 const RETRY_AFTER_SECONDS: u32 = 5;
 
-fn payment_id(booking_id: &str) -> String {
+pub fn payment_id(booking_id: &str) -> String {
     format!("pay-{booking_id}")
 }
 
@@ -133,6 +133,7 @@ pub async fn create_intent(
             reference: &reference,
             receipt_email: Some(email),
             description: &description,
+            payment_id: None,
         })
         .await;
     let intent = match intent {

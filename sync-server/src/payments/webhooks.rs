@@ -194,32 +194,93 @@ fn processor_event(kind: &EventKind) -> Option<ProcessorEvent> {
 /// The payment as stored, locked for this event: its processor state (V11) and the failed
 /// attempt whose message it shows (V28), if any.
 struct Stored {
+    /// The payment row (one per PaymentIntent) the event settles.
+    id: String,
     state: ProcessorState,
     failure_shown: Option<(chrono::DateTime<Utc>, String)>,
 }
 
-async fn processor_state(tx: &WriteTx<'_>, t: &Target) -> Result<Option<Stored>, AppError> {
+/// The PaymentIntent an event names and the payment row our metadata on it names, if any.
+fn intent_and_payment(kind: &EventKind) -> (Option<&str>, Option<&str>) {
+    match kind {
+        EventKind::PaymentSucceeded { intent_id, metadata, .. }
+        | EventKind::PaymentFailed { intent_id, metadata, .. } => {
+            (Some(intent_id.as_str()), metadata.get("payment_id").map(String::as_str))
+        }
+        EventKind::ChargeRefunded { intent_id, .. } | EventKind::DisputeCreated { intent_id, .. } => {
+            (intent_id.as_deref(), None)
+        }
+        EventKind::Other => (None, None),
+    }
+}
+
+/// The payment row an event is about, locked: the one holding its PaymentIntent id, else the one
+/// the intent's metadata names (the intent id is written after commit and may be missing), else
+/// the booking's own payment (the intent made with the booking, whose metadata names no row).
+async fn processor_state(tx: &WriteTx<'_>, t: &Target, kind: &EventKind) -> Result<Option<Stored>, AppError> {
+    let (intent, payment) = intent_and_payment(kind);
     let row = tx
         .row_opt(
-            "SELECT amount_received_minor, amount_refunded_minor, amount_disputed_minor,
+            "SELECT id, amount_received_minor, amount_refunded_minor, amount_disputed_minor,
                     stripe_dispute_id IS NOT NULL, last_error IS NOT NULL OR last_error_event_id IS NOT NULL,
                     last_error_event_at, last_error_event_id
              FROM payments WHERE organization_id = $1 AND booking_id = $2
-             ORDER BY id LIMIT 1 FOR UPDATE",
-            &[&t.org, &t.booking_id],
+               AND (stripe_payment_intent_id = $3::text OR id = $4::text OR idempotency_key = $5)
+             ORDER BY coalesce(stripe_payment_intent_id = $3::text, false) DESC, coalesce(id = $4::text, false) DESC, id
+             LIMIT 1 FOR UPDATE",
+            &[&t.org, &t.booking_id, &intent, &payment, &super::intents::intent_key(&t.booking_id)],
         )
         .await?;
     let Some(r) = row else { return Ok(None) };
     let state = ProcessorState {
-        captured: r.try_get(0)?,
-        refunded: r.try_get(1)?,
-        disputed: r.try_get(2)?,
-        dispute_opened: r.try_get(3)?,
-        failed: r.try_get(4)?,
+        captured: r.try_get(1)?,
+        refunded: r.try_get(2)?,
+        disputed: r.try_get(3)?,
+        dispute_opened: r.try_get(4)?,
+        failed: r.try_get(5)?,
     };
-    let at: Option<chrono::DateTime<Utc>> = r.try_get(5)?;
-    let id: Option<String> = r.try_get(6)?;
-    Ok(Some(Stored { state, failure_shown: at.zip(id) }))
+    let at: Option<chrono::DateTime<Utc>> = r.try_get(6)?;
+    let id: Option<String> = r.try_get(7)?;
+    Ok(Some(Stored { id: r.try_get(0)?, state, failure_shown: at.zip(id) }))
+}
+
+/// The booking's money at the processor: `this` payment's state (just joined) added to the
+/// booking's other payments as stored. Each payment is its own PaymentIntent; the booking was
+/// paid what they took together.
+async fn booking_state(
+    tx: &WriteTx<'_>,
+    t: &Target,
+    pay_id: &str,
+    this: &ProcessorState,
+) -> Result<ProcessorState, AppError> {
+    let rows = tx
+        .rows(
+            "SELECT amount_received_minor, amount_refunded_minor, amount_disputed_minor, stripe_dispute_id IS NOT NULL
+             FROM payments WHERE organization_id = $1 AND booking_id = $2 AND id <> $3",
+            &[&t.org, &t.booking_id, &pay_id],
+        )
+        .await?;
+    let mut sum = ProcessorState {
+        captured: this.paid(),
+        refunded: this.refunded(),
+        disputed: this.disputed,
+        dispute_opened: this.dispute_opened,
+        failed: this.failed,
+    };
+    for r in &rows {
+        let other = ProcessorState {
+            captured: r.try_get(0)?,
+            refunded: r.try_get(1)?,
+            disputed: r.try_get(2)?,
+            dispute_opened: r.try_get(3)?,
+            failed: false,
+        };
+        sum.captured = sum.captured.saturating_add(other.paid());
+        sum.refunded = sum.refunded.saturating_add(other.refunded());
+        sum.disputed = sum.disputed.saturating_add(other.disputed);
+        sum.dispute_opened |= other.dispute_opened;
+    }
+    Ok(sum)
 }
 
 /// Joins the event into its payment's state and brings the booking in line with the result
@@ -230,7 +291,7 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
     let Some(b) = db::booking_for_update(tx.tx(), &t.org, &t.booking_id).await? else {
         return Ok(Applied::Rejected { booking: None, why: CannotApply::BookingMissing });
     };
-    let Some(Stored { state: before, failure_shown }) = processor_state(tx, t).await? else {
+    let Some(Stored { id: pay_id, state: before, failure_shown }) = processor_state(tx, t, &event.kind).await? else {
         return Ok(Applied::Rejected { booking: Some(Box::new(b)), why: CannotApply::UnknownPayment });
     };
     let after = match before.record(b.pricing.total.currency, &pe) {
@@ -244,8 +305,8 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
             tx.exec(
                 "UPDATE payments SET stripe_charge_id = coalesce(stripe_charge_id, $3),
                         stripe_payment_intent_id = coalesce(stripe_payment_intent_id, $4)
-                 WHERE organization_id = $1 AND booking_id = $2",
-                &[&t.org, &t.booking_id, latest_charge, intent_id],
+                 WHERE organization_id = $1 AND id = $2",
+                &[&t.org, &pay_id, latest_charge, intent_id],
             )
             .await?;
         }
@@ -257,8 +318,8 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
                 failure = message.as_deref().or(Some("the payment attempt failed"));
                 tx.exec(
                     "UPDATE payments SET last_error_event_at = $3, last_error_event_id = $4
-                     WHERE organization_id = $1 AND booking_id = $2",
-                    &[&t.org, &t.booking_id, &event.created, &event.id],
+                     WHERE organization_id = $1 AND id = $2",
+                    &[&t.org, &pay_id, &event.created, &event.id],
                 )
                 .await?;
             }
@@ -303,16 +364,16 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
             }
             tx.exec(
                 "UPDATE payments SET stripe_charge_id = coalesce(stripe_charge_id, $3)
-                 WHERE organization_id = $1 AND booking_id = $2",
-                &[&t.org, &t.booking_id, charge_id],
+                 WHERE organization_id = $1 AND id = $2",
+                &[&t.org, &pay_id, charge_id],
             )
             .await?;
         }
         EventKind::DisputeCreated { dispute_id, status, reason, .. } => {
             tx.exec(
                 "UPDATE payments SET stripe_dispute_id = $3, dispute_status = $4, disputed_at = coalesce(disputed_at, now())
-                 WHERE organization_id = $1 AND booking_id = $2",
-                &[&t.org, &t.booking_id, dispute_id, status],
+                 WHERE organization_id = $1 AND id = $2",
+                &[&t.org, &pay_id, dispute_id, status],
             )
             .await?;
             let detail = serde_json::json!({ "dispute": dispute_id, "status": status, "reason": reason });
@@ -327,10 +388,10 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
                     succeeded_at = CASE WHEN $6 THEN coalesce(succeeded_at, now()) ELSE succeeded_at END,
                     last_error = CASE WHEN $7 THEN coalesce($8, last_error) ELSE NULL END,
                     updated_at = now()
-             WHERE organization_id = $1 AND booking_id = $2",
+             WHERE organization_id = $1 AND id = $2",
             &[
                 &t.org,
-                &t.booking_id,
+                &pay_id,
                 &after.captured,
                 &after.refunded,
                 &after.disputed,
@@ -348,8 +409,9 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
     };
     let now = Utc::now();
     if after != before {
-        keep_in_ledger(tx, &b, &after, now).await?;
+        keep_in_ledger(tx, &b, &pay_id, &after, now).await?;
     }
+    let paid_in_all = booking_state(tx, t, &pay_id, &after).await?;
     // Money staff took at the desk adds to Stripe's; it does not hide behind it.
     let recorded: i64 = db::ledger_of_booking(tx.tx(), &t.org, &b.id)
         .await?
@@ -358,12 +420,13 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
         .map(|e| e.amount)
         .sum();
     let mut refund_queued = false;
-    match payment::reconcile_with(&b, &after, recorded, now, ACTOR) {
+    match payment::reconcile_with(&b, &paid_in_all, recorded, now, ACTOR) {
         PaymentEffect::Unchanged => {}
         PaymentEffect::Updated(next) => {
             save(tx, action, &b, &next).await?;
             if next.confirmed_at.is_some() && b.confirmed_at.is_none() {
                 crate::notices::booking_confirmed(tx, &next).await?;
+                crate::analytics::booking_completed(tx.tx(), &t.org, &next).await?;
             }
         }
         PaymentEffect::RefundLateCapture { booking, refund } => {
@@ -375,18 +438,22 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
     Ok(Applied::Done { refund_queued })
 }
 
-/// Stripe's figures for the booking's card payment as two ledger entries, `card-{booking}` (the
-/// money captured) and `card-refund-{booking}` (the money refunded), each the processor's
-/// cumulative figure, so the ledger shows the card money beside what staff recorded.
+/// Stripe's figures for one card payment as two ledger entries, the money captured and the money
+/// refunded, each the processor's cumulative figure for that PaymentIntent, so the ledger shows
+/// the card money beside what staff recorded and sums the booking's payments. The booking's own
+/// payment keeps the ids `card-{booking}` / `card-refund-{booking}`; a later one (a balance paid
+/// online) is `card-{payment}` / `card-refund-{payment}`.
 async fn keep_in_ledger(
     tx: &WriteTx<'_>,
     b: &Booking,
+    pay_id: &str,
     s: &ProcessorState,
     at: chrono::DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    let of = if pay_id == super::intents::payment_id(&b.id) { b.id.as_str() } else { pay_id };
     for (id, kind, amount) in [
-        (format!("card-{}", b.id), EntryKind::CardPayment, s.paid()),
-        (format!("card-refund-{}", b.id), EntryKind::Refund, s.refunded()),
+        (format!("card-{of}"), EntryKind::CardPayment, s.paid()),
+        (format!("card-refund-{of}"), EntryKind::Refund, s.refunded()),
     ] {
         let entry = LedgerEntry {
             id,

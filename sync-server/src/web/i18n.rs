@@ -154,6 +154,7 @@ impl Lang {
             "UNAVAILABLE" => Some(t.err_unavailable),
             "RATE_LIMITED" => Some(t.err_rate_limited),
             "UNAUTHORIZED" => Some(t.err_link_expired),
+            "NOTHING_DUE" => Some(t.err_nothing_due),
             _ => None,
         };
         match (self, own) {
@@ -343,6 +344,15 @@ words! {
         move_done: "Your booking is moved to the new date." / "Ihre Buchung ist auf das neue Datum verschoben.",
         move_seats_left: "seats left" / "Plätze frei",
         balance_due: "Balance due" / "Offener Betrag",
+        balance_title: "Pay the balance" / "Offenen Betrag bezahlen",
+        balance_intro: "Pay what is still open on your booking by card." / "Bezahlen Sie den noch offenen Betrag Ihrer Buchung mit Karte.",
+        balance_pay: "Pay the balance" / "Offenen Betrag bezahlen",
+        balance_waiting:
+            "Thank you. Your payment is being confirmed; this page updates by itself."
+            / "Danke. Ihre Zahlung wird bestätigt; diese Seite aktualisiert sich von selbst.",
+        balance_paid: "Thank you: your booking is paid in full." / "Danke: Ihre Buchung ist vollständig bezahlt.",
+        balance_back: "Back to my booking" / "Zurück zu meiner Buchung",
+        err_nothing_due: "This booking has nothing left to pay." / "Für diese Buchung ist nichts mehr zu zahlen.",
         refund: "Refund" / "Erstattung",
         error_title: "Something went wrong" / "Etwas ist schiefgegangen",
         not_found_title: "Page not found" / "Seite nicht gefunden",

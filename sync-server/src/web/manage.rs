@@ -15,9 +15,10 @@ use axum::response::{IntoResponse, Response};
 use super::i18n::Lang;
 use super::pages::params;
 use super::{Caching, Meta, describe_ref, error_page, html};
+use crate::website::balance;
 use crate::website::bookings;
 use crate::website::moves;
-use crate::website::types::{BookingDto, CancelRequest, LookupRequest, MoneyDto};
+use crate::website::types::{BookingDto, CancelRequest, LookupRequest, MoneyDto, PaymentDto};
 use crate::{AppError, AppState};
 
 /// The session cookie's name; it is sent only to `/manage…`.
@@ -79,6 +80,22 @@ struct ManagePage {
     confirm_error: Option<String>,
     just_cancelled: bool,
     moving: Moving,
+    /// The balance still owed, when it can be paid online.
+    balance: Option<String>,
+    /// Why paying the balance was refused (nothing owed any more).
+    balance_error: Option<String>,
+    /// Back from paying: confirmed or being confirmed.
+    payment_note: Option<String>,
+    /// The page reloads itself while a payment is being confirmed.
+    refresh: bool,
+}
+
+/// What the manage page says about the balance besides the amount owed.
+#[derive(Default)]
+struct BalanceNote {
+    /// The browser came back from Stripe after paying (`redirect_status`).
+    returned: bool,
+    error: Option<String>,
 }
 
 /// A date the booking may move to.
@@ -175,7 +192,21 @@ pub async fn manage(State(s): State<AppState>, RawQuery(q): RawQuery, headers: H
     let Some(session) = session_of(&headers) else {
         return private(no_session(&s, lang, AppError::Unauthorized(String::new())));
     };
-    private(show(&s, lang, &session, None).await)
+    if let Some(status) = p.get("redirect_status") {
+        // Back from Stripe with the intent's client secret in the address: to a clean one.
+        let paid = matches!(status.as_str(), "succeeded" | "processing");
+        let query = match (paid, lang) {
+            (true, Lang::De) => "?paid=1&lang=de",
+            (true, Lang::En) => "?paid=1",
+            (false, Lang::De) => "?lang=de",
+            (false, Lang::En) => "",
+        };
+        let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/manage{query}"))]).into_response();
+        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return private(r);
+    }
+    let returned = p.get("paid").map(String::as_str) == Some("1");
+    private(show_with(&s, lang, &session, None, None, BalanceNote { returned, error: None }).await)
 }
 
 /// A link that does not work (expired, used, mistyped) or no session: say so, in words.
@@ -193,6 +224,10 @@ fn no_session(s: &AppState, lang: Lang, e: AppError) -> Response {
         confirm_error: None,
         just_cancelled: false,
         moving: Moving::default(),
+        balance: None,
+        balance_error: None,
+        payment_note: None,
+        refresh: false,
     };
     let mut r = html(StatusCode::UNAUTHORIZED, &page, Caching::Private);
     r.headers_mut().insert(header::SET_COOKIE, cookie(s, "", 0));
@@ -200,7 +235,7 @@ fn no_session(s: &AppState, lang: Lang, e: AppError) -> Response {
 }
 
 async fn show(s: &AppState, lang: Lang, session: &str, confirm_error: Option<String>) -> Response {
-    show_with(s, lang, session, confirm_error, None).await
+    show_with(s, lang, session, confirm_error, None, BalanceNote::default()).await
 }
 
 /// The manage page; `moving` replaces the reschedule section's default (the dates offered).
@@ -210,6 +245,7 @@ async fn show_with(
     session: &str,
     confirm_error: Option<String>,
     moving: Option<Moving>,
+    note: BalanceNote,
 ) -> Response {
     let b = match bookings::managed(s, session).await {
         Ok(b) => b,
@@ -241,6 +277,13 @@ async fn show_with(
     if moving.done || moving.preview.is_some() {
         moving.offered = true;
     }
+    let due = match balance::managed_balance(s, session).await {
+        Ok(due) => due,
+        Err(e) => return no_session(s, lang, e),
+    };
+    let owed = due.amount > 0;
+    let payment_note = note.returned.then(|| if owed { lang.tr().balance_waiting } else { lang.tr().balance_paid });
+    let failed = failed || note.error.is_some();
     let page = ManagePage {
         meta: manage_meta(s, lang),
         booking: Some(booking_view(lang, &b)),
@@ -250,6 +293,10 @@ async fn show_with(
         confirm_error: confirm_error.clone(),
         just_cancelled: false,
         moving,
+        balance: owed.then(|| lang.money(&MoneyDto::from(due))),
+        balance_error: note.error,
+        payment_note: payment_note.map(str::to_string),
+        refresh: note.returned && owed,
     };
     let status = if failed { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     html(status, &page, Caching::Private)
@@ -276,6 +323,10 @@ pub async fn cancel(State(s): State<AppState>, headers: HeaderMap, body: Bytes) 
                 confirm_error: None,
                 just_cancelled: true,
                 moving: Moving::default(),
+                balance: None,
+                balance_error: None,
+                payment_note: None,
+                refresh: false,
             };
             let mut r = html(StatusCode::OK, &page, Caching::Private);
             // The session cancelled once and is spent.
@@ -306,7 +357,7 @@ pub async fn move_post(State(s): State<AppState>, headers: HeaderMap, body: Byte
     let to = p.get("to").map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
     let Some(to) = to else {
         let moving = Moving { error: Some(lang.tr().err_required.into()), ..Moving::default() };
-        return private(show_with(&s, lang, &session, None, Some(moving)).await);
+        return private(show_with(&s, lang, &session, None, Some(moving), BalanceNote::default()).await);
     };
     if p.get("confirm").map(String::as_str) != Some("yes") {
         let moving = match moves::move_preview(&s, &session, &to).await {
@@ -314,14 +365,72 @@ pub async fn move_post(State(s): State<AppState>, headers: HeaderMap, body: Byte
             Ok(Err(e)) => refused(&e),
             Err(e) => return private(no_session(&s, lang, e)),
         };
-        return private(show_with(&s, lang, &session, None, Some(moving)).await);
+        return private(show_with(&s, lang, &session, None, Some(moving), BalanceNote::default()).await);
     }
     let moving = match moves::move_booking(&s, &session, &to).await {
         Ok(_) => Moving { done: true, ..Moving::default() },
         Err(e @ AppError::BadRequest { .. }) => refused(&e),
         Err(e) => return private(no_session(&s, lang, e)),
     };
-    private(show_with(&s, lang, &session, None, Some(moving)).await)
+    private(show_with(&s, lang, &session, None, Some(moving), BalanceNote::default()).await)
+}
+
+#[derive(Template)]
+#[template(path = "balance.html")]
+struct BalancePage {
+    meta: Meta,
+    booking: BookingDto,
+    amount: String,
+    total: String,
+    paid: String,
+    stripe_js: String,
+    publishable_key: String,
+    client_secret: String,
+    return_url: String,
+    retry_message: Option<String>,
+}
+
+/// "Pay the balance": a PaymentIntent for what the booking still owes (the same one while the
+/// balance is the same) and Stripe's Payment Element; paying returns to `/manage`, which shows
+/// the payment being confirmed until the webhook has settled it. Nothing owed any more (paid
+/// meanwhile, cancelled) is said on the manage page.
+pub async fn pay_post(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let p = params(std::str::from_utf8(&body).ok());
+    let lang = Lang::choose(p.get("lang").map(String::as_str), &headers);
+    let Some(session) = session_of(&headers) else {
+        return private(no_session(&s, lang, AppError::Unauthorized(String::new())));
+    };
+    let paying = match balance::pay_balance(&s, &session).await {
+        Ok(paying) => paying,
+        Err(e @ AppError::BadRequest { .. }) if !describe_ref(&e).0.is_server_error() => {
+            let (_, code, message) = describe_ref(&e);
+            let note = BalanceNote { returned: false, error: Some(lang.error(code, &message)) };
+            return private(show_with(&s, lang, &session, None, None, note).await);
+        }
+        Err(e @ AppError::Unauthorized(_)) => return private(no_session(&s, lang, e)),
+        Err(e) => return private(error_page(&s, lang, None, e)),
+    };
+    let (publishable_key, client_secret, retry_message) = match paying.payment {
+        PaymentDto::Ready { publishable_key, client_secret, .. } => (publishable_key, client_secret, None),
+        PaymentDto::Retry { .. } => (String::new(), String::new(), Some(lang.tr().payment_retry.to_string())),
+    };
+    let tr = lang.tr();
+    let mut meta = Meta::new(&s, lang, "/manage/pay", "", tr.balance_title.into(), tr.balance_intro.into());
+    meta.noindex = true;
+    let b = paying.booking;
+    let page = BalancePage {
+        amount: lang.money(&paying.amount),
+        total: lang.money(&b.price.total),
+        paid: lang.money(&b.paid),
+        stripe_js: s.config.stripe.js_url.clone(),
+        publishable_key,
+        client_secret,
+        return_url: format!("{}/manage{}", super::base_url(&s), if lang == Lang::De { "?lang=de" } else { "" }),
+        retry_message,
+        meta,
+        booking: b,
+    };
+    private(html(StatusCode::OK, &page, Caching::Private))
 }
 
 #[derive(Template)]

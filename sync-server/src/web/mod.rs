@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/manage", get(manage::manage))
         .route("/manage/cancel", axum::routing::post(manage::cancel))
         .route("/manage/move", axum::routing::post(manage::move_post))
+        .route("/manage/pay", axum::routing::post(manage::pay_post))
         .route("/sitemap.xml", get(seo::sitemap_index))
         .route("/robots.txt", get(seo::robots))
         .route("/assets/{file}", get(assets::serve))

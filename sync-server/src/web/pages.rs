@@ -17,6 +17,7 @@ use tourdesk_domain::offer::{self, DayAvailability};
 
 use super::i18n::Lang;
 use super::{Caching, Meta, error_page, html};
+use crate::analytics::{Event as AnalyticsEvent, Kind};
 use crate::website::types::*;
 use crate::website::{bookings, catalog};
 use crate::{AppError, AppState};
@@ -65,6 +66,14 @@ impl<S: Send + Sync> FromRequest<S> for Posted {
         let lang = lang_of(&p, &headers);
         Ok(Posted { p, lang })
     }
+}
+
+/// Records what a customer did on `org`'s site (`crate::analytics`), off the request path.
+fn track(s: &AppState, org: &str, kind: Kind, lang: Lang, fill: impl FnOnce(&mut AnalyticsEvent)) {
+    let mut e = AnalyticsEvent::new(org, kind);
+    e.lang = Some(lang.code());
+    fill(&mut e);
+    s.analytics.record(e);
 }
 
 fn enc(s: &str) -> String {
@@ -177,6 +186,7 @@ pub async fn listing(State(s): State<AppState>, Path(org): Path<String>, Visit {
     // Filtered views are for people, not for the index.
     meta.noindex = date.is_some();
     let page = ListingPage { meta, org, cards, categories, date: date_text, date_error };
+    track(&s, &page.org, Kind::PageView, lang, |e| e.path = Some(format!("/{}", page.org)));
     html(StatusCode::OK, &page, Caching::Revalidate)
 }
 
@@ -300,6 +310,7 @@ pub async fn tour(
         meta,
         d,
     };
+    track(&s, &org, Kind::TourView, lang, |e| (e.path, e.tour_id) = (Some(path.clone()), Some(page.d.tour.id.clone())));
     html(StatusCode::OK, &page, Caching::Revalidate)
 }
 
@@ -463,6 +474,7 @@ pub async fn dates(
         month_error,
         meta,
     };
+    track(&s, &org, Kind::AvailabilityView, lang, |e| e.tour_id = Some(d.tour.id.clone()));
     html(StatusCode::OK, &page, Caching::Revalidate)
 }
 
@@ -747,7 +759,15 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
                 expected_total_minor: expected,
             };
             match bookings::create(s, org, req).await {
-                Ok(created) => return payment_page(s, org, lang, &p, created),
+                Ok(created) => {
+                    track(s, org, Kind::BookingCreated, lang, |e| {
+                        e.checkout_id = Some(request_id.clone());
+                        e.booking_id = Some(created.booking.id.clone());
+                        e.departure_id = Some(dep.id.clone());
+                        e.tour_id = Some(d.tour.id.clone());
+                    });
+                    return payment_page(s, org, lang, &p, created);
+                }
                 Err(e) => {
                     let (status, code, message) = super::describe_ref(&e);
                     if status.is_server_error() {
@@ -805,6 +825,14 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
         promo_applied,
         quote: quote.as_ref().map(|q| quote_view(lang, q)),
     };
+    if !book && !p.contains_key("request_id") {
+        // The form shown afresh (from the calendar): a checkout starts under its request id.
+        track(s, org, Kind::CheckoutStarted, lang, |e| {
+            e.checkout_id = Some(page.request_id.clone());
+            e.departure_id = Some(page.departure_id.clone());
+            e.tour_id = Some(d.tour.id.clone());
+        });
+    }
     let status = if book { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     html(status, &page, Caching::Private)
 }

@@ -3,6 +3,7 @@
 //! a desk's booking takes, so the website and the desks obey one set of rules under one set of
 //! locks.
 
+pub mod balance;
 pub mod bookings;
 pub mod cache;
 pub mod catalog;
