@@ -131,6 +131,45 @@ pub struct ReportFilter {
     pub group: Grouping,
 }
 
+/// The file a report or a list is exported to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// RFC 4180, UTF-8, header row: every report and list.
+    #[default]
+    Csv,
+    /// A spreadsheet of one sheet whose money cells are numbers.
+    Xlsx,
+}
+
+impl ExportFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Xlsx => "xlsx",
+        }
+    }
+}
+
+/// A list to export with the filters its screen shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "list", rename_all = "snake_case")]
+pub enum ListExport {
+    /// Every booking the bookings screen's filter keeps, in its order.
+    Bookings { filter: crate::ipc::BookingFilter },
+    /// The customers a search finds, or all of them when `query` is blank.
+    Customers { query: String },
+}
+
+impl ListExport {
+    pub fn slug(&self) -> &'static str {
+        match self {
+            ListExport::Bookings { .. } => "bookings",
+            ListExport::Customers { .. } => "customers",
+        }
+    }
+}
+
 /// The longest range a report covers: ten years of days is already more rows than a person reads.
 pub const MAX_RANGE_DAYS: i64 = 3_660;
 

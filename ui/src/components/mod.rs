@@ -14,6 +14,7 @@ pub mod gift_cards;
 pub mod history;
 pub mod inbox;
 pub mod keyboard;
+pub mod list_export;
 pub mod payment;
 pub mod search;
 pub mod settings;
