@@ -593,7 +593,8 @@ pub fn revenue_of_groups(
 }
 
 /// The stretches of `[start, end)` over which `tz` keeps one UTC offset, with that offset in
-/// seconds: a local day is then `(unix seconds + offset) / 86,400`, which SQL can group by.
+/// seconds: within one, an instant's local day is the date of the instant moved by the offset,
+/// without asking the zone again.
 /// Offsets change on whole seconds (whole minutes, in practice), found to the second; `start`
 /// is a whole second (a day's start).
 pub fn offset_spans(tz: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>, i64)> {
@@ -628,11 +629,6 @@ pub fn offset_spans(tz: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<(Da
     }
     spans.retain(|(a, b, _)| a < b);
     spans
-}
-
-/// The local date of `days` since 1970-01-01 (the day number [`offset_spans`] gives SQL).
-pub fn epoch_day(days: i64) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(days))
 }
 
 /// Lead time buckets: days between the booking and its departure.
