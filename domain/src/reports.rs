@@ -131,6 +131,45 @@ pub struct ReportFilter {
     pub group: Grouping,
 }
 
+/// The file a report or a list is exported to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// RFC 4180, UTF-8, header row: every report and list.
+    #[default]
+    Csv,
+    /// A spreadsheet of one sheet whose money cells are numbers.
+    Xlsx,
+}
+
+impl ExportFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Xlsx => "xlsx",
+        }
+    }
+}
+
+/// A list to export with the filters its screen shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "list", rename_all = "snake_case")]
+pub enum ListExport {
+    /// Every booking the bookings screen's filter keeps, in its order.
+    Bookings { filter: crate::ipc::BookingFilter },
+    /// The customers a search finds, or all of them when `query` is blank.
+    Customers { query: String },
+}
+
+impl ListExport {
+    pub fn slug(&self) -> &'static str {
+        match self {
+            ListExport::Bookings { .. } => "bookings",
+            ListExport::Customers { .. } => "customers",
+        }
+    }
+}
+
 /// The longest range a report covers: ten years of days is already more rows than a person reads.
 pub const MAX_RANGE_DAYS: i64 = 3_660;
 
@@ -248,14 +287,19 @@ pub struct SaleFact {
     pub cancelled_by_operator: bool,
 }
 
+/// See the module docs: pending holds and cancelled bookings without money were never sold.
+pub fn sold(status: BookingStatus, any_paid: bool) -> bool {
+    match status {
+        BookingStatus::Pending => false,
+        BookingStatus::Cancelled => any_paid,
+        _ => true,
+    }
+}
+
 impl SaleFact {
-    /// See the module docs: pending holds and cancelled bookings without money were never sold.
+    /// See [`sold`].
     pub fn sold(&self) -> bool {
-        match self.status {
-            BookingStatus::Pending => false,
-            BookingStatus::Cancelled => self.paid > 0,
-            _ => true,
-        }
+        sold(self.status, self.paid > 0)
     }
 
     pub fn net(&self) -> i64 {
@@ -403,6 +447,15 @@ impl Revenue {
         self.gross - self.discounts - self.refunds
     }
 
+    pub fn merge(&mut self, o: &Revenue) {
+        self.bookings += o.bookings;
+        self.participants += o.participants;
+        self.gross += o.gross;
+        self.discounts += o.discounts;
+        self.taxes += o.taxes;
+        self.refunds += o.refunds;
+    }
+
     fn cells(&self, c: Currency) -> Vec<Cell> {
         vec![
             Cell::Text(c.to_string()),
@@ -437,21 +490,84 @@ enum Group<'a> {
     Tour(&'a str),
 }
 
-/// Revenue by period (day, week, month) or by tour, one row per group and currency.
-pub fn revenue(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTable {
-    let g = match f.group {
+/// Bookings made in a report's range (its tour, source and currency filters applied), summed:
+/// per local day (`None` when the report groups by tour), per tour (`None` unless it does), per
+/// currency and per status and whether anything was paid, which decide whether they were sold.
+/// What the store pre-groups in SQL, so a year's report adds up a few thousand of these rather
+/// than a hundred thousand bookings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesGroup {
+    pub day: Option<NaiveDate>,
+    pub tour_id: Option<String>,
+    pub currency: Currency,
+    pub status: BookingStatus,
+    pub any_paid: bool,
+    pub sums: Revenue,
+}
+
+/// The grouping revenue rows use: by tour, or by a period of days.
+pub fn revenue_grouping(g: Grouping) -> Grouping {
+    match g {
         Grouping::Weekday | Grouping::StartTime => Grouping::Day,
         g => g,
-    };
+    }
+}
+
+/// Revenue by period (day, week, month) or by tour, one row per group and currency.
+pub fn revenue(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTable {
+    let by_tour = revenue_grouping(f.group) == Grouping::Tour;
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    // Keyed by the status's name (statuses have no order); the status itself rides along.
+    type Key<'a> = (Option<NaiveDate>, Option<&'a str>, Currency, &'static str, bool);
+    let mut groups: BTreeMap<Key<'_>, (BookingStatus, Revenue)> = BTreeMap::new();
+    for s in facts.iter().filter(|s| f.keeps_booking(s)) {
+        let day = local_day(s.created_at, tz);
+        if day < f.from || f.to < day {
+            continue;
+        }
+        names.entry(s.tour_id.clone()).or_insert_with(|| s.tour_name.clone());
+        let key = (
+            (!by_tour).then_some(day),
+            by_tour.then_some(s.tour_id.as_str()),
+            s.currency,
+            s.status.as_str(),
+            s.paid > 0,
+        );
+        groups.entry(key).or_insert_with(|| (s.status, Revenue::default())).1.add(s);
+    }
+    let groups: Vec<SalesGroup> = groups
+        .into_iter()
+        .map(|((day, tour, currency, _, any_paid), (status, sums))| SalesGroup {
+            day,
+            tour_id: tour.map(String::from),
+            currency,
+            status,
+            any_paid,
+            sums,
+        })
+        .collect();
+    revenue_of_groups(&groups, f, &names)
+}
+
+/// [`revenue`] from sums already grouped by local day (or tour) in the range, filtered as `f`
+/// asks. `tour_names` names tours by id (a tour this desk does not hold shows its id).
+pub fn revenue_of_groups(
+    groups: &[SalesGroup],
+    f: &ReportFilter,
+    tour_names: &BTreeMap<String, String>,
+) -> ReportTable {
+    let g = revenue_grouping(f.group);
     let mut rows: BTreeMap<(Group<'_>, Currency), Revenue> = BTreeMap::new();
     let mut totals: BTreeMap<Currency, Revenue> = BTreeMap::new();
-    for (s, day) in sold_in_range(facts, f, tz) {
-        let key = match g {
-            Grouping::Tour => Group::Tour(&s.tour_name),
-            g => Group::Period(period_start(day, g)),
+    for s in groups.iter().filter(|s| sold(s.status, s.any_paid)) {
+        let key = match (g, &s.tour_id, s.day) {
+            (Grouping::Tour, Some(id), _) => Group::Tour(tour_names.get(id).map_or(id.as_str(), String::as_str)),
+            (Grouping::Tour, None, _) => Group::Tour(""),
+            (g, _, Some(day)) => Group::Period(period_start(day, g)),
+            (_, _, None) => continue,
         };
-        rows.entry((key, s.currency)).or_default().add(s);
-        totals.entry(s.currency).or_default().add(s);
+        rows.entry((key, s.currency)).or_default().merge(&s.sums);
+        totals.entry(s.currency).or_default().merge(&s.sums);
     }
     let label = |k: Group<'_>| match k {
         Group::Tour(name) => name.to_string(),
@@ -474,6 +590,45 @@ pub fn revenue(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTable {
         chart_column: 8,
         notes: vec![],
     }
+}
+
+/// The stretches of `[start, end)` over which `tz` keeps one UTC offset, with that offset in
+/// seconds: within one, an instant's local day is the date of the instant moved by the offset,
+/// without asking the zone again.
+/// Offsets change on whole seconds (whole minutes, in practice), found to the second; `start`
+/// is a whole second (a day's start).
+pub fn offset_spans(tz: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>, i64)> {
+    use chrono::Offset;
+    let offset = |t: DateTime<Utc>| i64::from(t.with_timezone(&tz).offset().fix().local_minus_utc());
+    let mut spans = Vec::new();
+    let (mut from, mut t) = (start, start);
+    let hour = chrono::Duration::hours(1);
+    while t < end {
+        let next = (t + hour).min(end);
+        let (a, b) = (offset(t), offset(next));
+        if a != b || next == end {
+            if a != b {
+                // The change lies in (t, next]: the first second with the new offset.
+                let (mut lo, mut hi) = (t, next);
+                while hi - lo > chrono::Duration::seconds(1) {
+                    let mid = lo + (hi - lo) / 2;
+                    if offset(mid) == a {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                spans.push((from, hi, a));
+                from = hi;
+            }
+            if next == end {
+                spans.push((from, end, offset(from)));
+            }
+        }
+        t = next;
+    }
+    spans.retain(|(a, b, _)| a < b);
+    spans
 }
 
 /// Lead time buckets: days between the booking and its departure.

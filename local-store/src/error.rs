@@ -20,6 +20,9 @@ pub enum StoreError {
          from a backup or copied. Nothing was discarded; ask an administrator to re-register this desk."
     )]
     Forked { server_last: u64, local_next: u64 },
+    /// A report or list could not be written as a file (the message says why).
+    #[error("{0}")]
+    Export(String),
     #[error("local data is corrupt: {0}")]
     Corrupt(String),
 }

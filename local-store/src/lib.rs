@@ -6,6 +6,7 @@
 
 mod columns;
 mod error;
+pub mod export;
 mod rows;
 mod store;
 pub mod sync;

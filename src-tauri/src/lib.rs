@@ -143,6 +143,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::reports::run_report,
         commands::reports::report_zone,
         commands::reports::save_report_csv,
+        commands::reports::save_report_file,
+        commands::reports::save_list_file,
     ])
 }
 

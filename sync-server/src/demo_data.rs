@@ -4,6 +4,11 @@
 //!
 //! Every seat a departure shows booked is held by a seeded booking: departures are written empty
 //! and the bookings, made through `create_booking.v1` like a desk's, count their own seats.
+//!
+//! Every amount paid or refunded is a ledger entry made the way real money makes one: cash, a
+//! card terminal and a bank transfer through `record_payment.v1`; card money and its refunds
+//! through the Stripe webhook's own fold ([`crate::payments::webhooks::apply_seeded`]), so the
+//! reports show real money (several currencies, a full and a partial refund) that adds up.
 
 use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc};
 use deadpool_postgres::Pool;
@@ -19,7 +24,8 @@ use tourdesk_domain::roles::Role;
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
 use tourdesk_domain::{Currency, Departure, PricingTier, Tour, TourVariant};
 
-use crate::db::WriteTx;
+use crate::db::{Prepared, WriteTx};
+use crate::payments::gateway::{EventKind, RefundSeen, WebhookEvent};
 use crate::{apply, auth, db};
 
 pub const DEMO_ORG_SLUG: &str = "demo";
@@ -236,7 +242,8 @@ pub async fn demo(pool: &Pool) -> anyhow::Result<()> {
     }
     let owner = staff.get(DEMO_OWNER_EMAIL).cloned().unwrap_or_default();
     let guide_user = staff.get(DEMO_GUIDE_EMAIL).cloned();
-    operations(&tx, &org, &owner, guide_user, &catalogue).await?;
+    let customers = operations(&tx, &org, &owner, guide_user, &catalogue).await?;
+    sales_history(&tx, &org, &owner, &catalogue, &customers).await?;
     tx.commit().await?;
     tracing::info!("loaded the demo organization");
     Ok(())
@@ -251,8 +258,8 @@ async fn operations(
     owner: &str,
     guide_user: Option<String>,
     catalogue: &[(Tour, Vec<PricingTier>, Vec<Departure>)],
-) -> anyhow::Result<()> {
-    let Some((alfama, tiers, departures)) = catalogue.first() else { return Ok(()) };
+) -> anyhow::Result<Vec<String>> {
+    let Some((alfama, tiers, departures)) = catalogue.first() else { return Ok(vec![]) };
     let all_day = || -> anyhow::Result<Vec<TimeRange>> {
         let (start, end) = (DayTime::from_hm(0, 0), DayTime::from_hm(24, 0));
         let (Some(start), Some(end)) = (start, end) else { anyhow::bail!("bad demo availability") };
@@ -352,7 +359,189 @@ async fn operations(
         });
         run(tx, &ctx, "create_booking.v1", args).await?;
     }
+    Ok(customers)
+}
+
+/// How a seeded sale's money came in.
+#[derive(Debug, Clone, Copy)]
+enum Settled {
+    /// Paid in full at the desk: `record_payment.v1` with this method.
+    Desk(&'static str),
+    /// A deposit taken at the desk, the rest still due.
+    Deposit(i64),
+    /// Paid by card through Stripe.
+    Card,
+    /// Paid by card, then this much refunded in Stripe's dashboard (the booking stays).
+    CardPartlyRefunded(i64),
+    /// Paid by card, then cancelled (by the operator when `true`) with a reason; the refund the
+    /// cancellation decides is sent and Stripe reports it refunded.
+    CardCancelled(bool, &'static str),
+}
+
+/// One seeded sale: tour (index into the catalogue), departure (index into its departures), how
+/// long ago it was booked, tiers (index, quantity), source, customer (index) and its money.
+type Sale = (usize, usize, Duration, &'static [(usize, u32)], &'static str, usize, Settled);
+
+/// Sales made over the past six weeks on the last departures of each tour (the first days stay
+/// empty for the tests and demos that take "the next bookable departure"), so the dashboard and
+/// the reports show revenue in three currencies, discounts, refunds and several sources.
+const SALES: &[(usize, usize, i64, &[(usize, u32)], &str, usize, Settled)] = &[
+    // Alfama (EUR, two departures a day): afternoons of days 12 to 14.
+    (0, 23, 38 * 24, &[(0, 2)], "phone", 0, Settled::Desk("cash")),
+    (0, 23, 15 * 24 + 3, &[(0, 2), (1, 2)], "partner", 3, Settled::CardPartlyRefunded(1_800)),
+    (0, 25, 9 * 24, &[(0, 3)], "admin", 1, Settled::Desk("card_terminal")),
+    (0, 27, 3 * 24, &[(0, 1), (1, 1)], "ota", 2, Settled::CardCancelled(false, "Change of travel plans")),
+    (0, 27, 5, &[(0, 2)], "phone", 0, Settled::Deposit(2_000)),
+    // Brooklyn (USD, one departure a day): days 11 to 14.
+    (1, 10, 40 * 24, &[(0, 2)], "phone", 1, Settled::Desk("cash")),
+    (1, 10, 20 * 24 + 6, &[(0, 1), (1, 1)], "partner", 2, Settled::Card),
+    (1, 11, 9 * 24, &[(0, 3)], "ota", 3, Settled::CardCancelled(true, "Street fair closed the route")),
+    (1, 12, 2 * 24, &[(1, 2)], "admin", 0, Settled::Desk("bank_transfer")),
+    // Kyoto (JPY, no minor unit): days 12 to 14.
+    (2, 11, 30 * 24, &[(0, 2)], "partner", 2, Settled::Card),
+    (2, 12, 6 * 24, &[(0, 1), (1, 1)], "phone", 3, Settled::CardCancelled(false, "Illness")),
+    // With the demo's welcome code (valid from a day ago), so the promo report has a line.
+    (2, 13, 2, &[(0, 2)], "ota", 1, Settled::Desk("cash")),
+];
+
+async fn sales_history(
+    tx: &WriteTx<'_>,
+    org: &str,
+    owner: &str,
+    catalogue: &[(Tour, Vec<PricingTier>, Vec<Departure>)],
+    customers: &[String],
+) -> anyhow::Result<()> {
+    let now = Utc::now();
+    for (n, &(tour, departure, hours_ago, lines, source, customer, settled)) in SALES.iter().enumerate() {
+        let sale: Sale = (tour, departure, Duration::hours(hours_ago), lines, source, customer, settled);
+        seed_sale(tx, org, owner, catalogue, customers, now, n, sale).await?;
+    }
     Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn seed_sale(
+    tx: &WriteTx<'_>,
+    org: &str,
+    owner: &str,
+    catalogue: &[(Tour, Vec<PricingTier>, Vec<Departure>)],
+    customers: &[String],
+    now: chrono::DateTime<Utc>,
+    n: usize,
+    (tour, departure, ago, lines, source, customer, settled): Sale,
+) -> anyhow::Result<()> {
+    let missing = || anyhow::anyhow!("demo sale {n} names a tour, departure, tier or customer the demo lacks");
+    let (tour, tiers, departures) = catalogue.get(tour).ok_or_else(missing)?;
+    let d = departures.get(departure).ok_or_else(missing)?;
+    let customer_id = customers.get(customer).ok_or_else(missing)?;
+    let lines = lines
+        .iter()
+        .map(|(tier, quantity)| {
+            tiers.get(*tier).map(|t| serde_json::json!({"tier_id": t.id, "quantity": quantity})).ok_or_else(missing)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let booked_at = now - ago;
+    let ctx = MutationCtx { organization_id: org.into(), role: Role::Owner, now: booked_at, user_id: owner.into() };
+    let booking_id = id();
+    let args = serde_json::json!({
+        "id": booking_id, "tour_id": tour.id, "departure_id": d.id, "customer_id": customer_id,
+        "lines": lines, "source": source, "reference_year": booked_at.year(),
+        "promo_code": (n + 1 == SALES.len()).then_some(DEMO_PROMO_CODE),
+        "reference_entropy": uuid::Uuid::new_v4().as_u64_pair().0,
+    });
+    run(tx, &ctx, "create_booking.v1", args).await?;
+    let b = db::booking_for_update(tx.tx(), org, &booking_id).await?.ok_or_else(missing)?;
+    let total = b.pricing.total;
+    let paid_at = booked_at + Duration::minutes(20);
+    let at_payment = MutationCtx { now: paid_at, ..ctx.clone() };
+    let desk_payment = |method: &str, amount: i64| {
+        serde_json::json!({
+            "nonce": id(), "booking_id": booking_id, "method": method, "amount": amount,
+            "currency": total.currency.as_str(), "at": paid_at, "note": "demo sale",
+        })
+    };
+    match settled {
+        Settled::Desk(method) => run(tx, &at_payment, "record_payment.v1", desk_payment(method, total.amount)).await?,
+        Settled::Deposit(amount) => run(tx, &at_payment, "record_payment.v1", desk_payment("cash", amount)).await?,
+        Settled::Card | Settled::CardPartlyRefunded(_) | Settled::CardCancelled(..) => {
+            crate::payments::record_intent_row(tx.tx(), org, &b).await?;
+            let intent = format!("pi_demo_{}", booking_id.replace('-', ""));
+            let charge = format!("ch_demo_{}", booking_id.replace('-', ""));
+            let metadata = std::collections::HashMap::from([
+                ("organization_id".to_string(), org.to_string()),
+                ("booking_id".to_string(), booking_id.clone()),
+            ]);
+            let paid = EventKind::PaymentSucceeded {
+                intent_id: intent.clone(),
+                amount_received: total.amount,
+                currency: total.currency.as_str().into(),
+                latest_charge: Some(charge.clone()),
+                metadata,
+            };
+            card_event(tx, &booking_id, n, "payment_intent.succeeded", paid_at, paid).await?;
+            let refund = match settled {
+                Settled::CardPartlyRefunded(amount) => Some((amount, None)),
+                Settled::CardCancelled(by_operator, reason) => {
+                    let cancelled_at = paid_at + Duration::hours(2);
+                    let at_cancel = MutationCtx { now: cancelled_at, ..ctx.clone() };
+                    let args = serde_json::json!({
+                        "booking_id": booking_id, "tour_id": tour.id, "departure_id": d.id,
+                        "by": if by_operator { "operator" } else { "customer" }, "reason": reason,
+                    });
+                    run(tx, &at_cancel, "cancel_booking.v1", args).await?;
+                    let queued = tx
+                        .row_opt(
+                            "SELECT id, amount_minor FROM refunds WHERE organization_id = $1 AND booking_id = $2",
+                            &[&org, &booking_id],
+                        )
+                        .await?;
+                    match queued {
+                        Some(r) => Some((r.try_get::<_, i64>(1)?, Some(r.try_get::<_, String>(0)?))),
+                        None => None,
+                    }
+                }
+                _ => None,
+            };
+            if let Some((amount, refund_id)) = refund {
+                let refunds = vec![RefundSeen {
+                    id: format!("re_demo_{}", booking_id.replace('-', "")),
+                    amount,
+                    status: "succeeded".into(),
+                    metadata: refund_id.map(|r| ("refund_id".to_string(), r)).into_iter().collect(),
+                }];
+                let refunded = EventKind::ChargeRefunded {
+                    charge_id: charge,
+                    intent_id: Some(intent),
+                    amount_refunded: amount,
+                    amount_captured: Some(total.amount),
+                    currency: total.currency.as_str().into(),
+                    refunds,
+                };
+                card_event(tx, &booking_id, n, "charge.refunded", paid_at + Duration::hours(3), refunded).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One Stripe event about a demo booking's card payment, applied as a delivery would be.
+async fn card_event(
+    tx: &WriteTx<'_>,
+    booking_id: &str,
+    n: usize,
+    event_type: &str,
+    created: chrono::DateTime<Utc>,
+    kind: EventKind,
+) -> anyhow::Result<()> {
+    let event = WebhookEvent {
+        id: format!("evt_demo_{n}_{}", event_type.replace('.', "_")),
+        event_type: event_type.into(),
+        created,
+        livemode: false,
+        payload: serde_json::Value::Null,
+        kind,
+    };
+    crate::payments::webhooks::apply_seeded(tx, &event, booking_id).await
 }
 
 /// Runs a mutation as the owner, through the same path as a desk's push.

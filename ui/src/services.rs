@@ -630,6 +630,36 @@ pub async fn save_report_csv(filter: &tourdesk_domain::reports::ReportFilter) ->
     call("save_report_csv", &SaveReportArg { filter, path: None }).await
 }
 
+#[derive(Serialize)]
+struct SaveReportFileArg<'a> {
+    filter: &'a tourdesk_domain::reports::ReportFilter,
+    format: tourdesk_domain::reports::ExportFormat,
+    path: Option<String>,
+}
+
+/// Saves the report as CSV or XLSX in the downloads folder; answers where.
+pub async fn save_report_file(
+    filter: &tourdesk_domain::reports::ReportFilter,
+    format: tourdesk_domain::reports::ExportFormat,
+) -> Result<String, UiError> {
+    call("save_report_file", &SaveReportFileArg { filter, format, path: None }).await
+}
+
+#[derive(Serialize)]
+struct SaveListArg<'a> {
+    list: &'a tourdesk_domain::reports::ListExport,
+    format: tourdesk_domain::reports::ExportFormat,
+    path: Option<String>,
+}
+
+/// Saves a list with its screen's filters as CSV or XLSX in the downloads folder; answers where.
+pub async fn save_list_file(
+    list: &tourdesk_domain::reports::ListExport,
+    format: tourdesk_domain::reports::ExportFormat,
+) -> Result<String, UiError> {
+    call("save_list_file", &SaveListArg { list, format, path: None }).await
+}
+
 /// Every gift card this desk holds, newest sale first.
 pub async fn list_gift_cards() -> Result<Vec<tourdesk_domain::ipc::GiftCardLine>, UiError> {
     call("list_gift_cards", &NoArgs {}).await

@@ -393,3 +393,28 @@ proptest! {
         prop_assert!(!line.starts_with(['=', '+', '-', '@']), "{}", line);
     }
 }
+
+#[test]
+fn offset_spans_split_a_range_where_the_zone_changes_its_offset() {
+    let tz = lisbon();
+    let (start, end) = (day_start(d("2026-03-28"), tz), day_start(d("2026-04-01"), tz));
+    let spans = offset_spans(tz, start, end);
+    let change: DateTime<Utc> = at("2026-03-29T01:00:00Z");
+    assert_eq!(spans, vec![(start, change, 0), (change, end, 3_600)]);
+    // A local day from the span's offset is the zone's own day, on either side of the change.
+    for (from, to, offset) in spans {
+        for t in [from, to - chrono::Duration::seconds(1)] {
+            let d = (t + chrono::Duration::seconds(offset)).date_naive();
+            assert_eq!(d, local_day(t, tz), "{t}");
+        }
+    }
+    // A range without a change is one span; Kathmandu's +05:45 is kept to the second.
+    let ktm: Tz = zone("Asia/Kathmandu").expect("a zone");
+    let (s, e) = (day_start(d("2026-06-01"), ktm), day_start(d("2026-06-03"), ktm));
+    assert_eq!(offset_spans(ktm, s, e), vec![(s, e, 20_700)]);
+    // Autumn, New York: back an hour at 06:00 UTC on 2026-11-01.
+    let ny: Tz = zone("America/New_York").expect("a zone");
+    let (s, e) = (day_start(d("2026-10-31"), ny), day_start(d("2026-11-02"), ny));
+    let back: DateTime<Utc> = at("2026-11-01T06:00:00Z");
+    assert_eq!(offset_spans(ny, s, e), vec![(s, back, -4 * 3_600), (back, e, -5 * 3_600)]);
+}

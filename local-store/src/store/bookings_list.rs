@@ -28,6 +28,11 @@ impl Store {
     /// The bookings matching `f`, sorted as asked, at most `f.limit` (or [`DEFAULT_PAGE`]) of
     /// them, with how many matched in all.
     pub fn list_bookings(&self, f: &BookingFilter) -> Result<BookingList, StoreError> {
+        self.bookings_matching(f, Some(if f.limit == 0 { DEFAULT_PAGE } else { f.limit.min(5_000) }))
+    }
+
+    /// [`Store::list_bookings`] with every match when `limit` is `None` (the list's export).
+    pub(super) fn bookings_matching(&self, f: &BookingFilter, limit: Option<u32>) -> Result<BookingList, StoreError> {
         let q = f.query.trim();
         let customers: Vec<String> = if q.is_empty() {
             Vec::new()
@@ -111,51 +116,56 @@ impl Store {
             _ if dates => format!("FROM bookings b {schedules}"),
             _ => "FROM bookings b".to_string(),
         };
-        let limit = if f.limit == 0 { DEFAULT_PAGE } else { f.limit.min(5_000) };
+        // SQLite reads `LIMIT -1` as no limit.
+        let limit = limit.map_or(-1, i64::from);
         let sql = format!("SELECT b.id {page_from} WHERE {wh} ORDER BY {order}, b.created_at DESC, b.id LIMIT {limit}");
-        let ids: Vec<String> = conn
+        let all_ids: Vec<String> = conn
             .prepare(&sql)?
             .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        // The page's rows, their tours, departures and customers read in one query each.
-        let bookings = rows::bookings_by_ids(&conn, &org, &ids)?;
-        let pending = rows::pending_of(&conn, &org, EntityKind::Booking, &ids)?;
-        let distinct = |key: &dyn Fn(&Booking) -> String| -> Vec<String> {
-            let mut v: Vec<String> = bookings.values().map(key).collect();
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
-        let tours = rows::tours_by_ids(&conn, &org, &distinct(&|b| b.tour_id.clone()))?;
-        let departures = rows::departures_by_ids(&conn, &org, &distinct(&|b| b.departure_id.clone()))?;
-        let people = rows::customers_by_ids(&conn, &org, &distinct(&|b| b.customer_id.clone()))?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in &ids {
-            let Some(b) = bookings.get(id) else { continue };
-            let customer = people.get(&b.customer_id);
-            let departure = departures
-                .get(&b.departure_id)
-                .map(|d| DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(d), departure: d.clone() });
-            let balance = tourdesk_domain::ledger::Balance::of_booking(b);
-            let local_start = departure
-                .as_ref()
-                .map(|d| format!("{} {}", d.departure.local_date, d.departure.local_time.format("%H:%M")));
-            out.push(BookingRow {
-                booking: summary_of(b, customer, pending.contains(&b.id)),
-                tour_id: b.tour_id.clone(),
-                tour_name: tours.get(&b.tour_id).map(|t| t.name.clone()),
-                starts_at: departure.as_ref().map(|d| d.departure.starts_at),
-                local_start,
-                source: b.source,
-                customer_email: customer.and_then(|c| c.email.clone()),
-                customer_phone: customer.and_then(|c| c.phone.clone()),
-                balance_due: if b.status == tourdesk_domain::status::BookingStatus::Cancelled {
-                    Money::zero(balance.currency())
-                } else {
-                    balance.balance_due()
-                },
-                created_at: b.created_at,
-            });
+        let mut out = Vec::with_capacity(all_ids.len());
+        // Read in pages: one query binds at most SQLite's 32,766 parameters.
+        for ids in all_ids.chunks(5_000) {
+            // The page's rows, their tours, departures and customers read in one query each.
+            let bookings = rows::bookings_by_ids(&conn, &org, ids)?;
+            let pending = rows::pending_of(&conn, &org, EntityKind::Booking, ids)?;
+            let distinct = |key: &dyn Fn(&Booking) -> String| -> Vec<String> {
+                let mut v: Vec<String> = bookings.values().map(key).collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            let tours = rows::tours_by_ids(&conn, &org, &distinct(&|b| b.tour_id.clone()))?;
+            let departures = rows::departures_by_ids(&conn, &org, &distinct(&|b| b.departure_id.clone()))?;
+            let people = rows::customers_by_ids(&conn, &org, &distinct(&|b| b.customer_id.clone()))?;
+            for id in ids {
+                let Some(b) = bookings.get(id) else { continue };
+                let customer = people.get(&b.customer_id);
+                let departure = departures.get(&b.departure_id).map(|d| DepartureView {
+                    seats_left: tourdesk_domain::offer::seats_for_sale(d),
+                    departure: d.clone(),
+                });
+                let balance = tourdesk_domain::ledger::Balance::of_booking(b);
+                let local_start = departure
+                    .as_ref()
+                    .map(|d| format!("{} {}", d.departure.local_date, d.departure.local_time.format("%H:%M")));
+                out.push(BookingRow {
+                    booking: summary_of(b, customer, pending.contains(&b.id)),
+                    tour_id: b.tour_id.clone(),
+                    tour_name: tours.get(&b.tour_id).map(|t| t.name.clone()),
+                    starts_at: departure.as_ref().map(|d| d.departure.starts_at),
+                    local_start,
+                    source: b.source,
+                    customer_email: customer.and_then(|c| c.email.clone()),
+                    customer_phone: customer.and_then(|c| c.phone.clone()),
+                    balance_due: if b.status == tourdesk_domain::status::BookingStatus::Cancelled {
+                        Money::zero(balance.currency())
+                    } else {
+                        balance.balance_due()
+                    },
+                    created_at: b.created_at,
+                });
+            }
         }
         Ok(BookingList { rows: out, matches: u64::try_from(matches).unwrap_or(0) })
     }

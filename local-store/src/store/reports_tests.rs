@@ -9,7 +9,7 @@ use tourdesk_domain::guides::{AssignmentRole, AssignmentStatus};
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::pricing::{AppliedDiscount, AppliedTax, DiscountKind, LineItem, PricingSnapshot};
 use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullResponse, org_bucket};
-use tourdesk_domain::reports::{Cell, Grouping, ReportFilter, ReportKind};
+use tourdesk_domain::reports::{Cell, Grouping, ReportFilter, ReportKind, ReportTable};
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 use tourdesk_domain::{Departure, Tour, fixtures};
 
@@ -610,4 +610,123 @@ fn a_report_csv_reads_back_through_a_csv_parser_cell_for_cell() {
         .map(|x| x[8].replace('.', "").parse::<i64>().unwrap())
         .sum();
     assert_eq!(eur_net, 11_500);
+}
+
+/// The CSV of `t` parsed by a real CSV reader, and the XLSX of `t` read back by a real
+/// spreadsheet reader (calamine), as the same strings: header, every row, then the totals after
+/// one empty row. Numbers come back as numbers (a spreadsheet sums them) that print as the CSV.
+fn csv_and_xlsx_agree(t: &ReportTable, what: &str) {
+    use calamine::{Data, Reader, Xlsx};
+    let csv = t.to_csv();
+    let mut r = csv::ReaderBuilder::new().has_headers(true).from_reader(csv.as_bytes());
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let records: Vec<Vec<String>> = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
+
+    let bytes = crate::export::report_xlsx(t).unwrap();
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let names = book.sheet_names();
+    assert_eq!(names.len(), 1, "{what}");
+    let range = book.worksheet_range(&names[0]).unwrap();
+    let sheet: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
+    let as_text = |d: &Data, cell: Option<&Cell>| -> String {
+        match (d, cell) {
+            (Data::String(s), _) => s.clone(),
+            (Data::Empty, _) => String::new(),
+            (Data::Float(f), Some(c)) => crate::export::xlsx_number_as_csv(*f, c),
+            (Data::Int(i), Some(c)) => crate::export::xlsx_number_as_csv(*i as f64, c),
+            (other, c) => panic!("{what}: unexpected cell {other:?} for {c:?}"),
+        }
+    };
+    let read_header: Vec<String> = sheet[0].iter().map(|d| as_text(d, None)).collect();
+    assert_eq!(read_header, header, "{what}");
+    assert_eq!(read_header, t.columns, "{what}");
+    for (i, (row, rec)) in t.rows.iter().zip(&records).enumerate() {
+        let got: Vec<String> =
+            (0..row.len()).map(|c| sheet[i + 1].get(c).map_or(String::new(), |d| as_text(d, row.get(c)))).collect();
+        let want: Vec<String> = rec
+            .iter()
+            .zip(row)
+            .map(|(field, cell)| match cell {
+                // The CSV quotes text a spreadsheet would run; XLSX keeps it a string as typed.
+                Cell::Text(s) => s.clone(),
+                _ => field.to_string(),
+            })
+            .collect();
+        assert_eq!(got, want, "{what}: row {i}");
+        if let Some(Cell::Money(_)) = row.iter().find(|c| matches!(c, Cell::Money(_))) {
+            let c = row.iter().position(|c| matches!(c, Cell::Money(_))).unwrap();
+            assert!(matches!(sheet[i + 1][c], Data::Float(_) | Data::Int(_)), "{what}: money is a number cell");
+        }
+    }
+    assert_eq!(records.len(), t.rows.len(), "{what}");
+    if !t.totals.is_empty() {
+        let first = t.rows.len() + 2;
+        assert!(sheet.get(first - 1).is_none_or(|r| r.iter().all(|d| *d == Data::Empty)), "{what}: a gap row");
+        for (j, total) in t.totals.iter().enumerate() {
+            let got: Vec<String> = (0..total.len())
+                .map(|c| sheet[first + j].get(c).map_or(String::new(), |d| as_text(d, total.get(c))))
+                .collect();
+            let want: Vec<String> = total.iter().map(|c| c.csv()).collect();
+            assert_eq!(got, want, "{what}: total {j}");
+        }
+    }
+}
+
+#[test]
+fn every_report_as_xlsx_reads_back_as_its_csv() {
+    let (_d, s) = seeded();
+    let mut p = Seed(Vec::new());
+    p.put(EntityKind::Tour, &tour("t-boat", "=Harbour Cruise"));
+    p.0[0].seq = 300;
+    s.apply_pull(&PullResponse {
+        buckets: vec![BucketPage { bucket: org_bucket(ORG), changes: p.0, cursor: 300, head: 300 }],
+        complete: true,
+        last_mutation_id: 0,
+        results: vec![],
+        removed_buckets: vec![],
+    })
+    .unwrap();
+    for kind in ReportKind::ALL {
+        for group in [Grouping::Day, Grouping::Week, Grouping::Month, Grouping::Tour, Grouping::Weekday] {
+            let t = s.report(&filter(kind, group)).unwrap();
+            csv_and_xlsx_agree(&t, &format!("{kind:?} by {group:?}"));
+        }
+    }
+    let t = s.report(&filter(ReportKind::Revenue, Grouping::Tour)).unwrap();
+    assert!(t.rows.iter().any(|r| r[0] == Cell::Text("=Harbour Cruise".into())), "{:?}", shown(&t.rows));
+}
+
+#[test]
+fn the_bookings_and_customers_lists_export_with_their_filters() {
+    use tourdesk_domain::ipc::BookingFilter;
+    let (_d, s) = seeded();
+    let all = BookingFilter::default();
+    let t = s.bookings_table(&all).unwrap();
+    let listed = s.list_bookings(&all).unwrap();
+    assert_eq!(t.rows.len() as u64, listed.matches, "every booking, not a page");
+    assert!(t.rows.len() >= 3, "{:?}", shown(&t.rows));
+    let refs: Vec<String> = listed.rows.iter().map(|r| r.booking.reference_number.clone()).collect();
+    let exported: Vec<String> = t.rows.iter().map(|r| r[0].csv()).collect();
+    assert_eq!(exported, refs, "in the screen's order");
+    csv_and_xlsx_agree(&t, "bookings");
+    // A filter applies to the export as to the screen.
+    let cancelled = BookingFilter { status: Some(BookingStatus::Cancelled), ..BookingFilter::default() };
+    let t = s.bookings_table(&cancelled).unwrap();
+    assert_eq!(t.rows.len() as u64, s.list_bookings(&cancelled).unwrap().matches);
+    assert!(
+        !t.rows.is_empty() && t.rows.iter().all(|r| r[7] == Cell::Text("cancelled".into())),
+        "{:?}",
+        shown(&t.rows)
+    );
+    // More than a page: the export is not cut at the screen's page size.
+    let one = BookingFilter { limit: 1, ..BookingFilter::default() };
+    assert_eq!(s.bookings_table(&one).unwrap().rows.len() as u64, listed.matches);
+
+    let everyone = s.customers_table("").unwrap();
+    assert_eq!(everyone.rows.len(), 3, "{:?}", shown(&everyone.rows));
+    csv_and_xlsx_agree(&everyone, "customers");
+    let rita = s.customers_table("Rita").unwrap();
+    assert_eq!(rita.rows.len(), 1, "{:?}", shown(&rita.rows));
+    assert_eq!(rita.rows[0][1], Cell::Text("Rita".into()));
+    assert!(matches!(rita.rows[0][4], Cell::Count(n) if n >= 1), "{:?}", shown(&rita.rows));
 }

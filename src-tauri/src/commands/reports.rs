@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use tauri::{Manager, Runtime, State};
-use tourdesk_domain::reports::{Dashboard, ReportFilter, ReportTable};
+use tourdesk_domain::reports::{Dashboard, ExportFormat, ListExport, ReportFilter, ReportTable};
 
 use crate::Desk;
 use crate::error::{DeskError, DeskResult};
@@ -38,7 +38,59 @@ pub async fn save_report_csv<R: Runtime>(
     filter: ReportFilter,
     path: Option<String>,
 ) -> DeskResult<String> {
-    let csv = desk.store.report(&filter)?.to_csv();
+    let table = desk.store.report(&filter)?;
+    write_table(&app, &table, ExportFormat::Csv, report_file_name(&filter), path)
+}
+
+/// Saves a report as CSV or XLSX (see [`save_report_csv`] for where); answers the path written.
+#[tauri::command]
+pub async fn save_report_file<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    desk: State<'_, Desk>,
+    filter: ReportFilter,
+    format: ExportFormat,
+    path: Option<String>,
+) -> DeskResult<String> {
+    let table = desk.store.report(&filter)?;
+    let name = report_file_name(&filter).replace(".csv", &format!(".{}", format.extension()));
+    write_table(&app, &table, format, name, path)
+}
+
+/// `tourdesk-bookings-2026-12-03.xlsx`: the list and the day it was exported.
+pub fn list_file_name(list: &ListExport, format: ExportFormat, today: chrono::NaiveDate) -> String {
+    format!("tourdesk-{}-{today}.{}", list.slug(), format.extension())
+}
+
+/// Saves a list (bookings with the screen's filters, or customers) as CSV or XLSX; answers the
+/// path written.
+#[tauri::command]
+pub async fn save_list_file<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    desk: State<'_, Desk>,
+    list: ListExport,
+    format: ExportFormat,
+    path: Option<String>,
+) -> DeskResult<String> {
+    let table = match &list {
+        ListExport::Bookings { filter } => desk.store.bookings_table(filter)?,
+        ListExport::Customers { query } => desk.store.customers_table(query)?,
+    };
+    let name = list_file_name(&list, format, Utc::now().date_naive());
+    write_table(&app, &table, format, name, path)
+}
+
+/// Writes `table` at `path`, or as `name` in the downloads folder (else the home folder).
+fn write_table<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    table: &ReportTable,
+    format: ExportFormat,
+    name: String,
+    path: Option<String>,
+) -> DeskResult<String> {
+    let bytes = match format {
+        ExportFormat::Csv => table.to_csv().into_bytes(),
+        ExportFormat::Xlsx => tourdesk_local_store::export::report_xlsx(table)?,
+    };
     let path = match path.map(|p| p.trim().to_string()).filter(|p| !p.is_empty()) {
         Some(p) => std::path::PathBuf::from(p),
         None => app
@@ -46,12 +98,12 @@ pub async fn save_report_csv<R: Runtime>(
             .download_dir()
             .or_else(|_| app.path().home_dir())
             .map_err(|_| DeskError::NotFound("this computer has no downloads folder: choose a file to save to"))?
-            .join(report_file_name(&filter)),
+            .join(name),
     };
     if path.is_dir() {
         return Err(DeskError::NotFound("choose a file to save the report to, not a folder"));
     }
-    std::fs::write(&path, csv.as_bytes()).map_err(|e| {
+    std::fs::write(&path, &bytes).map_err(|e| {
         tracing::warn!("could not save a report to {}: {e}", path.display());
         DeskError::Internal("could not write the report file there")
     })?;

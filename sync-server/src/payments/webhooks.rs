@@ -141,6 +141,19 @@ async fn record_and_apply(state: &AppState, event: &WebhookEvent) -> Result<Opti
     Ok(refunds_for)
 }
 
+/// Applies a card payment's event to `booking_id` inside `tx`, as a delivery would after its
+/// verification: the demo data's card money and refunds go through the same fold, ledger
+/// entries and booking figures as Stripe's. Refuses an event the payment rules refuse.
+pub(crate) async fn apply_seeded(tx: &WriteTx<'_>, event: &WebhookEvent, booking_id: &str) -> anyhow::Result<()> {
+    let t = Target { org: tx.org().to_string(), booking_id: booking_id.to_string() };
+    match apply(tx, event, &t).await.map_err(|e| anyhow::anyhow!("seeded Stripe event {}: {e:?}", event.id))? {
+        Applied::Done { .. } => Ok(()),
+        Applied::Rejected { why, .. } => {
+            Err(anyhow::anyhow!("seeded Stripe event {} refused: {}", event.id, why.code()))
+        }
+    }
+}
+
 async fn mark_processed(tx: &Transaction<'_>, event_id: &str, issue: Option<&str>) -> Result<(), AppError> {
     tx.exec("UPDATE stripe_events SET processed_at = now(), issue = $2 WHERE id = $1", &[&event_id, &issue]).await?;
     Ok(())

@@ -15,6 +15,7 @@ pub mod gift_cards;
 pub mod history;
 pub mod inbox;
 pub mod keyboard;
+pub mod list_export;
 pub mod move_booking;
 pub mod payment;
 pub mod search;

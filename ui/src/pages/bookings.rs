@@ -129,6 +129,8 @@ pub fn BookingsPage() -> Html {
         <section id="bookings" class="page bookings">
             <div class="panel-head">
                 <h2>{ "Bookings" }</h2>
+                <crate::components::list_export::ListExportButtons
+                    list={tourdesk_domain::reports::ListExport::Bookings { filter: f.clone() }} />
             </div>
             <form class="filters" role="search" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
                 <input id="bookings-search" type="search" placeholder="Reference, name, e-mail or phone"
@@ -300,6 +302,8 @@ mod tests {
             "bookings-payment",
             "bookings-source",
             "bookings-due",
+            "bookings-export-csv",
+            "bookings-export-xlsx",
         ] {
             assert!(html.contains(&format!("id=\"{id}\"")), "{id}: {html}");
         }

@@ -70,6 +70,8 @@ pub fn CustomersPage(props: &CustomersPageProps) -> Html {
         <section id="customers" class="page customers">
             <div class="customer-search">
                 <h2>{ "Customers" }</h2>
+                <crate::components::list_export::ListExportButtons
+                    list={tourdesk_domain::reports::ListExport::Customers { query: (*typed).clone() }} />
                 <input id="customers-search" placeholder="Name, e-mail or phone" value={(*typed).clone()} oninput={on_search} />
                 <CustomerHits hits={(*hits).clone()} query={answered} selected={props.selected.clone()} on_pick={on_pick} />
             </div>
@@ -91,6 +93,10 @@ mod tests {
         let html = render_page(Route::Customers(None)).await;
         assert!(html.contains("customers-search"), "{html}");
         assert!(html.contains("Search by name, e-mail or phone, and pick one."), "{html}");
+        assert!(
+            html.contains("id=\"customers-export-csv\"") && html.contains("id=\"customers-export-xlsx\""),
+            "{html}"
+        );
         let html = render_page(Route::Customers(Some("c1".into()))).await;
         assert!(html.contains("Loading the customer…"), "a deep link loads the customer: {html}");
     }

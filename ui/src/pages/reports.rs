@@ -118,6 +118,15 @@ pub fn ReportsPage(p: &ReportsPageProps) -> Html {
             spawn_local(async move { saved.set(Some(services::save_report_csv(&f).await)) });
         })
     };
+    let on_export_xlsx = {
+        let (filter, saved) = (filter.clone(), saved.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (f, saved) = ((*filter).clone(), saved.clone());
+            spawn_local(async move {
+                saved.set(Some(services::save_report_file(&f, tourdesk_domain::reports::ExportFormat::Xlsx).await))
+            });
+        })
+    };
     let error = match &table {
         Load::Failed(e) => Some(e.clone()),
         _ => None,
@@ -182,6 +191,7 @@ pub fn ReportsPage(p: &ReportsPageProps) -> Html {
                     { field_error(&currency_error, "currency") }
                 </label>
                 <button type="button" id="report-export" onclick={on_export}>{ "Export CSV" }</button>
+                <button type="button" id="report-export-xlsx" onclick={on_export_xlsx}>{ "Export XLSX" }</button>
             </form>
             { match &*saved {
                 Some(Ok(path)) => html! { <p id="report-saved" class="muted" role="status">{ format!("Saved to {path}") }</p> },
@@ -315,6 +325,7 @@ mod tests {
             "report-source",
             "report-currency",
             "report-export",
+            "report-export-xlsx",
         ] {
             assert!(html.contains(&format!("id=\"{id}\"")), "{id}: {html}");
         }
