@@ -310,6 +310,29 @@ async fn a_guides_token_is_refused_on_another_guides_departure_for_every_mutatio
     let r = pg.query_one("SELECT notes, capacity, status FROM schedules WHERE id = $1", &[&dep]).await.unwrap();
     assert_eq!((r.get::<_, String>(0), r.get::<_, i32>(1), r.get::<_, String>(2)), schedule);
 
+    // The field's HTTP routes on the other guide's departure: seats for her device and its
+    // manifest are refused with a reason, and nothing is set aside.
+    let base = env.base_url();
+    let held: i32 = pg.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&dep]).await.unwrap().get(0);
+    let routes = [
+        ("POST", "/api/v1/allotments".to_string(), Some(json!({"departure_id": dep, "seats": 1}))),
+        ("GET", format!("/api/v1/departures/{dep}/manifest?format=csv"), None),
+        ("GET", format!("/api/v1/departures/{dep}/manifest?format=pdf"), None),
+    ];
+    for (method, path, body) in routes {
+        let (status, answer) = tourdesk_tests::call(&base, method, &path, Some(&token), body).await;
+        assert!(status == 403 || status == 404, "{method} {path}: {status} {answer}");
+        assert!(answer["code"].is_string() && answer["message"].is_string(), "{method} {path} says why: {answer}");
+    }
+    // The list of a departure's allotments shows a guide only her own device's: none here.
+    let (status, list) =
+        tourdesk_tests::call(&base, "GET", &format!("/api/v1/departures/{dep}/allotments"), Some(&token), None).await;
+    assert_eq!((status.as_u16(), list), (200, json!([])));
+    let allotments: i64 =
+        pg.query_one("SELECT count(*) FROM allotments WHERE departure_id = $1", &[&dep]).await.unwrap().get(0);
+    let still: i32 = pg.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&dep]).await.unwrap().get(0);
+    assert_eq!((allotments, still), (0, held), "no seats set aside on another guide's departure");
+
     // Pulling the other guide's departure: answered as removed, nothing of it served.
     let body = json!({"client_id": id(), "schema_version": SCHEMA_VERSION,
                       "cursors": {schedule_bucket(&dep): 0}, "limit": 5000});

@@ -69,9 +69,51 @@ pub struct TimeRange {
 
 /// For each weekday (0 = Sunday … 6 = Saturday, as in the spec) the ranges the guide works,
 /// in the guide's own zone. Serialises as `{"1": [{"start":"09:00","end":"17:00"}], …}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct WeeklyAvailability(pub BTreeMap<u8, Vec<TimeRange>>);
+
+/// A weekday key as JSON writes it (`"1"`) or as a number. serde_json turns a string key into a
+/// `u8` itself, but the UI reads replies with serde-wasm-bindgen, which does not: the desk's
+/// Guides screen failed with "invalid type: string \"0\", expected u8" on every guide.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct WeekdayKey(u8);
+
+impl<'de> Deserialize<'de> for WeekdayKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = WeekdayKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a weekday number 0-6 (0 = Sunday)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<WeekdayKey, E> {
+                u8::try_from(v).map(WeekdayKey).map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<WeekdayKey, E> {
+                u8::try_from(v).map(WeekdayKey).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<WeekdayKey, E> {
+                if v.fract() == 0.0 && (0.0..=255.0).contains(&v) {
+                    Ok(WeekdayKey(v as u8))
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Float(v), &self))
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<WeekdayKey, E> {
+                v.parse().map(WeekdayKey).map_err(|_| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for WeeklyAvailability {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let keyed = BTreeMap::<WeekdayKey, Vec<TimeRange>>::deserialize(d)?;
+        Ok(WeeklyAvailability(keyed.into_iter().map(|(k, v)| (k.0, v)).collect()))
+    }
+}
 
 impl WeeklyAvailability {
     /// Ranges of one weekday, sorted, with touching or overlapping ranges joined so that
@@ -338,6 +380,26 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn weekly_availability_reads_weekday_keys_written_as_text_or_numbers() {
+        use serde::de::value::{Error, MapDeserializer};
+        // What serde-wasm-bindgen hands the UI: keys as strings, asked for with deserialize_any.
+        let text = MapDeserializer::<_, Error>::new(
+            vec![("0".to_string(), Vec::<String>::new()), ("6".to_string(), Vec::new())].into_iter(),
+        );
+        let w = WeeklyAvailability::deserialize(text).unwrap();
+        assert_eq!(w.0.keys().copied().collect::<Vec<u8>>(), [0, 6]);
+        let numbers = MapDeserializer::<_, Error>::new(vec![(1u8, Vec::<String>::new())].into_iter());
+        assert_eq!(WeeklyAvailability::deserialize(numbers).unwrap().0.keys().copied().collect::<Vec<u8>>(), [1]);
+        let bad = MapDeserializer::<_, Error>::new(vec![("Monday".to_string(), Vec::<String>::new())].into_iter());
+        assert!(WeeklyAvailability::deserialize(bad).is_err());
+        // JSON round trip, as PostgreSQL and the desk's IPC carry it.
+        let json = r#"{"1":[{"start":"09:00","end":"17:00"}],"3":[]}"#;
+        let w: WeeklyAvailability = serde_json::from_str(json).unwrap();
+        assert_eq!(w.0.get(&1).map(Vec::len), Some(1));
+        assert_eq!(serde_json::from_str::<WeeklyAvailability>(&serde_json::to_string(&w).unwrap()).unwrap(), w);
+    }
 
     #[test]
     fn a_removed_guide_led_the_departure_only_while_it_was_theirs() {

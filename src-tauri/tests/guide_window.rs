@@ -6,6 +6,13 @@
 //! same window signed in as the owner — sees the walk-ups, the check-in and the device's
 //! allotment with what it sold.
 //!
+//! A second test drives the calendar-feeds screen and a guide's saved manifest: the owner makes
+//! the demo guide's feed link on the Guides screen, the server serves it as iCalendar, a new
+//! link stops the old one (404) and serves a calendar again, and a tour's link works too; the
+//! guide then signs in, lands on her own day, saves her departure's manifest as CSV and PDF
+//! into the downloads folder (a throwaway home folder's), and makes her own feed link, which
+//! stops the office's.
+//!
 //! Each screen is saved as a PNG under `<target dir>/e2e-screens/guide-*.png`.
 //! Runs only with the `e2e` feature, under a display (`cargo xtask e2e`).
 #![allow(clippy::unwrap_used)]
@@ -301,13 +308,7 @@ async fn a_guide_works_offline_within_her_allotment_and_the_office_sees_it_all()
     );
 
     // The office: the same window, signed in as the owner (who sees every device by name).
-    click(&c, "#sign-out").await;
-    eventually("the sign-out dialog", Duration::from_secs(10), || {
-        let c = c.clone();
-        async move { (!texts(&c, "#sign-out-text").await.is_empty()).then_some(()) }
-    })
-    .await;
-    press_focused(&c, &Key::Enter.to_string()).await;
+    sign_out(&c).await;
     sign_in(&c, &url, demo_data::DEMO_OWNER_EMAIL).await;
     status_is(&c, "the office desk signed in and online", "Online").await;
     open_screen(&c, "#nav-tours", ".tour-row").await;
@@ -332,6 +333,271 @@ async fn a_guide_works_offline_within_her_allotment_and_the_office_sees_it_all()
     assert_eq!(texts(&c, ".allotments .allotment-row .allotment-sold").await, ["2"]);
     painted().await;
     screenshot(&c, "guide-5-office-sees-it-all").await;
+
+    c.close().await.unwrap();
+    server.shutdown().await.unwrap();
+}
+
+/// Signs out through the header's dialog (nothing is left unsent).
+async fn sign_out(c: &Client) {
+    click(c, "#sign-out").await;
+    eventually("the sign-out dialog", Duration::from_secs(10), || {
+        let c = c.clone();
+        async move { (!texts(&c, "#sign-out-text").await.is_empty()).then_some(()) }
+    })
+    .await;
+    press_focused(c, &Key::Enter.to_string()).await;
+}
+
+/// Fetches a feed the way a calendar app would: its status and body.
+async fn fetch_feed(url: &str) -> (u16, String) {
+    let r = reqwest::get(url).await.unwrap();
+    let status = r.status().as_u16();
+    if status == 200 {
+        let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        assert!(ct.starts_with("text/calendar"), "a calendar's content type: {ct}");
+    }
+    (status, r.text().await.unwrap())
+}
+
+/// Parses a feed with a real iCalendar parser: one calendar, and its events' summaries (each
+/// event has the properties RFC 5545 requires of it).
+fn ical_events(text: &str) -> Vec<String> {
+    let cals: Vec<_> = ical::IcalParser::new(std::io::BufReader::new(text.as_bytes()))
+        .map(|c| c.unwrap_or_else(|e| panic!("not iCalendar: {e}\n{text}")))
+        .collect();
+    assert_eq!(cals.len(), 1, "{text}");
+    cals[0]
+        .events
+        .iter()
+        .map(|e| {
+            let prop = |name: &str| e.properties.iter().find(|p| p.name == name).and_then(|p| p.value.clone());
+            for required in ["UID", "DTSTAMP", "DTSTART", "DTEND"] {
+                assert!(prop(required).is_some(), "{required} in every event:\n{text}");
+            }
+            prop("SUMMARY").unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The link shown in a feed row, once it differs from `before`.
+async fn feed_url(c: &Client, row: &str, before: Option<&str>) -> String {
+    let css = format!("{row} .feed-url");
+    eventually(&format!("a link in {row}"), Duration::from_secs(60), || {
+        let (c, css) = (c.clone(), css.clone());
+        async move {
+            let v = c.find(Locator::Css(&css)).await.ok()?.prop("value").await.ok()??;
+            (!v.is_empty() && Some(v.as_str()) != before).then_some(v)
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calendar_feeds_rotate_from_the_window_and_a_guide_saves_her_manifest_to_downloads() {
+    let cluster = PgCluster::start().unwrap();
+    let db_url = cluster.fresh_database().await.unwrap();
+    let server = tourdesk_sync_server::start(demo_server(&db_url)).await.unwrap();
+    let url = format!("http://{}", server.addr);
+    let pg = tourdesk_testkit::connect(&db_url).await.unwrap();
+    // The shown link carries the server's public address; a calendar app here reaches this one.
+    let here = |shown: &str| {
+        let (_, token) = shown.split_once("/ical/").unwrap_or_else(|| panic!("a feed link: {shown}"));
+        format!("{url}/ical/{token}")
+    };
+
+    let guide_id: String = pg
+        .query_one(
+            "SELECT g.id FROM guides g JOIN staff_users u ON u.id = g.user_id WHERE u.email = $1",
+            &[&demo_data::DEMO_GUIDE_EMAIL],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    // What her feed holds: the departures she leads, from 30 days back.
+    let led: i64 = pg
+        .query_one(
+            "SELECT count(*) FROM schedule_guide_assignments a JOIN schedules s ON s.id = a.departure_id
+             WHERE a.guide_id = $1 AND a.status <> 'declined' AND s.ends_at >= now() - interval '30 days'",
+            &[&guide_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    // Her week, as her Today screen shows it, and one departure with guests to save.
+    let week = pg
+        .query(
+            "SELECT s.id, s.local_date = current_date, s.booked_count FROM schedules s
+               JOIN schedule_guide_assignments a ON a.departure_id = s.id AND a.status <> 'declined'
+             WHERE a.guide_id = $1 AND s.local_date BETWEEN current_date AND current_date + 6
+             ORDER BY s.starts_at",
+            &[&guide_id],
+        )
+        .await
+        .unwrap();
+    let week: Vec<(String, bool, i32)> = week.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let dep = week.iter().find(|w| w.2 > 0).map(|w| w.0.clone()).expect("a departure of hers with guests this week");
+    let guests = pg
+        .query(
+            "SELECT b.reference_number, c.first_name FROM bookings b JOIN customers c ON c.id = b.customer_id
+             WHERE b.departure_id = $1 AND b.status <> 'cancelled'",
+            &[&dep],
+        )
+        .await
+        .unwrap();
+    let guests: Vec<(String, String)> = guests.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert!(!guests.is_empty());
+    let tour_id: String =
+        pg.query_one("SELECT id FROM tours WHERE slug = 'alfama-old-town-walk'", &[]).await.unwrap().get(0);
+
+    // A home folder of its own, whose downloads folder the desk saves into.
+    let home = tempfile::tempdir().unwrap();
+    let downloads = home.path().join("Downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    std::fs::create_dir_all(home.path().join(".config")).unwrap();
+    std::fs::write(home.path().join(".config/user-dirs.dirs"), "XDG_DOWNLOAD_DIR=\"$HOME/Downloads\"\n").unwrap();
+    let home_str = home.path().to_string_lossy().into_owned();
+    let _driver = Driver::start(&[
+        ("TOURDESK_SERVER_URL", url.clone()),
+        ("TOURDESK_DESK_DB", home.path().join("desk.sqlite3").to_string_lossy().into_owned()),
+        ("TOURDESK_SYNC_INTERVAL_SECS", "2".into()),
+        ("HOME", home_str.clone()),
+        ("XDG_CONFIG_HOME", format!("{home_str}/.config")),
+        ("XDG_DOWNLOAD_DIR", downloads.to_string_lossy().into_owned()),
+    ])
+    .await;
+    let c = open_desk().await;
+
+    // The office: every guide's and tour's feed on the Guides screen.
+    sign_in(&c, &url, demo_data::DEMO_OWNER_EMAIL).await;
+    status_is(&c, "the office desk signed in and online", "Online").await;
+    let guide_row = format!(".feed-row[data-kind='guide'][data-id='{guide_id}']");
+    let tour_row = format!(".feed-row[data-kind='tour'][data-id='{tour_id}']");
+    open_screen(&c, "#nav-guides", ".guides-page .calendar-feeds").await;
+    eventually("the guide's and the tour's feed rows", Duration::from_secs(60), || {
+        let (c, g, t) = (c.clone(), guide_row.clone(), tour_row.clone());
+        async move { (!texts(&c, &g).await.is_empty() && !texts(&c, &t).await.is_empty()).then_some(()) }
+    })
+    .await;
+    assert!(texts(&c, &guide_row).await[0].contains("Gina Guide"));
+    painted().await;
+    screenshot(&c, "guide-feeds-0-guides-screen").await;
+
+    // Her feed's link: a calendar app reads every departure she leads from it.
+    click(&c, &format!("{guide_row} .make-feed")).await;
+    toast(&c, "the link made", "Calendar link made").await;
+    let first = feed_url(&c, &guide_row, None).await;
+    let (status, text) = fetch_feed(&here(&first)).await;
+    assert_eq!(status, 200, "{text}");
+    let events = ical_events(&text);
+    assert_eq!(events.len() as i64, led, "one event per departure she leads:\n{text}");
+    assert!(events.iter().all(|e| !e.is_empty()), "{events:?}");
+    painted().await;
+    screenshot(&c, "guide-feeds-1-link-made").await;
+
+    // A new link: the old one is refused at once, the new one is a calendar.
+    let button = texts(&c, &format!("{guide_row} .make-feed")).await.join("");
+    assert_eq!(button, "New link (stops this one)");
+    click(&c, &format!("{guide_row} .make-feed")).await;
+    toast(&c, "the rotation", "New link made: the earlier one no longer works").await;
+    let second = feed_url(&c, &guide_row, Some(&first)).await;
+    let (status, _) = fetch_feed(&here(&first)).await;
+    assert!(status == 404 || status == 410, "the rotated link is refused: {status}");
+    let (status, text) = fetch_feed(&here(&second)).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(ical_events(&text).len() as i64, led);
+    // The tour's feed, made on the same screen.
+    click(&c, &format!("{tour_row} .make-feed")).await;
+    let tour_link = feed_url(&c, &tour_row, None).await;
+    let (status, text) = fetch_feed(&here(&tour_link)).await;
+    assert_eq!(status, 200, "{text}");
+    let events = ical_events(&text);
+    assert!(!events.is_empty() && events.iter().all(|e| e.contains("Alfama")), "{events:?}");
+    painted().await;
+    screenshot(&c, "guide-feeds-2-rotated").await;
+
+    // The guide: her desk opens on her own day and week.
+    sign_out(&c).await;
+    sign_in(&c, &url, demo_data::DEMO_GUIDE_EMAIL).await;
+    status_is(&c, "the guide's desk signed in and online", "Online").await;
+    open_screen(&c, "#nav-today", ".guide-today").await;
+    let shown = eventually("her week on the Today screen", Duration::from_secs(60), || {
+        let c = c.clone();
+        async move {
+            let mut ids = Vec::new();
+            for el in c.find_all(Locator::Css(".guide-today-departure")).await.ok()? {
+                ids.push(el.attr("data-id").await.ok()??);
+            }
+            (!ids.is_empty()).then_some(ids)
+        }
+    })
+    .await;
+    let expected: Vec<String> = week.iter().map(|w| w.0.clone()).collect();
+    assert_eq!(shown, expected, "her departures of the week, in order");
+    let today: Vec<String> = week.iter().filter(|w| w.1).map(|w| w.0.clone()).collect();
+    if today.is_empty() {
+        let said = texts(&c, "#no-departure-today").await.join("");
+        assert!(said.contains("No departures for you today") && said.contains("Your next departure is"), "{said}");
+    } else {
+        assert!(texts(&c, "#no-departure-today").await.is_empty());
+    }
+    painted().await;
+    screenshot(&c, "guide-feeds-3-her-today").await;
+
+    // Her manifest, saved as CSV and PDF into the downloads folder.
+    open_screen(&c, "#nav-my-departures", ".my-departures-page").await;
+    click(&c, &format!(".my-departure[data-id='{dep}'] button.link")).await;
+    eventually("the guest list", Duration::from_secs(30), || {
+        let c = c.clone();
+        async move { (!texts(&c, "#manifest .participant").await.is_empty()).then_some(()) }
+    })
+    .await;
+    click(&c, ".save-manifest-csv").await;
+    toast(&c, "the CSV saved", "Manifest saved to").await;
+    let saved = |ext: &'static str| {
+        let downloads = downloads.clone();
+        move || {
+            let downloads = downloads.clone();
+            async move {
+                std::fs::read_dir(&downloads)
+                    .ok()?
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .find(|p| p.extension().is_some_and(|x| x == ext))
+            }
+        }
+    };
+    let csv = eventually("the CSV in the downloads folder", Duration::from_secs(15), saved("csv")).await;
+    let said = texts(&c, "#toasts .toast").await.join(" ");
+    assert!(said.contains(&csv.display().to_string()), "the toast says where: {said}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    for (reference, first_name) in &guests {
+        assert!(text.contains(reference.as_str()) && text.contains(first_name.as_str()), "{reference}: {text}");
+    }
+    assert!(text.contains(&dep), "{text}");
+    click(&c, ".save-manifest-pdf").await;
+    // The toast comes once the file is written.
+    eventually("the PDF saved", Duration::from_secs(15), || {
+        let c = c.clone();
+        async move { texts(&c, "#toasts .toast").await.iter().any(|t| t.contains(".pdf")).then_some(()) }
+    })
+    .await;
+    let pdf = eventually("the PDF in the downloads folder", Duration::from_secs(15), saved("pdf")).await;
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-") && bytes.len() > 500, "a PDF of {} bytes", bytes.len());
+    painted().await;
+    screenshot(&c, "guide-feeds-4-manifest-saved").await;
+
+    // Her own feed link, from My departures: it stops the one the office made for her.
+    let mine = ".feed-row[data-kind='guide'][data-id='']";
+    click(&c, &format!("{mine} .make-feed")).await;
+    let own = feed_url(&c, mine, None).await;
+    let (status, text) = fetch_feed(&here(&own)).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(ical_events(&text).len() as i64, led);
+    assert_eq!(fetch_feed(&here(&second)).await.0, 404, "the office's link for her stopped");
+    painted().await;
+    screenshot(&c, "guide-feeds-5-her-own-link").await;
 
     c.close().await.unwrap();
     server.shutdown().await.unwrap();

@@ -2,18 +2,23 @@
 //! a timeline in each departure's own zone, seats sold against capacity, who leads, check-in
 //! progress; payments due, unpaid holds, refused changes waiting in the inbox; revenue today and
 //! this week against the same days a year before. All of it from this desk's replica, offline.
+//! A guide's desk shows her own day instead (`guides::GuideToday`): today's departures, or a
+//! designed empty state naming her next one, and the rest of her week.
 
 use chrono::{NaiveDate, Timelike};
 use tourdesk_domain::money::Money;
 use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::reports::{Dashboard, DashboardDeparture, RevenueComparison};
+use tourdesk_domain::roles::Role;
 use yew::prelude::*;
 
 use crate::components::keyboard::on_row_keys;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::hooks::{Depends, Load, use_invoke};
+use crate::pages::guides::GuideToday;
 use crate::router::Route;
 use crate::services;
+use crate::state::use_app;
 
 // The kinds the dashboard reads, a chosen subset of `EntityKind::ALL` (changes to the others must not reload it).
 const DASHBOARD: Depends = Depends {
@@ -34,19 +39,26 @@ const DASHBOARD: Depends = Depends {
 const FIRST_HOUR: u32 = 6;
 const LAST_HOUR: u32 = 23;
 
+/// The home screen: the office's dashboard, or on a guide's desk her own day and week.
 #[component]
 pub fn DashboardPage() -> Html {
-    let load = use_invoke(DASHBOARD, (), |_| services::dashboard());
-    let body = match load {
-        Load::Loading => html! { <Loading what="today's figures" /> },
-        Load::Failed(e) => html! { <ErrorNote error={e} /> },
-        Load::Ready(d) => html! { <DashboardView dashboard={d} /> },
-    };
+    let app = use_app();
+    let guide = app.status.as_ref().and_then(|s| s.signed_in_as.as_ref()).is_some_and(|u| u.role == Role::Guide);
     html! {
         <section id="today" class="page single dashboard">
             <h2>{ "Today" }</h2>
-            { body }
+            if guide { <GuideToday /> } else { <OfficeToday /> }
         </section>
+    }
+}
+
+#[component]
+fn OfficeToday() -> Html {
+    let load = use_invoke(DASHBOARD, (), |_| services::dashboard());
+    match load {
+        Load::Loading => html! { <Loading what="today's figures" /> },
+        Load::Failed(e) => html! { <ErrorNote error={e} /> },
+        Load::Ready(d) => html! { <DashboardView dashboard={d} /> },
     }
 }
 

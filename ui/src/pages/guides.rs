@@ -29,6 +29,7 @@ use crate::components::keyboard::on_row_keys;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::error::UiError;
 use crate::hooks::{Depends, Load, use_invoke};
+use crate::router::Route;
 use crate::services::{self, CreateArgs, NoArgs, call};
 use crate::state::{Action, use_app};
 
@@ -819,16 +820,11 @@ pub fn MyDeparturesPage() -> Html {
                         open.set(if open.as_deref() == Some(&id) { None } else { Some(id.clone()) })
                     })
                 };
-                let me = d
-                    .assignments
-                    .iter()
-                    .find(|a| a.status != AssignmentStatus::Declined)
-                    .map(|a| role_word(a.role))
-                    .unwrap_or("");
+                let me = my_role(d);
                 html! {
                     <>
                     <tr class="my-departure" data-id={id.clone()} data-row="" tabindex="0">
-                        <td class="nowrap"><button class="link" onclick={toggle}>{ format!("{} {}", dep.local_date.format("%a %d %b"), dep.local_time.format("%H:%M")) }</button></td>
+                        <td class="nowrap"><button class="link" onclick={toggle}>{ when(d) }</button></td>
                         <td>{ &d.departure.tour_name }</td>
                         <td>{ format!("{} guests", dep.booked_count) }</td>
                         <td>{ me }</td>
@@ -842,7 +838,7 @@ pub fn MyDeparturesPage() -> Html {
             html! {
                 <>
                     <h2>{ "Today" }</h2>
-                    if todays.is_empty() { <p class="muted">{ "Nothing today." }</p> }
+                    if todays.is_empty() { { no_departure_today(&later) } }
                     else { <table class="my-departures"><tbody onkeydown={Callback::from(on_row_keys)}>{ for todays.into_iter().map(row) }</tbody></table> }
                     <h2>{ "This week" }</h2>
                     if later.is_empty() { <p class="muted">{ "Nothing else this week." }</p> }
@@ -861,6 +857,92 @@ pub fn MyDeparturesPage() -> Html {
             // Her own feed: the desk finds her guide profile (an empty id).
             <CalendarFeeds subjects={vec![FeedSubject { kind: "guide", id: String::new(), name: "My assignments".into() }]} />
         </section>
+    }
+}
+
+/// Her role on a departure, as her rows show it.
+fn my_role(d: &BoardDeparture) -> &'static str {
+    d.assignments.iter().find(|a| a.status != AssignmentStatus::Declined).map(|a| role_word(a.role)).unwrap_or("")
+}
+
+/// `Wed 09 Dec 10:00`, in the departure's own zone.
+fn when(d: &BoardDeparture) -> String {
+    let dep = &d.departure.departure;
+    format!("{} {}", dep.local_date.format("%a %d %b"), dep.local_time.format("%H:%M"))
+}
+
+/// The designed state of a day without departures for her: her next one this week, if any.
+fn no_departure_today(later: &[&BoardDeparture]) -> Html {
+    let hint = match later.first() {
+        Some(next) => format!(
+            "Your next departure is {} on {}. The rest of your week is below.",
+            next.departure.tour_name,
+            when(next)
+        ),
+        None => "Nothing else this week either. When the office puts you on a departure it appears here at the \
+                 next sync, with its guest list."
+            .to_string(),
+    };
+    html! { <div id="no-departure-today"><EmptyState title="No departures for you today" hint={hint} /></div> }
+}
+
+/// Guide mode's home screen (`#/today` on a guide's desk): her departures today, or a designed
+/// empty state naming her next one, then the rest of her week; each opens in My departures.
+#[component]
+pub fn GuideToday() -> Html {
+    let retry = use_state(|| 0u32);
+    // The desk's own day (`Utc::now` panics in the webview).
+    let today = super::calendar::today();
+    let mine = use_invoke(MINE_KINDS, *retry, move |_| my_departures(today, today + Days::new(6)));
+    match mine {
+        Load::Loading => html! { <Loading what="your departures" /> },
+        Load::Failed(e) => {
+            let retry = retry.clone();
+            html! { <ErrorNote error={e} on_retry={Some(Callback::from(move |()| retry.set(*retry + 1)))} /> }
+        }
+        Load::Ready(departures) => html! { <GuideTodayView {today} {departures} /> },
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct GuideTodayViewProps {
+    pub today: NaiveDate,
+    /// Her departures from today to six days on, in order.
+    pub departures: Vec<BoardDeparture>,
+}
+
+#[component]
+pub fn GuideTodayView(p: &GuideTodayViewProps) -> Html {
+    let (todays, later): (Vec<&BoardDeparture>, Vec<&BoardDeparture>) =
+        p.departures.iter().partition(|d| d.departure.departure.local_date == p.today);
+    let table = |id: &'static str, rows: &[&BoardDeparture]| {
+        html! {
+            <table {id} class="my-departures">
+                <tbody onkeydown={Callback::from(on_row_keys)}>
+                { for rows.iter().map(|d| {
+                    let dep = &d.departure.departure;
+                    html! {
+                        <tr class="guide-today-departure" data-id={dep.id.clone()} data-row="" tabindex="0">
+                            <td class="nowrap">{ when(d) }<span class="muted">{ format!(" {}", dep.timezone) }</span></td>
+                            <td><a href={Route::MyDepartures.to_hash()}>{ &d.departure.tour_name }</a></td>
+                            <td>{ format!("{} guests", dep.booked_count) }</td>
+                            <td>{ my_role(d) }</td>
+                        </tr>
+                    }
+                }) }
+                </tbody>
+            </table>
+        }
+    };
+    html! {
+        <div class="guide-today">
+            <h3>{ "Your departures today" }</h3>
+            if todays.is_empty() { { no_departure_today(&later) } } else { { table("guide-today", &todays) } }
+            <h3>{ "Coming up this week" }</h3>
+            if later.is_empty() { <p class="muted" id="guide-week-empty">{ "Nothing else this week." }</p> }
+            else { { table("guide-week", &later) } }
+            <p><a href={Route::MyDepartures.to_hash()}>{ "Open My departures for guest lists, check-in and walk-ups" }</a></p>
+        </div>
     }
 }
 
@@ -1004,6 +1086,41 @@ mod tests {
                 vec![]
             },
         }
+    }
+
+    #[tokio::test]
+    async fn a_guide_without_departures_today_sees_her_next_one_and_her_week() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 6, d).unwrap();
+        let render = |today: NaiveDate, departures: Vec<BoardDeparture>| async move {
+            yew::LocalServerRenderer::<GuideTodayView>::with_props(GuideTodayViewProps { today, departures })
+                .render()
+                .await
+        };
+        // Her only departure of the week is on the 8th; today is the 6th.
+        let html = render(day(6), vec![board_departure("d1", true)]).await;
+        assert!(html.contains("No departures for you today"), "{html}");
+        assert!(html.contains("Your next departure is Alfama walk on Mon 08 Jun 09:00"), "{html}");
+        assert!(html.contains("id=\"guide-week\"") && html.contains("data-id=\"d1\""), "{html}");
+        assert!(
+            html.contains("Lead") && html.contains("3 guests") && html.contains("href=\"#/my-departures\""),
+            "{html}"
+        );
+        assert!(!html.contains("id=\"guide-today\""), "{html}");
+        // On the 8th it is today's, and nothing else is left this week.
+        let html = render(day(8), vec![board_departure("d1", true)]).await;
+        assert!(html.contains("id=\"guide-today\"") && !html.contains("No departures for you today"), "{html}");
+        assert!(html.contains("Nothing else this week."), "{html}");
+        // A free week says so, and when new work will show up.
+        let html = render(day(6), vec![]).await;
+        assert!(html.contains("No departures for you today") && html.contains("at the next sync"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn a_guide_desk_opens_on_her_own_day() {
+        let html = crate::fixtures::render_as(Role::Guide, html! { <crate::pages::dashboard::DashboardPage /> }).await;
+        assert!(html.contains("Loading your departures") && !html.contains("Loading today"), "{html}");
+        let html = crate::fixtures::render_as(Role::Owner, html! { <crate::pages::dashboard::DashboardPage /> }).await;
+        assert!(html.contains("Loading today"), "{html}");
     }
 
     #[tokio::test]
