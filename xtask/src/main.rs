@@ -95,8 +95,13 @@ fn main() {
     }
 }
 
+/// The checkout `cargo xtask` was run in. `cargo run` sets CARGO_MANIFEST_DIR when it starts the
+/// binary, and that one is read first: checkouts sharing a target dir share this binary, and the
+/// path compiled into it is the checkout that last built it.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let manifest = manifest.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Honours CARGO_TARGET_DIR, which CI points at a cache that outlives the clone.
