@@ -75,6 +75,35 @@ pub struct CustomerDetail {
     /// Newest first, each with its tour and departure (when this desk holds them), so the table
     /// says what and when.
     pub bookings: Vec<BookingHit>,
+    /// What the customer has paid net of refunds, over every booking, one sum per currency
+    /// (sorted by currency; none when nothing was paid).
+    #[serde(default)]
+    pub lifetime_value: Vec<Money>,
+    /// Other customers who look like the same person: the same phone, or the same e-mail once
+    /// case and a `+tag` are ignored. Offered for a merge.
+    #[serde(default)]
+    pub duplicates: Vec<CustomerHit>,
+    /// A merge into this customer still waiting in this desk's outbox (its mutation id, and the
+    /// merged customer's id): it can be undone until it is sent.
+    #[serde(default)]
+    pub undoable_merge: Option<PendingMerge>,
+}
+
+/// A `merge_customers.v1` not yet sent to the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingMerge {
+    pub mutation_id: u64,
+    pub duplicate_id: String,
+}
+
+/// Everything this desk holds about one customer (GDPR access request): the record, their
+/// bookings with their ledgers, and the messages sent to them as far as this desk knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerExport {
+    pub customer: Customer,
+    pub bookings: Vec<crate::entities::Booking>,
+    pub ledger: Vec<crate::ledger::LedgerEntry>,
+    pub exported_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// One seat on a manifest. Unnamed seats (a booking that gave only quantities) have empty names.
