@@ -106,6 +106,80 @@ pub struct CustomerExport {
     pub exported_at: chrono::DateTime<chrono::Utc>,
 }
 
+impl CustomerExport {
+    /// The same data as CSV in three sections (the customer as field,value lines, then their
+    /// bookings, then the ledger), cells escaped as the manifests' are.
+    pub fn to_csv(&self) -> String {
+        let f = crate::manifest_export::csv_field;
+        let c = &self.customer;
+        let mut out = String::from("customer field,value\n");
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        let fields: Vec<(&str, String)> = vec![
+            ("id", c.id.clone()),
+            ("first_name", c.first_name.clone()),
+            ("last_name", c.last_name.clone()),
+            ("email", opt(&c.email)),
+            ("phone", opt(&c.phone)),
+            ("source", c.source.as_str().to_string()),
+            ("source_detail", opt(&c.source_detail)),
+            ("preferred_language", c.preferred_language.clone()),
+            ("preferred_currency", c.preferred_currency.to_string()),
+            ("marketing_consent", c.marketing_consent.to_string()),
+            ("marketing_consent_date", c.marketing_consent_date.map(|d| d.to_rfc3339()).unwrap_or_default()),
+            ("reminders_opt_out", c.reminders_opt_out.to_string()),
+            ("tags", c.tags.iter().cloned().collect::<Vec<_>>().join(" ")),
+            ("notes", c.notes.clone()),
+            ("created_at", c.created_at.to_rfc3339()),
+            ("exported_at", self.exported_at.to_rfc3339()),
+        ];
+        for (k, v) in fields {
+            out.push_str(&format!("{},{}\n", f(k), f(&v)));
+        }
+        out.push_str("\nbooking id,reference,departure,status,payment status,total,paid,refunded,currency,participants,special requests,dietary,created at\n");
+        for b in &self.bookings {
+            let names: Vec<String> = b
+                .participants
+                .iter()
+                .map(|p| crate::entities::full_name(&p.first_name, &p.last_name))
+                .filter(|n| !n.is_empty())
+                .collect();
+            let row = [
+                b.id.clone(),
+                b.reference_number.as_str().to_string(),
+                b.departure_id.clone(),
+                b.status.as_str().to_string(),
+                b.payment_status.as_str().to_string(),
+                b.pricing.total.amount.to_string(),
+                b.paid_amount.amount.to_string(),
+                b.refunded_amount.amount.to_string(),
+                b.pricing.total.currency.to_string(),
+                names.join("; "),
+                b.special_requests.clone().unwrap_or_default(),
+                b.dietary_restrictions.clone().unwrap_or_default(),
+                b.created_at.to_rfc3339(),
+            ];
+            out.push_str(&row.iter().map(|v| f(v)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+        out.push_str("\nledger entry id,booking id,kind,amount,currency,reference,note,recorded at\n");
+        for e in &self.ledger {
+            let row = [
+                e.id.clone(),
+                e.booking_id.clone(),
+                serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                e.amount.to_string(),
+                e.currency.to_string(),
+                e.reference.clone().unwrap_or_default(),
+                e.note.clone().unwrap_or_default(),
+                e.recorded_at.to_rfc3339(),
+            ];
+            out.push_str(&row.iter().map(|v| f(v)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+        out
+    }
+}
+
 /// One seat on a manifest. Unnamed seats (a booking that gave only quantities) have empty names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManifestParticipant {

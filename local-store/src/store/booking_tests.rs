@@ -1289,6 +1289,12 @@ fn duplicates_are_suggested_merged_and_undoable_until_a_push_starts() {
     assert!(d.duplicates.is_empty(), "the merged record is no longer suggested");
     assert_eq!(d.undoable_merge.as_ref().map(|m| (m.mutation_id, m.duplicate_id.as_str())), Some((id, dup_id)));
     assert!(s.search_customers("ana", 10).unwrap().iter().all(|h| h.id != dup_id), "a tombstone is not found");
+    // The GDPR export holds the record and the bookings now theirs, as JSON and as CSV.
+    let export = s.customer_export(ANA).unwrap().unwrap();
+    assert!(export.bookings.iter().any(|b| b.id == B3));
+    let csv = export.to_csv();
+    assert!(csv.contains("ana.silva@example.com") && csv.contains(b_dup.reference_number.as_str()), "{csv}");
+    assert!(csv.contains("ledger entry id,booking id"), "{csv}");
 
     // Undo: the queue forgets it and the rows are as the server has them.
     s.discard_pending(id).unwrap();
