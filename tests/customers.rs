@@ -224,3 +224,121 @@ async fn every_seat_the_demo_data_shows_booked_is_held_by_a_demo_booking() {
     assert!(rows.iter().any(|r| r.get::<_, String>(3) == "full"));
     assert!(rows.iter().filter(|r| r.get::<_, i32>(1) > 0).count() >= 4);
 }
+
+/// Issue 13, item 3: a duplicate is merged on one desk — its bookings (with their ledger) move
+/// to the survivor on the server, audited, and the second desk sees the same; then the survivor
+/// is erased: the personal data goes on the server and on the other desk, the bookings and
+/// their money stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_and_an_erasure_replicate_to_a_second_desk() {
+    let env = Env::start().await;
+    let (a, client_a) = synced(&env, demo_data::DEMO_OWNER_EMAIL, "a").await;
+    let (b, client_b) = synced(&env, demo_data::DEMO_OWNER_EMAIL, "b").await;
+    let (ana, dup) = (id(), id());
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (email, tagged) = (format!("ana.{tag}@example.com"), format!("ana.{tag}+trip@example.com"));
+    a.mutate(&m(
+        "create_customer.v1",
+        json!({"id": ana, "first_name": "Ana", "last_name": "Merge", "email": email, "hlc": stamp("desk-a")}),
+    ))
+    .unwrap();
+    a.mutate(&m(
+        "create_customer.v1",
+        json!({"id": dup, "first_name": "Ana", "last_name": "M.", "email": tagged, "phone": "+351 962 555 777",
+               "notes": "Vegetarian", "hlc": stamp("desk-a")}),
+    ))
+    .unwrap();
+    let (dep, tour, tier) = departure(&env).await;
+    let moved = booking(&tour, &dep, &tier, &dup, 2);
+    let moved_id = moved.args()["id"].as_str().unwrap().to_string();
+    a.mutate(&moved).unwrap();
+    let currency = a.customer_detail(&dup).unwrap().unwrap().bookings[0].booking.total.currency.to_string();
+    a.mutate(&m(
+        "record_payment.v1",
+        json!({"nonce": id(), "booking_id": moved_id, "method": "cash", "amount": 1000, "currency": currency,
+               "at": Utc::now()}),
+    ))
+    .unwrap();
+    client_a.sync_once(&a).await.unwrap();
+    assert_eq!(a.pending_count().unwrap(), 0, "{:?}", a.rejected_bookings().unwrap());
+    client_b.sync_once(&b).await.unwrap();
+    // The desk suggests the duplicate (same address but for the +tag).
+    let d = b.customer_detail(&ana).unwrap().unwrap();
+    assert_eq!(d.duplicates.iter().map(|h| h.id.clone()).collect::<Vec<_>>(), [dup.clone()]);
+
+    a.mutate(&m("merge_customers.v1", json!({"survivor_id": ana, "duplicate_id": dup, "hlc": stamp("desk-a")})))
+        .unwrap();
+    let report = client_a.sync_once(&a).await.unwrap();
+    assert_eq!((report.rejected, a.pending_count().unwrap()), (0, 0));
+    let pg = env.pg().await;
+    let owner: String =
+        pg.query_one("SELECT customer_id FROM bookings WHERE id = $1", &[&moved_id]).await.unwrap().get(0);
+    assert_eq!(owner, ana, "the server moved the booking");
+    let ledger = env
+        .scalar(
+            "SELECT count(*) FROM ledger_entries l JOIN bookings b ON b.id = l.booking_id
+             WHERE b.customer_id = $1",
+            &[&ana],
+        )
+        .await;
+    assert_eq!(ledger, 1, "its ledger entry comes with it");
+    let merged: Option<String> =
+        pg.query_one("SELECT merged_into FROM customers WHERE id = $1", &[&dup]).await.unwrap().get(0);
+    assert_eq!(merged.as_deref(), Some(ana.as_str()));
+    let audited = env
+        .scalar(
+            "SELECT count(*) FROM audit_logs WHERE action = 'customer.merged' AND entity_id = $1
+               AND after->'bookings_moved' ? $2",
+            &[&ana, &moved_id],
+        )
+        .await;
+    assert_eq!(audited, 1, "the merge is audited with what it moved");
+
+    client_b.sync_once(&b).await.unwrap();
+    let on_b = b.customer_detail(&ana).unwrap().unwrap();
+    assert!(on_b.bookings.iter().any(|h| h.booking.id == moved_id), "the second desk has the move");
+    assert!(on_b.customer.notes.contains("Vegetarian") && on_b.duplicates.is_empty());
+    assert_eq!(on_b.customer.phone.as_deref(), Some("+351962555777"));
+    assert_eq!(b.customer_detail(&dup).unwrap().unwrap().customer.merged_into.as_deref(), Some(ana.as_str()));
+
+    // Erased on the second desk this time.
+    b.mutate(&m("erase_customer.v1", json!({"customer_id": ana, "hlc": stamp("desk-b")}))).unwrap();
+    let report = client_b.sync_once(&b).await.unwrap();
+    assert_eq!((report.rejected, b.pending_count().unwrap()), (0, 0));
+    let row = pg
+        .query_one(
+            "SELECT email, phone, first_name, notes, erased_at IS NOT NULL FROM customers WHERE id = $1",
+            &[&ana],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Option<String>>(0), None);
+    assert_eq!(row.get::<_, Option<String>>(1), None);
+    assert_eq!(row.get::<_, String>(2), "Erased customer");
+    assert_eq!(row.get::<_, String>(3), "");
+    assert!(row.get::<_, bool>(4));
+    let paid = env.scalar("SELECT count(*) FROM ledger_entries WHERE booking_id = $1", &[&moved_id]).await;
+    assert_eq!(paid, 1, "the money records stay");
+    let leaked = env
+        .scalar(
+            "SELECT count(*) FROM audit_logs WHERE action = 'erase_customer.v1' AND after::text LIKE '%Vegetarian%'",
+            &[],
+        )
+        .await;
+    assert_eq!(leaked, 0, "the erasure's audit rows hold no personal data");
+
+    client_a.sync_once(&a).await.unwrap();
+    let on_a = a.customer_detail(&ana).unwrap().unwrap();
+    assert!(on_a.customer.erased_at.is_some());
+    assert_eq!((on_a.customer.email.as_deref(), on_a.customer.phone.as_deref()), (None, None));
+    assert_eq!(on_a.customer.full_name(), "Erased customer");
+    let kept = on_a.bookings.iter().find(|h| h.booking.id == moved_id).expect("the booking stays");
+    assert_eq!(kept.booking.status, on_b.bookings.iter().find(|h| h.booking.id == moved_id).unwrap().booking.status);
+    assert!(a.search_customers(&email, 10).unwrap().is_empty(), "nothing finds them by their old address");
+    // An edit queued elsewhere after the erasure is refused, not applied.
+    let late = m(
+        "set_customer_field.v1",
+        json!({"customer_id": ana, "set": {"field": "first_name", "value": "Ana"}, "hlc": stamp("desk-a")}),
+    );
+    assert!(a.mutate(&late).is_err());
+}

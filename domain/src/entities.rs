@@ -295,6 +295,17 @@ pub struct Customer {
     /// Bumped by every accepted notes edit; an edit names the version it started from.
     pub notes_version: u64,
     pub notes_conflicts: Vec<NotesConflict>,
+    /// The customer asked for no departure reminders (booking confirmations still go out).
+    #[serde(default)]
+    pub reminders_opt_out: bool,
+    /// Set when this record was merged into another (`merge_customers.v1`): its bookings moved
+    /// there, and it stays only so old references resolve; searches leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
+    /// Set when the personal data was erased (`erase_customer.v1`, GDPR): names, contact,
+    /// notes and tags are gone; bookings and money records stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

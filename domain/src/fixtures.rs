@@ -202,6 +202,9 @@ pub fn customer() -> Customer {
         notes: "Prefers mornings".into(),
         notes_version: 3,
         notes_conflicts: vec![],
+        reminders_opt_out: false,
+        merged_into: None,
+        erased_at: None,
         created_at: now(),
         updated_at: now(),
     }

@@ -75,6 +75,109 @@ pub struct CustomerDetail {
     /// Newest first, each with its tour and departure (when this desk holds them), so the table
     /// says what and when.
     pub bookings: Vec<BookingHit>,
+    /// What the customer has paid net of refunds, over every booking, one sum per currency
+    /// (sorted by currency; none when nothing was paid).
+    #[serde(default)]
+    pub lifetime_value: Vec<Money>,
+    /// Other customers who look like the same person: the same phone, or the same e-mail once
+    /// case and a `+tag` are ignored. Offered for a merge.
+    #[serde(default)]
+    pub duplicates: Vec<CustomerHit>,
+    /// A merge into this customer still waiting in this desk's outbox (its mutation id, and the
+    /// merged customer's id): it can be undone until it is sent.
+    #[serde(default)]
+    pub undoable_merge: Option<PendingMerge>,
+}
+
+/// A `merge_customers.v1` not yet sent to the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingMerge {
+    pub mutation_id: u64,
+    pub duplicate_id: String,
+}
+
+/// Everything this desk holds about one customer (GDPR access request): the record, their
+/// bookings with their ledgers, and the messages sent to them as far as this desk knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerExport {
+    pub customer: Customer,
+    pub bookings: Vec<crate::entities::Booking>,
+    pub ledger: Vec<crate::ledger::LedgerEntry>,
+    pub exported_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl CustomerExport {
+    /// The same data as CSV in three sections (the customer as field,value lines, then their
+    /// bookings, then the ledger), cells escaped as the manifests' are.
+    pub fn to_csv(&self) -> String {
+        let f = crate::manifest_export::csv_field;
+        let c = &self.customer;
+        let mut out = String::from("customer field,value\n");
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        let fields: Vec<(&str, String)> = vec![
+            ("id", c.id.clone()),
+            ("first_name", c.first_name.clone()),
+            ("last_name", c.last_name.clone()),
+            ("email", opt(&c.email)),
+            ("phone", opt(&c.phone)),
+            ("source", c.source.as_str().to_string()),
+            ("source_detail", opt(&c.source_detail)),
+            ("preferred_language", c.preferred_language.clone()),
+            ("preferred_currency", c.preferred_currency.to_string()),
+            ("marketing_consent", c.marketing_consent.to_string()),
+            ("marketing_consent_date", c.marketing_consent_date.map(|d| d.to_rfc3339()).unwrap_or_default()),
+            ("reminders_opt_out", c.reminders_opt_out.to_string()),
+            ("tags", c.tags.iter().cloned().collect::<Vec<_>>().join(" ")),
+            ("notes", c.notes.clone()),
+            ("created_at", c.created_at.to_rfc3339()),
+            ("exported_at", self.exported_at.to_rfc3339()),
+        ];
+        for (k, v) in fields {
+            out.push_str(&format!("{},{}\n", f(k), f(&v)));
+        }
+        out.push_str("\nbooking id,reference,departure,status,payment status,total,paid,refunded,currency,participants,special requests,dietary,created at\n");
+        for b in &self.bookings {
+            let names: Vec<String> = b
+                .participants
+                .iter()
+                .map(|p| crate::entities::full_name(&p.first_name, &p.last_name))
+                .filter(|n| !n.is_empty())
+                .collect();
+            let row = [
+                b.id.clone(),
+                b.reference_number.as_str().to_string(),
+                b.departure_id.clone(),
+                b.status.as_str().to_string(),
+                b.payment_status.as_str().to_string(),
+                b.pricing.total.amount.to_string(),
+                b.paid_amount.amount.to_string(),
+                b.refunded_amount.amount.to_string(),
+                b.pricing.total.currency.to_string(),
+                names.join("; "),
+                b.special_requests.clone().unwrap_or_default(),
+                b.dietary_restrictions.clone().unwrap_or_default(),
+                b.created_at.to_rfc3339(),
+            ];
+            out.push_str(&row.iter().map(|v| f(v)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+        out.push_str("\nledger entry id,booking id,kind,amount,currency,reference,note,recorded at\n");
+        for e in &self.ledger {
+            let row = [
+                e.id.clone(),
+                e.booking_id.clone(),
+                serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                e.amount.to_string(),
+                e.currency.to_string(),
+                e.reference.clone().unwrap_or_default(),
+                e.note.clone().unwrap_or_default(),
+                e.recorded_at.to_rfc3339(),
+            ];
+            out.push_str(&row.iter().map(|v| f(v)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+        out
+    }
 }
 
 /// One seat on a manifest. Unnamed seats (a booking that gave only quantities) have empty names.

@@ -17,6 +17,7 @@ use crate::StoreError;
 mod allotments;
 mod bookings_list;
 mod catalogue;
+mod customers;
 mod exports;
 mod gift_cards;
 mod guides;

@@ -441,6 +441,8 @@ impl SyncClient {
         loop {
             let batch = store.outbox(PUSH_BATCH)?;
             let Some(last) = batch.last().map(|m| m.id) else { break };
+            // From here these may reach the server: no longer undoable on this desk.
+            store.note_push_started(last)?;
             let req = PushRequest {
                 client_id: store.client_id().to_string(),
                 schema_version: SCHEMA_VERSION,

@@ -35,6 +35,8 @@ use crate::error::{DeskError, DeskResult};
 
 /// The pricing catalogue's commands (seasons, promo codes, taxes, policies, FAQs, inclusions).
 pub mod catalogue;
+/// Customer edits, merge, erasure and export (issue 13).
+pub mod customers;
 pub mod desk;
 /// Allotments, walk-ups and manifest files (issue 14).
 pub mod field;

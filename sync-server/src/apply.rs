@@ -371,6 +371,22 @@ async fn write(
             // no booking whose departure's bucket it must go to.
             let new = matches!(m, Mutation::CreateCustomerV1(_)) && before.is_none();
             db::put_customer(w, c, new).await?;
+            match m {
+                // The tombstone of a merge: its messages follow its bookings to the survivor.
+                Mutation::MergeCustomersV1(_) if c.merged_into.is_some() => {
+                    db::move_communications(w, &c.organization_id, &c.id, c.merged_into.as_deref().unwrap_or_default())
+                        .await?;
+                }
+                // An erasure wipes what the messages said and where they went, and keeps no copy
+                // of the personal data in the audit log's before-image.
+                Mutation::EraseCustomerV1(_) => {
+                    db::erase_communications(w, &c.organization_id, &c.id).await?;
+                    let after = serde_json::json!({ "erased": true });
+                    db::audit_change(w, actor, m.name(), "customer", &c.id, None, &after);
+                    return Ok(());
+                }
+                _ => {}
+            }
             ("customer", &c.id, serde_json::to_value(c)?)
         }
         Change::PutGuide(g) => {
@@ -607,6 +623,7 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
         ReadKey::BookingsOfDeparture(id) => {
             Fetched::Bookings(db::bookings_of_departure(tx, org, id, for_update).await?)
         }
+        ReadKey::BookingsOfCustomer(id) => Fetched::Bookings(db::bookings_of_customer(tx, org, id, for_update).await?),
         ReadKey::CheckInsOfBooking(id) => Fetched::CheckIns(db::check_ins_of_booking(tx, org, id).await?),
         ReadKey::LedgerOfBooking(id) => Fetched::Ledger(db::ledger_of_booking(tx, org, id).await?),
         // Always locked: no mutation consults these without writing them.

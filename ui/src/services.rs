@@ -700,3 +700,54 @@ pub async fn cash_drawer(date: Option<chrono::NaiveDate>) -> Result<tourdesk_dom
     }
     call("cash_drawer", &A { date }).await
 }
+
+// Customer edits, merge, erasure and export (issue 13 item 3).
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SetFieldArgs<'a> {
+    customer_id: &'a str,
+    set: &'a tourdesk_domain::mutation::CustomerField,
+}
+
+pub async fn set_customer_field(
+    customer_id: &str,
+    set: &tourdesk_domain::mutation::CustomerField,
+) -> Result<(), UiError> {
+    call("set_customer_field", &SetFieldArgs { customer_id, set }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TagArgs<'a> {
+    customer_id: &'a str,
+    tag: &'a str,
+    present: bool,
+}
+
+pub async fn set_customer_tag(customer_id: &str, tag: &str, present: bool) -> Result<(), UiError> {
+    call("set_customer_tag", &TagArgs { customer_id, tag, present }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MergeArgs<'a> {
+    survivor_id: &'a str,
+    duplicate_id: &'a str,
+}
+
+pub async fn merge_customers(survivor_id: &str, duplicate_id: &str) -> Result<u64, UiError> {
+    call("merge_customers", &MergeArgs { survivor_id, duplicate_id }).await
+}
+
+pub async fn discard_pending(mutation_id: u64) -> Result<(), UiError> {
+    call("discard_pending", &MutationArg { mutation_id }).await
+}
+
+pub async fn erase_customer(customer_id: &str) -> Result<(), UiError> {
+    call("erase_customer", &CustomerArg { customer_id }).await
+}
+
+pub async fn export_customer(customer_id: &str) -> Result<Vec<String>, UiError> {
+    call("export_customer", &CustomerArg { customer_id }).await
+}

@@ -184,6 +184,9 @@ impl CreateCustomerV1 {
             notes,
             notes_version: 0,
             notes_conflicts: vec![],
+            reminders_opt_out: false,
+            merged_into: None,
+            erased_at: None,
             created_at: ctx.now,
             updated_at: ctx.now,
         };
@@ -206,6 +209,8 @@ pub enum CustomerField {
     PreferredLanguage(String),
     PreferredCurrency(String),
     MarketingConsent(bool),
+    /// `true`: no departure reminders for this customer.
+    RemindersOptOut(bool),
 }
 
 impl CustomerField {
@@ -219,6 +224,7 @@ impl CustomerField {
         "preferred_language",
         "preferred_currency",
         "marketing_consent",
+        "reminders_opt_out",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -232,6 +238,7 @@ impl CustomerField {
             CustomerField::PreferredLanguage(_) => "preferred_language",
             CustomerField::PreferredCurrency(_) => "preferred_currency",
             CustomerField::MarketingConsent(_) => "marketing_consent",
+            CustomerField::RemindersOptOut(_) => "reminders_opt_out",
         }
     }
 
@@ -252,6 +259,7 @@ impl CustomerField {
                 // The consent's date is the edit's own stamp, so every replica records the same one.
                 c.marketing_consent_date = v.then(|| hlc.wall_time());
             }
+            CustomerField::RemindersOptOut(v) => c.reminders_opt_out = *v,
         }
         let field = self.name();
         some_name(c).map_err(|e| FieldError::new(field, e.message))
@@ -286,6 +294,7 @@ impl Mutator for SetCustomerFieldV1 {
         check_stamp(&self.hlc, ctx)?;
         let id = validate::row_ref("customer_id", &self.customer_id)?;
         let old = view.customer(&id)?.ok_or_else(|| Rejection::not_found("customer", &id))?;
+        editable(&old)?;
         let mut c = old.clone();
         self.set.write(&mut c, &self.hlc, self.default_region.as_deref())?;
         let field = self.set.name();
@@ -332,6 +341,7 @@ fn set_tag(
     let id = validate::row_ref("customer_id", customer_id)?;
     let tag = validate::tag("tag", tag)?;
     let mut c = view.customer(&id)?.ok_or_else(|| Rejection::not_found("customer", &id))?;
+    editable(&c)?;
     if c.tag_stamps.get(&tag).is_some_and(|s| s.hlc >= *hlc) {
         return Ok(vec![]);
     }
@@ -382,6 +392,7 @@ impl Mutator for EditCustomerNotesV1 {
         let id = validate::row_ref("customer_id", &self.customer_id)?;
         let text = notes_text(&self.text)?;
         let mut c = view.customer(&id)?.ok_or_else(|| Rejection::not_found("customer", &id))?;
+        editable(&c)?;
         if self.base_version > c.notes_version {
             return Err(FieldError::new(
                 "base_version",
@@ -411,6 +422,219 @@ impl Mutator for EditCustomerNotesV1 {
         }
         c.updated_at = ctx.now;
         Ok(vec![Change::PutCustomer(c)])
+    }
+}
+
+/// The audit action of a merge (`merge_customers.v1`).
+pub const CUSTOMER_MERGED: &str = "customer.merged";
+/// The audit action of an erasure (`erase_customer.v1`).
+pub const CUSTOMER_ERASED: &str = "customer.erased";
+/// What an erased customer is called from then on.
+pub const ERASED_NAME: &str = "Erased customer";
+
+/// A customer that was merged away or erased takes no more edits.
+fn editable(c: &Customer) -> Result<(), Rejection> {
+    if c.erased_at.is_some() {
+        return Err(Rejection::conflict("customer_id", format!("customer {} was erased", c.id)));
+    }
+    if let Some(into) = &c.merged_into {
+        return Err(Rejection::conflict("customer_id", format!("customer {} was merged into {into}", c.id)));
+    }
+    Ok(())
+}
+
+/// Arguments of `merge_customers.v1`: the duplicate's bookings (and so their ledger entries,
+/// which hang off the booking) move to the survivor, which also takes the contact details it
+/// lacks, the duplicate's tags and notes, and the stricter of the two reminder choices. The
+/// duplicate stays as a tombstone pointing at the survivor (`merged_into`), without its
+/// e-mail, so the address can move.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeCustomersV1 {
+    pub survivor_id: String,
+    pub duplicate_id: String,
+    pub hlc: Hlc,
+}
+
+impl Mutator for MergeCustomersV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        vec![
+            ReadKey::Customer(norm_ref(&self.survivor_id)),
+            ReadKey::Customer(norm_ref(&self.duplicate_id)),
+            ReadKey::BookingsOfCustomer(norm_ref(&self.duplicate_id)),
+        ]
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        require(ctx, Permission::CustomersWrite, "merge customers")?;
+        check_stamp(&self.hlc, ctx)?;
+        let survivor_id = validate::row_ref("survivor_id", &self.survivor_id)?;
+        let duplicate_id = validate::row_ref("duplicate_id", &self.duplicate_id)?;
+        if survivor_id == duplicate_id {
+            return Err(FieldError::new("duplicate_id", "a customer cannot be merged into itself").into());
+        }
+        let dup = view.customer(&duplicate_id)?.ok_or_else(|| Rejection::not_found("customer", &duplicate_id))?;
+        if dup.merged_into.as_deref() == Some(survivor_id.as_str()) {
+            return Ok(vec![]); // replayed: already merged
+        }
+        let mut keep = view.customer(&survivor_id)?.ok_or_else(|| Rejection::not_found("customer", &survivor_id))?;
+        editable(&dup).map_err(|_| {
+            Rejection::conflict("duplicate_id", format!("customer {duplicate_id} was already merged or erased"))
+        })?;
+        editable(&keep)
+            .map_err(|_| Rejection::conflict("survivor_id", format!("customer {survivor_id} was merged or erased")))?;
+
+        let mut changes = Vec::new();
+        let mut moved = Vec::new();
+        for mut b in view.bookings_of_customer(&duplicate_id)? {
+            if b.customer_id != duplicate_id {
+                continue;
+            }
+            moved.push(b.id.clone());
+            b.customer_id = survivor_id.clone();
+            b.updated_at = ctx.now;
+            changes.push(Change::PutBooking(b));
+        }
+        moved.sort();
+
+        let mut gone = dup.clone();
+        let took_email = keep.email.is_none() && dup.email.is_some();
+        if took_email {
+            keep.email = dup.email.clone();
+            keep.field_hlcs.insert("email".into(), self.hlc.clone());
+        }
+        if keep.phone.is_none() && dup.phone.is_some() {
+            keep.phone = dup.phone.clone();
+            keep.field_hlcs.insert("phone".into(), self.hlc.clone());
+        }
+        if dup.reminders_opt_out && !keep.reminders_opt_out {
+            keep.reminders_opt_out = true;
+            keep.field_hlcs.insert("reminders_opt_out".into(), self.hlc.clone());
+        }
+        for tag in &dup.tags {
+            if !keep.tags.contains(tag) && keep.tag_stamps.get(tag).is_none_or(|s| s.hlc < self.hlc) {
+                keep.tag_stamps.insert(tag.clone(), TagStamp { present: true, hlc: self.hlc.clone() });
+            }
+        }
+        keep.tags = keep.tag_stamps.iter().filter(|(_, s)| s.present).map(|(t, _)| t.clone()).collect();
+        let dup_notes = dup.notes.trim();
+        if !dup_notes.is_empty() && !keep.notes.contains(dup_notes) {
+            let joined = if keep.notes.trim().is_empty() {
+                dup_notes.to_string()
+            } else {
+                format!("{}\n\n{dup_notes}", keep.notes.trim_end())
+            };
+            keep.notes = notes_text(&joined)?;
+            keep.notes_version += 1;
+        }
+        keep.notes_conflicts.extend(dup.notes_conflicts.iter().cloned());
+        keep.updated_at = ctx.now;
+
+        gone.merged_into = Some(survivor_id.clone());
+        // The address moves (it is unique in the organization), so the tombstone lets go first.
+        gone.email = None;
+        gone.field_hlcs.insert("email".into(), self.hlc.clone());
+        gone.updated_at = ctx.now;
+
+        changes.push(Change::PutCustomer(gone));
+        changes.push(Change::PutCustomer(keep));
+        changes.push(Change::Audit(super::AuditEntry {
+            action: CUSTOMER_MERGED.into(),
+            entity: "customer".into(),
+            entity_id: survivor_id.clone(),
+            actor_id: ctx.user_id.clone(),
+            at: ctx.now,
+            detail: serde_json::json!({
+                "survivor_id": survivor_id,
+                "duplicate_id": duplicate_id,
+                "duplicate_name": dup.full_name(),
+                "bookings_moved": moved,
+                "email_moved": took_email,
+            }),
+        }));
+        Ok(changes)
+    }
+}
+
+/// Arguments of `erase_customer.v1` (GDPR erasure): names, contact, notes, tags and the
+/// free text of their bookings (participants' names, requests, dietary notes) are wiped on
+/// every replica; the bookings themselves, their money and the ledger stay, as bookkeeping law
+/// requires. Irreversible once the server has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EraseCustomerV1 {
+    pub customer_id: String,
+    pub hlc: Hlc,
+}
+
+impl Mutator for EraseCustomerV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        vec![ReadKey::Customer(norm_ref(&self.customer_id)), ReadKey::BookingsOfCustomer(norm_ref(&self.customer_id))]
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        require(ctx, Permission::CustomersWrite, "erase customers")?;
+        check_stamp(&self.hlc, ctx)?;
+        let id = validate::row_ref("customer_id", &self.customer_id)?;
+        let old = view.customer(&id)?.ok_or_else(|| Rejection::not_found("customer", &id))?;
+        if old.erased_at.is_some() {
+            return Ok(vec![]); // replayed
+        }
+        let mut changes = Vec::new();
+        let mut scrubbed = 0u32;
+        for mut b in view.bookings_of_customer(&id)? {
+            if b.customer_id != id {
+                continue;
+            }
+            let before = b.clone();
+            for p in &mut b.participants {
+                p.first_name.clear();
+                p.last_name.clear();
+                p.age = None;
+            }
+            b.special_requests = None;
+            b.dietary_restrictions = None;
+            if b != before {
+                b.updated_at = ctx.now;
+                scrubbed += 1;
+                changes.push(Change::PutBooking(b));
+            }
+        }
+        let stamp = self.hlc.clone();
+        let c = Customer {
+            email: None,
+            phone: None,
+            first_name: ERASED_NAME.into(),
+            last_name: String::new(),
+            source_detail: None,
+            marketing_consent: false,
+            marketing_consent_date: None,
+            reminders_opt_out: true,
+            field_hlcs: CustomerField::NAMES.iter().map(|f| (f.to_string(), stamp.clone())).collect(),
+            tags: BTreeSet::new(),
+            tag_stamps: old
+                .tag_stamps
+                .keys()
+                .map(|t| (t.clone(), TagStamp { present: false, hlc: stamp.clone() }))
+                .collect(),
+            notes: String::new(),
+            notes_version: old.notes_version + 1,
+            notes_conflicts: vec![],
+            erased_at: Some(ctx.now),
+            updated_at: ctx.now,
+            ..old
+        };
+        changes.push(Change::PutCustomer(c));
+        changes.push(Change::Audit(super::AuditEntry {
+            action: CUSTOMER_ERASED.into(),
+            entity: "customer".into(),
+            entity_id: id.clone(),
+            actor_id: ctx.user_id.clone(),
+            at: ctx.now,
+            // No personal data here: the audit log is append-only.
+            detail: serde_json::json!({ "bookings_scrubbed": scrubbed }),
+        }));
+        Ok(changes)
     }
 }
 
@@ -657,6 +881,129 @@ mod tests {
         assert_eq!(run_err(&mem, "edit_customer_notes.v1", notes(5, "x"), Role::Manager), "NOT_AUTHORIZED");
         let missing = patch(notes(5, "x"), &[("customer_id", "c-404".into())]);
         assert_eq!(run_err(&mem, "edit_customer_notes.v1", missing, Role::Admin), "NOT_FOUND");
+    }
+
+    const DUP: &str = "00000000-0000-4000-8000-0000000c0003";
+
+    fn duplicate() -> Customer {
+        let mut d = customer();
+        d.id = DUP.into();
+        d.email = Some("ana.silva@example.com".into());
+        d.phone = Some("+351912000999".into());
+        d.tags = ["press".to_string()].into_iter().collect();
+        d.tag_stamps = [("press".to_string(), TagStamp { present: true, hlc: hlc(-10, "a") })].into_iter().collect();
+        d.notes = "Vegetarian".into();
+        d.reminders_opt_out = true;
+        d
+    }
+
+    fn merge(survivor: &str, dup: &str) -> Value {
+        json!({"survivor_id": survivor, "duplicate_id": dup, "hlc": hlc(0, "desk-a").to_string()})
+    }
+
+    #[test]
+    fn merge_moves_bookings_and_takes_what_the_survivor_lacks() {
+        use crate::status::{BookingStatus, PaymentStatus};
+        let mem = world();
+        mem.put_customer(Customer { email: None, ..customer() });
+        mem.put_customer(duplicate());
+        let mut b1 = booking("b-dup-1", 2, BookingStatus::Confirmed, PaymentStatus::Paid, 10_000);
+        b1.customer_id = DUP.into();
+        let mut b2 = booking("b-dup-22", 1, BookingStatus::Pending, PaymentStatus::Unpaid, 0);
+        b2.customer_id = DUP.into();
+        let own = booking("b-own", 1, BookingStatus::Pending, PaymentStatus::Unpaid, 0);
+        for b in [b1, b2, own] {
+            mem.put_booking(b);
+        }
+        let ch = run_write(&mem, "merge_customers.v1", merge(CUSTOMER, DUP), Role::Admin);
+        assert_eq!(mem.get_booking("b-dup-1").customer_id, CUSTOMER);
+        assert_eq!(mem.get_booking("b-dup-22").customer_id, CUSTOMER);
+        assert_eq!(mem.get_booking("b-own").customer_id, CUSTOMER);
+        let keep = mem.get_customer(CUSTOMER);
+        assert_eq!(keep.email.as_deref(), Some("ana.silva@example.com"), "the e-mail it lacked");
+        assert_eq!(keep.phone.as_deref(), Some("+351912000999"));
+        assert!(keep.tags.contains("press") && keep.reminders_opt_out);
+        assert!(keep.notes.ends_with("Vegetarian") && keep.notes.starts_with("Prefers mornings"), "{}", keep.notes);
+        let gone = mem.get_customer(DUP);
+        assert_eq!((gone.merged_into.as_deref(), gone.email.as_deref()), (Some(CUSTOMER), None));
+        let audit = ch.iter().find_map(|c| if let Change::Audit(a) = c { Some(a) } else { None }).unwrap();
+        assert_eq!(audit.action, CUSTOMER_MERGED);
+        assert_eq!(audit.detail["bookings_moved"], json!(["b-dup-1", "b-dup-22"]));
+        // Replayed: nothing more. The tombstone takes no edits and cannot be merged again.
+        assert!(run_ok(&mem, "merge_customers.v1", merge(CUSTOMER, DUP), Role::Admin).is_empty());
+        assert_eq!(
+            run_err(
+                &mem,
+                "set_customer_field.v1",
+                patch(set("first_name", "X".into(), 5, "d"), &[("customer_id", DUP.into())]),
+                Role::Admin
+            ),
+            "CONFLICT"
+        );
+        assert_eq!(run_err(&mem, "merge_customers.v1", merge(DUP, CUSTOMER), Role::Admin), "CONFLICT");
+        let other = "00000000-0000-4000-8000-0000000c0004";
+        assert_eq!(run_err(&mem, "merge_customers.v1", merge(other, DUP), Role::Admin), "NOT_FOUND");
+
+        let mem = world();
+        mem.put_customer(duplicate());
+        assert_eq!(run_err(&mem, "merge_customers.v1", merge(CUSTOMER, CUSTOMER), Role::Admin), "INVALID");
+        assert_eq!(run_err(&mem, "merge_customers.v1", merge(CUSTOMER, DUP), Role::Manager), "NOT_AUTHORIZED");
+        let late = json!({"survivor_id": CUSTOMER, "duplicate_id": DUP,
+                          "hlc": hlc(MAX_CLOCK_SKEW.num_milliseconds() + 1, "d").to_string()});
+        assert_eq!(run_err(&mem, "merge_customers.v1", late, Role::Admin), "CLOCK_SKEW");
+        // The survivor keeps its own e-mail; the duplicate's stays out of it.
+        run_write(&mem, "merge_customers.v1", merge(CUSTOMER, DUP), Role::Owner);
+        assert_eq!(mem.get_customer(CUSTOMER).email.as_deref(), Some("ana@example.com"));
+    }
+
+    #[test]
+    fn erase_wipes_personal_data_and_keeps_bookings_and_money() {
+        use crate::entities::Participant;
+        use crate::status::{BookingStatus, PaymentStatus};
+        let mem = world();
+        mem.put_customer(duplicate());
+        let mut b = booking("b-1", 1, BookingStatus::Confirmed, PaymentStatus::Paid, 5_000);
+        b.customer_id = DUP.into();
+        b.participants = vec![Participant {
+            pricing_tier_id: ADULT.into(),
+            first_name: "Ana".into(),
+            last_name: "Silva".into(),
+            age: Some(30),
+        }];
+        b.special_requests = Some("Window seat".into());
+        mem.put_booking(b.clone());
+        let args = json!({"customer_id": DUP, "hlc": hlc(0, "desk-a").to_string()});
+        assert_eq!(run_err(&mem, "erase_customer.v1", args.clone(), Role::Manager), "NOT_AUTHORIZED");
+        let ch = run_write(&mem, "erase_customer.v1", args.clone(), Role::Admin);
+        let c = mem.get_customer(DUP);
+        assert!(c.erased_at.is_some());
+        assert_eq!(
+            (c.email.clone(), c.phone.clone(), c.full_name(), c.notes.as_str()),
+            (None, None, ERASED_NAME.to_string(), "")
+        );
+        assert!(c.tags.is_empty() && !c.marketing_consent);
+        let kept = mem.get_booking("b-1");
+        assert_eq!((kept.customer_id.as_str(), kept.paid_amount, kept.status), (DUP, b.paid_amount, b.status));
+        assert_eq!((kept.participants[0].first_name.as_str(), kept.special_requests), ("", None));
+        let audit = ch.iter().find_map(|c| if let Change::Audit(a) = c { Some(a) } else { None }).unwrap();
+        assert_eq!(audit.action, CUSTOMER_ERASED);
+        assert!(!audit.detail.to_string().contains("Ana"), "no personal data in the audit log");
+        assert!(run_ok(&mem, "erase_customer.v1", args, Role::Admin).is_empty(), "replayed");
+        let (name, tag_args) = tag(true, "vip", 5, "a");
+        assert_eq!(run_err(&mem, name, patch(tag_args, &[("customer_id", DUP.into())]), Role::Admin), "CONFLICT");
+        let gone = json!({"customer_id": "c-404", "hlc": hlc(0, "desk-a").to_string()});
+        assert_eq!(run_err(&mem, "erase_customer.v1", gone, Role::Admin), "NOT_FOUND");
+    }
+
+    #[test]
+    fn reminders_opt_out_is_a_merged_field() {
+        let mem = world();
+        run_write(&mem, "set_customer_field.v1", set("reminders_opt_out", true.into(), 1, "a"), Role::Admin);
+        assert!(mem.get_customer(CUSTOMER).reminders_opt_out);
+        assert!(
+            run_ok(&mem, "set_customer_field.v1", set("reminders_opt_out", false.into(), 0, "a"), Role::Admin)
+                .is_empty()
+        );
     }
 
     /// Applies `ops` in order to a fresh world and returns the customer.

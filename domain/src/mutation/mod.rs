@@ -73,7 +73,8 @@ pub use catalogue::{
     UpsertTaxRateV1, UpsertTourFaqV1, UpsertTourInclusionV1,
 };
 pub use customers::{
-    AddCustomerTagV1, CreateCustomerV1, CustomerField, EditCustomerNotesV1, RemoveCustomerTagV1, SetCustomerFieldV1,
+    AddCustomerTagV1, CUSTOMER_ERASED, CUSTOMER_MERGED, CreateCustomerV1, CustomerField, ERASED_NAME,
+    EditCustomerNotesV1, EraseCustomerV1, MergeCustomersV1, RemoveCustomerTagV1, SetCustomerFieldV1,
 };
 pub use gift_cards::{GIFT_CARD_ISSUED, GIFT_CARD_REDEEMED, IssueGiftCardV1, RedeemGiftCardV1};
 pub use guides::{AssignGuideV1, AssignGuideV2, UnassignGuideV1, UpsertGuideV1};
@@ -148,6 +149,8 @@ pub enum ReadKey {
     /// Whether a booking reference is taken in the organization.
     BookingReference(String),
     BookingsOfDeparture(String),
+    /// Every booking of a customer (any status), for a merge or an erasure that rewrites them.
+    BookingsOfCustomer(String),
     CheckInsOfBooking(String),
     Customer(String),
     /// A customer by lowercased e-mail.
@@ -262,6 +265,10 @@ pub trait ReadView {
     fn bookings_of_departure(&self, departure_id: &str) -> Result<Vec<Booking>, StoreFault> {
         let _ = departure_id;
         Err(unsupported("a departure's bookings"))
+    }
+    fn bookings_of_customer(&self, customer_id: &str) -> Result<Vec<Booking>, StoreFault> {
+        let _ = customer_id;
+        Err(unsupported("a customer's bookings"))
     }
     fn check_ins_of_booking(&self, booking_id: &str) -> Result<Vec<CheckIn>, StoreFault> {
         let _ = booking_id;
@@ -658,6 +665,8 @@ mutations! {
     IssueGiftCardV1 => "issue_gift_card.v1",
     RedeemGiftCardV1 => "redeem_gift_card.v1",
     MoveBookingV1 => "move_booking.v1",
+    MergeCustomersV1 => "merge_customers.v1",
+    EraseCustomerV1 => "erase_customer.v1",
 }
 
 impl Mutation {

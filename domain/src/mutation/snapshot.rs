@@ -92,7 +92,7 @@ impl Fetched {
                 | (ReadKey::GuideRemovals(_), Fetched::GuideRemovals(_))
                 | (ReadKey::Booking(_), Fetched::Booking(_))
                 | (ReadKey::BookingReference(_), Fetched::Taken(_))
-                | (ReadKey::BookingsOfDeparture(_), Fetched::Bookings(_))
+                | (ReadKey::BookingsOfDeparture(_) | ReadKey::BookingsOfCustomer(_), Fetched::Bookings(_))
                 | (ReadKey::CheckInsOfBooking(_), Fetched::CheckIns(_))
                 | (ReadKey::Customer(_) | ReadKey::CustomerEmail(_), Fetched::Customer(_))
                 | (ReadKey::Guide(_), Fetched::Guide(_))
@@ -321,6 +321,12 @@ impl ReadView for Snapshot {
         match self.get(ReadKey::BookingsOfDeparture(departure_id.to_string())) {
             Some(Fetched::Bookings(b)) => Ok(b.clone()),
             _ => Err(undeclared(&format!("bookings of departure {departure_id}"))),
+        }
+    }
+    fn bookings_of_customer(&self, customer_id: &str) -> Result<Vec<Booking>, StoreFault> {
+        match self.get(ReadKey::BookingsOfCustomer(customer_id.to_string())) {
+            Some(Fetched::Bookings(b)) => Ok(b.clone()),
+            _ => Err(undeclared(&format!("bookings of customer {customer_id}"))),
         }
     }
     fn check_ins_of_booking(&self, booking_id: &str) -> Result<Vec<CheckIn>, StoreFault> {

@@ -205,6 +205,9 @@ impl Mem {
             ReadKey::BookingsOfDeparture(id) => {
                 Fetched::Bookings(s.bookings.values().filter(|b| &b.departure_id == id).cloned().collect())
             }
+            ReadKey::BookingsOfCustomer(id) => {
+                Fetched::Bookings(s.bookings.values().filter(|b| &b.customer_id == id).cloned().collect())
+            }
             ReadKey::CheckInsOfBooking(id) => {
                 Fetched::CheckIns(s.check_ins.values().filter(|c| &c.booking_id == id).cloned().collect())
             }
@@ -274,6 +277,8 @@ fn writes(change: &Change, key: &ReadKey) -> bool {
         (Change::PutDeparture(d), ReadKey::DeparturesInRange { variant_id, .. }) => &d.variant_id == variant_id,
         (Change::PutBooking(b), ReadKey::Booking(id)) => &b.id == id,
         (Change::PutBooking(b), ReadKey::BookingsOfDeparture(id)) => &b.departure_id == id,
+        // A merge moves the duplicate's bookings (locked as its bookings) to the survivor.
+        (Change::PutBooking(_), ReadKey::BookingsOfCustomer(_)) => true,
         (Change::PutCustomer(c), ReadKey::Customer(id)) => &c.id == id,
         (Change::PutCustomer(c), ReadKey::CustomerEmail(email)) => {
             c.email.as_ref().is_some_and(|e| &e.to_lowercase() == email)

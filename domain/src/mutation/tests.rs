@@ -182,11 +182,22 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             "record_departure_incident.v1",
             json!({"nonce": uuid(40), "departure_id": DEPARTURE, "at": "2026-06-01T11:00:00Z", "text": "Bus late"}),
         ),
+        (
+            "merge_customers.v1",
+            json!({"survivor_id": CUSTOMER, "duplicate_id": "00000000-0000-4000-8000-0000000c0077",
+                   "hlc": hlc(0, "desk-a").to_string()}),
+        ),
+        ("erase_customer.v1", json!({"customer_id": CUSTOMER, "hlc": hlc(0, "desk-a").to_string()})),
     ]
 }
 
 fn sample_world() -> Mem {
     let mem = world();
+    mem.put_customer(Customer {
+        id: "00000000-0000-4000-8000-0000000c0077".into(),
+        email: Some("ana.two@example.com".into()),
+        ..customer()
+    });
     mem.write(Change::PutAllotment(super::allotments::tests::allotment(STAFF, 3)));
     mem.put_booking(booking(
         "b-1",

@@ -1254,3 +1254,61 @@ fn a_guide_writes_a_field_note_offline_on_their_departure_only() {
     assert!(s.departure_incidents(D2).unwrap().is_empty());
     assert_eq!(s.pending_count().unwrap(), 2);
 }
+
+/// A second record of Ana (a walk-in with her phone and a `+tag` address) is suggested, merged
+/// with her bookings and their money, and the merge can be taken back until a push starts.
+#[test]
+fn duplicates_are_suggested_merged_and_undoable_until_a_push_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s, 8);
+    let dup_id = "00000000-0000-4000-8000-0000000c0005";
+    let mut dup = customer(dup_id, "Ana", "S.", "Ana+tours@example.com", &ana().phone.unwrap());
+    dup.email = Some("ana+tours@example.com".into());
+    dup.notes = String::new();
+    dup.notes_conflicts = vec![];
+    let b_dup = booking(B3, D2, dup_id, 2, 77);
+    s.apply_pull(&pull(
+        vec![bucket(ALL, 40, vec![put(EntityKind::Customer, &dup), put(EntityKind::Booking, &b_dup)])],
+        0,
+        vec![],
+    ))
+    .unwrap();
+    let d = s.customer_detail(ANA).unwrap().unwrap();
+    assert_eq!(d.duplicates.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), [dup_id]);
+    assert!(d.undoable_merge.is_none());
+    let before = s.customer_detail(ANA).unwrap().unwrap();
+
+    let hlc = format!("{:013}-00000000-desk-a", Utc::now().timestamp_millis());
+    let merge =
+        Mutation::decode("merge_customers.v1", &json!({"survivor_id": ANA, "duplicate_id": dup_id, "hlc": hlc}))
+            .unwrap();
+    let id = s.mutate(&merge).unwrap();
+    let d = s.customer_detail(ANA).unwrap().unwrap();
+    assert!(d.bookings.iter().any(|h| h.booking.id == B3), "the duplicate's booking moved");
+    assert_eq!(d.lifetime_value, vec![usd(10_000)], "and its money counts for the survivor");
+    assert!(d.duplicates.is_empty(), "the merged record is no longer suggested");
+    assert_eq!(d.undoable_merge.as_ref().map(|m| (m.mutation_id, m.duplicate_id.as_str())), Some((id, dup_id)));
+    assert!(s.search_customers("ana", 10).unwrap().iter().all(|h| h.id != dup_id), "a tombstone is not found");
+    // The GDPR export holds the record and the bookings now theirs, as JSON and as CSV.
+    let export = s.customer_export(ANA).unwrap().unwrap();
+    assert!(export.bookings.iter().any(|b| b.id == B3));
+    let csv = export.to_csv();
+    assert!(csv.contains("ana.silva@example.com") && csv.contains(b_dup.reference_number.as_str()), "{csv}");
+    assert!(csv.contains("ledger entry id,booking id"), "{csv}");
+
+    // Undo: the queue forgets it and the rows are as the server has them.
+    s.discard_pending(id).unwrap();
+    assert_eq!(s.pending_count().unwrap(), 0);
+    let d = s.customer_detail(ANA).unwrap().unwrap();
+    assert_eq!((d.bookings.len(), d.duplicates.len()), (before.bookings.len(), 1));
+    assert_eq!(s.customer_detail(dup_id).unwrap().unwrap().bookings.len(), 1);
+    assert!(matches!(s.discard_pending(id), Err(StoreError::Rejected(Rejection::NotFound { .. }))));
+
+    // Merged again, and a push starts: no longer undoable.
+    let id = s.mutate(&merge).unwrap();
+    s.note_push_started(id).unwrap();
+    assert!(s.customer_detail(ANA).unwrap().unwrap().undoable_merge.is_none());
+    assert!(matches!(s.discard_pending(id), Err(StoreError::Rejected(Rejection::Conflict { .. }))));
+    assert_eq!(s.pending_count().unwrap(), 1);
+}

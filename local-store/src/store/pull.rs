@@ -157,29 +157,7 @@ impl Store {
             tx.commit()?;
             return Ok(());
         }
-        // Replay what the server has not seen yet on top of its state. A mutation that no longer
-        // applies locally (say its slug is now taken) stays queued: the server decides, and its
-        // verdict will arrive like any other.
-        let pending: Vec<(u64, String, String)> = {
-            let mut stmt = tx.prepare_cached("SELECT mutation_id, name, args FROM outbox ORDER BY mutation_id")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?
-        };
-        for (id, name, args) in pending {
-            let args: serde_json::Value = serde_json::from_str(&args)?;
-            let Ok(m) = Mutation::decode(&name, &args) else { continue };
-            match m.run(&Replica { c: &tx, org: &org }, &ctx) {
-                Ok(changes) => match write_optimistic(&tx, &org, &changes) {
-                    Err(StoreError::Rejected(e)) => {
-                        tracing::info!(mutation_id = id, "pending mutation not shown locally: {e}")
-                    }
-                    other => other?,
-                },
-                Err(ApplyError::Rejected(e)) => {
-                    tracing::info!(mutation_id = id, "pending mutation no longer applies locally: {e}")
-                }
-                Err(ApplyError::Store(f)) => return Err(StoreError::Corrupt(f.0)),
-            }
-        }
+        replay_outbox(&tx, &ctx)?;
         tx.commit()?;
         Ok(())
     }
@@ -239,7 +217,7 @@ impl Shadows {
     }
 }
 
-fn restore_shadows(tx: &Connection, org: &str) -> Result<(), StoreError> {
+pub(super) fn restore_shadows(tx: &Connection, org: &str) -> Result<(), StoreError> {
     let shadows: Vec<(String, String, Option<String>)> = {
         let mut stmt = tx.prepare_cached("SELECT entity, id, row FROM shadow")?;
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?
@@ -252,5 +230,33 @@ fn restore_shadows(tx: &Connection, org: &str) -> Result<(), StoreError> {
         }
     }
     tx.execute("DELETE FROM shadow", [])?;
+    Ok(())
+}
+
+/// Replays what the server has not seen yet on top of the rows as they are (after a rebase
+/// restored the server's versions). A mutation that no longer applies locally (say its slug is
+/// now taken) stays queued: the server decides, and its verdict will arrive like any other.
+pub(super) fn replay_outbox(tx: &Connection, ctx: &tourdesk_domain::mutation::MutationCtx) -> Result<(), StoreError> {
+    let org = &ctx.organization_id;
+    let pending: Vec<(u64, String, String)> = {
+        let mut stmt = tx.prepare_cached("SELECT mutation_id, name, args FROM outbox ORDER BY mutation_id")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?
+    };
+    for (id, name, args) in pending {
+        let args: serde_json::Value = serde_json::from_str(&args)?;
+        let Ok(m) = Mutation::decode(&name, &args) else { continue };
+        match m.run(&Replica { c: tx, org }, ctx) {
+            Ok(changes) => match write_optimistic(tx, org, &changes) {
+                Err(StoreError::Rejected(e)) => {
+                    tracing::info!(mutation_id = id, "pending mutation not shown locally: {e}")
+                }
+                other => other?,
+            },
+            Err(ApplyError::Rejected(e)) => {
+                tracing::info!(mutation_id = id, "pending mutation no longer applies locally: {e}")
+            }
+            Err(ApplyError::Store(f)) => return Err(StoreError::Corrupt(f.0)),
+        }
+    }
     Ok(())
 }

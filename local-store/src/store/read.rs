@@ -161,7 +161,7 @@ impl Store {
             let mut stmt = conn.prepare_cached(
                 "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending
                  FROM customers_fts JOIN customers c ON c.rowid = customers_fts.rowid
-                 WHERE customers_fts MATCH ?2 AND c.organization_id = ?1
+                 WHERE customers_fts MATCH ?2 AND c.organization_id = ?1 AND c.merged_into IS NULL
                  ORDER BY rank, c.last_name, c.first_name, c.id LIMIT ?3",
             )?;
             hits = stmt.query_map(params![org, fts, limit], customer_hit)?.collect::<Result<_, _>>()?;
@@ -174,7 +174,7 @@ impl Store {
         }
         let mut stmt = conn.prepare_cached(
             "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending FROM customers c
-             WHERE c.organization_id = ?1
+             WHERE c.organization_id = ?1 AND c.merged_into IS NULL
                AND (instr(c.phone, ?2) > 0 OR instr(c.phone, ?3) > 0
                     OR c.id IN (SELECT customer_id FROM bookings
                                 WHERE organization_id = ?1 AND reference_number LIKE ?4 ESCAPE '\\'))
@@ -196,12 +196,13 @@ impl Store {
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(None) };
         let Some(customer) = rows::customer(&conn, &org, customer_id)? else { return Ok(None) };
-        let bookings = rows::bookings_of_customer(&conn, &org, customer_id)?
-            .iter()
-            .map(|b| super::search::booking_hit(&conn, &org, b))
-            .collect::<Result<_, _>>()?;
+        let own = rows::bookings_of_customer(&conn, &org, customer_id)?;
+        let lifetime_value = super::customers::lifetime_value(&own);
+        let bookings = own.iter().map(|b| super::search::booking_hit(&conn, &org, b)).collect::<Result<_, _>>()?;
         let pending = rows::pending(&conn, &org, EntityKind::Customer, customer_id)?;
-        Ok(Some(CustomerDetail { customer, pending, bookings }))
+        let duplicates = super::customers::duplicates_of(&conn, &org, &customer)?;
+        let undoable_merge = super::customers::undoable_merge(&conn, &customer.id)?;
+        Ok(Some(CustomerDetail { customer, pending, bookings, lifetime_value, duplicates, undoable_merge }))
     }
 
     /// The guide's manifest: the departure, its bookings that hold seats, and each seat with its

@@ -276,6 +276,7 @@ impl Replica<'_> {
             ReadKey::Booking(id) => Fetched::Booking(rows::booking(c, org, id)?),
             ReadKey::BookingReference(reference) => Fetched::Taken(rows::booking_reference_taken(c, org, reference)?),
             ReadKey::BookingsOfDeparture(id) => Fetched::Bookings(rows::bookings_of_departure(c, org, id)?),
+            ReadKey::BookingsOfCustomer(id) => Fetched::Bookings(rows::bookings_of_customer(c, org, id)?),
             ReadKey::CheckInsOfBooking(id) => Fetched::CheckIns(rows::check_ins_of_booking(c, org, id)?),
             ReadKey::LedgerOfBooking(id) => Fetched::Ledger(rows::ledger_of_booking(c, org, id)?),
             ReadKey::Customer(id) => Fetched::Customer(rows::customer(c, org, id)?),

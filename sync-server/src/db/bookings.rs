@@ -186,6 +186,7 @@ const UPSERT_BOOKING: &str =
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
              $22, $23, $24, $25, $26, $27, $28, $29, $30)
          ON CONFLICT (id) DO UPDATE SET departure_id = excluded.departure_id, variant_id = excluded.variant_id,
+             customer_id = excluded.customer_id,
              pricing = excluded.pricing, currency = excluded.currency,
              subtotal_minor = excluded.subtotal_minor, total_minor = excluded.total_minor,
              paid_amount_minor = excluded.paid_amount_minor, refunded_amount_minor = excluded.refunded_amount_minor,

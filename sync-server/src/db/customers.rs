@@ -20,7 +20,7 @@ use super::{DbError, Prepared, WriteTx, bad_row, written_once};
 
 pub const CUSTOMER_COLS: &str = "id, organization_id, email, phone, first_name, last_name, source, source_detail, \
      preferred_language, preferred_currency, marketing_consent, marketing_consent_date, field_hlcs, tags, tag_stamps, \
-     notes, notes_version, notes_conflicts, created_at, updated_at";
+     notes, notes_version, notes_conflicts, created_at, updated_at, reminders_opt_out, merged_into, erased_at";
 
 pub fn customer_from_row(r: &tokio_postgres::Row) -> Result<Customer, DbError> {
     let source: String = r.try_get(6)?;
@@ -48,6 +48,9 @@ pub fn customer_from_row(r: &tokio_postgres::Row) -> Result<Customer, DbError> {
         notes_conflicts: serde_json::from_value(r.try_get(17)?)?,
         created_at: r.try_get(18)?,
         updated_at: r.try_get(19)?,
+        reminders_opt_out: r.try_get(20)?,
+        merged_into: r.try_get(21)?,
+        erased_at: r.try_get(22)?,
     })
 }
 
@@ -58,7 +61,7 @@ pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer, new: bool) -> Result<(
     let tags: Vec<String> = cu.tags.iter().cloned().collect();
     let (hlcs, stamps) = (serde_json::to_value(&cu.field_hlcs)?, serde_json::to_value(&cu.tag_stamps)?);
     let (conflicts, notes_version) = (serde_json::to_value(&cu.notes_conflicts)?, i64::try_from(cu.notes_version)?);
-    let params: [&(dyn ToSql + Sync); 20] = [
+    let params: [&(dyn ToSql + Sync); 23] = [
         &cu.id,
         &cu.organization_id,
         &cu.email,
@@ -79,6 +82,9 @@ pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer, new: bool) -> Result<(
         &conflicts,
         &cu.created_at,
         &cu.updated_at,
+        &cu.reminders_opt_out,
+        &cu.merged_into,
+        &cu.erased_at,
     ];
     // Pipelined: the departures do not depend on the upsert.
     // (Each table's upsert names its own columns: alike other tables' in shape only, not a copy.)
@@ -86,8 +92,10 @@ pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer, new: bool) -> Result<(
         w.exec(
             "INSERT INTO customers (id, organization_id, email, phone, first_name, last_name, source, source_detail,
              preferred_language, preferred_currency, marketing_consent, marketing_consent_date, field_hlcs, tags,
-             tag_stamps, notes, notes_version, notes_conflicts, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+             tag_stamps, notes, notes_version, notes_conflicts, created_at, updated_at, reminders_opt_out,
+             merged_into, erased_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+             $22, $23)
          ON CONFLICT (id) DO UPDATE SET email = excluded.email, phone = excluded.phone,
              first_name = excluded.first_name, last_name = excluded.last_name, source = excluded.source,
              source_detail = excluded.source_detail, preferred_language = excluded.preferred_language,
@@ -95,7 +103,8 @@ pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer, new: bool) -> Result<(
              marketing_consent_date = excluded.marketing_consent_date, field_hlcs = excluded.field_hlcs,
              tags = excluded.tags, tag_stamps = excluded.tag_stamps, notes = excluded.notes,
              notes_version = excluded.notes_version, notes_conflicts = excluded.notes_conflicts,
-             updated_at = excluded.updated_at
+             updated_at = excluded.updated_at, reminders_opt_out = excluded.reminders_opt_out,
+             merged_into = excluded.merged_into, erased_at = excluded.erased_at
          WHERE customers.organization_id = excluded.organization_id",
             &params,
         ),
@@ -177,4 +186,28 @@ pub async fn customer_email(c: &impl GenericClient, org: &str, customer_id: &str
         c.row_opt("SELECT email FROM customers WHERE organization_id = $1 AND id = $2", &[&org, &customer_id]).await?;
     // A walk-in has no e-mail: `None` whether the customer is missing or has none.
     Ok(row.map(|r| r.try_get::<_, Option<String>>(0)).transpose()?.flatten())
+}
+
+/// After a merge: the duplicate's messages (the communications log) belong to the survivor.
+pub async fn move_communications(w: &WriteTx<'_>, org: &str, from: &str, to: &str) -> Result<(), DbError> {
+    w.exec(
+        "UPDATE communications SET customer_id = $3 WHERE organization_id = $1 AND customer_id = $2",
+        &[&org, &from, &to],
+    )
+    .await?;
+    Ok(())
+}
+
+/// After an erasure: the log keeps that a message of each type went out and when, not what it
+/// said or to whom; one still waiting to go is not sent.
+pub async fn erase_communications(w: &WriteTx<'_>, org: &str, customer_id: &str) -> Result<(), DbError> {
+    w.exec(
+        "UPDATE communications SET content = '', subject = NULL, recipient = NULL,
+                status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END,
+                failure_reason = CASE WHEN status = 'pending' THEN 'customer erased' ELSE failure_reason END
+          WHERE organization_id = $1 AND customer_id = $2",
+        &[&org, &customer_id],
+    )
+    .await?;
+    Ok(())
 }

@@ -443,6 +443,19 @@ pub async fn bookings_of_departure(
     c.rows(&sql, &[&org, &departure_id]).await?.iter().map(booking_from_row).collect()
 }
 
+/// A customer's bookings (every status), in id order; `lock` is `""` or a locking clause.
+pub async fn bookings_of_customer(
+    c: &impl GenericClient,
+    org: &str,
+    customer_id: &str,
+    lock: &str,
+) -> Result<Vec<tourdesk_domain::entities::Booking>, DbError> {
+    let sql = format!(
+        "SELECT {BOOKING_COLS} FROM bookings WHERE organization_id = $1 AND customer_id = $2 ORDER BY id{lock}"
+    );
+    c.rows(&sql, &[&org, &customer_id]).await?.iter().map(booking_from_row).collect()
+}
+
 pub const CHECK_IN_COLS: &str = "id, organization_id, booking_id, departure_id, participant, kind, at, recorded_by";
 
 pub fn check_in_from_row(r: &tokio_postgres::Row) -> Result<CheckIn, DbError> {

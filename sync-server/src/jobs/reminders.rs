@@ -51,7 +51,7 @@ async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) ->
                     ON np.organization_id = b.organization_id AND np.customer_id = b.customer_id
              WHERE b.organization_id = $1 AND b.status IN ('confirmed', 'modified')
                AND s.starts_at > $2 AND s.starts_at <= $3
-               AND coalesce(np.email_enabled AND np.reminder_emails, true)
+               AND coalesce(np.email_enabled AND np.reminder_emails, true) AND NOT c.reminders_opt_out
                AND NOT EXISTS (SELECT 1 FROM communications m WHERE m.organization_id = b.organization_id
                                AND m.booking_id = b.id AND m.type = 'booking_reminder')
              ORDER BY s.starts_at, b.id

@@ -540,6 +540,9 @@ mod tests {
             },
             pending: false,
             bookings: vec![],
+            lifetime_value: vec![],
+            duplicates: vec![],
+            undoable_merge: None,
         }
     }
 
