@@ -264,7 +264,7 @@ async fn a_merge_and_an_erasure_replicate_to_a_second_desk() {
     client_b.sync_once(&b).await.unwrap();
     // The desk suggests the duplicate (same address but for the +tag).
     let d = b.customer_detail(&ana).unwrap().unwrap();
-    assert_eq!(d.duplicates.iter().map(|h| h.id.clone()).collect::<Vec<_>>(), [dup.clone()]);
+    assert_eq!(d.duplicates.iter().map(|h| h.id.clone()).collect::<Vec<_>>(), std::slice::from_ref(&dup));
 
     a.mutate(&m("merge_customers.v1", json!({"survivor_id": ana, "duplicate_id": dup, "hlc": stamp("desk-a")})))
         .unwrap();

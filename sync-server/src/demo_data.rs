@@ -382,10 +382,13 @@ enum Settled {
 /// long ago it was booked, tiers (index, quantity), source, customer (index) and its money.
 type Sale = (usize, usize, Duration, &'static [(usize, u32)], &'static str, usize, Settled);
 
+/// A row of [`SALES`]: a [`Sale`] with how long ago it was booked in hours.
+type SeededSale = (usize, usize, i64, &'static [(usize, u32)], &'static str, usize, Settled);
+
 /// Sales made over the past six weeks on the last departures of each tour (the first days stay
 /// empty for the tests and demos that take "the next bookable departure"), so the dashboard and
 /// the reports show revenue in three currencies, discounts, refunds and several sources.
-const SALES: &[(usize, usize, i64, &[(usize, u32)], &str, usize, Settled)] = &[
+const SALES: &[SeededSale] = &[
     // Alfama (EUR, two departures a day): afternoons of days 12 to 14.
     (0, 23, 38 * 24, &[(0, 2)], "phone", 0, Settled::Desk("cash")),
     (0, 23, 15 * 24 + 3, &[(0, 2), (1, 2)], "partner", 3, Settled::CardPartlyRefunded(1_800)),

@@ -23,6 +23,9 @@ const ALL_CUSTOMERS: &str = "SELECT c.id, c.first_name, c.last_name, c.email, c.
 const CUSTOMER_BOOKINGS: &str = "SELECT count(*), min(created_at), max(created_at) FROM bookings
      WHERE organization_id = :org AND customer_id = :id";
 
+/// A customer's id, first and last name, e-mail and phone, as the customers list exports them.
+type Person = (String, String, String, Option<String>, Option<String>);
+
 fn text(s: impl Into<String>) -> Cell {
     Cell::Text(s.into())
 }
@@ -84,7 +87,7 @@ impl Store {
     /// The customers list as a table: those `query` finds, best match first, or every customer
     /// by name when it is blank; with how many bookings each has and their first and last.
     pub fn customers_table(&self, query: &str) -> Result<ReportTable, StoreError> {
-        let people: Vec<(String, String, String, Option<String>, Option<String>)> = if query.trim().is_empty() {
+        let people: Vec<Person> = if query.trim().is_empty() {
             let conn = self.conn();
             let Some(org) = session_org(&conn)? else { return Err(StoreError::NotSignedIn) };
             let mut stmt = conn.prepare_cached(ALL_CUSTOMERS)?;

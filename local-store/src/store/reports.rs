@@ -93,6 +93,9 @@ const SALES_TO_GROUP: &str = "SELECT created_at, tour_id, currency, status, paid
        AND (:tour IS NULL OR tour_id = :tour) AND (:source IS NULL OR source = :source)
        AND (:currency IS NULL OR currency = :currency)";
 
+/// A revenue group: local day, tour (index), currency, status and whether it was paid.
+type GroupKey = (Option<NaiveDate>, Option<usize>, Currency, &'static str, bool);
+
 /// The revenue report's [`SalesGroup`]s over the filter's days in `tz`, summed while the rows
 /// stream by: a booking's local day is worked out once per UTC minute (`2026-03-29T01:00`, the
 /// text's first 16 characters, since every zone's offset is whole minutes) from the zone's
@@ -114,10 +117,7 @@ fn revenue_groups(c: &Connection, org: &str, f: &ReportFilter, tz: Tz) -> Result
     let mut tours: HashMap<String, usize> = HashMap::new();
     let mut tour_ids: Vec<String> = Vec::new();
     let mut currencies: Vec<(String, Currency)> = Vec::new();
-    let mut sums: HashMap<
-        (Option<NaiveDate>, Option<usize>, Currency, &'static str, bool),
-        (BookingStatus, reports::Revenue),
-    > = HashMap::new();
+    let mut sums: HashMap<GroupKey, (BookingStatus, reports::Revenue)> = HashMap::new();
     // The minute last seen and its local day.
     let mut minute = String::new();
     let mut minute_day: Option<NaiveDate> = None;
