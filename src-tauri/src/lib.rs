@@ -9,6 +9,7 @@ mod session;
 pub mod startup;
 mod sync_loop;
 pub mod updates;
+mod webview;
 
 use std::sync::Arc;
 
@@ -176,6 +177,8 @@ pub fn run() {
         })
         .setup(|app| {
             startup::mark("setup");
+            webview::tune(app);
+            startup::mark("webview tuned");
             // The platform's log directory (TOURDESK_LOG_DIR instead, when set).
             let log_dir =
                 std::env::var_os("TOURDESK_LOG_DIR").map(std::path::PathBuf::from).or(app.path().app_log_dir().ok());
@@ -222,10 +225,12 @@ fn blank_window(mut context: tauri::Context) {
     if let (Some(w), Ok(blank)) = (context.config_mut().app.windows.first_mut(), "about:blank".parse()) {
         w.url = tauri::WebviewUrl::External(blank);
     }
-    // Its start is logged as the desk's is (`startup: main +0 ms, … page load finished +… ms`).
+    // The desk's own WebKit settings, so that the floor is the one the desk stands on; its start
+    // is logged as the desk's is (`startup: main +0 ms, … page load finished +… ms`).
     let blank = tauri::Builder::default()
-        .setup(|_| {
+        .setup(|app| {
             startup::mark("setup");
+            webview::tune(app);
             Ok(())
         })
         .on_page_load(|_, payload| {
