@@ -393,7 +393,9 @@ async fn main() {
         median.painted_ms / 1000.0,
         if median.painted_ms < 1000.0 { "" } else { "  <-- MISSES THE GOAL" }
     );
-    println!("  where the median start's time went (ms after the window was asked for; step = since the stage before):");
+    println!(
+        "  where the median start's time went (ms after the window was asked for; step = since the stage before):"
+    );
     let mut before = 0.0;
     for (stage, at) in &median.stages {
         println!("    {at:>7.0} {:>+6.0}  {stage}", at - before);
@@ -485,19 +487,16 @@ async fn close(c: Client) {
     tokio::time::sleep(Duration::from_millis(500)).await;
 }
 
-/// When a process was started, in wall-clock milliseconds (`/proc/<pid>/stat`, 10 ms ticks).
+/// When a process was started, in wall-clock milliseconds: its start in clock ticks after boot
+/// (`/proc/<pid>/stat`, 10 ms ticks) and the boot's wall-clock time from `/proc/uptime` (to the
+/// hundredth of a second; `btime` in `/proc/stat` is whole seconds).
 fn process_started_ms(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_name = &stat[stat.rfind(')')? + 2..];
     let ticks: f64 = after_name.split_whitespace().nth(19)?.parse().ok()?;
-    let btime: f64 = std::fs::read_to_string("/proc/stat")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(btime * 1e3 + ticks * 10.0)
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime").ok()?.split_whitespace().next()?.parse().ok()?;
+    let booted = epoch_ms() - uptime * 1e3;
+    Some(booted + ticks * 10.0)
 }
 
 fn epoch_ms() -> f64 {
@@ -510,7 +509,8 @@ async fn cold_start(driver: &Driver, desk: &Path, tours: usize) -> (Client, Cold
     let t0 = Instant::now();
     let c = open(driver, desk).await;
     let session_ms = ms(t0.elapsed());
-    let painted_at = c.execute_async(&format!("{READY}{WAIT}"), vec![tours_ready(tours), "#/tours".into()]).await.unwrap();
+    let painted_at =
+        c.execute_async(&format!("{READY}{WAIT}"), vec![tours_ready(tours), "#/tours".into()]).await.unwrap();
     let painted_ms = ms(t0.elapsed());
     let painted_at = painted_at.as_f64().unwrap_or(-1.0);
     assert!(painted_at > 0.0, "the tours screen never showed its data");

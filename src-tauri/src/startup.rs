@@ -73,10 +73,8 @@ mod tests {
 
     #[test]
     fn describes_from_the_first_mark_and_drops_odd_stage_names() {
-        let marks = vec![
-            Mark { stage: "main".into(), at_ms: 1000.0 },
-            Mark { stage: "setup done".into(), at_ms: 1045.4 },
-        ];
+        let marks =
+            vec![Mark { stage: "main".into(), at_ms: 1000.0 }, Mark { stage: "setup done".into(), at_ms: 1045.4 }];
         assert_eq!(describe(&marks), "main +0 ms, setup done +45 ms");
         report_from_ui(vec![
             Mark { stage: "wasm started".into(), at_ms: now_ms() },
