@@ -194,7 +194,8 @@ async fn refusals_name_their_field_and_write_nothing() {
     assert_eq!(env.scalar("SELECT count(*) FROM gift_cards", &[]).await, 1);
     assert_eq!(env.scalar("SELECT balance FROM gift_cards WHERE id = $1", &[&card]).await, total.amount * 3);
     assert_eq!(env.scalar("SELECT count(*) FROM gift_card_movements", &[]).await, 1);
-    assert_eq!(env.scalar("SELECT count(*) FROM ledger_entries", &[]).await, 0);
+    // The demo's own sales have entries; the booking the redemptions aimed at has none.
+    assert_eq!(env.scalar("SELECT count(*) FROM ledger_entries WHERE booking_id = $1", &[&open]).await, 0);
 
     // A guide may not sell or take gift cards.
     let guide = sign_in(&env, demo_data::DEMO_GUIDE_EMAIL).await;

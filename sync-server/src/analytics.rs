@@ -151,13 +151,18 @@ async fn write(pool: &Pool, batch: &[Event]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A booking paid and confirmed, recorded in the transaction that confirms it (the organization
-/// is its tenant); a second confirmation of the same booking records nothing.
+/// A website booking paid and confirmed, recorded in the transaction that confirms it (the
+/// organization is its tenant); a second confirmation of the same booking records nothing.
 pub async fn booking_completed(
     c: &impl GenericClient,
     org: &str,
     booking: &tourdesk_domain::entities::Booking,
 ) -> Result<(), DbError> {
+    // The site's funnel: a booking taken by phone, at the desk or by a partner and paid by card
+    // later did not come through the site's checkout.
+    if booking.source != tourdesk_domain::entities::BookingSource::Website {
+        return Ok(());
+    }
     c.exec(
         "INSERT INTO analytics_events (organization_id, id, event_name, session_id, tour_id, departure_id, booking_id)
          VALUES ($1, $2, 'booking.completed', $5, $3, $4, $5)

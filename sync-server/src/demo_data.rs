@@ -419,6 +419,14 @@ async fn sales_history(
         let sale: Sale = (tour, departure, Duration::hours(hours_ago), lines, source, customer, settled);
         seed_sale(tx, org, owner, catalogue, customers, now, n, sale).await?;
     }
+    // These sales are history: their confirmations and refund notices went out when they were
+    // made, not to every demo customer each time a demo server starts.
+    tx.execute(
+        "UPDATE communications SET status = 'sent', sent_at = created_at
+         WHERE organization_id = $1 AND status = 'pending'",
+        &[&org],
+    )
+    .await?;
     Ok(())
 }
 
