@@ -145,23 +145,12 @@ impl std::fmt::Debug for SyncClient {
     }
 }
 
-/// The HTTP client under a [`SyncClient`] (cheap to clone, for any server). Making one loads the
-/// system's TLS roots, which with OpenSSL 3 took 200-360 ms of a desk's start on a busy 2-core
-/// machine (the window bench's `sync client made` stage), on the thread that draws the window.
-pub fn http_client() -> Result<reqwest::Client, SyncError> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(60))
-        .build()
-        .map_err(|e| SyncError::Protocol(e.to_string()))
-}
-
 impl SyncClient {
     /// A client that signs in by itself with `credentials` whenever it has no usable session
     /// (tests and tools; the desk uses [`SyncClient::for_desk`]).
     pub fn new(base_url: &str, credentials: Credentials) -> Result<SyncClient, SyncError> {
         let device = credentials.device.clone();
-        Self::build(base_url, device, Some(credentials), http_client()?)
+        Self::build(base_url, device, Some(credentials))
     }
 
     /// A desk's client: it holds no password. It works with the refresh token the store keeps
@@ -169,25 +158,19 @@ impl SyncClient {
     /// [`SyncError::Unauthorized`] until someone signs in again. `device` is the name the
     /// organization's device list shows.
     pub fn for_desk(base_url: &str, device: &str) -> Result<SyncClient, SyncError> {
-        Self::build(base_url, device.to_string(), None, http_client()?)
+        Self::build(base_url, device.to_string(), None)
     }
 
-    /// [`SyncClient::for_desk`] over an HTTP client made beforehand ([`http_client`]): the desk
-    /// makes it on another thread while its window opens.
-    pub fn for_desk_with(http: reqwest::Client, base_url: &str, device: &str) -> Result<SyncClient, SyncError> {
-        Self::build(base_url, device.to_string(), None, http)
-    }
-
-    fn build(
-        base_url: &str,
-        device: String,
-        credentials: Option<Credentials>,
-        http: reqwest::Client,
-    ) -> Result<SyncClient, SyncError> {
+    fn build(base_url: &str, device: String, credentials: Option<Credentials>) -> Result<SyncClient, SyncError> {
         let base = base_url.trim().trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() <= "https://".len() {
             return Err(SyncError::Protocol(format!("{base_url:?} is not a server address (http://… or https://…)")));
         }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| SyncError::Protocol(e.to_string()))?;
         Ok(SyncClient {
             http,
             base: base.to_string(),

@@ -18,7 +18,6 @@ pub mod hooks;
 pub mod pages;
 pub mod router;
 pub mod services;
-pub mod startup;
 pub mod state;
 pub mod words;
 
@@ -28,6 +27,5 @@ mod fixtures;
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
-    startup::started();
     yew::Renderer::<app::App>::new().render();
 }

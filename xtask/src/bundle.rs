@@ -68,71 +68,14 @@ fn env_on(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
 }
 
-/// The UI optimised, into `ui/dist`: the `wasm-release` profile (fat LTO, one codegen unit,
-/// opt-level "s"), then `wasm-opt -Os` on wasm-bindgen's output. The webview fetches and compiles
-/// this file at every start; each step's size is printed.
-pub fn build_ui_release() -> anyhow::Result<()> {
-    say("building the UI for release (Yew → wasm, profile wasm-release: fat LTO, opt-level s)");
-    run(cargo().args([
-        "build",
-        "-p",
-        "tourdesk-ui",
-        "--lib",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--profile",
-        "wasm-release",
-    ]))?;
-    let wasm = target_dir().join("wasm32-unknown-unknown/wasm-release/tourdesk_ui.wasm");
+/// The UI optimised (a debug wasm is several times larger), into `ui/dist`.
+fn build_ui_release() -> anyhow::Result<()> {
+    say("building the UI for release (Yew → wasm, optimised)");
+    run(cargo().args(["build", "-p", "tourdesk-ui", "--lib", "--target", "wasm32-unknown-unknown", "--release"]))?;
+    let wasm = target_dir().join("wasm32-unknown-unknown/release/tourdesk_ui.wasm");
     let dist = root().join("ui/dist");
     std::fs::create_dir_all(&dist)?;
-    run(Command::new("wasm-bindgen")
-        .args([
-            "--target",
-            "web",
-            "--no-typescript",
-            "--remove-name-section",
-            "--remove-producers-section",
-            "--out-dir",
-        ])
-        .arg(&dist)
-        .arg(&wasm))?;
-    let out = dist.join("tourdesk_ui_bg.wasm");
-    let bound = std::fs::metadata(&out)?.len();
-    say(&format!("UI wasm after wasm-bindgen: {}", human_size(bound)));
-    if !which("wasm-opt") {
-        crate::install_packages(vec!["binaryen"])?;
-    }
-    let optimised = dist.join("tourdesk_ui_bg.opt.wasm");
-    // The features rustc's wasm32 target enables by default, which binaryen must be told of. An
-    // older binaryen that cannot read the module leaves it as wasm-bindgen wrote it.
-    let opt = run(Command::new("wasm-opt")
-        .args([
-            "-Os",
-            "--enable-bulk-memory",
-            "--enable-nontrapping-float-to-int",
-            "--enable-sign-ext",
-            "--enable-reference-types",
-            "--enable-multivalue",
-            "--enable-mutable-globals",
-        ])
-        .arg(&out)
-        .arg("-o")
-        .arg(&optimised));
-    match opt {
-        Ok(()) => {
-            std::fs::rename(&optimised, &out)?;
-            say(&format!(
-                "UI wasm after wasm-opt -Os: {} (was {})",
-                human_size(std::fs::metadata(&out)?.len()),
-                human_size(bound)
-            ));
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&optimised);
-            say(&format!("wasm-opt could not optimise the UI ({e}): it ships as wasm-bindgen wrote it"));
-        }
-    }
+    run(Command::new("wasm-bindgen").args(["--target", "web", "--no-typescript", "--out-dir"]).arg(&dist).arg(&wasm))?;
     for f in ["index.html", "main.js", "style.css"] {
         std::fs::copy(root().join("ui").join(f), dist.join(f))?;
     }

@@ -74,9 +74,6 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup(true),
-        // `--release`: the bundles' optimised UI (`bundle::build_ui_release`), to build or measure
-        // a release desk without bundling it.
-        Some("ui") if args.iter().any(|a| a == "--release") => bundle::build_ui_release(),
         Some("ui") => build_ui(),
         Some("run") => run_product(),
         // Only `test`'s (and `run`'s) build, for whoever wants the binaries without running them.
