@@ -30,8 +30,16 @@ pub fn desk_binary() -> PathBuf {
 /// keeps the test's stdout open and hangs the run. Holds the driver port's turn until then.
 pub struct Driver {
     child: Child,
+    /// Set when the test is done with the driver; until then the watchdog may stop it.
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
     _turn: MutexGuard<'static, ()>,
 }
+
+/// How long one test may hold the driver. A WebDriver command can wait forever on a webview that
+/// stopped answering (seen once: a test sat 18 minutes in one call with the desk idle); stopping
+/// the driver then makes the call fail, so the test fails with a message instead of holding the
+/// whole run until CI's limit.
+const DRIVER_WATCHDOG: Duration = Duration::from_secs(8 * 60);
 
 impl Driver {
     /// Waits for any other test's driver to stop first.
@@ -57,13 +65,29 @@ impl Driver {
             assert!(start.elapsed() < Duration::from_secs(20), "tauri-driver did not listen on {DRIVER}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        Driver { child, _turn: turn }
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (watched, pid) = (done.clone(), child.id());
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while start.elapsed() < DRIVER_WATCHDOG {
+                if watched.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            if !watched.load(std::sync::atomic::Ordering::SeqCst) {
+                eprintln!("a window test held the driver for {DRIVER_WATCHDOG:?}: stopping tauri-driver so it fails");
+                let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            }
+        });
+        Driver { child, done, _turn: turn }
     }
 }
 
 impl Drop for Driver {
     // The turn is a field, so it is released after this has stopped the driver.
     fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
     }
