@@ -87,7 +87,13 @@ fn amount(minor: i64, currency: &str) -> String {
 }
 
 /// Subject and plain-text body of a sales summary.
-pub fn render_sales(org_name: &str, kind: ScheduleKind, period: Period, zone: &str, lines: &[SalesLine]) -> (String, String) {
+pub fn render_sales(
+    org_name: &str,
+    kind: ScheduleKind,
+    period: Period,
+    zone: &str,
+    lines: &[SalesLine],
+) -> (String, String) {
     let when = if period.first == period.last {
         period.first.format("%A %-d %B %Y").to_string()
     } else {
