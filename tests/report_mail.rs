@@ -27,25 +27,33 @@ async fn call(env: &Env, method: &str, path: &str, token: &str, body: Option<Val
     tourdesk_tests::call(&env.base_url(), method, path, Some(token), body).await
 }
 
-/// Far from UTC, so the organization's yesterday is often not UTC's.
-const ZONE: &str = "Pacific/Kiritimati";
+/// A zone whose date differs from UTC's right now (UTC+14 from 10:00 UTC, UTC-11 before 11:00), so
+/// the organization's yesterday is not UTC's whenever the test runs.
+fn zone_off_utc_date() -> &'static str {
+    use chrono::Timelike;
+    if chrono::Utc::now().hour() >= 10 { "Pacific/Kiritimati" } else { "Pacific/Pago_Pago" }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daily_summary_goes_once_to_each_recipient_with_postgres_figures_for_the_local_yesterday() {
     let smtp = SmtpSink::start().await.unwrap();
     let env = Env::start_faked(Fakes { smtp: Some(&smtp), ..Fakes::default() }).await;
     let pg = env.pg().await;
-    pg.execute("UPDATE organizations SET timezone = $1 WHERE slug = $2", &[&ZONE, &demo_data::DEMO_ORG_SLUG])
+    let zone = zone_off_utc_date();
+    pg.execute("UPDATE organizations SET timezone = $1 WHERE slug = $2", &[&zone, &demo_data::DEMO_ORG_SLUG])
         .await
         .unwrap();
-    // Three demo sales made at noon of the zone's yesterday, one of them cancelled then: the
+    // Three demo sales moved to noon of the zone's yesterday: the
     // period has figures whatever day the test runs.
     let day: chrono::NaiveDate =
-        pg.query_one("SELECT ((now() AT TIME ZONE $1)::date - 1)", &[&ZONE]).await.unwrap().get(0);
+        pg.query_one("SELECT ((now() AT TIME ZONE $1)::date - 1)", &[&zone]).await.unwrap().get(0);
+    let utc_yesterday: chrono::NaiveDate =
+        pg.query_one("SELECT ((now() AT TIME ZONE 'UTC')::date - 1)", &[]).await.unwrap().get(0);
+    assert_ne!(day, utc_yesterday, "the zone's yesterday is another day than UTC's");
     pg.execute(
         "UPDATE bookings SET created_at = ($1::date + time '12:00') AT TIME ZONE $2
          WHERE id IN (SELECT id FROM bookings WHERE status IN ('confirmed', 'modified') ORDER BY id LIMIT 3)",
-        &[&day, &ZONE],
+        &[&day, &zone],
     )
     .await
     .unwrap();
@@ -101,7 +109,7 @@ async fn a_daily_summary_goes_once_to_each_recipient_with_postgres_figures_for_t
                AND b.created_at >= ($2::date + time '00:00') AT TIME ZONE $3
                AND b.created_at < ($2::date + 1 + time '00:00') AT TIME ZONE $3
              GROUP BY 1 ORDER BY 1",
-            &[&demo_data::DEMO_ORG_SLUG, &day, &ZONE],
+            &[&demo_data::DEMO_ORG_SLUG, &day, &zone],
         )
         .await
         .unwrap();
