@@ -1041,5 +1041,7 @@ pub fn today_or_tomorrow(local_date: NaiveDate, timezone: &str, now: DateTime<Ut
     local_date == today || Some(local_date) == today.succ_opt()
 }
 
+pub mod schedule;
+
 #[cfg(test)]
 mod tests;

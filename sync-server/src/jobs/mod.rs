@@ -11,6 +11,7 @@ pub mod holds;
 pub mod mail_outbox;
 pub mod refunds;
 pub mod reminders;
+pub mod report_mail;
 
 use std::time::Duration;
 
@@ -57,6 +58,9 @@ pub async fn run_once(state: AppState, now: DateTime<Utc>) {
         && let Err(e) = reminders::queue_due(&state.pool, lead, now).await
     {
         tracing::warn!("queueing reminders failed, will retry: {e:#}");
+    }
+    if let Err(e) = report_mail::queue_due(&state.pool, now).await {
+        tracing::warn!("queueing scheduled reports failed, will retry: {e:#}");
     }
     loop {
         match mail_outbox::drain_outbox(&state.pool, &state.mailer, mail_outbox::BATCH).await {

@@ -4,6 +4,7 @@
 mod accounts;
 mod extract;
 mod field;
+mod report_schedules;
 pub mod website_api;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(website)
         .merge(accounts::staff_routes())
         .merge(field::routes())
+        .merge(report_schedules::routes())
         .merge(website_api::webhook_routes())
         .route("/api/v1/openapi.json", get(website_api::openapi))
         .route("/health", get(health))
