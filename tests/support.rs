@@ -177,6 +177,31 @@ impl Env {
         tourdesk_testkit::connect(&self.db_url).await.unwrap()
     }
 
+    /// Two departures of one active tour on different local dates, more than five days out, each
+    /// with room for two: `(from, to, tour, to's local date)`, for tests that move a booking.
+    pub async fn two_later_dates(&self) -> (String, String, String, String) {
+        let rows = self
+            .pg()
+            .await
+            .query(
+                "SELECT s.id, s.tour_id, s.local_date::text FROM schedules s JOIN tours t ON t.id = s.tour_id
+                 WHERE t.status = 'active' AND s.status = 'open' AND s.capacity - s.booked_count >= 2
+                   AND s.starts_at > now() + interval '5 days'
+                 ORDER BY s.tour_id, s.starts_at, s.id",
+                &[],
+            )
+            .await
+            .unwrap();
+        let pair = rows
+            .windows(2)
+            .find(|w| {
+                w[0].get::<_, String>(1) == w[1].get::<_, String>(1)
+                    && w[0].get::<_, String>(2) != w[1].get::<_, String>(2)
+            })
+            .expect("a tour with two later dates");
+        (pair[0].get(0), pair[1].get(0), pair[0].get(1), pair[1].get(2))
+    }
+
     /// The one integer `sql` selects, as the owner (a count, say).
     pub async fn scalar(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
         tourdesk_testkit::scalar(&self.pg().await, sql, params).await.unwrap()

@@ -406,24 +406,7 @@ async fn a_customer_changes_the_date_and_pays_the_balance_in_a_real_browser() {
     let mut visits = Visits::default();
     // Two dates of one tour more than five days out with room for two.
     let pg = env.pg().await;
-    let rows = pg
-        .query(
-            "SELECT s.id, s.tour_id, s.local_date::text FROM schedules s JOIN tours t ON t.id = s.tour_id
-             WHERE t.status = 'active' AND s.status = 'open' AND s.capacity - s.booked_count >= 2
-               AND s.starts_at > now() + interval '5 days'
-             ORDER BY s.tour_id, s.starts_at, s.id",
-            &[],
-        )
-        .await
-        .unwrap();
-    let pair = rows
-        .windows(2)
-        .find(|w| {
-            w[0].get::<_, String>(1) == w[1].get::<_, String>(1) && w[0].get::<_, String>(2) != w[1].get::<_, String>(2)
-        })
-        .expect("a tour with two later dates");
-    let (from, to, tour, to_date): (String, String, String, String) =
-        (pair[0].get(0), pair[1].get(0), pair[0].get(1), pair[1].get(2));
+    let (from, to, tour, to_date) = env.two_later_dates().await;
     let tier: String = pg
         .query_one(
             "SELECT id FROM pricing_tiers WHERE tour_id = $1 ORDER BY is_default DESC, sort_order, id LIMIT 1",

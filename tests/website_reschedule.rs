@@ -247,26 +247,7 @@ async fn a_balance_left_by_a_dearer_date_is_paid_online_as_its_own_payment() {
     })
     .await;
     // Two departures of one tour more than four days out with room for two.
-    let rows = env
-        .pg()
-        .await
-        .query(
-            "SELECT s.id, s.tour_id, s.local_date::text FROM schedules s JOIN tours t ON t.id = s.tour_id
-             WHERE t.status = 'active' AND s.status = 'open' AND s.capacity - s.booked_count >= 2
-               AND s.starts_at > now() + interval '5 days'
-             ORDER BY s.tour_id, s.starts_at, s.id",
-            &[],
-        )
-        .await
-        .unwrap();
-    let pair = rows
-        .windows(2)
-        .find(|w| {
-            w[0].get::<_, String>(1) == w[1].get::<_, String>(1) && w[0].get::<_, String>(2) != w[1].get::<_, String>(2)
-        })
-        .expect("a tour with two later dates");
-    let (from, to, tour, to_date): (String, String, String, String) =
-        (pair[0].get(0), pair[1].get(0), pair[0].get(1), pair[1].get(2));
+    let (from, to, tour, to_date) = env.two_later_dates().await;
     let (booking_id, cookie) = paid_booking_session(&env, &stripe, &smtp, &from, "bal@example.com").await;
     let paid_first = env.scalar("SELECT paid_amount_minor FROM bookings WHERE id = $1", &[&booking_id]).await;
     assert!(paid_first > 0);
