@@ -159,6 +159,8 @@ pub enum ListExport {
     Bookings { filter: crate::ipc::BookingFilter },
     /// The customers a search finds, or all of them when `query` is blank.
     Customers { query: String },
+    /// Every payments-ledger entry recorded on the days `from..=to` (the organization's zone).
+    Payments { from: NaiveDate, to: NaiveDate },
 }
 
 impl ListExport {
@@ -166,6 +168,7 @@ impl ListExport {
         match self {
             ListExport::Bookings { .. } => "bookings",
             ListExport::Customers { .. } => "customers",
+            ListExport::Payments { .. } => "payments",
         }
     }
 }
@@ -195,18 +198,12 @@ impl ReportError {
 
 impl ReportFilter {
     pub fn validate(&self) -> Result<(), ReportError> {
-        if self.to < self.from {
-            return Err(ReportError::EndBeforeStart);
-        }
-        if (self.to - self.from).num_days() > MAX_RANGE_DAYS {
-            return Err(ReportError::TooLong);
-        }
-        Ok(())
+        validate_range(self.from, self.to)
     }
 
     /// The UTC instants `[start, end)` of the range's days in `tz`, for the store's index scans.
     pub fn utc_bounds(&self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
-        (day_start(self.from, tz), day_start(self.to + Days::new(1), tz))
+        range_bounds(self.from, self.to, tz)
     }
 
     fn keeps_booking(&self, f: &SaleFact) -> bool {
@@ -214,6 +211,22 @@ impl ReportFilter {
             && self.source.is_none_or(|s| s == f.source)
             && self.currency.is_none_or(|c| c == f.currency)
     }
+}
+
+/// A range of days `from..=to`: it ends on or after its start and spans at most ten years.
+pub fn validate_range(from: NaiveDate, to: NaiveDate) -> Result<(), ReportError> {
+    if to < from {
+        return Err(ReportError::EndBeforeStart);
+    }
+    if (to - from).num_days() > MAX_RANGE_DAYS {
+        return Err(ReportError::TooLong);
+    }
+    Ok(())
+}
+
+/// The UTC instants `[start, end)` of the days `from..=to` in `tz`.
+pub fn range_bounds(from: NaiveDate, to: NaiveDate, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    (day_start(from, tz), day_start(to + Days::new(1), tz))
 }
 
 /// The organization's zone by name; UTC for an unknown name would silently shift every day, so
@@ -1041,6 +1054,8 @@ pub fn today_or_tomorrow(local_date: NaiveDate, timezone: &str, now: DateTime<Ut
     local_date == today || Some(local_date) == today.succ_opt()
 }
 
+/// The payments ledger as a table to export.
+pub mod payments;
 pub mod schedule;
 
 #[cfg(test)]

@@ -3,12 +3,20 @@
 //! reports' ([`ReportTable`]), so CSV (`ReportTable::to_csv`) and XLSX (`crate::export`) write
 //! them the same way: amounts as decimals in their currency's exponent with a currency column.
 
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate};
 use rusqlite::named_params;
 use tourdesk_domain::ipc::BookingFilter;
-use tourdesk_domain::reports::{Cell, ReportTable};
+use tourdesk_domain::mutation::Rejection;
+use tourdesk_domain::reports::payments::{LedgerLine, ledger_table};
+use tourdesk_domain::reports::{Cell, ReportTable, range_bounds, validate_range};
+use tourdesk_domain::validate::FieldError;
 
+use super::gift_cards::{staff_name, stamp};
+use super::reports::report_reader;
 use super::{Store, session_org};
-use crate::StoreError;
+use crate::{StoreError, rows};
 
 /// The most customers a search exports (the whole list when nothing is typed).
 const CUSTOMER_SEARCH_EXPORT: u32 = 5_000;
@@ -22,6 +30,11 @@ const ALL_CUSTOMERS: &str = "SELECT c.id, c.first_name, c.last_name, c.email, c.
 /// (`bookings_customer_report_idx`).
 const CUSTOMER_BOOKINGS: &str = "SELECT count(*), min(created_at), max(created_at) FROM bookings
      WHERE organization_id = :org AND customer_id = :id";
+
+/// A ledger entry's booking: its reference and its customer's name.
+const LEDGER_BOOKING: &str = "SELECT b.reference_number, coalesce(c.first_name || ' ' || c.last_name, '')
+     FROM bookings b LEFT JOIN customers c ON c.organization_id = b.organization_id AND c.id = b.customer_id
+     WHERE b.organization_id = :org AND b.id = :id";
 
 /// A customer's id, first and last name, e-mail and phone, as the customers list exports them.
 type Person = (String, String, String, Option<String>, Option<String>);
@@ -128,5 +141,38 @@ impl Store {
             chart_column: 0,
             notes: vec![],
         })
+    }
+
+    /// The payments ledger as a table: every entry recorded on the days `from..=to` in the
+    /// organization's zone, oldest first, with its booking's reference and customer and who
+    /// recorded it. The organization's money: for roles that read reports.
+    pub fn payments_table(&self, from: NaiveDate, to: NaiveDate) -> Result<ReportTable, StoreError> {
+        validate_range(from, to).map_err(|e| Rejection::Invalid(FieldError::new(e.field(), e.to_string())))?;
+        let me = self.session()?;
+        let conn = self.conn();
+        let (org, tz) = report_reader(&conn)?;
+        let (start, end) = range_bounds(from, to, tz);
+        // Stored stamps with fractions of a second sort a little off as text: read a second more
+        // on each side and keep exactly `[start, end)`.
+        let pad = Duration::seconds(1);
+        let entries = rows::ledger_between(&conn, &org, &stamp(start - pad)?, &stamp(end + pad)?)?;
+        let names = rows::guide_names_by_user(&conn, &org)?;
+        let mut bookings: HashMap<String, (String, String)> = HashMap::new();
+        let mut stmt = conn.prepare_cached(LEDGER_BOOKING)?;
+        let mut lines = Vec::with_capacity(entries.len());
+        for entry in entries.into_iter().filter(|e| e.recorded_at >= start && e.recorded_at < end) {
+            if !bookings.contains_key(&entry.booking_id) {
+                let found = stmt
+                    .query_map(named_params! {":org": org, ":id": entry.booking_id}, |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .next()
+                    .transpose()?
+                    .unwrap_or_else(|| (entry.booking_id.clone(), String::new()));
+                bookings.insert(entry.booking_id.clone(), found);
+            }
+            let (booking_reference, customer) = bookings.get(&entry.booking_id).cloned().unwrap_or_default();
+            let recorded_by = staff_name(me.as_ref(), &names, &entry.recorded_by);
+            lines.push(LedgerLine { entry, booking_reference, customer, recorded_by });
+        }
+        Ok(ledger_table(lines, tz))
     }
 }

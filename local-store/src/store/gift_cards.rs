@@ -2,6 +2,8 @@
 //! end-of-day takings per desk user (the domain's `cash_drawer::summarise` over this replica's
 //! ledgers).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::Connection;
 use tourdesk_domain::cash_drawer;
@@ -9,7 +11,7 @@ use tourdesk_domain::gift_card::{GiftCard, display_code};
 use tourdesk_domain::ipc::{CashDrawer, CashDrawerLine, GiftCardDetail, GiftCardLine, GiftCardMovementLine};
 use tourdesk_domain::protocol::EntityKind;
 
-use super::{Store, session_org};
+use super::{Session, Store, session_org};
 use crate::{StoreError, rows};
 
 fn line(c: &Connection, org: &str, card: GiftCard, now: DateTime<Utc>) -> Result<GiftCardLine, StoreError> {
@@ -18,10 +20,19 @@ fn line(c: &Connection, org: &str, card: GiftCard, now: DateTime<Utc>) -> Result
 }
 
 /// Timestamps as the replica stores them (the entities' serde form), for range filters.
-fn stamp(t: DateTime<Utc>) -> Result<String, StoreError> {
+pub(super) fn stamp(t: DateTime<Utc>) -> Result<String, StoreError> {
     match serde_json::to_value(t)? {
         serde_json::Value::String(s) => Ok(s),
         other => Err(StoreError::Corrupt(format!("a timestamp serialised as {other}"))),
+    }
+}
+
+/// Who a staff account is, as far as this replica knows: the signed-in person's own name, the
+/// name the audit log or a guide profile gives it, else "Staff account …" with its id.
+pub(super) fn staff_name(me: Option<&Session>, known: &HashMap<String, String>, user_id: &str) -> String {
+    match me {
+        Some(s) if s.user_id == user_id => s.user_name.clone(),
+        _ => known.get(user_id).cloned().unwrap_or_else(|| format!("Staff account {user_id}")),
     }
 }
 
@@ -74,11 +85,10 @@ impl Store {
         let lines = cash_drawer::summarise(&entries, &sales, from, until)
             .into_iter()
             .map(|l| {
-                let user_name = if me.as_ref().is_some_and(|s| s.user_id == l.user_id) {
-                    me.as_ref().map(|s| format!("{} (you)", s.user_name)).unwrap_or_default()
-                } else {
-                    guides.get(&l.user_id).cloned().unwrap_or_else(|| format!("Staff account {}", l.user_id))
-                };
+                let mut user_name = staff_name(me.as_ref(), &guides, &l.user_id);
+                if me.as_ref().is_some_and(|s| s.user_id == l.user_id) {
+                    user_name.push_str(" (you)");
+                }
                 CashDrawerLine { cash_total: l.cash_total(), terminal_total: l.terminal_total(), user_name, line: l }
             })
             .collect();

@@ -426,6 +426,17 @@ struct SignedIn {
     zone: Option<Tz>,
 }
 
+/// The signed-in organization and its zone, for a role that reads reports (the organization's
+/// money); anyone else is refused.
+pub(super) fn report_reader(c: &Connection) -> Result<(String, Tz), StoreError> {
+    let Some(who) = signed_in(c)? else { return Err(StoreError::NotSignedIn) };
+    if !who.reads_reports {
+        return Err(Rejection::NotAuthorized { action: "read reports".into() }.into());
+    }
+    let tz = org_zone(c, &who)?;
+    Ok((who.org, tz))
+}
+
 /// The organization's zone: its own (sent with the session, replicated on every sign-in and
 /// token refresh), else the guess of [`ORG_ZONE`].
 fn org_zone(c: &Connection, who: &SignedIn) -> Result<Tz, StoreError> {
@@ -454,12 +465,7 @@ impl Store {
     pub fn report(&self, f: &ReportFilter) -> Result<ReportTable, StoreError> {
         f.validate().map_err(|e| Rejection::Invalid(FieldError::new(e.field(), e.to_string())))?;
         let conn = self.conn();
-        let Some(who) = signed_in(&conn)? else { return Err(StoreError::NotSignedIn) };
-        if !who.reads_reports {
-            return Err(Rejection::NotAuthorized { action: "read reports".into() }.into());
-        }
-        let tz = org_zone(&conn, &who)?;
-        let org = who.org;
+        let (org, tz) = report_reader(&conn)?;
         let (start, end) = f.utc_bounds(tz);
         let (wide_start, wide_end) = (start - Duration::days(1), end + Duration::days(1));
         let made = sales_made_between();

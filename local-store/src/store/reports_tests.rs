@@ -730,3 +730,98 @@ fn the_bookings_and_customers_lists_export_with_their_filters() {
     assert_eq!(rita.rows[0][1], Cell::Text("Rita".into()));
     assert!(matches!(rita.rows[0][4], Cell::Count(n) if n >= 1), "{:?}", shown(&rita.rows));
 }
+
+#[test]
+fn the_payments_ledger_exports_the_days_entries_in_the_organizations_zone() {
+    use tourdesk_domain::ledger::{EntryKind, LedgerEntry};
+    let (_d, s) = seeded();
+    let entry =
+        |id: &str, booking: &str, kind: EntryKind, amount: i64, cur: Currency, by: &str, at_: &str| LedgerEntry {
+            id: id.into(),
+            organization_id: ORG.into(),
+            booking_id: booking.into(),
+            departure_id: "d-30".into(),
+            kind,
+            amount,
+            currency: cur,
+            note: None,
+            reference: Some(format!("R-{id}")),
+            recorded_by: by.into(),
+            recorded_at: at(at_),
+        };
+    let mut p = Seed(Vec::new());
+    // Lisbon is UTC+0 until 01:00 UTC on the 29th, UTC+1 after.
+    for e in [
+        entry("e-1", "b-1", EntryKind::Cash, 10_890, Currency::EUR, "u-owner", "2026-03-28T23:30:00Z"),
+        entry("e-2", "b-2", EntryKind::Refund, 1_500, Currency::EUR, "u-other", "2026-03-29T22:30:00Z"),
+        entry("e-3", "b-3", EntryKind::CardTerminal, 2_550, Currency::USD, "u-owner", "2026-03-29T23:30:00Z"),
+        entry("e-4", "b-gone", EntryKind::BankTransfer, 100, Currency::EUR, "u-owner", "2026-03-31T23:30:00Z"),
+    ] {
+        p.put(EntityKind::LedgerEntry, &e);
+    }
+    for c in p.0.iter_mut() {
+        c.seq += 400;
+    }
+    s.apply_pull(&PullResponse {
+        buckets: vec![BucketPage { bucket: org_bucket(ORG), changes: p.0, cursor: 404, head: 404 }],
+        complete: true,
+        last_mutation_id: 0,
+        results: vec![],
+        removed_buckets: vec![],
+    })
+    .unwrap();
+    let reference = |id: &str| s.booking_money(id).unwrap().unwrap().reference_number.to_string();
+    let (r2, r3) = (reference("b-2"), reference("b-3"));
+
+    // The 29th and 30th in Lisbon: e-2 (23:30 on the 29th) and e-3 (00:30 on the 30th), not e-1
+    // (the 28th) nor e-4 (the 1st of April).
+    let t = s.payments_table(day("2026-03-29"), day("2026-03-30")).unwrap();
+    let csv = t.to_csv();
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        ["Date", "Time", "Booking", "Customer", "Kind", "Method", "Amount", "Currency", "Reference", "Recorded by"]
+    );
+    let rows: Vec<Vec<String>> = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
+    assert_eq!(
+        rows,
+        [
+            [
+                "2026-03-29",
+                "23:30",
+                r2.as_str(),
+                "Rita Costa",
+                "refund",
+                "",
+                "15.00",
+                "EUR",
+                "R-e-2",
+                "Staff account u-other"
+            ],
+            [
+                "2026-03-30",
+                "00:30",
+                r3.as_str(),
+                "Hugo Costa",
+                "payment",
+                "Card terminal",
+                "25.50",
+                "USD",
+                "R-e-3",
+                "Olivia"
+            ],
+        ]
+    );
+    csv_and_xlsx_agree(&t, "payments ledger");
+
+    // A booking this desk no longer holds still shows its entry, by its id.
+    let april = s.payments_table(day("2026-04-01"), day("2026-04-01")).unwrap();
+    assert_eq!(shown(&april.rows)[0][2..4], ["b-gone".to_string(), String::new()]);
+    // A range that ends before it starts is refused at its field.
+    let e = s.payments_table(day("2026-03-30"), day("2026-03-29")).unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Rejected(tourdesk_domain::mutation::Rejection::Invalid(f)) if f.field == "to"),
+        "{e:?}"
+    );
+}

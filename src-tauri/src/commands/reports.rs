@@ -38,8 +38,7 @@ pub async fn save_report_csv<R: Runtime>(
     filter: ReportFilter,
     path: Option<String>,
 ) -> DeskResult<String> {
-    let table = desk.store.report(&filter)?;
-    write_table(&app, &table, ExportFormat::Csv, report_file_name(&filter), path)
+    save_report(&app, &desk, &filter, ExportFormat::Csv, path)
 }
 
 /// Saves a report as CSV or XLSX (see [`save_report_csv`] for where); answers the path written.
@@ -51,17 +50,31 @@ pub async fn save_report_file<R: Runtime>(
     format: ExportFormat,
     path: Option<String>,
 ) -> DeskResult<String> {
-    let table = desk.store.report(&filter)?;
-    let name = report_file_name(&filter).replace(".csv", &format!(".{}", format.extension()));
-    write_table(&app, &table, format, name, path)
+    save_report(&app, &desk, &filter, format, path)
 }
 
-/// `tourdesk-bookings-2026-12-03.xlsx`: the list and the day it was exported.
+fn save_report<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    desk: &Desk,
+    filter: &ReportFilter,
+    format: ExportFormat,
+    path: Option<String>,
+) -> DeskResult<String> {
+    let table = desk.store.report(filter)?;
+    let name = report_file_name(filter).replace(".csv", &format!(".{}", format.extension()));
+    write_table(app, &table, format, name, path)
+}
+
+/// `tourdesk-bookings-2026-12-03.xlsx`: the list and the day it was exported; the payments
+/// ledger names its days instead (`tourdesk-payments-2026-11-01-to-2026-11-30.csv`).
 pub fn list_file_name(list: &ListExport, format: ExportFormat, today: chrono::NaiveDate) -> String {
-    format!("tourdesk-{}-{today}.{}", list.slug(), format.extension())
+    match list {
+        ListExport::Payments { from, to } => format!("tourdesk-payments-{from}-to-{to}.{}", format.extension()),
+        _ => format!("tourdesk-{}-{today}.{}", list.slug(), format.extension()),
+    }
 }
 
-/// Saves a list (bookings with the screen's filters, or customers) as CSV or XLSX; answers the
+/// Saves a list (bookings with the screen's filters, customers, or the payments ledger) as CSV or XLSX; answers the
 /// path written.
 #[tauri::command]
 pub async fn save_list_file<R: Runtime>(
@@ -74,6 +87,7 @@ pub async fn save_list_file<R: Runtime>(
     let table = match &list {
         ListExport::Bookings { filter } => desk.store.bookings_table(filter)?,
         ListExport::Customers { query } => desk.store.customers_table(query)?,
+        ListExport::Payments { from, to } => desk.store.payments_table(*from, *to)?,
     };
     let name = list_file_name(&list, format, Utc::now().date_naive());
     write_table(&app, &table, format, name, path)

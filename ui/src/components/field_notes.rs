@@ -1,6 +1,6 @@
 //! Guide mode's field tools beside a manifest (issue 14): the guides' notes on a departure
 //! (incidents; written by the guide leading it, offline, read by the office on the departure),
-//! and printing or saving the manifest.
+//! and printing or saving the manifest (guide mode's and the office's departure panel).
 
 use tourdesk_domain::incident::{DepartureIncidentView, INCIDENT_TEXT_MAX};
 use tourdesk_domain::protocol::EntityKind;
@@ -171,6 +171,30 @@ pub fn ManifestActions(props: &ManifestActionsProps) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq)]
+pub struct ManifestWithActionsProps {
+    pub manifest: tourdesk_domain::ipc::Manifest,
+    /// `(booking id, participant index)`.
+    pub on_check_in: Callback<(String, u32)>,
+    pub on_no_show: Callback<(String, u32)>,
+}
+
+/// A departure's manifest with its Print / Save PDF / Save CSV buttons, named after the
+/// departure's local day and time (`manifest-2026-06-08-0900.csv`): the office's departure panel
+/// and guide mode show the same one.
+#[component]
+pub fn ManifestWithActions(props: &ManifestWithActionsProps) -> Html {
+    let dep = &props.manifest.departure.departure;
+    let stem = format!("manifest-{}-{}", dep.local_date, dep.local_time.format("%H%M"));
+    html! {
+        <>
+            <ManifestActions departure_id={dep.id.clone()} file_stem={stem} />
+            <crate::components::bookings::ManifestView manifest={props.manifest.clone()}
+                on_check_in={props.on_check_in.clone()} on_no_show={props.on_no_show.clone()} />
+        </>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +246,23 @@ mod tests {
         assert!(html.contains("add-field-note") && html.contains("disabled"), "an empty note cannot be sent: {html}");
         let html = yew::LocalServerRenderer::<FieldNotes>::with_props(props(false)).render().await;
         assert!(html.contains("Field notes from the guides") && !html.contains("field-note-form"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn a_manifest_comes_with_its_print_and_save_buttons_named_after_the_departure() {
+        let d = crate::fixtures::departure("d-9", "2026-06-08T08:00:00Z", "Europe/Lisbon", 0);
+        let manifest = tourdesk_domain::ipc::Manifest {
+            departure: crate::fixtures::view(d),
+            tour_name: "Old Town".into(),
+            meeting_point: "Praça".into(),
+            bookings: vec![],
+        };
+        let props = ManifestWithActionsProps { manifest, on_check_in: Callback::noop(), on_no_show: Callback::noop() };
+        let html = yew::LocalServerRenderer::<ManifestWithActions>::with_props(props).render().await;
+        for button in ["print-manifest", "save-manifest-pdf", "save-manifest-csv"] {
+            assert!(html.contains(button), "{button}: {html}");
+        }
+        assert!(html.contains("Nobody is booked on this departure yet."), "the manifest itself: {html}");
     }
 
     #[tokio::test]

@@ -22,9 +22,8 @@ use yew::prelude::*;
 
 use super::pricing_common::{bind, field_error, form_error};
 use crate::components::allotments::AllotmentsSection;
-use crate::components::bookings::ManifestView;
 use crate::components::calendar_feeds::{CalendarFeeds, FeedSubject};
-use crate::components::field_notes::{FieldNotes, ManifestActions};
+use crate::components::field_notes::{FieldNotes, ManifestWithActions};
 use crate::components::keyboard::on_row_keys;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::error::UiError;
@@ -980,18 +979,13 @@ fn GuideManifest(props: &GuideManifestProps) -> Html {
     match manifest {
         Load::Loading => html! { <Loading what="the guest list" /> },
         Load::Failed(e) => html! { <ErrorNote error={e} on_retry={None::<Callback<()>>} /> },
-        Load::Ready((m, prices)) => {
-            let dep = &m.departure.departure;
-            let stem = format!("manifest-{}-{}", dep.local_date, dep.local_time.format("%H%M"));
-            html! {
-                <>
-                    <ManifestActions departure_id={id.clone()} file_stem={stem} />
-                    <ManifestView manifest={m} on_check_in={attendance(true)} on_no_show={attendance(false)} />
-                    <AllotmentsSection departure_id={id.clone()} prices={prices} />
-                    <FieldNotes departure_id={id.clone()} can_write={true} />
-                </>
-            }
-        }
+        Load::Ready((m, prices)) => html! {
+            <>
+                <ManifestWithActions manifest={m} on_check_in={attendance(true)} on_no_show={attendance(false)} />
+                <AllotmentsSection departure_id={id.clone()} prices={prices} />
+                <FieldNotes departure_id={id.clone()} can_write={true} />
+            </>
+        },
     }
 }
 

@@ -1,5 +1,6 @@
 //! Reports (`#/reports/<kind>`, owners and admins): date range, tour, source and currency
-//! filters, an SVG chart drawn here, the table (keyboard-usable) and its export to CSV. Computed
+//! filters, an SVG chart drawn here, the table (keyboard-usable) and its export to CSV, and the
+//! payments ledger of the same dates as a file. Computed
 //! on the desk from its replica (`run_report`), so they answer offline and at once.
 
 use std::collections::BTreeMap;
@@ -8,12 +9,13 @@ use chrono::{Days, NaiveDate};
 use tourdesk_domain::entities::BookingSource;
 use tourdesk_domain::money::Currency;
 use tourdesk_domain::protocol::EntityKind;
-use tourdesk_domain::reports::{Cell, Grouping, ReportFilter, ReportKind, ReportTable};
+use tourdesk_domain::reports::{Cell, Grouping, ListExport, ReportFilter, ReportKind, ReportTable};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::components::booking_form::{field_error, value_of};
 use crate::components::keyboard::on_row_keys;
+use crate::components::list_export::ListExportButtons;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::error::UiError;
 use crate::hooks::{Depends, Load, use_invoke};
@@ -193,6 +195,10 @@ pub fn ReportsPage(p: &ReportsPageProps) -> Html {
                 <button type="button" id="report-export" onclick={on_export}>{ "Export CSV" }</button>
                 <button type="button" id="report-export-xlsx" onclick={on_export_xlsx}>{ "Export XLSX" }</button>
             </form>
+            <div class="payments-export">
+                <span class="muted">{ "Payments ledger for these dates:" }</span>
+                <ListExportButtons list={ListExport::Payments { from: f.from, to: f.to }} />
+            </div>
             { match &*saved {
                 Some(Ok(path)) => html! { <p id="report-saved" class="muted" role="status">{ format!("Saved to {path}") }</p> },
                 Some(Err(e)) => html! { <ErrorNote error={e.clone()} /> },
@@ -326,6 +332,8 @@ mod tests {
             "report-currency",
             "report-export",
             "report-export-xlsx",
+            "payments-export-csv",
+            "payments-export-xlsx",
         ] {
             assert!(html.contains(&format!("id=\"{id}\"")), "{id}: {html}");
         }

@@ -15,8 +15,9 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::components::booking_form::NewBookingForm;
-use crate::components::bookings::{BookingsPanel, ManifestView};
+use crate::components::bookings::BookingsPanel;
 use crate::components::cancel_departure::CancelDepartureDialog;
+use crate::components::field_notes::ManifestWithActions;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::components::tour_editor::{TiersSection, TourDetailsForm, VariantsSection};
 use crate::components::tours::{Departures, PanelKind, TourList};
@@ -421,7 +422,7 @@ pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
         }
         Load::Failed(e) => html! { <ErrorNote error={e} /> },
         Load::Ready(Panel::Manifest(m)) => html! {
-            <ManifestView manifest={*m} on_check_in={attendance(true)} on_no_show={attendance(false)} />
+            <ManifestWithActions manifest={*m} on_check_in={attendance(true)} on_no_show={attendance(false)} />
         },
         Load::Ready(Panel::Bookings(list)) => {
             let on_new = {
