@@ -1,7 +1,8 @@
 //! The desk's settings area against the real server: `SyncClient::staff_call`, the one online
 //! call the desk's settings commands make, as an owner and as a manager. Refusals come back with
 //! the server's code, words and field; two-step sign-in is enrolled with a code computed from the
-//! secret as an authenticator app would; devices are listed and signed out.
+//! secret as an authenticator app would; devices are listed and signed out; report e-mails are
+//! scheduled, changed and stopped.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -150,4 +151,70 @@ async fn an_unreachable_server_is_offline_not_a_refusal() {
     env.stop_server().await;
     let e = owner.staff_call::<OrganizationSettings, _>(&store, Method::GET, "/api/v1/organization", NO_BODY).await;
     assert!(matches!(e, Err(SyncError::Offline(_))), "{e:?}");
+}
+
+/// The desk's "Scheduled e-mails" screen: its commands' calls (`list_report_schedules`,
+/// `save_report_schedule`, `delete_report_schedule`) as an owner, refused at their field, and a
+/// manager (no reports permission) refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_schedules_changes_and_stops_a_report_email_from_the_desk() {
+    use tourdesk_domain::reports::schedule::{ReportSchedule, ScheduleInput};
+    const PATH: &str = "/api/v1/report-schedules";
+    let env = Env::start().await;
+    let (owner_store, owner) = desk(&env, "owner", demo_data::DEMO_OWNER_EMAIL).await;
+    let (manager_store, manager) = desk(&env, "manager", demo_data::DEMO_MANAGER_EMAIL).await;
+    let staff: StaffList = owner.staff_call(&owner_store, Method::GET, "/api/v1/staff", NO_BODY).await.unwrap();
+    let id_of = |email: &str| staff.staff.iter().find(|m| m.email == email).unwrap().id.clone();
+    let (owner_id, manager_id) = (id_of(demo_data::DEMO_OWNER_EMAIL), id_of(demo_data::DEMO_MANAGER_EMAIL));
+
+    let none: Vec<ReportSchedule> = owner.staff_call(&owner_store, Method::GET, PATH, NO_BODY).await.unwrap();
+    assert!(none.is_empty(), "{none:?}");
+    let input = ScheduleInput {
+        kind: "daily_sales".into(),
+        recipient_user_ids: vec![manager_id.clone(), owner_id.clone()],
+        recipient_roles: vec![],
+        send_hour: 7,
+    };
+    let made: ReportSchedule = owner.staff_call(&owner_store, Method::POST, PATH, Some(&input)).await.unwrap();
+    let mut both = vec![owner_id.clone(), manager_id.clone()];
+    both.sort();
+    assert_eq!((made.kind.as_str(), &made.recipient_user_ids, made.send_hour), ("daily_sales", &both, 7));
+
+    // Changed: another report, fewer people, a role, another hour; the list shows it so.
+    let change = ScheduleInput {
+        kind: "weekly_sales".into(),
+        recipient_user_ids: vec![owner_id.clone()],
+        recipient_roles: vec!["admin".into()],
+        send_hour: 18,
+    };
+    let path = format!("{PATH}/{}", made.id);
+    let changed: ReportSchedule = owner.staff_call(&owner_store, Method::PUT, &path, Some(&change)).await.unwrap();
+    assert_eq!((changed.id.as_str(), changed.kind.as_str(), changed.send_hour), (made.id.as_str(), "weekly_sales", 18));
+    let listed: Vec<ReportSchedule> = owner.staff_call(&owner_store, Method::GET, PATH, NO_BODY).await.unwrap();
+    assert_eq!(listed, vec![changed.clone()]);
+    assert_eq!(listed[0].recipient_roles, ["admin"]);
+
+    // Refusals at their field: an hour that is not one, somebody who is not staff.
+    let bad_hour = ScheduleInput { send_hour: 24, ..change.clone() };
+    let e = owner.staff_call::<ReportSchedule, _>(&owner_store, Method::PUT, &path, Some(&bad_hour));
+    let (status, _, _, field) = refused(e.await.unwrap_err());
+    assert_eq!((status, field.as_deref()), (422, Some("send_hour")));
+    let stranger = ScheduleInput { recipient_user_ids: vec!["not-a-member".into()], ..change.clone() };
+    let e = owner.staff_call::<ReportSchedule, _>(&owner_store, Method::POST, PATH, Some(&stranger));
+    assert_eq!(refused(e.await.unwrap_err()).3.as_deref(), Some("recipient_user_ids"));
+    let unknown = format!("{PATH}/nope");
+    let e = owner.staff_call::<ReportSchedule, _>(&owner_store, Method::PUT, &unknown, Some(&change));
+    assert_eq!(refused(e.await.unwrap_err()).0, 404);
+    // A manager does not read the organization's money, so schedules none.
+    let e = manager.staff_call::<Vec<ReportSchedule>, _>(&manager_store, Method::GET, PATH, NO_BODY);
+    assert_eq!(refused(e.await.unwrap_err()).0, 403);
+    let e = manager.staff_call::<(), _>(&manager_store, Method::DELETE, &path, NO_BODY);
+    assert_eq!(refused(e.await.unwrap_err()).0, 403);
+
+    // Stopped: gone from the list, and a second stop finds nothing.
+    let () = owner.staff_call(&owner_store, Method::DELETE, &path, NO_BODY).await.unwrap();
+    let after: Vec<ReportSchedule> = owner.staff_call(&owner_store, Method::GET, PATH, NO_BODY).await.unwrap();
+    assert!(after.is_empty(), "{after:?}");
+    let e = owner.staff_call::<(), _>(&owner_store, Method::DELETE, &path, NO_BODY);
+    assert_eq!(refused(e.await.unwrap_err()).0, 404);
 }

@@ -151,6 +151,9 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::reports::save_report_csv,
         commands::reports::save_report_file,
         commands::reports::save_list_file,
+        commands::reports::list_report_schedules,
+        commands::reports::save_report_schedule,
+        commands::reports::delete_report_schedule,
     ])
 }
 

@@ -9,6 +9,8 @@ pub enum Route {
     Today,
     /// One report (`#/reports/<kind>`).
     Reports(tourdesk_domain::reports::ReportKind),
+    /// The scheduled report e-mails (`#/reports/scheduled`).
+    ReportSchedules,
     /// The tour list, with one tour open when given.
     Tours(Option<String>),
     /// One tour's editor: details, variants, price tiers, publishing.
@@ -135,6 +137,7 @@ impl Route {
         match parts.as_slice() {
             [] | ["today"] => Route::Today,
             ["reports"] => Route::Reports(Default::default()),
+            ["reports", "scheduled"] => Route::ReportSchedules,
             ["reports", kind] => match tourdesk_domain::reports::ReportKind::parse(kind) {
                 Some(k) => Route::Reports(k),
                 None => Route::NotFound(hash.to_string()),
@@ -169,6 +172,7 @@ impl Route {
         match self {
             Route::Today => "#/today".into(),
             Route::Reports(k) => format!("#/reports/{}", k.slug()),
+            Route::ReportSchedules => "#/reports/scheduled".into(),
             Route::Tours(None) => "#/tours".into(),
             Route::Tours(Some(id)) => format!("#/tours/{}", encode(id)),
             Route::TourEditor(id) => format!("#/tours/{}/edit", encode(id)),
@@ -195,7 +199,7 @@ impl Route {
     pub fn section(&self) -> Section {
         match self {
             Route::Today => Section::Today,
-            Route::Reports(_) => Section::Reports,
+            Route::Reports(_) | Route::ReportSchedules => Section::Reports,
             Route::Tours(_) | Route::TourEditor(_) | Route::NotFound(_) | Route::SignIn => Section::Tours,
             Route::Customers(_) => Section::Customers,
             Route::Bookings | Route::Booking(_) => Section::Bookings,
@@ -364,6 +368,7 @@ mod tests {
             Route::MyDepartures,
             Route::GiftCards,
             Route::CashDrawer,
+            Route::ReportSchedules,
             Route::SignIn,
             Route::Settings(SettingsTab::Organization),
             Route::Settings(SettingsTab::Devices),

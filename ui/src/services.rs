@@ -660,6 +660,29 @@ pub async fn save_list_file(
     call("save_list_file", &SaveListArg { list, format, path: None }).await
 }
 
+/// The organization's scheduled report e-mails (online: the server keeps and sends them).
+pub async fn list_report_schedules() -> Result<Vec<tourdesk_domain::reports::schedule::ReportSchedule>, UiError> {
+    call("list_report_schedules", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct SaveScheduleArgs<'a> {
+    id: Option<&'a str>,
+    input: &'a tourdesk_domain::reports::schedule::ScheduleInput,
+}
+
+/// Creates a scheduled e-mail (`id` none) or changes one.
+pub async fn save_report_schedule(
+    id: Option<&str>,
+    input: &tourdesk_domain::reports::schedule::ScheduleInput,
+) -> Result<tourdesk_domain::reports::schedule::ReportSchedule, UiError> {
+    call("save_report_schedule", &SaveScheduleArgs { id, input }).await
+}
+
+pub async fn delete_report_schedule(id: &str) -> Result<(), UiError> {
+    call("delete_report_schedule", &IdArg { id }).await
+}
+
 /// Every gift card this desk holds, newest sale first.
 pub async fn list_gift_cards() -> Result<Vec<tourdesk_domain::ipc::GiftCardLine>, UiError> {
     call("list_gift_cards", &NoArgs {}).await

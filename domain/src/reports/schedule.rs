@@ -4,9 +4,12 @@
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 
 use crate::money::{Currency, Money};
 use crate::reports::decimal;
+use crate::roles::Role;
+use crate::validate::FieldError;
 
 /// What a schedule mails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +21,24 @@ pub enum ScheduleKind {
 }
 
 impl ScheduleKind {
+    pub const ALL: [ScheduleKind; 2] = [ScheduleKind::DailySales, ScheduleKind::WeeklySales];
+
+    /// The report's name, as the e-mail's subject and the desk's list say it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::DailySales => "Daily sales summary",
+            Self::WeeklySales => "Weekly sales summary",
+        }
+    }
+
+    /// When it is sent, in words.
+    pub fn cadence(self) -> &'static str {
+        match self {
+            Self::DailySales => "every day, for the day before",
+            Self::WeeklySales => "every Monday, for the week before",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "daily_sales" => Some(Self::DailySales),
@@ -30,6 +51,82 @@ impl ScheduleKind {
             Self::DailySales => "daily_sales",
             Self::WeeklySales => "weekly_sales",
         }
+    }
+}
+
+/// A schedule as the server keeps it (`GET /api/v1/report-schedules`, V44 `report_schedules`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportSchedule {
+    pub id: String,
+    /// A [`ScheduleKind`] as text (`daily_sales`).
+    pub kind: String,
+    pub recipient_user_ids: Vec<String>,
+    pub recipient_roles: Vec<String>,
+    /// The hour of the organization's local day from which it is sent, 0–23.
+    pub send_hour: i16,
+    /// The first day of the last period mailed.
+    pub last_sent_for: Option<NaiveDate>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A schedule to create or the new state of one (`POST`, `PUT /api/v1/report-schedules`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleInput {
+    pub kind: String,
+    /// Staff members by id.
+    #[serde(default)]
+    pub recipient_user_ids: Vec<String>,
+    /// Everyone active in these staff roles when it is sent.
+    #[serde(default)]
+    pub recipient_roles: Vec<String>,
+    /// The hour of the organization's local day from which it is sent, 0–23.
+    pub send_hour: i64,
+}
+
+/// A [`ScheduleInput`] that passed [`ScheduleInput::check`]: recipients trimmed, sorted and once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedSchedule {
+    pub kind: ScheduleKind,
+    pub send_hour: i16,
+    pub recipient_user_ids: Vec<String>,
+    pub recipient_roles: Vec<String>,
+}
+
+/// The most staff members one schedule names.
+pub const MAX_RECIPIENTS: usize = 200;
+
+impl ScheduleInput {
+    /// The schedule as stored, or the first field that is wrong: a known report, an hour of the
+    /// day, staff roles (not the customer role), and at least one recipient. Whether the ids are
+    /// active staff of the organization is the server's to check.
+    pub fn check(&self) -> Result<CheckedSchedule, FieldError> {
+        let kind = ScheduleKind::parse(self.kind.trim())
+            .ok_or_else(|| FieldError::new("kind", "one of daily_sales, weekly_sales"))?;
+        let send_hour = i16::try_from(self.send_hour)
+            .ok()
+            .filter(|h| (0..=23).contains(h))
+            .ok_or_else(|| FieldError::new("send_hour", "an hour of the day, 0 to 23"))?;
+        let mut roles = Vec::new();
+        for r in &self.recipient_roles {
+            match Role::parse(r.trim()) {
+                Some(role) if role != Role::Customer => roles.push(role.as_str().to_string()),
+                _ => return Err(FieldError::new("recipient_roles", format!("{r:?} is not a staff role"))),
+            }
+        }
+        roles.sort();
+        roles.dedup();
+        let mut users: Vec<String> = self.recipient_user_ids.iter().map(|u| u.trim().to_string()).collect();
+        users.sort();
+        users.dedup();
+        if users.len() > MAX_RECIPIENTS || users.iter().any(|u| u.is_empty() || u.len() > 200) {
+            return Err(FieldError::new("recipient_user_ids", "staff user ids, at most 200"));
+        }
+        if users.is_empty() && roles.is_empty() {
+            return Err(FieldError::new("recipient_user_ids", "choose at least one recipient or role"));
+        }
+        Ok(CheckedSchedule { kind, send_hour, recipient_user_ids: users, recipient_roles: roles })
     }
 }
 
@@ -99,10 +196,7 @@ pub fn render_sales(
     } else {
         format!("{} – {}", period.first.format("%-d %B"), period.last.format("%-d %B %Y"))
     };
-    let title = match kind {
-        ScheduleKind::DailySales => "Daily sales summary",
-        ScheduleKind::WeeklySales => "Weekly sales summary",
-    };
+    let title = kind.title();
     let subject = format!("{title}: {org_name}, {when}");
     let mut text = format!("{title} for {org_name}\nPeriod: {when} ({zone})\n\n");
     if lines.is_empty() {
@@ -156,6 +250,33 @@ mod tests {
         assert_eq!(due_period(ScheduleKind::WeeklySales, 7, tz, at(2026, 11, 30, 6)), Some(want));
         // Still due (the same period) later in the week.
         assert_eq!(due_period(ScheduleKind::WeeklySales, 23, tz, at(2026, 12, 3, 1)), Some(want));
+    }
+
+    #[test]
+    fn a_schedule_is_checked_field_by_field_and_its_recipients_kept_once() {
+        let input = |kind: &str, hour: i64, users: &[&str], roles: &[&str]| ScheduleInput {
+            kind: kind.into(),
+            recipient_user_ids: users.iter().map(|s| s.to_string()).collect(),
+            recipient_roles: roles.iter().map(|s| s.to_string()).collect(),
+            send_hour: hour,
+        };
+        let ok = input(" weekly_sales ", 7, &["u2", " u1", "u2"], &["owner", "admin", "owner"]).check().expect("ok");
+        assert_eq!(
+            ok,
+            CheckedSchedule {
+                kind: ScheduleKind::WeeklySales,
+                send_hour: 7,
+                recipient_user_ids: vec!["u1".into(), "u2".into()],
+                recipient_roles: vec!["admin".into(), "owner".into()],
+            }
+        );
+        let field = |i: ScheduleInput| i.check().expect_err("refused").field;
+        assert_eq!(field(input("monthly", 7, &["u1"], &[])), "kind");
+        assert_eq!(field(input("daily_sales", 24, &["u1"], &[])), "send_hour");
+        assert_eq!(field(input("daily_sales", -1, &["u1"], &[])), "send_hour");
+        assert_eq!(field(input("daily_sales", 7, &[], &["customer"])), "recipient_roles");
+        assert_eq!(field(input("daily_sales", 7, &[], &[])), "recipient_user_ids");
+        assert_eq!(field(input("daily_sales", 7, &[" "], &[])), "recipient_user_ids");
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! The today dashboard and the reports (issue 16): computed by the store and the domain from this
-//! desk's replica, so they answer offline. CSV export writes a report's table to a file.
+//! desk's replica, so they answer offline. CSV export writes a report's table to a file. The
+//! scheduled report e-mails live on the server (it sends them): their commands are online calls
+//! as the signed-in member, like the settings area's.
 
 use chrono::Utc;
 use tauri::{Manager, Runtime, State};
+use tourdesk_domain::reports::schedule::{ReportSchedule, ScheduleInput};
 use tourdesk_domain::reports::{Dashboard, ExportFormat, ListExport, ReportFilter, ReportTable};
+use tourdesk_local_store::sync::Method;
 
+use super::{account_call, id_segment, json};
 use crate::Desk;
 use crate::error::{DeskError, DeskResult};
 
@@ -122,4 +127,34 @@ fn write_table<R: Runtime>(
         DeskError::Internal("could not write the report file there")
     })?;
     Ok(path.display().to_string())
+}
+
+/// The organization's scheduled report e-mails, oldest first.
+#[tauri::command]
+pub async fn list_report_schedules(desk: State<'_, Desk>) -> DeskResult<Vec<ReportSchedule>> {
+    account_call(&desk, Method::GET, "/api/v1/report-schedules", None).await
+}
+
+/// Creates a schedule (no `id`) or changes the one named; answers it as the server keeps it.
+#[tauri::command]
+pub async fn save_report_schedule(
+    desk: State<'_, Desk>,
+    id: Option<String>,
+    input: ScheduleInput,
+) -> DeskResult<ReportSchedule> {
+    let body = json(&input)?;
+    match id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+        Some(id) => {
+            let path = format!("/api/v1/report-schedules/{}", id_segment(id)?);
+            account_call(&desk, Method::PUT, &path, Some(&body)).await
+        }
+        None => account_call(&desk, Method::POST, "/api/v1/report-schedules", Some(&body)).await,
+    }
+}
+
+/// Stops a scheduled e-mail.
+#[tauri::command]
+pub async fn delete_report_schedule(desk: State<'_, Desk>, id: String) -> DeskResult<()> {
+    let path = format!("/api/v1/report-schedules/{}", id_segment(&id)?);
+    account_call(&desk, Method::DELETE, &path, None).await
 }

@@ -1,13 +1,12 @@
-//! Staff routes for scheduled report e-mails (issue 16, V44): list, create and delete an
-//! organization's schedules. Owners and admins (the reports permission); bad input is a 422 at
+//! Staff routes for scheduled report e-mails (issue 16, V44): list, create, change and delete an
+//! organization's schedules (the desk's "Scheduled e-mails" screen). Owners and admins (the reports permission); bad input is a 422 at
 //! its field. The job that sends them is `jobs::report_mail`.
 
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
+use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use tourdesk_domain::reports::schedule::ScheduleKind;
-use tourdesk_domain::roles::{Permission, Role};
+use tourdesk_domain::reports::schedule::{CheckedSchedule, ReportSchedule, ScheduleInput};
+use tourdesk_domain::roles::Permission;
 
 use super::{ApiJson, ApiPath};
 use crate::auth::Staff;
@@ -17,31 +16,7 @@ use crate::{AppError, AppState};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/report-schedules", get(list).post(create))
-        .route("/api/v1/report-schedules/{id}", delete(remove))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewSchedule {
-    pub kind: String,
-    #[serde(default)]
-    pub recipient_user_ids: Vec<String>,
-    #[serde(default)]
-    pub recipient_roles: Vec<String>,
-    /// The hour of the organization's local day from which it is sent, 0–23.
-    pub send_hour: i64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ReportSchedule {
-    pub id: String,
-    pub kind: String,
-    pub recipient_user_ids: Vec<String>,
-    pub recipient_roles: Vec<String>,
-    pub send_hour: i16,
-    pub last_sent_for: Option<chrono::NaiveDate>,
-    pub created_by: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
+        .route("/api/v1/report-schedules/{id}", axum::routing::put(update).delete(remove))
 }
 
 fn allowed(staff: &Staff) -> Result<(), AppError> {
@@ -86,55 +61,50 @@ async fn list(
     Ok(Json(out))
 }
 
-async fn create(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    staff: Staff,
-    ApiJson(body): ApiJson<NewSchedule>,
-) -> Result<(StatusCode, Json<ReportSchedule>), AppError> {
-    allowed(&staff)?;
-    let kind = ScheduleKind::parse(body.kind.trim())
-        .ok_or_else(|| AppError::invalid("kind", "one of daily_sales, weekly_sales"))?;
-    let send_hour = i16::try_from(body.send_hour)
-        .ok()
-        .filter(|h| (0..=23).contains(h))
-        .ok_or_else(|| AppError::invalid("send_hour", "an hour of the day, 0 to 23"))?;
-    let mut roles: Vec<String> = Vec::new();
-    for r in &body.recipient_roles {
-        match Role::parse(r.trim()) {
-            Some(role) if role != Role::Customer => roles.push(role.as_str().to_string()),
-            _ => return Err(AppError::invalid("recipient_roles", format!("{r:?} is not a staff role"))),
-        }
-    }
-    roles.sort();
-    roles.dedup();
-    let mut users: Vec<String> = body.recipient_user_ids.iter().map(|u| u.trim().to_string()).collect();
-    users.sort();
-    users.dedup();
-    if users.len() > 200 || users.iter().any(|u| u.is_empty() || u.len() > 200) {
-        return Err(AppError::invalid("recipient_user_ids", "staff user ids, at most 200"));
-    }
-    if users.is_empty() && roles.is_empty() {
-        return Err(AppError::invalid("recipient_user_ids", "choose at least one recipient or role"));
-    }
-    let mut conn = state.pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+/// The checked schedule, its named recipients known as active staff of the organization.
+async fn checked(
+    tx: &deadpool_postgres::Transaction<'_>,
+    org: &str,
+    body: &ScheduleInput,
+) -> Result<CheckedSchedule, AppError> {
+    let s = body.check()?;
     let known = tx
         .rows(
             "SELECT id FROM staff_users WHERE organization_id = $1 AND active AND id = ANY($2)",
-            &[&staff.organization_id, &users],
+            &[&org, &s.recipient_user_ids],
         )
         .await?;
-    if known.len() != users.len() {
+    if known.len() != s.recipient_user_ids.len() {
         return Err(AppError::invalid("recipient_user_ids", "not an active member of this organization's staff"));
     }
+    Ok(s)
+}
+
+async fn create(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    staff: Staff,
+    ApiJson(body): ApiJson<ScheduleInput>,
+) -> Result<(StatusCode, Json<ReportSchedule>), AppError> {
+    allowed(&staff)?;
+    let mut conn = state.pool.get().await?;
+    let tx = conn.transaction().await?;
+    db::set_tenant(&tx, &staff.organization_id).await?;
+    let s = checked(&tx, &staff.organization_id, &body).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let row = tx
         .query_one(
             "INSERT INTO report_schedules (organization_id, id, kind, recipient_user_ids, recipient_roles, send_hour,
                  created_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at",
-            &[&staff.organization_id, &id, &kind.as_str(), &users, &roles, &send_hour, &staff.user_id],
+            &[
+                &staff.organization_id,
+                &id,
+                &s.kind.as_str(),
+                &s.recipient_user_ids,
+                &s.recipient_roles,
+                &s.send_hour,
+                &staff.user_id,
+            ],
         )
         .await?;
     let created_at = db::column(&row, 0)?;
@@ -143,15 +113,53 @@ async fn create(
         StatusCode::CREATED,
         Json(ReportSchedule {
             id,
-            kind: kind.as_str().to_string(),
-            recipient_user_ids: users,
-            recipient_roles: roles,
-            send_hour,
+            kind: s.kind.as_str().to_string(),
+            recipient_user_ids: s.recipient_user_ids,
+            recipient_roles: s.recipient_roles,
+            send_hour: s.send_hour,
             last_sent_for: None,
             created_by: staff.user_id,
             created_at,
         }),
     ))
+}
+
+/// Changes a schedule's report, recipients and hour. A schedule that keeps its report keeps the
+/// period it last mailed (it is not sent twice); another report starts afresh.
+async fn update(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    staff: Staff,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ScheduleInput>,
+) -> Result<Json<ReportSchedule>, AppError> {
+    allowed(&staff)?;
+    let mut conn = state.pool.get().await?;
+    let tx = conn.transaction().await?;
+    db::set_tenant(&tx, &staff.organization_id).await?;
+    let s = checked(&tx, &staff.organization_id, &body).await?;
+    let rows = tx
+        .rows(
+            "UPDATE report_schedules
+             SET kind = $3, recipient_user_ids = $4, recipient_roles = $5, send_hour = $6,
+                 last_sent_for = CASE WHEN kind = $3 THEN last_sent_for END, updated_at = now()
+             WHERE organization_id = $1 AND id = $2
+             RETURNING last_sent_for, created_by, created_at",
+            &[&staff.organization_id, &id, &s.kind.as_str(), &s.recipient_user_ids, &s.recipient_roles, &s.send_hour],
+        )
+        .await?;
+    let Some(row) = rows.first() else { return Err(AppError::NotFound("report schedule".into())) };
+    let out = ReportSchedule {
+        id,
+        kind: s.kind.as_str().to_string(),
+        recipient_user_ids: s.recipient_user_ids,
+        recipient_roles: s.recipient_roles,
+        send_hour: s.send_hour,
+        last_sent_for: db::column(row, 0)?,
+        created_by: db::column(row, 1)?,
+        created_at: db::column(row, 2)?,
+    };
+    tx.commit().await?;
+    Ok(Json(out))
 }
 
 async fn remove(

@@ -97,7 +97,7 @@ fn field_error(error: &Option<UiError>, field: &str) -> Html {
 }
 
 /// An error no field on the form shows.
-fn form_error(error: &Option<UiError>, fields: &[&str]) -> Html {
+pub(crate) fn form_error(error: &Option<UiError>, fields: &[&str]) -> Html {
     match error {
         Some(e) if !e.field.as_deref().is_some_and(|f| fields.contains(&f)) => {
             html! { <p class="error-text form-error" role="alert">{ e.message.clone() }</p> }
@@ -106,7 +106,7 @@ fn form_error(error: &Option<UiError>, fields: &[&str]) -> Html {
     }
 }
 
-fn at_field(f: FieldError) -> UiError {
+pub(crate) fn at_field(f: FieldError) -> UiError {
     UiError::at_field(&f.field, words::sentence(&f.message))
 }
 
@@ -297,7 +297,7 @@ impl StaffAction {
     }
 }
 
-const STAFF_ROLES: [Role; 4] = [Role::Owner, Role::Admin, Role::Manager, Role::Guide];
+pub(crate) const STAFF_ROLES: [Role; 4] = [Role::Owner, Role::Admin, Role::Manager, Role::Guide];
 
 /// The roles `actor` may give `m` (its current one first, always shown).
 pub fn roles_for(actor: Role, you: &str, m: &StaffMember) -> Vec<Role> {

@@ -13,6 +13,7 @@ pub mod guides;
 pub mod inbox;
 pub mod pricing_common;
 pub mod promo_codes;
+pub mod report_schedules;
 pub mod reports;
 pub mod settings;
 pub mod sign_in;
@@ -48,6 +49,7 @@ pub fn page(route: &Route) -> Html {
     match route {
         Route::Today => html! { <dashboard::DashboardPage /> },
         Route::Reports(k) => html! { <reports::ReportsPage kind={*k} /> },
+        Route::ReportSchedules => html! { <report_schedules::ReportSchedulesPage /> },
         Route::Tours(id) => html! { <tours::ToursPage selected={id.clone()} /> },
         Route::TourEditor(id) => html! { <tours::TourEditorPage tour_id={id.clone()} /> },
         Route::Customers(id) => html! { <customers::CustomersPage selected={id.clone()} /> },

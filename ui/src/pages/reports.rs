@@ -145,13 +145,7 @@ pub fn ReportsPage(p: &ReportsPageProps) -> Html {
     html! {
         <section id="reports" class="page single">
             <h2>{ "Reports" }</h2>
-            <nav class="report-tabs" aria-label="Reports">
-                { for ReportKind::ALL.iter().map(|k| html! {
-                    <a id={format!("report-{}", k.slug())} href={Route::Reports(*k).to_hash()}
-                       class={classes!("tab", (*k == p.kind).then_some("active"))}
-                       aria-current={(*k == p.kind).then_some("page")}>{ k.title() }</a>
-                }) }
-            </nav>
+            <ReportTabs current={Some(p.kind)} />
             <form class="audit-filters report-filters" aria-label="Filter the report" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
                 <label>{ "From" }
                     <input id="report-from" type="date" value={f.from.to_string()}
@@ -209,6 +203,33 @@ pub fn ReportsPage(p: &ReportsPageProps) -> Html {
                 <p class="muted">{ format!("Days counted in {z}; sales by booking date, utilisation and guides by departure date.") }</p>
             }
         </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ReportTabsProps {
+    /// The report shown, or none on the scheduled e-mails.
+    pub current: Option<ReportKind>,
+}
+
+/// One tab per report, then the scheduled e-mails.
+#[component]
+pub fn ReportTabs(p: &ReportTabsProps) -> Html {
+    let scheduled = p.current.is_none();
+    html! {
+        <nav class="report-tabs" aria-label="Reports">
+            { for ReportKind::ALL.iter().map(|k| {
+                let here = p.current == Some(*k);
+                html! {
+                    <a id={format!("report-{}", k.slug())} href={Route::Reports(*k).to_hash()}
+                       class={classes!("tab", here.then_some("active"))}
+                       aria-current={here.then_some("page")}>{ k.title() }</a>
+                }
+            }) }
+            <a id="report-scheduled" href={Route::ReportSchedules.to_hash()}
+               class={classes!("tab", scheduled.then_some("active"))}
+               aria-current={scheduled.then_some("page")}>{ "Scheduled e-mails" }</a>
+        </nav>
     }
 }
 

@@ -24,7 +24,7 @@ use crate::services;
 use crate::state::{Action, AppContext, use_app};
 
 /// Nothing in the replica: these loads depend on no row kind, only on their own key.
-const ONLINE: Depends = Depends::on(&[]);
+pub(crate) const ONLINE: Depends = Depends::on(&[]);
 
 #[derive(Properties, PartialEq)]
 pub struct SettingsPageProps {
@@ -43,7 +43,7 @@ fn offline(app: &AppContext) -> bool {
 /// refresh, so a tab that failed offline loads again when the desk is back. It is not part of
 /// the key: a short loss of connection must not drop a form someone is typing into.
 #[hook]
-fn use_reconnects() -> u32 {
+pub(crate) fn use_reconnects() -> u32 {
     let app = use_app();
     let now_offline = offline(&app);
     let seen = use_mut_ref(|| (now_offline, 0u32));
@@ -57,7 +57,7 @@ fn use_reconnects() -> u32 {
 
 /// A reload counter, bumped after each change and by "Try again".
 #[hook]
-fn use_generation() -> (u32, Callback<()>) {
+pub(crate) fn use_generation() -> (u32, Callback<()>) {
     let generation = use_state(|| 0u32);
     let bump = {
         let generation = generation.clone();
