@@ -10,15 +10,14 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::ledger::EntryKind;
 use tourdesk_domain::mutation::Mutation;
-use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SCHEMA_VERSION};
+use tourdesk_domain::protocol::{OutcomeStatus, PushRequest, SCHEMA_VERSION};
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::stripe::FakeStripe;
-use tourdesk_tests::{Env, Fakes, empty_departure, m, nonce, phone_booking, push_raw, sign_in};
+use tourdesk_tests::{Env, Fakes, empty_departure, m, nonce, phone_booking, push_raw, raw_envelope, sign_in};
 
 const ORG: &str = demo_data::DEMO_ORG_SLUG;
 
@@ -141,19 +140,13 @@ async fn a_payment_the_server_refuses_is_a_rejection_with_its_reason_and_writes_
     let other_currency = if currency == "EUR" { "USD" } else { "EUR" };
 
     let token = sign_in(&env, demo_data::DEMO_MANAGER_EMAIL).await;
-    let envelope = |id: u64, m: Mutation| MutationEnvelope {
-        id,
-        name: m.name().into(),
-        args: m.args(),
-        hlc: Hlc::at(Utc::now(), id, "raw").to_string(),
-    };
     let req = PushRequest {
         client_id: nonce(),
         schema_version: SCHEMA_VERSION,
         mutations: vec![
-            envelope(1, cash(&open, 100, other_currency)),
-            envelope(2, cash(&open, total + 1, &currency)),
-            envelope(3, cash(&gone, 100, &currency)),
+            raw_envelope(1, cash(&open, 100, other_currency)),
+            raw_envelope(2, cash(&open, total + 1, &currency)),
+            raw_envelope(3, cash(&gone, 100, &currency)),
         ],
     };
     let resp = push_raw(&env.base_url(), &token, &req).await;
@@ -181,7 +174,7 @@ async fn a_payment_the_server_refuses_is_a_rejection_with_its_reason_and_writes_
     let req = PushRequest {
         client_id: nonce(),
         schema_version: SCHEMA_VERSION,
-        mutations: vec![envelope(1, cash(&open, 100, &currency))],
+        mutations: vec![raw_envelope(1, cash(&open, 100, &currency))],
     };
     let resp = push_raw(&env.base_url(), &guide, &req).await;
     assert_eq!(resp.results[0].code.as_deref(), Some("NOT_AUTHORIZED"));

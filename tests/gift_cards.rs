@@ -6,12 +6,11 @@
 
 use chrono::Utc;
 use serde_json::json;
-use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::mutation::Mutation;
-use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SCHEMA_VERSION};
+use tourdesk_domain::protocol::{OutcomeStatus, PushRequest, SCHEMA_VERSION};
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 use tourdesk_sync_server::demo_data;
-use tourdesk_tests::{Env, empty_departure, m, nonce, phone_booking, push_raw, sign_in};
+use tourdesk_tests::{Env, empty_departure, m, nonce, phone_booking, push_raw, raw_envelope, sign_in};
 
 fn issue(id: &str, code: &str, amount: i64, currency: &str) -> Mutation {
     m(
@@ -156,21 +155,15 @@ async fn refusals_name_their_field_and_write_nothing() {
     client.sync_once(&desk).await.unwrap();
 
     let token = sign_in(&env, demo_data::DEMO_MANAGER_EMAIL).await;
-    let envelope = |id: u64, m: Mutation| MutationEnvelope {
-        id,
-        name: m.name().into(),
-        args: m.args(),
-        hlc: Hlc::at(Utc::now(), id, "raw").to_string(),
-    };
     let req = PushRequest {
         client_id: nonce(),
         schema_version: SCHEMA_VERSION,
         mutations: vec![
-            envelope(1, redeem(&open, "FIELD-TEST-0001", 100, other)),
-            envelope(2, redeem(&open, "FIELD-TEST-0001", total.amount + 1, &cur)),
-            envelope(3, redeem(&open, "NOPE-NOPE-NOPE", 100, &cur)),
-            envelope(4, issue(&nonce(), "FIELD-TEST-0001", 500, &cur)),
-            envelope(5, issue(&nonce(), "ANOTHER-CODE-01", 0, &cur)),
+            raw_envelope(1, redeem(&open, "FIELD-TEST-0001", 100, other)),
+            raw_envelope(2, redeem(&open, "FIELD-TEST-0001", total.amount + 1, &cur)),
+            raw_envelope(3, redeem(&open, "NOPE-NOPE-NOPE", 100, &cur)),
+            raw_envelope(4, issue(&nonce(), "FIELD-TEST-0001", 500, &cur)),
+            raw_envelope(5, issue(&nonce(), "ANOTHER-CODE-01", 0, &cur)),
         ],
     };
     let resp = push_raw(&env.base_url(), &token, &req).await;
@@ -202,7 +195,7 @@ async fn refusals_name_their_field_and_write_nothing() {
     let req = PushRequest {
         client_id: nonce(),
         schema_version: SCHEMA_VERSION,
-        mutations: vec![envelope(1, redeem(&open, "FIELD-TEST-0001", 100, &cur))],
+        mutations: vec![raw_envelope(1, redeem(&open, "FIELD-TEST-0001", 100, &cur))],
     };
     let resp = push_raw(&env.base_url(), &guide, &req).await;
     assert_eq!(resp.results[0].code.as_deref(), Some("NOT_AUTHORIZED"));

@@ -331,3 +331,49 @@ pub fn phone_booking(desk: &Store, dep: &(String, String, String), email: &str, 
     .unwrap();
     id
 }
+
+/// A website booking of `seats` on `departure` at `tier`, paid through the fake Stripe (the
+/// webhook delivered): (booking id, total paid in minor units).
+pub async fn paid_website_booking(
+    env: &Env,
+    stripe: &tourdesk_testkit::stripe::FakeStripe,
+    departure: &str,
+    tier: &str,
+    email: &str,
+    seats: u32,
+) -> (String, i64) {
+    let req = serde_json::json!({
+        "request_id": nonce(),
+        "departure_id": departure,
+        "customer": {"email": email, "first_name": "Grace", "last_name": "Hopper"},
+        "lines": [{"tier_id": tier, "quantity": seats}],
+    });
+    let url = format!("{}/api/v1/orgs/{}/bookings", env.base_url(), demo_data::DEMO_ORG_SLUG);
+    let r = reqwest::Client::new().post(url).json(&req).send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let created: serde_json::Value = r.json().await.unwrap();
+    let intent = created["payment"]["payment_intent_id"].as_str().unwrap().to_string();
+    env.deliver_stripe_event(&stripe.succeed(&intent)).await;
+    let b = &created["booking"];
+    (b["id"].as_str().unwrap().to_string(), b["price"]["total"]["amount_minor"].as_i64().unwrap())
+}
+
+/// The refunds asked of the fake Stripe: (idempotency key, amount), in order.
+pub fn refunds_sent(stripe: &tourdesk_testkit::stripe::FakeStripe) -> Vec<(Option<String>, Option<String>)> {
+    stripe
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/refunds" && r.method == "POST")
+        .map(|r| (r.idempotency_key.clone(), r.field("amount").map(str::to_string)))
+        .collect()
+}
+
+/// Mutation `id` of a push made behind any desk's back ([`push_raw`]), stamped now.
+pub fn raw_envelope(id: u64, m: tourdesk_domain::mutation::Mutation) -> tourdesk_domain::protocol::MutationEnvelope {
+    tourdesk_domain::protocol::MutationEnvelope {
+        id,
+        name: m.name().into(),
+        args: m.args(),
+        hlc: tourdesk_domain::hlc::Hlc::at(chrono::Utc::now(), id, "raw").to_string(),
+    }
+}

@@ -95,31 +95,55 @@ pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Res
     Ok(())
 }
 
-/// The confirmation e-mail, queued in the transaction that confirms: sent iff the booking is.
-/// Stripe's webhook and a payment recorded at the desk (`record_payment.v1`) both send this one.
-pub async fn booking_confirmed(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbError> {
+/// What a customer's e-mail about a booking names: its address (a walk-in taken at the desk may
+/// have none), the tour, when it starts in the departure's zone, and the reference.
+struct AboutBooking {
+    to: Option<String>,
+    tour: String,
+    when: String,
+    reference: String,
+}
+
+async fn about_booking(w: &WriteTx<'_>, b: &Booking) -> Result<AboutBooking, DbError> {
     let (tx, org) = (w.tx(), w.org());
     let to = db::customer_email(tx, org, &b.customer_id).await?;
     let dep = db::departure(tx, org, &b.departure_id).await?;
     let tour = db::tour_name(tx, org, &b.tour_id).await?.unwrap_or_default();
     let when =
         dep.map(|d| format!("{} {} ({})", d.local_date, d.local_time.format("%H:%M"), d.timezone)).unwrap_or_default();
-    let reference = b.reference_number.to_string();
+    Ok(AboutBooking { to, tour, when, reference: b.reference_number.to_string() })
+}
+
+/// Queues a customer's e-mail about `b`; without an address it is recorded as not sent, with why.
+async fn to_customer(
+    w: &WriteTx<'_>,
+    b: &Booking,
+    to: Option<String>,
+    kind: &str,
+    subject: String,
+    text: String,
+) -> Result<(), DbError> {
+    let (tx, org) = (w.tx(), w.org());
+    let Some(to) = to else {
+        mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), kind, &subject, &text).await?;
+        return Ok(());
+    };
+    let email = mail::Email { to, subject, text };
+    mail::queue(tx, org, &b.customer_id, Some(&b.id), kind, &email).await?;
+    Ok(())
+}
+
+/// The confirmation e-mail, queued in the transaction that confirms: sent iff the booking is.
+/// Stripe's webhook and a payment recorded at the desk (`record_payment.v1`) both send this one.
+pub async fn booking_confirmed(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbError> {
+    let AboutBooking { to, tour, when, reference } = about_booking(w, b).await?;
     let subject = format!("Booking confirmed: {tour} — {reference}");
     let text = format!(
         "Thank you! Your booking {reference} is confirmed.\n\n{tour}\n{when}\nParticipants: {}\nPaid: {}\n",
         b.participant_count(),
         b.paid_amount.display_with_symbol()
     );
-    const KIND: &str = "booking_confirmation";
-    // A walk-in taken at the desk may have no address: recorded as not sent, with why.
-    let Some(to) = to else {
-        mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), KIND, &subject, &text).await?;
-        return Ok(());
-    };
-    let email = mail::Email { to, subject, text };
-    mail::queue(tx, org, &b.customer_id, Some(&b.id), KIND, &email).await?;
-    Ok(())
+    to_customer(w, b, to, "booking_confirmation", subject, text).await
 }
 
 /// The outbox type of the e-mail a booking cancelled at the office sends its customer.
@@ -129,13 +153,7 @@ pub const BOOKING_CANCELLED: &str = "booking_cancelled";
 /// notify): the tour and date, and what comes back, to the card and by hand. Queued in the push's
 /// savepoint, so it goes out iff the cancellation commits.
 pub async fn booking_cancelled(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbError> {
-    let (tx, org) = (w.tx(), w.org());
-    let to = db::customer_email(tx, org, &b.customer_id).await?;
-    let dep = db::departure(tx, org, &b.departure_id).await?;
-    let tour = db::tour_name(tx, org, &b.tour_id).await?.unwrap_or_default();
-    let when =
-        dep.map(|d| format!("{} {} ({})", d.local_date, d.local_time.format("%H:%M"), d.timezone)).unwrap_or_default();
-    let reference = b.reference_number.to_string();
+    let AboutBooking { to, tour, when, reference } = about_booking(w, b).await?;
     let subject = format!("Booking cancelled: {tour} — {reference}");
     let mut text = format!("Your booking {reference} is cancelled.\n\n{tour}\n{when}\n");
     if let Some(c) = &b.cancellation {
@@ -160,13 +178,7 @@ pub async fn booking_cancelled(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbErr
             }
         }
     }
-    let Some(to) = to else {
-        mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), BOOKING_CANCELLED, &subject, &text).await?;
-        return Ok(());
-    };
-    let email = mail::Email { to, subject, text };
-    mail::queue(tx, org, &b.customer_id, Some(&b.id), BOOKING_CANCELLED, &email).await?;
-    Ok(())
+    to_customer(w, b, to, BOOKING_CANCELLED, subject, text).await
 }
 
 /// The outbox type of the e-mail a guide gets when assigned to a departure.
