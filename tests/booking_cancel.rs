@@ -17,7 +17,7 @@ use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::stripe::FakeStripe;
 use tourdesk_tests::{
     Env, Fakes, empty_departure, m, nonce, paid_website_booking, phone_booking, push_raw, raw_envelope, refunds_sent,
-    sign_in,
+    sign_in, synced_desk,
 };
 
 fn decimal(minor: i64) -> String {
@@ -31,9 +31,7 @@ async fn a_desk_cancels_a_card_booking_offline_with_an_override_refunded_at_stri
     let env = Env::start_faked(Fakes { stripe: Some(&stripe), smtp: Some(&smtp), ..Fakes::default() }).await;
     let dep = empty_departure(&env).await;
     let (booking, paid) = paid_website_booking(&env, &stripe, &dep.0, &dep.2, "grace@example.com", 2).await;
-    let desk = env.desk("front");
-    let client = env.client(demo_data::DEMO_MANAGER_EMAIL);
-    client.sync_once(&desk).await.unwrap();
+    let (desk, client) = synced_desk(&env, "front", demo_data::DEMO_MANAGER_EMAIL).await;
     let preview = desk.cancellation_preview(&booking).unwrap().unwrap();
     assert_eq!(preview.refundable.amount, paid);
     assert_eq!(preview.to_card.amount + preview.by_hand.amount, preview.policy_refund.amount);
@@ -100,9 +98,7 @@ async fn cash_is_a_refund_due_and_a_bad_override_is_rejected_writing_nothing() {
     let stripe = FakeStripe::start().await;
     let env = Env::start_faked(Fakes { stripe: Some(&stripe), ..Fakes::default() }).await;
     let dep = empty_departure(&env).await;
-    let desk = env.desk("front");
-    let client = env.client(demo_data::DEMO_MANAGER_EMAIL);
-    client.sync_once(&desk).await.unwrap();
+    let (desk, client) = synced_desk(&env, "front", demo_data::DEMO_MANAGER_EMAIL).await;
     let cash_booking = phone_booking(&desk, &dep, "cash@example.com", 1);
     let other = phone_booking(&desk, &dep, "other@example.com", 1);
     let total = desk.booking_money(&cash_booking).unwrap().unwrap().total;

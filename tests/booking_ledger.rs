@@ -17,7 +17,9 @@ use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::stripe::FakeStripe;
-use tourdesk_tests::{Env, Fakes, empty_departure, m, nonce, phone_booking, push_raw, raw_envelope, sign_in};
+use tourdesk_tests::{
+    Env, Fakes, empty_departure, m, nonce, phone_booking, push_raw, raw_envelope, sign_in, synced_desk,
+};
 
 const ORG: &str = demo_data::DEMO_ORG_SLUG;
 
@@ -38,9 +40,7 @@ async fn cash_recorded_offline_confirms_the_booking_once_with_one_email() {
     let smtp = SmtpSink::start().await.unwrap();
     let env = Env::start_faked(Fakes { smtp: Some(&smtp), ..Fakes::default() }).await;
     let dep = empty_departure(&env).await;
-    let desk = env.desk("front");
-    let client = env.client(demo_data::DEMO_MANAGER_EMAIL);
-    client.sync_once(&desk).await.unwrap();
+    let (desk, client) = synced_desk(&env, "front", demo_data::DEMO_MANAGER_EMAIL).await;
 
     let booking = phone_booking(&desk, &dep, "pat@example.com", 2);
     client.sync_once(&desk).await.unwrap();
@@ -123,9 +123,7 @@ async fn cash_recorded_offline_confirms_the_booking_once_with_one_email() {
 async fn a_payment_the_server_refuses_is_a_rejection_with_its_reason_and_writes_nothing() {
     let env = Env::start().await;
     let dep = empty_departure(&env).await;
-    let desk = env.desk("front");
-    let client = env.client(demo_data::DEMO_MANAGER_EMAIL);
-    client.sync_once(&desk).await.unwrap();
+    let (desk, client) = synced_desk(&env, "front", demo_data::DEMO_MANAGER_EMAIL).await;
     let open = phone_booking(&desk, &dep, "open@example.com", 1);
     let gone = phone_booking(&desk, &dep, "gone@example.com", 1);
     desk.mutate(&m(

@@ -15,7 +15,7 @@ use tourdesk_domain::status::{BookingStatus, DepartureStatus};
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::stripe::FakeStripe;
-use tourdesk_tests::{Env, Fakes, m, paid_website_booking, push_raw, refunds_sent, sign_in};
+use tourdesk_tests::{Env, Fakes, m, paid_website_booking, push_raw, refunds_sent, sign_in, synced_desk};
 
 const REASON: &str = "Storm warning: the harbour is closed";
 
@@ -48,9 +48,7 @@ async fn a_cancelled_departure_refunds_and_tells_every_customer() {
     // Two paid bookings from the website, known to the cancelling desk.
     let (ada, ada_paid) = paid_website_booking(&env, &stripe, &dep, &tier, "ada@example.com", 2).await;
     let (bob, bob_paid) = paid_website_booking(&env, &stripe, &dep, &tier, "bob@example.com", 1).await;
-    let desk = env.desk("cancelling");
-    let client = env.client(demo_data::DEMO_MANAGER_EMAIL);
-    client.sync_once(&desk).await.unwrap();
+    let (desk, client) = synced_desk(&env, "cancelling", demo_data::DEMO_MANAGER_EMAIL).await;
     let preview = desk.departure_cancellation_preview(&dep).unwrap().unwrap();
     assert_eq!((preview.bookings, preview.guests), (2, 3));
     assert_eq!(preview.refunds.iter().map(|m| m.amount).sum::<i64>(), ada_paid + bob_paid);

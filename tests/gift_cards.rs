@@ -10,7 +10,7 @@ use tourdesk_domain::mutation::Mutation;
 use tourdesk_domain::protocol::{OutcomeStatus, PushRequest, SCHEMA_VERSION};
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 use tourdesk_sync_server::demo_data;
-use tourdesk_tests::{Env, empty_departure, m, nonce, phone_booking, push_raw, raw_envelope, sign_in};
+use tourdesk_tests::{Env, empty_departure, m, nonce, phone_booking, push_raw, raw_envelope, sign_in, synced_desk};
 
 fn issue(id: &str, code: &str, amount: i64, currency: &str) -> Mutation {
     m(
@@ -142,9 +142,7 @@ async fn two_desks_spending_the_same_card_offline_the_second_beyond_the_balance_
 async fn refusals_name_their_field_and_write_nothing() {
     let env = Env::start().await;
     let dep = empty_departure(&env).await;
-    let desk = env.desk("front");
-    let client = env.client(demo_data::DEMO_MANAGER_EMAIL);
-    client.sync_once(&desk).await.unwrap();
+    let (desk, client) = synced_desk(&env, "front", demo_data::DEMO_MANAGER_EMAIL).await;
     let open = phone_booking(&desk, &dep, "open@example.com", 1);
     let card = nonce();
     client.sync_once(&desk).await.unwrap();

@@ -377,3 +377,10 @@ pub fn raw_envelope(id: u64, m: tourdesk_domain::mutation::Mutation) -> tourdesk
         hlc: tourdesk_domain::hlc::Hlc::at(chrono::Utc::now(), id, "raw").to_string(),
     }
 }
+
+/// A desk called `name` signed in as `email`, synced once: (its store, its client).
+pub async fn synced_desk(env: &Env, name: &str, email: &str) -> (Store, SyncClient) {
+    let (desk, client) = (env.desk(name), env.client(email));
+    client.sync_once(&desk).await.unwrap();
+    (desk, client)
+}
