@@ -15,6 +15,7 @@ pub mod cancellation;
 pub mod capacity;
 pub mod cash_drawer;
 pub mod catalogue;
+pub mod communication;
 pub mod entities;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
@@ -38,6 +39,7 @@ pub mod replication;
 pub mod reports;
 pub mod roles;
 pub mod status;
+pub mod timeline;
 pub mod validate;
 
 pub use entities::{Departure, PricingTier, Tour, TourVariant};

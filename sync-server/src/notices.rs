@@ -90,7 +90,8 @@ pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Res
         let Some(to) = db::customer_email(w.tx(), &org, &b.customer_id).await? else { continue };
         let refund = refunds.get(b.id.as_str()).copied();
         let email = departure_cancelled(&to, &tour, &departure, b, refund);
-        mail::queue(w.tx(), &org, &b.customer_id, Some(&b.id), DEPARTURE_CANCELLED, &email).await?;
+        let id = mail::queue(w.tx(), &org, &b.customer_id, Some(&b.id), DEPARTURE_CANCELLED, &email).await?;
+        db::log_communications(w, &[id]).await?;
     }
     Ok(())
 }
@@ -113,13 +114,14 @@ pub async fn booking_confirmed(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbErr
     );
     const KIND: &str = "booking_confirmation";
     // A walk-in taken at the desk may have no address: recorded as not sent, with why.
-    let Some(to) = to else {
-        mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), KIND, &subject, &text).await?;
-        return Ok(());
+    let id = match to {
+        None => mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), KIND, &subject, &text).await?,
+        Some(to) => {
+            let email = mail::Email { to, subject, text };
+            Some(mail::queue(tx, org, &b.customer_id, Some(&b.id), KIND, &email).await?)
+        }
     };
-    let email = mail::Email { to, subject, text };
-    mail::queue(tx, org, &b.customer_id, Some(&b.id), KIND, &email).await?;
-    Ok(())
+    db::log_communications(w, &Vec::from_iter(id)).await
 }
 
 /// The outbox type of the e-mail a booking cancelled at the office sends its customer.
@@ -160,13 +162,16 @@ pub async fn booking_cancelled(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbErr
             }
         }
     }
-    let Some(to) = to else {
-        mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), BOOKING_CANCELLED, &subject, &text).await?;
-        return Ok(());
+    let id = match to {
+        None => {
+            mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), BOOKING_CANCELLED, &subject, &text).await?
+        }
+        Some(to) => {
+            let email = mail::Email { to, subject, text };
+            Some(mail::queue(tx, org, &b.customer_id, Some(&b.id), BOOKING_CANCELLED, &email).await?)
+        }
     };
-    let email = mail::Email { to, subject, text };
-    mail::queue(tx, org, &b.customer_id, Some(&b.id), BOOKING_CANCELLED, &email).await?;
-    Ok(())
+    db::log_communications(w, &Vec::from_iter(id)).await
 }
 
 /// The outbox type of the e-mail a guide gets when assigned to a departure.

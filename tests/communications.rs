@@ -1,0 +1,108 @@
+//! The communications log on the desk (issue 13): a customer's messages replicate to office
+//! desks when queued and again on every change of delivery state, so the booking's timeline says
+//! whether the confirmation went out; a guide's device holds none of them.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+use tourdesk_domain::mutation::Mutation;
+use tourdesk_local_store::Store;
+use tourdesk_sync_server::demo_data;
+use tourdesk_testkit::smtp::SmtpSink;
+use tourdesk_tests::{Env, Fakes, empty_departure, m, nonce, phone_booking};
+
+fn cash(booking_id: &str, amount: i64, currency: &str) -> Mutation {
+    m(
+        "record_payment.v1",
+        json!({"nonce": nonce(), "booking_id": booking_id, "method": "cash", "amount": amount,
+               "currency": currency, "at": Utc::now()}),
+    )
+}
+
+/// A phone booking on `desk`, paid in full in cash and pushed: the server confirms it and queues
+/// its confirmation.
+async fn paid_booking(env: &Env, desk: &Store, email: &str) -> String {
+    let client = env.client(demo_data::DEMO_OWNER_EMAIL);
+    client.sync_once(desk).await.unwrap();
+    let dep = empty_departure(env).await;
+    let booking = phone_booking(desk, &dep, email, 2);
+    client.sync_once(desk).await.unwrap();
+    let total = desk.booking_money(&booking).unwrap().unwrap().total;
+    desk.mutate(&cash(&booking, total.amount, total.currency.as_str())).unwrap();
+    client.sync_once(desk).await.unwrap();
+    assert!(desk.rejections().unwrap().is_empty(), "{:?}", desk.rejections().unwrap());
+    booking
+}
+
+/// Syncs `desk` until its copy of the booking's confirmation has `status`.
+async fn until_status(env: &Env, desk: &Store, booking: &str, status: &str) -> Vec<String> {
+    let client = env.client(demo_data::DEMO_OWNER_EMAIL);
+    for _ in 0..40 {
+        client.sync_once(desk).await.unwrap();
+        let now: Vec<String> = desk.communications_of_booking(booking).unwrap().into_iter().map(|c| c.status).collect();
+        if now.iter().any(|s| s == status) {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("the desk never saw the confirmation {status}: {:?}", desk.communications_of_booking(booking).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmation_reaches_the_desk_queued_then_sent_and_shows_on_the_timeline() {
+    let smtp = SmtpSink::start().await.unwrap();
+    let env = Env::start_faked(Fakes { smtp: Some(&smtp), ..Fakes::default() }).await;
+    let desk = env.desk("front");
+    let booking = paid_booking(&env, &desk, "pat@example.com").await;
+
+    smtp.wait_for(1, Duration::from_secs(15)).await;
+    let statuses = until_status(&env, &desk, &booking, "sent").await;
+    assert_eq!(statuses, ["sent"], "one message, its latest state");
+    let message = desk.communications_of_booking(&booking).unwrap().remove(0);
+    assert_eq!((message.kind.as_str(), message.channel.as_str()), ("booking_confirmation", "email"));
+    assert!(message.subject.as_deref().unwrap_or_default().starts_with("Booking confirmed"), "{message:?}");
+    assert!(message.sent_at.is_some());
+    let customer = message.customer_id.clone();
+    assert_eq!(desk.communications_of_customer(&customer).unwrap().len(), 1);
+
+    // The owner's desk holds the audit log too: the timeline has the payment and the message.
+    let timeline = desk.booking_timeline(&booking).unwrap();
+    let titles: Vec<&str> = timeline.iter().map(|e| e.title.as_str()).collect();
+    assert!(titles.contains(&"Booking confirmation by e-mail"), "{titles:?}");
+    assert!(titles.contains(&"Payment recorded"), "{titles:?}");
+    assert!(titles.contains(&"Booking made"), "{titles:?}");
+    let sent = timeline.iter().find(|e| e.title == "Booking confirmation by e-mail").unwrap();
+    assert_eq!(sent.status.as_deref(), Some("Sent"));
+
+    // A second office desk gets the message with its state from a first sync; a guide's none.
+    let other = env.desk("back-office");
+    env.client(demo_data::DEMO_MANAGER_EMAIL).sync_once(&other).await.unwrap();
+    let theirs: Vec<String> =
+        other.communications_of_booking(&booking).unwrap().into_iter().map(|c| c.status).collect();
+    assert_eq!(theirs, ["sent"]);
+    let guide = env.desk("guide-phone");
+    env.client(demo_data::DEMO_GUIDE_EMAIL).sync_once(&guide).await.unwrap();
+    assert!(guide.communications_of_customer(&customer).unwrap().is_empty());
+    let pg = env.pg().await;
+    let logged_to_schedules = pg
+        .query_one(
+            "SELECT count(*) FROM sync_changes WHERE entity = 'communication' AND bucket NOT LIKE 'org:%:all'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(logged_to_schedules, 0, "messages go to office desks only");
+    let staff_logged = pg
+        .query_one(
+            "SELECT count(*) FROM sync_changes s JOIN communications c ON c.id = s.row_id
+             WHERE s.entity = 'communication' AND c.customer_id IS NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(staff_logged, 0, "staff and guides' messages stay on the server");
+}
