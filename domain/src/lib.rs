@@ -33,6 +33,7 @@ pub mod offer;
 pub mod payment;
 pub mod pricing;
 pub mod protocol;
+pub mod receipt;
 pub mod reference;
 pub mod reminders;
 pub mod replication;

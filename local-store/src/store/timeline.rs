@@ -34,3 +34,20 @@ impl Store {
         rows::communications_of_customer(&conn, &org, customer_id)
     }
 }
+
+impl Store {
+    /// A booking's confirmation and receipt as a PDF, from this replica (the domain's `receipt`,
+    /// written with the manifests' PDF writer), with the file name to save it as; `None` when this
+    /// desk holds no booking with that reference.
+    pub fn receipt_pdf(
+        &self,
+        reference: &str,
+        issued: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let Some(hit) = self.booking_by_reference(reference)? else { return Ok(None) };
+        let Some(money) = self.booking_money(&hit.booking.id)? else { return Ok(None) };
+        let org = self.session()?.map(|s| s.organization_name).unwrap_or_default();
+        let name = tourdesk_domain::receipt::file_name(&money.reference_number);
+        Ok(Some((name, tourdesk_domain::receipt::to_pdf(&org, &hit, &money, issued))))
+    }
+}
