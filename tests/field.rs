@@ -15,7 +15,7 @@ use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_local_store::{Store, StoreError, SyncClient};
 use tourdesk_sync_server::demo_data;
-use tourdesk_tests::{Env, call};
+use tourdesk_tests::{Env, call, pdf_text};
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -254,19 +254,6 @@ async fn unused_seats_return_on_release_and_when_the_departure_starts() {
     let audited: i64 =
         pg.query_one("SELECT count(*) FROM audit_logs WHERE action = 'allotment.released'", &[]).await.unwrap().get(0);
     assert_eq!(audited, 2);
-}
-
-/// `pdftotext` of a PDF, as text (poppler-utils; `cargo xtask` installs it for tests).
-fn pdf_text(pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .args(["-layout", path.to_str().unwrap(), "-"])
-        .output()
-        .expect("pdftotext (poppler-utils) is installed");
-    assert!(out.status.success(), "pdftotext could not read the PDF: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 async fn get_bytes(base: &str, path: &str, token: &str) -> (u16, String, Vec<u8>) {

@@ -384,3 +384,16 @@ pub async fn synced_desk(env: &Env, name: &str, email: &str) -> (Store, SyncClie
     client.sync_once(&desk).await.unwrap();
     (desk, client)
 }
+
+/// `pdftotext` of a PDF, as text (poppler-utils; `cargo xtask` installs it for tests).
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(out.status.success(), "pdftotext could not read the PDF: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -15,6 +15,7 @@ pub mod cancellation;
 pub mod capacity;
 pub mod cash_drawer;
 pub mod catalogue;
+pub mod communication;
 pub mod entities;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
@@ -32,12 +33,14 @@ pub mod offer;
 pub mod payment;
 pub mod pricing;
 pub mod protocol;
+pub mod receipt;
 pub mod reference;
 pub mod reminders;
 pub mod replication;
 pub mod reports;
 pub mod roles;
 pub mod status;
+pub mod timeline;
 pub mod validate;
 
 pub use entities::{Departure, PricingTier, Tour, TourVariant};

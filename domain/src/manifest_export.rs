@@ -3,7 +3,7 @@
 //! each booking's check-in state and its special requests and dietary notes.
 //!
 //! The PDF uses the standard Helvetica font (no font file embedded) with WinAnsi encoding: text
-//! outside Latin-1 is written as `?`.
+//! outside it (Latin-1, the euro sign, dashes, curly quotes) is written as `?`.
 
 use std::fmt::Write as _;
 
@@ -88,14 +88,25 @@ pub fn to_csv(manifests: &[Manifest]) -> String {
     out
 }
 
-/// Latin-1 bytes for the WinAnsi-encoded standard font; anything else is `?`, control
-/// characters a space.
+/// WinAnsi bytes for the standard font (Latin-1 and the euro sign, dashes, curly quotes); anything
+/// else is `?`, control characters a space.
 fn win_ansi(s: &str) -> Vec<u8> {
     s.chars()
         .map(|c| match u32::from(c) {
             n if n < 0x20 => b' ',
             n @ 0x20..=0x7e => n as u8,
             n @ 0xa0..=0xff => n as u8,
+            // WinAnsi's own code points above Latin-1: money and typography staff type.
+            0x20ac => 0x80,
+            0x2026 => 0x85,
+            0x2018 => 0x91,
+            0x2019 => 0x92,
+            0x201c => 0x93,
+            0x201d => 0x94,
+            0x2022 => 0x95,
+            0x2013 => 0x96,
+            0x2014 => 0x97,
+            0x2122 => 0x99,
             _ => b'?',
         })
         .collect()
@@ -159,6 +170,13 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// A4 PDF of one or more manifests, each starting on a new page.
 pub fn to_pdf(manifests: &[Manifest]) -> Vec<u8> {
+    text_pdf(&manifests.iter().map(lines).collect::<Vec<_>>(), "No departures.")
+}
+
+/// A4 PDF of text documents, each a list of `(font size, line)` starting on a new page and
+/// running onto more as it needs; long lines are wrapped. With no document, one page saying
+/// `empty`. The manifests' writer, and a booking's receipt's (`receipt`).
+pub fn text_pdf(documents: &[Vec<(f32, String)>], empty: &str) -> Vec<u8> {
     const W: f32 = 595.0;
     const H: f32 = 842.0;
     const MARGIN: f32 = 50.0;
@@ -174,11 +192,12 @@ pub fn to_pdf(manifests: &[Manifest]) -> Vec<u8> {
     };
     // Pages: each a list of (size, text) lines.
     let mut pages: Vec<Vec<(f32, String)>> = vec![];
-    for m in manifests {
+    for document in documents {
         let mut page = vec![];
         let mut y = H - MARGIN;
-        for (size, text) in lines(m) {
-            for part in wrap(&text, if size > 12.0 { 60 } else { 95 }) {
+        for (size, text) in document {
+            let size = *size;
+            for part in wrap(text, if size > 12.0 { 60 } else { 95 }) {
                 if y - size * 1.4 < MARGIN {
                     pages.push(std::mem::take(&mut page));
                     y = H - MARGIN;
@@ -190,7 +209,7 @@ pub fn to_pdf(manifests: &[Manifest]) -> Vec<u8> {
         pages.push(page);
     }
     if pages.is_empty() {
-        pages.push(vec![(10.0, "No departures.".into())]);
+        pages.push(vec![(10.0, empty.to_string())]);
     }
     let ids: Vec<(Ref, Ref)> = pages.iter().map(|_| (alloc(), alloc())).collect();
     pdf.catalog(catalog).pages(tree);
@@ -282,6 +301,6 @@ mod tests {
             "two pages"
         );
         assert!(to_pdf(&[]).starts_with(b"%PDF-"));
-        assert_eq!(win_ansi("Praça €"), b"Pra\xe7a ?".to_vec());
+        assert_eq!(win_ansi("Praça €5 – ok ✓"), b"Pra\xe7a \x805 \x96 ok ?".to_vec());
     }
 }

@@ -307,10 +307,13 @@ pub enum EntityKind {
     /// desks only.
     GiftCard,
     GiftCardMovement,
+    /// A message sent (or not) to a customer (`communication::Communication`), its delivery
+    /// state included; office desks only.
+    Communication,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 24] = [
+    pub const ALL: [EntityKind; 25] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -335,6 +338,7 @@ impl EntityKind {
         EntityKind::DepartureIncident,
         EntityKind::GiftCard,
         EntityKind::GiftCardMovement,
+        EntityKind::Communication,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -363,6 +367,7 @@ impl EntityKind {
             EntityKind::DepartureIncident => "departure_incident",
             EntityKind::GiftCard => "gift_card",
             EntityKind::GiftCardMovement => "gift_card_movement",
+            EntityKind::Communication => "communication",
         }
     }
 

@@ -117,7 +117,8 @@ pub fn parse_bucket(org: &str, bucket: &str) -> Option<Bucket> {
 pub enum RowScope<'a> {
     /// Tours, variants, tiers, guides: every device of the organization.
     Reference,
-    /// Promo codes, payment issues and gift cards: office desks only (`org:all`), never a guide's device.
+    /// Promo codes, payment issues, gift cards and customers' communications: office desks only
+    /// (`org:all`), never a guide's device.
     Office,
     /// A departure itself, its bookings, their ledger entries, check-ins and guide assignments.
     Departure(&'a str),
@@ -144,6 +145,9 @@ impl RowScope<'_> {
             EntityKind::PromoCode | EntityKind::PaymentIssue => Some(RowScope::Office),
             // Codes are worth money, like promo codes.
             EntityKind::GiftCard | EntityKind::GiftCardMovement => Some(RowScope::Office),
+            // What was said to a customer and whether it arrived is the office's business: a
+            // guide's device has the guest's contact details and needs no message history.
+            EntityKind::Communication => Some(RowScope::Office),
             // A departure is its own `schedule:D` (`RowScope::Departure(id)`).
             EntityKind::Departure
             | EntityKind::Booking
@@ -284,5 +288,16 @@ mod tests {
             assert!(buckets_for("o", role, &[]).iter().any(|b| promo.contains(b)), "{role:?}");
         }
         assert!(!buckets_for("o", Role::Guide, &["d".into()]).iter().any(|b| promo.contains(b)));
+    }
+
+    #[test]
+    fn customers_messages_reach_office_desks_only() {
+        let scope = RowScope::of_reference(EntityKind::Communication).unwrap();
+        assert_eq!(scope.buckets("o"), vec!["org:o:all"]);
+        for role in [Role::Owner, Role::Admin, Role::Manager] {
+            assert!(buckets_for("o", role, &[]).iter().any(|b| scope.buckets("o").contains(b)), "{role:?}");
+        }
+        let guide = buckets_for("o", Role::Guide, &["d".into()]);
+        assert!(!guide.iter().any(|b| scope.buckets("o").contains(b)), "a guide's device holds no message log");
     }
 }

@@ -14,11 +14,9 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use chrono::{Days, NaiveTime, TimeZone, Utc};
 use serde_json::json;
-use support::{ORG, manager_store, record};
+use support::{ORG, figure, manager_store, record};
 use tourdesk_domain::entities::{Guide, GuideAssignment, Tour, TourVariant};
 use tourdesk_domain::guides::{AssignmentStatus, GuideStatus};
 use tourdesk_domain::mutation::Mutation;
@@ -32,27 +30,6 @@ const DEPARTURES: usize = 300;
 const TOURS: usize = 10;
 /// Departures start this many minutes apart: 300 of them fill six days of the week (140 h).
 const STEP_MINUTES: i64 = 28;
-
-fn figure(label: &str, runs: usize, mut f: impl FnMut()) -> Duration {
-    f();
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).saturating_sub(1).min(times.len() - 1)];
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "  {label}: {runs} runs, p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
-        ms(at(0.5)),
-        ms(at(0.95)),
-        ms(*times.last().unwrap())
-    );
-    at(0.95)
-}
 
 fn main() {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);

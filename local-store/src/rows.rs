@@ -13,6 +13,7 @@ use serde_json::Value;
 use tourdesk_domain::allotment::Allotment;
 use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::catalogue::{CatalogueRow, is_catalogue_kind};
+use tourdesk_domain::communication::Communication;
 use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
 use tourdesk_domain::gift_card::{GiftCard, GiftCardMovement};
 use tourdesk_domain::incident::DepartureIncident;
@@ -323,6 +324,7 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::DepartureIncident => "departure_incidents",
         EntityKind::GiftCard => "gift_cards",
         EntityKind::GiftCardMovement => "gift_card_movements",
+        EntityKind::Communication => "communications",
     }
 }
 
@@ -718,6 +720,25 @@ static GIFT_CARD_MOVEMENTS: Spec = Spec::new(
     ],
 );
 
+static COMMUNICATIONS: Spec = Spec::new(
+    "communications",
+    &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("customer_id", Text),
+        ("booking_id", Text),
+        ("channel", Text),
+        ("direction", Text),
+        ("kind", Text),
+        ("subject", Text),
+        ("status", Text),
+        ("sent_at", Text),
+        ("delivered_at", Text),
+        ("failure_reason", Text),
+        ("created_at", Text),
+    ],
+);
+
 fn spec(kind: EntityKind) -> Option<&'static Spec> {
     match kind {
         EntityKind::Season => Some(&SEASONS),
@@ -740,6 +761,7 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::DepartureIncident => Some(&INCIDENTS),
         EntityKind::GiftCard => Some(&GIFT_CARDS),
         EntityKind::GiftCardMovement => Some(&GIFT_CARD_MOVEMENTS),
+        EntityKind::Communication => Some(&COMMUNICATIONS),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
 }
@@ -1003,6 +1025,7 @@ pub enum Record {
     DepartureIncident(DepartureIncident),
     GiftCard(GiftCard),
     GiftCardMovement(GiftCardMovement),
+    Communication(Communication),
 }
 
 impl Record {
@@ -1035,6 +1058,7 @@ impl Record {
             EntityKind::DepartureIncident => Record::DepartureIncident(DepartureIncident::deserialize(d)?),
             EntityKind::GiftCard => Record::GiftCard(GiftCard::deserialize(d)?),
             EntityKind::GiftCardMovement => Record::GiftCardMovement(GiftCardMovement::deserialize(d)?),
+            EntityKind::Communication => Record::Communication(Communication::deserialize(d)?),
         })
     }
 
@@ -1061,6 +1085,7 @@ impl Record {
             Record::DepartureIncident(_) => EntityKind::DepartureIncident,
             Record::GiftCard(_) => EntityKind::GiftCard,
             Record::GiftCardMovement(_) => EntityKind::GiftCardMovement,
+            Record::Communication(_) => EntityKind::Communication,
         }
     }
 
@@ -1083,6 +1108,7 @@ impl Record {
             Record::DepartureIncident(i) => &i.organization_id,
             Record::GiftCard(g) => &g.organization_id,
             Record::GiftCardMovement(m) => &m.organization_id,
+            Record::Communication(m) => &m.organization_id,
         }
     }
 
@@ -1106,6 +1132,7 @@ impl Record {
             Record::DepartureIncident(i) => serde_json::to_string(i)?,
             Record::GiftCard(g) => serde_json::to_string(g)?,
             Record::GiftCardMovement(m) => serde_json::to_string(m)?,
+            Record::Communication(m) => serde_json::to_string(m)?,
         })
     }
 }
@@ -1186,6 +1213,7 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::DepartureIncident(v) => put_spec(c, &INCIDENTS, v, &[], pending),
         Record::GiftCard(v) => put_spec(c, &GIFT_CARDS, v, &[], pending),
         Record::GiftCardMovement(v) => put_spec(c, &GIFT_CARD_MOVEMENTS, v, &[], pending),
+        Record::Communication(v) => put_spec(c, &COMMUNICATIONS, v, &[], pending),
     }
 }
 
@@ -1236,7 +1264,7 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::AuditLog
         | EntityKind::Allotment
         | EntityKind::DepartureIncident => None,
-        EntityKind::GiftCard | EntityKind::GiftCardMovement => None,
+        EntityKind::GiftCard | EntityKind::GiftCardMovement | EntityKind::Communication => None,
     };
     Ok(v)
 }
@@ -1337,6 +1365,7 @@ pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue
         Record::Catalogue(CatalogueRow::EarlyBirdDiscount(v)) => both(&EARLY_BIRD_DISCOUNTS, v),
         Record::AuditLog(a) => both(&AUDIT_LOG, a.as_ref()),
         Record::DepartureIncident(i) => both(&INCIDENTS, i),
+        Record::Communication(m) => both(&COMMUNICATIONS, m),
         other => panic!("{:?} has typed columns, not a spec", other.kind()),
     }
 }
@@ -1493,4 +1522,41 @@ pub fn guide_names_by_user(c: &Connection, org: &str) -> Result<std::collections
         names.insert(id, name);
     }
     Ok(names)
+}
+
+/// A booking's messages on this replica (an office desk's), newest first.
+pub fn communications_of_booking(
+    c: &Connection,
+    org: &str,
+    booking_id: &str,
+) -> Result<Vec<Communication>, StoreError> {
+    typed(select_spec(c, &COMMUNICATIONS, org, "booking_id = ?2 ORDER BY created_at DESC, id", &[&booking_id])?)
+}
+
+/// A customer's messages on this replica, newest first.
+pub fn communications_of_customer(
+    c: &Connection,
+    org: &str,
+    customer_id: &str,
+) -> Result<Vec<Communication>, StoreError> {
+    typed(select_spec(c, &COMMUNICATIONS, org, "customer_id = ?2 ORDER BY created_at DESC, id", &[&customer_id])?)
+}
+
+/// The audit rows of a booking and of the rows that name it (ledger entries, refunds,
+/// check-ins), each found through its own index (V10's entity index, V27's booking index).
+pub fn audit_of_booking(c: &Connection, org: &str, booking_id: &str) -> Result<Vec<AuditRecord>, StoreError> {
+    let filter = "id IN (SELECT id FROM audit_log WHERE organization_id = ?1 AND entity = 'booking' AND entity_id = ?2
+                         UNION SELECT id FROM audit_log
+                               WHERE organization_id = ?1 AND json_extract(after, '$.booking_id') = ?2)";
+    typed(select_spec(c, &AUDIT_LOG, org, filter, &[&booking_id])?)
+}
+
+/// The IANA zone of a booking's departure, when this replica holds both.
+pub fn booking_zone(c: &Connection, org: &str, booking_id: &str) -> Result<Option<String>, StoreError> {
+    Ok(c.prepare_cached(
+        "SELECT s.timezone FROM bookings b JOIN schedules s ON s.organization_id = b.organization_id AND s.id = b.departure_id
+         WHERE b.organization_id = ?1 AND b.id = ?2",
+    )?
+    .query_row(params![org, booking_id], |r| r.get(0))
+    .optional()?)
 }

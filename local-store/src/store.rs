@@ -28,6 +28,7 @@ mod read;
 mod reports;
 mod schedules;
 mod search;
+mod timeline;
 mod write;
 
 mod embedded {

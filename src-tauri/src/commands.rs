@@ -33,6 +33,8 @@ use tourdesk_local_store::sync::Method;
 use crate::Desk;
 use crate::error::{DeskError, DeskResult};
 
+/// A booking's timeline, its confirmation sent again, its receipt (issue 13).
+pub mod booking_record;
 /// The pricing catalogue's commands (seasons, promo codes, taxes, policies, FAQs, inclusions).
 pub mod catalogue;
 /// Customer edits, merge, erasure and export (issue 13).

@@ -120,7 +120,8 @@ impl Decided {
     fn statements_in_one_go(&self) -> Option<Vec<&'static str>> {
         self.changes
             .iter()
-            .filter(|c| !matches!(c, Change::Audit(_)))
+            // A resent confirmation reads the booking and its customer to queue the message.
+            .filter(|c| !matches!(c, Change::Audit(a) if a.action != tourdesk_domain::mutation::CONFIRMATION_RESENT))
             .map(|c| match c {
                 Change::PutTour(_) => Some(db::UPSERT_TOUR),
                 Change::PutVariant(_) => Some(db::UPSERT_VARIANT),

@@ -42,6 +42,8 @@ mod allotments;
 pub use allotments::*;
 mod incidents;
 pub use incidents::*;
+mod communications;
+pub use communications::*;
 pub mod accounts;
 pub mod staff;
 

@@ -421,12 +421,17 @@ async fn sales_history(
     }
     // These sales are history: their confirmations and refund notices went out when they were
     // made, not to every demo customer each time a demo server starts.
-    tx.execute(
-        "UPDATE communications SET status = 'sent', sent_at = created_at
-         WHERE organization_id = $1 AND status = 'pending'",
-        &[&org],
-    )
-    .await?;
+    let sent = tx
+        .query(
+            "UPDATE communications SET status = 'sent', sent_at = created_at
+             WHERE organization_id = $1 AND status = 'pending' RETURNING id",
+            &[&org],
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<Vec<String>, _>>()?;
+    crate::db::log_communications(tx, &sent).await?;
     Ok(())
 }
 

@@ -257,16 +257,17 @@ pub async fn queue_to_guide(
 }
 
 /// Queues a booking's reminder like [`queue`], unless one was queued for it already (V9's
-/// index): `true` when this call queued it.
+/// index): the new communication's id when this call queued it.
 pub async fn queue_reminder(
     tx: &impl GenericClient,
     org: &str,
     customer_id: &str,
     booking_id: &str,
     email: &Email,
-) -> Result<bool, crate::db::DbError> {
+) -> Result<Option<String>, crate::db::DbError> {
     let id = uuid::Uuid::new_v4().to_string();
-    Ok(insert_outbound(tx, &id, org, customer_id, Some(booking_id), "booking_reminder", email).await? == 1)
+    let n = insert_outbound(tx, &id, org, customer_id, Some(booking_id), "booking_reminder", email).await?;
+    Ok((n == 1).then_some(id))
 }
 
 /// Why a message to a customer was not queued.
@@ -275,7 +276,8 @@ pub const NO_ADDRESS: &str = "the customer has no e-mail address (a walk-in)";
 /// Records, instead of queueing, a message to a customer without an e-mail address (a walk-in
 /// taken at the desk): a `failed` row with no recipient and [`NO_ADDRESS`] as the reason, so staff
 /// can see why nothing was sent and the job that wanted to send it does not ask again (a
-/// reminder's row still counts for V9's one-per-booking index). `true` when this call wrote it.
+/// reminder's row still counts for V9's one-per-booking index). The row's id when this call
+/// wrote it.
 pub async fn record_no_address(
     tx: &impl GenericClient,
     org: &str,
@@ -284,7 +286,7 @@ pub async fn record_no_address(
     kind: &str,
     subject: &str,
     text: &str,
-) -> Result<bool, crate::db::DbError> {
+) -> Result<Option<String>, crate::db::DbError> {
     let id = uuid::Uuid::new_v4().to_string();
     let n = tx
         .exec(
@@ -295,7 +297,7 @@ pub async fn record_no_address(
             &[&id, &org, &customer_id, &booking_id, &kind, &subject, &text, &NO_ADDRESS],
         )
         .await?;
-    Ok(n == 1)
+    Ok((n == 1).then_some(id))
 }
 
 /// The outbox row of one e-mail; 0 rows when it is a booking's second reminder. V9's partial
@@ -383,6 +385,8 @@ pub async fn send_now(
         ],
     )
     .await?;
+    // A customer's message reaches the desks' communications log (a staff member's does not).
+    crate::db::append_communications(&tx, org, std::slice::from_ref(&id)).await?;
     tx.commit().await?;
     Ok(Delivery { id, result })
 }

@@ -25,9 +25,12 @@ use crate::mail;
 pub const DEPARTURE_CANCELLED: &str = "departure_cancelled";
 
 /// Queues what `changes`, just written by `m`, owes customers. Does nothing (and awaits nothing)
-/// unless the mutation cancelled bookings with their departure or a recorded payment confirmed a
-/// booking, so a write sent in one go stays one go.
+/// unless the mutation cancelled bookings with their departure, a recorded payment confirmed a
+/// booking or staff asked for a confirmation again, so a write sent in one go stays one go.
 pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Result<(), DbError> {
+    if let Mutation::ResendConfirmationV1(_) = m {
+        return confirmation_resent(w, changes).await;
+    }
     if let Mutation::RecordPaymentV1(_) | Mutation::RedeemGiftCardV1(_) = m {
         return confirmed_by_payment(w, changes).await;
     }
@@ -90,7 +93,8 @@ pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Res
         let Some(to) = db::customer_email(w.tx(), &org, &b.customer_id).await? else { continue };
         let refund = refunds.get(b.id.as_str()).copied();
         let email = departure_cancelled(&to, &tour, &departure, b, refund);
-        mail::queue(w.tx(), &org, &b.customer_id, Some(&b.id), DEPARTURE_CANCELLED, &email).await?;
+        let id = mail::queue(w.tx(), &org, &b.customer_id, Some(&b.id), DEPARTURE_CANCELLED, &email).await?;
+        db::log_communications(w, &[id]).await?;
     }
     Ok(())
 }
@@ -124,13 +128,15 @@ async fn to_customer(
     text: String,
 ) -> Result<(), DbError> {
     let (tx, org) = (w.tx(), w.org());
-    let Some(to) = to else {
-        mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), kind, &subject, &text).await?;
-        return Ok(());
+    // A walk-in taken at the desk may have no address: recorded as not sent, with why.
+    let id = match to {
+        None => mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), kind, &subject, &text).await?,
+        Some(to) => {
+            let email = mail::Email { to, subject, text };
+            Some(mail::queue(tx, org, &b.customer_id, Some(&b.id), kind, &email).await?)
+        }
     };
-    let email = mail::Email { to, subject, text };
-    mail::queue(tx, org, &b.customer_id, Some(&b.id), kind, &email).await?;
-    Ok(())
+    db::log_communications(w, &Vec::from_iter(id)).await
 }
 
 /// The confirmation e-mail, queued in the transaction that confirms: sent iff the booking is.
@@ -144,6 +150,22 @@ pub async fn booking_confirmed(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbErr
         b.paid_amount.display_with_symbol()
     );
     to_customer(w, b, to, "booking_confirmation", subject, text).await
+}
+
+/// Staff asked for a booking's confirmation again (`resend_confirmation.v1`): a new message in
+/// the outbox, as the first one was written, queued in the push's savepoint.
+async fn confirmation_resent(w: &WriteTx<'_>, changes: &[Change]) -> Result<(), DbError> {
+    for c in changes {
+        if let Change::Audit(a) = c
+            && a.action == tourdesk_domain::mutation::CONFIRMATION_RESENT
+        {
+            let b = db::booking_by_id(w.tx(), w.org(), &a.entity_id)
+                .await?
+                .ok_or_else(|| DbError::Corrupt(format!("booking {} to confirm again vanished", a.entity_id)))?;
+            booking_confirmed(w, &b).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The outbox type of the e-mail a booking cancelled at the office sends its customer.

@@ -25,6 +25,7 @@
 mod allotments;
 mod bookings;
 mod catalogue;
+mod confirmation;
 mod customers;
 mod gift_cards;
 mod guides;
@@ -72,6 +73,7 @@ pub use catalogue::{
     ReorderTourRowsArgs, SetPromoCodeStatusV1, UpsertCancellationPolicyV1, UpsertPromoCodeV1, UpsertSeasonV1,
     UpsertTaxRateV1, UpsertTourFaqV1, UpsertTourInclusionV1,
 };
+pub use confirmation::{CONFIRMATION_RESENT, ResendConfirmationV1, has_confirmation};
 pub use customers::{
     AddCustomerTagV1, CUSTOMER_ERASED, CUSTOMER_MERGED, CreateCustomerV1, CustomerField, ERASED_NAME,
     EditCustomerNotesV1, EraseCustomerV1, MergeCustomersV1, RemoveCustomerTagV1, SetCustomerFieldV1,
@@ -667,6 +669,7 @@ mutations! {
     MoveBookingV1 => "move_booking.v1",
     MergeCustomersV1 => "merge_customers.v1",
     EraseCustomerV1 => "erase_customer.v1",
+    ResendConfirmationV1 => "resend_confirmation.v1",
 }
 
 impl Mutation {

@@ -188,6 +188,7 @@ pub fn samples() -> Vec<(&'static str, Value)> {
                    "hlc": hlc(0, "desk-a").to_string()}),
         ),
         ("erase_customer.v1", json!({"customer_id": CUSTOMER, "hlc": hlc(0, "desk-a").to_string()})),
+        ("resend_confirmation.v1", json!({"booking_id": "b-1"})),
     ]
 }
 

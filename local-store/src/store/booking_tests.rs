@@ -21,6 +21,7 @@ use crate::rows;
 mod cancel;
 mod gift_cards;
 mod moves;
+mod timeline;
 
 const ORG: &str = "org-1";
 const ALL: &str = "org:org-1:all";

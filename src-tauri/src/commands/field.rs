@@ -129,7 +129,11 @@ fn manifest_bytes(format: &str, manifests: &[tourdesk_domain::ipc::Manifest]) ->
 
 /// Where a manifest is saved: `path` as given (`~/` is the home folder, as a shell reads it); a
 /// folder gets `file_name` in it; nothing given, the downloads folder (else the home folder).
-fn manifest_target<R: Runtime>(app: &tauri::AppHandle<R>, path: &str, file_name: &str) -> DeskResult<PathBuf> {
+pub(crate) fn manifest_target<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    path: &str,
+    file_name: &str,
+) -> DeskResult<PathBuf> {
     let path = path.trim();
     let path = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
@@ -145,7 +149,7 @@ fn manifest_target<R: Runtime>(app: &tauri::AppHandle<R>, path: &str, file_name:
     Ok(if path.is_dir() { path.join(file_name) } else { path })
 }
 
-fn write_file(path: &std::path::Path, bytes: &[u8]) -> DeskResult<String> {
+pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> DeskResult<String> {
     if path.as_os_str().is_empty() || path.is_dir() {
         return Err(DeskError::NotFound("choose a file to save the manifest to"));
     }

@@ -189,25 +189,35 @@ pub async fn customer_email(c: &impl GenericClient, org: &str, customer_id: &str
 }
 
 /// After a merge: the duplicate's messages (the communications log) belong to the survivor.
+/// Desks are told, as of every change of a message.
 pub async fn move_communications(w: &WriteTx<'_>, org: &str, from: &str, to: &str) -> Result<(), DbError> {
-    w.exec(
-        "UPDATE communications SET customer_id = $3 WHERE organization_id = $1 AND customer_id = $2",
-        &[&org, &from, &to],
-    )
-    .await?;
-    Ok(())
+    let ids = w
+        .rows(
+            "UPDATE communications SET customer_id = $3 WHERE organization_id = $1 AND customer_id = $2 RETURNING id",
+            &[&org, &from, &to],
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<Vec<String>, _>>()?;
+    super::log_communications(w, &ids).await
 }
 
 /// After an erasure: the log keeps that a message of each type went out and when, not what it
 /// said or to whom; one still waiting to go is not sent.
+/// Every desk's copy is wiped too.
 pub async fn erase_communications(w: &WriteTx<'_>, org: &str, customer_id: &str) -> Result<(), DbError> {
-    w.exec(
-        "UPDATE communications SET content = '', subject = NULL, recipient = NULL,
+    let ids = w
+        .rows(
+            "UPDATE communications SET content = '', subject = NULL, recipient = NULL,
                 status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END,
                 failure_reason = CASE WHEN status = 'pending' THEN 'customer erased' ELSE failure_reason END
-          WHERE organization_id = $1 AND customer_id = $2",
-        &[&org, &customer_id],
-    )
-    .await?;
-    Ok(())
+          WHERE organization_id = $1 AND customer_id = $2 RETURNING id",
+            &[&org, &customer_id],
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<Vec<String>, _>>()?;
+    super::log_communications(w, &ids).await
 }

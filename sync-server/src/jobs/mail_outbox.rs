@@ -67,6 +67,8 @@ pub async fn drain_outbox(pool: &Pool, mailer: &Mailer, batch: i64) -> anyhow::R
                 (r, _) => r,
             };
             record_attempt(&tx, org, &id, attempts, result).await?;
+            // Sent, failed or retried later: desks see the message's state as it now is.
+            crate::db::append_communications(&tx, org, std::slice::from_ref(&id)).await?;
             tx.commit().await?;
             settled += 1;
         }

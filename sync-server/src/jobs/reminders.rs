@@ -60,6 +60,7 @@ async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) ->
         )
         .await?;
     let mut queued = 0;
+    let mut written = Vec::new();
     for r in &rows {
         let status: String = r.try_get(2)?;
         let status =
@@ -86,15 +87,19 @@ async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) ->
         // A walk-in taken at the desk may have no address: the reminder is recorded as not sent,
         // with why, rather than failing the sweep for everyone else.
         let Some(to) = r.try_get::<_, Option<String>>(8)? else {
-            mail::record_no_address(&tx, org, &customer_id, Some(&booking_id), "booking_reminder", &subject, &text)
-                .await?;
+            let kind = "booking_reminder";
+            written.extend(
+                mail::record_no_address(&tx, org, &customer_id, Some(&booking_id), kind, &subject, &text).await?,
+            );
             continue;
         };
         let email = Email { to, subject, text };
-        if mail::queue_reminder(&tx, org, &customer_id, &booking_id, &email).await? {
+        if let Some(id) = mail::queue_reminder(&tx, org, &customer_id, &booking_id, &email).await? {
+            written.push(id);
             queued += 1;
         }
     }
+    crate::db::append_communications(&tx, org, &written).await?;
     tx.commit().await?;
     if queued > 0 {
         tracing::info!(org, queued, "departure reminders queued");

@@ -24,6 +24,7 @@ pub mod sidebar;
 pub mod sign_out;
 pub mod states;
 pub mod status_bar;
+pub mod timeline;
 pub mod toast;
 pub mod tour_editor;
 pub mod tours;

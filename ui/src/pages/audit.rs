@@ -20,7 +20,7 @@ const AUDIT: Depends = Depends::on(&[EntityKind::AuditLog]);
 
 /// People's and devices' names, best effort: offline (or for a role the server does not answer)
 /// the table shows ids.
-async fn names() -> Result<AuditNames, UiError> {
+pub(crate) async fn names() -> Result<AuditNames, UiError> {
     let mut n = AuditNames::default();
     if let Ok(dir) = services::list_staff().await {
         n.people = dir.staff.into_iter().map(|m| (m.id, m.name)).collect();

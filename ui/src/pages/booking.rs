@@ -1,6 +1,7 @@
 //! One booking, by reference (`#/bookings/BK-2026-…`): who, which tour and departure, seats,
 //! status and money, with links to the customer and the tour; then its participants per tier
-//! and price snapshot, its ledger with the balance due, and "Record payment".
+//! and price snapshot, its ledger with the balance due, and "Record payment"; then its timeline
+//! (the audit log and the messages sent, newest first).
 
 use tourdesk_domain::ipc::BookingHit;
 use tourdesk_domain::protocol::EntityKind;
@@ -42,7 +43,7 @@ pub fn BookingPage(props: &BookingPageProps) -> Html {
                             <>
                                 <BookingCard hit={b} />
                                 <BookingMoneySection booking_id={id.clone()} />
-                                <crate::components::history::EntityHistory entity="booking" entity_id={id} />
+                                <crate::components::timeline::BookingTimeline booking_id={id} />
                             </>
                         }
                     }
@@ -218,16 +219,57 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
                     }));
                 })
             };
+            let resend = {
+                let (recorded, cancel_error) = (recorded.clone(), cancel_error.clone());
+                let id = m.booking_id.clone();
+                Callback::from(move |_: MouseEvent| {
+                    let (recorded, cancel_error, id) = (recorded.clone(), cancel_error.clone(), id.clone());
+                    yew::platform::spawn_local(async move {
+                        match crate::components::timeline::resend_confirmation(&id).await {
+                            Ok(()) => {
+                                cancel_error.set(None);
+                                recorded.set(Some(
+                                    "The confirmation will be sent again; the timeline shows it once it has gone out."
+                                        .into(),
+                                ));
+                            }
+                            Err(e) => cancel_error.set(Some(e)),
+                        }
+                    });
+                })
+            };
+            let save_receipt = {
+                let (recorded, cancel_error) = (recorded.clone(), cancel_error.clone());
+                let reference = m.reference_number.clone();
+                Callback::from(move |_: MouseEvent| {
+                    let (recorded, cancel_error, reference) =
+                        (recorded.clone(), cancel_error.clone(), reference.clone());
+                    yew::platform::spawn_local(async move {
+                        match crate::components::timeline::save_receipt(&reference).await {
+                            Ok(path) => {
+                                cancel_error.set(None);
+                                recorded.set(Some(format!("Receipt saved to {path}")));
+                            }
+                            Err(e) => cancel_error.set(Some(e)),
+                        }
+                    });
+                })
+            };
+            let confirmed = tourdesk_domain::mutation::has_confirmation(m.status);
             let cancellable = m.status != tourdesk_domain::status::BookingStatus::Cancelled
                 && m.status != tourdesk_domain::status::BookingStatus::Completed;
             html! {
                 <>
-                    if cancellable {
-                        <div class="actions booking-actions">
-                            <button id="move-booking" type="button" onclick={open_move}>{ "Move to another departure…" }</button>
-                            <button id="cancel-booking" type="button" class="danger" onclick={open_cancel}>{ "Cancel booking…" }</button>
-                        </div>
-                    }
+                    <div class="actions booking-actions">
+                            <button id="save-receipt" type="button" onclick={save_receipt}>{ "Save receipt (PDF)" }</button>
+                            if confirmed {
+                                <button id="resend-confirmation" type="button" onclick={resend}>{ "Send confirmation again" }</button>
+                            }
+                            if cancellable {
+                                <button id="move-booking" type="button" onclick={open_move}>{ "Move to another departure…" }</button>
+                                <button id="cancel-booking" type="button" class="danger" onclick={open_cancel}>{ "Cancel booking…" }</button>
+                            }
+                    </div>
                     if let Some(e) = &*cancel_error {
                         <p id="cancel-booking-refused" class="error-text">{ e.message.clone() }</p>
                     }

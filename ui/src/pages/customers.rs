@@ -64,6 +64,7 @@ pub fn CustomersPage(props: &CustomersPageProps) -> Html {
             <>
                 <CustomerPane detail={d.clone()} on_keep_notes={on_keep_notes} />
                 <CustomerEditor detail={d.clone()} />
+                <crate::components::timeline::CustomerMessages customer_id={d.customer.id.clone()} />
                 <crate::components::history::EntityHistory entity="customer" entity_id={d.customer.id.clone()} />
             </>
         },

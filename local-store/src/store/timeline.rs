@@ -1,0 +1,53 @@
+//! A booking's timeline and the communications log as this replica holds them: the audit log
+//! (owners' and admins' desks) and customers' messages (office desks), merged and worded by the
+//! domain (`tourdesk_domain::timeline`), times in the departure's zone.
+
+use tourdesk_domain::communication::Communication;
+use tourdesk_domain::timeline::{TimelineEntry, booking_timeline};
+
+use super::{Store, session_org};
+use crate::{StoreError, rows};
+
+impl Store {
+    /// Everything this desk knows happened to a booking, newest first. A desk that holds neither
+    /// log (a guide's) shows an empty timeline.
+    pub fn booking_timeline(&self, booking_id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let audit = rows::audit_of_booking(&conn, &org, booking_id)?;
+        let messages = rows::communications_of_booking(&conn, &org, booking_id)?;
+        let zone = rows::booking_zone(&conn, &org, booking_id)?.and_then(|z| z.parse().ok());
+        Ok(booking_timeline(&audit, &messages, zone))
+    }
+
+    /// A booking's messages, newest first.
+    pub fn communications_of_booking(&self, booking_id: &str) -> Result<Vec<Communication>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        rows::communications_of_booking(&conn, &org, booking_id)
+    }
+
+    /// A customer's messages, newest first.
+    pub fn communications_of_customer(&self, customer_id: &str) -> Result<Vec<Communication>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        rows::communications_of_customer(&conn, &org, customer_id)
+    }
+}
+
+impl Store {
+    /// A booking's confirmation and receipt as a PDF, from this replica (the domain's `receipt`,
+    /// written with the manifests' PDF writer), with the file name to save it as; `None` when this
+    /// desk holds no booking with that reference.
+    pub fn receipt_pdf(
+        &self,
+        reference: &str,
+        issued: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let Some(hit) = self.booking_by_reference(reference)? else { return Ok(None) };
+        let Some(money) = self.booking_money(&hit.booking.id)? else { return Ok(None) };
+        let org = self.session()?.map(|s| s.organization_name).unwrap_or_default();
+        let name = tourdesk_domain::receipt::file_name(&money.reference_number);
+        Ok(Some((name, tourdesk_domain::receipt::to_pdf(&org, &hit, &money, issued))))
+    }
+}
