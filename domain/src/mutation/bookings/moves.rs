@@ -125,13 +125,21 @@ impl Mutator for MoveBookingV1 {
         if let Ok(Some(code)) = promo_code_of(self.promo_code.as_deref()) {
             keys.push(ReadKey::PromoCode(code));
         }
+        keys.push(ReadKey::LedgerOfBooking(norm_ref(&self.booking_id)));
         keys
     }
 
     /// Both departures (seats) and the booking are locked; prices, the policy and the code are
-    /// only consulted (a move is not a new use of the code).
+    /// only consulted (a move is not a new use of the code); the ledger is read under the
+    /// booking's lock.
     fn locks(&self, key: &ReadKey) -> bool {
-        !matches!(key, ReadKey::PricingCatalog(_) | ReadKey::CancellationPolicy(_) | ReadKey::PromoCode(_))
+        !matches!(
+            key,
+            ReadKey::PricingCatalog(_)
+                | ReadKey::CancellationPolicy(_)
+                | ReadKey::PromoCode(_)
+                | ReadKey::LedgerOfBooking(_)
+        )
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
@@ -245,20 +253,17 @@ impl Mutator for MoveBookingV1 {
         take_seats(&mut to, &outcome);
         release_seats(&mut from, seats);
 
-        let money = move_money(&old, snapshot.total);
+        let entries = view.ledger_of_booking(&booking_id)?;
+        let refund_reason = reason.clone().unwrap_or_else(|| {
+            format!("booking moved to {} {}: the new price is lower", to.local_date, to.local_time.format("%H:%M"))
+        });
         let mut b = old.clone();
         b.departure_id = to.id.clone();
         b.variant_id = to.variant_id.clone();
         b.pricing = snapshot;
         b.participants = people;
-        b.status = match old.status {
-            BookingStatus::Pending | BookingStatus::Modified => old.status,
-            s => s.transition(BookingStatus::Modified)?,
-        };
-        if old.payment_status != PaymentStatus::Disputed {
-            b.payment_status =
-                PaymentStatus::from_amounts(b.pricing.total.amount, b.paid_amount.amount, b.refunded_amount.amount);
-        }
+        b.status = modified_status(old.status)?;
+        let Repriced { money, refund, by_hand } = repriced(&mut b, &old, &entries, refund_reason, ctx);
         b.overbook = match &outcome {
             CapacityOutcome::Overbooked { by, .. } => Some(by.clone()),
             CapacityOutcome::Within { .. } => None,
@@ -284,19 +289,11 @@ impl Mutator for MoveBookingV1 {
                 "difference": money.difference.amount,
                 "balance_due": money.balance_due.amount,
                 "refund_due": money.refund_due.amount,
+                "refund_by_hand": by_hand.amount,
                 "reason": reason,
             }),
         });
         let overbooked = overbook_audit(ctx, &to, &booking_id, &outcome);
-        let refund = (!money.refund_due.is_zero()).then(|| RefundRequest {
-            booking_id: b.id.clone(),
-            amount: money.refund_due,
-            reason: reason.clone().unwrap_or_else(|| {
-                format!("booking moved to {} {}: the new price is lower", to.local_date, to.local_time.format("%H:%M"))
-            }),
-            requested_by: ctx.user_id.clone(),
-            requested_at: ctx.now,
-        });
         let mut changes = vec![Change::PutDeparture(from), Change::PutDeparture(to), Change::PutBooking(b), audit];
         changes.extend(overbooked);
         changes.extend(refund.map(Change::RequestRefund));
