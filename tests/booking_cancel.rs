@@ -8,8 +8,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::ipc::CancelBooking;
 use tourdesk_domain::mutation::Mutation;
@@ -18,40 +17,9 @@ use tourdesk_domain::status::BookingStatus;
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::stripe::FakeStripe;
-use tourdesk_tests::{Env, Fakes, empty_departure, m, nonce, phone_booking, push_raw, sign_in};
-
-const ORG: &str = demo_data::DEMO_ORG_SLUG;
-
-/// A website booking of `seats`, paid through the fake Stripe: (booking id, total paid).
-async fn paid_booking(env: &Env, stripe: &FakeStripe, dep: &(String, String, String), email: &str) -> (String, i64) {
-    let req = json!({
-        "request_id": nonce(),
-        "departure_id": dep.0,
-        "customer": {"email": email, "first_name": "Grace", "last_name": "Hopper"},
-        "lines": [{"tier_id": dep.2, "quantity": 2}],
-    });
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/v1/orgs/{ORG}/bookings", env.base_url()))
-        .json(&req)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let created: Value = r.json().await.unwrap();
-    let intent = created["payment"]["payment_intent_id"].as_str().unwrap().to_string();
-    env.deliver_stripe_event(&stripe.succeed(&intent)).await;
-    let b = &created["booking"];
-    (b["id"].as_str().unwrap().to_string(), b["price"]["total"]["amount_minor"].as_i64().unwrap())
-}
-
-fn refunds_sent(stripe: &FakeStripe) -> Vec<(Option<String>, Option<String>)> {
-    stripe
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == "/v1/refunds" && r.method == "POST")
-        .map(|r| (r.idempotency_key.clone(), r.field("amount").map(str::to_string)))
-        .collect()
-}
+use tourdesk_tests::{
+    Env, Fakes, empty_departure, m, nonce, paid_booking, phone_booking, push_raw, refunds_sent, sign_in,
+};
 
 fn decimal(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)
@@ -63,7 +31,7 @@ async fn a_desk_cancels_a_card_booking_offline_with_an_override_refunded_at_stri
     let smtp = SmtpSink::start().await.unwrap();
     let env = Env::start_faked(Fakes { stripe: Some(&stripe), smtp: Some(&smtp), ..Fakes::default() }).await;
     let dep = empty_departure(&env).await;
-    let (booking, paid) = paid_booking(&env, &stripe, &dep, "grace@example.com").await;
+    let (booking, paid) = paid_booking(&env, &stripe, &dep, "grace@example.com", 2).await;
     let desk = env.desk("front");
     let client = env.client(demo_data::DEMO_MANAGER_EMAIL);
     client.sync_once(&desk).await.unwrap();

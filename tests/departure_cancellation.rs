@@ -15,9 +15,8 @@ use tourdesk_domain::status::{BookingStatus, DepartureStatus};
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::stripe::FakeStripe;
-use tourdesk_tests::{Env, Fakes, m, push_raw, sign_in};
+use tourdesk_tests::{Env, Fakes, m, paid_booking, push_raw, refunds_sent, sign_in};
 
-const ORG: &str = demo_data::DEMO_ORG_SLUG;
 const REASON: &str = "Storm warning: the harbour is closed";
 
 /// An open departure more than three days out with nothing sold, its tour's name and first tier.
@@ -39,51 +38,17 @@ async fn empty_departure(env: &Env, skip: &[String]) -> (String, String, String,
     (row.get(0), row.get(1), row.get(2), row.get(3))
 }
 
-/// A website booking of `seats`, paid through the fake Stripe; returns (booking id, total paid).
-async fn paid_booking(
-    env: &Env,
-    stripe: &FakeStripe,
-    departure: &str,
-    tier: &str,
-    email: &str,
-    seats: u32,
-) -> (String, i64) {
-    let http = reqwest::Client::new();
-    let req = json!({
-        "request_id": uuid::Uuid::new_v4().to_string(),
-        "departure_id": departure,
-        "customer": {"email": email, "first_name": "Grace", "last_name": "Hopper"},
-        "lines": [{"tier_id": tier, "quantity": seats}],
-    });
-    let r = http.post(format!("{}/api/v1/orgs/{ORG}/bookings", env.base_url())).json(&req).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let created: Value = r.json().await.unwrap();
-    let intent = created["payment"]["payment_intent_id"].as_str().unwrap().to_string();
-    let event = stripe.succeed(&intent);
-    env.deliver_stripe_event(&event).await;
-    let b = &created["booking"];
-    (b["id"].as_str().unwrap().to_string(), b["price"]["total"]["amount_minor"].as_i64().unwrap())
-}
-
-fn refunds_sent(stripe: &FakeStripe) -> Vec<(Option<String>, Option<String>)> {
-    stripe
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == "/v1/refunds" && r.method == "POST")
-        .map(|r| (r.idempotency_key.clone(), r.field("amount").map(str::to_string)))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_departure_refunds_and_tells_every_customer() {
     let stripe = FakeStripe::start().await;
     let smtp = SmtpSink::start().await.unwrap();
     let env = Env::start_faked(Fakes { stripe: Some(&stripe), smtp: Some(&smtp), ..Fakes::default() }).await;
     let (dep, tour, tour_name, tier) = empty_departure(&env, &[]).await;
+    let on = (dep.clone(), tour.clone(), tier.clone());
 
     // Two paid bookings from the website, known to the cancelling desk.
-    let (ada, ada_paid) = paid_booking(&env, &stripe, &dep, &tier, "ada@example.com", 2).await;
-    let (bob, bob_paid) = paid_booking(&env, &stripe, &dep, &tier, "bob@example.com", 1).await;
+    let (ada, ada_paid) = paid_booking(&env, &stripe, &on, "ada@example.com", 2).await;
+    let (bob, bob_paid) = paid_booking(&env, &stripe, &on, "bob@example.com", 1).await;
     let desk = env.desk("cancelling");
     let client = env.client(demo_data::DEMO_MANAGER_EMAIL);
     client.sync_once(&desk).await.unwrap();
@@ -115,7 +80,7 @@ async fn a_cancelled_departure_refunds_and_tells_every_customer() {
         .unwrap();
     other_client.sync_once(&other).await.unwrap();
     assert!(other.rejections().unwrap().is_empty());
-    let (cy, cy_paid) = paid_booking(&env, &stripe, &dep, &tier, "cy@example.com", 2).await;
+    let (cy, cy_paid) = paid_booking(&env, &stripe, &on, "cy@example.com", 2).await;
 
     // Offline, the desk cancels: it shows at once.
     desk.mutate(&m("cancel_departure.v1", json!({"departure_id": dep, "reason": REASON}))).unwrap();

@@ -331,3 +331,42 @@ pub fn phone_booking(desk: &Store, dep: &(String, String, String), email: &str, 
     .unwrap();
     id
 }
+
+/// A website booking of `seats` on `dep` (from [`empty_departure`]) for a new customer with
+/// `email`, paid through the fake Stripe: (booking id, total paid).
+pub async fn paid_booking(
+    env: &Env,
+    stripe: &tourdesk_testkit::stripe::FakeStripe,
+    dep: &(String, String, String),
+    email: &str,
+    seats: u32,
+) -> (String, i64) {
+    let req = serde_json::json!({
+        "request_id": nonce(),
+        "departure_id": dep.0,
+        "customer": {"email": email, "first_name": "Grace", "last_name": "Hopper"},
+        "lines": [{"tier_id": dep.2, "quantity": seats}],
+    });
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/orgs/{}/bookings", env.base_url(), demo_data::DEMO_ORG_SLUG))
+        .json(&req)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let created: serde_json::Value = r.json().await.unwrap();
+    let intent = created["payment"]["payment_intent_id"].as_str().unwrap().to_string();
+    env.deliver_stripe_event(&stripe.succeed(&intent)).await;
+    let b = &created["booking"];
+    (b["id"].as_str().unwrap().to_string(), b["price"]["total"]["amount_minor"].as_i64().unwrap())
+}
+
+/// The refunds the fake Stripe was asked for: (idempotency key, amount in minor units).
+pub fn refunds_sent(stripe: &tourdesk_testkit::stripe::FakeStripe) -> Vec<(Option<String>, Option<String>)> {
+    stripe
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/refunds" && r.method == "POST")
+        .map(|r| (r.idempotency_key.clone(), r.field("amount").map(str::to_string)))
+        .collect()
+}

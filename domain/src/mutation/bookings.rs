@@ -122,7 +122,9 @@ pub use cancel::{CancelBookingV1, REFUND_OVERRIDDEN, RefundOverrideArgs};
 pub(crate) use create::SeatSource;
 pub use create::{CreateBookingV1, REFERENCE_CANDIDATES, reference_candidates};
 pub use modify::{BOOKING_MODIFIED, ModifyBookingV1};
-pub use moves::{BOOKING_MOVED, MOVE_CUTOFF_HOURS, MoveBookingV1, MoveMoney, move_money};
+pub use moves::{
+    BOOKING_MOVED, MOVE_CUTOFF_HOURS, MoveBookingV1, MoveMoney, lines_with_people, manual_discount_of, move_money,
+};
 
 /// A participant's details as typed at the desk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -78,17 +78,25 @@ pub fn move_money(old: &Booking, new_total: Money) -> MoveMoney {
 
 /// The lines a booking was sold with, as a request: the same tiers, counts and named people.
 fn lines_of(b: &Booking) -> Vec<LineArgs> {
-    b.pricing
-        .line_items
+    let counts: Vec<(String, u32)> =
+        b.pricing.line_items.iter().map(|l| (l.pricing_tier_id.clone(), l.quantity)).collect();
+    lines_with_people(b, &counts)
+}
+
+/// Lines of `counts` (tier, how many) on `b`, each keeping the people already named on the
+/// booking for its tier, as many as still fit: a move keeps them all, a modification those its
+/// new counts leave room for.
+pub fn lines_with_people(b: &Booking, counts: &[(String, u32)]) -> Vec<LineArgs> {
+    counts
         .iter()
-        .map(|l| LineArgs {
-            tier_id: l.pricing_tier_id.clone(),
-            quantity: l.quantity,
+        .map(|(tier_id, quantity)| LineArgs {
+            tier_id: tier_id.clone(),
+            quantity: *quantity,
             participants: b
                 .participants
                 .iter()
-                .filter(|p| p.pricing_tier_id == l.pricing_tier_id)
-                .take(l.quantity as usize)
+                .filter(|p| &p.pricing_tier_id == tier_id)
+                .take(*quantity as usize)
                 .map(|p| ParticipantArgs {
                     first_name: p.first_name.clone(),
                     last_name: p.last_name.clone(),
@@ -99,8 +107,9 @@ fn lines_of(b: &Booking) -> Vec<LineArgs> {
         .collect()
 }
 
-/// A manual discount granted on the booking, kept as the amount it took off.
-fn manual_of(b: &Booking) -> Option<ManualDiscount> {
+/// The manual discount granted on a booking, kept as the amount it took off (a move keeps it, a
+/// modification unless staff change it).
+pub fn manual_discount_of(b: &Booking) -> Option<ManualDiscount> {
     b.pricing
         .discounts
         .iter()
@@ -208,7 +217,7 @@ impl Mutator for MoveBookingV1 {
         };
         let lines = lines_of(&old);
         let people = participants(&lines)?;
-        let manual = manual_of(&old);
+        let manual = manual_discount_of(&old);
         let snapshot = price(
             view,
             ctx,
