@@ -148,13 +148,11 @@ impl Mutator for ModifyBookingV1 {
         let new_code =
             b.pricing.promotional_code_id.clone().filter(|c| old.pricing.promotional_code_id.as_ref() != Some(c));
 
-        let audit = Change::Audit(AuditEntry {
-            action: BOOKING_MODIFIED.into(),
-            entity: "booking".into(),
-            entity_id: b.id.clone(),
-            actor_id: ctx.user_id.clone(),
-            at: ctx.now,
-            detail: json!({
+        let audit = booking_audit(
+            ctx,
+            BOOKING_MODIFIED,
+            &b,
+            json!({
                 "reference": b.reference_number.to_string(),
                 "seats_before": before,
                 "seats_after": after,
@@ -171,7 +169,7 @@ impl Mutator for ModifyBookingV1 {
                 "refund_by_hand": r.by_hand.amount,
                 "reason": reason,
             }),
-        });
+        );
         let mut changes = vec![Change::PutBooking(b)];
         let overbooked = outcome.as_ref().and_then(|o| overbook_audit(ctx, &dep, &booking_id, o));
         if before != after {
@@ -405,7 +403,7 @@ mod tests {
         ]
     }
 
-    /// `x` more received on `b`, as a payment records it.
+    /// `x` more received on `b` (or a refund given back by hand), as a payment records it.
     fn paid(mem: &Mem, mut b: Booking, x: i64) {
         b.paid_amount.amount += x;
         b.payment_status =
@@ -452,7 +450,7 @@ mod tests {
                         let by_hand = Balance::of_booking(&b).refund_due().amount;
                         cash_refunded += by_hand;
                         b.refunded_amount.amount += by_hand;
-                        mem.put_booking(b);
+                        paid(&mem, b, 0);
                         let mut s = mem.state.borrow_mut();
                         let card = format!("{CARD_REFUND_ENTRY_PREFIX}{B}");
                         s.ledger.insert(card.clone(), entry(EntryKind::Refund, &card, card_refunded));

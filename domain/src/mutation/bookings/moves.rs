@@ -279,13 +279,11 @@ impl Mutator for MoveBookingV1 {
         };
         b.updated_at = ctx.now;
 
-        let audit = Change::Audit(AuditEntry {
-            action: BOOKING_MOVED.into(),
-            entity: "booking".into(),
-            entity_id: b.id.clone(),
-            actor_id: ctx.user_id.clone(),
-            at: ctx.now,
-            detail: json!({
+        let audit = booking_audit(
+            ctx,
+            BOOKING_MOVED,
+            &b,
+            json!({
                 "reference": b.reference_number.to_string(),
                 "from_departure_id": from.id,
                 "to_departure_id": to.id,
@@ -301,7 +299,7 @@ impl Mutator for MoveBookingV1 {
                 "refund_by_hand": by_hand.amount,
                 "reason": reason,
             }),
-        });
+        );
         let overbooked = overbook_audit(ctx, &to, &booking_id, &outcome);
         let mut changes = vec![Change::PutDeparture(from), Change::PutDeparture(to), Change::PutBooking(b), audit];
         changes.extend(overbooked);
