@@ -636,6 +636,67 @@ pub struct MoveBooking {
     pub reason: Option<String>,
 }
 
+/// One row of the modify dialog: a tier and how many.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModifyLine {
+    pub tier_id: String,
+    pub quantity: u32,
+}
+
+/// What the modify dialog previews and sends (`modify_booking.v1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModifyBooking {
+    pub booking_id: String,
+    /// The new counts per tier (a tier left out, or at 0, is taken off).
+    pub lines: Vec<ModifyLine>,
+    /// `None` keeps the booking's code; an empty text takes it off; a code applies it.
+    #[serde(default)]
+    pub promo_code: Option<String>,
+    /// `None` keeps the booking's manual discount; an empty text takes it off; an amount typed in
+    /// the booking's currency (`12.50`) grants it, with its reason.
+    #[serde(default)]
+    pub manual_discount: Option<String>,
+    #[serde(default)]
+    pub manual_discount_reason: Option<String>,
+    /// Why (kept on the booking's history, and the refund's reason).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The total the dialog showed; a different price at the desk or the server refuses the
+    /// change. `None` when previewing.
+    #[serde(default)]
+    pub expected_total: Option<Money>,
+}
+
+/// A tier the modify dialog offers: the tour's tiers, with how many the booking has now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModifyTier {
+    pub tier_id: String,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: u32,
+}
+
+/// What a modification would do, decided by the domain on this desk's rows without writing:
+/// the new price and what it leaves owed, or to refund (to the card, and by hand).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModifyPreview {
+    pub booking_id: String,
+    pub reference_number: String,
+    pub tiers: Vec<ModifyTier>,
+    /// The booking's promo code and manual discount now (what the dialog starts with).
+    pub promo_code: Option<String>,
+    pub manual_discount: Option<Money>,
+    pub manual_discount_reason: Option<String>,
+    /// The new price snapshot.
+    pub pricing: crate::pricing::PricingSnapshot,
+    pub money: crate::mutation::MoveMoney,
+    /// Of the refund due: back to the card through Stripe, and by hand at the desk.
+    pub to_card: Money,
+    pub by_hand: Money,
+    pub seats_before: u32,
+    pub seats_after: u32,
+}
+
 /// What the cancel dialog sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CancelBooking {

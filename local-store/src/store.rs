@@ -22,6 +22,7 @@ mod exports;
 mod gift_cards;
 mod guides;
 mod incidents;
+mod modify;
 mod money;
 mod pull;
 mod read;

@@ -654,6 +654,30 @@ pub async fn move_booking(
         .ok_or(DeskError::Internal("the move was saved but cannot be read back"))
 }
 
+/// What the modify dialog's changes would do to the booking (the new price, what is owed or
+/// refunded), decided by the domain on this desk's rows.
+#[tauri::command]
+pub async fn modify_preview(
+    desk: State<'_, Desk>,
+    input: tourdesk_domain::ipc::ModifyBooking,
+) -> DeskResult<tourdesk_domain::ipc::ModifyPreview> {
+    Ok(desk.store.modify_preview(&input)?)
+}
+
+/// Modifies a booking from its page (`modify_booking.v1`): counts per tier, a promo code, a
+/// manual discount with its reason. Offline too; answers the booking's money as it now stands.
+#[tauri::command]
+pub async fn modify_booking(
+    desk: State<'_, Desk>,
+    input: tourdesk_domain::ipc::ModifyBooking,
+) -> DeskResult<tourdesk_domain::ipc::BookingMoney> {
+    desk.store.modify_booking(&input)?;
+    desk.sync.touched(&desk.store, &[EntityKind::Booking, EntityKind::Departure], false);
+    desk.store
+        .booking_money(&input.booking_id)?
+        .ok_or(DeskError::Internal("the change was saved but cannot be read back"))
+}
+
 /// The intent for a payment typed in the dialog; an amount that is no amount of the currency is
 /// refused at its field before anything is queued.
 pub fn record_payment_mutation(

@@ -77,6 +77,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::cancel_booking,
         commands::move_options,
         commands::move_booking,
+        commands::modify_preview,
+        commands::modify_booking,
         commands::list_all_bookings,
         commands::sign_in_defaults,
         commands::sign_in,

@@ -427,6 +427,11 @@ async fn write(
                     let id = format!("refund-move-{}-{}", r.booking_id, r.requested_at.timestamp_micros());
                     db::queue_refund_as(w, org, &id, r).await?
                 }
+                // So may it be modified; each modification's refund is its own too.
+                Mutation::ModifyBookingV1(_) => {
+                    let id = format!("refund-modify-{}-{}", r.booking_id, r.requested_at.timestamp_micros());
+                    db::queue_refund_as(w, org, &id, r).await?
+                }
                 _ => db::queue_refund(w, org, r).await?,
             };
             db::audit(w, actor, m.name(), "refund", &id, &serde_json::to_value(r)?);

@@ -447,6 +447,28 @@ pub async fn move_booking(
     call("move_booking", &A { input }).await
 }
 
+/// What a modification would do to a booking (new price, balance or refund), not saved.
+pub async fn modify_preview(
+    input: &tourdesk_domain::ipc::ModifyBooking,
+) -> Result<tourdesk_domain::ipc::ModifyPreview, UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        input: &'a tourdesk_domain::ipc::ModifyBooking,
+    }
+    call("modify_preview", &A { input }).await
+}
+
+/// Modifies a booking; answers its money as it now stands.
+pub async fn modify_booking(
+    input: &tourdesk_domain::ipc::ModifyBooking,
+) -> Result<tourdesk_domain::ipc::BookingMoney, UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        input: &'a tourdesk_domain::ipc::ModifyBooking,
+    }
+    call("modify_booking", &A { input }).await
+}
+
 /// The bookings screen's rows for a search and filters.
 pub async fn list_all_bookings(
     filter: &tourdesk_domain::ipc::BookingFilter,

@@ -92,13 +92,17 @@ macro_rules! priced_booking_args {
         }
 
         impl $name {
-            /// What [`price`] is asked: these lines, the code found for them, the discount and
+            /// What [`price`] is asked: these lines, the code found for them, the (checked) discount and
             /// the total the desk showed.
-            fn price_request<'a>(&'a self, promo: Option<&'a Promo>) -> PriceRequest<'a> {
+            fn price_request<'a>(
+                &'a self,
+                promo: Option<&'a Promo>,
+                manual: Option<&'a ManualDiscount>,
+            ) -> PriceRequest<'a> {
                 PriceRequest {
                     lines: &self.lines,
                     promo,
-                    manual: self.manual_discount.as_ref(),
+                    manual,
                     expected_total: self.expected_total,
                 }
             }
@@ -117,8 +121,10 @@ pub(super) use cancel::cancel_one;
 pub use cancel::{CancelBookingV1, REFUND_OVERRIDDEN, RefundOverrideArgs};
 pub(crate) use create::SeatSource;
 pub use create::{CreateBookingV1, REFERENCE_CANDIDATES, reference_candidates};
-pub use modify::ModifyBookingV1;
-pub use moves::{BOOKING_MOVED, MOVE_CUTOFF_HOURS, MoveBookingV1, MoveMoney, move_money};
+pub use modify::{BOOKING_MODIFIED, ModifyBookingV1};
+pub use moves::{
+    BOOKING_MOVED, MOVE_CUTOFF_HOURS, MoveBookingV1, MoveMoney, lines_with_people, manual_discount_of, move_money,
+};
 
 /// A participant's details as typed at the desk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,6 +282,82 @@ fn departure_of(view: &dyn ReadView, id: &str, tour_id: &str) -> Result<Departur
 fn take_seats(dep: &mut Departure, outcome: &CapacityOutcome) {
     dep.booked_count = outcome.booked_after();
     dep.status = capacity::status_for_occupancy(dep.status, dep.booked_count, dep.capacity);
+}
+
+/// A booking's status once changed (moved or modified): one not yet confirmed stays as it is,
+/// a confirmed one becomes "modified"; any other (cancelled, completed …) cannot be changed.
+fn modified_status(s: BookingStatus) -> Result<BookingStatus, ApplyError> {
+    Ok(match s {
+        BookingStatus::Pending | BookingStatus::Modified => s,
+        s => s.transition(BookingStatus::Modified)?,
+    })
+}
+
+/// The payment status of `b` re-priced from `old`: it follows the amounts (a disputed payment
+/// stays disputed until Stripe settles it).
+fn follow_payments(b: &mut Booking, old: &Booking) {
+    if old.payment_status != PaymentStatus::Disputed {
+        b.payment_status =
+            PaymentStatus::from_amounts(b.pricing.total.amount, b.paid_amount.amount, b.refunded_amount.amount);
+    }
+}
+
+/// A re-priced booking's money, and how a refund due goes back.
+struct Repriced {
+    money: MoveMoney,
+    /// The card money owed back, sent to Stripe after commit (`None` when nothing goes back by card).
+    refund: Option<RefundRequest>,
+    /// The rest of the refund due, to give back by hand (cash, terminal, transfer): it stays a
+    /// refund due on the booking until staff record it.
+    by_hand: Money,
+}
+
+/// Re-prices `b` (a move or a modification of `old`, its new price set): what it does to its
+/// money, a balance due or a refund due split as a cancellation's is ([`ledger::split_refund`])
+/// over the booking's ledger `entries`.
+///
+/// The card part is sent to Stripe (after commit, by the refunds job) and counts as refunded
+/// from this decision on (`refunded_amount`; Stripe's own figure, when it comes, is the same
+/// and the larger is kept, see `payment::reconcile`), so a second change before Stripe answers
+/// never asks for it again. The rest, owed by hand, stays a refund due on the booking. Only what
+/// the change adds to the refund due is asked for: one already owed by hand is not asked twice.
+/// The payment status follows the amounts.
+fn repriced(
+    b: &mut Booking,
+    old: &Booking,
+    entries: &[ledger::LedgerEntry],
+    reason: String,
+    ctx: &MutationCtx,
+) -> Repriced {
+    let money = move_money(old, b.pricing.total);
+    let already = ledger::Balance::of_booking(old).refund_due().amount;
+    let more = Money::new(money.refund_due.amount.saturating_sub(already).max(0), money.new_total.currency);
+    let net_paid = old.paid_amount.amount.saturating_sub(old.refunded_amount.amount);
+    let card_free = ledger::card_refundable(net_paid, entries).saturating_sub(already);
+    let split = ledger::split_refund(more, card_free);
+    let refund = (!split.card.is_zero()).then(|| RefundRequest {
+        booking_id: old.id.clone(),
+        amount: split.card,
+        reason,
+        requested_by: ctx.user_id.clone(),
+        requested_at: ctx.now,
+    });
+    b.refunded_amount.amount = b.refunded_amount.amount.saturating_add(split.card.amount);
+    follow_payments(b, old);
+    Repriced { money, refund, by_hand: split.by_hand }
+}
+
+/// The audit entry of a change staff (or a customer) made to booking `b`: `action`, by the
+/// signed-in user, now.
+fn booking_audit(ctx: &MutationCtx, action: &str, b: &Booking, detail: serde_json::Value) -> Change {
+    Change::Audit(AuditEntry {
+        action: action.into(),
+        entity: "booking".into(),
+        entity_id: b.id.clone(),
+        actor_id: ctx.user_id.clone(),
+        at: ctx.now,
+        detail,
+    })
 }
 
 fn release_seats(dep: &mut Departure, seats: u32) {

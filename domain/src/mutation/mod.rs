@@ -58,7 +58,10 @@ use crate::status::{DepartureStatus, ForbiddenTransition, StateMachine};
 use crate::validate::FieldError;
 
 pub use allotments::{IssueAllotmentV1, ReleaseAllotmentV1, SellWalkUpV1, WalkUpGuest, WalkUpPayment};
-pub use bookings::{BOOKING_MOVED, MOVE_CUTOFF_HOURS, MoveBookingV1, MoveMoney, move_money};
+pub use bookings::{
+    BOOKING_MODIFIED, BOOKING_MOVED, MOVE_CUTOFF_HOURS, MoveBookingV1, MoveMoney, lines_with_people,
+    manual_discount_of, move_money,
+};
 pub use bookings::{
     CancelBookingV1, CheckInV1, CreateBookingV1, LineArgs, MarkNoShowV1, ModifyBookingV1, OverbookArgs,
     ParticipantArgs, REFERENCE_CANDIDATES, REFUND_OVERRIDDEN, RefundOverrideArgs, attendance,

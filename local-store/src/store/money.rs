@@ -223,7 +223,7 @@ impl Store {
 
 /// The text of the promo code a booking was sold with, which a move keeps (`None` without one,
 /// or when this desk does not hold the code).
-fn promo_code_text(
+pub(super) fn promo_code_text(
     conn: &rusqlite::Connection,
     org: &str,
     b: &tourdesk_domain::entities::Booking,

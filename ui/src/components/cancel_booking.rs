@@ -7,7 +7,7 @@ use tourdesk_domain::ipc::{BookingMoney, CancelBooking, CancellationPreview};
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::components::dialog::FormDialog;
+use crate::components::dialog::{DialogFooter, FormDialog, field_error};
 use crate::components::payment::decimal;
 use crate::components::tours::price;
 use crate::error::UiError;
@@ -116,20 +116,8 @@ pub fn CancelBookingDialog(props: &CancelBookingDialogProps) -> Html {
             spawn_save(&busy, &error, &on_cancelled, async move { services::cancel_booking(&input).await });
         })
     };
-    let on_keep = props.on_close.reform(|_: MouseEvent| ());
     let err = (*error).clone();
-    let beside = |field: &str| match &err {
-        Some(e) if e.is_field(field) => html! {
-            <span class="field-error" id={format!("cancel-{}-error", field.replace('.', "-"))}>{ e.message.clone() }</span>
-        },
-        _ => html! {},
-    };
-    let general = match &err {
-        Some(e) if !FIELDS.iter().any(|f| e.is_field(f)) => {
-            html! { <p id="cancel-booking-error" class="error-text">{ e.message.clone() }</p> }
-        }
-        _ => html! {},
-    };
+    let beside = |field: &str| field_error(&err, "cancel", field);
     let p = &props.preview;
     html! {
         <FormDialog name="cancel-booking" title="Cancel this booking?" onsubmit={on_submit} on_close={props.on_close.clone()}>
@@ -162,11 +150,9 @@ pub fn CancelBookingDialog(props: &CancelBookingDialogProps) -> Html {
                 { "E-mail the customer that the booking is cancelled" }
             </label>
             <p class="muted">{ format!("{} seats go back on sale at once. Card money is refunded at Stripe when the desk syncs; money paid at the desk stays a refund due until it is given back.", p.seats_released) }</p>
-            { general }
-            <div class="actions">
-                <button id="confirm-cancel-booking" class="danger" type="submit" disabled={*busy}>{ "Cancel booking" }</button>
-                <button id="keep-booking" type="button" onclick={on_keep}>{ "Keep booking" }</button>
-            </div>
+            <DialogFooter name="cancel-booking" error={err.clone()} fields={&FIELDS[..]} confirm_id="confirm-cancel-booking"
+                          confirm_label="Cancel booking" danger={true} disabled={*busy} keep_id="keep-booking"
+                          keep_label="Keep booking" on_keep={props.on_close.clone()} />
         </FormDialog>
     }
 }

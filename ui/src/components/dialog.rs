@@ -32,3 +32,55 @@ pub fn FormDialog(props: &FormDialogProps) -> Html {
         </div>
     }
 }
+
+/// The message of `error` beside the field it names (`{prefix}-{field}-error`, dots and
+/// underscores as dashes), or nothing when it names another field or none.
+pub fn field_error(error: &Option<crate::error::UiError>, prefix: &str, field: &str) -> Html {
+    match error {
+        Some(e) if e.is_field(field) => html! {
+            <span class="field-error" id={format!("{prefix}-{}-error", field.replace(['.', '_'], "-"))}>{ e.message.clone() }</span>
+        },
+        _ => html! {},
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct DialogFooterProps {
+    /// The dialog's name: the general error is `{name}-error`.
+    pub name: AttrValue,
+    pub error: Option<crate::error::UiError>,
+    /// The fields the dialog shows their error beside; any other error is shown here.
+    pub fields: &'static [&'static str],
+    pub confirm_id: AttrValue,
+    pub confirm_label: AttrValue,
+    /// A destructive confirmation (cancelling) is styled as one.
+    #[prop_or_default]
+    pub danger: bool,
+    /// Busy saving, or nothing to confirm.
+    pub disabled: bool,
+    pub keep_id: AttrValue,
+    pub keep_label: AttrValue,
+    pub on_keep: Callback<()>,
+}
+
+/// The end of a booking dialog: an error no field shows, then "confirm" and "keep" buttons.
+#[component]
+pub fn DialogFooter(props: &DialogFooterProps) -> Html {
+    let general = match &props.error {
+        Some(e) if !props.fields.iter().any(|f| e.is_field(f)) => {
+            html! { <p id={format!("{}-error", props.name)} class="error-text">{ e.message.clone() }</p> }
+        }
+        _ => html! {},
+    };
+    let on_keep = props.on_keep.reform(|_: MouseEvent| ());
+    html! {
+        <>
+            { general }
+            <div class="actions">
+                <button id={props.confirm_id.clone()} class={classes!(props.danger.then_some("danger"))} type="submit"
+                        disabled={props.disabled}>{ props.confirm_label.clone() }</button>
+                <button id={props.keep_id.clone()} type="button" onclick={on_keep}>{ props.keep_label.clone() }</button>
+            </div>
+        </>
+    }
+}

@@ -16,6 +16,7 @@ pub mod history;
 pub mod inbox;
 pub mod keyboard;
 pub mod list_export;
+pub mod modify_booking;
 pub mod move_booking;
 pub mod payment;
 pub mod search;

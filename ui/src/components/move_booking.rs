@@ -9,7 +9,7 @@ use tourdesk_domain::mutation::MoveMoney;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
-use crate::components::dialog::FormDialog;
+use crate::components::dialog::{DialogFooter, FormDialog, field_error};
 use crate::components::tours::{local_start, price};
 use crate::error::UiError;
 use crate::hooks::spawn_save;
@@ -77,20 +77,8 @@ pub fn MoveBookingDialog(props: &MoveBookingDialogProps) -> Html {
             spawn_save(&busy, &error, &on_moved, async move { services::move_booking(&input).await });
         })
     };
-    let on_keep = props.on_close.reform(|_: MouseEvent| ());
     let err = (*error).clone();
-    let beside = |field: &str| match &err {
-        Some(e) if e.is_field(field) => html! {
-            <span class="field-error" id={format!("move-{}-error", field.replace('_', "-"))}>{ e.message.clone() }</span>
-        },
-        _ => html! {},
-    };
-    let general = match &err {
-        Some(e) if !["to_departure_id", "reason"].iter().any(|f| e.is_field(f)) => {
-            html! { <p id="move-booking-error" class="error-text">{ e.message.clone() }</p> }
-        }
-        _ => html! {},
-    };
+    let beside = |field: &str| field_error(&err, "move", field);
     html! {
         <FormDialog name="move-booking" title="Move to another departure" onsubmit={on_submit} on_close={props.on_close.clone()}>
             <p class="dialog-subject"><strong>{ format!("Booking {}", props.money.reference_number) }</strong>
@@ -124,11 +112,10 @@ pub fn MoveBookingDialog(props: &MoveBookingDialogProps) -> Html {
                 { beside("reason") }
             </label>
             <p class="muted">{ "Moved on this desk at once, offline too; the server decides again when the desk syncs, and a departure that filled up meanwhile lands in the inbox." }</p>
-            { general }
-            <div class="actions">
-                <button id="confirm-move-booking" type="submit" disabled={*busy || props.options.is_empty()}>{ "Move booking" }</button>
-                <button id="keep-departure-of-booking" type="button" onclick={on_keep}>{ "Keep departure" }</button>
-            </div>
+            <DialogFooter name="move-booking" error={err.clone()} fields={&["to_departure_id", "reason"][..]}
+                          confirm_id="confirm-move-booking" confirm_label="Move booking"
+                          disabled={*busy || props.options.is_empty()} keep_id="keep-departure-of-booking"
+                          keep_label="Keep departure" on_keep={props.on_close.clone()} />
         </FormDialog>
     }
 }

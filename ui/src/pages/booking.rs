@@ -9,6 +9,7 @@ use yew::prelude::*;
 
 use crate::components::cancel_booking::CancelBookingDialog;
 use crate::components::gift_cards::RedeemGiftCardDialog;
+use crate::components::modify_booking::ModifyBookingDialog;
 use crate::components::move_booking::MoveBookingDialog;
 use crate::components::payment::{Ledger, PriceSnapshot, RecordPaymentDialog};
 use crate::components::states::{ErrorNote, Loading};
@@ -101,6 +102,7 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
     let cancel_preview = use_state(|| None::<tourdesk_domain::ipc::CancellationPreview>);
     let cancel_error = use_state(|| None::<crate::error::UiError>);
     let move_options = use_state(|| None::<Vec<tourdesk_domain::ipc::MoveOption>>);
+    let modify_preview = use_state(|| None::<tourdesk_domain::ipc::ModifyPreview>);
     match money {
         Load::Loading => html! { <Loading what="the booking's payments" /> },
         Load::Failed(e) => html! { <ErrorNote error={e} /> },
@@ -238,6 +240,42 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
                     });
                 })
             };
+            let open_modify = {
+                let (modify_preview, cancel_error, recorded) =
+                    (modify_preview.clone(), cancel_error.clone(), recorded.clone());
+                // The booking as it is: its lines, its code and discount kept.
+                let input = tourdesk_domain::ipc::ModifyBooking {
+                    booking_id: m.booking_id.clone(),
+                    lines: m
+                        .pricing
+                        .line_items
+                        .iter()
+                        .map(|l| tourdesk_domain::ipc::ModifyLine {
+                            tier_id: l.pricing_tier_id.clone(),
+                            quantity: l.quantity,
+                        })
+                        .collect(),
+                    promo_code: None,
+                    manual_discount: None,
+                    manual_discount_reason: None,
+                    reason: None,
+                    expected_total: None,
+                };
+                Callback::from(move |_: MouseEvent| {
+                    recorded.set(None);
+                    let (modify_preview, cancel_error, input) =
+                        (modify_preview.clone(), cancel_error.clone(), input.clone());
+                    yew::platform::spawn_local(async move {
+                        match services::modify_preview(&input).await {
+                            Ok(p) => {
+                                cancel_error.set(None);
+                                modify_preview.set(Some(p));
+                            }
+                            Err(e) => cancel_error.set(Some(e)),
+                        }
+                    });
+                })
+            };
             let save_receipt = {
                 let (recorded, cancel_error) = (recorded.clone(), cancel_error.clone());
                 let reference = m.reference_number.clone();
@@ -256,6 +294,23 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
                 })
             };
             let confirmed = tourdesk_domain::mutation::has_confirmation(m.status);
+            let close_modify = {
+                let modify_preview = modify_preview.clone();
+                Callback::from(move |()| modify_preview.set(None))
+            };
+            let on_modified = {
+                let (modify_preview, recorded) = (modify_preview.clone(), recorded.clone());
+                Callback::from(move |m: tourdesk_domain::ipc::BookingMoney| {
+                    modify_preview.set(None);
+                    recorded.set(Some(if !m.refund_due.is_zero() {
+                        format!("Booking changed: {} to refund.", price(&m.refund_due))
+                    } else if !m.balance_due.is_zero() {
+                        format!("Booking changed: {} due.", price(&m.balance_due))
+                    } else {
+                        "Booking changed.".into()
+                    }));
+                })
+            };
             let cancellable = m.status != tourdesk_domain::status::BookingStatus::Cancelled
                 && m.status != tourdesk_domain::status::BookingStatus::Completed;
             html! {
@@ -266,6 +321,7 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
                                 <button id="resend-confirmation" type="button" onclick={resend}>{ "Send confirmation again" }</button>
                             }
                             if cancellable {
+                                <button id="modify-booking" type="button" onclick={open_modify}>{ "Change booking…" }</button>
                                 <button id="move-booking" type="button" onclick={open_move}>{ "Move to another departure…" }</button>
                                 <button id="cancel-booking" type="button" class="danger" onclick={open_cancel}>{ "Cancel booking…" }</button>
                             }
@@ -283,6 +339,9 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
                     }
                     if let Some(o) = &*move_options {
                         <MoveBookingDialog money={m.clone()} options={o.clone()} on_moved={on_moved} on_close={close_move} />
+                    }
+                    if let Some(p) = &*modify_preview {
+                        <ModifyBookingDialog money={m.clone()} preview={p.clone()} on_modified={on_modified} on_close={close_modify} />
                     }
                     if let Some(p) = &*cancel_preview {
                         <CancelBookingDialog money={m.clone()} preview={p.clone()} on_cancelled={on_cancelled} on_close={close_cancel} />

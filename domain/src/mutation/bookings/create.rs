@@ -139,7 +139,8 @@ impl CreateBookingV1 {
                 Some(Promo { code: found, customer_uses: view.promo_uses(&code, &customer_id)? })
             }
         };
-        let snapshot = price(view, ctx, &tour_id, &dep, self.price_request(promo.as_ref()))?;
+        let snapshot =
+            price(view, ctx, &tour_id, &dep, self.price_request(promo.as_ref(), self.manual_discount.as_ref()))?;
         let outcome = match seats {
             SeatSource::Capacity => {
                 let outcome = capacity::check_booking(&dep, snapshot.participants(), manager_override.as_ref())?;

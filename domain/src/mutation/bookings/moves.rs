@@ -78,17 +78,25 @@ pub fn move_money(old: &Booking, new_total: Money) -> MoveMoney {
 
 /// The lines a booking was sold with, as a request: the same tiers, counts and named people.
 fn lines_of(b: &Booking) -> Vec<LineArgs> {
-    b.pricing
-        .line_items
+    let counts: Vec<(String, u32)> =
+        b.pricing.line_items.iter().map(|l| (l.pricing_tier_id.clone(), l.quantity)).collect();
+    lines_with_people(b, &counts)
+}
+
+/// Lines of `counts` (tier, how many) on `b`, each keeping the people already named on the
+/// booking for its tier, as many as still fit: a move keeps them all, a modification those its
+/// new counts leave room for.
+pub fn lines_with_people(b: &Booking, counts: &[(String, u32)]) -> Vec<LineArgs> {
+    counts
         .iter()
-        .map(|l| LineArgs {
-            tier_id: l.pricing_tier_id.clone(),
-            quantity: l.quantity,
+        .map(|(tier_id, quantity)| LineArgs {
+            tier_id: tier_id.clone(),
+            quantity: *quantity,
             participants: b
                 .participants
                 .iter()
-                .filter(|p| p.pricing_tier_id == l.pricing_tier_id)
-                .take(l.quantity as usize)
+                .filter(|p| &p.pricing_tier_id == tier_id)
+                .take(*quantity as usize)
                 .map(|p| ParticipantArgs {
                     first_name: p.first_name.clone(),
                     last_name: p.last_name.clone(),
@@ -99,8 +107,9 @@ fn lines_of(b: &Booking) -> Vec<LineArgs> {
         .collect()
 }
 
-/// A manual discount granted on the booking, kept as the amount it took off.
-fn manual_of(b: &Booking) -> Option<ManualDiscount> {
+/// The manual discount granted on a booking, kept as the amount it took off (a move keeps it, a
+/// modification unless staff change it).
+pub fn manual_discount_of(b: &Booking) -> Option<ManualDiscount> {
     b.pricing
         .discounts
         .iter()
@@ -125,13 +134,21 @@ impl Mutator for MoveBookingV1 {
         if let Ok(Some(code)) = promo_code_of(self.promo_code.as_deref()) {
             keys.push(ReadKey::PromoCode(code));
         }
+        keys.push(ReadKey::LedgerOfBooking(norm_ref(&self.booking_id)));
         keys
     }
 
     /// Both departures (seats) and the booking are locked; prices, the policy and the code are
-    /// only consulted (a move is not a new use of the code).
+    /// only consulted (a move is not a new use of the code); the ledger is read under the
+    /// booking's lock.
     fn locks(&self, key: &ReadKey) -> bool {
-        !matches!(key, ReadKey::PricingCatalog(_) | ReadKey::CancellationPolicy(_) | ReadKey::PromoCode(_))
+        !matches!(
+            key,
+            ReadKey::PricingCatalog(_)
+                | ReadKey::CancellationPolicy(_)
+                | ReadKey::PromoCode(_)
+                | ReadKey::LedgerOfBooking(_)
+        )
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
@@ -200,7 +217,7 @@ impl Mutator for MoveBookingV1 {
         };
         let lines = lines_of(&old);
         let people = participants(&lines)?;
-        let manual = manual_of(&old);
+        let manual = manual_discount_of(&old);
         let snapshot = price(
             view,
             ctx,
@@ -245,33 +262,28 @@ impl Mutator for MoveBookingV1 {
         take_seats(&mut to, &outcome);
         release_seats(&mut from, seats);
 
-        let money = move_money(&old, snapshot.total);
+        let entries = view.ledger_of_booking(&booking_id)?;
+        let refund_reason = reason.clone().unwrap_or_else(|| {
+            format!("booking moved to {} {}: the new price is lower", to.local_date, to.local_time.format("%H:%M"))
+        });
         let mut b = old.clone();
         b.departure_id = to.id.clone();
         b.variant_id = to.variant_id.clone();
         b.pricing = snapshot;
         b.participants = people;
-        b.status = match old.status {
-            BookingStatus::Pending | BookingStatus::Modified => old.status,
-            s => s.transition(BookingStatus::Modified)?,
-        };
-        if old.payment_status != PaymentStatus::Disputed {
-            b.payment_status =
-                PaymentStatus::from_amounts(b.pricing.total.amount, b.paid_amount.amount, b.refunded_amount.amount);
-        }
+        b.status = modified_status(old.status)?;
+        let Repriced { money, refund, by_hand } = repriced(&mut b, &old, &entries, refund_reason, ctx);
         b.overbook = match &outcome {
             CapacityOutcome::Overbooked { by, .. } => Some(by.clone()),
             CapacityOutcome::Within { .. } => None,
         };
         b.updated_at = ctx.now;
 
-        let audit = Change::Audit(AuditEntry {
-            action: BOOKING_MOVED.into(),
-            entity: "booking".into(),
-            entity_id: b.id.clone(),
-            actor_id: ctx.user_id.clone(),
-            at: ctx.now,
-            detail: json!({
+        let audit = booking_audit(
+            ctx,
+            BOOKING_MOVED,
+            &b,
+            json!({
                 "reference": b.reference_number.to_string(),
                 "from_departure_id": from.id,
                 "to_departure_id": to.id,
@@ -284,19 +296,11 @@ impl Mutator for MoveBookingV1 {
                 "difference": money.difference.amount,
                 "balance_due": money.balance_due.amount,
                 "refund_due": money.refund_due.amount,
+                "refund_by_hand": by_hand.amount,
                 "reason": reason,
             }),
-        });
+        );
         let overbooked = overbook_audit(ctx, &to, &booking_id, &outcome);
-        let refund = (!money.refund_due.is_zero()).then(|| RefundRequest {
-            booking_id: b.id.clone(),
-            amount: money.refund_due,
-            reason: reason.clone().unwrap_or_else(|| {
-                format!("booking moved to {} {}: the new price is lower", to.local_date, to.local_time.format("%H:%M"))
-            }),
-            requested_by: ctx.user_id.clone(),
-            requested_at: ctx.now,
-        });
         let mut changes = vec![Change::PutDeparture(from), Change::PutDeparture(to), Change::PutBooking(b), audit];
         changes.extend(overbooked);
         changes.extend(refund.map(Change::RequestRefund));
