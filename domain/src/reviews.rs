@@ -262,6 +262,31 @@ impl RatingSummary {
     }
 }
 
+/// A review as the desk's moderation list shows it (the staff API's answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewItem {
+    pub id: String,
+    pub tour_id: String,
+    pub tour_name: String,
+    pub booking_reference: Option<String>,
+    pub display_name: String,
+    pub rating: u8,
+    pub title: String,
+    pub body: String,
+    pub status: ReviewStatus,
+    /// ISO 639-1 code of the language it was written in.
+    pub language: String,
+    pub created_at: DateTime<Utc>,
+    pub moderated_at: Option<DateTime<Utc>>,
+}
+
+/// A moderator's decision as the staff API receives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationRequest {
+    pub decision: Decision,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -11,6 +11,7 @@ pub mod assets;
 pub mod i18n;
 mod manage;
 mod pages;
+mod review;
 mod seo;
 
 use askama::Template;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/manage/cancel", axum::routing::post(manage::cancel))
         .route("/manage/move", axum::routing::post(manage::move_post))
         .route("/manage/pay", axum::routing::post(manage::pay_post))
+        .route("/review", get(review::show).post(review::submit))
         .route("/sitemap.xml", get(seo::sitemap_index))
         .route("/robots.txt", get(seo::robots))
         .route("/assets/{file}", get(assets::serve))
