@@ -209,6 +209,12 @@ pub enum ModerationRefusal {
     NotAuthorized,
 }
 
+/// Whether `role` decides which reviews the public tour page shows (owners and admins, who edit
+/// tours); others may read the moderation list.
+pub fn may_moderate(role: Role) -> bool {
+    role.can(Permission::ToursWrite)
+}
+
 /// The status a review takes when `role` decides `decision` on it; `None` when it already has
 /// it (nothing to write or audit). A decision may be changed later: an approved review can be
 /// withdrawn and a rejected one approved after all.
@@ -217,7 +223,7 @@ pub fn moderate(
     current: ReviewStatus,
     decision: Decision,
 ) -> Result<Option<ReviewStatus>, ModerationRefusal> {
-    if !role.can(Permission::ToursWrite) {
+    if !may_moderate(role) {
         return Err(ModerationRefusal::NotAuthorized);
     }
     let next = decision.status();

@@ -14,6 +14,7 @@ pub mod inbox;
 pub mod pricing_common;
 pub mod promo_codes;
 pub mod reports;
+pub mod reviews;
 pub mod settings;
 pub mod sign_in;
 pub mod taxes_policies;
@@ -61,6 +62,7 @@ pub fn page(route: &Route) -> Html {
         Route::MyDepartures => html! { <guides::MyDeparturesPage /> },
         Route::GiftCards => html! { <gift_cards::GiftCardsPage /> },
         Route::CashDrawer => html! { <cash_drawer::CashDrawerPage /> },
+        Route::Reviews => html! { <reviews::ReviewsPage /> },
         Route::Audit => html! { <audit::AuditPage /> },
         Route::SignIn => html! { <sign_in::SignInPage /> },
         Route::Settings(tab) => html! { <settings::SettingsPage tab={*tab} /> },

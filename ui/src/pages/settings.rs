@@ -43,7 +43,7 @@ fn offline(app: &AppContext) -> bool {
 /// refresh, so a tab that failed offline loads again when the desk is back. It is not part of
 /// the key: a short loss of connection must not drop a form someone is typing into.
 #[hook]
-fn use_reconnects() -> u32 {
+pub(crate) fn use_reconnects() -> u32 {
     let app = use_app();
     let now_offline = offline(&app);
     let seen = use_mut_ref(|| (now_offline, 0u32));
