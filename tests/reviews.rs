@@ -14,36 +14,10 @@ use tourdesk_sync_server::demo_data;
 use tourdesk_sync_server::jobs::review_requests;
 use tourdesk_testkit::smtp::{Message, SmtpSink};
 use tourdesk_tests::Env;
+use tourdesk_tests::web::{Page, http, send};
 
 const ORG: &str = demo_data::DEMO_ORG_SLUG;
 const BASE: &str = "https://tours.example.test";
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-struct Page {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn header(&self, name: &str) -> String {
-        self.headers.get_all(name).iter().map(|v| v.to_str().unwrap().to_string()).collect::<Vec<_>>().join("\n")
-    }
-
-    fn between(&self, start: &str, end: &str) -> Option<String> {
-        let from = self.body.find(start)? + start.len();
-        let to = self.body[from..].find(end)? + from;
-        Some(self.body[from..to].to_string())
-    }
-}
-
-async fn send(r: reqwest::RequestBuilder) -> Page {
-    let r = r.send().await.unwrap();
-    Page { status: r.status(), headers: r.headers().clone(), body: r.text().await.unwrap() }
-}
 
 /// A past departure of a demo tour (ended two hours ago) with three bookings: Ana (English) and
 /// Jonas (German) checked in, Nora marked a no-show. Answers the tour's id and slug and the
@@ -135,7 +109,7 @@ async fn api(env: &Env, method: &str, path: &str, token: &str, body: Option<Valu
 }
 
 fn json_ld(p: &Page) -> Value {
-    serde_json::from_str(&p.between("<script type=\"application/ld+json\">", "</script>").unwrap()).unwrap()
+    serde_json::from_str(&p.between("<script type=\"application/ld+json\">", "</script>")).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,17 +186,14 @@ async fn attended_customers_are_asked_once_review_through_a_single_use_link_and_
         ("body-error", "Please write at least 10 characters."),
         ("display_name-error", "Please fill this in."),
     ] {
-        assert_eq!(bad.between(&format!("id=\"{id}\">"), "</p>").as_deref(), Some(words), "{}", bad.body);
+        assert_eq!(bad.between(&format!("id=\"{id}\">"), "</p>"), words, "{}", bad.body);
     }
     assert!(bad.body.contains("value=\"7\"") || bad.body.contains("meh"), "the answers are kept");
     let bad_de =
         post(&env, &jonas_cookie, &[("lang", "de"), ("rating", ""), ("body", "Toll!"), ("display_name", "J")]).await;
     assert_eq!(bad_de.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(bad_de.between("id=\"rating-error\">", "</p>").as_deref(), Some("Bitte ausfüllen."));
-    assert_eq!(
-        bad_de.between("id=\"body-error\">", "</p>").as_deref(),
-        Some("Bitte schreiben Sie mindestens 10 Zeichen.")
-    );
+    assert_eq!(bad_de.between("id=\"rating-error\">", "</p>"), "Bitte ausfüllen.");
+    assert_eq!(bad_de.between("id=\"body-error\">", "</p>"), "Bitte schreiben Sie mindestens 10 Zeichen.");
     assert_eq!(env.scalar("SELECT count(*) FROM reviews WHERE tour_id = $1", &[&tour_id]).await, 0);
 
     // A good review is stored pending and spends the link: neither the cookie nor the mailed link
@@ -310,14 +281,14 @@ async fn attended_customers_are_asked_once_review_through_a_single_use_link_and_
     let shown = send(http().get(&tour_path)).await;
     assert_eq!(shown.status, StatusCode::OK);
     assert!(shown.body.contains("A great guide &#38; a lovely walk."), "{}", shown.body);
-    assert_eq!(shown.between("<strong class=\"rating-average\">", "</strong>").as_deref(), Some("4.5"));
+    assert_eq!(shown.between("<strong class=\"rating-average\">", "</strong>"), "4.5");
     let ld = json_ld(&shown);
     assert_eq!(ld["aggregateRating"]["@type"], "AggregateRating");
     assert_eq!(ld["aggregateRating"]["ratingValue"], "4.5");
     assert_eq!(ld["aggregateRating"]["reviewCount"], 2);
     assert_eq!(ld["review"].as_array().unwrap().len(), 2);
     let de_page = send(http().get(format!("{tour_path}?lang=de"))).await;
-    assert_eq!(de_page.between("<strong class=\"rating-average\">", "</strong>").as_deref(), Some("4,5"));
+    assert_eq!(de_page.between("<strong class=\"rating-average\">", "</strong>"), "4,5");
 
     // Withdrawn again: off the page at once (the decision moves the caches' counter).
     let (status, _) = api(&env, "POST", &path(&jonas_review), &owner, Some(json!({"decision": "reject"}))).await;

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use tourdesk_domain::reviews::{FieldProblem, ReviewForm};
 
 use super::i18n::Lang;
+use super::no_referrer as private;
 use super::pages::params;
 use super::{Caching, Meta, describe_ref, error_page, html};
 use crate::reviews::{self, Invitation, SubmitError};
@@ -24,26 +25,11 @@ pub const COOKIE: &str = "tourdesk_review";
 const COOKIE_SECONDS: i64 = 4 * 3600;
 
 fn token_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.trim().to_string())
-        .filter(|v| !v.is_empty() && v.len() <= 100)
+    super::cookie_value(headers, COOKIE)
 }
 
 fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if super::base_url(state).starts_with("https://") { "; Secure" } else { "" };
-    let text = format!("{COOKIE}={value}; Path=/review; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("tourdesk_review=; Max-Age=0"))
-}
-
-fn private(mut r: Response) -> Response {
-    r.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    r
+    super::session_cookie(state, COOKIE, "/review", value, max_age)
 }
 
 #[derive(Template)]
