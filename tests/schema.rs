@@ -99,7 +99,7 @@ async fn migrations_apply_on_fresh_databases_and_rerun_as_no_ops() {
         versions,
         [
             1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 28, 29, 32, 33, 34, 35,
-            41, 42, 44, 45, 49, 50, 54
+            41, 42, 44, 45, 49, 50, 52, 54
         ]
     );
 
@@ -149,6 +149,7 @@ async fn migrations_apply_on_fresh_databases_and_rerun_as_no_ops() {
         "staff_devices",
         "staff_refresh_tokens",
         "customer_magic_links",
+        "review_links",
         "stripe_events",
         "payments",
         "refunds",

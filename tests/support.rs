@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 pub mod harness;
+pub mod web;
 
 use tourdesk_local_store::{Credentials, Store, SyncClient};
 use tourdesk_sync_server::{Config, RunningServer, demo_data};

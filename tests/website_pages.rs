@@ -7,51 +7,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
 use tourdesk_testkit::stripe::FakeStripe;
 use tourdesk_tests::Env;
+use tourdesk_tests::web::{Page, http, send};
 
 const ORG: &str = demo_data::DEMO_ORG_SLUG;
 const BASE: &str = "https://tours.example.test";
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn header(&self, name: &str) -> String {
-        self.headers.get_all(name).iter().map(|v| v.to_str().unwrap().to_string()).collect::<Vec<_>>().join("\n")
-    }
-
-    /// The text between `start` and the next `end` after it.
-    fn between(&self, start: &str, end: &str) -> String {
-        let from = self.body.find(start).unwrap_or_else(|| panic!("{start:?} not in {}", self.body)) + start.len();
-        let to = self.body[from..].find(end).unwrap() + from;
-        self.body[from..to].to_string()
-    }
-
-    fn title(&self) -> String {
-        self.between("<title>", "</title>")
-    }
-
-    fn input(&self, name: &str) -> String {
-        self.between(&format!("name=\"{name}\" value=\""), "\"")
-    }
-}
-
-async fn send(r: reqwest::RequestBuilder) -> Page {
-    let r = r.send().await.unwrap();
-    Page { status: r.status(), headers: r.headers().clone(), body: r.text().await.unwrap() }
-}
 
 async fn page(env: &Env, path: &str) -> Page {
     send(http().get(format!("{}{path}", env.base_url()))).await

@@ -38,6 +38,7 @@ pub mod reference;
 pub mod reminders;
 pub mod replication;
 pub mod reports;
+pub mod reviews;
 pub mod roles;
 pub mod status;
 pub mod timeline;

@@ -48,6 +48,8 @@ pub mod gift_cards;
 pub mod guides;
 /// The today dashboard and reports, with CSV export (issue 16).
 pub mod reports;
+/// Review moderation, online (issue 15).
+pub mod reviews;
 
 /// A blank id is a new row: mints its UUID into `id` and answers it (the catalogue and guide
 /// commands' saves).

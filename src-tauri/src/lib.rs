@@ -95,6 +95,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::mfa_disable,
         commands::list_devices,
         commands::revoke_device,
+        commands::reviews::list_reviews,
+        commands::reviews::moderate_review,
         commands::catalogue::tour_pricing,
         commands::gift_cards::list_gift_cards,
         commands::gift_cards::gift_card,

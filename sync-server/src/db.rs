@@ -282,6 +282,11 @@ pub async fn enter_org_of_magic_link(c: &impl GenericClient, digest: &[u8]) -> R
     enter_tenant_of(c, "tourdesk_magic_link_org", &digest).await
 }
 
+/// Makes the organization of a review request's link (V52) the tenant.
+pub async fn enter_org_of_review_link(c: &impl GenericClient, digest: &[u8]) -> Result<Option<String>, DbError> {
+    enter_tenant_of(c, "tourdesk_review_link_org", &digest).await
+}
+
 /// Makes the organization of a staff link (V12: invitation, password reset) the tenant.
 pub async fn enter_org_of_staff_token(c: &impl GenericClient, digest: &[u8]) -> Result<Option<String>, DbError> {
     enter_tenant_of(c, "tourdesk_staff_token_org", &digest).await

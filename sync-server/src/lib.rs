@@ -21,6 +21,7 @@ pub mod manifests;
 pub mod mfa;
 pub mod notices;
 pub mod payments;
+pub mod reviews;
 pub mod routes;
 pub mod sync;
 pub mod throttle;

@@ -33,6 +33,10 @@ pub const MANAGE_LINK: &str = "[link to your booking]";
 /// How long a link minted for [`MANAGE_LINK`] works: long enough to choose another date.
 pub const MANAGE_LINK_DAYS: i64 = 14;
 
+/// Stands, in a queued review request, for the single-use link to the review form: minted by
+/// the outbox when it sends, like [`MANAGE_LINK`] (`crate::reviews::mint_link`).
+pub const REVIEW_LINK: &str = "[link to write your review]";
+
 #[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailConfig {
@@ -265,8 +269,21 @@ pub async fn queue_reminder(
     booking_id: &str,
     email: &Email,
 ) -> Result<Option<String>, crate::db::DbError> {
+    queue_once(tx, org, customer_id, booking_id, "booking_reminder", email).await
+}
+
+/// Queues a booking's e-mail of a kind sent once per booking (a reminder, V9; a review request,
+/// V52), unless one was queued for it already: the new communication's id when this call queued it.
+pub async fn queue_once(
+    tx: &impl GenericClient,
+    org: &str,
+    customer_id: &str,
+    booking_id: &str,
+    kind: &str,
+    email: &Email,
+) -> Result<Option<String>, crate::db::DbError> {
     let id = uuid::Uuid::new_v4().to_string();
-    let n = insert_outbound(tx, &id, org, customer_id, Some(booking_id), "booking_reminder", email).await?;
+    let n = insert_outbound(tx, &id, org, customer_id, Some(booking_id), kind, email).await?;
     Ok((n == 1).then_some(id))
 }
 
@@ -276,8 +293,8 @@ pub const NO_ADDRESS: &str = "the customer has no e-mail address (a walk-in)";
 /// Records, instead of queueing, a message to a customer without an e-mail address (a walk-in
 /// taken at the desk): a `failed` row with no recipient and [`NO_ADDRESS`] as the reason, so staff
 /// can see why nothing was sent and the job that wanted to send it does not ask again (a
-/// reminder's row still counts for V9's one-per-booking index). The row's id when this call
-/// wrote it.
+/// reminder's or review request's row still counts for V9's and V52's one-per-booking indexes).
+/// The row's id when this call wrote it.
 pub async fn record_no_address(
     tx: &impl GenericClient,
     org: &str,
@@ -293,15 +310,16 @@ pub async fn record_no_address(
             "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
                  subject, content, status, failure_reason)
              VALUES ($1, $2, $3, $4, 'email', 'outbound', $5, $6, $7, 'failed', $8)
-             ON CONFLICT (organization_id, booking_id) WHERE type = 'booking_reminder' DO NOTHING",
+             ON CONFLICT DO NOTHING",
             &[&id, &org, &customer_id, &booking_id, &kind, &subject, &text, &NO_ADDRESS],
         )
         .await?;
     Ok((n == 1).then_some(id))
 }
 
-/// The outbox row of one e-mail; 0 rows when it is a booking's second reminder. V9's partial
-/// index covers reminder rows only, so for every other kind the conflict clause never applies.
+/// The outbox row of one e-mail; 0 rows when it is a booking's second reminder or review request.
+/// The only unique indexes of `communications` besides its key are V9's and V52's partial ones
+/// (reminders, review requests), so for every other kind the conflict clause never applies.
 async fn insert_outbound(
     tx: &impl GenericClient,
     id: &str,
@@ -315,7 +333,7 @@ async fn insert_outbound(
         "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
              subject, content, status, recipient, attempts, next_attempt_at)
          VALUES ($1, $2, $3, $4, 'email', 'outbound', $5, $6, $7, 'pending', $8, 0, now())
-         ON CONFLICT (organization_id, booking_id) WHERE type = 'booking_reminder' DO NOTHING",
+         ON CONFLICT DO NOTHING",
         &[&id, &org, &customer_id, &booking_id, &kind, &email.subject, &email.text, &email.to],
     )
     .await

@@ -42,6 +42,8 @@ pub enum Route {
     GiftCards,
     /// The day's cash and card-terminal takings per desk user (`#/cash-drawer`).
     CashDrawer,
+    /// Customers' reviews to approve or reject (`#/reviews`).
+    Reviews,
     NotFound(String),
 }
 
@@ -157,6 +159,7 @@ impl Route {
             ["my-departures"] => Route::MyDepartures,
             ["gift-cards"] => Route::GiftCards,
             ["cash-drawer"] => Route::CashDrawer,
+            ["reviews"] => Route::Reviews,
             ["audit"] => Route::Audit,
             ["sign-in"] => Route::SignIn,
             ["settings"] => Route::Settings(SettingsTab::Organization),
@@ -188,6 +191,7 @@ impl Route {
             Route::MyDepartures => "#/my-departures".into(),
             Route::GiftCards => "#/gift-cards".into(),
             Route::CashDrawer => "#/cash-drawer".into(),
+            Route::Reviews => "#/reviews".into(),
             Route::Audit => "#/audit".into(),
             Route::SignIn => "#/sign-in".into(),
             Route::Settings(tab) => format!("#/settings/{}", tab.slug()),
@@ -212,6 +216,7 @@ impl Route {
             Route::MyDepartures => Section::MyDepartures,
             Route::GiftCards => Section::GiftCards,
             Route::CashDrawer => Section::CashDrawer,
+            Route::Reviews => Section::Reviews,
         }
     }
 }
@@ -233,10 +238,11 @@ pub enum Section {
     MyDepartures,
     GiftCards,
     CashDrawer,
+    Reviews,
 }
 
 impl Section {
-    pub const ALL: [Section; 14] = [
+    pub const ALL: [Section; 15] = [
         Section::Today,
         Section::MyDepartures,
         Section::Tours,
@@ -247,6 +253,7 @@ impl Section {
         Section::Inbox,
         Section::PromoCodes,
         Section::Reports,
+        Section::Reviews,
         Section::GiftCards,
         Section::CashDrawer,
         Section::Audit,
@@ -264,7 +271,10 @@ impl Section {
             // Reports hold the organization's money: owners and admins.
             Section::Reports => role.is_some_and(|r| r.can(tourdesk_domain::roles::Permission::ReportsRead)),
             // Office work: a guide's device holds no gift cards and takes no money at a desk.
-            Section::GiftCards | Section::CashDrawer => role.is_some_and(|r| r != tourdesk_domain::roles::Role::Guide),
+            // Reviews are the office's too: a guide's device is for the field.
+            Section::GiftCards | Section::CashDrawer | Section::Reviews => {
+                role.is_some_and(|r| r != tourdesk_domain::roles::Role::Guide)
+            }
             _ => true,
         }
     }
@@ -285,6 +295,7 @@ impl Section {
             Section::MyDepartures => "My departures",
             Section::GiftCards => "Gift cards",
             Section::CashDrawer => "Cash drawer",
+            Section::Reviews => "Reviews",
         }
     }
 
@@ -304,6 +315,7 @@ impl Section {
             Section::MyDepartures => "nav-my-departures",
             Section::GiftCards => "nav-gift-cards",
             Section::CashDrawer => "nav-cash-drawer",
+            Section::Reviews => "nav-reviews",
         }
     }
 
@@ -323,6 +335,7 @@ impl Section {
             Section::MyDepartures => Route::MyDepartures,
             Section::GiftCards => Route::GiftCards,
             Section::CashDrawer => Route::CashDrawer,
+            Section::Reviews => Route::Reviews,
         }
     }
 }
@@ -369,6 +382,7 @@ mod tests {
             Route::GiftCards,
             Route::CashDrawer,
             Route::ReportSchedules,
+            Route::Reviews,
             Route::SignIn,
             Route::Settings(SettingsTab::Organization),
             Route::Settings(SettingsTab::Devices),

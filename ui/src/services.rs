@@ -310,6 +310,32 @@ pub async fn sign_out(discard_pending: bool, local_only: bool) -> Result<SignedO
     call("sign_out", &SignOutArgs { discard_pending, local_only }).await
 }
 
+// Review moderation: online calls through the desk (reviews live on the server).
+
+#[derive(Serialize)]
+struct ReviewStatusArg<'a> {
+    status: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ModerationArgs<'a> {
+    id: &'a str,
+    decision: tourdesk_domain::reviews::Decision,
+}
+
+pub async fn list_reviews(
+    status: Option<tourdesk_domain::reviews::ReviewStatus>,
+) -> Result<Vec<tourdesk_domain::reviews::ReviewItem>, UiError> {
+    call("list_reviews", &ReviewStatusArg { status: status.map(|s| s.as_str()) }).await
+}
+
+pub async fn moderate_review(
+    id: &str,
+    decision: tourdesk_domain::reviews::Decision,
+) -> Result<tourdesk_domain::reviews::ReviewItem, UiError> {
+    call("moderate_review", &ModerationArgs { id, decision }).await
+}
+
 // The settings area: online calls through the desk (account management is not replicated).
 
 #[derive(Serialize)]

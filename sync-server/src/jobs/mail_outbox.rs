@@ -10,7 +10,7 @@ use deadpool_postgres::{GenericClient, Pool};
 
 use crate::db::Prepared;
 use crate::db::set_tenant;
-use crate::mail::{Email, MANAGE_LINK, MANAGE_LINK_DAYS, MailError, Mailer};
+use crate::mail::{Email, MANAGE_LINK, MANAGE_LINK_DAYS, MailError, Mailer, REVIEW_LINK};
 
 /// A row that failed this many times in a row is given up on (about an hour of retries).
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -59,7 +59,7 @@ pub async fn drain_outbox(pool: &Pool, mailer: &Mailer, batch: i64) -> anyhow::R
                 text: row.try_get(3)?,
             };
             let attempts = row.try_get::<_, i32>(4)? + 1;
-            let (email, token) = fill_manage_link(&tx, org, mailer, email, row.try_get(5)?, row.try_get(6)?).await?;
+            let (email, token) = fill_link(&tx, org, mailer, email, row.try_get(5)?, row.try_get(6)?).await?;
             let result = mailer.send(&email).await;
             // A relay that echoes the message must not leave the token in the failure reason.
             let result = match (result, token) {
@@ -76,10 +76,10 @@ pub async fn drain_outbox(pool: &Pool, mailer: &Mailer, batch: i64) -> anyhow::R
     Ok(settled)
 }
 
-/// Puts a fresh magic link to the row's booking in place of [`MANAGE_LINK`], minted in the
-/// claiming transaction (it exists iff the attempt is recorded); the stored row keeps the
-/// placeholder. Returns what to send and the token, if one was minted.
-async fn fill_manage_link(
+/// Puts a fresh magic link to the row's booking in place of [`MANAGE_LINK`] (or a review link in
+/// place of [`REVIEW_LINK`]), minted in the claiming transaction (it exists iff the attempt is
+/// recorded); the stored row keeps the placeholder. Returns what to send and the token, if one was minted.
+async fn fill_link(
     tx: &impl GenericClient,
     org: &str,
     mailer: &Mailer,
@@ -88,7 +88,16 @@ async fn fill_manage_link(
     booking_id: Option<String>,
 ) -> anyhow::Result<(Email, Option<String>)> {
     let (Some(customer_id), Some(booking_id)) = (customer_id, booking_id) else { return Ok((email, None)) };
-    if !email.text.contains(MANAGE_LINK) || !mailer.is_enabled() {
+    if !mailer.is_enabled() {
+        return Ok((email, None));
+    }
+    if email.text.contains(REVIEW_LINK) {
+        let token = crate::reviews::mint_link(tx, org, &customer_id, &booking_id).await?;
+        let link = crate::reviews::review_url(mailer.public_base_url(), &token);
+        email.text = email.text.replace(REVIEW_LINK, &link);
+        return Ok((email, Some(token)));
+    }
+    if !email.text.contains(MANAGE_LINK) {
         return Ok((email, None));
     }
     let hours = MANAGE_LINK_DAYS * 24;

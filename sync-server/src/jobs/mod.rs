@@ -1,6 +1,6 @@
 //! Background jobs, run by one runner on every server instance: seat-hold expiry (`holds`), the
-//! refund sender (`refunds`), departure reminders (`reminders`) and the mail outbox
-//! (`mail_outbox`). Each claims its work with `FOR UPDATE SKIP LOCKED` or a unique index, so
+//! refund sender (`refunds`), departure reminders (`reminders`), review requests after a departure
+//! (`review_requests`) and the mail outbox (`mail_outbox`). Each claims its work with `FOR UPDATE SKIP LOCKED` or a unique index, so
 //! instances running them side by side never do one piece of work twice.
 //!
 //! The reminder sweep takes the time it runs at (`now`) from its caller, so a test can run it at
@@ -12,6 +12,7 @@ pub mod mail_outbox;
 pub mod refunds;
 pub mod reminders;
 pub mod report_mail;
+pub mod review_requests;
 
 use std::time::Duration;
 
@@ -42,8 +43,8 @@ pub fn spawn(state: AppState, every: Duration) -> JoinHandle<()> {
 }
 
 /// One pass of every job at `now`, in the order their work feeds each other: expired holds are
-/// cancelled (which may queue refunds), refunds are sent, due reminders are queued, and the mail
-/// outbox (reminders included) is drained. A job that fails is logged and does not stop the others.
+/// cancelled (which may queue refunds), refunds are sent, due reminders and review requests are
+/// queued, and the mail outbox (reminders included) is drained. A job that fails is logged and does not stop the others.
 pub async fn run_once(state: AppState, now: DateTime<Utc>) {
     if let Err(e) = holds::release_expired(&state).await {
         tracing::warn!("hold expiry failed, will retry: {e:#}");
@@ -61,6 +62,9 @@ pub async fn run_once(state: AppState, now: DateTime<Utc>) {
     }
     if let Err(e) = report_mail::queue_due(&state.pool, now).await {
         tracing::warn!("queueing scheduled reports failed, will retry: {e:#}");
+    }
+    if let Err(e) = review_requests::queue_due(&state.pool, now).await {
+        tracing::warn!("queueing review requests failed, will retry: {e:#}");
     }
     loop {
         match mail_outbox::drain_outbox(&state.pool, &state.mailer, mail_outbox::BATCH).await {

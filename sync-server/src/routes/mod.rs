@@ -5,6 +5,7 @@ mod accounts;
 mod extract;
 mod field;
 mod report_schedules;
+mod reviews;
 pub mod website_api;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::staff_routes())
         .merge(field::routes())
         .merge(report_schedules::routes())
+        .merge(reviews::routes())
         .merge(website_api::webhook_routes())
         .route("/api/v1/openapi.json", get(website_api::openapi))
         .route("/health", get(health))

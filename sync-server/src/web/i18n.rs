@@ -166,6 +166,28 @@ impl Lang {
 }
 
 impl Lang {
+    /// A problem with a review form's field (`tourdesk_domain::reviews::Problem`) in this language.
+    pub fn review_problem(self, p: tourdesk_domain::reviews::Problem) -> String {
+        use tourdesk_domain::reviews::{MAX_RATING, MIN_RATING, Problem};
+        match (self, p) {
+            (_, Problem::Required) => self.tr().err_required.to_string(),
+            (Lang::En, Problem::RatingRange) => format!("Choose from {MIN_RATING} to {MAX_RATING} stars."),
+            (Lang::De, Problem::RatingRange) => format!("Wählen Sie {MIN_RATING} bis {MAX_RATING} Sterne."),
+            (Lang::En, Problem::TooShort { min }) => format!("Please write at least {min} characters."),
+            (Lang::De, Problem::TooShort { min }) => format!("Bitte schreiben Sie mindestens {min} Zeichen."),
+            (Lang::En, Problem::TooLong { max }) => format!("Please keep it to {max} characters."),
+            (Lang::De, Problem::TooLong { max }) => format!("Bitte höchstens {max} Zeichen."),
+        }
+    }
+
+    /// An average in tenths of a star as this language writes it ("4.3" / "4,3").
+    pub fn rating(self, tenths: u32) -> String {
+        let sep = if self == Lang::De { ',' } else { '.' };
+        format!("{}{sep}{}", tenths / 10, tenths % 10)
+    }
+}
+
+impl Lang {
     /// A promo code's refusal (`PromoDto::reason`) in this language; English is the domain's own
     /// sentence, which carries the details (a date, a minimum).
     pub fn promo_refusal(self, reason: Option<&str>, message: &str) -> String {
@@ -378,6 +400,29 @@ words! {
         err_invalid: "Please check this field" / "Bitte prüfen Sie dieses Feld",
         err_required: "Please fill this in." / "Bitte ausfüllen.",
         err_quantity: "Choose at least one participant." / "Wählen Sie mindestens einen Teilnehmer.",
+        reviews_heading: "Reviews" / "Bewertungen",
+        reviews_out_of: "out of 5" / "von 5",
+        reviews_count: "reviews" / "Bewertungen",
+        reviews_stars: "stars" / "Sterne",
+        review_title: "Your review" / "Ihre Bewertung",
+        review_intro:
+            "How was the tour? Your review appears on the tour page once we have read it."
+            / "Wie war die Tour? Ihre Bewertung erscheint auf der Tourseite, sobald wir sie gelesen haben.",
+        review_rating: "Your rating" / "Ihre Wertung",
+        review_headline: "Title" / "Titel",
+        review_body: "What was it like?" / "Wie war es?",
+        review_name: "Shown as" / "Angezeigt als",
+        review_send: "Send my review" / "Bewertung senden",
+        review_thanks:
+            "Thank you! Your review is in and appears on the tour page once we have read it."
+            / "Danke! Ihre Bewertung ist eingegangen und erscheint auf der Tourseite, sobald wir sie gelesen haben.",
+        review_link_used:
+            "This link has expired or was already used."
+            / "Dieser Link ist abgelaufen oder wurde schon verwendet.",
+        review_already: "This booking has its review already. Thank you!" / "Für diese Buchung gibt es schon eine Bewertung. Danke!",
+        review_not_reviewable:
+            "This booking cannot be reviewed: only guests who took part in a tour that has ended can review it."
+            / "Diese Buchung kann nicht bewertet werden: Nur Gäste, die an einer beendeten Tour teilgenommen haben, können sie bewerten.",
         cat_walking: "Walking tours" / "Stadtrundgänge",
         cat_food: "Food tours" / "Kulinarische Touren",
         cat_cultural: "Culture" / "Kultur",

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::i18n::Lang;
+use super::no_referrer as private;
 use super::pages::params;
 use super::{Caching, Meta, describe_ref, error_page, html};
 use crate::website::balance;
@@ -25,21 +26,11 @@ use crate::{AppError, AppState};
 pub const COOKIE: &str = "tourdesk_manage";
 
 fn session_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.trim().to_string())
-        .filter(|v| !v.is_empty() && v.len() <= 100)
+    super::cookie_value(headers, COOKIE)
 }
 
 fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if super::base_url(state).starts_with("https://") { "; Secure" } else { "" };
-    let text = format!("{COOKIE}={value}; Path=/manage; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("tourdesk_manage=; Max-Age=0"))
+    super::session_cookie(state, COOKIE, "/manage", value, max_age)
 }
 
 struct BookingView {
@@ -166,11 +157,6 @@ fn manage_meta(state: &AppState, lang: Lang) -> Meta {
     let mut meta = Meta::new(state, lang, "/manage", "", tr.manage_title.into(), tr.manage_intro.into());
     meta.noindex = true;
     meta
-}
-
-fn private(mut r: Response) -> Response {
-    r.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    r
 }
 
 pub async fn manage(State(s): State<AppState>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {

@@ -11,6 +11,7 @@ pub mod assets;
 pub mod i18n;
 mod manage;
 mod pages;
+mod review;
 mod seo;
 
 use askama::Template;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/manage/cancel", axum::routing::post(manage::cancel))
         .route("/manage/move", axum::routing::post(manage::move_post))
         .route("/manage/pay", axum::routing::post(manage::pay_post))
+        .route("/review", get(review::show).post(review::submit))
         .route("/sitemap.xml", get(seo::sitemap_index))
         .route("/robots.txt", get(seo::robots))
         .route("/assets/{file}", get(assets::serve))
@@ -139,6 +141,35 @@ impl Meta {
             Lang::De => "&lang=de",
         }
     }
+}
+
+/// A customer's private page (a link's session) sent with no Referer to wherever it links.
+pub fn no_referrer(mut r: Response) -> Response {
+    r.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    r
+}
+
+/// The value of the request's cookie `name`, when it has a plausible one (at most 100 bytes).
+pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 100)
+}
+
+/// A `Set-Cookie` for a customer's link session: sent only to `path`, HttpOnly, SameSite=Lax,
+/// Secure when the site is on HTTPS; `max_age` 0 removes it.
+pub fn session_cookie(state: &AppState, name: &str, path: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if base_url(state).starts_with("https://") { "; Secure" } else { "" };
+    let text = format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| {
+        HeaderValue::from_str(&format!("{name}=; Max-Age=0")).unwrap_or(HeaderValue::from_static("x=; Max-Age=0"))
+    })
 }
 
 /// The configured public base URL, without a trailing slash: what absolute links start with.

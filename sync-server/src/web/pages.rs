@@ -217,6 +217,19 @@ struct TourPage {
     tiers: Vec<TierView>,
     languages: String,
     dates_href: String,
+    /// `(average as this language writes it, how many)` of the approved reviews, if any.
+    rating: Option<(String, u32)>,
+    reviews: Vec<ReviewView>,
+}
+
+struct ReviewView {
+    name: String,
+    rating: u8,
+    /// The rating drawn as five stars, filled and empty.
+    stars: String,
+    title: String,
+    body: String,
+    date: String,
 }
 
 /// A price as schema.org writes it: a decimal string in major units ("120.50").
@@ -282,6 +295,32 @@ pub async fn tour(
             "offers": ld["offers"].take(),
         });
     }
+    let (summary, published) = match crate::reviews::published(&s, &org, &d.tour.id).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&s, lang, Some(&org), e),
+    };
+    if summary.count > 0 {
+        ld["aggregateRating"] = json!({
+            "@type": "AggregateRating",
+            "ratingValue": summary.average_text(),
+            "reviewCount": summary.count,
+            "bestRating": tourdesk_domain::reviews::MAX_RATING,
+            "worstRating": tourdesk_domain::reviews::MIN_RATING,
+        });
+        ld["review"] = published
+            .iter()
+            .map(|r| {
+                json!({
+                    "@type": "Review",
+                    "author": {"@type": "Person", "name": r.display_name},
+                    "datePublished": r.date.to_string(),
+                    "name": r.title,
+                    "reviewBody": r.body,
+                    "reviewRating": {"@type": "Rating", "ratingValue": r.rating, "bestRating": 5, "worstRating": 1},
+                })
+            })
+            .collect();
+    }
     if !d.tour.meeting_point.trim().is_empty() || !d.meeting_point.address.trim().is_empty() {
         ld["subjectOf"] = json!({"@type": "Place", "name": d.tour.meeting_point, "address": d.meeting_point.address});
     }
@@ -307,6 +346,20 @@ pub async fn tour(
         tiers,
         languages: d.languages.iter().map(|l| l.to_uppercase()).collect::<Vec<_>>().join(", "),
         dates_href: format!("{path}/dates{}", meta_qs(lang)),
+        rating: (summary.count > 0).then(|| (lang.rating(summary.average_tenths), summary.count)),
+        reviews: published
+            .into_iter()
+            .map(|r| ReviewView {
+                stars: (1..=tourdesk_domain::reviews::MAX_RATING)
+                    .map(|i| if i <= r.rating { '★' } else { '☆' })
+                    .collect(),
+                name: r.display_name,
+                rating: r.rating,
+                title: r.title,
+                body: r.body,
+                date: lang.long_date(r.date),
+            })
+            .collect(),
         meta,
         d,
     };

@@ -30,7 +30,7 @@ fn failed(e: AppError) -> Response {
 pub async fn robots(State(s): State<AppState>) -> Response {
     let base = super::base_url(&s);
     let body = format!(
-        "User-agent: *\nAllow: /\nDisallow: /manage\nDisallow: /api/\nDisallow: /sync/\nDisallow: /*/checkout\n\
+        "User-agent: *\nAllow: /\nDisallow: /manage\nDisallow: /review\nDisallow: /api/\nDisallow: /sync/\nDisallow: /*/checkout\n\
          Disallow: /*/bookings/\n\nSitemap: {base}/sitemap.xml\n"
     );
     let mut r = body.into_response();

@@ -65,4 +65,13 @@ mod tests {
             assert_eq!(html.contains("href=\"#/audit\""), shown, "{role}: {html}");
         }
     }
+
+    #[tokio::test]
+    async fn the_office_is_offered_review_moderation_and_a_guide_is_not() {
+        use tourdesk_domain::roles::Role;
+        for (role, shown) in [(Role::Owner, true), (Role::Admin, true), (Role::Manager, true), (Role::Guide, false)] {
+            let html = crate::fixtures::render_as(role, html! { <Sidebar route={Route::Reviews} /> }).await;
+            assert_eq!(html.contains("href=\"#/reviews\""), shown, "{role}: {html}");
+        }
+    }
 }

@@ -15,6 +15,7 @@ pub mod pricing_common;
 pub mod promo_codes;
 pub mod report_schedules;
 pub mod reports;
+pub mod reviews;
 pub mod settings;
 pub mod sign_in;
 pub mod taxes_policies;
@@ -63,6 +64,7 @@ pub fn page(route: &Route) -> Html {
         Route::MyDepartures => html! { <guides::MyDeparturesPage /> },
         Route::GiftCards => html! { <gift_cards::GiftCardsPage /> },
         Route::CashDrawer => html! { <cash_drawer::CashDrawerPage /> },
+        Route::Reviews => html! { <reviews::ReviewsPage /> },
         Route::Audit => html! { <audit::AuditPage /> },
         Route::SignIn => html! { <sign_in::SignInPage /> },
         Route::Settings(tab) => html! { <settings::SettingsPage tab={*tab} /> },
