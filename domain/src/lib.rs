@@ -39,6 +39,7 @@ pub mod reports;
 pub mod roles;
 pub mod status;
 pub mod validate;
+pub mod waitlist;
 
 pub use entities::{Departure, PricingTier, Tour, TourVariant};
 pub use money::{Currency, Money};
