@@ -11,10 +11,10 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::entities::Departure;
+use crate::entities::{Departure, PricingTier};
 use crate::offer;
 use crate::payment;
-use crate::status::{BookingStatus, string_enum};
+use crate::status::{BookingStatus, DepartureStatus, string_enum};
 
 string_enum!(
     /// Where a waitlist entry stands.
@@ -102,6 +102,28 @@ pub fn removal_refused(status: WaitlistStatus) -> Option<&'static str> {
 
 /// The most seats one website waitlist request may ask for.
 pub const MAX_PARTY: u32 = 50;
+
+/// The tier a party that gave only its size (the website's waitlist form) is waiting for: of
+/// the tiers sold on the departure's variant, the default one, else the first in the tour's order.
+pub fn party_tier<'a>(tiers: &'a [PricingTier], variant_id: &str) -> Option<&'a PricingTier> {
+    tiers
+        .iter()
+        .filter(|t| t.variant_id.as_deref().is_none_or(|v| v == variant_id))
+        .min_by(|a, b| b.is_default.cmp(&a.is_default).then(a.sort_order.cmp(&b.sort_order)).then(a.id.cmp(&b.id)))
+}
+
+/// Why a customer cannot join a departure's waitlist from the website at `now`, or `None` when
+/// they can: the departure must be one the public sees as running (open or full, not started),
+/// and without the seats the party asks for — seats there are are booked, not waited for.
+pub fn join_refused(d: &Departure, party_size: u32, now: DateTime<Utc>) -> Option<&'static str> {
+    if d.starts_at <= now || !matches!(d.status, DepartureStatus::Open | DepartureStatus::Full) {
+        return Some("this departure takes no waitlist");
+    }
+    if party_size <= seats_to_offer(d, now) {
+        return Some("seats are available: book them instead");
+    }
+    None
+}
 
 #[cfg(test)]
 mod tests {
@@ -193,6 +215,37 @@ mod tests {
         assert_eq!(settle_offer(Some(BookingStatus::Confirmed)), Booked);
         assert_eq!(settle_offer(Some(BookingStatus::Cancelled)), Lapsed);
         assert_eq!(settle_offer(None), Lapsed);
+    }
+
+    #[test]
+    fn the_website_joins_only_a_running_departure_without_the_seats() {
+        let full = dep(DepartureStatus::Full, 10, Duration::days(1));
+        assert_eq!(join_refused(&full, 2, t0()), None);
+        assert_eq!(
+            join_refused(&dep(DepartureStatus::Open, 9, Duration::days(1)), 2, t0()),
+            None,
+            "one seat, two wanted"
+        );
+        assert!(join_refused(&dep(DepartureStatus::Open, 8, Duration::days(1)), 2, t0()).is_some());
+        assert!(join_refused(&dep(DepartureStatus::Cancelled, 10, Duration::days(1)), 2, t0()).is_some());
+        assert!(join_refused(&dep(DepartureStatus::Full, 10, Duration::hours(-1)), 2, t0()).is_some());
+    }
+
+    #[test]
+    fn a_party_waits_for_the_default_tier_of_its_variant() {
+        let tier = |id: &str, variant: Option<&str>, default: bool, order: i32| PricingTier {
+            id: id.into(),
+            variant_id: variant.map(str::to_string),
+            is_default: default,
+            sort_order: order,
+            ..crate::fixtures::adult_tier()
+        };
+        let tiers = [tier("child", None, false, 0), tier("adult", None, true, 1), tier("vip", Some("other"), true, 0)];
+        assert_eq!(party_tier(&tiers, "main").map(|t| t.id.as_str()), Some("adult"));
+        let no_default = [tier("b", None, false, 2), tier("a", Some("main"), false, 1)];
+        assert_eq!(party_tier(&no_default, "main").map(|t| t.id.as_str()), Some("a"));
+        assert_eq!(party_tier(&no_default[..1], "x").map(|t| t.id.as_str()), Some("b"));
+        assert!(party_tier(&tiers[2..], "main").is_none());
     }
 
     #[test]
