@@ -508,7 +508,7 @@ pub struct WaitlistLine {
 }
 
 /// A customer waiting for seats on a departure (typically one that refused their booking as
-/// full). It holds no seats; staff turn it into a booking when seats free up.
+/// full). It holds no seats; when seats free up the server offers them (`crate::waitlist`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaitlistEntry {
     pub id: String,

@@ -43,6 +43,7 @@ pub mod roles;
 pub mod status;
 pub mod timeline;
 pub mod validate;
+pub mod waitlist;
 
 pub use entities::{Departure, PricingTier, Tour, TourVariant};
 pub use money::{Currency, Money};

@@ -69,6 +69,9 @@ pub struct BookingConfig {
     /// organization's change counter on every request (one lookup instead of the full reads).
     /// Off only to measure what it saves (the website bench) or to rule it out.
     pub catalogue_cache: bool,
+    /// How long seats offered to a waitlist entry stay held for it (`domain::waitlist`), clamped
+    /// to the longest seat hold and never past the departure's start.
+    pub waitlist_offer_seconds: u64,
 }
 
 impl Default for BookingConfig {
@@ -80,6 +83,7 @@ impl Default for BookingConfig {
             rate_limit_per_second: 10,
             rate_limit_burst: 40,
             catalogue_cache: true,
+            waitlist_offer_seconds: 24 * 3600,
         }
     }
 }
@@ -393,6 +397,9 @@ impl Config {
         if let Some(v) = get("TOURDESK_HOLD_SECONDS") {
             self.booking.hold_seconds = parse("TOURDESK_HOLD_SECONDS", v)?;
         }
+        if let Some(v) = get("TOURDESK_WAITLIST_OFFER_SECONDS") {
+            self.booking.waitlist_offer_seconds = parse("TOURDESK_WAITLIST_OFFER_SECONDS", v)?;
+        }
         if let Some(v) = get("TOURDESK_JOBS_INTERVAL_MS") {
             self.booking.jobs_interval_ms = parse("TOURDESK_JOBS_INTERVAL_MS", v)?;
         }
@@ -668,6 +675,9 @@ mod tests {
         c.apply_env(|k| (k == "TOURDESK_REMINDER_HOURS").then(|| "0".into())).unwrap();
         assert_eq!(c.booking.reminder_hours, 0);
         assert!(c.apply_env(|k| (k == "TOURDESK_REMINDER_HOURS").then(|| "soon".into())).is_err());
+        assert_eq!(c.booking.waitlist_offer_seconds, 24 * 3600, "a day to claim waitlist seats by default");
+        c.apply_env(|k| (k == "TOURDESK_WAITLIST_OFFER_SECONDS").then(|| "3600".into())).unwrap();
+        assert_eq!(c.booking.waitlist_offer_seconds, 3600);
     }
 
     #[test]

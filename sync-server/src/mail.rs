@@ -30,6 +30,10 @@ const WITHHELD: &str = "[link withheld]";
 /// of this text in what it sends only, so the token never rests in the database in clear. Each
 /// attempt mints its own link.
 pub const MANAGE_LINK: &str = "[link to your booking]";
+/// Stands, in a queued waitlist offer, for the link that claims the seats held for the entry (the
+/// row's booking): like [`MANAGE_LINK`], the outbox mints its token when it sends, so the token
+/// never rests in the database in clear.
+pub const WAITLIST_CLAIM_LINK: &str = "[link to claim your seats]";
 /// How long a link minted for [`MANAGE_LINK`] works: long enough to choose another date.
 pub const MANAGE_LINK_DAYS: i64 = 14;
 

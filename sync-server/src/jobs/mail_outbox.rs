@@ -10,7 +10,7 @@ use deadpool_postgres::{GenericClient, Pool};
 
 use crate::db::Prepared;
 use crate::db::set_tenant;
-use crate::mail::{Email, MANAGE_LINK, MANAGE_LINK_DAYS, MailError, Mailer, REVIEW_LINK};
+use crate::mail::{Email, MANAGE_LINK, MANAGE_LINK_DAYS, MailError, Mailer, REVIEW_LINK, WAITLIST_CLAIM_LINK};
 
 /// A row that failed this many times in a row is given up on (about an hour of retries).
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -77,8 +77,9 @@ pub async fn drain_outbox(pool: &Pool, mailer: &Mailer, batch: i64) -> anyhow::R
 }
 
 /// Puts a fresh magic link to the row's booking in place of [`MANAGE_LINK`] (or a review link in
-/// place of [`REVIEW_LINK`]), minted in the claiming transaction (it exists iff the attempt is
-/// recorded); the stored row keeps the placeholder. Returns what to send and the token, if one was minted.
+/// place of [`REVIEW_LINK`], or a waitlist offer's claim link in place of [`WAITLIST_CLAIM_LINK`]),
+/// minted in the claiming transaction (it exists iff the attempt is recorded); the stored row keeps
+/// the placeholder. Returns what to send and the token, if one was minted.
 async fn fill_link(
     tx: &impl GenericClient,
     org: &str,
@@ -96,6 +97,14 @@ async fn fill_link(
         let link = crate::reviews::review_url(mailer.public_base_url(), &token);
         email.text = email.text.replace(REVIEW_LINK, &link);
         return Ok((email, Some(token)));
+    }
+    if email.text.contains(WAITLIST_CLAIM_LINK) {
+        let base = mailer.public_base_url();
+        // An offer that lapsed before its mail went out keeps the placeholder: no link to claim.
+        if let Some((link, token)) = crate::website::waitlist::mint_claim_link(tx, org, base, &booking_id).await? {
+            email.text = email.text.replace(WAITLIST_CLAIM_LINK, &link);
+            return Ok((email, Some(token)));
+        }
     }
     if !email.text.contains(MANAGE_LINK) {
         return Ok((email, None));

@@ -1,6 +1,7 @@
-//! Background jobs, run by one runner on every server instance: seat-hold expiry (`holds`), the
-//! refund sender (`refunds`), departure reminders (`reminders`), review requests after a departure
-//! (`review_requests`) and the mail outbox (`mail_outbox`). Each claims its work with `FOR UPDATE SKIP LOCKED` or a unique index, so
+//! Background jobs, run by one runner on every server instance: seat-hold expiry (`holds`),
+//! waitlist offers of the seats freed (`waitlist`), the refund sender (`refunds`), departure
+//! reminders (`reminders`), review requests after a departure (`review_requests`) and the mail
+//! outbox (`mail_outbox`). Each claims its work with `FOR UPDATE SKIP LOCKED` or a unique index, so
 //! instances running them side by side never do one piece of work twice.
 //!
 //! The reminder sweep takes the time it runs at (`now`) from its caller, so a test can run it at
@@ -13,6 +14,7 @@ pub mod refunds;
 pub mod reminders;
 pub mod report_mail;
 pub mod review_requests;
+pub mod waitlist;
 
 use std::time::Duration;
 
@@ -48,6 +50,10 @@ pub fn spawn(state: AppState, every: Duration) -> JoinHandle<()> {
 pub async fn run_once(state: AppState, now: DateTime<Utc>) {
     if let Err(e) = holds::release_expired(&state).await {
         tracing::warn!("hold expiry failed, will retry: {e:#}");
+    }
+    // After hold expiry, so seats a lapsed offer or an unpaid checkout gave back are offered now.
+    if let Err(e) = waitlist::offer_freed_seats(&state, now).await {
+        tracing::warn!("waitlist offers failed, will retry: {e:#}");
     }
     if let Err(e) = crate::allotments::release_due(&state).await {
         tracing::warn!("allotment release failed, will retry: {e:#}");

@@ -155,6 +155,8 @@ impl Lang {
             "RATE_LIMITED" => Some(t.err_rate_limited),
             "UNAUTHORIZED" => Some(t.err_link_expired),
             "NOTHING_DUE" => Some(t.err_nothing_due),
+            "OFFER_LAPSED" => Some(t.err_offer_lapsed),
+            "WAITLIST_REFUSED" => Some(t.err_waitlist_refused),
             _ => None,
         };
         match (self, own) {
@@ -423,6 +425,21 @@ words! {
         review_not_reviewable:
             "This booking cannot be reviewed: only guests who took part in a tour that has ended can review it."
             / "Diese Buchung kann nicht bewertet werden: Nur Gäste, die an einer beendeten Tour teilgenommen haben, können sie bewerten.",
+        waitlist_join: "Join the waitlist" / "Auf die Warteliste",
+        waitlist_title: "Join the waitlist" / "Auf die Warteliste setzen",
+        waitlist_intro:
+            "This departure is sold out. Leave your details: if seats free up, we hold them for you and send you a link to book them."
+            / "Dieser Termin ist ausgebucht. Hinterlassen Sie Ihre Daten: Werden Plätze frei, halten wir sie für Sie und senden Ihnen einen Link zum Buchen.",
+        party_size: "Number of people" / "Anzahl Personen",
+        waitlist_joined:
+            "You are on the waitlist. We will e-mail you as soon as seats free up for you."
+            / "Sie stehen auf der Warteliste. Wir schreiben Ihnen, sobald Plätze für Sie frei werden.",
+        err_offer_lapsed:
+            "This offer has lapsed: the seats were offered to the next person waiting."
+            / "Dieses Angebot ist abgelaufen: Die Plätze wurden der nächsten Person auf der Warteliste angeboten.",
+        err_waitlist_refused:
+            "This departure has seats for your party, or no longer takes a waitlist: please book on the dates page."
+            / "Für diesen Termin gibt es Plätze für Ihre Gruppe, oder er hat keine Warteliste mehr: Bitte buchen Sie über die Terminseite.",
         cat_walking: "Walking tours" / "Stadtrundgänge",
         cat_food: "Food tours" / "Kulinarische Touren",
         cat_cultural: "Culture" / "Kultur",

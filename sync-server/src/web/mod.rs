@@ -13,6 +13,7 @@ mod manage;
 mod pages;
 mod review;
 mod seo;
+mod waitlist;
 
 use askama::Template;
 use axum::Router;
@@ -33,6 +34,8 @@ pub fn routes() -> Router<AppState> {
         .route("/{org}/checkout", get(pages::checkout).post(pages::checkout_post))
         .route("/{org}/bookings/{id}", get(pages::confirmation))
         .route("/{org}/manage", get(manage::lookup_form).post(manage::lookup_post))
+        .route("/{org}/waitlist", get(waitlist::form).post(waitlist::join))
+        .route("/{org}/waitlist/claim", get(waitlist::claim))
         .route("/{org}/sitemap.xml", get(seo::org_sitemap))
         .route("/manage", get(manage::manage))
         .route("/manage/cancel", axum::routing::post(manage::cancel))

@@ -35,8 +35,8 @@ fn lang_of(p: &HashMap<String, String>, headers: &HeaderMap) -> Lang {
 /// What every GET page starts from: its query string's parameters and the visitor's language
 /// (`?lang=`, else `Accept-Language`). Never refuses, like [`params`].
 pub struct Visit {
-    p: HashMap<String, String>,
-    lang: Lang,
+    pub(super) p: HashMap<String, String>,
+    pub(super) lang: Lang,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Visit {
@@ -52,8 +52,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Visit {
 /// What a POSTed form starts from: its body's fields and the visitor's language (`lang=`, else
 /// `Accept-Language`), as [`Visit`] is for a GET. Refuses only a body `Bytes` refuses.
 pub struct Posted {
-    p: HashMap<String, String>,
-    lang: Lang,
+    pub(super) p: HashMap<String, String>,
+    pub(super) lang: Lang,
 }
 
 impl<S: Send + Sync> FromRequest<S> for Posted {
@@ -76,7 +76,7 @@ fn track(s: &AppState, org: &str, kind: Kind, lang: Lang, fill: impl FnOnce(&mut
     s.analytics.record(e);
 }
 
-fn enc(s: &str) -> String {
+pub(super) fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -388,6 +388,8 @@ struct DepartureView {
     prices: Vec<(String, String)>,
     href: String,
     season: Option<String>,
+    /// "Join the waitlist" on a sold-out departure that takes one.
+    waitlist_href: Option<String>,
 }
 
 #[derive(Template)]
@@ -497,6 +499,15 @@ pub async fn dates(
                         amp(lang)
                     ),
                     season: x.season.clone(),
+                    waitlist_href: (!bookable && matches!(x.status.as_str(), "open" | "full")).then(|| {
+                        format!(
+                            "/{org}/waitlist?tour={}&date={}&departure={}{}",
+                            enc(&d.tour.slug),
+                            x.date,
+                            enc(&x.id),
+                            amp(lang)
+                        )
+                    }),
                 }
             })
             .collect(),
@@ -610,7 +621,7 @@ impl CheckoutPage {
 }
 
 /// The departure a checkout is for, from the tour's availability on its day.
-async fn checkout_context(
+pub(super) async fn checkout_context(
     s: &AppState,
     org: &str,
     p: &HashMap<String, String>,
@@ -910,7 +921,13 @@ struct PaymentPage {
     resend: Vec<(String, String)>,
 }
 
-fn payment_page(s: &AppState, org: &str, lang: Lang, p: &HashMap<String, String>, created: BookingCreated) -> Response {
+pub(super) fn payment_page(
+    s: &AppState,
+    org: &str,
+    lang: Lang,
+    p: &HashMap<String, String>,
+    created: BookingCreated,
+) -> Response {
     let b = created.booking;
     let confirmation = format!("/{org}/bookings/{}{}", b.id, meta_qs(lang));
     let (publishable_key, client_secret, retry_message) = match created.payment {

@@ -153,47 +153,15 @@ async fn decide(
     let currency = currency.ok_or_else(|| AppError::conflict("NOT_BOOKABLE", "this tour has no prices yet"))?;
     let ctx = ctx(org);
 
+    let contact = Contact {
+        email,
+        first_name: &req.customer.first_name,
+        last_name: &req.customer.last_name,
+        phone: req.customer.phone.as_deref(),
+    };
     let (customer, made) = match known_customer {
         Some(customer) => (customer, false),
-        None => {
-            let id = uuid::Uuid::new_v4().to_string();
-            let defaults = CustomerDefaults::for_booking(currency, None);
-            let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
-                id: id.clone(),
-                // Always given here: the confirmation and the manage link go to it.
-                email: Some(email.to_string()),
-                phone: req.customer.phone.clone().filter(|p| !p.trim().is_empty()),
-                // A phone typed without its country code is read in the organization's country.
-                default_region: country,
-                first_name: req.customer.first_name.clone(),
-                last_name: req.customer.last_name.clone(),
-                source: CustomerSource::Direct,
-                source_detail: Some("website".into()),
-                preferred_language: defaults.language,
-                preferred_currency: defaults.currency.to_string(),
-                marketing_consent: false,
-                tags: vec![],
-                notes: String::new(),
-                hlc: Hlc::at(ctx.now, 0, "server"),
-            });
-            // Its reads are known: the e-mail was just looked up in this transaction and found
-            // nobody, and the id is new (122 random bits).
-            let known = |r: &Read| match r.key {
-                ReadKey::Customer(_) | ReadKey::CustomerEmail(_) => Some(Fetched::Customer(None)),
-                _ => None,
-            };
-            let changes = apply::run_mutation_knowing(w, &m, &ctx, WEBSITE_ACTOR, &known)
-                .await
-                .map_err(|f| AppError::from_failure(f, "customer."))?;
-            let customer = changes
-                .into_iter()
-                .find_map(|c| match c {
-                    Change::PutCustomer(c) => Some(c),
-                    _ => None,
-                })
-                .ok_or_else(|| anyhow::anyhow!("create_customer.v1 made no customer"))?;
-            (customer, true)
-        }
+        None => (new_customer(w, &ctx, &contact, country, currency).await?, true),
     };
     let customer_id = customer.id.clone();
 
@@ -266,6 +234,61 @@ async fn decide(
         payments::record_intent_row(tx, org, &booking).await?;
     }
     Ok(Some(Decided { booking, departure: dep, tour_name, hold_until, payable }))
+}
+
+/// Who a website customer says they are.
+pub(crate) struct Contact<'a> {
+    pub email: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub phone: Option<&'a str>,
+}
+
+/// A customer the website meets for the first time (its e-mail looked up in this transaction
+/// and not found), made with `create_customer.v1`.
+pub(crate) async fn new_customer(
+    w: &WriteTx<'_>,
+    ctx: &MutationCtx,
+    contact: &Contact<'_>,
+    country: Option<String>,
+    currency: tourdesk_domain::Currency,
+) -> Result<tourdesk_domain::entities::Customer, AppError> {
+    let defaults = CustomerDefaults::for_booking(currency, None);
+    let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
+        id: uuid::Uuid::new_v4().to_string(),
+        // Always given here: the confirmation and the manage link go to it.
+        email: Some(contact.email.to_string()),
+        phone: contact.phone.filter(|p| !p.trim().is_empty()).map(str::to_string),
+        // A phone typed without its country code is read in the organization's country.
+        default_region: country,
+        first_name: contact.first_name.to_string(),
+        last_name: contact.last_name.to_string(),
+        source: CustomerSource::Direct,
+        source_detail: Some("website".into()),
+        preferred_language: defaults.language,
+        preferred_currency: defaults.currency.to_string(),
+        marketing_consent: false,
+        tags: vec![],
+        notes: String::new(),
+        hlc: Hlc::at(ctx.now, 0, "server"),
+    });
+    // Its reads are known: the e-mail was just looked up in this transaction and found
+    // nobody, and the id is new (122 random bits).
+    let known = |r: &Read| match r.key {
+        ReadKey::Customer(_) | ReadKey::CustomerEmail(_) => Some(Fetched::Customer(None)),
+        _ => None,
+    };
+    let changes = apply::run_mutation_knowing(w, &m, ctx, WEBSITE_ACTOR, &known)
+        .await
+        .map_err(|f| AppError::from_failure(f, "customer."))?;
+    let customer = changes
+        .into_iter()
+        .find_map(|c| match c {
+            Change::PutCustomer(c) => Some(c),
+            _ => None,
+        })
+        .ok_or_else(|| anyhow::anyhow!("create_customer.v1 made no customer"))?;
+    Ok(customer)
 }
 
 /// The payment step of a booking (idempotent) and the answer.
@@ -367,7 +390,7 @@ fn lookup_key(req: &LookupRequest) -> Result<(String, String), AppError> {
     Ok((reference.to_string(), email))
 }
 
-fn token_digest(token: &str) -> Vec<u8> {
+pub(crate) fn token_digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.trim().as_bytes()).to_vec()
 }
 
@@ -399,9 +422,7 @@ pub(crate) async fn mint_magic_link(
     booking_id: &str,
     hours: i64,
 ) -> Result<String, db::DbError> {
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    let token = URL_SAFE_NO_PAD.encode(raw);
+    let token = new_token();
     c.exec(
         "INSERT INTO customer_magic_links (token_hash, organization_id, customer_id, booking_id, expires_at)
          VALUES ($1, $2, $3, $4, now() + make_interval(hours => $5))",
@@ -409,6 +430,13 @@ pub(crate) async fn mint_magic_link(
     )
     .await?;
     Ok(token)
+}
+
+/// A new link token: 256 random bits, URL-safe. Only its [`token_digest`] is stored.
+pub(crate) fn new_token() -> String {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    URL_SAFE_NO_PAD.encode(raw)
 }
 
 /// The public site's page for a magic link.

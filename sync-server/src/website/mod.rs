@@ -9,6 +9,7 @@ pub mod cache;
 pub mod catalog;
 pub mod moves;
 pub mod types;
+pub mod waitlist;
 
 use deadpool_postgres::{Object, Transaction};
 use tourdesk_domain::pricing::{DiscountKind, PricingSnapshot};

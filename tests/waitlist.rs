@@ -1,0 +1,341 @@
+//! The waitlist (issue 13 item 5, issue 15 item 2): customers join a sold-out departure's
+//! waitlist on the website; when seats free up the server's job offers them to the first entry
+//! whose party fits, holding them for the configured time and mailing a claim link; the link
+//! pays for the held seats through the checkout's payment path; an offer that lapses goes to the
+//! next entry. Against a real server, PostgreSQL, the fake Stripe and the SMTP sink.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tourdesk_domain::hlc::Hlc;
+use tourdesk_domain::mutation::Mutation;
+use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SCHEMA_VERSION};
+use tourdesk_sync_server::demo_data;
+use tourdesk_testkit::smtp::{Message, SmtpSink};
+use tourdesk_testkit::stripe::FakeStripe;
+use tourdesk_tests::{Env, empty_departure, m, nonce, push_raw, sign_in};
+
+const ORG: &str = demo_data::DEMO_ORG_SLUG;
+const OFFER_SUBJECT: &str = "Seats are free for you";
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// A departure made sold out for the test: capacity 3, all three held by one website booking.
+struct SoldOut {
+    departure: String,
+    tour: String,
+    slug: String,
+    date: String,
+    blocker: String,
+}
+
+async fn sold_out(env: &Env) -> SoldOut {
+    let (departure, tour, tier) = empty_departure(env).await;
+    let pg = env.pg().await;
+    pg.execute("UPDATE schedules SET capacity = 3 WHERE id = $1", &[&departure]).await.unwrap();
+    let req = json!({
+        "request_id": nonce(),
+        "departure_id": departure,
+        "customer": {"email": "blocker@example.com", "first_name": "Ada", "last_name": "Blocker"},
+        "lines": [{"tier_id": tier, "quantity": 3}],
+    });
+    let r = http().post(format!("{}/api/v1/orgs/{ORG}/bookings", env.base_url())).json(&req).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.unwrap();
+    let row = pg
+        .query_one(
+            "SELECT t.slug, s.local_date::text, s.status, s.booked_count FROM schedules s
+             JOIN tours t ON t.id = s.tour_id WHERE s.id = $1",
+            &[&departure],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, String>(2), row.get::<_, i32>(3)), ("full".to_string(), 3));
+    SoldOut {
+        departure,
+        tour,
+        slug: row.get(0),
+        date: row.get(1),
+        blocker: created["booking"]["id"].as_str().unwrap().to_string(),
+    }
+}
+
+/// Joins the waitlist through the website's form; returns the page.
+async fn join(env: &Env, d: &SoldOut, who: &str, party: u32, lang: &str) -> (StatusCode, String) {
+    let form = [
+        ("tour", d.slug.clone()),
+        ("date", d.date.clone()),
+        ("departure", d.departure.clone()),
+        ("first_name", who.to_string()),
+        ("last_name", "Waiting".to_string()),
+        ("email", format!("{}@example.com", who.to_lowercase())),
+        ("party_size", party.to_string()),
+        ("lang", lang.to_string()),
+    ];
+    let r = http().post(format!("{}/{ORG}/waitlist", env.base_url())).form(&form).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// Cancels a booking as a desk does: `cancel_booking.v1` pushed by a manager.
+async fn cancel(env: &Env, d: &SoldOut, booking: &str) {
+    let token = sign_in(env, demo_data::DEMO_MANAGER_EMAIL).await;
+    let cancel: Mutation = m(
+        "cancel_booking.v1",
+        json!({"booking_id": booking, "tour_id": d.tour, "departure_id": d.departure, "by": "operator"}),
+    );
+    let req = PushRequest {
+        client_id: nonce(),
+        schema_version: SCHEMA_VERSION,
+        mutations: vec![MutationEnvelope {
+            id: 1,
+            name: cancel.name().into(),
+            args: cancel.args(),
+            hlc: Hlc::at(Utc::now(), 1, "desk").to_string(),
+        }],
+    };
+    let resp = push_raw(&env.base_url(), &token, &req).await;
+    assert_eq!(resp.results[0].status, OutcomeStatus::Applied, "{:?}", resp.results);
+}
+
+/// Each entry's status by the customer's first name.
+async fn statuses(env: &Env, d: &SoldOut) -> Vec<(String, String)> {
+    env.pg()
+        .await
+        .query(
+            "SELECT c.first_name, w.status FROM waitlist_entries w JOIN customers c ON c.id = w.customer_id
+             WHERE w.departure_id = $1 ORDER BY w.created_at, w.id",
+            &[&d.departure],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+fn st(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+async fn wait_for_statuses(env: &Env, d: &SoldOut, want: &[(&str, &str)]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = statuses(env, d).await;
+        if got == st(want) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "waitlist stayed at {got:?}, wanted {want:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn offers(smtp: &SmtpSink, n: usize) -> Vec<Message> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got: Vec<Message> = smtp.messages().into_iter().filter(|m| m.subject.starts_with(OFFER_SUBJECT)).collect();
+        if got.len() >= n {
+            return got;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{} offer mails, wanted {n}", got.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The claim link's path in an offer mail.
+fn claim_path(mail: &Message) -> String {
+    let start = mail.text.find(&format!("/{ORG}/waitlist/claim?token=")).unwrap_or_else(|| panic!("{}", mail.text));
+    mail.text[start..].split_whitespace().next().unwrap().to_string()
+}
+
+async fn booked_count(env: &Env, d: &SoldOut) -> i32 {
+    env.pg().await.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&d.departure]).await.unwrap().get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancellation_offers_the_seats_to_the_first_party_that_fits_and_the_claim_books() {
+    let stripe = FakeStripe::start().await;
+    let smtp = SmtpSink::start().await.unwrap();
+    let env = Env::start_with(|c| {
+        c.stripe.api_base = Some(stripe.uri());
+        c.mail.smtp_url = Some(smtp.url());
+    })
+    .await;
+    let d = sold_out(&env).await;
+    for (who, party) in [("Ann", 4), ("Bob", 2), ("Cy", 1), ("Dee", 2)] {
+        let (status, body) = join(&env, &d, who, party, "en").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("You are on the waitlist"), "{body}");
+    }
+    // Nothing is free: everyone waits, however many passes of the job run.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        statuses(&env, &d).await,
+        st(&[("Ann", "waiting"), ("Bob", "waiting"), ("Cy", "waiting"), ("Dee", "waiting")])
+    );
+
+    // Three seats come free: Ann's four do not fit and she keeps her place; Bob (2) and Cy (1) are
+    // offered them; Dee is next in line.
+    cancel(&env, &d, &d.blocker).await;
+    wait_for_statuses(&env, &d, &[("Ann", "waiting"), ("Bob", "offered"), ("Cy", "offered"), ("Dee", "waiting")]).await;
+    assert_eq!(booked_count(&env, &d).await, 3, "the offers hold the freed seats, and no more");
+    let mails = offers(&smtp, 2).await;
+    let to: Vec<&str> = mails.iter().map(|m| m.to[0].as_str()).collect();
+    assert_eq!(to.len(), 2);
+    assert!(to.contains(&"bob@example.com") && to.contains(&"cy@example.com"), "{to:?}");
+    let bob = mails.iter().find(|m| m.to[0] == "bob@example.com").unwrap();
+    assert!(bob.text.contains("2 seat(s)"), "{}", bob.text);
+
+    // Bob follows his link: the payment of the held seats; paid, the booking is confirmed and his
+    // entry booked.
+    let path = claim_path(bob);
+    let r = http().get(format!("{}{path}", env.base_url())).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("id=\"payment-element\""), "{body}");
+    let secret = body.split("data-client-secret=\"").nth(1).unwrap().split('"').next().unwrap();
+    let intent = secret.split("_secret").next().unwrap();
+    env.deliver_stripe_event(&stripe.succeed(intent)).await;
+    wait_for_statuses(&env, &d, &[("Ann", "waiting"), ("Bob", "booked"), ("Cy", "offered"), ("Dee", "waiting")]).await;
+    let confirmed = env
+        .scalar(
+            "SELECT count(*) FROM bookings b JOIN waitlist_entries w ON w.offer_booking_id = b.id
+             WHERE w.departure_id = $1 AND b.status = 'confirmed' AND b.participant_count = 2",
+            &[&d.departure],
+        )
+        .await;
+    assert_eq!(confirmed, 1);
+    // Both offers are recorded in the communications log (marked sent by now), without the token.
+    let logged = env
+        .scalar(
+            "SELECT count(*) FROM communications WHERE type = 'waitlist_offer' AND status = 'sent'
+               AND content LIKE '%[link to claim your seats]%'",
+            &[],
+        )
+        .await;
+    assert_eq!(logged, 2);
+    // The link again: the confirmation.
+    let again = http().get(format!("{}{path}", env.base_url())).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert!(again.headers()["location"].to_str().unwrap().starts_with(&format!("/{ORG}/bookings/")));
+    // A made-up token finds nothing.
+    let none = http().get(format!("{}/{ORG}/waitlist/claim?token=nothing", env.base_url())).send().await.unwrap();
+    assert_eq!(none.status(), StatusCode::NOT_FOUND);
+    assert!(booked_count(&env, &d).await <= 3, "never oversold");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_that_lapses_goes_to_the_next_entry() {
+    let smtp = SmtpSink::start().await.unwrap();
+    let env = Env::start_with(|c| {
+        c.mail.smtp_url = Some(smtp.url());
+        c.booking.waitlist_offer_seconds = 2;
+    })
+    .await;
+    let d = sold_out(&env).await;
+    for (who, party) in [("Bob", 2), ("Dee", 3)] {
+        assert_eq!(join(&env, &d, who, party, "en").await.0, StatusCode::OK);
+    }
+    cancel(&env, &d, &d.blocker).await;
+    // Bob is offered two of the three seats; Dee's three do not fit beside them.
+    wait_for_statuses(&env, &d, &[("Bob", "offered"), ("Dee", "waiting")]).await;
+    let first = offers(&smtp, 1).await;
+    let bob_link = claim_path(&first[0]);
+    // Bob lets it lapse: his hold is released and the three seats go to Dee.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = statuses(&env, &d).await;
+        if got[0].1 == "lapsed" && got[1].1 != "waiting" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no second offer: {got:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mails = offers(&smtp, 2).await;
+    assert_eq!(mails[1].to, ["dee@example.com"]);
+    assert!(mails[1].text.contains("3 seat(s)"), "{}", mails[1].text);
+    assert!(booked_count(&env, &d).await <= 3, "never oversold");
+    // Bob's link now says the offer has gone, in his language.
+    let lapsed = http().get(format!("{}{bob_link}&lang=de", env.base_url())).send().await.unwrap();
+    assert_eq!(lapsed.status(), StatusCode::CONFLICT);
+    assert!(lapsed.text().await.unwrap().contains("Dieses Angebot ist abgelaufen"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dates_page_offers_the_waitlist_on_a_sold_out_departure_in_two_languages() {
+    let env = Env::start().await;
+    let d = sold_out(&env).await;
+    let dates = http()
+        .get(format!("{}/{ORG}/tours/{}/dates?day={}", env.base_url(), d.slug, d.date))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let link = format!("/{ORG}/waitlist?tour={}&#38;date={}&#38;departure={}", d.slug, d.date, d.departure);
+    assert!(dates.contains(&link), "{dates}");
+    assert!(dates.contains(">Join the waitlist<"));
+
+    let form = http()
+        .get(format!(
+            "{}/{ORG}/waitlist?tour={}&date={}&departure={}&lang=de",
+            env.base_url(),
+            d.slug,
+            d.date,
+            d.departure
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let form = form.text().await.unwrap();
+    assert!(form.contains("Anzahl Personen") && form.contains("<label for=\"party_size\">"), "{form}");
+
+    // Errors beside their fields, in the customer's language; nothing written.
+    let (status, body) = join(&env, &d, "", 0, "de").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("id=\"first_name-error\"") && body.contains("Bitte ausfüllen."), "{body}");
+    let (status, body) = join(&env, &d, "Eve", 51, "en").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("id=\"party_size-error\""), "{body}");
+    assert!(statuses(&env, &d).await.is_empty());
+
+    let (status, body) = join(&env, &d, "Eve", 2, "de").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Sie stehen auf der Warteliste"), "{body}");
+    assert_eq!(statuses(&env, &d).await, st(&[("Eve", "waiting")]));
+    let (lines, actor): (Value, String) = {
+        let r = env
+            .pg()
+            .await
+            .query_one("SELECT lines, created_by FROM waitlist_entries WHERE departure_id = $1", &[&d.departure])
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(lines[0]["quantity"], 2);
+    assert_eq!(actor, "website");
+
+    // A departure with the seats asked for is booked, not waited for.
+    let (open, _, _) = empty_departure(&env).await;
+    let row = env
+        .pg()
+        .await
+        .query_one(
+            "SELECT t.slug, s.local_date::text FROM schedules s JOIN tours t ON t.id = s.tour_id WHERE s.id = $1",
+            &[&open],
+        )
+        .await
+        .unwrap();
+    let free =
+        SoldOut { departure: open, tour: String::new(), slug: row.get(0), date: row.get(1), blocker: String::new() };
+    let (status, body) = join(&env, &free, "Fay", 1, "en").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("please book on the dates page"), "{body}");
+}
