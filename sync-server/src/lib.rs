@@ -18,6 +18,7 @@ pub mod events;
 pub mod jobs;
 pub mod mail;
 pub mod manifests;
+pub mod messages;
 pub mod mfa;
 pub mod notices;
 pub mod payments;

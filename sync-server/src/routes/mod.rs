@@ -4,6 +4,7 @@
 mod accounts;
 mod extract;
 mod field;
+mod messages;
 mod report_schedules;
 pub mod website_api;
 
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::staff_routes())
         .merge(field::routes())
         .merge(report_schedules::routes())
+        .merge(messages::routes())
         .merge(website_api::webhook_routes())
         .route("/api/v1/openapi.json", get(website_api::openapi))
         .route("/health", get(health))

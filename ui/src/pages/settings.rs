@@ -8,7 +8,7 @@ use tourdesk_domain::accounts::{
 };
 use tourdesk_domain::ipc::Connection;
 use tourdesk_domain::protocol::DeviceInfo;
-use tourdesk_domain::roles::Role;
+use tourdesk_domain::roles::{Permission, Role};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
@@ -43,7 +43,7 @@ fn offline(app: &AppContext) -> bool {
 /// refresh, so a tab that failed offline loads again when the desk is back. It is not part of
 /// the key: a short loss of connection must not drop a form someone is typing into.
 #[hook]
-fn use_reconnects() -> u32 {
+pub(crate) fn use_reconnects() -> u32 {
     let app = use_app();
     let now_offline = offline(&app);
     let seen = use_mut_ref(|| (now_offline, 0u32));
@@ -57,7 +57,7 @@ fn use_reconnects() -> u32 {
 
 /// A reload counter, bumped after each change and by "Try again".
 #[hook]
-fn use_generation() -> (u32, Callback<()>) {
+pub(crate) fn use_generation() -> (u32, Callback<()>) {
     let generation = use_state(|| 0u32);
     let bump = {
         let generation = generation.clone();
@@ -79,6 +79,10 @@ pub fn SettingsPage(props: &SettingsPageProps) -> Html {
         SettingsTab::Security => html! { <SecurityTab /> },
         SettingsTab::Devices => html! { <DevicesTab /> },
         SettingsTab::TaxesPolicies => html! { <super::taxes_policies::TaxesPoliciesTab /> },
+        SettingsTab::Messages if role.is_some_and(|r| !r.can(Permission::SettingsManage)) => html! {
+            <EmptyState title="Only owners and admins edit the messages" hint="Ask one of them to change what customers are sent." />
+        },
+        SettingsTab::Messages => html! { <super::messages::MessagesTab /> },
         SettingsTab::ThisDesk => html! { <super::this_desk::ThisDeskTab /> },
     };
     html! {
