@@ -23,6 +23,7 @@ pub mod mfa;
 pub mod notices;
 pub mod payments;
 pub mod routes;
+pub mod sms;
 pub mod sync;
 pub mod throttle;
 pub mod updates;

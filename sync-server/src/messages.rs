@@ -87,6 +87,8 @@ pub struct Addressee {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub first_name: String,
+    /// The customer said yes to booking texts (and so is texted when they have a phone).
+    pub sms_opt_in: bool,
     /// The template language (`domain::messages::language_of` the customer's preference).
     pub language: &'static str,
 }
@@ -95,7 +97,7 @@ pub struct Addressee {
 pub async fn addressee(c: &impl GenericClient, org: &str, customer_id: &str) -> Result<Option<Addressee>, DbError> {
     let row = c
         .row_opt(
-            "SELECT email, phone, first_name, last_name, preferred_language FROM customers
+            "SELECT email, phone, first_name, last_name, preferred_language, sms_opt_in FROM customers
              WHERE organization_id = $1 AND id = $2",
             &[&org, &customer_id],
         )
@@ -108,8 +110,22 @@ pub async fn addressee(c: &impl GenericClient, org: &str, customer_id: &str) -> 
         email: db::column::<Option<String>>(&r, 0)?.filter(|e| !e.trim().is_empty()),
         phone: db::column::<Option<String>>(&r, 1)?.filter(|p| !p.trim().is_empty()),
         first_name: if first.trim().is_empty() { last } else { first },
+        sms_opt_in: db::column(&r, 5)?,
         language: language_of(&language),
     }))
+}
+
+impl Addressee {
+    /// The phone to text, when the customer has one and said yes.
+    pub fn sms_to(&self) -> Option<&str> {
+        self.phone.as_deref().filter(|_| self.sms_opt_in)
+    }
+}
+
+/// The text (SMS) of a message: its rendered subject, which says what happened, to whom and when
+/// in one line; the e-mail carries the details.
+pub fn sms_text(r: &Rendered) -> String {
+    r.subject.clone()
 }
 
 /// The message of `kind` for a customer in `language`, from the organization's template. A stored

@@ -174,6 +174,11 @@ async fn send(
 ) -> Result<(), DbError> {
     let (tx, org) = (w.tx(), w.org());
     let r = messages::compose(tx, org, kind, who.language, data).await?;
+    if kind == MessageKind::Confirmation
+        && let Some(phone) = who.sms_to()
+    {
+        crate::sms::queue(tx, org, &b.customer_id, Some(&b.id), kind.as_str(), phone, &messages::sms_text(&r)).await?;
+    }
     let Some(to) = who.email.clone() else {
         mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), kind.as_str(), &r.subject, &r.body).await?;
         return Ok(());

@@ -141,7 +141,7 @@ async fn record_attempt(
 }
 
 /// Wait before retry number `attempts` (1-based): 30 s, 1 min, 2 min, … doubling.
-fn retry_delay(attempts: i32) -> Duration {
+pub(crate) fn retry_delay(attempts: i32) -> Duration {
     let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(16);
     FIRST_RETRY.saturating_mul(1 << doublings)
 }

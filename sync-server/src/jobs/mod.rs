@@ -12,6 +12,7 @@ pub mod mail_outbox;
 pub mod refunds;
 pub mod reminders;
 pub mod report_mail;
+pub mod sms_outbox;
 
 use std::time::Duration;
 
@@ -61,6 +62,9 @@ pub async fn run_once(state: AppState, now: DateTime<Utc>) {
     }
     if let Err(e) = report_mail::queue_due(&state.pool, now).await {
         tracing::warn!("queueing scheduled reports failed, will retry: {e:#}");
+    }
+    if let Err(e) = sms_outbox::drain(&state, mail_outbox::BATCH).await {
+        tracing::error!("SMS outbox pass failed: {e:#}");
     }
     loop {
         match mail_outbox::drain_outbox(&state.pool, &state.mailer, mail_outbox::BATCH).await {

@@ -45,7 +45,8 @@ async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) ->
         .rows(
             "SELECT b.id, b.customer_id, b.status, b.reference_number, s.starts_at, s.timezone, t.name,
                     t.meeting_point, c.email, c.first_name, b.participant_count,
-                    coalesce(np.email_enabled AND np.reminder_emails, true), c.preferred_language
+                    coalesce(np.email_enabled AND np.reminder_emails, true), c.preferred_language,
+                    CASE WHEN c.sms_opt_in THEN nullif(trim(c.phone), '') END
              FROM bookings b
              JOIN schedules s ON s.organization_id = b.organization_id AND s.id = b.departure_id
              JOIN tours t ON t.organization_id = b.organization_id AND t.id = b.tour_id
@@ -99,6 +100,12 @@ async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) ->
         let email = Email { to, subject, text };
         if mail::queue_reminder(&tx, org, &customer_id, &booking_id, &email).await? {
             queued += 1;
+            // The reminder's row makes it once per booking; its text goes with it.
+            if let Some(phone) = r.try_get::<_, Option<String>>(13)? {
+                let text = messages::sms_text(&Rendered { subject: email.subject.clone(), body: String::new() });
+                crate::sms::queue(&tx, org, &customer_id, Some(&booking_id), "booking_reminder_sms", &phone, &text)
+                    .await?;
+            }
         }
     }
     tx.commit().await?;
