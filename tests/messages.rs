@@ -129,15 +129,18 @@ async fn an_edited_confirmation_template_is_what_the_customer_receives() {
 
 /// Twilio at the HTTP boundary: records each `Messages.json` request (its basic auth and form)
 /// and answers a new Message SID, as Twilio does.
+/// Each request: its Authorization header and its form.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<(String, String)>)>>>;
+
 struct FakeTwilio {
     url: String,
-    requests: std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<(String, String)>)>>>,
+    requests: Seen,
 }
 
 impl FakeTwilio {
     async fn start() -> FakeTwilio {
         use axum::routing::post;
-        let requests: std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<(String, String)>)>>> = Default::default();
+        let requests: Seen = Seen::default();
         let seen = requests.clone();
         let app = axum::Router::new().route(
             "/2010-04-01/Accounts/{sid}/Messages.json",
