@@ -3,9 +3,7 @@
 //! Twilio's Message SID in `external_id` for its status callbacks. Each row is claimed
 //! `FOR UPDATE SKIP LOCKED` in its own transaction, so two instances never send one twice.
 
-use deadpool_postgres::GenericClient;
-
-use super::mail_outbox::{MAX_ATTEMPTS, retry_delay};
+use super::mail_outbox::{Attempt, MAX_ATTEMPTS, record};
 use crate::AppState;
 use crate::db::{self, Prepared};
 use crate::sms::{self, SmsError};
@@ -44,7 +42,7 @@ pub async fn drain(state: &AppState, batch: i64) -> anyhow::Result<usize> {
             let (to, text): (String, String) = (row.try_get(1)?, row.try_get(2)?);
             let attempts = row.try_get::<_, i32>(3)? + 1;
             let result = sms::send(&http, cfg, &to, &text, &callback).await;
-            record(&tx, org, &id, attempts, result).await?;
+            record(&tx, org, &id, attempts, outcome(attempts, result)).await?;
             tx.commit().await?;
             settled += 1;
         }
@@ -52,46 +50,12 @@ pub async fn drain(state: &AppState, batch: i64) -> anyhow::Result<usize> {
     Ok(settled)
 }
 
-async fn record(
-    tx: &impl GenericClient,
-    org: &str,
-    id: &str,
-    attempts: i32,
-    result: Result<String, SmsError>,
-) -> anyhow::Result<()> {
+/// How a send went, in the outbox's terms: a transient failure is retried until the last attempt.
+fn outcome(attempts: i32, result: Result<String, SmsError>) -> Attempt {
     match result {
-        Ok(sid) => {
-            tx.exec(
-                "UPDATE communications SET status = 'sent', sent_at = now(), attempts = $3, external_id = $4,
-                     failure_reason = NULL
-                 WHERE organization_id = $1 AND id = $2",
-                &[&org, &id, &attempts, &sid],
-            )
-            .await?;
-        }
-        Err(SmsError::Transient(reason)) if attempts < MAX_ATTEMPTS => {
-            tracing::warn!(%org, %id, attempts, "text not sent, will retry: {reason}");
-            tx.exec(
-                "UPDATE communications SET attempts = $3, failure_reason = $4,
-                     next_attempt_at = now() + make_interval(secs => $5)
-                 WHERE organization_id = $1 AND id = $2",
-                &[&org, &id, &attempts, &reason, &retry_delay(attempts).as_secs_f64()],
-            )
-            .await?;
-        }
-        Err(e) => {
-            let reason = match e {
-                SmsError::Transient(r) => format!("gave up after {attempts} attempts: {r}"),
-                e => e.to_string(),
-            };
-            tracing::warn!(%org, %id, attempts, "text failed: {reason}");
-            tx.exec(
-                "UPDATE communications SET status = 'failed', attempts = $3, failure_reason = $4
-                 WHERE organization_id = $1 AND id = $2",
-                &[&org, &id, &attempts, &reason],
-            )
-            .await?;
-        }
+        Ok(sid) => Attempt::Sent(Some(sid)),
+        Err(SmsError::Transient(reason)) if attempts < MAX_ATTEMPTS => Attempt::Retry(reason),
+        Err(SmsError::Transient(r)) => Attempt::Failed(format!("gave up after {attempts} attempts: {r}")),
+        Err(e) => Attempt::Failed(e.to_string()),
     }
-    Ok(())
 }
