@@ -298,6 +298,10 @@ pub struct Customer {
     /// The customer asked for no departure reminders (booking confirmations still go out).
     #[serde(default)]
     pub reminders_opt_out: bool,
+    /// The customer agreed to booking texts (SMS) on their phone: confirmations and reminders
+    /// also go there. Off unless they said yes.
+    #[serde(default)]
+    pub sms_opt_in: bool,
     /// Set when this record was merged into another (`merge_customers.v1`): its bookings moved
     /// there, and it stays only so old references resolve; searches leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]

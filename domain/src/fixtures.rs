@@ -203,6 +203,7 @@ pub fn customer() -> Customer {
         notes_version: 3,
         notes_conflicts: vec![],
         reminders_opt_out: false,
+        sms_opt_in: false,
         merged_into: None,
         erased_at: None,
         created_at: now(),

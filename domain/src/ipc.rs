@@ -127,6 +127,7 @@ impl CustomerExport {
             ("marketing_consent", c.marketing_consent.to_string()),
             ("marketing_consent_date", c.marketing_consent_date.map(|d| d.to_rfc3339()).unwrap_or_default()),
             ("reminders_opt_out", c.reminders_opt_out.to_string()),
+            ("sms_opt_in", c.sms_opt_in.to_string()),
             ("tags", c.tags.iter().cloned().collect::<Vec<_>>().join(" ")),
             ("notes", c.notes.clone()),
             ("created_at", c.created_at.to_rfc3339()),

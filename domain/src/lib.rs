@@ -27,6 +27,7 @@ pub mod incident;
 pub mod ipc;
 pub mod ledger;
 pub mod manifest_export;
+pub mod messages;
 pub mod money;
 pub mod mutation;
 pub mod offer;

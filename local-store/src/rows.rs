@@ -444,6 +444,7 @@ static CUSTOMERS: Spec = Spec::new(
         ("notes_version", Int),
         ("notes_conflicts", Json),
         ("reminders_opt_out", Bool),
+        ("sms_opt_in", Bool),
         ("merged_into", Text),
         ("erased_at", Text),
         ("created_at", Text),

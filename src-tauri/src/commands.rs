@@ -46,6 +46,8 @@ pub mod field;
 pub mod gift_cards;
 /// Guides: profiles, the week board and assignments, guide mode's own departures.
 pub mod guides;
+/// The organization's message templates (issue 13).
+pub mod messages;
 /// The today dashboard and reports, with CSV export (issue 16).
 pub mod reports;
 /// Review moderation, online (issue 15).

@@ -412,6 +412,12 @@ fn settings_need_a_signed_in_desk_and_a_connection_and_say_so() {
         ("revoke_device", json!({"id": "2b7c1e52-0000-4000-8000-000000000001"})),
         ("list_reviews", json!({"status": "pending"})),
         ("moderate_review", json!({"id": "2b7c1e52-0000-4000-8000-0000000000e1", "decision": "approve"})),
+        ("list_message_templates", json!({})),
+        (
+            "save_message_template",
+            json!({"kind": "booking_confirmation", "language": "en", "subject": "s", "body": "b"}),
+        ),
+        ("reset_message_template", json!({"kind": "booking_reminder", "language": "de"})),
     ] {
         let e = h.call::<Value>(cmd, args).unwrap_err();
         assert_eq!(e.code, "OFFLINE", "{cmd}: {e:?}");

@@ -43,6 +43,8 @@ pub struct Config {
     pub stripe: StripeConfig,
     /// Outgoing e-mail (`[mail]`).
     pub mail: crate::mail::MailConfig,
+    /// Booking texts through Twilio (`[sms]`).
+    pub sms: crate::sms::SmsConfig,
     /// The `[booking]` table: the public booking path's holds, jobs and limits.
     pub booking: BookingConfig,
     /// The directory of signed desk updates that `cargo xtask release` fills
@@ -172,6 +174,7 @@ impl Default for Config {
             pool_size: 16,
             stripe: StripeConfig::default(),
             mail: crate::mail::MailConfig::default(),
+            sms: crate::sms::SmsConfig::default(),
             booking: BookingConfig::default(),
             updates_dir: None,
         }
@@ -193,6 +196,7 @@ impl fmt::Debug for Config {
             .field("pool_size", &self.pool_size)
             .field("stripe", &self.stripe)
             .field("mail", &self.mail)
+            .field("sms", &self.sms)
             .field("booking", &self.booking)
             .field("updates_dir", &self.updates_dir)
             .finish()
@@ -394,6 +398,7 @@ impl Config {
             self.stripe.js_url = if v.trim().is_empty() { STRIPE_JS_URL.into() } else { v };
         }
         self.mail.apply_env(&get);
+        self.sms.apply_env(&get);
         if let Some(v) = get("TOURDESK_HOLD_SECONDS") {
             self.booking.hold_seconds = parse("TOURDESK_HOLD_SECONDS", v)?;
         }

@@ -18,8 +18,10 @@ use tourdesk_domain::money::Money;
 use tourdesk_domain::mutation::{BOOKING_CONFIRMED, Change, Mutation};
 use tourdesk_domain::status::{BookingStatus, DepartureStatus};
 
+use tourdesk_domain::messages::{self as domain_messages, MessageData, MessageKind};
+
 use crate::db::{self, DbError, WriteTx};
-use crate::mail;
+use crate::{mail, messages};
 
 /// The outbox type of the e-mail a cancelled departure sends each of its customers.
 pub const DEPARTURE_CANCELLED: &str = "departure_cancelled";
@@ -90,66 +92,110 @@ pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Res
     };
     let tour = db::tour_name(w.tx(), &org, &departure.tour_id).await?.unwrap_or_default();
     for b in cancelled {
-        let Some(to) = db::customer_email(w.tx(), &org, &b.customer_id).await? else { continue };
+        let Some(who) = messages::addressee(w.tx(), &org, &b.customer_id).await? else { continue };
+        if who.email.is_none() {
+            continue;
+        }
         let refund = refunds.get(b.id.as_str()).copied();
-        let email = departure_cancelled(&to, &tour, &departure, b, refund);
-        let id = mail::queue(w.tx(), &org, &b.customer_id, Some(&b.id), DEPARTURE_CANCELLED, &email).await?;
-        db::log_communications(w, &[id]).await?;
+        let data = MessageData {
+            customer_name: who.first_name.clone(),
+            ..departure_cancelled(&tour, &departure, b, refund, who.language)
+        };
+        send(w, &who, b, MessageKind::DepartureCancelled, &data).await?;
     }
     Ok(())
-}
-
-/// What a customer's e-mail about a booking names: its address (a walk-in taken at the desk may
-/// have none), the tour, when it starts in the departure's zone, and the reference.
-struct AboutBooking {
-    to: Option<String>,
-    tour: String,
-    when: String,
-    reference: String,
-}
-
-async fn about_booking(w: &WriteTx<'_>, b: &Booking) -> Result<AboutBooking, DbError> {
-    let (tx, org) = (w.tx(), w.org());
-    let to = db::customer_email(tx, org, &b.customer_id).await?;
-    let dep = db::departure(tx, org, &b.departure_id).await?;
-    let tour = db::tour_name(tx, org, &b.tour_id).await?.unwrap_or_default();
-    let when =
-        dep.map(|d| format!("{} {} ({})", d.local_date, d.local_time.format("%H:%M"), d.timezone)).unwrap_or_default();
-    Ok(AboutBooking { to, tour, when, reference: b.reference_number.to_string() })
-}
-
-/// Queues a customer's e-mail about `b`; without an address it is recorded as not sent, with why.
-async fn to_customer(
-    w: &WriteTx<'_>,
-    b: &Booking,
-    to: Option<String>,
-    kind: &str,
-    subject: String,
-    text: String,
-) -> Result<(), DbError> {
-    let (tx, org) = (w.tx(), w.org());
-    // A walk-in taken at the desk may have no address: recorded as not sent, with why.
-    let id = match to {
-        None => mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), kind, &subject, &text).await?,
-        Some(to) => {
-            let email = mail::Email { to, subject, text };
-            Some(mail::queue(tx, org, &b.customer_id, Some(&b.id), kind, &email).await?)
-        }
-    };
-    db::log_communications(w, &Vec::from_iter(id)).await
 }
 
 /// The confirmation e-mail, queued in the transaction that confirms: sent iff the booking is.
 /// Stripe's webhook and a payment recorded at the desk (`record_payment.v1`) both send this one.
 pub async fn booking_confirmed(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbError> {
-    let AboutBooking { to, tour, when, reference } = about_booking(w, b).await?;
-    let subject = format!("Booking confirmed: {tour} — {reference}");
-    let text = format!(
-        "Thank you! Your booking {reference} is confirmed.\n\n{tour}\n{when}\nParticipants: {}\nPaid: {}\n",
-        b.participant_count(),
-        b.paid_amount.display_with_symbol()
-    );
-    to_customer(w, b, to, "booking_confirmation", subject, text).await
+    let (tx, org) = (w.tx(), w.org());
+    let Some(who) = messages::addressee(tx, org, &b.customer_id).await? else { return Ok(()) };
+    let data = MessageData { amount: b.paid_amount.display_with_symbol(), ..booking_data(w, b, &who).await? };
+    send(w, &who, b, MessageKind::Confirmation, &data).await
+}
+
+/// The outbox type of the e-mail a booking cancelled at the office sends its customer.
+pub const BOOKING_CANCELLED: &str = "booking_cancelled";
+
+/// Tells the customer their booking is cancelled (`cancel_booking.v1` from a desk that asked to
+/// notify): the tour and date, and what comes back, to the card and by hand. Queued in the push's
+/// savepoint, so it goes out iff the cancellation commits.
+pub async fn booking_cancelled(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbError> {
+    let (tx, org) = (w.tx(), w.org());
+    let Some(who) = messages::addressee(tx, org, &b.customer_id).await? else { return Ok(()) };
+    let mut data = booking_data(w, b, &who).await?;
+    if let Some(c) = &b.cancellation {
+        let refund = c.refund();
+        let by_hand = c.refund_by_hand.unwrap_or(Money::new(0, refund.currency));
+        let to_card = Money::new(refund.amount.saturating_sub(by_hand.amount).max(0), refund.currency);
+        let shown = |m: Money| if m.is_zero() { String::new() } else { m.display_with_symbol() };
+        data.refund = shown(refund);
+        data.refund_details =
+            domain_messages::refund_details(who.language, &data.refund, &shown(to_card), &shown(by_hand));
+    } else {
+        data.refund_details = domain_messages::refund_details(who.language, "", "", "");
+    }
+    send(w, &who, b, MessageKind::Cancellation, &data).await
+}
+
+/// What every message about booking `b` says: the customer, reference, tour, when (in the
+/// departure's zone, in the customer's language), how many, and the link to manage it (filled in
+/// by the outbox when it sends).
+async fn booking_data(w: &WriteTx<'_>, b: &Booking, who: &messages::Addressee) -> Result<MessageData, DbError> {
+    let (tx, org) = (w.tx(), w.org());
+    let dep = db::departure(tx, org, &b.departure_id).await?;
+    let tour = db::tour_name(tx, org, &b.tour_id).await?.unwrap_or_default();
+    Ok(MessageData {
+        customer_name: who.first_name.clone(),
+        reference: b.reference_number.to_string(),
+        tour,
+        departure_time: dep.map(|d| when(&d, who.language)).unwrap_or_default(),
+        participants: b.participant_count().to_string(),
+        manage_link: mail::MANAGE_LINK.into(),
+        ..MessageData::default()
+    })
+}
+
+/// A departure's start in its zone, in `language`; its stored local date and time should the
+/// stored zone not parse.
+pub fn when(d: &Departure, language: &str) -> String {
+    match d.timezone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => domain_messages::departure_time(d.starts_at, tz, language),
+        Err(_) => format!("{} {} ({})", d.local_date, d.local_time.format("%H:%M"), d.timezone),
+    }
+}
+
+/// Renders `kind` from the organization's template and queues it to the customer; a customer
+/// without an address (a walk-in taken at the desk) gets a `failed` row saying why instead.
+async fn send(
+    w: &WriteTx<'_>,
+    who: &messages::Addressee,
+    b: &Booking,
+    kind: MessageKind,
+    data: &MessageData,
+) -> Result<(), DbError> {
+    let (tx, org) = (w.tx(), w.org());
+    let r = messages::compose(tx, org, kind, who.language, data).await?;
+    // Every row written goes to the change log too, so desks show it on the booking's timeline.
+    let mut written = Vec::new();
+    if kind == MessageKind::Confirmation
+        && let Some(phone) = who.sms_to()
+    {
+        let text = messages::sms_text(&r);
+        written.push(crate::sms::queue(tx, org, &b.customer_id, Some(&b.id), kind.as_str(), phone, &text).await?);
+    }
+    match who.email.clone() {
+        // A walk-in taken at the desk may have no address: recorded as not sent, with why.
+        None => written.extend(
+            mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), kind.as_str(), &r.subject, &r.body).await?,
+        ),
+        Some(to) => {
+            let email = mail::Email { to, subject: r.subject, text: r.body };
+            written.push(mail::queue(tx, org, &b.customer_id, Some(&b.id), kind.as_str(), &email).await?);
+        }
+    }
+    db::log_communications(w, &written).await
 }
 
 /// Staff asked for a booking's confirmation again (`resend_confirmation.v1`): a new message in
@@ -166,41 +212,6 @@ async fn confirmation_resent(w: &WriteTx<'_>, changes: &[Change]) -> Result<(), 
         }
     }
     Ok(())
-}
-
-/// The outbox type of the e-mail a booking cancelled at the office sends its customer.
-pub const BOOKING_CANCELLED: &str = "booking_cancelled";
-
-/// Tells the customer their booking is cancelled (`cancel_booking.v1` from a desk that asked to
-/// notify): the tour and date, and what comes back, to the card and by hand. Queued in the push's
-/// savepoint, so it goes out iff the cancellation commits.
-pub async fn booking_cancelled(w: &WriteTx<'_>, b: &Booking) -> Result<(), DbError> {
-    let AboutBooking { to, tour, when, reference } = about_booking(w, b).await?;
-    let subject = format!("Booking cancelled: {tour} — {reference}");
-    let mut text = format!("Your booking {reference} is cancelled.\n\n{tour}\n{when}\n");
-    if let Some(c) = &b.cancellation {
-        let refund = c.refund();
-        let by_hand = c.refund_by_hand.unwrap_or(Money::new(0, refund.currency));
-        let to_card = Money::new(refund.amount.saturating_sub(by_hand.amount).max(0), refund.currency);
-        if refund.is_zero() {
-            text.push_str("\nNo refund is due under the cancellation policy.\n");
-        } else {
-            text.push_str(&format!("\nRefund: {}\n", refund.display_with_symbol()));
-            if !to_card.is_zero() {
-                text.push_str(&format!(
-                    "{} goes back to the card you paid with; it may take a few days to appear.\n",
-                    to_card.display_with_symbol()
-                ));
-            }
-            if !by_hand.is_zero() {
-                text.push_str(&format!(
-                    "{} paid at our office is given back there; we will be in touch.\n",
-                    by_hand.display_with_symbol()
-                ));
-            }
-        }
-    }
-    to_customer(w, b, to, BOOKING_CANCELLED, subject, text).await
 }
 
 /// The outbox type of the e-mail a guide gets when assigned to a departure.
@@ -246,43 +257,51 @@ async fn confirmed_by_payment(w: &WriteTx<'_>, changes: &[Change]) -> Result<(),
     }
 }
 
-/// The e-mail itself: the tour, its local date and time, the operator's reason, the refund, and
-/// the link to pick another date (left as [`mail::MANAGE_LINK`] for the outbox to fill in).
-pub fn departure_cancelled(to: &str, tour: &str, d: &Departure, b: &Booking, refund: Option<Money>) -> mail::Email {
-    let when = format!("{} at {} ({})", d.local_date.format("%A %-d %B %Y"), d.local_time.format("%H:%M"), d.timezone);
+/// What a cancelled departure's message says: the tour, its start in its zone, the operator's
+/// reason, the refund, and the link to pick another date (left as [`mail::MANAGE_LINK`] for the
+/// outbox to fill in).
+pub fn departure_cancelled(
+    tour: &str,
+    d: &Departure,
+    b: &Booking,
+    refund: Option<Money>,
+    language: &str,
+) -> MessageData {
+    let de = language == "de";
     let reason = b
         .cancellation
         .as_ref()
         .and_then(|c| c.reason.as_deref())
         .filter(|r| !r.trim().is_empty())
-        .unwrap_or("the operator had to call it off");
-    let reference = b.reference_number.to_string();
-    let money = match refund {
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            if de { "der Veranstalter musste sie absagen".into() } else { "the operator had to call it off".into() }
+        });
+    let refund_details = match refund {
+        Some(r) if de => format!(
+            "Wir erstatten {} vollständig auf die Karte, mit der Sie bezahlt haben. Je nach Bank kann das 5 bis 10 \
+             Werktage dauern.",
+            r.display_with_symbol()
+        ),
         Some(r) => format!(
             "We are refunding {} in full to the card you paid with. Depending on your bank it can take 5 to 10 \
              business days to show.",
             r.display_with_symbol()
         ),
-        None => "Nothing was charged for it, so there is nothing to refund.".to_string(),
+        None if de => "Es wurde nichts berechnet, also gibt es nichts zu erstatten.".into(),
+        None => "Nothing was charged for it, so there is nothing to refund.".into(),
     };
-    mail::Email {
-        to: to.to_string(),
-        subject: format!("Cancelled: {tour} on {}", d.local_date.format("%-d %B %Y")),
-        text: format!(
-            "Hello,\n\nWe are sorry: {tour} on {when} has been cancelled and will not run.\n\nReason: {reason}\n\n\
-             Your booking {reference} for {pax} is cancelled. {money}\n\n\
-             You are welcome to pick another date of {tour} instead. This link shows your booking and the \
-             dates with seats left (it works for {days} days):\n\n{link}\n\n\
-             If you have any questions, just reply to this e-mail.\n",
-            pax = guests(b.participant_count()),
-            days = mail::MANAGE_LINK_DAYS,
-            link = mail::MANAGE_LINK,
-        ),
+    MessageData {
+        reference: b.reference_number.to_string(),
+        tour: tour.to_string(),
+        departure_time: when(d, language),
+        participants: b.participant_count().to_string(),
+        refund: refund.map(|r| r.display_with_symbol()).unwrap_or_default(),
+        refund_details,
+        reason,
+        manage_link: mail::MANAGE_LINK.into(),
+        ..MessageData::default()
     }
-}
-
-fn guests(n: u32) -> String {
-    if n == 1 { "1 guest".into() } else { format!("{n} guests") }
 }
 
 #[cfg(test)]
@@ -321,8 +340,14 @@ mod tests {
             Ok(b) => b,
             Err(e) => panic!("{e}"),
         };
-        let m = departure_cancelled("ann@example.com", "Old Town Walk", &d, &b, Some(Money::new(9000, Currency::GBP)));
-        assert_eq!(m.subject, "Cancelled: Old Town Walk on 10 July 2026");
+        let render = |refund| {
+            let data = departure_cancelled("Old Town Walk", &d, &b, refund, "en");
+            let t = domain_messages::default_template(MessageKind::DepartureCancelled, "en");
+            let r = domain_messages::render(&t, &data).unwrap();
+            mail::Email { to: "ann@example.com".into(), subject: r.subject, text: r.body }
+        };
+        let m = render(Some(Money::new(9000, Currency::GBP)));
+        assert_eq!(m.subject, "Cancelled: Old Town Walk on Friday 10 July 2026 at 09:30 (Europe/London)");
         for part in [
             "Old Town Walk on Friday 10 July 2026 at 09:30 (Europe/London)",
             "Reason: Storm warning",
@@ -333,7 +358,7 @@ mod tests {
         ] {
             assert!(m.text.contains(part), "{part:?} missing from {}", m.text);
         }
-        let unpaid = departure_cancelled("ann@example.com", "Old Town Walk", &d, &b, None);
+        let unpaid = render(None);
         assert!(unpaid.text.contains("nothing to refund"), "{}", unpaid.text);
     }
 }

@@ -56,17 +56,20 @@ pub enum SettingsTab {
     Devices,
     /// Tax rates and the default cancellation policy.
     TaxesPolicies,
+    /// The messages sent to customers: a template per kind and language, with a preview.
+    Messages,
     /// This desk: its version and updates, and diagnostics for support.
     ThisDesk,
 }
 
 impl SettingsTab {
-    pub const ALL: [SettingsTab; 6] = [
+    pub const ALL: [SettingsTab; 7] = [
         SettingsTab::Organization,
         SettingsTab::Staff,
         SettingsTab::Security,
         SettingsTab::Devices,
         SettingsTab::TaxesPolicies,
+        SettingsTab::Messages,
         SettingsTab::ThisDesk,
     ];
 
@@ -77,6 +80,7 @@ impl SettingsTab {
             SettingsTab::Security => "security",
             SettingsTab::Devices => "devices",
             SettingsTab::TaxesPolicies => "taxes-policies",
+            SettingsTab::Messages => "messages",
             SettingsTab::ThisDesk => "this-desk",
         }
     }
@@ -88,6 +92,7 @@ impl SettingsTab {
             SettingsTab::Security => "Two-step sign-in",
             SettingsTab::Devices => "Devices",
             SettingsTab::TaxesPolicies => "Taxes & policies",
+            SettingsTab::Messages => "Messages",
             SettingsTab::ThisDesk => "This desk",
         }
     }

@@ -370,6 +370,36 @@ pub async fn update_organization(change: &OrganizationChange) -> Result<Organiza
     call("update_organization", &ChangeArg { change }).await
 }
 
+pub async fn list_message_templates() -> Result<Vec<tourdesk_domain::messages::TemplateEntry>, UiError> {
+    call("list_message_templates", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct TemplateArgs<'a> {
+    kind: tourdesk_domain::messages::MessageKind,
+    language: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a str>,
+}
+
+pub async fn save_message_template(
+    kind: tourdesk_domain::messages::MessageKind,
+    language: &str,
+    subject: &str,
+    body: &str,
+) -> Result<tourdesk_domain::messages::TemplateEntry, UiError> {
+    call("save_message_template", &TemplateArgs { kind, language, subject: Some(subject), body: Some(body) }).await
+}
+
+pub async fn reset_message_template(
+    kind: tourdesk_domain::messages::MessageKind,
+    language: &str,
+) -> Result<tourdesk_domain::messages::TemplateEntry, UiError> {
+    call("reset_message_template", &TemplateArgs { kind, language, subject: None, body: None }).await
+}
+
 pub async fn my_account() -> Result<MyAccount, UiError> {
     call("my_account", &NoArgs {}).await
 }

@@ -185,6 +185,7 @@ impl CreateCustomerV1 {
             notes_version: 0,
             notes_conflicts: vec![],
             reminders_opt_out: false,
+            sms_opt_in: false,
             merged_into: None,
             erased_at: None,
             created_at: ctx.now,
@@ -211,6 +212,8 @@ pub enum CustomerField {
     MarketingConsent(bool),
     /// `true`: no departure reminders for this customer.
     RemindersOptOut(bool),
+    /// `true`: booking texts (SMS) to the customer's phone too.
+    SmsOptIn(bool),
 }
 
 impl CustomerField {
@@ -225,6 +228,7 @@ impl CustomerField {
         "preferred_currency",
         "marketing_consent",
         "reminders_opt_out",
+        "sms_opt_in",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -239,6 +243,7 @@ impl CustomerField {
             CustomerField::PreferredCurrency(_) => "preferred_currency",
             CustomerField::MarketingConsent(_) => "marketing_consent",
             CustomerField::RemindersOptOut(_) => "reminders_opt_out",
+            CustomerField::SmsOptIn(_) => "sms_opt_in",
         }
     }
 
@@ -260,6 +265,7 @@ impl CustomerField {
                 c.marketing_consent_date = v.then(|| hlc.wall_time());
             }
             CustomerField::RemindersOptOut(v) => c.reminders_opt_out = *v,
+            CustomerField::SmsOptIn(v) => c.sms_opt_in = *v,
         }
         let field = self.name();
         some_name(c).map_err(|e| FieldError::new(field, e.message))
@@ -610,6 +616,7 @@ impl Mutator for EraseCustomerV1 {
             marketing_consent: false,
             marketing_consent_date: None,
             reminders_opt_out: true,
+            sms_opt_in: false,
             field_hlcs: CustomerField::NAMES.iter().map(|f| (f.to_string(), stamp.clone())).collect(),
             tags: BTreeSet::new(),
             tag_stamps: old

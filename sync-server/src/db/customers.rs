@@ -20,7 +20,7 @@ use super::{DbError, Prepared, WriteTx, bad_row, written_once};
 
 pub const CUSTOMER_COLS: &str = "id, organization_id, email, phone, first_name, last_name, source, source_detail, \
      preferred_language, preferred_currency, marketing_consent, marketing_consent_date, field_hlcs, tags, tag_stamps, \
-     notes, notes_version, notes_conflicts, created_at, updated_at, reminders_opt_out, merged_into, erased_at";
+     notes, notes_version, notes_conflicts, created_at, updated_at, reminders_opt_out, merged_into, erased_at, sms_opt_in";
 
 pub fn customer_from_row(r: &tokio_postgres::Row) -> Result<Customer, DbError> {
     let source: String = r.try_get(6)?;
@@ -49,6 +49,7 @@ pub fn customer_from_row(r: &tokio_postgres::Row) -> Result<Customer, DbError> {
         created_at: r.try_get(18)?,
         updated_at: r.try_get(19)?,
         reminders_opt_out: r.try_get(20)?,
+        sms_opt_in: r.try_get(23)?,
         merged_into: r.try_get(21)?,
         erased_at: r.try_get(22)?,
     })
@@ -61,7 +62,7 @@ pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer, new: bool) -> Result<(
     let tags: Vec<String> = cu.tags.iter().cloned().collect();
     let (hlcs, stamps) = (serde_json::to_value(&cu.field_hlcs)?, serde_json::to_value(&cu.tag_stamps)?);
     let (conflicts, notes_version) = (serde_json::to_value(&cu.notes_conflicts)?, i64::try_from(cu.notes_version)?);
-    let params: [&(dyn ToSql + Sync); 23] = [
+    let params: [&(dyn ToSql + Sync); 24] = [
         &cu.id,
         &cu.organization_id,
         &cu.email,
@@ -85,6 +86,7 @@ pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer, new: bool) -> Result<(
         &cu.reminders_opt_out,
         &cu.merged_into,
         &cu.erased_at,
+        &cu.sms_opt_in,
     ];
     // Pipelined: the departures do not depend on the upsert.
     // (Each table's upsert names its own columns: alike other tables' in shape only, not a copy.)
@@ -93,9 +95,9 @@ pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer, new: bool) -> Result<(
             "INSERT INTO customers (id, organization_id, email, phone, first_name, last_name, source, source_detail,
              preferred_language, preferred_currency, marketing_consent, marketing_consent_date, field_hlcs, tags,
              tag_stamps, notes, notes_version, notes_conflicts, created_at, updated_at, reminders_opt_out,
-             merged_into, erased_at)
+             merged_into, erased_at, sms_opt_in)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-             $22, $23)
+             $22, $23, $24)
          ON CONFLICT (id) DO UPDATE SET email = excluded.email, phone = excluded.phone,
              first_name = excluded.first_name, last_name = excluded.last_name, source = excluded.source,
              source_detail = excluded.source_detail, preferred_language = excluded.preferred_language,
@@ -104,7 +106,7 @@ pub async fn put_customer(w: &WriteTx<'_>, cu: &Customer, new: bool) -> Result<(
              tags = excluded.tags, tag_stamps = excluded.tag_stamps, notes = excluded.notes,
              notes_version = excluded.notes_version, notes_conflicts = excluded.notes_conflicts,
              updated_at = excluded.updated_at, reminders_opt_out = excluded.reminders_opt_out,
-             merged_into = excluded.merged_into, erased_at = excluded.erased_at
+             merged_into = excluded.merged_into, erased_at = excluded.erased_at, sms_opt_in = excluded.sms_opt_in
          WHERE customers.organization_id = excluded.organization_id",
             &params,
         ),

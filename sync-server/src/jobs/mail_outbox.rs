@@ -123,18 +123,47 @@ async fn record_attempt(
     attempts: i32,
     result: Result<(), MailError>,
 ) -> anyhow::Result<()> {
-    match result {
-        Ok(()) => {
+    let outcome = match result {
+        Ok(()) => Attempt::Sent(None),
+        Err(MailError::Transient(reason)) if attempts < MAX_ATTEMPTS => Attempt::Retry(reason),
+        Err(MailError::Transient(r)) => Attempt::Failed(format!("gave up after {attempts} attempts: {r}")),
+        Err(e) => Attempt::Failed(e.to_string()),
+    };
+    record(tx, org, id, attempts, outcome).await
+}
+
+/// How one attempt to send an outbox row (e-mail or text) ended.
+pub(crate) enum Attempt {
+    /// Sent, with the provider's message id when it gives one (Twilio's Message SID).
+    Sent(Option<String>),
+    /// Not sent, for a reason a later attempt may not meet.
+    Retry(String),
+    /// Given up on.
+    Failed(String),
+}
+
+/// Marks outbox row `id` with attempt number `attempts` and its outcome: sent, put back with a
+/// later retry time (the last reason stays on the pending row, so a stuck message says why), or
+/// failed.
+pub(crate) async fn record(
+    tx: &impl GenericClient,
+    org: &str,
+    id: &str,
+    attempts: i32,
+    outcome: Attempt,
+) -> anyhow::Result<()> {
+    match outcome {
+        Attempt::Sent(external_id) => {
             tx.exec(
-                "UPDATE communications SET status = 'sent', sent_at = now(), attempts = $3, failure_reason = NULL
+                "UPDATE communications SET status = 'sent', sent_at = now(), attempts = $3, failure_reason = NULL,
+                     external_id = coalesce($4, external_id)
                  WHERE organization_id = $1 AND id = $2",
-                &[&org, &id, &attempts],
+                &[&org, &id, &attempts, &external_id],
             )
             .await?;
         }
-        Err(MailError::Transient(reason)) if attempts < MAX_ATTEMPTS => {
-            tracing::warn!(%org, %id, attempts, "mail not sent, will retry: {reason}");
-            // The last reason stays on the pending row, so a stuck message says why.
+        Attempt::Retry(reason) => {
+            tracing::warn!(%org, %id, attempts, "message not sent, will retry: {reason}");
             tx.exec(
                 "UPDATE communications SET attempts = $3, failure_reason = $4,
                      next_attempt_at = now() + make_interval(secs => $5)
@@ -143,12 +172,8 @@ async fn record_attempt(
             )
             .await?;
         }
-        Err(e) => {
-            let reason = match e {
-                MailError::Transient(r) => format!("gave up after {attempts} attempts: {r}"),
-                e => e.to_string(),
-            };
-            tracing::warn!(%org, %id, attempts, "mail failed: {reason}");
+        Attempt::Failed(reason) => {
+            tracing::warn!(%org, %id, attempts, "message failed: {reason}");
             tx.exec(
                 "UPDATE communications SET status = 'failed', attempts = $3, failure_reason = $4
                  WHERE organization_id = $1 AND id = $2",

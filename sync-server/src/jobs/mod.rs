@@ -15,6 +15,7 @@ pub mod reminders;
 pub mod report_mail;
 pub mod review_requests;
 pub mod waitlist;
+pub mod sms_outbox;
 
 use std::time::Duration;
 
@@ -71,6 +72,9 @@ pub async fn run_once(state: AppState, now: DateTime<Utc>) {
     }
     if let Err(e) = review_requests::queue_due(&state.pool, now).await {
         tracing::warn!("queueing review requests failed, will retry: {e:#}");
+    }
+    if let Err(e) = sms_outbox::drain(&state, mail_outbox::BATCH).await {
+        tracing::error!("SMS outbox pass failed: {e:#}");
     }
     loop {
         match mail_outbox::drain_outbox(&state.pool, &state.mailer, mail_outbox::BATCH).await {

@@ -10,9 +10,12 @@ use deadpool_postgres::Pool;
 use tourdesk_domain::reminders::reminder_due;
 use tourdesk_domain::status::BookingStatus;
 
+use tourdesk_domain::messages::{MessageData, MessageKind, Rendered, departure_time, language_of};
+
 use crate::db;
 use crate::db::Prepared;
 use crate::mail::{self, Email};
+use crate::messages;
 
 /// Most reminders queued per organization per sweep; the rest wait for the next one.
 const BATCH: i64 = 500;
@@ -42,7 +45,8 @@ async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) ->
         .rows(
             "SELECT b.id, b.customer_id, b.status, b.reference_number, s.starts_at, s.timezone, t.name,
                     t.meeting_point, c.email, c.first_name, b.participant_count,
-                    coalesce(np.email_enabled AND np.reminder_emails, true)
+                    coalesce(np.email_enabled AND np.reminder_emails, true), c.preferred_language,
+                    CASE WHEN c.sms_opt_in THEN nullif(trim(c.phone), '') END
              FROM bookings b
              JOIN schedules s ON s.organization_id = b.organization_id AND s.id = b.departure_id
              JOIN tours t ON t.organization_id = b.organization_id AND t.id = b.tour_id
@@ -72,18 +76,21 @@ async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) ->
         let (booking_id, customer_id): (String, String) = (r.try_get(0)?, r.try_get(1)?);
         let zone: String = r.try_get(5)?;
         let tz: Tz = zone.parse().map_err(|_| anyhow::anyhow!("stored zone {zone:?}"))?;
-        let local = starts_at.with_timezone(&tz);
+        let language = language_of(&r.try_get::<_, String>(12)?);
         let (tour, meeting_point): (String, String) = (r.try_get(6)?, r.try_get(7)?);
         let (first_name, participants): (String, i32) = (r.try_get(9)?, r.try_get(10)?);
-        let reference: String = r.try_get(3)?;
-        let meet =
-            if meeting_point.trim().is_empty() { String::new() } else { format!("Meeting point: {meeting_point}\n") };
-        let subject = format!("Reminder: {tour} on {}", local.format("%A %-d %B at %H:%M"));
-        let text = format!(
-            "Hello {first_name},\n\nA reminder of your booking {reference}: {tour}, {} ({zone}), for {participants} \
-             participant(s).\n{meet}\nSee you there!\n",
-            local.format("%A %-d %B %Y at %H:%M"),
-        );
+        let data = MessageData {
+            customer_name: first_name,
+            reference: r.try_get(3)?,
+            tour,
+            departure_time: departure_time(starts_at, tz, language),
+            participants: participants.to_string(),
+            meeting_point,
+            manage_link: mail::MANAGE_LINK.into(),
+            ..MessageData::default()
+        };
+        let Rendered { subject, body: text } =
+            messages::compose(&tx, org, MessageKind::Reminder, language, &data).await?;
         // A walk-in taken at the desk may have no address: the reminder is recorded as not sent,
         // with why, rather than failing the sweep for everyone else.
         let Some(to) = r.try_get::<_, Option<String>>(8)? else {
@@ -97,6 +104,12 @@ async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) ->
         if let Some(id) = mail::queue_reminder(&tx, org, &customer_id, &booking_id, &email).await? {
             written.push(id);
             queued += 1;
+            // The reminder's row makes it once per booking; its text goes with it.
+            if let Some(phone) = r.try_get::<_, Option<String>>(13)? {
+                let text = messages::sms_text(&Rendered { subject: email.subject.clone(), body: String::new() });
+                crate::sms::queue(&tx, org, &customer_id, Some(&booking_id), "booking_reminder_sms", &phone, &text)
+                    .await?;
+            }
         }
     }
     crate::db::append_communications(&tx, org, &written).await?;

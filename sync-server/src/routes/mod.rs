@@ -4,8 +4,10 @@
 mod accounts;
 mod extract;
 mod field;
+mod messages;
 mod report_schedules;
 mod reviews;
+mod sms;
 pub mod website_api;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
@@ -36,6 +38,8 @@ pub fn router(state: AppState) -> Router {
         .merge(field::routes())
         .merge(report_schedules::routes())
         .merge(reviews::routes())
+        .merge(messages::routes())
+        .merge(sms::routes())
         .merge(website_api::webhook_routes())
         .route("/api/v1/openapi.json", get(website_api::openapi))
         .route("/health", get(health))

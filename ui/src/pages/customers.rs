@@ -260,6 +260,7 @@ pub fn CustomerEditor(props: &CustomerEditorProps) -> Html {
             <div class="choices">
                 { check_field("marketing_consent", "Agrees to marketing e-mails", c.marketing_consent, CustomerField::MarketingConsent) }
                 { check_field("reminders_opt_out", "No departure reminders", c.reminders_opt_out, CustomerField::RemindersOptOut) }
+                { check_field("sms_opt_in", "Agrees to booking texts (SMS)", c.sms_opt_in, CustomerField::SmsOptIn) }
             </div>
             <div class="tags-edit">
                 { for c.tags.iter().map(|t| html! {
@@ -332,6 +333,7 @@ mod tests {
             customer: tourdesk_domain::entities::Customer {
                 tags: ["vip".to_string()].into_iter().collect(),
                 reminders_opt_out: true,
+                sms_opt_in: false,
                 ..tourdesk_domain::fixtures::customer()
             },
             pending: false,

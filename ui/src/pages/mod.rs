@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod gift_cards;
 pub mod guides;
 pub mod inbox;
+pub mod messages;
 pub mod pricing_common;
 pub mod promo_codes;
 pub mod report_schedules;

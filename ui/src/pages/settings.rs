@@ -8,7 +8,7 @@ use tourdesk_domain::accounts::{
 };
 use tourdesk_domain::ipc::Connection;
 use tourdesk_domain::protocol::DeviceInfo;
-use tourdesk_domain::roles::Role;
+use tourdesk_domain::roles::{Permission, Role};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
@@ -79,6 +79,10 @@ pub fn SettingsPage(props: &SettingsPageProps) -> Html {
         SettingsTab::Security => html! { <SecurityTab /> },
         SettingsTab::Devices => html! { <DevicesTab /> },
         SettingsTab::TaxesPolicies => html! { <super::taxes_policies::TaxesPoliciesTab /> },
+        SettingsTab::Messages if role.is_some_and(|r| !r.can(Permission::SettingsManage)) => html! {
+            <EmptyState title="Only owners and admins edit the messages" hint="Ask one of them to change what customers are sent." />
+        },
+        SettingsTab::Messages => html! { <super::messages::MessagesTab /> },
         SettingsTab::ThisDesk => html! { <super::this_desk::ThisDeskTab /> },
     };
     html! {
