@@ -14,8 +14,8 @@ pub mod refunds;
 pub mod reminders;
 pub mod report_mail;
 pub mod review_requests;
-pub mod waitlist;
 pub mod sms_outbox;
+pub mod waitlist;
 
 use std::time::Duration;
 
