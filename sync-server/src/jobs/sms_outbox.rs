@@ -43,6 +43,8 @@ pub async fn drain(state: &AppState, batch: i64) -> anyhow::Result<usize> {
             let attempts = row.try_get::<_, i32>(3)? + 1;
             let result = sms::send(&http, cfg, &to, &text, &callback).await;
             record(&tx, org, &id, attempts, outcome(attempts, result)).await?;
+            // Sent, failed or retried later: desks see the text's state as it now is.
+            db::append_communications(&tx, org, std::slice::from_ref(&id)).await?;
             tx.commit().await?;
             settled += 1;
         }

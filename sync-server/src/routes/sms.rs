@@ -43,14 +43,19 @@ async fn status(
     let mut conn = state.pool.get().await?;
     let tx = conn.transaction().await?;
     db::set_tenant(&tx, &org).await?;
-    tx.exec(
-        "UPDATE communications SET status = $3,
-             delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END,
-             failure_reason = coalesce($4, failure_reason)
-         WHERE organization_id = $1 AND channel = 'sms' AND external_id = $2 AND status <> 'delivered'",
-        &[&org, &sid, &new_status, &reason],
-    )
-    .await?;
+    let changed = tx
+        .rows(
+            "UPDATE communications SET status = $3,
+                 delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END,
+                 failure_reason = coalesce($4, failure_reason)
+             WHERE organization_id = $1 AND channel = 'sms' AND external_id = $2 AND status <> 'delivered'
+             RETURNING id",
+            &[&org, &sid, &new_status, &reason],
+        )
+        .await?;
+    let ids = changed.iter().map(|r| r.try_get(0)).collect::<Result<Vec<String>, _>>()?;
+    // Desks show the text's delivery on the booking's timeline.
+    db::append_communications(&tx, &org, &ids).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
