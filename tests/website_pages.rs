@@ -247,7 +247,11 @@ async fn a_day_whose_departures_are_full_shows_sold_out() {
     assert_html(&dates, StatusCode::OK);
     assert_eq!(dates.between(&format!("data-date=\"{day}\" data-status=\""), "\""), "soldout");
     assert!(dates.body.contains("Sold out"));
-    assert!(!dates.body.contains(&format!("departure={}", dep["id"].as_str().unwrap())), "no booking link");
+    // No link to book it; the waitlist is offered instead.
+    let links: Vec<&str> = dates.body.split("href=\"").skip(1).filter_map(|h| h.split('"').next()).collect();
+    let to_it = format!("departure={}", dep["id"].as_str().unwrap());
+    assert!(!links.iter().any(|h| h.contains("/checkout?") && h.contains(&to_it)), "no booking link: {links:?}");
+    assert!(links.iter().any(|h| h.contains("/waitlist?") && h.contains(&to_it)), "a waitlist link: {links:?}");
 
     // A checkout still open in another tab: a clear "sold out", no booking.
     let request_id = uuid::Uuid::new_v4().to_string();
