@@ -303,6 +303,9 @@ pub async fn empty_departure(env: &Env) -> (String, String, String) {
              JOIN pricing_tiers p ON p.tour_id = s.tour_id
              WHERE s.status = 'open' AND s.booked_count = 0 AND s.capacity >= 4
                AND s.starts_at > now() + interval '1 day'
+               -- Callers write amounts with two decimals. The demo's Kyoto tour is in yen, which has
+               -- none, and which tour starts first depends on the hour the test runs.
+               AND p.currency <> 'JPY'
              ORDER BY s.starts_at, p.sort_order, p.id LIMIT 1",
             &[],
         )
