@@ -136,7 +136,10 @@ mod tests {
         let started = Chase { departure_starts_at: now, ..chase(1) };
         assert_eq!(next_step(&started, now), ChaseStep::Stop(StopReason::Departed));
         // Stopping wins even when an ask is due.
-        assert_eq!(next_step(&Chase { owed: 0, ..chase(0) }, at("2026-07-01T12:00:00Z")), ChaseStep::Stop(StopReason::Paid));
+        assert_eq!(
+            next_step(&Chase { owed: 0, ..chase(0) }, at("2026-07-01T12:00:00Z")),
+            ChaseStep::Stop(StopReason::Paid)
+        );
     }
 
     #[test]
