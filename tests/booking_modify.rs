@@ -96,8 +96,14 @@ async fn a_card_booking_modified_up_owes_a_balance_and_down_is_refunded_at_strip
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].0.as_deref().unwrap_or_default().starts_with(&format!("refund-modify-{booking}-")), "{sent:?}");
     assert_eq!(sent[0].1.as_deref(), Some(&*seat.to_string()));
-    let refund_status: String =
-        pg.query_one("SELECT status FROM refunds WHERE booking_id = $1", &[&booking]).await.unwrap().get(0);
+    // Stripe has it before the job's transaction commits the mark (and queues the refund's
+    // message): wait for the mark.
+    let mut refund_status = String::new();
+    while refund_status != "succeeded" && tokio::time::Instant::now() < deadline + Duration::from_secs(5) {
+        refund_status =
+            pg.query_one("SELECT status FROM refunds WHERE booking_id = $1", &[&booking]).await.unwrap().get(0);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(refund_status, "succeeded");
     assert_eq!(audited(&env, &booking).await, 2);
     assert_eq!(env.scalar("SELECT booked_count::bigint FROM schedules WHERE id = $1", &[&dep.0]).await, 1);

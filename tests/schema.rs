@@ -99,7 +99,7 @@ async fn migrations_apply_on_fresh_databases_and_rerun_as_no_ops() {
         versions,
         [
             1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 28, 29, 32, 33, 34, 35,
-            41, 42, 44, 45, 49, 50, 51, 52, 53, 54
+            41, 42, 44, 45, 49, 50, 51, 52, 53, 54, 57
         ]
     );
 
@@ -153,6 +153,7 @@ async fn migrations_apply_on_fresh_databases_and_rerun_as_no_ops() {
         "stripe_events",
         "payments",
         "refunds",
+        "payment_chases",
         "payment_issues",
         "ledger_entries",
     ] {

@@ -32,6 +32,7 @@ pub mod money;
 pub mod mutation;
 pub mod offer;
 pub mod payment;
+pub mod payment_chase;
 pub mod pricing;
 pub mod protocol;
 pub mod receipt;

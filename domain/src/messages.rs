@@ -348,6 +348,13 @@ fn default_de(kind: MessageKind) -> (&'static str, &'static str) {
     }
 }
 
+/// Whether a change of a booking's price (a modification, a move) asks the customer for the
+/// balance: the price went up and something is left to pay. A change that lowered the price, or
+/// a dearer one already covered by what was paid, asks for nothing.
+pub fn asks_for_balance(old_total: i64, new_total: i64, balance_due: i64) -> bool {
+    new_total > old_total && balance_due > 0
+}
+
 /// Where a refund goes, in a sentence or two: `refund` in total, `to_card` of it back to the
 /// card, `by_hand` of it at the office (empty strings for none). No refund at all says so.
 pub fn refund_details(language: &str, refund: &str, to_card: &str, by_hand: &str) -> String {
@@ -499,6 +506,14 @@ mod tests {
             "Freitag, 10. Juli 2026 um 09:30 (Europe/Berlin)"
         );
         assert_eq!(departure_time(at, chrono_tz::Europe::London, "en"), "Friday 10 July 2026 at 08:30 (Europe/London)");
+    }
+
+    #[test]
+    fn only_a_dearer_change_that_leaves_money_owed_asks_for_the_balance() {
+        assert!(asks_for_balance(10_000, 12_500, 2_500));
+        assert!(!asks_for_balance(10_000, 12_500, 0), "already covered");
+        assert!(!asks_for_balance(12_500, 10_000, 10_000), "cheaper: a still unpaid booking is not chased here");
+        assert!(!asks_for_balance(10_000, 10_000, 10_000), "same price");
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! A booking confirmed by money gets its confirmation ([`booking_confirmed`]): by Stripe's
 //! webhook, or by a payment staff recorded (`record_payment.v1`).
 //!
+//! Money owes the customer word too: a refund on its way ([`refund_on_its_way`], once per refund,
+//! when Stripe accepted it), and a balance to pay with a link ([`balance_request`]) when a change
+//! raised the price, or when a card payment failed (the payment chase job asks again).
+//!
 //! And a departure the operator called off (`cancel_departure.v1`, or
 //! `set_departure_status.v1` to cancelled) tells every customer whose booking it cancelled why,
 //! what comes back, and how to pick another date. The link to do so is a magic manage link
@@ -14,13 +18,14 @@ use std::collections::HashMap;
 
 use tourdesk_domain::entities::{Booking, Departure, GuideAssignment};
 use tourdesk_domain::guides::AssignmentRole;
+use tourdesk_domain::money::Currency;
 use tourdesk_domain::money::Money;
-use tourdesk_domain::mutation::{BOOKING_CONFIRMED, Change, Mutation};
+use tourdesk_domain::mutation::{BOOKING_CONFIRMED, BOOKING_MODIFIED, BOOKING_MOVED, Change, Mutation};
 use tourdesk_domain::status::{BookingStatus, DepartureStatus};
 
 use tourdesk_domain::messages::{self as domain_messages, MessageData, MessageKind};
 
-use crate::db::{self, DbError, WriteTx};
+use crate::db::{self, DbError, Prepared, WriteTx};
 use crate::{mail, messages};
 
 /// The outbox type of the e-mail a cancelled departure sends each of its customers.
@@ -47,6 +52,9 @@ pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Res
             }
         }
         return Ok(());
+    }
+    if let Mutation::ModifyBookingV1(_) | Mutation::MoveBookingV1(_) = m {
+        return balance_after_change(w, changes).await;
     }
     if let Mutation::AssignGuideV1(_) | Mutation::AssignGuideV2(_) = m {
         for c in changes {
@@ -185,17 +193,110 @@ async fn send(
         let text = messages::sms_text(&r);
         written.push(crate::sms::queue(tx, org, &b.customer_id, Some(&b.id), kind.as_str(), phone, &text).await?);
     }
+    written.extend(mail_or_record(w, who, Some(&b.id), kind.as_str(), r.subject, r.body).await?);
+    db::log_communications(w, &written).await
+}
+
+/// Queues an e-mail to the customer, or, for a customer without an address (a walk-in taken at
+/// the desk), records it as not sent with why; the row's id when one was written.
+async fn mail_or_record(
+    w: &WriteTx<'_>,
+    who: &messages::Addressee,
+    booking_id: Option<&str>,
+    kind: &str,
+    subject: String,
+    text: String,
+) -> Result<Option<String>, DbError> {
+    let (tx, org) = (w.tx(), w.org());
     match who.email.clone() {
-        // A walk-in taken at the desk may have no address: recorded as not sent, with why.
-        None => written.extend(
-            mail::record_no_address(tx, org, &b.customer_id, Some(&b.id), kind.as_str(), &r.subject, &r.body).await?,
-        ),
+        None => mail::record_no_address(tx, org, &who.customer_id, booking_id, kind, &subject, &text).await,
         Some(to) => {
-            let email = mail::Email { to, subject: r.subject, text: r.body };
-            written.push(mail::queue(tx, org, &b.customer_id, Some(&b.id), kind.as_str(), &email).await?);
+            let email = mail::Email { to, subject, text };
+            Ok(Some(mail::queue(tx, org, &who.customer_id, booking_id, kind, &email).await?))
         }
     }
-    db::log_communications(w, &written).await
+}
+
+/// Queues a message that has no template of its own (a waitlist offer) to customer
+/// `customer_id` through the same path as the templated ones: queued, or recorded as not sent for
+/// a customer without an address, and logged so desks show it on the booking's timeline.
+pub async fn queue_text(
+    w: &WriteTx<'_>,
+    customer_id: &str,
+    booking_id: Option<&str>,
+    kind: &str,
+    subject: String,
+    text: String,
+) -> Result<(), DbError> {
+    let Some(who) = messages::addressee(w.tx(), w.org(), customer_id).await? else { return Ok(()) };
+    let written = mail_or_record(w, &who, booking_id, kind, subject, text).await?;
+    db::log_communications(w, &written.into_iter().collect::<Vec<_>>()).await
+}
+
+/// Tells the customer a refund is on its way (the refunds job when Stripe accepted it, or Stripe's
+/// webhook reporting one): the amount with its currency, in the customer's language. Once per
+/// refund: the refund is marked announced in the same transaction that queues the message, so a
+/// retried job or a repeated webhook finds it marked and sends nothing.
+pub async fn refund_on_its_way(w: &WriteTx<'_>, refund_id: &str) -> Result<(), DbError> {
+    let (tx, org) = (w.tx(), w.org());
+    let row = tx
+        .row_opt(
+            "UPDATE refunds SET customer_notified_at = now()
+             WHERE organization_id = $1 AND id = $2 AND customer_notified_at IS NULL
+               AND status IN ('succeeded', 'pending') AND amount_minor > 0
+             RETURNING booking_id, amount_minor, currency",
+            &[&org, &refund_id],
+        )
+        .await?;
+    let Some(r) = row else { return Ok(()) };
+    let (booking_id, amount, currency): (String, i64, String) =
+        (db::column(&r, 0)?, db::column(&r, 1)?, db::column(&r, 2)?);
+    let currency = Currency::parse(&currency)
+        .map_err(|e| DbError::Corrupt(format!("refund {refund_id} has currency {currency:?}: {e}")))?;
+    let Some(b) = db::booking_by_id(tx, org, &booking_id).await? else { return Ok(()) };
+    let Some(who) = messages::addressee(tx, org, &b.customer_id).await? else { return Ok(()) };
+    let refund = Money::new(amount, currency).display_with_symbol();
+    let data = MessageData {
+        refund_details: domain_messages::refund_details(who.language, &refund, &refund, ""),
+        refund,
+        ..booking_data(w, &b, &who).await?
+    };
+    send(w, &who, &b, MessageKind::Refund, &data).await
+}
+
+/// Asks the customer to pay what booking `b` still owes (`balance`), with the link to the
+/// website's manage page, whose "Pay the balance" takes it (minted by the outbox when it sends).
+pub async fn balance_request(w: &WriteTx<'_>, b: &Booking, balance: Money) -> Result<(), DbError> {
+    let Some(who) = messages::addressee(w.tx(), w.org(), &b.customer_id).await? else { return Ok(()) };
+    let data = MessageData {
+        balance: balance.display_with_symbol(),
+        amount: b.paid_amount.display_with_symbol(),
+        payment_link: mail::MANAGE_LINK.into(),
+        ..booking_data(w, b, &who).await?
+    };
+    send(w, &who, b, MessageKind::BalanceRequest, &data).await
+}
+
+/// A modification or a move that raised the price and left a balance due asks the customer for
+/// it (`domain::messages::asks_for_balance` decides, from the figures the mutation audited).
+async fn balance_after_change(w: &WriteTx<'_>, changes: &[Change]) -> Result<(), DbError> {
+    let audited = changes.iter().find_map(|c| match c {
+        Change::Audit(a) if a.action == BOOKING_MODIFIED || a.action == BOOKING_MOVED => Some(a),
+        _ => None,
+    });
+    let Some(a) = audited else { return Ok(()) };
+    let figure = |k: &str| a.detail.get(k).and_then(serde_json::Value::as_i64).unwrap_or(0);
+    if !domain_messages::asks_for_balance(figure("old_total"), figure("new_total"), figure("balance_due")) {
+        return Ok(());
+    }
+    let booking = changes.iter().find_map(|c| match c {
+        Change::PutBooking(b) if b.id == a.entity_id => Some(b),
+        _ => None,
+    });
+    match booking {
+        Some(b) => balance_request(w, b, Money::new(figure("balance_due"), b.pricing.total.currency)).await,
+        None => Ok(()),
+    }
 }
 
 /// Staff asked for a booking's confirmation again (`resend_confirmation.v1`): a new message in

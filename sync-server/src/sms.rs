@@ -200,6 +200,30 @@ pub async fn queue(
     Ok(id)
 }
 
+/// Queues a booking's text of a kind sent once per booking (a reminder, V9's index), unless one
+/// was queued for it already: the new row's id when this call queued it.
+pub async fn queue_once(
+    tx: &impl GenericClient,
+    org: &str,
+    customer_id: &str,
+    booking_id: &str,
+    kind: &str,
+    to: &str,
+    text: &str,
+) -> Result<Option<String>, crate::db::DbError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let n = tx
+        .exec(
+            "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
+                 content, status, recipient, attempts, next_attempt_at)
+             VALUES ($1, $2, $3, $4, 'sms', 'outbound', $5, $6, 'pending', $7, 0, now())
+             ON CONFLICT DO NOTHING",
+            &[&id, &org, &customer_id, &booking_id, &kind, &text, &to],
+        )
+        .await?;
+    Ok((n == 1).then_some(id))
+}
+
 /// The callback URL Twilio is given for `org`'s texts, on the public base URL.
 pub fn status_callback_url(public_base_url: &str, org: &str) -> String {
     format!("{}{STATUS_PATH}/{org}", public_base_url.trim_end_matches('/'))

@@ -1,7 +1,7 @@
 //! Background jobs, run by one runner on every server instance: seat-hold expiry (`holds`),
 //! waitlist offers of the seats freed (`waitlist`), the refund sender (`refunds`), departure
-//! reminders (`reminders`), review requests after a departure (`review_requests`) and the mail
-//! outbox (`mail_outbox`). Each claims its work with `FOR UPDATE SKIP LOCKED` or a unique index, so
+//! reminders (`reminders`), review requests after a departure (`review_requests`), asking again
+//! for a failed card payment (`payment_chase`) and the mail outbox (`mail_outbox`). Each claims its work with `FOR UPDATE SKIP LOCKED` or a unique index, so
 //! instances running them side by side never do one piece of work twice.
 //!
 //! The reminder sweep takes the time it runs at (`now`) from its caller, so a test can run it at
@@ -10,6 +10,7 @@
 
 pub mod holds;
 pub mod mail_outbox;
+pub mod payment_chase;
 pub mod refunds;
 pub mod reminders;
 pub mod report_mail;
@@ -72,6 +73,10 @@ pub async fn run_once(state: AppState, now: DateTime<Utc>) {
     }
     if let Err(e) = review_requests::queue_due(&state.pool, now).await {
         tracing::warn!("queueing review requests failed, will retry: {e:#}");
+    }
+    // Before the outboxes drain, so an ask queued now goes out in this pass.
+    if let Err(e) = payment_chase::ask_due(&state.pool, now).await {
+        tracing::warn!("asking again for failed payments failed, will retry: {e:#}");
     }
     if let Err(e) = sms_outbox::drain(&state, mail_outbox::BATCH).await {
         tracing::error!("SMS outbox pass failed: {e:#}");

@@ -2,6 +2,8 @@
 //! cancels a booking; sending it happens after commit, here, with the refund's own idempotency
 //! key, so a send retried after a lost answer refunds once. A transient failure leaves it queued
 //! with a backoff; a refusal marks it failed for a person to look at (the audit log says why).
+//! A refund Stripe accepted is announced to the customer in the same transaction
+//! (`notices::refund_on_its_way`, once per refund).
 
 use chrono::{Duration, Utc};
 use tourdesk_domain::money::Currency;
@@ -108,6 +110,10 @@ async fn send_due(state: &AppState, org: &str) -> anyhow::Result<usize> {
                     _ => "pending",
                 };
                 mark(&tx, org, &due, status, Some(&created.id), None).await?;
+                // Accepted by Stripe: the money is on its way, and the customer hears so, once.
+                if matches!(status, "succeeded" | "pending") {
+                    crate::notices::refund_on_its_way(&tx, &due.id).await?;
+                }
                 sent += 1;
             }
             Err(PaymentError::Transient(why)) if due.attempts + 1 < MAX_ATTEMPTS => {

@@ -1,4 +1,5 @@
-//! Reminder e-mails before a departure. A sweep finds the confirmed bookings whose departure is
+//! Reminder e-mails before a departure (a text instead to a customer with a phone, who agreed
+//! to texts, and no e-mail address). A sweep finds the confirmed bookings whose departure is
 //! within the configured lead (`booking.reminder_hours`), asks the domain whether each is due
 //! (`reminders::reminder_due`), and queues the reminder in the mail outbox; the outbox job
 //! sends it. A booking is reminded once, whatever the number of sweeps or server instances: the
@@ -95,6 +96,18 @@ async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) ->
         // with why, rather than failing the sweep for everyone else.
         let Some(to) = r.try_get::<_, Option<String>>(8)? else {
             let kind = "booking_reminder";
+            // A customer reachable only by phone, who agreed to texts, is reminded by text: as the
+            // reminder's own row (V9 keeps it once per booking), through the Twilio outbox.
+            if let Some(phone) = r.try_get::<_, Option<String>>(13)? {
+                let text = messages::sms_text(&Rendered { subject, body: String::new() });
+                if let Some(id) =
+                    crate::sms::queue_once(&tx, org, &customer_id, &booking_id, kind, &phone, &text).await?
+                {
+                    written.push(id);
+                    queued += 1;
+                }
+                continue;
+            }
             written.extend(
                 mail::record_no_address(&tx, org, &customer_id, Some(&booking_id), kind, &subject, &text).await?,
             );
@@ -107,8 +120,10 @@ async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) ->
             // The reminder's row makes it once per booking; its text goes with it.
             if let Some(phone) = r.try_get::<_, Option<String>>(13)? {
                 let text = messages::sms_text(&Rendered { subject: email.subject.clone(), body: String::new() });
-                crate::sms::queue(&tx, org, &customer_id, Some(&booking_id), "booking_reminder_sms", &phone, &text)
-                    .await?;
+                written.push(
+                    crate::sms::queue(&tx, org, &customer_id, Some(&booking_id), "booking_reminder_sms", &phone, &text)
+                        .await?,
+                );
             }
         }
     }

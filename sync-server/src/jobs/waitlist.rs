@@ -28,7 +28,7 @@ use tourdesk_domain::waitlist::{self, Candidate, WaitlistStatus};
 
 use crate::apply::{self, Failure};
 use crate::db::{AuditRow, Prepared, WriteTx};
-use crate::mail::{self, Email, WAITLIST_CLAIM_LINK};
+use crate::mail::WAITLIST_CLAIM_LINK;
 use crate::{AppState, db, payments};
 
 pub const ACTOR: &str = "system:waitlist";
@@ -242,15 +242,8 @@ async fn queue_offer_mail(
          want them, do nothing: when the hold ends they go to the next person waiting.\n",
         zone = dep.timezone,
     );
-    match db::customer_email(tx.tx(), org, customer_id).await? {
-        Some(to) => {
-            mail::queue(tx.tx(), org, customer_id, Some(&booking.id), "waitlist_offer", &Email { to, subject, text })
-                .await?;
-        }
-        None => {
-            mail::record_no_address(tx.tx(), org, customer_id, Some(&booking.id), "waitlist_offer", &subject, &text)
-                .await?;
-        }
-    }
+    // The normal path: queued (or recorded as not sent for a customer without an address) and
+    // logged, so desks see the offer on the booking's timeline like every other message.
+    crate::notices::queue_text(tx, customer_id, Some(&booking.id), "waitlist_offer", subject, text).await?;
     Ok(())
 }

@@ -338,6 +338,8 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
             }
             let detail = serde_json::json!({ "event": event.id, "message": message });
             db::audit(tx, ACTOR, "payment.failed", "booking", &t.booking_id, &detail);
+            // The customer is asked to pay with a link, again with backoff, by the chase job.
+            crate::jobs::payment_chase::start(tx, &t.booking_id, event.created, &event.id).await?;
         }
         EventKind::ChargeRefunded { charge_id, refunds, .. } => {
             for r in refunds {
@@ -362,6 +364,8 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
                         &[&t.org, &id, &r.id, &status],
                     )
                     .await?;
+                    // Announced once per refund: a repeated event finds it announced already.
+                    crate::notices::refund_on_its_way(tx, &id).await?;
                 }
                 if ours.is_empty() && r.amount > 0 {
                     // Made in Stripe's dashboard: recorded so the booking's refunds add up.
@@ -373,6 +377,7 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
                         &[&format!("stripe-{}", r.id), &t.org, &t.booking_id, &r.id, &r.amount, &currency, &status],
                     )
                     .await?;
+                    crate::notices::refund_on_its_way(tx, &format!("stripe-{}", r.id)).await?;
                 }
             }
             tx.exec(
