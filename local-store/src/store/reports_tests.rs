@@ -2,24 +2,21 @@
 //! Lisbon's spring-forward weekend (2026-03-29), in two currencies, with a refund, a promo code,
 //! an unpaid hold and a guide.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{NaiveDate, NaiveTime};
 use tourdesk_domain::cancellation::{CancelledBy, RefundDecision};
 use tourdesk_domain::entities::{Booking, BookingSource, CancellationRecord, Customer, GuideAssignment};
+use tourdesk_domain::fixtures::{self, at};
 use tourdesk_domain::guides::{AssignmentRole, AssignmentStatus};
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::pricing::{AppliedDiscount, AppliedTax, DiscountKind, LineItem, PricingSnapshot};
 use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullResponse, org_bucket};
 use tourdesk_domain::reports::{Cell, Grouping, ReportFilter, ReportKind, ReportTable};
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
-use tourdesk_domain::{Departure, Tour, fixtures};
+use tourdesk_domain::{Departure, Tour};
 
 use super::*;
 
 const ORG: &str = fixtures::ORG;
-
-fn at(s: &str) -> DateTime<Utc> {
-    s.parse().unwrap()
-}
 
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
