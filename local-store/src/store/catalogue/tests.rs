@@ -5,7 +5,7 @@
 use chrono::{Duration, Timelike, Utc};
 use serde_json::{Value, json};
 use tourdesk_domain::catalogue::{CatalogueRow, PromotionalCode, QuoteInput, TaxRate};
-use tourdesk_domain::money::{Currency, Money, Percent};
+use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::mutation::{Mutation, Rejection};
 use tourdesk_domain::pricing::{Adjustment, LineRequest, PromoOutcome, PromoRefusal, PromoStatus};
 use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullResponse};
@@ -171,16 +171,7 @@ fn every_catalogue_mutation_is_made_on_the_desk_pending_and_queued() {
     assert_eq!(s.pending_count().unwrap(), 11);
 
     // The server's verdicts arrive: its rows replace the optimistic ones and nothing is pending.
-    let tax = TaxRate {
-        id: uuid(3),
-        organization_id: ORG.into(),
-        tour_id: None,
-        name: "VAT".into(),
-        rate: Percent::whole(23),
-        inclusive: true,
-        active: true,
-        sort_order: 0,
-    };
+    let tax = TaxRate { id: uuid(3), ..fixtures::tax_rate() };
     s.apply_pull(&PullResponse {
         buckets: vec![BucketPage {
             bucket: ALL.into(),
