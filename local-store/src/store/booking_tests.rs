@@ -15,6 +15,7 @@ use tourdesk_domain::reference::ReferenceNumber;
 use tourdesk_domain::status::{BookingStatus, DepartureStatus, PaymentStatus};
 use tourdesk_domain::{Departure, PricingTier, Tour, fixtures};
 
+use super::test_support::{departure_at, session, signed_in};
 use super::*;
 use crate::rows;
 
@@ -40,21 +41,8 @@ fn usd(a: i64) -> Money {
     Money::new(a, Currency::USD)
 }
 
-fn session(role: Role, user_id: &str) -> Session {
-    Session {
-        user_id: user_id.into(),
-        user_name: "Olivia".into(),
-        role,
-        organization_id: ORG.into(),
-        organization_name: "Org".into(),
-        organization_defaults: Default::default(),
-    }
-}
-
 fn store(dir: &tempfile::TempDir, role: Role) -> Store {
-    let s = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
-    s.save_session(&session(role, if role == Role::Guide { "u-guide" } else { "u-staff" })).unwrap();
-    s
+    signed_in(dir, role, if role == Role::Guide { "u-guide" } else { "u-staff" })
 }
 
 fn tour() -> Tour {
@@ -68,22 +56,7 @@ fn adult() -> PricingTier {
 /// Thirty days ahead (plus `days`), so the real clock the store runs mutations with is before it.
 fn departure(id: &str, days: i64, capacity: u32, booked: u32) -> Departure {
     let starts: DateTime<Utc> = Utc::now() + Duration::days(30 + days);
-    let starts = starts.with_nanosecond(0).unwrap();
-    Departure {
-        id: id.into(),
-        organization_id: ORG.into(),
-        tour_id: TOUR.into(),
-        variant_id: "v-1".into(),
-        local_date: starts.date_naive(),
-        local_time: starts.time(),
-        timezone: "UTC".into(),
-        starts_at: starts,
-        ends_at: starts + Duration::hours(2),
-        capacity,
-        booked_count: booked,
-        status: if booked >= capacity { DepartureStatus::Full } else { DepartureStatus::Open },
-        notes: String::new(),
-    }
+    departure_at(id, starts.with_nanosecond(0).unwrap(), capacity, booked)
 }
 
 fn customer(id: &str, first: &str, last: &str, email: &str, phone: &str) -> Customer {

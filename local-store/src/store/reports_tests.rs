@@ -23,14 +23,7 @@ fn day(s: &str) -> NaiveDate {
 }
 
 fn session() -> Session {
-    Session {
-        user_id: "u-owner".into(),
-        user_name: "Olivia".into(),
-        role: Role::Owner,
-        organization_id: ORG.into(),
-        organization_name: "Org".into(),
-        organization_defaults: Default::default(),
-    }
+    test_support::session(Role::Owner, "u-owner")
 }
 
 struct Seed(Vec<ChangeRecord>);
