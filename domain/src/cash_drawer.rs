@@ -114,17 +114,10 @@ mod tests {
 
     fn entry(user: &str, kind: EntryKind, amount: i64, currency: Currency, h: u32) -> LedgerEntry {
         LedgerEntry {
-            id: format!("{user}-{kind}-{amount}-{h}"),
-            organization_id: "o".into(),
-            booking_id: "b".into(),
-            departure_id: "d".into(),
-            kind,
-            amount,
             currency,
-            note: None,
-            reference: None,
             recorded_by: user.into(),
             recorded_at: at(h),
+            ..crate::fixtures::ledger_entry(&format!("{user}-{kind}-{amount}-{h}"), "b", kind, amount)
         }
     }
 

@@ -9,14 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 
+use crate::audit::AuditRecord;
 use crate::cancellation::{CancellationPolicy, CancellationRule};
-use crate::catalogue::CancellationPolicyRow;
+use crate::catalogue::{CancellationPolicyRow, TaxRate};
 use crate::entities::{
     Booking, BookingSource, Customer, CustomerSource, Departure, Guide, PricingTier, Tour, TourVariant,
 };
 use crate::guides::GuideStatus;
 use crate::hlc::Hlc;
 use crate::ipc::NewTour;
+use crate::ledger::{EntryKind, LedgerEntry};
 use crate::money::{Currency, Money};
 use crate::mutation::CustomerField;
 use crate::pricing::{Adjustment, LineItem, PricingCatalog, PricingSnapshot, PromoCode, PromoStatus, Tier};
@@ -36,6 +38,11 @@ pub const GUIDE_USER: &str = "u-guide";
 
 pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+}
+
+/// An RFC 3339 instant, for tests that write their times out.
+pub fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
 }
 
 pub fn usd(a: i64) -> Money {
@@ -233,6 +240,62 @@ pub fn guide() -> Guide {
         photo_url: None,
         emergency_contact: None,
         time_off: Vec::new(),
+    }
+}
+
+/// The organization's 23 % VAT, inside the prices.
+pub fn tax_rate() -> TaxRate {
+    TaxRate {
+        id: "tax-vat".into(),
+        organization_id: ORG.into(),
+        tour_id: None,
+        name: "VAT".into(),
+        rate: crate::money::Percent::whole(23),
+        inclusive: true,
+        active: true,
+        sort_order: 0,
+    }
+}
+
+/// An audit row of a change staff user `u-1` made on device `desk-1`.
+pub fn audit_record(
+    id: &str,
+    action: &str,
+    entity: &str,
+    entity_id: &str,
+    before: Option<serde_json::Value>,
+    after: serde_json::Value,
+    created_at: DateTime<Utc>,
+) -> AuditRecord {
+    AuditRecord {
+        id: id.into(),
+        organization_id: ORG.into(),
+        actor: "u-1".into(),
+        actor_user_id: Some("u-1".into()),
+        device_id: Some("desk-1".into()),
+        action: action.into(),
+        entity: entity.into(),
+        entity_id: entity_id.into(),
+        before,
+        after: Some(after),
+        created_at,
+    }
+}
+
+/// A ledger entry in dollars on a booking of [`DEPARTURE`], recorded by [`STAFF`] [`now`].
+pub fn ledger_entry(id: &str, booking_id: &str, kind: EntryKind, amount: i64) -> LedgerEntry {
+    LedgerEntry {
+        id: id.into(),
+        organization_id: ORG.into(),
+        booking_id: booking_id.into(),
+        departure_id: DEPARTURE.into(),
+        kind,
+        amount,
+        currency: Currency::USD,
+        note: None,
+        reference: None,
+        recorded_by: STAFF.into(),
+        recorded_at: now(),
     }
 }
 

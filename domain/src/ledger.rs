@@ -367,17 +367,8 @@ mod tests {
     #[test]
     fn a_ledger_adds_up_its_entries() {
         let entry = |kind, amount| LedgerEntry {
-            id: format!("{kind}-{amount}"),
-            organization_id: "o".into(),
-            booking_id: "b".into(),
-            departure_id: "d".into(),
-            kind,
-            amount,
             currency: Currency::EUR,
-            note: None,
-            reference: None,
-            recorded_by: "u".into(),
-            recorded_at: chrono::DateTime::UNIX_EPOCH,
+            ..crate::fixtures::ledger_entry(&format!("{kind}-{amount}"), "b", kind, amount)
         };
         let entries = [
             entry(EntryKind::Deposit, 2_000),

@@ -132,17 +132,9 @@ mod tests {
         };
         let entry = |id: &str, kind, amount| LedgerLine {
             entry: LedgerEntry {
-                id: id.into(),
-                organization_id: "o".into(),
-                booking_id: "b1".into(),
-                departure_id: "d".into(),
-                kind,
-                amount,
                 currency: Currency::EUR,
-                note: None,
-                reference: None,
-                recorded_by: "u-1".into(),
                 recorded_at: Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap(),
+                ..crate::fixtures::ledger_entry(id, "b1", kind, amount)
             },
             pending: false,
         };

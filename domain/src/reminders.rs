@@ -26,11 +26,8 @@ pub fn reminder_due(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::fixtures::at;
     use crate::status::BookingStatus::*;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
 
     #[test]
     fn a_confirmed_booking_is_reminded_within_the_lead_and_not_before_or_after() {

@@ -297,11 +297,8 @@ pub struct ModerationRequest {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::fixtures::at;
     use crate::status::BookingStatus::*;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
 
     #[test]
     fn only_kept_bookings_with_someone_checked_in_count_as_attended() {

@@ -222,19 +222,8 @@ mod tests {
         after: Value,
         t: DateTime<Utc>,
     ) -> AuditRecord {
-        AuditRecord {
-            id: id.into(),
-            organization_id: "o".into(),
-            actor: "u-1".into(),
-            actor_user_id: Some("u-1".into()),
-            device_id: Some("desk-1".into()),
-            action: action.into(),
-            entity: entity.into(),
-            entity_id: if entity == "booking" { "b1".into() } else { format!("{entity}-{id}") },
-            before,
-            after: Some(after),
-            created_at: t,
-        }
+        let entity_id = if entity == "booking" { "b1".into() } else { format!("{entity}-{id}") };
+        crate::fixtures::audit_record(id, action, entity, &entity_id, before, after, t)
     }
 
     fn eur(n: i64) -> Value {

@@ -316,6 +316,9 @@ mod audit_tests;
 mod reports_tests;
 
 #[cfg(test)]
+mod test_support;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -183,14 +183,7 @@ pub async fn run_mutation_late_seats(
     let Some(sale) = plain_sale(&decided) else { return run_mutation_knowing(w, m, ctx, actor, known).await };
     let (sale, before) = sale.map_err(|e| classify(&e))?;
     let org = &ctx.organization_id;
-    let booking = decided.changes.iter().find_map(|c| match c {
-        Change::PutBooking(b) => Some(b),
-        _ => None,
-    });
-    let hold = decided.changes.iter().find_map(|c| match c {
-        Change::HoldSeats { booking_id, until } if booking.is_some_and(|b| &b.id == booking_id) => Some(*until),
-        _ => None,
-    });
+    let (booking, hold) = booking_and_hold(&decided.changes);
     // In the decision's order, so the change log is too; the departure's rows are queued where
     // its upsert would have queued them.
     let mut sale = Some(sale);
@@ -267,16 +260,7 @@ async fn decide_on(
 /// Writes what [`decide`] decided: all at once when every change is a single statement (see
 /// [`Decided::ready_in_one_go`]), otherwise one change after another.
 pub async fn write_all(w: &WriteTx<'_>, m: &Mutation, d: &Decided, org: &str, actor: &str) -> Result<(), Failure> {
-    // A promo code's use row names the booking it was spent on.
-    let booking = d.changes.iter().find_map(|c| match c {
-        Change::PutBooking(b) => Some(b),
-        _ => None,
-    });
-    // A seat hold is written with its booking's row, not as a second update of it.
-    let hold = d.changes.iter().find_map(|c| match c {
-        Change::HoldSeats { booking_id, until } if booking.is_some_and(|b| &b.id == booking_id) => Some(*until),
-        _ => None,
-    });
+    let (booking, hold) = booking_and_hold(&d.changes);
     let one = |change| async move {
         let before = d.snap.before(change)?;
         write(w, m, change, booking.map(|b| (b, hold)), before.as_ref(), org, actor).await
@@ -293,6 +277,21 @@ pub async fn write_all(w: &WriteTx<'_>, m: &Mutation, d: &Decided, org: &str, ac
     // written in one go.
     crate::notices::queue_for(w, m, &d.changes).await.map_err(|e| classify(&e))?;
     Ok(())
+}
+
+/// The booking the changes write, if any (a promo code's use row names the booking it was spent
+/// on), and until when its seats are held: a hold is written with its booking's row, not as a
+/// second update of it.
+fn booking_and_hold(changes: &[Change]) -> (Option<&Booking>, Option<chrono::DateTime<chrono::Utc>>) {
+    let booking = changes.iter().find_map(|c| match c {
+        Change::PutBooking(b) => Some(b),
+        _ => None,
+    });
+    let hold = changes.iter().find_map(|c| match c {
+        Change::HoldSeats { booking_id, until } if booking.is_some_and(|b| &b.id == booking_id) => Some(*until),
+        _ => None,
+    });
+    (booking, hold)
 }
 
 /// Changes this server version stores (today: every kind; kept so a change kind added to the
@@ -337,26 +336,17 @@ async fn write(
     org: &str,
     actor: &str,
 ) -> Result<(), DbError> {
-    let (entity, id, after) = match change {
+    let audit = |entity: &str, id: &str, after: &serde_json::Value| {
+        db::audit_change(w, actor, m.name(), entity, id, before, after);
+    };
+    let (entity, id, after): (&str, &str, serde_json::Value) = match change {
         // The kinds a push may send in one go (`Decided::ready_in_one_go`): their audit row is
         // queued before the statement is sent, as the upserts queue their change-log rows, so a
         // savepoint marked right after the send already counts them as this mutation's.
-        Change::PutTour(t) => {
-            db::audit_change(w, actor, m.name(), "tour", &t.id, before, &serde_json::to_value(t)?);
-            return db::put_tour(w, t).await;
-        }
-        Change::PutVariant(v) => {
-            db::audit_change(w, actor, m.name(), "tour_variant", &v.id, before, &serde_json::to_value(v)?);
-            return db::put_variant(w, v).await;
-        }
-        Change::PutPricingTier(t) => {
-            db::audit_change(w, actor, m.name(), "pricing_tier", &t.id, before, &serde_json::to_value(t)?);
-            return db::put_tier(w, t).await;
-        }
-        Change::PutDeparture(d) => {
-            db::audit_change(w, actor, m.name(), "departure", &d.id, before, &serde_json::to_value(d)?);
-            return db::put_departure(w, d).await;
-        }
+        Change::PutTour(t) => return audited_first(&audit, "tour", &t.id, t, db::put_tour(w, t)).await,
+        Change::PutVariant(v) => return audited_first(&audit, "tour_variant", &v.id, v, db::put_variant(w, v)).await,
+        Change::PutPricingTier(t) => return audited_first(&audit, "pricing_tier", &t.id, t, db::put_tier(w, t)).await,
+        Change::PutDeparture(d) => return audited_first(&audit, "departure", &d.id, d, db::put_departure(w, d)).await,
         Change::PutBooking(b) => {
             let hold = booking.filter(|(made, _)| made.id == b.id).and_then(|(_, hold)| hold);
             // create_booking.v1 reads its id first: found nothing, it has no line items yet.
@@ -390,29 +380,16 @@ async fn write(
             }
             ("customer", &c.id, serde_json::to_value(c)?)
         }
-        Change::PutGuide(g) => {
-            db::put_guide(w, g).await?;
-            ("guide", &g.id, serde_json::to_value(g)?)
-        }
-        Change::PutGuideAssignment(a) => {
-            db::put_guide_assignment(w, a).await?;
-            ("guide_assignment", &a.id, serde_json::to_value(a)?)
-        }
+        Change::PutGuide(g) => stored(db::put_guide(w, g), "guide", &g.id, g).await?,
+        Change::PutGuideAssignment(a) => stored(db::put_guide_assignment(w, a), "guide_assignment", &a.id, a).await?,
         Change::DeleteGuideAssignment { id } => {
             db::delete_guide_assignment(w, org, id).await?;
             ("guide_assignment", id, serde_json::json!({ "deleted": true }))
         }
-        Change::PutCheckIn(ci) => {
-            db::put_check_in(w, ci).await?;
-            ("check_in", &ci.id, serde_json::to_value(ci)?)
-        }
-        Change::PutLedgerEntry(e) => {
-            db::put_ledger_entry(w, e).await?;
-            ("ledger_entry", &e.id, serde_json::to_value(e)?)
-        }
+        Change::PutCheckIn(ci) => stored(db::put_check_in(w, ci), "check_in", &ci.id, ci).await?,
+        Change::PutLedgerEntry(e) => stored(db::put_ledger_entry(w, e), "ledger_entry", &e.id, e).await?,
         Change::PutWaitlistEntry(entry) => {
-            db::put_waitlist_entry(w, entry).await?;
-            ("waitlist_entry", &entry.id, serde_json::to_value(entry)?)
+            stored(db::put_waitlist_entry(w, entry), "waitlist_entry", &entry.id, entry).await?
         }
         Change::IncrementPromoUses { promo_code_id } => {
             let (b, _) = booking.ok_or_else(|| DbError::Corrupt("a promo code use without a booking".into()))?;
@@ -441,37 +418,51 @@ async fn write(
         Change::HoldSeats { .. } => return Ok(()),
         Change::PutCatalogueRow(r) => {
             db::put_catalogue_row(w, r).await?;
-            db::audit_change(w, actor, m.name(), r.kind().as_str(), r.id(), before, &r.to_value()?);
+            audit(r.kind().as_str(), r.id(), &r.to_value()?);
             return Ok(());
         }
         Change::DeleteCatalogueRow { kind, id } => {
             db::delete_catalogue_row(w, org, *kind, id).await?;
-            db::audit_change(w, actor, m.name(), kind.as_str(), id, before, &serde_json::json!({ "deleted": true }));
+            audit(kind.as_str(), id, &serde_json::json!({ "deleted": true }));
             return Ok(());
         }
         Change::Audit(a) => {
             db::audit(w, &a.actor_id, &a.action, &a.entity, &a.entity_id, &a.detail);
             return Ok(());
         }
-        Change::PutAllotment(a) => {
-            db::put_allotment(w, a).await?;
-            ("allotment", &a.id, serde_json::to_value(a)?)
-        }
-        Change::PutDepartureIncident(i) => {
-            db::put_incident(w, i).await?;
-            ("departure_incident", &i.id, serde_json::to_value(i)?)
-        }
-        Change::PutGiftCard(g) => {
-            db::put_gift_card(w, g).await?;
-            ("gift_card", &g.id, serde_json::to_value(g)?)
-        }
+        Change::PutAllotment(a) => stored(db::put_allotment(w, a), "allotment", &a.id, a).await?,
+        Change::PutDepartureIncident(i) => stored(db::put_incident(w, i), "departure_incident", &i.id, i).await?,
+        Change::PutGiftCard(g) => stored(db::put_gift_card(w, g), "gift_card", &g.id, g).await?,
         Change::PutGiftCardMovement(mv) => {
-            db::put_gift_card_movement(w, mv).await?;
-            ("gift_card_movement", &mv.id, serde_json::to_value(mv)?)
+            stored(db::put_gift_card_movement(w, mv), "gift_card_movement", &mv.id, mv).await?
         }
     };
-    db::audit_change(w, actor, m.name(), entity, id, before, &after);
+    audit(entity, id, &after);
     Ok(())
+}
+
+/// For a kind a push may send in one go: queues the row's audit row, then sends the statement
+/// that stores it (see `write`).
+async fn audited_first<T: serde::Serialize>(
+    audit: &impl Fn(&str, &str, &serde_json::Value),
+    entity: &str,
+    id: &str,
+    row: &T,
+    put: impl std::future::Future<Output = Result<(), DbError>>,
+) -> Result<(), DbError> {
+    audit(entity, id, &serde_json::to_value(row)?);
+    put.await
+}
+
+/// Stores a row by its own `db::put_*`; answers what `write` audits of it.
+async fn stored<'a, T: serde::Serialize>(
+    put: impl std::future::Future<Output = Result<(), DbError>>,
+    entity: &'a str,
+    id: &'a str,
+    row: &T,
+) -> Result<(&'a str, &'a str, serde_json::Value), DbError> {
+    put.await?;
+    Ok((entity, id, serde_json::to_value(row)?))
 }
 
 /// A moved booking is also logged to the departure it left, so a replica holding only that
@@ -536,6 +527,17 @@ async fn fetch(tx: &Transaction<'_>, org: &str, reads: &[Read], known: Known<'_>
         .collect()
 }
 
+/// The row `sql` finds for the organization and `key` (its `$1` and `$2`), if any.
+async fn row_of<T>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    org: &str,
+    key: &(dyn tokio_postgres::types::ToSql + Sync),
+    from_row: fn(&tokio_postgres::Row) -> Result<T, DbError>,
+) -> Result<Option<T>, DbError> {
+    tx.row_opt(sql, &[&org, key]).await?.map(|r| from_row(&r)).transpose()
+}
+
 /// One read, with a row lock held to commit when `lock`.
 async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -> Result<Fetched, DbError> {
     let for_update = if lock { " FOR UPDATE" } else { "" };
@@ -544,17 +546,14 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
     };
     Ok(match key {
         ReadKey::Tour(id) => {
-            let row = tx.row_opt(&one("tours", db::TOUR_COLS, "id"), &[&org, id]).await?;
-            Fetched::Tour(row.map(|r| db::tour_from_row(&r)).transpose()?)
+            Fetched::Tour(row_of(tx, &one("tours", db::TOUR_COLS, "id"), org, id, db::tour_from_row).await?)
         }
         ReadKey::TourSlug(slug) => {
-            let row = tx.row_opt(&one("tours", db::TOUR_COLS, "slug"), &[&org, slug]).await?;
-            Fetched::Tour(row.map(|r| db::tour_from_row(&r)).transpose()?)
+            Fetched::Tour(row_of(tx, &one("tours", db::TOUR_COLS, "slug"), org, slug, db::tour_from_row).await?)
         }
-        ReadKey::Variant(id) => {
-            let row = tx.row_opt(&one("tour_variants", db::VARIANT_COLS, "id"), &[&org, id]).await?;
-            Fetched::Variant(row.map(|r| db::variant_from_row(&r)).transpose()?)
-        }
+        ReadKey::Variant(id) => Fetched::Variant(
+            row_of(tx, &one("tour_variants", db::VARIANT_COLS, "id"), org, id, db::variant_from_row).await?,
+        ),
         ReadKey::VariantsOfTour(tour_id) => {
             let sql = format!(
                 "SELECT {} FROM tour_variants WHERE organization_id = $1 AND tour_id = $2
@@ -584,13 +583,11 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
             Fetched::Variants(rows.iter().map(db::variant_from_row).collect::<Result<_, DbError>>()?)
         }
         ReadKey::PricingTier(id) => {
-            let row = tx.row_opt(&one("pricing_tiers", db::TIER_COLS, "id"), &[&org, id]).await?;
-            Fetched::Tier(row.map(|r| db::tier_from_row(&r)).transpose()?)
+            Fetched::Tier(row_of(tx, &one("pricing_tiers", db::TIER_COLS, "id"), org, id, db::tier_from_row).await?)
         }
-        ReadKey::Departure(id) => {
-            let row = tx.row_opt(&one("schedules", db::DEPARTURE_COLS, "id"), &[&org, id]).await?;
-            Fetched::Departure(row.map(|r| db::departure_from_row(&r)).transpose()?)
-        }
+        ReadKey::Departure(id) => Fetched::Departure(
+            row_of(tx, &one("schedules", db::DEPARTURE_COLS, "id"), org, id, db::departure_from_row).await?,
+        ),
         ReadKey::DeparturesInRange { variant_id, from, until } => {
             let sql = format!(
                 "SELECT {} FROM schedules WHERE organization_id = $1 AND variant_id = $2
@@ -612,18 +609,15 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
         ReadKey::PromoCode(code) => Fetched::Promo(db::promo_code_unlocked(tx, org, code).await?),
         ReadKey::PromoUses { code, customer_id } => Fetched::Count(db::promo_uses(tx, org, code, customer_id).await?),
         ReadKey::Booking(id) => {
-            let row = tx.row_opt(&one("bookings", db::BOOKING_COLS, "id"), &[&org, id]).await?;
-            Fetched::Booking(row.map(|r| db::booking_from_row(&r)).transpose()?)
+            Fetched::Booking(row_of(tx, &one("bookings", db::BOOKING_COLS, "id"), org, id, db::booking_from_row).await?)
         }
         ReadKey::BookingReference(reference) => Fetched::Taken(db::booking_reference_taken(tx, org, reference).await?),
-        ReadKey::Customer(id) => {
-            let row = tx.row_opt(&one("customers", db::CUSTOMER_COLS, "id"), &[&org, id]).await?;
-            Fetched::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
-        }
-        ReadKey::CustomerEmail(email) => {
-            let row = tx.row_opt(&one("customers", db::CUSTOMER_COLS, "lower(email)"), &[&org, email]).await?;
-            Fetched::Customer(row.map(|r| db::customer_from_row(&r)).transpose()?)
-        }
+        ReadKey::Customer(id) => Fetched::Customer(
+            row_of(tx, &one("customers", db::CUSTOMER_COLS, "id"), org, id, db::customer_from_row).await?,
+        ),
+        ReadKey::CustomerEmail(email) => Fetched::Customer(
+            row_of(tx, &one("customers", db::CUSTOMER_COLS, "lower(email)"), org, email, db::customer_from_row).await?,
+        ),
         ReadKey::DepartureGuides(id) => Fetched::DepartureGuides(db::departure_guides(tx, org, id).await?),
         ReadKey::GuideRemovals(id) => Fetched::GuideRemovals(db::guide_removals(tx, org, id).await?),
         ReadKey::BookingsOfDeparture(id) => {

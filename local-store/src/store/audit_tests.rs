@@ -13,14 +13,7 @@ const ORG: &str = "org-1";
 const AUDIT: &str = "org:org-1:audit";
 
 fn session(role: Role) -> Session {
-    Session {
-        user_id: "u-owner".into(),
-        user_name: "Olivia".into(),
-        role,
-        organization_id: ORG.into(),
-        organization_name: "Org".into(),
-        organization_defaults: Default::default(),
-    }
+    test_support::session(role, "u-owner")
 }
 
 fn entry(

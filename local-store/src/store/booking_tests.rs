@@ -4,7 +4,7 @@ use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use rusqlite::params;
 use serde_json::{Value, json};
 use tourdesk_domain::entities::{Booking, CheckIn, CheckInKind, Customer, Guide, GuideAssignment, Participant};
-use tourdesk_domain::guides::{AssignmentStatus, GuideStatus, WeeklyAvailability};
+use tourdesk_domain::guides::{AssignmentStatus, WeeklyAvailability};
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::mutation::{Mutation, Rejection};
 use tourdesk_domain::payment::PaymentIssue;
@@ -15,6 +15,7 @@ use tourdesk_domain::reference::ReferenceNumber;
 use tourdesk_domain::status::{BookingStatus, DepartureStatus, PaymentStatus};
 use tourdesk_domain::{Departure, PricingTier, Tour, fixtures};
 
+use super::test_support::{departure_at, session, signed_in};
 use super::*;
 use crate::rows;
 
@@ -40,21 +41,8 @@ fn usd(a: i64) -> Money {
     Money::new(a, Currency::USD)
 }
 
-fn session(role: Role, user_id: &str) -> Session {
-    Session {
-        user_id: user_id.into(),
-        user_name: "Olivia".into(),
-        role,
-        organization_id: ORG.into(),
-        organization_name: "Org".into(),
-        organization_defaults: Default::default(),
-    }
-}
-
 fn store(dir: &tempfile::TempDir, role: Role) -> Store {
-    let s = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
-    s.save_session(&session(role, if role == Role::Guide { "u-guide" } else { "u-staff" })).unwrap();
-    s
+    signed_in(dir, role, if role == Role::Guide { "u-guide" } else { "u-staff" })
 }
 
 fn tour() -> Tour {
@@ -68,22 +56,7 @@ fn adult() -> PricingTier {
 /// Thirty days ahead (plus `days`), so the real clock the store runs mutations with is before it.
 fn departure(id: &str, days: i64, capacity: u32, booked: u32) -> Departure {
     let starts: DateTime<Utc> = Utc::now() + Duration::days(30 + days);
-    let starts = starts.with_nanosecond(0).unwrap();
-    Departure {
-        id: id.into(),
-        organization_id: ORG.into(),
-        tour_id: TOUR.into(),
-        variant_id: "v-1".into(),
-        local_date: starts.date_naive(),
-        local_time: starts.time(),
-        timezone: "UTC".into(),
-        starts_at: starts,
-        ends_at: starts + Duration::hours(2),
-        capacity,
-        booked_count: booked,
-        status: if booked >= capacity { DepartureStatus::Full } else { DepartureStatus::Open },
-        notes: String::new(),
-    }
+    departure_at(id, starts.with_nanosecond(0).unwrap(), capacity, booked)
 }
 
 fn customer(id: &str, first: &str, last: &str, email: &str, phone: &str) -> Customer {
@@ -153,6 +126,34 @@ fn check_in(id: &str, booking_id: &str, participant: u32) -> CheckIn {
         kind: CheckInKind::CheckedIn,
         at: Utc::now().with_nanosecond(0).unwrap(),
         recorded_by: "u-guide".into(),
+    }
+}
+
+/// Gil, the signed-in guide ("u-guide"), on UTC and free at any hour.
+fn gil() -> Guide {
+    Guide {
+        last_name: "Guide".into(),
+        phone: "+15550000000".into(),
+        languages: vec!["en".into()],
+        timezone: "UTC".into(),
+        weekly_availability: WeeklyAvailability::default(),
+        ..fixtures::guide()
+    }
+}
+
+/// Gil's confirmed assignment to lead D1, made yesterday.
+fn gil_on_d1() -> GuideAssignment {
+    GuideAssignment {
+        id: "a-1".into(),
+        organization_id: ORG.into(),
+        departure_id: D1.into(),
+        guide_id: "g-1".into(),
+        status: AssignmentStatus::Confirmed,
+        assigned_at: Utc::now().with_nanosecond(0).unwrap() - Duration::days(1),
+        confirmed_at: None,
+        notes: None,
+        role: Default::default(),
+        override_reason: None,
     }
 }
 
@@ -482,36 +483,6 @@ fn a_v1_database_with_queued_work_migrates_to_v2() {
 fn a_guide_check_in_offline_shows_in_the_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir, Role::Guide);
-    let guide = Guide {
-        id: "g-1".into(),
-        organization_id: ORG.into(),
-        user_id: Some("u-guide".into()),
-        first_name: "Gil".into(),
-        last_name: "Guide".into(),
-        email: "gil@example.com".into(),
-        phone: "+15550000000".into(),
-        languages: vec!["en".into()],
-        timezone: "UTC".into(),
-        weekly_availability: WeeklyAvailability::default(),
-        status: GuideStatus::Active,
-        qualified_tour_ids: vec![TOUR.into()],
-        bio: None,
-        photo_url: None,
-        emergency_contact: None,
-        time_off: Vec::new(),
-    };
-    let assignment = GuideAssignment {
-        id: "a-1".into(),
-        organization_id: ORG.into(),
-        departure_id: D1.into(),
-        guide_id: "g-1".into(),
-        status: AssignmentStatus::Confirmed,
-        assigned_at: Utc::now().with_nanosecond(0).unwrap(),
-        confirmed_at: None,
-        notes: None,
-        role: Default::default(),
-        override_reason: None,
-    };
     s.apply_pull(&pull(
         vec![bucket(
             "schedule:d-1",
@@ -519,8 +490,8 @@ fn a_guide_check_in_offline_shows_in_the_manifest() {
             vec![
                 put(EntityKind::Tour, &tour()),
                 put(EntityKind::Departure, &departure(D1, 0, 8, 2)),
-                put(EntityKind::Guide, &guide),
-                put(EntityKind::GuideAssignment, &assignment),
+                put(EntityKind::Guide, &gil()),
+                put(EntityKind::GuideAssignment, &gil_on_d1()),
                 put(EntityKind::Customer, &ana()),
                 put(EntityKind::Booking, &booking(B1, D1, ANA, 2, 1)),
             ],
@@ -1186,41 +1157,11 @@ fn the_bookings_screen_searches_filters_and_sorts_across_departures() {
 
 /// Departure D1 led by the signed-in guide ("u-guide"), D2 someone else's.
 fn guide_leads_d1(s: &Store) {
-    let guide = Guide {
-        id: "g-1".into(),
-        organization_id: ORG.into(),
-        user_id: Some("u-guide".into()),
-        first_name: "Gil".into(),
-        last_name: "Guide".into(),
-        email: "gil@example.com".into(),
-        phone: "+15550000000".into(),
-        languages: vec!["en".into()],
-        timezone: "UTC".into(),
-        weekly_availability: WeeklyAvailability::default(),
-        status: GuideStatus::Active,
-        qualified_tour_ids: vec![TOUR.into()],
-        bio: None,
-        photo_url: None,
-        emergency_contact: None,
-        time_off: Vec::new(),
-    };
-    let assignment = GuideAssignment {
-        id: "a-1".into(),
-        organization_id: ORG.into(),
-        departure_id: D1.into(),
-        guide_id: "g-1".into(),
-        status: AssignmentStatus::Confirmed,
-        assigned_at: Utc::now().with_nanosecond(0).unwrap() - Duration::days(1),
-        confirmed_at: None,
-        notes: None,
-        role: Default::default(),
-        override_reason: None,
-    };
     let d1 = vec![
         put(EntityKind::Tour, &tour()),
         put(EntityKind::Departure, &departure(D1, 0, 8, 0)),
-        put(EntityKind::Guide, &guide),
-        put(EntityKind::GuideAssignment, &assignment),
+        put(EntityKind::Guide, &gil()),
+        put(EntityKind::GuideAssignment, &gil_on_d1()),
     ];
     let reference = vec![put(EntityKind::Departure, &departure(D2, 1, 8, 0))];
     s.apply_pull(&pull(vec![bucket("schedule:d-1", 1, d1), bucket("org:org-1:ref", 1, reference)], 0, vec![])).unwrap();

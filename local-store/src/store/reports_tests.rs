@@ -2,38 +2,28 @@
 //! Lisbon's spring-forward weekend (2026-03-29), in two currencies, with a refund, a promo code,
 //! an unpaid hold and a guide.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{NaiveDate, NaiveTime};
 use tourdesk_domain::cancellation::{CancelledBy, RefundDecision};
 use tourdesk_domain::entities::{Booking, BookingSource, CancellationRecord, Customer, GuideAssignment};
+use tourdesk_domain::fixtures::{self, at};
 use tourdesk_domain::guides::{AssignmentRole, AssignmentStatus};
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::pricing::{AppliedDiscount, AppliedTax, DiscountKind, LineItem, PricingSnapshot};
 use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullResponse, org_bucket};
 use tourdesk_domain::reports::{Cell, Grouping, ReportFilter, ReportKind, ReportTable};
 use tourdesk_domain::status::{BookingStatus, PaymentStatus};
-use tourdesk_domain::{Departure, Tour, fixtures};
+use tourdesk_domain::{Departure, Tour};
 
 use super::*;
 
 const ORG: &str = fixtures::ORG;
-
-fn at(s: &str) -> DateTime<Utc> {
-    s.parse().unwrap()
-}
 
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
 fn session() -> Session {
-    Session {
-        user_id: "u-owner".into(),
-        user_name: "Olivia".into(),
-        role: Role::Owner,
-        organization_id: ORG.into(),
-        organization_name: "Org".into(),
-        organization_defaults: Default::default(),
-    }
+    test_support::session(Role::Owner, "u-owner")
 }
 
 struct Seed(Vec<ChangeRecord>);
@@ -43,6 +33,22 @@ impl Seed {
         let row = serde_json::to_value(row).unwrap();
         let id = row["id"].as_str().unwrap().to_string();
         self.0.push(ChangeRecord { seq: self.0.len() as u64 + 1, entity: kind, id, op: Op::Put, row });
+    }
+
+    /// Pulls the rows as one page of the organization's bucket, numbered on from `after`.
+    fn pull(mut self, s: &Store, after: u64) {
+        for (i, c) in self.0.iter_mut().enumerate() {
+            c.seq = after + i as u64 + 1;
+        }
+        let head = after + self.0.len() as u64;
+        s.apply_pull(&PullResponse {
+            buckets: vec![BucketPage { bucket: org_bucket(ORG), changes: self.0, cursor: head, head }],
+            complete: true,
+            last_mutation_id: 0,
+            results: vec![],
+            removed_buckets: vec![],
+        })
+        .unwrap();
     }
 }
 
@@ -63,6 +69,22 @@ fn departure(id: &str, tour: &str, date: &str, time: &str, starts: &str, capacit
         booked_count: booked,
         ..fixtures::departure()
     }
+}
+
+/// Rita's booking of three on the City Walk, made Saturday 23:30 UTC (the 28th in Lisbon), paid.
+fn rita_walks() -> Booking {
+    booking(
+        "b-1",
+        "c-1",
+        "d-30",
+        "t-walk",
+        Currency::EUR,
+        3,
+        10_000,
+        "2026-03-28T23:30:00Z",
+        BookingStatus::Confirmed,
+        10_890,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -144,18 +166,7 @@ fn seeded() -> (tempfile::TempDir, Store) {
     );
     let eur = |a| Money::new(a, Currency::EUR);
     // Saturday 23:30 in Lisbon: the 28th. €100 less a €10 code, 21 % VAT on top, paid.
-    let mut b1 = booking(
-        "b-1",
-        "c-1",
-        "d-30",
-        "t-walk",
-        Currency::EUR,
-        3,
-        10_000,
-        "2026-03-28T23:30:00Z",
-        BookingStatus::Confirmed,
-        10_890,
-    );
+    let mut b1 = rita_walks();
     b1.pricing.discounts = vec![AppliedDiscount {
         kind: DiscountKind::PromotionalCode,
         description: "SUMMER10".into(),
@@ -258,15 +269,7 @@ fn seeded() -> (tempfile::TempDir, Store) {
     for b in [b0, b1, b2, b3, b4, b5] {
         p.put(EntityKind::Booking, &b);
     }
-    let head = p.0.len() as u64;
-    s.apply_pull(&PullResponse {
-        buckets: vec![BucketPage { bucket: org_bucket(ORG), changes: p.0, cursor: head, head }],
-        complete: true,
-        last_mutation_id: 0,
-        results: vec![],
-        removed_buckets: vec![],
-    })
-    .unwrap();
+    p.pull(&s, 0);
     // The promo code row, as the catalogue replicates it.
     let code = fixtures::promo();
     s.conn()
@@ -433,18 +436,7 @@ fn the_organizations_own_zone_counts_the_days_not_the_zone_most_tours_run_in() {
     for id in ["t-ny1", "t-ny2", "t-ny3"] {
         p.put(EntityKind::Tour, &Tour { timezone: "America/New_York".into(), ..tour(id, "Bronx Walk") });
     }
-    let head = 100 + p.0.len() as u64;
-    for (i, c) in p.0.iter_mut().enumerate() {
-        c.seq = 100 + i as u64 + 1;
-    }
-    s.apply_pull(&PullResponse {
-        buckets: vec![BucketPage { bucket: org_bucket(ORG), changes: p.0, cursor: head, head }],
-        complete: true,
-        last_mutation_id: 0,
-        results: vec![],
-        removed_buckets: vec![],
-    })
-    .unwrap();
+    p.pull(&s, 100);
     let days = |s: &Store| -> Vec<(String, String)> {
         let t = s.report(&filter(ReportKind::Revenue, Grouping::Day)).unwrap();
         shown(&t.rows).into_iter().map(|r| (r[0].clone(), r[1].clone())).collect()
@@ -490,18 +482,7 @@ fn the_report_columns_follow_each_new_version_of_a_booking() {
     // Only the exclusive tax counts (the inclusive one is inside the subtotal).
     assert_eq!(cols(&s), (10_000, 1_000, 1_890, 10_890, 0, Some("promo-1".into()), None, None));
     // A new version without the code and the taxes, cancelled by the operator with a full refund.
-    let mut b1 = booking(
-        "b-1",
-        "c-1",
-        "d-30",
-        "t-walk",
-        Currency::EUR,
-        3,
-        10_000,
-        "2026-03-28T23:30:00Z",
-        BookingStatus::Confirmed,
-        10_890,
-    );
+    let mut b1 = rita_walks();
     b1.status = BookingStatus::Cancelled;
     b1.refunded_amount = Money::new(10_890, Currency::EUR);
     b1.cancellation = Some(CancellationRecord {
@@ -519,15 +500,7 @@ fn the_report_columns_follow_each_new_version_of_a_booking() {
     });
     let mut p = Seed(Vec::new());
     p.put(EntityKind::Booking, &b1);
-    p.0[0].seq = 200;
-    s.apply_pull(&PullResponse {
-        buckets: vec![BucketPage { bucket: org_bucket(ORG), changes: p.0, cursor: 200, head: 200 }],
-        complete: true,
-        last_mutation_id: 0,
-        results: vec![],
-        removed_buckets: vec![],
-    })
-    .unwrap();
+    p.pull(&s, 199);
     assert_eq!(cols(&s), (10_000, 0, 0, 10_890, 10_890, None, Some("storm".into()), Some("operator".into())));
 }
 
@@ -557,16 +530,7 @@ fn a_report_csv_reads_back_through_a_csv_parser_cell_for_cell() {
     let mut p = Seed(Vec::new());
     p.put(EntityKind::Tour, &tour("t-walk", "Walk, \"Alfama\"\r\nby night"));
     p.put(EntityKind::Tour, &tour("t-boat", "=Harbour Cruise"));
-    p.0[0].seq = 300;
-    p.0[1].seq = 301;
-    s.apply_pull(&PullResponse {
-        buckets: vec![BucketPage { bucket: org_bucket(ORG), changes: p.0, cursor: 301, head: 301 }],
-        complete: true,
-        last_mutation_id: 0,
-        results: vec![],
-        removed_buckets: vec![],
-    })
-    .unwrap();
+    p.pull(&s, 299);
     for (kind, group) in [
         (ReportKind::Revenue, Grouping::Tour),
         (ReportKind::Revenue, Grouping::Day),

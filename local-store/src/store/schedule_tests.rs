@@ -10,9 +10,9 @@ use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullRe
 use tourdesk_domain::status::DepartureStatus;
 use tourdesk_domain::{Departure, fixtures};
 
+use super::test_support::signed_in;
 use super::*;
 
-const ORG: &str = "org-1";
 const ALL: &str = "org:org-1:all";
 
 fn d(s: &str) -> NaiveDate {
@@ -20,17 +20,7 @@ fn d(s: &str) -> NaiveDate {
 }
 
 fn store(dir: &tempfile::TempDir, role: Role) -> Store {
-    let s = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
-    s.save_session(&Session {
-        user_id: "u-staff".into(),
-        user_name: "Olivia".into(),
-        role,
-        organization_id: ORG.into(),
-        organization_name: "Org".into(),
-        organization_defaults: Default::default(),
-    })
-    .unwrap();
-    s
+    signed_in(dir, role, "u-staff")
 }
 
 fn put<T: serde::Serialize>(kind: EntityKind, seq: u64, row: &T) -> ChangeRecord {

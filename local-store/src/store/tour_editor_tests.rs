@@ -10,6 +10,7 @@ use tourdesk_domain::roles::Role;
 use tourdesk_domain::status::TourStatus;
 use tourdesk_domain::{PricingTier, Tour};
 
+use super::test_support::signed_in;
 use super::*;
 
 const T: &str = "00000000-0000-4000-8000-00000000e001";
@@ -18,17 +19,7 @@ const PRIVATE: &str = "00000000-0000-4000-8000-00000000e012";
 const ADULT: &str = "00000000-0000-4000-8000-00000000e021";
 
 fn store(dir: &tempfile::TempDir) -> Store {
-    let s = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
-    s.save_session(&Session {
-        user_id: "u-1".into(),
-        user_name: "Olivia".into(),
-        role: Role::Owner,
-        organization_id: "org-1".into(),
-        organization_name: "Org".into(),
-        organization_defaults: Default::default(),
-    })
-    .unwrap();
-    s
+    signed_in(dir, Role::Owner, "u-1")
 }
 
 fn run(s: &Store, name: &str, args: serde_json::Value) -> Result<u64, StoreError> {

@@ -159,6 +159,8 @@ fn short(id: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use tourdesk_domain::fixtures;
+
     use super::*;
     use serde_json::json;
 
@@ -168,18 +170,10 @@ mod tests {
         before: Option<serde_json::Value>,
         after: serde_json::Value,
     ) -> AuditRecord {
+        let (booking, at) = ("00000000-0000-4000-8000-0000000b0001", fixtures::at("2026-06-01T10:00:00Z"));
         AuditRecord {
-            id: id.into(),
-            organization_id: "o".into(),
-            actor: "u-1".into(),
-            actor_user_id: Some("u-1".into()),
             device_id: Some("dev-1".into()),
-            action: "update_booking.v1".into(),
-            entity: entity.into(),
-            entity_id: "00000000-0000-4000-8000-0000000b0001".into(),
-            before,
-            after: Some(after),
-            created_at: "2026-06-01T10:00:00Z".parse().unwrap(),
+            ..fixtures::audit_record(id, "update_booking.v1", entity, booking, before, after, at)
         }
     }
 

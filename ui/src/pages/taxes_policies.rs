@@ -374,8 +374,6 @@ pub fn PolicyForm(props: &PolicyFormProps) -> Html {
 
 #[cfg(test)]
 mod tests {
-    use tourdesk_domain::money::Percent;
-
     use super::*;
     use crate::pages::test_support::render_page;
     use crate::router::{Route, SettingsTab};
@@ -396,16 +394,7 @@ mod tests {
     async fn tax_rows_are_keyboard_rows_and_a_policy_reads_as_words() {
         #[component]
         fn T() -> Html {
-            let tax = TaxRate {
-                id: "t".into(),
-                organization_id: "o".into(),
-                tour_id: None,
-                name: "VAT".into(),
-                rate: Percent::whole(23),
-                inclusive: true,
-                active: true,
-                sort_order: 0,
-            };
+            let tax = TaxRate { id: "t".into(), ..tourdesk_domain::fixtures::tax_rate() };
             html! { <><TaxTable taxes={vec![tax]} on_edit={Callback::noop()} /><PolicySummary policy={policy()} /></> }
         }
         let html = yew::LocalServerRenderer::<T>::new().render().await;

@@ -192,7 +192,6 @@ mod tests {
     use super::super::super::testkit::*;
     use super::*;
     use crate::ledger::{Balance, CARD_REFUND_ENTRY_PREFIX, EntryKind, LedgerEntry};
-    use crate::money::Currency;
     use crate::pricing::Adjustment;
 
     const B: &str = "b-mod";
@@ -216,19 +215,7 @@ mod tests {
     }
 
     fn entry(kind: EntryKind, id: &str, amount: i64) -> LedgerEntry {
-        LedgerEntry {
-            id: id.into(),
-            organization_id: ORG.into(),
-            booking_id: B.into(),
-            departure_id: DEPARTURE.into(),
-            kind,
-            amount,
-            currency: Currency::USD,
-            note: None,
-            reference: None,
-            recorded_by: STAFF.into(),
-            recorded_at: now(),
-        }
+        ledger_entry(id, B, kind, amount)
     }
 
     fn refunds(changes: &[Change]) -> Vec<Money> {

@@ -387,19 +387,7 @@ fn attendance_facts_commute() {
 }
 
 fn cash_entry(booking_id: &str, amount: i64) -> crate::ledger::LedgerEntry {
-    crate::ledger::LedgerEntry {
-        id: format!("cash-{booking_id}-{amount}"),
-        organization_id: ORG.into(),
-        booking_id: booking_id.into(),
-        departure_id: DEPARTURE.into(),
-        kind: crate::ledger::EntryKind::Cash,
-        amount,
-        currency: crate::money::Currency::USD,
-        note: None,
-        reference: None,
-        recorded_by: STAFF.into(),
-        recorded_at: now(),
-    }
+    ledger_entry(&format!("cash-{booking_id}-{amount}"), booking_id, crate::ledger::EntryKind::Cash, amount)
 }
 
 fn staff_cancel(amount: i64, currency: &str, reason: &str) -> Value {

@@ -5,15 +5,14 @@
 use chrono::{Duration, Timelike, Utc};
 use serde_json::{Value, json};
 use tourdesk_domain::catalogue::{CatalogueRow, PromotionalCode, QuoteInput, TaxRate};
-use tourdesk_domain::money::{Currency, Money, Percent};
+use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::mutation::{Mutation, Rejection};
 use tourdesk_domain::pricing::{Adjustment, LineRequest, PromoOutcome, PromoRefusal, PromoStatus};
 use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullResponse};
 use tourdesk_domain::roles::Role;
-use tourdesk_domain::status::DepartureStatus;
 use tourdesk_domain::{Departure, PricingTier, Tour, fixtures};
 
-use super::super::Session;
+use super::super::test_support::{departure_at, signed_in};
 use crate::{Store, StoreError, rows};
 
 const ORG: &str = "org-1";
@@ -27,17 +26,7 @@ fn uuid(n: u32) -> String {
 }
 
 fn store(dir: &tempfile::TempDir, role: Role) -> Store {
-    let s = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
-    s.save_session(&Session {
-        user_id: "u-staff".into(),
-        user_name: "Olivia".into(),
-        role,
-        organization_id: ORG.into(),
-        organization_name: "Org".into(),
-        organization_defaults: Default::default(),
-    })
-    .unwrap();
-    s
+    signed_in(dir, role, "u-staff")
 }
 
 fn put<T: serde::Serialize>(kind: EntityKind, row: &T) -> ChangeRecord {
@@ -62,21 +51,7 @@ fn pull(s: &Store, changes: Vec<ChangeRecord>) {
 /// A tour at 50.00 an adult and an open departure in July, a month or more ahead.
 fn seed(s: &Store) -> Departure {
     let starts = (Utc::now() + Duration::days(40)).with_nanosecond(0).unwrap();
-    let d = Departure {
-        id: D1.into(),
-        organization_id: ORG.into(),
-        tour_id: TOUR.into(),
-        variant_id: "v-1".into(),
-        local_date: starts.date_naive(),
-        local_time: starts.time(),
-        timezone: "UTC".into(),
-        starts_at: starts,
-        ends_at: starts + Duration::hours(2),
-        capacity: 20,
-        booked_count: 0,
-        status: DepartureStatus::Open,
-        notes: String::new(),
-    };
+    let d = departure_at(D1, starts, 20, 0);
     let tier = PricingTier { id: ADULT.into(), min_age: None, ..fixtures::adult_tier() };
     let customer = fixtures::customer();
     pull(
@@ -171,16 +146,7 @@ fn every_catalogue_mutation_is_made_on_the_desk_pending_and_queued() {
     assert_eq!(s.pending_count().unwrap(), 11);
 
     // The server's verdicts arrive: its rows replace the optimistic ones and nothing is pending.
-    let tax = TaxRate {
-        id: uuid(3),
-        organization_id: ORG.into(),
-        tour_id: None,
-        name: "VAT".into(),
-        rate: Percent::whole(23),
-        inclusive: true,
-        active: true,
-        sort_order: 0,
-    };
+    let tax = TaxRate { id: uuid(3), ..fixtures::tax_rate() };
     s.apply_pull(&PullResponse {
         buckets: vec![BucketPage {
             bucket: ALL.into(),
