@@ -128,7 +128,8 @@ fn old_list(s: &Store, f: &BookingFilter) -> (Vec<String>, u64) {
         args.push(v.into());
         format!("?{}", args.len())
     };
-    let balance = "(b.total_minor - json_extract(b.paid_amount, '$.amount') + json_extract(b.refunded_amount, '$.amount'))";
+    let balance =
+        "(b.total_minor - json_extract(b.paid_amount, '$.amount') + json_extract(b.refunded_amount, '$.amount'))";
     let mut wh = vec!["b.organization_id = ?1".to_string()];
     if !q.is_empty() {
         let reference = arg(super::super::search::like_pattern(&q.to_uppercase()));
@@ -298,7 +299,11 @@ fn the_bookings_screen_and_customer_search_answer_what_the_queries_before_their_
     lost_departure.created_at -= Duration::days(3);
     let lost_customer = booking("00000000-0000-4000-8000-0000000b9002", "d-1", "c-not-here", 2, 78);
     s.apply_pull(&pull(
-        vec![bucket(ALL, 500, vec![put(EntityKind::Booking, &lost_departure), put(EntityKind::Booking, &lost_customer)])],
+        vec![bucket(
+            ALL,
+            500,
+            vec![put(EntityKind::Booking, &lost_departure), put(EntityKind::Booking, &lost_customer)],
+        )],
         0,
         vec![],
     ))
