@@ -1546,10 +1546,25 @@ pub fn communications_of_customer(
 /// The audit rows of a booking and of the rows that name it (ledger entries, refunds,
 /// check-ins), each found through its own index (V10's entity index, V27's booking index).
 pub fn audit_of_booking(c: &Connection, org: &str, booking_id: &str) -> Result<Vec<AuditRecord>, StoreError> {
-    let filter = "id IN (SELECT id FROM audit_log WHERE organization_id = ?1 AND entity = 'booking' AND entity_id = ?2
-                         UNION SELECT id FROM audit_log
-                               WHERE organization_id = ?1 AND json_extract(after, '$.booking_id') = ?2)";
-    typed(select_spec(c, &AUDIT_LOG, org, filter, &[&booking_id])?)
+    // The ids drive the read and the organization is only re-checked (`+`): as a search term it
+    // made SQLite walk every entry of the organization in V27's index and test each against the
+    // ids, 33 ms for a 200-entry timeline on a replica of 100k entries.
+    let cols: Vec<&str> = AUDIT_LOG.cols.iter().map(|(n, _)| *n).collect();
+    let sql = format!(
+        "SELECT {} FROM audit_log
+          WHERE id IN (SELECT id FROM audit_log WHERE organization_id = ?1 AND entity = 'booking' AND entity_id = ?2
+                       UNION SELECT id FROM audit_log
+                             WHERE organization_id = ?1 AND json_extract(after, '$.booking_id') = ?2)
+            AND +organization_id = ?1",
+        cols.join(", ")
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut q = stmt.query(params![org, booking_id])?;
+    let mut out = Vec::new();
+    while let Some(r) = q.next()? {
+        out.push(from_sql(&AUDIT_LOG, r)?);
+    }
+    typed(out)
 }
 
 /// The IANA zone of a booking's departure, when this replica holds both.

@@ -59,11 +59,15 @@ pub struct SignInHint {
 pub struct Store {
     conn: Mutex<Connection>,
     client_id: Mutex<String>,
-    /// Whether some booking's departure is not on the desk, and the database state it was read
-    /// in (`PRAGMA data_version`, the connection's total changes, the organization): the
+    /// Whether some booking's departure (customer) is not on the desk, and the database state
+    /// it was read in (`PRAGMA data_version`, the connection's total changes, the organization): the
     /// bookings screen's default sort reads it (`bookings_list`).
-    orphan_bookings: Mutex<Option<(i64, u64, String, bool)>>,
+    orphan_bookings: Mutex<OrphanBookings>,
 }
+
+/// `PRAGMA data_version`, the connection's total changes and the organization, with whether
+/// some booking's departure and some booking's customer is missing, once each is read.
+type OrphanBookings = Option<(i64, u64, String, [Option<bool>; 2])>;
 
 /// The settings of every desk connection (also what the sync benchmark's raw-insert baseline
 /// uses, so the two compare like with like).

@@ -21,6 +21,7 @@ use crate::rows;
 
 mod cancel;
 mod gift_cards;
+mod list_indexes;
 mod moves;
 mod timeline;
 

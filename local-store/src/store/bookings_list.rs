@@ -20,9 +20,10 @@ pub const DEFAULT_PAGE: u32 = 200;
 /// The most customers a text search turns into booking candidates.
 const CUSTOMER_CANDIDATES: u32 = 500;
 
-/// `paid − refunded` and the balance due, from the JSON money the booking row keeps.
-const BALANCE_DUE: &str = "(b.total_minor - json_extract(b.paid_amount, '$.amount') \
-     + json_extract(b.refunded_amount, '$.amount'))";
+/// The balance due, total − paid + refunded, from V21's integer columns (the amounts of the
+/// money JSON the row keeps, written with it), written as V32's indexes write it so the filter
+/// and the sort read them instead of parsing every booking's JSON.
+const BALANCE_DUE: &str = "(b.total_minor - b.paid_minor + b.refunded_minor)";
 
 impl Store {
     /// The bookings matching `f`, sorted as asked, at most `f.limit` (or [`DEFAULT_PAGE`]) of
@@ -47,10 +48,23 @@ impl Store {
             format!("?{}", args.len())
         };
         let mut wh = vec!["b.organization_id = ?1".to_string()];
+        // The bookings a search can match, found through indexes; the search's own condition
+        // (in `wh`) is still tested on each.
+        let mut candidates = None;
         if !q.is_empty() {
-            let reference = arg(SqlValue::Text(like_pattern(&q.to_uppercase())));
+            let upper = q.to_uppercase();
+            let reference = arg(SqlValue::Text(like_pattern(&upper)));
             let ids = customers.iter().map(|c| arg(SqlValue::Text(c.clone()))).collect::<Vec<_>>().join(", ");
             wh.push(format!("(b.reference_number LIKE {reference} ESCAPE '\\' OR b.customer_id IN ({ids}))"));
+            let by_reference = match trigram_pattern(&upper) {
+                Some(p) => reference_trigram_sql(&arg(SqlValue::Text(p))),
+                None => format!(
+                    "SELECT rowid FROM bookings WHERE organization_id = ?1 AND reference_number LIKE {reference} ESCAPE '\\'"
+                ),
+            };
+            candidates = Some(format!(
+                "b.rowid IN ({by_reference} UNION SELECT rowid FROM bookings WHERE organization_id = ?1 AND customer_id IN ({ids}))"
+            ));
         }
         if let Some(from) = f.from {
             wh.push(format!("s.local_date >= {}", arg(SqlValue::Text(from.to_string()))));
@@ -58,17 +72,22 @@ impl Store {
         if let Some(to) = f.to {
             wh.push(format!("s.local_date <= {}", arg(SqlValue::Text(to.to_string()))));
         }
+        // With dates, the departures in the range (or the tour's bookings, whose index goes on to
+        // the departure) drive the read; the status, payment and source are only tested (`+`).
+        // Their indexes also start (organization, value), so SQLite could not tell them from the
+        // departure's and took one as the inner lookup: every phone booking once per departure.
+        let test_only = if f.from.is_some() || f.to.is_some() { "+" } else { "" };
         if let Some(t) = &f.tour_id {
             wh.push(format!("b.tour_id = {}", arg(SqlValue::Text(t.clone()))));
         }
         if let Some(st) = f.status {
-            wh.push(format!("b.status = {}", arg(SqlValue::Text(st.as_str().into()))));
+            wh.push(format!("{test_only}b.status = {}", arg(SqlValue::Text(st.as_str().into()))));
         }
         if let Some(ps) = f.payment_status {
-            wh.push(format!("b.payment_status = {}", arg(SqlValue::Text(ps.as_str().into()))));
+            wh.push(format!("{test_only}b.payment_status = {}", arg(SqlValue::Text(ps.as_str().into()))));
         }
         if let Some(src) = f.source {
-            wh.push(format!("b.source = {}", arg(SqlValue::Text(src.as_str().into()))));
+            wh.push(format!("{test_only}b.source = {}", arg(SqlValue::Text(src.as_str().into()))));
         }
         if f.balance_due {
             wh.push(format!("b.status != 'cancelled' AND {BALANCE_DUE} > 0"));
@@ -83,6 +102,14 @@ impl Store {
         };
         let dir = if f.descending { "DESC" } else { "ASC" };
         let order = keys.iter().map(|o| format!("{o} {dir}")).collect::<Vec<_>>().join(", ");
+        let searched = candidates.is_some();
+        wh.extend(candidates);
+        let wh_walk = wh.join(" AND ");
+        // Where the candidates drive the read, the organization is only tested (`+`), or SQLite
+        // would walk every booking of the organization in some index and test each.
+        if searched {
+            wh[0] = "+b.organization_id = ?1".to_string();
+        }
         let wh = wh.join(" AND ");
         let dates = f.from.is_some() || f.to.is_some();
         let bookings_filtered = !q.is_empty()
@@ -101,23 +128,65 @@ impl Store {
             rusqlite::params_from_iter(args.iter()),
             |r| r.get(0),
         )?;
+        // SQLite reads `LIMIT -1` as no limit.
+        let limit = limit.map_or(-1, i64::from);
+        // The page walks the bookings in the order asked for, testing the filters on each,
+        // instead of sorting every match: by departure the departures in start order (V15's
+        // index) and each one's bookings, by customer the customers by name and each one's
+        // bookings, otherwise the sort's own index. Unfiltered always; filtered when the walk
+        // should meet a page of matches sooner than sorting them all. A booking whose departure
+        // or customer is not on the desk sorts by NULL in the outer join; the walk would miss
+        // it, so then the page is sorted.
+        let filtered = bookings_filtered || dates;
+        let walk = match f.sort {
+            BookingSort::Departure => {
+                (!bookings_filtered || walk_pays(&conn, matches, limit)?)
+                    && !self.orphan_bookings(&conn, &org, Joined::Departure)?
+            }
+            BookingSort::Customer => {
+                (!filtered || walk_pays(&conn, matches, limit)?)
+                    && !self.orphan_bookings(&conn, &org, Joined::Customer)?
+            }
+            _ => !filtered || walk_pays(&conn, matches, limit)?,
+        };
+        // A date filter joins the departures; inner, as the filter drops a booking without one.
+        let walk_dates = if dates {
+            " CROSS JOIN schedules s ON s.organization_id = b.organization_id AND s.id = b.departure_id"
+        } else {
+            ""
+        };
         let page_from = match f.sort {
-            // Walks the departures in start order (V15's index) and their bookings, instead of
-            // sorting every booking: the same rows and order as the outer join when every
-            // booking's departure is on the desk (a booking without one sorts by NULL).
-            // Only unfiltered (or by dates alone): a filter on the bookings reads its own index.
-            BookingSort::Departure if !bookings_filtered && !self.orphan_bookings(&conn, &org)? => "FROM schedules s
-                 CROSS JOIN bookings b ON b.organization_id = s.organization_id AND b.departure_id = s.id
+            // Each walk names its indexes: the planner would otherwise take a filter's index
+            // and sort (or, by reference or total, the booking date's index and sort).
+            BookingSort::Departure if walk => "FROM schedules s
+                 CROSS JOIN bookings b INDEXED BY bookings_departure_idx
+                   ON b.organization_id = s.organization_id AND b.departure_id = s.id
                  AND s.organization_id = ?1"
                 .to_string(),
+            BookingSort::Customer if walk => format!(
+                "FROM customers c INDEXED BY customers_name_idx
+                 CROSS JOIN bookings b INDEXED BY bookings_customer_idx
+                   ON b.organization_id = c.organization_id AND b.customer_id = c.id
+                 AND c.organization_id = ?1{walk_dates}"
+            ),
             BookingSort::Departure => format!("FROM bookings b {schedules}"),
             BookingSort::Customer if dates => format!("FROM bookings b {schedules} {customers}"),
             BookingSort::Customer => format!("FROM bookings b {customers}"),
+            sort if walk => {
+                let index = match sort {
+                    BookingSort::Booked => "bookings_created_idx",
+                    BookingSort::Reference => "bookings_reference_idx",
+                    BookingSort::Total => "bookings_total_idx",
+                    // Only the bookings that owe money, when only those are asked for.
+                    _ if f.balance_due => "bookings_balance_due_idx",
+                    _ => "bookings_balance_idx",
+                };
+                format!("FROM bookings b INDEXED BY {index}{walk_dates}")
+            }
             _ if dates => format!("FROM bookings b {schedules}"),
             _ => "FROM bookings b".to_string(),
         };
-        // SQLite reads `LIMIT -1` as no limit.
-        let limit = limit.map_or(-1, i64::from);
+        let wh = if walk { wh_walk } else { wh };
         let sql = format!("SELECT b.id {page_from} WHERE {wh} ORDER BY {order}, b.created_at DESC, b.id LIMIT {limit}");
         let all_ids: Vec<String> = conn
             .prepare(&sql)?
@@ -171,23 +240,59 @@ impl Store {
     }
 }
 
+/// A reference fragment as a pattern the trigram index (V32) answers: 3 characters or more, and
+/// none that `LIKE` reads as a wildcard or escape (so no `ESCAPE` clause, which the index would
+/// not take). `None` otherwise: the reference index is read instead.
+pub(super) fn trigram_pattern(q: &str) -> Option<String> {
+    (q.chars().count() >= 3 && !q.contains(['%', '_', '\\'])).then(|| format!("%{q}%"))
+}
+
+/// The rowids of the bookings whose reference holds the fragment of `pattern`
+/// ([`trigram_pattern`]), and perhaps a few more: the index folds case beyond ASCII, so the
+/// caller keeps its own `LIKE`.
+pub(super) fn reference_trigram_sql(pattern: &str) -> String {
+    format!("SELECT rowid FROM bookings_reference_fts WHERE reference_number LIKE {pattern}")
+}
+
+/// Whether walking the bookings in departure order should meet a page of the `matches` sooner
+/// than sorting them all: the walk reads about `limit × bookings / matches` bookings, the sort
+/// every match. Only speed depends on it, never the rows. The number of bookings is estimated
+/// from the highest rowid (deleted rows leave gaps), which the table's b-tree answers at once.
+fn walk_pays(conn: &rusqlite::Connection, matches: i64, limit: i64) -> Result<bool, StoreError> {
+    if limit < 0 || matches == 0 {
+        return Ok(false);
+    }
+    let bookings: i64 =
+        conn.prepare_cached("SELECT coalesce(max(rowid), 0) FROM bookings")?.query_row([], |r| r.get(0))?;
+    Ok(matches.saturating_mul(matches) > limit.saturating_mul(bookings))
+}
+
+/// What the bookings screen's sort joins a booking to.
+#[derive(Clone, Copy)]
+pub(crate) enum Joined {
+    Departure,
+    Customer,
+}
+
 impl Store {
-    /// Whether some booking's departure is not on the desk (a booking whose departure did not
-    /// replicate here): such a booking has no start to sort by. Read once per state of the
-    /// database: any write on this connection (its total changes) or another's commit (`PRAGMA
-    /// data_version`) reads it again.
-    fn orphan_bookings(&self, conn: &rusqlite::Connection, org: &str) -> Result<bool, StoreError> {
+    /// Whether some booking's departure (or customer) is not on the desk (a booking whose
+    /// departure did not replicate here): such a booking has no start (name) to sort by. Read
+    /// once per state of the database: any write on this connection (its total changes) or
+    /// another's commit (`PRAGMA data_version`) reads it again.
+    fn orphan_bookings(&self, conn: &rusqlite::Connection, org: &str, joined: Joined) -> Result<bool, StoreError> {
         let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
         let changes = conn.total_changes();
         let mut cached = self.orphan_bookings.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((v, c, o, orphans)) = cached.as_ref()
-            && (*v, *c, o.as_str()) == (version, changes, org)
-        {
-            return Ok(*orphans);
+        if cached.as_ref().is_none_or(|(v, c, o, _)| (*v, *c, o.as_str()) != (version, changes, org)) {
+            *cached = Some((version, changes, org.to_string(), [None, None]));
         }
-        // Each distinct departure of the bookings once (a skip over their departure index).
-        let orphans: bool = conn
-            .prepare_cached(
+        let Some((_, _, _, known)) = cached.as_mut() else { return Ok(false) };
+        if let Some(orphans) = known[joined as usize] {
+            return Ok(orphans);
+        }
+        // Each distinct departure (customer) of the bookings once (a skip over their index).
+        let sql = match joined {
+            Joined::Departure => {
                 "WITH RECURSIVE d(id) AS (
                      SELECT min(departure_id) FROM bookings WHERE organization_id = ?1
                      UNION ALL
@@ -195,10 +300,22 @@ impl Store {
                        FROM d WHERE d.id IS NOT NULL
                  )
                  SELECT EXISTS (SELECT 1 FROM d WHERE d.id IS NOT NULL AND NOT EXISTS (
-                     SELECT 1 FROM schedules s WHERE s.organization_id = ?1 AND s.id = d.id))",
-            )?
-            .query_row([org], |r| r.get(0))?;
-        *cached = Some((version, changes, org.to_string(), orphans));
+                     SELECT 1 FROM schedules s WHERE s.organization_id = ?1 AND s.id = d.id))"
+            }
+            Joined::Customer => {
+                "WITH RECURSIVE d(id) AS (
+                     SELECT min(customer_id) FROM bookings INDEXED BY bookings_customer_idx WHERE organization_id = ?1
+                     UNION ALL
+                     SELECT (SELECT min(customer_id) FROM bookings INDEXED BY bookings_customer_idx
+                              WHERE organization_id = ?1 AND customer_id > d.id)
+                       FROM d WHERE d.id IS NOT NULL
+                 )
+                 SELECT EXISTS (SELECT 1 FROM d WHERE d.id IS NOT NULL AND NOT EXISTS (
+                     SELECT 1 FROM customers c WHERE c.organization_id = ?1 AND c.id = d.id))"
+            }
+        };
+        let orphans: bool = conn.prepare_cached(sql)?.query_row([org], |r| r.get(0))?;
+        known[joined as usize] = Some(orphans);
         Ok(orphans)
     }
 }

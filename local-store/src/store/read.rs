@@ -168,19 +168,50 @@ impl Store {
         }
         let (digits, national) = phone_digits(q).unzip();
         let national = national.flatten();
-        let reference = reference_fragment(q).map(|r| super::search::like_pattern(&r));
+        let reference = reference_fragment(q);
         if (digits.is_none() && reference.is_none()) || hits.len() >= limit as usize {
             return Ok(hits);
         }
-        let mut stmt = conn.prepare_cached(
+        // Each way of matching is a condition and the index that finds its customers: the phone's
+        // trigram index (V32) for a run of digits, the references' for a booking's reference. The
+        // conditions are still tested on the customers found.
+        let mut args: Vec<rusqlite::types::Value> = vec![org.clone().into()];
+        let mut arg = |v: String| {
+            args.push(v.into());
+            format!("?{}", args.len())
+        };
+        let (mut conds, mut found) = (Vec::new(), Vec::new());
+        for run in digits.iter().chain(national.iter()) {
+            conds.push(format!("instr(c.phone, {}) > 0", arg(run.clone())));
+            // Digits only: no wildcard in the pattern.
+            found.push(format!("SELECT rowid FROM customers_phone_fts WHERE phone LIKE {}", arg(format!("%{run}%"))));
+        }
+        if let Some(r) = reference {
+            let like = arg(super::search::like_pattern(&r));
+            let bookings = match super::bookings_list::trigram_pattern(&r) {
+                Some(p) => format!(
+                    "SELECT customer_id FROM bookings WHERE +organization_id = ?1
+                        AND reference_number LIKE {like} ESCAPE '\\'
+                        AND rowid IN ({})",
+                    super::bookings_list::reference_trigram_sql(&arg(p))
+                ),
+                None => format!(
+                    "SELECT customer_id FROM bookings WHERE organization_id = ?1 AND reference_number LIKE {like} ESCAPE '\\'"
+                ),
+            };
+            conds.push(format!("c.id IN ({bookings})"));
+            found.push(format!("SELECT rowid FROM customers WHERE id IN ({bookings})"));
+        }
+        let sql = format!(
             "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending FROM customers c
-             WHERE c.organization_id = ?1 AND c.merged_into IS NULL
-               AND (instr(c.phone, ?2) > 0 OR instr(c.phone, ?3) > 0
-                    OR c.id IN (SELECT customer_id FROM bookings
-                                WHERE organization_id = ?1 AND reference_number LIKE ?4 ESCAPE '\\'))
-             ORDER BY c.last_name, c.first_name, c.id LIMIT ?5",
-        )?;
-        let more = stmt.query_map(params![org, digits, national, reference, limit], customer_hit)?;
+             WHERE +c.organization_id = ?1 AND c.merged_into IS NULL AND ({})
+               AND c.rowid IN ({})
+             ORDER BY c.last_name, c.first_name, c.id LIMIT {limit}",
+            conds.join(" OR "),
+            found.join(" UNION "),
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let more = stmt.query_map(rusqlite::params_from_iter(args.iter()), customer_hit)?;
         for h in more {
             let h = h?;
             if hits.len() < limit as usize && !hits.iter().any(|x| x.id == h.id) {
@@ -319,7 +350,7 @@ fn customer_hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustomerHit> {
 /// `+ - . ( )` only, 3 digits or more — to find inside the stored E.164 numbers; and, when it
 /// starts with a trunk `0` and is long enough to be a whole national number ("07911 123456"),
 /// the same digits without it, as they appear after the country code.
-fn phone_digits(q: &str) -> Option<(String, Option<String>)> {
+pub(super) fn phone_digits(q: &str) -> Option<(String, Option<String>)> {
     let phone_like = q.chars().all(|c| c.is_ascii_digit() || " +-.()".contains(c));
     let digits: String = q.chars().filter(char::is_ascii_digit).collect();
     if !phone_like || digits.len() < 3 {
@@ -336,7 +367,7 @@ fn phone_digits(q: &str) -> Option<(String, Option<String>)> {
 /// such as "ana" is not one (it would match the random suffix of some reference), nor is a run
 /// of digits (a phone, or a year that every reference of that year holds). Name matches come
 /// first in the results anyway.
-fn reference_fragment(q: &str) -> Option<String> {
+pub(super) fn reference_fragment(q: &str) -> Option<String> {
     use tourdesk_domain::reference::ALPHABET;
     let r = q.trim().to_ascii_uppercase();
     let ours = r.len() >= 3 && r.bytes().all(|b| b.is_ascii_digit() || b == b'-' || ALPHABET.contains(&b));
@@ -349,7 +380,7 @@ fn reference_fragment(q: &str) -> Option<String> {
 /// letter or digit, as the index's tokenizer does, and each is quoted, so nothing typed is read
 /// as FTS syntax. A phone-like query (digits and `+ - ( ) .` and spaces only) becomes one digit
 /// run, matching the stored E.164 number's digits.
-fn fts_query(q: &str) -> Option<String> {
+pub(super) fn fts_query(q: &str) -> Option<String> {
     let phone_like =
         q.chars().any(|c| c.is_ascii_digit()) && q.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
     let words: Vec<String> = if phone_like {

@@ -46,12 +46,30 @@ impl Store {
         let Some(org) = session_org(&conn)? else { return Ok(SearchResults::default()) };
         // References are stored upper-case (`BK-2026-…`); SQLite's LIKE ignores ASCII case anyway.
         let pattern = like_pattern(&q.to_uppercase());
-        let ids: Vec<String> = conn
-            .prepare_cached(
+        // The trigram index (V32) finds the candidates when it can; the LIKE decides.
+        let (sql, trigram) = match super::bookings_list::trigram_pattern(&q.to_uppercase()) {
+            Some(t) => (
+                format!(
+                    "SELECT id FROM bookings WHERE +organization_id = ?1 AND reference_number LIKE ?2 ESCAPE '\\'
+                       AND rowid IN ({})
+                     ORDER BY reference_number = ?3 DESC, created_at DESC, id LIMIT ?4",
+                    super::bookings_list::reference_trigram_sql("?5")
+                ),
+                Some(t),
+            ),
+            None => (
                 "SELECT id FROM bookings WHERE organization_id = ?1 AND reference_number LIKE ?2 ESCAPE '\\'
-                 ORDER BY reference_number = ?3 DESC, created_at DESC, id LIMIT ?4",
-            )?
-            .query_map(params![org, pattern, q.to_uppercase(), limit], |r| r.get(0))?
+                 ORDER BY reference_number = ?3 DESC, created_at DESC, id LIMIT ?4"
+                    .to_string(),
+                None,
+            ),
+        };
+        let mut args: Vec<rusqlite::types::Value> =
+            vec![org.clone().into(), pattern.into(), q.to_uppercase().into(), i64::from(limit).into()];
+        args.extend(trigram.map(Into::into));
+        let ids: Vec<String> = conn
+            .prepare_cached(&sql)?
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         let mut bookings = Vec::new();
         for id in ids {
