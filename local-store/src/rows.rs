@@ -14,7 +14,6 @@ use tourdesk_domain::allotment::Allotment;
 use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::catalogue::{CatalogueRow, is_catalogue_kind};
 use tourdesk_domain::communication::Communication;
-use tourdesk_domain::reviews::ReviewRating;
 use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
 use tourdesk_domain::gift_card::{GiftCard, GiftCardMovement};
 use tourdesk_domain::incident::DepartureIncident;
@@ -22,6 +21,7 @@ use tourdesk_domain::ledger::LedgerEntry;
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::EntityKind;
+use tourdesk_domain::reviews::ReviewRating;
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
 use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
@@ -1288,10 +1288,9 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::AuditLog
         | EntityKind::Allotment
         | EntityKind::DepartureIncident => None,
-        EntityKind::GiftCard
-        | EntityKind::GiftCardMovement
-        | EntityKind::Communication
-        | EntityKind::ReviewRating => None,
+        EntityKind::GiftCard | EntityKind::GiftCardMovement | EntityKind::Communication | EntityKind::ReviewRating => {
+            None
+        }
     };
     Ok(v)
 }

@@ -300,7 +300,7 @@ pub async fn funnel_report(
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
     now: DateTime<Utc>,
-) -> Result<funnel::FunnelReport, crate::AppError> {
+) -> Result<funnel::FunnelReport, DbError> {
     let zone: String = db::column(&c.row("SELECT timezone FROM organizations WHERE id = $1", &[&org]).await?, 0)?;
     let tz = tourdesk_domain::reports::zone(&zone).map_err(|e| DbError::Corrupt(e.to_string()))?;
     let (start, end) = tourdesk_domain::reports::range_bounds(from, to, tz);

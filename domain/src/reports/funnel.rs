@@ -113,6 +113,15 @@ pub struct FunnelReport {
     pub cells: Vec<FunnelCell>,
 }
 
+/// What the desk's funnel tab shows: the report, and whether it was fetched just now or is the
+/// copy kept from `report.as_of` because the server could not be reached (`offline_reason`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunnelAnswer {
+    pub report: FunnelReport,
+    /// `None` when fresh; else why the kept copy is shown, in words.
+    pub offline_reason: Option<String>,
+}
+
 /// How the desk's table groups the cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -303,7 +312,13 @@ mod tests {
         s.parse().expect("an RFC 3339 instant")
     }
 
-    fn ev(kind: FunnelEventKind, when: &str, tour: Option<&str>, source: Option<&str>, checkout: Option<&str>) -> FunnelEvent {
+    fn ev(
+        kind: FunnelEventKind,
+        when: &str,
+        tour: Option<&str>,
+        source: Option<&str>,
+        checkout: Option<&str>,
+    ) -> FunnelEvent {
         FunnelEvent {
             kind,
             at: at(when),

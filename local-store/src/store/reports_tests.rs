@@ -866,7 +866,11 @@ fn pull_ratings(s: &Store, from_seq: u64, ratings: &[tourdesk_domain::reviews::R
 fn the_guide_report_averages_the_published_ratings_the_replica_receives() {
     let (_d, s) = seeded();
     // Gil leads d-30: 5 and 4 published, a 1 waiting for approval elsewhere is not counted.
-    pull_ratings(&s, 1_000, &[rating("r1", "d-30", 5, true), rating("r2", "d-30", 4, true), rating("r3", "d-30", 1, false)]);
+    pull_ratings(
+        &s,
+        1_000,
+        &[rating("r1", "d-30", 5, true), rating("r2", "d-30", 4, true), rating("r3", "d-30", 1, false)],
+    );
     let t = s.report(&filter(ReportKind::Guides, Grouping::Day)).unwrap();
     assert_eq!(shown(&t.rows), [["Gil Moss", "1", "3", "0", "0.0 %", "2", "4.5 of 5"]]);
     // Approved, then rejected: the later row replaces it and the average drops it.
