@@ -148,6 +148,9 @@ impl RowScope<'_> {
             // What was said to a customer and whether it arrived is the office's business: a
             // guide's device has the guest's contact details and needs no message history.
             EntityKind::Communication => Some(RowScope::Office),
+            // Ratings feed the guide performance report, which only office roles read; a guide's
+            // device does not learn how colleagues were rated.
+            EntityKind::ReviewRating => Some(RowScope::Office),
             // A departure is its own `schedule:D` (`RowScope::Departure(id)`).
             EntityKind::Departure
             | EntityKind::Booking

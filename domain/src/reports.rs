@@ -335,6 +335,10 @@ pub struct DepartureFact {
     pub no_shows: u32,
     /// Guides who led it (assignments not declined), by display name.
     pub guides: Vec<String>,
+    /// The star ratings (1–5) of its bookings' published reviews, as the replica holds them
+    /// (`reviews::ReviewRating`, office desks); empty before any review.
+    #[serde(default)]
+    pub ratings: Vec<u8>,
 }
 
 /// A customer with a booking in the range: all of their bookings, for new-vs-returning and
@@ -354,6 +358,9 @@ pub enum Cell {
     Money(Money),
     /// A ratio in tenths of a percent (`734` = 73.4 %); `None` when there is nothing to divide by.
     PerMille(Option<i64>),
+    /// A star rating average in tenths of a star (`43` = 4.3 of 5, `reviews::RatingSummary`);
+    /// `None` when nothing was rated.
+    Stars(Option<i64>),
 }
 
 impl Cell {
@@ -364,7 +371,8 @@ impl Cell {
             Cell::Count(n) => n.to_string(),
             Cell::Money(m) => m.display(),
             Cell::PerMille(Some(p)) => format!("{}.{} %", p / 10, (p % 10).abs()),
-            Cell::PerMille(None) => "—".into(),
+            Cell::PerMille(None) | Cell::Stars(None) => "—".into(),
+            Cell::Stars(Some(t)) => format!("{}.{} of 5", t / 10, (t % 10).abs()),
         }
     }
 
@@ -374,7 +382,8 @@ impl Cell {
         match self {
             Cell::Money(m) => decimal(m),
             Cell::PerMille(Some(p)) => format!("{}.{}", p / 10, (p % 10).abs()),
-            Cell::PerMille(None) => String::new(),
+            Cell::PerMille(None) | Cell::Stars(None) => String::new(),
+            Cell::Stars(Some(t)) => format!("{}.{}", t / 10, (t % 10).abs()),
             other => other.display(),
         }
     }
@@ -384,7 +393,7 @@ impl Cell {
         match self {
             Cell::Count(n) => Some(*n),
             Cell::Money(m) => Some(m.amount),
-            Cell::PerMille(p) => *p,
+            Cell::PerMille(p) | Cell::Stars(p) => *p,
             Cell::Text(_) => None,
         }
     }
@@ -826,11 +835,29 @@ pub fn promos(facts: &[SaleFact], f: &ReportFilter, tz: Tz, codes: &BTreeMap<Str
     }
 }
 
-/// Per guide: departures led in the range (not cancelled), guests checked in, no-shows and the
-/// no-show rate (no-shows ÷ guests whose attendance was recorded).
+/// Per guide: departures led in the range (not cancelled), guests checked in, no-shows, the
+/// no-show rate (no-shows ÷ guests whose attendance was recorded), and the published reviews of
+/// those departures' bookings: how many and their average in tenths of a star
+/// (`reviews::RatingSummary`, rounded half up). A departure led by two guides counts for both;
+/// the total counts each departure once.
 pub fn guides(deps: &[DepartureFact], f: &ReportFilter) -> ReportTable {
-    let mut rows: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
-    let mut total = (0i64, 0i64, 0i64);
+    #[derive(Default)]
+    struct Led {
+        departures: i64,
+        guests: i64,
+        no_shows: i64,
+        ratings: Vec<u8>,
+    }
+    impl Led {
+        fn add(&mut self, d: &DepartureFact) {
+            self.departures += 1;
+            self.guests += i64::from(d.checked_in);
+            self.no_shows += i64::from(d.no_shows);
+            self.ratings.extend(d.ratings.iter().copied());
+        }
+    }
+    let mut rows: BTreeMap<String, Led> = BTreeMap::new();
+    let mut total = Led::default();
     for d in deps.iter().filter(|d| {
         d.status != DepartureStatus::Cancelled
             && f.from <= d.local_date
@@ -838,33 +865,38 @@ pub fn guides(deps: &[DepartureFact], f: &ReportFilter) -> ReportTable {
             && f.tour_id.as_ref().is_none_or(|t| *t == d.tour_id)
     }) {
         for g in &d.guides {
-            let r = rows.entry(g.clone()).or_default();
-            r.0 += 1;
-            r.1 += i64::from(d.checked_in);
-            r.2 += i64::from(d.no_shows);
+            rows.entry(g.clone()).or_default().add(d);
         }
         if !d.guides.is_empty() {
-            total.0 += 1;
-            total.1 += i64::from(d.checked_in);
-            total.2 += i64::from(d.no_shows);
+            total.add(d);
         }
     }
-    let cells = |label: String, (n, guests, no_shows): (i64, i64, i64)| {
+    let cells = |label: String, l: Led| {
+        let reviews = crate::reviews::RatingSummary::of(l.ratings.iter().copied());
         vec![
             Cell::Text(label),
-            Cell::Count(n),
-            Cell::Count(guests),
-            Cell::Count(no_shows),
-            Cell::PerMille(per_mille(no_shows, guests + no_shows)),
+            Cell::Count(l.departures),
+            Cell::Count(l.guests),
+            Cell::Count(l.no_shows),
+            Cell::PerMille(per_mille(l.no_shows, l.guests + l.no_shows)),
+            Cell::Count(i64::from(reviews.count)),
+            Cell::Stars((reviews.count > 0).then_some(i64::from(reviews.average_tenths))),
         ]
+    };
+    let notes = if total.ratings.is_empty() {
+        vec!["No published review of these departures yet: the average appears once reviews are approved.".into()]
+    } else {
+        vec![]
     };
     ReportTable {
         title: ReportKind::Guides.title().into(),
-        columns: ["Guide", "Departures led", "Guests", "No-shows", "No-show rate"].map(String::from).to_vec(),
+        columns: ["Guide", "Departures led", "Guests", "No-shows", "No-show rate", "Reviews", "Review average"]
+            .map(String::from)
+            .to_vec(),
         rows: rows.into_iter().map(|(g, v)| cells(g, v)).collect(),
         totals: vec![cells("Total".into(), total)],
         chart_column: 1,
-        notes: vec!["Review averages appear once guests can leave reviews.".into()],
+        notes,
     }
 }
 
@@ -1055,6 +1087,7 @@ pub fn today_or_tomorrow(local_date: NaiveDate, timezone: &str, now: DateTime<Ut
 }
 
 /// The payments ledger as a table to export.
+pub mod funnel;
 pub mod payments;
 pub mod schedule;
 

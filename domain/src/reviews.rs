@@ -268,6 +268,33 @@ impl RatingSummary {
     }
 }
 
+/// A review as office desks hold it (`EntityKind::ReviewRating`, `RowScope::Office`): its star
+/// rating and what it rates (the tour, the booking and the departure, whose guides the guide
+/// performance report credits), never its title, text or the name it is shown under. The server
+/// logs it whenever moderation decides it, with `published` saying whether it counts; a review
+/// written and not yet moderated does not reach desks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewRating {
+    pub id: String,
+    pub organization_id: String,
+    pub tour_id: String,
+    pub booking_id: Option<String>,
+    /// The reviewed booking's departure; `None` once the booking is gone (erased).
+    pub departure_id: Option<String>,
+    pub rating: u8,
+    /// Approved by staff: shown on the tour page and counted in averages.
+    pub published: bool,
+    pub moderated_at: Option<DateTime<Utc>>,
+}
+
+impl ReviewRating {
+    /// Whether a review of `status` counts in averages: only what staff approved (the tour
+    /// page's rule), so the desk's figures agree with the public site's.
+    pub fn counts(status: ReviewStatus) -> bool {
+        status == ReviewStatus::Approved
+    }
+}
+
 /// A review as the desk's moderation list shows it (the staff API's answer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewItem {

@@ -65,7 +65,8 @@ pub fn report_xlsx(t: &ReportTable) -> Result<Vec<u8>, StoreError> {
                     sheet.write_number_with_format(row, col, value, &Format::new().set_num_format(decimals(exponent)))
                 }
                 Cell::PerMille(Some(p)) => sheet.write_number_with_format(row, col, *p as f64 / 10.0, &percent),
-                Cell::PerMille(None) => continue,
+                Cell::PerMille(None) | Cell::Stars(None) => continue,
+                Cell::Stars(Some(t)) => sheet.write_number_with_format(row, col, *t as f64 / 10.0, &percent),
             }
             .map_err(xlsx_error)?;
         }
@@ -83,7 +84,7 @@ fn column(i: usize) -> Result<u16, StoreError> {
 pub fn xlsx_number_as_csv(value: f64, cell: &Cell) -> String {
     match cell {
         Cell::Money(m) => format!("{:.*}", usize::from(m.currency.exponent()), value),
-        Cell::PerMille(_) => format!("{value:.1}"),
+        Cell::PerMille(_) | Cell::Stars(_) => format!("{value:.1}"),
         _ => format!("{value}"),
     }
 }

@@ -21,6 +21,7 @@ use tourdesk_domain::ledger::LedgerEntry;
 use tourdesk_domain::money::{Currency, Money};
 use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::EntityKind;
+use tourdesk_domain::reviews::ReviewRating;
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
 use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
 
@@ -325,6 +326,7 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::GiftCard => "gift_cards",
         EntityKind::GiftCardMovement => "gift_card_movements",
         EntityKind::Communication => "communications",
+        EntityKind::ReviewRating => "review_ratings",
     }
 }
 
@@ -721,6 +723,20 @@ static GIFT_CARD_MOVEMENTS: Spec = Spec::new(
     ],
 );
 
+static REVIEW_RATINGS: Spec = Spec::new(
+    "review_ratings",
+    &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("tour_id", Text),
+        ("booking_id", Text),
+        ("departure_id", Text),
+        ("rating", Int),
+        ("published", Bool),
+        ("moderated_at", Text),
+    ],
+);
+
 static COMMUNICATIONS: Spec = Spec::new(
     "communications",
     &[
@@ -763,6 +779,7 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::GiftCard => Some(&GIFT_CARDS),
         EntityKind::GiftCardMovement => Some(&GIFT_CARD_MOVEMENTS),
         EntityKind::Communication => Some(&COMMUNICATIONS),
+        EntityKind::ReviewRating => Some(&REVIEW_RATINGS),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
 }
@@ -1027,6 +1044,7 @@ pub enum Record {
     GiftCard(GiftCard),
     GiftCardMovement(GiftCardMovement),
     Communication(Communication),
+    ReviewRating(ReviewRating),
 }
 
 impl Record {
@@ -1060,6 +1078,7 @@ impl Record {
             EntityKind::GiftCard => Record::GiftCard(GiftCard::deserialize(d)?),
             EntityKind::GiftCardMovement => Record::GiftCardMovement(GiftCardMovement::deserialize(d)?),
             EntityKind::Communication => Record::Communication(Communication::deserialize(d)?),
+            EntityKind::ReviewRating => Record::ReviewRating(ReviewRating::deserialize(d)?),
         })
     }
 
@@ -1087,6 +1106,7 @@ impl Record {
             Record::GiftCard(_) => EntityKind::GiftCard,
             Record::GiftCardMovement(_) => EntityKind::GiftCardMovement,
             Record::Communication(_) => EntityKind::Communication,
+            Record::ReviewRating(_) => EntityKind::ReviewRating,
         }
     }
 
@@ -1110,6 +1130,7 @@ impl Record {
             Record::GiftCard(g) => &g.organization_id,
             Record::GiftCardMovement(m) => &m.organization_id,
             Record::Communication(m) => &m.organization_id,
+            Record::ReviewRating(r) => &r.organization_id,
         }
     }
 
@@ -1134,6 +1155,7 @@ impl Record {
             Record::GiftCard(g) => serde_json::to_string(g)?,
             Record::GiftCardMovement(m) => serde_json::to_string(m)?,
             Record::Communication(m) => serde_json::to_string(m)?,
+            Record::ReviewRating(r) => serde_json::to_string(r)?,
         })
     }
 }
@@ -1215,6 +1237,7 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::GiftCard(v) => put_spec(c, &GIFT_CARDS, v, &[], pending),
         Record::GiftCardMovement(v) => put_spec(c, &GIFT_CARD_MOVEMENTS, v, &[], pending),
         Record::Communication(v) => put_spec(c, &COMMUNICATIONS, v, &[], pending),
+        Record::ReviewRating(v) => put_spec(c, &REVIEW_RATINGS, v, &[], pending),
     }
 }
 
@@ -1265,7 +1288,9 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::AuditLog
         | EntityKind::Allotment
         | EntityKind::DepartureIncident => None,
-        EntityKind::GiftCard | EntityKind::GiftCardMovement | EntityKind::Communication => None,
+        EntityKind::GiftCard | EntityKind::GiftCardMovement | EntityKind::Communication | EntityKind::ReviewRating => {
+            None
+        }
     };
     Ok(v)
 }
@@ -1367,6 +1392,7 @@ pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue
         Record::AuditLog(a) => both(&AUDIT_LOG, a.as_ref()),
         Record::DepartureIncident(i) => both(&INCIDENTS, i),
         Record::Communication(m) => both(&COMMUNICATIONS, m),
+        Record::ReviewRating(r) => both(&REVIEW_RATINGS, r),
         other => panic!("{:?} has typed columns, not a spec", other.kind()),
     }
 }

@@ -388,6 +388,45 @@ impl SyncClient {
         }
     }
 
+    /// The website funnel for the days `from..=to` (the server counts it from the site's
+    /// events, which no desk holds), kept in `store` as the range's last copy. Offline, or with
+    /// the server failing, [`funnel_or_kept`](Self::funnel_or_kept) falls back on that copy.
+    pub async fn funnel_report(
+        &self,
+        store: &Store,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<tourdesk_domain::reports::funnel::FunnelReport, SyncError> {
+        let path = format!("/api/v1/analytics/funnel-report?from={from}&to={to}");
+        let r: tourdesk_domain::reports::funnel::FunnelReport =
+            self.staff_call(store, Method::GET, &path, None::<&()>).await?;
+        if (r.from, r.to) != (from, to) {
+            return Err(SyncError::Protocol("the funnel answered for other dates".into()));
+        }
+        store.save_funnel_report(&r)?;
+        Ok(r)
+    }
+
+    /// The funnel fresh from the server, or, when the server cannot be reached or fails (a
+    /// transient error), the copy this desk kept, saying why. A refusal (no permission, a bad
+    /// range) is the server's answer, not a reason to show old figures.
+    pub async fn funnel_or_kept(
+        &self,
+        store: &Store,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<tourdesk_domain::reports::funnel::FunnelAnswer, SyncError> {
+        use tourdesk_domain::reports::funnel::FunnelAnswer;
+        match self.funnel_report(store, from, to).await {
+            Ok(report) => Ok(FunnelAnswer { report, offline_reason: None }),
+            Err(e) if e.is_transient() => match store.funnel_report(from, to)? {
+                Some(report) => Ok(FunnelAnswer { report, offline_reason: Some(e.to_string()) }),
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
     /// Follows the server's live change notifications, calling `on_poke` with each new change
     /// sequence, until the stream ends or fails (the caller reconnects). Pokes only say "pull
     /// now"; they carry no data, so a missed one costs nothing but latency.

@@ -13,6 +13,8 @@ use deadpool_postgres::{GenericClient, Pool};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use tourdesk_domain::reports::funnel;
+
 use crate::db::{self, DbError, Prepared};
 
 /// What happened.
@@ -53,6 +55,10 @@ pub struct Event {
     pub checkout_id: Option<String>,
     pub booking_id: Option<String>,
     pub lang: Option<&'static str>,
+    /// The page address's `utm_source` and `utm_campaign`, normalised
+    /// (`tourdesk_domain::reports::funnel::utm`), for attribution.
+    pub utm_source: Option<String>,
+    pub utm_campaign: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -67,6 +73,8 @@ impl Event {
             checkout_id: None,
             booking_id: None,
             lang: None,
+            utm_source: None,
+            utm_campaign: None,
             at: Utc::now(),
         }
     }
@@ -138,12 +146,13 @@ async fn write(pool: &Pool, batch: &[Event]) -> anyhow::Result<()> {
             .collect();
         let col = |f: fn(&Event) -> &Option<String>| mine.iter().map(|e| f(e).clone()).collect::<Vec<_>>();
         let (tours, deps, bookings) = (col(|e| &e.tour_id), col(|e| &e.departure_id), col(|e| &e.booking_id));
+        let (sources, campaigns) = (col(|e| &e.utm_source), col(|e| &e.utm_campaign));
         tx.exec(
             "INSERT INTO analytics_events (organization_id, id, event_name, created_at, session_id, properties,
-                                           tour_id, departure_id, booking_id)
+                                           tour_id, departure_id, booking_id, utm_source, utm_campaign)
              SELECT $1, * FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[], $7::text[],
-                                      $8::text[], $9::text[])",
-            &[&org, &ids, &kinds, &ats, &sessions, &props, &tours, &deps, &bookings],
+                                      $8::text[], $9::text[], $10::text[], $11::text[])",
+            &[&org, &ids, &kinds, &ats, &sessions, &props, &tours, &deps, &bookings, &sources, &campaigns],
         )
         .await?;
         tx.commit().await?;
@@ -266,4 +275,78 @@ pub async fn funnel_route(
 pub struct FunnelQuery {
     pub from: chrono::NaiveDate,
     pub to: chrono::NaiveDate,
+}
+
+/// The events the funnel report counts for the UTC instants `[start, end)`: the pages shown and
+/// checkouts started in it, and for each checkout started in it every showing of its form (the
+/// first decides its day and attribution), its booking and its payment, whenever they happened.
+/// A completed booking's id is its checkout's request id, so it is read as the checkout.
+const FUNNEL_EVENTS: &str = "WITH started AS (
+         SELECT DISTINCT session_id FROM analytics_events
+         WHERE organization_id = $1 AND event_name = 'booking.started' AND created_at >= $2 AND created_at < $3)
+     SELECT event_name, created_at, tour_id, utm_source, utm_campaign,
+            CASE WHEN event_name = 'booking.completed' THEN booking_id ELSE session_id END
+     FROM analytics_events
+     WHERE organization_id = $1
+       AND ((event_name IN ('page.viewed', 'tour.viewed', 'availability.viewed') AND created_at >= $2 AND created_at < $3)
+         OR (event_name IN ('booking.started', 'booking.created') AND session_id IN (SELECT session_id FROM started))
+         OR (event_name = 'booking.completed' AND booking_id IN (SELECT session_id FROM started)))";
+
+/// The funnel report of the tenant `org` (already entered) for the days `from..=to` in its
+/// zone, counted by the domain (`reports::funnel::count`) as of `now`.
+pub async fn funnel_report(
+    c: &impl GenericClient,
+    org: &str,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<funnel::FunnelReport, DbError> {
+    let zone: String = db::column(&c.row("SELECT timezone FROM organizations WHERE id = $1", &[&org]).await?, 0)?;
+    let tz = tourdesk_domain::reports::zone(&zone).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let (start, end) = tourdesk_domain::reports::range_bounds(from, to, tz);
+    let mut events = Vec::new();
+    for r in c.rows(FUNNEL_EVENTS, &[&org, &start, &end]).await? {
+        let name: String = db::column(&r, 0)?;
+        // Kinds the funnel does not read cannot match the query; a new one is skipped, not fatal.
+        let Some(kind) = funnel::FunnelEventKind::parse(&name) else { continue };
+        let checkout: Option<String> = db::column(&r, 5)?;
+        events.push(funnel::FunnelEvent {
+            kind,
+            at: db::column(&r, 1)?,
+            tour_id: db::column(&r, 2)?,
+            utm_source: db::column(&r, 3)?,
+            utm_campaign: db::column(&r, 4)?,
+            checkout_id: checkout.filter(|c| c != "anonymous"),
+        });
+    }
+    let cells = funnel::count(&events, from, to, tz);
+    let mut ids: Vec<String> = cells.iter().filter_map(|c| c.tour_id.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut tours = std::collections::BTreeMap::new();
+    for r in c.rows("SELECT id, name FROM tours WHERE organization_id = $1 AND id = ANY($2)", &[&org, &ids]).await? {
+        tours.insert(db::column::<String>(&r, 0)?, db::column::<String>(&r, 1)?);
+    }
+    Ok(funnel::FunnelReport { from, to, zone, as_of: now, tours, cells })
+}
+
+/// `GET /api/v1/analytics/funnel-report?from=YYYY-MM-DD&to=YYYY-MM-DD`: the website funnel by
+/// tour, source and campaign for those days in the organization's zone, for those who may read
+/// reports. The desk keeps the answer to show offline (`Store::save_funnel_report`).
+pub async fn funnel_report_route(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    staff: crate::auth::Staff,
+    crate::routes::ApiQuery(q): crate::routes::ApiQuery<FunnelQuery>,
+) -> Result<axum::Json<funnel::FunnelReport>, crate::AppError> {
+    use crate::AppError;
+    if !staff.role.can(tourdesk_domain::roles::Permission::ReportsRead) {
+        return Err(AppError::Forbidden("reading the site's analytics needs the reports permission".into()));
+    }
+    tourdesk_domain::reports::validate_range(q.from, q.to).map_err(|e| AppError::invalid(e.field(), &e.to_string()))?;
+    let mut conn = state.pool.get().await?;
+    let tx = conn.build_transaction().read_only(true).start().await?;
+    db::set_tenant(&tx, &staff.organization_id).await?;
+    let r = funnel_report(&tx, &staff.organization_id, q.from, q.to, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(axum::Json(r))
 }

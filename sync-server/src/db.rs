@@ -44,6 +44,8 @@ mod incidents;
 pub use incidents::*;
 mod communications;
 pub use communications::*;
+mod review_ratings;
+pub use review_ratings::*;
 pub mod accounts;
 pub mod staff;
 

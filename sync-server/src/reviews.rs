@@ -335,6 +335,8 @@ pub async fn moderate(state: &AppState, staff: &Staff, id: &str, decision: Decis
             Some(&json!({"status": current.as_str()})),
             &json!({"status": next.as_str()}),
         );
+        // Office desks average published ratings per guide (the guide performance report).
+        db::log_review_ratings(&w, &[id.to_string()]).await?;
     }
     let item = item_of(&w.row(&format!("{ITEM_SQL} WHERE r.organization_id = $1 AND r.id = $2"), &[org, &id]).await?)?;
     w.commit().await?;

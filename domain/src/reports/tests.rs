@@ -173,6 +173,7 @@ fn dep(tour: &str, date: &str, time: &str, capacity: u32, sold: u32) -> Departur
         checked_in: sold.saturating_sub(1),
         no_shows: u32::from(sold > 0),
         guides: vec!["Ana Silva".into()],
+        ratings: vec![],
     }
 }
 
@@ -209,8 +210,50 @@ fn guides_count_departures_guests_and_no_show_rate() {
     // 4 + 2 checked in, 1 + 1 no-shows: 2 of 8.
     assert_eq!(
         t.rows[0],
-        vec![Cell::Text("Ana Silva".into()), Cell::Count(2), Cell::Count(6), Cell::Count(2), Cell::PerMille(Some(250))]
+        vec![
+            Cell::Text("Ana Silva".into()),
+            Cell::Count(2),
+            Cell::Count(6),
+            Cell::Count(2),
+            Cell::PerMille(Some(250)),
+            Cell::Count(0),
+            Cell::Stars(None)
+        ]
     );
+    assert!(t.notes[0].contains("No published review"), "{:?}", t.notes);
+}
+
+#[test]
+fn guides_review_average_is_their_departures_published_ratings_in_tenths_rounded_half_up() {
+    let mut a = dep("a", "2026-03-02", "10:00", 10, 5);
+    a.ratings = vec![5, 4];
+    let mut b = dep("a", "2026-03-03", "10:00", 10, 3);
+    b.ratings = vec![4];
+    b.guides.push("Bo Berg".into());
+    // Outside the range: its rating is not Ana's average for March.
+    let mut april = dep("a", "2026-04-01", "10:00", 10, 3);
+    april.ratings = vec![1];
+    // A cancelled departure led nobody anywhere.
+    let mut cancelled = dep("a", "2026-03-04", "10:00", 10, 3);
+    cancelled.status = DepartureStatus::Cancelled;
+    cancelled.ratings = vec![1];
+    let t = guides(&[a, b, april, cancelled], &filter("2026-03-01", "2026-03-31", Grouping::Day));
+    // Ana: 5 + 4 + 4 = 13 / 3 = 4.333… → 4.3; Bo: 4.0; the total counts each departure once.
+    assert_eq!(t.rows[0][0], Cell::Text("Ana Silva".into()));
+    assert_eq!(t.rows[0][5..], [Cell::Count(3), Cell::Stars(Some(43))]);
+    assert_eq!(t.rows[1][0], Cell::Text("Bo Berg".into()));
+    assert_eq!(t.rows[1][5..], [Cell::Count(1), Cell::Stars(Some(40))]);
+    assert_eq!(t.totals[0][5..], [Cell::Count(3), Cell::Stars(Some(43))]);
+    assert_eq!(t.rows[0][6].display(), "4.3 of 5");
+    assert!(t.notes.is_empty(), "{:?}", t.notes);
+    let csv = t.to_csv();
+    assert!(csv.starts_with("Guide,Departures led,Guests,No-shows,No-show rate,Reviews,Review average\r\n"), "{csv}");
+    assert!(csv.contains("Ana Silva,2,6,2,25.0,3,4.3\r\n"), "{csv}");
+    // Half up: 4 + 5 = 4.5 stars exactly; 4 + 4 + 5 = 4.333; 3 + 4 = 3.5.
+    let mut c = dep("c", "2026-03-05", "10:00", 10, 2);
+    c.ratings = vec![3, 4];
+    let t = guides(&[c], &filter("2026-03-01", "2026-03-31", Grouping::Day));
+    assert_eq!(t.rows[0][6], Cell::Stars(Some(35)));
 }
 
 #[test]

@@ -224,6 +224,13 @@ const GUIDES_BETWEEN: &str = "SELECT a.departure_id, g.first_name || ' ' || g.la
        AND a.status != 'declined'
      ORDER BY a.departure_id, a.role != 'lead', g.last_name, g.first_name";
 
+/// The published review ratings of the bookings on departures starting in `[:from, :to)`
+/// (`review_ratings_departure_idx`, office desks; a guide's device holds none).
+const RATINGS_BETWEEN: &str = "SELECT r.departure_id, r.rating
+     FROM schedules s
+     JOIN review_ratings r ON r.organization_id = s.organization_id AND r.departure_id = s.id AND r.published = 1
+     WHERE s.organization_id = :org AND s.starts_at >= :from AND s.starts_at < :to";
+
 const PROMO_CODE_NAMES: &str = "SELECT id, code FROM promo_codes WHERE organization_id = :org";
 
 /// Bookings holding seats on departures starting in `[:from, :to)` with money still due: the
@@ -376,6 +383,16 @@ fn departures(
             guides.entry(r.get(0)?).or_default().push(r.get(1)?);
         }
     }
+    let mut ratings: HashMap<String, Vec<u8>> = HashMap::new();
+    {
+        let mut stmt = c.prepare_cached(RATINGS_BETWEEN)?;
+        let mut q = stmt.query(named_params! {":org": org, ":from": ts(from), ":to": ts(to)})?;
+        while let Some(r) = q.next()? {
+            let rating: i64 = r.get(1)?;
+            let rating = u8::try_from(rating).map_err(|_| corrupt("review rating", &rating.to_string()))?;
+            ratings.entry(r.get(0)?).or_default().push(rating);
+        }
+    }
     let mut stmt = c.prepare_cached(DEPARTURES_BETWEEN)?;
     let mut q = stmt.query(named_params! {":org": org, ":from": ts(from), ":to": ts(to)})?;
     let mut out = Vec::new();
@@ -389,6 +406,7 @@ fn departures(
         out.push(DepartureRow {
             fact: DepartureFact {
                 guides: guides.remove(&id).unwrap_or_default(),
+                ratings: ratings.remove(&id).unwrap_or_default(),
                 departure_id: id,
                 tour_id: r.get(1)?,
                 tour_name: r.get(2)?,
@@ -646,5 +664,56 @@ impl Store {
             refused,
             revenue,
         })
+    }
+}
+
+/// The website funnel's last copy per date range (SQLite V33 `funnel_reports`).
+///
+/// Why a kept copy and not replication: the funnel is counted from the site's raw events, which
+/// only the server holds (thousands of anonymous page views a day, no use to a desk one by one),
+/// and a day's counts change with every visitor, so replicating daily aggregates would rewrite
+/// the change log all day for a figure the office reads weekly. An office expects what a printed
+/// report gives: the figures as of when they were last fetched, saying so, and fresh ones when
+/// the desk is connected. So the desk asks the server when online and keeps the answer, with its
+/// "as of" time, for the screen and the CSV export offline.
+const FUNNEL_SAVE: &str = "INSERT INTO funnel_reports (organization_id, from_date, to_date, as_of, report)
+     VALUES (:org, :from, :to, :as_of, :report)
+     ON CONFLICT (organization_id, from_date, to_date) DO UPDATE
+     SET as_of = excluded.as_of, report = excluded.report WHERE excluded.as_of >= funnel_reports.as_of";
+
+const FUNNEL_LOAD: &str =
+    "SELECT report FROM funnel_reports WHERE organization_id = :org AND from_date = :from AND to_date = :to";
+
+impl Store {
+    /// Keeps `r` (the server's answer) as the last copy of its date range; an older answer
+    /// arriving late does not replace a newer one.
+    pub fn save_funnel_report(&self, r: &tourdesk_domain::reports::funnel::FunnelReport) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let (org, _) = report_reader(&conn)?;
+        conn.prepare_cached(FUNNEL_SAVE)?.execute(named_params! {
+            ":org": org,
+            ":from": r.from.to_string(),
+            ":to": r.to.to_string(),
+            ":as_of": r.as_of.to_rfc3339_opts(SecondsFormat::Micros, true),
+            ":report": serde_json::to_string(r)?,
+        })?;
+        Ok(())
+    }
+
+    /// The last copy of the funnel for `from..=to` this desk fetched, if any.
+    pub fn funnel_report(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Option<tourdesk_domain::reports::funnel::FunnelReport>, StoreError> {
+        use rusqlite::OptionalExtension;
+        reports::validate_range(from, to).map_err(|e| Rejection::Invalid(FieldError::new(e.field(), e.to_string())))?;
+        let conn = self.conn();
+        let (org, _) = report_reader(&conn)?;
+        let raw: Option<String> = conn
+            .prepare_cached(FUNNEL_LOAD)?
+            .query_row(named_params! {":org": org, ":from": from.to_string(), ":to": to.to_string()}, |r| r.get(0))
+            .optional()?;
+        Ok(raw.map(|r| serde_json::from_str(&r)).transpose()?)
     }
 }

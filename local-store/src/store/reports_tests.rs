@@ -358,7 +358,7 @@ fn sources_utilisation_cancellations_promos_guides_and_customers() {
     let t = s.report(&filter(ReportKind::Promos, Grouping::Day)).unwrap();
     assert_eq!(shown(&t.rows), [["SUMMER10", "EUR", "1", "EUR 10.00", "EUR 90.00"]]);
     let t = s.report(&filter(ReportKind::Guides, Grouping::Day)).unwrap();
-    assert_eq!(shown(&t.rows), [["Gil Moss", "1", "3", "0", "0.0 %"]]);
+    assert_eq!(shown(&t.rows), [["Gil Moss", "1", "3", "0", "0.0 %", "0", "—"]]);
     let t = s.report(&filter(ReportKind::Customers, Grouping::Day)).unwrap();
     assert_eq!(
         shown(&t.rows),
@@ -788,4 +788,81 @@ fn the_payments_ledger_exports_the_days_entries_in_the_organizations_zone() {
         matches!(&e, StoreError::Rejected(tourdesk_domain::mutation::Rejection::Invalid(f)) if f.field == "to"),
         "{e:?}"
     );
+}
+
+fn rating(id: &str, departure: &str, stars: u8, published: bool) -> tourdesk_domain::reviews::ReviewRating {
+    tourdesk_domain::reviews::ReviewRating {
+        id: id.into(),
+        organization_id: ORG.into(),
+        tour_id: "t-walk".into(),
+        booking_id: Some(format!("b-{id}")),
+        departure_id: Some(departure.into()),
+        rating: stars,
+        published,
+        moderated_at: Some(at("2026-04-01T10:00:00Z")),
+    }
+}
+
+fn pull_ratings(s: &Store, from_seq: u64, ratings: &[tourdesk_domain::reviews::ReviewRating]) {
+    let changes: Vec<ChangeRecord> = ratings
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ChangeRecord {
+            seq: from_seq + i as u64,
+            entity: EntityKind::ReviewRating,
+            id: r.id.clone(),
+            op: Op::Put,
+            row: serde_json::to_value(r).unwrap(),
+        })
+        .collect();
+    let head = from_seq + ratings.len() as u64 - 1;
+    s.apply_pull(&PullResponse {
+        buckets: vec![BucketPage { bucket: org_bucket(ORG), changes, cursor: head, head }],
+        complete: true,
+        last_mutation_id: 0,
+        results: vec![],
+        removed_buckets: vec![],
+    })
+    .unwrap();
+}
+
+#[test]
+fn the_guide_report_averages_the_published_ratings_the_replica_receives() {
+    let (_d, s) = seeded();
+    // Gil leads d-30: 5 and 4 published, a 1 waiting for approval elsewhere is not counted.
+    pull_ratings(
+        &s,
+        1_000,
+        &[rating("r1", "d-30", 5, true), rating("r2", "d-30", 4, true), rating("r3", "d-30", 1, false)],
+    );
+    let t = s.report(&filter(ReportKind::Guides, Grouping::Day)).unwrap();
+    assert_eq!(shown(&t.rows), [["Gil Moss", "1", "3", "0", "0.0 %", "2", "4.5 of 5"]]);
+    // Approved, then rejected: the later row replaces it and the average drops it.
+    pull_ratings(&s, 2_000, &[rating("r1", "d-30", 5, false)]);
+    let t = s.report(&filter(ReportKind::Guides, Grouping::Day)).unwrap();
+    assert_eq!(shown(&t.rows), [["Gil Moss", "1", "3", "0", "0.0 %", "1", "4.0 of 5"]]);
+}
+
+#[test]
+fn the_funnel_keeps_the_newest_copy_per_range_for_offline() {
+    use tourdesk_domain::reports::funnel::{FunnelCell, FunnelReport};
+    let (_d, s) = seeded();
+    assert_eq!(s.funnel_report(day("2026-03-01"), day("2026-03-31")).unwrap(), None);
+    let report = |as_of: &str, visitors: i64| FunnelReport {
+        from: day("2026-03-01"),
+        to: day("2026-03-31"),
+        zone: "Europe/Lisbon".into(),
+        as_of: at(as_of),
+        tours: Default::default(),
+        cells: vec![FunnelCell { steps: [visitors, 0, 0, 0, 0, 0], ..Default::default() }],
+    };
+    s.save_funnel_report(&report("2026-04-01T10:00:00Z", 7)).unwrap();
+    s.save_funnel_report(&report("2026-04-02T10:00:00Z", 9)).unwrap();
+    // An answer that was counted earlier but arrives later does not replace the newer one.
+    s.save_funnel_report(&report("2026-04-01T12:00:00Z", 8)).unwrap();
+    let kept = s.funnel_report(day("2026-03-01"), day("2026-03-31")).unwrap().unwrap();
+    assert_eq!((kept.as_of, kept.cells[0].steps[0]), (at("2026-04-02T10:00:00Z"), 9));
+    assert_eq!(s.funnel_report(day("2026-03-01"), day("2026-03-30")).unwrap(), None, "another range");
+    let err = s.funnel_report(day("2026-03-31"), day("2026-03-01")).unwrap_err();
+    assert!(err.to_string().contains("end date"), "{err}");
 }

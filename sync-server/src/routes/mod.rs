@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/sign-out", post(sign_out))
         .route("/api/v1/auth/devices", get(devices))
         .route("/api/v1/analytics/funnel", get(crate::analytics::funnel_route))
+        .route("/api/v1/analytics/funnel-report", get(crate::analytics::funnel_report_route))
         .route("/api/v1/auth/devices/{id}/revoke", post(revoke_device))
         .route("/sync/v1/push", post(push))
         .route("/sync/v1/pull", post(pull))

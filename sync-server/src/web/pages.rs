@@ -68,6 +68,13 @@ impl<S: Send + Sync> FromRequest<S> for Posted {
     }
 }
 
+/// The page's own `utm_source` / `utm_campaign`, for the funnel's attribution by source and
+/// campaign (the site sets no cookie, so a page knows only what its own address says).
+fn utm(e: &mut AnalyticsEvent, p: &HashMap<String, String>) {
+    let v = |k: &str| p.get(k).map(|v| tourdesk_domain::reports::funnel::utm(Some(v.as_str()))).filter(|v| !v.is_empty());
+    (e.utm_source, e.utm_campaign) = (v("utm_source"), v("utm_campaign"));
+}
+
 /// Records what a customer did on `org`'s site (`crate::analytics`), off the request path.
 fn track(s: &AppState, org: &str, kind: Kind, lang: Lang, fill: impl FnOnce(&mut AnalyticsEvent)) {
     let mut e = AnalyticsEvent::new(org, kind);
@@ -186,7 +193,10 @@ pub async fn listing(State(s): State<AppState>, Path(org): Path<String>, Visit {
     // Filtered views are for people, not for the index.
     meta.noindex = date.is_some();
     let page = ListingPage { meta, org, cards, categories, date: date_text, date_error };
-    track(&s, &page.org, Kind::PageView, lang, |e| e.path = Some(format!("/{}", page.org)));
+    track(&s, &page.org, Kind::PageView, lang, |e| {
+        e.path = Some(format!("/{}", page.org));
+        utm(e, &p);
+    });
     html(StatusCode::OK, &page, Caching::Revalidate)
 }
 
@@ -244,7 +254,7 @@ fn decimal(m: &MoneyDto) -> String {
 pub async fn tour(
     State(s): State<AppState>,
     Path((org, key)): Path<(String, String)>,
-    Visit { lang, .. }: Visit,
+    Visit { p, lang }: Visit,
 ) -> Response {
     let d = match catalog::tour(&s, &org, &key).await {
         Ok(d) => d,
@@ -363,7 +373,10 @@ pub async fn tour(
         meta,
         d,
     };
-    track(&s, &org, Kind::TourView, lang, |e| (e.path, e.tour_id) = (Some(path.clone()), Some(page.d.tour.id.clone())));
+    track(&s, &org, Kind::TourView, lang, |e| {
+        (e.path, e.tour_id) = (Some(path.clone()), Some(page.d.tour.id.clone()));
+        utm(e, &p);
+    });
     html(StatusCode::OK, &page, Caching::Revalidate)
 }
 
@@ -538,7 +551,10 @@ pub async fn dates(
         month_error,
         meta,
     };
-    track(&s, &org, Kind::AvailabilityView, lang, |e| e.tour_id = Some(d.tour.id.clone()));
+    track(&s, &org, Kind::AvailabilityView, lang, |e| {
+        e.tour_id = Some(d.tour.id.clone());
+        utm(e, &p);
+    });
     html(StatusCode::OK, &page, Caching::Revalidate)
 }
 
@@ -895,6 +911,7 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
             e.checkout_id = Some(page.request_id.clone());
             e.departure_id = Some(page.departure_id.clone());
             e.tour_id = Some(d.tour.id.clone());
+            utm(e, &p);
         });
     }
     let status = if book { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
