@@ -611,7 +611,8 @@ fn test_all() -> anyhow::Result<()> {
 /// The test files that drive the real desk window: timing on a shared 2-core machine makes them
 /// the only tests that may fail once for reasons outside the code (a slow WebKit paint, a
 /// loaded WebDriver), so a test of these that fails is run once more on its own.
-const WINDOW_TEST_FILES: &[&str] = &["desk_window", "guide_window", "tour_editor_window", "calendar_window"];
+const WINDOW_TEST_FILES: &[&str] =
+    &["desk_window", "guide_window", "tour_editor_window", "calendar_window", "booking_window"];
 
 /// Runs every test (under Xvfb, two at a time). Tests that failed are named from cargo's
 /// `test <name> ... FAILED` lines; if every one of them is a real-window test and each passes
@@ -692,6 +693,8 @@ fn e2e() -> anyhow::Result<()> {
                 "calendar_window",
                 "--test",
                 "guide_window",
+                "--test",
+                "booking_window",
             ],
         ]
         .concat(),

@@ -32,6 +32,11 @@ pub fn refund_words(p: &ModifyPreview) -> String {
     }
 }
 
+/// "1 guest", "3 guests": a count a person reads.
+fn guests(n: u32) -> String {
+    if n == 1 { "1 guest".into() } else { format!("{n} guests") }
+}
+
 /// What the dialog's fields say, as the intent's input.
 #[derive(Clone, PartialEq)]
 struct Form {
@@ -143,7 +148,7 @@ pub fn ModifyBookingDialog(props: &ModifyBookingDialogProps) -> Html {
     html! {
         <FormDialog name="modify-booking" title="Change booking" onsubmit={on_submit} on_close={props.on_close.clone()}>
             <p class="dialog-subject"><strong>{ format!("Booking {}", props.money.reference_number) }</strong>
-                { format!(" · {} guests · {}", p.seats_before, price(&props.money.total)) }</p>
+                { format!(" · {} · {}", guests(p.seats_before), price(&props.money.total)) }</p>
             <fieldset id="modify-booking-tiers">
                 <legend>{ "Guests per tier" }</legend>
                 { for p.tiers.iter().enumerate().map(|(i, t)| {
@@ -183,7 +188,7 @@ pub fn ModifyBookingDialog(props: &ModifyBookingDialogProps) -> Html {
                 { beside("reason") }
             </label>
             <p id="modify-booking-summary" class="summary" role="status">
-                { format!("{} guests · {}", p.seats_after, money_words(&p.money)) }
+                { format!("{} · {}", guests(p.seats_after), money_words(&p.money)) }
             </p>
             if !refund.is_empty() {
                 <p id="modify-booking-refund">{ refund }</p>
