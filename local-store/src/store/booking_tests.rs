@@ -21,6 +21,7 @@ use crate::rows;
 mod cancel;
 mod gift_cards;
 mod moves;
+mod one_off;
 mod timeline;
 
 const ORG: &str = "org-1";
