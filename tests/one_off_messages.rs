@@ -13,12 +13,14 @@ use chrono::Utc;
 use serde_json::json;
 use tourdesk_domain::ipc::{NewCustomerMessage, NewRefund};
 use tourdesk_domain::ledger::PaymentMethod;
-use tourdesk_domain::mutation::{Mutation, MessageChannel};
+use tourdesk_domain::mutation::{MessageChannel, Mutation};
 use tourdesk_domain::protocol::{OutcomeStatus, PushRequest, SCHEMA_VERSION};
 use tourdesk_local_store::Store;
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::SmtpSink;
-use tourdesk_tests::{Env, Fakes, empty_departure, m, nonce, phone_booking, push_raw, raw_envelope, sign_in, synced_desk};
+use tourdesk_tests::{
+    Env, Fakes, empty_departure, m, nonce, phone_booking, push_raw, raw_envelope, sign_in, synced_desk,
+};
 
 fn cash(booking_id: &str, amount: i64, currency: &str) -> Mutation {
     m(
@@ -106,7 +108,8 @@ async fn a_message_written_offline_arrives_once_is_logged_audited_and_on_the_tim
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guide_bad_input_or_an_unreachable_channel_is_rejected_and_writes_nothing() {
     let env = Env::start().await;
-    let (desk, client) = synced_desk(&env, "front", demo_data::DEMO_MANAGER_EMAIL).await;
+    // The owner's desk: a manager may write to customers but not edit them (the phone, below).
+    let (desk, client) = synced_desk(&env, "front", demo_data::DEMO_OWNER_EMAIL).await;
     let dep = empty_departure(&env).await;
     let booking = phone_booking(&desk, &dep, "noa@example.com", 1);
     client.sync_once(&desk).await.unwrap();
@@ -240,7 +243,8 @@ async fn a_refund_given_back_by_hand_offline_clears_the_refund_due_once_synced()
     assert_eq!(refunded, total.amount);
     let entries = "SELECT count(*) FROM ledger_entries WHERE booking_id = $1 AND kind = 'refund'";
     assert_eq!(env.scalar(entries, &[&booking]).await, 1);
-    let audited = "SELECT count(*) FROM audit_logs WHERE action = 'record_refund.v1' AND entity_id = $1";
+    let audited =
+        "SELECT count(*) FROM audit_logs WHERE action = 'record_refund.v1' AND entity = 'booking' AND entity_id = $1";
     assert_eq!(env.scalar(audited, &[&booking]).await, 1);
     client.sync_once(&desk).await.unwrap();
     let money = desk.booking_money(&booking).unwrap().unwrap();
@@ -254,9 +258,14 @@ async fn a_refund_given_back_by_hand_offline_clears_the_refund_due_once_synced()
         json!({"nonce": nonce(), "booking_id": booking, "method": "cash", "amount": 100,
                "currency": total.currency.as_str(), "at": Utc::now()}),
     );
-    let req = PushRequest { client_id: nonce(), schema_version: SCHEMA_VERSION, mutations: vec![raw_envelope(1, again)] };
+    let req =
+        PushRequest { client_id: nonce(), schema_version: SCHEMA_VERSION, mutations: vec![raw_envelope(1, again)] };
     let resp = push_raw(&env.base_url(), &token, &req).await;
     assert_eq!((resp.results[0].status, resp.results[0].code.as_deref()), (OutcomeStatus::Rejected, Some("INVALID")));
-    assert!(resp.results[0].detail.clone().unwrap_or_default().contains("nothing is owed back"), "{:?}", resp.results[0]);
+    assert!(
+        resp.results[0].detail.clone().unwrap_or_default().contains("nothing is owed back"),
+        "{:?}",
+        resp.results[0]
+    );
     assert_eq!(env.scalar(entries, &[&booking]).await, 1);
 }

@@ -16,7 +16,8 @@ use tourdesk_domain::entities::{Booking, Departure, GuideAssignment};
 use tourdesk_domain::guides::AssignmentRole;
 use tourdesk_domain::money::Money;
 use tourdesk_domain::mutation::{
-    BOOKING_CONFIRMED, CUSTOMER_MESSAGE_KIND, CUSTOMER_MESSAGE_SENT, Change, MessageChannel, Mutation, SendCustomerMessageV1,
+    BOOKING_CONFIRMED, CUSTOMER_MESSAGE_KIND, CUSTOMER_MESSAGE_SENT, Change, MessageChannel, Mutation,
+    SendCustomerMessageV1,
 };
 use tourdesk_domain::status::{BookingStatus, DepartureStatus};
 

@@ -462,7 +462,9 @@ pub async fn record_payment(
 }
 
 /// Records a refund owed back by hand and handed over; answers the booking's money as it now stands.
-pub async fn record_refund(input: &tourdesk_domain::ipc::NewRefund) -> Result<tourdesk_domain::ipc::BookingMoney, UiError> {
+pub async fn record_refund(
+    input: &tourdesk_domain::ipc::NewRefund,
+) -> Result<tourdesk_domain::ipc::BookingMoney, UiError> {
     #[derive(Serialize)]
     struct A<'a> {
         input: &'a tourdesk_domain::ipc::NewRefund,

@@ -79,8 +79,8 @@ pub use catalogue::{
 };
 pub use confirmation::{CONFIRMATION_RESENT, ResendConfirmationV1, has_confirmation};
 pub use customer_message::{
-    CUSTOMER_MESSAGE_KIND, CUSTOMER_MESSAGE_SENT, CheckedMessage, MESSAGE_BODY_MAX, MESSAGE_SUBJECT_MAX, MessageChannel,
-    SMS_BODY_MAX, SendCustomerMessageV1,
+    CUSTOMER_MESSAGE_KIND, CUSTOMER_MESSAGE_SENT, CheckedMessage, MESSAGE_BODY_MAX, MESSAGE_SUBJECT_MAX,
+    MessageChannel, SMS_BODY_MAX, SendCustomerMessageV1,
 };
 pub use customers::{
     AddCustomerTagV1, CUSTOMER_ERASED, CUSTOMER_MERGED, CreateCustomerV1, CustomerField, ERASED_NAME,

@@ -1,8 +1,8 @@
 //! A booking's money on the desk: its ledger and what it adds up to, for the booking page.
 
+use chrono::{DateTime, Utc};
 use tourdesk_domain::Money;
 use tourdesk_domain::cancellation::CancelledBy;
-use chrono::{DateTime, Utc};
 use tourdesk_domain::ipc::{
     BookingMoney, CancelBooking, CancellationPreview, ChannelOption, DepartureView, LedgerLine, MessageOptions,
     MoveBooking, MoveOption, NewCustomerMessage, NewRefund,
@@ -39,8 +39,10 @@ impl Store {
             .collect::<Vec<_>>();
         let balance = Balance::of_booking(&b);
         let currency = balance.currency();
-        let refund_due_by_hand =
-            tourdesk_domain::ledger::refund_due_by_hand(&b, &entries.iter().map(|l| l.entry.clone()).collect::<Vec<_>>());
+        let refund_due_by_hand = tourdesk_domain::ledger::refund_due_by_hand(
+            &b,
+            &entries.iter().map(|l| l.entry.clone()).collect::<Vec<_>>(),
+        );
         Ok(Some(BookingMoney {
             booking_id: b.id.clone(),
             reference_number: b.reference_number.to_string(),

@@ -151,6 +151,9 @@ mod tests {
         ] {
             assert!(html.contains(&format!("value=\"{code}\"")) && html.contains(words), "{code}: {html}");
         }
-        assert!(html.contains("id=\"confirm-record-refund\"") && html.contains("id=\"cancel-record-refund\""), "{html}");
+        assert!(
+            html.contains("id=\"confirm-record-refund\"") && html.contains("id=\"cancel-record-refund\""),
+            "{html}"
+        );
     }
 }

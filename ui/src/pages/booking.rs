@@ -350,9 +350,7 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
                         tourdesk_domain::mutation::MessageChannel::Email => "e-mail",
                         tourdesk_domain::mutation::MessageChannel::Sms => "text message",
                     };
-                    recorded.set(Some(format!(
-                        "Message queued by {how}; the timeline shows it once it has gone out."
-                    )));
+                    recorded.set(Some(format!("Message queued by {how}; the timeline shows it once it has gone out.")));
                 })
             };
             let confirmed = tourdesk_domain::mutation::has_confirmation(m.status);

@@ -12,7 +12,9 @@ const REFUND: &str = "00000000-0000-4000-8000-0000000f0001";
 fn last_queued(s: &Store) -> (String, Value) {
     let (name, args): (String, String) = s
         .conn()
-        .query_row("SELECT name, args FROM outbox ORDER BY mutation_id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT name, args FROM outbox ORDER BY mutation_id DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     (name, serde_json::from_str(&args).unwrap())
 }
