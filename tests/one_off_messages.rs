@@ -263,7 +263,9 @@ async fn a_refund_given_back_by_hand_offline_clears_the_refund_due_once_synced()
     let resp = push_raw(&env.base_url(), &token, &req).await;
     assert_eq!((resp.results[0].status, resp.results[0].code.as_deref()), (OutcomeStatus::Rejected, Some("INVALID")));
     assert!(
-        resp.results[0].detail.clone().unwrap_or_default().contains("nothing is owed back"),
+        // Refused at the amount: every bit of the money is back already, so the ledger's own
+        // rule answers before the "refund due by hand" one.
+        resp.results[0].detail.clone().unwrap_or_default().starts_with("amount:"),
         "{:?}",
         resp.results[0]
     );
