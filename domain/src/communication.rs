@@ -59,6 +59,7 @@ pub fn kind_words(kind: &str) -> String {
         "booking_cancelled" => "Cancellation notice".into(),
         "departure_cancelled" => "Departure cancelled notice".into(),
         "magic_link" | "manage_link" => "Link to manage the booking".into(),
+        "staff_message" => "Message from the office".into(),
         k => humanise(k),
     }
 }

@@ -579,6 +579,9 @@ pub struct BookingMoney {
     pub balance_due: Money,
     /// What the customer is owed back, when the price fell below what was kept.
     pub refund_due: Money,
+    /// The part of `refund_due` staff give back by hand (`ledger::refund_due_by_hand`); the rest
+    /// is Stripe's to send back to the card. The "Record refund given back" dialog starts with it.
+    pub refund_due_by_hand: Money,
     /// Whether a payment can be recorded at all (not on a cancelled booking).
     pub can_record_payment: bool,
 }
@@ -595,6 +598,49 @@ pub struct NewPayment {
     pub note: Option<String>,
     #[serde(default)]
     pub reference: Option<String>,
+}
+
+/// What the "Record refund given back" dialog sends: money owed back by hand, handed over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRefund {
+    pub booking_id: String,
+    pub method: crate::ledger::PaymentMethod,
+    /// As typed, in the booking's currency (`12.50`); the store turns it into minor units.
+    pub amount: String,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// Who a one-off message from a booking goes to, and by which channels it can (the "Send a
+/// message" dialog greys out a channel with the domain's reason).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageOptions {
+    pub booking_id: String,
+    pub reference_number: String,
+    pub customer_id: String,
+    pub customer_name: String,
+    pub channels: Vec<ChannelOption>,
+}
+
+/// One channel of [`MessageOptions`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelOption {
+    pub channel: crate::mutation::MessageChannel,
+    /// The address or phone it goes to, when there is one.
+    pub to: Option<String>,
+    /// Why it cannot be used, in words; `None` when it can.
+    pub unavailable: Option<String>,
+}
+
+/// What the "Send a message" dialog sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCustomerMessage {
+    pub booking_id: String,
+    pub channel: crate::mutation::MessageChannel,
+    pub subject: String,
+    pub body: String,
 }
 
 /// What cancelling a booking now would give back, as the domain decides it on this desk's rows

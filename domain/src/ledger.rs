@@ -256,6 +256,16 @@ pub fn card_refundable<'a>(net_paid: i64, entries: impl IntoIterator<Item = &'a 
     net_paid.max(0).saturating_sub(by_hand.max(0)).max(0)
 }
 
+/// The part of a booking's refund due that is owed back by hand (cash, terminal, transfer): what
+/// Stripe cannot give back of it, as [`split_refund`] splits it. A cancellation's card part waits
+/// for Stripe and a modification's already counts as refunded, so in both cases this is what
+/// staff still have to hand over; recording it (`record_refund.v1`) clears it.
+pub fn refund_due_by_hand(b: &Booking, entries: &[LedgerEntry]) -> Money {
+    let refund_due = Balance::of_booking(b).refund_due();
+    let net_paid = b.paid_amount.amount.saturating_sub(b.refunded_amount.amount);
+    split_refund(refund_due, card_refundable(net_paid, entries)).by_hand
+}
+
 /// How a refund goes back: through Stripe, up to the card money it can still refund, and the
 /// rest by hand (cash, terminal, bank transfer), which stays a refund due until staff record it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -169,6 +169,7 @@ mod tests {
             refunded: eur(1000),
             balance_due: eur(5000),
             refund_due: eur(0),
+            refund_due_by_hand: eur(0),
             can_record_payment: true,
         };
         (hit, money)

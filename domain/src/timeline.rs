@@ -79,6 +79,8 @@ fn title_of(action: &str) -> String {
         "check_in" => "Checked in".into(),
         "redeem_gift_card" => "Gift card redeemed".into(),
         "resend_confirmation" => "Confirmation sent again".into(),
+        "send_customer_message" => "Message written to the customer".into(),
+        "record_refund" => "Refund given back".into(),
         "cancel_departure" => "Departure cancelled".into(),
         _ => action_words(action),
     }

@@ -120,8 +120,11 @@ impl Decided {
     fn statements_in_one_go(&self) -> Option<Vec<&'static str>> {
         self.changes
             .iter()
-            // A resent confirmation reads the booking and its customer to queue the message.
-            .filter(|c| !matches!(c, Change::Audit(a) if a.action != tourdesk_domain::mutation::CONFIRMATION_RESENT))
+            // A resent confirmation or a message staff wrote reads the customer to queue the message.
+            .filter(|c| {
+                !matches!(c, Change::Audit(a) if a.action != tourdesk_domain::mutation::CONFIRMATION_RESENT
+                    && a.action != tourdesk_domain::mutation::CUSTOMER_MESSAGE_SENT)
+            })
             .map(|c| match c {
                 Change::PutTour(_) => Some(db::UPSERT_TOUR),
                 Change::PutVariant(_) => Some(db::UPSERT_VARIANT),

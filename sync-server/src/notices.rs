@@ -20,7 +20,10 @@ use tourdesk_domain::entities::{Booking, Departure, GuideAssignment};
 use tourdesk_domain::guides::AssignmentRole;
 use tourdesk_domain::money::Currency;
 use tourdesk_domain::money::Money;
-use tourdesk_domain::mutation::{BOOKING_CONFIRMED, BOOKING_MODIFIED, BOOKING_MOVED, Change, Mutation};
+use tourdesk_domain::mutation::{
+    BOOKING_CONFIRMED, BOOKING_MODIFIED, BOOKING_MOVED, CUSTOMER_MESSAGE_KIND, CUSTOMER_MESSAGE_SENT, Change,
+    MessageChannel, Mutation, SendCustomerMessageV1,
+};
 use tourdesk_domain::status::{BookingStatus, DepartureStatus};
 
 use tourdesk_domain::messages::{self as domain_messages, MessageData, MessageKind};
@@ -33,10 +36,13 @@ pub const DEPARTURE_CANCELLED: &str = "departure_cancelled";
 
 /// Queues what `changes`, just written by `m`, owes customers. Does nothing (and awaits nothing)
 /// unless the mutation cancelled bookings with their departure, a recorded payment confirmed a
-/// booking or staff asked for a confirmation again, so a write sent in one go stays one go.
+/// booking, staff asked for a confirmation again or wrote to the customer, so a write sent in one go stays one go.
 pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Result<(), DbError> {
     if let Mutation::ResendConfirmationV1(_) = m {
         return confirmation_resent(w, changes).await;
+    }
+    if let Mutation::SendCustomerMessageV1(a) = m {
+        return customer_message(w, a, changes).await;
     }
     if let Mutation::RecordPaymentV1(_) | Mutation::RedeemGiftCardV1(_) = m {
         return confirmed_by_payment(w, changes).await;
@@ -313,6 +319,38 @@ async fn confirmation_resent(w: &WriteTx<'_>, changes: &[Change]) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// Staff wrote to a booking's customer (`send_customer_message.v1`): the message, in their words,
+/// queued in the mail or SMS outbox in the push's savepoint, so it goes out iff the decision
+/// commits, and once (the push's dedupe key answers a replay with its stored verdict). The domain
+/// checked the channel against the customer it read under the lock; the row is logged so desks
+/// show it on the booking's timeline and the customer's messages.
+async fn customer_message(w: &WriteTx<'_>, a: &SendCustomerMessageV1, changes: &[Change]) -> Result<(), DbError> {
+    let Some(booking) = changes.iter().find_map(|c| match c {
+        Change::Audit(e) if e.action == CUSTOMER_MESSAGE_SENT => Some(e.entity_id.as_str()),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let message = a.checked().map_err(|e| DbError::Corrupt(format!("a decided message does not check: {e}")))?;
+    let (tx, org) = (w.tx(), w.org());
+    let who = messages::addressee(tx, org, &a.customer_id)
+        .await?
+        .ok_or_else(|| DbError::Corrupt(format!("customer {} of a decided message vanished", a.customer_id)))?;
+    let id = match message.channel {
+        MessageChannel::Email => {
+            let to = who.email.clone().ok_or_else(|| DbError::Corrupt("a decided e-mail has no address".into()))?;
+            let email = mail::Email { to, subject: message.subject, text: message.body };
+            mail::queue(tx, org, &a.customer_id, Some(booking), CUSTOMER_MESSAGE_KIND, &email).await?
+        }
+        MessageChannel::Sms => {
+            let to = who.sms_to().ok_or_else(|| DbError::Corrupt("a decided text has no phone".into()))?;
+            crate::sms::queue_titled(tx, org, &a.customer_id, Some(booking), CUSTOMER_MESSAGE_KIND, to, &message)
+                .await?
+        }
+    };
+    db::log_communications(w, &[id]).await
 }
 
 /// The outbox type of the e-mail a guide gets when assigned to a departure.

@@ -224,6 +224,29 @@ pub async fn queue_once(
     Ok((n == 1).then_some(id))
 }
 
+/// Queues a text staff wrote (`send_customer_message.v1`) like [`queue`], keeping its subject so
+/// the communications log (and the booking's timeline) says what it was about; only the body is
+/// sent.
+pub async fn queue_titled(
+    tx: &impl GenericClient,
+    org: &str,
+    customer_id: &str,
+    booking_id: Option<&str>,
+    kind: &str,
+    to: &str,
+    message: &tourdesk_domain::mutation::CheckedMessage,
+) -> Result<String, crate::db::DbError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.exec(
+        "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
+             subject, content, status, recipient, attempts, next_attempt_at)
+         VALUES ($1, $2, $3, $4, 'sms', 'outbound', $5, $6, $7, 'pending', $8, 0, now())",
+        &[&id, &org, &customer_id, &booking_id, &kind, &message.subject, &message.body, &to],
+    )
+    .await?;
+    Ok(id)
+}
+
 /// The callback URL Twilio is given for `org`'s texts, on the public base URL.
 pub fn status_callback_url(public_base_url: &str, org: &str) -> String {
     format!("{}{STATUS_PATH}/{org}", public_base_url.trim_end_matches('/'))

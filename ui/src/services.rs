@@ -461,6 +461,36 @@ pub async fn record_payment(
     call("record_payment", &A { input }).await
 }
 
+/// Records a refund owed back by hand and handed over; answers the booking's money as it now stands.
+pub async fn record_refund(
+    input: &tourdesk_domain::ipc::NewRefund,
+) -> Result<tourdesk_domain::ipc::BookingMoney, UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        input: &'a tourdesk_domain::ipc::NewRefund,
+    }
+    call("record_refund", &A { input }).await
+}
+
+/// Who a one-off message from the booking goes to, and by which channels.
+pub async fn message_options(booking_id: &str) -> Result<tourdesk_domain::ipc::MessageOptions, UiError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct A<'a> {
+        booking_id: &'a str,
+    }
+    call("message_options", &A { booking_id }).await
+}
+
+/// Queues a one-off message to the booking's customer.
+pub async fn send_customer_message(input: &tourdesk_domain::ipc::NewCustomerMessage) -> Result<(), UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        input: &'a tourdesk_domain::ipc::NewCustomerMessage,
+    }
+    call("send_customer_message", &A { input }).await
+}
+
 /// What cancelling the booking now would give back under its policy.
 pub async fn cancellation_preview(booking_id: &str) -> Result<tourdesk_domain::ipc::CancellationPreview, UiError> {
     #[derive(Serialize)]

@@ -99,6 +99,114 @@ impl Mutator for RecordPaymentV1 {
     }
 }
 
+/// The mutation (and so the audit action of its rows) of a refund staff gave back by hand.
+pub const REFUND_GIVEN_BACK: &str = "record_refund.v1";
+
+/// Arguments of `record_refund.v1`: money owed back by hand (a refund due on cash, terminal or
+/// transfer money, which Stripe cannot send back) that staff handed over. Queued offline like a
+/// payment and decided again on the server under the booking's lock; it is refused above the
+/// refund due by hand (`ledger::refund_due_by_hand`), so two desks cannot give the same money back
+/// twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRefundV1 {
+    /// A UUID made by the recording device; it becomes the ledger entry's id.
+    pub nonce: String,
+    pub booking_id: String,
+    /// How the money went back.
+    pub method: PaymentMethod,
+    /// Minor units of `currency`.
+    pub amount: i64,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// When the money was handed over (the recording device's clock).
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// How a refund by hand went back, as its ledger entry says it (the entry has no method column:
+/// its kind is `refund`).
+pub fn given_back_words(m: PaymentMethod) -> &'static str {
+    match m {
+        PaymentMethod::Cash => "Given back in cash",
+        PaymentMethod::CardTerminal => "Given back on the card terminal",
+        PaymentMethod::BankTransfer => "Given back by bank transfer",
+    }
+}
+
+impl Mutator for RecordRefundV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        let id = norm_ref(&self.booking_id);
+        vec![ReadKey::Booking(id.clone()), ReadKey::LedgerOfBooking(id)]
+    }
+
+    /// The ledger is read under the booking's lock: every entry is written with its booking.
+    fn locks(&self, key: &ReadKey) -> bool {
+        !matches!(key, ReadKey::LedgerOfBooking(_))
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        const ACTION: &str = "record a refund given back";
+        require(ctx, Permission::BookingsWrite, ACTION)?;
+        if ctx.role == Role::Customer {
+            return Err(Rejection::NotAuthorized { action: ACTION.into() }.into());
+        }
+        let nonce = validate::id("nonce", &self.nonce)?;
+        let booking_id = validate::row_ref("booking_id", &self.booking_id)?;
+        let currency = validate::currency("currency", &self.currency)?;
+        let note = opt_free_text("note", self.note.as_deref(), 500)?;
+        let reference = validate::opt_text("reference", self.reference.as_deref(), 100)?;
+        if self.at > ctx.now + MAX_CLOCK_SKEW {
+            return Err(Rejection::ClockSkew { field: "at".into(), stamp: self.at.to_rfc3339() }.into());
+        }
+        let b = view.booking(&booking_id)?.ok_or_else(|| Rejection::not_found("booking", &booking_id))?;
+        let entries = view.ledger_of_booking(&b.id)?;
+        // Replayed after it was written (the desk replays its queue on every rebase): done already.
+        if entries.iter().any(|e| e.id == nonce) {
+            return Ok(vec![]);
+        }
+        let amount = Money::new(self.amount, currency);
+        let after = Balance::of_booking(&b).record(EntryKind::Refund, amount)?;
+        let owed = ledger::refund_due_by_hand(&b, &entries);
+        if self.amount > owed.amount {
+            let message = if owed.is_zero() {
+                "nothing is owed back by hand on this booking".to_string()
+            } else {
+                format!("is more than the refund due by hand ({})", owed.display())
+            };
+            return Err(FieldError::new("amount", message).into());
+        }
+        let mut next = b.clone();
+        next.refunded_amount = Money::new(after.refunded, currency);
+        if b.payment_status != PaymentStatus::Disputed {
+            next.payment_status = PaymentStatus::from_amounts(b.pricing.total.amount, after.paid, after.refunded);
+        }
+        next.updated_at = ctx.now;
+        let said = given_back_words(self.method);
+        let entry = LedgerEntry {
+            id: nonce,
+            organization_id: ctx.organization_id.clone(),
+            booking_id: b.id.clone(),
+            departure_id: b.departure_id.clone(),
+            kind: EntryKind::Refund,
+            amount: self.amount,
+            currency,
+            note: Some(match note {
+                Some(n) => format!("{said} · {n}"),
+                None => said.to_string(),
+            }),
+            reference,
+            recorded_by: ctx.user_id.clone(),
+            recorded_at: self.at,
+        };
+        // No audit entry of its own: the store audits both rows under this mutation's name, with
+        // the entry's note saying how the money went back.
+        Ok(vec![Change::PutLedgerEntry(entry), Change::PutBooking(next)])
+    }
+}
+
 /// A booking after a payment of `kind` over `amount`, with its figures and whether the payment
 /// confirmed it.
 pub(super) struct Paid {
@@ -252,5 +360,95 @@ mod tests {
         let mem = world_with(10_000, BookingStatus::Pending, 0);
         assert_eq!(run_err(&mem, "record_payment.v1", args(100), Role::Guide), "NOT_AUTHORIZED");
         assert_eq!(run_err(&mem, "record_payment.v1", args(100), Role::Customer), "NOT_AUTHORIZED");
+    }
+
+    fn ledger_of(mem: &Mem) -> Vec<LedgerEntry> {
+        mem.state.borrow().ledger.values().filter(|e| e.booking_id == B).cloned().collect()
+    }
+
+    fn refund_args(amount: i64, method: &str) -> Value {
+        json!({
+            "nonce": "00000000-0000-4000-8000-0000000000f1",
+            "booking_id": B,
+            "method": method,
+            "amount": amount,
+            "currency": "USD",
+            "note": "counted twice",
+            "at": now(),
+        })
+    }
+
+    /// A booking paid `cash` at the desk whose price then fell to `total`: the difference is owed
+    /// back by hand.
+    fn overpaid_in_cash(cash: i64, total: i64) -> Mem {
+        let mem = world_with(cash, BookingStatus::Confirmed, 0);
+        run_write(&mem, "record_payment.v1", args(cash), Role::Manager);
+        let mut b = mem.get_booking(B);
+        b.pricing.total = usd(total);
+        mem.put_booking(b);
+        mem
+    }
+
+    #[test]
+    fn a_refund_given_back_in_cash_clears_the_refund_due_by_hand() {
+        let mem = overpaid_in_cash(10_000, 7_000);
+        let b = mem.get_booking(B);
+        assert_eq!(ledger::refund_due_by_hand(&b, &ledger_of(&mem)), usd(3_000));
+        let changes = run_write(&mem, REFUND_GIVEN_BACK, refund_args(3_000, "cash"), Role::Manager);
+        let b = mem.get_booking(B);
+        assert_eq!(b.refunded_amount, usd(3_000));
+        assert_eq!(Balance::of_booking(&b).refund_due(), usd(0));
+        assert_eq!(b.payment_status, PaymentStatus::PartiallyRefunded);
+        assert_eq!(ledger::refund_due_by_hand(&b, &ledger_of(&mem)), usd(0));
+        let entry = changes
+            .iter()
+            .find_map(|c| match c {
+                Change::PutLedgerEntry(e) => Some(e.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!((entry.kind, entry.amount), (EntryKind::Refund, 3_000));
+        assert_eq!(entry.note.as_deref(), Some("Given back in cash · counted twice"));
+        assert_eq!(changes.len(), 2, "the entry and the booking; the store audits both");
+        // Replayed once written: nothing more.
+        assert!(run(&mem, REFUND_GIVEN_BACK, refund_args(3_000, "cash"), Role::Manager).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_refund_above_the_refund_due_by_hand_or_with_none_due_is_refused_at_the_amount() {
+        let mem = overpaid_in_cash(10_000, 7_000);
+        let run1 = |a: Value| run(&mem, REFUND_GIVEN_BACK, a, Role::Manager);
+        assert_eq!(field_of(run1(refund_args(3_001, "card_terminal"))), "amount");
+        assert_eq!(field_of(run1(refund_args(0, "cash"))), "amount");
+        assert_eq!(field_of(run1(patch(refund_args(100, "cash"), &[("currency", json!("EUR"))]))), "currency");
+        assert_eq!(field_of(run1(patch(refund_args(100, "cash"), &[("nonce", json!("x"))]))), "nonce");
+        assert_eq!(run_err(&mem, REFUND_GIVEN_BACK, refund_args(100, "card_payment"), Role::Manager), "INVALID");
+        // Part of it, then the rest; then nothing is owed.
+        run_write(&mem, REFUND_GIVEN_BACK, refund_args(1_000, "bank_transfer"), Role::Manager);
+        let rest = patch(refund_args(2_000, "cash"), &[("nonce", json!("00000000-0000-4000-8000-0000000000f2"))]);
+        run_write(&mem, REFUND_GIVEN_BACK, rest, Role::Manager);
+        let more = patch(refund_args(1, "cash"), &[("nonce", json!("00000000-0000-4000-8000-0000000000f3"))]);
+        match run(&mem, REFUND_GIVEN_BACK, more, Role::Manager) {
+            Err(ApplyError::Rejected(Rejection::Invalid(e))) => {
+                assert_eq!(e.field, "amount");
+                assert!(e.message.contains("nothing is owed back"), "{e:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        for role in [Role::Guide, Role::Customer] {
+            assert_eq!(run_err(&mem, REFUND_GIVEN_BACK, refund_args(1, "cash"), role), "NOT_AUTHORIZED");
+        }
+    }
+
+    #[test]
+    fn card_money_is_not_owed_back_by_hand() {
+        // Paid before the ledger was kept (so by card), then the price fell: Stripe gives it back.
+        let mem = world_with(10_000, BookingStatus::Confirmed, 10_000);
+        let mut b = mem.get_booking(B);
+        b.pricing.total = usd(7_000);
+        mem.put_booking(b.clone());
+        assert_eq!(Balance::of_booking(&b).refund_due(), usd(3_000));
+        assert_eq!(ledger::refund_due_by_hand(&b, &[]), usd(0));
+        assert_eq!(field_of(run(&mem, REFUND_GIVEN_BACK, refund_args(100, "cash"), Role::Owner)), "amount");
     }
 }

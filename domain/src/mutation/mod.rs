@@ -26,6 +26,7 @@ mod allotments;
 mod bookings;
 mod catalogue;
 mod confirmation;
+mod customer_message;
 mod customers;
 mod gift_cards;
 mod guides;
@@ -77,6 +78,10 @@ pub use catalogue::{
     UpsertTaxRateV1, UpsertTourFaqV1, UpsertTourInclusionV1,
 };
 pub use confirmation::{CONFIRMATION_RESENT, ResendConfirmationV1, has_confirmation};
+pub use customer_message::{
+    CUSTOMER_MESSAGE_KIND, CUSTOMER_MESSAGE_SENT, CheckedMessage, MESSAGE_BODY_MAX, MESSAGE_SUBJECT_MAX,
+    MessageChannel, SMS_BODY_MAX, SendCustomerMessageV1,
+};
 pub use customers::{
     AddCustomerTagV1, CUSTOMER_ERASED, CUSTOMER_MERGED, CreateCustomerV1, CustomerField, ERASED_NAME,
     EditCustomerNotesV1, EraseCustomerV1, MergeCustomersV1, RemoveCustomerTagV1, SetCustomerFieldV1,
@@ -84,7 +89,7 @@ pub use customers::{
 pub use gift_cards::{GIFT_CARD_ISSUED, GIFT_CARD_REDEEMED, IssueGiftCardV1, RedeemGiftCardV1};
 pub use guides::{AssignGuideV1, AssignGuideV2, UnassignGuideV1, UpsertGuideV1};
 pub use incidents::RecordDepartureIncidentV1;
-pub use ledger::{BOOKING_CONFIRMED, RecordPaymentV1};
+pub use ledger::{BOOKING_CONFIRMED, REFUND_GIVEN_BACK, RecordPaymentV1, RecordRefundV1, given_back_words};
 pub use schedules::{
     CANCEL_REASON_MAX, CancelDepartureV1, CreateDepartureV1, DEPARTURE_NOTES_MAX, DepartureCancellationPreview,
     GenerateDeparturesV1, GenerationPlan, MAX_DEPARTURE_CAPACITY, PlannedDeparture, SetDepartureCapacityV1,
@@ -673,6 +678,8 @@ mutations! {
     MergeCustomersV1 => "merge_customers.v1",
     EraseCustomerV1 => "erase_customer.v1",
     ResendConfirmationV1 => "resend_confirmation.v1",
+    SendCustomerMessageV1 => "send_customer_message.v1",
+    RecordRefundV1 => "record_refund.v1",
 }
 
 impl Mutation {

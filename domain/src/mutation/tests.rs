@@ -189,6 +189,16 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         ),
         ("erase_customer.v1", json!({"customer_id": CUSTOMER, "hlc": hlc(0, "desk-a").to_string()})),
         ("resend_confirmation.v1", json!({"booking_id": "b-1"})),
+        (
+            "send_customer_message.v1",
+            json!({"nonce": uuid(41), "booking_id": "b-1", "customer_id": CUSTOMER, "channel": "email",
+                   "subject": "Meeting point", "body": "By the fountain."}),
+        ),
+        (
+            "record_refund.v1",
+            json!({"nonce": uuid(42), "booking_id": "b-over", "method": "cash", "amount": 100, "currency": "USD",
+                   "at": "2026-06-01T11:00:00Z"}),
+        ),
     ]
 }
 
@@ -214,6 +224,24 @@ fn sample_world() -> Mem {
         crate::status::PaymentStatus::Unpaid,
         0,
     ));
+    // Paid in cash, then made cheaper: $30.00 is owed back by hand (`record_refund.v1`).
+    let mut over =
+        booking("b-over", 2, crate::status::BookingStatus::Confirmed, crate::status::PaymentStatus::Paid, 10_000);
+    over.pricing.total = usd(7_000);
+    mem.put_booking(over.clone());
+    mem.write(Change::PutLedgerEntry(crate::ledger::LedgerEntry {
+        id: "00000000-0000-4000-8000-0000000000c5".into(),
+        organization_id: ORG.into(),
+        booking_id: over.id.clone(),
+        departure_id: over.departure_id.clone(),
+        kind: crate::ledger::EntryKind::Cash,
+        amount: 10_000,
+        currency: crate::money::Currency::USD,
+        note: None,
+        reference: None,
+        recorded_by: STAFF.into(),
+        recorded_at: now(),
+    }));
     mem.put_departure(Departure { booked_count: 2, ..departure() });
     // The departure `move_booking.v1` moves b-1 to.
     mem.put_departure(Departure {
@@ -480,6 +508,10 @@ fn bookings_lock_their_departure_and_only_consult_the_tour() {
                     "{unlocked:?}"
                 );
                 assert!(m.reads().iter().filter(|k| matches!(k, ReadKey::Departure(_))).all(|k| m.locks(k)));
+            }
+            // The ledger is read under the booking's lock.
+            "record_refund.v1" => {
+                assert!(unlocked.iter().all(|k| matches!(k, ReadKey::LedgerOfBooking(_))), "{unlocked:?}");
             }
             // A guide's qualified tours are only looked up.
             "upsert_guide.v1" => assert!(unlocked.iter().all(|k| matches!(k, ReadKey::Tour(_))), "{unlocked:?}"),

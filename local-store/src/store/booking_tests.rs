@@ -23,6 +23,7 @@ mod cancel;
 mod gift_cards;
 mod list_indexes;
 mod moves;
+mod one_off;
 mod timeline;
 
 const ORG: &str = "org-1";

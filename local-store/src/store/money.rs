@@ -1,13 +1,16 @@
 //! A booking's money on the desk: its ledger and what it adds up to, for the booking page.
 
+use chrono::{DateTime, Utc};
 use tourdesk_domain::Money;
 use tourdesk_domain::cancellation::CancelledBy;
 use tourdesk_domain::ipc::{
-    BookingMoney, CancelBooking, CancellationPreview, DepartureView, LedgerLine, MoveBooking, MoveOption,
+    BookingMoney, CancelBooking, CancellationPreview, ChannelOption, DepartureView, LedgerLine, MessageOptions,
+    MoveBooking, MoveOption, NewCustomerMessage, NewRefund,
 };
 use tourdesk_domain::ledger::Balance;
 use tourdesk_domain::mutation::{
-    CancelBookingV1, Change, MoveBookingV1, Mutation, RefundOverrideArgs, Rejection, move_money,
+    CancelBookingV1, Change, MessageChannel, MoveBookingV1, Mutation, RecordRefundV1, RefundOverrideArgs, Rejection,
+    SendCustomerMessageV1, move_money,
 };
 use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::status::BookingStatus;
@@ -36,6 +39,10 @@ impl Store {
             .collect::<Vec<_>>();
         let balance = Balance::of_booking(&b);
         let currency = balance.currency();
+        let refund_due_by_hand = tourdesk_domain::ledger::refund_due_by_hand(
+            &b,
+            &entries.iter().map(|l| l.entry.clone()).collect::<Vec<_>>(),
+        );
         Ok(Some(BookingMoney {
             booking_id: b.id.clone(),
             reference_number: b.reference_number.to_string(),
@@ -49,7 +56,92 @@ impl Store {
             refunded: tourdesk_domain::Money::new(balance.refunded, currency),
             balance_due: balance.balance_due(),
             refund_due: balance.refund_due(),
+            refund_due_by_hand,
             can_record_payment: b.status != BookingStatus::Cancelled && balance.due() > 0,
+        }))
+    }
+}
+
+impl Store {
+    /// Records a refund owed back by hand and handed over (`record_refund.v1`, queued like every
+    /// intent, offline too): the amount as typed in the booking's currency, `nonce` the ledger
+    /// entry's id, `at` when. An amount that is no amount, or more than is owed back by hand, is
+    /// refused at its field with nothing written. Answers the mutation id.
+    pub fn record_refund(&self, input: &NewRefund, nonce: String, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let b = {
+            let conn = self.conn();
+            let org = session_org(&conn)?.ok_or(StoreError::NotSignedIn)?;
+            rows::booking(&conn, &org, &input.booking_id)?.ok_or_else(|| {
+                StoreError::Rejected(Rejection::NotFound { entity: "booking".into(), id: input.booking_id.clone() })
+            })?
+        };
+        let currency = b.pricing.total.currency;
+        let amount = Money::from_decimal_str(input.amount.trim(), currency).map_err(|_| {
+            StoreError::Rejected(Rejection::Invalid(FieldError::new(
+                "amount",
+                format!("is not an amount in {currency} (like 12.50)"),
+            )))
+        })?;
+        let opt = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        self.mutate(&Mutation::RecordRefundV1(RecordRefundV1 {
+            nonce,
+            booking_id: b.id,
+            method: input.method,
+            amount: amount.amount,
+            currency: currency.as_str().to_string(),
+            note: opt(&input.note),
+            reference: opt(&input.reference),
+            at,
+        }))
+    }
+
+    /// Who a one-off message from the booking goes to and by which channels, each unusable one
+    /// with the domain's reason; `None` when this desk does not hold the booking.
+    pub fn message_options(&self, booking_id: &str) -> Result<Option<MessageOptions>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(None) };
+        let Some(b) = rows::booking(&conn, &org, booking_id)? else { return Ok(None) };
+        let Some(c) = rows::customer(&conn, &org, &b.customer_id)? else { return Ok(None) };
+        let channels = MessageChannel::ALL
+            .into_iter()
+            .map(|channel| ChannelOption {
+                channel,
+                to: match channel {
+                    MessageChannel::Email => c.email.clone(),
+                    MessageChannel::Sms => c.phone.clone(),
+                }
+                .filter(|v| !v.trim().is_empty()),
+                unavailable: channel.unreachable(&c).map(str::to_string),
+            })
+            .collect();
+        let name = format!("{} {}", c.first_name, c.last_name).trim().to_string();
+        Ok(Some(MessageOptions {
+            booking_id: b.id,
+            reference_number: b.reference_number.to_string(),
+            customer_id: c.id,
+            customer_name: name,
+            channels,
+        }))
+    }
+
+    /// Queues a one-off message to the booking's customer (`send_customer_message.v1`, offline
+    /// too); the server sends it. A refusal (a subject too long, a channel that cannot reach the
+    /// customer) names its field and queues nothing. Answers the mutation id.
+    pub fn send_customer_message(&self, input: &NewCustomerMessage, nonce: String) -> Result<u64, StoreError> {
+        let b = {
+            let conn = self.conn();
+            let org = session_org(&conn)?.ok_or(StoreError::NotSignedIn)?;
+            rows::booking(&conn, &org, &input.booking_id)?.ok_or_else(|| {
+                StoreError::Rejected(Rejection::NotFound { entity: "booking".into(), id: input.booking_id.clone() })
+            })?
+        };
+        self.mutate(&Mutation::SendCustomerMessageV1(SendCustomerMessageV1 {
+            nonce,
+            booking_id: b.id,
+            customer_id: b.customer_id,
+            channel: input.channel,
+            subject: input.subject.clone(),
+            body: input.body.clone(),
         }))
     }
 }

@@ -33,6 +33,42 @@ pub async fn resend_confirmation(desk: State<'_, Desk>, booking_id: String) -> D
     Ok(())
 }
 
+/// Who a one-off message from the booking goes to and by which channels (the "Send a message"
+/// dialog's choices, each unusable one with its reason).
+#[tauri::command]
+pub async fn message_options(
+    desk: State<'_, Desk>,
+    booking_id: String,
+) -> DeskResult<tourdesk_domain::ipc::MessageOptions> {
+    desk.store.message_options(&booking_id)?.ok_or(DeskError::NotFound("this desk does not hold that booking"))
+}
+
+/// Queues a one-off message to the booking's customer (`send_customer_message.v1`), offline
+/// too; the shell makes its nonce. A refusal names its field and queues nothing.
+#[tauri::command]
+pub async fn send_customer_message(
+    desk: State<'_, Desk>,
+    input: tourdesk_domain::ipc::NewCustomerMessage,
+) -> DeskResult<()> {
+    desk.store.send_customer_message(&input, uuid::Uuid::new_v4().to_string())?;
+    desk.sync.touched(&desk.store, &[EntityKind::Booking], false);
+    Ok(())
+}
+
+/// Records a refund owed back by hand and handed over (`record_refund.v1`), offline too; the
+/// shell makes the entry's nonce and its instant. Answers the booking's money as it now stands.
+#[tauri::command]
+pub async fn record_refund(
+    desk: State<'_, Desk>,
+    input: tourdesk_domain::ipc::NewRefund,
+) -> DeskResult<tourdesk_domain::ipc::BookingMoney> {
+    desk.store.record_refund(&input, uuid::Uuid::new_v4().to_string(), chrono::Utc::now())?;
+    desk.sync.touched(&desk.store, &[EntityKind::LedgerEntry, EntityKind::Booking], false);
+    desk.store
+        .booking_money(&input.booking_id)?
+        .ok_or(DeskError::Internal("the refund was saved but cannot be read back"))
+}
+
 /// Saves a booking's confirmation and receipt as a PDF built from this desk's replica, at
 /// `path` (a file, a folder, or empty for the downloads folder, as manifests are); answers the
 /// path written.

@@ -92,6 +92,9 @@ pub struct LedgerProps {
     /// Opens the "Redeem gift card" dialog; `None` hides the button.
     #[prop_or_default]
     pub on_redeem: Option<Callback<()>>,
+    /// Opens the "Record refund given back" dialog; shown only while money is owed back by hand.
+    #[prop_or_default]
+    pub on_refund: Option<Callback<()>>,
 }
 
 /// The ledger: every entry, then paid, refunded and the balance due.
@@ -100,6 +103,8 @@ pub fn Ledger(props: &LedgerProps) -> Html {
     let m = &props.money;
     let on_record = props.on_record.clone().map(|cb| cb.reform(|_: MouseEvent| ()));
     let on_redeem = props.on_redeem.clone().map(|cb| cb.reform(|_: MouseEvent| ()));
+    let on_refund =
+        props.on_refund.clone().filter(|_| !m.refund_due_by_hand.is_zero()).map(|cb| cb.reform(|_: MouseEvent| ()));
     html! {
         <section id="ledger" class="panel" aria-labelledby="ledger-title">
             <h3 id="ledger-title">{ "Payments and refunds" }</h3>
@@ -134,7 +139,16 @@ pub fn Ledger(props: &LedgerProps) -> Html {
                 if !m.refund_due.is_zero() {
                     <dt>{ "Refund due" }</dt><dd id="refund-due">{ price(&m.refund_due) }</dd>
                 }
+                if !m.refund_due_by_hand.is_zero() && m.refund_due_by_hand != m.refund_due {
+                    <dt>{ "Of which by hand" }</dt><dd id="refund-due-by-hand">{ price(&m.refund_due_by_hand) }</dd>
+                }
             </dl>
+            if let Some(cb) = on_refund {
+                <div class="actions">
+                    <button id="record-refund" type="button" onclick={cb}>{ "Record refund given back…" }</button>
+                    <span class="muted">{ format!("{} was paid by hand and is owed back by hand.", price(&m.refund_due_by_hand)) }</span>
+                </div>
+            }
             if m.can_record_payment && (on_record.is_some() || on_redeem.is_some()) {
                 <div class="actions">
                     if let Some(cb) = on_record {
@@ -301,6 +315,7 @@ pub(crate) mod tests {
             refunded: usd(0),
             balance_due: usd(b.pricing.total.amount - paid),
             refund_due: usd(0),
+            refund_due_by_hand: usd(0),
             can_record_payment: true,
         }
     }
@@ -327,6 +342,34 @@ pub(crate) mod tests {
         assert!(html.contains("Pending sync"), "{html}");
         assert!(html.contains("id=\"balance-due\">$60.00"), "{html}");
         assert!(html.contains("id=\"record-payment\""), "{html}");
+    }
+
+    #[tokio::test]
+    async fn a_refund_due_by_hand_offers_to_record_it_given_back() {
+        #[derive(Properties, PartialEq)]
+        struct P {
+            money: BookingMoney,
+        }
+        #[component]
+        fn Wrap(p: &P) -> Html {
+            html! { <Ledger money={p.money.clone()} on_record={Some(Callback::noop())} on_refund={Some(Callback::noop())} /> }
+        }
+        let usd = |a| Money::new(a, Currency::USD);
+        let owed = BookingMoney {
+            refund_due: usd(3_000),
+            refund_due_by_hand: usd(3_000),
+            balance_due: usd(0),
+            can_record_payment: false,
+            ..money(10_000)
+        };
+        let html = yew::LocalServerRenderer::<Wrap>::with_props(P { money: owed.clone() }).render().await;
+        assert!(html.contains("id=\"refund-due\">$30.00"), "{html}");
+        assert!(html.contains("id=\"record-refund\"") && html.contains("Record refund given back…"), "{html}");
+        assert!(!html.contains("id=\"record-payment\""), "{html}");
+        // Card money Stripe gives back is no business of the desk's.
+        let card = BookingMoney { refund_due_by_hand: usd(0), ..owed };
+        let html = yew::LocalServerRenderer::<Wrap>::with_props(P { money: card }).render().await;
+        assert!(html.contains("id=\"refund-due\"") && !html.contains("id=\"record-refund\""), "{html}");
     }
 
     #[tokio::test]

@@ -8,10 +8,12 @@ use tourdesk_domain::protocol::EntityKind;
 use yew::prelude::*;
 
 use crate::components::cancel_booking::CancelBookingDialog;
+use crate::components::customer_message::SendMessageDialog;
 use crate::components::gift_cards::RedeemGiftCardDialog;
 use crate::components::modify_booking::ModifyBookingDialog;
 use crate::components::move_booking::MoveBookingDialog;
 use crate::components::payment::{Ledger, PriceSnapshot, RecordPaymentDialog};
+use crate::components::refund_given::RecordRefundDialog;
 use crate::components::states::{ErrorNote, Loading};
 use crate::components::tours::{local_start, price};
 use crate::hooks::{Depends, Load, use_invoke};
@@ -103,6 +105,8 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
     let cancel_error = use_state(|| None::<crate::error::UiError>);
     let move_options = use_state(|| None::<Vec<tourdesk_domain::ipc::MoveOption>>);
     let modify_preview = use_state(|| None::<tourdesk_domain::ipc::ModifyPreview>);
+    let refund_dialog = use_state(|| false);
+    let message_options = use_state(|| None::<tourdesk_domain::ipc::MessageOptions>);
     match money {
         Load::Loading => html! { <Loading what="the booking's payments" /> },
         Load::Failed(e) => html! { <ErrorNote error={e} /> },
@@ -293,6 +297,62 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
                     });
                 })
             };
+            let open_refund = {
+                let (refund_dialog, recorded) = (refund_dialog.clone(), recorded.clone());
+                Callback::from(move |()| {
+                    recorded.set(None);
+                    refund_dialog.set(true);
+                })
+            };
+            let close_refund = {
+                let refund_dialog = refund_dialog.clone();
+                Callback::from(move |()| refund_dialog.set(false))
+            };
+            let on_refunded = {
+                let (refund_dialog, recorded) = (refund_dialog.clone(), recorded.clone());
+                Callback::from(move |m: tourdesk_domain::ipc::BookingMoney| {
+                    refund_dialog.set(false);
+                    recorded.set(Some(if m.refund_due_by_hand.is_zero() {
+                        "Refund recorded: nothing more is owed back by hand.".into()
+                    } else {
+                        format!("Refund recorded: {} still to give back by hand.", price(&m.refund_due_by_hand))
+                    }));
+                })
+            };
+            let open_message = {
+                let (message_options, cancel_error, recorded) =
+                    (message_options.clone(), cancel_error.clone(), recorded.clone());
+                let id = m.booking_id.clone();
+                Callback::from(move |_: MouseEvent| {
+                    recorded.set(None);
+                    let (message_options, cancel_error, id) =
+                        (message_options.clone(), cancel_error.clone(), id.clone());
+                    yew::platform::spawn_local(async move {
+                        match services::message_options(&id).await {
+                            Ok(o) => {
+                                cancel_error.set(None);
+                                message_options.set(Some(o));
+                            }
+                            Err(e) => cancel_error.set(Some(e)),
+                        }
+                    });
+                })
+            };
+            let close_message = {
+                let message_options = message_options.clone();
+                Callback::from(move |()| message_options.set(None))
+            };
+            let on_message_sent = {
+                let (message_options, recorded) = (message_options.clone(), recorded.clone());
+                Callback::from(move |channel: tourdesk_domain::mutation::MessageChannel| {
+                    message_options.set(None);
+                    let how = match channel {
+                        tourdesk_domain::mutation::MessageChannel::Email => "e-mail",
+                        tourdesk_domain::mutation::MessageChannel::Sms => "text message",
+                    };
+                    recorded.set(Some(format!("Message queued by {how}; the timeline shows it once it has gone out.")));
+                })
+            };
             let confirmed = tourdesk_domain::mutation::has_confirmation(m.status);
             let close_modify = {
                 let modify_preview = modify_preview.clone();
@@ -317,6 +377,7 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
                 <>
                     <div class="actions booking-actions">
                             <button id="save-receipt" type="button" onclick={save_receipt}>{ "Save receipt (PDF)" }</button>
+                            <button id="send-message" type="button" onclick={open_message}>{ "Send a message…" }</button>
                             if confirmed {
                                 <button id="resend-confirmation" type="button" onclick={resend}>{ "Send confirmation again" }</button>
                             }
@@ -330,9 +391,15 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
                         <p id="cancel-booking-refused" class="error-text">{ e.message.clone() }</p>
                     }
                     <PriceSnapshot money={m.clone()} />
-                    <Ledger money={m.clone()} on_record={Some(open)} on_redeem={Some(open_gift)} />
+                    <Ledger money={m.clone()} on_record={Some(open)} on_redeem={Some(open_gift)} on_refund={Some(open_refund)} />
                     if let Some(note) = &*recorded {
                         <p id="payment-recorded" class="notice" role="status">{ note.clone() }</p>
+                    }
+                    if *refund_dialog {
+                        <RecordRefundDialog money={m.clone()} on_recorded={on_refunded} on_close={close_refund} />
+                    }
+                    if let Some(o) = &*message_options {
+                        <SendMessageDialog options={o.clone()} on_sent={on_message_sent} on_close={close_message} />
                     }
                     if *dialog {
                         <RecordPaymentDialog money={m.clone()} on_recorded={on_recorded} on_close={close} />
