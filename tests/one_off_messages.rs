@@ -246,6 +246,9 @@ async fn a_refund_given_back_by_hand_offline_clears_the_refund_due_once_synced()
     let audited =
         "SELECT count(*) FROM audit_logs WHERE action = 'record_refund.v1' AND entity = 'booking' AND entity_id = $1";
     assert_eq!(env.scalar(audited, &[&booking]).await, 1);
+    // The customer is told, once, that the money was given back.
+    let told = "SELECT count(*) FROM communications WHERE booking_id = $1 AND type = 'refund'";
+    assert_eq!(env.scalar(told, &[&booking]).await, 1);
     client.sync_once(&desk).await.unwrap();
     let money = desk.booking_money(&booking).unwrap().unwrap();
     assert!(money.refund_due.is_zero() && money.refund_due_by_hand.is_zero(), "{money:?}");
@@ -270,4 +273,5 @@ async fn a_refund_given_back_by_hand_offline_clears_the_refund_due_once_synced()
         resp.results[0]
     );
     assert_eq!(env.scalar(entries, &[&booking]).await, 1);
+    assert_eq!(env.scalar(told, &[&booking]).await, 1);
 }

@@ -22,7 +22,7 @@ use tourdesk_domain::money::Currency;
 use tourdesk_domain::money::Money;
 use tourdesk_domain::mutation::{
     BOOKING_CONFIRMED, BOOKING_MODIFIED, BOOKING_MOVED, CUSTOMER_MESSAGE_KIND, CUSTOMER_MESSAGE_SENT, Change,
-    MessageChannel, Mutation, SendCustomerMessageV1,
+    MessageChannel, Mutation, RecordRefundV1, SendCustomerMessageV1,
 };
 use tourdesk_domain::status::{BookingStatus, DepartureStatus};
 
@@ -46,6 +46,9 @@ pub async fn queue_for(w: &WriteTx<'_>, m: &Mutation, changes: &[Change]) -> Res
     }
     if let Mutation::RecordPaymentV1(_) | Mutation::RedeemGiftCardV1(_) = m {
         return confirmed_by_payment(w, changes).await;
+    }
+    if let Mutation::RecordRefundV1(r) = m {
+        return refund_given_back(w, r, changes).await;
     }
     if let Mutation::CancelBookingV1(c) = m {
         if c.notify_customer {
@@ -268,6 +271,27 @@ pub async fn refund_on_its_way(w: &WriteTx<'_>, refund_id: &str) -> Result<(), D
         ..booking_data(w, &b, &who).await?
     };
     send(w, &who, &b, MessageKind::Refund, &data).await
+}
+
+/// Tells the customer money was given back by hand (`record_refund.v1`: cash, a card terminal or
+/// a transfer). The server applies a pushed mutation once, so this is queued once.
+async fn refund_given_back(w: &WriteTx<'_>, r: &RecordRefundV1, changes: &[Change]) -> Result<(), DbError> {
+    let booking = changes.iter().find_map(|c| match c {
+        Change::PutBooking(b) if b.id == r.booking_id => Some(b),
+        _ => None,
+    });
+    let Some(b) = booking else { return Ok(()) };
+    let Some(who) = messages::addressee(w.tx(), w.org(), &b.customer_id).await? else { return Ok(()) };
+    let currency = Currency::parse(&r.currency)
+        .map_err(|e| DbError::Corrupt(format!("refund on {} has currency {:?}: {e}", r.booking_id, r.currency)))?;
+    let refund = Money::new(r.amount, currency).display_with_symbol();
+    let data = MessageData {
+        // Handed over already: only the amount, not where it will go.
+        refund_details: domain_messages::refund_details(who.language, &refund, "", ""),
+        refund,
+        ..booking_data(w, b, &who).await?
+    };
+    send(w, &who, b, MessageKind::Refund, &data).await
 }
 
 /// Asks the customer to pay what booking `b` still owes (`balance`), with the link to the
