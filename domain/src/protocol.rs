@@ -310,10 +310,13 @@ pub enum EntityKind {
     /// A message sent (or not) to a customer (`communication::Communication`), its delivery
     /// state included; office desks only.
     Communication,
+    /// A customer waiting for seats on a departure (`entities::WaitlistEntry`), with where the
+    /// entry stands (waiting, offered, booked, lapsed, removed); office desks only.
+    WaitlistEntry,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 25] = [
+    pub const ALL: [EntityKind; 26] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -339,6 +342,7 @@ impl EntityKind {
         EntityKind::GiftCard,
         EntityKind::GiftCardMovement,
         EntityKind::Communication,
+        EntityKind::WaitlistEntry,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -368,6 +372,7 @@ impl EntityKind {
             EntityKind::GiftCard => "gift_card",
             EntityKind::GiftCardMovement => "gift_card_movement",
             EntityKind::Communication => "communication",
+            EntityKind::WaitlistEntry => "waitlist_entry",
         }
     }
 
