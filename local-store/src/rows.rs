@@ -14,7 +14,7 @@ use tourdesk_domain::allotment::Allotment;
 use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::catalogue::{CatalogueRow, is_catalogue_kind};
 use tourdesk_domain::communication::Communication;
-use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
+use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment, WaitlistEntry};
 use tourdesk_domain::gift_card::{GiftCard, GiftCardMovement};
 use tourdesk_domain::incident::DepartureIncident;
 use tourdesk_domain::ledger::LedgerEntry;
@@ -325,6 +325,7 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::GiftCard => "gift_cards",
         EntityKind::GiftCardMovement => "gift_card_movements",
         EntityKind::Communication => "communications",
+        EntityKind::WaitlistEntry => "waitlist_entries",
     }
 }
 
@@ -740,6 +741,26 @@ static COMMUNICATIONS: Spec = Spec::new(
     ],
 );
 
+static WAITLIST_ENTRIES: Spec = Spec::new(
+    "waitlist_entries",
+    &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("tour_id", Text),
+        ("departure_id", Text),
+        ("customer_id", Text),
+        ("lines", Json),
+        ("party_size", Int),
+        ("notes", Text),
+        ("created_by", Text),
+        ("created_at", Text),
+        ("status", Text),
+        ("offered_at", Text),
+        ("offer_expires_at", Text),
+        ("offer_booking_id", Text),
+    ],
+);
+
 fn spec(kind: EntityKind) -> Option<&'static Spec> {
     match kind {
         EntityKind::Season => Some(&SEASONS),
@@ -763,6 +784,7 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::GiftCard => Some(&GIFT_CARDS),
         EntityKind::GiftCardMovement => Some(&GIFT_CARD_MOVEMENTS),
         EntityKind::Communication => Some(&COMMUNICATIONS),
+        EntityKind::WaitlistEntry => Some(&WAITLIST_ENTRIES),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
 }
@@ -1027,6 +1049,7 @@ pub enum Record {
     GiftCard(GiftCard),
     GiftCardMovement(GiftCardMovement),
     Communication(Communication),
+    WaitlistEntry(WaitlistEntry),
 }
 
 impl Record {
@@ -1060,6 +1083,7 @@ impl Record {
             EntityKind::GiftCard => Record::GiftCard(GiftCard::deserialize(d)?),
             EntityKind::GiftCardMovement => Record::GiftCardMovement(GiftCardMovement::deserialize(d)?),
             EntityKind::Communication => Record::Communication(Communication::deserialize(d)?),
+            EntityKind::WaitlistEntry => Record::WaitlistEntry(WaitlistEntry::deserialize(d)?),
         })
     }
 
@@ -1087,6 +1111,7 @@ impl Record {
             Record::GiftCard(_) => EntityKind::GiftCard,
             Record::GiftCardMovement(_) => EntityKind::GiftCardMovement,
             Record::Communication(_) => EntityKind::Communication,
+            Record::WaitlistEntry(_) => EntityKind::WaitlistEntry,
         }
     }
 
@@ -1110,6 +1135,7 @@ impl Record {
             Record::GiftCard(g) => &g.organization_id,
             Record::GiftCardMovement(m) => &m.organization_id,
             Record::Communication(m) => &m.organization_id,
+            Record::WaitlistEntry(e) => &e.organization_id,
         }
     }
 
@@ -1134,6 +1160,7 @@ impl Record {
             Record::GiftCard(g) => serde_json::to_string(g)?,
             Record::GiftCardMovement(m) => serde_json::to_string(m)?,
             Record::Communication(m) => serde_json::to_string(m)?,
+            Record::WaitlistEntry(e) => serde_json::to_string(e)?,
         })
     }
 }
@@ -1215,6 +1242,7 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::GiftCard(v) => put_spec(c, &GIFT_CARDS, v, &[], pending),
         Record::GiftCardMovement(v) => put_spec(c, &GIFT_CARD_MOVEMENTS, v, &[], pending),
         Record::Communication(v) => put_spec(c, &COMMUNICATIONS, v, &[], pending),
+        Record::WaitlistEntry(v) => put_spec(c, &WAITLIST_ENTRIES, v, &[], pending),
     }
 }
 
@@ -1266,6 +1294,7 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::Allotment
         | EntityKind::DepartureIncident => None,
         EntityKind::GiftCard | EntityKind::GiftCardMovement | EntityKind::Communication => None,
+        EntityKind::WaitlistEntry => None,
     };
     Ok(v)
 }
@@ -1367,6 +1396,7 @@ pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue
         Record::AuditLog(a) => both(&AUDIT_LOG, a.as_ref()),
         Record::DepartureIncident(i) => both(&INCIDENTS, i),
         Record::Communication(m) => both(&COMMUNICATIONS, m),
+        Record::WaitlistEntry(e) => both(&WAITLIST_ENTRIES, e),
         other => panic!("{:?} has typed columns, not a spec", other.kind()),
     }
 }
@@ -1560,4 +1590,22 @@ pub fn booking_zone(c: &Connection, org: &str, booking_id: &str) -> Result<Optio
     )?
     .query_row(params![org, booking_id], |r| r.get(0))
     .optional()?)
+}
+
+/// One waitlist entry on this replica.
+pub fn waitlist_entry(c: &Connection, org: &str, id: &str) -> Result<Option<WaitlistEntry>, StoreError> {
+    Ok(typed(select_spec(c, &WAITLIST_ENTRIES, org, "id = ?2", &[&id])?)?.pop())
+}
+
+/// A departure's waitlist on this replica, in queue order (the order the offers rule uses).
+pub fn waitlist_of_departure(c: &Connection, org: &str, departure_id: &str) -> Result<Vec<WaitlistEntry>, StoreError> {
+    typed(select_spec(c, &WAITLIST_ENTRIES, org, "departure_id = ?2 ORDER BY created_at, id", &[&departure_id])?)
+}
+
+/// Every waitlist entry on this replica, optionally of one tour's departures.
+pub fn waitlist_entries(c: &Connection, org: &str, tour_id: Option<&str>) -> Result<Vec<WaitlistEntry>, StoreError> {
+    match tour_id {
+        Some(t) => typed(select_spec(c, &WAITLIST_ENTRIES, org, "tour_id = ?2 ORDER BY created_at, id", &[&t])?),
+        None => typed(select_spec(c, &WAITLIST_ENTRIES, org, "1 = 1 ORDER BY created_at, id", &[])?),
+    }
 }

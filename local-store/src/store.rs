@@ -30,6 +30,7 @@ mod reports;
 mod schedules;
 mod search;
 mod timeline;
+mod waitlist;
 mod write;
 
 mod embedded {
@@ -287,6 +288,7 @@ fn start_afresh(tx: &Connection) -> Result<String, StoreError> {
         "ledger_entries",
         "gift_cards",
         "gift_card_movements",
+        "waitlist_entries",
         "replica_rows",
         "shadow",
         "sync_state",

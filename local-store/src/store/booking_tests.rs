@@ -22,6 +22,7 @@ mod cancel;
 mod gift_cards;
 mod moves;
 mod timeline;
+mod waitlist;
 
 const ORG: &str = "org-1";
 const ALL: &str = "org:org-1:all";
