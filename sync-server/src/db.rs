@@ -44,6 +44,8 @@ mod incidents;
 pub use incidents::*;
 mod communications;
 pub use communications::*;
+mod waitlist;
+pub use waitlist::*;
 pub mod accounts;
 pub mod staff;
 
