@@ -90,7 +90,8 @@ fn rows_of(c: &Connection, org: &str, entries: Vec<WaitlistEntry>) -> Result<Vec
     let mut keyed: Vec<_> = out
         .into_iter()
         .map(|r| {
-            let key = (starts.get(r.entry.departure_id.as_str()).copied(), r.entry.departure_id.clone(), r.place.is_none());
+            let key =
+                (starts.get(r.entry.departure_id.as_str()).copied(), r.entry.departure_id.clone(), r.place.is_none());
             (key, r)
         })
         .collect();

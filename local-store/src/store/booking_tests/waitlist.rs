@@ -81,7 +81,10 @@ fn entries_added_offline_show_at_once_in_queue_order_and_settle_with_the_servers
     let rows = s.waitlist(&WaitlistFilter::default()).unwrap();
     let seen: Vec<_> = rows.iter().map(|r| (r.entry.id.as_str(), r.place, r.pending, r.removable)).collect();
     assert_eq!(seen, [(W_BO, Some(1), false, true), (W_ANA, None, false, false)], "Bo is next in line");
-    assert_eq!(rows[1].status_words, tourdesk_domain::waitlist::status_in_words(WaitlistStatus::Offered, Some(until), "UTC"));
+    assert_eq!(
+        rows[1].status_words,
+        tourdesk_domain::waitlist::status_in_words(WaitlistStatus::Offered, Some(until), "UTC")
+    );
     assert!(rows[1].status_words.starts_with("Offered until "));
 
     let only = |status| s.waitlist(&WaitlistFilter { tour_id: None, status: Some(status) }).unwrap();
