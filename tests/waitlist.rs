@@ -3,6 +3,9 @@
 //! whose party fits, holding them for the configured time and mailing a claim link; the link
 //! pays for the held seats through the checkout's payment path; an offer that lapses goes to the
 //! next entry. Against a real server, PostgreSQL, the fake Stripe and the SMTP sink.
+//!
+//! The desk's side: entries replicate to office desks (never a guide's device) when added, offered,
+//! booked, lapsed or removed; staff add and remove them offline, the server decides again.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -11,12 +14,15 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tourdesk_domain::hlc::Hlc;
+use tourdesk_domain::ipc::WaitlistFilter;
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_domain::protocol::{MutationEnvelope, OutcomeStatus, PushRequest, SCHEMA_VERSION};
+use tourdesk_domain::waitlist::WaitlistStatus;
+use tourdesk_local_store::Store;
 use tourdesk_sync_server::demo_data;
 use tourdesk_testkit::smtp::{Message, SmtpSink};
 use tourdesk_testkit::stripe::FakeStripe;
-use tourdesk_tests::{Env, empty_departure, m, nonce, push_raw, sign_in};
+use tourdesk_tests::{Env, empty_departure, m, nonce, push_raw, sign_in, synced_desk};
 
 const ORG: &str = demo_data::DEMO_ORG_SLUG;
 const OFFER_SUBJECT: &str = "Seats are free for you";
@@ -32,6 +38,7 @@ struct SoldOut {
     slug: String,
     date: String,
     blocker: String,
+    tier: String,
 }
 
 async fn sold_out(env: &Env) -> SoldOut {
@@ -62,6 +69,7 @@ async fn sold_out(env: &Env) -> SoldOut {
         slug: row.get(0),
         date: row.get(1),
         blocker: created["booking"]["id"].as_str().unwrap().to_string(),
+        tier,
     }
 }
 
@@ -333,9 +341,155 @@ async fn the_dates_page_offers_the_waitlist_on_a_sold_out_departure_in_two_langu
         )
         .await
         .unwrap();
-    let free =
-        SoldOut { departure: open, tour: String::new(), slug: row.get(0), date: row.get(1), blocker: String::new() };
+    let free = SoldOut {
+        departure: open,
+        tour: String::new(),
+        slug: row.get(0),
+        date: row.get(1),
+        blocker: String::new(),
+        tier: String::new(),
+    };
     let (status, body) = join(&env, &free, "Fay", 1, "en").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("please book on the dates page"), "{body}");
+}
+
+/// Pushes one mutation as `email`, behind any desk's back; returns the verdict's code.
+async fn push_as(env: &Env, email: &str, mutation: Mutation) -> (OutcomeStatus, Option<String>) {
+    let token = sign_in(env, email).await;
+    let req = PushRequest {
+        client_id: nonce(),
+        schema_version: SCHEMA_VERSION,
+        mutations: vec![MutationEnvelope {
+            id: 1,
+            name: mutation.name().into(),
+            args: mutation.args(),
+            hlc: Hlc::at(Utc::now(), 1, "desk").to_string(),
+        }],
+    };
+    let resp = push_raw(&env.base_url(), &token, &req).await;
+    (resp.results[0].status, resp.results[0].code.clone())
+}
+
+fn add_entry(id: &str, d: &SoldOut, customer: &str, party: u32) -> Mutation {
+    m(
+        "add_to_waitlist.v1",
+        json!({"id": id, "tour_id": d.tour, "departure_id": d.departure, "customer_id": customer,
+               "lines": [{"tier_id": d.tier, "quantity": party}], "notes": "phoned in"}),
+    )
+}
+
+/// A desk's entries of the departure: (customer, status in words, place, pending).
+fn desk_rows(desk: &Store, d: &SoldOut) -> Vec<(String, WaitlistStatus, Option<u32>, bool)> {
+    desk.departure_waitlist(&d.departure)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.customer_name, r.entry.status, r.place, r.pending))
+        .collect()
+}
+
+/// Syncs `desk` until `id`'s entry has `status` there.
+async fn until_desk_sees(client: &tourdesk_local_store::SyncClient, desk: &Store, id: &str, status: WaitlistStatus) {
+    for _ in 0..80 {
+        client.sync_once(desk).await.unwrap();
+        let rows = desk.waitlist(&WaitlistFilter::default()).unwrap();
+        if rows.iter().any(|r| r.entry.id == id && r.entry.status == status && !r.pending) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("the desk never saw {id} {status}: {:?}", desk.waitlist(&WaitlistFilter::default()).unwrap());
+}
+
+async fn entry_status(env: &Env, id: &str) -> String {
+    env.pg().await.query_one("SELECT status FROM waitlist_entries WHERE id = $1", &[&id]).await.unwrap().get(0)
+}
+
+async fn logged_rows(env: &Env, id: &str) -> i64 {
+    env.scalar("SELECT count(*) FROM sync_changes WHERE entity = 'waitlist_entry' AND row_id = $1", &[&id]).await
+}
+
+async fn audit_rows(env: &Env, id: &str) -> i64 {
+    env.scalar("SELECT count(*) FROM audit_logs WHERE entity = 'waitlist_entry' AND entity_id = $1", &[&id]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_waitlist_is_kept_and_managed_on_office_desks() {
+    let smtp = SmtpSink::start().await.unwrap();
+    let env = Env::start_with(|c| c.mail.smtp_url = Some(smtp.url())).await;
+    let d = sold_out(&env).await;
+    let (front, front_client) = synced_desk(&env, "front", demo_data::DEMO_OWNER_EMAIL).await;
+    let (back, back_client) = synced_desk(&env, "back", demo_data::DEMO_MANAGER_EMAIL).await;
+
+    // The front desk, offline, creates a caller as a customer and puts two parties on the list.
+    let (first, second) = (nonce(), nonce());
+    let customer = nonce();
+    front
+        .mutate(&m(
+            "create_customer.v1",
+            json!({"id": customer, "email": "gil@example.com", "first_name": "Gil", "last_name": "Caller",
+                   "hlc": Hlc::at(Utc::now(), 0, "front").to_string()}),
+        ))
+        .unwrap();
+    front.mutate(&add_entry(&first, &d, &customer, 2)).unwrap();
+    front.mutate(&add_entry(&second, &d, &customer, 2)).unwrap();
+    let mine = desk_rows(&front, &d);
+    assert_eq!(mine.len(), 2);
+    assert!(mine.iter().all(|r| r.1 == WaitlistStatus::Waiting && r.3), "shown at once, pending: {mine:?}");
+
+    // Pushed, they reach the second office desk with their places.
+    front_client.sync_once(&front).await.unwrap();
+    assert!(front.rejections().unwrap().is_empty(), "{:?}", front.rejections().unwrap());
+    back_client.sync_once(&back).await.unwrap();
+    assert_eq!(
+        desk_rows(&back, &d),
+        [
+            ("Gil Caller".to_string(), WaitlistStatus::Waiting, Some(1), false),
+            ("Gil Caller".to_string(), WaitlistStatus::Waiting, Some(2), false)
+        ]
+    );
+    assert_eq!(audit_rows(&env, &first).await, 1, "the addition is audited");
+
+    // The back desk takes the second party off: decided again on the server, audited, and seen
+    // by the front desk.
+    back.mutate(&m("remove_from_waitlist.v1", json!({"id": second}))).unwrap();
+    back_client.sync_once(&back).await.unwrap();
+    assert!(back.rejections().unwrap().is_empty(), "{:?}", back.rejections().unwrap());
+    assert_eq!(entry_status(&env, &second).await, "removed");
+    assert_eq!(audit_rows(&env, &second).await, 2);
+    until_desk_sees(&front_client, &front, &second, WaitlistStatus::Removed).await;
+
+    // Three seats come free: the offers job holds two for the first party; the desks see it offered.
+    cancel(&env, &d, &d.blocker).await;
+    until_desk_sees(&back_client, &back, &first, WaitlistStatus::Offered).await;
+    let row = back.waitlist(&WaitlistFilter::default()).unwrap().into_iter().find(|r| r.entry.id == first).unwrap();
+    assert!(row.status_words.starts_with("Offered until "), "{}", row.status_words);
+    assert!(!row.removable && row.entry.offer_booking_id.is_some());
+    until_desk_sees(&front_client, &front, &first, WaitlistStatus::Offered).await;
+
+    // An offered entry is not removed (the desk refuses it itself, queueing nothing) …
+    assert!(front.mutate(&m("remove_from_waitlist.v1", json!({"id": first}))).is_err());
+    assert_eq!(front.pending_count().unwrap(), 0);
+    // … nor a booked one by the server, which writes nothing for the refusal.
+    env.pg().await.execute("UPDATE waitlist_entries SET status = 'booked' WHERE id = $1", &[&first]).await.unwrap();
+    let (logged, audited) = (logged_rows(&env, &first).await, audit_rows(&env, &first).await);
+    let verdict = push_as(&env, demo_data::DEMO_OWNER_EMAIL, m("remove_from_waitlist.v1", json!({"id": first}))).await;
+    assert_eq!(verdict, (OutcomeStatus::Rejected, Some("CONFLICT".to_string())));
+    assert_eq!(entry_status(&env, &first).await, "booked");
+    assert_eq!((logged_rows(&env, &first).await, audit_rows(&env, &first).await), (logged, audited), "nothing written");
+
+    // A guide may not add anyone, and their device holds no waitlist.
+    let third = nonce();
+    let verdict = push_as(&env, demo_data::DEMO_GUIDE_EMAIL, add_entry(&third, &d, &customer, 1)).await;
+    assert_eq!(verdict, (OutcomeStatus::Rejected, Some("NOT_AUTHORIZED".to_string())));
+    assert_eq!(env.scalar("SELECT count(*) FROM waitlist_entries WHERE id = $1", &[&third]).await, 0);
+    let (guide, _) = synced_desk(&env, "guide-phone", demo_data::DEMO_GUIDE_EMAIL).await;
+    assert!(guide.waitlist(&WaitlistFilter::default()).unwrap().is_empty());
+    let outside_office = env
+        .scalar(
+            "SELECT count(*) FROM sync_changes WHERE entity = 'waitlist_entry' AND bucket NOT LIKE 'org:%:all'",
+            &[],
+        )
+        .await;
+    assert_eq!(outside_office, 0, "entries go to office desks only");
 }

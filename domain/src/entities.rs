@@ -526,6 +526,22 @@ pub struct WaitlistEntry {
     pub notes: Option<String>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// Where the entry stands; rows written before offers existed were all waiting.
+    #[serde(default = "waiting")]
+    pub status: crate::waitlist::WaitlistStatus,
+    /// Set by the server's offers job (`jobs/waitlist.rs`) when seats are held for the entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_at: Option<DateTime<Utc>>,
+    /// Until when the offer holds its seats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_expires_at: Option<DateTime<Utc>>,
+    /// The unpaid booking that holds the offered seats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_booking_id: Option<String>,
+}
+
+fn waiting() -> crate::waitlist::WaitlistStatus {
+    crate::waitlist::WaitlistStatus::Waiting
 }
 
 /// Money to send back through the payment processor. The store queues it; the processor call

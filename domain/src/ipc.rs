@@ -1024,3 +1024,43 @@ pub struct CashDrawer {
     pub date: chrono::NaiveDate,
     pub lines: Vec<CashDrawerLine>,
 }
+
+/// One waitlist entry as the desk's waitlist screen and a departure's waitlist panel show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitlistRow {
+    pub entry: crate::entities::WaitlistEntry,
+    pub tour_name: String,
+    /// The departure's local date and time, in its zone `timezone`.
+    pub local_date: chrono::NaiveDate,
+    pub local_time: chrono::NaiveTime,
+    pub timezone: String,
+    pub customer_name: String,
+    /// Its place in the departure's queue (1 is offered seats first); none unless waiting.
+    pub place: Option<u32>,
+    /// Where it stands, in words (`waitlist::status_in_words`).
+    pub status_words: String,
+    /// Whether "Remove" is offered (`waitlist::removal_refused` says none).
+    pub removable: bool,
+    /// Changed on this desk and not yet confirmed by the server.
+    pub pending: bool,
+}
+
+/// The waitlist screen's filters; each one unset shows all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitlistFilter {
+    #[serde(default)]
+    pub tour_id: Option<String>,
+    #[serde(default)]
+    pub status: Option<crate::waitlist::WaitlistStatus>,
+}
+
+/// What the "Add to waitlist…" dialog sends: who (a customer picked, or created first with
+/// `create_customer`), how many of which tiers, on which departure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewWaitlistEntry {
+    pub departure_id: String,
+    pub customer_id: String,
+    pub lines: Vec<crate::entities::WaitlistLine>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}

@@ -313,10 +313,13 @@ pub enum EntityKind {
     /// A review's star rating and the departure it rates (`reviews::ReviewRating`), without its
     /// text; office desks only, for the guide performance report.
     ReviewRating,
+    /// A customer waiting for seats on a departure (`entities::WaitlistEntry`), with where the
+    /// entry stands (waiting, offered, booked, lapsed, removed); office desks only.
+    WaitlistEntry,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 26] = [
+    pub const ALL: [EntityKind; 27] = [
         EntityKind::Tour,
         EntityKind::TourVariant,
         EntityKind::PricingTier,
@@ -343,6 +346,7 @@ impl EntityKind {
         EntityKind::GiftCardMovement,
         EntityKind::Communication,
         EntityKind::ReviewRating,
+        EntityKind::WaitlistEntry,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -373,6 +377,7 @@ impl EntityKind {
             EntityKind::GiftCardMovement => "gift_card_movement",
             EntityKind::Communication => "communication",
             EntityKind::ReviewRating => "review_rating",
+            EntityKind::WaitlistEntry => "waitlist_entry",
         }
     }
 

@@ -117,8 +117,8 @@ pub fn parse_bucket(org: &str, bucket: &str) -> Option<Bucket> {
 pub enum RowScope<'a> {
     /// Tours, variants, tiers, guides: every device of the organization.
     Reference,
-    /// Promo codes, payment issues, gift cards and customers' communications: office desks only
-    /// (`org:all`), never a guide's device.
+    /// Promo codes, payment issues, gift cards, customers' communications and waitlist entries:
+    /// office desks only (`org:all`), never a guide's device.
     Office,
     /// A departure itself, its bookings, their ledger entries, check-ins and guide assignments.
     Departure(&'a str),
@@ -151,6 +151,12 @@ impl RowScope<'_> {
             // Ratings feed the guide performance report, which only office roles read; a guide's
             // device does not learn how colleagues were rated.
             EntityKind::ReviewRating => Some(RowScope::Office),
+            // A waitlist is worked from the office (guides may not add to it nor take anyone
+            // off), and a waiting customer is no guest of the departure: a guide's device holds
+            // no customer row for them (a customer reaches `schedule:D` only with a booking), so
+            // an entry there would name someone the device cannot show. Once an offer is paid,
+            // the booking reaches the guide as any booking does.
+            EntityKind::WaitlistEntry => Some(RowScope::Office),
             // A departure is its own `schedule:D` (`RowScope::Departure(id)`).
             EntityKind::Departure
             | EntityKind::Booking
@@ -302,5 +308,16 @@ mod tests {
         }
         let guide = buckets_for("o", Role::Guide, &["d".into()]);
         assert!(!guide.iter().any(|b| scope.buckets("o").contains(b)), "a guide's device holds no message log");
+    }
+
+    #[test]
+    fn waitlist_entries_reach_office_desks_only() {
+        let scope = RowScope::of_reference(EntityKind::WaitlistEntry).unwrap().buckets("o");
+        assert_eq!(scope, vec!["org:o:all"]);
+        for role in [Role::Owner, Role::Admin, Role::Manager] {
+            assert!(buckets_for("o", role, &[]).iter().any(|b| scope.contains(b)), "{role:?}");
+        }
+        let guide = buckets_for("o", Role::Guide, &["d".into()]);
+        assert!(!guide.iter().any(|b| scope.contains(b)), "not even for a departure the guide leads");
     }
 }

@@ -100,6 +100,45 @@ pub fn removal_refused(status: WaitlistStatus) -> Option<&'static str> {
     }
 }
 
+/// Each entry's place in its departure's queue, in the order of `entries` (`None` for an entry
+/// not waiting): waiting entries numbered from 1 in the order they are offered seats — made
+/// first, first (ties by id), as [`entries_to_offer`] takes them. `entries` may mix departures:
+/// each is paired with the departure whose queue it is in.
+pub fn places_in_queue(entries: &[(&str, &Candidate)]) -> Vec<Option<u32>> {
+    let mut waiting: Vec<usize> =
+        (0..entries.len()).filter(|&i| entries[i].1.status == WaitlistStatus::Waiting).collect();
+    waiting.sort_by(|&a, &b| {
+        let ((da, x), (db, y)) = (entries[a], entries[b]);
+        da.cmp(db).then(x.created_at.cmp(&y.created_at)).then_with(|| x.id.cmp(&y.id))
+    });
+    let mut places = vec![None; entries.len()];
+    let mut last: Option<&str> = None;
+    let mut n = 0;
+    for i in waiting {
+        let d = entries[i].0;
+        n = if last == Some(d) { n + 1 } else { 1 };
+        last = Some(d);
+        places[i] = Some(n);
+    }
+    places
+}
+
+/// Where an entry stands, in words for the desk: "Waiting", "Offered until Sat 5 Dec, 14:00"
+/// (the hold's end in the departure's zone `tz`), "Booked", "Lapsed", "Removed".
+pub fn status_in_words(status: WaitlistStatus, offer_expires_at: Option<DateTime<Utc>>, tz: &str) -> String {
+    match (status, offer_expires_at) {
+        (WaitlistStatus::Waiting, _) => "Waiting".into(),
+        (WaitlistStatus::Offered, Some(until)) => {
+            let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+            format!("Offered until {}", until.with_timezone(&tz).format("%a %-d %b, %H:%M"))
+        }
+        (WaitlistStatus::Offered, None) => "Offered".into(),
+        (WaitlistStatus::Booked, _) => "Booked".into(),
+        (WaitlistStatus::Lapsed, _) => "Lapsed (the offer ran out)".into(),
+        (WaitlistStatus::Removed, _) => "Removed".into(),
+    }
+}
+
 /// The most seats one website waitlist request may ask for.
 pub const MAX_PARTY: u32 = 50;
 
@@ -246,6 +285,35 @@ mod tests {
         assert_eq!(party_tier(&no_default, "main").map(|t| t.id.as_str()), Some("a"));
         assert_eq!(party_tier(&no_default[..1], "x").map(|t| t.id.as_str()), Some("b"));
         assert!(party_tier(&tiers[2..], "main").is_none());
+    }
+
+    #[test]
+    fn places_count_waiting_entries_per_departure_in_offer_order() {
+        let entries = [
+            c("b", 2, Waiting, 2),
+            c("a", 3, Waiting, 1),
+            c("o", 1, Offered, 0),
+            c("x", 1, Waiting, 0),
+            c("r", 1, Removed, 0),
+        ];
+        // "x" waits on another departure: it is first there.
+        let dep = |e: &Candidate| if e.id == "x" { "d2" } else { "d1" };
+        let paired: Vec<(&str, &Candidate)> = entries.iter().map(|e| (dep(e), e)).collect();
+        assert_eq!(places_in_queue(&paired), [Some(2), Some(1), None, Some(1), None]);
+        // The first place is the entry `entries_to_offer` offers first.
+        let d1: Vec<Candidate> = entries.iter().filter(|e| dep(e) == "d1").cloned().collect();
+        assert_eq!(ids(entries_to_offer(&d1, 3)), ["a"]);
+    }
+
+    #[test]
+    fn statuses_read_as_words_with_the_offer_in_the_departures_zone() {
+        let until = Utc.with_ymd_and_hms(2026, 12, 5, 13, 0, 0).unwrap();
+        assert_eq!(status_in_words(Waiting, None, "Europe/Paris"), "Waiting");
+        assert_eq!(status_in_words(Offered, Some(until), "Europe/Paris"), "Offered until Sat 5 Dec, 14:00");
+        assert_eq!(status_in_words(Offered, Some(until), "not a zone"), "Offered until Sat 5 Dec, 13:00");
+        assert_eq!(status_in_words(Booked, None, "UTC"), "Booked");
+        assert!(status_in_words(Lapsed, None, "UTC").starts_with("Lapsed"));
+        assert_eq!(status_in_words(Removed, None, "UTC"), "Removed");
     }
 
     #[test]

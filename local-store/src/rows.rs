@@ -14,7 +14,7 @@ use tourdesk_domain::allotment::Allotment;
 use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
 use tourdesk_domain::catalogue::{CatalogueRow, is_catalogue_kind};
 use tourdesk_domain::communication::Communication;
-use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment};
+use tourdesk_domain::entities::{Booking, CheckIn, Customer, Guide, GuideAssignment, WaitlistEntry};
 use tourdesk_domain::gift_card::{GiftCard, GiftCardMovement};
 use tourdesk_domain::incident::DepartureIncident;
 use tourdesk_domain::ledger::LedgerEntry;
@@ -327,6 +327,7 @@ fn table(kind: EntityKind) -> &'static str {
         EntityKind::GiftCardMovement => "gift_card_movements",
         EntityKind::Communication => "communications",
         EntityKind::ReviewRating => "review_ratings",
+        EntityKind::WaitlistEntry => "waitlist_entries",
     }
 }
 
@@ -756,6 +757,26 @@ static COMMUNICATIONS: Spec = Spec::new(
     ],
 );
 
+static WAITLIST_ENTRIES: Spec = Spec::new(
+    "waitlist_entries",
+    &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("tour_id", Text),
+        ("departure_id", Text),
+        ("customer_id", Text),
+        ("lines", Json),
+        ("party_size", Int),
+        ("notes", Text),
+        ("created_by", Text),
+        ("created_at", Text),
+        ("status", Text),
+        ("offered_at", Text),
+        ("offer_expires_at", Text),
+        ("offer_booking_id", Text),
+    ],
+);
+
 fn spec(kind: EntityKind) -> Option<&'static Spec> {
     match kind {
         EntityKind::Season => Some(&SEASONS),
@@ -780,6 +801,7 @@ fn spec(kind: EntityKind) -> Option<&'static Spec> {
         EntityKind::GiftCardMovement => Some(&GIFT_CARD_MOVEMENTS),
         EntityKind::Communication => Some(&COMMUNICATIONS),
         EntityKind::ReviewRating => Some(&REVIEW_RATINGS),
+        EntityKind::WaitlistEntry => Some(&WAITLIST_ENTRIES),
         EntityKind::Tour | EntityKind::TourVariant | EntityKind::PricingTier | EntityKind::Departure => None,
     }
 }
@@ -1045,6 +1067,7 @@ pub enum Record {
     GiftCardMovement(GiftCardMovement),
     Communication(Communication),
     ReviewRating(ReviewRating),
+    WaitlistEntry(WaitlistEntry),
 }
 
 impl Record {
@@ -1079,6 +1102,7 @@ impl Record {
             EntityKind::GiftCardMovement => Record::GiftCardMovement(GiftCardMovement::deserialize(d)?),
             EntityKind::Communication => Record::Communication(Communication::deserialize(d)?),
             EntityKind::ReviewRating => Record::ReviewRating(ReviewRating::deserialize(d)?),
+            EntityKind::WaitlistEntry => Record::WaitlistEntry(WaitlistEntry::deserialize(d)?),
         })
     }
 
@@ -1107,6 +1131,7 @@ impl Record {
             Record::GiftCardMovement(_) => EntityKind::GiftCardMovement,
             Record::Communication(_) => EntityKind::Communication,
             Record::ReviewRating(_) => EntityKind::ReviewRating,
+            Record::WaitlistEntry(_) => EntityKind::WaitlistEntry,
         }
     }
 
@@ -1131,6 +1156,7 @@ impl Record {
             Record::GiftCardMovement(m) => &m.organization_id,
             Record::Communication(m) => &m.organization_id,
             Record::ReviewRating(r) => &r.organization_id,
+            Record::WaitlistEntry(e) => &e.organization_id,
         }
     }
 
@@ -1156,6 +1182,7 @@ impl Record {
             Record::GiftCardMovement(m) => serde_json::to_string(m)?,
             Record::Communication(m) => serde_json::to_string(m)?,
             Record::ReviewRating(r) => serde_json::to_string(r)?,
+            Record::WaitlistEntry(e) => serde_json::to_string(e)?,
         })
     }
 }
@@ -1238,6 +1265,7 @@ pub fn put_record(c: &Connection, org: &str, r: &Record, pending: bool) -> Resul
         Record::GiftCardMovement(v) => put_spec(c, &GIFT_CARD_MOVEMENTS, v, &[], pending),
         Record::Communication(v) => put_spec(c, &COMMUNICATIONS, v, &[], pending),
         Record::ReviewRating(v) => put_spec(c, &REVIEW_RATINGS, v, &[], pending),
+        Record::WaitlistEntry(v) => put_spec(c, &WAITLIST_ENTRIES, v, &[], pending),
     }
 }
 
@@ -1291,6 +1319,7 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         EntityKind::GiftCard | EntityKind::GiftCardMovement | EntityKind::Communication | EntityKind::ReviewRating => {
             None
         }
+        EntityKind::WaitlistEntry => None,
     };
     Ok(v)
 }
@@ -1393,6 +1422,7 @@ pub(crate) fn columns_and_value_form(r: &Record) -> (Vec<SqlValue>, Vec<SqlValue
         Record::DepartureIncident(i) => both(&INCIDENTS, i),
         Record::Communication(m) => both(&COMMUNICATIONS, m),
         Record::ReviewRating(r) => both(&REVIEW_RATINGS, r),
+        Record::WaitlistEntry(e) => both(&WAITLIST_ENTRIES, e),
         other => panic!("{:?} has typed columns, not a spec", other.kind()),
     }
 }
@@ -1601,4 +1631,22 @@ pub fn booking_zone(c: &Connection, org: &str, booking_id: &str) -> Result<Optio
     )?
     .query_row(params![org, booking_id], |r| r.get(0))
     .optional()?)
+}
+
+/// One waitlist entry on this replica.
+pub fn waitlist_entry(c: &Connection, org: &str, id: &str) -> Result<Option<WaitlistEntry>, StoreError> {
+    Ok(typed(select_spec(c, &WAITLIST_ENTRIES, org, "id = ?2", &[&id])?)?.pop())
+}
+
+/// A departure's waitlist on this replica, in queue order (the order the offers rule uses).
+pub fn waitlist_of_departure(c: &Connection, org: &str, departure_id: &str) -> Result<Vec<WaitlistEntry>, StoreError> {
+    typed(select_spec(c, &WAITLIST_ENTRIES, org, "departure_id = ?2 ORDER BY created_at, id", &[&departure_id])?)
+}
+
+/// Every waitlist entry on this replica, optionally of one tour's departures.
+pub fn waitlist_entries(c: &Connection, org: &str, tour_id: Option<&str>) -> Result<Vec<WaitlistEntry>, StoreError> {
+    match tour_id {
+        Some(t) => typed(select_spec(c, &WAITLIST_ENTRIES, org, "tour_id = ?2 ORDER BY created_at, id", &[&t])?),
+        None => typed(select_spec(c, &WAITLIST_ENTRIES, org, "1 = 1 ORDER BY created_at, id", &[])?),
+    }
 }

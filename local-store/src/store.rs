@@ -30,6 +30,7 @@ mod reports;
 mod schedules;
 mod search;
 mod timeline;
+mod waitlist;
 mod write;
 
 mod embedded {
@@ -291,6 +292,7 @@ fn start_afresh(tx: &Connection) -> Result<String, StoreError> {
         "ledger_entries",
         "gift_cards",
         "gift_card_movements",
+        "waitlist_entries",
         "replica_rows",
         "shadow",
         "sync_state",

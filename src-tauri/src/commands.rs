@@ -52,6 +52,8 @@ pub mod messages;
 pub mod reports;
 /// Review moderation, online (issue 15).
 pub mod reviews;
+/// The waitlist screen, a departure's queue, adding and removing entries (issue 13).
+pub mod waitlist;
 
 /// A blank id is a new row: mints its UUID into `id` and answers it (the catalogue and guide
 /// commands' saves).
@@ -437,7 +439,7 @@ pub async fn overbook_booking(desk: State<'_, Desk>, mutation_id: u64, reason: S
 #[tauri::command]
 pub async fn waitlist_booking(desk: State<'_, Desk>, mutation_id: u64) -> DeskResult<()> {
     desk.store.waitlist_booking(mutation_id)?;
-    desk.sync.touched(&desk.store, &[EntityKind::Booking], true);
+    desk.sync.touched(&desk.store, &[EntityKind::Booking, EntityKind::WaitlistEntry], true);
     Ok(())
 }
 

@@ -616,3 +616,19 @@ fn a_gift_card_is_sold_then_spent_on_a_booking_and_the_drawer_counts_the_sale() 
     assert_eq!(drawer["lines"][0]["gift_cards_cash"], 5_000, "{drawer}");
     assert_eq!(drawer["lines"][0]["cash_total"], 5_000, "a redemption moves no money");
 }
+
+#[test]
+fn the_waitlist_lists_offline_and_refuses_unknown_rows_in_words_without_announcing_anything() {
+    let h = desk_with(Some(owner()), departure_with_a_booking);
+    let all: Value = h.call("list_waitlist", json!({"filter": {}})).unwrap();
+    assert_eq!(all, json!([]));
+    let queue: Value = h.call("departure_waitlist", json!({"departureId": "d-1"})).unwrap();
+    assert_eq!(queue, json!([]));
+    let add = json!({"input": {"departure_id": "d-404", "customer_id": "c-1",
+                               "lines": [{"tier_id": "adult", "quantity": 2}]}});
+    let e = h.call::<String>("add_to_waitlist", add).unwrap_err();
+    assert_eq!(e.code, "NOT_FOUND", "{e:?}");
+    let e = h.call::<()>("remove_from_waitlist", json!({"id": "w-404"})).unwrap_err();
+    assert_eq!(e.code, "NOT_FOUND", "{e:?}");
+    assert!(h.changes().is_empty(), "nothing saved, nothing announced");
+}

@@ -641,6 +641,7 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
         ReadKey::Allotment(id) => Fetched::Allotment(db::allotment(tx, org, id, lock).await?),
         ReadKey::GiftCard(id) => Fetched::GiftCard(db::gift_card(tx, org, id, lock).await?),
         ReadKey::GiftCardCode(code) => Fetched::GiftCard(db::gift_card_by_code(tx, org, code, lock).await?),
+        ReadKey::WaitlistEntry(id) => Fetched::WaitlistEntry(db::waitlist_entry(tx, org, id, lock).await?),
     })
 }
 

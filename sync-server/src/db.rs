@@ -46,6 +46,8 @@ mod communications;
 pub use communications::*;
 mod review_ratings;
 pub use review_ratings::*;
+mod waitlist;
+pub use waitlist::*;
 pub mod accounts;
 pub mod staff;
 

@@ -44,6 +44,8 @@ pub enum Route {
     CashDrawer,
     /// Customers' reviews to approve or reject (`#/reviews`).
     Reviews,
+    /// Every waitlist entry across departures (`#/waitlist`).
+    Waitlist,
     NotFound(String),
 }
 
@@ -165,6 +167,7 @@ impl Route {
             ["gift-cards"] => Route::GiftCards,
             ["cash-drawer"] => Route::CashDrawer,
             ["reviews"] => Route::Reviews,
+            ["waitlist"] => Route::Waitlist,
             ["audit"] => Route::Audit,
             ["sign-in"] => Route::SignIn,
             ["settings"] => Route::Settings(SettingsTab::Organization),
@@ -195,6 +198,7 @@ impl Route {
             Route::GuideBoard => "#/guides/board".into(),
             Route::MyDepartures => "#/my-departures".into(),
             Route::GiftCards => "#/gift-cards".into(),
+            Route::Waitlist => "#/waitlist".into(),
             Route::CashDrawer => "#/cash-drawer".into(),
             Route::Reviews => "#/reviews".into(),
             Route::Audit => "#/audit".into(),
@@ -222,6 +226,7 @@ impl Route {
             Route::GiftCards => Section::GiftCards,
             Route::CashDrawer => Section::CashDrawer,
             Route::Reviews => Section::Reviews,
+            Route::Waitlist => Section::Waitlist,
         }
     }
 }
@@ -244,16 +249,18 @@ pub enum Section {
     GiftCards,
     CashDrawer,
     Reviews,
+    Waitlist,
 }
 
 impl Section {
-    pub const ALL: [Section; 15] = [
+    pub const ALL: [Section; 16] = [
         Section::Today,
         Section::MyDepartures,
         Section::Tours,
         Section::Calendar,
         Section::Guides,
         Section::Bookings,
+        Section::Waitlist,
         Section::Customers,
         Section::Inbox,
         Section::PromoCodes,
@@ -277,7 +284,8 @@ impl Section {
             Section::Reports => role.is_some_and(|r| r.can(tourdesk_domain::roles::Permission::ReportsRead)),
             // Office work: a guide's device holds no gift cards and takes no money at a desk.
             // Reviews are the office's too: a guide's device is for the field.
-            Section::GiftCards | Section::CashDrawer | Section::Reviews => {
+            // The waitlist too: a guide's device holds none and may not change it.
+            Section::GiftCards | Section::CashDrawer | Section::Reviews | Section::Waitlist => {
                 role.is_some_and(|r| r != tourdesk_domain::roles::Role::Guide)
             }
             _ => true,
@@ -301,6 +309,7 @@ impl Section {
             Section::GiftCards => "Gift cards",
             Section::CashDrawer => "Cash drawer",
             Section::Reviews => "Reviews",
+            Section::Waitlist => "Waitlist",
         }
     }
 
@@ -321,6 +330,7 @@ impl Section {
             Section::GiftCards => "nav-gift-cards",
             Section::CashDrawer => "nav-cash-drawer",
             Section::Reviews => "nav-reviews",
+            Section::Waitlist => "nav-waitlist",
         }
     }
 
@@ -341,6 +351,7 @@ impl Section {
             Section::GiftCards => Route::GiftCards,
             Section::CashDrawer => Route::CashDrawer,
             Section::Reviews => Route::Reviews,
+            Section::Waitlist => Route::Waitlist,
         }
     }
 }
@@ -388,6 +399,7 @@ mod tests {
             Route::CashDrawer,
             Route::ReportSchedules,
             Route::Reviews,
+            Route::Waitlist,
             Route::SignIn,
             Route::Settings(SettingsTab::Organization),
             Route::Settings(SettingsTab::Devices),

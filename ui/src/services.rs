@@ -882,3 +882,38 @@ pub async fn erase_customer(customer_id: &str) -> Result<(), UiError> {
 pub async fn export_customer(customer_id: &str) -> Result<Vec<String>, UiError> {
     call("export_customer", &CustomerArg { customer_id }).await
 }
+
+/// Every waitlist entry this desk holds across departures, filtered.
+pub async fn list_waitlist(
+    filter: &tourdesk_domain::ipc::WaitlistFilter,
+) -> Result<Vec<tourdesk_domain::ipc::WaitlistRow>, UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        filter: &'a tourdesk_domain::ipc::WaitlistFilter,
+    }
+    call("list_waitlist", &A { filter }).await
+}
+
+/// One departure's waitlist, in queue order.
+pub async fn departure_waitlist(departure_id: &str) -> Result<Vec<tourdesk_domain::ipc::WaitlistRow>, UiError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct A<'a> {
+        departure_id: &'a str,
+    }
+    call("departure_waitlist", &A { departure_id }).await
+}
+
+/// Puts a customer on a departure's waitlist; answers the entry's id.
+pub async fn add_to_waitlist(input: &tourdesk_domain::ipc::NewWaitlistEntry) -> Result<String, UiError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        input: &'a tourdesk_domain::ipc::NewWaitlistEntry,
+    }
+    call("add_to_waitlist", &A { input }).await
+}
+
+/// Takes an entry off its waitlist.
+pub async fn remove_from_waitlist(id: &str) -> Result<(), UiError> {
+    call("remove_from_waitlist", &IdArg { id }).await
+}

@@ -100,7 +100,7 @@ pub use tours::{
     CreateTourV1, CreateVariantV1, UpdateTourV1, UpdateVariantV1, UpsertPricingTierV1, UpsertPricingTierV2,
     publish_refusal,
 };
-pub use waitlist::AddToWaitlistV1;
+pub use waitlist::{AddToWaitlistV1, RemoveFromWaitlistV1};
 
 /// Who is mutating, in which tenant, and when (the caller reads the clock, never this crate).
 #[derive(Debug, Clone)]
@@ -187,6 +187,8 @@ pub enum ReadKey {
     GiftCardCode(String),
     /// A booking's ledger entries (`ledger::LedgerEntry`), oldest first.
     LedgerOfBooking(String),
+    /// One waitlist entry by id (`entities::WaitlistEntry`), with its status.
+    WaitlistEntry(String),
 }
 
 fn unsupported(what: &str) -> StoreFault {
@@ -331,6 +333,10 @@ pub trait ReadView {
     fn gift_card_by_code(&self, code: &str) -> Result<Option<crate::gift_card::GiftCard>, StoreFault> {
         let _ = code;
         Err(unsupported("gift cards by code"))
+    }
+    fn waitlist_entry(&self, id: &str) -> Result<Option<WaitlistEntry>, StoreFault> {
+        let _ = id;
+        Err(unsupported("waitlist entries"))
     }
 }
 
@@ -680,6 +686,7 @@ mutations! {
     ResendConfirmationV1 => "resend_confirmation.v1",
     SendCustomerMessageV1 => "send_customer_message.v1",
     RecordRefundV1 => "record_refund.v1",
+    RemoveFromWaitlistV1 => "remove_from_waitlist.v1",
 }
 
 impl Mutation {

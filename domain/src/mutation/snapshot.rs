@@ -71,6 +71,8 @@ pub enum Fetched {
     GiftCard(Option<crate::gift_card::GiftCard>),
     /// For [`ReadKey::LedgerOfBooking`].
     Ledger(Vec<crate::ledger::LedgerEntry>),
+    /// For [`ReadKey::WaitlistEntry`].
+    WaitlistEntry(Option<crate::entities::WaitlistEntry>),
 }
 
 impl Fetched {
@@ -105,6 +107,7 @@ impl Fetched {
                 | (ReadKey::Allotment(_), Fetched::Allotment(_))
                 | (ReadKey::GiftCard(_) | ReadKey::GiftCardCode(_), Fetched::GiftCard(_))
                 | (ReadKey::LedgerOfBooking(_), Fetched::Ledger(_))
+                | (ReadKey::WaitlistEntry(_), Fetched::WaitlistEntry(_))
         )
     }
 }
@@ -183,6 +186,7 @@ impl Snapshot {
                 .get(&ReadKey::GiftCard(g.id.clone()))
                 .or_else(|| self.0.get(&ReadKey::GiftCardCode(g.code.clone()))),
             Change::DeleteCatalogueRow { kind, id } => self.0.get(&ReadKey::CatalogueRow(*kind, id.clone())),
+            Change::PutWaitlistEntry(e) => self.0.get(&ReadKey::WaitlistEntry(e.id.clone())),
             _ => None,
         };
         Ok(match held {
@@ -195,6 +199,7 @@ impl Snapshot {
             Some(Fetched::Row(Some(r))) => Some(r.to_value()?),
             Some(Fetched::Allotment(Some(a))) => Some(serde_json::to_value(a)?),
             Some(Fetched::GiftCard(Some(g))) => Some(serde_json::to_value(g)?),
+            Some(Fetched::WaitlistEntry(Some(e))) => Some(serde_json::to_value(e)?),
             _ => None,
         })
     }
@@ -406,6 +411,12 @@ impl ReadView for Snapshot {
         match self.get(ReadKey::GiftCardCode(code.to_string())) {
             Some(Fetched::GiftCard(g)) => Ok(g.clone()),
             _ => Err(undeclared("a gift card by its code")),
+        }
+    }
+    fn waitlist_entry(&self, id: &str) -> Result<Option<crate::entities::WaitlistEntry>, StoreFault> {
+        match self.get(ReadKey::WaitlistEntry(id.to_string())) {
+            Some(Fetched::WaitlistEntry(e)) => Ok(e.clone()),
+            _ => Err(undeclared(&format!("waitlist entry {id}"))),
         }
     }
 }

@@ -228,6 +228,7 @@ impl Mem {
             ReadKey::Allotment(id) => Fetched::Allotment(s.allotments.get(id).cloned()),
             ReadKey::GiftCard(id) => Fetched::GiftCard(s.gift_cards.get(id).cloned()),
             ReadKey::GiftCardCode(code) => Fetched::GiftCard(s.gift_cards.values().find(|g| &g.code == code).cloned()),
+            ReadKey::WaitlistEntry(id) => Fetched::WaitlistEntry(s.waitlist.get(id).cloned()),
             ReadKey::CatalogueRow(..) | ReadKey::DefaultCancellationPolicy | ReadKey::OwnCancellationPolicy(_) => {
                 unreachable!("answered above")
             }
@@ -294,6 +295,7 @@ fn writes(change: &Change, key: &ReadKey) -> bool {
         (Change::PutAllotment(a), ReadKey::Allotment(id)) => &a.id == id,
         (Change::PutGiftCard(g), ReadKey::GiftCard(id)) => &g.id == id,
         (Change::PutGiftCard(g), ReadKey::GiftCardCode(code)) => &g.code == code,
+        (Change::PutWaitlistEntry(e), ReadKey::WaitlistEntry(id)) => &e.id == id,
         _ => false,
     }
 }

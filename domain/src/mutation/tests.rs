@@ -199,6 +199,7 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             json!({"nonce": uuid(42), "booking_id": "b-over", "method": "cash", "amount": 100, "currency": "USD",
                    "at": "2026-06-01T11:00:00Z"}),
         ),
+        ("remove_from_waitlist.v1", json!({"id": "w-1"})),
     ]
 }
 
@@ -350,6 +351,25 @@ fn sample_world() -> Mem {
         rules: vec![],
         is_default: false,
     }));
+    mem.state.borrow_mut().waitlist.insert(
+        "w-1".into(),
+        WaitlistEntry {
+            id: "w-1".into(),
+            organization_id: ORG.into(),
+            tour_id: TOUR.into(),
+            departure_id: DEPARTURE.into(),
+            customer_id: CUSTOMER.into(),
+            lines: vec![crate::entities::WaitlistLine { tier_id: ADULT.into(), quantity: 2 }],
+            party_size: 2,
+            notes: None,
+            created_by: STAFF.into(),
+            created_at: now(),
+            status: crate::waitlist::WaitlistStatus::Waiting,
+            offered_at: None,
+            offer_expires_at: None,
+            offer_booking_id: None,
+        },
+    );
     mem
 }
 

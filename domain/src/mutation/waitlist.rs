@@ -3,6 +3,10 @@
 //! An entry is a request, not a hold: it takes no seats and touches no counter, so entries never
 //! conflict with each other or with bookings and the intent needs no lock on the departure's
 //! seats. Its id is a UUID the client makes, so a replayed intent writes the same row again.
+//!
+//! `remove_from_waitlist.v1` takes an entry off the list (`waitlist::removal_refused` says which
+//! may go). It locks the entry's row, so on the server it is decided against the offers job,
+//! which claims the same rows `FOR UPDATE`: an entry offered meanwhile is refused, not removed.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +15,7 @@ use crate::entities::{WaitlistEntry, WaitlistLine};
 use crate::roles::Permission;
 use crate::status::StateMachine;
 use crate::validate::{self, FieldError};
+use crate::waitlist::{WaitlistStatus, removal_refused};
 
 /// Arguments of `add_to_waitlist.v1`: who wants how many seats of which tiers on a departure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,7 +78,34 @@ impl Mutator for AddToWaitlistV1 {
             notes,
             created_by: ctx.user_id.clone(),
             created_at: ctx.now,
+            status: WaitlistStatus::Waiting,
+            offered_at: None,
+            offer_expires_at: None,
+            offer_booking_id: None,
         })])
+    }
+}
+
+/// Arguments of `remove_from_waitlist.v1`: the entry to take off its departure's waitlist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveFromWaitlistV1 {
+    pub id: String,
+}
+
+impl Mutator for RemoveFromWaitlistV1 {
+    fn reads(&self) -> Vec<ReadKey> {
+        vec![ReadKey::WaitlistEntry(norm_ref(&self.id))]
+    }
+
+    fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
+        require(ctx, Permission::BookingsWrite, "take customers off the waitlist")?;
+        let id = validate::row_ref("id", &self.id)?;
+        let entry = view.waitlist_entry(&id)?.ok_or_else(|| Rejection::not_found("waitlist entry", &id))?;
+        if let Some(why) = removal_refused(entry.status) {
+            return Err(Rejection::conflict("id", why).into());
+        }
+        Ok(vec![Change::PutWaitlistEntry(WaitlistEntry { status: WaitlistStatus::Removed, ..entry })])
     }
 }
 
@@ -120,5 +152,58 @@ mod tests {
         }
         mem.put_departure(Departure { status: DepartureStatus::Cancelled, ..departure() });
         assert_eq!(run_err(&mem, "add_to_waitlist.v1", args(), Role::Owner), "CONFLICT");
+    }
+
+    /// A world with one entry made by `add_to_waitlist.v1`, then set to `status`.
+    fn with_entry(status: WaitlistStatus) -> Mem {
+        let mem = world();
+        run_write(&mem, "add_to_waitlist.v1", args(), Role::Manager);
+        mem.state.borrow_mut().waitlist.get_mut(ID).unwrap().status = status;
+        mem
+    }
+
+    #[test]
+    fn a_waiting_or_lapsed_entry_is_removed_keeping_everything_else() {
+        for status in [WaitlistStatus::Waiting, WaitlistStatus::Lapsed] {
+            let mem = with_entry(status);
+            let before = mem.state.borrow().waitlist[ID].clone();
+            let ch = run_ok(&mem, "remove_from_waitlist.v1", json!({"id": ID}), Role::Manager);
+            let [Change::PutWaitlistEntry(e)] = ch.as_slice() else { panic!("{ch:?}") };
+            assert_eq!(e.status, WaitlistStatus::Removed);
+            assert_eq!(WaitlistEntry { status, ..e.clone() }, before, "only the status changes");
+        }
+    }
+
+    #[test]
+    fn removal_refusals_write_nothing() {
+        for (status, code) in [
+            (WaitlistStatus::Booked, "CONFLICT"),
+            (WaitlistStatus::Offered, "CONFLICT"),
+            (WaitlistStatus::Removed, "CONFLICT"),
+        ] {
+            let mem = with_entry(status);
+            match run(&mem, "remove_from_waitlist.v1", json!({"id": ID}), Role::Owner) {
+                Err(ApplyError::Rejected(r)) => {
+                    assert_eq!(r.code(), code, "{status}");
+                    assert_eq!(r.to_string(), removal_refused(status).unwrap(), "the reason the inbox shows");
+                }
+                other => panic!("{status}: {other:?}"),
+            }
+        }
+        let mem = with_entry(WaitlistStatus::Waiting);
+        assert_eq!(run_err(&mem, "remove_from_waitlist.v1", json!({"id": ID}), Role::Guide), "NOT_AUTHORIZED");
+        assert_eq!(run_err(&mem, "remove_from_waitlist.v1", json!({"id": "nobody"}), Role::Owner), "NOT_FOUND");
+        assert_eq!(run_err(&mem, "remove_from_waitlist.v1", json!({"id": ""}), Role::Owner), "INVALID");
+        assert_eq!(run_err(&mem, "remove_from_waitlist.v1", json!({"id": ID, "x": 1}), Role::Owner), "INVALID");
+        assert_eq!(mem.state.borrow().waitlist[ID].status, WaitlistStatus::Waiting);
+    }
+
+    #[test]
+    fn staff_who_sell_may_add_and_remove_guides_may_not() {
+        for role in [Role::Owner, Role::Admin, Role::Manager] {
+            let mem = world();
+            run_write(&mem, "add_to_waitlist.v1", args(), role);
+            run_ok(&mem, "remove_from_waitlist.v1", json!({"id": ID}), role);
+        }
     }
 }

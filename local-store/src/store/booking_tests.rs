@@ -25,6 +25,7 @@ mod list_indexes;
 mod moves;
 mod one_off;
 mod timeline;
+mod waitlist;
 
 const ORG: &str = "org-1";
 const ALL: &str = "org:org-1:all";

@@ -163,9 +163,7 @@ pub(super) fn write_optimistic(tx: &Connection, org: &str, changes: &[Change]) -
             // The server's business: it keeps the audit trail and talks to the payment
             // provider. The desk shows their effects when they sync back.
             Change::Audit(_) | Change::RequestRefund(_) | Change::HoldSeats { .. } => continue,
-            // No replica kind carries waitlist entries yet; the queued intent is the desk's
-            // record of it until the server replicates the waitlist.
-            Change::PutWaitlistEntry(_) => continue,
+            Change::PutWaitlistEntry(e) => (EntityKind::WaitlistEntry, &e.id, Some(serde_json::to_value(e)?)),
         };
         rows_to_write.push((kind, id, row));
     }
@@ -289,6 +287,7 @@ impl Replica<'_> {
             ReadKey::Allotment(id) => Fetched::Allotment(self.entity(EntityKind::Allotment, id)?),
             ReadKey::GiftCard(id) => Fetched::GiftCard(self.entity(EntityKind::GiftCard, id)?),
             ReadKey::GiftCardCode(code) => Fetched::GiftCard(rows::gift_card_by_code(c, org, code)?),
+            ReadKey::WaitlistEntry(id) => Fetched::WaitlistEntry(rows::waitlist_entry(c, org, id)?),
         })
     }
 }

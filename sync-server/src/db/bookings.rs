@@ -1,4 +1,4 @@
-//! Named queries for bookings and waitlist entries (V2's and V7's tables), and what the public
+//! Named queries for bookings (V2's tables; waitlist entries are `db::waitlist`), and what the public
 //! booking path reads about a booking.
 //!
 //! Every query filters on `organization_id`. Upserts carry the tenant guard of V1's
@@ -317,29 +317,4 @@ pub async fn booking_id_by_reference_and_email(
         )
         .await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
-}
-
-/// A waitlist entry from a desk's conflict inbox. Entries are facts made once (a new id each
-/// time), so a replayed mutation that finds its id is a conflict the savepoint turns into a
-/// recorded rejection, never a second entry.
-pub async fn put_waitlist_entry(w: &WriteTx<'_>, e: &tourdesk_domain::entities::WaitlistEntry) -> Result<(), DbError> {
-    w.exec(
-        "INSERT INTO waitlist_entries (id, organization_id, tour_id, departure_id, customer_id, lines, party_size,
-                                       notes, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        &[
-            &e.id,
-            &e.organization_id,
-            &e.tour_id,
-            &e.departure_id,
-            &e.customer_id,
-            &serde_json::to_value(&e.lines)?,
-            &i32_of(e.party_size)?,
-            &e.notes,
-            &e.created_by,
-            &e.created_at,
-        ],
-    )
-    .await?;
-    Ok(())
 }

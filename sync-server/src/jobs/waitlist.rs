@@ -12,6 +12,9 @@
 //!    e-mail is queued in the outbox whose claim link ([`crate::mail::WAITLIST_CLAIM_LINK`]) the
 //!    outbox mints when it sends.
 //!
+//! Every status change is logged to the change log (`db::log_waitlist_entries`), so office
+//! desks see an entry offered, booked or lapsed.
+//!
 //! Scanning rather than being poked, the job sees seats freed by every path alike: a booking
 //! cancelled at a desk or on the website, a capacity raised, a hold that ran out, an offer that
 //! lapsed. Entries are claimed `FOR UPDATE SKIP LOCKED`, so two instances never offer one twice.
@@ -101,6 +104,7 @@ async fn settle_offers(tx: &WriteTx<'_>, org: &str) -> anyhow::Result<()> {
             &[&org, &id, &status.as_str()],
         )
         .await?;
+        db::log_waitlist_entries(tx, std::slice::from_ref(&id)).await?;
         tx.audit(AuditRow::new(
             ACTOR,
             &format!("waitlist_{}", status.as_str()),
@@ -208,6 +212,7 @@ async fn offer_on(
             &[&org, &entry_id, &now, &until, &booking_id],
         )
         .await?;
+        db::log_waitlist_entries(tx, std::slice::from_ref(&entry_id)).await?;
         tx.audit(AuditRow::new(
             ACTOR,
             "waitlist_offered",

@@ -31,3 +31,4 @@ pub mod timeline;
 pub mod toast;
 pub mod tour_editor;
 pub mod tours;
+pub mod waitlist;

@@ -24,6 +24,7 @@ pub mod this_desk;
 pub mod tour_discounts;
 pub mod tour_pricing;
 pub mod tours;
+pub mod waitlist;
 
 use yew::prelude::*;
 
@@ -66,6 +67,7 @@ pub fn page(route: &Route) -> Html {
         Route::GiftCards => html! { <gift_cards::GiftCardsPage /> },
         Route::CashDrawer => html! { <cash_drawer::CashDrawerPage /> },
         Route::Reviews => html! { <reviews::ReviewsPage /> },
+        Route::Waitlist => html! { <waitlist::WaitlistPage /> },
         Route::Audit => html! { <audit::AuditPage /> },
         Route::SignIn => html! { <sign_in::SignInPage /> },
         Route::Settings(tab) => html! { <settings::SettingsPage tab={*tab} /> },

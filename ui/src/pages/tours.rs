@@ -458,6 +458,7 @@ pub fn DeparturePanel(props: &DeparturePanelProps) -> Html {
             { banner }
             { content }
             <crate::components::allotments::AllotmentsSection departure_id={id.clone()} prices={props.prices.clone()} />
+            <crate::components::waitlist::WaitlistSection departure={props.departure.clone()} prices={props.prices.clone()} />
             <crate::components::history::EntityHistory entity="departure" entity_id={id.clone()} />
             { dialog }
         </div>
