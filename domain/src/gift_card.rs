@@ -160,6 +160,22 @@ impl GiftCard {
     }
 }
 
+impl GiftCard {
+    /// How much of `due` this card pays when it is offered at checkout at `at`: all of it when
+    /// the card holds that much, else everything left on the card. Refused like [`Self::redeem`]
+    /// (the currency, an expired or used-up card), so a customer hears why before paying; zero
+    /// when nothing is due. The redemption itself is decided again, under the card's lock, by
+    /// [`Self::redeem`].
+    pub fn covers(&self, due: Money, at: DateTime<Utc>) -> Result<Money, FieldError> {
+        if due.amount <= 0 {
+            return Ok(Money::new(0, due.currency));
+        }
+        let amount = Money::new(due.amount.min(self.balance), due.currency);
+        self.redeem(amount, at)?;
+        Ok(amount)
+    }
+}
+
 /// The amount of a new card: more than zero, at most [`MAX_AMOUNT`].
 pub fn check_issue_amount(amount: i64) -> Result<i64, FieldError> {
     if amount <= 0 {
@@ -286,6 +302,20 @@ mod tests {
         assert_eq!(spent.redeem(eur(1), t(3)).unwrap_err().field, "code");
         assert_eq!(c.state(t(21)), CardState::Expired);
         assert_eq!(c.state(t(3)), CardState::Active);
+    }
+
+    #[test]
+    fn a_card_covers_what_is_due_up_to_its_balance_and_says_why_not() {
+        let c = card(5_000, Some(t(20)));
+        assert_eq!(c.covers(eur(3_000), t(2)).unwrap(), eur(3_000));
+        assert_eq!(c.covers(eur(8_000), t(2)).unwrap(), eur(5_000));
+        assert_eq!(c.covers(eur(0), t(2)).unwrap(), eur(0));
+        assert_eq!(c.covers(Money::new(100, Currency::USD), t(2)).unwrap_err().field, "currency");
+        assert_eq!(c.covers(eur(100), t(20)).unwrap_err().field, "code");
+        let spent = c.redeem(eur(5_000), t(2)).unwrap();
+        let e = spent.covers(eur(100), t(2)).unwrap_err();
+        assert_eq!(e.field, "code");
+        assert!(e.message.contains("used up"), "{}", e.message);
     }
 
     #[test]

@@ -309,9 +309,16 @@ pub fn hold_until(now: DateTime<Utc>, seconds: u64) -> DateTime<Utc> {
 }
 
 /// Whether a booking asks for a payment at all: a free booking (a full discount, a zero price)
-/// has nothing to pay and no intent is made.
+/// or one already paid in full (a gift card at checkout) has nothing to pay and no intent is made.
 pub fn payable(b: &Booking) -> bool {
-    b.pricing.total.amount > 0
+    amount_due(b).amount > 0
+}
+
+/// What is left for the customer to pay online: the total less what was paid (a gift card taken
+/// at checkout), never below zero. A new booking's PaymentIntent is for this amount.
+pub fn amount_due(b: &Booking) -> Money {
+    let total = b.pricing.total;
+    Money::new((total.amount - b.paid_amount.amount + b.refunded_amount.amount).max(0), total.currency)
 }
 
 /// The seat hold a customer is shown: only while the booking holds seats and no money came in.
@@ -364,6 +371,13 @@ mod tests {
     fn only_a_booking_with_something_to_pay_is_payable() {
         assert!(payable(&sample_booking(eur(100))));
         assert!(!payable(&sample_booking(eur(0))));
+        let mut part = sample_booking(eur(100));
+        part.paid_amount = eur(40);
+        assert!(payable(&part));
+        assert_eq!(amount_due(&part), eur(60));
+        part.paid_amount = eur(100);
+        assert!(!payable(&part));
+        assert_eq!(amount_due(&part), eur(0));
     }
 
     #[test]

@@ -35,6 +35,13 @@ fn staff_only(ctx: &MutationCtx, action: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// Whether the public site (acting as [`Role::Customer`]) may spend a card on `b`: only in the
+/// checkout that is making it, while it is pending and nothing has been paid on it. Everything
+/// later (a balance, a second card) is the desk's, where staff see the customer.
+fn customer_may_redeem(b: &crate::entities::Booking) -> bool {
+    b.status == crate::status::BookingStatus::Pending && b.paid_amount.is_zero()
+}
+
 /// The code as `gift_card::normalise_code` would store it, or as given when it is invalid
 /// (`apply` then refuses it before reading anything).
 fn norm_code(v: &str) -> String {
@@ -167,7 +174,7 @@ impl Mutator for RedeemGiftCardV1 {
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
-        staff_only(ctx, "take a gift card")?;
+        require(ctx, Permission::BookingsWrite, "take a gift card")?;
         let nonce = validate::id("nonce", &self.nonce)?;
         let booking_id = validate::row_ref("booking_id", &self.booking_id)?;
         let code = gift_card::normalise_code("code", &self.code)?;
@@ -176,6 +183,9 @@ impl Mutator for RedeemGiftCardV1 {
             return Err(Rejection::ClockSkew { field: "at".into(), stamp: self.at.to_rfc3339() }.into());
         }
         let b = view.booking(&booking_id)?.ok_or_else(|| Rejection::not_found("booking", &booking_id))?;
+        if ctx.role == Role::Customer && !customer_may_redeem(&b) {
+            return Err(Rejection::NotAuthorized { action: "take a gift card".into() }.into());
+        }
         let card = view
             .gift_card_by_code(&code)?
             .ok_or_else(|| Rejection::Invalid(validate::FieldError::new("code", "no gift card has this code")))?;
@@ -323,6 +333,18 @@ mod tests {
         let other = patch(issue(5_000), &[("id", json!(nonce(77)))]);
         assert_eq!(field_of(run(&mem, "issue_gift_card.v1", other, Role::Manager)), "code");
         assert_eq!(changes.len(), 3);
+    }
+
+    #[test]
+    fn the_public_site_spends_a_card_only_in_the_checkout_making_the_booking() {
+        let mem = world_with(3_000);
+        run_write(&mem, "issue_gift_card.v1", issue(5_000), Role::Manager);
+        // Pending with nothing paid: the checkout's own redemption.
+        run_write(&mem, "redeem_gift_card.v1", redeem(1, 1_000), Role::Customer);
+        assert_eq!(card(&mem).balance, 4_000);
+        // Money is in: anything more is the desk's.
+        assert_eq!(run_err(&mem, "redeem_gift_card.v1", redeem(2, 1_000), Role::Customer), "NOT_AUTHORIZED");
+        assert_eq!(card(&mem).balance, 4_000);
     }
 
     #[test]
