@@ -895,6 +895,8 @@ async fn a_gift_card_pays_all_or_part_of_a_checkout_and_a_bad_one_is_refused_bes
     assert_eq!(card_balance(&env, "PARTCARD0001").await, 0);
     let row = pg.query_one("SELECT status, paid_amount_minor FROM bookings WHERE id = $1", &[&part_id]).await.unwrap();
     assert_eq!((row.get::<_, String>(0), row.get::<_, i64>(1)), ("pending".into(), part));
+    let waiting = page(&env, &format!("/{ORG}/bookings/{part_id}")).await;
+    assert!(waiting.body.contains("http-equiv=\"refresh\""), "the page waits for the card payment: {}", waiting.body);
     env.deliver_stripe_event(&stripe.succeed(&intent)).await;
     let row = pg
         .query_one("SELECT status, payment_status, paid_amount_minor FROM bookings WHERE id = $1", &[&part_id])

@@ -1117,7 +1117,9 @@ pub async fn confirmation(
         total: lang.money(&b.price.total),
         paid: lang.money(&b.paid),
         confirmed: b.status == "confirmed",
-        waiting: b.status == "pending" && b.hold_expires_at.is_some(),
+        // Awaiting Stripe's webhook: the seats held unpaid, or paid in part by a gift card at
+        // checkout with the card payment for the rest on its way.
+        waiting: b.status == "pending" && (b.hold_expires_at.is_some() || b.payment_status == "partial"),
         meta,
         org,
         b,
