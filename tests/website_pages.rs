@@ -1031,3 +1031,138 @@ async fn participant_names_at_checkout_are_stored_and_on_the_manifest() {
     assert_eq!(mine.len(), 3, "{csv}");
     assert!(mine.iter().any(|l| l.contains("Ada Lovelace")) && mine.iter().any(|l| l.contains("Alan Turing")), "{csv}");
 }
+
+/// A checkout part-paid by a gift card whose customer never pays the rest: when its hold runs
+/// out, the hold job (driven here with its clock, on two pools at once as two instances would)
+/// releases the seats, cancels the booking and gives the card its money back in one movement,
+/// with a refund entry on the booking, so both balances add up. A second run changes nothing,
+/// and card money that still arrives goes back in full through Stripe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_paid_gift_card_hold_that_runs_out_frees_the_seats_and_gives_the_card_back_once() {
+    use tourdesk_sync_server::jobs::holds;
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_with(|c| {
+        c.stripe.api_base = Some(stripe.uri());
+        // The test drives the hold job itself; the server's own runner stays out of the way.
+        c.booking.jobs_interval_ms = 3_600_000;
+    })
+    .await;
+    let pg = env.pg().await;
+    let c = Checkout::new(&env, 2).await;
+    let total = 2 * c.unit;
+    let part = c.unit;
+    gift_card(&env, "HOLDCARD0001", &c.currency, part, part, None).await;
+    let seats_before = seats(&pg, &c.dep_id).await;
+
+    let id = uuid::Uuid::new_v4().to_string();
+    let pay = post_form(
+        &env,
+        &format!("/{ORG}/checkout"),
+        &c.form(
+            &id,
+            2,
+            "unpaid-rest@example.com",
+            &[("action", "book"), ("gift_card_code", "HOLDCARD0001"), ("expected_total", &total.to_string())],
+        ),
+    )
+    .await;
+    assert_html(&pay, StatusCode::OK);
+    let secret = pay.between("data-client-secret=\"", "\"");
+    let intent = secret.split("_secret").next().unwrap().to_string();
+    assert_eq!(card_balance(&env, "HOLDCARD0001").await, 0);
+    assert_eq!(seats(&pg, &c.dep_id).await, seats_before + 2);
+
+    // The hold runs out a minute ago.
+    let hold: chrono::DateTime<Utc> = pg
+        .query_one(
+            "UPDATE bookings SET hold_expires_at = now() - interval '1 minute' WHERE id = $1 RETURNING hold_expires_at",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let pool_a = tourdesk_sync_server::db::connect(&env.server_config).unwrap();
+    let pool_b = tourdesk_sync_server::db::connect(&env.server_config).unwrap();
+    let released =
+        |runs: Vec<(String, Vec<String>)>| runs.into_iter().flat_map(|(_, b)| b).filter(|b| *b == id).count();
+    // Before the hold's end by the job's clock: nothing.
+    let early = holds::expire(&pool_a, hold - chrono::Duration::seconds(1)).await.unwrap();
+    assert_eq!(released(early), 0);
+    assert_eq!(card_balance(&env, "HOLDCARD0001").await, 0);
+
+    // After it, two instances at once: released once.
+    let now = Utc::now();
+    let (a, b) = tokio::join!(holds::expire(&pool_a, now), holds::expire(&pool_b, now));
+    assert_eq!(released(a.unwrap()) + released(b.unwrap()), 1);
+    let row = pg
+        .query_one(
+            "SELECT status, payment_status, paid_amount_minor, refunded_amount_minor FROM bookings WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, i64>(2), row.get::<_, i64>(3)),
+        ("cancelled".into(), "refunded".into(), part, part)
+    );
+    assert_eq!(seats(&pg, &c.dep_id).await, seats_before, "the seats are free again");
+    assert_eq!(card_balance(&env, "HOLDCARD0001").await, part, "the card has its balance back");
+    let after = moves(&pg).await;
+    assert_eq!(
+        after,
+        [("redemption".to_string(), part, 0, Some(id.clone())), ("refund".to_string(), part, part, Some(id.clone()))]
+    );
+    assert_eq!(ledger_of(&pg, &id).await, [("gift_card_redemption".to_string(), part), ("refund".to_string(), part)]);
+
+    // Again: nothing moves.
+    let again = holds::expire(&pool_a, Utc::now()).await.unwrap();
+    assert_eq!(released(again), 0);
+    assert_eq!(card_balance(&env, "HOLDCARD0001").await, part);
+    assert_eq!(moves(&pg).await, after);
+    assert_eq!(seats(&pg, &c.dep_id).await, seats_before);
+
+    // The card payment arrives anyway: the booking stays cancelled, Stripe's money goes back in
+    // full, and the card keeps what it got back.
+    env.deliver_stripe_event(&stripe.succeed(&intent)).await;
+    let refund = stripe.requests().into_iter().find(|r| r.path == "/v1/refunds");
+    let refunded_by_stripe = match refund {
+        Some(r) => r.field("amount").map(str::to_string),
+        // The refund is queued in the webhook's transaction and sent by the refunds job.
+        None => pg
+            .query_one("SELECT amount_minor FROM refunds WHERE booking_id = $1", &[&id])
+            .await
+            .map(|r| r.get::<_, i64>(0).to_string())
+            .ok(),
+    };
+    assert_eq!(refunded_by_stripe, Some((total - part).to_string()));
+    let status: String = pg.query_one("SELECT status FROM bookings WHERE id = $1", &[&id]).await.unwrap().get(0);
+    assert_eq!(status, "cancelled", "late money does not bring the booking back");
+    assert_eq!(card_balance(&env, "HOLDCARD0001").await, part);
+}
+
+async fn seats(pg: &tokio_postgres::Client, dep: &str) -> i32 {
+    pg.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&dep]).await.unwrap().get(0)
+}
+
+/// The movements of card HOLDCARD0001: kind, amount, balance after, booking.
+async fn moves(pg: &tokio_postgres::Client) -> Vec<(String, i64, i64, Option<String>)> {
+    pg.query(
+        "SELECT m.kind, m.amount_minor, m.balance_after, m.booking_id FROM gift_card_movements m
+         JOIN gift_cards g ON g.id = m.gift_card_id WHERE g.code = 'HOLDCARD0001' ORDER BY m.recorded_at, m.kind",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+    .collect()
+}
+
+async fn ledger_of(pg: &tokio_postgres::Client, booking: &str) -> Vec<(String, i64)> {
+    pg.query("SELECT kind, amount_minor FROM ledger_entries WHERE booking_id = $1 ORDER BY kind", &[&booking])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
