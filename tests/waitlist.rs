@@ -39,6 +39,19 @@ struct SoldOut {
     date: String,
     blocker: String,
     tier: String,
+    /// The tour's tiers in its order (the form asks a count for each).
+    tiers: Vec<String>,
+}
+
+async fn tiers_of(env: &Env, tour: &str) -> Vec<String> {
+    env.pg()
+        .await
+        .query("SELECT p.id FROM pricing_tiers p JOIN schedules s ON s.tour_id = p.tour_id WHERE s.id = $1 ORDER BY p.sort_order, p.id", &[&tour])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 async fn sold_out(env: &Env) -> SoldOut {
@@ -63,7 +76,9 @@ async fn sold_out(env: &Env) -> SoldOut {
         .await
         .unwrap();
     assert_eq!((row.get::<_, String>(2), row.get::<_, i32>(3)), ("full".to_string(), 3));
+    let tiers = tiers_of(env, &departure).await;
     SoldOut {
+        tiers,
         departure,
         tour,
         slug: row.get(0),
@@ -73,18 +88,26 @@ async fn sold_out(env: &Env) -> SoldOut {
     }
 }
 
-/// Joins the waitlist through the website's form; returns the page.
+/// Joins the waitlist through the website's form, the whole party in the first tier; returns
+/// the page.
 async fn join(env: &Env, d: &SoldOut, who: &str, party: u32, lang: &str) -> (StatusCode, String) {
-    let form = [
-        ("tour", d.slug.clone()),
-        ("date", d.date.clone()),
-        ("departure", d.departure.clone()),
-        ("first_name", who.to_string()),
-        ("last_name", "Waiting".to_string()),
-        ("email", format!("{}@example.com", who.to_lowercase())),
-        ("party_size", party.to_string()),
-        ("lang", lang.to_string()),
+    join_tiers(env, d, who, &[party], lang).await
+}
+
+/// Joins with `counts[i]` people of the tour's `i`th tier.
+async fn join_tiers(env: &Env, d: &SoldOut, who: &str, counts: &[u32], lang: &str) -> (StatusCode, String) {
+    let mut form = vec![
+        ("tour".to_string(), d.slug.clone()),
+        ("date".to_string(), d.date.clone()),
+        ("departure".to_string(), d.departure.clone()),
+        ("first_name".to_string(), who.to_string()),
+        ("last_name".to_string(), "Waiting".to_string()),
+        ("email".to_string(), format!("{}@example.com", who.to_lowercase())),
+        ("lang".to_string(), lang.to_string()),
     ];
+    for (tier, n) in d.tiers.iter().zip(counts) {
+        form.push((format!("qty_{tier}"), n.to_string()));
+    }
     let r = http().post(format!("{}/{ORG}/waitlist", env.base_url())).form(&form).send().await.unwrap();
     (r.status(), r.text().await.unwrap())
 }
@@ -154,6 +177,27 @@ async fn offers(smtp: &SmtpSink, n: usize) -> Vec<Message> {
     }
 }
 
+/// Follows a claim link as a browser does: the token is exchanged for an HttpOnly, SameSite=Lax
+/// cookie (Secure on HTTPS) and a redirect to the clean claim page, which is then asked with the
+/// cookie. Returns the final answer and the cookie.
+async fn follow_claim(env: &Env, path: &str, secure: bool) -> (reqwest::Response, String) {
+    let first = http().get(format!("{}{path}", env.base_url())).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let to = first.headers()["location"].to_str().unwrap().to_string();
+    assert!(!to.contains("token") && to.starts_with(&format!("/{ORG}/waitlist/claim")), "{to}");
+    assert_eq!(first.headers()["cache-control"], "no-store");
+    assert_eq!(first.headers()["referrer-policy"], "no-referrer");
+    let set = first.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set.starts_with("tourdesk_claim="), "{set}");
+    for flag in ["HttpOnly", "SameSite=Lax", &format!("Path=/{ORG}/waitlist/claim")] {
+        assert!(set.contains(flag), "{set}");
+    }
+    assert_eq!(set.contains("; Secure"), secure, "{set}");
+    let cookie = set.split(';').next().unwrap().to_string();
+    let r = http().get(format!("{}{to}", env.base_url())).header("cookie", &cookie).send().await.unwrap();
+    (r, cookie)
+}
+
 /// The claim link's path in an offer mail.
 fn claim_path(mail: &Message) -> String {
     let start = mail.text.find(&format!("/{ORG}/waitlist/claim?token=")).unwrap_or_else(|| panic!("{}", mail.text));
@@ -171,6 +215,8 @@ async fn a_cancellation_offers_the_seats_to_the_first_party_that_fits_and_the_cl
     let env = Env::start_with(|c| {
         c.stripe.api_base = Some(stripe.uri());
         c.mail.smtp_url = Some(smtp.url());
+        // On HTTPS: the claim's cookie is Secure.
+        c.mail.public_base_url = "https://tours.example.test".into();
     })
     .await;
     let d = sold_out(&env).await;
@@ -201,7 +247,7 @@ async fn a_cancellation_offers_the_seats_to_the_first_party_that_fits_and_the_cl
     // Bob follows his link: the payment of the held seats; paid, the booking is confirmed and his
     // entry booked.
     let path = claim_path(bob);
-    let r = http().get(format!("{}{path}", env.base_url())).send().await.unwrap();
+    let (r, _) = follow_claim(&env, &path, true).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
     let body = r.text().await.unwrap();
@@ -228,12 +274,14 @@ async fn a_cancellation_offers_the_seats_to_the_first_party_that_fits_and_the_cl
         .await;
     assert_eq!(logged, 2);
     // The link again: the confirmation.
-    let again = http().get(format!("{}{path}", env.base_url())).send().await.unwrap();
+    let (again, _) = follow_claim(&env, &path, true).await;
     assert_eq!(again.status(), StatusCode::SEE_OTHER);
     assert!(again.headers()["location"].to_str().unwrap().starts_with(&format!("/{ORG}/bookings/")));
     // A made-up token finds nothing.
-    let none = http().get(format!("{}/{ORG}/waitlist/claim?token=nothing", env.base_url())).send().await.unwrap();
+    let (none, _) = follow_claim(&env, &format!("/{ORG}/waitlist/claim?token=nothing"), true).await;
     assert_eq!(none.status(), StatusCode::NOT_FOUND);
+    let no_cookie = http().get(format!("{}/{ORG}/waitlist/claim", env.base_url())).send().await.unwrap();
+    assert_eq!(no_cookie.status(), StatusCode::NOT_FOUND);
     assert!(booked_count(&env, &d).await <= 3, "never oversold");
 }
 
@@ -269,7 +317,7 @@ async fn an_offer_that_lapses_goes_to_the_next_entry() {
     assert!(mails[1].text.contains("3 seat(s)"), "{}", mails[1].text);
     assert!(booked_count(&env, &d).await <= 3, "never oversold");
     // Bob's link now says the offer has gone, in his language.
-    let lapsed = http().get(format!("{}{bob_link}&lang=de", env.base_url())).send().await.unwrap();
+    let (lapsed, _) = follow_claim(&env, &format!("{bob_link}&lang=de"), false).await;
     assert_eq!(lapsed.status(), StatusCode::CONFLICT);
     assert!(lapsed.text().await.unwrap().contains("Dieses Angebot ist abgelaufen"));
 }
@@ -303,7 +351,10 @@ async fn the_dates_page_offers_the_waitlist_on_a_sold_out_departure_in_two_langu
         .unwrap();
     assert_eq!(form.status(), StatusCode::OK);
     let form = form.text().await.unwrap();
-    assert!(form.contains("Anzahl Personen") && form.contains("<label for=\"party_size\">"), "{form}");
+    assert!(form.contains("Anzahl Personen"), "{form}");
+    for t in &d.tiers {
+        assert!(form.contains(&format!("<label for=\"qty_{t}\">")), "a count per tier: {form}");
+    }
 
     // Errors beside their fields, in the customer's language; nothing written.
     let (status, body) = join(&env, &d, "", 0, "de").await;
@@ -311,7 +362,13 @@ async fn the_dates_page_offers_the_waitlist_on_a_sold_out_departure_in_two_langu
     assert!(body.contains("id=\"first_name-error\"") && body.contains("Bitte ausfüllen."), "{body}");
     let (status, body) = join(&env, &d, "Eve", 51, "en").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body.contains("id=\"party_size-error\""), "{body}");
+    assert!(body.contains("id=\"participants-error\""), "{body}");
+    let (status, body) = join_tiers(&env, &d, "Eve", &[0, 0], "de").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("id=\"participants-error\"") && body.contains("Wählen Sie mindestens einen Teilnehmer."),
+        "{body}"
+    );
     assert!(statuses(&env, &d).await.is_empty());
 
     let (status, body) = join(&env, &d, "Eve", 2, "de").await;
@@ -341,6 +398,7 @@ async fn the_dates_page_offers_the_waitlist_on_a_sold_out_departure_in_two_langu
         )
         .await
         .unwrap();
+    let tiers = tiers_of(&env, &open).await;
     let free = SoldOut {
         departure: open,
         tour: String::new(),
@@ -348,6 +406,7 @@ async fn the_dates_page_offers_the_waitlist_on_a_sold_out_departure_in_two_langu
         date: row.get(1),
         blocker: String::new(),
         tier: String::new(),
+        tiers,
     };
     let (status, body) = join(&env, &free, "Fay", 1, "en").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -492,4 +551,43 @@ async fn the_waitlist_is_kept_and_managed_on_office_desks() {
         )
         .await;
     assert_eq!(outside_office, 0, "entries go to office desks only");
+}
+
+/// Issue 15: the waitlist form asks a count per tier; the entry keeps the party as those lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_waitlist_form_takes_a_count_per_tier() {
+    let env = Env::start().await;
+    let d = sold_out(&env).await;
+    assert!(d.tiers.len() >= 2, "the demo tours have two tiers");
+    let (status, body) = join_tiers(&env, &d, "Gus", &[1, 2], "en").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (lines, party): (Value, i32) = {
+        let r = env
+            .pg()
+            .await
+            .query_one("SELECT lines, party_size FROM waitlist_entries WHERE departure_id = $1", &[&d.departure])
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(party, 3);
+    assert_eq!(lines, json!([{"tier_id": d.tiers[0], "quantity": 1}, {"tier_id": d.tiers[1], "quantity": 2}]));
+    // A count that is no number is refused beside that tier's field.
+    let (status, body) = join_tiers(&env, &d, "Hal", &[1], "en").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = format!("qty_{}", d.tiers[1]);
+    let form = [
+        ("tour", d.slug.clone()),
+        ("date", d.date.clone()),
+        ("departure", d.departure.clone()),
+        ("first_name", "Ivy".to_string()),
+        ("last_name", "Waiting".to_string()),
+        ("email", "ivy@example.com".to_string()),
+        (second.as_str(), "two".to_string()),
+    ];
+    let r = http().post(format!("{}/{ORG}/waitlist", env.base_url())).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(body.contains(&format!("id=\"qty_{}-error\"", d.tiers[1])), "{body}");
+    assert_eq!(env.scalar("SELECT count(*) FROM waitlist_entries WHERE departure_id = $1", &[&d.departure]).await, 2);
 }

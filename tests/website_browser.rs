@@ -510,3 +510,120 @@ async fn a_customer_changes_the_date_and_pays_the_balance_in_a_real_browser() {
         visits.violations.join("\n")
     );
 }
+
+/// The gift-card step of a checkout in a real browser: a wrong code refused beside its field as
+/// it is typed, a good one covering part of the price shown in the live quote (paid by the card,
+/// left to pay), the Payment Element for the rest, then the confirmation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gift_card_pays_part_of_a_checkout_in_a_real_browser() {
+    let Some(b) = Browser::start().await.unwrap() else { return };
+    let stripe = FakeStripe::start().await;
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let site = format!("http://{addr}");
+    let env = Env::start_with(|c| {
+        c.listen = addr.to_string();
+        c.mail.public_base_url = site.clone();
+        c.stripe.api_base = Some(stripe.uri());
+        c.stripe.js_url = format!("{}/v3/", stripe.uri());
+    })
+    .await;
+    stripe.deliver_webhooks_to(&format!("{site}/api/v1/stripe/webhook"), WEBHOOK_SECRET);
+    let mut visits = Visits::default();
+    let (slug, dep, tier) = bookable(&env).await;
+    let dep_id = dep["id"].as_str().unwrap().to_string();
+    let tier_id = tier["tier_id"].as_str().unwrap().to_string();
+    let unit = tier["price"]["amount_minor"].as_i64().unwrap();
+    let currency = tier["price"]["currency"].as_str().unwrap().to_string();
+    let part = unit / 2;
+    let pg = env.pg().await;
+    let org: String = pg.query_one("SELECT id FROM organizations WHERE slug = $1", &[&ORG]).await.unwrap().get(0);
+    pg.execute(
+        "INSERT INTO gift_cards (id, organization_id, code, currency, issued_amount, balance, issued_by, issued_at,
+                                 updated_at)
+         VALUES ($1, $2, 'BROWSERCARD1', $3, $4, $4, 'test', now(), now())",
+        &[&uuid::Uuid::new_v4().to_string(), &org, &currency, &part],
+    )
+    .await
+    .unwrap();
+
+    b.client
+        .goto(&format!("{site}/{ORG}/checkout?tour={slug}&date={}&departure={dep_id}", dep["date"].as_str().unwrap()))
+        .await
+        .unwrap();
+    wait_path(&b, &format!("/{ORG}/checkout")).await;
+    type_into(&b, &format!("#qty_{tier_id}"), "2").await;
+    // One row of name fields per participant, following the count as it is typed.
+    b.find(&format!("#pf_{tier_id}_1")).await.unwrap();
+    type_into(&b, &format!("#pf_{tier_id}_0"), "Ada").await;
+    type_into(&b, &format!("#pl_{tier_id}_0"), "Lovelace").await;
+    type_into(&b, "#first_name", "Ada").await;
+    type_into(&b, "#last_name", "Lovelace").await;
+    type_into(&b, "#email", "gift.browser@example.com").await;
+    type_into(&b, "#gift_card_code", "NOSUCHCARD01").await;
+    b.wait_for_text("We do not know this gift card code.", Duration::from_secs(10)).await.unwrap();
+    assert_eq!(
+        b.find("#gift_card_code").await.unwrap().attr("aria-describedby").await.unwrap().as_deref(),
+        Some("gift_card_code-error"),
+        "the refusal is tied to its field for screen readers"
+    );
+    visits.page(&b, "26-checkout-gift-card-refused").await;
+    type_into(&b, "#gift_card_code", "browser-card-1").await;
+    b.wait_for_text("Left to pay by card", Duration::from_secs(10)).await.unwrap();
+    assert!(b.client.find(fantoccini::Locator::Css("#gift_card_code-error")).await.is_err(), "the refusal is gone");
+    let covered: i64 = b
+        .find("[data-covered-minor]")
+        .await
+        .unwrap()
+        .attr("data-covered-minor")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let remaining: i64 = b
+        .find("[data-remaining-minor]")
+        .await
+        .unwrap()
+        .attr("data-remaining-minor")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!((covered, remaining), (part, 2 * unit - part));
+    visits.page(&b, "27-checkout-gift-card-applied").await;
+
+    b.find("button[value=book]").await.unwrap().click().await.unwrap();
+    b.find("#stripe-card-number").await.unwrap();
+    let reference = text_of(&b, "strong.reference").await;
+    visits.page(&b, "28-payment-after-gift-card").await;
+    let booking_id: String =
+        pg.query_one("SELECT id FROM bookings WHERE reference_number = $1", &[&reference]).await.unwrap().get(0);
+    type_into(&b, "#stripe-card-number", "4242 4242 4242 4242").await;
+    type_into(&b, "#stripe-card-expiry", "12 / 34").await;
+    type_into(&b, "#stripe-card-cvc", "123").await;
+    b.find("#pay").await.unwrap().click().await.unwrap();
+    wait_path(&b, &format!("/{ORG}/bookings/{booking_id}")).await;
+    b.wait_for_text("Your booking is confirmed", Duration::from_secs(20)).await.unwrap();
+    visits.page(&b, "29-confirmation-gift-card").await;
+    let row = pg
+        .query_one("SELECT status, paid_amount_minor, participants FROM bookings WHERE id = $1", &[&booking_id])
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, String>(0), row.get::<_, i64>(1)), ("confirmed".to_string(), 2 * unit));
+    assert_eq!(row.get::<_, Value>(2)[0]["first_name"], "Ada");
+    let card_payment = env
+        .scalar(
+            "SELECT amount_minor FROM ledger_entries WHERE booking_id = $1 AND kind = 'card_payment'",
+            &[&booking_id],
+        )
+        .await;
+    assert_eq!(card_payment, 2 * unit - part, "Stripe took only what the card left");
+
+    b.close().await;
+    assert!(
+        visits.violations.is_empty(),
+        "axe-core found serious or critical accessibility violations:\n{}",
+        visits.violations.join("\n")
+    );
+}

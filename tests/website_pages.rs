@@ -674,3 +674,495 @@ async fn site_analytics_record_the_funnel_server_side_without_cookies() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// A gift card issued for the test straight into PostgreSQL (the desk's sale is tested in
+/// tests/gift_cards.rs): `balance` left of `issued`, expiring at `expires_at`.
+async fn gift_card(
+    env: &Env,
+    code: &str,
+    currency: &str,
+    issued: i64,
+    balance: i64,
+    expires_at: Option<chrono::DateTime<Utc>>,
+) {
+    let pg = env.pg().await;
+    let org: String = pg.query_one("SELECT id FROM organizations WHERE slug = $1", &[&ORG]).await.unwrap().get(0);
+    pg.execute(
+        "INSERT INTO gift_cards (id, organization_id, code, currency, issued_amount, balance, expires_at,
+                                 issued_by, issued_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'test', now() - interval '10 days', now() - interval '10 days')",
+        &[&uuid::Uuid::new_v4().to_string(), &org, &code, &currency, &issued, &balance, &expires_at],
+    )
+    .await
+    .unwrap();
+}
+
+async fn card_balance(env: &Env, code: &str) -> i64 {
+    env.pg().await.query_one("SELECT balance FROM gift_cards WHERE code = $1", &[&code]).await.unwrap().get(0)
+}
+
+/// What a checkout needs to post: the departure's fields and the first tier's count.
+struct Checkout {
+    slug: String,
+    day: String,
+    dep_id: String,
+    tier_id: String,
+    unit: i64,
+    currency: String,
+}
+
+impl Checkout {
+    async fn new(env: &Env, seats: u64) -> Checkout {
+        let (slug, dep, tier) = bookable(env, seats).await;
+        Checkout {
+            slug,
+            day: dep["date"].as_str().unwrap().to_string(),
+            dep_id: dep["id"].as_str().unwrap().to_string(),
+            tier_id: tier["tier_id"].as_str().unwrap().to_string(),
+            unit: tier["price"]["amount_minor"].as_i64().unwrap(),
+            currency: tier["price"]["currency"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// The form for `qty` of the first tier, booked by `email`, with `extra` fields.
+    fn form(&self, request_id: &str, qty: u32, email: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut f = form(&[
+            ("tour", &self.slug),
+            ("date", &self.day),
+            ("departure", &self.dep_id),
+            ("request_id", request_id),
+            (&format!("qty_{}", self.tier_id), &qty.to_string()),
+            ("first_name", "Grace"),
+            ("last_name", "Hopper"),
+            ("email", email),
+        ]);
+        for (k, v) in extra {
+            f.retain(|(name, _)| name != k);
+            f.push((k.to_string(), v.to_string()));
+        }
+        f
+    }
+}
+
+fn intents_made(stripe: &FakeStripe) -> usize {
+    stripe.requests().iter().filter(|r| r.method == "POST" && r.path == "/v1/payment_intents").count()
+}
+
+/// Issue 15 item 1: a gift card at checkout. The live quote shows what the card covers and what
+/// is left to pay by card; a card that covers everything confirms the booking with no Stripe
+/// payment; one that covers part leaves a PaymentIntent for the rest; a wrong, expired or used-up
+/// card is refused beside its field, in German too, and books nothing.
+#[tokio::test]
+async fn a_gift_card_pays_all_or_part_of_a_checkout_and_a_bad_one_is_refused_beside_its_field() {
+    let stripe = FakeStripe::start().await;
+    let smtp = SmtpSink::start().await.unwrap();
+    let env = Env::start_with(|c| {
+        c.stripe.api_base = Some(stripe.uri());
+        c.mail.smtp_url = Some(smtp.url());
+    })
+    .await;
+    let c = Checkout::new(&env, 4).await;
+    let total = 2 * c.unit;
+    let part = total / 3;
+    assert!(part > 0, "{total}");
+    gift_card(&env, "FULLCARD0001", &c.currency, total * 2, total * 2, None).await;
+    gift_card(&env, "PARTCARD0001", &c.currency, part, part, None).await;
+    gift_card(&env, "OLDCARD00001", &c.currency, total, total, Some(Utc::now() - chrono::Duration::days(1))).await;
+    gift_card(&env, "SPENTCARD001", &c.currency, total, 0, None).await;
+    let path = format!("/{ORG}/checkout");
+
+    // The live quote: what the card covers and what is left to pay by card.
+    let rid = uuid::Uuid::new_v4().to_string();
+    let quoted = post_form(
+        &env,
+        &path,
+        &c.form(&rid, 2, "gc@example.com", &[("action", "quote"), ("gift_card_code", "part-card-0001")]),
+    )
+    .await;
+    assert_html(&quoted, StatusCode::OK);
+    assert!(quoted.body.contains(&format!("data-covered-minor=\"{part}\"")), "{}", quoted.body);
+    assert!(quoted.body.contains(&format!("data-remaining-minor=\"{}\"", total - part)), "{}", quoted.body);
+    assert!(quoted.body.contains("Left to pay by card"));
+    let all = post_form(
+        &env,
+        &path,
+        &c.form(&rid, 2, "gc@example.com", &[("action", "quote"), ("gift_card_code", "FULLCARD0001")]),
+    )
+    .await;
+    assert!(all.body.contains(&format!("data-covered-minor=\"{total}\"")), "{}", all.body);
+    assert!(all.body.contains("data-remaining-minor=\"0\""), "{}", all.body);
+
+    // Refusals beside the field, in the customer's language; nothing booked.
+    for (code, en, de) in [
+        ("NOSUCHCARD01", "We do not know this gift card code.", "Diesen Geschenkkartencode kennen wir nicht."),
+        ("OLDCARD00001", "This gift card has expired.", "Diese Geschenkkarte ist abgelaufen."),
+        ("SPENTCARD001", "This gift card has been used up.", "Diese Geschenkkarte ist aufgebraucht."),
+        (
+            "ab",
+            "A gift card code has 8 to 24 letters and digits.",
+            "Ein Geschenkkartencode hat 8 bis 24 Buchstaben und Ziffern.",
+        ),
+    ] {
+        let q = post_form(
+            &env,
+            &path,
+            &c.form(&rid, 2, "gc@example.com", &[("action", "quote"), ("gift_card_code", code)]),
+        )
+        .await;
+        assert_html(&q, StatusCode::OK);
+        assert!(q.body.contains("id=\"gift_card_code-error\"") && q.body.contains(en), "{code}: {}", q.body);
+        assert!(q.body.contains("aria-describedby=\"gift_card_code-error\""));
+        let de_page = post_form(
+            &env,
+            &path,
+            &c.form(&rid, 2, "gc@example.com", &[("action", "book"), ("gift_card_code", code), ("lang", "de")]),
+        )
+        .await;
+        assert_html(&de_page, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            de_page.body.contains("id=\"gift_card_code-error\"") && de_page.body.contains(de),
+            "{code}: {}",
+            de_page.body
+        );
+    }
+    assert_eq!(
+        env.scalar("SELECT count(*) FROM bookings WHERE id = $1", &[&rid]).await,
+        0,
+        "a refused card books nothing"
+    );
+    assert_eq!(card_balance(&env, "SPENTCARD001").await, 0);
+    let intents_before = intents_made(&stripe);
+
+    // The whole price on the card: confirmed at once, no PaymentIntent, the redemption in the
+    // booking's ledger and the card's balance down by the total.
+    let full_id = uuid::Uuid::new_v4().to_string();
+    let done = post_form(
+        &env,
+        &path,
+        &c.form(
+            &full_id,
+            2,
+            "full@example.com",
+            &[("action", "book"), ("gift_card_code", "full card 0001"), ("expected_total", &total.to_string())],
+        ),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.header("location"), format!("/{ORG}/bookings/{full_id}"));
+    assert_eq!(intents_made(&stripe), intents_before, "nothing left to pay: no PaymentIntent");
+    let pg = env.pg().await;
+    let row = pg
+        .query_one("SELECT status, payment_status, paid_amount_minor FROM bookings WHERE id = $1", &[&full_id])
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, i64>(2)),
+        ("confirmed".into(), "paid".into(), total)
+    );
+    let ledger = pg
+        .query("SELECT kind, amount_minor FROM ledger_entries WHERE booking_id = $1 ORDER BY recorded_at", &[&full_id])
+        .await
+        .unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!((ledger[0].get::<_, String>(0), ledger[0].get::<_, i64>(1)), ("gift_card_redemption".into(), total));
+    assert_eq!(card_balance(&env, "FULLCARD0001").await, total);
+    assert_eq!(env.scalar("SELECT count(*) FROM payments WHERE booking_id = $1", &[&full_id]).await, 0);
+    let confirmed = page(&env, &format!("/{ORG}/bookings/{full_id}")).await;
+    assert!(confirmed.body.contains("Your booking is confirmed"), "{}", confirmed.body);
+    let mails = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert!(
+        mails.iter().any(|m| m.subject.starts_with("Booking confirmed") && m.to[0] == "full@example.com"),
+        "{mails:?}"
+    );
+
+    // Part of the price on the card: a PaymentIntent for the rest; Stripe's payment confirms.
+    let part_id = uuid::Uuid::new_v4().to_string();
+    let pay = post_form(
+        &env,
+        &path,
+        &c.form(
+            &part_id,
+            2,
+            "part@example.com",
+            &[("action", "book"), ("gift_card_code", "PARTCARD0001"), ("expected_total", &total.to_string())],
+        ),
+    )
+    .await;
+    assert_html(&pay, StatusCode::OK);
+    let secret = pay.between("data-client-secret=\"", "\"");
+    let intent = secret.split("_secret").next().unwrap().to_string();
+    assert_eq!(stripe.intent(&intent).unwrap().amount, total - part, "the intent is for what the card left");
+    assert_eq!(card_balance(&env, "PARTCARD0001").await, 0);
+    let row = pg.query_one("SELECT status, paid_amount_minor FROM bookings WHERE id = $1", &[&part_id]).await.unwrap();
+    assert_eq!((row.get::<_, String>(0), row.get::<_, i64>(1)), ("pending".into(), part));
+    let waiting = page(&env, &format!("/{ORG}/bookings/{part_id}")).await;
+    assert!(waiting.body.contains("http-equiv=\"refresh\""), "the page waits for the card payment: {}", waiting.body);
+    env.deliver_stripe_event(&stripe.succeed(&intent)).await;
+    let row = pg
+        .query_one("SELECT status, payment_status, paid_amount_minor FROM bookings WHERE id = $1", &[&part_id])
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, i64>(2)),
+        ("confirmed".into(), "paid".into(), total)
+    );
+    let kinds: Vec<(String, i64)> = pg
+        .query("SELECT kind, amount_minor FROM ledger_entries WHERE booking_id = $1 ORDER BY kind", &[&part_id])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(
+        kinds.contains(&("gift_card_redemption".into(), part))
+            && kinds.contains(&("card_payment".into(), total - part)),
+        "{kinds:?}"
+    );
+}
+
+/// Two checkouts racing for the last balance of one card: decided one after the other under the
+/// card's lock; one books, the other is refused beside the field and books nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_checkouts_racing_for_a_cards_last_balance_one_is_refused() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_with(|c| c.stripe.api_base = Some(stripe.uri())).await;
+    let c = Checkout::new(&env, 4).await;
+    let total = 2 * c.unit;
+    gift_card(&env, "RACECARD0001", &c.currency, total, total, None).await;
+    let path = format!("/{ORG}/checkout");
+    let (a, b) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    let fa = c.form(&a, 2, "racer-a@example.com", &[("action", "book"), ("gift_card_code", "RACECARD0001")]);
+    let fb = c.form(&b, 2, "racer-b@example.com", &[("action", "book"), ("gift_card_code", "RACECARD0001")]);
+    let (ra, rb) = tokio::join!(post_form(&env, &path, &fa), post_form(&env, &path, &fb));
+    let won: Vec<&Page> = [&ra, &rb].into_iter().filter(|p| p.status == StatusCode::SEE_OTHER).collect();
+    let lost: Vec<&Page> = [&ra, &rb].into_iter().filter(|p| p.status == StatusCode::UNPROCESSABLE_ENTITY).collect();
+    assert_eq!((won.len(), lost.len()), (1, 1), "{} / {}", ra.body, rb.body);
+    assert!(
+        lost[0].body.contains("id=\"gift_card_code-error\"") && lost[0].body.contains("used up"),
+        "{}",
+        lost[0].body
+    );
+    assert_eq!(card_balance(&env, "RACECARD0001").await, 0);
+    assert_eq!(
+        env.scalar("SELECT count(*) FROM bookings WHERE id = $1 OR id = $2", &[&a, &b]).await,
+        1,
+        "the refused checkout books nothing"
+    );
+    assert_eq!(env.scalar("SELECT count(*) FROM gift_card_movements WHERE kind = 'redemption'", &[]).await, 1);
+    assert_eq!(env.scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'gift_card_redemption'", &[]).await, 1);
+}
+
+/// Issue 15, participant names: one row of name fields per participant; names are stored on the
+/// booking and show on the departure's manifest; a half-filled row is refused beside its field.
+#[tokio::test]
+async fn participant_names_at_checkout_are_stored_and_on_the_manifest() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_with(|c| c.stripe.api_base = Some(stripe.uri())).await;
+    let c = Checkout::new(&env, 3).await;
+    let path = format!("/{ORG}/checkout");
+    let pf = |n: u32| (format!("pf_{}_{n}", c.tier_id), format!("pl_{}_{n}", c.tier_id));
+    let rid = uuid::Uuid::new_v4().to_string();
+    let shown = post_form(&env, &path, &c.form(&rid, 3, "names@example.com", &[("action", "quote")])).await;
+    assert_html(&shown, StatusCode::OK);
+    for n in 0..3 {
+        let (f, l) = pf(n);
+        assert!(
+            shown.body.contains(&format!("id=\"{f}\"")) && shown.body.contains(&format!("id=\"{l}\"")),
+            "{}",
+            shown.body
+        );
+    }
+    assert!(!shown.body.contains(&format!("id=\"{}\"", pf(3).0)), "one row per participant");
+    let de =
+        post_form(&env, &path, &c.form(&rid, 1, "names@example.com", &[("action", "quote"), ("lang", "de")])).await;
+    assert!(de.body.contains("Namen der Teilnehmer"), "{}", de.body);
+
+    // A first name without its last name: refused beside the blank field, nothing booked.
+    let (f0, l0) = pf(0);
+    let (f1, l1) = pf(1);
+    let half = post_form(
+        &env,
+        &path,
+        &c.form(&rid, 3, "names@example.com", &[("action", "book"), (&f0, "Ada"), (&l0, "Lovelace"), (&f1, "Alan")]),
+    )
+    .await;
+    assert_html(&half, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(half.body.contains(&format!("id=\"{l1}-error\"")), "{}", half.body);
+    assert!(half.body.contains("value=\"Ada\"") && half.body.contains("value=\"Alan\""), "what was typed stays");
+    assert_eq!(env.scalar("SELECT count(*) FROM bookings WHERE id = $1", &[&rid]).await, 0);
+
+    // Two of three named (names are optional): stored on the booking.
+    let booked = post_form(
+        &env,
+        &path,
+        &c.form(
+            &rid,
+            3,
+            "names@example.com",
+            &[("action", "book"), (&f0, "Ada"), (&l0, "Lovelace"), (&f1, "Alan"), (&l1, "Turing")],
+        ),
+    )
+    .await;
+    assert_html(&booked, StatusCode::OK);
+    let pg = env.pg().await;
+    let (participants, reference): (Value, String) = {
+        let r =
+            pg.query_one("SELECT participants, reference_number FROM bookings WHERE id = $1", &[&rid]).await.unwrap();
+        (r.get(0), r.get(1))
+    };
+    let names: Vec<String> = participants
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{} {}", p["first_name"].as_str().unwrap(), p["last_name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, ["Ada Lovelace", "Alan Turing"]);
+
+    let token = tourdesk_tests::sign_in(&env, demo_data::DEMO_MANAGER_EMAIL).await;
+    let csv = http()
+        .get(format!("{}/api/v1/departures/{}/manifest?format=csv", env.base_url(), c.dep_id))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    let csv = csv.text().await.unwrap();
+    let mine: Vec<&str> = csv.lines().filter(|l| l.contains(&reference)).collect();
+    assert_eq!(mine.len(), 3, "{csv}");
+    assert!(mine.iter().any(|l| l.contains("Ada Lovelace")) && mine.iter().any(|l| l.contains("Alan Turing")), "{csv}");
+}
+
+/// A checkout part-paid by a gift card whose customer never pays the rest: when its hold runs
+/// out, the hold job (driven here with its clock, on two pools at once as two instances would)
+/// releases the seats, cancels the booking and gives the card its money back in one movement,
+/// with a refund entry on the booking, so both balances add up. A second run changes nothing,
+/// and card money that still arrives goes back in full through Stripe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_paid_gift_card_hold_that_runs_out_frees_the_seats_and_gives_the_card_back_once() {
+    use tourdesk_sync_server::jobs::holds;
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_with(|c| {
+        c.stripe.api_base = Some(stripe.uri());
+        // The test drives the hold job itself; the server's own runner stays out of the way.
+        c.booking.jobs_interval_ms = 3_600_000;
+    })
+    .await;
+    let pg = env.pg().await;
+    let c = Checkout::new(&env, 2).await;
+    let total = 2 * c.unit;
+    let part = c.unit;
+    gift_card(&env, "HOLDCARD0001", &c.currency, part, part, None).await;
+    let seats_before = seats(&pg, &c.dep_id).await;
+
+    let id = uuid::Uuid::new_v4().to_string();
+    let pay = post_form(
+        &env,
+        &format!("/{ORG}/checkout"),
+        &c.form(
+            &id,
+            2,
+            "unpaid-rest@example.com",
+            &[("action", "book"), ("gift_card_code", "HOLDCARD0001"), ("expected_total", &total.to_string())],
+        ),
+    )
+    .await;
+    assert_html(&pay, StatusCode::OK);
+    let secret = pay.between("data-client-secret=\"", "\"");
+    let intent = secret.split("_secret").next().unwrap().to_string();
+    assert_eq!(card_balance(&env, "HOLDCARD0001").await, 0);
+    assert_eq!(seats(&pg, &c.dep_id).await, seats_before + 2);
+
+    // The hold runs out a minute ago.
+    let hold: chrono::DateTime<Utc> = pg
+        .query_one(
+            "UPDATE bookings SET hold_expires_at = now() - interval '1 minute' WHERE id = $1 RETURNING hold_expires_at",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let pool_a = tourdesk_sync_server::db::connect(&env.server_config).unwrap();
+    let pool_b = tourdesk_sync_server::db::connect(&env.server_config).unwrap();
+    let released =
+        |runs: Vec<(String, Vec<String>)>| runs.into_iter().flat_map(|(_, b)| b).filter(|b| *b == id).count();
+    // Before the hold's end by the job's clock: nothing.
+    let early = holds::expire(&pool_a, hold - chrono::Duration::seconds(1)).await.unwrap();
+    assert_eq!(released(early), 0);
+    assert_eq!(card_balance(&env, "HOLDCARD0001").await, 0);
+
+    // After it, two instances at once: released once.
+    let now = Utc::now();
+    let (a, b) = tokio::join!(holds::expire(&pool_a, now), holds::expire(&pool_b, now));
+    assert_eq!(released(a.unwrap()) + released(b.unwrap()), 1);
+    let row = pg
+        .query_one(
+            "SELECT status, payment_status, paid_amount_minor, refunded_amount_minor FROM bookings WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, i64>(2), row.get::<_, i64>(3)),
+        ("cancelled".into(), "refunded".into(), part, part)
+    );
+    assert_eq!(seats(&pg, &c.dep_id).await, seats_before, "the seats are free again");
+    assert_eq!(card_balance(&env, "HOLDCARD0001").await, part, "the card has its balance back");
+    let after = moves(&pg).await;
+    assert_eq!(
+        after,
+        [("redemption".to_string(), part, 0, Some(id.clone())), ("refund".to_string(), part, part, Some(id.clone()))]
+    );
+    assert_eq!(ledger_of(&pg, &id).await, [("gift_card_redemption".to_string(), part), ("refund".to_string(), part)]);
+
+    // Again: nothing moves.
+    let again = holds::expire(&pool_a, Utc::now()).await.unwrap();
+    assert_eq!(released(again), 0);
+    assert_eq!(card_balance(&env, "HOLDCARD0001").await, part);
+    assert_eq!(moves(&pg).await, after);
+    assert_eq!(seats(&pg, &c.dep_id).await, seats_before);
+
+    // The card payment arrives anyway: the booking stays cancelled, Stripe's money goes back in
+    // full, and the card keeps what it got back.
+    env.deliver_stripe_event(&stripe.succeed(&intent)).await;
+    let refund = stripe.requests().into_iter().find(|r| r.path == "/v1/refunds");
+    let refunded_by_stripe = match refund {
+        Some(r) => r.field("amount").map(str::to_string),
+        // The refund is queued in the webhook's transaction and sent by the refunds job.
+        None => pg
+            .query_one("SELECT amount_minor FROM refunds WHERE booking_id = $1", &[&id])
+            .await
+            .map(|r| r.get::<_, i64>(0).to_string())
+            .ok(),
+    };
+    assert_eq!(refunded_by_stripe, Some((total - part).to_string()));
+    let status: String = pg.query_one("SELECT status FROM bookings WHERE id = $1", &[&id]).await.unwrap().get(0);
+    assert_eq!(status, "cancelled", "late money does not bring the booking back");
+    assert_eq!(card_balance(&env, "HOLDCARD0001").await, part);
+}
+
+async fn seats(pg: &tokio_postgres::Client, dep: &str) -> i32 {
+    pg.query_one("SELECT booked_count FROM schedules WHERE id = $1", &[&dep]).await.unwrap().get(0)
+}
+
+/// The movements of card HOLDCARD0001: kind, amount, balance after, booking.
+async fn moves(pg: &tokio_postgres::Client) -> Vec<(String, i64, i64, Option<String>)> {
+    pg.query(
+        "SELECT m.kind, m.amount_minor, m.balance_after, m.booking_id FROM gift_card_movements m
+         JOIN gift_cards g ON g.id = m.gift_card_id WHERE g.code = 'HOLDCARD0001' ORDER BY m.recorded_at, m.kind",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+    .collect()
+}
+
+async fn ledger_of(pg: &tokio_postgres::Client, booking: &str) -> Vec<(String, i64)> {
+    pg.query("SELECT kind, amount_minor FROM ledger_entries WHERE booking_id = $1 ORDER BY kind", &[&booking])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}

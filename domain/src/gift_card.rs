@@ -160,6 +160,48 @@ impl GiftCard {
     }
 }
 
+impl GiftCard {
+    /// How much of `due` this card pays when it is offered at checkout at `at`: all of it when
+    /// the card holds that much, else everything left on the card. Refused like [`Self::redeem`]
+    /// (the currency, an expired or used-up card), so a customer hears why before paying; zero
+    /// when nothing is due. The redemption itself is decided again, under the card's lock, by
+    /// [`Self::redeem`].
+    pub fn covers(&self, due: Money, at: DateTime<Utc>) -> Result<Money, FieldError> {
+        if due.amount <= 0 {
+            return Ok(Money::new(0, due.currency));
+        }
+        let amount = Money::new(due.amount.min(self.balance), due.currency);
+        self.redeem(amount, at)?;
+        Ok(amount)
+    }
+}
+
+impl GiftCard {
+    /// The card after `amount` a booking took from it comes back at `at` (the booking never held
+    /// its seats: its hold ran out before the rest was paid). In the card's currency, more than
+    /// zero, and never above what was issued, so the balance stays the amount issued minus what
+    /// bookings kept. An expired card takes its money back too: the balance is the customer's,
+    /// whether staff extend the card or not.
+    pub fn give_back(&self, amount: Money, at: DateTime<Utc>) -> Result<GiftCard, FieldError> {
+        if amount.currency != self.currency {
+            return Err(FieldError::new(
+                "currency",
+                format!("this gift card is in {}; {} cannot go back to it", self.currency, amount.currency),
+            ));
+        }
+        if amount.amount <= 0 {
+            return Err(FieldError::new("amount", "must be more than zero"));
+        }
+        if self.balance.saturating_add(amount.amount) > self.issued_amount {
+            return Err(FieldError::new("amount", "is more than was ever spent from this gift card"));
+        }
+        let mut next = self.clone();
+        next.balance = self.balance + amount.amount;
+        next.updated_at = at;
+        Ok(next)
+    }
+}
+
 /// The amount of a new card: more than zero, at most [`MAX_AMOUNT`].
 pub fn check_issue_amount(amount: i64) -> Result<i64, FieldError> {
     if amount <= 0 {
@@ -181,7 +223,7 @@ pub fn check_expiry(expires_at: Option<DateTime<Utc>>, issued_at: DateTime<Utc>)
 
 string_enum!(
     /// What moved a card's balance.
-    MovementKind { Issue => "issue", Redemption => "redemption" }
+    MovementKind { Issue => "issue", Redemption => "redemption", Refund => "refund" }
 );
 
 impl MovementKind {
@@ -189,12 +231,14 @@ impl MovementKind {
         match self {
             MovementKind::Issue => "Sold and issued",
             MovementKind::Redemption => "Spent on a booking",
+            MovementKind::Refund => "Given back from a booking",
         }
     }
 }
 
-/// One movement of a card's balance: its issue (`amount` loaded, paid by `payment_method`) or a
-/// redemption (`amount` spent on `booking_id`, whose ledger entry has the same id).
+/// One movement of a card's balance: its issue (`amount` loaded, paid by `payment_method`), a
+/// redemption (`amount` spent on `booking_id`, whose ledger entry has the same id) or a refund
+/// (`amount` of a redemption given back from `booking_id`, whose refund entry has the same id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GiftCardMovement {
     pub id: String,
@@ -286,6 +330,33 @@ mod tests {
         assert_eq!(spent.redeem(eur(1), t(3)).unwrap_err().field, "code");
         assert_eq!(c.state(t(21)), CardState::Expired);
         assert_eq!(c.state(t(3)), CardState::Active);
+    }
+
+    #[test]
+    fn a_card_covers_what_is_due_up_to_its_balance_and_says_why_not() {
+        let c = card(5_000, Some(t(20)));
+        assert_eq!(c.covers(eur(3_000), t(2)).unwrap(), eur(3_000));
+        assert_eq!(c.covers(eur(8_000), t(2)).unwrap(), eur(5_000));
+        assert_eq!(c.covers(eur(0), t(2)).unwrap(), eur(0));
+        assert_eq!(c.covers(Money::new(100, Currency::USD), t(2)).unwrap_err().field, "currency");
+        assert_eq!(c.covers(eur(100), t(20)).unwrap_err().field, "code");
+        let spent = c.redeem(eur(5_000), t(2)).unwrap();
+        let e = spent.covers(eur(100), t(2)).unwrap_err();
+        assert_eq!(e.field, "code");
+        assert!(e.message.contains("used up"), "{}", e.message);
+    }
+
+    #[test]
+    fn money_given_back_restores_the_balance_and_never_above_the_issue() {
+        let c = card(5_000, Some(t(20)));
+        let spent = c.redeem(eur(3_000), t(2)).unwrap();
+        let back = spent.give_back(eur(3_000), t(3)).unwrap();
+        assert_eq!((back.balance, back.updated_at), (5_000, t(3)));
+        // Even once the card has expired: the balance is the customer's.
+        assert_eq!(spent.give_back(eur(3_000), t(25)).unwrap().balance, 5_000);
+        assert_eq!(spent.give_back(eur(3_001), t(3)).unwrap_err().field, "amount");
+        assert_eq!(spent.give_back(eur(0), t(3)).unwrap_err().field, "amount");
+        assert_eq!(spent.give_back(Money::new(100, Currency::USD), t(3)).unwrap_err().field, "currency");
     }
 
     #[test]

@@ -309,9 +309,16 @@ pub fn hold_until(now: DateTime<Utc>, seconds: u64) -> DateTime<Utc> {
 }
 
 /// Whether a booking asks for a payment at all: a free booking (a full discount, a zero price)
-/// has nothing to pay and no intent is made.
+/// or one already paid in full (a gift card at checkout) has nothing to pay and no intent is made.
 pub fn payable(b: &Booking) -> bool {
-    b.pricing.total.amount > 0
+    amount_due(b).amount > 0
+}
+
+/// What is left for the customer to pay online: the total less what was paid (a gift card taken
+/// at checkout), never below zero. A new booking's PaymentIntent is for this amount.
+pub fn amount_due(b: &Booking) -> Money {
+    let total = b.pricing.total;
+    Money::new((total.amount - b.paid_amount.amount + b.refunded_amount.amount).max(0), total.currency)
 }
 
 /// The seat hold a customer is shown: only while the booking holds seats and no money came in.
@@ -326,6 +333,52 @@ pub fn hold_expired(b: &Booking, hold_expires_at: Option<DateTime<Utc>>, now: Da
         && b.payment_status == PaymentStatus::Unpaid
         && b.paid_amount.is_zero()
         && hold_expires_at.is_some_and(|at| at <= now)
+}
+
+/// What the end of a website booking's seat hold does to it ([`hold_release`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRelease {
+    /// The gift-card redemptions of its checkout (the ledger entries), each to go back to its
+    /// card in full; empty for a booking nothing was paid on.
+    pub give_back: Vec<crate::ledger::LedgerEntry>,
+}
+
+impl HoldRelease {
+    /// What goes back to gift cards in all.
+    pub fn given_back(&self) -> i64 {
+        self.give_back.iter().map(|e| e.amount).sum()
+    }
+}
+
+/// Whether the seat hold of booking `b` (with its ledger `entries`) has run out at `now`, and
+/// what goes back when it has: the booking is cancelled and its seats released when it is still
+/// pending, nothing came back from it and the only money on it is gift-card redemptions (none:
+/// an unpaid hold, [`hold_expired`]). Those redemptions go back to their cards: the customer
+/// never completed the checkout they were part of, so the booking keeps nothing of them. Any
+/// other money (a card payment, cash, a refund, an adjustment, a dispute) is for a person.
+pub fn hold_release(
+    b: &Booking,
+    hold_expires_at: Option<DateTime<Utc>>,
+    entries: &[crate::ledger::LedgerEntry],
+    now: DateTime<Utc>,
+) -> Option<HoldRelease> {
+    use crate::ledger::EntryKind;
+    if b.paid_amount.is_zero() {
+        return hold_expired(b, hold_expires_at, now).then(|| HoldRelease { give_back: vec![] });
+    }
+    let ran_out = b.status == BookingStatus::Pending && hold_expires_at.is_some_and(|at| at <= now);
+    if !ran_out || !b.refunded_amount.is_zero() || b.payment_status == PaymentStatus::Disputed {
+        return None;
+    }
+    let ours: Vec<_> = entries.iter().filter(|e| e.booking_id == b.id).collect();
+    if ours.iter().any(|e| e.kind != EntryKind::GiftCardRedemption || e.currency != b.paid_amount.currency) {
+        return None;
+    }
+    let give_back: Vec<_> = ours.into_iter().cloned().collect();
+    let redeemed: i64 = give_back.iter().map(|e| e.amount).sum();
+    // The booking's figure and its ledger must agree; if not, money moved that this rule does
+    // not see (a processor figure not yet in the ledger), and a person looks.
+    (redeemed == b.paid_amount.amount).then_some(HoldRelease { give_back })
 }
 
 #[cfg(test)]
@@ -364,6 +417,13 @@ mod tests {
     fn only_a_booking_with_something_to_pay_is_payable() {
         assert!(payable(&sample_booking(eur(100))));
         assert!(!payable(&sample_booking(eur(0))));
+        let mut part = sample_booking(eur(100));
+        part.paid_amount = eur(40);
+        assert!(payable(&part));
+        assert_eq!(amount_due(&part), eur(60));
+        part.paid_amount = eur(100);
+        assert!(!payable(&part));
+        assert_eq!(amount_due(&part), eur(0));
     }
 
     #[test]
@@ -557,6 +617,87 @@ mod tests {
         assert!(!hold_expired(&b, None, now()), "desk bookings have no hold");
         let (partly, _, _) = replay(&b, &[succeeded(1)]);
         assert!(!hold_expired(&partly, Some(before), now()));
+    }
+
+    fn entry(b: &Booking, id: &str, kind: crate::ledger::EntryKind, amount: i64) -> crate::ledger::LedgerEntry {
+        crate::ledger::LedgerEntry {
+            id: id.into(),
+            organization_id: b.organization_id.clone(),
+            booking_id: b.id.clone(),
+            departure_id: b.departure_id.clone(),
+            kind,
+            amount,
+            currency: Currency::EUR,
+            note: None,
+            reference: None,
+            recorded_by: "u".into(),
+            recorded_at: now(),
+        }
+    }
+
+    #[test]
+    fn a_hold_paid_only_by_gift_cards_runs_out_and_gives_them_back() {
+        use crate::ledger::EntryKind;
+        let before = Some(now() - chrono::Duration::minutes(1));
+        let after = Some(now() + chrono::Duration::minutes(1));
+        let unpaid = sample_booking(eur(10_000));
+        // Nothing paid: released, nothing to give back (the same as `hold_expired`).
+        assert_eq!(hold_release(&unpaid, before, &[], now()), Some(HoldRelease { give_back: vec![] }));
+        assert_eq!(hold_release(&unpaid, after, &[], now()), None);
+        assert_eq!(hold_release(&unpaid, None, &[], now()), None, "desk bookings have no hold");
+
+        let mut part = unpaid.clone();
+        part.paid_amount = eur(3_000);
+        part.payment_status = PaymentStatus::Partial;
+        let card = entry(&part, "g1", EntryKind::GiftCardRedemption, 3_000);
+        let r = hold_release(&part, before, std::slice::from_ref(&card), now()).unwrap();
+        assert_eq!((r.given_back(), r.give_back), (3_000, vec![card.clone()]));
+        assert_eq!(hold_release(&part, after, std::slice::from_ref(&card), now()), None);
+
+        // Two cards: both go back.
+        let mut two = part.clone();
+        two.paid_amount = eur(5_000);
+        let second = entry(&two, "g2", EntryKind::GiftCardRedemption, 2_000);
+        assert_eq!(hold_release(&two, before, &[card.clone(), second.clone()], now()).unwrap().given_back(), 5_000);
+
+        // Any other money on it is a person's to sort out.
+        for other in [EntryKind::CardPayment, EntryKind::Cash, EntryKind::Refund, EntryKind::Adjustment] {
+            let mut b = part.clone();
+            b.paid_amount = eur(3_500);
+            let entries = [card.clone(), entry(&b, "x", other, 500)];
+            assert_eq!(hold_release(&b, before, &entries, now()), None, "{other:?}");
+        }
+        // A figure the ledger does not explain (Stripe money not yet written) keeps it too.
+        let (mut stripe, _, _) = replay(&part, &[succeeded(1_000)]);
+        stripe.paid_amount = eur(4_000);
+        assert_eq!(hold_release(&stripe, before, std::slice::from_ref(&card), now()), None);
+        // Already released (cancelled), or money already came back: nothing more.
+        let mut gone = part.clone();
+        gone.status = BookingStatus::Cancelled;
+        assert_eq!(hold_release(&gone, before, std::slice::from_ref(&card), now()), None);
+        let mut back = part.clone();
+        back.refunded_amount = eur(3_000);
+        assert_eq!(hold_release(&back, before, std::slice::from_ref(&card), now()), None);
+    }
+
+    /// Card money for a part-paid booking whose hold ran out (its gift card given back) goes back
+    /// in full through Stripe, as for an unpaid one; the gift card's part is not asked twice.
+    #[test]
+    fn a_late_card_payment_after_a_gift_card_hold_ran_out_goes_back_in_full() {
+        let mut b = sample_booking(eur(10_000));
+        b.status = BookingStatus::Cancelled;
+        b.paid_amount = eur(3_000);
+        b.refunded_amount = eur(3_000);
+        let s = ProcessorState::default().record(Currency::EUR, &succeeded(7_000)).unwrap();
+        // The webhook counts the gift card's redemption as money recorded beside Stripe's.
+        match reconcile_with(&b, &s, 3_000, now(), "stripe") {
+            PaymentEffect::RefundLateCapture { booking, refund } => {
+                assert_eq!(refund.amount, eur(7_000));
+                assert_eq!(booking.status, BookingStatus::Cancelled);
+                assert_eq!((booking.paid_amount, booking.refunded_amount), (eur(10_000), eur(3_000)));
+            }
+            other => panic!("expected the late money back, got {other:?}"),
+        }
     }
 
     /// Every ordering of `items`.

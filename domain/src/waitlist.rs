@@ -147,8 +147,14 @@ pub const MAX_PARTY: u32 = 50;
 pub fn party_tier<'a>(tiers: &'a [PricingTier], variant_id: &str) -> Option<&'a PricingTier> {
     tiers
         .iter()
-        .filter(|t| t.variant_id.as_deref().is_none_or(|v| v == variant_id))
+        .filter(|t| sold_on_variant(t, variant_id))
         .min_by(|a, b| b.is_default.cmp(&a.is_default).then(a.sort_order.cmp(&b.sort_order)).then(a.id.cmp(&b.id)))
+}
+
+/// Whether `tier` is sold on departures of `variant_id`: a tier of no variant is sold on all. A
+/// waiting party's counts per tier name only such tiers.
+pub fn sold_on_variant(tier: &PricingTier, variant_id: &str) -> bool {
+    tier.variant_id.as_deref().is_none_or(|v| v == variant_id)
 }
 
 /// Why a customer cannot join a departure's waitlist from the website at `now`, or `None` when

@@ -7,6 +7,20 @@
   function liveQuote(form) {
     var timer = null;
     var seq = 0;
+    // A field's messages (its refusal or "applied") follow the server's answer.
+    function syncField(doc, id) {
+      var field = document.getElementById(id);
+      var fresh = doc.getElementById(id);
+      if (!field || !fresh) return;
+      field.querySelectorAll(".field-error, .ok").forEach(function (n) { n.remove(); });
+      fresh.querySelectorAll(".field-error, .ok").forEach(function (n) { field.appendChild(document.importNode(n, true)); });
+      var input = field.querySelector("input");
+      var freshInput = fresh.querySelector("input");
+      var invalid = freshInput.getAttribute("aria-invalid");
+      if (invalid) { input.setAttribute("aria-invalid", invalid); input.setAttribute("aria-describedby", freshInput.getAttribute("aria-describedby")); }
+      else { input.removeAttribute("aria-invalid"); input.removeAttribute("aria-describedby"); }
+    }
+    var namesStale = false;
     function refresh() {
       var data = new URLSearchParams(new FormData(form));
       data.set("action", "quote");
@@ -19,21 +33,19 @@
           var doc = new DOMParser().parseFromString(text, "text/html");
           var quote = doc.getElementById("quote");
           if (quote) document.getElementById("quote").innerHTML = quote.innerHTML;
-          var promo = document.getElementById("promo-field");
-          var fresh = doc.getElementById("promo-field");
-          if (promo && fresh) {
-            promo.querySelectorAll(".field-error, .ok").forEach(function (n) { n.remove(); });
-            fresh.querySelectorAll(".field-error, .ok").forEach(function (n) { promo.appendChild(document.importNode(n, true)); });
-            var input = promo.querySelector("input");
-            var invalid = fresh.querySelector("input").getAttribute("aria-invalid");
-            if (invalid) { input.setAttribute("aria-invalid", invalid); input.setAttribute("aria-describedby", "promo_code-error"); }
-            else { input.removeAttribute("aria-invalid"); input.removeAttribute("aria-describedby"); }
-          }
+          syncField(doc, "promo-field");
+          syncField(doc, "gift-card-field");
+          // One row of name fields per participant: the rows follow the counts (the names
+          // typed so far were posted, so they come back filled in).
+          var names = doc.getElementById("names");
+          if (namesStale && names) { document.getElementById("names").innerHTML = names.innerHTML; namesStale = false; }
         })
         .catch(function () { /* the "Update price" button still works */ });
     }
     form.addEventListener("input", function (e) {
-      if (!e.target.name || !(e.target.name.indexOf("qty_") === 0 || e.target.name === "promo_code" || e.target.name === "email")) return;
+      var n = e.target.name;
+      if (!n || !(n.indexOf("qty_") === 0 || n === "promo_code" || n === "gift_card_code" || n === "email")) return;
+      if (n.indexOf("qty_") === 0) namesStale = true;
       clearTimeout(timer);
       timer = setTimeout(refresh, 350);
     });

@@ -118,7 +118,10 @@ mod moves;
 
 pub use attendance::{CheckInV1, MarkNoShowV1, attendance, attendance_by_participant};
 pub(super) use cancel::cancel_one;
-pub use cancel::{CancelBookingV1, REFUND_OVERRIDDEN, RefundOverrideArgs};
+pub use cancel::{
+    CancelBookingV1, ExpireHoldV1, GIFT_CARD_GIVEN_BACK, REFUND_OVERRIDDEN, RedemptionArgs, RefundOverrideArgs,
+    given_back_id,
+};
 pub(crate) use create::SeatSource;
 pub use create::{CreateBookingV1, REFERENCE_CANDIDATES, reference_candidates};
 pub use modify::{BOOKING_MODIFIED, ModifyBookingV1};

@@ -35,6 +35,13 @@ fn staff_only(ctx: &MutationCtx, action: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// Whether the public site (acting as [`Role::Customer`]) may spend a card on `b`: only in the
+/// checkout that is making it, while it is pending and nothing has been paid on it. Everything
+/// later (a balance, a second card) is the desk's, where staff see the customer.
+fn customer_may_redeem(b: &crate::entities::Booking) -> bool {
+    b.status == crate::status::BookingStatus::Pending && b.paid_amount.is_zero()
+}
+
 /// The code as `gift_card::normalise_code` would store it, or as given when it is invalid
 /// (`apply` then refuses it before reading anything).
 fn norm_code(v: &str) -> String {
@@ -167,7 +174,7 @@ impl Mutator for RedeemGiftCardV1 {
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
-        staff_only(ctx, "take a gift card")?;
+        require(ctx, Permission::BookingsWrite, "take a gift card")?;
         let nonce = validate::id("nonce", &self.nonce)?;
         let booking_id = validate::row_ref("booking_id", &self.booking_id)?;
         let code = gift_card::normalise_code("code", &self.code)?;
@@ -176,6 +183,9 @@ impl Mutator for RedeemGiftCardV1 {
             return Err(Rejection::ClockSkew { field: "at".into(), stamp: self.at.to_rfc3339() }.into());
         }
         let b = view.booking(&booking_id)?.ok_or_else(|| Rejection::not_found("booking", &booking_id))?;
+        if ctx.role == Role::Customer && !customer_may_redeem(&b) {
+            return Err(Rejection::NotAuthorized { action: "take a gift card".into() }.into());
+        }
         let card = view
             .gift_card_by_code(&code)?
             .ok_or_else(|| Rejection::Invalid(validate::FieldError::new("code", "no gift card has this code")))?;
@@ -323,6 +333,76 @@ mod tests {
         let other = patch(issue(5_000), &[("id", json!(nonce(77)))]);
         assert_eq!(field_of(run(&mem, "issue_gift_card.v1", other, Role::Manager)), "code");
         assert_eq!(changes.len(), 3);
+    }
+
+    #[test]
+    fn the_public_site_spends_a_card_only_in_the_checkout_making_the_booking() {
+        let mem = world_with(3_000);
+        run_write(&mem, "issue_gift_card.v1", issue(5_000), Role::Manager);
+        // Pending with nothing paid: the checkout's own redemption.
+        run_write(&mem, "redeem_gift_card.v1", redeem(1, 1_000), Role::Customer);
+        assert_eq!(card(&mem).balance, 4_000);
+        // Money is in: anything more is the desk's.
+        assert_eq!(run_err(&mem, "redeem_gift_card.v1", redeem(2, 1_000), Role::Customer), "NOT_AUTHORIZED");
+        assert_eq!(card(&mem).balance, 4_000);
+    }
+
+    fn expire(at: chrono::DateTime<chrono::Utc>) -> Value {
+        json!({"booking_id": B, "tour_id": crate::fixtures::TOUR, "departure_id": crate::fixtures::DEPARTURE,
+               "hold_expires_at": at, "redemptions": [{"entry_id": nonce(1), "gift_card_id": CARD}]})
+    }
+
+    /// A checkout part-paid by a card whose hold runs out: the booking is cancelled with its
+    /// seats released, the card gets its money back in one movement, and the booking's books add
+    /// up (paid, then refunded to the card); a second run changes nothing.
+    #[test]
+    fn a_part_paid_hold_that_runs_out_gives_the_card_its_money_back_once() {
+        use crate::fixtures::{DEPARTURE, now};
+        let mem = world_with(10_000);
+        run_write(&mem, "issue_gift_card.v1", issue(5_000), Role::Manager);
+        run_write(&mem, "redeem_gift_card.v1", redeem(1, 3_000), Role::Customer);
+        assert_eq!(card(&mem).balance, 2_000);
+        let seats_before = mem.state.borrow().departures[DEPARTURE].booked_count;
+        // Not yet run out: refused, nothing written.
+        assert_eq!(
+            run_err(&mem, "expire_hold.v1", expire(now() + chrono::Duration::minutes(1)), Role::Owner),
+            "INVALID"
+        );
+        // Never the public site's to decide.
+        assert_eq!(run_err(&mem, "expire_hold.v1", expire(now()), Role::Customer), "NOT_AUTHORIZED");
+        run_write(&mem, "expire_hold.v1", expire(now()), Role::Owner);
+        let c = card(&mem);
+        assert_eq!(c.balance, 5_000);
+        let s = mem.state.borrow();
+        let b = &s.bookings[B];
+        assert_eq!(b.status, BookingStatus::Cancelled);
+        assert_eq!((b.paid_amount.amount, b.refunded_amount.amount), (3_000, 3_000));
+        assert_eq!(b.payment_status, PaymentStatus::Refunded);
+        assert_eq!(b.cancellation.as_ref().and_then(|r| r.refund_by_hand), None, "nothing left to give by hand");
+        assert_eq!(s.departures[DEPARTURE].booked_count, seats_before.saturating_sub(2));
+        let back: Vec<_> = s.gift_card_movements.values().filter(|m| m.kind == MovementKind::Refund).collect();
+        assert_eq!(back.len(), 1);
+        assert_eq!((back[0].amount, back[0].balance_after, back[0].booking_id.as_deref()), (3_000, 5_000, Some(B)));
+        let refund = &s.ledger[&super::super::given_back_id(&nonce(1))];
+        assert_eq!((refund.kind, refund.amount), (EntryKind::Refund, 3_000));
+        assert_eq!(crate::ledger::Balance::of_booking(b).refund_due().amount, 0);
+        drop(s);
+        // Again (a second run, another instance): nothing.
+        assert!(run_ok(&mem, "expire_hold.v1", expire(now()), Role::Owner).is_empty());
+        assert_eq!(card(&mem).balance, 5_000);
+    }
+
+    /// Money other than the card's on the booking keeps it for a person.
+    #[test]
+    fn a_hold_with_other_money_on_it_is_not_released() {
+        use crate::fixtures::now;
+        let mem = world_with(10_000);
+        run_write(&mem, "issue_gift_card.v1", issue(5_000), Role::Manager);
+        run_write(&mem, "redeem_gift_card.v1", redeem(1, 3_000), Role::Customer);
+        let cash = json!({"nonce": nonce(9), "booking_id": B, "method": "cash", "amount": 1_000, "currency": "USD", "at": now()});
+        run_write(&mem, "record_payment.v1", cash, Role::Manager);
+        assert_eq!(run_err(&mem, "expire_hold.v1", expire(now()), Role::Owner), "INVALID");
+        assert_eq!(card(&mem).balance, 2_000);
     }
 
     #[test]

@@ -64,9 +64,9 @@ pub use bookings::{
     manual_discount_of, move_money,
 };
 pub use bookings::{
-    CancelBookingV1, CheckInV1, CreateBookingV1, LineArgs, MarkNoShowV1, ModifyBookingV1, OverbookArgs,
-    ParticipantArgs, REFERENCE_CANDIDATES, REFUND_OVERRIDDEN, RefundOverrideArgs, attendance,
-    attendance_by_participant, reference_candidates,
+    CancelBookingV1, CheckInV1, CreateBookingV1, ExpireHoldV1, GIFT_CARD_GIVEN_BACK, LineArgs, MarkNoShowV1,
+    ModifyBookingV1, OverbookArgs, ParticipantArgs, REFERENCE_CANDIDATES, REFUND_OVERRIDDEN, RedemptionArgs,
+    RefundOverrideArgs, attendance, attendance_by_participant, given_back_id, reference_candidates,
 };
 pub use catalogue::{
     DeleteEarlyBirdDiscountV1, DeleteGroupDiscountV1, SetTourCancellationPolicyV1, UpsertEarlyBirdDiscountV1,
@@ -687,6 +687,7 @@ mutations! {
     SendCustomerMessageV1 => "send_customer_message.v1",
     RecordRefundV1 => "record_refund.v1",
     RemoveFromWaitlistV1 => "remove_from_waitlist.v1",
+    ExpireHoldV1 => "expire_hold.v1",
 }
 
 impl Mutation {

@@ -200,6 +200,11 @@ pub fn samples() -> Vec<(&'static str, Value)> {
                    "at": "2026-06-01T11:00:00Z"}),
         ),
         ("remove_from_waitlist.v1", json!({"id": "w-1"})),
+        (
+            "expire_hold.v1",
+            json!({"booking_id": "b-unpaid", "tour_id": TOUR, "departure_id": DEPARTURE,
+                   "hold_expires_at": "2026-06-01T11:00:00Z", "redemptions": []}),
+        ),
     ]
 }
 
@@ -516,6 +521,12 @@ fn bookings_lock_their_departure_and_only_consult_the_tour() {
                     unlocked.iter().all(|k| matches!(k, ReadKey::CancellationPolicy(_) | ReadKey::LedgerOfBooking(_))),
                     "{unlocked:?}"
                 );
+                assert!(m.reads().iter().filter(|k| matches!(k, ReadKey::Departure(_))).all(|k| m.locks(k)));
+            }
+            // A released hold locks the booking, its departure and the cards; the ledger is read
+            // under the booking's lock.
+            "expire_hold.v1" => {
+                assert!(unlocked.iter().all(|k| matches!(k, ReadKey::LedgerOfBooking(_))), "{unlocked:?}");
                 assert!(m.reads().iter().filter(|k| matches!(k, ReadKey::Departure(_))).all(|k| m.locks(k)));
             }
             // A move locks both departures and the booking; prices and the policy are consulted.

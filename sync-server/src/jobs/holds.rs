@@ -3,10 +3,17 @@
 //! this job then cancels it through `cancel_booking.v1` — the same rule and lock path as any
 //! cancellation — which gives the seats back, and cancels the PaymentIntent so a late payment
 //! cannot go through. Should one still arrive, the webhook refunds it (`payment::reconcile`).
+//!
+//! A checkout part-paid by a gift card is released the same way when the rest never came
+//! (`payment::hold_release` decides): `expire_hold.v1` cancels it, releases its seats and gives
+//! each redemption back to its card. Its intent (for the rest) is cancelled likewise, and card
+//! money that still arrives goes back in full, as for an unpaid hold (the webhook counts the
+//! card's redemption beside Stripe's money, so only Stripe's part is asked back).
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
 use tourdesk_domain::cancellation::CancelledBy;
-use tourdesk_domain::mutation::{CancelBookingV1, Mutation, MutationCtx};
+use tourdesk_domain::mutation::{CancelBookingV1, ExpireHoldV1, Mutation, MutationCtx, RedemptionArgs};
 use tourdesk_domain::payment;
 use tourdesk_domain::roles::Role;
 
@@ -21,20 +28,31 @@ pub const ACTOR: &str = "system:hold-expiry";
 /// Most holds released per organization per sweep; the rest wait for the next sweep.
 const BATCH: i64 = 200;
 
-/// Releases every expired hold of every active organization. Returns how many were released.
-pub async fn release_expired(state: &AppState) -> anyhow::Result<usize> {
-    // Which organizations have expired holds (V10's lookup, ids only); each is then worked in its tenant.
-    let orgs = db::orgs_with(&state.pool.get().await?, "tourdesk_orgs_with_expired_holds", &[]).await?;
+/// Releases every hold expired at `now` of every active organization. Returns how many were released.
+pub async fn release_expired(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<usize> {
     let mut released = 0;
-    for org in orgs {
-        released += release_in(state, &org).await?;
+    for (org, cancelled) in expire(&state.pool, now).await? {
+        released += cancel_intents(state, &org, &cancelled).await?;
     }
     Ok(released)
 }
 
-async fn release_in(state: &AppState, org: &str) -> anyhow::Result<usize> {
-    let cancelled = cancel_expired(state, org).await?;
-    for booking_id in &cancelled {
+/// The database half of [`release_expired`]: cancels the holds expired at `now`, organization by
+/// organization, and answers the bookings released per organization. Safe to run on several
+/// instances at once and again: a booking is released under its row lock, once.
+pub async fn expire(pool: &Pool, now: DateTime<Utc>) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    // Which organizations have expired holds (V10's lookup, ids only); each is then worked in its tenant.
+    let orgs = db::orgs_with(&pool.get().await?, "tourdesk_orgs_with_expired_holds", &[]).await?;
+    let mut out = Vec::new();
+    for org in orgs {
+        let cancelled = cancel_expired(pool, &org, now).await?;
+        out.push((org, cancelled));
+    }
+    Ok(out)
+}
+
+async fn cancel_intents(state: &AppState, org: &str, cancelled: &[String]) -> anyhow::Result<usize> {
+    for booking_id in cancelled {
         let intent: Option<String> = {
             let mut c = state.pool.get().await?;
             let tx = c.build_transaction().read_only(true).start().await?;
@@ -63,15 +81,15 @@ async fn release_in(state: &AppState, org: &str) -> anyhow::Result<usize> {
 }
 
 /// Cancels the organization's expired holds in one transaction; returns the bookings cancelled.
-async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<String>> {
-    let mut conn = state.pool.get().await?;
+async fn cancel_expired(pool: &Pool, org: &str, now: DateTime<Utc>) -> anyhow::Result<Vec<String>> {
+    let mut conn = pool.get().await?;
     let tx = WriteTx::new(conn.transaction().await?, org).await?;
     // Cheap check first: most ticks find nothing.
     let any = tx
         .row_opt(
-            "SELECT 1 FROM bookings WHERE organization_id = $1 AND status = 'pending' AND hold_expires_at <= now()
+            "SELECT 1 FROM bookings WHERE organization_id = $1 AND status = 'pending' AND hold_expires_at <= $2
              LIMIT 1",
-            &[&org],
+            &[&org, &now],
         )
         .await?;
     if any.is_none() {
@@ -80,31 +98,42 @@ async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<Strin
     let rows = tx
         .rows(
             "SELECT id, hold_expires_at FROM bookings
-             WHERE organization_id = $1 AND status = 'pending' AND hold_expires_at <= now()
-             ORDER BY hold_expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
-            &[&org, &BATCH],
+             WHERE organization_id = $1 AND status = 'pending' AND hold_expires_at <= $2
+             ORDER BY hold_expires_at, id LIMIT $3 FOR UPDATE SKIP LOCKED",
+            &[&org, &now, &BATCH],
         )
         .await?;
-    let now = Utc::now();
     let ctx = MutationCtx { organization_id: org.to_string(), role: Role::Owner, now, user_id: ACTOR.into() };
     let mut cancelled = Vec::new();
     for r in &rows {
         let id: String = r.try_get(0)?;
-        let hold = r.try_get(1)?;
+        let hold: Option<DateTime<Utc>> = r.try_get(1)?;
         let Some(b) = db::booking_by_id(tx.tx(), org, &id).await? else { continue };
-        // The SQL found candidates; the domain decides (a partly paid booking does not expire).
-        if !payment::hold_expired(&b, hold, now) {
+        // The SQL found candidates; the domain decides (money other than a gift card's keeps it).
+        let entries = db::ledger_of_booking(tx.tx(), org, &id).await?;
+        let Some(release) = payment::hold_release(&b, hold, &entries, now) else { continue };
+        let m = if release.give_back.is_empty() {
+            Mutation::CancelBookingV1(CancelBookingV1 {
+                booking_id: b.id.clone(),
+                tour_id: b.tour_id.clone(),
+                departure_id: b.departure_id.clone(),
+                by: CancelledBy::Operator,
+                reason: Some("payment was not received before the seat hold expired".into()),
+                refund_override: None,
+                notify_customer: false,
+            })
+        } else if let Some(hold_expires_at) = hold {
+            // Paid only by gift cards at checkout: cancelled, and the cards get their money back.
+            Mutation::ExpireHoldV1(ExpireHoldV1 {
+                booking_id: b.id.clone(),
+                tour_id: b.tour_id.clone(),
+                departure_id: b.departure_id.clone(),
+                hold_expires_at,
+                redemptions: redemptions_of(&tx, org, &b.id).await?,
+            })
+        } else {
             continue;
-        }
-        let m = Mutation::CancelBookingV1(CancelBookingV1 {
-            booking_id: b.id.clone(),
-            tour_id: b.tour_id.clone(),
-            departure_id: b.departure_id.clone(),
-            by: CancelledBy::Operator,
-            reason: Some("payment was not received before the seat hold expired".into()),
-            refund_override: None,
-            notify_customer: false,
-        });
+        };
         let (mark, outcome) = tx.in_savepoint(apply::run_mutation(&tx, &m, &ctx, ACTOR)).await?;
         match outcome {
             Ok(_) => {
@@ -123,4 +152,17 @@ async fn cancel_expired(state: &AppState, org: &str) -> anyhow::Result<Vec<Strin
     }
     tx.commit().await?;
     Ok(cancelled)
+}
+
+/// The cards a booking's gift-card redemptions came from: each redemption's card movement has
+/// the ledger entry's id and names the card.
+async fn redemptions_of(tx: &WriteTx<'_>, org: &str, booking_id: &str) -> anyhow::Result<Vec<RedemptionArgs>> {
+    let rows = tx
+        .rows(
+            "SELECT id, gift_card_id FROM gift_card_movements
+             WHERE organization_id = $1 AND booking_id = $2 AND kind = 'redemption' ORDER BY id",
+            &[&org, &booking_id],
+        )
+        .await?;
+    rows.iter().map(|r| Ok(RedemptionArgs { entry_id: r.try_get(0)?, gift_card_id: r.try_get(1)? })).collect()
 }

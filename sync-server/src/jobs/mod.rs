@@ -50,7 +50,7 @@ pub fn spawn(state: AppState, every: Duration) -> JoinHandle<()> {
 /// cancelled (which may queue refunds), refunds are sent, due reminders and review requests are
 /// queued, and the mail outbox (reminders included) is drained. A job that fails is logged and does not stop the others.
 pub async fn run_once(state: AppState, now: DateTime<Utc>) {
-    if let Err(e) = holds::release_expired(&state).await {
+    if let Err(e) = holds::release_expired(&state, now).await {
         tracing::warn!("hold expiry failed, will retry: {e:#}");
     }
     // After hold expiry, so seats a lapsed offer or an unpaid checkout gave back are offered now.

@@ -6,6 +6,8 @@ use axum::http::StatusCode;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use tourdesk_domain::entities::Booking;
+use tourdesk_domain::money::Money;
+use tourdesk_domain::payment;
 use tourdesk_domain::status::BookingStatus;
 
 use super::gateway::{IntentRequest, PaymentError};
@@ -35,20 +37,15 @@ pub fn intent_key(booking_id: &str) -> String {
     format!("intent-{booking_id}")
 }
 
-/// Records the payment a booking expects, in the booking's transaction.
+/// Records the payment a booking expects, in the booking's transaction: what is due on it
+/// (`payment::amount_due`; less than the total when a gift card paid part at checkout).
 pub async fn record_intent_row(c: &impl GenericClient, org: &str, b: &Booking) -> Result<(), crate::db::DbError> {
+    let due = payment::amount_due(b);
     c.exec(
         "INSERT INTO payments (id, organization_id, booking_id, idempotency_key, amount_minor, currency)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (organization_id, idempotency_key) DO NOTHING",
-        &[
-            &payment_id(&b.id),
-            &org,
-            &b.id,
-            &intent_key(&b.id),
-            &b.pricing.total.amount,
-            &b.pricing.total.currency.as_str(),
-        ],
+        &[&payment_id(&b.id), &org, &b.id, &intent_key(&b.id), &due.amount, &due.currency.as_str()],
     )
     .await?;
     Ok(())
@@ -84,26 +81,32 @@ pub async fn ensure_intent(
     booking_id: &str,
     email: &str,
 ) -> Result<Option<PaymentDto>, AppError> {
-    let (booking, tour_name) = {
+    let (booking, tour_name, amount) = {
         let mut conn = state.pool.get().await?;
         let tx = conn.build_transaction().read_only(true).start().await?;
         db::set_tenant(&tx, org).await?;
         let b = db::booking_by_id(&tx, org, booking_id).await?.ok_or_else(|| AppError::NotFound("booking".into()))?;
-        let has_row = tx
+        // The amount the row recorded when the booking was made: the same request to Stripe
+        // every time, however much has been paid since.
+        let amount: Option<i64> = match tx
             .row_opt(
-                "SELECT 1 FROM payments WHERE organization_id = $1 AND idempotency_key = $2",
+                "SELECT amount_minor FROM payments WHERE organization_id = $1 AND idempotency_key = $2",
                 &[&org, &intent_key(booking_id)],
             )
             .await?
-            .is_some();
+        {
+            Some(row) => Some(db::column(&row, 0)?),
+            None => None,
+        };
         let name = db::tour_name(&tx, org, &b.tour_id).await?.unwrap_or_default();
         tx.commit().await?;
-        if !has_row {
+        let Some(amount) = amount else {
             return Ok(None);
-        }
-        (b, name)
+        };
+        let amount = Money::new(amount, b.pricing.total.currency);
+        (b, name, amount)
     };
-    create_intent(state, org, &booking, &tour_name, email).await.map(Some)
+    create_intent(state, org, &booking, amount, &tour_name, email).await.map(Some)
 }
 
 /// Creates (or, under the same idempotency key, finds again) the booking's PaymentIntent and
@@ -113,6 +116,7 @@ pub async fn create_intent(
     state: &AppState,
     org: &str,
     booking: &Booking,
+    amount: Money,
     tour_name: &str,
     email: &str,
 ) -> Result<PaymentDto, AppError> {
@@ -126,7 +130,7 @@ pub async fn create_intent(
     let intent = state
         .stripe
         .create_payment_intent(&IntentRequest {
-            amount: booking.pricing.total,
+            amount,
             idempotency_key: &key,
             booking_id,
             organization_id: org,

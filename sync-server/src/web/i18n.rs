@@ -157,6 +157,11 @@ impl Lang {
             "NOTHING_DUE" => Some(t.err_nothing_due),
             "OFFER_LAPSED" => Some(t.err_offer_lapsed),
             "WAITLIST_REFUSED" => Some(t.err_waitlist_refused),
+            "GIFT_CARD_UNKNOWN" => Some(t.err_gift_card_unknown),
+            "GIFT_CARD_EXPIRED" => Some(t.err_gift_card_expired),
+            "GIFT_CARD_USED_UP" => Some(t.err_gift_card_used_up),
+            "GIFT_CARD_CURRENCY" => Some(t.err_gift_card_currency),
+            "GIFT_CARD_INVALID" => Some(t.err_gift_card_format),
             _ => None,
         };
         match (self, own) {
@@ -307,6 +312,20 @@ words! {
         optional: "optional" / "optional",
         special_requests: "Special requests" / "Besondere Wünsche",
         promo_code: "Promo code" / "Gutscheincode",
+        gift_card_code: "Gift card code" / "Geschenkkartencode",
+        gift_card_covers: "Paid by gift card" / "Mit Geschenkkarte bezahlt",
+        left_to_pay: "Left to pay by card" / "Noch per Karte zu zahlen",
+        participant_names: "Names of the participants" / "Namen der Teilnehmer",
+        participant_n: "Participant" / "Teilnehmer",
+        err_gift_card_unknown: "We do not know this gift card code." / "Diesen Geschenkkartencode kennen wir nicht.",
+        err_gift_card_expired: "This gift card has expired." / "Diese Geschenkkarte ist abgelaufen.",
+        err_gift_card_used_up: "This gift card has been used up." / "Diese Geschenkkarte ist aufgebraucht.",
+        err_gift_card_currency:
+            "This gift card is in another currency than this tour."
+            / "Diese Geschenkkarte ist in einer anderen Währung als diese Tour.",
+        err_gift_card_format:
+            "A gift card code has 8 to 24 letters and digits."
+            / "Ein Geschenkkartencode hat 8 bis 24 Buchstaben und Ziffern.",
         promo_applied: "Promo code applied" / "Gutscheincode angewendet",
         update_quote: "Update price" / "Preis aktualisieren",
         your_price: "Your price" / "Ihr Preis",

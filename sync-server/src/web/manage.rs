@@ -167,10 +167,7 @@ pub async fn manage(State(s): State<AppState>, RawQuery(q): RawQuery, headers: H
         return private(match bookings::open_session(&s, token).await {
             Ok(session) => {
                 let to = format!("/manage{}", if lang == Lang::De { "?lang=de" } else { "" });
-                let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
-                r.headers_mut().insert(header::SET_COOKIE, cookie(&s, &session, bookings::MANAGE_SESSION_HOURS * 3600));
-                r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                r
+                super::exchange_link(cookie(&s, &session, bookings::MANAGE_SESSION_HOURS * 3600), &to)
             }
             Err(e) => no_session(&s, lang, e),
         });

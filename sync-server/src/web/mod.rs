@@ -175,6 +175,17 @@ pub fn session_cookie(state: &AppState, name: &str, path: &str, value: &str, max
     })
 }
 
+/// The answer to a mailed link carrying a token: the token (or a session minted for it) goes into
+/// `cookie` ([`session_cookie`]) and the browser is sent on to `to`, a clean URL, so the token
+/// leaves the address bar, the history and any Referer at once. Stored by no cache, and sent with
+/// no Referer itself.
+pub fn exchange_link(cookie: HeaderValue, to: &str) -> Response {
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response();
+    r.headers_mut().insert(header::SET_COOKIE, cookie);
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    no_referrer(r)
+}
+
 /// The configured public base URL, without a trailing slash: what absolute links start with.
 pub fn base_url(state: &AppState) -> String {
     state.config.mail.public_base_url.trim_end_matches('/').to_string()

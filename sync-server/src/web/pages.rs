@@ -581,6 +581,28 @@ struct TierInput {
     max: u32,
     note: String,
     error: Option<String>,
+    /// One row of name fields per participant of this tier (as many as `quantity`).
+    names: Vec<NameRow>,
+}
+
+/// One participant's name fields at checkout (`pf_{tier}_{n}`, `pl_{tier}_{n}`). Optional, as the
+/// domain has them: a row left blank sends no name; a row half filled is the domain's to refuse.
+struct NameRow {
+    label: String,
+    first_field: String,
+    last_field: String,
+    first: String,
+    last: String,
+    first_error: Option<String>,
+    last_error: Option<String>,
+}
+
+/// What a gift card pays of the quote, as the page shows it.
+struct GiftView {
+    covered: String,
+    covered_minor: i64,
+    remaining: String,
+    remaining_minor: i64,
 }
 
 struct QuoteView {
@@ -609,9 +631,15 @@ struct CheckoutPage {
     form_error: Option<String>,
     promo_applied: bool,
     quote: Option<QuoteView>,
+    gift: Option<GiftView>,
 }
 
 impl CheckoutPage {
+    /// Whether any tier has participants to name.
+    fn has_names(&self) -> bool {
+        self.tiers.iter().any(|t| !t.names.is_empty())
+    }
+
     fn value(&self, name: &str) -> &str {
         self.values.get(name).map(String::as_str).unwrap_or("")
     }
@@ -693,6 +721,22 @@ fn tier_inputs(lang: Lang, d: &TourDetail, dep: &AvailableDeparture, p: &HashMap
                 max,
                 note: note.join(" · "),
                 error: None,
+                names: (0..quantity.min(max.max(1)))
+                    .map(|n| {
+                        let (first_field, last_field) =
+                            (format!("pf_{}_{n}", tp.tier_id), format!("pl_{}_{n}", tp.tier_id));
+                        let text = |k: &str| p.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+                        NameRow {
+                            label: format!("{} {} · {}", lang.tr().participant_n, n + 1, tp.name),
+                            first: text(&first_field),
+                            last: text(&last_field),
+                            first_field,
+                            last_field,
+                            first_error: None,
+                            last_error: None,
+                        }
+                    })
+                    .collect(),
             }
         })
         .collect()
@@ -719,21 +763,32 @@ fn quote_view(lang: Lang, q: &QuoteDto) -> QuoteView {
     }
 }
 
-/// The form field an error of the booking or quote functions belongs beside.
-fn form_field(field: &str, tiers: &[TierInput], lines: &[(usize, u32)]) -> String {
+/// The form field an error of the booking or quote functions belongs beside. `sent[i]` are the
+/// name rows of line `i` that were sent, in order (blank rows are not).
+fn form_field(field: &str, tiers: &[TierInput], lines: &[(usize, u32)], sent: &[Vec<usize>]) -> String {
     if let Some(rest) = field.strip_prefix("customer.") {
         return rest.to_string();
     }
     if let Some(rest) = field.strip_prefix("lines[")
-        && let Some((i, _)) = rest.split_once(']')
+        && let Some((i, rest)) = rest.split_once(']')
         && let Ok(i) = i.parse::<usize>()
         && let Some((t, _)) = lines.get(i)
         && let Some(tier) = tiers.get(*t)
     {
+        // `lines[i].participants[j].first_name`: beside that participant's field.
+        if let Some(rest) = rest.strip_prefix(".participants[")
+            && let Some((j, name)) = rest.split_once("].")
+            && let Ok(j) = j.parse::<usize>()
+            && let Some(row) = sent.get(i).and_then(|rows| rows.get(j))
+            && let Some(r) = tier.names.get(*row)
+        {
+            return if name == "last_name" { r.last_field.clone() } else { r.first_field.clone() };
+        }
         return format!("qty_{}", tier.id);
     }
     match field {
         "promo_code" => "promo_code".into(),
+        crate::website::gift_cards::FIELD => crate::website::gift_cards::FIELD.into(),
         "email" => "email".into(),
         "special_requests" => "special_requests".into(),
         "lines" => "participants".into(),
@@ -761,12 +816,39 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
     let mut tiers = tier_inputs(lang, &d, &dep, &p);
     let lines: Vec<(usize, u32)> =
         tiers.iter().enumerate().filter(|(_, t)| t.quantity > 0).map(|(i, t)| (i, t.quantity)).collect();
+    // The names typed, per line: rows left blank are not sent (names are optional).
+    let sent: Vec<Vec<usize>> = lines
+        .iter()
+        .map(|(i, _)| {
+            tiers[*i]
+                .names
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| !(r.first.is_empty() && r.last.is_empty()))
+                .map(|(n, _)| n)
+                .collect()
+        })
+        .collect();
     let line_dtos: Vec<LineDto> = lines
         .iter()
-        .map(|(i, q)| LineDto { tier_id: tiers[*i].id.clone(), quantity: *q, participants: vec![] })
+        .zip(&sent)
+        .map(|((i, q), rows)| LineDto {
+            tier_id: tiers[*i].id.clone(),
+            quantity: *q,
+            participants: rows
+                .iter()
+                .map(|n| {
+                    let r = &tiers[*i].names[*n];
+                    ParticipantDto { first_name: r.first.clone(), last_name: r.last.clone(), age: None }
+                })
+                .collect(),
+        })
         .collect();
+    // The quote prices seats, not names: its lines go without them.
+    let quote_lines: Vec<LineDto> = line_dtos.iter().map(|l| LineDto { participants: vec![], ..l.clone() }).collect();
     let text = |k: &str| p.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
     let promo = Some(text("promo_code")).filter(|c| !c.is_empty());
+    let gift_code = Some(text(crate::website::gift_cards::FIELD)).filter(|c| !c.is_empty());
     let email = Some(text("email")).filter(|e| !e.is_empty());
     // Errors of the quote (beside their fields) and of the booking; a booking is decided by the
     // booking function alone, so a quote's refusal (a promo code this very booking has used, on a
@@ -777,13 +859,14 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
 
     // The quote, as the API gives it; its refusal of a promo code goes beside that field.
     let mut quote = None;
+    let mut gift = None;
     let mut promo_applied = false;
     if line_dtos.is_empty() {
         quote_errors.insert("participants".into(), tr.err_quantity.into());
     } else {
         let req = QuoteRequest {
             departure_id: dep.id.clone(),
-            lines: line_dtos.clone(),
+            lines: quote_lines,
             promo_code: promo.clone(),
             // An e-mail still being typed must not stop the price from showing.
             email: email.clone().filter(|e| tourdesk_domain::validate::email("email", e).is_ok()),
@@ -795,13 +878,33 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
                     quote_errors.insert("promo_code".into(), lang.promo_refusal(q.promo.reason.as_deref(), &why));
                 }
                 promo_applied = q.promo.status == "applied";
+                if let Some(code) = &gift_code
+                    && let Ok(currency) = Currency::parse(&q.price.total.currency)
+                {
+                    let due = tourdesk_domain::money::Money::new(q.price.total.amount_minor, currency);
+                    match crate::website::gift_cards::cover(s, org, code, due).await {
+                        Ok(c) => {
+                            gift = Some(GiftView {
+                                covered: format!("−{}", lang.money(&c.covered)),
+                                covered_minor: c.covered.amount_minor,
+                                remaining: lang.money(&c.remaining),
+                                remaining_minor: c.remaining.amount_minor,
+                            })
+                        }
+                        Err(e @ AppError::BadRequest { .. }) if !super::describe_ref(&e).0.is_server_error() => {
+                            let (_, code, message) = super::describe_ref(&e);
+                            quote_errors.insert(crate::website::gift_cards::FIELD.into(), lang.error(code, &message));
+                        }
+                        Err(e) => return error_page(s, lang, Some(org), e),
+                    }
+                }
                 quote = Some(q);
             }
             Err(e) => {
                 let (_, code, message) = super::describe_ref(&e);
                 match e {
                     AppError::BadRequest { field: Some(f), .. } => {
-                        quote_errors.insert(form_field(&f, &tiers, &lines), lang.error(code, &message));
+                        quote_errors.insert(form_field(&f, &tiers, &lines, &sent), lang.error(code, &message));
                     }
                     other => return error_page(s, lang, Some(org), other),
                 }
@@ -837,6 +940,7 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
                 special_requests: Some(text("special_requests")).filter(|v| !v.is_empty()),
                 dietary_restrictions: None,
                 expected_total_minor: expected,
+                gift_card_code: gift_code.clone(),
             };
             match bookings::create(s, org, req).await {
                 Ok(created) => {
@@ -854,8 +958,10 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
                         return error_page(s, lang, Some(org), e);
                     }
                     match &e {
-                        AppError::BadRequest { field: Some(f), .. } if !form_field(f, &tiers, &lines).is_empty() => {
-                            errors.insert(form_field(f, &tiers, &lines), lang.error(code, &message));
+                        AppError::BadRequest { field: Some(f), .. }
+                            if !form_field(f, &tiers, &lines, &sent).is_empty() =>
+                        {
+                            errors.insert(form_field(f, &tiers, &lines, &sent), lang.error(code, &message));
                         }
                         _ => form_error = Some(lang.error(code, &message)),
                     }
@@ -871,9 +977,13 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
     }
     for t in &mut tiers {
         t.error = errors.get(&format!("qty_{}", t.id)).cloned();
+        for r in &mut t.names {
+            r.first_error = errors.get(&r.first_field).cloned();
+            r.last_error = errors.get(&r.last_field).cloned();
+        }
     }
     let values: HashMap<String, String> =
-        ["first_name", "last_name", "email", "phone", "special_requests", "promo_code"]
+        ["first_name", "last_name", "email", "phone", "special_requests", "promo_code", "gift_card_code"]
             .iter()
             .map(|k| (k.to_string(), text(k)))
             .collect();
@@ -904,6 +1014,7 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
         form_error,
         promo_applied,
         quote: quote.as_ref().map(|q| quote_view(lang, q)),
+        gift,
     };
     if !book && !p.contains_key("request_id") {
         // The form shown afresh (from the calendar): a checkout starts under its request id.
@@ -1023,7 +1134,9 @@ pub async fn confirmation(
         total: lang.money(&b.price.total),
         paid: lang.money(&b.paid),
         confirmed: b.status == "confirmed",
-        waiting: b.status == "pending" && b.hold_expires_at.is_some(),
+        // Awaiting Stripe's webhook: the seats held unpaid, or paid in part by a gift card at
+        // checkout with the card payment for the rest on its way.
+        waiting: b.status == "pending" && (b.hold_expires_at.is_some() || b.payment_status == "partial"),
         meta,
         org,
         b,

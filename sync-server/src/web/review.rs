@@ -8,7 +8,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::collections::HashMap;
 use tourdesk_domain::reviews::{FieldProblem, ReviewForm};
 
@@ -114,10 +114,7 @@ pub async fn show(State(s): State<AppState>, RawQuery(q): RawQuery, headers: Hea
             Some(l) => format!("/review?lang={}", l.code()),
             None => "/review".to_string(),
         };
-        let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
-        r.headers_mut().insert(header::SET_COOKIE, cookie(&s, token.trim(), COOKIE_SECONDS));
-        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        return private(r);
+        return super::exchange_link(cookie(&s, token.trim(), COOKIE_SECONDS), &to);
     }
     let Some(token) = token_of(&headers) else {
         return private(refused(&s, language(asked, None, &headers), AppError::Unauthorized(String::new())));

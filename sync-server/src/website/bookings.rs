@@ -35,7 +35,7 @@ use tourdesk_domain::validate;
 
 use super::catalog::line_requests;
 use super::types::*;
-use super::{price_dto, read_tx, write_tx};
+use super::{gift_cards, price_dto, read_tx, write_tx};
 use crate::apply;
 use crate::db::Prepared;
 use crate::db::WriteTx;
@@ -69,6 +69,10 @@ pub async fn create(state: &AppState, org_slug: &str, req: CreateBookingRequest)
     };
     line_requests(&req.lines)?;
     let promo_code = normalize_promo_code("promo_code", req.promo_code.as_deref().unwrap_or_default())?;
+    let gift_code = match req.gift_card_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(raw) => Some(gift_cards::normalise(raw)?),
+        None => None,
+    };
 
     // The connection goes back to the pool before the payment step, which takes its own: holding
     // one while waiting for another lets a burst of requests exhaust the pool.
@@ -80,7 +84,9 @@ pub async fn create(state: &AppState, org_slug: &str, req: CreateBookingRequest)
         let mut late_seats = true;
         loop {
             let w = write_tx(&mut conn, org_slug).await?;
-            let decided = decide(&w, state, &req, &booking_id, &email, promo_code.clone(), late_seats).await?;
+            let decided =
+                decide(&w, state, &req, &booking_id, &email, promo_code.clone(), gift_code.as_deref(), late_seats)
+                    .await?;
             let org = w.org().to_string();
             match w.commit().await {
                 Ok(()) => break (org, decided),
@@ -95,7 +101,8 @@ pub async fn create(state: &AppState, org_slug: &str, req: CreateBookingRequest)
     let Some(d) = decided else { return finish(state, &org, &booking_id, &email).await };
     // A new booking: everything the answer shows was decided in its transaction.
     let payment = if d.payable {
-        Some(payments::create_intent(state, &org, &d.booking, &d.tour_name, &email).await?)
+        let due = payment::amount_due(&d.booking);
+        Some(payments::create_intent(state, &org, &d.booking, due, &d.tour_name, &email).await?)
     } else {
         None
     };
@@ -119,7 +126,8 @@ struct Decided {
 }
 
 /// The booking's transaction: nothing if this request was already decided (`None`), else the
-/// customer and `create_booking.v1`, the hold and the payment row.
+/// customer and `create_booking.v1`, the gift card's redemption, the hold and the payment row.
+#[allow(clippy::too_many_arguments)]
 async fn decide(
     w: &WriteTx<'_>,
     state: &AppState,
@@ -127,6 +135,7 @@ async fn decide(
     booking_id: &str,
     email: &str,
     promo_code: Option<String>,
+    gift_code: Option<&str>,
     late_seats: bool,
 ) -> Result<Option<Decided>, AppError> {
     let org = w.org();
@@ -225,8 +234,17 @@ async fn decide(
             _ => {}
         }
     }
-    let booking = booking.ok_or_else(|| anyhow::anyhow!("create_booking.v1 made no booking"))?;
+    let mut booking = booking.ok_or_else(|| anyhow::anyhow!("create_booking.v1 made no booking"))?;
     let hold_until = hold_until.ok_or_else(|| anyhow::anyhow!("create_booking.v1 held no seats"))?;
+    if let Some(code) = gift_code {
+        // In this transaction, so the booking and the card's money commit together; the card's
+        // refusal rolls the booking back with it.
+        booking = gift_cards::redeem_at_checkout(w, &ctx, booking, code).await?;
+        if booking.confirmed_at.is_some() {
+            // Paid in full by the card: the site's funnel ends here, as the webhook's would.
+            crate::analytics::booking_completed(tx, org, &booking).await?;
+        }
+    }
     let payable = payment::payable(&booking);
     // Before the commit, which takes the hot rows' locks (the departure's with late seats, the
     // change counter's always): nothing that can wait for them is sent with it.

@@ -7,6 +7,7 @@ pub mod balance;
 pub mod bookings;
 pub mod cache;
 pub mod catalog;
+pub mod gift_cards;
 pub mod moves;
 pub mod types;
 pub mod waitlist;

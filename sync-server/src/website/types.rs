@@ -282,6 +282,17 @@ pub struct CreateBookingRequest {
     /// The total the customer was shown, in minor units; if the price changed meanwhile the
     /// booking is refused with PRICE_CHANGED instead of charging a different amount.
     pub expected_total_minor: Option<i64>,
+    /// A gift card's code: the card pays what it holds of the total, in the booking's
+    /// transaction; the PaymentIntent is for the rest, and none is made when it covers all.
+    #[serde(default)]
+    pub gift_card_code: Option<String>,
+}
+
+/// What a gift card would pay of a quote: the amount it covers and what is left to pay by card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct GiftCardCoverDto {
+    pub covered: MoneyDto,
+    pub remaining: MoneyDto,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -18,13 +18,14 @@ use super::{read_tx, write_tx};
 use crate::db::Prepared;
 use crate::{AppError, AppState, apply, db, payments};
 
-/// The website's waitlist form.
+/// The website's waitlist form: the party as counts per tier.
 pub struct JoinRequest {
     pub departure_id: String,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
-    pub party_size: u32,
+    /// `(tier id, how many)`; tiers with none are left out.
+    pub lines: Vec<(String, u32)>,
 }
 
 /// Puts the customer on the departure's waitlist; returns the entry's id.
@@ -33,7 +34,8 @@ pub async fn join(state: &AppState, org_slug: &str, req: &JoinRequest) -> Result
     let email = validate::email("email", &req.email)?;
     validate::text("first_name", &req.first_name, 100)?;
     validate::text("last_name", &req.last_name, 100)?;
-    let party_size = validate::range_u32("party_size", req.party_size, 1, MAX_PARTY)?;
+    let party_size: u32 = req.lines.iter().map(|(_, q)| *q).fold(0u32, u32::saturating_add);
+    let party_size = validate::range_u32("party_size", party_size, 1, MAX_PARTY)?;
     let mut conn = state.pool.get().await?;
     let w = write_tx(&mut conn, org_slug).await?;
     let org = w.org().to_string();
@@ -52,8 +54,14 @@ pub async fn join(state: &AppState, org_slug: &str, req: &JoinRequest) -> Result
         });
     }
     let tiers = tiers_of_tour(tx, &org, &dep.tour_id).await?;
-    let tier = waitlist::party_tier(&tiers, &dep.variant_id)
-        .ok_or_else(|| AppError::conflict("NOT_BOOKABLE", "this tour has no prices yet"))?;
+    let mut lines = Vec::with_capacity(req.lines.len());
+    for (i, (tier_id, quantity)) in req.lines.iter().enumerate() {
+        // Only the tiers this departure sells; any other is refused beside its count.
+        if !tiers.iter().any(|t| t.id == *tier_id && waitlist::sold_on_variant(t, &dep.variant_id)) {
+            return Err(AppError::invalid(format!("lines[{i}].tier_id"), "this tier is not sold on this departure"));
+        }
+        lines.push(WaitlistLine { tier_id: tier_id.clone(), quantity: *quantity });
+    }
     let (known, country) = db::customer_by_email_and_country(tx, &org, &email).await?;
     let customer = match known {
         Some(c) => c,
@@ -69,7 +77,7 @@ pub async fn join(state: &AppState, org_slug: &str, req: &JoinRequest) -> Result
         tour_id: dep.tour_id.clone(),
         departure_id,
         customer_id: customer.id,
-        lines: vec![WaitlistLine { tier_id: tier.id.clone(), quantity: party_size }],
+        lines,
         notes: Some("joined on the website".into()),
     });
     apply::run_mutation(&w, &m, &ctx, WEBSITE_ACTOR).await.map_err(|f| AppError::from_failure(f, ""))?;

@@ -123,6 +123,9 @@ pub fn GiftCardMovements(props: &GiftCardMovementsProps) -> Html {
                             (MovementKind::Redemption, Some(r), _) => html! {
                                 <>{ "Paid booking " }<a href={Route::Booking(r.clone()).to_hash()}>{ r.clone() }</a></>
                             },
+                            (MovementKind::Refund, Some(r), _) => html! {
+                                <>{ "Given back from booking " }<a href={Route::Booking(r.clone()).to_hash()}>{ r.clone() }</a></>
+                            },
                             (MovementKind::Issue, _, Some(pm)) => html! { { format!("{} · paid by {}", m.kind.label(), method_label(pm).to_lowercase()) } },
                             _ => html! { { m.kind.label() } },
                         };
