@@ -71,7 +71,8 @@ impl<S: Send + Sync> FromRequest<S> for Posted {
 /// The page's own `utm_source` / `utm_campaign`, for the funnel's attribution by source and
 /// campaign (the site sets no cookie, so a page knows only what its own address says).
 fn utm(e: &mut AnalyticsEvent, p: &HashMap<String, String>) {
-    let v = |k: &str| p.get(k).map(|v| tourdesk_domain::reports::funnel::utm(Some(v.as_str()))).filter(|v| !v.is_empty());
+    let v =
+        |k: &str| p.get(k).map(|v| tourdesk_domain::reports::funnel::utm(Some(v.as_str()))).filter(|v| !v.is_empty());
     (e.utm_source, e.utm_campaign) = (v("utm_source"), v("utm_campaign"));
 }
 
