@@ -17,6 +17,9 @@ use tourdesk_domain::reports::{Cell, Grouping, ReportFilter, ReportKind};
 use tourdesk_sync_server::demo_data;
 use tourdesk_tests::{Env, call, sign_in, synced_desk};
 
+/// (event, UTC instant, tour, utm_source, utm_campaign, checkout)
+type SeededEvent<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
 const ZONE: &str = "Europe/Lisbon";
 
 /// The funnel by source, counted straight from the events: pages by their own day in the zone,
@@ -68,7 +71,7 @@ async fn the_desks_funnel_matches_postgres_across_two_sources_and_a_dst_day_and_
     let (t1, t2) = (tours[0].as_str(), tours[1].as_str());
     // (event, UTC instant, tour, utm_source, utm_campaign, checkout). Lisbon's 2026-10-25 runs
     // from 2026-10-24T23:00Z (WEST) to 2026-10-26T00:00Z (WET): 25 hours.
-    let events: [(&str, &str, Option<&str>, Option<&str>, Option<&str>, Option<&str>); 16] = [
+    let events: [SeededEvent; 16] = [
         ("page.viewed", "2026-10-24T22:30:00Z", None, Some("google"), Some("Autumn"), None), // 24th 23:30
         ("page.viewed", "2026-10-24T23:30:00Z", None, Some("Google"), Some("Autumn"), None), // 25th 00:30
         ("tour.viewed", "2026-10-25T00:30:00Z", Some(t1), Some("google"), Some("autumn"), None), // 01:30 WEST

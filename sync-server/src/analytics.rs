@@ -342,7 +342,7 @@ pub async fn funnel_report_route(
     if !staff.role.can(tourdesk_domain::roles::Permission::ReportsRead) {
         return Err(AppError::Forbidden("reading the site's analytics needs the reports permission".into()));
     }
-    tourdesk_domain::reports::validate_range(q.from, q.to).map_err(|e| AppError::invalid(e.field(), &e.to_string()))?;
+    tourdesk_domain::reports::validate_range(q.from, q.to).map_err(|e| AppError::invalid(e.field(), e.to_string()))?;
     let mut conn = state.pool.get().await?;
     let tx = conn.build_transaction().read_only(true).start().await?;
     db::set_tenant(&tx, &staff.organization_id).await?;
