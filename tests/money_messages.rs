@@ -246,6 +246,8 @@ async fn a_waitlist_offer_is_logged_like_every_other_message() {
         .await
         .unwrap();
     let (slug, date): (String, String) = (row.get(0), row.get(1));
+    // The form asks a count per tier.
+    let qty = format!("qty_{tier}");
     let form = [
         ("tour", slug),
         ("date", date),
@@ -253,7 +255,7 @@ async fn a_waitlist_offer_is_logged_like_every_other_message() {
         ("first_name", "Wendy".to_string()),
         ("last_name", "Waiting".to_string()),
         ("email", "wendy@example.com".to_string()),
-        ("party_size", "1".to_string()),
+        (qty.as_str(), "1".to_string()),
         ("lang", "en".to_string()),
     ];
     let r = http.post(format!("{}/{org}/waitlist", env.base_url())).form(&form).send().await.unwrap();
