@@ -187,10 +187,11 @@ fn person_key(key: &str) -> bool {
 /// cannot name).
 fn read_field(key: &str, v: &Value, currency: Option<Currency>, reading: Reading<'_>) -> Option<String> {
     match v {
-        Value::Number(n) if money_key(key) => match (n.as_i64(), currency) {
-            (Some(n), Some(c)) => return Some(Money::new(n, c).display_with_symbol()),
-            _ => {}
-        },
+        Value::Number(n) if money_key(key) => {
+            if let (Some(n), Some(c)) = (n.as_i64(), currency) {
+                return Some(Money::new(n, c).display_with_symbol());
+            }
+        }
         Value::String(s) if person_key(key) => {
             if let Some(people) = reading.people {
                 return people.get(s).cloned();

@@ -17,7 +17,7 @@ use crate::communication::{Communication, status_words};
 /// The most field changes one entry lists; the audit screen has the rest.
 /// One change can write several rows (the booking, a refund, the decision's own record), read
 /// as one entry, so a few more than one row's worth.
-pub const DETAILS_MAX: usize = 10;
+pub const DETAILS_MAX: usize = 12;
 
 /// Where an entry comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,8 +99,11 @@ fn named_title(action: &str) -> Option<String> {
     TITLES.iter().find(|(a, _)| *a == base).map(|(_, t)| (*t).to_string())
 }
 
-fn is_named(title: &str) -> bool {
-    TITLES.iter().any(|(_, t)| *t == title)
+/// The mutation an audit row was written by (`modify_booking`), or `None` for a decision's own
+/// record (`booking.modified`, `booking.overbooked`).
+fn mutation_of(action: &str) -> Option<&str> {
+    let base = action.rsplit_once(".v").filter(|(_, v)| v.chars().all(|c| c.is_ascii_digit())).map_or(action, |p| p.0);
+    (!base.contains('.')).then_some(base)
 }
 
 /// One change in words: `Field: before → after`, or `Field: value` for a new value.
@@ -180,18 +183,26 @@ pub fn booking_timeline(
     let mut audit: Vec<&AuditRecord> = audit.iter().collect();
     audit.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| seq(&a.id).cmp(&seq(&b.id))));
     let mut out: Vec<TimelineEntry> = Vec::with_capacity(audit.len() + messages.len());
+    // The mutation each entry is of; `None` while it holds only a decision's records.
+    let mut owners: Vec<Option<&str>> = Vec::with_capacity(audit.len());
     for r in audit {
-        let same = out.last_mut().filter(|e| {
+        let mutation = mutation_of(&r.action);
+        // One push runs its mutations in one transaction, so one moment can hold several
+        // mutations: rows join an entry of the same mutation, and a decision's record joins the
+        // mutation beside it.
+        let same = out.last_mut().zip(owners.last_mut()).filter(|(e, owner)| {
             e.source == EntrySource::Change
                 && e.at == r.created_at
                 && e.actor.as_deref() == Some(r.actor.as_str())
                 && e.device_id == r.device_id
+                && (mutation.is_none() || owner.is_none() || **owner == mutation)
         });
         let details = audit_details(r, reading);
         match same {
-            Some(e) => {
-                if let Some(t) = named_title(&r.action).filter(|_| !is_named(&e.title)) {
-                    e.title = t;
+            Some((e, owner)) => {
+                if owner.is_none() && mutation.is_some() {
+                    *owner = mutation;
+                    e.title = title_of(&r.action);
                 }
                 for d in details {
                     if !e.details.contains(&d) {
@@ -199,17 +210,20 @@ pub fn booking_timeline(
                     }
                 }
             }
-            None => out.push(TimelineEntry {
-                at: r.created_at,
-                when: when(r.created_at, zone),
-                source: EntrySource::Change,
-                title: title_of(&r.action),
-                actor: Some(r.actor.clone()),
-                device_id: r.device_id.clone(),
-                details,
-                status: None,
-                problem: false,
-            }),
+            None => {
+                owners.push(mutation);
+                out.push(TimelineEntry {
+                    at: r.created_at,
+                    when: when(r.created_at, zone),
+                    source: EntrySource::Change,
+                    title: title_of(&r.action),
+                    actor: Some(r.actor.clone()),
+                    device_id: r.device_id.clone(),
+                    details,
+                    status: None,
+                    problem: false,
+                })
+            }
         }
     }
     for e in &mut out {
@@ -406,8 +420,9 @@ mod tests {
                    "requested_by": "0747-u1", "approved_by": "someone-unknown", "confirmed_at": "2026-05-01T17:23:00Z"}),
             at(17, 24),
         );
+        // The decision's record first: the entry still carries the mutation's name.
         let decision = audit(
-            "7",
+            "4",
             "booking.modified",
             "booking",
             None,
@@ -433,6 +448,26 @@ mod tests {
         }
         assert!(!details.contains("0747") && !details.contains("someone-unknown"), "{details}");
         assert!(!details.contains("Currency"), "{details}");
+    }
+
+    /// One push runs its mutations in one transaction: a booking made and paid offline reaches
+    /// the log at one moment, from one desk, and is still two things that happened.
+    #[test]
+    fn two_mutations_at_one_moment_stay_two_entries_and_a_decision_joins_its_own() {
+        let made = audit("1", "create_booking.v1", "booking", None, json!({"status": "pending"}), at(9, 0));
+        let overbooked = audit("2", "booking.overbooked", "booking", None, json!({"by": 1}), at(9, 0));
+        let paid = audit(
+            "3",
+            "record_payment.v1",
+            "booking",
+            Some(json!({"paid_amount": eur(0)})),
+            json!({"paid_amount": eur(500)}),
+            at(9, 0),
+        );
+        let t = booking_timeline(&[made, overbooked, paid], &[], None, &BTreeMap::new());
+        let titles: Vec<&str> = t.iter().map(|e| e.title.as_str()).collect();
+        assert_eq!(titles, ["Booking made", "Payment recorded"], "{t:#?}");
+        assert_eq!(t[0].details, ["Status: Pending", "By: 1"]);
     }
 
     #[test]
