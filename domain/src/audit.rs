@@ -3,11 +3,14 @@
 //! field-by-field difference in words ([`diff`]): field names humanised, money formatted,
 //! missing values as "—". Pure, so the desk's screen and its tests share it.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::validate::FieldError;
 
 /// One audit row as replicated: who (`actor`, a staff user's id or `website`, `stripe`,
@@ -100,24 +103,47 @@ pub const NOTHING: &str = "—";
 /// entity), the tenant, and the row's own timestamp (the entry has its time).
 const SKIPPED: [&str; 3] = ["id", "organization_id", "updated_at"];
 
+/// How values are read for one screen: the zone times are shown in (UTC when unknown) and,
+/// when given, the names the desk knows for people's ids.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reading<'a> {
+    pub zone: Option<Tz>,
+    /// Staff and customers by id. With names, a person field (`requested_by`) shows the name,
+    /// or is left out when the desk does not know it: a person never reads a raw id.
+    pub people: Option<&'a BTreeMap<String, String>>,
+}
+
 /// The fields that differ between `before` and `after`, by field name (JSON objects keep no
 /// order). Nested objects are compared field by field (`Pricing › Total`);
 /// money (`{amount, currency}`) and lists are compared whole. A side that is not an object
-/// (a deleted row, a new one) counts as having no fields.
+/// (a deleted row, a new one) counts as having no fields. Times in UTC, ids as they are.
 pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Vec<FieldChange> {
+    diff_read(before, after, Reading::default())
+}
+
+/// As [`diff`], read the way `reading` says (times in a zone, people by name).
+pub fn diff_read(before: Option<&Value>, after: Option<&Value>, reading: Reading<'_>) -> Vec<FieldChange> {
     let empty = Map::new();
     let obj = |v: Option<&Value>| match v {
         Some(Value::Object(m)) => m.clone(),
         _ => empty.clone(),
     };
     let mut out = Vec::new();
-    diff_objects("", &obj(before), &obj(after), &mut out);
+    diff_objects("", &obj(before), &obj(after), reading, &mut out);
     out
 }
 
-fn diff_objects(prefix: &str, before: &Map<String, Value>, after: &Map<String, Value>, out: &mut Vec<FieldChange>) {
+fn diff_objects(
+    prefix: &str,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+    reading: Reading<'_>,
+    out: &mut Vec<FieldChange>,
+) {
     let mut keys: Vec<&String> = after.keys().chain(before.keys().filter(|k| !after.contains_key(*k))).collect();
     keys.sort();
+    let cur = |m: &Map<String, Value>| m.get("currency").and_then(Value::as_str).and_then(|c| Currency::parse(c).ok());
+    let (cur_before, cur_after) = (cur(before).or(cur(after)), cur(after).or(cur(before)));
     for key in keys {
         if prefix.is_empty() && SKIPPED.contains(&key.as_str()) {
             continue;
@@ -129,16 +155,73 @@ fn diff_objects(prefix: &str, before: &Map<String, Value>, after: &Map<String, V
         let label = if prefix.is_empty() { humanise(key) } else { format!("{prefix} › {}", humanise(key)) };
         match (b, a) {
             (Value::Object(bm), Value::Object(am)) if money(b).is_none() && money(a).is_none() => {
-                diff_objects(&label, bm, am, out)
+                diff_objects(&label, bm, am, reading, out)
             }
             _ => {
-                let (before, after) = (render_field(key, b), render_field(key, a));
+                let (Some(before), Some(after)) =
+                    (read_field(key, b, cur_before, reading), read_field(key, a, cur_after, reading))
+                else {
+                    continue;
+                };
                 // Nothing and an empty text (or list) read the same: no change to a person.
                 if before != after {
                     out.push(FieldChange { field: label, before, after });
                 }
             }
         }
+    }
+}
+
+/// Amounts a record keeps as bare minor units next to a `currency` (a decision's detail:
+/// `new_total`, `difference`, `balance_due`), shown as money in that currency.
+fn money_key(key: &str) -> bool {
+    ["total", "amount", "_due", "difference"].iter().any(|s| key.ends_with(s)) || key.starts_with("refund_")
+}
+
+/// Fields that hold a person's id (staff or customer).
+fn person_key(key: &str) -> bool {
+    key.ends_with("_by") || key == "actor_id"
+}
+
+/// A field's value in words for `reading`, `None` when it is to be left out (a person the desk
+/// cannot name).
+fn read_field(key: &str, v: &Value, currency: Option<Currency>, reading: Reading<'_>) -> Option<String> {
+    match v {
+        Value::Number(n) if money_key(key) => {
+            if let (Some(n), Some(c)) = (n.as_i64(), currency) {
+                return Some(Money::new(n, c).display_with_symbol());
+            }
+        }
+        Value::String(s) if person_key(key) => {
+            if let Some(people) = reading.people {
+                return people.get(s).cloned();
+            }
+        }
+        Value::String(s) if !s.is_empty() => {
+            if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+                return Some(time_words(t.with_timezone(&Utc), reading.zone));
+            }
+        }
+        Value::Object(m) if money(v).is_none() => {
+            let cur = m.get("currency").and_then(Value::as_str).and_then(|c| Currency::parse(c).ok()).or(currency);
+            return Some(
+                m.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .filter_map(|(k, v)| Some(format!("{}: {}", humanise(k), read_field(k, v, cur, reading)?)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+        }
+        _ => {}
+    }
+    Some(render_field(key, v))
+}
+
+/// A moment in words in a zone (`05 Dec 2026, 02:23 JST`); UTC when the zone is unknown.
+pub fn time_words(at: DateTime<Utc>, zone: Option<Tz>) -> String {
+    match zone {
+        Some(tz) => at.with_timezone(&tz).format("%d %b %Y, %H:%M %Z").to_string(),
+        None => at.format("%d %b %Y, %H:%M UTC").to_string(),
     }
 }
 
@@ -195,7 +278,7 @@ pub fn render(v: &Value) -> String {
         Value::Number(n) => n.to_string(),
         Value::String(s) if s.is_empty() => NOTHING.to_string(),
         Value::String(s) => match DateTime::parse_from_rfc3339(s) {
-            Ok(t) => t.with_timezone(&Utc).format("%d %b %Y, %H:%M UTC").to_string(),
+            Ok(t) => time_words(t.with_timezone(&Utc), None),
             Err(_) => s.clone(),
         },
         Value::Array(items) if items.is_empty() => NOTHING.to_string(),
@@ -289,6 +372,22 @@ mod tests {
             "no id, and nothing to empty is no change"
         );
         assert!(diff(None, None).is_empty());
+    }
+
+    #[test]
+    fn bare_amounts_next_to_a_currency_are_money_people_are_names_and_times_in_the_zone() {
+        let detail = json!({"currency": "EUR", "new_total": 1250, "difference": -1200, "seats_after": 2,
+                            "requested_by": "u-1", "approved_by": "u-2", "confirmed_at": "2026-12-04T17:23:00Z"});
+        let people = BTreeMap::from([("u-1".to_string(), "Olivia Owner".to_string())]);
+        let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
+        let read = diff_read(None, Some(&detail), Reading { zone: Some(tokyo), people: Some(&people) });
+        let after = |f: &str| read.iter().find(|c| c.field == f).map(|c| c.after.clone());
+        assert_eq!(after("New total").as_deref(), Some("€12.50"));
+        assert_eq!(after("Difference").as_deref(), Some("-€12.00"));
+        assert_eq!(after("Seats after").as_deref(), Some("2"), "a count is not money");
+        assert_eq!(after("Requested by").as_deref(), Some("Olivia Owner"));
+        assert_eq!(after("Approved by"), None, "a person the desk cannot name is left out, not shown as an id");
+        assert_eq!(after("Confirmed at").as_deref(), Some("05 Dec 2026, 02:23 JST"));
     }
 
     #[test]

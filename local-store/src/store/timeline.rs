@@ -2,6 +2,8 @@
 //! (owners' and admins' desks) and customers' messages (office desks), merged and worded by the
 //! domain (`tourdesk_domain::timeline`), times in the departure's zone.
 
+use std::collections::BTreeMap;
+
 use tourdesk_domain::communication::Communication;
 use tourdesk_domain::timeline::{TimelineEntry, booking_timeline};
 
@@ -12,12 +14,14 @@ impl Store {
     /// Everything this desk knows happened to a booking, newest first. A desk that holds neither
     /// log (a guide's) shows an empty timeline.
     pub fn booking_timeline(&self, booking_id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        let me = self.session()?;
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
         let audit = rows::audit_of_booking(&conn, &org, booking_id)?;
         let messages = rows::communications_of_booking(&conn, &org, booking_id)?;
         let zone = rows::booking_zone(&conn, &org, booking_id)?.and_then(|z| z.parse().ok());
-        Ok(booking_timeline(&audit, &messages, zone))
+        let people = people_names(&conn, &org, booking_id, me.as_ref())?;
+        Ok(booking_timeline(&audit, &messages, zone, &people))
     }
 
     /// A booking's messages, newest first.
@@ -33,6 +37,33 @@ impl Store {
         let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
         rows::communications_of_customer(&conn, &org, customer_id)
     }
+}
+
+/// The names this desk knows for the people a booking's history can name: staff (the signed-in
+/// person, guides with a login) and the booking's customer. Whoever is not here is left out of
+/// the timeline rather than shown as an id.
+fn people_names(
+    conn: &rusqlite::Connection,
+    org: &str,
+    booking_id: &str,
+    me: Option<&crate::store::Session>,
+) -> Result<BTreeMap<String, String>, StoreError> {
+    let mut people: BTreeMap<String, String> = rows::guide_names_by_user(conn, org)?
+        .into_iter()
+        .filter(|(id, name)| id != name && !name.trim().is_empty())
+        .collect();
+    if let Some(me) = me.filter(|m| !m.user_name.trim().is_empty()) {
+        people.insert(me.user_id.clone(), me.user_name.clone());
+    }
+    let booking = rows::bookings_by_ids(conn, org, &[booking_id.to_string()])?;
+    let customer_ids: Vec<String> = booking.values().map(|b| b.customer_id.clone()).collect();
+    for (id, c) in rows::customers_by_ids(conn, org, &customer_ids)? {
+        let name = c.full_name();
+        if !name.trim().is_empty() {
+            people.insert(id, name);
+        }
+    }
+    Ok(people)
 }
 
 impl Store {

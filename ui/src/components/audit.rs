@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use tourdesk_domain::audit::{AuditRecord, FieldChange, action_words, diff, humanise};
+use tourdesk_domain::audit::{AuditRecord, FieldChange, Reading, action_words, diff_read, humanise};
 use yew::prelude::*;
 
 use crate::components::keyboard::on_row_keys;
@@ -128,7 +128,7 @@ pub fn AuditTable(props: &AuditTableProps) -> Html {
                                 { entity }
                             }
                         </td>
-                        <td class="changes"><DiffList changes={diff(r.before.as_ref(), r.after.as_ref())} /></td>
+                        <td class="changes"><DiffList changes={diff_read(r.before.as_ref(), r.after.as_ref(), Reading { zone: None, people: Some(&props.names.people) })} /></td>
                     </tr>
                 }
             }) }
@@ -218,6 +218,23 @@ mod tests {
         }
         assert!(!html.contains("paid_amount") && !html.contains("\"amount\""), "no codes: {html}");
         assert_eq!(html.matches("<a ").count(), 1, "a staff change has no page to link to: {html}");
+    }
+
+    #[tokio::test]
+    async fn a_person_field_shows_a_name_or_is_left_out_never_an_id() {
+        let refund = entry(
+            "9",
+            "refund",
+            None,
+            json!({"amount": {"amount": 1200, "currency": "EUR"}, "requested_by": "u-1", "approved_by": "0747-unknown"}),
+        );
+        let names =
+            AuditNames { people: BTreeMap::from([("u-1".into(), "Olivia Owner".into())]), ..Default::default() };
+        let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps { entries: vec![refund], names })
+            .render()
+            .await;
+        assert!(html.contains("Requested by") && html.contains("<span class=\"after\">Olivia Owner</span>"), "{html}");
+        assert!(!html.contains("Approved by") && !html.contains("0747-unknown"), "{html}");
     }
 
     #[test]

@@ -260,7 +260,7 @@ mod tests {
         let html = render(preview(5_000, 5_000, 0)).await;
         assert!(html.contains("role=\"dialog\"") && html.contains("Change booking"), "{html}");
         assert!(html.contains("id=\"modify-count-adult\"") && html.contains("Adult ($50.00 each)"), "{html}");
-        assert!(html.contains("1 guests · $50.00 cheaper ($50.00) · $50.00 to refund"), "{html}");
+        assert!(html.contains("1 guest · $50.00 cheaper ($50.00) · $50.00 to refund"), "{html}");
         assert!(html.contains("$50.00 back to the customer"), "{html}");
         assert!(html.contains("id=\"confirm-modify-booking\"") && html.contains("Keep booking as it is"), "{html}");
         let up = render(preview(15_000, 0, 0)).await;

@@ -95,6 +95,9 @@ pub struct LedgerProps {
     /// Opens the "Record refund given back" dialog; shown only while money is owed back by hand.
     #[prop_or_default]
     pub on_refund: Option<Callback<()>>,
+    /// The departure's zone: the ledger's times read like the rest of the booking's page.
+    #[prop_or_default]
+    pub zone: Option<chrono_tz::Tz>,
 }
 
 /// The ledger: every entry, then paid, refunded and the balance due.
@@ -120,7 +123,7 @@ pub fn Ledger(props: &LedgerProps) -> Html {
                             let note = [e.reference.clone(), e.note.clone()].into_iter().flatten().collect::<Vec<_>>().join(" · ");
                             html! {
                                 <tr class="ledger-entry" data-kind={e.kind.as_str()}>
-                                    <td>{ e.recorded_at.format("%d %b %Y %H:%M").to_string() }</td>
+                                    <td>{ tourdesk_domain::audit::time_words(e.recorded_at, props.zone) }</td>
                                     <td>{ e.kind.label() }
                                         if l.pending { <span class="badge pending">{ "Pending sync" }</span> }
                                     </td>
@@ -335,9 +338,13 @@ pub(crate) mod tests {
         }
         #[component]
         fn Wrap(p: &P) -> Html {
-            html! { <Ledger money={p.money.clone()} on_record={Some(Callback::noop())} /> }
+            let zone = "Asia/Tokyo".parse().ok();
+            html! { <Ledger money={p.money.clone()} on_record={Some(Callback::noop())} zone={zone} /> }
         }
         let html = yew::LocalServerRenderer::<Wrap>::with_props(P { money: money(4_000) }).render().await;
+        let recorded = money(4_000).entries[0].entry.recorded_at;
+        let tokyo = recorded.with_timezone(&chrono_tz::Asia::Tokyo).format("%d %b %Y, %H:%M JST").to_string();
+        assert!(html.contains(&format!("<td>{tokyo}</td>")), "times in the departure's zone: {tokyo} in {html}");
         assert!(html.contains("Cash") && html.contains("R-7 · at the counter"), "{html}");
         assert!(html.contains("Pending sync"), "{html}");
         assert!(html.contains("id=\"balance-due\">$60.00"), "{html}");

@@ -42,10 +42,11 @@ pub fn BookingPage(props: &BookingPageProps) -> Html {
                     Load::Failed(e) => html! { <ErrorNote error={e} /> },
                     Load::Ready(b) => {
                         let id = b.booking.id.clone();
+                        let zone = b.departure.as_ref().and_then(|d| d.departure.timezone.parse().ok());
                         html! {
                             <>
                                 <BookingCard hit={b} />
-                                <BookingMoneySection booking_id={id.clone()} />
+                                <BookingMoneySection booking_id={id.clone()} zone={zone} />
                                 <crate::components::timeline::BookingTimeline booking_id={id} />
                             </>
                         }
@@ -90,6 +91,9 @@ pub fn BookingCard(props: &BookingCardProps) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct BookingMoneySectionProps {
     pub booking_id: String,
+    /// The departure's zone, for the ledger's times.
+    #[prop_or_default]
+    pub zone: Option<chrono_tz::Tz>,
 }
 
 /// The price snapshot and the ledger, with the "Record payment" dialog.
@@ -391,7 +395,7 @@ pub fn BookingMoneySection(props: &BookingMoneySectionProps) -> Html {
                         <p id="cancel-booking-refused" class="error-text">{ e.message.clone() }</p>
                     }
                     <PriceSnapshot money={m.clone()} />
-                    <Ledger money={m.clone()} on_record={Some(open)} on_redeem={Some(open_gift)} on_refund={Some(open_refund)} />
+                    <Ledger money={m.clone()} on_record={Some(open)} on_redeem={Some(open_gift)} on_refund={Some(open_refund)} zone={props.zone} />
                     if let Some(note) = &*recorded {
                         <p id="payment-recorded" class="notice" role="status">{ note.clone() }</p>
                     }

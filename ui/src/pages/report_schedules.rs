@@ -427,4 +427,24 @@ mod tests {
         let html = yew::LocalServerRenderer::<ScheduleForm>::with_props(props).render().await;
         assert!(html.contains("New scheduled e-mail") && !html.contains("checked"), "{html}");
     }
+
+    /// The table's "Actions" header is for screen readers: the stylesheet must hide it from
+    /// sight (the standard clip rule), or the header shows above the buttons' column.
+    #[test]
+    fn the_stylesheet_hides_visually_hidden_text_from_sight_only() {
+        let css = include_str!("../../style.css");
+        let at = css.find("\n.visually-hidden {").expect("a .visually-hidden rule");
+        let rule = &css[at..at + css[at..].find("\n}").unwrap_or(css.len() - at)];
+        for decl in [
+            "position: absolute",
+            "width: 1px",
+            "height: 1px",
+            "overflow: hidden",
+            "clip: rect(0, 0, 0, 0)",
+            "white-space: nowrap",
+        ] {
+            assert!(rule.contains(decl), "{decl} in {rule}");
+        }
+        assert!(!rule.contains("display: none"), "screen readers must still read it: {rule}");
+    }
 }

@@ -149,7 +149,7 @@ pub fn ReviewList(props: &ReviewListProps) -> Html {
                             }
                             <p class="review-body">{ r.body.clone() }</p>
                             <p class="muted">
-                                { format!("{} · {} · {}", r.display_name, r.tour_name, r.created_at.format("%-d %b %Y")) }
+                                { byline(r) }
                                 if let Some(reference) = &r.booking_reference {
                                     { " · " }<a href={Route::Booking(reference.clone()).to_hash()}>{ reference.clone() }</a>
                                 }
@@ -159,11 +159,11 @@ pub fn ReviewList(props: &ReviewListProps) -> Html {
                                 <div class="actions">
                                     if r.status != ReviewStatus::Approved {
                                         <button class="primary" disabled={waiting} onclick={decide(Decision::Approve)}
-                                                aria-label={format!("Approve the review by {}", r.display_name)}>{ "Approve" }</button>
+                                                aria-label={format!("Approve the review by {}", author(r))}>{ "Approve" }</button>
                                     }
                                     if r.status != ReviewStatus::Rejected {
                                         <button disabled={waiting} onclick={decide(Decision::Reject)}
-                                                aria-label={format!("Reject the review by {}", r.display_name)}>{ "Reject" }</button>
+                                                aria-label={format!("Reject the review by {}", author(r))}>{ "Reject" }</button>
                                     }
                                 </div>
                             }
@@ -172,6 +172,24 @@ pub fn ReviewList(props: &ReviewListProps) -> Html {
                 }) }
             </ul>
         </>
+    }
+}
+
+/// Who, on which tour, when: the parts that are there, so a review without a name does not
+/// start with a separator.
+fn byline(r: &ReviewItem) -> String {
+    [r.display_name.trim().to_string(), r.tour_name.trim().to_string(), r.created_at.format("%-d %b %Y").to_string()]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The author as the buttons name them; a guest who left no name is "a guest".
+fn author(r: &ReviewItem) -> &str {
+    match r.display_name.trim() {
+        "" => "a guest",
+        name => name,
     }
 }
 
@@ -243,5 +261,15 @@ mod tests {
         let html = list(vec![item("r1", 3, ReviewStatus::Pending)], false, None).await;
         assert!(html.contains("Owners and admins approve or reject reviews"), "{html}");
         assert!(!html.contains("<button"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn a_review_without_a_name_starts_with_its_tour_not_a_separator() {
+        let mut r = item("r1", 4, ReviewStatus::Pending);
+        r.display_name = " ".into();
+        let html = list(vec![r], true, None).await;
+        assert!(html.contains("<p class=\"muted\">Old Town at Dawn · 1 May 2026"), "{html}");
+        assert!(!html.contains(">· ") && !html.contains("> · "), "{html}");
+        assert!(html.contains("aria-label=\"Approve the review by a guest\""), "{html}");
     }
 }
