@@ -169,6 +169,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::reports::save_report_csv,
         commands::reports::save_report_file,
         commands::reports::save_list_file,
+        commands::reports::funnel_report,
+        commands::reports::save_funnel_csv,
         commands::reports::list_report_schedules,
         commands::reports::save_report_schedule,
         commands::reports::delete_report_schedule,

@@ -11,6 +11,8 @@ pub enum Route {
     Reports(tourdesk_domain::reports::ReportKind),
     /// The scheduled report e-mails (`#/reports/scheduled`).
     ReportSchedules,
+    /// The website funnel and attribution (`#/reports/funnel`), fetched from the server and kept.
+    ReportFunnel,
     /// The tour list, with one tour open when given.
     Tours(Option<String>),
     /// One tour's editor: details, variants, price tiers, publishing.
@@ -147,6 +149,7 @@ impl Route {
             [] | ["today"] => Route::Today,
             ["reports"] => Route::Reports(Default::default()),
             ["reports", "scheduled"] => Route::ReportSchedules,
+            ["reports", "funnel"] => Route::ReportFunnel,
             ["reports", kind] => match tourdesk_domain::reports::ReportKind::parse(kind) {
                 Some(k) => Route::Reports(k),
                 None => Route::NotFound(hash.to_string()),
@@ -184,6 +187,7 @@ impl Route {
             Route::Today => "#/today".into(),
             Route::Reports(k) => format!("#/reports/{}", k.slug()),
             Route::ReportSchedules => "#/reports/scheduled".into(),
+            Route::ReportFunnel => "#/reports/funnel".into(),
             Route::Tours(None) => "#/tours".into(),
             Route::Tours(Some(id)) => format!("#/tours/{}", encode(id)),
             Route::TourEditor(id) => format!("#/tours/{}/edit", encode(id)),
@@ -212,7 +216,7 @@ impl Route {
     pub fn section(&self) -> Section {
         match self {
             Route::Today => Section::Today,
-            Route::Reports(_) | Route::ReportSchedules => Section::Reports,
+            Route::Reports(_) | Route::ReportSchedules | Route::ReportFunnel => Section::Reports,
             Route::Tours(_) | Route::TourEditor(_) | Route::NotFound(_) | Route::SignIn => Section::Tours,
             Route::Customers(_) => Section::Customers,
             Route::Bookings | Route::Booking(_) => Section::Bookings,
@@ -398,6 +402,7 @@ mod tests {
             Route::GiftCards,
             Route::CashDrawer,
             Route::ReportSchedules,
+            Route::ReportFunnel,
             Route::Reviews,
             Route::Waitlist,
             Route::SignIn,

@@ -728,6 +728,37 @@ pub async fn report_zone() -> Result<String, UiError> {
 }
 
 #[derive(Serialize)]
+struct FunnelArg {
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+}
+
+/// The website funnel for `from..=to`: fresh from the server, or the copy this desk kept.
+pub async fn funnel_report(
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<tourdesk_domain::reports::funnel::FunnelAnswer, UiError> {
+    call("funnel_report", &FunnelArg { from, to }).await
+}
+
+#[derive(Serialize)]
+struct SaveFunnelArg {
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    by: tourdesk_domain::reports::funnel::FunnelGrouping,
+    path: Option<String>,
+}
+
+/// Saves the kept funnel as CSV in the downloads folder; answers the path.
+pub async fn save_funnel_csv(
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    by: tourdesk_domain::reports::funnel::FunnelGrouping,
+) -> Result<String, UiError> {
+    call("save_funnel_csv", &SaveFunnelArg { from, to, by, path: None }).await
+}
+
+#[derive(Serialize)]
 struct SaveReportArg<'a> {
     filter: &'a tourdesk_domain::reports::ReportFilter,
     path: Option<String>,

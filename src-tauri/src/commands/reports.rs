@@ -3,8 +3,9 @@
 //! scheduled report e-mails live on the server (it sends them): their commands are online calls
 //! as the signed-in member, like the settings area's.
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use tauri::{Manager, Runtime, State};
+use tourdesk_domain::reports::funnel::{self, FunnelAnswer, FunnelGrouping};
 use tourdesk_domain::reports::schedule::{ReportSchedule, ScheduleInput};
 use tourdesk_domain::reports::{Dashboard, ExportFormat, ListExport, ReportFilter, ReportTable};
 use tourdesk_local_store::sync::Method;
@@ -127,6 +128,38 @@ fn write_table<R: Runtime>(
         DeskError::Internal("could not write the report file there")
     })?;
     Ok(path.display().to_string())
+}
+
+/// The website funnel for `from..=to`: fetched from the server when it can be reached (and kept
+/// on this desk), else the copy kept from the last time, with why (`offline_reason`).
+#[tauri::command]
+pub async fn funnel_report(desk: State<'_, Desk>, from: NaiveDate, to: NaiveDate) -> DeskResult<FunnelAnswer> {
+    super::signed_in(&desk)?;
+    Ok(desk.sync.client().funnel_or_kept(&desk.store, from, to).await?)
+}
+
+/// `tourdesk-funnel-by-source-2026-01-01-to-2026-01-31.csv`.
+pub fn funnel_file_name(from: NaiveDate, to: NaiveDate, by: FunnelGrouping) -> String {
+    format!("tourdesk-funnel-by-{}-{from}-to-{to}.csv", by.as_str())
+}
+
+/// Saves the kept funnel of `from..=to` grouped `by` as CSV (see [`save_report_csv`] for where);
+/// it works offline, from the copy the funnel tab shows.
+#[tauri::command]
+pub async fn save_funnel_csv<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    desk: State<'_, Desk>,
+    from: NaiveDate,
+    to: NaiveDate,
+    by: FunnelGrouping,
+    path: Option<String>,
+) -> DeskResult<String> {
+    let report = desk
+        .store
+        .funnel_report(from, to)?
+        .ok_or(DeskError::NotFound("the funnel for these dates has not been fetched yet: connect once to fetch it"))?;
+    let table = funnel::table(&report, by);
+    write_table(&app, &table, ExportFormat::Csv, funnel_file_name(from, to, by), path)
 }
 
 /// The organization's scheduled report e-mails, oldest first.

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod cash_drawer;
 pub mod customers;
 pub mod dashboard;
+pub mod funnel;
 pub mod gift_cards;
 pub mod guides;
 pub mod inbox;
@@ -53,6 +54,7 @@ pub fn page(route: &Route) -> Html {
         Route::Today => html! { <dashboard::DashboardPage /> },
         Route::Reports(k) => html! { <reports::ReportsPage kind={*k} /> },
         Route::ReportSchedules => html! { <report_schedules::ReportSchedulesPage /> },
+        Route::ReportFunnel => html! { <funnel::FunnelPage /> },
         Route::Tours(id) => html! { <tours::ToursPage selected={id.clone()} /> },
         Route::TourEditor(id) => html! { <tours::TourEditorPage tour_id={id.clone()} /> },
         Route::Customers(id) => html! { <customers::CustomersPage selected={id.clone()} /> },

@@ -208,14 +208,17 @@ pub fn ReportsPage(p: &ReportsPageProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 pub struct ReportTabsProps {
-    /// The report shown, or none on the scheduled e-mails.
+    /// The report shown, or none on the scheduled e-mails and the funnel.
     pub current: Option<ReportKind>,
+    /// The website funnel's tab is shown.
+    #[prop_or_default]
+    pub funnel: bool,
 }
 
 /// One tab per report, then the scheduled e-mails.
 #[component]
 pub fn ReportTabs(p: &ReportTabsProps) -> Html {
-    let scheduled = p.current.is_none();
+    let scheduled = p.current.is_none() && !p.funnel;
     html! {
         <nav class="report-tabs" aria-label="Reports">
             { for ReportKind::ALL.iter().map(|k| {
@@ -226,6 +229,9 @@ pub fn ReportTabs(p: &ReportTabsProps) -> Html {
                        aria-current={here.then_some("page")}>{ k.title() }</a>
                 }
             }) }
+            <a id="report-funnel" href={Route::ReportFunnel.to_hash()}
+               class={classes!("tab", p.funnel.then_some("active"))}
+               aria-current={p.funnel.then_some("page")}>{ "Website funnel" }</a>
             <a id="report-scheduled" href={Route::ReportSchedules.to_hash()}
                class={classes!("tab", scheduled.then_some("active"))}
                aria-current={scheduled.then_some("page")}>{ "Scheduled e-mails" }</a>
@@ -262,7 +268,7 @@ const BAR: f64 = 22.0;
 const LABEL_W: f64 = 220.0;
 const CHART_W: f64 = 720.0;
 
-fn chart(title: &str, bars: &[(String, i64, String)]) -> Html {
+pub(crate) fn chart(title: &str, bars: &[(String, i64, String)]) -> Html {
     let max = bars.iter().map(|(_, v, _)| v.abs()).max().unwrap_or(0).max(1) as f64;
     let h = BAR * bars.len() as f64 + 8.0;
     let span = CHART_W - LABEL_W - 110.0;
