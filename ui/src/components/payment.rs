@@ -166,23 +166,25 @@ pub fn Ledger(props: &LedgerProps) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct RecordPaymentDialogProps {
-    pub money: BookingMoney,
-    /// After the desk saved it, with the booking's money as it now stands.
-    pub on_recorded: Callback<BookingMoney>,
-    pub on_close: Callback<()>,
+/// What the "Record payment" and "Record refund given back" dialogs both ask: how, how much
+/// (starting at `start`), a reference and a note, with the dialog's error and busy state.
+pub(crate) struct MoneyForm {
+    pub method: UseStateHandle<PaymentMethod>,
+    pub amount: UseStateHandle<String>,
+    pub reference: UseStateHandle<String>,
+    pub note: UseStateHandle<String>,
+    pub error: UseStateHandle<Option<UiError>>,
+    pub busy: UseStateHandle<bool>,
+    pub on_method: Callback<Event>,
+    pub on_amount: Callback<InputEvent>,
+    pub on_reference: Callback<InputEvent>,
+    pub on_note: Callback<InputEvent>,
 }
 
-/// The dialog: method, amount (the balance due to start with), a reference and a note. Errors
-/// stand beside their fields; Escape or "Cancel" closes it.
-#[component]
-pub fn RecordPaymentDialog(props: &RecordPaymentDialogProps) -> Html {
+#[hook]
+pub(crate) fn use_money_form(start: String) -> MoneyForm {
     let method = use_state(|| PaymentMethod::Cash);
-    let amount = {
-        let start = decimal(&props.money.balance_due);
-        use_state(move || start)
-    };
+    let amount = use_state(move || start);
     let reference = use_state(String::new);
     let note = use_state(String::new);
     let error = use_state(|| None::<UiError>);
@@ -204,6 +206,23 @@ pub fn RecordPaymentDialog(props: &RecordPaymentDialogProps) -> Html {
         let note = note.clone();
         Callback::from(move |e: InputEvent| note.set(e.target_unchecked_into::<HtmlTextAreaElement>().value()))
     };
+    MoneyForm { method, amount, reference, note, error, busy, on_method, on_amount, on_reference, on_note }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct RecordPaymentDialogProps {
+    pub money: BookingMoney,
+    /// After the desk saved it, with the booking's money as it now stands.
+    pub on_recorded: Callback<BookingMoney>,
+    pub on_close: Callback<()>,
+}
+
+/// The dialog: method, amount (the balance due to start with), a reference and a note. Errors
+/// stand beside their fields; Escape or "Cancel" closes it.
+#[component]
+pub fn RecordPaymentDialog(props: &RecordPaymentDialogProps) -> Html {
+    let MoneyForm { method, amount, reference, note, error, busy, on_method, on_amount, on_reference, on_note } =
+        use_money_form(decimal(&props.money.balance_due));
     let on_submit = {
         let (method, amount, reference, note, error, busy) =
             (method.clone(), amount.clone(), reference.clone(), note.clone(), error.clone(), busy.clone());

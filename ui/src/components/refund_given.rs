@@ -6,11 +6,10 @@
 use tourdesk_domain::ipc::{BookingMoney, NewRefund};
 use tourdesk_domain::ledger::PaymentMethod;
 use tourdesk_domain::mutation::given_back_words;
-use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::components::dialog::{DialogFooter, FormDialog, field_error};
-use crate::components::payment::decimal;
+use crate::components::payment::{MoneyForm, decimal, use_money_form};
 use crate::components::tours::price;
 use crate::error::UiError;
 use crate::hooks::spawn_save;
@@ -30,32 +29,8 @@ const FIELDS: [&str; 5] = ["amount", "currency", "method", "note", "reference"];
 /// reference and a note.
 #[component]
 pub fn RecordRefundDialog(props: &RecordRefundDialogProps) -> Html {
-    let method = use_state(|| PaymentMethod::Cash);
-    let amount = {
-        let start = decimal(&props.money.refund_due_by_hand);
-        use_state(move || start)
-    };
-    let reference = use_state(String::new);
-    let note = use_state(String::new);
-    let error = use_state(|| None::<UiError>);
-    let busy = use_state(|| false);
-    let on_method = {
-        let method = method.clone();
-        Callback::from(move |e: Event| {
-            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
-            method.set(PaymentMethod::parse(&v).unwrap_or(PaymentMethod::Cash));
-        })
-    };
-    let text_input = |s: &UseStateHandle<String>| {
-        let s = s.clone();
-        Callback::from(move |e: InputEvent| s.set(e.target_unchecked_into::<HtmlInputElement>().value()))
-    };
-    let on_amount = text_input(&amount);
-    let on_reference = text_input(&reference);
-    let on_note = {
-        let note = note.clone();
-        Callback::from(move |e: InputEvent| note.set(e.target_unchecked_into::<HtmlTextAreaElement>().value()))
-    };
+    let MoneyForm { method, amount, reference, note, error, busy, on_method, on_amount, on_reference, on_note } =
+        use_money_form(decimal(&props.money.refund_due_by_hand));
     let on_submit = {
         let (method, amount, reference, note, error, busy) =
             (method.clone(), amount.clone(), reference.clone(), note.clone(), error.clone(), busy.clone());
