@@ -90,7 +90,11 @@ impl Store {
             wh.push(format!("{test_only}b.source = {}", arg(SqlValue::Text(src.as_str().into()))));
         }
         if f.balance_due {
-            wh.push(format!("b.status != 'cancelled' AND {BALANCE_DUE} > 0"));
+            // With a tour or dates, those drive the read and the balance is only tested (`+`):
+            // else SQLite took the index of every booking that owes money (a quarter of them)
+            // and looked up each one's tour and departure.
+            let test_only = if f.tour_id.is_some() || f.from.is_some() || f.to.is_some() { "+" } else { "" };
+            wh.push(format!("{test_only}b.status != 'cancelled' AND {test_only}{BALANCE_DUE} > 0"));
         }
         let keys: &[&str] = match f.sort {
             BookingSort::Departure => &["s.starts_at"],
@@ -122,14 +126,37 @@ impl Store {
         // so it never changes how many bookings match.
         let schedules = "LEFT JOIN schedules s ON s.organization_id = b.organization_id AND s.id = b.departure_id";
         let customers = "LEFT JOIN customers c ON c.organization_id = b.organization_id AND c.id = b.customer_id";
+        // SQLite reads `LIMIT -1` as no limit.
+        let limit = limit.map_or(-1, i64::from);
+        if searched {
+            // A search's candidates are few next to the bookings (an index found them), and
+            // every one is tested and sorted anyway: read them once, sorted, and count what was
+            // read, instead of testing them for a count and again for the page.
+            let from = match f.sort {
+                BookingSort::Departure => format!("FROM bookings b {schedules}"),
+                BookingSort::Customer if dates => format!("FROM bookings b {schedules} {customers}"),
+                BookingSort::Customer => format!("FROM bookings b {customers}"),
+                _ if dates => format!("FROM bookings b {schedules}"),
+                _ => "FROM bookings b".to_string(),
+            };
+            let sql = format!("SELECT b.id {from} WHERE {wh} ORDER BY {order}, b.created_at DESC, b.id");
+            let mut all_ids: Vec<String> = conn
+                .prepare(&sql)?
+                .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let matches = all_ids.len();
+            all_ids.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            return Ok(BookingList {
+                rows: page_rows(&conn, &org, &all_ids)?,
+                matches: u64::try_from(matches).unwrap_or(u64::MAX),
+            });
+        }
         let count_from = if dates { format!("FROM bookings b {schedules}") } else { "FROM bookings b".to_string() };
         let matches: i64 = conn.query_row(
             &format!("SELECT count(*) {count_from} WHERE {wh}"),
             rusqlite::params_from_iter(args.iter()),
             |r| r.get(0),
         )?;
-        // SQLite reads `LIMIT -1` as no limit.
-        let limit = limit.map_or(-1, i64::from);
         // The page walks the bookings in the order asked for, testing the filters on each,
         // instead of sorting every match: by departure the departures in start order (V15's
         // index) and each one's bookings, by customer the customers by name and each one's
@@ -192,52 +219,56 @@ impl Store {
             .prepare(&sql)?
             .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        let mut out = Vec::with_capacity(all_ids.len());
-        // Read in pages: one query binds at most SQLite's 32,766 parameters.
-        for ids in all_ids.chunks(5_000) {
-            // The page's rows, their tours, departures and customers read in one query each.
-            let bookings = rows::bookings_by_ids(&conn, &org, ids)?;
-            let pending = rows::pending_of(&conn, &org, EntityKind::Booking, ids)?;
-            let distinct = |key: &dyn Fn(&Booking) -> String| -> Vec<String> {
-                let mut v: Vec<String> = bookings.values().map(key).collect();
-                v.sort_unstable();
-                v.dedup();
-                v
-            };
-            let tours = rows::tours_by_ids(&conn, &org, &distinct(&|b| b.tour_id.clone()))?;
-            let departures = rows::departures_by_ids(&conn, &org, &distinct(&|b| b.departure_id.clone()))?;
-            let people = rows::customers_by_ids(&conn, &org, &distinct(&|b| b.customer_id.clone()))?;
-            for id in ids {
-                let Some(b) = bookings.get(id) else { continue };
-                let customer = people.get(&b.customer_id);
-                let departure = departures.get(&b.departure_id).map(|d| DepartureView {
-                    seats_left: tourdesk_domain::offer::seats_for_sale(d),
-                    departure: d.clone(),
-                });
-                let balance = tourdesk_domain::ledger::Balance::of_booking(b);
-                let local_start = departure
-                    .as_ref()
-                    .map(|d| format!("{} {}", d.departure.local_date, d.departure.local_time.format("%H:%M")));
-                out.push(BookingRow {
-                    booking: summary_of(b, customer, pending.contains(&b.id)),
-                    tour_id: b.tour_id.clone(),
-                    tour_name: tours.get(&b.tour_id).map(|t| t.name.clone()),
-                    starts_at: departure.as_ref().map(|d| d.departure.starts_at),
-                    local_start,
-                    source: b.source,
-                    customer_email: customer.and_then(|c| c.email.clone()),
-                    customer_phone: customer.and_then(|c| c.phone.clone()),
-                    balance_due: if b.status == tourdesk_domain::status::BookingStatus::Cancelled {
-                        Money::zero(balance.currency())
-                    } else {
-                        balance.balance_due()
-                    },
-                    created_at: b.created_at,
-                });
-            }
-        }
-        Ok(BookingList { rows: out, matches: u64::try_from(matches).unwrap_or(0) })
+        Ok(BookingList { rows: page_rows(&conn, &org, &all_ids)?, matches: u64::try_from(matches).unwrap_or(0) })
     }
+}
+
+/// The page's bookings as the screen's rows, in the order of `all_ids`.
+fn page_rows(conn: &rusqlite::Connection, org: &str, all_ids: &[String]) -> Result<Vec<BookingRow>, StoreError> {
+    let mut out = Vec::with_capacity(all_ids.len());
+    // Read in pages: one query binds at most SQLite's 32,766 parameters.
+    for ids in all_ids.chunks(5_000) {
+        // The page's rows, their tours, departures and customers read in one query each.
+        let bookings = rows::bookings_by_ids(conn, org, ids)?;
+        let pending = rows::pending_of(conn, org, EntityKind::Booking, ids)?;
+        let distinct = |key: &dyn Fn(&Booking) -> String| -> Vec<String> {
+            let mut v: Vec<String> = bookings.values().map(key).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let tours = rows::tours_by_ids(conn, org, &distinct(&|b| b.tour_id.clone()))?;
+        let departures = rows::departures_by_ids(conn, org, &distinct(&|b| b.departure_id.clone()))?;
+        let people = rows::customers_by_ids(conn, org, &distinct(&|b| b.customer_id.clone()))?;
+        for id in ids {
+            let Some(b) = bookings.get(id) else { continue };
+            let customer = people.get(&b.customer_id);
+            let departure = departures
+                .get(&b.departure_id)
+                .map(|d| DepartureView { seats_left: tourdesk_domain::offer::seats_for_sale(d), departure: d.clone() });
+            let balance = tourdesk_domain::ledger::Balance::of_booking(b);
+            let local_start = departure
+                .as_ref()
+                .map(|d| format!("{} {}", d.departure.local_date, d.departure.local_time.format("%H:%M")));
+            out.push(BookingRow {
+                booking: summary_of(b, customer, pending.contains(&b.id)),
+                tour_id: b.tour_id.clone(),
+                tour_name: tours.get(&b.tour_id).map(|t| t.name.clone()),
+                starts_at: departure.as_ref().map(|d| d.departure.starts_at),
+                local_start,
+                source: b.source,
+                customer_email: customer.and_then(|c| c.email.clone()),
+                customer_phone: customer.and_then(|c| c.phone.clone()),
+                balance_due: if b.status == tourdesk_domain::status::BookingStatus::Cancelled {
+                    Money::zero(balance.currency())
+                } else {
+                    balance.balance_due()
+                },
+                created_at: b.created_at,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// A reference fragment as a pattern the trigram index (V32) answers: 3 characters or more, and

@@ -151,13 +151,43 @@ impl Store {
     /// phone starts with the words typed (every word must match a prefix of some word of those
     /// fields), then those whose phone holds the digits typed anywhere (3 or more, spaces, `+`,
     /// dashes, dots and brackets ignored: "000 999" finds +351 912 000 999), then those with a
-    /// booking whose reference holds the text typed (see [`reference_fragment`]).
+    /// booking whose reference holds the text typed (see [`reference_fragment`]). Two shapes are
+    /// answered otherwise: a whole e-mail address that customers have gives just them, and the
+    /// start of a number with its `+` ([`phone_start`]) gives the numbers that start so, in
+    /// number order, before those holding its digits elsewhere.
     pub fn search_customers(&self, query: &str, limit: u32) -> Result<Vec<CustomerHit>, StoreError> {
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
         let q = query.trim();
         let mut hits: Vec<CustomerHit> = Vec::new();
-        if let Some(fts) = fts_query(q) {
+        // A whole e-mail address some customer has: those customers (the same address twice is a
+        // duplicate), found in the e-mail index. Stored addresses are the domain's form
+        // (`validate::email`), so the query is put in it too. Else the full-text search below,
+        // which reads the index's long lists for "example" and "com" of nearly every customer.
+        if let Ok(email) = tourdesk_domain::validate::email("email", q) {
+            let mut stmt = conn.prepare_cached(
+                "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending FROM customers c
+                 WHERE c.organization_id = ?1 AND c.email = ?2 AND c.merged_into IS NULL
+                 ORDER BY c.last_name, c.first_name, c.id LIMIT ?3",
+            )?;
+            hits = stmt.query_map(params![org, email, limit], customer_hit)?.collect::<Result<_, _>>()?;
+            if !hits.is_empty() {
+                return Ok(hits);
+            }
+        }
+        if let Some(start) = phone_start(q) {
+            // The start of a number as stored (`+3519`): a range of the phone index, in number
+            // order. The full-text index would find the same customers but rank every one of
+            // them (a country code is most of the customers) before keeping a page.
+            let mut stmt = conn.prepare_cached(
+                "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending FROM customers c
+                 WHERE c.organization_id = ?1 AND c.phone >= ?2 AND c.phone < ?3 AND c.merged_into IS NULL
+                 ORDER BY c.phone, c.id LIMIT ?4",
+            )?;
+            // ':' follows '9': every number that starts with the digits sorts before it.
+            let end = format!("{start}:");
+            hits = stmt.query_map(params![org, start, end, limit], customer_hit)?.collect::<Result<_, _>>()?;
+        } else if let Some(fts) = fts_query(q) {
             let mut stmt = conn.prepare_cached(
                 "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending
                  FROM customers_fts JOIN customers c ON c.rowid = customers_fts.rowid
@@ -186,6 +216,7 @@ impl Store {
             // Digits only: no wildcard in the pattern.
             found.push(format!("SELECT rowid FROM customers_phone_fts WHERE phone LIKE {}", arg(format!("%{run}%"))));
         }
+        let mut with_sql = String::new();
         if let Some(r) = reference {
             let like = arg(super::search::like_pattern(&r));
             let bookings = match super::bookings_list::trigram_pattern(&r) {
@@ -199,11 +230,14 @@ impl Store {
                     "SELECT customer_id FROM bookings WHERE organization_id = ?1 AND reference_number LIKE {like} ESCAPE '\\'"
                 ),
             };
-            conds.push(format!("c.id IN ({bookings})"));
-            found.push(format!("SELECT rowid FROM customers WHERE id IN ({bookings})"));
+            // Read once, for the condition and for the candidates (the reference index's lists
+            // of a fragment such as "2026-" are long).
+            conds.push("c.id IN referenced".to_string());
+            found.push("SELECT rowid FROM customers WHERE id IN referenced".to_string());
+            with_sql = format!("WITH referenced (id) AS MATERIALIZED ({bookings}) ");
         }
         let sql = format!(
-            "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending FROM customers c
+            "{with_sql}SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending FROM customers c
              WHERE +c.organization_id = ?1 AND c.merged_into IS NULL AND ({})
                AND c.rowid IN ({})
              ORDER BY c.last_name, c.first_name, c.id LIMIT {limit}",
@@ -359,6 +393,15 @@ pub(super) fn phone_digits(q: &str) -> Option<(String, Option<String>)> {
     let national = digits.trim_start_matches('0');
     let national = (national.len() != digits.len() && national.len() >= 6).then(|| national.to_string());
     Some((digits, national))
+}
+
+/// The start of a phone number as it is stored (E.164, `+351912000999`): a `+` first, then at
+/// least one digit, spaces, dashes, dots and brackets ignored ("+351 9" is `+3519`).
+pub(super) fn phone_start(q: &str) -> Option<String> {
+    let rest = q.trim().strip_prefix('+')?;
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    let phone_like = rest.chars().all(|c| c.is_ascii_digit() || " -.()".contains(c));
+    (phone_like && !digits.is_empty()).then(|| format!("+{digits}"))
 }
 
 /// A query that can be (part of) a booking reference (`BK-2026-7KQ2MX`), upper-cased: 3 or
