@@ -440,6 +440,42 @@ fn customer_search_matches_prefixes_and_follows_edits() {
     assert_eq!(ids("ana silva"), [ANA]);
 }
 
+/// Two shapes skip the full-text ranking: a whole address some customer has gives just the
+/// customers with it (not those whose address merely starts so), and a number's start with its
+/// `+` gives the numbers starting so in number order, then those holding its digits elsewhere.
+/// A merged record is left out of both, as from every search.
+#[test]
+fn customer_search_answers_a_whole_address_and_a_numbers_start_from_their_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s, 8);
+    let longer =
+        customer("00000000-0000-4000-8000-0000000c0003", "Ana", "Silva", "ana.silva@example.com.br", "+351900000001");
+    let twin =
+        customer("00000000-0000-4000-8000-0000000c0004", "Ana", "Silva", "ana.silva@example.com", "+351800000000");
+    let mut merged =
+        customer("00000000-0000-4000-8000-0000000c0005", "Ana", "S", "ana.silva@example.com", "+351900000000");
+    merged.merged_into = Some(ANA.into());
+    // Its digits "3519" inside the number, not at its start.
+    let inside = customer("00000000-0000-4000-8000-0000000c0006", "Cy", "Roe", "cy@roe.ie", "+44735190000");
+    let rows = [&longer, &twin, &merged, &inside].map(|c| put(EntityKind::Customer, c)).to_vec();
+    s.apply_pull(&pull(vec![bucket(ALL, 40, rows)], 0, vec![])).unwrap();
+    let ids = |q: &str| s.search_customers(q, 10).unwrap().into_iter().map(|h| h.id).collect::<Vec<_>>();
+
+    let mut both = vec![ANA, twin.id.as_str()];
+    both.sort();
+    let mut found = ids(" Ana.Silva@Example.com ");
+    found.sort();
+    assert_eq!(found, both, "the address, whatever its case, and not the longer one");
+    assert_eq!(ids("ana.silva@example.com.br"), [longer.id.as_str()]);
+    assert!(ids("nobody@example.com").is_empty(), "an address nobody has finds no one by its words");
+
+    assert_eq!(ids("+3519"), [longer.id.as_str(), ANA, inside.id.as_str()], "number order, then digits inside");
+    assert_eq!(ids("+351 (9) 12-34"), [ANA]);
+    assert_eq!(ids("+3518"), [twin.id.as_str()]);
+    assert_eq!(s.search_customers("+351", 2).unwrap().len(), 2, "limit");
+}
+
 #[test]
 fn a_v1_database_with_queued_work_migrates_to_v2() {
     let dir = tempfile::tempdir().unwrap();
