@@ -35,22 +35,10 @@ impl Store {
     /// [`Store::list_bookings`] with every match when `limit` is `None` (the list's export).
     pub(super) fn bookings_matching(&self, f: &BookingFilter, limit: Option<u32>) -> Result<BookingList, StoreError> {
         let q = f.query.trim();
-        // The bookings whose reference holds the text, read once for the customer search (their
-        // customers are matches too) and for the candidates below.
-        let referenced = if q.is_empty() {
-            None
-        } else {
-            let conn = self.conn();
-            match session_org(&conn)? {
-                Some(org) => referenced_bookings(&conn, &org, q)?,
-                None => None,
-            }
-        };
         let customers: Vec<String> = if q.is_empty() {
             Vec::new()
         } else {
-            let of_referenced = referenced.as_ref().map(|r| r.customers.as_str());
-            self.search_customers_with(q, CUSTOMER_CANDIDATES, of_referenced)?.into_iter().map(|c| c.id).collect()
+            self.search_customers(q, CUSTOMER_CANDIDATES)?.into_iter().map(|c| c.id).collect()
         };
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(BookingList::default()) };
@@ -68,10 +56,9 @@ impl Store {
             let reference = arg(SqlValue::Text(like_pattern(&upper)));
             let ids = customers.iter().map(|c| arg(SqlValue::Text(c.clone()))).collect::<Vec<_>>().join(", ");
             wh.push(format!("(b.reference_number LIKE {reference} ESCAPE '\\' OR b.customer_id IN ({ids}))"));
-            let by_reference = match (&referenced, trigram_pattern(&upper)) {
-                (Some(r), _) => format!("SELECT value FROM json_each({})", arg(SqlValue::Text(r.rowids.clone()))),
-                (None, Some(p)) => reference_trigram_sql(&arg(SqlValue::Text(p))),
-                (None, None) => format!(
+            let by_reference = match trigram_pattern(&upper) {
+                Some(p) => reference_trigram_sql(&arg(SqlValue::Text(p))),
+                None => format!(
                     "SELECT rowid FROM bookings WHERE organization_id = ?1 AND reference_number LIKE {reference} ESCAPE '\\'"
                 ),
             };
@@ -282,32 +269,6 @@ fn page_rows(conn: &rusqlite::Connection, org: &str, all_ids: &[String]) -> Resu
         }
     }
     Ok(out)
-}
-
-/// The bookings whose reference holds a query that reads as a reference fragment
-/// ([`super::read::reference_fragment`]), as JSON arrays of their rowids and of their customers.
-struct Referenced {
-    rowids: String,
-    customers: String,
-}
-
-/// [`Referenced`] for `q`, when the bookings list and the customer search look the same
-/// fragment up (a reference's characters are ASCII, so both upper-case it alike) and the
-/// trigram index answers it; `None` otherwise, and each reads its own.
-fn referenced_bookings(conn: &rusqlite::Connection, org: &str, q: &str) -> Result<Option<Referenced>, StoreError> {
-    let Some(r) = super::read::reference_fragment(q) else { return Ok(None) };
-    let Some(phrase) = trigram_pattern(&r).filter(|_| r == q.to_uppercase()) else { return Ok(None) };
-    let sql = format!(
-        "SELECT rowid, customer_id FROM bookings WHERE +organization_id = ?1
-           AND reference_number LIKE ?2 ESCAPE '\\' AND rowid IN ({})",
-        reference_trigram_sql("?3")
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let found: Vec<(i64, String)> = stmt
-        .query_map(rusqlite::params![org, like_pattern(&r), phrase], |x| Ok((x.get(0)?, x.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    let (rowids, customers): (Vec<i64>, Vec<String>) = found.into_iter().unzip();
-    Ok(Some(Referenced { rowids: serde_json::to_string(&rowids)?, customers: serde_json::to_string(&customers)? }))
 }
 
 /// A reference fragment as a phrase the trigram index (V32) answers: 3 characters or more (the

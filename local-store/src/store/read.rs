@@ -156,17 +156,6 @@ impl Store {
     /// start of a number with its `+` ([`phone_start`]) gives the numbers that start so, in
     /// number order, before those holding its digits elsewhere.
     pub fn search_customers(&self, query: &str, limit: u32) -> Result<Vec<CustomerHit>, StoreError> {
-        self.search_customers_with(query, limit, None)
-    }
-
-    /// [`Store::search_customers`], given the customers of the bookings whose reference holds
-    /// the query (a JSON array, as the bookings list has read them) when the caller has them.
-    pub(super) fn search_customers_with(
-        &self,
-        query: &str,
-        limit: u32,
-        of_referenced: Option<&str>,
-    ) -> Result<Vec<CustomerHit>, StoreError> {
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
         let q = query.trim();
@@ -230,15 +219,14 @@ impl Store {
         let mut with_sql = String::new();
         if let Some(r) = reference {
             let like = arg(super::search::like_pattern(&r));
-            let bookings = match (of_referenced, super::bookings_list::trigram_pattern(&r)) {
-                (Some(json), _) => format!("SELECT value FROM json_each({})", arg(json.to_string())),
-                (None, Some(p)) => format!(
+            let bookings = match super::bookings_list::trigram_pattern(&r) {
+                Some(p) => format!(
                     "SELECT customer_id FROM bookings WHERE +organization_id = ?1
                         AND reference_number LIKE {like} ESCAPE '\\'
                         AND rowid IN ({})",
                     super::bookings_list::reference_trigram_sql(&arg(p))
                 ),
-                (None, None) => format!(
+                None => format!(
                     "SELECT customer_id FROM bookings WHERE organization_id = ?1 AND reference_number LIKE {like} ESCAPE '\\'"
                 ),
             };
