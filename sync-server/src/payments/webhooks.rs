@@ -348,10 +348,10 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
                     _ => "pending",
                 };
                 let ours = refund_rows(tx, &t.org, &r.id, r.metadata.get("refund_id").map(String::as_str)).await?;
-                for (id, current) in &ours {
+                for (id, current, in_parts) in &ours {
                     // A refund sent in parts (one per PaymentIntent, `jobs::refunds`): this
                     // PaymentIntent's part moves on, and the refund follows its parts.
-                    if settle_part(tx, id, &pay_id, &r.id, status).await? {
+                    if *in_parts && settle_part(tx, id, &pay_id, &r.id, status).await? {
                         crate::jobs::refunds::settle_from_parts(tx, id, current).await?;
                         continue;
                     }
@@ -465,26 +465,28 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
     Ok(Applied::Done { refund_queued })
 }
 
-/// Our refunds a Stripe refund is about, locked, with their stored status: the one holding its
-/// Stripe id (on the refund, or on one of its parts), else the one our metadata on it names.
-/// Locked before their parts, as the refunds job locks them.
+/// Our refunds a Stripe refund is about, locked, with their stored status and whether they were
+/// sent in parts: the one holding its Stripe id (on the refund, or on one of its parts), else the
+/// one our metadata on it names. Locked before their parts, as the refunds job locks them.
 async fn refund_rows(
     tx: &WriteTx<'_>,
     org: &str,
     stripe_refund_id: &str,
     named: Option<&str>,
-) -> Result<Vec<(String, String)>, AppError> {
+) -> Result<Vec<(String, String, bool)>, AppError> {
     let rows = tx
         .rows(
-            "SELECT id, status FROM refunds
-             WHERE organization_id = $1
-               AND (stripe_refund_id = $2 OR id = $3::text
-                    OR id IN (SELECT refund_id FROM refund_parts WHERE organization_id = $1 AND stripe_refund_id = $2))
-             ORDER BY id FOR UPDATE",
+            "SELECT r.id, r.status,
+                    EXISTS (SELECT FROM refund_parts x WHERE x.organization_id = $1 AND x.refund_id = r.id)
+             FROM refunds r
+             WHERE r.organization_id = $1
+               AND (r.stripe_refund_id = $2 OR r.id = $3::text
+                    OR r.id IN (SELECT refund_id FROM refund_parts WHERE organization_id = $1 AND stripe_refund_id = $2))
+             ORDER BY r.id FOR UPDATE OF r",
             &[&org, &stripe_refund_id, &named],
         )
         .await?;
-    rows.iter().map(|r| Ok((db::column(r, 0)?, db::column(r, 1)?))).collect()
+    rows.iter().map(|r| Ok((db::column(r, 0)?, db::column(r, 1)?, db::column(r, 2)?))).collect()
 }
 
 /// Moves the part of refund `refund_id` that Stripe refund `stripe_refund_id` is to `reported`
