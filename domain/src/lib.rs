@@ -37,6 +37,7 @@ pub mod pricing;
 pub mod protocol;
 pub mod receipt;
 pub mod reference;
+pub mod refund_split;
 pub mod reminders;
 pub mod replication;
 pub mod reports;

@@ -105,6 +105,8 @@ struct FakeState {
     webhook: Option<(String, String)>,
     /// The HTTP status each such delivery ended with (0: no answer).
     webhook_deliveries: Vec<u16>,
+    /// Refunds of these PaymentIntents still to be refused, and how many.
+    refuse_refunds: HashMap<String, usize>,
 }
 
 impl FakeState {
@@ -209,6 +211,14 @@ impl FakeStripe {
     /// webhook endpoint.
     pub fn deliver_webhooks_to(&self, url: &str, secret: &str) {
         self.lock().webhook = Some((url.to_string(), secret.to_string()));
+    }
+
+    /// Refuses the next `n` refunds asked of PaymentIntent `intent_id` (`balance_insufficient`,
+    /// as Stripe answers when the account cannot cover a refund now). Unlike [`Self::fail_next`],
+    /// this is Stripe's decision on the request: the refusal is kept under its idempotency key,
+    /// and the same key asked again gets it again.
+    pub fn refuse_refunds_of(&self, intent_id: &str, n: usize) {
+        self.lock().refuse_refunds.insert(intent_id.to_string(), n);
     }
 
     /// The HTTP status of each webhook delivery so far (0: the endpoint did not answer).
@@ -685,6 +695,18 @@ fn create_refund(s: &mut FakeState, form: &[(String, String)]) -> Answer {
         Ok(a) => a,
         Err(e) => return e,
     };
+    if let Some(pi) = field(form, "payment_intent")
+        && let Some(n) = s.refuse_refunds.get_mut(pi).filter(|n| **n > 0)
+    {
+        *n -= 1;
+        return error(
+            400,
+            "invalid_request_error",
+            Some("balance_insufficient"),
+            "Your account has insufficient funds to cover this refund.",
+            None,
+        );
+    }
     let refund_id = s.new_id("re");
     let intent = match (field(form, "payment_intent"), field(form, "charge")) {
         (Some(pi), _) => match s.intents.get_mut(pi) {

@@ -347,34 +347,43 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
                     "succeeded" | "pending" | "failed" | "canceled" | "requires_action" => r.status.as_str(),
                     _ => "pending",
                 };
-                let ours = tx
-                    .rows(
-                        "SELECT id, status FROM refunds
-                         WHERE organization_id = $1 AND (stripe_refund_id = $2 OR id = $3) FOR UPDATE",
-                        &[&t.org, &r.id, &r.metadata.get("refund_id").cloned().unwrap_or_default()],
-                    )
-                    .await?;
-                for row in &ours {
-                    let (id, current): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+                let ours = refund_rows(tx, &t.org, &r.id, r.metadata.get("refund_id").map(String::as_str)).await?;
+                for (id, current, in_parts) in &ours {
+                    // A refund sent in parts (one per PaymentIntent, `jobs::refunds`): this
+                    // PaymentIntent's part moves on, and the refund follows its parts.
+                    if *in_parts && settle_part(tx, id, &pay_id, &r.id, status).await? {
+                        crate::jobs::refunds::settle_from_parts(tx, id, current).await?;
+                        continue;
+                    }
                     // An older event delivered late does not take a settled refund back.
-                    let status = payment::refund_status_after(&current, status);
+                    let status = payment::refund_status_after(current, status);
                     tx.exec(
                         "UPDATE refunds SET stripe_refund_id = $3, status = $4, updated_at = now()
                          WHERE organization_id = $1 AND id = $2",
-                        &[&t.org, &id, &r.id, &status],
+                        &[&t.org, id, &r.id, &status],
                     )
                     .await?;
                     // Announced once per refund: a repeated event finds it announced already.
-                    crate::notices::refund_on_its_way(tx, &id).await?;
+                    crate::notices::refund_on_its_way(tx, id).await?;
                 }
                 if ours.is_empty() && r.amount > 0 {
-                    // Made in Stripe's dashboard: recorded so the booking's refunds add up.
+                    // Made in Stripe's dashboard: recorded, on the PaymentIntent it came from, so
+                    // the booking's refunds add up.
                     tx.exec(
-                        "INSERT INTO refunds (id, organization_id, booking_id, stripe_refund_id, amount_minor, currency,
-                                              reason, requested_by, status, processed_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, 'refunded in Stripe', 'stripe', $7, now())
+                        "INSERT INTO refunds (id, organization_id, booking_id, payment_id, stripe_refund_id, amount_minor,
+                                              currency, reason, requested_by, status, processed_at)
+                         VALUES ($1, $2, $3, $8, $4, $5, $6, 'refunded in Stripe', 'stripe', $7, now())
                          ON CONFLICT (id) DO NOTHING",
-                        &[&format!("stripe-{}", r.id), &t.org, &t.booking_id, &r.id, &r.amount, &currency, &status],
+                        &[
+                            &format!("stripe-{}", r.id),
+                            &t.org,
+                            &t.booking_id,
+                            &r.id,
+                            &r.amount,
+                            &currency,
+                            &status,
+                            &pay_id,
+                        ],
                     )
                     .await?;
                     crate::notices::refund_on_its_way(tx, &format!("stripe-{}", r.id)).await?;
@@ -454,6 +463,65 @@ async fn apply(tx: &WriteTx<'_>, event: &WebhookEvent, t: &Target) -> Result<App
         }
     }
     Ok(Applied::Done { refund_queued })
+}
+
+/// Our refunds a Stripe refund is about, locked, with their stored status and whether they were
+/// sent in parts: the one holding its Stripe id (on the refund, or on one of its parts), else the
+/// one our metadata on it names. Locked before their parts, as the refunds job locks them.
+async fn refund_rows(
+    tx: &WriteTx<'_>,
+    org: &str,
+    stripe_refund_id: &str,
+    named: Option<&str>,
+) -> Result<Vec<(String, String, bool)>, AppError> {
+    let rows = tx
+        .rows(
+            "SELECT r.id, r.status,
+                    EXISTS (SELECT FROM refund_parts x WHERE x.organization_id = $1 AND x.refund_id = r.id)
+             FROM refunds r
+             WHERE r.organization_id = $1
+               AND (r.stripe_refund_id = $2 OR r.id = $3::text
+                    OR r.id IN (SELECT refund_id FROM refund_parts WHERE organization_id = $1 AND stripe_refund_id = $2))
+             ORDER BY r.id FOR UPDATE OF r",
+            &[&org, &stripe_refund_id, &named],
+        )
+        .await?;
+    rows.iter().map(|r| Ok((db::column(r, 0)?, db::column(r, 1)?, db::column(r, 2)?))).collect()
+}
+
+/// Moves the part of refund `refund_id` that Stripe refund `stripe_refund_id` is to `reported`
+/// (never back: `refund_status_after`): the part holding that Stripe id, else the refund's part on
+/// this PaymentIntent (`payment_id`) not answered yet (the webhook can beat the job's commit of
+/// Stripe's answer). False when the refund has no part for it.
+async fn settle_part(
+    tx: &WriteTx<'_>,
+    refund_id: &str,
+    payment_id: &str,
+    stripe_refund_id: &str,
+    reported: &str,
+) -> Result<bool, AppError> {
+    let row = tx
+        .row_opt(
+            "SELECT id, status FROM refund_parts
+             WHERE organization_id = $1 AND refund_id = $2
+               AND (stripe_refund_id = $3
+                    OR (stripe_refund_id IS NULL AND payment_id = $4 AND status NOT IN ('refused', 'failed', 'canceled')))
+             ORDER BY (stripe_refund_id = $3) IS TRUE DESC, seq
+             LIMIT 1 FOR UPDATE",
+            &[&tx.org(), &refund_id, &stripe_refund_id, &payment_id],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(false) };
+    let (id, current): (String, String) = (db::column(&row, 0)?, db::column(&row, 1)?);
+    // A part still queued here was accepted by Stripe: the job's answer is on its way.
+    let status = payment::refund_status_after(&current, reported);
+    tx.exec(
+        "UPDATE refund_parts SET stripe_refund_id = $3, status = $4, updated_at = now()
+         WHERE organization_id = $1 AND id = $2",
+        &[&tx.org(), &id, &stripe_refund_id, &status],
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Stripe's figures for one card payment as two ledger entries, the money captured and the money
