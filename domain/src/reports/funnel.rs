@@ -20,7 +20,8 @@
 //!   confirmed. A cohort, so the steps never exceed the one before, and a checkout paid after the
 //!   range still counts for the day it started (the server sends those later events too).
 //! - **Source** and **campaign** are the page's own `utm_source` / `utm_campaign` (trimmed,
-//!   lower-cased); a page without them is *direct or unknown*.
+//!   lower-cased): the address the visitor landed on, carried on by the site's own links and
+//!   checkout form ([`carried_utm`]); a page without them is *direct or unknown*.
 //!
 //! Every count lands in exactly one (tour, source, campaign) cell, so any grouping of the cells
 //! adds up to the same totals.
