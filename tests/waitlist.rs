@@ -322,6 +322,54 @@ async fn an_offer_that_lapses_goes_to_the_next_entry() {
     assert!(lapsed.text().await.unwrap().contains("Dieses Angebot ist abgelaufen"));
 }
 
+/// The offer e-mail is written in the customer's language, as their other e-mails are: a
+/// customer met first on the German waitlist form is kept as German-speaking and offered the seats
+/// in German (the hold's end and the departure in its zone, the claim link working as in English);
+/// one who joined on the English form gets English.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offer_mail_is_in_the_customers_language() {
+    let smtp = SmtpSink::start().await.unwrap();
+    let env = Env::start_with(|c| c.mail.smtp_url = Some(smtp.url())).await;
+    let d = sold_out(&env).await;
+    assert_eq!(join(&env, &d, "Jonas", 2, "de").await.0, StatusCode::OK);
+    assert_eq!(join(&env, &d, "Emma", 1, "en").await.0, StatusCode::OK);
+    let pg = env.pg().await;
+    for (email, language) in [("jonas@example.com", "de"), ("emma@example.com", "en")] {
+        let r = pg.query_one("SELECT preferred_language FROM customers WHERE email = $1", &[&email]).await.unwrap();
+        assert_eq!(r.get::<_, String>(0), language, "{email}");
+    }
+    cancel(&env, &d, &d.blocker).await;
+    wait_for_statuses(&env, &d, &[("Jonas", "offered"), ("Emma", "offered")]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mails = loop {
+        let got: Vec<Message> =
+            smtp.messages().into_iter().filter(|m| m.text.contains("/waitlist/claim?token=")).collect();
+        if got.len() >= 2 {
+            break got;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{} offer mails, wanted 2", got.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let tour: String = pg
+        .query_one("SELECT t.name FROM tours t JOIN schedules s ON s.tour_id = t.id WHERE s.id = $1", &[&d.departure])
+        .await
+        .unwrap()
+        .get(0);
+    let jonas = mails.iter().find(|m| m.to[0] == "jonas@example.com").unwrap();
+    assert_eq!(jonas.subject, format!("Plätze für Sie frei: {tour}"));
+    for words in ["Hallo,", "2 Plätze für", "sind frei geworden und bis", "für Sie reserviert", " um ", "Warteliste"]
+    {
+        assert!(jonas.text.contains(words), "{words:?} not in {}", jonas.text);
+    }
+    assert!(!jonas.text.contains("seat(s)") && !jonas.text.contains("Good news"), "{}", jonas.text);
+    let emma = mails.iter().find(|m| m.to[0] == "emma@example.com").unwrap();
+    assert_eq!(emma.subject, format!("{OFFER_SUBJECT}: {tour}"));
+    assert!(emma.text.contains("1 seat(s)") && emma.text.contains("held for you until"), "{}", emma.text);
+    // The German link leads to the held seats' payment as the English one does.
+    let (r, _) = follow_claim(&env, &claim_path(jonas), false).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dates_page_offers_the_waitlist_on_a_sold_out_departure_in_two_languages() {
     let env = Env::start().await;

@@ -675,6 +675,143 @@ async fn site_analytics_record_the_funnel_server_side_without_cookies() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
+/// The first link in `p` whose address starts with `prefix`, as a browser follows it (`&#38;`
+/// read as `&`, no fragment).
+fn link(p: &Page, prefix: &str) -> String {
+    let href = p.between(&format!("href=\"{}", prefix.replace('&', "&#38;")), "\"");
+    let href = format!("{prefix}{href}").replace("&#38;", "&");
+    href.split('#').next().unwrap().to_string()
+}
+
+/// Issue 15 item 5 with issue 16's attribution: a visitor who lands from a campaign
+/// (`utm_source`, `utm_medium`, `utm_campaign`) keeps it through the site's own links — listing,
+/// tour, calendar, day, checkout — and its form, without any cookie, so the funnel report credits
+/// the checkout, its booking and its payment to that source and campaign, not to "direct or
+/// unknown". A value that is no campaign name is dropped: never repeated in a page, never recorded.
+#[tokio::test]
+async fn a_campaign_landing_is_carried_to_checkout_and_the_funnel_credits_the_booking_to_it() {
+    let stripe = FakeStripe::start().await;
+    let env = Env::start_with(|c| c.stripe.api_base = Some(stripe.uri())).await;
+    let owner = tourdesk_tests::sign_in(&env, "owner@demo.tourdesk.test").await;
+    let (slug, dep, tier) = bookable(&env, 2).await;
+    let dep_id = dep["id"].as_str().unwrap().to_string();
+    let day = dep["date"].as_str().unwrap().to_string();
+    let tour_id: String =
+        env.pg().await.query_one("SELECT tour_id FROM schedules WHERE id = $1", &[&dep_id]).await.unwrap().get(0);
+
+    // A hostile or overlong value is dropped; the valid ones are carried, normalised.
+    // `<script>alert(1)</script>`, as an address carries it.
+    let evil = "%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+    let landing = page(
+        &env,
+        &format!(
+            "/{ORG}?utm_source=Newsletter&utm_medium=email&utm_campaign=Spring+Sale&utm_content={}&utm_term=x",
+            evil
+        ),
+    )
+    .await;
+    assert_html(&landing, StatusCode::OK);
+    let carried = "utm_source=newsletter&#38;utm_medium=email&#38;utm_campaign=spring+sale";
+    assert!(landing.body.contains(&format!("/{ORG}/tours/{slug}?{carried}\"")), "{}", landing.body);
+    assert!(landing.body.contains(&format!("href=\"/{ORG}?lang=de&#38;{carried}\"")), "the language switch keeps it");
+    assert!(!landing.body.contains("utm_content") && !landing.body.contains("alert(1)"), "{}", landing.body);
+    assert!(
+        landing.body.contains("<input type=\"hidden\" name=\"utm_campaign\" value=\"spring sale\">"),
+        "the filter form"
+    );
+    let canonical = landing.between("<link rel=\"canonical\" href=\"", "\"");
+    assert!(!canonical.contains("utm_"), "{canonical}");
+    for bad in [format!("/{ORG}?utm_source={}", evil), format!("/{ORG}?utm_source={}", "x".repeat(101))] {
+        let p = page(&env, &bad).await;
+        assert_html(&p, StatusCode::OK);
+        assert!(!p.body.contains("utm_source") && !p.body.contains("alert(1)"), "{bad}: {}", p.body);
+    }
+
+    // Listing → tour → calendar → day → checkout, by the pages' own links; no page sets a cookie.
+    let tour = page(&env, &link(&landing, &format!("/{ORG}/tours/{slug}?"))).await;
+    assert_html(&tour, StatusCode::OK);
+    let mut calendar = page(&env, &link(&tour, &format!("/{ORG}/tours/{slug}/dates?"))).await;
+    assert_html(&calendar, StatusCode::OK);
+    let mut calendars = 2;
+    let day_link = format!("/{ORG}/tours/{slug}/dates?month={}&day={day}", &day[..7]);
+    if !calendar.body.contains(&day_link.replace('&', "&#38;")) {
+        // The departure is next month: "Next month" first.
+        calendar = page(&env, &link(&calendar, &format!("/{ORG}/tours/{slug}/dates?month={}&", &day[..7]))).await;
+        assert_html(&calendar, StatusCode::OK);
+        calendars += 1;
+    }
+    let on_day = page(&env, &link(&calendar, &day_link)).await;
+    assert_html(&on_day, StatusCode::OK);
+    let to_checkout = link(&on_day, &format!("/{ORG}/checkout?tour={slug}&date={day}&departure={dep_id}"));
+    assert!(to_checkout.ends_with(&carried.replace("&#38;", "&")), "{to_checkout}");
+    let checkout = page(&env, &to_checkout).await;
+    assert_html(&checkout, StatusCode::OK);
+    for p in [&landing, &tour, &calendar, &on_day, &checkout] {
+        assert!(p.header("set-cookie").is_empty(), "a page set a cookie");
+    }
+    // The form carries it on, as hidden fields a browser sends with the rest.
+    let mut f = Vec::new();
+    for k in ["tour", "date", "departure", "request_id", "utm_source", "utm_medium", "utm_campaign"] {
+        f.push((k.to_string(), checkout.input(k)));
+    }
+    assert_eq!(f[4..].iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(), ["newsletter", "email", "spring sale"]);
+    let request_id = checkout.input("request_id");
+    f.extend(form(&[
+        (&format!("qty_{}", tier["tier_id"].as_str().unwrap()), "2"),
+        ("first_name", "Ada"),
+        ("last_name", "Campaign"),
+        ("email", "ada.campaign@example.com"),
+        ("action", "book"),
+    ]));
+    let paying = post_form(&env, &format!("/{ORG}/checkout"), &f).await;
+    assert_html(&paying, StatusCode::OK);
+    let secret = paying.between("data-client-secret=\"", "\"");
+    env.deliver_stripe_event(&stripe.succeed(secret.split("_secret_").next().unwrap())).await;
+
+    // The funnel report: the checkout, its booking and its payment under the campaign.
+    let today = Utc::now().date_naive();
+    let (from, to) = (today - chrono::Duration::days(1), today + chrono::Duration::days(1));
+    let path = format!("/api/v1/analytics/funnel-report?from={from}&to={to}");
+    let started = std::time::Instant::now();
+    let cells = loop {
+        let (status, r) = tourdesk_tests::call(&env.base_url(), "GET", &path, Some(&owner), None).await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+        let cells = r["cells"].as_array().unwrap().clone();
+        let step = |i: usize| cells.iter().map(|c| c["steps"][i].as_i64().unwrap()).sum::<i64>();
+        // Three listings (the landing, two with bad values), the tour, the calendars; all written.
+        if step(0) == 4 + calendars && step(4) == 1 && step(5) == 1 {
+            break cells;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the funnel report never counted the booking: {r}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let cell = |tour: Option<&str>, source: &str| {
+        cells
+            .iter()
+            .find(|c| c["tour_id"].as_str() == tour && c["source"] == source)
+            .map(|c| (c["campaign"].as_str().unwrap().to_string(), c["steps"].clone()))
+    };
+    // On the tour: its page, the calendars; the checkout started, booked and paid.
+    assert_eq!(
+        cell(Some(&tour_id), "newsletter"),
+        Some(("spring sale".to_string(), serde_json::json!([1 + calendars, 1, calendars, 1, 1, 1]))),
+        "{cells:?}"
+    );
+    assert_eq!(cell(None, "newsletter"), Some(("spring sale".to_string(), serde_json::json!([1, 0, 0, 0, 0, 0]))));
+    let direct_checkouts: i64 =
+        cells.iter().filter(|c| c["source"] == "").map(|c| c["steps"][3].as_i64().unwrap()).sum();
+    assert_eq!(direct_checkouts, 0, "{cells:?}");
+    // The medium is recorded with the checkout's start and its booking.
+    let media = env
+        .scalar(
+            "SELECT count(*) FROM analytics_events WHERE session_id = $1 AND utm_medium = 'email'
+               AND utm_source = 'newsletter' AND utm_campaign = 'spring sale'",
+            &[&request_id],
+        )
+        .await;
+    assert_eq!(media, 2, "booking.started and booking.created");
+}
+
 /// A gift card issued for the test straight into PostgreSQL (the desk's sale is tested in
 /// tests/gift_cards.rs): `balance` left of `issued`, expiring at `expires_at`.
 async fn gift_card(
@@ -989,6 +1126,19 @@ async fn participant_names_at_checkout_are_stored_and_on_the_manifest() {
     assert_html(&half, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(half.body.contains(&format!("id=\"{l1}-error\"")), "{}", half.body);
     assert!(half.body.contains("value=\"Ada\"") && half.body.contains("value=\"Alan\""), "what was typed stays");
+    // Said in words beside the blank field, not as the API's field path; in German on German pages.
+    let said = |p: &Page, field: &str, words: &str| {
+        assert!(p.body.contains(&format!("id=\"{field}-error\">{words}</p>")), "{words} beside {field}: {}", p.body);
+        assert!(!p.body.contains("participants[") && !p.body.contains("is required"), "{}", p.body);
+    };
+    said(&half, &l1, "Last name missing.");
+    for (typed, blank, words) in [((&f0, "Ada"), &l0, "Nachname fehlt."), ((&l0, "Lovelace"), &f0, "Vorname fehlt.")] {
+        let de =
+            c.form(&rid, 3, "names@example.com", &[("action", "book"), ("lang", "de"), (typed.0.as_str(), typed.1)]);
+        let halb = post_form(&env, &path, &de).await;
+        assert_html(&halb, StatusCode::UNPROCESSABLE_ENTITY);
+        said(&halb, blank, words);
+    }
     assert_eq!(env.scalar("SELECT count(*) FROM bookings WHERE id = $1", &[&rid]).await, 0);
 
     // Two of three named (names are optional): stored on the booking.

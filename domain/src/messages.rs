@@ -413,6 +413,49 @@ pub fn departure_time(starts_at: DateTime<Utc>, zone: Tz, language: &str) -> Str
     }
 }
 
+/// The e-mail that offers a waitlisted customer the seats that came free (the waitlist job's),
+/// in `language` (English unless it is one we write): subject and body, the departure's start and
+/// the end of the hold in the departure's `zone`, `claim_link` where the link goes. It has no
+/// template of its own: the link must be in it and the hold's end says when the offer lapses.
+pub fn waitlist_offer(
+    language: &str,
+    tour: &str,
+    seats: u32,
+    starts_at: DateTime<Utc>,
+    until: DateTime<Utc>,
+    zone: Tz,
+    claim_link: &str,
+) -> (String, String) {
+    let when = departure_time(starts_at, zone, language);
+    let end = until.with_timezone(&zone);
+    if language_of(language) == "de" {
+        let weekday = WEEKDAYS_DE[end.weekday().num_days_from_monday() as usize];
+        let month = MONTHS_DE[end.month0() as usize];
+        let until = format!("{weekday}, {}. {month} um {} ({zone})", end.day(), end.format("%H:%M"));
+        let places = if seats == 1 { "1 Platz".to_string() } else { format!("{seats} Plätze") };
+        let are = if seats == 1 { "ist" } else { "sind" };
+        (
+            format!("Plätze für Sie frei: {tour}"),
+            format!(
+                "Hallo,\n\ngute Nachricht: {places} für {tour} am {when} {are} frei geworden und bis {until} für Sie \
+                 reserviert.\n\nUm zu buchen, folgen Sie diesem Link und bezahlen Sie:\n{claim_link}\n\nWenn Sie die \
+                 Plätze nicht mehr möchten, tun Sie nichts: Wenn die Reservierung endet, gehen sie an die nächste Person \
+                 auf der Warteliste.\n"
+            ),
+        )
+    } else {
+        let until = format!("{} ({zone})", end.format("%A %-d %B at %H:%M"));
+        (
+            format!("Seats are free for you: {tour}"),
+            format!(
+                "Hello,\n\nGood news: {seats} seat(s) on {tour}, {when}, came free and are held for you until \
+                 {until}.\n\nTo book them, follow this link and pay:\n{claim_link}\n\nIf you no longer want them, do \
+                 nothing: when the hold ends they go to the next person waiting.\n"
+            ),
+        )
+    }
+}
+
 /// One kind × language as the server holds it: the organization's own template, or the
 /// built-in one when it has none (`customized` false). The desk's list and editor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -522,5 +565,29 @@ mod tests {
         let s = refund_details("en", "£90.00", "£60.00", "£30.00");
         assert!(s.contains("£60.00 goes back to the card") && s.contains("£30.00 paid at our office"), "{s}");
         assert!(refund_details("de", "£90.00", "£90.00", "").contains("Karte"));
+    }
+
+    #[test]
+    fn the_waitlist_offer_is_written_in_the_customers_language_in_the_departures_zone() {
+        let starts = Utc.with_ymd_and_hms(2026, 7, 10, 7, 30, 0).unwrap();
+        let until = Utc.with_ymd_and_hms(2026, 7, 8, 16, 0, 0).unwrap();
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let (subject, body) = waitlist_offer("de-AT", "Altstadt", 2, starts, until, berlin, "LINK");
+        assert_eq!(subject, "Plätze für Sie frei: Altstadt");
+        assert!(
+            body.contains("2 Plätze für Altstadt am Freitag, 10. Juli 2026 um 09:30 (Europe/Berlin) sind frei"),
+            "{body}"
+        );
+        assert!(body.contains("bis Mittwoch, 8. Juli um 18:00 (Europe/Berlin) für Sie reserviert"), "{body}");
+        assert!(body.contains("\nLINK\n"), "{body}");
+        let (_, one) = waitlist_offer("de", "Altstadt", 1, starts, until, berlin, "LINK");
+        assert!(one.contains("1 Platz für Altstadt") && one.contains(" ist frei geworden"), "{one}");
+        let (subject, body) = waitlist_offer("fr", "Old Town", 2, starts, until, berlin, "LINK");
+        assert_eq!(subject, "Seats are free for you: Old Town");
+        assert!(
+            body.contains("2 seat(s) on Old Town, Friday 10 July 2026 at 09:30 (Europe/Berlin), came free"),
+            "{body}"
+        );
+        assert!(body.contains("held for you until Wednesday 8 July at 18:00 (Europe/Berlin)"), "{body}");
     }
 }

@@ -16,11 +16,15 @@ impl FieldError {
     }
 }
 
+/// What a field left blank is told: a page that words its errors in the customer's language
+/// knows a blank field by it.
+pub const REQUIRED: &str = "is required";
+
 /// A trimmed, non-empty text of at most `max` characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(FieldError::new(field, "is required"));
+        return Err(FieldError::new(field, REQUIRED));
     }
     if v.chars().count() > max {
         return Err(FieldError::new(field, format!("must be at most {max} characters")));
@@ -148,7 +152,7 @@ pub fn id(field: &str, value: &str) -> Result<String, FieldError> {
 pub fn row_ref(field: &str, value: &str) -> Result<String, FieldError> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(FieldError::new(field, "is required"));
+        return Err(FieldError::new(field, REQUIRED));
     }
     if v.chars().count() > 200 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(FieldError::new(field, "is not a valid id"));
@@ -202,7 +206,7 @@ pub fn phone(field: &str, value: &str, default_region: Option<&str>) -> Result<S
     use phonenumber::{Mode, country};
     let v = value.trim();
     if v.is_empty() {
-        return Err(FieldError::new(field, "is required"));
+        return Err(FieldError::new(field, REQUIRED));
     }
     let region = match default_region.map(str::trim).filter(|r| !r.is_empty()) {
         None => None,

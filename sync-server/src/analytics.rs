@@ -55,9 +55,11 @@ pub struct Event {
     pub checkout_id: Option<String>,
     pub booking_id: Option<String>,
     pub lang: Option<&'static str>,
-    /// The page address's `utm_source` and `utm_campaign`, normalised
-    /// (`tourdesk_domain::reports::funnel::utm`), for attribution.
+    /// The visit's `utm_source`, `utm_medium` and `utm_campaign` (from the page's address or the
+    /// site's links that carried them), checked and normalised
+    /// (`tourdesk_domain::reports::funnel::carried_utm`), for attribution.
     pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
     pub utm_campaign: Option<String>,
     pub at: DateTime<Utc>,
 }
@@ -74,6 +76,7 @@ impl Event {
             booking_id: None,
             lang: None,
             utm_source: None,
+            utm_medium: None,
             utm_campaign: None,
             at: Utc::now(),
         }
@@ -146,13 +149,13 @@ async fn write(pool: &Pool, batch: &[Event]) -> anyhow::Result<()> {
             .collect();
         let col = |f: fn(&Event) -> &Option<String>| mine.iter().map(|e| f(e).clone()).collect::<Vec<_>>();
         let (tours, deps, bookings) = (col(|e| &e.tour_id), col(|e| &e.departure_id), col(|e| &e.booking_id));
-        let (sources, campaigns) = (col(|e| &e.utm_source), col(|e| &e.utm_campaign));
+        let (sources, media, campaigns) = (col(|e| &e.utm_source), col(|e| &e.utm_medium), col(|e| &e.utm_campaign));
         tx.exec(
             "INSERT INTO analytics_events (organization_id, id, event_name, created_at, session_id, properties,
-                                           tour_id, departure_id, booking_id, utm_source, utm_campaign)
+                                           tour_id, departure_id, booking_id, utm_source, utm_campaign, utm_medium)
              SELECT $1, * FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[], $7::text[],
-                                      $8::text[], $9::text[], $10::text[], $11::text[])",
-            &[&org, &ids, &kinds, &ats, &sessions, &props, &tours, &deps, &bookings, &sources, &campaigns],
+                                      $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])",
+            &[&org, &ids, &kinds, &ats, &sessions, &props, &tours, &deps, &bookings, &sources, &campaigns, &media],
         )
         .await?;
         tx.commit().await?;

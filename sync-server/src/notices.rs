@@ -229,15 +229,17 @@ async fn mail_or_record(
 /// Queues a message that has no template of its own (a waitlist offer) to customer
 /// `customer_id` through the same path as the templated ones: queued, or recorded as not sent for
 /// a customer without an address, and logged so desks show it on the booking's timeline.
+/// `compose` writes the subject and text in the customer's template language, as every other
+/// customer message is written.
 pub async fn queue_text(
     w: &WriteTx<'_>,
     customer_id: &str,
     booking_id: Option<&str>,
     kind: &str,
-    subject: String,
-    text: String,
+    compose: impl FnOnce(&'static str) -> (String, String),
 ) -> Result<(), DbError> {
     let Some(who) = messages::addressee(w.tx(), w.org(), customer_id).await? else { return Ok(()) };
+    let (subject, text) = compose(who.language);
     let written = mail_or_record(w, &who, booking_id, kind, subject, text).await?;
     db::log_communications(w, &written.into_iter().collect::<Vec<_>>()).await
 }

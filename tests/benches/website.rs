@@ -2,7 +2,8 @@
 //! endpoint (a 7-day window) from 64 concurrent clients, requests per second and p50/p99, with
 //! the per-instance catalogue cache on and — on a second server over the same database in the
 //! same run — off; and the bytes the tour page costs on the wire (compressed page plus its
-//! fingerprinted stylesheet and script, no images).
+//! fingerprinted stylesheet and script, no images); and the tour page's largest contentful paint
+//! in headless Chromium (Debian's `chromium` and `chromium-driver`, as the browser tests use).
 //!
 //! `cargo bench -p tourdesk-tests --bench website` (release). PostgreSQL commits durably
 //! (fsync, synchronous_commit on) unless `BENCH_NON_DURABLE=1`. Everything runs in this one
@@ -17,6 +18,18 @@ use tourdesk_testkit::PgCluster;
 use tourdesk_tests::configured;
 
 const CLIENTS: usize = 64;
+/// Page loads for the largest-contentful-paint figure (the first is the cold one).
+const LCP_LOADS: usize = 11;
+/// Answers the page's largest contentful paint, first contentful paint and time to first byte in
+/// ms after navigation start, and the LCP element's tag; LCP entries are observed buffered, after
+/// the load WebDriver waited for, and the last one reported is the largest.
+const LCP_JS: &str = "const done = arguments[arguments.length - 1]; let last = null; \
+    new PerformanceObserver((l) => { const e = l.getEntries(); last = e[e.length - 1]; }) \
+      .observe({ type: 'largest-contentful-paint', buffered: true }); \
+    setTimeout(() => { const nav = performance.getEntriesByType('navigation')[0]; \
+      const fcp = performance.getEntriesByName('first-contentful-paint')[0]; \
+      done({ lcp: last ? last.startTime : null, fcp: fcp ? fcp.startTime : null, \
+             ttfb: nav ? nav.responseStart : null, element: last && last.element ? last.element.tagName : null }); }, 300);";
 const ORG: &str = demo_data::DEMO_ORG_SLUG;
 
 #[tokio::main]
@@ -88,6 +101,39 @@ async fn main() {
         parts.push(format!("{asset} {len} B"));
     }
     println!("tour page on the wire: {total} B = {}", parts.join(" + "));
+
+    // Largest contentful paint of the tour page in headless Chromium over loopback, while nothing
+    // else runs: the first load (a fresh profile, nothing cached), then loads with the fingerprinted
+    // assets cached as a returning visitor has them.
+    match tourdesk_testkit::browser::Browser::start().await {
+        Ok(Some(b)) => {
+            let url = format!("{base}{page}");
+            let mut loads = Vec::new();
+            for _ in 0..LCP_LOADS {
+                b.client.goto(&url).await.unwrap();
+                let v = b.client.execute_async(LCP_JS, vec![]).await.unwrap();
+                let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+                loads.push((f("lcp"), f("fcp"), f("ttfb"), v["element"].as_str().unwrap_or("?").to_string()));
+            }
+            b.close().await;
+            let (first, rest) = loads.split_first().unwrap();
+            let mut lcp: Vec<f64> = rest.iter().map(|l| l.0).collect();
+            lcp.sort_by(f64::total_cmp);
+            println!(
+                "tour page LCP (headless Chromium, loopback): first load {:.0} ms (FCP {:.0} ms, TTFB {:.1} ms, \
+                 largest element {}); {} more loads: median {:.0} ms, max {:.0} ms",
+                first.0,
+                first.1,
+                first.2,
+                first.3,
+                lcp.len(),
+                lcp[lcp.len() / 2],
+                lcp[lcp.len() - 1]
+            );
+        }
+        Ok(None) => println!("tour page LCP: not measured (no ChromeDriver on this machine)"),
+        Err(e) => println!("tour page LCP: not measured: {e:#}"),
+    }
 
     cached.shutdown().await.unwrap();
     uncached.shutdown().await.unwrap();

@@ -20,7 +20,8 @@
 //!   confirmed. A cohort, so the steps never exceed the one before, and a checkout paid after the
 //!   range still counts for the day it started (the server sends those later events too).
 //! - **Source** and **campaign** are the page's own `utm_source` / `utm_campaign` (trimmed,
-//!   lower-cased); a page without them is *direct or unknown*.
+//!   lower-cased): the address the visitor landed on, carried on by the site's own links and
+//!   checkout form ([`carried_utm`]); a page without them is *direct or unknown*.
 //!
 //! Every count lands in exactly one (tour, source, campaign) cell, so any grouping of the cells
 //! adds up to the same totals.
@@ -159,7 +160,27 @@ impl FunnelGrouping {
 
 /// A UTM value as the funnel groups it: trimmed, lower-case, at most 100 characters.
 pub fn utm(v: Option<&str>) -> String {
-    v.map(|s| s.trim().to_lowercase().chars().take(100).collect()).unwrap_or_default()
+    v.map(|s| s.trim().to_lowercase().chars().take(MAX_UTM).collect()).unwrap_or_default()
+}
+
+/// The longest UTM value the site accepts from an address, in characters.
+pub const MAX_UTM: usize = 100;
+
+/// The UTM parameters the site reads from the address a visitor lands on and carries in its own
+/// links and forms to checkout (the site sets no cookie, so the address is the only place the
+/// attribution can travel). The funnel counts by source and campaign; the medium rides along.
+pub const UTM_PARAMS: [&str; 3] = ["utm_source", "utm_medium", "utm_campaign"];
+
+/// A UTM value from an address as the site records and carries it ([`utm`]'s form), or `None`
+/// when it is not one: empty, longer than [`MAX_UTM`], or holding anything but letters, digits,
+/// spaces and `-_.~`. A value refused is dropped — neither recorded nor carried on — so what a
+/// page repeats in its links is never more than a campaign name could be.
+pub fn carried_utm(raw: &str) -> Option<String> {
+    let v = raw.trim();
+    let fits = !v.is_empty()
+        && v.chars().count() <= MAX_UTM
+        && v.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '~'));
+    fits.then(|| utm(Some(v)))
 }
 
 /// Counts `events` into (tour, source, campaign) cells for the days `from..=to` in `tz` (the
@@ -424,6 +445,28 @@ mod tests {
         }
         for c in &report.cells {
             assert!(c.steps[3] >= c.steps[4] && c.steps[4] >= c.steps[5], "{c:?}");
+        }
+    }
+
+    #[test]
+    fn a_carried_utm_value_is_a_campaign_name_or_nothing() {
+        assert_eq!(carried_utm("  Newsletter ").as_deref(), Some("newsletter"));
+        assert_eq!(carried_utm("spring sale_2026-v1.2~b").as_deref(), Some("spring sale_2026-v1.2~b"));
+        assert_eq!(carried_utm("Frühling").as_deref(), Some("frühling"));
+        assert_eq!(carried_utm(&"x".repeat(MAX_UTM)).map(|v| v.len()), Some(MAX_UTM));
+        for refused in [
+            "",
+            "   ",
+            "<script>alert(1)</script>",
+            "a\"b",
+            "a'b",
+            "a&b=c",
+            "a/b",
+            "line\nbreak",
+            "bidi\u{202e}",
+            &"x".repeat(MAX_UTM + 1),
+        ] {
+            assert_eq!(carried_utm(refused), None, "{refused:?}");
         }
     }
 }

@@ -237,18 +237,14 @@ async fn queue_offer_mail(
 ) -> anyhow::Result<()> {
     let tour = db::tour_name(tx.tx(), org, &booking.tour_id).await?.unwrap_or_default();
     let tz: chrono_tz::Tz = dep.timezone.parse().unwrap_or(chrono_tz::UTC);
-    let when = dep.starts_at.with_timezone(&tz).format("%A %-d %B %Y at %H:%M");
-    let until_local = until.with_timezone(&tz).format("%A %-d %B at %H:%M");
     let seats = booking.participant_count();
-    let subject = format!("Seats are free for you: {tour}");
-    let text = format!(
-        "Hello,\n\nGood news: {seats} seat(s) on {tour}, {when} ({zone}), came free and are held for you until \
-         {until_local} ({zone}).\n\nTo book them, follow this link and pay:\n{WAITLIST_CLAIM_LINK}\n\nIf you no longer \
-         want them, do nothing: when the hold ends they go to the next person waiting.\n",
-        zone = dep.timezone,
-    );
+    // In the customer's language, as their other e-mails are; the claim link's placeholder stays
+    // for the outbox to fill in.
+    let compose = |language: &str| {
+        tourdesk_domain::messages::waitlist_offer(language, &tour, seats, dep.starts_at, until, tz, WAITLIST_CLAIM_LINK)
+    };
     // The normal path: queued (or recorded as not sent for a customer without an address) and
     // logged, so desks see the offer on the booking's timeline like every other message.
-    crate::notices::queue_text(tx, customer_id, Some(&booking.id), "waitlist_offer", subject, text).await?;
+    crate::notices::queue_text(tx, customer_id, Some(&booking.id), "waitlist_offer", compose).await?;
     Ok(())
 }

@@ -420,6 +420,8 @@ words! {
             / "Dieser Link ist abgelaufen oder wurde schon verwendet. Fordern Sie unten einen neuen an.",
         err_invalid: "Please check this field" / "Bitte prüfen Sie dieses Feld",
         err_required: "Please fill this in." / "Bitte ausfüllen.",
+        err_first_name_missing: "First name missing." / "Vorname fehlt.",
+        err_last_name_missing: "Last name missing." / "Nachname fehlt.",
         err_quantity: "Choose at least one participant." / "Wählen Sie mindestens einen Teilnehmer.",
         reviews_heading: "Reviews" / "Bewertungen",
         reviews_out_of: "out of 5" / "von 5",

@@ -75,6 +75,54 @@ pub struct Meta {
     /// `(code, label, relative URL, current)` for the language switcher.
     pub lang_links: Vec<(&'static str, &'static str, String, bool)>,
     pub noindex: bool,
+    /// The campaign the visitor landed with, carried by this page's links and forms ([`Utm`]).
+    pub utm: Utm,
+}
+
+/// The `utm_*` parameters a visitor landed with (`tourdesk_domain::reports::funnel::UTM_PARAMS`),
+/// each checked by `funnel::carried_utm` (a value that is no campaign name is dropped). The site
+/// sets no cookie, so the attribution travels in the site's own links and forms, page to page, to
+/// the checkout, whose start the funnel credits to it. Canonical and alternate URLs leave it out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Utm(Vec<(&'static str, String)>);
+
+impl Utm {
+    /// The valid `utm_*` of a query string's or form's parameters.
+    pub fn from_params(p: &std::collections::HashMap<String, String>) -> Utm {
+        use tourdesk_domain::reports::funnel;
+        Utm(funnel::UTM_PARAMS
+            .iter()
+            .filter_map(|k| p.get(*k).and_then(|v| funnel::carried_utm(v)).map(|v| (*k, v)))
+            .collect())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// `(name, value)` for a form's hidden inputs.
+    pub fn pairs(&self) -> &[(&'static str, String)] {
+        &self.0
+    }
+
+    /// `utm_source=…&utm_campaign=…`, encoded; empty without any.
+    pub fn query(&self) -> String {
+        self.0.iter().map(|(k, v)| format!("{k}={}", pages::enc(v))).collect::<Vec<_>>().join("&")
+    }
+}
+
+/// The query a link to another page of the site carries: the language (none for English) and the
+/// visitor's campaign. `?…` when `first`, else `&…`; empty when there is nothing to carry.
+pub fn carried(lang: Lang, utm: &Utm, first: bool) -> String {
+    let mut q: Vec<String> = Vec::new();
+    if lang != Lang::En {
+        q.push(format!("lang={}", lang.code()));
+    }
+    let u = utm.query();
+    if !u.is_empty() {
+        q.push(u);
+    }
+    if q.is_empty() { String::new() } else { format!("{}{}", if first { '?' } else { '&' }, q.join("&")) }
 }
 
 impl Meta {
@@ -126,23 +174,27 @@ impl Meta {
             org_name: None,
             lang_links,
             noindex: false,
+            utm: Utm::default(),
         }
     }
 
-    /// `?lang=de` for links that carry this page's language (empty for English).
-    pub fn qs(&self) -> &'static str {
-        match self.lang {
-            Lang::En => "",
-            Lang::De => "?lang=de",
+    /// The page carries the visitor's campaign in its links and forms, the language switcher's
+    /// too (never in its canonical and alternate URLs, which name the page, not the visit).
+    pub fn carry(&mut self, utm: &Utm) {
+        let u = utm.query();
+        if !u.is_empty() {
+            for (_, _, href, _) in &mut self.lang_links {
+                href.push(if href.contains('?') { '&' } else { '?' });
+                href.push_str(&u);
+            }
         }
+        self.utm = utm.clone();
     }
 
-    /// `&lang=de` for links that already have a query.
-    pub fn amp(&self) -> &'static str {
-        match self.lang {
-            Lang::En => "",
-            Lang::De => "&lang=de",
-        }
+    /// `?lang=de&utm_…` for links to another page of the site ([`carried`]; empty for English
+    /// without a campaign).
+    pub fn qs(&self) -> String {
+        carried(self.lang, &self.utm, true)
     }
 }
 

@@ -16,7 +16,7 @@ use tourdesk_domain::money::Currency;
 use tourdesk_domain::offer::{self, DayAvailability};
 
 use super::i18n::Lang;
-use super::{Caching, Meta, error_page, html};
+use super::{Caching, Meta, Utm, carried, error_page, html};
 use crate::analytics::{Event as AnalyticsEvent, Kind};
 use crate::website::types::*;
 use crate::website::{bookings, catalog};
@@ -68,12 +68,11 @@ impl<S: Send + Sync> FromRequest<S> for Posted {
     }
 }
 
-/// The page's own `utm_source` / `utm_campaign`, for the funnel's attribution by source and
-/// campaign (the site sets no cookie, so a page knows only what its own address says).
-fn utm(e: &mut AnalyticsEvent, p: &HashMap<String, String>) {
-    let v =
-        |k: &str| p.get(k).map(|v| tourdesk_domain::reports::funnel::utm(Some(v.as_str()))).filter(|v| !v.is_empty());
-    (e.utm_source, e.utm_campaign) = (v("utm_source"), v("utm_campaign"));
+/// The visit's campaign on an event, for the funnel's attribution by source and campaign (the
+/// site sets no cookie, so a page knows only what its own address, or its form, carried).
+fn utm(e: &mut AnalyticsEvent, utm: &Utm) {
+    let v = |k: &str| utm.get(k).map(str::to_string);
+    (e.utm_source, e.utm_medium, e.utm_campaign) = (v("utm_source"), v("utm_medium"), v("utm_campaign"));
 }
 
 /// Records what a customer did on `org`'s site (`crate::analytics`), off the request path.
@@ -137,6 +136,7 @@ pub async fn listing(State(s): State<AppState>, Path(org): Path<String>, Visit {
         Ok(t) => t,
         Err(e) => return error_page(&s, lang, Some(&org), e),
     };
+    let visit = Utm::from_params(&p);
     let category = p.get("category").map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     let date_text = p.get("date").map(|d| d.trim().to_string()).unwrap_or_default();
     let (date, date_error) = match date_text.as_str() {
@@ -167,7 +167,7 @@ pub async fn listing(State(s): State<AppState>, Path(org): Path<String>, Visit {
             }
         }
         cards.push(CardView {
-            href: format!("/{org}/tours/{}{}", t.slug, meta_qs(lang)),
+            href: format!("/{org}/tours/{}{}", t.slug, carried(lang, &visit, true)),
             category: lang.category(&t.category),
             duration: lang.duration(t.duration_minutes),
             from: t.from_price.as_ref().map(|m| lang.money(m)),
@@ -193,10 +193,11 @@ pub async fn listing(State(s): State<AppState>, Path(org): Path<String>, Visit {
     meta.org_name = Some(org_name.clone());
     // Filtered views are for people, not for the index.
     meta.noindex = date.is_some();
+    meta.carry(&visit);
     let page = ListingPage { meta, org, cards, categories, date: date_text, date_error };
     track(&s, &page.org, Kind::PageView, lang, |e| {
         e.path = Some(format!("/{}", page.org));
-        utm(e, &p);
+        utm(e, &visit);
     });
     html(StatusCode::OK, &page, Caching::Revalidate)
 }
@@ -272,6 +273,8 @@ pub async fn tour(
     meta.org = Some(org.clone());
     meta.org_name = Some(org_name.clone());
     meta.og_type = "product";
+    let visit = Utm::from_params(&p);
+    meta.carry(&visit);
     let url = meta.canonical.clone();
     let offers: Vec<serde_json::Value> = d
         .tiers
@@ -356,7 +359,7 @@ pub async fn tour(
         from: d.tour.from_price.as_ref().map(|m| lang.money(m)),
         tiers,
         languages: d.languages.iter().map(|l| l.to_uppercase()).collect::<Vec<_>>().join(", "),
-        dates_href: format!("{path}/dates{}", meta_qs(lang)),
+        dates_href: format!("{path}/dates{}", carried(lang, &visit, true)),
         rating: (summary.count > 0).then(|| (lang.rating(summary.average_tenths), summary.count)),
         reviews: published
             .into_iter()
@@ -376,7 +379,7 @@ pub async fn tour(
     };
     track(&s, &org, Kind::TourView, lang, |e| {
         (e.path, e.tour_id) = (Some(path.clone()), Some(page.d.tour.id.clone()));
-        utm(e, &p);
+        utm(e, &visit);
     });
     html(StatusCode::OK, &page, Caching::Revalidate)
 }
@@ -456,7 +459,9 @@ pub async fn dates(
         Err(e) => return error_page(&s, lang, Some(&org), e),
     };
     let path = format!("/{org}/tours/{}/dates", d.tour.slug);
-    let month_q = |m: NaiveDate| format!("{path}?month={}{}", m.format("%Y-%m"), amp(lang));
+    let visit = Utm::from_params(&p);
+    let amp = carried(lang, &visit, false);
+    let month_q = |m: NaiveDate| format!("{path}?month={}{amp}", m.format("%Y-%m"));
     let mut weeks: Vec<Vec<Option<DayCell>>> = Vec::new();
     let mut week: Vec<Option<DayCell>> = vec![];
     for _ in 0..month.weekday().num_days_from_monday() {
@@ -477,8 +482,7 @@ pub async fn dates(
             date: cursor.to_string(),
             class,
             label: format!("{}, {word}", lang.long_date(cursor)),
-            href: status
-                .map(|_| format!("{path}?month={}&day={cursor}{}#departures", month.format("%Y-%m"), amp(lang))),
+            href: status.map(|_| format!("{path}?month={}&day={cursor}{amp}#departures", month.format("%Y-%m"))),
             selected: day == Some(cursor),
             today: cursor == today,
         }));
@@ -506,20 +510,18 @@ pub async fn dates(
                     bookable,
                     prices: x.prices.iter().map(|tp| (tp.name.clone(), lang.money(&tp.price))).collect(),
                     href: format!(
-                        "/{org}/checkout?tour={}&date={}&departure={}{}",
+                        "/{org}/checkout?tour={}&date={}&departure={}{amp}",
                         enc(&d.tour.slug),
                         x.date,
                         enc(&x.id),
-                        amp(lang)
                     ),
                     season: x.season.clone(),
                     waitlist_href: (!bookable && matches!(x.status.as_str(), "open" | "full")).then(|| {
                         format!(
-                            "/{org}/waitlist?tour={}&date={}&departure={}{}",
+                            "/{org}/waitlist?tour={}&date={}&departure={}{amp}",
                             enc(&d.tour.slug),
                             x.date,
                             enc(&x.id),
-                            amp(lang)
                         )
                     }),
                 }
@@ -538,8 +540,9 @@ pub async fn dates(
     );
     meta.org = Some(org.clone());
     meta.org_name = Some(org_name.clone());
+    meta.carry(&visit);
     let page = DatesPage {
-        tour_href: format!("/{org}/tours/{}{}", d.tour.slug, meta_qs(lang)),
+        tour_href: format!("/{org}/tours/{}{}", d.tour.slug, carried(lang, &visit, true)),
         tour_name: d.tour.name.clone(),
         timezone: avail.timezone.clone(),
         month_title: lang.month_title(month),
@@ -554,16 +557,9 @@ pub async fn dates(
     };
     track(&s, &org, Kind::AvailabilityView, lang, |e| {
         e.tour_id = Some(d.tour.id.clone());
-        utm(e, &p);
+        utm(e, &visit);
     });
     html(StatusCode::OK, &page, Caching::Revalidate)
-}
-
-fn amp(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => "",
-        Lang::De => "&lang=de",
-    }
 }
 
 fn first_of_month(d: NaiveDate) -> NaiveDate {
@@ -764,6 +760,25 @@ fn quote_view(lang: Lang, q: &QuoteDto) -> QuoteView {
     }
 }
 
+/// What the checkout says beside form field `field` for a refusal `code` / `message` of the booking
+/// or quote functions, in the customer's language: a field left blank (the domain's
+/// `validate::REQUIRED`) is named — a participant's row half filled gets "First name missing" or
+/// "Last name missing" beside the blank one — and anything else is worded by [`Lang::error`].
+fn field_message(lang: Lang, field: &str, code: &str, message: &str) -> String {
+    let t = lang.tr();
+    if code != "INVALID" || !message.ends_with(tourdesk_domain::validate::REQUIRED) {
+        return lang.error(code, message);
+    }
+    let said = if field.starts_with("pf_") {
+        t.err_first_name_missing
+    } else if field.starts_with("pl_") {
+        t.err_last_name_missing
+    } else {
+        t.err_required
+    };
+    said.to_string()
+}
+
 /// The form field an error of the booking or quote functions belongs beside. `sent[i]` are the
 /// name rows of line `i` that were sent, in order (blank rows are not).
 fn form_field(field: &str, tiers: &[TierInput], lines: &[(usize, u32)], sent: &[Vec<usize>]) -> String {
@@ -814,6 +829,8 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
         Ok(x) => x,
         Err(e) => return error_page(s, lang, Some(org), e),
     };
+    // The campaign the visitor landed with, carried here by the site's links and on by the form.
+    let visit = Utm::from_params(&p);
     let mut tiers = tier_inputs(lang, &d, &dep, &p);
     let lines: Vec<(usize, u32)> =
         tiers.iter().enumerate().filter(|(_, t)| t.quantity > 0).map(|(i, t)| (i, t.quantity)).collect();
@@ -905,7 +922,9 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
                 let (_, code, message) = super::describe_ref(&e);
                 match e {
                     AppError::BadRequest { field: Some(f), .. } => {
-                        quote_errors.insert(form_field(&f, &tiers, &lines, &sent), lang.error(code, &message));
+                        let k = form_field(&f, &tiers, &lines, &sent);
+                        let said = field_message(lang, &k, code, &message);
+                        quote_errors.insert(k, said);
                     }
                     other => return error_page(s, lang, Some(org), other),
                 }
@@ -950,6 +969,7 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
                         e.booking_id = Some(created.booking.id.clone());
                         e.departure_id = Some(dep.id.clone());
                         e.tour_id = Some(d.tour.id.clone());
+                        utm(e, &visit);
                     });
                     return payment_page(s, org, lang, &p, created);
                 }
@@ -962,7 +982,9 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
                         AppError::BadRequest { field: Some(f), .. }
                             if !form_field(f, &tiers, &lines, &sent).is_empty() =>
                         {
-                            errors.insert(form_field(f, &tiers, &lines, &sent), lang.error(code, &message));
+                            let k = form_field(f, &tiers, &lines, &sent);
+                            let said = field_message(lang, &k, code, &message);
+                            errors.insert(k, said);
                         }
                         _ => form_error = Some(lang.error(code, &message)),
                     }
@@ -1000,6 +1022,7 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
     meta.org = Some(org.to_string());
     meta.org_name = Some(org_name.clone());
     meta.noindex = true;
+    meta.carry(&visit);
     let page = CheckoutPage {
         meta,
         org: org.to_string(),
@@ -1023,7 +1046,7 @@ async fn checkout_page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, S
             e.checkout_id = Some(page.request_id.clone());
             e.departure_id = Some(page.departure_id.clone());
             e.tour_id = Some(d.tour.id.clone());
-            utm(e, &p);
+            utm(e, &visit);
         });
     }
     let status = if book { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::i18n::Lang;
 use super::pages::{Posted, Visit, checkout_context, enc, payment_page};
-use super::{Caching, Meta, describe_ref, error_page, html};
+use super::{Caching, Meta, Utm, carried, describe_ref, error_page, html};
 use crate::website::waitlist::{self, Claim, JoinRequest};
 use crate::{AppError, AppState};
 
@@ -147,6 +147,7 @@ async fn page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, String>, p
                 last_name: text("last_name"),
                 email: text("email"),
                 lines,
+                language: Some(lang.code().to_string()),
             };
             match waitlist::join(s, org, &req).await {
                 Ok(_) => joined = true,
@@ -172,10 +173,9 @@ async fn page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, String>, p
             form_error = Some(tr.fix_errors.into());
         }
     }
-    let qs = match lang {
-        Lang::En => "",
-        Lang::De => "&lang=de",
-    };
+    // The visitor's campaign goes on with them, back to the calendar too.
+    let visit = Utm::from_params(&p);
+    let qs = carried(lang, &visit, false);
     let org_name = crate::website::cache::org_name(s, org).await;
     let mut meta = Meta::new(
         s,
@@ -188,6 +188,7 @@ async fn page(s: &AppState, org: &str, lang: Lang, p: HashMap<String, String>, p
     meta.org = Some(org.to_string());
     meta.org_name = Some(org_name);
     meta.noindex = true;
+    meta.carry(&visit);
     let failed = post && !joined;
     for t in &mut tiers {
         t.error = errors.get(&format!("qty_{}", t.id)).cloned();

@@ -271,7 +271,20 @@ pub(crate) async fn new_customer(
     country: Option<String>,
     currency: tourdesk_domain::Currency,
 ) -> Result<tourdesk_domain::entities::Customer, AppError> {
-    let defaults = CustomerDefaults::for_booking(currency, None);
+    new_customer_speaking(w, ctx, contact, country, currency, None).await
+}
+
+/// [`new_customer`] whose preferred language is `language` (the page's, when the form knows it),
+/// so the e-mails written to them later are in it.
+pub(crate) async fn new_customer_speaking(
+    w: &WriteTx<'_>,
+    ctx: &MutationCtx,
+    contact: &Contact<'_>,
+    country: Option<String>,
+    currency: tourdesk_domain::Currency,
+    language: Option<&str>,
+) -> Result<tourdesk_domain::entities::Customer, AppError> {
+    let defaults = CustomerDefaults::for_booking(currency, language);
     let m = Mutation::CreateCustomerV1(CreateCustomerV1 {
         id: uuid::Uuid::new_v4().to_string(),
         // Always given here: the confirmation and the manage link go to it.

@@ -12,7 +12,7 @@ use tourdesk_domain::status::BookingStatus;
 use tourdesk_domain::validate;
 use tourdesk_domain::waitlist::{self, MAX_PARTY, WaitlistStatus};
 
-use super::bookings::{Contact, WEBSITE_ACTOR, ctx, new_customer, new_token, token_digest, view};
+use super::bookings::{Contact, WEBSITE_ACTOR, ctx, new_customer_speaking, new_token, token_digest, view};
 use super::types::BookingCreated;
 use super::{read_tx, write_tx};
 use crate::db::Prepared;
@@ -26,6 +26,9 @@ pub struct JoinRequest {
     pub email: String,
     /// `(tier id, how many)`; tiers with none are left out.
     pub lines: Vec<(String, u32)>,
+    /// The language of the page the form was sent from: a customer met here for the first time
+    /// is written to in it (the offer's e-mail first of all).
+    pub language: Option<String>,
 }
 
 /// Puts the customer on the departure's waitlist; returns the entry's id.
@@ -68,7 +71,7 @@ pub async fn join(state: &AppState, org_slug: &str, req: &JoinRequest) -> Result
         None => {
             let contact =
                 Contact { email: &email, first_name: &req.first_name, last_name: &req.last_name, phone: None };
-            new_customer(&w, &ctx, &contact, country, currency).await?
+            new_customer_speaking(&w, &ctx, &contact, country, currency, req.language.as_deref()).await?
         }
     };
     let id = uuid::Uuid::new_v4().to_string();
