@@ -356,19 +356,26 @@ pub struct QuoteInput {
     pub customer_id: Option<String>,
 }
 
+/// The pattern of the entity kinds of [`CatalogueRow`], for a `match` that names every kind
+/// (so a new kind must be placed) and takes these together: one list, here, of what a
+/// catalogue row is.
+#[macro_export]
+macro_rules! catalogue_kinds {
+    () => {
+        $crate::protocol::EntityKind::Season
+            | $crate::protocol::EntityKind::PromoCode
+            | $crate::protocol::EntityKind::TaxRate
+            | $crate::protocol::EntityKind::CancellationPolicy
+            | $crate::protocol::EntityKind::TourFaq
+            | $crate::protocol::EntityKind::TourInclusion
+            | $crate::protocol::EntityKind::GroupDiscount
+            | $crate::protocol::EntityKind::EarlyBirdDiscount
+    };
+}
+
 /// The entity kinds of [`CatalogueRow`].
 pub fn is_catalogue_kind(kind: EntityKind) -> bool {
-    matches!(
-        kind,
-        EntityKind::Season
-            | EntityKind::PromoCode
-            | EntityKind::TaxRate
-            | EntityKind::CancellationPolicy
-            | EntityKind::TourFaq
-            | EntityKind::TourInclusion
-            | EntityKind::GroupDiscount
-            | EntityKind::EarlyBirdDiscount
-    )
+    matches!(kind, crate::catalogue_kinds!())
 }
 
 /// Everything that prices a tour, from the stored rows a store holds: its tiers, its seasons and

@@ -23,7 +23,7 @@ use tourdesk_domain::payment::PaymentIssue;
 use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::reviews::ReviewRating;
 use tourdesk_domain::status::{DepartureStatus, TourCategory, TourStatus};
-use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant};
+use tourdesk_domain::{Departure, PricingTier, Tour, TourVariant, catalogue_kinds};
 
 use crate::StoreError;
 use crate::columns::{Col, columns};
@@ -43,10 +43,6 @@ pub const TOUR_COL_COUNT: usize = 23;
 fn text_list(r: &Row<'_>, i: usize, what: &str) -> Result<Vec<String>, StoreError> {
     let raw: String = r.get(i)?;
     serde_json::from_str(&raw).map_err(|_| corrupt(what, &raw))
-}
-
-fn list_json(v: &[String]) -> String {
-    serde_json::Value::from(v.to_vec()).to_string()
 }
 
 pub fn tour_from_row(r: &Row<'_>) -> Result<Tour, StoreError> {
@@ -80,53 +76,8 @@ pub fn tour_from_row(r: &Row<'_>) -> Result<Tour, StoreError> {
 }
 
 pub fn put_tour(c: &Connection, t: &Tour, pending: bool) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "INSERT INTO tours (id, organization_id, name, slug, short_description, duration_minutes, default_capacity,
-             min_participants, category, timezone, meeting_point, status, local_pending, full_description,
-             meeting_point_address, meeting_point_lat, meeting_point_lng, meeting_point_instructions, tags, languages,
-             accessibility_info, what_to_bring, highlights, cancellation_policy_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-             ?22, ?23, ?24)
-         ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, name = excluded.name,
-             slug = excluded.slug, short_description = excluded.short_description,
-             duration_minutes = excluded.duration_minutes, default_capacity = excluded.default_capacity,
-             min_participants = excluded.min_participants, category = excluded.category,
-             timezone = excluded.timezone, meeting_point = excluded.meeting_point, status = excluded.status,
-             local_pending = excluded.local_pending, full_description = excluded.full_description,
-             meeting_point_address = excluded.meeting_point_address, meeting_point_lat = excluded.meeting_point_lat,
-             meeting_point_lng = excluded.meeting_point_lng,
-             meeting_point_instructions = excluded.meeting_point_instructions, tags = excluded.tags,
-             languages = excluded.languages, accessibility_info = excluded.accessibility_info,
-             what_to_bring = excluded.what_to_bring, highlights = excluded.highlights,
-             cancellation_policy_id = excluded.cancellation_policy_id",
-    )?
-    .execute(params![
-        t.id,
-        t.organization_id,
-        t.name,
-        t.slug,
-        t.short_description,
-        t.duration_minutes,
-        t.default_capacity,
-        t.min_participants,
-        t.category.as_str(),
-        t.timezone,
-        t.meeting_point,
-        t.status.as_str(),
-        pending,
-        t.full_description,
-        t.meeting_point_address,
-        t.meeting_point_lat,
-        t.meeting_point_lng,
-        t.meeting_point_instructions,
-        list_json(&t.tags),
-        list_json(&t.languages),
-        t.accessibility_info,
-        list_json(&t.what_to_bring),
-        list_json(&t.highlights),
-        t.cancellation_policy_id,
-    ])?;
-    Ok(())
+    let coordinates = [t.meeting_point_lat, t.meeting_point_lng].map(|v| v.map_or(SqlValue::Null, SqlValue::Real));
+    put_spec(c, &TOURS, t, &coordinates, pending)
 }
 
 pub fn tour(c: &Connection, org: &str, id: &str) -> Result<Option<Tour>, StoreError> {
@@ -155,26 +106,7 @@ pub fn variant_from_row(r: &Row<'_>) -> rusqlite::Result<TourVariant> {
 }
 
 fn put_variant(c: &Connection, v: &TourVariant, pending: bool) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "INSERT INTO tour_variants (id, organization_id, tour_id, name, capacity, duration_minutes,
-             active, sort_order, local_pending)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, tour_id = excluded.tour_id,
-             name = excluded.name, capacity = excluded.capacity, duration_minutes = excluded.duration_minutes,
-             active = excluded.active, sort_order = excluded.sort_order, local_pending = excluded.local_pending",
-    )?
-    .execute(params![
-        v.id,
-        v.organization_id,
-        v.tour_id,
-        v.name,
-        v.capacity,
-        v.duration_minutes,
-        v.active,
-        v.sort_order,
-        pending
-    ])?;
-    Ok(())
+    put_spec(c, &TOUR_VARIANTS, v, &[], pending)
 }
 
 pub const TIER_COLS: &str = "id, organization_id, tour_id, variant_id, name, base_price_minor, currency, min_age, \
@@ -208,38 +140,8 @@ pub fn tier_from_row(r: &Row<'_>) -> Result<PricingTier, StoreError> {
 }
 
 fn put_tier(c: &Connection, t: &PricingTier, pending: bool) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "INSERT INTO pricing_tiers (id, organization_id, tour_id, variant_id, name, base_price_minor,
-             currency, min_age, max_age, is_default, sort_order, local_pending, valid_from, valid_until,
-             min_per_booking, max_per_booking)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-         ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, tour_id = excluded.tour_id,
-             variant_id = excluded.variant_id, name = excluded.name, base_price_minor = excluded.base_price_minor,
-             currency = excluded.currency, min_age = excluded.min_age, max_age = excluded.max_age,
-             is_default = excluded.is_default, sort_order = excluded.sort_order,
-             local_pending = excluded.local_pending, valid_from = excluded.valid_from,
-             valid_until = excluded.valid_until, min_per_booking = excluded.min_per_booking,
-             max_per_booking = excluded.max_per_booking",
-    )?
-    .execute(params![
-        t.id,
-        t.organization_id,
-        t.tour_id,
-        t.variant_id,
-        t.name,
-        t.base_price.amount,
-        t.base_price.currency.as_str(),
-        t.min_age,
-        t.max_age,
-        t.is_default,
-        t.sort_order,
-        pending,
-        t.valid_from.map(|d| d.to_string()),
-        t.valid_until.map(|d| d.to_string()),
-        t.min_per_booking,
-        t.max_per_booking,
-    ])?;
-    Ok(())
+    let price = [SqlValue::Integer(t.base_price.amount), SqlValue::Text(t.base_price.currency.as_str().to_string())];
+    put_spec(c, &PRICING_TIERS, t, &price, pending)
 }
 
 pub const DEPARTURE_COLS: &str = "id, organization_id, tour_id, variant_id, local_date, local_time, timezone, \
@@ -270,33 +172,12 @@ pub fn departure_from_row(r: &Row<'_>) -> Result<Departure, StoreError> {
 }
 
 fn put_departure(c: &Connection, d: &Departure, pending: bool) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "INSERT INTO schedules (id, organization_id, tour_id, variant_id, local_date, local_time, timezone,
-             starts_at, ends_at, capacity, booked_count, status, local_pending, notes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-         ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, tour_id = excluded.tour_id,
-             variant_id = excluded.variant_id, local_date = excluded.local_date, local_time = excluded.local_time,
-             timezone = excluded.timezone, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-             capacity = excluded.capacity, booked_count = excluded.booked_count, status = excluded.status,
-             local_pending = excluded.local_pending, notes = excluded.notes",
-    )?
-    .execute(params![
-        d.id,
-        d.organization_id,
-        d.tour_id,
-        d.variant_id,
-        d.local_date.to_string(),
-        d.local_time.format("%H:%M:%S").to_string(),
-        d.timezone,
-        d.starts_at.to_rfc3339(),
-        d.ends_at.to_rfc3339(),
-        d.capacity,
-        d.booked_count,
-        d.status.as_str(),
-        pending,
-        d.notes
-    ])?;
-    Ok(())
+    let times = [
+        SqlValue::Text(d.local_time.format("%H:%M:%S").to_string()),
+        SqlValue::Text(d.starts_at.to_rfc3339()),
+        SqlValue::Text(d.ends_at.to_rfc3339()),
+    ];
+    put_spec(c, &DEPARTURES, d, &times, pending)
 }
 
 fn table(kind: EntityKind) -> &'static str {
@@ -337,7 +218,9 @@ fn table(kind: EntityKind) -> &'static str {
 struct Spec {
     table: &'static str,
     cols: &'static [(&'static str, Col)],
-    /// Columns computed from the entity (for queries), written after `cols`.
+    /// Columns computed from the entity (for queries), or holding a field in a form of the
+    /// store's own rather than the serde form (a fraction, an instant as the store writes it),
+    /// written after `cols`.
     derived: &'static [&'static str],
     /// The upsert statement, built once.
     upsert: OnceLock<String>,
@@ -381,6 +264,91 @@ impl Spec {
 use Col::{Bool, Int, Json, Text};
 
 // One static per replica table: each column list follows its table's migrations; alike lists are not copies.
+// The tour, variant, tier and departure tables are written here, but read by `*_from_row` in the
+// order of `*_COLS` (queries join them to other tables), so they are not in `spec()`.
+static TOURS: Spec = Spec::with_derived(
+    "tours",
+    &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("name", Text),
+        ("slug", Text),
+        ("short_description", Text),
+        ("duration_minutes", Int),
+        ("default_capacity", Int),
+        ("min_participants", Int),
+        ("category", Text),
+        ("timezone", Text),
+        ("meeting_point", Text),
+        ("status", Text),
+        ("full_description", Text),
+        ("meeting_point_address", Text),
+        ("meeting_point_instructions", Text),
+        ("tags", Json),
+        ("languages", Json),
+        ("accessibility_info", Text),
+        ("what_to_bring", Json),
+        ("highlights", Json),
+        ("cancellation_policy_id", Text),
+    ],
+    // Degrees with a fraction, which no `Col` holds.
+    &["meeting_point_lat", "meeting_point_lng"],
+);
+
+static TOUR_VARIANTS: Spec = Spec::new(
+    "tour_variants",
+    &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("tour_id", Text),
+        ("name", Text),
+        ("capacity", Int),
+        ("duration_minutes", Int),
+        ("active", Bool),
+        ("sort_order", Int),
+    ],
+);
+
+static PRICING_TIERS: Spec = Spec::with_derived(
+    "pricing_tiers",
+    &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("tour_id", Text),
+        ("variant_id", Text),
+        ("name", Text),
+        ("min_age", Int),
+        ("max_age", Int),
+        ("is_default", Bool),
+        ("sort_order", Int),
+        ("valid_from", Text),
+        ("valid_until", Text),
+        ("min_per_booking", Int),
+        ("max_per_booking", Int),
+    ],
+    // The base price in minor units and its currency, as the queries read it.
+    &["base_price_minor", "currency"],
+);
+
+static DEPARTURES: Spec = Spec::with_derived(
+    "schedules",
+    &[
+        ("id", Text),
+        ("organization_id", Text),
+        ("tour_id", Text),
+        ("variant_id", Text),
+        ("local_date", Text),
+        ("timezone", Text),
+        ("capacity", Int),
+        ("booked_count", Int),
+        ("status", Text),
+        ("notes", Text),
+    ],
+    // The time and instants in the text the store has always written (`+00:00`, not serde's
+    // `Z`), which its queries compare as text.
+    &["local_time", "starts_at", "ends_at"],
+);
+
 static BOOKINGS: Spec = Spec::with_derived(
     "bookings",
     &[
@@ -1087,14 +1055,7 @@ impl Record {
             EntityKind::GuideAssignment => Record::GuideAssignment(GuideAssignment::deserialize(d)?),
             EntityKind::PaymentIssue => Record::PaymentIssue(PaymentIssue::deserialize(d)?),
             EntityKind::LedgerEntry => Record::LedgerEntry(LedgerEntry::deserialize(d)?),
-            EntityKind::Season
-            | EntityKind::PromoCode
-            | EntityKind::TaxRate
-            | EntityKind::CancellationPolicy
-            | EntityKind::TourFaq
-            | EntityKind::TourInclusion
-            | EntityKind::GroupDiscount
-            | EntityKind::EarlyBirdDiscount => Record::Catalogue(CatalogueRow::deserialize_kind(kind, d)?),
+            catalogue_kinds!() => Record::Catalogue(CatalogueRow::deserialize_kind(kind, d)?),
             EntityKind::AuditLog => Record::AuditLog(Box::new(AuditRecord::deserialize(d)?)),
             EntityKind::Allotment => Record::Allotment(Allotment::deserialize(d)?),
             EntityKind::DepartureIncident => Record::DepartureIncident(DepartureIncident::deserialize(d)?),
@@ -1305,17 +1266,7 @@ pub fn get(c: &Connection, org: &str, kind: EntityKind, id: &str) -> Result<Opti
         | EntityKind::GuideAssignment
         | EntityKind::PaymentIssue
         | EntityKind::LedgerEntry => None,
-        EntityKind::Season
-        | EntityKind::PromoCode
-        | EntityKind::TaxRate
-        | EntityKind::CancellationPolicy
-        | EntityKind::TourFaq
-        | EntityKind::TourInclusion
-        | EntityKind::GroupDiscount
-        | EntityKind::EarlyBirdDiscount
-        | EntityKind::AuditLog
-        | EntityKind::Allotment
-        | EntityKind::DepartureIncident => None,
+        catalogue_kinds!() | EntityKind::AuditLog | EntityKind::Allotment | EntityKind::DepartureIncident => None,
         EntityKind::GiftCard | EntityKind::GiftCardMovement | EntityKind::Communication | EntityKind::ReviewRating => {
             None
         }

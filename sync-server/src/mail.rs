@@ -264,18 +264,6 @@ pub async fn queue_to_guide(
     Ok(id)
 }
 
-/// Queues a booking's reminder like [`queue`], unless one was queued for it already (V9's
-/// index): the new communication's id when this call queued it.
-pub async fn queue_reminder(
-    tx: &impl GenericClient,
-    org: &str,
-    customer_id: &str,
-    booking_id: &str,
-    email: &Email,
-) -> Result<Option<String>, crate::db::DbError> {
-    queue_once(tx, org, customer_id, booking_id, "booking_reminder", email).await
-}
-
 /// Queues a booking's e-mail of a kind sent once per booking (a reminder, V9; a review request,
 /// V52), unless one was queued for it already: the new communication's id when this call queued it.
 pub async fn queue_once(

@@ -200,7 +200,15 @@ async fn send(
         && let Some(phone) = who.sms_to()
     {
         let text = messages::sms_text(&r);
-        written.push(crate::sms::queue(tx, org, &b.customer_id, Some(&b.id), kind.as_str(), phone, &text).await?);
+        let sms = crate::sms::Text {
+            customer_id: &b.customer_id,
+            booking_id: Some(&b.id),
+            kind: kind.as_str(),
+            to: phone,
+            body: &text,
+            subject: None,
+        };
+        written.push(crate::sms::queue(tx, org, &sms).await?);
     }
     written.extend(mail_or_record(w, who, Some(&b.id), kind.as_str(), r.subject, r.body).await?);
     db::log_communications(w, &written).await
@@ -372,8 +380,15 @@ async fn customer_message(w: &WriteTx<'_>, a: &SendCustomerMessageV1, changes: &
         }
         MessageChannel::Sms => {
             let to = who.sms_to().ok_or_else(|| DbError::Corrupt("a decided text has no phone".into()))?;
-            crate::sms::queue_titled(tx, org, &a.customer_id, Some(booking), CUSTOMER_MESSAGE_KIND, to, &message)
-                .await?
+            let sms = crate::sms::Text {
+                customer_id: &a.customer_id,
+                booking_id: Some(booking),
+                kind: CUSTOMER_MESSAGE_KIND,
+                to,
+                body: &message.body,
+                subject: Some(&message.subject),
+            };
+            crate::sms::queue(tx, org, &sms).await?
         }
     };
     db::log_communications(w, &[id]).await

@@ -178,73 +178,57 @@ pub fn verify(auth_token: &str, url: &str, params: &[(String, String)], given: &
     mac.verify_slice(&given).is_ok()
 }
 
-/// Queues a text to a customer in the caller's transaction (the organization's tenant set), sent
-/// by the outbox once it commits.
-pub async fn queue(
-    tx: &impl GenericClient,
-    org: &str,
-    customer_id: &str,
-    booking_id: Option<&str>,
-    kind: &str,
-    to: &str,
-    text: &str,
-) -> Result<String, crate::db::DbError> {
+/// A text to a customer, to queue: of a booking or not, a kind (`communications.type`), the
+/// number it goes to and what is sent. A text staff wrote (`send_customer_message.v1`) also keeps
+/// its subject, so the communications log (and the booking's timeline) says what it was about;
+/// only the body is sent.
+#[derive(Debug, Clone, Copy)]
+pub struct Text<'a> {
+    pub customer_id: &'a str,
+    pub booking_id: Option<&'a str>,
+    pub kind: &'a str,
+    pub to: &'a str,
+    pub body: &'a str,
+    pub subject: Option<&'a str>,
+}
+
+/// Queues `text` in the caller's transaction (the organization's tenant set), sent by the outbox
+/// once it commits; the new row's id.
+pub async fn queue(tx: &impl GenericClient, org: &str, text: &Text<'_>) -> Result<String, crate::db::DbError> {
     let id = uuid::Uuid::new_v4().to_string();
-    tx.exec(
-        "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
-             content, status, recipient, attempts, next_attempt_at)
-         VALUES ($1, $2, $3, $4, 'sms', 'outbound', $5, $6, 'pending', $7, 0, now())",
-        &[&id, &org, &customer_id, &booking_id, &kind, &text, &to],
-    )
-    .await?;
+    insert_outbound(tx, &id, org, text).await?;
     Ok(id)
 }
 
-/// Queues a booking's text of a kind sent once per booking (a reminder, V9's index), unless one
-/// was queued for it already: the new row's id when this call queued it.
+/// Queues a booking's text of a kind sent once per booking (a reminder, V9's index) like
+/// [`queue`], unless one was queued for it already: the new row's id when this call queued it.
 pub async fn queue_once(
     tx: &impl GenericClient,
     org: &str,
-    customer_id: &str,
-    booking_id: &str,
-    kind: &str,
-    to: &str,
-    text: &str,
+    text: &Text<'_>,
 ) -> Result<Option<String>, crate::db::DbError> {
     let id = uuid::Uuid::new_v4().to_string();
-    let n = tx
-        .exec(
-            "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
-                 content, status, recipient, attempts, next_attempt_at)
-             VALUES ($1, $2, $3, $4, 'sms', 'outbound', $5, $6, 'pending', $7, 0, now())
-             ON CONFLICT DO NOTHING",
-            &[&id, &org, &customer_id, &booking_id, &kind, &text, &to],
-        )
-        .await?;
+    let n = insert_outbound(tx, &id, org, text).await?;
     Ok((n == 1).then_some(id))
 }
 
-/// Queues a text staff wrote (`send_customer_message.v1`) like [`queue`], keeping its subject so
-/// the communications log (and the booking's timeline) says what it was about; only the body is
-/// sent.
-pub async fn queue_titled(
+/// The outbox row of one text; 0 rows when it is a booking's second reminder. As for e-mail
+/// (`mail::insert_outbound`), the only unique indexes of `communications` besides its key are
+/// V9's and V52's partial ones, so for every other kind the conflict clause never applies.
+async fn insert_outbound(
     tx: &impl GenericClient,
+    id: &str,
     org: &str,
-    customer_id: &str,
-    booking_id: Option<&str>,
-    kind: &str,
-    to: &str,
-    message: &tourdesk_domain::mutation::CheckedMessage,
-) -> Result<String, crate::db::DbError> {
-    let id = uuid::Uuid::new_v4().to_string();
+    t: &Text<'_>,
+) -> Result<u64, tokio_postgres::Error> {
     tx.exec(
         "INSERT INTO communications (id, organization_id, customer_id, booking_id, channel, direction, type,
              subject, content, status, recipient, attempts, next_attempt_at)
-         VALUES ($1, $2, $3, $4, 'sms', 'outbound', $5, $6, $7, 'pending', $8, 0, now())",
-        &[&id, &org, &customer_id, &booking_id, &kind, &message.subject, &message.body, &to],
+         VALUES ($1, $2, $3, $4, 'sms', 'outbound', $5, $6, $7, 'pending', $8, 0, now())
+         ON CONFLICT DO NOTHING",
+        &[&id, &org, &t.customer_id, &t.booking_id, &t.kind, &t.subject, &t.body, &t.to],
     )
-    .await?;
-    Ok(id)
+    .await
 }
 
 /// The callback URL Twilio is given for `org`'s texts, on the public base URL.

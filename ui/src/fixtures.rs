@@ -45,6 +45,11 @@ pub fn money(amount: i64, currency: &str) -> Money {
     Money::new(amount, Currency::parse(currency).unwrap())
 }
 
+/// US dollars, in cents: the currency most render tests read in.
+pub fn usd(amount: i64) -> Money {
+    Money::new(amount, Currency::USD)
+}
+
 /// A tier of tour `t1` named as its id, tour-wide unless `variant` is given.
 pub fn tier(id: &str, amount: i64, currency: &str, variant: Option<&str>) -> PricingTier {
     PricingTier {

@@ -4,28 +4,20 @@
 //! Delivery is at least once: a crash between the relay's acceptance and the commit that marks
 //! the row sent sends that one message again. Row locks make two drains never send one row twice.
 
-use std::time::Duration;
-
 use deadpool_postgres::{GenericClient, Pool};
 
-use crate::db::Prepared;
-use crate::db::set_tenant;
-use crate::mail::{Email, MANAGE_LINK, MANAGE_LINK_DAYS, MailError, Mailer, REVIEW_LINK, WAITLIST_CLAIM_LINK};
+use super::outbox::{self, Attempt, Channel};
+use crate::mail::{Email, MANAGE_LINK, MANAGE_LINK_DAYS, Mailer, REVIEW_LINK, WAITLIST_CLAIM_LINK};
 
 /// A row that failed this many times in a row is given up on (about an hour of retries).
-pub const MAX_ATTEMPTS: i32 = 8;
-/// Delay before the first retry; each further retry waits twice as long.
-const FIRST_RETRY: Duration = Duration::from_secs(30);
+pub use super::outbox::MAX_ATTEMPTS;
 /// Rows one pass of the runner takes per call of [`drain_outbox`]; a full pass is followed at once
 /// by another, so a backlog does not wait an interval per batch.
 pub const BATCH: i64 = 50;
 
 /// Sends up to `batch` due outbox rows and returns how many it settled (sent, failed, or put
-/// back with a later retry time).
-///
-/// Each row is claimed `FOR UPDATE SKIP LOCKED` and marked in its own transaction, held while
-/// the relay is talking: a second drain (another server instance) skips the row instead of
-/// sending it again, and a crash loses at most the mark of the one message in flight.
+/// back with a later retry time), each claimed and marked in its own transaction
+/// ([`outbox::claim`]).
 ///
 /// Which organizations have mail due comes from V10's lookup (ids only); each organization's
 /// rows are then claimed in its tenant.
@@ -36,40 +28,22 @@ pub async fn drain_outbox(pool: &Pool, mailer: &Mailer, batch: i64) -> anyhow::R
     let mut settled = 0;
     for org in &orgs {
         while settled < limit {
-            let tx = client.transaction().await?;
-            set_tenant(&tx, org).await?;
-            let Some(row) = tx
-                .row_opt(
-                    "SELECT id, recipient, subject, content, attempts, customer_id, booking_id FROM communications
-                     WHERE organization_id = $1 AND status = 'pending' AND channel = 'email'
-                       AND direction = 'outbound' AND recipient IS NOT NULL AND next_attempt_at <= now()
-                     ORDER BY next_attempt_at
-                     LIMIT 1
-                     FOR UPDATE SKIP LOCKED",
-                    &[org],
-                )
-                .await?
-            else {
-                break;
-            };
-            let id: String = row.try_get(0)?;
+            let Some((tx, row)) = outbox::claim(&mut client, org, Channel::Email).await? else { break };
             let email = Email {
-                to: row.try_get(1)?,
-                subject: row.try_get::<_, Option<String>>(2)?.unwrap_or_default(),
-                text: row.try_get(3)?,
+                to: row.to.clone(),
+                subject: row.subject.clone().unwrap_or_default(),
+                text: row.content.clone(),
             };
-            let attempts = row.try_get::<_, i32>(4)? + 1;
-            let (email, token) = fill_link(&tx, org, mailer, email, row.try_get(5)?, row.try_get(6)?).await?;
+            let (customer_id, booking_id) = (row.customer_id.clone(), row.booking_id.clone());
+            let (email, token) = fill_link(&tx, org, mailer, email, customer_id, booking_id).await?;
             let result = mailer.send(&email).await;
             // A relay that echoes the message must not leave the token in the failure reason.
             let result = match (result, token) {
                 (Err(e), Some(t)) => Err(e.withhold(&t)),
                 (r, _) => r,
             };
-            record_attempt(&tx, org, &id, attempts, result).await?;
-            // Sent, failed or retried later: desks see the message's state as it now is.
-            crate::db::append_communications(&tx, org, std::slice::from_ref(&id)).await?;
-            tx.commit().await?;
+            let outcome = Attempt::after(row.attempt, result.map(|()| None).map_err(Into::into));
+            outbox::settle(tx, org, &row, outcome).await?;
             settled += 1;
         }
     }
@@ -114,92 +88,4 @@ async fn fill_link(
     let link = crate::website::bookings::manage_url(mailer.public_base_url(), &token);
     email.text = email.text.replace(MANAGE_LINK, &link);
     Ok((email, Some(token)))
-}
-
-async fn record_attempt(
-    tx: &impl GenericClient,
-    org: &str,
-    id: &str,
-    attempts: i32,
-    result: Result<(), MailError>,
-) -> anyhow::Result<()> {
-    let outcome = match result {
-        Ok(()) => Attempt::Sent(None),
-        Err(MailError::Transient(reason)) if attempts < MAX_ATTEMPTS => Attempt::Retry(reason),
-        Err(MailError::Transient(r)) => Attempt::Failed(format!("gave up after {attempts} attempts: {r}")),
-        Err(e) => Attempt::Failed(e.to_string()),
-    };
-    record(tx, org, id, attempts, outcome).await
-}
-
-/// How one attempt to send an outbox row (e-mail or text) ended.
-pub(crate) enum Attempt {
-    /// Sent, with the provider's message id when it gives one (Twilio's Message SID).
-    Sent(Option<String>),
-    /// Not sent, for a reason a later attempt may not meet.
-    Retry(String),
-    /// Given up on.
-    Failed(String),
-}
-
-/// Marks outbox row `id` with attempt number `attempts` and its outcome: sent, put back with a
-/// later retry time (the last reason stays on the pending row, so a stuck message says why), or
-/// failed.
-pub(crate) async fn record(
-    tx: &impl GenericClient,
-    org: &str,
-    id: &str,
-    attempts: i32,
-    outcome: Attempt,
-) -> anyhow::Result<()> {
-    match outcome {
-        Attempt::Sent(external_id) => {
-            tx.exec(
-                "UPDATE communications SET status = 'sent', sent_at = now(), attempts = $3, failure_reason = NULL,
-                     external_id = coalesce($4, external_id)
-                 WHERE organization_id = $1 AND id = $2",
-                &[&org, &id, &attempts, &external_id],
-            )
-            .await?;
-        }
-        Attempt::Retry(reason) => {
-            tracing::warn!(%org, %id, attempts, "message not sent, will retry: {reason}");
-            tx.exec(
-                "UPDATE communications SET attempts = $3, failure_reason = $4,
-                     next_attempt_at = now() + make_interval(secs => $5)
-                 WHERE organization_id = $1 AND id = $2",
-                &[&org, &id, &attempts, &reason, &retry_delay(attempts).as_secs_f64()],
-            )
-            .await?;
-        }
-        Attempt::Failed(reason) => {
-            tracing::warn!(%org, %id, attempts, "message failed: {reason}");
-            tx.exec(
-                "UPDATE communications SET status = 'failed', attempts = $3, failure_reason = $4
-                 WHERE organization_id = $1 AND id = $2",
-                &[&org, &id, &attempts, &reason],
-            )
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// Wait before retry number `attempts` (1-based): 30 s, 1 min, 2 min, … doubling.
-fn retry_delay(attempts: i32) -> Duration {
-    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(16);
-    FIRST_RETRY.saturating_mul(1 << doublings)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_back_off_exponentially() {
-        let secs: Vec<u64> = (1..MAX_ATTEMPTS).map(|a| retry_delay(a).as_secs()).collect();
-        assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920]);
-        assert_eq!(retry_delay(0).as_secs(), 30);
-        assert_eq!(retry_delay(i32::MAX), retry_delay(17));
-    }
 }

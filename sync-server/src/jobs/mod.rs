@@ -10,12 +10,14 @@
 
 pub mod holds;
 pub mod mail_outbox;
+mod outbox;
 pub mod payment_chase;
 pub mod refunds;
 pub mod reminders;
 pub mod report_mail;
 pub mod review_requests;
 pub mod sms_outbox;
+mod sweep;
 pub mod waitlist;
 
 use std::time::Duration;

@@ -8,16 +8,16 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use deadpool_postgres::Pool;
-use tourdesk_domain::reminders::reminder_due;
-use tourdesk_domain::status::BookingStatus;
-
 use tourdesk_domain::messages::{MessageData, MessageKind, Rendered, departure_time, language_of};
+use tourdesk_domain::reminders::reminder_due;
 
+use super::sweep::{Sweep, booking_status, candidates_sql};
 use crate::db;
 use crate::db::Prepared;
-use crate::mail::{self, Email};
-use crate::messages;
+use crate::{mail, messages, sms};
 
+/// The `communications.type` of a reminder, by e-mail or by text (V9 keeps it once per booking).
+const KIND: &str = "booking_reminder";
 /// Most reminders queued per organization per sweep; the rest wait for the next one.
 const BATCH: i64 = 500;
 
@@ -36,40 +36,29 @@ pub async fn queue_due(pool: &Pool, lead: Duration, now: DateTime<Utc>) -> anyho
 
 async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) -> anyhow::Result<usize> {
     let mut conn = pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, org).await?;
+    let mut sweep = Sweep::begin(&mut conn, org).await?;
     let until = now + lead;
     // Candidates: the SQL narrows to bookings not yet reminded whose departure is in the window;
     // the domain decides. Customers who turned reminders off are left out here too, so they
     // cannot fill every batch.
-    let rows = tx
+    let rows = sweep
+        .tx()
         .rows(
-            "SELECT b.id, b.customer_id, b.status, b.reference_number, s.starts_at, s.timezone, t.name,
-                    t.meeting_point, c.email, c.first_name, b.participant_count,
-                    coalesce(np.email_enabled AND np.reminder_emails, true), c.preferred_language,
-                    CASE WHEN c.sms_opt_in THEN nullif(trim(c.phone), '') END
-             FROM bookings b
-             JOIN schedules s ON s.organization_id = b.organization_id AND s.id = b.departure_id
-             JOIN tours t ON t.organization_id = b.organization_id AND t.id = b.tour_id
-             JOIN customers c ON c.organization_id = b.organization_id AND c.id = b.customer_id
-             LEFT JOIN notification_preferences np
-                    ON np.organization_id = b.organization_id AND np.customer_id = b.customer_id
-             WHERE b.organization_id = $1 AND b.status IN ('confirmed', 'modified')
-               AND s.starts_at > $2 AND s.starts_at <= $3
-               AND coalesce(np.email_enabled AND np.reminder_emails, true) AND NOT c.reminders_opt_out
-               AND NOT EXISTS (SELECT 1 FROM communications m WHERE m.organization_id = b.organization_id
-                               AND m.booking_id = b.id AND m.type = 'booking_reminder')
-             ORDER BY s.starts_at, b.id
-             LIMIT $4",
+            candidates_sql!(
+                select "b.id, b.customer_id, b.status, b.reference_number, s.starts_at, s.timezone, t.name,
+                        t.meeting_point, c.email, c.first_name, b.participant_count,
+                        coalesce(np.email_enabled AND np.reminder_emails, true), c.preferred_language,
+                        CASE WHEN c.sms_opt_in THEN nullif(trim(c.phone), '') END"
+                where "b.status IN ('confirmed', 'modified') AND s.starts_at > $2 AND s.starts_at <= $3
+                       AND coalesce(np.email_enabled AND np.reminder_emails, true) AND NOT c.reminders_opt_out"
+                not_sent "booking_reminder"
+                order_by "s.starts_at, b.id"
+            ),
             &[&org, &now, &until, &BATCH],
         )
         .await?;
-    let mut queued = 0;
-    let mut written = Vec::new();
     for r in &rows {
-        let status: String = r.try_get(2)?;
-        let status =
-            BookingStatus::parse(&status).ok_or_else(|| anyhow::anyhow!("stored booking status {status:?}"))?;
+        let status = booking_status(r, 2)?;
         let starts_at = r.try_get(4)?;
         if !reminder_due(status, starts_at, now, lead, r.try_get(11)?) {
             continue;
@@ -91,46 +80,32 @@ async fn queue_in(pool: &Pool, org: &str, lead: Duration, now: DateTime<Utc>) ->
             ..MessageData::default()
         };
         let Rendered { subject, body: text } =
-            messages::compose(&tx, org, MessageKind::Reminder, language, &data).await?;
-        // A walk-in taken at the desk may have no address: the reminder is recorded as not sent,
-        // with why, rather than failing the sweep for everyone else.
-        let Some(to) = r.try_get::<_, Option<String>>(8)? else {
-            let kind = "booking_reminder";
-            // A customer reachable only by phone, who agreed to texts, is reminded by text: as the
-            // reminder's own row (V9 keeps it once per booking), through the Twilio outbox.
-            if let Some(phone) = r.try_get::<_, Option<String>>(13)? {
-                let text = messages::sms_text(&Rendered { subject, body: String::new() });
-                if let Some(id) =
-                    crate::sms::queue_once(&tx, org, &customer_id, &booking_id, kind, &phone, &text).await?
-                {
-                    written.push(id);
-                    queued += 1;
-                }
-                continue;
-            }
-            written.extend(
-                mail::record_no_address(&tx, org, &customer_id, Some(&booking_id), kind, &subject, &text).await?,
-            );
+            messages::compose(sweep.tx(), org, MessageKind::Reminder, language, &data).await?;
+        let (to, phone): (Option<String>, Option<String>) = (r.try_get(8)?, r.try_get(13)?);
+        let Some(phone) = phone else {
+            sweep.mail_once(&customer_id, &booking_id, KIND, to, &subject, &text).await?;
             continue;
         };
-        let email = Email { to, subject, text };
-        if let Some(id) = mail::queue_reminder(&tx, org, &customer_id, &booking_id, &email).await? {
-            written.push(id);
-            queued += 1;
+        let sms_body = messages::sms_text(&Rendered { subject: subject.clone(), body: String::new() });
+        let mut sms = sms::Text {
+            customer_id: &customer_id,
+            booking_id: Some(&booking_id),
+            kind: KIND,
+            to: &phone,
+            body: &sms_body,
+            subject: None,
+        };
+        if to.is_none() {
+            // A customer reachable only by phone, who agreed to texts, is reminded by text: as the
+            // reminder's own row (V9 keeps it once per booking), through the Twilio outbox.
+            let id = sms::queue_once(sweep.tx(), org, &sms).await?;
+            sweep.queued(id);
+        } else if sweep.mail_once(&customer_id, &booking_id, KIND, to, &subject, &text).await? {
             // The reminder's row makes it once per booking; its text goes with it.
-            if let Some(phone) = r.try_get::<_, Option<String>>(13)? {
-                let text = messages::sms_text(&Rendered { subject: email.subject.clone(), body: String::new() });
-                written.push(
-                    crate::sms::queue(&tx, org, &customer_id, Some(&booking_id), "booking_reminder_sms", &phone, &text)
-                        .await?,
-                );
-            }
+            sms.kind = "booking_reminder_sms";
+            let id = sms::queue(sweep.tx(), org, &sms).await?;
+            sweep.wrote(id);
         }
     }
-    crate::db::append_communications(&tx, org, &written).await?;
-    tx.commit().await?;
-    if queued > 0 {
-        tracing::info!(org, queued, "departure reminders queued");
-    }
-    Ok(queued)
+    sweep.commit("departure reminders").await
 }

@@ -8,11 +8,11 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use deadpool_postgres::Pool;
 use tourdesk_domain::reviews::{self, request_due};
-use tourdesk_domain::status::BookingStatus;
 
+use super::sweep::{Sweep, booking_status, candidates_sql};
 use crate::db;
 use crate::db::Prepared;
-use crate::mail::{self, Email, REVIEW_LINK};
+use crate::mail::{Email, REVIEW_LINK};
 use crate::web::i18n::Lang;
 
 /// The `communications.type` of a review request.
@@ -59,37 +59,27 @@ pub fn request_email(lang: Lang, to: String, first_name: &str, tour: &str, date:
 
 async fn queue_in(pool: &Pool, org: &str, since: DateTime<Utc>, now: DateTime<Utc>) -> anyhow::Result<usize> {
     let mut conn = pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, org).await?;
+    let mut sweep = Sweep::begin(&mut conn, org).await?;
     // Candidates: the SQL narrows to attended bookings of departures that ended in the window and
     // were not asked yet; the domain decides. Customers who turned review requests off are left
     // out here, so they cannot fill every batch.
-    let rows = tx
+    let rows = sweep
+        .tx()
         .rows(
-            "SELECT b.id, b.customer_id, b.status, b.checked_in, s.ends_at, s.local_date, t.name, c.email,
-                    c.first_name, c.preferred_language
-             FROM bookings b
-             JOIN schedules s ON s.organization_id = b.organization_id AND s.id = b.departure_id
-             JOIN tours t ON t.organization_id = b.organization_id AND t.id = b.tour_id
-             JOIN customers c ON c.organization_id = b.organization_id AND c.id = b.customer_id
-             LEFT JOIN notification_preferences np
-                    ON np.organization_id = b.organization_id AND np.customer_id = b.customer_id
-             WHERE b.organization_id = $1 AND b.status IN ('confirmed', 'modified', 'completed')
-               AND b.checked_in > 0 AND s.ends_at > $2 AND s.ends_at <= $3
-               AND coalesce(np.email_enabled AND np.review_requests, true)
-               AND NOT EXISTS (SELECT 1 FROM communications m WHERE m.organization_id = b.organization_id
-                               AND m.booking_id = b.id AND m.type = 'review_request')
-             ORDER BY s.ends_at, b.id
-             LIMIT $4",
+            candidates_sql!(
+                select "b.id, b.customer_id, b.status, b.checked_in, s.ends_at, s.local_date, t.name, c.email,
+                        c.first_name, c.preferred_language"
+                where "b.status IN ('confirmed', 'modified', 'completed')
+                       AND b.checked_in > 0 AND s.ends_at > $2 AND s.ends_at <= $3
+                       AND coalesce(np.email_enabled AND np.review_requests, true)"
+                not_sent "review_request"
+                order_by "s.ends_at, b.id"
+            ),
             &[&org, &since, &now, &BATCH],
         )
         .await?;
-    let mut queued = 0;
-    let mut written = Vec::new();
     for r in &rows {
-        let status: String = r.try_get(2)?;
-        let status =
-            BookingStatus::parse(&status).ok_or_else(|| anyhow::anyhow!("stored booking status {status:?}"))?;
+        let status = booking_status(r, 2)?;
         let checked_in = u32::try_from(r.try_get::<_, i32>(3)?).unwrap_or(0);
         if !request_due(status, checked_in, r.try_get(4)?, now, false) {
             continue;
@@ -99,26 +89,9 @@ async fn queue_in(pool: &Pool, org: &str, since: DateTime<Utc>, now: DateTime<Ut
         let lang = Lang::parse(&language).unwrap_or(Lang::En);
         let to: Option<String> = r.try_get(7)?;
         let email = request_email(lang, to.clone().unwrap_or_default(), &first_name, &tour, r.try_get(5)?);
-        // A walk-in without an address is recorded as not asked, with why, so it is not found again.
-        if to.is_none() {
-            written.extend(
-                mail::record_no_address(&tx, org, &customer_id, Some(&booking_id), KIND, &email.subject, &email.text)
-                    .await?,
-            );
-            continue;
-        }
-        if let Some(id) = mail::queue_once(&tx, org, &customer_id, &booking_id, KIND, &email).await? {
-            written.push(id);
-            queued += 1;
-        }
+        sweep.mail_once(&customer_id, &booking_id, KIND, to, &email.subject, &email.text).await?;
     }
-    // Desks see the request on the booking's timeline like every other message.
-    crate::db::append_communications(&tx, org, &written).await?;
-    tx.commit().await?;
-    if queued > 0 {
-        tracing::info!(org, queued, "review requests queued");
-    }
-    Ok(queued)
+    sweep.commit("review requests").await
 }
 
 #[cfg(test)]

@@ -450,15 +450,10 @@ pub fn RejectedBookingRow(props: &RejectedBookingRowProps) -> Html {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::fixtures::{self, render};
+    use crate::fixtures::{self, render, usd};
     use tourdesk_domain::entities::{Customer, NotesConflict};
     use tourdesk_domain::ipc::ManifestBooking;
-    use tourdesk_domain::money::Money;
     use tourdesk_domain::status::BookingStatus;
-
-    fn usd(amount: i64) -> Money {
-        fixtures::money(amount, "USD")
-    }
 
     /// A New York departure. 2026-11-01 is the US fall-back day: 05:30 UTC is 01:30 EDT and
     /// 06:30 UTC is 01:30 EST, the same wall-clock time twice.

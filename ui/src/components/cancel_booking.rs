@@ -4,10 +4,10 @@
 //! too; the server decides it again, refunds card money at Stripe and mails the customer.
 
 use tourdesk_domain::ipc::{BookingMoney, CancelBooking, CancellationPreview};
-use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::components::dialog::{DialogFooter, FormDialog, field_error};
+use crate::components::dialog::{DialogFooter, FormDialog, ReasonField, field_error};
 use crate::components::payment::decimal;
 use crate::components::tours::price;
 use crate::error::UiError;
@@ -70,7 +70,7 @@ pub fn CancelBookingDialog(props: &CancelBookingDialogProps) -> Html {
     let busy = use_state(|| false);
     let area = |s: &UseStateHandle<String>| {
         let s = s.clone();
-        Callback::from(move |e: InputEvent| s.set(e.target_unchecked_into::<HtmlTextAreaElement>().value()))
+        Callback::from(move |text: String| s.set(text))
     };
     let on_reason = area(&reason);
     let on_override_reason = area(&override_reason);
@@ -124,10 +124,8 @@ pub fn CancelBookingDialog(props: &CancelBookingDialogProps) -> Html {
             <p class="dialog-subject"><strong>{ format!("Booking {}", p.reference_number) }</strong>
                 { format!(" · {} paid and not refunded", price(&p.refundable)) }</p>
             <p id="cancel-booking-policy">{ policy_words(p) }</p>
-            <label>{ "Reason (kept on the booking)" }
-                <textarea id="cancel-booking-reason" rows="2" maxlength="500" value={(*reason).clone()} oninput={on_reason} />
-                { beside("reason") }
-            </label>
+            <ReasonField id="cancel-booking-reason" label="Reason (kept on the booking)" value={(*reason).clone()}
+                         on_input={on_reason} error={beside("reason")} />
             if !p.refundable.is_zero() {
                 <label class="check">
                     <input id="cancel-booking-override" type="checkbox" checked={*overriding} onchange={on_overriding} />
@@ -140,10 +138,8 @@ pub fn CancelBookingDialog(props: &CancelBookingDialogProps) -> Html {
                     { beside("refund_override.amount") }
                     { beside("refund_override.currency") }
                 </label>
-                <label>{ "Why (audited)" }
-                    <textarea id="cancel-booking-override-reason" rows="2" maxlength="500" value={(*override_reason).clone()} oninput={on_override_reason} />
-                    { beside("refund_override.reason") }
-                </label>
+                <ReasonField id="cancel-booking-override-reason" label="Why (audited)" value={(*override_reason).clone()}
+                             on_input={on_override_reason} error={beside("refund_override.reason")} />
             }
             <label class="check">
                 <input id="cancel-booking-notify" type="checkbox" checked={*notify} onchange={on_notify} />
@@ -161,11 +157,7 @@ pub fn CancelBookingDialog(props: &CancelBookingDialogProps) -> Html {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use tourdesk_domain::money::{Currency, Money};
-
-    fn usd(a: i64) -> Money {
-        Money::new(a, Currency::USD)
-    }
+    use crate::fixtures::usd;
 
     fn preview(policy: i64, to_card: i64) -> CancellationPreview {
         CancellationPreview {

@@ -1,6 +1,7 @@
 //! The modal form every dialog of the desk is: a backdrop, a form labelled by its heading,
 //! Escape closes it. Its id is `{name}-dialog` and the heading's `{name}-title`.
 
+use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
 use crate::hooks::close_on_escape;
@@ -41,6 +42,32 @@ pub fn field_error(error: &Option<crate::error::UiError>, prefix: &str, field: &
             <span class="field-error" id={format!("{prefix}-{}-error", field.replace(['.', '_'], "-"))}>{ e.message.clone() }</span>
         },
         _ => html! {},
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ReasonFieldProps {
+    /// The text area's id.
+    pub id: AttrValue,
+    pub label: AttrValue,
+    pub value: AttrValue,
+    /// With the text as it now reads.
+    pub on_input: Callback<String>,
+    /// The error shown beside it ([`field_error`]).
+    #[prop_or_default]
+    pub error: Html,
+}
+
+/// A booking dialog's reason in the staff's words: two rows, at most 500 characters (what the
+/// intents accept).
+#[component]
+pub fn ReasonField(props: &ReasonFieldProps) -> Html {
+    let on_input = props.on_input.reform(|e: InputEvent| e.target_unchecked_into::<HtmlTextAreaElement>().value());
+    html! {
+        <label>{ props.label.clone() }
+            <textarea id={props.id.clone()} rows="2" maxlength="500" value={props.value.clone()} oninput={on_input} />
+            { props.error.clone() }
+        </label>
     }
 }
 

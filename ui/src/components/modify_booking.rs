@@ -7,11 +7,11 @@
 //! inbox with its reason.
 
 use tourdesk_domain::ipc::{BookingMoney, ModifyBooking, ModifyLine, ModifyPreview};
-use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+use web_sys::HtmlInputElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::components::dialog::{DialogFooter, FormDialog, field_error};
+use crate::components::dialog::{DialogFooter, FormDialog, ReasonField, field_error};
 use crate::components::move_booking::money_words;
 use crate::components::payment::decimal;
 use crate::components::tours::price;
@@ -126,9 +126,9 @@ pub fn ModifyBookingDialog(props: &ModifyBookingDialogProps) -> Html {
     let on_discount_reason = text(|f, v| f.discount_reason = v);
     let on_reason = {
         let form = form.clone();
-        Callback::from(move |e: InputEvent| {
+        Callback::from(move |text: String| {
             let mut next = (*form).clone();
-            next.reason = e.target_unchecked_into::<HtmlTextAreaElement>().value();
+            next.reason = text;
             form.set(next);
         })
     };
@@ -183,10 +183,8 @@ pub fn ModifyBookingDialog(props: &ModifyBookingDialogProps) -> Html {
                 <input id="modify-discount-reason" autocomplete="off" maxlength="200" value={form.discount_reason.clone()} oninput={on_discount_reason} />
                 { beside("manual_discount.description") }
             </label>
-            <label>{ "Reason (kept on the booking's history)" }
-                <textarea id="modify-booking-reason" rows="2" maxlength="500" value={form.reason.clone()} oninput={on_reason} />
-                { beside("reason") }
-            </label>
+            <ReasonField id="modify-booking-reason" label="Reason (kept on the booking's history)" value={form.reason.clone()}
+                         on_input={on_reason} error={beside("reason")} />
             <p id="modify-booking-summary" class="summary" role="status">
                 { format!("{} · {}", guests(p.seats_after), money_words(&p.money)) }
             </p>
@@ -207,13 +205,9 @@ pub fn ModifyBookingDialog(props: &ModifyBookingDialogProps) -> Html {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::fixtures::usd;
     use tourdesk_domain::ipc::ModifyTier;
-    use tourdesk_domain::money::{Currency, Money};
     use tourdesk_domain::mutation::MoveMoney;
-
-    fn usd(a: i64) -> Money {
-        Money::new(a, Currency::USD)
-    }
 
     fn preview(new_total: i64, to_card: i64, by_hand: i64) -> ModifyPreview {
         let money = crate::components::payment::tests::money(10_000);

@@ -6,10 +6,9 @@
 use tourdesk_domain::ipc::{BookingMoney, MoveBooking, MoveOption};
 use tourdesk_domain::money::Money;
 use tourdesk_domain::mutation::MoveMoney;
-use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
-use crate::components::dialog::{DialogFooter, FormDialog, field_error};
+use crate::components::dialog::{DialogFooter, FormDialog, ReasonField, field_error};
 use crate::components::tours::{local_start, price};
 use crate::error::UiError;
 use crate::hooks::spawn_save;
@@ -56,7 +55,7 @@ pub fn MoveBookingDialog(props: &MoveBookingDialogProps) -> Html {
     let busy = use_state(|| false);
     let on_reason = {
         let reason = reason.clone();
-        Callback::from(move |e: InputEvent| reason.set(e.target_unchecked_into::<HtmlTextAreaElement>().value()))
+        Callback::from(move |text: String| reason.set(text))
     };
     let on_submit = {
         let (chosen, reason, error, busy) = (chosen.clone(), reason.clone(), error.clone(), busy.clone());
@@ -107,10 +106,8 @@ pub fn MoveBookingDialog(props: &MoveBookingDialogProps) -> Html {
                     { beside("to_departure_id") }
                 </fieldset>
             }
-            <label>{ "Reason (kept on the booking's history)" }
-                <textarea id="move-booking-reason" rows="2" maxlength="500" value={(*reason).clone()} oninput={on_reason} />
-                { beside("reason") }
-            </label>
+            <ReasonField id="move-booking-reason" label="Reason (kept on the booking's history)" value={(*reason).clone()}
+                         on_input={on_reason} error={beside("reason")} />
             <p class="muted">{ "Moved on this desk at once, offline too; the server decides again when the desk syncs, and a departure that filled up meanwhile lands in the inbox." }</p>
             <DialogFooter name="move-booking" error={err.clone()} fields={&["to_departure_id", "reason"][..]}
                           confirm_id="confirm-move-booking" confirm_label="Move booking"
@@ -124,12 +121,8 @@ pub fn MoveBookingDialog(props: &MoveBookingDialogProps) -> Html {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::fixtures::usd;
     use tourdesk_domain::Departure;
-    use tourdesk_domain::money::Currency;
-
-    fn usd(a: i64) -> Money {
-        Money::new(a, Currency::USD)
-    }
 
     fn money(old: i64, new: i64, balance: i64, refund: i64) -> MoveMoney {
         MoveMoney {
