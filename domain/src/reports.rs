@@ -207,9 +207,14 @@ impl ReportFilter {
     }
 
     fn keeps_booking(&self, f: &SaleFact) -> bool {
-        self.tour_id.as_ref().is_none_or(|t| *t == f.tour_id)
-            && self.source.is_none_or(|s| s == f.source)
-            && self.currency.is_none_or(|c| c == f.currency)
+        self.keeps_row(&f.row())
+    }
+
+    /// Whether the report's tour, source and currency filters keep the booking.
+    fn keeps_row(&self, s: &SaleRow<'_>) -> bool {
+        self.tour_id.as_deref().is_none_or(|t| t == s.tour_id)
+            && self.source.is_none_or(|x| x == s.source)
+            && self.currency.is_none_or(|c| c == s.currency)
     }
 }
 
@@ -457,12 +462,16 @@ pub struct Revenue {
 
 impl Revenue {
     pub fn add(&mut self, f: &SaleFact) {
+        self.add_row(&f.row());
+    }
+
+    fn add_row(&mut self, s: &SaleRow<'_>) {
         self.bookings += 1;
-        self.participants += i64::from(f.participants);
-        self.gross += f.subtotal;
-        self.discounts += f.discounts;
-        self.taxes += f.exclusive_taxes;
-        self.refunds += f.refunded;
+        self.participants += s.participants;
+        self.gross += s.subtotal;
+        self.discounts += s.discounts;
+        self.taxes += s.exclusive_taxes;
+        self.refunds += s.refunded;
     }
 
     pub fn net(&self) -> i64 {
@@ -490,19 +499,6 @@ impl Revenue {
             Cell::Money(Money::new(self.net(), c)),
         ]
     }
-}
-
-/// The sold bookings of `facts` the filter keeps whose booking date (in `tz`) is in the range,
-/// with that date.
-fn sold_in_range<'a>(
-    facts: &'a [SaleFact],
-    f: &'a ReportFilter,
-    tz: Tz,
-) -> impl Iterator<Item = (&'a SaleFact, NaiveDate)> {
-    facts.iter().filter(|s| s.sold() && f.keeps_booking(s)).filter_map(move |s| {
-        let day = local_day(s.created_at, tz);
-        (f.from <= day && day <= f.to).then_some((s, day))
-    })
 }
 
 /// A revenue row's group, borrowed from the facts (no text made per booking).
@@ -662,51 +658,6 @@ pub fn lead_bucket(created: DateTime<Utc>, starts: DateTime<Utc>) -> &'static st
     LEAD_BUCKETS.iter().rev().find(|(_, min)| days >= *min).map_or(LEAD_BUCKETS[0].0, |(label, _)| label)
 }
 
-/// Bookings by source, and by lead time within each source.
-pub fn sources(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTable {
-    let mut rows: BTreeMap<(&'static str, usize, Currency), Revenue> = BTreeMap::new();
-    let mut totals: BTreeMap<Currency, Revenue> = BTreeMap::new();
-    for (s, _) in sold_in_range(facts, f, tz) {
-        let lead = s.departure_starts_at.map_or("unknown", |d| lead_bucket(s.created_at, d));
-        let order = LEAD_BUCKETS.iter().position(|(l, _)| *l == lead).unwrap_or(LEAD_BUCKETS.len());
-        rows.entry((s.source.as_str(), order, s.currency)).or_default().add(s);
-        totals.entry(s.currency).or_default().add(s);
-    }
-    let lead_label = |i: usize| LEAD_BUCKETS.get(i).map_or("unknown", |(l, _)| l).to_string();
-    ReportTable {
-        title: ReportKind::Sources.title().into(),
-        columns: ["Source", "Lead time", "Currency", "Bookings", "Guests", "Net"].map(String::from).to_vec(),
-        rows: rows
-            .into_iter()
-            .map(|((src, lead, c), r)| {
-                vec![
-                    Cell::Text(src.to_string()),
-                    Cell::Text(lead_label(lead)),
-                    Cell::Text(c.to_string()),
-                    Cell::Count(r.bookings),
-                    Cell::Count(r.participants),
-                    Cell::Money(Money::new(r.net(), c)),
-                ]
-            })
-            .collect(),
-        totals: totals
-            .into_iter()
-            .map(|(c, r)| {
-                vec![
-                    Cell::Text("Total".into()),
-                    Cell::Text(String::new()),
-                    Cell::Text(c.to_string()),
-                    Cell::Count(r.bookings),
-                    Cell::Count(r.participants),
-                    Cell::Money(Money::new(r.net(), c)),
-                ]
-            })
-            .collect(),
-        chart_column: 3,
-        notes: vec![],
-    }
-}
-
 fn weekday_label(w: Weekday) -> &'static str {
     ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][w.num_days_from_monday() as usize]
 }
@@ -805,36 +756,6 @@ pub fn cancellations(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTabl
     }
 }
 
-/// Promo code use in the range: bookings, the discount given and the net sold with each code.
-/// `codes` names codes by id (a code this desk no longer holds shows its id).
-pub fn promos(facts: &[SaleFact], f: &ReportFilter, tz: Tz, codes: &BTreeMap<String, String>) -> ReportTable {
-    let mut rows: BTreeMap<(String, Currency), Revenue> = BTreeMap::new();
-    let mut totals: BTreeMap<Currency, Revenue> = BTreeMap::new();
-    for (s, _) in sold_in_range(facts, f, tz) {
-        let Some(code) = &s.promo_code else { continue };
-        let name = codes.get(code).cloned().unwrap_or_else(|| code.clone());
-        rows.entry((name, s.currency)).or_default().add(s);
-        totals.entry(s.currency).or_default().add(s);
-    }
-    let cells = |label: String, c: Currency, r: Revenue| {
-        vec![
-            Cell::Text(label),
-            Cell::Text(c.to_string()),
-            Cell::Count(r.bookings),
-            Cell::Money(Money::new(r.discounts, c)),
-            Cell::Money(Money::new(r.net(), c)),
-        ]
-    };
-    ReportTable {
-        title: ReportKind::Promos.title().into(),
-        columns: ["Code", "Currency", "Bookings", "Discount given", "Net"].map(String::from).to_vec(),
-        rows: rows.into_iter().map(|((code, c), r)| cells(code, c, r)).collect(),
-        totals: totals.into_iter().map(|(c, r)| cells("Total".into(), c, r)).collect(),
-        chart_column: 3,
-        notes: vec![],
-    }
-}
-
 /// Per guide: departures led in the range (not cancelled), guests checked in, no-shows, the
 /// no-show rate (no-shows ÷ guests whose attendance was recorded), and the published reviews of
 /// those departures' bookings: how many and their average in tenths of a star
@@ -900,71 +821,371 @@ pub fn guides(deps: &[DepartureFact], f: &ReportFilter) -> ReportTable {
     }
 }
 
-/// Customers who bought in the range: new (their first sold booking is in the range) or
-/// returning, with their lifetime value (net of every sold booking, per currency).
-pub fn customers(cust: &[CustomerFact], f: &ReportFilter, tz: Tz) -> ReportTable {
-    // (kind, currency) → (customers, bookings in range, net in range, lifetime net)
-    let mut rows: BTreeMap<(&'static str, Currency), (i64, i64, i64, i64)> = BTreeMap::new();
-    let mut totals: BTreeMap<Currency, (i64, i64, i64, i64)> = BTreeMap::new();
-    for c in cust {
-        let sold: Vec<&SaleFact> = c.bookings.iter().filter(|s| s.sold()).collect();
-        let in_range: Vec<&SaleFact> = sold
-            .iter()
-            .copied()
-            .filter(|s| {
-                let d = local_day(s.created_at, tz);
-                f.from <= d && d <= f.to && f.keeps_booking(s)
-            })
-            .collect();
-        let Some(first) = sold.iter().map(|s| local_day(s.created_at, tz)).min() else { continue };
-        if in_range.is_empty() {
-            continue;
+/// One booking as the sources, promo code and customers reports read it while the store streams
+/// the rows by: borrowed from the row, so a year of bookings is summed without a record made
+/// per booking ([`SaleFact`] is the owned form; [`SaleFact::row`] borrows one as this).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaleRow<'a> {
+    pub tour_id: &'a str,
+    pub source: BookingSource,
+    pub status: BookingStatus,
+    pub created_at: DateTime<Utc>,
+    /// The departure's start; `None` when this desk does not hold the departure.
+    pub departure_starts_at: Option<DateTime<Utc>>,
+    pub currency: Currency,
+    pub participants: i64,
+    /// Minor units of `currency`.
+    pub subtotal: i64,
+    pub discounts: i64,
+    pub exclusive_taxes: i64,
+    pub paid: i64,
+    pub refunded: i64,
+    pub promo_code: Option<&'a str>,
+}
+
+impl SaleRow<'_> {
+    /// See [`sold`].
+    pub fn sold(&self) -> bool {
+        sold(self.status, self.paid > 0)
+    }
+
+    fn net(&self) -> i64 {
+        self.subtotal - self.discounts - self.refunded
+    }
+}
+
+impl SaleFact {
+    /// This booking as the streamed reports read it.
+    pub fn row(&self) -> SaleRow<'_> {
+        SaleRow {
+            tour_id: &self.tour_id,
+            source: self.source,
+            status: self.status,
+            created_at: self.created_at,
+            departure_starts_at: self.departure_starts_at,
+            currency: self.currency,
+            participants: i64::from(self.participants),
+            subtotal: self.subtotal,
+            discounts: self.discounts,
+            exclusive_taxes: self.exclusive_taxes,
+            paid: self.paid,
+            refunded: self.refunded,
+            promo_code: self.promo_code.as_deref(),
         }
-        let kind = if first >= f.from { "new" } else { "returning" };
-        let mut currencies: Vec<Currency> = in_range.iter().map(|s| s.currency).collect();
-        currencies.sort();
-        currencies.dedup();
-        for cur in currencies {
-            let n = in_range.iter().filter(|s| s.currency == cur).count() as i64;
-            let net: i64 = in_range.iter().filter(|s| s.currency == cur).map(|s| s.net()).sum();
-            let life: i64 = sold.iter().filter(|s| s.currency == cur).map(|s| s.net()).sum();
-            for acc in [rows.entry((kind, cur)).or_default(), totals.entry(cur).or_default()] {
-                acc.0 += 1;
-                acc.1 += n;
-                acc.2 += net;
-                acc.3 += life;
+    }
+}
+
+/// Where an instant's local day falls against a report's days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayInRange {
+    Before,
+    On(NaiveDate),
+    After,
+}
+
+/// The local days of instants in `tz` around a report's range `from..=to`, worked out from the
+/// zone's offset over each stretch ([`offset_spans`]) rather than by asking the zone per booking:
+/// the streamed reports ask this once per booking.
+#[derive(Debug, Clone)]
+pub struct RangeDays {
+    from: NaiveDate,
+    to: NaiveDate,
+    tz: Tz,
+    /// Two days either side of the range's UTC bounds: outside them, an instant's local day is
+    /// certainly before or after the range (a zone's offsets lie within 26 hours of each other).
+    wide: (DateTime<Utc>, DateTime<Utc>),
+    spans: Vec<(DateTime<Utc>, DateTime<Utc>, i64)>,
+}
+
+impl RangeDays {
+    pub fn new(from: NaiveDate, to: NaiveDate, tz: Tz) -> RangeDays {
+        let (start, end) = range_bounds(from, to, tz);
+        let wide = (start - chrono::Duration::days(2), end + chrono::Duration::days(2));
+        RangeDays { from, to, tz, wide, spans: offset_spans(tz, wide.0, wide.1) }
+    }
+
+    /// The local day of `t` when it lies in the range's days, else which side it falls on.
+    pub fn place(&self, t: DateTime<Utc>) -> DayInRange {
+        if t < self.wide.0 {
+            return DayInRange::Before;
+        }
+        if t >= self.wide.1 {
+            return DayInRange::After;
+        }
+        let day = match self.spans.iter().find(|(a, b, _)| *a <= t && t < *b) {
+            Some((_, _, offset)) => (t + chrono::Duration::seconds(*offset)).date_naive(),
+            None => local_day(t, self.tz),
+        };
+        if day < self.from {
+            DayInRange::Before
+        } else if self.to < day {
+            DayInRange::After
+        } else {
+            DayInRange::On(day)
+        }
+    }
+
+    /// Whether `s` is a sold booking the filter keeps, made on one of the range's days.
+    fn sold_in_range(&self, f: &ReportFilter, s: &SaleRow<'_>) -> bool {
+        s.sold() && f.keeps_row(s) && matches!(self.place(s.created_at), DayInRange::On(_))
+    }
+}
+
+/// The sources report summed booking by booking, as the store streams them ([`sources`] is
+/// this over owned facts).
+#[derive(Debug, Clone)]
+pub struct SourcesSums {
+    filter: ReportFilter,
+    days: RangeDays,
+    rows: BTreeMap<(&'static str, usize, Currency), Revenue>,
+    totals: BTreeMap<Currency, Revenue>,
+}
+
+impl SourcesSums {
+    pub fn new(f: &ReportFilter, tz: Tz) -> SourcesSums {
+        SourcesSums {
+            filter: f.clone(),
+            days: RangeDays::new(f.from, f.to, tz),
+            rows: BTreeMap::new(),
+            totals: BTreeMap::new(),
+        }
+    }
+
+    pub fn add(&mut self, s: &SaleRow<'_>) {
+        if !self.days.sold_in_range(&self.filter, s) {
+            return;
+        }
+        let lead = s.departure_starts_at.map_or("unknown", |d| lead_bucket(s.created_at, d));
+        let order = LEAD_BUCKETS.iter().position(|(l, _)| *l == lead).unwrap_or(LEAD_BUCKETS.len());
+        self.rows.entry((s.source.as_str(), order, s.currency)).or_default().add_row(s);
+        self.totals.entry(s.currency).or_default().add_row(s);
+    }
+
+    pub fn table(self) -> ReportTable {
+        let lead_label = |i: usize| LEAD_BUCKETS.get(i).map_or("unknown", |(l, _)| l).to_string();
+        let cells = |src: String, lead: String, c: Currency, r: Revenue| {
+            vec![
+                Cell::Text(src),
+                Cell::Text(lead),
+                Cell::Text(c.to_string()),
+                Cell::Count(r.bookings),
+                Cell::Count(r.participants),
+                Cell::Money(Money::new(r.net(), c)),
+            ]
+        };
+        ReportTable {
+            title: ReportKind::Sources.title().into(),
+            columns: ["Source", "Lead time", "Currency", "Bookings", "Guests", "Net"].map(String::from).to_vec(),
+            rows: self.rows.into_iter().map(|((src, lead, c), r)| cells(src.into(), lead_label(lead), c, r)).collect(),
+            totals: self.totals.into_iter().map(|(c, r)| cells("Total".into(), String::new(), c, r)).collect(),
+            chart_column: 3,
+            notes: vec![],
+        }
+    }
+}
+
+/// Bookings by source, and by lead time within each source.
+pub fn sources(facts: &[SaleFact], f: &ReportFilter, tz: Tz) -> ReportTable {
+    let mut sums = SourcesSums::new(f, tz);
+    facts.iter().for_each(|s| sums.add(&s.row()));
+    sums.table()
+}
+
+/// The promo code report summed booking by booking, as the store streams them ([`promos`] is
+/// this over owned facts). Sums are kept by code id (no text made per booking) and named at the
+/// end.
+#[derive(Debug, Clone)]
+pub struct PromoSums {
+    filter: ReportFilter,
+    days: RangeDays,
+    by_code: std::collections::HashMap<String, Vec<(Currency, Revenue)>>,
+}
+
+impl PromoSums {
+    pub fn new(f: &ReportFilter, tz: Tz) -> PromoSums {
+        PromoSums { filter: f.clone(), days: RangeDays::new(f.from, f.to, tz), by_code: Default::default() }
+    }
+
+    pub fn add(&mut self, s: &SaleRow<'_>) {
+        let Some(code) = s.promo_code else { return };
+        if !self.days.sold_in_range(&self.filter, s) {
+            return;
+        }
+        let per_currency = match self.by_code.get_mut(code) {
+            Some(v) => v,
+            None => self.by_code.entry(code.to_string()).or_default(),
+        };
+        match per_currency.iter_mut().find(|(c, _)| *c == s.currency) {
+            Some((_, r)) => r.add_row(s),
+            None => {
+                let mut r = Revenue::default();
+                r.add_row(s);
+                per_currency.push((s.currency, r));
             }
         }
     }
-    let cells = |label: String, c: Currency, (n, b, net, life): (i64, i64, i64, i64)| {
-        vec![
-            Cell::Text(label),
-            Cell::Text(c.to_string()),
-            Cell::Count(n),
-            Cell::Count(b),
-            Cell::Money(Money::new(net, c)),
-            Cell::Money(Money::new(life, c)),
-            Cell::Money(Money::new(if n > 0 { life / n } else { 0 }, c)),
-        ]
-    };
-    ReportTable {
-        title: ReportKind::Customers.title().into(),
-        columns: [
-            "Customers",
-            "Currency",
-            "Count",
-            "Bookings",
-            "Net in range",
-            "Lifetime value",
-            "Lifetime value each",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: rows.into_iter().map(|((k, c), v)| cells(k.into(), c, v)).collect(),
-        totals: totals.into_iter().map(|(c, v)| cells("Total".into(), c, v)).collect(),
-        chart_column: 2,
-        notes: vec!["Lifetime value is rounded down to the minor unit per customer.".into()],
+
+    /// `codes` names codes by id (a code this desk no longer holds shows its id).
+    pub fn table(self, codes: &BTreeMap<String, String>) -> ReportTable {
+        let mut rows: BTreeMap<(String, Currency), Revenue> = BTreeMap::new();
+        let mut totals: BTreeMap<Currency, Revenue> = BTreeMap::new();
+        for (code, per_currency) in self.by_code {
+            let name = codes.get(&code).cloned().unwrap_or(code);
+            for (c, r) in per_currency {
+                rows.entry((name.clone(), c)).or_default().merge(&r);
+                totals.entry(c).or_default().merge(&r);
+            }
+        }
+        let cells = |label: String, c: Currency, r: Revenue| {
+            vec![
+                Cell::Text(label),
+                Cell::Text(c.to_string()),
+                Cell::Count(r.bookings),
+                Cell::Money(Money::new(r.discounts, c)),
+                Cell::Money(Money::new(r.net(), c)),
+            ]
+        };
+        ReportTable {
+            title: ReportKind::Promos.title().into(),
+            columns: ["Code", "Currency", "Bookings", "Discount given", "Net"].map(String::from).to_vec(),
+            rows: rows.into_iter().map(|((code, c), r)| cells(code, c, r)).collect(),
+            totals: totals.into_iter().map(|(c, r)| cells("Total".into(), c, r)).collect(),
+            chart_column: 3,
+            notes: vec![],
+        }
     }
+}
+
+/// Promo code use in the range: bookings, the discount given and the net sold with each code.
+/// `codes` names codes by id (a code this desk no longer holds shows its id).
+pub fn promos(facts: &[SaleFact], f: &ReportFilter, tz: Tz, codes: &BTreeMap<String, String>) -> ReportTable {
+    let mut sums = PromoSums::new(f, tz);
+    facts.iter().for_each(|s| sums.add(&s.row()));
+    sums.table(codes)
+}
+
+/// One customer's figures in one currency: bookings and net in the range, lifetime net.
+#[derive(Debug, Clone, Copy, Default)]
+struct CustomerMoney {
+    bookings: i64,
+    net: i64,
+    lifetime: i64,
+}
+
+/// The customers report summed booking by booking, as the store streams every booking of each
+/// customer who bought in the range, one customer's bookings after another ([`customers`] is
+/// this over owned facts). Only the customer being read is held.
+#[derive(Debug, Clone)]
+pub struct CustomerSums {
+    filter: ReportFilter,
+    days: RangeDays,
+    /// The customer whose bookings are being read, whether they bought before the range, and
+    /// their money per currency.
+    current: String,
+    bought_before: bool,
+    money: Vec<(Currency, CustomerMoney)>,
+    /// (kind, currency) → (customers, bookings in range, net in range, lifetime net)
+    rows: BTreeMap<(&'static str, Currency), (i64, i64, i64, i64)>,
+    totals: BTreeMap<Currency, (i64, i64, i64, i64)>,
+}
+
+impl CustomerSums {
+    pub fn new(f: &ReportFilter, tz: Tz) -> CustomerSums {
+        CustomerSums {
+            filter: f.clone(),
+            days: RangeDays::new(f.from, f.to, tz),
+            current: String::new(),
+            bought_before: false,
+            money: Vec::new(),
+            rows: BTreeMap::new(),
+            totals: BTreeMap::new(),
+        }
+    }
+
+    /// One booking of `customer_id`; each customer's bookings must come one after another.
+    pub fn add(&mut self, customer_id: &str, s: &SaleRow<'_>) {
+        if customer_id != self.current {
+            self.end_customer();
+            self.current.clear();
+            self.current.push_str(customer_id);
+        }
+        if !s.sold() {
+            return;
+        }
+        let place = self.days.place(s.created_at);
+        self.bought_before |= place == DayInRange::Before;
+        let i = match self.money.iter().position(|(c, _)| *c == s.currency) {
+            Some(i) => i,
+            None => {
+                self.money.push((s.currency, CustomerMoney::default()));
+                self.money.len() - 1
+            }
+        };
+        let m = &mut self.money[i].1;
+        m.lifetime += s.net();
+        if matches!(place, DayInRange::On(_)) && self.filter.keeps_row(s) {
+            m.bookings += 1;
+            m.net += s.net();
+        }
+    }
+
+    /// Counts the customer just read: new when no sold booking of theirs is before the range,
+    /// once per currency they bought in within it.
+    fn end_customer(&mut self) {
+        let kind = if self.bought_before { "returning" } else { "new" };
+        for (cur, m) in self.money.drain(..).filter(|(_, m)| m.bookings > 0) {
+            for acc in [self.rows.entry((kind, cur)).or_default(), self.totals.entry(cur).or_default()] {
+                acc.0 += 1;
+                acc.1 += m.bookings;
+                acc.2 += m.net;
+                acc.3 += m.lifetime;
+            }
+        }
+        self.bought_before = false;
+    }
+
+    pub fn table(mut self) -> ReportTable {
+        self.end_customer();
+        let cells = |label: String, c: Currency, (n, b, net, life): (i64, i64, i64, i64)| {
+            vec![
+                Cell::Text(label),
+                Cell::Text(c.to_string()),
+                Cell::Count(n),
+                Cell::Count(b),
+                Cell::Money(Money::new(net, c)),
+                Cell::Money(Money::new(life, c)),
+                Cell::Money(Money::new(if n > 0 { life / n } else { 0 }, c)),
+            ]
+        };
+        ReportTable {
+            title: ReportKind::Customers.title().into(),
+            columns: [
+                "Customers",
+                "Currency",
+                "Count",
+                "Bookings",
+                "Net in range",
+                "Lifetime value",
+                "Lifetime value each",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: self.rows.into_iter().map(|((k, c), v)| cells(k.into(), c, v)).collect(),
+            totals: self.totals.into_iter().map(|(c, v)| cells("Total".into(), c, v)).collect(),
+            chart_column: 2,
+            notes: vec!["Lifetime value is rounded down to the minor unit per customer.".into()],
+        }
+    }
+}
+
+/// Customers who bought in the range: new (their first sold booking is in the range) or
+/// returning, with their lifetime value (net of every sold booking, per currency).
+pub fn customers(cust: &[CustomerFact], f: &ReportFilter, tz: Tz) -> ReportTable {
+    let mut sums = CustomerSums::new(f, tz);
+    for c in cust {
+        c.bookings.iter().for_each(|s| sums.add(&c.customer_id, &s.row()));
+    }
+    sums.table()
 }
 
 /// Revenue of one currency now and in the same period a year before.
