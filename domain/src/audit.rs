@@ -3,7 +3,7 @@
 //! field-by-field difference in words ([`diff`]): field names humanised, money formatted,
 //! missing values as "—". Pure, so the desk's screen and its tests share it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -178,6 +178,35 @@ fn money_key(key: &str) -> bool {
     ["total", "amount", "_due", "difference"].iter().any(|s| key.ends_with(s)) || key.starts_with("refund_")
 }
 
+/// The ids of the people `records` name: who wrote each row, and every person field (see
+/// [`person_key`]) in what they changed, at any depth. A reader looks up only these names.
+pub fn person_ids(records: &[AuditRecord]) -> BTreeSet<String> {
+    fn walk(v: &Value, out: &mut BTreeSet<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    match v {
+                        Value::String(s) if person_key(k) && !s.is_empty() => {
+                            out.insert(s.clone());
+                        }
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    for r in records {
+        out.extend(r.actor_user_id.iter().cloned());
+        for v in r.before.iter().chain(r.after.iter()) {
+            walk(v, &mut out);
+        }
+    }
+    out
+}
+
 /// Fields that hold a person's id (staff or customer).
 fn person_key(key: &str) -> bool {
     key.ends_with("_by") || key == "actor_id"
@@ -347,6 +376,30 @@ mod tests {
                 FieldChange { field: "Pricing › Total".into(), before: "¥1,000".into(), after: "¥1,500".into() },
             ]
         );
+    }
+
+    #[test]
+    fn the_people_a_history_names_are_its_writers_and_its_person_fields() {
+        let row = |actor: Option<&str>, after: Value| AuditRecord {
+            id: "1".into(),
+            organization_id: "o".into(),
+            actor: "Olivia Owner".into(),
+            actor_user_id: actor.map(String::from),
+            device_id: None,
+            action: "record_refund.v1".into(),
+            entity: "refund".into(),
+            entity_id: "r1".into(),
+            before: None,
+            after: Some(after),
+            created_at: DateTime::<Utc>::MIN_UTC,
+        };
+        let records = [
+            row(Some("u-1"), json!({"requested_by": "u-2", "amount": 100, "decided_by": ""})),
+            row(None, json!({"lines": [{"checked_in_by": "u-3", "customer_id": "c-1"}], "actor_id": "u-4"})),
+        ];
+        let ids: Vec<String> = person_ids(&records).into_iter().collect();
+        assert_eq!(ids, ["u-1", "u-2", "u-3", "u-4"]);
+        assert!(person_ids(&[]).is_empty());
     }
 
     #[test]

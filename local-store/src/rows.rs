@@ -1532,6 +1532,34 @@ pub fn guide_names_by_user(c: &Connection, org: &str) -> Result<std::collections
     Ok(names)
 }
 
+/// The names of these staff users: a guide's own name when one has a login, else the name the
+/// user's newest audit row carries. One indexed lookup per id (V35), so a page naming a few
+/// people does not read the whole audit log as [`guide_names_by_user`] does.
+pub fn names_of_users<'a>(
+    c: &Connection,
+    org: &str,
+    ids: impl IntoIterator<Item = &'a String>,
+) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    let mut guide = c.prepare_cached(
+        "SELECT first_name || ' ' || last_name FROM guides WHERE organization_id = ?1 AND user_id = ?2 LIMIT 1",
+    )?;
+    let mut audit = c.prepare_cached(
+        "SELECT actor FROM audit_log WHERE organization_id = ?1 AND actor_user_id = ?2
+          ORDER BY created_at DESC LIMIT 1",
+    )?;
+    let mut names = std::collections::HashMap::new();
+    for id in ids {
+        let name = match guide.query_row(params![org, id], |r| r.get::<_, String>(0)).optional()? {
+            Some(n) => Some(n),
+            None => audit.query_row(params![org, id], |r| r.get::<_, String>(0)).optional()?,
+        };
+        if let Some(n) = name {
+            names.insert(id.clone(), n);
+        }
+    }
+    Ok(names)
+}
+
 /// A booking's messages on this replica (an office desk's), newest first.
 pub fn communications_of_booking(
     c: &Connection,

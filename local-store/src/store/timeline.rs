@@ -20,7 +20,7 @@ impl Store {
         let audit = rows::audit_of_booking(&conn, &org, booking_id)?;
         let messages = rows::communications_of_booking(&conn, &org, booking_id)?;
         let zone = rows::booking_zone(&conn, &org, booking_id)?.and_then(|z| z.parse().ok());
-        let people = people_names(&conn, &org, booking_id, me.as_ref())?;
+        let people = people_names(&conn, &org, booking_id, &audit, me.as_ref())?;
         Ok(booking_timeline(&audit, &messages, zone, &people))
     }
 
@@ -39,19 +39,21 @@ impl Store {
     }
 }
 
-/// The names this desk knows for the people a booking's history can name: staff (the signed-in
-/// person, guides with a login) and the booking's customer. Whoever is not here is left out of
-/// the timeline rather than shown as an id.
+/// The names this desk knows for the people a booking's history names (`audit`): staff (the
+/// signed-in person, guides with a login, whoever wrote audit rows) and the booking's customer.
+/// Whoever is not here is left out of the timeline rather than shown as an id.
 fn people_names(
     conn: &rusqlite::Connection,
     org: &str,
     booking_id: &str,
+    audit: &[tourdesk_domain::audit::AuditRecord],
     me: Option<&crate::store::Session>,
 ) -> Result<BTreeMap<String, String>, StoreError> {
-    let mut people: BTreeMap<String, String> = rows::guide_names_by_user(conn, org)?
-        .into_iter()
-        .filter(|(id, name)| id != name && !name.trim().is_empty())
-        .collect();
+    let mut people: BTreeMap<String, String> =
+        rows::names_of_users(conn, org, &tourdesk_domain::audit::person_ids(audit))?
+            .into_iter()
+            .filter(|(id, name)| id != name && !name.trim().is_empty())
+            .collect();
     if let Some(me) = me.filter(|m| !m.user_name.trim().is_empty()) {
         people.insert(me.user_id.clone(), me.user_name.clone());
     }

@@ -159,4 +159,45 @@ fn the_timelines_reads_use_their_indexes() {
     let messages =
         plan("SELECT id FROM communications WHERE organization_id = ?1 AND booking_id = ?2 ORDER BY created_at DESC");
     assert!(messages.contains("communications_booking_idx"), "{messages}");
+    let name = plan(
+        "SELECT actor FROM audit_log WHERE organization_id = ?1 AND actor_user_id = ?2 ORDER BY created_at DESC LIMIT 1",
+    );
+    assert!(name.contains("audit_log_actor_user_idx"), "{name}");
+}
+
+#[test]
+fn a_person_named_in_a_change_is_shown_by_the_name_they_last_wrote_under_not_their_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Owner);
+    seed(&s, 4);
+    b1_with_history(&s, "pending");
+    let mut refund = audit(
+        "11",
+        "record_refund.v1",
+        "refund",
+        "r-1",
+        Value::Null,
+        json!({"booking_id": B1, "requested_by": "u-boss", "approved_by": "u-stranger"}),
+        80,
+    );
+    refund.actor = "Front Desk".into();
+    // The boss wrote on another booking only, under an old and then a new name.
+    let mut old_name = audit("12", "cancel_booking.v1", "booking", B2, json!({}), json!({"status": "cancelled"}), 20);
+    old_name.actor = "Bea B.".into();
+    old_name.actor_user_id = Some("u-boss".into());
+    let mut new_name = old_name.clone();
+    (new_name.id, new_name.actor, new_name.created_at) = ("13".into(), "Bea Boss".into(), at(90));
+    s.apply_pull(&pull(
+        vec![bucket(AUDIT, 50, [refund, old_name, new_name].iter().map(|r| put(EntityKind::AuditLog, r)).collect())],
+        0,
+        vec![],
+    ))
+    .unwrap();
+    let t = s.booking_timeline(B1).unwrap();
+    let details: Vec<&str> = t.iter().flat_map(|e| e.details.iter().map(String::as_str)).collect();
+    assert!(details.iter().any(|d| d.contains("Bea Boss")), "{details:?}");
+    assert!(
+        !details.iter().any(|d| d.contains("u-boss") || d.contains("Bea B.") || d.contains("u-stranger")),
+        "{details:?}"
+    );
 }
