@@ -257,7 +257,8 @@ async fn two_desks_taking_the_same_balance_offline_are_decided_once_and_the_seco
 /// given back, what should be in the drawer, what the terminal should show).
 fn drawer(desk: &tourdesk_local_store::Store, currency: &str) -> (i64, i64, i64, i64) {
     let now = Utc::now();
-    let day = desk.cash_drawer(now.date_naive(), now - chrono::Duration::hours(2), now + chrono::Duration::hours(2)).unwrap();
+    let day =
+        desk.cash_drawer(now.date_naive(), now - chrono::Duration::hours(2), now + chrono::Duration::hours(2)).unwrap();
     day.lines.iter().filter(|l| l.line.currency.as_str() == currency).fold((0, 0, 0, 0), |s, l| {
         (s.0 + l.line.cash_payments, s.1 + l.line.cash_refunds, s.2 + l.cash_total, s.3 + l.terminal_total)
     })

@@ -363,8 +363,11 @@ async fn a_merge_moves_the_duplicates_waitlist_entries_on_the_server_and_every_d
     let (b, client_b) = synced(&env, demo_data::DEMO_OWNER_EMAIL, "b").await;
     let (ana, dup) = (id(), id());
     for (cid, last) in [(&ana, "Wait"), (&dup, "W.")] {
-        a.mutate(&m("create_customer.v1", json!({"id": cid, "first_name": "Ana", "last_name": last, "hlc": stamp("a")})))
-            .unwrap();
+        a.mutate(&m(
+            "create_customer.v1",
+            json!({"id": cid, "first_name": "Ana", "last_name": last, "hlc": stamp("a")}),
+        ))
+        .unwrap();
     }
     let (dep, tour, tier) = departure(&env).await;
     // Closed to sales on the server, so the offers job leaves the queue alone while we look at it.
@@ -457,7 +460,8 @@ async fn erasing_a_customer_withdraws_their_reviews_and_every_desk_drops_the_rat
     assert_eq!(a.pending_count().unwrap(), 0, "{:?}", a.rejections().unwrap());
 
     let pg = env.pg().await;
-    let org: String = pg.query_one("SELECT organization_id FROM customers WHERE id = $1", &[&rui]).await.unwrap().get(0);
+    let org: String =
+        pg.query_one("SELECT organization_id FROM customers WHERE id = $1", &[&rui]).await.unwrap().get(0);
     let (of_rui, of_ada) = (format!("review-{}", id()), format!("review-{}", id()));
     for (review, booking, customer, rating) in [(&of_rui, &bookings[0], &rui, 2), (&of_ada, &bookings[1], &ada, 5)] {
         pg.execute(
@@ -497,7 +501,8 @@ async fn erasing_a_customer_withdraws_their_reviews_and_every_desk_drops_the_rat
     assert_eq!(env.scalar("SELECT count(*) FROM reviews WHERE id = $1", &[&of_rui]).await, 0);
     assert_eq!(env.scalar("SELECT count(*) FROM reviews WHERE customer_id = $1", &[&rui]).await, 0);
     assert_eq!(env.scalar("SELECT count(*) FROM reviews WHERE id = $1 AND status = 'approved'", &[&of_ada]).await, 1);
-    let tombstones = "SELECT count(*) FROM sync_changes WHERE entity = 'review_rating' AND row_id = $1 AND op = 'delete'";
+    let tombstones =
+        "SELECT count(*) FROM sync_changes WHERE entity = 'review_rating' AND row_id = $1 AND op = 'delete'";
     assert_eq!(env.scalar(tombstones, &[&of_rui]).await, 1);
     assert_eq!(env.scalar(tombstones, &[&of_ada]).await, 0);
     let audited = "SELECT count(*) FROM audit_logs WHERE action = 'erase_customer.v1' AND entity = 'review'
@@ -511,8 +516,7 @@ async fn erasing_a_customer_withdraws_their_reviews_and_every_desk_drops_the_rat
     client_a.sync_once(&a).await.unwrap();
     assert_eq!(ratings("a"), [of_ada.clone()]);
     let c = rusqlite::Connection::open(env.desk_path("a")).unwrap();
-    let linked: i64 = c
-        .query_row("SELECT count(*) FROM review_ratings WHERE booking_id = ?1", [&bookings[0]], |r| r.get(0))
-        .unwrap();
+    let linked: i64 =
+        c.query_row("SELECT count(*) FROM review_ratings WHERE booking_id = ?1", [&bookings[0]], |r| r.get(0)).unwrap();
     assert_eq!(linked, 0, "nothing on the desk ties a rating to the erased customer's booking");
 }

@@ -225,6 +225,9 @@ mod tests {
         assert_eq!((ana.terminal_taken(), ana.terminal_refunds, ana.terminal_total()), (4_000, 1_500, 2_500));
         assert_eq!(ana.count, 5);
         let ben = &lines[1];
-        assert_eq!((ben.user_id.as_str(), ben.cash_taken(), ben.cash_refunds, ben.cash_total()), ("ben", 0, 1_200, -1_200));
+        assert_eq!(
+            (ben.user_id.as_str(), ben.cash_taken(), ben.cash_refunds, ben.cash_total()),
+            ("ben", 0, 1_200, -1_200)
+        );
     }
 }

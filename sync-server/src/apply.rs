@@ -379,7 +379,15 @@ async fn write(
                     // Their reviews go too (the ratings leave every desk); the audit keeps only
                     // which reviews, never what they said.
                     for review in db::erase_reviews(w, &c.organization_id, &c.id).await? {
-                        db::audit_change(w, actor, m.name(), "review", &review, None, &serde_json::json!({ "deleted": true }));
+                        db::audit_change(
+                            w,
+                            actor,
+                            m.name(),
+                            "review",
+                            &review,
+                            None,
+                            &serde_json::json!({ "deleted": true }),
+                        );
                     }
                     let after = serde_json::json!({ "erased": true });
                     db::audit_change(w, actor, m.name(), "customer", &c.id, None, &after);
@@ -650,9 +658,7 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
         ReadKey::GiftCard(id) => Fetched::GiftCard(db::gift_card(tx, org, id, lock).await?),
         ReadKey::GiftCardCode(code) => Fetched::GiftCard(db::gift_card_by_code(tx, org, code, lock).await?),
         ReadKey::WaitlistEntry(id) => Fetched::WaitlistEntry(db::waitlist_entry(tx, org, id, lock).await?),
-        ReadKey::WaitlistOfCustomer(id) => {
-            Fetched::WaitlistEntries(db::waitlist_of_customer(tx, org, id, lock).await?)
-        }
+        ReadKey::WaitlistOfCustomer(id) => Fetched::WaitlistEntries(db::waitlist_of_customer(tx, org, id, lock).await?),
     })
 }
 

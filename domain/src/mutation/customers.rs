@@ -943,8 +943,10 @@ mod tests {
         let own = entry(3, CUSTOMER, WaitlistStatus::Waiting);
         let before = mem.state.borrow().waitlist[&waiting].clone();
         let ch = run_write(&mem, "merge_customers.v1", merge(CUSTOMER, DUP), Role::Admin);
-        let moved: Vec<_> =
-            ch.iter().filter_map(|c| if let Change::PutWaitlistEntry(e) = c { Some(e.id.clone()) } else { None }).collect();
+        let moved: Vec<_> = ch
+            .iter()
+            .filter_map(|c| if let Change::PutWaitlistEntry(e) = c { Some(e.id.clone()) } else { None })
+            .collect();
         assert_eq!(moved, [waiting.clone(), lapsed.clone()], "the duplicate's entries, not the survivor's own");
         let w = mem.state.borrow().waitlist.clone();
         assert!([&waiting, &lapsed, &own].iter().all(|id| w[*id].customer_id == CUSTOMER));

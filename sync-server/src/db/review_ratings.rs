@@ -74,10 +74,10 @@ pub async fn log_review_ratings(w: &WriteTx<'_>, ids: &[String]) -> Result<(), D
 /// name the booking and its departure, which lead back to the person; so nothing stays.
 /// Answers the ids withdrawn, for the audit log.
 pub async fn erase_reviews(w: &WriteTx<'_>, org: &str, customer_id: &str) -> Result<Vec<String>, DbError> {
-    w.exec("DELETE FROM review_links WHERE organization_id = $1 AND customer_id = $2 AND used_at IS NULL", &[
-        &org,
-        &customer_id,
-    ])
+    w.exec(
+        "DELETE FROM review_links WHERE organization_id = $1 AND customer_id = $2 AND used_at IS NULL",
+        &[&org, &customer_id],
+    )
     .await?;
     let ids = w
         .rows(

@@ -224,5 +224,8 @@ fn a_v33_database_learns_how_its_refunds_went_back_from_their_notes() {
     );
     let day = s.cash_drawer(now.date_naive(), now - Duration::hours(1), now + Duration::hours(1)).unwrap();
     let l = &day.lines[0];
-    assert_eq!((l.line.cash_refunds, l.cash_total, l.line.terminal_refunds, l.terminal_total), (3_000, 7_000, 1_000, -1_000));
+    assert_eq!(
+        (l.line.cash_refunds, l.cash_total, l.line.terminal_refunds, l.terminal_total),
+        (3_000, 7_000, 1_000, -1_000)
+    );
 }
