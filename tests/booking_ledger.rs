@@ -252,3 +252,89 @@ async fn two_desks_taking_the_same_balance_offline_are_decided_once_and_the_seco
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(confirmations(&smtp, "twice@example.com").await, 1);
 }
+
+/// A day's drawer on `desk` in `currency`, summed over its people: (cash taken on bookings, cash
+/// given back, what should be in the drawer, what the terminal should show).
+fn drawer(desk: &tourdesk_local_store::Store, currency: &str) -> (i64, i64, i64, i64) {
+    let now = Utc::now();
+    let day =
+        desk.cash_drawer(now.date_naive(), now - chrono::Duration::hours(2), now + chrono::Duration::hours(2)).unwrap();
+    day.lines.iter().filter(|l| l.line.currency.as_str() == currency).fold((0, 0, 0, 0), |s, l| {
+        (s.0 + l.line.cash_payments, s.1 + l.line.cash_refunds, s.2 + l.cash_total, s.3 + l.terminal_total)
+    })
+}
+
+/// Issue 13: a refund given back by hand travels with how it went back (the entry's `method`, PG
+/// V63 / SQLite V34), so the cash drawer on every desk — the one that gave it back and another
+/// that only pulled it — takes the cash handed back out of the day's takings, and money sent back
+/// by bank transfer, which never was in the drawer, stays out of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cash_given_back_leaves_the_drawer_on_every_desk_and_a_transfer_back_does_not() {
+    let env = Env::start().await;
+    let dep = empty_departure(&env).await;
+    let (front, front_client) = synced_desk(&env, "front", demo_data::DEMO_OWNER_EMAIL).await;
+    let (back, back_client) = synced_desk(&env, "back", demo_data::DEMO_MANAGER_EMAIL).await;
+    let booking = phone_booking(&front, &dep, "drawer@example.com", 2);
+    front_client.sync_once(&front).await.unwrap();
+    let total = front.booking_money(&booking).unwrap().unwrap().total;
+    let currency = total.currency.as_str();
+    assert!(total.amount >= 2, "{total:?}");
+    // Paid in cash, then called off by the operator: all of it is owed back by hand.
+    front.mutate(&cash(&booking, total.amount, currency)).unwrap();
+    front
+        .mutate(&m(
+            "cancel_booking.v1",
+            json!({"booking_id": booking, "tour_id": dep.1, "departure_id": dep.0, "by": "operator", "reason": "storm"}),
+        ))
+        .unwrap();
+    front_client.sync_once(&front).await.unwrap();
+    back_client.sync_once(&back).await.unwrap();
+    let before = (drawer(&front, currency), drawer(&back, currency));
+    assert_eq!(before.0, before.1, "both desks hold the same ledger");
+
+    // Half handed back from the drawer, the rest by bank transfer.
+    let (in_cash, by_transfer) = (total.amount / 2, total.amount - total.amount / 2);
+    for (method, amount) in [("cash", in_cash), ("bank_transfer", by_transfer)] {
+        front
+            .mutate(&m(
+                "record_refund.v1",
+                json!({"nonce": nonce(), "booking_id": booking, "method": method, "amount": amount,
+                       "currency": currency, "at": Utc::now()}),
+            ))
+            .unwrap();
+    }
+    // Offline, the desk that gave it back shows it at once.
+    let (cash_in, back_out, net, terminal) = drawer(&front, currency);
+    assert_eq!((cash_in, back_out), (before.0.0, before.0.1 + in_cash));
+    assert_eq!((net, terminal), (before.0.2 - in_cash, before.0.3), "the transfer is not drawer money");
+
+    front_client.sync_once(&front).await.unwrap();
+    assert!(front.rejections().unwrap().is_empty(), "{:?}", front.rejections().unwrap());
+    let pg = env.pg().await;
+    let methods: Vec<(String, i64)> = pg
+        .query(
+            "SELECT method, amount_minor FROM ledger_entries WHERE booking_id = $1 AND kind = 'refund' ORDER BY method",
+            &[&booking],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(methods, [("bank_transfer".to_string(), by_transfer), ("cash".to_string(), in_cash)]);
+
+    // Another desk learns it through sync and counts it the same.
+    back_client.sync_once(&back).await.unwrap();
+    let on_back = drawer(&back, currency);
+    assert_eq!(on_back, (before.1.0, before.1.1 + in_cash, before.1.2 - in_cash, before.1.3));
+    assert_eq!(on_back, drawer(&front, currency), "every desk counts the same drawer");
+    let c = rusqlite::Connection::open(env.desk_path("back")).unwrap();
+    let stored: Vec<String> = c
+        .prepare("SELECT method FROM ledger_entries WHERE booking_id = ?1 AND kind = 'refund' ORDER BY method")
+        .unwrap()
+        .query_map([&booking], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(stored, ["bank_transfer", "cash"]);
+}

@@ -11,7 +11,7 @@ use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_local_store::{Store, SyncClient};
 use tourdesk_sync_server::demo_data;
-use tourdesk_tests::{Env, m};
+use tourdesk_tests::{Env, call, m, sign_in};
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -341,4 +341,182 @@ async fn a_merge_and_an_erasure_replicate_to_a_second_desk() {
         json!({"customer_id": ana, "set": {"field": "first_name", "value": "Ana"}, "hlc": stamp("desk-a")}),
     );
     assert!(a.mutate(&late).is_err());
+}
+
+/// The customer of `entry` on `desk`'s replica, and whether the desk still waits for the server.
+fn waitlist_row(env: &Env, desk: &str, entry: &str) -> (String, String, bool) {
+    let c = rusqlite::Connection::open(env.desk_path(desk)).unwrap();
+    c.query_row("SELECT customer_id, status, local_pending FROM waitlist_entries WHERE id = ?1", [entry], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+    .unwrap()
+}
+
+/// Issue 13 items 3 and 5: a merge moves the duplicate's waitlist entries to the survivor too —
+/// at once on the desk that merges, then on the server, which decides again with the entries
+/// locked — whatever their status, keeping their place in the queue; each moved entry is logged,
+/// so another office desk shows it under the survivor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_moves_the_duplicates_waitlist_entries_on_the_server_and_every_desk() {
+    let env = Env::start().await;
+    let (a, client_a) = synced(&env, demo_data::DEMO_OWNER_EMAIL, "a").await;
+    let (b, client_b) = synced(&env, demo_data::DEMO_OWNER_EMAIL, "b").await;
+    let (ana, dup) = (id(), id());
+    for (cid, last) in [(&ana, "Wait"), (&dup, "W.")] {
+        a.mutate(&m(
+            "create_customer.v1",
+            json!({"id": cid, "first_name": "Ana", "last_name": last, "hlc": stamp("a")}),
+        ))
+        .unwrap();
+    }
+    let (dep, tour, tier) = departure(&env).await;
+    // Closed to sales on the server, so the offers job leaves the queue alone while we look at it.
+    env.pg().await.execute("UPDATE schedules SET status = 'closed' WHERE id = $1", &[&dep]).await.unwrap();
+    let (waiting, removed, own) = (id(), id(), id());
+    for (entry, customer) in [(&waiting, &dup), (&removed, &dup), (&own, &ana)] {
+        a.mutate(&m(
+            "add_to_waitlist.v1",
+            json!({"id": entry, "tour_id": tour, "departure_id": dep, "customer_id": customer,
+                   "lines": [{"tier_id": tier, "quantity": 2}], "notes": "any morning"}),
+        ))
+        .unwrap();
+    }
+    a.mutate(&m("remove_from_waitlist.v1", json!({"id": removed}))).unwrap();
+    client_a.sync_once(&a).await.unwrap();
+    assert_eq!(a.pending_count().unwrap(), 0, "{:?}", a.rejections().unwrap());
+    client_b.sync_once(&b).await.unwrap();
+    assert_eq!(waitlist_row(&env, "b", &waiting).0, dup);
+    let queued_at: chrono::DateTime<Utc> = env
+        .pg()
+        .await
+        .query_one("SELECT created_at FROM waitlist_entries WHERE id = $1", &[&waiting])
+        .await
+        .unwrap()
+        .get(0);
+
+    a.mutate(&m("merge_customers.v1", json!({"survivor_id": ana, "duplicate_id": dup, "hlc": stamp("a")}))).unwrap();
+    // Offline: the desk that merged shows the entries under the survivor at once.
+    assert_eq!(waitlist_row(&env, "a", &waiting), (ana.clone(), "waiting".into(), true));
+    assert_eq!(waitlist_row(&env, "a", &removed), (ana.clone(), "removed".into(), true));
+    let report = client_a.sync_once(&a).await.unwrap();
+    assert_eq!((report.rejected, a.pending_count().unwrap()), (0, 0), "{:?}", a.rejections().unwrap());
+
+    let pg = env.pg().await;
+    for (entry, status) in [(&waiting, "waiting"), (&removed, "removed"), (&own, "waiting")] {
+        let r = pg
+            .query_one("SELECT customer_id, status, created_at FROM waitlist_entries WHERE id = $1", &[entry])
+            .await
+            .unwrap();
+        assert_eq!((r.get::<_, String>(0), r.get::<_, String>(1)), (ana.clone(), status.to_string()), "{entry}");
+        if entry == &waiting {
+            assert_eq!(r.get::<_, chrono::DateTime<Utc>>(2), queued_at, "it keeps its place in the queue");
+        }
+    }
+    let logged = "SELECT count(*) FROM sync_changes WHERE entity = 'waitlist_entry' AND row_id = $1
+                    AND row->>'customer_id' = $2";
+    assert_eq!(env.scalar(logged, &[&waiting, &ana]).await, 1, "the move is on the change log");
+    assert_eq!(env.scalar(logged, &[&removed, &ana]).await, 1);
+    let audited = env
+        .scalar(
+            "SELECT count(*) FROM audit_logs WHERE action = 'customer.merged' AND entity_id = $1
+               AND after->'waitlist_entries_moved' ? $2 AND after->'waitlist_entries_moved' ? $3",
+            &[&ana, &waiting, &removed],
+        )
+        .await;
+    assert_eq!(audited, 1, "the merge's audit names the entries it moved");
+    assert_eq!(waitlist_row(&env, "a", &waiting), (ana.clone(), "waiting".into(), false));
+
+    client_b.sync_once(&b).await.unwrap();
+    for entry in [&waiting, &removed, &own] {
+        assert_eq!(waitlist_row(&env, "b", entry).0, ana, "the second desk has the move of {entry}");
+    }
+}
+
+/// Issue 16 with issue 13 item 3: erasing a customer withdraws their reviews — the words, the name
+/// shown and the rating, which names their booking and so leads back to them — and each rating
+/// is deleted from every office desk through the change log; other customers' ratings stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasing_a_customer_withdraws_their_reviews_and_every_desk_drops_the_rating() {
+    let env = Env::start().await;
+    let (a, client_a) = synced(&env, demo_data::DEMO_OWNER_EMAIL, "a").await;
+    let (b, client_b) = synced(&env, demo_data::DEMO_OWNER_EMAIL, "b").await;
+    let (rui, ada) = (id(), id());
+    for (cid, first) in [(&rui, "Rui"), (&ada, "Ada")] {
+        a.mutate(&m(
+            "create_customer.v1",
+            json!({"id": cid, "first_name": first, "last_name": "Review", "email": format!("{}@example.com", id()),
+                   "hlc": stamp("a")}),
+        ))
+        .unwrap();
+    }
+    let (dep, tour, tier) = departure(&env).await;
+    let mut bookings = Vec::new();
+    for cid in [&rui, &ada] {
+        let made = booking(&tour, &dep, &tier, cid, 1);
+        bookings.push(made.args()["id"].as_str().unwrap().to_string());
+        a.mutate(&made).unwrap();
+    }
+    client_a.sync_once(&a).await.unwrap();
+    assert_eq!(a.pending_count().unwrap(), 0, "{:?}", a.rejections().unwrap());
+
+    let pg = env.pg().await;
+    let org: String =
+        pg.query_one("SELECT organization_id FROM customers WHERE id = $1", &[&rui]).await.unwrap().get(0);
+    let (of_rui, of_ada) = (format!("review-{}", id()), format!("review-{}", id()));
+    for (review, booking, customer, rating) in [(&of_rui, &bookings[0], &rui, 2), (&of_ada, &bookings[1], &ada, 5)] {
+        pg.execute(
+            "INSERT INTO reviews (id, organization_id, tour_id, booking_id, customer_id, rating, title, content,
+                                  display_name)
+             VALUES ($1, $2, $3, $4, $5, $6, 'Rainy day', 'Rui here, call me on 962 555 123.', 'Rui R.')",
+            &[review, &org, &tour, booking, customer, &rating],
+        )
+        .await
+        .unwrap();
+        let owner = sign_in(&env, demo_data::DEMO_OWNER_EMAIL).await;
+        let path = format!("/api/v1/reviews/{review}/moderation");
+        let (status, body) =
+            call(&env.base_url(), "POST", &path, Some(&owner), Some(json!({ "decision": "approve" }))).await;
+        assert!(status.is_success(), "{status}: {body}");
+    }
+    let ratings = |desk: &str| -> Vec<String> {
+        let c = rusqlite::Connection::open(env.desk_path(desk)).unwrap();
+        c.prepare("SELECT id FROM review_ratings WHERE id IN (?1, ?2) ORDER BY id")
+            .unwrap()
+            .query_map([&of_rui, &of_ada], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let mut both = vec![of_rui.clone(), of_ada.clone()];
+    both.sort();
+    client_a.sync_once(&a).await.unwrap();
+    client_b.sync_once(&b).await.unwrap();
+    assert_eq!((ratings("a"), ratings("b")), (both.clone(), both.clone()), "both published ratings reached the desks");
+
+    b.mutate(&m("erase_customer.v1", json!({"customer_id": rui, "hlc": stamp("b")}))).unwrap();
+    let report = client_b.sync_once(&b).await.unwrap();
+    assert_eq!((report.rejected, b.pending_count().unwrap()), (0, 0), "{:?}", b.rejections().unwrap());
+
+    // On the server: Rui's review is gone, Ada's stays; the change log says the rating went.
+    assert_eq!(env.scalar("SELECT count(*) FROM reviews WHERE id = $1", &[&of_rui]).await, 0);
+    assert_eq!(env.scalar("SELECT count(*) FROM reviews WHERE customer_id = $1", &[&rui]).await, 0);
+    assert_eq!(env.scalar("SELECT count(*) FROM reviews WHERE id = $1 AND status = 'approved'", &[&of_ada]).await, 1);
+    let tombstones =
+        "SELECT count(*) FROM sync_changes WHERE entity = 'review_rating' AND row_id = $1 AND op = 'delete'";
+    assert_eq!(env.scalar(tombstones, &[&of_rui]).await, 1);
+    assert_eq!(env.scalar(tombstones, &[&of_ada]).await, 0);
+    let audited = "SELECT count(*) FROM audit_logs WHERE action = 'erase_customer.v1' AND entity = 'review'
+                     AND entity_id = $1 AND after::text NOT LIKE '%962%'";
+    assert_eq!(env.scalar(audited, &[&of_rui]).await, 1, "audited as withdrawn, without its words");
+    // The booking and its money stay, as the law requires.
+    assert_eq!(env.scalar("SELECT count(*) FROM bookings WHERE id = $1", &[&bookings[0]]).await, 1);
+
+    // The desk that erased and the one that did not: neither keeps a rating of Rui's booking.
+    assert_eq!(ratings("b"), [of_ada.clone()]);
+    client_a.sync_once(&a).await.unwrap();
+    assert_eq!(ratings("a"), [of_ada.clone()]);
+    let c = rusqlite::Connection::open(env.desk_path("a")).unwrap();
+    let linked: i64 =
+        c.query_row("SELECT count(*) FROM review_ratings WHERE booking_id = ?1", [&bookings[0]], |r| r.get(0)).unwrap();
+    assert_eq!(linked, 0, "nothing on the desk ties a rating to the erased customer's booking");
 }

@@ -1,11 +1,17 @@
-//! The cash drawer: an end-of-day summary, per desk user, of the money they took by hand.
+//! The cash drawer: an end-of-day summary, per desk user, of the money they took and gave back
+//! by hand.
 //!
 //! Pure aggregation over what the ledgers already hold: the booking ledger's cash and
-//! card-terminal entries (`record_payment.v1`) and the gift cards sold for cash or on the
-//! terminal (`issue_gift_card.v1`'s issue movements), recorded in `[from, until)` — the caller
-//! turns "today" in the desk's time zone into that window. Bank transfers and Stripe's card
-//! money never pass through a drawer, and a gift-card redemption moves no money, so none of them
-//! is counted. Figures are kept per currency (a drawer may hold two); nothing is converted.
+//! card-terminal entries (`record_payment.v1`), the refunds handed back in cash or on the
+//! terminal (`record_refund.v1`, whose entries say how: [`LedgerEntry::by_hand`]) and the gift
+//! cards sold for cash or on the terminal (`issue_gift_card.v1`'s issue movements), recorded in
+//! `[from, until)` — the caller turns "today" in the desk's time zone into that window. Money
+//! given back leaves the drawer of whoever handed it over, so it is counted against their
+//! takings: the drawer should hold what was taken less what was given back (the net, which is
+//! negative for someone who only gave money back). Bank transfers and Stripe's card money never
+//! pass through a drawer, in either direction, and a gift-card redemption moves no money, so none
+//! of them is counted. Figures are kept per currency (a drawer may hold two); nothing is
+//! converted.
 
 use std::collections::BTreeMap;
 
@@ -29,24 +35,40 @@ pub struct DrawerLine {
     pub gift_cards_cash: i64,
     /// Gift cards sold on the card terminal.
     pub gift_cards_terminal: i64,
+    /// Refunds given back in cash, out of this person's drawer.
+    #[serde(default)]
+    pub cash_refunds: i64,
+    /// Refunds given back on the card terminal.
+    #[serde(default)]
+    pub terminal_refunds: i64,
     /// How many entries and sales make up the line.
     pub count: u32,
 }
 
 impl DrawerLine {
-    /// What should be in the drawer in notes and coins.
-    pub fn cash_total(&self) -> i64 {
+    /// Cash that came in: on bookings and for gift cards.
+    pub fn cash_taken(&self) -> i64 {
         self.cash_payments.saturating_add(self.gift_cards_cash)
     }
 
-    /// What the terminal's end-of-day report should show.
-    pub fn terminal_total(&self) -> i64 {
+    /// What should be in the drawer in notes and coins: the cash taken less the cash given back.
+    pub fn cash_total(&self) -> i64 {
+        self.cash_taken().saturating_sub(self.cash_refunds)
+    }
+
+    /// Card-terminal money that came in: on bookings and for gift cards.
+    pub fn terminal_taken(&self) -> i64 {
         self.terminal_payments.saturating_add(self.gift_cards_terminal)
+    }
+
+    /// What the terminal's end-of-day report should show: its takings less its refunds.
+    pub fn terminal_total(&self) -> i64 {
+        self.terminal_taken().saturating_sub(self.terminal_refunds)
     }
 }
 
-/// The drawer lines of `[from, until)`, sorted by user, then currency; a user with no takings
-/// has no line.
+/// The drawer lines of `[from, until)`, sorted by user, then currency; a user who neither took
+/// nor gave back money by hand has no line.
 pub fn summarise<'a>(
     entries: impl IntoIterator<Item = &'a LedgerEntry>,
     sales: impl IntoIterator<Item = &'a GiftCardMovement>,
@@ -56,15 +78,19 @@ pub fn summarise<'a>(
     let within = |at: DateTime<Utc>| from <= at && at < until;
     let mut lines: BTreeMap<(String, Currency), DrawerLine> = BTreeMap::new();
     for e in entries.into_iter().filter(|e| within(e.recorded_at)) {
-        let l = match e.kind {
-            EntryKind::Cash | EntryKind::CardTerminal => line(&mut lines, &e.recorded_by, e.currency),
-            _ => continue,
-        };
-        if e.kind == EntryKind::Cash {
-            l.cash_payments = l.cash_payments.saturating_add(e.amount);
-        } else {
-            l.terminal_payments = l.terminal_payments.saturating_add(e.amount);
+        let Some(method) = e.by_hand() else { continue };
+        let refund = e.kind == EntryKind::Refund;
+        if method == PaymentMethod::BankTransfer {
+            continue;
         }
+        let l = line(&mut lines, &e.recorded_by, e.currency);
+        let sum = match (method, refund) {
+            (PaymentMethod::Cash, false) => &mut l.cash_payments,
+            (PaymentMethod::Cash, true) => &mut l.cash_refunds,
+            (_, false) => &mut l.terminal_payments,
+            (_, true) => &mut l.terminal_refunds,
+        };
+        *sum = sum.saturating_add(e.amount);
         l.count += 1;
     }
     for m in sales.into_iter().filter(|m| m.kind == MovementKind::Issue && within(m.recorded_at)) {
@@ -97,6 +123,8 @@ fn line<'l>(
         terminal_payments: 0,
         gift_cards_cash: 0,
         gift_cards_terminal: 0,
+        cash_refunds: 0,
+        terminal_refunds: 0,
         count: 0,
     })
 }
@@ -168,5 +196,38 @@ mod tests {
         assert_eq!((ben.terminal_payments, ben.gift_cards_cash, ben.gift_cards_terminal), (3_000, 5_000, 2_500));
         assert_eq!((ben.cash_total(), ben.terminal_total(), ben.count), (5_000, 5_500, 3));
         assert!(summarise(&entries, &sales, at(21), at(22)).is_empty());
+    }
+
+    fn given_back(user: &str, method: Option<PaymentMethod>, amount: i64, h: u32) -> LedgerEntry {
+        LedgerEntry { method, ..entry(user, EntryKind::Refund, amount, Currency::EUR, h) }
+    }
+
+    #[test]
+    fn refunds_given_back_by_hand_come_out_of_the_drawer_of_who_gave_them() {
+        let entries = vec![
+            entry("ana", EntryKind::Cash, 10_000, Currency::EUR, 9),
+            entry("ana", EntryKind::CardTerminal, 4_000, Currency::EUR, 10),
+            given_back("ana", Some(PaymentMethod::Cash), 3_000, 11),
+            given_back("ana", Some(PaymentMethod::CardTerminal), 1_500, 12),
+            // Not drawer money: a transfer back, Stripe's refund, a refund to a gift card, and a
+            // refund on another day.
+            given_back("ana", Some(PaymentMethod::BankTransfer), 2_000, 12),
+            given_back("ana", None, 2_500, 13),
+            given_back("ana", Some(PaymentMethod::Cash), 700, 21),
+            // Someone who only gave money back today: their drawer is short by it.
+            given_back("ben", Some(PaymentMethod::Cash), 1_200, 14),
+        ];
+        let sales = vec![sale("ana", Some(PaymentMethod::Cash), MovementKind::Issue, 500, 15)];
+        let lines = summarise(&entries, &sales, at(8), at(20));
+        assert_eq!(lines.len(), 2);
+        let ana = &lines[0];
+        assert_eq!((ana.cash_taken(), ana.cash_refunds, ana.cash_total()), (10_500, 3_000, 7_500));
+        assert_eq!((ana.terminal_taken(), ana.terminal_refunds, ana.terminal_total()), (4_000, 1_500, 2_500));
+        assert_eq!(ana.count, 5);
+        let ben = &lines[1];
+        assert_eq!(
+            (ben.user_id.as_str(), ben.cash_taken(), ben.cash_refunds, ben.cash_total()),
+            ("ben", 0, 1_200, -1_200)
+        );
     }
 }

@@ -296,6 +296,7 @@ pub fn ledger_entry(id: &str, booking_id: &str, kind: EntryKind, amount: i64) ->
         reference: None,
         recorded_by: STAFF.into(),
         recorded_at: now(),
+        method: None,
     }
 }
 

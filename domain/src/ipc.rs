@@ -1007,15 +1007,37 @@ pub struct GiftCardRedemption {
     pub currency: String,
 }
 
-/// One person's takings on the cash drawer screen.
+/// One person's takings on the cash drawer screen, with the domain's sums (`DrawerLine`'s
+/// methods) worked out so the window adds nothing up itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CashDrawerLine {
     #[serde(flatten)]
     pub line: crate::cash_drawer::DrawerLine,
     /// Who, in words ("You", a guide's name, or the account's id when this desk knows no name).
     pub user_name: String,
+    /// Cash that came in (bookings and gift cards).
+    #[serde(default)]
+    pub cash_taken: i64,
+    /// What should be in the drawer: cash taken less cash given back.
     pub cash_total: i64,
+    /// Terminal money that came in (bookings and gift cards).
+    #[serde(default)]
+    pub terminal_taken: i64,
+    /// What the terminal's report should show: its takings less its refunds.
     pub terminal_total: i64,
+}
+
+impl CashDrawerLine {
+    pub fn new(line: crate::cash_drawer::DrawerLine, user_name: String) -> CashDrawerLine {
+        CashDrawerLine {
+            cash_taken: line.cash_taken(),
+            cash_total: line.cash_total(),
+            terminal_taken: line.terminal_taken(),
+            terminal_total: line.terminal_total(),
+            user_name,
+            line,
+        }
+    }
 }
 
 /// The end-of-day summary of one local day.

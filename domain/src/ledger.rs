@@ -96,11 +96,30 @@ pub struct LedgerEntry {
     pub reference: Option<String>,
     pub recorded_by: String,
     pub recorded_at: DateTime<Utc>,
+    /// How a refund went back by hand (`record_refund.v1`): cash, the card terminal or a bank
+    /// transfer. `None` on every other entry: a payment's kind already says how it came in, and
+    /// a refund without one went back through Stripe or to a gift card. Kept as a field (PG V63,
+    /// SQLite V34) because the cash drawer must tell cash handed back from a transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<PaymentMethod>,
 }
 
 impl LedgerEntry {
     pub fn money(&self) -> Money {
         Money::new(self.amount, self.currency)
+    }
+
+    /// How this entry's money moved by hand, in or out: a cash, terminal or transfer payment by
+    /// its kind, a refund by its method. `None` for Stripe's money, deposits, gift cards and
+    /// adjustments.
+    pub fn by_hand(&self) -> Option<PaymentMethod> {
+        match self.kind {
+            EntryKind::Cash => Some(PaymentMethod::Cash),
+            EntryKind::CardTerminal => Some(PaymentMethod::CardTerminal),
+            EntryKind::BankTransfer => Some(PaymentMethod::BankTransfer),
+            EntryKind::Refund => self.method,
+            _ => None,
+        }
     }
 }
 

@@ -632,6 +632,7 @@ mod tests {
             reference: None,
             recorded_by: "u".into(),
             recorded_at: now(),
+            method: None,
         }
     }
 

@@ -272,7 +272,9 @@ impl RatingSummary {
 /// rating and what it rates (the tour, the booking and the departure, whose guides the guide
 /// performance report credits), never its title, text or the name it is shown under. The server
 /// logs it whenever moderation decides it, with `published` saying whether it counts; a review
-/// written and not yet moderated does not reach desks.
+/// written and not yet moderated does not reach desks. When its author is erased
+/// (`erase_customer.v1`) the server withdraws the review and logs the rating as deleted, so no
+/// desk keeps a figure that its booking ties to the person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewRating {
     pub id: String,

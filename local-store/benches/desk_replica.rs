@@ -392,6 +392,7 @@ fn seed(store: &Store, n: &Sizes) -> String {
                     reference: None,
                     recorded_by: "u-bench".into(),
                     recorded_at: created_at + chrono::Duration::minutes(e as i64),
+                    method: None,
                 },
             );
         }

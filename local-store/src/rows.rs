@@ -451,6 +451,8 @@ static LEDGER_ENTRIES: Spec = Spec::new(
         ("reference", Text),
         ("recorded_by", Text),
         ("recorded_at", Text),
+        // How a refund went back by hand (V34); NULL on other entries.
+        ("method", Text),
     ],
 );
 
@@ -1618,6 +1620,11 @@ pub fn waitlist_entry(c: &Connection, org: &str, id: &str) -> Result<Option<Wait
 }
 
 /// A departure's waitlist on this replica, in queue order (the order the offers rule uses).
+/// A customer's waitlist entries, any status, oldest first (a merge moves them).
+pub fn waitlist_of_customer(c: &Connection, org: &str, customer_id: &str) -> Result<Vec<WaitlistEntry>, StoreError> {
+    typed(select_spec(c, &WAITLIST_ENTRIES, org, "customer_id = ?2 ORDER BY created_at, id", &[&customer_id])?)
+}
+
 pub fn waitlist_of_departure(c: &Connection, org: &str, departure_id: &str) -> Result<Vec<WaitlistEntry>, StoreError> {
     typed(select_spec(c, &WAITLIST_ENTRIES, org, "departure_id = ?2 ORDER BY created_at, id", &[&departure_id])?)
 }

@@ -371,10 +371,24 @@ async fn write(
                     db::move_communications(w, &c.organization_id, &c.id, c.merged_into.as_deref().unwrap_or_default())
                         .await?;
                 }
-                // An erasure wipes what the messages said and where they went, and keeps no copy
-                // of the personal data in the audit log's before-image.
+                // An erasure wipes what the messages said and where they went, withdraws the
+                // customer's reviews, and keeps no copy of the personal data in the audit log's
+                // before-image.
                 Mutation::EraseCustomerV1(_) => {
                     db::erase_communications(w, &c.organization_id, &c.id).await?;
+                    // Their reviews go too (the ratings leave every desk); the audit keeps only
+                    // which reviews, never what they said.
+                    for review in db::erase_reviews(w, &c.organization_id, &c.id).await? {
+                        db::audit_change(
+                            w,
+                            actor,
+                            m.name(),
+                            "review",
+                            &review,
+                            None,
+                            &serde_json::json!({ "deleted": true }),
+                        );
+                    }
                     let after = serde_json::json!({ "erased": true });
                     db::audit_change(w, actor, m.name(), "customer", &c.id, None, &after);
                     return Ok(());
@@ -392,7 +406,9 @@ async fn write(
         Change::PutCheckIn(ci) => stored(db::put_check_in(w, ci), "check_in", &ci.id, ci).await?,
         Change::PutLedgerEntry(e) => stored(db::put_ledger_entry(w, e), "ledger_entry", &e.id, e).await?,
         Change::PutWaitlistEntry(entry) => {
-            stored(db::put_waitlist_entry(w, entry), "waitlist_entry", &entry.id, entry).await?
+            // add_to_waitlist.v1 makes a new entry; every other mutation changes one it read.
+            let new = matches!(m, Mutation::AddToWaitlistV1(_));
+            stored(db::put_waitlist_entry(w, entry, new), "waitlist_entry", &entry.id, entry).await?
         }
         Change::IncrementPromoUses { promo_code_id } => {
             let (b, _) = booking.ok_or_else(|| DbError::Corrupt("a promo code use without a booking".into()))?;
@@ -642,6 +658,7 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
         ReadKey::GiftCard(id) => Fetched::GiftCard(db::gift_card(tx, org, id, lock).await?),
         ReadKey::GiftCardCode(code) => Fetched::GiftCard(db::gift_card_by_code(tx, org, code, lock).await?),
         ReadKey::WaitlistEntry(id) => Fetched::WaitlistEntry(db::waitlist_entry(tx, org, id, lock).await?),
+        ReadKey::WaitlistOfCustomer(id) => Fetched::WaitlistEntries(db::waitlist_of_customer(tx, org, id, lock).await?),
     })
 }
 

@@ -336,6 +336,7 @@ impl Mutator for SellWalkUpV1 {
                 reference: None,
                 recorded_by: ctx.user_id.clone(),
                 recorded_at: self.sold_at,
+                method: None,
             }));
         }
         a.booking_ids.push(b.id.clone());

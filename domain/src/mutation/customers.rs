@@ -450,7 +450,8 @@ fn editable(c: &Customer) -> Result<(), Rejection> {
 }
 
 /// Arguments of `merge_customers.v1`: the duplicate's bookings (and so their ledger entries,
-/// which hang off the booking) move to the survivor, which also takes the contact details it
+/// which hang off the booking) and its waitlist entries (any status, so the waitlist's history
+/// names one customer) move to the survivor, which also takes the contact details it
 /// lacks, the duplicate's tags and notes, and the stricter of the two reminder choices. The
 /// duplicate stays as a tombstone pointing at the survivor (`merged_into`), without its
 /// e-mail, so the address can move.
@@ -468,6 +469,7 @@ impl Mutator for MergeCustomersV1 {
             ReadKey::Customer(norm_ref(&self.survivor_id)),
             ReadKey::Customer(norm_ref(&self.duplicate_id)),
             ReadKey::BookingsOfCustomer(norm_ref(&self.duplicate_id)),
+            ReadKey::WaitlistOfCustomer(norm_ref(&self.duplicate_id)),
         ]
     }
 
@@ -502,6 +504,18 @@ impl Mutator for MergeCustomersV1 {
             changes.push(Change::PutBooking(b));
         }
         moved.sort();
+        // Waiting entries keep their place in the queue (their `created_at`); an offer made to the
+        // duplicate stays open for the survivor, whose booking it now is.
+        let mut waitlist_moved = Vec::new();
+        for mut e in view.waitlist_of_customer(&duplicate_id)? {
+            if e.customer_id != duplicate_id {
+                continue;
+            }
+            waitlist_moved.push(e.id.clone());
+            e.customer_id = survivor_id.clone();
+            changes.push(Change::PutWaitlistEntry(e));
+        }
+        waitlist_moved.sort();
 
         let mut gone = dup.clone();
         let took_email = keep.email.is_none() && dup.email.is_some();
@@ -555,6 +569,7 @@ impl Mutator for MergeCustomersV1 {
                 "duplicate_id": duplicate_id,
                 "duplicate_name": dup.full_name(),
                 "bookings_moved": moved,
+                "waitlist_entries_moved": waitlist_moved,
                 "email_moved": took_email,
             }),
         }));
@@ -565,7 +580,9 @@ impl Mutator for MergeCustomersV1 {
 /// Arguments of `erase_customer.v1` (GDPR erasure): names, contact, notes, tags and the
 /// free text of their bookings (participants' names, requests, dietary notes) are wiped on
 /// every replica; the bookings themselves, their money and the ledger stay, as bookkeeping law
-/// requires. Irreversible once the server has it.
+/// requires. Irreversible once the server has it. What only the server holds goes with it there
+/// (the shell, as it writes the erased record): the messages' text and addresses, and the
+/// customer's reviews, whose ratings every office desk then drops through the change log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EraseCustomerV1 {
@@ -906,6 +923,42 @@ mod tests {
 
     fn merge(survivor: &str, dup: &str) -> Value {
         json!({"survivor_id": survivor, "duplicate_id": dup, "hlc": hlc(0, "desk-a").to_string()})
+    }
+
+    #[test]
+    fn merge_moves_the_duplicates_waitlist_entries_in_any_status() {
+        use crate::waitlist::WaitlistStatus;
+        let mem = world();
+        mem.put_customer(duplicate());
+        let entry = |n: u32, customer: &str, status: WaitlistStatus| {
+            let id = format!("00000000-0000-4000-8000-0000000a17{n:02}");
+            let args = json!({"id": id, "tour_id": TOUR, "departure_id": DEPARTURE, "customer_id": customer,
+                              "lines": [{"tier_id": ADULT, "quantity": 2}]});
+            run_write(&mem, "add_to_waitlist.v1", args, Role::Manager);
+            mem.state.borrow_mut().waitlist.get_mut(&id).unwrap().status = status;
+            id
+        };
+        let waiting = entry(1, DUP, WaitlistStatus::Waiting);
+        let lapsed = entry(2, DUP, WaitlistStatus::Lapsed);
+        let own = entry(3, CUSTOMER, WaitlistStatus::Waiting);
+        let before = mem.state.borrow().waitlist[&waiting].clone();
+        let ch = run_write(&mem, "merge_customers.v1", merge(CUSTOMER, DUP), Role::Admin);
+        let moved: Vec<_> = ch
+            .iter()
+            .filter_map(|c| if let Change::PutWaitlistEntry(e) = c { Some(e.id.clone()) } else { None })
+            .collect();
+        assert_eq!(moved, [waiting.clone(), lapsed.clone()], "the duplicate's entries, not the survivor's own");
+        let w = mem.state.borrow().waitlist.clone();
+        assert!([&waiting, &lapsed, &own].iter().all(|id| w[*id].customer_id == CUSTOMER));
+        assert_eq!(w[&lapsed].status, WaitlistStatus::Lapsed, "its history stays as it was");
+        let after = &w[&waiting];
+        assert_eq!(
+            (after.status, after.created_at, &after.lines),
+            (before.status, before.created_at, &before.lines),
+            "only the customer changes: the entry keeps its place in the queue"
+        );
+        let audit = ch.iter().find_map(|c| if let Change::Audit(a) = c { Some(a) } else { None }).unwrap();
+        assert_eq!(audit.detail["waitlist_entries_moved"], json!([waiting, lapsed]));
     }
 
     #[test]

@@ -209,6 +209,7 @@ impl Mutator for RedeemGiftCardV1 {
             reference: Some(gift_card::masked_code(&code)),
             recorded_by: ctx.user_id.clone(),
             recorded_at: self.at,
+            method: None,
         };
         let movement = GiftCardMovement {
             id: nonce.clone(),

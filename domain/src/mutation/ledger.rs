@@ -77,6 +77,7 @@ impl Mutator for RecordPaymentV1 {
             reference,
             recorded_by: ctx.user_id.clone(),
             recorded_at: self.at,
+            method: None,
         };
         let mut changes = vec![Change::PutLedgerEntry(entry.clone()), Change::PutBooking(next)];
         if confirmed {
@@ -126,8 +127,8 @@ pub struct RecordRefundV1 {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
-/// How a refund by hand went back, as its ledger entry says it (the entry has no method column:
-/// its kind is `refund`).
+/// How a refund by hand went back, in the words its ledger entry's note starts with (the
+/// timeline and receipts show the note; the entry's `method` says the same for the drawer).
 pub fn given_back_words(m: PaymentMethod) -> &'static str {
     match m {
         PaymentMethod::Cash => "Given back in cash",
@@ -200,6 +201,8 @@ impl Mutator for RecordRefundV1 {
             reference,
             recorded_by: ctx.user_id.clone(),
             recorded_at: self.at,
+            // The cash drawer counts cash and terminal money given back against the day's takings.
+            method: Some(self.method),
         };
         // No audit entry of its own: the store audits both rows under this mutation's name, with
         // the entry's note saying how the money went back.

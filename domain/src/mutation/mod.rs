@@ -189,6 +189,10 @@ pub enum ReadKey {
     LedgerOfBooking(String),
     /// One waitlist entry by id (`entities::WaitlistEntry`), with its status.
     WaitlistEntry(String),
+    /// Every waitlist entry of a customer (any status), oldest first, for a merge that moves
+    /// them. Locked like the customer's bookings: the offers job claims entries `FOR UPDATE
+    /// SKIP LOCKED`, so it passes over them while a merge holds them.
+    WaitlistOfCustomer(String),
 }
 
 fn unsupported(what: &str) -> StoreFault {
@@ -337,6 +341,11 @@ pub trait ReadView {
     fn waitlist_entry(&self, id: &str) -> Result<Option<WaitlistEntry>, StoreFault> {
         let _ = id;
         Err(unsupported("waitlist entries"))
+    }
+    /// Every waitlist entry of a customer, any status, oldest first.
+    fn waitlist_of_customer(&self, customer_id: &str) -> Result<Vec<WaitlistEntry>, StoreFault> {
+        let _ = customer_id;
+        Err(unsupported("a customer's waitlist entries"))
     }
 }
 

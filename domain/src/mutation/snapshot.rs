@@ -73,6 +73,8 @@ pub enum Fetched {
     Ledger(Vec<crate::ledger::LedgerEntry>),
     /// For [`ReadKey::WaitlistEntry`].
     WaitlistEntry(Option<crate::entities::WaitlistEntry>),
+    /// For [`ReadKey::WaitlistOfCustomer`].
+    WaitlistEntries(Vec<crate::entities::WaitlistEntry>),
 }
 
 impl Fetched {
@@ -108,6 +110,7 @@ impl Fetched {
                 | (ReadKey::GiftCard(_) | ReadKey::GiftCardCode(_), Fetched::GiftCard(_))
                 | (ReadKey::LedgerOfBooking(_), Fetched::Ledger(_))
                 | (ReadKey::WaitlistEntry(_), Fetched::WaitlistEntry(_))
+                | (ReadKey::WaitlistOfCustomer(_), Fetched::WaitlistEntries(_))
         )
     }
 }
@@ -172,6 +175,16 @@ impl Snapshot {
     /// The row a change replaces, as it was read before the mutation ran: the audit log's
     /// "before". `None` for a new row or a kind the snapshot does not hold by id.
     pub fn before(&self, change: &Change) -> Result<Option<serde_json::Value>, serde_json::Error> {
+        // An entry a merge moved was read with its customer's entries, not by its id.
+        if let Change::PutWaitlistEntry(e) = change
+            && !self.0.contains_key(&ReadKey::WaitlistEntry(e.id.clone()))
+        {
+            let moved = self.0.values().find_map(|f| match f {
+                Fetched::WaitlistEntries(all) => all.iter().find(|x| x.id == e.id),
+                _ => None,
+            });
+            return moved.map(serde_json::to_value).transpose();
+        }
         let held = match change {
             Change::PutTour(t) => self.0.get(&ReadKey::Tour(t.id.clone())),
             Change::PutVariant(v) => self.0.get(&ReadKey::Variant(v.id.clone())),
@@ -417,6 +430,12 @@ impl ReadView for Snapshot {
         match self.get(ReadKey::WaitlistEntry(id.to_string())) {
             Some(Fetched::WaitlistEntry(e)) => Ok(e.clone()),
             _ => Err(undeclared(&format!("waitlist entry {id}"))),
+        }
+    }
+    fn waitlist_of_customer(&self, customer_id: &str) -> Result<Vec<crate::entities::WaitlistEntry>, StoreFault> {
+        match self.get(ReadKey::WaitlistOfCustomer(customer_id.to_string())) {
+            Some(Fetched::WaitlistEntries(e)) => Ok(e.clone()),
+            _ => Err(undeclared(&format!("waitlist entries of customer {customer_id}"))),
         }
     }
 }

@@ -229,6 +229,11 @@ impl Mem {
             ReadKey::GiftCard(id) => Fetched::GiftCard(s.gift_cards.get(id).cloned()),
             ReadKey::GiftCardCode(code) => Fetched::GiftCard(s.gift_cards.values().find(|g| &g.code == code).cloned()),
             ReadKey::WaitlistEntry(id) => Fetched::WaitlistEntry(s.waitlist.get(id).cloned()),
+            ReadKey::WaitlistOfCustomer(id) => {
+                let mut all: Vec<_> = s.waitlist.values().filter(|e| &e.customer_id == id).cloned().collect();
+                all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+                Fetched::WaitlistEntries(all)
+            }
             ReadKey::CatalogueRow(..) | ReadKey::DefaultCancellationPolicy | ReadKey::OwnCancellationPolicy(_) => {
                 unreachable!("answered above")
             }
@@ -296,6 +301,8 @@ fn writes(change: &Change, key: &ReadKey) -> bool {
         (Change::PutGiftCard(g), ReadKey::GiftCard(id)) => &g.id == id,
         (Change::PutGiftCard(g), ReadKey::GiftCardCode(code)) => &g.code == code,
         (Change::PutWaitlistEntry(e), ReadKey::WaitlistEntry(id)) => &e.id == id,
+        // A merge moves the duplicate's entries (locked as its entries) to the survivor.
+        (Change::PutWaitlistEntry(_), ReadKey::WaitlistOfCustomer(_)) => true,
         _ => false,
     }
 }

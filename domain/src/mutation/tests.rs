@@ -247,6 +247,7 @@ fn sample_world() -> Mem {
         reference: None,
         recorded_by: STAFF.into(),
         recorded_at: now(),
+        method: None,
     }));
     mem.put_departure(Departure { booked_count: 2, ..departure() });
     // The departure `move_booking.v1` moves b-1 to.

@@ -92,6 +92,7 @@ mod tests {
                 reference: Some("=RCPT 7".into()),
                 recorded_by: "u1".into(),
                 recorded_at: at.parse().expect("an instant"),
+                method: None,
             },
             booking_reference: "BK-2026-ABC123".into(),
             customer: "Ana Silva".into(),

@@ -65,7 +65,8 @@ impl Store {
     }
 
     /// The cash drawer of the local day `date`, which runs over `[from, until)`: per desk user
-    /// and currency, the cash and card-terminal money taken on bookings and for gift cards.
+    /// and currency, the cash and card-terminal money taken on bookings and for gift cards, what
+    /// was given back in cash or on the terminal, and the net of the two.
     pub fn cash_drawer(
         &self,
         date: NaiveDate,
@@ -89,7 +90,7 @@ impl Store {
                 if me.as_ref().is_some_and(|s| s.user_id == l.user_id) {
                     user_name.push_str(" (you)");
                 }
-                CashDrawerLine { cash_total: l.cash_total(), terminal_total: l.terminal_total(), user_name, line: l }
+                CashDrawerLine::new(l, user_name)
             })
             .collect();
         Ok(CashDrawer { date, lines })

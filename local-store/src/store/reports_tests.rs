@@ -712,6 +712,7 @@ fn the_payments_ledger_exports_the_days_entries_in_the_organizations_zone() {
             reference: Some(format!("R-{id}")),
             recorded_by: by.into(),
             recorded_at: at(at_),
+            method: None,
         };
     let mut p = Seed(Vec::new());
     // Lisbon is UTC+0 until 01:00 UTC on the 29th, UTC+1 after.

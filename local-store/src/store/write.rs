@@ -288,6 +288,7 @@ impl Replica<'_> {
             ReadKey::GiftCard(id) => Fetched::GiftCard(self.entity(EntityKind::GiftCard, id)?),
             ReadKey::GiftCardCode(code) => Fetched::GiftCard(rows::gift_card_by_code(c, org, code)?),
             ReadKey::WaitlistEntry(id) => Fetched::WaitlistEntry(rows::waitlist_entry(c, org, id)?),
+            ReadKey::WaitlistOfCustomer(id) => Fetched::WaitlistEntries(rows::waitlist_of_customer(c, org, id)?),
         })
     }
 }

@@ -2,18 +2,19 @@
 //! webhook reports, each logged to `org:all` and its departure's `schedule:D`.
 
 use deadpool_postgres::GenericClient;
-use tourdesk_domain::ledger::{EntryKind, LedgerEntry};
+use tourdesk_domain::ledger::{EntryKind, LedgerEntry, PaymentMethod};
 use tourdesk_domain::money::Currency;
 use tourdesk_domain::protocol::{EntityKind, Op};
 
 use super::{DbError, LogRow, Prepared, WriteTx, bad_row, departure_buckets};
 
 pub const LEDGER_COLS: &str = "id, organization_id, booking_id, departure_id, kind, amount_minor, currency, note, \
-     reference, recorded_by, recorded_at";
+     reference, recorded_by, recorded_at, method";
 
 pub fn ledger_entry_from_row(r: &tokio_postgres::Row) -> Result<LedgerEntry, DbError> {
     let kind: String = r.try_get(4)?;
     let currency: String = r.try_get(6)?;
+    let method: Option<String> = r.try_get(11)?;
     Ok(LedgerEntry {
         id: r.try_get(0)?,
         organization_id: r.try_get(1)?,
@@ -26,6 +27,7 @@ pub fn ledger_entry_from_row(r: &tokio_postgres::Row) -> Result<LedgerEntry, DbE
         reference: r.try_get(8)?,
         recorded_by: r.try_get(9)?,
         recorded_at: r.try_get(10)?,
+        method: method.map(|m| PaymentMethod::parse(&m).ok_or_else(|| bad_row("refund method", &m))).transpose()?,
     })
 }
 
@@ -71,8 +73,8 @@ async fn insert_ledger_entry(
     Ok(w.row_opt(
         &format!(
             "INSERT INTO ledger_entries (id, organization_id, booking_id, departure_id, kind, amount_minor, currency,
-                                         note, reference, recorded_by, recorded_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                         note, reference, recorded_by, recorded_at, method)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              {on_conflict}
              RETURNING {LEDGER_COLS}"
         ),
@@ -88,6 +90,7 @@ async fn insert_ledger_entry(
             &e.reference,
             &e.recorded_by,
             &e.recorded_at,
+            &e.method.map(|m| m.as_str()),
         ],
     )
     .await?)

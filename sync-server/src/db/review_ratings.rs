@@ -3,8 +3,13 @@
 //! are logged to the buckets the domain gives it (`RowScope::Office`: office desks), so a desk's
 //! guide performance report averages the published ones offline. PG V61 logged the reviews
 //! already approved before this.
+//!
+//! An erased customer's reviews are withdrawn ([`erase_reviews`]): their words and the name they
+//! are shown under are personal data, and a rating that names the customer's booking can be
+//! traced back to them, so the reviews go and each rating is deleted from desks through the
+//! change log.
 
-use tourdesk_domain::protocol::EntityKind;
+use tourdesk_domain::protocol::{EntityKind, Op};
 use tourdesk_domain::replication::RowScope;
 use tourdesk_domain::reviews::{ReviewRating, ReviewStatus};
 
@@ -59,4 +64,38 @@ pub async fn log_review_ratings(w: &WriteTx<'_>, ids: &[String]) -> Result<(), D
     }
     w.log(rows);
     Ok(())
+}
+
+/// Withdraws the reviews of a customer being erased (`erase_customer.v1`): every review they
+/// wrote or that rates one of their bookings (a merge moves bookings, not the reviews' author)
+/// is deleted, with the review links not yet used, so none is written later. Each withdrawn
+/// review's rating is logged as deleted to the buckets ratings go to, so office desks drop it
+/// (deleting one a desk never held is harmless). A rating kept as an anonymous figure would still
+/// name the booking and its departure, which lead back to the person; so nothing stays.
+/// Answers the ids withdrawn, for the audit log.
+pub async fn erase_reviews(w: &WriteTx<'_>, org: &str, customer_id: &str) -> Result<Vec<String>, DbError> {
+    w.exec(
+        "DELETE FROM review_links WHERE organization_id = $1 AND customer_id = $2 AND used_at IS NULL",
+        &[&org, &customer_id],
+    )
+    .await?;
+    let ids = w
+        .rows(
+            "DELETE FROM reviews r WHERE r.organization_id = $1
+               AND (r.customer_id = $2
+                    OR r.booking_id IN (SELECT b.id FROM bookings b WHERE b.organization_id = $1 AND b.customer_id = $2))
+             RETURNING r.id",
+            &[&org, &customer_id],
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<Vec<String>, _>>()?;
+    let buckets = RowScope::of_reference(EntityKind::ReviewRating)
+        .ok_or_else(|| DbError::Corrupt("review ratings have no replication scope".into()))?
+        .buckets(org);
+    for id in &ids {
+        w.log_change(&buckets, EntityKind::ReviewRating, id, Op::Delete, None);
+    }
+    Ok(ids)
 }

@@ -55,12 +55,30 @@ pub async fn waitlist_entry(
     c.row_opt(&sql, &[&org, &id]).await?.map(|r| waitlist_entry_from_row(&r)).transpose()
 }
 
-/// Writes an entry a mutation decided: a new one (`add_to_waitlist.v1`: entries are facts made
+/// A customer's entries, any status, oldest first; locked to commit when `lock` (a merge moves
+/// them, decided against the offers job, which claims entries `FOR UPDATE SKIP LOCKED` and so
+/// passes over them meanwhile).
+pub async fn waitlist_of_customer(
+    c: &impl GenericClient,
+    org: &str,
+    customer_id: &str,
+    lock: bool,
+) -> Result<Vec<WaitlistEntry>, DbError> {
+    let sql = format!(
+        "SELECT {WAITLIST_COLS} FROM waitlist_entries WHERE organization_id = $1 AND customer_id = $2
+         ORDER BY created_at, id{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    c.rows(&sql, &[&org, &customer_id]).await?.iter().map(waitlist_entry_from_row).collect()
+}
+
+/// Writes an entry a mutation decided: a `new` one (`add_to_waitlist.v1`: entries are facts made
 /// once, so a replayed id is a conflict the savepoint turns into a recorded rejection, never a
-/// second entry), or an existing one's new status (`remove_from_waitlist.v1`, the only field a
-/// mutation changes). Either way the row is logged as it now is.
-pub async fn put_waitlist_entry(w: &WriteTx<'_>, e: &WaitlistEntry) -> Result<(), DbError> {
-    if e.status == WaitlistStatus::Waiting {
+/// second entry), or an existing one's new status (`remove_from_waitlist.v1`) or customer
+/// (`merge_customers.v1`), the only fields a mutation changes. Either way the row is logged as it
+/// now is.
+pub async fn put_waitlist_entry(w: &WriteTx<'_>, e: &WaitlistEntry, new: bool) -> Result<(), DbError> {
+    if new {
         w.exec(
             "INSERT INTO waitlist_entries (id, organization_id, tour_id, departure_id, customer_id, lines, party_size,
                                            notes, created_by, created_at)
@@ -82,8 +100,9 @@ pub async fn put_waitlist_entry(w: &WriteTx<'_>, e: &WaitlistEntry) -> Result<()
     } else {
         let n = w
             .exec(
-                "UPDATE waitlist_entries SET status = $3, updated_at = now() WHERE organization_id = $1 AND id = $2",
-                &[&e.organization_id, &e.id, &e.status.as_str()],
+                "UPDATE waitlist_entries SET status = $3, customer_id = $4, updated_at = now()
+                 WHERE organization_id = $1 AND id = $2",
+                &[&e.organization_id, &e.id, &e.status.as_str(), &e.customer_id],
             )
             .await?;
         written_once(n, &e.id)?;

@@ -553,6 +553,7 @@ async fn keep_in_ledger(
             reference: None,
             recorded_by: ACTOR.to_string(),
             recorded_at: at,
+            method: None,
         };
         db::keep_stripe_entry(tx, &entry).await?;
     }

@@ -323,6 +323,7 @@ pub(crate) mod tests {
             reference: Some("R-7".into()),
             recorded_by: "u-staff".into(),
             recorded_at: tourdesk_domain::fixtures::now(),
+            method: None,
         };
         BookingMoney {
             booking_id: b.id.clone(),

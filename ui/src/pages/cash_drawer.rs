@@ -1,6 +1,6 @@
 //! The cash drawer (`#/cash-drawer`): one local day's takings per desk user — cash and card
-//! terminal, on bookings and for gift cards — to count the drawer and check the terminal's
-//! report against. Figures come from the ledgers on this desk (the domain's
+//! terminal, on bookings and for gift cards — less the refunds they handed back in cash or on the
+//! terminal, to count the drawer and check the terminal's report against. Figures come from the ledgers on this desk (the domain's
 //! `cash_drawer::summarise`), so money taken offline counts at once.
 
 use chrono::NaiveDate;
@@ -38,7 +38,7 @@ pub fn CashDrawerPage() -> Html {
         }
         Load::Ready(d) if d.lines.is_empty() => html! {
             <EmptyState title="No cash or card-terminal takings on this day"
-                hint="Cash and terminal payments recorded on bookings, and gift cards sold for cash or on the terminal, add up here." />
+                hint="Cash and terminal payments recorded on bookings, gift cards sold for cash or on the terminal, and refunds given back in cash or on the terminal add up here." />
         },
         Load::Ready(d) => html! { <DrawerTable drawer={d.clone()} /> },
     };
@@ -60,8 +60,9 @@ pub struct DrawerTableProps {
     pub drawer: CashDrawer,
 }
 
-/// One row per person and currency: bookings' cash and terminal money, gift cards sold, and what
-/// should be in the drawer and on the terminal's report.
+/// One row per person and currency: bookings' cash and terminal money, gift cards sold, refunds
+/// given back, and what should be in the drawer and on the terminal's report (taken less given
+/// back, worked out by the domain).
 #[component]
 pub fn DrawerTable(props: &DrawerTableProps) -> Html {
     html! {
@@ -69,21 +70,28 @@ pub fn DrawerTable(props: &DrawerTableProps) -> Html {
         <table id="cash-drawer" class="data">
             <thead><tr>
                 <th>{ "Who" }</th>
-                <th class="num">{ "Cash on bookings" }</th><th class="num">{ "Gift cards for cash" }</th><th class="num">{ "Cash in the drawer" }</th>
-                <th class="num">{ "Terminal on bookings" }</th><th class="num">{ "Gift cards on terminal" }</th><th class="num">{ "Terminal total" }</th>
-                <th class="num">{ "Payments" }</th>
+                <th class="num">{ "Cash on bookings" }</th><th class="num">{ "Gift cards for cash" }</th>
+                <th class="num">{ "Cash taken" }</th><th class="num">{ "Cash given back" }</th><th class="num">{ "Cash in the drawer" }</th>
+                <th class="num">{ "Terminal on bookings" }</th><th class="num">{ "Gift cards on terminal" }</th>
+                <th class="num">{ "Terminal refunds" }</th><th class="num">{ "Terminal total" }</th>
+                <th class="num">{ "Entries" }</th>
             </tr></thead>
             <tbody>
                 { for props.drawer.lines.iter().map(|l| {
                     let m = |a: i64| price(&Money::new(a, l.line.currency));
+                    // Given back is shown as money out, with its sign, so the row reads as a sum.
+                    let out = |a: i64| if a == 0 { m(0) } else { format!("−{}", m(a)) };
                     html! {
                         <tr class="drawer-line" data-user={l.line.user_id.clone()}>
                             <td>{ l.user_name.clone() }</td>
                             <td class="num">{ m(l.line.cash_payments) }</td>
                             <td class="num">{ m(l.line.gift_cards_cash) }</td>
-                            <th class="num">{ m(l.cash_total) }</th>
+                            <td class="num">{ m(l.cash_taken) }</td>
+                            <td class="num drawer-cash-back">{ out(l.line.cash_refunds) }</td>
+                            <th class="num drawer-cash-net">{ m(l.cash_total) }</th>
                             <td class="num">{ m(l.line.terminal_payments) }</td>
                             <td class="num">{ m(l.line.gift_cards_terminal) }</td>
+                            <td class="num">{ out(l.line.terminal_refunds) }</td>
                             <th class="num">{ m(l.terminal_total) }</th>
                             <td class="num">{ l.line.count }</td>
                         </tr>
@@ -103,7 +111,7 @@ mod tests {
     use tourdesk_domain::money::Currency;
 
     #[tokio::test]
-    async fn each_person_reads_the_drawer_and_terminal_totals() {
+    async fn each_person_reads_what_they_took_gave_back_and_the_drawer_and_terminal_totals() {
         let line = DrawerLine {
             user_id: "u-1".into(),
             currency: Currency::EUR,
@@ -111,18 +119,16 @@ mod tests {
             terminal_payments: 1_000,
             gift_cards_cash: 5_000,
             gift_cards_terminal: 0,
-            count: 3,
+            cash_refunds: 1_250,
+            terminal_refunds: 0,
+            count: 4,
         };
         let drawer = CashDrawer {
             date: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default(),
-            lines: vec![CashDrawerLine {
-                cash_total: 8_000,
-                terminal_total: 1_000,
-                user_name: "Olivia (you)".into(),
-                line,
-            }],
+            lines: vec![CashDrawerLine::new(line, "Olivia (you)".into())],
         };
         let html = yew::LocalServerRenderer::<DrawerTable>::with_props(DrawerTableProps { drawer }).render().await;
         assert!(html.contains("Olivia (you)") && html.contains("€80.00") && html.contains("€10.00"), "{html}");
+        assert!(html.contains("−€12.50") && html.contains("€67.50"), "given back and the net: {html}");
     }
 }

@@ -264,6 +264,7 @@ impl Mutator for ExpireHoldV1 {
                 reference: Some(masked.clone()),
                 recorded_by: ctx.user_id.clone(),
                 recorded_at: ctx.now,
+                method: None,
             }));
             changes.push(Change::PutGiftCardMovement(crate::gift_card::GiftCardMovement {
                 id: id.clone(),

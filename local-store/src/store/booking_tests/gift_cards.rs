@@ -122,3 +122,110 @@ fn the_cash_drawer_adds_up_the_days_cash_and_terminal_takings() {
     let yesterday = s.cash_drawer(now.date_naive(), now - Duration::days(2), now - Duration::days(1)).unwrap();
     assert!(yesterday.lines.is_empty());
 }
+
+fn given_back(nonce: &str, method: &str, amount: i64) -> Mutation {
+    Mutation::decode(
+        "record_refund.v1",
+        &json!({"nonce": nonce, "booking_id": B1, "method": method, "amount": amount, "currency": "USD",
+                "at": Utc::now().to_rfc3339()}),
+    )
+    .unwrap()
+}
+
+/// Issue 13: cash handed back (`record_refund.v1`) comes out of the drawer of whoever gave it,
+/// offline at once; money sent back by bank transfer never was in the drawer and stays out.
+#[test]
+fn cash_given_back_comes_out_of_the_drawer_and_a_transfer_back_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, Role::Manager);
+    seed(&s, 4);
+    unpaid(&s);
+    s.mutate(&record_payment("00000000-0000-4000-8000-0000000e0001", B1, 10_000, "USD")).unwrap();
+    s.cancel_booking(&tourdesk_domain::ipc::CancelBooking {
+        booking_id: B1.into(),
+        reason: Some("Customer is ill".into()),
+        refund_override: Some("60.00".into()),
+        override_reason: Some("Goodwill".into()),
+        notify_customer: false,
+    })
+    .unwrap();
+    s.mutate(&given_back("00000000-0000-4000-8000-0000000f0001", "cash", 4_000)).unwrap();
+    s.mutate(&given_back("00000000-0000-4000-8000-0000000f0002", "bank_transfer", 2_000)).unwrap();
+    let stored: Vec<(String, Option<String>)> = s
+        .conn()
+        .prepare("SELECT id, method FROM ledger_entries WHERE kind = 'refund' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        stored,
+        [
+            ("00000000-0000-4000-8000-0000000f0001".into(), Some("cash".into())),
+            ("00000000-0000-4000-8000-0000000f0002".into(), Some("bank_transfer".into()))
+        ]
+    );
+    let now = Utc::now();
+    let day = s.cash_drawer(now.date_naive(), now - Duration::hours(1), now + Duration::hours(1)).unwrap();
+    assert_eq!(day.lines.len(), 1);
+    let l = &day.lines[0];
+    assert_eq!((l.line.cash_payments, l.line.cash_refunds, l.cash_taken, l.cash_total), (10_000, 4_000, 10_000, 6_000));
+    assert_eq!((l.line.terminal_refunds, l.terminal_total), (0, 0));
+    assert_eq!(l.line.count, 2, "the payment and the cash given back; the transfer is not drawer money");
+}
+
+/// A desk of the previous schema (V33) kept refunds given back by hand with no method; V34 reads
+/// it back from the note the mutation started it with, so the drawer counts the cash given back
+/// before the upgrade.
+#[test]
+fn a_v33_database_learns_how_its_refunds_went_back_from_their_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.sqlite3");
+    let now = Utc::now();
+    let at = (now - Duration::minutes(5)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        embedded::migrations::runner().set_target(refinery::Target::Version(33)).run(&mut conn).unwrap();
+        let session = serde_json::to_string(&session(Role::Owner, "u-staff")).unwrap();
+        conn.execute("INSERT INTO meta (key, value) VALUES ('client_id', 'c-v33'), ('session', ?1)", [&session])
+            .unwrap();
+        let mut put = conn
+            .prepare(
+                "INSERT INTO ledger_entries (id, organization_id, booking_id, departure_id, kind, amount, currency,
+                     note, recorded_by, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'USD', ?7, 'u-staff', ?8)",
+            )
+            .unwrap();
+        for (id, kind, amount, note) in [
+            ("e-paid", "cash", 10_000, Some("at the counter")),
+            ("e-cash", "refund", 3_000, Some("Given back in cash · counted twice")),
+            ("e-term", "refund", 1_000, Some("Given back on the card terminal")),
+            ("e-bank", "refund", 500, Some("Given back by bank transfer · IBAN on file")),
+            ("card-refund-b1", "refund", 700, None),
+            ("e-gift", "refund", 300, Some("back to the gift card: the seat hold ran out before the rest was paid")),
+        ] {
+            put.execute(rusqlite::params![id, ORG, B1, D1, kind, amount, note, at]).unwrap();
+        }
+    }
+    let s = Store::open(&path).unwrap();
+    let methods: Vec<(String, Option<String>)> = s
+        .conn()
+        .prepare("SELECT id, method FROM ledger_entries ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let of = |id: &str| methods.iter().find(|(i, _)| i == id).unwrap().1.clone();
+    assert_eq!(
+        [of("e-paid"), of("e-cash"), of("e-term"), of("e-bank"), of("card-refund-b1"), of("e-gift")],
+        [None, Some("cash".into()), Some("card_terminal".into()), Some("bank_transfer".into()), None, None]
+    );
+    let day = s.cash_drawer(now.date_naive(), now - Duration::hours(1), now + Duration::hours(1)).unwrap();
+    let l = &day.lines[0];
+    assert_eq!(
+        (l.line.cash_refunds, l.cash_total, l.line.terminal_refunds, l.terminal_total),
+        (3_000, 7_000, 1_000, -1_000)
+    );
+}
