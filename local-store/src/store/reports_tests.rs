@@ -415,6 +415,27 @@ fn the_dashboard_shows_today_and_tomorrow_money_due_holds_and_revenue_against_la
     assert_eq!(d.departures[0].guides, ["Gil Moss"]);
 }
 
+/// The payments due read each of the week's departures' bookings by departure: V32's balance
+/// index matches the balance condition too, and SQLite chose it, reading every booking with money
+/// due once per departure (11 s over the bench's 100k replica).
+#[test]
+fn the_dashboards_payments_due_read_bookings_by_departure() {
+    let (_d, s) = seeded();
+    let conn = s.conn();
+    let plan: Vec<String> = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", reports::PAYMENTS_DUE))
+        .unwrap()
+        .query_map(
+            rusqlite::named_params! {":org": ORG, ":from": "2026-03-31T00:00:00Z", ":to": "2026-04-07T00:00:00Z"},
+            |r| r.get::<_, String>(3),
+        )
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let bookings: Vec<&String> = plan.iter().filter(|p| p.contains(" b ")).collect();
+    assert!(bookings.len() == 1 && bookings[0].contains("bookings_departure_idx"), "{plan:?}");
+}
+
 #[test]
 fn a_guides_desk_reads_no_report_and_no_revenue() {
     let (_d, s) = seeded();
