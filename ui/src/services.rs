@@ -57,10 +57,23 @@ pub async fn diagnostics() -> Result<String, UiError> {
     call("diagnostics", &NoArgs {}).await
 }
 
+/// The UI's stages of this start, for the desk's log (`crate::startup`).
+#[cfg(target_arch = "wasm32")]
+pub(crate) async fn report_startup(marks: serde_json::Value) -> Result<(), UiError> {
+    #[derive(Serialize)]
+    struct Args {
+        marks: serde_json::Value,
+    }
+    call("report_startup", &Args { marks }).await
+}
+
 pub(crate) async fn call<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, UiError> {
     let ser = serde_wasm_bindgen::Serializer::json_compatible();
     let args = args.serialize(&ser).map_err(|e| UiError::local(e.to_string()))?;
-    match invoke(cmd, args).await {
+    crate::startup::invoking();
+    let reply = invoke(cmd, args).await;
+    crate::startup::replied();
+    match reply {
         Ok(v) => {
             serde_wasm_bindgen::from_value(v).map_err(|e| UiError::local(format!("unexpected reply to {cmd}: {e}")))
         }
