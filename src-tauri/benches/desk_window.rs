@@ -411,6 +411,8 @@ async fn main() {
     screen(&c, &format!("tour list of {tours} tours (#/tours)"), "#/tours", &tours_ready(tours), runs).await;
     invoke(&c, "`list_tours`", "list_tours", json!({}), runs).await;
 
+    keys(&c, tours).await;
+
     println!("\n[memory] after {idle} s idle on #/tours");
     navigate(&c, "#/tours", &tours_ready(tours)).await;
     tokio::time::sleep(Duration::from_secs(idle)).await;
@@ -472,6 +474,46 @@ async fn main() {
         close(c).await;
     }
     drop(floor);
+}
+
+/// The focused row of the tour list once it has left row arguments[0] (the list draws a row a key
+/// went to after scrolling to it), or after 3 s: `[data-index, aria-setsize, rows drawn]`.
+const FOCUSED_ROW: &str = r#"
+const [from, done] = [arguments[0], arguments[arguments.length - 1]];
+const t0 = performance.now();
+const check = () => {
+  const a = document.activeElement;
+  const at = a && a.dataset && a.dataset.index !== undefined ? Number(a.dataset.index) : -1;
+  if (at !== from || performance.now() - t0 > 3000) {
+    done([at, a ? Number(a.getAttribute('aria-setsize')) : -1,
+          document.querySelectorAll('#tour-list .tour-row').length]);
+  } else { requestAnimationFrame(check); }
+};
+requestAnimationFrame(check);
+"#;
+
+/// The long tour list from the keyboard, in the real window: End reaches the last tour although
+/// it was not drawn, PageUp and Home come back, and the rows drawn stay a window's worth. (A desk
+/// without virtual rows moves the focus only with its arrow keys: it says so, and the bench goes on.)
+async fn keys(c: &Client, tours: usize) {
+    use fantoccini::Locator;
+    use fantoccini::key::Key;
+    println!("\n[keys] the tour list of {tours} from the keyboard");
+    navigate(c, "#/tours", &tours_ready(tours)).await;
+    let first = c.find(Locator::Css("#tour-list .tour-row")).await.unwrap();
+    let mut at = -1;
+    let mut report = Vec::new();
+    for (label, key) in [("End", Key::End), ("PageUp", Key::PageUp), ("Home", Key::Home)] {
+        let target = if at < 0 { first.clone() } else { c.active_element().await.unwrap() };
+        target.send_keys(&key.to_string()).await.unwrap();
+        let v = c.execute_async(FOCUSED_ROW, vec![json!(at)]).await.unwrap();
+        at = v[0].as_i64().unwrap_or(-1);
+        println!("  {label} -> row {at} (aria-setsize {}, {} rows drawn)", v[1], v[2]);
+        report.push(at);
+    }
+    let last = tours as i64 - 1;
+    let ok = report[0] == last && report[1] > 0 && report[1] < last && report[2] == 0;
+    println!("  {}", if ok { "End, PageUp and Home reach every row" } else { "keys did not reach every row  <-- CHECK" });
 }
 
 /// One cold start: its total, its WebDriver session, and its stages from the page and the desk.
