@@ -513,7 +513,10 @@ async fn keys(c: &Client, tours: usize) {
     }
     let last = tours as i64 - 1;
     let ok = report[0] == last && report[1] > 0 && report[1] < last && report[2] == 0;
-    println!("  {}", if ok { "End, PageUp and Home reach every row" } else { "keys did not reach every row  <-- CHECK" });
+    println!(
+        "  {}",
+        if ok { "End, PageUp and Home reach every row" } else { "keys did not reach every row  <-- CHECK" }
+    );
 }
 
 /// One cold start: its total, its WebDriver session, and its stages from the page and the desk.

@@ -15,8 +15,8 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::components::states::EmptyState;
-use crate::components::virtual_rows::{aria_rowindex, use_virtual_rows};
 use crate::components::tours::{local_start, price};
+use crate::components::virtual_rows::{aria_rowindex, use_virtual_rows};
 use crate::error::refusal;
 use crate::router::{Route, navigate};
 use crate::words;

@@ -370,7 +370,8 @@ mod dom {
                 let Some(el) = page.body.cast::<Element>() else { return };
                 e.prevent_default();
                 if key == RowKey::Open {
-                    let button = row.query_selector("button").ok().flatten().and_then(|b| b.dyn_into::<HtmlElement>().ok());
+                    let button =
+                        row.query_selector("button").ok().flatten().and_then(|b| b.dyn_into::<HtmlElement>().ok());
                     button.unwrap_or(row).click();
                     return;
                 }

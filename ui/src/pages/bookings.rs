@@ -10,9 +10,9 @@ use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::components::virtual_rows::{aria_rowindex, use_virtual_rows};
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::components::tours::price;
+use crate::components::virtual_rows::{aria_rowindex, use_virtual_rows};
 use crate::hooks::{Depends, Load, use_debounce, use_invoke};
 use crate::router::{Route, navigate};
 use crate::services;
