@@ -14,9 +14,9 @@ use tourdesk_domain::roles::{Permission, Role};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use crate::components::keyboard::on_row_keys;
 use crate::components::states::EmptyState;
 use crate::components::tours::{local_start, price};
-use crate::components::virtual_rows::{aria_rowindex, use_virtual_rows};
 use crate::error::refusal;
 use crate::router::{Route, navigate};
 use crate::words;
@@ -29,30 +29,16 @@ fn pending_badge(pending: bool) -> Html {
     }
 }
 
-/// Roughly how tall a row of a booking table is, until one has been measured.
-const BOOKING_ROW_PX: f64 = 40.0;
-
-#[derive(Properties, PartialEq)]
-struct BookingRowsProps {
-    bookings: Vec<BookingSummary>,
-}
-
-/// A departure's bookings; a long list draws only the rows in view (`components::virtual_rows`).
-#[component]
-fn BookingRows(props: &BookingRowsProps) -> Html {
-    let rows = use_virtual_rows(props.bookings.len(), BOOKING_ROW_PX, None);
-    let (above, below) = rows.spacers(Some(7));
+fn booking_rows(bookings: &[BookingSummary]) -> Html {
     html! {
         <div class="table-scroll">
-        <table class="booking-table" aria-rowcount={rows.aria_rowcount()}>
-            <thead><tr aria-rowindex="1"><th>{ "Reference" }</th><th>{ "Customer" }</th><th>{ "Pax" }</th><th>{ "Status" }</th><th>{ "Payment" }</th><th>{ "Total" }</th><th></th></tr></thead>
-            <tbody ref={rows.body.clone()} onkeydown={rows.on_keydown.clone()}>
-            { above }
-            { for props.bookings[rows.range.clone()].iter().zip(rows.range.clone()).map(|(b, i)| {
+        <table class="booking-table">
+            <thead><tr><th>{ "Reference" }</th><th>{ "Customer" }</th><th>{ "Pax" }</th><th>{ "Status" }</th><th>{ "Payment" }</th><th>{ "Total" }</th><th></th></tr></thead>
+            <tbody onkeydown={Callback::from(on_row_keys)}>
+            { for bookings.iter().map(|b| {
                 let route = Route::Booking(b.reference_number.clone());
                 html! {
-                    <tr key={b.id.clone()} class="booking-row" data-id={b.id.clone()} data-pending={b.pending.to_string()} data-row="" tabindex="0"
-                        data-index={i.to_string()} aria-rowindex={aria_rowindex(i)}
+                    <tr class="booking-row" data-id={b.id.clone()} data-pending={b.pending.to_string()} data-row="" tabindex="0"
                         onclick={Callback::from(move |_: MouseEvent| navigate(&route))}>
                         <td class="reference">{ &b.reference_number }</td>
                         <td class="customer">{ &b.customer_name }</td>
@@ -60,7 +46,6 @@ fn BookingRows(props: &BookingRowsProps) -> Html {
                     </tr>
                 }
             }) }
-            { below }
             </tbody>
         </table>
         </div>
@@ -87,27 +72,17 @@ pub const NO_EMAIL: &str = "no e-mail";
 /// A customer's bookings: what (the tour) and when (the departure's local date and time, in the
 /// departure's own zone), with statuses in words. A tour or departure this desk does not hold is
 /// a dash.
-#[derive(Properties, PartialEq)]
-struct CustomerBookingRowsProps {
-    bookings: Vec<BookingHit>,
-}
-
-#[component]
-fn CustomerBookingRows(props: &CustomerBookingRowsProps) -> Html {
-    let rows = use_virtual_rows(props.bookings.len(), BOOKING_ROW_PX, None);
-    let (above, below) = rows.spacers(Some(8));
+fn customer_booking_rows(bookings: &[BookingHit]) -> Html {
     html! {
         <div class="table-scroll">
-        <table class="booking-table customer-bookings" aria-rowcount={rows.aria_rowcount()}>
-            <thead><tr aria-rowindex="1"><th>{ "Reference" }</th><th>{ "Tour" }</th><th>{ "Departure" }</th><th>{ "Pax" }</th><th>{ "Status" }</th><th>{ "Payment" }</th><th>{ "Total" }</th><th></th></tr></thead>
-            <tbody ref={rows.body.clone()} onkeydown={rows.on_keydown.clone()}>
-            { above }
-            { for props.bookings[rows.range.clone()].iter().zip(rows.range.clone()).map(|(h, i)| {
+        <table class="booking-table customer-bookings">
+            <thead><tr><th>{ "Reference" }</th><th>{ "Tour" }</th><th>{ "Departure" }</th><th>{ "Pax" }</th><th>{ "Status" }</th><th>{ "Payment" }</th><th>{ "Total" }</th><th></th></tr></thead>
+            <tbody onkeydown={Callback::from(on_row_keys)}>
+            { for bookings.iter().map(|h| {
                 let b = &h.booking;
                 let route = Route::Booking(b.reference_number.clone());
                 html! {
-                    <tr key={b.id.clone()} class="booking-row" data-id={b.id.clone()} data-pending={b.pending.to_string()} data-row="" tabindex="0"
-                        data-index={i.to_string()} aria-rowindex={aria_rowindex(i)}
+                    <tr class="booking-row" data-id={b.id.clone()} data-pending={b.pending.to_string()} data-row="" tabindex="0"
                         onclick={Callback::from(move |_: MouseEvent| navigate(&route))}>
                         <td class="reference">{ &b.reference_number }</td>
                         <td class="tour">{ h.tour_name.clone().unwrap_or_else(|| "—".into()) }</td>
@@ -116,7 +91,6 @@ fn CustomerBookingRows(props: &CustomerBookingRowsProps) -> Html {
                     </tr>
                 }
             }) }
-            { below }
             </tbody>
         </table>
         </div>
@@ -149,7 +123,7 @@ pub fn BookingsPanel(props: &BookingsPanelProps) -> Html {
             if props.bookings.is_empty() {
                 <EmptyState title="No bookings on this departure yet" />
             } else {
-                <BookingRows bookings={props.bookings.clone()} />
+                { booking_rows(&props.bookings) }
             }
         </section>
     }
@@ -165,17 +139,9 @@ pub struct CustomerHitsProps {
     pub on_pick: Callback<CustomerHit>,
 }
 
-/// Roughly how tall a customer hit is, until one has been measured.
-const CUSTOMER_HIT_PX: f64 = 44.0;
-
-/// Search results, best match first; a click picks the customer (or Enter on a hit: the arrow
-/// keys move).
+/// Search results, best match first; a click picks the customer.
 #[component]
 pub fn CustomerHits(props: &CustomerHitsProps) -> Html {
-    let selected_at = props.selected.as_ref().and_then(|id| props.hits.iter().position(|h| &h.id == id));
-    let rows = use_virtual_rows(props.hits.len(), CUSTOMER_HIT_PX, selected_at);
-    let (above, below) = rows.spacers(None);
-    let count = rows.count.to_string();
     if props.hits.is_empty() {
         return match &props.query {
             Some(q) => html! { <p class="empty">{ format!("No customer matches “{q}”.") }</p> },
@@ -183,15 +149,13 @@ pub fn CustomerHits(props: &CustomerHitsProps) -> Html {
         };
     }
     html! {
-        <ul class="customer-hits" ref={rows.body.clone()} aria-label="Customers found" onkeydown={rows.on_keydown.clone()}>
-        { above }
-        { for props.hits[rows.range.clone()].iter().zip(rows.range.clone()).map(|(h, i)| {
+        <ul class="customer-hits" onkeydown={Callback::from(on_row_keys)}>
+        { for props.hits.iter().map(|h| {
             let hit = h.clone();
             let on_pick = props.on_pick.reform(move |_: MouseEvent| hit.clone());
             let selected = props.selected.as_deref() == Some(h.id.as_str());
             html! {
-                <li key={h.id.clone()} class={classes!("customer-hit", selected.then_some("selected"))} data-id={h.id.clone()} data-row="" tabindex="0"
-                    data-index={i.to_string()} aria-posinset={(i + 1).to_string()} aria-setsize={count.clone()} onclick={on_pick}>
+                <li class={classes!("customer-hit", selected.then_some("selected"))} data-id={h.id.clone()} data-row="" tabindex="0" onclick={on_pick}>
                     <strong>{ full_name(&h.first_name, &h.last_name) }</strong>
                     <span class="muted">{ h.email.as_deref().unwrap_or(NO_EMAIL) }</span>
                     if let Some(p) = &h.phone { <span class="muted">{ p }</span> }
@@ -199,7 +163,6 @@ pub fn CustomerHits(props: &CustomerHitsProps) -> Html {
                 </li>
             }
         }) }
-        { below }
         </ul>
     }
 }
@@ -255,7 +218,7 @@ pub fn CustomerPane(props: &CustomerPaneProps) -> Html {
             if d.bookings.is_empty() {
                 <p class="empty">{ "No bookings yet." }</p>
             } else {
-                <CustomerBookingRows bookings={d.bookings.clone()} />
+                { customer_booking_rows(&d.bookings) }
             }
         </section>
     }

@@ -2,9 +2,6 @@
 //! a day's departures, and the generation preview table with its DST marks. Props in, HTML out;
 //! the page (`pages::calendar`) keeps the state.
 
-use std::collections::BTreeMap;
-use std::rc::Rc;
-
 use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Weekday};
 use chrono_tz::Tz;
 use tourdesk_domain::availability::DstResolution;
@@ -13,7 +10,7 @@ use tourdesk_domain::mutation::{GenerationPlan, PlannedDeparture};
 use tourdesk_domain::status::DepartureStatus;
 use yew::prelude::*;
 
-use crate::components::virtual_rows::use_virtual_rows;
+use crate::components::keyboard::on_row_keys;
 use crate::error::UiError;
 use crate::words;
 
@@ -112,9 +109,7 @@ pub struct CalendarGridProps {
     /// The day that has the keyboard focus (one tab stop for the whole grid).
     pub focused: NaiveDate,
     pub selected: Option<NaiveDate>,
-    /// Shared with the page that loaded them: a render of the page copies none of a month's
-    /// departures, and comparing props compares one pointer first.
-    pub departures: Rc<Vec<CalendarDeparture>>,
+    pub departures: Vec<CalendarDeparture>,
     pub today: NaiveDate,
     /// A key moved the focus to this day.
     pub on_focus: Callback<NaiveDate>,
@@ -143,16 +138,11 @@ pub fn CalendarGrid(props: &CalendarGridProps) -> Html {
         })
     };
     let per_cell = if props.mode == CalendarMode::Month { 4 } else { usize::MAX };
-    // Each day's departures, found in one pass (a month holds ~1,000 over 42 days).
-    let mut by_day: BTreeMap<NaiveDate, Vec<&CalendarDeparture>> = BTreeMap::new();
-    for c in props.departures.iter() {
-        by_day.entry(c.departure.local_date).or_default().push(c);
-    }
     let weeks = days.chunks(7).map(|week| {
         html! {
             <div role="row" class="calendar-week">
             { for week.iter().map(|&day| {
-                let mine: &[&CalendarDeparture] = by_day.get(&day).map(Vec::as_slice).unwrap_or_default();
+                let mine: Vec<&CalendarDeparture> = props.departures.iter().filter(|c| c.departure.local_date == day).collect();
                 let outside = props.mode == CalendarMode::Month && day.month() != props.anchor.month();
                 let open_day = props.on_open_day.reform(move |_: MouseEvent| day);
                 let label = format!("{}, {}", day.format("%A %-d %B %Y"), match mine.len() {
@@ -210,20 +200,15 @@ pub fn CalendarGrid(props: &CalendarGridProps) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct DayListProps {
     pub day: NaiveDate,
-    pub departures: Rc<Vec<CalendarDeparture>>,
+    pub departures: Vec<CalendarDeparture>,
     pub on_open_departure: Callback<String>,
 }
 
-/// Roughly how tall a row of a day's list is, until one has been measured.
-const DAY_ROW_PX: f64 = 40.0;
-
-/// One day's departures as keyboard rows (arrows and Page Up/Down move, Enter opens the
-/// departure); a day with many draws only the rows in view.
+/// One day's departures as keyboard rows (arrows move, Enter opens the departure).
 #[component]
 pub fn DayList(props: &DayListProps) -> Html {
     let mine: Vec<&CalendarDeparture> =
         props.departures.iter().filter(|c| c.departure.local_date == props.day).collect();
-    let rows = use_virtual_rows(mine.len(), DAY_ROW_PX, None);
     let heading = props.day.format("%A %-d %B %Y").to_string();
     if mine.is_empty() {
         return html! {
@@ -233,19 +218,15 @@ pub fn DayList(props: &DayListProps) -> Html {
             </section>
         };
     }
-    let (above, below) = rows.spacers(None);
-    let count = rows.count.to_string();
     html! {
         <section id="day-panel" class="panel" aria-label={heading.clone()}>
             <h2>{ heading }</h2>
-            <ul class="day-rows" ref={rows.body.clone()} onkeydown={rows.on_keydown.clone()}>
-            { above }
-            { for mine[rows.range.clone()].iter().zip(rows.range.clone()).map(|(c, i)| {
+            <ul class="day-rows" onkeydown={Callback::from(on_row_keys)}>
+            { for mine.iter().map(|c| {
                 let id = c.departure.id.clone();
                 let open = props.on_open_departure.reform(move |_: MouseEvent| id.clone());
                 html! {
-                    <li key={c.departure.id.clone()} class="day-row" data-row="" tabindex="0" data-departure={c.departure.id.clone()}
-                        data-index={i.to_string()} aria-posinset={(i + 1).to_string()} aria-setsize={count.clone()}>
+                    <li class="day-row" data-row="" tabindex="0" data-departure={c.departure.id.clone()}>
                         <button type="button" class="link" onclick={open}>
                             <strong>{ hm(c.departure.local_time) }</strong>{ " " }{ &c.tour_name }
                             <span class="muted">{ format!(" · {}", c.variant_name) }</span>
@@ -256,7 +237,6 @@ pub fn DayList(props: &DayListProps) -> Html {
                     </li>
                 }
             }) }
-            { below }
             </ul>
         </section>
     }
@@ -463,7 +443,7 @@ mod tests {
             anchor: d("2027-03-01"),
             focused: d("2027-03-28"),
             selected: None,
-            departures: Rc::new(departures),
+            departures,
             today: d("2027-03-02"),
             on_focus: Callback::noop(),
             on_open_day: Callback::noop(),
@@ -490,7 +470,7 @@ mod tests {
         let render = |day: &str| {
             yew::LocalServerRenderer::<DayList>::with_props(DayListProps {
                 day: d(day),
-                departures: Rc::new(departures.clone()),
+                departures: departures.clone(),
                 on_open_departure: Callback::noop(),
             })
             .render()

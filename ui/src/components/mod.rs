@@ -31,5 +31,4 @@ pub mod timeline;
 pub mod toast;
 pub mod tour_editor;
 pub mod tours;
-pub mod virtual_rows;
 pub mod waitlist;

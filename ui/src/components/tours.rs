@@ -10,8 +10,8 @@ use tourdesk_domain::money::Money;
 use tourdesk_domain::status::TourStatus;
 use yew::prelude::*;
 
+use crate::components::keyboard::on_row_keys;
 use crate::components::states::EmptyState;
-use crate::components::virtual_rows::{aria_rowindex, use_virtual_rows};
 use crate::words;
 
 #[derive(Properties, PartialEq)]
@@ -22,34 +22,22 @@ pub struct TourListProps {
     pub on_select: Callback<String>,
 }
 
-/// Roughly how tall a tour row is (name over category and zone), until one has been measured.
-const TOUR_ROW_PX: f64 = 62.0;
-
-/// The tour list: a click, or Enter on a focused row (arrow keys and Page Up/Down move, Home and
-/// End go to the ends), opens a tour. A long list draws only the rows in view
-/// (`components::virtual_rows`), so opening the screen costs about the same for 5 tours or 500.
+/// The tour list: a click, or Enter on a focused row (arrow keys move), opens a tour.
 #[component]
 pub fn TourList(props: &TourListProps) -> Html {
-    let selected_at = props.selected.as_ref().and_then(|id| props.tours.iter().position(|t| &t.tour.id == id));
-    let rows = use_virtual_rows(props.tours.len(), TOUR_ROW_PX, selected_at);
     if props.tours.is_empty() {
         return html! {
             <EmptyState title="No tours yet" hint="They appear here after the first sync, or create one with “New tour”." />
         };
     }
-    let (above, below) = rows.spacers(None);
-    let count = rows.count.to_string();
     html! {
-        <ul id="tour-list" class="tour-list" ref={rows.body.clone()} aria-label="Tours" onkeydown={rows.on_keydown.clone()}>
-        { above }
-        { for props.tours[rows.range.clone()].iter().zip(rows.range.clone()).map(|(t, i)| {
+        <ul id="tour-list" class="tour-list" onkeydown={Callback::from(on_row_keys)}>
+        { for props.tours.iter().map(|t| {
             let id = t.tour.id.clone();
             let on_select = props.on_select.reform(move |_: MouseEvent| id.clone());
             let selected = props.selected.as_deref() == Some(t.tour.id.as_str());
             html! {
-                <li key={t.tour.id.clone()} class={classes!("tour-row", selected.then_some("selected"))} data-slug={t.tour.slug.clone()}
-                    data-row="" data-index={i.to_string()} aria-posinset={(i + 1).to_string()} aria-setsize={count.clone()}
-                    tabindex="0" onclick={on_select}>
+                <li class={classes!("tour-row", selected.then_some("selected"))} data-slug={t.tour.slug.clone()} data-row="" tabindex="0" onclick={on_select}>
                     <span class="tour-name">{ &t.tour.name }</span>
                     <span class="muted">{ format!("{} · {}", words::category(t.tour.category), t.tour.timezone) }</span>
                     if t.pending { <span class="badge pending">{ "Pending sync" }</span> }
@@ -57,7 +45,6 @@ pub fn TourList(props: &TourListProps) -> Html {
                 </li>
             }
         }) }
-        { below }
         </ul>
     }
 }
@@ -93,17 +80,11 @@ pub fn local_start(d: &DepartureView) -> String {
     }
 }
 
-/// Roughly how tall a departure row is (its buttons set it), until one has been measured.
-const DEPARTURE_ROW_PX: f64 = 45.0;
-
-/// A tour's facts, prices and departures. Arrow keys (and Page Up/Down, Home, End) move along the
-/// rows; Enter opens the departure's bookings. A long list draws only the rows in view.
+/// A tour's facts, prices and departures. Arrow keys move along the rows; Enter opens the
+/// departure's bookings.
 #[component]
 pub fn Departures(props: &DeparturesProps) -> Html {
     let t = &props.tour.tour;
-    let open_at = props.open.as_ref().and_then(|(id, _)| props.departures.iter().position(|d| &d.departure.id == id));
-    let rows = use_virtual_rows(props.departures.len(), DEPARTURE_ROW_PX, open_at);
-    let (above, below) = rows.spacers(Some(5));
     html! {
         <section class="departures">
             <h2 id="tour-title">{ &t.name }</h2>
@@ -120,19 +101,17 @@ pub fn Departures(props: &DeparturesProps) -> Html {
                 <EmptyState title="No departures scheduled" hint="Departures made on the server arrive with the next sync." />
             } else {
                 <div class="table-scroll">
-                <table id="departure-table" aria-rowcount={rows.aria_rowcount()}>
-                    <thead><tr aria-rowindex="1"><th>{ "Starts (local)" }</th><th class="num">{ "Booked" }</th><th class="num">{ "Seats left" }</th><th>{ "Status" }</th><th></th></tr></thead>
-                    <tbody ref={rows.body.clone()} onkeydown={rows.on_keydown.clone()}>
-                    { above }
-                    { for props.departures[rows.range.clone()].iter().zip(rows.range.clone()).map(|(d, i)| {
+                <table id="departure-table">
+                    <thead><tr><th>{ "Starts (local)" }</th><th class="num">{ "Booked" }</th><th class="num">{ "Seats left" }</th><th>{ "Status" }</th><th></th></tr></thead>
+                    <tbody onkeydown={Callback::from(on_row_keys)}>
+                    { for props.departures.iter().map(|d| {
                         let open = |kind: PanelKind| {
                             let id = d.departure.id.clone();
                             props.on_open.reform(move |_: MouseEvent| (id.clone(), kind))
                         };
                         let is_open = props.open.as_ref().is_some_and(|(id, _)| *id == d.departure.id);
                         html! {
-                            <tr key={d.departure.id.clone()} class={classes!("departure-row", is_open.then_some("selected"))} data-id={d.departure.id.clone()}
-                                data-row="" tabindex="0" data-index={i.to_string()} aria-rowindex={aria_rowindex(i)}>
+                            <tr class={classes!("departure-row", is_open.then_some("selected"))} data-id={d.departure.id.clone()} data-row="" tabindex="0">
                                 <td class="when">{ local_start(d) }</td>
                                 <td class="num booked">{ format!("{} of {}", d.departure.booked_count, d.departure.capacity) }</td>
                                 <td class={classes!("num", "seats-left", (d.seats_left == 0).then_some("sold-out"))}>{ d.seats_left }</td>
@@ -144,7 +123,6 @@ pub fn Departures(props: &DeparturesProps) -> Html {
                             </tr>
                         }
                     }) }
-                    { below }
                     </tbody>
                 </table>
                 </div>
@@ -220,42 +198,6 @@ mod tests {
         })
         .await;
         assert!(!html.contains("Pending sync"));
-    }
-
-    #[tokio::test]
-    async fn five_hundred_tours_draw_a_window_of_rows_and_say_where_each_is() {
-        let tours: Vec<TourView> = (0..500)
-            .map(|i| {
-                let mut t = tour(false);
-                t.tour.id = format!("t{i}");
-                t.tour.name = format!("Tour {i:03}");
-                t
-            })
-            .collect();
-        let html =
-            render::<TourList>(TourListProps { tours: Rc::new(tours), selected: None, on_select: Callback::noop() })
-                .await;
-        let drawn = html.matches("class=\"tour-row").count();
-        assert!((10..=60).contains(&drawn), "only the rows in view are drawn, not {drawn}");
-        assert!(html.contains("Tour 000") && !html.contains("Tour 499"), "{html}");
-        assert!(html.contains("data-index=\"0\"") && html.contains("aria-posinset=\"1\""), "{html}");
-        assert_eq!(html.matches("aria-setsize=\"500\"").count(), drawn, "each row says how many there are");
-        // The rows not drawn are one spacer as tall as they are, so the scrollbar is the whole list's.
-        let below = format!("height: {}px", (500 - drawn) as f64 * TOUR_ROW_PX);
-        assert!(html.contains(&below), "{below}: {html}");
-        // A short list draws every row and no spacer: its layout is what it always was.
-        let few: Vec<TourView> = (0..5)
-            .map(|i| {
-                let mut t = tour(false);
-                t.tour.id = format!("f{i}");
-                t
-            })
-            .collect();
-        let html =
-            render::<TourList>(TourListProps { tours: Rc::new(few), selected: None, on_select: Callback::noop() })
-                .await;
-        assert_eq!(html.matches("class=\"tour-row").count(), 5);
-        assert!(!html.contains("virtual-spacer"), "{html}");
     }
 
     #[tokio::test]

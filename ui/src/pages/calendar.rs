@@ -3,8 +3,6 @@
 //! departures" previews a pattern — local time, UTC, DST marks — before anything is saved, and
 //! "One-off departure" adds a single one.
 
-use std::rc::Rc;
-
 use chrono::{Datelike, NaiveDate, NaiveTime};
 use tourdesk_domain::availability::{AvailabilityPattern, PatternKind};
 use tourdesk_domain::entities::TourVariant;
@@ -78,11 +76,7 @@ pub fn CalendarPage() -> Html {
     let keyboard = use_mut_ref(|| false);
     let retry = use_state(|| 0u32);
     let range = visible_range(*mode, *anchor);
-    // Shared, not copied: each render of the page (a day opened, a key) would otherwise clone and
-    // compare the month's ~1,000 departures.
-    let data = use_invoke(CALENDAR, (range, *retry), |((from, until), _)| async move {
-        services::calendar(from, until).await.map(Rc::new)
-    });
+    let data = use_invoke(CALENDAR, (range, *retry), |((from, until), _)| services::calendar(from, until));
     // The tour list (every tour, with its texts) is needed only by the dialogs and to tell an
     // empty month of a desk without tours: a month that shows departures has tours. Loading it
     // on every visit cost the month view a second full read and parse.
@@ -230,14 +224,14 @@ pub fn CalendarPage() -> Html {
                         <p id="calendar-empty" class="muted">{ "No departures in these dates. Generate them from a pattern or add a one-off departure." }</p>
                     }
                     <CalendarGrid mode={*mode} anchor={*anchor} focused={*focused} selected={*selected}
-                        departures={Rc::clone(list)} today={now} on_focus={on_focus}
+                        departures={list.clone()} today={now} on_focus={on_focus}
                         on_open_day={on_open_day} on_open_departure={on_open_departure.clone()} />
                     if let Some(c) = opened {
                         <DeparturePanel key={format!("{}|{}|{}", c.departure.id, c.departure.capacity, c.departure.status)}
                             departure={c.clone()} can_override={can_override}
                             on_close={close_panel} on_done={on_done} />
                     } else if let Some(day) = *selected {
-                        <DayList day={day} departures={Rc::clone(list)} on_open_departure={on_open_departure} />
+                        <DayList day={day} departures={list.clone()} on_open_departure={on_open_departure} />
                     }
                 </>
             }
