@@ -6,6 +6,7 @@ mod config;
 mod error;
 pub mod logs;
 mod session;
+pub mod startup;
 mod sync_loop;
 pub mod updates;
 
@@ -163,6 +164,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::desk::check_for_update,
         commands::desk::install_update,
         commands::desk::diagnostics,
+        commands::desk::report_startup,
+        commands::desk::startup_timeline,
         commands::reports::dashboard,
         commands::reports::run_report,
         commands::reports::report_zone,
@@ -190,11 +193,24 @@ pub fn window_notifier<R: Runtime>(app: tauri::AppHandle<R>) -> Notifier {
     })
 }
 
+/// Set, the desk opens a blank window and nothing else (`blank_window`): the window bench's floor.
+pub const BLANK_WINDOW_ENV: &str = "TOURDESK_BENCH_BLANK_WINDOW";
+
 pub fn run() {
+    startup::mark("main");
     logs::init();
+    let context = tauri::generate_context!();
+    if std::env::var_os(BLANK_WINDOW_ENV).is_some() {
+        return blank_window(context);
+    }
     let result = with_commands(tauri::Builder::default())
         .plugin(updates::plugin(tourdesk_updates::PROJECT_PUBLIC_KEY))
+        .on_page_load(|_, payload| match payload.event() {
+            tauri::webview::PageLoadEvent::Started => startup::mark("page load started"),
+            tauri::webview::PageLoadEvent::Finished => startup::mark("page load finished"),
+        })
         .setup(|app| {
+            startup::mark("setup");
             // The platform's log directory (TOURDESK_LOG_DIR instead, when set).
             let log_dir =
                 std::env::var_os("TOURDESK_LOG_DIR").map(std::path::PathBuf::from).or(app.path().app_log_dir().ok());
@@ -211,21 +227,50 @@ pub fn run() {
                 std::fs::create_dir_all(dir)?;
             }
             let store = Arc::new(Store::open(&config.database)?);
+            startup::mark("store opened");
             // No password here: the desk renews its access with the refresh token of the last
             // sign-in, or waits for a person to sign in through the window.
             let client = SyncClient::for_desk(&config.server_url_or(store.server_url()?), &config.device)?;
+            startup::mark("sync client made");
             let sync = SyncLoop::new(client, window_notifier(app.handle().clone()));
             sync.set_form_defaults(config.form_defaults());
             sync.start(store.clone(), config.sync_interval);
+            startup::mark("sync started");
             app.manage(updates::Updates::new(config.update_channel));
             let for_checks = sync.clone();
             updates::spawn_checks(app.handle().clone(), move || for_checks.client().base_url().to_string());
             app.manage(Desk { store, sync });
+            startup::mark("setup done");
             Ok(())
         })
-        .run(tauri::generate_context!());
+        .run(context);
     if let Err(e) = result {
         eprintln!("tourdesk could not start: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// WebKitGTK's own floor, measured by the window bench beside the desk in the same run: this
+/// binary with the same window showing a blank page, and nothing of the desk (no store, no sync,
+/// no updater, no UI). Whatever the desk takes above it is the desk's; below it nothing can go.
+fn blank_window(mut context: tauri::Context) {
+    if let (Some(w), Ok(blank)) = (context.config_mut().app.windows.first_mut(), "about:blank".parse()) {
+        w.url = tauri::WebviewUrl::External(blank);
+    }
+    // Its start is logged as the desk's is (`startup: main +0 ms, … page load finished +… ms`).
+    let blank = tauri::Builder::default()
+        .setup(|_| {
+            startup::mark("setup");
+            Ok(())
+        })
+        .on_page_load(|_, payload| {
+            if payload.event() == tauri::webview::PageLoadEvent::Finished {
+                startup::mark("page load finished");
+                tracing::info!("startup: {}", startup::describe(&startup::timeline()));
+            }
+        });
+    if let Err(e) = blank.run(context) {
+        eprintln!("tourdesk could not start a blank window: {e}");
         std::process::exit(1);
     }
 }

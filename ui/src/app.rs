@@ -58,9 +58,14 @@ pub fn App() -> Html {
                 if let (Err(e), _) | (_, Err(e)) = subscribed {
                     state.dispatch(Action::Toast(e.message));
                 }
-                // Whatever the pages loaded before the subscription, once more.
-                state.dispatch(Action::Changed(DataChanged { kinds: EntityKind::ALL.to_vec(), outcomes: true }));
-                if let Ok(s) = services::desk_status().await {
+                // What the pages loaded before the subscription may have missed a change: they
+                // load once more, but only if the desk has changed any data since it started (a
+                // cold start offline has not, and loading the first screen twice cost the start).
+                let status = services::desk_status().await.ok();
+                if missed_changes_possible(status.as_ref()) {
+                    state.dispatch(Action::Changed(DataChanged { kinds: EntityKind::ALL.to_vec(), outcomes: true }));
+                }
+                if let Some(s) = status {
                     state.dispatch(Action::Status(s));
                 }
             });
@@ -71,6 +76,13 @@ pub fn App() -> Html {
             <Shell />
         </ContextProvider<AppContext>>
     }
+}
+
+/// Whether a page loaded before the window subscribed to the desk's changes can have missed one:
+/// the desk's `data_version` counts its changes since it started (0: none, so nothing was
+/// missed). Without an answer, assume one was.
+pub fn missed_changes_possible(status: Option<&DeskStatus>) -> bool {
+    status.is_none_or(|s| s.data_version > 0)
 }
 
 /// The URL's hash drives the route; Ctrl+K opens the search; the webview's own right-click menu
@@ -239,5 +251,15 @@ mod tests {
         assert!(!html.contains("sign-in-form") && html.contains("id=\"sign-out\""), "{html}");
         let html = render(status(true), Route::SignIn).await;
         assert!(html.contains("id=\"sign-in-form\""), "signing in as someone else: {html}");
+    }
+
+    #[test]
+    fn a_start_reloads_the_first_screen_only_when_the_desk_changed_data_before_the_window_listened() {
+        let mut s = status(true);
+        s.data_version = 0;
+        assert!(!missed_changes_possible(Some(&s)), "a cold start with no change loads its screen once");
+        s.data_version = 3;
+        assert!(missed_changes_possible(Some(&s)), "a pull or an edit since the desk started: load again");
+        assert!(missed_changes_possible(None), "no status: assume a change was missed");
     }
 }

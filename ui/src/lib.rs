@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod pages;
 pub mod router;
 pub mod services;
+pub mod startup;
 pub mod state;
 pub mod words;
 
@@ -27,5 +28,6 @@ mod fixtures;
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
+    startup::started();
     yew::Renderer::<app::App>::new().render();
 }

@@ -57,12 +57,30 @@ pub async fn diagnostics() -> Result<String, UiError> {
     call("diagnostics", &NoArgs {}).await
 }
 
+/// The UI's stages of this start, for the desk's log (`crate::startup`).
+#[cfg(target_arch = "wasm32")]
+pub(crate) async fn report_startup(marks: serde_json::Value) -> Result<(), UiError> {
+    #[derive(Serialize)]
+    struct Args {
+        marks: serde_json::Value,
+    }
+    call("report_startup", &Args { marks }).await
+}
+
 pub(crate) async fn call<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, UiError> {
     let ser = serde_wasm_bindgen::Serializer::json_compatible();
     let args = args.serialize(&ser).map_err(|e| UiError::local(e.to_string()))?;
-    match invoke(cmd, args).await {
+    crate::startup::invoking();
+    let reply = invoke(cmd, args).await;
+    crate::startup::replied();
+    match reply {
+        // The reply as JSON text (the webview's native `JSON.stringify`) read by serde_json: a
+        // large reply (500 tours, a month of departures) is read several times faster than by
+        // walking the JavaScript object field by field through `serde_wasm_bindgen`.
         Ok(v) => {
-            serde_wasm_bindgen::from_value(v).map_err(|e| UiError::local(format!("unexpected reply to {cmd}: {e}")))
+            let text = web_sys::js_sys::JSON::stringify(&v).ok().and_then(|t| t.as_string());
+            serde_json::from_str(text.as_deref().unwrap_or("null"))
+                .map_err(|e| UiError::local(format!("unexpected reply to {cmd}: {e}")))
         }
         Err(e) => Err(serde_wasm_bindgen::from_value::<CommandError>(e.clone())
             .map(UiError::from)

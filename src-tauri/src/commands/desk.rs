@@ -140,3 +140,17 @@ mod tests {
         }
     }
 }
+
+/// The UI's own stages of this start (its script, the wasm started, the first reply painted):
+/// they join the shell's and the whole start is logged in one line (`crate::startup`).
+#[tauri::command]
+pub async fn report_startup(marks: Vec<crate::startup::Mark>) -> DeskResult<()> {
+    crate::startup::report_from_ui(marks);
+    Ok(())
+}
+
+/// Every stage of this start so far, shell's and UI's, in wall-clock milliseconds (the window bench).
+#[tauri::command]
+pub async fn startup_timeline() -> DeskResult<Vec<crate::startup::Mark>> {
+    Ok(crate::startup::timeline())
+}

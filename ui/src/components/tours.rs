@@ -1,6 +1,8 @@
 //! Tours and their departures: props in, HTML out. They render on the host too (Yew SSR), which
 //! is how their tests run without a browser.
 
+use std::rc::Rc;
+
 use chrono_tz::Tz;
 use tourdesk_domain::PricingTier;
 use tourdesk_domain::ipc::{DepartureView, TourView};
@@ -14,7 +16,8 @@ use crate::words;
 
 #[derive(Properties, PartialEq)]
 pub struct TourListProps {
-    pub tours: Vec<TourView>,
+    /// Shared with the page that loaded them (a render of the page copies no tour).
+    pub tours: Rc<Vec<TourView>>,
     pub selected: Option<String>,
     pub on_select: Callback<String>,
 }
@@ -173,20 +176,27 @@ mod tests {
 
     #[tokio::test]
     async fn tour_list_marks_pending_and_draft() {
-        let html =
-            render::<TourList>(TourListProps { tours: vec![tour(true)], selected: None, on_select: Callback::noop() })
-                .await;
+        let html = render::<TourList>(TourListProps {
+            tours: Rc::new(vec![tour(true)]),
+            selected: None,
+            on_select: Callback::noop(),
+        })
+        .await;
         assert!(html.contains("Brooklyn Bites"), "{html}");
         assert!(html.contains("Pending sync"), "{html}");
         assert!(html.contains("Draft"));
         assert!(html.contains("Food tour"), "the category in words: {html}");
         assert!(html.contains("tabindex=\"0\""), "rows are reachable with the keyboard: {html}");
         let html =
-            render::<TourList>(TourListProps { tours: vec![], selected: None, on_select: Callback::noop() }).await;
-        assert!(html.contains("No tours yet"), "a designed empty state: {html}");
-        let html =
-            render::<TourList>(TourListProps { tours: vec![tour(false)], selected: None, on_select: Callback::noop() })
+            render::<TourList>(TourListProps { tours: Rc::new(vec![]), selected: None, on_select: Callback::noop() })
                 .await;
+        assert!(html.contains("No tours yet"), "a designed empty state: {html}");
+        let html = render::<TourList>(TourListProps {
+            tours: Rc::new(vec![tour(false)]),
+            selected: None,
+            on_select: Callback::noop(),
+        })
+        .await;
         assert!(!html.contains("Pending sync"));
     }
 

@@ -2,6 +2,8 @@
 //! bookings (with the new-booking form) or manifest, the new-tour form, and the tour editor
 //! (`#/tours/<id>/edit`: details, variants, price tiers, publishing).
 
+use std::rc::Rc;
+
 use tourdesk_domain::PricingTier;
 use tourdesk_domain::ipc::{BookingSummary, DepartureView, NewTour, TourView};
 use tourdesk_domain::mutation::DepartureCancellationPreview;
@@ -43,7 +45,9 @@ pub struct ToursPageProps {
 #[component]
 pub fn ToursPage(props: &ToursPageProps) -> Html {
     let app = use_app();
-    let tours = use_invoke(TOUR_KINDS, (), |_| services::list_tours());
+    // Shared, not copied: every render of the page (a detail arriving, a panel opening) would
+    // otherwise clone and compare all tours, and hand the list new props.
+    let tours = use_invoke(TOUR_KINDS, (), |_| async { services::list_tours().await.map(Rc::new) });
     let creating = use_state(|| false);
     let open_panel = use_state(|| None::<(String, PanelKind)>);
     let current: Option<TourView> = tours.ready().and_then(|ts| match &props.selected {
@@ -52,7 +56,10 @@ pub fn ToursPage(props: &ToursPageProps) -> Html {
     });
     let detail = use_invoke(DETAIL_KINDS, current.as_ref().map(|t| t.tour.id.clone()), |id| async move {
         match id {
-            Some(id) => Ok(Some((services::list_prices(&id).await?, services::list_departures(&id).await?))),
+            // Both asked at once: two round trips to the desk in the time of one.
+            Some(id) => futures_util::future::try_join(services::list_prices(&id), services::list_departures(&id))
+                .await
+                .map(Some),
             None => Ok(None),
         }
     });
@@ -61,9 +68,11 @@ pub fn ToursPage(props: &ToursPageProps) -> Html {
         let open_panel = open_panel.clone();
         use_effect_with(props.selected.clone(), move |_| open_panel.set(None));
     }
+    // The same callback on every render, so the list re-renders only when its tours or the
+    // selection change.
     let on_select = {
         let creating = creating.clone();
-        Callback::from(move |id: String| {
+        use_callback((), move |id: String, _| {
             creating.set(false);
             navigate(&Route::Tours(Some(id)));
         })
@@ -102,7 +111,7 @@ pub fn ToursPage(props: &ToursPageProps) -> Html {
         Load::Loading => html! { <Loading what="tours" /> },
         Load::Failed(e) => html! { <ErrorNote error={e.clone()} /> },
         Load::Ready(ts) => html! {
-            <TourList tours={ts.clone()} selected={current.as_ref().map(|t| t.tour.id.clone())} on_select={on_select} />
+            <TourList tours={Rc::clone(ts)} selected={current.as_ref().map(|t| t.tour.id.clone())} on_select={on_select} />
         },
     };
     let body = if *creating {
