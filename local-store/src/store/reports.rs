@@ -233,6 +233,17 @@ const RATINGS_BETWEEN: &str = "SELECT r.departure_id, r.rating
 
 const PROMO_CODE_NAMES: &str = "SELECT id, code FROM promo_codes WHERE organization_id = :org";
 
+/// The organization's promo codes by id, as the promo report names them.
+fn promo_code_names(conn: &rusqlite::Connection, org: &str) -> Result<BTreeMap<String, String>, StoreError> {
+    let mut names = BTreeMap::new();
+    let mut stmt = conn.prepare_cached(PROMO_CODE_NAMES)?;
+    let mut q = stmt.query(named_params! {":org": org})?;
+    while let Some(r) = q.next()? {
+        names.insert(r.get::<_, String>(0)?, r.get::<_, String>(1)?);
+    }
+    Ok(names)
+}
+
 /// Bookings holding seats on departures starting in `[:from, :to)` with money still due: the
 /// week's departures (`schedules_org_start_idx`), then each one's bookings
 /// (`bookings_departure_idx`, named: without it SQLite picks V32's `bookings_balance_idx` for the
@@ -568,12 +579,7 @@ impl Store {
             }
             ReportKind::Cancellations => reports::cancellations(&sales(&cancelled_between())?, f, tz),
             ReportKind::Promos => {
-                let mut names = BTreeMap::new();
-                let mut stmt = conn.prepare_cached(PROMO_CODE_NAMES)?;
-                let mut q = stmt.query(named_params! {":org": org})?;
-                while let Some(r) = q.next()? {
-                    names.insert(r.get::<_, String>(0)?, r.get::<_, String>(1)?);
-                }
+                let names = promo_code_names(&conn, &org)?;
                 let mut sums = PromoSums::new(f, tz);
                 let none = HashMap::new();
                 stream_sales(&conn, &made, &org, &none, wide_start, wide_end, |_, s| sums.add(s))?;
@@ -797,12 +803,7 @@ impl Store {
         Ok(match f.kind {
             ReportKind::Sources => reports::sources(&facts(&sales_made_between())?, f, tz),
             ReportKind::Promos => {
-                let mut codes = BTreeMap::new();
-                let mut stmt = conn.prepare_cached(PROMO_CODE_NAMES)?;
-                let mut q = stmt.query(named_params! {":org": org})?;
-                while let Some(r) = q.next()? {
-                    codes.insert(r.get::<_, String>(0)?, r.get::<_, String>(1)?);
-                }
+                let codes = promo_code_names(&conn, &org)?;
                 reports::promos(&facts(&sales_made_between())?, f, tz, &codes)
             }
             ReportKind::Customers => {
