@@ -68,14 +68,23 @@ pub fn DrawerTable(props: &DrawerTableProps) -> Html {
     html! {
         <div class="table-scroll">
         <table id="cash-drawer" class="data">
-            <thead><tr>
-                <th>{ "Who" }</th>
-                <th class="num">{ "Cash on bookings" }</th><th class="num">{ "Gift cards for cash" }</th>
-                <th class="num">{ "Cash taken" }</th><th class="num">{ "Cash given back" }</th><th class="num">{ "Cash in the drawer" }</th>
-                <th class="num">{ "Terminal on bookings" }</th><th class="num">{ "Gift cards on terminal" }</th>
-                <th class="num">{ "Terminal refunds" }</th><th class="num">{ "Terminal total" }</th>
-                <th class="num">{ "Entries" }</th>
-            </tr></thead>
+            // Two header rows, cash and the card terminal each over their own columns: eleven
+            // headers of three words each were wider than the window.
+            <thead>
+                <tr>
+                    <th rowspan="2" scope="col">{ "Who" }</th>
+                    <th colspan="5" scope="colgroup" class="group">{ "Cash" }</th>
+                    <th colspan="4" scope="colgroup" class="group">{ "Card terminal" }</th>
+                    <th rowspan="2" scope="col" class="num">{ "Entries" }</th>
+                </tr>
+                <tr>
+                    <th class="num" scope="col">{ "Bookings" }</th><th class="num" scope="col">{ "Gift cards" }</th>
+                    <th class="num" scope="col">{ "Taken" }</th><th class="num" scope="col">{ "Given back" }</th>
+                    <th class="num" scope="col">{ "In the drawer" }</th>
+                    <th class="num" scope="col">{ "Bookings" }</th><th class="num" scope="col">{ "Gift cards" }</th>
+                    <th class="num" scope="col">{ "Refunds" }</th><th class="num" scope="col">{ "Total" }</th>
+                </tr>
+            </thead>
             <tbody>
                 { for props.drawer.lines.iter().map(|l| {
                     let m = |a: i64| price(&Money::new(a, l.line.currency));
@@ -130,5 +139,6 @@ mod tests {
         let html = yew::LocalServerRenderer::<DrawerTable>::with_props(DrawerTableProps { drawer }).render().await;
         assert!(html.contains("Olivia (you)") && html.contains("€80.00") && html.contains("€10.00"), "{html}");
         assert!(html.contains("−€12.50") && html.contains("€67.50"), "given back and the net: {html}");
+        assert!(html.contains("In the drawer") && html.contains("Card terminal"), "{html}");
     }
 }
