@@ -430,6 +430,26 @@ async fn a_merge_moves_the_duplicates_waitlist_entries_on_the_server_and_every_d
     for entry in [&waiting, &removed, &own] {
         assert_eq!(waitlist_row(&env, "b", entry).0, ana, "the second desk has the move of {entry}");
     }
+
+    // Erasing the survivor takes their waiting entries off the queue (no seats held for an offer
+    // nobody can receive) and drops every entry's notes, on the server and the other desk.
+    b.mutate(&m("erase_customer.v1", json!({"customer_id": ana, "hlc": stamp("b")}))).unwrap();
+    client_b.sync_once(&b).await.unwrap();
+    assert_eq!(b.pending_count().unwrap(), 0, "{:?}", b.rejections().unwrap());
+    for entry in [&waiting, &removed, &own] {
+        let row = env
+            .pg()
+            .await
+            .query_one("SELECT status, notes FROM waitlist_entries WHERE id = $1", &[entry])
+            .await
+            .unwrap();
+        let (status, notes): (String, Option<String>) = (row.get(0), row.get(1));
+        assert_eq!((status.as_str(), notes), ("removed", None), "{entry} after the erasure");
+    }
+    client_a.sync_once(&a).await.unwrap();
+    for entry in [&waiting, &own] {
+        assert_eq!(waitlist_row(&env, "a", entry).1, "removed", "the other desk has the erasure of {entry}");
+    }
 }
 
 /// Issue 16 with issue 13 item 3: erasing a customer withdraws their reviews — the words, the name

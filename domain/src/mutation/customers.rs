@@ -592,7 +592,11 @@ pub struct EraseCustomerV1 {
 
 impl Mutator for EraseCustomerV1 {
     fn reads(&self) -> Vec<ReadKey> {
-        vec![ReadKey::Customer(norm_ref(&self.customer_id)), ReadKey::BookingsOfCustomer(norm_ref(&self.customer_id))]
+        vec![
+            ReadKey::Customer(norm_ref(&self.customer_id)),
+            ReadKey::BookingsOfCustomer(norm_ref(&self.customer_id)),
+            ReadKey::WaitlistOfCustomer(norm_ref(&self.customer_id)),
+        ]
     }
 
     fn apply(&self, view: &dyn ReadView, ctx: &MutationCtx) -> Result<Vec<Change>, ApplyError> {
@@ -621,6 +625,21 @@ impl Mutator for EraseCustomerV1 {
                 b.updated_at = ctx.now;
                 scrubbed += 1;
                 changes.push(Change::PutBooking(b));
+            }
+        }
+        // A waiting entry would be offered seats that nobody can be told about, holding them from
+        // the next in line: it is taken off. Every entry's notes go, as the bookings' requests do;
+        // offered, booked and lapsed entries stay as the waitlist's history.
+        let mut waitlist_removed = 0u32;
+        for mut e in view.waitlist_of_customer(&id)? {
+            let before = e.clone();
+            if e.status == crate::waitlist::WaitlistStatus::Waiting {
+                e.status = crate::waitlist::WaitlistStatus::Removed;
+                waitlist_removed += 1;
+            }
+            e.notes = None;
+            if e != before {
+                changes.push(Change::PutWaitlistEntry(e));
             }
         }
         let stamp = self.hlc.clone();
@@ -656,7 +675,7 @@ impl Mutator for EraseCustomerV1 {
             actor_id: ctx.user_id.clone(),
             at: ctx.now,
             // No personal data here: the audit log is append-only.
-            detail: serde_json::json!({ "bookings_scrubbed": scrubbed }),
+            detail: serde_json::json!({ "bookings_scrubbed": scrubbed, "waitlist_entries_removed": waitlist_removed }),
         }));
         Ok(changes)
     }
@@ -1053,6 +1072,34 @@ mod tests {
         assert_eq!(run_err(&mem, name, patch(tag_args, &[("customer_id", DUP.into())]), Role::Admin), "CONFLICT");
         let gone = json!({"customer_id": "c-404", "hlc": hlc(0, "desk-a").to_string()});
         assert_eq!(run_err(&mem, "erase_customer.v1", gone, Role::Admin), "NOT_FOUND");
+    }
+
+    #[test]
+    fn erase_takes_a_waiting_entry_off_the_waitlist_and_drops_every_entrys_notes() {
+        use crate::waitlist::WaitlistStatus;
+        let mem = world();
+        mem.put_customer(duplicate());
+        let entry = |n: u32, customer: &str, status: WaitlistStatus| {
+            let id = format!("00000000-0000-4000-8000-0000000a18{n:02}");
+            let args = json!({"id": id, "tour_id": TOUR, "departure_id": DEPARTURE, "customer_id": customer,
+                              "lines": [{"tier_id": ADULT, "quantity": 2}], "notes": "Ana's sister comes too"});
+            run_write(&mem, "add_to_waitlist.v1", args, Role::Manager);
+            mem.state.borrow_mut().waitlist.get_mut(&id).unwrap().status = status;
+            id
+        };
+        let waiting = entry(1, DUP, WaitlistStatus::Waiting);
+        let lapsed = entry(2, DUP, WaitlistStatus::Lapsed);
+        let someone_else = entry(3, CUSTOMER, WaitlistStatus::Waiting);
+        let args = json!({"customer_id": DUP, "hlc": hlc(0, "desk-a").to_string()});
+        let ch = run_write(&mem, "erase_customer.v1", args, Role::Admin);
+        let w = mem.state.borrow().waitlist.clone();
+        assert_eq!(w[&waiting].status, WaitlistStatus::Removed, "no seats held for someone nobody can tell");
+        assert_eq!(w[&lapsed].status, WaitlistStatus::Lapsed, "history stays");
+        assert!(w[&waiting].notes.is_none() && w[&lapsed].notes.is_none());
+        assert_eq!(w[&someone_else].status, WaitlistStatus::Waiting);
+        assert!(w[&someone_else].notes.is_some());
+        let audit = ch.iter().find_map(|c| if let Change::Audit(a) = c { Some(a) } else { None }).unwrap();
+        assert_eq!(audit.detail["waitlist_entries_removed"], json!(1));
     }
 
     #[test]

@@ -74,8 +74,9 @@ pub async fn waitlist_of_customer(
 
 /// Writes an entry a mutation decided: a `new` one (`add_to_waitlist.v1`: entries are facts made
 /// once, so a replayed id is a conflict the savepoint turns into a recorded rejection, never a
-/// second entry), or an existing one's new status (`remove_from_waitlist.v1`) or customer
-/// (`merge_customers.v1`), the only fields a mutation changes. Either way the row is logged as it
+/// second entry), or an existing one's new status (`remove_from_waitlist.v1`), customer
+/// (`merge_customers.v1`) or notes (dropped by `erase_customer.v1`), the only fields a
+/// mutation changes. Either way the row is logged as it
 /// now is.
 pub async fn put_waitlist_entry(w: &WriteTx<'_>, e: &WaitlistEntry, new: bool) -> Result<(), DbError> {
     if new {
@@ -100,9 +101,9 @@ pub async fn put_waitlist_entry(w: &WriteTx<'_>, e: &WaitlistEntry, new: bool) -
     } else {
         let n = w
             .exec(
-                "UPDATE waitlist_entries SET status = $3, customer_id = $4, updated_at = now()
+                "UPDATE waitlist_entries SET status = $3, customer_id = $4, notes = $5, updated_at = now()
                  WHERE organization_id = $1 AND id = $2",
-                &[&e.organization_id, &e.id, &e.status.as_str(), &e.customer_id],
+                &[&e.organization_id, &e.id, &e.status.as_str(), &e.customer_id, &e.notes],
             )
             .await?;
         written_once(n, &e.id)?;
