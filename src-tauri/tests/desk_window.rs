@@ -34,7 +34,7 @@ use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use support::{
     Driver, attr_of_element_whose_text, click, demo_server, eventually, fill_sign_in, open_desk, press, press_focused,
-    retype, screenshot, texts, type_into,
+    retype, retype_until_held, screenshot, texts, type_into,
 };
 use tourdesk_domain::mutation::Mutation;
 use tourdesk_local_store::{Credentials, Store, SyncClient};
@@ -205,9 +205,7 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     c.find(Locator::Css("#new-tour")).await.unwrap().click().await.unwrap();
     let name = c.find(Locator::Css("#new-tour-name")).await.unwrap();
     name.send_keys("Lighthouse at Dusk").await.unwrap();
-    let capacity = c.find(Locator::Css("#new-tour-capacity")).await.unwrap();
-    capacity.clear().await.unwrap();
-    capacity.send_keys("0").await.unwrap();
+    retype_until_held(&c, "#new-tour-capacity", "0").await;
     c.find(Locator::Css("#new-tour-submit")).await.unwrap().click().await.unwrap();
     let err = eventually("a capacity error", Duration::from_secs(10), || {
         let c = c.clone();
@@ -229,8 +227,7 @@ async fn synced_tours_show_and_a_new_tour_reaches_postgres() {
     assert_eq!(menus, json!([true, false]), "suppressed on a row, kept in a text input");
 
     // Fixed, it is created: listed at once, then confirmed by the server.
-    capacity.clear().await.unwrap();
-    capacity.send_keys("16").await.unwrap();
+    retype_until_held(&c, "#new-tour-capacity", "16").await;
     c.find(Locator::Css("#new-tour-submit")).await.unwrap().click().await.unwrap();
     eventually("the new tour in the list", Duration::from_secs(10), || {
         let c = c.clone();

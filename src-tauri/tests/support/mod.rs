@@ -257,6 +257,19 @@ pub async fn retype(c: &Client, css: &str, text: &str) {
     el.send_keys(text).await.unwrap_or_else(|e| panic!("{css}: {e}"));
 }
 
+/// As [`retype`], again until the input holds exactly `text`: WebDriver's clear sends no input
+/// event, so a render between the clear and the typing can put the form's old value back and
+/// the typing lands after it ("12" then "0" made "120").
+pub async fn retype_until_held(c: &Client, css: &str, text: &str) {
+    eventually(&format!("{css} to hold {text:?}"), Duration::from_secs(10), || async move {
+        let el = c.find(Locator::Css(css)).await.ok()?;
+        el.clear().await.ok()?;
+        el.send_keys(text).await.ok()?;
+        (el.prop("value").await.ok()?.as_deref() == Some(text)).then_some(())
+    })
+    .await;
+}
+
 /// Waits for the sign-in screen (and for the desk to fill in its server), then types every
 /// field of the demo organization's sign-in anew; the caller presses Enter.
 pub async fn fill_sign_in(c: &Client, url: &str, email: &str, password: &str) {
