@@ -1517,26 +1517,9 @@ pub fn ledger_between(c: &Connection, org: &str, from: &str, until: &str) -> Res
     )?)
 }
 
-/// The names this replica knows for staff accounts: guides linked to a login, and (on owners'
-/// and admins' desks) whoever the audit log names.
-pub fn guide_names_by_user(c: &Connection, org: &str) -> Result<std::collections::HashMap<String, String>, StoreError> {
-    let mut stmt = c.prepare_cached(
-        "SELECT actor_user_id, actor FROM audit_log WHERE organization_id = ?1 AND actor_user_id IS NOT NULL
-         UNION ALL
-         SELECT user_id, first_name || ' ' || last_name FROM guides WHERE organization_id = ?1 AND user_id IS NOT NULL",
-    )?;
-    let pairs = stmt.query_map(params![org], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    let mut names = std::collections::HashMap::new();
-    for p in pairs {
-        let (id, name) = p?;
-        names.insert(id, name);
-    }
-    Ok(names)
-}
-
 /// The names of these staff users: a guide's own name when one has a login, else the name the
 /// user's newest audit row carries. One indexed lookup per id (V35), so a page naming a few
-/// people does not read the whole audit log as [`guide_names_by_user`] does.
+/// people does not read the whole audit log.
 pub fn names_of_users<'a>(
     c: &Connection,
     org: &str,

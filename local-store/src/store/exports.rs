@@ -156,7 +156,8 @@ impl Store {
         // on each side and keep exactly `[start, end)`.
         let pad = Duration::seconds(1);
         let entries = rows::ledger_between(&conn, &org, &stamp(start - pad)?, &stamp(end + pad)?)?;
-        let names = rows::guide_names_by_user(&conn, &org)?;
+        let recorders: std::collections::BTreeSet<String> = entries.iter().map(|e| e.recorded_by.clone()).collect();
+        let names = rows::names_of_users(&conn, &org, &recorders)?;
         let mut bookings: HashMap<String, (String, String)> = HashMap::new();
         let mut stmt = conn.prepare_cached(LEDGER_BOOKING)?;
         let mut lines = Vec::with_capacity(entries.len());

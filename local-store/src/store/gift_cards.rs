@@ -82,8 +82,10 @@ impl Store {
         let (lo, hi) = (stamp(from - pad)?, stamp(until + pad)?);
         let entries = rows::ledger_between(&conn, &org, &lo, &hi)?;
         let sales = rows::gift_card_sales_between(&conn, &org, &lo, &hi)?;
-        let guides = rows::guide_names_by_user(&conn, &org)?;
-        let lines = cash_drawer::summarise(&entries, &sales, from, until)
+        let lines = cash_drawer::summarise(&entries, &sales, from, until);
+        let people: std::collections::BTreeSet<String> = lines.iter().map(|l| l.user_id.clone()).collect();
+        let guides = rows::names_of_users(&conn, &org, &people)?;
+        let lines = lines
             .into_iter()
             .map(|l| {
                 let mut user_name = staff_name(me.as_ref(), &guides, &l.user_id);
