@@ -35,11 +35,8 @@ impl Store {
     /// [`Store::list_bookings`] with every match when `limit` is `None` (the list's export).
     pub(super) fn bookings_matching(&self, f: &BookingFilter, limit: Option<u32>) -> Result<BookingList, StoreError> {
         let q = f.query.trim();
-        let customers: Vec<String> = if q.is_empty() {
-            Vec::new()
-        } else {
-            self.search_customers(q, CUSTOMER_CANDIDATES)?.into_iter().map(|c| c.id).collect()
-        };
+        let customers: Vec<String> =
+            if q.is_empty() { Vec::new() } else { self.search_customer_ids(q, CUSTOMER_CANDIDATES)? };
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(BookingList::default()) };
         let mut args: Vec<SqlValue> = vec![SqlValue::Text(org.clone())];

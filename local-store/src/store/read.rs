@@ -158,101 +158,20 @@ impl Store {
     pub fn search_customers(&self, query: &str, limit: u32) -> Result<Vec<CustomerHit>, StoreError> {
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
-        let q = query.trim();
-        let mut hits: Vec<CustomerHit> = Vec::new();
-        // A whole e-mail address some customer has: those customers (the same address twice is a
-        // duplicate), found in the e-mail index. Stored addresses are the domain's form
-        // (`validate::email`), so the query is put in it too. Else the full-text search below,
-        // which reads the index's long lists for "example" and "com" of nearly every customer.
-        if let Ok(email) = tourdesk_domain::validate::email("email", q) {
-            let mut stmt = conn.prepare_cached(
-                "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending FROM customers c
-                 WHERE c.organization_id = ?1 AND c.email = ?2 AND c.merged_into IS NULL
-                 ORDER BY c.last_name, c.first_name, c.id LIMIT ?3",
-            )?;
-            hits = stmt.query_map(params![org, email, limit], customer_hit)?.collect::<Result<_, _>>()?;
-            if !hits.is_empty() {
-                return Ok(hits);
-            }
-        }
-        if let Some(start) = phone_start(q) {
-            // The start of a number as stored (`+3519`): a range of the phone index, in number
-            // order. The full-text index would find the same customers but rank every one of
-            // them (a country code is most of the customers) before keeping a page.
-            let mut stmt = conn.prepare_cached(
-                "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending FROM customers c
-                 WHERE c.organization_id = ?1 AND c.phone >= ?2 AND c.phone < ?3 AND c.merged_into IS NULL
-                 ORDER BY c.phone, c.id LIMIT ?4",
-            )?;
-            // ':' follows '9': every number that starts with the digits sorts before it.
-            let end = format!("{start}:");
-            hits = stmt.query_map(params![org, start, end, limit], customer_hit)?.collect::<Result<_, _>>()?;
-        } else if let Some(fts) = fts_query(q) {
-            let mut stmt = conn.prepare_cached(
-                "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending
-                 FROM customers_fts JOIN customers c ON c.rowid = customers_fts.rowid
-                 WHERE customers_fts MATCH ?2 AND c.organization_id = ?1 AND c.merged_into IS NULL
-                 ORDER BY rank, c.last_name, c.first_name, c.id LIMIT ?3",
-            )?;
-            hits = stmt.query_map(params![org, fts, limit], customer_hit)?.collect::<Result<_, _>>()?;
-        }
-        let (digits, national) = phone_digits(q).unzip();
-        let national = national.flatten();
-        let reference = reference_fragment(q);
-        if (digits.is_none() && reference.is_none()) || hits.len() >= limit as usize {
-            return Ok(hits);
-        }
-        // Each way of matching is a condition and the index that finds its customers: the phone's
-        // trigram index (V32) for a run of digits, the references' for a booking's reference. The
-        // conditions are still tested on the customers found.
-        let mut args: Vec<rusqlite::types::Value> = vec![org.clone().into()];
-        let mut arg = |v: String| {
-            args.push(v.into());
-            format!("?{}", args.len())
-        };
-        let (mut conds, mut found) = (Vec::new(), Vec::new());
-        for run in digits.iter().chain(national.iter()) {
-            conds.push(format!("instr(c.phone, {}) > 0", arg(run.clone())));
-            // Digits only: no wildcard in the pattern.
-            found.push(format!("SELECT rowid FROM customers_phone_fts WHERE phone LIKE {}", arg(format!("%{run}%"))));
-        }
-        let mut with_sql = String::new();
-        if let Some(r) = reference {
-            let like = arg(super::search::like_pattern(&r));
-            let bookings = match super::bookings_list::trigram_pattern(&r) {
-                Some(p) => format!(
-                    "SELECT customer_id FROM bookings WHERE +organization_id = ?1
-                        AND reference_number LIKE {like} ESCAPE '\\'
-                        AND rowid IN ({})",
-                    super::bookings_list::reference_trigram_sql(&arg(p))
-                ),
-                None => format!(
-                    "SELECT customer_id FROM bookings WHERE organization_id = ?1 AND reference_number LIKE {like} ESCAPE '\\'"
-                ),
-            };
-            // Read once, for the condition and for the candidates (the reference index's lists
-            // of a fragment such as "2026-" are long).
-            conds.push("c.id IN referenced".to_string());
-            found.push("SELECT rowid FROM customers WHERE id IN referenced".to_string());
-            with_sql = format!("WITH referenced (id) AS MATERIALIZED ({bookings}) ");
-        }
-        let sql = format!(
-            "{with_sql}SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending FROM customers c
-             WHERE +c.organization_id = ?1 AND c.merged_into IS NULL AND ({})
-               AND c.rowid IN ({})
-             ORDER BY c.last_name, c.first_name, c.id LIMIT {limit}",
-            conds.join(" OR "),
-            found.join(" UNION "),
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let more = stmt.query_map(rusqlite::params_from_iter(args.iter()), customer_hit)?;
-        for h in more {
-            let h = h?;
-            if hits.len() < limit as usize && !hits.iter().any(|x| x.id == h.id) {
-                hits.push(h);
-            }
-        }
+        let (mut hits, more) = customer_matches(&conn, &org, query, limit)?;
+        let mut found = customer_hits_by_ids(&conn, &org, &more)?;
+        hits.extend(more.iter().filter_map(|id| found.remove(id)));
         Ok(hits)
+    }
+
+    /// The ids of [`Store::search_customers`]'s hits, in its order, without reading the rows of
+    /// those found by phone digits or a booking's reference: the bookings screen needs only the
+    /// ids of up to 500 of them.
+    pub(super) fn search_customer_ids(&self, query: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let (hits, more) = customer_matches(&conn, &org, query, limit)?;
+        Ok(hits.into_iter().map(|h| h.id).chain(more).collect())
     }
 
     /// A customer with their bookings, newest first. The notes' conflicting versions are in
@@ -378,6 +297,141 @@ fn customer_hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustomerHit> {
         phone: r.get(4)?,
         pending: r.get(5)?,
     })
+}
+
+/// [`Store::search_customers`]'s matching: the hits of the e-mail, number-start or full-text
+/// part (rows read), then the ids of those found by phone digits or a booking's reference, by
+/// name (rows not read), together at most `limit`.
+fn customer_matches(
+    conn: &Connection,
+    org: &str,
+    query: &str,
+    limit: u32,
+) -> Result<(Vec<CustomerHit>, Vec<String>), StoreError> {
+    let q = query.trim();
+    let mut hits: Vec<CustomerHit> = Vec::new();
+    // A whole e-mail address some customer has: those customers (the same address twice is a
+    // duplicate), found in the e-mail index. Stored addresses are the domain's form
+    // (`validate::email`), so the query is put in it too. Else the full-text search below,
+    // which reads the index's long lists for "example" and "com" of nearly every customer.
+    if let Ok(email) = tourdesk_domain::validate::email("email", q) {
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending FROM customers c
+             WHERE c.organization_id = ?1 AND c.email = ?2 AND c.merged_into IS NULL
+             ORDER BY c.last_name, c.first_name, c.id LIMIT ?3",
+        )?;
+        hits = stmt.query_map(params![org, email, limit], customer_hit)?.collect::<Result<_, _>>()?;
+        if !hits.is_empty() {
+            return Ok((hits, Vec::new()));
+        }
+    }
+    if let Some(start) = phone_start(q) {
+        // The start of a number as stored (`+3519`): a range of the phone index, in number
+        // order. The full-text index would find the same customers but rank every one of
+        // them (a country code is most of the customers) before keeping a page.
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending FROM customers c
+             WHERE c.organization_id = ?1 AND c.phone >= ?2 AND c.phone < ?3 AND c.merged_into IS NULL
+             ORDER BY c.phone, c.id LIMIT ?4",
+        )?;
+        // ':' follows '9': every number that starts with the digits sorts before it.
+        let end = format!("{start}:");
+        hits = stmt.query_map(params![org, start, end, limit], customer_hit)?.collect::<Result<_, _>>()?;
+    } else if let Some(fts) = fts_query(q) {
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending
+             FROM customers_fts JOIN customers c ON c.rowid = customers_fts.rowid
+             WHERE customers_fts MATCH ?2 AND c.organization_id = ?1 AND c.merged_into IS NULL
+             ORDER BY rank, c.last_name, c.first_name, c.id LIMIT ?3",
+        )?;
+        hits = stmt.query_map(params![org, fts, limit], customer_hit)?.collect::<Result<_, _>>()?;
+    }
+    let (digits, national) = phone_digits(q).unzip();
+    let national = national.flatten();
+    let reference = reference_fragment(q);
+    if (digits.is_none() && reference.is_none()) || hits.len() >= limit as usize {
+        return Ok((hits, Vec::new()));
+    }
+    // Each way of matching is a condition and the index that finds its customers: the phone's
+    // trigram index (V32) for a run of digits, the references' for a booking's reference. The
+    // conditions are still tested on the customers found.
+    let mut args: Vec<rusqlite::types::Value> = vec![org.to_string().into()];
+    let mut arg = |v: String| {
+        args.push(v.into());
+        format!("?{}", args.len())
+    };
+    let (mut conds, mut found) = (Vec::new(), Vec::new());
+    for run in digits.iter().chain(national.iter()) {
+        conds.push(format!("instr(c.phone, {}) > 0", arg(run.clone())));
+        // Digits only: no wildcard in the pattern.
+        found.push(format!(
+            "SELECT id FROM customers WHERE rowid IN (SELECT rowid FROM customers_phone_fts WHERE phone LIKE {})",
+            arg(format!("%{run}%"))
+        ));
+    }
+    let mut with_sql = String::new();
+    if let Some(r) = reference {
+        let like = arg(super::search::like_pattern(&r));
+        let bookings = match super::bookings_list::trigram_pattern(&r) {
+            Some(p) => format!(
+                "SELECT customer_id FROM bookings WHERE +organization_id = ?1
+                    AND reference_number LIKE {like} ESCAPE '\\'
+                    AND rowid IN ({})",
+                super::bookings_list::reference_trigram_sql(&arg(p))
+            ),
+            None => format!(
+                "SELECT customer_id FROM bookings WHERE organization_id = ?1 AND reference_number LIKE {like} ESCAPE '\\'"
+            ),
+        };
+        // Read once, for the condition and for the candidates (the reference index's lists
+        // of a fragment such as "2026-" are long).
+        conds.push("c.id IN referenced".to_string());
+        found.push("SELECT id FROM referenced".to_string());
+        with_sql = format!("WITH referenced (id) AS MATERIALIZED ({bookings}) ");
+    }
+    // The customers found are looked up by id in V37's index, which holds what is tested and
+    // sorted on: only the rows of those kept are read, by the caller that wants them.
+    let sql = format!(
+        "{with_sql}SELECT c.id FROM customers c INDEXED BY customers_search_idx
+         WHERE c.organization_id = ?1 AND c.merged_into IS NULL AND ({})
+           AND c.id IN ({})
+         ORDER BY c.last_name, c.first_name, c.id LIMIT {limit}",
+        conds.join(" OR "),
+        found.join(" UNION "),
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut more = Vec::new();
+    for id in stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get::<_, String>(0))? {
+        let id = id?;
+        if hits.len() + more.len() < limit as usize && !hits.iter().any(|x| x.id == id) {
+            more.push(id);
+        }
+    }
+    Ok((hits, more))
+}
+
+/// The search hits of the customers with these ids that the desk holds, by id.
+fn customer_hits_by_ids(
+    conn: &Connection,
+    org: &str,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, CustomerHit>, StoreError> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    // Read in pages: one query binds at most SQLite's 32,766 parameters.
+    for chunk in ids.chunks(5_000) {
+        let marks = (2..chunk.len() + 2).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.local_pending FROM customers c
+             WHERE c.organization_id = ?1 AND c.id IN ({marks})"
+        );
+        let args = std::iter::once(org).chain(chunk.iter().map(String::as_str));
+        let mut stmt = conn.prepare(&sql)?;
+        for h in stmt.query_map(rusqlite::params_from_iter(args), customer_hit)? {
+            let h = h?;
+            out.insert(h.id.clone(), h);
+        }
+    }
+    Ok(out)
 }
 
 /// The digits of a query that looks like (part of) a phone number — digits, spaces and
