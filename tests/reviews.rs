@@ -290,6 +290,17 @@ async fn attended_customers_are_asked_once_review_through_a_single_use_link_and_
     let de_page = send(http().get(format!("{tour_path}?lang=de"))).await;
     assert_eq!(de_page.between("<strong class=\"rating-average\">", "</strong>"), "4,5");
 
+    // Unchanged reviews are served from the cache: text edited behind the server's back (plain
+    // SQL, not logged) is not seen until a logged change moves the organization's counter.
+    env.pg()
+        .await
+        .execute("UPDATE reviews SET content = 'Edited behind the back of the server.' WHERE id = $1", &[&ana_review])
+        .await
+        .unwrap();
+    let cached = send(http().get(&tour_path)).await;
+    assert!(cached.body.contains("A great guide &#38; a lovely walk."), "{}", cached.body);
+    assert!(!cached.body.contains("Edited behind"), "{}", cached.body);
+
     // Withdrawn again: off the page at once (the decision moves the caches' counter).
     let (status, _) = api(&env, "POST", &path(&jonas_review), &owner, Some(json!({"decision": "reject"}))).await;
     assert_eq!(status, StatusCode::OK);
@@ -298,4 +309,6 @@ async fn attended_customers_are_asked_once_review_through_a_single_use_link_and_
         (ld["aggregateRating"]["ratingValue"].as_str(), ld["aggregateRating"]["reviewCount"].as_u64()),
         (Some("4.0"), Some(1))
     );
+    let fresh = send(http().get(&tour_path)).await;
+    assert!(fresh.body.contains("Edited behind the back of the server."), "{}", fresh.body);
 }

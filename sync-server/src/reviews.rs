@@ -206,14 +206,18 @@ pub struct PublishedReview {
 /// How many approved reviews a tour page lists (newest first); the summary counts them all.
 pub const PUBLISHED_SHOWN: i64 = 10;
 
-/// The approved reviews of a tour: their summary and the newest [`PUBLISHED_SHOWN`].
-pub async fn published(
-    state: &AppState,
-    org_slug: &str,
-    tour_id: &str,
-) -> Result<(RatingSummary, Vec<PublishedReview>), AppError> {
-    let mut conn = state.pool.get().await?;
-    let (tx, org) = crate::website::read_tx(&mut conn, org_slug).await?;
+/// The approved reviews of a tour as its page shows them: their summary and the newest
+/// [`PUBLISHED_SHOWN`].
+#[derive(Debug, Clone, Default)]
+pub struct TourReviews {
+    pub summary: RatingSummary,
+    pub shown: Vec<PublishedReview>,
+}
+
+/// Reads a tour's approved reviews in the organization's read transaction. Approving,
+/// rejecting or erasing a review moves the organization's change counter (its audit row and
+/// its change-log row), so the website cache may keep the answer at the counter it read.
+pub async fn published(tx: &impl Prepared, org: &str, tour_id: &str) -> Result<TourReviews, AppError> {
     // The window sums run before LIMIT: one query answers the summary and the page's reviews.
     let rows = tx
         .rows(
@@ -224,11 +228,10 @@ pub async fn published(
             &[&org, &tour_id, &PUBLISHED_SHOWN],
         )
         .await?;
-    tx.commit().await?;
-    let Some(first) = rows.first() else { return Ok((RatingSummary::default(), Vec::new())) };
+    let Some(first) = rows.first() else { return Ok(TourReviews::default()) };
     let (count, sum): (i64, i64) = (db::column(first, 5)?, db::column(first, 6)?);
     let summary = RatingSummary::from_sum(u64::try_from(count).unwrap_or(0), u64::try_from(sum).unwrap_or(0));
-    let list = rows
+    let shown = rows
         .iter()
         .map(|r| {
             Ok(PublishedReview {
@@ -240,7 +243,7 @@ pub async fn published(
             })
         })
         .collect::<Result<Vec<_>, DbError>>()?;
-    Ok((summary, list))
+    Ok(TourReviews { summary, shown })
 }
 
 fn rating_of(v: i32) -> Result<u8, DbError> {

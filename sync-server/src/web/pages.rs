@@ -258,10 +258,11 @@ pub async fn tour(
     Path((org, key)): Path<(String, String)>,
     Visit { p, lang }: Visit,
 ) -> Response {
-    let d = match catalog::tour(&s, &org, &key).await {
-        Ok(d) => d,
+    let (d, published) = match catalog::tour_page(&s, &org, &key).await {
+        Ok(page) => page,
         Err(e) => return error_page(&s, lang, Some(&org), e),
     };
+    let summary = published.summary;
     let path = format!("/{org}/tours/{}", d.tour.slug);
     let description = if d.tour.short_description.trim().is_empty() {
         format!("{} · {}", d.tour.name, lang.category(&d.tour.category))
@@ -309,10 +310,6 @@ pub async fn tour(
             "offers": ld["offers"].take(),
         });
     }
-    let (summary, published) = match crate::reviews::published(&s, &org, &d.tour.id).await {
-        Ok(r) => r,
-        Err(e) => return error_page(&s, lang, Some(&org), e),
-    };
     if summary.count > 0 {
         ld["aggregateRating"] = json!({
             "@type": "AggregateRating",
@@ -322,6 +319,7 @@ pub async fn tour(
             "worstRating": tourdesk_domain::reviews::MIN_RATING,
         });
         ld["review"] = published
+            .shown
             .iter()
             .map(|r| {
                 json!({
@@ -362,15 +360,16 @@ pub async fn tour(
         dates_href: format!("{path}/dates{}", carried(lang, &visit, true)),
         rating: (summary.count > 0).then(|| (lang.rating(summary.average_tenths), summary.count)),
         reviews: published
-            .into_iter()
+            .shown
+            .iter()
             .map(|r| ReviewView {
                 stars: (1..=tourdesk_domain::reviews::MAX_RATING)
                     .map(|i| if i <= r.rating { '★' } else { '☆' })
                     .collect(),
-                name: r.display_name,
+                name: r.display_name.clone(),
                 rating: r.rating,
-                title: r.title,
-                body: r.body,
+                title: r.title.clone(),
+                body: r.body.clone(),
                 date: lang.long_date(r.date),
             })
             .collect(),

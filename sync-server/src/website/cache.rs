@@ -22,6 +22,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::db::Prepared;
 use crate::events::{Events, Signal};
+use crate::reviews::TourReviews;
 use crate::{AppError, AppState, db};
 
 use super::types::{Availability, TourDetail};
@@ -138,11 +139,19 @@ pub struct CatalogueCache {
     names: Mutex<HashMap<String, String>>,
     availability: Map<AvailabilityKey, Availability>,
     tours: Map<TourKey, TourDetail>,
+    /// A tour page's approved reviews, by the tour's id.
+    reviews: Map<TourKey, TourReviews>,
 }
 
 impl CatalogueCache {
     pub fn new(enabled: bool) -> Arc<CatalogueCache> {
-        Arc::new(CatalogueCache { enabled, names: Mutex::default(), availability: Map::new(), tours: Map::new() })
+        Arc::new(CatalogueCache {
+            enabled,
+            names: Mutex::default(),
+            availability: Map::new(),
+            tours: Map::new(),
+            reviews: Map::new(),
+        })
     }
 
     pub fn enabled(&self) -> bool {
@@ -176,6 +185,19 @@ impl CatalogueCache {
         }
     }
 
+    pub fn reviews(&self, key: &TourKey, seq: i64) -> Option<Arc<TourReviews>> {
+        if !self.enabled {
+            return None;
+        }
+        self.reviews.get(key, seq)
+    }
+
+    pub fn put_reviews(&self, key: TourKey, seq: i64, value: Arc<TourReviews>) {
+        if self.enabled {
+            self.reviews.put(key, seq, None, value);
+        }
+    }
+
     /// The display name last looked up for `slug`.
     pub fn name_of(&self, slug: &str) -> Option<String> {
         self.names.lock().unwrap_or_else(|p| p.into_inner()).get(slug).cloned()
@@ -193,7 +215,7 @@ impl CatalogueCache {
 
     /// How many entries are held (tests, diagnostics).
     pub fn len(&self) -> usize {
-        self.availability.len() + self.tours.len()
+        self.availability.len() + self.tours.len() + self.reviews.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -203,6 +225,7 @@ impl CatalogueCache {
     fn evict(&self, org: Option<&str>, seq: i64) {
         self.availability.evict(org, seq);
         self.tours.evict(org, seq);
+        self.reviews.evict(org, seq);
     }
 
     /// Frees entries as the change pokes of every instance's commits arrive; everything after

@@ -19,7 +19,7 @@ use tourdesk_domain::{Tour, validate};
 use super::types::*;
 use super::{cache, price_dto, read_tx};
 use crate::db::Prepared;
-use crate::{AppError, AppState, db};
+use crate::{AppError, AppState, db, reviews};
 
 /// How many days one availability request may span: a quarter is what a calendar shows.
 pub const MAX_RANGE_DAYS: i64 = 92;
@@ -82,22 +82,64 @@ async fn active_tour(c: &impl GenericClient, org: &str, key: &str) -> Result<Tou
 /// organization changed since it was read ([`super::cache`]).
 pub async fn tour(state: &AppState, org_slug: &str, key: &str) -> Result<Arc<TourDetail>, AppError> {
     if !state.catalogue.enabled() {
-        return Ok(Arc::new(read_tour(state, org_slug, key).await?));
+        let mut conn = state.pool.get().await?;
+        let (tx, org) = read_tx(&mut conn, org_slug).await?;
+        let detail = read_tour(&tx, &org, key).await?;
+        tx.commit().await?;
+        return Ok(Arc::new(detail));
     }
     let v = cache::current(state, org_slug).await?;
     let k = cache::TourKey { org: v.id, tour: key.to_string() };
     if let Some(hit) = state.catalogue.tour(&k, v.seq) {
         return Ok(hit);
     }
-    let detail = Arc::new(read_tour(state, org_slug, key).await?);
+    let mut conn = state.pool.get().await?;
+    let (tx, org) = read_tx(&mut conn, org_slug).await?;
+    let detail = Arc::new(read_tour(&tx, &org, key).await?);
+    tx.commit().await?;
     state.catalogue.put_tour(k, v.seq, detail.clone());
     Ok(detail)
 }
 
-async fn read_tour(state: &AppState, org_slug: &str, key: &str) -> Result<TourDetail, AppError> {
+/// What the tour page shows: the tour on sale and its approved reviews. Each comes from this
+/// instance's cache while the organization's counter reads as it did when it was read; what is
+/// missing is read in one transaction.
+pub async fn tour_page(
+    state: &AppState,
+    org_slug: &str,
+    key: &str,
+) -> Result<(Arc<TourDetail>, Arc<reviews::TourReviews>), AppError> {
+    let v = if state.catalogue.enabled() { Some(cache::current(state, org_slug).await?) } else { None };
+    let tour_key = v.as_ref().map(|v| cache::TourKey { org: v.id.clone(), tour: key.to_string() });
+    let cached = match (&v, &tour_key) {
+        (Some(v), Some(k)) => state.catalogue.tour(k, v.seq),
+        _ => None,
+    };
+    let reviews_key =
+        |v: &cache::OrgVersion, d: &TourDetail| cache::TourKey { org: v.id.clone(), tour: d.tour.id.clone() };
+    if let (Some(v), Some(d)) = (&v, &cached)
+        && let Some(r) = state.catalogue.reviews(&reviews_key(v, d), v.seq)
+    {
+        return Ok((d.clone(), r));
+    }
     let mut conn = state.pool.get().await?;
     let (tx, org) = read_tx(&mut conn, org_slug).await?;
-    let tour = active_tour(&tx, &org, key).await?;
+    let detail = match cached {
+        Some(d) => d,
+        None => Arc::new(read_tour(&tx, &org, key).await?),
+    };
+    let published = Arc::new(reviews::published(&tx, &org, &detail.tour.id).await?);
+    tx.commit().await?;
+    if let (Some(v), Some(k)) = (&v, tour_key) {
+        state.catalogue.put_tour(k, v.seq, detail.clone());
+        state.catalogue.put_reviews(reviews_key(v, &detail), v.seq, published.clone());
+    }
+    Ok((detail, published))
+}
+
+/// A tour on sale with everything its page shows, read in the organization's transaction `tx`.
+async fn read_tour(tx: &Transaction<'_>, org: &str, key: &str) -> Result<TourDetail, AppError> {
+    let tour = active_tour(tx, org, key).await?;
     let variants = tx
         .rows(
             &format!(
@@ -111,15 +153,14 @@ async fn read_tour(state: &AppState, org_slug: &str, key: &str) -> Result<TourDe
         .iter()
         .map(db::variant_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    let catalog = db::pricing_catalog_unlocked(&tx, &org, &tour.id).await?;
-    let policy = db::cancellation_policy_unlocked(&tx, &org, &tour.id).await?;
-    let faqs = db::ordered_rows_of_tour(&tx, &org, EntityKind::TourFaq, &tour.id).await?;
-    let inclusions = db::ordered_rows_of_tour(&tx, &org, EntityKind::TourInclusion, &tour.id).await?;
+    let catalog = db::pricing_catalog_unlocked(tx, org, &tour.id).await?;
+    let policy = db::cancellation_policy_unlocked(tx, org, &tour.id).await?;
+    let faqs = db::ordered_rows_of_tour(tx, org, EntityKind::TourFaq, &tour.id).await?;
+    let inclusions = db::ordered_rows_of_tour(tx, org, EntityKind::TourInclusion, &tour.id).await?;
     let updated_at: chrono::DateTime<Utc> = db::column(
         &tx.row("SELECT updated_at FROM tours WHERE organization_id = $1 AND id = $2", &[&org, &tour.id]).await?,
         0,
     )?;
-    tx.commit().await?;
     let (mut included, mut not_included) = (Vec::new(), Vec::new());
     for row in inclusions {
         if let CatalogueRow::TourInclusion(i) = row {
