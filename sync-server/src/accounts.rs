@@ -54,8 +54,7 @@ pub async fn list(state: &AppState, staff: &Staff) -> Result<StaffList, AppError
         return Err(AccountRefusal::NotStaffManager.into());
     }
     let mut client = state.pool.get().await?;
-    let tx = client.build_transaction().read_only(true).start().await?;
-    crate::db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = crate::db::read_in(&mut client, &staff.organization_id).await?;
     let rows = q::members(&tx, &staff.organization_id).await?;
     tx.commit().await?;
     Ok(StaffList { staff: rows.into_iter().map(member).collect::<Result<_, _>>()? })

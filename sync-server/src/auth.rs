@@ -222,8 +222,7 @@ pub async fn check_password_of(
     password: &str,
 ) -> Result<bool, AppError> {
     let mut client = pool.get().await?;
-    let tx = client.build_transaction().read_only(true).start().await?;
-    crate::db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = crate::db::read_in(&mut client, &staff.organization_id).await?;
     let hash = q::password_hash(&tx, &staff.organization_id, &staff.user_id).await?;
     tx.commit().await?;
     let Some(hash) = hash else { return Ok(false) };
@@ -248,8 +247,7 @@ fn device_info(d: DeviceRow, staff: &Staff) -> Result<DeviceInfo, AppError> {
 
 pub async fn devices(state: &AppState, staff: &Staff) -> Result<DeviceList, AppError> {
     let mut client = state.pool.get().await?;
-    let tx = client.build_transaction().read_only(true).start().await?;
-    crate::db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = crate::db::read_in(&mut client, &staff.organization_id).await?;
     let only_user = (!manages_all_devices(staff.role)).then_some(staff.user_id.as_str());
     let rows = q::list_devices(&tx, &staff.organization_id, only_user).await?;
     tx.commit().await?;

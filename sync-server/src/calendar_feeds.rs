@@ -97,7 +97,7 @@ pub async fn feed(state: &AppState, token_ics: &str) -> Result<String, AppError>
     }
     let d = digest(token);
     let mut c = state.pool.get().await?;
-    let tx = c.build_transaction().read_only(true).start().await?;
+    let tx = db::read_only(&mut c).await?;
     let org: Option<String> =
         tx.row_opt("SELECT tourdesk_calendar_feed_org($1)", &[&d]).await?.and_then(|r| r.try_get(0).ok()).flatten();
     let org = org.ok_or_else(not_found)?;

@@ -33,8 +33,7 @@ async fn list(
 ) -> Result<Json<Vec<ReportSchedule>>, AppError> {
     allowed(&staff)?;
     let mut conn = state.pool.get().await?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::read_in(&mut conn, &staff.organization_id).await?;
     let rows = tx
         .rows(
             "SELECT id, kind, recipient_user_ids, recipient_roles, send_hour, last_sent_for, created_by, created_at
