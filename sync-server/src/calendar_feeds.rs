@@ -55,8 +55,7 @@ pub async fn issue(state: &AppState, staff: &Staff, req: FeedRequest) -> Result<
     let subject_id = validate::row_ref("subject_id", &req.subject_id)?;
     let org = &staff.organization_id;
     let mut c = state.pool.get().await?;
-    let tx = c.transaction().await?;
-    db::set_tenant(&tx, org).await?;
+    let tx = db::write_in(&mut c, org).await?;
     let table = if req.kind == "guide" { "guides" } else { "tours" };
     let owner_col = if req.kind == "guide" { "user_id" } else { "NULL::text" };
     let row = tx

@@ -373,6 +373,14 @@ pub async fn read_in<'a>(conn: &'a mut Object, org: &str) -> Result<Transaction<
     Ok(tx)
 }
 
+/// A writer's transaction on `conn` in `org`'s tenant, for the writes that are not mutations
+/// (those go through [`WriteTx`]).
+pub async fn write_in<'a>(conn: &'a mut Object, org: &str) -> Result<Transaction<'a>, DbError> {
+    let tx = conn.transaction().await?;
+    set_tenant(&tx, org).await?;
+    Ok(tx)
+}
+
 /// A read-only transaction with no tenant yet: for the lookups that find the organization first
 /// (a token, a slug, a feed's digest) through V10's functions, then set it.
 pub async fn read_only(conn: &mut Object) -> Result<Transaction<'_>, DbError> {

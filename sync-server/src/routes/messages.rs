@@ -89,8 +89,7 @@ async fn save(
     let (kind, language) = key(&kind, &language)?;
     let t = checked(body.subject, body.body)?;
     let mut conn = state.pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::write_in(&mut conn, &staff.organization_id).await?;
     crate::messages::save(&tx, &staff.organization_id, kind, language, &t, &staff.user_id).await?;
     tx.commit().await?;
     Ok(Json(TemplateEntry { kind, language: language.into(), subject: t.subject, body: t.body, customized: true }))
@@ -104,8 +103,7 @@ async fn reset(
     allowed(&staff)?;
     let (kind, language) = key(&kind, &language)?;
     let mut conn = state.pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::write_in(&mut conn, &staff.organization_id).await?;
     crate::messages::reset(&tx, &staff.organization_id, kind, language).await?;
     tx.commit().await?;
     let t = messages::default_template(kind, language);

@@ -86,8 +86,7 @@ pub async fn pay_balance(state: &AppState, session: &str) -> Result<BalancePayme
     let payment = match intent {
         Ok(intent) => {
             let mut conn = state.pool.get().await?;
-            let tx = conn.transaction().await?;
-            db::set_tenant(&tx, &org).await?;
+            let tx = db::write_in(&mut conn, &org).await?;
             tx.exec(
                 "UPDATE payments SET stripe_payment_intent_id = $3, updated_at = now()
                  WHERE organization_id = $1 AND id = $2 AND stripe_payment_intent_id IS NULL",
