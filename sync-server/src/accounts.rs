@@ -54,8 +54,7 @@ pub async fn list(state: &AppState, staff: &Staff) -> Result<StaffList, AppError
         return Err(AccountRefusal::NotStaffManager.into());
     }
     let mut client = state.pool.get().await?;
-    let tx = client.build_transaction().read_only(true).start().await?;
-    crate::db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = crate::db::read_in(&mut client, &staff.organization_id).await?;
     let rows = q::members(&tx, &staff.organization_id).await?;
     tx.commit().await?;
     Ok(StaffList { staff: rows.into_iter().map(member).collect::<Result<_, _>>()? })
@@ -68,8 +67,7 @@ pub async fn invite(state: &AppState, staff: &Staff, req: &InviteRequest) -> Res
     let req = req.validated()?;
     let org = staff.organization_id.as_str();
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    crate::db::set_tenant(&tx, org).await?;
+    let tx = crate::db::write_in(&mut client, org).await?;
     if q::member_by_email(&tx, org, &req.email).await?.is_some() {
         return Err(AppError::conflict("ALREADY_STAFF", format!("{} is already on the staff", req.email)));
     }
@@ -90,8 +88,7 @@ pub async fn invite(state: &AppState, staff: &Staff, req: &InviteRequest) -> Res
 pub async fn reinvite(state: &AppState, staff: &Staff, id: &str) -> Result<StaffMember, AppError> {
     let org = staff.organization_id.as_str();
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    crate::db::set_tenant(&tx, org).await?;
+    let tx = crate::db::write_in(&mut client, org).await?;
     let Some(row) = q::lock_member(&tx, org, id).await? else { return Err(AppError::NotFound("staff member".into())) };
     let current = member(row)?;
     rules::check_invite(staff.role, current.role)?;
@@ -110,8 +107,7 @@ pub async fn reinvite(state: &AppState, staff: &Staff, id: &str) -> Result<Staff
 pub async fn update(state: &AppState, staff: &Staff, id: &str, change: &StaffChange) -> Result<StaffMember, AppError> {
     let org = staff.organization_id.as_str();
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    crate::db::set_tenant(&tx, org).await?;
+    let tx = crate::db::write_in(&mut client, org).await?;
     let Some(row) = q::lock_member(&tx, org, id).await? else { return Err(AppError::NotFound("staff member".into())) };
     let before = member(row)?;
     rules::check_staff_change(staff.role, &staff.user_id, id, before.role, change)?;
@@ -143,8 +139,7 @@ pub async fn update(state: &AppState, staff: &Staff, id: &str, change: &StaffCha
 pub async fn organization(state: &AppState, staff: &Staff) -> Result<OrganizationSettings, AppError> {
     let org = staff.organization_id.as_str();
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    crate::db::set_tenant(&tx, org).await?;
+    let tx = crate::db::write_in(&mut client, org).await?;
     let settings = q::organization_settings(&tx, org, false).await?;
     tx.commit().await?;
     Ok(settings)
@@ -160,8 +155,7 @@ pub async fn update_organization(
     rules::check_settings_change(staff.role)?;
     let org = staff.organization_id.as_str();
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    crate::db::set_tenant(&tx, org).await?;
+    let tx = crate::db::write_in(&mut client, org).await?;
     let before = q::organization_settings(&tx, org, true).await?;
     let after = change.applied_to(&before)?;
     if after != before {
@@ -324,8 +318,7 @@ pub async fn mfa_enrol(state: &AppState, staff: &Staff, req: &MfaRequest) -> Res
     verify_own_password(state, staff, req.password.as_deref()).await?;
     let org = staff.organization_id.as_str();
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    crate::db::set_tenant(&tx, org).await?;
+    let tx = crate::db::write_in(&mut client, org).await?;
     let mfa = q::lock_mfa(&tx, org, &staff.user_id).await?;
     if mfa.enabled {
         return Err(AppError::conflict("MFA_ALREADY_ON", "two-step sign-in is already on; turn it off first"));
@@ -346,8 +339,7 @@ pub async fn mfa_confirm(state: &AppState, staff: &Staff, req: &MfaRequest) -> R
         SecondFactor::Recovery(_) => return Err(AppError::invalid("code", "enter the 6-digit code from the app")),
     };
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    crate::db::set_tenant(&tx, org).await?;
+    let tx = crate::db::write_in(&mut client, org).await?;
     let mfa = q::lock_mfa(&tx, org, &staff.user_id).await?;
     if mfa.enabled {
         return Err(AppError::conflict("MFA_ALREADY_ON", "two-step sign-in is already on"));
@@ -379,8 +371,7 @@ pub async fn mfa_disable(state: &AppState, staff: &Staff, req: &MfaRequest) -> R
     verify_own_password(state, staff, req.password.as_deref()).await?;
     let org = staff.organization_id.as_str();
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    crate::db::set_tenant(&tx, org).await?;
+    let tx = crate::db::write_in(&mut client, org).await?;
     check_second_factor(&tx, org, &staff.user_id, Some(req.code.as_deref().unwrap_or_default())).await.map_err(
         |e| match e {
             AppError::BadRequest { .. } => AppError::invalid("code", "that code is not right"),
@@ -423,8 +414,7 @@ pub async fn create_organization(
     let org = uuid::Uuid::new_v4().to_string();
     let owner = uuid::Uuid::new_v4().to_string();
     let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    crate::db::set_tenant(&tx, &org).await?;
+    let tx = crate::db::write_in(&mut client, &org).await?;
     let row = q::NewOrganization {
         id: &org,
         name: &o.name,

@@ -108,8 +108,7 @@ pub async fn of_departure(state: &AppState, staff: &Staff, departure_id: &str) -
     }
     let departure_id = validate::row_ref("departure_id", departure_id)?;
     let mut c = state.pool.get().await?;
-    let tx = c.build_transaction().read_only(true).start().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::read_in(&mut c, &staff.organization_id).await?;
     let all = db::allotments_of_departure(&tx, &staff.organization_id, &departure_id).await?;
     tx.commit().await?;
     // A guide sees only the allotments of their own devices.

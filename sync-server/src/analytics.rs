@@ -267,8 +267,7 @@ pub async fn funnel_route(
     let from = day(q.from);
     let to = day(q.to.succ_opt().ok_or_else(|| AppError::invalid("to", "out of range"))?);
     let mut conn = state.pool.get().await?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::read_in(&mut conn, &staff.organization_id).await?;
     let f = funnel(&tx, &staff.organization_id, from, to).await?;
     tx.commit().await?;
     Ok(axum::Json(f))
@@ -347,8 +346,7 @@ pub async fn funnel_report_route(
     }
     tourdesk_domain::reports::validate_range(q.from, q.to).map_err(|e| AppError::invalid(e.field(), e.to_string()))?;
     let mut conn = state.pool.get().await?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::read_in(&mut conn, &staff.organization_id).await?;
     let r = funnel_report(&tx, &staff.organization_id, q.from, q.to, Utc::now()).await?;
     tx.commit().await?;
     Ok(axum::Json(r))

@@ -110,8 +110,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest) -> Result<SignInRespo
     let user = session_user(user)?;
     let org = user.organization_id.clone();
     let kind = req.device_kind.as_str();
-    let tx = client.transaction().await?;
-    crate::db::set_tenant(&tx, &org).await?;
+    let tx = crate::db::write_in(&mut client, &org).await?;
     crate::accounts::check_second_factor(&tx, &org, &user.id, req.otp.as_deref()).await?;
     let reusable = match asked_device {
         Some(id) => q::lock_live_device_of(&tx, &org, &user.id, id).await?,
@@ -207,8 +206,7 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> Result<SignInResp
 /// Revokes the device the request came from: its sessions and refresh tokens end with it.
 pub async fn sign_out(state: &AppState, staff: &Staff) -> Result<(), AppError> {
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    crate::db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = crate::db::write_in(&mut client, &staff.organization_id).await?;
     q::revoke_device(&tx, &staff.organization_id, &staff.device_id).await?;
     tx.commit().await?;
     tracing::info!(user = %staff.user_id, device = %staff.device_id, "staff signed out");
@@ -222,8 +220,7 @@ pub async fn check_password_of(
     password: &str,
 ) -> Result<bool, AppError> {
     let mut client = pool.get().await?;
-    let tx = client.build_transaction().read_only(true).start().await?;
-    crate::db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = crate::db::read_in(&mut client, &staff.organization_id).await?;
     let hash = q::password_hash(&tx, &staff.organization_id, &staff.user_id).await?;
     tx.commit().await?;
     let Some(hash) = hash else { return Ok(false) };
@@ -248,8 +245,7 @@ fn device_info(d: DeviceRow, staff: &Staff) -> Result<DeviceInfo, AppError> {
 
 pub async fn devices(state: &AppState, staff: &Staff) -> Result<DeviceList, AppError> {
     let mut client = state.pool.get().await?;
-    let tx = client.build_transaction().read_only(true).start().await?;
-    crate::db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = crate::db::read_in(&mut client, &staff.organization_id).await?;
     let only_user = (!manages_all_devices(staff.role)).then_some(staff.user_id.as_str());
     let rows = q::list_devices(&tx, &staff.organization_id, only_user).await?;
     tx.commit().await?;
@@ -262,8 +258,7 @@ pub async fn devices(state: &AppState, staff: &Staff) -> Result<DeviceList, AppE
 pub async fn revoke(state: &AppState, staff: &Staff, device_id: &str) -> Result<DeviceInfo, AppError> {
     let org = staff.organization_id.as_str();
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    crate::db::set_tenant(&tx, org).await?;
+    let tx = crate::db::write_in(&mut client, org).await?;
     let Some(device) = q::lock_device(&tx, org, device_id).await? else {
         return Err(AppError::NotFound("device".into()));
     };

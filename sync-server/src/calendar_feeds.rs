@@ -55,8 +55,7 @@ pub async fn issue(state: &AppState, staff: &Staff, req: FeedRequest) -> Result<
     let subject_id = validate::row_ref("subject_id", &req.subject_id)?;
     let org = &staff.organization_id;
     let mut c = state.pool.get().await?;
-    let tx = c.transaction().await?;
-    db::set_tenant(&tx, org).await?;
+    let tx = db::write_in(&mut c, org).await?;
     let table = if req.kind == "guide" { "guides" } else { "tours" };
     let owner_col = if req.kind == "guide" { "user_id" } else { "NULL::text" };
     let row = tx
@@ -97,7 +96,7 @@ pub async fn feed(state: &AppState, token_ics: &str) -> Result<String, AppError>
     }
     let d = digest(token);
     let mut c = state.pool.get().await?;
-    let tx = c.build_transaction().read_only(true).start().await?;
+    let tx = db::read_only(&mut c).await?;
     let org: Option<String> =
         tx.row_opt("SELECT tourdesk_calendar_feed_org($1)", &[&d]).await?.and_then(|r| r.try_get(0).ok()).flatten();
     let org = org.ok_or_else(not_found)?;

@@ -4,7 +4,7 @@
 //! and writes nothing. What must be found before the tenant is known goes through V10's narrow
 //! lookup functions (`tourdesk_*`), each answering an organization id to set next.
 
-use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Transaction};
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -362,6 +362,29 @@ pub fn tour_from_row(r: &tokio_postgres::Row) -> Result<Tour, DbError> {
 pub async fn set_tenant(c: &impl GenericClient, org: &str) -> Result<(), DbError> {
     c.exec("SELECT set_config('app.organization_id', $1, true)", &[&org]).await?;
     Ok(())
+}
+
+/// A read-only transaction on `conn` in `org`'s tenant: what every read of one organization's
+/// rows opens. Read-only, so a reader can never write by mistake and PostgreSQL takes no write
+/// locks for it.
+pub async fn read_in<'a>(conn: &'a mut Object, org: &str) -> Result<Transaction<'a>, DbError> {
+    let tx = read_only(conn).await?;
+    set_tenant(&tx, org).await?;
+    Ok(tx)
+}
+
+/// A writer's transaction on `conn` in `org`'s tenant, for the writes that are not mutations
+/// (those go through [`WriteTx`]).
+pub async fn write_in<'a>(conn: &'a mut Object, org: &str) -> Result<Transaction<'a>, DbError> {
+    let tx = conn.transaction().await?;
+    set_tenant(&tx, org).await?;
+    Ok(tx)
+}
+
+/// A read-only transaction with no tenant yet: for the lookups that find the organization first
+/// (a token, a slug, a feed's digest) through V10's functions, then set it.
+pub async fn read_only(conn: &mut Object) -> Result<Transaction<'_>, DbError> {
+    Ok(conn.build_transaction().read_only(true).start().await?)
 }
 
 /// An upsert must touch its one row; none means the id is another organization's

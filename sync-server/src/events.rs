@@ -167,8 +167,7 @@ async fn run(
 /// The organization's latest change sequence (0 before its first change).
 async fn current_seq(state: &AppState, org: &str) -> Result<i64, AppError> {
     let mut conn = state.pool.get().await?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
-    crate::db::set_tenant(&tx, org).await?;
+    let tx = crate::db::read_in(&mut conn, org).await?;
     let row = tx.row_opt("SELECT seq FROM org_sync WHERE organization_id = $1", &[&org]).await?;
     tx.commit().await?;
     Ok(row.map(|r| r.try_get(0)).transpose().map_err(anyhow::Error::from)?.unwrap_or(0))

@@ -369,8 +369,7 @@ pub async fn send_now(
     };
     let id = uuid::Uuid::new_v4().to_string();
     let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    set_tenant(&tx, org).await?;
+    let tx = crate::db::write_in(&mut client, org).await?;
     let (customer_id, staff_user_id) = match to {
         Recipient::Customer(id) => (Some(id), None),
         Recipient::Staff(id) => (None, Some(id)),

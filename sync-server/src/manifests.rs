@@ -60,8 +60,7 @@ pub async fn of_departure(state: &AppState, staff: &Staff, departure_id: &str) -
         validate::row_ref("departure_id", departure_id).map_err(|_| AppError::NotFound("departure".into()))?;
     let org = &staff.organization_id;
     let mut c = state.pool.get().await?;
-    let tx = c.transaction().await?;
-    db::set_tenant(&tx, org).await?;
+    let tx = db::write_in(&mut c, org).await?;
     if staff.role == Role::Guide && !leads(&tx, org, &departure_id, &staff.user_id).await? {
         return Err(AppError::Forbidden("a guide reads the manifests of the departures they lead only".into()));
     }
@@ -83,8 +82,7 @@ pub async fn of_guide_day(
         NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| AppError::invalid("date", "a date is YYYY-MM-DD"))?;
     let org = &staff.organization_id;
     let mut c = state.pool.get().await?;
-    let tx = c.transaction().await?;
-    db::set_tenant(&tx, org).await?;
+    let tx = db::write_in(&mut c, org).await?;
     let guide = tx
         .row_opt("SELECT user_id FROM guides WHERE organization_id = $1 AND id = $2", &[org, &guide_id])
         .await?

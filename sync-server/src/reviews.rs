@@ -135,7 +135,7 @@ fn ineligible(i: Ineligible) -> AppError {
 /// not be reviewed (already reviewed, not attended).
 pub async fn invitation(state: &AppState, token: &str) -> Result<Invitation, AppError> {
     let mut conn = state.pool.get().await?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
+    let tx = db::read_only(&mut conn).await?;
     let (org, booking_id) = redeem(&tx, token, false).await?;
     let inv = invitation_in(&tx, &org, &booking_id).await?;
     tx.commit().await?;
@@ -285,8 +285,7 @@ pub async fn list(state: &AppState, staff: &Staff, status: Option<ReviewStatus>)
     }
     let org = &staff.organization_id;
     let mut conn = state.pool.get().await?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
-    db::set_tenant(&tx, org).await?;
+    let tx = db::read_in(&mut conn, org).await?;
     let status = status.map(|s| s.as_str());
     let rows = tx
         .rows(

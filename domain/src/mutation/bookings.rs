@@ -350,19 +350,6 @@ fn repriced(
     Repriced { money, refund, by_hand: split.by_hand }
 }
 
-/// The audit entry of a change staff (or a customer) made to booking `b`: `action`, by the
-/// signed-in user, now.
-fn booking_audit(ctx: &MutationCtx, action: &str, b: &Booking, detail: serde_json::Value) -> Change {
-    Change::Audit(AuditEntry {
-        action: action.into(),
-        entity: "booking".into(),
-        entity_id: b.id.clone(),
-        actor_id: ctx.user_id.clone(),
-        at: ctx.now,
-        detail,
-    })
-}
-
 fn release_seats(dep: &mut Departure, seats: u32) {
     dep.booked_count = dep.booked_count.saturating_sub(seats);
     dep.status = capacity::status_for_occupancy(dep.status, dep.booked_count, dep.capacity);

@@ -51,14 +51,12 @@ impl Mutator for ResendConfirmationV1 {
             )
             .into());
         }
-        Ok(vec![Change::Audit(AuditEntry {
-            action: CONFIRMATION_RESENT.into(),
-            entity: "booking".into(),
-            entity_id: b.id.clone(),
-            actor_id: ctx.user_id.clone(),
-            at: ctx.now,
-            detail: json!({ "reference": b.reference_number.to_string(), "status": b.status.as_str() }),
-        })])
+        Ok(vec![Change::Audit(AuditEntry::of_booking(
+            ctx,
+            CONFIRMATION_RESENT,
+            &b,
+            json!({ "reference": b.reference_number.to_string(), "status": b.status.as_str() }),
+        ))])
     }
 }
 

@@ -151,22 +151,20 @@ impl Mutator for SendCustomerMessageV1 {
             )
             .into());
         }
-        Ok(vec![Change::Audit(AuditEntry {
-            action: CUSTOMER_MESSAGE_SENT.into(),
-            entity: "booking".into(),
-            entity_id: b.id.clone(),
-            actor_id: ctx.user_id.clone(),
-            at: ctx.now,
-            // The body stays out of the audit log (it may carry what only the customer should
-            // read); the communications log holds it with the message.
-            detail: json!({
+        // The body stays out of the audit log (it may carry what only the customer should read);
+        // the communications log holds it with the message.
+        Ok(vec![Change::Audit(AuditEntry::of_booking(
+            ctx,
+            CUSTOMER_MESSAGE_SENT,
+            &b,
+            json!({
                 "reference": b.reference_number.to_string(),
                 "customer_id": c.id,
                 "channel": message.channel.as_str(),
                 "subject": message.subject,
                 "nonce": nonce,
             }),
-        })])
+        ))])
     }
 }
 

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::ledger::{BOOKING_CONFIRMED, Paid, opt_free_text, take_payment};
+use super::ledger::{Paid, confirmed_audit, opt_free_text, take_payment};
 use super::{
     ApplyError, AuditEntry, Change, MutationCtx, Mutator, ReadKey, ReadView, Rejection, norm_id, norm_ref, require,
 };
@@ -246,20 +246,7 @@ impl Mutator for RedeemGiftCardV1 {
             }),
         ];
         if confirmed {
-            changes.push(Change::Audit(AuditEntry {
-                action: BOOKING_CONFIRMED.into(),
-                entity: "booking".into(),
-                entity_id: b.id.clone(),
-                actor_id: ctx.user_id.clone(),
-                at: ctx.now,
-                detail: json!({
-                    "reference": b.reference_number.to_string(),
-                    "by": "redeem_gift_card.v1",
-                    "ledger_entry_id": nonce,
-                    "paid": after.paid,
-                    "total": b.pricing.total.amount,
-                }),
-            }));
+            changes.push(confirmed_audit(ctx, &b, "redeem_gift_card.v1", &nonce, &after));
         }
         Ok(changes)
     }
@@ -273,6 +260,7 @@ mod tests {
 
     use super::super::testkit::*;
     use super::*;
+    use crate::mutation::BOOKING_CONFIRMED;
     use crate::status::{BookingStatus, PaymentStatus};
 
     const B: &str = "b-gift";

@@ -81,20 +81,7 @@ impl Mutator for RecordPaymentV1 {
         };
         let mut changes = vec![Change::PutLedgerEntry(entry.clone()), Change::PutBooking(next)];
         if confirmed {
-            changes.push(Change::Audit(AuditEntry {
-                action: BOOKING_CONFIRMED.into(),
-                entity: "booking".into(),
-                entity_id: b.id.clone(),
-                actor_id: ctx.user_id.clone(),
-                at: ctx.now,
-                detail: json!({
-                    "reference": b.reference_number.to_string(),
-                    "by": "record_payment.v1",
-                    "ledger_entry_id": entry.id,
-                    "paid": after.paid,
-                    "total": b.pricing.total.amount,
-                }),
-            }));
+            changes.push(confirmed_audit(ctx, &b, "record_payment.v1", &entry.id, &after));
         }
         Ok(changes)
     }
@@ -216,6 +203,29 @@ pub(super) struct Paid {
     pub booking: Booking,
     pub balance: Balance,
     pub confirmed: bool,
+}
+
+/// The audit entry of a payment (`by`, ledger entry `ledger_entry_id`) that confirmed `b`,
+/// with the figures after it; the server mails the confirmation when it sees one.
+pub(super) fn confirmed_audit(
+    ctx: &MutationCtx,
+    b: &Booking,
+    by: &str,
+    ledger_entry_id: &str,
+    after: &Balance,
+) -> Change {
+    Change::Audit(AuditEntry::of_booking(
+        ctx,
+        BOOKING_CONFIRMED,
+        b,
+        json!({
+            "reference": b.reference_number.to_string(),
+            "by": by,
+            "ledger_entry_id": ledger_entry_id,
+            "paid": after.paid,
+            "total": b.pricing.total.amount,
+        }),
+    ))
 }
 
 /// Takes a payment on `b`: refused on a cancelled booking (`booking_id`), in another currency

@@ -383,6 +383,21 @@ pub struct AuditEntry {
     pub detail: Value,
 }
 
+impl AuditEntry {
+    /// The audit entry of what the signed-in user did to booking `b`: `action` on it, now. Every
+    /// booking's entry is made here, so all of them name the booking, actor and time alike.
+    pub fn of_booking(ctx: &MutationCtx, action: &str, b: &Booking, detail: Value) -> AuditEntry {
+        AuditEntry {
+            action: action.into(),
+            entity: "booking".into(),
+            entity_id: b.id.clone(),
+            actor_id: ctx.user_id.clone(),
+            at: ctx.now,
+            detail,
+        }
+    }
+}
+
 /// A write a mutation asks its store to perform.
 // A mutation returns a handful of changes that live only until they are written; boxing the
 // large rows would buy nothing and make every store's match noisier.

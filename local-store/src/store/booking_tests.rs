@@ -1054,6 +1054,38 @@ fn record_payment(nonce: &str, booking_id: &str, amount: i64, currency: &str) ->
     .unwrap()
 }
 
+/// B1 on D1 (2 adults), held and not paid yet, as a pull brings it.
+fn unpaid(s: &Store) {
+    let mut b = booking(B1, D1, ANA, 2, 1);
+    (b.status, b.payment_status, b.paid_amount, b.confirmed_at) =
+        (BookingStatus::Pending, PaymentStatus::Unpaid, usd(0), None);
+    s.apply_pull(&pull(vec![bucket(ALL, 20, vec![put(EntityKind::Booking, &b)])], 0, vec![])).unwrap();
+}
+
+/// B1 on D1, paid 100.00 in cash at this desk, then cancelled with 60.00 to give back: all of it
+/// by hand, since no card money was taken.
+fn cancelled_with_cash_to_give_back(s: &Store) {
+    unpaid(s);
+    s.mutate(&record_payment("00000000-0000-4000-8000-0000000e0001", B1, 10_000, "USD")).unwrap();
+    s.cancel_booking(&tourdesk_domain::ipc::CancelBooking {
+        booking_id: B1.into(),
+        reason: Some("Customer is ill".into()),
+        refund_override: Some("60.00".into()),
+        override_reason: Some("Goodwill".into()),
+        notify_customer: false,
+    })
+    .unwrap();
+}
+
+/// The field a refusal names; anything else fails the test.
+fn field_of<T: std::fmt::Debug>(r: Result<T, StoreError>) -> String {
+    match r {
+        Err(StoreError::Rejected(Rejection::Invalid(e))) => e.field,
+        Err(StoreError::Rejected(Rejection::Conflict { field, .. })) => field,
+        other => panic!("expected a refusal naming a field, got {other:?}"),
+    }
+}
+
 #[test]
 fn a_cash_payment_offline_confirms_the_booking_and_lists_in_its_ledger() {
     let dir = tempfile::tempdir().unwrap();

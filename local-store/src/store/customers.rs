@@ -11,6 +11,7 @@ use tourdesk_domain::ipc::{CustomerExport, CustomerHit, PendingMerge};
 use tourdesk_domain::money::Money;
 use tourdesk_domain::mutation::Rejection;
 
+use super::read::customer_hit;
 use super::{Store, session_org};
 use crate::{StoreError, rows};
 
@@ -51,23 +52,13 @@ pub(super) fn duplicates_of(conn: &Connection, org: &str, c: &Customer) -> Resul
         return Ok(vec![]);
     }
     let mut out: Vec<CustomerHit> = Vec::new();
-    let hit = |r: &rusqlite::Row<'_>| -> rusqlite::Result<CustomerHit> {
-        Ok(CustomerHit {
-            id: r.get(0)?,
-            first_name: r.get(1)?,
-            last_name: r.get(2)?,
-            email: r.get(3)?,
-            phone: r.get(4)?,
-            pending: r.get(5)?,
-        })
-    };
     if let Some(phone) = c.phone.as_deref() {
         let mut stmt = conn.prepare_cached(
             "SELECT id, first_name, last_name, email, phone, local_pending FROM customers
              WHERE organization_id = ?1 AND phone = ?2 AND id <> ?3 AND merged_into IS NULL AND erased_at IS NULL
              ORDER BY id LIMIT 10",
         )?;
-        out.extend(stmt.query_map(params![org, phone, c.id], hit)?.collect::<Result<Vec<_>, _>>()?);
+        out.extend(stmt.query_map(params![org, phone, c.id], customer_hit)?.collect::<Result<Vec<_>, _>>()?);
     }
     if let Some(key) = c.email.as_deref().and_then(email_key) {
         // The index on (organization_id, email) answers the local part as a prefix range.
@@ -78,7 +69,7 @@ pub(super) fn duplicates_of(conn: &Connection, org: &str, c: &Customer) -> Resul
                AND merged_into IS NULL AND erased_at IS NULL
              ORDER BY id LIMIT 200",
         )?;
-        for h in stmt.query_map(params![org, from, to, c.id], hit)? {
+        for h in stmt.query_map(params![org, from, to, c.id], customer_hit)? {
             let h = h?;
             if h.email.as_deref().and_then(email_key) == Some(key.clone()) && !out.iter().any(|x| x.id == h.id) {
                 out.push(h);

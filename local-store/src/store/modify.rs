@@ -85,7 +85,9 @@ impl Store {
     }
 }
 
-fn booking(conn: &rusqlite::Connection, org: &str, id: &str) -> Result<Booking, StoreError> {
+/// Booking `id` of `org` for an intent about it: one this desk does not hold is the domain's
+/// not-found refusal, as the mutation itself would answer.
+pub(super) fn booking(conn: &rusqlite::Connection, org: &str, id: &str) -> Result<Booking, StoreError> {
     rows::booking(conn, org, id)?
         .ok_or_else(|| StoreError::Rejected(Rejection::NotFound { entity: "booking".into(), id: id.to_string() }))
 }

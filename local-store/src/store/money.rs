@@ -16,6 +16,7 @@ use tourdesk_domain::protocol::EntityKind;
 use tourdesk_domain::status::BookingStatus;
 use tourdesk_domain::validate::FieldError;
 
+use super::modify::booking;
 use super::schedules::decided;
 use super::write::Replica;
 use super::{Store, session_org};
@@ -71,9 +72,7 @@ impl Store {
         let b = {
             let conn = self.conn();
             let org = session_org(&conn)?.ok_or(StoreError::NotSignedIn)?;
-            rows::booking(&conn, &org, &input.booking_id)?.ok_or_else(|| {
-                StoreError::Rejected(Rejection::NotFound { entity: "booking".into(), id: input.booking_id.clone() })
-            })?
+            booking(&conn, &org, &input.booking_id)?
         };
         let currency = b.pricing.total.currency;
         let amount = Money::from_decimal_str(input.amount.trim(), currency).map_err(|_| {
@@ -131,9 +130,7 @@ impl Store {
         let b = {
             let conn = self.conn();
             let org = session_org(&conn)?.ok_or(StoreError::NotSignedIn)?;
-            rows::booking(&conn, &org, &input.booking_id)?.ok_or_else(|| {
-                StoreError::Rejected(Rejection::NotFound { entity: "booking".into(), id: input.booking_id.clone() })
-            })?
+            booking(&conn, &org, &input.booking_id)?
         };
         self.mutate(&Mutation::SendCustomerMessageV1(SendCustomerMessageV1 {
             nonce,
@@ -202,9 +199,7 @@ impl Store {
         let b = {
             let conn = self.conn();
             let org = session_org(&conn)?.ok_or(StoreError::NotSignedIn)?;
-            rows::booking(&conn, &org, &input.booking_id)?.ok_or_else(|| {
-                StoreError::Rejected(Rejection::NotFound { entity: "booking".into(), id: input.booking_id.clone() })
-            })?
+            booking(&conn, &org, &input.booking_id)?
         };
         let opt = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let currency = b.paid_amount.currency;
@@ -293,9 +288,7 @@ impl Store {
         let (b, promo_code) = {
             let conn = self.conn();
             let org = session_org(&conn)?.ok_or(StoreError::NotSignedIn)?;
-            let b = rows::booking(&conn, &org, &input.booking_id)?.ok_or_else(|| {
-                StoreError::Rejected(Rejection::NotFound { entity: "booking".into(), id: input.booking_id.clone() })
-            })?;
+            let b = booking(&conn, &org, &input.booking_id)?;
             let code = promo_code_text(&conn, &org, &b)?;
             (b, code)
         };

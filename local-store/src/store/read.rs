@@ -288,7 +288,9 @@ pub(super) fn summary_of(b: &Booking, customer: Option<&Customer>, pending: bool
     }
 }
 
-fn customer_hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustomerHit> {
+/// A customer hit from a row of `id, first_name, last_name, email, phone, local_pending`: every
+/// customer search and the likely-duplicates list select these columns in this order.
+pub(super) fn customer_hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustomerHit> {
     Ok(CustomerHit {
         id: r.get(0)?,
         first_name: r.get(1)?,

@@ -55,8 +55,7 @@ async fn cancel_intents(state: &AppState, org: &str, cancelled: &[String]) -> an
     for booking_id in cancelled {
         let intent: Option<String> = {
             let mut c = state.pool.get().await?;
-            let tx = c.build_transaction().read_only(true).start().await?;
-            db::set_tenant(&tx, org).await?;
+            let tx = db::read_in(&mut c, org).await?;
             let row = tx
                 .row_opt(
                     "SELECT stripe_payment_intent_id FROM payments

@@ -71,8 +71,7 @@ pub(crate) async fn claim<'c>(
     org: &str,
     channel: Channel,
 ) -> anyhow::Result<Option<(Transaction<'c>, Claimed)>> {
-    let tx = client.transaction().await?;
-    db::set_tenant(&tx, org).await?;
+    let tx = db::write_in(client, org).await?;
     let Some(row) = tx.row_opt(channel.claim_sql(), &[&org]).await? else { return Ok(None) };
     let claimed = Claimed {
         id: row.try_get(0)?,

@@ -33,8 +33,7 @@ pub async fn queue_due(pool: &Pool, now: DateTime<Utc>) -> anyhow::Result<usize>
 
 async fn queue_in(pool: &Pool, org: &str, now: DateTime<Utc>) -> anyhow::Result<usize> {
     let mut conn = pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, org).await?;
+    let tx = db::write_in(&mut conn, org).await?;
     let o = tx.query_one("SELECT name, timezone FROM organizations WHERE id = $1", &[&org]).await?;
     let (org_name, zone): (String, String) = (o.try_get(0)?, o.try_get(1)?);
     let tz: Tz = zone.parse().map_err(|_| anyhow::anyhow!("stored zone {zone:?}"))?;

@@ -57,8 +57,7 @@ pub(crate) struct Sweep<'a> {
 impl<'a> Sweep<'a> {
     /// Opens the sweep's transaction in `org`'s tenant.
     pub(crate) async fn begin(conn: &'a mut Object, org: &'a str) -> anyhow::Result<Sweep<'a>> {
-        let tx = conn.transaction().await?;
-        db::set_tenant(&tx, org).await?;
+        let tx = db::write_in(conn, org).await?;
         Ok(Sweep { tx, org, written: Vec::new(), queued: 0 })
     }
 

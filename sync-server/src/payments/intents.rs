@@ -83,8 +83,7 @@ pub async fn ensure_intent(
 ) -> Result<Option<PaymentDto>, AppError> {
     let (booking, tour_name, amount) = {
         let mut conn = state.pool.get().await?;
-        let tx = conn.build_transaction().read_only(true).start().await?;
-        db::set_tenant(&tx, org).await?;
+        let tx = db::read_in(&mut conn, org).await?;
         let b = db::booking_by_id(&tx, org, booking_id).await?.ok_or_else(|| AppError::NotFound("booking".into()))?;
         // The amount the row recorded when the booking was made: the same request to Stripe
         // every time, however much has been paid since.

@@ -59,8 +59,7 @@ async fn list(
 ) -> Result<Json<Vec<TemplateEntry>>, AppError> {
     allowed(&staff)?;
     let mut conn = state.pool.get().await?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::read_in(&mut conn, &staff.organization_id).await?;
     let out = crate::messages::list(&tx, &staff.organization_id).await?;
     tx.commit().await?;
     Ok(Json(out))
@@ -74,8 +73,7 @@ async fn one(
     allowed(&staff)?;
     let (kind, language) = key(&kind, &language)?;
     let mut conn = state.pool.get().await?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::read_in(&mut conn, &staff.organization_id).await?;
     let out = crate::messages::template(&tx, &staff.organization_id, kind, language).await?;
     tx.commit().await?;
     Ok(Json(out))
@@ -91,8 +89,7 @@ async fn save(
     let (kind, language) = key(&kind, &language)?;
     let t = checked(body.subject, body.body)?;
     let mut conn = state.pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::write_in(&mut conn, &staff.organization_id).await?;
     crate::messages::save(&tx, &staff.organization_id, kind, language, &t, &staff.user_id).await?;
     tx.commit().await?;
     Ok(Json(TemplateEntry { kind, language: language.into(), subject: t.subject, body: t.body, customized: true }))
@@ -106,8 +103,7 @@ async fn reset(
     allowed(&staff)?;
     let (kind, language) = key(&kind, &language)?;
     let mut conn = state.pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::write_in(&mut conn, &staff.organization_id).await?;
     crate::messages::reset(&tx, &staff.organization_id, kind, language).await?;
     tx.commit().await?;
     let t = messages::default_template(kind, language);

@@ -33,8 +33,7 @@ async fn list(
 ) -> Result<Json<Vec<ReportSchedule>>, AppError> {
     allowed(&staff)?;
     let mut conn = state.pool.get().await?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::read_in(&mut conn, &staff.organization_id).await?;
     let rows = tx
         .rows(
             "SELECT id, kind, recipient_user_ids, recipient_roles, send_hour, last_sent_for, created_by, created_at
@@ -87,8 +86,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<ReportSchedule>), AppError> {
     allowed(&staff)?;
     let mut conn = state.pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::write_in(&mut conn, &staff.organization_id).await?;
     let s = checked(&tx, &staff.organization_id, &body).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let row = tx
@@ -134,8 +132,7 @@ async fn update(
 ) -> Result<Json<ReportSchedule>, AppError> {
     allowed(&staff)?;
     let mut conn = state.pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::write_in(&mut conn, &staff.organization_id).await?;
     let s = checked(&tx, &staff.organization_id, &body).await?;
     let rows = tx
         .rows(
@@ -169,8 +166,7 @@ async fn remove(
 ) -> Result<StatusCode, AppError> {
     allowed(&staff)?;
     let mut conn = state.pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, &staff.organization_id).await?;
+    let tx = db::write_in(&mut conn, &staff.organization_id).await?;
     let n = tx
         .exec("DELETE FROM report_schedules WHERE organization_id = $1 AND id = $2", &[&staff.organization_id, &id])
         .await?;

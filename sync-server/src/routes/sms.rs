@@ -41,8 +41,7 @@ async fn status(
         _ => return Ok(StatusCode::NO_CONTENT),
     };
     let mut conn = state.pool.get().await?;
-    let tx = conn.transaction().await?;
-    db::set_tenant(&tx, &org).await?;
+    let tx = db::write_in(&mut conn, &org).await?;
     let changed = tx
         .rows(
             "UPDATE communications SET status = $3,

@@ -86,8 +86,7 @@ pub async fn pay_balance(state: &AppState, session: &str) -> Result<BalancePayme
     let payment = match intent {
         Ok(intent) => {
             let mut conn = state.pool.get().await?;
-            let tx = conn.transaction().await?;
-            db::set_tenant(&tx, &org).await?;
+            let tx = db::write_in(&mut conn, &org).await?;
             tx.exec(
                 "UPDATE payments SET stripe_payment_intent_id = $3, updated_at = now()
                  WHERE organization_id = $1 AND id = $2 AND stripe_payment_intent_id IS NULL",
@@ -114,8 +113,7 @@ pub async fn pay_balance(state: &AppState, session: &str) -> Result<BalancePayme
     };
     let booking = {
         let mut conn = state.pool.get().await?;
-        let tx = conn.build_transaction().read_only(true).start().await?;
-        db::set_tenant(&tx, &org).await?;
+        let tx = db::read_in(&mut conn, &org).await?;
         let v = view(&tx, &org, &b.id).await?;
         tx.commit().await?;
         v
@@ -126,7 +124,7 @@ pub async fn pay_balance(state: &AppState, session: &str) -> Result<BalancePayme
 /// The balance the managed booking owes now (zero: nothing to pay online).
 pub async fn managed_balance(state: &AppState, session: &str) -> Result<Money, AppError> {
     let mut conn = state.pool.get().await?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
+    let tx = db::read_only(&mut conn).await?;
     let (org, booking_id) = redeem(&tx, session, false).await?;
     let b = db::booking_by_id(&tx, &org, &booking_id).await?.ok_or_else(|| AppError::NotFound("booking".into()))?;
     let hold = db::hold_of(&tx, &org, &booking_id).await?;

@@ -534,7 +534,7 @@ pub(crate) async fn redeem(c: &impl GenericClient, token: &str, consume: bool) -
 
 pub async fn managed(state: &AppState, token: &str) -> Result<BookingDto, AppError> {
     let mut conn = state.pool.get().await?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
+    let tx = db::read_only(&mut conn).await?;
     let (org, booking_id) = redeem(&tx, token, false).await?;
     let dto = view(&tx, &org, &booking_id).await?;
     tx.commit().await?;

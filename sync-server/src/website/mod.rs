@@ -24,7 +24,7 @@ use types::{DiscountDto, PriceDto, QuoteLineDto, TaxDto};
 /// the same answer for both so slugs cannot be probed for suspended customers.
 pub(crate) async fn read_tx<'a>(conn: &'a mut Object, org_slug: &str) -> Result<(Transaction<'a>, String), AppError> {
     let slug = parse_slug(org_slug)?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
+    let tx = db::read_only(conn).await?;
     let org = db::enter_org_by_slug(&tx, &slug).await?.ok_or_else(|| AppError::NotFound("organization".into()))?;
     Ok((tx, org))
 }

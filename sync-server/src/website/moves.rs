@@ -22,7 +22,7 @@ pub const MOVE_CHOICES: i64 = 40;
 /// that cannot move (cancelled, past).
 pub async fn move_choices(state: &AppState, token: &str) -> Result<(Booking, Vec<Departure>), AppError> {
     let mut conn = state.pool.get().await?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
+    let tx = db::read_only(&mut conn).await?;
     let (org, booking_id) = redeem(&tx, token, false).await?;
     let b = db::booking_by_id(&tx, &org, &booking_id).await?.ok_or_else(|| AppError::NotFound("booking".into()))?;
     if !b.status.holds_seats() {

@@ -173,8 +173,7 @@ pub async fn claim(state: &AppState, org_slug: &str, token: &str) -> Result<Clai
     };
     let payment = payments::ensure_intent(state, &org, &booking_id, &email).await?;
     let mut conn = state.pool.get().await?;
-    let tx = conn.build_transaction().read_only(true).start().await?;
-    db::set_tenant(&tx, &org).await?;
+    let tx = db::read_in(&mut conn, &org).await?;
     let booking = view(&tx, &org, &booking_id).await?;
     tx.commit().await?;
     Ok(Claim::Pay(Box::new(BookingCreated { booking, payment })))

@@ -133,19 +133,17 @@ impl Mutator for CancelBookingV1 {
         let split = ledger::split_refund(record.refund(), ledger::card_refundable(net_paid, &entries));
         record.refund_by_hand = (!split.by_hand.is_zero()).then_some(split.by_hand);
         let audit = record.refund_override.as_ref().map(|o| {
-            Change::Audit(AuditEntry {
-                action: REFUND_OVERRIDDEN.into(),
-                entity: "booking".into(),
-                entity_id: booking.id.clone(),
-                actor_id: ctx.user_id.clone(),
-                at: ctx.now,
-                detail: json!({
+            Change::Audit(AuditEntry::of_booking(
+                ctx,
+                REFUND_OVERRIDDEN,
+                &booking,
+                json!({
                     "reference": booking.reference_number.to_string(),
                     "policy_refund": policy_refund,
                     "refund": o.amount,
                     "reason": o.reason,
                 }),
-            })
+            ))
         });
         let refund = (!split.card.is_zero()).then(|| RefundRequest {
             booking_id: booking.id.clone(),

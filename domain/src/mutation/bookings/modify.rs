@@ -148,7 +148,7 @@ impl Mutator for ModifyBookingV1 {
         let new_code =
             b.pricing.promotional_code_id.clone().filter(|c| old.pricing.promotional_code_id.as_ref() != Some(c));
 
-        let audit = booking_audit(
+        let audit = AuditEntry::of_booking(
             ctx,
             BOOKING_MODIFIED,
             &b,
@@ -176,7 +176,7 @@ impl Mutator for ModifyBookingV1 {
             changes.push(Change::PutDeparture(dep));
         }
         changes.extend(new_code.map(|promo_code_id| Change::IncrementPromoUses { promo_code_id }));
-        changes.push(audit);
+        changes.push(Change::Audit(audit));
         changes.extend(overbooked);
         changes.extend(r.refund.map(Change::RequestRefund));
         Ok(changes)

@@ -279,7 +279,7 @@ impl Mutator for MoveBookingV1 {
         };
         b.updated_at = ctx.now;
 
-        let audit = booking_audit(
+        let audit = AuditEntry::of_booking(
             ctx,
             BOOKING_MOVED,
             &b,
@@ -301,7 +301,8 @@ impl Mutator for MoveBookingV1 {
             }),
         );
         let overbooked = overbook_audit(ctx, &to, &booking_id, &outcome);
-        let mut changes = vec![Change::PutDeparture(from), Change::PutDeparture(to), Change::PutBooking(b), audit];
+        let mut changes =
+            vec![Change::PutDeparture(from), Change::PutDeparture(to), Change::PutBooking(b), Change::Audit(audit)];
         changes.extend(overbooked);
         changes.extend(refund.map(Change::RequestRefund));
         Ok(changes)

@@ -25,21 +25,6 @@ fn redeem(nonce: &str, booking_id: &str, code: &str, amount: i64) -> Mutation {
     .unwrap()
 }
 
-fn unpaid(s: &Store) {
-    let mut b = booking(B1, D1, ANA, 2, 1);
-    (b.status, b.payment_status, b.paid_amount, b.confirmed_at) =
-        (BookingStatus::Pending, PaymentStatus::Unpaid, usd(0), None);
-    s.apply_pull(&pull(vec![bucket(ALL, 20, vec![put(EntityKind::Booking, &b)])], 0, vec![])).unwrap();
-}
-
-fn field_of(r: Result<u64, StoreError>) -> String {
-    match r {
-        Err(StoreError::Rejected(Rejection::Invalid(e))) => e.field,
-        Err(StoreError::Rejected(Rejection::Conflict { field, .. })) => field,
-        other => panic!("expected a field refusal, got {other:?}"),
-    }
-}
-
 #[test]
 fn a_card_sold_offline_pays_a_booking_in_part_and_shows_its_movements() {
     let dir = tempfile::tempdir().unwrap();
@@ -139,16 +124,7 @@ fn cash_given_back_comes_out_of_the_drawer_and_a_transfer_back_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir, Role::Manager);
     seed(&s, 4);
-    unpaid(&s);
-    s.mutate(&record_payment("00000000-0000-4000-8000-0000000e0001", B1, 10_000, "USD")).unwrap();
-    s.cancel_booking(&tourdesk_domain::ipc::CancelBooking {
-        booking_id: B1.into(),
-        reason: Some("Customer is ill".into()),
-        refund_override: Some("60.00".into()),
-        override_reason: Some("Goodwill".into()),
-        notify_customer: false,
-    })
-    .unwrap();
+    cancelled_with_cash_to_give_back(&s);
     s.mutate(&given_back("00000000-0000-4000-8000-0000000f0001", "cash", 4_000)).unwrap();
     s.mutate(&given_back("00000000-0000-4000-8000-0000000f0002", "bank_transfer", 2_000)).unwrap();
     let stored: Vec<(String, Option<String>)> = s

@@ -2,7 +2,7 @@
 //! is queued as an intent at once, and a refusal names its field and queues nothing.
 
 use super::*;
-use tourdesk_domain::ipc::{CancelBooking, NewCustomerMessage, NewRefund};
+use tourdesk_domain::ipc::{NewCustomerMessage, NewRefund};
 use tourdesk_domain::ledger::{EntryKind, PaymentMethod};
 use tourdesk_domain::mutation::MessageChannel;
 use uuid::Uuid;
@@ -17,32 +17,6 @@ fn last_queued(s: &Store) -> (String, Value) {
         })
         .unwrap();
     (name, serde_json::from_str(&args).unwrap())
-}
-
-fn field_of<T: std::fmt::Debug>(r: Result<T, StoreError>) -> String {
-    match r {
-        Err(StoreError::Rejected(Rejection::Invalid(e))) => e.field,
-        Err(StoreError::Rejected(Rejection::Conflict { field, .. })) => field,
-        other => panic!("expected a refusal naming a field, got {other:?}"),
-    }
-}
-
-/// B1 on D1, paid 100.00 in cash at this desk, then cancelled with 60.00 to give back: all of it
-/// by hand, since no card money was taken.
-fn cancelled_with_cash_to_give_back(s: &Store) {
-    let mut unpaid = booking(B1, D1, ANA, 2, 1);
-    (unpaid.status, unpaid.payment_status, unpaid.paid_amount, unpaid.confirmed_at) =
-        (BookingStatus::Pending, PaymentStatus::Unpaid, usd(0), None);
-    s.apply_pull(&pull(vec![bucket(ALL, 20, vec![put(EntityKind::Booking, &unpaid)])], 0, vec![])).unwrap();
-    s.mutate(&record_payment("00000000-0000-4000-8000-0000000e0001", B1, 10_000, "USD")).unwrap();
-    s.cancel_booking(&CancelBooking {
-        booking_id: B1.into(),
-        reason: Some("Customer is ill".into()),
-        refund_override: Some("60.00".into()),
-        override_reason: Some("Goodwill".into()),
-        notify_customer: false,
-    })
-    .unwrap();
 }
 
 fn refund(amount: &str, method: PaymentMethod) -> NewRefund {
