@@ -540,3 +540,51 @@ async fn erasing_a_customer_withdraws_their_reviews_and_every_desk_drops_the_rat
         c.query_row("SELECT count(*) FROM review_ratings WHERE booking_id = ?1", [&bookings[0]], |r| r.get(0)).unwrap();
     assert_eq!(linked, 0, "nothing on the desk ties a rating to the erased customer's booking");
 }
+
+/// Under row-level security PostgreSQL uses a condition as an index condition only if it cannot
+/// leak hidden rows, and `lower()` is not leakproof: `lower(email) = lower($2)` read every customer
+/// of the organization, once per website booking. The server's e-mail lookups compare V68's stored
+/// `email_lower` instead. Run here as the server runs them (the application role, the tenant set)
+/// on an organization with thousands of customers, they make no sequential scan of customers.
+#[tokio::test]
+async fn customer_lookups_by_e_mail_use_the_index_under_row_level_security() {
+    let env = Env::start().await;
+    let pg = env.pg().await;
+    let org: String = pg
+        .query_one("SELECT id FROM organizations WHERE slug = $1", &[&demo_data::DEMO_ORG_SLUG])
+        .await
+        .unwrap()
+        .get(0);
+    pg.execute(
+        "INSERT INTO customers (id, organization_id, email, first_name, last_name)
+         SELECT 'many-' || g, $1, 'many-' || g || '@example.com', 'Many', 'Customers' FROM generate_series(1, 5000) g",
+        &[&org],
+    )
+    .await
+    .unwrap();
+    pg.batch_execute("ANALYZE customers").await.unwrap();
+
+    let pool = tourdesk_sync_server::db::connect(&env.server_config).unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let tx = conn.transaction().await.unwrap();
+    let who: String = tx.query_one("SELECT current_user::text", &[]).await.unwrap().get(0);
+    assert_eq!(who, tourdesk_testkit::APP_ROLE, "the lookups must run as row-level security binds them");
+    tourdesk_sync_server::db::set_tenant(&tx, &org).await.unwrap();
+    let (found, _) =
+        tourdesk_sync_server::db::customer_by_email_and_country(&tx, &org, "MANY-77@example.com").await.unwrap();
+    assert_eq!(found.map(|c| c.id).as_deref(), Some("many-77"));
+    let id = tourdesk_sync_server::db::customer_id_by_email(&tx, &org, "many-78@EXAMPLE.com").await.unwrap();
+    assert_eq!(id.as_deref(), Some("many-78"));
+    // Scans made so far in this transaction: of the table (sequential) and of the e-mail index.
+    let scans = |rel: &'static str| {
+        let tx = &tx;
+        async move {
+            let n: i64 =
+                tx.query_one("SELECT pg_stat_get_xact_numscans($1::text::regclass)", &[&rel]).await.unwrap().get(0);
+            n
+        }
+    };
+    assert_eq!(scans("customers").await, 0, "an e-mail lookup read the whole customers table");
+    assert_eq!(scans("customers_org_email_lower_unique").await, 2);
+    tx.rollback().await.unwrap();
+}

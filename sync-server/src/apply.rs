@@ -635,7 +635,7 @@ async fn fetch_one(tx: &Transaction<'_>, org: &str, key: &ReadKey, lock: bool) -
             row_of(tx, &one("customers", db::CUSTOMER_COLS, "id"), org, id, db::customer_from_row).await?,
         ),
         ReadKey::CustomerEmail(email) => Fetched::Customer(
-            row_of(tx, &one("customers", db::CUSTOMER_COLS, "lower(email)"), org, email, db::customer_from_row).await?,
+            row_of(tx, &one("customers", db::CUSTOMER_COLS, "email_lower"), org, email, db::customer_from_row).await?,
         ),
         ReadKey::DepartureGuides(id) => Fetched::DepartureGuides(db::departure_guides(tx, org, id).await?),
         ReadKey::GuideRemovals(id) => Fetched::GuideRemovals(db::guide_removals(tx, org, id).await?),

@@ -14,6 +14,10 @@
 //! `TOURDESK_PG_OPTS="-c shared_preload_libraries=pg_stat_statements"` the hot phase's heaviest
 //! statements are printed after it. `BENCH_SQL` runs SQL as the database's owner before the
 //! phases (to measure a schema change without rebuilding).
+//!
+//! What the database alone can do for the same bookings (the rows a booking records, with and
+//! without the departure's lock, and the server's transaction replayed) is measured with pgbench,
+//! without a release build: `tests/benches/booking_floor/README.md`.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;

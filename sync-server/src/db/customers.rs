@@ -148,7 +148,7 @@ pub async fn customer_by_email_and_country(
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "SELECT {}, o.country_code FROM organizations o
-             LEFT JOIN customers cu ON cu.organization_id = o.id AND lower(cu.email) = lower($2)
+             LEFT JOIN customers cu ON cu.organization_id = o.id AND cu.email_lower = lower($2)
              WHERE o.id = $1",
             CUSTOMER_COLS.split(',').map(|c| format!("cu.{}", c.trim())).collect::<Vec<_>>().join(", ")
         )
@@ -162,7 +162,7 @@ pub async fn customer_by_email_and_country(
 /// A customer's id by e-mail (case-insensitive), unlocked.
 pub async fn customer_id_by_email(c: &impl GenericClient, org: &str, email: &str) -> Result<Option<String>, DbError> {
     let row = c
-        .row_opt("SELECT id FROM customers WHERE organization_id = $1 AND lower(email) = lower($2)", &[&org, &email])
+        .row_opt("SELECT id FROM customers WHERE organization_id = $1 AND email_lower = lower($2)", &[&org, &email])
         .await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
@@ -176,7 +176,7 @@ pub async fn customer_email_is(
     let row = c
         .row(
             "SELECT EXISTS (SELECT 1 FROM customers
-                            WHERE organization_id = $1 AND id = $2 AND lower(email) = lower($3))",
+                            WHERE organization_id = $1 AND id = $2 AND email_lower = lower($3))",
             &[&org, &customer_id, &email],
         )
         .await?;
