@@ -4,21 +4,72 @@
 
 use std::collections::BTreeMap;
 
-use tourdesk_domain::audit::{AuditRecord, FieldChange, Reading, action_words, diff_read, humanise};
+use tourdesk_domain::audit::{AuditRecord, FieldChange, NamedAudit, Reading, action_words, diff_read, humanise};
 use yew::prelude::*;
 
 use crate::components::keyboard::on_row_keys;
 use crate::router::{Route, navigate};
 
-/// Names for the ids an entry carries: people and devices (from the staff and device lists
-/// when the server could be asked; ids otherwise).
+/// Names for the ids an entry carries: people and devices, from the staff and device lists
+/// when the server could be asked, and from what this desk holds ([`AuditNames::with_desk`]):
+/// staff named in its replica and its own device id.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditNames {
     pub people: BTreeMap<String, String>,
     pub devices: BTreeMap<String, String>,
+    /// The id the server registered for this desk.
+    pub this_device: Option<String>,
 }
 
 impl AuditNames {
+    /// These (the server's) names, with the desk's for whoever the server's lists lack: offline
+    /// the server's are empty and the desk's are all there is.
+    pub fn with_desk(mut self, desk: &NamedAudit) -> AuditNames {
+        for (id, name) in &desk.people {
+            self.people.entry(id.clone()).or_insert_with(|| name.clone());
+        }
+        self.this_device = desk.this_device.clone();
+        self
+    }
+
+    /// Who in words for a table: [`AuditNames::person`], and a member of staff whose name this
+    /// desk does not know as such, never their id.
+    pub fn person_words(&self, actor: &str) -> String {
+        let p = self.person(actor);
+        if p == actor && !self.people.contains_key(actor) { "Staff member".into() } else { p }
+    }
+
+    /// A device in words for a table: its name from the server's list, "This desk" for this
+    /// one, "Another device" for one this desk cannot name, "—" for none (the website, Stripe,
+    /// Tourdesk's own jobs).
+    pub fn device_words(&self, id: Option<&str>) -> String {
+        match id {
+            None => "—".into(),
+            Some(id) => match self.devices.get(id) {
+                Some(name) => name.clone(),
+                None if self.this_device.as_deref() == Some(id) => "This desk".into(),
+                None => "Another device".into(),
+            },
+        }
+    }
+
+    /// A device as a filter offers it: in words, and told apart by the start of its id when
+    /// this desk cannot name it (two unnamed devices are two choices).
+    pub fn device_choice(&self, id: &str) -> String {
+        match self.device_words(Some(id)) {
+            w if w == "Another device" => format!("Another device ({})", short(id)),
+            w => w,
+        }
+    }
+
+    /// A person as a filter offers it, told apart like [`AuditNames::device_choice`].
+    pub fn person_choice(&self, actor: &str) -> String {
+        match self.person_words(actor) {
+            w if w == "Staff member" => format!("Staff member ({})", short(actor)),
+            w => w,
+        }
+    }
+
     /// A person in words: a staff member's name, or the non-staff actor (`website`,
     /// `stripe`, `system:hold-expiry`) in words.
     pub fn person(&self, actor: &str) -> String {
@@ -103,7 +154,7 @@ pub struct AuditTableProps {
 }
 
 /// The entries, newest first as given; rows are reachable with the arrow keys and Enter opens
-/// the entity's page.
+/// the entity's page. People and devices read in words, never as ids.
 #[component]
 pub fn AuditTable(props: &AuditTableProps) -> Html {
     html! {
@@ -118,8 +169,8 @@ pub fn AuditTable(props: &AuditTableProps) -> Html {
                 html! {
                     <tr class="audit-row" data-id={r.id.clone()} data-row="" tabindex="0" onclick={onclick}>
                         <td class="when"><time datetime={r.created_at.to_rfc3339()}>{ when }</time></td>
-                        <td class="who">{ props.names.person(&r.actor) }</td>
-                        <td class="device">{ props.names.device(r.device_id.as_deref()) }</td>
+                        <td class="who">{ props.names.person_words(&r.actor) }</td>
+                        <td class="device">{ props.names.device_words(r.device_id.as_deref()) }</td>
                         <td class="action">{ action_words(&r.action) }</td>
                         <td class="entity">
                             if let Some(route) = &route {
@@ -191,6 +242,7 @@ mod tests {
         let names = AuditNames {
             people: BTreeMap::from([("u-1".into(), "Olivia Owner".into())]),
             devices: BTreeMap::from([("dev-1".into(), "Front desk".into())]),
+            ..Default::default()
         };
         let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps {
             entries: vec![booking, staff],
@@ -235,6 +287,57 @@ mod tests {
             .await;
         assert!(html.contains("Requested by") && html.contains("<span class=\"after\">Olivia Owner</span>"), "{html}");
         assert!(!html.contains("Approved by") && !html.contains("0747-unknown"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn offline_the_desks_own_names_read_people_and_devices_in_words_never_ids() {
+        let mut by_me = entry("1", "tour", None, json!({"name": "Harbour walk"}));
+        (by_me.actor, by_me.device_id) = ("u-owner".into(), Some("dev-here".into()));
+        let mut by_mia = entry("2", "tour", None, json!({"name": "Harbour walk", "approved_by": "u-temp"}));
+        (by_mia.actor, by_mia.device_id) = ("u-mia".into(), Some("dev-far".into()));
+        let mut by_temp = entry("3", "tour", None, json!({"name": "Harbour walk"}));
+        (by_temp.actor, by_temp.device_id) = ("u-temp-4f1c9a2e-0000".into(), Some("dev-far".into()));
+        let desk = NamedAudit {
+            entries: vec![by_me.clone(), by_mia.clone(), by_temp.clone()],
+            people: BTreeMap::from([("u-owner".into(), "Olivia Owner".into()), ("u-mia".into(), "Mia Manager".into())]),
+            this_device: Some("dev-here".into()),
+        };
+        // Offline: the server's lists are empty, the desk's names are all there is.
+        let names = AuditNames::default().with_desk(&desk);
+        let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps {
+            entries: desk.entries.clone(),
+            names: names.clone(),
+        })
+        .render()
+        .await;
+        for want in [
+            "<td class=\"who\">Olivia Owner</td>",
+            "<td class=\"device\">This desk</td>",
+            "<td class=\"who\">Mia Manager</td>",
+            "<td class=\"device\">Another device</td>",
+            "<td class=\"who\">Staff member</td>",
+        ] {
+            assert!(html.contains(want), "{want}: {html}");
+        }
+        for id in ["u-owner", "u-mia", "u-temp", "dev-here", "dev-far"] {
+            assert!(!html.contains(id), "{id} is an id, not a word: {html}");
+        }
+        // Online, the server's names come first; the desk's fill in whoever they lack.
+        let server = AuditNames {
+            people: BTreeMap::from([("u-mia".into(), "Mia M. Manager".into())]),
+            devices: BTreeMap::from([("dev-far".into(), "Front desk (Mia M. Manager)".into())]),
+            ..Default::default()
+        };
+        let names = server.with_desk(&desk);
+        assert_eq!(names.person_words("u-mia"), "Mia M. Manager");
+        assert_eq!(names.person_words("u-owner"), "Olivia Owner");
+        assert_eq!(names.device_words(Some("dev-far")), "Front desk (Mia M. Manager)");
+        assert_eq!(names.device_words(Some("dev-here")), "This desk");
+        // A filter tells two unnamed devices (or people) apart.
+        let offline = AuditNames::default().with_desk(&desk);
+        assert_eq!(offline.device_choice("dev-far-0000-1111"), "Another device (dev-far-)");
+        assert_eq!(offline.person_choice("u-temp-4f1c9a2e-0000"), "Staff member (u-temp-4)");
+        assert_eq!(offline.person_choice("website"), "Booking website");
     }
 
     #[test]
