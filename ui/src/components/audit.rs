@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use tourdesk_domain::audit::{AuditRecord, FieldChange, NamedAudit, Reading, action_words, diff_read, humanise};
 use yew::prelude::*;
 
-use crate::components::keyboard::on_row_keys;
+use crate::components::virtual_rows::{aria_rowindex, use_virtual_rows};
 use crate::router::{Route, navigate};
 
 /// Names for the ids an entry carries: people and devices, from the staff and device lists
@@ -153,21 +153,30 @@ pub struct AuditTableProps {
     pub names: AuditNames,
 }
 
-/// The entries, newest first as given; rows are reachable with the arrow keys and Enter opens
-/// the entity's page. People and devices read in words, never as ids.
+/// Roughly how tall an entry is (a change or two on their own lines), until one is measured.
+const AUDIT_ROW_PX: f64 = 72.0;
+
+/// The entries, newest first as given; rows are reachable with the keys (arrows, Page Up/Down,
+/// Home, End) and Enter opens the entity's page. The audit screen's 500 entries draw only the
+/// rows in view (`components::virtual_rows`); an entity's history (50 at most) draws them all.
+/// People and devices read in words, never as ids.
 #[component]
 pub fn AuditTable(props: &AuditTableProps) -> Html {
+    let rows = use_virtual_rows(props.entries.len(), AUDIT_ROW_PX, None);
+    let (above, below) = rows.spacers(Some(6));
     html! {
-        <table class="audit-table" aria-label="Audit log">
-            <thead><tr><th>{ "When" }</th><th>{ "Who" }</th><th>{ "Device" }</th><th>{ "Action" }</th><th>{ "Entity" }</th><th>{ "Changes" }</th></tr></thead>
-            <tbody onkeydown={Callback::from(on_row_keys)}>
-            { for props.entries.iter().map(|r| {
+        <table class="audit-table" aria-label="Audit log" aria-rowcount={rows.aria_rowcount()}>
+            <thead><tr aria-rowindex="1"><th>{ "When" }</th><th>{ "Who" }</th><th>{ "Device" }</th><th>{ "Action" }</th><th>{ "Entity" }</th><th>{ "Changes" }</th></tr></thead>
+            <tbody ref={rows.body.clone()} onkeydown={rows.on_keydown.clone()}>
+            { above }
+            { for props.entries[rows.range.clone()].iter().zip(rows.range.clone()).map(|(r, i)| {
                 let route = entity_route(r);
                 let onclick = route.clone().map(|route| Callback::from(move |_: MouseEvent| navigate(&route)));
                 let when = r.created_at.with_timezone(&chrono::Local).format("%a %d %b %Y, %H:%M:%S").to_string();
                 let entity = format!("{} {}", entity_words(&r.entity), entity_label(r));
                 html! {
-                    <tr class="audit-row" data-id={r.id.clone()} data-row="" tabindex="0" onclick={onclick}>
+                    <tr key={r.id.clone()} class="audit-row" data-id={r.id.clone()} data-row="" tabindex="0" onclick={onclick}
+                        data-index={i.to_string()} aria-rowindex={aria_rowindex(i)}>
                         <td class="when"><time datetime={r.created_at.to_rfc3339()}>{ when }</time></td>
                         <td class="who">{ props.names.person_words(&r.actor) }</td>
                         <td class="device">{ props.names.device_words(r.device_id.as_deref()) }</td>
@@ -183,6 +192,7 @@ pub fn AuditTable(props: &AuditTableProps) -> Html {
                     </tr>
                 }
             }) }
+            { below }
             </tbody>
         </table>
     }
@@ -338,6 +348,24 @@ mod tests {
         assert_eq!(offline.device_choice("dev-far-0000-1111"), "Another device (dev-far-)");
         assert_eq!(offline.person_choice("u-temp-4f1c9a2e-0000"), "Staff member (u-temp-4)");
         assert_eq!(offline.person_choice("website"), "Booking website");
+    }
+
+    #[tokio::test]
+    async fn five_hundred_entries_draw_the_rows_in_view_and_say_where_each_is() {
+        let entries: Vec<AuditRecord> =
+            (0..500).map(|i| entry(&i.to_string(), "tour", None, json!({"name": format!("Tour {i:03}")}))).collect();
+        let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps {
+            entries,
+            names: AuditNames::default(),
+        })
+        .render()
+        .await;
+        let drawn = html.matches("class=\"audit-row\"").count();
+        assert!((10..=60).contains(&drawn), "only the rows in view are drawn, not {drawn}");
+        assert!(html.contains("aria-rowcount=\"501\""), "every entry and the header: {html}");
+        assert!(html.contains("aria-rowindex=\"1\"") && html.contains("aria-rowindex=\"2\""), "{html}");
+        assert!(html.contains("Tour 000") && !html.contains("Tour 499"), "{html}");
+        assert!(html.contains("colspan=\"6\""), "the spacer spans the table: {html}");
     }
 
     #[test]
