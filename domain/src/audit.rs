@@ -87,6 +87,19 @@ pub struct AuditFacets {
     pub actions: Vec<String>,
 }
 
+/// Audit entries with the names this desk knows for the people and the device they name, so a
+/// history reads names offline too (the server's staff and device lists need a connection).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NamedAudit {
+    /// Newest first, as [`AuditFilter`] asked.
+    pub entries: Vec<AuditRecord>,
+    /// Staff by user id, for those the desk can name (see [`person_ids`]); whoever is missing is
+    /// not known here.
+    pub people: BTreeMap<String, String>,
+    /// The id the server registered for this desk: its own changes read "This desk".
+    pub this_device: Option<String>,
+}
+
 /// One field that differs between before and after, ready to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {

@@ -1518,8 +1518,10 @@ pub fn ledger_between(c: &Connection, org: &str, from: &str, until: &str) -> Res
 }
 
 /// The names of these staff users: a guide's own name when one has a login, else the name the
-/// user's newest audit row carries. One indexed lookup per id (V35), so a page naming a few
-/// people does not read the whole audit log.
+/// user's newest audit row carries, else the name they were invited under (the `staff.invited`
+/// row the server logs; its actor is whoever invited them). One indexed lookup per id and
+/// source (V35's and V10's entity index), so a page naming a few people does not read the whole
+/// audit log. An actor that is only the user's id again is no name.
 pub fn names_of_users<'a>(
     c: &Connection,
     org: &str,
@@ -1532,12 +1534,22 @@ pub fn names_of_users<'a>(
         "SELECT actor FROM audit_log WHERE organization_id = ?1 AND actor_user_id = ?2
           ORDER BY created_at DESC LIMIT 1",
     )?;
+    let mut invited = c.prepare_cached(
+        "SELECT json_extract(after, '$.name') FROM audit_log
+          WHERE organization_id = ?1 AND entity = 'staff_user' AND entity_id = ?2 AND action = 'staff.invited'
+          ORDER BY created_at DESC LIMIT 1",
+    )?;
+    let named = |n: Option<String>, id: &str| n.filter(|n| n != id && !n.trim().is_empty());
     let mut names = std::collections::HashMap::new();
     for id in ids {
-        let name = match guide.query_row(params![org, id], |r| r.get::<_, String>(0)).optional()? {
-            Some(n) => Some(n),
-            None => audit.query_row(params![org, id], |r| r.get::<_, String>(0)).optional()?,
-        };
+        let mut name = named(guide.query_row(params![org, id], |r| r.get::<_, String>(0)).optional()?, id);
+        if name.is_none() {
+            name = named(audit.query_row(params![org, id], |r| r.get::<_, String>(0)).optional()?, id);
+        }
+        if name.is_none() {
+            name =
+                named(invited.query_row(params![org, id], |r| r.get::<_, Option<String>>(0)).optional()?.flatten(), id);
+        }
         if let Some(n) = name {
             names.insert(id.clone(), n);
         }

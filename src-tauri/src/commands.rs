@@ -7,7 +7,7 @@ use tourdesk_domain::accounts::{
     InviteRequest, MfaEnrolment, MfaRequest, MyAccount, OrganizationChange, OrganizationSettings, RecoveryCodes,
     StaffChange, StaffDirectory, StaffList, StaffMember, manages_all_devices,
 };
-use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
+use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord, NamedAudit};
 use tourdesk_domain::entities::CheckInKind;
 use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::ipc::{
@@ -214,10 +214,21 @@ pub async fn list_payment_issues(desk: State<'_, Desk>) -> DeskResult<Vec<Paymen
 /// any other desk this is empty). A range that ends before it starts is an error at `to`.
 #[tauri::command]
 pub async fn list_audit_log(desk: State<'_, Desk>, filter: AuditFilter) -> DeskResult<Vec<AuditRecord>> {
-    let filter = filter
+    Ok(desk.store.audit_log(&checked_audit_filter(filter)?)?)
+}
+
+/// A range that ends before it starts is an error at `to`.
+fn checked_audit_filter(filter: AuditFilter) -> Result<AuditFilter, tourdesk_local_store::StoreError> {
+    filter
         .checked()
-        .map_err(|e| tourdesk_local_store::StoreError::Rejected(tourdesk_domain::mutation::Rejection::Invalid(e)))?;
-    Ok(desk.store.audit_log(&filter)?)
+        .map_err(|e| tourdesk_local_store::StoreError::Rejected(tourdesk_domain::mutation::Rejection::Invalid(e)))
+}
+
+/// [`list_audit_log`] with the names this desk knows for the staff the entries name and its own
+/// device id: an entity's history and the audit screen read people by name offline too.
+#[tauri::command]
+pub async fn named_audit_log(desk: State<'_, Desk>, filter: AuditFilter) -> DeskResult<NamedAudit> {
+    Ok(desk.store.named_audit_log(&checked_audit_filter(filter)?)?)
 }
 
 /// What the audit screen's filters offer: the entities, people, devices and actions logged.

@@ -44,6 +44,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::dismiss_rejection,
         commands::list_payment_issues,
         commands::list_audit_log,
+        commands::named_audit_log,
         commands::audit_facets,
         commands::list_bookings,
         commands::search_customers,

@@ -541,6 +541,16 @@ fn the_audit_log_lists_what_the_filters_ask_and_refuses_a_backward_range_at_its_
     assert_eq!(e.unwrap_err().field.as_deref(), Some("to"));
     let facets: AuditFacets = h.call("audit_facets", json!({})).unwrap();
     assert_eq!(facets.entities, ["customer", "tour"]);
+    // An entity's history: its entries and the name of whoever wrote them (the signed-in owner).
+    let named: tourdesk_domain::audit::NamedAudit =
+        h.call("named_audit_log", json!({"filter": {"entity": "tour", "entity_id": "tour-1"}})).unwrap();
+    assert_eq!(named.entries.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["1"]);
+    assert_eq!(named.people.get("u-1").map(String::as_str), Some(owner().user_name.as_str()), "{named:?}");
+    let e = h.call::<tourdesk_domain::audit::NamedAudit>(
+        "named_audit_log",
+        json!({"filter": {"from": "2026-06-02", "to": "2026-06-01"}}),
+    );
+    assert_eq!(e.unwrap_err().field.as_deref(), Some("to"));
 }
 
 /// Issue 16: the dashboard and a report answer from the replica; a range ending before it starts

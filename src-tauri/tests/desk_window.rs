@@ -1291,6 +1291,26 @@ async fn an_owner_reads_the_audit_log_in_words_and_filters_it() {
     painted().await;
     screenshot(&c, "audit-log-tours").await;
 
+    // The tour's own history reads who made it and on which device in words, as the audit log
+    // does: it showed both ids.
+    click(&c, "#nav-tours").await;
+    click(&c, ".tour-row[data-slug='audited-harbour-walk']").await;
+    let history = eventually("the new tour's history", Duration::from_secs(30), || {
+        let c = c.clone();
+        async move {
+            let rows = texts(&c, ".entity-history .audit-row").await;
+            rows.iter().any(|t| t.contains("Create tour")).then_some(rows)
+        }
+    })
+    .await;
+    let who = texts(&c, ".entity-history .audit-row .who").await;
+    let device = texts(&c, ".entity-history .audit-row .device").await;
+    assert!(who.iter().all(|w| w.contains("Olivia")), "{who:?} in {history:?}");
+    let looks_like_id = |t: &String| t.len() >= 32 && t.chars().filter(|c| *c == '-').count() == 4;
+    assert!(!device.iter().any(looks_like_id) && !device.is_empty(), "{device:?}");
+    painted().await;
+    screenshot(&c, "tour-history").await;
+
     // The office's other screens, as the owner sees them: each settles on its content (or its
     // designed empty state), never on an error.
     for (nav, settled, shot) in [

@@ -678,6 +678,13 @@ pub async fn list_audit_log(
     call("list_audit_log", &AuditArg { filter }).await
 }
 
+/// [`list_audit_log`] with the names the desk knows for the staff named and its own device id.
+pub async fn named_audit_log(
+    filter: &tourdesk_domain::audit::AuditFilter,
+) -> Result<tourdesk_domain::audit::NamedAudit, UiError> {
+    call("named_audit_log", &AuditArg { filter }).await
+}
+
 /// What the audit screen's filters offer.
 pub async fn audit_facets() -> Result<tourdesk_domain::audit::AuditFacets, UiError> {
     call("audit_facets", &NoArgs {}).await

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use tourdesk_domain::audit::{AuditFilter, AuditRecord};
+use tourdesk_domain::audit::{AuditFilter, AuditRecord, NamedAudit};
 use tourdesk_domain::protocol::{BucketPage, ChangeRecord, EntityKind, Op, PullResponse};
 
 use super::*;
@@ -166,4 +166,52 @@ fn a_desk_that_loses_the_audit_bucket_drops_its_entries() {
     gone.removed_buckets = vec![AUDIT.into()];
     s.apply_pull(&gone).unwrap();
     assert!(s.audit_log(&AuditFilter::default()).unwrap().is_empty());
+}
+
+#[test]
+fn an_entitys_history_names_its_staff_and_this_desk_and_leaves_out_who_it_cannot_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
+    s.save_session(&session(Role::Owner)).unwrap();
+    s.save_device_auth("dev-a", "refresh").unwrap();
+    let mut by_manager = entry(2, "u-manager", Some("dev-b"), "update_tour.v1", "tour", "t-1", "2026-06-02T08:00:00Z");
+    by_manager.after = Some(json!({"name": "Old town walk", "approved_by": "u-temp"}));
+    // The manager was invited under their name; the temp has only ever written under their id.
+    let mut invited =
+        entry(3, "u-owner", Some("dev-a"), "staff.invited", "staff_user", "u-manager", "2026-05-01T08:00:00Z");
+    invited.after = Some(json!({"email": "mia@example.com", "name": "Mia Manager", "role": "manager"}));
+    let all = [
+        entry(1, "u-owner", Some("dev-a"), "create_tour.v1", "tour", "t-1", "2026-06-01T09:00:00Z"),
+        by_manager,
+        invited,
+        entry(4, "u-temp", Some("dev-c"), "update_booking.v1", "booking", "b-1", "2026-06-03T08:00:00Z"),
+    ];
+    s.apply_pull(&page(&all)).unwrap();
+
+    let f = AuditFilter { entity: Some("tour".into()), entity_id: Some("t-1".into()), ..Default::default() };
+    let h = s.named_audit_log(&f).unwrap();
+    assert_eq!(ids(h.entries), ["2", "1"], "the tour's entries, newest first");
+    let people: Vec<(&str, &str)> = h.people.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(people, [("u-manager", "Mia Manager"), ("u-owner", "Olivia")], "u-temp has no name here, not its id");
+    assert_eq!(h.this_device.as_deref(), Some("dev-a"));
+
+    // The invitation's row is found through the entity index, not a scan of the log.
+    let conn = s.conn();
+    let plan: Vec<String> = conn
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT json_extract(after, '$.name') FROM audit_log
+              WHERE organization_id = ?1 AND entity = 'staff_user' AND entity_id = ?2 AND action = 'staff.invited'
+              ORDER BY created_at DESC LIMIT 1",
+        )
+        .unwrap()
+        .query_map(rusqlite::params![ORG, "u-manager"], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(plan.iter().any(|p| p.contains("audit_log_entity_idx")), "{plan:?}");
+    drop(conn);
+
+    // Signed out: no session, nothing to read.
+    s.sign_out(false).unwrap();
+    assert_eq!(s.named_audit_log(&f).unwrap(), NamedAudit::default());
 }

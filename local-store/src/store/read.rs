@@ -2,7 +2,7 @@
 //! the conflict inbox.
 
 use rusqlite::{Connection, params};
-use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord};
+use tourdesk_domain::audit::{AuditFacets, AuditFilter, AuditRecord, NamedAudit};
 use tourdesk_domain::entities::{Booking, Customer};
 use tourdesk_domain::ipc::{
     BookingSummary, CustomerDetail, CustomerHit, DepartureView, Manifest, ManifestBooking, Outcome, RejectedBooking,
@@ -107,6 +107,19 @@ impl Store {
         let conn = self.conn();
         let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
         rows::audit_log(&conn, &org, filter)
+    }
+
+    /// [`Store::audit_log`] with the names this desk knows for the staff the entries name and
+    /// its own device id ([`NamedAudit`]): an entity's history and the audit screen read people
+    /// by name offline, where the server's lists cannot be asked. One indexed lookup per person.
+    pub fn named_audit_log(&self, filter: &AuditFilter) -> Result<NamedAudit, StoreError> {
+        // Read before the connection is held: both take it.
+        let (me, this_device) = (self.session()?, self.device_id()?);
+        let conn = self.conn();
+        let Some(org) = session_org(&conn)? else { return Ok(NamedAudit::default()) };
+        let entries = rows::audit_log(&conn, &org, filter)?;
+        let people = super::timeline::staff_names(&conn, &org, &entries, me.as_ref())?;
+        Ok(NamedAudit { entries, people, this_device })
     }
 
     /// What the audit screen's filters offer.

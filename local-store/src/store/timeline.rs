@@ -39,6 +39,23 @@ impl Store {
     }
 }
 
+/// The names this desk knows for the staff `audit` names (its writers and person fields): the
+/// signed-in person's own, guides with a login, whoever the log names ([`rows::names_of_users`]).
+/// Whoever is not here is missing, never shown as their id.
+pub(super) fn staff_names(
+    conn: &rusqlite::Connection,
+    org: &str,
+    audit: &[tourdesk_domain::audit::AuditRecord],
+    me: Option<&crate::store::Session>,
+) -> Result<BTreeMap<String, String>, StoreError> {
+    let mut people: BTreeMap<String, String> =
+        rows::names_of_users(conn, org, &tourdesk_domain::audit::person_ids(audit))?.into_iter().collect();
+    if let Some(me) = me.filter(|m| !m.user_name.trim().is_empty()) {
+        people.insert(me.user_id.clone(), me.user_name.clone());
+    }
+    Ok(people)
+}
+
 /// The names this desk knows for the people a booking's history names (`audit`): staff (the
 /// signed-in person, guides with a login, whoever wrote audit rows) and the booking's customer.
 /// Whoever is not here is left out of the timeline rather than shown as an id.
@@ -49,14 +66,7 @@ fn people_names(
     audit: &[tourdesk_domain::audit::AuditRecord],
     me: Option<&crate::store::Session>,
 ) -> Result<BTreeMap<String, String>, StoreError> {
-    let mut people: BTreeMap<String, String> =
-        rows::names_of_users(conn, org, &tourdesk_domain::audit::person_ids(audit))?
-            .into_iter()
-            .filter(|(id, name)| id != name && !name.trim().is_empty())
-            .collect();
-    if let Some(me) = me.filter(|m| !m.user_name.trim().is_empty()) {
-        people.insert(me.user_id.clone(), me.user_name.clone());
-    }
+    let mut people = staff_names(conn, org, audit, me)?;
     let booking = rows::bookings_by_ids(conn, org, &[booking_id.to_string()])?;
     let customer_ids: Vec<String> = booking.values().map(|b| b.customer_id.clone()).collect();
     for (id, c) in rows::customers_by_ids(conn, org, &customer_ids)? {

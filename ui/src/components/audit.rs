@@ -4,21 +4,72 @@
 
 use std::collections::BTreeMap;
 
-use tourdesk_domain::audit::{AuditRecord, FieldChange, Reading, action_words, diff_read, humanise};
+use tourdesk_domain::audit::{AuditRecord, FieldChange, NamedAudit, Reading, action_words, diff_read, humanise};
 use yew::prelude::*;
 
-use crate::components::keyboard::on_row_keys;
+use crate::components::virtual_rows::{aria_rowindex, use_virtual_rows};
 use crate::router::{Route, navigate};
 
-/// Names for the ids an entry carries: people and devices (from the staff and device lists
-/// when the server could be asked; ids otherwise).
+/// Names for the ids an entry carries: people and devices, from the staff and device lists
+/// when the server could be asked, and from what this desk holds ([`AuditNames::with_desk`]):
+/// staff named in its replica and its own device id.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditNames {
     pub people: BTreeMap<String, String>,
     pub devices: BTreeMap<String, String>,
+    /// The id the server registered for this desk.
+    pub this_device: Option<String>,
 }
 
 impl AuditNames {
+    /// These (the server's) names, with the desk's for whoever the server's lists lack: offline
+    /// the server's are empty and the desk's are all there is.
+    pub fn with_desk(mut self, desk: &NamedAudit) -> AuditNames {
+        for (id, name) in &desk.people {
+            self.people.entry(id.clone()).or_insert_with(|| name.clone());
+        }
+        self.this_device = desk.this_device.clone();
+        self
+    }
+
+    /// Who in words for a table: [`AuditNames::person`], and a member of staff whose name this
+    /// desk does not know as such, never their id.
+    pub fn person_words(&self, actor: &str) -> String {
+        let p = self.person(actor);
+        if p == actor && !self.people.contains_key(actor) { "Staff member".into() } else { p }
+    }
+
+    /// A device in words for a table: its name from the server's list, "This desk" for this
+    /// one, "Another device" for one this desk cannot name, "—" for none (the website, Stripe,
+    /// Tourdesk's own jobs).
+    pub fn device_words(&self, id: Option<&str>) -> String {
+        match id {
+            None => "—".into(),
+            Some(id) => match self.devices.get(id) {
+                Some(name) => name.clone(),
+                None if self.this_device.as_deref() == Some(id) => "This desk".into(),
+                None => "Another device".into(),
+            },
+        }
+    }
+
+    /// A device as a filter offers it: in words, and told apart by the start of its id when
+    /// this desk cannot name it (two unnamed devices are two choices).
+    pub fn device_choice(&self, id: &str) -> String {
+        match self.device_words(Some(id)) {
+            w if w == "Another device" => format!("Another device ({})", short(id)),
+            w => w,
+        }
+    }
+
+    /// A person as a filter offers it, told apart like [`AuditNames::device_choice`].
+    pub fn person_choice(&self, actor: &str) -> String {
+        match self.person_words(actor) {
+            w if w == "Staff member" => format!("Staff member ({})", short(actor)),
+            w => w,
+        }
+    }
+
     /// A person in words: a staff member's name, or the non-staff actor (`website`,
     /// `stripe`, `system:hold-expiry`) in words.
     pub fn person(&self, actor: &str) -> String {
@@ -102,24 +153,33 @@ pub struct AuditTableProps {
     pub names: AuditNames,
 }
 
-/// The entries, newest first as given; rows are reachable with the arrow keys and Enter opens
-/// the entity's page.
+/// Roughly how tall an entry is (a change or two on their own lines), until one is measured.
+const AUDIT_ROW_PX: f64 = 72.0;
+
+/// The entries, newest first as given; rows are reachable with the keys (arrows, Page Up/Down,
+/// Home, End) and Enter opens the entity's page. The audit screen's 500 entries draw only the
+/// rows in view (`components::virtual_rows`); an entity's history (50 at most) draws them all.
+/// People and devices read in words, never as ids.
 #[component]
 pub fn AuditTable(props: &AuditTableProps) -> Html {
+    let rows = use_virtual_rows(props.entries.len(), AUDIT_ROW_PX, None);
+    let (above, below) = rows.spacers(Some(6));
     html! {
-        <table class="audit-table" aria-label="Audit log">
-            <thead><tr><th>{ "When" }</th><th>{ "Who" }</th><th>{ "Device" }</th><th>{ "Action" }</th><th>{ "Entity" }</th><th>{ "Changes" }</th></tr></thead>
-            <tbody onkeydown={Callback::from(on_row_keys)}>
-            { for props.entries.iter().map(|r| {
+        <table class="audit-table" aria-label="Audit log" aria-rowcount={rows.aria_rowcount()}>
+            <thead><tr aria-rowindex="1"><th>{ "When" }</th><th>{ "Who" }</th><th>{ "Device" }</th><th>{ "Action" }</th><th>{ "Entity" }</th><th>{ "Changes" }</th></tr></thead>
+            <tbody ref={rows.body.clone()} onkeydown={rows.on_keydown.clone()}>
+            { above }
+            { for props.entries[rows.range.clone()].iter().zip(rows.range.clone()).map(|(r, i)| {
                 let route = entity_route(r);
                 let onclick = route.clone().map(|route| Callback::from(move |_: MouseEvent| navigate(&route)));
                 let when = r.created_at.with_timezone(&chrono::Local).format("%a %d %b %Y, %H:%M:%S").to_string();
                 let entity = format!("{} {}", entity_words(&r.entity), entity_label(r));
                 html! {
-                    <tr class="audit-row" data-id={r.id.clone()} data-row="" tabindex="0" onclick={onclick}>
+                    <tr key={r.id.clone()} class="audit-row" data-id={r.id.clone()} data-row="" tabindex="0" onclick={onclick}
+                        data-index={i.to_string()} aria-rowindex={aria_rowindex(i)}>
                         <td class="when"><time datetime={r.created_at.to_rfc3339()}>{ when }</time></td>
-                        <td class="who">{ props.names.person(&r.actor) }</td>
-                        <td class="device">{ props.names.device(r.device_id.as_deref()) }</td>
+                        <td class="who">{ props.names.person_words(&r.actor) }</td>
+                        <td class="device">{ props.names.device_words(r.device_id.as_deref()) }</td>
                         <td class="action">{ action_words(&r.action) }</td>
                         <td class="entity">
                             if let Some(route) = &route {
@@ -132,6 +192,7 @@ pub fn AuditTable(props: &AuditTableProps) -> Html {
                     </tr>
                 }
             }) }
+            { below }
             </tbody>
         </table>
     }
@@ -191,6 +252,7 @@ mod tests {
         let names = AuditNames {
             people: BTreeMap::from([("u-1".into(), "Olivia Owner".into())]),
             devices: BTreeMap::from([("dev-1".into(), "Front desk".into())]),
+            ..Default::default()
         };
         let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps {
             entries: vec![booking, staff],
@@ -235,6 +297,75 @@ mod tests {
             .await;
         assert!(html.contains("Requested by") && html.contains("<span class=\"after\">Olivia Owner</span>"), "{html}");
         assert!(!html.contains("Approved by") && !html.contains("0747-unknown"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn offline_the_desks_own_names_read_people_and_devices_in_words_never_ids() {
+        let mut by_me = entry("1", "tour", None, json!({"name": "Harbour walk"}));
+        (by_me.actor, by_me.device_id) = ("u-owner".into(), Some("dev-here".into()));
+        let mut by_mia = entry("2", "tour", None, json!({"name": "Harbour walk", "approved_by": "u-temp"}));
+        (by_mia.actor, by_mia.device_id) = ("u-mia".into(), Some("dev-far".into()));
+        let mut by_temp = entry("3", "tour", None, json!({"name": "Harbour walk"}));
+        (by_temp.actor, by_temp.device_id) = ("u-temp-4f1c9a2e-0000".into(), Some("dev-far".into()));
+        let desk = NamedAudit {
+            entries: vec![by_me.clone(), by_mia.clone(), by_temp.clone()],
+            people: BTreeMap::from([("u-owner".into(), "Olivia Owner".into()), ("u-mia".into(), "Mia Manager".into())]),
+            this_device: Some("dev-here".into()),
+        };
+        // Offline: the server's lists are empty, the desk's names are all there is.
+        let names = AuditNames::default().with_desk(&desk);
+        let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps {
+            entries: desk.entries.clone(),
+            names: names.clone(),
+        })
+        .render()
+        .await;
+        for want in [
+            "<td class=\"who\">Olivia Owner</td>",
+            "<td class=\"device\">This desk</td>",
+            "<td class=\"who\">Mia Manager</td>",
+            "<td class=\"device\">Another device</td>",
+            "<td class=\"who\">Staff member</td>",
+        ] {
+            assert!(html.contains(want), "{want}: {html}");
+        }
+        for id in ["u-owner", "u-mia", "u-temp", "dev-here", "dev-far"] {
+            assert!(!html.contains(id), "{id} is an id, not a word: {html}");
+        }
+        // Online, the server's names come first; the desk's fill in whoever they lack.
+        let server = AuditNames {
+            people: BTreeMap::from([("u-mia".into(), "Mia M. Manager".into())]),
+            devices: BTreeMap::from([("dev-far".into(), "Front desk (Mia M. Manager)".into())]),
+            ..Default::default()
+        };
+        let names = server.with_desk(&desk);
+        assert_eq!(names.person_words("u-mia"), "Mia M. Manager");
+        assert_eq!(names.person_words("u-owner"), "Olivia Owner");
+        assert_eq!(names.device_words(Some("dev-far")), "Front desk (Mia M. Manager)");
+        assert_eq!(names.device_words(Some("dev-here")), "This desk");
+        // A filter tells two unnamed devices (or people) apart.
+        let offline = AuditNames::default().with_desk(&desk);
+        assert_eq!(offline.device_choice("dev-far-0000-1111"), "Another device (dev-far-)");
+        assert_eq!(offline.person_choice("u-temp-4f1c9a2e-0000"), "Staff member (u-temp-4)");
+        assert_eq!(offline.person_choice("website"), "Booking website");
+    }
+
+    #[tokio::test]
+    async fn five_hundred_entries_draw_the_rows_in_view_and_say_where_each_is() {
+        let entries: Vec<AuditRecord> =
+            (0..500).map(|i| entry(&i.to_string(), "tour", None, json!({"name": format!("Tour {i:03}")}))).collect();
+        let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps {
+            entries,
+            names: AuditNames::default(),
+        })
+        .render()
+        .await;
+        let drawn = html.matches("class=\"audit-row\"").count();
+        assert!((10..=60).contains(&drawn), "only the rows in view are drawn, not {drawn}");
+        assert!(html.contains("aria-rowcount=\"501\""), "every entry and the header: {html}");
+        assert!(html.contains("aria-rowindex=\"1\"") && html.contains("aria-rowindex=\"2\""), "{html}");
+        assert!(html.contains("Tour 000") && !html.contains("Tour 499"), "{html}");
+        assert!(html.contains("colspan=\"6\""), "the spacer spans the table: {html}");
     }
 
     #[test]

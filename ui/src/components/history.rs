@@ -1,5 +1,6 @@
 //! An entity page's own history (issue 16): the audit log's entries for one booking, customer,
-//! tour or departure, newest first, read from this desk's replica. Only owners' and admins'
+//! tour or departure, newest first, read from this desk's replica, with people and devices in
+//! words (the server's names online, the replica's offline; never ids). Only owners' and admins'
 //! desks hold the audit log (`replication::role_receives_audit`); elsewhere nothing is shown.
 
 use tourdesk_domain::audit::AuditFilter;
@@ -33,22 +34,25 @@ pub fn EntityHistory(p: &EntityHistoryProps) -> Html {
         ..Default::default()
     };
     let entries = use_invoke(Depends::on(&[EntityKind::AuditLog]), filter, |f: AuditFilter| async move {
-        services::list_audit_log(&f).await
+        services::named_audit_log(&f).await
     });
+    // The server's staff and device lists when it can be asked; the desk's own names otherwise.
+    let server_names = use_invoke(Depends::on(&[]), (), |_| crate::pages::audit::names());
     if !role.is_some_and(tourdesk_domain::replication::role_receives_audit) {
         return html! {};
     }
     let body = match entries {
         Load::Loading => html! { <Loading what="its history" /> },
         Load::Failed(e) => html! { <ErrorNote error={e} /> },
-        Load::Ready(v) if v.is_empty() => html! {
+        Load::Ready(v) if v.entries.is_empty() => html! {
             <p class="muted">{ "No change recorded yet: changes appear once the server has them." }</p>
         },
         Load::Ready(v) => {
-            let more = v.len() >= HISTORY_LIMIT as usize;
+            let more = v.entries.len() >= HISTORY_LIMIT as usize;
+            let names = server_names.ready().cloned().unwrap_or_default().with_desk(&v);
             html! {
                 <>
-                    <AuditTable entries={v} />
+                    <AuditTable entries={v.entries} names={names} />
                     if more {
                         <p class="muted">{ format!("The newest {HISTORY_LIMIT}; the audit log has all of them.") }</p>
                     }

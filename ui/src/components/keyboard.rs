@@ -1,6 +1,8 @@
 //! Tables and lists usable from the keyboard: rows carry `data-row` and `tabindex="0"`; on their
-//! container, ArrowDown/ArrowUp move the focus to the next/previous row, Home/End to the ends,
-//! and Enter opens the row (its first button, or the row itself when it has none).
+//! container, ArrowDown/ArrowUp move the focus to the next/previous row, PageDown/PageUp by a
+//! window's worth, Home/End to the ends, and Enter opens the row (its first button, or the row
+//! itself when it has none). Long lists use `virtual_rows`, which draws only the rows in view and
+//! keeps the same keys.
 
 use web_sys::wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, KeyboardEvent};
@@ -28,28 +30,9 @@ pub fn KeyTable(props: &KeyTableProps) -> Html {
     }
 }
 
-/// What a key does on a focused row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowKey {
-    Next,
-    Previous,
-    First,
-    Last,
-    Open,
-}
-
-impl RowKey {
-    pub fn of(key: &str) -> Option<RowKey> {
-        Some(match key {
-            "ArrowDown" => RowKey::Next,
-            "ArrowUp" => RowKey::Previous,
-            "Home" => RowKey::First,
-            "End" => RowKey::Last,
-            "Enter" => RowKey::Open,
-            _ => return None,
-        })
-    }
-}
+/// The keys of a row are those of the long lists (`virtual_rows`), one definition for both.
+pub use crate::components::virtual_rows::RowKey;
+use crate::components::virtual_rows::page_rows;
 
 fn is_row(e: &Element) -> bool {
     e.has_attribute("data-row")
@@ -81,6 +64,18 @@ pub fn on_row_keys(e: KeyboardEvent) {
     match key {
         RowKey::Next => focus(sibling_row(&row, true)),
         RowKey::Previous => focus(sibling_row(&row, false)),
+        RowKey::PageDown | RowKey::PageUp => {
+            let row_px = row.get_bounding_client_rect().height();
+            let view_px = web_sys::window().and_then(|w| w.inner_height().ok()).and_then(|h| h.as_f64()).unwrap_or(0.0);
+            let mut to = row.clone();
+            for _ in 0..page_rows(row_px, view_px) {
+                match sibling_row(&to, key == RowKey::PageDown) {
+                    Some(next) => to = next,
+                    None => break,
+                }
+            }
+            focus(Some(to));
+        }
         RowKey::First | RowKey::Last => {
             let rows = row.parent_element().map(|p| p.children());
             if let Some(rows) = rows {
@@ -99,19 +94,5 @@ pub fn on_row_keys(e: KeyboardEvent) {
                 h.click();
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arrows_move_enter_opens_other_keys_type() {
-        assert_eq!(RowKey::of("ArrowDown"), Some(RowKey::Next));
-        assert_eq!(RowKey::of("ArrowUp"), Some(RowKey::Previous));
-        assert_eq!(RowKey::of("Enter"), Some(RowKey::Open));
-        assert_eq!(RowKey::of("a"), None);
-        assert_eq!(RowKey::of("Tab"), None, "Tab still walks the buttons");
     }
 }

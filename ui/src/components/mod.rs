@@ -31,4 +31,5 @@ pub mod timeline;
 pub mod toast;
 pub mod tour_editor;
 pub mod tours;
+pub mod virtual_rows;
 pub mod waitlist;

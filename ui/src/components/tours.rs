@@ -12,6 +12,7 @@ use yew::prelude::*;
 
 use crate::components::keyboard::on_row_keys;
 use crate::components::states::EmptyState;
+use crate::components::virtual_rows::use_virtual_rows;
 use crate::words;
 
 #[derive(Properties, PartialEq)]
@@ -22,22 +23,34 @@ pub struct TourListProps {
     pub on_select: Callback<String>,
 }
 
-/// The tour list: a click, or Enter on a focused row (arrow keys move), opens a tour.
+/// Roughly how tall a tour row is (name over category and zone), until one has been measured.
+const TOUR_ROW_PX: f64 = 62.0;
+
+/// The tour list: a click, or Enter on a focused row (arrow keys and Page Up/Down move, Home and
+/// End go to the ends), opens a tour. A long list draws only the rows in view
+/// (`components::virtual_rows`), so opening the screen costs about the same for 5 tours or 500.
 #[component]
 pub fn TourList(props: &TourListProps) -> Html {
+    let selected_at = props.selected.as_ref().and_then(|id| props.tours.iter().position(|t| &t.tour.id == id));
+    let rows = use_virtual_rows(props.tours.len(), TOUR_ROW_PX, selected_at);
     if props.tours.is_empty() {
         return html! {
             <EmptyState title="No tours yet" hint="They appear here after the first sync, or create one with “New tour”." />
         };
     }
+    let (above, below) = rows.spacers(None);
+    let count = rows.count.to_string();
     html! {
-        <ul id="tour-list" class="tour-list" onkeydown={Callback::from(on_row_keys)}>
-        { for props.tours.iter().map(|t| {
+        <ul id="tour-list" class="tour-list" ref={rows.body.clone()} aria-label="Tours" onkeydown={rows.on_keydown.clone()}>
+        { above }
+        { for props.tours[rows.range.clone()].iter().zip(rows.range.clone()).map(|(t, i)| {
             let id = t.tour.id.clone();
             let on_select = props.on_select.reform(move |_: MouseEvent| id.clone());
             let selected = props.selected.as_deref() == Some(t.tour.id.as_str());
             html! {
-                <li class={classes!("tour-row", selected.then_some("selected"))} data-slug={t.tour.slug.clone()} data-row="" tabindex="0" onclick={on_select}>
+                <li key={t.tour.id.clone()} class={classes!("tour-row", selected.then_some("selected"))} data-slug={t.tour.slug.clone()}
+                    data-row="" data-index={i.to_string()} aria-posinset={(i + 1).to_string()} aria-setsize={count.clone()}
+                    tabindex="0" onclick={on_select}>
                     <span class="tour-name">{ &t.tour.name }</span>
                     <span class="muted">{ format!("{} · {}", words::category(t.tour.category), t.tour.timezone) }</span>
                     if t.pending { <span class="badge pending">{ "Pending sync" }</span> }
@@ -45,6 +58,7 @@ pub fn TourList(props: &TourListProps) -> Html {
                 </li>
             }
         }) }
+        { below }
         </ul>
     }
 }
@@ -198,6 +212,65 @@ mod tests {
         })
         .await;
         assert!(!html.contains("Pending sync"));
+    }
+
+    #[tokio::test]
+    async fn five_hundred_tours_draw_a_window_of_rows_and_say_where_each_is() {
+        let tours: Vec<TourView> = (0..500)
+            .map(|i| {
+                let mut t = tour(false);
+                t.tour.id = format!("t{i}");
+                t.tour.name = format!("Tour {i:03}");
+                t
+            })
+            .collect();
+        let html =
+            render::<TourList>(TourListProps { tours: Rc::new(tours), selected: None, on_select: Callback::noop() })
+                .await;
+        let drawn = html.matches("class=\"tour-row").count();
+        assert!((10..=60).contains(&drawn), "only the rows in view are drawn, not {drawn}");
+        assert!(html.contains("Tour 000") && !html.contains("Tour 499"), "{html}");
+        assert!(html.contains("data-index=\"0\"") && html.contains("aria-posinset=\"1\""), "{html}");
+        assert_eq!(html.matches("aria-setsize=\"500\"").count(), drawn, "each row says how many there are");
+        // The rows not drawn are one spacer as tall as they are, so the scrollbar is the whole list's.
+        let below = format!("height: {}px", (500 - drawn) as f64 * TOUR_ROW_PX);
+        assert!(html.contains(&below), "{below}: {html}");
+        // A short list draws every row and no spacer: its layout is what it always was.
+        let few: Vec<TourView> = (0..5)
+            .map(|i| {
+                let mut t = tour(false);
+                t.tour.id = format!("f{i}");
+                t
+            })
+            .collect();
+        let html =
+            render::<TourList>(TourListProps { tours: Rc::new(few), selected: None, on_select: Callback::noop() })
+                .await;
+        assert_eq!(html.matches("class=\"tour-row").count(), 5);
+        assert!(!html.contains("virtual-spacer"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn a_daily_tours_departures_are_all_drawn() {
+        // Not virtual: the window tests open panels under rows far down a daily tour's table.
+        let departures: Vec<DepartureView> = (0..120)
+            .map(|i| {
+                let mut d = departure("2026-03-07T14:00:00Z", 0);
+                d.departure.id = format!("d{i}");
+                d
+            })
+            .collect();
+        let html = render::<Departures>(DeparturesProps {
+            tour: tour(false),
+            prices: vec![],
+            departures,
+            open: None,
+            on_open: Callback::noop(),
+            children: Html::default(),
+        })
+        .await;
+        assert_eq!(html.matches("class=\"departure-row").count(), 120, "{html}");
+        assert!(!html.contains("virtual-spacer"));
     }
 
     #[tokio::test]

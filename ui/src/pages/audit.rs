@@ -1,6 +1,7 @@
 //! The audit log (`#/audit`, owners and admins): who changed what, when and from which device,
 //! filtered by entity, person, device, action and dates, read from the desk's own replica (so it
-//! works offline). People's and devices' names come from the server when it can be asked.
+//! works offline). People's and devices' names come from the server when it can be asked, and
+//! from the desk's replica otherwise (staff it can name, "This desk"): words, never ids.
 
 use std::collections::BTreeMap;
 
@@ -18,8 +19,8 @@ use crate::state::use_app;
 
 const AUDIT: Depends = Depends::on(&[EntityKind::AuditLog]);
 
-/// People's and devices' names, best effort: offline (or for a role the server does not answer)
-/// the table shows ids.
+/// The server's names for people and devices, best effort: offline (or for a role the server
+/// does not answer) they are empty and the desk's own fill in ([`AuditNames::with_desk`]).
 pub(crate) async fn names() -> Result<AuditNames, UiError> {
     let mut n = AuditNames::default();
     if let Ok(dir) = services::list_staff().await {
@@ -63,7 +64,7 @@ pub fn AuditPage() -> Html {
     let role = app.status.as_ref().and_then(|s| s.signed_in_as.as_ref()).map(|u| u.role);
     let filter = use_state(AuditFilter::default);
     let entries =
-        use_invoke(AUDIT, (*filter).clone(), |f: AuditFilter| async move { services::list_audit_log(&f).await });
+        use_invoke(AUDIT, (*filter).clone(), |f: AuditFilter| async move { services::named_audit_log(&f).await });
     let facets = use_invoke(AUDIT, (), |_| services::audit_facets());
     let names = use_invoke(Depends::on(&[]), (), |_| names());
     if role.is_some_and(|r| !tourdesk_domain::replication::role_receives_audit(r)) {
@@ -74,7 +75,11 @@ pub fn AuditPage() -> Html {
             </section>
         };
     }
-    let names = names.ready().cloned().unwrap_or_default();
+    // The server's names first; the desk's own (staff it can name, this desk) fill the gaps.
+    let names = match &entries {
+        Load::Ready(v) => names.ready().cloned().unwrap_or_default().with_desk(v),
+        _ => names.ready().cloned().unwrap_or_default(),
+    };
     let facets: AuditFacets = facets.ready().cloned().unwrap_or_default();
     let set = |f: fn(&mut AuditFilter, Option<String>)| {
         let filter = filter.clone();
@@ -97,8 +102,8 @@ pub fn AuditPage() -> Html {
         Callback::from(move |_: MouseEvent| filter.set(AuditFilter::default()))
     };
     let filtered = *filter != AuditFilter::default();
-    let people: Vec<(String, String)> = facets.actors.iter().map(|a| (a.clone(), names.person(a))).collect();
-    let devices: Vec<(String, String)> = facets.devices.iter().map(|d| (d.clone(), names.device(Some(d)))).collect();
+    let people: Vec<(String, String)> = facets.actors.iter().map(|a| (a.clone(), names.person_choice(a))).collect();
+    let devices: Vec<(String, String)> = facets.devices.iter().map(|d| (d.clone(), names.device_choice(d))).collect();
     let entities: Vec<(String, String)> = facets.entities.iter().map(|e| (e.clone(), entity_words(e))).collect();
     let actions: BTreeMap<String, String> = facets.actions.iter().map(|a| (a.clone(), action_words(a))).collect();
     let error = match &entries {
@@ -109,17 +114,17 @@ pub fn AuditPage() -> Html {
         Load::Loading => html! { <Loading what="the audit log" /> },
         Load::Failed(e) if e.field.is_some() => html! {},
         Load::Failed(e) => html! { <ErrorNote error={e} /> },
-        Load::Ready(v) if v.is_empty() && filtered => html! {
+        Load::Ready(v) if v.entries.is_empty() && filtered => html! {
             <EmptyState title="No entry matches these filters" hint="Widen the dates or clear a filter." />
         },
-        Load::Ready(v) if v.is_empty() => html! {
+        Load::Ready(v) if v.entries.is_empty() => html! {
             <EmptyState title="Nothing audited yet" hint="Every change made on any desk, the website or by Tourdesk itself appears here once it reaches this desk." />
         },
         Load::Ready(v) => {
-            let more = v.len() >= AuditFilter::MAX_LIMIT as usize;
+            let more = v.entries.len() >= AuditFilter::MAX_LIMIT as usize;
             html! {
                 <>
-                    <AuditTable entries={v} names={names.clone()} />
+                    <AuditTable entries={v.entries} names={names.clone()} />
                     if more {
                         <p class="muted">{ format!("Showing the newest {}; narrow the filters to see older ones.", AuditFilter::MAX_LIMIT) }</p>
                     }

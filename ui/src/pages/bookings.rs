@@ -10,9 +10,9 @@ use tourdesk_domain::status::{BookingStatus, PaymentStatus};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::components::keyboard::on_row_keys;
 use crate::components::states::{EmptyState, ErrorNote, Loading};
 use crate::components::tours::price;
+use crate::components::virtual_rows::{aria_rowindex, use_virtual_rows};
 use crate::hooks::{Depends, Load, use_debounce, use_invoke};
 use crate::router::{Route, navigate};
 use crate::services;
@@ -189,10 +189,18 @@ pub struct BookingsTableProps {
     pub on_sort: Callback<(BookingSort, MouseEvent)>,
 }
 
-/// The rows, with sortable headers (`aria-sort` on the current one) and keyboard navigation.
+/// Roughly how tall a booking row is (a customer's name over their e-mail), until measured.
+const BOOKING_ROW_PX: f64 = 52.0;
+/// The table's columns (the sortable ones and six more), for the spacers of the rows not drawn.
+const TABLE_COLUMNS: usize = COLUMNS.len() + 6;
+
+/// The rows, with sortable headers (`aria-sort` on the current one) and keyboard navigation. A
+/// page of 200 draws only the rows in view (`components::virtual_rows`).
 #[component]
 pub fn BookingsTable(props: &BookingsTableProps) -> Html {
     let l = &props.list;
+    let rows = use_virtual_rows(l.rows.len(), BOOKING_ROW_PX, None);
+    let (above, below) = rows.spacers(Some(TABLE_COLUMNS));
     html! {
         <>
             <p class="muted" id="bookings-count">{
@@ -205,8 +213,8 @@ pub fn BookingsTable(props: &BookingsTableProps) -> Html {
                 }
             }</p>
             <div class="table-scroll">
-            <table class="booking-table all-bookings">
-                <thead><tr>
+            <table class="booking-table all-bookings" aria-rowcount={rows.aria_rowcount()}>
+                <thead><tr aria-rowindex="1">
                     { for COLUMNS.iter().map(|(col, label)| {
                         let current = *col == props.sort;
                         let aria = current.then_some(if props.descending { "descending" } else { "ascending" });
@@ -224,12 +232,14 @@ pub fn BookingsTable(props: &BookingsTableProps) -> Html {
                     }) }
                     <th>{ "Tour" }</th><th>{ "Guests" }</th><th>{ "Status" }</th><th>{ "Payment" }</th><th>{ "Source" }</th><th></th>
                 </tr></thead>
-                <tbody onkeydown={Callback::from(on_row_keys)}>
-                { for l.rows.iter().map(|r| {
+                <tbody ref={rows.body.clone()} onkeydown={rows.on_keydown.clone()}>
+                { above }
+                { for l.rows[rows.range.clone()].iter().zip(rows.range.clone()).map(|(r, i)| {
                     let b = &r.booking;
                     let route = Route::Booking(b.reference_number.clone());
                     html! {
-                        <tr class="booking-row" data-id={b.id.clone()} data-pending={b.pending.to_string()} data-row="" tabindex="0"
+                        <tr key={b.id.clone()} class="booking-row" data-id={b.id.clone()} data-pending={b.pending.to_string()} data-row="" tabindex="0"
+                            data-index={i.to_string()} aria-rowindex={aria_rowindex(i)}
                             onclick={Callback::from(move |_: MouseEvent| navigate(&route))}>
                             <td class="reference">{ &b.reference_number }</td>
                             <td class="customer">{ &b.customer_name }
@@ -248,6 +258,7 @@ pub fn BookingsTable(props: &BookingsTableProps) -> Html {
                         </tr>
                     }
                 }) }
+                { below }
                 </tbody>
             </table>
             </div>
@@ -311,6 +322,32 @@ mod tests {
             html.contains("Awaiting payment") && html.contains("Part paid") && html.contains("Travel site"),
             "{html}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_page_of_two_hundred_draws_the_rows_in_view_and_tells_screen_readers_where_they_are() {
+        let rows: Vec<BookingRow> = (0..200)
+            .map(|i| {
+                let mut r = row(&format!("BK-2026-{i:06}"), 0);
+                r.booking.id = format!("id-{i}");
+                r
+            })
+            .collect();
+        let html = yew::LocalServerRenderer::<BookingsTable>::with_props(BookingsTableProps {
+            list: BookingList { rows, matches: 200 },
+            sort: BookingSort::Booked,
+            descending: true,
+            on_sort: Callback::noop(),
+        })
+        .render()
+        .await;
+        let drawn = html.matches("class=\"booking-row\"").count();
+        assert!((10..100).contains(&drawn), "only the rows in view are drawn, not {drawn}");
+        assert!(html.contains("aria-rowcount=\"201\""), "every row and the header: {html}");
+        assert!(html.contains("aria-rowindex=\"1\"") && html.contains("aria-rowindex=\"2\""), "{html}");
+        assert!(html.contains("BK-2026-000000") && !html.contains("BK-2026-000199"), "{html}");
+        assert!(html.contains(&format!("colspan=\"{TABLE_COLUMNS}\"")), "the spacer spans the table: {html}");
+        assert!(html.contains("200 bookings"), "{html}");
     }
 
     #[tokio::test]
