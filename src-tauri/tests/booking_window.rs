@@ -707,7 +707,7 @@ fn in_exponent(amount: &str, currency: &str) -> bool {
     !whole.is_empty()
         && whole.bytes().chain(decimals.bytes()).all(|c| c.is_ascii_digit())
         && decimals.len() == exponent
-        && (exponent == 0) == !digits.contains('.')
+        && (exponent == 0) != digits.contains('.')
 }
 
 /// A cell as the screen shows it and the same cell in the CSV: the same words and counts;
