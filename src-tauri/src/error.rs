@@ -27,6 +27,10 @@ pub enum DeskError {
     /// The server did not revoke this device at sign-out (unreachable, or an error).
     #[error("{0}")]
     SignOut(SyncError),
+    /// A file the desk was asked to save was not written (no such folder, the write failed): the
+    /// words name what was being saved and why (`files`).
+    #[error("{0}")]
+    NotSaved(String),
     /// An update check or install that did not succeed (unreachable, refused signature), in words.
     #[error("{0}")]
     Update(String),
@@ -76,6 +80,8 @@ impl DeskError {
             }
             DeskError::SignOut(e) => plain("SIGN_OUT_FAILED", format!("the server did not revoke this desk: {e}")),
             DeskError::Update(m) => plain("UPDATE_FAILED", m.clone()),
+            // Logged where it happened (`files`), with the OS's reason.
+            DeskError::NotSaved(m) => plain("NOT_SAVED", m.clone()),
         }
     }
 }

@@ -4,6 +4,7 @@
 mod commands;
 mod config;
 mod error;
+mod files;
 pub mod logs;
 mod session;
 pub mod startup;

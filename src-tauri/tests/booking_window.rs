@@ -7,7 +7,13 @@
 //!   and the booking page then shows the refund;
 //! - the office screens no window test had visited: Settings → Messages (a template and its live
 //!   preview), the reviews (one waiting, approved from the window) and the scheduled report
-//!   e-mails (one scheduled from the window).
+//!   e-mails (one scheduled from the window);
+//! - the website funnel (issue 16 item 3): a campaign visitor browses, books and pays on the
+//!   public site, a direct visitor browses; the funnel tab shows the server's figures by tour,
+//!   source and campaign, and saves them as CSV;
+//! - the exports (issue 16 item 4): the bookings list and the revenue report saved as CSV and
+//!   XLSX into the downloads folder (the buttons ask for no path: the desk saves there), each
+//!   file read back (parsed as RFC 4180; the spreadsheet's XML) against the screen.
 //!
 //! (A cash payment recorded offline, confirmed on reconnecting with the confirmation in the SMTP
 //! sink, is `desk_window.rs`'s `a_cash_payment_recorded_offline_confirms_the_booking_and_mails_the_customer`.)
@@ -497,6 +503,491 @@ async fn messages_reviews_and_scheduled_reports_show_in_the_window() {
     painted().await;
     screenshot(&c, "booking-2-scheduled-reports").await;
 
+    funnel_and_exports(&c, &url, &stripe, &home).await;
+
     c.close().await.unwrap();
     server.shutdown().await.unwrap();
+}
+
+/// The UTM parameters of the campaign visitor, as an address carries them.
+const CAMPAIGN: &str = "utm_source=Newsletter&utm_medium=email&utm_campaign=Winter+Walks";
+
+/// `application/x-www-form-urlencoded`, as a browser sends a form.
+fn form_body(pairs: &[(String, String)]) -> String {
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                b' ' => "+".to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+}
+
+/// The text of `html` between `start` and the next `end`.
+fn between(html: &str, start: &str, end: &str) -> String {
+    let from = html.find(start).unwrap_or_else(|| panic!("{start:?} not in {html}")) + start.len();
+    let to = html[from..].find(end).unwrap() + from;
+    html[from..to].to_string()
+}
+
+/// A public page of the site, asserted served.
+async fn site_page(http: &reqwest::Client, url: &str, path: &str) -> String {
+    let r = http.get(format!("{url}{path}")).send().await.unwrap();
+    let status = r.status();
+    let body = r.text().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
+/// A departure more than three days out with two free seats (as the website tests book): (tour slug, tour name, departure id,
+/// its day, a tier id), from the site's own API.
+async fn bookable(http: &reqwest::Client, url: &str) -> (String, String, String, String, String) {
+    let org = demo_data::DEMO_ORG_SLUG;
+    let get = |path: String| async move {
+        http.get(format!("{url}{path}")).send().await.unwrap().json::<Value>().await.unwrap()
+    };
+    let tours = get(format!("/api/v1/orgs/{org}/tours")).await;
+    let from = chrono::Utc::now().date_naive();
+    let to = from + chrono::Days::new(20);
+    for t in tours.as_array().unwrap() {
+        let slug = t["slug"].as_str().unwrap().to_string();
+        let a = get(format!("/api/v1/orgs/{org}/tours/{slug}/availability?from={from}&to={to}")).await;
+        if let Some(d) = a["departures"].as_array().unwrap().iter().find(|d| {
+            d["seats_left"].as_u64().unwrap() >= 2
+                && d["starts_at"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap()
+                    > chrono::Utc::now() + chrono::Duration::days(3)
+        }) {
+            let s = |v: &Value| v.as_str().unwrap().to_string();
+            return (slug, s(&t["name"]), s(&d["id"]), s(&d["date"]), s(&d["prices"][0]["tier_id"]));
+        }
+    }
+    panic!("no bookable departure in the demo data");
+}
+
+/// The report table on screen: its header, its rows and its total rows, each cell as shown.
+async fn screen_table(c: &Client) -> (Vec<String>, Vec<Vec<String>>, Vec<Vec<String>>) {
+    let v = c
+        .execute(
+            "const cells = sel => [...document.querySelectorAll(sel)].map(r => [...r.cells].map(c => c.innerText.trim()));
+             return [cells('#report-table thead tr')[0] || [], cells('#report-table tbody tr'), cells('#report-table tfoot tr')];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+/// A report table's cells as the screen shows them (the domain's `Cell::display`).
+fn shown(rows: &[Vec<tourdesk_domain::reports::Cell>]) -> Vec<Vec<String>> {
+    rows.iter().map(|r| r.iter().map(tourdesk_domain::reports::Cell::display).collect()).collect()
+}
+
+/// The path a "Saved to …" line names, once it names a file ending in `.ext`.
+async fn saved_path(c: &Client, css: &str, ext: &str) -> PathBuf {
+    let said = eventually(&format!("{css} to say where the {ext} went"), Duration::from_secs(20), || async move {
+        texts(c, css).await.into_iter().next().filter(|t| t.ends_with(&format!(".{ext}")))
+    })
+    .await;
+    PathBuf::from(said.strip_prefix("Saved to ").unwrap_or_else(|| panic!("{said}")))
+}
+
+/// A CSV file parsed as RFC 4180 reads it (quoted fields, doubled quotes, CRLF line ends): its
+/// header row and its records. (No CSV crate: a dev-dependency changes the features the desk is
+/// built with, and with one the desk's embedded UI no longer loaded.)
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.ends_with("\r\n"), "RFC 4180 lines end in CRLF: {text:?}");
+    let (mut rows, mut row, mut field, mut quoted) = (Vec::new(), Vec::new(), String::new(), false);
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match (quoted, ch) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, ch) => field.push(ch),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, ch) => field.push(ch),
+        }
+    }
+    assert!(!quoted && row.is_empty() && field.is_empty(), "{text:?}");
+    let mut rows = rows.into_iter();
+    let header: Vec<String> = rows.next().unwrap();
+    let records: Vec<Vec<String>> = rows.collect();
+    assert!(records.iter().all(|r| r.len() == header.len()), "every record as wide as the header: {records:?}");
+    (header, records)
+}
+
+/// A member of a zip file (an XLSX), by the `unzip` tool (`cargo xtask setup` installs it).
+fn unzip(path: &Path, member: &str) -> String {
+    let out = std::process::Command::new("unzip").arg("-p").arg(path).arg(member).output().unwrap();
+    assert!(out.status.success(), "{member} in {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn xml_text(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+}
+
+/// `attr(r#"r="B3" s="1" t="s""#, "t")` is `Some("s")`.
+fn attr(attrs: &str, name: &str) -> Option<String> {
+    let from = format!(" {attrs}").find(&format!(" {name}=\""))? + name.len() + 2;
+    Some(attrs[from..from + attrs[from..].find('"')?].to_string())
+}
+
+/// The one sheet of an XLSX file, read from its XML (the shared strings and the sheet's cells),
+/// each cell as the CSV writes it: numbers printed with as many decimals as `like` (the CSV's
+/// field in the same place) has (below it, as stored), text as stored, a missing cell empty.
+fn read_xlsx(path: &Path, like: &[Vec<String>]) -> Vec<Vec<String>> {
+    assert_eq!(unzip(path, "xl/workbook.xml").matches("<sheet ").count(), 1, "one sheet");
+    let strings: Vec<String> = unzip(path, "xl/sharedStrings.xml")
+        .split("<si>")
+        .skip(1)
+        .map(|si| {
+            let si = &si[..si.find("</si>").unwrap()];
+            si.split("<t").skip(1).map(|t| xml_text(&t[t.find('>').unwrap() + 1..t.find("</t>").unwrap()])).collect()
+        })
+        .collect();
+    let sheet = unzip(path, "xl/worksheets/sheet1.xml");
+    let mut grid: Vec<Vec<String>> = Vec::new();
+    for c in sheet.split("<c ").skip(1) {
+        let head = &c[..c.find('>').unwrap()];
+        let at = attr(head, "r").unwrap();
+        let letters = at.chars().take_while(char::is_ascii_uppercase).collect::<String>();
+        let col = letters.bytes().fold(0usize, |n, b| n * 26 + usize::from(b - b'A' + 1)) - 1;
+        let row = at[letters.len()..].parse::<usize>().unwrap() - 1;
+        let value = match c.find("<v>") {
+            Some(i) if !head.ends_with('/') => xml_text(&c[i + 3..i + 3 + c[i + 3..].find("</v>").unwrap()]),
+            _ => String::new(),
+        };
+        let text = match attr(head, "t").as_deref() {
+            Some("s") => strings[value.parse::<usize>().unwrap()].clone(),
+            Some(_) => value,
+            None if value.is_empty() => value,
+            // Below the CSV's rows (the totals), as the number reads.
+            None => match like.get(row).and_then(|r| r.get(col)) {
+                Some(field) => {
+                    let decimals = field.split_once('.').map_or(0, |(_, d)| d.len());
+                    format!("{:.decimals$}", value.parse::<f64>().unwrap())
+                }
+                None => value,
+            },
+        };
+        if grid.len() <= row {
+            grid.resize(row + 1, Vec::new());
+        }
+        if grid[row].len() <= col {
+            grid[row].resize(col + 1, String::new());
+        }
+        grid[row][col] = text;
+    }
+    let width = grid.iter().map(Vec::len).max().unwrap_or(0);
+    for r in &mut grid {
+        r.resize(width, String::new());
+    }
+    grid
+}
+
+/// An amount as the files write it: a decimal string with the currency's exponent of decimals
+/// (`12.50` in EUR, `3000` in JPY).
+fn in_exponent(amount: &str, currency: &str) -> bool {
+    let exponent = usize::from(tourdesk_domain::money::Currency::parse(currency).unwrap().exponent());
+    let digits = amount.strip_prefix('-').unwrap_or(amount);
+    let (whole, decimals) = digits.split_once('.').unwrap_or((digits, ""));
+    !whole.is_empty()
+        && whole.bytes().chain(decimals.bytes()).all(|c| c.is_ascii_digit())
+        && decimals.len() == exponent
+        && (exponent == 0) != digits.contains('.')
+}
+
+/// A cell as the screen shows it and the same cell in the CSV: the same words and counts;
+/// an amount shown with its currency ("EUR 1,234.50", "€60.00") as its decimal string; a ratio
+/// without its "%"; "—" for nothing.
+fn same_figure(screen: &str, csv: &str) -> bool {
+    let amount: String = screen.chars().filter(|c| c.is_ascii_digit() || *c == '.' || *c == '-').collect();
+    // A currency's code or symbol beside the number.
+    let money = screen.chars().any(|c| c.is_ascii_uppercase() || !c.is_ascii());
+    screen == csv
+        || (screen == "—" && (csv.is_empty() || csv.trim_start_matches(['-', '0', '.']).is_empty()))
+        || screen.strip_suffix(" %") == Some(csv)
+        || (money && !amount.is_empty() && amount == csv)
+}
+
+fn assert_same_figures(screen: &[Vec<String>], file: &[Vec<String>], what: &str) {
+    assert_eq!(screen.len(), file.len(), "{what}: rows on screen {screen:?}, in the file {file:?}");
+    for (s, f) in screen.iter().zip(file) {
+        assert_eq!(s.len(), f.len(), "{what}: {s:?} against {f:?}");
+        assert!(s.iter().zip(f).all(|(s, f)| same_figure(s, f)), "{what}: the screen's {s:?} against the file's {f:?}");
+    }
+}
+
+/// Issue 16 items 3 and 4 through the real window: the website funnel against the server's, its
+/// CSV, and the bookings list and the revenue report saved as CSV and XLSX and read back.
+/// Screens: `booking-2-funnel-*.png`, `booking-2-*-export*.png`.
+async fn funnel_and_exports(c: &Client, url: &str, stripe: &FakeStripe, home: &Home) {
+    let org = demo_data::DEMO_ORG_SLUG;
+    let http = reqwest::Client::new();
+    // A visitor from the newsletter's campaign: listing, tour, calendar, checkout, through the
+    // site's real pages; books two seats and pays by card. Another comes straight to the site.
+    let (slug, tour_name, dep, day, tier) = bookable(&http, url).await;
+    site_page(&http, url, &format!("/{org}?{CAMPAIGN}")).await;
+    site_page(&http, url, &format!("/{org}/tours/{slug}?{CAMPAIGN}")).await;
+    site_page(&http, url, &format!("/{org}/tours/{slug}/dates?day={day}&{CAMPAIGN}")).await;
+    let checkout =
+        site_page(&http, url, &format!("/{org}/checkout?tour={slug}&date={day}&departure={dep}&{CAMPAIGN}")).await;
+    let mut form: Vec<(String, String)> =
+        ["tour", "date", "departure", "request_id", "utm_source", "utm_medium", "utm_campaign"]
+            .iter()
+            .map(|k| (k.to_string(), between(&checkout, &format!("name=\"{k}\" value=\""), "\"")))
+            .collect();
+    assert_eq!(form[4..].iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(), ["newsletter", "email", "winter walks"]);
+    for (k, v) in [
+        (format!("qty_{tier}").as_str(), "2"),
+        ("first_name", "Ada"),
+        ("last_name", "Exportwell"),
+        ("email", "ada.exportwell@example.com"),
+        ("action", "book"),
+    ] {
+        form.push((k.to_string(), v.to_string()));
+    }
+    let paying = http
+        .post(format!("{url}/{org}/checkout"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form_body(&form))
+        .send()
+        .await
+        .unwrap();
+    assert!(paying.status().is_success(), "{}", paying.status());
+    let paying = paying.text().await.unwrap();
+    let secret = between(&paying, "data-client-secret=\"", "\"");
+    let event = stripe.succeed(secret.split("_secret_").next().unwrap());
+    let delivered = http
+        .post(format!("{url}/api/v1/stripe/webhook"))
+        .header("Stripe-Signature", sign(&event, WEBHOOK_SECRET, chrono::Utc::now().timestamp()))
+        .header("Content-Type", "application/json")
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivered.status().as_u16(), 200);
+    site_page(&http, url, &format!("/{org}")).await;
+    site_page(&http, url, &format!("/{org}/tours/{slug}")).await;
+
+    // The bookings list, narrowed to her booking once the desk has pulled it, saved as CSV and
+    // XLSX: every row the filter keeps, amounts as decimal strings.
+    open_screen(c, "#nav-bookings", "#bookings-search").await;
+    type_into(c, "#bookings-search", "Exportwell").await;
+    // The search is debounced: wait for the list it keeps, her paid booking alone.
+    let row = eventually("her booking alone on the list, paid", Duration::from_secs(60), || async move {
+        if texts(c, "#bookings-count").await != ["1 booking"] {
+            return None;
+        }
+        let v = c
+            .execute(
+                "return [...document.querySelectorAll('.booking-row')].map(r => [...r.cells].map(c => c.innerText.trim()));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let rows: Vec<Vec<String>> = serde_json::from_value(v).unwrap();
+        rows.into_iter().next().filter(|r| r[1].contains("Ada Exportwell") && r.iter().any(|t| t == "Paid"))
+    })
+    .await;
+    // Reference, customer (with e-mail), departure, booked, total, balance due, tour, guests, …
+    let (reference, total, guests) = (row[0].clone(), row[4].clone(), row[7].clone());
+    assert_eq!((row[6].as_str(), guests.as_str()), (tour_name.as_str(), "2"), "{row:?}");
+    click(c, "#bookings-export-csv").await;
+    let csv_path = saved_path(c, "#bookings-export-saved", "csv").await;
+    assert_eq!(csv_path.parent(), Some(home.downloads.as_path()), "saved to the downloads folder");
+    painted().await;
+    screenshot(c, "booking-2-bookings-exported").await;
+    let (header, records) = read_csv(&csv_path);
+    assert_eq!(
+        header,
+        [
+            "Reference",
+            "Tour",
+            "Departure",
+            "Customer",
+            "E-mail",
+            "Phone",
+            "Source",
+            "Status",
+            "Payment",
+            "Guests",
+            "Currency",
+            "Total",
+            "Balance due",
+            "Booked at"
+        ]
+    );
+    assert_eq!(records.len(), 1, "the one booking the search keeps: {records:?}");
+    let r = &records[0];
+    assert_eq!(
+        (r[0].as_str(), r[1].as_str(), r[3].as_str()),
+        (reference.as_str(), tour_name.as_str(), "Ada Exportwell")
+    );
+    assert_eq!(r[9], "2", "{r:?}");
+    assert!(in_exponent(&r[11], &r[10]) && in_exponent(&r[12], &r[10]), "amounts as decimal strings: {r:?}");
+    assert!(same_figure(&total, &r[11]), "the screen's total {total} against the file's {}", r[11]);
+    assert!(same_figure(&row[5], &r[12]), "nothing due: the screen's {} against the file's {}", row[5], r[12]);
+    click(c, "#bookings-export-xlsx").await;
+    let xlsx_path = saved_path(c, "#bookings-export-saved", "xlsx").await;
+    let mut like = vec![header.clone()];
+    like.extend(records.iter().cloned());
+    let sheet = read_xlsx(&xlsx_path, &like);
+    assert_eq!(sheet[0], header);
+    assert_eq!(sheet[1], records[0], "the spreadsheet's row against the CSV's");
+
+    // The revenue report of the last 30 days, by day: the CSV and the XLSX hold what the screen shows.
+    open_screen(c, "#nav-reports", "#report-revenue").await;
+    click(c, "#report-revenue").await;
+    let (columns, rows, totals) =
+        eventually("the revenue report with today's sale", Duration::from_secs(30), || async move {
+            let t = screen_table(c).await;
+            (!t.1.is_empty()).then_some(t)
+        })
+        .await;
+    assert_eq!(columns, ["Period", "Currency", "Bookings", "Guests", "Gross", "Discounts", "Taxes", "Refunds", "Net"]);
+    click(c, "#report-export").await;
+    let csv_path = saved_path(c, "#report-saved", "csv").await;
+    assert_eq!(csv_path.parent(), Some(home.downloads.as_path()));
+    painted().await;
+    screenshot(c, "booking-2-revenue-export-csv").await;
+    let (header, records) = read_csv(&csv_path);
+    assert_eq!(header, columns);
+    assert_same_figures(&rows, &records, "the revenue CSV");
+    assert!(
+        records.iter().all(|r| r[4..].iter().all(|a| in_exponent(a, &r[1]))),
+        "amounts as decimal strings: {records:?}"
+    );
+    click(c, "#report-export-xlsx").await;
+    let xlsx_path = saved_path(c, "#report-saved", "xlsx").await;
+    painted().await;
+    screenshot(c, "booking-2-revenue-export-xlsx").await;
+    let mut like = vec![header.clone()];
+    like.extend(records.iter().cloned());
+    let sheet = read_xlsx(&xlsx_path, &like);
+    assert_eq!(sheet[0], columns);
+    assert_eq!(&sheet[1..=records.len()], records.as_slice(), "the spreadsheet's rows against the CSV's");
+    // Then one empty row and the totals, as the screen's foot shows them.
+    assert!(sheet[records.len() + 1].iter().all(String::is_empty), "{sheet:?}");
+    let foot = &sheet[records.len() + 2..];
+    assert_eq!(foot.len(), totals.len(), "the spreadsheet's totals {foot:?} against the screen's {totals:?}");
+    for (s, f) in totals.iter().zip(foot) {
+        // Per currency, so compared as numbers ("JPY 42000" is 42000).
+        let number = |t: &str| t.chars().filter(|c| c.is_ascii_digit() || *c == '.' || *c == '-').collect::<String>();
+        let same = |s: &String, f: &String| {
+            same_figure(s, f) || (!number(s).is_empty() && number(s).parse::<f64>().ok() == f.parse::<f64>().ok())
+        };
+        assert!(s.iter().zip(f).all(|(s, f)| same(s, f)), "the screen's totals {s:?} against the spreadsheet's {f:?}");
+    }
+
+    // The funnel: once the server has written the visits (its recorder is asynchronous), the tab
+    // shows the server's own figures for the tab's dates, by tour, then by source and campaign.
+    let token = owner_token(&http, url).await;
+    click(c, "#report-funnel").await;
+    let (from, to) = eventually("the funnel's dates", Duration::from_secs(20), || async move {
+        let v = c
+            .execute(
+                "return [document.querySelector('#funnel-from')?.value, document.querySelector('#funnel-to')?.value];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let [from, to]: [Option<String>; 2] = serde_json::from_value(v).ok()?;
+        Some((from?, to?))
+    })
+    .await;
+    let server = eventually("the server to count the booking and its payment", Duration::from_secs(30), || {
+        let (http, token, from, to) = (http.clone(), token.clone(), from.clone(), to.clone());
+        async move {
+            let r: tourdesk_domain::reports::funnel::FunnelReport = http
+                .get(format!("{url}/api/v1/analytics/funnel-report?from={from}&to={to}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let t = tourdesk_domain::reports::funnel::totals(&r);
+            (t[0] >= 5 && t[4] >= 1 && t[5] >= 1).then_some(r)
+        }
+    })
+    .await;
+    // Opened before the server had it all: fetched again.
+    click(c, "#funnel-refresh").await;
+    use tourdesk_domain::reports::funnel::{FunnelGrouping, table};
+    for by in [FunnelGrouping::Tour, FunnelGrouping::Source, FunnelGrouping::Campaign] {
+        if by != FunnelGrouping::Tour {
+            c.find(Locator::Css(&format!("#funnel-group option[value='{}']", by.as_str())))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+        let want = table(&server, by);
+        let want = (want.columns.clone(), shown(&want.rows), shown(&want.totals));
+        eventually(&format!("the funnel by {} as the server counts it", by.as_str()), Duration::from_secs(30), || {
+            let want = want.clone();
+            async move { (screen_table(c).await == want).then_some(()) }
+        })
+        .await;
+        painted().await;
+        screenshot(c, &format!("booking-2-funnel-by-{}", by.as_str())).await;
+    }
+    // And by hand, so a mistake shared by the server and the desk cannot pass: the campaign's
+    // visitor saw three pages, started a checkout, booked and paid.
+    let (_, rows, _) = screen_table(c).await;
+    assert!(
+        rows.contains(
+            &["newsletter", "winter walks", "3", "1", "1", "1", "1", "1", "100.0 %"].map(String::from).to_vec()
+        ),
+        "{rows:?}"
+    );
+    let direct = rows.iter().find(|r| r[0] == "Direct or unknown").unwrap_or_else(|| panic!("{rows:?}"));
+    assert_eq!(direct[2..5], ["2", "1", "0"], "{direct:?}");
+
+    // Its CSV, grouped as shown: the same rows as the server's, counts as numbers.
+    click(c, "#funnel-export").await;
+    let csv_path = saved_path(c, "#funnel-saved", "csv").await;
+    assert_eq!(
+        csv_path,
+        home.downloads.join(format!("tourdesk-funnel-by-campaign-{from}-to-{to}.csv")),
+        "named for its grouping and dates"
+    );
+    painted().await;
+    screenshot(c, "booking-2-funnel-saved").await;
+    let (header, records) = read_csv(&csv_path);
+    let want = table(&server, FunnelGrouping::Campaign);
+    assert_eq!(header, want.columns);
+    let want_rows: Vec<Vec<String>> =
+        want.rows.iter().map(|r| r.iter().map(tourdesk_domain::reports::Cell::csv).collect()).collect();
+    assert_eq!(records, want_rows);
+    assert_same_figures(&rows, &records, "the funnel CSV");
+}
+
+/// An owner's access token, for asking the server what it counts.
+async fn owner_token(http: &reqwest::Client, url: &str) -> String {
+    let r = http
+        .post(format!("{url}/api/v1/auth/sign-in"))
+        .json(&json!({"organization": demo_data::DEMO_ORG_SLUG, "email": demo_data::DEMO_OWNER_EMAIL,
+                      "password": demo_data::DEMO_PASSWORD, "device": "phone"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
 }

@@ -582,6 +582,16 @@ fn reports_and_the_dashboard_answer_offline_and_export_csv() {
         std::fs::read_to_string(&path).unwrap(),
         "Period,Currency,Bookings,Guests,Gross,Discounts,Taxes,Refunds,Net\r\n"
     );
+    // A folder gets the report's own name in it; a missing folder is said, naming the report.
+    let saved: String =
+        h.call("save_report_csv", json!({"filter": filter, "path": dir.path().display().to_string()})).unwrap();
+    assert_eq!(saved, dir.path().join("tourdesk-revenue-2026-03-01-to-2026-03-31.csv").display().to_string());
+    let missing = dir.path().join("gone").join("revenue.csv");
+    let e = h
+        .call::<String>("save_report_csv", json!({"filter": filter, "path": missing.display().to_string()}))
+        .unwrap_err();
+    assert_eq!(e.code, "NOT_SAVED", "{e:?}");
+    assert!(e.message.starts_with("the report was not saved: there is no folder"), "{e:?}");
     let guide = desk_as(Some(Session { role: Role::Guide, ..owner() }));
     let e = guide.call::<ReportTable>("run_report", json!({ "filter": filter })).unwrap_err();
     assert_eq!(e.code, "NOT_AUTHORIZED", "{e:?}");

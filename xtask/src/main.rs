@@ -49,7 +49,10 @@ const APT_PRODUCT: &[&str] = &[
 // poppler-utils: `pdftotext`, which the manifest tests read generated PDFs with.
 // chromium + chromium-driver: the booking website's tests in a real browser (tests/website_browser.rs);
 // npm: installs axe-core for them under the target dir.
-const APT_TEST: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver", "poppler-utils", "chromium", "chromium-driver"];
+// unzip: the desk's window test opens the XLSX files it saves (a spreadsheet reader crate as a
+// dev-dependency changed the desk's features so that its embedded UI no longer loaded).
+const APT_TEST: &[&str] =
+    &["xvfb", "xauth", "webkit2gtk-driver", "poppler-utils", "chromium", "chromium-driver", "unzip"];
 /// What the sync-server alone needs (no WebKit, no display).
 const APT_SERVER: &[&str] = &["build-essential", "pkg-config", "curl", "libssl-dev", "postgresql"];
 

@@ -70,7 +70,7 @@ pub async fn record_refund(
 }
 
 /// Saves a booking's confirmation and receipt as a PDF built from this desk's replica, at
-/// `path` (a file, a folder, or empty for the downloads folder, as manifests are); answers the
+/// `path` (a file, a folder, or empty for the downloads folder: `files::target`); answers the
 /// path written.
 #[tauri::command]
 pub async fn save_receipt<R: Runtime>(
@@ -83,5 +83,5 @@ pub async fn save_receipt<R: Runtime>(
         .store
         .receipt_pdf(&reference, chrono::Utc::now())?
         .ok_or(DeskError::NotFound("this desk holds no booking with that reference"))?;
-    super::field::write_file(&super::field::manifest_target(&app, &path, &name)?, &bytes)
+    crate::files::save(&app, Some(path.as_str()), &name, &bytes, crate::files::Saving::Receipt)
 }

@@ -3,7 +3,7 @@
 //! mutation, so concurrent edits on other desks merge per field as the domain defines.
 
 use chrono::Utc;
-use tauri::{Manager, Runtime, State};
+use tauri::{Runtime, State};
 use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::mutation::{
     AddCustomerTagV1, CustomerField, EraseCustomerV1, MergeCustomersV1, Mutation, RemoveCustomerTagV1,
@@ -13,6 +13,7 @@ use tourdesk_domain::protocol::EntityKind;
 
 use crate::Desk;
 use crate::error::{DeskError, DeskResult};
+use crate::files::{self, Saving};
 
 fn stamp(desk: &Desk) -> Hlc {
     Hlc::at(Utc::now(), 0, desk.store.client_id())
@@ -84,27 +85,13 @@ pub async fn export_customer<R: Runtime>(
         .store
         .customer_export(&customer_id)?
         .ok_or(DeskError::NotFound("this desk does not hold that customer"))?;
-    let dir = match folder.map(|p| p.trim().to_string()).filter(|p| !p.is_empty()) {
-        Some(p) => std::path::PathBuf::from(p),
-        None => app
-            .path()
-            .download_dir()
-            .or_else(|_| app.path().home_dir())
-            .map_err(|_| DeskError::NotFound("this computer has no downloads folder: choose a folder"))?,
-    };
-    if !dir.is_dir() {
-        return Err(DeskError::NotFound("choose an existing folder to save the export in"));
-    }
+    let what = Saving::CustomerExport;
+    let dir = files::folder(folder.as_deref().unwrap_or(""), files::default_folder(&app), files::home(), what)?;
     let json = serde_json::to_string_pretty(&export).map_err(|_| DeskError::Internal("could not write the export"))?;
     let base = format!("customer-{}", export.customer.id);
     let mut written = Vec::new();
     for (ext, body) in [("json", json), ("csv", export.to_csv())] {
-        let path = dir.join(format!("{base}.{ext}"));
-        std::fs::write(&path, body.as_bytes()).map_err(|e| {
-            tracing::warn!("could not save a customer export to {}: {e}", path.display());
-            DeskError::Internal("could not write the export file there")
-        })?;
-        written.push(path.display().to_string());
+        written.push(files::write_atomically(&dir.join(format!("{base}.{ext}")), body.as_bytes(), what)?);
     }
     Ok(written)
 }

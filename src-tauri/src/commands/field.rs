@@ -3,9 +3,8 @@
 
 use chrono::{Datelike, Utc};
 use rand::TryRngCore;
-use std::path::PathBuf;
 
-use tauri::{Manager, Runtime, State};
+use tauri::{Runtime, State};
 use tourdesk_domain::allotment::{Allotment, IssueAllotmentRequest, WalkUpInput};
 use tourdesk_domain::hlc::Hlc;
 use tourdesk_domain::ipc::BookingSummary;
@@ -16,6 +15,7 @@ use tourdesk_local_store::sync::Method;
 
 use crate::Desk;
 use crate::error::{DeskError, DeskResult};
+use crate::files::{self, Saving};
 
 /// A departure's allotments as this desk holds them: each device's seats and what it sold.
 #[tauri::command]
@@ -127,39 +127,6 @@ fn manifest_bytes(format: &str, manifests: &[tourdesk_domain::ipc::Manifest]) ->
     }
 }
 
-/// Where a manifest is saved: `path` as given (`~/` is the home folder, as a shell reads it); a
-/// folder gets `file_name` in it; nothing given, the downloads folder (else the home folder).
-pub(crate) fn manifest_target<R: Runtime>(
-    app: &tauri::AppHandle<R>,
-    path: &str,
-    file_name: &str,
-) -> DeskResult<PathBuf> {
-    let path = path.trim();
-    let path = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => PathBuf::from(path),
-    };
-    if path.as_os_str().is_empty() {
-        let folder =
-            app.path().download_dir().or_else(|_| app.path().home_dir()).map_err(|_| {
-                DeskError::NotFound("this computer has no downloads folder: choose a folder to save to")
-            })?;
-        return Ok(folder.join(file_name));
-    }
-    Ok(if path.is_dir() { path.join(file_name) } else { path })
-}
-
-pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> DeskResult<String> {
-    if path.as_os_str().is_empty() || path.is_dir() {
-        return Err(DeskError::NotFound("choose a file to save the manifest to"));
-    }
-    std::fs::write(path, bytes).map_err(|e| {
-        tracing::warn!("could not save a manifest to {}: {e}", path.display());
-        DeskError::Internal("could not write the manifest file there")
-    })?;
-    Ok(path.display().to_string())
-}
-
 /// Saves a departure's manifest (as this desk holds it, check-ins made here included) as CSV or
 /// PDF at `path` (a file, a folder, or empty for the downloads folder); answers the path written.
 #[tauri::command]
@@ -174,7 +141,7 @@ pub async fn save_manifest<R: Runtime>(
     let dep = &m.departure.departure;
     let name = format!("manifest-{}-{}.{format}", dep.local_date, dep.local_time.format("%H%M"));
     let bytes = manifest_bytes(&format, std::slice::from_ref(&m))?;
-    write_file(&manifest_target(&app, &path, &name)?, &bytes)
+    files::save(&app, Some(path.as_str()), &name, &bytes, Saving::Manifest)
 }
 
 /// Saves a guide's day (this account's own when `guide_id` is none) as CSV or PDF at `path`.
@@ -191,7 +158,7 @@ pub async fn save_guide_day_manifest<R: Runtime>(
         chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| DeskError::NotFound("a day is YYYY-MM-DD"))?;
     let all = desk.store.guide_day_manifests(guide_id.as_deref(), date)?;
     let bytes = manifest_bytes(&format, &all)?;
-    write_file(&manifest_target(&app, &path, &format!("manifests-{date}.{format}"))?, &bytes)
+    files::save(&app, Some(path.as_str()), &format!("manifests-{date}.{format}"), &bytes, Saving::Manifest)
 }
 
 /// A departure's field notes written by its guides, oldest first (the office desk holds them

@@ -4,7 +4,7 @@
 //! as the signed-in member, like the settings area's.
 
 use chrono::{NaiveDate, Utc};
-use tauri::{Manager, Runtime, State};
+use tauri::{Runtime, State};
 use tourdesk_domain::reports::funnel::{self, FunnelAnswer, FunnelGrouping};
 use tourdesk_domain::reports::schedule::{ReportSchedule, ScheduleInput};
 use tourdesk_domain::reports::{Dashboard, ExportFormat, ListExport, ReportFilter, ReportTable};
@@ -13,6 +13,7 @@ use tourdesk_local_store::sync::Method;
 use super::{account_call, id_segment, json};
 use crate::Desk;
 use crate::error::{DeskError, DeskResult};
+use crate::files::{self, Saving};
 
 #[tauri::command]
 pub async fn dashboard(desk: State<'_, Desk>) -> DeskResult<Dashboard> {
@@ -35,8 +36,8 @@ pub fn report_file_name(f: &ReportFilter) -> String {
     format!("tourdesk-{}-{}-to-{}.csv", f.kind.slug(), f.from, f.to)
 }
 
-/// Saves a report's table as CSV at `path`, or in the downloads folder when no path is given;
-/// answers the path written.
+/// Saves a report's table as CSV at `path` (a file, a folder, or nothing for the downloads
+/// folder); answers the path written.
 #[tauri::command]
 pub async fn save_report_csv<R: Runtime>(
     app: tauri::AppHandle<R>,
@@ -68,7 +69,7 @@ fn save_report<R: Runtime>(
 ) -> DeskResult<String> {
     let table = desk.store.report(filter)?;
     let name = report_file_name(filter).replace(".csv", &format!(".{}", format.extension()));
-    write_table(app, &table, format, name, path)
+    write_table(app, &table, format, name, path, Saving::Report)
 }
 
 /// `tourdesk-bookings-2026-12-03.xlsx`: the list and the day it was exported; the payments
@@ -96,38 +97,24 @@ pub async fn save_list_file<R: Runtime>(
         ListExport::Payments { from, to } => desk.store.payments_table(*from, *to)?,
     };
     let name = list_file_name(&list, format, Utc::now().date_naive());
-    write_table(&app, &table, format, name, path)
+    write_table(&app, &table, format, name, path, Saving::List)
 }
 
-/// Writes `table` at `path`, or as `name` in the downloads folder (else the home folder).
+/// Writes `table` at `path` (a file, a folder, or nothing for the downloads folder; see
+/// `files::target`), named `name` unless a file is typed.
 fn write_table<R: Runtime>(
     app: &tauri::AppHandle<R>,
     table: &ReportTable,
     format: ExportFormat,
     name: String,
     path: Option<String>,
+    what: Saving,
 ) -> DeskResult<String> {
     let bytes = match format {
         ExportFormat::Csv => table.to_csv().into_bytes(),
         ExportFormat::Xlsx => tourdesk_local_store::export::report_xlsx(table)?,
     };
-    let path = match path.map(|p| p.trim().to_string()).filter(|p| !p.is_empty()) {
-        Some(p) => std::path::PathBuf::from(p),
-        None => app
-            .path()
-            .download_dir()
-            .or_else(|_| app.path().home_dir())
-            .map_err(|_| DeskError::NotFound("this computer has no downloads folder: choose a file to save to"))?
-            .join(name),
-    };
-    if path.is_dir() {
-        return Err(DeskError::NotFound("choose a file to save the report to, not a folder"));
-    }
-    std::fs::write(&path, &bytes).map_err(|e| {
-        tracing::warn!("could not save a report to {}: {e}", path.display());
-        DeskError::Internal("could not write the report file there")
-    })?;
-    Ok(path.display().to_string())
+    files::save(app, path.as_deref(), &name, &bytes, what)
 }
 
 /// The website funnel for `from..=to`: fetched from the server when it can be reached (and kept
@@ -159,7 +146,7 @@ pub async fn save_funnel_csv<R: Runtime>(
         .funnel_report(from, to)?
         .ok_or(DeskError::NotFound("the funnel for these dates has not been fetched yet: connect once to fetch it"))?;
     let table = funnel::table(&report, by);
-    write_table(&app, &table, ExportFormat::Csv, funnel_file_name(from, to, by), path)
+    write_table(&app, &table, ExportFormat::Csv, funnel_file_name(from, to, by), path, Saving::Funnel)
 }
 
 /// The organization's scheduled report e-mails, oldest first.
