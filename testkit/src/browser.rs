@@ -47,12 +47,16 @@ pub fn target_dir() -> PathBuf {
 pub fn axe_source() -> anyhow::Result<String> {
     let prefix = target_dir().join("axe-core");
     let pkg = prefix.join("node_modules/axe-core");
+    // Browser tests start at once on a fresh machine: one installs while the others wait (two
+    // npm installs into one prefix fail).
+    std::fs::create_dir_all(&prefix)?;
+    let lock = std::fs::File::create(prefix.with_extension("lock"))?;
+    lock.lock().context("locking the axe-core install")?;
     let installed = std::fs::read_to_string(pkg.join("package.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .is_some_and(|p| p["version"] == AXE_CORE_VERSION);
     if !installed {
-        std::fs::create_dir_all(&prefix)?;
         eprintln!("installing axe-core {AXE_CORE_VERSION} from the npm registry into {}", prefix.display());
         let status = Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
