@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -141,6 +142,8 @@ pub struct CatalogueCache {
     tours: Map<TourKey, TourDetail>,
     /// A tour page's approved reviews, by the tour's id.
     reviews: Map<TourKey, TourReviews>,
+    /// The shared lookups of organizations' counters, by slug.
+    counters: Mutex<HashMap<String, Arc<SharedRead<Option<OrgVersion>>>>>,
 }
 
 impl CatalogueCache {
@@ -151,6 +154,7 @@ impl CatalogueCache {
             availability: Map::new(),
             tours: Map::new(),
             reviews: Map::new(),
+            counters: Mutex::default(),
         })
     }
 
@@ -196,6 +200,16 @@ impl CatalogueCache {
         if self.enabled {
             self.reviews.put(key, seq, None, value);
         }
+    }
+
+    /// The shared counter lookup of the organization at `slug`.
+    fn counter_of(&self, slug: &str) -> Arc<SharedRead<Option<OrgVersion>>> {
+        let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        if counters.len() >= MAX_ENTRIES && !counters.contains_key(slug) {
+            // Requests holding a dropped entry finish on it; later ones start a new one.
+            counters.clear();
+        }
+        counters.entry(slug.to_string()).or_default().clone()
     }
 
     /// The display name last looked up for `slug`.
@@ -250,13 +264,61 @@ impl CatalogueCache {
     }
 }
 
-/// The organization behind `slug` with its counter, or the 404 an unknown one gets.
+/// The organization behind `slug` with its counter, or the 404 an unknown one gets. With the cache
+/// on, concurrent requests share one lookup ([`SharedRead`]) that started after each of them arrived.
 pub async fn current(state: &AppState, slug: &str) -> Result<OrgVersion, AppError> {
     let slug = super::parse_slug(slug)?;
-    let conn = state.pool.get().await?;
-    let v = org_version(&conn, &slug).await?.ok_or_else(|| AppError::NotFound("organization".into()))?;
+    let lookup = || async {
+        let conn = state.pool.get().await?;
+        org_version(&conn, &slug).await
+    };
+    let v =
+        if state.catalogue.enabled { state.catalogue.counter_of(&slug).read(lookup).await? } else { lookup().await? };
+    let v = v.ok_or_else(|| AppError::NotFound("organization".into()))?;
     state.catalogue.remember_name(&slug, &v.name);
     Ok(v)
+}
+
+/// One value read by many concurrent requests, never older than any of them. A request waits
+/// for a read that *started* after it arrived, so it sees every change committed before it
+/// arrived, as its own read would; requests arriving while a read runs share the next one. At
+/// 64 connections this turns a lookup per request into a lookup per round trip.
+pub struct SharedRead<T> {
+    /// How many reads have started (each read's number is its place in this count).
+    started: AtomicU64,
+    /// The last read that finished: its number and its value. Held while a read runs, so reads
+    /// of one value run one at a time and waiters queue in arrival order.
+    last: tokio::sync::Mutex<(u64, Option<T>)>,
+}
+
+impl<T: Clone> Default for SharedRead<T> {
+    fn default() -> Self {
+        SharedRead { started: AtomicU64::new(0), last: tokio::sync::Mutex::new((0, None)) }
+    }
+}
+
+impl<T: Clone> SharedRead<T> {
+    /// The value as a read started after this call read it: the last finished read's when it
+    /// started after this call, else `read`'s own. A failed read is not shared: its waiters
+    /// read again.
+    pub async fn read<E, F, Fut>(&self, read: F) -> Result<T, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        // Every read numbered `need` or more started after this load, so after this arrival.
+        let need = self.started.load(Ordering::SeqCst) + 1;
+        let mut last = self.last.lock().await;
+        if let (n, Some(v)) = &*last
+            && *n >= need
+        {
+            return Ok(v.clone());
+        }
+        let n = self.started.fetch_add(1, Ordering::SeqCst) + 1;
+        let v = read().await?;
+        *last = (n, Some(v.clone()));
+        Ok(v)
+    }
 }
 
 /// The display name of the organization at `slug` for a page's header and title: as the request's
@@ -266,4 +328,60 @@ pub async fn org_name(state: &AppState, slug: &str) -> String {
         return name;
     }
     current(state, slug).await.map(|v| v.name).unwrap_or_else(|_| slug.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+    use std::time::Duration;
+
+    use super::SharedRead;
+
+    /// 64 requests in a loop share reads, and each gets a value read after it arrived: a clock
+    /// ticks at each arrival and at each read's start, and the read returns its start tick.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_shared_read_started_after_each_request_and_serves_many() {
+        let shared = Arc::new(SharedRead::<u64>::default());
+        let clock = Arc::new(AtomicU64::new(0));
+        let reads = Arc::new(AtomicU64::new(0));
+        let tasks: Vec<_> = (0..64)
+            .map(|_| {
+                let (shared, clock, reads) = (shared.clone(), clock.clone(), reads.clone());
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    for _ in 0..50 {
+                        let arrived = clock.fetch_add(1, SeqCst);
+                        let started = shared
+                            .read(|| async {
+                                reads.fetch_add(1, SeqCst);
+                                let started = clock.fetch_add(1, SeqCst);
+                                tokio::time::sleep(Duration::from_micros(300)).await;
+                                Ok::<_, ()>(started)
+                            })
+                            .await
+                            .unwrap();
+                        seen.push((arrived, started));
+                    }
+                    seen
+                })
+            })
+            .collect();
+        for task in tasks {
+            for (arrived, started) in task.await.unwrap() {
+                assert!(started > arrived, "a request that arrived at {arrived} got a read started at {started}");
+            }
+        }
+        let reads = reads.load(SeqCst);
+        assert!(reads <= 64 * 50 / 4, "{reads} reads for {} requests", 64 * 50);
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_is_not_shared() {
+        let shared = SharedRead::<u64>::default();
+        assert_eq!(shared.read(|| async { Err::<u64, &str>("connection lost") }).await, Err("connection lost"));
+        assert_eq!(shared.read(|| async { Ok::<u64, &str>(7) }).await, Ok(7));
+        // A later request never takes an earlier request's value: it reads again.
+        assert_eq!(shared.read(|| async { Ok::<u64, &str>(8) }).await, Ok(8));
+    }
 }
