@@ -1,10 +1,12 @@
-//! Each server instance keeps the public site's availability and tour details in memory, tagged
-//! with the organization's change counter (`org_sync.seq`) they were read at. Every committed
-//! change that can alter them — a booking, a hold expiring (a cancellation), a capacity or
-//! catalogue edit, from any instance or desk — moves that counter in its own transaction. Every
-//! request reads the counter first (one lookup, V41's `tourdesk_org_version`) and uses an entry
-//! only when it still reads the same, so no answer is older than the last committed change, on
-//! whichever instance it was committed. The LISTEN/NOTIFY pokes ([`crate::events`]) only free an
+//! Each server instance keeps the public site's availability, tour details and tour reviews in
+//! memory, tagged with the organization's change counter (`org_sync.seq`) they were read at.
+//! Every committed change that can alter them — a booking, a hold expiring (a cancellation), a
+//! capacity or catalogue edit, a review's moderation, from any instance or desk — moves that
+//! counter in its own transaction. Every request reads the counter first (V41's
+//! `tourdesk_org_version`, through a lookup that started after the request arrived, shared by the
+//! requests arriving meanwhile: [`SharedRead`]) and uses an entry only when it still reads the
+//! same, so no answer is older than the last committed change, on whichever instance it was
+//! committed. The LISTEN/NOTIFY pokes ([`crate::events`]) only free an
 //! organization's stale entries early; correctness never waits for one to arrive.
 //!
 //! What changes with time alone (a departure starting drops out of the list; early-bird prices
