@@ -86,13 +86,6 @@ impl AuditNames {
             a => a.into(),
         }
     }
-
-    pub fn device(&self, id: Option<&str>) -> String {
-        match id {
-            None => "—".into(),
-            Some(id) => self.devices.get(id).cloned().unwrap_or_else(|| id.into()),
-        }
-    }
 }
 
 /// The entity kind in words (`tour_variant` → `Tour variant`).
@@ -378,6 +371,6 @@ mod tests {
         let names = AuditNames::default();
         assert_eq!(names.person("website"), "Booking website");
         assert_eq!(names.person("system:hold-expiry"), "Tourdesk (hold expiry)");
-        assert_eq!(names.device(None), "—");
+        assert_eq!(names.device_words(None), "—");
     }
 }

@@ -78,8 +78,8 @@ pub fn TimelineList(p: &TimelineListProps) -> Html {
                     e.problem.then_some("problem"),
                 );
                 let who = e.actor.as_deref().map(|a| {
-                    let device = e.device_id.as_deref().map(|d| format!(" · {}", p.names.device(Some(d)))).unwrap_or_default();
-                    format!("{}{device}", p.names.person(a))
+                    let device = e.device_id.as_deref().map(|d| format!(" · {}", p.names.device_words(Some(d)))).unwrap_or_default();
+                    format!("{}{device}", p.names.person_words(a))
                 });
                 html! {
                     <li class={class}>
@@ -196,6 +196,17 @@ mod tests {
                 status: None,
                 problem: false,
             },
+            TimelineEntry {
+                at,
+                when: "Fri 1 May 2026, 10:00 WEST".into(),
+                source: EntrySource::Change,
+                title: "Booking modified".into(),
+                actor: Some("u-9f3c".into()),
+                device_id: Some("dev-7a1e".into()),
+                details: vec![],
+                status: None,
+                problem: false,
+            },
         ];
         let mut names = AuditNames::default();
         names.people.insert("u-1".into(), "Olivia Owner".into());
@@ -205,5 +216,9 @@ mod tests {
         assert!(html.contains("Olivia Owner · Front desk") && html.contains("Paid amount: €0.00 → €90.00"), "{html}");
         assert!(html.contains("timeline-entry message problem") && html.contains("Not sent"), "{html}");
         assert!(!html.contains("u-1"), "a person, not an id: {html}");
+        // Someone neither the server's lists nor this desk can name (offline, say) reads in words
+        // as the audit screen's tables do, never as ids.
+        assert!(html.contains("Staff member · Another device"), "{html}");
+        assert!(!html.contains("u-9f3c") && !html.contains("dev-7a1e"), "{html}");
     }
 }
