@@ -165,7 +165,7 @@ pub fn AuditTable(props: &AuditTableProps) -> Html {
             { for props.entries[rows.range.clone()].iter().zip(rows.range.clone()).map(|(r, i)| {
                 let route = entity_route(r);
                 let onclick = route.clone().map(|route| Callback::from(move |_: MouseEvent| navigate(&route)));
-                let when = r.created_at.with_timezone(&chrono::Local).format("%a %d %b %Y, %H:%M:%S").to_string();
+                let when = crate::clock::local(r.created_at).format("%a %d %b %Y, %H:%M:%S").to_string();
                 let entity = format!("{} {}", entity_words(&r.entity), entity_label(r));
                 html! {
                     <tr key={r.id.clone()} class="audit-row" data-id={r.id.clone()} data-row="" tabindex="0" onclick={onclick}

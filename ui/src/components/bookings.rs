@@ -207,7 +207,7 @@ pub fn CustomerPane(props: &CustomerPaneProps) -> Html {
                     </div>
                     { for c.notes_conflicts.iter().map(|k| html! {
                         <div class="note-version">
-                            <span class="muted">{ format!("Edited from version {} by {} at {}", k.base_version, k.author_id, k.at.format("%Y-%m-%d %H:%M UTC")) }</span>
+                            <span class="muted">{ format!("Edited from version {} by {} at {}", k.base_version, k.author_id, crate::clock::local_words(k.at)) }</span>
                             <p class="note-text">{ &k.text }</p>
                             <button class="keep-notes" onclick={keep(&k.text)}>{ "Keep this version" }</button>
                         </div>

@@ -73,7 +73,7 @@ pub fn PaymentIssues(props: &PaymentIssuesProps) -> Html {
                         <strong>{ booking }</strong>
                         <span class="code" title={i.reason.clone()}>{ sentence(&i.reason.replace('_', " ")) }</span>
                         <span>{ format!("{} — {}", sentence(&i.message), i.event_type) }</span>
-                        <span class="muted">{ i.created_at.format("%d %b %Y, %H:%M UTC").to_string() }</span>
+                        <span class="muted">{ crate::clock::local_words(i.created_at) }</span>
                     </li>
                 }
             }) }

@@ -638,7 +638,7 @@ fn device_kind(k: DeviceKind) -> &'static str {
 }
 
 fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%d %b %Y, %H:%M UTC").to_string()
+    crate::clock::local_words(t)
 }
 
 #[derive(Properties, PartialEq)]
@@ -845,9 +845,9 @@ mod tests {
             on_revoke: Callback::noop(),
         })
         .await;
-        assert!(html.contains("This desk") && html.contains("02 Dec 2026, 16:45 UTC"), "{html}");
+        assert!(html.contains("This desk") && html.contains("02 Dec 2026, 16:45"), "{html}");
         assert_eq!(html.matches("class=\"revoke\"").count(), 1, "not this desk, not a signed-out one: {html}");
-        assert!(html.contains("Signed out 02 Dec 2026") && html.contains(">Person<"), "{html}");
+        assert!(html.contains("Signed out Wed 02 Dec 2026") && html.contains(">Person<"), "{html}");
         let html =
             render::<DeviceTable>(DeviceTableProps { devices: vec![], everyone: false, on_revoke: Callback::noop() })
                 .await;

@@ -2,10 +2,10 @@
 //! this computer's local time), the last sync error (one line, full text on hover), search,
 //! "Sync now" and "Sign out" — or "Sign in again" once the server refused this desk's session.
 
-use chrono::{DateTime, FixedOffset, Utc};
 use tourdesk_domain::ipc::{Connection, DeskStatus};
 use yew::prelude::*;
 
+use crate::clock::{local_offset_minutes, local_time};
 use crate::words;
 
 #[derive(Properties, PartialEq)]
@@ -16,32 +16,6 @@ pub struct StatusBarProps {
     pub on_search: Callback<()>,
     #[prop_or_default]
     pub on_sign_out: Callback<()>,
-}
-
-/// This computer's UTC offset at `at`, in minutes east (the webview knows the local zone; the
-/// host, where the component tests run, says UTC).
-pub fn local_offset_minutes(at: DateTime<Utc>) -> i32 {
-    #[cfg(target_arch = "wasm32")]
-    {
-        let js = web_sys::js_sys::Date::new(&web_sys::wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64));
-        // JavaScript gives minutes *west* of UTC.
-        -(js.get_timezone_offset() as i32)
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let _ = at;
-        0
-    }
-}
-
-/// `HH:MM` in the local zone, and the full local date and time for the tooltip.
-pub fn local_time(rfc3339: &str, offset_minutes: impl Fn(DateTime<Utc>) -> i32) -> (String, String) {
-    let Ok(t) = DateTime::parse_from_rfc3339(rfc3339) else { return (rfc3339.to_string(), rfc3339.to_string()) };
-    let utc = t.with_timezone(&Utc);
-    let offset = FixedOffset::east_opt(offset_minutes(utc) * 60)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or(t.offset().to_owned()));
-    let local = utc.with_timezone(&offset);
-    (local.format("%H:%M").to_string(), local.format("%a %d %b %Y, %H:%M:%S (UTC%:z)").to_string())
 }
 
 #[component]
@@ -160,14 +134,5 @@ mod tests {
         let signed_in = render(props(DeskStatus { signed_in_as: Some(who), ..status(Connection::Online) })).await;
         assert!(signed_in.contains("id=\"sign-out\""), "{signed_in}");
         assert!(!html.contains("id=\"sign-out\""), "nobody to sign out: {html}");
-    }
-
-    #[test]
-    fn last_synced_is_local_time() {
-        // Lisbon in summer is UTC+1; a desk in New York in June, UTC-4.
-        assert_eq!(local_time("2026-06-01T10:05:09Z", |_| 60).0, "11:05");
-        assert_eq!(local_time("2026-06-01T10:05:09Z", |_| -240).0, "06:05");
-        assert!(local_time("2026-06-01T10:05:09Z", |_| 60).1.contains("UTC+01:00"));
-        assert_eq!(local_time("not a time", |_| 0).0, "not a time");
     }
 }

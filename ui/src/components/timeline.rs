@@ -144,7 +144,7 @@ pub fn CustomerMessages(p: &CustomerMessagesProps) -> Html {
                 <tbody>
                     { for v.iter().map(|m| html! {
                         <tr class={classes!(matches!(m.status.as_str(), "failed" | "bounced").then_some("problem"))}>
-                            <td>{ m.created_at.format("%d %b %Y, %H:%M UTC").to_string() }</td>
+                            <td>{ crate::clock::local_words(m.created_at) }</td>
                             <td>{ m.subject.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| kind_words(&m.kind)) }</td>
                             <td>{ channel_words(&m.channel) }</td>
                             <td>

@@ -225,7 +225,7 @@ pub fn DashboardView(p: &DashboardViewProps) -> Html {
                         <tr data-row="" tabindex="0">
                             <td><a href={Route::Booking(x.reference_number.clone()).to_hash()}>{ x.reference_number.clone() }</a></td>
                             <td>{ x.customer_name.clone() }</td>
-                            <td>{ format!("{} · {}", x.tour_name, x.departure_starts_at.with_timezone(&chrono::Local).format("%a %d %b %H:%M")) }</td>
+                            <td>{ format!("{} · {}", x.tour_name, crate::clock::local(x.departure_starts_at).format("%a %d %b %H:%M")) }</td>
                             <td class="num">{ x.balance_due.display() }</td>
                         </tr>
                     }) }
@@ -244,7 +244,7 @@ pub fn DashboardView(p: &DashboardViewProps) -> Html {
                         <tr data-row="" tabindex="0">
                             <td><a href={Route::Booking(x.reference_number.clone()).to_hash()}>{ x.reference_number.clone() }</a></td>
                             <td>{ x.customer_name.clone() }</td>
-                            <td>{ x.created_at.with_timezone(&chrono::Local).format("%a %d %b %H:%M").to_string() }</td>
+                            <td>{ crate::clock::local(x.created_at).format("%a %d %b %H:%M").to_string() }</td>
                             <td class="num">{ x.total.display() }</td>
                         </tr>
                     }) }

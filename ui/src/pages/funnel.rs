@@ -139,7 +139,7 @@ pub struct FunnelViewProps {
 #[component]
 pub fn FunnelView(p: &FunnelViewProps) -> Html {
     let r = &p.answer.report;
-    let as_of = r.as_of.format("%Y-%m-%d %H:%M UTC").to_string();
+    let as_of = crate::clock::local_words(r.as_of);
     let status = match &p.answer.offline_reason {
         None => {
             html! { <p id="funnel-as-of" class="muted" role="status">{ format!("As of {as_of}, fetched from the server just now.") }</p> }
@@ -230,7 +230,7 @@ mod tests {
     #[tokio::test]
     async fn fresh_figures_show_the_steps_chart_the_table_and_when_they_were_counted() {
         let html = render(answer(None, cells()), FunnelGrouping::Tour).await;
-        assert!(html.contains("As of 2026-11-02 09:30 UTC, fetched from the server just now."), "{html}");
+        assert!(html.contains("As of Mon 02 Nov 2026, 09:30, fetched from the server just now."), "{html}");
         assert!(!html.contains("Offline"), "{html}");
         assert_eq!(html.matches("<svg").count(), 2, "the steps and the table's chart: {html}");
         for step in STEPS {
@@ -245,7 +245,7 @@ mod tests {
     #[tokio::test]
     async fn offline_the_kept_copy_says_when_it_was_counted_and_why_it_is_not_fresher() {
         let html = render(answer(Some("the server is unreachable (timeout)"), cells()), FunnelGrouping::Source).await;
-        assert!(html.contains("Offline: showing the copy counted 2026-11-02 09:30 UTC."), "{html}");
+        assert!(html.contains("Offline: showing the copy counted Mon 02 Nov 2026, 09:30."), "{html}");
         assert!(html.contains("the server is unreachable"), "{html}");
         assert!(html.contains("class=\"report-row\""), "{html}");
     }

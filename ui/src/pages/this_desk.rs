@@ -134,11 +134,12 @@ pub fn UpdateView(props: &UpdateViewProps) -> Html {
     }
 }
 
-/// `2026-12-03T14:05:47.123+00:00` → `2026-12-03 14:05 UTC`.
+/// `2026-12-03T14:05:47.123+00:00` → `Thu 03 Dec 2026, 14:05` in this computer's local time;
+/// what is not a time as it came.
 fn short_time(rfc3339: &str) -> String {
-    match (rfc3339.get(..10), rfc3339.get(11..16)) {
-        (Some(d), Some(t)) => format!("{d} {t} UTC"),
-        _ => rfc3339.to_string(),
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => crate::clock::local_words(t.with_timezone(&chrono::Utc)),
+        Err(_) => rfc3339.to_string(),
     }
 }
 
@@ -178,7 +179,7 @@ mod tests {
             "Faster calendar",
             "Install 0.2.0",
             "3 changes made on this desk",
-            "2026-12-03 14:05 UTC",
+            "Thu 03 Dec 2026, 14:05",
         ] {
             assert!(html.contains(want), "{want:?} missing: {html}");
         }
