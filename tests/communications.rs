@@ -68,7 +68,7 @@ async fn a_confirmation_reaches_the_desk_queued_then_sent_and_shows_on_the_timel
     assert_eq!(desk.communications_of_customer(&customer).unwrap().len(), 1);
 
     // The owner's desk holds the audit log too: the timeline has the payment and the message.
-    let timeline = desk.booking_timeline(&booking).unwrap();
+    let timeline = desk.booking_timeline(&booking).unwrap().entries;
     let titles: Vec<&str> = timeline.iter().map(|e| e.title.as_str()).collect();
     assert!(titles.contains(&"Booking confirmation by e-mail"), "{titles:?}");
     assert!(titles.contains(&"Payment recorded"), "{titles:?}");
@@ -148,7 +148,7 @@ async fn a_confirmation_sent_again_from_the_desk_is_a_second_message_audited_and
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let timeline = desk.booking_timeline(&booking).unwrap();
+    let timeline = desk.booking_timeline(&booking).unwrap().entries;
     let titles: Vec<&str> = timeline.iter().map(|e| e.title.as_str()).collect();
     assert_eq!(titles.iter().filter(|t| **t == "Booking confirmation by e-mail").count(), 2, "{titles:?}");
     let resent = timeline.iter().find(|e| e.title == "Confirmation sent again").expect("audited on the timeline");

@@ -96,7 +96,7 @@ async fn a_message_written_offline_arrives_once_is_logged_audited_and_on_the_tim
 
     // The desk shows it on the booking's timeline, with who wrote it, and in the customer's messages.
     until_messages(&env, &desk, &booking, 1).await;
-    let timeline = desk.booking_timeline(&booking).unwrap();
+    let timeline = desk.booking_timeline(&booking).unwrap().entries;
     let titles: Vec<&str> = timeline.iter().map(|e| e.title.as_str()).collect();
     assert!(titles.contains(&"Message from the office by e-mail"), "{titles:?}");
     let written = timeline.iter().find(|e| e.title == "Message written to the customer").expect("audited");

@@ -51,6 +51,20 @@ pub struct TimelineEntry {
     pub problem: bool,
 }
 
+/// A booking's timeline with the names this desk knows for the people it names and this desk's
+/// own device id, as [`crate::audit::NamedAudit`] carries them for a history table: offline the
+/// server's staff and device lists cannot be asked, and these are all the "who" line can use.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedTimeline {
+    /// Newest first.
+    pub entries: Vec<TimelineEntry>,
+    /// Names by id: staff (the signed-in person, guides with a login, whoever wrote the
+    /// booking's audit rows) and the booking's customer.
+    pub people: BTreeMap<String, String>,
+    /// The id the server registered for this desk: its own changes read "This desk".
+    pub this_device: Option<String>,
+}
+
 /// Fields a person never needs in a timeline: ids of what the booking already shows, bookkeeping.
 const QUIET: [&str; 15] = [
     "booking_id",

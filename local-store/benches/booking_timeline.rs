@@ -147,7 +147,7 @@ fn main() {
     );
 
     let reference = bookings[0].reference_number.to_string();
-    let entries = store.booking_timeline(&bookings[0].id).unwrap().len();
+    let entries = store.booking_timeline(&bookings[0].id).unwrap().entries.len();
     assert_eq!(entries, OWN_AUDIT + OWN_MESSAGES, "the booking's timeline has every entry once");
     let p95 = figure("booking + money + 200-entry timeline, as JSON", runs, || {
         let hit = store.booking_by_reference(&reference).unwrap().unwrap();

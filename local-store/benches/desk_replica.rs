@@ -759,7 +759,7 @@ fn main() {
             format!(
                 "{} entries, {} timeline entries, {} KiB",
                 money.entries.len(),
-                timeline.len(),
+                timeline.entries.len(),
                 (json(&hit) + json(&money) + json(&timeline)) / 1024
             )
         });

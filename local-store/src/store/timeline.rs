@@ -5,23 +5,26 @@
 use std::collections::BTreeMap;
 
 use tourdesk_domain::communication::Communication;
-use tourdesk_domain::timeline::{TimelineEntry, booking_timeline};
+use tourdesk_domain::timeline::{NamedTimeline, booking_timeline};
 
 use super::{Store, session_org};
 use crate::{StoreError, rows};
 
 impl Store {
-    /// Everything this desk knows happened to a booking, newest first. A desk that holds neither
-    /// log (a guide's) shows an empty timeline.
-    pub fn booking_timeline(&self, booking_id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
-        let me = self.session()?;
+    /// Everything this desk knows happened to a booking, newest first, with the names this desk
+    /// knows for whoever it names and its own device id. A desk that holds neither log (a
+    /// guide's) shows an empty timeline.
+    pub fn booking_timeline(&self, booking_id: &str) -> Result<NamedTimeline, StoreError> {
+        // Read before the connection is held: both take it.
+        let (me, this_device) = (self.session()?, self.device_id()?);
         let conn = self.conn();
-        let Some(org) = session_org(&conn)? else { return Ok(Vec::new()) };
+        let Some(org) = session_org(&conn)? else { return Ok(NamedTimeline::default()) };
         let audit = rows::audit_of_booking(&conn, &org, booking_id)?;
         let messages = rows::communications_of_booking(&conn, &org, booking_id)?;
         let zone = rows::booking_zone(&conn, &org, booking_id)?.and_then(|z| z.parse().ok());
         let people = people_names(&conn, &org, booking_id, &audit, me.as_ref())?;
-        Ok(booking_timeline(&audit, &messages, zone, &people))
+        let entries = booking_timeline(&audit, &messages, zone, &people);
+        Ok(NamedTimeline { entries, people, this_device })
     }
 
     /// A booking's messages, newest first.

@@ -6,14 +6,14 @@ use tauri::{Runtime, State};
 use tourdesk_domain::communication::Communication;
 use tourdesk_domain::mutation::{Mutation, ResendConfirmationV1};
 use tourdesk_domain::protocol::EntityKind;
-use tourdesk_domain::timeline::TimelineEntry;
+use tourdesk_domain::timeline::NamedTimeline;
 
 use crate::Desk;
 use crate::error::{DeskError, DeskResult};
 
 /// Everything this desk knows happened to a booking, newest first, in its departure's zone.
 #[tauri::command]
-pub async fn booking_timeline(desk: State<'_, Desk>, booking_id: String) -> DeskResult<Vec<TimelineEntry>> {
+pub async fn booking_timeline(desk: State<'_, Desk>, booking_id: String) -> DeskResult<NamedTimeline> {
     Ok(desk.store.booking_timeline(&booking_id)?)
 }
 

@@ -24,11 +24,17 @@ pub struct AuditNames {
 impl AuditNames {
     /// These (the server's) names, with the desk's for whoever the server's lists lack: offline
     /// the server's are empty and the desk's are all there is.
-    pub fn with_desk(mut self, desk: &NamedAudit) -> AuditNames {
-        for (id, name) in &desk.people {
+    pub fn with_desk(self, desk: &NamedAudit) -> AuditNames {
+        self.with_desk_names(&desk.people, desk.this_device.as_deref())
+    }
+
+    /// [`AuditNames::with_desk`] from the names and device id alone (a booking's timeline
+    /// carries them too).
+    pub fn with_desk_names(mut self, people: &BTreeMap<String, String>, this_device: Option<&str>) -> AuditNames {
+        for (id, name) in people {
             self.people.entry(id.clone()).or_insert_with(|| name.clone());
         }
-        self.this_device = desk.this_device.clone();
+        self.this_device = this_device.map(String::from);
         self
     }
 

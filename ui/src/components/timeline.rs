@@ -5,7 +5,7 @@
 
 use tourdesk_domain::communication::{Communication, channel_words, kind_words, status_words};
 use tourdesk_domain::protocol::EntityKind;
-use tourdesk_domain::timeline::{EntrySource, TimelineEntry};
+use tourdesk_domain::timeline::{EntrySource, NamedTimeline, TimelineEntry};
 use yew::prelude::*;
 
 use crate::components::audit::AuditNames;
@@ -35,7 +35,7 @@ struct CustomerArg<'a> {
     customer_id: &'a str,
 }
 
-pub async fn booking_timeline(booking_id: &str) -> Result<Vec<TimelineEntry>, UiError> {
+pub async fn booking_timeline(booking_id: &str) -> Result<NamedTimeline, UiError> {
     call("booking_timeline", &BookingArg { booking_id }).await
 }
 
@@ -111,10 +111,14 @@ pub fn BookingTimeline(p: &BookingTimelineProps) -> Html {
     let body = match entries {
         Load::Loading => html! { <Loading what="its timeline" /> },
         Load::Failed(e) => html! { <ErrorNote error={e} /> },
-        Load::Ready(v) if v.is_empty() => html! {
+        Load::Ready(v) if v.entries.is_empty() => html! {
             <p class="muted">{ "Nothing recorded yet: changes and messages appear once the server has them." }</p>
         },
-        Load::Ready(v) => html! { <TimelineList entries={v} names={names} /> },
+        // The server's names first; offline they are empty and the desk's own are all there is.
+        Load::Ready(v) => {
+            let names = names.with_desk_names(&v.people, v.this_device.as_deref());
+            html! { <TimelineList entries={v.entries} names={names} /> }
+        }
     };
     html! {
         <section id="booking-timeline" class="panel timeline-section" aria-label="Timeline">
@@ -167,13 +171,15 @@ pub fn CustomerMessages(p: &CustomerMessagesProps) -> Html {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use chrono::{TimeZone, Utc};
 
     #[tokio::test]
     async fn entries_read_in_words_with_who_and_a_failed_message_stands_out() {
         let at = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
-        let entries = vec![
+        let mut entries = vec![
             TimelineEntry {
                 at,
                 when: "Fri 1 May 2026, 10:00 WEST".into(),
@@ -208,12 +214,29 @@ mod tests {
                 problem: false,
             },
         ];
+        entries.push(TimelineEntry {
+            at,
+            when: "Fri 1 May 2026, 10:00 WEST".into(),
+            source: EntrySource::Change,
+            title: "Booking moved".into(),
+            actor: Some("u-mia".into()),
+            device_id: Some("dev-here".into()),
+            details: vec![],
+            status: None,
+            problem: false,
+        });
         let mut names = AuditNames::default();
         names.people.insert("u-1".into(), "Olivia Owner".into());
         names.devices.insert("dev-1".into(), "Front desk".into());
+        // What the desk's own timeline carries (offline, all there is): its names yield to the
+        // server's for whoever both know.
+        let desk =
+            BTreeMap::from([("u-1".to_string(), "Old name".to_string()), ("u-mia".into(), "Mia Manager".into())]);
+        let names = names.with_desk_names(&desk, Some("dev-here"));
         let html =
             yew::LocalServerRenderer::<TimelineList>::with_props(TimelineListProps { entries, names }).render().await;
         assert!(html.contains("Olivia Owner · Front desk") && html.contains("Paid amount: €0.00 → €90.00"), "{html}");
+        assert!(html.contains("Mia Manager · This desk") && !html.contains("Old name"), "{html}");
         assert!(html.contains("timeline-entry message problem") && html.contains("Not sent"), "{html}");
         assert!(!html.contains("u-1"), "a person, not an id: {html}");
         // Someone neither the server's lists nor this desk can name (offline, say) reads in words

@@ -112,9 +112,14 @@ fn b1_with_history(s: &Store, message_status: &str) {
 fn a_booking_with_a_payment_a_cancellation_and_a_sent_confirmation_shows_all_three_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir, Role::Owner);
+    s.save_device_auth("front-desk", "refresh").unwrap();
     seed(&s, 4);
     b1_with_history(&s, "pending");
-    let t = s.booking_timeline(B1).unwrap();
+    let named = s.booking_timeline(B1).unwrap();
+    // Offline, these are all the "who" line has: the changes read "Olivia · This desk".
+    assert_eq!(named.people.get("u-staff").map(String::as_str), Some("Olivia"), "{:?}", named.people);
+    assert_eq!(named.this_device.as_deref(), Some("front-desk"));
+    let t = named.entries;
     let titles: Vec<&str> = t.iter().map(|e| e.title.as_str()).collect();
     assert_eq!(titles, ["Booking cancelled", "Booking confirmation by e-mail", "Payment recorded"], "{t:#?}");
     assert_eq!(t[1].status.as_deref(), Some("Waiting to be sent"));
@@ -128,7 +133,7 @@ fn a_booking_with_a_payment_a_cancellation_and_a_sent_confirmation_shows_all_thr
     // The outbox sent it: the changed row arrives again and the timeline says so.
     s.apply_pull(&pull(vec![bucket(ALL, 40, vec![put(EntityKind::Communication, &confirmation("sent"))])], 0, vec![]))
         .unwrap();
-    let t = s.booking_timeline(B1).unwrap();
+    let t = s.booking_timeline(B1).unwrap().entries;
     assert_eq!(t.len(), 3);
     assert_eq!(t[1].status.as_deref(), Some("Sent"));
     assert_eq!(t[1].details, ["Booking confirmed", "Sent Fri 1 May 2026, 08:11 UTC"]);
@@ -137,7 +142,7 @@ fn a_booking_with_a_payment_a_cancellation_and_a_sent_confirmation_shows_all_thr
     let of_ana = s.communications_of_customer(ANA).unwrap();
     assert_eq!((of_ana.len(), of_ana[0].status.as_str()), (1, "sent"));
     assert!(s.communications_of_customer(BO).unwrap().is_empty());
-    let b2 = s.booking_timeline(B2).unwrap();
+    let b2 = s.booking_timeline(B2).unwrap().entries;
     assert_eq!(b2.iter().map(|e| e.title.as_str()).collect::<Vec<_>>(), ["Payment recorded"]);
 }
 
@@ -193,7 +198,7 @@ fn a_person_named_in_a_change_is_shown_by_the_name_they_last_wrote_under_not_the
         vec![],
     ))
     .unwrap();
-    let t = s.booking_timeline(B1).unwrap();
+    let t = s.booking_timeline(B1).unwrap().entries;
     let details: Vec<&str> = t.iter().flat_map(|e| e.details.iter().map(String::as_str)).collect();
     assert!(details.iter().any(|d| d.contains("Bea Boss")), "{details:?}");
     assert!(
