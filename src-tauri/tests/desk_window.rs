@@ -1309,6 +1309,17 @@ async fn an_owner_reads_the_audit_log_in_words_and_filters_it() {
     let looks_like_id = |t: &String| t.len() >= 32 && t.chars().filter(|c| *c == '-').count() == 4;
     assert!(!device.iter().any(looks_like_id) && !device.is_empty(), "{device:?}");
     painted().await;
+    // The history fits its pane: its Changes column was cut off, behind sideways scrolling.
+    let widths = c
+        .execute(
+            "const s = document.querySelector('.entity-history'); \
+             return [s.querySelector('table').scrollWidth, s.clientWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (table, pane) = (widths[0].as_f64().unwrap(), widths[1].as_f64().unwrap());
+    assert!(table <= pane + 1.0, "the history table is {table} px wide in a {pane} px pane");
     screenshot(&c, "tour-history").await;
 
     // The office's other screens, as the owner sees them: each settles on its content (or its

@@ -150,6 +150,10 @@ pub struct AuditTableProps {
     pub entries: Vec<AuditRecord>,
     #[prop_or_default]
     pub names: AuditNames,
+    /// The Entity column; an entity's own history leaves it out (every row is the page's
+    /// subject), so its changes fit beside a tour or booking without sideways scrolling.
+    #[prop_or(true)]
+    pub entity_column: bool,
 }
 
 /// Roughly how tall an entry is (a change or two on their own lines), until one is measured.
@@ -162,10 +166,10 @@ const AUDIT_ROW_PX: f64 = 72.0;
 #[component]
 pub fn AuditTable(props: &AuditTableProps) -> Html {
     let rows = use_virtual_rows(props.entries.len(), AUDIT_ROW_PX, None);
-    let (above, below) = rows.spacers(Some(6));
+    let (above, below) = rows.spacers(Some(if props.entity_column { 6 } else { 5 }));
     html! {
         <table class="audit-table" aria-label="Audit log" aria-rowcount={rows.aria_rowcount()}>
-            <thead><tr aria-rowindex="1"><th>{ "When" }</th><th>{ "Who" }</th><th>{ "Device" }</th><th>{ "Action" }</th><th>{ "Entity" }</th><th>{ "Changes" }</th></tr></thead>
+            <thead><tr aria-rowindex="1"><th>{ "When" }</th><th>{ "Who" }</th><th>{ "Device" }</th><th>{ "Action" }</th>if props.entity_column { <th>{ "Entity" }</th> }<th>{ "Changes" }</th></tr></thead>
             <tbody ref={rows.body.clone()} onkeydown={rows.on_keydown.clone()}>
             { above }
             { for props.entries[rows.range.clone()].iter().zip(rows.range.clone()).map(|(r, i)| {
@@ -180,13 +184,15 @@ pub fn AuditTable(props: &AuditTableProps) -> Html {
                         <td class="who">{ props.names.person_words(&r.actor) }</td>
                         <td class="device">{ props.names.device_words(r.device_id.as_deref()) }</td>
                         <td class="action">{ action_words(&r.action) }</td>
-                        <td class="entity">
-                            if let Some(route) = &route {
-                                <a href={route.to_hash()} tabindex="-1">{ entity }</a>
-                            } else {
-                                { entity }
-                            }
-                        </td>
+                        if props.entity_column {
+                            <td class="entity">
+                                if let Some(route) = &route {
+                                    <a href={route.to_hash()} tabindex="-1">{ entity }</a>
+                                } else {
+                                    { entity }
+                                }
+                            </td>
+                        }
                         <td class="changes"><DiffList changes={diff_read(r.before.as_ref(), r.after.as_ref(), Reading { zone: None, people: Some(&props.names.people) })} /></td>
                     </tr>
                 }
@@ -256,6 +262,7 @@ mod tests {
         let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps {
             entries: vec![booking, staff],
             names,
+            entity_column: true,
         })
         .render()
         .await;
@@ -291,9 +298,13 @@ mod tests {
         );
         let names =
             AuditNames { people: BTreeMap::from([("u-1".into(), "Olivia Owner".into())]), ..Default::default() };
-        let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps { entries: vec![refund], names })
-            .render()
-            .await;
+        let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps {
+            entries: vec![refund],
+            names,
+            entity_column: true,
+        })
+        .render()
+        .await;
         assert!(html.contains("Requested by") && html.contains("<span class=\"after\">Olivia Owner</span>"), "{html}");
         assert!(!html.contains("Approved by") && !html.contains("0747-unknown"), "{html}");
     }
@@ -316,6 +327,7 @@ mod tests {
         let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps {
             entries: desk.entries.clone(),
             names: names.clone(),
+            entity_column: true,
         })
         .render()
         .await;
@@ -356,6 +368,7 @@ mod tests {
         let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps {
             entries,
             names: AuditNames::default(),
+            entity_column: true,
         })
         .render()
         .await;
@@ -365,6 +378,20 @@ mod tests {
         assert!(html.contains("aria-rowindex=\"1\"") && html.contains("aria-rowindex=\"2\""), "{html}");
         assert!(html.contains("Tour 000") && !html.contains("Tour 499"), "{html}");
         assert!(html.contains("colspan=\"6\""), "the spacer spans the table: {html}");
+    }
+
+    #[tokio::test]
+    async fn an_entitys_own_history_leaves_out_the_entity_column() {
+        let e = entry("1", "tour", Some(json!({"name": "Old walk"})), json!({"name": "Harbour walk"}));
+        let html = yew::LocalServerRenderer::<AuditTable>::with_props(AuditTableProps {
+            entries: vec![e],
+            names: AuditNames::default(),
+            entity_column: false,
+        })
+        .render()
+        .await;
+        assert!(!html.contains(">Entity<") && !html.contains("class=\"entity\""), "{html}");
+        assert!(html.contains(">Changes<") && html.contains("Harbour walk"), "{html}");
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub fn EntityHistory(p: &EntityHistoryProps) -> Html {
             let names = server_names.ready().cloned().unwrap_or_default().with_desk(&v);
             html! {
                 <>
-                    <AuditTable entries={v.entries} names={names} />
+                    <AuditTable entries={v.entries} names={names} entity_column={false} />
                     if more {
                         <p class="muted">{ format!("The newest {HISTORY_LIMIT}; the audit log has all of them.") }</p>
                     }
