@@ -207,12 +207,16 @@ pub fn run() {
     }
     let result = with_commands(tauri::Builder::default())
         .plugin(updates::plugin(tourdesk_updates::PROJECT_PUBLIC_KEY))
-        .on_page_load(|_, payload| match payload.event() {
+        .on_page_load(|webview, payload| match payload.event() {
             tauri::webview::PageLoadEvent::Started => startup::mark("page load started"),
-            tauri::webview::PageLoadEvent::Finished => startup::mark("page load finished"),
+            tauri::webview::PageLoadEvent::Finished => {
+                startup::mark("page load finished");
+                show_window(&webview.window());
+            }
         })
         .setup(|app| {
             startup::mark("setup");
+            show_window_anyway(app.handle().clone());
             // The platform's log directory (TOURDESK_LOG_DIR instead, when set).
             let log_dir =
                 std::env::var_os("TOURDESK_LOG_DIR").map(std::path::PathBuf::from).or(app.path().app_log_dir().ok());
@@ -252,6 +256,30 @@ pub fn run() {
     }
 }
 
+/// The window starts hidden (`tauri.conf.json`) and is shown once its page has loaded. Shown at
+/// once, GTK draws the web view before WebKit's web process has started, and WebKit then holds
+/// the main thread for up to half a second waiting for the web process's first frame (seen in
+/// about a third of the window bench's cold starts, in a backtrace of the stalled main thread);
+/// the page's load waits behind it.
+fn show_window<R: Runtime>(window: &tauri::Window<R>) {
+    if !window.is_visible().unwrap_or(false)
+        && let Err(e) = window.show()
+    {
+        tracing::warn!("could not show the window: {e}");
+    }
+}
+
+/// Shows every window after a few seconds whatever its page did, so that a page that never
+/// finishes loading still shows (WebKit's own error, at worst) rather than nothing.
+fn show_window_anyway<R: Runtime>(app: tauri::AppHandle<R>) {
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        for window in app.webview_windows().values() {
+            show_window(&window.as_ref().window());
+        }
+    });
+}
+
 /// WebKitGTK's own floor, measured by the window bench beside the desk in the same run: this
 /// binary with the same window showing a blank page, and nothing of the desk (no store, no sync,
 /// no updater, no UI). Whatever the desk takes above it is the desk's; below it nothing can go.
@@ -261,13 +289,15 @@ fn blank_window(mut context: tauri::Context) {
     }
     // Its start is logged as the desk's is (`startup: main +0 ms, … page load finished +… ms`).
     let blank = tauri::Builder::default()
-        .setup(|_| {
+        .setup(|app| {
             startup::mark("setup");
+            show_window_anyway(app.handle().clone());
             Ok(())
         })
-        .on_page_load(|_, payload| {
+        .on_page_load(|webview, payload| {
             if payload.event() == tauri::webview::PageLoadEvent::Finished {
                 startup::mark("page load finished");
+                show_window(&webview.window());
                 tracing::info!("startup: {}", startup::describe(&startup::timeline()));
             }
         });
