@@ -256,25 +256,29 @@ pub fn run() {
     }
 }
 
+/// Whether the window has been shown: it is shown once, by whichever comes first.
+static WINDOW_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The window starts hidden (`tauri.conf.json`) and is shown once its page has loaded. Shown at
 /// once, GTK draws the web view before WebKit's web process has started, and WebKit then holds
 /// the main thread for up to half a second waiting for the web process's first frame (seen in
 /// about a third of the window bench's cold starts, in a backtrace of the stalled main thread);
-/// the page's load waits behind it.
+/// the page's load waits behind it. Only the first call shows it: showing a shown window again
+/// would present it anew (focus) under the person's typing.
 fn show_window<R: Runtime>(window: &tauri::Window<R>) {
-    if !window.is_visible().unwrap_or(false)
+    if !WINDOW_SHOWN.swap(true, std::sync::atomic::Ordering::SeqCst)
         && let Err(e) = window.show()
     {
         tracing::warn!("could not show the window: {e}");
     }
 }
 
-/// Shows every window after a few seconds whatever its page did, so that a page that never
+/// Shows the window after a few seconds whatever its page did, so that a page that never
 /// finishes loading still shows (WebKit's own error, at worst) rather than nothing.
 fn show_window_anyway<R: Runtime>(app: tauri::AppHandle<R>) {
     std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_secs(3));
-        for window in app.webview_windows().values() {
+        if let Some(window) = app.webview_windows().values().next() {
             show_window(&window.as_ref().window());
         }
     });
