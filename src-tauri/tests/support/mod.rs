@@ -103,6 +103,15 @@ pub async fn open_desk() -> Client {
         .await
         .expect("a WebDriver session with the desk through tauri-driver");
     *WINDOW.lock().unwrap_or_else(|e| e.into_inner()) = Some(client.clone());
+    // The desk shows its window once its page has loaded; a person cannot type into it before.
+    eventually("the desk's window to be shown", Duration::from_secs(15), || {
+        let c = client.clone();
+        async move {
+            let state = c.execute("return document.visibilityState", vec![]).await.ok()?;
+            (state.as_str() == Some("visible")).then_some(())
+        }
+    })
+    .await;
     client
 }
 
