@@ -263,8 +263,9 @@ static WINDOW_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBo
 /// once, GTK draws the web view before WebKit's web process has started, and WebKit then holds
 /// the main thread for up to half a second waiting for the web process's first frame (seen in
 /// about a third of the window bench's cold starts, in a backtrace of the stalled main thread);
-/// the page's load waits behind it. Only the first call shows it: showing a shown window again
-/// would present it anew (focus) under the person's typing.
+/// the page's load waits behind it. Only the first call shows it: a version that could show it
+/// again lost a sign-in's typing in two window tests under load (likeliest cause: the window
+/// presented anew), and nothing needs a second show.
 fn show_window<R: Runtime>(window: &tauri::Window<R>) {
     if !WINDOW_SHOWN.swap(true, std::sync::atomic::Ordering::SeqCst)
         && let Err(e) = window.show()

@@ -179,7 +179,7 @@ mod tests {
     #[tokio::test]
     async fn entries_read_in_words_with_who_and_a_failed_message_stands_out() {
         let at = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
-        let mut entries = vec![
+        let entries = vec![
             TimelineEntry {
                 at,
                 when: "Fri 1 May 2026, 10:00 WEST".into(),
@@ -213,18 +213,19 @@ mod tests {
                 status: None,
                 problem: false,
             },
+            // Made on this desk by someone only the desk can name (offline, say).
+            TimelineEntry {
+                at,
+                when: "Fri 1 May 2026, 10:00 WEST".into(),
+                source: EntrySource::Change,
+                title: "Booking moved".into(),
+                actor: Some("u-mia".into()),
+                device_id: Some("dev-here".into()),
+                details: vec![],
+                status: None,
+                problem: false,
+            },
         ];
-        entries.push(TimelineEntry {
-            at,
-            when: "Fri 1 May 2026, 10:00 WEST".into(),
-            source: EntrySource::Change,
-            title: "Booking moved".into(),
-            actor: Some("u-mia".into()),
-            device_id: Some("dev-here".into()),
-            details: vec![],
-            status: None,
-            problem: false,
-        });
         let mut names = AuditNames::default();
         names.people.insert("u-1".into(), "Olivia Owner".into());
         names.devices.insert("dev-1".into(), "Front desk".into());
